@@ -1,0 +1,176 @@
+"""How ``compile`` wires losses and metrics to model outputs, as Keras 3 does it.
+
+Shared by the LL1xx rules: which loss or metric lands on which output (list by position, dict by
+output name, a single loss on every output, dict-output models in *sorted key* order), and what
+kind of crossentropy a loss is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+
+from losslint.diagnostic import Span
+from losslint.index.facts import Call, Const, Mapping, ModelFact, Output, Ref, Seq, Value, iter_leaves
+
+# Crossentropy families by Keras identifier (string id, function name or class name).
+_CROSSENTROPY: Final = {
+    "binary_crossentropy": "binary",
+    "bce": "binary",
+    "BCE": "binary",
+    "BinaryCrossentropy": "binary",
+    "binary_focal_crossentropy": "binary",
+    "BinaryFocalCrossentropy": "binary",
+    "categorical_crossentropy": "categorical",
+    "CategoricalCrossentropy": "categorical",
+    "categorical_focal_crossentropy": "categorical",
+    "CategoricalFocalCrossentropy": "categorical",
+    "sparse_categorical_crossentropy": "sparse",
+    "SparseCategoricalCrossentropy": "sparse",
+}
+_PARTIAL: Final = frozenset({"functools.partial", "partial"})
+
+
+@dataclass(frozen=True, slots=True)
+class Crossentropy:
+    family: str  # "binary" | "categorical" | "sparse" | "auto" ("crossentropy"/"ce": by shape)
+    from_logits: bool | None  # None: given, but not a constant
+    label: str  # how the user wrote it, for messages
+    span: Span
+
+
+def crossentropy(value: Value) -> Crossentropy | None:
+    """The crossentropy a loss or metric entry denotes, or None for anything else."""
+    if isinstance(value, Const) and isinstance(value.value, str):
+        text = value.value
+        if text.lower() in ("crossentropy", "ce"):
+            return Crossentropy("auto", False, repr(text), value.span)
+        family = _CROSSENTROPY.get(text)
+        return Crossentropy(family, False, repr(text), value.span) if family else None
+    if isinstance(value, Ref):
+        family = _keras_family(value.target)
+        return Crossentropy(family, False, _short(value.target), value.span) if family else None
+    if isinstance(value, Call) and value.func is not None:
+        func, kwargs = value.func, value
+        if func in _PARTIAL or func.endswith("functools.partial"):
+            if not value.args or not isinstance(value.args[0], Ref):
+                return None
+            func = value.args[0].target
+        family = _keras_family(func)
+        if family is None:
+            return None
+        flag = kwargs.kwarg("from_logits")
+        if flag is None:
+            from_logits: bool | None = False
+        elif isinstance(flag, Const) and isinstance(flag.value, bool):
+            from_logits = flag.value
+        else:
+            from_logits = None
+        suffix = "(from_logits=True)" if from_logits else "()"
+        return Crossentropy(family, from_logits, _short(func) + suffix, value.span)
+    return None
+
+
+def _keras_family(name: str) -> str | None:
+    module, _, last = name.rpartition(".")
+    if module not in ("keras.losses", "keras.metrics"):
+        return None
+    return _CROSSENTROPY.get(last)
+
+
+def _short(name: str) -> str:
+    return name.removeprefix("keras.")
+
+
+def is_single_loss(value: Value | None) -> bool:
+    """A loss given as one object (string, function, Loss): Keras broadcasts it to every output."""
+    return isinstance(value, (Const, Ref, Call)) and not (
+        isinstance(value, Const) and value.value is None
+    )
+
+
+def output_order(model: ModelFact) -> list[int]:
+    """Output indexes in the order Keras flattens them: sorted by key for dict outputs."""
+    indexes = list(range(len(model.outputs)))
+    if model.structure == "dict":
+        indexes.sort(key=lambda i: model.outputs[i].name or "")
+    return indexes
+
+
+def output_index(model: ModelFact, name: str) -> int | None:
+    for i, output in enumerate(model.outputs):
+        if output.name == name:
+            return i
+    return None
+
+
+def assign_losses(value: Value | None, model: ModelFact) -> Iterator[tuple[int, Value]]:
+    """``(output index, loss)`` pairs as Keras 3 assigns them."""
+    if value is None:
+        return
+    if isinstance(value, Seq):
+        if model.structure == "single":
+            if value.items:
+                yield 0, value.items[0]  # Keras uses the first loss only
+            return
+        for position, item in zip(output_order(model), value.items):
+            yield position, item
+    elif isinstance(value, Mapping):
+        for key, item, _ in value.str_items() or ():
+            index = output_index(model, key)
+            if index is not None:
+                yield index, item
+    elif is_single_loss(value):
+        for index in range(len(model.outputs)):
+            yield index, value
+
+
+def assign_metrics(value: Value | None, model: ModelFact) -> Iterator[tuple[int, Value]]:
+    """``(output index, metric)`` pairs, each metric a leaf (nested lists are flattened)."""
+    if value is None:
+        return
+    if len(model.outputs) == 1 and isinstance(value, (Seq, Mapping)):
+        if isinstance(value, Mapping):
+            items = value.str_items() or ()
+            for key, item, _ in items:
+                if model.outputs[0].name in (None, key):
+                    for leaf in iter_leaves(item):
+                        yield 0, leaf
+            return
+        for leaf in iter_leaves(value):
+            yield 0, leaf
+    elif isinstance(value, Seq):
+        if len(value.items) != len(model.outputs):
+            return
+        for position, item in zip(output_order(model), value.items):
+            for leaf in iter_leaves(item):
+                yield position, leaf
+    elif isinstance(value, Mapping):
+        for key, item, _ in value.str_items() or ():
+            index = output_index(model, key)
+            if index is not None:
+                for leaf in iter_leaves(item):
+                    yield index, leaf
+
+
+def describe(model: ModelFact, index: int) -> str:
+    """How a message names an output: by name, or by position."""
+    output: Output = model.outputs[index]
+    if output.name:
+        return f"output {output.name!r}"
+    if len(model.outputs) == 1:
+        return "the model's output"
+    return f"output #{index + 1}"
+
+
+def did_you_mean(word: str, candidates: list[str] | tuple[str, ...] | frozenset[str]) -> str:
+    import difflib
+
+    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    if not matches:
+        lowered = {c.lower(): c for c in candidates}
+        key = word.strip().lower()
+        if key in lowered:
+            matches = [lowered[key]]
+    return f" (did you mean {matches[0]!r}?)" if matches else ""

@@ -1,0 +1,160 @@
+"""Command-line options → pipeline; nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from losslint import __version__, pipeline
+from losslint.config import (
+    FAIL_ON_CHOICES,
+    ConfigError,
+    find_config,
+    load_config,
+    parse_codes,
+    parse_fail_on,
+)
+from losslint.pages import page_path
+from losslint.report import json as json_report
+from losslint.report import text as text_report
+from losslint.rules.registry import all_rules
+
+_LL000_TEXT = """# LL000 unreadable-file
+
+A file that losslint could not check: it does not parse (a syntax error, with its line and
+column), is not valid UTF-8 (or its declared encoding), cannot be read, or is over 10 MiB.
+The other files are still checked. Fix the file, or exclude it with `extend-exclude`.
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="losslint")
+def cli() -> None:
+    """Static analysis for Keras loss and metric code."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--select", metavar="CODES", help="Only these rule codes or prefixes (LL1,LL301).")
+@click.option("--ignore", metavar="CODES", help="Skip these rule codes or prefixes.")
+@click.option("--extend-select", metavar="CODES", help="Add to the configured selection.")
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON_CHOICES),
+    help="Lowest severity that makes the exit code 1 [default: warning].",
+)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Use this configuration file.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the diagnostics, no summary.")
+def check(
+    paths: tuple[Path, ...],
+    select: str | None,
+    ignore: str | None,
+    extend_select: str | None,
+    output_format: str,
+    output_file: Path | None,
+    fail_on: str | None,
+    config_file: Path | None,
+    quiet: bool,
+) -> None:
+    """Check PATHS (files or directories; default ".") for Keras loss and metric bugs."""
+    targets = list(paths) or [Path(".")]
+    missing = [str(p) for p in targets if not p.exists()]
+    if missing:
+        _fail(f"no such file or directory: {missing[0]}")
+    try:
+        config = load_config(config_file if config_file else find_config(Path.cwd()))
+        config = config.with_overrides(
+            select=parse_codes(select, "--select") if select is not None else None,
+            ignore=parse_codes(ignore, "--ignore") if ignore is not None else None,
+            extend_select=parse_codes(extend_select, "--extend-select") if extend_select else None,
+        )
+        if fail_on is not None:
+            config = replace(config, fail_on=parse_fail_on(fail_on, "--fail-on"))
+    except ConfigError as error:
+        _fail(str(error))
+    result = pipeline.run(targets, config)
+    if output_format == "json":
+        report = json_report.render(result.diagnostics)
+    elif quiet:
+        report = "".join(text_report.render(result.diagnostics, result.files).splitlines(True)[:-1])
+    else:
+        color = output_file is None and sys.stdout.isatty()
+        report = text_report.render(result.diagnostics, result.files, color=color)
+    if output_file is not None:
+        try:
+            output_file.write_text(report, encoding="utf-8")
+        except OSError as error:
+            _fail(f"cannot write {output_file}: {error.strerror or error}")
+    else:
+        click.echo(report, nl=False)
+    for message in result.internal_errors:
+        click.echo(f"losslint: internal error: {message}", err=True)
+    if result.internal_errors:
+        sys.exit(2)
+    threshold = config.fail_on
+    failing = threshold is not None and any(d.severity >= threshold for d in result.diagnostics)
+    sys.exit(1 if failing else 0)
+
+
+@cli.command()
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def rules(output_format: str) -> None:
+    """List every rule: code, name, severity, fixable, summary."""
+    catalogue = all_rules()
+    if output_format == "json":
+        rows = [
+            {
+                "code": r.code,
+                "name": r.name,
+                "severity": str(r.severity),
+                "fixable": r.fixable,
+                "summary": r.summary,
+            }
+            for r in catalogue
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max(len(r.name) for r in catalogue)
+    click.echo(f"{'code':<6} {'name':<{width}} {'severity':<8} {'fix':<4} summary")
+    for r in catalogue:
+        fix = "yes" if r.fixable else "no"
+        click.echo(f"{r.code:<6} {r.name:<{width}} {str(r.severity):<8} {fix:<4} {r.summary}")
+
+
+@cli.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print the documentation page of rule CODE."""
+    code = code.strip().upper()
+    if code == "LL000":
+        click.echo(_LL000_TEXT, nl=False)
+        return
+    known = {r.code for r in all_rules()}
+    path = page_path(code)
+    if code not in known or path is None:
+        _fail(f"unknown rule {code!r}; `losslint rules` lists them")
+    assert path is not None
+    click.echo(path.read_text(encoding="utf-8"), nl=False)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"losslint: error: {message}", err=True)
+    sys.exit(2)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as error:  # pragma: no cover - last resort, keeps the exit-code contract
+        click.echo(f"losslint: internal error: {error!r}", err=True)
+        sys.exit(2)

@@ -1,0 +1,166 @@
+"""``[tool.losslint]`` configuration: found, read, validated. Bad keys are errors, never silence."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final
+
+from losslint.diagnostic import Severity
+from losslint.discover import DEFAULT_EXCLUDE
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+_CODE_PREFIX: Final = re.compile(r"^(ALL|LL\d{0,3}|RT\d{0,3})$")
+_KEYS: Final = frozenset(
+    {
+        "select",
+        "ignore",
+        "extend-select",
+        "per-file-ignores",
+        "exclude",
+        "extend-exclude",
+        "fail-on",
+        "target-keras",
+    }
+)
+FAIL_ON_CHOICES: Final = ("error", "warning", "info", "never")
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported in one line with exit code 2."""
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path = field(default_factory=Path.cwd)
+    source: str | None = None  # the file it was read from
+    select: tuple[str, ...] = ("LL",)
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    fail_on: Severity | None = Severity.WARNING  # None: never fail
+    target_keras: int = 3
+
+    @property
+    def selected(self) -> tuple[str, ...]:
+        return _expand(self.select + self.extend_select)
+
+    @property
+    def ignored(self) -> tuple[str, ...]:
+        return _expand(self.ignore)
+
+    @property
+    def all_excludes(self) -> tuple[str, ...]:
+        return self.exclude + self.extend_exclude
+
+    def with_overrides(self, **changes: Any) -> Config:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _expand(codes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple("" if c == "ALL" else c for c in codes)
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``losslint.toml``, or ``pyproject.toml`` with a ``[tool.losslint]`` table."""
+    for directory in [start, *start.parents]:
+        candidate = directory / "losslint.toml"
+        if candidate.is_file():
+            return candidate
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                return candidate  # let load_config report it
+            if "losslint" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from error
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from error
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("losslint", {})
+        where = f"[tool.losslint] in {path}"
+    else:
+        table = data.get("tool", {}).get("losslint", data)
+        where = str(path)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    return parse_table(table, path.parent.resolve(), where, str(path))
+
+
+def parse_table(table: dict[str, Any], root: Path, where: str, source: str | None) -> Config:
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise ConfigError(
+            f"unknown key {unknown[0]!r} in {where} (known keys: {', '.join(sorted(_KEYS))})"
+        )
+    config = Config(root=root, source=source)
+    changes: dict[str, Any] = {}
+    for key in ("select", "ignore", "extend-select"):
+        if key in table:
+            changes[key.replace("-", "_")] = tuple(_codes(table[key], key, where))
+    for key in ("exclude", "extend-exclude"):
+        if key in table:
+            changes[key.replace("-", "_")] = tuple(_strings(table[key], key, where))
+    if "per-file-ignores" in table:
+        value = table["per-file-ignores"]
+        if not isinstance(value, dict):
+            raise ConfigError(f"'per-file-ignores' in {where} must be a table of pattern = [codes]")
+        changes["per_file_ignores"] = tuple(
+            (pattern, tuple(_codes(codes, f"per-file-ignores.{pattern}", where)))
+            for pattern, codes in value.items()
+        )
+    if "fail-on" in table:
+        changes["fail_on"] = parse_fail_on(table["fail-on"], f"'fail-on' in {where}")
+    if "target-keras" in table:
+        value = table["target-keras"]
+        if value not in (2, 3) or isinstance(value, bool):
+            raise ConfigError(f"'target-keras' in {where} must be 2 or 3, got {value!r}")
+        changes["target_keras"] = value
+    return replace(config, **changes)
+
+
+def parse_fail_on(value: object, what: str) -> Severity | None:
+    if value not in FAIL_ON_CHOICES:
+        raise ConfigError(f"{what} must be one of {', '.join(FAIL_ON_CHOICES)}, got {value!r}")
+    assert isinstance(value, str)
+    return None if value == "never" else Severity.parse(value)
+
+
+def parse_codes(text: str, what: str) -> tuple[str, ...]:
+    """A comma-separated list of rule codes or prefixes from the command line."""
+    return tuple(_codes([c.strip() for c in text.split(",") if c.strip()], what, "the command line"))
+
+
+def _codes(value: object, key: str, where: str) -> list[str]:
+    items = _strings(value, key, where)
+    for item in items:
+        if not _CODE_PREFIX.match(item):
+            raise ConfigError(
+                f"{key!r} in {where}: {item!r} is not a rule code or prefix (like LL3, LL30, LL301)"
+            )
+    return items
+
+
+def _strings(value: object, key: str, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key!r} in {where} must be a list of strings, got {value!r}")
+    return value

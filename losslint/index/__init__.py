@@ -1,0 +1,1 @@
+"""The index: plain facts about each module and the project, no judgement."""

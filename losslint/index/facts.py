@@ -1,0 +1,199 @@
+"""Frozen facts produced by the index and read by the rules.
+
+A *value* is what an expression evaluates to statically: a constant, a list/tuple, a dict, a
+reference to a named object, a call, or unknown. Every value carries the span of the expression it
+came from, so a rule can point at the exact argument, key or element it judges.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Union
+
+from losslint.diagnostic import Span
+
+
+# A value read through a variable keeps the spans of its parts (the keys and elements where they
+# are written) but takes the span of the use site at its top level, so a diagnostic on the whole
+# argument points at the argument.
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: str | int | float | bool | complex | bytes | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    kind: str  # "list" | "tuple"
+    items: tuple[Value, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    keys: tuple[Value, ...]
+    values: tuple[Value, ...]
+    span: Span
+
+    def str_items(self) -> list[tuple[str, Value, Span]] | None:
+        """``(key, value, key span)`` when every key is a constant string, else None."""
+        out = []
+        for key, value in zip(self.keys, self.values):
+            if not (isinstance(key, Const) and isinstance(key.value, str)):
+                return None
+            out.append((key.value, value, key.span))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A named object: canonical Keras name, ``module.qualname`` in the tree, or other import."""
+
+    target: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    func: str | None  # canonical name of the callee, when known
+    args: tuple[Value, ...]
+    kwargs: tuple[tuple[str, Value], ...]
+    span: Span  # where the value is used (the argument, or the name that was followed)
+    origin: Span  # the call expression itself
+    binding: str | None = None  # the variable this value was read from (shared instances)
+
+    def kwarg(self, name: str) -> Value | None:
+        for key, value in self.kwargs:
+            if key == name:
+                return value
+        return None
+
+    def arg(self, index: int, name: str) -> Value | None:
+        """The argument given by keyword ``name`` or at position ``index``."""
+        value = self.kwarg(name)
+        if value is None and index < len(self.args):
+            value = self.args[index]
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    span: Span
+
+
+Value = Union[Const, Seq, Mapping, Ref, Call, Unknown]
+
+
+def iter_leaves(value: Value) -> Iterator[Value]:
+    """Every non-container value inside nested lists, tuples and dict values."""
+    if isinstance(value, Seq):
+        for item in value.items:
+            yield from iter_leaves(item)
+    elif isinstance(value, Mapping):
+        for item in value.values:
+            yield from iter_leaves(item)
+    else:
+        yield value
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A factory parameter that a model property depends on (``Dense(num_classes)``)."""
+
+    name: str
+    index: int
+    default: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One model output: the tensor's producing layer, last-axis size and activation."""
+
+    name: str | None
+    units: int | Param | None
+    activation: str | None  # canonical activation; "linear" when none; None when unknown
+    span: Span
+    softmax_span: Span | None = None  # where a softmax was applied, for the single-unit check
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFact:
+    kind: str  # "sequential" | "functional"
+    structure: str  # "single" | "list" | "dict"
+    outputs: tuple[Output, ...]
+    span: Span
+
+    @property
+    def output_names(self) -> tuple[str, ...] | None:
+        names = tuple(o.name for o in self.outputs)
+        if any(n is None for n in names):
+            return None
+        return names  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRef:
+    """How a compile receiver got its model: built here, or returned by a factory call."""
+
+    model: ModelFact | None = None
+    factory: str | None = None  # module-qualified function name, resolved by the project index
+    args: tuple[Value, ...] = ()
+    kwargs: tuple[tuple[str, Value], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CompileSite:
+    span: Span
+    scope: str
+    model: ModelRef | None
+    loss: Value | None
+    loss_weights: Value | None
+    metrics: Value | None
+    weighted_metrics: Value | None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionDef:
+    qualname: str  # module-qualified
+    params: tuple[str, ...]
+    required: int  # positional parameters without defaults
+    span: Span  # the ``def`` line
+    returns_function: str | None  # module-qualified name of a nested function it returns
+    node: ast.FunctionDef | ast.AsyncFunctionDef = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassDef:
+    qualname: str
+    bases: tuple[str, ...]  # canonical or module-qualified names
+    span: Span
+    methods: tuple[str, ...]
+    node: ast.ClassDef = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleIndex:
+    path: str
+    module: str  # dotted module name relative to its package root
+    imports: dict[str, str]
+    functions: tuple[FunctionDef, ...]
+    classes: tuple[ClassDef, ...]
+    models: tuple[ModelFact, ...]  # every model built in this module
+    factories: dict[str, ModelFact]  # function qualname → the model it returns
+    compiles: tuple[CompileSite, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LossDef:
+    """A loss or metric definition with its role taken from how the project uses it."""
+
+    qualname: str
+    kind: str  # "function" | "closure" | "loss_class" | "metric_class"
+    roles: frozenset[str]  # subset of {"loss", "metric"}
+    path: str
+    span: Span
+    factory: str | None = None  # for closures: the factory that returns them

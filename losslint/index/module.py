@@ -1,0 +1,813 @@
+"""One parsed module → its facts (:class:`ModuleIndex`).
+
+A single pass records, per scope (module, function), which names are bound to which expressions,
+which ``.add(layer)`` calls a Sequential variable receives, and where ``.compile(...)`` is called.
+Values are then evaluated on demand: names are followed to their last unconditional binding,
+module constants and imports are resolved, and the functional layer graph is walked back from a
+model's outputs to find each output's units, activation and name.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import math
+import operator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Final
+
+from losslint.diagnostic import Span
+from losslint.index import names
+from losslint.index.facts import (
+    Call,
+    ClassDef,
+    CompileSite,
+    Const,
+    FunctionDef,
+    Mapping,
+    ModelFact,
+    ModelRef,
+    ModuleIndex,
+    Output,
+    Param,
+    Ref,
+    Seq,
+    Unknown,
+    Value,
+)
+
+_MAX_DEPTH: Final = 24
+_COMPILE_KEYWORDS: Final = frozenset(
+    {"optimizer", "loss", "metrics", "loss_weights", "weighted_metrics"}
+)
+_BUILTINS: Final = frozenset({"float", "int", "dict", "list", "tuple", "abs", "max", "min"})
+
+# Layers whose output has the input's last axis and values (name aside).
+_PASS_THROUGH: Final = frozenset(
+    {
+        "Dropout",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "SpatialDropout3D",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+        "ActivityRegularization",
+        "Masking",
+        "Identity",
+    }
+)
+_NORMALIZATION: Final = frozenset(
+    {"BatchNormalization", "LayerNormalization", "UnitNormalization", "GroupNormalization"}
+)
+_KEEP_ACTIVATION: Final = frozenset(
+    {
+        "GlobalAveragePooling1D",
+        "GlobalAveragePooling2D",
+        "GlobalAveragePooling3D",
+        "GlobalAvgPool1D",
+        "GlobalAvgPool2D",
+        "GlobalAvgPool3D",
+    }
+)
+_CONV: Final = frozenset(
+    {
+        "Conv1D",
+        "Conv2D",
+        "Conv3D",
+        "Convolution1D",
+        "Convolution2D",
+        "Convolution3D",
+        "Conv1DTranspose",
+        "Conv2DTranspose",
+        "Conv3DTranspose",
+        "SeparableConv1D",
+        "SeparableConv2D",
+    }
+)
+_RECURRENT: Final = frozenset({"LSTM", "GRU", "SimpleRNN"})
+_ACTIVATION_LAYERS: Final = {
+    "Softmax": "softmax",
+    "ReLU": "relu",
+    "LeakyReLU": "leaky_relu",
+    "ELU": "elu",
+    "PReLU": "leaky_relu",
+}
+_FOLD: Final[dict[type[ast.operator], Callable[[float, float], float]]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+
+
+@dataclass(slots=True)
+class _Binding:
+    line: int
+    value: ast.expr | None  # None: bound in a way we do not evaluate (loop target, unpacking)
+    conditional: bool
+    scope: _Scope
+
+
+@dataclass(slots=True)
+class _Add:
+    line: int
+    layer: ast.expr
+    conditional: bool
+
+
+@dataclass(slots=True)
+class _Scope:
+    qualname: str
+    parent: _Scope | None
+    params: dict[str, Param] = field(default_factory=dict)
+    bindings: dict[str, list[_Binding]] = field(default_factory=dict)
+    adds: dict[str, list[_Add]] = field(default_factory=dict)
+    compiles: list[ast.Call] = field(default_factory=list)
+    returns: list[ast.expr] = field(default_factory=list)
+
+    def bind(self, name: str, line: int, value: ast.expr | None, conditional: bool) -> None:
+        self.bindings.setdefault(name, []).append(_Binding(line, value, conditional, self))
+
+    def resolve(self, name: str, line: float) -> _Binding | Param | None:
+        """The binding of ``name`` visible at ``line``, following enclosing scopes.
+
+        Only the last binding before ``line`` counts, and only when it is unconditional: a name
+        bound in an ``if`` or a loop could hold either value.
+        """
+        scope: _Scope | None = self
+        while scope is not None:
+            bindings = scope.bindings.get(name)
+            if bindings:
+                prior = [b for b in bindings if b.line < line]
+                if not prior:
+                    return None
+                last = prior[-1]
+                if last.conditional or last.value is None:
+                    return None
+                return last
+            if name in scope.params:
+                return scope.params[name]
+            # Enclosing scopes have run to completion by the time an inner function runs.
+            scope, line = scope.parent, math.inf
+        return None
+
+
+class _ScopeBuilder:
+    """Collects bindings, ``.add`` calls, compile calls and returns of one scope."""
+
+    def __init__(self, scope: _Scope, nested: Callable[[ast.AST, _Scope], None]) -> None:
+        self.scope = scope
+        self.nested = nested
+
+    def run(self, body: list[ast.stmt]) -> None:
+        for stmt in body:
+            self.stmt(stmt, conditional=False)
+
+    def stmt(self, node: ast.stmt, conditional: bool) -> None:
+        scope = self.scope
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            scope.bind(node.name, node.lineno, None, conditional)
+            self.nested(node, scope)
+            return
+        self.expressions(node)
+        if isinstance(node, ast.Assign):
+            plain = len(node.targets) == 1 or all(isinstance(t, ast.Name) for t in node.targets)
+            for target in node.targets:
+                self.target(target, node.value if plain else None, conditional, node.lineno)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            self.target(node.target, node.value, conditional, node.lineno)
+        elif isinstance(node, ast.AugAssign):
+            self.target(node.target, None, conditional, node.lineno)
+        elif isinstance(node, ast.Return) and node.value is not None:
+            scope.returns.append(node.value)
+        elif isinstance(node, ast.Expr):
+            self.add_call(node.value, conditional)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            self.target(node.target, None, True, node.lineno)
+            self.block(node.body, True)
+            self.block(node.orelse, True)
+        elif isinstance(node, ast.While):
+            self.block(node.body, True)
+            self.block(node.orelse, True)
+        elif isinstance(node, ast.If):
+            self.block(node.body, True)
+            self.block(node.orelse, True)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    self.target(item.optional_vars, None, conditional, node.lineno)
+            self.block(node.body, conditional)
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            try_node: ast.Try = node  # type: ignore[assignment]
+            self.block(try_node.body, conditional)
+            for handler in try_node.handlers:
+                if handler.name:
+                    scope.bind(handler.name, handler.lineno, None, True)
+                self.block(handler.body, True)
+            self.block(try_node.orelse, True)
+            self.block(try_node.finalbody, conditional)
+        elif isinstance(node, ast.Match):
+            for case in node.cases:
+                self.block(case.body, True)
+
+    def block(self, body: list[ast.stmt], conditional: bool) -> None:
+        for stmt in body:
+            self.stmt(stmt, conditional)
+
+    def target(self, target: ast.expr, value: ast.expr | None, conditional: bool, line: int) -> None:
+        if isinstance(target, ast.Name):
+            self.scope.bind(target.id, line, value, conditional)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self.target(element, None, conditional, line)
+        elif isinstance(target, ast.Starred):
+            self.target(target.value, None, conditional, line)
+
+    def add_call(self, expr: ast.expr, conditional: bool) -> None:
+        if (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Attribute)
+            and expr.func.attr == "add"
+            and isinstance(expr.func.value, ast.Name)
+            and len(expr.args) == 1
+        ):
+            self.scope.adds.setdefault(expr.func.value.id, []).append(
+                _Add(expr.lineno, expr.args[0], conditional)
+            )
+
+    def expressions(self, node: ast.stmt) -> None:
+        """Find compile calls and nested lambdas' scopes in the statement's own expressions."""
+        for child in _own_expressions(node):
+            if (
+                isinstance(child, ast.Call)
+                and isinstance(child.func, ast.Attribute)
+                and child.func.attr == "compile"
+            ):
+                self.scope.compiles.append(child)
+
+
+def _own_expressions(node: ast.stmt) -> Iterator[ast.AST]:
+    """Nodes of ``node`` that belong to it, not to nested statements, functions or classes."""
+    stack: list[ast.AST] = [
+        child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.stmt)
+    ]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (ast.Lambda, ast.stmt)):
+            continue
+        yield current
+        stack.extend(ast.iter_child_nodes(current))
+
+
+class ModuleIndexer:
+    """Builds the :class:`ModuleIndex` of one parsed module."""
+
+    def __init__(self, tree: ast.Module, source: str, path: str, module: str) -> None:
+        self.tree = tree
+        self.path = path
+        self.module = module
+        self.lines = source.splitlines()
+        package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
+        self.imports = names.collect_imports(tree, package)
+        self.scopes: list[_Scope] = []
+        self.functions: list[FunctionDef] = []
+        self.classes: list[ClassDef] = []
+        self.top_level: set[str] = set()
+        self.function_scopes: dict[str, _Scope] = {}
+        self._models: dict[Span, ModelFact] = {}
+
+    # -- positions -------------------------------------------------------------------------
+
+    def span(self, node: ast.AST) -> Span:
+        line = getattr(node, "lineno", 1)
+        end_line = getattr(node, "end_lineno", None) or line
+        col = getattr(node, "col_offset", 0)
+        end_col = getattr(node, "end_col_offset", None) or col
+        return Span(line, self._column(line, col) + 1, end_line, self._column(end_line, end_col) + 1)
+
+    def _column(self, line: int, byte_offset: int) -> int:
+        """ast columns are UTF-8 byte offsets; diagnostics count characters."""
+        if 0 < line <= len(self.lines):
+            text = self.lines[line - 1]
+            if not text.isascii():
+                return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "replace"))
+        return byte_offset
+
+    def def_span(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Span:
+        keyword = "class" if isinstance(node, ast.ClassDef) else "def"
+        if isinstance(node, ast.AsyncFunctionDef):
+            keyword = "async def"
+        start = self._column(node.lineno, node.col_offset) + 1
+        return Span(node.lineno, start, node.lineno, start + len(keyword) + 1 + len(node.name))
+
+    # -- scopes ----------------------------------------------------------------------------
+
+    def build(self) -> ModuleIndex:
+        module_scope = _Scope(self.module, None)
+        self.scopes.append(module_scope)
+        for stmt in self.tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.top_level.add(stmt.name)
+        _ScopeBuilder(module_scope, self._nested).run(self.tree.body)
+
+        factories: dict[str, ModelRef] = {}
+        for qualname, scope in self.function_scopes.items():
+            ref = self._returned_model(scope)
+            if ref is not None:
+                factories[qualname] = ref
+        compiles = [site for scope in self.scopes for site in self._compile_sites(scope)]
+        self._collect_models()
+        return ModuleIndex(
+            path=self.path,
+            module=self.module,
+            imports=self.imports,
+            functions=tuple(self.functions),
+            classes=tuple(self.classes),
+            models=tuple(self._models.values()),
+            factories=factories,  # type: ignore[arg-type]
+            compiles=tuple(compiles),
+        )
+
+    def _nested(self, node: ast.AST, parent: _Scope) -> None:
+        if isinstance(node, ast.ClassDef):
+            qualname = f"{parent.qualname}.{node.name}"
+            bases = []
+            for base in node.bases:
+                value = self.value(base, parent, node.lineno)
+                bases.append(value.target if isinstance(value, Ref) else "")
+            methods = tuple(
+                s.name for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+            )
+            self.classes.append(ClassDef(qualname, tuple(bases), self.def_span(node), methods, node))
+            # Methods resolve names in the enclosing scope, not in the class body (Python
+            # semantics), but keep the class in their qualified name.
+            method_parent = _Scope(qualname, parent)
+            _ScopeBuilder(_Scope(qualname, parent), lambda n, _s: self._nested(n, method_parent)).run(
+                node.body
+            )
+            return
+        assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        qualname = f"{parent.qualname}.{node.name}"
+        scope = _Scope(qualname, parent)
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+        defaults.extend(args.defaults)
+        for index, (arg, default) in enumerate(zip(positional, defaults)):
+            scope.params[arg.arg] = Param(arg.arg, index, _int_constant(default))
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+            scope.params[arg.arg] = Param(arg.arg, -1, _int_constant(default))
+        for extra in (args.vararg, args.kwarg):
+            if extra is not None:
+                scope.params[extra.arg] = Param(extra.arg, -1, None)
+        self.scopes.append(scope)
+        self.function_scopes[qualname] = scope
+        _ScopeBuilder(scope, self._nested).run(node.body)
+        returned = None
+        for ret in scope.returns:
+            if isinstance(ret, ast.Name):
+                inner = f"{qualname}.{ret.id}"
+                if inner in self.function_scopes:
+                    returned = inner
+        self.functions.append(
+            FunctionDef(
+                qualname=qualname,
+                params=tuple(a.arg for a in positional),
+                required=len(positional) - len(args.defaults),
+                span=self.def_span(node),
+                returns_function=returned,
+                node=node,
+            )
+        )
+
+    # -- values ----------------------------------------------------------------------------
+
+    def value(self, expr: ast.expr, scope: _Scope, line: float, depth: int = 0) -> Value:
+        span = self.span(expr)
+        if depth > _MAX_DEPTH:
+            return Unknown(span)
+        if isinstance(expr, ast.Constant):
+            return Const(expr.value, span)
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
+            inner = self.value(expr.operand, scope, line, depth + 1)
+            if isinstance(inner, Const) and _is_number(inner.value):
+                number = inner.value
+                return Const(-number if isinstance(expr.op, ast.USub) else number, span)  # type: ignore[operator]
+            return Unknown(span)
+        if isinstance(expr, ast.BinOp) and type(expr.op) in _FOLD:
+            left = self.value(expr.left, scope, line, depth + 1)
+            right = self.value(expr.right, scope, line, depth + 1)
+            if isinstance(left, Const) and isinstance(right, Const):
+                if _is_number(left.value) and _is_number(right.value):
+                    try:
+                        return Const(_FOLD[type(expr.op)](left.value, right.value), span)  # type: ignore[arg-type]
+                    except (ArithmeticError, ValueError, TypeError):
+                        return Unknown(span)
+            return Unknown(span)
+        if isinstance(expr, (ast.List, ast.Tuple)):
+            if any(isinstance(e, ast.Starred) for e in expr.elts):
+                return Unknown(span)
+            kind = "list" if isinstance(expr, ast.List) else "tuple"
+            return Seq(kind, tuple(self.value(e, scope, line, depth + 1) for e in expr.elts), span)
+        if isinstance(expr, ast.Dict):
+            if any(k is None for k in expr.keys):
+                return Unknown(span)
+            return Mapping(
+                tuple(self.value(k, scope, line, depth + 1) for k in expr.keys if k is not None),
+                tuple(self.value(v, scope, line, depth + 1) for v in expr.values),
+                span,
+            )
+        if isinstance(expr, ast.Name):
+            return self._name_value(expr, scope, line, depth, span)
+        if isinstance(expr, ast.Attribute):
+            target = names.qualify(expr, self.imports)
+            return Ref(target, span) if target else Unknown(span)
+        if isinstance(expr, ast.Call):
+            func = self.value(expr.func, scope, line, depth + 1)
+            target = func.target if isinstance(func, Ref) else None
+            args = tuple(
+                Unknown(self.span(a))
+                if isinstance(a, ast.Starred)
+                else self.value(a, scope, line, depth + 1)
+                for a in expr.args
+            )
+            kwargs = tuple(
+                (k.arg, self.value(k.value, scope, line, depth + 1))
+                for k in expr.keywords
+                if k.arg is not None
+            )
+            return Call(target, args, kwargs, span, span)
+        return Unknown(span)
+
+    def _name_value(
+        self, expr: ast.Name, scope: _Scope, line: float, depth: int, span: Span
+    ) -> Value:
+        binding = scope.resolve(expr.id, line)
+        if isinstance(binding, _Binding):
+            assert binding.value is not None
+            value = self.value(binding.value, binding.scope, binding.line, depth + 1)
+            if isinstance(value, Call):
+                return dataclasses.replace(
+                    value, span=span, binding=f"{binding.scope.qualname}.{expr.id}"
+                )
+            if isinstance(value, Unknown):
+                return value
+            return dataclasses.replace(value, span=span)
+        if isinstance(binding, Param):
+            return Unknown(span)
+        if expr.id in self.imports:
+            return Ref(names.canonical(self.imports[expr.id]), span)
+        if expr.id in self.top_level:
+            return Ref(f"{self.module}.{expr.id}", span)
+        if expr.id in _BUILTINS:
+            return Ref(f"builtins.{expr.id}", span)
+        return Unknown(span)
+
+    def _units(self, expr: ast.expr | None, scope: _Scope, line: float) -> int | Param | None:
+        if expr is None:
+            return None
+        if isinstance(expr, ast.Name):
+            binding = scope.resolve(expr.id, line)
+            if isinstance(binding, Param):
+                return binding
+        value = self.value(expr, scope, line)
+        if isinstance(value, Const) and type(value.value) is int:
+            return value.value
+        return None
+
+    # -- layers and tensors ----------------------------------------------------------------
+
+    def tensor(self, expr: ast.expr, scope: _Scope, line: float, depth: int = 0) -> Output | None:
+        """What a tensor expression in a functional graph is: units, activation, name."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Name):
+            binding = scope.resolve(expr.id, line)
+            if isinstance(binding, _Binding) and binding.value is not None:
+                return self.tensor(binding.value, binding.scope, binding.line, depth + 1)
+            return None
+        if not isinstance(expr, ast.Call):
+            return None
+        span = self.span(expr)
+        if isinstance(expr.func, (ast.Call, ast.Name, ast.Attribute)):
+            layer = self.value(expr.func, scope, line)
+            if isinstance(layer, Call) and names.is_keras(layer.func):
+                if not expr.args:
+                    return None
+                source = expr.args[0]
+                return self._apply_layer(
+                    layer, lambda: self.tensor(source, scope, line, depth + 1), span, scope, line
+                )
+            if isinstance(layer, Ref) and expr.args:
+                activation = names.activation_from_name(layer.target)
+                if activation is not None:
+                    before = self.tensor(expr.args[0], scope, line, depth + 1)
+                    return Output(
+                        name=None,
+                        units=before.units if before else None,
+                        activation=activation,
+                        span=span,
+                        softmax_span=span if activation == "softmax" else None,
+                    )
+        return None
+
+    def _apply_layer(
+        self,
+        layer: Call,
+        previous: Callable[[], Output | None],
+        span: Span,
+        scope: _Scope,
+        line: float,
+    ) -> Output:
+        """The output of ``layer`` applied to a tensor described lazily by ``previous``."""
+        assert layer.func is not None
+        kind = layer.func.rpartition(".")[2]
+        name_value = layer.kwarg("name")
+        name = name_value.value if isinstance(name_value, Const) and isinstance(name_value.value, str) else None
+        node = self._layer_nodes.get(layer.origin)
+
+        def units_of(index: int, *keywords: str) -> int | Param | None:
+            if node is None:
+                return None
+            for keyword in node.keywords:
+                if keyword.arg in keywords:
+                    return self._units(keyword.value, scope, line)
+            if index < len(node.args) and not isinstance(node.args[index], ast.Starred):
+                return self._units(node.args[index], scope, line)
+            return None
+
+        if kind == "Dense":
+            activation = _activation(layer.arg(1, "activation"))
+            return Output(
+                name,
+                units_of(0, "units", "output_dim"),
+                activation,
+                span,
+                layer.origin if activation == "softmax" else None,
+            )
+        if kind in _CONV or kind in _RECURRENT:
+            default = "tanh" if kind in _RECURRENT else "linear"
+            value = layer.kwarg("activation")
+            activation = default if value is None else _activation(value)
+            return Output(name, units_of(0, "filters", "units"), activation, span)
+        if kind == "Activation" or kind in _ACTIVATION_LAYERS:
+            activation = (
+                _activation(layer.arg(0, "activation"))
+                if kind == "Activation"
+                else _ACTIVATION_LAYERS[kind]
+            )
+            before = previous()
+            return Output(
+                name,
+                before.units if before else None,
+                activation,
+                span,
+                layer.origin if activation == "softmax" else None,
+            )
+        before = previous()
+        if kind in _PASS_THROUGH:
+            if before is None:
+                return Output(name, None, None, span)
+            return dataclasses.replace(before, name=name, span=span)
+        if kind in _NORMALIZATION:
+            return Output(name, before.units if before else None, "linear", span)
+        if kind in _KEEP_ACTIVATION or kind in {"Flatten", "Reshape"}:
+            units = before.units if before and kind in _KEEP_ACTIVATION else None
+            return Output(name, units, before.activation if before else None, span)
+        return Output(name, None, None, span)
+
+    # -- models ----------------------------------------------------------------------------
+
+    def model_ref(self, expr: ast.expr, scope: _Scope, line: float, depth: int = 0) -> ModelRef | None:
+        """Where the model in ``expr`` comes from: built here, or returned by a factory."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Name):
+            binding = scope.resolve(expr.id, line)
+            if not isinstance(binding, _Binding) or binding.value is None:
+                return None
+            value = binding.value
+            if isinstance(value, ast.Name):
+                return self.model_ref(value, binding.scope, binding.line, depth + 1)
+            if not isinstance(value, ast.Call):
+                return None
+            adds = self._adds_between(scope, expr.id, binding, line)
+            return self._call_model_ref(value, binding.scope, binding.line, adds)
+        if isinstance(expr, ast.Call):
+            return self._call_model_ref(expr, scope, line, [])
+        return None
+
+    def _adds_between(
+        self, scope: _Scope, name: str, binding: _Binding, line: float
+    ) -> list[_Add] | None:
+        """``.add`` calls on ``name`` after its binding and before ``line``; None if uncertain."""
+        if binding.scope is not scope:
+            return []
+        adds = [a for a in scope.adds.get(name, []) if binding.line < a.line < line]
+        if adds and adds[-1].conditional:
+            return None
+        return adds
+
+    def _call_model_ref(
+        self, call: ast.Call, scope: _Scope, line: float, adds: list[_Add] | None
+    ) -> ModelRef | None:
+        func = self.value(call.func, scope, line)
+        if not isinstance(func, Ref):
+            return None
+        if func.target in ("keras.Sequential", "keras.Model"):
+            model = self._build_model(func.target, call, scope, line, adds)
+            return ModelRef(model=model) if model else None
+        if names.is_keras(func.target) or func.target.startswith("builtins."):
+            return None
+        value = self.value(call, scope, line)
+        assert isinstance(value, Call)
+        return ModelRef(factory=func.target, args=value.args, kwargs=value.kwargs)
+
+    def _build_model(
+        self,
+        kind: str,
+        call: ast.Call,
+        scope: _Scope,
+        line: float,
+        adds: list[_Add] | None,
+    ) -> ModelFact | None:
+        span = self.span(call)
+        if span in self._models:
+            return self._models[span]
+        model = (
+            self._sequential(call, scope, line, adds)
+            if kind == "keras.Sequential"
+            else self._functional(call, scope, line)
+        )
+        if model is not None:
+            self._models[span] = model
+        return model
+
+    def _sequential(
+        self, call: ast.Call, scope: _Scope, line: float, adds: list[_Add] | None
+    ) -> ModelFact | None:
+        if adds is None:
+            return None
+        layers: list[tuple[ast.expr, bool]] = []
+        given = _argument(call, 0, "layers")
+        if given is not None:
+            if isinstance(given, ast.Name):
+                binding = scope.resolve(given.id, line)
+                given = binding.value if isinstance(binding, _Binding) else None
+            if not isinstance(given, (ast.List, ast.Tuple)):
+                return None
+            layers.extend((element, False) for element in given.elts)
+        layers.extend((add.layer, add.conditional) for add in adds)
+        if not layers:
+            return None
+        output: Output | None = None
+        for element, conditional in layers:
+            layer = self.value(element, scope, line)
+            if conditional or not isinstance(layer, Call) or not names.is_keras(layer.func):
+                output = None
+                continue
+            if layer.func in ("keras.Input", "keras.layers.InputLayer"):
+                continue
+            before = output
+            output = self._apply_layer(layer, lambda b=before: b, layer.origin, scope, line)  # type: ignore[misc]
+        if output is None:
+            return None
+        return ModelFact("sequential", "single", (output,), self.span(call))
+
+    def _functional(self, call: ast.Call, scope: _Scope, line: float) -> ModelFact | None:
+        outputs = _argument(call, 1, "outputs") or _argument(call, 99, "output")
+        if outputs is None:
+            return None
+        if isinstance(outputs, ast.Name):
+            binding = scope.resolve(outputs.id, line)
+            if isinstance(binding, _Binding) and isinstance(
+                binding.value, (ast.List, ast.Tuple, ast.Dict)
+            ):
+                scope, line, outputs = binding.scope, binding.line, binding.value
+        span = self.span(call)
+        if isinstance(outputs, (ast.List, ast.Tuple)):
+            if any(isinstance(e, ast.Starred) for e in outputs.elts):
+                return None
+            found = tuple(self._output(e, scope, line) for e in outputs.elts)
+            return ModelFact("functional", "list", found, span)
+        if isinstance(outputs, ast.Dict):
+            keys = [k.value if isinstance(k, ast.Constant) else None for k in outputs.keys]
+            if not all(isinstance(k, str) for k in keys):
+                return None
+            found = tuple(
+                dataclasses.replace(self._output(v, scope, line), name=k)
+                for k, v in zip(keys, outputs.values)
+            )
+            return ModelFact("functional", "dict", found, span)
+        return ModelFact("functional", "single", (self._output(outputs, scope, line),), span)
+
+    def _output(self, expr: ast.expr, scope: _Scope, line: float) -> Output:
+        return self.tensor(expr, scope, line) or Output(None, None, None, self.span(expr))
+
+    def _returned_model(self, scope: _Scope) -> ModelRef | None:
+        refs = [self.model_ref(r, scope, math.inf) for r in scope.returns]
+        found = [r for r in refs if r is not None]
+        if len(found) != 1 or len(refs) != 1:
+            return None
+        return found[0]
+
+    def _collect_models(self) -> None:
+        """Build every model constructed anywhere, so model-only rules see them all."""
+        for scope in self.scopes:
+            for name, bindings in scope.bindings.items():
+                for binding in bindings:
+                    if isinstance(binding.value, ast.Call):
+                        end = _next_binding_line(bindings, binding)
+                        adds = self._adds_between(scope, name, binding, end)
+                        self._call_model_ref(binding.value, scope, binding.line, adds)
+            for ret in scope.returns:
+                if isinstance(ret, ast.Call):
+                    self._call_model_ref(ret, scope, math.inf, [])
+
+    # -- compile sites ---------------------------------------------------------------------
+
+    def _compile_sites(self, scope: _Scope) -> Iterator[CompileSite]:
+        for call in scope.compiles:
+            assert isinstance(call.func, ast.Attribute)
+            receiver = call.func.value
+            if names.qualify(receiver, self.imports) is not None:
+                continue  # re.compile, tf.compile...: a module, not a model
+            keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
+            model = self.model_ref(receiver, scope, call.lineno)
+            if not (_COMPILE_KEYWORDS & keywords.keys()) and model is None:
+                continue
+            loss = keywords.get("loss")
+            if loss is None and len(call.args) >= 2:
+                loss = call.args[1]
+
+            def value(expr: ast.expr | None) -> Value | None:
+                return None if expr is None else self.value(expr, scope, call.lineno)
+
+            yield CompileSite(
+                span=self.span(call),
+                scope=scope.qualname,
+                model=model,
+                loss=value(loss),
+                loss_weights=value(keywords.get("loss_weights")),
+                metrics=value(keywords.get("metrics")),
+                weighted_metrics=value(keywords.get("weighted_metrics")),
+            )
+
+    # Layer constructor nodes by span, so units can be read with parameter tracking.
+    @property
+    def _layer_nodes(self) -> dict[Span, ast.Call]:
+        cache = self.__dict__.get("_layer_cache")
+        if cache is None:
+            cache = {
+                self.span(node): node for node in ast.walk(self.tree) if isinstance(node, ast.Call)
+            }
+            self.__dict__["_layer_cache"] = cache
+        return cache
+
+
+def _next_binding_line(bindings: list[_Binding], binding: _Binding) -> float:
+    later = [b.line for b in bindings if b.line > binding.line]
+    return min(later) if later else math.inf
+
+
+def _argument(call: ast.Call, index: int, keyword: str) -> ast.expr | None:
+    for k in call.keywords:
+        if k.arg == keyword:
+            return k.value
+    if index < len(call.args) and not isinstance(call.args[index], ast.Starred):
+        return call.args[index]
+    return None
+
+
+def _activation(value: Value | None) -> str | None:
+    """The canonical activation of an ``activation=`` value; "linear" when absent."""
+    if value is None:
+        return "linear"
+    if isinstance(value, Const):
+        if value.value is None:
+            return "linear"
+        if isinstance(value.value, str):
+            return names.activation_from_string(value.value)
+        return None
+    if isinstance(value, Ref):
+        return names.activation_from_name(value.target)
+    if isinstance(value, Call) and value.func is not None:
+        return names.activation_from_name(value.func)
+    return None
+
+
+def _int_constant(expr: ast.expr | None) -> int | None:
+    if isinstance(expr, ast.Constant) and type(expr.value) is int:
+        return expr.value
+    return None
+
+
+def _is_number(value: object) -> bool:
+    return type(value) in (int, float)
+
+
+def index_module(tree: ast.Module, source: str, path: str, module: str) -> ModuleIndex:
+    return ModuleIndexer(tree, source, path, module).build()

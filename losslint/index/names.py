@@ -1,0 +1,224 @@
+"""Import aliases resolved to canonical dotted names.
+
+Every spelling of a Keras object (``tf.keras.layers.Dense``, ``tensorflow.keras.layers.core.Dense``,
+``keras.src.layers.Dense``, ``tf_keras.layers.Dense``) maps to one canonical name
+(``keras.layers.Dense``) so that rules compare names, never spellings.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from typing import Final
+
+# Prefixes under which a Keras API lives, longest first.
+_KERAS_ROOTS: Final = (
+    "tensorflow.python.keras.",
+    "tensorflow.compat.v1.keras.",
+    "tensorflow.compat.v2.keras.",
+    "tensorflow.keras.",
+    "keras._tf_keras.keras.",
+    "keras.api._v2.keras.",
+    "keras.src.",
+    "tf_keras.src.",
+    "tf_keras.",
+    "keras.",
+)
+_KERAS_MODULES: Final = frozenset(
+    {
+        "tensorflow.keras",
+        "tensorflow.python.keras",
+        "tf_keras",
+        "keras",
+        "keras.src",
+        "keras._tf_keras.keras",
+    }
+)
+
+# Sub-packages whose members are addressed as ``keras.<package>.<name>`` whatever the file.
+_CATEGORIES: Final = frozenset(
+    {
+        "activations",
+        "applications",
+        "backend",
+        "callbacks",
+        "config",
+        "constraints",
+        "initializers",
+        "layers",
+        "losses",
+        "metrics",
+        "models",
+        "ops",
+        "optimizers",
+        "random",
+        "regularizers",
+        "saving",
+        "utils",
+    }
+)
+_MODEL_CLASSES: Final = {
+    "Model": "keras.Model",
+    "Functional": "keras.Model",
+    "Sequential": "keras.Sequential",
+}
+
+
+def canonical(full: str) -> str:
+    """Map a fully qualified dotted name to its canonical form.
+
+    Keras names become ``keras.<category>.<name>`` (``keras.Model``, ``keras.Sequential`` and
+    ``keras.Input`` for the top-level classes); every other name is returned unchanged.
+    """
+    if full in _KERAS_MODULES:
+        return "keras"
+    for root in _KERAS_ROOTS:
+        if full.startswith(root):
+            rest = full[len(root) :].split(".")
+            break
+    else:
+        return full
+    last = rest[-1]
+    if last in _MODEL_CLASSES and (len(rest) == 1 or rest[0] in {"models", "engine"}):
+        return _MODEL_CLASSES[last]
+    if last in {"Input", "InputLayer"} and (len(rest) == 1 or rest[0] in {"layers", "engine"}):
+        return f"keras.layers.{last}" if last == "InputLayer" else "keras.Input"
+    if rest[0] in _CATEGORIES:
+        if len(rest) == 1:
+            return f"keras.{rest[0]}"
+        return f"keras.{rest[0]}.{last}"
+    if rest[0] == "engine" and len(rest) > 1:
+        # Keras 2 internals: keras.engine.base_layer.Layer and friends.
+        return f"keras.layers.{last}" if last in {"Layer", "InputSpec"} else f"keras.{last}"
+    return "keras." + ".".join(rest)
+
+
+def is_keras(name: str | None) -> bool:
+    return name is not None and (name == "keras" or name.startswith("keras."))
+
+
+def collect_imports(tree: ast.Module, package: str) -> dict[str, str]:
+    """Local alias → fully qualified dotted name, for every import anywhere in the module.
+
+    Function-level imports are included: they bind the same names in practice, and a later,
+    conflicting import simply wins, as it would at run time in the common top-down layout.
+    """
+    table: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    table[alias.asname] = alias.name
+                else:
+                    root = alias.name.split(".")[0]
+                    table[root] = root
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute_module(node.module, node.level, package)
+            if base is None:
+                continue
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                table[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+    return table
+
+
+def _absolute_module(module: str | None, level: int, package: str) -> str | None:
+    if level == 0:
+        return module or ""
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    if module:
+        base.append(module)
+    return ".".join(base)
+
+
+def dotted(expr: ast.expr) -> list[str] | None:
+    """``a.b.c`` as ``["a", "b", "c"]``; None for anything that is not a plain name chain."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    parts.reverse()
+    return parts
+
+
+def qualify(expr: ast.expr, imports: Mapping[str, str]) -> str | None:
+    """The canonical name of an imported object referenced by ``expr``, or None."""
+    parts = dotted(expr)
+    if parts is None or parts[0] not in imports:
+        return None
+    return canonical(".".join([imports[parts[0]], *parts[1:]]))
+
+
+# Activations by the last component of their canonical name, for the modules that provide them.
+_ACTIVATION_MODULES: Final = frozenset(
+    {
+        "keras.activations",
+        "keras.ops",
+        "keras.backend",
+        "keras.layers",
+        "tensorflow",
+        "tensorflow.nn",
+        "tensorflow.math",
+        "jax.nn",
+        "torch",
+        "torch.nn.functional",
+    }
+)
+_ACTIVATION_ALIASES: Final = {
+    "leakyrelu": "leaky_relu",
+    "leaky_relu": "leaky_relu",
+    "log_softmax": "log_softmax",
+    "logsoftmax": "log_softmax",
+    "hardsigmoid": "hard_sigmoid",
+    "silu": "swish",
+    "none": "linear",
+}
+PROBABILITY_ACTIVATIONS: Final = frozenset({"softmax", "sigmoid", "hard_sigmoid"})
+# Activations whose outputs are not probabilities; a crossentropy without from_logits=True
+# would clip or renormalise them. Anything not listed is treated as unknown.
+NON_PROBABILITY_ACTIVATIONS: Final = frozenset(
+    {
+        "linear",
+        "relu",
+        "relu6",
+        "tanh",
+        "elu",
+        "selu",
+        "gelu",
+        "softplus",
+        "softsign",
+        "swish",
+        "mish",
+        "leaky_relu",
+        "exponential",
+        "log_softmax",
+        "hard_swish",
+        "celu",
+        "glu",
+        "sparse_plus",
+        "squareplus",
+    }
+)
+
+
+def activation_from_string(text: str) -> str:
+    key = text.strip().lower()
+    return _ACTIVATION_ALIASES.get(key, key)
+
+
+def activation_from_name(name: str) -> str | None:
+    """``keras.activations.softmax`` / ``tensorflow.nn.sigmoid`` → ``softmax`` / ``sigmoid``."""
+    module, _, last = name.rpartition(".")
+    if module not in _ACTIVATION_MODULES:
+        return None
+    key = activation_from_string(last)
+    if key in PROBABILITY_ACTIVATIONS or key in NON_PROBABILITY_ACTIVATIONS:
+        return key
+    return None

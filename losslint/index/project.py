@@ -1,0 +1,192 @@
+"""The project index: module indexes joined, with cross-module references resolved."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Final
+
+from losslint.index import names
+from losslint.index.facts import (
+    Call,
+    ClassDef,
+    CompileSite,
+    Const,
+    FunctionDef,
+    LossDef,
+    ModelFact,
+    ModelRef,
+    ModuleIndex,
+    Output,
+    Param,
+    Ref,
+    Value,
+    iter_leaves,
+)
+
+_MAX_CHAIN: Final = 8
+_LOSS_BASES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWrapper"})
+_METRIC_BASES: Final = frozenset(
+    {"keras.metrics.Metric", "keras.metrics.Mean", "keras.metrics.MeanMetricWrapper"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedCompile:
+    """A compile site with its model resolved across modules (None when it cannot be known)."""
+
+    path: str
+    site: CompileSite
+    model: ModelFact | None
+
+
+class ProjectIndex:
+    def __init__(self, modules: Iterable[ModuleIndex]) -> None:
+        self.modules: tuple[ModuleIndex, ...] = tuple(modules)
+        self._by_name = {m.module: m for m in self.modules}
+        self.functions: dict[str, tuple[ModuleIndex, FunctionDef]] = {
+            f.qualname: (m, f) for m in self.modules for f in m.functions
+        }
+        self.classes: dict[str, tuple[ModuleIndex, ClassDef]] = {
+            c.qualname: (m, c) for m in self.modules for c in m.classes
+        }
+        # Simple names of everything defined in the tree: a string id equal to one of them may
+        # be a registered custom object.
+        self.defined_names: frozenset[str] = frozenset(
+            q.rpartition(".")[2] for q in [*self.functions, *self.classes]
+        )
+
+    # -- cross-module lookups ----------------------------------------------------------------
+
+    def _lookup(self, qualname: str) -> str | None:
+        """The module-qualified name as indexed; tolerates a different package root."""
+        if qualname in self.functions or qualname in self.classes:
+            return qualname
+        module, _, name = qualname.rpartition(".")
+        for indexed in self._by_name:
+            if not module or not indexed:
+                continue
+            if module.endswith("." + indexed) or indexed.endswith("." + module):
+                candidate = f"{indexed}.{name}"
+                if candidate in self.functions or candidate in self.classes:
+                    return candidate
+        return None
+
+    def resolve_model(self, ref: ModelRef | None, depth: int = 0) -> ModelFact | None:
+        if ref is None or depth > _MAX_CHAIN:
+            return None
+        if ref.model is not None:
+            return ref.model
+        if ref.factory is None:
+            return None
+        qualname = self._lookup(ref.factory)
+        if qualname is None or qualname not in self.functions:
+            return None
+        module, _ = self.functions[qualname]
+        inner = module.factories.get(qualname)
+        model = self.resolve_model(inner, depth + 1)
+        if model is None:
+            return None
+        return _bind_params(model, ref.args, ref.kwargs)
+
+    def compiles(self) -> Iterator[ResolvedCompile]:
+        for module in self.modules:
+            for site in module.compiles:
+                yield ResolvedCompile(module.path, site, self.resolve_model(site.model))
+
+    def models(self) -> Iterator[tuple[str, ModelFact]]:
+        for module in self.modules:
+            for model in module.models:
+                yield module.path, model
+
+    # -- definitions ---------------------------------------------------------------------------
+
+    def is_subclass(self, qualname: str, bases: frozenset[str], depth: int = 0) -> bool:
+        found = self._lookup(qualname)
+        if found is None or found not in self.classes or depth > _MAX_CHAIN:
+            return False
+        _, cls = self.classes[found]
+        return any(b in bases or self.is_subclass(b, bases, depth + 1) for b in cls.bases)
+
+    def definitions(self) -> list[LossDef]:
+        """Every loss/metric definition with its role taken from how the project uses it."""
+        roles: dict[str, set[str]] = {}
+        for module in self.modules:
+            for site in module.compiles:
+                for role, value in (
+                    ("loss", site.loss),
+                    ("metric", site.metrics),
+                    ("metric", site.weighted_metrics),
+                ):
+                    for target in _referenced(value):
+                        found = self._lookup(target)
+                        if found is not None:
+                            roles.setdefault(found, set()).add(role)
+        out: list[LossDef] = []
+        for qualname, (module, cls) in self.classes.items():
+            if self.is_subclass(qualname, _LOSS_BASES) or _LOSS_BASES & set(cls.bases):
+                out.append(LossDef(qualname, "loss_class", frozenset({"loss"}), module.path, cls.span))
+            elif self.is_subclass(qualname, _METRIC_BASES) or _METRIC_BASES & set(cls.bases):
+                out.append(
+                    LossDef(qualname, "metric_class", frozenset({"metric"}), module.path, cls.span)
+                )
+        for qualname, (module, function) in self.functions.items():
+            used = roles.get(qualname, set())
+            if function.returns_function and used:
+                inner = self.functions.get(function.returns_function)
+                if inner is not None:
+                    out.append(
+                        LossDef(
+                            function.returns_function,
+                            "closure",
+                            frozenset(used),
+                            module.path,
+                            inner[1].span,
+                            factory=qualname,
+                        )
+                    )
+                continue
+            if used:
+                out.append(LossDef(qualname, "function", frozenset(used), module.path, function.span))
+        return out
+
+
+def _referenced(value: Value | None) -> Iterator[str]:
+    """Names of the project objects a compile argument uses: ``loss=focal(2.0)`` uses ``focal``."""
+    if value is None:
+        return
+    for leaf in iter_leaves(value):
+        if isinstance(leaf, Ref) and not names.is_keras(leaf.target):
+            yield leaf.target
+        elif isinstance(leaf, Call) and leaf.func and not names.is_keras(leaf.func):
+            yield leaf.func
+
+
+def _bind_params(
+    model: ModelFact, args: tuple[Value, ...], kwargs: tuple[tuple[str, Value], ...]
+) -> ModelFact:
+    """Substitute a factory call's integer arguments for the parameters used as units."""
+    given = dict(kwargs)
+
+    def units(value: int | Param | None) -> int | Param | None:
+        if not isinstance(value, Param):
+            return value
+        argument = given.get(value.name)
+        if argument is None and 0 <= value.index < len(args):
+            argument = args[value.index]
+        if argument is None:
+            return value.default
+        if isinstance(argument, Const) and type(argument.value) is int:
+            return argument.value
+        return None
+
+    outputs = tuple(dataclasses.replace(o, units=units(o.units)) for o in model.outputs)
+    return dataclasses.replace(model, outputs=outputs)
+
+
+def output_units(output: Output) -> int | None:
+    """Units as a number; a factory parameter that was never bound counts as its default."""
+    if isinstance(output.units, Param):
+        return output.units.default
+    return output.units

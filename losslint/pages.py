@@ -1,0 +1,21 @@
+"""The rule pages (``rules/LLnnn-name.md``): shipped in the wheel, read from the repo in dev."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def pages_dir() -> Path | None:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "rule_pages", here.parent / "rules"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def page_path(code: str) -> Path | None:
+    directory = pages_dir()
+    if directory is None:
+        return None
+    matches = sorted(directory.glob(f"{code.upper()}-*.md"))
+    return matches[0] if matches else None

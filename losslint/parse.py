@@ -1,0 +1,99 @@
+"""Read, pre-filter, decode and parse one file; bad input becomes an LL000 diagnostic."""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from losslint.diagnostic import Diagnostic, Severity, Span
+
+MAX_BYTES: Final = 10 * 1024 * 1024
+# A file that mentions none of these cannot define or wire a Keras loss or metric.
+_PREFILTER: Final = (b"keras", b"tensorflow", b"compile", b"loss", b"metric")
+_SKIP_FILE: Final = re.compile(r"^[ \t]*#[ \t]*losslint:[ \t]*skip-file\b", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedModule:
+    path: str  # as reported
+    module: str  # dotted name relative to the package root
+    source: str
+    tree: ast.Module
+
+
+def may_concern_keras(data: bytes) -> bool:
+    return any(word in data for word in _PREFILTER)
+
+
+def module_name(path: Path) -> str:
+    """``pkg/sub/mod.py`` → ``pkg.sub.mod`` where ``pkg`` is the topmost package directory."""
+    path = path.resolve()
+    parts = [] if path.name == "__init__.py" else [path.stem]
+    parent = path.parent
+    while (parent / "__init__.py").is_file() and parent.parent != parent:
+        parts.append(parent.name)
+        parent = parent.parent
+    return ".".join(reversed(parts))
+
+
+def load(path: Path, shown: str) -> ParsedModule | Diagnostic | None:
+    """The parsed module, an LL000 diagnostic, or None when the file is skipped."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return _unreadable(shown, f"cannot be read: {error.strerror or error}")
+    if len(data) > MAX_BYTES:
+        return _unreadable(shown, f"is {len(data) // (1024 * 1024)} MiB, over the 10 MiB limit; not checked")
+    if not may_concern_keras(data):
+        return None
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        source = data.decode(encoding)
+    except SyntaxError as error:
+        return _unreadable(shown, f"has an invalid encoding declaration: {error}")
+    except (UnicodeDecodeError, LookupError) as error:
+        return _undecodable(shown, data, error)
+    if _SKIP_FILE.search(source):
+        return None
+    try:
+        tree = ast.parse(source, filename=shown)
+    except SyntaxError as error:
+        line = error.lineno or 1
+        column = max(error.offset or 1, 1)
+        return _unreadable(
+            shown, f"does not parse: {error.msg}; not checked", Span(line, column, line, column + 1)
+        )
+    except (ValueError, RecursionError, MemoryError) as error:
+        reason = "is nested too deeply to parse" if isinstance(error, RecursionError) else str(error)
+        return _unreadable(shown, f"cannot be parsed ({reason}); not checked")
+    return ParsedModule(shown, module_name(path), source, tree)
+
+
+def _undecodable(shown: str, data: bytes, error: UnicodeDecodeError | LookupError) -> Diagnostic:
+    if isinstance(error, UnicodeDecodeError):
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        byte = data[error.start : error.start + 1].hex()
+        return _unreadable(
+            shown,
+            f"is not valid {error.encoding} (byte 0x{byte}); save it as UTF-8 or declare its "
+            "encoding; not checked",
+            Span(line, column, line, column + 1),
+        )
+    return _unreadable(shown, f"declares an unknown encoding ({error}); not checked")
+
+
+def _unreadable(shown: str, reason: str, span: Span | None = None) -> Diagnostic:
+    return Diagnostic(
+        code="LL000",
+        name="unreadable-file",
+        severity=Severity.ERROR,
+        message=f"file {reason}",
+        path=shown,
+        span=span or Span(1, 1, 1, 1),
+    )

@@ -1,0 +1,1 @@
+"""Reporters: format diagnostics, never judge them."""

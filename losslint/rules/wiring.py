@@ -1,0 +1,730 @@
+"""LL1xx: how ``model.compile`` wires losses, weights and metrics to the model's outputs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Final
+
+from losslint.analysis.wiring import (
+    assign_losses,
+    assign_metrics,
+    crossentropy,
+    describe,
+    did_you_mean,
+    is_single_loss,
+    output_order,
+)
+from losslint.diagnostic import Severity
+from losslint.index import keras_ids, names
+from losslint.index.facts import Call, Const, Mapping, ModelFact, Ref, Seq, Value, iter_leaves
+from losslint.index.project import ResolvedCompile, output_units
+from losslint.rules.registry import Finding, Rule, RuleContext
+
+_NUMPY_SCALARS: Final = frozenset(
+    {
+        "numpy.float16",
+        "numpy.float32",
+        "numpy.half",
+        "numpy.single",
+        "numpy.int8",
+        "numpy.int16",
+        "numpy.int32",
+        "numpy.int64",
+        "numpy.intc",
+        "numpy.uint8",
+        "numpy.longdouble",
+    }
+)
+_NUMPY_ARRAYS: Final = frozenset(
+    {"numpy.array", "numpy.asarray", "numpy.ones", "numpy.full", "numpy.linspace"}
+)
+_NON_FINITE_REFS: Final = {
+    "numpy.nan": math.nan,
+    "numpy.NaN": math.nan,
+    "numpy.NAN": math.nan,
+    "numpy.inf": math.inf,
+    "numpy.Inf": math.inf,
+    "numpy.infty": math.inf,
+    "math.nan": math.nan,
+    "math.inf": math.inf,
+}
+# Keras 2 names that Keras 3 dropped, with what to write instead.
+_RENAMED_LOSSES: Final = {
+    "logcosh": "log_cosh",
+    "kullback_leibler_divergence": "kl_divergence",
+}
+_RENAMED_METRICS: Final = {
+    "logcosh": "log_cosh_error",
+    "log_cosh": "log_cosh_error",
+    "kullback_leibler_divergence": "kl_divergence",
+    "kld": "kl_divergence",
+    "KLD": "kl_divergence",
+    "crossentropy": "categorical_crossentropy",
+    "ce": "categorical_crossentropy",
+}
+
+
+def _numbers(value: Value) -> float | None:
+    """A weight's numeric value when it is a constant (NaN and inf included)."""
+    if isinstance(value, Const) and type(value.value) in (int, float):
+        return float(value.value)  # type: ignore[arg-type]
+    if isinstance(value, Ref):
+        return _NON_FINITE_REFS.get(value.target)
+    if isinstance(value, Call) and value.func in ("builtins.float", "numpy.float64"):
+        if len(value.args) == 1 and isinstance(value.args[0], Const):
+            try:
+                return float(value.args[0].value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _names(model: ModelFact) -> list[str]:
+    return [o.name for o in model.outputs if o.name]
+
+
+def _quoted(items: list[str]) -> str:
+    return ", ".join(repr(i) for i in items)
+
+
+# -- LL101 ------------------------------------------------------------------------------------
+
+
+def check_loss_weights_length(context: RuleContext) -> Iterator[Finding]:
+    for rc in context.compiles:
+        site, model = rc.site, rc.model
+        weights = site.loss_weights
+        if not isinstance(weights, Seq):
+            continue
+        count = len(weights.items)
+        loss = site.loss
+        if model is not None and model.structure == "single" and count > 1:
+            units = output_units(model.outputs[0])
+            hint = f", one per unit of its {units}-unit output" if units == count else ""
+            yield Finding(
+                rc.path,
+                weights.span,
+                f"loss_weights has {count} weights{hint} but the model has a single output: "
+                "loss_weights weighs whole outputs, not classes; for per-class weights pass "
+                "class_weight={class: weight} to fit()",
+            )
+        elif isinstance(loss, Seq) and len(loss.items) != count:
+            yield Finding(
+                rc.path,
+                weights.span,
+                f"loss_weights has {count} weights for {len(loss.items)} losses: Keras 3 raises "
+                "'loss_weights must match the number of losses' at the first fit(), tf.keras "
+                "silently drops the unmatched ones; give one weight per loss",
+            )
+        elif is_single_loss(loss) and count > 1 and context.target_keras == 3:
+            yield Finding(
+                rc.path,
+                weights.span,
+                f"loss_weights has {count} weights but loss is a single loss: Keras 3 counts one "
+                f"loss and raises 'got 1 losses and {count} weights' at the first fit(); pass "
+                "loss as a list or dict with one entry per output",
+            )
+        elif isinstance(loss, Mapping) and model is not None and len(model.outputs) != count:
+            yield Finding(
+                rc.path,
+                weights.span,
+                f"loss_weights has {count} weights but the model has {len(model.outputs)} "
+                "outputs: Keras 3 raises 'loss_weights must match the number of losses' at the "
+                "first fit(); give one weight per output",
+            )
+
+
+# -- LL102 ------------------------------------------------------------------------------------
+
+
+def check_loss_weights_keys(context: RuleContext) -> Iterator[Finding]:
+    for rc in context.compiles:
+        site, model = rc.site, rc.model
+        weights = site.loss_weights
+        if not isinstance(weights, Mapping):
+            continue
+        items = weights.str_items()
+        if items is None:
+            continue
+        keys = [key for key, _, _ in items]
+        loss = site.loss
+        if isinstance(loss, Seq) and context.target_keras == 3:
+            yield _sorted_key_weights(rc, keys, weights, loss)
+            continue
+        valid: list[str] | None = None
+        if model is not None and model.output_names is not None:
+            valid = list(model.output_names)
+        elif isinstance(loss, Mapping) and loss.str_items() is not None:
+            valid = [key for key, _, _ in loss.str_items() or ()]
+        if valid is None:
+            continue
+        for key, _, key_span in items:
+            if key not in valid:
+                yield Finding(
+                    rc.path,
+                    key_span,
+                    f"loss_weights key {key!r} is not an output name ({_quoted(valid)})"
+                    f"{did_you_mean(key, valid)}: Keras 3 ignores it or assigns weights by "
+                    "position, tf.keras raises; use the output names as keys",
+                )
+        if isinstance(loss, Mapping) and model is not None:
+            loss_keys = [key for key, _, _ in loss.str_items() or ()]
+            missing = [k for k in loss_keys if k not in keys and k in valid]
+            if missing:
+                yield Finding(
+                    rc.path,
+                    weights.span,
+                    f"loss_weights has no weight for {_quoted(missing)}, which loss has: Keras 3 "
+                    "raises at the first fit() (KeyError or 'loss_weights must match the number "
+                    "of losses'); give a weight for every output",
+                )
+
+
+def _sorted_key_weights(
+    rc: ResolvedCompile, keys: list[str], weights: Mapping, loss: Seq
+) -> Finding:
+    order = sorted(keys)
+    model = rc.model
+    outputs = list(model.output_names) if model and model.output_names else None
+    if outputs is not None and model is not None:
+        positions = [outputs[i] for i in output_order(model)]
+        lucky = order == positions
+        landing = ", ".join(
+            f"the weight for {key!r} goes to output {o!r}" for key, o in zip(order, positions)
+        )
+        if lucky:
+            return Finding(
+                rc.path,
+                weights.span,
+                "dict loss_weights with a list loss: Keras 3 ignores the keys and assigns the "
+                "weights by sorted key order, which only happens to match the outputs here; "
+                "pass loss as a dict keyed by output name, or loss_weights as a list",
+                Severity.WARNING,
+            )
+        return Finding(
+            rc.path,
+            weights.span,
+            f"dict loss_weights with a list loss: Keras 3 ignores the keys and assigns the weights "
+            f"by sorted key order, so {landing}; pass loss as a dict keyed by output name, or "
+            "loss_weights as a list in output order",
+        )
+    ordered = ", ".join(f"{key!r} → loss #{i + 1}" for i, key in enumerate(order))
+    return Finding(
+        rc.path,
+        weights.span,
+        f"dict loss_weights with a list loss: Keras 3 ignores the keys and assigns the weights by "
+        f"sorted key order ({ordered}); pass loss as a dict keyed by output name, or "
+        "loss_weights as a list in loss order",
+    )
+
+
+# -- LL103 ------------------------------------------------------------------------------------
+
+
+def check_loss_structure(context: RuleContext) -> Iterator[Finding]:
+    for rc in context.compiles:
+        site, model = rc.site, rc.model
+        loss = site.loss
+        if model is None or loss is None:
+            continue
+        count = len(model.outputs)
+        if isinstance(loss, Seq):
+            n = len(loss.items)
+            if model.structure == "single":
+                if n > 1:
+                    yield Finding(
+                        rc.path,
+                        loss.span,
+                        f"{n} losses for a single-output model: Keras uses only the first and "
+                        "silently ignores the rest; combine them in one loss function",
+                    )
+            elif n < count:
+                missing = [describe(model, i) for i in output_order(model)[n:]]
+                yield Finding(
+                    rc.path,
+                    loss.span,
+                    f"loss has {n} entries but the model has {count} outputs: "
+                    f"{', '.join(missing)} silently get no loss and do not train; give one loss "
+                    "per output (None to skip one on purpose)",
+                )
+            elif n > count:
+                yield Finding(
+                    rc.path,
+                    loss.span,
+                    f"loss has {n} entries but the model has {count} outputs: Keras 3 raises "
+                    "KeyError 'The path ... can't be found in the model's output' at the first "
+                    "fit(), tf.keras silently ignores the extra losses",
+                )
+            elif model.structure == "dict":
+                declared = [o.name or "" for o in model.outputs]
+                if declared != sorted(declared):
+                    landing = ", ".join(
+                        f"#{i + 1} → {model.outputs[j].name!r}"
+                        for i, j in enumerate(output_order(model))
+                    )
+                    yield Finding(
+                        rc.path,
+                        loss.span,
+                        "list loss on a dict-output model: Keras maps the list to the outputs in "
+                        f"sorted key order ({landing}), not in declaration order; pass loss as a "
+                        "dict keyed by output name",
+                    )
+        elif isinstance(loss, Mapping) and model.output_names is not None:
+            items = loss.str_items()
+            if items is None:
+                continue
+            valid = list(model.output_names)
+            for key, _, key_span in items:
+                if key not in valid:
+                    yield Finding(
+                        rc.path,
+                        key_span,
+                        f"loss key {key!r} is not an output name ({_quoted(valid)})"
+                        f"{did_you_mean(key, valid)}: Keras 3 raises at the first fit(), tf.keras "
+                        "silently gives that output no loss",
+                    )
+            if model.structure in ("list", "single"):
+                missing = [n for n in valid if n not in {k for k, _, _ in items}]
+                if missing and model.structure == "list":
+                    yield Finding(
+                        rc.path,
+                        loss.span,
+                        f"loss dict has no entry for {_quoted(missing)}: Keras 3 raises "
+                        "'Expected keys ... in loss dict' at the first fit(), tf.keras silently "
+                        "gives those outputs no loss; add them (None to skip one on purpose)",
+                    )
+
+
+# -- LL104 ------------------------------------------------------------------------------------
+
+
+def check_metrics_structure(context: RuleContext) -> Iterator[Finding]:
+    for rc in context.compiles:
+        yield from _metrics_shape(context, rc, "metrics", rc.site.metrics)
+        yield from _metrics_shape(context, rc, "weighted_metrics", rc.site.weighted_metrics)
+        yield from _shared_metric_instances(context, rc)
+
+
+def _metrics_shape(
+    context: RuleContext, rc: ResolvedCompile, arg: str, value: Value | None
+) -> Iterator[Finding]:
+    model = rc.model
+    if value is None:
+        return
+    if isinstance(value, (Const, Call, Ref)) and context.target_keras == 3:
+        if isinstance(value, Const) and value.value is None:
+            return
+        yield Finding(
+            rc.path,
+            value.span,
+            f"{arg} must be a list, tuple or dict: Keras 3 raises 'Expected {arg} argument to be "
+            f"a list, tuple, or dict' in compile(); write {arg}=[...]",
+        )
+        return
+    if model is None or len(model.outputs) < 2:
+        return
+    count = len(model.outputs)
+    if isinstance(value, Seq):
+        flat = all(not isinstance(item, Seq) for item in value.items)
+        if len(value.items) != count and context.target_keras == 3:
+            tail = (
+                "; to apply them to every output, repeat them per output or use a dict keyed by "
+                "output name"
+                if flat
+                else ""
+            )
+            yield Finding(
+                rc.path,
+                value.span,
+                f"{arg} has {len(value.items)} entries for a model with {count} outputs: Keras 3 "
+                f"raises 'Invalid {arg}' at the first fit() (it maps a list one entry per "
+                f"output){tail}",
+            )
+        elif model.structure == "dict":
+            declared = [o.name or "" for o in model.outputs]
+            if declared != sorted(declared):
+                yield Finding(
+                    rc.path,
+                    value.span,
+                    f"list {arg} on a dict-output model: Keras maps the list to the outputs in "
+                    f"sorted key order ({_quoted(sorted(declared))}), not in declaration order; "
+                    "use a dict keyed by output name",
+                )
+    elif isinstance(value, Mapping) and model.output_names is not None:
+        valid = list(model.output_names)
+        for key, _, key_span in value.str_items() or ():
+            if key not in valid:
+                yield Finding(
+                    rc.path,
+                    key_span,
+                    f"{arg} key {key!r} is not an output name ({_quoted(valid)})"
+                    f"{did_you_mean(key, valid)}: Keras 3 raises 'Invalid {arg}' at the first "
+                    "fit()",
+                )
+
+
+def _shared_metric_instances(context: RuleContext, rc: ResolvedCompile) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for value in (rc.site.metrics, rc.site.weighted_metrics):
+        if value is None or not isinstance(value, (Seq, Mapping)):
+            continue
+        for leaf in iter_leaves(value):
+            if not isinstance(leaf, Call) or leaf.binding is None or not _is_metric_class(
+                context, leaf.func
+            ):
+                continue
+            if leaf.binding in seen:
+                variable = leaf.binding.rpartition(".")[2]
+                yield Finding(
+                    rc.path,
+                    leaf.span,
+                    f"the metric object {variable!r} is used twice: Keras 3 silently shares its "
+                    "state, so both report the average of both (tf.keras raises); create one "
+                    "instance per use",
+                )
+            seen.add(leaf.binding)
+
+
+def _is_metric_class(context: RuleContext, func: str | None) -> bool:
+    if func is None:
+        return False
+    module, _, last = func.rpartition(".")
+    if module == "keras.metrics":
+        return last[:1].isupper()
+    return context.project.is_subclass(
+        func, frozenset({"keras.metrics.Metric", "keras.metrics.Mean", "keras.metrics.MeanMetricWrapper"})
+    )
+
+
+# -- LL105 ------------------------------------------------------------------------------------
+
+
+def check_loss_weight_value(context: RuleContext) -> Iterator[Finding]:
+    for rc in context.compiles:
+        weights = rc.site.loss_weights
+        if weights is None:
+            continue
+        if isinstance(weights, Const) and type(weights.value) is int:
+            if context.target_keras == 3:
+                yield Finding(
+                    rc.path,
+                    weights.span,
+                    f"loss_weights={weights.value} is an int: Keras 3 accepts only a float, list, "
+                    "tuple or dict and raises in compile(); write "
+                    f"loss_weights={float(weights.value)}",
+                )
+            yield from _weight_value(rc, weights)
+            continue
+        if isinstance(weights, Call) and weights.func in _NUMPY_ARRAYS:
+            yield Finding(
+                rc.path,
+                weights.span,
+                "loss_weights is a NumPy array: Keras 3 raises in compile() ('The truth value of "
+                "an array ... is ambiguous') and tf.keras broadcasts the whole array to every "
+                "output; pass a list of floats",
+            )
+            continue
+        if isinstance(weights, Call) and weights.func in _NUMPY_SCALARS and context.target_keras == 3:
+            yield Finding(
+                rc.path,
+                weights.span,
+                f"loss_weights is a {weights.func} scalar: Keras 3 accepts only a Python float, "
+                "list, tuple or dict and raises in compile(); pass float(...)",
+            )
+            continue
+        if isinstance(weights, Seq):
+            for item in weights.items:
+                yield from _weight_value(rc, item)
+        elif isinstance(weights, Mapping):
+            for item in weights.values:
+                yield from _weight_value(rc, item)
+        else:
+            yield from _weight_value(rc, weights)
+
+
+def _weight_value(rc: ResolvedCompile, value: Value) -> Iterator[Finding]:
+    number = _numbers(value)
+    if number is None:
+        return
+    if math.isnan(number) or math.isinf(number):
+        yield Finding(
+            rc.path,
+            value.span,
+            f"loss weight {number}: the total loss becomes NaN/inf from the first step; use a "
+            "finite positive weight",
+        )
+    elif number < 0:
+        yield Finding(
+            rc.path,
+            value.span,
+            f"negative loss weight {number:g}: gradient descent then maximises that loss and the "
+            "total diverges; use a positive weight (or negate the loss itself if that is meant)",
+        )
+    elif number == 0:
+        yield Finding(
+            rc.path,
+            value.span,
+            "loss weight 0: that output's loss is multiplied away and the output does not train; "
+            "to only monitor it, pass its loss as None and track it in metrics",
+            Severity.WARNING,
+        )
+
+
+# -- LL106 ------------------------------------------------------------------------------------
+
+
+def check_unknown_identifier(context: RuleContext) -> Iterator[Finding]:
+    defined = context.project.defined_names
+    keras3 = context.target_keras == 3
+    for rc in context.compiles:
+        site = rc.site
+        for leaf in _string_leaves(site.loss):
+            text = leaf.value
+            assert isinstance(text, str)
+            if text.lower() in keras_ids.COMPILE_LOSS_SPECIAL or text in defined:
+                continue
+            known = keras_ids.K3_LOSSES if keras3 else keras_ids.K2_LOSSES
+            if text in known:
+                continue
+            if keras3 and text in keras_ids.K2_LOSSES:
+                new = _RENAMED_LOSSES.get(text)
+                instead = f"use {new!r}" if new else "use a keras.losses object"
+                yield Finding(
+                    rc.path,
+                    leaf.span,
+                    f"loss {text!r} was removed in Keras 3 (Keras raises 'Could not interpret "
+                    f"loss identifier' at the first fit()); {instead}",
+                )
+                continue
+            yield Finding(
+                rc.path,
+                leaf.span,
+                f"unknown loss {text!r}{did_you_mean(text, known)}: Keras raises 'Could not "
+                "interpret loss identifier' at the first fit()",
+            )
+        for value in (site.metrics, site.weighted_metrics):
+            yield from _unknown_metrics(rc, value, defined, keras3)
+
+
+def _unknown_metrics(
+    rc: ResolvedCompile, value: Value | None, defined: frozenset[str], keras3: bool
+) -> Iterator[Finding]:
+    special = keras_ids.COMPILE_METRIC_SPECIAL_K3 if keras3 else keras_ids.COMPILE_METRIC_SPECIAL_K2
+    known = keras_ids.K3_METRICS if keras3 else keras_ids.K2_METRICS
+    for leaf in _string_leaves(value):
+        text = leaf.value
+        assert isinstance(text, str)
+        if text.lower() in special or text in known or text in defined:
+            continue
+        if keras3 and text in keras_ids.K3_METRICS_NEED_ARGS:
+            yield Finding(
+                rc.path,
+                leaf.span,
+                f"metric {text!r} needs constructor arguments, so the string fails with a "
+                "TypeError at the first fit(); pass the metric object, e.g. "
+                "keras.metrics.MeanIoU(num_classes=...)",
+            )
+            continue
+        if keras3 and (text in keras_ids.K2_METRICS or text in _RENAMED_METRICS):
+            new = _RENAMED_METRICS.get(text)
+            instead = f"use {new!r}" if new else "use a keras.metrics object"
+            yield Finding(
+                rc.path,
+                leaf.span,
+                f"metric {text!r} was removed in Keras 3 (Keras raises 'Could not interpret "
+                f"metric identifier' at the first fit()); {instead}",
+            )
+            continue
+        yield Finding(
+            rc.path,
+            leaf.span,
+            f"unknown metric {text!r}{did_you_mean(text, known | special)}: Keras raises at the "
+            "first fit()",
+        )
+
+
+def _string_leaves(value: Value | None) -> Iterator[Const]:
+    if value is None:
+        return
+    for leaf in iter_leaves(value):
+        if isinstance(leaf, Const) and isinstance(leaf.value, str):
+            yield leaf
+
+
+# -- LL107 / LL108 ----------------------------------------------------------------------------
+
+
+def _assigned(rc: ResolvedCompile, model: ModelFact) -> Iterator[tuple[int, Value, str]]:
+    """Every loss and metric entry with the output it applies to and its kind."""
+    for index, value in assign_losses(rc.site.loss, model):
+        yield index, value, "loss"
+    for metrics in (rc.site.metrics, rc.site.weighted_metrics):
+        for index, value in assign_metrics(metrics, model):
+            yield index, value, "metric"
+
+
+def check_from_logits(context: RuleContext) -> Iterator[Finding]:
+    for rc in context.compiles:
+        model = rc.model
+        if model is None:
+            continue
+        for index, value, kind in _assigned(rc, model):
+            ce = crossentropy(value)
+            activation = model.outputs[index].activation
+            if ce is None or activation is None:
+                continue
+            where = describe(model, index)
+            if ce.from_logits is True and activation in ("softmax", "sigmoid"):
+                yield Finding(
+                    rc.path,
+                    ce.span,
+                    f"{ce.label} on {where}, which already applies {activation}: the {kind} "
+                    f"applies {activation} a second time (silently on JAX and PyTorch; TensorFlow "
+                    "warns and substitutes the logits); drop the output activation or use "
+                    "from_logits=False",
+                )
+            elif ce.from_logits is False and activation in names.NON_PROBABILITY_ACTIVATIONS:
+                shown = "no activation (logits)" if activation == "linear" else f"a {activation} activation"
+                yield Finding(
+                    rc.path,
+                    ce.span,
+                    f"{ce.label} expects probabilities but {where} has {shown}: Keras clips the "
+                    "values to [1e-7, 1 - 1e-7] (or renormalises them), so the loss is wrong and "
+                    "the gradient vanishes; pass from_logits=True to the loss object or end the "
+                    "output with sigmoid/softmax",
+                )
+
+
+def check_crossentropy_output(context: RuleContext) -> Iterator[Finding]:
+    for rc in context.compiles:
+        model = rc.model
+        if model is None:
+            continue
+        for index, value in assign_losses(rc.site.loss, model):
+            ce = crossentropy(value)
+            if ce is None:
+                continue
+            output = model.outputs[index]
+            units = output_units(output)
+            where = describe(model, index)
+            if ce.family == "binary" and output.activation == "softmax" and units and units > 1:
+                yield Finding(
+                    rc.path,
+                    ce.span,
+                    f"binary crossentropy {ce.label} on {where}, a softmax over {units} units: "
+                    "the units compete but the loss treats them as independent, and 'accuracy' "
+                    "becomes binary accuracy; use categorical_crossentropy (one-hot labels) or "
+                    "sparse_categorical_crossentropy (integer labels)",
+                )
+            elif ce.family in ("categorical", "sparse") and units == 1:
+                yield Finding(
+                    rc.path,
+                    ce.span,
+                    f"categorical crossentropy {ce.label} on {where}, which has 1 unit: the loss is "
+                    "always 0 and nothing trains (Keras 3 warns 'expected y_pred.shape to be "
+                    "(batch_size, num_classes) with num_classes > 1'); use binary_crossentropy "
+                    "with a sigmoid output",
+                )
+    for path, model in context.project.models():
+        for output in model.outputs:
+            if output.softmax_span is not None and output.units == 1:
+                yield Finding(
+                    path,
+                    output.softmax_span,
+                    "softmax over a single unit always outputs 1.0, so the model cannot learn; "
+                    "use sigmoid for a binary output",
+                )
+
+
+# -- LL109 ------------------------------------------------------------------------------------
+
+
+def check_accuracy_object(context: RuleContext) -> Iterator[Finding]:
+    for rc in context.compiles:
+        model = rc.model
+        if model is None:
+            continue
+        for metrics in (rc.site.metrics, rc.site.weighted_metrics):
+            for index, leaf in assign_metrics(metrics, model):
+                is_accuracy = (isinstance(leaf, Call) and leaf.func == "keras.metrics.Accuracy") or (
+                    isinstance(leaf, Ref) and leaf.target == "keras.metrics.Accuracy"
+                )
+                activation = model.outputs[index].activation
+                if not is_accuracy or activation is None:
+                    continue
+                yield Finding(
+                    rc.path,
+                    leaf.span,
+                    "keras.metrics.Accuracy checks exact equality of y_true and y_pred, so on "
+                    f"{describe(model, index)} ({activation}) it stays near 0; use the string "
+                    "'accuracy' (Keras picks binary/categorical/sparse accuracy) or "
+                    "BinaryAccuracy/CategoricalAccuracy",
+                )
+
+
+RULES: Final = (
+    Rule(
+        "LL101",
+        "loss-weights-length",
+        Severity.ERROR,
+        "loss_weights list whose length does not match the losses or outputs",
+        check_loss_weights_length,
+    ),
+    Rule(
+        "LL102",
+        "loss-weights-keys",
+        Severity.ERROR,
+        "dict loss_weights with wrong keys, or with a list loss (sorted-key order in Keras 3)",
+        check_loss_weights_keys,
+    ),
+    Rule(
+        "LL103",
+        "loss-structure",
+        Severity.ERROR,
+        "loss list or dict that does not match the model's outputs",
+        check_loss_structure,
+    ),
+    Rule(
+        "LL104",
+        "metrics-structure",
+        Severity.ERROR,
+        "metrics misaligned with the outputs, not a list/dict, or one instance shared",
+        check_metrics_structure,
+    ),
+    Rule(
+        "LL105",
+        "loss-weight-value",
+        Severity.ERROR,
+        "loss weight that is negative, zero, NaN/inf, an int or a NumPy value",
+        check_loss_weight_value,
+    ),
+    Rule(
+        "LL106",
+        "unknown-identifier",
+        Severity.ERROR,
+        "loss or metric string that Keras does not know (or that Keras 3 removed)",
+        check_unknown_identifier,
+    ),
+    Rule(
+        "LL107",
+        "from-logits-mismatch",
+        Severity.ERROR,
+        "from_logits=True on a softmax/sigmoid output, or probabilities expected from logits",
+        check_from_logits,
+    ),
+    Rule(
+        "LL108",
+        "crossentropy-output-mismatch",
+        Severity.ERROR,
+        "crossentropy that does not fit the output (BCE on softmax, CCE on 1 unit, 1-unit softmax)",
+        check_crossentropy_output,
+    ),
+    Rule(
+        "LL109",
+        "accuracy-object",
+        Severity.WARNING,
+        "keras.metrics.Accuracy() (exact match) on a probability or logit output",
+        check_accuracy_object,
+    ),
+)
