@@ -30,7 +30,7 @@ DEFAULT_EXCLUDE: Final = (
 
 
 def _spec(patterns: tuple[str, ...] | list[str]) -> pathspec.PathSpec:
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    return pathspec.PathSpec.from_lines("gitignore", patterns)
 
 
 class Discovery:

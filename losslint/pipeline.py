@@ -96,7 +96,7 @@ def _kept(diagnostic: Diagnostic, config: Config, sources: dict[str, list[str]])
 
 
 def _matches(pattern: str, path: str, config: Config) -> bool:
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+    spec = pathspec.PathSpec.from_lines("gitignore", [pattern])
     absolute = Path(path).resolve()
     try:
         relative = absolute.relative_to(config.root).as_posix()

@@ -7,12 +7,14 @@ kind of crossentropy a loss is.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
 from losslint.diagnostic import Span
 from losslint.index.facts import Call, Const, Mapping, ModelFact, Output, Ref, Seq, Value, iter_leaves
+from losslint.index.project import ProjectIndex
 
 # Crossentropy families by Keras identifier (string id, function name or class name).
 _CROSSENTROPY: Final = {
@@ -83,11 +85,26 @@ def _short(name: str) -> str:
     return name.removeprefix("keras.")
 
 
-def is_single_loss(value: Value | None) -> bool:
-    """A loss given as one object (string, function, Loss): Keras broadcasts it to every output."""
-    return isinstance(value, (Const, Ref, Call)) and not (
-        isinstance(value, Const) and value.value is None
-    )
+def is_single_loss(value: Value | None, project: ProjectIndex) -> bool:
+    """A loss known to be one object (Keras broadcasts it to every output).
+
+    A string, a Keras loss function or object, a function or class of the project, or a call
+    to a project factory that returns a function. A call to any other project function may
+    return a list, so it is not known to be single.
+    """
+    if isinstance(value, Const):
+        return isinstance(value.value, str)
+    if isinstance(value, Ref):
+        return _is_loss_name(value.target) or project.kind(value.target) in ("function", "class")
+    if isinstance(value, Call) and value.func is not None:
+        if value.func in _PARTIAL or _is_loss_name(value.func):
+            return True
+        return project.kind(value.func) in ("class", "factory")
+    return False
+
+
+def _is_loss_name(name: str) -> bool:
+    return name.startswith(("keras.losses.", "keras.metrics."))
 
 
 def output_order(model: ModelFact) -> list[int]:
@@ -105,7 +122,9 @@ def output_index(model: ModelFact, name: str) -> int | None:
     return None
 
 
-def assign_losses(value: Value | None, model: ModelFact) -> Iterator[tuple[int, Value]]:
+def assign_losses(
+    value: Value | None, model: ModelFact, project: ProjectIndex
+) -> Iterator[tuple[int, Value]]:
     """``(output index, loss)`` pairs as Keras 3 assigns them."""
     if value is None:
         return
@@ -121,7 +140,7 @@ def assign_losses(value: Value | None, model: ModelFact) -> Iterator[tuple[int, 
             index = output_index(model, key)
             if index is not None:
                 yield index, item
-    elif is_single_loss(value):
+    elif is_single_loss(value, project):
         for index in range(len(model.outputs)):
             yield index, value
 
@@ -165,8 +184,6 @@ def describe(model: ModelFact, index: int) -> str:
 
 
 def did_you_mean(word: str, candidates: list[str] | tuple[str, ...] | frozenset[str]) -> str:
-    import difflib
-
     matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
     if not matches:
         lowered = {c.lower(): c for c in candidates}

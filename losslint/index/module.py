@@ -158,9 +158,15 @@ class _Scope:
 class _ScopeBuilder:
     """Collects bindings, ``.add`` calls, compile calls and returns of one scope."""
 
-    def __init__(self, scope: _Scope, nested: Callable[[ast.AST, _Scope], None]) -> None:
+    def __init__(
+        self,
+        scope: _Scope,
+        nested: Callable[[ast.AST, _Scope], None],
+        compile_lines: frozenset[int],
+    ) -> None:
         self.scope = scope
         self.nested = nested
+        self.compile_lines = compile_lines
 
     def run(self, body: list[ast.stmt]) -> None:
         for stmt in body:
@@ -239,7 +245,16 @@ class _ScopeBuilder:
             )
 
     def expressions(self, node: ast.stmt) -> None:
-        """Find compile calls and nested lambdas' scopes in the statement's own expressions."""
+        """Find compile calls in the statement's own expressions.
+
+        Only statements spanning a line that mentions ``compile`` are searched: walking every
+        expression of every statement would cost more than parsing.
+        """
+        if not self.compile_lines:
+            return
+        end = node.end_lineno or node.lineno
+        if not any(line in self.compile_lines for line in range(node.lineno, end + 1)):
+            return
         for child in _own_expressions(node):
             if (
                 isinstance(child, ast.Call)
@@ -270,6 +285,10 @@ class ModuleIndexer:
         self.path = path
         self.module = module
         self.lines = source.splitlines()
+        self.compile_lines = frozenset(
+            number for number, text in enumerate(self.lines, start=1) if "compile" in text
+        )
+        self._call_nodes: dict[Span, ast.Call] = {}
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.imports = names.collect_imports(tree, package)
         self.scopes: list[_Scope] = []
@@ -311,7 +330,7 @@ class ModuleIndexer:
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.top_level.add(stmt.name)
-        _ScopeBuilder(module_scope, self._nested).run(self.tree.body)
+        _ScopeBuilder(module_scope, self._nested, self.compile_lines).run(self.tree.body)
 
         factories: dict[str, ModelRef] = {}
         for qualname, scope in self.function_scopes.items():
@@ -345,9 +364,11 @@ class ModuleIndexer:
             # Methods resolve names in the enclosing scope, not in the class body (Python
             # semantics), but keep the class in their qualified name.
             method_parent = _Scope(qualname, parent)
-            _ScopeBuilder(_Scope(qualname, parent), lambda n, _s: self._nested(n, method_parent)).run(
-                node.body
-            )
+            _ScopeBuilder(
+                _Scope(qualname, parent),
+                lambda n, _s: self._nested(n, method_parent),
+                self.compile_lines,
+            ).run(node.body)
             return
         assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         qualname = f"{parent.qualname}.{node.name}"
@@ -365,7 +386,7 @@ class ModuleIndexer:
                 scope.params[extra.arg] = Param(extra.arg, -1, None)
         self.scopes.append(scope)
         self.function_scopes[qualname] = scope
-        _ScopeBuilder(scope, self._nested).run(node.body)
+        _ScopeBuilder(scope, self._nested, self.compile_lines).run(node.body)
         returned = None
         for ret in scope.returns:
             if isinstance(ret, ast.Name):
@@ -426,6 +447,7 @@ class ModuleIndexer:
             target = names.qualify(expr, self.imports)
             return Ref(target, span) if target else Unknown(span)
         if isinstance(expr, ast.Call):
+            self._call_nodes[span] = expr
             func = self.value(expr.func, scope, line, depth + 1)
             target = func.target if isinstance(func, Ref) else None
             args = tuple(
@@ -527,7 +549,7 @@ class ModuleIndexer:
         kind = layer.func.rpartition(".")[2]
         name_value = layer.kwarg("name")
         name = name_value.value if isinstance(name_value, Const) and isinstance(name_value.value, str) else None
-        node = self._layer_nodes.get(layer.origin)
+        node = self._call_nodes.get(layer.origin)
 
         def units_of(index: int, *keywords: str) -> int | Param | None:
             if node is None:
@@ -719,12 +741,12 @@ class ModuleIndexer:
         for scope in self.scopes:
             for name, bindings in scope.bindings.items():
                 for binding in bindings:
-                    if isinstance(binding.value, ast.Call):
+                    if isinstance(binding.value, ast.Call) and _may_build_model(binding.value):
                         end = _next_binding_line(bindings, binding)
                         adds = self._adds_between(scope, name, binding, end)
                         self._call_model_ref(binding.value, scope, binding.line, adds)
             for ret in scope.returns:
-                if isinstance(ret, ast.Call):
+                if isinstance(ret, ast.Call) and _may_build_model(ret):
                     self._call_model_ref(ret, scope, math.inf, [])
 
     # -- compile sites ---------------------------------------------------------------------
@@ -756,16 +778,15 @@ class ModuleIndexer:
                 weighted_metrics=value(keywords.get("weighted_metrics")),
             )
 
-    # Layer constructor nodes by span, so units can be read with parameter tracking.
-    @property
-    def _layer_nodes(self) -> dict[Span, ast.Call]:
-        cache = self.__dict__.get("_layer_cache")
-        if cache is None:
-            cache = {
-                self.span(node): node for node in ast.walk(self.tree) if isinstance(node, ast.Call)
-            }
-            self.__dict__["_layer_cache"] = cache
-        return cache
+
+_MODEL_CLASS_NAMES: Final = frozenset({"Sequential", "Model", "Functional"})
+
+
+def _may_build_model(call: ast.Call) -> bool:
+    """A cheap syntactic test before resolving: is the callee named like a Keras model class?"""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    return name in _MODEL_CLASS_NAMES
 
 
 def _next_binding_line(bindings: list[_Binding], binding: _Binding) -> float:

@@ -8,7 +8,7 @@ Every spelling of a Keras object (``tf.keras.layers.Dense``, ``tensorflow.keras.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Final
 
 # Prefixes under which a Keras API lives, longest first.
@@ -102,9 +102,10 @@ def collect_imports(tree: ast.Module, package: str) -> dict[str, str]:
 
     Function-level imports are included: they bind the same names in practice, and a later,
     conflicting import simply wins, as it would at run time in the common top-down layout.
+    Only statements are visited (imports are statements), which is far cheaper than a full walk.
     """
     table: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in iter_statements(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -121,6 +122,22 @@ def collect_imports(tree: ast.Module, package: str) -> dict[str, str]:
                     continue
                 table[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
     return table
+
+
+_BODIES: Final = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def iter_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included, without visiting expressions."""
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.stmt):
+            yield node
+        for name in _BODIES:
+            children = getattr(node, name, None)
+            if children:
+                stack.extend(reversed(children))
 
 
 def _absolute_module(module: str | None, level: int, package: str) -> str | None:

@@ -73,6 +73,16 @@ class ProjectIndex:
                     return candidate
         return None
 
+    def kind(self, qualname: str) -> str | None:
+        """"factory" (returns a nested function), "function", "class", or None if not ours."""
+        found = self._lookup(qualname)
+        if found is None:
+            return None
+        if found in self.classes:
+            return "class"
+        _, function = self.functions[found]
+        return "factory" if function.returns_function else "function"
+
     def resolve_model(self, ref: ModelRef | None, depth: int = 0) -> ModelFact | None:
         if ref is None or depth > _MAX_CHAIN:
             return None

@@ -117,7 +117,7 @@ def check_loss_weights_length(context: RuleContext) -> Iterator[Finding]:
                 "'loss_weights must match the number of losses' at the first fit(), tf.keras "
                 "silently drops the unmatched ones; give one weight per loss",
             )
-        elif is_single_loss(loss) and count > 1 and context.target_keras == 3:
+        elif is_single_loss(loss, context.project) and count > 1 and context.target_keras == 3:
             yield Finding(
                 rc.path,
                 weights.span,
@@ -312,9 +312,7 @@ def _metrics_shape(
     model = rc.model
     if value is None:
         return
-    if isinstance(value, (Const, Call, Ref)) and context.target_keras == 3:
-        if isinstance(value, Const) and value.value is None:
-            return
+    if _is_one_metric(context, value) and context.target_keras == 3:
         yield Finding(
             rc.path,
             value.span,
@@ -362,6 +360,22 @@ def _metrics_shape(
                     f"{did_you_mean(key, valid)}: Keras 3 raises 'Invalid {arg}' at the first "
                     "fit()",
                 )
+
+
+def _is_one_metric(context: RuleContext, value: Value) -> bool:
+    """A single metric (string, Keras metric/loss object, project function or metric class).
+
+    A call to any other function (``clone_metrics(...)``) may well return a list.
+    """
+    if isinstance(value, Const):
+        return isinstance(value.value, str)
+    name = value.target if isinstance(value, Ref) else value.func if isinstance(value, Call) else None
+    if name is None:
+        return False
+    if name.startswith(("keras.metrics.", "keras.losses.")):
+        return True
+    kind = context.project.kind(name)
+    return kind in ("function", "class") if isinstance(value, Ref) else kind == "class"
 
 
 def _shared_metric_instances(context: RuleContext, rc: ResolvedCompile) -> Iterator[Finding]:
@@ -555,9 +569,11 @@ def _string_leaves(value: Value | None) -> Iterator[Const]:
 # -- LL107 / LL108 ----------------------------------------------------------------------------
 
 
-def _assigned(rc: ResolvedCompile, model: ModelFact) -> Iterator[tuple[int, Value, str]]:
+def _assigned(
+    context: RuleContext, rc: ResolvedCompile, model: ModelFact
+) -> Iterator[tuple[int, Value, str]]:
     """Every loss and metric entry with the output it applies to and its kind."""
-    for index, value in assign_losses(rc.site.loss, model):
+    for index, value in assign_losses(rc.site.loss, model, context.project):
         yield index, value, "loss"
     for metrics in (rc.site.metrics, rc.site.weighted_metrics):
         for index, value in assign_metrics(metrics, model):
@@ -569,7 +585,7 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
         model = rc.model
         if model is None:
             continue
-        for index, value, kind in _assigned(rc, model):
+        for index, value, kind in _assigned(context, rc, model):
             ce = crossentropy(value)
             activation = model.outputs[index].activation
             if ce is None or activation is None:
@@ -601,7 +617,7 @@ def check_crossentropy_output(context: RuleContext) -> Iterator[Finding]:
         model = rc.model
         if model is None:
             continue
-        for index, value in assign_losses(rc.site.loss, model):
+        for index, value in assign_losses(rc.site.loss, model, context.project):
             ce = crossentropy(value)
             if ce is None:
                 continue

@@ -1,0 +1,224 @@
+"""End to end: the installed ``losslint`` command, read as a CI gate reads it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import FIXTURES, ROOT
+
+COMMAND = Path(sys.executable).with_name("losslint")
+FIELDS = {
+    "code",
+    "name",
+    "severity",
+    "message",
+    "path",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "fix",
+    "source",
+}
+BUGGY = """\
+import keras
+
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+model.compile(optimizer="adam", loss="categorical_crossentropy", loss_weights=[1.0, 2.0])
+"""
+CLEAN = """\
+import keras
+
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+"""
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(COMMAND), *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_demo_json_has_every_field_and_exit_1() -> None:
+    done = run("check", "fixtures/demo", "--format", "json")
+    assert done.returncode == 1, done.stderr
+    diagnostics = json.loads(done.stdout)
+    assert isinstance(diagnostics, list) and diagnostics
+    for d in diagnostics:
+        assert set(d) == FIELDS
+        assert d["path"].startswith("fixtures/demo/")
+        assert d["source"] == "static"
+        assert d["line"] >= 1 and d["column"] >= 1
+        assert (d["end_line"], d["end_column"]) >= (d["line"], d["column"])
+    assert {d["code"] for d in diagnostics} >= {"LL102", "LL104", "LL106", "LL107", "LL108"}
+
+
+def test_python_dash_m_is_the_same_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "losslint", "check", "fixtures/demo", "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert json.loads(done.stdout) == json.loads(run("check", "fixtures/demo", "--format", "json").stdout)
+
+
+def test_clean_tree_exits_0(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(CLEAN)
+    done = run("check", ".", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert "No problems found in 1 file." in done.stdout
+
+
+def test_text_format_line(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(BUGGY)
+    done = run("check", "train.py", cwd=tmp_path)
+    assert done.returncode == 1
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("train.py:4:")
+    assert " LL101 [error] loss_weights has 2 weights" in first
+    assert done.stdout.splitlines()[-1].startswith("Found 1 problem (1 error) in 1 of 1 file")
+
+
+def test_bad_option_exits_2_with_one_line_reason() -> None:
+    done = run("check", "--format", "xml", "fixtures/demo")
+    assert done.returncode == 2
+    assert "Invalid value for '--format'" in done.stderr
+
+
+def test_unknown_rule_code_exits_2() -> None:
+    done = run("check", "--select", "LL1O1", "fixtures/demo")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "losslint: error: '--select' in the command line: 'LL1O1' is not a rule code or prefix "
+        "(like LL3, LL30, LL301)"
+    )
+
+
+def test_missing_path_exits_2(tmp_path: Path) -> None:
+    done = run("check", "nope/", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "no such file or directory: nope" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("table", "reason"),
+    [
+        ("[tool.losslint]\nselct = ['LL1']\n", "unknown key 'selct' in [tool.losslint]"),
+        ("[tool.losslint]\nfail-on = 'sometimes'\n", "'fail-on' in [tool.losslint]"),
+        ("[tool.losslint]\ntarget-keras = 4\n", "'target-keras' in [tool.losslint]"),
+        ("[tool.losslint]\nselect = 'LL1'\n", "'select' in [tool.losslint]"),
+        ("[tool.losslint\n", "is not valid TOML"),
+    ],
+)
+def test_broken_configuration_exits_2(tmp_path: Path, table: str, reason: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(table)
+    (tmp_path / "train.py").write_text(BUGGY)
+    done = run("check", ".", cwd=tmp_path)
+    assert done.returncode == 2
+    assert reason in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_configuration_select_ignore_and_fail_on(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(BUGGY)
+    (tmp_path / "pyproject.toml").write_text("[tool.losslint]\nignore = ['LL101']\n")
+    assert run("check", ".", cwd=tmp_path).returncode == 0
+    (tmp_path / "pyproject.toml").write_text("[tool.losslint]\nselect = ['LL3']\n")
+    assert run("check", ".", cwd=tmp_path).returncode == 0
+    assert run("check", ".", "--select", "LL1", cwd=tmp_path).returncode == 1
+    (tmp_path / "pyproject.toml").write_text("[tool.losslint]\nfail-on = 'never'\n")
+    done = run("check", ".", cwd=tmp_path)
+    assert done.returncode == 0 and "LL101" in done.stdout
+    assert run("check", ".", "--fail-on", "error", cwd=tmp_path).returncode == 1
+
+
+def test_per_file_ignores_and_exclude(tmp_path: Path) -> None:
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "old.py").write_text(BUGGY)
+    (tmp_path / "new.py").write_text(BUGGY)
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.losslint]\nextend-exclude = ['legacy/']\n"
+        "[tool.losslint.per-file-ignores]\n'new.py' = ['LL1']\n"
+    )
+    done = run("check", ".", "--format", "json", cwd=tmp_path)
+    assert json.loads(done.stdout) == []
+    assert done.returncode == 0
+
+
+def test_warning_only_respects_fail_on(tmp_path: Path) -> None:
+    source = BUGGY.replace(
+        'loss="categorical_crossentropy", loss_weights=[1.0, 2.0]',
+        'loss="categorical_crossentropy", metrics=[keras.metrics.Accuracy()]',
+    )
+    (tmp_path / "train.py").write_text(source)
+    done = run("check", ".", "--format", "json", cwd=tmp_path)
+    assert [d["code"] for d in json.loads(done.stdout)] == ["LL109"]
+    assert done.returncode == 1
+    assert run("check", ".", "--fail-on", "error", cwd=tmp_path).returncode == 0
+
+
+def test_noqa_and_skip_file(tmp_path: Path) -> None:
+    lines = BUGGY.splitlines()
+    lines[3] += "  # noqa: LL101"
+    (tmp_path / "a.py").write_text("\n".join(lines) + "\n")
+    lines[3] = lines[3].replace("# noqa: LL101", "# noqa: LL107")
+    (tmp_path / "b.py").write_text("\n".join(lines) + "\n")
+    (tmp_path / "c.py").write_text("# losslint: skip-file\n" + BUGGY)
+    lines[3] = lines[3].replace("# noqa: LL107", "# noqa")
+    (tmp_path / "d.py").write_text("\n".join(lines) + "\n")
+    found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    assert [(d["path"], d["code"]) for d in found] == [("b.py", "LL101")]
+
+
+def test_bad_files_give_ll000_and_the_run_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("import keras\ndef loss(:\n")
+    (tmp_path / "latin.py").write_bytes(b"import keras\nname = '\xe9t\xe9'\n")
+    (tmp_path / "train.py").write_text(BUGGY)
+    done = run("check", ".", "--format", "json", cwd=tmp_path)
+    found = {(d["path"], d["code"], d["line"]) for d in json.loads(done.stdout)}
+    assert found == {("broken.py", "LL000", 2), ("latin.py", "LL000", 2), ("train.py", "LL101", 4)}
+    assert done.returncode == 1
+    messages = [d["message"] for d in json.loads(done.stdout) if d["code"] == "LL000"]
+    assert any("does not parse" in m for m in messages)
+    assert any("not valid utf-8 (byte 0xe9)" in m for m in messages)
+
+
+def test_declared_encoding_is_honoured(tmp_path: Path) -> None:
+    source = "# -*- coding: latin-1 -*-\n" + BUGGY.replace("import keras", "import keras  # café")
+    (tmp_path / "train.py").write_bytes(source.encode("latin-1"))
+    found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    assert [d["code"] for d in found] == ["LL101"]
+
+
+def test_output_file(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(BUGGY)
+    done = run("check", ".", "--format", "json", "--output-file", "out.json", cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    assert json.loads((tmp_path / "out.json").read_text())[0]["code"] == "LL101"
+
+
+def test_rules_and_explain() -> None:
+    listing = run("rules")
+    assert listing.returncode == 0
+    assert "LL107  from-logits-mismatch" in listing.stdout
+    page = run("explain", "ll107")
+    assert page.returncode == 0
+    assert page.stdout.startswith("# LL107 from-logits-mismatch")
+    unknown = run("explain", "LL999")
+    assert unknown.returncode == 2 and "unknown rule 'LL999'" in unknown.stderr
+
+
+def test_fixtures_relative_to_other_cwd(tmp_path: Path) -> None:
+    """Paths in the report are relative to the current directory, or absolute outside it."""
+    done = run("check", str(FIXTURES / "demo"), "--format", "json", cwd=tmp_path)
+    paths = {d["path"] for d in json.loads(done.stdout)}
+    assert all(Path(p).is_absolute() for p in paths)

@@ -1,0 +1,243 @@
+"""The index: canonical names, model outputs, compile sites, definitions."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from losslint.index import names
+from losslint.index.facts import ModelFact, ModuleIndex
+from losslint.index.module import index_module
+from losslint.index.project import ProjectIndex
+
+
+def index(source: str, module: str = "m") -> ModuleIndex:
+    source = textwrap.dedent(source)
+    return index_module(ast.parse(source), source, f"{module}.py", module)
+
+
+def only_model(source: str) -> ModelFact:
+    project = ProjectIndex([index(source)])
+    (site,) = [rc.model for rc in project.compiles()]
+    assert site is not None
+    return site
+
+
+@pytest.mark.parametrize(
+    ("full", "canonical"),
+    [
+        ("tensorflow.keras.layers.Dense", "keras.layers.Dense"),
+        ("tensorflow.python.keras.layers.core.Dense", "keras.layers.Dense"),
+        ("keras.src.layers.core.dense.Dense", "keras.layers.Dense"),
+        ("tf_keras.losses.BinaryCrossentropy", "keras.losses.BinaryCrossentropy"),
+        ("keras.models.Sequential", "keras.Sequential"),
+        ("tensorflow.keras.models.Model", "keras.Model"),
+        ("keras.engine.training.Model", "keras.Model"),
+        ("keras.layers.Input", "keras.Input"),
+        ("keras.ops.numpy.log", "keras.ops.log"),
+        ("tensorflow.math.log", "tensorflow.math.log"),
+        ("numpy.log", "numpy.log"),
+    ],
+)
+def test_canonical_names(full: str, canonical: str) -> None:
+    assert names.canonical(full) == canonical
+
+
+def test_import_aliases_resolve_every_spelling() -> None:
+    module = index(
+        """
+        import tensorflow as tf
+        from tensorflow import keras
+        from tensorflow.keras import backend as K
+        import keras.backend as KB
+        from keras import ops, layers as L
+        import numpy as np
+        from keras.losses import BinaryCrossentropy as BCE
+        """
+    )
+    tree = ast.parse("tf.keras.layers.Dense; keras.losses.mse; K.log; KB.mean; ops.log; L.Dense; np.log; BCE; tf.nn.softmax")
+    got = [names.qualify(e.value, module.imports) for e in tree.body]  # type: ignore[attr-defined]
+    assert got == [
+        "keras.layers.Dense",
+        "keras.losses.mse",
+        "keras.backend.log",
+        "keras.backend.mean",
+        "keras.ops.log",
+        "keras.layers.Dense",
+        "numpy.log",
+        "keras.losses.BinaryCrossentropy",
+        "tensorflow.nn.softmax",
+    ]
+
+
+def test_functional_outputs_with_names_units_and_activation() -> None:
+    model = only_model(
+        """
+        import tensorflow as tf
+        from tensorflow.keras import layers, Model
+        N = 10
+        inp = layers.Input((8,))
+        x = layers.Dense(64, activation="relu")(inp)
+        logits = layers.Dense(N, name="logits")(x)
+        probs = layers.Activation("softmax", name="probs")(logits)
+        score = layers.Dense(1, activation=tf.nn.sigmoid, name="score")(x)
+        model = Model(inputs=inp, outputs=[probs, score, logits])
+        model.compile(loss="mse")
+        """
+    )
+    assert model.structure == "list"
+    assert [(o.name, o.units, o.activation) for o in model.outputs] == [
+        ("probs", 10, "softmax"),
+        ("score", 1, "sigmoid"),
+        ("logits", 10, "linear"),
+    ]
+
+
+def test_dict_outputs_take_the_keys_as_names() -> None:
+    model = only_model(
+        """
+        import keras
+        i = keras.Input((3,))
+        outputs = {"b": keras.layers.Dense(2)(i), "a": keras.layers.Dense(1, "sigmoid")(i)}
+        m = keras.Model(i, outputs)
+        m.compile(loss={"a": "bce", "b": "mse"})
+        """
+    )
+    assert model.structure == "dict"
+    assert [(o.name, o.units, o.activation) for o in model.outputs] == [
+        ("b", 2, "linear"),
+        ("a", 1, "sigmoid"),
+    ]
+
+
+def test_sequential_add_chain_and_keras1_spelling() -> None:
+    model = only_model(
+        """
+        from keras.models import Sequential
+        from keras.layers import Dense, Dropout, Activation
+        model = Sequential()
+        model.add(Dense(output_dim=64, init="uniform", input_dim=20))
+        model.add(Dense(3))
+        model.add(Activation("softmax"))
+        model.add(Dropout(0.5))
+        model.compile(loss="categorical_crossentropy", optimizer="sgd")
+        """
+    )
+    assert model.structure == "single"
+    (output,) = model.outputs
+    assert (output.units, output.activation) == (3, "softmax")
+
+
+def test_conditional_add_makes_the_output_unknown() -> None:
+    source = """
+        import keras
+        def build(flag):
+            model = keras.Sequential()
+            model.add(keras.layers.Dense(4))
+            if flag:
+                model.add(keras.layers.Dense(1, activation="sigmoid"))
+            model.compile(loss="mse")
+        """
+    project = ProjectIndex([index(source)])
+    assert [rc.model for rc in project.compiles()] == [None]
+
+
+def test_factory_across_modules_binds_units_from_the_call() -> None:
+    builder = index(
+        """
+        from keras import layers, Sequential
+        def build(num_classes=2, act="softmax"):
+            return Sequential([layers.Input((5,)), layers.Dense(num_classes, activation=act)])
+        """,
+        module="pkg.model",
+    )
+    train = index(
+        """
+        from pkg.model import build
+        model = build(7)
+        model.compile(loss="categorical_crossentropy")
+        other = build(num_classes=1)
+        other.compile(loss="categorical_crossentropy")
+        default = build()
+        default.compile(loss="categorical_crossentropy")
+        """,
+        module="pkg.train",
+    )
+    project = ProjectIndex([builder, train])
+    units = [rc.model.outputs[0].units for rc in project.compiles() if rc.model]
+    assert units == [7, 1, 2]
+
+
+def test_branch_bound_names_are_unknown() -> None:
+    module = index(
+        """
+        import keras
+        def f(model, big):
+            if big:
+                lw = [1.0, 2.0]
+            else:
+                lw = [1.0]
+            model.compile(loss=["mse", "mae"], loss_weights=lw)
+        """
+    )
+    (site,) = module.compiles
+    assert type(site.loss_weights).__name__ == "Unknown"
+
+
+def test_re_compile_is_not_a_compile_site() -> None:
+    module = index(
+        """
+        import re
+        import keras
+        pattern = re.compile("x", re.I)
+        regex = re.compile(pattern="y")
+        """
+    )
+    assert module.compiles == ()
+
+
+def test_definitions_take_roles_from_use() -> None:
+    losses = index(
+        """
+        import keras
+        def focal(gamma=2.0):
+            def loss(y_true, y_pred):
+                return y_pred
+            return loss
+        def dice(y_true, y_pred):
+            return y_pred
+        class Smooth(keras.losses.Loss):
+            def call(self, y_true, y_pred):
+                return y_pred
+        class F1(keras.metrics.Metric):
+            pass
+        def unused(a, b):
+            return a
+        """,
+        module="losses",
+    )
+    train = index(
+        """
+        from losses import focal, dice
+        def go(model):
+            model.compile(loss=focal(3.0), metrics=[dice])
+        """,
+        module="train",
+    )
+    found = {(d.qualname, d.kind, tuple(sorted(d.roles))) for d in ProjectIndex([losses, train]).definitions()}
+    assert found == {
+        ("losses.focal.loss", "closure", ("loss",)),
+        ("losses.dice", "function", ("metric",)),
+        ("losses.Smooth", "loss_class", ("loss",)),
+        ("losses.F1", "metric_class", ("metric",)),
+    }
+
+
+def test_columns_count_characters_not_bytes() -> None:
+    module = index('import keras\nm = keras.Sequential()\nm.compile(loss="é", metrics=["ü", "mse"])\n')
+    (site,) = module.compiles
+    metric = site.metrics.items[1]  # type: ignore[union-attr]
+    assert (metric.span.line, metric.span.column) == (3, 35)  # 37 if bytes were counted
