@@ -43,15 +43,26 @@ def cli() -> None:
 @click.option("--ignore", metavar="CODES", help="Skip these rule codes or prefixes.")
 @click.option("--extend-select", metavar="CODES", help="Add to the configured selection.")
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
 )
-@click.option("--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option(
+    "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+)
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON_CHOICES),
     help="Lowest severity that makes the exit code 1 [default: warning].",
 )
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Use this configuration file.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Use this configuration file.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the diagnostics, no summary.")
 def check(
     paths: tuple[Path, ...],
@@ -126,7 +137,7 @@ def rules(output_format: str) -> None:
     click.echo(f"{'code':<6} {'name':<{width}} {'severity':<8} {'fix':<4} summary")
     for r in catalogue:
         fix = "yes" if r.fixable else "no"
-        click.echo(f"{r.code:<6} {r.name:<{width}} {str(r.severity):<8} {fix:<4} {r.summary}")
+        click.echo(f"{r.code:<6} {r.name:<{width}} {r.severity!s:<8} {fix:<4} {r.summary}")
 
 
 @cli.command()

@@ -14,7 +14,7 @@ from losslint.discover import DEFAULT_EXCLUDE
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 _CODE_PREFIX: Final = re.compile(r"^(ALL|LL\d{0,3}|RT\d{0,3})$")
 _KEYS: Final = frozenset(
@@ -147,7 +147,9 @@ def parse_fail_on(value: object, what: str) -> Severity | None:
 
 def parse_codes(text: str, what: str) -> tuple[str, ...]:
     """A comma-separated list of rule codes or prefixes from the command line."""
-    return tuple(_codes([c.strip() for c in text.split(",") if c.strip()], what, "the command line"))
+    return tuple(
+        _codes([c.strip() for c in text.split(",") if c.strip()], what, "the command line")
+    )
 
 
 def _codes(value: object, key: str, where: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pathspec
 
@@ -29,14 +29,16 @@ DEFAULT_EXCLUDE: Final = (
 )
 
 
-def _spec(patterns: tuple[str, ...] | list[str]) -> pathspec.PathSpec:
+def _spec(patterns: tuple[str, ...] | list[str]) -> pathspec.PathSpec[Any]:
     return pathspec.PathSpec.from_lines("gitignore", patterns)
 
 
 class Discovery:
     """Walks directories honouring ``exclude`` patterns (relative to ``root``) and .gitignore."""
 
-    def __init__(self, root: Path, exclude: tuple[str, ...], respect_gitignore: bool = True) -> None:
+    def __init__(
+        self, root: Path, exclude: tuple[str, ...], respect_gitignore: bool = True
+    ) -> None:
         self.root = root.resolve()
         self.exclude = _spec(exclude)
         self.respect_gitignore = respect_gitignore
@@ -66,7 +68,7 @@ class Discovery:
                 yield path
 
     def _walk(
-        self, directory: Path, ignores: list[tuple[Path, pathspec.PathSpec]]
+        self, directory: Path, ignores: list[tuple[Path, pathspec.PathSpec[Any]]]
     ) -> Iterator[Path]:
         if self.respect_gitignore:
             gitignore = directory / ".gitignore"
@@ -95,7 +97,7 @@ class Discovery:
 
 
 def _git_ignored(
-    path: Path, is_dir: bool, ignores: list[tuple[Path, pathspec.PathSpec]]
+    path: Path, is_dir: bool, ignores: list[tuple[Path, pathspec.PathSpec[Any]]]
 ) -> bool:
     for base, spec in ignores:
         relative = path.relative_to(base).as_posix() + ("/" if is_dir else "")

@@ -48,7 +48,9 @@ def load(path: Path, shown: str) -> ParsedModule | Diagnostic | None:
     except OSError as error:
         return _unreadable(shown, f"cannot be read: {error.strerror or error}")
     if len(data) > MAX_BYTES:
-        return _unreadable(shown, f"is {len(data) // (1024 * 1024)} MiB, over the 10 MiB limit; not checked")
+        return _unreadable(
+            shown, f"is {len(data) // (1024 * 1024)} MiB, over the 10 MiB limit; not checked"
+        )
     if not may_concern_keras(data):
         return None
     try:
@@ -69,7 +71,9 @@ def load(path: Path, shown: str) -> ParsedModule | Diagnostic | None:
             shown, f"does not parse: {error.msg}; not checked", Span(line, column, line, column + 1)
         )
     except (ValueError, RecursionError, MemoryError) as error:
-        reason = "is nested too deeply to parse" if isinstance(error, RecursionError) else str(error)
+        reason = (
+            "is nested too deeply to parse" if isinstance(error, RecursionError) else str(error)
+        )
         return _unreadable(shown, f"cannot be parsed ({reason}); not checked")
     return ParsedModule(shown, module_name(path), source, tree)
 

@@ -81,11 +81,11 @@ def _index(parsed: ParsedModule) -> ModuleIndex:
 
 def _kept(diagnostic: Diagnostic, config: Config, sources: dict[str, list[str]]) -> bool:
     code = diagnostic.code
-    if code == PARSE_ERROR_CODE:
-        if not code.startswith(config.selected) or (
-            config.ignored and code.startswith(config.ignored)
-        ):
-            return False
+    # Rules are selected before they run; LL000 comes from parsing, so it is selected here.
+    if code == PARSE_ERROR_CODE and (
+        not code.startswith(config.selected) or (config.ignored and code.startswith(config.ignored))
+    ):
+        return False
     for pattern, codes in config.per_file_ignores:
         if codes and code.startswith(codes) and _matches(pattern, diagnostic.path, config):
             return False

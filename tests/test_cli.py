@@ -68,7 +68,9 @@ def test_python_dash_m_is_the_same_command() -> None:
         timeout=120,
     )
     assert done.returncode == 1
-    assert json.loads(done.stdout) == json.loads(run("check", "fixtures/demo", "--format", "json").stdout)
+    assert json.loads(done.stdout) == json.loads(
+        run("check", "fixtures/demo", "--format", "json").stdout
+    )
 
 
 def test_clean_tree_exits_0(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from tests.helpers import FIXTURES, check, expected_markers, reported
 
 RULE_FIXTURES = sorted((FIXTURES / "rules").glob("LL*.py"))
-PROJECTS = sorted(p for p in (FIXTURES / "rules").iterdir() if p.is_dir()) + [FIXTURES / "demo"]
+PROJECTS = [*sorted(p for p in (FIXTURES / "rules").iterdir() if p.is_dir()), FIXTURES / "demo"]
 
 
 def _compare(expected: set[tuple[str, int, str]], actual: set[tuple[str, int, str]]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -58,7 +57,10 @@ def test_import_aliases_resolve_every_spelling() -> None:
         from keras.losses import BinaryCrossentropy as BCE
         """
     )
-    tree = ast.parse("tf.keras.layers.Dense; keras.losses.mse; K.log; KB.mean; ops.log; L.Dense; np.log; BCE; tf.nn.softmax")
+    tree = ast.parse(
+        "tf.keras.layers.Dense; keras.losses.mse; K.log; KB.mean; ops.log; L.Dense; np.log; BCE; "
+        "tf.nn.softmax"
+    )
     got = [names.qualify(e.value, module.imports) for e in tree.body]  # type: ignore[attr-defined]
     assert got == [
         "keras.layers.Dense",
@@ -227,7 +229,10 @@ def test_definitions_take_roles_from_use() -> None:
         """,
         module="train",
     )
-    found = {(d.qualname, d.kind, tuple(sorted(d.roles))) for d in ProjectIndex([losses, train]).definitions()}
+    found = {
+        (d.qualname, d.kind, tuple(sorted(d.roles)))
+        for d in ProjectIndex([losses, train]).definitions()
+    }
     assert found == {
         ("losses.focal.loss", "closure", ("loss",)),
         ("losses.dice", "function", ("metric",)),
@@ -237,7 +242,9 @@ def test_definitions_take_roles_from_use() -> None:
 
 
 def test_columns_count_characters_not_bytes() -> None:
-    module = index('import keras\nm = keras.Sequential()\nm.compile(loss="é", metrics=["ü", "mse"])\n')
+    module = index(
+        'import keras\nm = keras.Sequential()\nm.compile(loss="é", metrics=["ü", "mse"])\n'
+    )
     (site,) = module.compiles
     metric = site.metrics.items[1]  # type: ignore[union-attr]
     assert (metric.span.line, metric.span.column) == (3, 35)  # 37 if bytes were counted

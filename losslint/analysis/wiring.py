@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from typing import Final
 
 from losslint.diagnostic import Span
-from losslint.index.facts import Call, Const, Mapping, ModelFact, Output, Ref, Seq, Value, iter_leaves
+from losslint.index.facts import (
+    Call,
+    Const,
+    Mapping,
+    ModelFact,
+    Output,
+    Ref,
+    Seq,
+    Value,
+    iter_leaves,
+)
 from losslint.index.project import ProjectIndex
 
 # Crossentropy families by Keras identifier (string id, function name or class name).
@@ -133,7 +143,8 @@ def assign_losses(
             if value.items:
                 yield 0, value.items[0]  # Keras uses the first loss only
             return
-        for position, item in zip(output_order(model), value.items):
+        # A shorter list leaves the last outputs without a loss (LL103 reports it).
+        for position, item in zip(output_order(model), value.items, strict=False):
             yield position, item
     elif isinstance(value, Mapping):
         for key, item, _ in value.str_items() or ():
@@ -162,7 +173,7 @@ def assign_metrics(value: Value | None, model: ModelFact) -> Iterator[tuple[int,
     elif isinstance(value, Seq):
         if len(value.items) != len(model.outputs):
             return
-        for position, item in zip(output_order(model), value.items):
+        for position, item in zip(output_order(model), value.items, strict=True):
             for leaf in iter_leaves(item):
                 yield position, leaf
     elif isinstance(value, Mapping):

@@ -10,10 +10,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Union
 
 from losslint.diagnostic import Span
-
 
 # A value read through a variable keeps the spans of its parts (the keys and elements where they
 # are written) but takes the span of the use site at its top level, so a diagnostic on the whole
@@ -22,7 +20,7 @@ from losslint.diagnostic import Span
 
 @dataclass(frozen=True, slots=True)
 class Const:
-    value: str | int | float | bool | complex | bytes | None
+    value: object  # str, int, float, bool, complex, bytes, None or Ellipsis
     span: Span
 
 
@@ -42,7 +40,7 @@ class Mapping:
     def str_items(self) -> list[tuple[str, Value, Span]] | None:
         """``(key, value, key span)`` when every key is a constant string, else None."""
         out = []
-        for key, value in zip(self.keys, self.values):
+        for key, value in zip(self.keys, self.values, strict=True):
             if not (isinstance(key, Const) and isinstance(key.value, str)):
                 return None
             out.append((key.value, value, key.span))
@@ -85,7 +83,7 @@ class Unknown:
     span: Span
 
 
-Value = Union[Const, Seq, Mapping, Ref, Call, Unknown]
+Value = Const | Seq | Mapping | Ref | Call | Unknown
 
 
 def iter_leaves(value: Value) -> Iterator[Value]:
@@ -183,7 +181,7 @@ class ModuleIndex:
     functions: tuple[FunctionDef, ...]
     classes: tuple[ClassDef, ...]
     models: tuple[ModelFact, ...]  # every model built in this module
-    factories: dict[str, ModelFact]  # function qualname → the model it returns
+    factories: dict[str, ModelRef]  # function qualname → where the model it returns comes from
     compiles: tuple[CompileSite, ...]
 
 

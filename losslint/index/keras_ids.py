@@ -2,7 +2,7 @@
 
 Generated from keras 3.15.1 (``keras.losses.get`` / ``keras.metrics.get`` over
 ``ALL_OBJECTS_DICT``) and tf_keras 2.21.0 (``get`` over the public names); see
-``bench/gen_keras_ids.py``. Data only: static mode never imports Keras.
+``tools/gen_keras_ids.py``. Data only: static mode never imports Keras.
 """
 
 from __future__ import annotations
@@ -165,6 +165,7 @@ K3_METRICS_NEED_ARGS: Final = frozenset(
     {
         "IoU",
         "MeanIoU",
+        "MeanMetricWrapper",
         "OneHotIoU",
         "OneHotMeanIoU",
         "PrecisionAtRecall",
@@ -173,6 +174,7 @@ K3_METRICS_NEED_ARGS: Final = frozenset(
         "SpecificityAtSensitivity",
         "io_u",
         "mean_io_u",
+        "mean_metric_wrapper",
         "one_hot_io_u",
         "one_hot_mean_io_u",
         "precision_at_recall",

@@ -195,10 +195,7 @@ class _ScopeBuilder:
             self.target(node.target, None, True, node.lineno)
             self.block(node.body, True)
             self.block(node.orelse, True)
-        elif isinstance(node, ast.While):
-            self.block(node.body, True)
-            self.block(node.orelse, True)
-        elif isinstance(node, ast.If):
+        elif isinstance(node, (ast.While, ast.If)):
             self.block(node.body, True)
             self.block(node.orelse, True)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
@@ -223,7 +220,9 @@ class _ScopeBuilder:
         for stmt in body:
             self.stmt(stmt, conditional)
 
-    def target(self, target: ast.expr, value: ast.expr | None, conditional: bool, line: int) -> None:
+    def target(
+        self, target: ast.expr, value: ast.expr | None, conditional: bool, line: int
+    ) -> None:
         if isinstance(target, ast.Name):
             self.scope.bind(target.id, line, value, conditional)
         elif isinstance(target, (ast.Tuple, ast.List)):
@@ -305,7 +304,9 @@ class ModuleIndexer:
         end_line = getattr(node, "end_lineno", None) or line
         col = getattr(node, "col_offset", 0)
         end_col = getattr(node, "end_col_offset", None) or col
-        return Span(line, self._column(line, col) + 1, end_line, self._column(end_line, end_col) + 1)
+        return Span(
+            line, self._column(line, col) + 1, end_line, self._column(end_line, end_col) + 1
+        )
 
     def _column(self, line: int, byte_offset: int) -> int:
         """ast columns are UTF-8 byte offsets; diagnostics count characters."""
@@ -346,7 +347,7 @@ class ModuleIndexer:
             functions=tuple(self.functions),
             classes=tuple(self.classes),
             models=tuple(self._models.values()),
-            factories=factories,  # type: ignore[arg-type]
+            factories=factories,
             compiles=tuple(compiles),
         )
 
@@ -360,7 +361,9 @@ class ModuleIndexer:
             methods = tuple(
                 s.name for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
             )
-            self.classes.append(ClassDef(qualname, tuple(bases), self.def_span(node), methods, node))
+            self.classes.append(
+                ClassDef(qualname, tuple(bases), self.def_span(node), methods, node)
+            )
             # Methods resolve names in the enclosing scope, not in the class body (Python
             # semantics), but keep the class in their qualified name.
             method_parent = _Scope(qualname, parent)
@@ -377,9 +380,9 @@ class ModuleIndexer:
         positional = [*args.posonlyargs, *args.args]
         defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
         defaults.extend(args.defaults)
-        for index, (arg, default) in enumerate(zip(positional, defaults)):
+        for index, (arg, default) in enumerate(zip(positional, defaults, strict=True)):
             scope.params[arg.arg] = Param(arg.arg, index, _int_constant(default))
-        for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
             scope.params[arg.arg] = Param(arg.arg, -1, _int_constant(default))
         for extra in (args.vararg, args.kwarg):
             if extra is not None:
@@ -421,12 +424,16 @@ class ModuleIndexer:
         if isinstance(expr, ast.BinOp) and type(expr.op) in _FOLD:
             left = self.value(expr.left, scope, line, depth + 1)
             right = self.value(expr.right, scope, line, depth + 1)
-            if isinstance(left, Const) and isinstance(right, Const):
-                if _is_number(left.value) and _is_number(right.value):
-                    try:
-                        return Const(_FOLD[type(expr.op)](left.value, right.value), span)  # type: ignore[arg-type]
-                    except (ArithmeticError, ValueError, TypeError):
-                        return Unknown(span)
+            if (
+                isinstance(left, Const)
+                and isinstance(right, Const)
+                and _is_number(left.value)
+                and _is_number(right.value)
+            ):
+                try:
+                    return Const(_FOLD[type(expr.op)](left.value, right.value), span)  # type: ignore[arg-type]
+                except (ArithmeticError, ValueError, TypeError):
+                    return Unknown(span)
             return Unknown(span)
         if isinstance(expr, (ast.List, ast.Tuple)):
             if any(isinstance(e, ast.Starred) for e in expr.elts):
@@ -548,7 +555,11 @@ class ModuleIndexer:
         assert layer.func is not None
         kind = layer.func.rpartition(".")[2]
         name_value = layer.kwarg("name")
-        name = name_value.value if isinstance(name_value, Const) and isinstance(name_value.value, str) else None
+        name = (
+            name_value.value
+            if isinstance(name_value, Const) and isinstance(name_value.value, str)
+            else None
+        )
         node = self._call_nodes.get(layer.origin)
 
         def units_of(index: int, *keywords: str) -> int | Param | None:
@@ -603,7 +614,9 @@ class ModuleIndexer:
 
     # -- models ----------------------------------------------------------------------------
 
-    def model_ref(self, expr: ast.expr, scope: _Scope, line: float, depth: int = 0) -> ModelRef | None:
+    def model_ref(
+        self, expr: ast.expr, scope: _Scope, line: float, depth: int = 0
+    ) -> ModelRef | None:
         """Where the model in ``expr`` comes from: built here, or returned by a factory."""
         if depth > _MAX_DEPTH:
             return None
@@ -716,12 +729,14 @@ class ModuleIndexer:
             found = tuple(self._output(e, scope, line) for e in outputs.elts)
             return ModelFact("functional", "list", found, span)
         if isinstance(outputs, ast.Dict):
-            keys = [k.value if isinstance(k, ast.Constant) else None for k in outputs.keys]
-            if not all(isinstance(k, str) for k in keys):
-                return None
+            keys: list[str] = []
+            for key in outputs.keys:
+                if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                    return None
+                keys.append(key.value)
             found = tuple(
                 dataclasses.replace(self._output(v, scope, line), name=k)
-                for k, v in zip(keys, outputs.values)
+                for k, v in zip(keys, outputs.values, strict=True)
             )
             return ModelFact("functional", "dict", found, span)
         return ModelFact("functional", "single", (self._output(outputs, scope, line),), span)
@@ -765,8 +780,10 @@ class ModuleIndexer:
             if loss is None and len(call.args) >= 2:
                 loss = call.args[1]
 
-            def value(expr: ast.expr | None) -> Value | None:
-                return None if expr is None else self.value(expr, scope, call.lineno)
+            line = call.lineno
+
+            def value(expr: ast.expr | None, at: int = line) -> Value | None:
+                return None if expr is None else self.value(expr, scope, at)
 
             yield CompileSite(
                 span=self.span(call),

@@ -74,7 +74,7 @@ class ProjectIndex:
         return None
 
     def kind(self, qualname: str) -> str | None:
-        """"factory" (returns a nested function), "function", "class", or None if not ours."""
+        """ "factory" (returns a nested function), "function", "class", or None if not ours."""
         found = self._lookup(qualname)
         if found is None:
             return None
@@ -136,7 +136,9 @@ class ProjectIndex:
         out: list[LossDef] = []
         for qualname, (module, cls) in self.classes.items():
             if self.is_subclass(qualname, _LOSS_BASES) or _LOSS_BASES & set(cls.bases):
-                out.append(LossDef(qualname, "loss_class", frozenset({"loss"}), module.path, cls.span))
+                out.append(
+                    LossDef(qualname, "loss_class", frozenset({"loss"}), module.path, cls.span)
+                )
             elif self.is_subclass(qualname, _METRIC_BASES) or _METRIC_BASES & set(cls.bases):
                 out.append(
                     LossDef(qualname, "metric_class", frozenset({"metric"}), module.path, cls.span)
@@ -158,7 +160,9 @@ class ProjectIndex:
                     )
                 continue
             if used:
-                out.append(LossDef(qualname, "function", frozenset(used), module.path, function.span))
+                out.append(
+                    LossDef(qualname, "function", frozenset(used), module.path, function.span)
+                )
         return out
 
 

@@ -71,12 +71,16 @@ def _numbers(value: Value) -> float | None:
         return float(value.value)  # type: ignore[arg-type]
     if isinstance(value, Ref):
         return _NON_FINITE_REFS.get(value.target)
-    if isinstance(value, Call) and value.func in ("builtins.float", "numpy.float64"):
-        if len(value.args) == 1 and isinstance(value.args[0], Const):
-            try:
-                return float(value.args[0].value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                return None
+    if (
+        isinstance(value, Call)
+        and value.func in ("builtins.float", "numpy.float64")
+        and len(value.args) == 1
+        and isinstance(value.args[0], Const)
+    ):
+        try:
+            return float(value.args[0].value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
     return None
 
 
@@ -191,7 +195,8 @@ def _sorted_key_weights(
         positions = [outputs[i] for i in output_order(model)]
         lucky = order == positions
         landing = ", ".join(
-            f"the weight for {key!r} goes to output {o!r}" for key, o in zip(order, positions)
+            f"the weight for {key!r} goes to output {o!r}"
+            for key, o in zip(order, positions, strict=False)
         )
         if lucky:
             return Finding(
@@ -369,7 +374,9 @@ def _is_one_metric(context: RuleContext, value: Value) -> bool:
     """
     if isinstance(value, Const):
         return isinstance(value.value, str)
-    name = value.target if isinstance(value, Ref) else value.func if isinstance(value, Call) else None
+    name = (
+        value.target if isinstance(value, Ref) else value.func if isinstance(value, Call) else None
+    )
     if name is None:
         return False
     if name.startswith(("keras.metrics.", "keras.losses.")):
@@ -384,8 +391,10 @@ def _shared_metric_instances(context: RuleContext, rc: ResolvedCompile) -> Itera
         if value is None or not isinstance(value, (Seq, Mapping)):
             continue
         for leaf in iter_leaves(value):
-            if not isinstance(leaf, Call) or leaf.binding is None or not _is_metric_class(
-                context, leaf.func
+            if (
+                not isinstance(leaf, Call)
+                or leaf.binding is None
+                or not _is_metric_class(context, leaf.func)
             ):
                 continue
             if leaf.binding in seen:
@@ -407,7 +416,10 @@ def _is_metric_class(context: RuleContext, func: str | None) -> bool:
     if module == "keras.metrics":
         return last[:1].isupper()
     return context.project.is_subclass(
-        func, frozenset({"keras.metrics.Metric", "keras.metrics.Mean", "keras.metrics.MeanMetricWrapper"})
+        func,
+        frozenset(
+            {"keras.metrics.Metric", "keras.metrics.Mean", "keras.metrics.MeanMetricWrapper"}
+        ),
     )
 
 
@@ -439,7 +451,11 @@ def check_loss_weight_value(context: RuleContext) -> Iterator[Finding]:
                 "output; pass a list of floats",
             )
             continue
-        if isinstance(weights, Call) and weights.func in _NUMPY_SCALARS and context.target_keras == 3:
+        if (
+            isinstance(weights, Call)
+            and weights.func in _NUMPY_SCALARS
+            and context.target_keras == 3
+        ):
             yield Finding(
                 rc.path,
                 weights.span,
@@ -601,7 +617,11 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
                     "from_logits=False",
                 )
             elif ce.from_logits is False and activation in names.NON_PROBABILITY_ACTIVATIONS:
-                shown = "no activation (logits)" if activation == "linear" else f"a {activation} activation"
+                shown = (
+                    "no activation (logits)"
+                    if activation == "linear"
+                    else f"a {activation} activation"
+                )
                 yield Finding(
                     rc.path,
                     ce.span,
@@ -637,8 +657,8 @@ def check_crossentropy_output(context: RuleContext) -> Iterator[Finding]:
                 yield Finding(
                     rc.path,
                     ce.span,
-                    f"categorical crossentropy {ce.label} on {where}, which has 1 unit: the loss is "
-                    "always 0 and nothing trains (Keras 3 warns 'expected y_pred.shape to be "
+                    f"categorical crossentropy {ce.label} on {where}, which has 1 unit: the loss "
+                    "is always 0 and nothing trains (Keras 3 warns 'expected y_pred.shape to be "
                     "(batch_size, num_classes) with num_classes > 1'); use binary_crossentropy "
                     "with a sigmoid output",
                 )
@@ -663,9 +683,9 @@ def check_accuracy_object(context: RuleContext) -> Iterator[Finding]:
             continue
         for metrics in (rc.site.metrics, rc.site.weighted_metrics):
             for index, leaf in assign_metrics(metrics, model):
-                is_accuracy = (isinstance(leaf, Call) and leaf.func == "keras.metrics.Accuracy") or (
-                    isinstance(leaf, Ref) and leaf.target == "keras.metrics.Accuracy"
-                )
+                is_accuracy = (
+                    isinstance(leaf, Call) and leaf.func == "keras.metrics.Accuracy"
+                ) or (isinstance(leaf, Ref) and leaf.target == "keras.metrics.Accuracy")
                 activation = model.outputs[index].activation
                 if not is_accuracy or activation is None:
                     continue
