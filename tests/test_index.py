@@ -218,6 +218,10 @@ def test_definitions_take_roles_from_use() -> None:
             pass
         def unused(a, b):
             return a
+        def iou_score(y_true, y_pred):
+            return y_pred
+        def helper(y_true, y_pred):
+            return y_pred
         """,
         module="losses",
     )
@@ -230,14 +234,16 @@ def test_definitions_take_roles_from_use() -> None:
         module="train",
     )
     found = {
-        (d.qualname, d.kind, tuple(sorted(d.roles)))
+        (d.qualname, d.kind, tuple(sorted(d.roles)), d.used)
         for d in ProjectIndex([losses, train]).definitions()
     }
     assert found == {
-        ("losses.focal.loss", "closure", ("loss",)),
-        ("losses.dice", "function", ("metric",)),
-        ("losses.Smooth", "loss_class", ("loss",)),
-        ("losses.F1", "metric_class", ("metric",)),
+        ("losses.focal.loss", "closure", ("loss",), True),
+        ("losses.dice", "function", ("metric",), True),  # its use wins over its signature
+        ("losses.Smooth", "loss_class", ("loss",), False),
+        ("losses.F1", "metric_class", ("metric",), False),
+        ("losses.iou_score", "function", ("metric",), False),  # by its name
+        ("losses.helper", "function", (), False),  # a loss signature, role unknown
     }
 
 
@@ -248,3 +254,34 @@ def test_columns_count_characters_not_bytes() -> None:
     (site,) = module.compiles
     metric = site.metrics.items[1]  # type: ignore[union-attr]
     assert (metric.span.line, metric.span.column) == (3, 35)  # 37 if bytes were counted
+
+
+def test_objectives_outside_compile() -> None:
+    module = index(
+        """
+        import tensorflow as tf
+        import jax
+        y = tf.nn.softmax(tf.matmul(x, W) + b)
+        cross_entropy = -tf.reduce_sum(y_ * tf.log(y))
+        train_step = tf.train.GradientDescentOptimizer(0.5).minimize(cross_entropy)
+        class Step:
+            def train_step(self, data):
+                with tf.GradientTape() as tape:
+                    loss = self.loss_fn(data)
+                grads = tape.gradient(loss, self.trainable_variables)
+                self.add_loss(0.1 * loss)
+        def torch_step(loss):
+            loss.backward()
+        g = jax.grad(lambda p: p.sum())
+        pattern = "gradient"
+        """
+    )
+    found = [(o.kind, o.scope, ast.unparse(o.node)) for o in module.objectives]
+    assert found == [
+        ("minimize", "m", "cross_entropy"),
+        ("grad", "m", "lambda p: p.sum()"),
+        ("gradient", "m.Step.train_step", "loss"),
+        ("add_loss", "m.Step.train_step", "0.1 * loss"),
+        ("backward", "m.torch_step", "loss"),
+    ]
+    assert module.constants == {}

@@ -62,7 +62,7 @@ def crossentropy(value: Value) -> Crossentropy | None:
         return Crossentropy(family, False, repr(text), value.span) if family else None
     if isinstance(value, Ref):
         family = _keras_family(value.target)
-        return Crossentropy(family, False, _short(value.target), value.span) if family else None
+        return Crossentropy(family, False, value.target, value.span) if family else None
     if isinstance(value, Call) and value.func is not None:
         func, kwargs = value.func, value
         if func in _PARTIAL or func.endswith("functools.partial"):
@@ -80,7 +80,7 @@ def crossentropy(value: Value) -> Crossentropy | None:
         else:
             from_logits = None
         suffix = "(from_logits=True)" if from_logits else "()"
-        return Crossentropy(family, from_logits, _short(func) + suffix, value.span)
+        return Crossentropy(family, from_logits, func + suffix, value.span)
     return None
 
 
@@ -89,10 +89,6 @@ def _keras_family(name: str) -> str | None:
     if module not in ("keras.losses", "keras.metrics"):
         return None
     return _CROSSENTROPY.get(last)
-
-
-def _short(name: str) -> str:
-    return name.removeprefix("keras.")
 
 
 def is_single_loss(value: Value | None, project: ProjectIndex) -> bool:

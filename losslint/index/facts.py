@@ -174,6 +174,20 @@ class ClassDef:
 
 
 @dataclass(frozen=True, slots=True)
+class Objective:
+    """An expression whose value is trained on outside ``compile``.
+
+    ``optimizer.minimize(loss)``, ``tape.gradient(loss, ...)``, ``tf.gradients(loss, ...)``,
+    ``layer.add_loss(loss)``, ``loss.backward()``, ``jax.grad(fn)`` (then ``node`` is ``fn``).
+    """
+
+    kind: str  # "minimize" | "gradient" | "add_loss" | "backward" | "grad"
+    scope: str  # qualified name of the enclosing function, or the module name
+    span: Span  # the trained expression
+    node: ast.expr = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleIndex:
     path: str
     module: str  # dotted module name relative to its package root
@@ -183,15 +197,27 @@ class ModuleIndex:
     models: tuple[ModelFact, ...]  # every model built in this module
     factories: dict[str, ModelRef]  # function qualname → where the model it returns comes from
     compiles: tuple[CompileSite, ...]
+    objectives: tuple[Objective, ...]
+    constants: dict[str, float]  # module-level names bound once to a number
+    tree: ast.Module = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class LossDef:
-    """A loss or metric definition with its role taken from how the project uses it."""
+    """A loss or metric definition, with its role taken from how the project uses it.
+
+    ``roles`` is a subset of {"loss", "metric"}: from compile sites (``loss=`` / ``metrics=``),
+    from the base class (``keras.losses.Loss`` / ``keras.metrics.Metric``), else from the name
+    (``focal_loss``, ``dice_coef``). It is empty for a function that has the ``(y_true, y_pred)``
+    signature of a loss or metric but says nothing more.
+    """
 
     qualname: str
     kind: str  # "function" | "closure" | "loss_class" | "metric_class"
-    roles: frozenset[str]  # subset of {"loss", "metric"}
+    roles: frozenset[str]
     path: str
+    module: str
     span: Span
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef = field(compare=False, repr=False)
     factory: str | None = None  # for closures: the factory that returns them
+    used: bool = False  # referenced at a compile site of the project

@@ -29,6 +29,7 @@ from losslint.index.facts import (
     ModelFact,
     ModelRef,
     ModuleIndex,
+    Objective,
     Output,
     Param,
     Ref,
@@ -126,6 +127,7 @@ class _Scope:
     bindings: dict[str, list[_Binding]] = field(default_factory=dict)
     adds: dict[str, list[_Add]] = field(default_factory=dict)
     compiles: list[ast.Call] = field(default_factory=list)
+    objectives: list[tuple[str, ast.expr]] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
 
     def bind(self, name: str, line: int, value: ast.expr | None, conditional: bool) -> None:
@@ -162,11 +164,11 @@ class _ScopeBuilder:
         self,
         scope: _Scope,
         nested: Callable[[ast.AST, _Scope], None],
-        compile_lines: frozenset[int],
+        call_lines: frozenset[int],
     ) -> None:
         self.scope = scope
         self.nested = nested
-        self.compile_lines = compile_lines
+        self.call_lines = call_lines
 
     def run(self, body: list[ast.stmt]) -> None:
         for stmt in body:
@@ -244,23 +246,49 @@ class _ScopeBuilder:
             )
 
     def expressions(self, node: ast.stmt) -> None:
-        """Find compile calls in the statement's own expressions.
+        """Find compile calls and training objectives in the statement's own expressions.
 
-        Only statements spanning a line that mentions ``compile`` are searched: walking every
-        expression of every statement would cost more than parsing.
+        Only statements spanning a line that mentions one of the calls are searched: walking
+        every expression of every statement would cost more than parsing.
         """
-        if not self.compile_lines:
+        if not self.call_lines:
             return
         end = node.end_lineno or node.lineno
-        if not any(line in self.compile_lines for line in range(node.lineno, end + 1)):
+        if not any(line in self.call_lines for line in range(node.lineno, end + 1)):
             return
         for child in _own_expressions(node):
-            if (
-                isinstance(child, ast.Call)
-                and isinstance(child.func, ast.Attribute)
-                and child.func.attr == "compile"
-            ):
+            if not isinstance(child, ast.Call):
+                continue
+            func = child.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name == "compile" and isinstance(func, ast.Attribute):
                 self.scope.compiles.append(child)
+                continue
+            objective = _objective(name, child)
+            if objective is not None:
+                self.scope.objectives.append(objective)
+
+
+_CALL_WORDS: Final = ("compile", "minimize", "gradient", "add_loss", "backward", "grad")
+
+
+def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr] | None:
+    """``(kind, trained expression)`` when ``call`` trains on a value outside ``compile``."""
+    func = call.func
+    if name == "minimize" and isinstance(func, ast.Attribute):
+        loss = _argument(call, 0, "loss")
+        return ("minimize", loss) if loss is not None else None
+    if name in ("gradient", "gradients") and (call.args or call.keywords):
+        target = _argument(call, 0, "target") or _argument(call, 0, "ys")
+        return ("gradient", target) if target is not None else None
+    if name == "add_loss" and isinstance(func, ast.Attribute):
+        loss = _argument(call, 0, "losses") or _argument(call, 0, "loss")
+        return ("add_loss", loss) if loss is not None else None
+    if name == "backward" and isinstance(func, ast.Attribute) and not call.args:
+        return ("backward", func.value)
+    if name in ("grad", "value_and_grad") and call.args:
+        return ("grad", call.args[0])
+    return None
 
 
 def _own_expressions(node: ast.stmt) -> Iterator[ast.AST]:
@@ -284,8 +312,10 @@ class ModuleIndexer:
         self.path = path
         self.module = module
         self.lines = source.splitlines()
-        self.compile_lines = frozenset(
-            number for number, text in enumerate(self.lines, start=1) if "compile" in text
+        self.call_lines = frozenset(
+            number
+            for number, text in enumerate(self.lines, start=1)
+            if any(word in text for word in _CALL_WORDS)
         )
         self._call_nodes: dict[Span, ast.Call] = {}
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
@@ -331,7 +361,7 @@ class ModuleIndexer:
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.top_level.add(stmt.name)
-        _ScopeBuilder(module_scope, self._nested, self.compile_lines).run(self.tree.body)
+        _ScopeBuilder(module_scope, self._nested, self.call_lines).run(self.tree.body)
 
         factories: dict[str, ModelRef] = {}
         for qualname, scope in self.function_scopes.items():
@@ -339,6 +369,11 @@ class ModuleIndexer:
             if ref is not None:
                 factories[qualname] = ref
         compiles = [site for scope in self.scopes for site in self._compile_sites(scope)]
+        objectives = [
+            Objective(kind, scope.qualname, self.span(node), node)
+            for scope in self.scopes
+            for kind, node in scope.objectives
+        ]
         self._collect_models()
         return ModuleIndex(
             path=self.path,
@@ -349,7 +384,21 @@ class ModuleIndexer:
             models=tuple(self._models.values()),
             factories=factories,
             compiles=tuple(compiles),
+            objectives=tuple(objectives),
+            constants=self._constants(module_scope),
+            tree=self.tree,
         )
+
+    def _constants(self, scope: _Scope) -> dict[str, float]:
+        """Module-level names bound exactly once, unconditionally, to a number."""
+        found: dict[str, float] = {}
+        for name, bindings in scope.bindings.items():
+            if len(bindings) != 1 or bindings[0].conditional or bindings[0].value is None:
+                continue
+            value = self.value(bindings[0].value, scope, math.inf)
+            if isinstance(value, Const) and type(value.value) in (int, float):
+                found[name] = float(value.value)  # type: ignore[arg-type]
+        return found
 
     def _nested(self, node: ast.AST, parent: _Scope) -> None:
         if isinstance(node, ast.ClassDef):
@@ -370,7 +419,7 @@ class ModuleIndexer:
             _ScopeBuilder(
                 _Scope(qualname, parent),
                 lambda n, _s: self._nested(n, method_parent),
-                self.compile_lines,
+                self.call_lines,
             ).run(node.body)
             return
         assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -389,7 +438,7 @@ class ModuleIndexer:
                 scope.params[extra.arg] = Param(extra.arg, -1, None)
         self.scopes.append(scope)
         self.function_scopes[qualname] = scope
-        _ScopeBuilder(scope, self._nested, self.compile_lines).run(node.body)
+        _ScopeBuilder(scope, self._nested, self.call_lines).run(node.body)
         returned = None
         for ret in scope.returns:
             if isinstance(ret, ast.Name):

@@ -165,6 +165,18 @@ def dotted(expr: ast.expr) -> list[str] | None:
     return parts
 
 
+def full_name(expr: ast.expr, imports: Mapping[str, str]) -> str | None:
+    """The imported dotted name as written, not canonicalised (``tensorflow.keras.backend.mean``).
+
+    Rules that care which Keras an object comes from (the ``tf.keras`` legacy shim keeps
+    ``backend.mean``, Keras 3 does not) read this instead of :func:`qualify`.
+    """
+    parts = dotted(expr)
+    if parts is None or parts[0] not in imports:
+        return None
+    return ".".join([imports[parts[0]], *parts[1:]])
+
+
 def qualify(expr: ast.expr, imports: Mapping[str, str]) -> str | None:
     """The canonical name of an imported object referenced by ``expr``, or None."""
     parts = dotted(expr)

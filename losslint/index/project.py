@@ -56,6 +56,7 @@ class ProjectIndex:
         self.defined_names: frozenset[str] = frozenset(
             q.rpartition(".")[2] for q in [*self.functions, *self.classes]
         )
+        self._definitions: list[LossDef] | None = None
 
     # -- cross-module lookups ----------------------------------------------------------------
 
@@ -120,7 +121,12 @@ class ProjectIndex:
         return any(b in bases or self.is_subclass(b, bases, depth + 1) for b in cls.bases)
 
     def definitions(self) -> list[LossDef]:
-        """Every loss/metric definition with its role taken from how the project uses it."""
+        """Every loss/metric definition, with its role (cached: rules ask repeatedly)."""
+        if self._definitions is None:
+            self._definitions = self._find_definitions()
+        return self._definitions
+
+    def _find_definitions(self) -> list[LossDef]:
         roles: dict[str, set[str]] = {}
         for module in self.modules:
             for site in module.compiles:
@@ -135,35 +141,123 @@ class ProjectIndex:
                             roles.setdefault(found, set()).add(role)
         out: list[LossDef] = []
         for qualname, (module, cls) in self.classes.items():
-            if self.is_subclass(qualname, _LOSS_BASES) or _LOSS_BASES & set(cls.bases):
-                out.append(
-                    LossDef(qualname, "loss_class", frozenset({"loss"}), module.path, cls.span)
-                )
-            elif self.is_subclass(qualname, _METRIC_BASES) or _METRIC_BASES & set(cls.bases):
-                out.append(
-                    LossDef(qualname, "metric_class", frozenset({"metric"}), module.path, cls.span)
-                )
-        for qualname, (module, function) in self.functions.items():
-            used = roles.get(qualname, set())
-            if function.returns_function and used:
-                inner = self.functions.get(function.returns_function)
-                if inner is not None:
+            for kind, bases, role in (
+                ("loss_class", _LOSS_BASES, "loss"),
+                ("metric_class", _METRIC_BASES, "metric"),
+            ):
+                if bases & set(cls.bases) or self.is_subclass(qualname, bases):
                     out.append(
                         LossDef(
-                            function.returns_function,
-                            "closure",
-                            frozenset(used),
+                            qualname,
+                            kind,
+                            frozenset({role}),
                             module.path,
-                            inner[1].span,
-                            factory=qualname,
+                            module.module,
+                            cls.span,
+                            cls.node,
+                            used=qualname in roles,
                         )
                     )
+                    break
+        closures: set[str] = set()
+        for qualname, (module, function) in self.functions.items():
+            inner_name = function.returns_function
+            if inner_name is None or inner_name not in self.functions:
                 continue
-            if used:
-                out.append(
-                    LossDef(qualname, "function", frozenset(used), module.path, function.span)
+            used = roles.get(qualname, set())
+            _, inner = self.functions[inner_name]
+            if not (used or _loss_signature(inner.params) or _named_roles(qualname)):
+                continue
+            closures.add(inner_name)
+            out.append(
+                LossDef(
+                    inner_name,
+                    "closure",
+                    frozenset(used or _named_roles(qualname) or _named_roles(inner_name)),
+                    module.path,
+                    module.module,
+                    inner.span,
+                    inner.node,
+                    factory=qualname,
+                    used=bool(used),
                 )
+            )
+        for qualname, (module, function) in self.functions.items():
+            if qualname in closures or function.returns_function:
+                continue
+            if _is_method(qualname, self.classes):
+                continue  # methods are part of their class's definition
+            used = roles.get(qualname, set())
+            if not used and not _loss_signature(function.params):
+                continue
+            out.append(
+                LossDef(
+                    qualname,
+                    "function",
+                    frozenset(used or _named_roles(qualname)),
+                    module.path,
+                    module.module,
+                    function.span,
+                    function.node,
+                    used=bool(used),
+                )
+            )
         return out
+
+
+# First and second positional parameters of a loss or metric, in their usual spellings.
+_TRUE_NAMES: Final = frozenset(
+    {"y_true", "ytrue", "yt", "y", "true", "labels", "label", "target", "targets", "gt", "y_gt"}
+)
+_PRED_NAMES: Final = frozenset(
+    {
+        "y_pred",
+        "ypred",
+        "yp",
+        "y_hat",
+        "yhat",
+        "pred",
+        "preds",
+        "prediction",
+        "predictions",
+        "logits",
+        "output",
+        "outputs",
+        "probs",
+        "y_prob",
+    }
+)
+_METRIC_WORDS: Final = (
+    "metric",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "fbeta",
+    "iou",
+    "coef",
+    "score",
+    "auc",
+)
+
+
+def _loss_signature(params: tuple[str, ...]) -> bool:
+    rest = params[1:] if params[:1] in (("self",), ("cls",)) else params
+    return len(rest) >= 2 and rest[0] in _TRUE_NAMES and rest[1] in _PRED_NAMES
+
+
+def _named_roles(qualname: str) -> frozenset[str]:
+    name = qualname.rpartition(".")[2].lower()
+    roles = set()
+    if "loss" in name:
+        roles.add("loss")
+    if any(word in name for word in _METRIC_WORDS):
+        roles.add("metric")
+    return frozenset(roles)
+
+
+def _is_method(qualname: str, classes: dict[str, tuple[ModuleIndex, ClassDef]]) -> bool:
+    return qualname.rpartition(".")[0] in classes
 
 
 def _referenced(value: Value | None) -> Iterator[str]:

@@ -88,6 +88,10 @@ def _names(model: ModelFact) -> list[str]:
     return [o.name for o in model.outputs if o.name]
 
 
+def _entries(count: int) -> str:
+    return f"{count} entry" if count == 1 else f"{count} entries"
+
+
 def _quoted(items: list[str]) -> str:
     return ", ".join(repr(i) for i in items)
 
@@ -249,7 +253,7 @@ def check_loss_structure(context: RuleContext) -> Iterator[Finding]:
                 yield Finding(
                     rc.path,
                     loss.span,
-                    f"loss has {n} entries but the model has {count} outputs: "
+                    f"loss has {_entries(n)} but the model has {count} outputs: "
                     f"{', '.join(missing)} silently get no loss and do not train; give one loss "
                     "per output (None to skip one on purpose)",
                 )
@@ -340,7 +344,7 @@ def _metrics_shape(
             yield Finding(
                 rc.path,
                 value.span,
-                f"{arg} has {len(value.items)} entries for a model with {count} outputs: Keras 3 "
+                f"{arg} has {_entries(len(value.items))} for a model with {count} outputs: Keras 3 "
                 f"raises 'Invalid {arg}' at the first fit() (it maps a list one entry per "
                 f"output){tail}",
             )
