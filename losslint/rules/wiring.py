@@ -160,6 +160,15 @@ def check_loss_weights_keys(context: RuleContext) -> Iterator[Finding]:
         if isinstance(loss, Seq) and context.target_keras == 3:
             yield _sorted_key_weights(rc, keys, weights, loss)
             continue
+        if is_single_loss(loss, context.project) and len(keys) > 1 and context.target_keras == 3:
+            yield Finding(
+                rc.path,
+                weights.span,
+                f"dict loss_weights with {len(keys)} keys but loss is a single loss: Keras 3 "
+                f"counts one loss and raises 'got 1 losses and {len(keys)} weights' at the first "
+                "fit(); pass loss as a dict with the same keys",
+            )
+            continue
         valid: list[str] | None = None
         if model is not None and model.output_names is not None:
             valid = list(model.output_names)
@@ -248,6 +257,14 @@ def check_loss_structure(context: RuleContext) -> Iterator[Finding]:
                         f"{n} losses for a single-output model: Keras uses only the first and "
                         "silently ignores the rest; combine them in one loss function",
                     )
+            elif n != count and loss.kind == "tuple":
+                yield Finding(
+                    rc.path,
+                    loss.span,
+                    f"loss is a tuple of {n} for a model with {count} outputs: Keras 3 cannot map "
+                    "it to the outputs and fails at the first fit(); give a list with one loss "
+                    "per output",
+                )
             elif n < count:
                 missing = [describe(model, i) for i in output_order(model)[n:]]
                 yield Finding(
@@ -516,10 +533,12 @@ def check_unknown_identifier(context: RuleContext) -> Iterator[Finding]:
         for leaf in _string_leaves(site.loss):
             text = leaf.value
             assert isinstance(text, str)
-            if text.lower() in keras_ids.COMPILE_LOSS_SPECIAL or text in defined:
-                continue
             known = keras_ids.K3_LOSSES if keras3 else keras_ids.K2_LOSSES
-            if text in known:
+            if text.lower() in keras_ids.COMPILE_LOSS_SPECIAL or text in known:
+                continue
+            if text in defined:
+                if keras3:
+                    yield _custom_string(rc, leaf, "loss")
                 continue
             if keras3 and text in keras_ids.K2_LOSSES:
                 new = _RENAMED_LOSSES.get(text)
@@ -549,7 +568,11 @@ def _unknown_metrics(
     for leaf in _string_leaves(value):
         text = leaf.value
         assert isinstance(text, str)
-        if text.lower() in special or text in known or text in defined:
+        if text.lower() in special or text in known:
+            continue
+        if text in defined:
+            if keras3:
+                yield _custom_string(rc, leaf, "metric")
             continue
         if keras3 and text in keras_ids.K3_METRICS_NEED_ARGS:
             yield Finding(
@@ -576,6 +599,17 @@ def _unknown_metrics(
             f"unknown metric {text!r}{did_you_mean(text, known | special)}: Keras raises at the "
             "first fit()",
         )
+
+
+def _custom_string(rc: ResolvedCompile, leaf: Const, kind: str) -> Finding:
+    return Finding(
+        rc.path,
+        leaf.span,
+        f"{kind} {leaf.value!r} names your own function, but Keras 3 resolves {kind} strings "
+        "only among its built-ins (registered and custom_object_scope objects included), so it "
+        f"raises 'Could not interpret {kind} identifier' at the first fit(); pass the object "
+        f"itself: {leaf.value}",
+    )
 
 
 def _string_leaves(value: Value | None) -> Iterator[Const]:
@@ -662,7 +696,7 @@ def check_crossentropy_output(context: RuleContext) -> Iterator[Finding]:
                     rc.path,
                     ce.span,
                     f"categorical crossentropy {ce.label} on {where}, which has 1 unit: the loss "
-                    "is always 0 and nothing trains (Keras 3 warns 'expected y_pred.shape to be "
+                    "is (about) 0 and nothing trains (Keras 3 warns 'expected y_pred.shape to be "
                     "(batch_size, num_classes) with num_classes > 1'); use binary_crossentropy "
                     "with a sigmoid output",
                 )
