@@ -23,9 +23,13 @@ def _compare(expected: set[tuple[str, int, str]], actual: set[tuple[str, int, st
 
 @pytest.mark.parametrize("fixture", RULE_FIXTURES, ids=lambda p: p.stem)
 def test_rule_fixture(fixture: Path) -> None:
-    expected = expected_markers(fixture)
+    """Compared within the rule's family (LL3 for LL301.py): a numerics fixture may use
+    ``K.log``, which the API family reports, without every fixture knowing every rule."""
+    family = fixture.stem[:3]
+    expected = {m for m in expected_markers(fixture) if m[2].startswith(family)}
     assert any(code == fixture.stem for _, _, code in expected), "a fixture must fire its rule"
-    _compare(expected, reported(check(fixture)))
+    actual = {r for r in reported(check(fixture)) if r[2].startswith(family)}
+    _compare(expected, actual)
 
 
 @pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.name)

@@ -200,6 +200,7 @@ class ModuleIndex:
     objectives: tuple[Objective, ...]
     constants: dict[str, float]  # module-level names bound once to a number
     tree: ast.Module = field(compare=False, repr=False)
+    lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from losslint.index.facts import (
     Unknown,
     Value,
 )
+from losslint.index.positions import column, node_span
 
 _MAX_DEPTH: Final = 24
 _COMPILE_KEYWORDS: Final = frozenset(
@@ -330,27 +331,13 @@ class ModuleIndexer:
     # -- positions -------------------------------------------------------------------------
 
     def span(self, node: ast.AST) -> Span:
-        line = getattr(node, "lineno", 1)
-        end_line = getattr(node, "end_lineno", None) or line
-        col = getattr(node, "col_offset", 0)
-        end_col = getattr(node, "end_col_offset", None) or col
-        return Span(
-            line, self._column(line, col) + 1, end_line, self._column(end_line, end_col) + 1
-        )
-
-    def _column(self, line: int, byte_offset: int) -> int:
-        """ast columns are UTF-8 byte offsets; diagnostics count characters."""
-        if 0 < line <= len(self.lines):
-            text = self.lines[line - 1]
-            if not text.isascii():
-                return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "replace"))
-        return byte_offset
+        return node_span(node, self.lines)
 
     def def_span(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Span:
         keyword = "class" if isinstance(node, ast.ClassDef) else "def"
         if isinstance(node, ast.AsyncFunctionDef):
             keyword = "async def"
-        start = self._column(node.lineno, node.col_offset) + 1
+        start = column(self.lines, node.lineno, node.col_offset) + 1
         return Span(node.lineno, start, node.lineno, start + len(keyword) + 1 + len(node.name))
 
     # -- scopes ----------------------------------------------------------------------------
@@ -387,6 +374,7 @@ class ModuleIndexer:
             objectives=tuple(objectives),
             constants=self._constants(module_scope),
             tree=self.tree,
+            lines=tuple(self.lines),
         )
 
     def _constants(self, scope: _Scope) -> dict[str, float]:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
+from losslint.analysis.ranges import Hazard, find_hazards
 from losslint.diagnostic import Diagnostic, Severity, Span
 from losslint.index.project import ProjectIndex, ResolvedCompile
 
@@ -20,6 +21,11 @@ class RuleContext:
     @cached_property
     def compiles(self) -> list[ResolvedCompile]:
         return list(self.project.compiles())
+
+    @cached_property
+    def hazards(self) -> list[Hazard]:
+        """The value-range analysis of all loss code, shared by the LL3xx rules."""
+        return find_hazards(self.project)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +68,9 @@ class Rule:
 
 
 def all_rules() -> tuple[Rule, ...]:
-    from losslint.rules import wiring
+    from losslint.rules import numerics, wiring
 
-    return tuple(sorted(wiring.RULES, key=lambda r: r.code))
+    return tuple(sorted((*wiring.RULES, *numerics.RULES), key=lambda r: r.code))
 
 
 def select_rules(
