@@ -391,6 +391,7 @@ class RangeAnalysis:
             return
         node = definition.node
         if isinstance(node, ast.ClassDef):
+            state = _metric_state(node) if definition.kind == "metric_class" else {}
             for method in node.body:
                 if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name in (
                     "call",
@@ -398,9 +399,8 @@ class RangeAnalysis:
                     "update_state",
                     "result",
                 ):
-                    self.function(
-                        module, f"{definition.qualname}.{method.name}", method, None, node.name
-                    )
+                    qualname = f"{definition.qualname}.{method.name}"
+                    self.function(module, qualname, method, None, node.name, state)
             return
         outer: dict[str, Range | None] = {}
         if definition.factory is not None:
@@ -667,6 +667,8 @@ class RangeAnalysis:
             self.expr(node.slice, frame, depth + 1)
             return self.expr(node.value, frame, depth + 1)  # indexing keeps the bounds
         if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name) and node.value.id == "self":
+                return frame.env.get(f"self.{node.attr}")
             if node.attr in ("eps", "tiny", "epsneg", "smallest_normal"):
                 return Range(0.0, 1.0, lo_open=True)
             if node.attr == "shape":
@@ -1137,6 +1139,46 @@ class RangeAnalysis:
 
     def _keep(self, hazard: Hazard) -> None:
         self.hazards.setdefault((hazard.path, hazard.span, hazard.kind), hazard)
+
+
+_STATE_FACTORIES: Final = frozenset({"add_weight", "add_variable", "Variable"})
+
+
+def _metric_state(node: ast.ClassDef) -> dict[str, Range | None]:
+    """``self.x = self.add_weight(..., initializer="zeros")``: state that starts at 0.
+
+    Its sign is unknown (a running total can be negative) but it can be 0, which is what a
+    ``result()`` dividing by it must survive before the first batch with positives.
+    """
+    state: dict[str, Range | None] = {}
+    for stmt in ast.walk(node):
+        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)):
+            continue
+        call = stmt.value
+        name = (
+            call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        )
+        if name not in _STATE_FACTORIES:
+            continue
+        initializer = next((k.value for k in call.keywords if k.arg == "initializer"), None)
+        zero = initializer is None or (
+            isinstance(initializer, ast.Constant) and initializer.value in ("zeros", "zero", 0, 0.0)
+        )
+        if name == "Variable":
+            first = call.args[0] if call.args else None
+            zero = _number(first) == 0.0
+        if not zero:
+            continue
+        for target in stmt.targets:
+            if (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "self"
+            ):
+                state[f"self.{target.attr}"] = Range(
+                    -INF, INF, reason=f"self.{target.attr} starts at 0 (zeros initializer)"
+                )
+    return state
 
 
 def _refine(
