@@ -310,16 +310,16 @@ def check_loss_structure(context: RuleContext) -> Iterator[Finding]:
                         f"{did_you_mean(key, valid)}: Keras 3 raises at the first fit(), tf.keras "
                         "silently gives that output no loss",
                     )
-            if model.structure in ("list", "single"):
-                missing = [n for n in valid if n not in {k for k, _, _ in items}]
-                if missing and model.structure == "list":
-                    yield Finding(
-                        rc.path,
-                        loss.span,
-                        f"loss dict has no entry for {_quoted(missing)}: Keras 3 raises "
-                        "'Expected keys ... in loss dict' at the first fit(), tf.keras silently "
-                        "gives those outputs no loss; add them (None to skip one on purpose)",
-                    )
+            # A dict-output model may leave an output without a loss on purpose.
+            missing = [n for n in valid if n not in {k for k, _, _ in items}]
+            if missing and model.structure == "list":
+                yield Finding(
+                    rc.path,
+                    loss.span,
+                    f"loss dict has no entry for {_quoted(missing)}: Keras 3 raises "
+                    "'Expected keys ... in loss dict' at the first fit(), tf.keras silently "
+                    "gives those outputs no loss; add them (None to skip one on purpose)",
+                )
 
 
 # -- LL104 ------------------------------------------------------------------------------------
