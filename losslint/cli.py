@@ -19,7 +19,9 @@ from losslint.config import (
     parse_fail_on,
 )
 from losslint.pages import page_path
+from losslint.report import github as github_report
 from losslint.report import json as json_report
+from losslint.report import sarif as sarif_report
 from losslint.report import text as text_report
 from losslint.rules.registry import all_rules
 
@@ -45,9 +47,10 @@ def cli() -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "sarif", "github"]),
     default="text",
     show_default=True,
+    help="sarif: SARIF 2.1.0 for code scanning; github: workflow annotations plus the text.",
 )
 @click.option(
     "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
@@ -64,6 +67,14 @@ def cli() -> None:
     help="Use this configuration file.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the diagnostics, no summary.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Worker processes for independent groups of files [default: all cores].",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write .losslint_cache.")
 def check(
     paths: tuple[Path, ...],
     select: str | None,
@@ -74,6 +85,9 @@ def check(
     fail_on: str | None,
     config_file: Path | None,
     quiet: bool,
+    statistics: bool,
+    jobs: int | None,
+    no_cache: bool,
 ) -> None:
     """Check PATHS (files or directories; default ".") for Keras loss and metric bugs."""
     targets = list(paths) or [Path(".")]
@@ -91,14 +105,11 @@ def check(
             config = replace(config, fail_on=parse_fail_on(fail_on, "--fail-on"))
     except ConfigError as error:
         _fail(str(error))
-    result = pipeline.run(targets, config)
-    if output_format == "json":
-        report = json_report.render(result.diagnostics)
-    elif quiet:
-        report = "".join(text_report.render(result.diagnostics, result.files).splitlines(True)[:-1])
+    result = pipeline.run(targets, config, jobs=jobs, use_cache=not no_cache)
+    if statistics and output_format == "text":
+        report = text_report.statistics(result.diagnostics)
     else:
-        color = output_file is None and sys.stdout.isatty()
-        report = text_report.render(result.diagnostics, result.files, color=color)
+        report = _render(output_format, result, quiet, color=output_file is None and _tty())
     if output_file is not None:
         try:
             output_file.write_text(report, encoding="utf-8")
@@ -154,6 +165,24 @@ def explain(code: str) -> None:
         _fail(f"unknown rule {code!r}; `losslint rules` lists them")
     assert path is not None
     click.echo(path.read_text(encoding="utf-8"), nl=False)
+
+
+def _tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def _render(output_format: str, result: pipeline.Result, quiet: bool, color: bool) -> str:
+    diagnostics = result.diagnostics
+    if output_format == "json":
+        return json_report.render(diagnostics)
+    if output_format == "sarif":
+        return sarif_report.render(
+            diagnostics, all_rules(), sarif_report.repository_root(Path.cwd())
+        )
+    if output_format == "github":
+        return github_report.render(diagnostics, result.files)
+    report = text_report.render(diagnostics, result.files, color=color)
+    return "".join(report.splitlines(True)[:-1]) if quiet else report
 
 
 def _fail(message: str) -> None:

@@ -19,3 +19,19 @@ def page_path(code: str) -> Path | None:
         return None
     matches = sorted(directory.glob(f"{code.upper()}-*.md"))
     return matches[0] if matches else None
+
+
+def read_page(code: str) -> str | None:
+    path = page_path(code)
+    return path.read_text(encoding="utf-8") if path is not None else None
+
+
+def section(page: str, heading: str) -> str:
+    """The text under ``## heading`` of a rule page, without the heading."""
+    marker = f"## {heading}\n"
+    start = page.find(marker)
+    if start < 0:
+        return ""
+    start += len(marker)
+    end = page.find("\n## ", start)
+    return page[start : end if end >= 0 else len(page)].strip()

@@ -41,14 +41,14 @@ def module_name(path: Path) -> str:
     return ".".join(reversed(parts))
 
 
-def load(path: Path, shown: str) -> ParsedModule | Diagnostic | None:
+def load(path: Path, shown: str, module: str | None = None) -> ParsedModule | Diagnostic | None:
     """The parsed module, an LL000 diagnostic, or None when the file is skipped."""
     try:
         data = path.read_bytes()
     except OSError as error:
-        return _unreadable(shown, f"cannot be read: {error.strerror or error}")
+        return unreadable(shown, f"cannot be read: {error.strerror or error}")
     if len(data) > MAX_BYTES:
-        return _unreadable(
+        return unreadable(
             shown, f"is {len(data) // (1024 * 1024)} MiB, over the 10 MiB limit; not checked"
         )
     if not may_concern_keras(data):
@@ -57,7 +57,7 @@ def load(path: Path, shown: str) -> ParsedModule | Diagnostic | None:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         source = data.decode(encoding)
     except SyntaxError as error:
-        return _unreadable(shown, f"has an invalid encoding declaration: {error}")
+        return unreadable(shown, f"has an invalid encoding declaration: {error}")
     except (UnicodeDecodeError, LookupError) as error:
         return _undecodable(shown, data, error)
     if _SKIP_FILE.search(source):
@@ -67,15 +67,15 @@ def load(path: Path, shown: str) -> ParsedModule | Diagnostic | None:
     except SyntaxError as error:
         line = error.lineno or 1
         column = max(error.offset or 1, 1)
-        return _unreadable(
+        return unreadable(
             shown, f"does not parse: {error.msg}; not checked", Span(line, column, line, column + 1)
         )
     except (ValueError, RecursionError, MemoryError) as error:
         reason = (
             "is nested too deeply to parse" if isinstance(error, RecursionError) else str(error)
         )
-        return _unreadable(shown, f"cannot be parsed ({reason}); not checked")
-    return ParsedModule(shown, module_name(path), source, tree)
+        return unreadable(shown, f"cannot be parsed ({reason}); not checked")
+    return ParsedModule(shown, module if module is not None else module_name(path), source, tree)
 
 
 def _undecodable(shown: str, data: bytes, error: UnicodeDecodeError | LookupError) -> Diagnostic:
@@ -83,16 +83,16 @@ def _undecodable(shown: str, data: bytes, error: UnicodeDecodeError | LookupErro
         line = data.count(b"\n", 0, error.start) + 1
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         byte = data[error.start : error.start + 1].hex()
-        return _unreadable(
+        return unreadable(
             shown,
             f"is not valid {error.encoding} (byte 0x{byte}); save it as UTF-8 or declare its "
             "encoding; not checked",
             Span(line, column, line, column + 1),
         )
-    return _unreadable(shown, f"declares an unknown encoding ({error}); not checked")
+    return unreadable(shown, f"declares an unknown encoding ({error}); not checked")
 
 
-def _unreadable(shown: str, reason: str, span: Span | None = None) -> Diagnostic:
+def unreadable(shown: str, reason: str, span: Span | None = None) -> Diagnostic:
     return Diagnostic(
         code="LL000",
         name="unreadable-file",

@@ -1,36 +1,52 @@
-"""discover → parse → index → rules → diagnostics (SPEC §1)."""
+"""discover → parse → index → rules → diagnostics (SPEC §1), cached and parallel by component."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
+import sys
 import traceback
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 import pathspec
 
+from losslint.cache import Cache, FileFacts, component_key, components, digest, scan_imports
 from losslint.config import Config
 from losslint.diagnostic import Diagnostic
 from losslint.discover import Discovery
 from losslint.index.facts import ModuleIndex
 from losslint.index.module import index_module
 from losslint.index.project import ProjectIndex
-from losslint.parse import ParsedModule, load
+from losslint.parse import MAX_BYTES, ParsedModule, load, may_concern_keras, module_name, unreadable
 from losslint.rules.registry import PARSE_ERROR_CODE, RuleContext, all_rules, select_rules
 
 _NOQA: Final = re.compile(
     r"#\s*noqa(?::[ \t]*(?P<codes>[A-Z]+[0-9]*(?:[ \t]*,[ \t]*[A-Z]+[0-9]*)*))?", re.IGNORECASE
 )
 
+# A diagnostic with the text of its line, so that ``noqa`` applies to cached results too.
+Found = tuple[Diagnostic, str]
+
 
 @dataclass
 class Result:
     diagnostics: list[Diagnostic]
     files: int  # files found
-    checked: int  # files parsed and analysed (the rest were skipped by the pre-filter)
+    checked: int  # files parsed and analysed in this run (not skipped, not from the cache)
+    cached: int = 0  # files whose results came from the cache
     internal_errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Outcome:
+    found: list[Found]
+    internal: list[str]
+    checked: int
 
 
 def display_path(path: Path) -> str:
@@ -42,44 +58,138 @@ def display_path(path: Path) -> str:
     return Path(path if relative.startswith("..") else relative).as_posix()
 
 
-def run(paths: list[Path], config: Config) -> Result:
-    discovery = Discovery(config.root, config.all_excludes)
-    files = list(discovery.files(paths))
-    diagnostics: list[Diagnostic] = []
-    internal: list[str] = []
-    modules: list[ModuleIndex] = []
-    sources: dict[str, list[str]] = {}
-    checked = 0
+def settings(config: Config) -> list[str]:
+    """Everything in the configuration that changes what the rules report."""
+    rules = select_rules(all_rules(), config.selected, config.ignored)
+    return [f"target-keras={config.target_keras}", *(r.code for r in rules)]
+
+
+def run(
+    paths: list[Path], config: Config, jobs: int | None = None, use_cache: bool = True
+) -> Result:
+    files = list(Discovery(config.root, config.all_excludes).files(paths))
+    cache = Cache.open(config.root, settings(config)) if use_cache else None
+    found: list[Found] = []
+    modules: dict[str, str] = {}
+    imports: dict[str, tuple[str, ...]] = {}
+    digests: dict[str, str] = {}
     for file in files:
         shown = display_path(file)
-        loaded = load(file, shown)
+        facts = _scan(file, shown, cache)
+        if isinstance(facts, Diagnostic):
+            found.append((facts, ""))
+        elif facts.relevant:
+            modules[shown] = module_name(file)
+            imports[shown] = facts.imports
+            digests[shown] = facts.digest
+    pending: list[tuple[str, list[str]]] = []
+    cached_files = 0
+    for group in components(modules, imports):
+        key = component_key(cache.config_key if cache else "", [(p, digests[p]) for p in group])
+        replay = cache.results(key) if cache else None
+        if replay is None:
+            pending.append((key, group))
+        else:
+            found.extend(replay)
+            cached_files += len(group)
+    internal: list[str] = []
+    checked = 0
+    for (key, _), outcome in zip(
+        pending, _analyse_all(pending, modules, config, jobs), strict=True
+    ):
+        found.extend(outcome.found)
+        internal.extend(outcome.internal)
+        checked += outcome.checked
+        if cache is not None and not outcome.internal:
+            cache.store(key, outcome.found)
+    if cache is not None:
+        cache.save()
+    kept = [d for d, line in found if _kept(d, line, config)]
+    kept.sort(key=Diagnostic.sort_key)
+    return Result(kept, len(files), checked, cached_files, internal)
+
+
+def _scan(file: Path, shown: str, cache: Cache | None) -> FileFacts | Diagnostic:
+    """Content digest, pre-filter and imports of a file, from the cache when it is unchanged."""
+    try:
+        stat = file.stat()
+    except OSError as error:
+        return unreadable(shown, f"cannot be read: {error.strerror or error}")
+    absolute = str(file.resolve())
+    known = cache.facts(absolute, stat) if cache is not None else None
+    if known is not None:
+        return known
+    if stat.st_size > MAX_BYTES:
+        return unreadable(
+            shown, f"is {stat.st_size // (1024 * 1024)} MiB, over the 10 MiB limit; not checked"
+        )
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        return unreadable(shown, f"cannot be read: {error.strerror or error}")
+    relevant = may_concern_keras(data)
+    facts = FileFacts(
+        stat.st_size,
+        stat.st_mtime_ns,
+        digest(data),
+        relevant,
+        scan_imports(data) if relevant else (),
+    )
+    if cache is not None:
+        cache.remember(absolute, facts)
+    return facts
+
+
+def _analyse_all(
+    pending: Sequence[tuple[str, list[str]]],
+    modules: dict[str, str],
+    config: Config,
+    jobs: int | None,
+) -> list[_Outcome]:
+    """Components are independent: analyse them in worker processes, largest first."""
+    workers = min(jobs or os.cpu_count() or 1, len(pending))
+    groups = [[(path, modules[path]) for path in group] for _, group in pending]
+    if workers <= 1:
+        return [_analyse(group, config) for group in groups]
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(_analyse, groups, [config] * len(groups)))
+
+
+def _analyse(group: list[tuple[str, str]], config: Config) -> _Outcome:
+    """Parse, index and check one component (in a worker process when parallel)."""
+    found: list[Found] = []
+    internal: list[str] = []
+    indexes: list[ModuleIndex] = []
+    sources: dict[str, list[str]] = {}
+    for shown, module in group:
+        loaded = load(Path(shown), shown, module)
         if loaded is None:
             continue
         if isinstance(loaded, Diagnostic):
-            diagnostics.append(loaded)
+            found.append((loaded, ""))
             continue
-        checked += 1
         sources[shown] = loaded.source.splitlines()
         try:
-            modules.append(_index(loaded))
+            indexes.append(_index(loaded))
         except Exception:  # a bug in losslint must not lose the other files' findings
             internal.append(f"indexing {shown} failed:\n{traceback.format_exc()}")
-    context = RuleContext(ProjectIndex(modules), config.target_keras)
+    context = RuleContext(ProjectIndex(indexes), config.target_keras)
     for rule in select_rules(all_rules(), config.selected, config.ignored):
         try:
-            diagnostics.extend(rule.run(context))
+            for d in rule.run(context):
+                lines = sources.get(d.path, [])
+                found.append((d, lines[d.line - 1] if 0 < d.line <= len(lines) else ""))
         except Exception:
             internal.append(f"rule {rule.code} failed:\n{traceback.format_exc()}")
-    kept = [d for d in diagnostics if _kept(d, config, sources)]
-    kept.sort(key=Diagnostic.sort_key)
-    return Result(kept, len(files), checked, internal)
+    return _Outcome(found, internal, len(sources))
 
 
 def _index(parsed: ParsedModule) -> ModuleIndex:
     return index_module(parsed.tree, parsed.source, parsed.path, parsed.module)
 
 
-def _kept(diagnostic: Diagnostic, config: Config, sources: dict[str, list[str]]) -> bool:
+def _kept(diagnostic: Diagnostic, line: str, config: Config) -> bool:
     code = diagnostic.code
     # Rules are selected before they run; LL000 comes from parsing, so it is selected here.
     if code == PARSE_ERROR_CODE and (
@@ -89,10 +199,7 @@ def _kept(diagnostic: Diagnostic, config: Config, sources: dict[str, list[str]])
     for pattern, codes in config.per_file_ignores:
         if codes and code.startswith(codes) and _matches(pattern, diagnostic.path, config):
             return False
-    lines = sources.get(diagnostic.path)
-    if lines and 0 < diagnostic.line <= len(lines):
-        return not _suppressed(lines[diagnostic.line - 1], code)
-    return True
+    return not _suppressed(line, code)
 
 
 def _matches(pattern: str, path: str, config: Config) -> bool:

@@ -40,3 +40,15 @@ def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
         f"Found {total} problem{'s' if total != 1 else ''} ({', '.join(parts)}) in {in_files} of "
         f"{files} {noun}."
     )
+
+
+def statistics(diagnostics: Sequence[Diagnostic]) -> str:
+    """Findings per rule, most frequent first, as ``count  code  name``."""
+    counts = Counter((d.code, d.name) for d in diagnostics)
+    width = max((len(str(n)) for n in counts.values()), default=1)
+    lines = [
+        f"{count:>{width}}  {code}  {name}"
+        for (code, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    lines.append(f"Found {len(diagnostics)} problem{'s' if len(diagnostics) != 1 else ''}.")
+    return "\n".join(lines) + "\n"
