@@ -1,0 +1,61 @@
+"""A real ``pre-commit run --all-files`` in a throwaway repository using this repository's hook."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+from tests.test_cli import BUGGY, CLEAN
+
+PRE_COMMIT = Path(sys.executable).with_name("pre-commit")
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.mark.skipif(not PRE_COMMIT.exists(), reason="pre-commit is not installed (dev extra)")
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_pre_commit_hook_passes_clean_code_and_fails_a_finding(tmp_path: Path) -> None:
+    try:
+        rev = _git("rev-parse", "HEAD", cwd=ROOT)
+    except subprocess.CalledProcessError:
+        pytest.skip("this checkout has no commit for pre-commit to install from")
+    repo = tmp_path / "user-project"
+    repo.mkdir()
+    _git("init", "-q", cwd=repo)
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {ROOT}\n    rev: {rev}\n    hooks:\n      - id: losslint\n"
+    )
+    (repo / "train.py").write_text(CLEAN)
+    _git("add", ".", cwd=repo)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+
+    def pre_commit() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(PRE_COMMIT), "run", "--all-files"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    clean = pre_commit()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "losslint" in clean.stdout and "Passed" in clean.stdout
+
+    (repo / "model_train.py").write_text(BUGGY)
+    _git("add", ".", cwd=repo)
+    failing = pre_commit()
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "Failed" in failing.stdout
+    assert "model_train.py:4:" in failing.stdout and "LL101" in failing.stdout
