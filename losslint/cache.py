@@ -53,6 +53,8 @@ class FileFacts:
     digest: str
     relevant: bool  # passed the text pre-filter
     imports: tuple[str, ...]  # dotted module names it may import (absolute or ".relative")
+    module: str = ""  # its dotted module name (depends on __init__.py files around it)
+    module: str = ""  # its dotted module name (depends on __init__.py files around it)
 
 
 def scan_imports(data: bytes) -> tuple[str, ...]:
@@ -152,6 +154,7 @@ class Cache:
             entry["digest"],
             entry["relevant"],
             tuple(entry["imports"]),
+            entry.get("module", ""),
         )
 
     def remember(self, path: str, facts: FileFacts) -> None:

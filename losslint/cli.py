@@ -21,9 +21,7 @@ from losslint.config import (
 from losslint.pages import page_path
 from losslint.report import github as github_report
 from losslint.report import json as json_report
-from losslint.report import sarif as sarif_report
 from losslint.report import text as text_report
-from losslint.rules.registry import all_rules
 
 _LL000_TEXT = """# LL000 unreadable-file
 
@@ -130,6 +128,8 @@ def check(
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def rules(output_format: str) -> None:
     """List every rule: code, name, severity, fixable, summary."""
+    from losslint.rules.registry import all_rules
+
     catalogue = all_rules()
     if output_format == "json":
         rows = [
@@ -159,6 +159,8 @@ def explain(code: str) -> None:
     if code == "LL000":
         click.echo(_LL000_TEXT, nl=False)
         return
+    from losslint.rules.registry import all_rules
+
     known = {r.code for r in all_rules()}
     path = page_path(code)
     if code not in known or path is None:
@@ -176,6 +178,9 @@ def _render(output_format: str, result: pipeline.Result, quiet: bool, color: boo
     if output_format == "json":
         return json_report.render(diagnostics)
     if output_format == "sarif":
+        from losslint.report import sarif as sarif_report
+        from losslint.rules.registry import all_rules
+
         return sarif_report.render(
             diagnostics, all_rules(), sarif_report.repository_root(Path.cwd())
         )

@@ -13,8 +13,23 @@ from typing import Final
 from losslint.diagnostic import Diagnostic, Severity, Span
 
 MAX_BYTES: Final = 10 * 1024 * 1024
-# A file that mentions none of these cannot define or wire a Keras loss or metric.
-_PREFILTER: Final = (b"keras", b"tensorflow", b"compile", b"loss", b"metric")
+PARSE_ERROR_CODE: Final = "LL000"
+# A file that mentions none of these cannot define, train on or wire a Keras loss or metric:
+# Keras itself, a compile call, a loss or metric by name, the inputs of one, or an objective
+# trained outside compile. (Merely importing TensorFlow is not enough: most of TF is not.)
+_PREFILTER: Final = (
+    b"keras",
+    b"compile(",
+    b"loss",
+    b"metric",
+    b"y_pred",
+    b"y_true",
+    b"minimize(",
+    b".gradient(",
+    b"gradients(",
+    b".backward(",
+    b"grad(",
+)
 _SKIP_FILE: Final = re.compile(r"^[ \t]*#[ \t]*losslint:[ \t]*skip-file\b", re.MULTILINE)
 
 
@@ -94,7 +109,7 @@ def _undecodable(shown: str, data: bytes, error: UnicodeDecodeError | LookupErro
 
 def unreadable(shown: str, reason: str, span: Span | None = None) -> Diagnostic:
     return Diagnostic(
-        code="LL000",
+        code=PARSE_ERROR_CODE,
         name="unreadable-file",
         severity=Severity.ERROR,
         message=f"file {reason}",

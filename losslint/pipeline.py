@@ -8,10 +8,9 @@ import re
 import sys
 import traceback
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pathspec
 
@@ -19,11 +18,18 @@ from losslint.cache import Cache, FileFacts, component_key, components, digest, 
 from losslint.config import Config
 from losslint.diagnostic import Diagnostic
 from losslint.discover import Discovery
-from losslint.index.facts import ModuleIndex
-from losslint.index.module import index_module
-from losslint.index.project import ProjectIndex
-from losslint.parse import MAX_BYTES, ParsedModule, load, may_concern_keras, module_name, unreadable
-from losslint.rules.registry import PARSE_ERROR_CODE, RuleContext, all_rules, select_rules
+from losslint.parse import (
+    MAX_BYTES,
+    PARSE_ERROR_CODE,
+    load,
+    may_concern_keras,
+    module_name,
+    unreadable,
+)
+
+if TYPE_CHECKING:
+    from losslint.index.facts import ModuleIndex
+
 
 _NOQA: Final = re.compile(
     r"#\s*noqa(?::[ \t]*(?P<codes>[A-Z]+[0-9]*(?:[ \t]*,[ \t]*[A-Z]+[0-9]*)*))?", re.IGNORECASE
@@ -59,9 +65,17 @@ def display_path(path: Path) -> str:
 
 
 def settings(config: Config) -> list[str]:
-    """Everything in the configuration that changes what the rules report."""
-    rules = select_rules(all_rules(), config.selected, config.ignored)
-    return [f"target-keras={config.target_keras}", *(r.code for r in rules)]
+    """Everything in the configuration that changes what the rules report.
+
+    The selection prefixes fix the rule set for a given losslint version (which is part of the
+    cache key), so the rules need not be imported to compute the key: a warm run imports no
+    analysis code at all.
+    """
+    return [
+        f"target-keras={config.target_keras}",
+        "select=" + ",".join(sorted(config.selected)),
+        "ignore=" + ",".join(sorted(config.ignored)),
+    ]
 
 
 def run(
@@ -79,7 +93,7 @@ def run(
         if isinstance(facts, Diagnostic):
             found.append((facts, ""))
         elif facts.relevant:
-            modules[shown] = module_name(file)
+            modules[shown] = facts.module or module_name(file)
             imports[shown] = facts.imports
             digests[shown] = facts.digest
     pending: list[tuple[str, list[str]]] = []
@@ -134,6 +148,7 @@ def _scan(file: Path, shown: str, cache: Cache | None) -> FileFacts | Diagnostic
         digest(data),
         relevant,
         scan_imports(data) if relevant else (),
+        module_name(file) if relevant else "",
     )
     if cache is not None:
         cache.remember(absolute, facts)
@@ -151,6 +166,8 @@ def _analyse_all(
     groups = [[(path, modules[path]) for path in group] for _, group in pending]
     if workers <= 1:
         return [_analyse(group, config) for group in groups]
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         return list(pool.map(_analyse, groups, [config] * len(groups)))
@@ -158,6 +175,11 @@ def _analyse_all(
 
 def _analyse(group: list[tuple[str, str]], config: Config) -> _Outcome:
     """Parse, index and check one component (in a worker process when parallel)."""
+    # Imported here: a run answered from the cache never loads the analysis.
+    from losslint.index.module import index_module
+    from losslint.index.project import ProjectIndex
+    from losslint.rules.registry import RuleContext, all_rules, select_rules
+
     found: list[Found] = []
     internal: list[str] = []
     indexes: list[ModuleIndex] = []
@@ -171,7 +193,7 @@ def _analyse(group: list[tuple[str, str]], config: Config) -> _Outcome:
             continue
         sources[shown] = loaded.source.splitlines()
         try:
-            indexes.append(_index(loaded))
+            indexes.append(index_module(loaded.tree, loaded.source, loaded.path, loaded.module))
         except Exception:  # a bug in losslint must not lose the other files' findings
             internal.append(f"indexing {shown} failed:\n{traceback.format_exc()}")
     context = RuleContext(ProjectIndex(indexes), config.target_keras)
@@ -183,10 +205,6 @@ def _analyse(group: list[tuple[str, str]], config: Config) -> _Outcome:
         except Exception:
             internal.append(f"rule {rule.code} failed:\n{traceback.format_exc()}")
     return _Outcome(found, internal, len(sources))
-
-
-def _index(parsed: ParsedModule) -> ModuleIndex:
-    return index_module(parsed.tree, parsed.source, parsed.path, parsed.module)
 
 
 def _kept(diagnostic: Diagnostic, line: str, config: Config) -> bool:

@@ -8,12 +8,14 @@ import subprocess
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from losslint import __version__
 from losslint.diagnostic import Diagnostic, Severity
 from losslint.pages import read_page, section
-from losslint.rules.registry import Rule
+
+if TYPE_CHECKING:
+    from losslint.rules.registry import Rule
 
 SCHEMA: Final = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL: Final = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
