@@ -145,12 +145,10 @@ def main() -> None:
 
     cold = timings[0].seconds
     print(f"\n{len(files)} files from {', '.join(str(r) for r in source_roots(args.corpus))}")
-    print(
-        f"machine: {os.cpu_count()} cores; losslint --jobs={args.jobs}; Python {sys.version.split()[0]}\n"
-    )
-    print(
-        f"| {'tool':<30} | {'time (s)':>9} | {'files/s':>9} | {'peak MB':>8} | {'vs losslint cold':>16} |"
-    )
+    python = sys.version.split()[0]
+    print(f"machine: {os.cpu_count()} cores; losslint --jobs={args.jobs}; Python {python}\n")
+    header = ("tool", "time (s)", "files/s", "peak MB", "vs losslint cold")
+    print("| {:<30} | {:>9} | {:>9} | {:>8} | {:>16} |".format(*header))
     print(f"|{'-' * 32}|{'-' * 11}|{'-' * 11}|{'-' * 10}|{'-' * 18}|")
     for t in timings:
         ratio = t.seconds / cold if cold else float("nan")
