@@ -368,6 +368,7 @@ class RangeAnalysis:
         self._active: set[str] = set()
         self._record: list[tuple[Hazard, frozenset[str]]] | None = None
         self._record_frame: _Frame | None = None
+        self._by_name = {m.module: m for m in project.modules}
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -380,10 +381,7 @@ class RangeAnalysis:
         return sorted(self.hazards.values(), key=lambda h: (h.path, h.span.line, h.span.column))
 
     def _module(self, name: str) -> ModuleIndex | None:
-        for module in self.project.modules:
-            if module.module == name:
-                return module
-        return None
+        return self._by_name.get(name)
 
     def _definition(self, definition: LossDef) -> None:
         module = self._module(definition.module)
