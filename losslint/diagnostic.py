@@ -32,6 +32,63 @@ class Span:
     end_column: int
 
 
+class Applicability(enum.Enum):
+    """Whether a fix keeps the program's behaviour (safe) or may change it (unsafe)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One libcst rewrite, addressed by the span of the expression it applies to.
+
+    ``kind`` is one of:
+    - ``replace``: the expression at ``span`` becomes ``content`` (an expression);
+    - ``argument``: the call at ``span`` gets the argument ``content`` (``"axis=-1"`` sets that
+      keyword, replacing its value if present; ``"(-1,)"`` appends a positional argument);
+    - ``unwrap``: the call at ``span`` is replaced by its first argument;
+    - ``keywords``: the call at ``span`` has its positional arguments named, in order, by the
+      comma-separated names in ``content`` (``"reduction,name"``);
+    - ``import``: the module gets the statement ``content`` (``"from keras import ops"``) unless
+      it has it; ``span`` is None.
+    """
+
+    kind: str
+    content: str
+    span: Span | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        where = (
+            {}
+            if self.span is None
+            else {
+                "line": self.span.line,
+                "column": self.span.column,
+                "end_line": self.span.end_line,
+                "end_column": self.span.end_column,
+            }
+        )
+        return {"kind": self.kind, "content": self.content, **where}
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    applicability: Applicability
+    message: str  # what the fix does, imperative: "Replace K.mean with ops.mean"
+    edits: tuple[Edit, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "applicability": str(self.applicability),
+            "message": self.message,
+            "edits": [e.to_dict() for e in self.edits],
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str
@@ -40,7 +97,7 @@ class Diagnostic:
     message: str
     path: str
     span: Span
-    fix: str | None = None
+    fix: Fix | None = None
     source: str = "static"
 
     @property
@@ -61,6 +118,6 @@ class Diagnostic:
             "column": self.span.column,
             "end_line": self.span.end_line,
             "end_column": self.span.end_column,
-            "fix": self.fix,
+            "fix": self.fix.to_dict() if self.fix else None,
             "source": self.source,
         }

@@ -22,7 +22,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from losslint.diagnostic import Span
+from losslint.analysis import rewrites
+from losslint.diagnostic import Fix, Span
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex
 from losslint.index.positions import node_span
@@ -33,28 +34,6 @@ _MAX_DEPTH: Final = 4  # helper calls followed
 _MAX_EXPR_DEPTH: Final = 60
 
 # Modules whose functions are tensor math, by canonical module name.
-_MATH_MODULES: Final = frozenset(
-    {
-        "keras.ops",
-        "keras.backend",
-        "keras.activations",
-        "tensorflow",
-        "tensorflow.math",
-        "tensorflow.nn",
-        "tensorflow.linalg",
-        "tensorflow.experimental.numpy",
-        "numpy",
-        "numpy.linalg",
-        "math",
-        "jax.numpy",
-        "jax.nn",
-        "jax.numpy.linalg",
-        "torch",
-        "torch.nn.functional",
-        "torch.linalg",
-        "scipy.special",
-    }
-)
 # Last name component → operation.
 _OPS: Final = {
     **dict.fromkeys(("log", "log2", "log10"), "log"),
@@ -204,6 +183,7 @@ class Hazard:
     path: str
     span: Span
     message: str
+    fix: Fix | None = None
 
 
 def _join(a: Range | None, b: Range | None) -> Range | None:
@@ -692,6 +672,9 @@ class RangeAnalysis:
         if name in frame.env:
             return frame.env[name]
         constant = frame.module.constants.get(name)
+        if constant is None and name in frame.module.imports:
+            # ``from .config import EPS``: a constant of another module of the project.
+            constant = self.project.constant(frame.module.imports[name])
         if constant is not None:
             return point(constant)
         return None
@@ -825,7 +808,7 @@ class RangeAnalysis:
         if target in _EPSILON:
             return "epsilon"
         module, _, last = target.rpartition(".")
-        if module not in _MATH_MODULES:
+        if module not in names.TENSOR_MATH_MODULES:
             return None
         return _OPS.get(last)
 
@@ -1043,6 +1026,7 @@ class RangeAnalysis:
                 frame,
                 f"log of a {value.normalizer} ({_text(value_node)}): the {value.normalizer} "
                 f"underflows to 0 for large logits and the log is -inf (NaN gradient); use {fix}",
+                rewrites.log_softmax_fix(node, frame.module.imports, frame.module.lines),
             )
             return Range(-INF, 0.0)
         if value.may_be_at_most(threshold):
@@ -1127,9 +1111,11 @@ class RangeAnalysis:
     def _span(self, node: ast.AST, frame: _Frame) -> Span:
         return node_span(node, frame.module.lines)
 
-    def _hazard(self, kind: str, node: ast.AST, frame: _Frame, message: str) -> None:
+    def _hazard(
+        self, kind: str, node: ast.AST, frame: _Frame, message: str, fix: Fix | None = None
+    ) -> None:
         """Keep a hazard; in a training scope, only once we know the objective needs it."""
-        hazard = Hazard(kind, frame.module.path, self._span(node, frame), message)
+        hazard = Hazard(kind, frame.module.path, self._span(node, frame), message, fix)
         if self._record is not None and frame is self._record_frame:
             self._record.append((hazard, frame.targets))
         else:

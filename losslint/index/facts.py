@@ -152,6 +152,7 @@ class CompileSite:
     loss_weights: Value | None
     metrics: Value | None
     weighted_metrics: Value | None
+    receiver: str | None = None  # the model variable as written (``model``, ``self.model``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +189,38 @@ class Objective:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiUse:
+    """A use of an API whose meaning depends on the Keras version or on saving, for LL402/LL405.
+
+    ``kind`` and what ``name`` holds:
+    - ``ref``: a dotted name read (``K.mean``, ``tf.log``, ``keras.losses.Reduction.AUTO``);
+      ``name`` is the imported dotted name as written, not canonicalised
+      (``tensorflow.keras.backend.mean``), so a rule can tell the ``tf.keras`` shim from Keras 3;
+    - ``import``: ``from <module> import <member>``; ``name`` is ``<module>.<member>``;
+    - ``method``: ``x.add_metric(...)``, ``x.add_loss(...)``, ``x.metrics_tensors``,
+      ``x.metrics_names.append(...)``; ``name`` is the attribute path after the receiver;
+    - ``keyword``: ``reduction="auto"`` in a call, ``default``: a parameter default
+      ``reduction="auto"``; ``name`` is the keyword;
+    - ``super_init``: ``super().__init__(...)`` / ``Base.__init__(self, ...)`` with positional
+      arguments; ``name`` is empty;
+    - ``save``: ``model.save(...)``, ``save_model(model, ...)``, a ``ModelCheckpoint`` saving the
+      whole model; ``load``: ``load_model(...)`` (``name`` is ``handled`` when it passes
+      ``custom_objects`` or ``compile=False``, or for a ``custom_object_scope``);
+      ``register``: a definition decorated with ``register_keras_serializable`` (``name`` is its
+      qualified name).
+    """
+
+    kind: str
+    name: str
+    scope: str  # qualified name of the enclosing function or class, or the module name
+    span: Span  # the reference, alias, attribute, keyword value or call
+    call: Span | None = None  # the call the reference is the callee of (or that holds it)
+    receiver: str | None = None  # ``method``/``save``: the receiver as written (``model``)
+    model: str | None = None  # ``method`` add_loss: "functional"/"sequential" when known
+    node: ast.AST | None = field(default=None, compare=False, repr=False)  # the call
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleIndex:
     path: str
     module: str  # dotted module name relative to its package root
@@ -201,6 +234,7 @@ class ModuleIndex:
     constants: dict[str, float]  # module-level names bound once to a number
     tree: ast.Module = field(compare=False, repr=False)
     lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    api_uses: tuple[ApiUse, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

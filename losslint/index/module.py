@@ -19,7 +19,9 @@ from typing import Final
 
 from losslint.diagnostic import Span
 from losslint.index import names
+from losslint.index.apis import collect_api_uses
 from losslint.index.facts import (
+    ApiUse,
     Call,
     ClassDef,
     CompileSite,
@@ -312,6 +314,7 @@ class ModuleIndexer:
         self.tree = tree
         self.path = path
         self.module = module
+        self.source = source
         self.lines = source.splitlines()
         self.call_lines = frozenset(
             number
@@ -362,6 +365,9 @@ class ModuleIndexer:
             for kind, node in scope.objectives
         ]
         self._collect_models()
+        api_uses = collect_api_uses(
+            self.tree, self.source, self.lines, self.imports, self.module, bool(compiles)
+        )
         return ModuleIndex(
             path=self.path,
             module=self.module,
@@ -375,7 +381,24 @@ class ModuleIndexer:
             constants=self._constants(module_scope),
             tree=self.tree,
             lines=tuple(self.lines),
+            api_uses=tuple(self._add_loss_model(use) for use in api_uses),
         )
+
+    def _add_loss_model(self, use: ApiUse) -> ApiUse:
+        """``model.add_loss(...)``: which kind of model the receiver is, when it is known."""
+        if not (use.kind == "method" and use.name == "add_loss" and use.receiver):
+            return use
+        scope = self.function_scopes.get(use.scope) or (
+            self.scopes[0] if use.scope == self.module else None
+        )
+        if scope is None or "." in use.receiver or not isinstance(use.node, ast.Call):
+            return use
+        func = use.node.func
+        assert isinstance(func, ast.Attribute)
+        ref = self.model_ref(func.value, scope, use.node.lineno)
+        if ref is None or ref.model is None:
+            return use
+        return dataclasses.replace(use, model=ref.model.kind)
 
     def _constants(self, scope: _Scope) -> dict[str, float]:
         """Module-level names bound exactly once, unconditionally, to a number."""
@@ -822,9 +845,11 @@ class ModuleIndexer:
             def value(expr: ast.expr | None, at: int = line) -> Value | None:
                 return None if expr is None else self.value(expr, scope, at)
 
+            parts = names.dotted(receiver)
             yield CompileSite(
                 span=self.span(call),
                 scope=scope.qualname,
+                receiver=".".join(parts) if parts else None,
                 model=model,
                 loss=value(loss),
                 loss_weights=value(keywords.get("loss_weights")),

@@ -251,3 +251,29 @@ def activation_from_name(name: str) -> str | None:
     if key in PROBABILITY_ACTIVATIONS or key in NON_PROBABILITY_ACTIVATIONS:
         return key
     return None
+
+
+# Modules whose functions are tensor math, by canonical name: what the numerics and batch-axis
+# analyses interpret (``K.log``, ``tf.math.log``, ``ops.log``, ``np.log``, ``torch.log`` ...).
+TENSOR_MATH_MODULES: Final = frozenset(
+    {
+        "keras.ops",
+        "keras.backend",
+        "keras.activations",
+        "tensorflow",
+        "tensorflow.math",
+        "tensorflow.nn",
+        "tensorflow.linalg",
+        "tensorflow.experimental.numpy",
+        "numpy",
+        "numpy.linalg",
+        "math",
+        "jax.numpy",
+        "jax.nn",
+        "jax.numpy.linalg",
+        "torch",
+        "torch.nn.functional",
+        "torch.linalg",
+        "scipy.special",
+    }
+)

@@ -45,6 +45,12 @@ class ProjectIndex:
     def __init__(self, modules: Iterable[ModuleIndex]) -> None:
         self.modules: tuple[ModuleIndex, ...] = tuple(modules)
         self._by_name = {m.module: m for m in self.modules}
+        # Module names by their last component: a suffix match (below) needs equal last parts.
+        self._by_last: dict[str, list[str]] = {}
+        for name in self._by_name:
+            if name:
+                self._by_last.setdefault(name.rpartition(".")[2], []).append(name)
+        self._found: dict[str, str | None] = {}
         self.functions: dict[str, tuple[ModuleIndex, FunctionDef]] = {
             f.qualname: (m, f) for m in self.modules for f in m.functions
         }
@@ -64,15 +70,29 @@ class ProjectIndex:
         """The module-qualified name as indexed; tolerates a different package root."""
         if qualname in self.functions or qualname in self.classes:
             return qualname
+        if qualname in self._found:
+            return self._found[qualname]
         module, _, name = qualname.rpartition(".")
-        for indexed in self._by_name:
-            if not module or not indexed:
-                continue
+        found = None
+        for indexed in self._by_last.get(module.rpartition(".")[2], ()) if module else ():
             if module.endswith("." + indexed) or indexed.endswith("." + module):
                 candidate = f"{indexed}.{name}"
                 if candidate in self.functions or candidate in self.classes:
-                    return candidate
-        return None
+                    found = candidate
+                    break
+        self._found[qualname] = found
+        return found
+
+    def constant(self, qualname: str) -> float | None:
+        """The number a module of the project binds ``qualname`` to (``config.EPS``), if any."""
+        module_name, _, name = qualname.rpartition(".")
+        module = self._by_name.get(module_name)
+        if module is None:
+            for indexed, candidate in self._by_name.items():
+                if indexed.endswith("." + module_name) or module_name.endswith("." + indexed):
+                    module = candidate
+                    break
+        return module.constants.get(name) if module is not None else None
 
     def kind(self, qualname: str) -> str | None:
         """ "factory" (returns a nested function), "function", "class", or None if not ours."""

@@ -13,7 +13,7 @@ def _of_kind(kind: str) -> Callable[[RuleContext], Iterator[Finding]]:
     def check(context: RuleContext) -> Iterator[Finding]:
         for hazard in context.hazards:
             if hazard.kind == kind:
-                yield Finding(hazard.path, hazard.span, hazard.message)
+                yield Finding(hazard.path, hazard.span, hazard.message, fix=hazard.fix)
 
     check.__name__ = f"check_{kind.replace('-', '_')}"
     return check
@@ -33,6 +33,7 @@ RULES: Final = (
         Severity.WARNING,
         "log(softmax(x)) or log(sigmoid(x)): use log_softmax / log_sigmoid",
         _of_kind("log-normalizer"),
+        fixable=True,
     ),
     Rule(
         "LL303",

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
+from losslint.analysis.batch_axis import BatchAxis
 from losslint.analysis.ranges import Hazard, find_hazards
-from losslint.diagnostic import Diagnostic, Severity, Span
+from losslint.diagnostic import Diagnostic, Fix, Severity, Span
 from losslint.index.project import ProjectIndex, ResolvedCompile
 
 
@@ -27,6 +29,11 @@ class RuleContext:
         """The value-range analysis of all loss code, shared by the LL3xx rules."""
         return find_hazards(self.project)
 
+    @cached_property
+    def batch_axis(self) -> BatchAxis:
+        """The batch-axis analysis of all loss code, shared by the LL2xx and LL5xx rules."""
+        return BatchAxis(self.project)
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -36,6 +43,7 @@ class Finding:
     span: Span
     message: str
     severity: Severity | None = None  # None: the rule's default
+    fix: Fix | None = None
 
 
 Check = Callable[[RuleContext], Iterable[Finding]]
@@ -64,13 +72,39 @@ class Rule:
                 message=finding.message,
                 path=finding.path,
                 span=finding.span,
+                fix=finding.fix,
             )
 
 
 def all_rules() -> tuple[Rule, ...]:
-    from losslint.rules import numerics, wiring
+    from losslint.rules import definitions, metrics, numerics, reductions, wiring
 
-    return tuple(sorted((*wiring.RULES, *numerics.RULES), key=lambda r: r.code))
+    rules = (*wiring.RULES, *reductions.RULES, *numerics.RULES, *definitions.RULES, *metrics.RULES)
+    return tuple(sorted(rules, key=lambda r: r.code))
+
+
+class RuleInfo(Protocol):
+    """What the catalogue shows of a rule: a static :class:`Rule`, or an RT rule."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def fixable(self) -> bool: ...
+
+
+def catalogue() -> tuple[RuleInfo, ...]:
+    """Every rule code: the static rules, and the RT rules that only ``--runtime`` runs
+    (they have no static check; :mod:`losslint.runtime` produces their diagnostics)."""
+    from losslint.runtime.rules import RUNTIME_RULES
+
+    rules: tuple[RuleInfo, ...] = (*all_rules(), *RUNTIME_RULES)
+    return tuple(sorted(rules, key=lambda r: r.code))
 
 
 def select_rules(
@@ -84,7 +118,3 @@ def select_rules(
         for r in rules
         if r.code.startswith(chosen) and not (dropped and r.code.startswith(dropped))
     )
-
-
-PARSE_ERROR_CODE = "LL000"
-PARSE_ERROR_NAME = "unreadable-file"

@@ -1,0 +1,1539 @@
+"""The batch-axis analysis shared by the reduction rules (LL2xx) and the metric rules (LL5xx).
+
+For every expression of loss code it answers one question: where is the batch axis? Still there
+(axis 0, ``kept``), mixed into the other axes (``flat``: ``K.flatten``, ``reshape(x, [-1])``,
+``boolean_mask``), reduced away by a mean (``mean``: also ``max``, a ratio of two batch sums)
+or by a sum (``sum``: grows with the batch size, like the batch size itself). ``axis=``
+arguments (``-1``, ``1``, lists, ``range(1, ndim)``, ``keepdims``) are read; helpers defined in
+the project are followed with the arguments' states; names are followed to their bindings
+(locals, the factory of a closure, the module, ``self.x`` set in ``__init__``).
+
+A definition is analysed with ``y_true``/``y_pred`` of rank ≥ 2 whose axis 0 is the batch, which
+is what ``compile`` passes. The same pass records what a loss body does besides computing its
+value (:class:`Effect`: tensors stored on ``self``/globals, NumPy applied to tensors), the loss
+terms a value adds up (for LL502), and the state of every expression trained on outside
+``compile`` (``tape.gradient``, ``minimize``, ``jax.grad``, ``.backward()``).
+
+Unknown stays unknown: a value the analysis cannot follow never produces a finding.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+from losslint.diagnostic import Span
+from losslint.index import names
+from losslint.index.apis import is_keras_source
+from losslint.index.facts import FunctionDef, LossDef, ModuleIndex
+from losslint.index.positions import node_span
+from losslint.index.project import ProjectIndex
+
+_MAX_DEPTH: Final = 6
+
+# States of a value. "kept"/"flat" hold the batch; "mean"/"sum" have reduced it away; "scalar"
+# is a full reduction of a value whose batch is unknown; "shape" is a batched tensor's shape.
+TENSORS: Final = frozenset({"kept", "flat", "mean", "sum", "scalar"})
+REDUCED: Final = frozenset({"mean", "sum", "scalar"})
+
+_SUM_OPS: Final = frozenset({"sum", "reduce_sum", "nansum", "count_nonzero"})
+_MEAN_OPS: Final = frozenset({"mean", "reduce_mean", "nanmean", "average", "median"})
+_OTHER_REDUCTIONS: Final = frozenset(
+    {
+        "max",
+        "min",
+        "amax",
+        "amin",
+        "reduce_max",
+        "reduce_min",
+        "prod",
+        "reduce_prod",
+        "std",
+        "reduce_std",
+        "var",
+        "reduce_variance",
+        "logsumexp",
+        "reduce_logsumexp",
+        "any",
+        "all",
+        "reduce_any",
+        "reduce_all",
+        "norm",
+        "nanmax",
+        "nanmin",
+    }
+)
+_ARG_REDUCTIONS: Final = frozenset({"argmax", "argmin"})
+_ELEMENTWISE: Final = frozenset(
+    {
+        "abs",
+        "absolute",
+        "add",
+        "subtract",
+        "multiply",
+        "divide",
+        "truediv",
+        "true_divide",
+        "div",
+        "divide_no_nan",
+        "div_no_nan",
+        "floordiv",
+        "floor_divide",
+        "mod",
+        "negative",
+        "square",
+        "sqrt",
+        "rsqrt",
+        "exp",
+        "expm1",
+        "log",
+        "log1p",
+        "log2",
+        "log10",
+        "pow",
+        "power",
+        "maximum",
+        "minimum",
+        "clip",
+        "clip_by_value",
+        "clamp",
+        "sign",
+        "round",
+        "floor",
+        "ceil",
+        "sigmoid",
+        "tanh",
+        "softplus",
+        "softsign",
+        "relu",
+        "elu",
+        "selu",
+        "gelu",
+        "swish",
+        "silu",
+        "log_sigmoid",
+        "hard_sigmoid",
+        "softmax",
+        "log_softmax",
+        "l2_normalize",
+        "normalize",
+        "equal",
+        "not_equal",
+        "greater",
+        "greater_equal",
+        "less",
+        "less_equal",
+        "logical_and",
+        "logical_or",
+        "logical_not",
+        "logical_xor",
+        "where",
+        "switch",
+        "cast",
+        "convert_to_tensor",
+        "identity",
+        "stop_gradient",
+        "ones_like",
+        "zeros_like",
+        "full_like",
+        "squared_difference",
+        "xlogy",
+        "erf",
+        "cos",
+        "sin",
+        "tan",
+        "arccos",
+        "arcsin",
+        "acos",
+        "asin",
+        "cosh",
+        "sinh",
+        "arctan",
+        "atan",
+        "arctanh",
+        "atanh",
+        "arccosh",
+        "arcsinh",
+        "exp2",
+        "cbrt",
+        "trunc",
+        "fmod",
+        "hypot",
+        "logaddexp",
+        "mish",
+        "leaky_relu",
+        "relu6",
+        "hard_tanh",
+        "log_cosh",
+        "heaviside",
+        "isnan",
+        "isinf",
+        "isfinite",
+        "is_nan",
+        "nan_to_num",
+        "reciprocal",
+        "sigmoid_cross_entropy_with_logits",
+        "weighted_cross_entropy_with_logits",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+    }
+)
+# Ops that reduce the last axis only: one value per sample for a (batch, classes) input.
+_LAST_AXIS: Final = frozenset(
+    {
+        "softmax_cross_entropy_with_logits",
+        "softmax_cross_entropy_with_logits_v2",
+        "sparse_softmax_cross_entropy_with_logits",
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+        "cosine_similarity",
+    }
+)
+# Backend/ops forms that are elementwise although the keras.losses function of the same name is
+# per sample.
+_ELEMENTWISE_CROSSENTROPY: Final = frozenset({"binary_crossentropy", "binary_focal_crossentropy"})
+_FLATTEN: Final = frozenset({"flatten", "ravel"})
+_TENSOR_METHODS_PASS: Final = frozenset(
+    {
+        "abs",
+        "exp",
+        "log",
+        "sqrt",
+        "square",
+        "clamp",
+        "clip",
+        "pow",
+        "float",
+        "double",
+        "type",
+        "astype",
+        "to",
+        "detach",
+        "cpu",
+        "cuda",
+        "contiguous",
+        "numpy",
+        "sigmoid",
+        "softmax",
+        "log_softmax",
+        "mul",
+        "add",
+        "sub",
+        "div",
+    }
+)
+_REDUCTION_NONE: Final = frozenset({"none"})
+_LOSS_CLASSES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWrapper"})
+
+
+@dataclass(frozen=True, slots=True)
+class Reduction:
+    """Where and how a value lost its batch axis."""
+
+    path: str
+    span: Span  # the reducing call, in the function the value is reported for
+    how: str  # "K.mean(...) without axis"
+    op: str  # "mean" | "sum" | "max" | ... ; "ratio" for a ratio of batch sums
+    fixable: bool = False  # adding axis=-1 to the call at ``span`` keeps the batch axis
+    via: str | None = None  # the helper (qualified name) that reduced it
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What the analysis knows about one value."""
+
+    kind: str  # TENSORS | "const" | "shape" | "seq" | "function" | "class" | "lossfn" |
+    # "lossobj" | "ref" | "self" | "unknown"
+    rank: int | None = None  # exact rank, when known ("kept", "flat")
+    min_rank: int = 1  # lower bound of the rank ("kept")
+    count: bool = False  # "sum": a count of samples (shape[0], size), not a sum of values
+    scale: int = 0  # "mean"/"sum": the value grows like batch_size ** scale (sum: 1)
+    ratio: bool = False  # "mean": a ratio of two batch sums
+    literal: bool = False  # "const": a number written in the code
+    inverse: bool = False  # "const": divides by something not written as a number
+    origin: Reduction | None = None
+    target: str | None = None  # function/class qualname, ref name, loss object reduction
+    items: tuple[Batch, ...] = ()  # "seq"
+    terms: tuple[str, ...] = ()  # loss functions added up into this value (LL502)
+
+
+CONST: Final = Batch("const")
+UNKNOWN: Final = Batch("unknown")
+SAMPLES: Final = Batch("kept", min_rank=2)  # y_true / y_pred as compile passes them
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """Something loss code does besides computing its value."""
+
+    kind: str  # "store" (a tensor kept on self/global/nonlocal) | "numpy" (NumPy on a tensor)
+    path: str
+    span: Span
+    what: str  # "self.last", "global history", "np.mean", ".numpy()"
+    function: str  # qualified name of the function it happens in
+    callee: str | None = None  # "numpy": the canonical name of the function called
+    call: ast.Call | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Trained:
+    """An expression trained on outside ``compile``, with its batch state."""
+
+    kind: str  # the objective's kind: "minimize" | "gradient" | "backward" | "grad"
+    path: str
+    span: Span
+    value: Batch
+    text: str  # the expression as written (shortened), for messages
+
+
+@dataclass
+class _Frame:
+    module: ModuleIndex
+    qualname: str  # the function interpreted, or the module for module-level code
+    cls: str | None  # the class of ``self``
+    env: dict[str, Batch] = field(default_factory=dict)
+    literals: dict[str, ast.expr] = field(default_factory=dict)
+    returns: list[Batch] = field(default_factory=list)
+    globals: set[str] = field(default_factory=set)
+    loss_code: bool = True
+    depth: int = 0
+    training: bool = False  # a training step: the functions it calls are trained on directly
+    probes: dict[int, tuple[str, Span]] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return self.module.path
+
+
+def _text(node: ast.AST, limit: int = 40) -> str:
+    try:
+        text = ast.unparse(node)
+    except (ValueError, TypeError, RecursionError):  # pragma: no cover - malformed trees
+        return "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short_call(node: ast.Call) -> str:
+    return f"{_text(node.func, 30)}(...)"
+
+
+def is_tensor(value: Batch) -> bool:
+    return value.kind in TENSORS
+
+
+def is_constant(value: Batch) -> bool:
+    """No batch axis: a constant, a module reference, or a tuple/list of those."""
+    if value.kind == "seq":
+        return all(is_constant(item) for item in value.items)
+    return value.kind in ("const", "ref")
+
+
+def join(a: Batch, b: Batch) -> Batch:
+    """Either value (two branches, two returns)."""
+    if a == b:
+        return a
+    if a.kind == "const":
+        return b
+    if b.kind == "const":
+        return a
+    if a.kind == b.kind == "seq" and len(a.items) == len(b.items):
+        return Batch("seq", items=tuple(join(x, y) for x, y in zip(a.items, b.items, strict=True)))
+    if a.kind != b.kind or a.kind not in TENSORS:
+        return UNKNOWN
+    return Batch(
+        a.kind,
+        rank=a.rank if a.rank == b.rank else None,
+        min_rank=min(a.min_rank, b.min_rank),
+        count=a.count and b.count,
+        scale=max(a.scale, b.scale),
+        ratio=a.ratio or b.ratio,
+        origin=a.origin or b.origin,
+        terms=a.terms if a.terms == b.terms else (),
+    )
+
+
+def _terms(a: Batch, b: Batch) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*a.terms, *b.terms)))
+
+
+def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
+    """``a op b`` for op in + - * / ** and comparisons ("cmp"), with broadcasting."""
+    if is_constant(a):
+        a = a if a.kind == "const" else CONST
+    if is_constant(b):
+        b = b if b.kind == "const" else CONST
+    additive = op in ("+", "-")
+    if a.kind == "const" and b.kind == "const":
+        inverse = (op == "/" and not b.literal) or a.inverse or b.inverse
+        return Batch("const", literal=a.literal and b.literal, inverse=inverse)
+    if a.kind not in TENSORS | {"const"} or b.kind not in TENSORS | {"const"}:
+        return UNKNOWN
+    for data, other in ((a, b), (b, a)):
+        if data.kind in ("kept", "flat") and other.kind not in ("kept", "flat"):
+            terms = data.terms if op != "cmp" and other.kind == "const" else ()
+            if additive and other.terms:
+                terms = _terms(a, b)
+            return replace(data, terms=terms, origin=None if data.kind == "kept" else data.origin)
+    if a.kind in ("kept", "flat"):  # both data tensors
+        if a.kind != b.kind:
+            return UNKNOWN
+        rank = a.rank if a.rank == b.rank else None
+        terms = _terms(a, b) if additive else ()
+        return Batch(a.kind, rank=rank, min_rank=max(a.min_rank, b.min_rank), terms=terms)
+    # Both reduced, or one reduced and one constant: the batch-size exponent decides.
+    if b.kind == "const":
+        if a.scale > 0 and ((op == "/" and not b.literal) or b.inverse):
+            return UNKNOWN  # maybe divided by the batch size: a mean after all
+        return replace(a, terms=a.terms if op != "cmp" else ())
+    if a.kind == "const":
+        if op == "/":
+            return _reduced(-b.scale, origin=b.origin)
+        return replace(b, terms=b.terms if op in ("*", "+", "-") else ())
+    terms = _terms(a, b) if additive else ()
+    if a.kind == "scalar" or b.kind == "scalar":
+        known = b if a.kind == "scalar" else a
+        return replace(known, terms=terms)
+    if op == "*":
+        scale = a.scale + b.scale
+    elif op == "/":
+        scale = a.scale - b.scale
+    elif additive:
+        scale = max(a.scale, b.scale)
+    else:
+        scale = a.scale
+    data_sums = a.scale > 0 and b.scale > 0 and not a.count and not b.count
+    ratio = scale <= 0 and ((op == "/" and data_sums) or a.ratio or b.ratio)
+    origin = a.origin or b.origin
+    if ratio and origin is not None and op == "/":
+        origin = replace(origin, op="ratio")
+    return _reduced(
+        scale,
+        origin=origin,
+        ratio=ratio,
+        count=scale > 0 and additive and a.count and b.count,
+        terms=terms,
+    )
+
+
+def _reduced(
+    scale: int,
+    origin: Reduction | None,
+    ratio: bool = False,
+    count: bool = False,
+    terms: tuple[str, ...] = (),
+) -> Batch:
+    """A value without a batch axis that grows like ``batch_size ** scale``."""
+    kind = "sum" if scale > 0 else "mean"
+    return Batch(kind, scale=scale, origin=origin, ratio=ratio, count=count, terms=terms)
+
+
+@dataclass(frozen=True, slots=True)
+class _Axes:
+    """An ``axis=`` argument: all axes, these axes, every non-batch axis, or unknown."""
+
+    kind: str  # "all" | "list" | "nonbatch" | "unknown"
+    values: tuple[int, ...] = ()
+
+
+_ALL: Final = _Axes("all")
+
+
+def _reduce_axes(value: Batch, axes: _Axes, keepdims: bool) -> tuple[str, Batch | None]:
+    """("batch" | "kept" | "unknown", the kept value) for a reduction of a batched value."""
+    if value.kind == "flat":
+        if axes.kind in ("all", "list"):
+            return "batch", None
+        return "unknown", None
+    if axes.kind == "all":
+        return "batch", None
+    if axes.kind == "nonbatch":
+        rank = value.rank if keepdims else 1
+        return "kept", replace(value, rank=rank, min_rank=rank or 1, origin=None)
+    if axes.kind != "list":
+        return "unknown", None
+    uncertain = False
+    for axis in axes.values:
+        if axis == 0:
+            return "batch", None
+        if axis < 0:
+            if value.rank is not None:
+                if value.rank + axis == 0:
+                    return "batch", None
+            elif -axis >= value.min_rank:
+                uncertain = True
+    if uncertain:
+        return "unknown", None
+    if keepdims:
+        return "kept", replace(value, origin=None)
+    n = len(axes.values)
+    rank = value.rank - n if value.rank is not None else None
+    return "kept", replace(value, rank=rank, min_rank=max(1, value.min_rank - n), origin=None)
+
+
+class BatchAxis:
+    """The analysis of one project; results are computed on demand and cached."""
+
+    def __init__(self, project: ProjectIndex) -> None:
+        self.project = project
+        self._memo: dict[tuple[object, ...], Batch] = {}
+        self._active: set[str] = set()
+        self._effects: dict[tuple[str, Span, str], Effect] = {}
+        self._results: dict[str, Batch] = {}
+        self._assignments: dict[str, dict[str, list[ast.expr]]] = {}
+        self._trained: list[Trained] | None = None
+        self._differentiated: set[str] = set()
+        self._definitions = {d.qualname: d for d in project.definitions()}
+        self._trained_sink: list[Trained] = []
+
+    # -- public results ----------------------------------------------------------------------
+
+    def result(self, definition: LossDef) -> Batch:
+        """What a definition returns when compile calls it (for a class: ``call``)."""
+        if definition.qualname not in self._results:
+            self._results[definition.qualname] = self._definition(definition)
+        return self._results[definition.qualname]
+
+    def effects(self) -> list[Effect]:
+        """Stores and NumPy calls in loss code: the definitions known to be losses or metrics
+        (by use, base class or name) and the helpers they call."""
+        for definition in self.project.definitions():
+            if definition.roles:
+                self.result(definition)
+        return sorted(self._effects.values(), key=lambda e: (e.path, e.span.line, e.span.column))
+
+    def trained(self) -> list[Trained]:
+        """Every expression trained on outside compile, with its batch state."""
+        if self._trained is None:
+            self._trained = list(self._objectives())
+        return self._trained
+
+    def differentiated(self) -> frozenset[str]:
+        """Project functions whose results are trained on directly (custom training steps)."""
+        self.trained()
+        return frozenset(self._differentiated)
+
+    def function_result(self, qualname: str, loss_code: bool = True) -> Batch:
+        """What a project function returns given ``(y_true, y_pred)`` as compile passes them.
+
+        ``loss_code``: record its effects (a function only shaped like a loss, with no role,
+        may well be something else: a NumPy backend's crossentropy).
+        """
+        found = self.project.functions.get(qualname)
+        if found is None:
+            return UNKNOWN
+        module, function = found
+        return self._run_function(module, function, None, None, loss_code=loss_code, top=True)
+
+    # -- definitions -------------------------------------------------------------------------
+
+    def _definition(self, definition: LossDef) -> Batch:
+        loss_code = bool(definition.roles)
+        if definition.kind in ("function", "closure"):
+            return self.function_result(definition.qualname, loss_code)
+        if definition.kind == "loss_class":
+            method = self._method(definition.qualname, "call")
+            if method is None:
+                return UNKNOWN
+            module, function = method
+            return self._run_function(
+                module, function, None, definition.qualname, loss_code=loss_code, top=True
+            )
+        for name in ("update_state", "result"):
+            method = self._method(definition.qualname, name)
+            if method is not None:
+                module, function = method
+                self._run_function(
+                    module, function, None, definition.qualname, loss_code=loss_code, top=True
+                )
+        return UNKNOWN
+
+    def _method(
+        self, cls: str, name: str, depth: int = 0
+    ) -> tuple[ModuleIndex, FunctionDef] | None:
+        """A method of a project class, looked up through project base classes."""
+        found = self.project.functions.get(f"{cls}.{name}")
+        if found is not None or depth > 4:
+            return found
+        entry = self.project.classes.get(cls)
+        if entry is None:
+            return None
+        for base in entry[1].bases:
+            resolved = self._project_class(base)
+            if resolved is not None:
+                method = self._method(resolved, name, depth + 1)
+                if method is not None:
+                    return method
+        return None
+
+    def _project_class(self, name: str) -> str | None:
+        found = self.project._lookup(name) if name else None
+        return found if found in self.project.classes else None
+
+    def _run_function(
+        self,
+        module: ModuleIndex,
+        function: FunctionDef,
+        args: tuple[Batch, ...] | None,
+        cls: str | None,
+        loss_code: bool,
+        top: bool,
+        kwargs: tuple[tuple[str, Batch], ...] = (),
+        depth: int = 0,
+        self_value: Batch | None = None,
+    ) -> Batch:
+        """Interpret a function; ``args`` None means "as compile calls a loss"."""
+        key = (function.qualname, args, kwargs, loss_code, top)
+        if key in self._memo:
+            return self._memo[key]
+        if function.qualname in self._active or depth > _MAX_DEPTH:
+            return UNKNOWN
+        node = function.node
+        if cls is None:
+            parent = function.qualname.rpartition(".")[0]
+            cls = parent if parent in self.project.classes else None
+        frame = _Frame(module, function.qualname, cls, loss_code=loss_code, depth=depth)
+        if not top:
+            frame.depth = max(depth, 1)
+        params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+        start = 0
+        if cls is not None and params and params[0] in ("self", "cls"):
+            frame.env[params[0]] = self_value or Batch("self", target=cls)
+            start = 1
+        given = dict(kwargs)
+        for index, name in enumerate(params[start:]):
+            if args is None:
+                frame.env[name] = SAMPLES if index < 2 else _named(name, CONST)
+            elif index < len(args):
+                frame.env[name] = args[index]
+            else:
+                frame.env[name] = given.get(name, _named(name, CONST))
+        for arg in node.args.kwonlyargs:
+            frame.env[arg.arg] = given.get(arg.arg, _named(arg.arg, CONST))
+        for extra in (node.args.vararg, node.args.kwarg):
+            if extra is not None:
+                frame.env[extra.arg] = UNKNOWN
+        self._active.add(function.qualname)
+        try:
+            self._block(node.body, frame)
+        finally:
+            self._active.discard(function.qualname)
+        result = frame.returns[0] if frame.returns else UNKNOWN
+        for value in frame.returns[1:]:
+            result = join(result, value)
+        self._memo[key] = result
+        return result
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def _block(self, body: list[ast.stmt], frame: _Frame) -> None:
+        for statement in body:
+            self._statement(statement, frame)
+
+    def _statement(self, node: ast.stmt, frame: _Frame) -> None:
+        if isinstance(node, ast.Assign):
+            value = self._expr(node.value, frame)
+            for target in node.targets:
+                self._bind(target, value, node.value, frame)
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self._bind(node.target, self._expr(node.value, frame), node.value, frame)
+        elif isinstance(node, ast.AugAssign):
+            current = self._expr(node.target, frame)
+            value = arithmetic(current, self._expr(node.value, frame), _op(node.op))
+            self._bind(node.target, value, None, frame, augmented=True)
+        elif isinstance(node, ast.Return):
+            frame.returns.append(self._expr(node.value, frame) if node.value else CONST)
+        elif isinstance(node, ast.Expr):
+            self._expr(node.value, frame)
+        elif isinstance(node, ast.If):
+            self._expr(node.test, frame)
+            self._branches([node.body, node.orelse], frame)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            self._expr(node.iter, frame)
+            self._bind(node.target, UNKNOWN, None, frame)
+            self._branches([node.body, []], frame)
+            self._block(node.orelse, frame)
+        elif isinstance(node, ast.While):
+            self._expr(node.test, frame)
+            self._branches([node.body, []], frame)
+            self._block(node.orelse, frame)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                self._expr(item.context_expr, frame)
+                if item.optional_vars is not None:
+                    self._bind(item.optional_vars, UNKNOWN, None, frame)
+            self._block(node.body, frame)
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            self._block(node.body, frame)  # type: ignore[attr-defined]
+            self._branches([h.body for h in node.handlers] + [[]], frame)  # type: ignore[attr-defined]
+            self._block(node.orelse, frame)  # type: ignore[attr-defined]
+            self._block(node.finalbody, frame)  # type: ignore[attr-defined]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            frame.env[node.name] = Batch("function", target=f"{frame.qualname}.{node.name}")
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            frame.globals.update(node.names)
+        elif isinstance(node, ast.Match):
+            self._expr(node.subject, frame)
+            self._branches([c.body for c in node.cases], frame)
+
+    def _branches(self, bodies: list[list[ast.stmt]], frame: _Frame) -> None:
+        before = dict(frame.env)
+        after: list[dict[str, Batch]] = []
+        for body in bodies:
+            frame.env = dict(before)
+            self._block(body, frame)
+            after.append(frame.env)
+        merged: dict[str, Batch] = {}
+        for name in set().union(*after):
+            values = [env.get(name, before.get(name, UNKNOWN)) for env in after]
+            value = values[0]
+            for other in values[1:]:
+                value = join(value, other) if value != other else value
+            merged[name] = value
+        frame.env = merged
+
+    def _bind(
+        self,
+        target: ast.expr,
+        value: Batch,
+        source: ast.expr | None,
+        frame: _Frame,
+        augmented: bool = False,
+    ) -> None:
+        if isinstance(target, ast.Name):
+            if target.id in frame.globals and is_tensor(value):
+                self._effect(frame, "store", target, f"global/nonlocal {target.id}")
+            frame.env[target.id] = value
+            if isinstance(source, (ast.Constant, ast.Tuple, ast.List, ast.Call, ast.UnaryOp)):
+                frame.literals[target.id] = source
+            else:
+                frame.literals.pop(target.id, None)
+        elif isinstance(target, ast.Attribute):
+            parts = names.dotted(target)
+            if parts and parts[0] == "self" and len(parts) == 2:
+                if is_tensor(value):
+                    self._effect(frame, "store", target, f"self.{parts[1]}")
+                frame.env[f"self.{parts[1]}"] = value
+            elif parts and self._is_module_global(parts[0], frame) and is_tensor(value):
+                self._effect(frame, "store", target, ".".join(parts))
+        elif isinstance(target, ast.Subscript):
+            parts = names.dotted(target.value)
+            if (
+                parts
+                and is_tensor(value)
+                and (parts[0] == "self" or self._is_module_global(parts[0], frame))
+            ):
+                self._effect(frame, "store", target, _text(target, 30))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            items = value.items if value.kind == "seq" else ()
+            for index, element in enumerate(target.elts):
+                item = items[index] if len(items) == len(target.elts) else UNKNOWN
+                if isinstance(element, ast.Starred):
+                    self._bind(element.value, UNKNOWN, None, frame)
+                else:
+                    self._bind(element, item, None, frame)
+
+    def _is_module_global(self, name: str, frame: _Frame) -> bool:
+        """A module-level variable (not an import, not local): mutating it leaks out."""
+        if (
+            name in frame.env
+            or name in frame.module.imports
+            or frame.qualname == frame.module.module
+        ):
+            return False
+        return name in self._assigned(frame.module, None)
+
+    # -- expressions --------------------------------------------------------------------------
+
+    def _expr(self, node: ast.expr | None, frame: _Frame) -> Batch:
+        if node is None:
+            return CONST
+        value = self._evaluate(node, frame)
+        probe = frame.probes.get(id(node))
+        if probe is not None:
+            self._record(probe, node, value, frame)
+        return value
+
+    def _evaluate(self, node: ast.expr, frame: _Frame) -> Batch:
+        if isinstance(node, ast.Constant):
+            literal = isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+            return Batch("const", literal=literal)
+        if isinstance(node, ast.Name):
+            return self._name(node.id, frame)
+        if isinstance(node, ast.Attribute):
+            return self._attribute(node, frame)
+        if isinstance(node, ast.BinOp):
+            left = self._expr(node.left, frame)
+            right = self._expr(node.right, frame)
+            if isinstance(node.op, ast.MatMult):
+                return UNKNOWN
+            return arithmetic(left, right, _op(node.op))
+        if isinstance(node, ast.UnaryOp):
+            operand = self._expr(node.operand, frame)
+            if isinstance(node.op, ast.Not):
+                return CONST if operand.kind == "const" else UNKNOWN
+            return operand
+        if isinstance(node, ast.Compare):
+            value = self._expr(node.left, frame)
+            for comparator in node.comparators:
+                value = arithmetic(value, self._expr(comparator, frame), "cmp")
+            return replace(value, terms=())
+        if isinstance(node, ast.IfExp):
+            self._expr(node.test, frame)
+            return join(self._expr(node.body, frame), self._expr(node.orelse, frame))
+        if isinstance(node, ast.Call):
+            return self._call(node, frame)
+        if isinstance(node, ast.Subscript):
+            return self._subscript(node, frame)
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return Batch("seq", items=tuple(self._expr(e, frame) for e in node.elts))
+        if isinstance(node, ast.Lambda) and frame.probes:
+            return self._expr(node.body, frame)
+        if isinstance(node, ast.BoolOp):
+            values = [self._expr(v, frame) for v in node.values]
+            return CONST if all(v.kind == "const" for v in values) else UNKNOWN
+        if isinstance(node, ast.Starred):
+            self._expr(node.value, frame)
+        return UNKNOWN
+
+    def _name(self, name: str, frame: _Frame) -> Batch:
+        if name in frame.env:
+            return frame.env[name]
+        return self._free_name(name, frame.module, frame.qualname, frame)
+
+    def _free_name(self, name: str, module: ModuleIndex, qualname: str, frame: _Frame) -> Batch:
+        """A name not bound locally: enclosing functions, the module, imports, builtins."""
+        scope = qualname.rpartition(".")[0]
+        while scope and scope != module.module:
+            if scope in self.project.functions:
+                enclosing = self.project.functions[scope][1]
+                if name in {a.arg for a in _all_args(enclosing.node)}:
+                    return _named(name, CONST)  # a factory parameter (gamma): a hyperparameter
+                nested = f"{scope}.{name}"
+                if nested in self.project.functions:
+                    return Batch("function", target=nested)
+                values = self._assigned(module, scope).get(name)
+                if values is not None:
+                    return _named(name, self._binding(values, module, scope, frame))
+            elif scope in self.project.classes:
+                break  # class bodies are not enclosing scopes of their methods
+            scope = scope.rpartition(".")[0]
+        qualified = f"{module.module}.{name}"
+        if qualified in self.project.functions:
+            return Batch("function", target=qualified)
+        if qualified in self.project.classes:
+            return Batch("class", target=qualified)
+        if name in module.imports:
+            full = module.imports[name]
+            target = self.project._lookup(full)
+            if target is not None:
+                kind = "class" if target in self.project.classes else "function"
+                return Batch(kind, target=target)
+            return Batch("ref", target=names.canonical(full))
+        values = self._assigned(module, None).get(name)
+        if values is not None:
+            return _named(name, self._binding(values, module, None, frame))
+        if name in module.constants:
+            return _named(name, Batch("const", literal=True))
+        if name in _BUILTIN_NAMES:
+            return Batch("ref", target=f"builtins.{name}")
+        return UNKNOWN
+
+    def _binding(
+        self, values: list[ast.expr], module: ModuleIndex, scope: str | None, frame: _Frame
+    ) -> Batch:
+        """The value of a name bound once in an enclosing function or at module level."""
+        if len(values) != 1 or frame.depth > _MAX_DEPTH:
+            return UNKNOWN
+        outer = _Frame(
+            module,
+            scope or module.module,
+            None,
+            loss_code=False,
+            depth=frame.depth + 1,
+        )
+        if scope is not None and scope in self.project.functions:
+            for arg in _all_args(self.project.functions[scope][1].node):
+                outer.env[arg.arg] = CONST
+        return self._expr(values[0], outer)
+
+    def _assigned(self, module: ModuleIndex, scope: str | None) -> dict[str, list[ast.expr]]:
+        """``name → values`` of the plain assignments in a function body or at module level."""
+        key = scope or f"<module>{module.module}"
+        if key not in self._assignments:
+            body = module.tree.body if scope is None else self.project.functions[scope][1].node.body
+            found: dict[str, list[ast.expr]] = {}
+            for statement in _flat_statements(body):
+                if isinstance(statement, ast.Assign):
+                    for target in statement.targets:
+                        if isinstance(target, ast.Name):
+                            found.setdefault(target.id, []).append(statement.value)
+                elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                    if isinstance(statement.target, ast.Name):
+                        found.setdefault(statement.target.id, []).append(statement.value)
+                elif isinstance(statement, (ast.AugAssign, ast.For, ast.AsyncFor)):
+                    target = statement.target
+                    if isinstance(target, ast.Name):
+                        found.setdefault(target.id, []).extend([target, target])
+            self._assignments[key] = found
+        return self._assignments[key]
+
+    def _attribute(self, node: ast.Attribute, frame: _Frame) -> Batch:
+        parts = names.dotted(node)
+        if parts and parts[0] in frame.env:
+            base = frame.env[parts[0]]
+            if base.kind == "self" and len(parts) == 2:
+                key = f"self.{parts[1]}"
+                if key in frame.env:
+                    return frame.env[key]
+                return self._self_attribute(base.target, parts[1], frame)
+        elif parts and parts[0] in frame.module.imports:
+            canonical = names.qualify(node, frame.module.imports)
+            if canonical is not None:
+                found = self.project._lookup(".".join([frame.module.imports[parts[0]], *parts[1:]]))
+                if found is not None:
+                    kind = "class" if found in self.project.classes else "function"
+                    return Batch(kind, target=found)
+                return Batch("ref", target=canonical)
+        base = self._expr(node.value, frame)
+        if node.attr == "shape" and base.kind in ("kept", "flat"):
+            return Batch("shape", target=base.kind)
+        if node.attr in ("dtype", "ndim", "rank", "device", "name"):
+            return CONST
+        if base.kind in ("kept", "flat") and node.attr == "T":
+            return UNKNOWN
+        if base.kind == "const":
+            return CONST
+        return UNKNOWN
+
+    def _self_attribute(self, cls: str | None, attr: str, frame: _Frame) -> Batch:
+        """``self.attr`` set once in ``__init__``/``build`` of the class or a project base."""
+        if cls is None:
+            return CONST
+        for method in ("__init__", "build"):
+            found = self._method(cls, method)
+            if found is None:
+                continue
+            module, function = found
+            values = _self_assignments(function.node).get(attr)
+            if values is not None:
+                if len(values) != 1 or frame.depth > _MAX_DEPTH:
+                    return UNKNOWN
+                outer = _Frame(
+                    module, function.qualname, cls, loss_code=False, depth=frame.depth + 1
+                )
+                for arg in _all_args(function.node):
+                    outer.env[arg.arg] = CONST
+                outer.env["self"] = Batch("self", target=cls)
+                return self._expr(values[0], outer)
+        # Hyperparameters set from arguments, class attributes: no batch axis.
+        return _named(attr, CONST)
+
+    def _subscript(self, node: ast.Subscript, frame: _Frame) -> Batch:
+        value = self._expr(node.value, frame)
+        index = node.slice
+        if value.kind == "shape":
+            position = _int(index)
+            if position == 0:
+                return Batch("sum", count=True, scale=1)
+            return CONST if position is not None or isinstance(index, ast.Slice) else UNKNOWN
+        if value.kind == "seq":
+            position = _int(index)
+            if position is not None and -len(value.items) <= position < len(value.items):
+                return value.items[position]
+            return UNKNOWN
+        if value.kind == "const":
+            self._expr(index, frame)
+            return CONST
+        if value.kind not in ("kept", "flat"):
+            return UNKNOWN
+        elements = index.elts if isinstance(index, ast.Tuple) else [index]
+        first = elements[0] if elements else None
+        if isinstance(first, ast.Slice) or (
+            isinstance(first, ast.Constant) and first.value is Ellipsis
+        ):
+            dropped = sum(1 for e in elements if _int(e) is not None)
+            added = sum(1 for e in elements if isinstance(e, ast.Constant) and e.value is None)
+            rank = value.rank - dropped + added if value.rank is not None else None
+            return replace(
+                value,
+                rank=rank,
+                min_rank=max(1, value.min_rank - dropped),
+                origin=None,
+                terms=(),
+            )
+        mask = self._expr(first, frame) if first is not None else UNKNOWN
+        if mask.kind in ("kept", "flat"):
+            return Batch("flat", rank=1)
+        return UNKNOWN
+
+    # -- calls --------------------------------------------------------------------------------
+
+    def _call(self, node: ast.Call, frame: _Frame) -> Batch:
+        func = node.func
+        callee: Batch
+        if isinstance(func, ast.Attribute):
+            parts = names.dotted(func)
+            if parts and parts[0] in frame.module.imports and parts[0] not in frame.env:
+                callee = self._attribute(func, frame)
+            elif parts and len(parts) == 2 and frame.env.get(parts[0], UNKNOWN).kind == "self":
+                self_value = frame.env[parts[0]]
+                method = self._method(self_value.target or "", parts[1])
+                if method is not None and f"self.{parts[1]}" not in frame.env:
+                    return self._apply_function(
+                        method[1].qualname, node, frame, self_value=self_value
+                    )
+                callee = self._attribute(func, frame)
+            else:
+                self._container_method(func, node, frame)
+                base = self._expr(func.value, frame)
+                if base.kind in TENSORS:
+                    return self._tensor_method(func.attr, base, node, frame)
+                if base.kind == "lossobj":
+                    callee = base if func.attr == "call" else UNKNOWN
+                else:
+                    callee = UNKNOWN
+        else:
+            callee = self._expr(func, frame)
+        if callee.kind == "function" and callee.target is not None:
+            return self._apply_function(callee.target, node, frame)
+        if callee.kind == "class" and callee.target is not None:
+            self._arguments(node, frame)
+            if self.project.is_subclass(callee.target, _LOSS_CLASSES):
+                reduction = _reduction(node, frame, default="mean")
+                return Batch("lossobj", target=reduction, terms=(callee.target,))
+            return UNKNOWN
+        if callee.kind == "ref" and callee.target is not None:
+            return self._library(callee.target, node, frame)
+        if callee.kind == "lossobj":
+            args, _ = self._arguments(node, frame)
+            return self._loss_object(callee, args, node, frame)
+        if callee.kind == "lossfn":
+            args, _ = self._arguments(node, frame)
+            return self._per_sample(args, callee.target or "", node, frame)
+        args, kwargs = self._arguments(node, frame)
+        if all(is_constant(a) for a in (*args, *kwargs.values())) and callee.kind == "const":
+            return CONST
+        return UNKNOWN
+
+    def _arguments(self, node: ast.Call, frame: _Frame) -> tuple[list[Batch], dict[str, Batch]]:
+        args = [self._expr(a, frame) for a in node.args]
+        kwargs = {k.arg: self._expr(k.value, frame) for k in node.keywords if k.arg is not None}
+        for k in node.keywords:
+            if k.arg is None:
+                self._expr(k.value, frame)
+        return args, kwargs
+
+    def _apply_function(
+        self, qualname: str, node: ast.Call, frame: _Frame, self_value: Batch | None = None
+    ) -> Batch:
+        args, kwargs = self._arguments(node, frame)
+        found = self.project.functions.get(qualname)
+        if found is None:
+            return UNKNOWN
+        module, function = found
+        if frame.training:
+            self._differentiated.add(qualname)
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            return UNKNOWN
+        if frame.training and qualname in self._definitions:
+            # A loss called in a training step: what it returns for batched inputs.
+            definition = self._definitions[qualname]
+            if "loss" in definition.roles:
+                result = self.result(definition)
+                return self._anchor(result, (), node, qualname, frame)
+        cls = qualname.rpartition(".")[0] if self_value is not None else None
+        result = self._run_function(
+            module,
+            function,
+            tuple(args),
+            cls,
+            loss_code=frame.loss_code,
+            top=False,
+            kwargs=tuple(sorted(kwargs.items())),
+            depth=frame.depth + 1,
+            self_value=self_value,
+        )
+        if result.kind in TENSORS:
+            result = replace(result, terms=(qualname,))
+        return self._anchor(result, (*args, *kwargs.values()), node, qualname, frame)
+
+    def _anchor(
+        self,
+        result: Batch,
+        inputs: tuple[Batch, ...],
+        node: ast.Call,
+        qualname: str,
+        frame: _Frame,
+    ) -> Batch:
+        """A helper's reduction, pointed at the call of the helper in the current function."""
+        origin = result.origin
+        if origin is None or any(a.origin == origin for a in inputs):
+            return result
+        where = f"line {origin.span.line}" if origin.path == frame.path else origin.path
+        how = f"{_short_call(node)}, which reduces it with {origin.how} ({where})"
+        anchored = Reduction(frame.path, self._span(node, frame), how, origin.op, via=qualname)
+        return replace(result, origin=anchored)
+
+    def _loss_object(
+        self, callee: Batch, args: list[Batch], node: ast.Call, frame: _Frame
+    ) -> Batch:
+        label = _text(node.func, 30)
+        terms = callee.terms or (label,)
+        if callee.target == "none":
+            return self._per_sample(args, terms[0], node, frame)
+        if args and all(is_constant(a) for a in args):
+            return CONST
+        op = "sum" if callee.target == "sum" else "mean"
+        origin = Reduction(
+            frame.path,
+            self._span(node, frame),
+            f"the loss object {label}, which reduces the batch itself",
+            op,
+        )
+        return _reduced(1 if op == "sum" else 0, origin=origin, terms=terms)
+
+    def _per_sample(self, args: list[Batch], label: str, node: ast.Call, frame: _Frame) -> Batch:
+        """A Keras loss function: the mean over the last axis, one value per sample."""
+        inputs = args[:2]
+        if any(a.kind == "flat" for a in inputs):
+            origin = Reduction(
+                frame.path,
+                self._span(node, frame),
+                f"{_short_call(node)} on a flattened tensor",
+                "mean",
+            )
+            return Batch("mean", origin=origin, terms=(label,))
+        reduced = [a for a in inputs if a.kind in REDUCED]
+        if reduced:
+            return replace(reduced[0], terms=(label,))
+        if inputs and all(a.kind == "const" for a in inputs):
+            return CONST
+        kept = [a for a in inputs if a.kind == "kept"]
+        min_rank = max((a.min_rank for a in kept), default=2)
+        rank = kept[0].rank if kept and kept[0].rank is not None else None
+        return Batch(
+            "kept",
+            rank=rank - 1 if rank else None,
+            min_rank=max(1, min_rank - 1),
+            terms=(label,),
+        )
+
+    def _library(self, name: str, node: ast.Call, frame: _Frame) -> Batch:
+        module, _, last = name.rpartition(".")
+        args, kwargs = self._arguments(node, frame)
+        if module in ("numpy", "math") and any(is_tensor(a) for a in (*args, *kwargs.values())):
+            self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)", name)
+        if module == "builtins":
+            if last == "len" and args and args[0].kind in ("kept", "flat"):
+                return Batch("sum", count=True, scale=1)
+            if last in ("float", "int", "abs") and args:
+                return args[0]
+            return CONST if all(is_constant(a) for a in args) else UNKNOWN
+        if module in ("keras.losses", "keras.metrics"):
+            if last[:1].islower() and last not in ("get", "serialize", "deserialize"):
+                return self._per_sample(args, name, node, frame)
+            if module == "keras.losses" and last not in ("Loss", "Reduction"):
+                reduction = _reduction(node, frame, default="mean")
+                return Batch("lossobj", target=reduction, terms=(name,))
+            return UNKNOWN
+        if name == "tensorflow.nn.compute_average_loss" or last == "compute_average_loss":
+            origin = Reduction(frame.path, self._span(node, frame), f"{_short_call(node)}", "mean")
+            return Batch("mean", origin=origin) if args and is_tensor(args[0]) else Batch("scalar")
+        if module not in names.TENSOR_MATH_MODULES:
+            if all(is_constant(a) for a in (*args, *kwargs.values())):
+                return CONST
+            return UNKNOWN
+        return self._math(module, last, args, kwargs, node, frame)
+
+    def _math(
+        self,
+        module: str,
+        op: str,
+        args: list[Batch],
+        kwargs: dict[str, Batch],
+        node: ast.Call,
+        frame: _Frame,
+    ) -> Batch:
+        first = args[0] if args else next(iter(kwargs.values()), UNKNOWN)
+        if op in _SUM_OPS or op in _MEAN_OPS or op in _OTHER_REDUCTIONS or op in _ARG_REDUCTIONS:
+            axis_node = _argument(node, 1, ("axis", "dim", "axes", "reduction_indices"))
+            default = _ALL
+            if op in _ARG_REDUCTIONS:
+                default = _Axes("list", (-1,)) if module == "keras.backend" else _ALL
+                if module in ("tensorflow", "tensorflow.math"):
+                    default = _Axes("list", (0,))
+            axes = default if axis_node is None else _axes(axis_node, frame)
+            keep = _argument(node, 2, ("keepdims", "keep_dims", "keepdim"))
+            keepdims = isinstance(keep, ast.Constant) and keep.value is True
+            return self._reduce(op, first, axes, keepdims, node, frame, axis_node is None)
+        if op in _FLATTEN:
+            return self._flatten(first)
+        if op == "batch_flatten":
+            return Batch("kept", rank=2, min_rank=2) if first.kind == "kept" else UNKNOWN
+        if op == "reshape":
+            shape = _argument(node, 1, ("shape", "newshape"))
+            return self._reshape(first, shape, frame)
+        if op == "boolean_mask":
+            return Batch("flat", rank=1) if first.kind in ("kept", "flat") else UNKNOWN
+        if op in ("shape", "int_shape"):
+            return Batch("shape", target=first.kind) if first.kind in ("kept", "flat") else CONST
+        if op == "size" and first.kind in ("kept", "flat"):
+            return Batch("sum", count=True, scale=1)
+        if op in ("ndim", "rank", "epsilon", "floatx", "constant", "ones", "zeros", "eye"):
+            return CONST if op != "constant" or first.kind == "const" else UNKNOWN
+        if op in ("squeeze", "expand_dims", "unsqueeze", "one_hot"):
+            if first.kind != "kept":
+                return first if first.kind in ("const", "flat") else UNKNOWN
+            delta = -1 if op == "squeeze" else 1
+            rank = first.rank + delta if first.rank is not None else None
+            return replace(first, rank=rank, min_rank=max(1, first.min_rank + delta), terms=())
+        if op in ("concatenate", "concat", "stack"):
+            axis = _argument(node, 1, ("axis", "dim"))
+            position = _int(axis) if axis is not None else (0 if op != "concatenate" else None)
+            if module == "keras.backend" and axis is None and op == "concatenate":
+                position = -1
+            items = first.items if first.kind == "seq" else ()
+            if not items or position is None or position == 0:
+                return UNKNOWN
+            value = items[0]
+            for item in items[1:]:
+                value = arithmetic(value, item, "cmp")
+            if value.kind != "kept":
+                return UNKNOWN
+            return replace(value, rank=None, terms=())
+        if op in _LAST_AXIS and not (module == "keras.ops" and op == "cosine_similarity"):
+            return self._per_sample(args, f"{module}.{op}", node, frame)
+        if op in _ELEMENTWISE or op in _ELEMENTWISE_CROSSENTROPY:
+            value = CONST
+            for item in (*args, *kwargs.values()):
+                if item.kind == "seq" and not is_constant(item):
+                    return UNKNOWN
+                value = arithmetic(value, item, "*") if value.kind != "const" else item
+                if value.kind == "ref":
+                    value = CONST
+            if op in _ELEMENTWISE_CROSSENTROPY and value.kind in TENSORS:
+                return replace(value, terms=(f"{module}.{op}",))
+            return replace(value, terms=()) if value.kind in TENSORS else value
+        if all(is_constant(a) for a in (*args, *kwargs.values())):
+            return CONST
+        return UNKNOWN
+
+    def _reduce(
+        self,
+        op: str,
+        value: Batch,
+        axes: _Axes,
+        keepdims: bool,
+        node: ast.Call,
+        frame: _Frame,
+        axis_missing: bool,
+    ) -> Batch:
+        if value.kind in ("const", "shape"):
+            return CONST
+        if value.kind in REDUCED:
+            return value
+        if value.kind not in ("kept", "flat"):
+            return Batch("scalar") if axes.kind == "all" else UNKNOWN
+        outcome, kept = _reduce_axes(value, axes, keepdims)
+        if outcome == "kept":
+            assert kept is not None
+            if op in _ARG_REDUCTIONS:
+                return replace(kept, terms=())
+            return replace(kept, terms=value.terms if op in _MEAN_OPS or op in _SUM_OPS else ())
+        if outcome == "unknown" or op in _ARG_REDUCTIONS:
+            return UNKNOWN
+        scale = 1 if op in _SUM_OPS else 0
+        label = _text(node.func, 30)
+        if value.kind == "flat":
+            how = f"{label}(...) over a tensor whose batch axis was flattened away"
+        elif axes.kind == "all":
+            how = f"{label}(...) without axis"
+        else:
+            how = f"{label}(..., axis={_text(_argument(node, 1, ('axis', 'dim')) or node, 20)})"
+        fixable = (
+            frame.depth == 0
+            and axis_missing
+            and op in _MEAN_OPS
+            and value.kind == "kept"
+            and value.min_rank >= 2
+            and not node.keywords
+            and len(node.args) == 1
+        )
+        origin = Reduction(frame.path, self._span(node, frame), how, _op_name(op), fixable)
+        return _reduced(scale, origin=origin, terms=value.terms)
+
+    def _flatten(self, value: Batch) -> Batch:
+        if value.kind in ("kept", "flat"):
+            return Batch("flat", rank=1, terms=())
+        return value if value.kind in ("const",) else UNKNOWN
+
+    def _reshape(self, value: Batch, shape: ast.expr | None, frame: _Frame) -> Batch:
+        if value.kind not in ("kept", "flat") or shape is None:
+            return value if value.kind == "const" else UNKNOWN
+        if _int(shape) == -1:
+            return Batch("flat", rank=1)
+        if isinstance(shape, (ast.List, ast.Tuple)):
+            if len(shape.elts) == 1 and _int(shape.elts[0]) == -1:
+                return Batch("flat", rank=1)
+            if shape.elts:
+                head = self._expr(shape.elts[0], frame)
+                if head.kind == "sum" and head.count:
+                    return Batch("kept", rank=len(shape.elts), min_rank=len(shape.elts))
+        return UNKNOWN
+
+    def _tensor_method(self, attr: str, base: Batch, node: ast.Call, frame: _Frame) -> Batch:
+        self._arguments(node, frame)
+        if attr == "numpy":
+            self._effect(frame, "numpy", node, ".numpy()")
+        reduction = attr in _SUM_OPS or attr in _MEAN_OPS or attr in _OTHER_REDUCTIONS
+        if base.kind not in ("kept", "flat"):
+            return base if attr in _TENSOR_METHODS_PASS or reduction else UNKNOWN
+        if reduction:
+            axis_node = _argument(node, 0, ("axis", "dim"))
+            axes = _ALL if axis_node is None else _axes(axis_node, frame)
+            keep = _argument(node, 1, ("keepdims", "keepdim"))
+            keepdims = isinstance(keep, ast.Constant) and keep.value is True
+            return self._reduce(attr, base, axes, keepdims, node, frame, False)
+        if attr in ("flatten", "ravel"):
+            return self._flatten(base)
+        if attr in ("reshape", "view"):
+            if len(node.args) == 1:
+                return self._reshape(base, node.args[0], frame)
+            return UNKNOWN
+        if attr in _TENSOR_METHODS_PASS:
+            return replace(base, terms=())
+        return UNKNOWN
+
+    def _container_method(self, func: ast.Attribute, node: ast.Call, frame: _Frame) -> None:
+        """``self.history.append(y_pred)``, ``LOG.append(loss)``: a tensor kept outside."""
+        if func.attr not in ("append", "extend", "insert", "add", "update", "__setitem__"):
+            return
+        parts = names.dotted(func.value)
+        if not parts or not frame.loss_code:
+            return
+        if not (parts[0] == "self" or self._is_module_global(parts[0], frame)):
+            return
+        if any(is_tensor(self._expr(a, frame)) for a in node.args):
+            self._effect(frame, "store", node, f"{'.'.join(parts)}.{func.attr}(...)")
+
+    # -- effects and objectives ----------------------------------------------------------------
+
+    def _span(self, node: ast.AST, frame: _Frame) -> Span:
+        return node_span(node, frame.module.lines)
+
+    def _effect(
+        self, frame: _Frame, kind: str, node: ast.AST, what: str, callee: str | None = None
+    ) -> None:
+        if not frame.loss_code or is_keras_source(frame.module.module):
+            return
+        span = self._span(node, frame)
+        key = (frame.path, span, kind)
+        if key not in self._effects:
+            call = node if isinstance(node, ast.Call) else None
+            self._effects[key] = Effect(kind, frame.path, span, what, frame.qualname, callee, call)
+
+    def _record(self, probe: tuple[str, Span], node: ast.expr, value: Batch, frame: _Frame) -> None:
+        kind, span = probe
+        if kind == "add_loss":
+            return  # Keras sums add_loss terms itself: not a gradient of a non-scalar
+        if kind == "grad":
+            if value.kind == "function" and value.target:
+                self._differentiated.add(value.target)
+                definition = self._definitions.get(value.target)
+                if definition is not None and "loss" in definition.roles:
+                    value = self.result(definition)
+                else:
+                    value = self._grad_target(value.target or "")
+            else:
+                return
+        self._trained_sink.append(Trained(kind, frame.path, span, value, _text(node)))
+
+    def _grad_target(self, qualname: str) -> Batch:
+        found = self.project.functions.get(qualname)
+        if found is None:
+            return UNKNOWN
+        module, function = found
+        params = tuple(UNKNOWN for _ in function.params)
+        return self._run_function(module, function, params, None, loss_code=False, top=False)
+
+    def _objectives(self) -> Iterator[Trained]:
+        sink = self._trained_sink
+        for module in self.project.modules:
+            scopes: dict[str, dict[int, tuple[str, Span]]] = {}
+            for objective in module.objectives:
+                scopes.setdefault(objective.scope, {})[id(objective.node)] = (
+                    objective.kind,
+                    objective.span,
+                )
+            for scope, probes in scopes.items():
+                self._interpret_scope(module, scope, probes)
+        yield from sink
+
+    def _interpret_scope(
+        self, module: ModuleIndex, scope: str, probes: dict[int, tuple[str, Span]]
+    ) -> None:
+        found = self.project.functions.get(scope)
+        if found is not None:
+            function = found[1]
+            parent = scope.rpartition(".")[0]
+            frame = _Frame(
+                module,
+                scope,
+                parent if parent in self.project.classes else None,
+                loss_code=False,
+                depth=1,
+                training=True,
+                probes=probes,
+            )
+            for arg in _all_args(function.node):
+                frame.env[arg.arg] = UNKNOWN
+            if frame.cls is not None and function.params[:1] in (("self",), ("cls",)):
+                frame.env[function.params[0]] = Batch("self", target=frame.cls)
+            body = function.node.body
+        elif scope == module.module:
+            frame = _Frame(
+                module, scope, None, loss_code=False, depth=1, training=True, probes=probes
+            )
+            body = [
+                s
+                for s in module.tree.body
+                if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            ]
+        else:
+            return
+        self._block(body, frame)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+_BUILTIN_NAMES: Final = frozenset({"len", "float", "int", "abs", "range", "list", "tuple", "sum"})
+
+
+def _named(name: str, value: Batch) -> Batch:
+    """A constant named like the batch size (``GLOBAL_BATCH_SIZE``) counts the samples."""
+    if value.kind == "const" and "batch" in name.lower():
+        return Batch("sum", count=True, scale=1)
+    return value
+
+
+def _op(op: ast.operator) -> str:
+    if isinstance(op, ast.Add):
+        return "+"
+    if isinstance(op, ast.Sub):
+        return "-"
+    if isinstance(op, (ast.Div, ast.FloorDiv)):
+        return "/"
+    if isinstance(op, ast.Pow):
+        return "**"
+    return "*"
+
+
+def _op_name(op: str) -> str:
+    if op in _SUM_OPS:
+        return "sum"
+    if op in _MEAN_OPS:
+        return "mean"
+    return op.removeprefix("reduce_")
+
+
+def _int(node: ast.expr | None) -> int | None:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant)
+        and type(node.operand.value) is int
+    ):
+        return -node.operand.value
+    return None
+
+
+def _axes(node: ast.expr, frame: _Frame) -> _Axes:
+    if isinstance(node, ast.Constant) and node.value is None:
+        return _ALL
+    if isinstance(node, ast.Name) and node.id in frame.literals:
+        node = frame.literals[node.id]
+    value = _int(node)
+    if value is not None:
+        return _Axes("list", (value,))
+    if isinstance(node, (ast.List, ast.Tuple)):
+        values = [_int(e) for e in node.elts]
+        if values and all(v is not None for v in values):
+            return _Axes("list", tuple(v for v in values if v is not None))
+        return _Axes("unknown")
+    # range(1, ndim), list(range(1, ...)), tuple(range(1, ...)), np.arange(1, ...)
+    while isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("list", "tuple"):
+        if not node.args:
+            break
+        node = node.args[0]
+    if isinstance(node, ast.Call) and node.args:
+        callee = (
+            node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        )
+        if callee in ("range", "arange") and len(node.args) >= 2 and _int(node.args[0]) == 1:
+            return _Axes("nonbatch")
+    return _Axes("unknown")
+
+
+def _argument(call: ast.Call, index: int, keywords: tuple[str, ...]) -> ast.expr | None:
+    for keyword in call.keywords:
+        if keyword.arg in keywords:
+            return keyword.value
+    if index < len(call.args) and not isinstance(call.args[index], ast.Starred):
+        return call.args[index]
+    return None
+
+
+def _reduction(call: ast.Call, frame: _Frame, default: str) -> str:
+    """The ``reduction=`` of a Loss constructor: "none", "sum", "mean" or unknown ("?")."""
+    value = _argument(call, 99, ("reduction",))
+    if value is None:
+        return default
+    if isinstance(value, ast.Constant):
+        if value.value is None or value.value == "none":
+            return "none"
+        return "sum" if value.value == "sum" else "mean"
+    full = names.full_name(value, frame.module.imports)
+    if full is not None:
+        last = full.rpartition(".")[2]
+        if last == "NONE":
+            return "none"
+        if last == "SUM":
+            return "sum"
+        if last in ("AUTO", "SUM_OVER_BATCH_SIZE"):
+            return "mean"
+    return "?"
+
+
+def _all_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    args = node.args
+    found = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    found.extend(a for a in (args.vararg, args.kwarg) if a is not None)
+    return found
+
+
+def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements of a body, nested blocks included, nested functions and classes excluded."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            yield from _flat_statements(getattr(statement, name, None) or [])
+        for handler in getattr(statement, "handlers", ()):
+            yield from _flat_statements(handler.body)
+
+
+def _self_assignments(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, list[ast.expr]]:
+    found: dict[str, list[ast.expr]] = {}
+    for statement in _flat_statements(node.body):
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                parts = names.dotted(target) if isinstance(target, ast.Attribute) else None
+                if parts and len(parts) == 2 and parts[0] == "self":
+                    found.setdefault(parts[1], []).append(statement.value)
+    return found

@@ -1,0 +1,460 @@
+"""Uses of version-sensitive Keras APIs and of model saving, as :class:`ApiUse` facts.
+
+Only statements on lines that mention one of the words below (or an alias of a Keras backend
+module) are searched, so a module that uses none of these APIs costs one regular-expression scan.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Final
+
+from losslint.diagnostic import Span
+from losslint.index import names
+from losslint.index.facts import ApiUse
+from losslint.index.positions import node_span
+
+# Modules whose ``backend`` is the Keras 3 one or the ``tf.keras`` shim of Keras 3 (TF >= 2.16).
+BACKEND_MODULES: Final = (
+    "keras.backend",
+    "tensorflow.keras.backend",
+    "keras._tf_keras.keras.backend",
+    "keras.api._tf_keras.keras.backend",
+)
+# TensorFlow 1 names that TensorFlow 2 moved to ``tf.math`` (checked against TF 2.21: present in
+# ``tf.compat.v1`` and ``tf.math``, absent from ``tf``).
+TF1_MATH: Final = frozenset(
+    {
+        "accumulate_n",
+        "angle",
+        "betainc",
+        "bincount",
+        "ceil",
+        "confusion_matrix",
+        "conj",
+        "count_nonzero",
+        "cumprod",
+        "digamma",
+        "erf",
+        "erfc",
+        "expm1",
+        "floordiv",
+        "floormod",
+        "igamma",
+        "igammac",
+        "imag",
+        "invert_permutation",
+        "is_finite",
+        "is_inf",
+        "is_nan",
+        "is_non_decreasing",
+        "is_strictly_increasing",
+        "lbeta",
+        "lgamma",
+        "log",
+        "log1p",
+        "log_sigmoid",
+        "logical_xor",
+        "mod",
+        "polygamma",
+        "real",
+        "reciprocal",
+        "rint",
+        "rsqrt",
+        "segment_max",
+        "segment_mean",
+        "segment_min",
+        "segment_prod",
+        "segment_sum",
+        "squared_difference",
+        "unsorted_segment_max",
+        "unsorted_segment_mean",
+        "unsorted_segment_min",
+        "unsorted_segment_prod",
+        "unsorted_segment_sqrt_n",
+        "unsorted_segment_sum",
+        "zeta",
+    }
+)
+# TensorFlow 1 casts that TensorFlow 2 removed, with the dtype ``tf.cast`` needs.
+TF1_CASTS: Final = {
+    "to_float": "float32",
+    "to_double": "float64",
+    "to_int32": "int32",
+    "to_int64": "int64",
+    "to_bfloat16": "bfloat16",
+}
+_WORDS: Final = (
+    "metrics_tensors",
+    "metrics_names",
+    "add_metric",
+    "add_loss",
+    "Reduction",
+    "ReductionV2",
+    "reduction",
+    "register_keras_serializable",
+    "load_model",
+    "custom_object_scope",
+)
+_BACKEND_ROOTS: Final = frozenset(
+    {
+        "keras",
+        "tensorflow",
+        "tensorflow.keras",
+        "keras._tf_keras.keras",
+        "keras.api._tf_keras.keras",
+    }
+)
+# ``__init__(`` whose first argument (after ``self``) is positional: a name, a dotted name or a
+# string followed by ``,`` or ``)``, not ``name=`` nor ``**kwargs``.
+_POSITIONAL_INIT: Final = (
+    r"__init__\(\s*(?:self\s*,\s*)?(?:[A-Za-z_][\w.]*|\"[^\"]*\"|'[^']*')\s*[,)]"
+)
+_SAVE_WORDS: Final = ("save", "save_model", "ModelCheckpoint")
+_SAVE_CALLEES: Final = frozenset({"keras.saving.save_model", "keras.models.save_model"})
+_LOAD_CALLEES: Final = frozenset({"keras.saving.load_model", "keras.models.load_model"})
+_REGISTER: Final = frozenset(
+    {"keras.saving.register_keras_serializable", "keras.utils.register_keras_serializable"}
+)
+_METRICS_NAMES_MUTATORS: Final = frozenset({"append", "extend", "insert", "remove", "clear"})
+
+
+def is_keras_source(module: str) -> bool:
+    """A module of Keras itself (``keras.src.losses``, ``tf_keras.src.metrics``): it implements
+    the framework, with its own conventions (a NumPy backend, internal ``reduction=None``), so
+    the rules about how users write losses do not apply to it."""
+    return module in ("keras", "tf_keras") or module.startswith(("keras.", "tf_keras."))
+
+
+def _pattern(source: str, imports: Mapping[str, str], saving: bool) -> re.Pattern[str] | None:
+    """A pattern for the lines worth searching, built from the words the source contains."""
+    aliases = [
+        alias
+        for alias, full in imports.items()
+        if any(full == m or full.startswith(m + ".") for m in BACKEND_MODULES)
+    ]
+    words = [w for w in (*_WORDS, *aliases, *(_SAVE_WORDS if saving else ())) if w in source]
+    # ``keras.backend.mean``, ``tf.keras.backend.mean``: only through these roots.
+    if "backend" in source and any(full in _BACKEND_ROOTS for full in imports.values()):
+        words.append("backend")
+    parts = [r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b"] if words else []
+    if "__init__" in source:
+        parts.append(_POSITIONAL_INIT)
+    roots = [a for a, full in imports.items() if full == "tensorflow" and f"{a}." in source]
+    if roots:
+        moved = "|".join(sorted({*TF1_MATH, *TF1_CASTS}))
+        parts.append(rf"\b(?:{'|'.join(map(re.escape, roots))})\.(?:{moved})\b")
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _candidate_lines(source: str, pattern: re.Pattern[str] | None) -> list[int]:
+    """Sorted 1-based numbers of the lines where ``pattern`` matches."""
+    if pattern is None:
+        return []
+    found: list[int] = []
+    line, previous = 1, 0
+    for match in pattern.finditer(source):
+        line += source.count("\n", previous, match.start())
+        previous = match.start()
+        if not found or found[-1] != line:
+            found.append(line)
+    return found
+
+
+class _Collector:
+    def __init__(
+        self,
+        module: str,
+        imports: Mapping[str, str],
+        lines: Sequence[str],
+        candidates: list[int],
+        saving: bool,
+    ) -> None:
+        self.module = module
+        self.imports = imports
+        self.lines = lines
+        self.candidates = candidates
+        self.saving = saving
+        self.uses: list[ApiUse] = []
+
+    def span(self, node: ast.AST) -> Span:
+        return node_span(node, self.lines)
+
+    def block(self, body: list[ast.stmt], scope: str) -> None:
+        for stmt in body:
+            self.stmt(stmt, scope)
+
+    def touches(self, first: int, last: int) -> bool:
+        """Whether a candidate line lies in ``first..last``."""
+        index = bisect.bisect_left(self.candidates, first)
+        return index < len(self.candidates) and self.candidates[index] <= last
+
+    def stmt(self, node: ast.stmt, scope: str) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if not self.touches(first, node.end_lineno or node.lineno):
+                return
+            qualname = f"{scope}.{node.name}"
+            header_end = node.body[0].lineno if node.body else node.lineno
+            if self.touches(first, header_end):
+                self.definition(node, qualname, scope)
+            self.block(node.body, qualname)
+            return
+        end = node.end_lineno or node.lineno
+        if not self.touches(node.lineno, end):
+            return
+        if isinstance(node, ast.ImportFrom):
+            self.import_from(node, scope)
+            return
+        if not isinstance(node, _COMPOUND) or self.touches(node.lineno, _header_end(node)):
+            self.expressions(node, scope)
+        for field_name in ("body", "orelse", "finalbody"):
+            children = getattr(node, field_name, None)
+            if children:
+                self.block(children, scope)
+        for handler in getattr(node, "handlers", ()):
+            self.block(handler.body, scope)
+        for case in getattr(node, "cases", ()):
+            self.block(case.body, scope)
+
+    def definition(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, qualname: str, scope: str
+    ) -> None:
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if names.qualify(target, self.imports) in _REGISTER:
+                self.uses.append(ApiUse("register", qualname, scope, self.span(decorator)))
+        if isinstance(node, ast.ClassDef):
+            return
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        defaulted = positional[len(positional) - len(args.defaults) :]
+        pairs = list(zip(defaulted, args.defaults, strict=True))
+        pairs += [
+            (a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None
+        ]
+        for arg, default in pairs:
+            if arg.arg == "reduction" and _is_auto(default, self.imports):
+                self.uses.append(ApiUse("default", "reduction", qualname, self.span(default)))
+
+    def import_from(self, node: ast.ImportFrom, scope: str) -> None:
+        if node.level or not node.module:
+            return
+        if not any(node.module == m for m in BACKEND_MODULES):
+            return
+        for alias in node.names:
+            if alias.name != "*":
+                self.uses.append(
+                    ApiUse("import", f"{node.module}.{alias.name}", scope, self.span(alias))
+                )
+
+    def expressions(self, statement: ast.stmt, scope: str) -> None:
+        callee_of: dict[int, ast.Call] = {}
+        inner: set[int] = set()
+        nodes = list(_own_expressions(statement))
+        for node in nodes:
+            if isinstance(node, ast.Call):
+                callee_of[id(node.func)] = node
+            if isinstance(node, ast.Attribute):
+                inner.add(id(node.value))
+        for node in nodes:
+            if isinstance(node, (ast.Attribute, ast.Name)) and id(node) not in inner:
+                self.reference(node, scope, callee_of.get(id(node)))
+            if isinstance(node, ast.Call):
+                self.call(node, scope)
+            elif isinstance(node, ast.Attribute) and node.attr == "metrics_tensors":
+                self.method(node, "metrics_tensors", node.value, scope, None)
+        if (
+            isinstance(statement, ast.AugAssign)
+            and isinstance(statement.target, ast.Attribute)
+            and statement.target.attr == "metrics_names"
+        ):
+            self.method(statement.target, "metrics_names.+=", statement.target.value, scope, None)
+
+    def reference(self, node: ast.expr, scope: str, call: ast.Call | None) -> None:
+        full = names.full_name(node, self.imports)
+        if full is None or not _interesting(full):
+            return
+        if isinstance(node, ast.Name) and full.rpartition(".")[0] in BACKEND_MODULES:
+            return  # ``from keras.backend import mean``: the import itself is reported
+        self.uses.append(
+            ApiUse(
+                "ref",
+                full,
+                scope,
+                self.span(node),
+                self.span(call) if call is not None else None,
+                node=call,
+            )
+        )
+
+    def call(self, node: ast.Call, scope: str) -> None:
+        func = node.func
+        for keyword in node.keywords:
+            value = keyword.value
+            if (
+                keyword.arg == "reduction"
+                and isinstance(value, ast.Constant)
+                and value.value == "auto"
+            ):
+                self.uses.append(
+                    ApiUse(
+                        "keyword",
+                        "reduction",
+                        scope,
+                        self.span(keyword.value),
+                        self.span(node),
+                        node=node,
+                    )
+                )
+        if isinstance(func, ast.Attribute):
+            attr = func.attr
+            if attr in ("add_metric", "add_loss"):
+                self.method(func, attr, func.value, scope, node)
+            elif (
+                attr in _METRICS_NAMES_MUTATORS
+                and isinstance(func.value, ast.Attribute)
+                and func.value.attr == "metrics_names"
+            ):
+                self.method(func, f"metrics_names.{attr}", func.value.value, scope, node)
+            elif attr == "__init__" and _is_super_init(func, node):
+                self.uses.append(ApiUse("super_init", "", scope, self.span(node), node=node))
+            elif attr == "save" and self.saving and not names.qualify(func.value, self.imports):
+                self.save(node, func.value, scope)
+        callee = names.qualify(func, self.imports)
+        if callee is None:
+            return
+        if self.saving and callee in _SAVE_CALLEES and node.args:
+            self.save(node, node.args[0], scope)
+        elif self.saving and callee == "keras.callbacks.ModelCheckpoint":
+            weights_only = next(
+                (k.value for k in node.keywords if k.arg == "save_weights_only"), None
+            )
+            if not (isinstance(weights_only, ast.Constant) and weights_only.value is True):
+                self.save(node, None, scope)
+        elif callee in _LOAD_CALLEES:
+            handled = any(
+                k.arg == "custom_objects"
+                or (
+                    k.arg == "compile"
+                    and isinstance(k.value, ast.Constant)
+                    and k.value.value is False
+                )
+                for k in node.keywords
+            ) or (len(node.args) >= 2)
+            self.uses.append(
+                ApiUse("load", "handled" if handled else "", scope, self.span(node), node=node)
+            )
+        elif callee.rpartition(".")[2] in ("custom_object_scope", "CustomObjectScope"):
+            self.uses.append(ApiUse("load", "handled", scope, self.span(node), node=node))
+
+    def method(
+        self, attribute: ast.expr, name: str, receiver: ast.expr, scope: str, call: ast.Call | None
+    ) -> None:
+        if names.qualify(receiver, self.imports) is not None:
+            return  # a module function (``tf.add_loss``?), not a model or layer method
+        parts = names.dotted(receiver)
+        self.uses.append(
+            ApiUse(
+                "method",
+                name,
+                scope,
+                self.span(attribute),
+                self.span(call) if call is not None else None,
+                receiver=".".join(parts) if parts else None,
+                node=call,
+            )
+        )
+
+    def save(self, call: ast.Call, receiver: ast.expr | None, scope: str) -> None:
+        parts = names.dotted(receiver) if receiver is not None else None
+        self.uses.append(
+            ApiUse(
+                "save",
+                "save",
+                scope,
+                self.span(call),
+                receiver=".".join(parts) if parts else None,
+                node=call,
+            )
+        )
+
+
+_COMPOUND: Final = (
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.Match,
+)
+
+
+def _header_end(node: ast.stmt) -> int:
+    """The last line before a compound statement's first nested statement."""
+    body: list[ast.stmt] = getattr(node, "body", None) or []
+    if body:
+        return max(node.lineno, body[0].lineno - 1)
+    return node.lineno
+
+
+def _interesting(full: str) -> bool:
+    head, _, last = full.rpartition(".")
+    if head == "tensorflow":
+        return last in TF1_MATH or last in TF1_CASTS
+    if any(head == m for m in BACKEND_MODULES):
+        return True
+    return ".Reduction." in f".{full}" or ".ReductionV2." in f".{full}"
+
+
+def _is_auto(value: ast.expr, imports: Mapping[str, str]) -> bool:
+    if isinstance(value, ast.Constant):
+        return value.value == "auto"
+    full = names.full_name(value, imports)
+    return full is not None and full.endswith((".Reduction.AUTO", ".ReductionV2.AUTO"))
+
+
+def _is_super_init(func: ast.Attribute, call: ast.Call) -> bool:
+    receiver = func.value
+    if isinstance(receiver, ast.Call) and getattr(receiver.func, "id", None) == "super":
+        return bool(call.args)
+    # ``Base.__init__(self, reduction, name)``
+    return (
+        len(call.args) >= 2
+        and isinstance(call.args[0], ast.Name)
+        and call.args[0].id == "self"
+        and names.dotted(receiver) is not None
+    )
+
+
+def _own_expressions(node: ast.stmt) -> Iterator[ast.AST]:
+    stack: list[ast.AST] = [
+        child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.stmt)
+    ]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.stmt):
+            continue
+        yield current
+        stack.extend(ast.iter_child_nodes(current))
+
+
+def collect_api_uses(
+    tree: ast.Module,
+    source: str,
+    lines: Sequence[str],
+    imports: Mapping[str, str],
+    module: str,
+    saving: bool,
+) -> tuple[ApiUse, ...]:
+    """Every :class:`ApiUse` in the module; ``saving``: also look for model saves."""
+    candidates = _candidate_lines(source, _pattern(source, imports, saving))
+    collector = _Collector(module, imports, lines, candidates, saving)
+    if candidates:
+        collector.block(tree.body, module)
+    return tuple(collector.uses)

@@ -1,0 +1,798 @@
+"""LL4xx: how a loss or metric is defined: signature, Keras 3 APIs, state, NumPy, config."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import Final
+
+from losslint.analysis import rewrites
+from losslint.diagnostic import Applicability, Edit, Fix, Severity, Span
+from losslint.index.apis import BACKEND_MODULES, TF1_CASTS, TF1_MATH, is_keras_source
+from losslint.index.facts import ApiUse, Call, FunctionDef, ModuleIndex, Ref, Value, iter_leaves
+from losslint.index.positions import node_span
+from losslint.index.project import _PRED_NAMES, _TRUE_NAMES, ResolvedCompile
+from losslint.rules.registry import Finding, Rule, RuleContext
+
+_LOSS_BASES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWrapper"})
+_METRIC_BASES: Final = frozenset(
+    {"keras.metrics.Metric", "keras.metrics.Mean", "keras.metrics.MeanMetricWrapper"}
+)
+# The public ``keras.backend`` of Keras 3 (keras/api/backend/__init__.py, checked on 3.15.1).
+KEPT_BACKEND: Final = frozenset(
+    {
+        "backend",
+        "clear_session",
+        "epsilon",
+        "floatx",
+        "get_uid",
+        "image_data_format",
+        "is_float_dtype",
+        "is_int_dtype",
+        "is_keras_tensor",
+        "result_type",
+        "set_epsilon",
+        "set_floatx",
+        "set_image_data_format",
+        "standardize_dtype",
+    }
+)
+# tf_keras.backend names that even the tf.keras shim of Keras 3 lacks (checked on 3.15.1).
+_ABSENT_FROM_SHIM: Final = frozenset(
+    {
+        "experimental",
+        "function",
+        "in_test_phase",
+        "in_train_phase",
+        "learning_phase",
+        "learning_phase_scope",
+        "local_conv1d",
+        "local_conv2d",
+        "manual_variable_initialization",
+        "normalize_batch_in_training",
+        "placeholder",
+        "print_tensor",
+        "random_binomial",
+        "reset_uids",
+        "set_learning_phase",
+        "get_session",
+        "set_session",
+    }
+)
+# What to use instead where it is not a keras.ops function of another name.
+_INSTEAD: Final = {
+    "switch": "ops.where (ops.switch selects a branch function by index)",
+    "int_shape": "x.shape",
+    "shape": "ops.shape",
+    "ndim": "ops.ndim",
+    "variable": "keras.Variable",
+    "constant": "ops.convert_to_tensor",
+    "cast_to_floatx": "ops.cast(x, keras.config.floatx())",
+    "eval": "ops.convert_to_numpy",
+    "get_value": "ops.convert_to_numpy (or variable.numpy())",
+    "batch_get_value": "ops.convert_to_numpy",
+    "set_value": "variable.assign",
+    "batch_set_value": "variable.assign",
+    "l2_normalize": "ops.normalize(x, axis=..., order=2)",
+    "batch_dot": "ops.einsum",
+    "dot": "ops.dot / ops.matmul",
+    "batch_flatten": "ops.reshape(x, (ops.shape(x)[0], -1))",
+    "dropout": "keras.random.dropout",
+    "random_uniform": "keras.random.uniform",
+    "random_normal": "keras.random.normal",
+    "learning_phase": "the training= argument of call()",
+    "in_train_phase": "the training= argument of call()",
+    "placeholder": "keras.Input",
+    "function": "a keras.Model or a plain function",
+    "gradients": "the backend's own gradient API (tf.GradientTape, jax.grad)",
+    "zeros": "ops.zeros",
+    "ones": "ops.ones",
+    "eye": "ops.eye",
+    "arange": "ops.arange",
+    "repeat": "ops.repeat / layers.RepeatVector",
+    "in_top_k": "ops.in_top_k(targets, predictions, k) (arguments swapped)",
+    "hard_sigmoid": "ops.hard_sigmoid (a different slope: 1/6 instead of 0.2)",
+}
+_REDUCTION_LIKE: Final = frozenset({"auto", "none", "sum", "sum_over_batch_size"})
+
+
+def _keras_flavour(module: ModuleIndex) -> str:
+    """ "keras2" for code written against tf_keras only; "keras3" otherwise."""
+    fulls = set(module.imports.values())
+    old = any(
+        f == "tf_keras" or f.startswith(("tf_keras.", "tensorflow.python.keras")) for f in fulls
+    )
+    new = any(
+        f in ("keras", "tensorflow") or f.startswith(("keras.", "tensorflow.keras")) for f in fulls
+    )
+    if is_keras_source(module.module):
+        return "library"
+    return "keras2" if old and not new else "keras3"
+
+
+def _keras_module(module: ModuleIndex) -> bool:
+    fulls = module.imports.values()
+    keras = any(f.split(".")[0] in ("keras", "tensorflow", "tf_keras") for f in fulls)
+    other = any(f.split(".")[0] in ("torch", "jax", "flax") for f in fulls)
+    return keras and not other
+
+
+def _text(module: ModuleIndex, span: Span) -> str:
+    """The source text of a one-line span."""
+    if span.line != span.end_line or not 0 < span.line <= len(module.lines):
+        return ""
+    return module.lines[span.line - 1][span.column - 1 : span.end_column - 1]
+
+
+def _short(qualname: str) -> str:
+    return qualname.rpartition(".")[2]
+
+
+def _function_name(context: RuleContext, qualname: str) -> str:
+    """``focal_loss``; ``FocalLoss.call`` for a method; ``focal.loss`` for a closure."""
+    parent = qualname.rpartition(".")[0]
+    if parent in context.project.classes or parent in context.project.functions:
+        return f"{_short(parent)}.{_short(qualname)}"
+    return _short(qualname)
+
+
+# -- LL401 ------------------------------------------------------------------------------------
+
+
+def _positional(function: FunctionDef, method: bool) -> tuple[list[str], int, bool, list[str]]:
+    """(positional parameter names, required count, has *args, required keyword-only)."""
+    args = function.node.args
+    names = [a.arg for a in (*args.posonlyargs, *args.args)]
+    required = len(names) - len(args.defaults)
+    if method and names:
+        names, required = names[1:], required - 1
+    kwonly = [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
+    return names, max(required, 0), args.vararg is not None, kwonly
+
+
+def _misfit(function: FunctionDef, method: bool, call: str) -> str | None:
+    """Why Keras cannot call ``function`` as ``call``, or None."""
+    names, required, varargs, kwonly = _positional(function, method)
+    if len(names) < 2 and not varargs:
+        taken = ", ".join(names) or "no arguments"
+        return f"takes only ({taken}) but Keras calls it as {call}: TypeError at the first fit()"
+    if required > 2:
+        extra = ", ".join(repr(n) for n in names[2:required])
+        return (
+            f"requires {extra} besides (y_true, y_pred) but Keras calls it as {call}: TypeError "
+            "'missing required positional argument' at the first fit(); bind it with a factory "
+            "(def make(gamma): def loss(y_true, y_pred): ...) or functools.partial"
+        )
+    if kwonly:
+        extra = ", ".join(repr(n) for n in kwonly)
+        return (
+            f"requires the keyword-only {extra} but Keras calls it as {call}: TypeError at the "
+            "first fit(); give it a default or bind it with a factory"
+        )
+    return None
+
+
+def _swapped(function: FunctionDef, method: bool) -> bool:
+    names, _, _, _ = _positional(function, method)
+    return len(names) >= 2 and names[0] in _PRED_NAMES and names[1] in _TRUE_NAMES
+
+
+def _compile_uses(rc: ResolvedCompile) -> Iterator[tuple[str, Value]]:
+    for role, value in (
+        ("loss", rc.site.loss),
+        ("metric", rc.site.metrics),
+        ("weighted metric", rc.site.weighted_metrics),
+    ):
+        if value is not None:
+            for leaf in iter_leaves(value):
+                yield role, leaf
+
+
+def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
+    project = context.project
+    keras_called: set[str] = set()  # functions Keras calls as fn(y_true, y_pred)
+    for rc in context.compiles:
+        for role, leaf in _compile_uses(rc):
+            yield from _compile_use(context, rc, role, leaf, keras_called)
+    for definition in project.definitions():
+        if definition.kind == "loss_class":
+            keras_called.add(f"{definition.qualname}.call")
+        elif definition.kind == "metric_class":
+            keras_called.add(f"{definition.qualname}.update_state")
+    for qualname, (module, function) in project.functions.items():
+        method = qualname.rpartition(".")[0] in project.classes
+        definite = qualname in keras_called
+        # Named like a loss in user code that Keras could call as fn(y_true, y_pred): a helper
+        # with more required arguments is called directly, in the order its callers chose.
+        named = (
+            not method
+            and _keras_module(module)
+            and not is_keras_source(module.module)
+            and _positional(function, False)[1] <= 2
+            and any(w in _short(qualname).lower() for w in ("loss", "metric", "coef", "score"))
+        )
+        if not (definite or named) or not _swapped(function, method):
+            continue
+        names, _, _, _ = _positional(function, method)
+        shown = ".".join(qualname.split(".")[-2:]) if method else _short(qualname)
+        rest = ", ..." if len(names) > 2 else ""
+        yield Finding(
+            module.path,
+            function.span,
+            f"{shown}({names[0]}, {names[1]}{rest}) takes the prediction first, but "
+            "Keras calls losses and metrics as fn(y_true, y_pred): it computes on swapped "
+            "arguments (a different, wrong objective for crossentropies, MSLE, precision...); "
+            f"swap the parameters to ({names[1]}, {names[0]})",
+            None if definite else Severity.WARNING,
+        )
+
+
+def _compile_use(
+    context: RuleContext, rc: ResolvedCompile, role: str, leaf: Value, keras_called: set[str]
+) -> Iterator[Finding]:
+    project = context.project
+    if isinstance(leaf, Ref):
+        found = project._lookup(leaf.target)
+        if found is None:
+            return
+        if found in project.functions:
+            function = project.functions[found][1]
+            if function.returns_function:
+                return  # passing the factory itself: its call signature is its own business
+            keras_called.add(found)
+            why = _misfit(function, False, "fn(y_true, y_pred)")
+            if why:
+                yield Finding(rc.path, leaf.span, f"{role} {_short(found)} {why}")
+        elif found in project.classes:
+            init = project.functions.get(f"{found}.__init__")
+            if init is not None:
+                names, required, _, kwonly = _positional(init[1], True)
+                if required or kwonly:
+                    missing = ", ".join(repr(n) for n in [*names[:required], *kwonly])
+                    yield Finding(
+                        rc.path,
+                        leaf.span,
+                        f"{role} {_short(found)} is passed as a class, which Keras 3 "
+                        f"instantiates with no arguments, but its __init__ requires {missing}: "
+                        "TypeError at the first fit(); pass an instance",
+                    )
+        return
+    if not isinstance(leaf, Call) or leaf.func is None:
+        return
+    found = project._lookup(leaf.func)
+    if found is None:
+        return
+    if found in project.functions:
+        _, factory = project.functions[found]
+        inner = factory.returns_function
+        if inner is None or inner not in project.functions:
+            return
+        keras_called.add(inner)
+        why = _misfit(project.functions[inner][1], False, "fn(y_true, y_pred)")
+        if why:
+            yield Finding(
+                rc.path,
+                leaf.span,
+                f"{role} {_short(found)}(...) returns {_short(inner)}, which {why}",
+            )
+        return
+    if found not in project.classes:
+        return
+    loss = project.is_subclass(found, _LOSS_BASES)
+    method_name = "call" if loss else "update_state"
+    method = project.functions.get(f"{found}.{method_name}")
+    if method is None or not (loss or project.is_subclass(found, _METRIC_BASES)):
+        return
+    call = "call(y_true, y_pred)" if loss else "update_state(y_true, y_pred, sample_weight=...)"
+    why = _misfit(method[1], True, call)
+    if why is None and role == "weighted metric" and not loss:
+        params = [a.arg for a in (*method[1].node.args.args, *method[1].node.args.kwonlyargs)]
+        if "sample_weight" not in params and method[1].node.args.kwarg is None:
+            why = (
+                "has no sample_weight parameter but is in weighted_metrics, so Keras passes "
+                "sample_weight=...: TypeError at the first fit(); add sample_weight=None"
+            )
+    if why:
+        yield Finding(rc.path, leaf.span, f"{role} {_short(found)}.{method_name} {why}")
+
+
+# -- LL402 ------------------------------------------------------------------------------------
+
+
+def check_removed_keras_api(context: RuleContext) -> Iterator[Finding]:
+    if context.target_keras != 3:
+        return
+    for module in context.project.modules:
+        flavour = _keras_flavour(module)
+        if flavour == "keras2" or not module.api_uses:
+            continue
+        for use in module.api_uses:
+            yield from _api_use(context, module, use, flavour)
+
+
+def _api_use(
+    context: RuleContext, module: ModuleIndex, use: ApiUse, flavour: str
+) -> Iterator[Finding]:
+    library = flavour == "library"
+    if use.kind in ("ref", "import"):
+        finding = _reference(module, use)
+        if finding is not None:
+            yield finding
+    elif library:
+        return
+    elif use.kind == "keyword" and use.name == "reduction":
+        yield Finding(
+            module.path,
+            use.span,
+            "reduction='auto' is not a Keras 3 reduction: the Loss constructor raises "
+            "'Invalid value for argument reduction'; use 'sum_over_batch_size' (the default, "
+            "what 'auto' meant outside tf.distribute) or drop the argument",
+            fix=_auto_fix(use.span),
+        )
+    elif use.kind == "default" and _in_loss_class(context, use.scope):
+        yield Finding(
+            module.path,
+            use.span,
+            "reduction='auto' as a default of a Loss subclass: Keras 3's Loss raises 'Invalid "
+            "value for argument reduction' when it is passed on; default to "
+            "'sum_over_batch_size'",
+            fix=_auto_fix(use.span),
+        )
+    elif use.kind == "super_init":
+        finding = _super_init(context, module, use)
+        if finding is not None:
+            yield finding
+    elif use.kind == "method":
+        finding = _method(module, use)
+        if finding is not None:
+            yield finding
+
+
+def _auto_fix(span: Span) -> Fix:
+    return Fix(
+        Applicability.SAFE,
+        "Replace 'auto' with 'sum_over_batch_size'",
+        (Edit("replace", f'"{rewrites.KERAS3_LOSS_DEFAULT}"', span),),
+    )
+
+
+def _reference(module: ModuleIndex, use: ApiUse) -> Finding | None:
+    full = use.name
+    head, _, last = full.rpartition(".")
+    if ".Reduction." in f".{full}" or ".ReductionV2." in f".{full}":
+        return _reduction_reference(module, use)
+    if head == "tensorflow" and use.kind == "ref":
+        return _tf1(module, use, last)
+    prefix = next((m for m in BACKEND_MODULES if full.startswith(m + ".")), None)
+    if prefix is None:
+        return None
+    member = full[len(prefix) + 1 :].split(".")[0]
+    if member in KEPT_BACKEND:
+        return None
+    shim = prefix != "keras.backend"
+    written = _text(module, use.span) or f"K.{member}"
+    op = rewrites.BACKEND_TO_OPS.get(member)
+    instead = f"keras.ops.{op.op}" if op else _INSTEAD.get(member, "keras.ops or keras.random")
+    if use.kind == "import":
+        where = "the tf.keras shim" if shim else "Keras 3"
+        if shim and member not in _ABSENT_FROM_SHIM:
+            return Finding(
+                module.path,
+                use.span,
+                f"{full} exists only in the deprecated tf.keras shim of Keras 3 and works only "
+                f"with the TensorFlow backend; use {instead}",
+                Severity.WARNING,
+            )
+        return Finding(
+            module.path,
+            use.span,
+            f"{full} does not exist in {where}: ImportError 'cannot import name {member!r}'; "
+            f"use {instead}",
+        )
+    fix = _backend_fix(module, use, member, written)
+    full_name = f"{'tf.keras' if shim else 'keras'}.backend.{member}"
+    shown = written if written.endswith(full_name) else f"{written} ({full_name})"
+    if shim and member not in _ABSENT_FROM_SHIM:
+        return Finding(
+            module.path,
+            use.span,
+            f"{shown} exists only in the deprecated tf.keras shim of Keras 3 and works only with "
+            f"the TensorFlow backend (JAX arrays: AttributeError 'base_dtype'); use {instead}",
+            Severity.WARNING,
+            fix=fix,
+        )
+    where = "even in the tf.keras shim of Keras 3" if shim else "in Keras 3"
+    module_name = "keras._tf_keras.keras.backend" if shim else "keras.backend"
+    return Finding(
+        module.path,
+        use.span,
+        f"{shown} does not exist {where} (AttributeError: module '{module_name}' has no "
+        f"attribute {member!r}); use {instead}",
+        fix=fix,
+    )
+
+
+def _backend_fix(module: ModuleIndex, use: ApiUse, member: str, written: str) -> Fix | None:
+    call = use.node
+    if not isinstance(call, ast.Call) or use.call is None:
+        return None
+    if member == "batch_flatten":
+        return rewrites.batch_flatten_fix(call, module.imports, module.lines, written)
+    op = rewrites.BACKEND_TO_OPS.get(member)
+    if op is None:
+        return None
+    return rewrites.ops_call_fix(call, call.func, op, module.imports, module.lines, written)
+
+
+def _tf1(module: ModuleIndex, use: ApiUse, member: str) -> Finding | None:
+    written = _text(module, use.span)
+    base = written.rpartition(".")[0] or "tf"
+    if member in TF1_MATH:
+        return Finding(
+            module.path,
+            use.span,
+            f"{written or 'tf.' + member} is TensorFlow 1: TensorFlow 2, which Keras 3 runs on, "
+            f"raises AttributeError; use {base}.math.{member}",
+            fix=Fix(
+                Applicability.SAFE,
+                f"Replace {written} with {base}.math.{member}",
+                (Edit("replace", f"{base}.math.{member}", use.span),),
+            ),
+        )
+    dtype = TF1_CASTS[member]
+    fix = None
+    call = use.node
+    if (
+        isinstance(call, ast.Call)
+        and use.call is not None
+        and len(call.args) == 1
+        and not call.keywords
+        and not isinstance(call.args[0], ast.Starred)
+    ):
+        fix = Fix(
+            Applicability.SAFE,
+            f"Replace {written}(x) with {base}.cast(x, {base}.{dtype})",
+            (
+                Edit("replace", f"{base}.cast", use.span),
+                Edit("argument", f"{base}.{dtype}", use.call),
+            ),
+        )
+    return Finding(
+        module.path,
+        use.span,
+        f"{written or 'tf.' + member} is TensorFlow 1: TensorFlow 2, which Keras 3 runs on, "
+        f"raises AttributeError; use {base}.cast(x, {base}.{dtype})",
+        fix=fix,
+    )
+
+
+def _reduction_reference(module: ModuleIndex, use: ApiUse) -> Finding | None:
+    full = use.name
+    member = full.rpartition(".")[2]
+    string = rewrites.REDUCTION_STRINGS.get(member)
+    if string is None or full.startswith(("tf_keras", "tensorflow.python.keras")):
+        return None
+    written = _text(module, use.span) or full
+    fix = Fix(
+        Applicability.SAFE,
+        f"Replace {written} with '{string}'",
+        (Edit("replace", f'"{string}"', use.span),),
+    )
+    if full.startswith(("keras.losses.", "keras.utils.")):
+        return Finding(
+            module.path,
+            use.span,
+            f"{written}: Keras 3 has no {full.rpartition('.')[0]} (AttributeError/ImportError); "
+            f"reductions are strings in Keras 3: use '{string}'",
+            fix=fix,
+        )
+    if member != "AUTO":
+        return None  # the tf.keras shim keeps Reduction; only AUTO is rejected
+    return Finding(
+        module.path,
+        use.span,
+        f"{written} is 'auto', which Keras 3 (also through tf.keras) rejects: 'Invalid value "
+        "for argument reduction'; use 'sum_over_batch_size', the default",
+        fix=fix,
+    )
+
+
+def _in_loss_class(context: RuleContext, scope: str) -> bool:
+    cls = scope.rpartition(".")[0]
+    return cls in context.project.classes and context.project.is_subclass(cls, _LOSS_BASES)
+
+
+def _reduction_like(node: ast.expr) -> bool:
+    if isinstance(node, ast.Name):
+        return "reduction" in node.id.lower()
+    if isinstance(node, ast.Constant):
+        return node.value in _REDUCTION_LIKE
+    if isinstance(node, ast.Attribute):
+        return node.attr in rewrites.REDUCTION_STRINGS or "reduction" in node.attr.lower()
+    return False
+
+
+def _super_init(context: RuleContext, module: ModuleIndex, use: ApiUse) -> Finding | None:
+    if not use.scope.endswith(".__init__") or not _in_loss_class(context, use.scope):
+        return None
+    call = use.node
+    if not isinstance(call, ast.Call):
+        return None
+    explicit = not (isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call))
+    args = call.args[1:] if explicit else call.args
+    if not args or not _reduction_like(args[0]) or any(isinstance(a, ast.Starred) for a in args):
+        return None
+    fix = None
+    if len(args) <= 2:
+        names = ["reduction", "name"][: len(args)]
+        content = ",".join(["_", *names] if explicit else names)
+        fix = Fix(
+            Applicability.SAFE,
+            "Pass reduction (and name) as keyword arguments",
+            (Edit("keywords", content, use.span),),
+        )
+    return Finding(
+        module.path,
+        use.span,
+        "Keras 2 argument order in Loss.__init__: Keras 3's signature is (name, reduction, "
+        "dtype), so the reduction is taken as the name and the name as the reduction ('Invalid "
+        "value for argument reduction'); pass them as keywords",
+        fix=fix,
+    )
+
+
+def _method(module: ModuleIndex, use: ApiUse) -> Finding | None:
+    receiver = use.receiver or "the model"
+    if use.name == "add_metric" and use.call is not None:
+        return Finding(
+            module.path,
+            use.span,
+            f"{receiver}.add_metric(...) raises NotImplementedError in Keras 3 ('Layer "
+            "add_metric() method is deprecated'); pass the metric to compile(metrics=[...]) or "
+            "keep a keras.metrics tracker and call update_state()",
+        )
+    if use.name == "metrics_tensors":
+        return Finding(
+            module.path,
+            use.span,
+            f"{receiver}.metrics_tensors is Keras <= 2.2 and does not exist in Keras 3 "
+            "(AttributeError); use model.metrics or evaluate(..., return_dict=True)",
+        )
+    if use.name.startswith("metrics_names."):
+        return Finding(
+            module.path,
+            use.span,
+            f"{receiver}.metrics_names is rebuilt from model.metrics on every access in Keras 3, "
+            "so changing it has no effect; add metrics in compile() and read results with "
+            "evaluate(..., return_dict=True)",
+        )
+    if use.name == "add_loss" and use.model == "functional" and use.call is not None:
+        if use.scope.rpartition(".")[2] in ("call", "build"):
+            return None
+        return Finding(
+            module.path,
+            use.span,
+            f"{receiver}.add_loss(...) on a functional model raises NotImplementedError (with an "
+            "empty message) in Keras 3: symbolic add_loss was removed; compute the term in a "
+            "layer's call() with self.add_loss(), or add it to the loss in compile()",
+        )
+    return None
+
+
+# -- LL403 ------------------------------------------------------------------------------------
+
+
+def check_stateful_loss(context: RuleContext) -> Iterator[Finding]:
+    for effect in context.batch_axis.effects():
+        if effect.kind != "store":
+            continue
+        yield Finding(
+            effect.path,
+            effect.span,
+            f"{_function_name(context, effect.function)} stores a tensor computed from its "
+            f"inputs in {effect.what}: inside fit() the loss runs in a traced graph, so the stored "
+            "value is a symbolic tensor that leaks out of the trace (and is stale or fails when "
+            "read); "
+            "return it, or log it with a keras.metrics tracker",
+        )
+
+
+# -- LL404 ------------------------------------------------------------------------------------
+
+
+def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
+    modules = {m.path: m for m in context.project.modules}
+    for effect in context.batch_axis.effects():
+        if effect.kind != "numpy":
+            continue
+        where = _function_name(context, effect.function)
+        if effect.callee is None:
+            yield Finding(
+                effect.path,
+                effect.span,
+                f".numpy() on a tensor inside {where}: fit() traces the function, where tensors "
+                "are symbolic and have no value (AttributeError/NotImplementedError), and no "
+                "gradient flows through NumPy; keep the computation in keras.ops",
+            )
+            continue
+        library = "Python math" if effect.callee.startswith("math.") else "NumPy"
+        yield Finding(
+            effect.path,
+            effect.span,
+            f"{library} {effect.what} on a tensor inside {where}: fit() traces the function, "
+            f"where {library} cannot read a symbolic tensor (error), and even eagerly no "
+            "gradient flows through it; use the keras.ops function of the same name",
+            fix=_numpy_fix(modules.get(effect.path), effect.callee, effect.call),
+        )
+
+
+def _numpy_fix(module: ModuleIndex | None, callee: str | None, call: ast.Call | None) -> Fix | None:
+    if module is None or callee is None or call is None:
+        return None
+    library, _, name = callee.rpartition(".")
+    if library == "numpy" and name in rewrites.NUMPY_TO_OPS:
+        op = name
+        allowed = {"axis", "keepdims"}
+    elif library == "math" and name in rewrites.MATH_TO_OPS and len(call.args) == 1:
+        op = rewrites.MATH_TO_OPS[name]
+        allowed = set()
+    else:
+        return None
+    if any(k.arg not in allowed for k in call.keywords):
+        return None
+    if any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    prefix = rewrites.ops_prefix(module.imports)
+    if prefix is None:
+        return None
+    alias, import_edit = prefix
+    edits = [Edit("replace", f"{alias}.{op}", node_span(call.func, module.lines))]
+    if import_edit is not None:
+        edits.append(import_edit)
+    return Fix(
+        Applicability.UNSAFE,
+        f"Replace {ast.unparse(call.func)} with {alias}.{op} (a tensor instead of a NumPy value)",
+        tuple(edits),
+    )
+
+
+# -- LL405 ------------------------------------------------------------------------------------
+
+_SERIALIZED_ARGS: Final = frozenset({"self", "name", "reduction", "dtype", "args", "kwargs"})
+
+
+def check_loss_config(context: RuleContext) -> Iterator[Finding]:
+    project = context.project
+    for definition in project.definitions():
+        if definition.kind != "loss_class":
+            continue
+        init = project.functions.get(f"{definition.qualname}.__init__")
+        if init is None or f"{definition.qualname}.get_config" in project.functions:
+            continue
+        args = init[1].node.args
+        extra = [
+            a.arg
+            for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)
+            if a.arg not in _SERIALIZED_ARGS
+        ]
+        if not extra:
+            continue
+        shown = ", ".join(repr(a) for a in extra)
+        yield Finding(
+            definition.path,
+            definition.span,
+            f"{_short(definition.qualname)} takes {shown} but has no get_config(): Loss.get_config "
+            "returns only name and reduction, so a saved model reloads it silently with the "
+            "defaults (or fails if they are required); add get_config() returning them too",
+        )
+    yield from _unregistered(context)
+
+
+def _unregistered(context: RuleContext) -> Iterator[Finding]:
+    project = context.project
+    registered: set[str] = set()
+    handled = False
+    saves: dict[tuple[str, str], ApiUse] = {}
+    for module in project.modules:
+        for use in module.api_uses:
+            if use.kind == "register":
+                registered.add(use.name)
+            elif use.kind == "load" and use.name == "handled":
+                handled = True
+            elif use.kind == "save":
+                saves.setdefault((module.path, use.scope), use)
+    if handled or not saves:
+        return
+    reported: set[str] = set()
+    for rc in context.compiles:
+        save = saves.get((rc.path, rc.site.scope))
+        if save is None or (
+            save.receiver and rc.site.receiver and save.receiver != rc.site.receiver
+        ):
+            continue
+        for role, leaf in _compile_uses(rc):
+            target = (
+                leaf.target
+                if isinstance(leaf, Ref)
+                else leaf.func
+                if isinstance(leaf, Call)
+                else None
+            )
+            found = project._lookup(target) if target else None
+            if found is None or found in reported:
+                continue
+            if found in project.functions:
+                inner = project.functions[found][1].returns_function
+                definition = inner if inner and isinstance(leaf, Call) else found
+            elif found in project.classes:
+                definition = found
+            else:
+                continue
+            if definition in registered or found in registered:
+                continue
+            reported.add(found)
+            site = _definition_site(context, definition)
+            if site is None:
+                continue
+            yield Finding(
+                site[0],
+                site[1],
+                f"{_short(definition)} is a custom {role} of a model that is saved "
+                f"({rc.path}:{save.span.line}) but it is not registered: load_model() then "
+                f"raises 'Could not locate function/class {_short(definition)}'; decorate it with "
+                "@keras.saving.register_keras_serializable() (or pass custom_objects when "
+                "loading)",
+            )
+
+
+def _definition_site(context: RuleContext, qualname: str) -> tuple[str, Span] | None:
+    """(path, span) of the ``def``/``class`` line of a project function or class."""
+    project = context.project
+    if qualname in project.functions:
+        module, function = project.functions[qualname]
+        return module.path, function.span
+    if qualname in project.classes:
+        module, cls = project.classes[qualname]
+        return module.path, cls.span
+    return None
+
+
+RULES: Final = (
+    Rule(
+        "LL401",
+        "loss-signature",
+        Severity.ERROR,
+        "a loss/metric whose parameters do not fit (y_true, y_pred): swapped, extra, too few",
+        check_loss_signature,
+    ),
+    Rule(
+        "LL402",
+        "removed-keras-api",
+        Severity.ERROR,
+        "Keras 2 / TF1 API that fails on Keras 3 (K.mean, reduction='auto', add_metric, tf.log)",
+        check_removed_keras_api,
+        fixable=True,
+    ),
+    Rule(
+        "LL403",
+        "stateful-loss",
+        Severity.WARNING,
+        "a loss/metric function that stores tensors on self, globals or nonlocals",
+        check_stateful_loss,
+    ),
+    Rule(
+        "LL404",
+        "numpy-in-loss",
+        Severity.ERROR,
+        "NumPy or math applied to tensors inside a loss/metric: breaks tracing and gradients",
+        check_numpy_in_loss,
+        fixable=True,
+    ),
+    Rule(
+        "LL405",
+        "loss-config",
+        Severity.WARNING,
+        "a Loss subclass without get_config, or a custom loss/metric not registered for saving",
+        check_loss_config,
+    ),
+)

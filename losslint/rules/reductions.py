@@ -1,0 +1,178 @@
+"""LL2xx: where a loss reduces the batch axis, from the batch-axis analysis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from losslint.analysis.batch_axis import Batch, Reduction
+from losslint.analysis.rewrites import axis_fix
+from losslint.diagnostic import Severity
+from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
+from losslint.rules.registry import Finding, Rule, RuleContext
+
+_LOSS_BASES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWrapper"})
+
+
+def _name(definition: LossDef) -> str:
+    short = definition.qualname.rpartition(".")[2]
+    if definition.kind == "loss_class":
+        return f"{short}.call"
+    if definition.kind == "closure" and definition.factory:
+        return f"{definition.factory.rpartition('.')[2]}.{short}"
+    return short
+
+
+def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
+    """Every loss definition (compile, Loss.call, factory closure, or named like one) and what
+    it returns, except functions only ever differentiated directly in a training step (those
+    must return a scalar)."""
+    analysis = context.batch_axis
+    differentiated = analysis.differentiated()
+    for definition in context.project.definitions():
+        if "loss" not in definition.roles or definition.kind == "metric_class":
+            continue
+        if not definition.used and definition.qualname in differentiated:
+            continue
+        yield definition, analysis.result(definition)
+
+
+def _reduced(context: RuleContext, kind: str) -> dict[str, tuple[LossDef, Reduction]]:
+    found: dict[str, tuple[LossDef, Reduction]] = {}
+    for definition, value in _losses(context):
+        if value.kind == kind and value.origin is not None and not value.count:
+            found[definition.qualname] = (definition, value.origin)
+    return found
+
+
+# -- LL201 ------------------------------------------------------------------------------------
+
+
+def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
+    found = _reduced(context, "mean")
+    for definition, origin in found.values():
+        if origin.via in found:
+            continue  # reported in the helper, where the reduction is written
+        if origin.via:
+            advice = f"make {origin.via.rpartition('.')[2]} return one value per sample"
+        elif "flattened" in origin.how:
+            advice = "reduce each sample separately (axis=[1, 2, ...]) instead of a flat tensor"
+        elif origin.op == "ratio":
+            advice = "compute the sums per sample (axis=-1, or every axis but 0)"
+        else:
+            advice = "reduce over the non-batch axes only (axis=-1)"
+        yield Finding(
+            origin.path,
+            origin.span,
+            f"{_name(definition)} is used as a loss but reduces away the batch axis with "
+            f"{origin.how}: Keras expects one loss value per sample, so sample_weight, "
+            f"class_weight and masks silently become one global scale; {advice}",
+            fix=axis_fix(origin.span) if origin.fixable else None,
+        )
+
+
+# -- LL202 ------------------------------------------------------------------------------------
+
+
+def check_batch_summed_loss(context: RuleContext) -> Iterator[Finding]:
+    found = _reduced(context, "sum")
+    for definition, origin in found.values():
+        if origin.via in found:
+            continue
+        yield Finding(
+            origin.path,
+            origin.span,
+            f"{_name(definition)} sums over the batch axis with {origin.how}: the loss and its "
+            "gradient grow with the batch size, so batch_size silently changes the effective "
+            "learning rate and the balance with other losses; average over the batch, or "
+            "return one value per sample and let Keras reduce",
+        )
+
+
+# -- LL203 ------------------------------------------------------------------------------------
+
+
+def _reduction_none(value: Value | None) -> str | None:
+    """How a ``reduction=`` value that means "no reduction" is written, else None."""
+    if isinstance(value, Const) and (value.value is None or value.value == "none"):
+        return repr(value.value)
+    # Canonical names keep the last component only: tf.keras.losses.Reduction.NONE is
+    # keras.losses.NONE.
+    if isinstance(value, Ref) and value.target.rpartition(".")[2] == "NONE":
+        return "Reduction.NONE"
+    return None
+
+
+def _is_loss_class(context: RuleContext, func: str | None) -> bool:
+    if func is None:
+        return False
+    module, _, last = func.rpartition(".")
+    if module == "keras.losses":
+        return last[:1].isupper() and last not in ("Loss", "Reduction")
+    return context.project.is_subclass(func, _LOSS_BASES)
+
+
+_CONSEQUENCE: Final = {
+    "gradient": "tape.gradient differentiates its sum, so the gradient grows with the batch size",
+    "minimize": "minimize differentiates its sum, so the gradient grows with the batch size",
+    "grad": "jax.grad raises 'Gradient only defined for scalar-output functions'",
+    "backward": "PyTorch raises 'grad can be implicitly created only for scalar outputs'",
+}
+
+
+def check_unreduced_loss(context: RuleContext) -> Iterator[Finding]:
+    for rc in context.compiles:
+        if rc.site.loss is None:
+            continue
+        for leaf in iter_leaves(rc.site.loss):
+            if not isinstance(leaf, Call) or not _is_loss_class(context, leaf.func):
+                continue
+            reduction = leaf.kwarg("reduction")
+            written = _reduction_none(reduction)
+            if reduction is None or written is None:
+                continue
+            label = (leaf.func or "").rpartition(".")[2]
+            yield Finding(
+                rc.path,
+                reduction.span,
+                f"{label}(reduction={written}) passed to compile returns one value per sample: "
+                "Keras 3 then trains on the gradient of their sum on TensorFlow (scaled by the "
+                "batch size) while logging the mean, and raises on JAX and PyTorch; leave "
+                "reduction at its default, 'sum_over_batch_size'",
+            )
+    for trained in context.batch_axis.trained():
+        if trained.value.kind not in ("kept", "flat"):
+            continue
+        yield Finding(
+            trained.path,
+            trained.span,
+            f"{trained.text} is one loss value per sample, not a scalar: "
+            f"{_CONSEQUENCE[trained.kind]}; reduce it first (ops.mean(...), or "
+            "tf.nn.compute_average_loss(...) under a distribution strategy)",
+        )
+
+
+RULES: Final = (
+    Rule(
+        "LL201",
+        "batch-reduced-loss",
+        Severity.WARNING,
+        "a loss that averages over the batch axis: sample_weight and class_weight stop working",
+        check_batch_reduced_loss,
+        fixable=True,
+    ),
+    Rule(
+        "LL202",
+        "batch-summed-loss",
+        Severity.WARNING,
+        "a loss that sums over the batch axis: it and its gradient scale with the batch size",
+        check_batch_summed_loss,
+    ),
+    Rule(
+        "LL203",
+        "unreduced-loss",
+        Severity.ERROR,
+        "a per-sample loss where a scalar is needed (reduction=None in compile, tape.gradient)",
+        check_unreduced_loss,
+    ),
+)

@@ -1,0 +1,205 @@
+"""The batch-axis analysis: where the batch axis goes, through axes, helpers and objects."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from losslint.analysis.batch_axis import Batch, BatchAxis
+from losslint.index.module import index_module
+from losslint.index.project import ProjectIndex
+
+HEADER = """\
+import keras
+import tensorflow as tf
+from keras import ops
+from keras import backend as K
+"""
+
+
+def analyse(source: str) -> tuple[ProjectIndex, BatchAxis]:
+    source = HEADER + textwrap.dedent(source)
+    module = index_module(ast.parse(source), source, "m.py", "m")
+    project = ProjectIndex([module])
+    return project, BatchAxis(project)
+
+
+def returned(body: str) -> Batch:
+    """What ``def my_loss(y_true, y_pred)`` with this body returns."""
+    indented = textwrap.indent(textwrap.dedent(body), "    ")
+    _, analysis = analyse(f"def my_loss(y_true, y_pred):\n{indented}")
+    return analysis.function_result("m.my_loss")
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ("return ops.mean(ops.square(y_true - y_pred))", "mean"),
+        ("return ops.mean(ops.square(y_true - y_pred), axis=-1)", "kept"),
+        ("return tf.reduce_mean(y_pred, 0)", "mean"),
+        ("return ops.mean(y_pred, axis=[0, 1])", "mean"),
+        ("return ops.mean(y_pred, axis=0, keepdims=True)", "mean"),
+        ("return ops.mean(y_pred, axis=-1, keepdims=True)", "kept"),
+        ("return ops.sum(y_pred, axis=(1, 2, 3))", "kept"),
+        ("return ops.sum(y_pred)", "sum"),
+        ("return 0.5 * ops.sum(y_pred)", "sum"),
+        ("return ops.sum(y_pred) / ops.cast(ops.shape(y_true)[0], 'float32')", "mean"),
+        ("return tf.reduce_sum(y_pred) / tf.cast(tf.size(y_true), tf.float32)", "mean"),
+        ("return ops.sum(y_pred) / self_normalizer", "unknown"),
+        ("axes = list(range(1, len(y_pred.shape)))\nreturn ops.sum(y_pred, axis=axes)", "kept"),
+        ("axes = [0, 1]\nreturn ops.sum(y_pred, axis=axes)", "sum"),
+        ("return ops.mean(ops.mean(y_pred, axis=-1), axis=-1)", "unknown"),
+        ("return K.sum(K.flatten(y_true) * K.flatten(y_pred))", "sum"),
+        ("return ops.mean(tf.reshape(y_pred, [-1]))", "mean"),
+        ("return ops.mean(tf.boolean_mask(y_pred, y_true > 0))", "mean"),
+        ("return ops.mean(y_pred - ops.mean(y_pred), axis=-1)", "kept"),
+        ("return y_pred[:, 0] - y_true[:, 0]", "kept"),
+        ("return keras.losses.binary_crossentropy(y_true, y_pred)", "kept"),
+        ("return ops.mean(keras.losses.binary_crossentropy(y_true, y_pred))", "mean"),
+        ("return keras.losses.BinaryCrossentropy()(y_true, y_pred)", "mean"),
+        ("return keras.losses.BinaryCrossentropy(reduction='none')(y_true, y_pred)", "kept"),
+        ("return keras.losses.MeanSquaredError(reduction='sum')(y_true, y_pred)", "sum"),
+        ("return K.categorical_crossentropy(y_true, y_pred)", "kept"),
+        ("return ops.where(y_true > 0, y_pred, 0.0)", "kept"),
+        ("if y_true is None:\n    return 0.0\nreturn ops.mean(y_pred)", "mean"),
+        ("return unknown_function(y_true, y_pred)", "unknown"),
+    ],
+)
+def test_batch_state_of_a_loss(body: str, kind: str) -> None:
+    assert returned(body).kind == kind
+
+
+def test_mean_without_axis_is_fixable_only_at_rank_two_or_more() -> None:
+    direct = returned("return ops.mean(ops.square(y_true - y_pred))")
+    assert direct.origin is not None and direct.origin.fixable
+    per_sample = returned("return ops.mean(keras.losses.mse(y_true, y_pred))")
+    assert per_sample.origin is not None and not per_sample.origin.fixable
+    axis_zero = returned("return ops.mean(y_pred, axis=0)")
+    assert axis_zero.origin is not None and not axis_zero.origin.fixable
+
+
+def test_ratio_of_batch_sums_and_of_per_sample_sums() -> None:
+    batch = returned("return ops.sum(y_true * y_pred) / (ops.sum(y_pred) + 1e-7)")
+    assert batch.kind == "mean" and batch.ratio
+    sample = returned("return ops.sum(y_true * y_pred, axis=-1) / (ops.sum(y_pred, axis=-1) + 1)")
+    assert sample.kind == "kept"
+
+
+def test_a_named_batch_size_counts_the_samples() -> None:
+    _, analysis = analyse(
+        """
+        GLOBAL_BATCH_SIZE = 64
+
+        def my_loss(y_true, y_pred):
+            return tf.reduce_sum(y_pred) * (1.0 / GLOBAL_BATCH_SIZE)
+        """
+    )
+    result = analysis.function_result("m.my_loss")
+    assert result.kind == "mean" and not result.ratio
+
+
+def test_helpers_are_followed_and_the_reduction_anchored_at_their_call() -> None:
+    _, analysis = analyse(
+        """
+        def _batch_mse(a, b):
+            return tf.reduce_mean(tf.square(a - b))
+
+        def my_loss(y_true, y_pred):
+            return 2.0 * _batch_mse(y_true, y_pred)
+        """
+    )
+    result = analysis.function_result("m.my_loss")
+    assert result.kind == "mean" and result.origin is not None
+    assert result.origin.via == "m._batch_mse"
+    assert result.origin.span.line == 10  # the call of the helper
+    assert not result.origin.fixable
+
+
+def test_closures_loss_objects_on_self_and_module_bindings() -> None:
+    project, analysis = analyse(
+        """
+        BCE = keras.losses.BinaryCrossentropy(reduction="none")
+
+        def focal(gamma):
+            def loss(y_true, y_pred):
+                return ops.power(1.0 - y_pred, gamma) * BCE(y_true, y_pred)
+            return loss
+
+        class Combo(keras.losses.Loss):
+            def __init__(self, name="combo"):
+                super().__init__(name=name)
+                self.mse = keras.losses.MeanSquaredError()
+
+            def call(self, y_true, y_pred):
+                return self.mse(y_true, y_pred)
+        """
+    )
+    definitions = {d.qualname: d for d in project.definitions()}
+    assert analysis.result(definitions["m.focal.loss"]).kind == "kept"
+    assert analysis.result(definitions["m.Combo"]).kind == "mean"
+
+
+def test_terms_of_a_weighted_sum() -> None:
+    result = returned(
+        """
+        mae = keras.losses.mean_absolute_error(y_true, y_pred)
+        mse = keras.losses.mean_squared_error(y_true, y_pred)
+        return mae + 10.0 * mse
+        """
+    )
+    assert result.terms == ("keras.losses.mean_absolute_error", "keras.losses.mean_squared_error")
+
+
+def test_objectives_and_the_functions_they_differentiate() -> None:
+    _, analysis = analyse(
+        """
+        import jax
+
+        def step_loss(y_true, y_pred):
+            return ops.mean(ops.square(y_true - y_pred))
+
+        def per_sample_loss(y_true, y_pred):
+            return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+        def step(model, x, y):
+            with tf.GradientTape() as tape:
+                first = step_loss(y, model(x))
+                second = keras.losses.mean_squared_error(y, model(x))
+                third = tf.nn.compute_average_loss(second, global_batch_size=8)
+            tape.gradient(first, model.trainable_variables)
+            tape.gradient(second, model.trainable_variables)
+            tape.gradient(third, model.trainable_variables)
+
+        grad = jax.grad(per_sample_loss)
+        """
+    )
+    kinds = [(t.text, t.value.kind) for t in analysis.trained()]
+    assert ("first", "mean") in kinds
+    assert ("second", "kept") in kinds
+    assert ("third", "mean") in kinds
+    assert ("per_sample_loss", "kept") in kinds
+    assert {"m.step_loss", "m.per_sample_loss"} <= analysis.differentiated()
+
+
+def test_effects_need_a_tensor_and_loss_code() -> None:
+    _, analysis = analyse(
+        """
+        import numpy as np
+
+        HISTORY = []
+
+        def logging_loss(y_true, y_pred):
+            value = ops.mean(ops.square(y_true - y_pred), axis=-1)
+            HISTORY.append(value)
+            HISTORY.append(1.0)
+            return np.mean(value) + np.log(2.0)
+
+        def not_a_loss(a, b):
+            HISTORY.append(a)
+            return np.mean(a)
+        """
+    )
+    effects = [(e.kind, e.what) for e in analysis.effects()]
+    assert effects == [("store", "HISTORY.append(...)"), ("numpy", "np.mean(...)")]

@@ -1,0 +1,66 @@
+"""LL4xx details the fixtures do not show: the Keras target, flavours, the catalogue."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import FIXTURES, check
+
+COMMAND = Path(sys.executable).with_name("losslint")
+
+
+def test_target_keras_2_switches_ll402_off() -> None:
+    fixture = FIXTURES / "rules" / "LL402.py"
+    assert any(d.code == "LL402" for d in check(fixture))
+    assert not any(d.code == "LL402" for d in check(fixture, target_keras=2))
+
+
+def test_code_written_for_tf_keras_is_not_judged_by_keras_3(tmp_path: Path) -> None:
+    source = tmp_path / "legacy.py"
+    source.write_text(
+        "import tf_keras as keras\n"
+        "from tf_keras import backend as K\n\n"
+        "def mae_loss(y_true, y_pred):\n"
+        "    return K.mean(K.abs(y_true - y_pred), axis=-1)\n\n"
+        "loss = keras.losses.MeanAbsoluteError(reduction='auto')\n"
+    )
+    assert [d for d in check(source) if d.code == "LL402"] == []
+
+
+def test_the_tf_keras_shim_is_a_warning_and_keras_3_an_error(tmp_path: Path) -> None:
+    source = tmp_path / "mixed.py"
+    source.write_text(
+        "from keras import backend as K3\n"
+        "from tensorflow.keras import backend as TFK\n\n"
+        "def a_loss(y_true, y_pred):\n"
+        "    return K3.mean(y_pred, axis=-1) + TFK.mean(y_pred, axis=-1) + K3.epsilon()\n"
+    )
+    found = {(d.span.column, str(d.severity)) for d in check(source) if d.code == "LL402"}
+    assert found == {(12, "error"), (39, "warning")}
+
+
+def test_the_catalogue_marks_the_fixable_rules() -> None:
+    done = subprocess.run(
+        [str(COMMAND), "rules", "--format", "json"], capture_output=True, text=True, timeout=60
+    )
+    fixable = {r["code"] for r in json.loads(done.stdout) if r["fixable"]}
+    assert {"LL201", "LL402", "LL404"} <= fixable
+    assert not fixable & {"LL202", "LL203", "LL401", "LL403", "LL405", "LL501", "LL502"}
+
+
+def test_diff_of_a_clean_tree_is_empty(tmp_path: Path) -> None:
+    (tmp_path / "ok.py").write_text(
+        "from keras import ops\n\n\ndef mae_loss(y_true, y_pred):\n"
+        "    return ops.mean(ops.abs(y_true - y_pred), axis=-1)\n"
+    )
+    done = subprocess.run(
+        [str(COMMAND), "check", ".", "--diff", "--no-cache"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (0, "")
