@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -10,8 +11,12 @@ from pathlib import Path
 import click
 
 from losslint import __version__, pipeline
+from losslint import fix as fix_engine
 from losslint.config import (
+    BACKEND_CHOICES,
+    DEVICE_CHOICES,
     FAIL_ON_CHOICES,
+    Config,
     ConfigError,
     find_config,
     load_config,
@@ -22,6 +27,7 @@ from losslint.pages import page_path
 from losslint.report import github as github_report
 from losslint.report import json as json_report
 from losslint.report import text as text_report
+from losslint.runtime import RuntimeUnavailable
 
 _LL000_TEXT = """# LL000 unreadable-file
 
@@ -73,6 +79,31 @@ def cli() -> None:
     help="Worker processes for independent groups of files [default: all cores].",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write .losslint_cache.")
+@click.option(
+    "--runtime",
+    is_flag=True,
+    help="Also import the losses found and run them on sample tensors in a child process "
+    "(RT rules; needs keras-losslint[runtime]).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(BACKEND_CHOICES),
+    help="Keras backend for --runtime [default: tensorflow].",
+)
+@click.option(
+    "--device",
+    type=click.Choice(DEVICE_CHOICES),
+    help="Device for --runtime; auto: a GPU when the backend sees one [default: auto].",
+)
+@click.option("--fix", "apply_fixes", is_flag=True, help="Apply the safe fixes, then report.")
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="With --fix/--diff: also fixes that may change behaviour.",
+)
+@click.option(
+    "--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; change nothing."
+)
 def check(
     paths: tuple[Path, ...],
     select: str | None,
@@ -86,12 +117,20 @@ def check(
     statistics: bool,
     jobs: int | None,
     no_cache: bool,
+    runtime: bool,
+    backend: str | None,
+    device: str | None,
+    apply_fixes: bool,
+    unsafe_fixes: bool,
+    show_diff: bool,
 ) -> None:
     """Check PATHS (files or directories; default ".") for Keras loss and metric bugs."""
     targets = list(paths) or [Path(".")]
     missing = [str(p) for p in targets if not p.exists()]
     if missing:
         _fail(f"no such file or directory: {missing[0]}")
+    if (backend or device) and not runtime:
+        _fail("--backend and --device apply only with --runtime")
     try:
         config = load_config(config_file if config_file else find_config(Path.cwd()))
         config = config.with_overrides(
@@ -103,7 +142,32 @@ def check(
             config = replace(config, fail_on=parse_fail_on(fail_on, "--fail-on"))
     except ConfigError as error:
         _fail(str(error))
-    result = pipeline.run(targets, config, jobs=jobs, use_cache=not no_cache)
+    settings = config.runtime
+    config = replace(
+        config,
+        runtime=replace(
+            settings, backend=backend or settings.backend, device=device or settings.device
+        ),
+    )
+    if apply_fixes or show_diff:
+        _fix(targets, config, unsafe_fixes, show_diff, jobs, quiet)
+    progress = None if quiet or not runtime else _Progress()
+    try:
+        result = pipeline.run(
+            targets,
+            config,
+            jobs=jobs,
+            use_cache=not no_cache,
+            runtime=runtime,
+            progress=progress,
+        )
+    except RuntimeUnavailable as error:
+        _fail(str(error))
+    finally:
+        if progress is not None:
+            progress.clear()
+    if runtime and not quiet:
+        click.echo(_runtime_summary(result), err=True)
     if statistics and output_format == "text":
         report = text_report.statistics(result.diagnostics)
     else:
@@ -127,10 +191,10 @@ def check(
 @cli.command()
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def rules(output_format: str) -> None:
-    """List every rule: code, name, severity, fixable, summary."""
-    from losslint.rules.registry import all_rules
+    """List every rule: code, name, severity, fixable, summary (RT rules run with --runtime)."""
+    from losslint.rules.registry import catalogue as every_rule
 
-    catalogue = all_rules()
+    catalogue = every_rule()
     if output_format == "json":
         rows = [
             {
@@ -159,14 +223,35 @@ def explain(code: str) -> None:
     if code == "LL000":
         click.echo(_LL000_TEXT, nl=False)
         return
-    from losslint.rules.registry import all_rules
+    from losslint.rules.registry import catalogue
 
-    known = {r.code for r in all_rules()}
+    known = {r.code for r in catalogue()}
     path = page_path(code)
     if code not in known or path is None:
         _fail(f"unknown rule {code!r}; `losslint rules` lists them")
     assert path is not None
     click.echo(path.read_text(encoding="utf-8"), nl=False)
+
+
+def _fix(
+    targets: list[Path], config: Config, unsafe: bool, diff: bool, jobs: int | None, quiet: bool
+) -> None:
+    """--diff: print the diff and exit (1 when there is one); --fix: write, then report."""
+    outcome = fix_engine.run(targets, config, unsafe=unsafe, write=not diff, jobs=jobs)
+    for message in outcome.errors:
+        click.echo(f"losslint: internal error: {message}", err=True)
+    if outcome.errors:
+        sys.exit(2)
+    if diff:
+        click.echo(outcome.diff(), nl=False)
+        sys.exit(1 if outcome.after else 0)
+    if not quiet:
+        files = len(outcome.after)
+        click.echo(
+            f"losslint: fixed {outcome.fixed} problem{'s' if outcome.fixed != 1 else ''} "
+            f"in {files} file{'s' if files != 1 else ''}",
+            err=True,
+        )
 
 
 def _tty() -> bool:
@@ -179,15 +264,54 @@ def _render(output_format: str, result: pipeline.Result, quiet: bool, color: boo
         return json_report.render(diagnostics)
     if output_format == "sarif":
         from losslint.report import sarif as sarif_report
-        from losslint.rules.registry import all_rules
+        from losslint.rules.registry import catalogue
 
         return sarif_report.render(
-            diagnostics, all_rules(), sarif_report.repository_root(Path.cwd())
+            diagnostics, catalogue(), sarif_report.repository_root(Path.cwd())
         )
     if output_format == "github":
         return github_report.render(diagnostics, result.files)
     report = text_report.render(diagnostics, result.files, color=color)
     return "".join(report.splitlines(True)[:-1]) if quiet else report
+
+
+class _Progress:
+    """One line on stderr while the runtime stage runs: rewritten in place on a terminal, one
+    line per module (and at start-up) in a log."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        line = f"losslint: runtime [{done}/{total}] {what}"
+        if self.tty:
+            width = shutil.get_terminal_size().columns - 1
+            click.echo(f"\r\x1b[K{line[:width]}", nl=False, err=True)
+            self.shown = True
+        elif what.startswith(("importing ", "starting ")):
+            click.echo(line, err=True)
+
+    def clear(self) -> None:
+        if self.shown:
+            click.echo("\r\x1b[K", nl=False, err=True)
+
+
+def _runtime_summary(result: pipeline.Result) -> str:
+    summary = result.runtime
+    if summary is None:
+        return "losslint: --runtime ran nothing: no RT rule is selected"
+    if not summary.total and not summary.skipped:
+        return "losslint: runtime: no loss found to run"
+    line = (
+        f"losslint: runtime: {summary.checked} of {summary.total} losses checked "
+        f"({summary.backend}, {summary.device}) in {summary.elapsed:.1f} s"
+    )
+    if summary.startups:
+        line += f", Keras start-up {sum(summary.startups):.1f} s"
+    if summary.skipped:
+        line += f"; not run: {'; '.join(summary.skipped)}"
+    return line
 
 
 def _fail(message: str) -> None:

@@ -27,9 +27,13 @@ _KEYS: Final = frozenset(
         "extend-exclude",
         "fail-on",
         "target-keras",
+        "runtime",
     }
 )
 FAIL_ON_CHOICES: Final = ("error", "warning", "info", "never")
+BACKEND_CHOICES: Final = ("tensorflow", "jax", "torch")
+DEVICE_CHOICES: Final = ("auto", "cpu", "gpu")
+_RUNTIME_KEYS: Final = frozenset({"backend", "device", "timeout", "batch-size", "units"})
 
 
 class ConfigError(Exception):
@@ -37,10 +41,21 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class RuntimeSettings:
+    """``[tool.losslint.runtime]``: how ``check --runtime`` runs the losses it finds."""
+
+    backend: str = "tensorflow"  # one of BACKEND_CHOICES
+    device: str = "auto"  # one of DEVICE_CHOICES
+    timeout: float = 60.0  # seconds for one module's import, and for one loss's checks
+    batch_size: int = 8  # rows of the sample tensors
+    units: int = 4  # last-axis size when the loss's model output is unknown
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path = field(default_factory=Path.cwd)
     source: str | None = None  # the file it was read from
-    select: tuple[str, ...] = ("LL",)
+    select: tuple[str, ...] = ("LL", "RT")  # RT rules run only with --runtime
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -48,6 +63,7 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     fail_on: Severity | None = Severity.WARNING  # None: never fail
     target_keras: int = 3
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
     @property
     def selected(self) -> tuple[str, ...]:
@@ -135,7 +151,48 @@ def parse_table(table: dict[str, Any], root: Path, where: str, source: str | Non
         if value not in (2, 3) or isinstance(value, bool):
             raise ConfigError(f"'target-keras' in {where} must be 2 or 3, got {value!r}")
         changes["target_keras"] = value
+    if "runtime" in table:
+        changes["runtime"] = _runtime(table["runtime"], where)
     return replace(config, **changes)
+
+
+def _runtime(table: object, where: str) -> RuntimeSettings:
+    inner = where.replace("[tool.losslint]", "[tool.losslint.runtime]", 1)
+    if inner == where:
+        inner = f"[runtime] in {where}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"'runtime' in {where} must be a table, got {table!r}")
+    unknown = sorted(set(table) - _RUNTIME_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"unknown key {unknown[0]!r} in {inner} "
+            f"(known keys: {', '.join(sorted(_RUNTIME_KEYS))})"
+        )
+    settings = RuntimeSettings()
+    changes: dict[str, Any] = {}
+    for key, choices in (("backend", BACKEND_CHOICES), ("device", DEVICE_CHOICES)):
+        if key in table:
+            if table[key] not in choices:
+                raise ConfigError(
+                    f"{key!r} in {inner} must be one of {', '.join(choices)}, got {table[key]!r}"
+                )
+            changes[key] = table[key]
+    if "timeout" in table:
+        value = table["timeout"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e6:
+            raise ConfigError(
+                f"'timeout' in {inner} must be a positive number of seconds, got {value!r}"
+            )
+        changes["timeout"] = float(value)
+    for key, lowest in (("batch-size", 2), ("units", 1)):
+        if key in table:
+            value = table[key]
+            if type(value) is not int or not lowest <= value <= 4096:
+                raise ConfigError(
+                    f"{key!r} in {inner} must be an integer from {lowest} to 4096, got {value!r}"
+                )
+            changes[key.replace("-", "_")] = value
+    return replace(settings, **changes)
 
 
 def parse_fail_on(value: object, what: str) -> Severity | None:

@@ -29,6 +29,7 @@ from losslint.parse import (
 
 if TYPE_CHECKING:
     from losslint.index.facts import ModuleIndex
+    from losslint.runtime.driver import Progress, RuntimeSummary
 
 
 _NOQA: Final = re.compile(
@@ -46,6 +47,7 @@ class Result:
     checked: int  # files parsed and analysed in this run (not skipped, not from the cache)
     cached: int = 0  # files whose results came from the cache
     internal_errors: list[str] = field(default_factory=list)
+    runtime: RuntimeSummary | None = None  # set when the runtime stage ran
 
 
 @dataclass
@@ -79,8 +81,14 @@ def settings(config: Config) -> list[str]:
 
 
 def run(
-    paths: list[Path], config: Config, jobs: int | None = None, use_cache: bool = True
+    paths: list[Path],
+    config: Config,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    runtime: bool = False,
+    progress: Progress | None = None,
 ) -> Result:
+    """``runtime``: also run the losses found (``--runtime``); it may raise RuntimeUnavailable."""
     files = list(Discovery(config.root, config.all_excludes).files(paths))
     cache = Cache.open(config.root, settings(config)) if use_cache else None
     found: list[Found] = []
@@ -118,9 +126,28 @@ def run(
             cache.store(key, outcome.found)
     if cache is not None:
         cache.save()
+    summary = None
+    if runtime and _runtime_selected(config):  # never cached: it runs the user's code
+        from losslint.runtime.driver import run_stage
+
+        static = [d for d, line in found if _kept(d, line, config)]
+        stage = run_stage(list(modules.items()), config, static, progress)
+        found.extend(stage.found)
+        internal.extend(stage.internal_errors)
+        summary = stage.summary
     kept = [d for d, line in found if _kept(d, line, config)]
     kept.sort(key=Diagnostic.sort_key)
-    return Result(kept, len(files), checked, cached_files, internal)
+    return Result(kept, len(files), checked, cached_files, internal, summary)
+
+
+def _runtime_selected(config: Config) -> bool:
+    from losslint.runtime.rules import RUNTIME_RULES
+
+    return any(
+        rule.code.startswith(config.selected)
+        and not (config.ignored and rule.code.startswith(config.ignored))
+        for rule in RUNTIME_RULES
+    )
 
 
 def _scan(file: Path, shown: str, cache: Cache | None) -> FileFacts | Diagnostic:
@@ -209,8 +236,9 @@ def _analyse(group: list[tuple[str, str]], config: Config) -> _Outcome:
 
 def _kept(diagnostic: Diagnostic, line: str, config: Config) -> bool:
     code = diagnostic.code
-    # Rules are selected before they run; LL000 comes from parsing, so it is selected here.
-    if code == PARSE_ERROR_CODE and (
+    # Rules are selected before they run; LL000 comes from parsing and the RT codes from the
+    # runtime stage, so they are selected here.
+    if (code == PARSE_ERROR_CODE or diagnostic.source == "runtime") and (
         not code.startswith(config.selected) or (config.ignored and code.startswith(config.ignored))
     ):
         return False

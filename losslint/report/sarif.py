@@ -15,7 +15,7 @@ from losslint.diagnostic import Diagnostic, Severity
 from losslint.pages import read_page, section
 
 if TYPE_CHECKING:
-    from losslint.rules.registry import Rule
+    from losslint.rules.registry import RuleInfo
 
 SCHEMA: Final = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL: Final = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -44,7 +44,7 @@ def repository_root(start: Path) -> Path:
     return Path(top) if found.returncode == 0 and top else start
 
 
-def render(diagnostics: Sequence[Diagnostic], rules: Sequence[Rule], root: Path) -> str:
+def render(diagnostics: Sequence[Diagnostic], rules: Sequence[RuleInfo], root: Path) -> str:
     root = root.resolve()
     catalogue = [_LL000, *(_rule(r) for r in rules)]
     index = {entry["id"]: i for i, entry in enumerate(catalogue)}
@@ -103,7 +103,7 @@ def render(diagnostics: Sequence[Diagnostic], rules: Sequence[Rule], root: Path)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _rule(rule: Rule) -> dict[str, Any]:
+def _rule(rule: RuleInfo) -> dict[str, Any]:
     page = read_page(rule.code) or ""
     entry: dict[str, Any] = {
         "id": rule.code,

@@ -1,0 +1,245 @@
+"""The child process: imports Keras and the user's modules, runs the probes, reports back.
+
+Started by :mod:`losslint.runtime.driver` as ``python -c ...`` with ``KERAS_BACKEND`` set. It
+reads one JSON line of settings, then one JSON line per job (a module and its probes) from
+its standard input, and writes JSON events on a private copy of its standard output: file
+descriptor 1 itself is pointed at stderr, and 0 at /dev/null, so that whatever user code prints
+or reads cannot corrupt the protocol. Every exception in user code, ``SystemExit`` included,
+becomes a finding; a hang or a hard crash is the parent's to detect.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import importlib
+import importlib.util
+import json
+import math
+import os
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+from losslint.runtime import RuntimeUnavailable, inputs
+from losslint.runtime.inputs import InputSpec
+
+Send = Callable[..., None]
+Finding = dict[str, Any]
+_DOUBLED_RATIO: Final = 2.0
+_RATIO_TOLERANCE: Final = 1e-3
+_DECOMPOSITION_RTOL: Final = 1e-3
+_DECOMPOSITION_ATOL: Final = 1e-5
+_MAX_MESSAGE: Final = 240
+_TF_NOISE: Final = re.compile(r"\{\{function_node [^}]*\}\}|\s+name:\s*$")
+
+
+def main() -> None:
+    protocol_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    protocol_in = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    faulthandler.enable()  # a segfault prints the Python stack to stderr for the parent
+
+    def send(**event: Any) -> None:
+        protocol_out.write(json.dumps(event, allow_nan=True) + "\n")
+        protocol_out.flush()
+
+    hello = json.loads(protocol_in.readline())
+    try:
+        from losslint.runtime.backends import Session
+
+        session = Session(hello["backend"], hello["device"])
+    except RuntimeUnavailable as error:
+        send(event="fatal", message=str(error))
+        os._exit(3)
+    except BaseException as error:
+        send(event="fatal", message=f"Keras could not start: {_describe(error, [])}")
+        os._exit(3)
+    roots: list[str] = hello["roots"]
+    # After Keras is loaded: user directories come first for user modules, but cannot shadow
+    # what is already imported.
+    sys.path[:0] = roots
+    send(event="ready", backend=session.backend, device=session.device, keras=session.version)
+    for line in protocol_in:
+        if line.strip():
+            _job(json.loads(line), session, roots, send)
+    protocol_out.flush()
+    os._exit(0)  # skip interpreter teardown: user threads and atexit hooks are not ours
+
+
+def _job(job: dict[str, Any], session: Any, roots: list[str], send: Send) -> None:
+    module = job.get("module")
+    if module:
+        send(event="import", module=module)
+        try:
+            session.modules[module] = _import(module, job["file"], roots)
+        except BaseException as error:
+            send(event="import_error", error=_describe(error, roots))
+            send(event="done")
+            return
+        send(event="imported")
+    for probe in job["probes"]:
+        send(event="probe", id=probe["id"])
+        started = time.perf_counter()
+        try:
+            findings = _probe(probe, session, roots)
+        except BaseException as error:  # a bug of ours must not pass for the user's
+            findings = [{"code": "RT101", "stage": "internal", "error": _describe(error, [])}]
+        send(event="result", id=probe["id"], findings=findings,
+             seconds=time.perf_counter() - started)  # fmt: skip
+    send(event="done")
+
+
+def _import(module: str, file: str, roots: list[str]) -> Any:
+    """The module ``module`` loaded from ``file``.
+
+    Another user module of the same name (from another directory) is replaced; a library
+    module of that name (a user file named ``utils.py``) is left alone, and the file is
+    executed on its own, outside ``sys.modules``.
+    """
+    loaded = sys.modules.get(module)
+    where = getattr(loaded, "__file__", None)
+    if loaded is not None and not _same_file(where, file):
+        if where is None or not any(_below(where, root) for root in roots):
+            spec = importlib.util.spec_from_file_location(module, file)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {file}")
+            alone = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(alone)
+            return alone
+        for name in [n for n in sys.modules if n == module or n.startswith(module + ".")]:
+            del sys.modules[name]
+    return importlib.import_module(module)
+
+
+def _same_file(a: str | None, b: str) -> bool:
+    return a is not None and Path(a).resolve() == Path(b).resolve()
+
+
+def _describe(error: BaseException, roots: list[str]) -> dict[str, str]:
+    """``{"error": "ValueError: last line", "where": "losses.py:14"}``."""
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    text = lines[-1].strip() if lines else ""
+    # TensorFlow's op errors: "{{function_node ...}} Incompatible shapes: ... [Op:Sub] name: "
+    text = _TF_NOISE.sub("", text).strip()
+    if isinstance(error, SystemExit):
+        text = repr(error.code)
+    if len(text) > _MAX_MESSAGE:
+        text = text[: _MAX_MESSAGE - 3] + "..."
+    described = {"error": f"{type(error).__name__}: {text}" if text else type(error).__name__}
+    where = ""
+    for frame in traceback.extract_tb(error.__traceback__):
+        if any(_below(frame.filename, root) for root in roots):
+            where = f"{Path(frame.filename).name}:{frame.lineno}"
+    if where:
+        described["where"] = where
+    return described
+
+
+def _below(file: str, root: str) -> bool:
+    try:
+        return Path(file).resolve().is_relative_to(Path(root))
+    except (OSError, ValueError):
+        return False
+
+
+def _probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Finding]:
+    spec = InputSpec.from_json(probe["spec"])
+    label = probe["label"]
+    try:
+        loss = session.loss(probe["target"], label)
+    except BaseException as error:
+        return [{"code": "RT101", "stage": "build", **_describe(error, roots)}]
+    y_true, y_pred = inputs.nominal(spec)
+    findings: list[Finding] = []
+    cases = [("well-formed inputs", y_true, y_pred), *inputs.boundary(spec)]
+    bad_value: Finding | None = None
+    bad_grad: Finding | None = None
+    values: dict[str, float] = {}
+    for case, truth, prediction in cases:
+        try:
+            per_sample = session.per_sample(loss, truth, prediction)
+            value, grad = session.value_and_grad(loss, truth, prediction)
+        except BaseException as error:
+            findings.append({"code": "RT101", "stage": case, **_describe(error, roots)})
+            if case == "well-formed inputs":
+                return findings
+            break
+        values[case] = value
+        if case == "well-formed inputs" and probe["per_sample"]:
+            shape = list(per_sample.shape)
+            if not shape or shape[0] != spec.batch:
+                findings.append({"code": "RT102", "shape": shape})
+        np = session.np
+        if bad_value is None and not (_finite(np, per_sample) and math.isfinite(value)):
+            bad_value = {"code": "RT103", "case": case, "kind": _kind(np, per_sample, value)}
+        if bad_grad is None and grad is not None and not _finite(np, grad):
+            bad_grad = {"code": "RT104", "case": case, "kind": _kind(np, grad, 0.0)}
+    findings += [f for f in (bad_value, bad_grad) if f is not None]
+    single = values.get("well-formed inputs")
+    if single is not None and math.isfinite(single) and abs(single) > 1e-6:
+        findings += _batch_scaling(session, loss, y_true, y_pred, single, roots)
+        if probe["components"]:
+            findings += _decomposition(session, probe, y_true, y_pred, single, roots)
+    return findings
+
+
+def _batch_scaling(
+    session: Any, loss: Any, y_true: Any, y_pred: Any, single: float, roots: list[str]
+) -> list[Finding]:
+    np = session.np
+    try:
+        doubled = session.value(
+            loss, np.concatenate([y_true, y_true]), np.concatenate([y_pred, y_pred])
+        )
+    except BaseException as error:
+        return [{"code": "RT101", "stage": "the batch repeated twice", **_describe(error, roots)}]
+    if math.isfinite(doubled) and abs(doubled / single - _DOUBLED_RATIO) < _RATIO_TOLERANCE:
+        return [{"code": "RT105", "single": single, "double": doubled}]
+    return []
+
+
+def _decomposition(
+    session: Any, probe: dict[str, Any], y_true: Any, y_pred: Any, joint: float, roots: list[str]
+) -> list[Finding]:
+    parts = []
+    total = 0.0
+    for component in probe["components"]:
+        label = component["label"]
+        try:
+            if component["as_metric"]:
+                metric = session.metric(component["target"], label)
+                value = session.metric_value(metric, y_true, y_pred)
+            else:
+                value = session.value(session.loss(component["target"], label), y_true, y_pred)
+        except BaseException as error:
+            return [{"code": "RT101", "stage": f"component {label}", **_describe(error, roots)}]
+        parts.append({"label": label, "weight": component["weight"], "value": value})
+        total += component["weight"] * value
+    if not math.isfinite(total):
+        return []
+    tolerance = _DECOMPOSITION_ATOL + _DECOMPOSITION_RTOL * max(abs(joint), abs(total))
+    if abs(joint - total) <= tolerance:
+        return []
+    return [{"code": "RT106", "joint": joint, "sum": total, "parts": parts}]
+
+
+def _finite(np: Any, array: Any) -> bool:
+    return bool(np.all(np.isfinite(array)))
+
+
+def _kind(np: Any, array: Any, scalar: float) -> str:
+    values = np.append(np.ravel(array), scalar)
+    if np.isnan(values).any():
+        return "NaN"
+    return "-inf" if (values == -np.inf).any() and not (values == np.inf).any() else "inf"
+
+
+if __name__ == "__main__":
+    main()

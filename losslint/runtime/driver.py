@@ -1,0 +1,590 @@
+"""Parent side of the runtime stage: plan, run the child process, turn results into diagnostics.
+
+Never imports TensorFlow, Keras or user code. One child per run (one backend); it is killed
+when a module's import or a loss's checks outlast the time limit, and a child that dies is
+replaced by a fresh one for the modules and losses still to check. Whatever happens in user
+code becomes an RT101 diagnostic for the losses concerned; the other losses are still checked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Final
+
+import losslint
+from losslint.config import Config, RuntimeSettings
+from losslint.diagnostic import Diagnostic
+from losslint.index.project import ProjectIndex
+from losslint.parse import ParsedModule, load
+from losslint.runtime import RuntimeUnavailable
+from losslint.runtime.plan import Probe, build_plan
+from losslint.runtime.rules import BY_CODE, RuntimeRule
+
+Progress = Callable[[int, int, str], None]
+
+# The child starts with losslint's own directory first on sys.path, never the current one:
+# a user file named like a library (keras.py) must not shadow it.
+_BOOT: Final = "import sys; sys.path[0] = {root!r}; from losslint.runtime.child import main; main()"
+_PACKAGES: Final = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+_STARTUP_LIMIT: Final = 300.0  # seconds for Python + Keras + backend to load
+_TIMEOUT: Final = object()
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeSummary:
+    backend: str
+    device: str
+    checked: int  # losses run to the end of their checks
+    total: int  # losses planned
+    modules: int  # user modules imported
+    skipped: tuple[str, ...]  # losses not run, and why
+    startups: tuple[float, ...]  # seconds from spawning each child to its readiness
+    probe_seconds: tuple[float, ...]  # seconds per loss checked, measured in the child
+    elapsed: float
+
+
+@dataclass
+class RuntimeOutcome:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    summary: RuntimeSummary | None = None
+    internal_errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StageResult:
+    """What the pipeline gets back: diagnostics with the text of their line (for ``noqa``)."""
+
+    found: list[tuple[Diagnostic, str]] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)
+    summary: RuntimeSummary | None = None
+
+
+def run_stage(
+    files: list[tuple[str, str]],
+    config: Config,
+    static: list[Diagnostic],
+    progress: Progress | None = None,
+) -> StageResult:
+    """The runtime stage of the pipeline over ``(display path, module)`` pairs: index the whole
+    project (a loss defined in one module may be compiled in another), then run its losses."""
+    from losslint.index.module import index_module
+
+    stage = StageResult()
+    indexes = []
+    sources: dict[str, list[str]] = {}
+    for shown, module in files:
+        loaded = load(Path(shown), shown, module)
+        if not isinstance(loaded, ParsedModule):
+            continue  # skipped, or LL000 already reported by the static stage
+        sources[shown] = loaded.source.splitlines()
+        try:
+            indexes.append(index_module(loaded.tree, loaded.source, loaded.path, loaded.module))
+        except Exception:
+            stage.internal_errors.append(f"indexing {shown} failed:\n{traceback.format_exc()}")
+    outcome = run_runtime(ProjectIndex(indexes), config.runtime, static, progress)
+    for diagnostic in outcome.diagnostics:
+        lines = sources.get(diagnostic.path, [])
+        line = lines[diagnostic.line - 1] if 0 < diagnostic.line <= len(lines) else ""
+        stage.found.append((diagnostic, line))
+    stage.internal_errors += outcome.internal_errors
+    stage.summary = outcome.summary
+    return stage
+
+
+@dataclass
+class _Job:
+    module: str | None
+    file: str | None
+    probes: list[tuple[int, Probe]]
+
+
+def run_runtime(
+    project: ProjectIndex,
+    settings: RuntimeSettings,
+    static: list[Diagnostic] | None = None,
+    progress: Progress | None = None,
+) -> RuntimeOutcome:
+    """Run every loss of ``project`` in a child process; raise RuntimeUnavailable when the
+    runtime cannot start at all (Keras or the backend missing, ``--device gpu`` without one)."""
+    _check_installed(settings.backend)
+    plan = build_plan(project, settings)
+    return _Run(plan.probes, plan.roots, tuple(plan.skipped), settings, static or [], progress)()
+
+
+def _check_installed(backend: str) -> None:
+    if importlib.util.find_spec("keras") is None:
+        raise RuntimeUnavailable(
+            "--runtime needs Keras 3 and a backend in losslint's environment "
+            f"({sys.executable}): pip install 'keras-losslint[runtime]'"
+        )
+    if importlib.util.find_spec(_PACKAGES[backend]) is None:
+        raise RuntimeUnavailable(
+            f"--backend {backend}: the {_PACKAGES[backend]} package is not installed in "
+            f"losslint's environment ({sys.executable})"
+        )
+
+
+class _Run:
+    def __init__(
+        self,
+        probes: list[Probe],
+        roots: list[str],
+        skipped: tuple[str, ...],
+        settings: RuntimeSettings,
+        static: list[Diagnostic],
+        progress: Progress | None,
+    ) -> None:
+        self.probes = probes
+        self.roots = roots
+        self.skipped = skipped
+        self.settings = settings
+        self.static = static
+        self.progress = progress or (lambda done, total, what: None)
+        self.outcome = RuntimeOutcome()
+        self.seen: set[tuple[str, str, int, int]] = set()
+        self.done = 0
+        self.checked = 0
+        self.modules: set[str] = set()
+        self.startups: list[float] = []
+        self.probe_seconds: list[float] = []
+        self.backend = settings.backend
+        self.device = "CPU" if settings.device == "cpu" else "?"
+
+    def __call__(self) -> RuntimeOutcome:
+        started = time.perf_counter()
+        jobs = deque(_jobs(self.probes))
+        child: _Child | None = None
+        try:
+            while jobs:
+                if child is None:
+                    child = self._start()
+                job = jobs.popleft()
+                alive, left = self._run_job(child, job)
+                if not alive:  # it died or hung: what is left goes to a fresh one
+                    child.kill()
+                    child = None
+                    if left:
+                        jobs.appendleft(_Job(job.module, job.file, left))
+        except BaseException:  # Ctrl-C included: the child must not outlive us
+            if child is not None:
+                child.kill()
+            raise
+        if child is not None:
+            child.close()
+        self.outcome.summary = RuntimeSummary(
+            backend=self.backend,
+            device=self.device,
+            checked=self.checked,
+            total=len(self.probes),
+            modules=len(self.modules),
+            skipped=self.skipped,
+            startups=tuple(self.startups),
+            probe_seconds=tuple(self.probe_seconds),
+            elapsed=time.perf_counter() - started,
+        )
+        self.outcome.diagnostics.sort(key=Diagnostic.sort_key)
+        return self.outcome
+
+    # -- the child -------------------------------------------------------------------------
+
+    def _start(self) -> _Child:
+        self.progress(self.done, len(self.probes), f"starting Keras ({self.backend})")
+        began = time.perf_counter()
+        child = _Child(self.settings, self.roots)
+        event = child.next(max(self.settings.timeout, _STARTUP_LIMIT))
+        if event is _TIMEOUT or event is None or not isinstance(event, dict):
+            how = (
+                "did not start in time"
+                if event is _TIMEOUT
+                else f"died ({child.death(last_line=True)})"
+            )
+            child.kill()
+            raise RuntimeUnavailable(f"the runtime process ({self.backend}) {how}")
+        if event.get("event") == "fatal":
+            child.kill()
+            raise RuntimeUnavailable(str(event.get("message")))
+        self.startups.append(time.perf_counter() - began)
+        self.backend = str(event.get("backend", self.backend))
+        self.device = str(event.get("device", self.device))
+        return child
+
+    def _run_job(self, child: _Child, job: _Job) -> tuple[bool, list[tuple[int, Probe]]]:
+        """Run one module's probes: whether the child is still usable, and the probes left to
+        run in a fresh one when it is not."""
+        by_id = dict(job.probes)
+        finished: set[int] = set()
+        current: int | None = None
+        importing = job.module is not None
+        request = {
+            "module": job.module,
+            "file": job.file,
+            "probes": [probe.to_json(i) for i, probe in job.probes],
+        }
+        sent = child.send(request)
+        while True:
+            event = child.next(self.settings.timeout) if sent else None
+            if event is _TIMEOUT or event is None or not isinstance(event, dict):
+                hung = event is _TIMEOUT
+                death = "" if hung else child.death()
+                child.kill()
+                if importing or current is None:
+                    for probe_id, probe in job.probes:
+                        if probe_id not in finished:
+                            self._lost(probe, "import" if importing else "run", hung, death)
+                    return False, []
+                self._lost(by_id[current], "run", hung, death)
+                finished.add(current)
+                return False, [(i, p) for i, p in job.probes if i not in finished]
+            kind = event.get("event")
+            if kind == "import":
+                self.progress(self.done, len(self.probes), f"importing {job.probes[0][1].path}")
+            elif kind == "imported":
+                importing = False
+                if job.module:
+                    self.modules.add(job.module)
+            elif kind == "import_error":
+                for _, probe in job.probes:
+                    self._import_error(probe, event)
+                    self.done += 1
+            elif kind == "probe":
+                current = int(event["id"])
+                probe = by_id[current]
+                self.progress(self.done, len(self.probes), f"{probe.label} ({probe.path})")
+            elif kind == "result":
+                probe_id = int(event["id"])
+                finished.add(probe_id)
+                current = None
+                self.done += 1
+                self.checked += 1
+                self.probe_seconds.append(float(event.get("seconds", 0.0)))
+                for finding in event.get("findings", []):
+                    self._finding(by_id[probe_id], finding)
+            elif kind == "done":
+                return True, []
+
+    # -- diagnostics -----------------------------------------------------------------------
+
+    @property
+    def tag(self) -> str:
+        return f"{self.backend}, {self.device}"
+
+    def _emit(self, rule: RuntimeRule, probe: Probe, message: str) -> None:
+        key = (rule.code, probe.path, probe.span.line, probe.span.column)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.outcome.diagnostics.append(
+            Diagnostic(
+                code=rule.code,
+                name=rule.name,
+                severity=rule.severity,
+                message=message,
+                path=probe.path,
+                span=probe.span,
+                source="runtime",
+            )
+        )
+
+    def _lost(self, probe: Probe, phase: str, hung: bool, death: str) -> None:
+        self.done += 1
+        limit = f"{self.settings.timeout:g} s"
+        if phase == "import":
+            where = f"importing {probe.path}"
+            if hung:
+                message = (
+                    f"{where} did not finish within {limit} and was stopped, so {probe.label} "
+                    f"could not be checked ({self.tag}): module-level code may train a model or "
+                    'wait for input; put it under `if __name__ == "__main__":`'
+                )
+            else:
+                message = (
+                    f"the process {where} died ({death}), so {probe.label} could not be "
+                    f"checked ({self.tag})"
+                )
+        elif hung:
+            message = (
+                f"{probe.label} did not return within {limit} on sample tensors "
+                f"({probe.spec.describe()}) and was stopped ({self.tag})"
+            )
+        else:
+            message = (
+                f"the process died ({death}) while running {probe.label} on sample tensors "
+                f"({probe.spec.describe()}) ({self.tag})"
+            )
+        self._emit(BY_CODE["RT101"], probe, message)
+
+    def _import_error(self, probe: Probe, event: dict[str, Any]) -> None:
+        error = _error(event.get("error", {}))
+        self._emit(
+            BY_CODE["RT101"],
+            probe,
+            f"importing {probe.path} raised {error}, so {probe.label} could not be checked "
+            f"({self.tag}); the static findings still apply",
+        )
+
+    def _finding(self, probe: Probe, finding: dict[str, Any]) -> None:
+        code = str(finding.get("code"))
+        rule = BY_CODE.get(code)
+        if rule is None:
+            return
+        if finding.get("stage") == "internal":
+            self.outcome.internal_errors.append(
+                f"runtime check of {probe.label} failed: {_error(finding)}"
+            )
+            return
+        if code == "RT101" and _needs_arguments(probe, finding):
+            self.skipped += (f"{probe.label}: needs arguments ({_error(finding)})",)
+            return
+        message = getattr(self, f"_{code.lower()}")(probe, finding)
+        self._emit(rule, probe, message)
+
+    def _rt101(self, probe: Probe, finding: dict[str, Any]) -> str:
+        stage = str(finding.get("stage"))
+        error = _error(finding)
+        if stage == "build":
+            return f"creating {probe.label} raised {error} ({self.tag})"
+        if stage.startswith("component "):
+            return f"{probe.label}: its {stage} raised {error} ({self.tag})"
+        inputs = probe.spec.describe()
+        if stage == "well-formed inputs":
+            return (
+                f"{probe.label} raised {error} on well-formed sample tensors ({inputs}) "
+                f"({self.tag})"
+            )
+        return f"{probe.label} raised {error} at {stage} ({inputs}) ({self.tag})"
+
+    def _rt102(self, probe: Probe, finding: dict[str, Any]) -> str:
+        shape = tuple(finding.get("shape", ()))
+        batch = probe.spec.batch
+        what = "a scalar" if not shape else f"shape {shape}"
+        return (
+            f"{probe.label} returns {what} for a batch of {batch} ({self.tag}): Keras expects "
+            f"one loss value per sample, shape ({batch},), or sample_weight, class_weight and "
+            "masks silently act as one global scale; reduce over the last axis only "
+            "(ops.mean(..., axis=-1))"
+        )
+
+    def _rt103(self, probe: Probe, finding: dict[str, Any]) -> str:
+        return (
+            f"{probe.label} is {finding.get('kind')} at {finding.get('case')} ({self.tag}): "
+            f"inputs the model can produce ({probe.spec.describe()}) give a non-finite loss; "
+            "guard the operation (clip y_pred to [eps, 1 - eps], add eps to denominators)"
+            + self._static_hint(probe)
+        )
+
+    def _rt104(self, probe: Probe, finding: dict[str, Any]) -> str:
+        return (
+            f"gradient of {probe.label} w.r.t. y_pred is {finding.get('kind')} at "
+            f"{finding.get('case')} ({self.tag}): one such batch turns every weight into NaN; "
+            "guard the operation (clip y_pred, sqrt(maximum(x, eps)), the double-where trick)"
+            + self._static_hint(probe)
+        )
+
+    def _rt105(self, probe: Probe, finding: dict[str, Any]) -> str:
+        single = float(finding.get("single", 0.0))
+        double = float(finding.get("double", 0.0))
+        return (
+            f"{probe.label} doubles when the batch is repeated twice ({single:.6g} -> "
+            f"{double:.6g}) ({self.tag}): it sums over the batch, so its value and gradient grow "
+            "with the batch size; average instead (per-sample values, or "
+            'reduction="sum_over_batch_size")'
+        )
+
+    def _rt106(self, probe: Probe, finding: dict[str, Any]) -> str:
+        parts = finding.get("parts", [])
+        formula = " + ".join(_weighted(float(p["weight"]), str(p["label"])) for p in parts)
+        values = ", ".join(f"{p['label']} = {float(p['value']):.6g}" for p in parts)
+        notes = [c.note for c in probe.components if c.note]
+        tracked = [c.label for c in probe.components if c.as_metric]
+        why = "; ".join(notes) if notes else "the terms do not compute what their names say"
+        logged = (
+            f"what the training log shows for {' and '.join(tracked)} does not add up to the loss; "
+            if tracked
+            else ""
+        )
+        return (
+            f"{probe.label} = {float(finding['joint']):.6g} but {formula} = "
+            f"{float(finding['sum']):.6g} on the same batch ({values}) ({self.tag}): "
+            f"{logged}{why}"
+        )
+
+    def _static_hint(self, probe: Probe) -> str:
+        first, last = probe.lines
+        for diagnostic in self.static:
+            if (
+                diagnostic.path == probe.path
+                and first <= diagnostic.line <= last
+                and diagnostic.code.startswith("LL3")
+            ):
+                return f" (static analysis: line {diagnostic.line}, {diagnostic.code})"
+        return ""
+
+
+def _jobs(probes: list[Probe]) -> list[_Job]:
+    """Keras losses first (no import), then one job per user module, in path order."""
+    by_module: dict[str | None, _Job] = {}
+    for index, probe in enumerate(probes):
+        job = by_module.setdefault(probe.module, _Job(probe.module, probe.file, []))
+        job.probes.append((index, probe))
+    return sorted(by_module.values(), key=lambda j: (j.module is not None, j.file or ""))
+
+
+def _needs_arguments(probe: Probe, finding: dict[str, Any]) -> bool:
+    """A loss that no compile site uses, and that cannot be built without arguments (its base
+    class requires them): not a bug, so not run."""
+    error = str(finding.get("error", ""))
+    return (
+        not probe.compiled
+        and finding.get("stage") == "build"
+        and error.startswith("TypeError")
+        and "required" in error
+        and "argument" in error
+    )
+
+
+def _error(found: dict[str, Any]) -> str:
+    text = str(found.get("error", "an exception"))
+    where = found.get("where")
+    return f"{text} ({where})" if where else text
+
+
+def _weighted(weight: float, label: str) -> str:
+    return label if weight == 1.0 else f"{weight:g}*{label}"
+
+
+class _Child:
+    """One child process and the thread that reads its events."""
+
+    def __init__(self, settings: RuntimeSettings, roots: list[str]) -> None:
+        # Not a pipe: nobody reads it while the child runs, and a full pipe would block it.
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _release
+        env = dict(os.environ)
+        env["KERAS_BACKEND"] = settings.backend
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave no __pycache__ in the user's tree
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # A few small tensors: do not reserve the GPU's memory (TensorFlow takes all of it,
+        # JAX three quarters) from a training job that may share the device.
+        env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+        env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+        if settings.device == "cpu":
+            env["CUDA_VISIBLE_DEVICES"] = ""
+            env["JAX_PLATFORMS"] = "cpu"
+            env["KERAS_TORCH_DEVICE"] = "cpu"
+        root = str(Path(losslint.__file__).resolve().parent.parent)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _BOOT.format(root=root)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=env,
+            start_new_session=os.name == "posix",  # one group: kill user subprocesses too
+        )
+        self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.send({"backend": settings.backend, "device": settings.device, "roots": roots})
+
+    def _read(self) -> None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        try:
+            for raw in stdout:
+                try:
+                    event = json.loads(raw)
+                except ValueError:  # a line cut short by a crash
+                    continue
+                if isinstance(event, dict):
+                    self.events.put(event)
+        except (OSError, ValueError):  # closed by kill()
+            pass
+        self.events.put(None)
+
+    def send(self, message: dict[str, Any]) -> bool:
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            stdin.write((json.dumps(message) + "\n").encode("utf-8"))
+            stdin.flush()
+        except (BrokenPipeError, OSError):
+            return False
+        return True
+
+    def next(self, timeout: float) -> object:
+        """The next event, None when the child has exited, or _TIMEOUT."""
+        try:
+            return self.events.get(timeout=timeout)
+        except queue.Empty:
+            return _TIMEOUT
+
+    def death(self, last_line: bool = False) -> str:
+        """How the child ended, in words: the exit code or signal, the interpreter's fatal
+        error when there is one, else (``last_line``) the last line it printed on stderr."""
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return "stopped answering"
+        if code < 0:
+            try:
+                how = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"killed by signal {-code}"
+        else:
+            how = f"exit code {code}"
+        tail = self._stderr_tail(last_line)
+        return f"{how}: {tail}" if tail else how
+
+    def _stderr_tail(self, last_line: bool) -> str:
+        try:
+            self.stderr.seek(0, os.SEEK_END)
+            size = self.stderr.tell()
+            self.stderr.seek(max(0, size - 4096))
+            text = self.stderr.read().decode("utf-8", "replace")
+        except (OSError, ValueError):  # ValueError: already closed
+            return ""
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        fatal = [line for line in lines if line.startswith("Fatal Python error")]
+        found = fatal[-1] if fatal else lines[-1] if lines and last_line else ""
+        return found[:200]
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                if os.name == "posix":
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                else:
+                    self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=10)
+        self._release()
+
+    def close(self) -> None:
+        stdin = self.process.stdin
+        with contextlib.suppress(OSError):
+            if stdin is not None:
+                stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._release()
+
+    def _release(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+        with contextlib.suppress(OSError):
+            self.stderr.close()

@@ -1,0 +1,285 @@
+"""The parent side of the runtime mode, which needs neither Keras nor TensorFlow: what runs on
+which inputs (the plan), the weighted sums RT106 compares, configuration and command line.
+These run everywhere; the tests that start Keras are in test_runtime.py."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from losslint.config import ConfigError, RuntimeSettings, load_config
+from losslint.index.module import index_module
+from losslint.index.project import ProjectIndex
+from losslint.parse import ParsedModule, load, module_name
+from losslint.runtime import RuntimeUnavailable
+from losslint.runtime.decompose import Scope, key, weighted_sum
+from losslint.runtime.driver import run_runtime
+from losslint.runtime.plan import Probe, build_plan, module_root
+from tests.helpers import FIXTURES, ROOT
+
+COMMAND = Path(sys.executable).with_name("losslint")
+SETTINGS = RuntimeSettings(timeout=8.0)
+
+
+def _project(*paths: Path) -> ProjectIndex:
+    indexes = []
+    for path in paths:
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            loaded = load(file, str(file), module_name(file))
+            if isinstance(loaded, ParsedModule):
+                indexes.append(index_module(loaded.tree, loaded.source, loaded.path, loaded.module))
+    return ProjectIndex(indexes)
+
+
+@pytest.fixture(scope="module")
+def probes() -> dict[str, Probe]:
+    plan = build_plan(_project(FIXTURES / "runtime"), SETTINGS)
+    return {f"{Path(p.path).name}:{p.label}": p for p in plan.probes}
+
+
+def test_inputs_follow_the_model_output(probes: dict[str, Probe]) -> None:
+    sigmoid = probes["rt103_rt104_numerics.py:unclipped_bce"].spec
+    assert (sigmoid.batch, sigmoid.units, sigmoid.labels, sigmoid.domain) == (
+        8,
+        3,
+        "binary",
+        "probability",
+    )
+    assert sigmoid.origin == "model"
+    linear = probes["rt103_rt104_numerics.py:logit_bce"].spec
+    assert (linear.units, linear.labels, linear.domain) == (2, "real", "real")
+    softmax = probes["correct.py:'categorical_crossentropy'"].spec
+    assert (softmax.units, softmax.labels, softmax.domain) == (5, "categorical", "simplex")
+    sparse = probes["correct.py:'sparse_categorical_crossentropy'"].spec
+    assert (sparse.labels, sparse.domain) == ("sparse", "simplex")
+    logits = probes["correct.py:CategoricalCrossentropy(from_logits=True)"].spec
+    assert (logits.labels, logits.domain) == ("categorical", "real")
+    # No model: the configuration's units, probabilities.
+    unused = probes["hang.py:hang_loss"].spec
+    assert (unused.units, unused.domain, unused.origin) == (4, "probability", "configuration")
+
+
+def test_how_each_loss_is_built(probes: dict[str, Probe]) -> None:
+    factory = probes["rt101_raises.py:make_margin_loss(margin=0.5)"]
+    assert factory.target.to_json() == {
+        "kind": "call",
+        "name": "rt101_raises.make_margin_loss",
+        "args": [],
+        "kwargs": {"margin": 0.5},
+    }
+    assert factory.per_sample and factory.module == "rt101_raises"
+    defaults = probes["rt101_raises.py:make_broken_loss()"]
+    assert defaults.target.kwargs == () and not defaults.per_sample
+    assert defaults.span.line == 30  # the closure's def line
+    builtin = probes["rt105_batch.py:MeanSquaredError(reduction='sum')"]
+    assert builtin.module is None and builtin.span.line == 19
+    subclass = probes["rt102_shape.py:ScalarAbsLoss()"]
+    assert subclass.span.line == 21  # def call, not the class line
+    assert subclass.per_sample
+
+
+def test_unknown_ids_and_third_party_losses_are_not_run(probes: dict[str, Probe]) -> None:
+    assert not any("logcosh" in name for name in probes)
+
+
+def test_decomposition_of_joint_losses(probes: dict[str, Probe]) -> None:
+    joint = probes["rt106_decomposition.py:mae_mse_loss"].components
+    assert [(c.label, c.weight, c.as_metric) for c in joint] == [
+        ("mean_absolute_error", 1.0, True),
+        ("mse", 10.0, True),
+    ]
+    assert joint[0].note == ""  # 'mae' is Keras' mean_absolute_error
+    assert joint[1].note == "the metric 'mse' is not the mse the loss calls"
+    swapped = probes["rt106_decomposition.py:bce_dice_loss"].components
+    assert swapped[0].note.endswith("(y_pred, y_true), arguments swapped")
+    assert [c.as_metric for c in swapped] == [True, False]
+    subclass = probes["correct.py:MaeMse(alpha=0.25)"].components
+    assert [(c.label, c.weight) for c in subclass] == [
+        ("mean_absolute_error", 0.25),
+        ("self.mse", 1.0),
+    ]
+    correct = probes["correct.py:joint_loss"].components
+    assert [(c.weight, c.note) for c in correct] == [(1.0, ""), (10.0, "")]  # MSE_WEIGHT
+
+
+def _terms(source: str) -> list[tuple[float, str, str]] | None:
+    tree = ast.parse(source)
+    index = index_module(tree, source, "m.py", "m")
+    project = ProjectIndex([index])
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "joint")
+    terms = weighted_sum(node, ("y_true", "y_pred"), Scope(index, project))
+    return None if terms is None else [(t.weight, t.written, t.order) for t in terms]
+
+
+_PRELUDE = """\
+import keras
+from keras import ops
+
+W = 4.0
+
+
+def a(y_true, y_pred):
+    return ops.mean(ops.abs(y_true - y_pred), axis=-1)
+
+
+def b(y_true, y_pred):
+    return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("return a(y_true, y_pred) - 0.5 * b(y_true, y_pred)", [(1.0, "a"), (-0.5, "b")]),
+        ("return (a(y_true, y_pred) + b(y_true, y_pred)) / 2", [(0.5, "a"), (0.5, "b")]),
+        ("return ops.add(a(y_true, y_pred), W * b(y_true, y_pred))", [(1.0, "a"), (4.0, "b")]),
+        (
+            "first = a(y_true, y_pred)\n    w = 2 * W\n    return first + w * b(y_pred, y_true)",
+            [(1.0, "a"), (8.0, "b")],
+        ),
+        (
+            "return keras.losses.mae(y_true, y_pred)"
+            " + keras.losses.MeanSquaredError()(y_true, y_pred)",
+            [(1.0, "keras.losses.mae"), (1.0, "keras.losses.MeanSquaredError()")],
+        ),
+    ],
+)
+def test_weighted_sums(body: str, expected: list[tuple[float, str]]) -> None:
+    found = _terms(_PRELUDE + f"def joint(y_true, y_pred):\n    {body}\n")
+    assert found is not None
+    assert [(w, written) for w, written, _ in found] == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "return a(y_true, y_pred)",  # one term
+        "return a(y_true, y_pred) + ops.mean(ops.square(y_pred), axis=-1)",  # not a loss call
+        "return a(y_true, y_pred) * b(y_true, y_pred)",  # a product of terms
+        "if W > 1:\n        return a(y_true, y_pred)\n"
+        "    return a(y_true, y_pred) + b(y_true, y_pred)",  # two returns
+    ],
+)
+def test_not_weighted_sums(body: str) -> None:
+    assert _terms(_PRELUDE + f"def joint(y_true, y_pred):\n    {body}\n") is None
+
+
+def test_argument_order_is_recorded() -> None:
+    found = _terms(
+        _PRELUDE
+        + "def joint(y_true, y_pred):\n    return a(y_pred, y_true) + b(y_true, y_pred * 2)\n"
+    )
+    assert found is not None
+    assert [order for _, _, order in found] == ["swapped", "other"]
+
+
+def test_names_of_one_loss_agree() -> None:
+    assert key("mse") == key("MeanSquaredError") == key("keras.losses.mean_squared_error")
+    assert key("KLDivergence") == key("kld") == "kl_divergence"
+    assert key("mae") != key("mse")
+
+
+def test_factories_and_classes_with_required_arguments_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / "losses.py").write_text(
+        "import keras\nfrom keras import ops\n\n\n"
+        "def make_margin_loss(margin):\n"
+        "    def margin_loss(y_true, y_pred):\n"
+        "        return ops.mean(ops.maximum(margin - y_true * y_pred, 0.0), axis=-1)\n\n"
+        "    return margin_loss\n\n\n"
+        "class ScaledLoss(keras.losses.Loss):\n"
+        "    def __init__(self, scale, name='scaled'):\n"
+        "        super().__init__(name=name)\n"
+        "        self.scale = scale\n\n"
+        "    def call(self, y_true, y_pred):\n"
+        "        return self.scale * ops.mean(ops.abs(y_true - y_pred), axis=-1)\n"
+    )
+    plan = build_plan(_project(tmp_path), SETTINGS)
+    assert plan.probes == []
+    assert sorted(plan.skipped) == ["ScaledLoss: needs scale", "make_margin_loss: needs margin"]
+
+
+def test_module_root_for_packages(tmp_path: Path) -> None:
+    assert module_root(tmp_path / "pkg" / "sub" / "mod.py", "pkg.sub.mod") == tmp_path
+    assert module_root(tmp_path / "pkg" / "__init__.py", "pkg") == tmp_path
+    assert module_root(tmp_path / "mod.py", "mod") == tmp_path
+
+
+# -- configuration and command line ----------------------------------------------------------
+
+
+def _config(tmp_path: Path, text: str) -> RuntimeSettings:
+    path = tmp_path / "pyproject.toml"
+    path.write_text(text)
+    return load_config(path).runtime
+
+
+def test_runtime_table(tmp_path: Path) -> None:
+    settings = _config(
+        tmp_path,
+        "[tool.losslint.runtime]\nbackend = 'jax'\ndevice = 'cpu'\ntimeout = 5\n"
+        "batch-size = 16\nunits = 10\n",
+    )
+    assert settings == RuntimeSettings("jax", "cpu", 5.0, 16, 10)
+    assert _config(tmp_path, "[tool.losslint]\nselect = ['LL']\n") == RuntimeSettings()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("timeot = 5", "unknown key 'timeot' in [tool.losslint.runtime]"),
+        ("backend = 'mxnet'", "'backend' in [tool.losslint.runtime]"),
+        ("device = 'tpu'", "'device' in [tool.losslint.runtime]"),
+        ("timeout = 0", "'timeout' in [tool.losslint.runtime] | must be a positive number"),
+        ("timeout = true", "'timeout' in [tool.losslint.runtime]"),
+        ("batch-size = 1", "'batch-size' in [tool.losslint.runtime] | must be an integer"),
+        ("units = 2.5", "'units' in [tool.losslint.runtime] | must be an integer"),
+    ],
+)
+def test_bad_runtime_settings_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _config(tmp_path, f"[tool.losslint.runtime]\n{text}\n")
+    where, _, what = message.partition(" | ")
+    assert where in str(raised.value) and what in str(raised.value)
+
+
+def _command(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(COMMAND), *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_backend_and_device_need_runtime() -> None:
+    done = _command("check", "fixtures/demo", "--backend", "jax")
+    assert done.returncode == 2
+    assert "--backend and --device apply only with --runtime" in done.stderr
+
+
+def test_rules_lists_and_explains_the_rt_codes() -> None:
+    listed = _command("rules").stdout
+    for code in ("RT101", "RT102", "RT103", "RT104", "RT105", "RT106"):
+        assert code in listed
+    page = _command("explain", "RT104")
+    assert page.returncode == 0 and page.stdout.startswith("# RT104 non-finite-gradient\n")
+
+
+def test_static_runs_are_unchanged_by_the_rt_codes() -> None:
+    # RT codes are selected by default but produce nothing without --runtime.
+    done = _command("check", "fixtures/runtime/static_too.py", "--format", "json", "--no-cache")
+    assert '"source": "runtime"' not in done.stdout
+    assert "runtime" not in done.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("keras") is not None, reason="Keras is installed here")
+def test_runtime_without_keras_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeUnavailable, match=r"pip install 'keras-losslint\[runtime\]'"):
+        run_runtime(ProjectIndex([]), SETTINGS)
+    (tmp_path / "losses.py").write_text("def l1_loss(y_true, y_pred):\n    return y_pred\n")
+    done = _command("check", ".", "--runtime", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--runtime needs Keras 3 and a backend" in done.stderr
