@@ -54,7 +54,6 @@ class FileFacts:
     relevant: bool  # passed the text pre-filter
     imports: tuple[str, ...]  # dotted module names it may import (absolute or ".relative")
     module: str = ""  # its dotted module name (depends on __init__.py files around it)
-    module: str = ""  # its dotted module name (depends on __init__.py files around it)
 
 
 def scan_imports(data: bytes) -> tuple[str, ...]:
