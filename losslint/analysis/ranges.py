@@ -260,7 +260,7 @@ def _reduce_sum(a: Range) -> Range:
     elif a.lo == 0:
         reason = "a sum of non-negative terms, 0 when they all are"
     else:
-        reason = "a sum, 0 when its terms are (an empty mask, no positives in the batch)"
+        reason = "a sum, 0 when its terms are, e.g. an empty mask or no positives in the batch"
     return Range(
         lo, hi, a.lo_open and a.lo >= 0, a.hi_open and a.hi <= 0, reason, overflow=a.overflow
     )

@@ -388,6 +388,15 @@ def _metrics_shape(
                 )
 
 
+_KERAS_METRIC_AND_LOSS_IDS: Final = (
+    keras_ids.K3_METRICS
+    | keras_ids.K3_METRICS_NEED_ARGS
+    | keras_ids.K2_METRICS
+    | keras_ids.K3_LOSSES
+    | keras_ids.K2_LOSSES
+)
+
+
 def _is_one_metric(context: RuleContext, value: Value) -> bool:
     """A single metric (string, Keras metric/loss object, project function or metric class).
 
@@ -400,8 +409,10 @@ def _is_one_metric(context: RuleContext, value: Value) -> bool:
     )
     if name is None:
         return False
-    if name.startswith(("keras.metrics.", "keras.losses.")):
-        return True
+    module, _, last = name.rpartition(".")
+    if module in ("keras.metrics", "keras.losses"):
+        # A metric or loss, not a utility of those modules (clone_metrics, get, serialize).
+        return last in _KERAS_METRIC_AND_LOSS_IDS
     kind = context.project.kind(name)
     return kind in ("function", "class") if isinstance(value, Ref) else kind == "class"
 
