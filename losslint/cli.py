@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 
 from losslint import __version__, pipeline
-from losslint import fix as fix_engine
 from losslint.config import (
     BACKEND_CHOICES,
     DEVICE_CHOICES,
@@ -237,6 +236,8 @@ def _fix(
     targets: list[Path], config: Config, unsafe: bool, diff: bool, jobs: int | None, quiet: bool
 ) -> None:
     """--diff: print the diff and exit (1 when there is one); --fix: write, then report."""
+    from losslint import fix as fix_engine  # libcst: loaded only when fixing
+
     outcome = fix_engine.run(targets, config, unsafe=unsafe, write=not diff, jobs=jobs)
     for message in outcome.errors:
         click.echo(f"losslint: internal error: {message}", err=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
 import sys
@@ -193,6 +192,7 @@ def _analyse_all(
     groups = [[(path, modules[path]) for path in group] for _, group in pending]
     if workers <= 1:
         return [_analyse(group, config) for group in groups]
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
