@@ -8,6 +8,7 @@ from typing import Final
 
 from losslint.analysis import rewrites
 from losslint.diagnostic import Applicability, Edit, Fix, Severity, Span
+from losslint.index import names
 from losslint.index.apis import BACKEND_MODULES, TF1_CASTS, TF1_MATH, is_keras_source
 from losslint.index.facts import ApiUse, Call, FunctionDef, ModuleIndex, Ref, Value, iter_leaves
 from losslint.index.positions import node_span
@@ -117,6 +118,11 @@ def _keras_module(module: ModuleIndex) -> bool:
     return keras and not other
 
 
+def _imports_keras(module: ModuleIndex) -> bool:
+    """Keras itself is imported (``keras``, ``tf.keras``, ``tf_keras``), not only TensorFlow."""
+    return any(names.is_keras(names.canonical(full)) for full in module.imports.values())
+
+
 def _text(module: ModuleIndex, span: Span) -> str:
     """The source text of a one-line span."""
     if span.line != span.end_line or not 0 < span.line <= len(module.lines):
@@ -199,14 +205,17 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
             keras_called.add(f"{definition.qualname}.call")
         elif definition.kind == "metric_class":
             keras_called.add(f"{definition.qualname}.update_state")
+    compiling = bool(context.compiles)
     for qualname, (module, function) in project.functions.items():
         method = qualname.rpartition(".")[0] in project.classes
         definite = qualname in keras_called
         # Named like a loss in user code that Keras could call as fn(y_true, y_pred): a helper
-        # with more required arguments is called directly, in the order its callers chose.
+        # with more required arguments is called directly, in the order its callers chose, and
+        # so is a TF1 script's loss function where nothing uses Keras at all.
         named = (
             not method
             and _keras_module(module)
+            and (compiling or _imports_keras(module))
             and not is_keras_source(module.module)
             and _positional(function, False)[1] <= 2
             and any(w in _short(qualname).lower() for w in ("loss", "metric", "coef", "score"))
