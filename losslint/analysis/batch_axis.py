@@ -224,8 +224,6 @@ _TENSOR_METHODS_PASS: Final = frozenset(
         "div",
     }
 )
-_REDUCTION_NONE: Final = frozenset({"none"})
-_LOSS_CLASSES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWrapper"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -1001,7 +999,7 @@ class BatchAxis:
             return self._apply_function(callee.target, node, frame)
         if callee.kind == "class" and callee.target is not None:
             self._arguments(node, frame)
-            if self.project.is_subclass(callee.target, _LOSS_CLASSES):
+            if self.project.is_loss_class(callee.target):
                 reduction = _reduction(node, frame, default="mean")
                 return Batch("lossobj", target=reduction, terms=(callee.target,))
             return UNKNOWN

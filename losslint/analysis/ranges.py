@@ -135,7 +135,6 @@ _METHODS: Final = {
 _EPSILON: Final = frozenset({"keras.backend.epsilon", "keras.config.epsilon"})
 _GUARD_METHODS: Final = frozenset({"clamp", "clip", "clamp_min", "clamp_max"})
 _GUARDS: Final = frozenset({"clip", "maximum", "minimum", "divide_no_nan", "normalize"})
-_INPLACE: Final = frozenset({"clamp_", "clip_", "clamp_min_"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +169,6 @@ class Range:
 
 def point(value: float, reason: str = "") -> Range:
     return Range(value, value, reason=reason)
-
-
-ANYTHING: Final = Range(-INF, INF)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,8 @@ from losslint.index.facts import (
 )
 
 _MAX_CHAIN: Final = 8
-_LOSS_BASES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWrapper"})
-_METRIC_BASES: Final = frozenset(
+LOSS_BASES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWrapper"})
+METRIC_BASES: Final = frozenset(
     {"keras.metrics.Metric", "keras.metrics.Mean", "keras.metrics.MeanMetricWrapper"}
 )
 
@@ -140,6 +140,14 @@ class ProjectIndex:
         _, cls = self.classes[found]
         return any(b in bases or self.is_subclass(b, bases, depth + 1) for b in cls.bases)
 
+    def is_loss_class(self, qualname: str) -> bool:
+        """A class of the project deriving from ``keras.losses.Loss`` (directly or not)."""
+        return self.is_subclass(qualname, LOSS_BASES)
+
+    def is_metric_class(self, qualname: str) -> bool:
+        """A class of the project deriving from ``keras.metrics.Metric`` (directly or not)."""
+        return self.is_subclass(qualname, METRIC_BASES)
+
     def definitions(self) -> list[LossDef]:
         """Every loss/metric definition, with its role (cached: rules ask repeatedly)."""
         if self._definitions is None:
@@ -162,8 +170,8 @@ class ProjectIndex:
         out: list[LossDef] = []
         for qualname, (module, cls) in self.classes.items():
             for kind, bases, role in (
-                ("loss_class", _LOSS_BASES, "loss"),
-                ("metric_class", _METRIC_BASES, "metric"),
+                ("loss_class", LOSS_BASES, "loss"),
+                ("metric_class", METRIC_BASES, "metric"),
             ):
                 if bases & set(cls.bases) or self.is_subclass(qualname, bases):
                     out.append(
@@ -226,10 +234,10 @@ class ProjectIndex:
 
 
 # First and second positional parameters of a loss or metric, in their usual spellings.
-_TRUE_NAMES: Final = frozenset(
+TRUE_NAMES: Final = frozenset(
     {"y_true", "ytrue", "yt", "y", "true", "labels", "label", "target", "targets", "gt", "y_gt"}
 )
-_PRED_NAMES: Final = frozenset(
+PRED_NAMES: Final = frozenset(
     {
         "y_pred",
         "ypred",
@@ -263,7 +271,7 @@ _METRIC_WORDS: Final = (
 
 def _loss_signature(params: tuple[str, ...]) -> bool:
     rest = params[1:] if params[:1] in (("self",), ("cls",)) else params
-    return len(rest) >= 2 and rest[0] in _TRUE_NAMES and rest[1] in _PRED_NAMES
+    return len(rest) >= 2 and rest[0] in TRUE_NAMES and rest[1] in PRED_NAMES
 
 
 def _named_roles(qualname: str) -> frozenset[str]:

@@ -12,13 +12,9 @@ from losslint.index import names
 from losslint.index.apis import BACKEND_MODULES, TF1_CASTS, TF1_MATH, is_keras_source
 from losslint.index.facts import ApiUse, Call, FunctionDef, ModuleIndex, Ref, Value, iter_leaves
 from losslint.index.positions import node_span
-from losslint.index.project import _PRED_NAMES, _TRUE_NAMES, ResolvedCompile
+from losslint.index.project import PRED_NAMES, TRUE_NAMES, ResolvedCompile
 from losslint.rules.registry import Finding, Rule, RuleContext
 
-_LOSS_BASES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWrapper"})
-_METRIC_BASES: Final = frozenset(
-    {"keras.metrics.Metric", "keras.metrics.Mean", "keras.metrics.MeanMetricWrapper"}
-)
 # The public ``keras.backend`` of Keras 3 (keras/api/backend/__init__.py, checked on 3.15.1).
 KEPT_BACKEND: Final = frozenset(
     {
@@ -180,7 +176,7 @@ def _misfit(function: FunctionDef, method: bool, call: str) -> str | None:
 
 def _swapped(function: FunctionDef, method: bool) -> bool:
     names, _, _, _ = _positional(function, method)
-    return len(names) >= 2 and names[0] in _PRED_NAMES and names[1] in _TRUE_NAMES
+    return len(names) >= 2 and names[0] in PRED_NAMES and names[1] in TRUE_NAMES
 
 
 def _compile_uses(rc: ResolvedCompile) -> Iterator[tuple[str, Value]]:
@@ -287,10 +283,10 @@ def _compile_use(
         return
     if found not in project.classes:
         return
-    loss = project.is_subclass(found, _LOSS_BASES)
+    loss = project.is_loss_class(found)
     method_name = "call" if loss else "update_state"
     method = project.functions.get(f"{found}.{method_name}")
-    if method is None or not (loss or project.is_subclass(found, _METRIC_BASES)):
+    if method is None or not (loss or project.is_metric_class(found)):
         return
     call = "call(y_true, y_pred)" if loss else "update_state(y_true, y_pred, sample_weight=...)"
     why = _misfit(method[1], True, call)
@@ -508,7 +504,7 @@ def _reduction_reference(module: ModuleIndex, use: ApiUse) -> Finding | None:
 
 def _in_loss_class(context: RuleContext, scope: str) -> bool:
     cls = scope.rpartition(".")[0]
-    return cls in context.project.classes and context.project.is_subclass(cls, _LOSS_BASES)
+    return cls in context.project.classes and context.project.is_loss_class(cls)
 
 
 def _reduction_like(node: ast.expr) -> bool:

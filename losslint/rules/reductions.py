@@ -11,8 +11,6 @@ from losslint.diagnostic import Severity
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
 from losslint.rules.registry import Finding, Rule, RuleContext
 
-_LOSS_BASES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWrapper"})
-
 
 def _name(definition: LossDef) -> str:
     short = definition.qualname.rpartition(".")[2]
@@ -109,7 +107,7 @@ def _is_loss_class(context: RuleContext, func: str | None) -> bool:
     module, _, last = func.rpartition(".")
     if module == "keras.losses":
         return last[:1].isupper() and last not in ("Loss", "Reduction")
-    return context.project.is_subclass(func, _LOSS_BASES)
+    return context.project.is_loss_class(func)
 
 
 _CONSEQUENCE: Final = {

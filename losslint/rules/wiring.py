@@ -447,12 +447,7 @@ def _is_metric_class(context: RuleContext, func: str | None) -> bool:
     module, _, last = func.rpartition(".")
     if module == "keras.metrics":
         return last[:1].isupper()
-    return context.project.is_subclass(
-        func,
-        frozenset(
-            {"keras.metrics.Metric", "keras.metrics.Mean", "keras.metrics.MeanMetricWrapper"}
-        ),
-    )
+    return context.project.is_metric_class(func)
 
 
 # -- LL105 ------------------------------------------------------------------------------------
