@@ -43,23 +43,16 @@ class Discovery:
         self.exclude = _spec(exclude)
         self.respect_gitignore = respect_gitignore
 
-    def _excluded(self, path: Path, is_dir: bool) -> bool:
-        try:
-            relative = path.resolve().relative_to(self.root).as_posix()
-        except ValueError:
-            relative = path.name
-        if is_dir:
-            relative += "/"
-        return self.exclude.match_file(relative) or self.exclude.match_file(
-            path.name + ("/" if is_dir else "")
-        )
-
     def files(self, paths: list[Path]) -> Iterator[Path]:
         """Files given explicitly are always checked; directories are walked with exclusions."""
         seen: set[Path] = set()
         for path in paths:
             if path.is_dir():
-                for found in self._walk(path, []):
+                try:
+                    relative: str | None = path.resolve().relative_to(self.root).as_posix()
+                except ValueError:
+                    relative = None  # outside the configuration root: patterns see names
+                for found in self._walk(path, "" if relative == "." else relative, []):
                     if found not in seen:
                         seen.add(found)
                         yield found
@@ -68,8 +61,13 @@ class Discovery:
                 yield path
 
     def _walk(
-        self, directory: Path, ignores: list[tuple[Path, pathspec.PathSpec[Any]]]
+        self,
+        directory: Path,
+        relative: str | None,
+        ignores: list[tuple[int, pathspec.PathSpec[Any]]],
     ) -> Iterator[Path]:
+        """``relative`` is the directory's path from the root, carried down as text: resolving
+        every entry again would cost a realpath (a chain of lstat calls) per file."""
         if self.respect_gitignore:
             gitignore = directory / ".gitignore"
             if gitignore.is_file():
@@ -77,30 +75,26 @@ class Discovery:
                     lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
                 except OSError:
                     lines = []
-                ignores = [*ignores, (directory, pathspec.GitIgnoreSpec.from_lines(lines))]
+                base = len(os.fspath(directory)) + 1
+                ignores = [*ignores, (base, pathspec.GitIgnoreSpec.from_lines(lines))]
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
             return
         for entry in entries:
-            path = Path(entry.path)
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 continue
-            if self._excluded(path, is_dir) or _git_ignored(path, is_dir, ignores):
+            suffix = "/" if is_dir else ""
+            child = f"{relative}/{entry.name}" if relative else entry.name
+            if self.exclude.match_file(child + suffix):
+                continue
+            if any(spec.match_file(entry.path[base:] + suffix) for base, spec in ignores):
                 continue
             if is_dir:
-                yield from self._walk(path, ignores)
+                yield from self._walk(
+                    Path(entry.path), None if relative is None else child, ignores
+                )
             elif entry.name.endswith(".py") and entry.is_file():
-                yield path
-
-
-def _git_ignored(
-    path: Path, is_dir: bool, ignores: list[tuple[Path, pathspec.PathSpec[Any]]]
-) -> bool:
-    for base, spec in ignores:
-        relative = path.relative_to(base).as_posix() + ("/" if is_dir else "")
-        if spec.match_file(relative):
-            return True
-    return False
+                yield Path(entry.path)

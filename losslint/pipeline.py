@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -9,7 +10,7 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pathspec
 
@@ -155,7 +156,7 @@ def _scan(file: Path, shown: str, cache: Cache | None) -> FileFacts | Diagnostic
         stat = file.stat()
     except OSError as error:
         return unreadable(shown, f"cannot be read: {error.strerror or error}")
-    absolute = str(file.resolve())
+    absolute = os.path.abspath(file)  # a cache key: no need to resolve links per file
     known = cache.facts(absolute, stat) if cache is not None else None
     if known is not None:
         return known
@@ -248,8 +249,13 @@ def _kept(diagnostic: Diagnostic, line: str, config: Config) -> bool:
     return not _suppressed(line, code)
 
 
+@functools.lru_cache(maxsize=256)
+def _pattern(pattern: str) -> pathspec.PathSpec[Any]:
+    return pathspec.PathSpec.from_lines("gitignore", [pattern])
+
+
 def _matches(pattern: str, path: str, config: Config) -> bool:
-    spec = pathspec.PathSpec.from_lines("gitignore", [pattern])
+    spec = _pattern(pattern)
     absolute = Path(path).resolve()
     try:
         relative = absolute.relative_to(config.root).as_posix()
