@@ -75,7 +75,9 @@ def run(
                 target.mkdir(parents=True, exist_ok=True)
         mirrored = replace(config, root=mirror.root)
         for _ in range(MAX_ROUNDS):
-            result = pipeline.run(targets, mirrored, jobs=jobs, use_cache=False)
+            # The cache lives in the scratch copy: after the first round, only the groups of
+            # files that a fix changed are parsed and checked again.
+            result = pipeline.run(targets, mirrored, jobs=jobs, use_cache=True)
             outcome.errors = result.internal_errors
             by_file: dict[Path, list[Fix]] = {}
             for diagnostic in result.diagnostics:
