@@ -158,8 +158,10 @@ class CompileSite:
 @dataclass(frozen=True, slots=True)
 class FunctionDef:
     qualname: str  # module-qualified
-    params: tuple[str, ...]
+    params: tuple[str, ...]  # positional parameters, in order
     required: int  # positional parameters without defaults
+    varargs: bool  # takes *args
+    required_kwonly: tuple[str, ...]  # keyword-only parameters without defaults
     span: Span  # the ``def`` line
     returns_function: str | None  # module-qualified name of a nested function it returns
     node: ast.FunctionDef | ast.AsyncFunctionDef = field(compare=False, repr=False)
@@ -170,7 +172,6 @@ class ClassDef:
     qualname: str
     bases: tuple[str, ...]  # canonical or module-qualified names
     span: Span
-    methods: tuple[str, ...]
     node: ast.ClassDef = field(compare=False, repr=False)
 
 

@@ -418,12 +418,7 @@ class ModuleIndexer:
             for base in node.bases:
                 value = self.value(base, parent, node.lineno)
                 bases.append(value.target if isinstance(value, Ref) else "")
-            methods = tuple(
-                s.name for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
-            )
-            self.classes.append(
-                ClassDef(qualname, tuple(bases), self.def_span(node), methods, node)
-            )
+            self.classes.append(ClassDef(qualname, tuple(bases), self.def_span(node), node))
             # Methods resolve names in the enclosing scope, not in the class body (Python
             # semantics), but keep the class in their qualified name.
             method_parent = _Scope(qualname, parent)
@@ -461,6 +456,12 @@ class ModuleIndexer:
                 qualname=qualname,
                 params=tuple(a.arg for a in positional),
                 required=len(positional) - len(args.defaults),
+                varargs=args.vararg is not None,
+                required_kwonly=tuple(
+                    a.arg
+                    for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+                    if d is None
+                ),
                 span=self.def_span(node),
                 returns_function=returned,
                 node=node,

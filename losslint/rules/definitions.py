@@ -143,13 +143,10 @@ def _function_name(context: RuleContext, qualname: str) -> str:
 
 def _positional(function: FunctionDef, method: bool) -> tuple[list[str], int, bool, list[str]]:
     """(positional parameter names, required count, has *args, required keyword-only)."""
-    args = function.node.args
-    names = [a.arg for a in (*args.posonlyargs, *args.args)]
-    required = len(names) - len(args.defaults)
+    names, required = list(function.params), function.required
     if method and names:
         names, required = names[1:], required - 1
-    kwonly = [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
-    return names, max(required, 0), args.vararg is not None, kwonly
+    return names, max(required, 0), function.varargs, list(function.required_kwonly)
 
 
 def _misfit(function: FunctionDef, method: bool, call: str) -> str | None:
