@@ -32,6 +32,9 @@ from losslint.index.positions import node_span
 from losslint.index.project import ProjectIndex
 
 _MAX_DEPTH: Final = 6
+# Expressions nested deeper than this (a 500-term sum, 164 nested calls) are "unknown": the
+# walk is recursive, and Python's stack is not ours to exhaust.
+_MAX_NESTING: Final = 80
 
 # States of a value. "kept"/"flat" hold the batch; "mean"/"sum" have reduced it away; "scalar"
 # is a full reduction of a value whose batch is unknown; "shape" is a batched tensor's shape.
@@ -299,6 +302,7 @@ class _Frame:
     depth: int = 0
     training: bool = False  # a training step: the functions it calls are trained on directly
     probes: dict[int, tuple[str, Span]] = field(default_factory=dict)
+    nesting: int = 0  # expressions being evaluated inside one another
 
     @property
     def path(self) -> str:
@@ -615,11 +619,13 @@ class BatchAxis:
         self._active.add(function.qualname)
         try:
             self._block(node.body, frame)
+            result = frame.returns[0] if frame.returns else UNKNOWN
+            for value in frame.returns[1:]:
+                result = join(result, value)
+        except RecursionError:
+            result = UNKNOWN  # helpers nested beyond Python's stack: unknown, never a crash
         finally:
             self._active.discard(function.qualname)
-        result = frame.returns[0] if frame.returns else UNKNOWN
-        for value in frame.returns[1:]:
-            result = join(result, value)
         self._memo[key] = result
         return result
 
@@ -748,7 +754,13 @@ class BatchAxis:
     def _expr(self, node: ast.expr | None, frame: _Frame) -> Batch:
         if node is None:
             return CONST
-        value = self._evaluate(node, frame)
+        if frame.nesting > _MAX_NESTING:
+            return UNKNOWN
+        frame.nesting += 1
+        try:
+            value = self._evaluate(node, frame)
+        finally:
+            frame.nesting -= 1
         probe = frame.probes.get(id(node))
         if probe is not None:
             self._record(probe, node, value, frame)
@@ -1402,7 +1414,10 @@ class BatchAxis:
             ]
         else:
             return
-        self._block(body, frame)
+        try:
+            self._block(body, frame)
+        except RecursionError:
+            pass  # nested beyond Python's stack: what was recorded so far stands
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from losslint.analysis import rewrites
+from losslint.analysis import ops, rewrites
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex
@@ -33,113 +33,35 @@ INF: Final = math.inf
 _MAX_DEPTH: Final = 4  # helper calls followed
 _MAX_EXPR_DEPTH: Final = 60
 
-# Modules whose functions are tensor math, by canonical module name.
-# Last name component → operation.
-_OPS: Final = {
-    **dict.fromkeys(("log", "log2", "log10"), "log"),
-    "log1p": "log1p",
-    **dict.fromkeys(("sqrt",), "sqrt"),
-    "rsqrt": "rsqrt",
-    **dict.fromkeys(("exp", "expm1", "exp2"), "exp"),
-    **dict.fromkeys(("divide", "truediv", "div", "true_divide", "realdiv"), "divide"),
-    **dict.fromkeys(("divide_no_nan", "div_no_nan"), "divide_no_nan"),
-    "reciprocal": "reciprocal",
-    **dict.fromkeys(("pow", "power", "float_power"), "pow"),
-    "square": "square",
-    **dict.fromkeys(("abs", "absolute", "fabs"), "abs"),
-    **dict.fromkeys(("clip", "clip_by_value", "clamp"), "clip"),
-    **dict.fromkeys(("maximum", "fmax"), "maximum"),
-    **dict.fromkeys(("minimum", "fmin"), "minimum"),
-    **dict.fromkeys(("sigmoid", "expit"), "sigmoid"),
-    "hard_sigmoid": "sigmoid",
-    "softmax": "softmax",
-    **dict.fromkeys(("log_softmax", "log_sigmoid", "logsigmoid"), "nonpositive"),
-    "softplus": "softplus",
-    "tanh": "unit",
-    **dict.fromkeys(("cos", "sin", "sign"), "unit"),
-    "relu": "relu",
-    **dict.fromkeys(("l2_normalize", "normalize"), "normalize"),
-    **dict.fromkeys(("acos", "arccos"), "acos"),
-    **dict.fromkeys(("asin", "arcsin"), "asin"),
-    **dict.fromkeys(("sum", "reduce_sum", "nansum", "cumsum"), "sum"),
-    **dict.fromkeys(("mean", "reduce_mean", "nanmean", "average"), "mean"),
-    **dict.fromkeys(("max", "reduce_max", "amax", "min", "reduce_min", "amin"), "extreme"),
-    **dict.fromkeys(("logsumexp", "reduce_logsumexp"), "logsumexp"),
-    "norm": "norm",
-    "where": "where",
-    **dict.fromkeys(
-        (
-            "cast",
-            "stop_gradient",
-            "reshape",
-            "flatten",
-            "batch_flatten",
-            "transpose",
-            "squeeze",
-            "expand_dims",
-            "identity",
-            "convert_to_tensor",
-            "constant",
-            "round",
-            "floor",
-            "ceil",
-            "gather",
-            "take",
-            "tile",
-            "repeat",
-            "permute_dimensions",
-            "to_float",
-            "asarray",
-            "array",
-        ),
-        "identity",
-    ),
-    **dict.fromkeys(("shape", "size", "int_shape", "count_nonzero"), "count"),
-    **dict.fromkeys(
-        (
-            "one_hot",
-            "equal",
-            "not_equal",
-            "greater",
-            "greater_equal",
-            "less",
-            "less_equal",
-            "logical_and",
-            "logical_or",
-            "logical_not",
-        ),
-        "boolean",
-    ),
-    "ones_like": "one",
-    "zeros_like": "zero",
-}
-# Tensor methods (``y_pred.log()``, ``x.clamp(min=eps)``, torch and NumPy style).
-_METHODS: Final = {
-    "log": "log",
-    "sqrt": "sqrt",
-    "exp": "exp",
-    "sum": "sum",
-    "mean": "mean",
-    "clamp": "clip",
-    "clip": "clip",
-    "clamp_min": "maximum",
-    "pow": "pow",
-    "abs": "abs",
-    "square": "square",
-    "sigmoid": "sigmoid",
-    "softmax": "softmax",
-    "norm": "norm",
-    "max": "extreme",
-    "min": "extreme",
-}
 _EPSILON: Final = frozenset({"keras.backend.epsilon", "keras.config.epsilon"})
-_GUARD_METHODS: Final = frozenset({"clamp", "clip", "clamp_min", "clamp_max"})
-_GUARDS: Final = frozenset({"clip", "maximum", "minimum", "divide_no_nan", "normalize"})
+# Calls that look through to their first argument when a guard compares it.
+_SEE_THROUGH: Final = frozenset(
+    {"cast", "convert_to_tensor", "stop_gradient", "identity", "to_float", "float", "int"}
+)
+_COMPARISONS: Final = {
+    "equal": "==",
+    "not_equal": "!=",
+    "greater": ">",
+    "greater_equal": ">=",
+    "less": "<",
+    "less_equal": "<=",
+}
+_NEGATED: Final = {"==": "!=", "!=": "==", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
+_FLIPPED: Final = {"==": "==", "!=": "!=", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
+# Predicates that test a value for inf/NaN: a ``where`` or ``boolean_mask`` on them handles the
+# non-finite result on purpose.
+_FINITE_TESTS: Final = frozenset(
+    {"isnan", "isinf", "isfinite", "is_nan", "is_inf", "is_finite", "isneginf", "isposinf"}
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Range:
-    """An interval of possible values, with why its boundary can be reached."""
+    """An interval of possible values, with why its boundary can be reached.
+
+    Construction is total: a NaN end widens to ±inf and reversed ends are swapped, so every
+    transfer function may build a Range from whatever float arithmetic gave it.
+    """
 
     lo: float
     hi: float
@@ -152,8 +74,30 @@ class Range:
     # <= 1 with a 1 on the axis, and the sum of that is >= 1 (stable softmax, logsumexp).
     shifted: bool = False
     sum_floor: float | None = None
+    nonzero: bool = False  # a guard excluded 0 from inside the interval (``if n != 0``)
+    # Hazards already reported on the way to this value (path, span, kind): a later
+    # ``nan_to_num`` or ``where(is_nan(...))`` shows the non-finite result is handled on purpose.
+    pending: tuple[tuple[str, Span, str], ...] = ()
+    diagonal: bool = False  # 1 on the diagonal: ``equal(y, transpose(y))``
+
+    def __post_init__(self) -> None:
+        lo, hi = self.lo, self.hi
+        if math.isnan(lo):
+            object.__setattr__(self, "lo", -INF)
+            object.__setattr__(self, "lo_open", False)
+        if math.isnan(hi):
+            object.__setattr__(self, "hi", INF)
+            object.__setattr__(self, "hi_open", False)
+        if self.lo > self.hi:
+            lo_open, hi_open = self.lo_open, self.hi_open
+            object.__setattr__(self, "lo", hi)
+            object.__setattr__(self, "hi", lo)
+            object.__setattr__(self, "lo_open", hi_open)
+            object.__setattr__(self, "hi_open", lo_open)
 
     def may_be_zero(self) -> bool:
+        if self.nonzero:
+            return False
         return self.may_be_at_most(0.0) and (self.hi > 0 or (self.hi == 0 and not self.hi_open))
 
     def may_be_at_most(self, bound: float) -> bool:
@@ -166,9 +110,55 @@ class Range:
     def is_constant(self) -> bool:
         return self.lo == self.hi and not self.lo_open and math.isfinite(self.lo)
 
+    @property
+    def is_everything(self) -> bool:
+        return self.lo == -INF and self.hi == INF
+
 
 def point(value: float, reason: str = "") -> Range:
     return Range(value, value, reason=reason)
+
+
+# -- total float arithmetic: overflow gives ±inf, 0/0 and inf-inf give NaN, never an exception --
+
+
+def to_float(value: int | float) -> float:
+    """A Python number as a float; integers beyond float range become ±inf."""
+    try:
+        return float(value)
+    except OverflowError:
+        return INF if value > 0 else -INF
+
+
+def _fmul(x: float, y: float) -> float:
+    if x == 0 or y == 0:
+        return 0.0  # 0 * inf is 0 here: a zero factor wins (a mask times anything)
+    return x * y
+
+
+def _fdiv(x: float, y: float) -> float:
+    if y == 0:
+        return math.nan if x == 0 or math.isnan(x) else math.copysign(INF, x)
+    return x / y
+
+
+def _fexp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return INF
+
+
+def _fpow(x: float, p: float) -> float:
+    try:
+        result = x**p
+    except (OverflowError, ZeroDivisionError):
+        return INF
+    return result if isinstance(result, float) else math.nan
+
+
+def _is_integer(p: float) -> bool:
+    return math.isfinite(p) and p == int(p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,15 +187,25 @@ def _join(a: Range | None, b: Range | None) -> Range | None:
         reason=low_side.reason or a.reason or b.reason,
         normalizer=a.normalizer if a.normalizer == b.normalizer else None,
         overflow=a.overflow or b.overflow,
+        nonzero=a.nonzero and b.nonzero,
+        pending=_pending(a, b),
     )
+
+
+def _pending(*values: Range | None) -> tuple[tuple[str, Span, str], ...]:
+    found: dict[tuple[str, Span, str], None] = {}
+    for value in values:
+        if value is not None:
+            found.update(dict.fromkeys(value.pending))
+    return tuple(found)
 
 
 def _add(a: Range, b: Range, guard: bool = True) -> Range:
     # An added positive constant is taken as an explicit guard: the author says the other
     # operand is not negative (``log(y_pred + eps)``), so we believe it. Not for ``c - x``.
-    if guard and b.is_constant and b.lo > 0 and a.lo < 0 and not a.is_constant:
+    if guard and _is_point(b) and b.lo > 0 and a.lo < 0 and not _is_point(a):
         a = replace(a, lo=0.0, lo_open=False)
-    elif guard and a.is_constant and a.lo > 0 and b.lo < 0 and not b.is_constant:
+    elif guard and _is_point(a) and a.lo > 0 and b.lo < 0 and not _is_point(b):
         b = replace(b, lo=0.0, lo_open=False)
     lo = _sum(a.lo, b.lo, -INF)
     hi = _sum(a.hi, b.hi, INF)
@@ -220,35 +220,51 @@ def _add(a: Range, b: Range, guard: bool = True) -> Range:
     )
 
 
+def _is_point(value: Range) -> bool:
+    """A single number, ±inf included (``EPS = 10**400`` is inf as a float)."""
+    return value.lo == value.hi and not value.lo_open
+
+
 def _sum(x: float, y: float, default: float) -> float:
     total = x + y
     return default if math.isnan(total) else total
 
 
 def _negate(a: Range) -> Range:
-    return Range(-a.hi, -a.lo, a.hi_open, a.lo_open, reason=a.reason, overflow=a.overflow)
+    return Range(
+        -a.hi, -a.lo, a.hi_open, a.lo_open, reason=a.reason, overflow=a.overflow, nonzero=a.nonzero
+    )
 
 
 def _mul(a: Range, b: Range) -> Range:
-    products = [_product(x, y) for x in (a.lo, a.hi) for y in (b.lo, b.hi)]
+    products = [_fmul(x, y) for x in (a.lo, a.hi) for y in (b.lo, b.hi)]
     lo, hi = min(products), max(products)
     open_lo = (a.lo_open and b.lo >= 0) or (b.lo_open and a.lo >= 0)
     zero_side = a if a.may_be_zero() else b
     return Range(
-        lo, hi, open_lo and lo >= 0, False, zero_side.reason, overflow=a.overflow or b.overflow
+        lo,
+        hi,
+        open_lo and lo >= 0,
+        False,
+        zero_side.reason,
+        overflow=a.overflow or b.overflow,
+        nonzero=not a.may_be_zero() and not b.may_be_zero() and lo <= 0 <= hi,
     )
 
 
-def _product(x: float, y: float) -> float:
-    if x == 0 or y == 0:
-        return 0.0
-    return x * y
+def _mul_unknown(known: Range) -> Range | None:
+    """A product with an unknown factor: 0 wherever the known factor is 0, sign unknown."""
+    if not known.may_be_zero():
+        return None
+    return Range(-INF, INF, reason=known.reason or "a product, 0 where a factor is 0")
 
 
 def _reduce_sum(a: Range) -> Range:
     """A sum over an axis of unknown length: the sign survives, the size does not."""
     if a.sum_floor is not None:
         return Range(a.sum_floor, INF)
+    if a.diagonal:
+        return Range(1.0, INF)  # every row holds its diagonal 1
     lo = -INF if a.lo < 0 else (a.lo if a.lo > 0 else 0.0)
     hi = INF if a.hi > 0 else (a.hi if a.hi < 0 else 0.0)
     if a.lo > 0 or (a.lo == 0 and a.lo_open):
@@ -262,26 +278,45 @@ def _reduce_sum(a: Range) -> Range:
     )
 
 
-def _clip(a: Range | None, low: Range | None, high: Range | None) -> Range:
-    lo, lo_open, reason = -INF, False, ""
-    if low is not None and low.is_constant:
-        lo = low.lo
-        if a is not None and (a.lo > lo or (a.lo == lo and a.lo_open)):
-            lo, lo_open = a.lo, a.lo_open
-        if lo <= 0:
-            reason = f"clipped with a lower bound of {_fmt(lo)}"
-    elif a is not None:
-        lo, lo_open, reason = a.lo, a.lo_open, a.reason
-    hi, hi_open = INF, False
-    if high is not None and high.is_constant:
-        hi = high.lo
-        if a is not None and a.hi < hi:
-            hi, hi_open = a.hi, a.hi_open
-        if hi >= 1 and not reason:
-            reason = f"clipped with an upper bound of {_fmt(hi)}"
-    elif a is not None:
-        hi, hi_open = a.hi, a.hi_open
-    return Range(lo, hi, lo_open, hi_open, reason)
+def _clip(a: Range | None, low: Range | None, high: Range | None) -> Range | None:
+    """``clip(a, low, high)``. With ``low > high`` backends disagree (NumPy and JAX give
+    ``high``, TensorFlow ``low``), so the result covers both orders of max and min."""
+    if a is None and low is None:
+        return None
+    value = a if a is not None else Range(-INF, INF)
+    first = _bound_above(_bound_below(value, low), high)
+    second = _bound_below(_bound_above(value, high), low)
+    result = _join(first, second)
+    assert result is not None
+    reason = result.reason
+    if low is not None and low.is_constant and result.lo == low.lo and result.lo <= 0:
+        reason = f"clipped with a lower bound of {_fmt(result.lo)}"
+    elif high is not None and high.is_constant and result.lo == high.lo and result.lo <= 0:
+        reason = f"clipped with an upper bound of {_fmt(result.lo)}"
+    elif result.hi >= 1 and high is not None and high.is_constant and not reason:
+        reason = f"clipped with an upper bound of {_fmt(result.hi)}"
+    return replace(result, reason=reason, normalizer=None, overflow=None)
+
+
+def _bound_below(value: Range, low: Range | None) -> Range:
+    """``maximum(value, low)`` where an unknown ``low`` leaves the value as it is."""
+    if low is None or (low.lo < value.lo or (low.lo == value.lo and value.lo_open)):
+        if low is None or low.hi <= value.hi:
+            return value
+        return replace(value, hi=low.hi, hi_open=low.hi_open)
+    hi, hi_open = max((value.hi, not value.hi_open), (low.hi, not low.hi_open))
+    return Range(low.lo, hi, low.lo_open, not hi_open, low.reason or value.reason)
+
+
+def _bound_above(value: Range, high: Range | None) -> Range:
+    """``minimum(value, high)`` where an unknown ``high`` leaves the value as it is."""
+    if high is None or (high.hi > value.hi or (high.hi == value.hi and value.hi_open)):
+        if high is None or high.lo >= value.lo:
+            return value
+        return replace(value, lo=high.lo, lo_open=high.lo_open, reason=high.reason or value.reason)
+    lo, lo_open = min((value.lo, value.lo_open), (high.lo, high.lo_open))
+    reason = value.reason if value.lo <= high.lo else high.reason or value.reason
+    return Range(lo, high.hi, lo_open, high.hi_open, reason)
 
 
 def _fmt(value: float) -> str:
@@ -315,6 +350,47 @@ def _minimum(a: Range | None, b: Range | None) -> Range | None:
     return Range(lo, hi, lo_open, hi_open, a.reason or b.reason)
 
 
+def refine(value: Range | None, op: str, bound: float) -> Range | None:
+    """The part of ``value`` where ``value op bound`` holds (a guard on this path).
+
+    An unknown value becomes known only where the guard alone makes it safe (``n > 0``).
+    """
+    if math.isnan(bound):
+        return value
+    if value is None:
+        if (op == ">" and bound >= 0) or (op == ">=" and bound > 0):
+            return Range(bound, INF, lo_open=op == ">")
+        return None
+    if op in (">", ">="):
+        strict = op == ">"
+        if bound > value.lo or (bound == value.lo and strict and not value.lo_open):
+            if bound > value.hi:
+                return value  # contradicts what we know: keep what we know
+            return replace(value, lo=bound, lo_open=strict or (bound == value.lo and value.lo_open))
+        return value
+    if op in ("<", "<="):
+        strict = op == "<"
+        if bound < value.hi or (bound == value.hi and strict and not value.hi_open):
+            if bound < value.lo:
+                return value
+            return replace(value, hi=bound, hi_open=strict or (bound == value.hi and value.hi_open))
+        return value
+    if op == "==":
+        if value.lo <= bound <= value.hi and math.isfinite(bound):
+            return Range(bound, bound, reason=value.reason, pending=value.pending)
+        return value
+    if op == "!=":
+        refined = value
+        if bound == value.lo:
+            refined = replace(refined, lo_open=True)
+        if bound == value.hi:
+            refined = replace(refined, hi_open=True)
+        if bound == 0:
+            refined = replace(refined, nonzero=True)
+        return refined
+    return value
+
+
 def _text(node: ast.AST, limit: int = 48) -> str:
     text = ast.unparse(node)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -332,6 +408,9 @@ class _Frame:
     returns: list[Range | None] = field(default_factory=list)
     sources: dict[str, ast.expr] = field(default_factory=dict)  # last expression bound to a name
     targets: frozenset[str] = frozenset()  # names assigned by the statement being evaluated
+    # Guards on this path for expressions that are not plain names (``reduce_sum(mask) > 0``),
+    # by ``_key``, with the names they read (an assignment to one forgets the guard).
+    refined: dict[str, tuple[Range | None, frozenset[str]]] = field(default_factory=dict)
 
 
 class RangeAnalysis:
@@ -441,6 +520,8 @@ class RangeAnalysis:
                     result = frame.returns[0]
                     for other in frame.returns[1:]:
                         result = _join(result, other)
+        except RecursionError:
+            result = None  # code nested beyond Python's stack: unknown, never a crash
         finally:
             self._active.discard(qualname)
         self._memo[key] = result
@@ -465,6 +546,8 @@ class RangeAnalysis:
         try:
             self.block(statements, frame)
             self.expr(node, frame)
+        except RecursionError:
+            pass  # nested beyond Python's stack: what was found so far stands
         finally:
             recorded, self._record, self._record_frame = self._record, None, None
         needed = _dependencies(statements, _names(node))
@@ -522,7 +605,10 @@ class RangeAnalysis:
             self.expr(node.value, frame)
         elif isinstance(node, ast.If):
             self.expr(node.test, frame)
-            self._branches([node.body, node.orelse], frame)
+            self._if(node, frame)
+        elif isinstance(node, ast.Assert):
+            self.expr(node.test, frame)
+            self._guard(node.test, True, frame)
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
             if isinstance(node, ast.While):
                 self.expr(node.test, frame)
@@ -542,6 +628,145 @@ class RangeAnalysis:
             self.block(try_node.body, frame)
             self._branches([h.body for h in try_node.handlers] + [try_node.orelse], frame)
             self.block(try_node.finalbody, frame)
+
+    def _if(self, node: ast.If, frame: _Frame) -> None:
+        """Each branch under its condition; a branch that leaves (``return``, ``raise``,
+        ``continue``) does not reach the code after the ``if``, so that code keeps the other
+        branch's guard (``if n == 0: return 0.0`` before ``x / n``)."""
+        before, refined_before = dict(frame.env), dict(frame.refined)
+        outcomes = []
+        for body, truth in ((node.body, True), (node.orelse, False)):
+            frame.env, frame.refined = dict(before), dict(refined_before)
+            self._guard(node.test, truth, frame)
+            self.block(body, frame)
+            if not _leaves(body):
+                outcomes.append((frame.env, frame.refined))
+        if not outcomes:
+            frame.env, frame.refined = before, refined_before
+            return
+        envs = [env for env, _ in outcomes]
+        merged: dict[str, Range | None] = {}
+        for name in set().union(*envs):
+            values = [env.get(name, before.get(name)) for env in envs]
+            joined = values[0]
+            for value in values[1:]:
+                joined = _join(joined, value)
+            merged[name] = joined
+        frame.env = merged
+        if len(outcomes) == 1:
+            frame.refined = outcomes[0][1]
+        else:
+            frame.refined = {
+                key: entry
+                for key, entry in outcomes[0][1].items()
+                if all(other.get(key) == entry for _, other in outcomes[1:])
+            }
+
+    def _guard(self, test: ast.expr, truth: bool, frame: _Frame) -> None:
+        """Narrow what ``test`` being ``truth`` says about the values it compares."""
+        for subject, op, bound in self._conditions(test, truth, frame):
+            base = subject
+            while True:
+                inner = self._see_through(base, frame)
+                if inner is None:
+                    break
+                base = inner
+            if isinstance(base, ast.Name):
+                if base.id in frame.env or frame.module.constants.get(base.id) is None:
+                    frame.env[base.id] = refine(self._name(base.id, frame), op, bound)
+                continue
+            key = _key(base)
+            current = frame.refined.get(key, (None, frozenset()))[0]
+            if key not in frame.refined:
+                current = self._quiet(base, frame)
+            frame.refined[key] = (refine(current, op, bound), frozenset(_names(base)))
+
+    def _quiet(self, node: ast.expr, frame: _Frame) -> Range | None:
+        """The range of an expression already evaluated (its hazards are reported once)."""
+        saved = self.hazards, self._record
+        self.hazards, self._record = {}, None if self._record is None else []
+        try:
+            return self.expr(node, frame)
+        finally:
+            self.hazards, self._record = saved
+
+    def _conditions(
+        self, test: ast.expr, truth: bool, frame: _Frame
+    ) -> Iterator[tuple[ast.expr, str, float]]:
+        """(subject, op, constant) facts that hold when ``test`` is ``truth``."""
+        if isinstance(test, ast.Name) and test.id in frame.sources:
+            source = frame.sources[test.id]
+            if isinstance(source, (ast.Compare, ast.Call, ast.BoolOp, ast.UnaryOp)):
+                yield from self._conditions(source, truth, frame)
+                return
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            yield from self._conditions(test.operand, not truth, frame)
+            return
+        if isinstance(test, ast.BoolOp):
+            conjunction = isinstance(test.op, ast.And)
+            if conjunction == truth:  # every operand holds
+                for value in test.values:
+                    yield from self._conditions(value, truth, frame)
+            return
+        pair: tuple[ast.expr, str, ast.expr] | None = None
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            symbol = _SYMBOLS.get(type(test.ops[0]))
+            if symbol is not None:
+                pair = (test.left, symbol, test.comparators[0])
+        elif isinstance(test, ast.Call):
+            name = self._call_name(test.func, frame)
+            if name in _COMPARISONS and len(test.args) == 2:
+                pair = (test.args[0], _COMPARISONS[name], test.args[1])
+            elif name in ("logical_and", "logical_or") and len(test.args) == 2:
+                if (name == "logical_and") == truth:
+                    for value in test.args:
+                        yield from self._conditions(value, truth, frame)
+                return
+            elif name == "logical_not" and len(test.args) == 1:
+                yield from self._conditions(test.args[0], not truth, frame)
+                return
+        elif truth and not isinstance(test, ast.Constant):
+            yield test, "!=", 0.0  # ``if n:`` — n is not 0
+            return
+        if pair is None:
+            return
+        left, op, right = pair
+        if not truth:
+            op = _NEGATED[op]
+        bound = self._constant(right, frame)
+        if bound is not None:
+            yield left, op, bound
+            return
+        bound = self._constant(left, frame)
+        if bound is not None:
+            yield right, _FLIPPED[op], bound
+
+    def _constant(self, node: ast.expr, frame: _Frame) -> float | None:
+        number = _number(node)
+        if number is not None:
+            return number
+        if isinstance(node, ast.Name):
+            value = self._name(node.id, frame)
+            if value is not None and value.is_constant:
+                return value.lo
+        return None
+
+    def _call_name(self, func: ast.expr, frame: _Frame) -> str | None:
+        """The catalogue name of a tensor-math call (``tf.math.equal`` → ``equal``)."""
+        target = names.qualify(func, frame.module.imports)
+        if target is None:
+            return None
+        module, _, last = target.rpartition(".")
+        if module in names.TENSOR_MATH_MODULES or module == "builtins":
+            return last
+        return None
+
+    def _see_through(self, node: ast.expr, frame: _Frame) -> ast.expr | None:
+        """``cast(x)``, ``convert_to_tensor(x)``, ``stop_gradient(x)``: the guard is on x."""
+        if isinstance(node, ast.Call) and node.args:
+            if self._call_name(node.func, frame) in _SEE_THROUGH:
+                return node.args[0]
+        return None
 
     def _branches(self, bodies: list[list[ast.stmt]], frame: _Frame) -> None:
         """Run each body from the same state; afterwards a name holds the join of them all."""
@@ -564,6 +789,10 @@ class RangeAnalysis:
         self, target: ast.expr, value: Range | None, source: ast.expr | None, frame: _Frame
     ) -> None:
         if isinstance(target, ast.Name):
+            if frame.refined:
+                frame.refined = {
+                    k: v for k, v in frame.refined.items() if target.id not in v[1]
+                }
             frame.env[target.id] = value
             if source is not None:
                 frame.sources[target.id] = source
@@ -581,14 +810,14 @@ class RangeAnalysis:
         """LL308: a guard called as a statement, its result thrown away."""
         if not isinstance(node, ast.Call):
             return
-        op = self._op(node.func, frame)
-        method = (
-            isinstance(node.func, ast.Attribute)
-            and node.func.attr in _GUARD_METHODS
-            and names.qualify(node.func, frame.module.imports) is None
-        )
-        if (op not in _GUARDS and not method) or any(k.arg == "out" for k in node.keywords):
+        name = self._call_name(node.func, frame)
+        entry = ops.function(name) if name is not None else self._method(node.func, frame)
+        if entry is None or not entry.guard:
             return
+        if any(
+            k.arg == "out" or (k.arg == "copy" and _number(k.value) == 0.0) for k in node.keywords
+        ):
+            return  # writes its result in place
         name = _text(node.func, 32)
         self._hazard(
             "guard",
@@ -603,10 +832,14 @@ class RangeAnalysis:
     def expr(self, node: ast.expr, frame: _Frame, depth: int = 0) -> Range | None:
         if depth > _MAX_EXPR_DEPTH:
             return None
+        if frame.refined and not isinstance(node, (ast.Name, ast.Constant)):
+            entry = frame.refined.get(_key(node))
+            if entry is not None:
+                return entry[0]
         if isinstance(node, ast.Constant):
             constant = node.value
             if isinstance(constant, (int, float)):  # bool included: True is 1
-                return point(float(constant))
+                return point(to_float(constant))
             return None
         if isinstance(node, ast.Name):
             return self._name(node.id, frame)
@@ -627,7 +860,7 @@ class RangeAnalysis:
             self.expr(node.left, frame, depth + 1)
             for comparator in node.comparators:
                 self.expr(comparator, frame, depth + 1)
-            return Range(0, 1)
+            return Range(0, 1, diagonal=self._is_self_transpose(node, frame))
         if isinstance(node, ast.BoolOp):
             for value in node.values:
                 self.expr(value, frame, depth + 1)
@@ -686,21 +919,50 @@ class RangeAnalysis:
     ) -> Range | None:
         left = self.expr(left_node, frame, depth + 1)
         right = self.expr(right_node, frame, depth + 1)
+        result: Range | None = None
         if isinstance(op, ast.Add):
-            return _add(left, right) if left and right else None
-        if isinstance(op, ast.Sub):
+            result = _add_any(left, right)
+        elif isinstance(op, ast.Sub):
             if self._is_max_of(right_node, left_node, frame):
                 return Range(-INF, 0.0, shifted=True)
-            return _add(left, _negate(right), guard=False) if left and right else None
-        if isinstance(op, ast.Mult):
-            if left and right:
-                return _mul(left, right)
-            return None
-        if isinstance(op, ast.Div):
-            return self._divide(left, right, right_node, node, frame)
-        if isinstance(op, ast.Pow):
-            return self._power(left, right, left_node, node, frame)
-        return None
+            result = _add_any(left, _negate(right) if right else None, guard=False)
+        elif isinstance(op, ast.Mult):
+            result = _mul_any(left, right)
+        elif isinstance(op, ast.Div):
+            result = self._divide(left, right, left_node, right_node, node, frame)
+        elif isinstance(op, ast.Pow):
+            result = self._power(left, right, left_node, node, frame)
+        return _carry(result, left, right)
+
+    def _is_self_transpose(self, node: ast.expr, frame: _Frame) -> bool:
+        """``equal(y, transpose(y))`` / ``y == y.T``: 1 on the diagonal, so its rows sum to ≥ 1."""
+        if isinstance(node, ast.Call) and len(node.args) == 2:
+            if self._call_name(node.func, frame) != "equal":
+                return False
+            left, right = node.args
+        elif (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], ast.Eq)
+        ):
+            left, right = node.left, node.comparators[0]
+        else:
+            return False
+        return self._transposed(left, right, frame) or self._transposed(right, left, frame)
+
+    def _transposed(self, value: ast.expr, other: ast.expr, frame: _Frame) -> bool:
+        other = self._source(other, frame)
+        if isinstance(other, ast.Attribute) and other.attr == "T":
+            inner = other.value
+        elif (
+            isinstance(other, ast.Call)
+            and len(other.args) == 1
+            and self._call_name(other.func, frame) in ("transpose", "permute_dimensions")
+        ):
+            inner = other.args[0]
+        else:
+            return False
+        return _key(self._source(inner, frame)) == _key(self._source(value, frame))
 
     def _is_max_of(self, node: ast.expr, of: ast.expr, frame: _Frame) -> bool:
         """Is ``node`` the maximum of ``of`` (``max(x)``, ``reduce_max(x)``, ``x.max()``)?"""
@@ -723,12 +985,14 @@ class RangeAnalysis:
         self,
         numerator: Range | None,
         denominator: Range | None,
+        numerator_node: ast.expr | None,
         denominator_node: ast.expr,
         node: ast.AST,
         frame: _Frame,
     ) -> Range | None:
         if denominator is None:
             return None
+        normalized = self._normalized(numerator, numerator_node, denominator_node, frame)
         if denominator.overflow is not None:
             self._hazard(
                 "exp",
@@ -738,7 +1002,7 @@ class RangeAnalysis:
                 "to inf (inf/inf is NaN): use the stable form (ops.sigmoid for 1/(1+exp(-x)), "
                 "ops.softmax for exp(x)/sum(exp(x)))",
             )
-            return None
+            return _reported(normalized or _quotient(numerator, denominator), node, "exp", frame)
         if denominator.may_be_zero():
             why = denominator.reason or "nothing keeps it away from 0"
             self._hazard(
@@ -748,13 +1012,38 @@ class RangeAnalysis:
                 f"division by {_text(denominator_node)}, which can be 0 ({why}): add a small "
                 "constant to the denominator or use ops.divide_no_nan",
             )
+            return _reported(normalized or _quotient(numerator, denominator), node, "divide", frame)
+        return normalized or _quotient(numerator, denominator)
+
+    def _normalized(
+        self,
+        numerator: Range | None,
+        numerator_node: ast.expr | None,
+        denominator_node: ast.expr,
+        frame: _Frame,
+    ) -> Range | None:
+        """``e / sum(e)`` with ``e >= 0`` is a softmax (in [0, 1], underflows to 0)."""
+        if numerator is None or numerator_node is None or numerator.lo < 0:
             return None
-        if numerator is None:
+        total = self._source(denominator_node, frame)
+        if not (isinstance(total, ast.Call) and total.args):
             return None
-        if denominator.lo > 0 and numerator.lo >= 0:
-            hi = INF if denominator.lo == 0 else numerator.hi / denominator.lo
-            return Range(0.0 if numerator.lo == 0 else numerator.lo / denominator.hi, hi)
-        return Range(-INF, INF, reason=numerator.reason)
+        if self._call_name(total.func, frame) not in ("sum", "reduce_sum"):
+            return None
+        inner, numerator_node = self._source(total.args[0], frame), self._source(
+            numerator_node, frame
+        )
+        if _key(inner) != _key(numerator_node):
+            return None
+        return Range(
+            0.0, 1.0, reason="a softmax, which underflows to 0 in float32", normalizer="softmax"
+        )
+
+    def _source(self, node: ast.expr, frame: _Frame) -> ast.expr:
+        """A name's last bound expression (one step), else the node itself."""
+        if isinstance(node, ast.Name) and node.id in frame.sources:
+            return frame.sources[node.id]
+        return node
 
     def _power(
         self,
@@ -766,7 +1055,7 @@ class RangeAnalysis:
     ) -> Range | None:
         if exponent is None or not exponent.is_constant:
             return None
-        p = exponent.lo
+        p = exponent.lo  # finite: is_constant excludes ±inf
         if base is not None:
             if 0 < p < 1 and base.may_be_at_most(0):
                 self._hazard(
@@ -777,7 +1066,7 @@ class RangeAnalysis:
                     f"at 0 and is NaN below it, and {_text(base_node)} can be 0 "
                     f"({base.reason or 'nothing keeps it positive'}): use ops.maximum(x, eps) ** p",
                 )
-                return Range(0.0, INF)
+                return _reported(Range(0.0, INF), node, "power", frame)
             if p < 0 and base.may_be_zero():
                 self._hazard(
                     "power",
@@ -787,8 +1076,8 @@ class RangeAnalysis:
                     f"({base.reason or 'nothing keeps it away from 0'}) is inf; add a small "
                     "constant",
                 )
-                return None
-        if p == int(p) and int(p) % 2 == 0 and p > 0:
+                return _reported(Range(0.0, INF), node, "power", frame)
+        if _is_integer(p) and int(p) % 2 == 0 and p > 0:
             reason = base.reason if base else "an even power is 0 at 0"
             return Range(0.0, INF, reason=reason or "an even power is 0 at 0")
         if base is not None and base.lo >= 0:
@@ -798,6 +1087,7 @@ class RangeAnalysis:
     # -- calls -----------------------------------------------------------------------------
 
     def _op(self, func: ast.expr, frame: _Frame) -> str | None:
+        """The catalogue's range transfer for a tensor-math function, None if not one."""
         target = names.qualify(func, frame.module.imports)
         if target is None:
             return None
@@ -806,23 +1096,94 @@ class RangeAnalysis:
         module, _, last = target.rpartition(".")
         if module not in names.TENSOR_MATH_MODULES:
             return None
-        return _OPS.get(last)
+        entry = ops.function(last)
+        return entry.range if entry is not None and entry.range != "unknown" else None
+
+    def _method(self, func: ast.expr, frame: _Frame) -> ops.Op | None:
+        """A tensor method of the catalogue (``x.clamp(min=eps)``), not a module function."""
+        if not isinstance(func, ast.Attribute):
+            return None
+        if names.qualify(func, frame.module.imports) is not None:
+            return None
+        return ops.method(func.attr)
 
     def _call(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         op = self._op(node.func, frame)
-        if (
-            op is None
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _METHODS
-            and names.qualify(node.func, frame.module.imports) is None
-        ):
+        method = self._method(node.func, frame) if op is None else None
+        if method is not None and method.range != "unknown":
+            assert isinstance(node.func, ast.Attribute)
             receiver = self.expr(node.func.value, frame, depth + 1)
             args = [node.func.value, *node.args]
             values = [receiver, *self._args(node, frame, depth)]
-            return self._apply(_METHODS[node.func.attr], node, args, values, frame)
+            result = self._apply(method.range, node, args, values, frame)
+            return _carry(result, *values)
         if op is None:
             return self._helper(node, frame, depth)
-        return self._apply(op, node, list(node.args), self._args(node, frame, depth), frame)
+        if op == "where" and len(node.args) == 3:
+            return self._where(node, frame, depth)
+        if op == "cond":
+            return self._cond(node, frame, depth)
+        values = self._args(node, frame, depth)
+        if op == "sanitize":
+            self._handled(values[0] if values else None)
+            return None
+        result = self._apply(op, node, list(node.args), values, frame)
+        return _carry(result, *values)
+
+    def _where(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
+        """``where(c, a, b)``: ``a`` where ``c`` holds, ``b`` where it does not."""
+        condition = node.args[0]
+        self.expr(condition, frame, depth + 1)
+        branches = []
+        for branch, truth in ((node.args[1], True), (node.args[2], False)):
+            saved = dict(frame.env), dict(frame.refined)
+            self._guard(condition, truth, frame)
+            branches.append(self.expr(branch, frame, depth + 1))
+            frame.env, frame.refined = saved
+        self._finite_test(condition, frame)
+        return _join(branches[0], branches[1])
+
+    def _cond(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
+        """``cond(pred, true_fn, false_fn)``: each branch function under its side of pred."""
+        if len(node.args) < 3:
+            self._args(node, frame, depth)
+            return None
+        condition = node.args[0]
+        self.expr(condition, frame, depth + 1)
+        results = []
+        for branch, truth in ((node.args[1], True), (node.args[2], False)):
+            saved = dict(frame.env), dict(frame.refined)
+            self._guard(condition, truth, frame)
+            if isinstance(branch, ast.Lambda) and not branch.args.args:
+                results.append(self.expr(branch.body, frame, depth + 1))
+            else:
+                results.append(None)
+            frame.env, frame.refined = saved
+        return _join(results[0], results[1])
+
+    def _finite_test(self, condition: ast.expr, frame: _Frame) -> None:
+        """``where(is_nan(v), 0, v)``: the non-finite values of v are handled on purpose."""
+        for call in ast.walk(self._source(condition, frame)):
+            if (
+                isinstance(call, ast.Call)
+                and call.args
+                and self._call_name(call.func, frame) in _FINITE_TESTS
+            ):
+                self._handled(self._quiet(call.args[0], frame))
+
+    def _handled(self, value: Range | None) -> None:
+        """Forget the hazards whose non-finite result ``value`` carries: the code handles it."""
+        if value is None or not value.pending:
+            return
+        for key in value.pending:
+            self.hazards.pop(key, None)
+        if self._record is not None:
+            pending = set(value.pending)
+            self._record[:] = [
+                (hazard, targets)
+                for hazard, targets in self._record
+                if (hazard.path, hazard.span, hazard.kind) not in pending
+            ]
 
     def _args(self, node: ast.Call, frame: _Frame, depth: int) -> list[Range | None]:
         ranges = [self.expr(a, frame, depth + 1) for a in node.args]
@@ -853,7 +1214,7 @@ class RangeAnalysis:
         if op == "log1p":
             return self._log(first, first_node, node, frame, threshold=-1.0)
         if op in ("sqrt", "rsqrt"):
-            if first is not None and first_node is not None and first.may_be_at_most(0):
+            if first is not None and first_node is not None and _may_reach_zero(first):
                 self._hazard(
                     "sqrt",
                     node,
@@ -865,7 +1226,8 @@ class RangeAnalysis:
                 )
             if op == "rsqrt" or first is None:
                 return None
-            return Range(0.0 if first.lo <= 0 else math.sqrt(first.lo), INF, reason=first.reason)
+            root = 0.0 if first.lo <= 0 else math.sqrt(first.lo)
+            return Range(root, INF, first.lo_open and first.lo >= 0, reason=first.reason)
         if op == "norm":
             if first is not None and first_node is not None and first.may_be_zero():
                 self._hazard(
@@ -883,19 +1245,52 @@ class RangeAnalysis:
             if first.shifted:
                 return Range(0.0, 1.0, reason="exp underflows to 0", sum_floor=1.0)
             overflow = self._span(node, frame) if first.hi == INF else None
-            lo = 0.0 if first.lo == -INF or first.lo < -80 else math.exp(first.lo)
+            lo = 0.0 if first.lo < -80 else _fexp(first.lo)
             return Range(lo, INF, reason="exp underflows to 0", overflow=overflow)
         if op == "divide":
             denominator_node = args[1] if len(args) > 1 else None
             if denominator_node is None:
                 return None
-            return self._divide(first, values[1], denominator_node, node, frame)
+            return self._divide(first, values[1], first_node, denominator_node, node, frame)
         if op == "reciprocal":
             if first_node is None:
                 return None
-            return self._divide(point(1.0), first, first_node, node, frame)
+            return self._divide(point(1.0), first, None, first_node, node, frame)
         if op == "divide_no_nan":
-            return None
+            # 0 where the denominator is 0: the quotient, with 0 added.
+            second = values[1] if len(values) > 1 else None
+            quotient = _quotient(first, replace(second, nonzero=True)) if second else None
+            return _join(quotient, point(0.0, "divide_no_nan gives 0 where the denominator is 0"))
+        if op == "reciprocal_no_nan":
+            quotient = _quotient(point(1.0), replace(first, nonzero=True)) if first else None
+            return _join(quotient, point(0.0, "reciprocal_no_nan gives 0 at 0"))
+        if op == "multiply":
+            return _mul_any(first, values[1] if len(values) > 1 else None)
+        if op == "add":
+            return _add_any(first, values[1] if len(values) > 1 else None)
+        if op == "subtract":
+            second = values[1] if len(values) > 1 else None
+            return _add_any(first, _negate(second) if second else None, guard=False)
+        if op == "negative":
+            return _negate(first) if first else None
+        if op == "linear":
+            known = [v for v in values[:2] if v is not None]
+            if len(known) == 2 and all(v.lo >= 0 for v in known):
+                return Range(0.0, INF, reason="a product of non-negative matrices, 0 or more")
+            return Range(-INF, INF, reason=f"{_text(node.func, 24)} is a linear map of any sign")
+        if op == "diag":
+            return _join(first, point(0.0, "zeros off the diagonal")) if first else None
+        if op == "round":
+            if first is None:
+                return None
+            lo = math.floor(first.lo) if math.isfinite(first.lo) else first.lo
+            hi = math.ceil(first.hi) if math.isfinite(first.hi) else first.hi
+            reason = first.reason if lo > 0 or hi < 0 else "rounded, 0 for small values"
+            return Range(lo, hi, reason=first.reason if first.lo <= 0 <= first.hi else reason)
+        if op == "nonnegative":
+            return Range(0.0, INF, reason=f"{_text(node.func, 24)} can be 0")
+        if op == "at_least_one":
+            return Range(1.0, INF)
         if op == "pow":
             if len(args) < 2 or first_node is None:
                 return None
@@ -903,11 +1298,15 @@ class RangeAnalysis:
         if op == "square":
             reason = "a square, which is 0 where its input is 0"
             if first is not None and first.lo > 0:
-                return Range(first.lo**2, INF)
+                return Range(_fmul(first.lo, first.lo), INF)
+            if first is not None and first.nonzero:
+                return Range(0.0, INF, lo_open=True)
             return Range(0.0, INF, reason=reason)
         if op == "abs":
             if first is not None and first.lo > 0:
                 return first
+            if first is not None and first.nonzero:
+                return Range(0.0, INF, lo_open=True)
             return Range(0.0, INF, reason="an absolute value, which is 0 where its input is 0")
         if op == "clip":
             low = (
@@ -968,6 +1367,8 @@ class RangeAnalysis:
             return Range(-INF, INF) if op == "asin" else Range(0.0, math.pi)
         if op == "sum":
             return _reduce_sum(first) if first is not None else None
+        if op == "boolean" and self._is_self_transpose(node, frame):
+            return Range(0.0, 1.0, reason="a 0/1 value", diagonal=True)
         if op in ("mean", "extreme"):
             return first
         if op == "logsumexp":
@@ -975,9 +1376,7 @@ class RangeAnalysis:
         if op == "where":
             return self._where(node, values, frame)
         if op == "identity":
-            if first is None:
-                return None
-            return replace(first, normalizer=first.normalizer)
+            return first
         if op == "count":
             return Range(1.0, INF)
         if op == "epsilon":
@@ -1009,7 +1408,7 @@ class RangeAnalysis:
                 "overflows to inf: use ops.softplus(x) for log(1 + exp(x)) or ops.logsumexp(x) "
                 "for log(sum(exp(x)))",
             )
-            return None
+            return _reported(Range(-INF, INF), node, "exp", frame)
         if value.normalizer is not None and threshold == 0.0:
             fix = (
                 "ops.log_softmax(x)"
@@ -1025,7 +1424,9 @@ class RangeAnalysis:
                 rewrites.log_softmax_fix(node, frame.module.imports, frame.module.lines),
             )
             return Range(-INF, 0.0)
-        if value.may_be_at_most(threshold):
+        if value.lo < threshold or (threshold == 0.0 and _may_reach_zero(value)) or (
+            threshold != 0.0 and value.may_be_at_most(threshold)
+        ):
             below = ("-1" if threshold < 0 else "0") + (" or less" if value.lo < threshold else "")
             why = value.reason or "nothing keeps it positive"
             if threshold == 0.0:
@@ -1039,17 +1440,10 @@ class RangeAnalysis:
                     "argument above -1, e.g. ops.log1p(ops.maximum(x, -1 + eps))"
                 )
             self._hazard("log", node, frame, text)
-            return None
+            return _reported(Range(-INF, INF), node, "log", frame)
         if value.lo > 0 and value.hi <= 1:
             return Range(math.log(value.lo), 0.0)
         return Range(-INF, INF)
-
-    def _where(self, node: ast.Call, values: list[Range | None], frame: _Frame) -> Range | None:
-        if len(node.args) < 3:
-            return None
-        a, b = values[1], values[2]
-        refined = _refine(node.args[0], node.args[1], a, frame)
-        return _join(refined, b)
 
     def _helper(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """A call into the project's own code: follow it with the argument ranges."""
@@ -1161,28 +1555,82 @@ def _metric_state(node: ast.ClassDef) -> dict[str, Range | None]:
     return state
 
 
-def _refine(
-    condition: ast.expr, branch: ast.expr, value: Range | None, frame: _Frame
-) -> Range | None:
-    """``where(x > c, x, ...)``: in the first branch ``x`` is above ``c``."""
-    if value is None or not isinstance(branch, ast.Name):
-        return value
-    if not (isinstance(condition, ast.Compare) and len(condition.ops) == 1):
-        return value
-    left, op, right = condition.left, condition.ops[0], condition.comparators[0]
-    if not (isinstance(left, ast.Name) and left.id == branch.id):
-        return value
-    bound = _number(right)
-    if bound is None:
-        constant = frame.env.get(right.id) if isinstance(right, ast.Name) else None
-        bound = constant.lo if constant is not None and constant.is_constant else None
-    if bound is None:
-        return value
-    if isinstance(op, ast.Gt) and value.lo <= bound:
-        return replace(value, lo=bound, lo_open=True)
-    if isinstance(op, ast.GtE) and value.lo < bound:
-        return replace(value, lo=bound, lo_open=False)
-    return value
+def _may_reach_zero(value: Range) -> bool:
+    """Can the value be 0 or below (the domain edge of log, sqrt, fractional powers)?"""
+    return value.lo < 0 or value.may_be_zero()
+
+
+def _add_any(a: Range | None, b: Range | None, guard: bool = True) -> Range | None:
+    """``a + b``; a value that may be anything stays so whatever is added to it."""
+    if a is not None and b is not None:
+        return _add(a, b, guard)
+    known = a or b
+    if known is not None and known.is_everything:
+        return Range(-INF, INF, reason=known.reason)
+    return None
+
+
+def _mul_any(a: Range | None, b: Range | None) -> Range | None:
+    if a is not None and b is not None:
+        return _mul(a, b)
+    known = a or b
+    return _mul_unknown(known) if known is not None else None
+
+
+def _quotient(numerator: Range | None, denominator: Range | None) -> Range | None:
+    """``n / d`` once a zero denominator has been dealt with (reported or excluded)."""
+    if numerator is None or denominator is None:
+        return None
+    if numerator.lo >= 0 and denominator.lo >= 0:
+        if denominator.lo > 0:
+            hi = _fdiv(numerator.hi, denominator.lo)
+            lo = 0.0 if numerator.lo == 0 else _fdiv(numerator.lo, denominator.hi)
+            return Range(0.0 if math.isnan(lo) else lo, INF if math.isnan(hi) else hi)
+        return Range(0.0, INF, reason=numerator.reason)
+    return Range(-INF, INF, reason=numerator.reason)
+
+
+def _reported(value: Range | None, node: ast.AST, kind: str, frame: _Frame) -> Range | None:
+    """The value that flows on after a hazard, remembering the hazard it carries."""
+    if value is None:
+        return None
+    key = (frame.module.path, node_span(node, frame.module.lines), kind)
+    return replace(value, pending=(*value.pending, key))
+
+
+def _carry(result: Range | None, *inputs: Range | None) -> Range | None:
+    """The result keeps the hazards its inputs carry (for a later ``nan_to_num``)."""
+    if result is None:
+        return None
+    pending = _pending(result, *inputs)
+    return result if pending == result.pending else replace(result, pending=pending)
+
+
+def _key(node: ast.AST) -> str:
+    """The same expression written twice has the same key (positions left out)."""
+    return ast.dump(node)
+
+
+def _leaves(body: list[ast.stmt]) -> bool:
+    """Does the block always leave (``return``, ``raise``, ``continue``, ``break``)?"""
+    if not body:
+        return False
+    last = body[-1]
+    if isinstance(last, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+        return True
+    if isinstance(last, ast.If):
+        return _leaves(last.body) and _leaves(last.orelse)
+    return False
+
+
+_SYMBOLS: Final[dict[type[ast.cmpop], str]] = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+}
 
 
 def _number(node: ast.expr | None) -> float | None:
@@ -1194,7 +1642,7 @@ def _number(node: ast.expr | None) -> float | None:
     value = node.value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return -float(value) if negative else float(value)
+    return -to_float(value) if negative else to_float(value)
 
 
 def _target_names(targets: Sequence[ast.expr]) -> Iterator[str]:

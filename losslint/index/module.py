@@ -408,7 +408,11 @@ class ModuleIndexer:
                 continue
             value = self.value(bindings[0].value, scope, math.inf)
             if isinstance(value, Const) and type(value.value) in (int, float):
-                found[name] = float(value.value)  # type: ignore[arg-type]
+                number: int | float = value.value  # type: ignore[assignment]
+                try:
+                    found[name] = float(number)
+                except OverflowError:  # EPS = 10**400: beyond float range, as a float is
+                    found[name] = math.inf if number > 0 else -math.inf
         return found
 
     def _nested(self, node: ast.AST, parent: _Scope) -> None:

@@ -1,0 +1,170 @@
+"""The value-range analysis: total arithmetic, guards from control flow, and the op catalogue."""
+
+from __future__ import annotations
+
+import ast
+import math
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from losslint.analysis import ops, ranges
+from losslint.analysis.ranges import INF, Range, RangeAnalysis, _Frame
+from losslint.index.module import index_module
+from losslint.index.project import ProjectIndex
+from tests.helpers import check
+
+# -- total arithmetic -------------------------------------------------------------------------
+
+_ENDS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 1e308, -1e308, INF, -INF, math.nan, 1.0, -1.0]),
+    st.integers(min_value=-(10**400), max_value=10**400).map(ranges.to_float),
+)
+
+
+@st.composite
+def _ranges(draw: st.DrawFn) -> Range | None:
+    if draw(st.integers(0, 9)) == 0:
+        return None  # unknown
+    return Range(
+        draw(_ENDS),
+        draw(_ENDS),
+        draw(st.booleans()),
+        draw(st.booleans()),
+        nonzero=draw(st.booleans()),
+        diagonal=draw(st.booleans()),
+    )
+
+
+def _valid(value: Range | None) -> None:
+    if value is None:
+        return
+    assert not math.isnan(value.lo) and not math.isnan(value.hi)
+    assert value.lo <= value.hi
+
+
+_BOUNDED = settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
+
+
+@_BOUNDED
+@given(_ranges(), _ranges(), _ranges())
+def test_transfer_functions_are_total(a: Range | None, b: Range | None, c: Range | None) -> None:
+    """Every transfer is defined for every interval: ±inf, NaN, 0 and subnormal ends."""
+    _valid(ranges._join(a, b))
+    _valid(ranges._maximum(a, b))
+    _valid(ranges._minimum(a, b))
+    _valid(ranges._clip(a, b, c))
+    _valid(ranges._add_any(a, b))
+    _valid(ranges._mul_any(a, b))
+    _valid(ranges._quotient(a, b))
+    if a is not None and b is not None:
+        _valid(ranges._add(a, b))
+        _valid(ranges._mul(a, b))
+        _valid(ranges._negate(a))
+        _valid(ranges._reduce_sum(a))
+        a.may_be_zero()
+    for op in ("<", "<=", ">", ">=", "==", "!=", "?"):
+        for bound in (0.0, 1.0, -INF, INF, math.nan):
+            _valid(ranges.refine(a, op, bound))
+
+
+def _analysis_frame() -> tuple[RangeAnalysis, _Frame]:
+    source = "import keras\nfrom keras import ops\n"
+    module = index_module(ast.parse(source), source, "m.py", "m")
+    analysis = RangeAnalysis(ProjectIndex([module]))
+    return analysis, _Frame(module, "m", {}, {})
+
+
+_TRANSFERS = sorted(
+    {op.range for op in (*ops.FUNCTIONS.values(), *ops.METHODS.values())} - {"unknown"}
+)
+
+
+@_BOUNDED
+@given(st.sampled_from(_TRANSFERS), st.lists(_ranges(), min_size=0, max_size=3))
+def test_every_catalogue_transfer_is_total(op: str, values: list[Range | None]) -> None:
+    """The analysis applies each catalogue transfer to arbitrary intervals without raising."""
+    analysis, frame = _analysis_frame()
+    names = ["a", "b", "c"][: len(values)]
+    node = ast.parse(f"f({', '.join(names)})", mode="eval").body
+    assert isinstance(node, ast.Call)
+    for name, value in zip(names, values, strict=True):
+        frame.env[name] = value
+    if op in ("where", "cond"):
+        result = analysis._call(node, frame, 0)
+    else:
+        result = analysis._apply(op, node, list(node.args), values, frame)
+    _valid(result)
+
+
+# -- reproducers: findings or nothing, within 2 s, never an exception --------------------------
+
+_DEEP = "ops.abs(" * 164 + "y_pred" + ")" * 164
+_WIDE = " + ".join(f"y_pred * {i}" for i in range(500))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "EPS = 10**400\n\ndef loss(y_true, y_pred):\n    return ops.mean(ops.log(y_pred + EPS))",
+        "def loss(y_true, y_pred):\n    return ops.mean(ops.exp(ops.maximum(y_pred, 1000.0)))",
+        "def loss(y_true, y_pred):\n    return ops.mean(ops.square(ops.maximum(y_pred, 1e200)))",
+        "def loss(y_true, y_pred):\n    return 1.0 / ops.clip(y_true + 3.0, y_pred, 0.0)",
+        "def loss(y_true, y_pred):\n    return ops.mean(ops.log(y_pred ** 10**400))",
+        "def loss(y_true, y_pred):\n    return ops.log(ops.clip(y_pred, 1e-320, 10**400))",
+        f"def loss(y_true, y_pred):\n    return ops.mean({_DEEP})",
+        f"def loss(y_true, y_pred):\n    return ops.mean({_WIDE})",
+        f"def helper(y_pred):\n    return {_WIDE}\n\n"
+        "def loss(y_true, y_pred):\n    return ops.mean(ops.log(helper(y_pred)))",
+    ],
+    ids=[
+        "huge-int-eps",
+        "exp-1000",
+        "square-1e200",
+        "clip-inverted",
+        "huge-power",
+        "subnormal-clip",
+        "164-nested-calls",
+        "500-term-sum",
+        "500-term-helper",
+    ],
+)
+def test_extreme_code_gives_findings_or_nothing(tmp_path: Path, body: str) -> None:
+    source = (
+        "import keras\nfrom keras import ops\n\n"
+        + body
+        + "\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\nmodel.compile(loss=loss)\n"
+    )
+    path = tmp_path / "extreme.py"
+    path.write_text(source, encoding="utf-8")
+    start = time.perf_counter()
+    diagnostics = check(path)  # raises on an internal error
+    assert time.perf_counter() - start < 2.0
+    assert all(d.code != "LL000" for d in diagnostics)
+
+
+def test_inverted_clip_bounds_reach_zero(tmp_path: Path) -> None:
+    """``clip(x, lo, 0)`` with ``lo`` above 0 is 0 on NumPy/JAX: dividing by it is reported."""
+    path = tmp_path / "clip.py"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            import keras
+            from keras import ops
+
+            def loss(y_true, y_pred):
+                return 1.0 / ops.clip(y_true + 3.0, y_pred, 0.0)
+
+            keras.Model().compile(loss=loss)
+            """
+        ),
+        encoding="utf-8",
+    )
+    assert [d.code for d in check(path)] == ["LL304"]
