@@ -20,10 +20,12 @@ Unknown stays unknown: a value the analysis cannot follow never produces a findi
 from __future__ import annotations
 
 import ast
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from losslint.analysis import ops
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.apis import is_keras_source
@@ -41,192 +43,22 @@ _MAX_NESTING: Final = 80
 TENSORS: Final = frozenset({"kept", "flat", "mean", "sum", "scalar"})
 REDUCED: Final = frozenset({"mean", "sum", "scalar"})
 
-_SUM_OPS: Final = frozenset({"sum", "reduce_sum", "nansum", "count_nonzero"})
-_MEAN_OPS: Final = frozenset({"mean", "reduce_mean", "nanmean", "average", "median"})
-_OTHER_REDUCTIONS: Final = frozenset(
-    {
-        "max",
-        "min",
-        "amax",
-        "amin",
-        "reduce_max",
-        "reduce_min",
-        "prod",
-        "reduce_prod",
-        "std",
-        "reduce_std",
-        "var",
-        "reduce_variance",
-        "logsumexp",
-        "reduce_logsumexp",
-        "any",
-        "all",
-        "reduce_any",
-        "reduce_all",
-        "norm",
-        "nanmax",
-        "nanmin",
-    }
-)
-_ARG_REDUCTIONS: Final = frozenset({"argmax", "argmin"})
-_ELEMENTWISE: Final = frozenset(
-    {
-        "abs",
-        "absolute",
-        "add",
-        "subtract",
-        "multiply",
-        "divide",
-        "truediv",
-        "true_divide",
-        "div",
-        "divide_no_nan",
-        "div_no_nan",
-        "floordiv",
-        "floor_divide",
-        "mod",
-        "negative",
-        "square",
-        "sqrt",
-        "rsqrt",
-        "exp",
-        "expm1",
-        "log",
-        "log1p",
-        "log2",
-        "log10",
-        "pow",
-        "power",
-        "maximum",
-        "minimum",
-        "clip",
-        "clip_by_value",
-        "clamp",
-        "sign",
-        "round",
-        "floor",
-        "ceil",
-        "sigmoid",
-        "tanh",
-        "softplus",
-        "softsign",
-        "relu",
-        "elu",
-        "selu",
-        "gelu",
-        "swish",
-        "silu",
-        "log_sigmoid",
-        "hard_sigmoid",
-        "softmax",
-        "log_softmax",
-        "l2_normalize",
-        "normalize",
-        "equal",
-        "not_equal",
-        "greater",
-        "greater_equal",
-        "less",
-        "less_equal",
-        "logical_and",
-        "logical_or",
-        "logical_not",
-        "logical_xor",
-        "where",
-        "switch",
-        "cast",
-        "convert_to_tensor",
-        "identity",
-        "stop_gradient",
-        "ones_like",
-        "zeros_like",
-        "full_like",
-        "squared_difference",
-        "xlogy",
-        "erf",
-        "cos",
-        "sin",
-        "tan",
-        "arccos",
-        "arcsin",
-        "acos",
-        "asin",
-        "cosh",
-        "sinh",
-        "arctan",
-        "atan",
-        "arctanh",
-        "atanh",
-        "arccosh",
-        "arcsinh",
-        "exp2",
-        "cbrt",
-        "trunc",
-        "fmod",
-        "hypot",
-        "logaddexp",
-        "mish",
-        "leaky_relu",
-        "relu6",
-        "hard_tanh",
-        "log_cosh",
-        "heaviside",
-        "isnan",
-        "isinf",
-        "isfinite",
-        "is_nan",
-        "nan_to_num",
-        "reciprocal",
-        "sigmoid_cross_entropy_with_logits",
-        "weighted_cross_entropy_with_logits",
-        "binary_cross_entropy",
-        "binary_cross_entropy_with_logits",
-    }
-)
+# What each operation does to the batch axis comes from the op catalogue, which the range
+# analysis reads too.
+_SUM_OPS: Final = ops.names(batch="sum")
+_MEAN_OPS: Final = ops.names(batch="mean")
+_OTHER_REDUCTIONS: Final = ops.names(batch="reduce")
+_ARG_REDUCTIONS: Final = ops.names(batch="argreduce")
+_ELEMENTWISE: Final = ops.names(batch="elementwise")
 # Ops that reduce the last axis only: one value per sample for a (batch, classes) input.
-_LAST_AXIS: Final = frozenset(
-    {
-        "softmax_cross_entropy_with_logits",
-        "softmax_cross_entropy_with_logits_v2",
-        "sparse_softmax_cross_entropy_with_logits",
-        "categorical_crossentropy",
-        "sparse_categorical_crossentropy",
-        "cosine_similarity",
-    }
-)
+_LAST_AXIS: Final = ops.names(batch="last_axis")
 # Backend/ops forms that are elementwise although the keras.losses function of the same name is
 # per sample.
 _ELEMENTWISE_CROSSENTROPY: Final = frozenset({"binary_crossentropy", "binary_focal_crossentropy"})
-_FLATTEN: Final = frozenset({"flatten", "ravel"})
-_TENSOR_METHODS_PASS: Final = frozenset(
-    {
-        "abs",
-        "exp",
-        "log",
-        "sqrt",
-        "square",
-        "clamp",
-        "clip",
-        "pow",
-        "float",
-        "double",
-        "type",
-        "astype",
-        "to",
-        "detach",
-        "cpu",
-        "cuda",
-        "contiguous",
-        "numpy",
-        "sigmoid",
-        "softmax",
-        "log_softmax",
-        "mul",
-        "add",
-        "sub",
-        "div",
-    }
-)
+_FLATTEN: Final = ops.names(batch="flatten")
+# Gathers elements of several samples into one axis (``boolean_mask``, ``gather_nd``).
+_MIXES: Final = ops.names(batch="mixes")
+_TENSOR_METHODS_PASS: Final = ops.method_names("elementwise")
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +202,11 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
     if a.kind == "const" and b.kind == "const":
         inverse = (op == "/" and not b.literal) or a.inverse or b.inverse
         return Batch("const", literal=a.literal and b.literal, inverse=inverse)
+    for data, other in ((a, b), (b, a)):
+        # Broadcasting with a value we cannot follow (weights from np.random.randn(*shape), an
+        # attribute) keeps the batch axis where it was: the operation is elementwise.
+        if data.kind in ("kept", "flat") and other.kind == "unknown":
+            return replace(data, terms=(), origin=None if data.kind == "kept" else data.origin)
     if a.kind not in TENSORS | {"const"} or b.kind not in TENSORS | {"const"}:
         return UNKNOWN
     for data, other in ((a, b), (b, a)):
@@ -1186,7 +1023,7 @@ class BatchAxis:
         if op == "reshape":
             shape = _argument(node, 1, ("shape", "newshape"))
             return self._reshape(first, shape, frame)
-        if op == "boolean_mask":
+        if op in _MIXES:
             return Batch("flat", rank=1) if first.kind in ("kept", "flat") else UNKNOWN
         if op in ("shape", "int_shape"):
             return Batch("shape", target=first.kind) if first.kind in ("kept", "flat") else CONST
@@ -1414,10 +1251,9 @@ class BatchAxis:
             ]
         else:
             return
-        try:
+        # Nested beyond Python's stack: what was recorded so far stands.
+        with contextlib.suppress(RecursionError):
             self._block(body, frame)
-        except RecursionError:
-            pass  # nested beyond Python's stack: what was recorded so far stands
 
 
 # -- helpers ------------------------------------------------------------------------------------

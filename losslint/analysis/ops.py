@@ -110,9 +110,10 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     # -- value-preserving: cast, copy, layout -----------------------------------------------
     (
         "cast saturate_cast convert_to_tensor to_float to_int32 stop_gradient identity copy "
-        "asarray array constant broadcast_to",
+        "asarray array constant",
         Op("identity", _E),
     ),
+    ("broadcast_to", Op("identity", "unknown")),
     (
         "transpose permute_dimensions swapaxes moveaxis flip fliplr flipud roll rot90 reverse "
         "gather take take_along_axis tile repeat repeat_elements get_item slice sort "
@@ -137,7 +138,7 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ),
     ("prod reduce_prod nanprod", Op("unknown", "reduce")),
     ("cumprod nancumprod", Op("unknown", "unknown")),
-    ("std reduce_std nanstd var reduce_variance nanvar ptp", Op("nonnegative", "reduce")),
+    ("std reduce_std nanstd var reduce_variance nanvar ptp", Op("spread", "reduce")),
     ("logsumexp reduce_logsumexp", Op("logsumexp", "reduce")),
     ("any all reduce_any reduce_all", Op("boolean", "reduce")),
     ("norm", Op("norm", "reduce")),
@@ -149,11 +150,12 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("epsilon floatx", Op("unknown", "constant")),
     # -- constructors ---------------------------------------------------------------------------
     ("ones_like", Op("one", _E)),
+    ("full_like empty_like", Op("unknown", _E)),
     ("zeros_like", Op("zero", _E)),
     ("ones eye identity_matrix", Op("unknown", "constant")),
     ("zeros", Op("zero", "constant")),
     (
-        "full full_like empty empty_like arange linspace logspace geomspace tri meshgrid "
+        "full arange linspace logspace geomspace tri meshgrid "
         "bartlett blackman hamming hanning kaiser vander",
         Op("unknown", "constant"),
     ),

@@ -17,6 +17,7 @@ The analysis yields :class:`Hazard` facts; the LL3xx rules only turn them into d
 from __future__ import annotations
 
 import ast
+import contextlib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -79,6 +80,8 @@ class Range:
     # ``nan_to_num`` or ``where(is_nan(...))`` shows the non-finite result is handled on purpose.
     pending: tuple[tuple[str, Span, str], ...] = ()
     diagonal: bool = False  # 1 on the diagonal: ``equal(y, transpose(y))``
+    source: bool = False  # a loss input (``y_pred``) as given, at most cast or converted
+    numpy_overflow: bool = False  # ``overflow`` comes from NumPy, which has no gradient
 
     def __post_init__(self) -> None:
         lo, hi = self.lo, self.hi
@@ -217,7 +220,14 @@ def _add(a: Range, b: Range, guard: bool = True) -> Range:
         a.hi_open or b.hi_open,
         reason=zero_side.reason or a.reason or b.reason,
         overflow=a.overflow or b.overflow,
+        numpy_overflow=_numpy_only(a, b),
     )
+
+
+def _numpy_only(*values: Range) -> bool:
+    """Every overflow among the operands comes from NumPy (no gradient to poison)."""
+    carrying = [v for v in values if v.overflow is not None]
+    return bool(carrying) and all(v.numpy_overflow for v in carrying)
 
 
 def _is_point(value: Range) -> bool:
@@ -248,6 +258,7 @@ def _mul(a: Range, b: Range) -> Range:
         False,
         zero_side.reason,
         overflow=a.overflow or b.overflow,
+        numpy_overflow=_numpy_only(a, b),
         nonzero=not a.may_be_zero() and not b.may_be_zero() and lo <= 0 <= hi,
     )
 
@@ -331,10 +342,11 @@ def _maximum(a: Range | None, b: Range | None) -> Range | None:
         assert known is not None
         # max(unknown, c) ≥ c
         return Range(known.lo, INF, known.lo_open, False, known.reason)
-    lo, lo_open = max((a.lo, not a.lo_open), (b.lo, not b.lo_open))
+    # The larger lower end wins; at a tie, an open end (x > 0) is the stronger one.
+    lo, lo_open = max((a.lo, a.lo_open), (b.lo, b.lo_open))
     hi = max(a.hi, b.hi)
     low_side = a if a.lo <= b.lo else b
-    return Range(lo, hi, not lo_open, False, low_side.reason)
+    return Range(lo, hi, lo_open, False, low_side.reason)
 
 
 def _minimum(a: Range | None, b: Range | None) -> Range | None:
@@ -346,8 +358,8 @@ def _minimum(a: Range | None, b: Range | None) -> Range | None:
         return Range(-INF, known.hi, False, known.hi_open, known.reason)
     lo = min(a.lo, b.lo)
     lo_open = a.lo_open if a.lo < b.lo else b.lo_open if b.lo < a.lo else a.lo_open and b.lo_open
-    hi, hi_open = min((a.hi, a.hi_open), (b.hi, b.hi_open))
-    return Range(lo, hi, lo_open, hi_open, a.reason or b.reason)
+    hi, hi_closed = min((a.hi, not a.hi_open), (b.hi, not b.hi_open))
+    return Range(lo, hi, lo_open, not hi_closed, a.reason or b.reason)
 
 
 def refine(value: Range | None, op: str, bound: float) -> Range | None:
@@ -481,7 +493,7 @@ class RangeAnalysis:
             if value is not None:
                 env[arg.arg] = point(value)
             elif loss_inputs and arg.arg in tensors:
-                env[arg.arg] = Range(-INF, INF, reason=f"{arg.arg} is not clipped")
+                env[arg.arg] = Range(-INF, INF, reason=f"{arg.arg} is not clipped", source=True)
             else:
                 env[arg.arg] = None
         for extra in (args.vararg, args.kwarg):
@@ -544,10 +556,10 @@ class RangeAnalysis:
         frame = _Frame(module, scope, params, {})
         self._record, self._record_frame = [], frame
         try:
-            self.block(statements, frame)
-            self.expr(node, frame)
-        except RecursionError:
-            pass  # nested beyond Python's stack: what was found so far stands
+            # Nested beyond Python's stack: what was found so far stands.
+            with contextlib.suppress(RecursionError):
+                self.block(statements, frame)
+                self.expr(node, frame)
         finally:
             recorded, self._record, self._record_frame = self._record, None, None
         needed = _dependencies(statements, _names(node))
@@ -763,9 +775,12 @@ class RangeAnalysis:
 
     def _see_through(self, node: ast.expr, frame: _Frame) -> ast.expr | None:
         """``cast(x)``, ``convert_to_tensor(x)``, ``stop_gradient(x)``: the guard is on x."""
-        if isinstance(node, ast.Call) and node.args:
-            if self._call_name(node.func, frame) in _SEE_THROUGH:
-                return node.args[0]
+        if (
+            isinstance(node, ast.Call)
+            and node.args
+            and self._call_name(node.func, frame) in _SEE_THROUGH
+        ):
+            return node.args[0]
         return None
 
     def _branches(self, bodies: list[list[ast.stmt]], frame: _Frame) -> None:
@@ -790,9 +805,7 @@ class RangeAnalysis:
     ) -> None:
         if isinstance(target, ast.Name):
             if frame.refined:
-                frame.refined = {
-                    k: v for k, v in frame.refined.items() if target.id not in v[1]
-                }
+                frame.refined = {k: v for k, v in frame.refined.items() if target.id not in v[1]}
             frame.env[target.id] = value
             if source is not None:
                 frame.sources[target.id] = source
@@ -941,9 +954,7 @@ class RangeAnalysis:
                 return False
             left, right = node.args
         elif (
-            isinstance(node, ast.Compare)
-            and len(node.ops) == 1
-            and isinstance(node.ops[0], ast.Eq)
+            isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)
         ):
             left, right = node.left, node.comparators[0]
         else:
@@ -993,6 +1004,26 @@ class RangeAnalysis:
         if denominator is None:
             return None
         normalized = self._normalized(numerator, numerator_node, denominator_node, frame)
+        if (
+            denominator.overflow is not None
+            and denominator.numpy_overflow
+            and numerator is not None
+            and math.isfinite(numerator.lo)
+            and math.isfinite(numerator.hi)
+        ):
+            # NumPy has no gradient, and a finite numerator over inf is exactly 0: the value is
+            # right (1 / (1 + np.exp(-x)) is 0 for very negative x). Only log(inf) would not be.
+            return _quotient(numerator, replace(denominator, nonzero=True))
+        if (
+            denominator.may_be_zero()
+            and numerator is not None
+            and numerator.source
+            and self._sums_itself(numerator_node, denominator_node, frame)
+        ):
+            # ``y_pred / sum(y_pred, axis)``: renormalizing a prediction, as Keras' own
+            # crossentropies do. Its sum is 0 only if every class is 0, which no probability
+            # output is; a transformed value (``e / sum(e)``, ``y * m / sum(y * m)``) is judged.
+            return Range(-INF, INF, reason=numerator.reason)
         if denominator.overflow is not None:
             self._hazard(
                 "exp",
@@ -1030,14 +1061,31 @@ class RangeAnalysis:
             return None
         if self._call_name(total.func, frame) not in ("sum", "reduce_sum"):
             return None
-        inner, numerator_node = self._source(total.args[0], frame), self._source(
-            numerator_node, frame
+        inner, numerator_node = (
+            self._source(total.args[0], frame),
+            self._source(numerator_node, frame),
         )
         if _key(inner) != _key(numerator_node):
             return None
         return Range(
             0.0, 1.0, reason="a softmax, which underflows to 0 in float32", normalizer="softmax"
         )
+
+    def _sums_itself(
+        self, numerator_node: ast.expr | None, denominator_node: ast.expr, frame: _Frame
+    ) -> bool:
+        if numerator_node is None:
+            return False
+        total = self._source(denominator_node, frame)
+        if not (isinstance(total, ast.Call) and total.args):
+            return False
+        if self._call_name(total.func, frame) not in ("sum", "reduce_sum"):
+            return False
+        return _key(self._source(total.args[0], frame)) == _key(self._source(numerator_node, frame))
+
+    def _is_numpy(self, func: ast.expr, frame: _Frame) -> bool:
+        target = names.qualify(func, frame.module.imports)
+        return target is not None and target.rpartition(".")[0] in ("numpy", "math")
 
     def _source(self, node: ast.expr, frame: _Frame) -> ast.expr:
         """A name's last bound expression (one step), else the node itself."""
@@ -1246,7 +1294,13 @@ class RangeAnalysis:
                 return Range(0.0, 1.0, reason="exp underflows to 0", sum_floor=1.0)
             overflow = self._span(node, frame) if first.hi == INF else None
             lo = 0.0 if first.lo < -80 else _fexp(first.lo)
-            return Range(lo, INF, reason="exp underflows to 0", overflow=overflow)
+            return Range(
+                lo,
+                INF,
+                reason="exp underflows to 0",
+                overflow=overflow,
+                numpy_overflow=self._is_numpy(node.func, frame),
+            )
         if op == "divide":
             denominator_node = args[1] if len(args) > 1 else None
             if denominator_node is None:
@@ -1260,6 +1314,8 @@ class RangeAnalysis:
             # 0 where the denominator is 0: the quotient, with 0 added.
             second = values[1] if len(values) > 1 else None
             quotient = _quotient(first, replace(second, nonzero=True)) if second else None
+            if second is not None and not second.may_be_zero():
+                return quotient
             return _join(quotient, point(0.0, "divide_no_nan gives 0 where the denominator is 0"))
         if op == "reciprocal_no_nan":
             quotient = _quotient(point(1.0), replace(first, nonzero=True)) if first else None
@@ -1287,6 +1343,8 @@ class RangeAnalysis:
             hi = math.ceil(first.hi) if math.isfinite(first.hi) else first.hi
             reason = first.reason if lo > 0 or hi < 0 else "rounded, 0 for small values"
             return Range(lo, hi, reason=first.reason if first.lo <= 0 <= first.hi else reason)
+        if op == "spread":
+            return Range(0.0, INF, reason="a spread, 0 when the values are all equal")
         if op == "nonnegative":
             return Range(0.0, INF, reason=f"{_text(node.func, 24)} can be 0")
         if op == "at_least_one":
@@ -1373,8 +1431,8 @@ class RangeAnalysis:
             return first
         if op == "logsumexp":
             return None
-        if op == "where":
-            return self._where(node, values, frame)
+        if op == "where":  # reached without its three arguments: where(mask) gives indices
+            return _join(values[1], values[2]) if len(values) == 3 else None
         if op == "identity":
             return first
         if op == "count":
@@ -1424,8 +1482,10 @@ class RangeAnalysis:
                 rewrites.log_softmax_fix(node, frame.module.imports, frame.module.lines),
             )
             return Range(-INF, 0.0)
-        if value.lo < threshold or (threshold == 0.0 and _may_reach_zero(value)) or (
-            threshold != 0.0 and value.may_be_at_most(threshold)
+        if (
+            value.lo < threshold
+            or (threshold == 0.0 and _may_reach_zero(value))
+            or (threshold != 0.0 and value.may_be_at_most(threshold))
         ):
             below = ("-1" if threshold < 0 else "0") + (" or less" if value.lo < threshold else "")
             why = value.reason or "nothing keeps it positive"
@@ -1582,10 +1642,11 @@ def _quotient(numerator: Range | None, denominator: Range | None) -> Range | Non
     if numerator is None or denominator is None:
         return None
     if numerator.lo >= 0 and denominator.lo >= 0:
-        if denominator.lo > 0:
+        if denominator.lo > 0 or (denominator.lo == 0 and denominator.lo_open):
             hi = _fdiv(numerator.hi, denominator.lo)
             lo = 0.0 if numerator.lo == 0 else _fdiv(numerator.lo, denominator.hi)
-            return Range(0.0 if math.isnan(lo) else lo, INF if math.isnan(hi) else hi)
+            lo_open = numerator.lo_open and numerator.lo == 0 and math.isfinite(denominator.hi)
+            return Range(0.0 if math.isnan(lo) else lo, INF if math.isnan(hi) else hi, lo_open)
         return Range(0.0, INF, reason=numerator.reason)
     return Range(-INF, INF, reason=numerator.reason)
 
