@@ -41,6 +41,8 @@ def _table(*groups: tuple[str, Op]) -> dict[str, Op]:
     table: dict[str, Op] = {}
     for spelled, op in groups:
         for name in spelled.split():
+            if name in table:  # one meaning per name, or the two analyses could disagree again
+                raise ValueError(f"{name!r} is in the op catalogue twice")
             table[name] = op
     return table
 
@@ -155,7 +157,7 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("ones eye identity_matrix", Op("unknown", "constant")),
     ("zeros", Op("zero", "constant")),
     (
-        "full arange linspace logspace geomspace tri meshgrid "
+        "full empty arange linspace logspace geomspace tri meshgrid "
         "bartlett blackman hamming hanning kaiser vander",
         Op("unknown", "constant"),
     ),
@@ -229,6 +231,25 @@ METHODS: Final[Mapping[str, Op]] = _table(
     ("flatten ravel", Op("identity", "flatten")),
     ("reshape view", Op("identity", "shape")),
 )
+
+
+# The range transfers that ``RangeAnalysis._apply`` implements; "unknown" keeps a value unknown.
+TRANSFERS: Final = frozenset(
+    {
+        "log", "log1p", "sqrt", "rsqrt", "exp", "divide", "divide_no_nan", "reciprocal",
+        "reciprocal_no_nan", "pow", "square", "abs", "clip", "maximum", "minimum", "multiply",
+        "add", "subtract", "negative", "acos", "asin", "sigmoid", "softmax", "nonpositive",
+        "softplus", "unit", "relu", "normalize", "at_least_one", "nonnegative", "round",
+        "boolean", "where", "cond", "sanitize", "identity", "diag", "sum", "count", "mean",
+        "extreme", "spread", "logsumexp", "norm", "one", "zero", "linear", "unknown",
+    }
+)  # fmt: skip
+BATCH: Final = frozenset(
+    {
+        "elementwise", "sum", "mean", "reduce", "argreduce", "last_axis", "flatten", "mixes",
+        "shape", "constant", "unknown",
+    }
+)  # fmt: skip
 
 
 def names(batch: str | None = None, range_: str | None = None) -> frozenset[str]:

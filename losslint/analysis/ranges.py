@@ -1489,10 +1489,18 @@ class RangeAnalysis:
         ):
             below = ("-1" if threshold < 0 else "0") + (" or less" if value.lo < threshold else "")
             why = value.reason or "nothing keeps it positive"
-            if threshold == 0.0:
+            if threshold == 0.0 and (value.source or (value.lo >= 0 and value.hi <= 1)):
                 text = (
                     f"log of {_text(value_node)}, which can be {below} ({why}): use "
                     "ops.log(ops.clip(x, eps, 1 - eps)) for a probability, or ops.log(x + eps)"
+                )
+            elif threshold == 0.0:
+                # Not a probability (a sum, a distance, a ratio): clipping at 1 - eps would
+                # change its value, so only the lower end is advised.
+                text = (
+                    f"log of {_text(value_node)}, which can be {below} ({why}): keep it "
+                    "positive with ops.log(ops.maximum(x, eps))"
+                    + (", or ops.log(x + eps) as it is never negative" if value.lo >= 0 else "")
                 )
             else:
                 text = (
