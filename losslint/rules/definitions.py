@@ -12,6 +12,7 @@ from losslint.index import names
 from losslint.index.apis import BACKEND_MODULES, TF1_CASTS, TF1_MATH, is_keras_source
 from losslint.index.facts import ApiUse, Call, FunctionDef, ModuleIndex, Ref, Value, iter_leaves
 from losslint.index.positions import node_span
+from losslint.index.project import ProjectIndex
 from losslint.index.project import PRED_NAMES, TRUE_NAMES, ResolvedCompile
 from losslint.rules.registry import Finding, Rule, RuleContext
 
@@ -661,6 +662,21 @@ def _numpy_fix(module: ModuleIndex | None, callee: str | None, call: ast.Call | 
 # -- LL405 ------------------------------------------------------------------------------------
 
 _SERIALIZED_ARGS: Final = frozenset({"self", "name", "reduction", "dtype", "args", "kwargs"})
+# Keras classes whose own get_config returns the keyword arguments passed to them (the wrapped
+# function's ``**kwargs``), so a subclass that passes its arguments on is serialized.
+_CONFIG_BASES: Final = frozenset({"LossFunctionWrapper", "MeanMetricWrapper"})
+_MAX_BASES: Final = 8
+
+
+def _inherits_get_config(project: ProjectIndex, qualname: str, depth: int = 0) -> bool:
+    """Does the class or one of its bases (project classes, Keras wrappers) define get_config?"""
+    found = project._lookup(qualname)
+    if found is None or found not in project.classes or depth > _MAX_BASES:
+        return qualname.rpartition(".")[2] in _CONFIG_BASES
+    if f"{found}.get_config" in project.functions:
+        return True
+    _, cls = project.classes[found]
+    return any(_inherits_get_config(project, base, depth + 1) for base in cls.bases)
 
 
 def check_loss_config(context: RuleContext) -> Iterator[Finding]:
@@ -669,7 +685,7 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
         if definition.kind != "loss_class":
             continue
         init = project.functions.get(f"{definition.qualname}.__init__")
-        if init is None or f"{definition.qualname}.get_config" in project.functions:
+        if init is None or _inherits_get_config(project, definition.qualname):
             continue
         args = init[1].node.args
         extra = [
@@ -695,16 +711,22 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
     registered: set[str] = set()
     handled = False
     saves: dict[tuple[str, str], ApiUse] = {}
+    loads: list[tuple[str, ApiUse]] = []
     for module in project.modules:
         for use in module.api_uses:
             if use.kind == "register":
                 registered.add(use.name)
             elif use.kind == "load" and use.name == "handled":
                 handled = True
+            elif use.kind == "load":
+                loads.append((module.path, use))
             elif use.kind == "save":
                 saves.setdefault((module.path, use.scope), use)
-    if handled or not saves:
+    # Only a model reloaded with load_model() needs its custom objects registered: weights saved
+    # and loaded (save_weights/load_weights) or a project's own loader never look them up.
+    if handled or not saves or not loads:
         return
+    load_path, load = loads[0]
     reported: set[str] = set()
     for rc in context.compiles:
         save = saves.get((rc.path, rc.site.scope))
@@ -739,12 +761,19 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
             yield Finding(
                 site[0],
                 site[1],
-                f"{_short(definition)} is a custom {role} of a model that is saved "
-                f"({rc.path}:{save.span.line}) but it is not registered: load_model() then "
+                f"{_short(definition)} is a custom {role} of a model that is saved with "
+                f"{_call_text(save)} ({rc.path}:{save.span.line}) and reloaded with load_model() "
+                f"({load_path}:{load.span.line}) but it is not registered: load_model() then "
                 f"raises 'Could not locate function/class {_short(definition)}'; decorate it with "
                 "@keras.saving.register_keras_serializable() (or pass custom_objects when "
                 "loading)",
             )
+
+
+def _call_text(use: ApiUse) -> str:
+    if isinstance(use.node, ast.Call):
+        return f"{ast.unparse(use.node.func)}(...)"
+    return "save(...)"
 
 
 def _definition_site(context: RuleContext, qualname: str) -> tuple[str, Span] | None:
