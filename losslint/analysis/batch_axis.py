@@ -973,6 +973,9 @@ class BatchAxis:
         args, kwargs = self._arguments(node, frame)
         if module in ("numpy", "math") and any(is_tensor(a) for a in (*args, *kwargs.values())):
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)", name)
+        elif last == "convert_to_numpy" and args and is_tensor(args[0]):
+            # keras.ops.convert_to_numpy: the same as .numpy(), a value a traced loss lacks.
+            self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)")
         if module == "builtins":
             if last == "len" and args and args[0].kind in ("kept", "flat"):
                 return Batch("sum", count=True, scale=1)

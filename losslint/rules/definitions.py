@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from typing import Final
 
 from losslint.analysis import rewrites
+from losslint.analysis.batch_axis import Effect
 from losslint.diagnostic import Applicability, Edit, Fix, Severity, Span
 from losslint.index import names
 from losslint.index.apis import BACKEND_MODULES, TF1_CASTS, TF1_MATH, is_keras_source
 from losslint.index.facts import ApiUse, Call, FunctionDef, ModuleIndex, Ref, Value, iter_leaves
 from losslint.index.positions import node_span
-from losslint.index.project import ProjectIndex
-from losslint.index.project import PRED_NAMES, TRUE_NAMES, ResolvedCompile
+from losslint.index.project import PRED_NAMES, TRUE_NAMES, ProjectIndex, ResolvedCompile
 from losslint.rules.registry import Finding, Rule, RuleContext
 
 # The public ``keras.backend`` of Keras 3 (keras/api/backend/__init__.py, checked on 3.15.1).
@@ -605,17 +605,23 @@ def check_stateful_loss(context: RuleContext) -> Iterator[Finding]:
 
 def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
     modules = {m.path: m for m in context.project.modules}
-    for effect in context.batch_axis.effects():
-        if effect.kind != "numpy":
-            continue
+    references = _numpy_references(context)
+    effects = [
+        e
+        for e in context.batch_axis.effects()
+        if e.kind == "numpy" and e.function not in references
+    ]
+    for effect in effects:
+        if any(_inside(effect, other) for other in effects if other is not effect):
+            continue  # one finding per expression: np.round(np.clip(x)) is one defect
         where = _function_name(context, effect.function)
         if effect.callee is None:
             yield Finding(
                 effect.path,
                 effect.span,
-                f".numpy() on a tensor inside {where}: fit() traces the function, where tensors "
-                "are symbolic and have no value (AttributeError/NotImplementedError), and no "
-                "gradient flows through NumPy; keep the computation in keras.ops",
+                f"{effect.what} on a tensor inside {where}: fit() traces the function, where "
+                "tensors are symbolic and have no value (AttributeError/NotImplementedError), and "
+                "no gradient flows through NumPy; keep the computation in keras.ops",
             )
             continue
         library = "Python math" if effect.callee.startswith("math.") else "NumPy"
@@ -624,9 +630,64 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
             effect.span,
             f"{library} {effect.what} on a tensor inside {where}: fit() traces the function, "
             f"where {library} cannot read a symbolic tensor (error), and even eagerly no "
-            "gradient flows through it; use the keras.ops function of the same name",
+            f"gradient flows through it; {_numpy_advice(effect.callee)}",
             fix=_numpy_fix(modules.get(effect.path), effect.callee, effect.call),
         )
+
+
+def _numpy_advice(callee: str) -> str:
+    """What to write instead: only a keras.ops function that exists, by name."""
+    library, _, name = callee.rpartition(".")
+    if library == "numpy" and name in rewrites.NUMPY_TO_OPS:
+        return f"use ops.{name}(...) from keras.ops instead"
+    if library == "math" and name in rewrites.MATH_TO_OPS:
+        return f"use ops.{rewrites.MATH_TO_OPS[name]}(...) from keras.ops instead"
+    if name in ("asarray", "array", "asanyarray"):
+        return "keep the tensor (ops.convert_to_tensor converts other inputs)"
+    return "rewrite it with keras.ops functions"
+
+
+def _inside(effect: Effect, other: Effect) -> bool:
+    """Is ``effect``'s call an argument (at any depth) of ``other``'s call?"""
+    a, b = effect.span, other.span
+    return (
+        effect.path == other.path
+        and a != b
+        and (b.line, b.column) <= (a.line, a.column)
+        and (a.end_line, a.end_column) <= (b.end_line, b.end_column)
+    )
+
+
+_TO_NUMPY: Final = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray"})
+
+
+def _numpy_references(context: RuleContext) -> set[str]:
+    """Functions nobody compiles or wraps that turn their inputs into NumPy arrays first
+    (``y_true = np.asarray(y_true)``): NumPy reference implementations, as tests keep them
+    next to the Keras loss they check. They run on arrays, not in a traced graph."""
+    found: set[str] = set()
+    modules = {m.path: m for m in context.project.modules}
+    for definition in context.project.definitions():
+        if definition.used or definition.kind not in ("function", "closure"):
+            continue
+        node = definition.node
+        module = modules.get(definition.path)
+        if module is None or isinstance(node, ast.ClassDef):
+            continue
+        params = {a.arg for a in (*node.args.posonlyargs, *node.args.args)}
+        for stmt in node.body:
+            if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)):
+                continue
+            call = stmt.value
+            if (
+                names.qualify(call.func, module.imports) in _TO_NUMPY
+                and call.args
+                and isinstance(call.args[0], ast.Name)
+                and call.args[0].id in params
+            ):
+                found.add(definition.qualname)
+                break
+    return found
 
 
 def _numpy_fix(module: ModuleIndex | None, callee: str | None, call: ast.Call | None) -> Fix | None:
