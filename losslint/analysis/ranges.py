@@ -192,6 +192,10 @@ def _join(a: Range | None, b: Range | None) -> Range | None:
         overflow=a.overflow or b.overflow,
         nonzero=a.nonzero and b.nonzero,
         pending=_pending(a, b),
+        diagonal=a.diagonal and b.diagonal,
+        # The prediction, or its softmax: either is a probability vector by the loss's contract.
+        source=(a.source or a.normalizer == "softmax") and (b.source or b.normalizer == "softmax"),
+        numpy_overflow=a.numpy_overflow and b.numpy_overflow,
     )
 
 
@@ -1653,7 +1657,7 @@ def _quotient(numerator: Range | None, denominator: Range | None) -> Range | Non
         if denominator.lo > 0 or (denominator.lo == 0 and denominator.lo_open):
             hi = _fdiv(numerator.hi, denominator.lo)
             lo = 0.0 if numerator.lo == 0 else _fdiv(numerator.lo, denominator.hi)
-            lo_open = numerator.lo_open and numerator.lo == 0 and math.isfinite(denominator.hi)
+            lo_open = numerator.lo_open and numerator.lo == 0  # positive over positive
             return Range(0.0 if math.isnan(lo) else lo, INF if math.isnan(hi) else hi, lo_open)
         return Range(0.0, INF, reason=numerator.reason)
     return Range(-INF, INF, reason=numerator.reason)
