@@ -37,7 +37,16 @@ _MAX_EXPR_DEPTH: Final = 60
 _EPSILON: Final = frozenset({"keras.backend.epsilon", "keras.config.epsilon"})
 # Calls that look through to their first argument when a guard compares it.
 _SEE_THROUGH: Final = frozenset(
-    {"cast", "convert_to_tensor", "stop_gradient", "identity", "to_float", "float", "int"}
+    {
+        "cast",
+        "convert_to_tensor",
+        "stop_gradient",
+        "identity",
+        "to_float",
+        "float",
+        "int",
+        "to_int32",
+    }
 )
 _COMPARISONS: Final = {
     "equal": "==",
@@ -349,8 +358,9 @@ def _maximum(a: Range | None, b: Range | None) -> Range | None:
     # The larger lower end wins; at a tie, an open end (x > 0) is the stronger one.
     lo, lo_open = max((a.lo, a.lo_open), (b.lo, b.lo_open))
     hi = max(a.hi, b.hi)
-    low_side = a if a.lo <= b.lo else b
-    return Range(lo, hi, lo_open, False, low_side.reason)
+    floor = a if (a.lo, a.lo_open) >= (b.lo, b.lo_open) else b
+    reason = floor.reason or f"a maximum with {_fmt(lo)}, which reaches {_fmt(lo)}"
+    return Range(lo, hi, lo_open, False, reason)
 
 
 def _minimum(a: Range | None, b: Range | None) -> Range | None:
@@ -440,6 +450,7 @@ class RangeAnalysis:
         self._record: list[tuple[Hazard, frozenset[str]]] | None = None
         self._record_frame: _Frame | None = None
         self._by_name = {m.module: m for m in project.modules}
+        self._globals: dict[tuple[str, str], Range | None] = {}
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -923,7 +934,32 @@ class RangeAnalysis:
             constant = self.project.constant(frame.module.imports[name])
         if constant is not None:
             return point(constant)
-        return None
+        return self._module_value(frame.module, name)
+
+    def _module_value(self, module: ModuleIndex, name: str) -> Range | None:
+        """A module-level name bound once to an expression the index does not evaluate
+        (``_EPSILON = tf.keras.backend.epsilon()``, ``EPS = K.epsilon() * 10``)."""
+        key = (module.path, name)
+        if key in self._globals:
+            return self._globals[key]
+        self._globals[key] = None  # a cycle (A = B; B = A) stays unknown
+        values = [
+            stmt.value
+            for stmt in module.tree.body
+            if isinstance(stmt, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
+        ]
+        result = None
+        if len(values) == 1 and isinstance(values[0], (ast.Call, ast.BinOp, ast.UnaryOp)):
+            frame = _Frame(module, module.module, {}, {})
+            saved = self.hazards, self._record
+            self.hazards, self._record = {}, None
+            try:
+                result = self.expr(values[0], frame)
+            finally:
+                self.hazards, self._record = saved
+        self._globals[key] = result
+        return result
 
     def _binop(
         self,
@@ -937,7 +973,19 @@ class RangeAnalysis:
         left = self.expr(left_node, frame, depth + 1)
         right = self.expr(right_node, frame, depth + 1)
         result: Range | None = None
-        if isinstance(op, ast.Add):
+        if (
+            isinstance(op, ast.Add)
+            and left is not None
+            and (
+                self._fills_zeros(right_node, left_node, frame)
+                or self._fills_zeros(left_node, right_node, frame)
+            )
+        ):
+            # ``d + cast(equal(d, 0)) * eps``: eps added exactly where d is 0.
+            result = refine(
+                left if self._fills_zeros(right_node, left_node, frame) else right, "!=", 0.0
+            )
+        elif isinstance(op, ast.Add):
             result = _add_any(left, right)
         elif isinstance(op, ast.Sub):
             if self._is_max_of(right_node, left_node, frame):
@@ -950,6 +998,29 @@ class RangeAnalysis:
         elif isinstance(op, ast.Pow):
             result = self._power(left, right, left_node, node, frame)
         return _carry(result, left, right)
+
+    def _fills_zeros(self, term: ast.expr, value: ast.expr, frame: _Frame) -> bool:
+        """Is ``term`` ``c * (value == 0)`` with ``c > 0`` (through casts, either order)?"""
+        if not (isinstance(term, ast.BinOp) and isinstance(term.op, ast.Mult)):
+            return False
+        for mask, scale in ((term.left, term.right), (term.right, term.left)):
+            constant = self._constant(scale, frame)
+            if constant is None or constant <= 0:
+                continue
+            for _ in range(4):  # a name bound to a cast of the mask, or the reverse
+                mask = self._source(mask, frame)
+                while (inner := self._see_through(mask, frame)) is not None:
+                    mask = inner
+            if isinstance(mask, ast.Compare) and len(mask.ops) == 1:
+                pair = (mask.left, mask.comparators[0]) if isinstance(mask.ops[0], ast.Eq) else None
+            elif isinstance(mask, ast.Call) and len(mask.args) == 2:
+                equal = self._call_name(mask.func, frame) == "equal"
+                pair = (mask.args[0], mask.args[1]) if equal else None
+            else:
+                pair = None
+            if pair is not None and _number(pair[1]) == 0.0:
+                return _key(self._source(pair[0], frame)) == _key(self._source(value, frame))
+        return False
 
     def _is_self_transpose(self, node: ast.expr, frame: _Frame) -> bool:
         """``equal(y, transpose(y))`` / ``y == y.T``: 1 on the diagonal, so its rows sum to ≥ 1."""
