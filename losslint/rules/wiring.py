@@ -661,6 +661,12 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
                     "from_logits=False",
                 )
             elif ce.from_logits is False and activation in names.NON_PROBABILITY_ACTIVATIONS:
+                if (
+                    ce.family in ("categorical", "sparse")
+                    and output_units(model.outputs[index]) == 1
+                ):
+                    continue  # LL108's defect at the same site: no activation fixes a 1-unit CCE
+                normalizer = "sigmoid" if ce.family == "binary" else "softmax"
                 shown = (
                     "no activation (logits)"
                     if activation == "linear"
@@ -672,7 +678,7 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
                     f"{ce.label} expects probabilities but {where} has {shown}: Keras clips the "
                     "values to [1e-7, 1 - 1e-7] (or renormalises them), so the loss is wrong and "
                     "the gradient vanishes; pass from_logits=True to the loss object or end the "
-                    "output with sigmoid/softmax",
+                    f"output with {normalizer}",
                 )
 
 
