@@ -21,6 +21,7 @@ from losslint.config import (
     load_config,
     parse_codes,
     parse_fail_on,
+    with_inferred_target,
 )
 from losslint.pages import page_path
 from losslint.report import github as github_report
@@ -141,6 +142,17 @@ def check(
             config = replace(config, fail_on=parse_fail_on(fail_on, "--fail-on"))
     except ConfigError as error:
         _fail(str(error))
+    config = with_inferred_target(config, targets[0] if targets[0].is_dir() else Path.cwd())
+    if (
+        config.target_keras == 2
+        and not config.target_reason.startswith("target-keras")
+        and not quiet
+    ):
+        click.echo(
+            f"losslint: checking for Keras 2 ({config.target_reason}); set target-keras = 3 in "
+            "[tool.losslint] to check for Keras 3 instead",
+            err=True,
+        )
     settings = config.runtime
     config = replace(
         config,
@@ -178,6 +190,15 @@ def check(
             _fail(f"cannot write {output_file}: {error.strerror or error}")
     else:
         click.echo(report, nl=False)
+    removed = sum(1 for d in result.diagnostics if d.code == "LL402")
+    if removed and config.target_keras == 3 and not config.target_reason and not quiet:
+        # Hundreds of LL402 on a Keras 2 project mean the target is wrong, not the code.
+        click.echo(
+            f"losslint: {removed} LL402 finding{'s' if removed != 1 else ''} (Keras 2 APIs that "
+            "Keras 3 removed); if this project runs on Keras 2, set target-keras = 2 in "
+            "[tool.losslint] (or pin keras<3 / tf-keras in its dependencies)",
+            err=True,
+        )
     for message in result.internal_errors:
         click.echo(f"losslint: internal error: {message}", err=True)
     if result.internal_errors:

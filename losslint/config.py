@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from losslint.diagnostic import Severity
 from losslint.discover import DEFAULT_EXCLUDE
+from losslint.target import infer_target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -63,6 +64,7 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     fail_on: Severity | None = Severity.WARNING  # None: never fail
     target_keras: int = 3
+    target_reason: str = ""  # why target_keras has its value ("" = the default)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
     @property
@@ -151,6 +153,7 @@ def parse_table(table: dict[str, Any], root: Path, where: str, source: str | Non
         if value not in (2, 3) or isinstance(value, bool):
             raise ConfigError(f"'target-keras' in {where} must be 2 or 3, got {value!r}")
         changes["target_keras"] = value
+        changes["target_reason"] = f"target-keras = {value} in {where}"
     if "runtime" in table:
         changes["runtime"] = _runtime(table["runtime"], where)
     return replace(config, **changes)
@@ -223,3 +226,14 @@ def _strings(value: object, key: str, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{key!r} in {where} must be a list of strings, got {value!r}")
     return value
+
+
+def with_inferred_target(config: Config, start: Path) -> Config:
+    """The target Keras from the project's dependency pins when the configuration has none."""
+    if config.target_reason:
+        return config
+    for root in (config.root, start):
+        found = infer_target(root)
+        if found is not None:
+            return replace(config, target_keras=found[0], target_reason=found[1])
+    return config

@@ -1,0 +1,70 @@
+"""The target Keras read from a project's dependency pins, and what the run says about it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from losslint.target import infer_target
+from tests.test_cli import run
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("requirements.txt", "numpy\nkeras<3\n", 2),
+        ("requirements-dev.txt", "tensorflow==2.12.0  # pinned\n", 2),
+        ("requirements.txt", "tensorflow-cpu<2.16\n", 2),
+        ("requirements.txt", "tf-keras>=2.16\ntensorflow>=2.16\n", 2),
+        ("setup.py", "install_requires=['keras==2.15.0', 'numpy']\n", 2),
+        ("setup.cfg", "[options]\ninstall_requires =\n    tensorflow~=2.10\n", 2),
+        ("environment.yml", "dependencies:\n  - pip:\n    - keras<3.0\n", 2),
+        ("pyproject.toml", '[project]\ndependencies = ["keras>=3.0,<4"]\n', 3),
+        ("requirements.txt", "tensorflow>=2.16\nkeras-cv<0.5\n", None),
+        ("requirements.txt", "tensorflow<2.17\n", None),
+        ("requirements.txt", "# keras<3 was the old pin\nkeras>=3\n", 3),
+    ],
+)
+def test_target_from_dependency_pins(
+    tmp_path: Path, name: str, text: str, expected: int | None
+) -> None:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    found = infer_target(tmp_path)
+    assert (found[0] if found else None) == expected
+    if found:
+        assert name in found[1]
+
+
+_KERAS2_LOSS = (
+    "from keras import backend as K\n\n\n"
+    "def my_loss(y_true, y_pred):\n    return K.mean(K.square(y_true - y_pred), axis=-1)\n"
+)
+
+
+def test_a_keras2_pin_switches_ll402_off_and_says_why(tmp_path: Path) -> None:
+    (tmp_path / "losses.py").write_text(_KERAS2_LOSS, encoding="utf-8")
+    (tmp_path / "requirements.txt").write_text("tensorflow==2.12.0\n", encoding="utf-8")
+    done = run("check", ".", "--no-cache", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "LL402" not in done.stdout
+    assert "checking for Keras 2 (requirements.txt requires tensorflow==2.12.0)" in done.stderr
+
+
+def test_without_a_pin_ll402_findings_say_how_to_switch(tmp_path: Path) -> None:
+    (tmp_path / "losses.py").write_text(_KERAS2_LOSS, encoding="utf-8")
+    done = run("check", ".", "--no-cache", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout.count("LL402") == 2
+    assert "2 LL402 findings" in done.stderr and "target-keras = 2" in done.stderr
+
+
+def test_a_configured_target_wins_over_the_pins(tmp_path: Path) -> None:
+    (tmp_path / "losses.py").write_text(_KERAS2_LOSS, encoding="utf-8")
+    (tmp_path / "requirements.txt").write_text("keras<3\n", encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.losslint]\ntarget-keras = 3\n", encoding="utf-8"
+    )
+    done = run("check", ".", "--no-cache", cwd=tmp_path)
+    assert done.stdout.count("LL402") == 2
+    assert "checking for Keras 2" not in done.stderr
