@@ -59,6 +59,9 @@ _FLATTEN: Final = ops.names(batch="flatten")
 # Gathers elements of several samples into one axis (``boolean_mask``, ``gather_nd``).
 _MIXES: Final = ops.names(batch="mixes")
 _TENSOR_METHODS_PASS: Final = ops.method_names("elementwise")
+_TENSOR_MAKERS: Final = frozenset(
+    {"constant", "convert_to_tensor", "cast", "ones", "zeros", "fill"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,7 +557,7 @@ class BatchAxis:
         elif isinstance(target, ast.Attribute):
             parts = names.dotted(target)
             if parts and parts[0] == "self" and len(parts) == 2:
-                if is_tensor(value):
+                if is_tensor(value) or self._makes_tensor(source, frame):
                     self._effect(frame, "store", target, f"self.{parts[1]}")
                 frame.env[f"self.{parts[1]}"] = value
             elif parts and self._is_module_global(parts[0], frame) and is_tensor(value):
@@ -575,6 +578,19 @@ class BatchAxis:
                     self._bind(element.value, UNKNOWN, None, frame)
                 else:
                     self._bind(element, item, None, frame)
+
+    def _makes_tensor(self, source: ast.expr | None, frame: _Frame) -> bool:
+        """``tf.constant(self.x)``, ``ops.convert_to_tensor(...)``: a tensor made inside the
+        traced call even from a constant, so keeping it on ``self`` leaks it out of the graph
+        (a later ``fit(validation_data=...)`` trace then fails on it)."""
+        if not isinstance(source, ast.Call):
+            return False
+        target = names.qualify(source.func, frame.module.imports)
+        if target is None:
+            return False
+        module, _, last = target.rpartition(".")
+        numpy = module.split(".")[0] in ("numpy", "math")  # an array, not a graph tensor
+        return module in names.TENSOR_MATH_MODULES and not numpy and last in _TENSOR_MAKERS
 
     def _is_module_global(self, name: str, frame: _Frame) -> bool:
         """A module-level variable (not an import, not local): mutating it leaks out."""
