@@ -1222,6 +1222,19 @@ class RangeAnalysis:
         entry = ops.function(last)
         return entry.range if entry is not None and entry.range != "unknown" else None
 
+    def _fed_value(self, node: ast.Call, frame: _Frame) -> Range | None:
+        """A TF1 placeholder is fed any value, and a trained variable takes any sign: like
+        ``y_pred``, they are inputs of the loss, not values the code bounds."""
+        target = names.qualify(node.func, frame.module.imports)
+        if target is None or not target.startswith("tensorflow"):
+            return None
+        last = target.rpartition(".")[2]
+        if last == "placeholder":
+            return Range(-INF, INF, reason="a placeholder, fed any value", source=True)
+        if last in ("Variable", "get_variable"):
+            return Range(-INF, INF, reason="a trained variable, of any sign")
+        return None
+
     def _method(self, func: ast.expr, frame: _Frame) -> ops.Op | None:
         """A tensor method of the catalogue (``x.clamp(min=eps)``), not a module function."""
         if not isinstance(func, ast.Attribute):
@@ -1231,6 +1244,10 @@ class RangeAnalysis:
         return ops.method(func.attr)
 
     def _call(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
+        fed = self._fed_value(node, frame)
+        if fed is not None:
+            self._args(node, frame, depth)
+            return fed
         op = self._op(node.func, frame)
         method = self._method(node.func, frame) if op is None else None
         if method is not None and method.range != "unknown":
