@@ -168,3 +168,34 @@ def test_inverted_clip_bounds_reach_zero(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert [d.code for d in check(path)] == ["LL304"]
+
+
+def _hazards(source: str) -> list[ranges.Hazard]:
+    source = "import numpy as np\nimport tensorflow as tf\n" + textwrap.dedent(source)
+    module = index_module(ast.parse(source), source, "m.py", "m")
+    return ranges.find_hazards(ProjectIndex([module]))
+
+
+def test_a_numpy_ratio_over_an_overflowing_exp_is_exact() -> None:
+    """1 / (1 + np.exp(-x)) is 0 for very negative x, with no gradient to poison; the same in
+    TensorFlow has a NaN gradient, and np.log(1 + np.exp(x)) is inf as a value."""
+    numpy_ratio = "def sig_loss(y_true, y_pred):\n    return 1.0 / (1.0 + np.exp(-y_pred))\n"
+    tf_ratio = "def sig_loss(y_true, y_pred):\n    return 1.0 / (1.0 + tf.exp(-y_pred))\n"
+    numpy_log = "def sp_loss(y_true, y_pred):\n    return np.log(1.0 + np.exp(y_pred))\n"
+    assert [h.kind for h in _hazards(numpy_ratio)] == []
+    assert [h.kind for h in _hazards(tf_ratio)] == ["exp"]
+    assert [h.kind for h in _hazards(numpy_log)] == ["exp"]
+
+
+def test_a_numpy_reference_implementation_is_not_loss_code() -> None:
+    reference = """
+        def numpy_focal_loss(y_true, y_pred):
+            y_true = np.asarray(y_true)
+            return -np.mean(y_true * np.log(y_pred))
+    """
+    compiled = (
+        textwrap.dedent(reference)
+        + "\nimport keras\nkeras.Model().compile(loss=numpy_focal_loss)\n"
+    )
+    assert _hazards(reference) == []
+    assert [h.kind for h in _hazards(compiled)] == ["log"]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import ops, rewrites
+from losslint.analysis.references import numpy_references
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex
@@ -455,8 +456,10 @@ class RangeAnalysis:
     # -- entry points ----------------------------------------------------------------------
 
     def run(self) -> list[Hazard]:
+        references = numpy_references(self.project)
         for definition in self.project.definitions():
-            self._definition(definition)
+            if definition.qualname not in references:
+                self._definition(definition)
         for module in self.project.modules:
             for objective in module.objectives:
                 self._objective(module, objective.kind, objective.scope, objective.node)

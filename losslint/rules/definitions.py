@@ -8,6 +8,7 @@ from typing import Final
 
 from losslint.analysis import rewrites
 from losslint.analysis.batch_axis import Effect
+from losslint.analysis.references import numpy_references
 from losslint.diagnostic import Applicability, Edit, Fix, Severity, Span
 from losslint.index import names
 from losslint.index.apis import BACKEND_MODULES, TF1_CASTS, TF1_MATH, is_keras_source
@@ -605,7 +606,7 @@ def check_stateful_loss(context: RuleContext) -> Iterator[Finding]:
 
 def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
     modules = {m.path: m for m in context.project.modules}
-    references = _numpy_references(context)
+    references = numpy_references(context.project)
     effects = [
         e
         for e in context.batch_axis.effects()
@@ -656,38 +657,6 @@ def _inside(effect: Effect, other: Effect) -> bool:
         and (b.line, b.column) <= (a.line, a.column)
         and (a.end_line, a.end_column) <= (b.end_line, b.end_column)
     )
-
-
-_TO_NUMPY: Final = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray"})
-
-
-def _numpy_references(context: RuleContext) -> set[str]:
-    """Functions nobody compiles or wraps that turn their inputs into NumPy arrays first
-    (``y_true = np.asarray(y_true)``): NumPy reference implementations, as tests keep them
-    next to the Keras loss they check. They run on arrays, not in a traced graph."""
-    found: set[str] = set()
-    modules = {m.path: m for m in context.project.modules}
-    for definition in context.project.definitions():
-        if definition.used or definition.kind not in ("function", "closure"):
-            continue
-        node = definition.node
-        module = modules.get(definition.path)
-        if module is None or isinstance(node, ast.ClassDef):
-            continue
-        params = {a.arg for a in (*node.args.posonlyargs, *node.args.args)}
-        for stmt in node.body:
-            if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)):
-                continue
-            call = stmt.value
-            if (
-                names.qualify(call.func, module.imports) in _TO_NUMPY
-                and call.args
-                and isinstance(call.args[0], ast.Name)
-                and call.args[0].id in params
-            ):
-                found.add(definition.qualname)
-                break
-    return found
 
 
 def _numpy_fix(module: ModuleIndex | None, callee: str | None, call: ast.Call | None) -> Fix | None:

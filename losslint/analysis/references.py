@@ -1,0 +1,45 @@
+"""NumPy reference implementations: loss-shaped functions that are not loss code.
+
+Tests keep a NumPy version of a loss next to the Keras one to check it
+(``numpy_binary_focal_loss(y_true, y_pred, gamma)``). It has the name and the parameters of a
+loss, but nobody compiles or wraps it and it turns its inputs into arrays first
+(``y_true = np.asarray(y_true)``): it runs on NumPy arrays, never in a traced graph. Neither the
+NumPy rule (LL404) nor the numerics rules (LL3xx) judge it as loss code.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Final
+
+from losslint.index import names
+from losslint.index.project import ProjectIndex
+
+_TO_NUMPY: Final = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray"})
+
+
+def numpy_references(project: ProjectIndex) -> frozenset[str]:
+    """Qualified names of the definitions that are NumPy reference implementations."""
+    found: set[str] = set()
+    modules = {m.path: m for m in project.modules}
+    for definition in project.definitions():
+        if definition.used or definition.kind not in ("function", "closure"):
+            continue
+        node = definition.node
+        module = modules.get(definition.path)
+        if module is None or isinstance(node, ast.ClassDef):
+            continue
+        params = {a.arg for a in (*node.args.posonlyargs, *node.args.args)}
+        for stmt in node.body:
+            if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)):
+                continue
+            call = stmt.value
+            if (
+                names.qualify(call.func, module.imports) in _TO_NUMPY
+                and call.args
+                and isinstance(call.args[0], ast.Name)
+                and call.args[0].id in params
+            ):
+                found.add(definition.qualname)
+                break
+    return frozenset(found)
