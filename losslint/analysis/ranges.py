@@ -278,8 +278,11 @@ def _mul(a: Range, b: Range) -> Range:
 
 
 def _mul_unknown(known: Range) -> Range | None:
-    """A product with an unknown factor: 0 wherever the known factor is 0, sign unknown."""
-    if not known.may_be_zero():
+    """A product of a loss input with an unknown factor (``multiply(y_true, mask)``): 0
+    wherever the input is 0. Only for the input itself: an unknown factor of a derived value
+    (``(y_true + y_pred) * class_weights``, ``k**2 * features``) is often what keeps it away
+    from 0, so the product stays unknown."""
+    if not known.source or not known.may_be_zero():
         return None
     return Range(-INF, INF, reason=known.reason or "a product, 0 where a factor is 0")
 
@@ -489,13 +492,16 @@ class RangeAnalysis:
         if definition.factory is not None:
             found = self.project.functions.get(definition.factory)
             if found is not None:
-                outer = self._defaults(found[1].node, loss_inputs=False)
+                outer = self._defaults(found[1].node, loss_inputs=False, module=found[0])
         self.function(module, definition.qualname, node, None, None, outer)
 
     # -- functions -------------------------------------------------------------------------
 
     def _defaults(
-        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, loss_inputs: bool
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
+        loss_inputs: bool,
+        module: ModuleIndex | None = None,
     ) -> dict[str, Range | None]:
         """Parameter ranges: numeric defaults, and the loss inputs (``y_true``, ``y_pred``)."""
         args = node.args
@@ -512,6 +518,9 @@ class RangeAnalysis:
                 env[arg.arg] = point(value)
             elif loss_inputs and arg.arg in tensors:
                 env[arg.arg] = Range(-INF, INF, reason=f"{arg.arg} is not clipped", source=True)
+            elif module is not None and isinstance(default, (ast.Call, ast.BinOp, ast.Name)):
+                # ``const=K.epsilon()``, ``eps=EPS``: evaluated where the function is defined.
+                env[arg.arg] = self._static(default, module)
             else:
                 env[arg.arg] = None
         for extra in (args.vararg, args.kwarg):
@@ -530,7 +539,7 @@ class RangeAnalysis:
     ) -> Range | None:
         """Interpret a function; ``arguments`` None means "as a loss, with its own defaults"."""
         env = dict(outer or {})
-        env.update(self._defaults(node, loss_inputs=arguments is None))
+        env.update(self._defaults(node, loss_inputs=arguments is None, module=module))
         if arguments:
             env.update(arguments)
         key = (qualname, tuple(env.get(n) for n in sorted(env)))
@@ -596,7 +605,7 @@ class RangeAnalysis:
         if found is None:
             return None
         node = found[1].node
-        return node.body, self._defaults(node, loss_inputs=False)
+        return node.body, self._defaults(node, loss_inputs=False, module=module)
 
     # -- statements ------------------------------------------------------------------------
 
@@ -954,15 +963,18 @@ class RangeAnalysis:
         ]
         result = None
         if len(values) == 1 and isinstance(values[0], (ast.Call, ast.BinOp, ast.UnaryOp)):
-            frame = _Frame(module, module.module, {}, {})
-            saved = self.hazards, self._record
-            self.hazards, self._record = {}, None
-            try:
-                result = self.expr(values[0], frame)
-            finally:
-                self.hazards, self._record = saved
+            result = self._static(values[0], module)
         self._globals[key] = result
         return result
+
+    def _static(self, node: ast.expr, module: ModuleIndex) -> Range | None:
+        """The range of an expression evaluated at module level, reporting nothing."""
+        saved = self.hazards, self._record
+        self.hazards, self._record = {}, None
+        try:
+            return self.expr(node, _Frame(module, module.module, {}, {}))
+        finally:
+            self.hazards, self._record = saved
 
     def _binop(
         self,
@@ -1724,12 +1736,10 @@ def _may_reach_zero(value: Range) -> bool:
 
 
 def _add_any(a: Range | None, b: Range | None, guard: bool = True) -> Range | None:
-    """``a + b``; a value that may be anything stays so whatever is added to it."""
+    """``a + b``; unknown if either is: an unknown addend is often the guard
+    (``union + self.smooth``)."""
     if a is not None and b is not None:
         return _add(a, b, guard)
-    known = a or b
-    if known is not None and known.is_everything:
-        return Range(-INF, INF, reason=known.reason)
     return None
 
 
