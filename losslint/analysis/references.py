@@ -16,10 +16,34 @@ from losslint.index import names
 from losslint.index.project import ProjectIndex
 
 _TO_NUMPY: Final = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray"})
+_NUMPY: Final = frozenset({"numpy", "numpy.linalg", "math", "scipy.special"})
 
 
-def numpy_references(project: ProjectIndex) -> frozenset[str]:
-    """Qualified names of the definitions that are NumPy reference implementations."""
+def _pure_numpy(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str]) -> bool:
+    """Only NumPy math in the body, and some: an evaluation helper run on arrays after
+    ``predict`` (a metric-named ``auc(y_true, y_pred)``), not a Keras metric."""
+    numpy = False
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call):
+            continue
+        target = names.qualify(call.func, imports)
+        if target is None:
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "numpy":
+                return False  # .numpy(): it expects tensors
+            continue
+        module = target.rpartition(".")[0]
+        if module in _NUMPY:
+            numpy = True
+        elif module in names.TENSOR_MATH_MODULES:
+            return False
+    return numpy
+
+
+def numpy_references(project: ProjectIndex, pure: bool = False) -> frozenset[str]:
+    """Qualified names of the definitions that are NumPy reference implementations: not
+    compiled or wrapped, converting an input with ``np.asarray`` first, or (``pure``) written
+    in NumPy alone unless named as a loss (the classic NumPy-in-loss defect). ``pure`` is for
+    LL404 only: NumPy code is NumPy either way, and its log(0) is still -inf (LL3xx)."""
     found: set[str] = set()
     modules = {m.path: m for m in project.modules}
     for definition in project.definitions():
@@ -28,6 +52,13 @@ def numpy_references(project: ProjectIndex) -> frozenset[str]:
         node = definition.node
         module = modules.get(definition.path)
         if module is None or isinstance(node, ast.ClassDef):
+            continue
+        if (
+            pure
+            and _pure_numpy(node, module.imports)
+            and "loss" not in definition.qualname.rpartition(".")[2]
+        ):
+            found.add(definition.qualname)
             continue
         params = {a.arg for a in (*node.args.posonlyargs, *node.args.args)}
         for stmt in node.body:

@@ -606,7 +606,7 @@ def check_stateful_loss(context: RuleContext) -> Iterator[Finding]:
 
 def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
     modules = {m.path: m for m in context.project.modules}
-    references = numpy_references(context.project)
+    references = numpy_references(context.project, pure=True)
     effects = [
         e
         for e in context.batch_axis.effects()
