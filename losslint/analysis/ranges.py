@@ -57,6 +57,12 @@ _COMPARISONS: Final = {
     "less": "<",
     "less_equal": "<=",
 }
+_MATH_CONSTANTS: Final = {
+    "numpy.pi": math.pi,
+    "math.pi": math.pi,
+    "numpy.e": math.e,
+    "math.e": math.e,
+}
 _NEGATED: Final = {"==": "!=", "!=": "==", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 _FLIPPED: Final = {"==": "==", "!=": "!=", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
 # Predicates that test a value for inf/NaN: a ``where`` or ``boolean_mask`` on them handles the
@@ -921,8 +927,8 @@ class RangeAnalysis:
             if node.attr == "shape":
                 return Range(1.0, INF)
             full = names.qualify(node, frame.module.imports)
-            if full in ("numpy.pi", "math.pi", "numpy.e", "math.e"):
-                return point(math.pi if full.endswith("pi") else math.e)
+            if full in _MATH_CONSTANTS:
+                return point(_MATH_CONSTANTS[full])
             self.expr(node.value, frame, depth + 1)
             return None
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
@@ -946,6 +952,9 @@ class RangeAnalysis:
             constant = self.project.constant(frame.module.imports[name])
         if constant is not None:
             return point(constant)
+        imported = frame.module.imports.get(name)
+        if imported in _MATH_CONSTANTS:  # ``from numpy import pi``
+            return point(_MATH_CONSTANTS[imported])
         return self._module_value(frame.module, name)
 
     def _module_value(self, module: ModuleIndex, name: str) -> Range | None:
