@@ -93,7 +93,9 @@ def test_every_catalogue_transfer_is_total(op: str, values: list[Range | None]) 
     """The analysis applies each catalogue transfer to arbitrary intervals without raising."""
     analysis, frame = _analysis_frame()
     names = ["a", "b", "c"][: len(values)]
-    node = ast.parse(f"f({', '.join(names)})", mode="eval").body
+    # where/cond go through the call itself (guards on each branch): spell them as keras.ops.
+    callee = f"ops.{op}" if op in ("where", "cond") else "f"
+    node = ast.parse(f"{callee}({', '.join(names)})", mode="eval").body
     assert isinstance(node, ast.Call)
     for name, value in zip(names, values, strict=True):
         frame.env[name] = value

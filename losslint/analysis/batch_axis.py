@@ -986,6 +986,7 @@ class BatchAxis:
 
     def _library(self, name: str, node: ast.Call, frame: _Frame) -> Batch:
         module, _, last = name.rpartition(".")
+        module = ops.tensor_module(module)
         args, kwargs = self._arguments(node, frame)
         if module in ("numpy", "math") and any(is_tensor(a) for a in (*args, *kwargs.values())):
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)", name)

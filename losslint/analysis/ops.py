@@ -252,6 +252,18 @@ BATCH: Final = frozenset(
 )  # fmt: skip
 
 
+_COMPAT: Final = ("tensorflow.compat.v1", "tensorflow.compat.v2")
+
+
+def tensor_module(module: str) -> str:
+    """``tensorflow.compat.v2.math`` is ``tensorflow.math`` for what an op does to a value
+    (tf_keras imports ``tensorflow.compat.v2 as tf``)."""
+    for prefix in _COMPAT:
+        if module == prefix or module.startswith(prefix + "."):
+            return "tensorflow" + module[len(prefix) :]
+    return module
+
+
 def names(batch: str | None = None, range_: str | None = None) -> frozenset[str]:
     """The function names whose entry has this batch behaviour / range transfer."""
     return frozenset(

@@ -802,7 +802,7 @@ class RangeAnalysis:
         if target is None:
             return None
         module, _, last = target.rpartition(".")
-        if module in names.TENSOR_MATH_MODULES or module == "builtins":
+        if ops.tensor_module(module) in names.TENSOR_MATH_MODULES or module == "builtins":
             return last
         return None
 
@@ -1241,7 +1241,7 @@ class RangeAnalysis:
         if target in _EPSILON:
             return "epsilon"
         module, _, last = target.rpartition(".")
-        if module not in names.TENSOR_MATH_MODULES:
+        if ops.tensor_module(module) not in names.TENSOR_MATH_MODULES:
             return None
         entry = ops.function(last)
         return entry.range if entry is not None and entry.range != "unknown" else None
