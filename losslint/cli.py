@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from dataclasses import replace
@@ -23,6 +24,7 @@ from losslint.config import (
     parse_fail_on,
     with_inferred_target,
 )
+from losslint.notebook import Locator
 from losslint.pages import page_path
 from losslint.report import github as github_report
 from losslint.report import json as json_report
@@ -43,32 +45,62 @@ def cli() -> None:
     """Static analysis for Keras loss and metric code."""
 
 
+_FORMATS = ("full", "text", "concise", "json", "sarif", "github")
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--select", metavar="CODES", help="Only these rule codes or prefixes (LL1,LL301).")
-@click.option("--ignore", metavar="CODES", help="Skip these rule codes or prefixes.")
-@click.option("--extend-select", metavar="CODES", help="Add to the configured selection.")
+@click.option(
+    "--select",
+    metavar="CODES",
+    multiple=True,
+    help="Only these rule codes or prefixes (LL1,LL301); repeatable, adds up.",
+)
+@click.option("--ignore", metavar="CODES", multiple=True, help="Skip these rule codes or prefixes.")
+@click.option(
+    "--extend-select", metavar="CODES", multiple=True, help="Add to the configured selection."
+)
 @click.option(
     "--format",
+    "--output-format",
     "output_format",
-    type=click.Choice(["text", "json", "sarif", "github"]),
-    default="text",
+    type=click.Choice(_FORMATS),
+    default="full",
     show_default=True,
-    help="sarif: SARIF 2.1.0 for code scanning; github: workflow annotations plus the text.",
+    help="full (or text): each finding with its source line; concise: one line each; "
+    "sarif: SARIF 2.1.0 for code scanning; github: workflow annotations plus the text.",
 )
 @click.option(
     "--output-file", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+)
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the text report; auto: on a terminal, unless NO_COLOR is set.",
 )
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON_CHOICES),
     help="Lowest severity that makes the exit code 1 [default: warning].",
 )
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option(
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Use this configuration file.",
+    help="Use this configuration file (else the nearest one to the files checked).",
+)
+@click.option(
+    "--force-exclude",
+    is_flag=True,
+    help="Apply the configured excludes to files named on the command line too (pre-commit).",
+)
+@click.option(
+    "--stdin-filename",
+    type=click.Path(path_type=Path),
+    help="With PATH '-': the file name the source read from stdin stands for.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the diagnostics, no summary.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
@@ -104,15 +136,24 @@ def cli() -> None:
 @click.option(
     "--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; change nothing."
 )
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add a '# noqa: CODE' comment to every line with a finding (adopting on existing code).",
+)
 def check(
     paths: tuple[Path, ...],
-    select: str | None,
-    ignore: str | None,
-    extend_select: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    extend_select: tuple[str, ...],
     output_format: str,
     output_file: Path | None,
+    color: str,
     fail_on: str | None,
+    exit_zero: bool,
     config_file: Path | None,
+    force_exclude: bool,
+    stdin_filename: Path | None,
     quiet: bool,
     statistics: bool,
     jobs: int | None,
@@ -123,19 +164,32 @@ def check(
     apply_fixes: bool,
     unsafe_fixes: bool,
     show_diff: bool,
+    add_noqa: bool,
 ) -> None:
-    """Check PATHS (files or directories; default ".") for Keras loss and metric bugs."""
+    """Check PATHS (files, notebooks or directories; default "."; "-" reads stdin) for Keras
+    loss and metric bugs."""
     targets = list(paths) or [Path(".")]
-    missing = [str(p) for p in targets if not p.exists()]
+    contents: dict[str, bytes] = {}
+    if Path("-") in targets:
+        if len(targets) > 1:
+            _fail("'-' (stdin) cannot be combined with other paths")
+        if apply_fixes or add_noqa:
+            _fail("--fix and --add-noqa write files; with stdin use --diff")
+        name = stdin_filename or Path("stdin.py")
+        targets = [name]
+        contents[pipeline.display_path(name)] = sys.stdin.buffer.read()
+    elif stdin_filename is not None:
+        _fail("--stdin-filename applies only with the path '-'")
+    missing = [str(p) for p in targets if not p.exists() and not contents]
     if missing:
         _fail(f"no such file or directory: {missing[0]}")
     if (backend or device) and not runtime:
         _fail("--backend and --device apply only with --runtime")
     try:
-        config = load_config(config_file if config_file else find_config(Path.cwd()))
+        config = load_config(config_file if config_file else _nearest_config(targets))
         config = config.with_overrides(
-            select=parse_codes(select, "--select") if select is not None else None,
-            ignore=parse_codes(ignore, "--ignore") if ignore is not None else None,
+            select=parse_codes(select, "--select") if select else None,
+            ignore=parse_codes(ignore, "--ignore") if ignore else None,
             extend_select=parse_codes(extend_select, "--extend-select") if extend_select else None,
         )
         if fail_on is not None:
@@ -160,8 +214,10 @@ def check(
             settings, backend=backend or settings.backend, device=device or settings.device
         ),
     )
+    if show_diff and contents:
+        _stdin_diff(targets[0], contents, config, unsafe_fixes, output_format)
     if apply_fixes or show_diff:
-        _fix(targets, config, unsafe_fixes, show_diff, jobs, quiet)
+        _fix(targets, config, unsafe_fixes, show_diff, jobs, quiet, output_format, force_exclude)
     progress = None if quiet or not runtime else _Progress()
     try:
         result = pipeline.run(
@@ -171,6 +227,8 @@ def check(
             use_cache=not no_cache,
             runtime=runtime,
             progress=progress,
+            contents=contents,
+            force_exclude=force_exclude,
         )
     except RuntimeUnavailable as error:
         _fail(str(error))
@@ -179,17 +237,38 @@ def check(
             progress.clear()
     if runtime and not quiet:
         click.echo(_runtime_summary(result), err=True)
-    if statistics and output_format == "text":
+    if not result.files and not quiet:
+        # A CI job pointed at the wrong directory must not read as a clean bill of health.
+        shown = ", ".join(str(p) for p in targets)
+        click.echo(f"losslint: warning: no Python files or notebooks found in {shown}", err=True)
+    if add_noqa:
+        from losslint import noqa
+
+        added = noqa.add(result.diagnostics)
+        if not quiet:
+            click.echo(
+                f"losslint: added {added.comments} noqa comment{'s' if added.comments != 1 else ''}"
+                f" to {added.files} file{'s' if added.files != 1 else ''}"
+                + (f"; {added.skipped} line(s) left: {added.reason}" if added.skipped else ""),
+                err=True,
+            )
+        sys.exit(0)
+    locator = Locator(contents)
+    colored = _use_color(color, output_file)
+    if statistics and output_format == "json":
+        report = json.dumps(text_report.statistics_rows(result.diagnostics), indent=2) + "\n"
+    elif statistics and output_format in ("full", "text", "concise"):
         report = text_report.statistics(result.diagnostics)
     else:
-        report = _render(output_format, result, quiet, color=output_file is None and _tty())
+        report = _render(output_format, result, quiet, colored, locator)
     if output_file is not None:
         try:
             output_file.write_text(report, encoding="utf-8")
         except OSError as error:
             _fail(f"cannot write {output_file}: {error.strerror or error}")
     else:
-        click.echo(report, nl=False)
+        # click strips colour codes off a pipe unless told: --color always means always.
+        click.echo(report, nl=False, color=colored or None)
     removed = sum(1 for d in result.diagnostics if d.code == "LL402")
     if removed and config.target_keras == 3 and not config.target_reason and not quiet:
         # Hundreds of LL402 on a Keras 2 project mean the target is wrong, not the code.
@@ -205,7 +284,23 @@ def check(
         sys.exit(2)
     threshold = config.fail_on
     failing = threshold is not None and any(d.severity >= threshold for d in result.diagnostics)
-    sys.exit(1 if failing else 0)
+    sys.exit(1 if failing and not exit_zero else 0)
+
+
+def _nearest_config(targets: list[Path]) -> Path | None:
+    """The configuration of the files checked: the nearest one above the first path named (so
+    `losslint check sub/project` reads sub/project's pyproject.toml), else above the current
+    directory."""
+    first = targets[0].resolve() if targets else Path.cwd()
+    start = first if first.is_dir() else first.parent
+    return find_config(start) or find_config(Path.cwd())
+
+
+def _use_color(choice: str, output_file: Path | None) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    # https://no-color.org: any non-empty NO_COLOR turns colour off.
+    return output_file is None and not os.environ.get("NO_COLOR") and _tty()
 
 
 @cli.command()
@@ -253,19 +348,41 @@ def explain(code: str) -> None:
     click.echo(path.read_text(encoding="utf-8"), nl=False)
 
 
+@cli.command()
+def server() -> None:
+    """Run the Language Server on stdio, for editors (needs keras-losslint[lsp])."""
+    try:
+        from losslint.server import serve
+    except ImportError as error:
+        _fail(f"losslint server needs pygls: pip install 'keras-losslint[lsp]' ({error})")
+    serve()
+
+
 def _fix(
-    targets: list[Path], config: Config, unsafe: bool, diff: bool, jobs: int | None, quiet: bool
+    targets: list[Path],
+    config: Config,
+    unsafe: bool,
+    diff: bool,
+    jobs: int | None,
+    quiet: bool,
+    output_format: str = "full",
+    force_exclude: bool = False,
 ) -> None:
     """--diff: print the diff and exit (1 when there is one); --fix: write, then report."""
     from losslint import fix as fix_engine  # libcst: loaded only when fixing
 
-    outcome = fix_engine.run(targets, config, unsafe=unsafe, write=not diff, jobs=jobs)
+    outcome = fix_engine.run(
+        targets, config, unsafe=unsafe, write=not diff, jobs=jobs, force_exclude=force_exclude
+    )
     for message in outcome.errors:
         click.echo(f"losslint: internal error: {message}", err=True)
     if outcome.errors:
         sys.exit(2)
     if diff:
-        click.echo(outcome.diff(), nl=False)
+        if output_format == "json":
+            click.echo(json.dumps(outcome.diff_entries(), indent=2, ensure_ascii=False))
+        else:
+            click.echo(outcome.diff(), nl=False)
         sys.exit(1 if outcome.after else 0)
     if not quiet:
         files = len(outcome.after)
@@ -276,25 +393,43 @@ def _fix(
         )
 
 
+def _stdin_diff(
+    name: Path, contents: dict[str, bytes], config: Config, unsafe: bool, output_format: str
+) -> None:
+    """``check - --diff``: the fixes of the source read from stdin, as a diff; exit 1 if any."""
+    from losslint import fix as fix_engine
+
+    outcome = fix_engine.fix_content(name, contents[pipeline.display_path(name)], config, unsafe)
+    if output_format == "json":
+        click.echo(json.dumps(outcome.diff_entries(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(outcome.diff(), nl=False)
+    sys.exit(1 if outcome.after else 0)
+
+
 def _tty() -> bool:
     return sys.stdout.isatty()
 
 
-def _render(output_format: str, result: pipeline.Result, quiet: bool, color: bool) -> str:
+def _render(
+    output_format: str, result: pipeline.Result, quiet: bool, color: bool, locator: Locator
+) -> str:
     diagnostics = result.diagnostics
     if output_format == "json":
-        return json_report.render(diagnostics)
+        return json_report.render(diagnostics, locator)
     if output_format == "sarif":
         from losslint.report import sarif as sarif_report
         from losslint.rules.registry import catalogue
 
         return sarif_report.render(
-            diagnostics, catalogue(), sarif_report.repository_root(Path.cwd())
+            diagnostics, catalogue(), sarif_report.repository_root(Path.cwd()), locator
         )
     if output_format == "github":
         return github_report.render(diagnostics, result.files)
-    report = text_report.render(diagnostics, result.files, color=color)
-    return "".join(report.splitlines(True)[:-1]) if quiet else report
+    concise = output_format == "concise"
+    return text_report.render(
+        diagnostics, result.files, color=color, concise=concise, locator=locator, quiet=quiet
+    )
 
 
 class _Progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from dataclasses import dataclass, field, replace
@@ -10,6 +11,7 @@ from typing import Any, Final
 
 from losslint.diagnostic import Severity
 from losslint.discover import DEFAULT_EXCLUDE
+from losslint.pages import known_codes
 from losslint.target import infer_target
 
 if sys.version_info >= (3, 11):
@@ -205,21 +207,38 @@ def parse_fail_on(value: object, what: str) -> Severity | None:
     return None if value == "never" else Severity.parse(value)
 
 
-def parse_codes(text: str, what: str) -> tuple[str, ...]:
-    """A comma-separated list of rule codes or prefixes from the command line."""
-    return tuple(
-        _codes([c.strip() for c in text.split(",") if c.strip()], what, "the command line")
-    )
+def parse_codes(texts: str | tuple[str, ...], what: str) -> tuple[str, ...]:
+    """Comma-separated rule codes or prefixes from the command line; a repeated option adds up
+    (``--select LL1 --select LL3``), as with Ruff."""
+    if isinstance(texts, str):
+        texts = (texts,)
+    items = [c.strip() for text in texts for c in text.split(",") if c.strip()]
+    return tuple(_codes(items, what, "the command line"))
 
 
 def _codes(value: object, key: str, where: str) -> list[str]:
     items = _strings(value, key, where)
+    known = known_codes()
     for item in items:
         if not _CODE_PREFIX.match(item):
             raise ConfigError(
                 f"{key!r} in {where}: {item!r} is not a rule code or prefix (like LL3, LL30, LL301)"
+                + _did_you_mean(item, known)
+            )
+        # A prefix that selects nothing is a typo that would switch the gate off in silence.
+        if known and item != "ALL" and not any(code.startswith(item) for code in known):
+            raise ConfigError(
+                f"{key!r} in {where}: unknown rule selector {item!r}, no rule code starts with it"
+                + _did_you_mean(item, known)
             )
     return items
+
+
+def _did_you_mean(item: str, known: frozenset[str]) -> str:
+    """The nearest code or family prefix (LL3, LL30) to a mistyped selector."""
+    candidates = sorted(known | {c[:n] for c in known for n in (3, 4)})
+    close = difflib.get_close_matches(item.upper().replace("O", "0"), candidates, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else " (`losslint rules` lists them)"
 
 
 def _strings(value: object, key: str, where: str) -> list[str]:

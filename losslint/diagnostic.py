@@ -53,6 +53,8 @@ class Edit:
     - ``unwrap``: the call at ``span`` is replaced by its first argument;
     - ``keywords``: the call at ``span`` has its positional arguments named, in order, by the
       comma-separated names in ``content`` (``"reduction,name"``);
+    - ``comment``: the comment at ``span`` becomes ``content`` (removed when empty, with the
+      spaces before it); applied to the text, as comments are no expressions;
     - ``import``: the module gets the statement ``content`` (``"from keras import ops"``) unless
       it has it; ``span`` is None.
     """

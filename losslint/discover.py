@@ -1,4 +1,4 @@
-"""Expand the paths given on the command line into the Python files to check."""
+"""Expand the paths given on the command line into the Python files and notebooks to check."""
 
 from __future__ import annotations
 
@@ -37,16 +37,36 @@ class Discovery:
     """Walks directories honouring ``exclude`` patterns (relative to ``root``) and .gitignore."""
 
     def __init__(
-        self, root: Path, exclude: tuple[str, ...], respect_gitignore: bool = True
+        self,
+        root: Path,
+        exclude: tuple[str, ...],
+        respect_gitignore: bool = True,
+        force_exclude: bool = False,
     ) -> None:
         self.root = root.resolve()
         self.exclude = _spec(exclude)
         self.respect_gitignore = respect_gitignore
+        self.force_exclude = force_exclude
+
+    def excluded(self, path: Path) -> bool:
+        """Whether a named file falls under an exclude pattern (itself or a parent directory)."""
+        try:
+            relative = path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return False  # outside the configuration root: its patterns do not reach it
+        parts = relative.split("/")
+        return any(
+            self.exclude.match_file("/".join(parts[: i + 1]) + ("/" if i < len(parts) - 1 else ""))
+            for i in range(len(parts))
+        )
 
     def files(self, paths: list[Path]) -> Iterator[Path]:
-        """Files given explicitly are always checked; directories are walked with exclusions."""
+        """Files given explicitly are always checked, unless ``force_exclude`` (pre-commit names
+        every changed file, excluded or not); directories are walked with exclusions."""
         seen: set[Path] = set()
         for path in paths:
+            if self.force_exclude and self.excluded(path):
+                continue
             if path.is_dir():
                 try:
                     relative: str | None = path.resolve().relative_to(self.root).as_posix()
@@ -96,5 +116,5 @@ class Discovery:
                 yield from self._walk(
                     Path(entry.path), None if relative is None else child, ignores
                 )
-            elif entry.name.endswith(".py") and entry.is_file():
+            elif entry.name.endswith((".py", ".ipynb")) and entry.is_file():
                 yield Path(entry.path)

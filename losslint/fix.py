@@ -28,6 +28,8 @@ from losslint import pipeline
 from losslint.config import Config
 from losslint.diagnostic import Applicability, Diagnostic, Edit, Fix, Span
 from losslint.discover import Discovery
+from losslint.noqa import apply_comment_edits
+from losslint.notebook import NotebookError, is_notebook, to_python, write_back
 
 MAX_ROUNDS: Final = 10
 _OUTSIDE: Final = "__outside_root__"
@@ -45,8 +47,8 @@ class Outcome:
         chunks: list[str] = []
         for path in sorted(self.after):
             shown = pipeline.display_path(path)
-            old = _text(self.before[path]).splitlines(keepends=True)
-            new = _text(self.after[path]).splitlines(keepends=True)
+            old = _shown_text(path, self.before[path]).splitlines(keepends=True)
+            new = _shown_text(path, self.after[path]).splitlines(keepends=True)
             # git-style a/ b/ prefixes for relative paths; an absolute path is shown as it is.
             before, after = (
                 (shown, shown) if shown.startswith("/") else (f"a/{shown}", f"b/{shown}")
@@ -54,17 +56,31 @@ class Outcome:
             chunks.extend(_terminated(difflib.unified_diff(old, new, before, after)))
         return "".join(chunks)
 
+    def diff_entries(self) -> list[dict[str, object]]:
+        """``--diff --format json``: one ``{path, diff}`` per changed file."""
+        entries: list[dict[str, object]] = []
+        for path in sorted(self.after):
+            single = Outcome(before={path: self.before[path]}, after={path: self.after[path]})
+            entries.append({"path": pipeline.display_path(path), "diff": single.diff()})
+        return entries
+
 
 def usable(fix: Fix | None, unsafe: bool) -> bool:
     return fix is not None and (unsafe or fix.applicability is Applicability.SAFE)
 
 
 def run(
-    paths: list[Path], config: Config, unsafe: bool, write: bool, jobs: int | None = None
+    paths: list[Path],
+    config: Config,
+    unsafe: bool,
+    write: bool,
+    jobs: int | None = None,
+    force_exclude: bool = False,
 ) -> Outcome:
     """Fix every fixable diagnostic under ``paths``; ``write``: save the files (``--fix``)."""
     outcome = Outcome()
-    files = [p.resolve() for p in Discovery(config.root, config.all_excludes).files(paths)]
+    discovery = Discovery(config.root, config.all_excludes, force_exclude=force_exclude)
+    files = [p.resolve() for p in discovery.files(paths)]
     with tempfile.TemporaryDirectory(prefix="losslint-fix-") as scratch:
         mirror = _Mirror(Path(scratch), config.root.resolve())
         for file in files:
@@ -90,7 +106,7 @@ def run(
                 if original is None:
                     continue
                 source = copy.read_bytes()
-                new, count = apply_fixes(source, fixes)
+                new, count = apply_file_fixes(copy, source, fixes)
                 if count and new != source:
                     copy.write_bytes(new)
                     outcome.before.setdefault(original, original.read_bytes())
@@ -154,7 +170,52 @@ def _package_inits(file: Path) -> Iterable[Path]:
         parent = parent.parent
 
 
+def fix_content(path: Path, content: bytes, config: Config, unsafe: bool) -> Outcome:
+    """The fixes of one file's content that is not on the disk (``check - --diff``)."""
+    outcome = Outcome()
+    shown = pipeline.display_path(path)
+    source = content
+    for _ in range(MAX_ROUNDS):
+        result = pipeline.run([path], config, use_cache=False, contents={shown: source})
+        outcome.errors = result.internal_errors
+        fixes = [d.fix for d in result.diagnostics if usable(d.fix, unsafe) and d.fix is not None]
+        new, count = apply_file_fixes(path, source, fixes)
+        if not count or new == source:
+            break
+        outcome.fixed += count
+        source = new
+    if source != content:
+        outcome.before[path] = content
+        outcome.after[path] = source
+    return outcome
+
+
 # -- applying the fixes of one file ---------------------------------------------------------
+
+
+def apply_file_fixes(path: Path, source: bytes, fixes: Sequence[Fix]) -> tuple[bytes, int]:
+    """:func:`apply_fixes` for a Python file, or for the code cells of a notebook (written back
+    into the cells, outputs and metadata untouched)."""
+    if not is_notebook(path):
+        return apply_fixes(source, fixes)
+    try:
+        python = to_python(source).encode("utf-8")
+    except NotebookError:
+        return source, 0
+    new, count = apply_fixes(python, fixes)
+    if not count or new == python:
+        return source, 0
+    return write_back(source, new.decode("utf-8")), count
+
+
+def _shown_text(path: Path, data: bytes) -> str:
+    """What a diff shows of a file: a notebook as its joined code cells."""
+    if is_notebook(path):
+        try:
+            return to_python(data)
+        except NotebookError:
+            pass
+    return _text(data)
 
 
 @dataclass(frozen=True)
@@ -169,6 +230,14 @@ def apply_fixes(source: bytes, fixes: Sequence[Fix]) -> tuple[bytes, int]:
 
     The source is returned unchanged when the fixed code would not parse.
     """
+    comments = [f for f in fixes if f.edits and all(e.kind == "comment" for e in f.edits)]
+    if comments:
+        source, done = apply_comment_edits(source, comments)
+        rest = [f for f in fixes if f not in comments]
+        if not rest:
+            return source, done
+        new, count = apply_fixes(source, rest)
+        return new, done + count
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError:

@@ -35,3 +35,12 @@ def section(page: str, heading: str) -> str:
     start += len(marker)
     end = page.find("\n## ", start)
     return page[start : end if end >= 0 else len(page)].strip()
+
+
+def known_codes() -> frozenset[str]:
+    """Every rule code, read from the page names: every rule has a page (the tests hold it), and
+    a directory listing costs nothing, whereas the registry imports every rule and analysis."""
+    directory = pages_dir()
+    if directory is None:
+        return frozenset()
+    return frozenset({"LL000"} | {p.name.split("-", 1)[0] for p in directory.glob("*-*.md")})

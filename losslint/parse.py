@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Final
 
 from losslint.diagnostic import Diagnostic, Severity, Span
+from losslint.notebook import NotebookError, is_notebook, to_python
 
 MAX_BYTES: Final = 10 * 1024 * 1024
 PARSE_ERROR_CODE: Final = "LL000"
@@ -56,16 +57,34 @@ def module_name(path: Path) -> str:
     return ".".join(reversed(parts))
 
 
-def load(path: Path, shown: str, module: str | None = None) -> ParsedModule | Diagnostic | None:
-    """The parsed module, an LL000 diagnostic, or None when the file is skipped."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        return unreadable(shown, f"cannot be read: {error.strerror or error}")
+def python_bytes(path: Path | str, data: bytes) -> bytes:
+    """The Python source a file stands for: itself, or a notebook's code cells joined.
+
+    Raises NotebookError for a notebook that cannot be read as one.
+    """
+    return to_python(data).encode("utf-8") if is_notebook(path) else data
+
+
+def load(
+    path: Path, shown: str, module: str | None = None, data: bytes | None = None
+) -> ParsedModule | Diagnostic | None:
+    """The parsed module, an LL000 diagnostic, or None when the file is skipped.
+
+    ``data``: the file's content when it does not come from the disk (``check -``, an editor).
+    """
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            return unreadable(shown, f"cannot be read: {error.strerror or error}")
     if len(data) > MAX_BYTES:
         return unreadable(
             shown, f"is {len(data) // (1024 * 1024)} MiB, over the 10 MiB limit; not checked"
         )
+    try:
+        data = python_bytes(path, data)
+    except NotebookError as error:
+        return unreadable(shown, f"{error}; not checked")
     if not may_concern_keras(data):
         return None
     try:

@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import pathspec
 
+from losslint import noqa
 from losslint.cache import Cache, FileFacts, component_key, components, digest, scan_imports
 from losslint.config import Config
 from losslint.diagnostic import Diagnostic
 from losslint.discover import Discovery
+from losslint.notebook import NotebookError
 from losslint.parse import (
     MAX_BYTES,
     PARSE_ERROR_CODE,
     load,
     may_concern_keras,
     module_name,
+    python_bytes,
     unreadable,
 )
 
@@ -31,10 +33,6 @@ if TYPE_CHECKING:
     from losslint.index.facts import ModuleIndex
     from losslint.runtime.driver import Progress, RuntimeSummary
 
-
-_NOQA: Final = re.compile(
-    r"#\s*noqa(?::[ \t]*(?P<codes>[A-Z]+[0-9]*(?:[ \t]*,[ \t]*[A-Z]+[0-9]*)*))?", re.IGNORECASE
-)
 
 # A diagnostic with the text of its line, so that ``noqa`` applies to cached results too.
 Found = tuple[Diagnostic, str]
@@ -87,9 +85,18 @@ def run(
     use_cache: bool = True,
     runtime: bool = False,
     progress: Progress | None = None,
+    contents: dict[str, bytes] | None = None,
+    force_exclude: bool = False,
 ) -> Result:
-    """``runtime``: also run the losses found (``--runtime``); it may raise RuntimeUnavailable."""
-    files = list(Discovery(config.root, config.all_excludes).files(paths))
+    """``runtime``: also run the losses found (``--runtime``); it may raise RuntimeUnavailable.
+
+    ``contents``: file contents by displayed path, for files that are not read from the disk
+    (``check -`` and the language server); ``force_exclude``: configured excludes apply to files
+    named in ``paths`` too (``--force-exclude``, as pre-commit names every changed file).
+    """
+    contents = contents or {}
+    discovery = Discovery(config.root, config.all_excludes, force_exclude=force_exclude)
+    files = list(discovery.files(paths))
     cache = Cache.open(config.root, settings(config)) if use_cache else None
     found: list[Found] = []
     modules: dict[str, str] = {}
@@ -97,7 +104,7 @@ def run(
     digests: dict[str, str] = {}
     for file in files:
         shown = display_path(file)
-        facts = _scan(file, shown, cache)
+        facts = _scan(file, shown, cache, contents.get(shown))
         if isinstance(facts, Diagnostic):
             found.append((facts, ""))
         elif facts.relevant:
@@ -117,7 +124,7 @@ def run(
     internal: list[str] = []
     checked = 0
     for (key, _), outcome in zip(
-        pending, _analyse_all(pending, modules, config, jobs), strict=True
+        pending, _analyse_all(pending, modules, config, jobs, contents), strict=True
     ):
         found.extend(outcome.found)
         internal.extend(outcome.internal)
@@ -150,8 +157,12 @@ def _runtime_selected(config: Config) -> bool:
     )
 
 
-def _scan(file: Path, shown: str, cache: Cache | None) -> FileFacts | Diagnostic:
+def _scan(
+    file: Path, shown: str, cache: Cache | None, content: bytes | None = None
+) -> FileFacts | Diagnostic:
     """Content digest, pre-filter and imports of a file, from the cache when it is unchanged."""
+    if content is not None:  # not on the disk: its stat says nothing of it
+        return _facts(file, shown, content, 0, 0)
     try:
         stat = file.stat()
     except OSError as error:
@@ -168,18 +179,26 @@ def _scan(file: Path, shown: str, cache: Cache | None) -> FileFacts | Diagnostic
         data = file.read_bytes()
     except OSError as error:
         return unreadable(shown, f"cannot be read: {error.strerror or error}")
-    relevant = may_concern_keras(data)
-    facts = FileFacts(
-        stat.st_size,
-        stat.st_mtime_ns,
-        digest(data),
-        relevant,
-        scan_imports(data) if relevant else (),
-        module_name(file) if relevant else "",
-    )
-    if cache is not None:
+    facts = _facts(file, shown, data, stat.st_size, stat.st_mtime_ns)
+    if cache is not None and isinstance(facts, FileFacts):
         cache.remember(absolute, facts)
     return facts
+
+
+def _facts(file: Path, shown: str, data: bytes, size: int, mtime: int) -> FileFacts | Diagnostic:
+    try:
+        python = python_bytes(file, data)
+    except NotebookError as error:
+        return unreadable(shown, f"{error}; not checked")
+    relevant = may_concern_keras(python)
+    return FileFacts(
+        size,
+        mtime,
+        digest(data),
+        relevant,
+        scan_imports(python) if relevant else (),
+        module_name(file) if relevant else "",
+    )
 
 
 def _analyse_all(
@@ -187,12 +206,13 @@ def _analyse_all(
     modules: dict[str, str],
     config: Config,
     jobs: int | None,
+    contents: dict[str, bytes],
 ) -> list[_Outcome]:
     """Components are independent: analyse them in worker processes, largest first."""
     workers = min(jobs or os.cpu_count() or 1, len(pending))
     groups = [[(path, modules[path]) for path in group] for _, group in pending]
-    if workers <= 1:
-        return [_analyse(group, config) for group in groups]
+    if workers <= 1 or contents:
+        return [_analyse(group, config, contents) for group in groups]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -201,7 +221,9 @@ def _analyse_all(
         return list(pool.map(_analyse, groups, [config] * len(groups)))
 
 
-def _analyse(group: list[tuple[str, str]], config: Config) -> _Outcome:
+def _analyse(
+    group: list[tuple[str, str]], config: Config, contents: dict[str, bytes] | None = None
+) -> _Outcome:
     """Parse, index and check one component (in a worker process when parallel)."""
     # Imported here: a run answered from the cache never loads the analysis.
     from losslint.index.module import index_module
@@ -213,7 +235,7 @@ def _analyse(group: list[tuple[str, str]], config: Config) -> _Outcome:
     indexes: list[ModuleIndex] = []
     sources: dict[str, list[str]] = {}
     for shown, module in group:
-        loaded = load(Path(shown), shown, module)
+        loaded = load(Path(shown), shown, module, (contents or {}).get(shown))
         if loaded is None:
             continue
         if isinstance(loaded, Diagnostic):
@@ -232,7 +254,33 @@ def _analyse(group: list[tuple[str, str]], config: Config) -> _Outcome:
                 found.append((d, lines[d.line - 1] if 0 < d.line <= len(lines) else ""))
         except Exception:
             internal.append(f"rule {rule.code} failed:\n{traceback.format_exc()}")
+    if _selected(noqa.CODE, config):
+        found.extend(_unused_noqa(found, sources, config))
     return _Outcome(found, internal, len(sources))
+
+
+def _selected(code: str, config: Config) -> bool:
+    return code.startswith(config.selected) and not (
+        config.ignored and code.startswith(config.ignored)
+    )
+
+
+def _unused_noqa(found: list[Found], sources: dict[str, list[str]], config: Config) -> list[Found]:
+    """LL001 judges the other rules' findings, so it runs after them, over the same files."""
+    from losslint.pages import known_codes
+    from losslint.rules.registry import all_rules
+
+    known = known_codes()
+    static = {rule.code for rule in all_rules()} | {PARSE_ERROR_CODE}
+    judged = {code: code in static and _selected(code, config) for code in known}
+    by_path: dict[str, list[Diagnostic]] = {}
+    for d, _ in found:
+        by_path.setdefault(d.path, []).append(d)
+    result: list[Found] = []
+    for shown, lines in sources.items():
+        for d in noqa.unused(shown, "\n".join(lines), by_path.get(shown, []), known, judged):
+            result.append((d, lines[d.line - 1] if 0 < d.line <= len(lines) else ""))
+    return result
 
 
 def _kept(diagnostic: Diagnostic, line: str, config: Config) -> bool:
@@ -265,12 +313,4 @@ def _matches(pattern: str, path: str, config: Config) -> bool:
 
 
 def _suppressed(line: str, code: str) -> bool:
-    if "noqa" not in line.lower():
-        return False
-    for match in _NOQA.finditer(line):
-        codes = match.group("codes")
-        if codes is None:
-            return True
-        if any(code.startswith(c.strip().upper()) for c in codes.split(",")):
-            return True
-    return False
+    return noqa.suppressed(line, code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,8 +102,187 @@ def test_unknown_rule_code_exits_2() -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "losslint: error: '--select' in the command line: 'LL1O1' is not a rule code or prefix "
-        "(like LL3, LL30, LL301)"
+        "(like LL3, LL30, LL301) (did you mean 'LL101'?)"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--select", "LL999"], "unknown rule selector 'LL999'"),
+        (["--select", "LL9"], "unknown rule selector 'LL9'"),
+        (["--select", "LL1,LL3", "--select", "LL9"], "unknown rule selector 'LL9'"),
+        (["--ignore", "LL3011"], "'LL3011' is not a rule code"),
+        (["--extend-select", "RT9"], "unknown rule selector 'RT9'"),
+    ],
+)
+def test_a_selector_typo_exits_2_instead_of_passing(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    """A CI gate with a typo in its selector must fail, not run no rule and pass forever."""
+    (tmp_path / "train.py").write_text(BUGGY)
+    done = run("check", ".", *args, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert expected in done.stderr and "did you mean" in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "select = ['LL999']",
+        "ignore = ['LL9']",
+        "extend-select = ['LL1', 'LL99']",
+        "[tool.losslint.per-file-ignores]\n'new.py' = ['LL1O1']",
+    ],
+)
+def test_a_selector_typo_in_the_configuration_exits_2(tmp_path: Path, table: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.losslint]\n{table}\n")
+    (tmp_path / "new.py").write_text(BUGGY)
+    done = run("check", ".", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert "in [tool.losslint]" in done.stderr and "did you mean" in done.stderr
+
+
+def test_repeated_selectors_add_up(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(BUGGY + "bad = keras.backend.mean\n")
+    both = run(
+        "check", ".", "--select", "LL101", "--select", "LL402", "--format", "json", cwd=tmp_path
+    )
+    assert {d["code"] for d in json.loads(both.stdout)} == {"LL101", "LL402"}
+    ignored = run("check", ".", "--ignore", "LL101", "--ignore", "LL402", cwd=tmp_path)
+    assert ignored.returncode == 0, ignored.stdout
+
+
+def test_exit_zero_reports_but_passes(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(BUGGY)
+    done = run("check", ".", "--exit-zero", cwd=tmp_path)
+    assert done.returncode == 0 and "LL101" in done.stdout
+
+
+def test_an_empty_selection_warns(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    done = run("check", "empty", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "warning: no Python files or notebooks found in empty" in done.stderr
+
+
+def test_full_text_shows_the_source_line_fix_mark_and_fixable_count(tmp_path: Path) -> None:
+    source = (
+        BUGGY + "\n\ndef loss(y_true, y_pred):\n    return keras.backend.mean(y_pred, axis=-1)\n"
+    )
+    (tmp_path / "train.py").write_text(source)
+    full = run("check", ".", cwd=tmp_path).stdout.splitlines()
+    header = next(i for i, line in enumerate(full) if " LL402 " in line)
+    assert full[header].startswith("train.py:8:12: LL402 [*] [error] ")
+    assert full[header + 1] == "8 |     return keras.backend.mean(y_pred, axis=-1)"
+    assert full[header + 2] == "  |            ^^^^^^^^^^^^^^^^^^"
+    ll101 = next(line for line in full if " LL101 " in line)
+    assert "[*]" not in ll101  # no fix for it
+    assert full[-1] == "[*] 1 fixable with `--fix`."
+    assert full[-2].startswith("Found 2 problems")
+    concise = run("check", ".", "--output-format", "concise", cwd=tmp_path).stdout.splitlines()
+    assert len(concise) == 4 and concise[0].startswith("train.py:4:") and "|" not in concise[0]
+    assert concise == run("check", ".", "--format", "concise", cwd=tmp_path).stdout.splitlines()
+    quiet = run("check", ".", "-q", cwd=tmp_path).stdout.splitlines()
+    assert not any(line.startswith(("Found", "[*] 1 fixable")) for line in quiet)
+
+
+def test_colour_honours_no_color_and_the_flag(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(BUGGY)
+    assert "\x1b[" not in run("check", ".", cwd=tmp_path).stdout  # not a terminal
+    forced = run("check", ".", "--color", "always", cwd=tmp_path).stdout
+    assert "\x1b[31m[error]\x1b[0m" in forced
+    command = [str(COMMAND), "check", "."]
+    for env, coloured in (({}, True), ({"NO_COLOR": "1"}, False)):
+        script = (
+            "import os, pty, sys\n"
+            "pid, fd = pty.fork()\n"
+            "if pid == 0:\n"
+            f"    os.execvp({command[0]!r}, {command!r})\n"
+            "out = b''\n"
+            "while True:\n"
+            "    try:\n"
+            "        chunk = os.read(fd, 4096)\n"
+            "    except OSError:\n"
+            "        break\n"
+            "    if not chunk:\n"
+            "        break\n"
+            "    out += chunk\n"
+            "os.waitpid(pid, 0)\n"
+            "sys.stdout.write(out.decode())\n"
+        )
+        environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | env
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert ("\x1b[31m" in done.stdout) is coloured, done.stdout
+
+
+def test_statistics_and_diff_honour_json(tmp_path: Path) -> None:
+    source = (
+        BUGGY + "\n\ndef loss(y_true, y_pred):\n    return keras.backend.mean(y_pred, axis=-1)\n"
+    )
+    (tmp_path / "train.py").write_text(source)
+    stats = run("check", ".", "--statistics", "--format", "json", cwd=tmp_path)
+    assert stats.returncode == 1
+    rows = json.loads(stats.stdout)
+    assert {(r["code"], r["count"], r["fixable"]) for r in rows} == {
+        ("LL101", 1, 0),
+        ("LL402", 1, 1),
+    }
+    diff = run("check", ".", "--diff", "--format", "json", cwd=tmp_path)
+    assert diff.returncode == 1
+    [entry] = json.loads(diff.stdout)
+    assert entry["path"] == "train.py"
+    assert "+    return ops.mean(y_pred, axis=-1)" in entry["diff"]
+    assert (tmp_path / "train.py").read_text() == source
+
+
+def test_stdin_with_a_file_name(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.losslint]\nignore = ['LL402']\n")
+    source = BUGGY + "bad = keras.backend.mean\n"
+    done = subprocess.run(
+        [str(COMMAND), "check", "-", "--stdin-filename", "src/train.py", "--format", "json"],
+        cwd=tmp_path,
+        input=source,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    found = json.loads(done.stdout)
+    assert [(d["path"], d["code"], d["line"]) for d in found] == [("src/train.py", "LL101", 4)]
+    assert not (tmp_path / "src").exists()
+    clean = subprocess.run(
+        [str(COMMAND), "check", "-"], cwd=tmp_path, input=CLEAN, capture_output=True, text=True
+    )
+    assert clean.returncode == 0 and "No problems found in 1 file." in clean.stdout
+
+
+def test_configuration_is_found_from_the_checked_path(tmp_path: Path) -> None:
+    """Checking a sub-project from outside reads the sub-project's configuration."""
+    project = tmp_path / "sub" / "project"
+    project.mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[tool.losslint]\nignore = ['LL101']\n")
+    (project / "train.py").write_text(BUGGY)
+    assert run("check", "sub/project", cwd=tmp_path).returncode == 0
+    assert run("check", "sub/project/train.py", cwd=tmp_path).returncode == 0
+    assert run("check", ".", cwd=project).returncode == 0
+
+
+def test_force_exclude_applies_configured_excludes_to_named_files(tmp_path: Path) -> None:
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "old.py").write_text(BUGGY)
+    (tmp_path / "pyproject.toml").write_text("[tool.losslint]\nextend-exclude = ['legacy/']\n")
+    assert run("check", "legacy/old.py", cwd=tmp_path).returncode == 1  # named: checked
+    done = run("check", "legacy/old.py", "--force-exclude", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
 
 
 def test_missing_path_exits_2(tmp_path: Path) -> None:
@@ -178,7 +358,8 @@ def test_noqa_and_skip_file(tmp_path: Path) -> None:
     lines[3] = lines[3].replace("# noqa: LL107", "# noqa")
     (tmp_path / "d.py").write_text("\n".join(lines) + "\n")
     found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
-    assert [(d["path"], d["code"]) for d in found] == [("b.py", "LL101")]
+    # b.py's noqa names another rule: LL101 is still reported, and the stale LL107 too (LL001).
+    assert [(d["path"], d["code"]) for d in found] == [("b.py", "LL101"), ("b.py", "LL001")]
 
 
 def test_bad_files_give_ll000_and_the_run_goes_on(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -53,9 +54,48 @@ def test_pre_commit_hook_passes_clean_code_and_fails_a_finding(tmp_path: Path) -
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "losslint" in clean.stdout and "Passed" in clean.stdout
 
+    # pre-commit names every file, excluded or not: the hook's --force-exclude keeps the
+    # configured extend-exclude in force.
+    (repo / "legacy").mkdir()
+    (repo / "legacy" / "old_train.py").write_text(BUGGY)
+    (repo / "pyproject.toml").write_text('[tool.losslint]\nextend-exclude = ["legacy/"]\n')
+    _git("add", ".", cwd=repo)
+    excluded = pre_commit()
+    assert excluded.returncode == 0, excluded.stdout + excluded.stderr
+
+    # Notebooks are hooked too (types_or: jupyter), reported by cell.
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+    notebook = {
+        "cells": [{**cell, "source": BUGGY.splitlines(keepends=True)}],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (repo / "explore.ipynb").write_text(json.dumps(notebook))
+    _git("add", ".", cwd=repo)
+    in_notebook = pre_commit()
+    assert in_notebook.returncode == 1, in_notebook.stdout + in_notebook.stderr
+    assert "explore.ipynb:cell 1:4:" in in_notebook.stdout
+    (repo / "explore.ipynb").unlink()
+
     (repo / "model_train.py").write_text(BUGGY)
     _git("add", ".", cwd=repo)
     failing = pre_commit()
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "Failed" in failing.stdout
     assert "model_train.py:4:" in failing.stdout and "LL101" in failing.stdout
+    assert "legacy" not in failing.stdout
+
+
+def test_readme_pre_commit_snippet_is_honest() -> None:
+    """The README's snippet must not name a release tag that does not exist."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## pre-commit")
+    snippet = readme[start : readme.index("```\n", readme.index("```yaml", start) + 7)]
+    rev = snippet.split("rev:", 1)[1].split()[0]
+    tags = subprocess.run(
+        ["git", "tag", "--list"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert rev in tags or rev.startswith("<"), f"rev {rev!r} is neither a tag nor a placeholder"
+    hooks = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert "--force-exclude" in hooks and "jupyter" in hooks

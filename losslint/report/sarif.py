@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from losslint import __version__
 from losslint.diagnostic import Diagnostic, Severity
+from losslint.notebook import Locator
 from losslint.pages import read_page, section
+from losslint.report import json as json_report
 
 if TYPE_CHECKING:
     from losslint.rules.registry import RuleInfo
@@ -44,16 +46,22 @@ def repository_root(start: Path) -> Path:
     return Path(top) if found.returncode == 0 and top else start
 
 
-def render(diagnostics: Sequence[Diagnostic], rules: Sequence[RuleInfo], root: Path) -> str:
+def render(
+    diagnostics: Sequence[Diagnostic],
+    rules: Sequence[RuleInfo],
+    root: Path,
+    locator: Locator | None = None,
+) -> str:
     root = root.resolve()
+    locator = locator or Locator()
     catalogue = [_LL000, *(_rule(r) for r in rules)]
     index = {entry["id"]: i for i, entry in enumerate(catalogue)}
     seen: Counter[tuple[str, str, str]] = Counter()
     results = []
-    lines_cache: dict[str, list[str]] = {}
     for d in diagnostics:
         uri = _uri(d.path, root)
-        text = _line_text(d.path, d.line, lines_cache)
+        lines = locator.lines(d.path)
+        text = lines[d.line - 1] if 0 < d.line <= len(lines) else ""
         key = (d.code, uri, " ".join(text.split()))
         seen[key] += 1
         digest = hashlib.sha256("\0".join(key).encode("utf-8")).hexdigest()[:32]
@@ -78,6 +86,12 @@ def render(diagnostics: Sequence[Diagnostic], rules: Sequence[RuleInfo], root: P
             "partialFingerprints": {"primaryLocationLineHash": f"{digest}:{seen[key]}"},
             "properties": {"source": d.source},
         }
+        cell = locator.cell(d.path, d.line)
+        if cell is not None:  # a notebook: the region counts lines within the cell
+            position = json_report.entry(d, locator)
+            region = result["locations"][0]["physicalLocation"]["region"]
+            region["startLine"], region["endLine"] = position["line"], position["end_line"]
+            result["properties"]["cell"] = cell[0]
         if d.code in index:
             result["ruleIndex"] = index[d.code]
         results.append(result)
@@ -126,13 +140,3 @@ def _uri(path: str, root: Path) -> str:
         return absolute.relative_to(root).as_posix()
     except ValueError:
         return absolute.as_uri()
-
-
-def _line_text(path: str, line: int, cache: dict[str, list[str]]) -> str:
-    if path not in cache:
-        try:
-            cache[path] = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            cache[path] = []
-    lines = cache[path]
-    return lines[line - 1] if 0 < line <= len(lines) else ""

@@ -99,11 +99,13 @@ class RuleInfo(Protocol):
 
 
 def catalogue() -> tuple[RuleInfo, ...]:
-    """Every rule code: the static rules, and the RT rules that only ``--runtime`` runs
-    (they have no static check; :mod:`losslint.runtime` produces their diagnostics)."""
+    """Every rule code: the static rules, LL001 (which judges the others' findings: see
+    :mod:`losslint.noqa`), and the RT rules that only ``--runtime`` runs (they have no static
+    check; :mod:`losslint.runtime` produces their diagnostics)."""
+    from losslint.noqa import RULE as NOQA_RULE
     from losslint.runtime.rules import RUNTIME_RULES
 
-    rules: tuple[RuleInfo, ...] = (*all_rules(), *RUNTIME_RULES)
+    rules: tuple[RuleInfo, ...] = (*all_rules(), NOQA_RULE, *RUNTIME_RULES)
     return tuple(sorted(rules, key=lambda r: r.code))
 
 

@@ -1,0 +1,181 @@
+"""Jupyter notebooks: their code cells as one Python module, and back.
+
+The code cells are joined into one module, each preceded by a marker comment naming the cell,
+so that facts flow between cells as they do in a kernel (a model built in cell 2 is compiled in
+cell 5). IPython syntax (``%magic``, ``!shell``, ``x = !cmd``, ``obj?``) becomes a ``pass``
+placeholder that remembers the original line, and a ``%%cell_magic`` cell is left out, so the
+module parses and its line numbers still map to cells. ``--fix`` splits the fixed module at the
+markers and writes back only the source of the cells that changed: outputs, execution counts and
+metadata stay as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+SUFFIX: Final = ".ipynb"
+_MARKER: Final = re.compile(r"^# losslint-cell (\d+)$")
+_PLACEHOLDER: Final = re.compile(r"^([ \t]*)pass  # losslint-magic (\d+)$")
+_MAGIC: Final = re.compile(r"^[ \t]*(?:[%!]|\w+[ \t]*=[ \t]*[%!])|^[ \t]*[\w.]+\?\??[ \t]*$")
+
+
+def is_notebook(path: Path | str) -> bool:
+    return str(path).endswith(SUFFIX)
+
+
+class NotebookError(ValueError):
+    """The file is not a notebook that losslint can read (not JSON, no cells)."""
+
+
+def _cells(data: bytes) -> list[dict[str, Any]]:
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise NotebookError(f"is not a valid notebook (not JSON: {error})") from error
+    cells = document.get("cells") if isinstance(document, dict) else None
+    if not isinstance(cells, list):
+        raise NotebookError("is not a valid notebook (no list of cells)")
+    return [c for c in cells if isinstance(c, dict)]
+
+
+def _text(cell: Mapping[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def to_python(data: bytes) -> str:
+    """The code cells of a notebook as one Python module (see the module docstring)."""
+    parts: list[str] = []
+    for number, cell in enumerate(_cells(data), start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        text = _text(cell)
+        if text.lstrip().startswith("%%"):
+            continue  # a cell magic: the whole cell is another language
+        parts.append(f"# losslint-cell {number}")
+        for index, line in enumerate(text.splitlines()):
+            if _MAGIC.match(line):
+                indent = line[: len(line) - len(line.lstrip())]
+                parts.append(f"{indent}pass  # losslint-magic {index}")
+            else:
+                parts.append(line)
+    return "\n".join(parts) + "\n"
+
+
+@dataclass(frozen=True)
+class CellMap:
+    """Where each line of the joined module comes from."""
+
+    starts: tuple[tuple[int, int], ...]  # (first joined line of the cell's code, cell number)
+
+    @classmethod
+    def of(cls, python: str) -> CellMap:
+        starts = []
+        for number, line in enumerate(python.splitlines(), start=1):
+            match = _MARKER.match(line)
+            if match:
+                starts.append((number + 1, int(match.group(1))))
+        return cls(tuple(starts))
+
+    def locate(self, line: int) -> tuple[int, int]:
+        """(cell number, line in the cell), both 1-based, for a line of the joined module."""
+        found = (0, line)
+        for first, cell in self.starts:
+            if line < first:
+                break
+            found = (cell, line - first + 1)
+        return found
+
+
+def write_back(original: bytes, python: str) -> bytes:
+    """``original`` with the source of each code cell replaced by its part of ``python``."""
+    document = json.loads(original)
+    cells = document["cells"]
+    new_sources: dict[int, list[str]] = {}
+    current: list[str] | None = None
+    for line in python.splitlines():
+        match = _MARKER.match(line)
+        if match:
+            current = new_sources.setdefault(int(match.group(1)), [])
+        elif current is not None:
+            current.append(line)
+        else:  # a line a fix placed above the first marker (an import): the first cell's
+            new_sources.setdefault(0, []).append(line)
+    if 0 in new_sources:
+        head = new_sources.pop(0)
+        if new_sources:
+            first = min(new_sources)
+            new_sources[first] = head + new_sources[first]
+    changed = False
+    for number, lines in new_sources.items():
+        cell = cells[number - 1]
+        old = _text(cell).splitlines()
+        restored = []
+        for line in lines:
+            placeholder = _PLACEHOLDER.match(line)
+            if placeholder and int(placeholder.group(2)) < len(old):
+                restored.append(old[int(placeholder.group(2))])
+            else:
+                restored.append(line)
+        if restored == old:
+            continue
+        text = "\n".join(restored)
+        if _text(cell).endswith("\n"):
+            text += "\n"
+        cell["source"] = text.splitlines(keepends=True)
+        changed = True
+    if not changed:
+        return original
+    return (json.dumps(document, indent=_indent(original), ensure_ascii=False) + "\n").encode()
+
+
+def _indent(original: bytes) -> int:
+    """The notebook's own JSON indentation (nbformat writes 1), so a fix rewrites few lines."""
+    for line in original.decode("utf-8", "replace").splitlines()[1:2]:
+        return max(len(line) - len(line.lstrip(" ")), 1)
+    return 1
+
+
+class Locator:
+    """Source lines and cell positions of reported paths, for the reporters (read lazily)."""
+
+    def __init__(self, overrides: Mapping[str, bytes] | None = None) -> None:
+        self.overrides = dict(overrides or {})
+        self._lines: dict[str, list[str]] = {}
+        self._maps: dict[str, CellMap | None] = {}
+
+    def _read(self, path: str) -> str:
+        data = self.overrides.get(path)
+        if data is None:
+            try:
+                data = Path(path).read_bytes()
+            except OSError:
+                return ""
+        if is_notebook(path):
+            try:
+                return to_python(data)
+            except NotebookError:
+                return ""
+        return data.decode("utf-8", "replace")
+
+    def lines(self, path: str) -> list[str]:
+        if path not in self._lines:
+            self._lines[path] = self._read(path).splitlines()
+        return self._lines[path]
+
+    def cell_map(self, path: str) -> CellMap | None:
+        if path not in self._maps:
+            self._maps[path] = (
+                CellMap.of("\n".join(self.lines(path))) if is_notebook(path) else None
+            )
+        return self._maps[path]
+
+    def cell(self, path: str, line: int) -> tuple[int, int] | None:
+        """(cell, line in the cell) when ``path`` is a notebook, else None."""
+        cells = self.cell_map(path)
+        return None if cells is None else cells.locate(line)

@@ -1,0 +1,110 @@
+"""Jupyter notebooks, end to end: discovered, checked across cells, reported by cell, fixed in
+place with outputs and metadata untouched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from losslint.notebook import CellMap, to_python, write_back
+from tests.test_cli import run
+
+CELLS: list[tuple[str, str]] = [
+    ("markdown", "# Training a classifier\nThe loss is `keras.backend.mean` based."),
+    ("code", "%matplotlib inline\nimport keras\nfrom keras import ops\n!pip install keras"),
+    (
+        "code",
+        "def log_loss(y_true, y_pred):\n"
+        "    return -keras.backend.mean(y_true * ops.log(y_pred), axis=-1)\n",
+    ),
+    ("code", "%%bash\necho this is not Python: def ( )\n"),
+    (
+        "code",
+        "model = keras.Sequential([\n"
+        "    keras.Input((4,)),\n"
+        '    keras.layers.Dense(3, activation="softmax"),\n'
+        "])\n"
+        "files = !ls\n"
+        "model.summary?\n"
+        "model.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))",
+    ),
+]
+OUTPUT = {"output_type": "stream", "name": "stdout", "text": ["Model: sequential\n"]}
+
+
+def _notebook(path: Path) -> dict[str, Any]:
+    cells = []
+    for index, (kind, text) in enumerate(CELLS):
+        cell: dict[str, Any] = {
+            "cell_type": kind,
+            "metadata": {"tags": [f"t{index}"]},
+            "source": text.splitlines(keepends=True),
+        }
+        if kind == "code":
+            cell["execution_count"] = index
+            cell["outputs"] = [OUTPUT] if index == 4 else []
+        cells.append(cell)
+    document = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(document, indent=1) + "\n")
+    return document
+
+
+def test_joined_cells_map_back_to_cells() -> None:
+    data = json.dumps({"cells": [{"cell_type": "code", "source": ["a = 1\n", "%time a"]}]})
+    python = to_python(data.encode())
+    assert python.splitlines() == ["# losslint-cell 1", "a = 1", "pass  # losslint-magic 1"]
+    assert CellMap.of(python).locate(3) == (1, 2)
+    assert write_back(data.encode(), python) == data.encode()  # nothing changed
+
+
+def test_notebook_is_reported_by_cell_and_fixed_with_outputs_untouched(tmp_path: Path) -> None:
+    notebook = tmp_path / "train.ipynb"
+    original = _notebook(notebook)
+    done = run("check", ".", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    found = {(d["path"], d["code"], d.get("cell"), d["line"]) for d in json.loads(done.stdout)}
+    assert found == {
+        ("train.ipynb", "LL301", 3, 2),
+        ("train.ipynb", "LL402", 3, 2),
+        ("train.ipynb", "LL107", 5, 7),
+    }
+    text = run("check", "train.ipynb", cwd=tmp_path).stdout
+    assert "train.ipynb:cell 3:2:13: LL402 [*] [error]" in text
+    assert "train.ipynb:cell 5:7:" in text and "LL107" in text
+    assert "2 |     return -keras.backend.mean(" in text
+    sarif = json.loads(run("check", ".", "--format", "sarif", cwd=tmp_path).stdout)
+    region = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert region["artifactLocation"]["uri"] == "train.ipynb"
+
+    fixed = run("check", ".", "--fix", cwd=tmp_path)
+    assert "fixed 1 problem in 1 file" in fixed.stderr
+    after = json.loads(notebook.read_text())
+    assert after["metadata"] == original["metadata"]
+    for old, new in zip(original["cells"], after["cells"], strict=True):
+        assert new.get("outputs") == old.get("outputs")
+        assert new["metadata"] == old["metadata"]
+        assert new.get("execution_count") == old.get("execution_count")
+        if old["source"] != new["source"]:
+            assert old["metadata"]["tags"] == ["t2"]  # only the fixed cell changed
+    assert "".join(after["cells"][2]["source"]) == (
+        "def log_loss(y_true, y_pred):\n    return -ops.mean(y_true * ops.log(y_pred), axis=-1)\n"
+    )
+    assert after["cells"][1]["source"] == original["cells"][1]["source"]  # magics kept
+    assert after["cells"][3]["source"] == original["cells"][3]["source"]
+    remaining = {
+        d["code"] for d in json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    }
+    assert remaining == {"LL301", "LL107"}
+
+
+def test_a_broken_notebook_gives_ll000_and_the_run_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    done = run("check", ".", "--format", "json", cwd=tmp_path)
+    [finding] = json.loads(done.stdout)
+    assert finding["code"] == "LL000" and "not a valid notebook" in finding["message"]

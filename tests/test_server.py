@@ -1,0 +1,150 @@
+"""``losslint server`` driven over stdio as an editor drives it: the same diagnostics as
+``losslint check`` for an open file, updates on change, and the safe fixes as code actions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from tests.test_cli import BUGGY, COMMAND, run
+
+pytest.importorskip("pygls", reason="pygls is not installed (the lsp extra)")
+
+SOURCE = BUGGY + "\n\ndef loss(y_true, y_pred):\n    return keras.backend.mean(y_pred, axis=-1)\n"
+
+
+class Client:
+    def __init__(self, cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            [str(COMMAND), "server"],
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.next_id = 0
+
+    def send(self, method: str, params: Any, request: bool = False) -> int | None:
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
+        ident = None
+        if request:
+            self.next_id += 1
+            ident = message["id"] = self.next_id
+        body = json.dumps(message).encode()
+        stdin = self.process.stdin
+        assert stdin is not None
+        stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        stdin.flush()
+        return ident
+
+    def receive(self) -> dict[str, Any]:
+        stdout = self.process.stdout
+        assert stdout is not None
+        length = _content_length(stdout)
+        message: dict[str, Any] = json.loads(stdout.read(length))
+        return message
+
+    def wait_for(self, method: str | None = None, ident: int | None = None) -> dict[str, Any]:
+        for _ in range(100):
+            message = self.receive()
+            if method is not None and message.get("method") == method:
+                return message
+            if ident is not None and message.get("id") == ident and "method" not in message:
+                return message
+        raise AssertionError(f"no {method or ident} from the server")
+
+    def close(self) -> None:
+        ident = self.send("shutdown", None, request=True)
+        self.wait_for(ident=ident)
+        self.send("exit", None)
+        self.process.wait(timeout=30)
+
+
+def _content_length(stream: IO[bytes]) -> int:
+    length = 0
+    while True:
+        line = stream.readline()
+        if not line:
+            raise AssertionError("the server closed its output")
+        if line in (b"\r\n", b"\n"):
+            return length
+        name, _, value = line.decode().partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+
+
+def test_server_publishes_the_check_diagnostics_and_offers_the_safe_fix(tmp_path: Path) -> None:
+    file = tmp_path / "train.py"
+    file.write_text(SOURCE)
+    expected = [
+        (d["code"], d["line"] - 1, d["column"] - 1, d["end_line"] - 1, d["end_column"] - 1)
+        for d in json.loads(run("check", "train.py", "--format", "json", cwd=tmp_path).stdout)
+    ]
+    assert {e[0] for e in expected} == {"LL101", "LL402"}
+    uri = file.as_uri()
+    client = Client(tmp_path)
+    try:
+        ident = client.send(
+            "initialize",
+            {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}},
+            request=True,
+        )
+        init = client.wait_for(ident=ident)
+        assert init["result"]["capabilities"]["codeActionProvider"]
+        client.send("initialized", {})
+        client.send(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": SOURCE}},
+        )
+        published = client.wait_for("textDocument/publishDiagnostics")["params"]
+        assert published["uri"] == uri
+        got = [
+            (
+                d["code"],
+                d["range"]["start"]["line"],
+                d["range"]["start"]["character"],
+                d["range"]["end"]["line"],
+                d["range"]["end"]["character"],
+            )
+            for d in published["diagnostics"]
+        ]
+        assert sorted(got) == sorted(expected)
+        assert all(d["source"] == "losslint" for d in published["diagnostics"])
+
+        ll402 = next(d for d in published["diagnostics"] if d["code"] == "LL402")
+        ident = client.send(
+            "textDocument/codeAction",
+            {
+                "textDocument": {"uri": uri},
+                "range": ll402["range"],
+                "context": {"diagnostics": [ll402]},
+            },
+            request=True,
+        )
+        [action] = client.wait_for(ident=ident)["result"]
+        assert action["kind"] == "quickfix" and "LL402" in action["title"]
+        [edit] = action["edit"]["changes"][uri]
+        assert "return ops.mean(y_pred, axis=-1)" in edit["newText"]
+        assert "from keras import ops" in edit["newText"]
+
+        # The editor's text, not the file on disk: fixing the buffer clears the finding.
+        client.send(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": uri, "version": 2},
+                "contentChanges": [{"text": edit["newText"]}],
+            },
+        )
+        changed = client.wait_for("textDocument/publishDiagnostics")["params"]
+        assert [d["code"] for d in changed["diagnostics"]] == ["LL101"]
+        assert file.read_text() == SOURCE
+    finally:
+        try:
+            client.close()
+        finally:
+            if client.process.poll() is None:
+                client.process.kill()
