@@ -178,4 +178,5 @@ class Locator:
     def cell(self, path: str, line: int) -> tuple[int, int] | None:
         """(cell, line in the cell) when ``path`` is a notebook, else None."""
         cells = self.cell_map(path)
-        return None if cells is None else cells.locate(line)
+        # No code cell read (an unreadable notebook, an LL000): the file position stands.
+        return None if cells is None or not cells.starts else cells.locate(line)

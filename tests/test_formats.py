@@ -38,8 +38,8 @@ def test_sarif_content_for_code_scanning(tmp_path: Path) -> None:
     document = _sarif(tmp_path / "src", ".")
     (run_,) = document["runs"]
     rules = run_["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules][:2] == ["LL000", "LL101"]
-    assert "help" in rules[1] and rules[1]["fullDescription"]["text"]
+    assert [r["id"] for r in rules][:3] == ["LL000", "LL001", "LL101"]
+    assert "help" in rules[2] and rules[2]["fullDescription"]["text"]
     (result,) = run_["results"]
     location = result["locations"][0]["physicalLocation"]
     # Repository-relative, even when run from a subdirectory.

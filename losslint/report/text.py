@@ -124,11 +124,12 @@ def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
 
 
 def statistics(diagnostics: Sequence[Diagnostic]) -> str:
-    """Findings per rule, most frequent first, as ``count  code  [*]  name``."""
+    """Findings per rule, most frequent first, as ``count  code  name`` (``[*] name`` when
+    ``--fix`` fixes some of them)."""
     rows = statistics_rows(diagnostics)
     width = max((len(str(r["count"])) for r in rows), default=1)
     lines = [
-        f"{r['count']:>{width}}  {r['code']}  {'[*]' if r['fixable'] else '   '}  {r['name']}"
+        f"{r['count']:>{width}}  {r['code']}  {'[*] ' if r['fixable'] else ''}{r['name']}"
         for r in rows
     ]
     lines.append(f"Found {len(diagnostics)} problem{'s' if len(diagnostics) != 1 else ''}.")
