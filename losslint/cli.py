@@ -24,6 +24,7 @@ from losslint.config import (
     parse_fail_on,
     with_inferred_target,
 )
+from losslint.diagnostic import Diagnostic
 from losslint.notebook import Locator
 from losslint.pages import page_path
 from losslint.report import github as github_report
@@ -185,56 +186,75 @@ def check(
         _fail(f"no such file or directory: {missing[0]}")
     if (backend or device) and not runtime:
         _fail("--backend and --device apply only with --runtime")
-    try:
-        config = load_config(config_file if config_file else _nearest_config(targets))
-        config = config.with_overrides(
-            select=parse_codes(select, "--select") if select else None,
-            ignore=parse_codes(ignore, "--ignore") if ignore else None,
-            extend_select=parse_codes(extend_select, "--extend-select") if extend_select else None,
-        )
-        if fail_on is not None:
-            config = replace(config, fail_on=parse_fail_on(fail_on, "--fail-on"))
-    except ConfigError as error:
-        _fail(str(error))
-    config = with_inferred_target(config, targets[0] if targets[0].is_dir() else Path.cwd())
-    if (
-        config.target_keras == 2
-        and not config.target_reason.startswith("target-keras")
-        and not quiet
-    ):
-        click.echo(
-            f"losslint: checking for Keras 2 ({config.target_reason}); set target-keras = 3 in "
-            "[tool.losslint] to check for Keras 3 instead",
-            err=True,
-        )
-    settings = config.runtime
-    config = replace(
-        config,
-        runtime=replace(
-            settings, backend=backend or settings.backend, device=device or settings.device
-        ),
-    )
-    if show_diff and contents:
-        _stdin_diff(targets[0], contents, config, unsafe_fixes, output_format)
-    if apply_fixes or show_diff:
-        _fix(targets, config, unsafe_fixes, show_diff, jobs, quiet, output_format, force_exclude)
-    progress = None if quiet or not runtime else _Progress()
-    try:
-        result = pipeline.run(
-            targets,
+
+    def configure(source: Path | None, members: list[Path]) -> Config:
+        try:
+            config = load_config(source)
+            config = config.with_overrides(
+                select=parse_codes(select, "--select") if select else None,
+                ignore=parse_codes(ignore, "--ignore") if ignore else None,
+                extend_select=(
+                    parse_codes(extend_select, "--extend-select") if extend_select else None
+                ),
+            )
+            if fail_on is not None:
+                config = replace(config, fail_on=parse_fail_on(fail_on, "--fail-on"))
+        except ConfigError as error:
+            _fail(str(error))
+        config = with_inferred_target(config, members[0] if members[0].is_dir() else Path.cwd())
+        if (
+            config.target_keras == 2
+            and not config.target_reason.startswith("target-keras")
+            and not quiet
+        ):
+            click.echo(
+                f"losslint: checking for Keras 2 ({config.target_reason}); set target-keras = 3 "
+                "in [tool.losslint] to check for Keras 3 instead",
+                err=True,
+            )
+        settings = config.runtime
+        return replace(
             config,
-            jobs=jobs,
-            use_cache=not no_cache,
-            runtime=runtime,
-            progress=progress,
-            contents=contents,
-            force_exclude=force_exclude,
+            runtime=replace(
+                settings, backend=backend or settings.backend, device=device or settings.device
+            ),
         )
+
+    if config_file or contents or runtime:
+        # One configuration: named, for stdin, or for the one runtime child of a run.
+        groups = [(config_file or _nearest_config(targets), targets)]
+    else:
+        groups = _by_configuration(targets)
+    configured = [(configure(source, members), members) for source, members in groups]
+    if show_diff and contents:
+        _stdin_diff(targets[0], contents, configured[0][0], unsafe_fixes, output_format)
+    if apply_fixes or show_diff:
+        _fix(configured, unsafe_fixes, show_diff, jobs, quiet, output_format, force_exclude)
+    progress = None if quiet or not runtime else _Progress()
+    results: list[tuple[Config, pipeline.Result]] = []
+    try:
+        for config, members in configured:
+            results.append(
+                (
+                    config,
+                    pipeline.run(
+                        members,
+                        config,
+                        jobs=jobs,
+                        use_cache=not no_cache,
+                        runtime=runtime,
+                        progress=progress,
+                        contents=contents,
+                        force_exclude=force_exclude,
+                    ),
+                )
+            )
     except RuntimeUnavailable as error:
         _fail(str(error))
     finally:
         if progress is not None:
             progress.clear()
+    result = _merged([r for _, r in results])
     if runtime and not quiet:
         click.echo(_runtime_summary(result), err=True)
     if not result.files and not quiet:
@@ -270,7 +290,8 @@ def check(
         # click strips colour codes off a pipe unless told: --color always means always.
         click.echo(report, nl=False, color=colored or None)
     removed = sum(1 for d in result.diagnostics if d.code == "LL402")
-    if removed and config.target_keras == 3 and not config.target_reason and not quiet:
+    defaulted = any(c.target_keras == 3 and not c.target_reason for c, _ in configured)
+    if removed and defaulted and not quiet:
         # Hundreds of LL402 on a Keras 2 project mean the target is wrong, not the code.
         click.echo(
             f"losslint: {removed} LL402 finding{'s' if removed != 1 else ''} (Keras 2 APIs that "
@@ -282,15 +303,39 @@ def check(
         click.echo(f"losslint: internal error: {message}", err=True)
     if result.internal_errors:
         sys.exit(2)
-    threshold = config.fail_on
-    failing = threshold is not None and any(d.severity >= threshold for d in result.diagnostics)
+    failing = any(
+        config.fail_on is not None and any(d.severity >= config.fail_on for d in part.diagnostics)
+        for config, part in results
+    )
     sys.exit(1 if failing and not exit_zero else 0)
 
 
+def _by_configuration(targets: list[Path]) -> list[tuple[Path | None, list[Path]]]:
+    """The paths named, grouped by the configuration nearest to each: pre-commit may name files
+    of several sub-projects at once, and each is checked under its own settings."""
+    groups: dict[Path | None, list[Path]] = {}
+    for target in targets:
+        groups.setdefault(_nearest_config([target]), []).append(target)
+    return list(groups.items())
+
+
+def _merged(parts: list[pipeline.Result]) -> pipeline.Result:
+    if len(parts) == 1:
+        return parts[0]
+    diagnostics = sorted((d for p in parts for d in p.diagnostics), key=Diagnostic.sort_key)
+    return pipeline.Result(
+        diagnostics,
+        sum(p.files for p in parts),
+        sum(p.checked for p in parts),
+        sum(p.cached for p in parts),
+        [m for p in parts for m in p.internal_errors],
+        next((p.runtime for p in parts if p.runtime is not None), None),
+    )
+
+
 def _nearest_config(targets: list[Path]) -> Path | None:
-    """The configuration of the files checked: the nearest one above the first path named (so
-    `losslint check sub/project` reads sub/project's pyproject.toml), else above the current
-    directory."""
+    """The configuration nearest above the first path (so `losslint check sub/project` reads
+    sub/project's pyproject.toml), else above the current directory."""
     first = targets[0].resolve() if targets else Path.cwd()
     start = first if first.is_dir() else first.parent
     return find_config(start) or find_config(Path.cwd())
@@ -359,8 +404,7 @@ def server() -> None:
 
 
 def _fix(
-    targets: list[Path],
-    config: Config,
+    configured: list[tuple[Config, list[Path]]],
     unsafe: bool,
     diff: bool,
     jobs: int | None,
@@ -371,9 +415,15 @@ def _fix(
     """--diff: print the diff and exit (1 when there is one); --fix: write, then report."""
     from losslint import fix as fix_engine  # libcst: loaded only when fixing
 
-    outcome = fix_engine.run(
-        targets, config, unsafe=unsafe, write=not diff, jobs=jobs, force_exclude=force_exclude
-    )
+    outcome = fix_engine.Outcome()
+    for config, targets in configured:
+        part = fix_engine.run(
+            targets, config, unsafe=unsafe, write=not diff, jobs=jobs, force_exclude=force_exclude
+        )
+        outcome.fixed += part.fixed
+        outcome.before.update(part.before)
+        outcome.after.update(part.after)
+        outcome.errors.extend(part.errors)
     for message in outcome.errors:
         click.echo(f"losslint: internal error: {message}", err=True)
     if outcome.errors:

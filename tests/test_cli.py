@@ -274,6 +274,23 @@ def test_configuration_is_found_from_the_checked_path(tmp_path: Path) -> None:
     assert run("check", "sub/project", cwd=tmp_path).returncode == 0
     assert run("check", "sub/project/train.py", cwd=tmp_path).returncode == 0
     assert run("check", ".", cwd=project).returncode == 0
+    # Files of two projects named at once (as pre-commit does): each under its own settings.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "pyproject.toml").write_text("[tool.losslint]\nselect = ['LL3']\n")
+    (other / "train.py").write_text(BUGGY)
+    (tmp_path / "strict.py").write_text(BUGGY)
+    done = run(
+        "check",
+        "sub/project/train.py",
+        "other/train.py",
+        "strict.py",
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
+    assert [(d["path"], d["code"]) for d in json.loads(done.stdout)] == [("strict.py", "LL101")]
+    assert done.returncode == 1
 
 
 def test_force_exclude_applies_configured_excludes_to_named_files(tmp_path: Path) -> None:
