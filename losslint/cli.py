@@ -43,7 +43,16 @@ The other files are still checked. Fix the file, or exclude it with `extend-excl
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="losslint")
 def cli() -> None:
-    """Static analysis for Keras loss and metric code."""
+    """Static analysis for Keras loss and metric code.
+
+    \b
+    losslint check src/                  Python files and notebooks (.ipynb)
+    losslint check --fix / --diff        apply / show the safe fixes
+    losslint check --add-noqa            suppress today's findings (adopting)
+    losslint check - --stdin-filename F  check the source on stdin as file F
+    losslint server                      Language Server for editors (lsp extra)
+    losslint rules / explain LL301       the rule catalogue / one rule's page
+    """
 
 
 _FORMATS = ("full", "text", "concise", "json", "sarif", "github")

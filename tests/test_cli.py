@@ -422,3 +422,21 @@ def test_fixtures_relative_to_other_cwd(tmp_path: Path) -> None:
     done = run("check", str(FIXTURES / "demo"), "--format", "json", cwd=tmp_path)
     paths = {d["path"] for d in json.loads(done.stdout)}
     assert all(Path(p).is_absolute() for p in paths)
+
+
+def test_help_lists_the_commands_and_options() -> None:
+    top = run("--help").stdout
+    for word in ("check", "server", "rules", "explain", ".ipynb", "--add-noqa", "stdin"):
+        assert word in top
+    options = run("check", "--help").stdout
+    for option in (
+        "--output-format",
+        "--color",
+        "--exit-zero",
+        "--force-exclude",
+        "--stdin-filename",
+        "--add-noqa",
+        "--statistics",
+        "--diff",
+    ):
+        assert option in options
