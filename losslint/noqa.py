@@ -7,6 +7,7 @@ another linter, and a bare ``# noqa`` may too, so both are left alone.
 
 from __future__ import annotations
 
+import difflib
 import io
 import re
 import tokenize
@@ -17,10 +18,13 @@ from typing import Final
 
 from losslint.diagnostic import Applicability, Diagnostic, Edit, Fix, Severity, Span
 
+# A code is a whole word: "LL1O1" (a letter O) is one unknown code, not the prefix "LL1" that
+# would silently suppress every LL1xx rule.
 NOQA: Final = re.compile(
-    r"#\s*noqa(?::[ \t]*(?P<codes>[A-Z]+[0-9]*(?:[ \t]*,[ \t]*[A-Z]+[0-9]*)*))?", re.IGNORECASE
+    r"#\s*noqa(?::[ \t]*(?P<codes>[A-Z][A-Z0-9]*(?:[ \t]*,[ \t]*[A-Z][A-Z0-9]*)*))?\b",
+    re.IGNORECASE,
 )
-_OURS: Final = re.compile(r"^(LL|RT)\d*$")
+_OURS: Final = re.compile(r"^(LL|RT)[0-9A-Z]*$")
 CODE: Final = "LL001"
 NAME: Final = "unused-noqa"
 
@@ -90,6 +94,8 @@ def unused(
     ``judged``: code → whether its rule ran in this analysis (a code whose rule was not
     selected, or that only ``--runtime`` reports, cannot be called unused here).
     """
+    if "noqa" not in source.lower():
+        return []
     by_line: dict[int, list[str]] = {}
     for d in findings:
         by_line.setdefault(d.line, []).append(d.code)
@@ -109,7 +115,9 @@ def unused(
                 elif code in seen:
                     problems.append(f"{raw} is repeated")
                 elif not any(k.startswith(code) for k in known):
-                    problems.append(f"{raw} is not a losslint rule code")
+                    problems.append(
+                        f"{raw} is not a losslint rule code{_did_you_mean(code, known)}"
+                    )
                 elif code != CODE and _is_unused(code, by_line.get(comment.line, []), judged):
                     problems.append(f"{raw} suppresses nothing on this line")
                 else:
@@ -118,6 +126,11 @@ def unused(
             if problems:
                 result.append(_diagnostic(path, comment, match, kept, problems))
     return result
+
+
+def _did_you_mean(code: str, known: frozenset[str]) -> str:
+    close = difflib.get_close_matches(code.replace("O", "0"), sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _is_unused(code: str, on_line: Sequence[str], judged: Mapping[str, bool]) -> bool:

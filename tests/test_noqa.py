@@ -44,6 +44,10 @@ def test_unused_noqa_is_reported_and_fixed(tmp_path: Path) -> None:
     fixed = (tmp_path / "train.py").read_text().splitlines()[3]
     assert fixed.endswith("loss_weights=[1.0, 2.0])  # noqa: LL101, E501  # reviewed")
     assert _codes(tmp_path) == []
+    (tmp_path / "typo.py").write_text(BUGGY.replace("[1.0, 2.0])", "[1.0, 2.0])  # noqa: LL1O1"))
+    typo = run("check", "typo.py", "--format", "json", cwd=tmp_path)
+    [stale] = [d for d in json.loads(typo.stdout) if d["code"] == "LL001"]
+    assert "LL1O1 is not a losslint rule code (did you mean LL101?)" in stale["message"]
 
 
 def test_a_noqa_left_with_no_code_is_removed(tmp_path: Path) -> None:
