@@ -265,7 +265,7 @@ def _with_noqa(source: str, wanted: Mapping[int, list[str]]) -> tuple[str, int, 
             start = comment.column + match.end()
             body = body[:start] + ", " + ", ".join(codes) + body[start:]
         else:
-            body = f"{body}  # noqa: {', '.join(codes)}"
+            body = f"{body}  # noqa: {', '.join(sorted(codes))}"
         lines[number - 1] = body + ending
         added += 1
     return "".join(lines), added, skipped

@@ -265,6 +265,20 @@ def test_stdin_with_a_file_name(tmp_path: Path) -> None:
     assert clean.returncode == 0 and "No problems found in 1 file." in clean.stdout
 
 
+def test_stdin_diff_prints_the_fixes_of_the_buffer(tmp_path: Path) -> None:
+    """An editor's "fix on save" pipes the buffer and reads the fixes back as a diff."""
+    source = "import keras\n\n\ndef loss(y_true, y_pred):\n    return keras.backend.mean(y_pred)\n"
+    diff = subprocess.run(
+        [str(COMMAND), "check", "-", "--diff", "--select", "LL402"],
+        cwd=tmp_path,
+        input=source,
+        capture_output=True,
+        text=True,
+    )
+    assert diff.returncode == 1, diff.stderr
+    assert "+    return ops.mean(y_pred)" in diff.stdout and "+from keras import ops" in diff.stdout
+
+
 def test_configuration_is_found_from_the_checked_path(tmp_path: Path) -> None:
     """Checking a sub-project from outside reads the sub-project's configuration."""
     project = tmp_path / "sub" / "project"

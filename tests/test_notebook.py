@@ -108,3 +108,17 @@ def test_a_broken_notebook_gives_ll000_and_the_run_goes_on(tmp_path: Path) -> No
     done = run("check", ".", "--format", "json", cwd=tmp_path)
     [finding] = json.loads(done.stdout)
     assert finding["code"] == "LL000" and "not a valid notebook" in finding["message"]
+
+
+def test_add_noqa_in_a_notebook_touches_only_the_cells_with_findings(tmp_path: Path) -> None:
+    notebook = tmp_path / "train.ipynb"
+    original = _notebook(notebook)
+    done = run("check", ".", "--add-noqa", cwd=tmp_path)
+    assert "added 2 noqa comments to 1 file" in done.stderr, done.stderr
+    after = json.loads(notebook.read_text())
+    assert "".join(after["cells"][2]["source"]).splitlines()[1].endswith("# noqa: LL301, LL402")
+    assert "".join(after["cells"][4]["source"]).splitlines()[6].endswith("# noqa: LL107")
+    for old, new in zip(original["cells"], after["cells"], strict=True):
+        assert new.get("outputs") == old.get("outputs") and new["metadata"] == old["metadata"]
+    assert after["cells"][1]["source"] == original["cells"][1]["source"]
+    assert run("check", ".", cwd=tmp_path).returncode == 0
