@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from losslint.config import (
     FAIL_ON_CHOICES,
     Config,
     ConfigError,
+    config_in,
     find_config,
     load_config,
     parse_codes,
@@ -25,6 +27,7 @@ from losslint.config import (
     with_inferred_target,
 )
 from losslint.diagnostic import Diagnostic
+from losslint.discover import Discovery
 from losslint.notebook import Locator
 from losslint.pages import page_path
 from losslint.report import github as github_report
@@ -235,6 +238,8 @@ def check(
     else:
         groups = _by_configuration(targets)
     configured = [(configure(source, members), members) for source, members in groups]
+    if not (config_file or contents or runtime):
+        configured = _with_nested_projects(configured, configure)
     if show_diff and contents:
         _stdin_diff(targets[0], contents, configured[0][0], unsafe_fixes, output_format)
     if apply_fixes or show_diff:
@@ -326,6 +331,56 @@ def _by_configuration(targets: list[Path]) -> list[tuple[Path | None, list[Path]
     for target in targets:
         groups.setdefault(_nearest_config([target]), []).append(target)
     return list(groups.items())
+
+
+def _with_nested_projects(
+    configured: list[tuple[Config, list[Path]]],
+    configure: Callable[[Path | None, list[Path]], Config],
+) -> list[tuple[Config, list[Path]]]:
+    """A directory checked may hold projects with their own configuration (a monorepo): each
+    is checked under its own settings, and left out of the walk of the directory above it."""
+    result: list[tuple[Config, list[Path]]] = []
+    nested: list[tuple[Config, list[Path]]] = []
+    for config, members in configured:
+        inner: list[Path] = []
+        discovery = Discovery(config.root, config.all_excludes)
+        for member in members:
+            if member.is_dir():
+                inner.extend(_config_files_below(member, discovery))
+        if inner:
+            excluded = []
+            for source in inner:
+                try:
+                    relative = source.parent.resolve().relative_to(config.root).as_posix()
+                except ValueError:
+                    continue
+                excluded.append(f"/{relative}/")
+            config = replace(config, extend_exclude=(*config.extend_exclude, *excluded))
+            for source in inner:
+                nested.extend(
+                    _with_nested_projects(
+                        [(configure(source, [source.parent]), [source.parent])], configure
+                    )
+                )
+        result.append((config, members))
+    return result + nested
+
+
+def _config_files_below(directory: Path, discovery: Discovery) -> list[Path]:
+    """The nearest configuration files strictly below ``directory`` (not below one another),
+    skipping what the configuration above excludes."""
+    found: list[Path] = []
+    for current, subdirectories, _ in os.walk(directory):
+        here = Path(current)
+        source = config_in(here) if here != directory else None
+        if source is not None:
+            found.append(source)
+            subdirectories[:] = []  # its own walk finds the projects below it
+            continue
+        subdirectories[:] = sorted(
+            d for d in subdirectories if not d.startswith(".") and not discovery.excluded(here / d)
+        )
+    return found
 
 
 def _merged(parts: list[pipeline.Result]) -> pipeline.Result:

@@ -92,17 +92,25 @@ def _expand(codes: tuple[str, ...]) -> tuple[str, ...]:
 def find_config(start: Path) -> Path | None:
     """The nearest ``losslint.toml``, or ``pyproject.toml`` with a ``[tool.losslint]`` table."""
     for directory in [start, *start.parents]:
-        candidate = directory / "losslint.toml"
-        if candidate.is_file():
+        found = config_in(directory)
+        if found is not None:
+            return found
+    return None
+
+
+def config_in(directory: Path) -> Path | None:
+    """The configuration file in ``directory`` itself, if it has one."""
+    candidate = directory / "losslint.toml"
+    if candidate.is_file():
+        return candidate
+    candidate = directory / "pyproject.toml"
+    if candidate.is_file():
+        try:
+            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return candidate  # let load_config report it
+        if "losslint" in data.get("tool", {}):
             return candidate
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                return candidate  # let load_config report it
-            if "losslint" in data.get("tool", {}):
-                return candidate
     return None
 
 

@@ -55,8 +55,9 @@ class Discovery:
         except ValueError:
             return False  # outside the configuration root: its patterns do not reach it
         parts = relative.split("/")
+        last = len(parts) - 1 if path.is_dir() else len(parts) - 2  # the directories' parts
         return any(
-            self.exclude.match_file("/".join(parts[: i + 1]) + ("/" if i < len(parts) - 1 else ""))
+            self.exclude.match_file("/".join(parts[: i + 1]) + ("/" if i <= last else ""))
             for i in range(len(parts))
         )
 

@@ -307,6 +307,22 @@ def test_configuration_is_found_from_the_checked_path(tmp_path: Path) -> None:
     assert done.returncode == 1
 
 
+def test_each_project_of_a_monorepo_keeps_its_configuration(tmp_path: Path) -> None:
+    """`losslint check .` at the top: files of a nested project follow its nearest config."""
+    (tmp_path / "pyproject.toml").write_text("[tool.losslint]\nextend-exclude = ['old/']\n")
+    (tmp_path / "train.py").write_text(BUGGY)
+    # libs/quiet ignores LL101; old/ has its own configuration but the top one excludes it.
+    for where, table in (("libs/quiet", "ignore = ['LL101']"), ("old", "select = ['LL1']")):
+        (tmp_path / where).mkdir(parents=True)
+        (tmp_path / where / "losslint.toml").write_text(f"{table}\n")
+        (tmp_path / where / "train.py").write_text(BUGGY)
+    done = run("check", ".", "--format", "json", cwd=tmp_path)
+    assert [(d["path"], d["code"]) for d in json.loads(done.stdout)] == [("train.py", "LL101")]
+    assert done.returncode == 1
+    inner = run("check", "libs", "--format", "json", cwd=tmp_path)
+    assert json.loads(inner.stdout) == [] and inner.returncode == 0
+
+
 def test_force_exclude_applies_configured_excludes_to_named_files(tmp_path: Path) -> None:
     (tmp_path / "legacy").mkdir()
     (tmp_path / "legacy" / "old.py").write_text(BUGGY)
