@@ -14,6 +14,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
 
 from losslint import __version__, pipeline
 from losslint.config import ConfigError, find_config, load_config
@@ -45,9 +46,11 @@ def _range(d: Diagnostic) -> types.Range:
     )
 
 
-def to_lsp(d: Diagnostic) -> types.Diagnostic:
+def to_lsp(d: Diagnostic, document: TextDocument) -> types.Diagnostic:
+    """Columns count code points; the editor counts in the encoding it negotiated (UTF-16 by
+    default), so non-ASCII lines are converted by the document's codec."""
     return types.Diagnostic(
-        range=_range(d),
+        range=document.position_codec.range_to_client_units(document.lines, _range(d)),
         message=d.message,
         severity=_SEVERITY[d.severity],
         code=d.code,
@@ -64,7 +67,7 @@ def build() -> LanguageServer:
         if path is None or not path.endswith(".py"):
             return
         document = ls.workspace.get_text_document(uri)
-        diagnostics = [to_lsp(d) for d in check_text(Path(path), document.source)]
+        diagnostics = [to_lsp(d, document) for d in check_text(Path(path), document.source)]
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(
                 uri=uri, version=document.version, diagnostics=diagnostics
@@ -132,7 +135,7 @@ def _code_actions(ls: LanguageServer, params: types.CodeActionParams) -> list[ty
             types.CodeAction(
                 title=f"{d.fix.message} ({d.code})",
                 kind=types.CodeActionKind.QuickFix,
-                diagnostics=[to_lsp(d)],
+                diagnostics=[to_lsp(d, document)],
                 edit=types.WorkspaceEdit(changes=changes),
                 is_preferred=True,
             )
