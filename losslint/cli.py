@@ -368,19 +368,32 @@ def _with_nested_projects(
 
 def _config_files_below(directory: Path, discovery: Discovery) -> list[Path]:
     """The nearest configuration files strictly below ``directory`` (not below one another),
-    skipping what the configuration above excludes."""
+    skipping what the configuration above excludes. Paths are matched as text relative to the
+    root, carried down the walk: resolving each directory would cost a realpath apiece."""
+    try:
+        top: str | None = directory.resolve().relative_to(discovery.root).as_posix()
+    except ValueError:
+        top = None  # outside the configuration root: patterns see names, as in discovery
     found: list[Path] = []
-    for current, subdirectories, _ in os.walk(directory):
-        here = Path(current)
-        source = config_in(here) if here != directory else None
-        if source is not None:
-            found.append(source)
-            subdirectories[:] = []  # its own walk finds the projects below it
+    pending = [(directory, "" if top == "." else top)]
+    while pending:
+        here, relative = pending.pop()
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError:
             continue
-        subdirectories[:] = sorted(
-            d for d in subdirectories if not d.startswith(".") and not discovery.excluded(here / d)
-        )
-    return found
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+                continue
+            child = f"{relative}/{entry.name}" if relative else entry.name
+            if discovery.exclude.match_file(child + "/"):
+                continue
+            source = config_in(Path(entry.path))
+            if source is not None:
+                found.append(source)  # its own walk finds the projects below it
+            else:
+                pending.append((Path(entry.path), None if relative is None else child))
+    return sorted(found)
 
 
 def _merged(parts: list[pipeline.Result]) -> pipeline.Result:
