@@ -11,7 +11,7 @@ import difflib
 import io
 import re
 import tokenize
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -79,6 +79,29 @@ def _comments(source: str) -> list[_Comment]:
     except (tokenize.TokenError, SyntaxError):
         pass  # the file parsed, so this is only an unterminated construct at the end
     return found
+
+
+def judge(
+    found: Sequence[tuple[Diagnostic, str]],
+    sources: Mapping[str, list[str]],
+    selected: Callable[[str], bool],
+) -> list[tuple[Diagnostic, str]]:
+    """LL001 over a group of files: ``found`` is every finding of their rules (with the text of
+    its line), ``sources`` the files' lines, ``selected`` whether a code's rule ran."""
+    from losslint.pages import known_codes
+    from losslint.rules.registry import all_rules
+
+    known = known_codes()
+    static = {rule.code for rule in all_rules()} | {"LL000"}
+    judged = {code: code in static and selected(code) for code in known}
+    by_path: dict[str, list[Diagnostic]] = {}
+    for d, _ in found:
+        by_path.setdefault(d.path, []).append(d)
+    result: list[tuple[Diagnostic, str]] = []
+    for shown, lines in sources.items():
+        for d in unused(shown, "\n".join(lines), by_path.get(shown, []), known, judged):
+            result.append((d, lines[d.line - 1] if 0 < d.line <= len(lines) else ""))
+    return result
 
 
 def unused(

@@ -254,8 +254,8 @@ def _analyse(
                 found.append((d, lines[d.line - 1] if 0 < d.line <= len(lines) else ""))
         except Exception:
             internal.append(f"rule {rule.code} failed:\n{traceback.format_exc()}")
-    if _selected(noqa.CODE, config):
-        found.extend(_unused_noqa(found, sources, config))
+    if _selected(noqa.CODE, config):  # LL001 judges the findings above, on the same files
+        found.extend(noqa.judge(found, sources, lambda code: _selected(code, config)))
     return _Outcome(found, internal, len(sources))
 
 
@@ -263,24 +263,6 @@ def _selected(code: str, config: Config) -> bool:
     return code.startswith(config.selected) and not (
         config.ignored and code.startswith(config.ignored)
     )
-
-
-def _unused_noqa(found: list[Found], sources: dict[str, list[str]], config: Config) -> list[Found]:
-    """LL001 judges the other rules' findings, so it runs after them, over the same files."""
-    from losslint.pages import known_codes
-    from losslint.rules.registry import all_rules
-
-    known = known_codes()
-    static = {rule.code for rule in all_rules()} | {PARSE_ERROR_CODE}
-    judged = {code: code in static and _selected(code, config) for code in known}
-    by_path: dict[str, list[Diagnostic]] = {}
-    for d, _ in found:
-        by_path.setdefault(d.path, []).append(d)
-    result: list[Found] = []
-    for shown, lines in sources.items():
-        for d in noqa.unused(shown, "\n".join(lines), by_path.get(shown, []), known, judged):
-            result.append((d, lines[d.line - 1] if 0 < d.line <= len(lines) else ""))
-    return result
 
 
 def _kept(diagnostic: Diagnostic, line: str, config: Config) -> bool:
