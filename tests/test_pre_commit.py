@@ -33,8 +33,11 @@ def test_pre_commit_hook_passes_clean_code_and_fails_a_finding(tmp_path: Path) -
     repo = tmp_path / "user-project"
     repo.mkdir()
     _git("init", "-q", cwd=repo)
+    # The README's snippet as written, with its two placeholders filled in.
+    snippet = _readme_snippet()
+    assert "<this repository's URL>" in snippet and "<a full commit SHA>" in snippet
     (repo / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {ROOT}\n    rev: {rev}\n    hooks:\n      - id: losslint\n"
+        snippet.replace("<this repository's URL>", str(ROOT)).replace("<a full commit SHA>", rev)
     )
     (repo / "train.py").write_text(CLEAN)
     _git("add", ".", cwd=repo)
@@ -87,12 +90,16 @@ def test_pre_commit_hook_passes_clean_code_and_fails_a_finding(tmp_path: Path) -
     assert "legacy" not in failing.stdout
 
 
+def _readme_snippet() -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```yaml", readme.index("## pre-commit")) + len("```yaml\n")
+    return readme[start : readme.index("```\n", start)]
+
+
 def test_readme_pre_commit_snippet_is_honest() -> None:
     """The README's snippet must not name a release tag that does not exist."""
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index("## pre-commit")
-    snippet = readme[start : readme.index("```\n", readme.index("```yaml", start) + 7)]
-    rev = snippet.split("rev:", 1)[1].split()[0]
+    snippet = _readme_snippet()
+    rev = snippet.split("rev:", 1)[1].split("#")[0].strip()
     tags = subprocess.run(
         ["git", "tag", "--list"], cwd=ROOT, capture_output=True, text=True, check=False
     ).stdout.split()
