@@ -24,6 +24,11 @@ _PLACEHOLDER: Final = re.compile(r"^([ \t]*)pass  # losslint-magic (\d+)$")
 _MAGIC: Final = re.compile(r"^[ \t]*(?:[%!]|\w+[ \t]*=[ \t]*[%!])|^[ \t]*[\w.]+\?\??[ \t]*$")
 
 
+# Cell magics whose body is Python (``%%time`` around a ``fit`` is common in ML notebooks): the
+# magic line is skipped like a line magic, the body is checked.
+_PYTHON_CELL_MAGICS: Final = (["time"], ["timeit"], ["capture"], ["prun"], ["python"], ["python3"])
+
+
 def is_notebook(path: Path | str) -> bool:
     return str(path).endswith(SUFFIX)
 
@@ -55,8 +60,9 @@ def to_python(data: bytes) -> str:
         if cell.get("cell_type") != "code":
             continue
         text = _text(cell)
-        if text.lstrip().startswith("%%"):
-            continue  # a cell magic: the whole cell is another language
+        head = text.lstrip()
+        if head.startswith("%%") and head[2:].split(None, 1)[:1] not in _PYTHON_CELL_MAGICS:
+            continue  # a cell magic such as %%bash: the whole cell is another language
         parts.append(f"# losslint-cell {number}")
         for index, line in enumerate(text.splitlines()):
             if _MAGIC.match(line):

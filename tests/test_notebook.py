@@ -55,6 +55,15 @@ def _notebook(path: Path) -> dict[str, Any]:
     return document
 
 
+def test_python_cell_magics_keep_their_body() -> None:
+    cells = [
+        {"cell_type": "code", "source": "%%time\nmodel.fit(x)\n"},
+        {"cell_type": "code", "source": "%%bash\nls -l\n"},
+    ]
+    python = to_python(json.dumps({"cells": cells}).encode())
+    assert python.splitlines() == ["# losslint-cell 1", "pass  # losslint-magic 0", "model.fit(x)"]
+
+
 def test_joined_cells_map_back_to_cells() -> None:
     data = json.dumps({"cells": [{"cell_type": "code", "source": ["a = 1\n", "%time a"]}]})
     python = to_python(data.encode())
