@@ -19,9 +19,13 @@ from pathlib import Path
 from typing import Any, Final
 
 SUFFIX: Final = ".ipynb"
-_MARKER: Final = re.compile(r"^# losslint-cell (\d+)$")
+_MARKER: Final = re.compile(r"^# losslint-cell (\d+)(?: indent=(\d+))?$")
 _PLACEHOLDER: Final = re.compile(r"^([ \t]*)pass  # losslint-magic (\d+)$")
-_MAGIC: Final = re.compile(r"^[ \t]*(?:[%!]|\w+[ \t]*=[ \t]*[%!])|^[ \t]*[\w.]+\?\??[ \t]*$")
+# `%name`, `!cmd`, `x = %name`, `x = !cmd`, `obj?`; not `% (a, b)` (a string format continued
+# from the line above) nor `!= b` (a comparison continued).
+_MAGIC: Final = re.compile(
+    r"^[ \t]*(?:\w+[ \t]*=[ \t]*)?(?:%{1,2}[A-Za-z_]|!(?!=))|^[ \t]*[\w.]+\?\??[ \t]*$"
+)
 
 
 # Cell magics whose body is Python (``%%time`` around a ``fit`` is common in ML notebooks): the
@@ -63,11 +67,22 @@ def to_python(data: bytes) -> str:
         head = text.lstrip()
         if head.startswith("%%") and head[2:].split(None, 1)[:1] not in _PYTHON_CELL_MAGICS:
             continue  # a cell magic such as %%bash: the whole cell is another language
-        parts.append(f"# losslint-cell {number}")
-        for index, line in enumerate(text.splitlines()):
-            if _MAGIC.match(line):
-                indent = line[: len(line) - len(line.lstrip())]
-                parts.append(f"{indent}pass  # losslint-magic {index}")
+        lines = text.splitlines()
+        # IPython removes the indentation of a cell's first line from the cell (its
+        # leading_indent transformer): an indented cell runs, so it must parse here too.
+        first = next((line for line in lines if line.strip()), "")
+        indent = len(first) - len(first.lstrip())
+        parts.append(f"# losslint-cell {number}" + (f" indent={indent}" if indent else ""))
+        continued = False  # a magic or shell line ending with a backslash goes on
+        lead = ""
+        for index, line in enumerate(lines):
+            if indent and line[:indent].strip() == "":
+                line = line[indent:]
+            if continued or _MAGIC.match(line):
+                if not continued:  # its continuation lines take the magic's indentation
+                    lead = line[: len(line) - len(line.lstrip())]
+                parts.append(f"{lead}pass  # losslint-magic {index}")
+                continued = line.rstrip().endswith("\\")
             else:
                 parts.append(line)
     return "\n".join(parts) + "\n"
@@ -103,11 +118,13 @@ def write_back(original: bytes, python: str) -> bytes:
     document = json.loads(original)
     cells = document["cells"]
     new_sources: dict[int, list[str]] = {}
+    indents: dict[int, int] = {}
     current: list[str] | None = None
     for line in python.splitlines():
         match = _MARKER.match(line)
         if match:
             current = new_sources.setdefault(int(match.group(1)), [])
+            indents[int(match.group(1))] = int(match.group(2) or 0)
         elif current is not None:
             current.append(line)
         else:  # a line a fix placed above the first marker (an import): the first cell's
@@ -122,12 +139,13 @@ def write_back(original: bytes, python: str) -> bytes:
         cell = cells[number - 1]
         old = _text(cell).splitlines()
         restored = []
+        pad = " " * indents.get(number, 0)
         for line in lines:
             placeholder = _PLACEHOLDER.match(line)
             if placeholder and int(placeholder.group(2)) < len(old):
                 restored.append(old[int(placeholder.group(2))])
             else:
-                restored.append(line)
+                restored.append(pad + line if pad and line.strip() else line)
         if restored == old:
             continue
         text = "\n".join(restored)

@@ -64,6 +64,28 @@ def test_python_cell_magics_keep_their_body() -> None:
     assert python.splitlines() == ["# losslint-cell 1", "pass  # losslint-magic 0", "model.fit(x)"]
 
 
+def test_ipython_syntax_found_in_real_notebooks_parses() -> None:
+    """Each of these made a real notebook fail to parse: a shell line continued with a
+    backslash, a lone '!', an indented cell (IPython dedents it), and Python lines that only
+    look like magics (a '%' format continued, a '!=' comparison continued)."""
+    cells = [
+        "!python tools/voc2012.py \\\n  --split train\n!\n",
+        "    a = 1\n    if a:\n        b = 2\n",
+        'print(\n    "%d samples"\n    % (3,)\n)\nd = (a\n != b)\n',
+    ]
+    data = json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells]}).encode()
+    python = to_python(data)
+    compile(python, "notebook", "exec")
+    assert "    % (3,)" in python and " != b)" in python
+    assert python.count("pass  # losslint-magic") == 3
+    edited = python.replace("b = 2", "b = 3")
+    assert json.loads(write_back(data, edited))["cells"][1]["source"] == [
+        "    a = 1\n",
+        "    if a:\n",
+        "        b = 3\n",
+    ]
+
+
 def test_joined_cells_map_back_to_cells() -> None:
     data = json.dumps({"cells": [{"cell_type": "code", "source": ["a = 1\n", "%time a"]}]})
     python = to_python(data.encode())
