@@ -242,8 +242,8 @@ def add(diagnostics: Sequence[Diagnostic]) -> Added:
     outcome = Added()
     by_path: dict[str, dict[int, list[str]]] = {}
     for d in diagnostics:
-        if d.code == "LL000":
-            continue  # a file that does not parse: noqa cannot reach it
+        if d.code in ("LL000", CODE):
+            continue  # a file that does not parse: noqa cannot reach it; a stale noqa: --fix
         codes = by_path.setdefault(d.path, {}).setdefault(d.line, [])
         if d.code not in codes:
             codes.append(d.code)

@@ -93,3 +93,9 @@ def test_add_noqa_appends_to_an_existing_noqa_and_skips_string_lines(tmp_path: P
     run("check", ".", "--add-noqa", cwd=tmp_path)
     assert (tmp_path / "train.py").read_text().splitlines()[3].endswith("# noqa: E501, LL101")
     assert _codes(tmp_path) == []
+    # A finding whose line ends inside a string cannot take a comment: left, and said so.
+    inside = BUGGY.replace("[1.0, 2.0])", '[1.0, 2.0], run_eagerly="""\n""" == "")')
+    (tmp_path / "train.py").write_text(inside)
+    done = run("check", ".", "--add-noqa", cwd=tmp_path)
+    assert "added 0 noqa comments" in done.stderr and "1 line(s) left" in done.stderr
+    assert (tmp_path / "train.py").read_text() == inside
