@@ -8,6 +8,7 @@ code actions, each rewriting the document as ``--fix`` would.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,29 @@ _SEVERITY = {
 
 def check_text(path: Path, text: str) -> list[Diagnostic]:
     """The diagnostics of ``text`` standing for the file at ``path``, as ``losslint check``
-    reports them for that file."""
+    reports them for that file, with facts from its project (the directory of its
+    configuration, else its own directory): a model built in ``model.py`` is known where the
+    open ``train.py`` compiles it. Unchanged files come from the cache."""
     try:
-        config = load_config(find_config(path.parent) or find_config(Path.cwd()))
+        source = find_config(path.parent) or find_config(Path.cwd())
+        config = load_config(source)
     except ConfigError:
         return []  # the editor shows the file; `losslint check` reports the configuration
+    project = source.parent if source is not None else path.parent
     shown = pipeline.display_path(path)
-    result = pipeline.run([path], config, jobs=1, contents={shown: text.encode("utf-8")})
+    result = pipeline.run([project, path], config, jobs=1, contents={shown: text.encode("utf-8")})
     return [d for d in result.diagnostics if d.path == shown]
+
+
+@functools.lru_cache(maxsize=64)
+def _project_root(directory: Path) -> Path | None:
+    """The nearest directory above that marks a project (a git work tree, a pyproject.toml or
+    setup.py); None for a loose file, which is then checked alone (not the whole home
+    directory it sits in)."""
+    for candidate in [directory, *directory.parents]:
+        if any((candidate / marker).exists() for marker in (".git", "pyproject.toml", "setup.py")):
+            return candidate
+    return None
 
 
 def _range(d: Diagnostic) -> types.Range:

@@ -14,7 +14,12 @@ from tests.test_cli import BUGGY, COMMAND, run
 
 pytest.importorskip("pygls", reason="pygls is not installed (the lsp extra)")
 
-SOURCE = BUGGY + "\n\ndef loss(y_true, y_pred):\n    return keras.backend.mean(y_pred, axis=-1)\n"
+SOURCE = (
+    BUGGY
+    + "\n\ndef loss(y_true, y_pred):\n    return keras.backend.mean(y_pred, axis=-1)\n"
+    + "\n\nfrom model import build\n\nclassifier = build()\n"
+    + "classifier.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))\n"
+)
 
 
 class Client:
@@ -78,13 +83,20 @@ def _content_length(stream: IO[bytes]) -> int:
 
 
 def test_server_publishes_the_check_diagnostics_and_offers_the_safe_fix(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.losslint]\n")
+    # A model built in another, unopened file of the project: its facts reach the open one.
+    (tmp_path / "model.py").write_text(
+        "import keras\n\n\ndef build():\n    return keras.Sequential(\n"
+        '        [keras.Input((4,)), keras.layers.Dense(3, activation="softmax")]\n    )\n'
+    )
     file = tmp_path / "train.py"
     file.write_text(SOURCE)
     expected = [
         (d["code"], d["line"] - 1, d["column"] - 1, d["end_line"] - 1, d["end_column"] - 1)
-        for d in json.loads(run("check", "train.py", "--format", "json", cwd=tmp_path).stdout)
+        for d in json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+        if d["path"] == "train.py"
     ]
-    assert {e[0] for e in expected} == {"LL101", "LL402"}
+    assert {e[0] for e in expected} == {"LL101", "LL107", "LL402"}
     uri = file.as_uri()
     client = Client(tmp_path)
     try:
@@ -140,7 +152,7 @@ def test_server_publishes_the_check_diagnostics_and_offers_the_safe_fix(tmp_path
             },
         )
         changed = client.wait_for("textDocument/publishDiagnostics")["params"]
-        assert [d["code"] for d in changed["diagnostics"]] == ["LL101"]
+        assert sorted(d["code"] for d in changed["diagnostics"]) == ["LL101", "LL107"]
         assert file.read_text() == SOURCE
     finally:
         try:
