@@ -367,33 +367,14 @@ def _with_nested_projects(
 
 
 def _config_files_below(directory: Path, discovery: Discovery) -> list[Path]:
-    """The nearest configuration files strictly below ``directory`` (not below one another),
-    skipping what the configuration above excludes. Paths are matched as text relative to the
-    root, carried down the walk: resolving each directory would cost a realpath apiece."""
-    try:
-        top: str | None = directory.resolve().relative_to(discovery.root).as_posix()
-    except ValueError:
-        top = None  # outside the configuration root: patterns see names, as in discovery
+    """The configuration files of the projects nested in ``directory`` (the top-most ones: a
+    nested project's own walk finds those below it)."""
     found: list[Path] = []
-    pending = [(directory, "" if top == "." else top)]
-    while pending:
-        here, relative = pending.pop()
-        try:
-            entries = sorted(os.scandir(here), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
-                continue
-            child = f"{relative}/{entry.name}" if relative else entry.name
-            if discovery.exclude.match_file(child + "/"):
-                continue
-            source = config_in(Path(entry.path))
-            if source is not None:
-                found.append(source)  # its own walk finds the projects below it
-            else:
-                pending.append((Path(entry.path), None if relative is None else child))
-    return sorted(found)
+    for candidate in discovery.config_directories(directory):
+        source = config_in(candidate)
+        if source is not None and not any(f.parent in candidate.parents for f in found):
+            found.append(source)
+    return found
 
 
 def _merged(parts: list[pipeline.Result]) -> pipeline.Result:

@@ -29,6 +29,9 @@ DEFAULT_EXCLUDE: Final = (
 )
 
 
+_CONFIG_FILES: Final = frozenset({"losslint.toml", "pyproject.toml"})
+
+
 def _spec(patterns: tuple[str, ...] | list[str]) -> pathspec.PathSpec[Any]:
     return pathspec.PathSpec.from_lines("gitignore", patterns)
 
@@ -81,14 +84,28 @@ class Discovery:
                 seen.add(path)
                 yield path
 
+    def config_directories(self, directory: Path) -> Iterator[Path]:
+        """Directories below ``directory`` holding a ``losslint.toml`` or ``pyproject.toml``,
+        found by the same walk as the files (excludes and .gitignore honoured), so a dataset
+        directory that git ignores is not listed."""
+        try:
+            relative: str | None = directory.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            relative = None
+        yield from self._walk(directory, "" if relative == "." else relative, [], configs=True)
+
     def _walk(
         self,
         directory: Path,
         relative: str | None,
         ignores: list[tuple[int, pathspec.PathSpec[Any]]],
+        configs: bool = False,
+        top: bool = True,
     ) -> Iterator[Path]:
         """``relative`` is the directory's path from the root, carried down as text: resolving
-        every entry again would cost a realpath (a chain of lstat calls) per file."""
+        every entry again would cost a realpath (a chain of lstat calls) per file.
+        ``configs``: yield the directories (below the first) with a configuration file
+        instead of the files."""
         if self.respect_gitignore:
             gitignore = directory / ".gitignore"
             if gitignore.is_file():
@@ -102,6 +119,8 @@ class Discovery:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
             return
+        if configs and not top and any(e.name in _CONFIG_FILES for e in entries):
+            yield directory
         for entry in entries:
             try:
                 is_dir = entry.is_dir()
@@ -115,7 +134,7 @@ class Discovery:
                 continue
             if is_dir:
                 yield from self._walk(
-                    Path(entry.path), None if relative is None else child, ignores
+                    Path(entry.path), None if relative is None else child, ignores, configs, False
                 )
-            elif entry.name.endswith((".py", ".ipynb")) and entry.is_file():
+            elif not configs and entry.name.endswith((".py", ".ipynb")) and entry.is_file():
                 yield Path(entry.path)
