@@ -49,10 +49,16 @@ class Mapping:
 
 @dataclass(frozen=True, slots=True)
 class Ref:
-    """A named object: canonical Keras name, ``module.qualname`` in the tree, or other import."""
+    """A named object: canonical Keras name, ``module.qualname`` in the tree, or other import.
+
+    A bound method (``my_loss.loss_function``, ``Cls(...).loss``, ``self.loss_obj.compute``)
+    is ``Cls.method`` with ``instance``, the constructor call of the object it is bound to (its
+    ``binding`` says which variable held it): Keras calls the method with ``self`` already bound.
+    """
 
     target: str
     span: Span
+    instance: Call | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +255,7 @@ class LossDef:
     """
 
     qualname: str
-    kind: str  # "function" | "closure" | "loss_class" | "metric_class"
+    kind: str  # "function" | "closure" | "method" | "loss_class" | "metric_class"
     roles: frozenset[str]
     path: str
     module: str
@@ -257,3 +263,5 @@ class LossDef:
     node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef = field(compare=False, repr=False)
     factory: str | None = None  # for closures: the factory that returns them
     used: bool = False  # referenced at a compile site of the project
+    # For methods: the constructor call of an instance a compile site binds them to.
+    instance: Call | None = None

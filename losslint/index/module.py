@@ -132,6 +132,8 @@ class _Scope:
     compiles: list[ast.Call] = field(default_factory=list)
     objectives: list[tuple[str, ast.expr]] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
+    # ``self.x = value`` in a method: what ``self.x`` means in the class's other methods.
+    attributes: dict[str, list[_Binding]] = field(default_factory=dict)
 
     def bind(self, name: str, line: int, value: ast.expr | None, conditional: bool) -> None:
         self.bindings.setdefault(name, []).append(_Binding(line, value, conditional, self))
@@ -230,6 +232,14 @@ class _ScopeBuilder:
     ) -> None:
         if isinstance(target, ast.Name):
             self.scope.bind(target.id, line, value, conditional)
+        elif (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+        ):
+            self.scope.attributes.setdefault(target.attr, []).append(
+                _Binding(line, value, conditional, self.scope)
+            )
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self.target(element, None, conditional, line)
@@ -330,6 +340,7 @@ class ModuleIndexer:
         self.top_level: set[str] = set()
         self.function_scopes: dict[str, _Scope] = {}
         self._models: dict[Span, ModelFact] = {}
+        self._class_names: set[str] = set()
 
     # -- positions -------------------------------------------------------------------------
 
@@ -418,6 +429,7 @@ class ModuleIndexer:
     def _nested(self, node: ast.AST, parent: _Scope) -> None:
         if isinstance(node, ast.ClassDef):
             qualname = f"{parent.qualname}.{node.name}"
+            self._class_names.add(qualname)
             bases = []
             for base in node.bases:
                 value = self.value(base, parent, node.lineno)
@@ -517,7 +529,9 @@ class ModuleIndexer:
             return self._name_value(expr, scope, line, depth, span)
         if isinstance(expr, ast.Attribute):
             target = names.qualify(expr, self.imports)
-            return Ref(target, span) if target else Unknown(span)
+            if target:
+                return Ref(target, span)
+            return self._attribute_value(expr, scope, line, depth, span)
         if isinstance(expr, ast.Call):
             self._call_nodes[span] = expr
             func = self.value(expr.func, scope, line, depth + 1)
@@ -559,6 +573,63 @@ class ModuleIndexer:
         if expr.id in _BUILTINS:
             return Ref(f"builtins.{expr.id}", span)
         return Unknown(span)
+
+    def _attribute_value(
+        self, expr: ast.Attribute, scope: _Scope, line: float, depth: int, span: Span
+    ) -> Value:
+        """``obj.method`` and ``self.x``: a bound method of a class, or what ``self.x`` holds.
+
+        The class is known from the object's constructor call; whether it is a project class
+        with that method is the project index's question (the class may be in another module).
+        """
+        base = expr.value
+        cls = self._self_class(base, scope, line)
+        if cls is not None:
+            if f"{cls}.{expr.attr}" in self.function_scopes:
+                return Ref(f"{cls}.{expr.attr}", span)
+            binding = self._self_binding(cls, expr.attr)
+            if binding is None:
+                return Unknown(span)
+            assert binding.value is not None
+            value = self.value(binding.value, binding.scope, binding.line, depth + 1)
+            if isinstance(value, Call):
+                return dataclasses.replace(value, span=span, binding=f"self.{expr.attr}")
+            return value if isinstance(value, Unknown) else dataclasses.replace(value, span=span)
+        owner = self.value(base, scope, line, depth + 1)
+        if (
+            isinstance(owner, Call)
+            and owner.func is not None
+            and not names.is_keras(owner.func)
+            and not owner.func.startswith("builtins.")
+        ):
+            return Ref(f"{owner.func}.{expr.attr}", span, instance=owner)
+        return Unknown(span)
+
+    def _self_class(self, base: ast.expr, scope: _Scope, line: float) -> str | None:
+        """The class whose method ``scope`` is, when ``base`` is that method's ``self``."""
+        if not isinstance(base, ast.Name):
+            return None
+        param = scope.resolve(base.id, line)
+        if not (isinstance(param, Param) and param.index == 0 and base.id == "self"):
+            return None
+        owner = scope.parent
+        if owner is None or owner.qualname not in self._class_names:
+            return None
+        return owner.qualname
+
+    def _self_binding(self, cls: str, attribute: str) -> _Binding | None:
+        """The one unconditional ``self.attribute = value`` of the class, ``__init__`` first."""
+        found: list[_Binding] = []
+        for qualname, scope in self.function_scopes.items():
+            if qualname.rpartition(".")[0] == cls:
+                found.extend(scope.attributes.get(attribute, ()))
+        if len(found) != 1 or found[0].conditional or found[0].value is None:
+            init = self.function_scopes.get(f"{cls}.__init__")
+            bindings = init.attributes.get(attribute, []) if init else []
+            if len(bindings) != 1 or bindings[0].conditional or bindings[0].value is None:
+                return None
+            return bindings[0]
+        return found[0]
 
     def _units(self, expr: ast.expr | None, scope: _Scope, line: float) -> int | Param | None:
         if expr is None:

@@ -63,6 +63,8 @@ class ProjectIndex:
             q.rpartition(".")[2] for q in [*self.functions, *self.classes]
         )
         self._definitions: list[LossDef] | None = None
+        # Bound methods used at compile sites → the constructor call of their instance.
+        self.instances: dict[str, Call] = {}
 
     # -- cross-module lookups ----------------------------------------------------------------
 
@@ -80,8 +82,29 @@ class ProjectIndex:
                 if candidate in self.functions or candidate in self.classes:
                     found = candidate
                     break
+        if found is None and module and "." in module:
+            # ``pkg.losses.MyLoss.loss_function``: a method, found through its class (and the
+            # class's project bases, where the method may be inherited).
+            self._found[qualname] = None  # no recursion through a cycle of bases
+            owner = self._lookup(module)
+            if owner is not None and owner in self.classes:
+                found = self.method(owner, name)
         self._found[qualname] = found
         return found
+
+    def method(self, cls: str, name: str, depth: int = 0) -> str | None:
+        """The qualified name of method ``name`` of project class ``cls``, maybe inherited."""
+        if f"{cls}.{name}" in self.functions:
+            return f"{cls}.{name}"
+        if depth > _MAX_CHAIN or cls not in self.classes:
+            return None
+        for base in self.classes[cls][1].bases:
+            found = self._lookup(base) if base else None
+            if found is not None and found in self.classes:
+                method = self.method(found, name, depth + 1)
+                if method is not None:
+                    return method
+        return None
 
     def constant(self, qualname: str) -> float | None:
         """The number a module of the project binds ``qualname`` to (``config.EPS``), if any."""
@@ -163,10 +186,12 @@ class ProjectIndex:
                     ("metric", site.metrics),
                     ("metric", site.weighted_metrics),
                 ):
-                    for target in _referenced(value):
+                    for target, instance in _referenced(value):
                         found = self._lookup(target)
                         if found is not None:
                             roles.setdefault(found, set()).add(role)
+                            if instance is not None:
+                                self.instances.setdefault(found, instance)
         out: list[LossDef] = []
         for qualname, (module, cls) in self.classes.items():
             for kind, bases, role in (
@@ -214,7 +239,10 @@ class ProjectIndex:
             if qualname in closures or function.returns_function:
                 continue
             if _is_method(qualname, self.classes):
-                continue  # methods are part of their class's definition
+                definition = self._method_definition(qualname, module, function, roles)
+                if definition is not None:
+                    out.append(definition)
+                continue
             used = roles.get(qualname, set())
             if not used and not _loss_signature(function.params):
                 continue
@@ -231,6 +259,38 @@ class ProjectIndex:
                 )
             )
         return out
+
+    def _method_definition(
+        self,
+        qualname: str,
+        module: ModuleIndex,
+        function: FunctionDef,
+        roles: dict[str, set[str]],
+    ) -> LossDef | None:
+        """A method that is a loss or metric itself: bound and passed to compile
+        (``loss=my_loss.loss_function``), or a ``(self, y_true, y_pred)`` method named like one
+        in a class that is not a Keras ``Loss``/``Metric`` (their methods are part of the class's
+        definition)."""
+        used = roles.get(qualname, set())
+        if not used:
+            cls = qualname.rpartition(".")[0]
+            if not (function.params[:1] == ("self",) and _loss_signature(function.params)):
+                return None
+            if not _named_roles(qualname) or self.is_loss_class(cls) or self.is_metric_class(cls):
+                return None
+            if any(b in LOSS_BASES or b in METRIC_BASES for b in self.classes[cls][1].bases):
+                return None
+        return LossDef(
+            qualname,
+            "method",
+            frozenset(used or _named_roles(qualname)),
+            module.path,
+            module.module,
+            function.span,
+            function.node,
+            used=bool(used),
+            instance=self.instances.get(qualname),
+        )
 
 
 # First and second positional parameters of a loss or metric, in their usual spellings.
@@ -288,15 +348,16 @@ def _is_method(qualname: str, classes: dict[str, tuple[ModuleIndex, ClassDef]]) 
     return qualname.rpartition(".")[0] in classes
 
 
-def _referenced(value: Value | None) -> Iterator[str]:
-    """Names of the project objects a compile argument uses: ``loss=focal(2.0)`` uses ``focal``."""
+def _referenced(value: Value | None) -> Iterator[tuple[str, Call | None]]:
+    """Names of the project objects a compile argument uses: ``loss=focal(2.0)`` uses ``focal``;
+    with the instance a bound method (``loss=my_loss.loss_function``) is bound to."""
     if value is None:
         return
     for leaf in iter_leaves(value):
         if isinstance(leaf, Ref) and not names.is_keras(leaf.target):
-            yield leaf.target
+            yield leaf.target, leaf.instance
         elif isinstance(leaf, Call) and leaf.func and not names.is_keras(leaf.func):
-            yield leaf.func
+            yield leaf.func, None
 
 
 def _bind_params(

@@ -244,7 +244,9 @@ def _compile_use(
             if function.returns_function:
                 return  # passing the factory itself: its call signature is its own business
             keras_called.add(found)
-            why = _misfit(function, False, "fn(y_true, y_pred)")
+            # A bound method (``loss=my_loss.loss_function``): Keras never sees its ``self``.
+            bound = found.rpartition(".")[0] in project.classes
+            why = _misfit(function, bound, "fn(y_true, y_pred)")
             if why:
                 yield Finding(rc.path, leaf.span, f"{role} {_short(found)} {why}")
         elif found in project.classes:
