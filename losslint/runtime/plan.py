@@ -96,10 +96,23 @@ class Probe:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class NotRun:
+    """A loss the index found but the runtime cannot run, and why (reported as RT100)."""
+
+    label: str
+    why: str  # "needs margin", "its constructor arguments are not constants"
+    path: str
+    span: Span
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.why}"
+
+
 @dataclass
 class Plan:
     probes: list[Probe] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # losses not run, and why
+    skipped: list[NotRun] = field(default_factory=list)  # losses not run, and why
     roots: list[str] = field(default_factory=list)  # sys.path entries for the user modules
 
 
@@ -146,7 +159,11 @@ class _Planner:
                 for value in iter_leaves(site.loss):
                     self._compile_loss(value, None, tracked, resolved.path)
         for definition in self.project.definitions():
-            if "loss" not in definition.roles or definition.qualname in self.covered:
+            # Losses, and functions shaped like one whatever their name; a metric need not
+            # have a gradient, so the runtime checks do not apply to it.
+            if definition.qualname in self.covered or definition.kind == "metric_class":
+                continue
+            if definition.roles and "loss" not in definition.roles:
                 continue
             self._definition(definition)
         roots = {
@@ -182,7 +199,7 @@ class _Planner:
                 target = Target("object", value.target)
                 self._add_keras(target, _short(value.target), path, value.span, spec)
                 return
-            self._project_loss(value.target, (), (), spec, tracked)
+            self._project_loss(value.target, (), (), spec, tracked, value.instance)
             return
         if isinstance(value, Call) and value.func is not None:
             args = _constants(value.args)
@@ -194,10 +211,9 @@ class _Planner:
                 self._add_keras(target, target.label(), path, value.span, spec)
                 return
             if args is None:
-                if self.project.kind(value.func) is not None:
-                    self.result.skipped.append(
-                        f"{_short(value.func)}: its arguments are not constants"
-                    )
+                found = self.project._lookup(value.func)
+                if found is not None:
+                    self._not_run(found, _short(value.func), "its arguments are not constants")
                 return
             self._project_loss(value.func, args, kwargs, spec, tracked)
 
@@ -215,6 +231,7 @@ class _Planner:
         kwargs: tuple[tuple[str, JSON], ...],
         spec: InputSpec,
         tracked: list[Value],
+        instance: Call | None = None,
     ) -> None:
         kind = self.project.kind(name)
         qualname = self.project._lookup(name)
@@ -224,7 +241,9 @@ class _Planner:
             definition = self.definitions.get(qualname)
             if definition is not None:
                 self.covered.add(qualname)
-                self._definition(definition, spec, per_sample=True, tracked=tracked)
+                self._definition(
+                    definition, spec, per_sample=True, tracked=tracked, instance=instance
+                )
         elif kind == "factory":
             closure = self.closures.get(qualname)
             if closure is not None:
@@ -244,6 +263,7 @@ class _Planner:
         tracked: list[Value] | None = None,
         args: tuple[JSON, ...] = (),
         kwargs: dict[str, JSON] | None = None,
+        instance: Call | None = None,
     ) -> None:
         kwargs = kwargs or {}
         if spec is None:
@@ -258,7 +278,8 @@ class _Planner:
         span = definition.span
         if definition.kind == "function":
             if _attribute_path(definition) is None:
-                return  # nested, not reachable from the module
+                self._not_run(definition.qualname, short, "it is a nested function")
+                return
             target = Target("object", definition.qualname)
             label = short
             assert isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -270,7 +291,7 @@ class _Planner:
                 return  # a method or a nested function: not callable from the module
             missing = _unbound(factory[1].node.args, args, kwargs, skip=0)
             if missing:
-                self.result.skipped.append(f"{_short(definition.factory)}: needs {missing}")
+                self._not_run(definition.factory, _short(definition.factory), f"needs {missing}")
                 return
             target = Target("call", definition.factory, args, tuple(kwargs.items()))
             label = target.label()
@@ -285,7 +306,7 @@ class _Planner:
             init = _method(cls[1], "__init__")
             missing = _unbound(init.args, args, kwargs, skip=1) if init else ""
             if missing:
-                self.result.skipped.append(f"{short}: needs {missing}")
+                self._not_run(definition.qualname, short, f"needs {missing}")
                 return
             target = Target("call", definition.qualname, args, tuple(kwargs.items()))
             label = target.label()
@@ -294,6 +315,15 @@ class _Planner:
                 span = _call_span(self.project, definition.qualname, span)
                 pair = _pair(node, 1)
             scope.numbers, scope.objects = numbers_of_class(cls[1].node, args, kwargs, module)
+        elif definition.kind == "method":
+            bound = self._bound_method(definition, instance or definition.instance)
+            if bound is None:
+                return
+            target, label, cls_node, args, kwargs = bound
+            assert isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            node = definition.node
+            pair = _pair(node, 1)
+            scope.numbers, scope.objects = numbers_of_class(cls_node, args, kwargs, module)
         else:
             return
         components: tuple[Component, ...] = ()
@@ -317,6 +347,53 @@ class _Planner:
                 lines=(definition.node.lineno, end),
             )
         )
+
+    def _bound_method(
+        self, definition: LossDef, instance: Call | None
+    ) -> tuple[Target, str, ast.ClassDef, tuple[JSON, ...], dict[str, JSON]] | None:
+        """How the child gets a bound method: the instance's class called with the compile
+        site's constant arguments (or its defaults), then the method read from it."""
+        short = definition.qualname.rpartition(".")[2]
+        owner = definition.qualname.rpartition(".")[0]
+        label = f"{_short(owner)}.{short}"
+        if instance is not None and instance.func is not None:
+            found = self.project._lookup(instance.func)
+            if found is not None and found in self.project.classes:
+                owner = found
+            if instance.binding:
+                label = f"{_short(instance.binding)}.{short}"
+        cls = self.project.classes.get(owner)
+        if cls is None or "." in owner[len(cls[0].module) + 1 :]:
+            self._not_run(definition.qualname, label, "its class is not reachable from its module")
+            return None
+        args: tuple[JSON, ...] = ()
+        kwargs: dict[str, JSON] = {}
+        if instance is not None:
+            given = _constants(instance.args)
+            if given is None:
+                self._not_run(
+                    definition.qualname,
+                    label,
+                    "its object's constructor arguments are not constants",
+                )
+                return None
+            args, kwargs = given, dict(_keyword_constants(instance.kwargs))
+        init = self.project.method(owner, "__init__")
+        if init is not None:
+            missing = _unbound(self.project.functions[init][1].node.args, args, kwargs, skip=1)
+            if missing:
+                self._not_run(definition.qualname, label, f"its class needs {missing}")
+                return None
+        target = Target("call", owner, args, tuple(kwargs.items()), attribute=short)
+        return target, label, cls[1].node, args, kwargs
+
+    def _not_run(self, qualname: str, label: str, why: str) -> None:
+        """Record a loss that cannot be run, where its definition is."""
+        found = self.project.functions.get(qualname) or self.project.classes.get(qualname)
+        if found is None:
+            return
+        module, definition = found
+        self.result.skipped.append(NotRun(label, why, module.path, definition.span))
 
     def _components(self, terms: list[Term], tracked: list[Value]) -> tuple[Component, ...]:
         """Each term as the user sees it: the tracked metric of the same name, else the
