@@ -242,6 +242,10 @@ class ModuleIndex:
     tree: ast.Module = field(compare=False, repr=False)
     lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
     api_uses: tuple[ApiUse, ...] = ()
+    # Names bound to a symbolic Keras tensor (``z_mean = Dense(2)(h)``, ``keras.Input(...)``,
+    # ``model.output``), as ``scope qualname.name`` → where the tensor is made: a loss that
+    # captures one fails in fit() on Keras 3 (LL406).
+    symbolic: dict[str, Span] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

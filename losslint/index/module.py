@@ -134,6 +134,8 @@ class _Scope:
     returns: list[ast.expr] = field(default_factory=list)
     # ``self.x = value`` in a method: what ``self.x`` means in the class's other methods.
     attributes: dict[str, list[_Binding]] = field(default_factory=dict)
+    # ``a, b = expr``: the expression each name was unpacked from (only to tell tensors).
+    unpacked: dict[str, _Binding] = field(default_factory=dict)
 
     def bind(self, name: str, line: int, value: ast.expr | None, conditional: bool) -> None:
         self.bindings.setdefault(name, []).append(_Binding(line, value, conditional, self))
@@ -242,6 +244,8 @@ class _ScopeBuilder:
             )
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
+                if value is not None and isinstance(element, ast.Name):
+                    self.scope.unpacked[element.id] = _Binding(line, value, conditional, self.scope)
                 self.target(element, None, conditional, line)
         elif isinstance(target, ast.Starred):
             self.target(target.value, None, conditional, line)
@@ -393,7 +397,69 @@ class ModuleIndexer:
             tree=self.tree,
             lines=tuple(self.lines),
             api_uses=tuple(self._add_loss_model(use) for use in api_uses),
+            symbolic=self._symbolic_names() if _may_build_tensors(self.source) else {},
         )
+
+    def _symbolic_names(self) -> dict[str, Span]:
+        """Names whose last binding in their scope is a symbolic Keras tensor."""
+        found: dict[str, Span] = {}
+        for scope in self.scopes:
+            for name in {*scope.bindings, *scope.unpacked}:
+                bindings = scope.bindings.get(name, [])
+                last = bindings[-1] if bindings else None
+                if last is None or last.value is None:
+                    last = scope.unpacked.get(name)
+                if last is None or last.value is None:
+                    continue
+                if self._is_symbolic(last.value, last.scope, last.line, 0):
+                    found[f"{scope.qualname}.{name}"] = self.span(last.value)
+        return found
+
+    def _is_symbolic(self, expr: ast.expr, scope: _Scope, line: float, depth: int) -> bool:
+        """Whether ``expr`` is a symbolic tensor of a functional graph: a layer or model
+        applied to a tensor, ``keras.Input``, a model's ``.output``, or arithmetic on them."""
+        if depth > 8:
+            return False
+        if isinstance(expr, ast.BinOp):
+            return self._is_symbolic(expr.left, scope, line, depth + 1) or self._is_symbolic(
+                expr.right, scope, line, depth + 1
+            )
+        if isinstance(expr, ast.UnaryOp):
+            return self._is_symbolic(expr.operand, scope, line, depth + 1)
+        if isinstance(expr, ast.Subscript):
+            return self._is_symbolic(expr.value, scope, line, depth + 1)
+        if isinstance(expr, ast.Name):
+            binding = scope.resolve(expr.id, line)
+            if not isinstance(binding, _Binding):
+                binding = scope.unpacked.get(expr.id) if binding is None else None
+            if binding is None or binding.value is None:
+                return False
+            return self._is_symbolic(binding.value, binding.scope, binding.line, depth + 1)
+        if isinstance(expr, ast.Attribute):
+            if expr.attr not in ("output", "outputs", "input", "inputs"):
+                return False
+            base = expr.value
+            if isinstance(base, ast.Subscript) and isinstance(base.value, ast.Attribute):
+                return base.value.attr == "layers"  # model.layers[-2].output
+            if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
+                return base.func.attr == "get_layer"
+            owner = self.value(base, scope, line)
+            return isinstance(owner, Call) and _layer_or_model(owner.func)
+        if not isinstance(expr, ast.Call):
+            return False
+        callee = self.value(expr.func, scope, line)
+        if isinstance(callee, Call):
+            return _layer_or_model(callee.func)  # Dense(2)(h), encoder(x)
+        if isinstance(callee, Ref):
+            if callee.target in ("keras.Input", "keras.layers.Input"):
+                return True
+            if callee.target.startswith(_TENSOR_OPS):
+                return any(
+                    self._is_symbolic(a, scope, line, depth + 1)
+                    for a in expr.args
+                    if not isinstance(a, ast.Starred)
+                )
+        return False
 
     def _add_loss_model(self, use: ApiUse) -> ApiUse:
         """``model.add_loss(...)``: which kind of model the receiver is, when it is known."""
@@ -566,6 +632,9 @@ class ModuleIndexer:
             return dataclasses.replace(value, span=span)
         if isinstance(binding, Param):
             return Unknown(span)
+        nested = self._local_def(expr.id, scope, line)
+        if nested is not None:
+            return Ref(nested, span)
         if expr.id in self.imports:
             return Ref(names.canonical(self.imports[expr.id]), span)
         if expr.id in self.top_level:
@@ -573,6 +642,21 @@ class ModuleIndexer:
         if expr.id in _BUILTINS:
             return Ref(f"builtins.{expr.id}", span)
         return Unknown(span)
+
+    def _local_def(self, name: str, scope: _Scope, line: float) -> str | None:
+        """A function defined (unconditionally, before ``line``) in an enclosing function:
+        ``def loss(...)`` nested in the function that compiles it."""
+        current: _Scope | None = scope
+        while current is not None and current.parent is not None:
+            bindings = current.bindings.get(name)
+            if bindings:
+                prior = [b for b in bindings if b.line < line]
+                qualname = f"{current.qualname}.{name}"
+                if prior and not prior[-1].conditional and qualname in self.function_scopes:
+                    return qualname
+                return None
+            current, line = current.parent, math.inf
+        return None
 
     def _attribute_value(
         self, expr: ast.Attribute, scope: _Scope, line: float, depth: int, span: Span
@@ -935,6 +1019,20 @@ class ModuleIndexer:
 
 
 _MODEL_CLASS_NAMES: Final = frozenset({"Sequential", "Model", "Functional"})
+_TENSOR_OPS: Final = ("keras.ops.", "keras.backend.", "keras.activations.", "tensorflow.")
+
+
+def _may_build_tensors(source: str) -> bool:
+    """A cheap text test before looking for symbolic tensors: a layer applied, an Input, an
+    ``.output``."""
+    return ")(" in source or "Input(" in source or ".output" in source
+
+
+def _layer_or_model(func: str | None) -> bool:
+    return func is not None and (
+        (func.startswith("keras.layers.") and func != "keras.layers.Input")
+        or func in ("keras.Model", "keras.Sequential")
+    )
 
 
 def _may_build_model(call: ast.Call) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.facts import (
     Call,
@@ -24,6 +26,7 @@ from losslint.index.facts import (
     Value,
     iter_leaves,
 )
+from losslint.index.positions import node_span
 
 _MAX_CHAIN: Final = 8
 LOSS_BASES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWrapper"})
@@ -291,6 +294,38 @@ class ProjectIndex:
             used=bool(used),
             instance=self.instances.get(qualname),
         )
+
+    def captured_tensors(self, definition: LossDef) -> list[tuple[str, Span, Span]]:
+        """``(name, use, made)`` for each free name of a loss function that an enclosing scope
+        (the module, the function that builds the model) binds to a symbolic Keras tensor."""
+        module = self._by_name.get(definition.module)
+        node = definition.node
+        if module is None or not module.symbolic or isinstance(node, ast.ClassDef):
+            return []
+        local = {a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
+        local |= {a.arg for a in (node.args.vararg, node.args.kwarg) if a is not None}
+        loads: list[ast.Name] = []
+        for child in ast.walk(node):
+            if isinstance(child, ast.Name):
+                if isinstance(child.ctx, ast.Load):
+                    loads.append(child)
+                else:
+                    local.add(child.id)
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and child is not node:
+                local.add(child.name)
+        enclosing = definition.qualname.split(".")[:-1]
+        found: list[tuple[str, Span, Span]] = []
+        seen: set[str] = set()
+        for load in sorted(loads, key=lambda n: (n.lineno, n.col_offset)):
+            if load.id in local or load.id in seen:
+                continue
+            for cut in range(len(enclosing), 0, -1):
+                made = module.symbolic.get(".".join([*enclosing[:cut], load.id]))
+                if made is not None:
+                    seen.add(load.id)
+                    found.append((load.id, node_span(load, module.lines), made))
+                    break
+        return found
 
 
 # First and second positional parameters of a loss or metric, in their usual spellings.

@@ -691,6 +691,32 @@ def _numpy_fix(module: ModuleIndex | None, callee: str | None, call: ast.Call | 
     )
 
 
+# -- LL406 ------------------------------------------------------------------------------------
+
+
+def check_symbolic_tensor_in_loss(context: RuleContext) -> Iterator[Finding]:
+    project = context.project
+    for definition in project.definitions():
+        if not definition.used:
+            continue  # only what compile hands to fit() fails there
+        captured = project.captured_tensors(definition)
+        if not captured:
+            continue
+        _, use, made = captured[0]
+        names = ", ".join(c[0] for c in captured)
+        what = "symbolic tensor" if len(captured) == 1 else "symbolic tensors"
+        yield Finding(
+            definition.path,
+            use,
+            f"{_function_name(context, definition.qualname)} captures the {what} {names} of the "
+            f"functional graph (made at line {made.line}): Keras 3 calls it on real "
+            "batches, where a KerasTensor is only a placeholder, so fit() fails ('A KerasTensor "
+            "cannot be used as input to a TensorFlow function', or a TypeError with keras.ops); "
+            "compute the term in a layer with self.add_loss(...), or in compute_loss/train_step "
+            "of a Model subclass",
+        )
+
+
 # -- LL405 ------------------------------------------------------------------------------------
 
 _SERIALIZED_ARGS: Final = frozenset({"self", "name", "reduction", "dtype", "args", "kwargs"})
@@ -857,5 +883,12 @@ RULES: Final = (
         Severity.WARNING,
         "a Loss subclass without get_config, or a custom loss/metric not registered for saving",
         check_loss_config,
+    ),
+    Rule(
+        "LL406",
+        "symbolic-tensor-in-loss",
+        Severity.ERROR,
+        "a compiled loss/metric that captures a symbolic Keras tensor (a layer output, an Input)",
+        check_symbolic_tensor_in_loss,
     ),
 )
