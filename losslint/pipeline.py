@@ -102,6 +102,7 @@ def run(
     modules: dict[str, str] = {}
     imports: dict[str, tuple[str, ...]] = {}
     digests: dict[str, str] = {}
+    filtered: list[tuple[Path, str, str]] = []  # skipped by the pre-filter: (file, shown, digest)
     for file in files:
         shown = display_path(file)
         facts = _scan(file, shown, cache, contents.get(shown))
@@ -111,6 +112,16 @@ def run(
             modules[shown] = facts.module or module_name(file)
             imports[shown] = facts.imports
             digests[shown] = facts.digest
+        else:
+            filtered.append((file, shown, facts.digest))
+    # A helper module that mentions no loss (``from utils import *``, ``eps()``) still gives
+    # facts to the modules that import it: analyse it with them.
+    wanted = {raw.rpartition(".")[2] for names in imports.values() for raw in names}
+    for file, shown, file_digest in filtered:
+        if file.stem in wanted or (file.name == "__init__.py" and file.parent.name in wanted):
+            modules[shown] = module_name(file)
+            imports[shown] = ()
+            digests[shown] = file_digest
     pending: list[tuple[str, list[str]]] = []
     cached_files = 0
     for group in components(modules, imports):
@@ -235,7 +246,9 @@ def _analyse(
     indexes: list[ModuleIndex] = []
     sources: dict[str, list[str]] = {}
     for shown, module in group:
-        loaded = load(Path(shown), shown, module, (contents or {}).get(shown))
+        loaded = load(
+            Path(shown), shown, module, (contents or {}).get(shown), prefilter=False
+        )  # _scan already filtered
         if loaded is None:
             continue
         if isinstance(loaded, Diagnostic):

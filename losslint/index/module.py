@@ -204,6 +204,10 @@ class _ScopeBuilder:
             self.target(node.target, None, True, node.lineno)
             self.block(node.body, True)
             self.block(node.orelse, True)
+        elif isinstance(node, ast.If) and self.scope.parent is None and _is_main_guard(node.test):
+            # ``if __name__ == "__main__":`` is how a script runs: its body always does.
+            self.block(node.body, conditional)
+            self.block(node.orelse, True)
         elif isinstance(node, (ast.While, ast.If)):
             self.block(node.body, True)
             self.block(node.orelse, True)
@@ -338,6 +342,7 @@ class ModuleIndexer:
         self._call_nodes: dict[Span, ast.Call] = {}
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.imports = names.collect_imports(tree, package)
+        self.stars = names.star_imports(tree, package)
         self.scopes: list[_Scope] = []
         self.functions: list[FunctionDef] = []
         self.classes: list[ClassDef] = []
@@ -345,6 +350,7 @@ class ModuleIndexer:
         self.function_scopes: dict[str, _Scope] = {}
         self._models: dict[Span, ModelFact] = {}
         self._class_names: set[str] = set()
+        self._bound_anywhere: set[str] | None = None  # after the pass: every name bound
 
     # -- positions -------------------------------------------------------------------------
 
@@ -641,6 +647,20 @@ class ModuleIndexer:
             return Ref(f"{self.module}.{expr.id}", span)
         if expr.id in _BUILTINS:
             return Ref(f"builtins.{expr.id}", span)
+        return self._unbound_name(expr.id, span)
+
+    def _unbound_name(self, name: str, span: Span) -> Value:
+        """A name nothing in the file binds: from a ``from m import *`` (the last one wins, as
+        at run time), or, in a snippet that imports none of them, a well-known Keras name."""
+        if self._bound_anywhere is None:
+            self._bound_anywhere = {n for scope in self.scopes for n in scope.bindings}
+        if name in self._bound_anywhere:
+            return Unknown(span)  # bound somewhere, only not unconditionally: unknown
+        if self.stars:
+            return Ref(names.canonical(f"{self.stars[-1]}.{name}"), span)
+        snippet = _SNIPPET_NAMES.get(name)
+        if snippet is not None:
+            return Ref(snippet, span)
         return Unknown(span)
 
     def _local_def(self, name: str, scope: _Scope, line: float) -> str | None:
@@ -1019,6 +1039,33 @@ class ModuleIndexer:
 
 
 _MODEL_CLASS_NAMES: Final = frozenset({"Sequential", "Model", "Functional"})
+# What tutorial snippets without import lines mean by these names.
+_SNIPPET_NAMES: Final = {
+    "Sequential": "keras.Sequential",
+    "Model": "keras.Model",
+    "Input": "keras.Input",
+    "Dense": "keras.layers.Dense",
+    "Activation": "keras.layers.Activation",
+    "Dropout": "keras.layers.Dropout",
+    "Flatten": "keras.layers.Flatten",
+    "Conv2D": "keras.layers.Conv2D",
+    "MaxPooling2D": "keras.layers.MaxPooling2D",
+}
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
+
+
 _TENSOR_OPS: Final = ("keras.ops.", "keras.backend.", "keras.activations.", "tensorflow.")
 
 

@@ -242,7 +242,24 @@ def _compile_use(
         if found in project.functions:
             function = project.functions[found][1]
             if function.returns_function:
-                return  # passing the factory itself: its call signature is its own business
+                inner = _short(function.returns_function)
+                params, required, _, _ = _positional(function, False)
+                if len(params) >= 2 and params[0] in TRUE_NAMES and params[1] in PRED_NAMES:
+                    return  # shaped like a loss itself: the closure is a helper
+                outcome = (
+                    f"TypeError ({_short(found)} takes {required} required argument"
+                    f"{'' if required == 1 else 's'}, Keras passes 2)"
+                    if required != 2
+                    else f"the {inner} function it returns is not a loss value"
+                )
+                yield Finding(
+                    rc.path,
+                    leaf.span,
+                    f"{role} {_short(found)} is a loss factory (it returns {inner}) passed without "
+                    f"being called: Keras calls it as fn(y_true, y_pred), so the first fit() "
+                    f"fails: {outcome}; pass what it returns: {_short(found)}(...)",
+                )
+                return
             keras_called.add(found)
             # A bound method (``loss=my_loss.loss_function``): Keras never sees its ``self``.
             bound = found.rpartition(".")[0] in project.classes

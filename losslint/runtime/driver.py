@@ -88,7 +88,7 @@ def run_stage(
     indexes = []
     sources: dict[str, list[str]] = {}
     for shown, module in files:
-        loaded = load(Path(shown), shown, module)
+        loaded = load(Path(shown), shown, module, prefilter=False)
         if not isinstance(loaded, ParsedModule):
             continue  # skipped, or LL000 already reported by the static stage
         sources[shown] = loaded.source.splitlines()
