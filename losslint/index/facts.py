@@ -122,6 +122,7 @@ class Output:
     activation: str | None  # canonical activation; "linear" when none; None when unknown
     span: Span
     softmax_span: Span | None = None  # where a softmax was applied, for the single-unit check
+    min_units: int | None = None  # a lower bound when units is unknown (Flatten of 10 channels)
 
 
 @dataclass(frozen=True, slots=True)

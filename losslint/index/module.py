@@ -91,6 +91,17 @@ _CONV: Final = frozenset(
     }
 )
 _RECURRENT: Final = frozenset({"LSTM", "GRU", "SimpleRNN"})
+_POOLING: Final = (
+    "MaxPooling",
+    "MaxPool",
+    "AveragePooling",
+    "AvgPool",
+    "GlobalMaxPooling",
+    "GlobalMaxPool",
+    "UpSampling",
+    "ZeroPadding",
+    "Cropping",
+)
 _ACTIVATION_LAYERS: Final = {
     "Softmax": "softmax",
     "ReLU": "relu",
@@ -381,7 +392,7 @@ class ModuleIndexer:
                 factories[qualname] = ref
         compiles = [site for scope in self.scopes for site in self._compile_sites(scope)]
         objectives = [
-            Objective(kind, scope.qualname, self.span(node), node)
+            self._objective(kind, scope, node)
             for scope in self.scopes
             for kind, node in scope.objectives
         ]
@@ -405,6 +416,22 @@ class ModuleIndexer:
             api_uses=tuple(self._add_loss_model(use) for use in api_uses),
             symbolic=self._symbolic_names() if _may_build_tensors(self.source) else {},
         )
+
+    def _objective(self, kind: str, scope: _Scope, node: ast.expr) -> Objective:
+        """What is trained: ``minimize(self.cost)`` trains the expression another method of the
+        class assigned to ``self.cost`` (TF1 model classes build the objective in
+        ``_create_cost`` and minimize it in ``_create_train_step``)."""
+        cls = (
+            self._self_class(node.value, scope, node.lineno)
+            if isinstance(node, ast.Attribute)
+            else None
+        )
+        if cls is not None and isinstance(node, ast.Attribute):
+            binding = self._self_binding(cls, node.attr)
+            if binding is not None and binding.value is not None and binding.scope is not scope:
+                value = binding.value
+                return Objective(kind, binding.scope.qualname, self.span(value), value)
+        return Objective(kind, scope.qualname, self.span(node), node)
 
     def _symbolic_names(self) -> dict[str, Span]:
         """Names whose last binding in their scope is a symbolic Keras tensor."""
@@ -839,6 +866,7 @@ class ModuleIndexer:
                 activation,
                 span,
                 layer.origin if activation == "softmax" else None,
+                min_units=before.min_units if before else None,
             )
         before = previous()
         if kind in _PASS_THROUGH:
@@ -847,9 +875,16 @@ class ModuleIndexer:
             return dataclasses.replace(before, name=name, span=span)
         if kind in _NORMALIZATION:
             return Output(name, before.units if before else None, "linear", span)
-        if kind in _KEEP_ACTIVATION or kind in {"Flatten", "Reshape"}:
-            units = before.units if before and kind in _KEEP_ACTIVATION else None
-            return Output(name, units, before.activation if before else None, span)
+        if kind in _KEEP_ACTIVATION or kind.startswith(_POOLING):
+            # Pooling, padding and cropping keep the channels (the last axis).
+            if before is None:
+                return Output(name, None, None, span)
+            return Output(name, before.units, before.activation, span, min_units=before.min_units)
+        if kind in {"Flatten", "Reshape"}:
+            # Flattening multiplies the channels by the positions: at least as many units.
+            known = before.units if before and isinstance(before.units, int) else None
+            bound = known or (before.min_units if before else None)
+            return Output(name, None, before.activation if before else None, span, min_units=bound)
         return Output(name, None, None, span)
 
     # -- models ----------------------------------------------------------------------------

@@ -242,7 +242,7 @@ def _compile_use(
         if found in project.functions:
             function = project.functions[found][1]
             if function.returns_function:
-                inner = _short(function.returns_function)
+                returned = _short(function.returns_function)
                 params, required, _, _ = _positional(function, False)
                 if len(params) >= 2 and params[0] in TRUE_NAMES and params[1] in PRED_NAMES:
                     return  # shaped like a loss itself: the closure is a helper
@@ -250,14 +250,14 @@ def _compile_use(
                     f"TypeError ({_short(found)} takes {required} required argument"
                     f"{'' if required == 1 else 's'}, Keras passes 2)"
                     if required != 2
-                    else f"the {inner} function it returns is not a loss value"
+                    else f"the {returned} function it returns is not a loss value"
                 )
                 yield Finding(
                     rc.path,
                     leaf.span,
-                    f"{role} {_short(found)} is a loss factory (it returns {inner}) passed without "
-                    f"being called: Keras calls it as fn(y_true, y_pred), so the first fit() "
-                    f"fails: {outcome}; pass what it returns: {_short(found)}(...)",
+                    f"{role} {_short(found)} is a loss factory (it returns {returned}) passed "
+                    "without being called: Keras calls it as fn(y_true, y_pred), so the first "
+                    f"fit() fails: {outcome}; pass what it returns: {_short(found)}(...)",
                 )
                 return
             keras_called.add(found)

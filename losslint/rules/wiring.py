@@ -703,14 +703,21 @@ def check_crossentropy_output(context: RuleContext) -> Iterator[Finding]:
                 continue
             output = model.outputs[index]
             units = output_units(output)
+            at_least = units or output.min_units
             where = describe(model, index)
-            if ce.family == "binary" and output.activation == "softmax" and units and units > 1:
+            if (
+                ce.family == "binary"
+                and output.activation == "softmax"
+                and at_least
+                and at_least > 1
+            ):
+                shown = units or f"at least {at_least}"
                 yield Finding(
                     rc.path,
                     ce.span,
-                    f"binary crossentropy {ce.label} on {where}, a softmax over {units} units: "
-                    "the units compete but the loss treats them as independent, and 'accuracy' "
-                    "becomes binary accuracy; use categorical_crossentropy (one-hot labels) or "
+                    f"binary crossentropy {ce.label} on {where}, a softmax over {shown} units: "
+                    "the units compete but the loss treats them as independent; use "
+                    "categorical_crossentropy (one-hot labels) or "
                     "sparse_categorical_crossentropy (integer labels)",
                 )
             elif ce.family in ("categorical", "sparse") and units == 1:
@@ -799,7 +806,7 @@ def _regression(loss: Value | None) -> str | None:
 
 def _accuracy_misfit(output: Output, loss: Value | None) -> str | None:
     """What ``"accuracy"`` measures on this output, when it is the wrong thing."""
-    units = output_units(output)
+    units = output_units(output) or output.min_units
     activation = output.activation
     entropy = crossentropy(loss) if loss is not None else None
     if (

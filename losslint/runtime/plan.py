@@ -272,6 +272,16 @@ class _Planner:
         if module is None:
             return
         short = definition.qualname.rpartition(".")[2]
+        captured = [name for name, _, _ in self.project.captured_tensors(definition)]
+        if captured:
+            # Its module builds the model at import, and the loss then reads placeholders.
+            what = "tensor" if len(captured) == 1 else "tensors"
+            self._not_run(
+                definition.qualname,
+                short,
+                f"it captures the symbolic {what} {', '.join(captured)} of the model (LL406)",
+            )
+            return
         node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
         scope = Scope(module, self.project)
         pair: tuple[str, str] | None = None
