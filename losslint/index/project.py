@@ -191,10 +191,16 @@ class ProjectIndex:
                 ):
                     for target, instance in _referenced(value):
                         found = self._lookup(target)
-                        if found is not None:
-                            roles.setdefault(found, set()).add(role)
-                            if instance is not None:
-                                self.instances.setdefault(found, instance)
+                        if found is None:
+                            continue
+                        roles.setdefault(found, set()).add(role)
+                        if instance is not None:
+                            self.instances.setdefault(found, instance)
+                        call = self._called_object(found, target, value)
+                        if call is not None:
+                            # ``loss=DSSIMObjective()``: Keras calls the object's __call__.
+                            roles.setdefault(call[0], set()).add(role)
+                            self.instances.setdefault(call[0], call[1])
         out: list[LossDef] = []
         for qualname, (module, cls) in self.classes.items():
             for kind, bases, role in (
@@ -262,6 +268,21 @@ class ProjectIndex:
                 )
             )
         return out
+
+    def _called_object(
+        self, found: str, target: str, value: Value | None
+    ) -> tuple[str, Call] | None:
+        """``(Cls.__call__, the constructor call)`` when a compile argument is an instance of a
+        project class that is not a Keras ``Loss``/``Metric`` but is callable."""
+        if found not in self.classes or self.is_loss_class(found) or self.is_metric_class(found):
+            return None
+        method = self.method(found, "__call__")
+        if method is None or value is None:
+            return None
+        for leaf in iter_leaves(value):
+            if isinstance(leaf, Call) and leaf.func == target:
+                return method, leaf
+        return None
 
     def _method_definition(
         self,

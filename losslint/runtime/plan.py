@@ -215,7 +215,7 @@ class _Planner:
                 if found is not None:
                     self._not_run(found, _short(value.func), "its arguments are not constants")
                 return
-            self._project_loss(value.func, args, kwargs, spec, tracked)
+            self._project_loss(value.func, args, kwargs, spec, tracked, value)
 
     def _add_keras(
         self, target: Target, label: str, path: str, span: Span, spec: InputSpec
@@ -254,6 +254,13 @@ class _Planner:
             if definition is not None and definition.kind == "loss_class":
                 self.covered.add(qualname)
                 self._definition(definition, spec, True, tracked, args, dict(kwargs))
+                return
+            # A callable object of a plain class: Keras calls its __call__.
+            method = self.project.method(qualname, "__call__")
+            called = self.definitions.get(method) if method else None
+            if called is not None and called.kind == "method":
+                self.covered.add(called.qualname)
+                self._definition(called, spec, True, tracked, instance=instance)
 
     def _definition(
         self,
