@@ -172,6 +172,9 @@ class FunctionDef:
     span: Span  # the ``def`` line
     returns_function: str | None  # module-qualified name of a nested function it returns
     node: ast.FunctionDef | ast.AsyncFunctionDef = field(compare=False, repr=False)
+    # Other functions it hands out by name (``return focal_loss``, ``return LOSSES[name]``):
+    # calling it in ``compile(loss=get_loss("focal"))`` compiles them.
+    returns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

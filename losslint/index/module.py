@@ -397,6 +397,7 @@ class ModuleIndexer:
             for kind, node in scope.objectives
         ]
         self._collect_models()
+        self.functions = [self._with_returns(f) for f in self.functions]
         api_uses = collect_api_uses(
             self.tree, self.source, self.lines, self.imports, self.module, bool(compiles)
         )
@@ -416,6 +417,28 @@ class ModuleIndexer:
             api_uses=tuple(self._add_loss_model(use) for use in api_uses),
             symbolic=self._symbolic_names() if _may_build_tensors(self.source) else {},
         )
+
+    def _with_returns(self, function: FunctionDef) -> FunctionDef:
+        """The function with the functions it returns by name (a registry of losses)."""
+        scope = self.function_scopes.get(function.qualname)
+        if scope is None or not scope.returns or function.returns_function:
+            return function
+        found: list[str] = []
+        for returned in scope.returns:
+            if not isinstance(returned, (ast.Name, ast.Subscript)):
+                continue
+            value = self.value(returned.value if isinstance(returned, ast.Subscript) else returned,
+                               scope, math.inf)  # fmt: skip
+            if isinstance(returned, ast.Subscript):
+                leaves = list(value.values) if isinstance(value, Mapping) else []
+            else:
+                leaves = [value]
+            found += [
+                v.target for v in leaves if isinstance(v, Ref) and not names.is_keras(v.target)
+            ]
+        if not found:
+            return function
+        return dataclasses.replace(function, returns=tuple(dict.fromkeys(found)))
 
     def _objective(self, kind: str, scope: _Scope, node: ast.expr) -> Objective:
         """What is trained: ``minimize(self.cost)`` trains the expression another method of the

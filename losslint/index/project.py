@@ -194,6 +194,12 @@ class ProjectIndex:
                         if found is None:
                             continue
                         roles.setdefault(found, set()).add(role)
+                        if instance is None and found in self.functions:
+                            # ``loss=get_loss("focal")`` compiles what get_loss hands out.
+                            for handed in self.functions[found][1].returns:
+                                other = self._lookup(handed)
+                                if other is not None and other != found and _called(value, target):
+                                    roles.setdefault(other, set()).add(role)
                         if instance is not None:
                             self.instances.setdefault(found, instance)
                         call = self._called_object(found, target, value)
@@ -414,6 +420,13 @@ def _referenced(value: Value | None) -> Iterator[tuple[str, Call | None]]:
             yield leaf.target, leaf.instance
         elif isinstance(leaf, Call) and leaf.func and not names.is_keras(leaf.func):
             yield leaf.func, None
+
+
+def _called(value: Value | None, func: str) -> bool:
+    """Whether a compile argument calls ``func`` (rather than passing it)."""
+    return value is not None and any(
+        isinstance(leaf, Call) and leaf.func == func for leaf in iter_leaves(value)
+    )
 
 
 def _bind_params(
