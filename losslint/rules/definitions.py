@@ -713,6 +713,7 @@ def _numpy_fix(module: ModuleIndex | None, callee: str | None, call: ast.Call | 
 
 def check_symbolic_tensor_in_loss(context: RuleContext) -> Iterator[Finding]:
     project = context.project
+    yield from _symbolic_factory_arguments(context)
     for definition in project.definitions():
         if not definition.used:
             continue  # only what compile hands to fit() fails there
@@ -732,6 +733,39 @@ def check_symbolic_tensor_in_loss(context: RuleContext) -> Iterator[Finding]:
             "compute the term in a layer with self.add_loss(...), or in compute_loss/train_step "
             "of a Model subclass",
         )
+
+
+def _symbolic_factory_arguments(context: RuleContext) -> Iterator[Finding]:
+    """``loss=make_vae_loss(z_mean, z_log_var)``: the closure reads the tensors it was given."""
+    project = context.project
+    modules = {m.path: m for m in project.modules}
+    for rc in context.compiles:
+        module = modules.get(rc.path)
+        if module is None or not module.symbolic:
+            continue
+        for _, leaf in _compile_uses(rc):
+            if not isinstance(leaf, Call) or leaf.func is None:
+                continue
+            found = project._lookup(leaf.func)
+            if found is None or found not in project.functions:
+                continue
+            if project.functions[found][1].returns_function is None:
+                continue
+            given = [*leaf.args, *(v for _, v in leaf.kwargs)]
+            tensors = [a for a in given if isinstance(a, Call) and a.binding in module.symbolic]
+            if not tensors:
+                continue
+            shown = ", ".join((t.binding or "").rpartition(".")[2] for t in tensors)
+            plural, pronoun = ("s", "them") if len(tensors) > 1 else ("", "it")
+            yield Finding(
+                rc.path,
+                tensors[0].span,
+                f"{_short(found)}(...) is given the symbolic tensor{plural} {shown} of the "
+                f"functional graph, and the loss it returns reads {pronoun} "
+                "when fit() calls it on real batches, where a KerasTensor is only a placeholder: "
+                "fit() fails on Keras 3; compute the term in a layer with self.add_loss(...), or "
+                "in compute_loss/train_step of a Model subclass",
+            )
 
 
 # -- LL405 ------------------------------------------------------------------------------------
