@@ -771,6 +771,13 @@ class ModuleIndexer:
             return None
         return owner.qualname
 
+    def _class_mentions(self, cls: str, text: str) -> bool:
+        for found in self.classes:
+            if found.qualname == cls:
+                end = found.node.end_lineno or found.node.lineno
+                return any(text in line for line in self.lines[found.node.lineno - 1 : end])
+        return False
+
     def _self_binding(self, cls: str, attribute: str) -> _Binding | None:
         """The one unconditional ``self.attribute = value`` of the class, ``__init__`` first."""
         found: list[_Binding] = []
@@ -931,6 +938,18 @@ class ModuleIndexer:
             return self._call_model_ref(value, binding.scope, binding.line, adds)
         if isinstance(expr, ast.Call):
             return self._call_model_ref(expr, scope, line, [])
+        if isinstance(expr, ast.Attribute):
+            # ``self.model`` built in __init__ and compiled in another method.
+            cls = self._self_class(expr.value, scope, line)
+            binding = self._self_binding(cls, expr.attr) if cls is not None else None
+            if (
+                cls is None
+                or binding is None
+                or not isinstance(binding.value, ast.Call)
+                or self._class_mentions(cls, f"self.{expr.attr}.add(")  # layers added: unknown
+            ):
+                return None
+            return self._call_model_ref(binding.value, binding.scope, binding.line, [])
         return None
 
     def _adds_between(
