@@ -473,7 +473,11 @@ class ModuleIndexer:
 
     def _is_symbolic(self, expr: ast.expr, scope: _Scope, line: float, depth: int) -> bool:
         """Whether ``expr`` is a symbolic tensor of a functional graph: a layer or model
-        applied to a tensor, ``keras.Input``, a model's ``.output``, or arithmetic on them."""
+        applied to a tensor, ``keras.Input``, a model's ``.output``, or arithmetic on them.
+
+        Callees are named syntactically (imports, and the constructor a local name was bound
+        to), never evaluated: this runs over every binding of a module that applies layers.
+        """
         if depth > 8:
             return False
         if isinstance(expr, ast.BinOp):
@@ -485,9 +489,7 @@ class ModuleIndexer:
         if isinstance(expr, ast.Subscript):
             return self._is_symbolic(expr.value, scope, line, depth + 1)
         if isinstance(expr, ast.Name):
-            binding = scope.resolve(expr.id, line)
-            if not isinstance(binding, _Binding):
-                binding = scope.unpacked.get(expr.id) if binding is None else None
+            binding = self._binding_of(expr.id, scope, line)
             if binding is None or binding.value is None:
                 return False
             return self._is_symbolic(binding.value, binding.scope, binding.line, depth + 1)
@@ -499,23 +501,44 @@ class ModuleIndexer:
                 return base.value.attr == "layers"  # model.layers[-2].output
             if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
                 return base.func.attr == "get_layer"
-            owner = self.value(base, scope, line)
-            return isinstance(owner, Call) and _layer_or_model(owner.func)
+            return _layer_or_model(self._constructed(base, scope, line))
         if not isinstance(expr, ast.Call):
             return False
-        callee = self.value(expr.func, scope, line)
-        if isinstance(callee, Call):
-            return _layer_or_model(callee.func)  # Dense(2)(h), encoder(x)
-        if isinstance(callee, Ref):
-            if callee.target in ("keras.Input", "keras.layers.Input"):
-                return True
-            if callee.target.startswith(_TENSOR_OPS):
-                return any(
-                    self._is_symbolic(a, scope, line, depth + 1)
-                    for a in expr.args
-                    if not isinstance(a, ast.Starred)
-                )
-        return False
+        func = expr.func
+        if isinstance(func, ast.Call):  # Dense(2)(h)
+            return _layer_or_model(self._callee(func.func))
+        callee = self._callee(func)
+        if callee in ("keras.Input", "keras.layers.Input"):
+            return True
+        if callee is not None and callee.startswith(_TENSOR_OPS):
+            return any(
+                self._is_symbolic(a, scope, line, depth + 1)
+                for a in expr.args
+                if not isinstance(a, ast.Starred)
+            )
+        return _layer_or_model(self._constructed(func, scope, line))  # dense(h), encoder(x)
+
+    def _binding_of(self, name: str, scope: _Scope, line: float) -> _Binding | None:
+        binding = scope.resolve(name, line)
+        if isinstance(binding, _Binding):
+            return binding
+        return scope.unpacked.get(name) if binding is None else None
+
+    def _callee(self, func: ast.expr) -> str | None:
+        """The canonical name of a callee written as an imported (or snippet) name."""
+        found = names.qualify(func, self.imports)
+        if found is None and isinstance(func, ast.Name) and not self.stars:
+            return _SNIPPET_NAMES.get(func.id)
+        return found
+
+    def _constructed(self, expr: ast.expr, scope: _Scope, line: float) -> str | None:
+        """The class a local name was constructed from: ``dense = Dense(2)`` → Dense."""
+        if not isinstance(expr, ast.Name):
+            return None
+        binding = self._binding_of(expr.id, scope, line)
+        if binding is None or not isinstance(binding.value, ast.Call):
+            return None
+        return self._callee(binding.value.func)
 
     def _add_loss_model(self, use: ApiUse) -> ApiUse:
         """``model.add_loss(...)``: which kind of model the receiver is, when it is known."""
