@@ -250,6 +250,7 @@ class ModuleIndex:
     # ``model.output``), as ``scope qualname.name`` → where the tensor is made: a loss that
     # captures one fails in fit() on Keras 3 (LL406).
     symbolic: dict[str, Span] = field(default_factory=dict)
+    stars: tuple[str, ...] = ()  # modules imported with ``from module import *``
 
 
 @dataclass(frozen=True, slots=True)

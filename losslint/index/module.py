@@ -362,6 +362,7 @@ class ModuleIndexer:
         self._models: dict[Span, ModelFact] = {}
         self._class_names: set[str] = set()
         self._bound_anywhere: set[str] | None = None  # after the pass: every name bound
+        self._attributes: dict[str, dict[str, list[_Binding]]] | None = None  # class → self.x
 
     # -- positions -------------------------------------------------------------------------
 
@@ -416,6 +417,7 @@ class ModuleIndexer:
             lines=tuple(self.lines),
             api_uses=tuple(self._add_loss_model(use) for use in api_uses),
             symbolic=self._symbolic_names() if _may_build_tensors(self.source) else {},
+            stars=self.stars,
         )
 
     def _with_returns(self, function: FunctionDef) -> FunctionDef:
@@ -803,10 +805,15 @@ class ModuleIndexer:
 
     def _self_binding(self, cls: str, attribute: str) -> _Binding | None:
         """The one unconditional ``self.attribute = value`` of the class, ``__init__`` first."""
-        found: list[_Binding] = []
-        for qualname, scope in self.function_scopes.items():
-            if qualname.rpartition(".")[0] == cls:
-                found.extend(scope.attributes.get(attribute, ()))
+        if self._attributes is None:  # once per module: every method's self.x assignments
+            self._attributes = {}
+            for qualname, scope in self.function_scopes.items():
+                owner = qualname.rpartition(".")[0]
+                if owner in self._class_names and scope.attributes:
+                    table = self._attributes.setdefault(owner, {})
+                    for name, bindings in scope.attributes.items():
+                        table.setdefault(name, []).extend(bindings)
+        found = self._attributes.get(cls, {}).get(attribute, [])
         if len(found) != 1 or found[0].conditional or found[0].value is None:
             init = self.function_scopes.get(f"{cls}.__init__")
             bindings = init.attributes.get(attribute, []) if init else []
