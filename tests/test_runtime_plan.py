@@ -336,3 +336,24 @@ def test_bound_methods_run_and_what_cannot_run_is_said(tmp_path: Path) -> None:
         ("losses.py", 16),
         ("train.py", 13),
     }
+
+
+def test_methods_found_by_name_run_only_when_their_object_is_cheap(tmp_path: Path) -> None:
+    (tmp_path / "collection.py").write_text(
+        "from keras import ops\n\n\n"
+        "class Losses:\n"
+        "    def __init__(self, smooth=1.0):\n"
+        "        self.smooth = smooth\n\n"
+        "    def dice_loss(self, y_true, y_pred):\n"
+        "        return 1 - ops.mean(y_true * y_pred, axis=-1)\n\n\n"
+        "class Trainer:\n"
+        "    def __init__(self, path='data.npz'):\n"
+        "        self.data = open(path).read()\n\n"
+        "    def compute_loss(self, y_true, y_pred):\n"
+        "        return ops.mean(ops.square(y_true - y_pred), axis=-1)\n"
+    )
+    plan = build_plan(_project(tmp_path), SETTINGS)
+    assert [p.label for p in plan.probes] == ["Losses.dice_loss"]
+    assert not plan.probes[0].compiled
+    (skipped,) = plan.skipped
+    assert skipped.label == "Trainer.compute_loss" and "__init__ does more" in skipped.why

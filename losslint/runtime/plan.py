@@ -397,9 +397,20 @@ class _Planner:
             args, kwargs = given, dict(_keyword_constants(instance.kwargs))
         init = self.project.method(owner, "__init__")
         if init is not None:
-            missing = _unbound(self.project.functions[init][1].node.args, args, kwargs, skip=1)
+            init_node = self.project.functions[init][1].node
+            missing = _unbound(init_node.args, args, kwargs, skip=1)
             if missing:
                 self._not_run(definition.qualname, label, f"its class needs {missing}")
+                return None
+            if not definition.used and not _plain_init(init_node):
+                # Found by its name only: building an object whose constructor does real work
+                # (loads data, builds a model) is not ours to do.
+                self._not_run(
+                    definition.qualname,
+                    label,
+                    "no compile site uses it and its class's __init__ does more than store "
+                    "its arguments",
+                )
                 return None
         target = Target("call", owner, args, tuple(kwargs.items()), attribute=short)
         return target, label, cls[1].node, args, kwargs
@@ -561,6 +572,30 @@ def _unbound(
         if default is None and a.arg not in kwargs
     ]
     return ", ".join(missing)
+
+
+def _plain_init(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """An ``__init__`` that only stores values on ``self`` and calls ``super().__init__``."""
+    for stmt in node.body:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # docstring
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            value = stmt.value
+            if all(isinstance(t, ast.Attribute) for t in targets) and (
+                value is None or isinstance(value, (ast.Name, ast.Constant, ast.Attribute))
+            ):
+                continue
+            return False
+        if (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Attribute)
+            and stmt.value.func.attr == "__init__"
+        ):
+            continue
+        return False
+    return True
 
 
 def _pair(node: ast.FunctionDef | ast.AsyncFunctionDef, skip: int) -> tuple[str, str] | None:
