@@ -1,13 +1,15 @@
 """Materialise the pinned repositories of the real-code benchmark outside this repository.
 
-    python bench/realcode/fetch.py                 # into $LOSSLINT_REALCODE or ~/.cache/losslint-realcode
+    python bench/realcode/fetch.py                 # into $LOSSLINT_REALCODE (default below)
     python bench/realcode/fetch.py --into /tmp/rc  # elsewhere
     python bench/realcode/fetch.py --only voxelmorph/voxelmorph
 
-Each repository is taken, at its pinned commit, from the local mirror first (a bare git
-directory under $LOSSLINT_MIRROR, default /work/.mirror/<owner>+<name>/, as the sandbox's
-`fetch` tool leaves it), else cloned from GitHub where the network allows. Only the `include`
-globs of repos.toml are kept. A repository already materialised at the same commit is skipped.
+The default folder is ~/.cache/losslint-realcode, outside any checkout. Each repository is
+taken, at its pinned commit, from the local mirror first (a bare git directory under
+$LOSSLINT_MIRROR, default /work/.mirror/<owner>+<name>/, as the sandbox's `fetch` tool leaves
+it), else cloned from GitHub where the network allows. Only the files matching the `include`
+globs of repos.toml (all when none), less those matching `exclude`, are written. A repository
+already materialised at the same commit is skipped.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,6 +40,7 @@ class Repo:
     why: str
     kind: str = "repo"
     include: tuple[str, ...] = field(default_factory=tuple)
+    exclude: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def folder(self) -> str:
@@ -55,6 +58,7 @@ def load_repos(path: Path = HERE / "repos.toml") -> list[Repo]:
             why=entry.get("why", ""),
             kind=entry.get("kind", "repo"),
             include=tuple(entry.get("include", ())),
+            exclude=tuple(entry.get("exclude", ())),
         )
         for entry in data["repo"]
     ]
@@ -74,6 +78,8 @@ def mirror_git_dir(repo: Repo) -> Path | None:
 
 
 def kept(repo: Repo, path: str) -> bool:
+    if any(fnmatch.fnmatch(path, glob) for glob in repo.exclude):
+        return False
     return not repo.include or any(fnmatch.fnmatch(path, glob) for glob in repo.include)
 
 

@@ -20,14 +20,14 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -37,6 +37,7 @@ FAMILIES = ("LL1", "LL2", "LL3", "LL4", "LL5")
 VERDICTS = ("true", "false", "debatable")
 # LL402 is a version-policy finding (hundreds on any Keras 2 project), not a hazard to judge.
 UNJUDGED_CODES = frozenset({"LL402"})
+LOSSLINT = (sys.executable, "-m", "losslint")
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,9 @@ def _ratio(value: float | None) -> str:
 
 
 def table(result: Score) -> str:
+    header = ("family", "judged", "true", "false", "debatable", "precision", "must-fire")
     rows = [
-        "| family | judged | true | false | debatable | precision | must-fire | reported | recall |",
+        "| " + " | ".join((*header, "reported", "recall")) + " |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     total = Tally()
@@ -237,8 +239,7 @@ def run_losslint(repo: Repo, root: Path) -> tuple[list[Finding], float]:
     folder = root / repo.folder
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "losslint", "check", "--no-cache", "--format", "json"]
-        + ["--fail-on", "never", "."],
+        [*LOSSLINT, "check", "--no-cache", "--format", "json", "--fail-on", "never", "."],
         cwd=folder,
         capture_output=True,
         text=True,
