@@ -111,6 +111,15 @@ def test_recall_needs_a_finding_of_the_same_family_covering_the_line() -> None:
     assert [s.line for s in result.missed] == [4]
 
 
+def test_a_site_also_counts_when_reported_at_one_of_its_alternative_lines() -> None:
+    wiring = Site("o/r", "loss.py", 3, "LL108", "a = ops.log(y_pred)", "why", "read")
+    with_alt = Site(*list(wiring.__dict__.values())[:7], alt_texts=("return ops.mean(a + b)",))
+    findings = [finding(5, "LL108")]
+    verdicts = [verdict(5, "LL108", "true")]
+    assert score_mod.score(findings, verdicts, [wiring], lines_of).missed == [wiring]
+    assert not score_mod.score(findings, verdicts, [with_alt], lines_of).missed
+
+
 def test_a_site_whose_text_is_gone_is_missed_and_flagged() -> None:
     result = score_mod.score([], [], [site(3, "LL301", text="y = gone(x)")], lines_of)
     assert result.lost_sites and result.missed == result.lost_sites

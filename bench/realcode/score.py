@@ -75,6 +75,9 @@ class Site:
     text: str
     reason: str
     source: str = "read"
+    # Other lines where a report of the same family also counts: a compile-wiring defect is
+    # equally well reported at the output layer, the loss object or the compile call.
+    alt_texts: tuple[str, ...] = ()
 
     @property
     def family(self) -> str:
@@ -128,13 +131,15 @@ def load_verdicts(path: Path) -> list[Verdict]:
 
 def load_sites(path: Path) -> list[Site]:
     with path.open("rb") as handle:
-        return [Site(**entry) for entry in tomllib.load(handle).get("site", [])]
+        entries = tomllib.load(handle).get("site", [])
+    return [Site(**{**e, "alt_texts": tuple(e.get("alt_texts", ()))}) for e in entries]
 
 
-def locate(site: Site, lines_of: Callable[[str, str], list[str]]) -> int | None:
+def locate(site: Site, lines_of: Callable[[str, str], list[str]], text: str = "") -> int | None:
     """The line the site's text is on now, nearest the labelled line; None when it is gone."""
     lines = lines_of(site.repo, site.path)
-    hits = [number for number, text in enumerate(lines, 1) if text.strip() == site.text]
+    wanted = text or site.text
+    hits = [number for number, line in enumerate(lines, 1) if line.strip() == wanted]
     return _nearest(site.line, hits)
 
 
@@ -171,15 +176,17 @@ def score(
         tally = result.tally(site.family)
         tally.sites += 1
         line = locate(site, lines_of)
-        if line is None:
+        alternatives = [locate(site, lines_of, text) for text in site.alt_texts]
+        if line is None or None in alternatives:
             result.lost_sites.append(site)
             result.missed.append(site)
             continue
+        targets = [line, *(alt for alt in alternatives if alt is not None)]
         if any(
             f.repo == site.repo
             and f.path == site.path
             and f.family == site.family
-            and f.line <= line <= max(f.end_line, f.line)
+            and any(f.line <= target <= max(f.end_line, f.line) for target in targets)
             for f in findings
         ):
             tally.reported += 1
