@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from losslint.codec import raw
 from losslint.index import names
 from losslint.index.facts import (
     Call,
@@ -182,7 +183,7 @@ class ProjectIndex:
                             module.path,
                             module.module,
                             cls.span,
-                            cls.node,
+                            raw(cls, "node"),
                             used=qualname in roles,
                         )
                     )
@@ -205,7 +206,7 @@ class ProjectIndex:
                     module.path,
                     module.module,
                     inner.span,
-                    inner.node,
+                    raw(inner, "node"),
                     factory=qualname,
                     used=bool(used),
                 )
@@ -226,7 +227,7 @@ class ProjectIndex:
                     module.path,
                     module.module,
                     function.span,
-                    function.node,
+                    raw(function, "node"),
                     used=bool(used),
                 )
             )
