@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import io
 import os
 import re
@@ -148,8 +149,9 @@ def run(
         found.extend(replay)
         cached = len(members)
     else:
-        checked, cached = _facts(members, cache, jobs, found, internal)
-        outcome = _check([m.facts for m in members if m.facts is not None], config)
+        with _collector():
+            checked, cached = _facts(members, cache, jobs, found, internal)
+            outcome = _check(members, config)
         found.extend(outcome.found)
         internal.extend(outcome.internal)
         if cache is not None and not internal:
@@ -171,6 +173,7 @@ def run(
         if _kept(d, line, config) and (reported is None or d.path in reported)
     ]
     kept.sort(key=Diagnostic.sort_key)
+    gc.unfreeze()  # the facts die with the run: let a caller that runs again collect them
     return Result(kept, len(files), checked, cached, internal, summary)
 
 
@@ -343,7 +346,42 @@ def _index_numbered(item: tuple[int, tuple[str, str, str]]) -> tuple[int, tuple[
     return item[0], _index_file(item[1])
 
 
+@contextlib.contextmanager
+def _collector() -> Iterator[None]:
+    """No automatic cycle collection while files are indexed; :func:`_settle` after each.
+
+    Measured on the Keras tree (960 files indexed, 2 cores): the automatic collector spent 40%
+    of a cold run scanning the facts of the files already indexed (long-lived: the more files,
+    the longer each scan), then half of the rules' time scanning the trees re-parsed for them.
+    Collecting the youngest generation after each file frees that file's syntax tree and index
+    cycles in one pass over them, and freezing what survives (its facts) keeps any later
+    collection from scanning it again. The rules run with the collector off: it freed nothing
+    there (same peak memory, 265 MiB), and cost 30% of a cold run's CPU (22.7 s → 17.6 s).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def _settle() -> None:
+    if not gc.isenabled():
+        gc.collect(0)
+        gc.freeze()
+
+
 def _index_file(task: tuple[str, str, str]) -> tuple[str, Any, str]:
+    try:
+        return _index_one(task)
+    finally:
+        _settle()
+
+
+def _index_one(task: tuple[str, str, str]) -> tuple[str, Any, str]:
     """One file → ``(kind, JSON-ready document, digest of what was parsed)``.
 
     ``kind`` is ``facts`` (the document is facts, an LL000 or ``"skip"``) or ``internal``
@@ -419,25 +457,28 @@ class _Outcome:
     internal: list[str]
 
 
-def _check(indexes: list[ModuleIndex], config: Config) -> _Outcome:
+def _check(members: list[_Member], config: Config) -> _Outcome:
     """The project join and the selected rules over every file's facts."""
     # Imported here: a run answered from the cache never loads the analysis.
-    from losslint.index.project import ProjectIndex
+    from losslint.index.project import ProjectIndex, namespaces
     from losslint.rules.registry import RuleContext, all_rules, select_rules
 
     found: list[Diagnostic] = []
     internal: list[str] = []
-    paths = {m.path for m in indexes}
-    context = RuleContext(ProjectIndex(indexes), config.target_keras)
-    for rule in select_rules(all_rules(), config.selected, config.ignored):
-        try:
-            for d in rule.run(context):
-                found.append(d)
-        except Exception as error:
-            trace = traceback.format_exc()
-            where = _culprit(error.__traceback__, paths)
-            internal.append(f"rule {rule.code} failed on {where or 'the project'}:\n{trace}")
-            found.append(_internal(where or ".", f"running rule {rule.code}", trace))
+    rules = select_rules(all_rules(), config.selected, config.ignored)
+    indexed = [(m.absolute, m.facts) for m in members if m.facts is not None]
+    for indexes in namespaces(indexed):
+        paths = {m.path for m in indexes}
+        context = RuleContext(ProjectIndex(indexes), config.target_keras)
+        for rule in rules:
+            try:
+                for d in rule.run(context):
+                    found.append(d)
+            except Exception as error:
+                trace = traceback.format_exc()
+                where = _culprit(error.__traceback__, paths)
+                internal.append(f"rule {rule.code} failed on {where or 'the project'}:\n{trace}")
+                found.append(_internal(where or ".", f"running rule {rule.code}", trace))
     return _Outcome(_with_lines(found), internal)
 
 
