@@ -58,13 +58,8 @@ class Source:
                 raise SourceChanged(f"{self.path} changed while it was being checked")
             encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
             text = data.decode(encoding)
-            tree = ast.parse(text, filename=self.path)
-            index: dict[_Position, ast.AST] = {}
-            for node in ast.walk(tree):  # breadth first: the outermost of equal spans wins
-                position = _position(node)
-                if position is not None:
-                    index.setdefault(position, node)
-            self._tree, self._index, self._lines = tree, index, tuple(text.splitlines())
+            self._tree = ast.parse(text, filename=self.path)
+            self._lines = tuple(text.splitlines())
         return self._tree
 
     def tree(self) -> ast.Module:
@@ -75,10 +70,12 @@ class Source:
         return self._lines
 
     def node(self, position: _Position) -> ast.AST:
-        self._load()
         found = self._index.get(position)
         if found is None:
-            raise SourceChanged(f"{self.path}: no {position[0]} at line {position[1]} any more")
+            found = _find(self._load(), position)
+            if found is None:
+                raise SourceChanged(f"{self.path}: no {position[0]} at line {position[1]} any more")
+            self._index[position] = found
         return found
 
 
@@ -168,6 +165,31 @@ def raw(instance: object, name: str) -> Any:
     if isinstance(descriptor, _LazyField):
         return descriptor.raw(instance)
     return getattr(instance, name)
+
+
+def _find(tree: ast.AST, position: _Position) -> ast.AST | None:
+    """The outermost node of ``position``'s type and span, descending only into the children
+    that enclose it (walking the whole tree cost more than parsing it)."""
+    kind, line, column, end_line, end_column = position
+    start, end = (line, column), (end_line, end_column)
+    level = [tree]
+    while level:
+        deeper = []
+        for node in level:
+            for child in ast.iter_child_nodes(node):
+                child_end = getattr(child, "end_lineno", None)
+                if child_end is None:  # arguments, withitem...: no span, may hold it
+                    deeper.append(child)
+                    continue
+                child_start = (child.lineno, child.col_offset)  # type: ignore[attr-defined]
+                child_stop = (child_end, child.end_col_offset)  # type: ignore[attr-defined]
+                if child_start > start or child_stop < end:
+                    continue
+                if child_start == start and child_stop == end and type(child).__name__ == kind:
+                    return child
+                deeper.append(child)
+        level = deeper
+    return None
 
 
 def _position(node: ast.AST) -> _Position | None:

@@ -7,7 +7,10 @@ import json
 import os
 import pickle
 import shutil
+import signal
 import subprocess
+import time
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -370,3 +373,49 @@ def test_internal_errors_exit_by_the_findings_unless_strict(
     verbose = runner.invoke(cli, ["check", ".", "--no-cache", "--verbose", "--strict-internal"])
     assert verbose.exit_code == 2
     assert "Traceback" in verbose.output and "KeyError: 'planted'" in verbose.output
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_losslint_leaves_no_worker_running(tmp_path: Path, number: int) -> None:
+    tree = Path(keras_spec.origin).parent if (keras_spec := find_spec("keras")) else None
+    if tree is None or keras_spec is None or keras_spec.origin is None:
+        pytest.skip("needs a tree big enough to keep two workers busy (Keras's sources)")
+    process = subprocess.Popen(
+        [str(COMMAND), "check", str(tree), "--jobs", "2", "--no-cache", "-q"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+            workers = _children(process.pid)
+        assert len(workers) == 2, "the workers never started"
+        process.send_signal(number)
+        assert process.wait(timeout=30) != 0
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers)
+    finally:
+        if process.poll() is None:
+            process.kill()

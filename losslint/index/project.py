@@ -300,7 +300,7 @@ def namespaces(modules: Iterable[tuple[str, ModuleIndex]]) -> list[list[ModuleIn
         names = {m.module for m in roots[root]}
         fits = [i for i, (taken, _) in enumerate(groups) if not taken & names]
         chosen = None
-        for other, group in sorted(placed, key=lambda p: -_common_length(p[0], root)):
+        for _, group in sorted(placed, key=lambda p: -_common_length(p[0], root)):
             if group in fits:
                 chosen = group
                 break
