@@ -176,6 +176,7 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="losslint-scale-") as tmp:
         work = Path(tmp) / "tree"
         _copy_tree(tree, work, None)
+        (work / ".git").mkdir()  # a repository: a named file is checked within it
         cache = work / ".losslint_cache"
         central, leaf = _central_and_leaf(work)
         count = len(list(work.rglob("*.py")))

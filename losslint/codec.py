@@ -42,31 +42,37 @@ class SourceChanged(RuntimeError):
 class Source:
     """One file, parsed again the first time any of its nodes is read; shared by its locators."""
 
-    __slots__ = ("_index", "_lines", "_tree", "digest", "path")
+    __slots__ = ("_index", "_lines", "_text", "_tree", "digest", "path")
 
     def __init__(self, path: str, digest: str) -> None:
         self.path = path
         self.digest = digest
+        self._text: str | None = None
         self._tree: ast.Module | None = None
         self._index: dict[_Position, ast.AST] = {}
-        self._lines: tuple[str, ...] = ()
+        self._lines: tuple[str, ...] | None = None
 
-    def _load(self) -> ast.Module:
-        if self._tree is None:
+    def text(self) -> str:
+        if self._text is None:
             data = Path(self.path).read_bytes()
             if hashlib.sha256(data).hexdigest() != self.digest:
                 raise SourceChanged(f"{self.path} changed while it was being checked")
             encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-            text = data.decode(encoding)
-            self._tree = ast.parse(text, filename=self.path)
-            self._lines = tuple(text.splitlines())
+            self._text = data.decode(encoding)
+        return self._text
+
+    def _load(self) -> ast.Module:
+        if self._tree is None:
+            self._tree = ast.parse(self.text(), filename=self.path)
         return self._tree
 
     def tree(self) -> ast.Module:
         return self._load()
 
     def lines(self) -> tuple[str, ...]:
-        self._load()
+        """As the indexer split them (a fix is built from them): no parse needed."""
+        if self._lines is None:
+            self._lines = tuple(self.text().splitlines())
         return self._lines
 
     def node(self, position: _Position) -> ast.AST:

@@ -166,11 +166,12 @@ def run(
         stage = run_stage([(m.shown, m.module) for m in members], config, static, progress)
         found.extend(stage.found)
         internal.extend(stage.internal_errors)
+        found.extend((_internal(".", "running the losses", e), "") for e in stage.internal_errors)
         summary = stage.summary
     kept = [
         d
         for d, line in found
-        if _kept(d, line, config) and (reported is None or d.path in reported)
+        if _kept(d, line, config) and (reported is None or d.path in reported or d.path == ".")
     ]
     kept.sort(key=Diagnostic.sort_key)
     gc.unfreeze()  # the facts die with the run: let a caller that runs again collect them
