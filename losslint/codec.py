@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from losslint import diagnostic
 from losslint.index import facts
+from losslint.parse import python_bytes
 
 # Fields that hold syntax, re-derived from the file instead of stored.
 _SYNTAX_FIELDS: Final = frozenset({"node", "tree", "lines"})
@@ -42,11 +43,12 @@ class SourceChanged(RuntimeError):
 class Source:
     """One file, parsed again the first time any of its nodes is read; shared by its locators."""
 
-    __slots__ = ("_index", "_lines", "_text", "_tree", "digest", "path")
+    __slots__ = ("_index", "_lines", "_text", "_tree", "content", "digest", "path")
 
-    def __init__(self, path: str, digest: str) -> None:
+    def __init__(self, path: str, digest: str, content: bytes | None = None) -> None:
         self.path = path
         self.digest = digest
+        self.content = content  # when it was not read from the disk (stdin, an editor)
         self._text: str | None = None
         self._tree: ast.Module | None = None
         self._index: dict[_Position, ast.AST] = {}
@@ -54,9 +56,10 @@ class Source:
 
     def text(self) -> str:
         if self._text is None:
-            data = Path(self.path).read_bytes()
+            data = Path(self.path).read_bytes() if self.content is None else self.content
             if hashlib.sha256(data).hexdigest() != self.digest:
                 raise SourceChanged(f"{self.path} changed while it was being checked")
+            data = python_bytes(self.path, data)  # a notebook's code cells, as indexed
             encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
             self._text = data.decode(encoding)
         return self._text

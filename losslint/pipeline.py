@@ -14,7 +14,6 @@ import functools
 import gc
 import io
 import os
-import re
 import signal
 import sys
 import threading
@@ -28,21 +27,26 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pathspec
 
+from losslint import noqa
 from losslint.cache import Cache, FileState, digest
 from losslint.codec import DecodeError, Source, decode, encode
 from losslint.config import Config
 from losslint.diagnostic import Diagnostic, Severity, Span
 from losslint.discover import Discovery
 from losslint.index.facts import ModuleIndex
-from losslint.parse import MAX_BYTES, PARSE_ERROR_CODE, load, may_concern_keras, unreadable
+from losslint.notebook import NotebookError
+from losslint.parse import (
+    MAX_BYTES,
+    PARSE_ERROR_CODE,
+    load,
+    may_concern_keras,
+    python_bytes,
+    unreadable,
+)
 
 if TYPE_CHECKING:
     from losslint.runtime.driver import Progress, RuntimeSummary
 
-
-_NOQA: Final = re.compile(
-    r"#\s*noqa(?::[ \t]*(?P<codes>[A-Z]+[0-9]*(?:[ \t]*,[ \t]*[A-Z]+[0-9]*)*))?", re.IGNORECASE
-)
 
 # A diagnostic with the text of its line, so that ``noqa`` applies to cached results too.
 Found = tuple[Diagnostic, str]
@@ -71,6 +75,7 @@ class _Member:
     digest: str
     module: str
     facts: ModuleIndex | None = None
+    content: bytes | None = None  # when not read from the disk (stdin, an editor's buffer)
 
 
 def display_path(path: Path) -> str:
@@ -116,13 +121,20 @@ def run(
     runtime: bool = False,
     progress: Progress | None = None,
     project: Path | None = None,
+    contents: dict[str, bytes] | None = None,
+    force_exclude: bool = False,
 ) -> Result:
     """``runtime``: also run the losses found (``--runtime``); it may raise RuntimeUnavailable.
 
     ``project``: a directory whose files give facts too (a model built in an unchanged module
     of the project), while findings are reported only for ``paths``.
+
+    ``contents``: file contents by displayed path, for files that are not read from the disk
+    (``check -`` and the language server); ``force_exclude``: configured excludes apply to files
+    named in ``paths`` too (``--force-exclude``, as pre-commit names every changed file).
     """
-    discovery = Discovery(config.root, config.all_excludes)
+    contents = contents or {}
+    discovery = Discovery(config.root, config.all_excludes, force_exclude=force_exclude)
     files = list(discovery.files(paths))
     reported: set[str] | None = None
     if project is not None:
@@ -135,12 +147,14 @@ def run(
     names = _ModuleNames()
     for file in files:
         shown = display_path(file)
-        scanned = _scan(file, shown, cache)
+        scanned = _scan(file, shown, cache, contents.get(shown))
         if isinstance(scanned, Diagnostic):
             found.append((scanned, ""))
         elif scanned.relevant:
             absolute = os.path.abspath(file)
-            members.append(_Member(shown, absolute, scanned.digest, names.of(absolute)))
+            member = _Member(shown, absolute, scanned.digest, names.of(absolute))
+            member.content = contents.get(shown)
+            members.append(member)
     internal: list[str] = []
     key = cache.results_key([(m.shown, m.digest, m.module) for m in members]) if cache else ""
     replay = _replay(cache.results(key)) if cache is not None else None
@@ -151,7 +165,7 @@ def run(
     else:
         with _collector():
             checked, cached = _facts(members, cache, jobs, found, internal)
-            outcome = _check(members, config)
+            outcome = _check(members, config, found)
         found.extend(outcome.found)
         internal.extend(outcome.internal)
         if cache is not None and not internal:
@@ -211,8 +225,12 @@ class _Scanned:
     relevant: bool
 
 
-def _scan(file: Path, shown: str, cache: Cache | None) -> _Scanned | Diagnostic:
+def _scan(
+    file: Path, shown: str, cache: Cache | None, content: bytes | None = None
+) -> _Scanned | Diagnostic:
     """Content digest and pre-filter of a file, from the manifest when it is unchanged."""
+    if content is not None:  # not on the disk: its stat says nothing of it
+        return _scanned(file, shown, content)
     try:
         stat = file.stat()
     except OSError as error:
@@ -229,10 +247,18 @@ def _scan(file: Path, shown: str, cache: Cache | None) -> _Scanned | Diagnostic:
         data = file.read_bytes()
     except OSError as error:
         return unreadable(shown, f"cannot be read: {error.strerror or error}")
-    scanned = _Scanned(digest(data), may_concern_keras(data))
-    if cache is not None:
+    scanned = _scanned(file, shown, data)
+    if cache is not None and isinstance(scanned, _Scanned):
         cache.remember(absolute, FileState.of(stat, scanned.digest, scanned.relevant))
     return scanned
+
+
+def _scanned(file: Path, shown: str, data: bytes) -> _Scanned | Diagnostic:
+    try:
+        python = python_bytes(file, data)  # a notebook's code cells
+    except NotebookError as error:
+        return unreadable(shown, f"{error}; not checked")
+    return _Scanned(digest(data), may_concern_keras(python))
 
 
 class _ModuleNames:
@@ -303,7 +329,7 @@ def _adopt(member: _Member, document: Any, found: list[Found]) -> bool:
             document = {"@": "ModuleIndex", "f": [*values]}
             document["f"][_PATH_FIELD] = member.shown
     try:
-        value = decode(document, Source(member.absolute, member.digest))
+        value = decode(document, Source(member.absolute, member.digest, member.content))
     except DecodeError:
         return False
     if isinstance(value, ModuleIndex):
@@ -317,11 +343,11 @@ def _adopt(member: _Member, document: Any, found: list[Found]) -> bool:
 
 def _index_all(pending: list[_Member], jobs: int | None) -> list[tuple[str, Any, str]]:
     """Parse and index each file, in worker processes when there are enough files."""
-    tasks = [(m.shown, m.absolute, m.module) for m in pending]
+    tasks = [(m.shown, m.absolute, m.module, m.content) for m in pending]
     workers = min(jobs or os.cpu_count() or 1, len(tasks) // _MIN_FILES_PER_WORKER)
     import losslint.index.module  # noqa: F401  # imported once, before the workers fork
 
-    if workers <= 1:
+    if workers <= 1 or any(m.content is not None for m in pending):
         return [_index_file(task) for task in tasks]
     import multiprocessing
 
@@ -343,7 +369,9 @@ def _size(path: str) -> int:
         return 0
 
 
-def _index_numbered(item: tuple[int, tuple[str, str, str]]) -> tuple[int, tuple[str, Any, str]]:
+def _index_numbered(
+    item: tuple[int, tuple[str, str, str, bytes | None]],
+) -> tuple[int, tuple[str, Any, str]]:
     return item[0], _index_file(item[1])
 
 
@@ -375,14 +403,14 @@ def _settle() -> None:
         gc.freeze()
 
 
-def _index_file(task: tuple[str, str, str]) -> tuple[str, Any, str]:
+def _index_file(task: tuple[str, str, str, bytes | None]) -> tuple[str, Any, str]:
     try:
         return _index_one(task)
     finally:
         _settle()
 
 
-def _index_one(task: tuple[str, str, str]) -> tuple[str, Any, str]:
+def _index_one(task: tuple[str, str, str, bytes | None]) -> tuple[str, Any, str]:
     """One file → ``(kind, JSON-ready document, digest of what was parsed)``.
 
     ``kind`` is ``facts`` (the document is facts, an LL000 or ``"skip"``) or ``internal``
@@ -390,9 +418,9 @@ def _index_one(task: tuple[str, str, str]) -> tuple[str, Any, str]:
     """
     from losslint.index.module import index_module
 
-    shown, absolute, module = task
+    shown, absolute, module, content = task
     try:
-        data = Path(absolute).read_bytes()
+        data = Path(absolute).read_bytes() if content is None else content
     except OSError as error:
         return "facts", encode(unreadable(shown, f"cannot be read: {error.strerror or error}")), ""
     file_digest = digest(data)
@@ -458,8 +486,9 @@ class _Outcome:
     internal: list[str]
 
 
-def _check(members: list[_Member], config: Config) -> _Outcome:
-    """The project join and the selected rules over every file's facts."""
+def _check(members: list[_Member], config: Config, earlier: list[Found]) -> _Outcome:
+    """The project join and the selected rules over every file's facts (``earlier``: the
+    findings of reading them, which LL001 judges ``noqa`` comments against too)."""
     # Imported here: a run answered from the cache never loads the analysis.
     from losslint.index.project import ProjectIndex, namespaces
     from losslint.rules.registry import RuleContext, all_rules, select_rules
@@ -480,7 +509,20 @@ def _check(members: list[_Member], config: Config) -> _Outcome:
                 where = _culprit(error.__traceback__, paths)
                 internal.append(f"rule {rule.code} failed on {where or 'the project'}:\n{trace}")
                 found.append(_internal(where or ".", f"running rule {rule.code}", trace))
-    return _Outcome(_with_lines(found), internal)
+    lines = {m.shown: m.facts.lines for m in members if m.facts is not None}
+    result = _with_lines(found, lines)
+    if _selected(noqa.CODE, config):  # LL001 judges the findings above, on the same files
+        # Only a file with a noqa comment can have an unused one.
+        commented = {p: list(text) for p, text in lines.items() if any("noqa" in t for t in text)}
+        selected = functools.partial(_selected, config=config)
+        result.extend(noqa.judge([*earlier, *result], commented, selected))
+    return _Outcome(result, internal)
+
+
+def _selected(code: str, config: Config) -> bool:
+    return code.startswith(config.selected) and not (
+        config.ignored and code.startswith(config.ignored)
+    )
 
 
 def _culprit(trace: types.TracebackType | None, paths: set[str]) -> str | None:
@@ -497,13 +539,13 @@ def _culprit(trace: types.TracebackType | None, paths: set[str]) -> str | None:
     return None
 
 
-def _with_lines(found: list[Diagnostic]) -> list[Found]:
+def _with_lines(found: list[Diagnostic], known: dict[str, tuple[str, ...]]) -> list[Found]:
     """Each diagnostic with the text of its line, so that ``noqa`` applies to cached results."""
-    texts: dict[str, list[str]] = {}
+    texts: dict[str, Sequence[str]] = {}
     out: list[Found] = []
     for d in found:
         if d.path not in texts:
-            texts[d.path] = _read_lines(d.path)
+            texts[d.path] = known[d.path] if d.path in known else _read_lines(d.path)
         lines = texts[d.path]
         out.append((d, lines[d.line - 1] if 0 < d.line <= len(lines) else ""))
     return out
@@ -548,12 +590,4 @@ def _matches(pattern: str, path: str, config: Config) -> bool:
 
 
 def _suppressed(line: str, code: str) -> bool:
-    if "noqa" not in line.lower():
-        return False
-    for match in _NOQA.finditer(line):
-        codes = match.group("codes")
-        if codes is None:
-            return True
-        if any(code.startswith(c.strip().upper()) for c in codes.split(",")):
-            return True
-    return False
+    return noqa.suppressed(line, code)
