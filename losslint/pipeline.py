@@ -144,6 +144,10 @@ def run(
     cache = Cache.open(config.root, settings(config)) if use_cache else None
     found: list[Found] = []
     members: list[_Member] = []
+    # Files the pre-filter skipped: a helper module that mentions no loss (``from utils import
+    # *``, ``eps()``) still gives facts to the loss modules that import it. Their digests are
+    # part of the results key; they are indexed only when a module with loss code imports them.
+    filtered: list[tuple[Path, str, str]] = []
     names = _ModuleNames()
     for file in files:
         shown = display_path(file)
@@ -155,8 +159,17 @@ def run(
             member = _Member(shown, absolute, scanned.digest, names.of(absolute))
             member.content = contents.get(shown)
             members.append(member)
+        else:
+            filtered.append((file, shown, scanned.digest))
     internal: list[str] = []
-    key = cache.results_key([(m.shown, m.digest, m.module) for m in members]) if cache else ""
+    key = (
+        cache.results_key(
+            [(m.shown, m.digest, m.module) for m in members]
+            + [(shown, file_digest, "") for _, shown, file_digest in filtered]
+        )
+        if cache
+        else ""
+    )
     replay = _replay(cache.results(key)) if cache is not None else None
     checked = cached = 0
     if replay is not None:
@@ -165,6 +178,10 @@ def run(
     else:
         with _collector():
             checked, cached = _facts(members, cache, jobs, found, internal)
+            helpers = _needed_helpers(members, filtered, names, contents)
+            if helpers:  # extra facts for the files above: not counted as checked files
+                _facts(helpers, cache, jobs, found, internal)
+                members += helpers
             outcome = _check(members, config, found)
         found.extend(outcome.found)
         internal.extend(outcome.internal)
@@ -425,7 +442,7 @@ def _index_one(task: tuple[str, str, str, bytes | None]) -> tuple[str, Any, str]
         return "facts", encode(unreadable(shown, f"cannot be read: {error.strerror or error}")), ""
     file_digest = digest(data)
     try:
-        loaded = load(Path(absolute), shown, module, data)
+        loaded = load(Path(absolute), shown, module, data, prefilter=False)  # _scan filtered
         if loaded is None:
             return "facts", "skip", file_digest
         if isinstance(loaded, Diagnostic):
@@ -517,6 +534,62 @@ def _check(members: list[_Member], config: Config, earlier: list[Found]) -> _Out
         selected = functools.partial(_selected, config=config)
         result.extend(noqa.judge([*earlier, *result], commented, selected))
     return _Outcome(result, internal)
+
+
+def _needed_helpers(
+    members: list[_Member],
+    filtered: list[tuple[Path, str, str]],
+    names: _ModuleNames,
+    contents: dict[str, bytes],
+) -> list[_Member]:
+    """The skipped files that a module holding loss code (a compile, an objective, a function
+    shaped like a loss) imports; the others stay unparsed."""
+    if not filtered:
+        return []
+    from losslint.index.project import PRED_NAMES, TRUE_NAMES
+
+    imported: set[str] = set()
+    for member in members:
+        index = member.facts
+        if index is None:
+            continue
+        if index.compiles or index.objectives or any(
+            len(params) >= 2 and params[0] in TRUE_NAMES and params[1] in PRED_NAMES
+            for params in (f.params[1:] if f.params[:1] == ("self",) else f.params
+                           for f in index.functions)
+        ):  # fmt: skip
+            imported.update(index.imports.values())
+            imported.update(index.stars)
+    if not imported:
+        return []
+    # ``pkg.utils`` or ``pkg.utils.eps``: the module is the name or the one above it.
+    wanted = {
+        part.rpartition(".")[2] for name in imported for part in (name, name.rpartition(".")[0])
+    }
+    helpers: list[_Member] = []
+    for file, shown, file_digest in filtered:
+        if not (file.stem in wanted or (file.name == "__init__.py" and file.parent.name in wanted)):
+            continue
+        absolute = os.path.abspath(file)
+        module = names.of(absolute)
+        if any(_names_module(name, module) for name in imported):
+            helper = _Member(shown, absolute, file_digest, module)
+            helper.content = contents.get(shown)
+            helpers.append(helper)
+    return helpers
+
+
+def _names_module(name: str, module: str) -> bool:
+    """Whether an imported name (``pkg.utils`` or ``pkg.utils.eps``) is, or is in, ``module``
+    (whose dotted name may start at another package root)."""
+    for candidate in (name, name.rpartition(".")[0]):
+        if candidate and (
+            candidate == module
+            or candidate.endswith("." + module)
+            or module.endswith("." + candidate)
+        ):
+            return True
+    return False
 
 
 def _selected(code: str, config: Config) -> bool:

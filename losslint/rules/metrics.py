@@ -17,7 +17,10 @@ from losslint.rules.registry import Finding, Rule, RuleContext
 def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
     analysis = context.batch_axis
     for definition in context.project.definitions():
-        if definition.kind not in ("function", "closure") or "metric" not in definition.roles:
+        if (
+            definition.kind not in ("function", "closure", "method")
+            or "metric" not in definition.roles
+        ):
             continue
         if "loss" in definition.roles and not definition.used:
             continue  # named like both (dice_coef_loss): a loss

@@ -62,21 +62,26 @@ class Target:
     name: str
     args: tuple[JSON, ...] = ()
     kwargs: tuple[tuple[str, JSON], ...] = ()
+    attribute: str = ""  # a bound method: read from the object built (``CustomLoss().loss``)
 
     def to_json(self) -> dict[str, JSON]:
-        return {
+        out: dict[str, JSON] = {
             "kind": self.kind,
             "name": self.name,
             "args": list(self.args),
             "kwargs": dict(self.kwargs),
         }
+        if self.attribute:
+            out["attribute"] = self.attribute
+        return out
 
     def label(self) -> str:
         short = self.name.rpartition(".")[2] if self.kind in ("object", "call") else self.name
         if self.kind != "call":
             return short
         given = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs]
-        return f"{short}({', '.join(given)})"
+        called = f"{short}({', '.join(given)})"
+        return f"{called}.{self.attribute}" if self.attribute else called
 
 
 @dataclass(frozen=True, slots=True)

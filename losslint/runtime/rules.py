@@ -18,6 +18,12 @@ class RuntimeRule:
     fixable: bool = False
 
 
+RT100: Final = RuntimeRule(
+    "RT100",
+    "not-run",
+    Severity.INFO,
+    "a loss found but not run, and why (needs an argument, a layer, a symbolic tensor)",
+)
 RT101: Final = RuntimeRule(
     "RT101",
     "loss-raises",
@@ -55,5 +61,5 @@ RT106: Final = RuntimeRule(
     "a joint loss differs from the weighted sum of the components it is written as (both shown)",
 )
 
-RUNTIME_RULES: Final = (RT101, RT102, RT103, RT104, RT105, RT106)
+RUNTIME_RULES: Final = (RT100, RT101, RT102, RT103, RT104, RT105, RT106)
 BY_CODE: Final = {rule.code: rule for rule in RUNTIME_RULES}
