@@ -5,11 +5,21 @@
     python bench/bench.py --files 0 --skip pylint,fixit     # every file, the fast tools only
     python bench/bench.py --corpus ~/src/keras-examples     # add a public example collection
 
+    python bench/bench.py --tree ~/src/keras            # the scaling scenarios of issue 10
+
 Every tool checks the same copy of the files, one after the other, on this machine. losslint is
 timed cold (empty cache) and warm (unchanged files, cache filled), Ruff with and without its
 cache. Times are the median of --repeat runs (the slow tools run once); peak memory is the
 largest resident set of the tool's processes. Ratios are the tool's time over losslint's cold
 time, so "40x" means losslint is 40 times faster.
+
+``--tree DIR`` measures how losslint scales on one real project (the README quotes the
+keras-team/keras tree), side by side with Ruff ``--select ALL`` in the same run: cold and warm,
+warm after a one-file edit (a central module, imported by many, and a leaf), a pre-commit style
+run naming one file, ``--jobs 1`` against ``--jobs 2``, and 1, 2, 4 and 8 copies of the tree
+(each copy's files differ by a comment, as vendored copies do). Each figure is the median of
+--repeat runs of CPU seconds (user + system, all processes) and wall seconds; memory is the
+largest resident set of any one process.
 """
 
 from __future__ import annotations
@@ -17,19 +27,22 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 _MEASURE = (
     "import resource, subprocess, sys\n"
     "done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "use = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(use.ru_maxrss, use.ru_utime + use.ru_stime)\n"
 )
 
 
@@ -80,13 +93,184 @@ def measure(tool: str, command: list[str], cwd: Path, repeat: int) -> Timing:
             check=False,
         )
         times.append(time.perf_counter() - start)
-        peaks.append(int(done.stdout.strip() or 0) / 1024)
+        peaks.append(int((done.stdout.split() or ["0"])[0]) / 1024)
     return Timing(tool, statistics.median(times), max(peaks))
 
 
 def executable(name: str) -> str | None:
     beside = Path(sys.executable).with_name(name)
     return str(beside) if beside.exists() else shutil.which(name)
+
+
+@dataclass
+class Run:
+    """One scenario of ``--tree``: medians of CPU and wall seconds, and the largest process."""
+
+    cpu: float
+    wall: float
+    peak_mb: float
+
+
+def timed(command: list[str], cwd: Path, repeat: int, before: Callable[[int], None]) -> Run:
+    """Medians over ``repeat`` runs; ``before(i)`` prepares run ``i`` (untimed)."""
+    cpus, walls, peaks = [], [], []
+    for i in range(repeat):
+        before(i)
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", _MEASURE, *command],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        walls.append(time.perf_counter() - start)
+        rss, cpu = [*done.stdout.split(), "0", "0"][:2]
+        peaks.append(int(rss) / 1024)
+        cpus.append(float(cpu))
+    return Run(statistics.median(cpus), statistics.median(walls), max(peaks))
+
+
+def _copy_tree(source: Path, target: Path, number: int | None) -> None:
+    """The tree's Python files; with ``number``, each file gets a comment of its own."""
+    for file in source.rglob("*.py"):
+        relative = file.relative_to(source)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        out = target / relative
+        out.parent.mkdir(parents=True, exist_ok=True)
+        data = file.read_bytes()
+        out.write_bytes(data if number is None else data + f"\n# copy {number}\n".encode())
+
+
+def _central_and_leaf(tree: Path) -> tuple[Path, Path]:
+    """The module whose dotted name is imported most often, and one that nothing imports."""
+    files = sorted(p for p in tree.rglob("*.py") if b"keras" in p.read_bytes())
+    names = {}
+    for file in files:
+        parts = file.relative_to(tree).with_suffix("").parts
+        if parts[-1] == "__init__":
+            continue
+        names[".".join(parts)] = file
+    counts = dict.fromkeys(names, 0)
+    pattern = re.compile(rb"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.MULTILINE)
+    for file in files:
+        for match in pattern.finditer(file.read_bytes()):
+            name = (match.group(1) or match.group(2)).decode()
+            if name in counts:
+                counts[name] += 1
+    central = names[max(counts, key=lambda n: (counts[n], n))]
+    leaf = names[min((n for n in counts if counts[n] == 0), key=lambda n: (len(n), n))]
+    return central, leaf
+
+
+def scale(tree: Path, repeat: int, skip: set[str]) -> None:
+    losslint = executable("losslint") or "losslint"
+    ruff = executable("ruff") if "ruff" not in skip else None
+    rows: list[tuple[str, Run | None, Run | None]] = []
+
+    def check(*extra: str) -> list[str]:
+        return [losslint, "check", ".", "-q", "--fail-on", "never", *extra]
+
+    ruff_check = [ruff or "ruff", "check", "--select", "ALL", "--quiet", "--exit-zero", "."]
+    with tempfile.TemporaryDirectory(prefix="losslint-scale-") as tmp:
+        work = Path(tmp) / "tree"
+        _copy_tree(tree, work, None)
+        (work / ".git").mkdir()  # a repository: a named file is checked within it
+        cache = work / ".losslint_cache"
+        central, leaf = _central_and_leaf(work)
+        count = len(list(work.rglob("*.py")))
+        lines = sum(p.read_bytes().count(b"\n") for p in work.rglob("*.py"))
+        print(
+            f"{count} files, {lines} lines; central {central.relative_to(work)}, "
+            f"leaf {leaf.relative_to(work)}"
+        )
+
+        def clear(_: int) -> None:
+            shutil.rmtree(cache, ignore_errors=True)
+            shutil.rmtree(work / ".ruff_cache", ignore_errors=True)
+
+        def nothing(_: int) -> None:
+            pass
+
+        def edit(file: Path) -> Callable[[int], None]:
+            original = file.read_bytes()
+
+            def change(i: int) -> None:
+                file.write_bytes(original + f"\n# edit {i} {time.time_ns()}\n".encode())
+
+            return change
+
+        def ruff_run(before: Callable[[int], None], *extra: str) -> Run | None:
+            return timed([*ruff_check, *extra], work, repeat, before) if ruff else None
+
+        for jobs in (1, 2):
+            rows.append(
+                (
+                    f"cold, --jobs {jobs}",
+                    timed(check(f"--jobs={jobs}"), work, repeat, clear),
+                    ruff_run(clear, "--no-cache"),
+                )
+            )
+        timed(check(), work, 1, nothing)
+        timed(ruff_check, work, 1, nothing) if ruff else None
+        rows.append(
+            ("warm, nothing changed", timed(check(), work, repeat, nothing), ruff_run(nothing))
+        )
+        for label, file in (("central", central), ("leaf", leaf)):
+            original = file.read_bytes()
+            rows.append(
+                (
+                    f"warm, {label} file edited",
+                    timed(check(), work, repeat, edit(file)),
+                    ruff_run(edit(file)),
+                )
+            )
+            file.write_bytes(original)
+        timed(check(), work, 1, nothing)
+        named = [losslint, "check", str(leaf.relative_to(work)), "-q", "--fail-on", "never"]
+        rows.append(
+            (
+                "warm, one file named (pre-commit)",
+                timed(named, work, repeat, nothing),
+                timed([*ruff_check[:-1], str(leaf.relative_to(work))], work, repeat, nothing)
+                if ruff
+                else None,
+            )
+        )
+        for copies in (1, 2, 4, 8):
+            many = Path(tmp) / f"copies{copies}"
+            for number in range(copies):
+                _copy_tree(tree, many / f"copy{number}", number)
+
+            def clear_many(_: int, many: Path = many) -> None:
+                shutil.rmtree(many / ".losslint_cache", ignore_errors=True)
+
+            runs = max(1, repeat // 2) if copies > 2 else repeat
+            rows.append(
+                (
+                    f"{copies}x the tree, cold",
+                    timed(check(), many, runs, clear_many),
+                    timed([*ruff_check, "--no-cache"], many, runs, nothing) if ruff else None,
+                )
+            )
+            shutil.rmtree(many)
+
+    print(
+        f"\nmachine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; medians of "
+        f"{repeat} runs (8x and 4x: {max(1, repeat // 2)})\n"
+    )
+    print("| scenario | losslint CPU s | wall s | peak MiB | Ruff CPU s | wall s | peak MiB |")
+    print("|---|---|---|---|---|---|---|")
+    for label, ours, theirs in rows:
+        cells = [label]
+        for run in (ours, theirs):
+            cells += (
+                ["-", "-", "-"]
+                if run is None
+                else [f"{run.cpu:.2f}", f"{run.wall:.2f}", f"{run.peak_mb:.0f}"]
+            )
+        print("| " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -98,8 +282,12 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma-separated tools to leave out")
     parser.add_argument("--repeat", type=int, default=5, help="runs of the fast tools")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--tree", type=Path, help="measure the scaling scenarios on this tree")
     args = parser.parse_args()
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if args.tree is not None:
+        scale(args.tree, args.repeat, skip)
+        return
 
     files = sample(source_roots(args.corpus), args.files)
     if not files:

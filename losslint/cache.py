@@ -1,10 +1,22 @@
-"""The result cache and the import graph that decides what a change invalidates.
+"""The cache: each file's index facts by content, and the last project result, as plain JSON.
 
-Facts cross module boundaries in both directions (a model built in ``model.py`` is compiled in
-``train.py``; a loss defined in ``losses.py`` takes its role from ``train.py``; a helper is
-followed into the module that defines it), so results are cached per *component*: a set of
-files connected by imports. A component whose files are all unchanged is replayed from the
-cache without reading a file; a changed file re-analyses exactly its component.
+Facts are per file, keyed by the file's content digest and dotted module name (and, through the
+directory they live in, the losslint version and cache format): an edit re-indexes exactly the
+edited file, and the project join and the rules run again over the facts of every file. The
+diagnostics of a whole run are kept too, keyed by every file's path, digest and module and the
+settings, so a run where nothing changed reads no facts at all.
+
+The cache is data, never code: JSON documents written by :mod:`losslint.codec` and validated on
+read. A document that does not parse, has the wrong shape or another key is ignored and
+rewritten. The directory is not used when it (or anything on the way to an entry) leads through
+a symbolic link out of the project, so a planted link cannot make losslint write elsewhere.
+
+The manifest maps a path to its digest so that an unchanged file is not read again. It trusts a
+file only when size, modification time, *change* time and inode all match: an edit through the
+file system always moves the change time, which, unlike the modification time, no tool can set
+back. A file whose change time is within two seconds of the manifest's writing may have been
+changed again within the file system's timestamp granularity (git's "racy" entries), so it is
+hashed again.
 
 The cache directory (``.losslint_cache`` beside the configuration) holds a ``CACHEDIR.TAG``, a
 README and a ``.gitignore`` of ``*``, so it explains itself and never shows up in ``git status``.
@@ -15,26 +27,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from losslint import __version__
-from losslint.diagnostic import Diagnostic
 
 CACHE_DIR: Final = ".losslint_cache"
-_FORMAT: Final = 1
-# Imports, found cheaply in the text: enough to know which files can share facts.
-_IMPORT: Final = re.compile(
-    rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[\w., \t*]+)"
-    rb"|import[ \t]+([\w., \t]+))",
-    re.MULTILINE,
-)
+_FORMAT: Final = 2
+_RACY_NS: Final = 2_000_000_000
 _README: Final = """\
-This directory is losslint's result cache. It is safe to delete at any time.
+This directory is losslint's cache. It is safe to delete at any time.
 Entries are keyed by file content, the losslint version and the configuration;
 see https://pypi.org/project/keras-losslint/ (losslint check --no-cache skips it).
 """
@@ -45,158 +51,176 @@ _TAG: Final = (
 
 
 @dataclass(frozen=True)
-class FileFacts:
-    """What the cache knows of a file without parsing it."""
+class FileState:
+    """What the manifest knows of a file without reading it."""
 
     size: int
     mtime_ns: int
+    ctime_ns: int
+    inode: int
     digest: str
     relevant: bool  # passed the text pre-filter
-    imports: tuple[str, ...]  # dotted module names it may import (absolute or ".relative")
-    module: str = ""  # its dotted module name (depends on __init__.py files around it)
 
+    @classmethod
+    def of(cls, stat: os.stat_result, digest: str, relevant: bool) -> FileState:
+        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, digest, relevant)
 
-def scan_imports(data: bytes) -> tuple[str, ...]:
-    found: list[str] = []
-    for match in _IMPORT.finditer(data):
-        module, names, plain = match.groups()
-        if plain is not None:
-            for part in plain.split(b","):
-                name = part.split()[0] if part.split() else b""
-                if name:
-                    found.append(name.decode("ascii", "replace"))
-        elif module is not None:
-            base = module.decode("ascii", "replace")
-            found.append(base)
-            # ``from pkg import mod`` may import a module: keep both readings.
-            for part in re.split(rb"[,()\s]+", names or b""):
-                if part and part not in (b"as", b"*") and re.fullmatch(rb"\w+", part):
-                    name = part.decode("ascii", "replace")
-                    found.append(f"{base}.{name}" if not base.endswith(".") else base + name)
-    return tuple(dict.fromkeys(found))
-
-
-def components(modules: Mapping[str, str], imports: Mapping[str, Sequence[str]]) -> list[list[str]]:
-    """Connected components of the import graph, as lists of paths (largest first).
-
-    ``modules`` maps path → dotted module name; ``imports`` maps path → imported names. A name
-    matches a module when one is a dotted suffix of the other, as the project index resolves
-    cross-module references, so an edge is never missed for a different package root.
-    """
-    by_last: dict[str, list[str]] = {}
-    for path, name in modules.items():
-        by_last.setdefault(name.rpartition(".")[2], []).append(path)
-    parent = {path: path for path in modules}
-
-    def find(path: str) -> str:
-        while parent[path] != path:
-            parent[path] = parent[parent[path]]
-            path = parent[path]
-        return path
-
-    for path, names in imports.items():
-        package = modules[path].rpartition(".")[0]
-        for raw in names:
-            target = _absolute(raw, package)
-            if not target:
-                continue
-            for candidate in by_last.get(target.rpartition(".")[2], ()):
-                other = modules[candidate]
-                if other == target or other.endswith("." + target) or target.endswith("." + other):
-                    parent[find(candidate)] = find(path)
-    groups: dict[str, list[str]] = {}
-    for path in modules:
-        groups.setdefault(find(path), []).append(path)
-    return sorted((sorted(g) for g in groups.values()), key=lambda g: (-len(g), g[0]))
-
-
-def _absolute(name: str, package: str) -> str:
-    if not name.startswith("."):
-        return name
-    level = len(name) - len(name.lstrip("."))
-    parts = package.split(".") if package else []
-    base = parts[: max(len(parts) - (level - 1), 0)]
-    rest = name.lstrip(".")
-    return ".".join([*base, rest] if rest else base)
+    def matches(self, stat: os.stat_result) -> bool:
+        return (
+            self.size == stat.st_size
+            and self.mtime_ns == stat.st_mtime_ns
+            and self.ctime_ns == stat.st_ctime_ns
+            and self.inode == stat.st_ino
+        )
 
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _text_key(parts: Iterable[str]) -> str:
+    # surrogateescape: a file name that is not UTF-8 still has a stable key.
+    return digest("\0".join(parts).encode("utf-8", "surrogateescape"))
+
+
 @dataclass
 class Cache:
-    """Manifest of file facts plus one result file per component key."""
+    """A manifest of file states, facts per file content, and results per whole run."""
 
-    root: Path
+    root: Path  # the directory of this version and configuration's entries
     config_key: str
-    manifest: dict[str, dict[str, Any]] = field(default_factory=dict)
+    manifest: dict[str, FileState] = field(default_factory=dict)
+    written_ns: int = 0
     dirty: bool = False
 
     @classmethod
-    def open(cls, root: Path, settings: Iterable[str]) -> Cache:
-        key = digest("\0".join([__version__, str(_FORMAT), *settings]).encode())[:16]
-        cache = cls(root / CACHE_DIR / key, key)
-        try:
-            cache.manifest = json.loads((cache.root / "manifest.json").read_text("utf-8"))
-        except (OSError, ValueError):
-            cache.manifest = {}
+    def open(cls, project: Path, settings: Iterable[str]) -> Cache | None:
+        """The cache of ``project``; None when its directory would lead out of the project."""
+        key = _text_key([__version__, str(_FORMAT), *settings])[:16]
+        top = project / CACHE_DIR
+        if not _inside(top, project):
+            return None
+        cache = cls(top / key, key)
+        cache._read_manifest()
         return cache
 
-    def facts(self, path: str, stat: os.stat_result) -> FileFacts | None:
-        entry = self.manifest.get(path)
-        if not entry or entry["size"] != stat.st_size or entry["mtime_ns"] != stat.st_mtime_ns:
+    def _read_manifest(self) -> None:
+        document = self._read_json(self.root / "manifest.json")
+        if not isinstance(document, dict) or document.get("format") != _FORMAT:
+            return
+        files, written = document.get("files"), document.get("written_ns")
+        if not isinstance(files, dict) or type(written) is not int:
+            return
+        for path, entry in files.items():
+            if (
+                isinstance(entry, list)
+                and len(entry) == 6
+                and all(type(n) is int for n in entry[:4])
+                and isinstance(entry[4], str)
+                and isinstance(entry[5], bool)
+            ):
+                self.manifest[path] = FileState(*entry)
+        self.written_ns = written
+
+    # -- file states ---------------------------------------------------------------------------
+
+    def state(self, path: str, stat: os.stat_result) -> FileState | None:
+        """The known state of an unchanged file, or None when it must be read."""
+        known = self.manifest.get(path)
+        if known is None or not known.matches(stat):
             return None
-        return FileFacts(
-            entry["size"],
-            entry["mtime_ns"],
-            entry["digest"],
-            entry["relevant"],
-            tuple(entry["imports"]),
-            entry.get("module", ""),
-        )
+        if stat.st_ctime_ns >= self.written_ns - _RACY_NS:
+            return None  # changed too close to the manifest's writing to be sure
+        return known
 
-    def remember(self, path: str, facts: FileFacts) -> None:
-        self.manifest[path] = asdict(facts)
-        self.dirty = True
+    def remember(self, path: str, state: FileState) -> None:
+        if self.manifest.get(path) != state:
+            self.manifest[path] = state
+            self.dirty = True
 
-    def _result_path(self, key: str) -> Path:
-        return self.root / "results" / key[:2] / f"{key}.pickle"
+    # -- entries -------------------------------------------------------------------------------
 
-    def results(self, key: str) -> list[tuple[Diagnostic, str]] | None:
-        """A component's diagnostics with the text of their lines (for ``noqa``)."""
-        try:
-            found = pickle.loads(self._result_path(key).read_bytes())
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+    def facts_key(self, file_digest: str, module: str) -> str:
+        return _text_key(["facts", file_digest, module])
+
+    def results_key(self, members: Sequence[tuple[str, str, str]]) -> str:
+        """The key of a run's results: every file's shown path, digest and module name."""
+        return _text_key(["results", self.config_key, *(f"{p}\0{d}\0{m}" for p, d, m in members)])
+
+    def facts(self, key: str) -> Any:
+        """The stored document for ``key`` (decoding is the caller's), or None."""
+        return self._entry("facts", key)
+
+    def store_facts(self, key: str, document: Any) -> None:
+        self._store("facts", key, document)
+
+    def results(self, key: str) -> Any:
+        return self._entry("results", key)
+
+    def store_results(self, key: str, document: Any) -> None:
+        self._store("results", key, document)
+
+    def _path(self, kind: str, key: str) -> Path:
+        return self.root / kind / key[:2] / f"{key}.json"
+
+    def _entry(self, kind: str, key: str) -> Any:
+        document = self._read_json(self._path(kind, key))
+        if (
+            not isinstance(document, dict)
+            or document.get("format") != _FORMAT
+            or document.get("key") != key
+            or "value" not in document
+        ):
             return None
-        return found if isinstance(found, list) else None
+        return document["value"]
 
-    def store(self, key: str, found: Sequence[tuple[Diagnostic, str]]) -> None:
-        self._write(self._result_path(key), pickle.dumps(list(found), protocol=5))
+    def _store(self, kind: str, key: str, value: Any) -> None:
+        text = json.dumps({"format": _FORMAT, "key": key, "value": value}, separators=(",", ":"))
+        self._write(self._path(kind, key), text)
 
     def save(self) -> None:
         if not self.dirty:
             return
-        self._write(self.root / "manifest.json", json.dumps(self.manifest))
+        files = {
+            path: [s.size, s.mtime_ns, s.ctime_ns, s.inode, s.digest, s.relevant]
+            for path, s in self.manifest.items()
+        }
+        document = {"format": _FORMAT, "written_ns": time.time_ns(), "files": files}
+        self._write(self.root / "manifest.json", json.dumps(document, separators=(",", ":")))
         top = self.root.parent
         for name, text in (("CACHEDIR.TAG", _TAG), ("README", _README), (".gitignore", "*\n")):
             if not (top / name).exists():
                 self._write(top / name, text)
+        self.dirty = False
 
     @staticmethod
-    def _write(path: Path, content: str | bytes) -> None:
+    def _read_json(path: Path) -> Any:
+        try:
+            # Not through a link: an entry is a plain file that losslint wrote.
+            handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(handle, "rb") as stream:
+                return json.loads(stream.read())
+        except (OSError, ValueError, RecursionError):
+            return None
+
+    def _write(self, path: Path, text: str) -> None:
         """Atomic, and silent on a read-only tree: a cache must never fail a check."""
-        data = content.encode("utf-8") if isinstance(content, str) else content
+        if not _inside(path.parent, self.root.parent.parent):
+            return  # a planted link below the cache directory
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            temporary.write_bytes(data)
+            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
             os.replace(temporary, path)
         except OSError:
             pass
 
 
-def component_key(config_key: str, members: Sequence[tuple[str, str]]) -> str:
-    """The key of a component's results: its files' paths and contents, and the settings."""
-    text = "\0".join([config_key, *(f"{path}\0{sha}" for path, sha in sorted(members))])
-    return digest(text.encode())
+def _inside(path: Path, project: Path) -> bool:
+    """``path`` (existing or not) resolves to a place inside ``project``."""
+    try:
+        real = Path(os.path.realpath(path))
+        return real.is_relative_to(os.path.realpath(project))
+    except (OSError, ValueError):
+        return False

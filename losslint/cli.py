@@ -35,11 +35,16 @@ from losslint.report import json as json_report
 from losslint.report import text as text_report
 from losslint.runtime import RuntimeUnavailable
 
-_LL000_TEXT = """# LL000 unreadable-file
+_LL000_TEXT = """# LL000 unreadable-file, internal-error
 
 A file that losslint could not check: it does not parse (a syntax error, with its line and
 column), is not valid UTF-8 (or its declared encoding), cannot be read, or is over 10 MiB.
 The other files are still checked. Fix the file, or exclude it with `extend-exclude`.
+
+`internal-error`: losslint itself failed while indexing the file or running a rule on it, so
+findings there may be missing; the other files are still checked. Please report it with the
+traceback that `--verbose` prints. The exit code follows the findings (an LL000 is an error);
+`--strict-internal` makes any internal error exit with 2.
 """
 
 
@@ -125,6 +130,14 @@ _FORMATS = ("full", "text", "concise", "json", "sarif", "github")
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write .losslint_cache.")
 @click.option(
+    "--verbose", is_flag=True, help="Print the traceback of each internal error (for a bug report)."
+)
+@click.option(
+    "--strict-internal",
+    is_flag=True,
+    help="Exit with 2 when losslint itself failed on a file (LL000 internal-error).",
+)
+@click.option(
     "--runtime",
     is_flag=True,
     help="Also import the losses found and run them on sample tensors in a child process "
@@ -171,6 +184,8 @@ def check(
     statistics: bool,
     jobs: int | None,
     no_cache: bool,
+    verbose: bool,
+    strict_internal: bool,
     runtime: bool,
     backend: str | None,
     device: str | None,
@@ -260,6 +275,10 @@ def check(
                         progress=progress,
                         contents=contents,
                         force_exclude=force_exclude,
+                        # Files named (as pre-commit does): facts from their whole project.
+                        project=pipeline.project_root(config, members)
+                        if any(not m.is_dir() for m in members)
+                        else None,
                     ),
                 )
             )
@@ -314,8 +333,10 @@ def check(
             err=True,
         )
     for message in result.internal_errors:
-        click.echo(f"losslint: internal error: {message}", err=True)
-    if result.internal_errors:
+        # Each is an LL000 finding too; the traceback is for a bug report.
+        text = message if verbose else message.splitlines()[0].rstrip(":")
+        click.echo(f"losslint: internal error: {text}", err=True)
+    if result.internal_errors and strict_internal:
         sys.exit(2)
     failing = any(
         config.fail_on is not None and any(d.severity >= config.fail_on for d in part.diagnostics)

@@ -1,21 +1,35 @@
-"""The result cache and parallel checking change nothing but the time it takes."""
+"""The cache and parallel checking change nothing but the time it takes; the cache is data."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import pickle
 import shutil
+import signal
 import subprocess
+import time
+from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
-from losslint import pipeline
-from losslint.cache import CACHE_DIR, components, scan_imports
+import pytest
+
+from losslint import codec, pipeline
+from losslint.cache import CACHE_DIR, Cache, FileState
 from losslint.config import Config
+from losslint.index.facts import ModuleIndex
+from losslint.index.module import index_module
+from losslint.parse import ParsedModule, load
 from tests.helpers import FIXTURES
-from tests.test_cli import run
+from tests.test_cli import COMMAND, run
+
+CROSS = FIXTURES / "rules" / "cross_module"
 
 
-def _json(cwd: Path, *args: str) -> list[dict]:  # type: ignore[type-arg]
-    done = run("check", ".", "--format", "json", *args, cwd=cwd)
+def _json(cwd: Path, *args: str, path: str = ".") -> list[dict[str, Any]]:
+    done = run("check", path, "--format", "json", *args, cwd=cwd)
     assert done.returncode in (0, 1), done.stderr
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
@@ -26,30 +40,41 @@ def _copy_fixtures(tmp_path: Path) -> Path:
     return target
 
 
+def _entries(tree: Path) -> list[Path]:
+    return sorted(p for p in (tree / CACHE_DIR).rglob("*.json") if p.is_file())
+
+
 def test_identical_with_and_without_cache_and_with_1_or_n_jobs(tmp_path: Path) -> None:
     tree = _copy_fixtures(tmp_path)
     reference = _json(tree, "--no-cache", "--jobs", "1")
     assert reference
-    assert _json(tree, "--no-cache", "--jobs", "4") == reference
-    assert _json(tree, "--jobs", "1") == reference  # cold: fills the cache
-    assert _json(tree, "--jobs", "4") == reference  # warm: replayed
+    assert _json(tree, "--no-cache", "--jobs", "2") == reference
+    assert _json(tree, "--jobs", "2") == reference  # cold: fills the cache
+    assert _json(tree, "--jobs", "1") == reference  # warm: replayed
+    (tree / "rules" / "LL301.py").write_text((tree / "rules" / "LL301.py").read_text() + "\n")
+    assert _json(tree, "--jobs", "2") == reference  # one file re-indexed, the rest from facts
     assert (tree / CACHE_DIR).is_dir()
 
 
-def test_warm_run_parses_nothing(tmp_path: Path) -> None:
+def test_warm_run_parses_nothing_and_an_edit_parses_one_file(tmp_path: Path) -> None:
     tree = _copy_fixtures(tmp_path)
     config = Config(root=tree)
     cold = pipeline.run([tree], config, jobs=1)
     warm = pipeline.run([tree], config, jobs=1)
-    assert cold.checked > 0 and warm.checked == 0
+    assert cold.checked > 10 and warm.checked == 0
     assert warm.cached == cold.checked
     assert warm.diagnostics == cold.diagnostics
+    leaf = tree / "rules" / "LL304.py"
+    leaf.write_text(leaf.read_text() + "\n# edited\n")
+    edited = pipeline.run([tree], config, jobs=1)
+    assert edited.checked == 1 and edited.cached == cold.checked - 1
+    assert edited.diagnostics == cold.diagnostics
 
 
 def test_changing_an_imported_module_invalidates_its_importers(tmp_path: Path) -> None:
     """train.py is unchanged, but the output it names "bx" now exists in model.py."""
     project = tmp_path / "project"
-    shutil.copytree(FIXTURES / "rules" / "cross_module", project)
+    shutil.copytree(CROSS, project)
     before = {(d["path"], d["line"], d["code"]) for d in _json(project)}
     assert ("train.py", 22, "LL103") in before
     model = project / "model.py"
@@ -80,24 +105,317 @@ def test_cache_directory_explains_itself_and_is_ignored(tmp_path: Path) -> None:
         .read_text()
         .startswith("Signature: 8a477f597d28d172789f06886806bc55")
     )
-    assert "losslint's result cache" in (cache / "README").read_text()
+    assert "losslint's cache" in (cache / "README").read_text()
     status = subprocess.run(
         ["git", "status", "--porcelain"], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert status.stdout.split() == ["??", "train.py"]
 
 
-def test_import_scan_and_components() -> None:
-    source = b"import os, keras as k\nfrom .model import build\nfrom pkg import (a,\n  b)\n"
-    assert scan_imports(source) == (
-        "os",
-        "keras",
-        ".model",
-        ".model.build",
-        "pkg",
-        "pkg.a",
-        "pkg.b",
+# -- the cache is data -------------------------------------------------------------------------
+
+
+class _Planted:
+    """Unpickling this runs code: it creates the marker file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def _corrupt(kind: str, entry: Path, marker: Path) -> None:
+    if kind == "pickle":
+        entry.write_bytes(pickle.dumps(_Planted(marker)))
+    elif kind == "random bytes":
+        entry.write_bytes(os.urandom(300))
+    elif kind == "wrong shape":
+        document = json.loads(entry.read_bytes())
+        value = document.get("value") if isinstance(document, dict) else None
+        if isinstance(value, dict) and "f" in value:  # facts: a field too few
+            value["f"] = value["f"][:-1]
+        elif isinstance(value, list):  # results: a diagnostic of another class
+            document["value"] = [[{"@": "Span", "f": [1, 1, 1, 1]}, ""]]
+        else:
+            document = {"files": "all of them"}
+        entry.write_text(json.dumps(document))
+    elif kind == "manifest []":
+        if entry.name == "manifest.json":
+            entry.write_text("[]")
+    elif kind == "no digest":
+        document = json.loads(entry.read_bytes())
+        if entry.name == "manifest.json":
+            document["files"] = {p: e[:4] + e[5:] for p, e in document["files"].items()}
+        else:
+            del document["key"]
+        entry.write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize(
+    "kind", ["pickle", "random bytes", "wrong shape", "manifest []", "no digest"]
+)
+def test_a_corrupted_or_planted_entry_is_ignored_and_rewritten(tmp_path: Path, kind: str) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(CROSS, project)
+    reference = _json(project, "--no-cache")
+    assert _json(project) == reference
+    marker = tmp_path / "code-ran"
+    entries = _entries(project)
+    assert any(p.name == "manifest.json" for p in entries) and len(entries) >= 3
+    for entry in entries:
+        _corrupt(kind, entry, marker)
+    assert _json(project) == reference
+    assert not marker.exists()
+    assert _json(project) == reference  # the rewritten entries are read back
+    for entry in _entries(project):
+        document = json.loads(entry.read_bytes())  # every entry is JSON again
+        assert isinstance(document, dict) and document["format"]
+
+
+def test_the_cache_holds_no_code() -> None:
+    """Only JSON is read: no module of losslint may load pickle (or marshal) data."""
+    package = Path(pipeline.__file__).parent
+    for module in package.rglob("*.py"):
+        text = module.read_text()
+        assert "import pickle" not in text and "import marshal" not in text, module
+
+
+def test_a_same_size_edit_with_the_old_mtime_is_seen(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(CROSS, project)
+    train = project / "train.py"
+    before = _json(project)
+    stat = train.stat()
+    text = train.read_text()
+    assert "LL103" in {d["code"] for d in before} and '"bx"' in text
+    train.write_text(text.replace('"bx"', '"cx"'))  # the same size
+    os.utime(train, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert train.stat().st_size == stat.st_size
+    assert _json(project) == _json(project, "--no-cache") != before
+
+
+def test_the_manifest_trusts_a_file_only_when_its_change_time_matches(tmp_path: Path) -> None:
+    file = tmp_path / "a.py"
+    file.write_text("x = 1\n")
+    stat = file.stat()
+    cache = Cache(tmp_path / "c", "k", written_ns=stat.st_ctime_ns + 10**12)
+    state = FileState.of(stat, "d" * 64, True)
+    cache.remember(str(file), state)
+    assert cache.state(str(file), stat) == state
+    same = os.stat_result(
+        tuple(stat[:10]), {"st_mtime_ns": stat.st_mtime_ns, "st_ctime_ns": stat.st_ctime_ns}
     )
-    modules = {"a.py": "pkg.train", "b.py": "pkg.model", "c.py": "other", "d.py": "pkg.a"}
-    imports = {"a.py": (".model",), "b.py": (), "c.py": ("numpy",), "d.py": ()}
-    assert components(modules, imports) == [["a.py", "b.py"], ["c.py"], ["d.py"]]
+    assert cache.state(str(file), same) == state
+    changed = os.stat_result(
+        tuple(stat[:10]), {"st_mtime_ns": stat.st_mtime_ns, "st_ctime_ns": stat.st_ctime_ns + 1}
+    )
+    assert cache.state(str(file), changed) is None
+    racy = Cache(tmp_path / "c", "k", written_ns=stat.st_ctime_ns + 10**9)  # within 2 s
+    racy.remember(str(file), state)
+    assert racy.state(str(file), stat) is None
+
+
+def test_a_cache_directory_linked_out_of_the_project_is_not_used(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(CROSS, project)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / CACHE_DIR).symlink_to(outside, target_is_directory=True)
+    reference = _json(project, "--no-cache")
+    assert _json(project) == reference
+    assert _json(project) == reference
+    assert list(outside.iterdir()) == []
+
+
+def test_a_link_planted_inside_the_cache_is_not_followed(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(CROSS, project)
+    reference = _json(project)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for kind in ("facts", "results"):
+        for directory in (project / CACHE_DIR).glob(f"*/{kind}"):
+            shutil.rmtree(directory)
+            directory.symlink_to(outside, target_is_directory=True)
+    assert _json(project) == reference
+    assert list(outside.iterdir()) == []
+
+
+def test_a_file_name_that_is_not_utf8_is_cached(tmp_path: Path) -> None:
+    name = os.fsdecode(b"train_\xff.py")
+    (tmp_path / name).write_text((FIXTURES / "demo" / "train_binary.py").read_text())
+    command = [str(COMMAND), "check", "."]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=120)
+    assert done.returncode == 1 and b"train_\xff.py:" in done.stdout, done.stderr
+    assert any((tmp_path / CACHE_DIR).rglob("manifest.json"))
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=120)
+    assert again.returncode == 1 and again.stdout == done.stdout, again.stderr
+
+
+# -- the codec -----------------------------------------------------------------------------------
+
+
+def _indexed(path: Path) -> ModuleIndex:
+    loaded = load(path, str(path))
+    assert isinstance(loaded, ParsedModule)
+    return index_module(loaded.tree, loaded.source, loaded.path, loaded.module)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((FIXTURES / "rules").glob("LL*.py")), ids=lambda p: str(p.name)
+)
+def test_facts_survive_the_codec_and_their_nodes_come_back(path: Path) -> None:
+    facts = _indexed(path)
+    document = json.loads(json.dumps(codec.encode(facts)))
+    source = codec.Source(str(path), __import__("hashlib").sha256(path.read_bytes()).hexdigest())
+    back = codec.decode(document, source)
+    assert back == facts  # every field but the syntax, which is compared below
+    for before, after in zip(
+        [*facts.functions, *facts.classes, *facts.objectives, *facts.api_uses],
+        [*back.functions, *back.classes, *back.objectives, *back.api_uses],
+        strict=True,
+    ):
+        if before.node is None:
+            assert after.node is None
+            continue
+        assert type(after.node) is type(before.node)
+        assert codec._position(after.node) == codec._position(before.node)
+    assert back.lines == facts.lines
+    assert back.tree.body[0].lineno == facts.tree.body[0].lineno
+
+
+def test_the_codec_refuses_what_it_did_not_write() -> None:
+    for document in ([1, {"@": "Nope", "f": []}], {"@": "Span", "f": [1]}, {"x": 1}):
+        with pytest.raises(codec.DecodeError):
+            codec.decode(document)
+
+
+# -- a bug in losslint costs one file, not the run ---------------------------------------------
+
+
+def test_an_indexing_failure_becomes_ll000_and_other_files_are_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "demo", project)
+    config = Config(root=project)
+    reference = pipeline.run([project], config, jobs=1, use_cache=False).diagnostics
+    victim = sorted({d.path for d in reference})[0]
+    real = index_module
+
+    def failing(tree: Any, source: str, path: str, module: str) -> ModuleIndex:
+        if path == victim:
+            raise KeyError("planted")
+        return real(tree, source, path, module)
+
+    monkeypatch.setattr("losslint.index.module.index_module", failing)
+    result = pipeline.run([project], config, jobs=1, use_cache=False)
+    internal = [d for d in result.diagnostics if d.name == "internal-error"]
+    assert [(d.code, d.path) for d in internal] == [("LL000", victim)]
+    assert "KeyError: 'planted'" in internal[0].message and "--verbose" in internal[0].message
+    others = [d for d in reference if d.path != victim]
+    assert others and all(d in result.diagnostics for d in others)
+    assert len(result.internal_errors) == 1 and "Traceback" in result.internal_errors[0]
+
+
+def test_a_rule_failure_names_the_rule_and_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from losslint.rules import registry
+
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "demo", project)
+    config = Config(root=project)
+    reference = pipeline.run([project], config, jobs=1, use_cache=False).diagnostics
+    rules = registry.all_rules()
+    broken = next(r for r in rules if r.code == "LL106")
+
+    def check(context: registry.RuleContext) -> Any:
+        for compiled in context.compiles:
+            raise ValueError(f"planted in {compiled.path}")
+        yield from ()
+
+    monkeypatch.setattr(
+        registry,
+        "all_rules",
+        lambda: tuple(
+            dataclasses.replace(broken, check=check) if r is broken else r for r in rules
+        ),
+    )
+    result = pipeline.run([project], config, jobs=1, use_cache=False)
+    internal = [d for d in result.diagnostics if d.name == "internal-error"]
+    assert len(internal) == 1 and "rule LL106" in internal[0].message
+    assert f"planted in {internal[0].path}" in internal[0].message
+    assert [d for d in result.diagnostics if d.code != "LL000"] == [
+        d for d in reference if d.code != "LL106"
+    ]
+
+
+def test_internal_errors_exit_by_the_findings_unless_strict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from losslint.cli import cli
+
+    (tmp_path / "train.py").write_text((FIXTURES / "demo" / "train_binary.py").read_text())
+    monkeypatch.chdir(tmp_path)
+
+    def failing(*args: Any) -> ModuleIndex:
+        raise KeyError("planted")
+
+    monkeypatch.setattr("losslint.index.module.index_module", failing)
+    runner = CliRunner()
+    plain = runner.invoke(cli, ["check", ".", "--no-cache", "--fail-on", "never"])
+    assert plain.exit_code == 0, plain.output
+    assert "train.py:1:1: LL000" in plain.output
+    verbose = runner.invoke(cli, ["check", ".", "--no-cache", "--verbose", "--strict-internal"])
+    assert verbose.exit_code == 2
+    assert "Traceback" in verbose.output and "KeyError: 'planted'" in verbose.output
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_losslint_leaves_no_worker_running(tmp_path: Path, number: int) -> None:
+    tree = Path(keras_spec.origin).parent if (keras_spec := find_spec("keras")) else None
+    if tree is None or keras_spec is None or keras_spec.origin is None:
+        pytest.skip("needs a tree big enough to keep two workers busy (Keras's sources)")
+    process = subprocess.Popen(
+        [str(COMMAND), "check", str(tree), "--jobs", "2", "--no-cache", "-q"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+            workers = _children(process.pid)
+        assert len(workers) == 2, "the workers never started"
+        process.send_signal(number)
+        assert process.wait(timeout=30) != 0
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers)
+    finally:
+        if process.poll() is None:
+            process.kill()

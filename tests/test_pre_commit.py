@@ -106,3 +106,41 @@ def test_readme_pre_commit_snippet_is_honest() -> None:
     assert rev in tags or rev.startswith("<"), f"rev {rev!r} is neither a tag nor a placeholder"
     hooks = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "--force-exclude" in hooks and "jupyter" in hooks
+
+
+@pytest.mark.skipif(not PRE_COMMIT.exists(), reason="pre-commit is not installed (dev extra)")
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_hook_run_on_one_changed_file_sees_the_model_of_an_unchanged_one(
+    tmp_path: Path,
+) -> None:
+    """Only train.py changed (and is named to the hook); its softmax model is built in model.py."""
+    from tests.test_project import SOFTMAX_MODEL, TRAIN
+
+    try:
+        rev = _git("rev-parse", "HEAD", cwd=ROOT)
+    except subprocess.CalledProcessError:
+        pytest.skip("this checkout has no commit for pre-commit to install from")
+    repo = tmp_path / "user-project"
+    repo.mkdir()
+    _git("init", "-q", cwd=repo)
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {ROOT}\n    rev: {rev}\n    hooks:\n      - id: losslint\n"
+    )
+    (repo / "model.py").write_text(SOFTMAX_MODEL)
+    (repo / "train.py").write_text(TRAIN.format(logits=False))
+    _git("add", ".", cwd=repo)
+    _git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x", cwd=repo)
+    (repo / "train.py").write_text(TRAIN.format(logits=True))
+    _git("add", "train.py", cwd=repo)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    done = subprocess.run(
+        [str(PRE_COMMIT), "run"],  # the staged files only: train.py
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "train.py:5:" in done.stdout and "LL107" in done.stdout
+    assert "model.py:" not in done.stdout

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from losslint.codec import raw
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.facts import (
@@ -222,7 +224,7 @@ class ProjectIndex:
                             module.path,
                             module.module,
                             cls.span,
-                            cls.node,
+                            raw(cls, "node"),
                             used=qualname in roles,
                         )
                     )
@@ -245,7 +247,7 @@ class ProjectIndex:
                     module.path,
                     module.module,
                     inner.span,
-                    inner.node,
+                    raw(inner, "node"),
                     factory=qualname,
                     used=bool(used),
                 )
@@ -269,7 +271,7 @@ class ProjectIndex:
                     module.path,
                     module.module,
                     function.span,
-                    function.node,
+                    raw(function, "node"),
                     used=bool(used),
                 )
             )
@@ -389,6 +391,56 @@ _METRIC_WORDS: Final = (
     "score",
     "auc",
 )
+
+
+def package_root(path: str, module: str) -> str:
+    """The directory a module's dotted name is relative to (``/src`` for ``/src/pkg/mod.py``)."""
+    directory = os.path.dirname(path)
+    depth = module.count(".") + (1 if path.endswith("__init__.py") and module else 0)
+    for _ in range(depth):
+        directory = os.path.dirname(directory)
+    return directory
+
+
+def namespaces(modules: Iterable[tuple[str, ModuleIndex]]) -> list[list[ModuleIndex]]:
+    """The modules split into groups in which no two share a dotted name.
+
+    ``modules`` pairs each module's facts with its absolute path. A module is identified by its
+    package root and dotted name, and Python resolves a name inside one ``sys.path``, so two
+    roots that define the same module (sub-projects that both have ``model.py``, vendored
+    copies) are never joined: each root goes to the group of the nearest root (by directory)
+    that it does not clash with. Each group is then a project of its own. A tree checked beside
+    copies of itself therefore gives the same findings as the tree alone; without clashes
+    (the usual case) there is one group and nothing changes.
+    """
+    roots: dict[str, list[ModuleIndex]] = {}
+    for path, module in modules:
+        roots.setdefault(package_root(path, module.module), []).append(module)
+    groups: list[tuple[set[str], list[ModuleIndex]]] = []
+    placed: list[tuple[str, int]] = []  # root, group
+    for root in sorted(roots):
+        names = {m.module for m in roots[root]}
+        fits = [i for i, (taken, _) in enumerate(groups) if not taken & names]
+        chosen = None
+        for _, group in sorted(placed, key=lambda p: -_common_length(p[0], root)):
+            if group in fits:
+                chosen = group
+                break
+        if chosen is None:
+            chosen = fits[0] if fits else len(groups)
+        if chosen == len(groups):
+            groups.append((set(), []))
+        groups[chosen][0].update(names)
+        groups[chosen][1].extend(roots[root])
+        placed.append((root, chosen))
+    return [members for _, members in groups]
+
+
+def _common_length(a: str, b: str) -> int:
+    try:
+        return len(os.path.commonpath([a, b]))
+    except ValueError:
+        return 0
 
 
 def _loss_signature(params: tuple[str, ...]) -> bool:

@@ -1,0 +1,382 @@
+"""Facts and diagnostics to plain JSON and back, with AST nodes re-parsed on demand.
+
+The codec knows no fact by name: it handles every dataclass of :mod:`losslint.index.facts` and
+:mod:`losslint.diagnostic` by field introspection, so a fact added there is cached without a
+change here. It writes data only (never pickle): a planted cache file can at worst be rejected.
+
+AST nodes (fields named ``node`` or ``tree``) and a module's ``lines`` are not stored. A node is
+written as a locator (its type and exact position) and comes back as a :class:`_Lazy` value that
+the first read of the field resolves, by parsing the file again once per module and looking the
+position up. Only the few files whose loss code an analysis walks are ever parsed twice, and
+their trees live only as long as the facts that point into them.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import enum
+import hashlib
+import io
+import tokenize
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+from losslint import diagnostic
+from losslint.index import facts
+from losslint.parse import python_bytes
+
+# Fields that hold syntax, re-derived from the file instead of stored.
+_SYNTAX_FIELDS: Final = frozenset({"node", "tree", "lines"})
+_Position = tuple[str, int, int, int, int]
+
+
+class DecodeError(ValueError):
+    """The document is not one this codec wrote: the cache entry is ignored and rewritten."""
+
+
+class SourceChanged(RuntimeError):
+    """A file changed between its indexing and the re-parse that an analysis asked for."""
+
+
+class Source:
+    """One file, parsed again the first time any of its nodes is read; shared by its locators."""
+
+    __slots__ = ("_index", "_lines", "_text", "_tree", "content", "digest", "path")
+
+    def __init__(self, path: str, digest: str, content: bytes | None = None) -> None:
+        self.path = path
+        self.digest = digest
+        self.content = content  # when it was not read from the disk (stdin, an editor)
+        self._text: str | None = None
+        self._tree: ast.Module | None = None
+        self._index: dict[_Position, ast.AST] = {}
+        self._lines: tuple[str, ...] | None = None
+
+    def text(self) -> str:
+        if self._text is None:
+            data = Path(self.path).read_bytes() if self.content is None else self.content
+            if hashlib.sha256(data).hexdigest() != self.digest:
+                raise SourceChanged(f"{self.path} changed while it was being checked")
+            data = python_bytes(self.path, data)  # a notebook's code cells, as indexed
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            self._text = data.decode(encoding)
+        return self._text
+
+    def _load(self) -> ast.Module:
+        if self._tree is None:
+            self._tree = ast.parse(self.text(), filename=self.path)
+        return self._tree
+
+    def tree(self) -> ast.Module:
+        return self._load()
+
+    def lines(self) -> tuple[str, ...]:
+        """As the indexer split them (a fix is built from them): no parse needed."""
+        if self._lines is None:
+            self._lines = tuple(self.text().splitlines())
+        return self._lines
+
+    def node(self, position: _Position) -> ast.AST:
+        found = self._index.get(position)
+        if found is None:
+            found = _find(self._load(), position)
+            if found is None:
+                raise SourceChanged(f"{self.path}: no {position[0]} at line {position[1]} any more")
+            self._index[position] = found
+        return found
+
+
+class _Lazy:
+    """A syntax field not resolved yet: ``what`` is a node position, "tree" or "lines"."""
+
+    __slots__ = ("source", "what")
+
+    def __init__(self, source: Source, what: _Position | str) -> None:
+        self.source = source
+        self.what = what
+
+    def resolve(self) -> object:
+        if self.what == "tree":
+            return self.source.tree()
+        if self.what == "lines":
+            return self.source.lines()
+        assert isinstance(self.what, tuple)
+        return self.source.node(self.what)
+
+
+class _LazyField:
+    """Wraps a slot of a frozen fact so that the first read of a :class:`_Lazy` resolves it."""
+
+    def __init__(self, slot: Any) -> None:
+        self.slot = slot
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = self.slot.__get__(instance, owner)
+        if isinstance(value, _Lazy):
+            value = value.resolve()
+            self.slot.__set__(instance, value)
+        return value
+
+    def __set__(self, instance: object, value: object) -> None:
+        self.slot.__set__(instance, value)
+
+    def raw(self, instance: object) -> Any:
+        return self.slot.__get__(instance, type(instance))
+
+
+def _dataclasses(*modules: Any) -> dict[str, type]:
+    found: dict[str, type] = {}
+    for module in modules:
+        for name, value in vars(module).items():
+            if (
+                isinstance(value, type)
+                and dataclasses.is_dataclass(value)
+                and value.__module__ == module.__name__
+            ):
+                found[name] = value
+    return found
+
+
+def _enums(*modules: Any) -> dict[str, type[enum.Enum]]:
+    return {
+        name: value
+        for module in modules
+        for name, value in vars(module).items()
+        if isinstance(value, type) and issubclass(value, enum.Enum)
+    }
+
+
+_CLASSES: Final = _dataclasses(facts, diagnostic)
+_ENUMS: Final = _enums(diagnostic)
+_FIELDS: Final = {
+    name: tuple(f.name for f in dataclasses.fields(cls)) for name, cls in _CLASSES.items()
+}
+
+
+def _install_lazy_fields() -> None:
+    for cls in _CLASSES.values():
+        for name in _SYNTAX_FIELDS & {f.name for f in dataclasses.fields(cls)}:
+            slot = cls.__dict__.get(name)
+            if slot is not None and not isinstance(slot, _LazyField):
+                setattr(cls, name, _LazyField(slot))
+
+
+_install_lazy_fields()
+
+
+def raw(instance: object, name: str) -> Any:
+    """A field's stored value without resolving it (to hand a locator on unresolved)."""
+    descriptor = type(instance).__dict__.get(name)
+    if isinstance(descriptor, _LazyField):
+        return descriptor.raw(instance)
+    return getattr(instance, name)
+
+
+def _find(tree: ast.AST, position: _Position) -> ast.AST | None:
+    """The outermost node of ``position``'s type and span, descending only into the children
+    that enclose it (walking the whole tree cost more than parsing it)."""
+    kind, line, column, end_line, end_column = position
+    start, end = (line, column), (end_line, end_column)
+    level = [tree]
+    while level:
+        deeper = []
+        for node in level:
+            for child in ast.iter_child_nodes(node):
+                child_end = getattr(child, "end_lineno", None)
+                if child_end is None:  # arguments, withitem...: no span, may hold it
+                    deeper.append(child)
+                    continue
+                child_start = (child.lineno, child.col_offset)  # type: ignore[attr-defined]
+                child_stop = (child_end, child.end_col_offset)  # type: ignore[attr-defined]
+                if child_start > start or child_stop < end:
+                    continue
+                if child_start == start and child_stop == end and type(child).__name__ == kind:
+                    return child
+                deeper.append(child)
+        level = deeper
+    return None
+
+
+def _position(node: ast.AST) -> _Position | None:
+    end = getattr(node, "end_lineno", None)
+    if end is None:
+        return None
+    return (
+        type(node).__name__,
+        node.lineno,  # type: ignore[attr-defined]
+        node.col_offset,  # type: ignore[attr-defined]
+        end,
+        node.end_col_offset,  # type: ignore[attr-defined]
+    )
+
+
+# -- encoding -------------------------------------------------------------------------------
+
+
+def encode(value: object) -> Any:
+    """A JSON-ready form of a fact, a diagnostic, or anything built of the allowed field types."""
+    if isinstance(value, enum.Enum):  # before int and str: IntEnum is an int
+        return {"@enum": type(value).__name__, "v": value.value}
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return (
+            value
+            if value == value and value not in (float("inf"), float("-inf"))
+            else {"@float": repr(value)}
+        )
+    if isinstance(value, tuple):
+        return [encode(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        name = type(value).__name__
+        if _CLASSES.get(name) is not type(value):
+            raise TypeError(f"cannot cache a {name}: not a fact or diagnostic class")
+        return {"@": name, "f": [_encode_field(value, field) for field in _FIELDS[name]]}
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise TypeError("cannot cache a dict whose keys are not all strings")
+        return {"@dict": {key: encode(item) for key, item in value.items()}}
+    if isinstance(value, frozenset):
+        return {"@set": sorted((encode(item) for item in value), key=repr)}
+    if isinstance(value, complex):
+        return {"@complex": [encode(value.real), encode(value.imag)]}
+    if isinstance(value, bytes):
+        return {"@bytes": value.decode("latin-1")}
+    if value is Ellipsis:
+        return {"@ellipsis": True}
+    raise TypeError(f"cannot cache a value of type {type(value).__name__}")
+
+
+def _encode_field(instance: object, name: str) -> Any:
+    if name not in _SYNTAX_FIELDS:
+        return encode(getattr(instance, name))
+    value = raw(instance, name)
+    if isinstance(value, _Lazy):
+        return {"@syntax": value.what if isinstance(value.what, str) else list(value.what)}
+    if value is None:
+        return None
+    if name == "tree":
+        return {"@syntax": "tree"}
+    if name == "lines":
+        return {"@syntax": "lines"}
+    position = _position(value) if isinstance(value, ast.AST) else None
+    if position is None:
+        raise TypeError(f"cannot locate a {type(value).__name__} to cache it")
+    return {"@syntax": list(position)}
+
+
+# -- decoding -------------------------------------------------------------------------------
+
+
+def decode(document: Any, source: Source | None = None) -> Any:
+    """The value :func:`encode` gave ``document`` for; DecodeError when it is not such a form.
+
+    ``source`` is the file the syntax locators point into (facts of one module); without it a
+    document holding a locator is rejected.
+    """
+    try:
+        return _decode(document, source)
+    except DecodeError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
+        raise DecodeError(f"malformed cache document: {error}") from error
+
+
+def _decode(document: Any, source: Source | None) -> Any:
+    if document is None or isinstance(document, (bool, int, str, float)):
+        return document
+    if isinstance(document, list):
+        return tuple(_decode(item, source) for item in document)
+    if not isinstance(document, dict) or len(document) not in (1, 2):
+        raise DecodeError("not a cache document")
+    handler = _DECODERS.get(next(iter(document)))
+    if handler is None:
+        raise DecodeError(f"unknown tag {next(iter(document))!r}")
+    return handler(document, source)
+
+
+def _decode_dataclass(document: dict[str, Any], source: Source | None) -> object:
+    name = document["@"]
+    cls = _CLASSES.get(name) if isinstance(name, str) else None
+    values = document.get("f")
+    if cls is None or not isinstance(values, list) or len(values) != len(_FIELDS[name]):
+        raise DecodeError(f"not a cached fact: {name!r}")
+    arguments = {}
+    for field, value in zip(_FIELDS[name], values, strict=True):
+        if field in _SYNTAX_FIELDS and isinstance(value, dict) and "@syntax" in value:
+            arguments[field] = _decode_syntax(value["@syntax"], source)
+        else:
+            arguments[field] = _decode(value, source)
+    return cls(**arguments)
+
+
+def _decode_syntax(what: Any, source: Source | None) -> _Lazy:
+    if source is None:
+        raise DecodeError("a syntax locator outside a module's facts")
+    if what in ("tree", "lines"):
+        return _Lazy(source, what)
+    if (
+        isinstance(what, list)
+        and len(what) == 5
+        and isinstance(what[0], str)
+        and all(type(n) is int for n in what[1:])
+    ):
+        return _Lazy(source, (what[0], what[1], what[2], what[3], what[4]))
+    raise DecodeError("malformed syntax locator")
+
+
+def _decode_enum(document: dict[str, Any], source: Source | None) -> enum.Enum:
+    cls = _ENUMS.get(document["@enum"])
+    if cls is None:
+        raise DecodeError("unknown enumeration")
+    return cls(document["v"])
+
+
+def _decode_dict(document: dict[str, Any], source: Source | None) -> dict[str, Any]:
+    items = document["@dict"]
+    if not isinstance(items, dict):
+        raise DecodeError("malformed mapping")
+    return {key: _decode(value, source) for key, value in items.items()}
+
+
+def _decode_set(document: dict[str, Any], source: Source | None) -> frozenset[Any]:
+    return frozenset(_decode(item, source) for item in document["@set"])
+
+
+def _decode_float(document: dict[str, Any], source: Source | None) -> float:
+    text = document["@float"]
+    if text not in ("nan", "inf", "-inf"):
+        raise DecodeError("malformed float")
+    return float(text)
+
+
+def _decode_complex(document: dict[str, Any], source: Source | None) -> complex:
+    real, imag = (_decode(part, source) for part in document["@complex"])
+    return complex(real, imag)
+
+
+def _decode_bytes(document: dict[str, Any], source: Source | None) -> bytes:
+    text = document["@bytes"]
+    if not isinstance(text, str):
+        raise DecodeError("malformed bytes")
+    return text.encode("latin-1")
+
+
+def _decode_ellipsis(document: dict[str, Any], source: Source | None) -> object:
+    return Ellipsis
+
+
+_DECODERS: Final[dict[str, Callable[[dict[str, Any], Source | None], Any]]] = {
+    "@": _decode_dataclass,
+    "@enum": _decode_enum,
+    "@dict": _decode_dict,
+    "@set": _decode_set,
+    "@float": _decode_float,
+    "@complex": _decode_complex,
+    "@bytes": _decode_bytes,
+    "@ellipsis": _decode_ellipsis,
+}

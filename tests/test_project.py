@@ -1,0 +1,106 @@
+"""Which modules form a project: identity by package root, and named files seen in context."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import FIXTURES
+from tests.test_cli import run
+
+SOFTMAX_MODEL = """\
+import keras
+
+
+def build_model():
+    inputs = keras.Input(shape=(8,))
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+"""
+LINEAR_MODEL = SOFTMAX_MODEL.replace(', activation="softmax"', "")
+TRAIN = """\
+import keras
+from model import build_model
+
+model = build_model()
+model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits={logits}))
+"""
+
+
+def _json(cwd: Path, *args: str) -> list[dict[str, Any]]:
+    done = run("check", *args, "--format", "json", cwd=cwd)
+    assert done.returncode in (0, 1), done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def _codes(found: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(d["path"], d["code"]) for d in found}
+
+
+def test_sub_projects_sharing_module_names_stay_distinct(tmp_path: Path) -> None:
+    """a/ and b/ both have model.py and train.py; each train.py must see its own model."""
+    for name, model, logits in (("a", SOFTMAX_MODEL, True), ("b", LINEAR_MODEL, True)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.py").write_text(model)
+        (tmp_path / name / "train.py").write_text(TRAIN.format(logits=logits))
+    expected = {("a/train.py", "LL107")}
+    assert _codes(_json(tmp_path, ".", "--no-cache")) == expected
+    assert _codes(_json(tmp_path, ".", "--jobs", "2")) == expected
+    assert _codes(_json(tmp_path / "a", ".", "--no-cache")) == {("train.py", "LL107")}
+    assert _codes(_json(tmp_path / "b", ".", "--no-cache")) == set()
+
+
+def _tree(target: Path, number: int) -> None:
+    """A copy of a project with contents of its own (a comment), as vendored copies differ."""
+    for source in (FIXTURES / "rules" / "cross_module", FIXTURES / "demo"):
+        shutil.copytree(source, target / source.name)
+    for file in target.rglob("*.py"):
+        file.write_text(file.read_text() + f"\n# copy {number}\n")
+
+
+def _strip(found: list[dict[str, Any]], prefix: str) -> list[str]:
+    out = []
+    for d in found:
+        if d["path"].startswith(prefix):
+            out.append(json.dumps({**d, "path": d["path"][len(prefix) :]}, sort_keys=True))
+    return sorted(out)
+
+
+def test_a_tree_gives_the_same_findings_alone_and_beside_copies_of_itself(
+    tmp_path: Path,
+) -> None:
+    copies = 3
+    for number in range(copies):
+        _tree(tmp_path / f"copy{number}", number)
+    together = {
+        "no cache, 1 job": _json(tmp_path, ".", "--no-cache", "--jobs", "1"),
+        "cold cache, 2 jobs": _json(tmp_path, ".", "--jobs", "2"),
+        "warm cache, 1 job": _json(tmp_path, ".", "--jobs", "1"),
+    }
+    for number in range(copies):
+        alone = _json(tmp_path / f"copy{number}", ".", "--no-cache")
+        assert alone and {d["code"] for d in alone} >= {"LL102", "LL103"}
+        for how, found in together.items():
+            assert _strip(found, f"copy{number}/") == _strip(alone, ""), (number, how)
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_a_named_file_is_checked_with_the_facts_of_its_project(tmp_path: Path) -> None:
+    """train.py alone, as pre-commit names it: the softmax output is built in model.py."""
+    _git("init", "-q", cwd=tmp_path)
+    (tmp_path / "model.py").write_text(SOFTMAX_MODEL)
+    (tmp_path / "train.py").write_text(TRAIN.format(logits=True))
+    (tmp_path / "other.py").write_text(TRAIN.format(logits=True))
+    for cache in ("--no-cache", "--jobs=1"):
+        found = _json(tmp_path, "train.py", cache)
+        assert _codes(found) == {("train.py", "LL107")}, cache
+        assert _codes(_json(tmp_path, "model.py", cache)) == set()
+    assert _codes(_json(tmp_path, "train.py", "other.py")) == {
+        ("train.py", "LL107"),
+        ("other.py", "LL107"),
+    }
