@@ -12,13 +12,12 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
-import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
 from losslint.diagnostic import Span
-from losslint.index import names
+from losslint.index import folding, names
 from losslint.index.apis import collect_api_uses
 from losslint.index.facts import (
     ApiUse,
@@ -39,7 +38,7 @@ from losslint.index.facts import (
     Unknown,
     Value,
 )
-from losslint.index.positions import column, node_span
+from losslint.index.positions import column, node_span, source_lines
 
 _MAX_DEPTH: Final = 24
 _COMPILE_KEYWORDS: Final = frozenset(
@@ -108,13 +107,6 @@ _ACTIVATION_LAYERS: Final = {
     "LeakyReLU": "leaky_relu",
     "ELU": "elu",
     "PReLU": "leaky_relu",
-}
-_FOLD: Final[dict[type[ast.operator], Callable[[float, float], float]]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
 }
 
 
@@ -344,7 +336,7 @@ class ModuleIndexer:
         self.path = path
         self.module = module
         self.source = source
-        self.lines = source.splitlines()
+        self.lines = source_lines(source)
         self.call_lines = frozenset(
             number
             for number, text in enumerate(self.lines, start=1)
@@ -566,11 +558,10 @@ class ModuleIndexer:
                 continue
             value = self.value(bindings[0].value, scope, math.inf)
             if isinstance(value, Const) and type(value.value) in (int, float):
-                number: int | float = value.value  # type: ignore[assignment]
-                try:
-                    found[name] = float(number)
-                except OverflowError:  # EPS = 10**400: beyond float range, as a float is
-                    found[name] = math.inf if number > 0 else -math.inf
+                number = folding.to_float(value.value)
+                if number is None:  # a literal beyond float range: as a float is, infinite
+                    number = math.inf if value.value > 0 else -math.inf  # type: ignore[operator]
+                found[name] = number
         return found
 
     def _nested(self, node: ast.AST, parent: _Scope) -> None:
@@ -645,19 +636,13 @@ class ModuleIndexer:
                 number = inner.value
                 return Const(-number if isinstance(expr.op, ast.USub) else number, span)  # type: ignore[operator]
             return Unknown(span)
-        if isinstance(expr, ast.BinOp) and type(expr.op) in _FOLD:
+        if isinstance(expr, ast.BinOp) and folding.foldable(expr.op):
             left = self.value(expr.left, scope, line, depth + 1)
             right = self.value(expr.right, scope, line, depth + 1)
-            if (
-                isinstance(left, Const)
-                and isinstance(right, Const)
-                and _is_number(left.value)
-                and _is_number(right.value)
-            ):
-                try:
-                    return Const(_FOLD[type(expr.op)](left.value, right.value), span)  # type: ignore[arg-type]
-                except (ArithmeticError, ValueError, TypeError):
-                    return Unknown(span)
+            if isinstance(left, Const) and isinstance(right, Const):
+                # Bounded: ``EPS = 9 ** 9 ** 9`` is valid Python that must not be computed.
+                folded = folding.fold(expr.op, left.value, right.value)
+                return Unknown(span) if folded is None else Const(folded, span)
             return Unknown(span)
         if isinstance(expr, (ast.List, ast.Tuple)):
             if any(isinstance(e, ast.Starred) for e in expr.elts):
