@@ -199,4 +199,4 @@ class Cache:
 def component_key(config_key: str, members: Sequence[tuple[str, str]]) -> str:
     """The key of a component's results: its files' paths and contents, and the settings."""
     text = "\0".join([config_key, *(f"{path}\0{sha}" for path, sha in sorted(members))])
-    return digest(text.encode())
+    return digest(text.encode("utf-8", "surrogateescape"))  # non-UTF-8 file names

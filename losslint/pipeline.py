@@ -18,6 +18,7 @@ from losslint.cache import Cache, FileFacts, component_key, components, digest, 
 from losslint.config import Config
 from losslint.diagnostic import Diagnostic
 from losslint.discover import Discovery
+from losslint.index.positions import source_lines
 from losslint.notebook import NotebookError
 from losslint.parse import (
     MAX_BYTES,
@@ -25,7 +26,9 @@ from losslint.parse import (
     load,
     may_concern_keras,
     module_name,
+    not_regular,
     python_bytes,
+    read_source,
     unreadable,
 )
 
@@ -183,6 +186,9 @@ def _scan(
         stat = file.stat()
     except OSError as error:
         return unreadable(shown, f"cannot be read: {error.strerror or error}")
+    special = not_regular(stat.st_mode)  # a FIFO blocks, /dev/zero never ends: never opened
+    if special is not None:
+        return unreadable(shown, special)
     absolute = os.path.abspath(file)  # a cache key: no need to resolve links per file
     known = cache.facts(absolute, stat) if cache is not None else None
     if known is not None:
@@ -191,10 +197,9 @@ def _scan(
         return unreadable(
             shown, f"is {stat.st_size // (1024 * 1024)} MiB, over the 10 MiB limit; not checked"
         )
-    try:
-        data = file.read_bytes()
-    except OSError as error:
-        return unreadable(shown, f"cannot be read: {error.strerror or error}")
+    data = read_source(file, shown)
+    if isinstance(data, Diagnostic):
+        return data
     facts = _facts(file, shown, data, stat.st_size, stat.st_mtime_ns)
     if cache is not None and isinstance(facts, FileFacts):
         cache.remember(absolute, facts)
@@ -272,7 +277,7 @@ def _analyse(
         if isinstance(loaded, Diagnostic):
             found.append((loaded, ""))
             return
-        sources[shown] = loaded.source.splitlines()
+        sources[shown] = source_lines(loaded.source)
         try:
             indexes.append(index_module(loaded.tree, loaded.source, loaded.path, loaded.module))
         except Exception:  # a bug in losslint must not lose the other files' findings
