@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
+from typing import Final
 
 from losslint.diagnostic import Span
+
+_LINE_BREAK: Final = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines of ``source`` as Python numbers them: only CR LF, CR and LF end a line.
+
+    ``str.splitlines`` also splits at form feed, U+2028, U+0085 and other characters that are
+    not line ends to the tokenizer, which would shift every later line and column. Every stage
+    (index positions, ``noqa`` lookup, fixes, reports) takes its lines from here.
+    """
+    lines = _LINE_BREAK.split(source)
+    if lines and lines[-1] == "":
+        lines.pop()  # the text after a final line end is not a line
+    return lines
 
 
 def column(lines: Sequence[str], line: int, byte_offset: int) -> int:
@@ -13,7 +30,9 @@ def column(lines: Sequence[str], line: int, byte_offset: int) -> int:
     if 0 < line <= len(lines):
         text = lines[line - 1]
         if not text.isascii():
-            return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "replace"))
+            return len(
+                text.encode("utf-8", "surrogatepass")[:byte_offset].decode("utf-8", "replace")
+            )
     return byte_offset
 
 

@@ -29,6 +29,7 @@ from typing import IO, Any, Final
 import losslint
 from losslint.config import Config, RuntimeSettings
 from losslint.diagnostic import Diagnostic
+from losslint.index.positions import source_lines
 from losslint.index.project import ProjectIndex
 from losslint.parse import ParsedModule, load
 from losslint.runtime import RuntimeUnavailable
@@ -91,7 +92,7 @@ def run_stage(
         loaded = load(Path(shown), shown, module, prefilter=False)
         if not isinstance(loaded, ParsedModule):
             continue  # skipped, or LL000 already reported by the static stage
-        sources[shown] = loaded.source.splitlines()
+        sources[shown] = source_lines(loaded.source)
         try:
             indexes.append(index_module(loaded.tree, loaded.source, loaded.path, loaded.module))
         except Exception:
