@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
@@ -1106,8 +1107,8 @@ class ModuleIndexer:
                 continue  # re.compile, tf.compile...: a module, not a model
             keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
             model = self.model_ref(receiver, scope, call.lineno)
-            if not (_COMPILE_KEYWORDS & keywords.keys()) and model is None:
-                continue
+            if not (_COMPILE_KEYWORDS & keywords.keys()) and not _plausible_model(model):
+                continue  # code.InteractiveConsole().compile(source, filename, mode)
             loss = keywords.get("loss")
             if loss is None and len(call.args) >= 2:
                 loss = call.args[1]
@@ -1172,6 +1173,18 @@ def _layer_or_model(func: str | None) -> bool:
         (func.startswith("keras.layers.") and func != "keras.layers.Input")
         or func in ("keras.Model", "keras.Sequential")
     )
+
+
+def _plausible_model(ref: ModelRef | None) -> bool:
+    """Whether a ``compile(...)`` receiver without Keras's keywords may be a Keras model: one
+    built here, or returned by a call that is not into the standard library (which has
+    ``compile`` methods of its own and no Keras models)."""
+    if ref is None:
+        return False
+    if ref.model is not None:
+        return True
+    root = (ref.factory or "").split(".")[0]
+    return bool(root) and root not in sys.stdlib_module_names
 
 
 def _may_build_model(call: ast.Call) -> bool:
