@@ -228,7 +228,9 @@ class _Target:
 def apply_fixes(source: bytes, fixes: Sequence[Fix]) -> tuple[bytes, int]:
     """``source`` with as many of ``fixes`` applied as do not overlap; (new source, count).
 
-    The source is returned unchanged when the fixed code would not parse.
+    The source is returned unchanged when the fixed code would not parse, or when libcst
+    cannot reproduce the rest of the file byte for byte (it drops a form feed at the start of
+    a line): a fix must not change what it does not fix.
     """
     comments = [f for f in fixes if f.edits and all(e.kind == "comment" for e in f.edits)]
     if comments:
@@ -238,9 +240,22 @@ def apply_fixes(source: bytes, fixes: Sequence[Fix]) -> tuple[bytes, int]:
             return source, done
         new, count = apply_fixes(source, rest)
         return new, done + count
+    # libcst reads a file whose lines end in a lone CR (old Mac style), but drops its last line
+    # end; such a file holds no LF, so it is fixed as LF text and turned back exactly.
+    lone_cr = b"\r" in source and b"\n" not in source
+    text = source.replace(b"\r", b"\n") if lone_cr else source
+    fixed, count = _apply_fixes(text, fixes)
+    if not count:
+        return source, 0
+    return (fixed.replace(b"\n", b"\r") if lone_cr else fixed), count
+
+
+def _apply_fixes(source: bytes, fixes: Sequence[Fix]) -> tuple[bytes, int]:
     try:
         module = cst.parse_module(source)
-    except cst.ParserSyntaxError:
+    except (cst.ParserSyntaxError, RecursionError, ValueError):
+        return source, 0
+    if module.bytes != source:
         return source, 0
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)

@@ -25,6 +25,13 @@ def source_lines(source: str) -> list[str]:
     return lines
 
 
+def line_breaks(text: str, start: int, end: int) -> int:
+    """How many line ends lie in ``text[start:end]`` (CR LF counts once; a lone CR is one)."""
+    return (
+        text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
+    )
+
+
 def column(lines: Sequence[str], line: int, byte_offset: int) -> int:
     """0-based character column of a UTF-8 byte offset on a 1-based line."""
     if 0 < line <= len(lines):
