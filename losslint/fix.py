@@ -120,7 +120,9 @@ def run(
                 del outcome.before[original]
                 continue
             outcome.after[original] = after
-    if write:
+    if write and not outcome.errors:
+        # After an internal error the analysis is incomplete: fixing what it saw could
+        # half-migrate a project. Nothing is written; the report that follows says why.
         for path, content in outcome.after.items():
             try:
                 path.write_bytes(content)
@@ -275,6 +277,8 @@ def _apply_fixes(source: bytes, fixes: Sequence[Fix]) -> tuple[bytes, int]:
             continue
         needed = [e.content for e in fix.edits if e.kind == "import"]
         if any(_import_conflicts(statement, bound) for statement in needed):
+            continue
+        if any(_shadowed(name, bound) for t in targets for name in _introduced(t)):
             continue
         if any(_conflict(t, other) for t in targets for other in chosen):
             continue
@@ -495,8 +499,81 @@ def _bound_names(module: cst.Module) -> dict[str, set[str]]:
             for name in _target_names(node.name):
                 found.setdefault(name, set()).add("other")
 
+        # Bindings that are easy to forget: ``(ops := ...)``, ``for ops in`` inside a
+        # comprehension, ``case ops:`` / ``case [*ops]`` / ``case {**ops}`` captures.
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            for name in _target_names(node.target):
+                found.setdefault(name, set()).add("other")
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
+            for name in _target_names(node.target):
+                found.setdefault(name, set()).add("other")
+
+        def visit_MatchAs(self, node: cst.MatchAs) -> None:
+            if node.name is not None:
+                found.setdefault(node.name.value, set()).add("other")
+
+        def visit_MatchStar(self, node: cst.MatchStar) -> None:
+            if node.name is not None:
+                found.setdefault(node.name.value, set()).add("other")
+
+        def visit_MatchMapping(self, node: cst.MatchMapping) -> None:
+            if node.rest is not None:
+                found.setdefault(node.rest.value, set()).add("other")
+
+        def visit_Global(self, node: cst.Global) -> None:
+            for item in node.names:
+                found.setdefault(item.name.value, set()).add("other")
+
+        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+            for item in node.names:
+                found.setdefault(item.name.value, set()).add("other")
+
     module.visit(Collector())
     return found
+
+
+def _introduced(target: _Target) -> set[str]:
+    """The names a replacement refers to that the code it replaces did not (``ops`` in
+    ``K.mean(x)`` → ``ops.mean(x)``)."""
+    if target.edit.kind not in ("replace", "argument"):
+        return set()
+    content = target.edit.content
+    if target.edit.kind == "argument":
+        content = content.partition("=")[2] if "=" in content else content
+    try:
+        new = cst.parse_expression(content.strip())
+    except (cst.ParserSyntaxError, ValueError):
+        return set()
+    return _loaded_names(new) - _loaded_names(target.node)
+
+
+def _loaded_names(node: cst.CSTNode) -> set[str]:
+    """Names read in ``node``: not attribute names after a dot, not keyword names."""
+    found: set[str] = set()
+
+    class Reader(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False
+
+    node.visit(Reader())
+    return found
+
+
+def _shadowed(name: str, bound: dict[str, set[str]]) -> bool:
+    """Whether ``name`` is bound, somewhere in the module, to something other than one import:
+    bindings are not tracked per scope, so any other binding may be the one in force where the
+    replacement lands (a walrus, a ``case`` capture, a parameter), and the fix is left out."""
+    ways = bound.get(name, set())
+    return "other" in ways or len(ways) > 1
 
 
 def _target_names(node: cst.BaseExpression) -> list[str]:
