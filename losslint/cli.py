@@ -482,9 +482,14 @@ def _fix(
         outcome.before.update(part.before)
         outcome.after.update(part.after)
         outcome.errors.extend(part.errors)
-    for message in outcome.errors:
-        click.echo(f"losslint: internal error: {message}", err=True)
     if outcome.errors:
+        # The check that follows reports the findings and the internal error (exit 2); the
+        # fixes are not written, since the analysis they come from is incomplete.
+        if not diff:
+            click.echo("losslint: internal error during --fix: no file was changed", err=True)
+            return
+        for message in outcome.errors:
+            click.echo(f"losslint: internal error: {message}", err=True)
         sys.exit(2)
     if diff:
         if output_format == "json":
