@@ -11,7 +11,7 @@ def _without_cwd() -> None:
     ``pathspec.py`` in the checked tree would then be imported, and run, in place of the real
     library. Static mode never executes code from the tree it checks. (losslint itself is
     already imported, so its own modules still resolve.)"""
-    if sys.flags.safe_path or not sys.path:
+    if getattr(sys.flags, "safe_path", False) or not sys.path:  # -P, Python 3.11+
         return
     first = sys.path[0]
     if first == "" or os.path.abspath(first) == os.getcwd():

@@ -38,7 +38,9 @@ from losslint.runtime import RuntimeUnavailable
 _LL000_TEXT = """# LL000 unreadable-file
 
 A file that losslint could not check: it does not parse (a syntax error, with its line and
-column), is not valid UTF-8 (or its declared encoding), cannot be read, or is over 10 MiB.
+column), is not valid UTF-8 (or its declared encoding), declares a codec that is not a text
+encoding or that fails on it (the codec is named), cannot be read, is over 10 MiB, or is not
+a regular file (a FIFO or a device: never opened).
 The other files are still checked. Fix the file, or exclude it with `extend-exclude`.
 """
 
@@ -315,6 +317,10 @@ def check(
         )
     for message in result.internal_errors:
         click.echo(f"losslint: internal error: {message}", err=True)
+    if result.runtime is not None and result.runtime.stopped_by:
+        # Stopped from outside (CI cancelling, Ctrl-C) during --runtime: the report above is
+        # what was found; the exit status is the shell's for a terminated command.
+        sys.exit(128 + result.runtime.stopped_by)
     if result.internal_errors:
         sys.exit(2)
     failing = any(
