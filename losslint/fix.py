@@ -26,7 +26,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from losslint import pipeline
 from losslint.config import Config
-from losslint.diagnostic import Applicability, Diagnostic, Edit, Fix, Span
+from losslint.diagnostic import Applicability, Diagnostic, Edit, Fix, Span, printable
 from losslint.discover import Discovery
 from losslint.noqa import apply_comment_edits
 from losslint.notebook import NotebookError, is_notebook, to_python, write_back
@@ -46,7 +46,7 @@ class Outcome:
         """A unified diff of every changed file, paths as the report shows them."""
         chunks: list[str] = []
         for path in sorted(self.after):
-            shown = pipeline.display_path(path)
+            shown = printable(pipeline.display_path(path))  # a newline would forge a header
             old = _shown_text(path, self.before[path]).splitlines(keepends=True)
             new = _shown_text(path, self.after[path]).splitlines(keepends=True)
             # git-style a/ b/ prefixes for relative paths; an absolute path is shown as it is.

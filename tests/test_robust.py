@@ -312,3 +312,17 @@ def test_python_m_losslint_does_not_import_from_the_current_directory(tmp_path: 
     assert not (root / "EXECUTED").exists()
     assert done.returncode == 1, done.stderr
     assert "good.py:5:" in done.stdout
+
+
+def test_a_newline_in_a_file_name_cannot_forge_a_diff_header(tmp_path: Path) -> None:
+    legacy = "from keras import backend as K\n\n\ndef m_loss(y_true, y_pred):\n"
+    legacy += "    return K.mean(y_pred, axis=-1)\n"
+    (tmp_path / "a.py\n+++ evil.py").write_text(legacy, encoding="utf-8")
+    old = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        done = CliRunner().invoke(cli, ["check", "--no-cache", "--diff", "."])
+    finally:
+        os.chdir(old)
+    headers = [line for line in done.output.splitlines() if line.startswith(("---", "+++"))]
+    assert headers == ["--- a/a.py\\n+++ evil.py", "+++ b/a.py\\n+++ evil.py"], done.output
