@@ -151,7 +151,9 @@ class _Mirror:
         # Ancestor packages too: a module's dotted name depends on their __init__.py.
         for source in [file, *_package_inits(file)]:
             target = self.place(source)
-            if target.exists():
+            if target.exists() or not source.is_file():
+                # A FIFO or a device named on the command line is never opened (copying
+                # /dev/zero never ends); the check after the fixes reports it as LL000.
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)

@@ -326,3 +326,16 @@ def test_a_newline_in_a_file_name_cannot_forge_a_diff_header(tmp_path: Path) -> 
         os.chdir(old)
     headers = [line for line in done.output.splitlines() if line.startswith(("---", "+++"))]
     assert headers == ["--- a/a.py\\n+++ evil.py", "+++ b/a.py\\n+++ evil.py"], done.output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fix_skips_special_files_named_on_the_command_line(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    os.mkfifo(root / "pipe.py")
+    args = ["check", "--no-cache", "--fix", str(root / "pipe.py"), str(root / "good.py")]
+    if Path("/dev/zero").exists():
+        args.append("/dev/zero")
+    started = time.perf_counter()
+    done = CliRunner().invoke(cli, args)
+    assert time.perf_counter() - started < 10 * LIMIT_S  # two fix rounds and a check
+    assert "pipe.py:1:1: LL000" in done.output and "good.py:5:" in done.output, done.output
