@@ -339,3 +339,21 @@ def test_fix_skips_special_files_named_on_the_command_line(tmp_path: Path) -> No
     done = CliRunner().invoke(cli, args)
     assert time.perf_counter() - started < 10 * LIMIT_S  # two fix rounds and a check
     assert "pipe.py:1:1: LL000" in done.output and "good.py:5:" in done.output, done.output
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("2048", 2048), ("0", 0), ("-1", None), ("1.5", None), ("'4G'", None)]
+)
+def test_the_memory_limit_is_configurable_in_mib(
+    tmp_path: Path, value: str, expected: int | None
+) -> None:
+    from losslint.config import ConfigError, RuntimeSettings, load_config
+
+    assert RuntimeSettings().memory_limit == 4096  # the documented default
+    path = tmp_path / "pyproject.toml"
+    path.write_text(f"[tool.losslint.runtime]\nmemory-limit = {value}\n", encoding="utf-8")
+    if expected is None:
+        with pytest.raises(ConfigError, match=r"'memory-limit' in \[tool\.losslint\.runtime\]"):
+            load_config(path)
+    else:
+        assert load_config(path).runtime.memory_limit == expected
