@@ -26,7 +26,7 @@ _ELSEWHERE = re.compile(
     r'losslint/analysis/(?:ranges|batch_axis)\.py", line \d+, in \w+\n[^\n]*\n(?:[ \t^~]*\n)?'
     r"(?:OverflowError|ZeroDivisionError|RecursionError)\b"
 )
-_ELSEWHERE_REASON = "arithmetic error in analysis/ranges.py or batch_axis.py (issue 12)"
+_ELSEWHERE_REASON = "arithmetic or recursion error in analysis/ranges.py or batch_axis.py"
 
 
 def _known_elsewhere(problem: str) -> bool:
