@@ -248,7 +248,10 @@ def apply_fixes(source: bytes, fixes: Sequence[Fix]) -> tuple[bytes, int]:
     # end; such a file holds no LF, so it is fixed as LF text and turned back exactly.
     lone_cr = b"\r" in source and b"\n" not in source
     text = source.replace(b"\r", b"\n") if lone_cr else source
-    fixed, count = _apply_fixes(text, fixes)
+    try:
+        fixed, count = _apply_fixes(text, fixes)
+    except RecursionError:  # libcst's visitors and code generation recurse per nesting level
+        return source, 0
     if not count:
         return source, 0
     return (fixed.replace(b"\n", b"\r") if lone_cr else fixed), count

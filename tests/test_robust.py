@@ -357,3 +357,15 @@ def test_the_memory_limit_is_configurable_in_mib(
             load_config(path)
     else:
         assert load_config(path).runtime.memory_limit == expected
+
+
+def test_a_fix_on_code_nested_deeper_than_libcst_recurses_leaves_it_unchanged() -> None:
+    from losslint.diagnostic import Applicability, Edit, Fix, Span
+    from losslint.fix import apply_fixes
+
+    calls = "y_pred"
+    for _ in range(180):  # CPython compiles it; libcst's code generation recurses per level
+        calls = f"K.abs({calls})"
+    source = f"from keras import backend as K\n\n\ndef f(y_true, y_pred):\n    return {calls}\n"
+    fix = Fix(Applicability.SAFE, "Replace", (Edit("replace", "ops.abs", Span(5, 12, 5, 17)),))
+    assert apply_fixes(source.encode("utf-8"), [fix]) == (source.encode("utf-8"), 0)
