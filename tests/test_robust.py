@@ -369,3 +369,15 @@ def test_a_fix_on_code_nested_deeper_than_libcst_recurses_leaves_it_unchanged() 
     source = f"from keras import backend as K\n\n\ndef f(y_true, y_pred):\n    return {calls}\n"
     fix = Fix(Applicability.SAFE, "Replace", (Edit("replace", "ops.abs", Span(5, 12, 5, 17)),))
     assert apply_fixes(source.encode("utf-8"), [fix]) == (source.encode("utf-8"), 0)
+
+
+def test_a_file_name_that_is_not_utf8_is_cached_and_replayed(tmp_path: Path) -> None:
+    name = os.fsdecode(b"caf\xe9.py")
+    try:
+        (tmp_path / name).write_text(GOOD, encoding="utf-8")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system needs UTF-8 names")
+    runs = [pipeline.run([tmp_path], Config(root=tmp_path), jobs=1) for _ in range(2)]
+    assert [r.internal_errors for r in runs] == [[], []]
+    assert [_found(r.diagnostics) for r in runs] == [{(name, 5, "LL301")}] * 2
+    assert runs[1].cached == 1  # the second run is answered from the cache
