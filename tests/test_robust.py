@@ -177,15 +177,24 @@ def test_constants_beyond_a_float_are_unknown_not_computed(tmp_path: Path, const
     assert not [d for d in diagnostics if d.code == "LL000"]
 
 
-def test_a_huge_integer_loss_weight_is_reported_without_converting_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("literal", "shown"),
+    [("9" * 400, "<an integer of 1329 bits>"), ("0x" + "f" * 5000, "<an integer of 20000 bits>")],
+    ids=["400-digits", "hex-over-str-limit"],
+)
+def test_a_huge_integer_loss_weight_is_reported_without_converting_it(
+    tmp_path: Path, literal: str, shown: str
+) -> None:
+    # str() of an int over 4,300 digits raises; a hex literal that long is valid Python.
     (tmp_path / "train.py").write_text(
         "import keras\n\n"
         "model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])\n"
-        f"model.compile(optimizer='adam', loss='mse', loss_weights={'9' * 400})\n",
+        f"model.compile(optimizer='adam', loss='mse', loss_weights={literal})\n",
         encoding="utf-8",
     )
     messages = [d.message for d in _run(tmp_path) if d.code == "LL105"]
     assert messages and "write a float" in messages[0]
+    assert messages[0].startswith(f"loss_weights={shown} is an int")
 
 
 # -- positions ----------------------------------------------------------------------------

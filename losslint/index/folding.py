@@ -70,6 +70,14 @@ def to_float(value: object) -> float | None:
         return None
 
 
+def literal(value: int) -> str:
+    """``value`` as a message shows it: an integer beyond a float's range by its size only
+    (``str()`` of one over 4,300 digits raises, and ``0xfff...`` literals can be that long)."""
+    if _too_wide(value):
+        return f"<an integer of {value.bit_length()} bits>"
+    return str(value)
+
+
 def _too_wide(value: Number) -> bool:
     return type(value) is int and value.bit_length() > MAX_INT_BITS
 

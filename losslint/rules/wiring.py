@@ -28,7 +28,7 @@ from losslint.index.facts import (
     Value,
     iter_leaves,
 )
-from losslint.index.folding import to_float
+from losslint.index.folding import literal, to_float
 from losslint.index.project import ResolvedCompile, output_units
 from losslint.rules.registry import Finding, Rule, RuleContext
 
@@ -476,8 +476,8 @@ def check_loss_weight_value(context: RuleContext) -> Iterator[Finding]:
                 yield Finding(
                     rc.path,
                     weights.span,
-                    f"loss_weights={weights.value} is an int: Keras 3 accepts only a float, list, "
-                    f"tuple or dict and raises in compile(); write {written}",
+                    f"loss_weights={literal(weights.value)} is an int: Keras 3 accepts only a "
+                    f"float, list, tuple or dict and raises in compile(); write {written}",
                 )
             yield from _weight_value(rc, weights)
             continue
