@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from losslint.diagnostic import Diagnostic, Severity, Span
+from losslint.diagnostic import Diagnostic, Severity, Span, printable
 from losslint.notebook import NotebookError, is_notebook, to_python
 
 MAX_BYTES: Final = 10 * 1024 * 1024
@@ -216,7 +216,7 @@ def decode(data: bytes, shown: str) -> str | Diagnostic:
     except UnicodeDecodeError as error:
         return _undecodable(shown, data, error)
     except Exception as error:  # a codec may raise anything: it is third-party code
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        detail = printable(str(error)) or type(error).__name__  # codecs quote the bad input
         return unreadable(
             shown,
             f"cannot be decoded with its declared encoding {info.name!r} ({detail}); save it "
