@@ -633,7 +633,7 @@ class ModuleIndexer:
             return Const(expr.value, span)
         if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
             inner = self.value(expr.operand, scope, line, depth + 1)
-            if isinstance(inner, Const) and _is_number(inner.value):
+            if isinstance(inner, Const) and folding.is_number(inner.value):
                 number = inner.value
                 return Const(-number if isinstance(expr.op, ast.USub) else number, span)  # type: ignore[operator]
             return Unknown(span)
@@ -1229,10 +1229,6 @@ def _int_constant(expr: ast.expr | None) -> int | None:
     if isinstance(expr, ast.Constant) and type(expr.value) is int:
         return expr.value
     return None
-
-
-def _is_number(value: object) -> bool:
-    return type(value) in (int, float)
 
 
 def index_module(tree: ast.Module, source: str, path: str, module: str) -> ModuleIndex:
