@@ -817,7 +817,8 @@ class ModuleIndexer:
                 return binding
         value = self.value(expr, scope, line)
         if isinstance(value, Const) and type(value.value) is int:
-            return value.value
+            # A unit count beyond a float's range is no model's: unknown (messages print it).
+            return None if folding.to_float(value.value) is None else value.value
         return None
 
     # -- layers and tensors ----------------------------------------------------------------
@@ -1227,7 +1228,7 @@ def _activation(value: Value | None) -> str | None:
 
 def _int_constant(expr: ast.expr | None) -> int | None:
     if isinstance(expr, ast.Constant) and type(expr.value) is int:
-        return expr.value
+        return None if folding.to_float(expr.value) is None else expr.value
     return None
 
 
