@@ -38,7 +38,9 @@ from losslint.runtime import RuntimeUnavailable
 _LL000_TEXT = """# LL000 unreadable-file, internal-error
 
 A file that losslint could not check: it does not parse (a syntax error, with its line and
-column), is not valid UTF-8 (or its declared encoding), cannot be read, or is over 10 MiB.
+column), is not valid UTF-8 (or its declared encoding), declares a codec that is not a text
+encoding or that fails on it (the codec is named), cannot be read, is over 10 MiB, or is not
+a regular file (a FIFO or a device: never opened).
 The other files are still checked. Fix the file, or exclude it with `extend-exclude`.
 
 `internal-error`: losslint itself failed while indexing the file or running a rule on it, so
@@ -336,6 +338,10 @@ def check(
         # Each is an LL000 finding too; the traceback is for a bug report.
         text = message if verbose else message.splitlines()[0].rstrip(":")
         click.echo(f"losslint: internal error: {text}", err=True)
+    if result.runtime is not None and result.runtime.stopped_by:
+        # Stopped from outside (CI cancelling, Ctrl-C) during --runtime: the report above is
+        # what was found; the exit status is the shell's for a terminated command.
+        sys.exit(128 + result.runtime.stopped_by)
     if result.internal_errors and strict_internal:
         sys.exit(2)
     failing = any(
@@ -503,9 +509,14 @@ def _fix(
         outcome.before.update(part.before)
         outcome.after.update(part.after)
         outcome.errors.extend(part.errors)
-    for message in outcome.errors:
-        click.echo(f"losslint: internal error: {message}", err=True)
     if outcome.errors:
+        # The check that follows reports the findings and the internal error (exit 2); the
+        # fixes are not written, since the analysis they come from is incomplete.
+        if not diff:
+            click.echo("losslint: internal error during --fix: no file was changed", err=True)
+            return
+        for message in outcome.errors:
+            click.echo(f"losslint: internal error: {message}", err=True)
         sys.exit(2)
     if diff:
         if output_format == "json":

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from losslint import diagnostic
 from losslint.index import facts
+from losslint.index.positions import source_lines
 from losslint.parse import python_bytes
 
 # Fields that hold syntax, re-derived from the file instead of stored.
@@ -75,7 +76,7 @@ class Source:
     def lines(self) -> tuple[str, ...]:
         """As the indexer split them (a fix is built from them): no parse needed."""
         if self._lines is None:
-            self._lines = tuple(self.text().splitlines())
+            self._lines = tuple(source_lines(self.text()))  # as Python counts lines
         return self._lines
 
     def node(self, position: _Position) -> ast.AST:

@@ -36,7 +36,9 @@ _KEYS: Final = frozenset(
 FAIL_ON_CHOICES: Final = ("error", "warning", "info", "never")
 BACKEND_CHOICES: Final = ("tensorflow", "jax", "torch")
 DEVICE_CHOICES: Final = ("auto", "cpu", "gpu")
-_RUNTIME_KEYS: Final = frozenset({"backend", "device", "timeout", "batch-size", "units"})
+_RUNTIME_KEYS: Final = frozenset(
+    {"backend", "device", "timeout", "batch-size", "units", "memory-limit"}
+)
 
 
 class ConfigError(Exception):
@@ -52,6 +54,9 @@ class RuntimeSettings:
     timeout: float = 60.0  # seconds for one module's import, and for one loss's checks
     batch_size: int = 8  # rows of the sample tensors
     units: int = 4  # last-axis size when the loss's model output is unknown
+    # MiB of heap the child may take (RLIMIT_DATA); 0: no limit. Keras with TensorFlow takes
+    # about 300 MiB of it; a loss on sample tensors, a few more.
+    memory_limit: int = 4096
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,14 @@ def _runtime(table: object, where: str) -> RuntimeSettings:
                     f"{key!r} in {inner} must be an integer from {lowest} to 4096, got {value!r}"
                 )
             changes[key.replace("-", "_")] = value
+    if "memory-limit" in table:
+        value = table["memory-limit"]
+        if type(value) is not int or not 0 <= value <= 1 << 30:
+            raise ConfigError(
+                f"'memory-limit' in {inner} must be a whole number of MiB (0: no limit), "
+                f"got {value!r}"
+            )
+        changes["memory_limit"] = value
     return replace(settings, **changes)
 
 

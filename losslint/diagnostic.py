@@ -123,3 +123,31 @@ class Diagnostic:
             "fix": self.fix.to_dict() if self.fix else None,
             "source": self.source,
         }
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on one line: control characters and line separators escaped as
+    in a Python literal, and the bytes of a non-UTF-8 file name (decoded by Python as lone
+    surrogates) as ``\\xNN``. A file name may hold a newline; printed raw, it would inject a
+    line into the report that CI tools read as a finding."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char.isprintable():
+            out.append(char)
+        elif 0xDC80 <= ord(char) <= 0xDCFF:  # os.fsdecode's surrogateescape of one byte
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        else:
+            out.append(ascii(char)[1:-1])
+    return "".join(out)
+
+
+def unicode_path(path: str) -> str:
+    """``path`` unchanged when it is valid Unicode (a format's own escaping then keeps the real
+    name), else :func:`printable` (a non-UTF-8 name has no exact Unicode spelling)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return printable(path)
+    return path

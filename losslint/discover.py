@@ -66,8 +66,15 @@ class Discovery:
 
     def files(self, paths: list[Path]) -> Iterator[Path]:
         """Files given explicitly are always checked, unless ``force_exclude`` (pre-commit names
-        every changed file, excluded or not); directories are walked with exclusions."""
+        every changed file, excluded or not); directories are walked with exclusions.
+
+        Each real file is yielded once, under the first path that reaches it: directory
+        symlinks are followed, but a directory already walked (a loop such as ``self -> .``,
+        or two links to one place) is not walked again.
+        """
         seen: set[Path] = set()
+        identities: set[tuple[int, int]] = set()
+        walked: set[tuple[int, int]] = set()
         for path in paths:
             if self.force_exclude and self.excluded(path):
                 continue
@@ -76,12 +83,22 @@ class Discovery:
                     relative: str | None = path.resolve().relative_to(self.root).as_posix()
                 except ValueError:
                     relative = None  # outside the configuration root: patterns see names
-                for found in self._walk(path, "" if relative == "." else relative, []):
-                    if found not in seen:
+                walk = self._walk(path, "" if relative == "." else relative, [], walked=walked)
+                for found in walk:
+                    identity = _identity(found)
+                    if found not in seen and (identity is None or identity not in identities):
                         seen.add(found)
+                        if identity is not None:
+                            identities.add(identity)
                         yield found
             elif path not in seen:
+                # A FIFO or a device is yielded too: the pipeline reports it without opening it.
+                named = _identity(path)
+                if named is not None and named in identities:
+                    continue
                 seen.add(path)
+                if named is not None:
+                    identities.add(named)
                 yield path
 
     def config_directories(self, directory: Path) -> Iterator[Path]:
@@ -101,11 +118,18 @@ class Discovery:
         ignores: list[tuple[int, pathspec.PathSpec[Any]]],
         configs: bool = False,
         top: bool = True,
+        walked: set[tuple[int, int]] | None = None,
     ) -> Iterator[Path]:
         """``relative`` is the directory's path from the root, carried down as text: resolving
         every entry again would cost a realpath (a chain of lstat calls) per file.
         ``configs``: yield the directories (below the first) with a configuration file
-        instead of the files."""
+        instead of the files. A directory whose identity (device, inode) is in ``walked`` is
+        skipped, which ends symlink loops after one turn."""
+        walked = set() if walked is None else walked
+        here = _identity(directory)
+        if here is None or here in walked:
+            return
+        walked.add(here)
         if self.respect_gitignore:
             gitignore = directory / ".gitignore"
             if gitignore.is_file():
@@ -134,7 +158,20 @@ class Discovery:
                 continue
             if is_dir:
                 yield from self._walk(
-                    Path(entry.path), None if relative is None else child, ignores, configs, False
+                    Path(entry.path),
+                    None if relative is None else child,
+                    ignores,
+                    configs,
+                    False,
+                    walked,
                 )
             elif not configs and entry.name.endswith((".py", ".ipynb")) and entry.is_file():
                 yield Path(entry.path)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_dev, status.st_ino)

@@ -26,7 +26,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from losslint import pipeline
 from losslint.config import Config
-from losslint.diagnostic import Applicability, Diagnostic, Edit, Fix, Span
+from losslint.diagnostic import Applicability, Diagnostic, Edit, Fix, Span, printable
 from losslint.discover import Discovery
 from losslint.noqa import apply_comment_edits
 from losslint.notebook import NotebookError, is_notebook, to_python, write_back
@@ -46,7 +46,7 @@ class Outcome:
         """A unified diff of every changed file, paths as the report shows them."""
         chunks: list[str] = []
         for path in sorted(self.after):
-            shown = pipeline.display_path(path)
+            shown = printable(pipeline.display_path(path))  # a newline would forge a header
             old = _shown_text(path, self.before[path]).splitlines(keepends=True)
             new = _shown_text(path, self.after[path]).splitlines(keepends=True)
             # git-style a/ b/ prefixes for relative paths; an absolute path is shown as it is.
@@ -120,7 +120,9 @@ def run(
                 del outcome.before[original]
                 continue
             outcome.after[original] = after
-    if write:
+    if write and not outcome.errors:
+        # After an internal error the analysis is incomplete: fixing what it saw could
+        # half-migrate a project. Nothing is written; the report that follows says why.
         for path, content in outcome.after.items():
             try:
                 path.write_bytes(content)
@@ -149,7 +151,9 @@ class _Mirror:
         # Ancestor packages too: a module's dotted name depends on their __init__.py.
         for source in [file, *_package_inits(file)]:
             target = self.place(source)
-            if target.exists():
+            if target.exists() or not source.is_file():
+                # A FIFO or a device named on the command line is never opened (copying
+                # /dev/zero never ends); the check after the fixes reports it as LL000.
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
@@ -228,7 +232,9 @@ class _Target:
 def apply_fixes(source: bytes, fixes: Sequence[Fix]) -> tuple[bytes, int]:
     """``source`` with as many of ``fixes`` applied as do not overlap; (new source, count).
 
-    The source is returned unchanged when the fixed code would not parse.
+    The source is returned unchanged when the fixed code would not parse, or when libcst
+    cannot reproduce the rest of the file byte for byte (it drops a form feed at the start of
+    a line): a fix must not change what it does not fix.
     """
     comments = [f for f in fixes if f.edits and all(e.kind == "comment" for e in f.edits)]
     if comments:
@@ -238,9 +244,25 @@ def apply_fixes(source: bytes, fixes: Sequence[Fix]) -> tuple[bytes, int]:
             return source, done
         new, count = apply_fixes(source, rest)
         return new, done + count
+    # libcst reads a file whose lines end in a lone CR (old Mac style), but drops its last line
+    # end; such a file holds no LF, so it is fixed as LF text and turned back exactly.
+    lone_cr = b"\r" in source and b"\n" not in source
+    text = source.replace(b"\r", b"\n") if lone_cr else source
+    try:
+        fixed, count = _apply_fixes(text, fixes)
+    except RecursionError:  # libcst's visitors and code generation recurse per nesting level
+        return source, 0
+    if not count:
+        return source, 0
+    return (fixed.replace(b"\n", b"\r") if lone_cr else fixed), count
+
+
+def _apply_fixes(source: bytes, fixes: Sequence[Fix]) -> tuple[bytes, int]:
     try:
         module = cst.parse_module(source)
-    except cst.ParserSyntaxError:
+    except (cst.ParserSyntaxError, RecursionError, ValueError):
+        return source, 0
+    if module.bytes != source:
         return source, 0
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
@@ -260,6 +282,8 @@ def apply_fixes(source: bytes, fixes: Sequence[Fix]) -> tuple[bytes, int]:
             continue
         needed = [e.content for e in fix.edits if e.kind == "import"]
         if any(_import_conflicts(statement, bound) for statement in needed):
+            continue
+        if any(_shadowed(name, bound) for t in targets for name in _introduced(t)):
             continue
         if any(_conflict(t, other) for t in targets for other in chosen):
             continue
@@ -480,8 +504,81 @@ def _bound_names(module: cst.Module) -> dict[str, set[str]]:
             for name in _target_names(node.name):
                 found.setdefault(name, set()).add("other")
 
+        # Bindings that are easy to forget: ``(ops := ...)``, ``for ops in`` inside a
+        # comprehension, ``case ops:`` / ``case [*ops]`` / ``case {**ops}`` captures.
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            for name in _target_names(node.target):
+                found.setdefault(name, set()).add("other")
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
+            for name in _target_names(node.target):
+                found.setdefault(name, set()).add("other")
+
+        def visit_MatchAs(self, node: cst.MatchAs) -> None:
+            if node.name is not None:
+                found.setdefault(node.name.value, set()).add("other")
+
+        def visit_MatchStar(self, node: cst.MatchStar) -> None:
+            if node.name is not None:
+                found.setdefault(node.name.value, set()).add("other")
+
+        def visit_MatchMapping(self, node: cst.MatchMapping) -> None:
+            if node.rest is not None:
+                found.setdefault(node.rest.value, set()).add("other")
+
+        def visit_Global(self, node: cst.Global) -> None:
+            for item in node.names:
+                found.setdefault(item.name.value, set()).add("other")
+
+        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+            for item in node.names:
+                found.setdefault(item.name.value, set()).add("other")
+
     module.visit(Collector())
     return found
+
+
+def _introduced(target: _Target) -> set[str]:
+    """The names a replacement refers to that the code it replaces did not (``ops`` in
+    ``K.mean(x)`` → ``ops.mean(x)``)."""
+    if target.edit.kind not in ("replace", "argument"):
+        return set()
+    content = target.edit.content
+    if target.edit.kind == "argument":
+        content = content.partition("=")[2] if "=" in content else content
+    try:
+        new = cst.parse_expression(content.strip())
+    except (cst.ParserSyntaxError, ValueError):
+        return set()
+    return _loaded_names(new) - _loaded_names(target.node)
+
+
+def _loaded_names(node: cst.CSTNode) -> set[str]:
+    """Names read in ``node``: not attribute names after a dot, not keyword names."""
+    found: set[str] = set()
+
+    class Reader(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False
+
+    node.visit(Reader())
+    return found
+
+
+def _shadowed(name: str, bound: dict[str, set[str]]) -> bool:
+    """Whether ``name`` is bound, somewhere in the module, to something other than one import:
+    bindings are not tracked per scope, so any other binding may be the one in force where the
+    replacement lands (a walrus, a ``case`` capture, a parameter), and the fix is left out."""
+    ways = bound.get(name, set())
+    return "other" in ways or len(ways) > 1
 
 
 def _target_names(node: cst.BaseExpression) -> list[str]:

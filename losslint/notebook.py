@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from losslint.index.positions import source_lines
+
 SUFFIX: Final = ".ipynb"
 _MARKER: Final = re.compile(r"^# losslint-cell (\d+)(?: indent=(\d+))?$")
 _PLACEHOLDER: Final = re.compile(r"^([ \t]*)pass  # losslint-magic (\d+)$")
@@ -176,6 +178,8 @@ class Locator:
     def _read(self, path: str) -> str:
         data = self.overrides.get(path)
         if data is None:
+            if not Path(path).is_file():  # a FIFO or a device (an LL000) is never opened
+                return ""
             try:
                 data = Path(path).read_bytes()
             except OSError:
@@ -189,7 +193,7 @@ class Locator:
 
     def lines(self, path: str) -> list[str]:
         if path not in self._lines:
-            self._lines[path] = self._read(path).splitlines()
+            self._lines[path] = source_lines(self._read(path))  # Python's lines
         return self._lines[path]
 
     def cell_map(self, path: str) -> CellMap | None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import ast
+import codecs
 import io
+import os
 import re
+import stat
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from losslint.diagnostic import Diagnostic, Severity, Span
+from losslint.diagnostic import Diagnostic, Severity, Span, printable
 from losslint.notebook import NotebookError, is_notebook, to_python
 
 MAX_BYTES: Final = 10 * 1024 * 1024
@@ -42,8 +45,75 @@ class ParsedModule:
     tree: ast.Module
 
 
+# Byte-order marks of the UTF-16/32 encodings, longest first (the UTF-32-LE mark starts with
+# the UTF-16-LE one). CPython cannot run such a file, but editors on Windows save them and the
+# code in them is still worth checking rather than skipping in silence.
+_WIDE_BOMS: Final = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def may_concern_keras(data: bytes) -> bool:
+    wide = _wide_encoding(data)
+    if wide is not None:
+        data = data.decode(wide, "replace").encode("utf-8", "replace")
     return any(word in data for word in _PREFILTER)
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    for bom, encoding in _WIDE_BOMS:
+        if data.startswith(bom):
+            return encoding
+    return None
+
+
+def not_regular(mode: int) -> str | None:
+    """Why a file of this ``st_mode`` is not read (a FIFO would block, a device never ends)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        kind = "a FIFO"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    elif stat.S_ISDIR(mode):
+        kind = "a directory"
+    else:
+        kind = "a special file"
+    return f"is {kind}, not a regular file; not read"
+
+
+def read_source(path: Path, shown: str) -> bytes | Diagnostic:
+    """The bytes of a regular file of at most MAX_BYTES, or why it is not read.
+
+    The type is checked on the path before opening (opening a FIFO would block, a device may
+    have side effects) and again on the open descriptor, in case the path changed in between;
+    the read stops after MAX_BYTES + 1 bytes whatever size the file claims (``/dev/zero`` and
+    files under ``/proc`` report size 0).
+    """
+    try:
+        reason = not_regular(os.stat(path).st_mode)
+        if reason is not None:
+            return unreadable(shown, reason)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        return unreadable(shown, f"cannot be read: {error.strerror or error}")
+    try:
+        with open(descriptor, "rb", closefd=True) as handle:
+            reason = not_regular(os.fstat(handle.fileno()).st_mode)
+            if reason is not None:
+                return unreadable(shown, reason)
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as error:
+        return unreadable(shown, f"cannot be read: {error.strerror or error}")
+    if len(data) > MAX_BYTES:
+        return unreadable(shown, "is over the 10 MiB limit; not checked")
+    return data
 
 
 def module_name(path: Path) -> str:
@@ -79,10 +149,10 @@ def load(
     or a module that did imports it).
     """
     if data is None:
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            return unreadable(shown, f"cannot be read: {error.strerror or error}")
+        read = read_source(path, shown)  # a FIFO or a device is never opened
+        if isinstance(read, Diagnostic):
+            return read
+        data = read
     if len(data) > MAX_BYTES:
         return unreadable(
             shown, f"is {len(data) // (1024 * 1024)} MiB, over the 10 MiB limit; not checked"
@@ -93,13 +163,9 @@ def load(
         return unreadable(shown, f"{error}; not checked")
     if prefilter and not may_concern_keras(data):
         return None
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        source = data.decode(encoding)
-    except SyntaxError as error:
-        return unreadable(shown, f"has an invalid encoding declaration: {error}")
-    except (UnicodeDecodeError, LookupError) as error:
-        return _undecodable(shown, data, error)
+    source = decode(data, shown)
+    if isinstance(source, Diagnostic):
+        return source
     if _SKIP_FILE.search(source):
         return None
     try:
@@ -118,18 +184,61 @@ def load(
     return ParsedModule(shown, module if module is not None else module_name(path), source, tree)
 
 
-def _undecodable(shown: str, data: bytes, error: UnicodeDecodeError | LookupError) -> Diagnostic:
-    if isinstance(error, UnicodeDecodeError):
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        byte = data[error.start : error.start + 1].hex()
+def decode(data: bytes, shown: str) -> str | Diagnostic:
+    """The text of a source file, by its BOM or declared encoding (PEP 263), else UTF-8.
+
+    The declared codec is used only when it is a text codec, and any failure of the codec is
+    a diagnostic naming it: a declaration can name any codec (``rot13``, ``undefined``,
+    ``punycode``), and some raise a plain ``UnicodeError`` or worse on ordinary bytes.
+    """
+    wide = _wide_encoding(data)
+    if wide is not None:
+        encoding = wide
+    else:
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as error:
+            return unreadable(shown, f"has an invalid encoding declaration: {error}")
+        except (LookupError, UnicodeError, ValueError) as error:
+            return unreadable(shown, f"declares an unknown encoding ({error}); not checked")
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError as error:
+        return unreadable(shown, f"declares an unknown encoding ({error}); not checked")
+    if not getattr(info, "_is_text_encoding", True):
         return unreadable(
             shown,
-            f"is not valid {error.encoding} (byte 0x{byte}); save it as UTF-8 or declare its "
-            "encoding; not checked",
-            Span(line, column, line, column + 1),
+            f"declares the encoding {info.name!r}, which is not a text encoding; save it as "
+            "UTF-8; not checked",
         )
-    return unreadable(shown, f"declares an unknown encoding ({error}); not checked")
+    try:
+        source = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        return _undecodable(shown, data, error)
+    except Exception as error:  # a codec may raise anything: it is third-party code
+        detail = printable(str(error)) or type(error).__name__  # codecs quote the bad input
+        return unreadable(
+            shown,
+            f"cannot be decoded with its declared encoding {info.name!r} ({detail}); save it "
+            "as UTF-8; not checked",
+        )
+    if not isinstance(source, str):
+        return unreadable(
+            shown, f"declares the encoding {info.name!r}, which does not decode to text"
+        )
+    return source[1:] if source.startswith("\ufeff") else source
+
+
+def _undecodable(shown: str, data: bytes, error: UnicodeDecodeError) -> Diagnostic:
+    line = data.count(b"\n", 0, error.start) + 1
+    column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+    byte = data[error.start : error.start + 1].hex()
+    return unreadable(
+        shown,
+        f"is not valid {error.encoding} (byte 0x{byte}); save it as UTF-8 or declare its "
+        "encoding; not checked",
+        Span(line, column, line, column + 1),
+    )
 
 
 def unreadable(shown: str, reason: str, span: Span | None = None) -> Diagnostic:

@@ -34,13 +34,16 @@ from losslint.config import Config
 from losslint.diagnostic import Diagnostic, Severity, Span
 from losslint.discover import Discovery
 from losslint.index.facts import ModuleIndex
+from losslint.index.positions import source_lines
 from losslint.notebook import NotebookError
 from losslint.parse import (
     MAX_BYTES,
     PARSE_ERROR_CODE,
     load,
     may_concern_keras,
+    not_regular,
     python_bytes,
+    read_source,
     unreadable,
 )
 
@@ -252,6 +255,12 @@ def _scan(
         stat = file.stat()
     except OSError as error:
         return unreadable(shown, f"cannot be read: {error.strerror or error}")
+    special = not_regular(stat.st_mode)  # a FIFO blocks, /dev/zero never ends: never opened
+    if special is not None:
+        return unreadable(shown, special)
+    special = not_regular(stat.st_mode)  # a FIFO blocks, /dev/zero never ends: never opened
+    if special is not None:
+        return unreadable(shown, special)
     absolute = os.path.abspath(file)  # a cache key: no need to resolve links per file
     known = cache.state(absolute, stat) if cache is not None else None
     if known is not None:
@@ -260,10 +269,9 @@ def _scan(
         return unreadable(
             shown, f"is {stat.st_size // (1024 * 1024)} MiB, over the 10 MiB limit; not checked"
         )
-    try:
-        data = file.read_bytes()
-    except OSError as error:
-        return unreadable(shown, f"cannot be read: {error.strerror or error}")
+    data = read_source(file, shown)
+    if isinstance(data, Diagnostic):
+        return data
     scanned = _scanned(file, shown, data)
     if cache is not None and isinstance(scanned, _Scanned):
         cache.remember(absolute, FileState.of(stat, scanned.digest, scanned.relevant))
@@ -628,7 +636,7 @@ def _read_lines(path: str) -> list[str]:
     try:
         data = Path(path).read_bytes()
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return data.decode(encoding).splitlines()
+        return source_lines(data.decode(encoding))  # as Python counts lines
     except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
         return []
 

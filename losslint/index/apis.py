@@ -15,7 +15,7 @@ from typing import Final
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.facts import ApiUse
-from losslint.index.positions import node_span
+from losslint.index.positions import line_breaks, node_span
 
 # Modules whose ``backend`` is the Keras 3 one or the ``tf.keras`` shim of Keras 3 (TF >= 2.16).
 BACKEND_MODULES: Final = (
@@ -157,7 +157,7 @@ def _candidate_lines(source: str, pattern: re.Pattern[str] | None) -> list[int]:
     found: list[int] = []
     line, previous = 1, 0
     for match in pattern.finditer(source):
-        line += source.count("\n", previous, match.start())
+        line += line_breaks(source, previous, match.start())
         previous = match.start()
         if not found or found[-1] != line:
             found.append(line)

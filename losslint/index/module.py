@@ -12,13 +12,13 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
-import operator
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
 from losslint.diagnostic import Span
-from losslint.index import names
+from losslint.index import folding, names
 from losslint.index.apis import collect_api_uses
 from losslint.index.facts import (
     ApiUse,
@@ -39,7 +39,7 @@ from losslint.index.facts import (
     Unknown,
     Value,
 )
-from losslint.index.positions import column, node_span
+from losslint.index.positions import column, node_span, source_lines
 
 _MAX_DEPTH: Final = 24
 _COMPILE_KEYWORDS: Final = frozenset(
@@ -108,13 +108,6 @@ _ACTIVATION_LAYERS: Final = {
     "LeakyReLU": "leaky_relu",
     "ELU": "elu",
     "PReLU": "leaky_relu",
-}
-_FOLD: Final[dict[type[ast.operator], Callable[[float, float], float]]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
 }
 
 
@@ -344,7 +337,7 @@ class ModuleIndexer:
         self.path = path
         self.module = module
         self.source = source
-        self.lines = source.splitlines()
+        self.lines = source_lines(source)
         self.call_lines = frozenset(
             number
             for number, text in enumerate(self.lines, start=1)
@@ -566,11 +559,10 @@ class ModuleIndexer:
                 continue
             value = self.value(bindings[0].value, scope, math.inf)
             if isinstance(value, Const) and type(value.value) in (int, float):
-                number: int | float = value.value  # type: ignore[assignment]
-                try:
-                    found[name] = float(number)
-                except OverflowError:  # EPS = 10**400: beyond float range, as a float is
-                    found[name] = math.inf if number > 0 else -math.inf
+                number = folding.to_float(value.value)
+                if number is None:  # a literal beyond float range: as a float is, infinite
+                    number = math.inf if value.value > 0 else -math.inf  # type: ignore[operator]
+                found[name] = number
         return found
 
     def _nested(self, node: ast.AST, parent: _Scope) -> None:
@@ -641,23 +633,17 @@ class ModuleIndexer:
             return Const(expr.value, span)
         if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
             inner = self.value(expr.operand, scope, line, depth + 1)
-            if isinstance(inner, Const) and _is_number(inner.value):
+            if isinstance(inner, Const) and folding.is_number(inner.value):
                 number = inner.value
                 return Const(-number if isinstance(expr.op, ast.USub) else number, span)  # type: ignore[operator]
             return Unknown(span)
-        if isinstance(expr, ast.BinOp) and type(expr.op) in _FOLD:
+        if isinstance(expr, ast.BinOp) and folding.foldable(expr.op):
             left = self.value(expr.left, scope, line, depth + 1)
             right = self.value(expr.right, scope, line, depth + 1)
-            if (
-                isinstance(left, Const)
-                and isinstance(right, Const)
-                and _is_number(left.value)
-                and _is_number(right.value)
-            ):
-                try:
-                    return Const(_FOLD[type(expr.op)](left.value, right.value), span)  # type: ignore[arg-type]
-                except (ArithmeticError, ValueError, TypeError):
-                    return Unknown(span)
+            if isinstance(left, Const) and isinstance(right, Const):
+                # Bounded: ``EPS = 9 ** 9 ** 9`` is valid Python that must not be computed.
+                folded = folding.fold(expr.op, left.value, right.value)
+                return Unknown(span) if folded is None else Const(folded, span)
             return Unknown(span)
         if isinstance(expr, (ast.List, ast.Tuple)):
             if any(isinstance(e, ast.Starred) for e in expr.elts):
@@ -831,7 +817,8 @@ class ModuleIndexer:
                 return binding
         value = self.value(expr, scope, line)
         if isinstance(value, Const) and type(value.value) is int:
-            return value.value
+            # A unit count beyond a float's range is no model's: unknown (messages print it).
+            return None if folding.to_float(value.value) is None else value.value
         return None
 
     # -- layers and tensors ----------------------------------------------------------------
@@ -1121,8 +1108,8 @@ class ModuleIndexer:
                 continue  # re.compile, tf.compile...: a module, not a model
             keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
             model = self.model_ref(receiver, scope, call.lineno)
-            if not (_COMPILE_KEYWORDS & keywords.keys()) and model is None:
-                continue
+            if not (_COMPILE_KEYWORDS & keywords.keys()) and not _plausible_model(model):
+                continue  # code.InteractiveConsole().compile(source, filename, mode)
             loss = keywords.get("loss")
             if loss is None and len(call.args) >= 2:
                 loss = call.args[1]
@@ -1189,6 +1176,18 @@ def _layer_or_model(func: str | None) -> bool:
     )
 
 
+def _plausible_model(ref: ModelRef | None) -> bool:
+    """Whether a ``compile(...)`` receiver without Keras's keywords may be a Keras model: one
+    built here, or returned by a call that is not into the standard library (which has
+    ``compile`` methods of its own and no Keras models)."""
+    if ref is None:
+        return False
+    if ref.model is not None:
+        return True
+    root = (ref.factory or "").split(".")[0]
+    return bool(root) and root not in sys.stdlib_module_names
+
+
 def _may_build_model(call: ast.Call) -> bool:
     """A cheap syntactic test before resolving: is the callee named like a Keras model class?"""
     func = call.func
@@ -1229,12 +1228,8 @@ def _activation(value: Value | None) -> str | None:
 
 def _int_constant(expr: ast.expr | None) -> int | None:
     if isinstance(expr, ast.Constant) and type(expr.value) is int:
-        return expr.value
+        return None if folding.to_float(expr.value) is None else expr.value
     return None
-
-
-def _is_number(value: object) -> bool:
-    return type(value) in (int, float)
 
 
 def index_module(tree: ast.Module, source: str, path: str, module: str) -> ModuleIndex:

@@ -3,9 +3,33 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
+from typing import Final
 
 from losslint.diagnostic import Span
+
+_LINE_BREAK: Final = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines of ``source`` as Python numbers them: only CR LF, CR and LF end a line.
+
+    ``str.splitlines`` also splits at form feed, U+2028, U+0085 and other characters that are
+    not line ends to the tokenizer, which would shift every later line and column. Every stage
+    (index positions, ``noqa`` lookup, fixes, reports) takes its lines from here.
+    """
+    lines = _LINE_BREAK.split(source)
+    if lines and lines[-1] == "":
+        lines.pop()  # the text after a final line end is not a line
+    return lines
+
+
+def line_breaks(text: str, start: int, end: int) -> int:
+    """How many line ends lie in ``text[start:end]`` (CR LF counts once; a lone CR is one)."""
+    return (
+        text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
+    )
 
 
 def column(lines: Sequence[str], line: int, byte_offset: int) -> int:
@@ -13,7 +37,9 @@ def column(lines: Sequence[str], line: int, byte_offset: int) -> int:
     if 0 < line <= len(lines):
         text = lines[line - 1]
         if not text.isascii():
-            return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "replace"))
+            return len(
+                text.encode("utf-8", "surrogatepass")[:byte_offset].decode("utf-8", "replace")
+            )
     return byte_offset
 
 

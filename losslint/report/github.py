@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Final
 
-from losslint.diagnostic import Diagnostic, Severity
+from losslint.diagnostic import Diagnostic, Severity, unicode_path
 from losslint.report import text
 
 _COMMAND: Final = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -28,7 +28,7 @@ def render(diagnostics: Sequence[Diagnostic], files: int) -> str:
         properties = ",".join(
             f"{key}={escape_property(str(value))}"
             for key, value in (
-                ("file", d.path),
+                ("file", unicode_path(d.path)),  # a newline is escaped as %0A below
                 ("line", d.span.line),
                 ("col", d.span.column),
                 ("endLine", d.span.end_line),

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from losslint.diagnostic import Diagnostic
+from losslint.diagnostic import Diagnostic, unicode_path
 from losslint.notebook import Locator
 
 
@@ -19,6 +19,7 @@ def entry(d: Diagnostic, locator: Locator) -> dict[str, Any]:
     """The diagnostic; in a notebook, lines count within the cell named by ``cell``, as a user
     finds them in Jupyter (the path stays the notebook file)."""
     result = d.to_dict()
+    result["path"] = unicode_path(d.path)  # JSON escapes a newline itself
     cell = locator.cell(d.path, d.line)
     if cell is not None:
         result["cell"] = cell[0]

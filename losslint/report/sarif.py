@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
+import urllib.parse
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -135,8 +137,11 @@ def _rule(rule: RuleInfo) -> dict[str, Any]:
 
 
 def _uri(path: str, root: Path) -> str:
+    """A URI reference, percent-encoded from the file name's bytes (RFC 3986): a space, a
+    newline or a non-UTF-8 byte in a name must not break or forge the reference."""
     absolute = Path(path).resolve()
     try:
-        return absolute.relative_to(root).as_posix()
+        relative = absolute.relative_to(root).as_posix()
     except ValueError:
         return absolute.as_uri()
+    return urllib.parse.quote(os.fsencode(relative), safe="/")

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Final
 
-from losslint.diagnostic import Applicability, Diagnostic, Severity
+from losslint.diagnostic import Applicability, Diagnostic, Severity, printable
 from losslint.notebook import Locator
 
 _RESET: Final = "\x1b[0m"
@@ -44,9 +44,10 @@ def render(
 def position(d: Diagnostic, locator: Locator) -> str:
     """``path:line:col``, or ``path:cell N:line:col`` in a notebook."""
     cell = locator.cell(d.path, d.line)
+    # One finding, one line: a newline in a file name would forge another.
     if cell is None:
-        return f"{d.path}:{d.line}:{d.span.column}"
-    return f"{d.path}:cell {cell[0]}:{cell[1]}:{d.span.column}"
+        return f"{printable(d.path)}:{d.line}:{d.span.column}"
+    return f"{printable(d.path)}:cell {cell[0]}:{cell[1]}:{d.span.column}"
 
 
 def safe_fix(d: Diagnostic) -> bool:
@@ -62,7 +63,7 @@ def _line(d: Diagnostic, color: bool, locator: Locator) -> str:
         code = f"{_BOLD}{code}{_RESET}"
         severity = f"{_TINT[d.severity]}{severity}{_RESET}"
         where = f"{_BOLD}{where}{_RESET}"
-    return f"{where}: {code}{mark} {severity} {d.message}"
+    return f"{where}: {code}{mark} {severity} {printable(d.message)}"
 
 
 def _source(d: Diagnostic, color: bool, locator: Locator) -> list[str]:

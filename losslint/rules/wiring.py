@@ -28,6 +28,7 @@ from losslint.index.facts import (
     Value,
     iter_leaves,
 )
+from losslint.index.folding import literal, to_float
 from losslint.index.project import ResolvedCompile, output_units
 from losslint.rules.registry import Finding, Rule, RuleContext
 
@@ -78,7 +79,7 @@ _RENAMED_METRICS: Final = {
 def _numbers(value: Value) -> float | None:
     """A weight's numeric value when it is a constant (NaN and inf included)."""
     if isinstance(value, Const) and type(value.value) in (int, float):
-        return float(value.value)  # type: ignore[arg-type]
+        return to_float(value.value)  # None for an integer beyond a float's range
     if isinstance(value, Ref):
         return _NON_FINITE_REFS.get(value.target)
     if (
@@ -89,7 +90,7 @@ def _numbers(value: Value) -> float | None:
     ):
         try:
             return float(value.args[0].value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
     return None
 
@@ -470,12 +471,13 @@ def check_loss_weight_value(context: RuleContext) -> Iterator[Finding]:
             continue
         if isinstance(weights, Const) and type(weights.value) is int:
             if context.target_keras == 3:
+                number = to_float(weights.value)
+                written = "a float" if number is None else f"loss_weights={number}"
                 yield Finding(
                     rc.path,
                     weights.span,
-                    f"loss_weights={weights.value} is an int: Keras 3 accepts only a float, list, "
-                    "tuple or dict and raises in compile(); write "
-                    f"loss_weights={float(weights.value)}",
+                    f"loss_weights={literal(weights.value)} is an int: Keras 3 accepts only a "
+                    f"float, list, tuple or dict and raises in compile(); write {written}",
                 )
             yield from _weight_value(rc, weights)
             continue

@@ -10,6 +10,7 @@ becomes a finding; a hang or a hard crash is the parent's to detect.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import importlib
 import importlib.util
@@ -17,6 +18,7 @@ import json
 import math
 import os
 import re
+import signal
 import sys
 import time
 import traceback
@@ -37,7 +39,68 @@ _MAX_MESSAGE: Final = 240
 _TF_NOISE: Final = re.compile(r"\{\{function_node [^}]*\}\}|\s+name:\s*$")
 
 
+_STOP_SIGNALS: Final = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def boot(memory_mb: int) -> None:
+    """Contain the user's code, then run :func:`main` in a worker process.
+
+    The process the driver starts is the leader of a session of its own (its group is the
+    one the driver kills). It sets the memory limit, then forks the worker that imports Keras
+    and the user's modules, and only waits for it: so the worker's parent is this supervisor,
+    which ignores termination signals, and user code that signals its parent, or its parent's
+    process group, reaches this session and not losslint's. The supervisor exits as the
+    worker did, so the driver sees the worker's exit code or signal.
+    """
+    if not hasattr(os, "fork"):  # pragma: no cover - Windows: no sessions, no fork
+        main()
+        return
+    # The driver blocks these while it waits for them itself; a blocked mask is inherited.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, set(_STOP_SIGNALS))
+    if memory_mb > 0:
+        _limit_memory(memory_mb)
+    worker = os.fork()
+    if worker == 0:
+        for number in _STOP_SIGNALS:
+            signal.signal(number, signal.SIG_DFL)
+        main()
+        os._exit(0)
+    for number in _STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    while True:
+        try:
+            _, status = os.waitpid(worker, 0)
+            break
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:  # pragma: no cover - PEP 475 retries; kept for clarity
+            continue
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    os._exit(os.waitstatus_to_exitcode(status) if not os.WIFSIGNALED(status) else 1)
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """RLIMIT_DATA: the heap and private writable mappings (what tensors take on the host),
+    not address space that CUDA and XLA reserve without using (RLIMIT_AS would break GPUs)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    limit = memory_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    with contextlib.suppress(ValueError, OSError):  # a platform without it
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+
 def main() -> None:
+    owner = os.getpid()
     protocol_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     protocol_in = os.fdopen(os.dup(0), "r", encoding="utf-8")
     null = os.open(os.devnull, os.O_RDONLY)
@@ -47,6 +110,10 @@ def main() -> None:
     faulthandler.enable()  # a segfault prints the Python stack to stderr for the parent
 
     def send(**event: Any) -> None:
+        if os.getpid() != owner:
+            # A copy made by os.fork() in user code has come back to losslint's code: it
+            # must not speak the protocol (the driver would read two answers) nor go on.
+            os._exit(0)
         protocol_out.write(json.dumps(event, allow_nan=True) + "\n")
         protocol_out.flush()
 
@@ -65,8 +132,16 @@ def main() -> None:
     # After Keras is loaded: user directories come first for user modules, but cannot shadow
     # what is already imported.
     sys.path[:0] = roots
-    send(event="ready", backend=session.backend, device=session.device, keras=session.version)
+    send(
+        event="ready",
+        backend=session.backend,
+        device=session.device,
+        keras=session.version,
+        pid=owner,
+    )
     for line in protocol_in:
+        if os.getpid() != owner:
+            os._exit(0)
         if line.strip():
             _job(json.loads(line), session, roots, send)
     protocol_out.flush()

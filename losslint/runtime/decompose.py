@@ -9,8 +9,6 @@ RT106 then runs the joint loss and the components and compares the numbers.
 from __future__ import annotations
 
 import ast
-import math
-import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from typing import Final
 
 from losslint.index import names
 from losslint.index.facts import ModuleIndex
+from losslint.index.folding import fold, foldable, to_float
 from losslint.index.project import ProjectIndex
 
 _MAX_DEPTH: Final = 12
@@ -254,13 +253,6 @@ def _names_in(target: ast.expr) -> Iterator[str]:
 
 
 Lookup = Callable[[str], float | None]
-_FOLD: Final[dict[type[ast.operator], Callable[[float, float], float]]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
-}
 
 
 def _number(expr: ast.expr, lookup: Lookup, depth: int = 0) -> float | None:
@@ -268,23 +260,19 @@ def _number(expr: ast.expr, lookup: Lookup, depth: int = 0) -> float | None:
     if depth > _MAX_DEPTH:
         return None
     if isinstance(expr, ast.Constant):
-        value = expr.value
-        return float(value) if type(value) in (int, float) else None  # type: ignore[arg-type]
+        return to_float(expr.value)  # None beyond a float's range (``10**400``)
     if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
         inner = _number(expr.operand, lookup, depth + 1)
         if inner is None:
             return None
         return -inner if isinstance(expr.op, ast.USub) else inner
-    if isinstance(expr, ast.BinOp) and type(expr.op) in _FOLD:
+    if isinstance(expr, ast.BinOp) and foldable(expr.op):
         left = _number(expr.left, lookup, depth + 1)
         right = _number(expr.right, lookup, depth + 1)
         if left is None or right is None:
             return None
-        try:
-            result = _FOLD[type(expr.op)](left, right)
-        except (ArithmeticError, ValueError):
-            return None
-        return result if isinstance(result, float) and math.isfinite(result) else None
+        result = fold(expr.op, left, right)  # bounded: never computes 9 ** 9 ** 9
+        return None if result is None else float(result)
     if isinstance(expr, ast.Name):
         return lookup(expr.id)
     if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):

@@ -29,6 +29,7 @@ from typing import IO, Any, Final
 import losslint
 from losslint.config import Config, RuntimeSettings
 from losslint.diagnostic import Diagnostic
+from losslint.index.positions import source_lines
 from losslint.index.project import ProjectIndex
 from losslint.parse import ParsedModule, load
 from losslint.runtime import RuntimeUnavailable
@@ -39,7 +40,14 @@ Progress = Callable[[int, int, str], None]
 
 # The child starts with losslint's own directory first on sys.path, never the current one:
 # a user file named like a library (keras.py) must not shadow it.
-_BOOT: Final = "import sys; sys.path[0] = {root!r}; from losslint.runtime.child import main; main()"
+_BOOT: Final = (
+    "import sys; sys.path[0] = {root!r}; from losslint.runtime.child import boot; boot({memory})"
+)
+# Termination requests to losslint while the runtime stage runs: they stop it, and the report
+# still shows what was found (SIGHUP: the terminal went away; same treatment).
+_STOP_SIGNALS: Final = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
 _PACKAGES: Final = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 _STARTUP_LIMIT: Final = 300.0  # seconds for Python + Keras + backend to load
 _TIMEOUT: Final = object()
@@ -56,6 +64,7 @@ class RuntimeSummary:
     startups: tuple[float, ...]  # seconds from spawning each child to its readiness
     probe_seconds: tuple[float, ...]  # seconds per loss checked, measured in the child
     elapsed: float
+    stopped_by: int = 0  # the signal that stopped the stage early (SIGTERM, SIGINT), or 0
 
 
 @dataclass
@@ -91,7 +100,7 @@ def run_stage(
         loaded = load(Path(shown), shown, module, prefilter=False)
         if not isinstance(loaded, ParsedModule):
             continue  # skipped, or LL000 already reported by the static stage
-        sources[shown] = loaded.source.splitlines()
+        sources[shown] = source_lines(loaded.source)
         try:
             indexes.append(index_module(loaded.tree, loaded.source, loaded.path, loaded.module))
         except Exception:
@@ -166,28 +175,43 @@ class _Run:
         self.device = "CPU" if settings.device == "cpu" else "?"
         for not_run in skipped:
             self._not_run(not_run)
+        self.stopper = _Stopper()
 
     def __call__(self) -> RuntimeOutcome:
         started = time.perf_counter()
         jobs = deque(_jobs(self.probes))
         child: _Child | None = None
-        try:
-            while jobs:
-                if child is None:
-                    child = self._start()
-                job = jobs.popleft()
-                alive, left = self._run_job(child, job)
-                if not alive:  # it died or hung: what is left goes to a fresh one
-                    child.kill()
-                    child = None
-                    if left:
+        with _Stopper() as self.stopper:
+            try:
+                while jobs and not self.stopper.signal:
+                    if child is None:
+                        child = self._start()
+                        self.stopper.watch(child)
+                    job = jobs.popleft()
+                    alive, left = self._run_job(child, job)
+                    if self.stopper.signal:
                         jobs.appendleft(_Job(job.module, job.file, left))
-        except BaseException:  # Ctrl-C included: the child must not outlive us
+                    elif not alive:  # it died or hung: what is left goes to a fresh one
+                        child.kill()
+                        child = None
+                        if left:
+                            jobs.appendleft(_Job(job.module, job.file, left))
+            except BaseException:  # Ctrl-C included: the child must not outlive us
+                if child is not None:
+                    child.kill()
+                raise
             if child is not None:
-                child.kill()
-            raise
-        if child is not None:
-            child.close()
+                if self.stopper.signal:
+                    child.kill()
+                else:
+                    child.close()
+        stopped_by = self.stopper.signal
+        if stopped_by:
+            not_run = sum(len(job.probes) for job in jobs)
+            self.skipped += (
+                f"{not_run} loss{'es' if not_run != 1 else ''} (losslint was stopped by "
+                f"{signal.Signals(stopped_by).name})",
+            )
         self.outcome.summary = RuntimeSummary(
             backend=self.backend,
             device=self.device,
@@ -198,6 +222,7 @@ class _Run:
             startups=tuple(self.startups),
             probe_seconds=tuple(self.probe_seconds),
             elapsed=time.perf_counter() - started,
+            stopped_by=stopped_by,
         )
         self.outcome.diagnostics.sort(key=Diagnostic.sort_key)
         return self.outcome
@@ -221,6 +246,8 @@ class _Run:
             child.kill()
             raise RuntimeUnavailable(str(event.get("message")))
         self.startups.append(time.perf_counter() - began)
+        if type(event.get("pid")) is int:
+            child.worker = event["pid"]
         self.backend = str(event.get("backend", self.backend))
         self.device = str(event.get("device", self.device))
         return child
@@ -240,6 +267,8 @@ class _Run:
         sent = child.send(request)
         while True:
             event = child.next(self.settings.timeout) if sent else None
+            if self.stopper.signal:  # the stopper killed the child: nothing ran to the end
+                return False, [(i, p) for i, p in job.probes if i not in finished]
             if event is _TIMEOUT or event is None or not isinstance(event, dict):
                 hung = event is _TIMEOUT
                 death = "" if hung else child.death()
@@ -264,18 +293,23 @@ class _Run:
                     self._import_error(probe, event)
                     self.done += 1
             elif kind == "probe":
-                current = int(event["id"])
+                started = _probe_id(event)
+                if started is None or started not in by_id:
+                    continue  # not one of this job's probes: nothing to attribute it to
+                current = started
                 probe = by_id[current]
                 self.progress(self.done, len(self.probes), f"{probe.label} ({probe.path})")
             elif kind == "result":
-                probe_id = int(event["id"])
-                finished.add(probe_id)
+                done_id = _probe_id(event)
+                if done_id is None or done_id not in by_id or done_id in finished:
+                    continue
+                finished.add(done_id)
                 current = None
                 self.done += 1
                 self.checked += 1
                 self.probe_seconds.append(float(event.get("seconds", 0.0)))
                 for finding in event.get("findings", []):
-                    self._finding(by_id[probe_id], finding)
+                    self._finding(by_id[done_id], finding)
             elif kind == "done":
                 return True, []
 
@@ -463,6 +497,11 @@ class _Run:
         return ""
 
 
+def _probe_id(event: dict[str, Any]) -> int | None:
+    value = event.get("id")
+    return value if type(value) is int else None
+
+
 def _jobs(probes: list[Probe]) -> list[_Job]:
     """Keras losses first (no import), then one job per user module, in path order."""
     by_module: dict[str | None, _Job] = {}
@@ -514,8 +553,9 @@ class _Child:
             env["JAX_PLATFORMS"] = "cpu"
             env["KERAS_TORCH_DEVICE"] = "cpu"
         root = str(Path(losslint.__file__).resolve().parent.parent)
+        self.worker: int | None = None  # the supervised process that runs the user's code
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _BOOT.format(root=root)],
+            [sys.executable, "-c", _BOOT.format(root=root, memory=int(settings.memory_limit))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
@@ -608,7 +648,24 @@ class _Child:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.kill()
+        self.reap()
         self._release()
+
+    def reap(self) -> None:
+        """End what user code forked and left running in the child's session (its group
+        outlives its leader): nothing of the user's keeps running after losslint."""
+        if os.name == "posix":
+            with contextlib.suppress(OSError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    def owns(self, pid: int) -> bool:
+        """Whether ``pid`` is this child, its worker, or runs in its session."""
+        if pid in (self.process.pid, self.worker):
+            return True
+        try:
+            return os.getsid(pid) == self.process.pid
+        except OSError:
+            return False
 
     def _release(self) -> None:
         with contextlib.suppress(OSError):
@@ -616,3 +673,60 @@ class _Child:
                 self.process.stdout.close()
         with contextlib.suppress(OSError):
             self.stderr.close()
+
+
+class _Stopper:
+    """Waits for SIGTERM/SIGINT/SIGHUP in a thread of its own while the runtime stage runs.
+
+    A signal from the user's code (a module that kills its parent, or its parent's group) is
+    recognised by its sender and ignored: it must not cost the report. Any other one kills
+    the child and stops the stage; the pipeline then reports what it has. The signals are
+    blocked in every thread and taken with ``sigtimedwait``, which names the sender; where
+    that does not exist (not Linux), nothing changes.
+    """
+
+    def __init__(self) -> None:
+        self.signal = 0
+        self.ignored = 0
+        self._child: _Child | None = None
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._mask: set[int | signal.Signals] | None = None
+
+    def watch(self, child: _Child) -> None:
+        self._child = child
+
+    def __enter__(self) -> _Stopper:
+        if (
+            not hasattr(signal, "sigtimedwait")
+            or threading.current_thread() is not threading.main_thread()
+        ):
+            return self
+        self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, set(_STOP_SIGNALS))
+        self._thread = threading.Thread(target=self._wait, name="losslint-signals", daemon=True)
+        self._thread.start()
+        return self
+
+    def _wait(self) -> None:
+        while not self._done.is_set():
+            info = signal.sigtimedwait(set(_STOP_SIGNALS), 0.1)
+            if info is None:
+                continue
+            child = self._child
+            if child is not None and child.owns(info.si_pid):
+                self.ignored += 1
+                continue
+            self.signal = info.si_signo
+            if child is not None:
+                with contextlib.suppress(OSError):
+                    if os.name == "posix":
+                        os.killpg(child.process.pid, signal.SIGKILL)
+            return
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is None or self._mask is None:
+            return
+        self._done.set()
+        self._thread.join()
+        # A signal that came after the thread stopped is delivered as usual on unblocking.
+        signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
