@@ -17,8 +17,6 @@ import ast
 import dataclasses
 import enum
 import hashlib
-import io
-import tokenize
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -26,6 +24,7 @@ from typing import Any, Final
 from losslint import diagnostic
 from losslint.index import facts
 from losslint.index.positions import source_lines
+from losslint.parse import decode as decode_source
 from losslint.parse import python_bytes
 
 # Fields that hold syntax, re-derived from the file instead of stored.
@@ -61,8 +60,10 @@ class Source:
             if hashlib.sha256(data).hexdigest() != self.digest:
                 raise SourceChanged(f"{self.path} changed while it was being checked")
             data = python_bytes(self.path, data)  # a notebook's code cells, as indexed
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-            self._text = data.decode(encoding)
+            text = decode_source(data, self.path)  # as the parse decoded it (BOMs, PEP 263)
+            if isinstance(text, diagnostic.Diagnostic):
+                raise SourceChanged(f"{self.path} no longer decodes: {text.message}")
+            self._text = text
         return self._text
 
     def _load(self) -> ast.Module:

@@ -12,12 +12,10 @@ import contextlib
 import dataclasses
 import functools
 import gc
-import io
 import os
 import signal
 import sys
 import threading
-import tokenize
 import traceback
 import types
 from collections.abc import Iterator, Sequence
@@ -46,6 +44,7 @@ from losslint.parse import (
     read_source,
     unreadable,
 )
+from losslint.parse import decode as decode_source
 
 if TYPE_CHECKING:
     from losslint.runtime.driver import Progress, RuntimeSummary
@@ -634,11 +633,10 @@ def _with_lines(found: list[Diagnostic], known: dict[str, tuple[str, ...]]) -> l
 
 def _read_lines(path: str) -> list[str]:
     try:
-        data = Path(path).read_bytes()
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return source_lines(data.decode(encoding))  # as Python counts lines
-    except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
+        text = decode_source(Path(path).read_bytes(), path)
+    except OSError:
         return []
+    return [] if isinstance(text, Diagnostic) else source_lines(text)  # as Python counts lines
 
 
 def _kept(diagnostic: Diagnostic, line: str, config: Config) -> bool:

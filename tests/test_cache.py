@@ -247,7 +247,9 @@ def test_a_file_name_that_is_not_utf8_is_cached(tmp_path: Path) -> None:
     (tmp_path / name).write_text((FIXTURES / "demo" / "train_binary.py").read_text())
     command = [str(COMMAND), "check", "."]
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=120)
-    assert done.returncode == 1 and b"train_\xff.py:" in done.stdout, done.stderr
+    assert done.returncode == 1 and rb"train_\xff.py:" in done.stdout, (
+        done.stderr
+    )  # the name is escaped
     assert any((tmp_path / CACHE_DIR).rglob("manifest.json"))
     again = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=120)
     assert again.returncode == 1 and again.stdout == done.stdout, again.stderr
