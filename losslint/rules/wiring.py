@@ -710,8 +710,10 @@ def check_crossentropy_output(context: RuleContext) -> Iterator[Finding]:
             if (
                 ce.family == "binary"
                 and output.activation == "softmax"
+                # Over exactly 2 units BCE equals CCE (p1 = 1 - p0, y1 = 1 - y0 for one-hot
+                # labels), so only a softmax known to have more than 2 units is a defect.
                 and at_least
-                and at_least > 1
+                and at_least > 2
             ):
                 shown = units or f"at least {at_least}"
                 yield Finding(
