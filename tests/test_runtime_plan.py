@@ -17,7 +17,7 @@ from losslint.index.module import index_module
 from losslint.index.project import ProjectIndex
 from losslint.parse import ParsedModule, load, module_name
 from losslint.runtime import RuntimeUnavailable
-from losslint.runtime.decompose import Scope, key, weighted_sum
+from losslint.analysis.decompose import Scope, key, weighted_sum
 from losslint.runtime.driver import run_runtime
 from losslint.runtime.plan import Probe, build_plan, module_root
 from tests.helpers import FIXTURES, ROOT

@@ -134,9 +134,9 @@ class Session:
             return found
         if not callable(found):
             raise TypeError(f"{label} is a {type(found).__name__}, not a loss")
-        return self._wrap(found, label)
+        return self.wrap(found, label)
 
-    def _wrap(self, fn: Callable[..., Any], label: str) -> Any:
+    def wrap(self, fn: Callable[..., Any], label: str) -> Any:
         name = getattr(fn, "__name__", None) or label
         try:
             wrapper = _module("keras.src.losses").LossFunctionWrapper

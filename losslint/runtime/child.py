@@ -11,6 +11,7 @@ becomes a finding; a hang or a hard crash is the parent's to detect.
 from __future__ import annotations
 
 import faulthandler
+import functools
 import importlib
 import importlib.util
 import json
@@ -186,7 +187,7 @@ def _probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Findin
     if single is not None and math.isfinite(single) and abs(single) > 1e-6:
         findings += _batch_scaling(session, loss, y_true, y_pred, single, roots)
         if probe["components"]:
-            findings += _decomposition(session, probe, y_true, y_pred, single, roots)
+            findings += _decomposition(session, probe, loss, y_true, y_pred, single, roots)
     return findings
 
 
@@ -206,28 +207,69 @@ def _batch_scaling(
 
 
 def _decomposition(
-    session: Any, probe: dict[str, Any], y_true: Any, y_pred: Any, joint: float, roots: list[str]
+    session: Any,
+    probe: dict[str, Any],
+    loss: Any,
+    y_true: Any,
+    y_pred: Any,
+    joint: float,
+    roots: list[str],
 ) -> list[Finding]:
+    """The joint loss against the weighted sum of what the training log shows for its terms
+    (each tracked metric as Keras reports it, else the term itself), on one batch."""
     parts = []
     total = 0.0
+    module = session.modules.get(probe.get("module") or "")
     for component in probe["components"]:
         label = component["label"]
         try:
-            if component["as_metric"]:
-                metric = session.metric(component["target"], label)
-                value = session.metric_value(metric, y_true, y_pred)
-            else:
-                value = session.value(session.loss(component["target"], label), y_true, y_pred)
+            term = _term_value(session, component, module, loss, y_true, y_pred)
+            metric = term
+            if component["metric"] is not None:
+                built = session.metric(component["metric"], component["metric_label"] or label)
+                metric = session.metric_value(built, y_true, y_pred)
         except BaseException as error:
             return [{"code": "RT101", "stage": f"component {label}", **_describe(error, roots)}]
-        parts.append({"label": label, "weight": component["weight"], "value": value})
-        total += component["weight"] * value
+        parts.append(
+            {
+                "label": label,
+                "metric_label": component["metric_label"],
+                "weight": component["weight"],
+                "value": metric,
+                "term": term,
+            }
+        )
+        total += component["weight"] * metric
     if not math.isfinite(total):
         return []
-    tolerance = _DECOMPOSITION_ATOL + _DECOMPOSITION_RTOL * max(abs(joint), abs(total))
-    if abs(joint - total) <= tolerance:
+    if _close(joint, total):
         return []
+    for part in parts:
+        part["differs"] = not _close(part["term"], part["value"])
     return [{"code": "RT106", "joint": joint, "sum": total, "parts": parts}]
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= _DECOMPOSITION_ATOL + _DECOMPOSITION_RTOL * max(abs(a), abs(b))
+
+
+def _term_value(
+    session: Any, component: dict[str, Any], module: Any, loss: Any, y_true: Any, y_pred: Any
+) -> float:
+    """A term as the joint loss computes it: the loss it calls on (y_true, y_pred), or its
+    inline expression evaluated in the user module's namespace on the same tensors."""
+    term = component["term"]
+    label = component["label"]
+    if term["kind"] == "target":
+        return float(session.value(session.loss(term["target"], label), y_true, y_pred))
+    params = list(term["params"])
+    namespace = vars(module) if module is not None else {}
+    function = eval(  # noqa: S307 - the user's own expression, in the user's module
+        f"lambda {', '.join(params)}: ({term['source']})", namespace
+    )
+    if params and params[0] == "self":  # Loss.call: ``self`` is the joint loss object
+        function = functools.partial(function, loss)
+    return float(session.value(session.wrap(function, label), y_true, y_pred))
 
 
 def _finite(np: Any, array: Any) -> bool:

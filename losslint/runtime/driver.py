@@ -407,16 +407,22 @@ class _Run:
 
     def _rt106(self, probe: Probe, finding: dict[str, Any]) -> str:
         parts = finding.get("parts", [])
-        formula = " + ".join(_weighted(float(p["weight"]), str(p["label"])) for p in parts)
-        values = ", ".join(f"{p['label']} = {float(p['value']):.6g}" for p in parts)
-        notes = [c.note for c in probe.components if c.note]
-        tracked = [c.label for c in probe.components if c.as_metric]
-        why = "; ".join(notes) if notes else "the terms do not compute what their names say"
-        logged = (
-            f"what the training log shows for {' and '.join(tracked)} does not add up to the loss; "
-            if tracked
-            else ""
+        formula = " + ".join(
+            _weighted(float(p["weight"]), str(p.get("metric_label") or p["label"])) for p in parts
         )
+        values = ", ".join(
+            f"{p.get('metric_label') or p['label']} = {float(p['value']):.6g}" for p in parts
+        )
+        differs = [
+            f"the tracked metric {p['metric_label']} = {float(p['value']):.6g} is not the term "
+            f"{p['label']} = {float(p['term']):.6g} the loss computes"
+            for p in parts
+            if p.get("differs") and p.get("metric_label")
+        ]
+        notes = [c.note for c in probe.components if c.note]
+        tracked = any(c.as_metric for c in probe.components)
+        why = "; ".join(differs or notes) or "the terms do not compute what their names say"
+        logged = "what the training log shows does not add up to the loss: " if tracked else ""
         return (
             f"{probe.label} = {float(finding['joint']):.6g} but {formula} = "
             f"{float(finding['sum']):.6g} on the same batch ({values}) ({self.tag}): "

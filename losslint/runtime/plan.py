@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -33,15 +33,14 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.project import ProjectIndex
-from losslint.runtime.decompose import (
+from losslint.analysis.decompose import (
     JSON,
-    Scope,
     Target,
     Term,
-    key,
-    numbers_of_class,
-    numbers_of_factory,
-    weighted_sum,
+    Tracked,
+    loss_body,
+    tracked_metric,
+    weight_key,
 )
 from losslint.runtime.inputs import InputSpec, spec_for
 
@@ -51,20 +50,33 @@ _SKIPPED_METRIC_IDS: Final = frozenset({"accuracy", "acc"})  # resolved by shape
 
 @dataclass(frozen=True, slots=True)
 class Component:
-    """One term of a joint loss, evaluated as the user sees it."""
+    """One term of a joint loss: how the loss computes it, and the metric that tracks it."""
 
-    weight: float
-    label: str  # the term as written in the loss (``mse``)
-    target: Target
-    as_metric: bool  # run as the metric tracked in compile (update_state/result)
-    note: str = ""  # why it may differ: arguments swapped, another function of the same name
+    weight: float  # the weight the author meant (see ``note`` when it is not the written one)
+    label: str  # the term as written in the loss (``mse_loss``, ``mse``)
+    target: Target | None  # a loss called on (y_true, y_pred); None: ``source`` is evaluated
+    source: str | None = None  # an inline term's expression over ``params``
+    params: tuple[str, ...] = ()  # its parameters (``self`` first in ``Loss.call``)
+    metric: Target | None = None  # the tracked metric, as compile builds it
+    metric_label: str = ""
+    note: str = ""  # why it may differ: arguments swapped, a weight on the wrong term
+
+    @property
+    def as_metric(self) -> bool:
+        return self.metric is not None
 
     def to_json(self) -> dict[str, JSON]:
+        term: dict[str, JSON] = (
+            {"kind": "target", "target": self.target.to_json()}
+            if self.target is not None
+            else {"kind": "expr", "source": self.source, "params": list(self.params)}
+        )
         return {
             "weight": self.weight,
             "label": self.label,
-            "target": self.target.to_json(),
-            "as_metric": self.as_metric,
+            "term": term,
+            "metric": None if self.metric is None else self.metric.to_json(),
+            "metric_label": self.metric_label,
         }
 
 
@@ -92,6 +104,7 @@ class Probe:
             "target": self.target.to_json(),
             "spec": self.spec.to_json(),
             "per_sample": self.per_sample,
+            "module": self.module,
             "components": [c.to_json() for c in self.components],
         }
 
@@ -252,18 +265,12 @@ class _Planner:
         if module is None:
             return
         short = definition.qualname.rpartition(".")[2]
-        node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
-        scope = Scope(module, self.project)
-        pair: tuple[str, str] | None = None
         span = definition.span
         if definition.kind == "function":
             if _attribute_path(definition) is None:
                 return  # nested, not reachable from the module
             target = Target("object", definition.qualname)
             label = short
-            assert isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            node = definition.node
-            pair = _pair(node, 0)
         elif definition.kind == "closure" and definition.factory:
             factory = self.project.functions.get(definition.factory)
             if factory is None or "." in definition.factory[len(definition.module) + 1 :]:
@@ -274,10 +281,6 @@ class _Planner:
                 return
             target = Target("call", definition.factory, args, tuple(kwargs.items()))
             label = target.label()
-            assert isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            node = definition.node
-            pair = _pair(node, 0)
-            scope.numbers, scope.outer = numbers_of_factory(factory[1].node, args, kwargs, module)
         elif definition.kind == "loss_class":
             cls = self.project.classes.get(definition.qualname)
             if cls is None:
@@ -289,18 +292,20 @@ class _Planner:
                 return
             target = Target("call", definition.qualname, args, tuple(kwargs.items()))
             label = target.label()
-            node = _method(cls[1], "call")
-            if node is not None:
+            if _method(cls[1], "call") is not None:
                 span = _call_span(self.project, definition.qualname, span)
-                pair = _pair(node, 1)
-            scope.numbers, scope.objects = numbers_of_class(cls[1].node, args, kwargs, module)
         else:
             return
         components: tuple[Component, ...] = ()
-        if node is not None and pair is not None:
-            terms = weighted_sum(node, pair, scope)
-            if terms is not None:
-                components = self._components(terms, tracked or [])
+        body = loss_body(self.project, definition, args, kwargs)
+        if body is not None:
+            terms = body.terms()
+            if terms is not None and sum(t.is_loss for t in terms) >= 2:
+                tracked = [t for t in map(self._tracked, tracked or []) if t is not None]
+                unused = [term for _, term, _ in body.unused()]
+                method = definition.kind == "loss_class"
+                params = (("self",) if method else ()) + body.pair
+                components = _components(terms, tracked, unused, params)
         end = getattr(definition.node, "end_lineno", None) or definition.span.line
         self._add(
             Probe(
@@ -318,69 +323,9 @@ class _Planner:
             )
         )
 
-    def _components(self, terms: list[Term], tracked: list[Value]) -> tuple[Component, ...]:
-        """Each term as the user sees it: the tracked metric of the same name, else the
-        function called on ``(y_true, y_pred)``. Empty when a term cannot be matched."""
-        by_key: dict[str, tuple[Target, str]] = {}
-        for metric in tracked:
-            found = self._metric_target(metric)
-            if found is not None:
-                by_key.setdefault(key(found[0].name), found)
-        out: list[Component] = []
-        for term in terms:
-            match = by_key.get(key(term.target.name))
-            label = _display(term.written)
-            note = ""
-            if term.order == "swapped":
-                note = f"the loss calls {label}(y_pred, y_true), arguments swapped"
-            elif term.order == "other":
-                note = f"the loss calls {label} on other arguments than (y_true, y_pred)"
-            if match is not None:
-                target, shown = match
-                if not note and not self._same(target, term.target):
-                    note = f"the metric {shown} is not the {label} the loss calls"
-                out.append(Component(term.weight, label, target, True, note))
-            elif term.order in ("plain", "swapped"):
-                out.append(Component(term.weight, label, term.target, False, note))
-            else:
-                return ()
-        return tuple(out)
-
-    def _same(self, metric: Target, term: Target) -> bool:
-        """Whether a tracked metric computes what the term calls: two Keras spellings of one
-        loss agree; a project function agrees only with itself."""
-        if metric == term:
-            return True
-        project = {t.kind in ("object", "call") and self.project.kind(t.name) is not None
-                   for t in (metric, term)}  # fmt: skip
-        return project == {False} and key(metric.name) == key(term.name)
-
-    def _metric_target(self, metric: Value) -> tuple[Target, str] | None:
-        if isinstance(metric, Const) and isinstance(metric.value, str):
-            if metric.value in _SKIPPED_METRIC_IDS or metric.value not in keras_ids.K3_METRICS:
-                return None
-            return Target("metric_id", metric.value), repr(metric.value)
-        if isinstance(metric, Ref):
-            if _is_keras_metric(metric.target):
-                return Target("object", metric.target), _short(metric.target)
-            found = self.project._lookup(metric.target)
-            if found is not None and self.project.kind(found) in ("function", "class"):
-                return Target("object", found), _short(found)
-            return None
-        if isinstance(metric, Call) and metric.func is not None:
-            args = _constants(metric.args)
-            if args is None:
-                return None
-            kwargs = _keyword_constants(metric.kwargs)
-            name = metric.func
-            if not _is_keras_metric(name):
-                found = self.project._lookup(name)
-                if found is None or self.project.kind(found) != "class":
-                    return None
-                name = found
-            target = Target("call", name, args, kwargs)
-            return target, target.label()
-        return None
+    def _tracked(self, metric: Value) -> Tracked | None:
+        found = tracked_metric(self.project, metric)
+        return found if found is not None and found.target is not None else None
 
     def _add(self, probe: Probe) -> None:
         identity = probe.identity()
@@ -391,6 +336,65 @@ class _Planner:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _components(
+    terms: list[Term], tracked: list[Tracked], unused: list[Term], params: tuple[str, ...]
+) -> tuple[Component, ...]:
+    """Each term as the runtime checks it: how the loss computes it, the metric that tracks it,
+    and the weight its author meant. Empty when a term cannot be evaluated on its own."""
+    out: list[Component] = []
+    for term in terms:
+        component = _component(term, tracked, params)
+        if component is None:
+            return ()
+        out.append(component)
+    # A weight named for another term (``lambda_mse * mae_loss``): the author meant that term.
+    for index, term in enumerate(terms):
+        meant = weight_key(term.weight_name) if term.weight_name else ""
+        if not meant or meant in term.keys():
+            continue
+        note = f"the weight {term.weight_name} multiplies {out[index].label}"
+        other = next((j for j, t in enumerate(terms) if j != index and meant in t.keys()), None)
+        if other is not None:
+            here, there = out[index], out[other]
+            out[index] = replace(here, weight=there.weight, note=f"{note}, not {there.label}")
+            out[other] = replace(there, weight=here.weight)
+            break
+        candidate = next((t for t in unused if meant in t.keys()), None)
+        found = None if candidate is None else _component(candidate, tracked, params)
+        if found is None:
+            metric = next((m for m in tracked if meant in m.keys), None)
+            if metric is not None:
+                found = Component(1.0, metric.shown, metric.target, metric=metric.target,
+                                  metric_label=metric.shown)  # fmt: skip
+        if found is not None:
+            out[index] = replace(found, weight=term.weight, note=f"{note}, not {found.label}")
+            break
+    return tuple(out)
+
+
+def _component(term: Term, tracked: list[Tracked], params: tuple[str, ...]) -> Component | None:
+    label = _display(term.written)
+    note = ""
+    if term.kind == "loss":
+        if term.order == "other":
+            return None
+        if term.order == "swapped":
+            note = f"the loss calls {label}(y_pred, y_true), arguments swapped"
+    elif term.source is None:
+        return None
+    metric = next((m for m in tracked if m.matches(term)), None) if term.is_loss else None
+    return Component(
+        term.weight,
+        label,
+        term.target if term.kind == "loss" else None,
+        None if term.kind == "loss" else term.source,
+        params,
+        None if metric is None else metric.target,
+        "" if metric is None else metric.shown,
+        note,
+    )
 
 
 def _display(written: str) -> str:
