@@ -17,7 +17,7 @@ from losslint.index.module import index_module
 from losslint.index.project import ProjectIndex
 from losslint.parse import ParsedModule, load, module_name
 from losslint.runtime import RuntimeUnavailable
-from losslint.analysis.decompose import Scope, key, weighted_sum
+from losslint.analysis.decompose import Scope, Term, key, name_key, weight_key, weighted_sum
 from losslint.runtime.driver import run_runtime
 from losslint.runtime.plan import Probe, build_plan, module_root
 from tests.helpers import FIXTURES, ROOT
@@ -93,8 +93,12 @@ def test_decomposition_of_joint_losses(probes: dict[str, Probe]) -> None:
         ("mean_absolute_error", 1.0, True),
         ("mse", 10.0, True),
     ]
-    assert joint[0].note == ""  # 'mae' is Keras' mean_absolute_error
-    assert joint[1].note == "the metric 'mse' is not the mse the loss calls"
+    # Both are tracked: the child compares each metric with the term it stands for.
+    assert [c.metric_label for c in joint] == ["'mae'", "'mse'"]
+    assert [c.target.name if c.target else None for c in joint] == [
+        "keras.losses.mean_absolute_error",
+        "rt106_decomposition.mse",
+    ]
     swapped = probes["rt106_decomposition.py:bce_dice_loss"].components
     assert swapped[0].note.endswith("(y_pred, y_true), arguments swapped")
     assert [c.as_metric for c in swapped] == [True, False]
@@ -141,7 +145,7 @@ def b(y_true, y_pred):
         ("return ops.add(a(y_true, y_pred), W * b(y_true, y_pred))", [(1.0, "a"), (4.0, "b")]),
         (
             "first = a(y_true, y_pred)\n    w = 2 * W\n    return first + w * b(y_pred, y_true)",
-            [(1.0, "a"), (8.0, "b")],
+            [(1.0, "first"), (8.0, "b")],  # a term read through a variable is named by it
         ),
         (
             "return keras.losses.mae(y_true, y_pred)"
@@ -160,7 +164,6 @@ def test_weighted_sums(body: str, expected: list[tuple[float, str]]) -> None:
     "body",
     [
         "return a(y_true, y_pred)",  # one term
-        "return a(y_true, y_pred) + ops.mean(ops.square(y_pred), axis=-1)",  # not a loss call
         "return a(y_true, y_pred) * b(y_true, y_pred)",  # a product of terms
         "if W > 1:\n        return a(y_true, y_pred)\n"
         "    return a(y_true, y_pred) + b(y_true, y_pred)",  # two returns
@@ -168,6 +171,41 @@ def test_weighted_sums(body: str, expected: list[tuple[float, str]]) -> None:
 )
 def test_not_weighted_sums(body: str) -> None:
     assert _terms(_PRELUDE + f"def joint(y_true, y_pred):\n    {body}\n") is None
+
+
+def _all_terms(body: str) -> list[Term]:
+    source = _PRELUDE + f"def joint(y_true, y_pred):\n    {body}\n"
+    tree = ast.parse(source)
+    index = index_module(tree, source, "m.py", "m")
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "joint")
+    return weighted_sum(node, ("y_true", "y_pred"), Scope(index, ProjectIndex([index]))) or []
+
+
+def test_inline_terms_and_extras() -> None:
+    terms = _all_terms(
+        "diff = y_true - y_pred\n"
+        "    mse_loss = ops.mean(ops.square(diff))\n"
+        "    mae_loss = ops.mean(ops.abs(y_pred - y_true), axis=-1)\n"
+        "    penalty = ops.mean(ops.square(y_pred), axis=-1)\n"
+        "    return mae_loss + W * mse_loss + 0.01 * penalty + 1.0"
+    )
+    assert [(t.weight, t.written, t.kind) for t in terms] == [
+        (1.0, "mae_loss", "inline"),
+        (4.0, "mse_loss", "inline"),
+        (0.01, "penalty", "extra"),  # reads y_pred only: not a loss term
+        (1.0, "1.0", "extra"),
+    ]
+    mae, mse = terms[0], terms[1]
+    assert mse.weight_name == "W" and mse.source == "ops.mean(ops.square(y_true - y_pred))"
+    # The same formula as Keras' built-ins, whatever the axis or the operand order.
+    assert "mean_absolute_error" in mae.keys() and "mean_squared_error" in mse.keys()
+
+
+def test_names_of_terms_and_weights() -> None:
+    assert name_key("mse_loss") == name_key("mse") == "mean_squared_error"
+    assert name_key("loss") == "" and weight_key("loss") == ""
+    assert weight_key("lambda_mse") == weight_key("MSE_WEIGHT") == "mean_squared_error"
+    assert weight_key("mse") == ""  # not a weight's name
 
 
 def test_argument_order_is_recorded() -> None:
