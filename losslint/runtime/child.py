@@ -183,12 +183,44 @@ def _probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Findin
         if bad_grad is None and grad is not None and not _finite(np, grad):
             bad_grad = {"code": "RT104", "case": case, "kind": _kind(np, grad, 0.0)}
     findings += [f for f in (bad_value, bad_grad) if f is not None]
+    if probe["per_sample"]:
+        findings += _coupling(session, loss, y_true, y_pred, spec.batch)
     single = values.get("well-formed inputs")
     if single is not None and math.isfinite(single) and abs(single) > 1e-6:
         findings += _batch_scaling(session, loss, y_true, y_pred, single, roots)
         if probe["components"]:
             findings += _decomposition(session, probe, loss, y_true, y_pred, single, roots)
     return findings
+
+
+def _coupling(session: Any, loss: Any, y_true: Any, y_pred: Any, batch: int) -> list[Finding]:
+    """RT107: the loss of one sample must not move when another sample changes. Sample 0 is
+    replaced by the last sample (valid inputs whatever the output's range); the losses of
+    samples 1..n-1 must stay. Run as compile runs the loss, on the labels a 1-unit output is
+    usually trained with too: ``(batch,)`` against predictions ``(batch, 1)``."""
+    np = session.np
+    cases = [("", y_true, y_pred)]
+    if y_pred.ndim == 2 and y_pred.shape[-1] == 1 and y_true.shape == y_pred.shape:
+        cases.append(("labels of shape (batch,) against predictions of shape (batch, 1)",
+                      y_true[:, 0], y_pred))  # fmt: skip
+    for case, truth, prediction in cases:
+        changed_true, changed_pred = truth.copy(), prediction.copy()
+        changed_true[0], changed_pred[0] = truth[-1], prediction[-1]
+        if np.array_equal(changed_true, truth) and np.array_equal(changed_pred, prediction):
+            continue
+        try:
+            before = session.per_sample(loss, truth, prediction)
+            after = session.per_sample(loss, changed_true, changed_pred)
+        except BaseException:  # another shape raising is RT101's on the nominal inputs
+            continue
+        if before.shape != (batch,) or after.shape != (batch,):
+            continue
+        moved = np.abs(after[1:] - before[1:]) > 1e-5 + 1e-4 * np.abs(before[1:])
+        if moved.any():
+            index = int(np.argmax(moved)) + 1
+            return [{"code": "RT107", "case": case, "sample": index,
+                     "before": float(before[index]), "after": float(after[index])}]  # fmt: skip
+    return []
 
 
 def _batch_scaling(

@@ -429,6 +429,28 @@ class _Run:
             f"{logged}{why}"
         )
 
+    def _rt107(self, probe: Probe, finding: dict[str, Any]) -> str:
+        case = str(finding.get("case") or "")
+        index = int(finding.get("sample", 1))
+        moved = (
+            f"the loss of sample {index} went from {float(finding.get('before', 0.0)):.6g} to "
+            f"{float(finding.get('after', 0.0)):.6g} when only sample 0 changed"
+        )
+        if case:
+            return (
+                f"{probe.label} mixes the batch with {case} ({self.tag}): {moved}; y_true - "
+                "y_pred broadcasts to (batch, batch) and the mean over the last axis hides it "
+                "(RT102 sees the right shape). Align the ranks first "
+                "(y_true = ops.reshape(y_true, ops.shape(y_pred))) or compile a plain function, "
+                "which Keras aligns"
+            )
+        return (
+            f"{probe.label} mixes the batch ({self.tag}): {moved}; per-sample weights, masks and "
+            "the batch size then change every sample's loss. Compute each sample's loss from its "
+            "own row only, or, if it compares samples on purpose (in-batch negatives), add "
+            "# noqa: RT107"
+        )
+
     def _static_hint(self, probe: Probe) -> str:
         first, last = probe.lines
         for diagnostic in self.static:

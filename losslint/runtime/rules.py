@@ -55,5 +55,12 @@ RT106: Final = RuntimeRule(
     "a joint loss differs from the weighted sum of the components it is written as (both shown)",
 )
 
-RUNTIME_RULES: Final = (RT101, RT102, RT103, RT104, RT105, RT106)
+RT107: Final = RuntimeRule(
+    "RT107",
+    "sample-coupling",
+    Severity.WARNING,
+    "changing one sample changes another sample's loss: the loss mixes the batch",
+)
+
+RUNTIME_RULES: Final = (RT101, RT102, RT103, RT104, RT105, RT106, RT107)
 BY_CODE: Final = {rule.code: rule for rule in RUNTIME_RULES}
