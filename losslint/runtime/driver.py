@@ -359,12 +359,14 @@ class _Run:
         if stage == "build":
             return f"creating {probe.label} raised {error} ({self.tag})"
         if stage.startswith("component "):
-            return f"{probe.label}: its {stage} raised {error} ({self.tag})"
+            return f"{probe.label}: its {stage} raised {error} ({self.tag})" + self._keras2_hint(
+                probe, error
+            )
         inputs = probe.spec.describe()
         if stage == "well-formed inputs":
             return (
                 f"{probe.label} raised {error} on well-formed sample tensors ({inputs}) "
-                f"({self.tag})"
+                f"({self.tag})" + self._keras2_hint(probe, error)
             )
         return f"{probe.label} raised {error} at {stage} ({inputs}) ({self.tag})"
 
@@ -450,6 +452,25 @@ class _Run:
             "own row only, or, if it compares samples on purpose (in-batch negatives), add "
             "# noqa: RT107"
         )
+
+    def _keras2_hint(self, probe: Probe, error: str) -> str:
+        """A loss that fails only because it uses a Keras 2 API that Keras 3 removed
+        (``K.mean``): say so, and how to run it as the safe fixes leave it."""
+        if not error.startswith("AttributeError"):
+            return ""
+        first, last = probe.lines
+        for diagnostic in self.static:
+            if (
+                diagnostic.code == "LL402"
+                and diagnostic.path == probe.path
+                and first <= diagnostic.line <= last
+            ):
+                return (
+                    f": it uses a Keras 2 API that Keras 3 removed (LL402, line "
+                    f"{diagnostic.line}); `losslint check --runtime --fix` applies the safe "
+                    "fixes first and checks the loss as they leave it"
+                )
+        return ""
 
     def _static_hint(self, probe: Probe) -> str:
         first, last = probe.lines
