@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from losslint.analysis.decompose import Scope, Term, key, name_key, weight_key, weighted_sum
 from losslint.config import ConfigError, RuntimeSettings, load_config
 from losslint.index.module import index_module
 from losslint.index.project import ProjectIndex
 from losslint.parse import ParsedModule, load, module_name
 from losslint.runtime import RuntimeUnavailable
-from losslint.analysis.decompose import Scope, Term, key, name_key, weight_key, weighted_sum
 from losslint.runtime.driver import run_runtime
 from losslint.runtime.plan import Probe, build_plan, module_root
 from tests.helpers import FIXTURES, ROOT
@@ -198,7 +198,7 @@ def test_inline_terms_and_extras() -> None:
     mae, mse = terms[0], terms[1]
     assert mse.weight_name == "W" and mse.source == "ops.mean(ops.square(y_true - y_pred))"
     # The same formula as Keras' built-ins, whatever the axis or the operand order.
-    assert "mean_absolute_error" in mae.keys() and "mean_squared_error" in mse.keys()
+    assert "mean_absolute_error" in mae.identities() and "mean_squared_error" in mse.identities()
 
 
 def test_names_of_terms_and_weights() -> None:

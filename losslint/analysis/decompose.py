@@ -106,7 +106,7 @@ class Term:
         """A loss term (LL502 counts these), not a constant or a penalty on y_pred alone."""
         return self.kind in ("loss", "inline")
 
-    def keys(self) -> frozenset[str]:
+    def identities(self) -> frozenset[str]:
         """The identities it answers to: its variable's name, its callee, its formula."""
         found = {name_key(self.name)} if self.name else set()
         if self.target is not None:
@@ -238,9 +238,9 @@ def formula(expr: ast.expr, pair: tuple[str, str], imports: dict[str, str], dept
         op = _OPS.get(op, op)
         args = list(expr.args)
         keywords = {k.arg: k.value for k in expr.keywords if k.arg is not None}
-        if op == "power" and len(args) == 2:
-            if isinstance(args[1], ast.Constant) and args[1].value == 2:
-                return _symmetric("square", args[0], sub)
+        squared = isinstance(args[-1], ast.Constant) and args[-1].value == 2 if args else False
+        if op == "power" and len(args) == 2 and squared:
+            return _symmetric("square", args[0], sub)
         if op in ("square", "abs") and len(args) == 1:
             return _symmetric(op, args[0], sub)
         if op == "squared_difference" and len(args) == 2:
@@ -602,11 +602,15 @@ class _Walker:
         if number is not None:
             return [Term(number, repr(number), None, "other", kind="extra", source="1.0")]
         expanded = self._expand(expr, 0)
-        used = set() if expanded is None else {
-            n.id for n in ast.walk(expanded) if isinstance(n, ast.Name)
-        }
+        used = (
+            set()
+            if expanded is None
+            else {n.id for n in ast.walk(expanded) if isinstance(n, ast.Name)}
+        )
         kind = "inline" if set(self.pair) <= used else "extra"
-        source = None if expanded is None or not self._evaluable(expanded) else ast.unparse(expanded)
+        source = (
+            None if expanded is None or not self._evaluable(expanded) else ast.unparse(expanded)
+        )
         text = ast.unparse(expr)
         return [
             Term(
@@ -795,7 +799,9 @@ def _project_name(name: str, project: ProjectIndex) -> str:
     return project._lookup(name) or name
 
 
-_BUILTIN_NAMES: Final = frozenset({"abs", "float", "int", "min", "max", "len", "sum", "pow", "round"})
+_BUILTIN_NAMES: Final = frozenset(
+    {"abs", "float", "int", "min", "max", "len", "sum", "pow", "round"}
+)
 
 
 def _all_args(arguments: ast.arguments) -> list[ast.arg]:
@@ -888,7 +894,7 @@ class Tracked:
     formula: str = ""  # a project function's normalised body
 
     def matches(self, term: Term) -> bool:
-        if self.keys & term.keys():
+        if self.keys & term.identities():
             return True
         return bool(self.formula) and self.formula == term.formula
 
@@ -903,8 +909,12 @@ def tracked_metric(project: ProjectIndex, metric: Value) -> Tracked | None:
         identifier = metric.value
         if identifier in _SHAPE_METRIC_IDS:
             return None
-        target = Target("metric_id", identifier) if identifier in keras_ids.K3_METRICS else None
-        return Tracked(target, repr(identifier), frozenset({key(identifier)}))
+        known = identifier in keras_ids.K3_METRICS
+        return Tracked(
+            Target("metric_id", identifier) if known else None,
+            repr(identifier),
+            frozenset({key(identifier)}),
+        )
     name: str | None = None
     call: Call | None = None
     if isinstance(metric, Ref):

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from typing import Final
 
 from losslint.analysis.decompose import JSON, Term, loss_body, tracked_metric
-from losslint.diagnostic import Severity, Span
+from losslint.diagnostic import Severity
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
+from losslint.index.positions import node_span
 from losslint.rules.registry import Finding, Rule, RuleContext
 
 # -- LL501 ------------------------------------------------------------------------------------
@@ -76,7 +77,7 @@ def _arguments(leaf: Value) -> tuple[tuple[JSON, ...], dict[str, JSON]]:
         if not (isinstance(value, Const) and isinstance(value.value, (int, float, str, bool))):
             break
         args.append(value.value)
-    kwargs = {
+    kwargs: dict[str, JSON] = {
         k: v.value
         for k, v in leaf.kwargs
         if isinstance(v, Const) and isinstance(v.value, (int, float, str, bool))
@@ -96,7 +97,7 @@ def _components(terms: list[Term]) -> list[Term]:
 
 
 def _suggestion(term: Term) -> str:
-    for found in sorted(term.keys()):
+    for found in sorted(term.identities()):
         if found in _SUGGESTED:
             return _SUGGESTED[found]
     if term.target is not None and term.target.kind == "object":
@@ -180,11 +181,10 @@ def check_unused_loss_term(context: RuleContext) -> Iterator[Finding]:
             used = ast.unparse(returned.value)
             used = used if len(used) <= 60 else used[:57] + "..."
         name = definition.qualname.rpartition(".")[2]
-        for variable, term, statement in body.unused():
+        for variable, _, statement in body.unused():
             yield Finding(
                 definition.path,
-                Span(statement.lineno, statement.col_offset + 1,
-                     statement.end_lineno or statement.lineno, (statement.end_col_offset or 0) + 1),
+                node_span(statement.targets[0], body.scope.module.lines),
                 f"{name} computes the loss term {variable} but never uses it: the value it "
                 f"returns ({used}) leaves {variable} out, so the model is not trained on it "
                 f"(a copy-paste of another term?); add it to the returned sum or delete it",

@@ -90,8 +90,8 @@ _RESHAPES: Final = frozenset({"reshape", "flatten", "batch_flatten", "ravel", "s
 def _reshapes(node: ast.expr) -> bool:
     return any(
         isinstance(n, ast.Call)
-        and (isinstance(n.func, ast.Attribute) and n.func.attr in _RESHAPES
-             or isinstance(n.func, ast.Name) and n.func.id in _RESHAPES)
+        and ((isinstance(n.func, ast.Attribute) and n.func.attr in _RESHAPES)
+             or (isinstance(n.func, ast.Name) and n.func.id in _RESHAPES))
         for n in ast.walk(node)
     )  # fmt: skip
 

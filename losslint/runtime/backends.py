@@ -210,6 +210,13 @@ class Session:
                     (grad,) = torch.autograd.grad(result, x, allow_unused=True)
             return float(self.numpy(result)), None if grad is None else self.numpy(grad)
 
+    def metric_result(self, metric: Any, y_true: Any, y_pred: Any) -> Any:
+        """``result()`` after ``reset_state`` and one ``update_state``, as an array."""
+        with self.placed():
+            metric.reset_state()
+            metric.update_state(self.tensor(y_true), self.tensor(y_pred))
+            return self.numpy(metric.result())
+
     def metric_value(self, metric: Any, y_true: Any, y_pred: Any) -> float:
         """What the training log shows for a tracked metric after this one batch."""
         with self.placed():

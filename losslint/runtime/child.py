@@ -151,6 +151,8 @@ def _below(file: str, root: str) -> bool:
 
 
 def _probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Finding]:
+    if probe.get("kind") == "metric":
+        return _metric_probe(probe, session, roots)
     spec = InputSpec.from_json(probe["spec"])
     label = probe["label"]
     try:
@@ -184,7 +186,7 @@ def _probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Findin
             bad_grad = {"code": "RT104", "case": case, "kind": _kind(np, grad, 0.0)}
     findings += [f for f in (bad_value, bad_grad) if f is not None]
     if probe["per_sample"]:
-        findings += _coupling(session, loss, y_true, y_pred, spec.batch)
+        findings += _coupling(session, lambda t, p: session.per_sample(loss, t, p), y_true, y_pred)
     single = values.get("well-formed inputs")
     if single is not None and math.isfinite(single) and abs(single) > 1e-6:
         findings += _batch_scaling(session, loss, y_true, y_pred, single, roots)
@@ -193,7 +195,43 @@ def _probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Findin
     return findings
 
 
-def _coupling(session: Any, loss: Any, y_true: Any, y_pred: Any, batch: int) -> list[Finding]:
+def _metric_probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Finding]:
+    """A metric as compile runs it: ``reset_state``, ``update_state`` on the sample batch and
+    the boundary inputs, ``result``: a finite scalar each time."""
+    spec = InputSpec.from_json(probe["spec"])
+    try:
+        metric = session.metric(probe["target"], probe["label"])
+    except BaseException as error:
+        return [{"code": "RT101", "stage": "build", **_describe(error, roots)}]
+    np = session.np
+    y_true, y_pred = inputs.nominal(spec)
+    findings: list[Finding] = []
+    bad_value: Finding | None = None
+    for case, truth, prediction in [("well-formed inputs", y_true, y_pred), *inputs.boundary(spec)]:
+        try:
+            result = session.metric_result(metric, truth, prediction)
+        except BaseException as error:
+            findings.append({"code": "RT101", "stage": case, **_describe(error, roots)})
+            break
+        if case == "well-formed inputs" and result.shape != ():
+            findings.append({"code": "RT102", "shape": list(result.shape)})
+        if bad_value is None and not _finite(np, result):
+            bad_value = {"code": "RT103", "case": case, "kind": _kind(np, result, 0.0)}
+    findings += [bad_value] if bad_value is not None else []
+    function = getattr(metric, "_fn", None)  # MeanMetricWrapper: y_true reaches it as given
+    if callable(function) and not findings:
+
+        def per_sample(truth: Any, prediction: Any) -> Any:
+            with session.placed():
+                return session.numpy(function(session.tensor(truth), session.tensor(prediction)))
+
+        findings += _coupling(session, per_sample, y_true, y_pred)
+    return findings
+
+
+def _coupling(
+    session: Any, per_sample: Callable[[Any, Any], Any], y_true: Any, y_pred: Any
+) -> list[Finding]:
     """RT107: the loss of one sample must not move when another sample changes. Sample 0 is
     replaced by the last sample (valid inputs whatever the output's range); the losses of
     samples 1..n-1 must stay. Run as compile runs the loss, on the labels a 1-unit output is
@@ -209,10 +247,11 @@ def _coupling(session: Any, loss: Any, y_true: Any, y_pred: Any, batch: int) -> 
         if np.array_equal(changed_true, truth) and np.array_equal(changed_pred, prediction):
             continue
         try:
-            before = session.per_sample(loss, truth, prediction)
-            after = session.per_sample(loss, changed_true, changed_pred)
+            before = per_sample(truth, prediction)
+            after = per_sample(changed_true, changed_pred)
         except BaseException:  # another shape raising is RT101's on the nominal inputs
             continue
+        batch = len(y_pred)
         if before.shape != (batch,) or after.shape != (batch,):
             continue
         moved = np.abs(after[1:] - before[1:]) > 1e-5 + 1e-4 * np.abs(before[1:])
@@ -296,9 +335,7 @@ def _term_value(
         return float(session.value(session.loss(term["target"], label), y_true, y_pred))
     params = list(term["params"])
     namespace = vars(module) if module is not None else {}
-    function = eval(  # noqa: S307 - the user's own expression, in the user's module
-        f"lambda {', '.join(params)}: ({term['source']})", namespace
-    )
+    function = eval(f"lambda {', '.join(params)}: ({term['source']})", namespace)
     if params and params[0] == "self":  # Loss.call: ``self`` is the joint loss object
         function = functools.partial(function, loss)
     return float(session.value(session.wrap(function, label), y_true, y_pred))

@@ -374,6 +374,12 @@ class _Run:
         shape = tuple(finding.get("shape", ()))
         batch = probe.spec.batch
         what = "a scalar" if not shape else f"shape {shape}"
+        if probe.kind == "metric":
+            return (
+                f"{probe.label}.result() returns shape {shape} after one batch ({self.tag}): "
+                "Keras logs a metric as one number, so the log and callbacks cannot read it; "
+                "reduce the result to a scalar"
+            )
         return (
             f"{probe.label} returns {what} for a batch of {batch} ({self.tag}): Keras expects "
             f"one loss value per sample, shape ({batch},), or sample_weight, class_weight and "
@@ -382,6 +388,13 @@ class _Run:
         )
 
     def _rt103(self, probe: Probe, finding: dict[str, Any]) -> str:
+        if probe.kind == "metric":
+            return (
+                f"the metric {probe.label} is {finding.get('kind')} at {finding.get('case')} "
+                f"({self.tag}): inputs the model can produce ({probe.spec.describe()}) give a "
+                "non-finite result(), and the epoch's logged value stays NaN; guard the "
+                "operation (add eps to denominators, clip)" + self._static_hint(probe)
+            )
         return (
             f"{probe.label} is {finding.get('kind')} at {finding.get('case')} ({self.tag}): "
             f"inputs the model can produce ({probe.spec.describe()}) give a non-finite loss; "
@@ -434,17 +447,20 @@ class _Run:
     def _rt107(self, probe: Probe, finding: dict[str, Any]) -> str:
         case = str(finding.get("case") or "")
         index = int(finding.get("sample", 1))
+        what = "value" if probe.kind == "metric" else "loss"
         moved = (
-            f"the loss of sample {index} went from {float(finding.get('before', 0.0)):.6g} to "
+            f"the {what} of sample {index} went from {float(finding.get('before', 0.0)):.6g} to "
             f"{float(finding.get('after', 0.0)):.6g} when only sample 0 changed"
         )
         if case:
+            also = (
+                "" if probe.kind == "metric" else " or compile a plain function, which Keras aligns"
+            )
             return (
                 f"{probe.label} mixes the batch with {case} ({self.tag}): {moved}; y_true - "
                 "y_pred broadcasts to (batch, batch) and the mean over the last axis hides it "
                 "(RT102 sees the right shape). Align the ranks first "
-                "(y_true = ops.reshape(y_true, ops.shape(y_pred))) or compile a plain function, "
-                "which Keras aligns"
+                f"(y_true = ops.reshape(y_true, ops.shape(y_pred))){also}"
             )
         return (
             f"{probe.label} mixes the batch ({self.tag}): {moved}; per-sample weights, masks and "

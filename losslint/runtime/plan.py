@@ -14,6 +14,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
+from losslint.analysis.decompose import (
+    JSON,
+    Target,
+    Term,
+    Tracked,
+    loss_body,
+    tracked_metric,
+    weight_key,
+)
 from losslint.analysis.wiring import assign_losses, assign_metrics, crossentropy
 from losslint.config import RuntimeSettings
 from losslint.diagnostic import Span
@@ -33,15 +42,6 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.project import ProjectIndex
-from losslint.analysis.decompose import (
-    JSON,
-    Target,
-    Term,
-    Tracked,
-    loss_body,
-    tracked_metric,
-    weight_key,
-)
 from losslint.runtime.inputs import InputSpec, spec_for
 
 _MISSING: Final = object()
@@ -93,9 +93,11 @@ class Probe:
     components: tuple[Component, ...] = ()
     compiled: bool = True  # False: built with its defaults, no compile site uses it
     lines: tuple[int, int] = (0, 0)  # the definition's lines, to cite static findings
+    kind: str = "loss"  # "loss" | "metric" (update_state/result/reset_state)
 
     def identity(self) -> tuple[object, ...]:
-        return (repr(self.target), self.module, self.spec, self.per_sample, self.components)
+        return (repr(self.target), self.module, self.spec, self.per_sample, self.components,
+                self.kind)  # fmt: skip
 
     def to_json(self, probe_id: int) -> dict[str, JSON]:
         return {
@@ -105,6 +107,7 @@ class Probe:
             "spec": self.spec.to_json(),
             "per_sample": self.per_sample,
             "module": self.module,
+            "kind": self.kind,
             "components": [c.to_json() for c in self.components],
         }
 
@@ -151,6 +154,11 @@ class _Planner:
                 for index, value in assign_losses(site.loss, model, self.project):
                     tracked = [m for i, m in metrics if i == index]
                     self._compile_loss(value, model.outputs[index], tracked, resolved.path)
+                for index, value in metrics:
+                    if 0 <= index < len(model.outputs):
+                        output = model.outputs[index]
+                        spec = spec_for(output, None, self.settings.batch_size, self.settings.units)
+                        self._metric(value, spec)
             elif site.loss is not None:
                 single = not isinstance(site.loss, (Seq, Mapping))
                 tracked = (
@@ -162,6 +170,12 @@ class _Planner:
             if "loss" not in definition.roles or definition.qualname in self.covered:
                 continue
             self._definition(definition)
+        for definition in self.project.definitions():
+            if (
+                definition.roles == frozenset({"metric"})
+                and definition.qualname not in self.covered
+            ):
+                self._metric(Ref(definition.qualname, definition.span), None)
         roots = {
             str(module_root(Path(p.file), p.module))
             for p in self.result.probes
@@ -169,6 +183,61 @@ class _Planner:
         }
         self.result.roots = sorted(roots)
         return self.result
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def _metric(self, value: Value, spec: InputSpec | None) -> None:
+        """A project metric (a function, or a ``Metric`` subclass built with the compile site's
+        constant arguments, else its defaults), run as compile runs it."""
+        name = (
+            value.target
+            if isinstance(value, Ref)
+            else value.func
+            if isinstance(value, Call)
+            else None
+        )
+        qualname = self.project._lookup(name) if name else None
+        definition = self.definitions.get(qualname or "")
+        if definition is None or definition.kind not in ("function", "metric_class"):
+            return
+        if definition.kind == "function" and (
+            _attribute_path(definition) is None or isinstance(value, Call)
+        ):
+            return
+        args: tuple[JSON, ...] = ()
+        kwargs: tuple[tuple[str, JSON], ...] = ()
+        if isinstance(value, Call):
+            found = _constants(value.args)
+            if found is None:
+                return
+            args, kwargs = found, _keyword_constants(value.kwargs)
+        if definition.kind == "metric_class":
+            cls = self.project.classes.get(definition.qualname)
+            init = _method(cls[1], "__init__") if cls else None
+            if init is not None and _unbound(init.args, args, dict(kwargs), skip=1):
+                return  # needs arguments no compile site gives
+            target = Target("call", definition.qualname, args, kwargs)
+        else:
+            target = Target("object", definition.qualname)
+        self.covered.add(definition.qualname)
+        if spec is None:
+            spec = spec_for(None, None, self.settings.batch_size, self.settings.units)
+        end = getattr(definition.node, "end_lineno", None) or definition.span.line
+        self._add(
+            Probe(
+                target.label(),
+                target,
+                definition.module,
+                str(Path(definition.path).resolve()),
+                definition.path,
+                definition.span,
+                spec,
+                per_sample=False,
+                compiled=spec.origin == "model",
+                lines=(definition.node.lineno, end),
+                kind="metric",
+            )
+        )
 
     # -- compile sites -----------------------------------------------------------------------
 
@@ -301,11 +370,11 @@ class _Planner:
         if body is not None:
             terms = body.terms()
             if terms is not None and sum(t.is_loss for t in terms) >= 2:
-                tracked = [t for t in map(self._tracked, tracked or []) if t is not None]
+                metrics = [t for t in map(self._tracked, tracked or []) if t is not None]
                 unused = [term for _, term, _ in body.unused()]
                 method = definition.kind == "loss_class"
                 params = (("self",) if method else ()) + body.pair
-                components = _components(terms, tracked, unused, params)
+                components = _components(terms, metrics, unused, params)
         end = getattr(definition.node, "end_lineno", None) or definition.span.line
         self._add(
             Probe(
@@ -352,16 +421,18 @@ def _components(
     # A weight named for another term (``lambda_mse * mae_loss``): the author meant that term.
     for index, term in enumerate(terms):
         meant = weight_key(term.weight_name) if term.weight_name else ""
-        if not meant or meant in term.keys():
+        if not meant or meant in term.identities():
             continue
         note = f"the weight {term.weight_name} multiplies {out[index].label}"
-        other = next((j for j, t in enumerate(terms) if j != index and meant in t.keys()), None)
+        other = next(
+            (j for j, t in enumerate(terms) if j != index and meant in t.identities()), None
+        )
         if other is not None:
             here, there = out[index], out[other]
             out[index] = replace(here, weight=there.weight, note=f"{note}, not {there.label}")
             out[other] = replace(there, weight=here.weight)
             break
-        candidate = next((t for t in unused if meant in t.keys()), None)
+        candidate = next((t for t in unused if meant in t.identities()), None)
         found = None if candidate is None else _component(candidate, tracked, params)
         if found is None:
             metric = next((m for m in tracked if meant in m.keys), None)
@@ -380,8 +451,9 @@ def _component(term: Term, tracked: list[Tracked], params: tuple[str, ...]) -> C
     if term.kind == "loss":
         if term.order == "other":
             return None
-        if term.order == "swapped":
-            note = f"the loss calls {label}(y_pred, y_true), arguments swapped"
+        if term.order == "swapped" and term.target is not None:
+            callee = term.target.label()
+            note = f"the loss calls {callee}(y_pred, y_true), arguments swapped"
     elif term.source is None:
         return None
     metric = next((m for m in tracked if m.matches(term)), None) if term.is_loss else None
