@@ -165,9 +165,12 @@ def _probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Findin
     bad_value: Finding | None = None
     bad_grad: Finding | None = None
     values: dict[str, float] = {}
+    nominal: Any = None
     for case, truth, prediction in cases:
         try:
             per_sample = session.per_sample(loss, truth, prediction)
+            if nominal is None:
+                nominal = per_sample
             value, grad = session.value_and_grad(loss, truth, prediction)
         except BaseException as error:
             findings.append({"code": "RT101", "stage": case, **_describe(error, roots)})
@@ -185,8 +188,11 @@ def _probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Findin
         if bad_grad is None and grad is not None and not _finite(np, grad):
             bad_grad = {"code": "RT104", "case": case, "kind": _kind(np, grad, 0.0)}
     findings += [f for f in (bad_value, bad_grad) if f is not None]
-    if probe["per_sample"]:
-        findings += _coupling(session, lambda t, p: session.per_sample(loss, t, p), y_true, y_pred)
+    # Keras's own losses are per-sample by construction: the probe is for the user's.
+    if probe["per_sample"] and probe.get("module"):
+        findings += _coupling(
+            session, lambda t, p: session.per_sample(loss, t, p), y_true, y_pred, before=nominal
+        )
     single = values.get("well-formed inputs")
     if single is not None and math.isfinite(single) and abs(single) > 1e-6:
         findings += _batch_scaling(session, loss, y_true, y_pred, single, roots)
@@ -207,9 +213,22 @@ def _metric_probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list
     y_true, y_pred = inputs.nominal(spec)
     findings: list[Finding] = []
     bad_value: Finding | None = None
+    function = getattr(metric, "_fn", None)  # MeanMetricWrapper: y_true reaches it as given
+
+    def per_sample(truth: Any, prediction: Any) -> Any:
+        assert callable(function)
+        with session.placed():
+            return session.numpy(function(session.tensor(truth), session.tensor(prediction)))
+
     for case, truth, prediction in [("well-formed inputs", y_true, y_pred), *inputs.boundary(spec)]:
         try:
-            result = session.metric_result(metric, truth, prediction)
+            # A function's mean is finite when its values are: one call instead of the
+            # wrapper's reset/update/result, which a Metric subclass needs run.
+            result = (
+                per_sample(truth, prediction)
+                if callable(function) and case != "well-formed inputs"
+                else session.metric_result(metric, truth, prediction)
+            )
         except BaseException as error:
             findings.append({"code": "RT101", "stage": case, **_describe(error, roots)})
             break
@@ -218,36 +237,37 @@ def _metric_probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list
         if bad_value is None and not _finite(np, result):
             bad_value = {"code": "RT103", "case": case, "kind": _kind(np, result, 0.0)}
     findings += [bad_value] if bad_value is not None else []
-    function = getattr(metric, "_fn", None)  # MeanMetricWrapper: y_true reaches it as given
-    if callable(function) and not findings:
-
-        def per_sample(truth: Any, prediction: Any) -> Any:
-            with session.placed():
-                return session.numpy(function(session.tensor(truth), session.tensor(prediction)))
-
-        findings += _coupling(session, per_sample, y_true, y_pred)
+    # Only the Keras 3 pitfall is probed on metrics, (batch,) labels against a 1-unit output:
+    # a metric may average over the batch on purpose (LL501 judges those statically).
+    if callable(function) and not findings and spec.units == 1:
+        findings += _coupling(session, per_sample, y_true, y_pred, same_ranks=False)
     return findings
 
 
 def _coupling(
-    session: Any, per_sample: Callable[[Any, Any], Any], y_true: Any, y_pred: Any
+    session: Any,
+    per_sample: Callable[[Any, Any], Any],
+    y_true: Any,
+    y_pred: Any,
+    same_ranks: bool = True,
+    before: Any = None,
 ) -> list[Finding]:
     """RT107: the loss of one sample must not move when another sample changes. Sample 0 is
     replaced by the last sample (valid inputs whatever the output's range); the losses of
     samples 1..n-1 must stay. Run as compile runs the loss, on the labels a 1-unit output is
     usually trained with too: ``(batch,)`` against predictions ``(batch, 1)``."""
     np = session.np
-    cases = [("", y_true, y_pred)]
+    cases = [("", y_true, y_pred, before)] if same_ranks else []
     if y_pred.ndim == 2 and y_pred.shape[-1] == 1 and y_true.shape == y_pred.shape:
         cases.append(("labels of shape (batch,) against predictions of shape (batch, 1)",
-                      y_true[:, 0], y_pred))  # fmt: skip
-    for case, truth, prediction in cases:
+                      y_true[:, 0], y_pred, None))  # fmt: skip
+    for case, truth, prediction, known in cases:
         changed_true, changed_pred = truth.copy(), prediction.copy()
         changed_true[0], changed_pred[0] = truth[-1], prediction[-1]
         if np.array_equal(changed_true, truth) and np.array_equal(changed_pred, prediction):
             continue
         try:
-            before = per_sample(truth, prediction)
+            before = per_sample(truth, prediction) if known is None else known
             after = per_sample(changed_true, changed_pred)
         except BaseException:  # another shape raising is RT101's on the nominal inputs
             continue

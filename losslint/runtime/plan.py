@@ -214,8 +214,10 @@ class _Planner:
         if definition.kind == "metric_class":
             cls = self.project.classes.get(definition.qualname)
             init = _method(cls[1], "__init__") if cls else None
-            if init is not None and _unbound(init.args, args, dict(kwargs), skip=1):
-                return  # needs arguments no compile site gives
+            missing = _unbound(init.args, args, dict(kwargs), skip=1) if init else ""
+            if missing:
+                self.result.skipped.append(f"{_short(definition.qualname)}: needs {missing}")
+                return
             target = Target("call", definition.qualname, args, kwargs)
         else:
             target = Target("object", definition.qualname)
