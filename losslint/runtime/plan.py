@@ -45,7 +45,6 @@ from losslint.index.project import ProjectIndex
 from losslint.runtime.inputs import InputSpec, spec_for
 
 _MISSING: Final = object()
-_SKIPPED_METRIC_IDS: Final = frozenset({"accuracy", "acc"})  # resolved by shape in compile
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,11 +489,6 @@ def _is_keras_loss(name: str) -> bool:
     return module == "keras.losses" and last not in ("", "Loss", "get", "Reduction")
 
 
-def _is_keras_metric(name: str) -> bool:
-    module, _, last = name.rpartition(".")
-    return module in ("keras.metrics", "keras.losses") and last not in ("", "Metric", "get")
-
-
 def _json(value: Value) -> object:
     if isinstance(value, Const) and isinstance(value.value, (str, int, float, bool, type(None))):
         return value.value
@@ -545,11 +539,6 @@ def _unbound(
         if default is None and a.arg not in kwargs
     ]
     return ", ".join(missing)
-
-
-def _pair(node: ast.FunctionDef | ast.AsyncFunctionDef, skip: int) -> tuple[str, str] | None:
-    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)][skip:]
-    return (params[0], params[1]) if len(params) >= 2 else None
 
 
 def _method(cls: ClassDef, name: str) -> ast.FunctionDef | None:
