@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from losslint.analysis.decompose import Scope, Term, key, name_key, weight_key, weighted_sum
+from losslint.analysis.decompose import (
+    Scope,
+    Term,
+    builtin_formulas,
+    formula,
+    key,
+    name_key,
+    weight_key,
+    weighted_sum,
+)
 from losslint.config import ConfigError, RuntimeSettings, load_config
 from losslint.index.module import index_module
 from losslint.index.project import ProjectIndex
@@ -321,3 +330,26 @@ def test_runtime_without_keras_is_a_clear_error(tmp_path: Path) -> None:
     done = _command("check", ".", "--runtime", cwd=tmp_path)
     assert done.returncode == 2
     assert "--runtime needs Keras 3 and a backend" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "builtin"),
+    [
+        ("K.mean(K.square(y_true - y_pred))", "mean_squared_error"),
+        ("tf.reduce_mean(tf.square(y_pred - y_true), axis=-1)", "mean_squared_error"),
+        ("K.mean(K.pow(y_true - y_pred, 2))", "mean_squared_error"),
+        ("tf.reduce_mean((y_true - y_pred) ** 2)", "mean_squared_error"),
+        ("ops.mean(ops.abs(y_true - y_pred), axis=-1)", "mean_absolute_error"),
+        ("tf.reduce_mean(tf.abs(y_pred - y_true))", "mean_absolute_error"),
+    ],
+)
+def test_spellings_of_one_formula_agree(source: str, builtin: str) -> None:
+    imports = {"K": "keras.backend", "tf": "tensorflow", "ops": "keras.ops"}
+    expr = ast.parse(source, mode="eval").body
+    assert formula(expr, ("y_true", "y_pred"), imports) == builtin_formulas()[builtin]
+
+
+def test_a_sum_is_not_a_mean() -> None:
+    expr = ast.parse("K.sum(K.square(y_true - y_pred), axis=-1)", mode="eval").body
+    found = formula(expr, ("y_true", "y_pred"), {"K": "keras.backend"})
+    assert found not in builtin_formulas().values()
