@@ -554,9 +554,16 @@ class _Walker:
             return [_scaled(t, -1.0 if isinstance(expr.op, ast.USub) else 1.0) for t in inner]
         if isinstance(expr, ast.Name) and expr.id in self.assigned:
             inner = self.terms(self.assigned[expr.id], depth + 1)
-            if inner is not None and len(inner) == 1 and inner[0].name is None:
-                # the variable names the term: ``mse_loss = K.mean(...)``
+            if inner is None:
+                return None
+            losses = [t for t in inner if t.is_loss]
+            # The variable is the author's name for one term: ``mse_loss = K.mean(...)``;
+            # ``dice = 1 - ratio`` is the term dice, not a constant and -ratio.
+            if len(inner) == 1 and inner[0].name is None:
                 return [replace(inner[0], name=expr.id, written=expr.id)]
+            if len(losses) == 1 and losses[0].name is None:
+                whole = self._atomic(self.assigned[expr.id])[0]
+                return [replace(whole, name=expr.id, written=expr.id)]
             return inner
         if isinstance(expr, ast.Call):
             callee = names.qualify(expr.func, self.scope.module.imports)
