@@ -28,13 +28,15 @@ RT102: Final = RuntimeRule(
     "RT102",
     "per-sample-shape",
     Severity.WARNING,
-    "a compile loss that does not return one value per sample (a scalar, or another batch size)",
+    "a compile loss that does not return one value per sample, or a metric whose result() is "
+    "not a scalar",
 )
 RT103: Final = RuntimeRule(
     "RT103",
     "non-finite-value",
     Severity.ERROR,
-    "NaN/inf loss value at boundary inputs (probabilities 0 and 1, logits ±100, y_true == y_pred)",
+    "NaN/inf loss or metric value at boundary inputs (probabilities 0 and 1, logits ±100, "
+    "y_true == y_pred)",
 )
 RT104: Final = RuntimeRule(
     "RT104",
