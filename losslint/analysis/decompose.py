@@ -608,21 +608,17 @@ class _Walker:
         number = self.number(expr)
         if number is not None:
             return [Term(number, repr(number), None, "other", kind="extra", source="1.0")]
-        expanded = self._expand(expr, 0)
-        used = (
-            set()
-            if expanded is None
-            else {n.id for n in ast.walk(expanded) if isinstance(n, ast.Name)}
-        )
+        expanded = None if too_deep(expr) else self._expand(expr, 0)
+        reads = expr if expanded is None else expanded
+        used = {n.id for n in ast.walk(reads) if isinstance(n, ast.Name)}
         kind = "inline" if set(self.pair) <= used else "extra"
         source = (
             None if expanded is None or not self._evaluable(expanded) else ast.unparse(expanded)
         )
-        text = ast.unparse(expr)
         return [
             Term(
                 1.0,
-                text if len(text) <= 40 else text[:37] + "...",
+                unparse(expr),
                 None,
                 "plain",
                 kind=kind,
@@ -634,7 +630,7 @@ class _Walker:
         ]
 
     def _formula(self, expr: ast.expr) -> str:
-        expanded = self._expand(expr, 0)
+        expanded = None if too_deep(expr) else self._expand(expr, 0)
         if expanded is None:
             return ""
         return formula(expanded, self.pair, self.scope.module.imports)
@@ -675,8 +671,8 @@ class _Walker:
         copy = ast.parse(ast.unparse(expr), mode="eval").body
         substitute = _Substitute()
         result = substitute.visit(copy)
-        if substitute.failed or not isinstance(result, ast.expr):
-            return None
+        if substitute.failed or not isinstance(result, ast.expr) or too_deep(result):
+            return None  # locals substituted into locals can nest past what unparse prints
         return result
 
     def _evaluable(self, expr: ast.expr) -> bool:
@@ -804,6 +800,28 @@ def _is_keras_loss_or_metric(name: str) -> bool:
 def _project_name(name: str, project: ProjectIndex) -> str:
     """The name as indexed (a cross-module reference may use another package root)."""
     return project._lookup(name) or name
+
+
+_MAX_NODES_DEPTH: Final = 60  # deeper expressions are opaque: unparse would recurse too far
+
+
+def too_deep(expr: ast.AST, limit: int = _MAX_NODES_DEPTH) -> bool:
+    """Whether ``expr`` nests deeper than ``limit`` (iteratively: a 500-term sum is real)."""
+    stack: list[tuple[ast.AST, int]] = [(expr, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return False
+
+
+def unparse(expr: ast.AST, limit: int = 40) -> str:
+    """Source text for messages, shortened; ``...`` for an expression too deep to print."""
+    if too_deep(expr):
+        return "..."
+    text = ast.unparse(expr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _BUILTIN_NAMES: Final = frozenset(

@@ -7,7 +7,7 @@ import ast
 from collections.abc import Iterator
 from typing import Final
 
-from losslint.analysis.decompose import JSON, Term, loss_body, tracked_metric
+from losslint.analysis.decompose import JSON, Term, loss_body, tracked_metric, unparse
 from losslint.diagnostic import Severity
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
 from losslint.index.positions import node_span
@@ -178,8 +178,7 @@ def check_unused_loss_term(context: RuleContext) -> Iterator[Finding]:
         returned = body.node.body[-1]
         used = ""
         if isinstance(returned, ast.Return) and returned.value is not None:
-            used = ast.unparse(returned.value)
-            used = used if len(used) <= 60 else used[:57] + "..."
+            used = unparse(returned.value, 60)
         name = definition.qualname.rpartition(".")[2]
         for variable, _, statement in body.unused():
             yield Finding(
