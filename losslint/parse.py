@@ -66,11 +66,17 @@ def python_bytes(path: Path | str, data: bytes) -> bytes:
 
 
 def load(
-    path: Path, shown: str, module: str | None = None, data: bytes | None = None
+    path: Path,
+    shown: str,
+    module: str | None = None,
+    data: bytes | None = None,
+    prefilter: bool = True,
 ) -> ParsedModule | Diagnostic | None:
     """The parsed module, an LL000 diagnostic, or None when the file is skipped.
 
     ``data``: the file's content when it does not come from the disk (``check -``, an editor).
+    ``prefilter=False``: the caller already knows the file matters (it passed the pre-filter,
+    or a module that did imports it).
     """
     if data is None:
         try:
@@ -85,7 +91,7 @@ def load(
         data = python_bytes(path, data)
     except NotebookError as error:
         return unreadable(shown, f"{error}; not checked")
-    if not may_concern_keras(data):
+    if prefilter and not may_concern_keras(data):
         return None
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)

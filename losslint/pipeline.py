@@ -102,6 +102,7 @@ def run(
     modules: dict[str, str] = {}
     imports: dict[str, tuple[str, ...]] = {}
     digests: dict[str, str] = {}
+    filtered: list[tuple[Path, str, str]] = []  # skipped by the pre-filter: (file, shown, digest)
     for file in files:
         shown = display_path(file)
         facts = _scan(file, shown, cache, contents.get(shown))
@@ -111,6 +112,19 @@ def run(
             modules[shown] = facts.module or module_name(file)
             imports[shown] = facts.imports
             digests[shown] = facts.digest
+        else:
+            filtered.append((file, shown, facts.digest))
+    # A helper module that mentions no loss (``from utils import *``, ``eps()``) still gives
+    # facts to the loss modules that import it: it joins their group (its digest is part of the
+    # group's key), and is parsed only if one of them turns out to hold loss code.
+    wanted = {raw.rpartition(".")[2] for names in imports.values() for raw in names}
+    helpers: set[str] = set()
+    for file, shown, file_digest in filtered:
+        if file.stem in wanted or (file.name == "__init__.py" and file.parent.name in wanted):
+            modules[shown] = module_name(file)
+            imports[shown] = ()
+            digests[shown] = file_digest
+            helpers.add(shown)
     pending: list[tuple[str, list[str]]] = []
     cached_files = 0
     for group in components(modules, imports):
@@ -124,7 +138,9 @@ def run(
     internal: list[str] = []
     checked = 0
     for (key, _), outcome in zip(
-        pending, _analyse_all(pending, modules, config, jobs, contents), strict=True
+        pending,
+        _analyse_all(pending, modules, config, jobs, contents, frozenset(helpers)),
+        strict=True,
     ):
         found.extend(outcome.found)
         internal.extend(outcome.internal)
@@ -207,22 +223,34 @@ def _analyse_all(
     config: Config,
     jobs: int | None,
     contents: dict[str, bytes],
+    helpers: frozenset[str] = frozenset(),
 ) -> list[_Outcome]:
     """Components are independent: analyse them in worker processes, largest first."""
     workers = min(jobs or os.cpu_count() or 1, len(pending))
     groups = [[(path, modules[path]) for path in group] for _, group in pending]
     if workers <= 1 or contents:
-        return [_analyse(group, config, contents) for group in groups]
+        return [_analyse(group, config, contents, helpers) for group in groups]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(_analyse, groups, [config] * len(groups)))
+        return list(
+            pool.map(
+                _analyse,
+                groups,
+                [config] * len(groups),
+                [None] * len(groups),
+                [helpers] * len(groups),
+            )
+        )
 
 
 def _analyse(
-    group: list[tuple[str, str]], config: Config, contents: dict[str, bytes] | None = None
+    group: list[tuple[str, str]],
+    config: Config,
+    contents: dict[str, bytes] | None = None,
+    helpers: frozenset[str] = frozenset(),
 ) -> _Outcome:
     """Parse, index and check one component (in a worker process when parallel)."""
     # Imported here: a run answered from the cache never loads the analysis.
@@ -234,18 +262,27 @@ def _analyse(
     internal: list[str] = []
     indexes: list[ModuleIndex] = []
     sources: dict[str, list[str]] = {}
-    for shown, module in group:
-        loaded = load(Path(shown), shown, module, (contents or {}).get(shown))
+
+    def index_file(shown: str, module: str) -> None:
+        loaded = load(
+            Path(shown), shown, module, (contents or {}).get(shown), prefilter=False
+        )  # _scan already filtered
         if loaded is None:
-            continue
+            return
         if isinstance(loaded, Diagnostic):
             found.append((loaded, ""))
-            continue
+            return
         sources[shown] = loaded.source.splitlines()
         try:
             indexes.append(index_module(loaded.tree, loaded.source, loaded.path, loaded.module))
         except Exception:  # a bug in losslint must not lose the other files' findings
             internal.append(f"indexing {shown} failed:\n{traceback.format_exc()}")
+
+    for shown, module in group:
+        if shown not in helpers:
+            index_file(shown, module)
+    for shown, module in _needed_helpers(indexes, [g for g in group if g[0] in helpers]):
+        index_file(shown, module)
     context = RuleContext(ProjectIndex(indexes), config.target_keras)
     for rule in select_rules(all_rules(), config.selected, config.ignored):
         try:
@@ -257,6 +294,44 @@ def _analyse(
     if _selected(noqa.CODE, config):  # LL001 judges the findings above, on the same files
         found.extend(noqa.judge(found, sources, lambda code: _selected(code, config)))
     return _Outcome(found, internal, len(sources))
+
+
+def _needed_helpers(
+    indexes: list[ModuleIndex], helpers: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The helper modules that a module holding loss code (a compile, an objective, a function
+    shaped like a loss) imports; the others stay unparsed."""
+    if not helpers:
+        return []
+    from losslint.index.project import PRED_NAMES, TRUE_NAMES
+
+    imported: set[str] = set()
+    for index in indexes:
+        if index.compiles or index.objectives or any(
+            len(params) >= 2 and params[0] in TRUE_NAMES and params[1] in PRED_NAMES
+            for params in (f.params[1:] if f.params[:1] == ("self",) else f.params
+                           for f in index.functions)
+        ):  # fmt: skip
+            imported.update(index.imports.values())
+            imported.update(index.stars)
+    return [
+        (shown, module)
+        for shown, module in helpers
+        if any(_names_module(name, module) for name in imported)
+    ]
+
+
+def _names_module(name: str, module: str) -> bool:
+    """Whether an imported name (``pkg.utils`` or ``pkg.utils.eps``) is, or is in, ``module``
+    (whose dotted name may start at another package root)."""
+    for candidate in (name, name.rpartition(".")[0]):
+        if candidate and (
+            candidate == module
+            or candidate.endswith("." + module)
+            or module.endswith("." + candidate)
+        ):
+            return True
+    return False
 
 
 def _selected(code: str, config: Config) -> bool:

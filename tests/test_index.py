@@ -285,3 +285,98 @@ def test_objectives_outside_compile() -> None:
         ("backward", "m.torch_step", "loss"),
     ]
     assert module.constants == {}
+
+
+def test_bound_methods_resolve_to_the_class_method_with_their_instance() -> None:
+    losses = index(
+        """
+        class Base:
+            def shared(self, y_true, y_pred):
+                return y_pred
+
+        class MyLoss(Base):
+            def __init__(self, alpha):
+                self.alpha = alpha
+
+            def loss_function(self, y_true, y_pred):
+                return y_pred
+
+            def __call__(self, y_true, y_pred):
+                return y_pred
+        """,
+        "pkg.losses",
+    )
+    train = index(
+        """
+        from losses import MyLoss
+
+        my_loss = MyLoss(0.5)
+
+        class Trainer:
+            def __init__(self):
+                self.loss_obj = MyLoss(2.0)
+
+            def fit(self, model):
+                model.compile(loss=self.loss_obj.shared, metrics=[MyLoss(1.0)])
+
+        def train(model):
+            model.compile(loss=my_loss.loss_function)
+        """,
+        "train",
+    )
+    project = ProjectIndex([losses, train])
+    by_name = {d.qualname: d for d in project.definitions()}
+    method = by_name["pkg.losses.MyLoss.loss_function"]
+    assert method.kind == "method" and method.roles == {"loss"} and method.used
+    assert method.instance is not None and method.instance.binding == "train.my_loss"
+    inherited = by_name["pkg.losses.Base.shared"]  # found through the instance's class
+    assert inherited.instance is not None and inherited.instance.binding == "self.loss_obj"
+    assert by_name["pkg.losses.MyLoss.__call__"].roles == {"metric"}  # a callable object
+
+
+def test_scripts_snippets_and_star_imports() -> None:
+    snippet = index(
+        """
+        model = Sequential()
+        model.add(Dense(10, activation="softmax"))
+        model.compile(loss="categorical_crossentropy")
+        """
+    )
+    (site,) = ProjectIndex([snippet]).compiles()
+    assert site.model is not None and site.model.outputs[0].units == 10
+    guarded = index(
+        """
+        import keras
+        if __name__ == "__main__":
+            model = keras.Sequential([keras.layers.Dense(3)])
+            model.compile(loss="mse")
+        """
+    )
+    (site,) = ProjectIndex([guarded]).compiles()
+    assert site.model is not None and site.model.outputs[0].units == 3
+    starred = index("from helpers import *\n\ndef f(model):\n    model.compile(loss=l1)\n")
+    (site,) = ProjectIndex([starred]).compiles()
+    assert site.site.loss is not None and getattr(site.site.loss, "target", None) == "helpers.l1"
+
+
+def test_flatten_bounds_the_units_and_symbolic_tensors_are_recorded() -> None:
+    module = index(
+        """
+        import keras
+        from keras import layers
+        inputs = keras.Input((28, 28, 1))
+        x = layers.Conv2D(10, 3)(inputs)
+        x = layers.MaxPooling2D()(x)
+        flat = layers.Flatten()(x)
+        z_mean, z_log_var = keras.Model(inputs, [flat, flat])(inputs)
+        scale = 2.0
+        model = keras.Model(inputs, layers.Activation("softmax")(flat))
+        model.compile(loss="categorical_crossentropy")
+        """
+    )
+    (site,) = ProjectIndex([module]).compiles()
+    assert site.model is not None
+    (output,) = site.model.outputs
+    assert (output.units, output.min_units, output.activation) == (None, 10, "softmax")
+    assert {"m.inputs", "m.x", "m.flat", "m.z_mean", "m.z_log_var"} <= set(module.symbolic)
+    assert "m.scale" not in module.symbolic and "m.model" not in module.symbolic

@@ -248,7 +248,10 @@ def test_factories_and_classes_with_required_arguments_are_skipped(tmp_path: Pat
     )
     plan = build_plan(_project(tmp_path), SETTINGS)
     assert plan.probes == []
-    assert sorted(plan.skipped) == ["ScaledLoss: needs scale", "make_margin_loss: needs margin"]
+    assert sorted(map(str, plan.skipped)) == [
+        "ScaledLoss: needs scale",
+        "make_margin_loss: needs margin",
+    ]
 
 
 def test_module_root_for_packages(tmp_path: Path) -> None:
@@ -353,3 +356,88 @@ def test_a_sum_is_not_a_mean() -> None:
     expr = ast.parse("K.sum(K.square(y_true - y_pred), axis=-1)", mode="eval").body
     found = formula(expr, ("y_true", "y_pred"), {"K": "keras.backend"})
     assert found not in builtin_formulas().values()
+
+
+def test_bound_methods_run_and_what_cannot_run_is_said(tmp_path: Path) -> None:
+    (tmp_path / "losses.py").write_text(
+        "from keras import ops\n\n\n"
+        "class CustomLoss:\n"
+        "    def __init__(self, scale=1.0):\n"
+        "        self.scale = scale\n\n"
+        "    def loss_function(self, y_true, y_pred):\n"
+        "        return self.scale * ops.mean(ops.square(y_true - y_pred), axis=-1)\n\n\n"
+        "class NeedsConfig:\n"
+        "    def __init__(self, config):\n"
+        "        self.config = config\n\n"
+        "    def loss(self, y_true, y_pred):\n"
+        "        return ops.mean(ops.abs(y_true - y_pred), axis=-1)\n\n\n"
+        "def squared(y_true, y_pred):\n"
+        "    return ops.mean(ops.square(y_true - y_pred), axis=-1)\n"
+    )
+    (tmp_path / "train.py").write_text(
+        "import keras\nfrom keras import layers\nfrom losses import CustomLoss, NeedsConfig\n\n"
+        "inputs = keras.Input((4,))\n"
+        "z = layers.Dense(2)(inputs)\n"
+        "model = keras.Model(inputs, layers.Dense(1)(z))\n"
+        "my_loss = CustomLoss(2.0)\n"
+        "model.compile(optimizer='adam', loss=my_loss.loss_function)\n"
+        "model.compile(optimizer='adam', loss=NeedsConfig(load()).loss)\n\n\n"
+        "def latent_loss(y_true, y_pred):\n"
+        "    return keras.ops.mean(keras.ops.square(z), axis=-1)\n\n\n"
+        "model.compile(optimizer='adam', loss=latent_loss)\n"
+    )
+    plan = build_plan(_project(tmp_path), SETTINGS)
+    by_label = {p.label: p for p in plan.probes}
+    method = by_label["my_loss.loss_function"]
+    assert method.target.to_json() == {
+        "kind": "call",
+        "name": "losses.CustomLoss",
+        "args": [2.0],
+        "kwargs": {},
+        "attribute": "loss_function",
+    }
+    assert method.per_sample and method.compiled and method.span.line == 8
+    assert "squared" in by_label  # a (y_true, y_pred) function, not named like a loss
+    assert sorted(map(str, plan.skipped)) == [
+        "NeedsConfig.loss: its object's constructor arguments are not constants",
+        "latent_loss: it captures the symbolic tensor z of the model (LL406)",
+    ]
+    assert {(Path(s.path).name, s.span.line) for s in plan.skipped} == {
+        ("losses.py", 16),
+        ("train.py", 13),
+    }
+
+
+def test_methods_found_by_name_run_only_when_their_object_is_cheap(tmp_path: Path) -> None:
+    (tmp_path / "collection.py").write_text(
+        "from keras import ops\n\n\n"
+        "class Losses:\n"
+        "    def __init__(self, smooth=1.0):\n"
+        "        self.smooth = smooth\n\n"
+        "    def dice_loss(self, y_true, y_pred):\n"
+        "        return 1 - ops.mean(y_true * y_pred, axis=-1)\n\n\n"
+        "class Trainer:\n"
+        "    def __init__(self, path='data.npz'):\n"
+        "        self.data = open(path).read()\n\n"
+        "    def compute_loss(self, y_true, y_pred):\n"
+        "        return ops.mean(ops.square(y_true - y_pred), axis=-1)\n"
+    )
+    plan = build_plan(_project(tmp_path), SETTINGS)
+    assert [p.label for p in plan.probes] == ["Losses.dice_loss"]
+    assert not plan.probes[0].compiled
+    (skipped,) = plan.skipped
+    assert skipped.label == "Trainer.compute_loss" and "__init__ does more" in skipped.why
+
+
+def test_a_bound_method_joint_loss_is_decomposed_with_its_object() -> None:
+    # ``return self.bce_weight * self.bce + self.mse``: terms stored on self in the method.
+    plan = build_plan(_project(FIXTURES / "rules" / "bound_method"), SETTINGS)
+    probe = next(p for p in plan.probes if p.label == "my_loss.loss_function")
+    assert probe.target.attribute == "loss_function"
+    assert [(c.weight, c.label) for c in probe.components] == [(1.0, "self.bce"), (1.0, "self.mse")]
+    assert [c.target.name for c in probe.components if c.target] == [
+        "keras.losses.binary_crossentropy",
+        "keras.losses.mean_squared_error",
+    ]
+    # my_loss.bce_metric reads another object's self.bce: matched by name, never built.
+    assert not any(c.as_metric for c in probe.components)

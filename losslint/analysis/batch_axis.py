@@ -372,7 +372,7 @@ class BatchAxis:
 
     def _definition(self, definition: LossDef) -> Batch:
         loss_code = bool(definition.roles)
-        if definition.kind in ("function", "closure"):
+        if definition.kind in ("function", "closure", "method"):
             return self.function_result(definition.qualname, loss_code)
         if definition.kind == "loss_class":
             method = self._method(definition.qualname, "call")

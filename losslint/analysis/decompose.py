@@ -68,21 +68,26 @@ class Target:
     name: str
     args: tuple[JSON, ...] = ()
     kwargs: tuple[tuple[str, JSON], ...] = ()
+    attribute: str = ""  # a bound method: read from the object built (``CustomLoss().loss``)
 
     def to_json(self) -> dict[str, JSON]:
-        return {
+        out: dict[str, JSON] = {
             "kind": self.kind,
             "name": self.name,
             "args": list(self.args),
             "kwargs": dict(self.kwargs),
         }
+        if self.attribute:
+            out["attribute"] = self.attribute
+        return out
 
     def label(self) -> str:
         short = self.name.rpartition(".")[2] if self.kind in ("object", "call") else self.name
         if self.kind != "call":
             return short
         given = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs]
-        return f"{short}({', '.join(given)})"
+        called = f"{short}({', '.join(given)})"
+        return f"{called}.{self.attribute}" if self.attribute else called
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +277,10 @@ def weighted_sum(
     returned = _returned(node)
     if returned is None:
         return None
-    walker = _Walker(scope, _assignments(node.body), pair, node)
+    assigned = _assignments(node.body)
+    if scope.method:
+        assigned.update(_self_assignments(node.body))
+    walker = _Walker(scope, assigned, pair, node)
     terms = walker.terms(returned, 0)
     if terms is None or len(terms) < 2:
         return None
@@ -432,6 +440,46 @@ def _assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
     return {k: v for k, v in found.items() if k not in ambiguous}
 
 
+def _self_assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
+    """``self.x`` assigned exactly once in a method's body, at its top level (the tutorial's
+    ``self.bce = binary_crossentropy(...)`` then ``return w * self.bce + self.mse``), keyed
+    ``"self.x"``."""
+    found: dict[str, ast.expr] = {}
+    ambiguous: set[str] = set()
+    for stmt in _statements(body):
+        targets = (
+            stmt.targets
+            if isinstance(stmt, ast.Assign)
+            else [stmt.target]
+            if isinstance(stmt, (ast.AugAssign, ast.AnnAssign))
+            else []
+        )
+        for target in targets:
+            if not (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "self"
+            ):
+                continue
+            name = f"self.{target.attr}"
+            if name in found or stmt not in body or not isinstance(stmt, ast.Assign):
+                ambiguous.add(name)
+            else:
+                found[name] = stmt.value
+    return {k: v for k, v in found.items() if k not in ambiguous}
+
+
+def _self_name(expr: ast.expr) -> str | None:
+    """``"self.x"`` for ``self.x``."""
+    if (
+        isinstance(expr, ast.Attribute)
+        and isinstance(expr.value, ast.Name)
+        and expr.value.id == "self"
+    ):
+        return f"self.{expr.attr}"
+    return None
+
+
 def _bound_names(stmt: ast.stmt) -> Iterator[str]:
     if isinstance(stmt, (ast.For, ast.AsyncFor)):
         yield from _names_in(stmt.target)
@@ -552,18 +600,19 @@ class _Walker:
             if inner is None:
                 return None
             return [_scaled(t, -1.0 if isinstance(expr.op, ast.USub) else 1.0) for t in inner]
-        if isinstance(expr, ast.Name) and expr.id in self.assigned:
-            inner = self.terms(self.assigned[expr.id], depth + 1)
+        variable = expr.id if isinstance(expr, ast.Name) else _self_name(expr)
+        if variable is not None and variable in self.assigned:
+            inner = self.terms(self.assigned[variable], depth + 1)
             if inner is None:
                 return None
             losses = [t for t in inner if t.is_loss]
             # The variable is the author's name for one term: ``mse_loss = K.mean(...)``;
             # ``dice = 1 - ratio`` is the term dice, not a constant and -ratio.
             if len(inner) == 1 and inner[0].name is None:
-                return [replace(inner[0], name=expr.id, written=expr.id)]
+                return [replace(inner[0], name=variable, written=variable)]
             if len(losses) == 1 and losses[0].name is None:
-                whole = self._atomic(self.assigned[expr.id])[0]
-                return [replace(whole, name=expr.id, written=expr.id)]
+                whole = self._atomic(self.assigned[variable])[0]
+                return [replace(whole, name=variable, written=variable)]
             return inner
         if isinstance(expr, ast.Call):
             callee = names.qualify(expr.func, self.scope.module.imports)
@@ -661,6 +710,12 @@ class _Walker:
 
             def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
                 if isinstance(node.value, ast.Name) and node.value.id == "self":
+                    if f"self.{node.attr}" in walker.assigned and isinstance(node.ctx, ast.Load):
+                        inner = walker._expand(walker.assigned[f"self.{node.attr}"], depth + 1)
+                        if inner is None:
+                            self.failed = True
+                            return node
+                        return inner
                     number = walker.lookup(f"self.{node.attr}")
                     if number is not None:
                         return ast.Constant(number)
@@ -868,9 +923,11 @@ def loss_body(
     definition: LossDef,
     args: tuple[JSON, ...] = (),
     kwargs: dict[str, JSON] | None = None,
+    owner: ast.ClassDef | None = None,
 ) -> Body | None:
     """The body that computes a loss definition's value, with a factory's or a ``Loss``
-    subclass's constructor arguments bound (else their defaults)."""
+    subclass's constructor arguments bound (else their defaults). A bound method's object is
+    built from ``owner`` (the instance's class; else the class that defines the method)."""
     kwargs = kwargs or {}
     module = next((m for m in project.modules if m.module == definition.module), None)
     if module is None:
@@ -901,6 +958,17 @@ def loss_body(
         skip = 1
         scope.method = True
         scope.numbers, scope.objects = numbers_of_class(definition.node, args, kwargs, module)
+    elif definition.kind == "method" and isinstance(
+        definition.node, (ast.FunctionDef, ast.AsyncFunctionDef)
+    ):
+        node = definition.node
+        skip = 1
+        scope.method = True
+        if owner is None:
+            cls = project.classes.get(definition.qualname.rpartition(".")[0])
+            owner = None if cls is None else cls[1].node
+        if owner is not None:
+            scope.numbers, scope.objects = numbers_of_class(owner, args, kwargs, module)
     if node is None:
         return None
     params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)][skip:]
@@ -960,7 +1028,10 @@ def tracked_metric(project: ProjectIndex, metric: Value) -> Tracked | None:
         formula_text = function_formula(project, found)
         keys |= {k for k, f in builtin_formulas().items() if formula_text and f == formula_text}
     target: Target | None = None
-    if call is None and (keras or kind in ("function", "class")):
+    # A method (``my_loss.bce_metric``) is read from an object the runtime cannot share with
+    # the loss's own: it tracks the term by name, but is not built.
+    method = kind == "function" and found.rpartition(".")[0] in project.classes
+    if call is None and (keras or kind == "class" or (kind == "function" and not method)):
         target = Target("object", found)
     elif call is not None and (keras or kind == "class"):
         args = _json_constants(call.args)

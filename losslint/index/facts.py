@@ -49,10 +49,16 @@ class Mapping:
 
 @dataclass(frozen=True, slots=True)
 class Ref:
-    """A named object: canonical Keras name, ``module.qualname`` in the tree, or other import."""
+    """A named object: canonical Keras name, ``module.qualname`` in the tree, or other import.
+
+    A bound method (``my_loss.loss_function``, ``Cls(...).loss``, ``self.loss_obj.compute``)
+    is ``Cls.method`` with ``instance``, the constructor call of the object it is bound to (its
+    ``binding`` says which variable held it): Keras calls the method with ``self`` already bound.
+    """
 
     target: str
     span: Span
+    instance: Call | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,7 @@ class Output:
     activation: str | None  # canonical activation; "linear" when none; None when unknown
     span: Span
     softmax_span: Span | None = None  # where a softmax was applied, for the single-unit check
+    min_units: int | None = None  # a lower bound when units is unknown (Flatten of 10 channels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +172,9 @@ class FunctionDef:
     span: Span  # the ``def`` line
     returns_function: str | None  # module-qualified name of a nested function it returns
     node: ast.FunctionDef | ast.AsyncFunctionDef = field(compare=False, repr=False)
+    # Other functions it hands out by name (``return focal_loss``, ``return LOSSES[name]``):
+    # calling it in ``compile(loss=get_loss("focal"))`` compiles them.
+    returns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +246,11 @@ class ModuleIndex:
     tree: ast.Module = field(compare=False, repr=False)
     lines: tuple[str, ...] = field(default=(), compare=False, repr=False)
     api_uses: tuple[ApiUse, ...] = ()
+    # Names bound to a symbolic Keras tensor (``z_mean = Dense(2)(h)``, ``keras.Input(...)``,
+    # ``model.output``), as ``scope qualname.name`` → where the tensor is made: a loss that
+    # captures one fails in fit() on Keras 3 (LL406).
+    symbolic: dict[str, Span] = field(default_factory=dict)
+    stars: tuple[str, ...] = ()  # modules imported with ``from module import *``
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +264,7 @@ class LossDef:
     """
 
     qualname: str
-    kind: str  # "function" | "closure" | "loss_class" | "metric_class"
+    kind: str  # "function" | "closure" | "method" | "loss_class" | "metric_class"
     roles: frozenset[str]
     path: str
     module: str
@@ -257,3 +272,5 @@ class LossDef:
     node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef = field(compare=False, repr=False)
     factory: str | None = None  # for closures: the factory that returns them
     used: bool = False  # referenced at a compile site of the project
+    # For methods: the constructor call of an instance a compile site binds them to.
+    instance: Call | None = None

@@ -91,6 +91,17 @@ _CONV: Final = frozenset(
     }
 )
 _RECURRENT: Final = frozenset({"LSTM", "GRU", "SimpleRNN"})
+_POOLING: Final = (
+    "MaxPooling",
+    "MaxPool",
+    "AveragePooling",
+    "AvgPool",
+    "GlobalMaxPooling",
+    "GlobalMaxPool",
+    "UpSampling",
+    "ZeroPadding",
+    "Cropping",
+)
 _ACTIVATION_LAYERS: Final = {
     "Softmax": "softmax",
     "ReLU": "relu",
@@ -132,6 +143,10 @@ class _Scope:
     compiles: list[ast.Call] = field(default_factory=list)
     objectives: list[tuple[str, ast.expr]] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
+    # ``self.x = value`` in a method: what ``self.x`` means in the class's other methods.
+    attributes: dict[str, list[_Binding]] = field(default_factory=dict)
+    # ``a, b = expr``: the expression each name was unpacked from (only to tell tensors).
+    unpacked: dict[str, _Binding] = field(default_factory=dict)
 
     def bind(self, name: str, line: int, value: ast.expr | None, conditional: bool) -> None:
         self.bindings.setdefault(name, []).append(_Binding(line, value, conditional, self))
@@ -200,6 +215,10 @@ class _ScopeBuilder:
             self.target(node.target, None, True, node.lineno)
             self.block(node.body, True)
             self.block(node.orelse, True)
+        elif isinstance(node, ast.If) and self.scope.parent is None and _is_main_guard(node.test):
+            # ``if __name__ == "__main__":`` is how a script runs: its body always does.
+            self.block(node.body, conditional)
+            self.block(node.orelse, True)
         elif isinstance(node, (ast.While, ast.If)):
             self.block(node.body, True)
             self.block(node.orelse, True)
@@ -230,8 +249,18 @@ class _ScopeBuilder:
     ) -> None:
         if isinstance(target, ast.Name):
             self.scope.bind(target.id, line, value, conditional)
+        elif (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+        ):
+            self.scope.attributes.setdefault(target.attr, []).append(
+                _Binding(line, value, conditional, self.scope)
+            )
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
+                if value is not None and isinstance(element, ast.Name):
+                    self.scope.unpacked[element.id] = _Binding(line, value, conditional, self.scope)
                 self.target(element, None, conditional, line)
         elif isinstance(target, ast.Starred):
             self.target(target.value, None, conditional, line)
@@ -324,12 +353,16 @@ class ModuleIndexer:
         self._call_nodes: dict[Span, ast.Call] = {}
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.imports = names.collect_imports(tree, package)
+        self.stars = names.star_imports(tree, package)
         self.scopes: list[_Scope] = []
         self.functions: list[FunctionDef] = []
         self.classes: list[ClassDef] = []
         self.top_level: set[str] = set()
         self.function_scopes: dict[str, _Scope] = {}
         self._models: dict[Span, ModelFact] = {}
+        self._class_names: set[str] = set()
+        self._bound_anywhere: set[str] | None = None  # after the pass: every name bound
+        self._attributes: dict[str, dict[str, list[_Binding]]] | None = None  # class → self.x
 
     # -- positions -------------------------------------------------------------------------
 
@@ -360,11 +393,12 @@ class ModuleIndexer:
                 factories[qualname] = ref
         compiles = [site for scope in self.scopes for site in self._compile_sites(scope)]
         objectives = [
-            Objective(kind, scope.qualname, self.span(node), node)
+            self._objective(kind, scope, node)
             for scope in self.scopes
             for kind, node in scope.objectives
         ]
         self._collect_models()
+        self.functions = [self._with_returns(f) for f in self.functions]
         api_uses = collect_api_uses(
             self.tree, self.source, self.lines, self.imports, self.module, bool(compiles)
         )
@@ -382,7 +416,131 @@ class ModuleIndexer:
             tree=self.tree,
             lines=tuple(self.lines),
             api_uses=tuple(self._add_loss_model(use) for use in api_uses),
+            symbolic=self._symbolic_names() if _may_build_tensors(self.source) else {},
+            stars=self.stars,
         )
+
+    def _with_returns(self, function: FunctionDef) -> FunctionDef:
+        """The function with the functions it returns by name (a registry of losses)."""
+        scope = self.function_scopes.get(function.qualname)
+        if scope is None or not scope.returns or function.returns_function:
+            return function
+        found: list[str] = []
+        for returned in scope.returns:
+            if not isinstance(returned, (ast.Name, ast.Subscript)):
+                continue
+            value = self.value(returned.value if isinstance(returned, ast.Subscript) else returned,
+                               scope, math.inf)  # fmt: skip
+            if isinstance(returned, ast.Subscript):
+                leaves = list(value.values) if isinstance(value, Mapping) else []
+            else:
+                leaves = [value]
+            found += [
+                v.target for v in leaves if isinstance(v, Ref) and not names.is_keras(v.target)
+            ]
+        if not found:
+            return function
+        return dataclasses.replace(function, returns=tuple(dict.fromkeys(found)))
+
+    def _objective(self, kind: str, scope: _Scope, node: ast.expr) -> Objective:
+        """What is trained: ``minimize(self.cost)`` trains the expression another method of the
+        class assigned to ``self.cost`` (TF1 model classes build the objective in
+        ``_create_cost`` and minimize it in ``_create_train_step``)."""
+        cls = (
+            self._self_class(node.value, scope, node.lineno)
+            if isinstance(node, ast.Attribute)
+            else None
+        )
+        if cls is not None and isinstance(node, ast.Attribute):
+            binding = self._self_binding(cls, node.attr)
+            if binding is not None and binding.value is not None and binding.scope is not scope:
+                value = binding.value
+                return Objective(kind, binding.scope.qualname, self.span(value), value)
+        return Objective(kind, scope.qualname, self.span(node), node)
+
+    def _symbolic_names(self) -> dict[str, Span]:
+        """Names whose last binding in their scope is a symbolic Keras tensor."""
+        found: dict[str, Span] = {}
+        for scope in self.scopes:
+            for name in {*scope.bindings, *scope.unpacked}:
+                bindings = scope.bindings.get(name, [])
+                last = bindings[-1] if bindings else None
+                if last is None or last.value is None:
+                    last = scope.unpacked.get(name)
+                if last is None or last.value is None:
+                    continue
+                if self._is_symbolic(last.value, last.scope, last.line, 0):
+                    found[f"{scope.qualname}.{name}"] = self.span(last.value)
+        return found
+
+    def _is_symbolic(self, expr: ast.expr, scope: _Scope, line: float, depth: int) -> bool:
+        """Whether ``expr`` is a symbolic tensor of a functional graph: a layer or model
+        applied to a tensor, ``keras.Input``, a model's ``.output``, or arithmetic on them.
+
+        Callees are named syntactically (imports, and the constructor a local name was bound
+        to), never evaluated: this runs over every binding of a module that applies layers.
+        """
+        if depth > 8:
+            return False
+        if isinstance(expr, ast.BinOp):
+            return self._is_symbolic(expr.left, scope, line, depth + 1) or self._is_symbolic(
+                expr.right, scope, line, depth + 1
+            )
+        if isinstance(expr, ast.UnaryOp):
+            return self._is_symbolic(expr.operand, scope, line, depth + 1)
+        if isinstance(expr, ast.Subscript):
+            return self._is_symbolic(expr.value, scope, line, depth + 1)
+        if isinstance(expr, ast.Name):
+            binding = self._binding_of(expr.id, scope, line)
+            if binding is None or binding.value is None:
+                return False
+            return self._is_symbolic(binding.value, binding.scope, binding.line, depth + 1)
+        if isinstance(expr, ast.Attribute):
+            if expr.attr not in ("output", "outputs", "input", "inputs"):
+                return False
+            base = expr.value
+            if isinstance(base, ast.Subscript) and isinstance(base.value, ast.Attribute):
+                return base.value.attr == "layers"  # model.layers[-2].output
+            if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
+                return base.func.attr == "get_layer"
+            return _layer_or_model(self._constructed(base, scope, line))
+        if not isinstance(expr, ast.Call):
+            return False
+        func = expr.func
+        if isinstance(func, ast.Call):  # Dense(2)(h)
+            return _layer_or_model(self._callee(func.func))
+        callee = self._callee(func)
+        if callee in ("keras.Input", "keras.layers.Input"):
+            return True
+        if callee is not None and callee.startswith(_TENSOR_OPS):
+            return any(
+                self._is_symbolic(a, scope, line, depth + 1)
+                for a in expr.args
+                if not isinstance(a, ast.Starred)
+            )
+        return _layer_or_model(self._constructed(func, scope, line))  # dense(h), encoder(x)
+
+    def _binding_of(self, name: str, scope: _Scope, line: float) -> _Binding | None:
+        binding = scope.resolve(name, line)
+        if isinstance(binding, _Binding):
+            return binding
+        return scope.unpacked.get(name) if binding is None else None
+
+    def _callee(self, func: ast.expr) -> str | None:
+        """The canonical name of a callee written as an imported (or snippet) name."""
+        found = names.qualify(func, self.imports)
+        if found is None and isinstance(func, ast.Name) and not self.stars:
+            return _SNIPPET_NAMES.get(func.id)
+        return found
+
+    def _constructed(self, expr: ast.expr, scope: _Scope, line: float) -> str | None:
+        """The class a local name was constructed from: ``dense = Dense(2)`` → Dense."""
+        if not isinstance(expr, ast.Name):
+            return None
+        binding = self._binding_of(expr.id, scope, line)
+        if binding is None or not isinstance(binding.value, ast.Call):
+            return None
+        return self._callee(binding.value.func)
 
     def _add_loss_model(self, use: ApiUse) -> ApiUse:
         """``model.add_loss(...)``: which kind of model the receiver is, when it is known."""
@@ -418,6 +576,7 @@ class ModuleIndexer:
     def _nested(self, node: ast.AST, parent: _Scope) -> None:
         if isinstance(node, ast.ClassDef):
             qualname = f"{parent.qualname}.{node.name}"
+            self._class_names.add(qualname)
             bases = []
             for base in node.bases:
                 value = self.value(base, parent, node.lineno)
@@ -517,7 +676,9 @@ class ModuleIndexer:
             return self._name_value(expr, scope, line, depth, span)
         if isinstance(expr, ast.Attribute):
             target = names.qualify(expr, self.imports)
-            return Ref(target, span) if target else Unknown(span)
+            if target:
+                return Ref(target, span)
+            return self._attribute_value(expr, scope, line, depth, span)
         if isinstance(expr, ast.Call):
             self._call_nodes[span] = expr
             func = self.value(expr.func, scope, line, depth + 1)
@@ -552,13 +713,114 @@ class ModuleIndexer:
             return dataclasses.replace(value, span=span)
         if isinstance(binding, Param):
             return Unknown(span)
+        nested = self._local_def(expr.id, scope, line)
+        if nested is not None:
+            return Ref(nested, span)
         if expr.id in self.imports:
             return Ref(names.canonical(self.imports[expr.id]), span)
         if expr.id in self.top_level:
             return Ref(f"{self.module}.{expr.id}", span)
         if expr.id in _BUILTINS:
             return Ref(f"builtins.{expr.id}", span)
+        return self._unbound_name(expr.id, span)
+
+    def _unbound_name(self, name: str, span: Span) -> Value:
+        """A name nothing in the file binds: from a ``from m import *`` (the last one wins, as
+        at run time), or, in a snippet that imports none of them, a well-known Keras name."""
+        if self._bound_anywhere is None:
+            self._bound_anywhere = {n for scope in self.scopes for n in scope.bindings}
+        if name in self._bound_anywhere:
+            return Unknown(span)  # bound somewhere, only not unconditionally: unknown
+        if self.stars:
+            return Ref(names.canonical(f"{self.stars[-1]}.{name}"), span)
+        snippet = _SNIPPET_NAMES.get(name)
+        if snippet is not None:
+            return Ref(snippet, span)
         return Unknown(span)
+
+    def _local_def(self, name: str, scope: _Scope, line: float) -> str | None:
+        """A function defined (unconditionally, before ``line``) in an enclosing function:
+        ``def loss(...)`` nested in the function that compiles it."""
+        current: _Scope | None = scope
+        while current is not None and current.parent is not None:
+            bindings = current.bindings.get(name)
+            if bindings:
+                prior = [b for b in bindings if b.line < line]
+                qualname = f"{current.qualname}.{name}"
+                if prior and not prior[-1].conditional and qualname in self.function_scopes:
+                    return qualname
+                return None
+            current, line = current.parent, math.inf
+        return None
+
+    def _attribute_value(
+        self, expr: ast.Attribute, scope: _Scope, line: float, depth: int, span: Span
+    ) -> Value:
+        """``obj.method`` and ``self.x``: a bound method of a class, or what ``self.x`` holds.
+
+        The class is known from the object's constructor call; whether it is a project class
+        with that method is the project index's question (the class may be in another module).
+        """
+        base = expr.value
+        cls = self._self_class(base, scope, line)
+        if cls is not None:
+            if f"{cls}.{expr.attr}" in self.function_scopes:
+                return Ref(f"{cls}.{expr.attr}", span)
+            binding = self._self_binding(cls, expr.attr)
+            if binding is None:
+                return Unknown(span)
+            assert binding.value is not None
+            value = self.value(binding.value, binding.scope, binding.line, depth + 1)
+            if isinstance(value, Call):
+                return dataclasses.replace(value, span=span, binding=f"self.{expr.attr}")
+            return value if isinstance(value, Unknown) else dataclasses.replace(value, span=span)
+        owner = self.value(base, scope, line, depth + 1)
+        if (
+            isinstance(owner, Call)
+            and owner.func is not None
+            and not names.is_keras(owner.func)
+            and not owner.func.startswith("builtins.")
+        ):
+            return Ref(f"{owner.func}.{expr.attr}", span, instance=owner)
+        return Unknown(span)
+
+    def _self_class(self, base: ast.expr, scope: _Scope, line: float) -> str | None:
+        """The class whose method ``scope`` is, when ``base`` is that method's ``self``."""
+        if not isinstance(base, ast.Name):
+            return None
+        param = scope.resolve(base.id, line)
+        if not (isinstance(param, Param) and param.index == 0 and base.id == "self"):
+            return None
+        owner = scope.parent
+        if owner is None or owner.qualname not in self._class_names:
+            return None
+        return owner.qualname
+
+    def _class_mentions(self, cls: str, text: str) -> bool:
+        for found in self.classes:
+            if found.qualname == cls:
+                end = found.node.end_lineno or found.node.lineno
+                return any(text in line for line in self.lines[found.node.lineno - 1 : end])
+        return False
+
+    def _self_binding(self, cls: str, attribute: str) -> _Binding | None:
+        """The one unconditional ``self.attribute = value`` of the class, ``__init__`` first."""
+        if self._attributes is None:  # once per module: every method's self.x assignments
+            self._attributes = {}
+            for qualname, scope in self.function_scopes.items():
+                owner = qualname.rpartition(".")[0]
+                if owner in self._class_names and scope.attributes:
+                    table = self._attributes.setdefault(owner, {})
+                    for name, bindings in scope.attributes.items():
+                        table.setdefault(name, []).extend(bindings)
+        found = self._attributes.get(cls, {}).get(attribute, [])
+        if len(found) != 1 or found[0].conditional or found[0].value is None:
+            init = self.function_scopes.get(f"{cls}.__init__")
+            bindings = init.attributes.get(attribute, []) if init else []
+            if len(bindings) != 1 or bindings[0].conditional or bindings[0].value is None:
+                return None
+            return bindings[0]
+        return found[0]
 
     def _units(self, expr: ast.expr | None, scope: _Scope, line: float) -> int | Param | None:
         if expr is None:
@@ -664,6 +926,7 @@ class ModuleIndexer:
                 activation,
                 span,
                 layer.origin if activation == "softmax" else None,
+                min_units=before.min_units if before else None,
             )
         before = previous()
         if kind in _PASS_THROUGH:
@@ -672,9 +935,16 @@ class ModuleIndexer:
             return dataclasses.replace(before, name=name, span=span)
         if kind in _NORMALIZATION:
             return Output(name, before.units if before else None, "linear", span)
-        if kind in _KEEP_ACTIVATION or kind in {"Flatten", "Reshape"}:
-            units = before.units if before and kind in _KEEP_ACTIVATION else None
-            return Output(name, units, before.activation if before else None, span)
+        if kind in _KEEP_ACTIVATION or kind.startswith(_POOLING):
+            # Pooling, padding and cropping keep the channels (the last axis).
+            if before is None:
+                return Output(name, None, None, span)
+            return Output(name, before.units, before.activation, span, min_units=before.min_units)
+        if kind in {"Flatten", "Reshape"}:
+            # Flattening multiplies the channels by the positions: at least as many units.
+            known = before.units if before and isinstance(before.units, int) else None
+            bound = known or (before.min_units if before else None)
+            return Output(name, None, before.activation if before else None, span, min_units=bound)
         return Output(name, None, None, span)
 
     # -- models ----------------------------------------------------------------------------
@@ -698,6 +968,18 @@ class ModuleIndexer:
             return self._call_model_ref(value, binding.scope, binding.line, adds)
         if isinstance(expr, ast.Call):
             return self._call_model_ref(expr, scope, line, [])
+        if isinstance(expr, ast.Attribute):
+            # ``self.model`` built in __init__ and compiled in another method.
+            cls = self._self_class(expr.value, scope, line)
+            binding = self._self_binding(cls, expr.attr) if cls is not None else None
+            if (
+                cls is None
+                or binding is None
+                or not isinstance(binding.value, ast.Call)
+                or self._class_mentions(cls, f"self.{expr.attr}.add(")  # layers added: unknown
+            ):
+                return None
+            return self._call_model_ref(binding.value, binding.scope, binding.line, [])
         return None
 
     def _adds_between(
@@ -864,6 +1146,47 @@ class ModuleIndexer:
 
 
 _MODEL_CLASS_NAMES: Final = frozenset({"Sequential", "Model", "Functional"})
+# What tutorial snippets without import lines mean by these names.
+_SNIPPET_NAMES: Final = {
+    "Sequential": "keras.Sequential",
+    "Model": "keras.Model",
+    "Input": "keras.Input",
+    "Dense": "keras.layers.Dense",
+    "Activation": "keras.layers.Activation",
+    "Dropout": "keras.layers.Dropout",
+    "Flatten": "keras.layers.Flatten",
+    "Conv2D": "keras.layers.Conv2D",
+    "MaxPooling2D": "keras.layers.MaxPooling2D",
+}
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
+
+
+_TENSOR_OPS: Final = ("keras.ops.", "keras.backend.", "keras.activations.", "tensorflow.")
+
+
+def _may_build_tensors(source: str) -> bool:
+    """A cheap text test before looking for symbolic tensors: a layer applied, an Input, an
+    ``.output``."""
+    return ")(" in source or "Input(" in source or ".output" in source
+
+
+def _layer_or_model(func: str | None) -> bool:
+    return func is not None and (
+        (func.startswith("keras.layers.") and func != "keras.layers.Input")
+        or func in ("keras.Model", "keras.Sequential")
+    )
 
 
 def _may_build_model(call: ast.Call) -> bool:

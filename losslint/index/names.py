@@ -124,6 +124,17 @@ def collect_imports(tree: ast.Module, package: str) -> dict[str, str]:
     return table
 
 
+def star_imports(tree: ast.Module, package: str) -> tuple[str, ...]:
+    """Modules imported with ``from module import *`` at the top level, in order."""
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            base = _absolute_module(node.module, node.level, package)
+            if base:
+                found.append(base)
+    return tuple(found)
+
+
 _BODIES: Final = ("body", "orelse", "finalbody", "handlers", "cases")
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.facts import (
     Call,
@@ -24,6 +26,7 @@ from losslint.index.facts import (
     Value,
     iter_leaves,
 )
+from losslint.index.positions import node_span
 
 _MAX_CHAIN: Final = 8
 LOSS_BASES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWrapper"})
@@ -63,6 +66,8 @@ class ProjectIndex:
             q.rpartition(".")[2] for q in [*self.functions, *self.classes]
         )
         self._definitions: list[LossDef] | None = None
+        # Bound methods used at compile sites → the constructor call of their instance.
+        self.instances: dict[str, Call] = {}
 
     # -- cross-module lookups ----------------------------------------------------------------
 
@@ -80,8 +85,29 @@ class ProjectIndex:
                 if candidate in self.functions or candidate in self.classes:
                     found = candidate
                     break
+        if found is None and module and "." in module:
+            # ``pkg.losses.MyLoss.loss_function``: a method, found through its class (and the
+            # class's project bases, where the method may be inherited).
+            self._found[qualname] = None  # no recursion through a cycle of bases
+            owner = self._lookup(module)
+            if owner is not None and owner in self.classes:
+                found = self.method(owner, name)
         self._found[qualname] = found
         return found
+
+    def method(self, cls: str, name: str, depth: int = 0) -> str | None:
+        """The qualified name of method ``name`` of project class ``cls``, maybe inherited."""
+        if f"{cls}.{name}" in self.functions:
+            return f"{cls}.{name}"
+        if depth > _MAX_CHAIN or cls not in self.classes:
+            return None
+        for base in self.classes[cls][1].bases:
+            found = self._lookup(base) if base else None
+            if found is not None and found in self.classes:
+                method = self.method(found, name, depth + 1)
+                if method is not None:
+                    return method
+        return None
 
     def constant(self, qualname: str) -> float | None:
         """The number a module of the project binds ``qualname`` to (``config.EPS``), if any."""
@@ -163,10 +189,24 @@ class ProjectIndex:
                     ("metric", site.metrics),
                     ("metric", site.weighted_metrics),
                 ):
-                    for target in _referenced(value):
+                    for target, instance in _referenced(value):
                         found = self._lookup(target)
-                        if found is not None:
-                            roles.setdefault(found, set()).add(role)
+                        if found is None:
+                            continue
+                        roles.setdefault(found, set()).add(role)
+                        if instance is None and found in self.functions:
+                            # ``loss=get_loss("focal")`` compiles what get_loss hands out.
+                            for handed in self.functions[found][1].returns:
+                                other = self._lookup(handed)
+                                if other is not None and other != found and _called(value, target):
+                                    roles.setdefault(other, set()).add(role)
+                        if instance is not None:
+                            self.instances.setdefault(found, instance)
+                        call = self._called_object(found, target, value)
+                        if call is not None:
+                            # ``loss=DSSIMObjective()``: Keras calls the object's __call__.
+                            roles.setdefault(call[0], set()).add(role)
+                            self.instances.setdefault(call[0], call[1])
         out: list[LossDef] = []
         for qualname, (module, cls) in self.classes.items():
             for kind, bases, role in (
@@ -214,7 +254,10 @@ class ProjectIndex:
             if qualname in closures or function.returns_function:
                 continue
             if _is_method(qualname, self.classes):
-                continue  # methods are part of their class's definition
+                definition = self._method_definition(qualname, module, function, roles)
+                if definition is not None:
+                    out.append(definition)
+                continue
             used = roles.get(qualname, set())
             if not used and not _loss_signature(function.params):
                 continue
@@ -231,6 +274,85 @@ class ProjectIndex:
                 )
             )
         return out
+
+    def _called_object(
+        self, found: str, target: str, value: Value | None
+    ) -> tuple[str, Call] | None:
+        """``(Cls.__call__, the constructor call)`` when a compile argument is an instance of a
+        project class that is not a Keras ``Loss``/``Metric`` but is callable."""
+        if found not in self.classes or self.is_loss_class(found) or self.is_metric_class(found):
+            return None
+        method = self.method(found, "__call__")
+        if method is None or value is None:
+            return None
+        for leaf in iter_leaves(value):
+            if isinstance(leaf, Call) and leaf.func == target:
+                return method, leaf
+        return None
+
+    def _method_definition(
+        self,
+        qualname: str,
+        module: ModuleIndex,
+        function: FunctionDef,
+        roles: dict[str, set[str]],
+    ) -> LossDef | None:
+        """A method that is a loss or metric itself: bound and passed to compile
+        (``loss=my_loss.loss_function``), or a ``(self, y_true, y_pred)`` method named like one
+        in a class that is not a Keras ``Loss``/``Metric`` (their methods are part of the class's
+        definition)."""
+        used = roles.get(qualname, set())
+        if not used:
+            cls = qualname.rpartition(".")[0]
+            if not (function.params[:1] == ("self",) and _loss_signature(function.params)):
+                return None
+            if not _named_roles(qualname) or self.is_loss_class(cls) or self.is_metric_class(cls):
+                return None
+            if any(b in LOSS_BASES or b in METRIC_BASES for b in self.classes[cls][1].bases):
+                return None
+        return LossDef(
+            qualname,
+            "method",
+            frozenset(used or _named_roles(qualname)),
+            module.path,
+            module.module,
+            function.span,
+            function.node,
+            used=bool(used),
+            instance=self.instances.get(qualname),
+        )
+
+    def captured_tensors(self, definition: LossDef) -> list[tuple[str, Span, Span]]:
+        """``(name, use, made)`` for each free name of a loss function that an enclosing scope
+        (the module, the function that builds the model) binds to a symbolic Keras tensor."""
+        module = self._by_name.get(definition.module)
+        node = definition.node
+        if module is None or not module.symbolic or isinstance(node, ast.ClassDef):
+            return []
+        local = {a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
+        local |= {a.arg for a in (node.args.vararg, node.args.kwarg) if a is not None}
+        loads: list[ast.Name] = []
+        for child in ast.walk(node):
+            if isinstance(child, ast.Name):
+                if isinstance(child.ctx, ast.Load):
+                    loads.append(child)
+                else:
+                    local.add(child.id)
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and child is not node:
+                local.add(child.name)
+        enclosing = definition.qualname.split(".")[:-1]
+        found: list[tuple[str, Span, Span]] = []
+        seen: set[str] = set()
+        for load in sorted(loads, key=lambda n: (n.lineno, n.col_offset)):
+            if load.id in local or load.id in seen:
+                continue
+            for cut in range(len(enclosing), 0, -1):
+                made = module.symbolic.get(".".join([*enclosing[:cut], load.id]))
+                if made is not None:
+                    seen.add(load.id)
+                    found.append((load.id, node_span(load, module.lines), made))
+                    break
+        return found
 
 
 # First and second positional parameters of a loss or metric, in their usual spellings.
@@ -288,15 +410,23 @@ def _is_method(qualname: str, classes: dict[str, tuple[ModuleIndex, ClassDef]]) 
     return qualname.rpartition(".")[0] in classes
 
 
-def _referenced(value: Value | None) -> Iterator[str]:
-    """Names of the project objects a compile argument uses: ``loss=focal(2.0)`` uses ``focal``."""
+def _referenced(value: Value | None) -> Iterator[tuple[str, Call | None]]:
+    """Names of the project objects a compile argument uses: ``loss=focal(2.0)`` uses ``focal``;
+    with the instance a bound method (``loss=my_loss.loss_function``) is bound to."""
     if value is None:
         return
     for leaf in iter_leaves(value):
         if isinstance(leaf, Ref) and not names.is_keras(leaf.target):
-            yield leaf.target
+            yield leaf.target, leaf.instance
         elif isinstance(leaf, Call) and leaf.func and not names.is_keras(leaf.func):
-            yield leaf.func
+            yield leaf.func, None
+
+
+def _called(value: Value | None, func: str) -> bool:
+    """Whether a compile argument calls ``func`` (rather than passing it)."""
+    return value is not None and any(
+        isinstance(leaf, Call) and leaf.func == func for leaf in iter_leaves(value)
+    )
 
 
 def _bind_params(

@@ -242,9 +242,28 @@ def _compile_use(
         if found in project.functions:
             function = project.functions[found][1]
             if function.returns_function:
-                return  # passing the factory itself: its call signature is its own business
+                returned = _short(function.returns_function)
+                params, required, _, _ = _positional(function, False)
+                if len(params) >= 2 and params[0] in TRUE_NAMES and params[1] in PRED_NAMES:
+                    return  # shaped like a loss itself: the closure is a helper
+                outcome = (
+                    f"TypeError ({_short(found)} takes {required} required argument"
+                    f"{'' if required == 1 else 's'}, Keras passes 2)"
+                    if required != 2
+                    else f"the {returned} function it returns is not a loss value"
+                )
+                yield Finding(
+                    rc.path,
+                    leaf.span,
+                    f"{role} {_short(found)} is a loss factory (it returns {returned}) passed "
+                    "without being called: Keras calls it as fn(y_true, y_pred), so the first "
+                    f"fit() fails: {outcome}; pass what it returns: {_short(found)}(...)",
+                )
+                return
             keras_called.add(found)
-            why = _misfit(function, False, "fn(y_true, y_pred)")
+            # A bound method (``loss=my_loss.loss_function``): Keras never sees its ``self``.
+            bound = found.rpartition(".")[0] in project.classes
+            why = _misfit(function, bound, "fn(y_true, y_pred)")
             if why:
                 yield Finding(rc.path, leaf.span, f"{role} {_short(found)} {why}")
         elif found in project.classes:
@@ -689,6 +708,66 @@ def _numpy_fix(module: ModuleIndex | None, callee: str | None, call: ast.Call | 
     )
 
 
+# -- LL406 ------------------------------------------------------------------------------------
+
+
+def check_symbolic_tensor_in_loss(context: RuleContext) -> Iterator[Finding]:
+    project = context.project
+    yield from _symbolic_factory_arguments(context)
+    for definition in project.definitions():
+        if not definition.used:
+            continue  # only what compile hands to fit() fails there
+        captured = project.captured_tensors(definition)
+        if not captured:
+            continue
+        _, use, made = captured[0]
+        names = ", ".join(c[0] for c in captured)
+        what = "symbolic tensor" if len(captured) == 1 else "symbolic tensors"
+        yield Finding(
+            definition.path,
+            use,
+            f"{_function_name(context, definition.qualname)} captures the {what} {names} of the "
+            f"functional graph (made at line {made.line}): Keras 3 calls it on real "
+            "batches, where a KerasTensor is only a placeholder, so fit() fails ('A KerasTensor "
+            "cannot be used as input to a TensorFlow function', or a TypeError with keras.ops); "
+            "compute the term in a layer with self.add_loss(...), or in compute_loss/train_step "
+            "of a Model subclass",
+        )
+
+
+def _symbolic_factory_arguments(context: RuleContext) -> Iterator[Finding]:
+    """``loss=make_vae_loss(z_mean, z_log_var)``: the closure reads the tensors it was given."""
+    project = context.project
+    modules = {m.path: m for m in project.modules}
+    for rc in context.compiles:
+        module = modules.get(rc.path)
+        if module is None or not module.symbolic:
+            continue
+        for _, leaf in _compile_uses(rc):
+            if not isinstance(leaf, Call) or leaf.func is None:
+                continue
+            found = project._lookup(leaf.func)
+            if found is None or found not in project.functions:
+                continue
+            if project.functions[found][1].returns_function is None:
+                continue
+            given = [*leaf.args, *(v for _, v in leaf.kwargs)]
+            tensors = [a for a in given if isinstance(a, Call) and a.binding in module.symbolic]
+            if not tensors:
+                continue
+            shown = ", ".join((t.binding or "").rpartition(".")[2] for t in tensors)
+            plural, pronoun = ("s", "them") if len(tensors) > 1 else ("", "it")
+            yield Finding(
+                rc.path,
+                tensors[0].span,
+                f"{_short(found)}(...) is given the symbolic tensor{plural} {shown} of the "
+                f"functional graph, and the loss it returns reads {pronoun} "
+                "when fit() calls it on real batches, where a KerasTensor is only a placeholder: "
+                "fit() fails on Keras 3; compute the term in a layer with self.add_loss(...), or "
+                "in compute_loss/train_step of a Model subclass",
+            )
+
+
 # -- LL405 ------------------------------------------------------------------------------------
 
 _SERIALIZED_ARGS: Final = frozenset({"self", "name", "reduction", "dtype", "args", "kwargs"})
@@ -855,5 +934,12 @@ RULES: Final = (
         Severity.WARNING,
         "a Loss subclass without get_config, or a custom loss/metric not registered for saving",
         check_loss_config,
+    ),
+    Rule(
+        "LL406",
+        "symbolic-tensor-in-loss",
+        Severity.ERROR,
+        "a compiled loss/metric that captures a symbolic Keras tensor (a layer output, an Input)",
+        check_symbolic_tensor_in_loss,
     ),
 )

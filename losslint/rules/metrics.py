@@ -19,7 +19,10 @@ from losslint.rules.registry import Finding, Rule, RuleContext
 def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
     analysis = context.batch_axis
     for definition in context.project.definitions():
-        if definition.kind not in ("function", "closure") or "metric" not in definition.roles:
+        if (
+            definition.kind not in ("function", "closure", "method")
+            or "metric" not in definition.roles
+        ):
             continue
         if "loss" in definition.roles and not definition.used:
             continue  # named like both (dice_coef_loss): a loss
@@ -69,7 +72,10 @@ def _compiled(context: RuleContext, leaf: Value) -> LossDef | None:
 
 
 def _arguments(leaf: Value) -> tuple[tuple[JSON, ...], dict[str, JSON]]:
-    """A factory's or class's constant arguments at the compile site (others: defaults)."""
+    """A factory's or class's constant arguments at the compile site (others: defaults); a
+    bound method's: its object's constructor arguments (``Cls(0.5).loss``)."""
+    if isinstance(leaf, Ref) and leaf.instance is not None:
+        leaf = leaf.instance
     if not isinstance(leaf, Call):
         return (), {}
     args: list[JSON] = []

@@ -22,6 +22,8 @@ def _name(definition: LossDef) -> str:
         return f"{short}.call"
     if definition.kind == "closure" and definition.factory:
         return f"{definition.factory.rpartition('.')[2]}.{short}"
+    if definition.kind == "method":
+        return f"{definition.qualname.split('.')[-2]}.{short}"
     return short
 
 

@@ -17,7 +17,17 @@ from losslint.analysis.wiring import (
 )
 from losslint.diagnostic import Severity
 from losslint.index import keras_ids, names
-from losslint.index.facts import Call, Const, Mapping, ModelFact, Ref, Seq, Value, iter_leaves
+from losslint.index.facts import (
+    Call,
+    Const,
+    Mapping,
+    ModelFact,
+    Output,
+    Ref,
+    Seq,
+    Value,
+    iter_leaves,
+)
 from losslint.index.project import ResolvedCompile, output_units
 from losslint.rules.registry import Finding, Rule, RuleContext
 
@@ -693,14 +703,21 @@ def check_crossentropy_output(context: RuleContext) -> Iterator[Finding]:
                 continue
             output = model.outputs[index]
             units = output_units(output)
+            at_least = units or output.min_units
             where = describe(model, index)
-            if ce.family == "binary" and output.activation == "softmax" and units and units > 1:
+            if (
+                ce.family == "binary"
+                and output.activation == "softmax"
+                and at_least
+                and at_least > 1
+            ):
+                shown = units or f"at least {at_least}"
                 yield Finding(
                     rc.path,
                     ce.span,
-                    f"binary crossentropy {ce.label} on {where}, a softmax over {units} units: "
-                    "the units compete but the loss treats them as independent, and 'accuracy' "
-                    "becomes binary accuracy; use categorical_crossentropy (one-hot labels) or "
+                    f"binary crossentropy {ce.label} on {where}, a softmax over {shown} units: "
+                    "the units compete but the loss treats them as independent; use "
+                    "categorical_crossentropy (one-hot labels) or "
                     "sparse_categorical_crossentropy (integer labels)",
                 )
             elif ce.family in ("categorical", "sparse") and units == 1:
@@ -747,6 +764,121 @@ def check_accuracy_object(context: RuleContext) -> Iterator[Finding]:
                     "'accuracy' (Keras picks binary/categorical/sparse accuracy) or "
                     "BinaryAccuracy/CategoricalAccuracy",
                 )
+
+
+# -- LL110 ------------------------------------------------------------------------------------
+
+# Regression losses by Keras name (string id, function or class): targets are real values.
+_REGRESSION: Final = frozenset(
+    {
+        "mse",
+        "mae",
+        "mape",
+        "msle",
+        "mean_squared_error",
+        "mean_absolute_error",
+        "mean_absolute_percentage_error",
+        "mean_squared_logarithmic_error",
+        "huber",
+        "huber_loss",
+        "log_cosh",
+        "logcosh",
+        "MeanSquaredError",
+        "MeanAbsoluteError",
+        "MeanAbsolutePercentageError",
+        "MeanSquaredLogarithmicError",
+        "Huber",
+        "LogCosh",
+    }
+)
+
+
+def _regression(loss: Value | None) -> str | None:
+    """How the user wrote a Keras regression loss, or None."""
+    if isinstance(loss, Const) and isinstance(loss.value, str):
+        return repr(loss.value) if loss.value in _REGRESSION else None
+    name = loss.target if isinstance(loss, Ref) else loss.func if isinstance(loss, Call) else None
+    if name is None:
+        return None
+    module, _, last = name.rpartition(".")
+    return last if module == "keras.losses" and last in _REGRESSION else None
+
+
+def _accuracy_misfit(output: Output, loss: Value | None) -> str | None:
+    """What ``"accuracy"`` measures on this output, when it is the wrong thing."""
+    units = output_units(output) or output.min_units
+    activation = output.activation
+    entropy = crossentropy(loss) if loss is not None else None
+    if (
+        entropy is not None
+        and entropy.family == "binary"
+        and entropy.from_logits is True
+        and activation not in ("sigmoid", "softmax")  # LL107's case
+    ):
+        if units is not None and units > 1:
+            return (
+                f"the loss {entropy.label} makes the output multi-label logits, but Keras 3 picks "
+                "CategoricalAccuracy for a multi-unit output: it compares the argmax of the "
+                "logits with the argmax of the multi-hot labels; use "
+                "keras.metrics.BinaryAccuracy(threshold=0.0)"
+            )
+        return (
+            f"the loss {entropy.label} makes the output a logit, but Keras 3 picks "
+            "BinaryAccuracy with threshold 0.5 for a 1-unit output, so a logit in (0, 0.5] "
+            "counts as class 0 and the accuracy is biased; use "
+            "keras.metrics.BinaryAccuracy(threshold=0.0)"
+        )
+    if (
+        activation == "sigmoid"
+        and units is not None
+        and units > 1
+        and not (entropy is not None and entropy.family in ("categorical", "sparse"))
+    ):
+        return (
+            f"the output is {units} independent sigmoids (multi-label), but Keras 3 picks "
+            "CategoricalAccuracy for a multi-unit output: it checks only whether the argmax of "
+            "the predictions hits the first positive label; use keras.metrics.BinaryAccuracy() "
+            "(per label, threshold 0.5)"
+        )
+    regression = _regression(loss)
+    if (
+        regression is not None
+        and activation is not None
+        and activation
+        not in (
+            "sigmoid",
+            "softmax",
+        )
+    ):
+        picked = "BinaryAccuracy" if units == 1 else "an accuracy"
+        return (
+            f"the loss {regression} is a regression loss on a {activation} output, but Keras 3 "
+            f"picks {picked} by the output's shape: it compares y_true with y_pred thresholded "
+            "at 0.5 (or argmaxes), which says nothing about real-valued targets; track 'mae' "
+            "or keras.metrics.RootMeanSquaredError() instead"
+        )
+    return None
+
+
+def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
+    for rc in context.compiles:
+        model = rc.model
+        if model is None:
+            continue
+        losses = dict(assign_losses(rc.site.loss, model, context.project))
+        for metrics in (rc.site.metrics, rc.site.weighted_metrics):
+            for index, leaf in assign_metrics(metrics, model):
+                if not (
+                    isinstance(leaf, Const)
+                    and isinstance(leaf.value, str)
+                    and leaf.value.lower() in ("accuracy", "acc")
+                ):
+                    continue
+                why = _accuracy_misfit(model.outputs[index], losses.get(index))
+                if why is not None:
+                    yield Finding(
+                        rc.path, leaf.span, f"{leaf.value!r} on {describe(model, index)}: {why}"
+                    )
 
 
 RULES: Final = (
@@ -812,5 +944,12 @@ RULES: Final = (
         Severity.WARNING,
         "keras.metrics.Accuracy() (exact match) on a probability or logit output",
         check_accuracy_object,
+    ),
+    Rule(
+        "LL110",
+        "accuracy-by-shape",
+        Severity.WARNING,
+        "'accuracy' that Keras picks by output shape on logits, multi-label sigmoids, regression",
+        check_accuracy_by_shape,
     ),
 )

@@ -101,7 +101,9 @@ class Session:
             return self.keras.metrics.get(name)
         found = self._dotted(name)
         if kind == "call":
-            return found(*target["args"], **target["kwargs"])
+            found = found(*target["args"], **target["kwargs"])
+        if target.get("attribute"):
+            found = getattr(found, target["attribute"])
         return found
 
     def _dotted(self, name: str) -> Any:

@@ -311,10 +311,18 @@ def _decomposition(
     parts = []
     total = 0.0
     module = session.modules.get(probe.get("module") or "")
+    owner = None
     for component in probe["components"]:
         label = component["label"]
         try:
-            term = _term_value(session, component, module, loss, y_true, y_pred)
+            if (
+                owner is None
+                and component["term"]["kind"] == "expr"
+                and probe["target"].get("attribute")
+            ):
+                # A bound method: its inline terms read ``self``, the object it is bound to.
+                owner = getattr(session.resolve(probe["target"]), "__self__", None)
+            term = _term_value(session, component, module, loss, y_true, y_pred, owner)
             metric = term
             if component["metric"] is not None:
                 built = session.metric(component["metric"], component["metric_label"] or label)
@@ -345,10 +353,17 @@ def _close(a: float, b: float) -> bool:
 
 
 def _term_value(
-    session: Any, component: dict[str, Any], module: Any, loss: Any, y_true: Any, y_pred: Any
+    session: Any,
+    component: dict[str, Any],
+    module: Any,
+    loss: Any,
+    y_true: Any,
+    y_pred: Any,
+    owner: Any = None,
 ) -> float:
     """A term as the joint loss computes it: the loss it calls on (y_true, y_pred), or its
-    inline expression evaluated in the user module's namespace on the same tensors."""
+    inline expression evaluated in the user module's namespace on the same tensors (``self``
+    is ``owner``, a bound method's object, else the loss object)."""
     term = component["term"]
     label = component["label"]
     if term["kind"] == "target":
@@ -357,7 +372,7 @@ def _term_value(
     namespace = vars(module) if module is not None else {}
     function = eval(f"lambda {', '.join(params)}: ({term['source']})", namespace)
     if params and params[0] == "self":  # Loss.call: ``self`` is the joint loss object
-        function = functools.partial(function, loss)
+        function = functools.partial(function, owner if owner is not None else loss)
     return float(session.value(session.wrap(function, label), y_true, y_pred))
 
 

@@ -32,7 +32,7 @@ from losslint.diagnostic import Diagnostic
 from losslint.index.project import ProjectIndex
 from losslint.parse import ParsedModule, load
 from losslint.runtime import RuntimeUnavailable
-from losslint.runtime.plan import Probe, build_plan
+from losslint.runtime.plan import NotRun, Probe, build_plan
 from losslint.runtime.rules import BY_CODE, RuntimeRule
 
 Progress = Callable[[int, int, str], None]
@@ -88,7 +88,7 @@ def run_stage(
     indexes = []
     sources: dict[str, list[str]] = {}
     for shown, module in files:
-        loaded = load(Path(shown), shown, module)
+        loaded = load(Path(shown), shown, module, prefilter=False)
         if not isinstance(loaded, ParsedModule):
             continue  # skipped, or LL000 already reported by the static stage
         sources[shown] = loaded.source.splitlines()
@@ -144,14 +144,14 @@ class _Run:
         self,
         probes: list[Probe],
         roots: list[str],
-        skipped: tuple[str, ...],
+        skipped: tuple[NotRun, ...],
         settings: RuntimeSettings,
         static: list[Diagnostic],
         progress: Progress | None,
     ) -> None:
         self.probes = probes
         self.roots = roots
-        self.skipped = skipped
+        self.skipped: tuple[str, ...] = ()
         self.settings = settings
         self.static = static
         self.progress = progress or (lambda done, total, what: None)
@@ -164,6 +164,8 @@ class _Run:
         self.probe_seconds: list[float] = []
         self.backend = settings.backend
         self.device = "CPU" if settings.device == "cpu" else "?"
+        for not_run in skipped:
+            self._not_run(not_run)
 
     def __call__(self) -> RuntimeOutcome:
         started = time.perf_counter()
@@ -300,6 +302,31 @@ class _Run:
             )
         )
 
+    def _not_run(self, not_run: NotRun) -> None:
+        """RT100: in the report, not only on stderr, so that a run that could check nothing
+        never reads as "no problems"."""
+        self.skipped += (str(not_run),)
+        key = ("RT100", not_run.path, not_run.span.line, not_run.span.column)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        rule = BY_CODE["RT100"]
+        self.outcome.diagnostics.append(
+            Diagnostic(
+                code=rule.code,
+                name=rule.name,
+                severity=rule.severity,
+                message=(
+                    f"{not_run.label} was not run by --runtime: {not_run.why}; its runtime "
+                    "checks (RT101-RT106) did not apply, only the static rules did; compile it "
+                    "with constant arguments, or give its parameters defaults, to have it run"
+                ),
+                path=not_run.path,
+                span=not_run.span,
+                source="runtime",
+            )
+        )
+
     def _lost(self, probe: Probe, phase: str, hung: bool, death: str) -> None:
         self.done += 1
         limit = f"{self.settings.timeout:g} s"
@@ -348,7 +375,8 @@ class _Run:
             )
             return
         if code == "RT101" and _needs_arguments(probe, finding):
-            self.skipped += (f"{probe.label}: needs arguments ({_error(finding)})",)
+            self._not_run(NotRun(probe.label, f"needs arguments ({_error(finding)})", probe.path,
+                                 probe.span))  # fmt: skip
             return
         message = getattr(self, f"_{code.lower()}")(probe, finding)
         self._emit(rule, probe, message)

@@ -111,10 +111,23 @@ class Probe:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class NotRun:
+    """A loss the index found but the runtime cannot run, and why (reported as RT100)."""
+
+    label: str
+    why: str  # "needs margin", "its constructor arguments are not constants"
+    path: str
+    span: Span
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.why}"
+
+
 @dataclass
 class Plan:
     probes: list[Probe] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # losses not run, and why
+    skipped: list[NotRun] = field(default_factory=list)  # losses not run, and why
     roots: list[str] = field(default_factory=list)  # sys.path entries for the user modules
 
 
@@ -166,7 +179,11 @@ class _Planner:
                 for value in iter_leaves(site.loss):
                     self._compile_loss(value, None, tracked, resolved.path)
         for definition in self.project.definitions():
-            if "loss" not in definition.roles or definition.qualname in self.covered:
+            # Losses, and functions shaped like one whatever their name; a metric need not
+            # have a gradient, so the runtime checks do not apply to it.
+            if definition.qualname in self.covered or definition.kind == "metric_class":
+                continue
+            if definition.roles and "loss" not in definition.roles:
                 continue
             self._definition(definition)
         for definition in self.project.definitions():
@@ -215,7 +232,7 @@ class _Planner:
             init = _method(cls[1], "__init__") if cls else None
             missing = _unbound(init.args, args, dict(kwargs), skip=1) if init else ""
             if missing:
-                self.result.skipped.append(f"{_short(definition.qualname)}: needs {missing}")
+                self._not_run(definition.qualname, _short(definition.qualname), f"needs {missing}")
                 return
             target = Target("call", definition.qualname, args, kwargs)
         else:
@@ -265,7 +282,7 @@ class _Planner:
                 target = Target("object", value.target)
                 self._add_keras(target, _short(value.target), path, value.span, spec)
                 return
-            self._project_loss(value.target, (), (), spec, tracked)
+            self._project_loss(value.target, (), (), spec, tracked, value.instance)
             return
         if isinstance(value, Call) and value.func is not None:
             args = _constants(value.args)
@@ -277,12 +294,11 @@ class _Planner:
                 self._add_keras(target, target.label(), path, value.span, spec)
                 return
             if args is None:
-                if self.project.kind(value.func) is not None:
-                    self.result.skipped.append(
-                        f"{_short(value.func)}: its arguments are not constants"
-                    )
+                found = self.project._lookup(value.func)
+                if found is not None:
+                    self._not_run(found, _short(value.func), "its arguments are not constants")
                 return
-            self._project_loss(value.func, args, kwargs, spec, tracked)
+            self._project_loss(value.func, args, kwargs, spec, tracked, value)
 
     def _add_keras(
         self, target: Target, label: str, path: str, span: Span, spec: InputSpec
@@ -298,6 +314,7 @@ class _Planner:
         kwargs: tuple[tuple[str, JSON], ...],
         spec: InputSpec,
         tracked: list[Value],
+        instance: Call | None = None,
     ) -> None:
         kind = self.project.kind(name)
         qualname = self.project._lookup(name)
@@ -307,7 +324,9 @@ class _Planner:
             definition = self.definitions.get(qualname)
             if definition is not None:
                 self.covered.add(qualname)
-                self._definition(definition, spec, per_sample=True, tracked=tracked)
+                self._definition(
+                    definition, spec, per_sample=True, tracked=tracked, instance=instance
+                )
         elif kind == "factory":
             closure = self.closures.get(qualname)
             if closure is not None:
@@ -318,6 +337,13 @@ class _Planner:
             if definition is not None and definition.kind == "loss_class":
                 self.covered.add(qualname)
                 self._definition(definition, spec, True, tracked, args, dict(kwargs))
+                return
+            # A callable object of a plain class: Keras calls its __call__.
+            method = self.project.method(qualname, "__call__")
+            called = self.definitions.get(method) if method else None
+            if called is not None and called.kind == "method":
+                self.covered.add(called.qualname)
+                self._definition(called, spec, True, tracked, instance=instance)
 
     def _definition(
         self,
@@ -327,6 +353,7 @@ class _Planner:
         tracked: list[Value] | None = None,
         args: tuple[JSON, ...] = (),
         kwargs: dict[str, JSON] | None = None,
+        instance: Call | None = None,
     ) -> None:
         kwargs = kwargs or {}
         if spec is None:
@@ -335,10 +362,22 @@ class _Planner:
         if module is None:
             return
         short = definition.qualname.rpartition(".")[2]
+        captured = [name for name, _, _ in self.project.captured_tensors(definition)]
+        if captured:
+            # Its module builds the model at import, and the loss then reads placeholders.
+            what = "tensor" if len(captured) == 1 else "tensors"
+            self._not_run(
+                definition.qualname,
+                short,
+                f"it captures the symbolic {what} {', '.join(captured)} of the model (LL406)",
+            )
+            return
+        owner: ast.ClassDef | None = None
         span = definition.span
         if definition.kind == "function":
             if _attribute_path(definition) is None:
-                return  # nested, not reachable from the module
+                self._not_run(definition.qualname, short, "it is a nested function")
+                return
             target = Target("object", definition.qualname)
             label = short
         elif definition.kind == "closure" and definition.factory:
@@ -347,7 +386,7 @@ class _Planner:
                 return  # a method or a nested function: not callable from the module
             missing = _unbound(factory[1].node.args, args, kwargs, skip=0)
             if missing:
-                self.result.skipped.append(f"{_short(definition.factory)}: needs {missing}")
+                self._not_run(definition.factory, _short(definition.factory), f"needs {missing}")
                 return
             target = Target("call", definition.factory, args, tuple(kwargs.items()))
             label = target.label()
@@ -358,22 +397,27 @@ class _Planner:
             init = _method(cls[1], "__init__")
             missing = _unbound(init.args, args, kwargs, skip=1) if init else ""
             if missing:
-                self.result.skipped.append(f"{short}: needs {missing}")
+                self._not_run(definition.qualname, short, f"needs {missing}")
                 return
             target = Target("call", definition.qualname, args, tuple(kwargs.items()))
             label = target.label()
             if _method(cls[1], "call") is not None:
                 span = _call_span(self.project, definition.qualname, span)
+        elif definition.kind == "method":
+            bound = self._bound_method(definition, instance or definition.instance)
+            if bound is None:
+                return
+            target, label, owner, args, kwargs = bound
         else:
             return
         components: tuple[Component, ...] = ()
-        body = loss_body(self.project, definition, args, kwargs)
+        body = loss_body(self.project, definition, args, kwargs, owner)
         if body is not None:
             terms = body.terms()
             if terms is not None and sum(t.is_loss for t in terms) >= 2:
                 metrics = [t for t in map(self._tracked, tracked or []) if t is not None]
                 unused = [term for _, term, _ in body.unused()]
-                method = definition.kind == "loss_class"
+                method = definition.kind in ("loss_class", "method")
                 params = (("self",) if method else ()) + body.pair
                 components = _components(terms, metrics, unused, params)
         end = getattr(definition.node, "end_lineno", None) or definition.span.line
@@ -392,6 +436,64 @@ class _Planner:
                 lines=(definition.node.lineno, end),
             )
         )
+
+    def _bound_method(
+        self, definition: LossDef, instance: Call | None
+    ) -> tuple[Target, str, ast.ClassDef, tuple[JSON, ...], dict[str, JSON]] | None:
+        """How the child gets a bound method: the instance's class called with the compile
+        site's constant arguments (or its defaults), then the method read from it."""
+        short = definition.qualname.rpartition(".")[2]
+        owner = definition.qualname.rpartition(".")[0]
+        label = f"{_short(owner)}.{short}"
+        if instance is not None and instance.func is not None:
+            found = self.project._lookup(instance.func)
+            if found is not None and found in self.project.classes:
+                owner = found
+            if instance.binding:
+                label = f"{_short(instance.binding)}.{short}"
+        cls = self.project.classes.get(owner)
+        if cls is None or "." in owner[len(cls[0].module) + 1 :]:
+            self._not_run(definition.qualname, label, "its class is not reachable from its module")
+            return None
+        args: tuple[JSON, ...] = ()
+        kwargs: dict[str, JSON] = {}
+        if instance is not None:
+            given = _constants(instance.args)
+            if given is None:
+                self._not_run(
+                    definition.qualname,
+                    label,
+                    "its object's constructor arguments are not constants",
+                )
+                return None
+            args, kwargs = given, dict(_keyword_constants(instance.kwargs))
+        init = self.project.method(owner, "__init__")
+        if init is not None:
+            init_node = self.project.functions[init][1].node
+            missing = _unbound(init_node.args, args, kwargs, skip=1)
+            if missing:
+                self._not_run(definition.qualname, label, f"its class needs {missing}")
+                return None
+            if not definition.used and not _plain_init(init_node):
+                # Found by its name only: building an object whose constructor does real work
+                # (loads data, builds a model) is not ours to do.
+                self._not_run(
+                    definition.qualname,
+                    label,
+                    "no compile site uses it and its class's __init__ does more than store "
+                    "its arguments",
+                )
+                return None
+        target = Target("call", owner, args, tuple(kwargs.items()), attribute=short)
+        return target, label, cls[1].node, args, kwargs
+
+    def _not_run(self, qualname: str, label: str, why: str) -> None:
+        """Record a loss that cannot be run, where its definition is."""
+        found = self.project.functions.get(qualname) or self.project.classes.get(qualname)
+        if found is None:
+            return
+        module, definition = found
+        self.result.skipped.append(NotRun(label, why, module.path, definition.span))
 
     def _tracked(self, metric: Value) -> Tracked | None:
         found = tracked_metric(self.project, metric)
@@ -539,6 +641,30 @@ def _unbound(
         if default is None and a.arg not in kwargs
     ]
     return ", ".join(missing)
+
+
+def _plain_init(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """An ``__init__`` that only stores values on ``self`` and calls ``super().__init__``."""
+    for stmt in node.body:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # docstring
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            value = stmt.value
+            if all(isinstance(t, ast.Attribute) for t in targets) and (
+                value is None or isinstance(value, (ast.Name, ast.Constant, ast.Attribute))
+            ):
+                continue
+            return False
+        if (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Attribute)
+            and stmt.value.func.attr == "__init__"
+        ):
+            continue
+        return False
+    return True
 
 
 def _method(cls: ClassDef, name: str) -> ast.FunctionDef | None:

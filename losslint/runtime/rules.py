@@ -18,6 +18,12 @@ class RuntimeRule:
     fixable: bool = False
 
 
+RT100: Final = RuntimeRule(
+    "RT100",
+    "not-run",
+    Severity.INFO,
+    "a loss found but not run, and why (needs an argument, a layer, a symbolic tensor)",
+)
 RT101: Final = RuntimeRule(
     "RT101",
     "loss-raises",
@@ -64,5 +70,5 @@ RT107: Final = RuntimeRule(
     "changing one sample changes another sample's loss: the loss mixes the batch",
 )
 
-RUNTIME_RULES: Final = (RT101, RT102, RT103, RT104, RT105, RT106, RT107)
+RUNTIME_RULES: Final = (RT100, RT101, RT102, RT103, RT104, RT105, RT106, RT107)
 BY_CODE: Final = {rule.code: rule for rule in RUNTIME_RULES}
