@@ -57,3 +57,17 @@ def test_the_runtime_fixtures_of_issue_13_are_seen_statically() -> None:
         if d.code.startswith("LL5")
     }
     assert found == {("joint_unused_term.py", "LL503")}
+
+
+def test_ll502_names_an_untracked_inline_term_by_its_expression(tmp_path: Path) -> None:
+    source = tmp_path / "train.py"
+    source.write_text(
+        "import keras\nfrom keras import ops\n\n\n"
+        "def joint(y_true, y_pred):\n"
+        "    return ops.mean(ops.square(y_true - y_pred) * 3.0, axis=-1) + "
+        "keras.losses.mean_absolute_error(y_true, y_pred)\n\n\n"
+        "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
+        'model.compile(loss=joint, optimizer="adam", metrics=["mae"])\n'
+    )
+    (found,) = [d for d in check(source) if d.code == "LL502"]
+    assert "metrics do not track ops.mean(ops.square(y_true - y_pred) ...:" in found.message

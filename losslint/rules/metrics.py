@@ -144,7 +144,10 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
             if not untracked:
                 continue
             shown = " + ".join(_shown(t) for t in terms or [] if t.is_loss)
-            missing = ", ".join(t.written.rpartition(".")[2] for t in untracked)
+            # An inline term is named by its expression (which may end in "..."), not cut at a dot.
+            missing = ", ".join(
+                t.written.rpartition(".")[2] if t.target else t.written for t in untracked
+            )
             written = [ast_text for ast_text in _written_metrics(entries)]
             add = [*written, *dict.fromkeys(_suggestion(t) for t in untracked)]
             name = definition.qualname.rpartition(".")[2]
