@@ -5,12 +5,13 @@
     python bench/runtime_bench.py --losses 120 --repeat 3 --backend jax
 
 It writes a project of generated loss modules (functions, factories, ``Loss`` subclasses, joint
-losses with tracked components, Keras built-ins, each compiled on a model with a sigmoid,
-softmax or linear output) and runs the pipeline with the runtime stage on it. The child reports
-how long each loss took (every check: well-formed and boundary inputs with gradients, the
-doubled batch, the decomposition); the parent measures the child's start-up (Python, Keras and
-the backend imported, device chosen) and the wall time. The first loss of a child also pays
-the backend's kernel warm-up, so it is shown on its own.
+losses with tracked components, called or computed inline, Keras built-ins, each compiled on a
+model with a sigmoid, softmax or linear output) and runs the pipeline with the runtime stage on
+it. The child reports how long each loss or metric took (every check: well-formed and boundary
+inputs with gradients, the doubled batch, sample coupling, the decomposition; a metric's
+update_state/result); the parent measures the child's start-up (Python, Keras and the backend
+imported, device chosen) and the wall time. The first loss of a child also pays the backend's
+kernel warm-up, so it is shown on its own.
 """
 
 from __future__ import annotations
@@ -88,6 +89,28 @@ def build_smoothed_{i}():
     model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(10, activation="softmax")])
     model.compile(optimizer="adam", loss=SmoothedCE{i}(smoothing=0.2))
 """,
+    # the tutorial's joint loss: terms computed inline, tracked by the user's functions
+    """
+def mse_loss_{i}(y_true, y_pred):
+    return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+
+def mae_loss_{i}(y_true, y_pred):
+    return ops.mean(ops.abs(y_true - y_pred), axis=-1)
+
+
+def inline_joint_{i}(y_true, y_pred):
+    mse_loss = ops.mean(ops.square(y_true - y_pred), axis=-1)
+    mae_loss = ops.mean(ops.abs(y_true - y_pred), axis=-1)
+    return mae_loss + 10.0 * mse_loss
+
+
+def build_inline_joint_{i}():
+    model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(4)])
+    model.compile(
+        optimizer="adam", loss=inline_joint_{i}, metrics=[mse_loss_{i}, mae_loss_{i}]
+    )
+""",
     # a Keras built-in on logits
     """
 def build_builtin_{i}():
@@ -139,6 +162,7 @@ def main() -> None:
     first: list[float] = []
     rest: list[float] = []
     after_startup: list[float] = []
+    per_written: list[float] = []
     walls: list[float] = []
     device = "?"
     checked = 0
@@ -154,6 +178,7 @@ def main() -> None:
             rest += summary.probe_seconds[1:]
             walls.append(wall)
             after_startup.append((wall - sum(summary.startups)) / summary.checked)
+            per_written.append((wall - sum(summary.startups)) / args.losses)
             device = f"{summary.backend}, {summary.device}"
             checked = summary.checked
     median = statistics.median
@@ -166,10 +191,14 @@ def main() -> None:
             if rest
             else "-",
         ),
-        ("wall time per loss after start-up", f"{_ms(median(after_startup))} (all stages)"),
+        ("wall time per check after start-up", f"{_ms(median(after_startup))} (all stages)"),
+        (
+            f"wall time per generated loss ({args.losses})",
+            f"{_ms(median(per_written))} (its metrics' checks included)",
+        ),
         ("whole run", f"{median(walls):.2f} s"),
     ]
-    print(f"losslint --runtime: {checked} losses ({device}; {os.cpu_count()} cores)")
+    print(f"losslint --runtime: {checked} losses and metrics ({device}; {os.cpu_count()} cores)")
     for label, value in rows:
         print(f"  {label:<42} {value}")
 

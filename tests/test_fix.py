@@ -253,3 +253,35 @@ def test_json_carries_the_fix(tmp_path: Path) -> None:
             }
         ],
     }
+
+
+_JOINT = """\
+import keras
+from keras import ops
+
+
+def joint_loss(y_true, y_pred):
+    mse_term = ops.mean(ops.square(y_true - y_pred))
+    mae_term = {mae}
+    return mae_term + 10.0 * mse_term
+
+
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
+model.compile(optimizer="adam", loss=joint_loss)
+"""
+
+
+def test_ll201_fixes_every_term_of_a_joint_loss_or_none(tmp_path: Path) -> None:
+    both = tmp_path / "both.py"
+    both.write_text(_JOINT.format(mae="ops.mean(ops.abs(y_true - y_pred))"))
+    found = [d for d in check(both) if d.code == "LL201"]
+    assert len(found) == 2 and all(d.fix is not None for d in found)
+    out, _ = apply_fixes(both.read_bytes(), [d.fix for d in found if d.fix])
+    both.write_text(out.decode())
+    assert out.decode().count("axis=-1)") == 2
+    assert [d for d in check(both) if d.code == "LL201"] == []
+    # One term the fix cannot repair (flattened first): no fix for the other either.
+    mixed = tmp_path / "mixed.py"
+    mixed.write_text(_JOINT.format(mae="ops.mean(ops.reshape(ops.abs(y_true - y_pred), (-1,)))"))
+    found = [d for d in check(mixed) if d.code == "LL201"]
+    assert found and all(d.fix is None for d in found)

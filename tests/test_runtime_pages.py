@@ -1,6 +1,6 @@
 """The RT rule pages' examples, run as the page says: "Example" fires, "Use instead" does not.
 
-All twelve snippets go into one directory and one run, so that the child process (and its
+All the snippets go into one directory and one run, so that the child process (and its
 Keras start-up) is paid once.
 """
 

@@ -12,12 +12,21 @@ from pathlib import Path
 
 import pytest
 
+from losslint.analysis.decompose import (
+    Scope,
+    Term,
+    builtin_formulas,
+    formula,
+    key,
+    name_key,
+    weight_key,
+    weighted_sum,
+)
 from losslint.config import ConfigError, RuntimeSettings, load_config
 from losslint.index.module import index_module
 from losslint.index.project import ProjectIndex
 from losslint.parse import ParsedModule, load, module_name
 from losslint.runtime import RuntimeUnavailable
-from losslint.runtime.decompose import Scope, key, weighted_sum
 from losslint.runtime.driver import run_runtime
 from losslint.runtime.plan import Probe, build_plan, module_root
 from tests.helpers import FIXTURES, ROOT
@@ -93,8 +102,12 @@ def test_decomposition_of_joint_losses(probes: dict[str, Probe]) -> None:
         ("mean_absolute_error", 1.0, True),
         ("mse", 10.0, True),
     ]
-    assert joint[0].note == ""  # 'mae' is Keras' mean_absolute_error
-    assert joint[1].note == "the metric 'mse' is not the mse the loss calls"
+    # Both are tracked: the child compares each metric with the term it stands for.
+    assert [c.metric_label for c in joint] == ["'mae'", "'mse'"]
+    assert [c.target.name if c.target else None for c in joint] == [
+        "keras.losses.mean_absolute_error",
+        "rt106_decomposition.mse",
+    ]
     swapped = probes["rt106_decomposition.py:bce_dice_loss"].components
     assert swapped[0].note.endswith("(y_pred, y_true), arguments swapped")
     assert [c.as_metric for c in swapped] == [True, False]
@@ -141,7 +154,7 @@ def b(y_true, y_pred):
         ("return ops.add(a(y_true, y_pred), W * b(y_true, y_pred))", [(1.0, "a"), (4.0, "b")]),
         (
             "first = a(y_true, y_pred)\n    w = 2 * W\n    return first + w * b(y_pred, y_true)",
-            [(1.0, "a"), (8.0, "b")],
+            [(1.0, "first"), (8.0, "b")],  # a term read through a variable is named by it
         ),
         (
             "return keras.losses.mae(y_true, y_pred)"
@@ -160,7 +173,6 @@ def test_weighted_sums(body: str, expected: list[tuple[float, str]]) -> None:
     "body",
     [
         "return a(y_true, y_pred)",  # one term
-        "return a(y_true, y_pred) + ops.mean(ops.square(y_pred), axis=-1)",  # not a loss call
         "return a(y_true, y_pred) * b(y_true, y_pred)",  # a product of terms
         "if W > 1:\n        return a(y_true, y_pred)\n"
         "    return a(y_true, y_pred) + b(y_true, y_pred)",  # two returns
@@ -168,6 +180,41 @@ def test_weighted_sums(body: str, expected: list[tuple[float, str]]) -> None:
 )
 def test_not_weighted_sums(body: str) -> None:
     assert _terms(_PRELUDE + f"def joint(y_true, y_pred):\n    {body}\n") is None
+
+
+def _all_terms(body: str) -> list[Term]:
+    source = _PRELUDE + f"def joint(y_true, y_pred):\n    {body}\n"
+    tree = ast.parse(source)
+    index = index_module(tree, source, "m.py", "m")
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "joint")
+    return weighted_sum(node, ("y_true", "y_pred"), Scope(index, ProjectIndex([index]))) or []
+
+
+def test_inline_terms_and_extras() -> None:
+    terms = _all_terms(
+        "diff = y_true - y_pred\n"
+        "    mse_loss = ops.mean(ops.square(diff))\n"
+        "    mae_loss = ops.mean(ops.abs(y_pred - y_true), axis=-1)\n"
+        "    penalty = ops.mean(ops.square(y_pred), axis=-1)\n"
+        "    return mae_loss + W * mse_loss + 0.01 * penalty + 1.0"
+    )
+    assert [(t.weight, t.written, t.kind) for t in terms] == [
+        (1.0, "mae_loss", "inline"),
+        (4.0, "mse_loss", "inline"),
+        (0.01, "penalty", "extra"),  # reads y_pred only: not a loss term
+        (1.0, "1.0", "extra"),
+    ]
+    mae, mse = terms[0], terms[1]
+    assert mse.weight_name == "W" and mse.source == "ops.mean(ops.square(y_true - y_pred))"
+    # The same formula as Keras' built-ins, whatever the axis or the operand order.
+    assert "mean_absolute_error" in mae.identities() and "mean_squared_error" in mse.identities()
+
+
+def test_names_of_terms_and_weights() -> None:
+    assert name_key("mse_loss") == name_key("mse") == "mean_squared_error"
+    assert name_key("loss") == "" and weight_key("loss") == ""
+    assert weight_key("lambda_mse") == weight_key("MSE_WEIGHT") == "mean_squared_error"
+    assert weight_key("mse") == ""  # not a weight's name
 
 
 def test_argument_order_is_recorded() -> None:
@@ -288,6 +335,29 @@ def test_runtime_without_keras_is_a_clear_error(tmp_path: Path) -> None:
     assert "--runtime needs Keras 3 and a backend" in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("source", "builtin"),
+    [
+        ("K.mean(K.square(y_true - y_pred))", "mean_squared_error"),
+        ("tf.reduce_mean(tf.square(y_pred - y_true), axis=-1)", "mean_squared_error"),
+        ("K.mean(K.pow(y_true - y_pred, 2))", "mean_squared_error"),
+        ("tf.reduce_mean((y_true - y_pred) ** 2)", "mean_squared_error"),
+        ("ops.mean(ops.abs(y_true - y_pred), axis=-1)", "mean_absolute_error"),
+        ("tf.reduce_mean(tf.abs(y_pred - y_true))", "mean_absolute_error"),
+    ],
+)
+def test_spellings_of_one_formula_agree(source: str, builtin: str) -> None:
+    imports = {"K": "keras.backend", "tf": "tensorflow", "ops": "keras.ops"}
+    expr = ast.parse(source, mode="eval").body
+    assert formula(expr, ("y_true", "y_pred"), imports) == builtin_formulas()[builtin]
+
+
+def test_a_sum_is_not_a_mean() -> None:
+    expr = ast.parse("K.sum(K.square(y_true - y_pred), axis=-1)", mode="eval").body
+    found = formula(expr, ("y_true", "y_pred"), {"K": "keras.backend"})
+    assert found not in builtin_formulas().values()
+
+
 def test_bound_methods_run_and_what_cannot_run_is_said(tmp_path: Path) -> None:
     (tmp_path / "losses.py").write_text(
         "from keras import ops\n\n\n"
@@ -357,3 +427,17 @@ def test_methods_found_by_name_run_only_when_their_object_is_cheap(tmp_path: Pat
     assert not plan.probes[0].compiled
     (skipped,) = plan.skipped
     assert skipped.label == "Trainer.compute_loss" and "__init__ does more" in skipped.why
+
+
+def test_a_bound_method_joint_loss_is_decomposed_with_its_object() -> None:
+    # ``return self.bce_weight * self.bce + self.mse``: terms stored on self in the method.
+    plan = build_plan(_project(FIXTURES / "rules" / "bound_method"), SETTINGS)
+    probe = next(p for p in plan.probes if p.label == "my_loss.loss_function")
+    assert probe.target.attribute == "loss_function"
+    assert [(c.weight, c.label) for c in probe.components] == [(1.0, "self.bce"), (1.0, "self.mse")]
+    assert [c.target.name for c in probe.components if c.target] == [
+        "keras.losses.binary_crossentropy",
+        "keras.losses.mean_squared_error",
+    ]
+    # my_loss.bce_metric reads another object's self.bce: matched by name, never built.
+    assert not any(c.as_metric for c in probe.components)

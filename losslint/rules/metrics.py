@@ -1,14 +1,16 @@
-"""LL5xx: metrics that Keras averages batch by batch, and losses whose parts are not logged."""
+"""LL5xx: metrics that Keras averages batch by batch, joint losses whose parts are not logged
+or not used."""
 
 from __future__ import annotations
 
-import re
+import ast
 from collections.abc import Iterator
 from typing import Final
 
+from losslint.analysis.decompose import JSON, Term, loss_body, tracked_metric, unparse
 from losslint.diagnostic import Severity
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
-from losslint.index.project import ResolvedCompile
+from losslint.index.positions import node_span
 from losslint.rules.registry import Finding, Rule, RuleContext
 
 # -- LL501 ------------------------------------------------------------------------------------
@@ -43,46 +45,16 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
 
 # -- LL502 ------------------------------------------------------------------------------------
 
-_ALIASES: Final = {
-    "mse": "mean_squared_error",
-    "mae": "mean_absolute_error",
-    "mape": "mean_absolute_percentage_error",
-    "msle": "mean_squared_logarithmic_error",
-    "bce": "binary_crossentropy",
-    "kld": "kl_divergence",
-    "kullback_leibler_divergence": "kl_divergence",
-    "k_l_divergence": "kl_divergence",
-    "logcosh": "log_cosh",
-    "log_cosh_error": "log_cosh",
-    "huber_loss": "huber",
-    "cosine_similarity": "cosine_similarity",
-    "categorical_crossentropy": "categorical_crossentropy",
+# The metric to add for a term that computes a Keras built-in.
+_SUGGESTED: Final = {
+    "mean_squared_error": '"mse"',
+    "mean_absolute_error": '"mae"',
+    "root_mean_squared_error": "keras.metrics.RootMeanSquaredError()",
+    "binary_crossentropy": '"binary_crossentropy"',
+    "categorical_crossentropy": '"categorical_crossentropy"',
+    "huber": "keras.losses.Huber()",
+    "log_cosh": "keras.losses.LogCosh()",
 }
-_CAMEL: Final = re.compile(r"(?<!^)(?=[A-Z])")
-
-
-def _key(name: str) -> str:
-    """One key for the spellings of a Keras loss: ``mse``, ``MeanSquaredError``, functions."""
-    last = name.rpartition(".")[2]
-    if not name.startswith("keras.") and "." in name:
-        return name  # a project function: its qualified name
-    snake = _CAMEL.sub("_", last).lower() if last[:1].isupper() else last.lower()
-    return _ALIASES.get(snake, snake)
-
-
-def _metric_keys(context: RuleContext, rc: ResolvedCompile) -> set[str]:
-    keys: set[str] = set()
-    for value in (rc.site.metrics, rc.site.weighted_metrics):
-        if value is None:
-            continue
-        for leaf in iter_leaves(value):
-            if isinstance(leaf, Const) and isinstance(leaf.value, str):
-                keys.add(_key(leaf.value))
-            elif isinstance(leaf, Ref):
-                keys.add(_key(context.project._lookup(leaf.target) or leaf.target))
-            elif isinstance(leaf, Call) and leaf.func:
-                keys.add(_key(context.project._lookup(leaf.func) or leaf.func))
-    return keys
 
 
 def _compiled(context: RuleContext, leaf: Value) -> LossDef | None:
@@ -99,45 +71,132 @@ def _compiled(context: RuleContext, leaf: Value) -> LossDef | None:
     return None
 
 
-def _is_loss_term(context: RuleContext, term: str, definitions: dict[str, LossDef]) -> bool:
-    if term.startswith(("keras.losses.", "keras.metrics.")):
-        return True
-    definition = definitions.get(term)
-    return definition is not None and bool(definition.roles)
+def _arguments(leaf: Value) -> tuple[tuple[JSON, ...], dict[str, JSON]]:
+    """A factory's or class's constant arguments at the compile site (others: defaults); a
+    bound method's: its object's constructor arguments (``Cls(0.5).loss``)."""
+    if isinstance(leaf, Ref) and leaf.instance is not None:
+        leaf = leaf.instance
+    if not isinstance(leaf, Call):
+        return (), {}
+    args: list[JSON] = []
+    for value in leaf.args:
+        if not (isinstance(value, Const) and isinstance(value.value, (int, float, str, bool))):
+            break
+        args.append(value.value)
+    kwargs: dict[str, JSON] = {
+        k: v.value
+        for k, v in leaf.kwargs
+        if isinstance(v, Const) and isinstance(v.value, (int, float, str, bool))
+    }
+    return tuple(args), kwargs
+
+
+def _components(terms: list[Term]) -> list[Term]:
+    """The distinct loss terms (``mae + 10 * mae`` has one)."""
+    seen: dict[str, Term] = {}
+    for term in terms:
+        if not term.is_loss:
+            continue
+        identity = term.target.name if term.target else term.formula or term.written
+        seen.setdefault(identity, term)
+    return list(seen.values())
+
+
+def _suggestion(term: Term) -> str:
+    for found in sorted(term.identities()):
+        if found in _SUGGESTED:
+            return _SUGGESTED[found]
+    if term.target is not None and term.target.kind == "object":
+        short = term.target.name.rpartition(".")[2]
+        if term.target.name.startswith("keras."):
+            return f'"{short}"'
+        return short
+    return f"<a function (y_true, y_pred) returning {term.written}>"
+
+
+def _shown(term: Term) -> str:
+    label = term.written.rpartition(".")[2] if term.target else term.written
+    return label if term.weight == 1.0 else f"{term.weight:g}*{label}"
 
 
 def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
-    analysis = context.batch_axis
-    definitions = {d.qualname: d for d in context.project.definitions()}
+    project = context.project
     for rc in context.compiles:
         if rc.site.loss is None:
             continue
+        entries = [
+            leaf
+            for value in (rc.site.metrics, rc.site.weighted_metrics)
+            if value is not None
+            for leaf in iter_leaves(value)
+        ]
+        tracked = [t for t in (tracked_metric(project, leaf) for leaf in entries) if t]
         for leaf in iter_leaves(rc.site.loss):
             definition = _compiled(context, leaf)
             if definition is None:
                 continue
-            terms = [
-                t
-                for t in analysis.result(definition).terms
-                if _is_loss_term(context, t, definitions)
-            ]
-            components = list(dict.fromkeys(terms))
+            body = loss_body(project, definition, *_arguments(leaf))
+            terms = body.terms() if body is not None else None
+            components = _components(terms or [])
             if len(components) < 2:
                 continue
-            tracked = _metric_keys(context, rc)
-            untracked = [c for c in components if _key(c) not in tracked]
+            untracked = [t for t in components if not any(m.matches(t) for m in tracked)]
             if not untracked:
                 continue
-            shown = ", ".join(c.rpartition(".")[2] for c in components)
-            missing = ", ".join(c.rpartition(".")[2] for c in untracked)
+            shown = " + ".join(_shown(t) for t in terms or [] if t.is_loss)
+            # An inline term is named by its expression (which may end in "..."), not cut at a dot.
+            missing = ", ".join(
+                t.written.rpartition(".")[2] if t.target else t.written for t in untracked
+            )
+            written = [ast_text for ast_text in _written_metrics(entries)]
+            add = [*written, *dict.fromkeys(_suggestion(t) for t in untracked)]
             name = definition.qualname.rpartition(".")[2]
             yield Finding(
                 rc.path,
                 leaf.span,
                 f"the loss {name} adds up {len(components)} terms ({shown}) but metrics do not "
                 f"track {missing}: the training log shows only their weighted total, so you "
-                "cannot see which term moves; add the components to metrics=[...]",
+                f"cannot see which term moves; compile with metrics=[{', '.join(add)}]",
             )
+
+
+def _written_metrics(entries: list[Value]) -> list[str]:
+    out = []
+    for leaf in entries:
+        if isinstance(leaf, Const) and isinstance(leaf.value, str):
+            out.append(f'"{leaf.value}"')
+        elif isinstance(leaf, Ref):
+            out.append(leaf.target.rpartition(".")[2])
+        elif isinstance(leaf, Call) and leaf.func:
+            given = "..." if leaf.args or leaf.kwargs else ""
+            out.append(f"{leaf.func.rpartition('.')[2]}({given})")
+    return out
+
+
+# -- LL503 ------------------------------------------------------------------------------------
+
+
+def check_unused_loss_term(context: RuleContext) -> Iterator[Finding]:
+    project = context.project
+    for definition in project.definitions():
+        if "loss" not in definition.roles or definition.kind == "metric_class":
+            continue
+        body = loss_body(project, definition)
+        if body is None:
+            continue
+        returned = body.node.body[-1]
+        used = ""
+        if isinstance(returned, ast.Return) and returned.value is not None:
+            used = unparse(returned.value, 60)
+        name = definition.qualname.rpartition(".")[2]
+        for variable, _, statement in body.unused():
+            yield Finding(
+                definition.path,
+                node_span(statement.targets[0], body.scope.module.lines),
+                f"{name} computes the loss term {variable} but never uses it: the value it "
+                f"returns ({used}) leaves {variable} out, so the model is not trained on it "
+                f"(a copy-paste of another term?); add it to the returned sum or delete it",
+            )  # fmt: skip
 
 
 RULES: Final = (
@@ -154,5 +213,12 @@ RULES: Final = (
         Severity.INFO,
         "a compiled loss adding up several losses whose terms are not all tracked in metrics",
         check_untracked_loss_components,
+    ),
+    Rule(
+        "LL503",
+        "unused-loss-term",
+        Severity.WARNING,
+        "a loss body computes a loss term that never reaches the value it returns",
+        check_unused_loss_term,
     ),
 )

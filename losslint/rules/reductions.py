@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from typing import Final
 
 from losslint.analysis.batch_axis import Batch, Reduction
+from losslint.analysis.decompose import loss_body
 from losslint.analysis.rewrites import axis_fix
 from losslint.diagnostic import Severity
+from losslint.index import names
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
+from losslint.index.positions import node_span
 from losslint.rules.registry import Finding, Rule, RuleContext
 
 
@@ -50,25 +54,73 @@ def _reduced(context: RuleContext, kind: str) -> dict[str, tuple[LossDef, Reduct
 
 def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
     found = _reduced(context, "mean")
-    for definition, origin in found.values():
-        if origin.via in found:
-            continue  # reported in the helper, where the reduction is written
-        if origin.via:
-            advice = f"make {origin.via.rpartition('.')[2]} return one value per sample"
-        elif "flattened" in origin.how:
-            advice = "reduce each sample separately (axis=[1, 2, ...]) instead of a flat tensor"
-        elif origin.op == "ratio":
-            advice = "compute the sums per sample (axis=-1, or every axis but 0)"
-        else:
-            advice = "reduce over the non-batch axes only (axis=-1)"
-        yield Finding(
-            origin.path,
-            origin.span,
-            f"{_name(definition)} is used as a loss but reduces away the batch axis with "
-            f"{origin.how}: Keras expects one loss value per sample, so sample_weight, "
-            f"class_weight and masks silently become one global scale; {advice}",
-            fix=axis_fix(origin.span) if origin.fixable else None,
-        )
+    for definition, _ in _losses(context):
+        entry = found.get(definition.qualname)
+        origins = [] if entry is None or entry[1].via in found else [entry[1]]
+        # A joint loss: every term that averages the batch away, not only the one the value's
+        # analysis followed, so that the fix leaves no term batch-reduced.
+        for term in _reducing_terms(context, definition):
+            if all(o.span != term.span for o in origins):
+                origins.append(term)
+        # The unsafe fix adds axis=-1 to every reducing term or to none.
+        fixable = all(o.fixable for o in origins)
+        for origin in origins:
+            if origin.via:
+                advice = f"make {origin.via.rpartition('.')[2]} return one value per sample"
+            elif "flattened" in origin.how:
+                advice = "reduce each sample separately (axis=[1, 2, ...]) instead of a flat tensor"
+            elif origin.op == "ratio":
+                advice = "compute the sums per sample (axis=-1, or every axis but 0)"
+            else:
+                advice = "reduce over the non-batch axes only (axis=-1)"
+            if len(origins) > 1:
+                advice += f" in each of its {len(origins)} batch-reducing terms"
+            yield Finding(
+                origin.path,
+                origin.span,
+                f"{_name(definition)} is used as a loss but reduces away the batch axis with "
+                f"{origin.how}: Keras expects one loss value per sample, so sample_weight, "
+                f"class_weight and masks silently become one global scale; {advice}",
+                fix=axis_fix(origin.span) if fixable else None,
+            )
+
+
+_MEANS: Final = frozenset({"mean", "reduce_mean"})
+_RESHAPES: Final = frozenset({"reshape", "flatten", "batch_flatten", "ravel", "squeeze"})
+
+
+def _reshapes(node: ast.expr) -> bool:
+    return any(
+        isinstance(n, ast.Call)
+        and ((isinstance(n.func, ast.Attribute) and n.func.attr in _RESHAPES)
+             or (isinstance(n.func, ast.Name) and n.func.id in _RESHAPES))
+        for n in ast.walk(node)
+    )  # fmt: skip
+
+
+def _reducing_terms(context: RuleContext, definition: LossDef) -> list[Reduction]:
+    """The inline terms of a joint loss written as a mean without ``axis`` over y_true and
+    y_pred (``K.mean(K.square(y_true - y_pred))``): each averages the batch away."""
+    body = loss_body(context.project, definition)
+    terms = body.terms() if body is not None else None
+    if not terms or sum(t.is_loss for t in terms) < 2 or body is None:
+        return []
+    module = body.scope.module
+    calls = {
+        (n.lineno, n.col_offset + 1): n for n in ast.walk(body.node) if isinstance(n, ast.Call)
+    }
+    found = []
+    for term in terms:
+        call = calls.get((term.line, term.column)) if term.kind == "inline" else None
+        if call is None or len(call.args) != 1 or call.keywords:
+            continue
+        name = names.qualify(call.func, module.imports) or ""
+        if name.rpartition(".")[2] not in _MEANS or _reshapes(call.args[0]):
+            continue  # a flattened tensor: the value's own analysis explains it
+        how = f"{ast.unparse(call.func)}(...) without axis (the term {term.written})"
+        span = node_span(call, module.lines)
+        found.append(Reduction(definition.path, span, how, "mean", fixable=True))
+    return found
 
 
 # -- LL202 ------------------------------------------------------------------------------------

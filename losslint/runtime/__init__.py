@@ -1,7 +1,8 @@
 """Runtime mode (``losslint check --runtime``): run the losses the index found on sample tensors.
 
-The parent side (``plan``, ``decompose``, ``driver``) reads the static index and never imports
-TensorFlow, Keras or user code; ``child`` (with ``backends`` and the array half of ``inputs``)
+The parent side (``plan``, ``driver``; joint losses are decomposed by
+``losslint.analysis.decompose``) reads the static index and never imports TensorFlow, Keras or
+user code; ``child`` (with ``backends`` and the array half of ``inputs``)
 runs in a separate process with ``KERAS_BACKEND`` set before Keras is imported.
 """
 

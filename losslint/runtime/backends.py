@@ -136,9 +136,9 @@ class Session:
             return found
         if not callable(found):
             raise TypeError(f"{label} is a {type(found).__name__}, not a loss")
-        return self._wrap(found, label)
+        return self.wrap(found, label)
 
-    def _wrap(self, fn: Callable[..., Any], label: str) -> Any:
+    def wrap(self, fn: Callable[..., Any], label: str) -> Any:
         name = getattr(fn, "__name__", None) or label
         try:
             wrapper = _module("keras.src.losses").LossFunctionWrapper
@@ -211,6 +211,13 @@ class Session:
                 if result.requires_grad:
                     (grad,) = torch.autograd.grad(result, x, allow_unused=True)
             return float(self.numpy(result)), None if grad is None else self.numpy(grad)
+
+    def metric_result(self, metric: Any, y_true: Any, y_pred: Any) -> Any:
+        """``result()`` after ``reset_state`` and one ``update_state``, as an array."""
+        with self.placed():
+            metric.reset_state()
+            metric.update_state(self.tensor(y_true), self.tensor(y_pred))
+            return self.numpy(metric.result())
 
     def metric_value(self, metric: Any, y_true: Any, y_pred: Any) -> float:
         """What the training log shows for a tracked metric after this one batch."""

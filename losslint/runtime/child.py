@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import functools
 import importlib
 import importlib.util
 import json
@@ -225,6 +226,8 @@ def _below(file: str, root: str) -> bool:
 
 
 def _probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Finding]:
+    if probe.get("kind") == "metric":
+        return _metric_probe(probe, session, roots)
     spec = InputSpec.from_json(probe["spec"])
     label = probe["label"]
     try:
@@ -237,9 +240,12 @@ def _probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Findin
     bad_value: Finding | None = None
     bad_grad: Finding | None = None
     values: dict[str, float] = {}
+    nominal: Any = None
     for case, truth, prediction in cases:
         try:
             per_sample = session.per_sample(loss, truth, prediction)
+            if nominal is None:
+                nominal = per_sample
             value, grad = session.value_and_grad(loss, truth, prediction)
         except BaseException as error:
             findings.append({"code": "RT101", "stage": case, **_describe(error, roots)})
@@ -257,12 +263,98 @@ def _probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Findin
         if bad_grad is None and grad is not None and not _finite(np, grad):
             bad_grad = {"code": "RT104", "case": case, "kind": _kind(np, grad, 0.0)}
     findings += [f for f in (bad_value, bad_grad) if f is not None]
+    # Keras's own losses are per-sample by construction: the probe is for the user's.
+    if probe["per_sample"] and probe.get("module"):
+        findings += _coupling(
+            session, lambda t, p: session.per_sample(loss, t, p), y_true, y_pred, before=nominal
+        )
     single = values.get("well-formed inputs")
     if single is not None and math.isfinite(single) and abs(single) > 1e-6:
         findings += _batch_scaling(session, loss, y_true, y_pred, single, roots)
         if probe["components"]:
-            findings += _decomposition(session, probe, y_true, y_pred, single, roots)
+            findings += _decomposition(session, probe, loss, y_true, y_pred, single, roots)
     return findings
+
+
+def _metric_probe(probe: dict[str, Any], session: Any, roots: list[str]) -> list[Finding]:
+    """A metric as compile runs it: ``reset_state``, ``update_state`` on the sample batch and
+    the boundary inputs, ``result``: a finite scalar each time."""
+    spec = InputSpec.from_json(probe["spec"])
+    try:
+        metric = session.metric(probe["target"], probe["label"])
+    except BaseException as error:
+        return [{"code": "RT101", "stage": "build", **_describe(error, roots)}]
+    np = session.np
+    y_true, y_pred = inputs.nominal(spec)
+    findings: list[Finding] = []
+    bad_value: Finding | None = None
+    function = getattr(metric, "_fn", None)  # MeanMetricWrapper: y_true reaches it as given
+
+    def per_sample(truth: Any, prediction: Any) -> Any:
+        assert callable(function)
+        with session.placed():
+            return session.numpy(function(session.tensor(truth), session.tensor(prediction)))
+
+    for case, truth, prediction in [("well-formed inputs", y_true, y_pred), *inputs.boundary(spec)]:
+        try:
+            # A function's mean is finite when its values are: one call instead of the
+            # wrapper's reset/update/result, which a Metric subclass needs run.
+            result = (
+                per_sample(truth, prediction)
+                if callable(function) and case != "well-formed inputs"
+                else session.metric_result(metric, truth, prediction)
+            )
+        except BaseException as error:
+            findings.append({"code": "RT101", "stage": case, **_describe(error, roots)})
+            break
+        if case == "well-formed inputs" and result.shape != ():
+            findings.append({"code": "RT102", "shape": list(result.shape)})
+        if bad_value is None and not _finite(np, result):
+            bad_value = {"code": "RT103", "case": case, "kind": _kind(np, result, 0.0)}
+    findings += [bad_value] if bad_value is not None else []
+    # Only the Keras 3 pitfall is probed on metrics, (batch,) labels against a 1-unit output:
+    # a metric may average over the batch on purpose (LL501 judges those statically).
+    if callable(function) and not findings and spec.units == 1:
+        findings += _coupling(session, per_sample, y_true, y_pred, same_ranks=False)
+    return findings
+
+
+def _coupling(
+    session: Any,
+    per_sample: Callable[[Any, Any], Any],
+    y_true: Any,
+    y_pred: Any,
+    same_ranks: bool = True,
+    before: Any = None,
+) -> list[Finding]:
+    """RT107: the loss of one sample must not move when another sample changes. Sample 0 is
+    replaced by the last sample (valid inputs whatever the output's range); the losses of
+    samples 1..n-1 must stay. Run as compile runs the loss, on the labels a 1-unit output is
+    usually trained with too: ``(batch,)`` against predictions ``(batch, 1)``."""
+    np = session.np
+    cases = [("", y_true, y_pred, before)] if same_ranks else []
+    if y_pred.ndim == 2 and y_pred.shape[-1] == 1 and y_true.shape == y_pred.shape:
+        cases.append(("labels of shape (batch,) against predictions of shape (batch, 1)",
+                      y_true[:, 0], y_pred, None))  # fmt: skip
+    for case, truth, prediction, known in cases:
+        changed_true, changed_pred = truth.copy(), prediction.copy()
+        changed_true[0], changed_pred[0] = truth[-1], prediction[-1]
+        if np.array_equal(changed_true, truth) and np.array_equal(changed_pred, prediction):
+            continue
+        try:
+            before = per_sample(truth, prediction) if known is None else known
+            after = per_sample(changed_true, changed_pred)
+        except BaseException:  # another shape raising is RT101's on the nominal inputs
+            continue
+        batch = len(y_pred)
+        if before.shape != (batch,) or after.shape != (batch,):
+            continue
+        moved = np.abs(after[1:] - before[1:]) > 1e-5 + 1e-4 * np.abs(before[1:])
+        if moved.any():
+            index = int(np.argmax(moved)) + 1
+            return [{"code": "RT107", "case": case, "sample": index,
+                     "before": float(before[index]), "after": float(after[index])}]  # fmt: skip
+    return []
 
 
 def _batch_scaling(
@@ -281,28 +373,82 @@ def _batch_scaling(
 
 
 def _decomposition(
-    session: Any, probe: dict[str, Any], y_true: Any, y_pred: Any, joint: float, roots: list[str]
+    session: Any,
+    probe: dict[str, Any],
+    loss: Any,
+    y_true: Any,
+    y_pred: Any,
+    joint: float,
+    roots: list[str],
 ) -> list[Finding]:
+    """The joint loss against the weighted sum of what the training log shows for its terms
+    (each tracked metric as Keras reports it, else the term itself), on one batch."""
     parts = []
     total = 0.0
+    module = session.modules.get(probe.get("module") or "")
+    owner = None
     for component in probe["components"]:
         label = component["label"]
         try:
-            if component["as_metric"]:
-                metric = session.metric(component["target"], label)
-                value = session.metric_value(metric, y_true, y_pred)
-            else:
-                value = session.value(session.loss(component["target"], label), y_true, y_pred)
+            if (
+                owner is None
+                and component["term"]["kind"] == "expr"
+                and probe["target"].get("attribute")
+            ):
+                # A bound method: its inline terms read ``self``, the object it is bound to.
+                owner = getattr(session.resolve(probe["target"]), "__self__", None)
+            term = _term_value(session, component, module, loss, y_true, y_pred, owner)
+            metric = term
+            if component["metric"] is not None:
+                built = session.metric(component["metric"], component["metric_label"] or label)
+                metric = session.metric_value(built, y_true, y_pred)
         except BaseException as error:
             return [{"code": "RT101", "stage": f"component {label}", **_describe(error, roots)}]
-        parts.append({"label": label, "weight": component["weight"], "value": value})
-        total += component["weight"] * value
+        parts.append(
+            {
+                "label": label,
+                "metric_label": component["metric_label"],
+                "weight": component["weight"],
+                "value": metric,
+                "term": term,
+            }
+        )
+        total += component["weight"] * metric
     if not math.isfinite(total):
         return []
-    tolerance = _DECOMPOSITION_ATOL + _DECOMPOSITION_RTOL * max(abs(joint), abs(total))
-    if abs(joint - total) <= tolerance:
+    if _close(joint, total):
         return []
+    for part in parts:
+        part["differs"] = not _close(part["term"], part["value"])
     return [{"code": "RT106", "joint": joint, "sum": total, "parts": parts}]
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= _DECOMPOSITION_ATOL + _DECOMPOSITION_RTOL * max(abs(a), abs(b))
+
+
+def _term_value(
+    session: Any,
+    component: dict[str, Any],
+    module: Any,
+    loss: Any,
+    y_true: Any,
+    y_pred: Any,
+    owner: Any = None,
+) -> float:
+    """A term as the joint loss computes it: the loss it calls on (y_true, y_pred), or its
+    inline expression evaluated in the user module's namespace on the same tensors (``self``
+    is ``owner``, a bound method's object, else the loss object)."""
+    term = component["term"]
+    label = component["label"]
+    if term["kind"] == "target":
+        return float(session.value(session.loss(term["target"], label), y_true, y_pred))
+    params = list(term["params"])
+    namespace = vars(module) if module is not None else {}
+    function = eval(f"lambda {', '.join(params)}: ({term['source']})", namespace)
+    if params and params[0] == "self":  # Loss.call: ``self`` is the joint loss object
+        function = functools.partial(function, owner if owner is not None else loss)
+    return float(session.value(session.wrap(function, label), y_true, y_pred))
 
 
 def _finite(np: Any, array: Any) -> bool:

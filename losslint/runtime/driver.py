@@ -421,12 +421,14 @@ class _Run:
         if stage == "build":
             return f"creating {probe.label} raised {error} ({self.tag})"
         if stage.startswith("component "):
-            return f"{probe.label}: its {stage} raised {error} ({self.tag})"
+            return f"{probe.label}: its {stage} raised {error} ({self.tag})" + self._keras2_hint(
+                probe, error
+            )
         inputs = probe.spec.describe()
         if stage == "well-formed inputs":
             return (
                 f"{probe.label} raised {error} on well-formed sample tensors ({inputs}) "
-                f"({self.tag})"
+                f"({self.tag})" + self._keras2_hint(probe, error)
             )
         return f"{probe.label} raised {error} at {stage} ({inputs}) ({self.tag})"
 
@@ -434,6 +436,12 @@ class _Run:
         shape = tuple(finding.get("shape", ()))
         batch = probe.spec.batch
         what = "a scalar" if not shape else f"shape {shape}"
+        if probe.kind == "metric":
+            return (
+                f"{probe.label}.result() returns shape {shape} after one batch ({self.tag}): "
+                "Keras logs a metric as one number, so the log and callbacks cannot read it; "
+                "reduce the result to a scalar"
+            )
         return (
             f"{probe.label} returns {what} for a batch of {batch} ({self.tag}): Keras expects "
             f"one loss value per sample, shape ({batch},), or sample_weight, class_weight and "
@@ -442,6 +450,13 @@ class _Run:
         )
 
     def _rt103(self, probe: Probe, finding: dict[str, Any]) -> str:
+        if probe.kind == "metric":
+            return (
+                f"the metric {probe.label} is {finding.get('kind')} at {finding.get('case')} "
+                f"({self.tag}): inputs the model can produce ({probe.spec.describe()}) give a "
+                "non-finite result(), and the epoch's logged value stays NaN; guard the "
+                "operation (add eps to denominators, clip)" + self._static_hint(probe)
+            )
         return (
             f"{probe.label} is {finding.get('kind')} at {finding.get('case')} ({self.tag}): "
             f"inputs the model can produce ({probe.spec.describe()}) give a non-finite loss; "
@@ -469,21 +484,71 @@ class _Run:
 
     def _rt106(self, probe: Probe, finding: dict[str, Any]) -> str:
         parts = finding.get("parts", [])
-        formula = " + ".join(_weighted(float(p["weight"]), str(p["label"])) for p in parts)
-        values = ", ".join(f"{p['label']} = {float(p['value']):.6g}" for p in parts)
-        notes = [c.note for c in probe.components if c.note]
-        tracked = [c.label for c in probe.components if c.as_metric]
-        why = "; ".join(notes) if notes else "the terms do not compute what their names say"
-        logged = (
-            f"what the training log shows for {' and '.join(tracked)} does not add up to the loss; "
-            if tracked
-            else ""
+        formula = " + ".join(
+            _weighted(float(p["weight"]), str(p.get("metric_label") or p["label"])) for p in parts
         )
+        values = ", ".join(
+            f"{p.get('metric_label') or p['label']} = {float(p['value']):.6g}" for p in parts
+        )
+        differs = [
+            f"the tracked metric {p['metric_label']} = {float(p['value']):.6g} is not the term "
+            f"{p['label']} = {float(p['term']):.6g} the loss computes"
+            for p in parts
+            if p.get("differs") and p.get("metric_label")
+        ]
+        notes = [c.note for c in probe.components if c.note]
+        tracked = any(c.as_metric for c in probe.components)
+        why = "; ".join(differs or notes) or "the terms do not compute what their names say"
+        logged = "what the training log shows does not add up to the loss: " if tracked else ""
         return (
             f"{probe.label} = {float(finding['joint']):.6g} but {formula} = "
             f"{float(finding['sum']):.6g} on the same batch ({values}) ({self.tag}): "
             f"{logged}{why}"
         )
+
+    def _rt107(self, probe: Probe, finding: dict[str, Any]) -> str:
+        case = str(finding.get("case") or "")
+        index = int(finding.get("sample", 1))
+        what = "value" if probe.kind == "metric" else "loss"
+        moved = (
+            f"the {what} of sample {index} went from {float(finding.get('before', 0.0)):.6g} to "
+            f"{float(finding.get('after', 0.0)):.6g} when only sample 0 changed"
+        )
+        if case:
+            also = (
+                "" if probe.kind == "metric" else " or compile a plain function, which Keras aligns"
+            )
+            return (
+                f"{probe.label} mixes the batch with {case} ({self.tag}): {moved}; y_true - "
+                "y_pred broadcasts to (batch, batch) and the mean over the last axis hides it "
+                "(RT102 sees the right shape). Align the ranks first "
+                f"(y_true = ops.reshape(y_true, ops.shape(y_pred))){also}"
+            )
+        return (
+            f"{probe.label} mixes the batch ({self.tag}): {moved}; per-sample weights, masks and "
+            "the batch size then change every sample's loss. Compute each sample's loss from its "
+            "own row only, or, if it compares samples on purpose (in-batch negatives), add "
+            "# noqa: RT107"
+        )
+
+    def _keras2_hint(self, probe: Probe, error: str) -> str:
+        """A loss that fails only because it uses a Keras 2 API that Keras 3 removed
+        (``K.mean``): say so, and how to run it as the safe fixes leave it."""
+        if not error.startswith("AttributeError"):
+            return ""
+        first, last = probe.lines
+        for diagnostic in self.static:
+            if (
+                diagnostic.code == "LL402"
+                and diagnostic.path == probe.path
+                and first <= diagnostic.line <= last
+            ):
+                return (
+                    f": it uses a Keras 2 API that Keras 3 removed (LL402, line "
+                    f"{diagnostic.line}); `losslint check --runtime --fix` applies the safe "
+                    "fixes first and checks the loss as they leave it"
+                )
+        return ""
 
     def _static_hint(self, probe: Probe) -> str:
         first, last = probe.lines

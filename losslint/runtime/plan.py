@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
+from losslint.analysis.decompose import (
+    JSON,
+    Target,
+    Term,
+    Tracked,
+    loss_body,
+    tracked_metric,
+    weight_key,
+)
 from losslint.analysis.wiring import assign_losses, assign_metrics, crossentropy
 from losslint.config import RuntimeSettings
 from losslint.diagnostic import Span
@@ -33,38 +42,40 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.project import ProjectIndex
-from losslint.runtime.decompose import (
-    JSON,
-    Scope,
-    Target,
-    Term,
-    key,
-    numbers_of_class,
-    numbers_of_factory,
-    weighted_sum,
-)
 from losslint.runtime.inputs import InputSpec, spec_for
 
 _MISSING: Final = object()
-_SKIPPED_METRIC_IDS: Final = frozenset({"accuracy", "acc"})  # resolved by shape in compile
 
 
 @dataclass(frozen=True, slots=True)
 class Component:
-    """One term of a joint loss, evaluated as the user sees it."""
+    """One term of a joint loss: how the loss computes it, and the metric that tracks it."""
 
-    weight: float
-    label: str  # the term as written in the loss (``mse``)
-    target: Target
-    as_metric: bool  # run as the metric tracked in compile (update_state/result)
-    note: str = ""  # why it may differ: arguments swapped, another function of the same name
+    weight: float  # the weight the author meant (see ``note`` when it is not the written one)
+    label: str  # the term as written in the loss (``mse_loss``, ``mse``)
+    target: Target | None  # a loss called on (y_true, y_pred); None: ``source`` is evaluated
+    source: str | None = None  # an inline term's expression over ``params``
+    params: tuple[str, ...] = ()  # its parameters (``self`` first in ``Loss.call``)
+    metric: Target | None = None  # the tracked metric, as compile builds it
+    metric_label: str = ""
+    note: str = ""  # why it may differ: arguments swapped, a weight on the wrong term
+
+    @property
+    def as_metric(self) -> bool:
+        return self.metric is not None
 
     def to_json(self) -> dict[str, JSON]:
+        term: dict[str, JSON] = (
+            {"kind": "target", "target": self.target.to_json()}
+            if self.target is not None
+            else {"kind": "expr", "source": self.source, "params": list(self.params)}
+        )
         return {
             "weight": self.weight,
             "label": self.label,
-            "target": self.target.to_json(),
-            "as_metric": self.as_metric,
+            "term": term,
+            "metric": None if self.metric is None else self.metric.to_json(),
+            "metric_label": self.metric_label,
         }
 
 
@@ -81,9 +92,11 @@ class Probe:
     components: tuple[Component, ...] = ()
     compiled: bool = True  # False: built with its defaults, no compile site uses it
     lines: tuple[int, int] = (0, 0)  # the definition's lines, to cite static findings
+    kind: str = "loss"  # "loss" | "metric" (update_state/result/reset_state)
 
     def identity(self) -> tuple[object, ...]:
-        return (repr(self.target), self.module, self.spec, self.per_sample, self.components)
+        return (repr(self.target), self.module, self.spec, self.per_sample, self.components,
+                self.kind)  # fmt: skip
 
     def to_json(self, probe_id: int) -> dict[str, JSON]:
         return {
@@ -92,6 +105,8 @@ class Probe:
             "target": self.target.to_json(),
             "spec": self.spec.to_json(),
             "per_sample": self.per_sample,
+            "module": self.module,
+            "kind": self.kind,
             "components": [c.to_json() for c in self.components],
         }
 
@@ -151,6 +166,11 @@ class _Planner:
                 for index, value in assign_losses(site.loss, model, self.project):
                     tracked = [m for i, m in metrics if i == index]
                     self._compile_loss(value, model.outputs[index], tracked, resolved.path)
+                for index, value in metrics:
+                    if 0 <= index < len(model.outputs):
+                        output = model.outputs[index]
+                        spec = spec_for(output, None, self.settings.batch_size, self.settings.units)
+                        self._metric(value, spec)
             elif site.loss is not None:
                 single = not isinstance(site.loss, (Seq, Mapping))
                 tracked = (
@@ -166,6 +186,12 @@ class _Planner:
             if definition.roles and "loss" not in definition.roles:
                 continue
             self._definition(definition)
+        for definition in self.project.definitions():
+            if (
+                definition.roles == frozenset({"metric"})
+                and definition.qualname not in self.covered
+            ):
+                self._metric(Ref(definition.qualname, definition.span), None)
         roots = {
             str(module_root(Path(p.file), p.module))
             for p in self.result.probes
@@ -173,6 +199,63 @@ class _Planner:
         }
         self.result.roots = sorted(roots)
         return self.result
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def _metric(self, value: Value, spec: InputSpec | None) -> None:
+        """A project metric (a function, or a ``Metric`` subclass built with the compile site's
+        constant arguments, else its defaults), run as compile runs it."""
+        name = (
+            value.target
+            if isinstance(value, Ref)
+            else value.func
+            if isinstance(value, Call)
+            else None
+        )
+        qualname = self.project._lookup(name) if name else None
+        definition = self.definitions.get(qualname or "")
+        if definition is None or definition.kind not in ("function", "metric_class"):
+            return
+        if definition.kind == "function" and (
+            _attribute_path(definition) is None or isinstance(value, Call)
+        ):
+            return
+        args: tuple[JSON, ...] = ()
+        kwargs: tuple[tuple[str, JSON], ...] = ()
+        if isinstance(value, Call):
+            found = _constants(value.args)
+            if found is None:
+                return
+            args, kwargs = found, _keyword_constants(value.kwargs)
+        if definition.kind == "metric_class":
+            cls = self.project.classes.get(definition.qualname)
+            init = _method(cls[1], "__init__") if cls else None
+            missing = _unbound(init.args, args, dict(kwargs), skip=1) if init else ""
+            if missing:
+                self._not_run(definition.qualname, _short(definition.qualname), f"needs {missing}")
+                return
+            target = Target("call", definition.qualname, args, kwargs)
+        else:
+            target = Target("object", definition.qualname)
+        self.covered.add(definition.qualname)
+        if spec is None:
+            spec = spec_for(None, None, self.settings.batch_size, self.settings.units)
+        end = getattr(definition.node, "end_lineno", None) or definition.span.line
+        self._add(
+            Probe(
+                target.label(),
+                target,
+                definition.module,
+                str(Path(definition.path).resolve()),
+                definition.path,
+                definition.span,
+                spec,
+                per_sample=False,
+                compiled=spec.origin == "model",
+                lines=(definition.node.lineno, end),
+                kind="metric",
+            )
+        )
 
     # -- compile sites -----------------------------------------------------------------------
 
@@ -289,9 +372,7 @@ class _Planner:
                 f"it captures the symbolic {what} {', '.join(captured)} of the model (LL406)",
             )
             return
-        node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
-        scope = Scope(module, self.project)
-        pair: tuple[str, str] | None = None
+        owner: ast.ClassDef | None = None
         span = definition.span
         if definition.kind == "function":
             if _attribute_path(definition) is None:
@@ -299,9 +380,6 @@ class _Planner:
                 return
             target = Target("object", definition.qualname)
             label = short
-            assert isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            node = definition.node
-            pair = _pair(node, 0)
         elif definition.kind == "closure" and definition.factory:
             factory = self.project.functions.get(definition.factory)
             if factory is None or "." in definition.factory[len(definition.module) + 1 :]:
@@ -312,10 +390,6 @@ class _Planner:
                 return
             target = Target("call", definition.factory, args, tuple(kwargs.items()))
             label = target.label()
-            assert isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            node = definition.node
-            pair = _pair(node, 0)
-            scope.numbers, scope.outer = numbers_of_factory(factory[1].node, args, kwargs, module)
         elif definition.kind == "loss_class":
             cls = self.project.classes.get(definition.qualname)
             if cls is None:
@@ -327,27 +401,25 @@ class _Planner:
                 return
             target = Target("call", definition.qualname, args, tuple(kwargs.items()))
             label = target.label()
-            node = _method(cls[1], "call")
-            if node is not None:
+            if _method(cls[1], "call") is not None:
                 span = _call_span(self.project, definition.qualname, span)
-                pair = _pair(node, 1)
-            scope.numbers, scope.objects = numbers_of_class(cls[1].node, args, kwargs, module)
         elif definition.kind == "method":
             bound = self._bound_method(definition, instance or definition.instance)
             if bound is None:
                 return
-            target, label, cls_node, args, kwargs = bound
-            assert isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            node = definition.node
-            pair = _pair(node, 1)
-            scope.numbers, scope.objects = numbers_of_class(cls_node, args, kwargs, module)
+            target, label, owner, args, kwargs = bound
         else:
             return
         components: tuple[Component, ...] = ()
-        if node is not None and pair is not None:
-            terms = weighted_sum(node, pair, scope)
-            if terms is not None:
-                components = self._components(terms, tracked or [])
+        body = loss_body(self.project, definition, args, kwargs, owner)
+        if body is not None:
+            terms = body.terms()
+            if terms is not None and sum(t.is_loss for t in terms) >= 2:
+                metrics = [t for t in map(self._tracked, tracked or []) if t is not None]
+                unused = [term for _, term, _ in body.unused()]
+                method = definition.kind in ("loss_class", "method")
+                params = (("self",) if method else ()) + body.pair
+                components = _components(terms, metrics, unused, params)
         end = getattr(definition.node, "end_lineno", None) or definition.span.line
         self._add(
             Probe(
@@ -423,69 +495,9 @@ class _Planner:
         module, definition = found
         self.result.skipped.append(NotRun(label, why, module.path, definition.span))
 
-    def _components(self, terms: list[Term], tracked: list[Value]) -> tuple[Component, ...]:
-        """Each term as the user sees it: the tracked metric of the same name, else the
-        function called on ``(y_true, y_pred)``. Empty when a term cannot be matched."""
-        by_key: dict[str, tuple[Target, str]] = {}
-        for metric in tracked:
-            found = self._metric_target(metric)
-            if found is not None:
-                by_key.setdefault(key(found[0].name), found)
-        out: list[Component] = []
-        for term in terms:
-            match = by_key.get(key(term.target.name))
-            label = _display(term.written)
-            note = ""
-            if term.order == "swapped":
-                note = f"the loss calls {label}(y_pred, y_true), arguments swapped"
-            elif term.order == "other":
-                note = f"the loss calls {label} on other arguments than (y_true, y_pred)"
-            if match is not None:
-                target, shown = match
-                if not note and not self._same(target, term.target):
-                    note = f"the metric {shown} is not the {label} the loss calls"
-                out.append(Component(term.weight, label, target, True, note))
-            elif term.order in ("plain", "swapped"):
-                out.append(Component(term.weight, label, term.target, False, note))
-            else:
-                return ()
-        return tuple(out)
-
-    def _same(self, metric: Target, term: Target) -> bool:
-        """Whether a tracked metric computes what the term calls: two Keras spellings of one
-        loss agree; a project function agrees only with itself."""
-        if metric == term:
-            return True
-        project = {t.kind in ("object", "call") and self.project.kind(t.name) is not None
-                   for t in (metric, term)}  # fmt: skip
-        return project == {False} and key(metric.name) == key(term.name)
-
-    def _metric_target(self, metric: Value) -> tuple[Target, str] | None:
-        if isinstance(metric, Const) and isinstance(metric.value, str):
-            if metric.value in _SKIPPED_METRIC_IDS or metric.value not in keras_ids.K3_METRICS:
-                return None
-            return Target("metric_id", metric.value), repr(metric.value)
-        if isinstance(metric, Ref):
-            if _is_keras_metric(metric.target):
-                return Target("object", metric.target), _short(metric.target)
-            found = self.project._lookup(metric.target)
-            if found is not None and self.project.kind(found) in ("function", "class"):
-                return Target("object", found), _short(found)
-            return None
-        if isinstance(metric, Call) and metric.func is not None:
-            args = _constants(metric.args)
-            if args is None:
-                return None
-            kwargs = _keyword_constants(metric.kwargs)
-            name = metric.func
-            if not _is_keras_metric(name):
-                found = self.project._lookup(name)
-                if found is None or self.project.kind(found) != "class":
-                    return None
-                name = found
-            target = Target("call", name, args, kwargs)
-            return target, target.label()
-        return None
+    def _tracked(self, metric: Value) -> Tracked | None:
+        found = tracked_metric(self.project, metric)
+        return found if found is not None and found.target is not None else None
 
     def _add(self, probe: Probe) -> None:
         identity = probe.identity()
@@ -496,6 +508,68 @@ class _Planner:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _components(
+    terms: list[Term], tracked: list[Tracked], unused: list[Term], params: tuple[str, ...]
+) -> tuple[Component, ...]:
+    """Each term as the runtime checks it: how the loss computes it, the metric that tracks it,
+    and the weight its author meant. Empty when a term cannot be evaluated on its own."""
+    out: list[Component] = []
+    for term in terms:
+        component = _component(term, tracked, params)
+        if component is None:
+            return ()
+        out.append(component)
+    # A weight named for another term (``lambda_mse * mae_loss``): the author meant that term.
+    for index, term in enumerate(terms):
+        meant = weight_key(term.weight_name) if term.weight_name else ""
+        if not meant or meant in term.identities():
+            continue
+        note = f"the weight {term.weight_name} multiplies {out[index].label}"
+        other = next(
+            (j for j, t in enumerate(terms) if j != index and meant in t.identities()), None
+        )
+        if other is not None:
+            here, there = out[index], out[other]
+            out[index] = replace(here, weight=there.weight, note=f"{note}, not {there.label}")
+            out[other] = replace(there, weight=here.weight)
+            break
+        candidate = next((t for t in unused if meant in t.identities()), None)
+        found = None if candidate is None else _component(candidate, tracked, params)
+        if found is None:
+            metric = next((m for m in tracked if meant in m.keys), None)
+            if metric is not None:
+                found = Component(1.0, metric.shown, metric.target, metric=metric.target,
+                                  metric_label=metric.shown)  # fmt: skip
+        if found is not None:
+            out[index] = replace(found, weight=term.weight, note=f"{note}, not {found.label}")
+            break
+    return tuple(out)
+
+
+def _component(term: Term, tracked: list[Tracked], params: tuple[str, ...]) -> Component | None:
+    label = _display(term.written)
+    note = ""
+    if term.kind == "loss":
+        if term.order == "other":
+            return None
+        if term.order == "swapped" and term.target is not None:
+            callee = term.target.label()
+            note = f"the loss calls {callee}(y_pred, y_true), arguments swapped"
+    elif term.source is None:
+        return None
+    metric = next((m for m in tracked if m.matches(term)), None) if term.is_loss else None
+    return Component(
+        term.weight,
+        label,
+        term.target if term.kind == "loss" else None,
+        None if term.kind == "loss" else term.source,
+        params,
+        None if metric is None else metric.target,
+        "" if metric is None else metric.shown,
+        note,
+    )
 
 
 def _display(written: str) -> str:
@@ -515,11 +589,6 @@ def _short(name: str) -> str:
 def _is_keras_loss(name: str) -> bool:
     module, _, last = name.rpartition(".")
     return module == "keras.losses" and last not in ("", "Loss", "get", "Reduction")
-
-
-def _is_keras_metric(name: str) -> bool:
-    module, _, last = name.rpartition(".")
-    return module in ("keras.metrics", "keras.losses") and last not in ("", "Metric", "get")
 
 
 def _json(value: Value) -> object:
@@ -596,11 +665,6 @@ def _plain_init(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
             continue
         return False
     return True
-
-
-def _pair(node: ast.FunctionDef | ast.AsyncFunctionDef, skip: int) -> tuple[str, str] | None:
-    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)][skip:]
-    return (params[0], params[1]) if len(params) >= 2 else None
 
 
 def _method(cls: ClassDef, name: str) -> ast.FunctionDef | None:

@@ -34,13 +34,15 @@ RT102: Final = RuntimeRule(
     "RT102",
     "per-sample-shape",
     Severity.WARNING,
-    "a compile loss that does not return one value per sample (a scalar, or another batch size)",
+    "a compile loss that does not return one value per sample, or a metric whose result() is "
+    "not a scalar",
 )
 RT103: Final = RuntimeRule(
     "RT103",
     "non-finite-value",
     Severity.ERROR,
-    "NaN/inf loss value at boundary inputs (probabilities 0 and 1, logits ±100, y_true == y_pred)",
+    "NaN/inf loss or metric value at boundary inputs (probabilities 0 and 1, logits ±100, "
+    "y_true == y_pred)",
 )
 RT104: Final = RuntimeRule(
     "RT104",
@@ -61,5 +63,12 @@ RT106: Final = RuntimeRule(
     "a joint loss differs from the weighted sum of the components it is written as (both shown)",
 )
 
-RUNTIME_RULES: Final = (RT100, RT101, RT102, RT103, RT104, RT105, RT106)
+RT107: Final = RuntimeRule(
+    "RT107",
+    "sample-coupling",
+    Severity.WARNING,
+    "changing one sample changes another sample's loss: the loss mixes the batch",
+)
+
+RUNTIME_RULES: Final = (RT100, RT101, RT102, RT103, RT104, RT105, RT106, RT107)
 BY_CODE: Final = {rule.code: rule for rule in RUNTIME_RULES}

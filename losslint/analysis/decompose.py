@@ -1,0 +1,1064 @@
+"""A joint loss as its author writes it: ``Σ wᵢ·termᵢ``, and what each term is tracked by.
+
+Static and pure, shared by LL502/LL503 (static) and RT106 (the runtime plan). From a loss
+definition's return value, followed through local variables: the terms whose weighted sum it
+returns, each a call to a loss or metric (``keras.losses.mae(y_true, y_pred)``, a project
+function, ``self.mse(...)``) or an inline expression (``K.mean(K.square(y_true - y_pred))``),
+with its weight read from literals, module constants, defaults, factory arguments and
+``self.x`` set in ``__init__``. Each term carries what it is called (the local variable it was
+read through), the weight's name (``lambda_mse``), a normalised formula to compare it with the
+body of a tracked function or a Keras built-in, and, for inline terms, source text that the
+runtime child can evaluate on the same inputs.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+from losslint.index import keras_ids, names
+from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value
+from losslint.index.folding import fold, foldable, to_float
+from losslint.index.project import ProjectIndex
+
+_MAX_DEPTH: Final = 12
+_ADD: Final = frozenset(
+    {"keras.ops.add", "tensorflow.add", "tensorflow.math.add", "torch.add", "jax.numpy.add"}
+)
+_MULTIPLY: Final = frozenset(
+    {
+        "keras.ops.multiply",
+        "tensorflow.multiply",
+        "tensorflow.math.multiply",
+        "torch.mul",
+        "jax.numpy.multiply",
+    }
+)
+# Same identity, different spellings: Keras aliases, class and function names.
+_ALIASES: Final = {
+    "mae": "mean_absolute_error",
+    "mse": "mean_squared_error",
+    "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+    "kld": "kl_divergence",
+    "k_l_divergence": "kl_divergence",
+    "kullback_leibler_divergence": "kl_divergence",
+    "bce": "binary_crossentropy",
+    "logcosh": "log_cosh",
+    "log_cosh_error": "log_cosh",
+}
+JSON = str | int | float | bool | None | list["JSON"] | dict[str, "JSON"]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """How the child gets a callable: the object at ``name``, or the result of calling it.
+
+    ``name`` is a canonical Keras name (``keras.losses.MeanSquaredError``), a Keras string id
+    (``kind="keras_id"``: ``keras.losses.get(name)``; ``"metric_id"``: ``keras.metrics.get``)
+    or a module-qualified name in the project (``losses.make_focal``).
+    """
+
+    kind: str  # "object" | "call" | "keras_id" | "metric_id"
+    name: str
+    args: tuple[JSON, ...] = ()
+    kwargs: tuple[tuple[str, JSON], ...] = ()
+    attribute: str = ""  # a bound method: read from the object built (``CustomLoss().loss``)
+
+    def to_json(self) -> dict[str, JSON]:
+        out: dict[str, JSON] = {
+            "kind": self.kind,
+            "name": self.name,
+            "args": list(self.args),
+            "kwargs": dict(self.kwargs),
+        }
+        if self.attribute:
+            out["attribute"] = self.attribute
+        return out
+
+    def label(self) -> str:
+        short = self.name.rpartition(".")[2] if self.kind in ("object", "call") else self.name
+        if self.kind != "call":
+            return short
+        given = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs]
+        called = f"{short}({', '.join(given)})"
+        return f"{called}.{self.attribute}" if self.attribute else called
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One ``weight * term`` of a joint loss's returned sum."""
+
+    weight: float
+    written: str  # how messages name it: the local variable, else the callee as written
+    target: Target | None  # the loss or metric called; None for an inline expression
+    order: str  # "plain" (y_true, y_pred) | "swapped" (y_pred, y_true) | "other"
+    kind: str = "loss"  # "loss" (a call) | "inline" (uses y_true and y_pred) | "extra"
+    name: str | None = None  # the local variable it was read through (``mse_loss``)
+    source: str | None = None  # inline/extra: the expression with locals substituted
+    formula: str = ""  # normalised, to compare with a tracked function or a built-in
+    weight_name: str | None = None  # the variable the weight was read from (``lambda_mse``)
+    line: int = 0  # where the term's expression is written
+    column: int = 0
+
+    @property
+    def is_loss(self) -> bool:
+        """A loss term (LL502 counts these), not a constant or a penalty on y_pred alone."""
+        return self.kind in ("loss", "inline")
+
+    def identities(self) -> frozenset[str]:
+        """The identities it answers to: its variable's name, its callee, its formula."""
+        found = {name_key(self.name)} if self.name else set()
+        if self.target is not None:
+            found.add(key(self.target.name))
+        found |= {k for k, f in builtin_formulas().items() if self.formula and f == self.formula}
+        return frozenset(k for k in found if k)
+
+
+@dataclass
+class Scope:
+    """What names mean inside the joint loss's body."""
+
+    module: ModuleIndex
+    project: ProjectIndex
+    numbers: dict[str, float] = field(default_factory=dict)  # params bound, ``self.x``
+    objects: dict[str, ast.expr] = field(default_factory=dict)  # ``self.mse = MSE()``
+    outer: dict[str, ast.expr] = field(default_factory=dict)  # the factory's assignments
+    method: bool = False  # ``Loss.call``: ``self`` is the loss object
+
+    @property
+    def globals(self) -> frozenset[str]:
+        """Names bound at the module's top level: an inline term may read them."""
+        return module_names(self.module)
+
+
+def module_names(module: ModuleIndex) -> frozenset[str]:
+    found: set[str] = set(module.imports)
+    for stmt in module.tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(stmt.name)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for target in targets:
+                found.update(_names_in(target))
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            for alias in stmt.names:
+                found.add((alias.asname or alias.name).partition(".")[0])
+    return frozenset(found)
+
+
+def key(name: str) -> str:
+    """The identity of a loss or metric name: ``MSE``, ``mse``, ``MeanSquaredError`` agree."""
+    last = name.rpartition(".")[2]
+    snake = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", last)
+    snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", snake).lower()
+    return _ALIASES.get(snake, snake)
+
+
+_NAME_AFFIXES: Final = re.compile(r"^(?:loss_|metric_)|(?:_loss|_metric|_term|_fn|_value)$")
+_WEIGHT_AFFIXES: Final = re.compile(
+    r"^(?:lambda_|lambd_|lam_|lmbda_|weight_|w_|alpha_|beta_|gamma_|coef_|scale_)"
+    r"|(?:_weight|_w|_lambda|_coef|_coeff|_factor|_scale)$"
+)
+
+
+def name_key(name: str) -> str:
+    """What a variable or function name says a term is: ``mse_loss``, ``mse`` and
+    ``mean_squared_error`` agree; a bare ``loss`` says nothing."""
+    stem = _NAME_AFFIXES.sub("", name.rpartition(".")[2].lower())
+    return key(stem) if stem and stem != "loss" else ""
+
+
+def weight_key(name: str) -> str:
+    """The term a weight's name is for (``lambda_mse``, ``MSE_WEIGHT`` → mse), else ""."""
+    lowered = name.rpartition(".")[2].lower()
+    stem = _WEIGHT_AFFIXES.sub("", lowered)
+    return name_key(stem) if stem != lowered else ""
+
+
+_BUILTINS: Final = {
+    "mean_squared_error": "ops.mean(ops.square(y_true - y_pred), axis=-1)",
+    "mean_absolute_error": "ops.mean(ops.abs(y_true - y_pred), axis=-1)",
+    "root_mean_squared_error": "ops.sqrt(ops.mean(ops.square(y_true - y_pred), axis=-1))",
+}
+
+
+@functools.cache
+def builtin_formulas() -> dict[str, str]:
+    """Normalised formulas of the Keras built-ins a hand-written term most often repeats."""
+    imports = {"ops": "keras.ops"}
+    out = {}
+    for name, source in _BUILTINS.items():
+        expr = ast.parse(source, mode="eval").body
+        out[name] = formula(expr, ("y_true", "y_pred"), imports)
+    return out
+
+
+# Spellings of one operation across Keras 3, Keras 2 backend, TensorFlow, NumPy-likes.
+_OPS: Final = {
+    "reduce_mean": "mean",
+    "reduce_sum": "sum",
+    "absolute": "abs",
+    "pow": "power",
+    "subtract": "sub",
+    "multiply": "mul",
+    "add": "add",
+    "divide": "div",
+    "truediv": "div",
+    "squared_difference": "squared_difference",
+}
+_BINOPS: Final = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "power"}
+
+
+def formula(expr: ast.expr, pair: tuple[str, str], imports: dict[str, str], depth: int = 0) -> str:
+    """A normal form of an expression over ``(y_true, y_pred)`` in which two spellings of
+    one computation agree: ``K.mean(K.square(y_true - y_pred))`` and Keras' ``mse`` (the mean's
+    axis is dropped: Keras averages what the loss returns, so it does not change the value)."""
+    if depth > 3 * _MAX_DEPTH:
+        return "?"
+
+    def sub(node: ast.expr) -> str:
+        return formula(node, pair, imports, depth + 1)
+
+    if isinstance(expr, ast.Name):
+        return "T" if expr.id == pair[0] else "P" if expr.id == pair[1] else expr.id
+    if isinstance(expr, ast.Constant):
+        value = expr.value
+        return repr(float(value)) if type(value) in (int, float) else repr(value)  # type: ignore[arg-type]
+    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
+        return f"neg({sub(expr.operand)})"
+    if isinstance(expr, ast.BinOp) and type(expr.op) in _BINOPS:
+        op = _BINOPS[type(expr.op)]
+        if op == "power" and isinstance(expr.right, ast.Constant) and expr.right.value == 2:
+            return _symmetric("square", expr.left, sub)
+        return f"{op}({sub(expr.left)},{sub(expr.right)})"
+    if isinstance(expr, ast.Call):
+        qualified = names.qualify(expr.func, imports) or ast.unparse(expr.func)
+        op = qualified.rpartition(".")[2]
+        op = _OPS.get(op, op)
+        args = list(expr.args)
+        keywords = {k.arg: k.value for k in expr.keywords if k.arg is not None}
+        squared = isinstance(args[-1], ast.Constant) and args[-1].value == 2 if args else False
+        if op == "power" and len(args) == 2 and squared:
+            return _symmetric("square", args[0], sub)
+        if op in ("square", "abs") and len(args) == 1:
+            return _symmetric(op, args[0], sub)
+        if op == "squared_difference" and len(args) == 2:
+            left, right = sorted((sub(args[0]), sub(args[1])))
+            return f"square(sub({left},{right}))"
+        if op == "mean":
+            keywords.pop("axis", None)
+            keywords.pop("keepdims", None)
+            keywords.pop("keep_dims", None)
+            args = args[:1]
+        parts = [sub(a) for a in args]
+        parts += [f"{k}={sub(v)}" for k, v in sorted(keywords.items()) if k is not None]
+        return f"{op}({','.join(parts)})"
+    return ast.unparse(expr)
+
+
+def _symmetric(op: str, inner: ast.expr, sub: Callable[[ast.expr], str]) -> str:
+    """``square(a - b)`` and ``abs(a - b)`` do not depend on the order of a and b."""
+    if isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Sub):
+        left, right = sorted((sub(inner.left), sub(inner.right)))
+        return f"{op}(sub({left},{right}))"
+    return f"{op}({sub(inner)})"
+
+
+def weighted_sum(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, pair: tuple[str, str], scope: Scope
+) -> list[Term] | None:
+    """The terms of ``node``'s return value, or None when it is not a sum of two or more."""
+    returned = _returned(node)
+    if returned is None:
+        return None
+    assigned = _assignments(node.body)
+    if scope.method:
+        assigned.update(_self_assignments(node.body))
+    walker = _Walker(scope, assigned, pair, node)
+    terms = walker.terms(returned, 0)
+    if terms is None or len(terms) < 2:
+        return None
+    return terms
+
+
+def unused_terms(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, pair: tuple[str, str], scope: Scope
+) -> list[tuple[str, Term, ast.Assign]]:
+    """Local variables assigned a loss term (``mse_loss = K.mean(K.square(y_true - y_pred))``)
+    that nothing in the body ever reads: a term computed but left out of the returned value.
+    ``(name, term, assignment)``; a variable read anywhere at all (a print, a summary, a
+    condition) is taken as used."""
+    if _returned(node) is None:
+        return []
+    assigned = _assignments(node.body)
+    read = {
+        n.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Load, ast.Del))
+    }
+    walker = _Walker(scope, assigned, pair, node)
+    found = []
+    for stmt in node.body:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+            continue
+        target = stmt.targets[0]
+        if not isinstance(target, ast.Name) or target.id in read or target.id.startswith("_"):
+            continue
+        if target.id not in assigned:
+            continue
+        terms = walker.terms(stmt.value, 0)
+        if terms is None or len(terms) != 1 or not terms[0].is_loss:
+            continue
+        term = replace(terms[0], name=target.id, written=target.id)
+        found.append((target.id, term, stmt))
+    return found
+
+
+def _returned(node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.expr | None:
+    """The value of the body's only return statement, when it is the last statement."""
+    returns = [s for s in _statements(node.body) if isinstance(s, ast.Return)]
+    if len(returns) != 1 or node.body[-1] is not returns[0]:
+        return None
+    return returns[0].value
+
+
+def numbers_of_factory(
+    factory: ast.FunctionDef | ast.AsyncFunctionDef,
+    args: tuple[JSON, ...],
+    kwargs: dict[str, JSON],
+    module: ModuleIndex,
+) -> tuple[dict[str, float], dict[str, ast.expr]]:
+    """Numbers bound to a factory's parameters (call arguments, else defaults) and its body's
+    own assignments, as the closure it returns sees them."""
+    numbers = _bind(factory.args, args, kwargs, module)
+    return numbers, _assignments(factory.body)
+
+
+def numbers_of_class(
+    cls: ast.ClassDef, args: tuple[JSON, ...], kwargs: dict[str, JSON], module: ModuleIndex
+) -> tuple[dict[str, float], dict[str, ast.expr]]:
+    """``self.x`` as ``__init__`` sets it from its parameters or constants."""
+    init = next(
+        (s for s in cls.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None
+    )
+    if init is None:
+        return {}, {}
+    # The first parameter is ``self``: the call's arguments bind from the second.
+    params = _bind(init.args, (None, *args), kwargs, module)
+    numbers: dict[str, float] = {}
+    objects: dict[str, ast.expr] = {}
+    for stmt in init.body:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+            continue
+        target = stmt.targets[0]
+        if not (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+        ):
+            continue
+        value = stmt.value
+        number = _number(value, lambda n: params.get(n, module.constants.get(n)))
+        if number is not None:
+            numbers[f"self.{target.attr}"] = number
+        elif isinstance(value, ast.Call):
+            objects[f"self.{target.attr}"] = value
+    return numbers, objects
+
+
+def _bind(
+    arguments: ast.arguments, args: tuple[JSON, ...], kwargs: dict[str, JSON], module: ModuleIndex
+) -> dict[str, float]:
+    positional = [*arguments.posonlyargs, *arguments.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(arguments.defaults))
+    defaults.extend(arguments.defaults)
+    pairs = list(zip(positional, defaults, strict=True))
+    pairs += list(zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True))
+    bound: dict[str, float] = {}
+    for index, (arg, default) in enumerate(pairs):
+        given: JSON = None
+        found = False
+        if arg.arg in kwargs:
+            given, found = kwargs[arg.arg], True
+        elif index < len(positional) and index < len(args):
+            given, found = args[index], True
+        if found:
+            if type(given) in (int, float):
+                bound[arg.arg] = float(given)  # type: ignore[arg-type]
+            continue
+        number = None if default is None else _number(default, module.constants.get)
+        if number is not None:
+            bound[arg.arg] = number
+    return bound
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements of a function body, not of the functions and classes nested in it."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody", "handlers"):
+            inner = getattr(stmt, name, None)
+            if inner:
+                yield from _statements(inner)
+
+
+def _assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
+    """Names assigned exactly once, at the top level of ``body``, to one expression."""
+    found: dict[str, ast.expr] = {}
+    ambiguous: set[str] = set()
+    for stmt in _statements(body):
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
+            targets, value = [stmt.target], getattr(stmt, "value", None)
+            if isinstance(stmt, ast.AugAssign):
+                value = None
+        elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            for name in _bound_names(stmt):
+                ambiguous.add(name)
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name):
+                top_level = stmt in body
+                if target.id in found or value is None or not top_level:
+                    ambiguous.add(target.id)
+                else:
+                    found[target.id] = value
+            else:
+                for name in _names_in(target):
+                    ambiguous.add(name)
+    return {k: v for k, v in found.items() if k not in ambiguous}
+
+
+def _self_assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
+    """``self.x`` assigned exactly once in a method's body, at its top level (the tutorial's
+    ``self.bce = binary_crossentropy(...)`` then ``return w * self.bce + self.mse``), keyed
+    ``"self.x"``."""
+    found: dict[str, ast.expr] = {}
+    ambiguous: set[str] = set()
+    for stmt in _statements(body):
+        targets = (
+            stmt.targets
+            if isinstance(stmt, ast.Assign)
+            else [stmt.target]
+            if isinstance(stmt, (ast.AugAssign, ast.AnnAssign))
+            else []
+        )
+        for target in targets:
+            if not (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "self"
+            ):
+                continue
+            name = f"self.{target.attr}"
+            if name in found or stmt not in body or not isinstance(stmt, ast.Assign):
+                ambiguous.add(name)
+            else:
+                found[name] = stmt.value
+    return {k: v for k, v in found.items() if k not in ambiguous}
+
+
+def _self_name(expr: ast.expr) -> str | None:
+    """``"self.x"`` for ``self.x``."""
+    if (
+        isinstance(expr, ast.Attribute)
+        and isinstance(expr.value, ast.Name)
+        and expr.value.id == "self"
+    ):
+        return f"self.{expr.attr}"
+    return None
+
+
+def _bound_names(stmt: ast.stmt) -> Iterator[str]:
+    if isinstance(stmt, (ast.For, ast.AsyncFor)):
+        yield from _names_in(stmt.target)
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        for item in stmt.items:
+            if item.optional_vars is not None:
+                yield from _names_in(item.optional_vars)
+
+
+def _names_in(target: ast.expr) -> Iterator[str]:
+    for node in ast.walk(target):
+        if isinstance(node, ast.Name):
+            yield node.id
+
+
+Lookup = Callable[[str], float | None]
+
+
+def _number(expr: ast.expr, lookup: Lookup, depth: int = 0) -> float | None:
+    """A numeric constant expression; ``lookup(name)`` gives the numbers names stand for."""
+    if depth > _MAX_DEPTH:
+        return None
+    if isinstance(expr, ast.Constant):
+        return to_float(expr.value)  # None beyond a float's range (``10**400``)
+    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
+        inner = _number(expr.operand, lookup, depth + 1)
+        if inner is None:
+            return None
+        return -inner if isinstance(expr.op, ast.USub) else inner
+    if isinstance(expr, ast.BinOp) and foldable(expr.op):
+        left = _number(expr.left, lookup, depth + 1)
+        right = _number(expr.right, lookup, depth + 1)
+        if left is None or right is None:
+            return None
+        result = fold(expr.op, left, right)  # bounded: never computes 9 ** 9 ** 9
+        return None if result is None else float(result)
+    if isinstance(expr, ast.Name):
+        return lookup(expr.id)
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        return lookup(f"self.{expr.attr}") if expr.value.id == "self" else None
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Name)
+        and expr.func.id == "float"
+        and len(expr.args) == 1
+    ):
+        return _number(expr.args[0], lookup, depth + 1)
+    return None
+
+
+class _Walker:
+    def __init__(
+        self,
+        scope: Scope,
+        assigned: dict[str, ast.expr],
+        pair: tuple[str, str],
+        node: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
+    ) -> None:
+        self.scope = scope
+        self.assigned = assigned
+        self.pair = pair
+        self.params: set[str] = set()
+        self.defaults: dict[str, float] = {}
+        if node is not None:
+            self.params = {a.arg for a in _all_args(node.args)} - set(pair)
+            self.defaults = _bind(node.args, (), {}, scope.module)
+
+    def lookup(self, name: str, depth: int = 0) -> float | None:
+        if depth > _MAX_DEPTH:
+            return None
+        if name in self.assigned:
+            return _number(self.assigned[name], lambda n: self.lookup(n, depth + 1), depth + 1)
+        if name in self.defaults:
+            return self.defaults[name]
+        if name in self.params:
+            return None  # an argument the caller may pass: not the module's constant
+        if name in self.scope.numbers:
+            return self.scope.numbers[name]
+        if name in self.scope.outer:
+            return _number(self.scope.outer[name], lambda n: self.lookup(n, depth + 1), depth + 1)
+        return self.scope.module.constants.get(name)
+
+    def number(self, expr: ast.expr) -> float | None:
+        return _number(expr, self.lookup)
+
+    def terms(self, expr: ast.expr, depth: int) -> list[Term] | None:
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Sub)):
+            left = self.terms(expr.left, depth + 1)
+            right = self.terms(expr.right, depth + 1)
+            if left is None or right is None:
+                return None
+            sign = -1.0 if isinstance(expr.op, ast.Sub) else 1.0
+            return left + [_scaled(t, sign) for t in right]
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mult):
+            found = self._product(expr.left, expr.right, depth)
+            return found if found is not None else self._atomic(expr)
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
+            divisor = self.number(expr.right)
+            if divisor is None or divisor == 0:
+                return self._atomic(expr)
+            inner = self.terms(expr.left, depth + 1)
+            return None if inner is None else [_scaled(t, 1.0 / divisor) for t in inner]
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
+            inner = self.terms(expr.operand, depth + 1)
+            if inner is None:
+                return None
+            return [_scaled(t, -1.0 if isinstance(expr.op, ast.USub) else 1.0) for t in inner]
+        variable = expr.id if isinstance(expr, ast.Name) else _self_name(expr)
+        if variable is not None and variable in self.assigned:
+            inner = self.terms(self.assigned[variable], depth + 1)
+            if inner is None:
+                return None
+            losses = [t for t in inner if t.is_loss]
+            # The variable is the author's name for one term: ``mse_loss = K.mean(...)``;
+            # ``dice = 1 - ratio`` is the term dice, not a constant and -ratio.
+            if len(inner) == 1 and inner[0].name is None:
+                return [replace(inner[0], name=variable, written=variable)]
+            if len(losses) == 1 and losses[0].name is None:
+                whole = self._atomic(self.assigned[variable])[0]
+                return [replace(whole, name=variable, written=variable)]
+            return inner
+        if isinstance(expr, ast.Call):
+            callee = names.qualify(expr.func, self.scope.module.imports)
+            if callee in _ADD and len(expr.args) == 2 and not expr.keywords:
+                return self.terms(ast.BinOp(expr.args[0], ast.Add(), expr.args[1]), depth + 1)
+            if callee in _MULTIPLY and len(expr.args) == 2 and not expr.keywords:
+                found = self._product(expr.args[0], expr.args[1], depth)
+                return found if found is not None else self._atomic(expr)
+            target = self._callee(expr.func, 0)
+            if target is not None:
+                written = ast.unparse(expr.func)
+                return [
+                    Term(
+                        1.0,
+                        written,
+                        target,
+                        self._order(expr),
+                        formula=self._formula(expr),
+                        line=expr.lineno,
+                        column=expr.col_offset + 1,
+                    )
+                ]
+        return self._atomic(expr)
+
+    def _product(self, left: ast.expr, right: ast.expr, depth: int) -> list[Term] | None:
+        for factor, other in ((left, right), (right, left)):
+            weight = self.number(factor)
+            if weight is not None:
+                inner = self.terms(other, depth + 1)
+                if inner is None:
+                    return None
+                named = _weight_name(factor)
+                scaled = [_scaled(t, weight) for t in inner]
+                if named and len(scaled) == 1 and scaled[0].weight_name is None:
+                    scaled = [replace(scaled[0], weight_name=named)]
+                return scaled
+        return None
+
+    def _atomic(self, expr: ast.expr) -> list[Term]:
+        """A part of the sum that is not a call to a loss: an inline loss term when it reads
+        both y_true and y_pred, else an extra (a constant, a penalty on y_pred)."""
+        number = self.number(expr)
+        if number is not None:
+            return [Term(number, repr(number), None, "other", kind="extra", source="1.0")]
+        expanded = None if too_deep(expr) else self._expand(expr, 0)
+        reads = expr if expanded is None else expanded
+        used = {n.id for n in ast.walk(reads) if isinstance(n, ast.Name)}
+        kind = "inline" if set(self.pair) <= used else "extra"
+        source = (
+            None if expanded is None or not self._evaluable(expanded) else ast.unparse(expanded)
+        )
+        return [
+            Term(
+                1.0,
+                unparse(expr),
+                None,
+                "plain",
+                kind=kind,
+                source=source,
+                formula=self._formula(expr),
+                line=getattr(expr, "lineno", 0),
+                column=getattr(expr, "col_offset", -1) + 1,
+            )
+        ]
+
+    def _formula(self, expr: ast.expr) -> str:
+        expanded = None if too_deep(expr) else self._expand(expr, 0)
+        if expanded is None:
+            return ""
+        return formula(expanded, self.pair, self.scope.module.imports)
+
+    def _expand(self, expr: ast.expr, depth: int) -> ast.expr | None:
+        """``expr`` with the body's local variables replaced by what they hold and names of
+        numbers by the numbers; None when too deep."""
+        if depth > _MAX_DEPTH:
+            return None
+        walker = self
+
+        class _Substitute(ast.NodeTransformer):
+            failed = False
+
+            def visit_Name(self, node: ast.Name) -> ast.AST:
+                if node.id in walker.pair or not isinstance(node.ctx, ast.Load):
+                    return node
+                if node.id in walker.assigned:
+                    inner = walker._expand(walker.assigned[node.id], depth + 1)
+                    if inner is None:
+                        self.failed = True
+                        return node
+                    return inner
+                number = walker.lookup(node.id)
+                if number is not None:
+                    return ast.Constant(number)
+                return node
+
+            def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+                if isinstance(node.value, ast.Name) and node.value.id == "self":
+                    if f"self.{node.attr}" in walker.assigned and isinstance(node.ctx, ast.Load):
+                        inner = walker._expand(walker.assigned[f"self.{node.attr}"], depth + 1)
+                        if inner is None:
+                            self.failed = True
+                            return node
+                        return inner
+                    number = walker.lookup(f"self.{node.attr}")
+                    if number is not None:
+                        return ast.Constant(number)
+                    return node
+                self.generic_visit(node)
+                return node
+
+        copy = ast.parse(ast.unparse(expr), mode="eval").body
+        substitute = _Substitute()
+        result = substitute.visit(copy)
+        if substitute.failed or not isinstance(result, ast.expr) or too_deep(result):
+            return None  # locals substituted into locals can nest past what unparse prints
+        return result
+
+    def _evaluable(self, expr: ast.expr) -> bool:
+        """Whether the child can evaluate ``expr`` given y_true, y_pred (and ``self``) in the
+        user module's namespace: every other free name must be a module-level name."""
+        if any(
+            isinstance(n, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+                           ast.NamedExpr))
+            for n in ast.walk(expr)
+        ):  # fmt: skip
+            return False
+        allowed = set(self.pair) | (self.scope.globals - self.params)
+        if self.scope.method:
+            allowed.add("self")
+        return all(
+            n.id in allowed or n.id in _BUILTIN_NAMES
+            for n in ast.walk(expr)
+            if isinstance(n, ast.Name)
+        )
+
+    def _order(self, call: ast.Call) -> str:
+        given: list[str | None] = [a.id if isinstance(a, ast.Name) else None for a in call.args]
+        for keyword in call.keywords:
+            if keyword.arg in ("y_true", "y_pred") and isinstance(keyword.value, ast.Name):
+                given.append(None)
+                index = 0 if keyword.arg == "y_true" else 1
+                while len(given) < 2:
+                    given.append(None)
+                given[index] = keyword.value.id
+        if len(given) < 2 or len(call.args) + len(call.keywords) != 2:
+            return "other"
+        if (given[0], given[1]) == self.pair:
+            return "plain"
+        if (given[1], given[0]) == self.pair:
+            return "swapped"
+        return "other"
+
+    def _callee(self, func: ast.expr, depth: int) -> Target | None:
+        """The loss or metric a term calls, or None when it is anything else."""
+        if depth > _MAX_DEPTH:
+            return None
+        scope = self.scope
+        if isinstance(func, ast.Call):  # keras.losses.MeanSquaredError()(y_true, y_pred)
+            return self._constructed(func)
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "self"
+        ):
+            built = scope.objects.get(f"self.{func.attr}")
+            return self._constructed(built) if isinstance(built, ast.Call) else None
+        if isinstance(func, ast.Name):
+            local = self.assigned.get(func.id) or scope.outer.get(func.id)
+            if local is not None:
+                if isinstance(local, ast.Call):
+                    return self._constructed(local)
+                return self._callee(local, depth + 1)
+        name = self._qualified(func)
+        if name is None:
+            return None
+        if _is_keras_loss_or_metric(name):
+            return Target("object", name)
+        if scope.project.kind(name) == "function":
+            return Target("object", _project_name(name, scope.project))
+        return None
+
+    def _qualified(self, func: ast.expr) -> str | None:
+        module = self.scope.module
+        if isinstance(func, ast.Name) and func.id not in module.imports:
+            qualname = f"{module.module}.{func.id}"
+            return qualname if self.scope.project.kind(qualname) is not None else None
+        return names.qualify(func, module.imports)
+
+    def _constructed(self, call: ast.Call) -> Target | None:
+        """A loss or metric object built with constant arguments (``MeanSquaredError()``)."""
+        name = self._qualified(call.func)
+        if name is None:
+            return None
+        is_class = name.rpartition(".")[2][:1].isupper()
+        project_class = self.scope.project.kind(name) == "class"
+        if not ((_is_keras_loss_or_metric(name) and is_class) or project_class):
+            return None
+        args: list[JSON] = []
+        for arg in call.args:
+            value = _constant(arg, self.lookup)
+            if value is _MISSING:
+                return None
+            args.append(value)  # type: ignore[arg-type]
+        kwargs: list[tuple[str, JSON]] = []
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                return None
+            value = _constant(keyword.value, self.lookup)
+            if value is _MISSING:
+                return None
+            kwargs.append((keyword.arg, value))  # type: ignore[arg-type]
+        if project_class:
+            name = _project_name(name, self.scope.project)
+        return Target("call", name, tuple(args), tuple(kwargs))
+
+
+_MISSING: Final = object()
+
+
+def _constant(expr: ast.expr, lookup: Lookup) -> object:
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, (str, bool, type(None))):
+        return expr.value
+    number = _number(expr, lookup)
+    if number is not None:
+        if isinstance(expr, ast.Constant) and type(expr.value) is int:
+            return expr.value
+        return number
+    return _MISSING
+
+
+def _scaled(term: Term, factor: float) -> Term:
+    return replace(term, weight=term.weight * factor)
+
+
+def _is_keras_loss_or_metric(name: str) -> bool:
+    module, _, last = name.rpartition(".")
+    return module in ("keras.losses", "keras.metrics") and bool(last) and last != "Loss"
+
+
+def _project_name(name: str, project: ProjectIndex) -> str:
+    """The name as indexed (a cross-module reference may use another package root)."""
+    return project._lookup(name) or name
+
+
+_MAX_NODES_DEPTH: Final = 60  # deeper expressions are opaque: unparse would recurse too far
+
+
+def too_deep(expr: ast.AST, limit: int = _MAX_NODES_DEPTH) -> bool:
+    """Whether ``expr`` nests deeper than ``limit`` (iteratively: a 500-term sum is real)."""
+    stack: list[tuple[ast.AST, int]] = [(expr, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return False
+
+
+def unparse(expr: ast.AST, limit: int = 40) -> str:
+    """Source text for messages, shortened; ``...`` for an expression too deep to print."""
+    if too_deep(expr):
+        return "..."
+    text = ast.unparse(expr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_BUILTIN_NAMES: Final = frozenset(
+    {"abs", "float", "int", "min", "max", "len", "sum", "pow", "round"}
+)
+
+
+def _all_args(arguments: ast.arguments) -> list[ast.arg]:
+    found = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    found += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+    return found
+
+
+def _weight_name(factor: ast.expr) -> str | None:
+    """The variable a weight is read from (``lambda_mse``, ``self.alpha``), if any."""
+    if isinstance(factor, ast.Name):
+        return factor.id
+    if isinstance(factor, ast.Attribute):
+        return factor.attr
+    return None
+
+
+# -- a loss definition's body, and the metrics that track its terms ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """Where a loss definition's terms are read: the function, its ``(y_true, y_pred)``
+    parameter names, and what other names mean there."""
+
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    pair: tuple[str, str]
+    scope: Scope
+
+    def terms(self) -> list[Term] | None:
+        return weighted_sum(self.node, self.pair, self.scope)
+
+    def unused(self) -> list[tuple[str, Term, ast.Assign]]:
+        return unused_terms(self.node, self.pair, self.scope)
+
+
+def loss_body(
+    project: ProjectIndex,
+    definition: LossDef,
+    args: tuple[JSON, ...] = (),
+    kwargs: dict[str, JSON] | None = None,
+    owner: ast.ClassDef | None = None,
+) -> Body | None:
+    """The body that computes a loss definition's value, with a factory's or a ``Loss``
+    subclass's constructor arguments bound (else their defaults). A bound method's object is
+    built from ``owner`` (the instance's class; else the class that defines the method)."""
+    kwargs = kwargs or {}
+    module = next((m for m in project.modules if m.module == definition.module), None)
+    if module is None:
+        return None
+    scope = Scope(module, project)
+    node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    skip = 0
+    if definition.kind == "function" and isinstance(
+        definition.node, (ast.FunctionDef, ast.AsyncFunctionDef)
+    ):
+        node = definition.node
+    elif definition.kind == "closure" and isinstance(
+        definition.node, (ast.FunctionDef, ast.AsyncFunctionDef)
+    ):
+        node = definition.node
+        factory = project.functions.get(definition.factory or "")
+        if factory is not None:
+            scope.numbers, scope.outer = numbers_of_factory(factory[1].node, args, kwargs, module)
+    elif definition.kind == "loss_class" and isinstance(definition.node, ast.ClassDef):
+        node = next(
+            (
+                s
+                for s in definition.node.body
+                if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "call"
+            ),
+            None,
+        )
+        skip = 1
+        scope.method = True
+        scope.numbers, scope.objects = numbers_of_class(definition.node, args, kwargs, module)
+    elif definition.kind == "method" and isinstance(
+        definition.node, (ast.FunctionDef, ast.AsyncFunctionDef)
+    ):
+        node = definition.node
+        skip = 1
+        scope.method = True
+        if owner is None:
+            cls = project.classes.get(definition.qualname.rpartition(".")[0])
+            owner = None if cls is None else cls[1].node
+        if owner is not None:
+            scope.numbers, scope.objects = numbers_of_class(owner, args, kwargs, module)
+    if node is None:
+        return None
+    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)][skip:]
+    if len(params) < 2:
+        return None
+    return Body(node, (params[0], params[1]), scope)
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    """A ``metrics=[...]`` entry as a term's counterpart: what it is, what it answers to."""
+
+    target: Target | None  # how the runtime builds it; None when it cannot
+    shown: str  # as written: ``'mse'``, ``mse_loss``, ``MeanSquaredError()``
+    keys: frozenset[str]
+    formula: str = ""  # a project function's normalised body
+
+    def matches(self, term: Term) -> bool:
+        if self.keys & term.identities():
+            return True
+        return bool(self.formula) and self.formula == term.formula
+
+
+_SHAPE_METRIC_IDS: Final = frozenset({"accuracy", "acc"})  # resolved by shape in compile
+
+
+def tracked_metric(project: ProjectIndex, metric: Value) -> Tracked | None:
+    """What a ``metrics`` entry computes, for matching with terms; None for an entry that
+    cannot stand for a loss term (``"accuracy"``, an unknown name)."""
+    if isinstance(metric, Const) and isinstance(metric.value, str):
+        identifier = metric.value
+        if identifier in _SHAPE_METRIC_IDS:
+            return None
+        known = identifier in keras_ids.K3_METRICS
+        return Tracked(
+            Target("metric_id", identifier) if known else None,
+            repr(identifier),
+            frozenset({key(identifier)}),
+        )
+    name: str | None = None
+    call: Call | None = None
+    if isinstance(metric, Ref):
+        name = metric.target
+    elif isinstance(metric, Call) and metric.func is not None:
+        name, call = metric.func, metric
+    if name is None:
+        return None
+    keras = _is_keras_metric(name)
+    found = name if keras else project._lookup(name)
+    if found is None:
+        return None
+    kind = None if keras else project.kind(found)
+    shown = found.rpartition(".")[2]
+    keys = {key(found), name_key(found)}
+    formula_text = ""
+    if kind == "function":
+        formula_text = function_formula(project, found)
+        keys |= {k for k, f in builtin_formulas().items() if formula_text and f == formula_text}
+    target: Target | None = None
+    # A method (``my_loss.bce_metric``) is read from an object the runtime cannot share with
+    # the loss's own: it tracks the term by name, but is not built.
+    method = kind == "function" and found.rpartition(".")[0] in project.classes
+    if call is None and (keras or kind == "class" or (kind == "function" and not method)):
+        target = Target("object", found)
+    elif call is not None and (keras or kind == "class"):
+        args = _json_constants(call.args)
+        if args is not None:
+            kwargs = tuple(
+                (k, v) for k, v in ((k, _json_constant(v)) for k, v in call.kwargs)
+                if v is not _MISSING
+            )  # fmt: skip
+            target = Target("call", found, args, kwargs)  # type: ignore[arg-type]
+            shown = target.label()
+    return Tracked(target, shown, frozenset(k for k in keys if k), formula_text)
+
+
+def function_formula(project: ProjectIndex, qualname: str) -> str:
+    """The normalised formula a project function ``(y_true, y_pred)`` returns, else ""."""
+    found = project.functions.get(qualname)
+    if found is None:
+        return ""
+    module, function = found
+    node = function.node
+    returned = _returned(node)
+    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+    if returned is None or len(params) < 2:
+        return ""
+    walker = _Walker(Scope(module, project), _assignments(node.body), (params[0], params[1]), node)
+    return walker._formula(returned)
+
+
+def _is_keras_metric(name: str) -> bool:
+    module, _, last = name.rpartition(".")
+    return module in ("keras.metrics", "keras.losses") and last not in ("", "Metric", "get")
+
+
+def _json_constant(value: Value) -> object:
+    if isinstance(value, Const) and isinstance(value.value, (str, int, float, bool, type(None))):
+        return value.value
+    return _MISSING
+
+
+def _json_constants(values: tuple[Value, ...]) -> tuple[JSON, ...] | None:
+    out = [_json_constant(v) for v in values]
+    return None if any(v is _MISSING for v in out) else tuple(out)  # type: ignore[arg-type]
