@@ -30,6 +30,7 @@ from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.apis import is_keras_source
 from losslint.index.facts import FunctionDef, LossDef, ModuleIndex
+from losslint.index.folding import unparse
 from losslint.index.positions import node_span
 from losslint.index.project import ProjectIndex
 
@@ -146,7 +147,7 @@ class _Frame:
 
 def _text(node: ast.AST, limit: int = 40) -> str:
     try:
-        text = ast.unparse(node)
+        text = unparse(node)
     except (ValueError, TypeError, RecursionError):  # pragma: no cover - malformed trees
         return "..."
     return text if len(text) <= limit else text[: limit - 3] + "..."

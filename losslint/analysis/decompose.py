@@ -23,6 +23,7 @@ from typing import Final
 from losslint.index import keras_ids, names
 from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value
 from losslint.index.folding import fold, foldable, to_float
+from losslint.index.folding import unparse as safe_unparse
 from losslint.index.project import ProjectIndex
 
 _MAX_DEPTH: Final = 12
@@ -228,7 +229,12 @@ def formula(expr: ast.expr, pair: tuple[str, str], imports: dict[str, str], dept
         return "T" if expr.id == pair[0] else "P" if expr.id == pair[1] else expr.id
     if isinstance(expr, ast.Constant):
         value = expr.value
-        return repr(float(value)) if type(value) in (int, float) else repr(value)  # type: ignore[arg-type]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = to_float(value)  # None beyond a float's range (a 400-digit literal)
+            return (
+                repr(number) if number is not None else f"<int of {int(value).bit_length()} bits>"
+            )
+        return repr(value)
     if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
         return f"neg({sub(expr.operand)})"
     if isinstance(expr, ast.BinOp) and type(expr.op) in _BINOPS:
@@ -237,7 +243,7 @@ def formula(expr: ast.expr, pair: tuple[str, str], imports: dict[str, str], dept
             return _symmetric("square", expr.left, sub)
         return f"{op}({sub(expr.left)},{sub(expr.right)})"
     if isinstance(expr, ast.Call):
-        qualified = names.qualify(expr.func, imports) or ast.unparse(expr.func)
+        qualified = names.qualify(expr.func, imports) or safe_unparse(expr.func)
         op = qualified.rpartition(".")[2]
         op = _OPS.get(op, op)
         args = list(expr.args)
@@ -258,7 +264,7 @@ def formula(expr: ast.expr, pair: tuple[str, str], imports: dict[str, str], dept
         parts = [sub(a) for a in args]
         parts += [f"{k}={sub(v)}" for k, v in sorted(keywords.items()) if k is not None]
         return f"{op}({','.join(parts)})"
-    return ast.unparse(expr)
+    return safe_unparse(expr)
 
 
 def _symmetric(op: str, inner: ast.expr, sub: Callable[[ast.expr], str]) -> str:
@@ -611,7 +617,7 @@ class _Walker:
                 return found if found is not None else self._atomic(expr)
             target = self._callee(expr.func, 0)
             if target is not None:
-                written = ast.unparse(expr.func)
+                written = safe_unparse(expr.func)
                 return [
                     Term(
                         1.0,
@@ -650,7 +656,7 @@ class _Walker:
         used = {n.id for n in ast.walk(reads) if isinstance(n, ast.Name)}
         kind = "inline" if set(self.pair) <= used else "extra"
         source = (
-            None if expanded is None or not self._evaluable(expanded) else ast.unparse(expanded)
+            None if expanded is None or not self._evaluable(expanded) else safe_unparse(expanded)
         )
         return [
             Term(
@@ -711,7 +717,10 @@ class _Walker:
                 self.generic_visit(node)
                 return node
 
-        copy = ast.parse(ast.unparse(expr), mode="eval").body
+        try:
+            copy = ast.parse(ast.unparse(expr), mode="eval").body
+        except (ValueError, RecursionError, SyntaxError):  # a 5,000-digit literal, deep nesting
+            return None
         substitute = _Substitute()
         result = substitute.visit(copy)
         if substitute.failed or not isinstance(result, ast.expr) or too_deep(result):
@@ -863,7 +872,7 @@ def unparse(expr: ast.AST, limit: int = 40) -> str:
     """Source text for messages, shortened; ``...`` for an expression too deep to print."""
     if too_deep(expr):
         return "..."
-    text = ast.unparse(expr)
+    text = safe_unparse(expr)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

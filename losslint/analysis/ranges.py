@@ -28,6 +28,7 @@ from losslint.analysis.references import numpy_references
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex
+from losslint.index.folding import unparse
 from losslint.index.positions import node_span
 from losslint.index.project import ProjectIndex
 
@@ -428,7 +429,7 @@ def refine(value: Range | None, op: str, bound: float) -> Range | None:
 
 
 def _text(node: ast.AST, limit: int = 48) -> str:
-    text = ast.unparse(node)
+    text = unparse(node)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -14,6 +14,7 @@ from typing import Final
 
 from losslint.diagnostic import Applicability, Edit, Fix, Span
 from losslint.index import names
+from losslint.index.folding import unparse
 from losslint.index.positions import node_span
 
 
@@ -251,7 +252,7 @@ def log_softmax_fix(
         return None
     module, _, last = full.rpartition(".")
     canonical_module = names.canonical(full).rpartition(".")[0]
-    written = ast.unparse(inner.func)
+    written = unparse(inner.func)
     base = written.rpartition(".")[0]
     target: str | None = None
     import_edit: Edit | None = None

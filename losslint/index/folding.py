@@ -92,3 +92,13 @@ def _within_budget(op: ast.operator, left: int, right: int) -> bool:
             return True  # a float in (0, 1], or 0, 1, -1 whatever the exponent
         return (abs(left).bit_length() - 1) * right <= MAX_INT_BITS
     return True  # a sum or a difference grows by one bit at most
+
+
+def unparse(node: ast.AST) -> str:
+    """The source text of ``node`` for a message, never an exception: ``ast.unparse`` raises on
+    an integer literal over 4,300 digits (a ``0xfff...`` literal is valid Python) and recurses
+    once per nesting level."""
+    try:
+        return ast.unparse(node)
+    except (ValueError, RecursionError):
+        return "<expression>"

@@ -13,6 +13,7 @@ from losslint.diagnostic import Applicability, Edit, Fix, Severity, Span
 from losslint.index import names
 from losslint.index.apis import BACKEND_MODULES, TF1_CASTS, TF1_MATH, is_keras_source
 from losslint.index.facts import ApiUse, Call, FunctionDef, ModuleIndex, Ref, Value, iter_leaves
+from losslint.index.folding import unparse
 from losslint.index.positions import node_span
 from losslint.index.project import PRED_NAMES, TRUE_NAMES, ProjectIndex, ResolvedCompile
 from losslint.rules.registry import Finding, Rule, RuleContext
@@ -703,7 +704,7 @@ def _numpy_fix(module: ModuleIndex | None, callee: str | None, call: ast.Call | 
         edits.append(import_edit)
     return Fix(
         Applicability.UNSAFE,
-        f"Replace {ast.unparse(call.func)} with {alias}.{op} (a tensor instead of a NumPy value)",
+        f"Replace {unparse(call.func)} with {alias}.{op} (a tensor instead of a NumPy value)",
         tuple(edits),
     )
 
@@ -881,7 +882,7 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
 
 def _call_text(use: ApiUse) -> str:
     if isinstance(use.node, ast.Call):
-        return f"{ast.unparse(use.node.func)}(...)"
+        return f"{unparse(use.node.func)}(...)"
     return "save(...)"
 
 

@@ -12,6 +12,7 @@ from losslint.analysis.rewrites import axis_fix
 from losslint.diagnostic import Severity
 from losslint.index import names
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
+from losslint.index.folding import unparse
 from losslint.index.positions import node_span
 from losslint.rules.registry import Finding, Rule, RuleContext
 
@@ -117,7 +118,7 @@ def _reducing_terms(context: RuleContext, definition: LossDef) -> list[Reduction
         name = names.qualify(call.func, module.imports) or ""
         if name.rpartition(".")[2] not in _MEANS or _reshapes(call.args[0]):
             continue  # a flattened tensor: the value's own analysis explains it
-        how = f"{ast.unparse(call.func)}(...) without axis (the term {term.written})"
+        how = f"{unparse(call.func)}(...) without axis (the term {term.written})"
         span = node_span(call, module.lines)
         found.append(Reduction(definition.path, span, how, "mean", fixable=True))
     return found

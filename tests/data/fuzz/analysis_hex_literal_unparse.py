@@ -1,4 +1,4 @@
-# Found by the fuzzer (seed 2026, #87, from fixtures/rules/LL307.py): a 5,000-digit hex literal
+# Fixed (index.folding.unparse). Found by the fuzzer (seed 2026, #87, from fixtures/rules/LL307.py): a 5,000-digit hex literal
 # is valid Python, but ast.unparse of it (a hazard's quoted text) raises ValueError: str() of an
 # int over 4,300 digits. (LL105's message had the same defect: see index/folding.literal.)
 from keras import ops
