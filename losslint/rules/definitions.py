@@ -117,6 +117,23 @@ def _keras_module(module: ModuleIndex) -> bool:
     return keras and not other
 
 
+def _compiled_near(module: ModuleIndex, compiling: list[ModuleIndex]) -> bool:
+    """Whether a module with a compile site is ``module`` or imports from it."""
+    name = module.module
+    for other in compiling:
+        if other.path == module.path:
+            return True
+        for imported in (*other.imports.values(), *other.stars):
+            for candidate in (imported, imported.rpartition(".")[0]):
+                if candidate and (
+                    candidate == name
+                    or candidate.endswith("." + name)
+                    or name.endswith("." + candidate)
+                ):
+                    return True
+    return False
+
+
 def _imports_keras(module: ModuleIndex) -> bool:
     """Keras itself is imported (``keras``, ``tf.keras``, ``tf_keras``), not only TensorFlow."""
     return any(names.is_keras(names.canonical(full)) for full in module.imports.values())
@@ -201,7 +218,11 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
             keras_called.add(f"{definition.qualname}.call")
         elif definition.kind == "metric_class":
             keras_called.add(f"{definition.qualname}.update_state")
-    compiling = bool(context.compiles)
+    # A compile site makes a name-only loss a Keras loss only where it can reach the function:
+    # in its own module or in a module that imports it (a repository of TF1 scripts with one
+    # Keras chapter elsewhere does not make every script's ``cifar_loss`` a Keras loss).
+    compiling_paths = {rc.path for rc in context.compiles}
+    compiling_modules = [m for m in project.modules if m.path in compiling_paths]
     for qualname, (module, function) in project.functions.items():
         method = qualname.rpartition(".")[0] in project.classes
         definite = qualname in keras_called
@@ -211,7 +232,7 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
         named = (
             not method
             and _keras_module(module)
-            and (compiling or _imports_keras(module))
+            and (_compiled_near(module, compiling_modules) or _imports_keras(module))
             and not is_keras_source(module.module)
             and _positional(function, False)[1] <= 2
             and any(w in _short(qualname).lower() for w in ("loss", "metric", "coef", "score"))
