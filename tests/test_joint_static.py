@@ -71,3 +71,19 @@ def test_ll502_names_an_untracked_inline_term_by_its_expression(tmp_path: Path) 
     )
     (found,) = [d for d in check(source) if d.code == "LL502"]
     assert "metrics do not track ops.mean(ops.square(y_true - y_pred) ...:" in found.message
+
+
+def test_ll502_is_one_finding_for_a_loss_repeated_per_output(tmp_path: Path) -> None:
+    """Deep supervision compiles the same joint loss once per output: one defect, one finding."""
+    source = tmp_path / "train.py"
+    source.write_text(
+        _JOINT.format(second="mse_loss").replace(
+            "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])\n"
+            'model.compile(loss=joint_loss, optimizer="adam", metrics=[mse_loss])\n',
+            "inputs = keras.Input((4,))\n"
+            "model = keras.Model(inputs, [keras.layers.Dense(4)(inputs), "
+            "keras.layers.Dense(4)(inputs)])\n"
+            'model.compile(loss=[joint_loss, joint_loss], optimizer="adam")\n',
+        )
+    )
+    assert len([d for d in check(source) if d.code == "LL502"]) == 1

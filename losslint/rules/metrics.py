@@ -131,9 +131,10 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
             for leaf in iter_leaves(value)
         ]
         tracked = [t for t in (tracked_metric(project, leaf) for leaf in entries) if t]
+        reported: set[str] = set()  # one finding per loss per compile site, not per output
         for leaf in iter_leaves(rc.site.loss):
             definition = _compiled(context, leaf)
-            if definition is None:
+            if definition is None or definition.qualname in reported:
                 continue
             body = loss_body(project, definition, *_arguments(leaf))
             terms = body.terms() if body is not None else None
@@ -151,6 +152,7 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
             written = [ast_text for ast_text in _written_metrics(entries)]
             add = [*written, *dict.fromkeys(_suggestion(t) for t in untracked)]
             name = definition.qualname.rpartition(".")[2]
+            reported.add(definition.qualname)
             yield Finding(
                 rc.path,
                 leaf.span,
