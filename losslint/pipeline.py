@@ -553,6 +553,7 @@ def _needed_helpers(
     shaped like a loss) imports; the others stay unparsed."""
     if not filtered:
         return []
+    from losslint.index.names import imports_module
     from losslint.index.project import PRED_NAMES, TRUE_NAMES
 
     imported: set[str] = set()
@@ -579,24 +580,11 @@ def _needed_helpers(
             continue
         absolute = os.path.abspath(file)
         module = names.of(absolute)
-        if any(_names_module(name, module) for name in imported):
+        if any(imports_module(name, module) for name in imported):
             helper = _Member(shown, absolute, file_digest, module)
             helper.content = contents.get(shown)
             helpers.append(helper)
     return helpers
-
-
-def _names_module(name: str, module: str) -> bool:
-    """Whether an imported name (``pkg.utils`` or ``pkg.utils.eps``) is, or is in, ``module``
-    (whose dotted name may start at another package root)."""
-    for candidate in (name, name.rpartition(".")[0]):
-        if candidate and (
-            candidate == module
-            or candidate.endswith("." + module)
-            or module.endswith("." + candidate)
-        ):
-            return True
-    return False
 
 
 def _selected(code: str, config: Config) -> bool:

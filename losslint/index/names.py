@@ -288,3 +288,16 @@ TENSOR_MATH_MODULES: Final = frozenset(
         "scipy.special",
     }
 )
+
+
+def imports_module(name: str, module: str) -> bool:
+    """Whether an imported name (``pkg.utils`` or ``pkg.utils.eps``) is, or is in, ``module``
+    (whose dotted name may start at another package root)."""
+    for candidate in (name, name.rpartition(".")[0]):
+        if candidate and (
+            candidate == module
+            or candidate.endswith("." + module)
+            or module.endswith("." + candidate)
+        ):
+            return True
+    return False

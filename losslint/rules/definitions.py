@@ -119,19 +119,14 @@ def _keras_module(module: ModuleIndex) -> bool:
 
 def _compiled_near(module: ModuleIndex, compiling: list[ModuleIndex]) -> bool:
     """Whether a module with a compile site is ``module`` or imports from it."""
-    name = module.module
-    for other in compiling:
-        if other.path == module.path:
-            return True
-        for imported in (*other.imports.values(), *other.stars):
-            for candidate in (imported, imported.rpartition(".")[0]):
-                if candidate and (
-                    candidate == name
-                    or candidate.endswith("." + name)
-                    or name.endswith("." + candidate)
-                ):
-                    return True
-    return False
+    return any(
+        other.path == module.path
+        or any(
+            names.imports_module(imported, module.module)
+            for imported in (*other.imports.values(), *other.stars)
+        )
+        for other in compiling
+    )
 
 
 def _imports_keras(module: ModuleIndex) -> bool:
