@@ -117,6 +117,13 @@ def _keras_module(module: ModuleIndex) -> bool:
     return keras and not other
 
 
+def _reaches(module: ModuleIndex, compiling: list[ModuleIndex], cache: dict[str, bool]) -> bool:
+    """Whether Keras can reach the module's functions (cached per module path)."""
+    if module.path not in cache:
+        cache[module.path] = _compiled_near(module, compiling) or _imports_keras(module)
+    return cache[module.path]
+
+
 def _compiled_near(module: ModuleIndex, compiling: list[ModuleIndex]) -> bool:
     """Whether a module with a compile site is ``module`` or imports from it."""
     return any(
@@ -218,21 +225,26 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
     # Keras chapter elsewhere does not make every script's ``cifar_loss`` a Keras loss).
     compiling_paths = {rc.path for rc in context.compiles}
     compiling_modules = [m for m in project.modules if m.path in compiling_paths]
+    near: dict[str, bool] = {}  # module path -> whether Keras can call its functions
     for qualname, (module, function) in project.functions.items():
         method = qualname.rpartition(".")[0] in project.classes
         definite = qualname in keras_called
         # Named like a loss in user code that Keras could call as fn(y_true, y_pred): a helper
         # with more required arguments is called directly, in the order its callers chose, and
         # so is a TF1 script's loss function where nothing uses Keras at all.
+        # Cheapest tests first: the name, the parameters, then the module's reach (cached per
+        # module; on a 1,000-file tree it is the only part that is not constant time).
+        if not (definite or not method) or not _swapped(function, method):
+            continue
         named = (
             not method
-            and _keras_module(module)
-            and (_compiled_near(module, compiling_modules) or _imports_keras(module))
-            and not is_keras_source(module.module)
-            and _positional(function, False)[1] <= 2
             and any(w in _short(qualname).lower() for w in ("loss", "metric", "coef", "score"))
+            and _positional(function, False)[1] <= 2
+            and _keras_module(module)
+            and not is_keras_source(module.module)
+            and _reaches(module, compiling_modules, near)
         )
-        if not (definite or named) or not _swapped(function, method):
+        if not (definite or named):
             continue
         names, _, _, _ = _positional(function, method)
         shown = ".".join(qualname.split(".")[-2:]) if method else _short(qualname)
