@@ -56,6 +56,10 @@ _LAST_AXIS: Final = ops.names(batch="last_axis")
 # Backend/ops forms that are elementwise although the keras.losses function of the same name is
 # per sample.
 _ELEMENTWISE_CROSSENTROPY: Final = frozenset({"binary_crossentropy", "binary_focal_crossentropy"})
+# TensorFlow's elementwise crossentropies: one loss per element of the logits, never reduced.
+_PER_EXAMPLE: Final = frozenset(
+    {"sigmoid_cross_entropy_with_logits", "weighted_cross_entropy_with_logits"}
+)
 _FLATTEN: Final = ops.names(batch="flatten")
 # Gathers elements of several samples into one axis (``boolean_mask``, ``gather_nd``).
 _MIXES: Final = ops.names(batch="mixes")
@@ -248,7 +252,10 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
         scale = a.scale
     data_sums = a.scale > 0 and b.scale > 0 and not a.count and not b.count
     ratio = scale <= 0 and ((op == "/" and data_sums) or a.ratio or b.ratio)
+    # The reduction that sets the result's growth explains it: in ``mean + sum`` the sum.
     origin = a.origin or b.origin
+    if additive and b.scale > a.scale and b.origin is not None:
+        origin = b.origin
     if ratio and origin is not None and op == "/":
         origin = replace(origin, op="ratio")
     return _reduced(
@@ -1007,6 +1014,9 @@ class BatchAxis:
                 reduction = _reduction(node, frame, default="mean")
                 return Batch("lossobj", target=reduction, terms=(name,))
             return UNKNOWN
+        batched = _batched_source(module, last, node)
+        if batched is not None:
+            return batched
         if name == "tensorflow.nn.compute_average_loss" or last == "compute_average_loss":
             origin = Reduction(frame.path, self._span(node, frame), f"{_short_call(node)}", "mean")
             return Batch("mean", origin=origin) if args and is_tensor(args[0]) else Batch("scalar")
@@ -1084,6 +1094,11 @@ class BatchAxis:
                     value = CONST
             if op in _ELEMENTWISE_CROSSENTROPY and value.kind in TENSORS:
                 return replace(value, terms=(f"{module}.{op}",))
+            if op in _PER_EXAMPLE and value.kind == "unknown" and module == "tensorflow.nn":
+                # Documented to return the per-example losses, the shape of the logits: a
+                # tensor with its batch axis even when the logits come from a model the
+                # analysis cannot follow (a TF1 discriminator).
+                return Batch("kept")
             return replace(value, terms=()) if value.kind in TENSORS else value
         if all(is_constant(a) for a in (*args, *kwargs.values())):
             return CONST
@@ -1287,6 +1302,27 @@ def _named(name: str, value: Batch) -> Batch:
     if value.kind == "const" and "batch" in name.lower():
         return Batch("sum", count=True, scale=1)
     return value
+
+
+def _batched_source(module: str, last: str, node: ast.Call) -> Batch | None:
+    """A graph input whose leading dimension is the batch: ``tf.placeholder(dtype, [None,
+    ...])`` (TF1 feeds each batch through it) and ``keras.Input(shape=(...))`` (the batch axis
+    is added in front of ``shape``)."""
+    if last == "placeholder" and module.split(".")[0] == "tensorflow":
+        shape = _argument(node, 1, ("shape",))
+        if isinstance(shape, (ast.List, ast.Tuple)) and shape.elts:
+            head = shape.elts[0]
+            if isinstance(head, ast.Constant) and head.value is None:
+                return Batch("kept", rank=len(shape.elts), min_rank=max(1, len(shape.elts)))
+        return None
+    if last == "Input" and module in ("keras", "keras.layers"):
+        shape = _argument(node, 0, ("shape",))
+        if _argument(node, 99, ("batch_size", "batch_shape", "tensor")) is not None:
+            return None
+        if isinstance(shape, (ast.List, ast.Tuple)):
+            rank = len(shape.elts) + 1
+            return Batch("kept", rank=rank, min_rank=rank)
+    return None
 
 
 def _op(op: ast.operator) -> str:

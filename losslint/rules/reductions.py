@@ -127,11 +127,21 @@ def _reducing_terms(context: RuleContext, definition: LossDef) -> list[Reduction
 # -- LL202 ------------------------------------------------------------------------------------
 
 
+_STEPS: Final = {
+    "minimize": "minimize",
+    "gradient": "tape.gradient / tf.gradients",
+    "grad": "jax.grad",
+    "backward": ".backward()",
+}
+
+
 def check_batch_summed_loss(context: RuleContext) -> Iterator[Finding]:
     found = _reduced(context, "sum")
+    reported: set[tuple[str, int, int]] = set()
     for definition, origin in found.values():
         if origin.via in found:
             continue
+        reported.add((origin.path, origin.span.line, origin.span.column))
         yield Finding(
             origin.path,
             origin.span,
@@ -139,6 +149,23 @@ def check_batch_summed_loss(context: RuleContext) -> Iterator[Finding]:
             "gradient grow with the batch size, so batch_size silently changes the effective "
             "learning rate and the balance with other losses; average over the batch, or "
             "return one value per sample and let Keras reduce",
+        )
+    # A training objective (TF1 minimize, tape.gradient) summed over a batched input.
+    for trained in context.batch_axis.trained():
+        value, where = trained.value, trained.value.origin
+        if value.kind != "sum" or value.count or where is None or where.via in found:
+            continue
+        key = (where.path, where.span.line, where.span.column)
+        if key in reported:
+            continue
+        reported.add(key)
+        yield Finding(
+            where.path,
+            where.span,
+            f"{trained.text} is trained on with {_STEPS[trained.kind]} but sums over the batch "
+            f"axis with {where.how}: the loss and its gradient grow with the batch size, so "
+            "each optimizer step does too (doubling batch_size doubles the effective learning "
+            "rate); average over the batch instead (tf.reduce_mean / ops.mean)",
         )
 
 
