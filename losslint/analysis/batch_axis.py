@@ -29,10 +29,10 @@ from losslint.analysis import ops
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.apis import is_keras_source
-from losslint.index.facts import FunctionDef, LossDef, ModuleIndex
+from losslint.index.facts import Call, FunctionDef, LossDef, ModuleIndex, Value, iter_leaves
 from losslint.index.folding import unparse
 from losslint.index.positions import node_span
-from losslint.index.project import ProjectIndex
+from losslint.index.project import ProjectIndex, partial_target
 
 _MAX_DEPTH: Final = 6
 # Expressions nested deeper than this (a 500-term sum, 164 nested calls) are "unknown": the
@@ -61,6 +61,14 @@ _PER_EXAMPLE: Final = frozenset(
     {"sigmoid_cross_entropy_with_logits", "weighted_cross_entropy_with_logits"}
 )
 _FLATTEN: Final = ops.names(batch="flatten")
+# Two-operand arithmetic ops (by their range transfer) and the operator they compute.
+_BINARY: Final = {
+    "divide": "/",
+    "divide_no_nan": "/",
+    "add": "+",
+    "subtract": "-",
+    "multiply": "*",
+}
 # Gathers elements of several samples into one axis (``boolean_mask``, ``gather_nd``).
 _MIXES: Final = ops.names(batch="mixes")
 _TENSOR_METHODS_PASS: Final = ops.method_names("elementwise")
@@ -79,6 +87,7 @@ class Reduction:
     op: str  # "mean" | "sum" | "max" | ... ; "ratio" for a ratio of batch sums
     fixable: bool = False  # adding axis=-1 to the call at ``span`` keeps the batch axis
     via: str | None = None  # the helper (qualified name) that reduced it
+    per_sample: bool = False  # it reduced a vector of one value per sample (rank 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +389,16 @@ class BatchAxis:
 
     def _definition(self, definition: LossDef) -> Batch:
         loss_code = bool(definition.roles)
+        if definition.kind == "function":
+            bound = self._partial_bindings(definition.qualname)
+            if bound:
+                found = self.project.functions.get(definition.qualname)
+                if found is None:
+                    return UNKNOWN
+                module, function = found
+                return self._run_function(
+                    module, function, None, None, loss_code=loss_code, top=True, kwargs=bound
+                )
         if definition.kind in ("function", "closure", "method"):
             return self.function_result(definition.qualname, loss_code)
         if definition.kind == "loss_class":
@@ -398,6 +417,24 @@ class BatchAxis:
                     module, function, None, definition.qualname, loss_code=loss_code, top=True
                 )
         return UNKNOWN
+
+    def _partial_bindings(self, qualname: str) -> tuple[tuple[str, Batch], ...]:
+        """The keyword arguments compile sites bind with ``functools.partial(f, name=value)``:
+        a symbolic Keras tensor (an ``Input`` or a layer applied to one) has a batch axis,
+        anything else is a setting."""
+        bound: dict[str, Batch] = {}
+        for module in self.project.modules:
+            for site in module.compiles:
+                for value in (site.loss, site.metrics, site.weighted_metrics):
+                    for leaf in iter_leaves(value) if value is not None else ():
+                        target = partial_target(leaf)
+                        if target is None or self.project._lookup(target) != qualname:
+                            continue
+                        assert isinstance(leaf, Call)
+                        for name, argument in leaf.kwargs:
+                            state = Batch("kept") if _symbolic(argument) else CONST
+                            bound[name] = join(bound.get(name, state), state)
+        return tuple(sorted(bound.items()))
 
     def _method(
         self, cls: str, name: str, depth: int = 0
@@ -454,7 +491,7 @@ class BatchAxis:
         given = dict(kwargs)
         for index, name in enumerate(params[start:]):
             if args is None:
-                frame.env[name] = SAMPLES if index < 2 else _named(name, CONST)
+                frame.env[name] = SAMPLES if index < 2 else given.get(name, _named(name, CONST))
             elif index < len(args):
                 frame.env[name] = args[index]
             else:
@@ -1047,6 +1084,16 @@ class BatchAxis:
             keep = _argument(node, 2, ("keepdims", "keep_dims", "keepdim"))
             keepdims = isinstance(keep, ast.Constant) and keep.value is True
             return self._reduce(op, first, axes, keepdims, node, frame, axis_node is None)
+        if op == "gradients" and len(args) >= 2:
+            # K.gradients(ys, xs) / tf.gradients: one gradient per source, shaped like it.
+            sources = args[1].items if args[1].kind == "seq" else (args[1],)
+            return Batch(
+                "seq",
+                items=tuple(
+                    replace(x, origin=None, terms=()) if x.kind in ("kept", "flat") else UNKNOWN
+                    for x in sources
+                ),
+            )
         if op in _FLATTEN:
             return self._flatten(first)
         if op == "batch_flatten":
@@ -1084,6 +1131,11 @@ class BatchAxis:
             return replace(value, rank=None, terms=())
         if op in _LAST_AXIS and not (module == "keras.ops" and op == "cosine_similarity"):
             return self._per_sample(args, f"{module}.{op}", node, frame)
+        binary = _BINARY.get(ops.FUNCTIONS[op].range) if op in ops.FUNCTIONS else None
+        if binary is not None and len(args) == 2 and not kwargs:
+            # divide_no_nan(intersection, union) is a ratio, as ``/`` is: not a product.
+            value = arithmetic(args[0], args[1], binary)
+            return replace(value, terms=()) if value.kind in TENSORS else value
         if op in _ELEMENTWISE or op in _ELEMENTWISE_CROSSENTROPY:
             value = CONST
             for item in (*args, *kwargs.values()):
@@ -1145,7 +1197,10 @@ class BatchAxis:
             and not node.keywords
             and len(node.args) == 1
         )
-        origin = Reduction(frame.path, self._span(node, frame), how, _op_name(op), fixable)
+        per_sample = value.kind == "kept" and value.rank == 1
+        origin = Reduction(
+            frame.path, self._span(node, frame), how, _op_name(op), fixable, per_sample=per_sample
+        )
         return _reduced(scale, origin=origin, terms=value.terms)
 
     def _flatten(self, value: Batch) -> Batch:
@@ -1323,6 +1378,17 @@ def _batched_source(module: str, last: str, node: ast.Call) -> Batch | None:
             rank = len(shape.elts) + 1
             return Batch("kept", rank=rank, min_rank=rank)
     return None
+
+
+def _symbolic(value: Value) -> bool:
+    """A symbolic Keras tensor: ``keras.Input(...)`` or a layer applied to one."""
+    if not isinstance(value, Call):
+        return False
+    if value.func in ("keras.Input", "keras.layers.Input"):
+        return True
+    return value.func is None and any(
+        _symbolic(leaf) for arg in value.args for leaf in iter_leaves(arg)
+    )
 
 
 def _op(op: ast.operator) -> str:

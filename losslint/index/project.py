@@ -470,8 +470,21 @@ def _referenced(value: Value | None) -> Iterator[tuple[str, Call | None]]:
     for leaf in iter_leaves(value):
         if isinstance(leaf, Ref) and not names.is_keras(leaf.target):
             yield leaf.target, leaf.instance
+        elif partial_target(leaf) is not None:
+            # ``loss=partial(gradient_penalty_loss, averaged_samples=x)``: Keras calls it.
+            yield str(partial_target(leaf)), None
         elif isinstance(leaf, Call) and leaf.func and not names.is_keras(leaf.func):
             yield leaf.func, None
+
+
+def partial_target(value: Value) -> str | None:
+    """The project function a ``functools.partial(f, ...)`` value wraps, else None."""
+    if not isinstance(value, Call) or value.func not in ("functools.partial", "partial"):
+        return None
+    if not value.args or not isinstance(value.args[0], Ref):
+        return None
+    target = value.args[0].target
+    return None if names.is_keras(target) else target
 
 
 def _called(value: Value | None, func: str) -> bool:

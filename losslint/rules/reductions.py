@@ -70,6 +70,8 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
                 advice = f"make {origin.via.rpartition('.')[2]} return one value per sample"
             elif "flattened" in origin.how:
                 advice = "reduce each sample separately (axis=[1, 2, ...]) instead of a flat tensor"
+            elif origin.per_sample:
+                advice = "return the per-sample values and let Keras reduce them"
             elif origin.op == "ratio":
                 advice = "compute the sums per sample (axis=-1, or every axis but 0)"
             else:
