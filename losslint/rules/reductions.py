@@ -11,7 +11,7 @@ from losslint.analysis.decompose import loss_body
 from losslint.analysis.rewrites import axis_fix
 from losslint.diagnostic import Severity
 from losslint.index import names
-from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
+from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value, iter_leaves
 from losslint.index.folding import unparse
 from losslint.index.positions import node_span
 from losslint.rules.registry import Finding, Rule, RuleContext
@@ -34,12 +34,27 @@ def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
     must return a scalar)."""
     analysis = context.batch_axis
     differentiated = analysis.differentiated()
+    modules = {m.module: m for m in context.project.modules}
     for definition in context.project.definitions():
         if "loss" not in definition.roles or definition.kind == "metric_class":
             continue
         if not definition.used and definition.qualname in differentiated:
             continue
+        module = modules.get(definition.module)
+        if not definition.used and module is not None and _other_framework(module):
+            continue  # a PyTorch/JAX loss, for a training loop that expects a scalar
         yield definition, analysis.result(definition)
+
+
+_OTHER_FRAMEWORKS: Final = frozenset({"torch", "jax", "flax"})
+_KERAS_FRAMEWORKS: Final = frozenset({"keras", "tensorflow", "tf_keras"})
+
+
+def _other_framework(module: ModuleIndex) -> bool:
+    """A module that imports PyTorch or JAX and neither Keras nor TensorFlow: its losses are
+    named like Keras losses but serve another framework's training loop."""
+    roots = {full.split(".")[0] for full in module.imports.values()}
+    return bool(roots & _OTHER_FRAMEWORKS) and not roots & _KERAS_FRAMEWORKS
 
 
 def _reduced(context: RuleContext, kind: str) -> dict[str, tuple[LossDef, Reduction]]:
