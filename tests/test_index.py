@@ -222,12 +222,14 @@ def test_definitions_take_roles_from_use() -> None:
             return y_pred
         def helper(y_true, y_pred):
             return y_pred
+        def _private(y_true, y_pred):
+            return y_pred
         """,
-        module="losses",
+        module="pkg.losses",
     )
     train = index(
         """
-        from losses import focal, dice
+        from pkg.losses import focal, dice
         def go(model):
             model.compile(loss=focal(3.0), metrics=[dice])
         """,
@@ -238,12 +240,14 @@ def test_definitions_take_roles_from_use() -> None:
         for d in ProjectIndex([losses, train]).definitions()
     }
     assert found == {
-        ("losses.focal.loss", "closure", ("loss",), True),
-        ("losses.dice", "function", ("metric",), True),  # its use wins over its signature
-        ("losses.Smooth", "loss_class", ("loss",), False),
-        ("losses.F1", "metric_class", ("metric",), False),
-        ("losses.iou_score", "function", ("metric",), False),  # by its name
-        ("losses.helper", "function", (), False),  # a loss signature, role unknown
+        ("pkg.losses.focal.loss", "closure", ("loss",), True),
+        ("pkg.losses.dice", "function", ("metric",), True),  # its use wins over its signature
+        ("pkg.losses.Smooth", "loss_class", ("loss",), False),
+        ("pkg.losses.F1", "metric_class", ("metric",), False),
+        ("pkg.losses.iou_score", "function", ("metric",), False),  # by its name
+        # A public (y_true, y_pred) function of a Keras losses module is a library loss.
+        ("pkg.losses.helper", "function", ("loss",), False),
+        ("pkg.losses._private", "function", (), False),  # a loss signature, role unknown
     }
 
 
@@ -380,3 +384,31 @@ def test_flatten_bounds_the_units_and_symbolic_tensors_are_recorded() -> None:
     assert (output.units, output.min_units, output.activation) == (None, 10, "softmax")
     assert {"m.inputs", "m.x", "m.flat", "m.z_mean", "m.z_log_var"} <= set(module.symbolic)
     assert "m.scale" not in module.symbolic and "m.model" not in module.symbolic
+
+
+def test_library_losses_need_a_keras_losses_module() -> None:
+    """Only a module named ``losses`` that imports Keras or TensorFlow (not PyTorch) makes its
+    public ``(y_true, y_pred)`` functions losses; a coefficient stays a metric."""
+
+    def roles(source: str, module: str) -> dict[str, tuple[str, ...]]:
+        found = ProjectIndex([index(source, module=module)]).definitions()
+        return {d.qualname.rpartition(".")[2]: tuple(sorted(d.roles)) for d in found}
+
+    body = textwrap.dedent(
+        """
+        def dice(y_true, y_pred):
+            return y_pred
+        def dice_coef(y_true, y_pred):
+            return y_pred
+        def iou_seg(y_true, y_pred):
+            return y_pred
+        """
+    )
+    assert roles("import tensorflow as tf" + body, "pkg.losses") == {
+        "dice": ("loss",),
+        "dice_coef": ("metric",),
+        "iou_seg": ("loss",),
+    }
+    assert roles("import tensorflow as tf" + body, "pkg.utils")["dice"] == ()
+    assert roles("import tensorflow as tf\nimport torch" + body, "pkg.losses")["dice"] == ()
+    assert roles("import numpy as np" + body, "pkg.losses")["dice"] == ()

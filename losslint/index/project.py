@@ -267,7 +267,7 @@ class ProjectIndex:
                 LossDef(
                     qualname,
                     "function",
-                    frozenset(used or _named_roles(qualname)),
+                    frozenset(used or _library_roles(module, qualname) or _named_roles(qualname)),
                     module.path,
                     module.module,
                     function.span,
@@ -456,6 +456,29 @@ def _named_roles(qualname: str) -> frozenset[str]:
     if any(word in name for word in _METRIC_WORDS):
         roles.add("metric")
     return frozenset(roles)
+
+
+_LOSS_MODULES: Final = frozenset({"losses", "loss"})
+_KERAS_ROOTS: Final = frozenset({"keras", "tensorflow", "tf_keras"})
+_OTHER_ROOTS: Final = frozenset({"torch", "jax", "flax"})
+
+
+def _library_roles(module: ModuleIndex, qualname: str) -> frozenset[str]:
+    """A library loss: a public ``(y_true, y_pred)`` function, named neither like a loss nor
+    like a coefficient or score, in a Keras/TensorFlow module named ``losses`` (``dice`` and
+    ``tversky`` in ``keras_unet_collection/losses.py``): what it exports is meant for compile."""
+    name = qualname.rpartition(".")[2]
+    if name.startswith("_") or module.module.rpartition(".")[2] not in _LOSS_MODULES:
+        return frozenset()
+    # ``dice_coef``, ``iou_box_coef`` name the coefficient (a metric); ``iou_seg`` names the
+    # quantity a loss module's function turns into a loss (1 - IoU), as ``dice`` does.
+    words = [w for w in _METRIC_WORDS if w != "iou"]
+    if "loss" in name.lower() or any(w in name.lower() for w in words):
+        return frozenset()
+    roots = {full.split(".")[0] for full in module.imports.values()}
+    if not roots & _KERAS_ROOTS or roots & _OTHER_ROOTS:
+        return frozenset()
+    return frozenset({"loss"})
 
 
 def _is_method(qualname: str, classes: dict[str, tuple[ModuleIndex, ClassDef]]) -> bool:

@@ -96,11 +96,17 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
             yield Finding(
                 origin.path,
                 origin.span,
-                f"{_name(definition)} is used as a loss but reduces away the batch axis with "
+                f"{_name(definition)} {_as_loss(definition)} but reduces away the batch axis with "
                 f"{origin.how}: Keras expects one loss value per sample, so sample_weight, "
                 f"class_weight and masks silently become one global scale; {advice}",
                 fix=axis_fix(origin.span) if fixable else None,
             )
+
+
+def _as_loss(definition: LossDef) -> str:
+    if definition.used or definition.kind == "loss_class":
+        return "is used as a loss"
+    return "is a loss by its name or its losses module"
 
 
 _MEANS: Final = frozenset({"mean", "reduce_mean"})
