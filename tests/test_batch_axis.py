@@ -141,17 +141,6 @@ def test_closures_loss_objects_on_self_and_module_bindings() -> None:
     assert analysis.result(definitions["m.Combo"]).kind == "mean"
 
 
-def test_terms_of_a_weighted_sum() -> None:
-    result = returned(
-        """
-        mae = keras.losses.mean_absolute_error(y_true, y_pred)
-        mse = keras.losses.mean_squared_error(y_true, y_pred)
-        return mae + 10.0 * mse
-        """
-    )
-    assert result.terms == ("keras.losses.mean_absolute_error", "keras.losses.mean_squared_error")
-
-
 def test_objectives_and_the_functions_they_differentiate() -> None:
     _, analysis = analyse(
         """

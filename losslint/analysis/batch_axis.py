@@ -10,8 +10,8 @@ the project are followed with the arguments' states; names are followed to their
 
 A definition is analysed with ``y_true``/``y_pred`` of rank ≥ 2 whose axis 0 is the batch, which
 is what ``compile`` passes. The same pass records what a loss body does besides computing its
-value (:class:`Effect`: tensors stored on ``self``/globals, NumPy applied to tensors), the loss
-terms a value adds up (for LL502), and the state of every expression trained on outside
+value (:class:`Effect`: tensors stored on ``self``/globals, NumPy applied to tensors) and the
+state of every expression trained on outside
 ``compile`` (``tape.gradient``, ``minimize``, ``jax.grad``, ``.backward()``).
 
 Unknown stays unknown: a value the analysis cannot follow never produces a finding.
@@ -106,7 +106,6 @@ class Batch:
     origin: Reduction | None = None
     target: str | None = None  # function/class qualname, ref name, loss object reduction
     items: tuple[Batch, ...] = ()  # "seq"
-    terms: tuple[str, ...] = ()  # loss functions added up into this value (LL502)
 
 
 CONST: Final = Batch("const")
@@ -201,12 +200,7 @@ def join(a: Batch, b: Batch) -> Batch:
         scale=max(a.scale, b.scale),
         ratio=a.ratio or b.ratio,
         origin=a.origin or b.origin,
-        terms=a.terms if a.terms == b.terms else (),
     )
-
-
-def _terms(a: Batch, b: Batch) -> tuple[str, ...]:
-    return tuple(dict.fromkeys((*a.terms, *b.terms)))
 
 
 def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
@@ -223,34 +217,29 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
         # Broadcasting with a value we cannot follow (weights from np.random.randn(*shape), an
         # attribute) keeps the batch axis where it was: the operation is elementwise.
         if data.kind in ("kept", "flat") and other.kind == "unknown":
-            return replace(data, terms=(), origin=None if data.kind == "kept" else data.origin)
+            return replace(data, origin=None if data.kind == "kept" else data.origin)
     if a.kind not in TENSORS | {"const"} or b.kind not in TENSORS | {"const"}:
         return UNKNOWN
     for data, other in ((a, b), (b, a)):
         if data.kind in ("kept", "flat") and other.kind not in ("kept", "flat"):
-            terms = data.terms if op != "cmp" and other.kind == "const" else ()
-            if additive and other.terms:
-                terms = _terms(a, b)
-            return replace(data, terms=terms, origin=None if data.kind == "kept" else data.origin)
+            return replace(data, origin=None if data.kind == "kept" else data.origin)
     if a.kind in ("kept", "flat"):  # both data tensors
         if a.kind != b.kind:
             return UNKNOWN
         rank = a.rank if a.rank == b.rank else None
-        terms = _terms(a, b) if additive else ()
-        return Batch(a.kind, rank=rank, min_rank=max(a.min_rank, b.min_rank), terms=terms)
+        return Batch(a.kind, rank=rank, min_rank=max(a.min_rank, b.min_rank))
     # Both reduced, or one reduced and one constant: the batch-size exponent decides.
     if b.kind == "const":
         if a.scale > 0 and ((op == "/" and not b.literal) or b.inverse):
             return UNKNOWN  # maybe divided by the batch size: a mean after all
-        return replace(a, terms=a.terms if op != "cmp" else ())
+        return a
     if a.kind == "const":
         if op == "/":
             return _reduced(-b.scale, origin=b.origin)
-        return replace(b, terms=b.terms if op in ("*", "+", "-") else ())
-    terms = _terms(a, b) if additive else ()
+        return b
     if a.kind == "scalar" or b.kind == "scalar":
         known = b if a.kind == "scalar" else a
-        return replace(known, terms=terms)
+        return known
     if op == "*":
         scale = a.scale + b.scale
     elif op == "/":
@@ -272,7 +261,6 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
         origin=origin,
         ratio=ratio,
         count=scale > 0 and additive and a.count and b.count,
-        terms=terms,
     )
 
 
@@ -281,11 +269,10 @@ def _reduced(
     origin: Reduction | None,
     ratio: bool = False,
     count: bool = False,
-    terms: tuple[str, ...] = (),
 ) -> Batch:
     """A value without a batch axis that grows like ``batch_size ** scale``."""
     kind = "sum" if scale > 0 else "mean"
-    return Batch(kind, scale=scale, origin=origin, ratio=ratio, count=count, terms=terms)
+    return Batch(kind, scale=scale, origin=origin, ratio=ratio, count=count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -687,7 +674,7 @@ class BatchAxis:
             value = self._expr(node.left, frame)
             for comparator in node.comparators:
                 value = arithmetic(value, self._expr(comparator, frame), "cmp")
-            return replace(value, terms=())
+            return value
         if isinstance(node, ast.IfExp):
             self._expr(node.test, frame)
             return join(self._expr(node.body, frame), self._expr(node.orelse, frame))
@@ -870,7 +857,6 @@ class BatchAxis:
                 rank=rank,
                 min_rank=max(1, value.min_rank - dropped),
                 origin=None,
-                terms=(),
             )
         mask = self._expr(first, frame) if first is not None else UNKNOWN
         if mask.kind in ("kept", "flat"):
@@ -911,7 +897,7 @@ class BatchAxis:
             self._arguments(node, frame)
             if self.project.is_loss_class(callee.target):
                 reduction = _reduction(node, frame, default="mean")
-                return Batch("lossobj", target=reduction, terms=(callee.target,))
+                return Batch("lossobj", target=reduction)
             return UNKNOWN
         if callee.kind == "ref" and callee.target is not None:
             return self._library(callee.target, node, frame)
@@ -920,7 +906,7 @@ class BatchAxis:
             return self._loss_object(callee, args, node, frame)
         if callee.kind == "lossfn":
             args, _ = self._arguments(node, frame)
-            return self._per_sample(args, callee.target or "", node, frame)
+            return self._per_sample(args, node, frame)
         args, kwargs = self._arguments(node, frame)
         if all(is_constant(a) for a in (*args, *kwargs.values())) and callee.kind == "const":
             return CONST
@@ -964,8 +950,6 @@ class BatchAxis:
             depth=frame.depth + 1,
             self_value=self_value,
         )
-        if result.kind in TENSORS:
-            result = replace(result, terms=(qualname,))
         return self._anchor(result, (*args, *kwargs.values()), node, qualname, frame)
 
     def _anchor(
@@ -989,9 +973,8 @@ class BatchAxis:
         self, callee: Batch, args: list[Batch], node: ast.Call, frame: _Frame
     ) -> Batch:
         label = _text(node.func, 30)
-        terms = callee.terms or (label,)
         if callee.target == "none":
-            return self._per_sample(args, terms[0], node, frame)
+            return self._per_sample(args, node, frame)
         if args and all(is_constant(a) for a in args):
             return CONST
         op = "sum" if callee.target == "sum" else "mean"
@@ -1001,9 +984,9 @@ class BatchAxis:
             f"the loss object {label}, which reduces the batch itself",
             op,
         )
-        return _reduced(1 if op == "sum" else 0, origin=origin, terms=terms)
+        return _reduced(1 if op == "sum" else 0, origin=origin)
 
-    def _per_sample(self, args: list[Batch], label: str, node: ast.Call, frame: _Frame) -> Batch:
+    def _per_sample(self, args: list[Batch], node: ast.Call, frame: _Frame) -> Batch:
         """A Keras loss function: the mean over the last axis, one value per sample."""
         inputs = args[:2]
         if any(a.kind == "flat" for a in inputs):
@@ -1013,10 +996,10 @@ class BatchAxis:
                 f"{_short_call(node)} on a flattened tensor",
                 "mean",
             )
-            return Batch("mean", origin=origin, terms=(label,))
+            return Batch("mean", origin=origin)
         reduced = [a for a in inputs if a.kind in REDUCED]
         if reduced:
-            return replace(reduced[0], terms=(label,))
+            return reduced[0]
         if inputs and all(a.kind == "const" for a in inputs):
             return CONST
         kept = [a for a in inputs if a.kind == "kept"]
@@ -1026,7 +1009,6 @@ class BatchAxis:
             "kept",
             rank=rank - 1 if rank else None,
             min_rank=max(1, min_rank - 1),
-            terms=(label,),
         )
 
     def _library(self, name: str, node: ast.Call, frame: _Frame) -> Batch:
@@ -1046,10 +1028,10 @@ class BatchAxis:
             return CONST if all(is_constant(a) for a in args) else UNKNOWN
         if module in ("keras.losses", "keras.metrics"):
             if last[:1].islower() and last not in ("get", "serialize", "deserialize"):
-                return self._per_sample(args, name, node, frame)
+                return self._per_sample(args, node, frame)
             if module == "keras.losses" and last not in ("Loss", "Reduction"):
                 reduction = _reduction(node, frame, default="mean")
-                return Batch("lossobj", target=reduction, terms=(name,))
+                return Batch("lossobj", target=reduction)
             return UNKNOWN
         batched = _batched_source(module, last, node)
         if batched is not None:
@@ -1090,7 +1072,7 @@ class BatchAxis:
             return Batch(
                 "seq",
                 items=tuple(
-                    replace(x, origin=None, terms=()) if x.kind in ("kept", "flat") else UNKNOWN
+                    replace(x, origin=None) if x.kind in ("kept", "flat") else UNKNOWN
                     for x in sources
                 ),
             )
@@ -1114,7 +1096,7 @@ class BatchAxis:
                 return first if first.kind in ("const", "flat") else UNKNOWN
             delta = -1 if op == "squeeze" else 1
             rank = first.rank + delta if first.rank is not None else None
-            return replace(first, rank=rank, min_rank=max(1, first.min_rank + delta), terms=())
+            return replace(first, rank=rank, min_rank=max(1, first.min_rank + delta))
         if op in ("concatenate", "concat", "stack"):
             axis = _argument(node, 1, ("axis", "dim"))
             position = _int(axis) if axis is not None else (0 if op != "concatenate" else None)
@@ -1128,14 +1110,14 @@ class BatchAxis:
                 value = arithmetic(value, item, "cmp")
             if value.kind != "kept":
                 return UNKNOWN
-            return replace(value, rank=None, terms=())
+            return replace(value, rank=None)
         if op in _LAST_AXIS and not (module == "keras.ops" and op == "cosine_similarity"):
-            return self._per_sample(args, f"{module}.{op}", node, frame)
+            return self._per_sample(args, node, frame)
         binary = _BINARY.get(ops.FUNCTIONS[op].range) if op in ops.FUNCTIONS else None
         if binary is not None and len(args) == 2 and not kwargs:
             # divide_no_nan(intersection, union) is a ratio, as ``/`` is: not a product.
             value = arithmetic(args[0], args[1], binary)
-            return replace(value, terms=()) if value.kind in TENSORS else value
+            return value
         if op in _ELEMENTWISE or op in _ELEMENTWISE_CROSSENTROPY:
             value = CONST
             for item in (*args, *kwargs.values()):
@@ -1144,14 +1126,12 @@ class BatchAxis:
                 value = arithmetic(value, item, "*") if value.kind != "const" else item
                 if value.kind == "ref":
                     value = CONST
-            if op in _ELEMENTWISE_CROSSENTROPY and value.kind in TENSORS:
-                return replace(value, terms=(f"{module}.{op}",))
             if op in _PER_EXAMPLE and value.kind == "unknown" and module == "tensorflow.nn":
                 # Documented to return the per-example losses, the shape of the logits: a
                 # tensor with its batch axis even when the logits come from a model the
                 # analysis cannot follow (a TF1 discriminator).
                 return Batch("kept")
-            return replace(value, terms=()) if value.kind in TENSORS else value
+            return value
         if all(is_constant(a) for a in (*args, *kwargs.values())):
             return CONST
         return UNKNOWN
@@ -1175,9 +1155,7 @@ class BatchAxis:
         outcome, kept = _reduce_axes(value, axes, keepdims)
         if outcome == "kept":
             assert kept is not None
-            if op in _ARG_REDUCTIONS:
-                return replace(kept, terms=())
-            return replace(kept, terms=value.terms if op in _MEAN_OPS or op in _SUM_OPS else ())
+            return kept
         if outcome == "unknown" or op in _ARG_REDUCTIONS:
             return UNKNOWN
         scale = 1 if op in _SUM_OPS else 0
@@ -1201,11 +1179,11 @@ class BatchAxis:
         origin = Reduction(
             frame.path, self._span(node, frame), how, _op_name(op), fixable, per_sample=per_sample
         )
-        return _reduced(scale, origin=origin, terms=value.terms)
+        return _reduced(scale, origin=origin)
 
     def _flatten(self, value: Batch) -> Batch:
         if value.kind in ("kept", "flat"):
-            return Batch("flat", rank=1, terms=())
+            return Batch("flat", rank=1)
         return value if value.kind in ("const",) else UNKNOWN
 
     def _reshape(self, value: Batch, shape: ast.expr | None, frame: _Frame) -> Batch:
@@ -1242,7 +1220,7 @@ class BatchAxis:
                 return self._reshape(base, node.args[0], frame)
             return UNKNOWN
         if attr in _TENSOR_METHODS_PASS:
-            return replace(base, terms=())
+            return base
         return UNKNOWN
 
     def _container_method(self, func: ast.Attribute, node: ast.Call, frame: _Frame) -> None:
