@@ -387,8 +387,8 @@ def test_flatten_bounds_the_units_and_symbolic_tensors_are_recorded() -> None:
 
 
 def test_library_losses_need_a_keras_losses_module() -> None:
-    """Only a module named ``losses`` that imports Keras or TensorFlow (not PyTorch) makes its
-    public ``(y_true, y_pred)`` functions losses; a coefficient stays a metric."""
+    """Only a package's module named ``losses`` that imports Keras or TensorFlow (not PyTorch)
+    makes its public ``(y_true, y_pred)`` functions losses; a coefficient stays a metric."""
 
     def roles(source: str, module: str) -> dict[str, tuple[str, ...]]:
         found = ProjectIndex([index(source, module=module)]).definitions()
@@ -410,5 +410,6 @@ def test_library_losses_need_a_keras_losses_module() -> None:
         "iou_seg": ("loss",),
     }
     assert roles("import tensorflow as tf" + body, "pkg.utils")["dice"] == ()
+    assert roles("import tensorflow as tf" + body, "losses")["dice"] == ()  # a script's module
     assert roles("import tensorflow as tf\nimport torch" + body, "pkg.losses")["dice"] == ()
     assert roles("import numpy as np" + body, "pkg.losses")["dice"] == ()

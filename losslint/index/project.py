@@ -465,11 +465,12 @@ _OTHER_ROOTS: Final = frozenset({"torch", "jax", "flax"})
 
 def _library_roles(module: ModuleIndex, qualname: str) -> frozenset[str]:
     """A library loss: a public ``(y_true, y_pred)`` function, named neither like a loss nor
-    like a coefficient or score, in a Keras/TensorFlow module named ``losses`` (``dice`` and
-    ``tversky`` in ``keras_unet_collection/losses.py``): what it exports is meant for compile."""
+    like a coefficient or score, in a Keras/TensorFlow package's module named ``losses``
+    (``dice``, ``tversky`` in ``keras_unet_collection/losses.py``): exports meant for compile."""
     name = qualname.rpartition(".")[2]
-    if name.startswith("_") or module.module.rpartition(".")[2] not in _LOSS_MODULES:
-        return frozenset()
+    package, _, last = module.module.rpartition(".")
+    if name.startswith("_") or not package or last not in _LOSS_MODULES:
+        return frozenset()  # a script's own losses.py holds helpers as much as losses
     # ``dice_coef``, ``iou_box_coef`` name the coefficient (a metric); ``iou_seg`` names the
     # quantity a loss module's function turns into a loss (1 - IoU), as ``dice`` does.
     words = [w for w in _METRIC_WORDS if w != "iou"]
