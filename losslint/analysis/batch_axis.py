@@ -238,8 +238,9 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
             return _reduced(-b.scale, origin=b.origin)
         return b
     if a.kind == "scalar" or b.kind == "scalar":
-        known = b if a.kind == "scalar" else a
-        return known
+        if op == "/" and b.kind == "scalar" and a.scale > 0:
+            return UNKNOWN  # K.sum(l * mask) / K.sum(mask): maybe a count of the batch
+        return b if a.kind == "scalar" else a
     if op == "*":
         scale = a.scale + b.scale
     elif op == "/":
