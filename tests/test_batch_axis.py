@@ -192,3 +192,28 @@ def test_effects_need_a_tensor_and_loss_code() -> None:
     )
     effects = [(e.kind, e.what) for e in analysis.effects()]
     assert effects == [("store", "HISTORY.append(...)"), ("numpy", "np.mean(...)")]
+
+
+@pytest.mark.parametrize(
+    ("signature", "test", "kind"),
+    [
+        ("reduce='mean'", "reduce == 'mean'", "mean"),
+        ("reduce=None", "reduce == 'mean'", "kept"),
+        ("reduce=None", "reduce is not None", "kept"),
+        ("flat=True", "flat", "mean"),
+        ("flat=True", "not flat", "kept"),
+        # Rebound in the body: the default says nothing about the test.
+        ("reduce='mean'", "(reduce := reduce.lower()) == 'mean'", "unknown"),
+    ],
+)
+def test_tests_on_defaulted_parameters_are_decided(signature: str, test: str, kind: str) -> None:
+    _, analysis = analyse(
+        f"""
+        def my_loss(y_true, y_pred, {signature}):
+            value = ops.square(y_true - y_pred)
+            if {test}:
+                value = ops.mean(value)
+            return value
+        """
+    )
+    assert analysis.function_result("m.my_loss").kind == kind

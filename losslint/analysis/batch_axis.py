@@ -151,6 +151,9 @@ class _Frame:
     training: bool = False  # a training step: the functions it calls are trained on directly
     probes: dict[int, tuple[str, Span]] = field(default_factory=dict)
     nesting: int = 0  # expressions being evaluated inside one another
+    # Parameters left at a literal default and never rebound (``reduce='mean'``): a test on
+    # them is decided, as it is for every call that leaves them out (compile's).
+    defaults: dict[str, object] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -489,6 +492,10 @@ class BatchAxis:
         for extra in (node.args.vararg, node.args.kwarg):
             if extra is not None:
                 frame.env[extra.arg] = UNKNOWN
+        passed = set(given) | set(params[start : start + (len(args) if args is not None else 2)])
+        frame.defaults = {
+            name: value for name, value in _literal_defaults(node).items() if name not in passed
+        }
         self._active.add(function.qualname)
         try:
             self._block(node.body, frame)
@@ -526,7 +533,11 @@ class BatchAxis:
             self._expr(node.value, frame)
         elif isinstance(node, ast.If):
             self._expr(node.test, frame)
-            self._branches([node.body, node.orelse], frame)
+            decided = _decided(node.test, frame.defaults)
+            if decided is None:
+                self._branches([node.body, node.orelse], frame)
+            else:
+                self._block(node.body if decided else node.orelse, frame)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             self._expr(node.iter, frame)
             self._bind(node.target, UNKNOWN, None, frame)
@@ -1368,6 +1379,54 @@ def _symbolic(value: Value) -> bool:
     return value.func is None and any(
         _symbolic(leaf) for arg in value.args for leaf in iter_leaves(arg)
     )
+
+
+def _literal_defaults(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, object]:
+    """Parameters with a literal default (a string, number, bool or None) that the body never
+    rebinds: their value is the default whenever a call leaves them out."""
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    defaulted = positional[len(positional) - len(args.defaults) :]
+    pairs = list(zip(defaulted, args.defaults, strict=True))
+    kwonly = zip(args.kwonlyargs, args.kw_defaults, strict=True)
+    pairs += [(a, d) for a, d in kwonly if d is not None]
+    rebound = {
+        n.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))
+    }
+    return {
+        arg.arg: default.value
+        for arg, default in pairs
+        if isinstance(default, ast.Constant) and arg.arg not in rebound
+    }
+
+
+def _decided(test: ast.expr, defaults: dict[str, object]) -> bool | None:
+    """The value of an ``if`` test on defaulted parameters (``reduce == 'mean'``,
+    ``reduce is not None``, ``not flag``), or None when it is not known."""
+    if isinstance(test, ast.Name) and test.id in defaults:
+        return bool(defaults[test.id])
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _decided(test.operand, defaults)
+        return None if inner is None else not inner
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    left, right = test.left, test.comparators[0]
+    if isinstance(right, ast.Name):
+        left, right = right, left
+    if not (isinstance(left, ast.Name) and left.id in defaults and isinstance(right, ast.Constant)):
+        return None
+    value, other, op = defaults[left.id], right.value, test.ops[0]
+    if isinstance(op, ast.Eq):
+        return bool(value == other)
+    if isinstance(op, ast.NotEq):
+        return bool(value != other)
+    if isinstance(op, ast.Is):
+        return value is other
+    if isinstance(op, ast.IsNot):
+        return value is not other
+    return None
 
 
 def _op(op: ast.operator) -> str:
