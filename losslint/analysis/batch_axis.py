@@ -336,6 +336,8 @@ class BatchAxis:
         self._differentiated: set[str] = set()
         self._definitions = {d.qualname: d for d in project.definitions()}
         self._trained_sink: list[Trained] = []
+        # functools.partial(f, name=value) at compile sites: f -> name -> state.
+        self._partials: dict[str, dict[str, Batch]] | None = None
 
     # -- public results ----------------------------------------------------------------------
 
@@ -413,19 +415,21 @@ class BatchAxis:
         """The keyword arguments compile sites bind with ``functools.partial(f, name=value)``:
         a symbolic Keras tensor (an ``Input`` or a layer applied to one) has a batch axis,
         anything else is a setting."""
-        bound: dict[str, Batch] = {}
-        for module in self.project.modules:
-            for site in module.compiles:
-                for value in (site.loss, site.metrics, site.weighted_metrics):
-                    for leaf in iter_leaves(value) if value is not None else ():
-                        target = partial_target(leaf)
-                        if target is None or self.project._lookup(target) != qualname:
-                            continue
-                        assert isinstance(leaf, Call)
-                        for name, argument in leaf.kwargs:
-                            state = Batch("kept") if _symbolic(argument) else CONST
-                            bound[name] = join(bound.get(name, state), state)
-        return tuple(sorted(bound.items()))
+        if self._partials is None:
+            self._partials = {}
+            for module in self.project.modules:
+                for site in module.compiles:
+                    for value in (site.loss, site.metrics, site.weighted_metrics):
+                        for leaf in iter_leaves(value) if value is not None else ():
+                            target = partial_target(leaf)
+                            found = self.project._lookup(target) if target else None
+                            if found is None or not isinstance(leaf, Call):
+                                continue
+                            bound = self._partials.setdefault(found, {})
+                            for name, argument in leaf.kwargs:
+                                state = Batch("kept") if _symbolic(argument) else CONST
+                                bound[name] = join(bound.get(name, state), state)
+        return tuple(sorted(self._partials.get(qualname, {}).items()))
 
     def _method(
         self, cls: str, name: str, depth: int = 0
