@@ -217,3 +217,29 @@ def test_tests_on_defaulted_parameters_are_decided(signature: str, test: str, ki
         """
     )
     assert analysis.function_result("m.my_loss").kind == kind
+
+
+def test_tf1_objectives_from_placeholders_and_other_methods() -> None:
+    """A placeholder with a None batch dimension is batched; an objective built in one method
+    and minimized in another is named as it is minimized."""
+    _, analysis = analyse(
+        """
+        x = tf.compat.v1.placeholder(tf.float32, [None, 10])
+        fixed = tf.compat.v1.placeholder(tf.float32, [64, 10])
+        cost = -tf.reduce_sum(x * tf.math.log(x))
+        fixed_cost = tf.reduce_sum(fixed)
+        step = tf.compat.v1.train.AdamOptimizer(1e-3).minimize(cost)
+        fixed_step = tf.compat.v1.train.AdamOptimizer(1e-3).minimize(fixed_cost)
+
+        class GAN:
+            def build(self, logits):
+                self.g_loss = tf.nn.sigmoid_cross_entropy_with_logits(
+                    logits=logits, labels=tf.ones_like(logits)
+                )
+
+            def train(self):
+                return tf.compat.v1.train.AdamOptimizer(1e-3).minimize(self.g_loss)
+        """
+    )
+    found = {t.text: t.value.kind for t in analysis.trained()}
+    assert found == {"cost": "sum", "fixed_cost": "const", "self.g_loss": "kept"}

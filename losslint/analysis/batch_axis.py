@@ -154,6 +154,7 @@ class _Frame:
     # Parameters left at a literal default and never rebound (``reduce='mean'``): a test on
     # them is decided, as it is for every call that leaves them out (compile's).
     defaults: dict[str, object] = field(default_factory=dict)
+    labels: dict[int, str] = field(default_factory=dict)  # probe id -> the name it is bound to
 
     @property
     def path(self) -> str:
@@ -521,6 +522,9 @@ class BatchAxis:
 
     def _statement(self, node: ast.stmt, frame: _Frame) -> None:
         if isinstance(node, ast.Assign):
+            if id(node.value) in frame.probes and len(node.targets) == 1:
+                # ``self.g_loss = ...`` minimized in another method: name it as written there.
+                frame.labels[id(node.value)] = _text(node.targets[0])
             value = self._expr(node.value, frame)
             for target in node.targets:
                 self._bind(target, value, node.value, frame)
@@ -1281,7 +1285,8 @@ class BatchAxis:
                     value = self._grad_target(value.target or "")
             else:
                 return
-        self._trained_sink.append(Trained(kind, frame.path, span, value, _text(node)))
+        text = frame.labels.get(id(node)) or _text(node)
+        self._trained_sink.append(Trained(kind, frame.path, span, value, text))
 
     def _grad_target(self, qualname: str) -> Batch:
         found = self.project.functions.get(qualname)
