@@ -243,3 +243,30 @@ def test_tf1_objectives_from_placeholders_and_other_methods() -> None:
     )
     found = {t.text: t.value.kind for t in analysis.trained()}
     assert found == {"cost": "sum", "fixed_cost": "const", "self.g_loss": "kept"}
+
+
+def test_defaults_do_not_hold_under_passed_keywords() -> None:
+    """``helper(y, p, **options)`` may set ``reduce``: the test on it stays undecided."""
+    _, analysis = analyse(
+        """
+        def helper(y_true, y_pred, reduce="mean"):
+            value = ops.square(y_true - y_pred)
+            if reduce == "mean":
+                value = ops.mean(value)
+            return value
+
+        def given_loss(y_true, y_pred):
+            return helper(y_true, y_pred, reduce=None)
+
+        def forwarded_loss(y_true, y_pred, **options):
+            return helper(y_true, y_pred, **options)
+
+        def default_loss(y_true, y_pred):
+            return helper(y_true, y_pred)
+        """
+    )
+    kinds = {
+        name: analysis.function_result(f"m.{name}").kind
+        for name in ("given_loss", "forwarded_loss", "default_loss")
+    }
+    assert kinds == {"given_loss": "unknown", "forwarded_loss": "unknown", "default_loss": "mean"}

@@ -499,7 +499,9 @@ class BatchAxis:
                 frame.env[extra.arg] = UNKNOWN
         passed = set(given) | set(params[start : start + (len(args) if args is not None else 2)])
         frame.defaults = {
-            name: value for name, value in _literal_defaults(node).items() if name not in passed
+            name: value
+            for name, value in _literal_defaults(node).items()
+            if name not in passed and "**" not in given
         }
         self._active.add(function.qualname)
         try:
@@ -958,6 +960,8 @@ class BatchAxis:
             if "loss" in definition.roles:
                 result = self.result(definition)
                 return self._anchor(result, (), node, qualname, frame)
+        if any(k.arg is None for k in node.keywords):
+            kwargs["**"] = UNKNOWN  # f(y, p, **options): no default is known to hold
         cls = qualname.rpartition(".")[0] if self_value is not None else None
         result = self._run_function(
             module,
