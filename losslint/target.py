@@ -9,8 +9,14 @@ the Keras it runs; the dependency pins say which one it is. Keras 2 is recognise
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 # Files that declare dependencies, at the project root.
 _FILES: Final = ("pyproject.toml", "setup.cfg", "setup.py", "environment.yml", "environment.yaml")
@@ -38,11 +44,66 @@ def infer_target(root: Path) -> tuple[int, str] | None:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        found = _from_text(text)
+        found = _from_pyproject(text) if path.name == "pyproject.toml" else _from_text(text)
         if found is not None:
             version, requirement = found
             return version, f"{path.name} requires {requirement}"
     return None
+
+
+def _from_pyproject(text: str) -> tuple[int, str] | None:
+    """The project's own dependencies decide; optional extras (a benchmark's ``tf-keras``, a
+    ``legacy`` extra) only when those say nothing and every extra that pins agrees."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return _from_text(text)
+    project = document.get("project")
+    project = project if isinstance(project, dict) else {}
+    poetry = (
+        document.get("tool", {}).get("poetry", {}) if isinstance(document.get("tool"), dict) else {}
+    )
+    poetry = poetry if isinstance(poetry, dict) else {}
+    main = [*_strings(project.get("dependencies")), *_poetry(poetry.get("dependencies"))]
+    found = _from_text("\n".join(main))
+    if found is not None:
+        return found
+    extras = project.get("optional-dependencies")
+    groups = [_strings(v) for v in extras.values()] if isinstance(extras, dict) else []
+    groups += [_poetry(g.get("dependencies")) for g in _tables(poetry.get("group"))]
+    pinned = [f for f in (_from_text("\n".join(group)) for group in groups) if f is not None]
+    if pinned and all(version == pinned[0][0] for version, _ in pinned):
+        return pinned[0][0], f"{pinned[0][1]} (an optional extra)"
+    return None
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _tables(value: object) -> list[dict[str, Any]]:
+    return [v for v in value.values() if isinstance(v, dict)] if isinstance(value, dict) else []
+
+
+def _poetry(value: object) -> list[str]:
+    """Poetry's ``name = "<3"`` / ``name = {version = "<3"}`` as requirement strings."""
+    if not isinstance(value, dict):
+        return []
+    found = []
+    for name, spec in value.items():
+        if isinstance(spec, dict):
+            spec = spec.get("version", "")
+        if isinstance(spec, str):
+            found.append(f"{name}{_caret(spec.strip())}")
+    return found
+
+
+def _caret(spec: str) -> str:
+    """Poetry's ``^2.4`` (and a bare ``2.4``) is ``>=2.4,<3``; ``*`` is no bound."""
+    bare = spec.lstrip("^")
+    if spec in ("", "*") or not re.fullmatch(r"\d+(\.\d+)*", bare):
+        return "" if spec in ("", "*") else spec
+    return f">={bare},<{int(bare.split('.')[0]) + 1}"
 
 
 def _from_text(text: str) -> tuple[int, str] | None:

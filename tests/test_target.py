@@ -24,6 +24,27 @@ from tests.test_cli import run
         ("requirements.txt", "tensorflow>=2.16\nkeras-cv<0.5\n", None),
         ("requirements.txt", "tensorflow<2.17\n", None),
         ("requirements.txt", "# keras<3 was the old pin\nkeras>=3\n", 3),
+        # A benchmark extra that installs tf-keras does not make a Keras 3 project Keras 2.
+        (
+            "pyproject.toml",
+            '[project]\ndependencies = ["keras>=3"]\n'
+            '[project.optional-dependencies]\nbench = ["tf-keras>=2.21,<2.22"]\n',
+            3,
+        ),
+        (
+            "pyproject.toml",
+            '[project]\ndependencies = ["numpy"]\n'
+            '[project.optional-dependencies]\nbench = ["tf-keras>=2.21,<2.22"]\n',
+            2,
+        ),
+        (
+            "pyproject.toml",
+            '[project.optional-dependencies]\nold = ["keras<3"]\nnew = ["keras>=3"]\n',
+            None,
+        ),
+        ("pyproject.toml", '[tool.poetry.dependencies]\nkeras = "^2.4"\n', 2),
+        ("pyproject.toml", '[tool.poetry.dependencies]\ntensorflow = {version = "^2.17"}\n', None),
+        ("pyproject.toml", 'dependencies = ["keras<3"\n', 2),
     ],
 )
 def test_target_from_dependency_pins(
