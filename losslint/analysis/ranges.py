@@ -462,6 +462,7 @@ class RangeAnalysis:
         self._record_frame: _Frame | None = None
         self._by_name = {m.module: m for m in project.modules}
         self._globals: dict[tuple[str, str], Range | None] = {}
+        self._class_settings: dict[str, dict[str, Range | None]] = {}
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -545,7 +546,8 @@ class RangeAnalysis:
         outer: dict[str, Range | None] | None = None,
     ) -> Range | None:
         """Interpret a function; ``arguments`` None means "as a loss, with its own defaults"."""
-        env = dict(outer or {})
+        env = dict(self._settings(qualname.rpartition(".")[0]))
+        env.update(outer or {})
         env.update(self._defaults(node, loss_inputs=arguments is None, module=module))
         if arguments:
             env.update(arguments)
@@ -572,6 +574,56 @@ class RangeAnalysis:
             self._active.discard(qualname)
         self._memo[key] = result
         return result
+
+    def _settings(self, owner: str) -> dict[str, Range | None]:
+        """``self.x`` set in ``__init__`` from a parameter with a positive default (``def
+        __init__(self, image_sigma=1.0): self.image_sigma = image_sigma``) or from a positive
+        constant: a configuration value, not data. It is 0 only if a user configures it so, like
+        a parameter with a positive default, so it is taken as positive."""
+        if owner in self._class_settings:
+            return self._class_settings[owner]
+        self._class_settings[owner] = {}  # a cycle of bases stays empty
+        settings: dict[str, Range | None] = {}
+        found = self.project.classes.get(owner)
+        init = self.project.method(owner, "__init__") if found is not None else None
+        located = self.project.functions.get(init) if init is not None else None
+        if found is not None and located is not None:
+            module, function = located
+            node = function.node
+            defaults = self._defaults(node, loss_inputs=False, module=module)
+            assigned: dict[str, int] = {}
+            for stmt in ast.walk(found[1].node):
+                if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                    for target in targets:
+                        for element in ast.walk(target):
+                            attribute = _self_attribute(element)
+                            if attribute is not None:
+                                assigned[attribute] = assigned.get(attribute, 0) + 1
+            for stmt in names.iter_statements(node.body):
+                if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+                    continue
+                attribute = _self_attribute(stmt.targets[0])
+                if attribute is None or assigned.get(attribute) != 1:
+                    continue
+                value: ast.expr = stmt.value
+                while (
+                    isinstance(value, ast.Call)
+                    and len(value.args) == 1
+                    and isinstance(value.func, ast.Name)
+                    and value.func.id in ("float", "int")
+                ):
+                    value = value.args[0]
+                if isinstance(value, ast.Name) and value.id in defaults:
+                    given = defaults[value.id]
+                    if given is not None and given.lo > 0 and not given.source:
+                        settings[f"self.{attribute}"] = Range(0.0, INF, lo_open=True)
+                    continue
+                number = _number(value)
+                if number is not None and number > 0:
+                    settings[f"self.{attribute}"] = point(number)
+        self._class_settings[owner] = settings
+        return settings
 
     def _objective(self, module: ModuleIndex, kind: str, scope: str, node: ast.expr) -> None:
         """The trained expression and the statements it is built from."""
@@ -1225,6 +1277,9 @@ class RangeAnalysis:
                     "constant",
                 )
                 return _reported(Range(0.0, INF), node, "power", frame)
+        if p > 0 and base is not None and (base.lo > 0 or (base.lo == 0 and base.lo_open)):
+            # A positive base (a configured ``sigma`` set from a positive default) stays positive.
+            return Range(_fpow(base.lo, p), _fpow(base.hi, p), base.lo_open, base.hi_open)
         if _is_integer(p) and int(p) % 2 == 0 and p > 0:
             reason = base.reason if base else "an even power is 0 at 0"
             return Range(0.0, INF, reason=reason or "an even power is 0 at 0")
@@ -1698,6 +1753,13 @@ class RangeAnalysis:
 
     def _keep(self, hazard: Hazard) -> None:
         self.hazards.setdefault((hazard.path, hazard.span, hazard.kind), hazard)
+
+
+def _self_attribute(node: ast.AST) -> str | None:
+    """``x`` for ``self.x``, else None."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return node.attr if node.value.id == "self" else None
+    return None
 
 
 _STATE_FACTORIES: Final = frozenset({"add_weight", "add_variable", "Variable"})
