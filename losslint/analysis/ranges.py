@@ -1062,6 +1062,8 @@ class RangeAnalysis:
             result = refine(
                 left if self._fills_zeros(right_node, left_node, frame) else right, "!=", 0.0
             )
+        elif isinstance(op, ast.Add) and self._exp_pair(left_node, right_node, frame):
+            result = _cosh_sum(left, right)
         elif isinstance(op, ast.Add):
             result = _add_any(left, right)
         elif isinstance(op, ast.Sub):
@@ -1075,6 +1077,30 @@ class RangeAnalysis:
         elif isinstance(op, ast.Pow):
             result = self._power(left, right, left_node, node, frame)
         return _carry(result, left, right)
+
+    def _exp_pair(self, left: ast.expr, right: ast.expr, frame: _Frame) -> bool:
+        """``exp(x) + exp(-x)`` (2 cosh x): one of the two is at least 1 for every x."""
+        arguments = []
+        for term in (left, right):
+            if not (
+                isinstance(term, ast.Call)
+                and len(term.args) == 1
+                and self._call_name(term.func, frame) == "exp"
+            ):
+                return False
+            arguments.append(term.args[0])
+        return self._negates(arguments[0], arguments[1], frame) or self._negates(
+            arguments[1], arguments[0], frame
+        )
+
+    def _negates(self, negated: ast.expr, value: ast.expr, frame: _Frame) -> bool:
+        """Is ``negated`` written as ``-value`` (or ``negative(value)``)?"""
+        if isinstance(negated, ast.UnaryOp) and isinstance(negated.op, ast.USub):
+            return _key(negated.operand) == _key(value)
+        if isinstance(negated, ast.Call) and len(negated.args) == 1:
+            name = self._call_name(negated.func, frame)
+            return name in ("negative", "neg") and _key(negated.args[0]) == _key(value)
+        return False
 
     def _fills_zeros(self, term: ast.expr, value: ast.expr, frame: _Frame) -> bool:
         """Is ``term`` ``c * (value == 0)`` with ``c > 0`` (through casts, either order)?"""
@@ -1495,6 +1521,8 @@ class RangeAnalysis:
         if op == "multiply":
             return _mul_any(first, values[1] if len(values) > 1 else None)
         if op == "add":
+            if len(args) > 1 and self._exp_pair(args[0], args[1], frame):
+                return _cosh_sum(first, values[1])
             return _add_any(first, values[1] if len(values) > 1 else None)
         if op == "subtract":
             second = values[1] if len(values) > 1 else None
@@ -1813,6 +1841,20 @@ def _add_any(a: Range | None, b: Range | None, guard: bool = True) -> Range | No
     if a is not None and b is not None:
         return _add(a, b, guard)
     return None
+
+
+def _cosh_sum(a: Range | None, b: Range | None) -> Range:
+    """``exp(x) + exp(-x)`` = 2 cosh(x) >= 2: neither term underflows where the other is small.
+    It still overflows where either exponent is unbounded above."""
+    overflow = (a.overflow if a else None) or (b.overflow if b else None)
+    carrying = [v for v in (a, b) if v is not None and v.overflow is not None]
+    return Range(
+        2.0,
+        INF,
+        overflow=overflow,
+        numpy_overflow=bool(carrying) and all(v.numpy_overflow for v in carrying),
+        pending=_pending(a, b),
+    )
 
 
 def _mul_any(a: Range | None, b: Range | None) -> Range | None:
