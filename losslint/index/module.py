@@ -329,6 +329,15 @@ def _own_expressions(node: ast.stmt) -> Iterator[ast.AST]:
         stack.extend(ast.iter_child_nodes(current))
 
 
+_MUTATORS: Final = frozenset(
+    {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "popitem"}
+)
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
 class ModuleIndexer:
     """Builds the :class:`ModuleIndex` of one parsed module."""
 
@@ -1055,6 +1064,8 @@ class ModuleIndexer:
             if isinstance(binding, _Binding) and isinstance(
                 binding.value, (ast.List, ast.Tuple, ast.Dict)
             ):
+                if self._mutated(outputs.id, binding.line, line):
+                    return None  # ``outs = []`` then ``outs.append(...)``: outputs unknown
                 scope, line, outputs = binding.scope, binding.line, binding.value
         span = self.span(call)
         if isinstance(outputs, (ast.List, ast.Tuple)):
@@ -1074,6 +1085,28 @@ class ModuleIndexer:
             )
             return ModelFact("functional", "dict", found, span)
         return ModelFact("functional", "single", (self._output(outputs, scope, line),), span)
+
+    def _mutated(self, name: str, start: int, end: float) -> bool:
+        """Is the list or dict bound to ``name`` changed in place between two lines
+        (``name.append(x)``, ``name[i] = x``, ``name += [x]``, ``del name[i]``)?"""
+        for node in ast.walk(self.tree):
+            if not start < getattr(node, "lineno", 0) < end:
+                continue
+            changed: ast.expr | None = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr in _MUTATORS:
+                    changed = node.func.value
+            elif isinstance(node, (ast.Assign, ast.Delete)):
+                for target in node.targets:
+                    if isinstance(target, ast.Subscript) and _is_name(target.value, name):
+                        return True
+            elif isinstance(node, ast.AugAssign):
+                changed = node.target
+                if isinstance(changed, ast.Subscript):
+                    changed = changed.value
+            if changed is not None and _is_name(changed, name):
+                return True
+        return False
 
     def _output(self, expr: ast.expr, scope: _Scope, line: float) -> Output:
         return self.tensor(expr, scope, line) or Output(None, None, None, self.span(expr))

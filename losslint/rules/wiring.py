@@ -258,6 +258,8 @@ def check_loss_structure(context: RuleContext) -> Iterator[Finding]:
         if model is None or loss is None:
             continue
         count = len(model.outputs)
+        if count == 0:
+            continue  # no model has no outputs: what it returns is not known
         if isinstance(loss, Seq):
             n = len(loss.items)
             if model.structure == "single":
