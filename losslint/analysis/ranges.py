@@ -71,6 +71,7 @@ _FLIPPED: Final = {"==": "==", "!=": "!=", ">": "<", ">=": "<=", "<": ">", "<=":
 _FINITE_TESTS: Final = frozenset(
     {"isnan", "isinf", "isfinite", "is_nan", "is_inf", "is_finite", "isneginf", "isposinf"}
 )
+_INF_TESTS: Final = frozenset({"isinf", "is_inf", "isneginf", "isposinf"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,6 +464,7 @@ class RangeAnalysis:
         self._by_name = {m.module: m for m in project.modules}
         self._globals: dict[tuple[str, str], Range | None] = {}
         self._class_settings: dict[str, dict[str, Range | None]] = {}
+        self._nan: set[tuple[str, Span, str]] = set()  # hazards that can give NaN, not only inf
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -1220,6 +1222,8 @@ class RangeAnalysis:
                 frame,
                 f"division by {_text(denominator_node)}, which can be 0 ({why}): add a small "
                 "constant to the denominator or use ops.divide_no_nan",
+                # x / 0 is ±inf, and NaN only where x can be 0 (or inf) too.
+                nan=numerator is None or numerator.may_be_zero() or numerator.overflow is not None,
             )
             return _reported(normalized or _quotient(numerator, denominator), node, "divide", frame)
         return normalized or _quotient(numerator, denominator)
@@ -1301,6 +1305,7 @@ class RangeAnalysis:
                     f"{_text(base_node)} ** {_fmt(p)}: a negative power of a value that can be 0 "
                     f"({base.reason or 'nothing keeps it away from 0'}) is inf; add a small "
                     "constant",
+                    nan=base.lo < 0,
                 )
                 return _reported(Range(0.0, INF), node, "power", frame)
         if p > 0 and base is not None and (base.lo > 0 or (base.lo == 0 and base.lo_open)):
@@ -1408,23 +1413,25 @@ class RangeAnalysis:
         return _join(results[0], results[1])
 
     def _finite_test(self, condition: ast.expr, frame: _Frame) -> None:
-        """``where(is_nan(v), 0, v)``: the non-finite values of v are handled on purpose."""
+        """``where(is_nan(v), 0, v)``: the non-finite values of v are handled on purpose.
+        ``is_inf`` does not catch NaN, so it handles only the hazards whose result is ±inf."""
         for call in ast.walk(self._source(condition, frame)):
-            if (
-                isinstance(call, ast.Call)
-                and call.args
-                and self._call_name(call.func, frame) in _FINITE_TESTS
-            ):
-                self._handled(self._quiet(call.args[0], frame))
+            if not (isinstance(call, ast.Call) and call.args):
+                continue
+            name = self._call_name(call.func, frame)
+            if name in _FINITE_TESTS:
+                self._handled(self._quiet(call.args[0], frame), inf_only=name in _INF_TESTS)
 
-    def _handled(self, value: Range | None) -> None:
-        """Forget the hazards whose non-finite result ``value`` carries: the code handles it."""
+    def _handled(self, value: Range | None, inf_only: bool = False) -> None:
+        """Forget the hazards whose non-finite result ``value`` carries: the code handles it
+        (with ``inf_only``, only those that give ±inf and never NaN)."""
         if value is None or not value.pending:
             return
-        for key in value.pending:
+        handled = [k for k in value.pending if not (inf_only and k in self._nan)]
+        for key in handled:
             self.hazards.pop(key, None)
         if self._record is not None:
-            pending = set(value.pending)
+            pending = set(handled)
             self._record[:] = [
                 (hazard, targets)
                 for hazard, targets in self._record
@@ -1665,6 +1672,7 @@ class RangeAnalysis:
                 f"log of {_text(value_node)}, which contains exp() of an unbounded value that "
                 "overflows to inf: use ops.softplus(x) for log(1 + exp(x)) or ops.logsumexp(x) "
                 "for log(sum(exp(x)))",
+                nan=False,
             )
             return _reported(Range(-INF, INF), node, "exp", frame)
         if value.normalizer is not None and threshold == 0.0:
@@ -1680,6 +1688,7 @@ class RangeAnalysis:
                 f"log of a {value.normalizer} ({_text(value_node)}): the {value.normalizer} "
                 f"underflows to 0 for large logits and the log is -inf (NaN gradient); use {fix}",
                 rewrites.log_softmax_fix(node, frame.module.imports, frame.module.lines),
+                nan=False,
             )
             return Range(-INF, 0.0)
         if (
@@ -1707,7 +1716,9 @@ class RangeAnalysis:
                     f"log1p of {_text(value_node)}, which can be {below} ({why}): keep the "
                     "argument above -1, e.g. ops.log1p(ops.maximum(x, -1 + eps))"
                 )
-            self._hazard("log", node, frame, text)
+            # Below the domain the log is NaN; a loss input fed to log is a probability by the
+            # loss's contract, so only its 0 (-inf) is expected.
+            self._hazard("log", node, frame, text, nan=value.lo < threshold and not value.source)
             return _reported(Range(-INF, INF), node, "log", frame)
         if value.lo > 0 and value.hi <= 1:
             return Range(math.log(value.lo), 0.0)
@@ -1770,10 +1781,20 @@ class RangeAnalysis:
         return node_span(node, frame.module.lines)
 
     def _hazard(
-        self, kind: str, node: ast.AST, frame: _Frame, message: str, fix: Fix | None = None
+        self,
+        kind: str,
+        node: ast.AST,
+        frame: _Frame,
+        message: str,
+        fix: Fix | None = None,
+        nan: bool = True,
     ) -> None:
-        """Keep a hazard; in a training scope, only once we know the objective needs it."""
+        """Keep a hazard; in a training scope, only once we know the objective needs it.
+        ``nan`` False: its only non-finite result is ±inf (``log(0)``, ``1 / 0``), which an
+        ``is_inf`` test catches; True: it can be NaN too (``0 / 0``, ``log(-1)``)."""
         hazard = Hazard(kind, frame.module.path, self._span(node, frame), message, fix)
+        if nan:
+            self._nan.add((hazard.path, hazard.span, hazard.kind))
         if self._record is not None and frame is self._record_frame:
             self._record.append((hazard, frame.targets))
         else:
