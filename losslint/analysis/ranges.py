@@ -72,6 +72,14 @@ _FINITE_TESTS: Final = frozenset(
     {"isnan", "isinf", "isfinite", "is_nan", "is_inf", "is_finite", "isneginf", "isposinf"}
 )
 _INF_TESTS: Final = frozenset({"isinf", "is_inf", "isneginf", "isposinf"})
+# The where-gradient trap, by hazard kind: what is still computed, and the double-where fix.
+_TRAP_NAMES: Final = {"log": "log", "sqrt": "square root", "divide": "division", "power": "power"}
+_TRAP_FIXES: Final = {
+    "log": "ops.log(ops.where({c}, x, 1))",
+    "sqrt": "ops.sqrt(ops.where({c}, x, 1))",
+    "divide": "x / ops.where({c}, d, 1)",
+    "power": "ops.where({c}, x, 1) ** p",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +216,8 @@ def _join(a: Range | None, b: Range | None) -> Range | None:
         reason=low_side.reason or a.reason or b.reason,
         normalizer=a.normalizer if a.normalizer == b.normalizer else None,
         overflow=a.overflow or b.overflow,
-        nonzero=a.nonzero and b.nonzero,
+        # Neither side can be 0 (``where(n == 0, 1, n)``): nor can their union.
+        nonzero=not a.may_be_zero() and not b.may_be_zero(),
         pending=_pending(a, b),
         diagonal=a.diagonal and b.diagonal,
         # The prediction, or its softmax: either is a probability vector by the loss's contract.
@@ -465,6 +474,8 @@ class RangeAnalysis:
         self._globals: dict[tuple[str, str], Range | None] = {}
         self._class_settings: dict[str, dict[str, Range | None]] = {}
         self._nan: set[tuple[str, Span, str]] = set()  # hazards that can give NaN, not only inf
+        self._probing = False  # evaluating a ``where`` branch only to see what it would report
+        self._gradient = True  # the code is differentiated (a loss), not only evaluated (a metric)
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -482,6 +493,14 @@ class RangeAnalysis:
         return self._by_name.get(name)
 
     def _definition(self, definition: LossDef) -> None:
+        # A metric is only evaluated: a gradient-only hazard (the where trap) cannot hurt it.
+        self._gradient = definition.kind != "metric_class" and definition.roles != {"metric"}
+        try:
+            self._interpret(definition)
+        finally:
+            self._gradient = True
+
+    def _interpret(self, definition: LossDef) -> None:
         module = self._module(definition.module)
         if module is None:
             return
@@ -1389,10 +1408,79 @@ class RangeAnalysis:
         for branch, truth in ((node.args[1], True), (node.args[2], False)):
             saved = dict(frame.env), dict(frame.refined)
             self._guard(condition, truth, frame)
+            if (
+                self._gradient
+                and not self._probing
+                and (frame.env != saved[0] or frame.refined != saved[1])
+                and not self._is_numpy(node.func, frame)
+            ):
+                self._where_trap(node, branch, saved, frame, depth)
             branches.append(self.expr(branch, frame, depth + 1))
             frame.env, frame.refined = saved
         self._finite_test(condition, frame)
         return _join(branches[0], branches[1])
+
+    def _where_trap(
+        self,
+        node: ast.Call,
+        branch: ast.expr,
+        unguarded: tuple[dict[str, Range | None], dict[str, tuple[Range | None, frozenset[str]]]],
+        frame: _Frame,
+        depth: int,
+    ) -> None:
+        """The where-gradient trap: ``where(x > 0, log(x), 0)`` has the right value, but
+        ``log(x)`` is still computed where ``x <= 0``; its gradient there is inf and ``where``
+        sends ``0 * inf = NaN`` back. A hazard that only the ``where`` condition keeps away is
+        reported, with the double-where fix (guard the argument itself)."""
+        guarded = self._probe(branch, frame, depth)
+        env, refined = frame.env, frame.refined
+        frame.env, frame.refined = dict(unguarded[0]), dict(unguarded[1])
+        try:
+            bare = self._probe(branch, frame, depth)
+        finally:
+            frame.env, frame.refined = env, refined
+        condition = _text(node.args[0], 32)
+        for key, (hazard, nan) in bare.items():
+            if key in guarded or hazard.kind not in _TRAP_FIXES:
+                continue
+            if hazard.kind == "sqrt" and self._tensorflow_sqrt(branch, hazard.span, frame):
+                continue  # TensorFlow's sqrt gradient is 0 where the incoming gradient is 0
+            fix = _TRAP_FIXES[hazard.kind].format(c=condition)
+            self._hazard_at(
+                hazard.kind,
+                hazard.span,
+                frame,
+                f"where-gradient trap: the where on {condition} hides the value of the "
+                f"{_TRAP_NAMES[hazard.kind]} where {condition} fails, not its gradient, which is "
+                "inf or NaN there (0 * inf = NaN in training); guard the argument too, the double "
+                f"where: {fix}",
+                nan=nan,
+            )
+
+    def _tensorflow_sqrt(self, branch: ast.expr, span: Span, frame: _Frame) -> bool:
+        for call in ast.walk(branch):
+            if isinstance(call, ast.Call) and self._span(call, frame) == span:
+                target = names.qualify(call.func, frame.module.imports) or ""
+                return target.startswith(("tensorflow.", "tf_keras.", "keras.backend."))
+        return False
+
+    def _probe(
+        self, node: ast.expr, frame: _Frame, depth: int
+    ) -> dict[tuple[Span, str], tuple[Hazard, bool]]:
+        """The hazards evaluating ``node`` would report, without reporting them."""
+        saved = self.hazards, self._record, self._probing
+        self.hazards, self._probing = {}, True
+        self._record = None if saved[1] is None else []
+        try:
+            self.expr(node, frame, depth + 1)
+            found = list(self.hazards.values()) + [h for h, _ in self._record or []]
+        finally:
+            self.hazards, self._record, self._probing = saved
+        return {
+            (h.span, h.kind): (h, (h.path, h.span, h.kind) in self._nan)
+            for h in found
+            if h.path == frame.module.path
+        }
 
     def _cond(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """``cond(pred, true_fn, false_fn)``: each branch function under its side of pred."""
@@ -1792,7 +1880,18 @@ class RangeAnalysis:
         """Keep a hazard; in a training scope, only once we know the objective needs it.
         ``nan`` False: its only non-finite result is ±inf (``log(0)``, ``1 / 0``), which an
         ``is_inf`` test catches; True: it can be NaN too (``0 / 0``, ``log(-1)``)."""
-        hazard = Hazard(kind, frame.module.path, self._span(node, frame), message, fix)
+        self._hazard_at(kind, self._span(node, frame), frame, message, fix, nan)
+
+    def _hazard_at(
+        self,
+        kind: str,
+        span: Span,
+        frame: _Frame,
+        message: str,
+        fix: Fix | None = None,
+        nan: bool = True,
+    ) -> None:
+        hazard = Hazard(kind, frame.module.path, span, message, fix)
         if nan:
             self._nan.add((hazard.path, hazard.span, hazard.kind))
         if self._record is not None and frame is self._record_frame:
