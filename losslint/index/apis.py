@@ -24,6 +24,23 @@ BACKEND_MODULES: Final = (
     "keras._tf_keras.keras.backend",
     "keras.api._tf_keras.keras.backend",
 )
+# ``losses`` and ``metrics`` of the ``tf.keras`` shim of Keras 3 (TF >= 2.16).
+SHIM_LOSS_MODULES: Final = tuple(
+    f"{root}.{kind}"
+    for root in ("tensorflow.keras", "keras._tf_keras.keras", "keras.api._tf_keras.keras")
+    for kind in ("losses", "metrics")
+)
+# Loss functions the shim exports only under their short alias (checked against Keras 3.15.1 with
+# TF 2.21: ``tf.keras.losses.mean_squared_error`` is an AttributeError, ``tf.keras.losses.mse``
+# and ``keras.losses.mean_squared_error`` are the same function), for losses and metrics alike.
+SHIM_SHORT_NAMES: Final = {
+    "mean_squared_error": "mse",
+    "mean_absolute_error": "mae",
+    "mean_absolute_percentage_error": "mape",
+    "mean_squared_logarithmic_error": "msle",
+    "log_cosh": "logcosh",
+    "kl_divergence": "kld",
+}
 # TensorFlow 1 names that TensorFlow 2 moved to ``tf.math`` (checked against TF 2.21: present in
 # ``tf.compat.v1`` and ``tf.math``, absent from ``tf``).
 TF1_MATH: Final = frozenset(
@@ -98,6 +115,7 @@ _WORDS: Final = (
     "register_keras_serializable",
     "load_model",
     "custom_object_scope",
+    *SHIM_SHORT_NAMES,
 )
 _BACKEND_ROOTS: Final = frozenset(
     {
@@ -243,10 +261,11 @@ class _Collector:
     def import_from(self, node: ast.ImportFrom, scope: str) -> None:
         if node.level or not node.module:
             return
-        if not any(node.module == m for m in BACKEND_MODULES):
+        shim = node.module in SHIM_LOSS_MODULES
+        if not shim and not any(node.module == m for m in BACKEND_MODULES):
             return
         for alias in node.names:
-            if alias.name != "*":
+            if alias.name != "*" and (not shim or alias.name in SHIM_SHORT_NAMES):
                 self.uses.append(
                     ApiUse("import", f"{node.module}.{alias.name}", scope, self.span(alias))
                 )
@@ -278,7 +297,10 @@ class _Collector:
         full = names.full_name(node, self.imports)
         if full is None or not _interesting(full):
             return
-        if isinstance(node, ast.Name) and full.rpartition(".")[0] in BACKEND_MODULES:
+        if isinstance(node, ast.Name) and full.rpartition(".")[0] in (
+            *BACKEND_MODULES,
+            *SHIM_LOSS_MODULES,
+        ):
             return  # ``from keras.backend import mean``: the import itself is reported
         self.uses.append(
             ApiUse(
@@ -409,6 +431,8 @@ def _interesting(full: str) -> bool:
         return last in TF1_MATH or last in TF1_CASTS
     if any(head == m for m in BACKEND_MODULES):
         return True
+    if head in SHIM_LOSS_MODULES:
+        return last in SHIM_SHORT_NAMES
     return ".Reduction." in f".{full}" or ".ReductionV2." in f".{full}"
 
 

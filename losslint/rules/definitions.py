@@ -11,7 +11,14 @@ from losslint.analysis.batch_axis import Effect
 from losslint.analysis.references import numpy_references
 from losslint.diagnostic import Applicability, Edit, Fix, Severity, Span
 from losslint.index import names
-from losslint.index.apis import BACKEND_MODULES, TF1_CASTS, TF1_MATH, is_keras_source
+from losslint.index.apis import (
+    BACKEND_MODULES,
+    SHIM_LOSS_MODULES,
+    SHIM_SHORT_NAMES,
+    TF1_CASTS,
+    TF1_MATH,
+    is_keras_source,
+)
 from losslint.index.facts import ApiUse, Call, FunctionDef, ModuleIndex, Ref, Value, iter_leaves
 from losslint.index.folding import unparse
 from losslint.index.positions import node_span
@@ -415,6 +422,8 @@ def _reference(module: ModuleIndex, use: ApiUse) -> Finding | None:
         return _reduction_reference(module, use)
     if head == "tensorflow" and use.kind == "ref":
         return _tf1(module, use, last)
+    if head in SHIM_LOSS_MODULES and last in SHIM_SHORT_NAMES:
+        return _shim_long_name(module, use, head, last)
     prefix = next((m for m in BACKEND_MODULES if full.startswith(m + ".")), None)
     if prefix is None:
         return None
@@ -461,6 +470,35 @@ def _reference(module: ModuleIndex, use: ApiUse) -> Finding | None:
         f"{shown} does not exist {where} (AttributeError: module '{module_name}' has no "
         f"attribute {member!r}); use {instead}",
         fix=fix,
+    )
+
+
+def _shim_long_name(module: ModuleIndex, use: ApiUse, head: str, last: str) -> Finding:
+    """``tf.keras.losses.mean_squared_error``: the tf.keras shim of Keras 3 has only ``mse``."""
+    short = SHIM_SHORT_NAMES[last]
+    kind = head.rpartition(".")[2]
+    shim = f"keras._tf_keras.keras.{kind}"
+    if use.kind == "import":
+        return Finding(
+            module.path,
+            use.span,
+            f'{head}.{last} does not exist in the tf.keras shim of Keras 3 (ImportError "cannot '
+            f'import name {last!r} from {head!r}"); import {short}, the same function, or '
+            f"{last} from keras.{kind} of the keras package",
+        )
+    written = _text(module, use.span) or f"tf.keras.{kind}.{last}"
+    base = written.rpartition(".")[0] or f"tf.keras.{kind}"
+    return Finding(
+        module.path,
+        use.span,
+        f"{written} does not exist in the tf.keras shim of Keras 3 (AttributeError: module "
+        f"{shim!r} has no attribute {last!r}); use {base}.{short}, the same function, or "
+        f"keras.{kind}.{last} of the keras package",
+        fix=Fix(
+            Applicability.SAFE,
+            f"Replace {written} with {base}.{short}",
+            (Edit("replace", f"{base}.{short}", use.span),),
+        ),
     )
 
 
