@@ -1933,6 +1933,11 @@ def _metric_state(node: ast.ClassDef) -> dict[str, Range | None]:
         zero = initializer is None or (
             isinstance(initializer, ast.Constant) and initializer.value in ("zeros", "zero", 0, 0.0)
         )
+        # ``initializers.Zeros()``, ``tf.zeros_initializer()``, ``keras.initializers.zeros``
+        spelled = initializer.func if isinstance(initializer, ast.Call) else initializer
+        if isinstance(spelled, (ast.Attribute, ast.Name)):
+            last = spelled.attr if isinstance(spelled, ast.Attribute) else spelled.id
+            zero = zero or last in ("Zeros", "zeros", "zeros_initializer")
         if name == "Variable":
             first = call.args[0] if call.args else None
             zero = _number(first) == 0.0
