@@ -458,6 +458,10 @@ class _Frame:
     # Guards on this path for expressions that are not plain names (``reduce_sum(mask) > 0``),
     # by ``_key``, with the names they read (an assignment to one forgets the guard).
     refined: dict[str, tuple[Range | None, frozenset[str]]] = field(default_factory=dict)
+    # A loss interpreted with its own defaults: its parameters, and the label (``y_true``) among
+    # them, which carries no gradient.
+    params: frozenset[str] = frozenset()
+    labels: frozenset[str] = frozenset()
 
 
 class RangeAnalysis:
@@ -579,6 +583,12 @@ class RangeAnalysis:
             return None
         self._active.add(qualname)
         frame = _Frame(module, qualname, env, {}, class_name)
+        if arguments is None and not isinstance(node, ast.Lambda):
+            positional = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
+            everything = [*positional, *(a.arg for a in node.args.kwonlyargs)]
+            tensors = [a for a in positional if a not in ("self", "cls")]
+            frame.params = frozenset(everything)
+            frame.labels = frozenset(tensors[:1]) if len(tensors) >= 2 else frozenset()
         try:
             if isinstance(node, ast.Lambda):
                 result = self.expr(node.body, frame)
@@ -1443,7 +1453,10 @@ class RangeAnalysis:
         for key, (hazard, nan) in bare.items():
             if key in guarded or hazard.kind not in _TRAP_FIXES:
                 continue
-            if hazard.kind == "sqrt" and self._tensorflow_sqrt(branch, hazard.span, frame):
+            found = self._at(branch, hazard.span, frame)
+            if found is not None and self._label_only(found, frame):
+                continue  # computed from the labels alone: no gradient flows through it
+            if hazard.kind == "sqrt" and self._tensorflow_sqrt(found, frame):
                 continue  # TensorFlow's sqrt gradient is 0 where the incoming gradient is 0
             fix = _TRAP_FIXES[hazard.kind].format(c=condition)
             self._hazard_at(
@@ -1457,12 +1470,36 @@ class RangeAnalysis:
                 nan=nan,
             )
 
-    def _tensorflow_sqrt(self, branch: ast.expr, span: Span, frame: _Frame) -> bool:
-        for call in ast.walk(branch):
-            if isinstance(call, ast.Call) and self._span(call, frame) == span:
-                target = names.qualify(call.func, frame.module.imports) or ""
-                return target.startswith(("tensorflow.", "tf_keras.", "keras.backend."))
-        return False
+    def _at(self, branch: ast.expr, span: Span, frame: _Frame) -> ast.expr | None:
+        """The expression of ``branch`` a hazard was reported at."""
+        for node in ast.walk(branch):
+            if isinstance(node, (ast.Call, ast.BinOp)) and self._span(node, frame) == span:
+                return node
+        return None
+
+    def _label_only(self, node: ast.expr, frame: _Frame) -> bool:
+        """Does ``node`` read the labels and no other parameter of the loss (through the names
+        it is built from)? ``where(counts > 0, total / counts, 0)`` over ``y_true`` alone is a
+        class weight, not something differentiated."""
+        if not frame.labels:
+            return False
+        seen: set[str] = set()
+        frontier = list(_names(node))
+        while frontier:
+            name = frontier.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            source = frame.sources.get(name)
+            if source is not None:
+                frontier.extend(_names(source))
+        return bool(seen & frame.labels) and not (seen & (frame.params - frame.labels))
+
+    def _tensorflow_sqrt(self, call: ast.expr | None, frame: _Frame) -> bool:
+        if not isinstance(call, ast.Call):
+            return False
+        target = names.qualify(call.func, frame.module.imports) or ""
+        return target.startswith(("tensorflow.", "tf_keras.", "keras.backend."))
 
     def _probe(
         self, node: ast.expr, frame: _Frame, depth: int
