@@ -1505,19 +1505,19 @@ class RangeAnalysis:
         self, node: ast.expr, frame: _Frame, depth: int
     ) -> dict[tuple[Span, str], tuple[Hazard, bool]]:
         """The hazards evaluating ``node`` would report, without reporting them."""
-        saved = self.hazards, self._record, self._probing
-        self.hazards, self._probing = {}, True
+        saved = self.hazards, self._record, self._probing, self._nan
+        self.hazards, self._probing, self._nan = {}, True, set()
         self._record = None if saved[1] is None else []
         try:
             self.expr(node, frame, depth + 1)
             found = list(self.hazards.values()) + [h for h, _ in self._record or []]
+            return {
+                (h.span, h.kind): (h, (h.path, h.span, h.kind) in self._nan)
+                for h in found
+                if h.path == frame.module.path
+            }
         finally:
-            self.hazards, self._record, self._probing = saved
-        return {
-            (h.span, h.kind): (h, (h.path, h.span, h.kind) in self._nan)
-            for h in found
-            if h.path == frame.module.path
-        }
+            self.hazards, self._record, self._probing, self._nan = saved
 
     def _cond(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """``cond(pred, true_fn, false_fn)``: each branch function under its side of pred."""
