@@ -609,8 +609,8 @@ class RangeAnalysis:
     def _settings(self, owner: str) -> dict[str, Range | None]:
         """``self.x`` set in ``__init__`` from a parameter with a positive default (``def
         __init__(self, image_sigma=1.0): self.image_sigma = image_sigma``) or from a positive
-        constant: a configuration value, not data. It is 0 only if a user configures it so, like
-        a parameter with a positive default, so it is taken as positive."""
+        constant: a configuration value, not data. It is 0 only if a user configures it so, so
+        it is taken at its default, like a parameter of a loss function."""
         if owner in self._class_settings:
             return self._class_settings[owner]
         self._class_settings[owner] = {}  # a cycle of bases stays empty
@@ -646,9 +646,11 @@ class RangeAnalysis:
                 ):
                     value = value.args[0]
                 if isinstance(value, ast.Name) and value.id in defaults:
+                    # Judged at its default, as a parameter of a loss function is: ``1 - beta``
+                    # with ``beta=0.999`` stays away from 0, which "any positive value" would not.
                     given = defaults[value.id]
                     if given is not None and given.lo > 0 and not given.source:
-                        settings[f"self.{attribute}"] = Range(0.0, INF, lo_open=True)
+                        settings[f"self.{attribute}"] = given
                     continue
                 number = _number(value)
                 if number is not None and number > 0:
