@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -28,6 +28,7 @@ from losslint.index.facts import (
     Value,
     iter_leaves,
 )
+from losslint.index.folding import unparse
 from losslint.index.positions import node_span
 
 _MAX_CHAIN: Final = 8
@@ -329,8 +330,11 @@ class ProjectIndex:
         (the module, the function that builds the model) binds to a symbolic Keras tensor."""
         module = self._by_name.get(definition.module)
         node = definition.node
-        if module is None or not module.symbolic or isinstance(node, ast.ClassDef):
+        if module is None or isinstance(node, ast.ClassDef):
             return []
+        read = _graph_reads(node, module.lines)
+        if not module.symbolic:
+            return read
         local = {a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
         local |= {a.arg for a in (node.args.vararg, node.args.kwarg) if a is not None}
         loads: list[ast.Name] = []
@@ -354,7 +358,42 @@ class ProjectIndex:
                     seen.add(load.id)
                     found.append((load.id, node_span(load, module.lines), made))
                     break
-        return found
+        return sorted([*found, *read], key=lambda c: (c[1].line, c[1].column))
+
+
+_GRAPH_ENDS: Final = frozenset({"output", "outputs", "input", "inputs"})
+
+
+def _graph_reads(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str]
+) -> list[tuple[str, Span, Span]]:
+    """``model.get_layer(name).output`` or ``model.layers[i].output`` read in the loss body
+    itself: always a KerasTensor of the functional graph (a subclassed model has none). The
+    name shown is the local it is bound to, else the expression."""
+    targets: dict[int, str] = {}
+    for child in ast.walk(node):
+        if isinstance(child, ast.Assign) and len(child.targets) == 1:
+            target = child.targets[0]
+            if isinstance(target, ast.Name):
+                targets[id(child.value)] = target.id
+    found = []
+    for child in ast.walk(node):
+        if not (isinstance(child, ast.Attribute) and child.attr in _GRAPH_ENDS):
+            continue
+        base = child.value
+        layer = (
+            isinstance(base, ast.Call)
+            and isinstance(base.func, ast.Attribute)
+            and base.func.attr == "get_layer"
+        ) or (
+            isinstance(base, ast.Subscript)
+            and isinstance(base.value, ast.Attribute)
+            and base.value.attr == "layers"
+        )
+        if layer:
+            span = node_span(child, lines)
+            found.append((targets.get(id(child)) or unparse(child), span, span))
+    return found
 
 
 # First and second positional parameters of a loss or metric, in their usual spellings.
