@@ -178,17 +178,27 @@ def run(
         found.extend(replay)
         cached = len(members)
     else:
+        results: list[Found] = []
+        extra: list[_Member] = []
         with _collector():
-            checked, cached = _facts(members, cache, jobs, found, internal)
-            helpers = _needed_helpers(members, filtered, names, contents)
-            if helpers:  # extra facts for the files above: not counted as checked files
-                _facts(helpers, cache, jobs, found, internal)
-                members += helpers
-            outcome = _check(members, config, found)
-        found.extend(outcome.found)
-        internal.extend(outcome.internal)
+            # A group at a time (sub-projects, vendored copies: SPEC §1), and its facts are
+            # dropped once its rules ran, so memory grows with the largest group, not the tree.
+            for group, skipped in _groups(members, filtered, names):
+                indexed, read = _facts(group, cache, jobs, found, internal)
+                checked, cached = checked + indexed, cached + read
+                helpers = _needed_helpers(group, skipped, names, contents)
+                if helpers:  # extra facts for the files above: not counted as checked files
+                    _facts(helpers, cache, jobs, found, internal)
+                outcome = _check([*group, *helpers], config, found)
+                results.extend(outcome.found)
+                internal.extend(outcome.internal)
+                for member in (*group, *helpers):
+                    member.facts = None
+                extra += helpers
+        members += extra  # the runtime stage loads the helpers too
+        found.extend(results)
         if cache is not None and not internal:
-            cache.store_results(key, [[encode(d), line] for d, line in outcome.found])
+            cache.store_results(key, [[encode(d), line] for d, line in results])
     if cache is not None:
         cache.save()
     summary = None
@@ -311,6 +321,34 @@ class _ModuleNames:
             return package or ""
         stem = name[:-3] if name.endswith(".py") else name
         return f"{package}.{stem}" if package else stem
+
+
+def _groups(
+    members: list[_Member], filtered: list[tuple[Path, str, str]], names: _ModuleNames
+) -> Iterator[tuple[list[_Member], list[tuple[Path, str, str]]]]:
+    """The members split by :func:`~losslint.index.project.namespace_groups` (from paths and
+    module names alone, before any file is indexed), each with the skipped files that may give
+    it helpers: those under one of its package roots, or nearest to them."""
+    from losslint.index.project import _common_length, namespace_groups, package_root
+
+    groups = namespace_groups([(m.absolute, m.module) for m in members])
+    if len(groups) == 1:
+        yield [members[i] for i in groups[0]], filtered
+        return
+    owner: dict[str, int] = {}
+    for number, group in enumerate(groups):
+        for i in group:
+            owner.setdefault(package_root(members[i].absolute, members[i].module), number)
+    skipped: list[list[tuple[Path, str, str]]] = [[] for _ in groups]
+    for item in filtered:
+        absolute = os.path.abspath(item[0])
+        root = package_root(absolute, names.of(absolute))
+        if root not in owner:
+            nearest = max(sorted(owner), key=lambda r: _common_length(r, root))
+            owner[root] = owner[nearest]
+        skipped[owner[root]].append(item)
+    for number, group in enumerate(groups):
+        yield [members[i] for i in group], skipped[number]
 
 
 def _facts(

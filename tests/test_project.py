@@ -52,6 +52,36 @@ def test_sub_projects_sharing_module_names_stay_distinct(tmp_path: Path) -> None
     assert _codes(_json(tmp_path / "b", ".", "--no-cache")) == set()
 
 
+RATIO_LOSS = """\
+import keras
+from keras import ops
+from utils import EPS
+
+
+def ratio_loss(y_true, y_pred):
+    return ops.sum(y_true) / (ops.sum(y_pred, axis=-1) - ops.sum(y_true, axis=-1) + EPS)
+
+
+model = keras.Sequential([keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss=ratio_loss)
+"""
+
+
+def test_each_sub_project_sees_its_own_skipped_helper_module(tmp_path: Path) -> None:
+    """utils.py mentions no loss (the pre-filter skips it) and exists in both sub-projects;
+    each train.py must take EPS from its own: a's guards the division, b's does not."""
+    for name, eps in (("a", "1e-7"), ("b", "0.0")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train.py").write_text(RATIO_LOSS)
+        (tmp_path / name / "utils.py").write_text(f"EPS = {eps}\n")
+    expected = {("b/train.py", "LL304")}
+    assert _codes(_json(tmp_path, ".", "--no-cache")) == expected
+    assert _codes(_json(tmp_path, ".", "--jobs", "2")) == expected
+    assert _codes(_json(tmp_path, ".", "--jobs", "1")) == expected  # warm
+    assert _codes(_json(tmp_path / "a", ".", "--no-cache")) == set()
+    assert _codes(_json(tmp_path / "b", ".", "--no-cache")) == {("train.py", "LL304")}
+
+
 def _tree(target: Path, number: int) -> None:
     """A copy of a project with contents of its own (a comment), as vendored copies differ."""
     for source in (FIXTURES / "rules" / "cross_module", FIXTURES / "demo"):

@@ -365,6 +365,7 @@ class ModuleIndexer:
         self._class_names: set[str] = set()
         self._bound_anywhere: set[str] | None = None  # after the pass: every name bound
         self._attributes: dict[str, dict[str, list[_Binding]]] | None = None  # class → self.x
+        self._made: list[_Scope] = []  # every scope, class bodies too: see release()
 
     # -- positions -------------------------------------------------------------------------
 
@@ -380,8 +381,25 @@ class ModuleIndexer:
 
     # -- scopes ----------------------------------------------------------------------------
 
+    def _scope(self, qualname: str, parent: _Scope | None) -> _Scope:
+        scope = _Scope(qualname, parent)
+        self._made.append(scope)
+        return scope
+
+    def release(self) -> None:
+        """Break the scope ↔ binding cycles, so that the syntax tree and the scopes of a module
+        die with its indexer by reference counting, and the cycle collector finds nothing to do."""
+        for scope in self._made:
+            scope.bindings.clear()
+            scope.attributes.clear()
+            scope.unpacked.clear()
+        self._made.clear()
+        self.scopes.clear()
+        self.function_scopes.clear()
+        self._attributes = None
+
     def build(self) -> ModuleIndex:
-        module_scope = _Scope(self.module, None)
+        module_scope = self._scope(self.module, None)
         self.scopes.append(module_scope)
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -585,16 +603,16 @@ class ModuleIndexer:
             self.classes.append(ClassDef(qualname, tuple(bases), self.def_span(node), node))
             # Methods resolve names in the enclosing scope, not in the class body (Python
             # semantics), but keep the class in their qualified name.
-            method_parent = _Scope(qualname, parent)
+            method_parent = self._scope(qualname, parent)
             _ScopeBuilder(
-                _Scope(qualname, parent),
+                self._scope(qualname, parent),
                 lambda n, _s: self._nested(n, method_parent),
                 self.call_lines,
             ).run(node.body)
             return
         assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         qualname = f"{parent.qualname}.{node.name}"
-        scope = _Scope(qualname, parent)
+        scope = self._scope(qualname, parent)
         args = node.args
         positional = [*args.posonlyargs, *args.args]
         defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
@@ -1266,4 +1284,8 @@ def _int_constant(expr: ast.expr | None) -> int | None:
 
 
 def index_module(tree: ast.Module, source: str, path: str, module: str) -> ModuleIndex:
-    return ModuleIndexer(tree, source, path, module).build()
+    indexer = ModuleIndexer(tree, source, path, module)
+    try:
+        return indexer.build()
+    finally:
+        indexer.release()

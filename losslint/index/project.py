@@ -444,21 +444,31 @@ def package_root(path: str, module: str) -> str:
 def namespaces(modules: Iterable[tuple[str, ModuleIndex]]) -> list[list[ModuleIndex]]:
     """The modules split into groups in which no two share a dotted name.
 
-    ``modules`` pairs each module's facts with its absolute path. A module is identified by its
-    package root and dotted name, and Python resolves a name inside one ``sys.path``, so two
-    roots that define the same module (sub-projects that both have ``model.py``, vendored
-    copies) are never joined: each root goes to the group of the nearest root (by directory)
-    that it does not clash with. Each group is then a project of its own. A tree checked beside
-    copies of itself therefore gives the same findings as the tree alone; without clashes
-    (the usual case) there is one group and nothing changes.
+    ``modules`` pairs each module's facts with its absolute path; see :func:`namespace_groups`.
     """
-    roots: dict[str, list[ModuleIndex]] = {}
-    for path, module in modules:
-        roots.setdefault(package_root(path, module.module), []).append(module)
-    groups: list[tuple[set[str], list[ModuleIndex]]] = []
+    pairs = list(modules)
+    groups = namespace_groups([(path, module.module) for path, module in pairs])
+    return [[pairs[i][1] for i in group] for group in groups]
+
+
+def namespace_groups(modules: Sequence[tuple[str, str]]) -> list[list[int]]:
+    """Positions in ``modules`` (absolute path, dotted name) split into groups in which no two
+    share a dotted name; needs no facts, so files can be indexed and checked a group at a time.
+
+    A module is identified by its package root and dotted name, and Python resolves a name
+    inside one ``sys.path``, so two roots that define the same module (sub-projects that both
+    have ``model.py``, vendored copies) are never joined: each root goes to the group of the
+    nearest root (by directory) that it does not clash with. Each group is then a project of
+    its own. A tree checked beside copies of itself therefore gives the same findings as the
+    tree alone; without clashes (the usual case) there is one group and nothing changes.
+    """
+    roots: dict[str, list[int]] = {}
+    for position, (path, name) in enumerate(modules):
+        roots.setdefault(package_root(path, name), []).append(position)
+    groups: list[tuple[set[str], list[int]]] = []
     placed: list[tuple[str, int]] = []  # root, group
     for root in sorted(roots):
-        names = {m.module for m in roots[root]}
+        names = {modules[i][1] for i in roots[root]}
         fits = [i for i, (taken, _) in enumerate(groups) if not taken & names]
         chosen = None
         for _, group in sorted(placed, key=lambda p: -_common_length(p[0], root)):
