@@ -211,3 +211,37 @@ def test_device_gpu_without_one_is_a_clear_error(tmp_path: Path) -> None:
     cpu = _command("check", ".", "--runtime", "--device", "cpu", cwd=tmp_path)
     assert cpu.returncode == 0, cpu.stderr
     assert "(tensorflow, CPU)" in cpu.stderr
+
+
+SUB_PROJECT_LOSS = """\
+import keras
+from keras import ops
+
+
+def custom_loss(y_true, y_pred):
+    return {body}
+"""
+SUB_PROJECT_TRAIN = """\
+import keras
+from losses import custom_loss
+
+model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])
+model.compile(optimizer="adam", loss=custom_loss)
+"""
+
+
+def test_sub_projects_sharing_module_names_run_their_own_losses(tmp_path: Path) -> None:
+    """a/ and b/ both have losses.py: each child imports the loss of its own sub-project,
+    as the static check keeps them apart; only a's raises (Keras 3 has no backend.mean)."""
+    bodies = {
+        "a": "keras.backend.mean(keras.backend.square(y_true - y_pred), axis=-1)",
+        "b": "ops.mean(ops.square(y_true - y_pred), axis=-1)",
+    }
+    for name, body in bodies.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "losses.py").write_text(SUB_PROJECT_LOSS.format(body=body))
+        (tmp_path / name / "train.py").write_text(SUB_PROJECT_TRAIN)
+    result = run_runtime(tmp_path / "a", tmp_path / "b")
+    found = {(Path(d.path).parent.name, Path(d.path).name, d.code) for d in result.diagnostics}
+    assert {f for f in found if f[2].startswith("RT")} == {("a", "losses.py", "RT101")}
+    assert result.runtime is not None and result.runtime.checked >= 2

@@ -30,7 +30,7 @@ import losslint
 from losslint.config import Config, RuntimeSettings
 from losslint.diagnostic import Diagnostic
 from losslint.index.positions import source_lines
-from losslint.index.project import ProjectIndex
+from losslint.index.project import ProjectIndex, namespaces
 from losslint.parse import ParsedModule, load
 from losslint.runtime import RuntimeUnavailable
 from losslint.runtime.plan import NotRun, Probe, build_plan
@@ -105,7 +105,16 @@ def run_stage(
             indexes.append(index_module(loaded.tree, loaded.source, loaded.path, loaded.module))
         except Exception:
             stage.internal_errors.append(f"indexing {shown} failed:\n{traceback.format_exc()}")
-    outcome = run_runtime(ProjectIndex(indexes), config.runtime, static, progress)
+    # The groups of the static check (SPEC §1): sub-projects that share module names are
+    # separate projects, each run in a child of its own (one sys.path, one sys.modules).
+    groups = namespaces((os.path.abspath(index.path), index) for index in indexes)
+    outcomes: list[RuntimeOutcome] = []
+    for group in groups or [[]]:
+        outcomes.append(run_runtime(ProjectIndex(group), config.runtime, static, progress))
+        summary = outcomes[-1].summary
+        if summary is not None and summary.stopped_by:
+            break  # stopped by a signal: the groups after it are not started
+    outcome = _merged(outcomes)
     for diagnostic in outcome.diagnostics:
         lines = sources.get(diagnostic.path, [])
         line = lines[diagnostic.line - 1] if 0 < diagnostic.line <= len(lines) else ""
@@ -113,6 +122,35 @@ def run_stage(
     stage.internal_errors += outcome.internal_errors
     stage.summary = outcome.summary
     return stage
+
+
+def _merged(outcomes: list[RuntimeOutcome]) -> RuntimeOutcome:
+    """One outcome for the runs of several groups, as if they were one run."""
+    if len(outcomes) == 1:
+        return outcomes[0]
+    merged = RuntimeOutcome()
+    summaries = []
+    for outcome in outcomes:
+        merged.diagnostics += outcome.diagnostics
+        merged.internal_errors += outcome.internal_errors
+        if outcome.summary is not None:
+            summaries.append(outcome.summary)
+    merged.diagnostics.sort(key=Diagnostic.sort_key)
+    if summaries:
+        last = summaries[-1]
+        merged.summary = RuntimeSummary(
+            backend=last.backend,
+            device=last.device,
+            checked=sum(s.checked for s in summaries),
+            total=sum(s.total for s in summaries),
+            modules=sum(s.modules for s in summaries),
+            skipped=tuple(line for s in summaries for line in s.skipped),
+            startups=tuple(t for s in summaries for t in s.startups),
+            probe_seconds=tuple(t for s in summaries for t in s.probe_seconds),
+            elapsed=sum(s.elapsed for s in summaries),
+            stopped_by=last.stopped_by,
+        )
+    return merged
 
 
 @dataclass
