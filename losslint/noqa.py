@@ -62,6 +62,18 @@ def suppressed(line: str, code: str) -> bool:
     return False
 
 
+def names_ours(line: str) -> bool:
+    """Whether ``line`` may hold a ``# noqa`` naming an ``LL`` or ``RT`` code: only files with
+    such a line need their comments judged (a file full of ``# noqa: E501`` is not tokenized)."""
+    if "noqa" not in line.lower():
+        return False
+    for match in NOQA.finditer(line):
+        codes = match.group("codes")
+        if codes is not None and any(_OURS.match(c.strip().upper()) for c in codes.split(",")):
+            return True
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class _Comment:
     line: int

@@ -574,8 +574,8 @@ def _check(members: list[_Member], config: Config, earlier: list[Found]) -> _Out
     lines = {m.shown: m.facts.lines for m in members if m.facts is not None}
     result = _with_lines(found, lines)
     if _selected(noqa.CODE, config):  # LL001 judges the findings above, on the same files
-        # Only a file with a noqa comment can have an unused one.
-        commented = {p: list(text) for p, text in lines.items() if any("noqa" in t for t in text)}
+        # Only a file with a noqa comment naming our codes can have an unused one.
+        commented = {p: list(text) for p, text in lines.items() if any(map(noqa.names_ours, text))}
         selected = functools.partial(_selected, config=config)
         result.extend(noqa.judge([*earlier, *result], commented, selected))
     return _Outcome(result, internal)

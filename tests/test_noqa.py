@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from losslint import noqa
 from tests.test_cli import BUGGY, run
 
 LOSS = """\
@@ -99,3 +100,12 @@ def test_add_noqa_appends_to_an_existing_noqa_and_skips_string_lines(tmp_path: P
     done = run("check", ".", "--add-noqa", cwd=tmp_path)
     assert "added 0 noqa comments" in done.stderr and "1 line(s) left" in done.stderr
     assert (tmp_path / "train.py").read_text() == inside
+
+
+def test_only_lines_naming_our_codes_send_a_file_to_the_judge() -> None:
+    assert noqa.names_ours("x = 1  # noqa: LL101")
+    assert noqa.names_ours("x = 1  # NOQA: e501, ll1O1")  # an unknown code of ours: judged
+    assert noqa.names_ours("x = 1  # noqa: RT101")
+    assert not noqa.names_ours("x = 1  # noqa: E501")
+    assert not noqa.names_ours("x = 1  # noqa")  # bare: may be another linter's
+    assert not noqa.names_ours("x = 1  # LL101")
