@@ -367,16 +367,23 @@ def _facts(
             cached += 1
         else:
             pending.append(member)
-    for member, (kind, value, file_digest) in zip(pending, _index_all(pending, jobs), strict=True):
+    failed: dict[int, str] = {}
+    # Each document is taken as it comes (from a worker, or indexed here), so no more than a
+    # few encoded documents are alive at once, and this process decodes while workers index.
+    for number, (kind, value, file_digest) in _index_all(pending, jobs):
+        member = pending[number]
         if kind == "internal":
             assert isinstance(value, str)
-            internal.append(f"indexing {member.shown} failed:\n{value}")
-            found.append((_internal(member.shown, "indexing", value), ""))
+            failed[number] = value
             continue
         member.digest = file_digest or member.digest
         _adopt(member, value, found)
         if cache is not None:
             cache.store_facts(cache.facts_key(member.digest, member.module), value)
+    for number in sorted(failed):  # in the files' order, whichever worker finished first
+        member, value = pending[number], failed[number]
+        internal.append(f"indexing {member.shown} failed:\n{value}")
+        found.append((_internal(member.shown, "indexing", value), ""))
     return len(pending), cached
 
 
@@ -403,25 +410,26 @@ def _adopt(member: _Member, document: Any, found: list[Found]) -> bool:
     return False
 
 
-def _index_all(pending: list[_Member], jobs: int | None) -> list[tuple[str, Any, str]]:
-    """Parse and index each file, in worker processes when there are enough files."""
+def _index_all(
+    pending: list[_Member], jobs: int | None
+) -> Iterator[tuple[int, tuple[str, Any, str]]]:
+    """Parse and index each file, in worker processes when there are enough files: each
+    file's position in ``pending`` and outcome, as they come."""
     tasks = [(m.shown, m.absolute, m.module, m.content) for m in pending]
     workers = min(jobs or os.cpu_count() or 1, len(tasks) // _MIN_FILES_PER_WORKER)
     import losslint.index.module  # noqa: F401  # imported once, before the workers fork
 
     if workers <= 1 or any(m.content is not None for m in pending):
-        return [_index_file(task) for task in tasks]
+        for number, task in enumerate(tasks):
+            yield number, _index_file(task)
+        return
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     # Largest files first, so that no worker is left with a big file at the end.
     order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i][1]))
-    results: list[tuple[str, Any, str]] = [("skip", "skip", "")] * len(tasks)
     with _terminating(), context.Pool(workers, initializer=_worker_started) as pool:
-        chunks = pool.imap_unordered(_index_numbered, [(i, tasks[i]) for i in order], chunksize=4)
-        for number, outcome in chunks:
-            results[number] = outcome
-    return results
+        yield from pool.imap_unordered(_index_numbered, [(i, tasks[i]) for i in order], chunksize=4)
 
 
 def _size(path: str) -> int:
@@ -571,11 +579,12 @@ def _check(members: list[_Member], config: Config, earlier: list[Found]) -> _Out
                 where = _culprit(error.__traceback__, paths)
                 internal.append(f"rule {rule.code} failed on {where or 'the project'}:\n{trace}")
                 found.append(_internal(where or ".", f"running rule {rule.code}", trace))
-    lines = {m.shown: m.facts.lines for m in members if m.facts is not None}
-    result = _with_lines(found, lines)
+    # A file's lines are read again (from the disk) only where a finding or our noqa is.
+    facts = {m.shown: m.facts for m in members if m.facts is not None}
+    result = _with_lines(found, facts)
     if _selected(noqa.CODE, config):  # LL001 judges the findings above, on the same files
         # Only a file with a noqa comment naming our codes can have an unused one.
-        commented = {p: list(text) for p, text in lines.items() if any(map(noqa.names_ours, text))}
+        commented = {p: list(index.lines) for p, index in facts.items() if index.noqa}
         selected = functools.partial(_selected, config=config)
         result.extend(noqa.judge([*earlier, *result], commented, selected))
     return _Outcome(result, internal)
@@ -645,13 +654,13 @@ def _culprit(trace: types.TracebackType | None, paths: set[str]) -> str | None:
     return None
 
 
-def _with_lines(found: list[Diagnostic], known: dict[str, tuple[str, ...]]) -> list[Found]:
+def _with_lines(found: list[Diagnostic], known: dict[str, ModuleIndex]) -> list[Found]:
     """Each diagnostic with the text of its line, so that ``noqa`` applies to cached results."""
     texts: dict[str, Sequence[str]] = {}
     out: list[Found] = []
     for d in found:
         if d.path not in texts:
-            texts[d.path] = known[d.path] if d.path in known else _read_lines(d.path)
+            texts[d.path] = known[d.path].lines if d.path in known else _read_lines(d.path)
         lines = texts[d.path]
         out.append((d, lines[d.line - 1] if 0 < d.line <= len(lines) else ""))
     return out

@@ -109,3 +109,15 @@ def test_only_lines_naming_our_codes_send_a_file_to_the_judge() -> None:
     assert not noqa.names_ours("x = 1  # noqa: E501")
     assert not noqa.names_ours("x = 1  # noqa")  # bare: may be another linter's
     assert not noqa.names_ours("x = 1  # LL101")
+
+
+def test_the_index_marks_the_files_whose_noqa_comments_ll001_must_read() -> None:
+    import ast
+
+    from losslint.index.module import index_module
+
+    def flagged(source: str) -> bool:
+        return index_module(ast.parse(source), source, "m.py", "m").noqa
+
+    assert flagged("x = 1  # noqa: LL101\n")
+    assert not flagged("x = 1  # noqa: E501\ny = 2  # noqa\n")

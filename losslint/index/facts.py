@@ -251,6 +251,9 @@ class ModuleIndex:
     # captures one fails in fit() on Keras 3 (LL406).
     symbolic: dict[str, Span] = field(default_factory=dict)
     stars: tuple[str, ...] = ()  # modules imported with ``from module import *``
+    # A line may hold a noqa comment naming an LL or RT code: LL001 reads this file's lines
+    # (the others' are read only where a finding is).
+    noqa: bool = False
 
 
 @dataclass(frozen=True, slots=True)

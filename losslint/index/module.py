@@ -40,6 +40,7 @@ from losslint.index.facts import (
     Value,
 )
 from losslint.index.positions import column, node_span, source_lines
+from losslint.noqa import names_ours
 
 _MAX_DEPTH: Final = 24
 _COMPILE_KEYWORDS: Final = frozenset(
@@ -438,6 +439,7 @@ class ModuleIndexer:
             api_uses=tuple(self._add_loss_model(use) for use in api_uses),
             symbolic=self._symbolic_names() if _may_build_tensors(self.source) else {},
             stars=self.stars,
+            noqa=any(map(names_ours, self.lines)),
         )
 
     def _with_returns(self, function: FunctionDef) -> FunctionDef:
