@@ -332,6 +332,8 @@ def _groups(
     from losslint.index.project import _common_length, namespace_groups, package_root
 
     groups = namespace_groups([(m.absolute, m.module) for m in members])
+    if not groups:  # no file with loss code: a skipped file gives facts to none
+        return
     if len(groups) == 1:
         yield [members[i] for i in groups[0]], filtered
         return
