@@ -254,6 +254,8 @@ class ModuleIndex:
     # A line may hold a noqa comment naming an LL or RT code: LL001 reads this file's lines
     # (the others' are read only where a finding is).
     noqa: bool = False
+    # ``Dense(1, activation="softmax")`` calls, wherever they are (LL108: constantly 1.0).
+    one_unit_softmax: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import ast
 import dataclasses
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -440,6 +440,11 @@ class ModuleIndexer:
             symbolic=self._symbolic_names() if _may_build_tensors(self.source) else {},
             stars=self.stars,
             noqa=any(map(names_ours, self.lines)),
+            one_unit_softmax=(
+                tuple(_one_unit_softmax_layers(self.tree, self.imports, self.lines))
+                if "softmax" in self.source
+                else ()
+            ),
         )
 
     def _with_returns(self, function: FunctionDef) -> FunctionDef:
@@ -1291,3 +1296,31 @@ def index_module(tree: ast.Module, source: str, path: str, module: str) -> Modul
         return indexer.build()
     finally:
         indexer.release()
+
+
+def _one_unit_softmax_layers(
+    tree: ast.Module, imports: dict[str, str], lines: Sequence[str]
+) -> Iterator[Span]:
+    """``Dense(1, activation="softmax")`` calls (any spelling of Dense and of softmax)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if names.qualify(node.func, imports) != "keras.layers.Dense":
+            continue
+        units = next((k.value for k in node.keywords if k.arg in ("units", "output_dim")), None)
+        if units is None and node.args and not isinstance(node.args[0], ast.Starred):
+            units = node.args[0]
+        if not (isinstance(units, ast.Constant) and type(units.value) is int and units.value == 1):
+            continue
+        activation = next((k.value for k in node.keywords if k.arg == "activation"), None)
+        if activation is None and len(node.args) > 1 and not isinstance(node.args[0], ast.Starred):
+            activation = node.args[1]
+        if isinstance(activation, ast.Constant) and isinstance(activation.value, str):
+            name: str | None = names.activation_from_string(activation.value)
+        elif activation is not None:
+            target = names.qualify(activation, imports)
+            name = names.activation_from_name(target) if target else None
+        else:
+            name = None
+        if name == "softmax":
+            yield node_span(node, lines)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import math
 from collections.abc import Iterator
 from typing import Final
@@ -23,7 +22,6 @@ from losslint.index.facts import (
     Const,
     Mapping,
     ModelFact,
-    ModuleIndex,
     Output,
     Ref,
     Seq,
@@ -31,7 +29,6 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.folding import literal, to_float
-from losslint.index.positions import node_span
 from losslint.index.project import ResolvedCompile, output_units
 from losslint.rules.registry import Finding, Rule, RuleContext
 
@@ -747,7 +744,7 @@ def check_crossentropy_output(context: RuleContext) -> Iterator[Finding]:
     # A one-unit softmax layer is constantly 1.0 wherever it is built: in a list of layers a
     # builder stacks from a configuration, in a model whose outputs are not known.
     for module in context.project.modules:
-        for span in _one_unit_softmax_layers(module):
+        for span in module.one_unit_softmax:
             if (module.path, span) not in seen:
                 seen.add((module.path, span))
                 yield Finding(module.path, span, _ONE_UNIT_SOFTMAX)
@@ -757,34 +754,6 @@ _ONE_UNIT_SOFTMAX: Final = (
     "softmax over a single unit always outputs 1.0, so the model cannot learn; use sigmoid for "
     "a binary output"
 )
-
-
-def _one_unit_softmax_layers(module: ModuleIndex) -> Iterator[Span]:
-    """``Dense(1, activation="softmax")`` calls (any spelling of Dense and of softmax)."""
-    if not any("softmax" in line for line in module.lines):
-        return
-    for node in ast.walk(module.tree):
-        if not isinstance(node, ast.Call):
-            continue
-        if names.qualify(node.func, module.imports) != "keras.layers.Dense":
-            continue
-        units = next((k.value for k in node.keywords if k.arg in ("units", "output_dim")), None)
-        if units is None and node.args and not isinstance(node.args[0], ast.Starred):
-            units = node.args[0]
-        if not (isinstance(units, ast.Constant) and type(units.value) is int and units.value == 1):
-            continue
-        activation = next((k.value for k in node.keywords if k.arg == "activation"), None)
-        if activation is None and len(node.args) > 1 and not isinstance(node.args[0], ast.Starred):
-            activation = node.args[1]
-        if isinstance(activation, ast.Constant) and isinstance(activation.value, str):
-            name: str | None = names.activation_from_string(activation.value)
-        elif activation is not None:
-            target = names.qualify(activation, module.imports)
-            name = names.activation_from_name(target) if target else None
-        else:
-            name = None
-        if name == "softmax":
-            yield node_span(node, module.lines)
 
 
 # -- LL109 ------------------------------------------------------------------------------------
