@@ -251,6 +251,9 @@ class ModuleIndex:
     # captures one fails in fit() on Keras 3 (LL406).
     symbolic: dict[str, Span] = field(default_factory=dict)
     stars: tuple[str, ...] = ()  # modules imported with ``from module import *``
+    # Names imported from more than one place (``from .torch import losses`` in one branch,
+    # ``from .tf import losses`` in the other) → every target, in the order visited.
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -354,7 +354,7 @@ class ModuleIndexer:
         )
         self._call_nodes: dict[Span, ast.Call] = {}
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
-        self.imports = names.collect_imports(tree, package)
+        self.imports, self.alternatives = names.collect_imports_and_alternatives(tree, package)
         self.stars = names.star_imports(tree, package)
         self.scopes: list[_Scope] = []
         self.functions: list[FunctionDef] = []
@@ -420,6 +420,7 @@ class ModuleIndexer:
             api_uses=tuple(self._add_loss_model(use) for use in api_uses),
             symbolic=self._symbolic_names() if _may_build_tensors(self.source) else {},
             stars=self.stars,
+            alternatives=self.alternatives,
         )
 
     def _with_returns(self, function: FunctionDef) -> FunctionDef:

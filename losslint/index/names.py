@@ -104,15 +104,32 @@ def collect_imports(tree: ast.Module, package: str) -> dict[str, str]:
     conflicting import simply wins, as it would at run time in the common top-down layout.
     Only statements are visited (imports are statements), which is far cheaper than a full walk.
     """
+    return collect_imports_and_alternatives(tree, package)[0]
+
+
+def collect_imports_and_alternatives(
+    tree: ast.Module, package: str
+) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """:func:`collect_imports`, and every target of a name that is imported from more than one
+    place (``from .torch import losses`` in one branch, ``from .tf import losses`` in the
+    other): which one binds the name depends on the run, so a lookup may try each."""
     table: dict[str, str] = {}
+    seen: dict[str, list[str]] = {}
+
+    def bind(name: str, target: str) -> None:
+        table[name] = target
+        targets = seen.setdefault(name, [])
+        if target not in targets:
+            targets.append(target)
+
     for node in iter_statements(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
-                    table[alias.asname] = alias.name
+                    bind(alias.asname, alias.name)
                 else:
                     root = alias.name.split(".")[0]
-                    table[root] = root
+                    bind(root, root)
         elif isinstance(node, ast.ImportFrom):
             base = _absolute_module(node.module, node.level, package)
             if base is None:
@@ -120,8 +137,9 @@ def collect_imports(tree: ast.Module, package: str) -> dict[str, str]:
             for alias in node.names:
                 if alias.name == "*":
                     continue
-                table[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
-    return table
+                bind(alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name)
+    alternatives = {name: tuple(targets) for name, targets in seen.items() if len(targets) > 1}
+    return table, alternatives
 
 
 def star_imports(tree: ast.Module, package: str) -> tuple[str, ...]:

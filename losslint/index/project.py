@@ -88,15 +88,83 @@ class ProjectIndex:
                 if candidate in self.functions or candidate in self.classes:
                     found = candidate
                     break
+        if found is None and module:
+            self._found[qualname] = None  # no recursion through a cycle of imports or bases
+            found = self._reexported(module, name)
         if found is None and module and "." in module:
             # ``pkg.losses.MyLoss.loss_function``: a method, found through its class (and the
             # class's project bases, where the method may be inherited).
-            self._found[qualname] = None  # no recursion through a cycle of bases
+            self._found[qualname] = None
             owner = self._lookup(module)
             if owner is not None and owner in self.classes:
                 found = self.method(owner, name)
         self._found[qualname] = found
         return found
+
+    def _module(self, name: str) -> ModuleIndex | None:
+        """The indexed module of dotted name ``name``, tolerating a different package root."""
+        module = self._by_name.get(name)
+        if module is None and name:
+            for indexed in self._by_last.get(name.rpartition(".")[2], ()):
+                if name.endswith("." + indexed) or indexed.endswith("." + name):
+                    return self._by_name[indexed]
+        return module
+
+    def _resolved_module(self, name: str, depth: int = 0) -> ModuleIndex | None:
+        """The module ``name`` denotes, where a package may re-export it under another name
+        (``voxelmorph.losses`` is ``voxelmorph.tf.losses`` through ``from .tf import losses``)."""
+        module = self._module(name)
+        if module is not None or depth > _MAX_CHAIN:
+            return module
+        parent, _, last = name.rpartition(".")
+        owner = self._resolved_module(parent, depth + 1) if parent else None
+        if owner is None:
+            return None
+        found = None
+        for target in self._targets(owner, last):
+            if target != name:
+                module = self._resolved_module(target, depth + 1)
+                if module is not None and (found is None or _keras_module(module)):
+                    found = module
+        return found
+
+    def _home(self, qualname: str) -> ModuleIndex:
+        """The module that defines a function or class of the project."""
+        return (self.functions.get(qualname) or self.classes[qualname])[0]
+
+    @staticmethod
+    def _targets(module: ModuleIndex, name: str) -> tuple[str, ...]:
+        """What ``name`` is imported as in ``module``: every target where it has several."""
+        alternatives = module.alternatives.get(name)
+        if alternatives:
+            return alternatives
+        imported = module.imports.get(name)
+        return (imported,) if imported is not None else ()
+
+    def _reexported(self, module_name: str, name: str) -> str | None:
+        """``name`` as a module of the project imports it (``from .dssim import DSSIMObjective``
+        in ``losses/__init__.py``, ``from .tf import losses`` then ``vxm.losses.MSE``, or
+        ``from .base import *``): the definition it re-exports."""
+        module = self._resolved_module(module_name)
+        if module is None:
+            return None
+        defined = f"{module.module}.{name}"
+        if defined in self.functions or defined in self.classes:
+            return defined
+        chosen = None
+        for imported in self._targets(module, name):
+            if imported == f"{module_name}.{name}":
+                continue
+            found = self._lookup(imported)
+            if found is not None and (chosen is None or _keras_module(self._home(found))):
+                chosen = found
+        if chosen is not None:
+            return chosen
+        for star in module.stars:
+            found = self._lookup(f"{star}.{name}")
+            if found is not None:
+                return found
+        return None
 
     def method(self, cls: str, name: str, depth: int = 0) -> str | None:
         """The qualified name of method ``name`` of project class ``cls``, maybe inherited."""
@@ -480,6 +548,15 @@ def _common_length(a: str, b: str) -> int:
         return len(os.path.commonpath([a, b]))
     except ValueError:
         return 0
+
+
+def _keras_module(module: ModuleIndex) -> bool:
+    """A module that imports Keras or TensorFlow: where a package picks one of several backends
+    at import time (voxelmorph's ``torch``/``tf``), the one a Keras ``compile`` can use."""
+    return any(
+        names.is_keras(target) or target.split(".")[0] == "tensorflow"
+        for target in module.imports.values()
+    )
 
 
 def _loss_signature(params: tuple[str, ...]) -> bool:
