@@ -356,6 +356,13 @@ class ModuleIndexer:
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.imports, self.alternatives = names.collect_imports_and_alternatives(tree, package)
         self.stars = names.star_imports(tree, package)
+        # The Keras backend handed in as an argument: an import for the analyses, not an API
+        # use for LL402 (which backend it is depends on the caller).
+        self.injected = (
+            {"backend": "keras.backend"}
+            if names.injected_backend(tree, source, self.imports)
+            else {}
+        )
         self.scopes: list[_Scope] = []
         self.functions: list[FunctionDef] = []
         self.classes: list[ClassDef] = []
@@ -407,7 +414,7 @@ class ModuleIndexer:
         return ModuleIndex(
             path=self.path,
             module=self.module,
-            imports=self.imports,
+            imports={**self.imports, **self.injected},
             functions=tuple(self.functions),
             classes=tuple(self.classes),
             models=tuple(self._models.values()),

@@ -373,18 +373,20 @@ class ProjectIndex:
         in a class that is not a Keras ``Loss``/``Metric`` (their methods are part of the class's
         definition)."""
         used = roles.get(qualname, set())
+        cls = qualname.rpartition(".")[0]
+        # ``BinaryCELoss.__call__``: a callable object is named by its class.
+        named = _named_roles(cls if qualname.endswith(".__call__") else qualname)
         if not used:
-            cls = qualname.rpartition(".")[0]
             if not (function.params[:1] == ("self",) and _loss_signature(function.params)):
                 return None
-            if not _named_roles(qualname) or self.is_loss_class(cls) or self.is_metric_class(cls):
+            if not named or self.is_loss_class(cls) or self.is_metric_class(cls):
                 return None
             if any(b in LOSS_BASES or b in METRIC_BASES for b in self.classes[cls][1].bases):
                 return None
         return LossDef(
             qualname,
             "method",
-            frozenset(used or _named_roles(qualname)),
+            frozenset(used or named),
             module.path,
             module.module,
             function.span,
@@ -484,6 +486,7 @@ PRED_NAMES: Final = frozenset(
         "outputs",
         "probs",
         "y_prob",
+        "pr",  # ``(gt, pr)``: segmentation_models and its ports
     }
 )
 _METRIC_WORDS: Final = (
