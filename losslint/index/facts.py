@@ -87,6 +87,10 @@ class Call:
 @dataclass(frozen=True, slots=True)
 class Unknown:
     span: Span
+    # A parameter of function ``owner`` (``loss=lossfxn`` in ``def attn_reg(opt, size,
+    # lossfxn)``): what it holds is known only at the function's call sites.
+    param: Param | None = None
+    owner: str | None = None
 
 
 Value = Const | Seq | Mapping | Ref | Call | Unknown

@@ -715,7 +715,7 @@ class ModuleIndexer:
                 return value
             return dataclasses.replace(value, span=span)
         if isinstance(binding, Param):
-            return Unknown(span)
+            return Unknown(span, binding, self._param_owner(expr.id, scope))
         nested = self._local_def(expr.id, scope, line)
         if nested is not None:
             return Ref(nested, span)
@@ -726,6 +726,18 @@ class ModuleIndexer:
         if expr.id in _BUILTINS:
             return Ref(f"builtins.{expr.id}", span)
         return self._unbound_name(expr.id, span)
+
+    @staticmethod
+    def _param_owner(name: str, scope: _Scope) -> str | None:
+        """The qualified name of the function whose parameter ``name`` is, seen from ``scope``."""
+        current: _Scope | None = scope
+        while current is not None:
+            if name in current.bindings:
+                return None
+            if name in current.params:
+                return current.qualname
+            current = current.parent
+        return None
 
     def _unbound_name(self, name: str, span: Span) -> Value:
         """A name nothing in the file binds: from a ``from m import *`` (the last one wins, as

@@ -25,6 +25,7 @@ from losslint.index.facts import (
     Output,
     Param,
     Ref,
+    Unknown,
     Value,
     iter_leaves,
 )
@@ -71,6 +72,7 @@ class ProjectIndex:
         self._definitions: list[LossDef] | None = None
         # Bound methods used at compile sites → the constructor call of their instance.
         self.instances: dict[str, Call] = {}
+        self._passed: dict[str, tuple[str, ...]] = {}
 
     # -- cross-module lookups ----------------------------------------------------------------
 
@@ -260,7 +262,7 @@ class ProjectIndex:
                     ("metric", site.metrics),
                     ("metric", site.weighted_metrics),
                 ):
-                    for target, instance in _referenced(value):
+                    for target, instance in [*_referenced(value), *self._handed_in(value)]:
                         found = self._lookup(target)
                         if found is None:
                             continue
@@ -345,6 +347,64 @@ class ProjectIndex:
                 )
             )
         return out
+
+    def _handed_in(self, value: Value | None) -> Iterator[tuple[str, Call | None]]:
+        """What the call sites of a function pass for a parameter it compiles: ``attn_reg(opt,
+        size, losses.focal_tversky)`` where ``attn_reg`` does ``compile(loss=lossfxn)``."""
+        if value is None:
+            return
+        for leaf in iter_leaves(value):
+            if isinstance(leaf, Unknown) and leaf.param is not None and leaf.owner is not None:
+                for target in self.passed(leaf.owner, leaf.param):
+                    yield target, None
+
+    def passed(self, owner: str, param: Param) -> tuple[str, ...]:
+        """Names of the functions or classes that calls of project function ``owner`` pass, by
+        name, for its parameter ``param`` (cached). Only modules that can call it are read: its
+        own and those importing its module that mention its name."""
+        key = f"{owner}:{param.name}"
+        if key in self._passed:
+            return self._passed[key]
+        self._passed[key] = ()  # no recursion
+        found: list[str] = []
+        entry = self.functions.get(owner)
+        if entry is not None and not _is_method(owner, self.classes):
+            home, _ = entry
+            short = owner.rpartition(".")[2]
+            for module in self.modules:
+                if module is not home and not any(
+                    names.imports_module(target, home.module) for target in module.imports.values()
+                ):
+                    continue
+                if not any(f"{short}(" in line for line in module.lines):
+                    continue
+                found.extend(self._arguments_passed(module, owner, param))
+        self._passed[key] = tuple(dict.fromkeys(found))
+        return self._passed[key]
+
+    def _arguments_passed(self, module: ModuleIndex, owner: str, param: Param) -> Iterator[str]:
+        for node in ast.walk(module.tree):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = self._named(node.func, module)
+            if callee is None or self._lookup(callee) != owner:
+                continue
+            argument = next((k.value for k in node.keywords if k.arg == param.name), None)
+            if argument is None and 0 <= param.index < len(node.args):
+                argument = node.args[param.index]
+                if any(isinstance(a, ast.Starred) for a in node.args[: param.index + 1]):
+                    argument = None
+            target = self._named(argument, module) if argument is not None else None
+            if target is not None and not names.is_keras(target):
+                yield target
+
+    def _named(self, expr: ast.expr, module: ModuleIndex) -> str | None:
+        """The project or library name an expression spells (``losses.focal_tversky``, a
+        function of the module itself), without evaluating anything."""
+        if isinstance(expr, ast.Name) and expr.id not in module.imports:
+            local = f"{module.module}.{expr.id}"
+            return local if local in self.functions or local in self.classes else None
+        return names.qualify(expr, module.imports)
 
     def _called_object(
         self, found: str, target: str, value: Value | None
