@@ -488,9 +488,10 @@ class RangeAnalysis:
         for definition in self.project.definitions():
             if definition.qualname not in references:
                 self._definition(definition)
-        for module in self.project.modules:
-            for objective in module.objectives:
-                self._objective(module, objective.kind, objective.scope, objective.node)
+        for module, objective in self.project.objectives():
+            self._objective(
+                module, objective.kind, objective.scope, objective.node, objective.stored
+            )
         return sorted(self.hazards.values(), key=lambda h: (h.path, h.span.line, h.span.column))
 
     def _module(self, name: str) -> ModuleIndex | None:
@@ -658,8 +659,11 @@ class RangeAnalysis:
         self._class_settings[owner] = settings
         return settings
 
-    def _objective(self, module: ModuleIndex, kind: str, scope: str, node: ast.expr) -> None:
-        """The trained expression and the statements it is built from."""
+    def _objective(
+        self, module: ModuleIndex, kind: str, scope: str, node: ast.expr, stored: bool = False
+    ) -> None:
+        """The trained expression and the statements it is built from (``stored``: built in a
+        cost-building method, whose parameters are the model's outputs and labels)."""
         if kind == "grad":
             if isinstance(node, ast.Lambda):
                 self.function(module, f"{scope}.<lambda>", node, None, None)
@@ -668,7 +672,7 @@ class RangeAnalysis:
                 if target is not None:
                     self.function(target[0], target[1], target[2], None, None)
             return
-        body = self._scope_body(module, scope)
+        body = self._scope_body(module, scope, stored)
         if body is None:
             return
         statements, params = body
@@ -689,7 +693,7 @@ class RangeAnalysis:
                 self._keep(hazard)
 
     def _scope_body(
-        self, module: ModuleIndex, scope: str
+        self, module: ModuleIndex, scope: str, inputs: bool = False
     ) -> tuple[list[ast.stmt], dict[str, Range | None]] | None:
         if scope == module.module:
             return module.tree.body, {}
@@ -697,7 +701,13 @@ class RangeAnalysis:
         if found is None:
             return None
         node = found[1].node
-        return node.body, self._defaults(node, loss_inputs=False, module=module)
+        params = self._defaults(node, loss_inputs=False, module=module)
+        if inputs:
+            # ``_create_cost(self, model_output, labels)``: like ``y_pred``, nothing clips them.
+            for name, value in params.items():
+                if value is None and name not in ("self", "cls"):
+                    params[name] = Range(-INF, INF, reason=f"{name} is not clipped", source=True)
+        return node.body, params
 
     # -- statements ------------------------------------------------------------------------
 

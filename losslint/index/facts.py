@@ -201,6 +201,10 @@ class Objective:
     scope: str  # qualified name of the enclosing function, or the module name
     span: Span  # the trained expression
     node: ast.expr = field(compare=False, repr=False)
+    # Built in another method than the one that trains it (``self.cost = ...`` in
+    # ``_create_cost``, ``minimize(self.cost)`` elsewhere): the parameters of ``scope`` are the
+    # model outputs and labels it is built from (see ProjectIndex.objectives).
+    stored: bool = False
 
 
 @dataclass(frozen=True, slots=True)

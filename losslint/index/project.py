@@ -22,6 +22,7 @@ from losslint.index.facts import (
     ModelFact,
     ModelRef,
     ModuleIndex,
+    Objective,
     Output,
     Param,
     Ref,
@@ -73,6 +74,7 @@ class ProjectIndex:
         # Bound methods used at compile sites → the constructor call of their instance.
         self.instances: dict[str, Call] = {}
         self._passed: dict[str, tuple[str, ...]] = {}
+        self._objectives: list[tuple[ModuleIndex, Objective]] | None = None
 
     # -- cross-module lookups ----------------------------------------------------------------
 
@@ -348,6 +350,81 @@ class ProjectIndex:
             )
         return out
 
+    # -- objectives ----------------------------------------------------------------------------
+
+    def objectives(self) -> list[tuple[ModuleIndex, Objective]]:
+        """Every objective of the project with its module, and the costs stored on ``self`` in
+        one method and trained in another: ``self.cost = cost`` in ``_create_cost(self,
+        model_output, labels)``, then ``minimize(self.cost)``, or ``self._train_step(opt,
+        self.cost)`` with ``minimize(cost)`` inside (the TF1 model-class layout)."""
+        if self._objectives is None:
+            found = [(m, o) for m in self.modules for o in m.objectives]
+            seen = {(m.path, o.span) for m, o in found}
+            for _, objective in list(found):
+                if objective.kind not in ("minimize", "gradient"):
+                    continue
+                for attribute in self._trained_attributes(objective):
+                    for home, stored in self._stored(attribute, objective.kind):
+                        if (home.path, stored.span) not in seen:
+                            seen.add((home.path, stored.span))
+                            found.append((home, stored))
+            self._objectives = found
+        return self._objectives
+
+    def _trained_attributes(self, objective: Objective) -> Iterator[str]:
+        """``cost`` for ``minimize(self.cost)``, and for ``minimize(cost)`` in a method whose
+        parameter ``cost`` its callers give as ``self.cost``."""
+        node = objective.node
+        attribute = _self_attribute(node)
+        if attribute is not None:
+            yield attribute
+            return
+        entry = self.functions.get(objective.scope)
+        if not isinstance(node, ast.Name) or entry is None:
+            return
+        _, function = entry
+        if not _is_method(objective.scope, self.classes) or node.id not in function.params:
+            return
+        index = function.params.index(node.id) - 1  # ``self`` is bound at the call
+        short = objective.scope.rpartition(".")[2]
+        for module in self._mentioning(f"{short}("):
+            for call in ast.walk(module.tree):
+                if not (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == short
+                    and isinstance(call.func.value, ast.Name)
+                    and call.func.value.id == "self"
+                ):
+                    continue
+                argument = next((k.value for k in call.keywords if k.arg == node.id), None)
+                if argument is None and 0 <= index < len(call.args):
+                    argument = call.args[index]
+                attribute = _self_attribute(argument) if argument is not None else None
+                if attribute is not None:
+                    yield attribute
+
+    def _stored(self, attribute: str, kind: str) -> Iterator[tuple[ModuleIndex, Objective]]:
+        """``self.<attribute> = value`` in the methods of the project: each value, trained."""
+        for module in self._mentioning(f"self.{attribute}"):
+            for qualname, function in self._methods_of(module):
+                for node in ast.walk(function.node):
+                    if not isinstance(node, ast.Assign) or isinstance(node.value, ast.Constant):
+                        continue
+                    if any(_self_attribute(t) == attribute for t in node.targets):
+                        span = node_span(node.value, module.lines)
+                        yield module, Objective(kind, qualname, span, node.value, stored=True)
+
+    def _mentioning(self, text: str) -> Iterator[ModuleIndex]:
+        for module in self.modules:
+            if any(text in line for line in module.lines):
+                yield module
+
+    def _methods_of(self, module: ModuleIndex) -> Iterator[tuple[str, FunctionDef]]:
+        for function in module.functions:
+            if _is_method(function.qualname, self.classes):
+                yield function.qualname, function
+
     def _handed_in(self, value: Value | None) -> Iterator[tuple[str, Call | None]]:
         """What the call sites of a function pass for a parameter it compiles: ``attn_reg(opt,
         size, losses.focal_tversky)`` where ``attn_reg`` does ``compile(loss=lossfxn)``."""
@@ -611,6 +688,17 @@ def _common_length(a: str, b: str) -> int:
         return len(os.path.commonpath([a, b]))
     except ValueError:
         return 0
+
+
+def _self_attribute(node: ast.expr) -> str | None:
+    """``attr`` for ``self.attr``."""
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    ):
+        return node.attr
+    return None
 
 
 def _keras_module(module: ModuleIndex) -> bool:
