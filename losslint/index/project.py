@@ -433,12 +433,15 @@ class ProjectIndex:
         for leaf in iter_leaves(value):
             if isinstance(leaf, Unknown) and leaf.param is not None and leaf.owner is not None:
                 for target in self.passed(leaf.owner, leaf.param):
-                    yield target, None
+                    if not names.is_keras(target):
+                        yield target, None
 
     def passed(self, owner: str, param: Param) -> tuple[str, ...]:
         """Names of the functions or classes that calls of project function ``owner`` pass, by
-        name, for its parameter ``param`` (cached). Only modules that can call it are read: its
-        own and those importing its module that mention its name."""
+        name, for its parameter ``param`` (cached): ``losses.focal_tversky``, or
+        ``tensorflow.nn.relu`` for ``add_layer(..., activation_function=tf.nn.relu)``. Only
+        modules that can call it are read: its own and those importing its module that mention
+        its name. A call passing something else for it (a lambda, a call) adds nothing."""
         key = f"{owner}:{param.name}"
         if key in self._passed:
             return self._passed[key]
@@ -472,7 +475,7 @@ class ProjectIndex:
                 if any(isinstance(a, ast.Starred) for a in node.args[: param.index + 1]):
                     argument = None
             target = self._named(argument, module) if argument is not None else None
-            if target is not None and not names.is_keras(target):
+            if target is not None:
                 yield target
 
     def _named(self, expr: ast.expr, module: ModuleIndex) -> str | None:
