@@ -677,6 +677,8 @@ class ModuleIndexer:
             )
         if isinstance(expr, ast.Name):
             return self._name_value(expr, scope, line, depth, span)
+        if isinstance(expr, ast.Subscript):
+            return self._item_value(expr, scope, line, depth, span)
         if isinstance(expr, ast.Attribute):
             target = names.qualify(expr, self.imports)
             if target:
@@ -699,6 +701,30 @@ class ModuleIndexer:
             )
             return Call(target, args, kwargs, span, span)
         return Unknown(span)
+
+    def _item_value(
+        self, expr: ast.Subscript, scope: _Scope, line: float, depth: int, span: Span
+    ) -> Value:
+        """``LOSSES["focal"]``, ``losses[0]``: the item of a dict or list written in the code,
+        read with a constant key."""
+        key = self.value(expr.slice, scope, line, depth + 1)
+        if not isinstance(key, Const):
+            return Unknown(span)
+        container = self.value(expr.value, scope, line, depth + 1)
+        found: Value | None = None
+        if isinstance(container, Mapping):
+            for item_key, item in zip(container.keys, container.values, strict=True):
+                if isinstance(item_key, Const) and item_key.value == key.value:
+                    found = item
+        elif (
+            isinstance(container, Seq)
+            and type(key.value) is int
+            and -len(container.items) <= key.value < len(container.items)
+        ):
+            found = container.items[key.value]
+        if found is None or isinstance(found, Unknown):
+            return Unknown(span)
+        return dataclasses.replace(found, span=span)
 
     def _name_value(
         self, expr: ast.Name, scope: _Scope, line: float, depth: int, span: Span
