@@ -368,8 +368,48 @@ class ProjectIndex:
                         if (home.path, stored.span) not in seen:
                             seen.add((home.path, stored.span))
                             found.append((home, stored))
+            found.extend(self._fetched())
             self._objectives = found
         return self._objectives
+
+    def _fetched(self) -> Iterator[tuple[ModuleIndex, Objective]]:
+        """Loss functions whose gradient is written by hand: a function or method named like a
+        loss, taking at least two values, whose result ``sess.run`` fetches (``loss =
+        net.get_loss(probs, labels)``, then ``sess.run([loss, update])``). Objectives of kind
+        ``fetch`` whose scope is the function itself: its parameters are its inputs."""
+        candidates: dict[str, list[str]] = {}
+        for qualname, (_, function) in self.functions.items():
+            short = qualname.rpartition(".")[2]
+            params = function.params[1:] if function.params[:1] == ("self",) else function.params
+            if "loss" in short.lower() and len(params) >= 2 and not function.returns_function:
+                candidates.setdefault(short, []).append(qualname)
+        if not candidates:
+            return
+        done: set[str] = set()
+        for module in self._mentioning(".run("):
+            assigned: dict[str, list[ast.expr]] = {}
+            runs: list[ast.Call] = []
+            for node in ast.walk(module.tree):
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        key = _fetch_key(target)
+                        if key is not None:
+                            assigned.setdefault(key, []).append(node.value)
+                elif _is_session_run(node):
+                    runs.append(node)  # type: ignore[arg-type]
+            for run in runs:
+                for fetched in _fetches(run):
+                    key = _fetch_key(fetched)
+                    for value in [fetched, *assigned.get(key or "", ())]:
+                        callee = _callee_name(value)
+                        for qualname in candidates.get(callee or "", ()):
+                            if qualname in done:
+                                continue
+                            done.add(qualname)
+                            home, function = self.functions[qualname]
+                            # The whole function is the objective; ``node`` only names it.
+                            named = ast.Name(id=function.node.name, ctx=ast.Load())
+                            yield home, Objective("fetch", qualname, function.span, named)
 
     def _trained_attributes(self, objective: Objective) -> Iterator[str]:
         """``cost`` for ``minimize(self.cost)``, and for ``minimize(cost)`` in a method whose
@@ -691,6 +731,44 @@ def _common_length(a: str, b: str) -> int:
         return len(os.path.commonpath([a, b]))
     except ValueError:
         return 0
+
+
+def _is_session_run(node: ast.AST) -> bool:
+    """``sess.run(...)``, ``self.session.run(...)``: a TF1 session fetching values."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return False
+    receiver = names.dotted(node.func.value)
+    return node.func.attr == "run" and bool(receiver) and "sess" in receiver[-1].lower()  # type: ignore[index]
+
+
+def _fetches(run: ast.Call) -> Iterator[ast.expr]:
+    """The fetched expressions of a ``sess.run`` call, through lists, tuples and dicts."""
+    stack = [*run.args[:1], *(k.value for k in run.keywords if k.arg == "fetches")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.List, ast.Tuple)):
+            stack.extend(node.elts)
+        elif isinstance(node, ast.Dict):
+            stack.extend(node.values)
+        else:
+            yield node
+
+
+def _fetch_key(node: ast.expr) -> str | None:
+    """``loss`` or ``self.loss``: a name a fetched value may have been assigned to."""
+    if isinstance(node, ast.Name):
+        return node.id
+    attribute = _self_attribute(node)
+    return f"self.{attribute}" if attribute is not None else None
+
+
+def _callee_name(node: ast.expr) -> str | None:
+    """``get_loss`` for ``net.get_loss(...)``, ``self.get_loss(...)`` or ``get_loss(...)``."""
+    if not isinstance(node, ast.Call):
+        return None
+    if isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    return node.func.id if isinstance(node.func, ast.Name) else None
 
 
 def _self_attribute(node: ast.expr) -> str | None:
