@@ -75,6 +75,7 @@ class ProjectIndex:
         self.instances: dict[str, Call] = {}
         self._passed: dict[str, tuple[str, ...]] = {}
         self._objectives: list[tuple[ModuleIndex, Objective]] | None = None
+        self._bases_of: dict[str, frozenset[str]] = {}
 
     # -- cross-module lookups ----------------------------------------------------------------
 
@@ -363,8 +364,11 @@ class ProjectIndex:
             for _, objective in list(found):
                 if objective.kind not in ("minimize", "gradient"):
                     continue
-                for attribute in self._trained_attributes(objective):
-                    for home, stored in self._stored(attribute, objective.kind):
+                attributes = list(dict.fromkeys(self._trained_attributes(objective)))
+                family = self._family(objective.scope.rpartition(".")[0]) if attributes else None
+                for attribute in attributes:
+                    assert family is not None
+                    for home, stored in self._stored(attribute, objective.kind, family):
                         if (home.path, stored.span) not in seen:
                             seen.add((home.path, stored.span))
                             found.append((home, stored))
@@ -444,10 +448,39 @@ class ProjectIndex:
                 if attribute is not None:
                     yield attribute
 
-    def _stored(self, attribute: str, kind: str) -> Iterator[tuple[ModuleIndex, Objective]]:
-        """``self.<attribute> = value`` in the methods of the project: each value, trained."""
+    def _family(self, cls: str) -> frozenset[str]:
+        """A project class with its project bases and subclasses: the classes whose ``self``
+        may be the object a method of ``cls`` runs on. Empty when ``cls`` is not a class."""
+        if cls not in self.classes:
+            return frozenset()
+        return frozenset(
+            other for other in self.classes if cls in self._ancestors(other) or other == cls
+        ) | self._ancestors(cls)
+
+    def _ancestors(self, cls: str, depth: int = 0) -> frozenset[str]:
+        """The project classes ``cls`` derives from (cached)."""
+        if cls in self._bases_of:
+            return self._bases_of[cls]
+        found: set[str] = set()
+        if depth > _MAX_CHAIN or cls not in self.classes:
+            return frozenset()
+        self._bases_of[cls] = frozenset()  # no recursion through a cycle of bases
+        for base in self.classes[cls][1].bases:
+            resolved = self._lookup(base) if base else None
+            if resolved is not None and resolved in self.classes and resolved not in found:
+                found.add(resolved)
+                found |= self._ancestors(resolved, depth + 1)
+        self._bases_of[cls] = frozenset(found)
+        return self._bases_of[cls]
+
+    def _stored(
+        self, attribute: str, kind: str, family: frozenset[str]
+    ) -> Iterator[tuple[ModuleIndex, Objective]]:
+        """``self.<attribute> = value`` in the methods of ``family``: each value, trained."""
         for module in self._mentioning(f"self.{attribute}"):
             for qualname, function in self._methods_of(module):
+                if qualname.rpartition(".")[0] not in family:
+                    continue
                 for node in ast.walk(function.node):
                     if not isinstance(node, ast.Assign) or isinstance(node.value, ast.Constant):
                         continue
