@@ -401,9 +401,14 @@ class ProjectIndex:
                             assigned.setdefault(key, []).append(node.value)
                 elif _is_session_run(node):
                     runs.append(node)  # type: ignore[arg-type]
+            # A value that is also minimized is an objective already, traced from its call
+            # with the ranges of its arguments: its gradient is not written by hand.
+            trained = {_fetch_key(o.node) for o in module.objectives} - {None}
             for run in runs:
                 for fetched in _fetches(run):
                     key = _fetch_key(fetched)
+                    if key in trained:
+                        continue
                     for value in [fetched, *assigned.get(key or "", ())]:
                         callee = _callee_name(value)
                         for qualname in candidates.get(callee or "", ()):
