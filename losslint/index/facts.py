@@ -262,6 +262,7 @@ class ModuleIndex:
     # Names imported from more than one place (``from .torch import losses`` in one branch,
     # ``from .tf import losses`` in the other) → every target, in the order visited.
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sessions: bool = False  # mentions ``sess`` and ``.run(``: may fetch values with a TF1 session
 
 
 @dataclass(frozen=True, slots=True)

@@ -428,6 +428,7 @@ class ModuleIndexer:
             symbolic=self._symbolic_names() if _may_build_tensors(self.source) else {},
             stars=self.stars,
             alternatives=self.alternatives,
+            sessions="sess" in self.source and ".run(" in self.source,
         )
 
     def _with_returns(self, function: FunctionDef) -> FunctionDef:

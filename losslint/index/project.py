@@ -390,7 +390,7 @@ class ProjectIndex:
         if not candidates:
             return
         done: set[str] = set()
-        for module in self._mentioning(".run("):
+        for module in self._mentioning(".run(", "sess", sessions=True):
             assigned: dict[str, list[ast.expr]] = {}
             runs: list[ast.Call] = []
             for node in ast.walk(module.tree):
@@ -436,7 +436,7 @@ class ProjectIndex:
             return
         index = function.params.index(node.id) - 1  # ``self`` is bound at the call
         short = objective.scope.rpartition(".")[2]
-        for module in self._mentioning(f"{short}("):
+        for module in self._mentioning(f"self.{short}("):
             for call in ast.walk(module.tree):
                 if not (
                     isinstance(call, ast.Call)
@@ -493,9 +493,17 @@ class ProjectIndex:
                         span = node_span(node.value, module.lines)
                         yield module, Objective(kind, qualname, span, node.value, stored=True)
 
-    def _mentioning(self, text: str) -> Iterator[ModuleIndex]:
+    def _mentioning(
+        self, text: str, also: str = "", sessions: bool = False
+    ) -> Iterator[ModuleIndex]:
+        """The modules with a line that mentions ``text`` (and ``also``, on the same line);
+        ``sessions``: only those whose facts say they may run a TF1 session."""
         for module in self.modules:
-            if any(text in line for line in module.lines):
+            if sessions and not module.sessions:
+                continue
+            if text not in "\n".join(module.lines):  # one C-level search first
+                continue
+            if not also or any(text in line and also in line for line in module.lines):
                 yield module
 
     def _methods_of(self, module: ModuleIndex) -> Iterator[tuple[str, FunctionDef]]:
