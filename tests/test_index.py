@@ -413,3 +413,45 @@ def test_library_losses_need_a_keras_losses_module() -> None:
     assert roles("import tensorflow as tf" + body, "losses")["dice"] == ()  # a script's module
     assert roles("import tensorflow as tf\nimport torch" + body, "pkg.losses")["dice"] == ()
     assert roles("import numpy as np" + body, "pkg.losses")["dice"] == ()
+
+
+def test_reexports_resolve_to_the_definition_and_prefer_the_keras_backend() -> None:
+    source = textwrap.dedent(
+        """
+        import os
+        from .dssim import DSSIM
+        if os.environ.get("BACKEND") == "torch":
+            from .torch import losses
+        else:
+            from .tf import losses
+        """
+    )
+    package = index_module(ast.parse(source), source, "pkg/__init__.py", "pkg")
+    assert package.alternatives == {"losses": ("pkg.tf.losses", "pkg.torch.losses")}
+    dssim = index("class DSSIM:\n    def __call__(self, y_true, y_pred): ...\n", "pkg.dssim")
+    tf_losses = index(
+        "import tensorflow as tf\nclass MSE:\n    def loss(self, a, b): ...\n", "pkg.tf.losses"
+    )
+    torch_losses = index(
+        "import torch\nclass MSE:\n    def loss(self, a, b): ...\n", "pkg.torch.losses"
+    )
+    project = ProjectIndex([package, dssim, tf_losses, torch_losses])
+    assert project._lookup("pkg.DSSIM") == "pkg.dssim.DSSIM"
+    assert project._lookup("pkg.losses.MSE.loss") == "pkg.tf.losses.MSE.loss"
+    assert project._lookup("pkg.losses.Missing") is None
+
+
+def test_an_injected_backend_is_the_keras_backend_for_the_analyses_only() -> None:
+    module = index(
+        """
+        def bce(gt, pr, **kwargs):
+            backend = kwargs['backend']
+            return backend.mean(backend.binary_crossentropy(gt, pr))
+        """
+    )
+    assert module.imports["backend"] == "keras.backend"
+    assert not module.api_uses  # which backend it is depends on the caller: not an LL402 matter
+    assert "backend" not in index("def f(backend):\n    return backend.mean(1)\n").imports
+    # A module that imports a ``backend`` of its own keeps it.
+    own = index("from . import backend\ndef f(**kwargs):\n    backend = kwargs['backend']\n", "p.m")
+    assert own.imports["backend"] == "p.backend"

@@ -528,6 +528,14 @@ class BatchAxis:
                 # ``self.g_loss = ...`` minimized in another method: name it as written there.
                 frame.labels[id(node.value)] = _text(node.targets[0])
             value = self._expr(node.value, frame)
+            if frame.module.imports.get("backend") == "keras.backend" and names.hands_in_backend(
+                node
+            ):
+                # The Keras backend handed in as an argument: ``backend.mean`` keeps the
+                # meaning the index gave the name (see names.injected_backend).
+                for element in getattr(node.targets[0], "elts", ())[1:]:
+                    self._bind(element, UNKNOWN, None, frame)
+                return
             for target in node.targets:
                 self._bind(target, value, node.value, frame)
         elif isinstance(node, ast.AnnAssign):

@@ -27,7 +27,7 @@ from losslint.analysis import ops, rewrites
 from losslint.analysis.references import numpy_references
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
-from losslint.index.facts import LossDef, ModuleIndex
+from losslint.index.facts import LossDef, ModuleIndex, Param
 from losslint.index.folding import unparse
 from losslint.index.positions import node_span
 from losslint.index.project import ProjectIndex
@@ -462,6 +462,9 @@ class _Frame:
     # them, which carries no gradient.
     params: frozenset[str] = frozenset()
     labels: frozenset[str] = frozenset()
+    # Parameters that this call binds to a tensor-math function (``activation_function=
+    # tf.nn.relu``) → the catalogue's op for it.
+    callables: dict[str, str] = field(default_factory=dict)
 
 
 class RangeAnalysis:
@@ -470,7 +473,7 @@ class RangeAnalysis:
     def __init__(self, project: ProjectIndex) -> None:
         self.project = project
         self.hazards: dict[tuple[str, Span, str], Hazard] = {}
-        self._memo: dict[tuple[str, tuple[Range | None, ...]], Range | None] = {}
+        self._memo: dict[tuple[object, ...], Range | None] = {}
         self._active: set[str] = set()
         self._record: list[tuple[Hazard, frozenset[str]]] | None = None
         self._record_frame: _Frame | None = None
@@ -488,9 +491,17 @@ class RangeAnalysis:
         for definition in self.project.definitions():
             if definition.qualname not in references:
                 self._definition(definition)
-        for module in self.project.modules:
-            for objective in module.objectives:
-                self._objective(module, objective.kind, objective.scope, objective.node)
+        for module, objective in self.project.objectives():
+            if objective.kind == "fetch":  # a hand-differentiated loss: run as loss code
+                found = self.project.functions.get(objective.scope)
+                if found is not None:
+                    owner = objective.scope.rpartition(".")[0]
+                    name = owner.rpartition(".")[2] if owner in self.project.classes else None
+                    self.function(module, objective.scope, found[1].node, None, name)
+                continue
+            self._objective(
+                module, objective.kind, objective.scope, objective.node, objective.stored
+            )
         return sorted(self.hazards.values(), key=lambda h: (h.path, h.span.line, h.span.column))
 
     def _module(self, name: str) -> ModuleIndex | None:
@@ -569,20 +580,26 @@ class RangeAnalysis:
         arguments: dict[str, Range | None] | None,
         class_name: str | None,
         outer: dict[str, Range | None] | None = None,
+        callables: dict[str, str] | None = None,
     ) -> Range | None:
-        """Interpret a function; ``arguments`` None means "as a loss, with its own defaults"."""
+        """Interpret a function; ``arguments`` None means "as a loss, with its own defaults";
+        ``callables``: parameters bound to a tensor-math function, by its catalogue op."""
         env = dict(self._settings(qualname.rpartition(".")[0]))
         env.update(outer or {})
         env.update(self._defaults(node, loss_inputs=arguments is None, module=module))
         if arguments:
             env.update(arguments)
-        key = (qualname, tuple(env.get(n) for n in sorted(env)))
+        key = (
+            qualname,
+            tuple(env.get(n) for n in sorted(env)),
+            tuple(sorted((callables or {}).items())),
+        )
         if key in self._memo:
             return self._memo[key]
         if qualname in self._active or len(self._active) > _MAX_DEPTH:
             return None
         self._active.add(qualname)
-        frame = _Frame(module, qualname, env, {}, class_name)
+        frame = _Frame(module, qualname, env, {}, class_name, callables=dict(callables or {}))
         if arguments is None and not isinstance(node, ast.Lambda):
             positional = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
             everything = [*positional, *(a.arg for a in node.args.kwonlyargs)]
@@ -658,8 +675,11 @@ class RangeAnalysis:
         self._class_settings[owner] = settings
         return settings
 
-    def _objective(self, module: ModuleIndex, kind: str, scope: str, node: ast.expr) -> None:
-        """The trained expression and the statements it is built from."""
+    def _objective(
+        self, module: ModuleIndex, kind: str, scope: str, node: ast.expr, stored: bool = False
+    ) -> None:
+        """The trained expression and the statements it is built from (``stored``: built in a
+        cost-building method, whose parameters are the model's outputs and labels)."""
         if kind == "grad":
             if isinstance(node, ast.Lambda):
                 self.function(module, f"{scope}.<lambda>", node, None, None)
@@ -668,7 +688,7 @@ class RangeAnalysis:
                 if target is not None:
                     self.function(target[0], target[1], target[2], None, None)
             return
-        body = self._scope_body(module, scope)
+        body = self._scope_body(module, scope, stored)
         if body is None:
             return
         statements, params = body
@@ -689,7 +709,7 @@ class RangeAnalysis:
                 self._keep(hazard)
 
     def _scope_body(
-        self, module: ModuleIndex, scope: str
+        self, module: ModuleIndex, scope: str, inputs: bool = False
     ) -> tuple[list[ast.stmt], dict[str, Range | None]] | None:
         if scope == module.module:
             return module.tree.body, {}
@@ -697,7 +717,13 @@ class RangeAnalysis:
         if found is None:
             return None
         node = found[1].node
-        return node.body, self._defaults(node, loss_inputs=False, module=module)
+        params = self._defaults(node, loss_inputs=False, module=module)
+        if inputs:
+            # ``_create_cost(self, model_output, labels)``: like ``y_pred``, nothing clips them.
+            for name, value in params.items():
+                if value is None and name not in ("self", "cls"):
+                    params[name] = Range(-INF, INF, reason=f"{name} is not clipped", source=True)
+        return node.body, params
 
     # -- statements ------------------------------------------------------------------------
 
@@ -766,7 +792,10 @@ class RangeAnalysis:
         branch's guard (``if n == 0: return 0.0`` before ``x / n``)."""
         before, refined_before = dict(frame.env), dict(frame.refined)
         outcomes = []
+        known = _callable_test(node.test, frame)
         for body, truth in ((node.body, True), (node.orelse, False)):
+            if known is not None and truth != known:
+                continue  # ``activation_function is None`` where this call passes one
             frame.env, frame.refined = dict(before), dict(refined_before)
             self._guard(node.test, truth, frame)
             self.block(body, frame)
@@ -1356,13 +1385,25 @@ class RangeAnalysis:
         target = names.qualify(func, frame.module.imports)
         if target is None:
             return None
-        if target in _EPSILON:
-            return "epsilon"
-        module, _, last = target.rpartition(".")
-        if ops.tensor_module(module) not in names.TENSOR_MATH_MODULES:
+        return _op_of(target)
+
+    def _passed_ops(self, func: ast.expr, frame: _Frame) -> list[str] | None:
+        """``activation_function(x)`` where ``activation_function`` is a parameter of the
+        function being run: the catalogue ops that its callers pass for it (``tf.nn.relu``),
+        when every caller that passes one passes a known op."""
+        if not isinstance(func, ast.Name) or func.id in frame.local_functions:
             return None
-        entry = ops.function(last)
-        return entry.range if entry is not None and entry.range != "unknown" else None
+        if func.id in frame.callables:  # this call of the function says which
+            return [frame.callables[func.id]]
+        found = self.project.functions.get(frame.qualname)
+        if found is None or func.id not in found[1].params:
+            return None
+        param = Param(func.id, found[1].params.index(func.id), None)
+        passed = self.project.passed(frame.qualname, param)
+        result = [_op_of(target) for target in passed]
+        if not result or any(op is None or op in _NOT_APPLIED for op in result):
+            return None
+        return [op for op in result if op is not None]
 
     def _fed_value(self, node: ast.Call, frame: _Frame) -> Range | None:
         """A TF1 placeholder is fed any value, and a trained variable takes any sign: like
@@ -1399,6 +1440,15 @@ class RangeAnalysis:
             values = [receiver, *self._args(node, frame, depth)]
             result = self._apply(method.range, node, args, values, frame)
             return _carry(result, *values)
+        if op is None and method is None:
+            passed = self._passed_ops(node.func, frame)
+            if passed is not None:
+                values = self._args(node, frame, depth)
+                joined: Range | None = None
+                for index, each in enumerate(passed):
+                    applied = self._apply(each, node, list(node.args), values, frame)
+                    joined = applied if index == 0 else _join(joined, applied)
+                return _carry(joined, *values)
         if op is None:
             return self._helper(node, frame, depth)
         if op == "where" and len(node.args) == 3:
@@ -1876,10 +1926,20 @@ class RangeAnalysis:
         if params[:1] == ["self"] and isinstance(node.func, ast.Attribute):
             params = params[1:]
         bound = {p: r for p, r in zip(params, arguments, strict=False)}
+        given = dict(zip(params, node.args, strict=False))
         for keyword in node.keywords:
             if keyword.arg in params:
                 bound[keyword.arg] = self.expr(keyword.value, frame, depth + 1)
-        return self.function(module, qualname, function, bound, frame.class_name)
+                given[keyword.arg] = keyword.value
+        callables = {}
+        for param, expr in given.items():
+            # ``add_layer(x, 10, activation_function=tf.nn.relu)``: a function, not called.
+            op = self._op(expr, frame) if isinstance(expr, (ast.Name, ast.Attribute)) else None
+            if op is None and isinstance(expr, ast.Name):
+                op = frame.callables.get(expr.id)
+            if op is not None and op not in _NOT_APPLIED:
+                callables[param] = op
+        return self.function(module, qualname, function, bound, frame.class_name, None, callables)
 
     def _resolve_function(
         self, module: ModuleIndex, name: str, method_of: str | None
@@ -1947,6 +2007,42 @@ def _self_attribute(node: ast.AST) -> str | None:
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
         return node.attr if node.value.id == "self" else None
     return None
+
+
+def _callable_test(test: ast.expr, frame: _Frame) -> bool | None:
+    """The truth of ``f is None`` / ``f is not None`` / ``f`` / ``not f`` for a parameter
+    that this call binds to a function; None when the test is anything else."""
+    negated = False
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, negated = test.operand, True
+    if isinstance(test, ast.Name) and test.id in frame.callables:
+        return not negated
+    if (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id in frame.callables
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], (ast.Is, ast.IsNot))
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    ):
+        return isinstance(test.ops[0], ast.IsNot) != negated
+    return None
+
+
+# Catalogue entries that are not a function of their first argument's range.
+_NOT_APPLIED: Final = frozenset({"epsilon", "where", "cond", "sanitize"})
+
+
+def _op_of(target: str) -> str | None:
+    """The catalogue's range transfer for a tensor-math function by canonical name."""
+    if target in _EPSILON:
+        return "epsilon"
+    module, _, last = target.rpartition(".")
+    if ops.tensor_module(module) not in names.TENSOR_MATH_MODULES:
+        return None
+    entry = ops.function(last)
+    return entry.range if entry is not None and entry.range != "unknown" else None
 
 
 _STATE_FACTORIES: Final = frozenset({"add_weight", "add_variable", "Variable"})

@@ -87,6 +87,10 @@ class Call:
 @dataclass(frozen=True, slots=True)
 class Unknown:
     span: Span
+    # A parameter of function ``owner`` (``loss=lossfxn`` in ``def attn_reg(opt, size,
+    # lossfxn)``): what it holds is known only at the function's call sites.
+    param: Param | None = None
+    owner: str | None = None
 
 
 Value = Const | Seq | Mapping | Ref | Call | Unknown
@@ -197,6 +201,10 @@ class Objective:
     scope: str  # qualified name of the enclosing function, or the module name
     span: Span  # the trained expression
     node: ast.expr = field(compare=False, repr=False)
+    # Built in another method than the one that trains it (``self.cost = ...`` in
+    # ``_create_cost``, ``minimize(self.cost)`` elsewhere): the parameters of ``scope`` are the
+    # model outputs and labels it is built from (see ProjectIndex.objectives).
+    stored: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +264,10 @@ class ModuleIndex:
     noqa: bool = False
     # ``Dense(1, activation="softmax")`` calls, wherever they are (LL108: constantly 1.0).
     one_unit_softmax: tuple[Span, ...] = ()
+    # Names imported from more than one place (``from .torch import losses`` in one branch,
+    # ``from .tf import losses`` in the other) → every target, in the order visited.
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sessions: bool = False  # mentions ``sess`` and ``.run(``: may fetch values with a TF1 session
 
 
 @dataclass(frozen=True, slots=True)

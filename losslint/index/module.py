@@ -355,8 +355,15 @@ class ModuleIndexer:
         )
         self._call_nodes: dict[Span, ast.Call] = {}
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
-        self.imports = names.collect_imports(tree, package)
+        self.imports, self.alternatives = names.collect_imports_and_alternatives(tree, package)
         self.stars = names.star_imports(tree, package)
+        # The Keras backend handed in as an argument: an import for the analyses, not an API
+        # use for LL402 (which backend it is depends on the caller).
+        self.injected = (
+            {"backend": "keras.backend"}
+            if names.injected_backend(tree, source, self.imports)
+            else {}
+        )
         self.scopes: list[_Scope] = []
         self.functions: list[FunctionDef] = []
         self.classes: list[ClassDef] = []
@@ -426,7 +433,7 @@ class ModuleIndexer:
         return ModuleIndex(
             path=self.path,
             module=self.module,
-            imports=self.imports,
+            imports={**self.imports, **self.injected},
             functions=tuple(self.functions),
             classes=tuple(self.classes),
             models=tuple(self._models.values()),
@@ -445,6 +452,8 @@ class ModuleIndexer:
                 if "softmax" in self.source
                 else ()
             ),
+            alternatives=self.alternatives,
+            sessions="sess" in self.source and ".run(" in self.source,
         )
 
     def _with_returns(self, function: FunctionDef) -> FunctionDef:
@@ -694,6 +703,8 @@ class ModuleIndexer:
             )
         if isinstance(expr, ast.Name):
             return self._name_value(expr, scope, line, depth, span)
+        if isinstance(expr, ast.Subscript):
+            return self._item_value(expr, scope, line, depth, span)
         if isinstance(expr, ast.Attribute):
             target = names.qualify(expr, self.imports)
             if target:
@@ -717,6 +728,30 @@ class ModuleIndexer:
             return Call(target, args, kwargs, span, span)
         return Unknown(span)
 
+    def _item_value(
+        self, expr: ast.Subscript, scope: _Scope, line: float, depth: int, span: Span
+    ) -> Value:
+        """``LOSSES["focal"]``, ``losses[0]``: the item of a dict or list written in the code,
+        read with a constant key."""
+        key = self.value(expr.slice, scope, line, depth + 1)
+        if not isinstance(key, Const):
+            return Unknown(span)
+        container = self.value(expr.value, scope, line, depth + 1)
+        found: Value | None = None
+        if isinstance(container, Mapping):
+            for item_key, item in zip(container.keys, container.values, strict=True):
+                if isinstance(item_key, Const) and item_key.value == key.value:
+                    found = item
+        elif (
+            isinstance(container, Seq)
+            and type(key.value) is int
+            and -len(container.items) <= key.value < len(container.items)
+        ):
+            found = container.items[key.value]
+        if found is None or isinstance(found, Unknown):
+            return Unknown(span)
+        return dataclasses.replace(found, span=span)
+
     def _name_value(
         self, expr: ast.Name, scope: _Scope, line: float, depth: int, span: Span
     ) -> Value:
@@ -732,7 +767,7 @@ class ModuleIndexer:
                 return value
             return dataclasses.replace(value, span=span)
         if isinstance(binding, Param):
-            return Unknown(span)
+            return Unknown(span, binding, self._param_owner(expr.id, scope))
         nested = self._local_def(expr.id, scope, line)
         if nested is not None:
             return Ref(nested, span)
@@ -743,6 +778,18 @@ class ModuleIndexer:
         if expr.id in _BUILTINS:
             return Ref(f"builtins.{expr.id}", span)
         return self._unbound_name(expr.id, span)
+
+    @staticmethod
+    def _param_owner(name: str, scope: _Scope) -> str | None:
+        """The qualified name of the function whose parameter ``name`` is, seen from ``scope``."""
+        current: _Scope | None = scope
+        while current is not None:
+            if name in current.bindings:
+                return None
+            if name in current.params:
+                return current.qualname
+            current = current.parent
+        return None
 
     def _unbound_name(self, name: str, span: Span) -> Value:
         """A name nothing in the file binds: from a ``from m import *`` (the last one wins, as

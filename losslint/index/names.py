@@ -104,15 +104,32 @@ def collect_imports(tree: ast.Module, package: str) -> dict[str, str]:
     conflicting import simply wins, as it would at run time in the common top-down layout.
     Only statements are visited (imports are statements), which is far cheaper than a full walk.
     """
+    return collect_imports_and_alternatives(tree, package)[0]
+
+
+def collect_imports_and_alternatives(
+    tree: ast.Module, package: str
+) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """:func:`collect_imports`, and every target of a name that is imported from more than one
+    place (``from .torch import losses`` in one branch, ``from .tf import losses`` in the
+    other): which one binds the name depends on the run, so a lookup may try each."""
     table: dict[str, str] = {}
+    seen: dict[str, list[str]] = {}
+
+    def bind(name: str, target: str) -> None:
+        table[name] = target
+        targets = seen.setdefault(name, [])
+        if target not in targets:
+            targets.append(target)
+
     for node in iter_statements(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
-                    table[alias.asname] = alias.name
+                    bind(alias.asname, alias.name)
                 else:
                     root = alias.name.split(".")[0]
-                    table[root] = root
+                    bind(root, root)
         elif isinstance(node, ast.ImportFrom):
             base = _absolute_module(node.module, node.level, package)
             if base is None:
@@ -120,8 +137,65 @@ def collect_imports(tree: ast.Module, package: str) -> dict[str, str]:
             for alias in node.names:
                 if alias.name == "*":
                     continue
-                table[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
-    return table
+                bind(alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name)
+    alternatives = {name: tuple(targets) for name, targets in seen.items() if len(targets) > 1}
+    return table, alternatives
+
+
+_INJECTED_MARKERS: Final = ("get_submodules_from_kwargs", "kwargs['backend']", 'kwargs["backend"]')
+
+
+def injected_backend(tree: ast.Module, source: str, imports: Mapping[str, str]) -> bool:
+    """Whether the module's functions take the Keras backend module as an argument, the
+    ``keras_applications`` convention (``backend = kwargs['backend']``, or ``backend, layers,
+    models, utils = get_submodules_from_kwargs(kwargs)``) that segmentation_models and the
+    applications ports use: ``backend.mean`` there is ``keras.backend.mean``."""
+    if "backend" in imports or not any(marker in source for marker in _INJECTED_MARKERS):
+        return False
+    return any(
+        isinstance(node, ast.Assign) and hands_in_backend(node)
+        for node in iter_statements(tree.body)
+    )
+
+
+def hands_in_backend(node: ast.Assign) -> bool:
+    """``backend = kwargs['backend']`` or ``backend, ... = get_submodules_from_kwargs(kwargs)``:
+    the name ``backend`` is the Keras backend module (see :func:`injected_backend`)."""
+    if len(node.targets) != 1:
+        return False
+    target, value = node.targets[0], node.value
+    if isinstance(target, ast.Name):
+        return target.id == "backend" and _kwargs_item(value)
+    return (
+        isinstance(target, ast.Tuple)
+        and bool(target.elts)
+        and isinstance(target.elts[0], ast.Name)
+        and target.elts[0].id == "backend"
+        and isinstance(value, ast.Call)
+        and (dotted(value.func) or [""])[-1] == "get_submodules_from_kwargs"
+    )
+
+
+def _kwargs_item(value: ast.expr) -> bool:
+    """``kwargs['backend']`` or ``kwargs.get('backend'[, default])``."""
+    if isinstance(value, ast.Subscript):
+        key = value.slice
+        return (
+            isinstance(value.value, ast.Name)
+            and value.value.id == "kwargs"
+            and isinstance(key, ast.Constant)
+            and key.value == "backend"
+        )
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr == "get"
+        and isinstance(value.func.value, ast.Name)
+        and value.func.value.id == "kwargs"
+        and bool(value.args)
+        and isinstance(value.args[0], ast.Constant)
+        and value.args[0].value == "backend"
+    )
 
 
 def star_imports(tree: ast.Module, package: str) -> tuple[str, ...]:

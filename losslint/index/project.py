@@ -22,9 +22,11 @@ from losslint.index.facts import (
     ModelFact,
     ModelRef,
     ModuleIndex,
+    Objective,
     Output,
     Param,
     Ref,
+    Unknown,
     Value,
     iter_leaves,
 )
@@ -71,6 +73,9 @@ class ProjectIndex:
         self._definitions: list[LossDef] | None = None
         # Bound methods used at compile sites → the constructor call of their instance.
         self.instances: dict[str, Call] = {}
+        self._passed: dict[str, tuple[str, ...]] = {}
+        self._objectives: list[tuple[ModuleIndex, Objective]] | None = None
+        self._bases_of: dict[str, frozenset[str]] = {}
 
     # -- cross-module lookups ----------------------------------------------------------------
 
@@ -88,15 +93,83 @@ class ProjectIndex:
                 if candidate in self.functions or candidate in self.classes:
                     found = candidate
                     break
+        if found is None and module:
+            self._found[qualname] = None  # no recursion through a cycle of imports or bases
+            found = self._reexported(module, name)
         if found is None and module and "." in module:
             # ``pkg.losses.MyLoss.loss_function``: a method, found through its class (and the
             # class's project bases, where the method may be inherited).
-            self._found[qualname] = None  # no recursion through a cycle of bases
+            self._found[qualname] = None
             owner = self._lookup(module)
             if owner is not None and owner in self.classes:
                 found = self.method(owner, name)
         self._found[qualname] = found
         return found
+
+    def _module(self, name: str) -> ModuleIndex | None:
+        """The indexed module of dotted name ``name``, tolerating a different package root."""
+        module = self._by_name.get(name)
+        if module is None and name:
+            for indexed in self._by_last.get(name.rpartition(".")[2], ()):
+                if name.endswith("." + indexed) or indexed.endswith("." + name):
+                    return self._by_name[indexed]
+        return module
+
+    def _resolved_module(self, name: str, depth: int = 0) -> ModuleIndex | None:
+        """The module ``name`` denotes, where a package may re-export it under another name
+        (``voxelmorph.losses`` is ``voxelmorph.tf.losses`` through ``from .tf import losses``)."""
+        module = self._module(name)
+        if module is not None or depth > _MAX_CHAIN:
+            return module
+        parent, _, last = name.rpartition(".")
+        owner = self._resolved_module(parent, depth + 1) if parent else None
+        if owner is None:
+            return None
+        found = None
+        for target in self._targets(owner, last):
+            if target != name:
+                module = self._resolved_module(target, depth + 1)
+                if module is not None and (found is None or _keras_module(module)):
+                    found = module
+        return found
+
+    def _home(self, qualname: str) -> ModuleIndex:
+        """The module that defines a function or class of the project."""
+        return (self.functions.get(qualname) or self.classes[qualname])[0]
+
+    @staticmethod
+    def _targets(module: ModuleIndex, name: str) -> tuple[str, ...]:
+        """What ``name`` is imported as in ``module``: every target where it has several."""
+        alternatives = module.alternatives.get(name)
+        if alternatives:
+            return alternatives
+        imported = module.imports.get(name)
+        return (imported,) if imported is not None else ()
+
+    def _reexported(self, module_name: str, name: str) -> str | None:
+        """``name`` as a module of the project imports it (``from .dssim import DSSIMObjective``
+        in ``losses/__init__.py``, ``from .tf import losses`` then ``vxm.losses.MSE``, or
+        ``from .base import *``): the definition it re-exports."""
+        module = self._resolved_module(module_name)
+        if module is None:
+            return None
+        defined = f"{module.module}.{name}"
+        if defined in self.functions or defined in self.classes:
+            return defined
+        chosen = None
+        for imported in self._targets(module, name):
+            if imported == f"{module_name}.{name}":
+                continue
+            found = self._lookup(imported)
+            if found is not None and (chosen is None or _keras_module(self._home(found))):
+                chosen = found
+        if chosen is not None:
+            return chosen
+        for star in module.stars:
+            found = self._lookup(f"{star}.{name}")
+            if found is not None:
+                return found
+        return None
 
     def method(self, cls: str, name: str, depth: int = 0) -> str | None:
         """The qualified name of method ``name`` of project class ``cls``, maybe inherited."""
@@ -192,7 +265,7 @@ class ProjectIndex:
                     ("metric", site.metrics),
                     ("metric", site.weighted_metrics),
                 ):
-                    for target, instance in _referenced(value):
+                    for target, instance in [*_referenced(value), *self._handed_in(value)]:
                         found = self._lookup(target)
                         if found is None:
                             continue
@@ -278,6 +351,227 @@ class ProjectIndex:
             )
         return out
 
+    # -- objectives ----------------------------------------------------------------------------
+
+    def objectives(self) -> list[tuple[ModuleIndex, Objective]]:
+        """Every objective of the project with its module, and the costs stored on ``self`` in
+        one method and trained in another: ``self.cost = cost`` in ``_create_cost(self,
+        model_output, labels)``, then ``minimize(self.cost)``, or ``self._train_step(opt,
+        self.cost)`` with ``minimize(cost)`` inside (the TF1 model-class layout)."""
+        if self._objectives is None:
+            found = [(m, o) for m in self.modules for o in m.objectives]
+            seen = {(m.path, o.span) for m, o in found}
+            for _, objective in list(found):
+                if objective.kind not in ("minimize", "gradient"):
+                    continue
+                attributes = list(dict.fromkeys(self._trained_attributes(objective)))
+                family = self._family(objective.scope.rpartition(".")[0]) if attributes else None
+                for attribute in attributes:
+                    assert family is not None
+                    for home, stored in self._stored(attribute, objective.kind, family):
+                        if (home.path, stored.span) not in seen:
+                            seen.add((home.path, stored.span))
+                            found.append((home, stored))
+            found.extend(self._fetched())
+            self._objectives = found
+        return self._objectives
+
+    def _fetched(self) -> Iterator[tuple[ModuleIndex, Objective]]:
+        """Loss functions whose gradient is written by hand: a function or method named like a
+        loss, taking at least two values, whose result ``sess.run`` fetches (``loss =
+        net.get_loss(probs, labels)``, then ``sess.run([loss, update])``). Objectives of kind
+        ``fetch`` whose scope is the function itself: its parameters are its inputs."""
+        candidates: dict[str, list[str]] = {}
+        for qualname, (_, function) in self.functions.items():
+            short = qualname.rpartition(".")[2]
+            params = function.params[1:] if function.params[:1] == ("self",) else function.params
+            if "loss" in short.lower() and len(params) >= 2 and not function.returns_function:
+                candidates.setdefault(short, []).append(qualname)
+        if not candidates:
+            return
+        done: set[str] = set()
+        for module in self._mentioning(".run(", "sess", sessions=True):
+            assigned: dict[str, list[ast.expr]] = {}
+            runs: list[ast.Call] = []
+            for node in ast.walk(module.tree):
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        key = _fetch_key(target)
+                        if key is not None:
+                            assigned.setdefault(key, []).append(node.value)
+                elif _is_session_run(node):
+                    runs.append(node)  # type: ignore[arg-type]
+            # A value that is also minimized is an objective already, traced from its call
+            # with the ranges of its arguments: its gradient is not written by hand.
+            trained = {_fetch_key(o.node) for o in module.objectives} - {None}
+            for run in runs:
+                for fetched in _fetches(run):
+                    key = _fetch_key(fetched)
+                    if key in trained:
+                        continue
+                    for value in [fetched, *assigned.get(key or "", ())]:
+                        callee = _callee_name(value)
+                        for qualname in candidates.get(callee or "", ()):
+                            if qualname in done:
+                                continue
+                            done.add(qualname)
+                            home, function = self.functions[qualname]
+                            # The whole function is the objective; ``node`` only names it.
+                            named = ast.Name(id=function.node.name, ctx=ast.Load())
+                            yield home, Objective("fetch", qualname, function.span, named)
+
+    def _trained_attributes(self, objective: Objective) -> Iterator[str]:
+        """``cost`` for ``minimize(self.cost)``, and for ``minimize(cost)`` in a method whose
+        parameter ``cost`` its callers give as ``self.cost``."""
+        node = objective.node
+        attribute = _self_attribute(node)
+        if attribute is not None:
+            yield attribute
+            return
+        entry = self.functions.get(objective.scope)
+        if not isinstance(node, ast.Name) or entry is None:
+            return
+        _, function = entry
+        if not _is_method(objective.scope, self.classes) or node.id not in function.params:
+            return
+        index = function.params.index(node.id) - 1  # ``self`` is bound at the call
+        short = objective.scope.rpartition(".")[2]
+        for module in self._mentioning(f"self.{short}("):
+            for call in ast.walk(module.tree):
+                if not (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == short
+                    and isinstance(call.func.value, ast.Name)
+                    and call.func.value.id == "self"
+                ):
+                    continue
+                argument = next((k.value for k in call.keywords if k.arg == node.id), None)
+                if argument is None and 0 <= index < len(call.args):
+                    argument = call.args[index]
+                attribute = _self_attribute(argument) if argument is not None else None
+                if attribute is not None:
+                    yield attribute
+
+    def _family(self, cls: str) -> frozenset[str]:
+        """A project class with its project bases and subclasses: the classes whose ``self``
+        may be the object a method of ``cls`` runs on. Empty when ``cls`` is not a class."""
+        if cls not in self.classes:
+            return frozenset()
+        return frozenset(
+            other for other in self.classes if cls in self._ancestors(other) or other == cls
+        ) | self._ancestors(cls)
+
+    def _ancestors(self, cls: str, depth: int = 0) -> frozenset[str]:
+        """The project classes ``cls`` derives from (cached)."""
+        if cls in self._bases_of:
+            return self._bases_of[cls]
+        found: set[str] = set()
+        if depth > _MAX_CHAIN or cls not in self.classes:
+            return frozenset()
+        self._bases_of[cls] = frozenset()  # no recursion through a cycle of bases
+        for base in self.classes[cls][1].bases:
+            resolved = self._lookup(base) if base else None
+            if resolved is not None and resolved in self.classes and resolved not in found:
+                found.add(resolved)
+                found |= self._ancestors(resolved, depth + 1)
+        self._bases_of[cls] = frozenset(found)
+        return self._bases_of[cls]
+
+    def _stored(
+        self, attribute: str, kind: str, family: frozenset[str]
+    ) -> Iterator[tuple[ModuleIndex, Objective]]:
+        """``self.<attribute> = value`` in the methods of ``family``: each value, trained."""
+        for module in self._mentioning(f"self.{attribute}"):
+            for qualname, function in self._methods_of(module):
+                if qualname.rpartition(".")[0] not in family:
+                    continue
+                for node in ast.walk(function.node):
+                    if not isinstance(node, ast.Assign) or isinstance(node.value, ast.Constant):
+                        continue
+                    if any(_self_attribute(t) == attribute for t in node.targets):
+                        span = node_span(node.value, module.lines)
+                        yield module, Objective(kind, qualname, span, node.value, stored=True)
+
+    def _mentioning(
+        self, text: str, also: str = "", sessions: bool = False
+    ) -> Iterator[ModuleIndex]:
+        """The modules with a line that mentions ``text`` (and ``also``, on the same line);
+        ``sessions``: only those whose facts say they may run a TF1 session."""
+        for module in self.modules:
+            if sessions and not module.sessions:
+                continue
+            if text not in "\n".join(module.lines):  # one C-level search first
+                continue
+            if not also or any(text in line and also in line for line in module.lines):
+                yield module
+
+    def _methods_of(self, module: ModuleIndex) -> Iterator[tuple[str, FunctionDef]]:
+        for function in module.functions:
+            if _is_method(function.qualname, self.classes):
+                yield function.qualname, function
+
+    def _handed_in(self, value: Value | None) -> Iterator[tuple[str, Call | None]]:
+        """What the call sites of a function pass for a parameter it compiles: ``attn_reg(opt,
+        size, losses.focal_tversky)`` where ``attn_reg`` does ``compile(loss=lossfxn)``."""
+        if value is None:
+            return
+        for leaf in iter_leaves(value):
+            if isinstance(leaf, Unknown) and leaf.param is not None and leaf.owner is not None:
+                for target in self.passed(leaf.owner, leaf.param):
+                    if not names.is_keras(target):
+                        yield target, None
+
+    def passed(self, owner: str, param: Param) -> tuple[str, ...]:
+        """Names of the functions or classes that calls of project function ``owner`` pass, by
+        name, for its parameter ``param`` (cached): ``losses.focal_tversky``, or
+        ``tensorflow.nn.relu`` for ``add_layer(..., activation_function=tf.nn.relu)``. Only
+        modules that can call it are read: its own and those importing its module that mention
+        its name. A call passing something else for it (a lambda, a call) adds nothing."""
+        key = f"{owner}:{param.name}"
+        if key in self._passed:
+            return self._passed[key]
+        self._passed[key] = ()  # no recursion
+        found: list[str] = []
+        entry = self.functions.get(owner)
+        if entry is not None and not _is_method(owner, self.classes):
+            home, _ = entry
+            short = owner.rpartition(".")[2]
+            for module in self.modules:
+                if module is not home and not any(
+                    names.imports_module(target, home.module) for target in module.imports.values()
+                ):
+                    continue
+                if not any(f"{short}(" in line for line in module.lines):
+                    continue
+                found.extend(self._arguments_passed(module, owner, param))
+        self._passed[key] = tuple(dict.fromkeys(found))
+        return self._passed[key]
+
+    def _arguments_passed(self, module: ModuleIndex, owner: str, param: Param) -> Iterator[str]:
+        for node in ast.walk(module.tree):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = self._named(node.func, module)
+            if callee is None or self._lookup(callee) != owner:
+                continue
+            argument = next((k.value for k in node.keywords if k.arg == param.name), None)
+            if argument is None and 0 <= param.index < len(node.args):
+                argument = node.args[param.index]
+                if any(isinstance(a, ast.Starred) for a in node.args[: param.index + 1]):
+                    argument = None
+            target = self._named(argument, module) if argument is not None else None
+            if target is not None:
+                yield target
+
+    def _named(self, expr: ast.expr, module: ModuleIndex) -> str | None:
+        """The project or library name an expression spells (``losses.focal_tversky``, a
+        function of the module itself), without evaluating anything."""
+        if isinstance(expr, ast.Name) and expr.id not in module.imports:
+            local = f"{module.module}.{expr.id}"
+            return local if local in self.functions or local in self.classes else None
+        return names.qualify(expr, module.imports)
+
     def _called_object(
         self, found: str, target: str, value: Value | None
     ) -> tuple[str, Call] | None:
@@ -305,18 +599,20 @@ class ProjectIndex:
         in a class that is not a Keras ``Loss``/``Metric`` (their methods are part of the class's
         definition)."""
         used = roles.get(qualname, set())
+        cls = qualname.rpartition(".")[0]
+        # ``BinaryCELoss.__call__``: a callable object is named by its class.
+        named = _named_roles(cls if qualname.endswith(".__call__") else qualname)
         if not used:
-            cls = qualname.rpartition(".")[0]
             if not (function.params[:1] == ("self",) and _loss_signature(function.params)):
                 return None
-            if not _named_roles(qualname) or self.is_loss_class(cls) or self.is_metric_class(cls):
+            if not named or self.is_loss_class(cls) or self.is_metric_class(cls):
                 return None
             if any(b in LOSS_BASES or b in METRIC_BASES for b in self.classes[cls][1].bases):
                 return None
         return LossDef(
             qualname,
             "method",
-            frozenset(used or _named_roles(qualname)),
+            frozenset(used or named),
             module.path,
             module.module,
             function.span,
@@ -416,6 +712,7 @@ PRED_NAMES: Final = frozenset(
         "outputs",
         "probs",
         "y_prob",
+        "pr",  # ``(gt, pr)``: segmentation_models and its ports
     }
 )
 _METRIC_WORDS: Final = (
@@ -490,6 +787,64 @@ def _common_length(a: str, b: str) -> int:
         return len(os.path.commonpath([a, b]))
     except ValueError:
         return 0
+
+
+def _is_session_run(node: ast.AST) -> bool:
+    """``sess.run(...)``, ``self.session.run(...)``: a TF1 session fetching values."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return False
+    receiver = names.dotted(node.func.value)
+    return node.func.attr == "run" and bool(receiver) and "sess" in receiver[-1].lower()  # type: ignore[index]
+
+
+def _fetches(run: ast.Call) -> Iterator[ast.expr]:
+    """The fetched expressions of a ``sess.run`` call, through lists, tuples and dicts."""
+    stack = [*run.args[:1], *(k.value for k in run.keywords if k.arg == "fetches")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.List, ast.Tuple)):
+            stack.extend(node.elts)
+        elif isinstance(node, ast.Dict):
+            stack.extend(node.values)
+        else:
+            yield node
+
+
+def _fetch_key(node: ast.expr) -> str | None:
+    """``loss`` or ``self.loss``: a name a fetched value may have been assigned to."""
+    if isinstance(node, ast.Name):
+        return node.id
+    attribute = _self_attribute(node)
+    return f"self.{attribute}" if attribute is not None else None
+
+
+def _callee_name(node: ast.expr) -> str | None:
+    """``get_loss`` for ``net.get_loss(...)``, ``self.get_loss(...)`` or ``get_loss(...)``."""
+    if not isinstance(node, ast.Call):
+        return None
+    if isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    return node.func.id if isinstance(node.func, ast.Name) else None
+
+
+def _self_attribute(node: ast.expr) -> str | None:
+    """``attr`` for ``self.attr``."""
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    ):
+        return node.attr
+    return None
+
+
+def _keras_module(module: ModuleIndex) -> bool:
+    """A module that imports Keras or TensorFlow: where a package picks one of several backends
+    at import time (voxelmorph's ``torch``/``tf``), the one a Keras ``compile`` can use."""
+    return any(
+        names.is_keras(target) or target.split(".")[0] == "tensorflow"
+        for target in module.imports.values()
+    )
 
 
 def _loss_signature(params: tuple[str, ...]) -> bool:
