@@ -358,6 +358,27 @@ def test_scripts_snippets_and_star_imports() -> None:
     )
     (site,) = ProjectIndex([guarded]).compiles()
     assert site.model is not None and site.model.outputs[0].units == 3
+    # A loss defined in the script's main block and compiled there is that function, used.
+    main_loss = index(
+        """
+        import keras
+        if __name__ == "__main__":
+            model = keras.Sequential([keras.layers.Dense(3)])
+            def my_loss(y_true, y_pred):
+                return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+            model.compile(loss=my_loss)
+        """
+    )
+    (site,) = ProjectIndex([main_loss]).compiles()
+    assert getattr(site.site.loss, "target", None) == "m.my_loss"
+    assert [d.used for d in ProjectIndex([main_loss]).definitions()] == [True]
+    # Inside an ordinary ``if``, the def may not run: the compiled name stays unknown.
+    maybe = index(
+        "import keras\nif ready:\n    def l(y_true, y_pred):\n        return y_pred\n"
+        "    keras.Model().compile(loss=l)\n"
+    )
+    (site,) = ProjectIndex([maybe]).compiles()
+    assert getattr(site.site.loss, "target", None) is None
     starred = index("from helpers import *\n\ndef f(model):\n    model.compile(loss=l1)\n")
     (site,) = ProjectIndex([starred]).compiles()
     assert site.site.loss is not None and getattr(site.site.loss, "target", None) == "helpers.l1"

@@ -807,9 +807,10 @@ class ModuleIndexer:
 
     def _local_def(self, name: str, scope: _Scope, line: float) -> str | None:
         """A function defined (unconditionally, before ``line``) in an enclosing function:
-        ``def loss(...)`` nested in the function that compiles it."""
+        ``def loss(...)`` nested in the function that compiles it, or in a script's
+        ``if __name__ == "__main__":`` block (module level, but not a top-level statement)."""
         current: _Scope | None = scope
-        while current is not None and current.parent is not None:
+        while current is not None:
             bindings = current.bindings.get(name)
             if bindings:
                 prior = [b for b in bindings if b.line < line]
