@@ -449,7 +449,7 @@ class ModuleIndexer:
             noqa=any(map(names_ours, self.lines)),
             one_unit_softmax=(
                 tuple(_one_unit_softmax_layers(self.tree, self.imports, self.lines))
-                if "softmax" in self.source
+                if "softmax" in self.source and "Dense" in self.source
                 else ()
             ),
             alternatives=self.alternatives,
@@ -1353,8 +1353,7 @@ def _one_unit_softmax_layers(
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        if names.qualify(node.func, imports) != "keras.layers.Dense":
-            continue
+        # The constant arguments first: qualifying every call's callee is what costs.
         units = next((k.value for k in node.keywords if k.arg in ("units", "output_dim")), None)
         if units is None and node.args and not isinstance(node.args[0], ast.Starred):
             units = node.args[0]
@@ -1370,5 +1369,5 @@ def _one_unit_softmax_layers(
             name = names.activation_from_name(target) if target else None
         else:
             name = None
-        if name == "softmax":
+        if name == "softmax" and names.qualify(node.func, imports) == "keras.layers.Dense":
             yield node_span(node, lines)
