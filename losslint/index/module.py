@@ -532,14 +532,11 @@ class ModuleIndexer:
                 return False
             return self._is_symbolic(binding.value, binding.scope, binding.line, depth + 1)
         if isinstance(expr, ast.Attribute):
-            if expr.attr not in ("output", "outputs", "input", "inputs"):
+            if expr.attr not in _GRAPH_ENDS:
                 return False
-            base = expr.value
-            if isinstance(base, ast.Subscript) and isinstance(base.value, ast.Attribute):
-                return base.value.attr == "layers"  # model.layers[-2].output
-            if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
-                return base.func.attr == "get_layer"
-            return _layer_or_model(self._constructed(base, scope, line))
+            if layer_graph_tensor(expr):
+                return True
+            return _layer_or_model(self._constructed(expr.value, scope, line))
         if not isinstance(expr, ast.Call):
             return False
         func = expr.func
@@ -1371,3 +1368,19 @@ def _one_unit_softmax_layers(
             name = None
         if name == "softmax" and names.qualify(node.func, imports) == "keras.layers.Dense":
             yield node_span(node, lines)
+
+
+_GRAPH_ENDS: Final = frozenset({"output", "outputs", "input", "inputs"})
+
+
+def layer_graph_tensor(expr: ast.AST) -> bool:
+    """``model.get_layer(name).output`` or ``model.layers[i].output`` (and ``.input``): always a
+    KerasTensor of a functional graph, whatever the model is (a subclassed model has none)."""
+    if not (isinstance(expr, ast.Attribute) and expr.attr in _GRAPH_ENDS):
+        return False
+    base = expr.value
+    if isinstance(base, ast.Subscript) and isinstance(base.value, ast.Attribute):
+        return base.value.attr == "layers"
+    if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
+        return base.func.attr == "get_layer"
+    return False

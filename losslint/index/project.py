@@ -31,6 +31,7 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.folding import unparse
+from losslint.index.module import layer_graph_tensor
 from losslint.index.positions import node_span
 
 _MAX_CHAIN: Final = 8
@@ -657,9 +658,6 @@ class ProjectIndex:
         return sorted([*found, *read], key=lambda c: (c[1].line, c[1].column))
 
 
-_GRAPH_ENDS: Final = frozenset({"output", "outputs", "input", "inputs"})
-
-
 def _graph_reads(
     node: ast.FunctionDef | ast.AsyncFunctionDef, lines: Sequence[str]
 ) -> list[tuple[str, Span, Span]]:
@@ -674,19 +672,7 @@ def _graph_reads(
                 targets[id(child.value)] = target.id
     found = []
     for child in ast.walk(node):
-        if not (isinstance(child, ast.Attribute) and child.attr in _GRAPH_ENDS):
-            continue
-        base = child.value
-        layer = (
-            isinstance(base, ast.Call)
-            and isinstance(base.func, ast.Attribute)
-            and base.func.attr == "get_layer"
-        ) or (
-            isinstance(base, ast.Subscript)
-            and isinstance(base.value, ast.Attribute)
-            and base.value.attr == "layers"
-        )
-        if layer:
+        if layer_graph_tensor(child):
             span = node_span(child, lines)
             found.append((targets.get(id(child)) or unparse(child), span, span))
     return found
