@@ -81,20 +81,24 @@ def copy(files: list[Path], target: Path) -> None:
         shutil.copyfile(file, target / f"f{i:05d}_{file.name}")
 
 
+def _measured(command: list[str], cwd: Path) -> tuple[float, float, float]:
+    """One run of ``command`` under the measuring wrapper: (wall s, peak MiB, CPU s)."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    rss, cpu = [*done.stdout.split(), "0", "0"][:2]
+    return wall, int(rss) / 1024, float(cpu)
+
+
 def measure(tool: str, command: list[str], cwd: Path, repeat: int) -> Timing:
-    times, peaks = [], []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-c", _MEASURE, *command],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        times.append(time.perf_counter() - start)
-        peaks.append(int((done.stdout.split() or ["0"])[0]) / 1024)
-    return Timing(tool, statistics.median(times), max(peaks))
+    runs = [_measured(command, cwd) for _ in range(repeat)]
+    return Timing(tool, statistics.median(r[0] for r in runs), max(r[1] for r in runs))
 
 
 def executable(name: str) -> str | None:
@@ -116,18 +120,10 @@ def timed(command: list[str], cwd: Path, repeat: int, before: Callable[[int], No
     cpus, walls, peaks = [], [], []
     for i in range(repeat):
         before(i)
-        start = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-c", _MEASURE, *command],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        walls.append(time.perf_counter() - start)
-        rss, cpu = [*done.stdout.split(), "0", "0"][:2]
-        peaks.append(int(rss) / 1024)
-        cpus.append(float(cpu))
+        wall, peak, cpu = _measured(command, cwd)
+        walls.append(wall)
+        peaks.append(peak)
+        cpus.append(cpu)
     return Run(statistics.median(cpus), statistics.median(walls), max(peaks))
 
 
