@@ -287,6 +287,43 @@ def test_facts_survive_the_codec_and_their_nodes_come_back(path: Path) -> None:
     assert back.tree.body[0].lineno == facts.tree.body[0].lineno
 
 
+_CHUNKY = (
+    '"""Docstring."""\r\nimport math\r\nA = 1; B = 2\n\n'
+    "@decorator(\n    1)\ndef f(x):\n    return math.log(x)\n\x0c\n"
+    "class C:\n    def m(self, y_true, y_pred):\n        return y_pred\r"
+    "if A:\n    EPS = 1e-7\n"
+    "def g(): return (\n  1)\n"
+)
+
+
+@pytest.mark.parametrize("first", ["node", "tree", "plain"])
+def test_a_node_comes_back_from_its_chunk_as_from_the_whole_file(
+    tmp_path: Path, first: str
+) -> None:
+    """Nodes are re-parsed from the top-level statements that hold them, at the file's own
+    positions (CR LF, lone CR, form feed, a decorator over two lines, ``;``), and are the very
+    objects of the whole tree however they were reached first."""
+    path = tmp_path / "chunky.py"
+    path.write_bytes(_CHUNKY.encode())
+    facts = _indexed(path)
+    assert facts.chunks == (1, 2, 3, 5, 10, 13, 15)
+    document = json.loads(json.dumps(codec.encode(facts)))
+    digest = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+    back = codec.decode(document, codec.Source(str(path), digest))
+    if first == "plain":
+        assert [type(s).__name__ for s in codec.plain_statements(back)] == [
+            "Expr", "Import", "Assign", "Assign", "If",
+        ]  # fmt: skip
+    nodes = [function.node for function in back.functions]
+    if first == "tree":
+        assert back.tree is not None
+    assert [codec._position(n) for n in nodes] == [codec._position(f.node) for f in facts.functions]
+    whole = back.tree
+    walked = {id(n) for n in __import__("ast").walk(whole)}
+    assert all(id(n) in walked for n in nodes)
+    assert __import__("ast").dump(whole) == __import__("ast").dump(facts.tree)
+
+
 def test_the_codec_refuses_what_it_did_not_write() -> None:
     for document in ([1, {"@": "Nope", "f": []}], {"@": "Span", "f": [1]}, {"x": 1}):
         with pytest.raises(codec.DecodeError):

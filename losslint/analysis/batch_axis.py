@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import ops
+from losslint.codec import plain_statements
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.apis import is_keras_source
@@ -788,7 +789,11 @@ class BatchAxis:
         """``name → values`` of the plain assignments in a function body or at module level."""
         key = scope or f"<module>{module.module}"
         if key not in self._assignments:
-            body = module.tree.body if scope is None else self.project.functions[scope][1].node.body
+            body = (
+                plain_statements(module)
+                if scope is None
+                else self.project.functions[scope][1].node.body
+            )
             found: dict[str, list[ast.expr]] = {}
             for statement in _flat_statements(body):
                 if isinstance(statement, ast.Assign):
@@ -1346,11 +1351,7 @@ class BatchAxis:
             frame = _Frame(
                 module, scope, None, loss_code=False, depth=1, training=True, probes=probes
             )
-            body = [
-                s
-                for s in module.tree.body
-                if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-            ]
+            body = plain_statements(module)
         else:
             return
         # Nested beyond Python's stack: what was recorded so far stands.

@@ -25,6 +25,7 @@ from typing import Final
 
 from losslint.analysis import ops, rewrites
 from losslint.analysis.references import numpy_references
+from losslint.codec import plain_statements
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex, Param
@@ -1081,7 +1082,7 @@ class RangeAnalysis:
         self._globals[key] = None  # a cycle (A = B; B = A) stays unknown
         values = [
             stmt.value
-            for stmt in module.tree.body
+            for stmt in plain_statements(module)
             if isinstance(stmt, ast.Assign)
             and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
         ]

@@ -268,6 +268,11 @@ class ModuleIndex:
     # ``from .tf import losses`` in the other) → every target, in the order visited.
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sessions: bool = False  # mentions ``sess`` and ``.run(``: may fetch values with a TF1 session
+    # First line of each run of top-level statements that shares no line with the one before
+    # (a decorated definition starts at its first decorator): an analysis that needs one
+    # function's syntax parses again only the statements holding it (:mod:`losslint.codec`).
+    chunks: tuple[int, ...] = ()
+    definition_chunks: frozenset[int] = frozenset()  # chunks holding only def and class statements
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from losslint.index.facts import (
     Unknown,
     Value,
 )
-from losslint.index.positions import column, node_span, source_lines
+from losslint.index.positions import column, first_line, line_breaks, node_span, source_lines
 from losslint.noqa import names_ours
 
 _MAX_DEPTH: Final = 24
@@ -295,7 +296,18 @@ class _ScopeBuilder:
                 self.scope.objectives.append(objective)
 
 
-_CALL_WORDS: Final = ("compile", "minimize", "gradient", "add_loss", "backward", "grad")
+_CALL_WORD: Final = re.compile("compile|minimize|grad|add_loss|backward")  # "gradient" too
+
+
+def _lines_matching(source: str, pattern: re.Pattern[str]) -> frozenset[int]:
+    """The 1-based numbers of the lines where ``pattern`` matches (lines as Python counts)."""
+    found: set[int] = set()
+    line, previous = 1, 0
+    for match in pattern.finditer(source):
+        line += line_breaks(source, previous, match.start())
+        previous = match.start()
+        found.add(line)
+    return frozenset(found)
 
 
 def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr] | None:
@@ -335,6 +347,38 @@ _MUTATORS: Final = frozenset(
 )
 
 
+def _chunked(tree: ast.Module) -> list[list[ast.stmt]]:
+    """The top-level statements in chunks: a new chunk where a statement starts below the end
+    of the one before (``a = 1; b = 2`` on one line stay together); the first starts at line 1."""
+    chunks: list[list[ast.stmt]] = [[]]
+    start, end = 1, 0
+    for stmt in tree.body:
+        first = first_line(stmt)
+        if first > end and first > start:
+            chunks.append([])
+            start = first
+        chunks[-1].append(stmt)
+        end = max(end, stmt.end_lineno or stmt.lineno)
+    return chunks
+
+
+def chunk_starts(tree: ast.Module) -> tuple[int, ...]:
+    """The first line of each chunk of :func:`_chunked`."""
+    return tuple(1 if n == 0 else first_line(c[0]) for n, c in enumerate(_chunked(tree)))
+
+
+def definition_chunks(tree: ast.Module) -> frozenset[int]:
+    """The chunks of :func:`_chunked` holding only function and class definitions."""
+    return frozenset(
+        n
+        for n, chunk in enumerate(_chunked(tree))
+        if chunk and all(isinstance(s, _DEFINITIONS) for s in chunk)
+    )
+
+
+_DEFINITIONS: Final = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def _is_name(node: ast.expr, name: str) -> bool:
     return isinstance(node, ast.Name) and node.id == name
 
@@ -348,11 +392,7 @@ class ModuleIndexer:
         self.module = module
         self.source = source
         self.lines = source_lines(source)
-        self.call_lines = frozenset(
-            number
-            for number, text in enumerate(self.lines, start=1)
-            if any(word in text for word in _CALL_WORDS)
-        )
+        self.call_lines = _lines_matching(source, _CALL_WORD)
         self._call_nodes: dict[Span, ast.Call] = {}
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.imports, self.alternatives = names.collect_imports_and_alternatives(tree, package)
@@ -454,6 +494,8 @@ class ModuleIndexer:
             ),
             alternatives=self.alternatives,
             sessions="sess" in self.source and ".run(" in self.source,
+            chunks=chunk_starts(self.tree),
+            definition_chunks=definition_chunks(self.tree),
         )
 
     def _with_returns(self, function: FunctionDef) -> FunctionDef:

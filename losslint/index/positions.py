@@ -9,7 +9,7 @@ from typing import Final
 
 from losslint.diagnostic import Span
 
-_LINE_BREAK: Final = re.compile(r"\r\n|\r|\n")
+LINE_BREAK: Final = re.compile(r"\r\n|\r|\n")
 
 
 def source_lines(source: str) -> list[str]:
@@ -19,7 +19,7 @@ def source_lines(source: str) -> list[str]:
     not line ends to the tokenizer, which would shift every later line and column. Every stage
     (index positions, ``noqa`` lookup, fixes, reports) takes its lines from here.
     """
-    lines = _LINE_BREAK.split(source)
+    lines = LINE_BREAK.split(source)
     if lines and lines[-1] == "":
         lines.pop()  # the text after a final line end is not a line
     return lines
@@ -49,3 +49,9 @@ def node_span(node: ast.AST, lines: Sequence[str]) -> Span:
     col = getattr(node, "col_offset", 0)
     end_col = getattr(node, "end_col_offset", None) or col
     return Span(line, column(lines, line, col) + 1, end_line, column(lines, end_line, end_col) + 1)
+
+
+def first_line(stmt: ast.stmt) -> int:
+    """Where a statement starts: a decorated definition at its first decorator."""
+    decorators: list[ast.expr] = getattr(stmt, "decorator_list", [])
+    return min([stmt.lineno, *(d.lineno for d in decorators)])
