@@ -1224,11 +1224,10 @@ class ModuleIndexer:
         return self.tensor(expr, scope, line) or Output(None, None, None, self.span(expr))
 
     def _returned_model(self, scope: _Scope) -> ModelRef | None:
-        refs = [self.model_ref(r, scope, math.inf) for r in scope.returns]
-        found = [r for r in refs if r is not None]
-        if len(found) != 1 or len(refs) != 1:
+        """The model a function returns, when it has one ``return`` (a factory)."""
+        if len(scope.returns) != 1:
             return None
-        return found[0]
+        return self.model_ref(scope.returns[0], scope, math.inf)
 
     def _collect_models(self) -> None:
         """Build every model constructed anywhere, so model-only rules see them all."""
