@@ -18,7 +18,7 @@ import sys
 import threading
 import traceback
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 Found = tuple[Diagnostic, str]
 # Below this many files per worker, starting the workers costs more than they save.
 _MIN_FILES_PER_WORKER: Final = 8
+# Below this many files in a namespace, forking for the value-range rules costs more than it saves.
+_MIN_FILES_TO_FORK_RULES: Final = 64
 _PATH_FIELD: Final = [f.name for f in dataclasses.fields(ModuleIndex)].index("path")
 
 
@@ -189,7 +191,7 @@ def run(
                 helpers = _needed_helpers(group, skipped, names, contents)
                 if helpers:  # extra facts for the files above: not counted as checked files
                     _facts(helpers, cache, jobs, found, internal)
-                outcome = _check([*group, *helpers], config, found)
+                outcome = _check([*group, *helpers], config, found, jobs)
                 results.extend(outcome.found)
                 internal.extend(outcome.internal)
                 for member in (*group, *helpers):
@@ -558,7 +560,9 @@ class _Outcome:
     internal: list[str]
 
 
-def _check(members: list[_Member], config: Config, earlier: list[Found]) -> _Outcome:
+def _check(
+    members: list[_Member], config: Config, earlier: list[Found], jobs: int | None = 1
+) -> _Outcome:
     """The project join and the selected rules over every file's facts (``earlier``: the
     findings of reading them, which LL001 judges ``noqa`` comments against too)."""
     # Imported here: a run answered from the cache never loads the analysis.
@@ -572,15 +576,24 @@ def _check(members: list[_Member], config: Config, earlier: list[Found]) -> _Out
     for indexes in namespaces(indexed):
         paths = {m.path for m in indexes}
         context = RuleContext(ProjectIndex(indexes), config.target_keras)
-        for rule in rules:
-            try:
-                for d in rule.run(context):
-                    found.append(d)
-            except Exception as error:
-                trace = traceback.format_exc()
-                where = _culprit(error.__traceback__, paths)
-                internal.append(f"rule {rule.code} failed on {where or 'the project'}:\n{trace}")
-                found.append(_internal(where or ".", f"running rule {rule.code}", trace))
+        # The value-range rules (LL3xx) share nothing with the others but the facts: with two
+        # or more jobs they run in a forked copy of this process while the others run here.
+        ranges = [r for r in rules if r.code.startswith("LL3")]
+        others = [r for r in rules if not r.code.startswith("LL3")]
+        forked = (
+            _forked(ranges, context, paths)
+            if ranges
+            and others
+            and (jobs or os.cpu_count() or 1) > 1
+            and len(indexes) >= _MIN_FILES_TO_FORK_RULES
+            else None
+        )
+        for rule in others if forked is not None else rules:
+            _run_rule(rule, context, paths, found, internal)
+        if forked is not None:
+            found_there, internal_there = forked()
+            found.extend(found_there)
+            internal.extend(internal_there)
     # A file's lines are read again (from the disk) only where a finding or our noqa is.
     facts = {m.shown: m.facts for m in members if m.facts is not None}
     result = _with_lines(found, facts)
@@ -590,6 +603,61 @@ def _check(members: list[_Member], config: Config, earlier: list[Found]) -> _Out
         selected = functools.partial(_selected, config=config)
         result.extend(noqa.judge([*earlier, *result], commented, selected))
     return _Outcome(result, internal)
+
+
+def _run_rule(
+    rule: Any, context: Any, paths: set[str], found: list[Diagnostic], internal: list[str]
+) -> None:
+    try:
+        for d in rule.run(context):
+            found.append(d)
+    except Exception as error:
+        trace = traceback.format_exc()
+        where = _culprit(error.__traceback__, paths)
+        internal.append(f"rule {rule.code} failed on {where or 'the project'}:\n{trace}")
+        found.append(_internal(where or ".", f"running rule {rule.code}", trace))
+
+
+def _forked(
+    rules: list[Any], context: Any, paths: set[str]
+) -> Callable[[], tuple[list[Diagnostic], list[str]]] | None:
+    """Run ``rules`` in a forked child; a function that waits for its findings (and internal
+    errors). None where this platform cannot fork. A child that dies without answering has its
+    rules run here instead, so nothing is lost."""
+    if sys.platform != "linux":
+        return None
+    import multiprocessing
+
+    context_fork = multiprocessing.get_context("fork")
+    receive, send = context_fork.Pipe(duplex=False)
+
+    def child() -> None:
+        _worker_started()
+        found: list[Diagnostic] = []
+        internal: list[str] = []
+        for rule in rules:
+            _run_rule(rule, context, paths, found, internal)
+        send.send(([encode(d) for d in found], internal))
+        send.close()
+
+    process = context_fork.Process(target=child, daemon=True)
+    process.start()
+    send.close()
+
+    def wait() -> tuple[list[Diagnostic], list[str]]:
+        try:
+            documents, internal = receive.recv()
+            found = [decode(d) for d in documents]
+        except (EOFError, OSError, DecodeError):  # the child died: its rules run here
+            found, internal = [], []
+            for rule in rules:
+                _run_rule(rule, context, paths, found, internal)
+        finally:
+            receive.close()
+            process.join()
+        return found, internal
+
+    return wait
 
 
 def _needed_helpers(

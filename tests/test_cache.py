@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import pickle
@@ -54,6 +55,43 @@ def test_identical_with_and_without_cache_and_with_1_or_n_jobs(tmp_path: Path) -
     (tree / "rules" / "LL301.py").write_text((tree / "rules" / "LL301.py").read_text() + "\n")
     assert _json(tree, "--jobs", "2") == reference  # one file re-indexed, the rest from facts
     assert (tree / CACHE_DIR).is_dir()
+
+
+def _in_process(tree: Path, jobs: int) -> list[Any]:
+    config = Config(root=tree)
+    result = pipeline.run([tree], config, jobs=jobs, use_cache=False)
+    return [codec.encode(d) for d in result.diagnostics]
+
+
+@pytest.mark.skipif(os.name != "posix" or not hasattr(os, "fork"), reason="forks")
+def test_the_value_range_rules_forked_report_what_they_report_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two jobs the LL3xx rules run in a forked child: the same findings, fixes included,
+    and a child that dies without answering has its rules run in the parent."""
+    tree = _copy_fixtures(tmp_path) / "rules"
+    reference = _in_process(tree, 1)
+    assert any(d["f"][0].startswith("LL3") for d in reference)
+    monkeypatch.setattr(pipeline, "_MIN_FILES_TO_FORK_RULES", 1)
+    forks: list[int] = []
+    real = pipeline._forked
+    monkeypatch.setattr(pipeline, "_forked", lambda *a: forks.append(1) or real(*a))
+    assert _in_process(tree, 2) == reference
+    assert forks
+    from losslint.rules import registry
+
+    hazards = registry.RuleContext.hazards.func
+
+    def dies(self: Any) -> Any:
+        if os.getpid() != parent:
+            os._exit(3)
+        return hazards(self)
+
+    parent = os.getpid()
+    dying = functools.cached_property(dies)
+    dying.__set_name__(registry.RuleContext, "hazards")
+    monkeypatch.setattr(registry.RuleContext, "hazards", dying)
+    assert _in_process(tree, 2) == reference
 
 
 def test_warm_run_parses_nothing_and_an_edit_parses_one_file(tmp_path: Path) -> None:
