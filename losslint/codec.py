@@ -229,6 +229,8 @@ _ENUMS: Final = _enums(diagnostic)
 _FIELDS: Final = {
     name: tuple(f.name for f in dataclasses.fields(cls)) for name, cls in _CLASSES.items()
 }
+_SYNTAX: Final = {name: [f in _SYNTAX_FIELDS for f in fields] for name, fields in _FIELDS.items()}
+_BY_TYPE: Final = {cls: (name, _FIELDS[name]) for name, cls in _CLASSES.items()}
 
 
 def _install_lazy_fields() -> None:
@@ -302,6 +304,19 @@ def _position(node: ast.AST) -> _Position | None:
 
 def encode(value: object) -> Any:
     """A JSON-ready form of a fact, a diagnostic, or anything built of the allowed field types."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is tuple:
+        return [encode(item) for item in value]  # type: ignore[attr-defined]
+    known = _BY_TYPE.get(kind)
+    if known is not None:
+        name, fields = known
+        return {"@": name, "f": [_encode_field(value, field) for field in fields]}
+    return _encode_other(value)
+
+
+def _encode_other(value: object) -> Any:
     if isinstance(value, enum.Enum):  # before int and str: IntEnum is an int
         return {"@enum": type(value).__name__, "v": value.value}
     if value is None or isinstance(value, (bool, int, str)):
@@ -315,10 +330,7 @@ def encode(value: object) -> Any:
     if isinstance(value, tuple):
         return [encode(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        name = type(value).__name__
-        if _CLASSES.get(name) is not type(value):
-            raise TypeError(f"cannot cache a {name}: not a fact or diagnostic class")
-        return {"@": name, "f": [_encode_field(value, field) for field in _FIELDS[name]]}
+        raise TypeError(f"cannot cache a {type(value).__name__}: not a fact or diagnostic class")
     if isinstance(value, dict):
         if not all(isinstance(key, str) for key in value):
             raise TypeError("cannot cache a dict whose keys are not all strings")
@@ -370,10 +382,11 @@ def decode(document: Any, source: Source | None = None) -> Any:
 
 
 def _decode(document: Any, source: Source | None) -> Any:
-    if document is None or isinstance(document, (bool, int, str, float)):
+    kind = type(document)
+    if kind is str or kind is int or document is None or kind is bool or kind is float:
         return document
-    if isinstance(document, list):
-        return tuple(_decode(item, source) for item in document)
+    if kind is list:
+        return tuple([_decode(item, source) for item in document])
     if not isinstance(document, dict) or len(document) not in (1, 2):
         raise DecodeError("not a cache document")
     handler = _DECODERS.get(next(iter(document)))
@@ -388,13 +401,13 @@ def _decode_dataclass(document: dict[str, Any], source: Source | None) -> object
     values = document.get("f")
     if cls is None or not isinstance(values, list) or len(values) != len(_FIELDS[name]):
         raise DecodeError(f"not a cached fact: {name!r}")
-    arguments = {}
-    for field, value in zip(_FIELDS[name], values, strict=True):
-        if field in _SYNTAX_FIELDS and isinstance(value, dict) and "@syntax" in value:
-            arguments[field] = _decode_syntax(value["@syntax"], source)
-        else:
-            arguments[field] = _decode(value, source)
-    value = cls(**arguments)
+    arguments = [
+        _decode_syntax(value["@syntax"], source)
+        if syntax and isinstance(value, dict) and "@syntax" in value
+        else _decode(value, source)
+        for syntax, value in zip(_SYNTAX[name], values, strict=True)
+    ]
+    value = cls(*arguments)
     if source is not None and isinstance(value, facts.ModuleIndex):
         source.chunks = value.chunks
         source.definition_chunks = value.definition_chunks
