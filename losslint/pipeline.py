@@ -182,6 +182,7 @@ def run(
     else:
         results: list[Found] = []
         extra: list[_Member] = []
+        read_before = len(found)  # what reading the files reports (LL000) is replayed too
         with _collector():
             # A group at a time (sub-projects, vendored copies: SPEC §1), and its facts are
             # dropped once its rules ran, so memory grows with the largest group, not the tree.
@@ -198,6 +199,8 @@ def run(
                     member.facts = None
                 extra += helpers
         members += extra  # the runtime stage loads the helpers too
+        results = found[read_before:] + results
+        del found[read_before:]
         found.extend(results)
         if cache is not None and not internal:
             cache.store_results(key, [[encode(d), line] for d, line in results])

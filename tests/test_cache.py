@@ -94,6 +94,22 @@ def test_the_value_range_rules_forked_report_what_they_report_here(
     assert _in_process(tree, 2) == reference
 
 
+def test_what_reading_a_file_reports_is_replayed_by_a_warm_run(tmp_path: Path) -> None:
+    """A syntax error or an undecodable file is reported by every run, not only the one that
+    read it: the warm run replays it with the rules' findings."""
+    (tmp_path / "bad.py").write_text("import keras\ndef f(:\n")
+    (tmp_path / "latin.py").write_bytes(b"import keras\nname = '\xe9'\n")
+    (tmp_path / "train.py").write_text(
+        "import keras\nm = keras.Sequential()\nm.compile(loss='logcosh')\n"
+    )
+    cold = _json(tmp_path)
+    assert {d["path"] for d in cold if d["code"] == "LL000"} == {"bad.py", "latin.py"}
+    assert any(d["code"] == "LL106" for d in cold)
+    assert _json(tmp_path) == cold  # replayed whole
+    (tmp_path / "train.py").write_text((tmp_path / "train.py").read_text() + "# edited\n")
+    assert _json(tmp_path) == cold  # the others' facts (and their LL000) from the cache
+
+
 def test_warm_run_parses_nothing_and_an_edit_parses_one_file(tmp_path: Path) -> None:
     tree = _copy_fixtures(tmp_path)
     config = Config(root=tree)
