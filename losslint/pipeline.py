@@ -166,14 +166,7 @@ def run(
         else:
             filtered.append((file, shown, scanned.digest))
     internal: list[str] = []
-    key = (
-        cache.results_key(
-            [(m.shown, m.digest, m.module) for m in members]
-            + [(shown, file_digest, "") for _, shown, file_digest in filtered]
-        )
-        if cache
-        else ""
-    )
+    key = _results_key(cache, members, filtered) if cache is not None else ""
     replay = _replay(cache.results(key)) if cache is not None else None
     checked = cached = 0
     if replay is not None:
@@ -186,7 +179,18 @@ def run(
         with _collector():
             # A group at a time (sub-projects, vendored copies: SPEC §1), and its facts are
             # dropped once its rules ran, so memory grows with the largest group, not the tree.
-            for group, skipped in _groups(members, filtered, names):
+            groups = list(_groups(members, filtered, names))
+            for group, skipped in groups:
+                # Each sub-project's findings are cached too: an edit in one replays the others.
+                group_key = (
+                    _results_key(cache, group, skipped) if cache and len(groups) > 1 else None
+                )
+                again = _replay(cache.results(group_key)) if cache and group_key else None
+                if again is not None:
+                    results.extend(again)
+                    cached += len(group)
+                    continue
+                marks = len(found), len(results), len(internal)
                 indexed, read = _facts(group, cache, jobs, found, internal)
                 checked, cached = checked + indexed, cached + read
                 helpers = _needed_helpers(group, skipped, names, contents)
@@ -198,6 +202,9 @@ def run(
                 for member in (*group, *helpers):
                     member.facts = None
                 extra += helpers
+                if cache and group_key and len(internal) == marks[2]:
+                    stored = found[marks[0] :] + results[marks[1] :]
+                    cache.store_results(group_key, [[encode(d), line] for d, line in stored])
         members += extra  # the runtime stage loads the helpers too
         results = found[read_before:] + results
         del found[read_before:]
@@ -224,6 +231,17 @@ def run(
     kept.sort(key=Diagnostic.sort_key)
     gc.unfreeze()  # the facts die with the run: let a caller that runs again collect them
     return Result(kept, len(files), checked, cached, internal, summary)
+
+
+def _results_key(
+    cache: Cache, members: list[_Member], filtered: list[tuple[Path, str, str]]
+) -> str:
+    """What the findings of ``members`` (with the skipped files that may give them facts)
+    depend on: every file's path, digest and module name, and the settings."""
+    return cache.results_key(
+        [(m.shown, m.digest, m.module) for m in members]
+        + [(shown, file_digest, "") for _, shown, file_digest in filtered]
+    )
 
 
 def _replay(document: object) -> list[Found] | None:

@@ -8,6 +8,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from losslint import pipeline
+from losslint.config import Config
 from tests.helpers import FIXTURES
 from tests.test_cli import run
 
@@ -114,6 +118,28 @@ def test_a_tree_gives_the_same_findings_alone_and_beside_copies_of_itself(
         assert alone and {d["code"] for d in alone} >= {"LL102", "LL103"}
         for how, found in together.items():
             assert _strip(found, f"copy{number}/") == _strip(alone, ""), (number, how)
+
+
+def test_an_edit_in_one_sub_project_checks_that_one_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Findings are cached per sub-project too: after an edit in copy1, copy0 and copy2 are
+    replayed, and the whole is what a run without the cache reports."""
+    for number in range(3):
+        _tree(tmp_path / f"copy{number}", number)
+    monkeypatch.chdir(tmp_path)
+    config = Config(root=tmp_path)
+    pipeline.run([Path(".")], config, jobs=1)  # cold: fills the cache
+    edited = tmp_path / "copy1" / "demo" / "train_binary.py"
+    edited.write_text(edited.read_text().replace("binary_crossentropy", "binary_crossentropyy"))
+    checks: list[int] = []
+    real = pipeline._check
+    monkeypatch.setattr(pipeline, "_check", lambda *a: checks.append(1) or real(*a))
+    warm = pipeline.run([Path(".")], config, jobs=1)
+    assert len(checks) == 1 and warm.checked == 1
+    fresh = pipeline.run([Path(".")], config, jobs=1, use_cache=False)
+    assert warm.diagnostics == fresh.diagnostics
+    assert any(d.code == "LL106" and d.path.startswith("copy1/") for d in warm.diagnostics)
 
 
 def _git(*args: str, cwd: Path) -> None:
