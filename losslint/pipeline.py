@@ -84,6 +84,9 @@ class _Member:
 
 def display_path(path: Path) -> str:
     """Relative to the current directory when below it, with forward slashes."""
+    text = os.fspath(path)
+    if not os.path.isabs(text) and os.pardir not in text.split(os.sep):
+        return Path(os.path.normpath(text)).as_posix()  # what relpath gives, without its work
     try:
         relative = os.path.relpath(path)
     except ValueError:  # another drive on Windows
@@ -323,6 +326,7 @@ class _ModuleNames:
 
     def __init__(self) -> None:
         self._packages: dict[str, str | None] = {}
+        self._real: dict[str, str] = {}  # directory → its real path
 
     def _package(self, directory: str) -> str | None:
         """The dotted package of ``directory``; None when it is not a package."""
@@ -338,7 +342,13 @@ class _ModuleNames:
         return found
 
     def of(self, absolute: str) -> str:
-        directory, name = os.path.split(os.path.realpath(absolute))
+        if os.path.islink(absolute):
+            directory, name = os.path.split(os.path.realpath(absolute))
+        else:  # one realpath (a chain of lstat calls) per directory, not per file
+            folder, name = os.path.split(absolute)
+            directory = self._real.get(folder) or self._real.setdefault(
+                folder, os.path.realpath(folder)
+            )
         package = self._package(directory)
         if name == "__init__.py":
             return package or ""
