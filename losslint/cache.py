@@ -157,6 +157,18 @@ class Cache:
     def results(self, key: str) -> Any:
         return self._entry("results", key)
 
+    def lineage_key(self, files: Sequence[tuple[str, str]]) -> str:
+        """The identity of a set of files apart from their contents: paths and module names."""
+        return _text_key(["lineage", self.config_key, *(f"{p}\0{m}" for p, m in files)])
+
+    def last_results(self, lineage: str) -> Any:
+        """The results stored last for these files (with other contents), or None."""
+        key = self._entry("lineage", lineage)
+        return self.results(key) if isinstance(key, str) and len(key) == 64 else None
+
+    def store_last(self, lineage: str, key: str) -> None:
+        self._store("lineage", lineage, key)
+
     def store_results(self, key: str, document: Any) -> None:
         self._store("results", key, document)
 

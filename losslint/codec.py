@@ -45,6 +45,11 @@ class SourceChanged(RuntimeError):
     """A file changed between its indexing and the re-parse that an analysis asked for."""
 
 
+# The files whose text (lines, syntax) was read since the last clear: findings computed without
+# reading a file depend on it only through its facts (the pipeline's early cutoff).
+READ: Final[set[str]] = set()
+
+
 class Source:
     """One file, parsed again on demand; shared by its locators.
 
@@ -76,6 +81,7 @@ class Source:
 
     def text(self) -> str:
         if self._text is None:
+            READ.add(self.path)
             data = Path(self.path).read_bytes() if self.content is None else self.content
             if hashlib.sha256(data).hexdigest() != self.digest:
                 raise SourceChanged(f"{self.path} changed while it was being checked")

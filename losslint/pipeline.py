@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pathspec
 
-from losslint import noqa
+from losslint import codec, noqa
 from losslint.cache import Cache, FileState, digest
 from losslint.codec import DecodeError, Source, decode, encode
 from losslint.config import Config
@@ -178,42 +178,44 @@ def run(
     else:
         results: list[Found] = []
         extra: list[_Member] = []
-        read_before = len(found)  # what reading the files reports (LL000) is replayed too
         with _collector():
             # A group at a time (sub-projects, vendored copies: SPEC §1), and its facts are
             # dropped once its rules ran, so memory grows with the largest group, not the tree.
             groups = list(_groups(members, filtered, names))
             for group, skipped in groups:
                 # Each sub-project's findings are cached too: an edit in one replays the others.
-                group_key = (
-                    _results_key(cache, group, skipped) if cache and len(groups) > 1 else None
-                )
-                again = _replay(cache.results(group_key)) if cache and group_key else None
+                unit = _Unit(cache, group, skipped, key if len(groups) == 1 else None)
+                again = unit.replay() if cache is not None else None
+                if again is None and cache is not None:
+                    reused = unit.unchanged(jobs, found)
+                    if reused is not None:
+                        checked, again = checked + reused[0], reused[1]
                 if again is not None:
                     results.extend(again)
                     cached += len(group)
                     continue
-                marks = len(found), len(results), len(internal)
+                marks = len(found), len(internal)
+                codec.READ.clear()
                 indexed, read = _facts(group, cache, jobs, found, internal)
                 checked, cached = checked + indexed, cached + read
                 helpers = _needed_helpers(group, skipped, names, contents)
                 if helpers:  # extra facts for the files above: not counted as checked files
                     _facts(helpers, cache, jobs, found, internal)
                 outcome = _check([*group, *helpers], config, found, jobs)
-                results.extend(outcome.found)
+                # What reading the files reported (LL000) is stored and replayed too.
+                found_here = found[marks[0] :] + outcome.found
+                del found[marks[0] :]
+                results.extend(found_here)
                 internal.extend(outcome.internal)
                 for member in (*group, *helpers):
                     member.facts = None
                 extra += helpers
-                if cache and group_key and len(internal) == marks[2]:
-                    stored = found[marks[0] :] + results[marks[1] :]
-                    cache.store_results(group_key, [[encode(d), line] for d, line in stored])
+                if cache is not None and len(internal) == marks[1]:
+                    unit.store(found_here, {*codec.READ, *outcome.read})
         members += extra  # the runtime stage loads the helpers too
-        results = found[read_before:] + results
-        del found[read_before:]
         found.extend(results)
-        if cache is not None and not internal:
-            cache.store_results(key, [[encode(d), line] for d, line in results])
+        if cache is not None and not internal and len(groups) > 1:
+            cache.store_results(key, {"found": [[encode(d), line] for d, line in results]})
     if cache is not None:
         cache.save()
     summary = None
@@ -247,8 +249,116 @@ def _results_key(
     )
 
 
+class _Unit:
+    """The files whose findings are cached together (a sub-project, or the whole run): their
+    results by content, and the early cutoff from the results stored last for the same files.
+
+    Findings depend on the files' facts and on the text of the files an analysis read (a
+    function it walked, a line a finding quotes). When every changed file is one that no
+    analysis read and its new facts equal its old ones (a comment, a docstring, code the loss
+    analyses never look at on lines that move no fact), the last findings stand."""
+
+    def __init__(
+        self,
+        cache: Cache | None,
+        members: list[_Member],
+        skipped: list[tuple[Path, str, str]],
+        key: str | None,
+    ) -> None:
+        self.cache = cache
+        self.members = members
+        self.skipped = skipped
+        self.files = [(m.shown, m.digest, m.module) for m in members] + [
+            (shown, file_digest, "") for _, shown, file_digest in skipped
+        ]
+        self.key = (
+            key if key is not None else (_results_key(cache, members, skipped) if cache else "")
+        )
+        self.lineage = (
+            cache.lineage_key(sorted((shown, module) for shown, _, module in self.files))
+            if cache
+            else ""
+        )
+
+    def replay(self) -> list[Found] | None:
+        assert self.cache is not None
+        return _replay(self.cache.results(self.key))
+
+    def store(self, found: list[Found], read: set[str]) -> None:
+        assert self.cache is not None
+        shown = {m.absolute: m.shown for m in self.members}
+        document = {
+            "found": [[encode(d), line] for d, line in found],
+            "files": [list(f) for f in self.files],
+            "read": sorted({shown.get(path, path) for path in read}),
+        }
+        self.cache.store_results(self.key, document)
+        self.cache.store_last(self.lineage, self.key)
+
+    def unchanged(self, jobs: int | None, found: list[Found]) -> tuple[int, list[Found]] | None:
+        """``(files indexed, findings)`` when the last findings stand (see the class), else
+        None. The changed files' facts are cached on the way, so a full check reuses them."""
+        assert self.cache is not None
+        previous = self.cache.last_results(self.lineage)
+        if not isinstance(previous, dict):
+            return None
+        files, read = previous.get("files"), previous.get("read")
+        if not isinstance(files, list) or not isinstance(read, list):
+            return None
+        try:
+            old = {str(path): (str(digest), str(module)) for path, digest, module in files}
+        except (TypeError, ValueError):
+            return None
+        now = {path: (file_digest, module) for path, file_digest, module in self.files}
+        if old.keys() != now.keys() or any(old[p][1] != now[p][1] for p in now):
+            return None
+        changed = [p for p in now if old[p][0] != now[p][0]]
+        by_path = {m.shown: m for m in self.members}
+        if not changed or any(p in read or p not in by_path for p in changed):
+            return None  # read by an analysis, or a skipped file that may now give facts
+        for path in changed:
+            member = by_path[path]
+            before = self.cache.facts(self.cache.facts_key(old[path][0], member.module))
+            after = self._facts(member)
+            if before is None or after is None or not _same_facts(before, after):
+                return None
+        replay = _replay(previous)
+        if replay is None:
+            return None
+        self.store(replay, set(read))
+        return len(changed), replay
+
+    def _facts(self, member: _Member) -> Any:
+        """The facts document of ``member`` as it is now: cached, else indexed and cached."""
+        assert self.cache is not None
+        key = self.cache.facts_key(member.digest, member.module)
+        document = self.cache.facts(key)
+        if document is None:
+            for _, (kind, value, file_digest) in _index_all([member], 1):
+                if kind != "facts" or (file_digest and file_digest != member.digest):
+                    return None
+                document = value
+                self.cache.store_facts(key, document)
+        return document
+
+
+def _same_facts(before: Any, after: Any) -> bool:
+    """Equal facts documents; the path is the one of whichever run indexed the content."""
+
+    def normal(document: Any) -> Any:
+        if isinstance(document, dict) and document.get("@") == "ModuleIndex":
+            values = document.get("f")
+            if isinstance(values, list) and len(values) > _PATH_FIELD:
+                return [*values[:_PATH_FIELD], None, *values[_PATH_FIELD + 1 :]]
+        return document
+
+    return bool(normal(before) == normal(after))
+
+
 def _replay(document: object) -> list[Found] | None:
     """Cached results, or None when the entry is not a list of ``[diagnostic, line]`` pairs."""
+    if isinstance(document, dict):
+        document = document.get("found")
     if not isinstance(document, list):
         return None
     out: list[Found] = []
@@ -589,6 +699,7 @@ def _internal(path: str, where: str, trace: str) -> Diagnostic:
 class _Outcome:
     found: list[Found]
     internal: list[str]
+    read: set[str] = field(default_factory=set)  # files read in a forked child
 
 
 def _check(
@@ -602,6 +713,7 @@ def _check(
 
     found: list[Diagnostic] = []
     internal: list[str] = []
+    read: set[str] = set()
     rules = select_rules(all_rules(), config.selected, config.ignored)
     indexed = [(m.absolute, m.facts) for m in members if m.facts is not None]
     for indexes in namespaces(indexed):
@@ -622,9 +734,10 @@ def _check(
         for rule in others if forked is not None else rules:
             _run_rule(rule, context, paths, found, internal)
         if forked is not None:
-            found_there, internal_there = forked()
+            found_there, internal_there, read_there = forked()
             found.extend(found_there)
             internal.extend(internal_there)
+            read.update(read_there)
     # A file's lines are read again (from the disk) only where a finding or our noqa is.
     facts = {m.shown: m.facts for m in members if m.facts is not None}
     result = _with_lines(found, facts)
@@ -633,7 +746,7 @@ def _check(
         commented = {p: list(index.lines) for p, index in facts.items() if index.noqa}
         selected = functools.partial(_selected, config=config)
         result.extend(noqa.judge([*earlier, *result], commented, selected))
-    return _Outcome(result, internal)
+    return _Outcome(result, internal, read)
 
 
 def _run_rule(
@@ -651,7 +764,7 @@ def _run_rule(
 
 def _forked(
     rules: list[Any], context: Any, paths: set[str]
-) -> Callable[[], tuple[list[Diagnostic], list[str]]] | None:
+) -> Callable[[], tuple[list[Diagnostic], list[str], set[str]]] | None:
     """Run ``rules`` in a forked child; a function that waits for its findings (and internal
     errors). None where this platform cannot fork. A child that dies without answering has its
     rules run here instead, so nothing is lost."""
@@ -668,17 +781,19 @@ def _forked(
         internal: list[str] = []
         for rule in rules:
             _run_rule(rule, context, paths, found, internal)
-        send.send(([encode(d) for d in found], internal))
+        send.send(([encode(d) for d in found], internal, sorted(codec.READ)))
         send.close()
 
     process = context_fork.Process(target=child, daemon=True)
     process.start()
     send.close()
 
-    def wait() -> tuple[list[Diagnostic], list[str]]:
+    def wait() -> tuple[list[Diagnostic], list[str], set[str]]:
+        read: set[str] = set()
         try:
-            documents, internal = receive.recv()
+            documents, internal, read_there = receive.recv()
             found = [decode(d) for d in documents]
+            read.update(read_there)
         except (EOFError, OSError, DecodeError):  # the child died: its rules run here
             found, internal = [], []
             for rule in rules:
@@ -686,7 +801,7 @@ def _forked(
         finally:
             receive.close()
             process.join()
-        return found, internal
+        return found, internal, read
 
     return wait
 
@@ -768,6 +883,7 @@ def _with_lines(found: list[Diagnostic], known: dict[str, ModuleIndex]) -> list[
 
 
 def _read_lines(path: str) -> list[str]:
+    codec.READ.add(os.path.abspath(path))
     try:
         text = decode_source(Path(path).read_bytes(), path)
     except OSError:

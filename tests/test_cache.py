@@ -110,6 +110,63 @@ def test_what_reading_a_file_reports_is_replayed_by_a_warm_run(tmp_path: Path) -
     assert _json(tmp_path) == cold  # the others' facts (and their LL000) from the cache
 
 
+_HELPER = "from keras import ops\n\n\ndef term(y_true, y_pred):\n    return ops.{op}(y_pred)\n"
+_LOSSES = """import keras
+from helpers import term
+
+
+def my_loss(y_true, y_pred):
+    return keras.ops.mean(term(y_true, y_pred), axis=-1)
+
+
+model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+model.compile(loss=my_loss)
+"""
+
+
+def _project(root: Path) -> None:
+    (root / "helpers.py").write_text(_HELPER.format(op="exp"))
+    (root / "losses.py").write_text(_LOSSES)
+    (root / "notes.py").write_text("import keras\n\nVERSION = keras.__version__\n")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_edit_reuses_the_last_findings_only_where_no_analysis_read_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """The early cutoff: a comment in a file no analysis read keeps the last findings without
+    running the rules; the same-facts edit of a helper an analysis walked (exp -> log, in the
+    forked value-range rules with two jobs) is checked again and its hazard reported."""
+    _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(pipeline, "_MIN_FILES_TO_FORK_RULES", 1)
+    # The batch-axis rules would walk the helper here too: only the forked rules may read it.
+    config = Config(root=tmp_path, select=("LL1", "LL3"))
+    checks: list[int] = []
+    real = pipeline._check
+    monkeypatch.setattr(pipeline, "_check", lambda *a: checks.append(1) or real(*a))
+
+    def check() -> list[Any]:
+        return [codec.encode(d) for d in pipeline.run([Path(".")], config, jobs=jobs).diagnostics]
+
+    def fresh() -> list[Any]:
+        result = pipeline.run([Path(".")], config, jobs=jobs, use_cache=False)
+        return [codec.encode(d) for d in result.diagnostics]
+
+    before = check()
+    assert not any(d["f"][0] == "LL301" for d in before) and len(checks) == 1
+    notes = tmp_path / "notes.py"
+    notes.write_text(notes.read_text() + "# a comment\n")
+    assert check() == before == fresh() and len(checks) == 2  # (fresh ran the rules)
+    helper = tmp_path / "helpers.py"
+    old = codec.encode(_indexed(helper))
+    helper.write_text(_HELPER.format(op="log"))
+    assert pipeline._same_facts(old, codec.encode(_indexed(helper)))  # only the text tells
+    after = check()
+    assert after == fresh() and any(d["f"][0] == "LL301" for d in after)
+    assert len(checks) == 4
+
+
 def test_warm_run_parses_nothing_and_an_edit_parses_one_file(tmp_path: Path) -> None:
     tree = _copy_fixtures(tmp_path)
     config = Config(root=tree)
