@@ -15,7 +15,9 @@ time, so "40x" means losslint is 40 times faster.
 
 ``--tree DIR`` measures how losslint scales on one real project (the README quotes the
 keras-team/keras tree), side by side with Ruff ``--select ALL`` in the same run: cold and warm,
-warm after a one-file edit (a central module, imported by many, and a leaf), a pre-commit style
+warm after a one-file edit (a central module, imported by many, and a leaf; a comment appended,
+which moves nothing, or one more comment line mid-file at each run, which moves every line
+below it), a pre-commit style
 run naming one file, ``--jobs 1`` against ``--jobs 2``, and 1, 2, 4 and 8 copies of the tree
 (each copy's files differ by a comment, as vendored copies do). Each figure is the median of
 --repeat runs of CPU seconds (user + system, all processes) and wall seconds; memory is the
@@ -189,11 +191,21 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
         def nothing(_: int) -> None:
             pass
 
-        def edit(file: Path) -> Callable[[int], None]:
+        def edit(file: Path, middle: bool = False) -> Callable[[int], None]:
+            """A comment appended, or (``middle``) ``i + 1`` comment lines inserted before the
+            top-level ``def`` nearest the middle of the file: each run moves every line below
+            it again."""
             original = file.read_bytes()
+            lines = original.splitlines(keepends=True)
+            defs = [n for n, line in enumerate(lines) if line.startswith((b"def ", b"class "))]
+            at = min(defs, key=lambda n: abs(n - len(lines) // 2)) if defs else len(lines)
 
             def change(i: int) -> None:
-                file.write_bytes(original + f"\n# edit {i} {time.time_ns()}\n".encode())
+                comment = f"# edit {i} {time.time_ns()}\n".encode()
+                if middle:
+                    file.write_bytes(b"".join([*lines[:at], comment * (i + 1), *lines[at:]]))
+                else:
+                    file.write_bytes(original + b"\n" + comment)
 
             return change
 
@@ -215,14 +227,16 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
         )
         for label, file in (("central", central), ("leaf", leaf)):
             original = file.read_bytes()
-            rows.append(
-                (
-                    f"warm, {label} file edited",
-                    timed(check(), work, repeat, edit(file)),
-                    ruff_run(edit(file)),
+            for how, middle in (("comment appended", False), ("line inserted mid-file", True)):
+                rows.append(
+                    (
+                        f"warm, {label} file edited ({how})",
+                        timed(check(), work, repeat, edit(file, middle)),
+                        ruff_run(edit(file, middle)),
+                    )
                 )
-            )
-            file.write_bytes(original)
+                file.write_bytes(original)
+                timed(check(), work, 1, nothing)
         timed(check(), work, 1, nothing)
         named = [losslint, "check", str(leaf.relative_to(work)), "-q", "--fail-on", "never"]
         rows.append(

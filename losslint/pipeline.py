@@ -335,7 +335,7 @@ class _Unit:
         document = self.cache.facts(key)
         if document is None:
             for _, (kind, value, file_digest) in _index_all([member], 1):
-                if kind != "facts" or (file_digest and file_digest != member.digest):
+                if kind not in ("facts", "stored") or file_digest not in ("", member.digest):
                     return None
                 document = value
                 self.cache.store_facts(key, document)
@@ -515,7 +515,7 @@ def _facts(
     failed: dict[int, str] = {}
     # Each document is taken as it comes (from a worker, or indexed here), so no more than a
     # few encoded documents are alive at once, and this process decodes while workers index.
-    for number, (kind, value, file_digest) in _index_all(pending, jobs):
+    for number, (kind, value, file_digest) in _index_all(pending, jobs, cache):
         member = pending[number]
         if kind == "internal":
             assert isinstance(value, str)
@@ -523,7 +523,7 @@ def _facts(
             continue
         member.digest = file_digest or member.digest
         _adopt(member, value, found)
-        if cache is not None:
+        if cache is not None and kind != "stored":
             cache.store_facts(cache.facts_key(member.digest, member.module), value)
     for number in sorted(failed):  # in the files' order, whichever worker finished first
         member, value = pending[number], failed[number]
@@ -556,10 +556,13 @@ def _adopt(member: _Member, document: Any, found: list[Found]) -> bool:
 
 
 def _index_all(
-    pending: list[_Member], jobs: int | None
+    pending: list[_Member], jobs: int | None, cache: Cache | None = None
 ) -> Iterator[tuple[int, tuple[str, Any, str]]]:
     """Parse and index each file, in worker processes when there are enough files: each
-    file's position in ``pending`` and outcome, as they come."""
+    file's position in ``pending`` and outcome, as they come. Workers write the facts they
+    make to ``cache`` themselves (their outcome's kind is then ``stored``), so the parent
+    does not serialise every document a second time."""
+    global _worker_cache
     tasks = [(m.shown, m.absolute, m.module, m.content) for m in pending]
     workers = min(jobs or os.cpu_count() or 1, len(tasks) // _MIN_FILES_PER_WORKER)
     import losslint.index.module  # noqa: F401  # imported once, before the workers fork
@@ -573,8 +576,14 @@ def _index_all(
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     # Largest files first, so that no worker is left with a big file at the end.
     order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i][1]))
-    with _terminating(), context.Pool(workers, initializer=_worker_started) as pool:
-        yield from pool.imap_unordered(_index_numbered, [(i, tasks[i]) for i in order], chunksize=4)
+    _worker_cache = cache  # the workers fork with it
+    try:
+        with _terminating(), context.Pool(workers, initializer=_worker_started) as pool:
+            yield from pool.imap_unordered(
+                _index_numbered, [(i, tasks[i]) for i in order], chunksize=4
+            )
+    finally:
+        _worker_cache = None
 
 
 def _size(path: str) -> int:
@@ -584,10 +593,18 @@ def _size(path: str) -> int:
         return 0
 
 
+_worker_cache: Cache | None = None  # set in a worker: where to write the facts it makes
+
+
 def _index_numbered(
     item: tuple[int, tuple[str, str, str, bytes | None]],
 ) -> tuple[int, tuple[str, Any, str]]:
-    return item[0], _index_file(item[1])
+    kind, value, file_digest = _index_file(item[1])
+    cache = _worker_cache
+    if cache is not None and kind == "facts" and file_digest:
+        cache.store_facts(cache.facts_key(file_digest, item[1][2]), value)
+        kind = "stored"
+    return item[0], (kind, value, file_digest)
 
 
 @contextlib.contextmanager

@@ -1412,6 +1412,9 @@ def _literal_defaults(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str,
     pairs = list(zip(defaulted, args.defaults, strict=True))
     kwonly = zip(args.kwonlyargs, args.kw_defaults, strict=True)
     pairs += [(a, d) for a, d in kwonly if d is not None]
+    pairs = [(a, d) for a, d in pairs if isinstance(d, ast.Constant)]
+    if not pairs:
+        return {}
     rebound = {
         n.id
         for n in ast.walk(node)

@@ -75,6 +75,7 @@ class ProjectIndex:
         # Bound methods used at compile sites → the constructor call of their instance.
         self.instances: dict[str, Call] = {}
         self._passed: dict[str, tuple[str, ...]] = {}
+        self._importer_cache: dict[str, list[ModuleIndex]] = {}
         self._objectives: list[tuple[ModuleIndex, Objective]] | None = None
         self._bases_of: dict[str, frozenset[str]] = {}
 
@@ -538,16 +539,25 @@ class ProjectIndex:
         if entry is not None and not _is_method(owner, self.classes):
             home, _ = entry
             short = owner.rpartition(".")[2]
-            for module in self.modules:
-                if module is not home and not any(
-                    names.imports_module(target, home.module) for target in module.imports.values()
-                ):
-                    continue
+            for module in self._importers(home):
                 if not any(f"{short}(" in line for line in module.lines):
                     continue
                 found.extend(self._arguments_passed(module, owner, param))
         self._passed[key] = tuple(dict.fromkeys(found))
         return self._passed[key]
+
+    def _importers(self, home: ModuleIndex) -> list[ModuleIndex]:
+        """``home`` and the modules importing it or a name of it (cached per module)."""
+        found = self._importer_cache.get(home.module)
+        if found is None:
+            found = [
+                module
+                for module in self.modules
+                if module is home
+                or any(names.imports_module(t, home.module) for t in module.imports.values())
+            ]
+            self._importer_cache[home.module] = found
+        return found
 
     def _arguments_passed(self, module: ModuleIndex, owner: str, param: Param) -> Iterator[str]:
         for node in ast.walk(module.tree):
