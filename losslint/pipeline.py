@@ -255,8 +255,11 @@ class _Unit:
 
     Findings depend on the files' facts and on the text of the files an analysis read (a
     function it walked, a line a finding quotes). When every changed file is one that no
-    analysis read and its new facts equal its old ones (a comment, a docstring, code the loss
-    analyses never look at on lines that move no fact), the last findings stand."""
+    analysis read and its new facts equal its old ones up to lines that moved in order (a
+    comment, a docstring, lines inserted or removed in code the loss analyses never look at),
+    the last findings stand; a finding that quotes a changed file (``serve.py:12``) is made
+    again, since the line it quotes may have moved. A file no analysis read holds no finding:
+    each finding's line is read to judge ``noqa``."""
 
     def __init__(
         self,
@@ -323,8 +326,12 @@ class _Unit:
             if before is None or after is None or not _same_facts(before, after):
                 return None
         replay = _replay(previous)
-        if replay is None:
-            return None
+        if replay is None or any(
+            name in d.message
+            for d, _ in replay
+            for name in {n for p in changed for n in (p, os.path.basename(p))}
+        ):
+            return None  # a message quoting a changed file may quote a line that moved
         self.store(replay, set(read))
         return len(changed), replay
 
@@ -343,16 +350,60 @@ class _Unit:
 
 
 def _same_facts(before: Any, after: Any) -> bool:
-    """Equal facts documents; the path is the one of whichever run indexed the content."""
+    """Equal facts documents, up to the lines they point at: facts whose lines moved and kept
+    their order (a line inserted above them) count as the same. The path is the one of
+    whichever run indexed the content."""
+    return bool(_lines_ranked(before) == _lines_ranked(after))
 
-    def normal(document: Any) -> Any:
-        if isinstance(document, dict) and document.get("@") == "ModuleIndex":
-            values = document.get("f")
-            if isinstance(values, list) and len(values) > _PATH_FIELD:
-                return [*values[:_PATH_FIELD], None, *values[_PATH_FIELD + 1 :]]
+
+_CHUNKS_FIELD: Final = [f.name for f in dataclasses.fields(ModuleIndex)].index("chunks")
+
+
+def _lines_ranked(document: Any) -> Any:
+    """A facts document with the path left out and every line number (of a span, a syntax
+    locator, a chunk) replaced by its rank among the document's line numbers."""
+    lines: set[int] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            if value.get("@") == "Span" and isinstance(value.get("f"), list):
+                lines.update(v for v in value["f"][0:3:2] if type(v) is int)
+            elif "@syntax" in value and isinstance(value["@syntax"], list):
+                lines.update(v for v in value["@syntax"][1:4:2] if type(v) is int)
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    def ranked(value: Any, rank: dict[int, int]) -> Any:
+        if isinstance(value, dict):
+            if value.get("@") == "Span" and isinstance(value.get("f"), list):
+                f = value["f"]
+                return {"@": "Span", "f": [rank.get(f[0]), f[1], rank.get(f[2]), *f[3:]]}
+            if "@syntax" in value and isinstance(value["@syntax"], list):
+                w = value["@syntax"]
+                return {"@syntax": [w[0], rank.get(w[1]), w[2], rank.get(w[3]), *w[4:]]}
+            return {key: ranked(item, rank) for key, item in value.items()}
+        if isinstance(value, list):
+            return [ranked(item, rank) for item in value]
+        return value
+
+    if not (isinstance(document, dict) and document.get("@") == "ModuleIndex"):
         return document
-
-    return bool(normal(before) == normal(after))
+    values = document.get("f")
+    if not isinstance(values, list) or len(values) <= max(_PATH_FIELD, _CHUNKS_FIELD):
+        return document
+    chunks = values[_CHUNKS_FIELD]  # the first starts at line 1 whatever moved below it
+    if isinstance(chunks, list):
+        lines.update(v for v in chunks[1:] if type(v) is int)
+    collect(values)
+    rank = {line: number for number, line in enumerate(sorted(lines))}
+    out = ranked(values, rank)
+    out[_PATH_FIELD] = None
+    if isinstance(chunks, list):
+        out[_CHUNKS_FIELD] = chunks[:1] + [rank.get(v) for v in chunks[1:]]
+    return out
 
 
 def _replay(document: object) -> list[Found] | None:

@@ -158,13 +158,46 @@ def test_an_edit_reuses_the_last_findings_only_where_no_analysis_read_the_file(
     notes = tmp_path / "notes.py"
     notes.write_text(notes.read_text() + "# a comment\n")
     assert check() == before == fresh() and len(checks) == 2  # (fresh ran the rules)
+    notes.write_text("# a line above every fact\n" + notes.read_text())  # its facts move
+    assert check() == before == fresh() and len(checks) == 3
     helper = tmp_path / "helpers.py"
     old = codec.encode(_indexed(helper))
     helper.write_text(_HELPER.format(op="log"))
     assert pipeline._same_facts(old, codec.encode(_indexed(helper)))  # only the text tells
     after = check()
     assert after == fresh() and any(d["f"][0] == "LL301" for d in after)
-    assert len(checks) == 4
+    assert len(checks) == 5
+
+
+def test_a_finding_that_quotes_a_moved_line_of_an_unread_file_is_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LL405 quotes where the model is reloaded (serve.py:N); serve.py is never read, and a
+    line inserted above its load_model() moves its facts in order: the finding is made again
+    with the new line, not replayed with the old."""
+    (tmp_path / "losses.py").write_text(
+        "import keras\n\n\ndef my_loss(y_true, y_pred):\n"
+        "    return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)\n"
+    )
+    (tmp_path / "train.py").write_text(
+        "import keras\nfrom losses import my_loss\n\n\ndef train():\n"
+        "    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1)])\n"
+        "    model.compile(optimizer='adam', loss=my_loss)\n    model.save('m.keras')\n"
+    )
+    serve = tmp_path / "serve.py"
+    serve.write_text(
+        "import keras\n\n\ndef serve(path):\n    return keras.saving.load_model(path)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    config = Config(root=tmp_path)
+
+    def messages(use_cache: bool = True) -> list[str]:
+        result = pipeline.run([Path(".")], config, jobs=1, use_cache=use_cache)
+        return [d.message for d in result.diagnostics if d.code == "LL405"]
+
+    assert any("serve.py:5" in m for m in messages())
+    serve.write_text("# moved\n" + serve.read_text())
+    assert any("serve.py:6" in m for m in messages()) and messages() == messages(False)
 
 
 def test_warm_run_parses_nothing_and_an_edit_parses_one_file(tmp_path: Path) -> None:

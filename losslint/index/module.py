@@ -349,14 +349,13 @@ _MUTATORS: Final = frozenset(
 
 def _chunked(tree: ast.Module) -> list[list[ast.stmt]]:
     """The top-level statements in chunks: a new chunk where a statement starts below the end
-    of the one before (``a = 1; b = 2`` on one line stay together); the first starts at line 1."""
+    of the one before (``a = 1; b = 2`` on one line stay together); the first starts at line 1,
+    with whatever comments precede the first statement."""
     chunks: list[list[ast.stmt]] = [[]]
-    start, end = 1, 0
+    end = 0
     for stmt in tree.body:
-        first = first_line(stmt)
-        if first > end and first > start:
+        if chunks[-1] and first_line(stmt) > end:  # the first joins the comments above it
             chunks.append([])
-            start = first
         chunks[-1].append(stmt)
         end = max(end, stmt.end_lineno or stmt.lineno)
     return chunks
