@@ -222,14 +222,37 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
         def ruff_run(before: Callable[[int], None], *extra: str) -> Run | None:
             return timed([*ruff_check, *extra], work, repeat, before) if ruff else None
 
-        for jobs in (1, 2):
-            rows.append(
-                (
-                    f"cold, --jobs {jobs}",
-                    timed(check(f"--jobs={jobs}"), work, repeat, clear),
-                    ruff_run(clear, "--no-cache"),
-                )
+        # Interleaved, so that a machine whose speed drifts (a shared host) biases neither side:
+        # each round runs losslint --jobs 1, losslint --jobs 2 and Ruff once, from cold.
+        cold = [check("--jobs=1"), check("--jobs=2"), [*ruff_check, "--no-cache"]]
+        rounds = []
+        for i in range(repeat):
+            measured = []
+            for command in cold if ruff else cold[:2]:
+                clear(i)
+                measured.append(_measured(command, work))
+            rounds.append(measured)
+        colds = [
+            Run(
+                statistics.median(r[n][2] for r in rounds),
+                statistics.median(r[n][0] for r in rounds),
+                max(r[n][1] for r in rounds),
             )
+            for n in range(len(rounds[0]))
+        ]
+        for jobs in (1, 2):
+            rows.append((f"cold, --jobs {jobs}", colds[jobs - 1], colds[2] if ruff else None))
+        ratios = {
+            "--jobs 2 / --jobs 1 wall": [r[1][0] / r[0][0] for r in rounds],
+            "losslint --jobs 1 / Ruff CPU": [r[0][2] / r[2][2] for r in rounds] if ruff else [],
+        }
+        notes = [
+            f"{label}: median {statistics.median(values):.2f} (rounds: "
+            + ", ".join(f"{v:.2f}" for v in values)
+            + ")"
+            for label, values in ratios.items()
+            if values
+        ]
         timed(check(), work, 1, nothing)
         timed(ruff_check, work, 1, nothing) if ruff else None
         rows.append(
@@ -280,6 +303,9 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
         f"\nmachine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; medians of "
         f"{repeat} runs (8x and 4x: {max(1, repeat // 2)})\n"
     )
+    for note in notes:
+        print(note)
+    print()
     print("| scenario | losslint CPU s | wall s | peak MiB | Ruff CPU s | wall s | peak MiB |")
     print("|---|---|---|---|---|---|---|")
     for label, ours, theirs in rows:

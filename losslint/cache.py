@@ -161,10 +161,15 @@ class Cache:
         """The identity of a set of files apart from their contents: paths and module names."""
         return _text_key(["lineage", self.config_key, *(f"{p}\0{m}" for p, m in files)])
 
-    def last_results(self, lineage: str) -> Any:
-        """The results stored last for these files (with other contents), or None."""
+    def last_key(self, lineage: str) -> str | None:
+        """The key of the results checked last for these files, or None."""
         key = self._entry("lineage", lineage)
-        return self.results(key) if isinstance(key, str) and len(key) == 64 else None
+        return key if isinstance(key, str) and len(key) == 64 else None
+
+    def last_results(self, lineage: str) -> Any:
+        """The results checked last for these files (with other contents), or None."""
+        key = self.last_key(lineage)
+        return self.results(key) if key is not None else None
 
     def store_last(self, lineage: str, key: str) -> None:
         self._store("lineage", lineage, key)

@@ -170,11 +170,14 @@ def run(
             filtered.append((file, shown, scanned.digest))
     internal: list[str] = []
     key = _results_key(cache, members, filtered) if cache is not None else ""
-    replay = _replay(cache.results(key)) if cache is not None else None
+    document = cache.results(key) if cache is not None else None
+    replay = _replay(document)
     checked = cached = 0
     if replay is not None:
         found.extend(replay)
         cached = len(members)
+        if cache is not None and isinstance(document, dict) and "files" in document:
+            _Unit(cache, members, filtered, key).replayed()  # one sub-project: it is the last
     else:
         results: list[Found] = []
         extra: list[_Member] = []
@@ -285,7 +288,17 @@ class _Unit:
 
     def replay(self) -> list[Found] | None:
         assert self.cache is not None
-        return _replay(self.cache.results(self.key))
+        found = _replay(self.cache.results(self.key))
+        if found is not None:
+            self.replayed()
+        return found
+
+    def replayed(self) -> None:
+        """These files' findings were replayed: they are now the last ones (an edit reverted,
+        then another made, compares with the reverted state)."""
+        assert self.cache is not None
+        if self.cache.last_key(self.lineage) != self.key:
+            self.cache.store_last(self.lineage, self.key)
 
     def store(self, found: list[Found], read: set[str]) -> None:
         assert self.cache is not None

@@ -167,6 +167,10 @@ def test_an_edit_reuses_the_last_findings_only_where_no_analysis_read_the_file(
     after = check()
     assert after == fresh() and any(d["f"][0] == "LL301" for d in after)
     assert len(checks) == 5
+    helper.write_text(_HELPER.format(op="exp"))  # reverted: replayed, and the last state again
+    assert check() == before and len(checks) == 5
+    notes.write_text(notes.read_text() + "# once more\n")  # compared with the reverted state
+    assert check() == before and len(checks) == 5
 
 
 def test_a_finding_that_quotes_a_moved_line_of_an_unread_file_is_checked_again(
