@@ -22,14 +22,16 @@ import enum
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from losslint import diagnostic
-from losslint.index import facts
 from losslint.index.positions import LINE_BREAK as _LINE_BREAK
 from losslint.index.positions import first_line, source_lines
 from losslint.parse import decode as decode_source
 from losslint.parse import python_bytes
+
+if TYPE_CHECKING:
+    from losslint.index.facts import ModuleIndex
 
 _DEFINITIONS: Final = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 # Fields that hold syntax, re-derived from the file instead of stored.
@@ -230,27 +232,40 @@ def _enums(*modules: Any) -> dict[str, type[enum.Enum]]:
     }
 
 
-_CLASSES: Final = _dataclasses(facts, diagnostic)
+_CLASSES: Final[dict[str, type]] = {}
 _ENUMS: Final = _enums(diagnostic)
-_FIELDS: Final = {
-    name: tuple(f.name for f in dataclasses.fields(cls)) for name, cls in _CLASSES.items()
-}
-_SYNTAX: Final = {name: [f in _SYNTAX_FIELDS for f in fields] for name, fields in _FIELDS.items()}
-_BY_TYPE: Final = {cls: (name, _FIELDS[name]) for name, cls in _CLASSES.items()}
+_FIELDS: Final[dict[str, tuple[str, ...]]] = {}
+_SYNTAX: Final[dict[str, list[bool]]] = {}
+_BY_TYPE: Final[dict[type, tuple[str, tuple[str, ...]]]] = {}
 
 
-def _install_lazy_fields() -> None:
-    for cls in _CLASSES.values():
-        for name in _SYNTAX_FIELDS & {f.name for f in dataclasses.fields(cls)}:
-            slot = cls.__dict__.get(name)
+def _register(*modules: Any) -> None:
+    """Know the dataclasses of ``modules``, their syntax fields made lazy."""
+    for name, cls in _dataclasses(*modules).items():
+        _CLASSES[name] = cls
+        _FIELDS[name] = tuple(f.name for f in dataclasses.fields(cls))
+        _SYNTAX[name] = [f in _SYNTAX_FIELDS for f in _FIELDS[name]]
+        _BY_TYPE[cls] = (name, _FIELDS[name])
+        for field_name in _SYNTAX_FIELDS & set(_FIELDS[name]):
+            slot = cls.__dict__.get(field_name)
             if slot is not None and not isinstance(slot, _LazyField):
-                setattr(cls, name, _LazyField(slot))
+                setattr(cls, field_name, _LazyField(slot))
 
 
-_install_lazy_fields()
+_register(diagnostic)
 
 
-def plain_statements(module: facts.ModuleIndex) -> list[ast.stmt]:
+def _facts_module() -> Any:
+    """The fact classes, registered on first use: a run that only replays findings never
+    imports them (a tenth of a warm run's start-up)."""
+    from losslint.index import facts
+
+    if "ModuleIndex" not in _CLASSES:
+        _register(facts)
+    return facts
+
+
+def plain_statements(module: ModuleIndex) -> list[ast.stmt]:
     """A module's top-level statements other than function and class definitions (module-level
     values, a training script's body), without parsing the definitions when they are cached."""
     lazy = raw(module, "tree")
@@ -316,6 +331,9 @@ def encode(value: object) -> Any:
     if kind is tuple:
         return [encode(item) for item in value]  # type: ignore[attr-defined]
     known = _BY_TYPE.get(kind)
+    if known is None and kind.__module__ == "losslint.index.facts":
+        _facts_module()
+        known = _BY_TYPE.get(kind)
     if known is not None:
         name, fields = known
         return {"@": name, "f": [_encode_field(value, field) for field in fields]}
@@ -404,6 +422,9 @@ def _decode(document: Any, source: Source | None) -> Any:
 def _decode_dataclass(document: dict[str, Any], source: Source | None) -> object:
     name = document["@"]
     cls = _CLASSES.get(name) if isinstance(name, str) else None
+    if cls is None and isinstance(name, str) and "ModuleIndex" not in _CLASSES:
+        _facts_module()
+        cls = _CLASSES.get(name)
     values = document.get("f")
     if cls is None or not isinstance(values, list) or len(values) != len(_FIELDS[name]):
         raise DecodeError(f"not a cached fact: {name!r}")
@@ -414,7 +435,7 @@ def _decode_dataclass(document: dict[str, Any], source: Source | None) -> object
         for syntax, value in zip(_SYNTAX[name], values, strict=True)
     ]
     value = cls(*arguments)
-    if source is not None and isinstance(value, facts.ModuleIndex):
+    if source is not None and name == "ModuleIndex":
         source.chunks = value.chunks
         source.definition_chunks = value.definition_chunks
     return value

@@ -58,12 +58,20 @@ def matcher(spec: pathspec.PathSpec[Any]) -> Matcher:
         return spec.match_file
     if not expressions:
         return lambda path: False
-    try:  # one expression; the patterns' named groups may clash, then one after the other
-        combined = re.compile("|".join(f"(?:{e.pattern})" for e in expressions if e is not None))
+    # One expression: a pattern's named groups (pathspec's ``ps_d``) capture only, so they
+    # become plain groups; with a back-reference, or if it still fails, one after the other.
+    texts = [e.pattern for e in expressions if e is not None]
+    try:
+        if any("(?P=" in text for text in texts):
+            raise re.error("back-reference")
+        combined = re.compile("|".join(f"(?:{_NAMED.sub('(?:', text)})" for text in texts))
     except re.error:
         matches = [e.match for e in expressions if e is not None]
         return lambda path: any(match(path) for match in matches)
     return lambda path: combined.match(path) is not None
+
+
+_NAMED: Final = re.compile(r"\(\?P<\w+>")
 
 
 class Discovery:
@@ -181,6 +189,8 @@ class Discovery:
                 is_dir = entry.is_dir()
             except OSError:
                 continue
+            if configs and not is_dir:
+                continue  # the configuration walk needs the directories only
             suffix = "/" if is_dir else ""
             child = f"{relative}/{entry.name}" if relative else entry.name
             if self._excluded(child + suffix):

@@ -31,7 +31,6 @@ from losslint.codec import DecodeError, Source, decode, encode
 from losslint.config import Config
 from losslint.diagnostic import Diagnostic, Severity, Span
 from losslint.discover import Discovery
-from losslint.index.facts import ModuleIndex
 from losslint.index.positions import source_lines
 from losslint.notebook import NotebookError
 from losslint.parse import (
@@ -47,6 +46,7 @@ from losslint.parse import (
 from losslint.parse import decode as decode_source
 
 if TYPE_CHECKING:
+    from losslint.index.facts import ModuleIndex
     from losslint.runtime.driver import Progress, RuntimeSummary
 
 
@@ -56,7 +56,14 @@ Found = tuple[Diagnostic, str]
 _MIN_FILES_PER_WORKER: Final = 8
 # Below this many files in a namespace, forking for the value-range rules costs more than it saves.
 _MIN_FILES_TO_FORK_RULES: Final = 64
-_PATH_FIELD: Final = [f.name for f in dataclasses.fields(ModuleIndex)].index("path")
+
+
+@functools.cache
+def _field(name: str) -> int:
+    """The position of a field in a facts document (imported here only when facts are read)."""
+    from losslint.index.facts import ModuleIndex
+
+    return [f.name for f in dataclasses.fields(ModuleIndex)].index(name)
 
 
 @dataclass
@@ -369,9 +376,6 @@ def _same_facts(before: Any, after: Any) -> bool:
     return bool(_lines_ranked(before) == _lines_ranked(after))
 
 
-_CHUNKS_FIELD: Final = [f.name for f in dataclasses.fields(ModuleIndex)].index("chunks")
-
-
 def _lines_ranked(document: Any) -> Any:
     """A facts document with the path left out and every line number (of a span, a syntax
     locator, a chunk) replaced by its rank among the document's line numbers."""
@@ -405,17 +409,17 @@ def _lines_ranked(document: Any) -> Any:
     if not (isinstance(document, dict) and document.get("@") == "ModuleIndex"):
         return document
     values = document.get("f")
-    if not isinstance(values, list) or len(values) <= max(_PATH_FIELD, _CHUNKS_FIELD):
+    if not isinstance(values, list) or len(values) <= max(_field("path"), _field("chunks")):
         return document
-    chunks = values[_CHUNKS_FIELD]  # the first starts at line 1 whatever moved below it
+    chunks = values[_field("chunks")]  # the first starts at line 1 whatever moved below it
     if isinstance(chunks, list):
         lines.update(v for v in chunks[1:] if type(v) is int)
     collect(values)
     rank = {line: number for number, line in enumerate(sorted(lines))}
     out = ranked(values, rank)
-    out[_PATH_FIELD] = None
+    out[_field("path")] = None
     if isinstance(chunks, list):
-        out[_CHUNKS_FIELD] = chunks[:1] + [rank.get(v) for v in chunks[1:]]
+        out[_field("chunks")] = chunks[:1] + [rank.get(v) for v in chunks[1:]]
     return out
 
 
@@ -602,14 +606,16 @@ def _adopt(member: _Member, document: Any, found: list[Found]) -> bool:
         return True
     if isinstance(document, dict) and document.get("@") == "ModuleIndex":
         values = document.get("f")
-        if isinstance(values, list) and len(values) > _PATH_FIELD:
+        if isinstance(values, list) and len(values) > _field("path"):
             # Facts are shared by identical files: the path is the one of this run.
             document = {"@": "ModuleIndex", "f": [*values]}
-            document["f"][_PATH_FIELD] = member.shown
+            document["f"][_field("path")] = member.shown
     try:
         value = decode(document, Source(member.absolute, member.digest, member.content))
     except DecodeError:
         return False
+    from losslint.index.facts import ModuleIndex
+
     if isinstance(value, ModuleIndex):
         member.facts = value
         return True
