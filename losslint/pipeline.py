@@ -188,7 +188,8 @@ def run(
     else:
         results: list[Found] = []
         extra: list[_Member] = []
-        with _collector():
+        workers = _Workers(cache)
+        with _collector(), contextlib.closing(workers):
             # A group at a time (sub-projects, vendored copies: SPEC §1), and its facts are
             # dropped once its rules ran, so memory grows with the largest group, not the tree.
             groups = list(_groups(members, filtered, names))
@@ -206,11 +207,11 @@ def run(
                     continue
                 marks = len(found), len(internal)
                 codec.READ.clear()
-                indexed, read = _facts(group, cache, jobs, found, internal)
+                indexed, read = _facts(group, cache, jobs, found, internal, workers)
                 checked, cached = checked + indexed, cached + read
                 helpers = _needed_helpers(group, skipped, names, contents)
                 if helpers:  # extra facts for the files above: not counted as checked files
-                    _facts(helpers, cache, jobs, found, internal)
+                    _facts(helpers, cache, jobs, found, internal, workers)
                 outcome = _check([*group, *helpers], config, found, jobs)
                 # What reading the files reported (LL000) is stored and replayed too.
                 found_here = found[marks[0] :] + outcome.found
@@ -570,6 +571,7 @@ def _facts(
     jobs: int | None,
     found: list[Found],
     internal: list[str],
+    workers: _Workers | None = None,
 ) -> tuple[int, int]:
     """Fill each member's facts from the cache, else by indexing it; (indexed, cached)."""
     pending: list[_Member] = []
@@ -583,7 +585,7 @@ def _facts(
     failed: dict[int, str] = {}
     # Each document is taken as it comes (from a worker, or indexed here), so no more than a
     # few encoded documents are alive at once, and this process decodes while workers index.
-    for number, (kind, value, file_digest) in _index_all(pending, jobs, cache):
+    for number, (kind, value, file_digest) in _index_all(pending, jobs, workers):
         member = pending[number]
         if kind == "internal":
             assert isinstance(value, str)
@@ -626,34 +628,54 @@ def _adopt(member: _Member, document: Any, found: list[Found]) -> bool:
 
 
 def _index_all(
-    pending: list[_Member], jobs: int | None, cache: Cache | None = None
+    pending: list[_Member], jobs: int | None, workers: _Workers | None = None
 ) -> Iterator[tuple[int, tuple[str, Any, str]]]:
-    """Parse and index each file, in worker processes when there are enough files: each
-    file's position in ``pending`` and outcome, as they come. Workers write the facts they
-    make to ``cache`` themselves (their outcome's kind is then ``stored``), so the parent
-    does not serialise every document a second time."""
-    global _worker_cache
+    """Parse and index each file, in the run's worker processes when there are enough files:
+    each file's position in ``pending`` and outcome, as they come."""
     tasks = [(m.shown, m.absolute, m.module, m.content) for m in pending]
-    workers = min(jobs or os.cpu_count() or 1, len(tasks) // _MIN_FILES_PER_WORKER)
-    import losslint.index.module  # noqa: F401  # imported once, before the workers fork
-
-    if workers <= 1 or any(m.content is not None for m in pending):
+    wanted = min(jobs or os.cpu_count() or 1, len(tasks) // _MIN_FILES_PER_WORKER)
+    if workers is None or wanted <= 1 or any(m.content is not None for m in pending):
         for number, task in enumerate(tasks):
             yield number, _index_file(task)
         return
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+    pool = workers.get(wanted)
     # Largest files first, so that no worker is left with a big file at the end.
     order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i][1]))
-    _worker_cache = cache  # the workers fork with it
-    try:
-        with _terminating(), context.Pool(workers, initializer=_worker_started) as pool:
-            yield from pool.imap_unordered(
-                _index_numbered, [(i, tasks[i]) for i in order], chunksize=4
-            )
-    finally:
-        _worker_cache = None
+    with _terminating():
+        yield from pool.imap_unordered(_index_numbered, [(i, tasks[i]) for i in order], chunksize=4)
+
+
+class _Workers:
+    """The run's worker processes: forked once, at the first need, and shared by every group.
+    Forked later, each would start with (and count in its resident memory) the facts this
+    process holds by then. Workers write the facts they make to the cache themselves (their
+    outcome's kind is then ``stored``), so this process does not serialise every document
+    again."""
+
+    def __init__(self, cache: Cache | None) -> None:
+        self.cache = cache
+        self.pool: Any = None
+
+    def get(self, size: int) -> Any:
+        global _worker_cache
+        if self.pool is None:
+            import multiprocessing
+
+            import losslint.index.module  # noqa: F401  # imported once, before the fork
+
+            context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+            _worker_cache = self.cache  # the workers fork with it
+            try:
+                self.pool = context.Pool(size, initializer=_worker_started)
+            finally:
+                _worker_cache = None
+        return self.pool
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
 
 
 def _size(path: str) -> int:
