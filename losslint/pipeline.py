@@ -198,7 +198,7 @@ def run(
                 unit = _Unit(cache, group, skipped, key if len(groups) == 1 else None)
                 again = unit.replay() if cache is not None else None
                 if again is None and cache is not None:
-                    reused = unit.unchanged(jobs, found)
+                    reused = unit.unchanged()
                     if reused is not None:
                         checked, again = checked + reused[0], reused[1]
                 if again is not None:
@@ -319,7 +319,7 @@ class _Unit:
         self.cache.store_results(self.key, document)
         self.cache.store_last(self.lineage, self.key)
 
-    def unchanged(self, jobs: int | None, found: list[Found]) -> tuple[int, list[Found]] | None:
+    def unchanged(self) -> tuple[int, list[Found]] | None:
         """``(files indexed, findings)`` when the last findings stand (see the class), else
         None. The changed files' facts are cached on the way, so a full check reuses them."""
         assert self.cache is not None
