@@ -189,7 +189,9 @@ def run(
         results: list[Found] = []
         extra: list[_Member] = []
         workers = _Workers(cache)
-        with _collector(), contextlib.closing(workers):
+        # SIGTERM ends the run like Ctrl-C wherever the workers may be alive, so that they are
+        # terminated (a worker killed before its initializer ran would never learn of it).
+        with _collector(), _terminating(), contextlib.closing(workers):
             # A group at a time (sub-projects, vendored copies: SPEC §1), and its facts are
             # dropped once its rules ran, so memory grows with the largest group, not the tree.
             groups = list(_groups(members, filtered, names))
@@ -641,8 +643,7 @@ def _index_all(
     pool = workers.get(wanted)
     # Largest files first, so that no worker is left with a big file at the end.
     order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i][1]))
-    with _terminating():
-        yield from pool.imap_unordered(_index_numbered, [(i, tasks[i]) for i in order], chunksize=4)
+    yield from pool.imap_unordered(_index_numbered, [(i, tasks[i]) for i in order], chunksize=4)
 
 
 class _Workers:
