@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from losslint import diagnostic
+from losslint.index.positions import DEFINITIONS, first_line, source_lines
 from losslint.index.positions import LINE_BREAK as _LINE_BREAK
-from losslint.index.positions import first_line, source_lines
 from losslint.parse import decode as decode_source
 from losslint.parse import python_bytes
 
 if TYPE_CHECKING:
     from losslint.index.facts import ModuleIndex
 
-_DEFINITIONS: Final = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 # Fields that hold syntax, re-derived from the file instead of stored.
 _SYNTAX_FIELDS: Final = frozenset({"node", "tree", "lines"})
 _Position = tuple[str, int, int, int, int]
@@ -114,7 +113,10 @@ class Source:
         self._parts = parts
 
     def _chunk(self, stmt: ast.stmt) -> int:
-        return max(0, bisect.bisect_right(self.chunks, first_line(stmt)) - 1)
+        return self._chunk_at(first_line(stmt))
+
+    def _chunk_at(self, line: int) -> int:
+        return max(0, bisect.bisect_right(self.chunks, line) - 1)
 
     def plain_statements(self) -> list[ast.stmt]:
         """The top-level statements other than definitions; chunks of definitions only are
@@ -124,7 +126,7 @@ class Source:
         else:
             skip = self.definition_chunks
             body = [s for k in range(len(self.chunks)) if k not in skip for s in self._part(k)]
-        return [s for s in body if not isinstance(s, _DEFINITIONS)]
+        return [s for s in body if not isinstance(s, DEFINITIONS)]
 
     def _part(self, number: int) -> list[ast.stmt]:
         """The statements of chunk ``number``, parsed alone the first time."""
@@ -160,8 +162,8 @@ class Source:
         found = self._index.get(position)
         if found is None:
             if self._tree is None and len(self.chunks) > 1:
-                number = max(0, bisect.bisect_right(self.chunks, position[1]) - 1)
-                found = _find(ast.Module(body=self._part(number), type_ignores=[]), position)
+                part = self._part(self._chunk_at(position[1]))
+                found = _find(ast.Module(body=part, type_ignores=[]), position)
             else:
                 found = _find(self._load(), position)
             if found is None:
@@ -271,7 +273,7 @@ def plain_statements(module: ModuleIndex) -> list[ast.stmt]:
     lazy = raw(module, "tree")
     if isinstance(lazy, _Lazy):
         return lazy.source.plain_statements()
-    return [s for s in module.tree.body if not isinstance(s, _DEFINITIONS)]
+    return [s for s in module.tree.body if not isinstance(s, DEFINITIONS)]
 
 
 def raw(instance: object, name: str) -> Any:

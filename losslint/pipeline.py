@@ -251,15 +251,20 @@ def run(
     return Result(kept, len(files), checked, cached, internal, summary)
 
 
+def _files(
+    members: list[_Member], filtered: list[tuple[Path, str, str]]
+) -> list[tuple[str, str, str]]:
+    """What the findings of ``members`` (with the skipped files that may give them facts)
+    depend on, besides the settings: every file's path, digest and module name."""
+    return [(m.shown, m.digest, m.module) for m in members] + [
+        (shown, file_digest, "") for _, shown, file_digest in filtered
+    ]
+
+
 def _results_key(
     cache: Cache, members: list[_Member], filtered: list[tuple[Path, str, str]]
 ) -> str:
-    """What the findings of ``members`` (with the skipped files that may give them facts)
-    depend on: every file's path, digest and module name, and the settings."""
-    return cache.results_key(
-        [(m.shown, m.digest, m.module) for m in members]
-        + [(shown, file_digest, "") for _, shown, file_digest in filtered]
-    )
+    return cache.results_key(_files(members, filtered))
 
 
 class _Unit:
@@ -283,13 +288,10 @@ class _Unit:
     ) -> None:
         self.cache = cache
         self.members = members
-        self.skipped = skipped
-        self.files = [(m.shown, m.digest, m.module) for m in members] + [
-            (shown, file_digest, "") for _, shown, file_digest in skipped
-        ]
-        self.key = (
-            key if key is not None else (_results_key(cache, members, skipped) if cache else "")
-        )
+        self.files = _files(members, skipped)
+        if key is None:
+            key = cache.results_key(self.files) if cache is not None else ""
+        self.key = key
         self.lineage = (
             cache.lineage_key(sorted((shown, module) for shown, _, module in self.files))
             if cache

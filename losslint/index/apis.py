@@ -15,7 +15,7 @@ from typing import Final
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.facts import ApiUse
-from losslint.index.positions import line_breaks, node_span
+from losslint.index.positions import lines_matching, node_span
 
 # Modules whose ``backend`` is the Keras 3 one or the ``tf.keras`` shim of Keras 3 (TF >= 2.16).
 BACKEND_MODULES: Final = (
@@ -170,16 +170,7 @@ def _pattern(source: str, imports: Mapping[str, str], saving: bool) -> re.Patter
 
 def _candidate_lines(source: str, pattern: re.Pattern[str] | None) -> list[int]:
     """Sorted 1-based numbers of the lines where ``pattern`` matches."""
-    if pattern is None:
-        return []
-    found: list[int] = []
-    line, previous = 1, 0
-    for match in pattern.finditer(source):
-        line += line_breaks(source, previous, match.start())
-        previous = match.start()
-        if not found or found[-1] != line:
-            found.append(line)
-    return found
+    return [] if pattern is None else lines_matching(source, pattern)
 
 
 class _Collector:

@@ -40,7 +40,14 @@ from losslint.index.facts import (
     Unknown,
     Value,
 )
-from losslint.index.positions import column, first_line, line_breaks, node_span, source_lines
+from losslint.index.positions import (
+    DEFINITIONS,
+    column,
+    first_line,
+    lines_matching,
+    node_span,
+    source_lines,
+)
 from losslint.noqa import names_ours
 
 _MAX_DEPTH: Final = 24
@@ -299,17 +306,6 @@ class _ScopeBuilder:
 _CALL_WORD: Final = re.compile("compile|minimize|grad|add_loss|backward")  # "gradient" too
 
 
-def _lines_matching(source: str, pattern: re.Pattern[str]) -> frozenset[int]:
-    """The 1-based numbers of the lines where ``pattern`` matches (lines as Python counts)."""
-    found: set[int] = set()
-    line, previous = 1, 0
-    for match in pattern.finditer(source):
-        line += line_breaks(source, previous, match.start())
-        previous = match.start()
-        found.add(line)
-    return frozenset(found)
-
-
 def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr] | None:
     """``(kind, trained expression)`` when ``call`` trains on a value outside ``compile``."""
     func = call.func
@@ -361,21 +357,17 @@ def _chunked(tree: ast.Module) -> list[list[ast.stmt]]:
     return chunks
 
 
-def chunk_starts(tree: ast.Module) -> tuple[int, ...]:
-    """The first line of each chunk of :func:`_chunked`."""
-    return tuple(1 if n == 0 else first_line(c[0]) for n, c in enumerate(_chunked(tree)))
-
-
-def definition_chunks(tree: ast.Module) -> frozenset[int]:
-    """The chunks of :func:`_chunked` holding only function and class definitions."""
-    return frozenset(
+def chunk_layout(tree: ast.Module) -> tuple[tuple[int, ...], frozenset[int]]:
+    """The first line of each chunk of :func:`_chunked`, and the chunks holding only function
+    and class definitions."""
+    found = _chunked(tree)
+    starts = tuple(1 if n == 0 else first_line(c[0]) for n, c in enumerate(found))
+    definitions = frozenset(
         n
-        for n, chunk in enumerate(_chunked(tree))
-        if chunk and all(isinstance(s, _DEFINITIONS) for s in chunk)
+        for n, chunk in enumerate(found)
+        if chunk and all(isinstance(s, DEFINITIONS) for s in chunk)
     )
-
-
-_DEFINITIONS: Final = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return starts, definitions
 
 
 def _is_name(node: ast.expr, name: str) -> bool:
@@ -391,7 +383,7 @@ class ModuleIndexer:
         self.module = module
         self.source = source
         self.lines = source_lines(source)
-        self.call_lines = _lines_matching(source, _CALL_WORD)
+        self.call_lines = frozenset(lines_matching(source, _CALL_WORD))
         self._call_nodes: dict[Span, ast.Call] = {}
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.imports, self.alternatives = names.collect_imports_and_alternatives(tree, package)
@@ -466,6 +458,7 @@ class ModuleIndexer:
         ]
         self._collect_models()
         self.functions = [self._with_returns(f) for f in self.functions]
+        starts, definitions = chunk_layout(self.tree)
         api_uses = collect_api_uses(
             self.tree, self.source, self.lines, self.imports, self.module, bool(compiles)
         )
@@ -493,8 +486,8 @@ class ModuleIndexer:
             ),
             alternatives=self.alternatives,
             sessions="sess" in self.source and ".run(" in self.source,
-            chunks=chunk_starts(self.tree),
-            definition_chunks=definition_chunks(self.tree),
+            chunks=starts,
+            definition_chunks=definitions,
         )
 
     def _with_returns(self, function: FunctionDef) -> FunctionDef:

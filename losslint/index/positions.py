@@ -55,3 +55,20 @@ def first_line(stmt: ast.stmt) -> int:
     """Where a statement starts: a decorated definition at its first decorator."""
     decorators: list[ast.expr] = getattr(stmt, "decorator_list", [])
     return min([stmt.lineno, *(d.lineno for d in decorators)])
+
+
+# Statements that define a name with a body of their own (a chunk of only these needs no parse
+# to read a module's top-level values).
+DEFINITIONS: Final = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def lines_matching(source: str, pattern: re.Pattern[str]) -> list[int]:
+    """Sorted 1-based numbers of the lines (as Python counts them) where ``pattern`` matches."""
+    found: list[int] = []
+    line, previous = 1, 0
+    for match in pattern.finditer(source):
+        line += line_breaks(source, previous, match.start())
+        previous = match.start()
+        if not found or found[-1] != line:
+            found.append(line)
+    return found
