@@ -20,7 +20,7 @@ import bisect
 import dataclasses
 import enum
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -46,9 +46,20 @@ class SourceChanged(RuntimeError):
     """A file changed between its indexing and the re-parse that an analysis asked for."""
 
 
-# The files whose text (lines, syntax) was read since the last clear: findings computed without
-# reading a file depend on it only through its facts (the pipeline's early cutoff).
-READ: Final[set[str]] = set()
+# What of each file's text (lines, syntax) was read since the last clear, by absolute path: the
+# chunks (their numbers in ``ModuleIndex.chunks``), or WHOLE. Findings depend on a file only
+# through its facts and what was read of it (the pipeline's early cutoff).
+READ: Final[dict[str, set[int]]] = {}
+WHOLE: Final = -1
+
+
+def mark_read(path: str, chunk: int = WHOLE) -> None:
+    """Record that an analysis read ``chunk`` of ``path`` (by default, the whole file)."""
+    chunks = READ.get(path)
+    if chunks is None:
+        READ[path] = {chunk}
+    else:
+        chunks.add(chunk)
 
 
 class Source:
@@ -82,7 +93,6 @@ class Source:
 
     def text(self) -> str:
         if self._text is None:
-            READ.add(self.path)
             data = Path(self.path).read_bytes() if self.content is None else self.content
             if hashlib.sha256(data).hexdigest() != self.digest:
                 raise SourceChanged(f"{self.path} changed while it was being checked")
@@ -94,6 +104,7 @@ class Source:
         return self._text
 
     def _load(self) -> ast.Module:
+        mark_read(self.path)
         if self._tree is None:
             if self._parts:  # the chunks parsed so far, and the others
                 body = [stmt for k in range(len(self.chunks)) for stmt in self._part(k)]
@@ -130,6 +141,7 @@ class Source:
 
     def _part(self, number: int) -> list[ast.stmt]:
         """The statements of chunk ``number``, parsed alone the first time."""
+        mark_read(self.path, number)
         part = self._parts.get(number)
         if part is not None:
             return part
@@ -153,14 +165,48 @@ class Source:
         return self._load()
 
     def lines(self) -> tuple[str, ...]:
-        """As the indexer split them (a fix is built from them): no parse needed."""
+        """As the indexer split them (a fix is built from them): no parse needed. A line
+        taken by its number is recorded as a read of its chunk only (see :class:`_Lines`)."""
+        return _Lines(self._all_lines(), self)
+
+    def _all_lines(self) -> tuple[str, ...]:
         if self._lines is None:
             self._lines = tuple(source_lines(self.text()))  # as Python counts lines
         return self._lines
 
+    def mark_lines(self, first: int, last: int) -> None:
+        """Record a read of lines ``first`` to ``last`` (from 1): the chunks that hold them."""
+        if len(self.chunks) < 2:
+            mark_read(self.path)
+            return
+        for chunk in range(self._chunk_at(first), self._chunk_at(last) + 1):
+            mark_read(self.path, chunk)
+
+    def extents(self, chunks: Iterable[int]) -> list[list[Any]] | None:
+        """``[chunk, first line, last line, digest]`` of each of ``chunks``: the lines of its
+        statements (not the comments after them), and a digest of their text. The early
+        cutoff compares them with the same chunks of a later version of the file. None when
+        the file is read whole or has a single chunk."""
+        if WHOLE in chunks or len(self.chunks) < 2:
+            return None
+        lines = self._all_lines()
+        out: list[list[Any]] = []
+        for number in sorted(chunks):
+            part = self._part(number)
+            if not part:
+                return None
+            first = min(first_line(stmt) for stmt in part)
+            last = max(stmt.end_lineno or stmt.lineno for stmt in part)
+            text = "\n".join(lines[first - 1 : last])
+            out.append([number, first, last, hashlib.sha256(text.encode()).hexdigest()])
+        return out
+
     def node(self, position: _Position) -> ast.AST:
         found = self._index.get(position)
-        if found is None:
+        if found is not None:  # read again in this run: recorded again (a clear may be between)
+            chunked = self._tree is None and len(self.chunks) > 1
+            mark_read(self.path, self._chunk_at(position[1]) if chunked else WHOLE)
+        else:
             if self._tree is None and len(self.chunks) > 1:
                 part = self._part(self._chunk_at(position[1]))
                 found = _find(ast.Module(body=part, type_ignores=[]), position)
@@ -170,6 +216,66 @@ class Source:
                 raise SourceChanged(f"{self.path}: no {position[0]} at line {position[1]} any more")
             self._index[position] = found
         return found
+
+
+class _Lines(tuple[str, ...]):
+    """A file's lines that record what is read of them: a line or a slice, the chunks that
+    hold it; iterating or searching them, the whole file."""
+
+    source: Source
+
+    def __new__(cls, lines: tuple[str, ...], source: Source) -> _Lines:
+        made = super().__new__(cls, lines)
+        made.source = source
+        return made
+
+    def __getitem__(self, key: Any) -> Any:
+        size = len(self)
+        if isinstance(key, slice):
+            start, stop, step = key.indices(size)
+            if step != 1:
+                mark_read(self.source.path)
+            elif stop > start:
+                self.source.mark_lines(start + 1, stop)
+        elif isinstance(key, int) and -size <= key < size:
+            line = key % size + 1
+            self.source.mark_lines(line, line)
+        return super().__getitem__(key)
+
+    def __iter__(self) -> Iterator[str]:
+        mark_read(self.source.path)
+        return super().__iter__()
+
+    def __eq__(self, other: object) -> bool:
+        mark_read(self.source.path)
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        mark_read(self.source.path)
+        return super().__ne__(other)
+
+    def __hash__(self) -> int:
+        mark_read(self.source.path)
+        return super().__hash__()
+
+    def __add__(self, other: Any) -> Any:
+        mark_read(self.source.path)
+        return super().__add__(other)
+
+    def __contains__(self, value: object) -> bool:
+        mark_read(self.source.path)
+        return super().__contains__(value)
+
+    def count(self, value: Any) -> int:
+        mark_read(self.source.path)
+        return super().count(value)
+
+    def index(self, value: Any, *args: Any) -> int:
+        mark_read(self.source.path)
+        return super().index(value, *args)
+
+    def __reduce__(self) -> Any:  # a plain tuple when pickled (a forked child's answer)
+        return (tuple, (tuple(super().__iter__()),))
 
 
 class _Lazy:
@@ -274,6 +380,16 @@ def plain_statements(module: ModuleIndex) -> list[ast.stmt]:
     if isinstance(lazy, _Lazy):
         return lazy.source.plain_statements()
     return [s for s in module.tree.body if not isinstance(s, DEFINITIONS)]
+
+
+def source(module: ModuleIndex) -> Source | None:
+    """The file a decoded module's syntax is re-parsed from; None for facts made in this
+    process (their syntax is at hand)."""
+    for name in ("tree", "lines"):
+        lazy = raw(module, name)
+        if isinstance(lazy, _Lazy):
+            return lazy.source
+    return None
 
 
 def raw(instance: object, name: str) -> Any:

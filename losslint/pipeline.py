@@ -18,7 +18,7 @@ import sys
 import threading
 import traceback
 import types
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -27,7 +27,7 @@ import pathspec
 
 from losslint import codec, noqa
 from losslint.cache import Cache, FileState, digest
-from losslint.codec import DecodeError, Source, decode, encode
+from losslint.codec import DecodeError, Source, SourceChanged, decode, encode
 from losslint.config import Config
 from losslint.diagnostic import Diagnostic, Severity, Span
 from losslint.discover import Discovery
@@ -52,6 +52,11 @@ if TYPE_CHECKING:
 
 # A diagnostic with the text of its line, so that ``noqa`` applies to cached results too.
 Found = tuple[Diagnostic, str]
+# What an analysis read of each file (absolute path): chunk numbers, or codec.WHOLE.
+Reads = dict[str, set[int]]
+# A stored description of those reads, by path: the extents of the chunks read (first line,
+# last line, digest: see ``Source.extents``), or None for a file read whole.
+Described = dict[str, "list[list[Any]] | None"]
 # Below this many files per worker, starting the workers costs more than they save.
 _MIN_FILES_PER_WORKER: Final = 8
 # Below this many files in a namespace, forking for the value-range rules costs more than it saves.
@@ -200,17 +205,17 @@ def run(
                 unit = _Unit(cache, group, skipped, key if len(groups) == 1 else None)
                 again = unit.replay() if cache is not None else None
                 if again is None and cache is not None:
-                    reused = unit.unchanged()
-                    if reused is not None:
-                        checked, again = checked + reused[0], reused[1]
+                    again = unit.unchanged()
+                    checked += unit.indexed
                 if again is not None:
                     results.extend(again)
-                    cached += len(group)
+                    cached += len(group) - unit.indexed
                     continue
                 marks = len(found), len(internal)
                 codec.READ.clear()
                 indexed, read = _facts(group, cache, jobs, found, internal, workers)
-                checked, cached = checked + indexed, cached + read
+                # The files the cutoff indexed were then read from the cache: checked once.
+                checked, cached = checked + indexed, cached + read - unit.indexed
                 helpers = _needed_helpers(group, skipped, names, contents)
                 if helpers:  # extra facts for the files above: not counted as checked files
                     _facts(helpers, cache, jobs, found, internal, workers)
@@ -220,11 +225,12 @@ def run(
                 del found[marks[0] :]
                 results.extend(found_here)
                 internal.extend(outcome.internal)
+                if cache is not None and len(internal) == marks[1]:
+                    _merge_reads(outcome.read, codec.READ)
+                    unit.store(found_here, _described(outcome.read, [*group, *helpers]))
                 for member in (*group, *helpers):
                     member.facts = None
                 extra += helpers
-                if cache is not None and len(internal) == marks[1]:
-                    unit.store(found_here, {*codec.READ, *outcome.read})
         members += extra  # the runtime stage loads the helpers too
         found.extend(results)
         if cache is not None and not internal and len(groups) > 1:
@@ -289,6 +295,7 @@ class _Unit:
         self.cache = cache
         self.members = members
         self.files = _files(members, skipped)
+        self.indexed = 0  # files the early cutoff parsed and indexed
         if key is None:
             key = cache.results_key(self.files) if cache is not None else ""
         self.key = key
@@ -312,26 +319,26 @@ class _Unit:
         if self.cache.last_key(self.lineage) != self.key:
             self.cache.store_last(self.lineage, self.key)
 
-    def store(self, found: list[Found], read: set[str]) -> None:
+    def store(self, found: list[Found], read: Described) -> None:
         assert self.cache is not None
         shown = {m.absolute: m.shown for m in self.members}
         document = {
             "found": [[encode(d), line] for d, line in found],
             "files": [list(f) for f in self.files],
-            "read": sorted({shown.get(path, path) for path in read}),
+            "read": {shown.get(path, path): extents for path, extents in sorted(read.items())},
         }
         self.cache.store_results(self.key, document)
         self.cache.store_last(self.lineage, self.key)
 
-    def unchanged(self) -> tuple[int, list[Found]] | None:
-        """``(files indexed, findings)`` when the last findings stand (see the class), else
-        None. The changed files' facts are cached on the way, so a full check reuses them."""
+    def unchanged(self) -> list[Found] | None:
+        """The last findings when they stand (see the class), else None. The changed files'
+        facts are cached on the way (counted in ``indexed``), so a full check reuses them."""
         assert self.cache is not None
         previous = self.cache.last_results(self.lineage)
         if not isinstance(previous, dict):
             return None
         files, read = previous.get("files"), previous.get("read")
-        if not isinstance(files, list) or not isinstance(read, list):
+        if not isinstance(files, list) or not isinstance(read, dict):
             return None
         try:
             old = {str(path): (str(digest), str(module)) for path, digest, module in files}
@@ -342,14 +349,20 @@ class _Unit:
             return None
         changed = [p for p in now if old[p][0] != now[p][0]]
         by_path = {m.shown: m for m in self.members}
-        if not changed or any(p in read or p not in by_path for p in changed):
-            return None  # read by an analysis, or a skipped file that may now give facts
+        if not changed or any(p not in by_path for p in changed):
+            return None  # a skipped file that may now give facts
+        moves: dict[str, list[tuple[int, int, int]]] = {}
         for path in changed:
             member = by_path[path]
             before = self.cache.facts(self.cache.facts_key(old[path][0], member.module))
             after = self._facts(member)
             if before is None or after is None or not _same_facts(before, after):
                 return None
+            if path in read:  # the chunks read must be there, word for word, maybe moved
+                moved = _moved(member, after, read[path])
+                if moved is None:
+                    return None
+                moves[path] = moved
         replay = _replay(previous)
         if replay is None or any(
             name in d.message
@@ -357,8 +370,11 @@ class _Unit:
             for name in {n for p in changed for n in (p, os.path.basename(p))}
         ):
             return None  # a message quoting a changed file may quote a line that moved
-        self.store(replay, set(read))
-        return len(changed), replay
+        replay = _remapped(replay, moves)
+        if replay is None:
+            return None
+        self.store(replay, {p: _shifted(extents, moves.get(p)) for p, extents in read.items()})
+        return replay
 
     def _facts(self, member: _Member) -> Any:
         """The facts document of ``member`` as it is now: cached, else indexed and cached."""
@@ -367,11 +383,105 @@ class _Unit:
         document = self.cache.facts(key)
         if document is None:
             for _, (kind, value, file_digest) in _index_all([member], 1):
+                self.indexed += 1
                 if kind not in ("facts", "stored") or file_digest not in ("", member.digest):
                     return None
                 document = value
                 self.cache.store_facts(key, document)
         return document
+
+
+def _described(reads: Reads, members: list[_Member]) -> Described:
+    """What was read of each file: the extents of its chunks read, or None where it was read
+    whole or its facts are not at hand (a file read only for a finding's line)."""
+    facts = {m.absolute: m.facts for m in members if m.facts is not None}
+    out: Described = {}
+    for path, chunks in reads.items():
+        source = codec.source(facts[path]) if path in facts else None
+        try:
+            out[path] = source.extents(chunks) if source is not None else None
+        except (SourceChanged, SyntaxError, ValueError, OSError):
+            out[path] = None
+    return out
+
+
+def _moved(member: _Member, document: Any, extents: Any) -> list[tuple[int, int, int]] | None:
+    """``(first line, last line, shift)`` of each chunk in ``extents`` (as stored) when the
+    file as it is now (``document``: its facts) has the same text for each, else None."""
+    try:
+        starts = tuple(document["f"][_field("chunks")])
+        numbers = [int(number) for number, *_ in extents]
+        if not numbers or any(type(v) is not int for v in starts):
+            return None
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None  # read whole (None), or not an entry this version wrote
+    source = Source(member.absolute, member.digest, member.content)
+    source.chunks = starts
+    if min(numbers) < 0 or max(numbers) >= len(starts):
+        return None
+    try:
+        now = source.extents(numbers)
+    except (SourceChanged, SyntaxError, ValueError, OSError):
+        return None
+    if now is None:
+        return None
+    out = []
+    try:
+        for (_, first, last, text), (_, first_now, last_now, text_now) in zip(
+            extents, now, strict=True
+        ):
+            if text != text_now or type(first) is not int or last - first != last_now - first_now:
+                return None
+            out.append((first, last, first_now - first))
+    except (TypeError, ValueError):
+        return None
+    return out
+
+
+def _shifted(extents: Any, moved: list[tuple[int, int, int]] | None) -> Any:
+    """Stored extents with the lines of each chunk moved as the file's edit moved them."""
+    if moved is None or not isinstance(extents, list):
+        return extents
+    return [
+        [number, first + shift, last + shift, text]
+        for (number, first, last, text), (_, _, shift) in zip(extents, moved, strict=True)
+    ]
+
+
+def _remapped(
+    found: list[Found], moves: dict[str, list[tuple[int, int, int]]]
+) -> list[Found] | None:
+    """``found`` with the positions in moved chunks moved; None when one is outside them."""
+    if not moves:
+        return found
+
+    def span(value: Span, moved: list[tuple[int, int, int]]) -> Span | None:
+        for first, last, shift in moved:
+            if first <= value.line and value.end_line <= last:
+                line, end = value.line + shift, value.end_line + shift
+                return dataclasses.replace(value, line=line, end_line=end)
+        return None
+
+    out: list[Found] = []
+    for d, line in found:
+        moved = moves.get(d.path)
+        if moved is None:
+            out.append((d, line))
+            continue
+        where = span(d.span, moved)
+        if where is None:
+            return None
+        fix = d.fix
+        if fix is not None:
+            edits = []
+            for edit in fix.edits:
+                at = span(edit.span, moved) if edit.span is not None else None
+                if edit.span is not None and at is None:
+                    return None
+                edits.append(dataclasses.replace(edit, span=at))
+            fix = dataclasses.replace(fix, edits=tuple(edits))
+        out.append((dataclasses.replace(d, span=where, fix=fix), line))
+    return out
 
 
 def _same_facts(before: Any, after: Any) -> bool:
@@ -811,7 +921,7 @@ def _internal(path: str, where: str, trace: str) -> Diagnostic:
 class _Outcome:
     found: list[Found]
     internal: list[str]
-    read: set[str] = field(default_factory=set)  # files read in a forked child
+    read: Reads = field(default_factory=dict)  # what was read in a forked child
 
 
 def _check(
@@ -825,7 +935,7 @@ def _check(
 
     found: list[Diagnostic] = []
     internal: list[str] = []
-    read: set[str] = set()
+    read: Reads = {}
     rules = select_rules(all_rules(), config.selected, config.ignored)
     indexed = [(m.absolute, m.facts) for m in members if m.facts is not None]
     for indexes in namespaces(indexed):
@@ -849,7 +959,7 @@ def _check(
             found_there, internal_there, read_there = forked()
             found.extend(found_there)
             internal.extend(internal_there)
-            read.update(read_there)
+            _merge_reads(read, read_there)
     # A file's lines are read again (from the disk) only where a finding or our noqa is.
     facts = {m.shown: m.facts for m in members if m.facts is not None}
     result = _with_lines(found, facts)
@@ -859,6 +969,11 @@ def _check(
         selected = functools.partial(_selected, config=config)
         result.extend(noqa.judge([*earlier, *result], commented, selected))
     return _Outcome(result, internal, read)
+
+
+def _merge_reads(into: Reads, more: Mapping[str, Iterable[int]]) -> None:
+    for path, chunks in more.items():
+        into.setdefault(path, set()).update(chunks)
 
 
 def _run_rule(
@@ -876,7 +991,7 @@ def _run_rule(
 
 def _forked(
     rules: list[Any], context: Any, paths: set[str]
-) -> Callable[[], tuple[list[Diagnostic], list[str], set[str]]] | None:
+) -> Callable[[], tuple[list[Diagnostic], list[str], Reads]] | None:
     """Run ``rules`` in a forked child; a function that waits for its findings (and internal
     errors). None where this platform cannot fork. A child that dies without answering has its
     rules run here instead, so nothing is lost."""
@@ -893,19 +1008,20 @@ def _forked(
         internal: list[str] = []
         for rule in rules:
             _run_rule(rule, context, paths, found, internal)
-        send.send(([encode(d) for d in found], internal, sorted(codec.READ)))
+        read = {path: sorted(chunks) for path, chunks in codec.READ.items()}
+        send.send(([encode(d) for d in found], internal, read))
         send.close()
 
     process = context_fork.Process(target=child, daemon=True)
     process.start()
     send.close()
 
-    def wait() -> tuple[list[Diagnostic], list[str], set[str]]:
-        read: set[str] = set()
+    def wait() -> tuple[list[Diagnostic], list[str], Reads]:
+        read: Reads = {}
         try:
             documents, internal, read_there = receive.recv()
             found = [decode(d) for d in documents]
-            read.update(read_there)
+            _merge_reads(read, read_there)
         except (EOFError, OSError, DecodeError):  # the child died: its rules run here
             found, internal = [], []
             for rule in rules:
@@ -987,7 +1103,7 @@ def _with_lines(found: list[Diagnostic], known: dict[str, ModuleIndex]) -> list[
     texts: dict[str, Sequence[str]] = {}
     out: list[Found] = []
     for d in found:
-        if d.path not in texts:
+        if d.path not in texts:  # a file's lines record a read of the chunk of each line taken
             texts[d.path] = known[d.path].lines if d.path in known else _read_lines(d.path)
         lines = texts[d.path]
         out.append((d, lines[d.line - 1] if 0 < d.line <= len(lines) else ""))
@@ -995,7 +1111,7 @@ def _with_lines(found: list[Diagnostic], known: dict[str, ModuleIndex]) -> list[
 
 
 def _read_lines(path: str) -> list[str]:
-    codec.READ.add(os.path.abspath(path))
+    codec.mark_read(os.path.abspath(path))
     try:
         text = decode_source(Path(path).read_bytes(), path)
     except OSError:

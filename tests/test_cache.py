@@ -173,6 +173,46 @@ def test_an_edit_reuses_the_last_findings_only_where_no_analysis_read_the_file(
     assert check() == before and len(checks) == 5
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_edit_around_the_code_an_analysis_read_moves_its_findings_without_a_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """The early cutoff in a file an analysis read: only the chunks read (the walked helper)
+    must be there word for word. Lines inserted above it move its LL301 without running the
+    rules; a comment inside it, or an ``else`` that extends it, is checked again."""
+    _project(tmp_path)
+    helper = tmp_path / "helpers.py"
+    helper.write_text(_HELPER.format(op="log") + "\n\ndef unused(x):\n    return x\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(pipeline, "_MIN_FILES_TO_FORK_RULES", 1)
+    config = Config(root=tmp_path, select=("LL1", "LL3"))
+    checks: list[int] = []
+    real = pipeline._check
+    monkeypatch.setattr(pipeline, "_check", lambda *a: checks.append(1) or real(*a))
+
+    def check(use_cache: bool = True) -> list[tuple[str, str, int, int]]:
+        result = pipeline.run([Path(".")], config, jobs=jobs, use_cache=use_cache)
+        return [(d.code, d.path, d.line, d.span.end_line) for d in result.diagnostics]
+
+    before = check()
+    assert ("LL301", "helpers.py", 5, 5) in before and len(checks) == 1
+    text = helper.read_text()
+    helper.write_text(text.replace("\n\n\ndef term", "\n# two\n# lines\n\n\ndef term"))
+    moved = check()
+    assert ("LL301", "helpers.py", 7, 7) in moved and len(checks) == 1  # no rule ran
+    assert moved == check(use_cache=False) and len(checks) == 2
+    helper.write_text(
+        helper.read_text().replace("def unused(x):\n", "def unused(x):\n    x += 1\n")
+    )
+    assert check() == moved and len(checks) == 2  # code no analysis read, with the same facts
+    helper.write_text(
+        helper.read_text().replace("    return ops.log", "    # why\n    return ops.log")
+    )
+    inside = check()
+    assert len(checks) == 3 and ("LL301", "helpers.py", 8, 8) in inside  # inside: checked
+    assert inside == check(use_cache=False)
+
+
 def test_a_finding_that_quotes_a_moved_line_of_an_unread_file_is_checked_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
