@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from losslint.codec import plain_statements
 from losslint.index import keras_ids, names
 from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value
 from losslint.index.folding import fold, foldable, to_float
@@ -138,11 +139,11 @@ class Scope:
 
 
 def module_names(module: ModuleIndex) -> frozenset[str]:
-    found: set[str] = set(module.imports)
-    for stmt in module.tree.body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.add(stmt.name)
-        elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+    """Names bound at the top level: imported, defined, assigned. The definitions come from
+    the facts, so that only the other statements are parsed again (and read)."""
+    found: set[str] = set(module.imports) | module.top_level
+    for stmt in plain_statements(module):
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             for target in targets:
                 found.update(_names_in(target))

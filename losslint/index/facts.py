@@ -273,6 +273,9 @@ class ModuleIndex:
     # function's syntax parses again only the statements holding it (:mod:`losslint.codec`).
     chunks: tuple[int, ...] = ()
     definition_chunks: frozenset[int] = frozenset()  # chunks holding only def and class statements
+    # Names of the functions and classes defined at the top level (not inside an ``if``): with
+    # the other statements, the module's globals, without parsing every definition again.
+    top_level: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

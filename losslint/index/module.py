@@ -488,6 +488,7 @@ class ModuleIndexer:
             sessions="sess" in self.source and ".run(" in self.source,
             chunks=starts,
             definition_chunks=definitions,
+            top_level=frozenset(self.top_level),
         )
 
     def _with_returns(self, function: FunctionDef) -> FunctionDef:
