@@ -179,7 +179,7 @@ def test_an_edit_around_the_code_an_analysis_read_moves_its_findings_without_a_c
 ) -> None:
     """The early cutoff in a file an analysis read: only the chunks read (the walked helper)
     must be there word for word. Lines inserted above it move its LL301 without running the
-    rules; a comment inside it, or an ``else`` that extends it, is checked again."""
+    rules; a comment inside it, or a line that extends it, is checked again."""
     _project(tmp_path)
     helper = tmp_path / "helpers.py"
     helper.write_text(_HELPER.format(op="log") + "\n\ndef unused(x):\n    return x\n")
@@ -190,16 +190,19 @@ def test_an_edit_around_the_code_an_analysis_read_moves_its_findings_without_a_c
     real = pipeline._check
     monkeypatch.setattr(pipeline, "_check", lambda *a: checks.append(1) or real(*a))
 
-    def check(use_cache: bool = True) -> list[tuple[str, str, int, int]]:
+    def check(use_cache: bool = True) -> list[Any]:
         result = pipeline.run([Path(".")], config, jobs=jobs, use_cache=use_cache)
-        return [(d.code, d.path, d.line, d.span.end_line) for d in result.diagnostics]
+        return [codec.encode(d) for d in result.diagnostics]  # fixes (their spans) included
+
+    def where(found: list[Any]) -> list[tuple[str, str, int]]:
+        return [(d.code, d.path, d.line) for d in map(codec.decode, found)]
 
     before = check()
-    assert ("LL301", "helpers.py", 5, 5) in before and len(checks) == 1
+    assert ("LL301", "helpers.py", 5) in where(before) and len(checks) == 1
     text = helper.read_text()
     helper.write_text(text.replace("\n\n\ndef term", "\n# two\n# lines\n\n\ndef term"))
     moved = check()
-    assert ("LL301", "helpers.py", 7, 7) in moved and len(checks) == 1  # no rule ran
+    assert ("LL301", "helpers.py", 7) in where(moved) and len(checks) == 1  # no rule ran
     assert moved == check(use_cache=False) and len(checks) == 2
     helper.write_text(
         helper.read_text().replace("def unused(x):\n", "def unused(x):\n    x += 1\n")
@@ -209,8 +212,41 @@ def test_an_edit_around_the_code_an_analysis_read_moves_its_findings_without_a_c
         helper.read_text().replace("    return ops.log", "    # why\n    return ops.log")
     )
     inside = check()
-    assert len(checks) == 3 and ("LL301", "helpers.py", 8, 8) in inside  # inside: checked
-    assert inside == check(use_cache=False)
+    assert len(checks) == 3 and ("LL301", "helpers.py", 8) in where(inside)  # inside: checked
+    assert inside == check(use_cache=False) and len(checks) == 4
+    helper.write_text(helper.read_text().replace("(y_pred)\n", "(y_pred)\n    y_pred = 0\n"))
+    longer = check()  # the same lines, then one more: the function is not the same
+    assert len(checks) == 5 and longer == check(use_cache=False)
+
+
+def test_a_fix_moves_with_its_finding_when_the_last_findings_stand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LL201's fix (``axis=-1`` at the loss's mean) is replayed at the line it moved to."""
+    losses = tmp_path / "losses.py"
+    losses.write_text(
+        "from keras import ops\n\n\ndef my_loss(y_true, y_pred):\n"
+        "    return ops.mean(ops.square(y_true - y_pred))\n"
+    )
+    (tmp_path / "train.py").write_text(
+        "import keras\nfrom losses import my_loss\n\n"
+        "model = keras.Sequential([keras.layers.Dense(1)])\nmodel.compile(loss=my_loss)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    config = Config(root=tmp_path)
+    checks: list[int] = []
+    real = pipeline._check
+    monkeypatch.setattr(pipeline, "_check", lambda *a: checks.append(1) or real(*a))
+
+    def fixes(use_cache: bool = True) -> list[Any]:
+        result = pipeline.run([Path(".")], config, jobs=1, use_cache=use_cache)
+        return [d.fix.to_dict() for d in result.diagnostics if d.fix is not None]
+
+    assert fixes()[0]["edits"][0]["line"] == 5 and len(checks) == 1
+    losses.write_text(losses.read_text().replace("ops\n", "ops\n# one\n# two\n", 1))
+    moved = fixes()
+    assert moved[0]["edits"][0]["line"] == 7 and len(checks) == 1
+    assert moved == fixes(use_cache=False)
 
 
 def test_a_finding_that_quotes_a_moved_line_of_an_unread_file_is_checked_again(
