@@ -488,7 +488,7 @@ def _same_facts(before: Any, after: Any) -> bool:
     """Equal facts documents, up to the lines they point at: facts whose lines moved and kept
     their order (a line inserted above them) count as the same. The path is the one of
     whichever run indexed the content."""
-    return bool(_lines_ranked(before) == _lines_ranked(after))
+    return bool(before == after or _lines_ranked(before) == _lines_ranked(after))
 
 
 def _lines_ranked(document: Any) -> Any:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from losslint import codec, pipeline
 from losslint.cache import CACHE_DIR, Cache, FileState
@@ -247,6 +249,82 @@ def test_a_fix_moves_with_its_finding_when_the_last_findings_stand(
     moved = fixes()
     assert moved[0]["edits"][0]["line"] == 7 and len(checks) == 1
     assert moved == fixes(use_cache=False)
+
+
+_EDITED_PROJECT = {
+    "helpers.py": (
+        "from keras import ops\n\n\ndef term(y_true, y_pred):\n    return ops.log(y_pred)\n"
+        "\n\ndef other(x):\n    return x\n"
+    ),
+    "losses.py": (
+        "import keras\nfrom keras import ops\nfrom helpers import term\n\n\n"
+        "def my_loss(y_true, y_pred):\n    return keras.ops.mean(term(y_true, y_pred), axis=-1)\n"
+        "\n\ndef flat_loss(y_true, y_pred):\n    return ops.mean(ops.square(y_true - y_pred))\n"
+        "\n\nmodel = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
+        "model.compile(loss=my_loss)\nsecond = keras.Sequential([keras.layers.Dense(1)])\n"
+        "second.compile(loss=flat_loss)\n"
+    ),
+    "notes.py": "import keras\n\nVERSION = keras.__version__\n",
+}
+_INSERTED = [
+    "# a note",
+    "",
+    "    # an indented note",
+    "unused = 1",
+    "    pass",
+    "    y_pred = y_pred",
+    "# noqa: LL301",
+    "def extra(y_true, y_pred):\n    return ops.exp(y_pred)",
+    '"""a docstring"""',
+]
+_SWAPPED = [("log", "exp"), ("exp", "log"), ("mean", "sum"), (", axis=-1", ""), ("term", "other")]
+_EDIT = st.one_of(
+    st.tuples(st.just("insert"), st.sampled_from(sorted(_EDITED_PROJECT)), st.integers(0, 30),
+              st.sampled_from(_INSERTED)),
+    st.tuples(st.just("delete"), st.sampled_from(sorted(_EDITED_PROJECT)), st.integers(0, 30),
+              st.just("")),
+    st.tuples(st.just("swap"), st.sampled_from(sorted(_EDITED_PROJECT)), st.integers(0, 4),
+              st.just("")),
+)  # fmt: skip
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(edits=st.lists(_EDIT, min_size=1, max_size=4), jobs=st.sampled_from([1, 2]))
+def test_after_any_edits_the_cached_findings_are_those_of_a_fresh_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    edits: list[tuple[str, str, int, str]],
+    jobs: int,
+) -> None:
+    """Whatever is edited (a comment or a statement anywhere, a line removed, an op renamed,
+    a noqa added, a file that stops parsing), a warm run reports exactly what a run without
+    the cache reports: the early cutoff is only ever a shortcut."""
+    root = tmp_path_factory.mktemp("edited")
+    for name, text in _EDITED_PROJECT.items():
+        (root / name).write_text(text)
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(pipeline, "_MIN_FILES_TO_FORK_RULES", 1)
+    config = Config(root=root)
+
+    def found(use_cache: bool) -> list[Any]:
+        result = pipeline.run([Path(".")], config, jobs=jobs, use_cache=use_cache)
+        return [codec.encode(d) for d in result.diagnostics]
+
+    found(True)
+    for kind, name, number, text in edits:
+        path = root / name
+        lines = path.read_text().split("\n")
+        if kind == "insert":
+            lines.insert(number % (len(lines) + 1), text)
+        elif kind == "delete" and len(lines) > 1:
+            del lines[number % len(lines)]
+        elif kind == "swap":
+            old, new = _SWAPPED[number]
+            lines = "\n".join(lines).replace(old, new, 1).split("\n")
+        path.write_text("\n".join(lines))
+        assert found(True) == found(False), (kind, name, number, text)
 
 
 def test_a_finding_that_quotes_a_moved_line_of_an_unread_file_is_checked_again(
