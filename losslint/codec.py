@@ -145,18 +145,13 @@ class Source:
         part = self._parts.get(number)
         if part is not None:
             return part
-        text = self.text()
-        if self._offsets is None:
-            self._offsets = [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
-        offsets = self._offsets
         start = self.chunks[number]
         stop = self.chunks[number + 1] if number + 1 < len(self.chunks) else None
-        begin = offsets[start - 1] if start - 1 < len(offsets) else len(text)
-        end = offsets[stop - 1] if stop is not None and stop - 1 < len(offsets) else len(text)
         try:
-            part = ast.parse("\n" * (start - 1) + text[begin:end], filename=self.path).body
+            text = "\n" * (start - 1) + self._between(start, stop)
+            part = ast.parse(text, filename=self.path).body
         except (SyntaxError, ValueError):  # not a chunk on its own after all: from the whole
-            whole = ast.parse(text, filename=self.path).body
+            whole = ast.parse(self.text(), filename=self.path).body
             part = [stmt for stmt in whole if self._chunk(stmt) == number]
         self._parts[number] = part
         return part
@@ -189,17 +184,26 @@ class Source:
         the file is read whole or has a single chunk."""
         if WHOLE in chunks or len(self.chunks) < 2:
             return None
-        lines = self._all_lines()
         out: list[list[Any]] = []
         for number in sorted(chunks):
-            part = self._part(number)
+            part = self._part(number)  # (which finds where each line starts)
             if not part:
                 return None
             first = min(first_line(stmt) for stmt in part)
             last = max(stmt.end_lineno or stmt.lineno for stmt in part)
-            text = "\n".join(lines[first - 1 : last])
+            text = self._between(first, last + 1)
             out.append([number, first, last, hashlib.sha256(text.encode()).hexdigest()])
         return out
+
+    def _between(self, start: int, stop: int | None) -> str:
+        """The text from the start of line ``start`` to that of line ``stop`` (the end)."""
+        text = self.text()
+        if self._offsets is None:
+            self._offsets = [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
+        offsets = self._offsets
+        begin = offsets[start - 1] if start - 1 < len(offsets) else len(text)
+        end = offsets[stop - 1] if stop is not None and stop - 1 < len(offsets) else len(text)
+        return text[begin:end]
 
     def node(self, position: _Position) -> ast.AST:
         found = self._index.get(position)
