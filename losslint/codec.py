@@ -20,7 +20,7 @@ import bisect
 import dataclasses
 import enum
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -246,40 +246,28 @@ class _Lines(tuple[str, ...]):
             self.source.mark_lines(line, line)
         return super().__getitem__(key)
 
-    def __iter__(self) -> Iterator[str]:
-        mark_read(self.source.path)
-        return super().__iter__()
-
-    def __eq__(self, other: object) -> bool:
-        mark_read(self.source.path)
-        return super().__eq__(other)
-
-    def __ne__(self, other: object) -> bool:
-        mark_read(self.source.path)
-        return super().__ne__(other)
-
-    def __hash__(self) -> int:
-        mark_read(self.source.path)
-        return super().__hash__()
-
-    def __add__(self, other: Any) -> Any:
-        mark_read(self.source.path)
-        return super().__add__(other)
-
-    def __contains__(self, value: object) -> bool:
-        mark_read(self.source.path)
-        return super().__contains__(value)
-
-    def count(self, value: Any) -> int:
-        mark_read(self.source.path)
-        return super().count(value)
-
-    def index(self, value: Any, *args: Any) -> int:
-        mark_read(self.source.path)
-        return super().index(value, *args)
-
     def __reduce__(self) -> Any:  # a plain tuple when pickled (a forked child's answer)
         return (tuple, (tuple(super().__iter__()),))
+
+
+def _reading_whole(name: str) -> Any:
+    """The tuple method ``name``, recording a read of the whole file first."""
+    method = getattr(tuple, name)
+
+    def read(self: _Lines, *args: Any) -> Any:
+        mark_read(self.source.path)
+        return method(self, *args)
+
+    read.__name__ = read.__qualname__ = name
+    return read
+
+
+# What looks at every line (iterating, joining, searching, comparing, hashing) reads the file.
+for _name in (
+    "__iter__", "__contains__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
+    "__hash__", "__add__", "__mul__", "__rmul__", "count", "index",
+):  # fmt: skip
+    setattr(_Lines, _name, _reading_whole(_name))
 
 
 class _Lazy:

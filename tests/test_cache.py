@@ -126,6 +126,14 @@ model.compile(loss=my_loss)
 """
 
 
+def _count_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time the rules run."""
+    checks: list[int] = []
+    real = pipeline._check
+    monkeypatch.setattr(pipeline, "_check", lambda *a: checks.append(1) or real(*a))
+    return checks
+
+
 def _project(root: Path) -> None:
     (root / "helpers.py").write_text(_HELPER.format(op="exp"))
     (root / "losses.py").write_text(_LOSSES)
@@ -144,9 +152,7 @@ def test_an_edit_reuses_the_last_findings_only_where_no_analysis_read_the_file(
     monkeypatch.setattr(pipeline, "_MIN_FILES_TO_FORK_RULES", 1)
     # The batch-axis rules would walk the helper here too: only the forked rules may read it.
     config = Config(root=tmp_path, select=("LL1", "LL3"))
-    checks: list[int] = []
-    real = pipeline._check
-    monkeypatch.setattr(pipeline, "_check", lambda *a: checks.append(1) or real(*a))
+    checks = _count_checks(monkeypatch)
 
     def check() -> list[Any]:
         return [codec.encode(d) for d in pipeline.run([Path(".")], config, jobs=jobs).diagnostics]
@@ -188,9 +194,7 @@ def test_an_edit_around_the_code_an_analysis_read_moves_its_findings_without_a_c
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(pipeline, "_MIN_FILES_TO_FORK_RULES", 1)
     config = Config(root=tmp_path, select=("LL1", "LL3"))
-    checks: list[int] = []
-    real = pipeline._check
-    monkeypatch.setattr(pipeline, "_check", lambda *a: checks.append(1) or real(*a))
+    checks = _count_checks(monkeypatch)
 
     def check(use_cache: bool = True) -> list[Any]:
         result = pipeline.run([Path(".")], config, jobs=jobs, use_cache=use_cache)
@@ -236,9 +240,7 @@ def test_a_fix_moves_with_its_finding_when_the_last_findings_stand(
     )
     monkeypatch.chdir(tmp_path)
     config = Config(root=tmp_path)
-    checks: list[int] = []
-    real = pipeline._check
-    monkeypatch.setattr(pipeline, "_check", lambda *a: checks.append(1) or real(*a))
+    checks = _count_checks(monkeypatch)
 
     def fixes(use_cache: bool = True) -> list[Any]:
         result = pipeline.run([Path(".")], config, jobs=1, use_cache=use_cache)
