@@ -374,7 +374,7 @@ def plain_statements(module: ModuleIndex) -> list[ast.stmt]:
     return [s for s in module.tree.body if not isinstance(s, DEFINITIONS)]
 
 
-def source(module: ModuleIndex) -> Source | None:
+def source_of(module: ModuleIndex) -> Source | None:
     """The file a decoded module's syntax is re-parsed from; None for facts made in this
     process (their syntax is at hand)."""
     for name in ("tree", "lines"):

@@ -397,7 +397,7 @@ def _described(reads: Reads, members: list[_Member]) -> Described:
     facts = {m.absolute: m.facts for m in members if m.facts is not None}
     out: Described = {}
     for path, chunks in reads.items():
-        source = codec.source(facts[path]) if path in facts else None
+        source = codec.source_of(facts[path]) if path in facts else None
         try:
             out[path] = source.extents(chunks) if source is not None else None
         except (SourceChanged, SyntaxError, ValueError, OSError):
