@@ -193,6 +193,7 @@ def run(
     else:
         results: list[Found] = []
         extra: list[_Member] = []
+        partial = False
         workers = _Workers(cache)
         # SIGTERM ends the run like Ctrl-C wherever the workers may be alive, so that they are
         # terminated (a worker killed before its initializer ran would never learn of it).
@@ -213,7 +214,21 @@ def run(
                     continue
                 marks = len(found), len(internal)
                 codec.READ.clear()
-                indexed, read = _facts(group, cache, jobs, found, internal, workers)
+                # Only some files are reported (pre-commit, an editor): when none of this group
+                # has facts (none named, or each fails to parse), no rule can find anything to
+                # report here, and only reading the named files is needed.
+                wanted = group if reported is None else [m for m in group if m.shown in reported]
+                indexed, read = _facts(wanted, cache, jobs, found, internal, workers)
+                if reported is not None and not any(m.facts is not None for m in wanted):
+                    results.extend(found[marks[0] :])
+                    del found[marks[0] :]
+                    checked, cached = checked + indexed, cached + read - unit.indexed
+                    partial = True  # the whole run's findings are not all known
+                    continue
+                done = {id(m) for m in wanted}
+                rest = [m for m in group if id(m) not in done]
+                more = _facts(rest, cache, jobs, found, internal, workers)
+                indexed, read = indexed + more[0], read + more[1]
                 # The files the cutoff indexed were then read from the cache: checked once.
                 checked, cached = checked + indexed, cached + read - unit.indexed
                 helpers = _needed_helpers(group, skipped, names, contents)
@@ -233,7 +248,7 @@ def run(
                 extra += helpers
         members += extra  # the runtime stage loads the helpers too
         found.extend(results)
-        if cache is not None and not internal and len(groups) > 1:
+        if cache is not None and not internal and not partial and len(groups) > 1:
             cache.store_results(key, {"found": [[encode(d), line] for d, line in results]})
     if cache is not None:
         cache.save()

@@ -225,6 +225,48 @@ def test_an_edit_around_the_code_an_analysis_read_moves_its_findings_without_a_c
     assert len(checks) == 5 and longer == check(use_cache=False)
 
 
+def test_a_named_file_is_checked_with_its_own_group_only_and_not_when_it_does_not_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pre-commit run (files named, facts from the project) runs the rules of the named
+    files' sub-project only, and none when the named files do not parse: no rule can find
+    anything to report in them. What is reported equals the whole project's findings there."""
+    for copy in ("alpha", "beta"):  # two sub-projects with the same package: two groups
+        root = tmp_path / copy / "pkg"
+        root.mkdir(parents=True)
+        (root / "__init__.py").write_text("")
+        (root / "losses.py").write_text(
+            "from keras import ops\n\n\ndef my_loss(y_true, y_pred):\n"
+            "    return ops.mean(ops.log(y_pred))\n"
+        )
+        (root / "train.py").write_text(
+            "import keras\nfrom pkg.losses import my_loss\n\n"
+            "model = keras.Sequential([keras.layers.Dense(1)])\nmodel.compile(loss=my_loss)\n"
+        )
+    (tmp_path / "alpha" / "pkg" / "broken.py").write_text("import keras\ndef f(:\n")
+    monkeypatch.chdir(tmp_path)
+    config = Config(root=tmp_path)
+    checks = _count_checks(monkeypatch)
+
+    def found(*named: str, use_cache: bool = True) -> list[tuple[str, str, int]]:
+        paths = [Path(n) for n in named] or [Path(".")]
+        project = tmp_path if named else None
+        result = pipeline.run(paths, config, jobs=1, use_cache=use_cache, project=project)
+        return [(d.code, d.path, d.line) for d in result.diagnostics]
+
+    whole = found(use_cache=False)
+    assert len(checks) == 2  # one run of the rules per sub-project
+    assert {c for c, p, _ in whole if p.startswith("beta")} == {"LL201", "LL301"}
+    beta = "beta/pkg/losses.py"
+    assert found(beta, use_cache=False) == [f for f in whole if f[1] == beta]
+    assert len(checks) == 3  # beta's rules only
+    broken = "alpha/pkg/broken.py"
+    assert found(broken, use_cache=False) == [("LL000", broken, 2)]
+    assert len(checks) == 3  # nothing to find in a file that does not parse
+    assert found(broken) == found(broken) == [("LL000", broken, 2)] and len(checks) == 3
+    assert found() == whole  # and the partial runs left no whole-run result behind
+
+
 def test_a_fix_moves_with_its_finding_when_the_last_findings_stand(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
