@@ -40,7 +40,9 @@ def check_text(path: Path, text: str) -> list[Diagnostic]:
         return []  # the editor shows the file; `losslint check` reports the configuration
     project = source.parent if source is not None else path.parent
     shown = pipeline.display_path(path)
-    result = pipeline.run([project, path], config, jobs=1, contents={shown: text.encode("utf-8")})
+    result = pipeline.run(
+        [path], config, jobs=1, contents={shown: text.encode("utf-8")}, project=project
+    )
     return [d for d in result.diagnostics if d.path == shown]
 
 
