@@ -202,6 +202,11 @@ def run(
             # dropped once its rules ran, so memory grows with the largest group, not the tree.
             groups = list(_groups(members, filtered, names))
             for group, skipped in groups:
+                # Only some files are reported (pre-commit, an editor): a sub-project without
+                # one of them has nothing to report.
+                if reported is not None and not any(m.shown in reported for m in group):
+                    partial = True  # the whole run's findings are not all known
+                    continue
                 # Each sub-project's findings are cached too: an edit in one replays the others.
                 unit = _Unit(cache, group, skipped, key if len(groups) == 1 else None)
                 again = unit.replay() if cache is not None else None
@@ -214,16 +219,15 @@ def run(
                     continue
                 marks = len(found), len(internal)
                 codec.READ.clear()
-                # Only some files are reported (pre-commit, an editor): when none of this group
-                # has facts (none named, or each fails to parse), no rule can find anything to
-                # report here, and only reading the named files is needed.
+                # When none of the files reported has facts (each fails to parse), no rule can
+                # find anything in them: reading them is all there is to do.
                 wanted = group if reported is None else [m for m in group if m.shown in reported]
                 indexed, read = _facts(wanted, cache, jobs, found, internal, workers)
                 if reported is not None and not any(m.facts is not None for m in wanted):
                     results.extend(found[marks[0] :])
                     del found[marks[0] :]
                     checked, cached = checked + indexed, cached + read - unit.indexed
-                    partial = True  # the whole run's findings are not all known
+                    partial = True
                     continue
                 done = {id(m) for m in wanted}
                 rest = [m for m in group if id(m) not in done]
