@@ -246,7 +246,8 @@ def run(
                 internal.extend(outcome.internal)
                 if cache is not None and len(internal) == marks[1]:
                     _merge_reads(outcome.read, codec.READ)
-                    unit.store(found_here, _described(outcome.read, [*group, *helpers]))
+                    read_here = _described(outcome.read, [*group, *helpers])
+                    unit.store(found_here, read_here, [h.shown for h in helpers])
                 for member in (*group, *helpers):
                     member.facts = None
                 extra += helpers
@@ -296,13 +297,14 @@ class _Unit:
     """The files whose findings are cached together (a sub-project, or the whole run): their
     results by content, and the early cutoff from the results stored last for the same files.
 
-    Findings depend on the files' facts and on the text of the files an analysis read (a
-    function it walked, a line a finding quotes). When every changed file is one that no
-    analysis read and its new facts equal its old ones up to lines that moved in order (a
-    comment, a docstring, lines inserted or removed in code the loss analyses never look at),
-    the last findings stand; a finding that quotes a changed file (``serve.py:12``) is made
-    again, since the line it quotes may have moved. A file no analysis read holds no finding:
-    each finding's line is read to judge ``noqa``."""
+    Findings depend on the files' facts and on what the analyses read of their text: the
+    top-level statements they walked or whose lines a finding quotes (each finding's line is
+    read to judge ``noqa``), or a whole file. When every changed file's new facts equal its
+    old ones up to lines that moved in order, and each statement read of it is there word for
+    word, the last findings stand, moved with the statements they are in (a comment, lines
+    inserted above a walked function, code changed where no analysis looked). A changed file
+    that the pre-filter skips, and that gave no facts, changes nothing. A finding that quotes a
+    changed file (``serve.py:12``) is made again, since the line it quotes may have moved."""
 
     def __init__(
         self,
@@ -338,13 +340,15 @@ class _Unit:
         if self.cache.last_key(self.lineage) != self.key:
             self.cache.store_last(self.lineage, self.key)
 
-    def store(self, found: list[Found], read: Described) -> None:
+    def store(self, found: list[Found], read: Described, helpers: list[str]) -> None:
+        """``helpers``: the skipped files whose facts the rules had (see _needed_helpers)."""
         assert self.cache is not None
         shown = {m.absolute: m.shown for m in self.members}
         document = {
             "found": [[encode(d), line] for d, line in found],
             "files": [list(f) for f in self.files],
             "read": {shown.get(path, path): extents for path, extents in sorted(read.items())},
+            "helpers": sorted(helpers),
         }
         self.cache.store_results(self.key, document)
         self.cache.store_last(self.lineage, self.key)
@@ -356,8 +360,10 @@ class _Unit:
         previous = self.cache.last_results(self.lineage)
         if not isinstance(previous, dict):
             return None
-        files, read = previous.get("files"), previous.get("read")
+        files, read, helpers = previous.get("files"), previous.get("read"), previous.get("helpers")
         if not isinstance(files, list) or not isinstance(read, dict):
+            return None
+        if not isinstance(helpers, list):
             return None
         try:
             old = {str(path): (str(digest), str(module)) for path, digest, module in files}
@@ -366,10 +372,13 @@ class _Unit:
         now = {path: (file_digest, module) for path, file_digest, module in self.files}
         if old.keys() != now.keys() or any(old[p][1] != now[p][1] for p in now):
             return None
-        changed = [p for p in now if old[p][0] != now[p][0]]
         by_path = {m.shown: m for m in self.members}
-        if not changed or any(p not in by_path for p in changed):
-            return None  # a skipped file that may now give facts
+        edited = [p for p in now if old[p][0] != now[p][0]]
+        if not edited or any(p not in by_path and p in helpers for p in edited):
+            return None  # a skipped file whose facts the rules had
+        # A file the pre-filter still skips and that gave no facts cannot change a finding:
+        # which files give facts depends on the modules that import them, not on their text.
+        changed = [p for p in edited if p in by_path]
         moves: dict[str, list[tuple[int, int, int]]] = {}
         for path in changed:
             member = by_path[path]
@@ -386,13 +395,14 @@ class _Unit:
         if replay is None or any(
             name in d.message
             for d, _ in replay
-            for name in {n for p in changed for n in (p, os.path.basename(p))}
+            for name in {n for p in edited for n in (p, os.path.basename(p))}
         ):
             return None  # a message quoting a changed file may quote a line that moved
         replay = _remapped(replay, moves)
         if replay is None:
             return None
-        self.store(replay, {p: _shifted(extents, moves.get(p)) for p, extents in read.items()})
+        read = {p: _shifted(extents, moves.get(p)) for p, extents in read.items()}
+        self.store(replay, read, [str(h) for h in helpers])
         return replay
 
     def _facts(self, member: _Member) -> Any:

@@ -267,6 +267,35 @@ def test_a_named_file_is_checked_with_its_own_group_only_and_not_when_it_does_no
     assert found() == whole  # and the partial runs left no whole-run result behind
 
 
+def test_an_edit_to_a_skipped_file_reuses_the_findings_unless_it_gave_facts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files that mention no Keras are skipped, unless a loss module imports them: editing
+    ``data.py`` keeps the last findings without running the rules; editing ``utils.py``, whose
+    ``EPS`` the loss adds inside its log, runs them (and LL301 goes)."""
+    (tmp_path / "utils.py").write_text("EPS = 0.0\n")
+    data = tmp_path / "data.py"
+    data.write_text("def load():\n    return [1, 2, 3]\n")
+    (tmp_path / "losses.py").write_text(
+        "import keras\nfrom keras import ops\nfrom utils import EPS\n\n\n"
+        "def my_loss(y_true, y_pred):\n    return ops.mean(ops.log(y_pred + EPS), axis=-1)\n\n\n"
+        "model = keras.Sequential([keras.layers.Dense(1)])\nmodel.compile(loss=my_loss)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    config = Config(root=tmp_path)
+    checks = _count_checks(monkeypatch)
+
+    def codes(use_cache: bool = True) -> list[str]:
+        result = pipeline.run([Path(".")], config, jobs=1, use_cache=use_cache)
+        return [d.code for d in result.diagnostics]
+
+    assert codes() == ["LL301"] and len(checks) == 1
+    data.write_text("# loads\ndef load():\n    return [4]\n")
+    assert codes() == ["LL301"] and len(checks) == 1  # nothing read it: no rule ran
+    (tmp_path / "utils.py").write_text("EPS = 1e-7\n")
+    assert codes() == [] == codes(use_cache=False) and len(checks) == 3
+
+
 def test_a_fix_moves_with_its_finding_when_the_last_findings_stand(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -301,14 +330,17 @@ _EDITED_PROJECT = {
         "\n\ndef other(x):\n    return x\n"
     ),
     "losses.py": (
-        "import keras\nfrom keras import ops\nfrom helpers import term\n\n\n"
-        "def my_loss(y_true, y_pred):\n    return keras.ops.mean(term(y_true, y_pred), axis=-1)\n"
+        "import keras\nfrom keras import ops\nfrom helpers import term\nfrom utils import EPS\n\n\n"
+        "def my_loss(y_true, y_pred):\n"
+        "    return keras.ops.mean(term(y_true, y_pred) + ops.log(y_pred + EPS), axis=-1)\n"
         "\n\ndef flat_loss(y_true, y_pred):\n    return ops.mean(ops.square(y_true - y_pred))\n"
         "\n\nmodel = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
         "model.compile(loss=my_loss)\nsecond = keras.Sequential([keras.layers.Dense(1)])\n"
         "second.compile(loss=flat_loss)\n"
     ),
     "notes.py": "import keras\n\nVERSION = keras.__version__\n",
+    "utils.py": "EPS = 0.0\n",  # skipped by the pre-filter, but it gives facts to losses.py
+    "data.py": "def load():\n    return [1, 2, 3]\n",  # skipped, and imported by nothing
 }
 _INSERTED = [
     "# a note",
@@ -318,16 +350,20 @@ _INSERTED = [
     "    pass",
     "    y_pred = y_pred",
     "# noqa: LL301",
+    "import keras",
     "def extra(y_true, y_pred):\n    return ops.exp(y_pred)",
     '"""a docstring"""',
 ]
-_SWAPPED = [("log", "exp"), ("exp", "log"), ("mean", "sum"), (", axis=-1", ""), ("term", "other")]
+_SWAPPED = [
+    ("log", "exp"), ("exp", "log"), ("mean", "sum"), (", axis=-1", ""), ("term", "other"),
+    ("0.0", "1e-7"), ("[1, 2, 3]", "[4]"),
+]  # fmt: skip
 _EDIT = st.one_of(
     st.tuples(st.just("insert"), st.sampled_from(sorted(_EDITED_PROJECT)), st.integers(0, 30),
               st.sampled_from(_INSERTED)),
     st.tuples(st.just("delete"), st.sampled_from(sorted(_EDITED_PROJECT)), st.integers(0, 30),
               st.just("")),
-    st.tuples(st.just("swap"), st.sampled_from(sorted(_EDITED_PROJECT)), st.integers(0, 4),
+    st.tuples(st.just("swap"), st.sampled_from(sorted(_EDITED_PROJECT)), st.integers(0, 6),
               st.just("")),
 )  # fmt: skip
 
@@ -343,8 +379,9 @@ def test_after_any_edits_the_cached_findings_are_those_of_a_fresh_run(
     jobs: int,
 ) -> None:
     """Whatever is edited (a comment or a statement anywhere, a line removed, an op renamed,
-    a noqa added, a file that stops parsing), a warm run reports exactly what a run without
-    the cache reports: the early cutoff is only ever a shortcut."""
+    a noqa added, a file that stops parsing, a skipped file that gives facts or not, or that
+    starts to mention Keras), a warm run reports exactly what a run without the cache reports:
+    the early cutoff is only ever a shortcut."""
     root = tmp_path_factory.mktemp("edited")
     for name, text in _EDITED_PROJECT.items():
         (root / name).write_text(text)
