@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from losslint import codec, pipeline
 from losslint.cache import CACHE_DIR, Cache, FileState
 from losslint.config import Config
+from losslint.diagnostic import Diagnostic
 from losslint.index.facts import ModuleIndex
 from losslint.index.module import index_module
 from losslint.parse import ParsedModule, load
@@ -124,6 +125,11 @@ def my_loss(y_true, y_pred):
 model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
 model.compile(loss=my_loss)
 """
+
+
+def _diagnostics(config: Config, use_cache: bool = True) -> list[Diagnostic]:
+    """The findings of one run over the current directory, with one job."""
+    return pipeline.run([Path(".")], config, jobs=1, use_cache=use_cache).diagnostics
 
 
 def _count_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -286,8 +292,7 @@ def test_an_edit_to_a_skipped_file_reuses_the_findings_unless_it_gave_facts(
     checks = _count_checks(monkeypatch)
 
     def codes(use_cache: bool = True) -> list[str]:
-        result = pipeline.run([Path(".")], config, jobs=1, use_cache=use_cache)
-        return [d.code for d in result.diagnostics]
+        return [d.code for d in _diagnostics(config, use_cache)]
 
     assert codes() == ["LL301"] and len(checks) == 1
     data.write_text("# loads\ndef load():\n    return [4]\n")
@@ -314,8 +319,7 @@ def test_a_fix_moves_with_its_finding_when_the_last_findings_stand(
     checks = _count_checks(monkeypatch)
 
     def fixes(use_cache: bool = True) -> list[Any]:
-        result = pipeline.run([Path(".")], config, jobs=1, use_cache=use_cache)
-        return [d.fix.to_dict() for d in result.diagnostics if d.fix is not None]
+        return [d.fix.to_dict() for d in _diagnostics(config, use_cache) if d.fix is not None]
 
     assert fixes()[0]["edits"][0]["line"] == 5 and len(checks) == 1
     losses.write_text(losses.read_text().replace("ops\n", "ops\n# one\n# two\n", 1))
