@@ -246,7 +246,7 @@ class _Lines(tuple[str, ...]):
             self.source.mark_lines(line, line)
         return super().__getitem__(key)
 
-    def __reduce__(self) -> Any:  # a plain tuple when pickled (a forked child's answer)
+    def __reduce__(self) -> Any:  # pickled or copied as a plain tuple: reads are this run's
         return (tuple, (tuple(super().__iter__()),))
 
 

@@ -229,10 +229,11 @@ def run(
                     checked, cached = checked + indexed, cached + read - unit.indexed
                     partial = True
                     continue
-                done = {id(m) for m in wanted}
-                rest = [m for m in group if id(m) not in done]
-                more = _facts(rest, cache, jobs, found, internal, workers)
-                indexed, read = indexed + more[0], read + more[1]
+                if wanted is not group:  # then the others, which give facts to them
+                    done = {id(m) for m in wanted}
+                    rest = [m for m in group if id(m) not in done]
+                    more = _facts(rest, cache, jobs, found, internal, workers)
+                    indexed, read = indexed + more[0], read + more[1]
                 # The files the cutoff indexed were then read from the cache: checked once.
                 checked, cached = checked + indexed, cached + read - unit.indexed
                 helpers = _needed_helpers(group, skipped, names, contents)
@@ -361,9 +362,7 @@ class _Unit:
         if not isinstance(previous, dict):
             return None
         files, read, helpers = previous.get("files"), previous.get("read"), previous.get("helpers")
-        if not isinstance(files, list) or not isinstance(read, dict):
-            return None
-        if not isinstance(helpers, list):
+        if not (isinstance(files, list) and isinstance(read, dict) and isinstance(helpers, list)):
             return None
         try:
             old = {str(path): (str(digest), str(module)) for path, digest, module in files}
