@@ -103,6 +103,13 @@ class Source:
             self._text = text
         return self._text
 
+    def adopt(self, text: str, tree: ast.Module) -> None:
+        """The text and whole parse that the file was just indexed from (set :attr:`chunks`
+        first): what is read of it then needs no second read or parse."""
+        self._text = text
+        self._tree = tree
+        self._split(tree.body)
+
     def _load(self) -> ast.Module:
         mark_read(self.path)
         if self._tree is None:

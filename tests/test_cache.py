@@ -845,3 +845,22 @@ def test_a_signal_to_losslint_leaves_no_worker_running(tmp_path: Path, number: i
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_facts_count_as_the_same_only_when_their_lines_moved_in_order(tmp_path: Path) -> None:
+    """The cutoff's comparison: lines inserted above keep the facts the same; a function moved
+    below another that stays on its line (a comment added above makes up for the line the move
+    took away) changes their order, and the last binding of a name may be another one."""
+    module = tmp_path / "mod.py"
+
+    def facts(text: str) -> Any:
+        module.write_text("import keras\n" + text)
+        return codec.encode(_indexed(module))
+
+    first = "def a(x):\n    return x\n"
+    second = "LOSS = 'mse'\n"
+    third = "def b(x):\n    return x + 1\n"
+    before = facts(first + second + third)
+    assert pipeline._same_facts(before, facts("# moved\n\n" + first + second + third))
+    assert not pipeline._same_facts(before, facts("# a\n# b\n" + second + first + third))
+    assert not pipeline._same_facts(before, facts(second + third + first))
