@@ -712,7 +712,18 @@ def test_a_node_comes_back_from_its_chunk_as_from_the_whole_file(
 
 
 def test_the_codec_refuses_what_it_did_not_write() -> None:
-    for document in ([1, {"@": "Nope", "f": []}], {"@": "Span", "f": [1]}, {"x": 1}):
+    span = {"@": "Span", "f": [1, 1, 1, 2]}
+    for document in (
+        [1, {"@": "Nope", "f": []}],
+        {"@": "Span", "f": [1]},
+        {"@": "Span", "f": "1112"},
+        {"@": 5, "f": []},
+        {"@": "Span", "f": [1, 1, 1, 2], "g": 1},
+        {"@": "Const", "f": [1, {"@": "Span", "f": [1, 1]}]},
+        {"@": "FunctionDef", "f": [1]},  # a class with a syntax field
+        {"@": "Const", "f": [{"@syntax": "tree"}, span]},  # a locator outside a module's facts
+        {"x": 1},
+    ):
         with pytest.raises(codec.DecodeError):
             codec.decode(document)
 
