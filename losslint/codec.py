@@ -20,6 +20,7 @@ import bisect
 import dataclasses
 import enum
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -206,7 +207,12 @@ class Source:
         """The text from the start of line ``start`` to that of line ``stop`` (the end)."""
         text = self.text()
         if self._offsets is None:
-            self._offsets = [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
+            if "\r" in text:  # CR LF or a lone CR ends a line too
+                self._offsets = [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
+            else:  # the common case, without a call per line
+                widths = map(int.__add__, map(len, text.split("\n")), itertools.repeat(1))
+                self._offsets = [0, *itertools.accumulate(widths)]
+                self._offsets.pop()  # the end of the text, which no line break ends
         offsets = self._offsets
         begin = offsets[start - 1] if start - 1 < len(offsets) else len(text)
         end = offsets[stop - 1] if stop is not None and stop - 1 < len(offsets) else len(text)

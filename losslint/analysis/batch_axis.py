@@ -331,6 +331,8 @@ class BatchAxis:
         self.project = project
         self._memo: dict[tuple[object, ...], Batch] = {}
         self._active: set[str] = set()
+        # A function's literal defaults, by its node: a helper is run once per call site.
+        self._defaults: dict[ast.AST, dict[str, object]] = {}
         self._effects: dict[tuple[str, Span, str], Effect] = {}
         self._results: dict[str, Batch] = {}
         self._assignments: dict[str, dict[str, list[ast.expr]]] = {}
@@ -499,9 +501,12 @@ class BatchAxis:
             if extra is not None:
                 frame.env[extra.arg] = UNKNOWN
         passed = set(given) | set(params[start : start + (len(args) if args is not None else 2)])
+        defaults = self._defaults.get(node)
+        if defaults is None:
+            defaults = self._defaults[node] = _literal_defaults(node)
         frame.defaults = {
             name: value
-            for name, value in _literal_defaults(node).items()
+            for name, value in defaults.items()
             if name not in passed and "**" not in given
         }
         self._active.add(function.qualname)
