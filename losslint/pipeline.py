@@ -722,10 +722,10 @@ class _ModuleNames:
 def _groups(
     members: list[_Member], filtered: list[tuple[Path, str, str]], names: _ModuleNames
 ) -> Iterator[tuple[list[_Member], list[tuple[Path, str, str]]]]:
-    """The members split by :func:`~losslint.index.project.namespace_groups` (from paths and
+    """The members split by :func:`~losslint.index.roots.namespace_groups` (from paths and
     module names alone, before any file is indexed), each with the skipped files that may give
     it helpers: those under one of its package roots, or nearest to them."""
-    from losslint.index.project import _common_length, namespace_groups, package_root
+    from losslint.index.roots import common_length, namespace_groups, package_root
 
     groups = namespace_groups([(m.absolute, m.module) for m in members])
     if not groups:  # no file with loss code: a skipped file gives facts to none
@@ -742,7 +742,7 @@ def _groups(
         absolute = os.path.abspath(item[0])
         root = package_root(absolute, names.of(absolute))
         if root not in owner:
-            nearest = max(sorted(owner), key=lambda r: _common_length(r, root))
+            nearest = max(sorted(owner), key=lambda r: common_length(r, root))
             owner[root] = owner[nearest]
         skipped[owner[root]].append(item)
     for number, group in enumerate(groups):

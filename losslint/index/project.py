@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -33,6 +32,7 @@ from losslint.index.facts import (
 from losslint.index.folding import unparse
 from losslint.index.module import layer_graph_tensor
 from losslint.index.positions import node_span
+from losslint.index.roots import namespace_groups
 
 _MAX_CHAIN: Final = 8
 LOSS_BASES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWrapper"})
@@ -743,15 +743,6 @@ _METRIC_WORDS: Final = (
 )
 
 
-def package_root(path: str, module: str) -> str:
-    """The directory a module's dotted name is relative to (``/src`` for ``/src/pkg/mod.py``)."""
-    directory = os.path.dirname(path)
-    depth = module.count(".") + (1 if path.endswith("__init__.py") and module else 0)
-    for _ in range(depth):
-        directory = os.path.dirname(directory)
-    return directory
-
-
 def namespaces(modules: Iterable[tuple[str, ModuleIndex]]) -> list[list[ModuleIndex]]:
     """The modules split into groups in which no two share a dotted name.
 
@@ -760,47 +751,6 @@ def namespaces(modules: Iterable[tuple[str, ModuleIndex]]) -> list[list[ModuleIn
     pairs = list(modules)
     groups = namespace_groups([(path, module.module) for path, module in pairs])
     return [[pairs[i][1] for i in group] for group in groups]
-
-
-def namespace_groups(modules: Sequence[tuple[str, str]]) -> list[list[int]]:
-    """Positions in ``modules`` (absolute path, dotted name) split into groups in which no two
-    share a dotted name; needs no facts, so files can be indexed and checked a group at a time.
-
-    A module is identified by its package root and dotted name, and Python resolves a name
-    inside one ``sys.path``, so two roots that define the same module (sub-projects that both
-    have ``model.py``, vendored copies) are never joined: each root goes to the group of the
-    nearest root (by directory) that it does not clash with. Each group is then a project of
-    its own. A tree checked beside copies of itself therefore gives the same findings as the
-    tree alone; without clashes (the usual case) there is one group and nothing changes.
-    """
-    roots: dict[str, list[int]] = {}
-    for position, (path, name) in enumerate(modules):
-        roots.setdefault(package_root(path, name), []).append(position)
-    groups: list[tuple[set[str], list[int]]] = []
-    placed: list[tuple[str, int]] = []  # root, group
-    for root in sorted(roots):
-        names = {modules[i][1] for i in roots[root]}
-        fits = [i for i, (taken, _) in enumerate(groups) if not taken & names]
-        chosen = None
-        for _, group in sorted(placed, key=lambda p: -_common_length(p[0], root)):
-            if group in fits:
-                chosen = group
-                break
-        if chosen is None:
-            chosen = fits[0] if fits else len(groups)
-        if chosen == len(groups):
-            groups.append((set(), []))
-        groups[chosen][0].update(names)
-        groups[chosen][1].extend(roots[root])
-        placed.append((root, chosen))
-    return [members for _, members in groups]
-
-
-def _common_length(a: str, b: str) -> int:
-    try:
-        return len(os.path.commonpath([a, b]))
-    except ValueError:
-        return 0
 
 
 def _is_session_run(node: ast.AST) -> bool:
