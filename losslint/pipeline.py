@@ -99,7 +99,8 @@ def display_path(path: Path) -> str:
     """Relative to the current directory when below it, with forward slashes."""
     text = os.fspath(path)
     if not os.path.isabs(text) and os.pardir not in text.split(os.sep):
-        return Path(os.path.normpath(text)).as_posix()  # what relpath gives, without its work
+        normal = os.path.normpath(text)  # what relpath gives, without its work
+        return normal if os.sep == "/" else Path(normal).as_posix()
     try:
         relative = os.path.relpath(path)
     except ValueError:  # another drive on Windows
@@ -359,6 +360,12 @@ class _Unit:
     def unchanged(self) -> list[Found] | None:
         """The last findings when they stand (see the class), else None. The changed files'
         facts are cached on the way (counted in ``indexed``), so a full check reuses them."""
+        try:
+            return self._unchanged()
+        finally:
+            self.parsed.clear()  # the edited files' trees die here, before any rule runs
+
+    def _unchanged(self) -> list[Found] | None:
         assert self.cache is not None
         previous = self.cache.last_results(self.lineage)
         if not isinstance(previous, dict):
@@ -415,10 +422,9 @@ class _Unit:
         if document is None:
             task = (member.shown, member.absolute, member.module, member.content)
             parsed: list[ParsedModule] = []
-            try:
-                kind, document, file_digest = _index_one(task, parsed)
-            finally:
-                _settle()
+            # No collection after it (see _settle): its tree is kept, for _moved, and cycles
+            # of the indexer's are broken by the indexer itself.
+            kind, document, file_digest = _index_one(task, parsed)
             self.indexed += 1
             if kind != "facts" or file_digest not in ("", member.digest):
                 return None
@@ -653,9 +659,6 @@ def _scan(
         stat = file.stat()
     except OSError as error:
         return unreadable(shown, f"cannot be read: {error.strerror or error}")
-    special = not_regular(stat.st_mode)  # a FIFO blocks, /dev/zero never ends: never opened
-    if special is not None:
-        return unreadable(shown, special)
     special = not_regular(stat.st_mode)  # a FIFO blocks, /dev/zero never ends: never opened
     if special is not None:
         return unreadable(shown, special)
