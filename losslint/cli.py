@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -617,10 +618,34 @@ def _fail(message: str) -> None:
 
 
 def main() -> None:
+    """The ``losslint`` command. It ends without the interpreter's clean-up (see _exit)."""
     try:
         cli(standalone_mode=True)
-    except SystemExit:
-        raise
+    except SystemExit as done:
+        _exit(done.code)
     except Exception as error:  # pragma: no cover - last resort, keeps the exit-code contract
         click.echo(f"losslint: internal error: {error!r}", err=True)
-        sys.exit(2)
+        _exit(2)
+    _exit(0)
+
+
+def _exit(code: object) -> NoReturn:
+    """Exit with ``code`` (as ``sys.exit`` reads it) once the output is flushed, without the
+    interpreter's clean-up: a last cycle collection over every object, then each object
+    freed. A run over a large project holds hundreds of thousands of facts and syntax nodes;
+    on the Keras tree that clean-up took 0.3 s of a 1.6 s run after an edit. Nothing else is
+    left to do by then: worker processes are ended, and the cache written, before a command
+    returns. (mypy ends the same way.)"""
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``losslint check | head``)
+            status = status or 1
+    os._exit(status)

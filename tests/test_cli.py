@@ -74,6 +74,31 @@ def test_python_dash_m_is_the_same_command() -> None:
     )
 
 
+def test_the_command_ends_with_all_its_output_and_its_exit_code(tmp_path: Path) -> None:
+    """``losslint`` ends without the interpreter's clean-up (cli._exit): what it wrote must
+    still arrive whole through a pipe, here far more than a pipe holds, and the exit code
+    must be the one the command chose."""
+    calls = "\n".join(f"    a{i} = keras.backend.convert_to_numpy(x)" for i in range(800))
+    (tmp_path / "many.py").write_text(f"import keras\n\n\ndef f(x):\n{calls}\n")
+    command = [sys.executable, "-m", "losslint", "check", ".", "--format", "json", "--no-cache"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert len(done.stdout) > 256 * 1024
+    assert done.returncode == 1
+    assert [d["line"] for d in json.loads(done.stdout)] == list(range(5, 805))
+    done = subprocess.run(
+        [*command, "--exit-zero"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and len(json.loads(done.stdout)) == 800
+    done = subprocess.run(
+        [sys.executable, "-m", "losslint", "check", "missing.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "no such file or directory: missing.py" in done.stderr
+
+
 def test_clean_tree_exits_0(tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text(CLEAN)
     done = run("check", ".", cwd=tmp_path)
