@@ -17,7 +17,8 @@ time, so "40x" means losslint is 40 times faster.
 keras-team/keras tree), side by side with Ruff ``--select ALL`` in the same run: cold and warm,
 warm after a one-file edit (a central module, imported by many, and a leaf; a comment appended,
 which moves nothing, or one more comment line mid-file at each run, which moves every line
-below it), a pre-commit style
+below it; for the central module also a function appended, which changes its facts so that
+every rule runs again), a pre-commit style
 run naming one file, ``--jobs 1`` against ``--jobs 2``, and 1, 2, 4 and 8 copies of the tree
 (each copy's files differ by a comment, as vendored copies do). Each figure is the median of
 --repeat runs of CPU seconds (user + system, all processes) and wall seconds; memory is the
@@ -201,10 +202,11 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
         def nothing(_: int) -> None:
             pass
 
-        def edit(file: Path, middle: bool = False) -> Callable[[int], None]:
+        def edit(file: Path, middle: bool = False, code: bool = False) -> Callable[[int], None]:
             """A comment appended, or (``middle``) ``i + 1`` comment lines inserted before the
             top-level ``def`` nearest the middle of the file: each run moves every line below
-            it again."""
+            it again; or (``code``) a function appended, which changes the file's facts, so
+            that every rule runs again."""
             original = file.read_bytes()
             lines = original.splitlines(keepends=True)
             defs = [n for n, line in enumerate(lines) if line.startswith((b"def ", b"class "))]
@@ -212,7 +214,10 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
 
             def change(i: int) -> None:
                 comment = f"# edit {i} {time.time_ns()}\n".encode()
-                if middle:
+                if code:
+                    added = f"\n\ndef _bench_edit_{i}_{time.time_ns()}(x):\n    return x\n"
+                    file.write_bytes(original + added.encode())
+                elif middle:
                     file.write_bytes(b"".join([*lines[:at], comment * (i + 1), *lines[at:]]))
                 else:
                     file.write_bytes(original + b"\n" + comment)
@@ -260,12 +265,15 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
         )
         for label, file in (("central", central), ("leaf", leaf)):
             original = file.read_bytes()
-            for how, middle in (("comment appended", False), ("line inserted mid-file", True)):
+            kinds = [("comment appended", False, False), ("line inserted mid-file", True, False)]
+            if label == "central":
+                kinds.append(("a function added: the rules run again", False, True))
+            for how, middle, code in kinds:
                 rows.append(
                     (
                         f"warm, {label} file edited ({how})",
-                        timed(check(), work, repeat, edit(file, middle)),
-                        ruff_run(edit(file, middle)),
+                        timed(check(), work, repeat, edit(file, middle, code)),
+                        ruff_run(edit(file, middle, code)),
                     )
                 )
                 file.write_bytes(original)
