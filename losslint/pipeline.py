@@ -320,7 +320,7 @@ class _Unit:
         self.members = members
         self.files = _files(members, skipped)
         self.indexed = 0  # files the early cutoff parsed and indexed
-        self.parsed: dict[str, list[ParsedModule]] = {}  # and their parse
+        self.parsed: dict[str, ParsedModule] = {}  # and their parse
         if key is None:
             key = cache.results_key(self.files) if cache is not None else ""
         self.key = key
@@ -428,7 +428,8 @@ class _Unit:
             self.indexed += 1
             if kind != "facts" or file_digest not in ("", member.digest):
                 return None
-            self.parsed[member.shown] = parsed
+            if parsed:
+                self.parsed[member.shown] = parsed[0]
             self.cache.store_facts(key, document)
         return document
 
@@ -448,7 +449,7 @@ def _described(reads: Reads, members: list[_Member]) -> Described:
 
 
 def _moved(
-    member: _Member, document: Any, extents: Any, parsed: list[ParsedModule] | None = None
+    member: _Member, document: Any, extents: Any, parsed: ParsedModule | None = None
 ) -> list[tuple[int, int, int]] | None:
     """``(first line, last line, shift)`` of each chunk in ``extents`` (as stored) when the
     file as it is now (``document``: its facts; ``parsed``: the parse they came from, if at
@@ -462,8 +463,8 @@ def _moved(
         return None  # read whole (None), or not an entry this version wrote
     source = Source(member.absolute, member.digest, member.content)
     source.chunks = starts
-    if parsed:
-        source.adopt(parsed[0].source, parsed[0].tree)
+    if parsed is not None:
+        source.adopt(parsed.source, parsed.tree)
     if min(numbers) < 0 or max(numbers) >= len(starts):
         return None
     try:
