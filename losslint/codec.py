@@ -362,7 +362,6 @@ def _class_decoder(
     number, string or None, is taken as it is without a call; the rest goes through
     :func:`_decode`."""
     count = len(syntax)
-    lazy = [number for number, flag in enumerate(syntax) if flag]
 
     def plain(values: Any, source: Source | None) -> object:
         if type(values) is not list or len(values) != count:
@@ -376,7 +375,7 @@ def _class_decoder(
             ]
         )
 
-    if not lazy:
+    if not any(syntax):
         return plain
 
     def with_syntax(values: Any, source: Source | None) -> object:
