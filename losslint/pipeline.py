@@ -29,6 +29,7 @@ from losslint import codec, noqa
 from losslint.cache import Cache, FileState, digest
 from losslint.codec import DecodeError, Source, SourceChanged, decode, encode
 from losslint.config import Config
+from losslint.cutoff import UnseenChange, field_position, same_facts, unseen_change
 from losslint.diagnostic import Diagnostic, Severity, Span
 from losslint.discover import Discovery
 from losslint.index.positions import source_lines
@@ -62,14 +63,6 @@ Described = dict[str, "list[list[Any]] | None"]
 _MIN_FILES_PER_WORKER: Final = 8
 # Below this many files in a namespace, forking for the value-range rules costs more than it saves.
 _MIN_FILES_TO_FORK_RULES: Final = 64
-
-
-@functools.cache
-def _field(name: str) -> int:
-    """The position of a field in a facts document (imported here only when facts are read)."""
-    from losslint.index.facts import ModuleIndex
-
-    return [f.name for f in dataclasses.fields(ModuleIndex)].index(name)
 
 
 @dataclass
@@ -318,6 +311,7 @@ class _Unit:
     ) -> None:
         self.cache = cache
         self.members = members
+        self.skipped = skipped
         self.files = _files(members, skipped)
         self.indexed = 0  # files the early cutoff parsed and indexed
         self.parsed: dict[str, ParsedModule] = {}  # and their parse
@@ -387,18 +381,28 @@ class _Unit:
         # A file the pre-filter still skips and that gave no facts cannot change a finding:
         # which files give facts depends on the modules that import them, not on their text.
         changed = [p for p in edited if p in by_path]
-        moves: dict[str, list[tuple[int, int, int]]] = {}
+        moves: dict[str, list[_Move]] = {}
+        unseen: dict[str, UnseenChange] = {}
         for path in changed:
             member = by_path[path]
             before = self.cache.facts(self.cache.facts_key(old[path][0], member.module))
             after = self._facts(member)
-            if before is None or after is None or not _same_facts(before, after):
+            if before is None or after is None:
                 return None
+            if not same_facts(before, after):
+                # Or only functions changed that no rule sees unless something names them.
+                change = unseen_change(before, after, member.module)
+                if change is None:
+                    return None
+                unseen[path] = change
             if path in read:  # the chunks read must be there, word for word, maybe moved
-                moved = _moved(member, after, read[path], self.parsed.get(path))
+                renumber = unseen[path].chunks if path in unseen else None
+                moved = _moved(member, after, read[path], self.parsed.get(path), renumber)
                 if moved is None:
                     return None
                 moves[path] = moved
+        if unseen and not self._unnamed(unseen):
+            return None
         replay = _replay(previous)
         if replay is None or any(
             name in d.message
@@ -412,6 +416,33 @@ class _Unit:
         read = {p: _shifted(extents, moves.get(p)) for p, extents in read.items()}
         self.store(replay, read, [str(h) for h in helpers])
         return replay
+
+    def _unnamed(self, changes: dict[str, UnseenChange]) -> bool:
+        """Whether nothing in these files names the functions of ``changes`` (by the path of
+        the file they are in) but their own ``def`` lines (see :meth:`UnseenChange.unnamed`)."""
+        texts: dict[str, bytes] = {}
+        try:
+            for member in self.members:
+                data = member.content
+                if data is None:
+                    data = Path(member.absolute).read_bytes()
+                if member.shown in changes and digest(data) != member.digest:
+                    return False  # changed again since it was indexed
+                texts[member.shown] = data
+            for file, shown, _ in self.skipped:
+                texts[shown] = file.read_bytes()
+        except OSError:
+            return False
+        # A module or package of the project by the same name: a relative import reaches it
+        # without its name in the text (``from . import eps`` in ``pkg/utils/ops.py``).
+        modules = {part for m in self.members for part in m.module.split(".")}
+        modules.update(part for _, shown, _ in self.skipped for part in _module_parts(shown))
+        modules.update(part for m in self.members for part in _module_parts(m.shown))
+        return all(
+            not (change.present | change.gone) & modules
+            and change.unnamed(texts[path], (t for p, t in texts.items() if p != path))
+            for path, change in changes.items()
+        )
 
     def _facts(self, member: _Member) -> Any:
         """The facts document of ``member`` as it is now: cached, else indexed and cached
@@ -434,6 +465,12 @@ class _Unit:
         return document
 
 
+def _module_parts(shown: str) -> list[str]:
+    """The names that a file's path gives modules: its directories and its stem."""
+    directory, _, name = shown.replace("\\", "/").rpartition("/")
+    return [*directory.split("/"), name.partition(".")[0]]
+
+
 def _described(reads: Reads, members: list[_Member]) -> Described:
     """What was read of each file: the extents of its chunks read, or None where it was read
     whole or its facts are not at hand (a file read only for a finding's line)."""
@@ -448,15 +485,33 @@ def _described(reads: Reads, members: list[_Member]) -> Described:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """Where a chunk read by the analyses went in an edit: its lines as stored, how far they
+    moved, and its number now."""
+
+    first: int
+    last: int
+    shift: int
+    number: int
+
+
 def _moved(
-    member: _Member, document: Any, extents: Any, parsed: ParsedModule | None = None
-) -> list[tuple[int, int, int]] | None:
-    """``(first line, last line, shift)`` of each chunk in ``extents`` (as stored) when the
-    file as it is now (``document``: its facts; ``parsed``: the parse they came from, if at
-    hand) has the same text for each, else None."""
+    member: _Member,
+    document: Any,
+    extents: Any,
+    parsed: ParsedModule | None = None,
+    renumber: Mapping[int, int] | None = None,
+) -> list[_Move] | None:
+    """How each chunk in ``extents`` (as stored) moved, when the file as it is now
+    (``document``: its facts; ``parsed``: the parse they came from, if at hand) has the same
+    text for each, else None. ``renumber``: the chunks' numbers now by their stored ones,
+    where chunks came or went (by default they are the same)."""
     try:
-        starts = tuple(document["f"][_field("chunks")])
+        starts = tuple(document["f"][field_position("chunks")])
         numbers = [int(number) for number, *_ in extents]
+        if renumber is not None:
+            numbers = [renumber[number] for number in numbers]  # a chunk removed: KeyError
         if not numbers or any(type(v) is not int for v in starts):
             return None
     except (KeyError, TypeError, ValueError, IndexError):
@@ -475,36 +530,35 @@ def _moved(
         return None
     out = []
     try:
-        for (_, first, last, text), (_, first_now, last_now, text_now) in zip(
+        for (_, first, last, text), (number, first_now, last_now, text_now) in zip(
             extents, now, strict=True
         ):
             if text != text_now or type(first) is not int or last - first != last_now - first_now:
                 return None
-            out.append((first, last, first_now - first))
+            out.append(_Move(first, last, first_now - first, number))
     except (TypeError, ValueError):
         return None
     return out
 
 
-def _shifted(extents: Any, moved: list[tuple[int, int, int]] | None) -> Any:
-    """Stored extents with the lines of each chunk moved as the file's edit moved them."""
+def _shifted(extents: Any, moved: list[_Move] | None) -> Any:
+    """Stored extents with each chunk's lines and number as the file's edit moved them."""
     if moved is None or not isinstance(extents, list):
         return extents
     return [
-        [number, first + shift, last + shift, text]
-        for (number, first, last, text), (_, _, shift) in zip(extents, moved, strict=True)
+        [move.number, first + move.shift, last + move.shift, text]
+        for (_, first, last, text), move in zip(extents, moved, strict=True)
     ]
 
 
-def _remapped(
-    found: list[Found], moves: dict[str, list[tuple[int, int, int]]]
-) -> list[Found] | None:
+def _remapped(found: list[Found], moves: dict[str, list[_Move]]) -> list[Found] | None:
     """``found`` with the positions in moved chunks moved; None when one is outside them."""
     if not moves:
         return found
 
-    def span(value: Span, moved: list[tuple[int, int, int]]) -> Span | None:
-        for first, last, shift in moved:
+    def span(value: Span, moved: list[_Move]) -> Span | None:
+        for move in moved:
+            first, last, shift = move.first, move.last, move.shift
             if first <= value.line and value.end_line <= last:
                 line, end = value.line + shift, value.end_line + shift
                 return dataclasses.replace(value, line=line, end_line=end)
@@ -530,89 +584,6 @@ def _remapped(
             fix = dataclasses.replace(fix, edits=tuple(edits))
         out.append((dataclasses.replace(d, span=where, fix=fix), line))
     return out
-
-
-def _same_facts(before: Any, after: Any) -> bool:
-    """Equal facts documents, up to the lines they point at: facts whose lines moved and kept
-    their order (a line inserted above them) count as the same. The path is the one of
-    whichever run indexed the content.
-
-    One walk of both documents side by side: everything but the line numbers (of a span, a
-    syntax locator, a chunk) must be equal, and the line numbers must pair up one to one and
-    in order, which is what ranking each document's lines and comparing would tell, at a
-    fraction of the cost (the central file of a large project has 50,000 facts)."""
-    if before == after:
-        return True
-    if not (
-        isinstance(before, dict)
-        and isinstance(after, dict)
-        and before.get("@") == after.get("@") == "ModuleIndex"
-    ):
-        return False
-    old, new = before.get("f"), after.get("f")
-    fields = max(_field("path"), _field("chunks"))
-    if not (isinstance(old, list) and isinstance(new, list) and len(old) == len(new) > fields):
-        return False
-    pairs: set[tuple[int, int]] = set()
-    chunks = _field("chunks")
-    old_chunks, new_chunks = old[chunks], new[chunks]
-    if isinstance(old_chunks, list) and isinstance(new_chunks, list):
-        # The first chunk starts at line 1 whatever moved below it.
-        if len(old_chunks) != len(new_chunks) or old_chunks[:1] != new_chunks[:1]:
-            return False
-        if not _paired(old_chunks[1:], new_chunks[1:], pairs, lines=True):
-            return False
-    elif old_chunks != new_chunks:
-        return False
-    skip = {_field("path"), chunks}
-    for i, (a, b) in enumerate(zip(old, new, strict=True)):
-        if i not in skip and not _paired(a, b, pairs):
-            return False
-    previous = (-1, -1)
-    for pair in sorted(pairs):
-        if pair[0] <= previous[0] or pair[1] <= previous[1]:
-            return False  # a line that maps to two, two that map to one, or out of order
-        previous = pair
-    return True
-
-
-def _paired(a: Any, b: Any, pairs: set[tuple[int, int]], lines: bool = False) -> bool:
-    """``a`` equals ``b`` but for line numbers, whose ``(a's, b's)`` pairs go to ``pairs``.
-    ``lines``: ``a`` and ``b`` are lists of line numbers."""
-    kind = type(a)
-    if kind is not type(b):
-        return False
-    if kind is list:
-        if len(a) != len(b):
-            return False
-        if lines:
-            for x, y in zip(a, b, strict=True):
-                if type(x) is int and type(y) is int:
-                    pairs.add((x, y))
-                elif x != y:
-                    return False
-            return True
-        return all(_paired(x, y, pairs) for x, y in zip(a, b, strict=True))
-    if kind is not dict:
-        return bool(a == b)  # a leaf: the line numbers are in spans, locators and chunks
-    if a.keys() != b.keys():
-        return False
-    if a.get("@") == "Span":
-        f, g = a.get("f"), b.get("f")
-        if isinstance(f, list) and isinstance(g, list) and len(f) == len(g) >= 3:
-            return (
-                f[1] == g[1] and f[3:] == g[3:] and _paired(f[0:3:2], g[0:3:2], pairs, lines=True)
-            )
-    elif "@syntax" in a:
-        w, v = a["@syntax"], b["@syntax"]
-        if isinstance(w, list) and isinstance(v, list) and len(w) == len(v) >= 4:
-            return (
-                w[0] == v[0]
-                and w[2] == v[2]
-                and w[4:] == v[4:]
-                and _paired(w[1:4:2], v[1:4:2], pairs, lines=True)
-            )
-    return all(_paired(a[key], b[key], pairs) for key in a)
 
 
 def _replay(document: object) -> list[Found] | None:
@@ -796,10 +767,10 @@ def _adopt(member: _Member, document: Any, found: list[Found]) -> bool:
         return True
     if isinstance(document, dict) and document.get("@") == "ModuleIndex":
         values = document.get("f")
-        if isinstance(values, list) and len(values) > _field("path"):
+        if isinstance(values, list) and len(values) > field_position("path"):
             # Facts are shared by identical files: the path is the one of this run.
             document = {"@": "ModuleIndex", "f": [*values]}
-            document["f"][_field("path")] = member.shown
+            document["f"][field_position("path")] = member.shown
     try:
         value = decode(document, Source(member.absolute, member.digest, member.content))
     except DecodeError:
@@ -1127,6 +1098,7 @@ def _needed_helpers(
     from losslint.index.project import PRED_NAMES, TRUE_NAMES
 
     imported: set[str] = set()
+    # Every function is read: what is selected must be what unseen_function rules out.
     for member in members:
         index = member.facts
         if index is None:

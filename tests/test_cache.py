@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from losslint import codec, pipeline
+from losslint import codec, cutoff, pipeline
 from losslint.cache import CACHE_DIR, Cache, FileState
 from losslint.config import Config
 from losslint.diagnostic import Diagnostic
@@ -177,7 +178,7 @@ def test_an_edit_reuses_the_last_findings_only_where_no_analysis_read_the_file(
     helper = tmp_path / "helpers.py"
     old = codec.encode(_indexed(helper))
     helper.write_text(_HELPER.format(op="log"))
-    assert pipeline._same_facts(old, codec.encode(_indexed(helper)))  # only the text tells
+    assert cutoff.same_facts(old, codec.encode(_indexed(helper)))  # only the text tells
     after = check()
     assert after == fresh() and any(d["f"][0] == "LL301" for d in after)
     assert len(checks) == 5
@@ -229,6 +230,71 @@ def test_an_edit_around_the_code_an_analysis_read_moves_its_findings_without_a_c
     helper.write_text(helper.read_text().replace("(y_pred)\n", "(y_pred)\n    y_pred = 0\n"))
     longer = check()  # the same lines, then one more: the function is not the same
     assert len(checks) == 5 and longer == check(use_cache=False)
+
+
+_SPARE = "def spare(v, w):\n    return v * w\n\n\n"
+
+
+def _spare(old: str = "", new: str = "", also: tuple[str, str] = ("", "")) -> Callable[[str], str]:
+    """An edit of losses.py: ``spare`` added above the loss (``old`` replaced by ``new`` in
+    it), and ``also`` replaced in the file."""
+    added = _SPARE.replace(old, new) if old else _SPARE
+    return lambda text: text.replace("def my_loss", added + "def my_loss").replace(*also)
+
+
+# (the edit to losses.py, whether the last findings stand without running the rules)
+_FUNCTION_EDITS: dict[str, tuple[Callable[[str], str], bool]] = {
+    "added above the walked loss": (_spare(), True),
+    "added at the end": (lambda s: s + "\n\ndef spare(v):\n    return v\n", True),
+    "removed": (lambda s: s.replace("def first(a):\n    return a\n\n\n", ""), True),
+    "with a new signature": (lambda s: s.replace("def first(a):", "def first(a, b=1):"), True),
+    "renamed": (lambda s: s.replace("def first(a):", "def second(a):"), True),
+    "named like a loss": (_spare("spare", "spare_loss"), False),
+    "named like a metric": (_spare("spare", "dice_coef"), False),
+    "shaped like a loss": (_spare("(v, w)", "(y_true, y_pred)"), False),
+    "named as a helper's function": (_spare("spare", "term"), False),
+    "called by the loss": (_spare(also=("log(y_pred) +", "log(spare(y_pred, 1)) +")), False),
+    "named in a comment": (_spare(also=("import keras\n", "import keras  # spare\n")), False),
+    "named in a string": (_spare(also=("import keras\n", "import keras\nX = 'spare'\n")), False),
+    "decorated": (_spare("def spare", "@staticmethod\ndef spare"), False),
+    "bound twice": (_spare("spare", "first"), False),
+    "named as a module": (_spare("spare", "notes"), False),
+    "named as a method looked up": (_spare("spare", "call"), False),
+    "handing out a function": (_spare("return v * w", "def f(a):\n        pass\n    return f"), False),  # noqa: E501
+    "compiling a model": (_spare("return v * w", "model.compile(loss='mse')\n    return v"), False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("edit", sorted(_FUNCTION_EDITS))
+def test_a_function_no_rule_sees_and_nothing_names_keeps_the_last_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str
+) -> None:
+    """A top-level function added, removed, renamed or given a new signature changes the
+    file's facts, yet no finding, when it is neither shaped nor named like a loss or metric
+    and nothing else in the project names it: the last findings stand, moved with the walked
+    loss below it, without running the rules. Its look-alikes run them (a loss, a name used
+    elsewhere, in a comment or a string, a decorator, a second binding, a module's name)."""
+    _project(tmp_path)
+    losses = tmp_path / "losses.py"
+    text = _LOSSES.replace("def my_loss", "def first(a):\n    return a\n\n\ndef my_loss")
+    losses.write_text(text.replace("mean(term", "mean(keras.ops.log(y_pred) + term"))
+    monkeypatch.chdir(tmp_path)
+    config = Config(root=tmp_path)
+    checks = _count_checks(monkeypatch)
+
+    def check(use_cache: bool = True) -> list[Any]:
+        result = pipeline.run([Path(".")], config, jobs=1, use_cache=use_cache)
+        return [codec.encode(d) for d in result.diagnostics]
+
+    before = check()
+    assert [d.path for d in map(codec.decode, before) if d.code == "LL301"] == ["losses.py"]
+    change, stands = _FUNCTION_EDITS[edit]
+    edited = change(losses.read_text())
+    assert edited != losses.read_text()
+    losses.write_text(edited)
+    after = check()
+    assert len(checks) == (1 if stands else 2), edit
+    assert after == check(use_cache=False)
 
 
 def test_a_named_file_is_checked_with_its_own_group_only_and_not_when_it_does_not_parse(
@@ -356,18 +422,22 @@ _INSERTED = [
     "# noqa: LL301",
     "import keras",
     "def extra(y_true, y_pred):\n    return ops.exp(y_pred)",
+    "\n\ndef spare(v, w):\n    return v * w\n",  # a function no rule sees, named nowhere
+    "\n\ndef other(x):\n    return x\n",  # the same, bound twice where helpers.py is edited
+    "\n\ndef load(x):\n    return x\n",  # data.py's name
+    "# other",
     '"""a docstring"""',
 ]
 _SWAPPED = [
     ("log", "exp"), ("exp", "log"), ("mean", "sum"), (", axis=-1", ""), ("term", "other"),
-    ("0.0", "1e-7"), ("[1, 2, 3]", "[4]"),
+    ("0.0", "1e-7"), ("[1, 2, 3]", "[4]"), ("other(x)", "other(x, y=1)"), ("other", "unused"),
 ]  # fmt: skip
 _EDIT = st.one_of(
     st.tuples(st.just("insert"), st.sampled_from(sorted(_EDITED_PROJECT)), st.integers(0, 30),
               st.sampled_from(_INSERTED)),
     st.tuples(st.just("delete"), st.sampled_from(sorted(_EDITED_PROJECT)), st.integers(0, 30),
               st.just("")),
-    st.tuples(st.just("swap"), st.sampled_from(sorted(_EDITED_PROJECT)), st.integers(0, 6),
+    st.tuples(st.just("swap"), st.sampled_from(sorted(_EDITED_PROJECT)), st.integers(0, 8),
               st.just("")),
 )  # fmt: skip
 
@@ -872,6 +942,6 @@ def test_facts_count_as_the_same_only_when_their_lines_moved_in_order(tmp_path: 
     second = "LOSS = 'mse'\n"
     third = "def b(x):\n    return x + 1\n"
     before = facts(first + second + third)
-    assert pipeline._same_facts(before, facts("# moved\n\n" + first + second + third))
-    assert not pipeline._same_facts(before, facts("# a\n# b\n" + second + first + third))
-    assert not pipeline._same_facts(before, facts(second + third + first))
+    assert cutoff.same_facts(before, facts("# moved\n\n" + first + second + third))
+    assert not cutoff.same_facts(before, facts("# a\n# b\n" + second + first + third))
+    assert not cutoff.same_facts(before, facts(second + third + first))

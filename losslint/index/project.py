@@ -307,6 +307,7 @@ class ProjectIndex:
                     )
                     break
         closures: set[str] = set()
+        # Every function is read here: what is selected must be what unseen_function rules out.
         for qualname, (module, function) in self.functions.items():
             inner_name = function.returns_function
             if inner_name is None or inner_name not in self.functions:
@@ -329,7 +330,7 @@ class ProjectIndex:
                     used=bool(used),
                 )
             )
-        for qualname, (module, function) in self.functions.items():
+        for qualname, (module, function) in self.functions.items():  # (see unseen_function)
             if qualname in closures or function.returns_function:
                 continue
             if _is_method(qualname, self.classes):
@@ -385,7 +386,7 @@ class ProjectIndex:
         net.get_loss(probs, labels)``, then ``sess.run([loss, update])``). Objectives of kind
         ``fetch`` whose scope is the function itself: its parameters are its inputs."""
         candidates: dict[str, list[str]] = {}
-        for qualname, (_, function) in self.functions.items():
+        for qualname, (_, function) in self.functions.items():  # (see unseen_function)
             short = qualname.rpartition(".")[2]
             params = function.params[1:] if function.params[:1] == ("self",) else function.params
             if "loss" in short.lower() and len(params) >= 2 and not function.returns_function:
@@ -741,6 +742,34 @@ _METRIC_WORDS: Final = (
     "score",
     "auc",
 )
+
+
+# Method names the analyses look up on a class by a name of their own, not the code's.
+_LOOKED_UP_METHODS: Final = frozenset(
+    {"call", "update_state", "result", "reset_state", "reset_states", "get_config", "build"}
+)
+
+
+def unseen_function(qualname: str, module: str, params: Sequence[str]) -> bool:
+    """A function that no rule selects unless something names it: defined at the top level of
+    ``module``, and neither shaped nor named like a loss or metric.
+
+    Whatever reads every function of the project (:meth:`ProjectIndex._find_definitions`,
+    :meth:`ProjectIndex._fetched`, the LL201 signature check, the pipeline's choice of helper
+    modules) picks only functions for which this is False, or that are referenced by name.
+    The early cutoff relies on it: an edit that adds, removes or changes such a function, and
+    leaves every other fact as it was, changes no finding while nothing names it (see
+    :mod:`losslint.cutoff`). A new whole-table reader must keep this true, or narrow it here.
+    A function that hands out another (``returns_function``, ``returns``) is never unseen."""
+    owner, _, name = qualname.rpartition(".")
+    if owner != module or not name.isidentifier() or name.startswith("__"):
+        return False
+    if name in _LOOKED_UP_METHODS:  # ``M.call`` could pass for the method of a class ``M``
+        return False
+    lowered = name.lower()
+    if "loss" in lowered or any(word in lowered for word in _METRIC_WORDS):
+        return False
+    return not any(p in TRUE_NAMES or p in PRED_NAMES for p in params)
 
 
 def namespaces(modules: Iterable[tuple[str, ModuleIndex]]) -> list[list[ModuleIndex]]:

@@ -233,6 +233,7 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
     compiling_paths = {rc.path for rc in context.compiles}
     compiling_modules = [m for m in project.modules if m.path in compiling_paths]
     near: dict[str, bool] = {}  # module path -> whether Keras can call its functions
+    # Every function is read: what is selected must be what unseen_function rules out.
     for qualname, (module, function) in project.functions.items():
         method = qualname.rpartition(".")[0] in project.classes
         definite = qualname in keras_called
