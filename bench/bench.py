@@ -17,8 +17,9 @@ time, so "40x" means losslint is 40 times faster.
 keras-team/keras tree), side by side with Ruff ``--select ALL`` in the same run: cold and warm,
 warm after a one-file edit (a central module, imported by many, and a leaf; a comment appended,
 which moves nothing, or one more comment line mid-file at each run, which moves every line
-below it; for the central module also a function appended, which changes its facts so that
-every rule runs again), a pre-commit style
+below it; for the central module also a function appended, which changes its facts but no
+finding; and a comment inside a loss the analyses read, which runs every rule again), a
+pre-commit style
 run naming one file, ``--jobs 1`` against ``--jobs 2``, and 1, 2, 4 and 8 copies of the tree
 (each copy's files differ by a comment, as vendored copies do). Each figure is the median of
 --repeat runs of CPU seconds (user + system, all processes) and wall seconds; memory is the
@@ -163,6 +164,18 @@ def _central_and_leaf(tree: Path) -> tuple[Path, Path]:
     return central, leaf
 
 
+def _loss_module(tree: Path) -> tuple[Path, int] | None:
+    """The file with the most functions shaped like a loss, ``(y_true, y_pred)``, and the line
+    (from 0) of its first such ``def`` that fits on one line."""
+    shaped = re.compile(rb"^def \w+\(y_true, y_pred[,)].*:\s*$", re.MULTILINE)
+    counts = {p: len(shaped.findall(p.read_bytes())) for p in sorted(tree.rglob("*.py"))}
+    best = max(counts, key=lambda p: counts[p], default=None)
+    if best is None or not counts[best]:
+        return None
+    lines = best.read_bytes().splitlines()
+    return best, next(n for n, line in enumerate(lines) if shaped.match(line + b"\n"))
+
+
 def _bytecode() -> None:
     """losslint's own modules compiled once, as an installed package has them: where
     PYTHONDONTWRITEBYTECODE is set, every run would compile them again (about 80 ms)."""
@@ -202,11 +215,15 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
         def nothing(_: int) -> None:
             pass
 
-        def edit(file: Path, middle: bool = False, code: bool = False) -> Callable[[int], None]:
+        def edit(
+            file: Path, middle: bool = False, code: bool = False, body: int | None = None
+        ) -> Callable[[int], None]:
             """A comment appended, or (``middle``) ``i + 1`` comment lines inserted before the
             top-level ``def`` nearest the middle of the file: each run moves every line below
-            it again; or (``code``) a function appended, which changes the file's facts, so
-            that every rule runs again."""
+            it again; or (``code``) a function appended, which changes the file's facts (a
+            function nothing names: the last findings stand); or a comment inside the body of
+            the function whose ``def`` is on line ``body`` (from 0), a loss the analyses read,
+            so that every rule runs again."""
             original = file.read_bytes()
             lines = original.splitlines(keepends=True)
             defs = [n for n, line in enumerate(lines) if line.startswith((b"def ", b"class "))]
@@ -214,7 +231,11 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
 
             def change(i: int) -> None:
                 comment = f"# edit {i} {time.time_ns()}\n".encode()
-                if code:
+                if body is not None:  # a comment as the first line of the loss's body
+                    indent = re.match(rb"\s*", lines[body + 1]).group()  # type: ignore[union-attr]
+                    inside = [*lines[: body + 1], indent + comment, *lines[body + 1 :]]
+                    file.write_bytes(b"".join(inside))
+                elif code:
                     added = f"\n\ndef _bench_edit_{i}_{time.time_ns()}(x):\n    return x\n"
                     file.write_bytes(original + added.encode())
                 elif middle:
@@ -267,7 +288,7 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
             original = file.read_bytes()
             kinds = [("comment appended", False, False), ("line inserted mid-file", True, False)]
             if label == "central":
-                kinds.append(("a function added: the rules run again", False, True))
+                kinds.append(("a function added that nothing names", False, True))
             for how, middle, code in kinds:
                 rows.append(
                     (
@@ -278,6 +299,19 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
                 )
                 file.write_bytes(original)
                 timed(check(), work, 1, nothing)
+        loss = _loss_module(work)
+        if loss is not None:
+            file, line = loss
+            original = file.read_bytes()
+            rows.append(
+                (
+                    f"warm, {file.relative_to(work)} edited (a comment in a loss: rules run)",
+                    timed(check(), work, repeat, edit(file, body=line)),
+                    ruff_run(edit(file, body=line)),
+                )
+            )
+            file.write_bytes(original)
+            timed(check(), work, 1, nothing)
         timed(check(), work, 1, nothing)
         named = [losslint, "check", str(leaf.relative_to(work)), "-q", "--fail-on", "never"]
         rows.append(
