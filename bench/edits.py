@@ -50,35 +50,40 @@ def _add(text: str, rng: random.Random) -> str | None:
     return "\n".join([*lines[:at], f"def {name}(a, b=2):", "    return a * b", "", "", *lines[at:]])
 
 
+def _pick(
+    text: str, rng: random.Random, simple: bool = False
+) -> tuple[ast.FunctionDef, list[str]] | None:
+    """A random top-level function and the file's lines; ``simple``: with parameters and its
+    ``def`` on one line."""
+    functions = [
+        f
+        for f in _top_functions(text)
+        if not simple or (f.args.args and f.lineno == f.body[0].lineno - 1)
+    ]
+    return (rng.choice(functions), text.split("\n")) if functions else None
+
+
 def _remove(text: str, rng: random.Random) -> str | None:
-    functions = _top_functions(text)
-    if not functions:
+    if (picked := _pick(text, rng)) is None:
         return None
-    function = rng.choice(functions)
-    lines = text.split("\n")
+    function, lines = picked
     end = function.end_lineno or function.lineno
     return "\n".join([*lines[: function.lineno - 1], *lines[end:]])
 
 
 def _rename(text: str, rng: random.Random) -> str | None:
-    functions = _top_functions(text)
-    if not functions:
+    if (picked := _pick(text, rng)) is None:
         return None
-    function = rng.choice(functions)
-    lines = text.split("\n")
+    function, lines = picked
     line = lines[function.lineno - 1]
     lines[function.lineno - 1] = line.replace(f"def {function.name}(", f"def {function.name}_x(", 1)
     return "\n".join(lines)
 
 
 def _widen(text: str, rng: random.Random) -> str | None:
-    functions = [
-        f for f in _top_functions(text) if f.args.args and f.lineno == f.body[0].lineno - 1
-    ]
-    if not functions:
+    if (picked := _pick(text, rng, simple=True)) is None:
         return None
-    function = rng.choice(functions)
-    lines = text.split("\n")
+    function, lines = picked
     line = lines[function.lineno - 1]
     at = line.rfind(")")
     if at < 0:
