@@ -301,8 +301,9 @@ class _Unit:
     inserted above a walked function, code changed where no analysis looked). The facts may
     also differ by top-level functions that no rule selects by their shape and that nothing in
     the project names (a helper added, removed, renamed: :mod:`losslint.cutoff`). A changed
-    file that the pre-filter skips, and that gave no facts, changes nothing. A finding that quotes a
-    changed file (``serve.py:12``) is made again, since the line it quotes may have moved."""
+    file that the pre-filter skips, and that gave no facts, changes nothing. A finding that
+    quotes a changed file (``serve.py:12``) is made again, since the line it quotes may have
+    moved."""
 
     def __init__(
         self,
