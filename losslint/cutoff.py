@@ -126,7 +126,8 @@ def unseen_change(before: Any, after: Any, module: str) -> UnseenChange | None:
             return None  # the difference is elsewhere
         for function in touched:
             fields_of = function["f"]
-            qualname, params = fields_of[_function_field("qualname")], fields_of[1]
+            qualname = fields_of[_function_field("qualname")]
+            params = fields_of[_function_field("params")]
             hands_out = fields_of[_function_field("returns_function")] is not None or bool(
                 fields_of[_function_field("returns")]
             )
