@@ -53,10 +53,7 @@ def same_facts(before: Any, after: Any) -> bool:
             return False
     elif old_chunks != new_chunks:
         return False
-    skip = {field_position("path"), chunks}
-    return all(
-        i in skip or paired(a, b, pairs) for i, (a, b) in enumerate(zip(old, new, strict=True))
-    ) and _in_order(pairs)
+    return _rest_paired(old, new, ("path", "chunks"), pairs)
 
 
 @dataclass(frozen=True)
@@ -126,7 +123,7 @@ def unseen_change(before: Any, after: Any, module: str) -> UnseenChange | None:
             return None  # the difference is elsewhere
         for function in touched:
             fields_of = function["f"]
-            qualname = fields_of[_function_field("qualname")]
+            qualname = _qualname(function)
             params = fields_of[_function_field("params")]
             hands_out = fields_of[_function_field("returns_function")] is not None or bool(
                 fields_of[_function_field("returns")]
@@ -164,22 +161,34 @@ def unseen_change(before: Any, after: Any, module: str) -> UnseenChange | None:
             return None
         top = position("top_level")
         old_top, new_top = _set_of(old[top], str), _set_of(new[top], str)
-        gone_names = {f["f"][0].rpartition(".")[2] for f in gone}
-        added_names = {f["f"][0].rpartition(".")[2] for f in added}
+        gone_names = {_qualname(f).rpartition(".")[2] for f in gone}
+        added_names = {_qualname(f).rpartition(".")[2] for f in added}
         if old_top is None or new_top is None or added_names & old_top:
             return None  # a second binding of a name: which one wins may change
         if not gone_names <= old_top or new_top != (old_top - gone_names) | added_names:
             return None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return None
-    skip = {position(n) for n in ("path", "functions", "chunks", "definition_chunks", "top_level")}
-    if not all(
-        i in skip or paired(a, b, pairs) for i, (a, b) in enumerate(zip(old, new, strict=True))
-    ):
-        return None
-    if not _in_order(pairs):
+    compared = ("path", "functions", "chunks", "definition_chunks", "top_level")
+    if not _rest_paired(old, new, compared, pairs):
         return None
     return UnseenChange(frozenset(changed | added_names), frozenset(gone_names), renumber)
+
+
+def _qualname(function: Any) -> Any:
+    """The qualified name in a function's facts document."""
+    return function["f"][_function_field("qualname")]
+
+
+def _rest_paired(
+    old: list[Any], new: list[Any], compared: tuple[str, ...], pairs: set[tuple[int, int]]
+) -> bool:
+    """The fields of two facts documents other than those ``compared`` already, paired as
+    :func:`paired` pairs them, and all the line pairs one to one and in order."""
+    skip = {field_position(name) for name in compared}
+    return all(
+        i in skip or paired(a, b, pairs) for i, (a, b) in enumerate(zip(old, new, strict=True))
+    ) and _in_order(pairs)
 
 
 def _module_fields(before: Any, after: Any) -> tuple[list[Any], list[Any]] | None:
@@ -206,7 +215,7 @@ def _by_qualname(functions: Any) -> dict[str, Any] | None:
     for function in functions:
         if not (isinstance(function, dict) and function.get("@") == "FunctionDef"):
             return None
-        qualname = function["f"][0]
+        qualname = _qualname(function)
         if not isinstance(qualname, str) or qualname in out:
             return None
         out[qualname] = function
