@@ -3,13 +3,15 @@ cache reports (the early cutoff is only ever a shortcut).
 
     python bench/edits.py TREE                    # 20 edits of random files, seed 1
     python bench/edits.py TREE --file keras/src/ops/numpy.py --count 8 --seed 3
+    python bench/edits.py TREE --kind "comment in a function" --kind "comment at a line end"
 
 A copy of TREE is checked once to fill the cache; then each edit is made to a random file (or
 to the ``--file`` given), checked with the cache and without it, and undone. The edits are the
 ones a person makes between two runs: a top-level function added where a blank line is (named
 so that nothing else names it), one removed, renamed or given one more parameter, a comment
-inserted, a line deleted. Each line says whether the rules ran again and how long the cached
-run took; the run fails if any result differs.
+inserted (anywhere, inside a function, at the end of one of its lines), a line deleted. Each
+line says whether the rules ran again and how long the cached run took; the run fails if any
+result differs.
 """
 
 from __future__ import annotations
@@ -99,6 +101,37 @@ def _comment(text: str, rng: random.Random) -> str | None:
     return "\n".join([*lines[:at], f"{indent}# an edit", *lines[at:]])
 
 
+def _statement(text: str, rng: random.Random) -> tuple[ast.stmt, list[str]] | None:
+    """A random statement inside a random top-level function, and the file's lines."""
+    if (picked := _pick(text, rng)) is None:
+        return None
+    function, lines = picked
+    statements = [n for n in ast.walk(function) if isinstance(n, ast.stmt) and n is not function]
+    return (rng.choice(statements), lines) if statements else None
+
+
+def _comment_inside(text: str, rng: random.Random) -> str | None:
+    """A comment line inside a function, indented as the statement it goes above."""
+    if (picked := _statement(text, rng)) is None:
+        return None
+    statement, lines = picked
+    at = statement.lineno - 1
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    return "\n".join([*lines[:at], f"{indent}# an edit", *lines[at:]])
+
+
+def _comment_after(text: str, rng: random.Random) -> str | None:
+    """A comment at the end of the last line of a statement inside a function."""
+    if (picked := _statement(text, rng)) is None:
+        return None
+    statement, lines = picked
+    at = (statement.end_lineno or statement.lineno) - 1
+    if lines[at].rstrip().endswith("\\"):
+        return None
+    lines[at] += "  # an edit"
+    return "\n".join(lines)
+
+
 def _delete(text: str, rng: random.Random) -> str | None:
     lines = text.split("\n")
     if len(lines) < 2:
@@ -113,6 +146,8 @@ EDITS: dict[str, Edit] = {
     "rename a function": _rename,
     "add a parameter": _widen,
     "insert a comment": _comment,
+    "comment in a function": _comment_inside,
+    "comment at a line end": _comment_after,
     "delete a line": _delete,
 }
 
@@ -128,6 +163,7 @@ def main() -> int:
     parser.add_argument("--file", action="append", default=[], help="edit only these files")
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kind", action="append", choices=sorted(EDITS), help="only these edits")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     checks: list[int] = []
@@ -152,7 +188,7 @@ def main() -> int:
         for number in range(args.count):
             file = rng.choice(files)
             original = file.read_text(encoding="utf-8", errors="surrogateescape")
-            kind = rng.choice(sorted(EDITS))
+            kind = rng.choice(sorted(args.kind or EDITS))
             edited = EDITS[kind](original, rng)
             if edited is None or edited == original:
                 continue

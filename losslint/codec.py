@@ -52,15 +52,26 @@ class SourceChanged(RuntimeError):
 # through its facts and what was read of it (the pipeline's early cutoff).
 READ: Final[dict[str, set[int]]] = {}
 WHOLE: Final = -1
+# The chunks of READ whose text was read, beyond the syntax and the positions of its nodes (a
+# line quoted in a message, searched for a word). The cutoff may take any other chunk read as
+# unchanged when its syntax is, whatever its comments and blank lines (``losslint.cutoff``).
+TEXT: Final[dict[str, set[int]]] = {}
 
 
-def mark_read(path: str, chunk: int = WHOLE) -> None:
-    """Record that an analysis read ``chunk`` of ``path`` (by default, the whole file)."""
-    chunks = READ.get(path)
-    if chunks is None:
-        READ[path] = {chunk}
-    else:
-        chunks.add(chunk)
+def mark_read(path: str, chunk: int = WHOLE, text: bool = False) -> None:
+    """Record that an analysis read ``chunk`` of ``path`` (by default, the whole file);
+    ``text``: its text, not only its syntax."""
+    for record in (READ, TEXT) if text else (READ,):
+        chunks = record.get(path)
+        if chunks is None:
+            record[path] = {chunk}
+        else:
+            chunks.add(chunk)
+
+
+def clear_reads() -> None:
+    READ.clear()
+    TEXT.clear()
 
 
 class Source:
@@ -177,19 +188,23 @@ class Source:
             self._lines = tuple(source_lines(self.text()))  # as Python counts lines
         return self._lines
 
-    def mark_lines(self, first: int, last: int) -> None:
-        """Record a read of lines ``first`` to ``last`` (from 1): the chunks that hold them."""
+    def mark_lines(self, first: int, last: int, text: bool = True) -> None:
+        """Record a read of lines ``first`` to ``last`` (from 1): the chunks that hold them;
+        ``text``: a read of their text, not only of where a node is on them."""
         if len(self.chunks) < 2:
-            mark_read(self.path)
+            mark_read(self.path, text=text)
             return
         for chunk in range(self._chunk_at(first), self._chunk_at(last) + 1):
-            mark_read(self.path, chunk)
+            mark_read(self.path, chunk, text)
 
-    def extents(self, chunks: Iterable[int]) -> list[list[Any]] | None:
+    def extents(
+        self, chunks: Iterable[int], texts: dict[str, str] | None = None
+    ) -> list[list[Any]] | None:
         """``[chunk, first line, last line, digest]`` of each of ``chunks``: the lines of its
         statements (not the comments after them), and a digest of their text. The early
         cutoff compares them with the same chunks of a later version of the file. None when
-        the file is read whole or has a single chunk."""
+        the file is read whole or has a single chunk. ``texts``: where each chunk's text
+        goes, by its digest."""
         if WHOLE in chunks or len(self.chunks) < 2:
             return None
         out: list[list[Any]] = []
@@ -200,7 +215,10 @@ class Source:
             first = min(first_line(stmt) for stmt in part)
             last = max(stmt.end_lineno or stmt.lineno for stmt in part)
             text = self._between(first, last + 1)
-            out.append([number, first, last, hashlib.sha256(text.encode()).hexdigest()])
+            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+            out.append([number, first, last, digest])
+            if texts is not None:
+                texts[digest] = text
         return out
 
     def _between(self, start: int, stop: int | None) -> str:
@@ -251,13 +269,21 @@ class _Lines(tuple[str, ...]):
         if isinstance(key, slice):
             start, stop, step = key.indices(size)
             if step != 1:
-                mark_read(self.source.path)
+                mark_read(self.source.path, text=True)
             elif stop > start:
                 self.source.mark_lines(start + 1, stop)
         elif isinstance(key, int) and -size <= key < size:
             line = key % size + 1
             self.source.mark_lines(line, line)
         return super().__getitem__(key)
+
+    def position_line(self, index: int) -> str:
+        """Line ``index`` (from 0), read only to place a node on it (a column in characters)
+        or a finding (its line, which the cutoff takes again from the file as it is): a
+        read of its chunk, not of its text."""
+        line = index % len(self) + 1
+        self.source.mark_lines(line, line, text=False)
+        return tuple.__getitem__(self, index)
 
     def __reduce__(self) -> Any:  # pickled or copied as a plain tuple: reads are this run's
         return (tuple, (tuple(super().__iter__()),))
@@ -268,7 +294,7 @@ def _reading_whole(name: str) -> Any:
     method = getattr(tuple, name)
 
     def read(self: _Lines, *args: Any) -> Any:
-        mark_read(self.source.path)
+        mark_read(self.source.path, text=True)
         return method(self, *args)
 
     read.__name__ = read.__qualname__ = name

@@ -10,9 +10,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
+
+from losslint.codec import Source, SourceChanged
+from losslint.diagnostic import Diagnostic, Span
+
+if TYPE_CHECKING:
+    from losslint.parse import ParsedModule
+
+# A diagnostic with the text of its line (see the pipeline).
+Found = tuple[Diagnostic, str]
 
 
 @functools.cache
@@ -297,3 +306,219 @@ def paired(a: Any, b: Any, pairs: set[tuple[int, int]], lines: bool = False) -> 
                 and paired(w[1:4:2], v[1:4:2], pairs, lines=True)
             )
     return all(paired(a[key], b[key], pairs) for key in a)
+
+
+def same_syntax(old: str, old_first: int, new: str, new_first: int) -> dict[int, int] | None:
+    """How the lines of a chunk's statements moved, when its text changed but its syntax did
+    not: ``old`` and ``new`` are the texts of the chunk from its first line (``old_first``,
+    ``new_first``) to its last. The map takes each line where a node starts or ends to where
+    that node is now. None unless both parse to the same tree, each node on the same columns
+    (in characters) and its lines moved in order: comments, blank lines and the breaks of a
+    bracketed expression may change, not a token.
+
+    An analysis that reads only the syntax of a chunk (its nodes and their positions) then
+    sees the same thing, moved: what it found there moves with the nodes."""
+    import ast
+
+    from losslint.index.positions import source_lines
+
+    trees = []
+    for text, first in ((old, old_first), (new, new_first)):
+        try:
+            trees.append(ast.parse("\n" * (first - 1) + text))
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            return None
+    before, after = trees
+    try:
+        if ast.dump(before, include_attributes=False) != ast.dump(after, include_attributes=False):
+            return None
+    except RecursionError:
+        return None
+    old_lines = [""] * (old_first - 1) + source_lines(old)
+    new_lines = [""] * (new_first - 1) + source_lines(new)
+    pairs: set[tuple[int, int]] = set()
+    for a, b in zip(ast.walk(before), ast.walk(after), strict=True):
+        if not hasattr(a, "lineno"):
+            continue
+        line, start, end, stop = _place(a, old_lines)
+        b_line, b_start, b_end, b_stop = _place(b, new_lines)
+        if start != b_start or stop != b_stop:
+            return None
+        pairs.add((line, b_line))
+        pairs.add((end, b_end))
+    if not _in_order(pairs):
+        return None
+    return dict(pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Where a chunk read by the analyses went in an edit: its lines as stored (``first`` to
+    ``last``), its extent now (``now``: see :meth:`Source.extents`), and how its lines moved:
+    all by ``shift``, or, where its text changed but not its syntax, each as ``lines`` maps it
+    (:func:`same_syntax`; ``text`` then holds its lines now, from ``now``'s first)."""
+
+    first: int
+    last: int
+    now: list[Any]
+    shift: int = 0
+    lines: Mapping[int, int] | None = None
+    text: Sequence[str] = ()
+
+    def line(self, line: int) -> int | None:
+        """Where line ``line`` is now; None when it is not one this move can place."""
+        if not self.first <= line <= self.last:
+            return None
+        if self.lines is None:
+            return line + self.shift
+        return self.lines.get(line)
+
+
+def moved(
+    source: Source,
+    document: Any,
+    extents: Any,
+    stored_text: Callable[[str], str | None],
+    renumber: Mapping[int, int] | None = None,
+    texts: dict[str, str] | None = None,
+    parsed: ParsedModule | None = None,
+) -> list[Move] | None:
+    """How each chunk in ``extents`` (as stored) moved, when ``source``, the file as it is
+    now with ``document`` its facts, has each of them with the same text, or, for a chunk
+    whose text was not read (only its syntax: see :data:`codec.TEXT`), the same syntax; else
+    None. ``stored_text``: the text of a chunk as stored, by its digest, if kept.
+    ``renumber``: the chunks' numbers now by their stored ones, where chunks came or went (by
+    default they are the same). ``texts``: where the text of each chunk that changed goes, by
+    its digest now. ``parsed``: the parse the facts came from, if at hand."""
+    try:
+        starts = tuple(document["f"][field_position("chunks")])
+        numbers = [int(number) for number, *_ in extents]
+        if renumber is not None:
+            numbers = [renumber[number] for number in numbers]  # a chunk removed: KeyError
+        if not numbers or any(type(v) is not int for v in starts):
+            return None
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None  # read whole (None), or not an entry this version wrote
+    source.chunks = starts
+    if parsed is not None:
+        source.adopt(parsed.source, parsed.tree)
+    if min(numbers) < 0 or max(numbers) >= len(starts):
+        return None
+    found: dict[str, str] = {}
+    try:
+        now = source.extents(numbers, texts=found)
+    except (SourceChanged, SyntaxError, ValueError, OSError):
+        return None
+    if now is None:
+        return None
+    out = []
+    try:
+        for (_, first, last, digest, *flags), (number, first_now, last_now, digest_now) in zip(
+            extents, now, strict=True
+        ):
+            if type(first) is not int or type(last) is not int:
+                return None
+            read_text = bool(flags and flags[0])
+            entry = [number, first_now, last_now, digest_now, int(read_text)]
+            if digest == digest_now and last - first == last_now - first_now:
+                out.append(Move(first, last, entry, first_now - first))
+                continue
+            old = None if read_text else stored_text(digest)
+            if old is None:
+                return None
+            text = found[digest_now]
+            lines = same_syntax(old, first, text, first_now)
+            if lines is None:
+                return None
+            if texts is not None:
+                texts[digest_now] = text
+            out.append(Move(first, last, entry, lines=lines, text=_lines_of(text)))
+    except (TypeError, ValueError):
+        return None
+    return out
+
+
+def _place(node: Any, lines: list[str]) -> tuple[int, int, int, int]:
+    """A node's first line, column (in characters), last line and end column."""
+    from losslint.index.positions import column
+
+    line = node.lineno
+    end = getattr(node, "end_lineno", None) or line
+    start = node.col_offset
+    stop = getattr(node, "end_col_offset", None)
+    stop = start if stop is None else stop
+    return line, column(lines, line, start), end, column(lines, end, stop)
+
+
+def _lines_of(text: str) -> list[str]:
+    from losslint.index.positions import source_lines
+
+    return source_lines(text)
+
+
+def shifted(extents: Any, moves: list[Move] | None) -> Any:
+    """Stored extents as the file's edit moved them."""
+    if moves is None or not isinstance(extents, list):
+        return extents
+    return [move.now for move in moves]
+
+
+# How a message points at a line of its own file (``... (line 12)``).
+_LINE_IN_MESSAGE: Final = re.compile(r"\bline (\d+)\b")
+
+
+def remapped(found: list[Found], moves: dict[str, list[Move]]) -> list[Found] | None:
+    """``found`` with the positions in moved chunks moved; None when one is outside them, or
+    when a message names a line of its file that moved (the message would be made anew)."""
+    if not moves:
+        return found
+
+    def place(line: int, moved: list[Move]) -> tuple[Move, int] | None:
+        for move in moved:
+            now = move.line(line)
+            if now is not None:
+                return move, now
+        return None
+
+    def span(value: Span, moved: list[Move]) -> tuple[Move, Span] | None:
+        start = place(value.line, moved)
+        if start is None:
+            return None
+        move, line = start
+        end = move.line(value.end_line)
+        if end is None:
+            return None
+        return move, dataclasses.replace(value, line=line, end_line=end)
+
+    out: list[Found] = []
+    for d, text in found:
+        moved = moves.get(d.path)
+        if moved is None:
+            out.append((d, text))
+            continue
+        for number in _LINE_IN_MESSAGE.findall(d.message):
+            placed = place(int(number), moved)
+            if placed is None or placed[1] != int(number):
+                return None
+        where = span(d.span, moved)
+        if where is None:
+            return None
+        move, at = where
+        if move.lines is not None:  # its text changed: the line as it is now, for noqa
+            text = move.text[at.line - move.now[1]]
+        fix = d.fix
+        if fix is not None:
+            edits = []
+            for edit in fix.edits:
+                if edit.span is None:
+                    edits.append(edit)
+                    continue
+                moved_edit = span(edit.span, moved)
+                if moved_edit is None:
+                    return None
+                if moved_edit[0].lines is not None and edit.kind == "comment":
+                    return None  # a comment is no node: where it is now is not known
+                edits.append(dataclasses.replace(edit, span=moved_edit[1]))
+            fix = dataclasses.replace(fix, edits=tuple(edits))
+        out.append((dataclasses.replace(d, span=at, fix=fix), text))
+    return out

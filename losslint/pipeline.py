@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pathspec
 
-from losslint import codec, noqa
+from losslint import codec, cutoff, noqa
 from losslint.cache import Cache, FileState, digest
 from losslint.codec import DecodeError, Source, SourceChanged, decode, encode
 from losslint.config import Config
-from losslint.cutoff import UnseenChange, field_position, same_facts, unseen_change
+from losslint.cutoff import Move, UnseenChange, field_position, same_facts, unseen_change
 from losslint.diagnostic import Diagnostic, Severity, Span
 from losslint.discover import Discovery
 from losslint.index.positions import source_lines
@@ -213,7 +213,7 @@ def run(
                     cached += len(group) - unit.indexed
                     continue
                 marks = len(found), len(internal)
-                codec.READ.clear()
+                codec.clear_reads()
                 # When none of the files reported has facts (each fails to parse), no rule can
                 # find anything in them: reading them is all there is to do.
                 wanted = group if reported is None else [m for m in group if m.shown in reported]
@@ -242,8 +242,10 @@ def run(
                 internal.extend(outcome.internal)
                 if cache is not None and len(internal) == marks[1]:
                     _merge_reads(outcome.read, codec.READ)
-                    read_here = _described(outcome.read, [*group, *helpers])
-                    unit.store(found_here, read_here, [h.shown for h in helpers])
+                    _merge_reads(outcome.text, codec.TEXT)
+                    texts: dict[str, str] = {}
+                    read_here = _described(outcome.read, outcome.text, [*group, *helpers], texts)
+                    unit.store(found_here, read_here, [h.shown for h in helpers], texts)
                 for member in (*group, *helpers):
                     member.facts = None
                 extra += helpers
@@ -341,8 +343,17 @@ class _Unit:
         if self.cache.last_key(self.lineage) != self.key:
             self.cache.store_last(self.lineage, self.key)
 
-    def store(self, found: list[Found], read: Described, helpers: list[str]) -> None:
-        """``helpers``: the skipped files whose facts the rules had (see _needed_helpers)."""
+    def store(
+        self,
+        found: list[Found],
+        read: Described,
+        helpers: list[str],
+        texts: dict[str, str] | None = None,
+        kept: dict[str, str] | None = None,
+    ) -> None:
+        """``helpers``: the skipped files whose facts the rules had (see _needed_helpers);
+        ``texts``: the chunks read, by their digest (None: those kept still hold), and
+        ``kept`` those kept before, when they were read."""
         assert self.cache is not None
         shown = {m.absolute: m.shown for m in self.members}
         document = {
@@ -352,6 +363,8 @@ class _Unit:
             "helpers": sorted(helpers),
         }
         self.cache.store_results(self.key, document)
+        if texts is not None:
+            self.cache.store_texts(self.lineage, texts, kept)
         self.cache.store_last(self.lineage, self.key)
 
     def unchanged(self) -> list[Found] | None:
@@ -384,8 +397,17 @@ class _Unit:
         # A file the pre-filter still skips and that gave no facts cannot change a finding:
         # which files give facts depends on the modules that import them, not on their text.
         changed = [p for p in edited if p in by_path]
-        moves: dict[str, list[_Move]] = {}
+        moves: dict[str, list[Move]] = {}
         unseen: dict[str, UnseenChange] = {}
+        kept: dict[str, str] | None = None  # the texts of the chunks read last, when needed
+        texts: dict[str, str] = {}  # of those that changed, as they are now
+
+        def stored_text(chunk_digest: str) -> str | None:
+            nonlocal kept
+            if kept is None:
+                kept = self.cache.texts(self.lineage) if self.cache is not None else {}
+            return kept.get(chunk_digest)
+
         for path in changed:
             member = by_path[path]
             before = self.cache.facts(self.cache.facts_key(old[path][0], member.module))
@@ -398,9 +420,12 @@ class _Unit:
                 if change is None:
                     return None
                 unseen[path] = change
-            if path in read:  # the chunks read must be there, word for word, maybe moved
+            if path in read:  # the chunks read must be there (their syntax, or their text)
                 renumber = unseen[path].chunks if path in unseen else None
-                moved = _moved(member, after, read[path], self.parsed.get(path), renumber)
+                source = Source(member.absolute, member.digest, member.content)
+                moved = cutoff.moved(
+                    source, after, read[path], stored_text, renumber, texts, self.parsed.get(path)
+                )
                 if moved is None:
                     return None
                 moves[path] = moved
@@ -413,11 +438,15 @@ class _Unit:
             for name in {n for p in edited for n in (p, os.path.basename(p))}
         ):
             return None  # a message quoting a changed file may quote a line that moved
-        replay = _remapped(replay, moves)
+        replay = cutoff.remapped(replay, moves)
         if replay is None:
             return None
-        read = {p: _shifted(extents, moves.get(p)) for p, extents in read.items()}
-        self.store(replay, read, [str(h) for h in helpers])
+        read = {p: cutoff.shifted(extents, moves.get(p)) for p, extents in read.items()}
+        if texts:  # the texts of the chunks read now: those kept, and those that changed
+            known = {**(kept or {}), **texts}
+            wanted = {e[3] for extents in read.values() if extents for e in extents}
+            texts = {key: known[key] for key in wanted if key in known}
+        self.store(replay, read, [str(h) for h in helpers], texts or None, kept)
         return replay
 
     def _unnamed(self, changes: dict[str, UnseenChange]) -> bool:
@@ -449,14 +478,14 @@ class _Unit:
 
     def _facts(self, member: _Member) -> Any:
         """The facts document of ``member`` as it is now: cached, else indexed and cached
-        (and its parse kept in ``parsed``, for :func:`_moved`)."""
+        (and its parse kept in ``parsed``, for :func:`cutoff.moved`)."""
         assert self.cache is not None
         key = self.cache.facts_key(member.digest, member.module)
         document = self.cache.facts(key)
         if document is None:
             task = (member.shown, member.absolute, member.module, member.content)
             parsed: list[ParsedModule] = []
-            # No collection after it (see _settle): its tree is kept, for _moved, and cycles
+            # No collection after it (see _settle): its tree is kept, for moved(), and cycles
             # of the indexer's are broken by the indexer itself.
             kind, document, file_digest = _index_one(task, parsed)
             self.indexed += 1
@@ -474,118 +503,25 @@ def _module_parts(shown: str) -> list[str]:
     return [*directory.split("/"), name.partition(".")[0]]
 
 
-def _described(reads: Reads, members: list[_Member]) -> Described:
-    """What was read of each file: the extents of its chunks read, or None where it was read
-    whole or its facts are not at hand (a file read only for a finding's line)."""
+def _described(
+    reads: Reads, text: Reads, members: list[_Member], texts: dict[str, str]
+) -> Described:
+    """What was read of each file: the extents of its chunks read, each with whether its text
+    was read (1) or only its syntax (0), or None where it was read whole or its facts are not
+    at hand (a file read only for a finding's line). The chunks' texts go to ``texts``."""
     facts = {m.absolute: m.facts for m in members if m.facts is not None}
     out: Described = {}
     for path, chunks in reads.items():
         source = codec.source_of(facts[path]) if path in facts else None
         try:
-            out[path] = source.extents(chunks) if source is not None else None
+            extents = source.extents(chunks, texts) if source is not None else None
         except (SourceChanged, SyntaxError, ValueError, OSError):
-            out[path] = None
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class _Move:
-    """Where a chunk read by the analyses went in an edit: its lines as stored, how far they
-    moved, and its number now."""
-
-    first: int
-    last: int
-    shift: int
-    number: int
-
-
-def _moved(
-    member: _Member,
-    document: Any,
-    extents: Any,
-    parsed: ParsedModule | None = None,
-    renumber: Mapping[int, int] | None = None,
-) -> list[_Move] | None:
-    """How each chunk in ``extents`` (as stored) moved, when the file as it is now
-    (``document``: its facts; ``parsed``: the parse they came from, if at hand) has the same
-    text for each, else None. ``renumber``: the chunks' numbers now by their stored ones,
-    where chunks came or went (by default they are the same)."""
-    try:
-        starts = tuple(document["f"][field_position("chunks")])
-        numbers = [int(number) for number, *_ in extents]
-        if renumber is not None:
-            numbers = [renumber[number] for number in numbers]  # a chunk removed: KeyError
-        if not numbers or any(type(v) is not int for v in starts):
-            return None
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None  # read whole (None), or not an entry this version wrote
-    source = Source(member.absolute, member.digest, member.content)
-    source.chunks = starts
-    if parsed is not None:
-        source.adopt(parsed.source, parsed.tree)
-    if min(numbers) < 0 or max(numbers) >= len(starts):
-        return None
-    try:
-        now = source.extents(numbers)
-    except (SourceChanged, SyntaxError, ValueError, OSError):
-        return None
-    if now is None:
-        return None
-    out = []
-    try:
-        for (_, first, last, text), (number, first_now, last_now, text_now) in zip(
-            extents, now, strict=True
-        ):
-            if text != text_now or type(first) is not int or last - first != last_now - first_now:
-                return None
-            out.append(_Move(first, last, first_now - first, number))
-    except (TypeError, ValueError):
-        return None
-    return out
-
-
-def _shifted(extents: Any, moved: list[_Move] | None) -> Any:
-    """Stored extents with each chunk's lines and number as the file's edit moved them."""
-    if moved is None or not isinstance(extents, list):
-        return extents
-    return [
-        [move.number, first + move.shift, last + move.shift, text]
-        for (_, first, last, text), move in zip(extents, moved, strict=True)
-    ]
-
-
-def _remapped(found: list[Found], moves: dict[str, list[_Move]]) -> list[Found] | None:
-    """``found`` with the positions in moved chunks moved; None when one is outside them."""
-    if not moves:
-        return found
-
-    def span(value: Span, moved: list[_Move]) -> Span | None:
-        for move in moved:
-            first, last, shift = move.first, move.last, move.shift
-            if first <= value.line and value.end_line <= last:
-                line, end = value.line + shift, value.end_line + shift
-                return dataclasses.replace(value, line=line, end_line=end)
-        return None
-
-    out: list[Found] = []
-    for d, line in found:
-        moved = moves.get(d.path)
-        if moved is None:
-            out.append((d, line))
-            continue
-        where = span(d.span, moved)
-        if where is None:
-            return None
-        fix = d.fix
-        if fix is not None:
-            edits = []
-            for edit in fix.edits:
-                at = span(edit.span, moved) if edit.span is not None else None
-                if edit.span is not None and at is None:
-                    return None
-                edits.append(dataclasses.replace(edit, span=at))
-            fix = dataclasses.replace(fix, edits=tuple(edits))
-        out.append((dataclasses.replace(d, span=where, fix=fix), line))
+            extents = None
+        if extents is not None:
+            quoted = text.get(path, ())
+            for extent in extents:
+                extent.append(int(extent[0] in quoted))
+        out[path] = extents
     return out
 
 
@@ -975,6 +911,7 @@ class _Outcome:
     found: list[Found]
     internal: list[str]
     read: Reads = field(default_factory=dict)  # what was read in a forked child
+    text: Reads = field(default_factory=dict)  # and of that, what was read as text
 
 
 def _check(
@@ -989,6 +926,7 @@ def _check(
     found: list[Diagnostic] = []
     internal: list[str] = []
     read: Reads = {}
+    text: Reads = {}
     rules = select_rules(all_rules(), config.selected, config.ignored)
     indexed = [(m.absolute, m.facts) for m in members if m.facts is not None]
     for indexes in namespaces(indexed):
@@ -1009,10 +947,11 @@ def _check(
         for rule in others if forked is not None else rules:
             _run_rule(rule, context, paths, found, internal)
         if forked is not None:
-            found_there, internal_there, read_there = forked()
+            found_there, internal_there, read_there, text_there = forked()
             found.extend(found_there)
             internal.extend(internal_there)
             _merge_reads(read, read_there)
+            _merge_reads(text, text_there)
     # A file's lines are read again (from the disk) only where a finding or our noqa is.
     facts = {m.shown: m.facts for m in members if m.facts is not None}
     result = _with_lines(found, facts)
@@ -1021,7 +960,7 @@ def _check(
         commented = {p: list(index.lines) for p, index in facts.items() if index.noqa}
         selected = functools.partial(_selected, config=config)
         result.extend(noqa.judge([*earlier, *result], commented, selected))
-    return _Outcome(result, internal, read)
+    return _Outcome(result, internal, read, text)
 
 
 def _merge_reads(into: Reads, more: Mapping[str, Iterable[int]]) -> None:
@@ -1044,7 +983,7 @@ def _run_rule(
 
 def _forked(
     rules: list[Any], context: Any, paths: set[str]
-) -> Callable[[], tuple[list[Diagnostic], list[str], Reads]] | None:
+) -> Callable[[], tuple[list[Diagnostic], list[str], Reads, Reads]] | None:
     """Run ``rules`` in a forked child; a function that waits for its findings (and internal
     errors). None where this platform cannot fork. A child that dies without answering has its
     rules run here instead, so nothing is lost."""
@@ -1062,19 +1001,22 @@ def _forked(
         for rule in rules:
             _run_rule(rule, context, paths, found, internal)
         read = {path: sorted(chunks) for path, chunks in codec.READ.items()}
-        send.send(([encode(d) for d in found], internal, read))
+        text = {path: sorted(chunks) for path, chunks in codec.TEXT.items()}
+        send.send(([encode(d) for d in found], internal, read, text))
         send.close()
 
     process = context_fork.Process(target=child, daemon=True)
     process.start()
     send.close()
 
-    def wait() -> tuple[list[Diagnostic], list[str], Reads]:
+    def wait() -> tuple[list[Diagnostic], list[str], Reads, Reads]:
         read: Reads = {}
+        text: Reads = {}
         try:
-            documents, internal, read_there = receive.recv()
+            documents, internal, read_there, text_there = receive.recv()
             found = [decode(d) for d in documents]
             _merge_reads(read, read_there)
+            _merge_reads(text, text_there)
         except (EOFError, OSError, DecodeError):  # the child died: its rules run here
             found, internal = [], []
             for rule in rules:
@@ -1082,7 +1024,7 @@ def _forked(
         finally:
             receive.close()
             process.join()
-        return found, internal, read
+        return found, internal, read, text
 
     return wait
 
@@ -1160,7 +1102,12 @@ def _with_lines(found: list[Diagnostic], known: dict[str, ModuleIndex]) -> list[
         if d.path not in texts:  # a file's lines record a read of the chunk of each line taken
             texts[d.path] = known[d.path].lines if d.path in known else _read_lines(d.path)
         lines = texts[d.path]
-        out.append((d, lines[d.line - 1] if 0 < d.line <= len(lines) else ""))
+        if 0 < d.line <= len(lines):
+            # Read to judge noqa, which the cutoff does again on the line as it is now.
+            place = getattr(lines, "position_line", None)
+            out.append((d, place(d.line - 1) if place is not None else lines[d.line - 1]))
+        else:
+            out.append((d, ""))
     return out
 
 

@@ -35,7 +35,9 @@ def line_breaks(text: str, start: int, end: int) -> int:
 def column(lines: Sequence[str], line: int, byte_offset: int) -> int:
     """0-based character column of a UTF-8 byte offset on a 1-based line."""
     if 0 < line <= len(lines):
-        text = lines[line - 1]
+        # The cache's lines record what is read of them: this is only where a node is.
+        place = getattr(lines, "position_line", None)
+        text = place(line - 1) if place is not None else lines[line - 1]
         if not text.isascii():
             return len(
                 text.encode("utf-8", "surrogatepass")[:byte_offset].decode("utf-8", "replace")
