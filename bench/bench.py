@@ -216,14 +216,19 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
             pass
 
         def edit(
-            file: Path, middle: bool = False, code: bool = False, body: int | None = None
+            file: Path,
+            middle: bool = False,
+            code: bool = False,
+            body: int | None = None,
+            statement: bool = False,
         ) -> Callable[[int], None]:
             """A comment appended, or (``middle``) ``i + 1`` comment lines inserted before the
             top-level ``def`` nearest the middle of the file: each run moves every line below
             it again; or (``code``) a function appended, which changes the file's facts (a
             function nothing names: the last findings stand); or a comment inside the body of
-            the function whose ``def`` is on line ``body`` (from 0), a loss the analyses read,
-            so that every rule runs again."""
+            the function whose ``def`` is on line ``body`` (from 0), a loss the analyses read
+            (its syntax is the same: the findings move), or (``statement``) a statement there,
+            which changes its syntax, so that every rule runs again."""
             original = file.read_bytes()
             lines = original.splitlines(keepends=True)
             defs = [n for n, line in enumerate(lines) if line.startswith((b"def ", b"class "))]
@@ -233,6 +238,8 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
                 comment = f"# edit {i} {time.time_ns()}\n".encode()
                 if body is not None:  # a comment as the first line of the loss's body
                     indent = re.match(rb"\s*", lines[body + 1]).group()  # type: ignore[union-attr]
+                    if statement:
+                        comment = f"_bench_edit = {i}\n".encode()
                     inside = [*lines[: body + 1], indent + comment, *lines[body + 1 :]]
                     file.write_bytes(b"".join(inside))
                 elif code:
@@ -303,15 +310,16 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
         if loss is not None:
             file, line = loss
             original = file.read_bytes()
-            rows.append(
-                (
-                    f"warm, {file.relative_to(work)} edited (a comment in a loss: rules run)",
-                    timed(check(), work, repeat, edit(file, body=line)),
-                    ruff_run(edit(file, body=line)),
+            for how, statement in (("a comment", False), ("a statement: rules run", True)):
+                rows.append(
+                    (
+                        f"warm, {file.relative_to(work)} edited ({how} in a loss)",
+                        timed(check(), work, repeat, edit(file, body=line, statement=statement)),
+                        ruff_run(edit(file, body=line, statement=statement)),
+                    )
                 )
-            )
-            file.write_bytes(original)
-            timed(check(), work, 1, nothing)
+                file.write_bytes(original)
+                timed(check(), work, 1, nothing)
         timed(check(), work, 1, nothing)
         named = [losslint, "check", str(leaf.relative_to(work)), "-q", "--fail-on", "never"]
         rows.append(
