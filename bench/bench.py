@@ -310,10 +310,13 @@ def scale(tree: Path, repeat: int, skip: set[str]) -> None:
         if loss is not None:
             file, line = loss
             original = file.read_bytes()
-            for how, statement in (("a comment", False), ("a statement: rules run", True)):
+            for how, statement in (
+                ("a comment in a loss", False),
+                ("a statement in a loss: rules run", True),
+            ):
                 rows.append(
                     (
-                        f"warm, {file.relative_to(work)} edited ({how} in a loss)",
+                        f"warm, {file.relative_to(work)} edited ({how})",
                         timed(check(), work, repeat, edit(file, body=line, statement=statement)),
                         ruff_run(edit(file, body=line, statement=statement)),
                     )

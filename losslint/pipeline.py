@@ -299,13 +299,14 @@ class _Unit:
     top-level statements they walked or whose lines a finding quotes (each finding's line is
     read to judge ``noqa``), or a whole file. When every changed file's new facts equal its
     old ones up to lines that moved in order, and each statement read of it is there word for
-    word, the last findings stand, moved with the statements they are in (a comment, lines
-    inserted above a walked function, code changed where no analysis looked). The facts may
+    word, or with the same syntax where only its syntax was read, the last findings stand,
+    moved with the statements they are in (a comment, lines inserted above a walked function,
+    code changed where no analysis looked, a comment inside a walked function). The facts may
     also differ by top-level functions that no rule selects by their shape and that nothing in
     the project names (a helper added, removed, renamed: :mod:`losslint.cutoff`). A changed
     file that the pre-filter skips, and that gave no facts, changes nothing. A finding that
-    quotes a changed file (``serve.py:12``) is made again, since the line it quotes may have
-    moved."""
+    quotes a changed file (``serve.py:12``), or a line of its own file that moved (``line 6``),
+    is made again."""
 
     def __init__(
         self,

@@ -320,21 +320,28 @@ def test_a_noqa_comment_added_inside_walked_code_hides_the_finding_it_names(
 def test_a_chunk_whose_text_an_analysis_read_is_checked_again_after_any_edit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """LL402 quotes the text of the Keras 2 call it reports (``K.mean``): that read of the
-    text, not only of the syntax, makes a comment inside the loss run the rules again.
-    Without the texts kept of the chunks read (a damaged cache), nothing is compared: the
-    rules run too."""
+    """LL402 quotes the Keras 2 reference it reports. A dotted name (``K.mean``) is written
+    the same way wherever the syntax and its columns are: a comment inside the loss keeps the
+    finding. Any other quote (``(K).mean``) is a read of the text, which makes a comment
+    inside the loss run the rules again. Without the texts kept of the chunks read (a damaged
+    cache), nothing is compared: the rules run too."""
     losses = tmp_path / "losses.py"
-    losses.write_text(
-        "from keras import backend as K\n\n\ndef my_loss(y_true, y_pred):\n"
-        "    return K.mean(K.square(y_true - y_pred))\n"
-    )
+    loss = "from keras import backend as K\n\n\ndef my_loss(y_true, y_pred):\n    return {}\n"
+    losses.write_text(loss.format("K.mean(K.square(y_true - y_pred))"))
     monkeypatch.chdir(tmp_path)
     config = Config(root=tmp_path)
     checks = _count_checks(monkeypatch)
+
+    def comment_inside() -> None:
+        losses.write_text(losses.read_text().replace("    return", "    # why\n    return"))
+
     assert "LL402" in {d.code for d in _diagnostics(config)}
-    losses.write_text(losses.read_text().replace("    return", "    # why\n    return"))
-    assert _diagnostics(config) == _diagnostics(config, use_cache=False) and len(checks) == 3
+    comment_inside()
+    assert _diagnostics(config) == _diagnostics(config, use_cache=False) and len(checks) == 2
+    losses.write_text(loss.format("(K).mean(K.square(y_true - y_pred))"))
+    assert "(K).mean" in " ".join(d.message for d in _diagnostics(config)) and len(checks) == 3
+    comment_inside()
+    assert _diagnostics(config) == _diagnostics(config, use_cache=False) and len(checks) == 5
     ratio = tmp_path / "ratio.py"
     ratio.write_text(_RATIO)
     _diagnostics(config)

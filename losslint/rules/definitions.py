@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from typing import Final
 
@@ -149,10 +150,23 @@ def _imports_keras(module: ModuleIndex) -> bool:
 
 
 def _text(module: ModuleIndex, span: Span) -> str:
-    """The source text of a one-line span."""
-    if span.line != span.end_line or not 0 < span.line <= len(module.lines):
+    """The source text of a one-line span, the span of a node (a reference, an alias).
+
+    A dotted name (``K.mean``) is read as syntax, not as text: a node on the same columns with
+    the same syntax is written the same way, as any space or bracket would move a column. So
+    the cache's early cutoff may keep the finding when a comment changes around it. Any other
+    text (``mean as m``) is a read of the text (see :data:`losslint.codec.TEXT`)."""
+    lines = module.lines
+    if span.line != span.end_line or not 0 < span.line <= len(lines):
         return ""
-    return module.lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    where = slice(span.column - 1, span.end_column - 1)
+    place = getattr(lines, "position_line", None)
+    if place is not None and _DOTTED.fullmatch(dotted := str(place(span.line - 1)[where])):
+        return dotted
+    return lines[span.line - 1][where]
+
+
+_DOTTED: Final = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 
 
 def _short(qualname: str) -> str:
