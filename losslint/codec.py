@@ -123,7 +123,12 @@ class Source:
         self._split(tree.body)
 
     def _load(self) -> ast.Module:
-        mark_read(self.path)
+        # The whole tree is the statements of every chunk: a read of each chunk's syntax.
+        if len(self.chunks) < 2:
+            mark_read(self.path)
+        else:
+            for number in range(len(self.chunks)):
+                mark_read(self.path, number)
         if self._tree is None:
             if self._parts:  # the chunks parsed so far, and the others
                 body = [stmt for k in range(len(self.chunks)) for stmt in self._part(k)]
@@ -239,8 +244,7 @@ class Source:
     def node(self, position: _Position) -> ast.AST:
         found = self._index.get(position)
         if found is not None:  # read again in this run: recorded again (a clear may be between)
-            chunked = self._tree is None and len(self.chunks) > 1
-            mark_read(self.path, self._chunk_at(position[1]) if chunked else WHOLE)
+            mark_read(self.path, self._chunk_at(position[1]) if len(self.chunks) > 1 else WHOLE)
         else:
             if self._tree is None and len(self.chunks) > 1:
                 part = self._part(self._chunk_at(position[1]))
@@ -467,7 +471,8 @@ def source_of(module: ModuleIndex) -> Source | None:
         lazy = raw(module, name)
         if isinstance(lazy, _Lazy):
             return lazy.source
-    return None
+    lines = raw(module, "lines")  # both read: the lines still know their file
+    return lines.source if isinstance(lines, _Lines) else None
 
 
 def raw(instance: object, name: str) -> Any:

@@ -355,6 +355,52 @@ def test_a_chunk_whose_text_an_analysis_read_is_checked_again_after_any_edit(
     assert len(checks) == runs + 2
 
 
+# (fixture directory, file edited, the edit): TF1 code whose modules the project reads whole
+# (the session runs of run.py, the ``self.cost`` stores of base.py), each edit a comment.
+_WHOLE_READ_EDITS = [
+    ("fetched_loss", "run.py", ("    for _ in", "    # ten steps\n    for _ in")),
+    (
+        "fetched_loss",
+        "net.py",
+        ("        return probs - labels", "        return probs - labels  # x"),
+    ),
+    (
+        "stored_cost",
+        "base.py",
+        ("        self.cost = cost", "        # stored\n        self.cost = cost"),
+    ),
+    ("stored_cost", "models.py", ("        output =", "        # squashed\n        output =")),
+    ("tf1_script", "train.py", ("logits = tf.matmul", "# the model\nlogits = tf.matmul")),
+    (
+        "tf1_script",
+        "model_class.py",
+        ("        self._create_cost()\n", "        self._create_cost()  # c\n"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("fixture", "name", "edit"), _WHOLE_READ_EDITS)
+def test_a_comment_in_a_module_the_project_walks_whole_keeps_the_last_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fixture: str, name: str, edit: tuple[str, str]
+) -> None:
+    """A module whose whole tree an analysis walks (to find the values a TF1 session fetches,
+    what a method stores on ``self``, a script's top-level loss) is a read of every
+    statement's syntax, and where those modules are is found from facts, not by searching
+    their text: a comment anywhere in them keeps the last findings, moved, as a run without
+    the cache reports them."""
+    shutil.copytree(FIXTURES / "rules" / fixture, tmp_path, dirs_exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    config = Config(root=tmp_path)
+    checks = _count_checks(monkeypatch)
+    before = _diagnostics(config)
+    assert {"LL301", "LL302"} & {d.code for d in before} and len(checks) == 1
+    path = tmp_path / name
+    assert edit[0] in path.read_text()
+    path.write_text(path.read_text().replace(*edit, 1))
+    after = _diagnostics(config)
+    assert len(checks) == 1 and after == _diagnostics(config, use_cache=False)
+
+
 _SPARE = "def spare(v, w):\n    return v * w\n\n\n"
 
 

@@ -476,3 +476,18 @@ def test_an_injected_backend_is_the_keras_backend_for_the_analyses_only() -> Non
     # A module that imports a ``backend`` of its own keeps it.
     own = index("from . import backend\ndef f(**kwargs):\n    backend = kwargs['backend']\n", "p.m")
     assert own.imports["backend"] == "p.backend"
+
+
+def test_session_runs_and_self_attributes_are_facts_the_project_reads_instead_of_the_text() -> None:
+    """Where a TF1 session may fetch a loss (``sess`` and ``.run(`` on one line) and which
+    ``self.X`` a module writes are facts, so the project finds those modules without reading
+    every module's text (which would tie each finding to every file's comments)."""
+    script = index(
+        "import tensorflow as tf\n\nclass Net:\n    def build(self):\n"
+        "        self.cost = tf.reduce_mean(self . logits)\n\n"
+        "with tf.compat.v1.Session() as sess:\n    sess.run(fetches)\n"
+    )
+    assert script.sessions
+    assert {"cost", "logits"} <= script.self_attributes
+    apart = index("sess = make()\nvalue = other.run(x)\n")  # never on one line
+    assert not apart.sessions and apart.self_attributes == frozenset()

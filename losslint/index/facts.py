@@ -267,7 +267,11 @@ class ModuleIndex:
     # Names imported from more than one place (``from .torch import losses`` in one branch,
     # ``from .tf import losses`` in the other) → every target, in the order visited.
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    sessions: bool = False  # mentions ``sess`` and ``.run(``: may fetch values with a TF1 session
+    # A line mentions ``sess`` and ``.run(``: the module may fetch values with a TF1 session.
+    sessions: bool = False
+    # Every ``X`` written as ``self.X``: where the project looks for the methods and attributes a
+    # trained value goes through, without reading each module's text again.
+    self_attributes: frozenset[str] = frozenset()
     # First line of each run of top-level statements that shares no line with the one before
     # (a decorated definition starts at its first decorator): an analysis that needs one
     # function's syntax parses again only the statements holding it (:mod:`losslint.codec`).

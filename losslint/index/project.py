@@ -394,7 +394,7 @@ class ProjectIndex:
         if not candidates:
             return
         done: set[str] = set()
-        for module in self._mentioning(".run(", "sess", sessions=True):
+        for module in (m for m in self.modules if m.sessions):
             assigned: dict[str, list[ast.expr]] = {}
             runs: list[ast.Call] = []
             for node in ast.walk(module.tree):
@@ -440,7 +440,7 @@ class ProjectIndex:
             return
         index = function.params.index(node.id) - 1  # ``self`` is bound at the call
         short = objective.scope.rpartition(".")[2]
-        for module in self._mentioning(f"self.{short}("):
+        for module in (m for m in self.modules if short in m.self_attributes):
             for call in ast.walk(module.tree):
                 if not (
                     isinstance(call, ast.Call)
@@ -486,7 +486,7 @@ class ProjectIndex:
         self, attribute: str, kind: str, family: frozenset[str]
     ) -> Iterator[tuple[ModuleIndex, Objective]]:
         """``self.<attribute> = value`` in the methods of ``family``: each value, trained."""
-        for module in self._mentioning(f"self.{attribute}"):
+        for module in (m for m in self.modules if attribute in m.self_attributes):
             for qualname, function in self._methods_of(module):
                 if qualname.rpartition(".")[0] not in family:
                     continue
@@ -496,19 +496,6 @@ class ProjectIndex:
                     if any(_self_attribute(t) == attribute for t in node.targets):
                         span = node_span(node.value, module.lines)
                         yield module, Objective(kind, qualname, span, node.value, stored=True)
-
-    def _mentioning(
-        self, text: str, also: str = "", sessions: bool = False
-    ) -> Iterator[ModuleIndex]:
-        """The modules with a line that mentions ``text`` (and ``also``, on the same line);
-        ``sessions``: only those whose facts say they may run a TF1 session."""
-        for module in self.modules:
-            if sessions and not module.sessions:
-                continue
-            if text not in "\n".join(module.lines):  # one C-level search first
-                continue
-            if not also or any(text in line and also in line for line in module.lines):
-                yield module
 
     def _methods_of(self, module: ModuleIndex) -> Iterator[tuple[str, FunctionDef]]:
         for function in module.functions:
