@@ -210,7 +210,7 @@ class Cache:
         """Keep ``texts``, the chunks read now, with those kept before (``kept``, when the
         caller has them) while they are no more than as large again: an edit undone, whose
         findings are replayed, is then still compared with its own texts. Compressed, the
-        chunks the analyses read of the Keras tree take about 300 KB."""
+        chunks the analyses read of the Keras tree take about 450 KB."""
         previous = self.texts(lineage) if kept is None else kept
         merged = {key: text for key, text in previous.items() if key not in texts}
         budget = 2 * sum(map(len, texts.values())) + (1 << 16)

@@ -1,8 +1,10 @@
-"""A file's facts before and after an edit, compared for the early cutoff (see the pipeline's
-``_Unit``): the same facts up to lines that moved in order, or a change no rule can see.
+"""A file before and after an edit, compared for the early cutoff (see the pipeline's
+``_Unit``): its facts, the same up to lines that moved in order or changed where no rule can
+see; and the statements the analyses read of it, the same text moved, or the same syntax
+(:func:`same_syntax`), with the findings moved along (:func:`moved`, :func:`remapped`).
 
-Both sides are facts documents as the cache stores them (:mod:`losslint.codec`), compared
-without decoding them: the central module of a large project has 50,000 facts.
+Facts are compared as the cache stores them (:mod:`losslint.codec`), without decoding them:
+the central module of a large project has 50,000 facts.
 """
 
 from __future__ import annotations
@@ -313,8 +315,8 @@ def same_syntax(old: str, old_first: int, new: str, new_first: int) -> dict[int,
     not: ``old`` and ``new`` are the texts of the chunk from its first line (``old_first``,
     ``new_first``) to its last. The map takes each line where a node starts or ends to where
     that node is now. None unless both parse to the same tree, each node on the same columns
-    (in characters) and its lines moved in order: comments, blank lines and the breaks of a
-    bracketed expression may change, not a token.
+    (in characters) and its lines moved in order: comments and blank lines may change, not a
+    token nor where one stands on its line.
 
     An analysis that reads only the syntax of a chunk (its nodes and their positions) then
     sees the same thing, moved: what it found there moves with the nodes."""
