@@ -464,6 +464,28 @@ def plain_statements(module: ModuleIndex) -> list[ast.stmt]:
     return [s for s in module.tree.body if not isinstance(s, DEFINITIONS)]
 
 
+def chunk_statements(module: ModuleIndex, numbers: Iterable[int]) -> list[ast.stmt]:
+    """The top-level statements of chunks ``numbers`` of a module, in order, other than
+    function and class definitions (see :func:`plain_statements`), parsing only those chunks
+    when the module's tree is not at hand."""
+    wanted = sorted(set(numbers))
+    lazy = raw(module, "tree")
+    if isinstance(lazy, _Lazy):
+        source = lazy.source
+        if len(source.chunks) > 1:  # (a whole parse is filed under its chunks too)
+            body = [s for k in wanted if 0 <= k < len(source.chunks) for s in source._part(k)]
+        else:
+            body = source.tree().body if wanted else []
+    else:
+        starts = module.chunks
+        body = [
+            s
+            for s in module.tree.body
+            if max(0, bisect.bisect_right(starts, first_line(s)) - 1) in wanted
+        ]
+    return [s for s in body if not isinstance(s, DEFINITIONS)]
+
+
 def source_of(module: ModuleIndex) -> Source | None:
     """The file a decoded module's syntax is re-parsed from; None for facts made in this
     process (their syntax is at hand)."""

@@ -178,9 +178,17 @@ def unseen_change(before: Any, after: Any, module: str) -> UnseenChange | None:
             return None  # a second binding of a name: which one wins may change
         if not gone_names <= old_top or new_top != (old_top - gone_names) | added_names:
             return None
+        # The chunks binding each module-level name, renumbered (a function binds none).
+        old_bindings = old[position("bindings")]["@dict"]
+        new_bindings = new[position("bindings")]["@dict"]
+        renumbered = {
+            name: [renumber[number] for number in numbers] for name, numbers in old_bindings.items()
+        }
+        if renumbered != new_bindings:
+            return None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return None
-    compared = ("path", "functions", "chunks", "definition_chunks", "top_level")
+    compared = ("path", "functions", "chunks", "definition_chunks", "top_level", "bindings")
     if not _rest_paired(old, new, compared, pairs):
         return None
     return UnseenChange(frozenset(changed | added_names), frozenset(gone_names), renumber)
@@ -212,7 +220,8 @@ def _module_fields(before: Any, after: Any) -> tuple[list[Any], list[Any]] | Non
     ):
         return None
     old, new = before.get("f"), after.get("f")
-    last = max(field_position(n) for n in ("path", "chunks", "definition_chunks", "top_level"))
+    fields = ("path", "chunks", "definition_chunks", "top_level", "bindings")
+    last = max(field_position(n) for n in fields)
     if not (isinstance(old, list) and isinstance(new, list) and len(old) == len(new) > last):
         return None
     return old, new

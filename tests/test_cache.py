@@ -401,6 +401,34 @@ def test_a_comment_in_a_module_the_project_walks_whole_keeps_the_last_findings(
     assert len(checks) == 1 and after == _diagnostics(config, use_cache=False)
 
 
+def test_a_module_level_value_is_read_from_the_statements_that_bind_it_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The analyses look ``EPS`` up in the chunks that bind it (``ModuleIndex.bindings``), not
+    in every top-level statement: changing another module-level statement keeps the last
+    findings, changing the binding runs the rules, and both equal a run without the cache."""
+    losses = tmp_path / "losses.py"
+    losses.write_text(
+        "import keras\nfrom keras import ops\n\nEPS = keras.config.epsilon() * 0\n"
+        'print("loaded")\n\n\ndef my_loss(y_true, y_pred):\n'
+        "    return -ops.mean(y_true * ops.log(y_pred + EPS))\n\n\n"
+        "model = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
+        "model.compile(loss=my_loss)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    config = Config(root=tmp_path)
+    checks = _count_checks(monkeypatch)
+    before = _diagnostics(config)
+    assert "LL301" in {d.code for d in before} and len(checks) == 1
+    losses.write_text(losses.read_text().replace('print("loaded")', 'print("ready")'))
+    assert _diagnostics(config) == before and len(checks) == 1
+    assert before == _diagnostics(config, use_cache=False)
+    losses.write_text(losses.read_text().replace("* 0\n", "* 10\n"))
+    after = _diagnostics(config)
+    assert len(checks) == 3 and after == _diagnostics(config, use_cache=False)
+    assert "LL301" not in {d.code for d in after}  # kept above 0 now
+
+
 _SPARE = "def spare(v, w):\n    return v * w\n\n\n"
 
 

@@ -491,3 +491,22 @@ def test_session_runs_and_self_attributes_are_facts_the_project_reads_instead_of
     assert {"cost", "logits"} <= script.self_attributes
     apart = index("sess = make()\nvalue = other.run(x)\n")  # never on one line
     assert not apart.sessions and apart.self_attributes == frozenset()
+
+
+def test_module_level_bindings_name_the_chunks_that_bind_them() -> None:
+    """``bindings``: the chunks of module-level code (any block, no definition) binding a
+    plain name, so an analysis parses those alone; ``top_names``: what the top-level
+    assignments and imports bind, tuple and attribute targets included."""
+    module = index(
+        "import os.path\nEPS = 1e-7\n\n\ndef f():\n    LOCAL = 1\n\n\n"
+        "if os.environ.get('X'):\n    EPS = 1e-5\n    for step in range(3):\n        pass\n"
+        "a, (b, c) = 1, (2, 3)\nobj.attr = 4\nCOUNT: int = 0\nCOUNT += 1\n"
+    )
+    starts = module.chunks
+    assert module.bindings["EPS"] == (1, 3)  # line 2, and the if block at line 9
+    assert starts[1] == 2 and starts[3] == 9
+    assert module.bindings["step"] == (3,) and "LOCAL" not in module.bindings
+    assert "a" not in module.bindings  # a tuple target is no plain name
+    assert {"COUNT"} <= set(module.bindings)
+    assert {"os", "EPS", "a", "b", "c", "obj", "COUNT"} <= module.top_names
+    assert "LOCAL" not in module.top_names and "step" not in module.top_names

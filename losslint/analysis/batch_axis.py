@@ -26,13 +26,13 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import ops
-from losslint.codec import plain_statements
+from losslint.codec import chunk_statements, plain_statements
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.apis import is_keras_source
 from losslint.index.facts import Call, FunctionDef, LossDef, ModuleIndex, Value, iter_leaves
 from losslint.index.folding import unparse
-from losslint.index.positions import node_span
+from losslint.index.positions import flat_statements, node_span
 from losslint.index.project import ProjectIndex, partial_target
 
 _MAX_DEPTH: Final = 6
@@ -668,7 +668,7 @@ class BatchAxis:
             or frame.qualname == frame.module.module
         ):
             return False
-        return name in self._assigned(frame.module, None)
+        return name in frame.module.bindings
 
     # -- expressions --------------------------------------------------------------------------
 
@@ -745,7 +745,7 @@ class BatchAxis:
                 nested = f"{scope}.{name}"
                 if nested in self.project.functions:
                     return Batch("function", target=nested)
-                values = self._assigned(module, scope).get(name)
+                values = self._assigned(scope).get(name)
                 if values is not None:
                     return _named(name, self._binding(values, module, scope, frame))
             elif scope in self.project.classes:
@@ -763,7 +763,7 @@ class BatchAxis:
                 kind = "class" if target in self.project.classes else "function"
                 return Batch(kind, target=target)
             return Batch("ref", target=names.canonical(full))
-        values = self._assigned(module, None).get(name)
+        values = self._module_assigned(module, name)
         if values is not None:
             return _named(name, self._binding(values, module, None, frame))
         if name in module.constants:
@@ -790,30 +790,22 @@ class BatchAxis:
                 outer.env[arg.arg] = CONST
         return self._expr(values[0], outer)
 
-    def _assigned(self, module: ModuleIndex, scope: str | None) -> dict[str, list[ast.expr]]:
-        """``name → values`` of the plain assignments in a function body or at module level."""
-        key = scope or f"<module>{module.module}"
+    def _assigned(self, scope: str) -> dict[str, list[ast.expr]]:
+        """``name → values`` of the plain assignments in a function body."""
+        if scope not in self._assignments:
+            body = self.project.functions[scope][1].node.body
+            self._assignments[scope] = _bindings(body)
+        return self._assignments[scope]
+
+    def _module_assigned(self, module: ModuleIndex, name: str) -> list[ast.expr] | None:
+        """The values module-level code binds ``name`` to, parsing only the chunks that bind
+        it (``ModuleIndex.bindings``); None when none does."""
+        key = f"<module>{module.module}.{name}"
         if key not in self._assignments:
-            body = (
-                plain_statements(module)
-                if scope is None
-                else self.project.functions[scope][1].node.body
-            )
-            found: dict[str, list[ast.expr]] = {}
-            for statement in _flat_statements(body):
-                if isinstance(statement, ast.Assign):
-                    for target in statement.targets:
-                        if isinstance(target, ast.Name):
-                            found.setdefault(target.id, []).append(statement.value)
-                elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-                    if isinstance(statement.target, ast.Name):
-                        found.setdefault(statement.target.id, []).append(statement.value)
-                elif isinstance(statement, (ast.AugAssign, ast.For, ast.AsyncFor)):
-                    target = statement.target
-                    if isinstance(target, ast.Name):
-                        found.setdefault(target.id, []).extend([target, target])
-            self._assignments[key] = found
-        return self._assignments[key]
+            numbers = module.bindings.get(name, ())
+            found = _bindings(chunk_statements(module, numbers)) if numbers else {}
+            self._assignments[key] = {name: found[name]} if name in found else {}
+        return self._assignments[key].get(name)
 
     def _attribute(self, node: ast.Attribute, frame: _Frame) -> Batch:
         parts = names.dotted(node)
@@ -1556,21 +1548,29 @@ def _all_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
     return found
 
 
-def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements of a body, nested blocks included, nested functions and classes excluded."""
-    for statement in body:
-        yield statement
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        for name in ("body", "orelse", "finalbody"):
-            yield from _flat_statements(getattr(statement, name, None) or [])
-        for handler in getattr(statement, "handlers", ()):
-            yield from _flat_statements(handler.body)
+def _bindings(body: list[ast.stmt]) -> dict[str, list[ast.expr]]:
+    """``name → values`` of the statements of ``body`` (its blocks included, not its nested
+    definitions) that bind a plain name: ``=`` and an annotated ``=`` give their value, an
+    augmented assignment or a ``for`` its target twice (a name bound more than once)."""
+    found: dict[str, list[ast.expr]] = {}
+    for statement in flat_statements(body):
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    found.setdefault(target.id, []).append(statement.value)
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            if isinstance(statement.target, ast.Name):
+                found.setdefault(statement.target.id, []).append(statement.value)
+        elif isinstance(statement, (ast.AugAssign, ast.For, ast.AsyncFor)):
+            target = statement.target
+            if isinstance(target, ast.Name):
+                found.setdefault(target.id, []).extend([target, target])
+    return found
 
 
 def _self_assignments(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, list[ast.expr]]:
     found: dict[str, list[ast.expr]] = {}
-    for statement in _flat_statements(node.body):
+    for statement in flat_statements(node.body):
         if isinstance(statement, ast.Assign):
             for target in statement.targets:
                 parts = names.dotted(target) if isinstance(target, ast.Attribute) else None

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from losslint.codec import plain_statements
 from losslint.index import keras_ids, names
 from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value
 from losslint.index.folding import fold, foldable, to_float
@@ -139,18 +138,9 @@ class Scope:
 
 
 def module_names(module: ModuleIndex) -> frozenset[str]:
-    """Names bound at the top level: imported, defined, assigned. The definitions come from
-    the facts, so that only the other statements are parsed again (and read)."""
-    found: set[str] = set(module.imports) | module.top_level
-    for stmt in plain_statements(module):
-        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            for target in targets:
-                found.update(_names_in(target))
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            for alias in stmt.names:
-                found.add((alias.asname or alias.name).partition(".")[0])
-    return frozenset(found)
+    """Names bound at the top level: imported, defined, assigned, all from the facts (no
+    statement is parsed again, nor read)."""
+    return frozenset(module.imports) | module.top_level | module.top_names
 
 
 def key(name: str) -> str:

@@ -25,7 +25,7 @@ from typing import Final
 
 from losslint.analysis import ops, rewrites
 from losslint.analysis.references import numpy_references
-from losslint.codec import plain_statements
+from losslint.codec import chunk_statements
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex, Param
@@ -1080,9 +1080,9 @@ class RangeAnalysis:
         if key in self._globals:
             return self._globals[key]
         self._globals[key] = None  # a cycle (A = B; B = A) stays unknown
-        values = [
+        values = [  # only the chunks that bind it are parsed
             stmt.value
-            for stmt in plain_statements(module)
+            for stmt in chunk_statements(module, module.bindings.get(name, ()))
             if isinstance(stmt, ast.Assign)
             and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
         ]

@@ -272,6 +272,13 @@ class ModuleIndex:
     # Every ``X`` written as ``self.X``: where the project looks for the methods and attributes a
     # trained value goes through, without reading each module's text again.
     self_attributes: frozenset[str] = frozenset()
+    # Names bound in module-level code (outside definitions, in any block) by ``=``, an annotated
+    # ``=``, an augmented assignment or a ``for`` → the chunks binding them: an analysis that
+    # looks a module-level value up parses those chunks, not every top-level statement.
+    bindings: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Names in the targets of the top-level assignments (``x``, ``a`` of ``a.b = 1``) and the
+    # top-level imports: with ``imports`` and ``top_level``, what the module binds at its top.
+    top_names: frozenset[str] = frozenset()
     # First line of each run of top-level statements that shares no line with the one before
     # (a decorated definition starts at its first decorator): an analysis that needs one
     # function's syntax parses again only the statements holding it (:mod:`losslint.codec`).

@@ -42,8 +42,10 @@ from losslint.index.facts import (
 )
 from losslint.index.positions import (
     DEFINITIONS,
+    bound_names,
     column,
     first_line,
+    flat_statements,
     lines_matching,
     node_span,
     source_lines,
@@ -368,9 +370,24 @@ def _chunked(tree: ast.Module) -> list[list[ast.stmt]]:
     return chunks
 
 
-def chunk_layout(tree: ast.Module) -> tuple[tuple[int, ...], frozenset[int]]:
-    """The first line of each chunk of :func:`_chunked`, and the chunks holding only function
-    and class definitions."""
+def _top_names(tree: ast.Module) -> frozenset[str]:
+    """The names in the targets of the top-level assignments and the top-level imports."""
+    found: set[str] = set()
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for target in targets:
+                found.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            found.update((alias.asname or alias.name).partition(".")[0] for alias in stmt.names)
+    return frozenset(found)
+
+
+def chunk_layout(
+    tree: ast.Module,
+) -> tuple[tuple[int, ...], frozenset[int], dict[str, tuple[int, ...]]]:
+    """The first line of each chunk of :func:`_chunked`, the chunks holding only function and
+    class definitions, and the chunks binding each module-level name (``ModuleIndex.bindings``)."""
     found = _chunked(tree)
     starts = tuple(1 if n == 0 else first_line(c[0]) for n, c in enumerate(found))
     definitions = frozenset(
@@ -378,7 +395,17 @@ def chunk_layout(tree: ast.Module) -> tuple[tuple[int, ...], frozenset[int]]:
         for n, chunk in enumerate(found)
         if chunk and all(isinstance(s, DEFINITIONS) for s in chunk)
     )
-    return starts, definitions
+    bindings: dict[str, list[int]] = {}
+    for number, chunk in enumerate(found):
+        if number in definitions:
+            continue
+        plain = [s for s in chunk if not isinstance(s, DEFINITIONS)]
+        for statement in flat_statements(plain):
+            for name in bound_names(statement):
+                numbers = bindings.setdefault(name, [])
+                if not numbers or numbers[-1] != number:
+                    numbers.append(number)
+    return starts, definitions, {name: tuple(numbers) for name, numbers in bindings.items()}
 
 
 def _is_name(node: ast.expr, name: str) -> bool:
@@ -469,7 +496,7 @@ class ModuleIndexer:
         ]
         self._collect_models()
         self.functions = [self._with_returns(f) for f in self.functions]
-        starts, definitions = chunk_layout(self.tree)
+        starts, definitions, bindings = chunk_layout(self.tree)
         api_uses = collect_api_uses(
             self.tree, self.source, self.lines, self.imports, self.module, bool(compiles)
         )
@@ -501,6 +528,8 @@ class ModuleIndexer:
             if "self" in self.source
             else frozenset(),
             chunks=starts,
+            bindings=bindings,
+            top_names=_top_names(self.tree),
             definition_chunks=definitions,
             top_level=frozenset(self.top_level),
         )

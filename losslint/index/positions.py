@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final
 
 from losslint.diagnostic import Span
@@ -57,6 +57,34 @@ def first_line(stmt: ast.stmt) -> int:
     """Where a statement starts: a decorated definition at its first decorator."""
     decorators: list[ast.expr] = getattr(stmt, "decorator_list", [])
     return min([stmt.lineno, *(d.lineno for d in decorators)])
+
+
+def flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements of a body, nested blocks included, nested functions and classes excluded."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            yield from flat_statements(getattr(statement, name, None) or [])
+        for handler in getattr(statement, "handlers", ()):
+            yield from flat_statements(handler.body)
+
+
+def bound_names(statement: ast.stmt) -> Iterator[str]:
+    """The plain names a statement binds by ``=``, an annotated ``=``, an augmented assignment
+    or a ``for`` target (what the analyses look a module-level value up by)."""
+    if isinstance(statement, ast.Assign):
+        for target in statement.targets:
+            if isinstance(target, ast.Name):
+                yield target.id
+        return
+    if isinstance(statement, ast.AnnAssign) and statement.value is None:
+        return
+    if isinstance(statement, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)) and (
+        isinstance(statement.target, ast.Name)
+    ):
+        yield statement.target.id
 
 
 # Statements that define a name with a body of their own (a chunk of only these needs no parse
