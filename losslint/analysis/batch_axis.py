@@ -32,7 +32,7 @@ from losslint.index import names
 from losslint.index.apis import is_keras_source
 from losslint.index.facts import Call, FunctionDef, LossDef, ModuleIndex, Value, iter_leaves
 from losslint.index.folding import unparse
-from losslint.index.positions import flat_statements, node_span
+from losslint.index.positions import bound_names, flat_statements, node_span
 from losslint.index.project import ProjectIndex, partial_target
 
 _MAX_DEPTH: Final = 6
@@ -1550,21 +1550,16 @@ def _all_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
 
 def _bindings(body: list[ast.stmt]) -> dict[str, list[ast.expr]]:
     """``name → values`` of the statements of ``body`` (its blocks included, not its nested
-    definitions) that bind a plain name: ``=`` and an annotated ``=`` give their value, an
-    augmented assignment or a ``for`` its target twice (a name bound more than once)."""
+    definitions) that bind a plain name (:func:`bound_names`, as the index's ``bindings``):
+    ``=`` and an annotated ``=`` give their value, an augmented assignment or a ``for`` its
+    target twice (a name bound more than once)."""
     found: dict[str, list[ast.expr]] = {}
     for statement in flat_statements(body):
-        if isinstance(statement, ast.Assign):
-            for target in statement.targets:
-                if isinstance(target, ast.Name):
-                    found.setdefault(target.id, []).append(statement.value)
-        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-            if isinstance(statement.target, ast.Name):
-                found.setdefault(statement.target.id, []).append(statement.value)
-        elif isinstance(statement, (ast.AugAssign, ast.For, ast.AsyncFor)):
-            target = statement.target
-            if isinstance(target, ast.Name):
-                found.setdefault(target.id, []).extend([target, target])
+        for name in bound_names(statement):
+            if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+                found.setdefault(name, []).append(statement.value)
+            elif isinstance(statement, (ast.AugAssign, ast.For, ast.AsyncFor)):
+                found.setdefault(name, []).extend([statement.target, statement.target])
     return found
 
 
