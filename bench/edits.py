@@ -94,11 +94,15 @@ def _widen(text: str, rng: random.Random) -> str | None:
     return "\n".join(lines)
 
 
-def _comment(text: str, rng: random.Random) -> str | None:
-    lines = text.split("\n")
-    at = rng.randrange(len(lines) + 1)
+def _commented(lines: list[str], at: int) -> str:
+    """The lines with a comment line inserted before line ``at`` (from 0), indented as it."""
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())] if at < len(lines) else ""
     return "\n".join([*lines[:at], f"{indent}# an edit", *lines[at:]])
+
+
+def _comment(text: str, rng: random.Random) -> str | None:
+    lines = text.split("\n")
+    return _commented(lines, rng.randrange(len(lines) + 1))
 
 
 def _statement(text: str, rng: random.Random) -> tuple[ast.stmt, list[str]] | None:
@@ -115,9 +119,7 @@ def _comment_inside(text: str, rng: random.Random) -> str | None:
     if (picked := _statement(text, rng)) is None:
         return None
     statement, lines = picked
-    at = statement.lineno - 1
-    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
-    return "\n".join([*lines[:at], f"{indent}# an edit", *lines[at:]])
+    return _commented(lines, statement.lineno - 1)
 
 
 def _comment_after(text: str, rng: random.Random) -> str | None:

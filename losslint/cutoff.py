@@ -9,6 +9,7 @@ the central module of a large project has 50,000 facts.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import re
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from losslint.codec import Source, SourceChanged
 from losslint.diagnostic import Diagnostic, Span
+from losslint.index.positions import column, source_lines
 
 if TYPE_CHECKING:
     from losslint.parse import ParsedModule
@@ -329,10 +331,6 @@ def same_syntax(old: str, old_first: int, new: str, new_first: int) -> dict[int,
 
     An analysis that reads only the syntax of a chunk (its nodes and their positions) then
     sees the same thing, moved: what it found there moves with the nodes."""
-    import ast
-
-    from losslint.index.positions import source_lines
-
     trees = []
     for text, first in ((old, old_first), (new, new_first)):
         try:
@@ -443,7 +441,7 @@ def moved(
                 return None
             if texts is not None:
                 texts[digest_now] = text
-            out.append(Move(first, last, entry, lines=lines, text=_lines_of(text)))
+            out.append(Move(first, last, entry, lines=lines, text=source_lines(text)))
     except (TypeError, ValueError):
         return None
     return out
@@ -451,20 +449,12 @@ def moved(
 
 def _place(node: Any, lines: list[str]) -> tuple[int, int, int, int]:
     """A node's first line, column (in characters), last line and end column."""
-    from losslint.index.positions import column
-
     line = node.lineno
     end = getattr(node, "end_lineno", None) or line
     start = node.col_offset
     stop = getattr(node, "end_col_offset", None)
     stop = start if stop is None else stop
     return line, column(lines, line, start), end, column(lines, end, stop)
-
-
-def _lines_of(text: str) -> list[str]:
-    from losslint.index.positions import source_lines
-
-    return source_lines(text)
 
 
 def shifted(extents: Any, moves: list[Move] | None) -> Any:

@@ -32,7 +32,7 @@ from losslint.config import Config
 from losslint.cutoff import Move, UnseenChange, field_position, same_facts, unseen_change
 from losslint.diagnostic import Diagnostic, Severity, Span
 from losslint.discover import Discovery
-from losslint.index.positions import source_lines
+from losslint.index.positions import placed_line, source_lines
 from losslint.notebook import NotebookError
 from losslint.parse import (
     MAX_BYTES,
@@ -1103,12 +1103,8 @@ def _with_lines(found: list[Diagnostic], known: dict[str, ModuleIndex]) -> list[
         if d.path not in texts:  # a file's lines record a read of the chunk of each line taken
             texts[d.path] = known[d.path].lines if d.path in known else _read_lines(d.path)
         lines = texts[d.path]
-        if 0 < d.line <= len(lines):
-            # Read to judge noqa, which the cutoff does again on the line as it is now.
-            place = getattr(lines, "position_line", None)
-            out.append((d, place(d.line - 1) if place is not None else lines[d.line - 1]))
-        else:
-            out.append((d, ""))
+        # Read to judge noqa, which the cutoff does again on the line as it is now.
+        out.append((d, placed_line(lines, d.line - 1) if 0 < d.line <= len(lines) else ""))
     return out
 
 

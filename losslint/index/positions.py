@@ -32,12 +32,18 @@ def line_breaks(text: str, start: int, end: int) -> int:
     )
 
 
+def placed_line(lines: Sequence[str], index: int) -> str:
+    """Line ``index`` (from 0), read only to place a node or a finding on it. Lines that record
+    what is read of them (the cache's: ``codec._Lines``) record a read of its chunk's syntax,
+    not of its text."""
+    place = getattr(lines, "position_line", None)
+    return place(index) if place is not None else lines[index]
+
+
 def column(lines: Sequence[str], line: int, byte_offset: int) -> int:
     """0-based character column of a UTF-8 byte offset on a 1-based line."""
     if 0 < line <= len(lines):
-        # The cache's lines record what is read of them: this is only where a node is.
-        place = getattr(lines, "position_line", None)
-        text = place(line - 1) if place is not None else lines[line - 1]
+        text = placed_line(lines, line - 1)
         if not text.isascii():
             return len(
                 text.encode("utf-8", "surrogatepass")[:byte_offset].decode("utf-8", "replace")

@@ -22,7 +22,7 @@ from losslint.index.apis import (
 )
 from losslint.index.facts import ApiUse, Call, FunctionDef, ModuleIndex, Ref, Value, iter_leaves
 from losslint.index.folding import unparse
-from losslint.index.positions import node_span
+from losslint.index.positions import node_span, placed_line
 from losslint.index.project import PRED_NAMES, TRUE_NAMES, ProjectIndex, ResolvedCompile
 from losslint.rules.registry import Finding, Rule, RuleContext
 
@@ -160,8 +160,7 @@ def _text(module: ModuleIndex, span: Span) -> str:
     if span.line != span.end_line or not 0 < span.line <= len(lines):
         return ""
     where = slice(span.column - 1, span.end_column - 1)
-    place = getattr(lines, "position_line", None)
-    if place is not None and _DOTTED.fullmatch(dotted := str(place(span.line - 1)[where])):
+    if _DOTTED.fullmatch(dotted := placed_line(lines, span.line - 1)[where]):
         return dotted
     return lines[span.line - 1][where]
 
