@@ -86,8 +86,9 @@ class Source:
     """
 
     __slots__ = (
-        "_index", "_lines", "_offsets", "_parts", "_text", "_tree", "chunks", "content",
-        "definition_chunks", "digest", "path",
+        "_class_lines", "_index", "_lines", "_member_starts", "_member_stops", "_members",
+        "_offsets", "_parts", "_text", "_tree", "chunks", "content", "definition_chunks",
+        "digest", "path",
     )  # fmt: skip
 
     def __init__(self, path: str, digest: str, content: bytes | None = None) -> None:
@@ -102,6 +103,21 @@ class Source:
         self._offsets: list[int] | None = None
         self._index: dict[_Position, ast.AST] = {}
         self._lines: tuple[str, ...] | None = None
+        self._member_starts: list[int] = []  # of the members of long classes, in order
+        self._member_stops: list[int] = []  # the line below each
+        self._members: dict[int, ast.stmt | None] = {}  # parsed alone, by first line
+        self._class_lines: dict[int, int] = {}  # a long class's first line → its last
+
+    def set_members(self, classes: tuple[tuple[int, ...], ...]) -> None:
+        """The members of long classes (``ModuleIndex.members``), each parsed alone when one
+        of its nodes is looked up before its class was parsed."""
+        starts: list[int] = []
+        stops: list[int] = []
+        for first, last, *firsts in classes:
+            starts.extend(firsts)
+            stops.extend([*firsts[1:], last + 1])
+            self._class_lines[first] = last
+        self._member_starts, self._member_stops = starts, stops
 
     def text(self) -> str:
         if self._text is None:
@@ -135,6 +151,7 @@ class Source:
                 self._tree = ast.Module(body=body, type_ignores=[])
             else:
                 self._tree = ast.parse(self.text(), filename=self.path)
+                self._splice(self._tree.body)
                 self._split(self._tree.body)
         return self._tree
 
@@ -177,8 +194,49 @@ class Source:
         except (SyntaxError, ValueError):  # not a chunk on its own after all: from the whole
             whole = ast.parse(self.text(), filename=self.path).body
             part = [stmt for stmt in whole if self._chunk(stmt) == number]
+        self._splice(part)
         self._parts[number] = part
         return part
+
+    def _member(self, line: int) -> ast.stmt | None:
+        """The member of a long class that holds ``line``, parsed alone (see
+        :meth:`set_members`); None where no recorded member holds it, or it does not parse
+        alone as one statement (then its class is parsed)."""
+        at = bisect.bisect_right(self._member_starts, line) - 1
+        if at < 0 or line >= self._member_stops[at]:
+            return None
+        start = self._member_starts[at]
+        if start in self._members:
+            return self._members[start]
+        member: ast.stmt | None = None
+        text = "\n" * (start - 2) + "if 1:\n" + self._between(start, self._member_stops[at])
+        try:
+            body = ast.parse(text, filename=self.path).body
+        except (SyntaxError, ValueError):
+            body = []
+        if len(body) == 1 and isinstance(body[0], ast.If) and len(body[0].body) == 1:
+            member = body[0].body[0]
+            if first_line(member) != start:
+                member = None
+        self._members[start] = member
+        return member
+
+    def _splice(self, statements: list[ast.stmt]) -> None:
+        """Put the members already parsed alone into the classes of ``statements``, so that a
+        node is the same object however it was reached."""
+        if not any(self._members.values()):
+            return
+        for stmt in statements:
+            if not isinstance(stmt, ast.ClassDef):
+                continue
+            for number, item in enumerate(stmt.body):
+                alone = self._members.get(first_line(item))
+                if (
+                    alone is not None
+                    and type(alone) is type(item)
+                    and (alone.lineno, alone.end_lineno) == (item.lineno, item.end_lineno)
+                ):
+                    stmt.body[number] = alone
 
     def tree(self) -> ast.Module:
         return self._load()
@@ -214,17 +272,28 @@ class Source:
             return None
         out: list[list[Any]] = []
         for number in sorted(chunks):
-            part = self._part(number)  # (which finds where each line starts)
-            if not part:
+            first, last = self._extent(number)
+            if not first:
                 return None
-            first = min(first_line(stmt) for stmt in part)
-            last = max(stmt.end_lineno or stmt.lineno for stmt in part)
             text = self._between(first, last + 1)
             digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
             out.append([number, first, last, digest])
             if texts is not None:
                 texts[digest] = text
         return out
+
+    def _extent(self, number: int) -> tuple[int, int]:
+        """The first and last lines of the statements of chunk ``number``; (0, 0) if none. A
+        long class (a chunk of its own: nothing shares its lines) is not parsed for it."""
+        start = self.chunks[number]
+        last = self._class_lines.get(start) if number > 0 and number not in self._parts else None
+        if last is not None:
+            mark_read(self.path, number)
+            return start, last
+        part = self._part(number)
+        if not part:
+            return 0, 0
+        return min(first_line(s) for s in part), max(s.end_lineno or s.lineno for s in part)
 
     def _between(self, start: int, stop: int | None) -> str:
         """The text from the start of line ``start`` to that of line ``stop`` (the end)."""
@@ -247,8 +316,14 @@ class Source:
             mark_read(self.path, self._chunk_at(position[1]) if len(self.chunks) > 1 else WHOLE)
         else:
             if self._tree is None and len(self.chunks) > 1:
-                part = self._part(self._chunk_at(position[1]))
-                found = _find(ast.Module(body=part, type_ignores=[]), position)
+                number = self._chunk_at(position[1])
+                member = self._member(position[1]) if number not in self._parts else None
+                if member is not None:  # a method of a long class: that method alone
+                    mark_read(self.path, number)
+                    found = _find(ast.Module(body=[member], type_ignores=[]), position)
+                if found is None:
+                    part = self._part(number)
+                    found = _find(ast.Module(body=part, type_ignores=[]), position)
             else:
                 found = _find(self._load(), position)
             if found is None:
@@ -423,6 +498,7 @@ def _class_decoder(
         if source is not None and name == "ModuleIndex":
             source.chunks = made.chunks
             source.definition_chunks = made.definition_chunks
+            source.set_members(made.members)
         return made
 
     return with_syntax

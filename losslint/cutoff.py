@@ -66,7 +66,8 @@ def same_facts(before: Any, after: Any) -> bool:
             return False
     elif old_chunks != new_chunks:
         return False
-    return _rest_paired(old, new, ("path", "chunks"), pairs)
+    # ``members`` only says where a class is parsed a piece at a time: no rule reads it.
+    return _rest_paired(old, new, ("path", "chunks", "members"), pairs)
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,9 @@ def unseen_change(before: Any, after: Any, module: str) -> UnseenChange | None:
             return None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return None
-    compared = ("path", "functions", "chunks", "definition_chunks", "top_level", "bindings")
+    compared = (
+        "path", "functions", "chunks", "definition_chunks", "top_level", "bindings", "members"
+    )  # fmt: skip
     if not _rest_paired(old, new, compared, pairs):
         return None
     return UnseenChange(frozenset(changed | added_names), frozenset(gone_names), renumber)
@@ -222,7 +225,7 @@ def _module_fields(before: Any, after: Any) -> tuple[list[Any], list[Any]] | Non
     ):
         return None
     old, new = before.get("f"), after.get("f")
-    fields = ("path", "chunks", "definition_chunks", "top_level", "bindings")
+    fields = ("path", "chunks", "definition_chunks", "top_level", "bindings", "members")
     last = max(field_position(n) for n in fields)
     if not (isinstance(old, list) and isinstance(new, list) and len(old) == len(new) > last):
         return None

@@ -985,6 +985,88 @@ def test_a_node_comes_back_from_its_chunk_as_from_the_whole_file(
     assert __import__("ast").dump(whole) == __import__("ast").dump(facts.tree)
 
 
+def _long_class() -> str:
+    filler = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(20))
+    return (
+        "import math\n\n\nclass Loss(  # a header over two lines\n    object):\n"
+        '    """Docs.\n\n    def fake(y_true, y_pred):\n        return 0\n    """\n\n'
+        "    @staticmethod\n    @decorator(\n        1)\n"
+        "    def call(y_true, y_pred):\r\n        return math.log(y_pred)\n"
+        "# a comment at the first column\n"
+        "    class Inner:\n        x = (1,\n    2)\n"
+        f"{filler}"
+        "    def last(self, y_pred):\n        return -y_pred\n"
+        "A = 1\n"
+    )
+
+
+@pytest.mark.parametrize("then", ["class", "tree"])
+def test_a_method_of_a_long_class_is_parsed_alone_and_joins_its_class_later(
+    tmp_path: Path, then: str
+) -> None:
+    """A node in a method of a long class comes back from that method parsed alone (a
+    docstring that looks like a member, decorators over two lines, a comment at the first
+    column, a line break of each kind), at the file's own positions; the class parsed later
+    holds that very method object."""
+    import ast
+
+    path = tmp_path / "losses.py"
+    path.write_bytes(_long_class().encode())
+    facts = _indexed(path)
+    (members,) = facts.members
+    assert members[:2] == (4, len(_long_class().splitlines()) - 1)  # the class's lines
+    assert members[2:6] == (6, 12, 18, 21)  # the docstring, call, Inner, m0
+    document = json.loads(json.dumps(codec.encode(facts)))
+    digest = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+    source = codec.Source(str(path), digest)
+    back = codec.decode(document, source)
+    functions = {f.qualname.rpartition(".")[2]: f for f in facts.functions}
+    again = {f.qualname.rpartition(".")[2]: f for f in back.functions}
+    call = again["call"].node
+    assert codec._position(call) == codec._position(functions["call"].node)
+    assert ast.dump(call) == ast.dump(functions["call"].node)
+    assert codec._position(again["last"].node) == codec._position(functions["last"].node)
+    assert not source._parts and source._tree is None  # no whole class was parsed
+    # A long class's extent (what the early cutoff digests) is known without parsing it.
+    numbers = range(len(facts.chunks))
+    extents = source.extents(numbers)
+    assert not source._parts.get(facts.chunks.index(4))
+    plain = codec.Source(str(path), digest)
+    codec.decode(document, plain)
+    plain.set_members(())
+    assert extents == plain.extents(numbers)
+    if then == "class":
+        cls = next(c for c in back.classes if c.qualname.endswith(".Loss"))
+        body = cls.node.body
+    else:
+        body = next(s for s in back.tree.body if isinstance(s, ast.ClassDef)).body
+        assert ast.dump(back.tree) == ast.dump(facts.tree)
+    assert any(item is call for item in body)
+    assert any(item is again["last"].node for item in body)
+
+
+def test_a_member_that_does_not_parse_alone_is_found_in_its_class(tmp_path: Path) -> None:
+    """Member lines that are wrong (a start inside a docstring) cost a parse of the class, not
+    a wrong node."""
+    path = tmp_path / "losses.py"
+    path.write_bytes(_long_class().encode())
+    facts = _indexed(path)
+    (members,) = facts.members
+    document = json.loads(json.dumps(codec.encode(facts)))
+    digest = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+    source = codec.Source(str(path), digest)
+    back = codec.decode(document, source)
+    source.set_members(((*members[:2], 6, 8, *members[3:]),))  # line 8 is in the docstring
+    functions = {f.qualname.rpartition(".")[2]: f for f in facts.functions}
+    again = {f.qualname.rpartition(".")[2]: f for f in back.functions}
+    assert codec._position(again["call"].node) == codec._position(functions["call"].node)
+    cls = next(c for c in back.classes if c.qualname.endswith(".Loss"))
+    docstring = cls.node.body[0]
+    assert codec._position(docstring) == (
+        "Expr", 6, 4, 10, 7,
+    )  # fmt: skip
+
+
 def test_the_codec_refuses_what_it_did_not_write() -> None:
     span = {"@": "Span", "f": [1, 1, 1, 2]}
     for document in (

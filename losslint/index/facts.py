@@ -287,6 +287,11 @@ class ModuleIndex:
     # Names of the functions and classes defined at the top level (not inside an ``if``): with
     # the other statements, the module's globals, without parsing every definition again.
     top_level: frozenset[str] = frozenset()
+    # For each long top-level class whose body starts below its ``class`` line: its first and
+    # last lines, then the first line of each statement of its body. An analysis that needs
+    # one method parses that method alone, not the class (:mod:`losslint.codec`), and the
+    # class's extent is known without a parse; no rule reads this.
+    members: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
