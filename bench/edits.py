@@ -9,9 +9,9 @@ A copy of TREE is checked once to fill the cache; then each edit is made to a ra
 to the ``--file`` given), checked with the cache and without it, and undone. The edits are the
 ones a person makes between two runs: a top-level function added where a blank line is (named
 so that nothing else names it), one removed, renamed or given one more parameter, a comment
-inserted (anywhere, inside a function, at the end of one of its lines), a line deleted. Each
-line says whether the rules ran again and how long the cached run took; the run fails if any
-result differs.
+inserted (anywhere, inside a function, at the end of one of its lines), a statement inserted in
+a function or in a method of a class, a line deleted. Each line says whether the rules ran
+again and how long the cached run took; the run fails if any result differs.
 """
 
 from __future__ import annotations
@@ -94,10 +94,11 @@ def _widen(text: str, rng: random.Random) -> str | None:
     return "\n".join(lines)
 
 
-def _commented(lines: list[str], at: int) -> str:
-    """The lines with a comment line inserted before line ``at`` (from 0), indented as it."""
+def _commented(lines: list[str], at: int, line: str = "# an edit") -> str:
+    """The lines with a comment line (or ``line``) inserted before line ``at`` (from 0),
+    indented as it."""
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())] if at < len(lines) else ""
-    return "\n".join([*lines[:at], f"{indent}# an edit", *lines[at:]])
+    return "\n".join([*lines[:at], f"{indent}{line}", *lines[at:]])
 
 
 def _comment(text: str, rng: random.Random) -> str | None:
@@ -120,6 +121,34 @@ def _comment_inside(text: str, rng: random.Random) -> str | None:
         return None
     statement, lines = picked
     return _commented(lines, statement.lineno - 1)
+
+
+def _statement_inside(text: str, rng: random.Random) -> str | None:
+    """An assignment inside a function, above one of its statements: its syntax changes."""
+    if (picked := _statement(text, rng)) is None:
+        return None
+    statement, lines = picked
+    return _commented(lines, statement.lineno - 1, f"_edit_value = {rng.randrange(100)}")
+
+
+def _statement_in_method(text: str, rng: random.Random) -> str | None:
+    """An assignment inside a method of a top-level class, above one of its statements."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    methods = [
+        m
+        for c in tree.body
+        if isinstance(c, ast.ClassDef)
+        for m in c.body
+        if isinstance(m, ast.FunctionDef)
+    ]
+    statements = [n for m in methods for n in ast.walk(m) if isinstance(n, ast.stmt) and n is not m]
+    if not statements:
+        return None
+    statement = rng.choice(statements)
+    return _commented(text.split("\n"), statement.lineno - 1, "_edit_value = 0")
 
 
 def _comment_after(text: str, rng: random.Random) -> str | None:
@@ -150,6 +179,8 @@ EDITS: dict[str, Edit] = {
     "insert a comment": _comment,
     "comment in a function": _comment_inside,
     "comment at a line end": _comment_after,
+    "statement in a function": _statement_inside,
+    "statement in a method": _statement_in_method,
     "delete a line": _delete,
 }
 

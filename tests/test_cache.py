@@ -608,6 +608,18 @@ _EDITED_PROJECT = {
         "second = keras.Sequential([keras.layers.Dense(1)])\nsecond.compile(loss=flat_loss)\n"
     ),
     "notes.py": "import keras\n\nVERSION = keras.__version__\n",
+    # A class long enough to be parsed a method at a time (codec: ModuleIndex.members).
+    "classes.py": (
+        "import keras\nfrom keras import ops\n\n\nclass WeightedLoss(keras.losses.Loss):\n"
+        '    """Weighted log loss."""\n\n    def __init__(self, weight=1.0, name="weighted"):\n'
+        "        super().__init__(name=name)\n        self.weight = weight\n\n"
+        "    def call(self, y_true, y_pred):\n"
+        "        return ops.mean(ops.log(y_pred) * self.weight, axis=-1)\n\n"
+        + "".join(f"    def helper_{i}(self, x):\n        return x\n\n" for i in range(10))
+        + '    def get_config(self):\n        return {"weight": self.weight, "name": self.name}\n'
+        "\n\nmodel = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
+        "model.compile(loss=WeightedLoss())\n"
+    ),
     "utils.py": "EPS = 0.0\n",  # skipped by the pre-filter, but it gives facts to losses.py
     "data.py": "def load():\n    return [1, 2, 3]\n",  # skipped, and imported by nothing
 }
