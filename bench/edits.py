@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import os
 import random
 import shutil
@@ -106,9 +107,31 @@ def _comment(text: str, rng: random.Random) -> str | None:
     return _commented(lines, rng.randrange(len(lines) + 1))
 
 
-def _statement(text: str, rng: random.Random) -> tuple[ast.stmt, list[str]] | None:
-    """A random statement inside a random top-level function, and the file's lines."""
-    if (picked := _pick(text, rng)) is None:
+def _methods(text: str) -> list[ast.FunctionDef]:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    return [
+        m
+        for c in tree.body
+        if isinstance(c, ast.ClassDef)
+        for m in c.body
+        if isinstance(m, ast.FunctionDef)
+    ]
+
+
+def _statement(
+    text: str, rng: random.Random, methods: bool = False
+) -> tuple[ast.stmt, list[str]] | None:
+    """A random statement inside a random top-level function (``methods``: a method of a
+    top-level class), and the file's lines."""
+    if methods:
+        found = _methods(text)
+        picked = (rng.choice(found), text.split("\n")) if found else None
+    else:
+        picked = _pick(text, rng)
+    if picked is None:
         return None
     function, lines = picked
     statements = [n for n in ast.walk(function) if isinstance(n, ast.stmt) and n is not function]
@@ -123,32 +146,13 @@ def _comment_inside(text: str, rng: random.Random) -> str | None:
     return _commented(lines, statement.lineno - 1)
 
 
-def _statement_inside(text: str, rng: random.Random) -> str | None:
-    """An assignment inside a function, above one of its statements: its syntax changes."""
-    if (picked := _statement(text, rng)) is None:
+def _statement_inside(text: str, rng: random.Random, methods: bool = False) -> str | None:
+    """An assignment inside a function (``methods``: a method of a class), above one of its
+    statements: its syntax changes."""
+    if (picked := _statement(text, rng, methods)) is None:
         return None
     statement, lines = picked
     return _commented(lines, statement.lineno - 1, f"_edit_value = {rng.randrange(100)}")
-
-
-def _statement_in_method(text: str, rng: random.Random) -> str | None:
-    """An assignment inside a method of a top-level class, above one of its statements."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return None
-    methods = [
-        m
-        for c in tree.body
-        if isinstance(c, ast.ClassDef)
-        for m in c.body
-        if isinstance(m, ast.FunctionDef)
-    ]
-    statements = [n for m in methods for n in ast.walk(m) if isinstance(n, ast.stmt) and n is not m]
-    if not statements:
-        return None
-    statement = rng.choice(statements)
-    return _commented(text.split("\n"), statement.lineno - 1, "_edit_value = 0")
 
 
 def _comment_after(text: str, rng: random.Random) -> str | None:
@@ -180,7 +184,7 @@ EDITS: dict[str, Edit] = {
     "comment in a function": _comment_inside,
     "comment at a line end": _comment_after,
     "statement in a function": _statement_inside,
-    "statement in a method": _statement_in_method,
+    "statement in a method": functools.partial(_statement_inside, methods=True),
     "delete a line": _delete,
 }
 

@@ -74,6 +74,11 @@ def clear_reads() -> None:
     TEXT.clear()
 
 
+def chunk_number(starts: tuple[int, ...], line: int) -> int:
+    """The chunk holding ``line``, from the chunks' first lines (``ModuleIndex.chunks``)."""
+    return max(0, bisect.bisect_right(starts, line) - 1)
+
+
 class Source:
     """One file, parsed again on demand; shared by its locators.
 
@@ -113,9 +118,9 @@ class Source:
         of its nodes is looked up before its class was parsed."""
         starts: list[int] = []
         stops: list[int] = []
-        for first, last, *firsts in classes:
-            starts.extend(firsts)
-            stops.extend([*firsts[1:], last + 1])
+        for first, last, *members in classes:
+            starts.extend(members)
+            stops.extend([*members[1:], last + 1])
             self._class_lines[first] = last
         self._member_starts, self._member_stops = starts, stops
 
@@ -168,7 +173,7 @@ class Source:
         return self._chunk_at(first_line(stmt))
 
     def _chunk_at(self, line: int) -> int:
-        return max(0, bisect.bisect_right(self.chunks, line) - 1)
+        return chunk_number(self.chunks, line)
 
     def plain_statements(self) -> list[ast.stmt]:
         """The top-level statements other than definitions; chunks of definitions only are
@@ -554,11 +559,7 @@ def chunk_statements(module: ModuleIndex, numbers: Iterable[int]) -> list[ast.st
             body = source.tree().body if wanted else []
     else:
         starts = module.chunks
-        body = [
-            s
-            for s in module.tree.body
-            if max(0, bisect.bisect_right(starts, first_line(s)) - 1) in wanted
-        ]
+        body = [s for s in module.tree.body if chunk_number(starts, first_line(s)) in wanted]
     return [s for s in body if not isinstance(s, DEFINITIONS)]
 
 
