@@ -4,13 +4,21 @@ Each open Python document is checked by the same pipeline as ``losslint check`` 
 text, not the file on disk, with the configuration nearest to the file and the same cache), and
 its diagnostics are published on open, change and save. The safe fixes are offered as quick-fix
 code actions, each rewriting the document as ``--fix`` would.
+
+An edit that changes the code of a loss runs every rule of the project again: a second or two
+on a project of a thousand files. So the checks run on a thread of their own, one at a time,
+while the server goes on answering the editor; the changes typed in a burst are checked once,
+after a pause (:data:`CHANGE_DELAY`); and a check whose document changed while it ran is not
+published, since a newer one follows.
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
+import concurrent.futures
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -30,31 +38,24 @@ _SEVERITY = {
 
 def check_text(path: Path, text: str) -> list[Diagnostic]:
     """The diagnostics of ``text`` standing for the file at ``path``, as ``losslint check``
-    reports them for that file, with facts from its project (the directory of its
-    configuration, else its own directory): a model built in ``model.py`` is known where the
-    open ``train.py`` compiles it. Unchanged files come from the cache."""
+    reports them when that file is named: with facts from its whole project (the directory of
+    its configuration, else of its git work tree; a loose file alone), so a model built in an
+    unopened ``models/net.py`` is known where the open ``scripts/train.py`` compiles it.
+    Unchanged files come from the cache."""
     try:
         source = find_config(path.parent) or find_config(Path.cwd())
         config = load_config(source)
     except ConfigError:
         return []  # the editor shows the file; `losslint check` reports the configuration
-    project = source.parent if source is not None else path.parent
     shown = pipeline.display_path(path)
     result = pipeline.run(
-        [path], config, jobs=1, contents={shown: text.encode("utf-8")}, project=project
+        [path],
+        config,
+        jobs=1,
+        contents={shown: text.encode("utf-8")},
+        project=pipeline.project_root(config, [path]),
     )
     return [d for d in result.diagnostics if d.path == shown]
-
-
-@functools.lru_cache(maxsize=64)
-def _project_root(directory: Path) -> Path | None:
-    """The nearest directory above that marks a project (a git work tree, a pyproject.toml or
-    setup.py); None for a loose file, which is then checked alone (not the whole home
-    directory it sits in)."""
-    for candidate in [directory, *directory.parents]:
-        if any((candidate / marker).exists() for marker in (".git", "pyproject.toml", "setup.py")):
-            return candidate
-    return None
 
 
 def _range(d: Diagnostic) -> types.Range:
@@ -77,35 +78,129 @@ def to_lsp(d: Diagnostic, document: TextDocument) -> types.Diagnostic:
     )
 
 
+# Seconds without a change before a changed document is checked: the keys typed in a burst
+# are checked once, when the typing pauses. Opening and saving are checked at once.
+CHANGE_DELAY: Final = 0.3
+
+
+@dataclass
+class _Document:
+    """What the checker knows of one open document."""
+
+    timer: asyncio.TimerHandle | None = None  # a check to come, after a pause in typing
+    task: asyncio.Task[None] | None = None  # a check of it under way
+    again: bool = False  # and it changed since: check it once more when that one ends
+    # The last check: the text it read and its diagnostics (code actions reuse them).
+    checked: tuple[str, list[Diagnostic]] | None = None
+
+
+class Checker:
+    """Checks the open documents on one thread, one check at a time: the pipeline is not made
+    to run twice at once in a process, and one check at a time uses the machine's cores as
+    ``losslint check`` does. The server's own thread, the event loop, stays free to read the
+    editor's messages, so a burst of changes becomes one check of the latest text."""
+
+    def __init__(self, server: LanguageServer, delay: float = CHANGE_DELAY) -> None:
+        self.server = server
+        self.delay = delay
+        self.documents: dict[str, _Document] = {}
+        self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="losslint")
+
+    def changed(self, uri: str, delay: float | None = None) -> None:
+        """Check ``uri`` after ``delay`` seconds (by default :attr:`delay`) without a change."""
+        state = self.documents.setdefault(uri, _Document())
+        if state.timer is not None:
+            state.timer.cancel()
+        wait = self.delay if delay is None else delay
+        state.timer = asyncio.get_running_loop().call_later(wait, self._start, uri)
+
+    def closed(self, uri: str) -> None:
+        state = self.documents.pop(uri, None)
+        if state is not None and state.timer is not None:
+            state.timer.cancel()
+
+    async def diagnostics(self, uri: str, text: str) -> list[Diagnostic]:
+        """The diagnostics of ``text``, the document's text now: those of the last check if it
+        read this text, else those of a check made now (a code action asked at once)."""
+        state = self.documents.get(uri)
+        if state is not None and state.checked is not None and state.checked[0] == text:
+            return state.checked[1]
+        path = to_fs_path(uri)
+        if path is None:
+            return []
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.thread, check_text, Path(path), text)
+
+    def _start(self, uri: str) -> None:
+        state = self.documents.get(uri)
+        if state is None:
+            return
+        state.timer = None
+        if state.task is not None:
+            state.again = True  # checked when the running one ends
+            return
+        state.task = asyncio.ensure_future(self._check(uri, state))
+
+    async def _check(self, uri: str, state: _Document) -> None:
+        try:
+            while True:
+                state.again = False
+                path = to_fs_path(uri)
+                if path is None or not path.endswith(".py") or self.documents.get(uri) is not state:
+                    return
+                document = self.server.workspace.get_text_document(uri)
+                version, text = document.version, document.source
+                loop = asyncio.get_running_loop()
+                try:
+                    found = await loop.run_in_executor(self.thread, check_text, Path(path), text)
+                except Exception as error:  # a bug in losslint: said in the editor's log
+                    self.server.window_log_message(
+                        types.LogMessageParams(
+                            type=types.MessageType.Error,
+                            message=f"losslint could not check {path}: {error!r}",
+                        )
+                    )
+                    return
+                if self.documents.get(uri) is not state:
+                    return  # closed meanwhile
+                if state.again:
+                    continue  # changed, and its pause is over: the newer text is checked now
+                if document.version != version:
+                    return  # changed, and checked when its pause is over
+                state.checked = (text, found)
+                self.server.text_document_publish_diagnostics(
+                    types.PublishDiagnosticsParams(
+                        uri=uri,
+                        version=version,
+                        diagnostics=[to_lsp(d, document) for d in found],
+                    )
+                )
+                return
+        finally:
+            state.task = None
+            if state.again and self.documents.get(uri) is state and state.timer is None:
+                self._start(uri)
+
+
 def build() -> LanguageServer:
     server = LanguageServer("losslint", __version__)
-
-    def publish(ls: LanguageServer, uri: str) -> None:
-        path = to_fs_path(uri)
-        if path is None or not path.endswith(".py"):
-            return
-        document = ls.workspace.get_text_document(uri)
-        diagnostics = [to_lsp(d, document) for d in check_text(Path(path), document.source)]
-        ls.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(
-                uri=uri, version=document.version, diagnostics=diagnostics
-            )
-        )
+    checker = Checker(server)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: LanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-        publish(ls, params.text_document.uri)
+    async def did_open(ls: LanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        checker.changed(params.text_document.uri, 0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: LanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-        publish(ls, params.text_document.uri)
+    async def did_change(ls: LanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        checker.changed(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls: LanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-        publish(ls, params.text_document.uri)
+    async def did_save(ls: LanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+        checker.changed(params.text_document.uri, 0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: LanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+    async def did_close(ls: LanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        checker.closed(params.text_document.uri)
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
         )
@@ -114,15 +209,19 @@ def build() -> LanguageServer:
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
     )
-    def code_action(
+    async def code_action(
         ls: LanguageServer, params: types.CodeActionParams
     ) -> list[types.CodeAction] | None:
-        return _code_actions(ls, params)
+        uri = params.text_document.uri
+        source = ls.workspace.get_text_document(uri).source
+        return _code_actions(ls, params, await checker.diagnostics(uri, source))
 
     return server
 
 
-def _code_actions(ls: LanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+def _code_actions(
+    ls: LanguageServer, params: types.CodeActionParams, found: list[Diagnostic]
+) -> list[types.CodeAction]:
     from losslint.fix import apply_file_fixes  # libcst: loaded only when a fix is asked for
 
     uri = params.text_document.uri
@@ -133,7 +232,7 @@ def _code_actions(ls: LanguageServer, params: types.CodeActionParams) -> list[ty
     source = document.source
     wanted = params.range
     actions: list[types.CodeAction] = []
-    for d in check_text(Path(path), source):
+    for d in found:
         if d.fix is None or d.fix.applicability is not Applicability.SAFE:
             continue
         where = _range(d)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -154,6 +155,114 @@ def test_server_publishes_the_check_diagnostics_and_offers_the_safe_fix(tmp_path
         changed = client.wait_for("textDocument/publishDiagnostics")["params"]
         assert sorted(d["code"] for d in changed["diagnostics"]) == ["LL101", "LL107"]
         assert file.read_text() == SOURCE
+    finally:
+        try:
+            client.close()
+        finally:
+            if client.process.poll() is None:
+                client.process.kill()
+
+
+def test_a_burst_of_changes_is_checked_once_and_only_the_latest_text_is_published(
+    tmp_path: Path,
+) -> None:
+    """Typing sends a change per key: checked one by one, each publish would come seconds late
+    on a large project. The burst is checked once, when it pauses, and what is published is
+    the latest text's diagnostics, under its version."""
+    (tmp_path / "pyproject.toml").write_text("[tool.losslint]\n")
+    file = tmp_path / "train.py"
+    file.write_text(SOURCE)
+    uri = file.as_uri()
+    fixed = SOURCE.replace("keras.backend.mean(y_pred", "keras.ops.mean(y_pred")
+    assert fixed != SOURCE
+    client = Client(tmp_path)
+    try:
+        ident = client.send(
+            "initialize",
+            {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}},
+            request=True,
+        )
+        client.wait_for(ident=ident)
+        client.send("initialized", {})
+        client.send(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": SOURCE}},
+        )
+        opened = client.wait_for("textDocument/publishDiagnostics")["params"]
+        assert "LL402" in {d["code"] for d in opened["diagnostics"]}
+        texts = [SOURCE + f"\n# {n}\n" for n in range(2, 6)] + [fixed]
+        for version, text in enumerate(texts, start=2):
+            client.send(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": uri, "version": version},
+                    "contentChanges": [{"text": text}],
+                },
+            )
+        published = client.wait_for("textDocument/publishDiagnostics")["params"]
+        assert published["version"] == len(texts) + 1
+        assert "LL402" not in {d["code"] for d in published["diagnostics"]}
+        # Nothing else comes: no stale check of an earlier version is published after it.
+        time.sleep(1.5)
+        ident = client.send("shutdown", None, request=True)
+        later = []
+        while True:
+            message = client.receive()
+            if message.get("id") == ident and "method" not in message:
+                break
+            later.append(message.get("method"))
+        assert "textDocument/publishDiagnostics" not in later
+        client.send("exit", None)
+        client.process.wait(timeout=30)
+    finally:
+        if client.process.poll() is None:
+            client.process.kill()
+
+
+def test_without_a_configuration_the_git_work_tree_gives_the_facts(tmp_path: Path) -> None:
+    """No ``[tool.losslint]`` anywhere (a project that has not adopted losslint yet): the open
+    file is checked with the facts of its git work tree, as ``losslint check`` checks a file it
+    is given, so a model built in another directory is known."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("")
+    (tmp_path / "models" / "net.py").write_text(
+        "import keras\n\n\ndef build():\n    return keras.Sequential(\n"
+        '        [keras.Input((4,)), keras.layers.Dense(3, activation="softmax")]\n    )\n'
+    )
+    (tmp_path / "scripts").mkdir()
+    file = tmp_path / "scripts" / "train.py"
+    text = (
+        "import keras\n\nfrom models.net import build\n\nclassifier = build()\n"
+        "classifier.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))\n"
+    )
+    file.write_text(text)
+    checked = run("check", "scripts/train.py", "--format", "json", cwd=tmp_path)
+    expected = [(d["code"], d["line"] - 1) for d in json.loads(checked.stdout)]
+    assert expected == [("LL107", 5)]
+    client = Client(tmp_path)
+    try:
+        ident = client.send(
+            "initialize",
+            {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}},
+            request=True,
+        )
+        client.wait_for(ident=ident)
+        client.send("initialized", {})
+        client.send(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": file.as_uri(),
+                    "languageId": "python",
+                    "version": 1,
+                    "text": text,
+                }
+            },
+        )
+        published = client.wait_for("textDocument/publishDiagnostics")["params"]
+        got = [(d["code"], d["range"]["start"]["line"]) for d in published["diagnostics"]]
+        assert got == expected
     finally:
         try:
             client.close()
