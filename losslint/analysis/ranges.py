@@ -1243,7 +1243,7 @@ class RangeAnalysis:
         frame: _Frame,
     ) -> Range | None:
         if denominator is None:
-            return None
+            return _over_unknown(numerator)
         normalized = self._normalized(numerator, numerator_node, denominator_node, frame)
         if (
             denominator.overflow is not None
@@ -2137,6 +2137,17 @@ def _quotient(numerator: Range | None, denominator: Range | None) -> Range | Non
             return Range(0.0 if math.isnan(lo) else lo, INF if math.isnan(hi) else hi, lo_open)
         return Range(0.0, INF, reason=numerator.reason)
     return Range(-INF, INF, reason=numerator.reason)
+
+
+def _over_unknown(numerator: Range | None) -> Range | None:
+    """``n / d`` where nothing is known of ``d``: nothing is known of the quotient either, but
+    for one thing: a numerator that is never negative and reaches 0 (an intersection area
+    ``maximum(0, ...)``, a count) gives a quotient that reaches 0, whatever finite ``d`` it is
+    divided by. So ``log(intersection / union)`` is judged as ``log`` of a value that can be 0
+    (KerasCV's ``IoULoss(mode="log")``: two boxes that do not overlap give ``-log(0)``)."""
+    if numerator is None or numerator.lo != 0 or not numerator.may_be_zero():
+        return None
+    return Range(0.0, INF, reason=numerator.reason)
 
 
 def _reported(value: Range | None, node: ast.AST, kind: str, frame: _Frame) -> Range | None:
