@@ -384,6 +384,67 @@ def test_scripts_snippets_and_star_imports() -> None:
     assert site.site.loss is not None and getattr(site.site.loss, "target", None) == "helpers.l1"
 
 
+def test_star_imports_of_known_modules_bind_the_names_they_give() -> None:
+    """``from keras.models import *`` then ``from keras.layers import *``, the way many scripts
+    start: each name comes from the last star import whose module has it, as at run time
+    (``Sequential`` from models, ``Dense`` from layers), so the model is known."""
+    module = index(
+        """
+        from keras.models import *
+        from keras.layers import *
+        from keras.losses import *
+
+        model = Sequential([Input((4,)), Dense(10, activation="softmax")])
+        model.compile(loss=CategoricalCrossentropy(from_logits=True))
+        """
+    )
+    assert module.imports["Sequential"] == "keras.models.Sequential"
+    assert module.imports["Dense"] == "keras.layers.Dense"
+    (site,) = ProjectIndex([module]).compiles()
+    assert site.model is not None and site.model.outputs[0].activation == "softmax"
+    assert getattr(site.site.loss, "func", None) == "keras.losses.CategoricalCrossentropy"
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "expected"),
+    [
+        # The later star import wins where both modules have the name.
+        ("from keras.backend import *\nfrom numpy import *\nx = mean(y)\n", "mean", "numpy.mean"),
+        (
+            "from numpy import *\nfrom keras.backend import *\nx = mean(y)\n",
+            "mean",
+            "keras.backend.mean",
+        ),
+        ("from keras.backend import *\nfrom math import *\nx = log(y)\n", "log", "math.log"),
+        # A module whose names are not known may bind any name: not guessed past it.
+        ("from keras.layers import *\nfrom mylayers import *\nx = Dense(1)\n", "Dense", None),
+        (
+            "from mylayers import *\nfrom keras.layers import *\nx = Dense(1)\n",
+            "Dense",
+            "keras.layers.Dense",
+        ),
+        ("from mylayers import *\nx = Dense(1)\n", "Dense", None),
+        # The module's own binding or import is not overridden.
+        ("from keras.layers import *\ndef Dense(n):\n    pass\nx = Dense(1)\n", "Dense", None),
+        ("from keras.layers import *\nDense = make()\nx = Dense(1)\n", "Dense", None),
+        (
+            "from keras.backend import *\nfrom numpy import mean\nx = mean(y)\n",
+            "mean",
+            "numpy.mean",
+        ),
+        # A name the star module does not have stays unbound.
+        ("from keras.layers import *\nx = log(y)\n", "log", None),
+        (
+            "from tensorflow.keras.layers import *\nx = Dense(1)\n",
+            "Dense",
+            "tensorflow.keras.layers.Dense",
+        ),
+    ],
+)
+def test_star_import_resolution(source: str, name: str, expected: str | None) -> None:
+    assert index(source).imports.get(name) == expected
+
+
 def test_flatten_bounds_the_units_and_symbolic_tensors_are_recorded() -> None:
     module = index(
         """

@@ -383,6 +383,15 @@ def _top_names(tree: ast.Module) -> frozenset[str]:
     return frozenset(found)
 
 
+def _module_names(tree: ast.Module) -> Iterator[str]:
+    """The names the module's top level binds: its functions, classes and assignments."""
+    for statement in flat_statements(tree.body):
+        if isinstance(statement, DEFINITIONS):
+            yield statement.name
+        else:
+            yield from bound_names(statement)
+
+
 def chunk_layout(
     tree: ast.Module,
 ) -> tuple[tuple[int, ...], frozenset[int], dict[str, tuple[int, ...]]]:
@@ -448,6 +457,11 @@ class ModuleIndexer:
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.imports, self.alternatives = names.collect_imports_and_alternatives(tree, package)
         self.stars = names.star_imports(tree, package)
+        if self.stars:  # ``from keras.layers import *``: the names it gives, as imports
+            self.imports = {
+                **names.star_bindings(tree, self.stars, {*self.imports, *_module_names(tree)}),
+                **self.imports,
+            }
         # The Keras backend handed in as an argument: an import for the analyses, not an API
         # use for LL402 (which backend it is depends on the caller).
         self.injected = (

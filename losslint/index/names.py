@@ -8,7 +8,8 @@ Every spelling of a Keras object (``tf.keras.layers.Dense``, ``tensorflow.keras.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Final
 
 # Prefixes under which a Keras API lives, longest first.
@@ -207,6 +208,41 @@ def star_imports(tree: ast.Module, package: str) -> tuple[str, ...]:
             if base:
                 found.append(base)
     return tuple(found)
+
+
+@functools.cache
+def _star_members(module: str) -> frozenset[str] | None:
+    """The public names of ``module`` (canonical) when losslint knows them (see
+    ``star_names``), else None."""
+    from losslint.index.star_names import NAMES
+
+    text = NAMES.get(module)
+    return None if text is None else frozenset(text.split())
+
+
+def star_bindings(tree: ast.Module, stars: tuple[str, ...], bound: Iterable[str]) -> dict[str, str]:
+    """What ``from keras.layers import *`` (and the other Keras modules, NumPy, math) binds of
+    the names the module uses: ``{"Dense": "keras.layers.Dense"}``, as an import table does.
+    A name goes to the last star import whose module has it (as at run time). A star import
+    of a module whose names losslint does not know (a project module, another package) may
+    bind any name, so no name is taken from a star import above it: those names are looked
+    up in the project, or stay unknown. Names the module binds itself (``bound``: its
+    imports, definitions and assignments) are left to it."""
+    known = [(star, _star_members(canonical(star))) for star in stars]
+    if not any(members for _, members in known):
+        return {}
+    skip = set(bound)
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Name) or node.id in skip or node.id in out:
+            continue
+        for star, members in reversed(known):
+            if members is None:
+                break  # it may bind the name: not known
+            if node.id in members:
+                out[node.id] = f"{star}.{node.id}"
+                break
+    return out
 
 
 _BODIES: Final = ("body", "orelse", "finalbody", "handlers", "cases")
