@@ -64,3 +64,29 @@ def test_diff_of_a_clean_tree_is_empty(tmp_path: Path) -> None:
         timeout=60,
     )
     assert (done.returncode, done.stdout) == (0, "")
+
+
+def test_a_registered_id_is_a_loss_on_keras_2_and_an_error_on_keras_3(tmp_path: Path) -> None:
+    """``loss="Addons>sigmoid_focal_crossentropy"``: tf.keras's get() finds what
+    ``register_keras_serializable`` registered; Keras 3 looks strings up among its built-ins
+    only, and the advice names the Python object, not the id."""
+    source = tmp_path / "train.py"
+    source.write_text(
+        "import tensorflow as tf\n\n\n"
+        '@tf.keras.utils.register_keras_serializable(package="Addons")\n'
+        "def sigmoid_focal_crossentropy(y_true, y_pred):\n"
+        "    return tf.reduce_mean(tf.abs(y_true - y_pred), axis=-1)\n\n\n"
+        '@tf.keras.utils.register_keras_serializable("Losses", "tversky")\n'
+        "def tversky_loss(y_true, y_pred):\n"
+        "    return tf.reduce_mean(tf.abs(y_true - y_pred), axis=-1)\n\n\n"
+        "model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(1)])\n"
+        'model.compile(loss="Addons>sigmoid_focal_crossentropy")\n'
+        'model.compile(loss="mse", metrics=["Losses>tversky"])\n'
+        'model.compile(loss="Addons>tversky")\n'
+    )
+    on_keras_2 = [d for d in check(source, target_keras=2) if d.code == "LL106"]
+    assert [d.span.line for d in on_keras_2] == [17]  # not registered under that id
+    on_keras_3 = [d for d in check(source) if d.code == "LL106"]
+    assert [d.span.line for d in on_keras_3] == [15, 16, 17]
+    assert on_keras_3[0].message.endswith("pass the object itself: sigmoid_focal_crossentropy")
+    assert on_keras_3[1].message.endswith("pass the object itself: tversky_loss")

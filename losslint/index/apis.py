@@ -137,6 +137,26 @@ _LOAD_CALLEES: Final = frozenset({"keras.saving.load_model", "keras.models.load_
 _REGISTER: Final = frozenset(
     {"keras.saving.register_keras_serializable", "keras.utils.register_keras_serializable"}
 )
+
+
+def _registered_id(decorator: ast.expr, name: str) -> str | None:
+    """The string id ``@register_keras_serializable(package, name)`` gives a definition:
+    ``"package>name"`` (package ``Custom`` and the definition's own name by default); None
+    where an argument is not a constant string."""
+    package: object = "Custom"
+    if isinstance(decorator, ast.Call):
+        given: dict[str, ast.expr] = dict(zip(("package", "name"), decorator.args, strict=False))
+        given.update((k.arg, k.value) for k in decorator.keywords if k.arg in ("package", "name"))
+        values = {}
+        for key, value in given.items():
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                return None
+            values[key] = value.value
+        package = values.get("package", package)
+        name = values.get("name", name)
+    return f"{package}>{name}"
+
+
 _METRICS_NAMES_MUTATORS: Final = frozenset({"append", "extend", "insert", "remove", "clear"})
 
 
@@ -236,6 +256,17 @@ class _Collector:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             if names.qualify(target, self.imports) in _REGISTER:
                 self.uses.append(ApiUse("register", qualname, scope, self.span(decorator)))
+                registered = _registered_id(decorator, node.name)
+                if registered is not None:
+                    self.uses.append(
+                        ApiUse(
+                            "register_id",
+                            registered,
+                            scope,
+                            self.span(decorator),
+                            receiver=node.name,
+                        )
+                    )
         if isinstance(node, ast.ClassDef):
             return
         args = node.args

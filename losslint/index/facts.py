@@ -226,7 +226,9 @@ class ApiUse:
       whole model; ``load``: ``load_model(...)`` (``name`` is ``handled`` when it passes
       ``custom_objects`` or ``compile=False``, or for a ``custom_object_scope``);
       ``register``: a definition decorated with ``register_keras_serializable`` (``name`` is its
-      qualified name).
+      qualified name), and ``register_id`` beside it: the string id that gives it
+      (``Addons>sigmoid_focal_crossentropy``), when its arguments are constants, with the
+      definition's own name as ``receiver``.
     """
 
     kind: str

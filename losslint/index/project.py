@@ -71,6 +71,13 @@ class ProjectIndex:
         self.defined_names: frozenset[str] = frozenset(
             q.rpartition(".")[2] for q in [*self.functions, *self.classes]
         )
+        # The ids ``register_keras_serializable`` gives (``Addons>sigmoid_focal_crossentropy``).
+        self.registered_ids: dict[str, str] = {
+            u.name: u.receiver or ""
+            for m in self.modules
+            for u in m.api_uses
+            if u.kind == "register_id"
+        }
         self._definitions: list[LossDef] | None = None
         # Bound methods used at compile sites → the constructor call of their instance.
         self.instances: dict[str, Call] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from typing import Final
 
 from losslint.analysis.wiring import (
@@ -546,7 +546,9 @@ def _weight_value(rc: ResolvedCompile, value: Value) -> Iterator[Finding]:
 
 
 def check_unknown_identifier(context: RuleContext) -> Iterator[Finding]:
-    defined = context.project.defined_names
+    # A registered id names the object as Keras 2's get() finds it (``Addons>focal``).
+    registered = context.project.registered_ids
+    defined = context.project.defined_names | registered.keys()
     keras3 = context.target_keras == 3
     for rc in context.compiles:
         site = rc.site
@@ -558,7 +560,7 @@ def check_unknown_identifier(context: RuleContext) -> Iterator[Finding]:
                 continue
             if text in defined:
                 if keras3:
-                    yield _custom_string(rc, leaf, "loss")
+                    yield _custom_string(rc, leaf, "loss", registered)
                 continue
             if keras3 and text in keras_ids.K2_LOSSES:
                 new = _RENAMED_LOSSES.get(text)
@@ -577,11 +579,15 @@ def check_unknown_identifier(context: RuleContext) -> Iterator[Finding]:
                 "interpret loss identifier' at the first fit()",
             )
         for value in (site.metrics, site.weighted_metrics):
-            yield from _unknown_metrics(rc, value, defined, keras3)
+            yield from _unknown_metrics(rc, value, defined, keras3, registered)
 
 
 def _unknown_metrics(
-    rc: ResolvedCompile, value: Value | None, defined: frozenset[str], keras3: bool
+    rc: ResolvedCompile,
+    value: Value | None,
+    defined: Set[str],
+    keras3: bool,
+    registered: dict[str, str],
 ) -> Iterator[Finding]:
     special = keras_ids.COMPILE_METRIC_SPECIAL_K3 if keras3 else keras_ids.COMPILE_METRIC_SPECIAL_K2
     known = keras_ids.K3_METRICS if keras3 else keras_ids.K2_METRICS
@@ -592,7 +598,7 @@ def _unknown_metrics(
             continue
         if text in defined:
             if keras3:
-                yield _custom_string(rc, leaf, "metric")
+                yield _custom_string(rc, leaf, "metric", registered)
             continue
         if keras3 and text in keras_ids.K3_METRICS_NEED_ARGS:
             yield Finding(
@@ -621,14 +627,18 @@ def _unknown_metrics(
         )
 
 
-def _custom_string(rc: ResolvedCompile, leaf: Const, kind: str) -> Finding:
+def _custom_string(
+    rc: ResolvedCompile, leaf: Const, kind: str, registered: dict[str, str]
+) -> Finding:
+    assert isinstance(leaf.value, str)
+    own = registered.get(leaf.value) or leaf.value  # ``Addons>focal``: the registered focal
     return Finding(
         rc.path,
         leaf.span,
         f"{kind} {leaf.value!r} names your own function, but Keras 3 resolves {kind} strings "
         "only among its built-ins (registered and custom_object_scope objects included), so it "
         f"raises 'Could not interpret {kind} identifier' at the first fit(); pass the object "
-        f"itself: {leaf.value}",
+        f"itself: {own}",
     )
 
 
