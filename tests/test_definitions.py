@@ -90,3 +90,20 @@ def test_a_registered_id_is_a_loss_on_keras_2_and_an_error_on_keras_3(tmp_path: 
     assert [d.span.line for d in on_keras_3] == [15, 16, 17]
     assert on_keras_3[0].message.endswith("pass the object itself: sigmoid_focal_crossentropy")
     assert on_keras_3[1].message.endswith("pass the object itself: tversky_loss")
+
+
+def test_a_numpy_version_of_a_loss_in_a_test_is_a_reference(tmp_path: Path) -> None:
+    """``weighted_kappa_loss_np`` next to the test of the real loss is what the test compares
+    against, called with arrays; the same NumPy loss outside tests is the classic defect."""
+    body = (
+        "import numpy as np\n\n\n"
+        "def weighted_kappa_loss_np(y_true, y_pred):\n"
+        "    weight = np.tile(np.arange(3), (3, 1))\n"
+        "    return np.log(np.matmul(y_pred, weight).sum() + 1e-6)\n"
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "kappa_loss_test.py").write_text(body)
+    (tmp_path / "kappa.py").write_text(body)
+    found = {(d.path.rpartition("/")[2], d.code) for d in check(tmp_path)}
+    assert ("kappa.py", "LL404") in found
+    assert ("kappa_loss_test.py", "LL404") not in found

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -794,6 +794,9 @@ class RangeAnalysis:
         before, refined_before = dict(frame.env), dict(frame.refined)
         outcomes = []
         known = _callable_test(node.test, frame)
+        if _replaces_tested(node.test, node.body):
+            # ``if is_nan(mcc): mcc = 0``: as ``where(is_nan(mcc), 0, mcc)``.
+            self._finite_test(node.test, frame)
         for body, truth in ((node.body, True), (node.orelse, False)):
             if known is not None and truth != known:
                 continue  # ``activation_function is None`` where this call passes one
@@ -1597,15 +1600,37 @@ class RangeAnalysis:
             if not (isinstance(call, ast.Call) and call.args):
                 continue
             name = self._call_name(call.func, frame)
-            if name in _FINITE_TESTS:
-                self._handled(self._quiet(call.args[0], frame), inf_only=name in _INF_TESTS)
+            if name not in _FINITE_TESTS:
+                continue
+            value = self._quiet(call.args[0], frame)
+            if value is None:
+                # A value of no known range carries no hazards: those of the expression it
+                # was computed by (``mcc = cov / sqrt(v)``) are the ones tested.
+                self._handled_within(self._source(call.args[0], frame), frame, name in _INF_TESTS)
+            else:
+                self._handled(value, inf_only=name in _INF_TESTS)
+
+    def _handled_within(self, expr: ast.expr, frame: _Frame, inf_only: bool) -> None:
+        """Forget the hazards reported inside ``expr`` (see :meth:`_handled`)."""
+        where = node_span(expr, frame.module.lines)
+        inside = [
+            key
+            for key in self.hazards
+            if key[0] == frame.module.path
+            and (key[1].line, key[1].column) >= (where.line, where.column)
+            and (key[1].end_line, key[1].end_column) <= (where.end_line, where.end_column)
+        ]
+        self._forget(inside, inf_only)
 
     def _handled(self, value: Range | None, inf_only: bool = False) -> None:
         """Forget the hazards whose non-finite result ``value`` carries: the code handles it
         (with ``inf_only``, only those that give ±inf and never NaN)."""
         if value is None or not value.pending:
             return
-        handled = [k for k in value.pending if not (inf_only and k in self._nan)]
+        self._forget(value.pending, inf_only)
+
+    def _forget(self, keys: Iterable[tuple[str, Span, str]], inf_only: bool) -> None:
+        handled = [k for k in keys if not (inf_only and k in self._nan)]
         for key in handled:
             self.hazards.pop(key, None)
         if self._record is not None:
@@ -1645,7 +1670,14 @@ class RangeAnalysis:
         if op == "log1p":
             return self._log(first, first_node, node, frame, threshold=-1.0)
         if op in ("sqrt", "rsqrt"):
-            if first is not None and first_node is not None and _may_reach_zero(first):
+            # sqrt(0) is 0: only its gradient is infinite, which a metric never takes (below 0
+            # the value itself is NaN, and rsqrt(0) is inf).
+            if (
+                first is not None
+                and (self._gradient or op == "rsqrt" or first.may_be_at_most(-1e-300))
+                and first_node is not None
+                and _may_reach_zero(first)
+            ):
                 self._hazard(
                     "sqrt",
                     node,
@@ -1660,7 +1692,12 @@ class RangeAnalysis:
             root = 0.0 if first.lo <= 0 else math.sqrt(first.lo)
             return Range(root, INF, first.lo_open and first.lo >= 0, reason=first.reason)
         if op == "norm":
-            if first is not None and first_node is not None and first.may_be_zero():
+            if (
+                self._gradient
+                and first is not None
+                and first_node is not None
+                and first.may_be_zero()
+            ):
                 self._hazard(
                     "sqrt",
                     node,
@@ -2169,6 +2206,27 @@ def _carry(result: Range | None, *inputs: Range | None) -> Range | None:
 def _key(node: ast.AST) -> str:
     """The same expression written twice has the same key (positions left out)."""
     return ast.dump(node)
+
+
+def _replaces_tested(test: ast.expr, body: list[ast.stmt]) -> bool:
+    """Whether the body of ``if test:`` gives up on, or replaces, each value the test calls a
+    function on (``if is_nan(v): v = 0``, ``if is_inf(v): return 0``): a test that only
+    looks (``if is_nan(v): print(...)``) handles nothing."""
+    if _leaves(body):
+        return True
+    tested = {
+        call.args[0].id
+        for call in ast.walk(test)
+        if isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Name)
+    }
+    assigned = {
+        target.id
+        for statement in body
+        if isinstance(statement, ast.Assign)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }
+    return bool(tested) and tested <= assigned
 
 
 def _leaves(body: list[ast.stmt]) -> bool:

@@ -10,6 +10,7 @@ NumPy rule (LL404) nor the numerics rules (LL3xx) judge it as loss code.
 from __future__ import annotations
 
 import ast
+import os
 from typing import Final
 
 from losslint.index import names
@@ -39,10 +40,23 @@ def _pure_numpy(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str,
     return numpy
 
 
+def _test_reference(name: str, path: str) -> bool:
+    """``weighted_kappa_loss_np`` in ``tests/kappa_loss_test.py``: named as the NumPy version
+    of a loss, in a test, which compares the real loss with it. (Out of tests, ``np_mse_loss``
+    is as likely the classic defect: a loss written in NumPy.)"""
+    parts = path.replace(os.sep, "/").split("/")
+    stem = parts[-1].removesuffix(".py")
+    in_tests = any(p in ("test", "tests") for p in parts[:-1]) or (
+        stem.startswith("test_") or stem.endswith("_test")
+    )
+    return in_tests and bool({"np", "numpy"} & set(name.lower().split("_")))
+
+
 def numpy_references(project: ProjectIndex, pure: bool = False) -> frozenset[str]:
     """Qualified names of the definitions that are NumPy reference implementations: not
     compiled or wrapped, converting an input with ``np.asarray`` first, or (``pure``) written
-    in NumPy alone unless named as a loss (the classic NumPy-in-loss defect). ``pure`` is for
+    in NumPy alone unless named as a loss (the classic NumPy-in-loss defect) and not as its
+    NumPy version in a test (``kappa_loss_np``). ``pure`` is for
     LL404 only: NumPy code is NumPy either way, and its log(0) is still -inf (LL3xx)."""
     found: set[str] = set()
     modules = {m.path: m for m in project.modules}
@@ -53,10 +67,11 @@ def numpy_references(project: ProjectIndex, pure: bool = False) -> frozenset[str
         module = modules.get(definition.path)
         if module is None or isinstance(node, ast.ClassDef):
             continue
+        name = definition.qualname.rpartition(".")[2]
         if (
             pure
             and _pure_numpy(node, module.imports)
-            and "loss" not in definition.qualname.rpartition(".")[2]
+            and ("loss" not in name or _test_reference(name, definition.path))
         ):
             found.add(definition.qualname)
             continue
