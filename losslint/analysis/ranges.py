@@ -466,6 +466,10 @@ class _Frame:
     # Parameters that this call binds to a tensor-math function (``activation_function=
     # tf.nn.relu``) → the catalogue's op for it.
     callables: dict[str, str] = field(default_factory=dict)
+    # The hazards reported while computing a name's value, and those its operands carried:
+    # what a later ``is_nan(name)`` test handles where the value's range is unknown (and so
+    # carries no ``pending``).
+    taints: dict[str, frozenset[tuple[str, Span, str]]] = field(default_factory=dict)
 
 
 class RangeAnalysis:
@@ -741,21 +745,27 @@ class RangeAnalysis:
             env[node.name] = None
         elif isinstance(node, ast.Assign):
             frame.targets = frozenset(_target_names(node.targets))
+            before = set(self.hazards)
             value = self.expr(node.value, frame)
             frame.targets = frozenset()
             for target in node.targets:
                 self._assign(target, value, node.value, frame)
+            self._taint(node.targets, [node.value], before, frame)
         elif isinstance(node, ast.AnnAssign):
             if node.value is not None:
                 frame.targets = frozenset(_target_names([node.target]))
+                before = set(self.hazards)
                 value = self.expr(node.value, frame)
                 frame.targets = frozenset()
                 self._assign(node.target, value, node.value, frame)
+                self._taint([node.target], [node.value], before, frame)
         elif isinstance(node, ast.AugAssign):
             frame.targets = frozenset(_target_names([node.target]))
+            before = set(self.hazards)
             value = self._binop(node.op, node.target, node.value, node, frame)
             frame.targets = frozenset()
             self._assign(node.target, value, None, frame)
+            self._taint([node.target], [node.target, node.value], before, frame)
         elif isinstance(node, ast.Return):
             frame.returns.append(self.expr(node.value, frame) if node.value else None)
         elif isinstance(node, ast.Expr):
@@ -1577,11 +1587,16 @@ class RangeAnalysis:
 
     def _cond(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """``cond(pred, true_fn, false_fn)``: each branch function under its side of pred."""
+        predicate = node.args[0] if node.args else None
+        predicate = next((k.value for k in node.keywords if k.arg == "pred"), predicate)
         if len(node.args) < 3:
             self._args(node, frame, depth)
+            if predicate is not None:
+                self._finite_test(predicate, frame)  # ``cond(is_nan(v), ...)``, as where
             return None
         condition = node.args[0]
         self.expr(condition, frame, depth + 1)
+        self._finite_test(condition, frame)
         results = []
         for branch, truth in ((node.args[1], True), (node.args[2], False)):
             saved = dict(frame.env), dict(frame.refined)
@@ -1602,16 +1617,17 @@ class RangeAnalysis:
             name = self._call_name(call.func, frame)
             if name not in _FINITE_TESTS:
                 continue
-            value = self._quiet(call.args[0], frame)
-            if value is None:
-                # A value of no known range carries no hazards: those of the expression it
-                # was computed by (``mcc = cov / sqrt(v)``) are the ones tested.
-                self._handled_within(self._source(call.args[0], frame), frame, name in _INF_TESTS)
-            else:
-                self._handled(value, inf_only=name in _INF_TESTS)
+            tested = call.args[0]
+            self._handled(self._quiet(tested, frame), inf_only=name in _INF_TESTS)
+            # A value of no known range carries no hazards: those of the expression it was
+            # computed by (``mcc = cov / sqrt(v)``), and those its names carry, are tested too.
+            self._handled_within(tested, self._source(tested, frame), frame, name in _INF_TESTS)
 
-    def _handled_within(self, expr: ast.expr, frame: _Frame, inf_only: bool) -> None:
-        """Forget the hazards reported inside ``expr`` (see :meth:`_handled`)."""
+    def _handled_within(
+        self, tested: ast.expr, expr: ast.expr, frame: _Frame, inf_only: bool
+    ) -> None:
+        """Forget the hazards reported inside ``expr``, the expression ``tested`` was computed
+        by, and those the names in ``tested`` carry (see :meth:`_handled`)."""
         where = node_span(expr, frame.module.lines)
         inside = [
             key
@@ -1620,7 +1636,25 @@ class RangeAnalysis:
             and (key[1].line, key[1].column) >= (where.line, where.column)
             and (key[1].end_line, key[1].end_column) <= (where.end_line, where.end_column)
         ]
+        inside += _carried(tested, frame)
         self._forget(inside, inf_only)
+
+    def _taint(
+        self,
+        targets: Sequence[ast.expr],
+        values: Sequence[ast.expr],
+        before: set[tuple[str, Span, str]],
+        frame: _Frame,
+    ) -> None:
+        """Record on each name assigned the hazards its value may carry (see _Frame.taints)."""
+        carried = set(self.hazards).difference(before)
+        for value in values:
+            carried.update(_carried(value, frame))
+        for name in _target_names(list(targets)):
+            if carried:
+                frame.taints[name] = frozenset(carried)
+            else:
+                frame.taints.pop(name, None)
 
     def _handled(self, value: Range | None, inf_only: bool = False) -> None:
         """Forget the hazards whose non-finite result ``value`` carries: the code handles it
@@ -2206,6 +2240,15 @@ def _carry(result: Range | None, *inputs: Range | None) -> Range | None:
 def _key(node: ast.AST) -> str:
     """The same expression written twice has the same key (positions left out)."""
     return ast.dump(node)
+
+
+def _carried(expr: ast.expr, frame: _Frame) -> set[tuple[str, Span, str]]:
+    """The hazards the names read in ``expr`` carry (see _Frame.taints)."""
+    found: set[tuple[str, Span, str]] = set()
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Name) and node.id in frame.taints:
+            found.update(frame.taints[node.id])
+    return found
 
 
 def _replaces_tested(test: ast.expr, body: list[ast.stmt]) -> bool:
