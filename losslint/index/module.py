@@ -622,6 +622,22 @@ class ModuleIndexer:
                     continue
                 if self._is_symbolic(last.value, last.scope, last.line, 0):
                     found[f"{scope.qualname}.{name}"] = self.span(last.value)
+        # ``self.true_boxes = Input(...)`` in a method: ``Class.self.true_boxes``, which the
+        # class's own loss methods read (YOLO ports: ``def custom_loss(self, y_true, y_pred)``).
+        for cls in self._class_names:
+            for attribute in {
+                a
+                for q, s in self.function_scopes.items()
+                if q.rpartition(".")[0] == cls
+                for a in s.attributes
+            }:
+                binding = self._self_binding(cls, attribute)
+                if (
+                    binding is not None
+                    and binding.value is not None
+                    and self._is_symbolic(binding.value, binding.scope, binding.line, 0)
+                ):
+                    found[f"{cls}.self.{attribute}"] = self.span(binding.value)
         return found
 
     def _is_symbolic(self, expr: ast.expr, scope: _Scope, line: float, depth: int) -> bool:

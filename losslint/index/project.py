@@ -669,6 +669,24 @@ class ProjectIndex:
         enclosing = definition.qualname.split(".")[:-1]
         found: list[tuple[str, Span, Span]] = []
         seen: set[str] = set()
+        owner = ".".join(enclosing)
+        positional = [*node.args.posonlyargs, *node.args.args]
+        if owner in self.classes and positional:  # a method: what ``self.x`` holds
+            receiver = positional[0].arg
+            for child in ast.walk(node):
+                if (
+                    isinstance(child, ast.Attribute)
+                    and isinstance(child.ctx, ast.Load)
+                    and isinstance(child.value, ast.Name)
+                    and child.value.id == receiver
+                    and f"{receiver}.{child.attr}" not in seen
+                ):
+                    made = module.symbolic.get(f"{owner}.self.{child.attr}")
+                    if made is not None:
+                        seen.add(f"{receiver}.{child.attr}")
+                        found.append(
+                            (f"{receiver}.{child.attr}", node_span(child, module.lines), made)
+                        )
         for load in sorted(loads, key=lambda n: (n.lineno, n.col_offset)):
             if load.id in local or load.id in seen:
                 continue
