@@ -1704,11 +1704,12 @@ class RangeAnalysis:
         if op == "log1p":
             return self._log(first, first_node, node, frame, threshold=-1.0)
         if op in ("sqrt", "rsqrt"):
-            # sqrt(0) is 0: only its gradient is infinite, which a metric never takes (below 0
-            # the value itself is NaN, and rsqrt(0) is inf).
+            # sqrt(0) is 0: only its gradient is infinite, which a metric never takes (rsqrt(0)
+            # is inf itself). Below 0 the value is NaN, but a metric's state the analysis cannot
+            # bound (sums of squares over the epoch) would read as "may be negative" there.
             if (
                 first is not None
-                and (self._gradient or op == "rsqrt" or first.may_be_at_most(-1e-300))
+                and (self._gradient or op == "rsqrt")
                 and first_node is not None
                 and _may_reach_zero(first)
             ):
