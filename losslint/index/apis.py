@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import ast
 import bisect
+import dataclasses
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Final
 
 from losslint.diagnostic import Span
@@ -131,7 +132,7 @@ _BACKEND_ROOTS: Final = frozenset(
 _POSITIONAL_INIT: Final = (
     r"__init__\(\s*(?:self\s*,\s*)?(?:[A-Za-z_][\w.]*|\"[^\"]*\"|'[^']*')\s*[,)]"
 )
-_SAVE_WORDS: Final = ("save", "save_model", "ModelCheckpoint")
+_SAVE_WORDS: Final = ("save", "save_model", "ModelCheckpoint", "callbacks")
 _SAVE_CALLEES: Final = frozenset({"keras.saving.save_model", "keras.models.save_model"})
 _LOAD_CALLEES: Final = frozenset({"keras.saving.load_model", "keras.models.load_model"})
 _REGISTER: Final = frozenset(
@@ -208,6 +209,8 @@ class _Collector:
         self.candidates = candidates
         self.saving = saving
         self.uses: list[ApiUse] = []
+        # ``x.fit(..., callbacks=...)``: (scope, line, the call, x as written), in order.
+        self.fits: list[tuple[str, int, ast.Call, str]] = []
 
     def span(self, node: ast.AST) -> Span:
         return node_span(node, self.lines)
@@ -368,6 +371,10 @@ class _Collector:
                 self.uses.append(ApiUse("super_init", "", scope, self.span(node), node=node))
             elif attr == "save" and self.saving and not names.qualify(func.value, self.imports):
                 self.save(node, func.value, scope)
+            elif attr == "fit" and self.saving and any(k.arg == "callbacks" for k in node.keywords):
+                parts = names.dotted(func.value)
+                if parts:
+                    self.fits.append((scope, node.lineno, node, ".".join(parts)))
         callee = names.qualify(func, self.imports)
         if callee is None:
             return
@@ -503,4 +510,20 @@ def collect_api_uses(
     collector = _Collector(module, imports, lines, candidates, saving)
     if candidates:
         collector.block(tree.body, module)
-    return tuple(collector.uses)
+    return tuple(_checkpoint_models(collector.uses, collector.fits, collector.span))
+
+
+def _checkpoint_models(
+    uses: list[ApiUse],
+    fits: list[tuple[str, int, ast.Call, str]],
+    span: Callable[[ast.AST], Span],
+) -> Iterator[ApiUse]:
+    """A ``ModelCheckpoint`` saves the model of the first ``fit(..., callbacks=...)`` after it
+    in its scope: that model is its receiver, and that ``fit`` its ``call`` (the point where
+    the model is saved, for LL405: a notebook that rebinds ``model`` compiles several)."""
+    for use in uses:
+        if use.kind == "save" and use.receiver is None:
+            fit = next((f for f in fits if f[0] == use.scope and f[1] >= use.span.line), None)
+            if fit is not None:
+                use = dataclasses.replace(use, receiver=fit[3], call=span(fit[2]))
+        yield use

@@ -900,7 +900,7 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
     project = context.project
     registered: set[str] = set()
     handled = False
-    saves: dict[tuple[str, str], ApiUse] = {}
+    saves: dict[tuple[str, str], list[ApiUse]] = {}
     loads: list[tuple[str, ApiUse]] = []
     for module in project.modules:
         for use in module.api_uses:
@@ -911,18 +911,30 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
             elif use.kind == "load":
                 loads.append((module.path, use))
             elif use.kind == "save":
-                saves.setdefault((module.path, use.scope), use)
+                saves.setdefault((module.path, use.scope), []).append(use)
     # Only a model reloaded with load_model() needs its custom objects registered: weights saved
     # and loaded (save_weights/load_weights) or a project's own loader never look them up.
     if handled or not saves or not loads:
         return
     load_path, load = loads[0]
     reported: set[str] = set()
+    # Compile lines by (path, scope, receiver): a model recompiled (or rebound and compiled
+    # again, as notebooks do with ``model``) is saved as its last compile before the save.
+    compiled: dict[tuple[str, str, str], list[int]] = {}
     for rc in context.compiles:
-        save = saves.get((rc.path, rc.site.scope))
-        if save is None or (
-            save.receiver and rc.site.receiver and save.receiver != rc.site.receiver
-        ):
+        if rc.site.receiver:
+            key = (rc.path, rc.site.scope, rc.site.receiver)
+            compiled.setdefault(key, []).append(rc.site.span.line)
+    for rc in context.compiles:
+        save = next(
+            (
+                s
+                for s in saves.get((rc.path, rc.site.scope), ())
+                if _saves_compile(s, rc, compiled.get((rc.path, rc.site.scope, s.receiver or "")))
+            ),
+            None,
+        )
+        if save is None:
             continue
         for role, leaf in _compile_uses(rc):
             target = (
@@ -958,6 +970,19 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
                 "@keras.saving.register_keras_serializable() (or pass custom_objects when "
                 "loading)",
             )
+
+
+def _saves_compile(save: ApiUse, rc: ResolvedCompile, lines: list[int] | None) -> bool:
+    """Whether ``save`` saves the model as ``rc`` compiled it: same receiver (or one of them
+    unknown), and, where both are known, ``rc`` is the last compile of that receiver at the
+    point of the save (``x.save()``, or the ``fit`` a ``ModelCheckpoint`` is handed to)."""
+    if not (save.receiver and rc.site.receiver):
+        return True
+    if save.receiver != rc.site.receiver:
+        return False
+    point = save.call.line if save.call is not None else save.span.line
+    before = [line for line in lines or () if line <= point]
+    return bool(before) and max(before) == rc.site.span.line
 
 
 def _call_text(use: ApiUse) -> str:
