@@ -1385,6 +1385,11 @@ class RangeAnalysis:
         if p > 0 and base is not None and (base.lo > 0 or (base.lo == 0 and base.lo_open)):
             # A positive base (a configured ``sigma`` set from a positive default) stays positive.
             return Range(_fpow(base.lo, p), _fpow(base.hi, p), base.lo_open, base.hi_open)
+        if base is None and _setting(base_node, frame):
+            # ``size ** 2`` with ``size = img_height * img_width``, module-level settings the
+            # index could not evaluate (an image's dimensions): a setting is 0 only if a user
+            # sets it so (see _settings), and its square is no more known than it is.
+            return None
         if _is_integer(p) and int(p) % 2 == 0 and p > 0:
             reason = base.reason if base else "an even power is 0 at 0"
             return Range(0.0, INF, reason=reason or "an even power is 0 at 0")
@@ -2241,6 +2246,25 @@ def _carry(result: Range | None, *inputs: Range | None) -> Range | None:
 def _key(node: ast.AST) -> str:
     """The same expression written twice has the same key (positions left out)."""
     return ast.dump(node)
+
+
+def _setting(node: ast.expr, frame: _Frame, depth: int = 0) -> bool:
+    """Whether ``node`` is computed from module-level names and constants alone (through this
+    function's own assignments): no parameter, no call, no attribute of an object. Such a
+    value is a setting of the script (``img_height * img_width``), not data the loss is given."""
+    if depth > 4:
+        return False
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Call, ast.Attribute, ast.Subscript, ast.Lambda)):
+            return False
+        if isinstance(sub, ast.Name):
+            if sub.id in frame.params:
+                return False
+            if sub.id in frame.env:  # a local: what it was bound to
+                source = frame.sources.get(sub.id)
+                if source is None or not _setting(source, frame, depth + 1):
+                    return False
+    return True
 
 
 def _carried(expr: ast.expr, frame: _Frame) -> set[tuple[str, Span, str]]:
