@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -83,6 +85,40 @@ def _content_length(stream: IO[bytes]) -> int:
             length = int(value)
 
 
+@contextlib.contextmanager
+def _server(cwd: Path) -> Iterator[Client]:
+    """A server over stdio in ``cwd``, shut down (or killed) at the end."""
+    client = Client(cwd)
+    try:
+        yield client
+    finally:
+        try:
+            client.close()
+        finally:
+            if client.process.poll() is None:
+                client.process.kill()
+
+
+def _opened(client: Client, root: Path, uri: str, text: str) -> dict[str, Any]:
+    """Initialize the server over ``root``, open ``uri`` with ``text``, and return the
+    diagnostics it publishes for it."""
+    ident = client.send(
+        "initialize",
+        {"processId": None, "rootUri": root.as_uri(), "capabilities": {}},
+        request=True,
+    )
+    init = client.wait_for(ident=ident)
+    assert init["result"]["capabilities"]["codeActionProvider"]
+    client.send("initialized", {})
+    client.send(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}},
+    )
+    published: dict[str, Any] = client.wait_for("textDocument/publishDiagnostics")["params"]
+    assert published["uri"] == uri
+    return published
+
+
 def test_server_publishes_the_check_diagnostics_and_offers_the_safe_fix(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.losslint]\n")
     # A model built in another, unopened file of the project: its facts reach the open one.
@@ -99,22 +135,8 @@ def test_server_publishes_the_check_diagnostics_and_offers_the_safe_fix(tmp_path
     ]
     assert {e[0] for e in expected} == {"LL101", "LL107", "LL402"}
     uri = file.as_uri()
-    client = Client(tmp_path)
-    try:
-        ident = client.send(
-            "initialize",
-            {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}},
-            request=True,
-        )
-        init = client.wait_for(ident=ident)
-        assert init["result"]["capabilities"]["codeActionProvider"]
-        client.send("initialized", {})
-        client.send(
-            "textDocument/didOpen",
-            {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": SOURCE}},
-        )
-        published = client.wait_for("textDocument/publishDiagnostics")["params"]
-        assert published["uri"] == uri
+    with _server(tmp_path) as client:
+        published = _opened(client, tmp_path, uri, SOURCE)
         got = [
             (
                 d["code"],
@@ -155,12 +177,6 @@ def test_server_publishes_the_check_diagnostics_and_offers_the_safe_fix(tmp_path
         changed = client.wait_for("textDocument/publishDiagnostics")["params"]
         assert sorted(d["code"] for d in changed["diagnostics"]) == ["LL101", "LL107"]
         assert file.read_text() == SOURCE
-    finally:
-        try:
-            client.close()
-        finally:
-            if client.process.poll() is None:
-                client.process.kill()
 
 
 def test_a_burst_of_changes_is_checked_once_and_only_the_latest_text_is_published(
@@ -177,18 +193,7 @@ def test_a_burst_of_changes_is_checked_once_and_only_the_latest_text_is_publishe
     assert fixed != SOURCE
     client = Client(tmp_path)
     try:
-        ident = client.send(
-            "initialize",
-            {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}},
-            request=True,
-        )
-        client.wait_for(ident=ident)
-        client.send("initialized", {})
-        client.send(
-            "textDocument/didOpen",
-            {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": SOURCE}},
-        )
-        opened = client.wait_for("textDocument/publishDiagnostics")["params"]
+        opened = _opened(client, tmp_path, uri, SOURCE)
         assert "LL402" in {d["code"] for d in opened["diagnostics"]}
         texts = [SOURCE + f"\n# {n}\n" for n in range(2, 6)] + [fixed]
         for version, text in enumerate(texts, start=2):
@@ -240,32 +245,7 @@ def test_without_a_configuration_the_git_work_tree_gives_the_facts(tmp_path: Pat
     checked = run("check", "scripts/train.py", "--format", "json", cwd=tmp_path)
     expected = [(d["code"], d["line"] - 1) for d in json.loads(checked.stdout)]
     assert expected == [("LL107", 5)]
-    client = Client(tmp_path)
-    try:
-        ident = client.send(
-            "initialize",
-            {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}},
-            request=True,
-        )
-        client.wait_for(ident=ident)
-        client.send("initialized", {})
-        client.send(
-            "textDocument/didOpen",
-            {
-                "textDocument": {
-                    "uri": file.as_uri(),
-                    "languageId": "python",
-                    "version": 1,
-                    "text": text,
-                }
-            },
-        )
-        published = client.wait_for("textDocument/publishDiagnostics")["params"]
+    with _server(tmp_path) as client:
+        published = _opened(client, tmp_path, file.as_uri(), text)
         got = [(d["code"], d["range"]["start"]["line"]) for d in published["diagnostics"]]
         assert got == expected
-    finally:
-        try:
-            client.close()
-        finally:
-            if client.process.poll() is None:
-                client.process.kill()

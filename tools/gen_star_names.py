@@ -21,24 +21,10 @@ import os
 import textwrap
 import warnings
 
-_KERAS: tuple[str, ...] = (
-    "activations",
-    "applications",
-    "backend",
-    "callbacks",
-    "constraints",
-    "initializers",
-    "layers",
-    "losses",
-    "metrics",
-    "models",
-    "ops",
-    "optimizers",
-    "random",
-    "regularizers",
-    "saving",
-    "utils",
-)
+from losslint.index.names import _CATEGORIES
+
+# The Keras modules by the categories ``canonical`` knows (``keras.layers``, ``keras.ops``, ...).
+_KERAS: tuple[str, ...] = tuple(sorted(_CATEGORIES))
 
 
 def _public(module: object) -> set[str]:
