@@ -201,3 +201,36 @@ def test_a_numpy_reference_implementation_is_not_loss_code() -> None:
     )
     assert _hazards(reference) == []
     assert [h.kind for h in _hazards(compiled)] == ["log"]
+
+
+def test_a_finite_test_handles_only_what_its_value_was_computed_with() -> None:
+    """``if is_nan(v): v = 0`` handles the hazards of v's expression, carried through names
+    even where the range is unknown; an attribute assigned elsewhere (``self.rate``) is not a
+    name that carries them, and a test that only looks handles nothing."""
+    source = """
+    import tensorflow as tf
+    from helpers import unknown
+
+    def handled_loss(y_true, y_pred):
+        r = unknown(y_true) / tf.reduce_sum(y_pred, axis=-1)
+        r = tf.cast(r, tf.float32)
+        if tf.math.is_nan(r):
+            r = tf.zeros_like(r)
+        return r
+
+    def looked_at_loss(y_true, y_pred):
+        r = unknown(y_true) / tf.reduce_sum(y_pred, axis=-1)
+        if tf.math.is_nan(r):
+            tf.print("nan")
+        return r
+
+    class Tracker:
+        def other_loss(self, y_true, y_pred):
+            self.rate = unknown(y_true) / tf.reduce_sum(y_pred, axis=-1)
+            other = self.scale * tf.reduce_mean(y_pred, axis=-1)
+            if tf.math.is_nan(other):
+                other = 0.0
+            return self.rate + other
+    """
+    lines = sorted(h.span.line for h in _hazards(source) if h.kind == "divide")
+    assert lines == [15, 22]  # looked_at_loss and other_loss (the prefix adds 3 lines)

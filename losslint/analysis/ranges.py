@@ -1655,7 +1655,16 @@ class RangeAnalysis:
         carried = set(self.hazards).difference(before)
         for value in values:
             carried.update(_carried(value, frame))
-        for name in _target_names(list(targets)):
+        # Plain names only: ``self.a = x / n`` must not taint ``self`` (every ``self.b``).
+        plain = [t for t in targets if isinstance(t, ast.Name)]
+        plain += [
+            e
+            for t in targets
+            if isinstance(t, (ast.Tuple, ast.List))
+            for e in t.elts
+            if isinstance(e, ast.Name)
+        ]
+        for name in (t.id for t in plain):
             if carried:
                 frame.taints[name] = frozenset(carried)
             else:
