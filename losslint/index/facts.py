@@ -294,6 +294,10 @@ class ModuleIndex:
     # one method parses that method alone, not the class (:mod:`losslint.codec`), and the
     # class's extent is known without a parse; no rule reads this.
     members: tuple[tuple[int, ...], ...] = ()
+    # ``x.fit(inputs, targets)`` and ``x.train_on_batch(...)``: the enclosing scope, the
+    # receiver as written, and whether the targets are all 0s and 1s by construction
+    # (``np.ones``, ``np.zeros``).
+    trainings: tuple[tuple[str, str, bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,6 +145,7 @@ class _Scope:
     bindings: dict[str, list[_Binding]] = field(default_factory=dict)
     adds: dict[str, list[_Add]] = field(default_factory=dict)
     compiles: list[ast.Call] = field(default_factory=list)
+    trainings: list[ast.Call] = field(default_factory=list)  # ``x.fit(...)``, ``train_on_batch``
     objectives: list[tuple[str, ast.expr]] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
     # ``self.x = value`` in a method: what ``self.x`` means in the class's other methods.
@@ -300,6 +301,9 @@ class _ScopeBuilder:
             if name == "compile" and isinstance(func, ast.Attribute):
                 self.scope.compiles.append(child)
                 continue
+            if name in _TRAINING_CALLS and isinstance(func, ast.Attribute):
+                self.scope.trainings.append(child)
+                continue
             objective = _objective(name, child)
             if objective is not None:
                 self.scope.objectives.append(objective)
@@ -316,7 +320,26 @@ def _runs_sessions(source: str, lines: Sequence[str]) -> bool:
     return any(".run(" in line and "sess" in line for line in lines)
 
 
-_CALL_WORD: Final = re.compile("compile|minimize|grad|add_loss|backward")  # "gradient" too
+_CALL_WORD: Final = re.compile(
+    r"compile|minimize|grad|add_loss|backward|\.fit\(|train_on_batch"
+)  # "gradient" too
+_TRAINING_CALLS: Final = frozenset({"fit", "train_on_batch"})
+# NumPy and TensorFlow calls whose value is all 0 or all 1: targets built from them are binary.
+_BINARY_FILLS: Final = frozenset(
+    {
+        "numpy.ones",
+        "numpy.zeros",
+        "numpy.ones_like",
+        "numpy.zeros_like",
+        "tensorflow.ones",
+        "tensorflow.zeros",
+        "tensorflow.ones_like",
+        "tensorflow.zeros_like",
+    }
+)
+_BINARY_JOINS: Final = frozenset(
+    {"numpy.vstack", "numpy.hstack", "numpy.concatenate", "numpy.stack", "numpy.append"}
+)
 
 
 def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr] | None:
@@ -569,7 +592,99 @@ class ModuleIndexer:
             definition_chunks=definitions,
             top_level=frozenset(self.top_level),
             members=class_members(self.tree),
+            trainings=tuple(t for scope in self.scopes for t in self._trainings(scope)),
         )
+
+    def _trainings(self, scope: _Scope) -> Iterator[tuple[str, str, bool]]:
+        """``(scope, receiver, binary)`` for each ``x.fit(inputs, targets)`` or
+        ``train_on_batch``:
+        whether the targets are built from ``ones``/``zeros`` (a GAN's valid/fake labels, the
+        0/1 classes of a least-squares classifier)."""
+        for call in scope.trainings:
+            assert isinstance(call.func, ast.Attribute)
+            parts = names.dotted(call.func.value)
+            if not parts:
+                continue
+            targets = call.args[1] if len(call.args) >= 2 else None
+            targets = next((k.value for k in call.keywords if k.arg == "y"), targets)
+            binary = targets is not None and self._binary(targets, scope, call.lineno, 0)
+            yield scope.qualname, ".".join(parts), binary
+
+    def _binary_argument(self, scope: _Scope, param: Param, depth: int) -> bool:
+        """Whether every call of ``scope``'s function in this module (``f(...)``, or
+        ``self.f(...)`` for a method) passes 0/1 targets as ``param``; False without one.
+        ``train_discriminators(self, imgs, valid, fake)`` called from ``train`` with
+        ``valid = np.ones(...)``."""
+        name = scope.qualname.rpartition(".")[2]
+        method = scope.parent is not None and scope.parent.qualname in self._class_names
+        found = False
+        for function in self.functions:
+            caller = self.function_scopes.get(function.qualname)
+            if caller is None:
+                continue
+            for call in ast.walk(function.node):
+                if not isinstance(call, ast.Call):
+                    continue
+                func = call.func
+                if method:
+                    if not (
+                        isinstance(func, ast.Attribute)
+                        and func.attr == name
+                        and isinstance(func.value, ast.Name)
+                        and func.value.id == "self"
+                    ):
+                        continue
+                    position = param.index - 1
+                elif isinstance(func, ast.Name) and func.id == name:
+                    position = param.index
+                else:
+                    continue
+                given = next((k.value for k in call.keywords if k.arg == param.name), None)
+                if given is None and 0 <= position < len(call.args):
+                    given = call.args[position]
+                if given is None or not self._binary(given, caller, call.lineno, depth):
+                    return False
+                found = True
+        return found
+
+    def _binary(self, expr: ast.expr, scope: _Scope, line: float, depth: int) -> bool:
+        """Whether ``expr`` holds only 0s and 1s by construction (``np.ones(...)``, a stack of
+        ``np.zeros`` and ``np.ones``, a name or ``self.x`` bound to one)."""
+        if depth > 8:
+            return False
+        if isinstance(expr, ast.Name):
+            param = scope.resolve(expr.id, line)
+            if isinstance(param, Param) and param.name == expr.id:
+                return self._binary_argument(scope, param, depth + 1)
+            binding = self._binding_of(expr.id, scope, line)
+            return (
+                binding is not None
+                and binding.value is not None
+                and self._binary(binding.value, binding.scope, binding.line, depth + 1)
+            )
+        if isinstance(expr, ast.Attribute):
+            cls = self._self_class(expr.value, scope, line)
+            binding = self._self_binding(cls, expr.attr) if cls else None
+            return (
+                binding is not None
+                and binding.value is not None
+                and self._binary(binding.value, binding.scope, binding.line, depth + 1)
+            )
+        if isinstance(expr, ast.Subscript):  # a shuffle or a split keeps the values
+            return self._binary(expr.value, scope, line, depth + 1)
+        if not isinstance(expr, ast.Call):
+            return False
+        callee = names.qualify(expr.func, self.imports)
+        if callee in _BINARY_FILLS:
+            return True
+        if callee in _BINARY_JOINS and expr.args:
+            parts = expr.args[0]
+            return (
+                isinstance(parts, (ast.Tuple, ast.List))
+                and bool(parts.elts)
+                and all(self._binary(e, scope, line, depth + 1) for e in parts.elts)
+            )
+        return False
 
     def _with_returns(self, function: FunctionDef) -> FunctionDef:
         """The function with the functions it returns by name (a registry of losses)."""

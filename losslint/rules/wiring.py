@@ -830,8 +830,10 @@ def _regression(loss: Value | None) -> str | None:
     return last if module == "keras.losses" and last in _REGRESSION else None
 
 
-def _accuracy_misfit(output: Output, loss: Value | None) -> str | None:
-    """What ``"accuracy"`` measures on this output, when it is the wrong thing."""
+def _accuracy_misfit(output: Output, loss: Value | None, binary: bool = False) -> str | None:
+    """What ``"accuracy"`` measures on this output, when it is the wrong thing. ``binary``:
+    the model is trained on 0/1 targets only (see _binary_targets), so a regression loss on a
+    1-unit output is a least-squares classifier, which BinaryAccuracy at 0.5 measures right."""
     units = output_units(output) or output.min_units
     activation = output.activation
     entropy = crossentropy(loss) if loss is not None else None
@@ -869,6 +871,7 @@ def _accuracy_misfit(output: Output, loss: Value | None) -> str | None:
     regression = _regression(loss)
     if (
         regression is not None
+        and not (binary and units == 1)
         and activation is not None
         and activation
         not in (
@@ -887,10 +890,12 @@ def _accuracy_misfit(output: Output, loss: Value | None) -> str | None:
 
 
 def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
+    trainings = {m.path: m.trainings for m in context.project.modules}
     for rc in context.compiles:
         model = rc.model
         if model is None:
             continue
+        binary = _binary_targets(trainings.get(rc.path, ()), rc.site.scope, rc.site.receiver)
         losses = dict(assign_losses(rc.site.loss, model, context.project))
         for metrics in (rc.site.metrics, rc.site.weighted_metrics):
             for index, leaf in assign_metrics(metrics, model):
@@ -900,11 +905,30 @@ def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
                     and leaf.value.lower() in ("accuracy", "acc")
                 ):
                     continue
-                why = _accuracy_misfit(model.outputs[index], losses.get(index))
+                why = _accuracy_misfit(model.outputs[index], losses.get(index), binary)
                 if why is not None:
                     yield Finding(
                         rc.path, leaf.span, f"{leaf.value!r} on {describe(model, index)}: {why}"
                     )
+
+
+def _binary_targets(
+    trainings: tuple[tuple[str, str, bool], ...], scope: str, receiver: str | None
+) -> bool:
+    """Whether the model compiled as ``receiver`` in ``scope`` is trained (``fit``,
+    ``train_on_batch``: in the same scope, or for ``self.x`` in a method of the same class)
+    only on targets built from ``ones``/``zeros`` (a GAN's valid/fake labels, the 0/1 classes
+    of a least-squares classifier)."""
+    if receiver is None:
+        return False
+    owner = scope.rpartition(".")[0]
+    found = [
+        binary
+        for where, name, binary in trainings
+        if name == receiver
+        and (where == scope or (receiver.startswith("self.") and where.rpartition(".")[0] == owner))
+    ]
+    return bool(found) and all(found)
 
 
 RULES: Final = (
