@@ -502,6 +502,7 @@ class ModuleIndexer:
         self._bound_anywhere: set[str] | None = None  # after the pass: every name bound
         self._attributes: dict[str, dict[str, list[_Binding]]] | None = None  # class → self.x
         self._made: list[_Scope] = []  # every scope, class bodies too: see release()
+        self._calls: dict[str, list[tuple[ast.Call, _Scope]]] | None = None  # _calls_named
 
     # -- positions -------------------------------------------------------------------------
 
@@ -533,6 +534,7 @@ class ModuleIndexer:
         self.scopes.clear()
         self.function_scopes.clear()
         self._attributes = None
+        self._calls = None
 
     def build(self) -> ModuleIndex:
         module_scope = self._scope(self.module, None)
@@ -618,34 +620,45 @@ class ModuleIndexer:
         name = scope.qualname.rpartition(".")[2]
         method = scope.parent is not None and scope.parent.qualname in self._class_names
         found = False
-        for function in self.functions:
-            caller = self.function_scopes.get(function.qualname)
-            if caller is None:
+        for call, caller in self._calls_named(name):
+            func = call.func
+            if method:
+                if not (
+                    isinstance(func, ast.Attribute)
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id == "self"
+                ):
+                    continue
+                position = param.index - 1
+            elif isinstance(func, ast.Name):
+                position = param.index
+            else:
                 continue
-            for call in ast.walk(function.node):
-                if not isinstance(call, ast.Call):
-                    continue
-                func = call.func
-                if method:
-                    if not (
-                        isinstance(func, ast.Attribute)
-                        and func.attr == name
-                        and isinstance(func.value, ast.Name)
-                        and func.value.id == "self"
-                    ):
-                        continue
-                    position = param.index - 1
-                elif isinstance(func, ast.Name) and func.id == name:
-                    position = param.index
-                else:
-                    continue
-                given = next((k.value for k in call.keywords if k.arg == param.name), None)
-                if given is None and 0 <= position < len(call.args):
-                    given = call.args[position]
-                if given is None or not self._binary(given, caller, call.lineno, depth):
-                    return False
-                found = True
+            given = next((k.value for k in call.keywords if k.arg == param.name), None)
+            if given is None and 0 <= position < len(call.args):
+                given = call.args[position]
+            if given is None or not self._binary(given, caller, call.lineno, depth):
+                return False
+            found = True
         return found
+
+    def _calls_named(self, name: str) -> list[tuple[ast.Call, _Scope]]:
+        """The calls ``name(...)`` and ``x.name(...)`` in the module's functions, with the
+        scope of the function each is in (one walk of them all, the first time)."""
+        if self._calls is None:
+            self._calls = {}
+            for function in self.functions:
+                caller = self.function_scopes.get(function.qualname)
+                if caller is None:
+                    continue
+                for call in ast.walk(function.node):
+                    if isinstance(call, ast.Call):
+                        func = call.func
+                        called = func.attr if isinstance(func, ast.Attribute) else None
+                        called = func.id if isinstance(func, ast.Name) else called
+                        if called is not None:
+                            self._calls.setdefault(called, []).append((call, caller))
+        return self._calls.get(name, [])
 
     def _binary(self, expr: ast.expr, scope: _Scope, line: float, depth: int) -> bool:
         """Whether ``expr`` holds only 0s and 1s by construction (``np.ones(...)``, a stack of
