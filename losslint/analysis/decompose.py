@@ -130,6 +130,9 @@ class Scope:
     objects: dict[str, ast.expr] = field(default_factory=dict)  # ``self.mse = MSE()``
     outer: dict[str, ast.expr] = field(default_factory=dict)  # the factory's assignments
     method: bool = False  # ``Loss.call``: ``self`` is the loss object
+    # The qualified name of the function the loss is defined in, if any: a sibling closure
+    # (``vae_r_loss`` next to ``vae_loss`` in ``compile``) is called by its bare name.
+    enclosing: str = ""
 
     @property
     def globals(self) -> frozenset[str]:
@@ -784,9 +787,17 @@ class _Walker:
 
     def _qualified(self, func: ast.expr) -> str | None:
         module = self.scope.module
+        project = self.scope.project
         if isinstance(func, ast.Name) and func.id not in module.imports:
+            prefix = self.scope.enclosing
+            while prefix.startswith(module.module + "."):
+                if prefix not in project.classes:  # a class body is not a scope of its methods
+                    nested = f"{prefix}.{func.id}"
+                    if project.kind(nested) is not None:
+                        return nested
+                prefix = prefix.rpartition(".")[0]
             qualname = f"{module.module}.{func.id}"
-            return qualname if self.scope.project.kind(qualname) is not None else None
+            return qualname if project.kind(qualname) is not None else None
         return names.qualify(func, module.imports)
 
     def _constructed(self, call: ast.Call) -> Target | None:
@@ -920,7 +931,7 @@ def loss_body(
     module = next((m for m in project.modules if m.module == definition.module), None)
     if module is None:
         return None
-    scope = Scope(module, project)
+    scope = Scope(module, project, enclosing=definition.qualname.rpartition(".")[0])
     node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
     skip = 0
     if definition.kind == "function" and isinstance(

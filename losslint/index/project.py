@@ -669,10 +669,17 @@ class ProjectIndex:
         enclosing = definition.qualname.split(".")[:-1]
         found: list[tuple[str, Span, Span]] = []
         seen: set[str] = set()
+        # A method, or a closure inside one (``def vae_kl_loss(y_true, y_pred)`` in ``compile``
+        # reading the method's ``self.mu``): what ``self.x`` holds.
         owner = ".".join(enclosing)
         positional = [*node.args.posonlyargs, *node.args.args]
-        if owner in self.classes and positional:  # a method: what ``self.x`` holds
-            receiver = positional[0].arg
+        receiver = positional[0].arg if owner in self.classes and positional else None
+        for cut in range(len(enclosing) - 1, 0, -1):
+            if receiver is not None:
+                break
+            if ".".join(enclosing[:cut]) in self.classes and "self" not in local:
+                owner, receiver = ".".join(enclosing[:cut]), "self"
+        if receiver is not None:
             for child in ast.walk(node):
                 if (
                     isinstance(child, ast.Attribute)
