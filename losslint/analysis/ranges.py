@@ -1343,6 +1343,11 @@ class RangeAnalysis:
         target = names.qualify(func, frame.module.imports)
         return target is not None and target.rpartition(".")[0] in ("numpy", "math")
 
+    def _numpy_call(self, node: ast.Call, frame: _Frame) -> bool:
+        """``np.sqrt(x)``, ``np.linalg.norm(x)``, ``math.sqrt(x)``: no gradient flows."""
+        target = names.qualify(node.func, frame.module.imports)
+        return target is not None and target.startswith(("numpy.", "math."))
+
     def _source(self, node: ast.expr, frame: _Frame) -> ast.expr:
         """A name's last bound expression (one step), else the node itself."""
         if isinstance(node, ast.Name) and node.id in frame.sources:
@@ -1718,12 +1723,12 @@ class RangeAnalysis:
         if op == "log1p":
             return self._log(first, first_node, node, frame, threshold=-1.0)
         if op in ("sqrt", "rsqrt"):
-            # sqrt(0) is 0: only its gradient is infinite, which a metric never takes (rsqrt(0)
-            # is inf itself). Below 0 the value is NaN, but a metric's state the analysis cannot
-            # bound (sums of squares over the epoch) would read as "may be negative" there.
+            # sqrt(0) is 0: only its gradient is infinite, which a metric never takes, and nor
+            # does NumPy (rsqrt(0) is inf itself). Below 0 the value is NaN, but a metric's state
+            # the analysis cannot bound (sums of squares) would read as "may be negative" there.
             if (
                 first is not None
-                and (self._gradient or op == "rsqrt")
+                and ((self._gradient and not self._numpy_call(node, frame)) or op == "rsqrt")
                 and first_node is not None
                 and _may_reach_zero(first)
             ):
@@ -1743,6 +1748,7 @@ class RangeAnalysis:
         if op == "norm":
             if (
                 self._gradient
+                and not self._numpy_call(node, frame)
                 and first is not None
                 and first_node is not None
                 and first.may_be_zero()
