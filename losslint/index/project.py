@@ -674,11 +674,10 @@ class ProjectIndex:
         owner = ".".join(enclosing)
         positional = [*node.args.posonlyargs, *node.args.args]
         receiver = positional[0].arg if owner in self.classes and positional else None
-        for cut in range(len(enclosing) - 1, 0, -1):
-            if receiver is not None:
-                break
-            if ".".join(enclosing[:cut]) in self.classes and "self" not in local:
-                owner, receiver = ".".join(enclosing[:cut]), "self"
+        if receiver is None and "self" not in local:  # the nearest enclosing class's self
+            classes = (".".join(enclosing[:cut]) for cut in range(len(enclosing) - 1, 0, -1))
+            owner = next((c for c in classes if c in self.classes), "")
+            receiver = "self" if owner else None
         if receiver is not None:
             for child in ast.walk(node):
                 if (
