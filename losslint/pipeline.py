@@ -755,7 +755,7 @@ class _Workers:
         self.pool: Any = None
 
     def get(self, size: int) -> Any:
-        global _worker_cache
+        global _worker_cache, _parent_pid
         if self.pool is None:
             import multiprocessing
 
@@ -763,6 +763,7 @@ class _Workers:
 
             context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
             _worker_cache = self.cache  # the workers fork with it
+            _parent_pid = os.getpid()  # and check that it is still their parent
             try:
                 self.pool = context.Pool(size, initializer=_worker_started)
             finally:
@@ -784,6 +785,7 @@ def _size(path: str) -> int:
 
 
 _worker_cache: Cache | None = None  # set in a worker: where to write the facts it makes
+_parent_pid: int | None = None  # the process that forked the workers
 
 
 def _index_numbered(
@@ -875,6 +877,11 @@ def _worker_started() -> None:
             libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: even if the parent is killed
         except (OSError, AttributeError):
             pass
+    # The parent may have died before that line (a signal right after the fork, while the pool
+    # was still being built): the death signal will never come, and the other workers hold the
+    # task pipe open, so nothing else would end this one.
+    if _parent_pid is not None and os.getppid() != _parent_pid:
+        os._exit(1)
 
 
 @contextlib.contextmanager

@@ -503,6 +503,8 @@ class ModuleIndexer:
         self._attributes: dict[str, dict[str, list[_Binding]]] | None = None  # class → self.x
         self._made: list[_Scope] = []  # every scope, class bodies too: see release()
         self._calls: dict[str, list[tuple[ast.Call, _Scope]]] | None = None  # _calls_named
+        # ``(function, parameter)`` → whether every call passes it 0/1 targets (_binary_argument).
+        self._binary_params: dict[tuple[str, str], bool] = {}
 
     # -- positions -------------------------------------------------------------------------
 
@@ -535,6 +537,7 @@ class ModuleIndexer:
         self.function_scopes.clear()
         self._attributes = None
         self._calls = None
+        self._binary_params.clear()
 
     def build(self) -> ModuleIndex:
         module_scope = self._scope(self.module, None)
@@ -617,6 +620,14 @@ class ModuleIndexer:
         ``self.f(...)`` for a method) passes 0/1 targets as ``param``; False without one.
         ``train_discriminators(self, imgs, valid, fake)`` called from ``train`` with
         ``valid = np.ones(...)``."""
+        key = (scope.qualname, param.name)
+        if key in self._binary_params:  # known, or being decided (a cycle of calls): False
+            return self._binary_params[key]
+        self._binary_params[key] = False
+        self._binary_params[key] = self._all_calls_binary(scope, param, depth)
+        return self._binary_params[key]
+
+    def _all_calls_binary(self, scope: _Scope, param: Param, depth: int) -> bool:
         name = scope.qualname.rpartition(".")[2]
         method = scope.parent is not None and scope.parent.qualname in self._class_names
         found = False
