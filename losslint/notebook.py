@@ -4,13 +4,17 @@ The code cells are joined into one module, each preceded by a marker comment nam
 so that facts flow between cells as they do in a kernel (a model built in cell 2 is compiled in
 cell 5). IPython syntax (``%magic``, ``!shell``, ``x = !cmd``, ``obj?``) becomes a ``pass``
 placeholder that remembers the original line, and a ``%%cell_magic`` cell is left out, so the
-module parses and its line numbers still map to cells. ``--fix`` splits the fixed module at the
-markers and writes back only the source of the cells that changed: outputs, execution counts and
-metadata stay as they were.
+module parses and its line numbers still map to cells. A cell that does not parse on its own (a
+lab's ``x = # TODO``, a BibTeX entry pasted into a code cell) fails in Jupyter alone while the
+other cells run: its lines become comments that remember them (``# losslint-unparsed 3: ...``),
+:func:`cell_errors` says why each such cell fails, and the rest of the notebook is checked.
+``--fix`` splits the fixed module at the markers and writes back only the source of the cells
+that changed: outputs, execution counts and metadata stay as they were.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Mapping
@@ -23,6 +27,9 @@ from losslint.index.positions import source_lines
 SUFFIX: Final = ".ipynb"
 _MARKER: Final = re.compile(r"^# losslint-cell (\d+)(?: indent=(\d+))?$")
 _PLACEHOLDER: Final = re.compile(r"^([ \t]*)pass  # losslint-magic (\d+)$")
+# A line of a cell that does not parse, with its text as joined (see cell_errors).
+UNPARSED_WORD: Final = "# losslint-unparsed "
+_UNPARSED: Final = re.compile(r"^# losslint-unparsed (\d+): (.*)$")
 # `%name`, `!cmd`, `x = %name`, `x = !cmd`, `obj?`; not `% (a, b)` (a string format continued
 # from the line above) nor `!= b` (a comparison continued).
 _MAGIC: Final = re.compile(
@@ -59,9 +66,12 @@ def _text(cell: Mapping[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def to_python(data: bytes) -> str:
-    """The code cells of a notebook as one Python module (see the module docstring)."""
-    parts: list[str] = []
+def to_python(data: bytes, display: bool = False) -> str:
+    """The code cells of a notebook as one Python module (see the module docstring).
+
+    ``display``: the lines of a cell that does not parse as the cell has them (its indentation
+    removed), for quoting them in a report; the line numbers and cell markers are the same."""
+    cells: list[tuple[str, list[str], list[str]]] = []  # (marker, lines as joined, as shown)
     for number, cell in enumerate(_cells(data), start=1):
         if cell.get("cell_type") != "code":
             continue
@@ -74,20 +84,84 @@ def to_python(data: bytes) -> str:
         # leading_indent transformer): an indented cell runs, so it must parse here too.
         first = next((line for line in lines if line.strip()), "")
         indent = len(first) - len(first.lstrip())
-        parts.append(f"# losslint-cell {number}" + (f" indent={indent}" if indent else ""))
-        continued = False  # a magic or shell line ending with a backslash goes on
-        lead = ""
-        for index, line in enumerate(lines):
-            if indent and line[:indent].strip() == "":
-                line = line[indent:]
-            if continued or _MAGIC.match(line):
-                if not continued:  # its continuation lines take the magic's indentation
-                    lead = line[: len(line) - len(line.lstrip())]
-                parts.append(f"{lead}pass  # losslint-magic {index}")
-                continued = line.rstrip().endswith("\\")
-            else:
-                parts.append(line)
-    return "\n".join(parts) + "\n"
+        marker = f"# losslint-cell {number}" + (f" indent={indent}" if indent else "")
+        shown = [line[indent:] if line[:indent].strip() == "" else line for line in lines]
+        cells.append((marker, _joined_lines(lines, indent), shown))
+    joined = _join([(marker, body) for marker, body, _ in cells])
+    if _parses(joined):
+        return joined
+    # Some cell does not parse: Jupyter runs the others, so they are checked without it.
+    parts = []
+    for marker, body, shown in cells:
+        if _parses("\n".join(body)):
+            parts.append((marker, body))
+        elif display:
+            parts.append((marker, shown))
+        else:
+            parts.append((marker, [_unparsed(i, line) for i, line in enumerate(body)]))
+    return _join(parts)
+
+
+def _joined_lines(lines: list[str], indent: int) -> list[str]:
+    """A cell's lines as the joined module has them: its indentation removed, magics and shell
+    lines made placeholders."""
+    out: list[str] = []
+    continued = False  # a magic or shell line ending with a backslash goes on
+    lead = ""
+    for index, line in enumerate(lines):
+        if indent and line[:indent].strip() == "":
+            line = line[indent:]
+        if continued or _MAGIC.match(line):
+            if not continued:  # its continuation lines take the magic's indentation
+                lead = line[: len(line) - len(line.lstrip())]
+            out.append(f"{lead}pass  # losslint-magic {index}")
+            continued = line.rstrip().endswith("\\")
+        else:
+            out.append(line)
+    return out
+
+
+def _join(cells: list[tuple[str, list[str]]]) -> str:
+    return "\n".join(line for marker, body in cells for line in (marker, *body)) + "\n"
+
+
+def _parses(python: str) -> bool:
+    try:
+        ast.parse(python)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _unparsed(index: int, line: str) -> str:
+    return f"{UNPARSED_WORD}{index}: {line}"
+
+
+def cell_errors(python: str) -> list[tuple[int, int, str]]:
+    """Why each cell of a joined notebook that does not parse fails: the line (of ``python``),
+    the column and the parser's message, at the first error of each such cell."""
+    errors: list[tuple[int, int, str]] = []
+    first = 0
+    body: list[str] = []
+    for number, line in enumerate([*python.splitlines(), "# losslint-cell 0"], start=1):
+        match = _UNPARSED.match(line)
+        if match:
+            first = first or number
+            body.append(match.group(2))
+            continue
+        if body:
+            try:
+                ast.parse("\n".join(body))
+            except SyntaxError as error:
+                line_in_cell = min(max(error.lineno or 1, 1), len(body))
+                errors.append((first + line_in_cell - 1, max(error.offset or 1, 1), error.msg))
+            except (ValueError, RecursionError, MemoryError) as error:
+                reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+                errors.append((first, 1, reason))
+            else:  # parses alone after all (cannot happen for a cell to_python left out)
+                errors.append((first, 1, "invalid syntax"))
+        first, body = 0, []
+    return errors
 
 
 @dataclass(frozen=True)
@@ -144,8 +218,11 @@ def write_back(original: bytes, python: str) -> bytes:
         pad = " " * indents.get(number, 0)
         for line in lines:
             placeholder = _PLACEHOLDER.match(line)
+            unparsed = _UNPARSED.match(line)
             if placeholder and int(placeholder.group(2)) < len(old):
                 restored.append(old[int(placeholder.group(2))])
+            elif unparsed and int(unparsed.group(1)) < len(old):
+                restored.append(old[int(unparsed.group(1))])
             else:
                 restored.append(pad + line if pad and line.strip() else line)
         if restored == old:
@@ -186,7 +263,7 @@ class Locator:
                 return ""
         if is_notebook(path):
             try:
-                return to_python(data)
+                return to_python(data, display=True)
             except NotebookError:
                 return ""
         return data.decode("utf-8", "replace")

@@ -241,6 +241,19 @@ def _undecodable(shown: str, data: bytes, error: UnicodeDecodeError) -> Diagnost
     )
 
 
+def unparsed_cell(shown: str, line: int, column: int, reason: str) -> Diagnostic:
+    """A notebook's code cell that does not parse on its own: Jupyter runs the other cells, and
+    losslint checks them."""
+    return Diagnostic(
+        code=PARSE_ERROR_CODE,
+        name="unreadable-file",
+        severity=Severity.ERROR,
+        message=f"cell does not parse: {reason}; this cell is not checked (the others are)",
+        path=shown,
+        span=Span(line, column, line, column + 1),
+    )
+
+
 def unreadable(shown: str, reason: str, span: Span | None = None) -> Diagnostic:
     return Diagnostic(
         code=PARSE_ERROR_CODE,

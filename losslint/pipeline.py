@@ -43,6 +43,7 @@ from losslint.parse import (
     not_regular,
     python_bytes,
     read_source,
+    unparsed_cell,
     unreadable,
 )
 from losslint.parse import decode as decode_source
@@ -719,6 +720,8 @@ def _adopt(member: _Member, document: Any, found: list[Found]) -> bool:
 
     if isinstance(value, ModuleIndex):
         member.facts = value
+        for line, column, reason in value.unparsed:  # a notebook's cells left out
+            found.append((unparsed_cell(member.shown, line, column, reason), ""))
         return True
     if isinstance(value, Diagnostic):
         found.append((dataclasses.replace(value, path=member.shown), ""))

@@ -134,6 +134,45 @@ def test_notebook_is_reported_by_cell_and_fixed_with_outputs_untouched(tmp_path:
     assert remaining == {"LL301", "LL107"}
 
 
+def test_a_cell_that_does_not_parse_is_reported_and_the_other_cells_are_checked(
+    tmp_path: Path,
+) -> None:
+    # A lab's unfinished cell (indented, with a shell line) and a citation pasted into a code
+    # cell: Jupyter runs the other cells, so their findings must not be lost.
+    CELLS.insert(3, ("code", "  !ls\n  loss = # TODO\n  print(loss)"))
+    CELLS.append(("code", "@manual{Intro1,\n title={Working With Losses},\n}"))
+    try:
+        notebook = tmp_path / "lab.ipynb"
+        original = _notebook(notebook)
+    finally:
+        del CELLS[3], CELLS[-1]
+    found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    assert {(d["code"], d.get("cell"), d["line"]) for d in found} == {
+        ("LL301", 3, 2),
+        ("LL402", 3, 2),
+        ("LL000", 4, 2),
+        ("LL107", 6, 7),
+        ("LL000", 7, 2),
+    }
+    assert all(
+        "this cell is not checked (the others are)" in d["message"]
+        for d in found
+        if d["code"] == "LL000"
+    )
+    text = run("check", "lab.ipynb", "--no-cache", cwd=tmp_path).stdout
+    assert "lab.ipynb:cell 4:2:8: LL000 [error] cell does not parse: invalid syntax" in text
+    assert "2 | loss = # TODO" in text  # the line as the cell has it, not a placeholder
+    again = run("check", ".", "--format", "json", cwd=tmp_path).stdout  # from the cache
+    assert json.loads(again) == found
+
+    run("check", ".", "--fix", cwd=tmp_path)
+    after = json.loads(notebook.read_text())
+    changed = [
+        i for i, (a, b) in enumerate(zip(original["cells"], after["cells"], strict=True)) if a != b
+    ]
+    assert changed == [2]  # the fixed loss; the unparsed cells are written back as they were
+
+
 def test_a_broken_notebook_gives_ll000_and_the_run_goes_on(tmp_path: Path) -> None:
     (tmp_path / "broken.ipynb").write_text("{not json")
     done = run("check", ".", "--format", "json", cwd=tmp_path)

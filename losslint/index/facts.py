@@ -298,6 +298,9 @@ class ModuleIndex:
     # receiver as written, and whether the targets are all 0s and 1s by construction
     # (``np.ones``, ``np.zeros``).
     trainings: tuple[tuple[str, str, bool], ...] = ()
+    # A notebook's code cells that do not parse on their own (losslint.notebook): the line,
+    # column and parser message of each one's first error. The other cells are indexed.
+    unparsed: tuple[tuple[int, int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

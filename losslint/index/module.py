@@ -51,6 +51,7 @@ from losslint.index.positions import (
     source_lines,
 )
 from losslint.noqa import names_ours
+from losslint.notebook import UNPARSED_WORD, cell_errors
 
 _MAX_DEPTH: Final = 24
 _COMPILE_KEYWORDS: Final = frozenset(
@@ -598,6 +599,7 @@ class ModuleIndexer:
             top_level=frozenset(self.top_level),
             members=class_members(self.tree),
             trainings=tuple(t for scope in self.scopes for t in self._trainings(scope)),
+            unparsed=tuple(cell_errors(self.source)) if UNPARSED_WORD in self.source else (),
         )
 
     def _trainings(self, scope: _Scope) -> Iterator[tuple[str, str, bool]]:
