@@ -478,7 +478,11 @@ class RangeAnalysis:
     def __init__(self, project: ProjectIndex) -> None:
         self.project = project
         self.hazards: dict[tuple[str, Span, str], Hazard] = {}
-        self._memo: dict[tuple[object, ...], Range | None] = {}
+        # A function's result by its arguments, with the hazards it reported (and whether each
+        # can be NaN).
+        self._memo: dict[
+            tuple[object, ...], tuple[Range | None, tuple[tuple[Hazard, bool], ...]]
+        ] = {}
         self._active: set[str] = set()
         self._record: list[tuple[Hazard, frozenset[str]]] | None = None
         self._record_frame: _Frame | None = None
@@ -600,10 +604,15 @@ class RangeAnalysis:
             tuple(sorted((callables or {}).items())),
         )
         if key in self._memo:
-            return self._memo[key]
+            result, produced = self._memo[key]
+            for hazard, nan in produced:  # as if it ran again: the caller decides what is kept
+                self._emit(hazard, nan)
+            return result
         if qualname in self._active or len(self._active) > _MAX_DEPTH:
             return None
         self._active.add(qualname)
+        kept_before = set(self.hazards)
+        recorded_before = list(self._record or ())  # alive, so that no id is reused
         frame = _Frame(module, qualname, env, {}, class_name, callables=dict(callables or {}))
         if arguments is None and not isinstance(node, ast.Lambda):
             positional = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
@@ -625,7 +634,15 @@ class RangeAnalysis:
             result = None  # code nested beyond Python's stack: unknown, never a crash
         finally:
             self._active.discard(qualname)
-        self._memo[key] = result
+        # The hazards this call left standing, to emit again wherever the memo answers: the
+        # same helper may be called from code that keeps them and from code that drops them.
+        left = [h for k, h in self.hazards.items() if k not in kept_before]
+        old = {id(entry) for entry in recorded_before}
+        left += [entry[0] for entry in self._record or () if id(entry) not in old]
+        self._memo[key] = (
+            result,
+            tuple((h, (h.path, h.span, h.kind) in self._nan) for h in left),
+        )
         return result
 
     def _settings(self, owner: str) -> dict[str, Range | None]:
@@ -2083,11 +2100,16 @@ class RangeAnalysis:
         fix: Fix | None = None,
         nan: bool = True,
     ) -> None:
-        hazard = Hazard(kind, frame.module.path, span, message, fix)
+        self._emit(Hazard(kind, frame.module.path, span, message, fix), nan)
+
+    def _emit(self, hazard: Hazard, nan: bool) -> None:
+        """Report a hazard; while a training scope is interpreted, record it with the names
+        its statement assigns (a helper's hazards with those of the statement calling it), so
+        that only the hazards the trained value depends on are kept (see _objective)."""
         if nan:
             self._nan.add((hazard.path, hazard.span, hazard.kind))
-        if self._record is not None and frame is self._record_frame:
-            self._record.append((hazard, frame.targets))
+        if self._record is not None and self._record_frame is not None:
+            self._record.append((hazard, self._record_frame.targets))
         else:
             self._keep(hazard)
 
