@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import ops
+from losslint.analysis.references import numpy_references
 from losslint.codec import chunk_statements, plain_statements
 from losslint.diagnostic import Span
 from losslint.index import names
@@ -73,6 +75,10 @@ _BINARY: Final = {
 # Gathers elements of several samples into one axis (``boolean_mask``, ``gather_nd``).
 _MIXES: Final = ops.names(batch="mixes")
 _TENSOR_METHODS_PASS: Final = ops.method_names("elementwise")
+# A project helper named for turning a tensor into a NumPy array (``convert_to_numpy``,
+# ``to_numpy``, ``tensor_to_np``): calling it on a tensor is the NumPy step, reported at the call
+# in loss code rather than at each conversion inside the helper.
+_TO_NUMPY_HELPER: Final = re.compile(r"(?:^|_)(?:to|as)_(?:numpy|np)$")
 _TENSOR_MAKERS: Final = frozenset(
     {"constant", "convert_to_tensor", "cast", "ones", "zeros", "fill"}
 )
@@ -339,6 +345,7 @@ class BatchAxis:
         self._trained: list[Trained] | None = None
         self._differentiated: set[str] = set()
         self._definitions = {d.qualname: d for d in project.definitions()}
+        self._references = numpy_references(project, pure=True)
         self._trained_sink: list[Trained] = []
         # functools.partial(f, name=value) at compile sites: f -> name -> state.
         self._partials: dict[str, dict[str, Batch]] | None = None
@@ -385,7 +392,9 @@ class BatchAxis:
     # -- definitions -------------------------------------------------------------------------
 
     def _definition(self, definition: LossDef) -> Batch:
-        loss_code = bool(definition.roles)
+        # A NumPy reference run on arrays (see analysis.references), and the helpers it calls,
+        # are not loss code: no NumPy effect of theirs is reported.
+        loss_code = bool(definition.roles) and definition.qualname not in self._references
         if definition.kind == "function":
             bound = self._partial_bindings(definition.qualname)
             if bound:
@@ -963,6 +972,10 @@ class BatchAxis:
         if frame.training:
             self._differentiated.add(qualname)
         if any(isinstance(a, ast.Starred) for a in node.args):
+            return UNKNOWN
+        if _TO_NUMPY_HELPER.search(qualname.rpartition(".")[2]):
+            if any(is_tensor(a) for a in (*args, *kwargs.values())):
+                self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)")
             return UNKNOWN
         if frame.training and qualname in self._definitions:
             # A loss called in a training step: what it returns for batched inputs.

@@ -1250,6 +1250,13 @@ class RangeAnalysis:
         """Is ``node`` the maximum of ``of`` (``max(x)``, ``reduce_max(x)``, ``x.max()``)?"""
         if isinstance(node, ast.Name) and node.id in frame.sources:
             node = frame.sources[node.id]
+        # torch.max(x, dim) returns (values, indices): ``torch.max(x, 1)[0]``, ``.values``.
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and node.slice.value == 0
+        ) or (isinstance(node, ast.Attribute) and node.attr == "values"):
+            node = node.value
         if not isinstance(node, ast.Call):
             return False
         if (

@@ -61,7 +61,7 @@ def numpy_references(project: ProjectIndex, pure: bool = False) -> frozenset[str
     found: set[str] = set()
     modules = {m.path: m for m in project.modules}
     for definition in project.definitions():
-        if definition.used or definition.kind not in ("function", "closure"):
+        if definition.used or definition.kind not in ("function", "closure", "method"):
             continue
         node = definition.node
         module = modules.get(definition.path)

@@ -41,7 +41,7 @@ def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
         if not definition.used and definition.qualname in differentiated:
             continue
         module = modules.get(definition.module)
-        if not definition.used and module is not None and _other_framework(module):
+        if not definition.used and module is not None and _other_framework(module, definition):
             continue  # a PyTorch/JAX loss, for a training loop that expects a scalar
         yield definition, analysis.result(definition)
 
@@ -50,11 +50,23 @@ _OTHER_FRAMEWORKS: Final = frozenset({"torch", "jax", "flax"})
 _KERAS_FRAMEWORKS: Final = frozenset({"keras", "tensorflow", "tf_keras"})
 
 
-def _other_framework(module: ModuleIndex) -> bool:
-    """A module that imports PyTorch or JAX and neither Keras nor TensorFlow: its losses are
-    named like Keras losses but serve another framework's training loop."""
+def _other_framework(module: ModuleIndex, definition: LossDef) -> bool:
+    """A module that imports PyTorch or JAX and neither Keras nor TensorFlow, or a definition
+    whose own calls are all PyTorch's or JAX's where its module imports both (DeepChem's
+    ``_create_pytorch_loss`` closures beside ``_compute_tf_loss``): named like Keras losses,
+    they serve another framework's training loop."""
     roots = {full.split(".")[0] for full in module.imports.values()}
-    return bool(roots & _OTHER_FRAMEWORKS) and not roots & _KERAS_FRAMEWORKS
+    if bool(roots & _OTHER_FRAMEWORKS) and not roots & _KERAS_FRAMEWORKS:
+        return True
+    if not roots & _OTHER_FRAMEWORKS:
+        return False
+    called = {
+        target.split(".")[0]
+        for node in ast.walk(definition.node)
+        if isinstance(node, ast.Call)
+        and (target := names.qualify(node.func, module.imports)) is not None
+    }
+    return bool(called & _OTHER_FRAMEWORKS) and not called & _KERAS_FRAMEWORKS
 
 
 def _reduced(context: RuleContext, kind: str) -> dict[str, tuple[LossDef, Reduction]]:
