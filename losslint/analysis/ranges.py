@@ -1163,6 +1163,9 @@ class RangeAnalysis:
             if self._is_max_of(right_node, left_node, frame):
                 return Range(-INF, 0.0, shifted=True)
             result = _add_any(left, _negate(right) if right else None, guard=False)
+            if result is not None and right is not None and right.source and left == point(1.0):
+                # ``1 - y_true``: the complement of a probability input is one too.
+                result = replace(result, source=True)
         elif isinstance(op, ast.Mult):
             result = _mul_any(left, right)
         elif isinstance(op, ast.Div):
@@ -1931,6 +1934,12 @@ class RangeAnalysis:
         if op in ("mean", "extreme"):
             return first
         if op == "logsumexp":
+            # -inf entries drop out of a log-sum-exp (exp(-inf) = 0): ``y_pred + log(mask)`` is
+            # how a multilabel crossentropy masks classes out (bert4keras's ZLPR loss). Only
+            # NaN, which no such mask gives, would survive.
+            self._handled(first, inf_only=True)
+            if first_node is not None:  # through a name: ``y_neg = concatenate([y_neg, 0])``
+                self._forget(_carried(first_node, frame), inf_only=True)
             return None
         if op == "where":  # reached without its three arguments: where(mask) gives indices
             return _join(values[1], values[2]) if len(values) == 3 else None
