@@ -1258,6 +1258,10 @@ class ModuleIndexer:
                 else _ACTIVATION_LAYERS[kind]
             )
             before = previous()
+            if activation == "linear" and kind == "Activation" and before is not None:
+                # Activation("linear", dtype="float32") after a softmax: the identity, a cast
+                # for mixed precision (TensorFlow's guide), so the output is still the softmax.
+                return dataclasses.replace(before, name=name, span=span)
             return Output(
                 name,
                 before.units if before else None,

@@ -267,6 +267,10 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
         )
         if not (definite or named):
             continue
+        if not definite and qualname in context.batch_axis.differentiated():
+            # ``loss = compute_loss(logits, labels)`` in a training step: the project calls it,
+            # in the order its parameters say, and Keras never does.
+            continue
         names, _, _, _ = _positional(function, method)
         shown = ".".join(qualname.split(".")[-2:]) if method else _short(qualname)
         rest = ", ..." if len(names) > 2 else ""

@@ -235,7 +235,37 @@ _CONSEQUENCE: Final = {
 }
 
 
+def _own_loss_steps(context: RuleContext) -> bool:
+    """Whether a ``train_step`` of the project computes the loss itself from ``self.loss``,
+    the compiled losses taken as a container (EfficientDet's ``self.loss['box_loss'](...)``,
+    reduced by hand), rather than through ``compiled_loss``/``compute_loss`` or the base step."""
+    for qualname, (_, function) in context.project.functions.items():
+        if not qualname.endswith(".train_step") or qualname.count(".") < 2:
+            continue
+        reads = delegates = False
+        for node in ast.walk(function.node):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "self"
+            ):
+                reads = reads or node.attr == "loss"
+                delegates = delegates or node.attr in ("compiled_loss", "compute_loss")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                base = node.func.value
+                delegates = delegates or (
+                    node.func.attr == "train_step"
+                    and isinstance(base, ast.Call)
+                    and isinstance(base.func, ast.Name)
+                    and base.func.id == "super"
+                )
+        if reads and not delegates:
+            return True
+    return False
+
+
 def check_unreduced_loss(context: RuleContext) -> Iterator[Finding]:
+    own_steps: bool | None = None  # computed once, only where a compile passes NONE
     for rc in context.compiles:
         if rc.site.loss is None:
             continue
@@ -246,6 +276,10 @@ def check_unreduced_loss(context: RuleContext) -> Iterator[Finding]:
             written = _reduction_none(reduction)
             if reduction is None or written is None:
                 continue
+            if rc.model is None:  # a subclassed model: its own train_step may take the losses
+                own_steps = _own_loss_steps(context) if own_steps is None else own_steps
+                if own_steps:
+                    continue
             label = (leaf.func or "").rpartition(".")[2]
             yield Finding(
                 rc.path,
