@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from losslint import diagnostic
+from losslint import diagnostic, quiet
 from losslint.index.positions import DEFINITIONS, first_line, source_lines
 from losslint.index.positions import LINE_BREAK as _LINE_BREAK
 from losslint.parse import decode as decode_source
@@ -155,7 +155,7 @@ class Source:
                 body = [stmt for k in range(len(self.chunks)) for stmt in self._part(k)]
                 self._tree = ast.Module(body=body, type_ignores=[])
             else:
-                self._tree = ast.parse(self.text(), filename=self.path)
+                self._tree = quiet.parse(self.text(), filename=self.path)
                 self._splice(self._tree.body)
                 self._split(self._tree.body)
         return self._tree
@@ -195,9 +195,9 @@ class Source:
         stop = self.chunks[number + 1] if number + 1 < len(self.chunks) else None
         try:
             text = "\n" * (start - 1) + self._between(start, stop)
-            part = ast.parse(text, filename=self.path).body
+            part = quiet.parse(text, filename=self.path).body
         except (SyntaxError, ValueError):  # not a chunk on its own after all: from the whole
-            whole = ast.parse(self.text(), filename=self.path).body
+            whole = quiet.parse(self.text(), filename=self.path).body
             part = [stmt for stmt in whole if self._chunk(stmt) == number]
         self._splice(part)
         self._parts[number] = part
@@ -216,7 +216,7 @@ class Source:
         member: ast.stmt | None = None
         text = "\n" * (start - 2) + "if 1:\n" + self._between(start, self._member_stops[at])
         try:
-            body = ast.parse(text, filename=self.path).body
+            body = quiet.parse(text, filename=self.path).body
         except (SyntaxError, ValueError):
             body = []
         if len(body) == 1 and isinstance(body[0], ast.If) and len(body[0].body) == 1:

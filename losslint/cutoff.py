@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from losslint import quiet
 from losslint.codec import Source, SourceChanged
 from losslint.diagnostic import Diagnostic, Span
 from losslint.index.positions import column, source_lines
@@ -337,7 +338,7 @@ def same_syntax(old: str, old_first: int, new: str, new_first: int) -> dict[int,
     trees = []
     for text, first in ((old, old_first), (new, new_first)):
         try:
-            trees.append(ast.parse("\n" * (first - 1) + text))
+            trees.append(quiet.parse("\n" * (first - 1) + text))
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             return None
     before, after = trees

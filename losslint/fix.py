@@ -24,7 +24,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from losslint import pipeline
+from losslint import pipeline, quiet
 from losslint.config import Config
 from losslint.diagnostic import Applicability, Diagnostic, Edit, Fix, Span, printable
 from losslint.discover import Discovery
@@ -299,7 +299,7 @@ def _apply_fixes(source: bytes, fixes: Sequence[Fix]) -> tuple[bytes, int]:
         fixed = wrapper.module.visit(_Rewriter(edits))
         fixed = _add_imports(fixed, imports)
         code = fixed.bytes
-        ast.parse(code)
+        quiet.parse(code)
     except (cst.ParserSyntaxError, SyntaxError, ValueError, TypeError):
         return source, 0
     return code, count
@@ -593,7 +593,7 @@ def _target_names(node: cst.BaseExpression) -> list[str]:
 
 def _imported(statement: str) -> tuple[str, str]:
     """``from keras import ops`` → ("ops", "keras.ops")."""
-    parsed = ast.parse(statement).body[0]
+    parsed = quiet.parse(statement).body[0]
     if isinstance(parsed, ast.ImportFrom):
         alias = parsed.names[0]
         return alias.asname or alias.name, f"{parsed.module}.{alias.name}"

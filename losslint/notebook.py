@@ -14,7 +14,6 @@ that changed: outputs, execution counts and metadata stay as they were.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from losslint import quiet
 from losslint.index.positions import source_lines
 
 SUFFIX: Final = ".ipynb"
@@ -127,7 +127,7 @@ def _join(cells: list[tuple[str, list[str]]]) -> str:
 
 def _parses(python: str) -> bool:
     try:
-        ast.parse(python)
+        quiet.parse(python)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
@@ -151,7 +151,7 @@ def cell_errors(python: str) -> list[tuple[int, int, str]]:
             continue
         if body:
             try:
-                ast.parse("\n".join(body))
+                quiet.parse("\n".join(body))
             except SyntaxError as error:
                 line_in_cell = min(max(error.lineno or 1, 1), len(body))
                 errors.append((first + line_in_cell - 1, max(error.offset or 1, 1), error.msg))

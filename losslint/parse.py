@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from losslint import quiet
 from losslint.diagnostic import Diagnostic, Severity, Span, printable
 from losslint.notebook import NotebookError, is_notebook, to_python
 
@@ -169,7 +170,7 @@ def load(
     if _SKIP_FILE.search(source):
         return None
     try:
-        tree = ast.parse(source, filename=shown)
+        tree = quiet.parse(source, filename=shown)
     except SyntaxError as error:
         line = error.lineno or 1
         column = max(error.offset or 1, 1)

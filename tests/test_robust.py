@@ -394,3 +394,25 @@ def test_a_file_name_that_is_not_utf8_is_cached_and_replayed(tmp_path: Path) -> 
     assert [r.internal_errors for r in runs] == [[], []]
     assert [_found(r.diagnostics) for r in runs] == [{(name, 5, "LL301")}] * 2
     assert runs[1].cached == 1  # the second run is answered from the cache
+
+
+def test_the_compilers_warnings_about_user_code_are_neither_shown_nor_errors(
+    tmp_path: Path,
+) -> None:
+    """``"\\d"`` in a regex (a SyntaxWarning from Python 3.12, shown by default): the file is
+    checked like any other, whatever PYTHONWARNINGS says, and nothing is printed about it."""
+    (tmp_path / "loss.py").write_text(
+        "import re\nfrom keras import ops\n\nPATTERN = re.compile('\\d+\\.\\d*')\n\n"
+        "def log_loss(y_true, y_pred):\n    return -ops.mean(y_true * ops.log(y_pred), axis=-1)\n"
+    )
+    for setting in ("error", "default"):
+        done = subprocess.run(
+            [sys.executable, "-m", "losslint", "check", ".", "--no-cache", "--format", "json"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONWARNINGS": setting},
+        )
+        assert [d["code"] for d in json.loads(done.stdout)] == ["LL301"], done.stdout
+        assert "Warning" not in done.stderr, done.stderr

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from losslint import quiet
 from losslint.index import keras_ids, names
 from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value
 from losslint.index.folding import fold, foldable, to_float
@@ -188,7 +189,7 @@ def builtin_formulas() -> dict[str, str]:
     imports = {"ops": "keras.ops"}
     out = {}
     for name, source in _BUILTINS.items():
-        expr = ast.parse(source, mode="eval").body
+        expr = quiet.parse(source, mode="eval").body
         out[name] = formula(expr, ("y_true", "y_pred"), imports)
     return out
 
