@@ -1456,6 +1456,16 @@ class RangeAnalysis:
             return None
         return [op for op in result if op is not None]
 
+    def _monitoring(self, node: ast.Call, frame: _Frame) -> bool:
+        """A call that only shows a value (a summary, a print, a log line): what it computes
+        from its arguments reaches no loss and no gradient."""
+        if isinstance(node.func, ast.Name) and node.func.id == "print":
+            return True
+        target = names.qualify(node.func, frame.module.imports)
+        if target is None:
+            return False
+        return target == "tensorflow.print" or target.startswith(_MONITORING)
+
     def _fed_value(self, node: ast.Call, frame: _Frame) -> Range | None:
         """A TF1 placeholder is fed any value, and a trained variable takes any sign: like
         ``y_pred``, they are inputs of the loss, not values the code bounds."""
@@ -1478,6 +1488,8 @@ class RangeAnalysis:
         return ops.method(func.attr)
 
     def _call(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
+        if self._monitoring(node, frame):
+            return None  # ``tf.summary.image(..., tf.pow(weights, 0.2))``: shown, never trained
         fed = self._fed_value(node, frame)
         if fed is not None:
             self._args(node, frame, depth)
@@ -2025,6 +2037,8 @@ class RangeAnalysis:
             return _reported(Range(-INF, INF), node, "log", frame)
         if value.lo > 0 and value.hi <= 1:
             return Range(math.log(value.lo), 0.0)
+        if value.lo > 0:  # log(10.0), log(1 + x*x): the log is as bounded as its argument
+            return Range(math.log(value.lo), math.log(value.hi) if value.hi < INF else INF)
         return Range(-INF, INF)
 
     def _helper(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
@@ -2131,6 +2145,15 @@ class RangeAnalysis:
 
     def _keep(self, hazard: Hazard) -> None:
         self.hazards.setdefault((hazard.path, hazard.span, hazard.kind), hazard)
+
+
+_MONITORING: Final = (
+    "tensorflow.summary.",
+    "tensorflow.compat.v1.summary.",
+    "tensorflow.contrib.summary.",
+    "logging.",
+    "absl.logging.",
+)
 
 
 def _self_attribute(node: ast.AST) -> str | None:
