@@ -301,6 +301,20 @@ _ALL: Final = _Axes("all")
 def _reduce_axes(value: Batch, axes: _Axes, keepdims: bool) -> tuple[str, Batch | None]:
     """("batch" | "kept" | "unknown", the kept value) for a reduction of a batched value."""
     if value.kind == "flat":
+        if axes.kind == "list" and axes.values and 0 not in axes.values:
+            # ``reshape(y_pred, (-1, classes))`` then ``sum(..., axis=1)``: the classes go,
+            # the merged batch-and-positions axis 0 stays.
+            rank = value.rank
+            resolved = [
+                a if a >= 0 else (rank + a if rank is not None else None) for a in axes.values
+            ]
+            if any(a is None for a in resolved):
+                return "unknown", None
+            if 0 not in resolved:
+                if keepdims or rank is None:
+                    return "kept", replace(value, origin=None)
+                left = max(rank - len(set(resolved)), 1)
+                return "kept", replace(value, rank=left, min_rank=left, origin=None)
         if axes.kind in ("all", "list"):
             return "batch", None
         return "unknown", None
@@ -1241,6 +1255,12 @@ class BatchAxis:
         if isinstance(shape, (ast.List, ast.Tuple)):
             if len(shape.elts) == 1 and _int(shape.elts[0]) == -1:
                 return Batch("flat", rank=1)
+            if len(shape.elts) == 2 and _int(shape.elts[0]) == -1:
+                if value.kind == "kept" and value.rank is not None and value.rank <= 2:
+                    # ``reshape(per_sample, [-1, 1])``: the batch stays the first axis.
+                    return Batch("kept", rank=2, min_rank=2)
+                # ``reshape(y_pred, (-1, classes))``: every pixel of the batch in one axis.
+                return Batch("flat", rank=2)
             if shape.elts:
                 head = self._expr(shape.elts[0], frame)
                 if head.kind == "sum" and head.count:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import os
+import weakref
 from typing import Final
 
 from losslint.index import names
@@ -52,7 +53,20 @@ def _test_reference(name: str, path: str) -> bool:
     return in_tests and bool({"np", "numpy"} & set(name.lower().split("_")))
 
 
+# Per project and ``pure``: several rules and both analyses ask.
+_FOUND: Final[weakref.WeakKeyDictionary[ProjectIndex, dict[bool, frozenset[str]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def numpy_references(project: ProjectIndex, pure: bool = False) -> frozenset[str]:
+    known = _FOUND.setdefault(project, {})
+    if pure not in known:
+        known[pure] = _numpy_references(project, pure)
+    return known[pure]
+
+
+def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
     """Qualified names of the definitions that are NumPy reference implementations: not
     compiled or wrapped, converting an input with ``np.asarray`` first, or (``pure``) written
     in NumPy alone unless named as a loss (the classic NumPy-in-loss defect) and not as its

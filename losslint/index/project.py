@@ -533,7 +533,12 @@ class ProjectIndex:
         found: list[str] = []
         entry = self.functions.get(owner)
         if entry is not None and not _is_method(owner, self.classes):
-            home, _ = entry
+            home, function = entry
+            # ``def train(..., loss_fn=focal_loss)``: what every call that omits it passes.
+            default = _default(function.node, param.name)
+            named = self._named(default, home) if default is not None else None
+            if named is not None:
+                found.append(named)
             short = owner.rpartition(".")[2]
             for module in self._importers(home):
                 if not any(f"{short}(" in line for line in module.lines):
@@ -590,10 +595,17 @@ class ProjectIndex:
 
     def _named(self, expr: ast.expr, module: ModuleIndex) -> str | None:
         """The project or library name an expression spells (``losses.focal_tversky``, a
-        function of the module itself), without evaluating anything."""
+        function of the module itself, or one of a project module it star-imports), without
+        evaluating anything."""
         if isinstance(expr, ast.Name) and expr.id not in module.imports:
             local = f"{module.module}.{expr.id}"
-            return local if local in self.functions or local in self.classes else None
+            if local in self.functions or local in self.classes:
+                return local
+            for star in reversed(module.stars):  # the last ``from m import *`` binds last
+                found = self._lookup(f"{star}.{expr.id}")
+                if found is not None:
+                    return found
+            return None
         return names.qualify(expr, module.imports)
 
     def _called_object(
@@ -895,6 +907,20 @@ def _library_roles(module: ModuleIndex, qualname: str) -> frozenset[str]:
     if not roots & _KERAS_ROOTS or roots & _OTHER_ROOTS:
         return frozenset()
     return frozenset({"loss"})
+
+
+def _default(
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, name: str
+) -> ast.expr | None:
+    """The default value of parameter ``name``, None where it has none."""
+    defaults: dict[str, ast.expr] = {}
+    if node.args.defaults:
+        positional = [*node.args.posonlyargs, *node.args.args][-len(node.args.defaults) :]
+        defaults = {a.arg: v for a, v in zip(positional, node.args.defaults, strict=True)}
+    for arg, value in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True):
+        if value is not None:
+            defaults[arg.arg] = value
+    return defaults.get(name)
 
 
 def _is_method(qualname: str, classes: dict[str, tuple[ModuleIndex, ClassDef]]) -> bool:

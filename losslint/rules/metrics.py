@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from losslint.analysis.decompose import JSON, Term, loss_body, tracked_metric, unparse
+from losslint.analysis.references import numpy_references
 from losslint.diagnostic import Severity
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
 from losslint.index.positions import node_span
@@ -18,10 +19,14 @@ from losslint.rules.registry import Finding, Rule, RuleContext
 
 def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
     analysis = context.batch_axis
+    # A NumPy evaluation helper (``iou_np``) scores whole arrays after predict(): Keras never
+    # averages it batch by batch.
+    references = numpy_references(context.project, pure=True)
     for definition in context.project.definitions():
         if (
             definition.kind not in ("function", "closure", "method")
             or "metric" not in definition.roles
+            or definition.qualname in references
         ):
             continue
         if "loss" in definition.roles and not definition.used:
