@@ -45,12 +45,16 @@ def _test_reference(name: str, path: str) -> bool:
     """``weighted_kappa_loss_np`` in ``tests/kappa_loss_test.py``: named as the NumPy version
     of a loss, in a test, which compares the real loss with it. (Out of tests, ``np_mse_loss``
     is as likely the classic defect: a loss written in NumPy.)"""
+    return in_tests(path) and bool({"np", "numpy"} & set(name.lower().split("_")))
+
+
+def in_tests(path: str) -> bool:
+    """A file of a test suite: under ``test``/``tests``, or named ``test_*.py``/``*_test.py``."""
     parts = path.replace(os.sep, "/").split("/")
     stem = parts[-1].removesuffix(".py")
-    in_tests = any(p in ("test", "tests") for p in parts[:-1]) or (
+    return any(p in ("test", "tests") for p in parts[:-1]) or (
         stem.startswith("test_") or stem.endswith("_test")
     )
-    return in_tests and bool({"np", "numpy"} & set(name.lower().split("_")))
 
 
 # Per project and ``pure``: several rules and both analyses ask.

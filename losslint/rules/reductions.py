@@ -8,6 +8,7 @@ from typing import Final
 
 from losslint.analysis.batch_axis import Batch, Reduction
 from losslint.analysis.decompose import loss_body
+from losslint.analysis.references import in_tests
 from losslint.analysis.rewrites import axis_fix
 from losslint.diagnostic import Severity
 from losslint.index import names
@@ -43,6 +44,8 @@ def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
         module = modules.get(definition.module)
         if not definition.used and module is not None and _other_framework(module, definition):
             continue  # a PyTorch/JAX loss, for a training loop that expects a scalar
+        if not definition.used and definition.kind != "loss_class" and in_tests(definition.path):
+            continue  # a test's fake loss, only named like one: the test checks its value
         yield definition, analysis.result(definition)
 
 
