@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import codecs
+import dataclasses
 import io
 import os
 import re
@@ -245,13 +246,9 @@ def _undecodable(shown: str, data: bytes, error: UnicodeDecodeError) -> Diagnost
 def unparsed_cell(shown: str, line: int, column: int, reason: str) -> Diagnostic:
     """A notebook's code cell that does not parse on its own: Jupyter runs the other cells, and
     losslint checks them."""
-    return Diagnostic(
-        code=PARSE_ERROR_CODE,
-        name="unreadable-file",
-        severity=Severity.ERROR,
+    return dataclasses.replace(
+        unreadable(shown, "", Span(line, column, line, column + 1)),
         message=f"cell does not parse: {reason}; this cell is not checked (the others are)",
-        path=shown,
-        span=Span(line, column, line, column + 1),
     )
 
 
