@@ -262,6 +262,10 @@ def _numpy_only(*values: Range) -> bool:
     return bool(carrying) and all(v.numpy_overflow for v in carrying)
 
 
+def _is_one(value: Range | None) -> bool:
+    return value is not None and value.lo == value.hi == 1.0
+
+
 def _is_point(value: Range) -> bool:
     """A single number, ±inf included (``EPS = 10**400`` is inf as a float)."""
     return value.lo == value.hi and not value.lo_open
@@ -1163,7 +1167,7 @@ class RangeAnalysis:
             if self._is_max_of(right_node, left_node, frame):
                 return Range(-INF, 0.0, shifted=True)
             result = _add_any(left, _negate(right) if right else None, guard=False)
-            if result is not None and right is not None and right.source and left == point(1.0):
+            if result is not None and right is not None and right.source and _is_one(left):
                 # ``1 - y_true``: the complement of a probability input is one too.
                 result = replace(result, source=True)
         elif isinstance(op, ast.Mult):
