@@ -1407,6 +1407,10 @@ class ModuleIndexer:
             return None
         if isinstance(outputs, ast.Name):
             binding = scope.resolve(outputs.id, line)
+            if binding is None and _ever_collection(scope, outputs.id):
+                return None  # ``outputs = [outputs, labels]`` in a branch: one or several
+            if isinstance(binding, _Binding) and _joined_lists(binding.value):
+                return None  # ``dis0(x) + [enc0(x)]``: a list of as many as they give
             if isinstance(binding, _Binding) and isinstance(
                 binding.value, (ast.List, ast.Tuple, ast.Dict)
             ):
@@ -1430,7 +1434,31 @@ class ModuleIndexer:
                 for k, v in zip(keys, outputs.values, strict=True)
             )
             return ModelFact("functional", "dict", found, span)
+        if self._model_called(outputs, scope, line):
+            return None  # ``Model(z, discriminator(generator(z)))``: that model's outputs
         return ModelFact("functional", "single", (self._output(outputs, scope, line),), span)
+
+    def _model_called(self, outputs: ast.expr, scope: _Scope, line: float) -> bool:
+        """Whether ``outputs`` is a model applied to a tensor (``discriminator(x)``, where
+        ``discriminator`` was built by ``Model(...)`` or returned by a project function):
+        it has that model's outputs, which may be several."""
+        if not (isinstance(outputs, ast.Call) and isinstance(outputs.func, ast.Name)):
+            return False
+        binding = scope.resolve(outputs.func.id, line)
+        if not (isinstance(binding, _Binding) and isinstance(binding.value, ast.Call)):
+            return False
+        made = binding.value
+        if _may_build_model(made):
+            return True
+        target = names.qualify(made.func, self.imports)
+        if target is None and isinstance(made.func, ast.Name):
+            return f"{self.module}.{made.func.id}" in self.function_scopes
+        return (
+            target is not None
+            and not names.is_keras(target)
+            and target[:1].islower()
+            and (target.rpartition(".")[2][:1].islower())
+        )
 
     def _mutated(self, name: str, start: int, end: float) -> bool:
         """Is the list or dict bound to ``name`` changed in place between two lines
@@ -1571,6 +1599,26 @@ def _may_build_model(call: ast.Call) -> bool:
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
     return name in _MODEL_CLASS_NAMES
+
+
+def _joined_lists(value: ast.expr | None) -> bool:
+    """``a + [b]``: lists added together, whose length the parts decide."""
+    return (
+        isinstance(value, ast.BinOp)
+        and isinstance(value.op, ast.Add)
+        and any(isinstance(side, (ast.List, ast.Tuple)) for side in (value.left, value.right))
+    )
+
+
+def _ever_collection(scope: _Scope, name: str) -> bool:
+    """Whether ``name`` is bound to a list, tuple or dict display anywhere it is visible."""
+    current: _Scope | None = scope
+    while current is not None:
+        bindings = current.bindings.get(name)
+        if bindings:
+            return any(isinstance(b.value, (ast.List, ast.Tuple, ast.Dict)) for b in bindings)
+        current = current.parent
+    return False
 
 
 def _next_binding_line(bindings: list[_Binding], binding: _Binding) -> float:
