@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
@@ -2324,8 +2325,9 @@ def _carry(result: Range | None, *inputs: Range | None) -> Range | None:
 
 
 def _key(node: ast.AST) -> str:
-    """The same expression written twice has the same key (positions left out)."""
-    return ast.dump(node)
+    """The same expression written twice has the same key (positions left out, and whether
+    it is read or assigned: ``y /= sum(y)`` divides the value it assigns)."""
+    return re.sub(r"ctx=(?:Load|Store|Del)\(\)", "", ast.dump(node))
 
 
 def _setting(node: ast.expr, frame: _Frame, depth: int = 0) -> bool:
