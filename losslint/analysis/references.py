@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import weakref
 from typing import Final
 
 from losslint.index import names
+from losslint.index.facts import ModuleIndex
 from losslint.index.project import ProjectIndex
 
 _TO_NUMPY: Final = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray"})
@@ -74,7 +76,8 @@ def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
     """Qualified names of the definitions that are NumPy reference implementations: not
     compiled or wrapped, converting an input with ``np.asarray`` first, or (``pure``) written
     in NumPy alone unless named as a loss (the classic NumPy-in-loss defect) and not as its
-    NumPy version in a test (``kappa_loss_np``). ``pure`` is for
+    NumPy version in a test (``kappa_loss_np``) nor called by the project itself (a callback's
+    ``log_loss(y_true, probabilities)`` on arrays). ``pure`` is for
     LL404 only: NumPy code is NumPy either way, and its log(0) is still -inf (LL3xx)."""
     found: set[str] = set()
     modules = {m.path: m for m in project.modules}
@@ -89,7 +92,11 @@ def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
         if (
             pure
             and _pure_numpy(node, module.imports)
-            and ("loss" not in name or _test_reference(name, definition.path))
+            and (
+                "loss" not in name
+                or _test_reference(name, definition.path)
+                or called_by_project(project, module, definition.qualname)
+            )
         ):
             found.add(definition.qualname)
             continue
@@ -107,3 +114,19 @@ def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
                 found.add(definition.qualname)
                 break
     return frozenset(found)
+
+
+def called_by_project(project: ProjectIndex, module: ModuleIndex, qualname: str) -> bool:
+    """Whether the code of the project calls the function by its name (in its own module, or
+    in one that imports it), not only defines it: then the project is its caller, not Keras."""
+    name = qualname.rpartition(".")[2]
+    call = re.compile(rf"(?<![\w]){re.escape(name)}\s*\(")
+    definition = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(")
+    modules = [module, *(m for m in project.modules if qualname in m.imports.values())]
+    return any(
+        call.search(code) and not definition.match(code)
+        for m in modules
+        for line in m.lines
+        if name in line
+        for code in (line.partition("#")[0],)  # not a call commented out
+    )

@@ -9,7 +9,7 @@ from typing import Final
 
 from losslint.analysis import rewrites
 from losslint.analysis.batch_axis import Effect
-from losslint.analysis.references import numpy_references
+from losslint.analysis.references import called_by_project, numpy_references
 from losslint.diagnostic import Applicability, Edit, Fix, Severity, Span
 from losslint.index import names
 from losslint.index.apis import (
@@ -269,7 +269,7 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
             continue
         if not definite and (
             qualname in context.batch_axis.differentiated()
-            or _called_by_project(project, module, qualname)
+            or called_by_project(project, module, qualname)
         ):
             # ``loss = compute_loss(logits, labels)`` in a training step, a TF1 model's
             # ``MaskedCrossEntropyLoss(self.y_hat, self.y, mask=...)``: the project calls it, in
@@ -287,22 +287,6 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
             f"swap the parameters to ({names[1]}, {names[0]})",
             None if definite else Severity.WARNING,
         )
-
-
-def _called_by_project(project: ProjectIndex, module: ModuleIndex, qualname: str) -> bool:
-    """Whether the code of the project calls the function by its name (in its own module, or
-    in one that imports it), not only defines it."""
-    name = qualname.rpartition(".")[2]
-    call = re.compile(rf"(?<![\w]){re.escape(name)}\s*\(")
-    definition = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(")
-    modules = [module, *(m for m in project.modules if qualname in m.imports.values())]
-    return any(
-        call.search(code) and not definition.match(code)
-        for m in modules
-        for line in m.lines
-        if name in line
-        for code in (line.partition("#")[0],)  # not a call commented out
-    )
 
 
 def _compile_use(

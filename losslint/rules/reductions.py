@@ -8,7 +8,7 @@ from typing import Final
 
 from losslint.analysis.batch_axis import Batch, Reduction
 from losslint.analysis.decompose import loss_body
-from losslint.analysis.references import in_tests
+from losslint.analysis.references import in_tests, numpy_references
 from losslint.analysis.rewrites import axis_fix
 from losslint.diagnostic import Severity
 from losslint.index import names
@@ -35,6 +35,7 @@ def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
     must return a scalar)."""
     analysis = context.batch_axis
     differentiated = analysis.differentiated()
+    references = numpy_references(context.project, pure=True)
     modules = {m.module: m for m in context.project.modules}
     for definition in context.project.definitions():
         if "loss" not in definition.roles or definition.kind == "metric_class":
@@ -46,6 +47,8 @@ def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
             continue  # a PyTorch/JAX loss, for a training loop that expects a scalar
         if not definition.used and definition.kind != "loss_class" and in_tests(definition.path):
             continue  # a test's fake loss, only named like one: the test checks its value
+        if definition.qualname in references:
+            continue  # a NumPy reference, run on arrays (a callback's log_loss): not Keras's
         yield definition, analysis.result(definition)
 
 
