@@ -158,8 +158,8 @@ def cell_errors(python: str) -> list[tuple[int, int, str]]:
             except (ValueError, RecursionError, MemoryError) as error:
                 reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
                 errors.append((first, 1, reason))
-            else:  # parses alone after all (cannot happen for a cell to_python left out)
-                errors.append((first, 1, "invalid syntax"))
+            # Parsing alone, it is not a cell to_python left out but comments that look like
+            # one (written in the cell itself): nothing to report.
         first, body = 0, []
     return errors
 

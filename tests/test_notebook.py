@@ -192,3 +192,23 @@ def test_add_noqa_in_a_notebook_touches_only_the_cells_with_findings(tmp_path: P
         assert new.get("outputs") == old.get("outputs") and new["metadata"] == old["metadata"]
     assert after["cells"][1]["source"] == original["cells"][1]["source"]
     assert run("check", ".", cwd=tmp_path).returncode == 0
+
+
+def test_a_comment_that_looks_like_a_left_out_line_is_only_a_comment(tmp_path: Path) -> None:
+    document = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": ["import keras\n", "# losslint-unparsed 0: x = 1\n", "y = 2\n"],
+                "outputs": [],
+                "execution_count": 1,
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (tmp_path / "odd.ipynb").write_text(json.dumps(document))
+    done = run("check", ".", "--format", "json", "--no-cache", cwd=tmp_path)
+    assert json.loads(done.stdout) == [], done.stdout
