@@ -2291,9 +2291,12 @@ def _quotient(numerator: Range | None, denominator: Range | None) -> Range | Non
         if denominator.lo > 0 or (denominator.lo == 0 and denominator.lo_open):
             hi = _fdiv(numerator.hi, denominator.lo)
             lo = 0.0 if numerator.lo == 0 else _fdiv(numerator.lo, denominator.hi)
-            lo_open = numerator.lo_open and numerator.lo == 0  # positive over positive
+            # Positive over positive is positive: an unbounded denominator makes the quotient
+            # small, never 0 (1 / mse of a finite mse).
+            lo_open = (numerator.lo_open and numerator.lo == 0) or (numerator.lo > 0 and lo == 0)
             return Range(0.0 if math.isnan(lo) else lo, INF if math.isnan(hi) else hi, lo_open)
-        return Range(0.0, INF, reason=numerator.reason)
+        # The zero denominator is reported: elsewhere a positive numerator gives a positive value.
+        return Range(0.0, INF, numerator.lo > 0, reason=numerator.reason)
     return Range(-INF, INF, reason=numerator.reason)
 
 
