@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import math
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
@@ -784,7 +784,10 @@ class RangeAnalysis:
         elif isinstance(node, ast.AugAssign):
             frame.targets = frozenset(_target_names([node.target]))
             before = set(self.hazards)
-            value = self._binop(node.op, node.target, node.value, node, frame)
+            # ``y /= sum(y)`` divides the value ``y`` holds: read it as the expression ``y``.
+            read = copy.copy(node.target)
+            read.ctx = ast.Load()
+            value = self._binop(node.op, read, node.value, node, frame)
             frame.targets = frozenset()
             self._assign(node.target, value, None, frame)
             self._taint([node.target], [node.target, node.value], before, frame)
@@ -2328,9 +2331,8 @@ def _carry(result: Range | None, *inputs: Range | None) -> Range | None:
 
 
 def _key(node: ast.AST) -> str:
-    """The same expression written twice has the same key (positions left out, and whether
-    it is read or assigned: ``y /= sum(y)`` divides the value it assigns)."""
-    return re.sub(r"ctx=(?:Load|Store|Del)\(\)", "", ast.dump(node))
+    """The same expression written twice has the same key (positions left out)."""
+    return ast.dump(node)
 
 
 def _setting(node: ast.expr, frame: _Frame, depth: int = 0) -> bool:
