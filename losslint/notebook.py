@@ -14,8 +14,10 @@ that changed: outputs, execution counts and metadata stay as they were.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,11 +68,29 @@ def _text(cell: Mapping[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
+# The pre-filter, the indexer, a rule re-reading a chunk's syntax and the reporter each ask for
+# the same notebook in one process, and converting it parses its cells: the code is kept, by
+# the notebook's digest (not its bytes, which hold the outputs), for the last notebooks asked.
+_CONVERTED: Final[OrderedDict[tuple[str, bool], str]] = OrderedDict()
+_KEEP: Final = 64
+
+
 def to_python(data: bytes, display: bool = False) -> str:
     """The code cells of a notebook as one Python module (see the module docstring).
 
     ``display``: the lines of a cell that does not parse as the cell has them (its indentation
     removed), for quoting them in a report; the line numbers and cell markers are the same."""
+    key = (hashlib.blake2b(data, digest_size=16).hexdigest(), display)
+    known = _CONVERTED.pop(key, None)  # and put back last: the most recent is kept longest
+    if known is None:
+        known = _to_python(data, display)
+    _CONVERTED[key] = known
+    while len(_CONVERTED) > _KEEP:
+        _CONVERTED.popitem(last=False)
+    return known
+
+
+def _to_python(data: bytes, display: bool) -> str:
     cells: list[tuple[str, list[str], list[str]]] = []  # (marker, lines as joined, as shown)
     for number, cell in enumerate(_cells(data), start=1):
         if cell.get("cell_type") != "code":
