@@ -86,6 +86,19 @@ def test_each_sub_project_sees_its_own_skipped_helper_module(tmp_path: Path) -> 
     assert _codes(_json(tmp_path / "b", ".", "--no-cache")) == {("train.py", "LL304")}
 
 
+def test_a_script_with_dots_in_its_name_sees_the_modules_beside_it(tmp_path: Path) -> None:
+    """Chapters of a book each have model.py and a script named like ``train-13.5.1.py``: a dot
+    in the file's own name is not a package, so the script is joined with its own chapter's
+    model.py (before, its root was taken two directories up, away from its chapter)."""
+    for name, model in (("ch12", SOFTMAX_MODEL), ("ch13", LINEAR_MODEL)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.py").write_text(model)
+        (tmp_path / name / "train-13.5.1.py").write_text(TRAIN.format(logits=True))
+    expected = {("ch12/train-13.5.1.py", "LL107")}
+    assert _codes(_json(tmp_path, ".", "--no-cache")) == expected
+    assert _codes(_json(tmp_path / "ch12", ".", "--no-cache")) == {("train-13.5.1.py", "LL107")}
+
+
 def _tree(target: Path, number: int) -> None:
     """A copy of a project with contents of its own (a comment), as vendored copies differ."""
     for source in (FIXTURES / "rules" / "cross_module", FIXTURES / "demo"):

@@ -9,9 +9,17 @@ from collections.abc import Sequence
 
 
 def package_root(path: str, module: str) -> str:
-    """The directory a module's dotted name is relative to (``/src`` for ``/src/pkg/mod.py``)."""
-    directory = os.path.dirname(path)
-    depth = module.count(".") + (1 if path.endswith("__init__.py") and module else 0)
+    """The directory a module's dotted name is relative to (``/src`` for ``/src/pkg/mod.py``).
+    Only the packages above the file count: a dot in the file's own name (a script
+    ``iic-13.5.1.py``, a notebook ``train.ipynb``) is not a package, so such a file's root is
+    its own directory, with the modules beside it that it imports."""
+    directory, name = os.path.split(path)
+    if name == "__init__.py":
+        depth = module.count(".") + (1 if module else 0)
+    else:
+        stem = name[:-3] if name.endswith(".py") else name
+        package = module[: -len(stem)] if module.endswith(stem) else module.rpartition(".")[0]
+        depth = package.count(".") + (0 if package.endswith(".") or not package else 1)
     for _ in range(depth):
         directory = os.path.dirname(directory)
     return directory
