@@ -205,6 +205,10 @@ class Objective:
     # ``_create_cost``, ``minimize(self.cost)`` elsewhere): the parameters of ``scope`` are the
     # model outputs and labels it is built from (see ProjectIndex.objectives).
     stored: bool = False
+    # A gradient with respect to a perturbation of the inputs (a watched input image, a random
+    # direction), not the weights: each sample's row of it is its own term's gradient, so a
+    # sum over the batch does not scale it (adversarial examples, virtual adversarial training).
+    perturbation: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,12 +299,15 @@ class ModuleIndex:
     # class's extent is known without a parse; no rule reads this.
     members: tuple[tuple[int, ...], ...] = ()
     # ``x.fit(inputs, targets)`` and ``x.train_on_batch(...)``: the enclosing scope, the
-    # receiver as written, and whether the targets are all 0s and 1s by construction
-    # (``np.ones``, ``np.zeros``).
-    trainings: tuple[tuple[str, str, bool], ...] = ()
+    # receiver as written, and what the targets are by construction: ``binary`` (all 0s and
+    # 1s: ``np.ones``, ``np.zeros``), ``one-hot`` (``to_categorical``), or empty.
+    trainings: tuple[tuple[str, str, str], ...] = ()
     # A notebook's code cells that do not parse on their own (losslint.notebook): the line,
     # column and parser message of each one's first error. The other cells are indexed.
     unparsed: tuple[tuple[int, int, str], ...] = ()
+    # Module-level names that a function declares ``global`` (it may rebind them when it runs):
+    # their top-level value is not a constant the loss code reads (:mod:`losslint.analysis.ranges`).
+    rebound: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,7 +147,9 @@ class _Scope:
     adds: dict[str, list[_Add]] = field(default_factory=dict)
     compiles: list[ast.Call] = field(default_factory=list)
     trainings: list[ast.Call] = field(default_factory=list)  # ``x.fit(...)``, ``train_on_batch``
-    objectives: list[tuple[str, ast.expr]] = field(default_factory=list)
+    # (kind, trained expression, what a gradient is taken with respect to)
+    objectives: list[tuple[str, ast.expr, ast.expr | None]] = field(default_factory=list)
+    watched: set[str] = field(default_factory=set)  # names given to ``tape.watch``
     returns: list[ast.expr] = field(default_factory=list)
     # ``self.x = value`` in a method: what ``self.x`` means in the class's other methods.
     attributes: dict[str, list[_Binding]] = field(default_factory=dict)
@@ -305,6 +307,8 @@ class _ScopeBuilder:
             if name in _TRAINING_CALLS and isinstance(func, ast.Attribute):
                 self.scope.trainings.append(child)
                 continue
+            if name == "watch" and child.args and isinstance(child.args[0], ast.Name):
+                self.scope.watched.add(child.args[0].id)
             objective = _objective(name, child)
             if objective is not None:
                 self.scope.objectives.append(objective)
@@ -322,7 +326,7 @@ def _runs_sessions(source: str, lines: Sequence[str]) -> bool:
 
 
 _CALL_WORD: Final = re.compile(
-    r"compile|minimize|grad|add_loss|backward|\.fit\(|train_on_batch"
+    r"compile|minimize|grad|add_loss|backward|\.fit\(|train_on_batch|\.watch\("
 )  # "gradient" too
 _TRAINING_CALLS: Final = frozenset({"fit", "train_on_batch"})
 # NumPy and TensorFlow calls whose value is all 0 or all 1: targets built from them are binary.
@@ -338,27 +342,34 @@ _BINARY_FILLS: Final = frozenset(
         "tensorflow.zeros_like",
     }
 )
+# A tensor drawn at random, then differentiated with respect to: a perturbation of the inputs.
+_RANDOM_DRAWS: Final = frozenset(
+    {"random_normal", "random_uniform", "truncated_normal", "normal", "uniform", "randn", "rand"}
+)
+
 _BINARY_JOINS: Final = frozenset(
     {"numpy.vstack", "numpy.hstack", "numpy.concatenate", "numpy.stack", "numpy.append"}
 )
 
 
-def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr] | None:
-    """``(kind, trained expression)`` when ``call`` trains on a value outside ``compile``."""
+def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr, ast.expr | None] | None:
+    """``(kind, trained expression, sources)`` when ``call`` trains on a value outside
+    ``compile``; ``sources``: what a gradient is taken with respect to, when written."""
     func = call.func
     if name == "minimize" and isinstance(func, ast.Attribute):
         loss = _argument(call, 0, "loss")
-        return ("minimize", loss) if loss is not None else None
+        return ("minimize", loss, None) if loss is not None else None
     if name in ("gradient", "gradients") and (call.args or call.keywords):
         target = _argument(call, 0, "target") or _argument(call, 0, "ys")
-        return ("gradient", target) if target is not None else None
+        sources = _argument(call, 1, "sources") or _argument(call, 1, "xs")
+        return ("gradient", target, sources) if target is not None else None
     if name == "add_loss" and isinstance(func, ast.Attribute):
         loss = _argument(call, 0, "losses") or _argument(call, 0, "loss")
-        return ("add_loss", loss) if loss is not None else None
+        return ("add_loss", loss, None) if loss is not None else None
     if name == "backward" and isinstance(func, ast.Attribute) and not call.args:
-        return ("backward", func.value)
+        return ("backward", func.value, None)
     if name in ("grad", "value_and_grad") and call.args:
-        return ("grad", call.args[0])
+        return ("grad", call.args[0], None)
     return None
 
 
@@ -405,6 +416,20 @@ def _top_names(tree: ast.Module) -> frozenset[str]:
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             found.update((alias.asname or alias.name).partition(".")[0] for alias in stmt.names)
     return frozenset(found)
+
+
+def _rebound(tree: ast.Module) -> frozenset[str]:
+    """The module-level names that a function or method declares ``global``: it may rebind
+    them when it runs (``img_width = img_height = 0`` at the top, set from the arguments in
+    ``preprocess_image``), so their value at the top is not what loss code reads."""
+    return frozenset(
+        name
+        for stmt in tree.body
+        if not isinstance(stmt, ast.Global)
+        for node in ast.walk(stmt)
+        if isinstance(node, ast.Global)
+        for name in node.names
+    )
 
 
 def _module_names(tree: ast.Module) -> Iterator[str]:
@@ -555,13 +580,14 @@ class ModuleIndexer:
                 factories[qualname] = ref
         compiles = [site for scope in self.scopes for site in self._compile_sites(scope)]
         objectives = [
-            self._objective(kind, scope, node)
+            self._objective(kind, scope, node, sources)
             for scope in self.scopes
-            for kind, node in scope.objectives
+            for kind, node, sources in scope.objectives
         ]
         self._collect_models()
         self.functions = [self._with_returns(f) for f in self.functions]
         starts, definitions, bindings = chunk_layout(self.tree)
+        rebound = _rebound(self.tree) if "global" in self.source else frozenset()
         api_uses = collect_api_uses(
             self.tree, self.source, self.lines, self.imports, self.module, bool(compiles)
         )
@@ -575,7 +601,7 @@ class ModuleIndexer:
             factories=factories,
             compiles=tuple(compiles),
             objectives=tuple(objectives),
-            constants=self._constants(module_scope),
+            constants=self._constants(module_scope, rebound),
             tree=self.tree,
             lines=tuple(self.lines),
             api_uses=tuple(self._add_loss_model(use) for use in api_uses),
@@ -600,13 +626,15 @@ class ModuleIndexer:
             members=class_members(self.tree),
             trainings=tuple(t for scope in self.scopes for t in self._trainings(scope)),
             unparsed=tuple(cell_errors(self.source)) if UNPARSED_WORD in self.source else (),
+            rebound=rebound,
         )
 
-    def _trainings(self, scope: _Scope) -> Iterator[tuple[str, str, bool]]:
-        """``(scope, receiver, binary)`` for each ``x.fit(inputs, targets)`` or
-        ``train_on_batch``:
-        whether the targets are built from ``ones``/``zeros`` (a GAN's valid/fake labels, the
-        0/1 classes of a least-squares classifier)."""
+    def _trainings(self, scope: _Scope) -> Iterator[tuple[str, str, str]]:
+        """``(scope, receiver, targets)`` for each ``x.fit(inputs, targets)`` or
+        ``train_on_batch``: ``binary`` when the targets are built from ``ones``/``zeros`` (a
+        GAN's valid/fake labels, the 0/1 classes of a least-squares classifier), ``one-hot``
+        when they come from ``to_categorical``/``one_hot`` (one class per sample), else
+        empty."""
         for call in scope.trainings:
             assert isinstance(call.func, ast.Attribute)
             parts = names.dotted(call.func.value)
@@ -614,8 +642,12 @@ class ModuleIndexer:
                 continue
             targets = call.args[1] if len(call.args) >= 2 else None
             targets = next((k.value for k in call.keywords if k.arg == "y"), targets)
-            binary = targets is not None and self._binary(targets, scope, call.lineno, 0)
-            yield scope.qualname, ".".join(parts), binary
+            kind = ""
+            if targets is not None and self._binary(targets, scope, call.lineno, 0):
+                kind = "binary"
+            elif targets is not None and self._one_hot(targets, scope, call.lineno, 0):
+                kind = "one-hot"
+            yield scope.qualname, ".".join(parts), kind
 
     def _binary_argument(self, scope: _Scope, param: Param, depth: int) -> bool:
         """Whether every call of ``scope``'s function in this module (``f(...)``, or
@@ -712,6 +744,27 @@ class ModuleIndexer:
             )
         return False
 
+    def _one_hot(self, expr: ast.expr, scope: _Scope, line: float, depth: int) -> bool:
+        """Whether ``expr`` holds one-hot rows by construction (``to_categorical(y)``,
+        ``one_hot(y, n)``, a name bound to one, a split or a shuffle of one)."""
+        if depth > 8:
+            return False
+        if isinstance(expr, ast.Name):
+            binding = self._binding_of(expr.id, scope, line)
+            return (
+                binding is not None
+                and binding.value is not None
+                and self._one_hot(binding.value, binding.scope, binding.line, depth + 1)
+            )
+        if isinstance(expr, ast.Subscript):
+            return self._one_hot(expr.value, scope, line, depth + 1)
+        if not isinstance(expr, ast.Call):
+            return False
+        callee = names.qualify(expr.func, self.imports) or ""
+        return callee.rpartition(".")[2] in ("to_categorical", "one_hot") and (
+            callee.partition(".")[0] in ("keras", "tensorflow", "tf_keras", "jax")
+        )
+
     def _with_returns(self, function: FunctionDef) -> FunctionDef:
         """The function with the functions it returns by name (a registry of losses)."""
         scope = self.function_scopes.get(function.qualname)
@@ -734,10 +787,14 @@ class ModuleIndexer:
             return function
         return dataclasses.replace(function, returns=tuple(dict.fromkeys(found)))
 
-    def _objective(self, kind: str, scope: _Scope, node: ast.expr) -> Objective:
+    def _objective(
+        self, kind: str, scope: _Scope, node: ast.expr, sources: ast.expr | None = None
+    ) -> Objective:
         """What is trained: ``minimize(self.cost)`` trains the expression another method of the
         class assigned to ``self.cost`` (TF1 model classes build the objective in
         ``_create_cost`` and minimize it in ``_create_train_step``)."""
+        if sources is not None and self._perturbation(sources, scope):
+            return Objective(kind, scope.qualname, self.span(node), node, perturbation=True)
         cls = (
             self._self_class(node.value, scope, node.lineno)
             if isinstance(node, ast.Attribute)
@@ -749,6 +806,24 @@ class ModuleIndexer:
                 value = binding.value
                 return Objective(kind, binding.scope.qualname, self.span(value), value)
         return Objective(kind, scope.qualname, self.span(node), node)
+
+    def _perturbation(self, sources: ast.expr, scope: _Scope) -> bool:
+        """Whether a gradient is taken with respect to a perturbation of the inputs, not the
+        weights: names the scope gives to ``tape.watch`` (FGSM's input image) or draws at
+        random (virtual adversarial training's ``d = tf.random_normal(tf.shape(x))``)."""
+        listed = sources.elts if isinstance(sources, (ast.List, ast.Tuple)) else [sources]
+        found = [n.id for n in listed if isinstance(n, ast.Name)]
+        if not found or len(found) != len(listed):
+            return False
+        return all(
+            name in scope.watched
+            or any(
+                isinstance(b.value, ast.Call)
+                and (self._callee(b.value.func) or "").rpartition(".")[2] in _RANDOM_DRAWS
+                for b in scope.bindings.get(name, ())
+            )
+            for name in found
+        )
 
     def _symbolic_names(self) -> dict[str, Span]:
         """Names whose last binding in their scope is a symbolic Keras tensor."""
@@ -863,11 +938,17 @@ class ModuleIndexer:
             return use
         return dataclasses.replace(use, model=ref.model.kind)
 
-    def _constants(self, scope: _Scope) -> dict[str, float]:
-        """Module-level names bound exactly once, unconditionally, to a number."""
+    def _constants(self, scope: _Scope, rebound: frozenset[str]) -> dict[str, float]:
+        """Module-level names bound exactly once, unconditionally, to a number (and that no
+        function rebinds through ``global``)."""
         found: dict[str, float] = {}
         for name, bindings in scope.bindings.items():
-            if len(bindings) != 1 or bindings[0].conditional or bindings[0].value is None:
+            if (
+                name in rebound
+                or len(bindings) != 1
+                or bindings[0].conditional
+                or bindings[0].value is None
+            ):
                 continue
             value = self.value(bindings[0].value, scope, math.inf)
             if isinstance(value, Const) and type(value.value) in (int, float):

@@ -830,10 +830,13 @@ def _regression(loss: Value | None) -> str | None:
     return last if module == "keras.losses" and last in _REGRESSION else None
 
 
-def _accuracy_misfit(output: Output, loss: Value | None, binary: bool = False) -> str | None:
-    """What ``"accuracy"`` measures on this output, when it is the wrong thing. ``binary``:
-    the model is trained on 0/1 targets only (see _binary_targets), so a regression loss on a
-    1-unit output is a least-squares classifier, which BinaryAccuracy at 0.5 measures right."""
+def _accuracy_misfit(output: Output, loss: Value | None, targets: str = "") -> str | None:
+    """What ``"accuracy"`` measures on this output, when it is the wrong thing. ``targets``
+    (see _targets): ``binary``, the model is trained on 0/1 targets only, so a regression loss
+    on a 1-unit output is a least-squares classifier, which BinaryAccuracy at 0.5 measures
+    right; ``one-hot``, one class per sample (``to_categorical``), so the argmax that
+    CategoricalAccuracy compares is right for sigmoids too."""
+    binary = targets == "binary"
     units = output_units(output) or output.min_units
     activation = output.activation
     entropy = crossentropy(loss) if loss is not None else None
@@ -861,6 +864,7 @@ def _accuracy_misfit(output: Output, loss: Value | None, binary: bool = False) -
         and units is not None
         and units > 1
         and not (entropy is not None and entropy.family in ("categorical", "sparse"))
+        and targets != "one-hot"
     ):
         return (
             f"the output is {units} independent sigmoids (multi-label), but Keras 3 picks "
@@ -895,7 +899,7 @@ def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
         model = rc.model
         if model is None:
             continue
-        binary = _binary_targets(trainings.get(rc.path, ()), rc.site.scope, rc.site.receiver)
+        targets = _targets(trainings.get(rc.path, ()), rc.site.scope, rc.site.receiver)
         losses = dict(assign_losses(rc.site.loss, model, context.project))
         for metrics in (rc.site.metrics, rc.site.weighted_metrics):
             for index, leaf in assign_metrics(metrics, model):
@@ -905,30 +909,29 @@ def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
                     and leaf.value.lower() in ("accuracy", "acc")
                 ):
                     continue
-                why = _accuracy_misfit(model.outputs[index], losses.get(index), binary)
+                why = _accuracy_misfit(model.outputs[index], losses.get(index), targets)
                 if why is not None:
                     yield Finding(
                         rc.path, leaf.span, f"{leaf.value!r} on {describe(model, index)}: {why}"
                     )
 
 
-def _binary_targets(
-    trainings: tuple[tuple[str, str, bool], ...], scope: str, receiver: str | None
-) -> bool:
-    """Whether the model compiled as ``receiver`` in ``scope`` is trained (``fit``,
+def _targets(trainings: tuple[tuple[str, str, str], ...], scope: str, receiver: str | None) -> str:
+    """What every training of the model compiled as ``receiver`` in ``scope`` (``fit``,
     ``train_on_batch``: in the same scope, or for ``self.x`` in a method of the same class)
-    only on targets built from ``ones``/``zeros`` (a GAN's valid/fake labels, the 0/1 classes
-    of a least-squares classifier)."""
+    trains on by construction: ``binary`` (built from ``ones``/``zeros``: a GAN's valid/fake
+    labels, the 0/1 classes of a least-squares classifier), ``one-hot`` (``to_categorical``),
+    or empty when they differ or are not known."""
     if receiver is None:
-        return False
+        return ""
     owner = scope.rpartition(".")[0]
-    found = [
-        binary
-        for where, name, binary in trainings
+    found = {
+        kind
+        for where, name, kind in trainings
         if name == receiver
         and (where == scope or (receiver.startswith("self.") and where.rpartition(".")[0] == owner))
-    ]
-    return bool(found) and all(found)
+    }
+    return found.pop() if len(found) == 1 else ""
 
 
 RULES: Final = (
