@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import ops
-from losslint.analysis.references import numpy_references
+from losslint.analysis.references import numpy_references, other_framework
 from losslint.codec import chunk_statements, plain_statements
 from losslint.diagnostic import Span
 from losslint.index import names
@@ -360,11 +360,16 @@ class BatchAxis:
         self._differentiated: set[str] = set()
         self._definitions = {d.qualname: d for d in project.definitions()}
         self._references = numpy_references(project, pure=True)
+        self._modules = {m.module: m for m in project.modules}
         self._trained_sink: list[Trained] = []
         # functools.partial(f, name=value) at compile sites: f -> name -> state.
         self._partials: dict[str, dict[str, Batch]] | None = None
 
     # -- public results ----------------------------------------------------------------------
+
+    def _other_framework(self, definition: LossDef) -> bool:
+        module = self._modules.get(definition.module)
+        return module is not None and other_framework(module, definition)
 
     def result(self, definition: LossDef) -> Batch:
         """What a definition returns when compile calls it (for a class: ``call``)."""
@@ -407,8 +412,13 @@ class BatchAxis:
 
     def _definition(self, definition: LossDef) -> Batch:
         # A NumPy reference run on arrays (see analysis.references), and the helpers it calls,
-        # are not loss code: no NumPy effect of theirs is reported.
-        loss_code = bool(definition.roles) and definition.qualname not in self._references
+        # are not loss code: no NumPy effect of theirs is reported. Nor is an unused JAX or
+        # PyTorch function named like a metric (a notebook's compute_metrics on JAX arrays).
+        loss_code = (
+            bool(definition.roles)
+            and definition.qualname not in self._references
+            and (definition.used or not self._other_framework(definition))
+        )
         if definition.kind == "function":
             bound = self._partial_bindings(definition.qualname)
             if bound:
@@ -1348,6 +1358,8 @@ class BatchAxis:
         for module in self.project.modules:
             scopes: dict[str, dict[int, tuple[str, Span]]] = {}
             for objective in module.objectives:
+                if objective.perturbation:  # a sum over the batch is per-sample rows there
+                    continue
                 scopes.setdefault(objective.scope, {})[id(objective.node)] = (
                     objective.kind,
                     objective.span,

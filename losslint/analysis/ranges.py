@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import ops, rewrites
-from losslint.analysis.references import numpy_references
+from losslint.analysis.references import called_by_project, in_tests, numpy_references
 from losslint.codec import chunk_statements
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
@@ -502,9 +502,13 @@ class RangeAnalysis:
 
     def run(self) -> list[Hazard]:
         references = numpy_references(self.project)
+        pure = numpy_references(self.project, pure=True)
         for definition in self.project.definitions():
-            if definition.qualname not in references:
-                self._definition(definition)
+            if definition.qualname in references:
+                continue
+            if definition.qualname in pure and self._evaluation(definition):
+                continue  # NumPy run on predict()'s arrays (DenseDepth's compute_errors)
+            self._definition(definition)
         for module, objective in self.project.objectives():
             if objective.kind == "fetch":  # a hand-differentiated loss: run as loss code
                 found = self.project.functions.get(objective.scope)
@@ -520,6 +524,16 @@ class RangeAnalysis:
 
     def _module(self, name: str) -> ModuleIndex | None:
         return self._by_name.get(name)
+
+    def _evaluation(self, definition: LossDef) -> bool:
+        """A function written in NumPy alone that the project's own code calls, or a test's:
+        an evaluation on arrays, not loss code. (One nobody calls may still be compiled by a
+        user of the module, and its log(0) is -inf there too.)"""
+        module = self._module(definition.module)
+        return module is not None and (
+            in_tests(definition.path)
+            or called_by_project(self.project, module, definition.qualname)
+        )
 
     def _definition(self, definition: LossDef) -> None:
         # A metric is only evaluated: a gradient-only hazard (the where trap) cannot hurt it.
@@ -961,13 +975,21 @@ class RangeAnalysis:
         return None
 
     def _see_through(self, node: ast.expr, frame: _Frame) -> ast.expr | None:
-        """``cast(x)``, ``convert_to_tensor(x)``, ``stop_gradient(x)``: the guard is on x."""
+        """``cast(x)``, ``convert_to_tensor(x)``, ``stop_gradient(x)``, and the method casts
+        ``x.float()``, ``x.to(device)``, ``x.detach()``, ``x.astype(t)``: the guard is on x."""
         if (
             isinstance(node, ast.Call)
             and node.args
             and self._call_name(node.func, frame) in _SEE_THROUGH
         ):
             return node.args[0]
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _METHOD_CASTS
+            and len(node.args) <= 1
+        ):
+            return node.func.value
         return None
 
     def _branches(self, bodies: list[list[ast.stmt]], frame: _Frame) -> None:
@@ -1065,11 +1087,16 @@ class RangeAnalysis:
             for value in node.values:
                 self.expr(value, frame, depth + 1)
             return None
-        if isinstance(node, ast.IfExp):
+        if isinstance(node, ast.IfExp):  # each branch under its condition, as an ``if``
             self.expr(node.test, frame, depth + 1)
-            return _join(
-                self.expr(node.body, frame, depth + 1), self.expr(node.orelse, frame, depth + 1)
-            )
+            before, refined_before = dict(frame.env), dict(frame.refined)
+            branches = []
+            for branch, truth in ((node.body, True), (node.orelse, False)):
+                frame.env, frame.refined = dict(before), dict(refined_before)
+                self._guard(node.test, truth, frame)
+                branches.append(self.expr(branch, frame, depth + 1))
+            frame.env, frame.refined = before, refined_before
+            return _join(*branches)
         if isinstance(node, ast.Subscript):
             self.expr(node.slice, frame, depth + 1)
             return self.expr(node.value, frame, depth + 1)  # indexing keeps the bounds
@@ -1100,6 +1127,8 @@ class RangeAnalysis:
     def _name(self, name: str, frame: _Frame) -> Range | None:
         if name in frame.env:
             return frame.env[name]
+        if name in frame.module.rebound:  # set by a function at run time: not its first value
+            return None
         constant = frame.module.constants.get(name)
         if constant is None and name in frame.module.imports:
             # ``from .config import EPS``: a constant of another module of the project.
@@ -1207,7 +1236,13 @@ class RangeAnalysis:
         return False
 
     def _fills_zeros(self, term: ast.expr, value: ast.expr, frame: _Frame) -> bool:
-        """Is ``term`` ``c * (value == 0)`` with ``c > 0`` (through casts, either order)?"""
+        """Is ``term`` ``c * (value == 0)`` with ``c > 0`` (through casts, either order), or
+        ``c * (value <= k)`` with ``k >= 0`` for a value that is never negative (PPLM's
+        ``p + SMALL * (p <= SMALL).float()``)?"""
+        for _ in range(4):  # a name bound to the term, or a cast of it
+            term = self._source(term, frame)
+            while (inner := self._see_through(term, frame)) is not None:
+                term = inner
         if not (isinstance(term, ast.BinOp) and isinstance(term.op, ast.Mult)):
             return False
         for mask, scale in ((term.left, term.right), (term.right, term.left)):
@@ -1218,6 +1253,16 @@ class RangeAnalysis:
                 mask = self._source(mask, frame)
                 while (inner := self._see_through(mask, frame)) is not None:
                     mask = inner
+            if (
+                isinstance(mask, ast.Compare)
+                and len(mask.ops) == 1
+                and isinstance(mask.ops[0], (ast.LtE, ast.Lt))
+                and (bound := self._constant(mask.comparators[0], frame)) is not None
+                and bound >= 0
+                and _key(self._source(mask.left, frame)) == _key(self._source(value, frame))
+            ):
+                below = self._quiet(value, frame)
+                return below is not None and below.lo >= 0
             if isinstance(mask, ast.Compare) and len(mask.ops) == 1:
                 pair = (mask.left, mask.comparators[0]) if isinstance(mask.ops[0], ast.Eq) else None
             elif isinstance(mask, ast.Call) and len(mask.args) == 2:
@@ -2333,6 +2378,12 @@ def _carry(result: Range | None, *inputs: Range | None) -> Range | None:
 def _key(node: ast.AST) -> str:
     """The same expression written twice has the same key (positions left out)."""
     return ast.dump(node)
+
+
+# Methods that change a tensor's type or device, not its values.
+_METHOD_CASTS: Final = frozenset(
+    {"float", "double", "half", "to", "detach", "cpu", "cuda", "type", "astype", "type_as"}
+)
 
 
 def _setting(node: ast.expr, frame: _Frame, depth: int = 0) -> bool:

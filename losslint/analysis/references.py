@@ -16,7 +16,7 @@ import weakref
 from typing import Final
 
 from losslint.index import names
-from losslint.index.facts import ModuleIndex
+from losslint.index.facts import LossDef, ModuleIndex
 from losslint.index.project import ProjectIndex
 
 _TO_NUMPY: Final = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray"})
@@ -78,7 +78,9 @@ def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
     in NumPy alone unless named as a loss (the classic NumPy-in-loss defect) and not as its
     NumPy version in a test (``kappa_loss_np``) nor called by the project itself (a callback's
     ``log_loss(y_true, probabilities)`` on arrays). ``pure`` is for
-    LL404 only: NumPy code is NumPy either way, and its log(0) is still -inf (LL3xx)."""
+    LL404; the value-range rules (LL3xx) leave out only those of them the project calls itself
+    or a test holds: NumPy code is NumPy either way, and its log(0) is still -inf where a user
+    compiles it."""
     found: set[str] = set()
     modules = {m.path: m for m in project.modules}
     for definition in project.definitions():
@@ -114,6 +116,29 @@ def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
                 found.add(definition.qualname)
                 break
     return frozenset(found)
+
+
+_OTHER_FRAMEWORKS: Final = frozenset({"torch", "jax", "flax"})
+_KERAS_FRAMEWORKS: Final = frozenset({"keras", "tensorflow", "tf_keras"})
+
+
+def other_framework(module: ModuleIndex, definition: LossDef) -> bool:
+    """A module that imports PyTorch or JAX and neither Keras nor TensorFlow, or a definition
+    whose own calls are all PyTorch's or JAX's where its module imports both (DeepChem's
+    ``_create_pytorch_loss`` closures beside ``_compute_tf_loss``): named like Keras losses,
+    they serve another framework's training loop."""
+    roots = {full.split(".")[0] for full in module.imports.values()}
+    if bool(roots & _OTHER_FRAMEWORKS) and not roots & _KERAS_FRAMEWORKS:
+        return True
+    if not roots & _OTHER_FRAMEWORKS:
+        return False
+    called = {
+        target.split(".")[0]
+        for node in ast.walk(definition.node)
+        if isinstance(node, ast.Call)
+        and (target := names.qualify(node.func, module.imports)) is not None
+    }
+    return bool(called & _OTHER_FRAMEWORKS) and not called & _KERAS_FRAMEWORKS
 
 
 def called_by_project(project: ProjectIndex, module: ModuleIndex, qualname: str) -> bool:

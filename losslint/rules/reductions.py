@@ -8,11 +8,11 @@ from typing import Final
 
 from losslint.analysis.batch_axis import Batch, Reduction
 from losslint.analysis.decompose import loss_body
-from losslint.analysis.references import in_tests, numpy_references
+from losslint.analysis.references import in_tests, numpy_references, other_framework
 from losslint.analysis.rewrites import axis_fix
 from losslint.diagnostic import Severity
 from losslint.index import names
-from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value, iter_leaves
+from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
 from losslint.index.folding import unparse
 from losslint.index.positions import node_span
 from losslint.rules.registry import Finding, Rule, RuleContext
@@ -43,36 +43,24 @@ def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
         if not definition.used and definition.qualname in differentiated:
             continue
         module = modules.get(definition.module)
-        if not definition.used and module is not None and _other_framework(module, definition):
+        if not definition.used and module is not None and other_framework(module, definition):
             continue  # a PyTorch/JAX loss, for a training loop that expects a scalar
-        if not definition.used and definition.kind != "loss_class" and in_tests(definition.path):
+        if (
+            not definition.used
+            and (definition.kind != "loss_class" or _test_double(definition.qualname))
+            and in_tests(definition.path)
+        ):
             continue  # a test's fake loss, only named like one: the test checks its value
         if definition.qualname in references:
             continue  # a NumPy reference, run on arrays (a callback's log_loss): not Keras's
         yield definition, analysis.result(definition)
 
 
-_OTHER_FRAMEWORKS: Final = frozenset({"torch", "jax", "flax"})
-_KERAS_FRAMEWORKS: Final = frozenset({"keras", "tensorflow", "tf_keras"})
-
-
-def _other_framework(module: ModuleIndex, definition: LossDef) -> bool:
-    """A module that imports PyTorch or JAX and neither Keras nor TensorFlow, or a definition
-    whose own calls are all PyTorch's or JAX's where its module imports both (DeepChem's
-    ``_create_pytorch_loss`` closures beside ``_compute_tf_loss``): named like Keras losses,
-    they serve another framework's training loop."""
-    roots = {full.split(".")[0] for full in module.imports.values()}
-    if bool(roots & _OTHER_FRAMEWORKS) and not roots & _KERAS_FRAMEWORKS:
-        return True
-    if not roots & _OTHER_FRAMEWORKS:
-        return False
-    called = {
-        target.split(".")[0]
-        for node in ast.walk(definition.node)
-        if isinstance(node, ast.Call)
-        and (target := names.qualify(node.func, module.imports)) is not None
-    }
-    return bool(called & _OTHER_FRAMEWORKS) and not called & _KERAS_FRAMEWORKS
+def _test_double(qualname: str) -> bool:
+    """A class named as a test double (``DummyLoss``, ``FakeLoss``, ``MockMetricLoss``): its
+    ``call`` is an arbitrary op that the test needs, not a loss to train with."""
+    name = qualname.rpartition(".")[2].lower()
+    return name.startswith(("dummy", "fake", "mock", "stub", "_dummy", "_fake", "_mock"))
 
 
 def _reduced(context: RuleContext, kind: str) -> dict[str, tuple[LossDef, Reduction]]:
