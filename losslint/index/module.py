@@ -714,12 +714,8 @@ class ModuleIndexer:
             param = scope.resolve(expr.id, line)
             if isinstance(param, Param) and param.name == expr.id:
                 return self._binary_argument(scope, param, depth + 1)
-            binding = self._binding_of(expr.id, scope, line)
-            return (
-                binding is not None
-                and binding.value is not None
-                and self._binary(binding.value, binding.scope, binding.line, depth + 1)
-            )
+            bound = self._bound_value(expr.id, scope, line)
+            return bound is not None and self._binary(*bound, depth + 1)
         if isinstance(expr, ast.Attribute):
             cls = self._self_class(expr.value, scope, line)
             binding = self._self_binding(cls, expr.attr) if cls else None
@@ -744,18 +740,23 @@ class ModuleIndexer:
             )
         return False
 
+    def _bound_value(
+        self, name: str, scope: _Scope, line: float
+    ) -> tuple[ast.expr, _Scope, int] | None:
+        """The expression ``name`` was last bound to before ``line``, with where it was."""
+        binding = self._binding_of(name, scope, line)
+        if binding is None or binding.value is None:
+            return None
+        return binding.value, binding.scope, binding.line
+
     def _one_hot(self, expr: ast.expr, scope: _Scope, line: float, depth: int) -> bool:
         """Whether ``expr`` holds one-hot rows by construction (``to_categorical(y)``,
         ``one_hot(y, n)``, a name bound to one, a split or a shuffle of one)."""
         if depth > 8:
             return False
         if isinstance(expr, ast.Name):
-            binding = self._binding_of(expr.id, scope, line)
-            return (
-                binding is not None
-                and binding.value is not None
-                and self._one_hot(binding.value, binding.scope, binding.line, depth + 1)
-            )
+            bound = self._bound_value(expr.id, scope, line)
+            return bound is not None and self._one_hot(*bound, depth + 1)
         if isinstance(expr, ast.Subscript):
             return self._one_hot(expr.value, scope, line, depth + 1)
         if not isinstance(expr, ast.Call):
