@@ -15,7 +15,7 @@ from typing import Final
 
 from losslint.diagnostic import Span
 from losslint.index import names
-from losslint.index.facts import ApiUse
+from losslint.index.facts import ApiUse, ModuleIndex
 from losslint.index.positions import lines_matching, node_span
 
 # Modules whose ``backend`` is the Keras 3 one or the ``tf.keras`` shim of Keras 3 (TF >= 2.16).
@@ -527,3 +527,17 @@ def _checkpoint_models(
             if fit is not None:
                 use = dataclasses.replace(use, receiver=fit[3], call=span(fit[2]))
         yield use
+
+
+def keras_flavour(module: ModuleIndex) -> str:
+    """ "keras2" for code written against tf_keras only; "keras3" otherwise."""
+    fulls = set(module.imports.values())
+    old = any(
+        f == "tf_keras" or f.startswith(("tf_keras.", "tensorflow.python.keras")) for f in fulls
+    )
+    new = any(
+        f in ("keras", "tensorflow") or f.startswith(("keras.", "tensorflow.keras")) for f in fulls
+    )
+    if is_keras_source(module.module):
+        return "library"
+    return "keras2" if old and not new else "keras3"

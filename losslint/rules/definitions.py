@@ -19,6 +19,7 @@ from losslint.index.apis import (
     TF1_CASTS,
     TF1_MATH,
     is_keras_source,
+    keras_flavour,
 )
 from losslint.index.facts import ApiUse, Call, FunctionDef, ModuleIndex, Ref, Value, iter_leaves
 from losslint.index.folding import unparse
@@ -102,20 +103,6 @@ _INSTEAD: Final = {
     "hard_sigmoid": "ops.hard_sigmoid (a different slope: 1/6 instead of 0.2)",
 }
 _REDUCTION_LIKE: Final = frozenset({"auto", "none", "sum", "sum_over_batch_size"})
-
-
-def _keras_flavour(module: ModuleIndex) -> str:
-    """ "keras2" for code written against tf_keras only; "keras3" otherwise."""
-    fulls = set(module.imports.values())
-    old = any(
-        f == "tf_keras" or f.startswith(("tf_keras.", "tensorflow.python.keras")) for f in fulls
-    )
-    new = any(
-        f in ("keras", "tensorflow") or f.startswith(("keras.", "tensorflow.keras")) for f in fulls
-    )
-    if is_keras_source(module.module):
-        return "library"
-    return "keras2" if old and not new else "keras3"
 
 
 def _keras_module(module: ModuleIndex) -> bool:
@@ -384,7 +371,7 @@ def check_removed_keras_api(context: RuleContext) -> Iterator[Finding]:
     if context.target_keras != 3:
         return
     for module in context.project.modules:
-        flavour = _keras_flavour(module)
+        flavour = keras_flavour(module)
         if flavour == "keras2" or not module.api_uses:
             continue
         for use in module.api_uses:

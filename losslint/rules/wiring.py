@@ -136,7 +136,7 @@ def check_loss_weights_length(context: RuleContext) -> Iterator[Finding]:
                 "'loss_weights must match the number of losses' at the first fit(), tf.keras "
                 "silently drops the unmatched ones; give one weight per loss",
             )
-        elif is_single_loss(loss, context.project) and count > 1 and context.target_keras == 3:
+        elif is_single_loss(loss, context.project) and count > 1 and context.keras3(rc.path):
             yield Finding(
                 rc.path,
                 weights.span,
@@ -168,10 +168,10 @@ def check_loss_weights_keys(context: RuleContext) -> Iterator[Finding]:
             continue
         keys = [key for key, _, _ in items]
         loss = site.loss
-        if isinstance(loss, Seq) and context.target_keras == 3:
+        if isinstance(loss, Seq) and context.keras3(rc.path):
             yield _sorted_key_weights(rc, keys, weights, loss)
             continue
-        if is_single_loss(loss, context.project) and len(keys) > 1 and context.target_keras == 3:
+        if is_single_loss(loss, context.project) and len(keys) > 1 and context.keras3(rc.path):
             yield Finding(
                 rc.path,
                 weights.span,
@@ -351,7 +351,7 @@ def _metrics_shape(
     model = rc.model
     if value is None:
         return
-    if _is_one_metric(context, value) and context.target_keras == 3:
+    if _is_one_metric(context, value) and context.keras3(rc.path):
         yield Finding(
             rc.path,
             value.span,
@@ -364,7 +364,7 @@ def _metrics_shape(
     count = len(model.outputs)
     if isinstance(value, Seq):
         flat = all(not isinstance(item, Seq) for item in value.items)
-        if len(value.items) != count and context.target_keras == 3:
+        if len(value.items) != count and context.keras3(rc.path):
             tail = (
                 "; to apply them to every output, repeat them per output or use a dict keyed by "
                 "output name"
@@ -472,7 +472,7 @@ def check_loss_weight_value(context: RuleContext) -> Iterator[Finding]:
         if weights is None:
             continue
         if isinstance(weights, Const) and type(weights.value) is int:
-            if context.target_keras == 3:
+            if context.keras3(rc.path):
                 number = to_float(weights.value)
                 written = "a float" if number is None else f"loss_weights={number}"
                 yield Finding(
@@ -492,11 +492,7 @@ def check_loss_weight_value(context: RuleContext) -> Iterator[Finding]:
                 "output; pass a list of floats",
             )
             continue
-        if (
-            isinstance(weights, Call)
-            and weights.func in _NUMPY_SCALARS
-            and context.target_keras == 3
-        ):
+        if isinstance(weights, Call) and weights.func in _NUMPY_SCALARS and context.keras3(rc.path):
             yield Finding(
                 rc.path,
                 weights.span,
@@ -549,9 +545,9 @@ def check_unknown_identifier(context: RuleContext) -> Iterator[Finding]:
     # A registered id names the object as Keras 2's get() finds it (``Addons>focal``).
     registered = context.project.registered_ids
     defined = context.project.defined_names | registered.keys()
-    keras3 = context.target_keras == 3
     for rc in context.compiles:
         site = rc.site
+        keras3 = context.keras3(rc.path)
         for leaf in _string_leaves(site.loss):
             text = leaf.value
             assert isinstance(text, str)
