@@ -19,7 +19,7 @@ def accepted(get, names):  # type: ignore[no-untyped-def]
             ok.append(name)
         except TypeError:  # the class exists but needs constructor arguments
             need_args.append(name)
-        except Exception:  # noqa: BLE001 - anything else means "not an identifier"
+        except Exception:
             pass
     return ok, need_args
 
@@ -37,11 +37,29 @@ def main() -> None:
     except ImportError:
         pass
     else:
+        from tf_keras.src import losses as k2_losses
+        from tf_keras.src import metrics as k2_metrics
+
+        # ``get`` looks names up in the implementation module's globals, which also hold
+        # aliases the public API does not export (``bce = BCE = binary_crossentropy``): a name
+        # of the module counts when it is another name of a public loss or metric (not an
+        # import such as ``tf`` or a helper, which ``get`` would return as well).
         junk = {"get", "serialize", "deserialize", "experimental"}
-        public = [n for n in dir(tf_keras.losses) if not n.startswith("_") and n not in junk]
-        tables["K2_LOSSES"], _ = accepted(tf_keras.losses.get, public)
-        public = [n for n in dir(tf_keras.metrics) if not n.startswith("_") and n not in junk]
-        tables["K2_METRICS"], _ = accepted(tf_keras.metrics.get, public)
+        for table, api, source in (
+            ("K2_LOSSES", tf_keras.losses, k2_losses),
+            ("K2_METRICS", tf_keras.metrics, k2_metrics),
+        ):
+            public = [n for n in dir(api) if not n.startswith("_") and n not in junk]
+            found, _ = accepted(api.get, public)
+            objects = [getattr(api, n) for n in found]
+            aliases = [
+                n
+                for n in dir(source)
+                if not n.startswith("_")
+                and n not in found
+                and any(getattr(source, n) is o for o in objects)
+            ]
+            tables[table] = sorted([*found, *accepted(api.get, aliases)[0]])
     print(json.dumps(tables, indent=2))
 
 

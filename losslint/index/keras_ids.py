@@ -1,8 +1,9 @@
 """String identifiers that Keras resolves in ``compile(loss=..., metrics=...)``.
 
 Generated from keras 3.15.1 (``keras.losses.get`` / ``keras.metrics.get`` over
-``ALL_OBJECTS_DICT``) and tf_keras 2.21.0 (``get`` over the public names); see
-``tools/gen_keras_ids.py``. Data only: static mode never imports Keras.
+``ALL_OBJECTS_DICT``) and tf_keras 2.21.0 (``get`` over the public names and their aliases in
+the implementation modules, such as ``bce``); see ``tools/gen_keras_ids.py``. Data only:
+static mode never imports Keras.
 """
 
 from __future__ import annotations
@@ -187,6 +188,7 @@ K3_METRICS_NEED_ARGS: Final = frozenset(
 # Keras 2 (tf_keras): accepted by tf_keras.losses.get.
 K2_LOSSES: Final = frozenset(
     {
+        "BCE",
         "BinaryCrossentropy",
         "BinaryFocalCrossentropy",
         "CategoricalCrossentropy",
@@ -210,6 +212,7 @@ K2_LOSSES: Final = frozenset(
         "Poisson",
         "SparseCategoricalCrossentropy",
         "SquaredHinge",
+        "bce",
         "binary_crossentropy",
         "binary_focal_crossentropy",
         "categorical_crossentropy",
@@ -218,6 +221,7 @@ K2_LOSSES: Final = frozenset(
         "cosine_similarity",
         "hinge",
         "huber",
+        "huber_loss",
         "kl_divergence",
         "kld",
         "kullback_leibler_divergence",
