@@ -164,6 +164,9 @@ class CompileSite:
     metrics: Value | None
     weighted_metrics: Value | None
     receiver: str | None = None  # the model variable as written (``model``, ``self.model``)
+    # The optimizer takes per-example losses and clips each one's gradient (DP-SGD's
+    # ``DPKerasSGDOptimizer``, ``VectorizedDPSGD``): a reduction=NONE loss is what it needs.
+    per_example: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1601,6 +1601,9 @@ class ModuleIndexer:
             loss = keywords.get("loss")
             if loss is None and len(call.args) >= 2:
                 loss = call.args[1]
+            optimizer = keywords.get("optimizer")
+            if optimizer is None and call.args:
+                optimizer = call.args[0]
 
             line = call.lineno
 
@@ -1617,7 +1620,26 @@ class ModuleIndexer:
                 loss_weights=value(keywords.get("loss_weights")),
                 metrics=value(keywords.get("metrics")),
                 weighted_metrics=value(keywords.get("weighted_metrics")),
+                per_example=_per_example(value(optimizer)),
             )
+
+
+# A differentially private optimizer: it needs the loss of each example (reduction NONE).
+_DP_OPTIMIZER: Final = re.compile(r"^(?:Vectorized)?DP[A-Z]\w*")
+
+
+def _per_example(optimizer: Value | None) -> bool:
+    """Whether the compiled optimizer is TF Privacy's (``DPKerasSGDOptimizer(...)``,
+    ``VectorizedDPSGD(...)``, any class given ``l2_norm_clip``/``noise_multiplier``), which
+    computes and clips a gradient per example from a loss that is not reduced."""
+    if not isinstance(optimizer, Call):
+        return False
+    if {"l2_norm_clip", "noise_multiplier"} & {key for key, _ in optimizer.kwargs}:
+        return True  # DP-SGD's own settings, whatever the class (a test's parameter)
+    return optimizer.func is not None and (
+        optimizer.func.startswith("tensorflow_privacy")
+        or bool(_DP_OPTIMIZER.match(optimizer.func.rpartition(".")[2]))
+    )
 
 
 _MODEL_CLASS_NAMES: Final = frozenset({"Sequential", "Model", "Functional"})

@@ -261,8 +261,8 @@ def _own_loss_steps(context: RuleContext) -> bool:
 def check_unreduced_loss(context: RuleContext) -> Iterator[Finding]:
     own_steps: bool | None = None  # computed once, only where a compile passes NONE
     for rc in context.compiles:
-        if rc.site.loss is None:
-            continue
+        if rc.site.loss is None or rc.site.per_example:
+            continue  # a DP-SGD optimizer needs each example's loss
         for leaf in iter_leaves(rc.site.loss):
             if not isinstance(leaf, Call) or not _is_loss_class(context, leaf.func):
                 continue
