@@ -31,7 +31,7 @@ from losslint.diagnostic import Fix, Span
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex, Param
 from losslint.index.folding import unparse
-from losslint.index.positions import node_span
+from losslint.index.positions import flat_statements, node_span
 from losslint.index.project import ProjectIndex
 
 INF: Final = math.inf
@@ -2481,9 +2481,11 @@ def _names(node: ast.AST) -> set[str]:
 
 
 def _dependencies(statements: list[ast.stmt], start: set[str]) -> set[str]:
-    """Names the value depends on, through the assignments of the scope."""
+    """Names the value depends on, through the assignments of the scope (its own: not those
+    of the functions and classes it defines, whose names are theirs, as a notebook's plotting
+    helper's ``x, y = point`` is not the module's ``y``)."""
     reads: dict[str, set[str]] = {}
-    for stmt in names.iter_statements(statements):
+    for stmt in flat_statements(statements):
         if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             value = stmt.value
