@@ -30,6 +30,22 @@ def test_code_written_for_tf_keras_is_not_judged_by_keras_3(tmp_path: Path) -> N
     assert [d for d in check(source) if d.code == "LL402"] == []
 
 
+def test_tf_keras_own_sources_are_keras_2(tmp_path: Path) -> None:
+    """The tf_keras package itself (its sources and tests) is Keras 2: its tf.keras references
+    are not Keras 3 removals, while the same module outside the package is judged by Keras 3."""
+    body = (
+        "import tensorflow as tf\n\n"
+        "def mean_error(y_true, y_pred):\n"
+        "    return tf.keras.backend.mean(tf.abs(y_true - y_pred), axis=-1)\n"
+    )
+    (tmp_path / "tf_keras").mkdir()
+    (tmp_path / "tf_keras" / "__init__.py").write_text("")
+    (tmp_path / "tf_keras" / "utils.py").write_text(body)
+    (tmp_path / "utils.py").write_text(body)
+    flagged = {Path(d.path).parent.name for d in check(tmp_path) if d.code == "LL402"}
+    assert flagged == {tmp_path.name}
+
+
 def test_the_tf_keras_shim_is_a_warning_and_keras_3_an_error(tmp_path: Path) -> None:
     source = tmp_path / "mixed.py"
     source.write_text(

@@ -368,14 +368,11 @@ def _compile_use(
 
 
 def check_removed_keras_api(context: RuleContext) -> Iterator[Finding]:
-    if context.target_keras != 3:
-        return
     for module in context.project.modules:
-        flavour = keras_flavour(module)
-        if flavour == "keras2" or not module.api_uses:
-            continue
+        if not module.api_uses or not context.keras3(module.path):
+            continue  # Keras 2 code: the target's, tf_keras's own, or written against it alone
         for use in module.api_uses:
-            yield from _api_use(context, module, use, flavour)
+            yield from _api_use(context, module, use, keras_flavour(module))
 
 
 def _api_use(

@@ -20,23 +20,20 @@ class RuleContext:
     def __init__(self, project: ProjectIndex, target_keras: int = 3) -> None:
         self.project = project
         self.target_keras = target_keras
-        self._keras2_paths: frozenset[str] | None = None
 
     def keras3(self, path: str) -> bool:
         """Whether the code of ``path`` runs on Keras 3: the project's target, except in a
-        module written against ``tf_keras`` alone, which is Keras 2 whatever the target (a
-        Keras 3 version error there is not one)."""
-        if self.target_keras != 3:
-            return False
-        if self._keras2_paths is None:
-            self._keras2_paths = frozenset(
-                m.path
-                for m in self.project.modules
-                if keras_flavour(m) == "keras2"
-                or m.module == "tf_keras"
-                or m.module.startswith("tf_keras.")  # tf_keras's own sources and tests
-            )
-        return path not in self._keras2_paths
+        module written against ``tf_keras`` alone, or one of tf_keras's own, which is Keras 2
+        whatever the target (a Keras 3 version error there is not one)."""
+        return self.target_keras == 3 and path not in self._keras2_paths
+
+    @cached_property
+    def _keras2_paths(self) -> frozenset[str]:
+        return frozenset(
+            m.path
+            for m in self.project.modules
+            if keras_flavour(m) == "keras2" or m.module.partition(".")[0] == "tf_keras"
+        )
 
     @cached_property
     def compiles(self) -> list[ResolvedCompile]:
