@@ -87,3 +87,58 @@ def test_ll502_is_one_finding_for_a_loss_repeated_per_output(tmp_path: Path) -> 
         )
     )
     assert len([d for d in check(source) if d.code == "LL502"]) == 1
+
+
+def test_ll502_counts_a_loss_called_on_two_channels_as_two_terms(tmp_path: Path) -> None:
+    """A Kaggle solution's softmax_dice_loss: crossentropy plus the dice of each channel. The
+    same function on two channels is two terms, named once in the list of untracked ones."""
+    source = tmp_path / "train.py"
+    source.write_text(
+        "import keras\n"
+        "from keras import ops as K\n\n\n"
+        "def dice_loss(y_true, y_pred):\n"
+        "    overlap = K.sum(y_true * y_pred, axis=(1, 2))\n"
+        "    return 1 - 2 * overlap / (K.sum(y_true + y_pred, axis=(1, 2)) + 1.0)\n\n\n"
+        "def softmax_dice_loss(y_true, y_pred):\n"
+        "    return (\n"
+        "        keras.losses.categorical_crossentropy(y_true, y_pred) * 0.5\n"
+        "        + dice_loss(y_true[..., 0], y_pred[..., 0]) * 0.3\n"
+        "        + dice_loss(y_true[..., 1], y_pred[..., 1]) * 0.2\n"
+        "    )\n\n\n"
+        "model = keras.Sequential(\n"
+        "    [keras.Input((8, 8, 3)), keras.layers.Dense(2, activation='softmax')]\n"
+        ")\n"
+        "model.compile(\n"
+        "    loss=softmax_dice_loss, optimizer='adam', metrics=['categorical_crossentropy']\n"
+        ")\n"
+    )
+    (found,) = [d for d in check(source) if d.code == "LL502"]
+    assert "adds up 3 terms (0.5*categorical_crossentropy + 0.3*dice_loss + 0.2*dice_loss)" in (
+        found.message
+    )
+    assert "metrics do not track dice_loss:" in found.message
+
+
+def test_ll502_a_loss_that_is_one_minus_a_tracked_metric_is_tracked(tmp_path: Path) -> None:
+    """Carvana's bce_dice_loss with metrics=[dice_coeff]: dice_loss is 1 - dice_coeff, which the
+    log shows, so only the crossentropy is missing."""
+    source = tmp_path / "train.py"
+    source.write_text(
+        "import keras\n"
+        "from keras import ops as K\n"
+        "from keras.losses import binary_crossentropy\n\n\n"
+        "def dice_coeff(y_true, y_pred):\n"
+        "    overlap = K.sum(y_true * y_pred)\n"
+        "    return (2.0 * overlap + 1.0) / (K.sum(y_true) + K.sum(y_pred) + 1.0)\n\n\n"
+        "def dice_loss(y_true, y_pred):\n"
+        "    return 1 - dice_coeff(y_true, y_pred)\n\n\n"
+        "def bce_dice_loss(y_true, y_pred):\n"
+        "    return binary_crossentropy(y_true, y_pred) + dice_loss(y_true, y_pred)\n\n\n"
+        "model = keras.Sequential(\n"
+        "    [keras.Input((4,)), keras.layers.Dense(1, activation='sigmoid')]\n"
+        ")\n"
+        "model.compile(loss=bce_dice_loss, optimizer='adam', metrics=[dice_coeff])\n"
+    )
+    (found,) = [d for d in check(source) if d.code == "LL502"]
+    assert "metrics do not track binary_crossentropy:" in found.message
+    assert found.message.endswith('compile with metrics=[dice_coeff, "binary_crossentropy"]')

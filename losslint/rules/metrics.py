@@ -4,14 +4,27 @@ or not used."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from typing import Final
 
-from losslint.analysis.decompose import JSON, Term, loss_body, tracked_metric, unparse
+from losslint.analysis.decompose import (
+    JSON,
+    Term,
+    Tracked,
+    function_formula,
+    key,
+    loss_body,
+    name_key,
+    tracked_metric,
+    unparse,
+)
 from losslint.analysis.references import numpy_references
 from losslint.diagnostic import Severity
+from losslint.index.apis import is_keras_source
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
 from losslint.index.positions import node_span
+from losslint.index.project import ProjectIndex
 from losslint.rules.registry import Finding, Rule, RuleContext
 
 # -- LL501 ------------------------------------------------------------------------------------
@@ -97,14 +110,39 @@ def _arguments(leaf: Value) -> tuple[tuple[JSON, ...], dict[str, JSON]]:
 
 
 def _components(terms: list[Term]) -> list[Term]:
-    """The distinct loss terms (``mae + 10 * mae`` has one)."""
-    seen: dict[str, Term] = {}
+    """The distinct loss terms (``mae + 10 * mae`` has one; a loss called on two channels,
+    ``dice(y_true[..., 0], y_pred[..., 0]) + dice(y_true[..., 1], y_pred[..., 1])``, two)."""
+    seen: dict[tuple[str, int, int], Term] = {}
     for term in terms:
         if not term.is_loss:
             continue
         identity = term.target.name if term.target else term.formula or term.written
-        seen.setdefault(identity, term)
+        # A project loss on other arguments (a channel) is a term of its own; Keras's own
+        # functions keep the name as identity (when the Keras sources themselves are checked,
+        # ``ops.mean`` is a project function, not a loss).
+        own = term.target is not None and not is_keras_source(term.target.name.rpartition(".")[0])
+        where = (term.line, term.column) if own and term.order == "other" else (0, 0)
+        seen.setdefault((identity, *where), term)
     return list(seen.values())
+
+
+# A formula that is a constant minus one value, or its negation (``1 - dice``, ``-ssim``).
+_COMPLEMENT: Final = re.compile(r"sub\([-+0-9.e]+,(?P<inner>.+)\)|neg\((?P<negated>.+)\)")
+_CALLED: Final = re.compile(r"(?P<name>[A-Za-z_][\w.]*)\(T,P\)")
+
+
+def _follows(project: ProjectIndex, term: Term, tracked: list[Tracked]) -> bool:
+    """Whether a tracked metric gives the term's value: ``dice_loss`` returns
+    ``1 - dice_coeff(y_true, y_pred)`` and ``dice_coeff`` is tracked, so the log shows it."""
+    if term.target is None or term.order != "plain":
+        return False
+    complement = _COMPLEMENT.fullmatch(function_formula(project, term.target.name))
+    if complement is None:
+        return False
+    inner = complement.group("inner") or complement.group("negated")
+    called = _CALLED.fullmatch(inner)
+    names = {key(called.group("name")), name_key(called.group("name"))} if called else set()
+    return any((m.formula and m.formula == inner) or (names & m.keys) for m in tracked)
 
 
 def _suggestion(term: Term) -> str:
@@ -146,13 +184,19 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
             components = _components(terms or [])
             if len(components) < 2:
                 continue
-            untracked = [t for t in components if not any(m.matches(t) for m in tracked)]
+            untracked = [
+                t
+                for t in components
+                if not any(m.matches(t) for m in tracked) and not _follows(project, t, tracked)
+            ]
             if not untracked:
                 continue
             shown = " + ".join(_shown(t) for t in terms or [] if t.is_loss)
             # An inline term is named by its expression (which may end in "..."), not cut at a dot.
             missing = ", ".join(
-                t.written.rpartition(".")[2] if t.target else t.written for t in untracked
+                dict.fromkeys(
+                    t.written.rpartition(".")[2] if t.target else t.written for t in untracked
+                )
             )
             written = [ast_text for ast_text in _written_metrics(entries)]
             add = [*written, *dict.fromkeys(_suggestion(t) for t in untracked)]
