@@ -360,7 +360,6 @@ class BatchAxis:
         self._differentiated: set[str] = set()
         self._definitions = {d.qualname: d for d in project.definitions()}
         self._references = numpy_references(project, pure=True)
-        self._modules = {m.module: m for m in project.modules}
         self._trained_sink: list[Trained] = []
         # functools.partial(f, name=value) at compile sites: f -> name -> state.
         self._partials: dict[str, dict[str, Batch]] | None = None
@@ -368,7 +367,7 @@ class BatchAxis:
     # -- public results ----------------------------------------------------------------------
 
     def _other_framework(self, definition: LossDef) -> bool:
-        module = self._modules.get(definition.module)
+        module = self.project.module_named(definition.module)
         return module is not None and other_framework(module, definition)
 
     def result(self, definition: LossDef) -> Batch:

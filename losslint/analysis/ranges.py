@@ -491,7 +491,6 @@ class RangeAnalysis:
         self._active: set[str] = set()
         self._record: list[tuple[Hazard, frozenset[str]]] | None = None
         self._record_frame: _Frame | None = None
-        self._by_name = {m.module: m for m in project.modules}
         self._globals: dict[tuple[str, str], Range | None] = {}
         self._class_settings: dict[str, dict[str, Range | None]] = {}
         self._nan: set[tuple[str, Span, str]] = set()  # hazards that can give NaN, not only inf
@@ -523,7 +522,7 @@ class RangeAnalysis:
         return sorted(self.hazards.values(), key=lambda h: (h.path, h.span.line, h.span.column))
 
     def _module(self, name: str) -> ModuleIndex | None:
-        return self._by_name.get(name)
+        return self.project.module_named(name)
 
     def _evaluation(self, definition: LossDef) -> bool:
         """A function written in NumPy alone that the project's own code calls, or a test's:

@@ -342,13 +342,12 @@ _BINARY_FILLS: Final = frozenset(
         "tensorflow.zeros_like",
     }
 )
+_BINARY_JOINS: Final = frozenset(
+    {"numpy.vstack", "numpy.hstack", "numpy.concatenate", "numpy.stack", "numpy.append"}
+)
 # A tensor drawn at random, then differentiated with respect to: a perturbation of the inputs.
 _RANDOM_DRAWS: Final = frozenset(
     {"random_normal", "random_uniform", "truncated_normal", "normal", "uniform", "randn", "rand"}
-)
-
-_BINARY_JOINS: Final = frozenset(
-    {"numpy.vstack", "numpy.hstack", "numpy.concatenate", "numpy.stack", "numpy.append"}
 )
 
 

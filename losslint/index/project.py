@@ -116,6 +116,10 @@ class ProjectIndex:
         self._found[qualname] = found
         return found
 
+    def module_named(self, name: str) -> ModuleIndex | None:
+        """The module of exactly this dotted name (a definition's own module)."""
+        return self._by_name.get(name)
+
     def _module(self, name: str) -> ModuleIndex | None:
         """The indexed module of dotted name ``name``, tolerating a different package root."""
         module = self._by_name.get(name)

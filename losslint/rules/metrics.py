@@ -133,7 +133,9 @@ _CALLED: Final = re.compile(r"(?P<name>[A-Za-z_][\w.]*)\(T,P\)")
 
 def _follows(project: ProjectIndex, term: Term, tracked: list[Tracked]) -> bool:
     """Whether a tracked metric gives the term's value: ``dice_loss`` returns
-    ``1 - dice_coeff(y_true, y_pred)`` and ``dice_coeff`` is tracked, so the log shows it."""
+    ``1 - dice_coeff(y_true, y_pred)`` and ``dice_coeff`` is tracked, so the log shows it.
+    Here and not in :meth:`Tracked.matches`: the runtime pairs a term with a metric whose
+    value must equal it, and ``dice_coeff`` is not ``dice_loss``'s value, only its mirror."""
     if term.target is None or term.order != "plain":
         return False
     complement = _COMPLEMENT.fullmatch(function_formula(project, term.target.name))

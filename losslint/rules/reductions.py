@@ -36,13 +36,12 @@ def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
     analysis = context.batch_axis
     differentiated = analysis.differentiated()
     references = numpy_references(context.project, pure=True)
-    modules = {m.module: m for m in context.project.modules}
     for definition in context.project.definitions():
         if "loss" not in definition.roles or definition.kind == "metric_class":
             continue
         if not definition.used and definition.qualname in differentiated:
             continue
-        module = modules.get(definition.module)
+        module = context.project.module_named(definition.module)
         if not definition.used and module is not None and other_framework(module, definition):
             continue  # a PyTorch/JAX loss, for a training loop that expects a scalar
         if (
