@@ -1359,6 +1359,8 @@ class BatchAxis:
             for objective in module.objectives:
                 if objective.perturbation:  # a sum over the batch is per-sample rows there
                     continue
+                if objective.untrained:  # a demonstration of a gradient: no batch, no training
+                    continue
                 scopes.setdefault(objective.scope, {})[id(objective.node)] = (
                     objective.kind,
                     objective.span,

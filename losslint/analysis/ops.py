@@ -154,7 +154,8 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("ones_like", Op("one", _E)),
     ("full_like empty_like", Op("unknown", _E)),
     ("zeros_like", Op("zero", _E)),
-    ("ones eye identity_matrix", Op("unknown", "constant")),
+    ("ones", Op("unknown", "constant")),
+    ("eye identity_matrix", Op("eye", "constant")),
     ("zeros", Op("zero", "constant")),
     (
         "full empty arange linspace logspace geomspace tri meshgrid "
@@ -241,7 +242,7 @@ TRANSFERS: Final = frozenset(
         "add", "subtract", "negative", "acos", "asin", "sigmoid", "softmax", "nonpositive",
         "softplus", "unit", "relu", "normalize", "at_least_one", "nonnegative", "round",
         "boolean", "where", "cond", "sanitize", "identity", "diag", "sum", "count", "mean",
-        "extreme", "spread", "logsumexp", "norm", "one", "zero", "linear", "unknown",
+        "extreme", "spread", "logsumexp", "norm", "one", "zero", "eye", "linear", "unknown",
     }
 )  # fmt: skip
 BATCH: Final = frozenset(

@@ -310,6 +310,22 @@ def _mul_unknown(known: Range) -> Range | None:
     return Range(-INF, INF, reason=known.reason or "a product, 0 where a factor is 0")
 
 
+def _whole_softmax(value: Range | None, node: ast.Call, args: list[ast.expr]) -> bool:
+    """Whether a reduction of ``value`` takes a softmax whole: over every axis, or over its
+    last one (where a softmax normalises by default)."""
+    if value is None or value.normalizer != "softmax":
+        return False
+    axis = args[1] if len(args) > 1 else None
+    for keyword in node.keywords:
+        if keyword.arg in ("axis", "dim"):
+            axis = keyword.value
+    if axis is None:
+        return True
+    if isinstance(axis, ast.UnaryOp) and isinstance(axis.op, ast.USub):
+        return isinstance(axis.operand, ast.Constant) and axis.operand.value == 1
+    return isinstance(axis, ast.Constant) and axis.value is None
+
+
 def _reduce_sum(a: Range) -> Range:
     """A sum over an axis of unknown length: the sign survives, the size does not."""
     if a.sum_floor is not None:
@@ -461,6 +477,7 @@ class _Frame:
     returns: list[Range | None] = field(default_factory=list)
     sources: dict[str, ast.expr] = field(default_factory=dict)  # last expression bound to a name
     targets: frozenset[str] = frozenset()  # names assigned by the statement being evaluated
+    target_line: int = 0  # and its line
     # Guards on this path for expressions that are not plain names (``reduce_sum(mask) > 0``),
     # by ``_key``, with the names they read (an assignment to one forgets the guard).
     refined: dict[str, tuple[Range | None, frozenset[str]]] = field(default_factory=dict)
@@ -489,7 +506,9 @@ class RangeAnalysis:
             tuple[object, ...], tuple[Range | None, tuple[tuple[Hazard, bool], ...]]
         ] = {}
         self._active: set[str] = set()
-        self._record: list[tuple[Hazard, frozenset[str]]] | None = None
+        # While a training scope is interpreted: each hazard with the names its statement
+        # assigns and that statement's line (see _objective).
+        self._record: list[tuple[Hazard, frozenset[str], int]] | None = None
         self._record_frame: _Frame | None = None
         self._globals: dict[tuple[str, str], Range | None] = {}
         self._class_settings: dict[str, dict[str, Range | None]] = {}
@@ -509,6 +528,8 @@ class RangeAnalysis:
                 continue  # NumPy run on predict()'s arrays (DenseDepth's compute_errors)
             self._definition(definition)
         for module, objective in self.project.objectives():
+            if objective.untrained:  # a demonstration of a gradient: nothing is trained
+                continue
             if objective.kind == "fetch":  # a hand-differentiated loss: run as loss code
                 found = self.project.functions.get(objective.scope)
                 if found is not None:
@@ -732,7 +753,11 @@ class RangeAnalysis:
         if body is None:
             return
         statements, params = body
-        frame = _Frame(module, scope, params, {})
+        # A method's objective calls the class's own methods (``self.compute_losses(...)`` in
+        # ``train_step``): they are followed as in a loss method.
+        owner = scope.rpartition(".")[0]
+        cls = owner.rpartition(".")[2] if owner in self.project.classes else None
+        frame = _Frame(module, scope, params, {}, cls)
         self._record, self._record_frame = [], frame
         try:
             # Nested beyond Python's stack: what was found so far stands.
@@ -741,11 +766,11 @@ class RangeAnalysis:
                 self.expr(node, frame)
         finally:
             recorded, self._record, self._record_frame = self._record, None, None
-        needed = _dependencies(statements, _names(node))
+        reaching = _dependencies(statements, _names(node), node.lineno)
         start, end = _span_of(node)
-        for hazard, targets in recorded:
+        for hazard, targets, line in recorded:
             inside = start <= (hazard.span.line, hazard.span.column) <= end
-            if inside or targets & needed:
+            if inside or any((target, line) in reaching for target in targets):
                 self._keep(hazard)
 
     def _scope_body(
@@ -780,6 +805,7 @@ class RangeAnalysis:
             env[node.name] = None
         elif isinstance(node, ast.Assign):
             frame.targets = frozenset(_target_names(node.targets))
+            frame.target_line = node.lineno
             before = set(self.hazards)
             value = self.expr(node.value, frame)
             frame.targets = frozenset()
@@ -789,6 +815,7 @@ class RangeAnalysis:
         elif isinstance(node, ast.AnnAssign):
             if node.value is not None:
                 frame.targets = frozenset(_target_names([node.target]))
+                frame.target_line = node.lineno
                 before = set(self.hazards)
                 value = self.expr(node.value, frame)
                 frame.targets = frozenset()
@@ -796,6 +823,7 @@ class RangeAnalysis:
                 self._taint([node.target], [node.value], before, frame)
         elif isinstance(node, ast.AugAssign):
             frame.targets = frozenset(_target_names([node.target]))
+            frame.target_line = node.lineno
             before = set(self.hazards)
             # ``y /= sum(y)`` divides the value ``y`` holds: read it as the expression ``y``.
             read = copy.copy(node.target)
@@ -1677,7 +1705,7 @@ class RangeAnalysis:
         self._record = None if saved[1] is None else []
         try:
             self.expr(node, frame, depth + 1)
-            found = list(self.hazards.values()) + [h for h, _ in self._record or []]
+            found = list(self.hazards.values()) + [entry[0] for entry in self._record or []]
             return {
                 (h.span, h.kind): (h, (h.path, h.span, h.kind) in self._nan)
                 for h in found
@@ -1780,9 +1808,9 @@ class RangeAnalysis:
         if self._record is not None:
             pending = set(handled)
             self._record[:] = [
-                (hazard, targets)
-                for hazard, targets in self._record
-                if (hazard.path, hazard.span, hazard.kind) not in pending
+                entry
+                for entry in self._record
+                if (entry[0].path, entry[0].span, entry[0].kind) not in pending
             ]
 
     def _args(self, node: ast.Call, frame: _Frame, depth: int) -> list[Range | None]:
@@ -1837,6 +1865,8 @@ class RangeAnalysis:
             root = 0.0 if first.lo <= 0 else math.sqrt(first.lo)
             return Range(root, INF, first.lo_open and first.lo >= 0, reason=first.reason)
         if op == "norm":
+            if first is not None and first.diagonal:
+                return Range(1.0, INF)  # an identity matrix: its norm is sqrt(n) >= 1
             if (
                 self._gradient
                 and not self._numpy_call(node, frame)
@@ -1991,6 +2021,12 @@ class RangeAnalysis:
                     "past 1 (NaN); use ops.clip(x, -1 + eps, 1 - eps)",
                 )
             return Range(-INF, INF) if op == "asin" else Range(0.0, math.pi)
+        if op in ("sum", "mean") and _whole_softmax(first, node, args):
+            # Each row of a softmax sums to 1: summed over its axis it is 1, averaged over
+            # everything 1/K (AdaMatch's ``reduce_mean(softmax(...))`` ratio), never 0.
+            if op == "sum":
+                return Range(1.0, INF)
+            return Range(0.0, 1.0, lo_open=True)
         if op == "sum":
             return _reduce_sum(first) if first is not None else None
         if op == "boolean" and self._is_self_transpose(node, frame):
@@ -2010,13 +2046,17 @@ class RangeAnalysis:
         if op == "identity":
             return first
         if op == "count":
-            return Range(1.0, INF)
+            # Only a size made smaller can be 0: say when (``n * (n - 1)``, ``(w - 1) * c``).
+            return Range(1.0, INF, reason="a size is 1 for an axis of one element, such as a "
+                         "batch of one sample")  # fmt: skip
         if op == "epsilon":
             return point(1e-7)
         if op == "boolean":
             return Range(0.0, 1.0, reason="a 0/1 value")
         if op == "one":
             return point(1.0)
+        if op == "eye":
+            return Range(0.0, 1.0, reason="an identity matrix, 0 off its diagonal", diagonal=True)
         if op == "zero":
             return point(0.0, reason="zeros")
         return None
@@ -2191,7 +2231,8 @@ class RangeAnalysis:
         if nan:
             self._nan.add((hazard.path, hazard.span, hazard.kind))
         if self._record is not None and self._record_frame is not None:
-            self._record.append((hazard, self._record_frame.targets))
+            frame = self._record_frame
+            self._record.append((hazard, frame.targets, frame.target_line))
         else:
             self._keep(hazard)
 
@@ -2479,31 +2520,66 @@ def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def _dependencies(statements: list[ast.stmt], start: set[str]) -> set[str]:
-    """Names the value depends on, through the assignments of the scope (its own: not those
-    of the functions and classes it defines, whose names are theirs, as a notebook's plotting
-    helper's ``x, y = point`` is not the module's ``y``)."""
-    reads: dict[str, set[str]] = {}
-    for stmt in flat_statements(statements):
-        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            value = stmt.value
-            if value is None:
+def _dependencies(statements: list[ast.stmt], start: set[str], line: int) -> set[tuple[str, int]]:
+    """The assignments (name, line) the value read at ``line`` depends on, through the
+    assignments of the scope (its own: not those of the functions and classes it defines,
+    whose names are theirs, as a notebook's plotting helper's ``x, y = point`` is not the
+    module's ``y``). Only assignments that can reach ``line`` count: those above it, and any in
+    a loop around it; one that runs unconditionally above it hides the earlier ones of its
+    names (a notebook's cells reuse ``x``, ``y`` and ``loss`` for unrelated examples)."""
+    found: list[tuple[ast.stmt, bool]] = []  # each assignment, and whether it always runs
+    looped: list[ast.stmt] = []  # the assignments of the loops around ``line``
+
+    def walk(body: list[ast.stmt], always: bool) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
-            read = _names(value)
-            if isinstance(stmt, ast.AugAssign):
-                read |= _names(stmt.target)
-            for name in _target_names(targets):
-                reads.setdefault(name, set()).update(read)
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                found.append((stmt, always))
+            if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)) and _encloses(stmt, line):
+                # A loop around the value: its assignments reach it from any order.
+                looped.extend(s for s in flat_statements(stmt.body) if _assigns(s))
+                continue
+            inner = isinstance(stmt, (ast.With, ast.AsyncWith))
+            for name in ("body", "orelse", "finalbody"):
+                walk(getattr(stmt, name, None) or [], always and inner)
+            for handler in getattr(stmt, "handlers", ()):
+                walk(handler.body, False)
+
+    walk(statements, True)
     needed = set(start)
-    frontier = list(start)
-    while frontier:
-        name = frontier.pop()
-        for dependency in reads.get(name, ()):
-            if dependency not in needed:
-                needed.add(dependency)
-                frontier.append(dependency)
-    return needed
+    reaching: set[tuple[str, int]] = set()
+
+    def follow(stmt: ast.stmt, always: bool) -> bool:
+        value = stmt.value  # type: ignore[attr-defined]
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]  # type: ignore[attr-defined]
+        assigned = set(_target_names(targets))
+        if value is None or not assigned & needed:
+            return False
+        read = _names(value)
+        if isinstance(stmt, ast.AugAssign):
+            read |= _names(stmt.target)
+        new = {(name, stmt.lineno) for name in assigned} - reaching
+        reaching.update(new)
+        if always and not isinstance(stmt, ast.AugAssign):
+            needed.difference_update(assigned)
+        grown = not read <= needed
+        needed.update(read)
+        return bool(new) or grown
+
+    while any([follow(stmt, False) for stmt in reversed(looped)]):
+        pass  # each pass through the loop may need more of it: to a fixed point
+    for stmt, always in reversed([(s, a) for s, a in found if s.lineno < line]):
+        follow(stmt, always)
+    return reaching
+
+
+def _encloses(stmt: ast.stmt, line: int) -> bool:
+    return stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno)
+
+
+def _assigns(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign))
 
 
 def _span_of(node: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:

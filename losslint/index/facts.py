@@ -212,6 +212,9 @@ class Objective:
     # direction), not the weights: each sample's row of it is its own term's gradient, so a
     # sum over the batch does not scale it (adversarial examples, virtual adversarial training).
     perturbation: bool = False
+    # A gradient that trains nothing: of a value computed from constants and random draws alone,
+    # with respect to variables nothing updates (a guide's ``tape.gradient(x**2, x)``).
+    untrained: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -150,6 +150,9 @@ class _Scope:
     # (kind, trained expression, what a gradient is taken with respect to)
     objectives: list[tuple[str, ast.expr, ast.expr | None]] = field(default_factory=list)
     watched: set[str] = field(default_factory=set)  # names given to ``tape.watch``
+    # Names a training step updates: ``x.assign_sub(...)``, or named in the arguments of
+    # ``apply_gradients``/``minimize``.
+    updated: dict[str, list[int]] = field(default_factory=dict)  # by name, their lines
     returns: list[ast.expr] = field(default_factory=list)
     # ``self.x = value`` in a method: what ``self.x`` means in the class's other methods.
     attributes: dict[str, list[_Binding]] = field(default_factory=dict)
@@ -309,6 +312,16 @@ class _ScopeBuilder:
                 continue
             if name == "watch" and child.args and isinstance(child.args[0], ast.Name):
                 self.scope.watched.add(child.args[0].id)
+            if (
+                name in _UPDATES
+                and isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+            ):
+                self.scope.updated.setdefault(func.value.id, []).append(child.lineno)
+            if name in ("apply_gradients", "minimize") and isinstance(func, ast.Attribute):
+                for named in ast.walk(child):
+                    if isinstance(named, ast.Name):
+                        self.scope.updated.setdefault(named.id, []).append(child.lineno)
             objective = _objective(name, child)
             if objective is not None:
                 self.scope.objectives.append(objective)
@@ -326,8 +339,9 @@ def _runs_sessions(source: str, lines: Sequence[str]) -> bool:
 
 
 _CALL_WORD: Final = re.compile(
-    r"compile|minimize|grad|add_loss|backward|\.fit\(|train_on_batch|\.watch\("
-)  # "gradient" too
+    r"compile|minimize|grad|add_loss|backward|\.fit\(|train_on_batch|\.watch\(|\.assign"
+)  # "gradient" and "apply_gradients" too
+_UPDATES: Final = frozenset({"assign", "assign_add", "assign_sub"})
 _TRAINING_CALLS: Final = frozenset({"fit", "train_on_batch"})
 # NumPy and TensorFlow calls whose value is all 0 or all 1: targets built from them are binary.
 _BINARY_FILLS: Final = frozenset(
@@ -346,6 +360,7 @@ _BINARY_JOINS: Final = frozenset(
     {"numpy.vstack", "numpy.hstack", "numpy.concatenate", "numpy.stack", "numpy.append"}
 )
 # A tensor drawn at random, then differentiated with respect to: a perturbation of the inputs.
+_MAX_SYNTHETIC: Final = 12  # bindings and operators followed to tell a synthetic value
 _RANDOM_DRAWS: Final = frozenset(
     {"random_normal", "random_uniform", "truncated_normal", "normal", "uniform", "randn", "rand"}
 )
@@ -793,6 +808,8 @@ class ModuleIndexer:
         """What is trained: ``minimize(self.cost)`` trains the expression another method of the
         class assigned to ``self.cost`` (TF1 model classes build the objective in
         ``_create_cost`` and minimize it in ``_create_train_step``)."""
+        if sources is not None and self._untrained(node, sources, scope):
+            return Objective(kind, scope.qualname, self.span(node), node, untrained=True)
         if sources is not None and self._perturbation(sources, scope):
             return Objective(kind, scope.qualname, self.span(node), node, perturbation=True)
         cls = (
@@ -806,6 +823,61 @@ class ModuleIndexer:
                 value = binding.value
                 return Objective(kind, binding.scope.qualname, self.span(value), value)
         return Objective(kind, scope.qualname, self.span(node), node)
+
+    def _untrained(self, target: ast.expr, sources: ast.expr, scope: _Scope) -> bool:
+        """Whether a gradient trains nothing: taken with respect to names that nothing updates,
+        of a value computed from constants and random draws alone (a guide's demonstration,
+        ``x = tf.Variable(3.0)``, ``y = x**2``, ``tape.gradient(y, x)``)."""
+        listed = sources.elts if isinstance(sources, (ast.List, ast.Tuple)) else [sources]
+        for source in listed:
+            if not isinstance(source, ast.Name):
+                return False
+            binding = scope.resolve(source.id, source.lineno)
+            if not isinstance(binding, _Binding) or binding.scope is not scope:
+                return False
+            after = _next_binding_line(scope.bindings[source.id], binding)
+            if any(binding.line < line < after for line in scope.updated.get(source.id, ())):
+                return False  # updated while it holds this value (a later one is another's)
+        return self._synthetic(target, scope, target.lineno, 0)
+
+    def _synthetic(self, expr: ast.expr, scope: _Scope, line: float, depth: int) -> bool:
+        """Whether ``expr`` is computed from literals and random draws by tensor math alone
+        (no model, layer, input or parameter anywhere in it)."""
+        if depth > _MAX_SYNTHETIC:
+            return False
+        if isinstance(expr, ast.Constant):
+            return isinstance(expr.value, (int, float)) and not isinstance(expr.value, bool)
+        if isinstance(expr, ast.Name):
+            binding = scope.resolve(expr.id, line)
+            return (
+                isinstance(binding, _Binding)
+                and binding.value is not None
+                and binding.scope is scope
+                and self._synthetic(binding.value, scope, binding.line, depth + 1)
+            )
+        if isinstance(expr, (ast.Tuple, ast.List)):
+            return all(self._synthetic(e, scope, line, depth + 1) for e in expr.elts)
+        if isinstance(expr, ast.Dict):  # ``tape.gradient({'y0': y0, 'y1': y1}, x)``
+            return all(
+                v is not None and self._synthetic(v, scope, line, depth + 1) for v in expr.values
+            )
+        if isinstance(expr, ast.BinOp):
+            return self._synthetic(expr.left, scope, line, depth + 1) and self._synthetic(
+                expr.right, scope, line, depth + 1
+            )
+        if isinstance(expr, ast.UnaryOp):
+            return self._synthetic(expr.operand, scope, line, depth + 1)
+        if isinstance(expr, ast.Call):
+            callee = self._callee(expr.func) or ""
+            if isinstance(expr.func, ast.Attribute) and expr.func.attr == "gradient":
+                callee = "tensorflow.gradient"  # ``tape.gradient(y, x)`` of a synthetic y
+            return (
+                callee.partition(".")[0] in ("tensorflow", "numpy")
+                and ".keras." not in f".{callee}."
+                and all(self._synthetic(a, scope, line, depth + 1) for a in expr.args)
+                and all(self._synthetic(k.value, scope, line, depth + 1) for k in expr.keywords)
+            )
+        return False
 
     def _perturbation(self, sources: ast.expr, scope: _Scope) -> bool:
         """Whether a gradient is taken with respect to a perturbation of the inputs, not the
