@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 # Fields that hold syntax, re-derived from the file instead of stored.
 _SYNTAX_FIELDS: Final = frozenset({"node", "tree", "lines"})
 _Position = tuple[str, int, int, int, int]
+_DECIMAL_LIMIT: Final = 10**1000  # ints written as JSON numbers are within it
 
 
 class DecodeError(ValueError):
@@ -626,7 +627,11 @@ def _position(node: ast.AST) -> _Position | None:
 def encode(value: object) -> Any:
     """A JSON-ready form of a fact, a diagnostic, or anything built of the allowed field types."""
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if isinstance(value, int) and kind is int:
+        # JSON writes and reads an int in decimal, which Python refuses past 4300 digits (a
+        # hex literal of 5,000 digits in a file): those are written in hex.
+        return value if -_DECIMAL_LIMIT < value < _DECIMAL_LIMIT else {"@int": hex(value)}
+    if kind is str or kind is bool or value is None:
         return value
     if kind is tuple:
         return [encode(item) for item in value]  # type: ignore[attr-defined]
@@ -782,6 +787,16 @@ def _decode_float(document: dict[str, Any], source: Source | None) -> float:
     return float(text)
 
 
+def _decode_int(document: dict[str, Any], source: Source | None) -> int:
+    text = document["@int"]
+    if not isinstance(text, str):
+        raise DecodeError("malformed int")
+    try:
+        return int(text, 16)
+    except ValueError:
+        raise DecodeError("malformed int") from None
+
+
 def _decode_complex(document: dict[str, Any], source: Source | None) -> complex:
     real, imag = (_decode(part, source) for part in document["@complex"])
     return complex(real, imag)
@@ -804,6 +819,7 @@ _DECODERS: Final[dict[str, Callable[[dict[str, Any], Source | None], Any]]] = {
     "@dict": _decode_dict,
     "@set": _decode_set,
     "@float": _decode_float,
+    "@int": _decode_int,
     "@complex": _decode_complex,
     "@bytes": _decode_bytes,
     "@ellipsis": _decode_ellipsis,

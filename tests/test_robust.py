@@ -416,3 +416,24 @@ def test_the_compilers_warnings_about_user_code_are_neither_shown_nor_errors(
         )
         assert [d["code"] for d in json.loads(done.stdout)] == ["LL301"], done.stdout
         assert "Warning" not in done.stderr, done.stderr
+
+
+def test_an_integer_literal_of_thousands_of_digits_is_cached_and_read_back(
+    tmp_path: Path,
+) -> None:
+    """JSON writes ints in decimal, which Python refuses past 4300 digits (a hex literal can be
+    longer, and a fuzzer writes one as a layer's units): the cache holds such a fact in hex,
+    and the warm run reads it back."""
+    root = _project(tmp_path)
+    (root / "huge.py").write_text(
+        "import keras\n\n"
+        "model = keras.Sequential([keras.layers.Dense(2)])\n"
+        'model.compile(optimizer="adam", loss=make_loss(0x' + "f" * 5000 + "))\n",
+        encoding="utf-8",
+    )
+    runs = []
+    for _ in range(2):
+        result = pipeline.run([root], Config(root=root), jobs=1, use_cache=True)
+        assert not internal_errors(result)
+        runs.append(_found(result.diagnostics))
+    assert runs[0] == runs[1] and GOOD_FINDING in runs[0]

@@ -89,3 +89,28 @@ def test_a_configured_target_wins_over_the_pins(tmp_path: Path) -> None:
     done = run("check", ".", "--no-cache", cwd=tmp_path)
     assert done.stdout.count("LL402") == 2
     assert "checking for Keras 2" not in done.stderr
+
+
+_UNREDUCED = (
+    "import keras\n\n"
+    "model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])\n"
+    'model.compile(optimizer="sgd", loss=keras.losses.MeanSquaredError(reduction="none"))\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("requirements", "says", "never"),
+    [
+        ("keras>=3\n", "Keras 3 then trains on the gradient of their sum", "tf.keras"),
+        # Measured on tf_keras 2.21: the step is batch-size times the mean's, the log the mean.
+        ("tensorflow==2.12.0\n", "tf.keras then trains on the gradient of their sum", "JAX"),
+    ],
+)
+def test_unreduced_compile_loss_speaks_of_the_target(
+    tmp_path: Path, requirements: str, says: str, never: str
+) -> None:
+    (tmp_path / "train.py").write_text(_UNREDUCED, encoding="utf-8")
+    (tmp_path / "requirements.txt").write_text(requirements, encoding="utf-8")
+    done = run("check", ".", "--no-cache", "--select", "LL203", cwd=tmp_path)
+    assert done.stdout.count("LL203") == 1, done.stdout + done.stderr
+    assert says in done.stdout and never not in done.stdout

@@ -763,7 +763,10 @@ class BatchAxis:
 
     def _name(self, name: str, frame: _Frame) -> Batch:
         if name in frame.env:
-            return frame.env[name]
+            value = frame.env[name]
+            # ``batch_size = 100`` written in this scope counts the samples too (a computed
+            # value keeps what it is: ``tf.shape(y)[0]`` is known without its name).
+            return _named(name, value) if value.literal else value
         return self._free_name(name, frame.module, frame.qualname, frame)
 
     def _free_name(self, name: str, module: ModuleIndex, qualname: str, frame: _Frame) -> Batch:

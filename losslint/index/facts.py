@@ -167,6 +167,10 @@ class CompileSite:
     # The optimizer takes per-example losses and clips each one's gradient (DP-SGD's
     # ``DPKerasSGDOptimizer``, ``VectorizedDPSGD``): a reduction=NONE loss is what it needs.
     per_example: bool = False
+    # The model compiled here never computes this loss or its metrics: it is only predicted
+    # with, saved, loaded or applied to tensors (a GAN's generator, trained inside the combined
+    # model under the combined model's loss).
+    idle: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -517,6 +517,9 @@ class ModuleIndexer:
         self.lines = source_lines(source)
         self.call_lines = frozenset(lines_matching(source, _CALL_WORD))
         self._call_nodes: dict[Span, ast.Call] = {}
+        # The function and class nodes by qualified name (what a compiled model's uses are
+        # searched in, see _idle).
+        self._scope_nodes: dict[str, ast.AST] = {}
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.imports, self.alternatives = names.collect_imports_and_alternatives(tree, package)
         self.stars = names.star_imports(tree, package)
@@ -1034,6 +1037,7 @@ class ModuleIndexer:
         if isinstance(node, ast.ClassDef):
             qualname = f"{parent.qualname}.{node.name}"
             self._class_names.add(qualname)
+            self._scope_nodes[qualname] = node
             bases = []
             for base in node.bases:
                 value = self.value(base, parent, node.lineno)
@@ -1064,6 +1068,7 @@ class ModuleIndexer:
                 scope.params[extra.arg] = Param(extra.arg, -1, None)
         self.scopes.append(scope)
         self.function_scopes[qualname] = scope
+        self._scope_nodes[qualname] = node
         _ScopeBuilder(scope, self._nested, self.call_lines).run(node.body)
         returned = None
         for ret in scope.returns:
@@ -1589,7 +1594,28 @@ class ModuleIndexer:
             return ModelFact("functional", "dict", found, span)
         if self._model_called(outputs, scope, line):
             return None  # ``Model(z, discriminator(generator(z)))``: that model's outputs
+        if isinstance(outputs, ast.Subscript) and isinstance(outputs.slice, ast.Slice):
+            return None  # ``rpn[:2]``: a slice of a list of outputs, as many as it holds
+        if self._helper_built(outputs, scope, line):
+            return None  # ``classifier = nn.classifier(...)``: a tensor or a list of them
         return ModelFact("functional", "single", (self._output(outputs, scope, line),), span)
+
+    def _helper_built(self, outputs: ast.expr, scope: _Scope, line: float) -> bool:
+        """Whether ``outputs`` names what a function outside Keras and TensorFlow returned
+        (``classifier = nn.classifier(base, rois)``), which may be one tensor or a list: the
+        count is unknown unless the value is a tensor the index can follow."""
+        if not isinstance(outputs, ast.Name):
+            return False
+        binding = scope.resolve(outputs.id, line)
+        if not isinstance(binding, _Binding) or not isinstance(binding.value, ast.Call):
+            return False
+        func = binding.value.func
+        if not isinstance(func, (ast.Name, ast.Attribute)):
+            return False  # ``Dense(2)(x)``: a layer applied to a tensor
+        callee = self._callee(func) or ""
+        if callee.partition(".")[0] in ("keras", "tensorflow", "tf_keras"):
+            return False
+        return self.tensor(outputs, scope, line) is None
 
     def _model_called(self, outputs: ast.expr, scope: _Scope, line: float) -> bool:
         """Whether ``outputs`` is a model applied to a tensor (``discriminator(x)``, where
@@ -1692,7 +1718,149 @@ class ModuleIndexer:
                 metrics=value(keywords.get("metrics")),
                 weighted_metrics=value(keywords.get("weighted_metrics")),
                 per_example=_per_example(value(optimizer)),
+                idle=self._idle(receiver, scope),
             )
+
+    def _idle(self, receiver: ast.expr, scope: _Scope) -> bool:
+        """Whether the model compiled here never computes this loss: the name it is compiled
+        under (``generator``, or ``self.generator`` in its class) is never fitted, evaluated or
+        trained on a batch, and never handed on (to a container, another name, a ``return``,
+        a function that does more than apply it); only predicted with, saved, loaded, called
+        on tensors (a GAN's generator inside the combined model, which trains it under its own
+        loss) or marked trainable."""
+        parts = names.dotted(receiver)
+        if not parts or len(parts) > 2 or (len(parts) == 2 and parts[0] != "self"):
+            return False
+        if len(parts) == 1:
+            owner: str | None = scope.qualname
+        else:  # ``self.generator``: its uses in every method of the class
+            owner = scope.parent.qualname if scope.parent is not None else None
+            if owner not in self._class_names:
+                return False
+        root = self.tree if owner == self.module else self._scope_nodes.get(owner or "")
+        # Used after it was compiled, and never trained: a model compiled last and left so (a
+        # notebook template, a snippet) is about to be fitted by its reader.
+        return (
+            root is not None
+            and _used_after(root, parts, receiver.lineno)
+            and self._idle_in(root, parts, 0)
+        )
+
+    def _idle_in(self, root: ast.AST, parts: list[str], depth: int) -> bool:
+        parents: dict[int, ast.AST] = {}
+        nodes: list[ast.AST] = []
+        stack = [root]
+        while stack:  # the uses of this variable: not those of a function's own by that name
+            node = stack.pop()
+            nodes.append(node)
+            if node is not root and len(parts) == 1 and _binds_own(node, parts[0]):
+                continue
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+                stack.append(child)
+        for node in nodes:
+            if not _names_model(node, parts) or isinstance(getattr(node, "ctx", None), ast.Store):
+                continue
+            parent = parents.get(id(node))
+            if _idle_use(node, parent, parents):
+                continue
+            if depth < _MAX_IDLE_DEPTH and self._applied_by_callee(node, parent, parents, depth):
+                continue
+            return False
+        return True
+
+    def _applied_by_callee(
+        self, node: ast.AST, parent: ast.AST | None, parents: dict[int, ast.AST], depth: int
+    ) -> bool:
+        """``build_adversarial_model(generator, discriminator)``, a function of this module
+        whose parameter is itself only used idly (applied to tensors to build a model)."""
+        call = parents.get(id(parent)) if isinstance(parent, ast.keyword) else parent
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+            return False
+        target = self._scope_nodes.get(f"{self.module}.{call.func.id}")
+        if not isinstance(target, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        params = [a.arg for a in [*target.args.posonlyargs, *target.args.args]]
+        if isinstance(parent, ast.keyword):
+            param = parent.arg
+        else:
+            index = next((i for i, a in enumerate(call.args) if a is node), None)
+            param = params[index] if index is not None and index < len(params) else None
+        return param is not None and self._idle_in(target, [param], depth + 1)
+
+
+# Uses of a compiled model that compute its loss, or that hand it to code we do not follow.
+_TRAINS: Final = frozenset(
+    {
+        "fit", "fit_generator", "train_on_batch", "evaluate", "evaluate_generator",
+        "test_on_batch",
+    }
+)  # fmt: skip
+_MAX_IDLE_DEPTH: Final = 3  # functions followed that a compiled model is handed to
+# Calls that take a model without training it (a callback's ``set_model``, a plot, a print).
+_SHOWS: Final = frozenset({"set_model", "plot_model", "print", "summary"})
+
+
+def _binds_own(node: ast.AST, name: str) -> bool:
+    """Whether a nested function has a variable ``name`` of its own (a parameter, or assigned
+    without ``global``)."""
+    if isinstance(node, ast.Lambda):
+        return name in {a.arg for a in [*node.args.posonlyargs, *node.args.args]}
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    args = node.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    if name in {a.arg for a in every if a is not None}:
+        return True
+    declared = {n for s in flat_statements(node.body) if isinstance(s, ast.Global) for n in s.names}
+    return name not in declared and any(
+        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+        for s in flat_statements(node.body)
+        for n in ast.walk(s)
+        if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    )
+
+
+def _used_after(root: ast.AST, parts: list[str], line: int) -> bool:
+    """Whether the compiled model is used below ``line`` other than compiled again: applied,
+    predicted with, handed to a call."""
+    for node in ast.walk(root):
+        if getattr(node, "lineno", 0) <= line:
+            continue
+        if isinstance(node, ast.Attribute) and _names_model(node.value, parts):
+            if node.attr != "compile":
+                return True
+        elif isinstance(node, ast.Call) and any(
+            _names_model(n, parts)
+            for n in [node.func, *node.args, *(k.value for k in node.keywords)]
+        ):
+            return True
+    return False
+
+
+def _names_model(node: ast.AST, parts: list[str]) -> bool:
+    if len(parts) == 1:
+        return isinstance(node, ast.Name) and node.id == parts[0]
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == parts[1]
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    )
+
+
+def _idle_use(node: ast.AST, parent: ast.AST | None, parents: dict[int, ast.AST]) -> bool:
+    """Whether this read of a compiled model leaves its loss uncomputed (see _idle)."""
+    if isinstance(parent, ast.Attribute) and parent.value is node:
+        return parent.attr not in _TRAINS  # ``g.predict(...)``, ``g.trainable = False``
+    if isinstance(parent, ast.Call) and parent.func is node:
+        return True  # ``generator(z)``: the model applied to a tensor
+    call = parents.get(id(parent)) if isinstance(parent, ast.keyword) else parent
+    if isinstance(call, ast.Call):  # handed to a call: only one that shows it
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        return name in _SHOWS
+    return isinstance(parent, (ast.Compare, ast.If, ast.While, ast.Assert, ast.UnaryOp))
 
 
 # A differentially private optimizer: it needs the loss of each example (reduction NONE).

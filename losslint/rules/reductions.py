@@ -274,13 +274,18 @@ def check_unreduced_loss(context: RuleContext) -> Iterator[Finding]:
                 if own_steps:
                     continue
             label = (leaf.func or "").rpartition(".")[2]
+            what = (
+                "Keras 3 then trains on the gradient of their sum on TensorFlow (scaled by the "
+                "batch size) while logging the mean, and raises on JAX and PyTorch"
+                if context.keras3(rc.path)
+                else "tf.keras then trains on the gradient of their sum (scaled by the batch "
+                "size) while logging the mean"
+            )
             yield Finding(
                 rc.path,
                 reduction.span,
                 f"{label}(reduction={written}) passed to compile returns one value per sample: "
-                "Keras 3 then trains on the gradient of their sum on TensorFlow (scaled by the "
-                "batch size) while logging the mean, and raises on JAX and PyTorch; leave "
-                "reduction at its default, 'sum_over_batch_size'",
+                f"{what}; leave reduction at its default",
             )
     for trained in context.batch_axis.trained():
         if trained.value.kind not in ("kept", "flat"):

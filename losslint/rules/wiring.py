@@ -663,7 +663,7 @@ def _assigned(
 def check_from_logits(context: RuleContext) -> Iterator[Finding]:
     for rc in context.compiles:
         model = rc.model
-        if model is None:
+        if model is None or rc.site.idle:  # never trained or evaluated with this loss
             continue
         for index, value, kind in _assigned(context, rc, model):
             ce = crossentropy(value)
@@ -705,7 +705,7 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
 def check_crossentropy_output(context: RuleContext) -> Iterator[Finding]:
     for rc in context.compiles:
         model = rc.model
-        if model is None:
+        if model is None or rc.site.idle:  # never trained or evaluated with this loss
             continue
         for index, value in assign_losses(rc.site.loss, model, context.project):
             ce = crossentropy(value)
