@@ -78,7 +78,8 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("softmax sparsemax", Op("softmax", _E)),
     ("log_softmax log_sigmoid logsigmoid", Op("nonpositive", _E)),
     ("softplus squareplus sparse_plus", Op("softplus", _E)),
-    ("tanh cos sin sign hard_tanh softsign erf", Op("unit", _E)),
+    ("cos sin", Op("unit", _E)),
+    ("tanh sign hard_tanh softsign erf", Op("odd_unit", _E)),
     ("relu relu6", Op("relu", _E)),
     ("l2_normalize normalize", Op("normalize", _E, guard=True)),
     ("cosh", Op("at_least_one", _E)),
@@ -240,7 +241,7 @@ TRANSFERS: Final = frozenset(
         "log", "log1p", "sqrt", "rsqrt", "exp", "divide", "divide_no_nan", "reciprocal",
         "reciprocal_no_nan", "pow", "square", "abs", "clip", "maximum", "minimum", "multiply",
         "add", "subtract", "negative", "acos", "asin", "sigmoid", "softmax", "nonpositive",
-        "softplus", "unit", "relu", "normalize", "at_least_one", "nonnegative", "round",
+        "softplus", "unit", "odd_unit", "relu", "normalize", "at_least_one", "nonnegative", "round",
         "boolean", "where", "cond", "sanitize", "identity", "diag", "sum", "count", "mean",
         "extreme", "spread", "logsumexp", "norm", "one", "zero", "eye", "linear", "unknown",
     }

@@ -1280,13 +1280,24 @@ class RangeAnalysis:
                 mask = self._source(mask, frame)
                 while (inner := self._see_through(mask, frame)) is not None:
                     mask = inner
+            below_bound: tuple[ast.expr, ast.expr] | None = None  # ``value <= k`` as (value, k)
             if (
                 isinstance(mask, ast.Compare)
                 and len(mask.ops) == 1
                 and isinstance(mask.ops[0], (ast.LtE, ast.Lt))
-                and (bound := self._constant(mask.comparators[0], frame)) is not None
+            ):
+                below_bound = (mask.left, mask.comparators[0])
+            elif (  # ``tf.math.less_equal(d, 0.0)`` (TF Addons' pairwise distance)
+                isinstance(mask, ast.Call)
+                and len(mask.args) == 2
+                and self._call_name(mask.func, frame) in ("less_equal", "less")
+            ):
+                below_bound = (mask.args[0], mask.args[1])
+            if (
+                below_bound is not None
+                and (bound := self._constant(below_bound[1], frame)) is not None
                 and bound >= 0
-                and _key(self._source(mask.left, frame)) == _key(self._source(value, frame))
+                and _key(self._source(below_bound[0], frame)) == _key(self._source(value, frame))
             ):
                 below = self._quiet(value, frame)
                 return below is not None and below.lo >= 0
@@ -1516,7 +1527,24 @@ class RangeAnalysis:
         target = names.qualify(func, frame.module.imports)
         if target is None:
             return None
-        return _op_of(target)
+        return _op_of(target) or _op_of(self._reexported(target))
+
+    def _reexported(self, target: str) -> str:
+        """``ops.log`` where ``ops`` is a project module that re-exports a tensor library with
+        ``from keras.ops import *`` (KerasCV's ``keras_cv.src.backend.ops``, a backend shim),
+        or ``keras.backend.epsilon`` where ``keras`` is the package's ``import keras``: the
+        library's function, unless the module defines the name itself."""
+        for external in self.project.external(target):  # ``keras_cv.src.backend.keras...``
+            if _op_of(external) is not None:
+                return external
+        module_name, _, last = target.rpartition(".")
+        module = self.project.module_named(module_name)
+        if module is None or last in module.top_level:
+            return target
+        for star in module.stars:
+            if _op_of(f"{star}.{last}") is not None:
+                return f"{star}.{last}"
+        return target
 
     def _passed_ops(self, func: ast.expr, frame: _Frame) -> list[str] | None:
         """``activation_function(x)`` where ``activation_function`` is a parameter of the
@@ -2002,6 +2030,12 @@ class RangeAnalysis:
             return Range(-INF, 0.0)
         if op == "unit":
             return Range(-1.0, 1.0)
+        if op == "odd_unit":  # tanh, softsign, erf, sign: in [-1, 1], and of the input's sign
+            if first is not None and (first.lo > 0 or (first.lo == 0 and first.lo_open)):
+                return Range(0.0, 1.0, lo_open=True)
+            if first is not None and (first.hi < 0 or (first.hi == 0 and first.hi_open)):
+                return Range(-1.0, 0.0, hi_open=True)
+            return Range(-1.0, 1.0)
         if op == "relu":
             return Range(0.0, INF, reason="relu is 0 for negative inputs")
         if op == "normalize":
@@ -2151,6 +2185,10 @@ class RangeAnalysis:
             and frame.class_name is not None
         ):
             target = self._resolve_function(frame.module, node.func.attr, frame.qualname)
+        elif isinstance(node.func, ast.Attribute):  # ``bounding_box.compute_iou(...)``
+            qualified = names.qualify(node.func, frame.module.imports)
+            if qualified is not None:
+                target = self._resolve_qualified(qualified)
         if target is None:
             return None
         module, qualname, function = target
@@ -2172,6 +2210,19 @@ class RangeAnalysis:
             if op is not None and op not in _NOT_APPLIED:
                 callables[param] = op
         return self.function(module, qualname, function, bound, frame.class_name, None, callables)
+
+    def _resolve_qualified(
+        self, qualified: str
+    ) -> tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+        """A project function named through its module (``package.module.function``, also
+        re-exported by a package's ``__init__``)."""
+        if self.project.kind(qualified) not in ("function", "factory"):
+            return None
+        found = self.project._lookup(qualified)
+        if found is None:
+            return None
+        owner, function = self.project.functions[found]
+        return owner, found, function.node
 
     def _resolve_function(
         self, module: ModuleIndex, name: str, method_of: str | None

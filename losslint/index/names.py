@@ -200,13 +200,21 @@ def _kwargs_item(value: ast.expr) -> bool:
 
 
 def star_imports(tree: ast.Module, package: str) -> tuple[str, ...]:
-    """Modules imported with ``from module import *`` at the top level, in order."""
+    """Modules imported with ``from module import *`` at the top level, in order, also under a
+    module-level ``if`` or ``try`` (a backend shim: ``if keras_3(): from keras.ops import *``,
+    ``else: from keras_core.ops import *``)."""
     found = []
-    for node in tree.body:
+    pending = list(reversed(tree.body))
+    while pending:
+        node = pending.pop()
         if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
             base = _absolute_module(node.module, node.level, package)
             if base:
                 found.append(base)
+        elif isinstance(node, (ast.If, ast.Try)):
+            handled = [stmt for handler in getattr(node, "handlers", ()) for stmt in handler.body]
+            blocks = [*node.body, *handled, *node.orelse, *getattr(node, "finalbody", ())]
+            pending.extend(reversed(blocks))
     return tuple(found)
 
 

@@ -254,7 +254,29 @@ class ProjectIndex:
         if found is None or found not in self.classes or depth > _MAX_CHAIN:
             return False
         _, cls = self.classes[found]
-        return any(b in bases or self.is_subclass(b, bases, depth + 1) for b in cls.bases)
+        return any(
+            b in bases
+            or any(e in bases for e in self.external(b))
+            or self.is_subclass(b, bases, depth + 1)
+            for b in cls.bases
+        )
+
+    def external(self, name: str) -> tuple[str, ...]:
+        """The library names that a name reached through a module of the project stands for:
+        ``keras_cv.src.backend.keras.losses.Loss`` is ``keras.losses.Loss`` where the package's
+        ``__init__`` does ``import keras`` (a backend shim). Empty for any other name."""
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = self._by_name.get(".".join(parts[:cut]))
+            if module is None:
+                continue
+            rest = parts[cut + 1 :]
+            return tuple(
+                names.canonical(".".join([target, *rest]))
+                for target in self._targets(module, parts[cut])
+                if target.partition(".")[0] in _KERAS_ROOTS
+            )
+        return ()
 
     def is_loss_class(self, qualname: str) -> bool:
         """A class of the project deriving from ``keras.losses.Loss`` (directly or not)."""
@@ -649,6 +671,13 @@ class ProjectIndex:
                 return None
             if any(b in LOSS_BASES or b in METRIC_BASES for b in self.classes[cls][1].bases):
                 return None
+            name = qualname.rpartition(".")[2]
+            if (
+                name in module.self_attributes
+                and "loss" not in cls.rpartition(".")[2].lower()
+                and _calls_own(self.classes[cls][1].node, name)
+            ):
+                return None  # a helper its own class calls (a model's ``self._sample_loss``)
         return LossDef(
             qualname,
             "method",
@@ -877,6 +906,18 @@ def _keras_module(module: ModuleIndex) -> bool:
 def _loss_signature(params: tuple[str, ...]) -> bool:
     rest = params[1:] if params[:1] in (("self",), ("cls",)) else params
     return len(rest) >= 2 and rest[0] in TRUE_NAMES and rest[1] in PRED_NAMES
+
+
+def _calls_own(cls: ast.ClassDef, name: str) -> bool:
+    """Whether a method of ``cls`` calls ``self.<name>(...)``."""
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == name
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "self"
+        for node in ast.walk(cls)
+    )
 
 
 def _named_roles(qualname: str) -> frozenset[str]:
