@@ -6,7 +6,7 @@ import ast
 import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeGuard
 
 from losslint.codec import raw
 from losslint.diagnostic import Span
@@ -475,13 +475,7 @@ class ProjectIndex:
         short = objective.scope.rpartition(".")[2]
         for module in (m for m in self.modules if short in m.self_attributes):
             for call in ast.walk(module.tree):
-                if not (
-                    isinstance(call, ast.Call)
-                    and isinstance(call.func, ast.Attribute)
-                    and call.func.attr == short
-                    and isinstance(call.func.value, ast.Name)
-                    and call.func.value.id == "self"
-                ):
+                if not _self_call(call, short):
                     continue
                 argument = next((k.value for k in call.keywords if k.arg == node.id), None)
                 if argument is None and 0 <= index < len(call.args):
@@ -910,13 +904,17 @@ def _loss_signature(params: tuple[str, ...]) -> bool:
 
 def _calls_own(cls: ast.ClassDef, name: str) -> bool:
     """Whether a method of ``cls`` calls ``self.<name>(...)``."""
-    return any(
+    return any(_self_call(node, name) for node in ast.walk(cls))
+
+
+def _self_call(node: ast.AST, name: str) -> TypeGuard[ast.Call]:
+    """Whether ``node`` is a call ``self.<name>(...)``."""
+    return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == name
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == "self"
-        for node in ast.walk(cls)
     )
 
 
