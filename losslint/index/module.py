@@ -522,6 +522,7 @@ class ModuleIndexer:
         self._scope_nodes: dict[str, ast.AST] = {}
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.imports, self.alternatives = names.collect_imports_and_alternatives(tree, package)
+        self.imports.update(names.module_aliases(tree, self.imports))  # ``keras = tf.keras``
         self.stars = names.star_imports(tree, package)
         if self.stars:  # ``from keras.layers import *``: the names it gives, as imports
             self.imports = {

@@ -143,6 +143,36 @@ def collect_imports_and_alternatives(
     return table, alternatives
 
 
+def module_aliases(tree: ast.Module, imports: Mapping[str, str]) -> dict[str, str]:
+    """Names a module binds once, at its top level, to a Keras or TensorFlow name, as an import
+    would: ``keras = tf.keras``, ``layers = tf.keras.layers``, ``K = tf.keras.backend``."""
+    from losslint.index.positions import bound_names
+
+    counts: dict[str, int] = {}
+    for node in tree.body:
+        for named in bound_names(node):
+            counts[named] = counts.get(named, 0) + 1
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Attribute)
+        ):
+            continue
+        name = node.targets[0].id
+        target = qualify(node.value, imports)
+        if (
+            target is not None
+            and target.partition(".")[0] in ("keras", "tensorflow", "tf_keras")
+            and counts.get(name) == 1
+            and name not in imports
+        ):
+            found[name] = target
+    return found
+
+
 _INJECTED_MARKERS: Final = ("get_submodules_from_kwargs", "kwargs['backend']", 'kwargs["backend"]')
 
 
