@@ -1527,24 +1527,10 @@ class RangeAnalysis:
         target = names.qualify(func, frame.module.imports)
         if target is None:
             return None
-        return _op_of(target) or _op_of(self._reexported(target))
-
-    def _reexported(self, target: str) -> str:
-        """``ops.log`` where ``ops`` is a project module that re-exports a tensor library with
-        ``from keras.ops import *`` (KerasCV's ``keras_cv.src.backend.ops``, a backend shim),
-        or ``keras.backend.epsilon`` where ``keras`` is the package's ``import keras``: the
-        library's function, unless the module defines the name itself."""
-        for external in self.project.external(target):  # ``keras_cv.src.backend.keras...``
-            if _op_of(external) is not None:
-                return external
-        module_name, _, last = target.rpartition(".")
-        module = self.project.module_named(module_name)
-        if module is None or last in module.top_level:
-            return target
-        for star in module.stars:
-            if _op_of(f"{star}.{last}") is not None:
-                return f"{star}.{last}"
-        return target
+        # Or through a backend shim of the project (``keras_cv.src.backend.ops.log``).
+        return _op_of(target) or next(
+            (op for external in self.project.external(target) if (op := _op_of(external))), None
+        )
 
     def _passed_ops(self, func: ast.expr, frame: _Frame) -> list[str] | None:
         """``activation_function(x)`` where ``activation_function`` is a parameter of the

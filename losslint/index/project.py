@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeGuard
@@ -262,21 +263,31 @@ class ProjectIndex:
         )
 
     def external(self, name: str) -> tuple[str, ...]:
-        """The library names that a name reached through a module of the project stands for:
-        ``keras_cv.src.backend.keras.losses.Loss`` is ``keras.losses.Loss`` where the package's
-        ``__init__`` does ``import keras`` (a backend shim). Empty for any other name."""
+        """The library names that a name reached through a module of the project stands for (a
+        backend shim): ``keras_cv.src.backend.keras.losses.Loss`` is ``keras.losses.Loss`` where
+        the package's ``__init__`` does ``import keras``, and ``keras_cv.src.backend.ops.log``
+        may be ``keras.ops.log`` where that module does ``from keras.ops import *`` (under a
+        version test) without defining ``log`` itself. Empty for any other name."""
         parts = name.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             module = self._by_name.get(".".join(parts[:cut]))
             if module is None:
                 continue
-            rest = parts[cut + 1 :]
+            head, rest = parts[cut], parts[cut + 1 :]
+            targets = self._targets(module, head)
+            if not targets and head not in module.top_level:
+                targets = tuple(f"{star}.{head}" for star in module.stars)
             return tuple(
                 names.canonical(".".join([target, *rest]))
-                for target in self._targets(module, parts[cut])
-                if target.partition(".")[0] in _KERAS_ROOTS
+                for target in targets
+                if target.partition(".")[0] not in self._roots
             )
         return ()
+
+    @functools.cached_property
+    def _roots(self) -> frozenset[str]:
+        """The top-level packages of the project's own modules."""
+        return frozenset(m.module.partition(".")[0] for m in self.modules if m.module)
 
     def is_loss_class(self, qualname: str) -> bool:
         """A class of the project deriving from ``keras.losses.Loss`` (directly or not)."""
