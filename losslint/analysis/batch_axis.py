@@ -38,6 +38,7 @@ from losslint.index.positions import bound_names, flat_statements, node_span
 from losslint.index.project import ProjectIndex, partial_target
 
 _MAX_DEPTH: Final = 6
+_MAX_ITEMS: Final = 64  # a list grown by ``append`` longer than this is unknown
 # Expressions nested deeper than this (a 500-term sum, 164 nested calls) are "unknown": the
 # walk is recursive, and Python's stack is not ours to exhaust.
 _MAX_NESTING: Final = 80
@@ -199,8 +200,18 @@ def join(a: Batch, b: Batch) -> Batch:
         return b
     if b.kind == "const":
         return a
-    if a.kind == b.kind == "seq" and len(a.items) == len(b.items):
-        return Batch("seq", items=tuple(join(x, y) for x, y in zip(a.items, b.items, strict=True)))
+    if a.kind == b.kind == "seq":
+        if len(a.items) == len(b.items):
+            items = tuple(join(x, y) for x, y in zip(a.items, b.items, strict=True))
+            return Batch("seq", items=items)
+        # A list grown by ``append`` in a loop or a branch: its items are those of either.
+        grown = (*a.items, *b.items)
+        item = grown[0]
+        for other in grown[1:]:
+            item = join(item, other)
+        if item.kind == "unknown":
+            return UNKNOWN
+        return Batch("seq", items=(item,) * max(len(a.items), len(b.items)))
     if a.kind != b.kind or a.kind not in TENSORS:
         return UNKNOWN
     return Batch(
@@ -1093,6 +1104,15 @@ class BatchAxis:
         elif last == "convert_to_numpy" and args and is_tensor(args[0]):
             # keras.ops.convert_to_numpy: the same as .numpy(), a value a traced loss lacks.
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)")
+        adds_up = (module == "builtins" and last == "sum") or (
+            module in ("tensorflow", "tensorflow.math") and last in ("add_n", "accumulate_n")
+        )
+        if adds_up and len(args) == 1 and args[0].kind == "seq" and args[0].items:
+            # The terms of a list added up (``tf.add_n(losses)``, ``sum(losses)``).
+            total = args[0].items[0]
+            for item in args[0].items[1:]:
+                total = arithmetic(total, item, "+")
+            return total
         if module == "builtins":
             if last == "len" and args and args[0].kind in ("kept", "flat"):
                 return Batch("sum", count=True, scale=1)
@@ -1303,9 +1323,26 @@ class BatchAxis:
         return UNKNOWN
 
     def _container_method(self, func: ast.Attribute, node: ast.Call, frame: _Frame) -> None:
-        """``self.history.append(y_pred)``, ``LOG.append(loss)``: a tensor kept outside."""
+        """``self.history.append(y_pred)``, ``LOG.append(loss)``: a tensor kept outside.
+        ``losses.append(term)`` on a local list: the list holds the term too (then summed
+        with ``tf.add_n(losses)`` or ``sum(losses)``)."""
         if func.attr not in ("append", "extend", "insert", "add", "update", "__setitem__"):
             return
+        if (
+            func.attr == "append"
+            and isinstance(func.value, ast.Name)
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            held = frame.env.get(func.value.id)
+            if held is not None and held.kind == "seq":
+                item = self._expr(node.args[0], frame)
+                grown = (*held.items, item)
+                frame.env[func.value.id] = (
+                    Batch("seq", items=grown) if len(grown) <= _MAX_ITEMS else UNKNOWN
+                )
+                frame.literals.pop(func.value.id, None)
+                return
         parts = names.dotted(func.value)
         if not parts or not frame.loss_code:
             return

@@ -476,6 +476,7 @@ class _Frame:
     class_name: str | None = None
     returns: list[Range | None] = field(default_factory=list)
     sources: dict[str, ast.expr] = field(default_factory=dict)  # last expression bound to a name
+    settings: set[str] = field(default_factory=set)  # locals bound to a setting (see _setting)
     targets: frozenset[str] = frozenset()  # names assigned by the statement being evaluated
     target_line: int = 0  # and its line
     # Guards on this path for expressions that are not plain names (``reduce_sum(mask) > 0``),
@@ -653,6 +654,12 @@ class RangeAnalysis:
         kept_before = set(self.hazards)
         recorded_before = list(self._record or ())  # alive, so that no id is reused
         frame = _Frame(module, qualname, env, {}, class_name, callables=dict(callables or {}))
+        arguments_of = node.args
+        frame.settings = {
+            a.arg
+            for a in (*arguments_of.posonlyargs, *arguments_of.args, *arguments_of.kwonlyargs)
+            if _constant_name(a.arg)
+        }
         if arguments is None and not isinstance(node, ast.Lambda):
             positional = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
             everything = [*positional, *(a.arg for a in node.args.kwonlyargs)]
@@ -1042,6 +1049,10 @@ class RangeAnalysis:
         if isinstance(target, ast.Name):
             if frame.refined:
                 frame.refined = {k: v for k, v in frame.refined.items() if target.id not in v[1]}
+            if source is not None and _setting(source, frame):
+                frame.settings.add(target.id)
+            else:
+                frame.settings.discard(target.id)
             frame.env[target.id] = value
             if source is not None:
                 frame.sources[target.id] = source
@@ -1221,6 +1232,10 @@ class RangeAnalysis:
             )
         elif isinstance(op, ast.Add) and self._exp_pair(left_node, right_node, frame):
             result = _cosh_sum(left, right)
+        elif isinstance(op, ast.Add) and (
+            floor := self._total_plus_rest(left_node, right_node, frame)
+        ):
+            result = Range(floor, INF)
         elif isinstance(op, ast.Add):
             result = _add_any(left, right)
         elif isinstance(op, ast.Sub):
@@ -1252,6 +1267,36 @@ class RangeAnalysis:
         return self._negates(arguments[0], arguments[1], frame) or self._negates(
             arguments[1], arguments[0], frame
         )
+
+    def _total_plus_rest(self, left: ast.expr, right: ast.expr, frame: _Frame) -> float:
+        """``sum(x) + cumsum(c - x)`` with ``x >= 0`` and ``c > 0`` (the Lovász union, ``gts +
+        cumsum(1 - gt_sorted)``): at position i it is ``(i + 1) * c`` plus the sum of x after
+        i, so at least c. That c, else 0."""
+        for total, running in ((left, right), (right, left)):
+            total, running = self._source(total, frame), self._source(running, frame)
+            if not (
+                isinstance(total, ast.Call)
+                and len(total.args) == 1
+                and not total.keywords
+                and self._call_name(total.func, frame) in ("sum", "reduce_sum")
+                and isinstance(running, ast.Call)
+                and len(running.args) == 1
+                and not running.keywords
+                and self._call_name(running.func, frame) == "cumsum"
+            ):
+                continue
+            rest = running.args[0]
+            if not (
+                isinstance(rest, ast.BinOp)
+                and isinstance(rest.op, ast.Sub)
+                and _key(rest.right) == _key(total.args[0])
+            ):
+                continue
+            floor = _number(rest.left)
+            terms = self.expr(rest.right, frame)
+            if floor is not None and floor > 0 and terms is not None and terms.lo >= 0:
+                return floor
+        return 0.0
 
     def _negates(self, negated: ast.expr, value: ast.expr, frame: _Frame) -> bool:
         """Is ``negated`` written as ``-value`` (or ``negative(value)``)?"""
@@ -2463,23 +2508,66 @@ _METHOD_CASTS: Final = frozenset(
 )
 
 
-def _setting(node: ast.expr, frame: _Frame, depth: int = 0) -> bool:
-    """Whether ``node`` is computed from module-level names and constants alone (through this
-    function's own assignments): no parameter, no call, no attribute of an object. Such a
-    value is a setting of the script (``img_height * img_width``), not data the loss is given."""
-    if depth > 4:
-        return False
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.Call, ast.Attribute, ast.Subscript, ast.Lambda)):
-            return False
-        if isinstance(sub, ast.Name):
-            if sub.id in frame.params:
-                return False
-            if sub.id in frame.env:  # a local: what it was bound to
-                source = frame.sources.get(sub.id)
-                if source is None or not _setting(source, frame, depth + 1):
-                    return False
-    return True
+def _setting(node: ast.expr, frame: _Frame) -> bool:
+    """Whether ``node`` is computed from settings alone: module-level names and constants,
+    parameters named like constants (``STRIDES``, ``NUM_CLASS``), and sizes read from a
+    tensor's shape (``tf.shape(x)[1]``, ``x.shape[-1]``), through casts, arithmetic, indexing
+    and this function's own assignments of such values (:attr:`_Frame.settings`). Such a value
+    is a setting of the script (``img_height * img_width``, ``STRIDES[i] * output_size``), not
+    data the loss is given: it is 0 only if a user sets it so, or for an empty tensor."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        if node.id in frame.params:
+            return _constant_name(node.id)
+        if node.id in frame.env:  # a local: what it was bound to
+            return node.id in frame.settings
+        return True  # a module-level name
+    if isinstance(node, ast.BinOp):
+        return _setting(node.left, frame) and _setting(node.right, frame)
+    if isinstance(node, ast.UnaryOp):
+        return _setting(node.operand, frame)
+    if isinstance(node, ast.Subscript):
+        index = node.slice
+        indices = index.elts if isinstance(index, ast.Tuple) else [index]
+        return (_setting(node.value, frame) or _shape(node.value)) and all(
+            isinstance(i, (ast.Constant, ast.Name))
+            or (isinstance(i, ast.UnaryOp) and isinstance(i.operand, ast.Constant))
+            for i in indices
+        )
+    if isinstance(node, ast.Call):
+        name = _called_name(node.func)
+        if name in _SHAPES:
+            return True
+        return name in _CASTS and bool(node.args) and _setting(node.args[0], frame)
+    if isinstance(node, ast.Attribute):
+        return node.attr == "shape"
+    return False
+
+
+# The functions that read a tensor's shape, and the casts a setting keeps through.
+_SHAPES: Final = frozenset({"shape", "int_shape"})
+_CASTS: Final = frozenset({"cast", "float", "int", "to_float", "to_int32", "to_int64"})
+
+
+def _constant_name(name: str) -> bool:
+    """A name written like a constant (PEP 8): ``STRIDES``, ``NUM_CLASS``, not ``X`` or ``N``."""
+    return len(name) >= 3 and name.isupper()
+
+
+def _shape(node: ast.expr) -> bool:
+    """A tensor's shape: ``x.shape``, ``tf.shape(x)``, ``K.int_shape(x)``."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "shape"
+    return isinstance(node, ast.Call) and _called_name(node.func) in _SHAPES
+
+
+def _called_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
 
 
 def _carried(expr: ast.expr, frame: _Frame) -> set[tuple[str, Span, str]]:
