@@ -477,6 +477,7 @@ class _Frame:
     returns: list[Range | None] = field(default_factory=list)
     sources: dict[str, ast.expr] = field(default_factory=dict)  # last expression bound to a name
     settings: set[str] = field(default_factory=set)  # locals bound to a setting (see _setting)
+    tuples: list[tuple[Range | None, ...]] = field(default_factory=list)  # ``return a, b``
     targets: frozenset[str] = frozenset()  # names assigned by the statement being evaluated
     target_line: int = 0  # and its line
     # Guards on this path for expressions that are not plain names (``reduce_sum(mask) > 0``),
@@ -516,6 +517,11 @@ class RangeAnalysis:
         self._nan: set[tuple[str, Span, str]] = set()  # hazards that can give NaN, not only inf
         self._probing = False  # evaluating a ``where`` branch only to see what it would report
         self._gradient = True  # the code is differentiated (a loss), not only evaluated (a metric)
+        # The elements of the tuple that the function interpreted last returns (each of its
+        # ``return a, b`` joined), for an assignment that unpacks a helper's call; by memo key.
+        self._returned: tuple[Range | None, ...] | None = None
+        self._last_call: ast.Call | None = None  # the call that set it
+        self._tuples: dict[tuple[object, ...], tuple[Range | None, ...] | None] = {}
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -647,8 +653,10 @@ class RangeAnalysis:
             result, produced = self._memo[key]
             for hazard, nan in produced:  # as if it ran again: the caller decides what is kept
                 self._emit(hazard, nan)
+            self._returned = self._tuples.get(key)
             return result
         if qualname in self._active or len(self._active) > _MAX_DEPTH:
+            self._returned = None
             return None
         self._active.add(qualname)
         kept_before = set(self.hazards)
@@ -689,6 +697,7 @@ class RangeAnalysis:
             result,
             tuple((h, (h.path, h.span, h.kind) in self._nan) for h in left),
         )
+        self._tuples[key] = self._returned = _joined_tuples(frame.tuples)
         return result
 
     def _settings(self, owner: str) -> dict[str, Range | None]:
@@ -814,9 +823,19 @@ class RangeAnalysis:
             frame.targets = frozenset(_target_names(node.targets))
             frame.target_line = node.lineno
             before = set(self.hazards)
+            self._returned = None
             value = self.expr(node.value, frame)
+            returned = self._returned if self._last_call is node.value else None
             frame.targets = frozenset()
             for target in node.targets:
+                if (
+                    isinstance(target, ast.Tuple)
+                    and returned is not None
+                    and len(returned) == len(target.elts)
+                ):
+                    for element, item in zip(target.elts, returned, strict=True):
+                        self._assign(element, item, None, frame)
+                    continue
                 self._assign(target, value, node.value, frame)
             self._taint(node.targets, [node.value], before, frame)
         elif isinstance(node, ast.AnnAssign):
@@ -840,7 +859,13 @@ class RangeAnalysis:
             self._assign(node.target, value, None, frame)
             self._taint([node.target], [node.target, node.value], before, frame)
         elif isinstance(node, ast.Return):
-            frame.returns.append(self.expr(node.value, frame) if node.value else None)
+            if isinstance(node.value, ast.Tuple) and node.value.elts:
+                # ``return probs, value``: each element, for ``a, b = self._build_net()``.
+                items = tuple(self.expr(e, frame) for e in node.value.elts)
+                frame.tuples.append(items)
+                frame.returns.append(None)
+            else:
+                frame.returns.append(self.expr(node.value, frame) if node.value else None)
         elif isinstance(node, ast.Expr):
             self._discarded(node.value, frame)
             self.expr(node.value, frame)
@@ -1065,6 +1090,13 @@ class RangeAnalysis:
                 self._assign(element, None, None, frame)
         elif isinstance(target, ast.Starred):
             self._assign(target.value, None, None, frame)
+        elif (attribute := _self_attribute(target)) is not None:
+            # ``self.probs = tf.layers.dense(h, n, tf.nn.softmax)`` then ``tf.log(self.probs)``
+            # in the same method (a TF 1 model built in ``__init__``). A parameter stored as it
+            # is (``self.batch_size = batch_size``) is a configuration value, as _settings
+            # reads it, whatever the frame took the parameter for.
+            plain = isinstance(source, ast.Name) and source.id not in frame.sources
+            frame.env[f"self.{attribute}"] = None if plain else value
 
     def _discarded(self, node: ast.expr, frame: _Frame) -> None:
         """LL308: a guard called as a statement, its result thrown away."""
@@ -1577,6 +1609,67 @@ class RangeAnalysis:
             (op for external in self.project.external(target) if (op := _op_of(external))), None
         )
 
+    def _uniform(self, node: ast.Call, frame: _Frame) -> Range | None:
+        """A uniform draw between two known bounds: ``tf.random.uniform(shape, minval=0.0,
+        maxval=1.0)`` (a diffusion model's times), ``keras.random.uniform``,
+        ``np.random.uniform(low, high)``. None for any other call, or unknown bounds."""
+        target = names.qualify(node.func, frame.module.imports)
+        if target is None:
+            return None
+        module, _, last = target.rpartition(".")
+        module = ops.tensor_module(module)
+        if last != "uniform" or module not in _RANDOM_MODULES:
+            return None
+        if module in ("numpy.random", "random"):
+            spelled, positions, defaults = ("low", "high"), (0, 1), (0.0, 1.0)
+        else:
+            spelled, positions, defaults = ("minval", "maxval"), (1, 2), (0.0, 1.0)
+        bounds = []
+        for keyword, position, default in zip(spelled, positions, defaults, strict=True):
+            given = next((k.value for k in node.keywords if k.arg == keyword), None)
+            if given is None and len(node.args) > position:
+                given = node.args[position]
+            value = default if given is None else _number(given)
+            if given is not None and value is None and isinstance(given, ast.Name):
+                value = _number_or_none(frame.module.constants.get(given.id))
+            if value is None:
+                return None
+            bounds.append(value)
+        low, high = bounds
+        return Range(low, high) if low <= high else None
+
+    def _layer_activation(self, node: ast.Call, frame: _Frame) -> str | None:
+        """The catalogue op of the activation that a layer applied here ends with, whatever its
+        input: a TF 1 functional layer (``tf.layers.dense(x, n, tf.nn.softmax)``, the
+        ``activation=`` of any ``tf.layers`` function) or a Keras layer built and applied at
+        once (``layers.Dense(n, activation="softmax")(x)``). None for any other call, and for
+        a layer whose activation is not given or not known."""
+        func = node.func
+        built = func if isinstance(func, ast.Call) else node
+        target = names.qualify(built.func, frame.module.imports)
+        if target is None:
+            return None
+        module, _, last = target.rpartition(".")
+        module = ops.tensor_module(module)
+        if isinstance(func, ast.Call):
+            if module != "keras.layers" or not last[:1].isupper():
+                return None
+            position = 1 if last == "Dense" else None
+        elif module == "tensorflow.layers" and last[:1].islower():
+            position = 2 if last == "dense" else None
+        else:
+            return None
+        given = next((k.value for k in built.keywords if k.arg == "activation"), None)
+        if given is None and position is not None and len(built.args) > position:
+            given = built.args[position]
+        if isinstance(given, ast.Constant) and isinstance(given.value, str):
+            entry = ops.function(given.value)
+            return entry.range if entry is not None and entry.range != "unknown" else None
+        if given is None or isinstance(given, ast.Constant):
+            return None
+        applied = names.qualify(given, frame.module.imports)
+        return _op_of(applied) if applied is not None else None
+
     def _passed_ops(self, func: ast.expr, frame: _Frame) -> list[str] | None:
         """``activation_function(x)`` where ``activation_function`` is a parameter of the
         function being run: the catalogue ops that its callers pass for it (``tf.nn.relu``),
@@ -1633,6 +1726,10 @@ class RangeAnalysis:
         if fed is not None:
             self._args(node, frame, depth)
             return fed
+        drawn = self._uniform(node, frame)
+        if drawn is not None:
+            self._args(node, frame, depth)
+            return drawn
         op = self._op(node.func, frame)
         method = self._method(node.func, frame) if op is None else None
         if method is not None and method.range != "unknown":
@@ -1652,6 +1749,10 @@ class RangeAnalysis:
                     joined = applied if index == 0 else _join(joined, applied)
                 return _carry(joined, *values)
         if op is None:
+            activation = self._layer_activation(node, frame)
+            if activation is not None:
+                values = self._args(node, frame, depth)
+                return self._apply(activation, node, list(node.args[:1]), [None], frame)
             return self._helper(node, frame, depth)
         if op == "where" and len(node.args) == 3:
             return self._where(node, frame, depth)
@@ -2060,7 +2161,7 @@ class RangeAnalysis:
         if op == "nonpositive":
             return Range(-INF, 0.0)
         if op == "unit":
-            return Range(-1.0, 1.0)
+            return _trig(self._call_name(node.func, frame), first)
         if op == "odd_unit":  # tanh, softsign, erf, sign: in [-1, 1], and of the input's sign
             if first is not None and (first.lo > 0 or (first.lo == 0 and first.lo_open)):
                 return Range(0.0, 1.0, lo_open=True)
@@ -2085,6 +2186,11 @@ class RangeAnalysis:
                     "inside (-1, 1): the gradient is infinite at ±1 and rounding can push a cosine "
                     "past 1 (NaN); use ops.clip(x, -1 + eps, 1 - eps)",
                 )
+            if first is not None and first.lo >= -1.0 and first.hi <= 1.0:
+                # Monotonic on [-1, 1]: ``acos(0.95)`` of a module's setting is a point.
+                if op == "acos":
+                    return Range(math.acos(first.hi), math.acos(first.lo))
+                return Range(math.asin(first.lo), math.asin(first.hi))
             return Range(-INF, INF) if op == "asin" else Range(0.0, math.pi)
         if op in ("sum", "mean") and _whole_softmax(first, node, args):
             # Each row of a softmax sums to 1: summed over its axis it is 1, averaged over
@@ -2199,6 +2305,14 @@ class RangeAnalysis:
         return Range(-INF, INF)
 
     def _helper(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
+        try:
+            return self._followed(node, frame, depth)
+        finally:
+            # What this call returned, if it ran a function of the project (see _returned).
+            if self._last_call is not node:
+                self._returned = None
+
+    def _followed(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """A call into the project's own code: follow it with the argument ranges."""
         arguments = self._args(node, frame, depth)
         target: tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] | None
@@ -2220,7 +2334,9 @@ class RangeAnalysis:
             qualified = names.qualify(node.func, frame.module.imports)
             if qualified is not None:
                 target = self._resolve_qualified(qualified)
-        if target is None:
+        if target is None or _generator(target[2]):
+            # Calling a generator function runs none of its body: it hands out a generator
+            # (a data pipeline's ``DataGenerator(path)``, read with ``next``).
             return None
         module, qualname, function = target
         params = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
@@ -2240,7 +2356,9 @@ class RangeAnalysis:
                 op = frame.callables.get(expr.id)
             if op is not None and op not in _NOT_APPLIED:
                 callables[param] = op
-        return self.function(module, qualname, function, bound, frame.class_name, None, callables)
+        result = self.function(module, qualname, function, bound, frame.class_name, None, callables)
+        self._last_call = node
+        return result
 
     def _resolve_qualified(
         self, qualified: str
@@ -2329,6 +2447,66 @@ _MONITORING: Final = (
     "logging.",
     "absl.logging.",
 )
+
+
+_RANDOM_MODULES: Final = frozenset(
+    {"tensorflow.random", "keras.random", "numpy.random", "random", "jax.random"}
+)
+
+
+def _number_or_none(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _trig(name: str | None, angle: Range | None) -> Range:
+    """``cos`` or ``sin`` of ``angle``: within [-1, 1], and tighter where the angle is known to
+    lie on a monotonic stretch (``cos`` of an angle in [0, pi]: a diffusion schedule's signal
+    rate ``cos(acos(0.95) + t * (acos(0.02) - acos(0.95)))`` is at least 0.02). The bounds are
+    widened by a rounding margin: ``cos(t * pi / 2)`` at ``t = 1`` is 0 in float32, not 6e-17."""
+    if angle is not None and math.isfinite(angle.lo) and math.isfinite(angle.hi):
+        lo, hi = angle.lo, angle.hi
+        bounds = None
+        if name == "cos" and lo >= 0.0 and hi <= math.pi:
+            bounds = math.cos(hi), math.cos(lo)
+        elif name == "cos" and lo >= -math.pi and hi <= 0.0:
+            bounds = math.cos(lo), math.cos(hi)
+        elif name == "sin" and lo >= -math.pi / 2 and hi <= math.pi / 2:
+            bounds = math.sin(lo), math.sin(hi)
+        if bounds is not None:
+            low, high = max(-1.0, bounds[0] - _TRIG_MARGIN), min(1.0, bounds[1] + _TRIG_MARGIN)
+            reason = "a cosine, 0 at an angle of pi / 2" if name == "cos" else "a sine, 0 at 0"
+            return Range(low, high, reason=reason if low <= 0.0 <= high else "")
+    return Range(-1.0, 1.0)
+
+
+_TRIG_MARGIN: Final = 1e-6
+
+
+def _generator(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> bool:
+    """Whether ``function`` is a generator: a ``yield`` in its own body (not a nested one's)."""
+    if isinstance(function, ast.Lambda):
+        return False
+    pending: list[ast.AST] = list(function.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            pending.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _joined_tuples(
+    tuples: list[tuple[Range | None, ...]],
+) -> tuple[Range | None, ...] | None:
+    """The elements of a function's ``return a, b`` statements, joined position by position;
+    None unless every return of a tuple has the same length."""
+    if not tuples or any(len(t) != len(tuples[0]) for t in tuples):
+        return None
+    joined = list(tuples[0])
+    for other in tuples[1:]:
+        joined = [_join(a, b) for a, b in zip(joined, other, strict=True)]
+    return tuple(joined)
 
 
 def _self_attribute(node: ast.AST) -> str | None:
