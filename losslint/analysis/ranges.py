@@ -2837,7 +2837,7 @@ def _dependencies(statements: list[ast.stmt], start: set[str], line: int) -> set
         for stmt in body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            if _assigns(stmt):
                 found.append((stmt, always))
             if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)) and _encloses(stmt, line):
                 # A loop around the value: its assignments reach it from any order.
@@ -2854,17 +2854,23 @@ def _dependencies(statements: list[ast.stmt], start: set[str], line: int) -> set
     reaching: set[tuple[str, int]] = set()
 
     def follow(stmt: ast.stmt, always: bool) -> bool:
-        value = stmt.value  # type: ignore[attr-defined]
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]  # type: ignore[attr-defined]
-        assigned = set(_target_names(targets))
-        if value is None or not assigned & needed:
-            return False
-        read = _names(value)
-        if isinstance(stmt, ast.AugAssign):
-            read |= _names(stmt.target)
+        grown_list = _appended(stmt)
+        if grown_list is not None:  # ``costs.append(cost)``: costs now holds cost too
+            assigned, read = {grown_list[0]}, set().union(*map(_names, grown_list[1]))
+            if not assigned & needed:
+                return False
+        else:
+            value = stmt.value  # type: ignore[attr-defined]
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]  # type: ignore[attr-defined]
+            assigned = set(_target_names(targets))
+            if value is None or not assigned & needed:
+                return False
+            read = _names(value)
+            if isinstance(stmt, ast.AugAssign):
+                read |= _names(stmt.target)
         new = {(name, stmt.lineno) for name in assigned} - reaching
         reaching.update(new)
-        if always and not isinstance(stmt, ast.AugAssign):
+        if always and not isinstance(stmt, ast.AugAssign) and grown_list is None:
             needed.difference_update(assigned)
         grown = not read <= needed
         needed.update(read)
@@ -2882,7 +2888,26 @@ def _encloses(stmt: ast.stmt, line: int) -> bool:
 
 
 def _assigns(stmt: ast.stmt) -> bool:
-    return isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign))
+    """An assignment, or a list grown in place (see _appended)."""
+    return isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)) or (
+        _appended(stmt) is not None
+    )
+
+
+def _appended(stmt: ast.stmt) -> tuple[str, list[ast.expr]] | None:
+    """``costs.append(cost)`` (or ``extend``, ``insert``) as a statement: the list's name and
+    what it now also holds (a loss per device, added up after the loop with ``tf.add_n``)."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return None
+    func = stmt.value.func
+    if (
+        isinstance(func, ast.Attribute)
+        and func.attr in ("append", "extend", "insert")
+        and isinstance(func.value, ast.Name)
+        and stmt.value.args
+    ):
+        return func.value.id, list(stmt.value.args)
+    return None
 
 
 def _span_of(node: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:

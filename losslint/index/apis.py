@@ -116,6 +116,7 @@ _WORDS: Final = (
     "register_keras_serializable",
     "load_model",
     "custom_object_scope",
+    "get_custom_objects",
     *SHIM_SHORT_NAMES,
 )
 _BACKEND_ROOTS: Final = frozenset(
@@ -375,6 +376,10 @@ class _Collector:
                 parts = names.dotted(func.value)
                 if parts:
                     self.fits.append((scope, node.lineno, node, ".".join(parts)))
+            elif attr == "update" and self._custom_objects(func.value):
+                # ``get_custom_objects().update({"my_loss": my_loss})``: registered for every
+                # later load_model(), as a custom_object_scope is for the loads inside it.
+                self.uses.append(ApiUse("load", "handled", scope, self.span(node), node=node))
         callee = names.qualify(func, self.imports)
         if callee is None:
             return
@@ -401,6 +406,13 @@ class _Collector:
             )
         elif callee.rpartition(".")[2] in ("custom_object_scope", "CustomObjectScope"):
             self.uses.append(ApiUse("load", "handled", scope, self.span(node), node=node))
+
+    def _custom_objects(self, node: ast.expr) -> bool:
+        """``get_custom_objects()``: Keras's global registry of custom objects."""
+        if not isinstance(node, ast.Call):
+            return False
+        callee = names.qualify(node.func, self.imports)
+        return callee is not None and callee.rpartition(".")[2] == "get_custom_objects"
 
     def method(
         self, attribute: ast.expr, name: str, receiver: ast.expr, scope: str, call: ast.Call | None
