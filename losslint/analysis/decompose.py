@@ -892,11 +892,7 @@ def _all_args(arguments: ast.arguments) -> list[ast.arg]:
 
 def _weight_name(factor: ast.expr) -> str | None:
     """The variable a weight is read from (``lambda_mse``, ``self.alpha``), if any."""
-    if isinstance(factor, ast.Name):
-        return factor.id
-    if isinstance(factor, ast.Attribute):
-        return factor.attr
-    return None
+    return names.last_name(factor)
 
 
 # -- a loss definition's body, and the metrics that track its terms ---------------------------

@@ -2714,7 +2714,7 @@ def _setting(node: ast.expr, frame: _Frame) -> bool:
             for i in indices
         )
     if isinstance(node, ast.Call):
-        name = _called_name(node.func)
+        name = names.last_name(node.func)
         if name in _SHAPES:
             return True
         return name in _CASTS and bool(node.args) and _setting(node.args[0], frame)
@@ -2737,15 +2737,7 @@ def _shape(node: ast.expr) -> bool:
     """A tensor's shape: ``x.shape``, ``tf.shape(x)``, ``K.int_shape(x)``."""
     if isinstance(node, ast.Attribute):
         return node.attr == "shape"
-    return isinstance(node, ast.Call) and _called_name(node.func) in _SHAPES
-
-
-def _called_name(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
+    return isinstance(node, ast.Call) and names.last_name(node.func) in _SHAPES
 
 
 def _carried(expr: ast.expr, frame: _Frame) -> set[tuple[str, Span, str]]:

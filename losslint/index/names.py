@@ -311,6 +311,16 @@ def _absolute_module(module: str | None, level: int, package: str) -> str | None
     return ".".join(base)
 
 
+def last_name(expr: ast.expr) -> str | None:
+    """The name an expression ends with: ``mean`` for ``mean`` and for ``tf.math.mean`` or
+    ``self.alpha`` (whatever the receiver); None for anything else."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    return None
+
+
 def dotted(expr: ast.expr) -> list[str] | None:
     """``a.b.c`` as ``["a", "b", "c"]``; None for anything that is not a plain name chain."""
     parts: list[str] = []

@@ -881,11 +881,7 @@ def _fetch_key(node: ast.expr) -> str | None:
 
 def _callee_name(node: ast.expr) -> str | None:
     """``get_loss`` for ``net.get_loss(...)``, ``self.get_loss(...)`` or ``get_loss(...)``."""
-    if not isinstance(node, ast.Call):
-        return None
-    if isinstance(node.func, ast.Attribute):
-        return node.func.attr
-    return node.func.id if isinstance(node.func, ast.Name) else None
+    return names.last_name(node.func) if isinstance(node, ast.Call) else None
 
 
 def _self_attribute(node: ast.expr) -> str | None:
