@@ -1620,8 +1620,10 @@ class RangeAnalysis:
         module = ops.tensor_module(module)
         if last != "uniform" or module not in _RANDOM_MODULES:
             return None
-        if module in ("numpy.random", "random"):
+        if module == "numpy.random":
             spelled, positions, defaults = ("low", "high"), (0, 1), (0.0, 1.0)
+        elif module == "random":
+            spelled, positions, defaults = ("a", "b"), (0, 1), (0.0, 1.0)
         else:
             spelled, positions, defaults = ("minval", "maxval"), (1, 2), (0.0, 1.0)
         bounds = []
@@ -1751,7 +1753,7 @@ class RangeAnalysis:
         if op is None:
             activation = self._layer_activation(node, frame)
             if activation is not None:
-                values = self._args(node, frame, depth)
+                self._args(node, frame, depth)  # the layer's input, for what it reports
                 return self._apply(activation, node, list(node.args[:1]), [None], frame)
             return self._helper(node, frame, depth)
         if op == "where" and len(node.args) == 3:
