@@ -1631,12 +1631,13 @@ class RangeAnalysis:
             given = next((k.value for k in node.keywords if k.arg == keyword), None)
             if given is None and len(node.args) > position:
                 given = node.args[position]
-            value = default if given is None else _number(given)
-            if given is not None and value is None and isinstance(given, ast.Name):
-                value = _number_or_none(frame.module.constants.get(given.id))
-            if value is None:
+            if given is None:
+                bounds.append(default)
+                continue
+            known = self.expr(given, frame)  # a literal, or a module's setting (``MAX_T``)
+            if known is None or not known.is_constant:
                 return None
-            bounds.append(value)
+            bounds.append(known.lo)
         low, high = bounds
         return Range(low, high) if low <= high else None
 
@@ -2454,10 +2455,6 @@ _MONITORING: Final = (
 _RANDOM_MODULES: Final = frozenset(
     {"tensorflow.random", "keras.random", "numpy.random", "random", "jax.random"}
 )
-
-
-def _number_or_none(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _trig(name: str | None, angle: Range | None) -> Range:
