@@ -234,3 +234,32 @@ def test_a_finite_test_handles_only_what_its_value_was_computed_with() -> None:
     """
     lines = sorted(h.span.line for h in _hazards(source) if h.kind == "divide")
     assert lines == [15, 22]  # looked_at_loss and other_loss (the prefix adds 3 lines)
+
+
+def test_a_site_reached_from_two_losses_gets_the_same_reason_in_either_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A helper's log reached from two losses with different reasons is one finding, and which
+    reason it gives does not depend on the order the losses are analysed in (the order of the
+    files in the tree): a cached or partial run must say what a full run says."""
+    source = textwrap.dedent(
+        """
+        import tensorflow as tf
+
+        def safe_log(x):
+            return tf.math.log(x)
+
+        def relu_loss(y_true, y_pred):
+            return -y_true * safe_log(tf.nn.relu(y_pred))
+
+        def raw_loss(y_true, y_pred):
+            return -y_true * safe_log(y_pred)
+        """
+    )
+    module = index_module(ast.parse(source), source, "m.py", "m")
+    forward = ranges.find_hazards(ProjectIndex([module]))
+    definitions = ProjectIndex.definitions
+    monkeypatch.setattr(ProjectIndex, "definitions", lambda self: list(reversed(definitions(self))))
+    backward = ranges.find_hazards(ProjectIndex([module]))
+    assert [h.span.line for h in forward] == [5]
+    assert forward == backward

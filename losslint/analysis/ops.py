@@ -124,6 +124,8 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
         Op("identity", "unknown"),
     ),
     ("reshape squeeze expand_dims unsqueeze", Op("identity", "shape")),
+    # Pieces of a tensor, each within its range: ``a, b = tf.split(x, 2, axis=1)``.
+    ("split array_split hsplit vsplit dsplit unstack unbind tensor_split", Op("split", "unknown")),
     ("batch_flatten", Op("identity", "shape")),
     ("flatten ravel", Op("identity", "flatten")),
     ("boolean_mask gather_nd masked_select", Op("identity", "mixes")),
@@ -173,15 +175,15 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     # -- the rest of keras.ops, torch and TF that neither analysis interprets ------------------
     (
         "image linalg nn numpy associative_scan convert_to_numpy custom_gradient dtype "
-        "fori_loop is_tensor map scan scatter scatter_update slice_update unstack "
+        "fori_loop is_tensor map scan scatter scatter_update slice_update "
         "vectorized_map while_loop rearrange jvp extract_sequences fft fft2 ifft2 irfft istft "
         "rfft segment_max segment_min segment_prod segment_sum stft top_k view_as_complex "
         "view_as_real adaptive_average_pool adaptive_max_pool average_pool batch_normalization "
         "conv conv_transpose ctc_decode ctc_loss depth_to_space depthwise_conv "
         "dot_product_attention fold layer_normalization max_pool rms_normalization "
-        "separable_conv space_to_depth unfold allclose argpartition argsort array_split "
-        "bincount diff digitize dsplit histogram hsplit nonzero pad searchsorted split "
-        "trapezoid unique unravel_index vectorize view vsplit psnr",
+        "separable_conv space_to_depth unfold allclose argpartition argsort "
+        "bincount diff digitize histogram nonzero pad searchsorted "
+        "trapezoid unique unravel_index vectorize view psnr",
         Op("unknown", "unknown"),
     ),
     # -- whole-loss functions --------------------------------------------------------------------
@@ -242,7 +244,7 @@ TRANSFERS: Final = frozenset(
         "reciprocal_no_nan", "pow", "square", "abs", "clip", "maximum", "minimum", "multiply",
         "add", "subtract", "negative", "acos", "asin", "sigmoid", "softmax", "nonpositive",
         "softplus", "unit", "odd_unit", "relu", "normalize", "at_least_one", "nonnegative", "round",
-        "boolean", "where", "cond", "sanitize", "identity", "diag", "sum", "count", "mean",
+        "boolean", "where", "cond", "sanitize", "identity", "split", "diag", "sum", "count", "mean",
         "extreme", "spread", "logsumexp", "norm", "one", "zero", "eye", "linear", "unknown",
     }
 )  # fmt: skip

@@ -20,7 +20,8 @@ import ast
 import contextlib
 import copy
 import math
-from collections.abc import Iterable, Iterator, Sequence
+import struct
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -74,6 +75,7 @@ _FINITE_TESTS: Final = frozenset(
     {"isnan", "isinf", "isfinite", "is_nan", "is_inf", "is_finite", "isneginf", "isposinf"}
 )
 _INF_TESTS: Final = frozenset({"isinf", "is_inf", "isneginf", "isposinf"})
+_NAN_TESTS: Final = frozenset({"isnan", "is_nan"})
 # The where-gradient trap, by hazard kind: what is still computed, and the double-where fix.
 _TRAP_NAMES: Final = {"log": "log", "sqrt": "square root", "divide": "division", "power": "power"}
 _TRAP_FIXES: Final = {
@@ -345,11 +347,36 @@ def _reduce_sum(a: Range) -> Range:
     )
 
 
+_ROUNDED: Final = "which float32 rounds to"
+
+
+def _float32(value: float) -> float:
+    """``value`` as float32 holds it: a bound within 3e-8 of 1 is 1 (``1 - 1e-8``)."""
+    try:
+        return float(struct.unpack("f", struct.pack("f", value))[0])
+    except OverflowError:
+        return math.copysign(INF, value)
+
+
+def _rounded(bound: Range | None) -> tuple[Range | None, str]:
+    """A constant bound of a guard, as the float32 tensor it is applied to holds it, and a
+    note where rounding moved it onto 0 or 1 (``clip(p, 1e-8, 1 - 1e-8)`` keeps 1 - p at 0)."""
+    if bound is None or not bound.is_constant:
+        return bound, ""
+    single = _float32(bound.lo)
+    if single == bound.lo or single not in (0.0, 1.0):
+        return bound, ""
+    note = f"{bound.lo:.10g}, {_ROUNDED} {_fmt(single)}"
+    return replace(bound, lo=single, hi=single), note
+
+
 def _clip(a: Range | None, low: Range | None, high: Range | None) -> Range | None:
     """``clip(a, low, high)``. With ``low > high`` backends disagree (NumPy and JAX give
     ``high``, TensorFlow ``low``), so the result covers both orders of max and min."""
     if a is None and low is None:
         return None
+    low, low_note = _rounded(low)
+    high, high_note = _rounded(high)
     value = a if a is not None else Range(-INF, INF)
     first = _bound_above(_bound_below(value, low), high)
     second = _bound_below(_bound_above(value, high), low)
@@ -362,6 +389,10 @@ def _clip(a: Range | None, low: Range | None, high: Range | None) -> Range | Non
         reason = f"clipped with an upper bound of {_fmt(result.lo)}"
     elif result.hi >= 1 and high is not None and high.is_constant and not reason:
         reason = f"clipped with an upper bound of {_fmt(result.hi)}"
+    if high_note and high is not None and result.hi == high.hi:
+        reason = f"clipped with an upper bound of {high_note}"
+    elif low_note and low is not None and result.lo == low.lo:
+        reason = f"clipped with a lower bound of {low_note}"
     return replace(result, reason=reason, normalizer=None, overflow=None)
 
 
@@ -393,6 +424,11 @@ def _fmt(value: float) -> str:
 def _maximum(a: Range | None, b: Range | None) -> Range | None:
     if a is None and b is None:
         return None
+    (a, a_note), (b, b_note) = _rounded(a), _rounded(b)
+    if a_note or b_note:  # ``maximum(x, 1e-50)`` is ``maximum(x, 0)`` in float32
+        floor = _maximum(a, b)
+        note = a_note or b_note
+        return replace(floor, reason=f"a maximum with {note}") if floor else None
     if a is None or b is None:
         known = a or b
         assert known is not None
@@ -547,7 +583,9 @@ class RangeAnalysis:
             self._objective(
                 module, objective.kind, objective.scope, objective.node, objective.stored
             )
-        return sorted(self.hazards.values(), key=lambda h: (h.path, h.span.line, h.span.column))
+        return sorted(
+            self.hazards.values(), key=lambda h: (h.path, h.span.line, h.span.column, h.kind)
+        )
 
     def _module(self, name: str) -> ModuleIndex | None:
         return self.project.module_named(name)
@@ -636,9 +674,12 @@ class RangeAnalysis:
         class_name: str | None,
         outer: dict[str, Range | None] | None = None,
         callables: dict[str, str] | None = None,
+        enclosing: Mapping[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] | None = None,
     ) -> Range | None:
         """Interpret a function; ``arguments`` None means "as a loss, with its own defaults";
-        ``callables``: parameters bound to a tensor-math function, by its catalogue op."""
+        ``callables``: parameters bound to a tensor-math function, by its catalogue op;
+        ``enclosing``: the local functions of the scope a nested function is defined in, which
+        it can call (two helpers defined side by side in a model's ``__init__``)."""
         env = dict(self._settings(qualname.rpartition(".")[0]))
         env.update(outer or {})
         env.update(self._defaults(node, loss_inputs=arguments is None, module=module))
@@ -661,7 +702,14 @@ class RangeAnalysis:
         self._active.add(qualname)
         kept_before = set(self.hazards)
         recorded_before = list(self._record or ())  # alive, so that no id is reused
-        frame = _Frame(module, qualname, env, {}, class_name, callables=dict(callables or {}))
+        frame = _Frame(
+            module,
+            qualname,
+            env,
+            dict(enclosing or {}),
+            class_name,
+            callables=dict(callables or {}),
+        )
         arguments_of = node.args
         frame.settings = {
             a.arg
@@ -775,17 +823,25 @@ class RangeAnalysis:
         cls = owner.rpartition(".")[2] if owner in self.project.classes else None
         frame = _Frame(module, scope, params, {}, cls)
         self._record, self._record_frame = [], frame
+        statements_recorded: set[int] = set()
         try:
             # Nested beyond Python's stack: what was found so far stands.
             with contextlib.suppress(RecursionError):
                 self.block(statements, frame)
+                statements_recorded = {id(entry) for entry in self._record}
+                # What evaluating the trained expression reports is needed, wherever it lies
+                # (``self.calculate_loss()``'s helpers, in another module).
                 self.expr(node, frame)
         finally:
             recorded, self._record, self._record_frame = self._record, None, None
         reaching = _dependencies(statements, _names(node), node.lineno)
         start, end = _span_of(node)
-        for hazard, targets, line in recorded:
-            inside = start <= (hazard.span.line, hazard.span.column) <= end
+        for entry in recorded:
+            hazard, targets, line = entry
+            inside = id(entry) not in statements_recorded or (
+                hazard.path == module.path
+                and start <= (hazard.span.line, hazard.span.column) <= end
+            )
             if inside or any((target, line) in reaching for target in targets):
                 self._keep(hazard)
 
@@ -829,7 +885,7 @@ class RangeAnalysis:
             frame.targets = frozenset()
             for target in node.targets:
                 if (
-                    isinstance(target, ast.Tuple)
+                    isinstance(target, (ast.Tuple, ast.List))
                     and returned is not None
                     and len(returned) == len(target.elts)
                 ):
@@ -859,7 +915,7 @@ class RangeAnalysis:
             self._assign(node.target, value, None, frame)
             self._taint([node.target], [node.target, node.value], before, frame)
         elif isinstance(node, ast.Return):
-            if isinstance(node.value, ast.Tuple) and node.value.elts:
+            if isinstance(node.value, (ast.Tuple, ast.List)) and node.value.elts:
                 # ``return probs, value``: each element, for ``a, b = self._build_net()``.
                 items = tuple(self.expr(e, frame) for e in node.value.elts)
                 frame.tuples.append(items)
@@ -1086,8 +1142,10 @@ class RangeAnalysis:
             if isinstance(source, ast.Lambda):
                 frame.local_functions[target.id] = source
         elif isinstance(target, (ast.Tuple, ast.List)):
+            # The pieces of a split tensor keep its range; anything else unpacked is unknown.
+            piece = value if self._splits(source, frame) else None
             for element in target.elts:
-                self._assign(element, None, None, frame)
+                self._assign(element, piece, None, frame)
         elif isinstance(target, ast.Starred):
             self._assign(target.value, None, None, frame)
         elif (attribute := _self_attribute(target)) is not None:
@@ -1097,6 +1155,14 @@ class RangeAnalysis:
             # reads it, whatever the frame took the parameter for.
             plain = isinstance(source, ast.Name) and source.id not in frame.sources
             frame.env[f"self.{attribute}"] = None if plain else value
+
+    def _splits(self, source: ast.expr | None, frame: _Frame) -> bool:
+        """Whether ``source`` cuts a tensor into pieces (``tf.split``, ``unstack``)."""
+        if not isinstance(source, ast.Call):
+            return False
+        name = self._call_name(source.func, frame)
+        entry = ops.function(name) if name is not None else self._method(source.func, frame)
+        return entry is not None and entry.range == "split"
 
     def _discarded(self, node: ast.expr, frame: _Frame) -> None:
         """LL308: a guard called as a statement, its result thrown away."""
@@ -1711,6 +1777,18 @@ class RangeAnalysis:
         if last == "placeholder":
             return Range(-INF, INF, reason="a placeholder, fed any value", source=True)
         if last in ("Variable", "get_variable"):
+            initial = node.args[0] if node.args else None
+            for keyword in node.keywords:
+                if keyword.arg in ("initial_value", "initializer"):
+                    initial = keyword.value
+            start = _number(initial)
+            if start is not None and start != 0.0:
+                # ``tau = tf.Variable(5.0)``: a scalar set by hand (a temperature, a schedule
+                # fed or assigned), or trained from there: it keeps its sign in practice. A
+                # bias starting at 0 has any sign from the first step.
+                return (
+                    Range(0.0, INF, lo_open=True) if start > 0 else Range(-INF, 0.0, hi_open=True)
+                )
             return Range(-INF, INF, reason="a trained variable, of any sign")
         return None
 
@@ -1902,7 +1980,8 @@ class RangeAnalysis:
 
     def _finite_test(self, condition: ast.expr, frame: _Frame) -> None:
         """``where(is_nan(v), 0, v)``: the non-finite values of v are handled on purpose.
-        ``is_inf`` does not catch NaN, so it handles only the hazards whose result is ±inf."""
+        ``is_inf`` does not catch NaN, so it handles only the hazards whose result is ±inf;
+        ``is_nan`` does not catch ±inf, so it handles only those that can give NaN."""
         for call in ast.walk(self._source(condition, frame)):
             if not (isinstance(call, ast.Call) and call.args):
                 continue
@@ -1910,14 +1989,13 @@ class RangeAnalysis:
             if name not in _FINITE_TESTS:
                 continue
             tested = call.args[0]
-            self._handled(self._quiet(tested, frame), inf_only=name in _INF_TESTS)
+            caught = "inf" if name in _INF_TESTS else "nan" if name in _NAN_TESTS else "both"
+            self._handled(self._quiet(tested, frame), caught)
             # A value of no known range carries no hazards: those of the expression it was
             # computed by (``mcc = cov / sqrt(v)``), and those its names carry, are tested too.
-            self._handled_within(tested, self._source(tested, frame), frame, name in _INF_TESTS)
+            self._handled_within(tested, self._source(tested, frame), frame, caught)
 
-    def _handled_within(
-        self, tested: ast.expr, expr: ast.expr, frame: _Frame, inf_only: bool
-    ) -> None:
+    def _handled_within(self, tested: ast.expr, expr: ast.expr, frame: _Frame, caught: str) -> None:
         """Forget the hazards reported inside ``expr``, the expression ``tested`` was computed
         by, and those the names in ``tested`` carry (see :meth:`_handled`)."""
         where = node_span(expr, frame.module.lines)
@@ -1929,7 +2007,7 @@ class RangeAnalysis:
             and (key[1].end_line, key[1].end_column) <= (where.end_line, where.end_column)
         ]
         inside += _carried(tested, frame)
-        self._forget(inside, inf_only)
+        self._forget(inside, caught)
 
     def _taint(
         self,
@@ -1957,15 +2035,16 @@ class RangeAnalysis:
             else:
                 frame.taints.pop(name, None)
 
-    def _handled(self, value: Range | None, inf_only: bool = False) -> None:
+    def _handled(self, value: Range | None, caught: str = "both") -> None:
         """Forget the hazards whose non-finite result ``value`` carries: the code handles it
-        (with ``inf_only``, only those that give ±inf and never NaN)."""
+        (``caught``: "inf", only those that give ±inf and never NaN; "nan", only those that
+        can give NaN; "both")."""
         if value is None or not value.pending:
             return
-        self._forget(value.pending, inf_only)
+        self._forget(value.pending, caught)
 
-    def _forget(self, keys: Iterable[tuple[str, Span, str]], inf_only: bool) -> None:
-        handled = [k for k in keys if not (inf_only and k in self._nan)]
+    def _forget(self, keys: Iterable[tuple[str, Span, str]], caught: str) -> None:
+        handled = [k for k in keys if caught == "both" or (k in self._nan) == (caught == "nan")]
         for key in handled:
             self.hazards.pop(key, None)
         if self._record is not None:
@@ -2086,6 +2165,8 @@ class RangeAnalysis:
                 return _cosh_sum(first, values[1])
             return _add_any(first, values[1] if len(values) > 1 else None)
         if op == "subtract":
+            if len(args) > 1 and self._is_max_of(args[1], args[0], frame):
+                return Range(-INF, 0.0, shifted=True)  # ``tf.subtract(x, reduce_max(x))``
             second = values[1] if len(values) > 1 else None
             return _add_any(first, _negate(second) if second else None, guard=False)
         if op == "negative":
@@ -2116,11 +2197,16 @@ class RangeAnalysis:
             return self._power(first, values[1], first_node, node, frame)
         if op == "square":
             reason = "a square, which is 0 where its input is 0"
+            # Bounded where its input is: ``1 - tanh(x) ** 2`` reaches 0 where tanh reaches ±1.
+            top = INF
+            if first is not None and math.isfinite(first.lo) and math.isfinite(first.hi):
+                top = max(_fmul(first.lo, first.lo), _fmul(first.hi, first.hi))
+                reason = first.reason or reason
             if first is not None and first.lo > 0:
-                return Range(_fmul(first.lo, first.lo), INF)
+                return Range(_fmul(first.lo, first.lo), top)
             if first is not None and first.nonzero:
-                return Range(0.0, INF, lo_open=True)
-            return Range(0.0, INF, reason=reason)
+                return Range(0.0, top, lo_open=True)
+            return Range(0.0, top, reason=reason)
         if op == "abs":
             if first is not None and first.lo > 0:
                 return first
@@ -2166,11 +2252,14 @@ class RangeAnalysis:
         if op == "unit":
             return _trig(self._call_name(node.func, frame), first)
         if op == "odd_unit":  # tanh, softsign, erf, sign: in [-1, 1], and of the input's sign
+            # Each reaches ±1 in float32 (tanh beyond about 9): ``1 - tanh(x) ** 2`` is 0 there.
+            name = _text(node.func, 24)
+            reason = f"{name} reaches -1 and 1 in float32"
             if first is not None and (first.lo > 0 or (first.lo == 0 and first.lo_open)):
-                return Range(0.0, 1.0, lo_open=True)
+                return Range(0.0, 1.0, lo_open=True, reason=reason)
             if first is not None and (first.hi < 0 or (first.hi == 0 and first.hi_open)):
-                return Range(-1.0, 0.0, hi_open=True)
-            return Range(-1.0, 1.0)
+                return Range(-1.0, 0.0, hi_open=True, reason=reason)
+            return Range(-1.0, 1.0, reason=f"{name} is 0 at 0 and reaches -1 and 1 in float32")
         if op == "relu":
             return Range(0.0, INF, reason="relu is 0 for negative inputs")
         if op == "normalize":
@@ -2211,13 +2300,17 @@ class RangeAnalysis:
             # -inf entries drop out of a log-sum-exp (exp(-inf) = 0): ``y_pred + log(mask)`` is
             # how a multilabel crossentropy masks classes out (bert4keras's ZLPR loss). Only
             # NaN, which no such mask gives, would survive.
-            self._handled(first, inf_only=True)
+            self._handled(first, "inf")
             if first_node is not None:  # through a name: ``y_neg = concatenate([y_neg, 0])``
-                self._forget(_carried(first_node, frame), inf_only=True)
+                self._forget(_carried(first_node, frame), "inf")
             return None
         if op == "where":  # reached without its three arguments: where(mask) gives indices
             return _join(values[1], values[2]) if len(values) == 3 else None
         if op == "identity":
+            return first
+        if op == "split":  # each piece within the tensor's range, for ``a, b = split(x)``
+            if first_node is None:
+                first = self._keyword(node, frame, "value", "tensor", "ary", "x", "input")[1]
             return first
         if op == "count":
             # Only a size made smaller can be 0: say when (``n * (n - 1)``, ``(w - 1) * c``).
@@ -2279,7 +2372,13 @@ class RangeAnalysis:
         ):
             below = ("-1" if threshold < 0 else "0") + (" or less" if value.lo < threshold else "")
             why = value.reason or "nothing keeps it positive"
-            if threshold == 0.0 and (value.source or (value.lo >= 0 and value.hi <= 1)):
+            if threshold == 0.0 and _ROUNDED in why:
+                text = (
+                    f"log of {_text(value_node)}, which can be {below} ({why}): float32 "
+                    "cannot hold the guard's constant, so it guards nothing; use an eps of 1e-7 "
+                    "(keras.config.epsilon()) or more"
+                )
+            elif threshold == 0.0 and (value.source or (value.lo >= 0 and value.hi <= 1)):
                 text = (
                     f"log of {_text(value_node)}, which can be {below} ({why}): use "
                     "ops.log(ops.clip(x, eps, 1 - eps)) for a probability, or ops.log(x + eps)"
@@ -2320,10 +2419,12 @@ class RangeAnalysis:
         arguments = self._args(node, frame, depth)
         target: tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] | None
         target = None
+        enclosing = None
         if isinstance(node.func, ast.Name):
             local = frame.local_functions.get(node.func.id)
             if local is not None:
                 target = (frame.module, f"{frame.qualname}.{node.func.id}", local)
+                enclosing = frame.local_functions
             else:
                 target = self._resolve_function(frame.module, node.func.id, None)
         elif (
@@ -2342,6 +2443,16 @@ class RangeAnalysis:
             # (a data pipeline's ``DataGenerator(path)``, read with ``next``).
             return None
         module, qualname, function = target
+        if enclosing is None and isinstance(node.func, ast.Attribute) and _abstract(function):
+            # ``self.calculate_loss()`` in a base class whose own method only raises
+            # NotImplementedError: the subclasses' methods are what runs.
+            overrides = self.project.overrides(qualname)
+            if len(overrides) == 1:
+                qualname = overrides[0]
+                module, function = (
+                    self.project.functions[qualname][0],
+                    self.project.functions[qualname][1].node,
+                )
         params = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
         if params[:1] == ["self"] and isinstance(node.func, ast.Attribute):
             params = params[1:]
@@ -2359,7 +2470,9 @@ class RangeAnalysis:
                 op = frame.callables.get(expr.id)
             if op is not None and op not in _NOT_APPLIED:
                 callables[param] = op
-        result = self.function(module, qualname, function, bound, frame.class_name, None, callables)
+        result = self.function(
+            module, qualname, function, bound, frame.class_name, None, callables, enclosing
+        )
         self._last_call = node
         return result
 
@@ -2440,7 +2553,18 @@ class RangeAnalysis:
             self._keep(hazard)
 
     def _keep(self, hazard: Hazard) -> None:
-        self.hazards.setdefault((hazard.path, hazard.span, hazard.kind), hazard)
+        """One hazard per site: where two subjects reach the same site with different reasons
+        (a helper called from two losses), the one kept does not depend on which subject was
+        analysed first (the order follows the files in the tree)."""
+        key = (hazard.path, hazard.span, hazard.kind)
+        kept = self.hazards.get(key)
+        if kept is None or _rank(hazard) < _rank(kept):
+            self.hazards[key] = hazard
+
+
+def _rank(hazard: Hazard) -> tuple[str, str]:
+    """The order in which hazards at one site are preferred: any fixed order will do."""
+    return hazard.message, hazard.fix.message if hazard.fix is not None else ""
 
 
 _MONITORING: Final = (
@@ -2493,6 +2617,27 @@ def _generator(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) ->
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             pending.extend(ast.iter_child_nodes(node))
     return False
+
+
+def _abstract(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> bool:
+    """A method with no body of its own: a docstring, ``pass``, ``...`` or a ``raise`` of
+    ``NotImplementedError``, for subclasses to override."""
+    if isinstance(function, ast.Lambda):
+        return False
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    for statement in body:
+        if isinstance(statement, ast.Pass):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue  # ``...``
+        if isinstance(statement, ast.Raise) and statement.exc is not None:
+            raised = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
+            if names.last_name(raised) == "NotImplementedError":
+                continue
+        return False
+    return True
 
 
 def _joined_tuples(

@@ -364,13 +364,17 @@ _MAX_SYNTHETIC: Final = 12  # bindings and operators followed to tell a syntheti
 _RANDOM_DRAWS: Final = frozenset(
     {"random_normal", "random_uniform", "truncated_normal", "normal", "uniform", "randn", "rand"}
 )
+# What a gradient may be taken with respect to without training anything (see _perturbation).
+_PERTURBATIONS: Final = _RANDOM_DRAWS | {"placeholder"}
 
 
 def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr, ast.expr | None] | None:
     """``(kind, trained expression, sources)`` when ``call`` trains on a value outside
     ``compile``; ``sources``: what a gradient is taken with respect to, when written."""
     func = call.func
-    if name == "minimize" and isinstance(func, ast.Attribute):
+    if name in ("minimize", "compute_gradients") and isinstance(func, ast.Attribute):
+        # A TF 1 optimizer's ``compute_gradients(loss)``, then ``apply_gradients``, is
+        # ``minimize(loss)`` in two steps (to clip the gradients in between).
         loss = _argument(call, 0, "loss")
         return ("minimize", loss, None) if loss is not None else None
     if name in ("gradient", "gradients") and (call.args or call.keywords):
@@ -885,8 +889,9 @@ class ModuleIndexer:
 
     def _perturbation(self, sources: ast.expr, scope: _Scope) -> bool:
         """Whether a gradient is taken with respect to a perturbation of the inputs, not the
-        weights: names the scope gives to ``tape.watch`` (FGSM's input image) or draws at
-        random (virtual adversarial training's ``d = tf.random_normal(tf.shape(x))``)."""
+        weights: names the scope gives to ``tape.watch`` (FGSM's input image), draws at
+        random (virtual adversarial training's ``d = tf.random_normal(tf.shape(x))``) or
+        binds to a TF 1 placeholder (``tf.gradients(loss, [logits])`` of a fed tensor)."""
         listed = sources.elts if isinstance(sources, (ast.List, ast.Tuple)) else [sources]
         found = [n.id for n in listed if isinstance(n, ast.Name)]
         if not found or len(found) != len(listed):
@@ -895,7 +900,7 @@ class ModuleIndexer:
             name in scope.watched
             or any(
                 isinstance(b.value, ast.Call)
-                and (self._callee(b.value.func) or "").rpartition(".")[2] in _RANDOM_DRAWS
+                and (self._callee(b.value.func) or "").rpartition(".")[2] in _PERTURBATIONS
                 for b in scope.bindings.get(name, ())
             )
             for name in found

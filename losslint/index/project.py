@@ -200,6 +200,20 @@ class ProjectIndex:
                     return method
         return None
 
+    def overrides(self, qualname: str) -> list[str]:
+        """The methods of the project's subclasses that override method ``qualname`` (a base
+        class's abstract ``calculate_loss``, which its own ``build_graph`` calls), sorted."""
+        cls, _, name = qualname.rpartition(".")
+        if cls not in self.classes:
+            return []
+        return [
+            f"{other}.{name}"
+            for other in sorted(self.classes)
+            if other != cls
+            and f"{other}.{name}" in self.functions
+            and cls in self._ancestors(other)
+        ]
+
     def constant(self, qualname: str) -> float | None:
         """The number a module of the project binds ``qualname`` to (``config.EPS``), if any."""
         module_name, _, name = qualname.rpartition(".")
