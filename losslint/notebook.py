@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -207,6 +207,18 @@ class CellMap:
                 break
             found = (cell, line - first + 1)
         return found
+
+
+def line_label(path: str, lines: Sequence[str], line: int) -> str:
+    """A line of a checked file as its reader finds it, for a message that points at another
+    line: ``line 93`` of a module, ``cell 4, line 3`` of a notebook (whose lines are those of
+    its code cells joined)."""
+    if is_notebook(path):
+        cells = CellMap.of("\n".join(lines))
+        if cells.starts:
+            cell, within = cells.locate(line)
+            return f"cell {cell}, line {within}"
+    return f"line {line}"
 
 
 def write_back(original: bytes, python: str) -> bytes:

@@ -116,6 +116,7 @@ _WORDS: Final = (
     "register_keras_serializable",
     "load_model",
     "custom_object_scope",
+    "CustomObjectScope",
     "get_custom_objects",
     *SHIM_SHORT_NAMES,
 )

@@ -339,7 +339,7 @@ def _runs_sessions(source: str, lines: Sequence[str]) -> bool:
 
 
 _CALL_WORD: Final = re.compile(
-    r"compile|minimize|grad|add_loss|backward|\.fit\(|train_on_batch|\.watch\(|\.assign"
+    r"compile|minimize|grad|get_updates|add_loss|backward|\.fit\(|train_on_batch|\.watch\(|\.assign"
 )  # "gradient" and "apply_gradients" too
 _UPDATES: Final = frozenset({"assign", "assign_add", "assign_sub"})
 _TRAINING_CALLS: Final = frozenset({"fit", "train_on_batch"})
@@ -376,6 +376,11 @@ def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr, ast.expr | Non
         # A TF 1 optimizer's ``compute_gradients(loss)``, then ``apply_gradients``, is
         # ``minimize(loss)`` in two steps (to clip the gradients in between).
         loss = _argument(call, 0, "loss")
+        return ("minimize", loss, None) if loss is not None else None
+    if name == "get_updates" and isinstance(func, ast.Attribute):
+        # A Keras 2 optimizer's updates for ``K.function``: ``get_updates(params, [], loss)``
+        # before Keras 2.0.7, ``get_updates(loss, params)`` after.
+        loss = _argument(call, 2 if len(call.args) >= 3 else 0, "loss")
         return ("minimize", loss, None) if loss is not None else None
     if name in ("gradient", "gradients") and (call.args or call.keywords):
         target = _argument(call, 0, "target") or _argument(call, 0, "ys")
@@ -1001,7 +1006,16 @@ class ModuleIndexer:
         binding = self._binding_of(expr.id, scope, line)
         if binding is None or not isinstance(binding.value, ast.Call):
             return None
-        return self._callee(binding.value.func)
+        func = binding.value.func
+        callee = self._callee(func)
+        if callee is None and isinstance(func, ast.Name):
+            # ``encoder = create_encoder()``: a function of this module that returns the model
+            # (or layer) it builds, ``return Model(inputs, [t_mean, t_log_var])``.
+            factory = self.function_scopes.get(f"{self.module}.{func.id}")
+            for value in factory.returns if factory is not None else ():
+                if isinstance(value, ast.Call) and _layer_or_model(self._callee(value.func)):
+                    return self._callee(value.func)
+        return callee
 
     def _add_loss_model(self, use: ApiUse) -> ApiUse:
         """``model.add_loss(...)``: which kind of model the receiver is, when it is known."""

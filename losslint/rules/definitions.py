@@ -25,6 +25,7 @@ from losslint.index.facts import ApiUse, Call, FunctionDef, ModuleIndex, Ref, Va
 from losslint.index.folding import unparse
 from losslint.index.positions import node_span, placed_line
 from losslint.index.project import PRED_NAMES, TRUE_NAMES, ProjectIndex, ResolvedCompile
+from losslint.notebook import line_label
 from losslint.rules.registry import Finding, Rule, RuleContext
 
 # The public ``keras.backend`` of Keras 3 (keras/api/backend/__init__.py, checked on 3.15.1).
@@ -794,13 +795,15 @@ def check_symbolic_tensor_in_loss(context: RuleContext) -> Iterator[Finding]:
         if not captured:
             continue
         _, use, made = captured[0]
+        module = project.module_named(definition.module)
+        made_at = line_label(definition.path, module.lines if module else [], made.line)
         names = ", ".join(c[0] for c in captured)
         what = "symbolic tensor" if len(captured) == 1 else "symbolic tensors"
         yield Finding(
             definition.path,
             use,
             f"{_function_name(context, definition.qualname)} captures the {what} {names} of the "
-            f"functional graph (made at line {made.line}): Keras 3 calls it on real "
+            f"functional graph (made at {made_at}): Keras 3 calls it on real "
             "batches, where a KerasTensor is only a placeholder, so fit() fails ('A KerasTensor "
             "cannot be used as input to a TensorFlow function', or a TypeError with keras.ops); "
             "compute the term in a layer with self.add_loss(...), or in compute_loss/train_step "

@@ -25,6 +25,7 @@ from losslint.index.apis import is_keras_source
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
 from losslint.index.positions import node_span
 from losslint.index.project import ProjectIndex
+from losslint.notebook import line_label
 from losslint.rules.registry import Finding, Rule, RuleContext
 
 # -- LL501 ------------------------------------------------------------------------------------
@@ -49,7 +50,9 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             continue
         where = ""
         if value.origin is not None and value.origin.path == definition.path:
-            where = f" (line {value.origin.span.line})"
+            module = context.project.module_named(definition.module)
+            lines = module.lines if module else []
+            where = f" ({line_label(definition.path, lines, value.origin.span.line)})"
         name = definition.qualname.rpartition(".")[2]
         yield Finding(
             definition.path,

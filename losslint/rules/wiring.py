@@ -364,7 +364,8 @@ def _metrics_shape(
     count = len(model.outputs)
     if isinstance(value, Seq):
         flat = all(not isinstance(item, Seq) for item in value.items)
-        if len(value.items) != count and context.keras3(rc.path):
+        # ``metrics=[]`` is no metric at all: Keras 3 builds none for any output.
+        if value.items and len(value.items) != count and context.keras3(rc.path):
             tail = (
                 "; to apply them to every output, repeat them per output or use a dict keyed by "
                 "output name"
