@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -198,3 +199,35 @@ def test_verdicts_and_sites_refer_to_pinned_repositories_and_are_unique() -> Non
     site_keys = [(s.repo, s.path, s.line, s.code) for s in sites]
     assert len(site_keys) == len(set(site_keys))
     assert {s.source for s in sites} <= {"read", "dataset"}
+
+
+def test_a_notebook_site_is_matched_by_its_cell_and_the_line_within_it() -> None:
+    """losslint reports a notebook's findings by cell and line within the cell; a site labelled
+    there is found by the cell's source, and a finding of the same line in another cell does
+    not count."""
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "source": ["# A VAE\n"]},
+            {"cell_type": "code", "source": ["x = 1\n", "norm = K.sqrt(K.sum(g))\n"]},
+            {"cell_type": "code", "source": ["y = 2\n", "norm = K.sqrt(K.sum(g))\n"]},
+        ]
+    }
+    raw = json.dumps(notebook, indent=1).splitlines()
+
+    def notebook_lines(repo: str, path: str) -> list[str]:
+        return raw
+
+    labelled = Site("o/r", "nb.ipynb", 2, "LL303", "norm = K.sqrt(K.sum(g))", "why", cell=3)
+    text = "norm = K.sqrt(K.sum(g))"
+    elsewhere = Finding("o/r", "nb.ipynb", 2, 2, "LL303", text, "msg", cell=2)
+    there = Finding("o/r", "nb.ipynb", 2, 2, "LL303", text, "msg", cell=3)
+    assert score_mod.score([elsewhere], [], [labelled], notebook_lines).missed == [labelled]
+    assert not score_mod.score([there], [], [labelled], notebook_lines).missed
+
+
+def test_an_unjudged_ll402_on_the_line_does_not_report_an_ll4_site() -> None:
+    """LL402 (a removed Keras 2 API) is in the LL4 family but not judged: a K.sum on the line
+    of a symbolic-tensor capture is no LL406."""
+    labelled = site(3, "LL406")
+    assert score_mod.score([finding(3, "LL402")], [], [labelled], lines_of).missed == [labelled]
+    assert not score_mod.score([finding(3, "LL406")], [], [labelled], lines_of).missed

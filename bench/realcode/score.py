@@ -49,6 +49,7 @@ class Finding:
     code: str
     text: str
     message: str = ""
+    cell: int | None = None  # in a notebook: the cell, and ``line`` is within it
 
     @property
     def family(self) -> str:
@@ -78,6 +79,9 @@ class Site:
     # Other lines where a report of the same family also counts: a compile-wiring defect is
     # equally well reported at the output layer, the loss object or the compile call.
     alt_texts: tuple[str, ...] = ()
+    # In a notebook: the cell (numbered as losslint shows it, every cell counted from 1), and
+    # ``line``/``text`` are those of the cell's source.
+    cell: int | None = None
 
     @property
     def family(self) -> str:
@@ -138,9 +142,21 @@ def load_sites(path: Path) -> list[Site]:
 def locate(site: Site, lines_of: Callable[[str, str], list[str]], text: str = "") -> int | None:
     """The line the site's text is on now, nearest the labelled line; None when it is gone."""
     lines = lines_of(site.repo, site.path)
+    if site.cell is not None:
+        lines = _cell_source(lines, site.cell)
     wanted = text or site.text
     hits = [number for number, line in enumerate(lines, 1) if line.strip() == wanted]
     return _nearest(site.line, hits)
+
+
+def _cell_source(raw: list[str], cell: int) -> list[str]:
+    """The source lines of cell ``cell`` (from 1) of a notebook given as its raw lines."""
+    try:
+        cells = json.loads("\n".join(raw)).get("cells", [])
+        source = cells[cell - 1].get("source", [])
+    except (ValueError, IndexError, AttributeError):
+        return []
+    return ("".join(source) if isinstance(source, list) else str(source)).splitlines()
 
 
 def score(
@@ -185,7 +201,9 @@ def score(
         if any(
             f.repo == site.repo
             and f.path == site.path
+            and f.cell == site.cell
             and f.family == site.family
+            and f.code not in UNJUDGED_CODES  # an LL402 on the line is no LL406
             and any(f.line <= target <= max(f.end_line, f.line) for target in targets)
             for f in findings
         ):
@@ -272,6 +290,7 @@ def run_losslint(repo: Repo, root: Path) -> tuple[list[Finding], float]:
                 code=item["code"],
                 text=text,
                 message=item.get("message", ""),
+                cell=item.get("cell"),
             )
         )
     return findings, elapsed

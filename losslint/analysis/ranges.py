@@ -67,6 +67,13 @@ _MATH_CONSTANTS: Final = {
     "numpy.e": math.e,
     "math.e": math.e,
 }
+_COMPARE_OPS: Final[dict[type, str]] = {
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.NotEq: "!=",
+}
 _NEGATED: Final = {"==": "!=", "!=": "==", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 _FLIPPED: Final = {"==": "==", "!=": "!=", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
 # Predicates that test a value for inf/NaN: a ``where`` or ``boolean_mask`` on them handles the
@@ -821,7 +828,11 @@ class RangeAnalysis:
         # ``train_step``): they are followed as in a loss method.
         owner = scope.rpartition(".")[0]
         cls = owner.rpartition(".")[2] if owner in self.project.classes else None
-        frame = _Frame(module, scope, params, {}, cls)
+        # A training step nested in a function calls the functions defined beside it
+        # (``def loss_func(z, y)`` under an ``if`` of ``main``, then ``train_step``).
+        enclosing = self.project.functions.get(owner)
+        local = _local_defs(enclosing[1].node.body) if enclosing is not None else {}
+        frame = _Frame(module, scope, params, dict(local), cls)
         self._record, self._record_frame = [], frame
         statements_recorded: set[int] = set()
         try:
@@ -1235,7 +1246,18 @@ class RangeAnalysis:
             return _join(*branches)
         if isinstance(node, ast.Subscript):
             self.expr(node.slice, frame, depth + 1)
-            return self.expr(node.value, frame, depth + 1)  # indexing keeps the bounds
+            indexed = self.expr(node.value, frame, depth + 1)  # indexing keeps the bounds
+            test = node.slice
+            if (
+                isinstance(test, ast.Compare)
+                and len(test.ops) == 1
+                and type(test.ops[0]) in _COMPARE_OPS
+                and _same_value(test.left, node.value)
+                and (bound := _number(test.comparators[0])) is not None
+            ):
+                # ``n[n > 0]``: the elements a mask of the value itself selects.
+                return refine(indexed, _COMPARE_OPS[type(test.ops[0])], bound)
+            return indexed
         if isinstance(node, ast.Attribute):
             if isinstance(node.value, ast.Name) and node.value.id == "self":
                 return frame.env.get(f"self.{node.attr}")
@@ -1343,6 +1365,8 @@ class RangeAnalysis:
             if result is not None and right is not None and right.source and _is_one(left):
                 # ``1 - y_true``: the complement of a probability input is one too.
                 result = replace(result, source=True)
+        elif isinstance(op, ast.Mult) and _same_value(left_node, right_node):
+            result = _square(left)  # ``A * A`` of a pairwise distance: a square, even unknown
         elif isinstance(op, ast.Mult):
             result = _mul_any(left, right)
         elif isinstance(op, ast.Div):
@@ -1594,11 +1618,19 @@ class RangeAnalysis:
         if numerator_node is None:
             return False
         total = self._source(denominator_node, frame)
-        if not (isinstance(total, ast.Call) and total.args):
+        if not isinstance(total, ast.Call):
             return False
-        if self._call_name(total.func, frame) not in ("sum", "reduce_sum"):
+        if (
+            isinstance(total.func, ast.Attribute)
+            and total.func.attr == "sum"
+            and self._method(total.func, frame) is not None
+        ):
+            summed = total.func.value  # ``y_pred / y_pred.sum(dim=-1, keepdim=True)`` (torch)
+        elif total.args and self._call_name(total.func, frame) in ("sum", "reduce_sum"):
+            summed = total.args[0]
+        else:
             return False
-        return _key(self._source(total.args[0], frame)) == _key(self._source(numerator_node, frame))
+        return _key(self._source(summed, frame)) == _key(self._source(numerator_node, frame))
 
     def _is_numpy(self, func: ast.expr, frame: _Frame) -> bool:
         target = names.qualify(func, frame.module.imports)
@@ -1627,7 +1659,11 @@ class RangeAnalysis:
             return None
         p = exponent.lo  # finite: is_constant excludes ±inf
         if base is not None:
-            if 0 < p < 1 and base.may_be_at_most(0):
+            if (
+                0 < p < 1
+                and base.may_be_at_most(0)
+                and not (base.lo >= 0 and self._inert(base_node, frame, 0))
+            ):
                 self._hazard(
                     "power",
                     node,
@@ -1664,6 +1700,37 @@ class RangeAnalysis:
         return None
 
     # -- calls -----------------------------------------------------------------------------
+
+    def _inert(self, node: ast.expr, frame: _Frame, depth: int) -> bool:
+        """Whether ``node`` is computed from numbers and random draws alone, through names this
+        function bound: no gradient reaches it, so an infinite derivative there is never used
+        (a diffusion model's ``noise_rates = tf.random.uniform(...) ** 0.5``)."""
+        if depth > 8:
+            return False
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+        if isinstance(node, ast.Name):
+            source = frame.sources.get(node.id)
+            return source is not None and self._inert(source, frame, depth + 1)
+        if isinstance(node, ast.BinOp):
+            return self._inert(node.left, frame, depth + 1) and self._inert(
+                node.right, frame, depth + 1
+            )
+        if isinstance(node, ast.UnaryOp):
+            return self._inert(node.operand, frame, depth + 1)
+        if isinstance(node, ast.Call):
+            target = names.qualify(node.func, frame.module.imports) or ""
+            module = target.rpartition(".")[0]
+            return (
+                module in _RANDOM_MODULES
+                and all(self._inert(a, frame, depth + 1) for a in node.args)
+                and all(
+                    self._inert(k.value, frame, depth + 1)
+                    for k in node.keywords
+                    if k.arg not in ("shape", "size", "dtype", "seed")
+                )
+            )
+        return False
 
     def _op(self, func: ast.expr, frame: _Frame) -> str | None:
         """The catalogue's range transfer for a tensor-math function, None if not one."""
@@ -2196,17 +2263,7 @@ class RangeAnalysis:
                 return None
             return self._power(first, values[1], first_node, node, frame)
         if op == "square":
-            reason = "a square, which is 0 where its input is 0"
-            # Bounded where its input is: ``1 - tanh(x) ** 2`` reaches 0 where tanh reaches ±1.
-            top = INF
-            if first is not None and math.isfinite(first.lo) and math.isfinite(first.hi):
-                top = max(_fmul(first.lo, first.lo), _fmul(first.hi, first.hi))
-                reason = first.reason or reason
-            if first is not None and first.lo > 0:
-                return Range(_fmul(first.lo, first.lo), top)
-            if first is not None and first.nonzero:
-                return Range(0.0, top, lo_open=True)
-            return Range(0.0, top, reason=reason)
+            return _square(first)
         if op == "abs":
             if first is not None and first.lo > 0:
                 return first
@@ -2617,6 +2674,50 @@ def _generator(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) ->
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             pending.extend(ast.iter_child_nodes(node))
     return False
+
+
+def _local_defs(
+    body: list[ast.stmt],
+) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda]:
+    """The functions a body defines, also under ``if``/``for``/``with``/``try`` (the first
+    definition of each name), not those nested in them."""
+    found: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] = {}
+    pending = list(body)
+    while pending:
+        statement = pending.pop(0)
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.setdefault(statement.name, statement)
+        elif isinstance(statement, (ast.If, ast.For, ast.AsyncFor, ast.While)):
+            pending.extend([*statement.body, *statement.orelse])
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            pending.extend(statement.body)
+        elif isinstance(statement, ast.Try):
+            pending.extend([*statement.body, *statement.orelse, *statement.finalbody])
+            for handler in statement.handlers:
+                pending.extend(handler.body)
+    return found
+
+
+def _square(first: Range | None) -> Range:
+    """``x ** 2``, also of an unknown ``x``: at least 0, and 0 where ``x`` is. Bounded where
+    its input is: ``1 - tanh(x) ** 2`` reaches 0 where tanh reaches ±1."""
+    reason = "a square, which is 0 where its input is 0"
+    top = INF
+    if first is not None and math.isfinite(first.lo) and math.isfinite(first.hi):
+        top = max(_fmul(first.lo, first.lo), _fmul(first.hi, first.hi))
+        reason = first.reason or reason
+    if first is not None and first.lo > 0:
+        return Range(_fmul(first.lo, first.lo), top)
+    if first is not None and first.nonzero:
+        return Range(0.0, top, lo_open=True)
+    return Range(0.0, top, reason=reason)
+
+
+def _same_value(a: ast.expr, b: ast.expr) -> bool:
+    """Two spellings of one value: the same name or attribute chain (``A * A``; a call may
+    draw anew, ``normal() * normal()`` is no square)."""
+    dotted = names.dotted(a)
+    return dotted is not None and dotted == names.dotted(b)
 
 
 def _abstract(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> bool:

@@ -372,7 +372,9 @@ class ProjectIndex:
                 continue
             used = roles.get(qualname, set())
             _, inner = self.functions[inner_name]
-            if not (used or _loss_signature(inner.params) or _named_roles(qualname)):
+            named = bool(_named_roles(qualname)) and len(_values(inner.params)) >= 2
+            # ``register_metrics(name)`` returning ``decorator(arg)``: one argument, no metric.
+            if not (used or _loss_signature(inner.params) or named):
                 continue
             closures.add(inner_name)
             out.append(
@@ -918,8 +920,13 @@ def _keras_module(module: ModuleIndex) -> bool:
     )
 
 
+def _values(params: tuple[str, ...]) -> tuple[str, ...]:
+    """The parameters that take values, without a method's ``self`` or ``cls``."""
+    return params[1:] if params[:1] in (("self",), ("cls",)) else params
+
+
 def _loss_signature(params: tuple[str, ...]) -> bool:
-    rest = params[1:] if params[:1] in (("self",), ("cls",)) else params
+    rest = _values(params)
     return len(rest) >= 2 and rest[0] in TRUE_NAMES and rest[1] in PRED_NAMES
 
 
