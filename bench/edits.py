@@ -222,6 +222,9 @@ def main() -> int:
         files = [work / f for f in args.file] or sorted(
             p for p in work.rglob("*.py") if b"def " in p.read_bytes()
         )
+        if not files:  # a tree of notebooks alone: the edits are written for Python files
+            print(f"edits.py: no Python file with a function under {args.tree}", file=sys.stderr)
+            return 2
         for number in range(args.count):
             file = rng.choice(files)
             original = file.read_text(encoding="utf-8", errors="surrogateescape")
