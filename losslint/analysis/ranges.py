@@ -67,13 +67,6 @@ _MATH_CONSTANTS: Final = {
     "numpy.e": math.e,
     "math.e": math.e,
 }
-_COMPARE_OPS: Final[dict[type, str]] = {
-    ast.Gt: ">",
-    ast.GtE: ">=",
-    ast.Lt: "<",
-    ast.LtE: "<=",
-    ast.NotEq: "!=",
-}
 _NEGATED: Final = {"==": "!=", "!=": "==", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 _FLIPPED: Final = {"==": "==", "!=": "!=", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
 # Predicates that test a value for inf/NaN: a ``where`` or ``boolean_mask`` on them handles the
@@ -1251,12 +1244,12 @@ class RangeAnalysis:
             if (
                 isinstance(test, ast.Compare)
                 and len(test.ops) == 1
-                and type(test.ops[0]) in _COMPARE_OPS
+                and type(test.ops[0]) in _SYMBOLS
                 and _same_value(test.left, node.value)
                 and (bound := _number(test.comparators[0])) is not None
             ):
                 # ``n[n > 0]``: the elements a mask of the value itself selects.
-                return refine(indexed, _COMPARE_OPS[type(test.ops[0])], bound)
+                return refine(indexed, _SYMBOLS[type(test.ops[0])], bound)
             return indexed
         if isinstance(node, ast.Attribute):
             if isinstance(node.value, ast.Name) and node.value.id == "self":
