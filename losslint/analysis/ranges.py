@@ -2520,6 +2520,13 @@ class RangeAnalysis:
                 op = frame.callables.get(expr.id)
             if op is not None and op not in _NOT_APPLIED:
                 callables[param] = op
+            elif isinstance(expr, ast.Lambda) or (
+                isinstance(expr, ast.Call) and names.last_name(expr.func) == "partial"
+            ):
+                # ``wrapper(lambda x: x.T, inputs)``, ``wrapper(partial(torch.permute, ...),
+                # inputs)``: this call passes a function of its own, so what other callers pass
+                # for the parameter (``torch.sqrt``) says nothing of it.
+                callables[param] = "unknown"
         result = self.function(
             module, qualname, function, bound, frame.class_name, None, callables, enclosing
         )
