@@ -2499,10 +2499,8 @@ class RangeAnalysis:
             overrides = self.project.overrides(qualname)
             if len(overrides) == 1:
                 qualname = overrides[0]
-                module, function = (
-                    self.project.functions[qualname][0],
-                    self.project.functions[qualname][1].node,
-                )
+                module, overriding = self.project.functions[qualname]
+                function = overriding.node
         params = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
         if params[:1] == ["self"] and isinstance(node.func, ast.Attribute):
             params = params[1:]

@@ -1013,8 +1013,9 @@ class ModuleIndexer:
             # (or layer) it builds, ``return Model(inputs, [t_mean, t_log_var])``.
             factory = self.function_scopes.get(f"{self.module}.{func.id}")
             for value in factory.returns if factory is not None else ():
-                if isinstance(value, ast.Call) and _layer_or_model(self._callee(value.func)):
-                    return self._callee(value.func)
+                built = self._callee(value.func) if isinstance(value, ast.Call) else None
+                if _layer_or_model(built):
+                    return built
         return callee
 
     def _add_loss_model(self, use: ApiUse) -> ApiUse:
