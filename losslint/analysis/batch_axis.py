@@ -250,6 +250,8 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
             return UNKNOWN
         rank = a.rank if a.rank == b.rank else None
         return Batch(a.kind, rank=rank, min_rank=max(a.min_rank, b.min_rank))
+    if op == "cmp":  # a test of a reduced value (``tf.size(loss) > 0``): a flag, no quantity
+        return Batch("scalar")
     # Both reduced, or one reduced and one constant: the batch-size exponent decides.
     if b.kind == "const":
         if a.scale > 0 and ((op == "/" and not b.literal) or b.inverse):

@@ -117,6 +117,11 @@ class Term:
         found = {name_key(self.name)} if self.name else set()
         if self.target is not None:
             found.add(key(self.target.name))
+        # A call on the loss's own inputs (``self.positive_classification(y_true, y_pred)``,
+        # stored as ``positive_loss``) is that function's value too.
+        called = _OWN_INPUTS_CALL.fullmatch(self.formula or "")
+        if called is not None:
+            found.add(key(called.group(1)))
         found |= {k for k, f in builtin_formulas().items() if self.formula and f == self.formula}
         return frozenset(k for k in found if k)
 
@@ -145,6 +150,10 @@ def module_names(module: ModuleIndex) -> frozenset[str]:
     """Names bound at the top level: imported, defined, assigned, all from the facts (no
     statement is parsed again, nor read)."""
     return frozenset(module.imports) | module.top_level | module.top_names
+
+
+# The formula of a function called on the loss's own (y_true, y_pred), unchanged.
+_OWN_INPUTS_CALL: Final = re.compile(r"([A-Za-z_][\w.]*)\(T,P\)")
 
 
 def key(name: str) -> str:

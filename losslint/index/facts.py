@@ -171,6 +171,10 @@ class CompileSite:
     # with, saved, loaded or applied to tensors (a GAN's generator, trained inside the combined
     # model under the combined model's loss).
     idle: bool = False
+    # The parameters given by position after ``loss``, as read (``("metrics",)`` for
+    # ``compile(opt, "mse", ["mae"])``): Keras 3 takes the third as ``loss_weights``, Keras 2
+    # as ``metrics``; each is read as what its value is (numbers are weights).
+    positional: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from losslint.index.facts import (
     Seq,
     Unknown,
     Value,
+    iter_leaves,
 )
 from losslint.index.positions import (
     DEFINITIONS,
@@ -1728,6 +1729,11 @@ class ModuleIndexer:
             def value(expr: ast.expr | None, at: int = line) -> Value | None:
                 return None if expr is None else self.value(expr, scope, at)
 
+            positional = _positional_compile(
+                [value(a) for a in call.args[2:4] if not isinstance(a, ast.Starred)],
+                keywords,
+            )
+            given = {n: call.args[2 + i] for i, n in enumerate(positional)}
             parts = names.dotted(receiver)
             yield CompileSite(
                 span=self.span(call),
@@ -1735,11 +1741,12 @@ class ModuleIndexer:
                 receiver=".".join(parts) if parts else None,
                 model=model,
                 loss=value(loss),
-                loss_weights=value(keywords.get("loss_weights")),
-                metrics=value(keywords.get("metrics")),
+                loss_weights=value(keywords.get("loss_weights", given.get("loss_weights"))),
+                metrics=value(keywords.get("metrics", given.get("metrics"))),
                 weighted_metrics=value(keywords.get("weighted_metrics")),
                 per_example=_per_example(value(optimizer)),
                 idle=self._idle(receiver, scope),
+                positional=tuple(positional),
             )
 
     def _idle(self, receiver: ast.expr, scope: _Scope) -> bool:
@@ -1818,8 +1825,9 @@ _TRAINS: Final = frozenset(
     }
 )  # fmt: skip
 _MAX_IDLE_DEPTH: Final = 3  # functions followed that a compiled model is handed to
-# Calls that take a model without training it (a callback's ``set_model``, a plot, a print).
-_SHOWS: Final = frozenset({"set_model", "plot_model", "print", "summary"})
+# Calls that take a model without training it (a callback's ``set_model``, a plot, a print,
+# ``Sequential.add``, which makes it a layer of a model trained under that model's loss).
+_SHOWS: Final = frozenset({"set_model", "plot_model", "print", "summary", "add"})
 
 
 def _binds_own(node: ast.AST, name: str) -> bool:
@@ -1886,6 +1894,29 @@ def _idle_use(node: ast.AST, parent: ast.AST | None, parents: dict[int, ast.AST]
 
 # A differentially private optimizer: it needs the loss of each example (reduction NONE).
 _DP_OPTIMIZER: Final = re.compile(r"^(?:Vectorized)?DP[A-Z]\w*")
+
+
+def _positional_compile(values: list[Value | None], keywords: dict[str, ast.expr]) -> list[str]:
+    """What the arguments of ``compile`` after ``loss`` given by position are: Keras 2 reads
+    ``(optimizer, loss, metrics, loss_weights)``, Keras 3 ``(optimizer, loss, loss_weights,
+    metrics)``. Each is read as what it holds: numbers are loss weights, anything else (names,
+    functions, metric objects) metrics; a name also given by keyword is not taken twice."""
+    out: list[str] = []
+    for value in values:
+        leaves = list(iter_leaves(value)) if value is not None else []
+        weights = bool(leaves) and all(
+            isinstance(leaf, Const)
+            and isinstance(leaf.value, (int, float))
+            and not isinstance(leaf.value, bool)
+            for leaf in leaves
+        )
+        name = "loss_weights" if weights else "metrics"
+        if name in out or name in keywords:
+            name = "metrics" if name == "loss_weights" else "loss_weights"
+        if name in out or name in keywords:
+            break
+        out.append(name)
+    return out
 
 
 def _per_example(optimizer: Value | None) -> bool:

@@ -255,7 +255,27 @@ class ProjectIndex:
     def compiles(self) -> Iterator[ResolvedCompile]:
         for module in self.modules:
             for site in module.compiles:
+                if site.positional and self.own_compile(site):
+                    # Its own parameters: what is given by position is not Keras's.
+                    given = site.positional
+                    site = dataclasses.replace(
+                        site,
+                        metrics=None if "metrics" in given else site.metrics,
+                        loss_weights=None if "loss_weights" in given else site.loss_weights,
+                        positional=(),
+                    )
                 yield ResolvedCompile(module.path, site, self.resolve_model(site.model))
+
+    def own_compile(self, site: CompileSite) -> bool:
+        """Whether the model compiled here is of a project class that defines ``compile`` itself
+        (``MelGAN.compile(gen_optimizer, disc_optimizer, generator_loss, ...)``)."""
+        factory = site.model.factory if site.model is not None else None
+        found = self._lookup(factory) if factory else None
+        return (
+            found is not None
+            and found in self.classes
+            and self.method(found, "compile") is not None
+        )
 
     def models(self) -> Iterator[tuple[str, ModelFact]]:
         for module in self.modules:

@@ -21,7 +21,16 @@ from losslint.index.apis import (
     is_keras_source,
     keras_flavour,
 )
-from losslint.index.facts import ApiUse, Call, FunctionDef, ModuleIndex, Ref, Value, iter_leaves
+from losslint.index.facts import (
+    ApiUse,
+    Call,
+    CompileSite,
+    FunctionDef,
+    ModuleIndex,
+    Ref,
+    Value,
+    iter_leaves,
+)
 from losslint.index.folding import unparse
 from losslint.index.positions import node_span, placed_line
 from losslint.index.project import PRED_NAMES, TRUE_NAMES, ProjectIndex, ResolvedCompile
@@ -370,10 +379,44 @@ def _compile_use(
 
 def check_removed_keras_api(context: RuleContext) -> Iterator[Finding]:
     for module in context.project.modules:
-        if not module.api_uses or not context.keras3(module.path):
+        if not context.keras3(module.path):
             continue  # Keras 2 code: the target's, tf_keras's own, or written against it alone
+        flavour = keras_flavour(module)
         for use in module.api_uses:
-            yield from _api_use(context, module, use, keras_flavour(module))
+            yield from _api_use(context, module, use, flavour)
+        if flavour != "library":
+            for site in module.compiles:
+                finding = _positional_compile(module, site)
+                if finding is not None and not context.project.own_compile(site):
+                    yield finding
+
+
+# The parameters of ``compile`` after ``loss``, in Keras 3's order (Keras 2: the other way).
+_KERAS3_COMPILE: Final = ("loss_weights", "metrics")
+
+
+def _positional_compile(module: ModuleIndex, site: CompileSite) -> Finding | None:
+    """``compile(optimizer, loss, metrics)``: Keras 3 takes the third argument as
+    ``loss_weights``, so metrics given there become loss weights."""
+    given = site.positional
+    if not given or given == _KERAS3_COMPILE[: len(given)]:
+        return None
+    names = ",".join(("_", "_", *given))  # optimizer and loss stay as they are
+    shown = ", ".join(f"{name}=..." for name in given)
+    return Finding(
+        module.path,
+        site.span,
+        f"{' and '.join(given)} passed to compile() by position, in Keras 2's order: Keras "
+        "3's signature is compile(optimizer, loss, loss_weights, metrics, ...), so the "
+        "metrics are taken as loss weights and fit() fails ('ValueError: dtype='string' is not a "
+        "valid dtype' for metric names, 'Failed to convert elements of <function> to Tensor' "
+        f"for functions, or a count mismatch); pass {shown} by keyword",
+        fix=Fix(
+            Applicability.SAFE,
+            f"Pass {shown} by keyword",
+            (Edit("keywords", names, site.span),),
+        ),
+    )
 
 
 def _api_use(

@@ -351,7 +351,11 @@ def _metrics_shape(
     model = rc.model
     if value is None:
         return
-    if _is_one_metric(context, value) and context.keras3(rc.path):
+    if (
+        _is_one_metric(context, value)
+        and context.keras3(rc.path)
+        and arg not in rc.site.positional  # Keras 3 takes it as loss_weights: LL402 says so
+    ):
         yield Finding(
             rc.path,
             value.span,
