@@ -840,14 +840,55 @@ class RangeAnalysis:
             recorded, self._record, self._record_frame = self._record, None, None
         reaching = _dependencies(statements, _names(node), node.lineno)
         start, end = _span_of(node)
+        unpacked: dict[int, _Unpacked | None] = {}
         for entry in recorded:
             hazard, targets, line = entry
+            if len(targets) > 1:  # ``loss, sample = create_model(...)``: the elements it feeds
+                if line not in unpacked:
+                    unpacked[line] = self._unpacked(module, statements, line)
+                if unpacked[line] is not None:
+                    targets = unpacked[line].fed(hazard, targets)  # type: ignore[union-attr]
             inside = id(entry) not in statements_recorded or (
                 hazard.path == module.path
                 and start <= (hazard.span.line, hazard.span.column) <= end
             )
             if inside or any((target, line) in reaching for target in targets):
                 self._keep(hazard)
+
+    def _unpacked(
+        self, module: ModuleIndex, statements: list[ast.stmt], line: int
+    ) -> _Unpacked | None:
+        """The assignment at ``line`` when it unpacks the tuple a function of the project
+        returns (``loss, sample, state = create_model(seq, temp)``, each ``return`` a tuple of
+        as many elements), with that function."""
+        for stmt in flat_statements(statements):
+            if stmt.lineno != line or not isinstance(stmt, ast.Assign):
+                continue
+            if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], (ast.Tuple, ast.List)):
+                return None
+            names = stmt.targets[0].elts
+            call = stmt.value
+            if not (
+                all(isinstance(n, ast.Name) for n in names)
+                and isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Name)
+            ):
+                return None
+            found = self._resolve_function(module, call.func.id, None)
+            if found is None:
+                return None
+            owner, _, function = found
+            returns = [s for s in flat_statements(function.body) if isinstance(s, ast.Return)]
+            if not returns or not all(
+                isinstance(r.value, ast.Tuple)
+                and len(r.value.elts) == len(names)
+                and not any(isinstance(e, ast.Starred) for e in r.value.elts)
+                for r in returns
+            ):
+                return None
+            unpacked = tuple(n.id for n in names if isinstance(n, ast.Name))
+            return _Unpacked(owner.path, function, unpacked, returns)
+        return None
 
     def _scope_body(
         self, module: ModuleIndex, scope: str, inputs: bool = False
@@ -2617,6 +2658,64 @@ class RangeAnalysis:
             self.hazards[key] = hazard
 
 
+@dataclass(frozen=True)
+class _Unpacked:
+    """``a, b = helper(...)`` where ``helper`` returns a tuple: which of ``a``, ``b`` a hazard
+    inside it feeds (see RangeAnalysis._unpacked)."""
+
+    path: str  # the helper's file
+    function: ast.FunctionDef | ast.AsyncFunctionDef
+    names: tuple[str, ...]  # the names unpacked into, in order
+    returns: list[ast.Return]  # each a tuple of as many elements
+
+    def fed(self, hazard: Hazard, targets: frozenset[str]) -> frozenset[str]:
+        """The names whose element depends on the statement of the helper where ``hazard``
+        is; ``targets`` (all of them) where that is not known: a hazard in a function the
+        helper calls, or in a statement that assigns nothing."""
+        node = self.function
+        if hazard.path != self.path or not _encloses(node, hazard.span.line):
+            return targets
+        statement = None
+        for stmt in flat_statements(node.body):
+            if _encloses(stmt, hazard.span.line) and not isinstance(
+                stmt, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)
+            ):
+                statement = stmt
+        if statement is None:
+            return targets
+        if isinstance(statement, ast.Return):  # in the returned tuple itself
+            if not isinstance(statement.value, ast.Tuple) or statement not in self.returns:
+                return targets
+            elements = zip(self.names, statement.value.elts, strict=True)
+            inside = {n for n, e in elements if _encloses_node(e, hazard.span.line)}
+            return frozenset(inside) or targets
+        if not _assigns(statement):
+            return targets
+        assigned = set(_target_names(_assigned_targets(statement)))
+        fed: set[str] = set()
+        for ret in self.returns:
+            assert isinstance(ret.value, ast.Tuple)
+            for name, element in zip(self.names, ret.value.elts, strict=True):
+                reaching = _dependencies(node.body, _names(element), ret.lineno)
+                if any((n, statement.lineno) in reaching for n in assigned):
+                    fed.add(name)
+        return frozenset(fed)
+
+
+def _encloses_node(node: ast.AST, line: int) -> bool:
+    first = getattr(node, "lineno", 0)
+    return first <= line <= (getattr(node, "end_lineno", first) or first)
+
+
+def _assigned_targets(stmt: ast.stmt) -> list[ast.expr]:
+    if isinstance(stmt, ast.Assign):
+        return list(stmt.targets)
+    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        return [stmt.target]
+    grown = _appended(stmt)
+    return [ast.Name(grown[0])] if grown is not None else []
+
+
 def _rank(hazard: Hazard) -> tuple[str, str]:
     """The order in which hazards at one site are preferred: any fixed order will do."""
     return hazard.message, hazard.fix.message if hazard.fix is not None else ""
@@ -3103,7 +3202,7 @@ def _dependencies(statements: list[ast.stmt], start: set[str], line: int) -> set
             read = _names(value)
             if isinstance(stmt, ast.AugAssign):
                 read |= _names(stmt.target)
-        new = {(name, stmt.lineno) for name in assigned} - reaching
+        new = {(name, stmt.lineno) for name in assigned & needed} - reaching
         reaching.update(new)
         if always and not isinstance(stmt, ast.AugAssign) and grown_list is None:
             needed.difference_update(assigned)
