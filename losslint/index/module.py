@@ -341,6 +341,7 @@ def _runs_sessions(source: str, lines: Sequence[str]) -> bool:
 
 _CALL_WORD: Final = re.compile(
     r"compile|minimize|grad|get_updates|add_loss|backward|\.fit\(|train_on_batch|\.watch\(|\.assign"
+    r"|optimize_loss|create_train_op"
 )  # "gradient" and "apply_gradients" too
 _UPDATES: Final = frozenset({"assign", "assign_add", "assign_sub"})
 _TRAINING_CALLS: Final = frozenset({"fit", "train_on_batch"})
@@ -377,6 +378,11 @@ def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr, ast.expr | Non
         # A TF 1 optimizer's ``compute_gradients(loss)``, then ``apply_gradients``, is
         # ``minimize(loss)`` in two steps (to clip the gradients in between).
         loss = _argument(call, 0, "loss")
+        return ("minimize", loss, None) if loss is not None else None
+    if name in ("optimize_loss", "create_train_op"):
+        # TF 1's ``tf.contrib.layers.optimize_loss(loss, global_step, ...)`` and slim's
+        # ``create_train_op(total_loss, optimizer)``: an optimizer's step on the loss.
+        loss = _argument(call, 0, "loss") or _argument(call, 0, "total_loss")
         return ("minimize", loss, None) if loss is not None else None
     if name == "get_updates" and isinstance(func, ast.Attribute):
         # A Keras 2 optimizer's updates for ``K.function``: ``get_updates(params, [], loss)``
