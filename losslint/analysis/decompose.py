@@ -1065,6 +1065,67 @@ def function_formula(project: ProjectIndex, qualname: str) -> str:
     return walker._formula(returned)
 
 
+# Operations whose operands commute: sorted before two formulas are compared.
+_COMMUTATIVE: Final = frozenset(
+    {"add", "mul", "maximum", "minimum", "equal", "not_equal", "logical_and", "logical_or"}
+)
+_INPUT: Final = re.compile(r"\b[TP]\b")
+_EVEN: Final = frozenset({"abs", "square"})  # f(a - b) = f(b - a)
+
+
+def symmetric(formula: str) -> bool:
+    """Whether a formula of ``(T, P)`` is the same with the two swapped, up to the order of
+    the operands of commutative operations (a Dice or IoU of ``abs(T * P)`` and ``abs(T) +
+    abs(P)``, a squared difference's mean): calling it with swapped arguments changes nothing."""
+    if "T" not in _INPUT.findall(formula) or "P" not in _INPUT.findall(formula):
+        return False
+    swapped = _INPUT.sub(lambda m: "P" if m.group() == "T" else "T", formula)
+    canonical, other = _canonical(formula), _canonical(swapped)
+    return canonical is not None and canonical == other
+
+
+def _canonical(formula: str, even: bool = False) -> str | None:
+    """``formula`` with the operands of each commutative operation sorted; None where it is not
+    written as calls of operations on operands (a raw expression the walker kept as text).
+    ``even``: the formula is the operand of an even function (``abs``, ``square``), under which
+    ``sub(a, b)`` and ``sub(b, a)`` agree."""
+    head, paren, rest = formula.partition("(")
+    if not paren:
+        return formula if "[" not in formula and " " not in formula else None
+    if not rest.endswith(")") or not re.fullmatch(r"[\w.]+", head):
+        return None
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    body = rest[:-1]
+    for i, char in enumerate(body):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif char == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    parts.append(body[start:])
+    if depth != 0:
+        return None
+    operands: list[str] = []
+    for part in parts:
+        key, equals, value = part.partition("=")
+        if equals and re.fullmatch(r"\w+", key):
+            inner = _canonical(value)
+            operands.append(None if inner is None else f"{key}={inner}")  # type: ignore[arg-type]
+        else:
+            operands.append(_canonical(part, head in _EVEN and len(parts) == 1))  # type: ignore[arg-type]
+    if any(o is None for o in operands):
+        return None
+    if head in _COMMUTATIVE or (even and head == "sub"):
+        operands.sort()
+    return f"{head}({','.join(operands)})"
+
+
 def _is_keras_metric(name: str) -> bool:
     module, _, last = name.rpartition(".")
     return module in ("keras.metrics", "keras.losses") and last not in ("", "Metric", "get")

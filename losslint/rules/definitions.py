@@ -9,6 +9,7 @@ from typing import Final
 
 from losslint.analysis import rewrites
 from losslint.analysis.batch_axis import Effect
+from losslint.analysis.decompose import function_formula, symmetric
 from losslint.analysis.references import called_by_project, numpy_references
 from losslint.diagnostic import Applicability, Edit, Fix, Severity, Span
 from losslint.index import names
@@ -272,6 +273,8 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
             # ``MaskedCrossEntropyLoss(self.y_hat, self.y, mask=...)``: the project calls it, in
             # the order its parameters say, and Keras never does.
             continue
+        if symmetric(function_formula(project, qualname)):
+            continue  # a Dice of abs(y_true * y_pred): swapping the arguments changes nothing
         names, _, _, _ = _positional(function, method)
         shown = ".".join(qualname.split(".")[-2:]) if method else _short(qualname)
         rest = ", ..." if len(names) > 2 else ""
