@@ -760,8 +760,12 @@ class ModuleIndexer:
             )
         if isinstance(expr, ast.Subscript):  # a shuffle or a split keeps the values
             return self._binary(expr.value, scope, line, depth + 1)
+        if isinstance(expr, ast.Compare):  # ``y_train == 5``: booleans, one class or not
+            return True
         if not isinstance(expr, ast.Call):
             return False
+        if isinstance(expr.func, ast.Attribute) and expr.func.attr == "astype":
+            return self._binary(expr.func.value, scope, line, depth + 1)  # ``(y == 5).astype(int)``
         callee = names.qualify(expr.func, self.imports)
         if callee in _BINARY_FILLS:
             return True

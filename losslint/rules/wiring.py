@@ -836,7 +836,8 @@ def _accuracy_misfit(output: Output, loss: Value | None, targets: str = "") -> s
     (see _targets): ``binary``, the model is trained on 0/1 targets only, so a regression loss
     on a 1-unit output is a least-squares classifier, which BinaryAccuracy at 0.5 measures
     right; ``one-hot``, one class per sample (``to_categorical``), so the argmax that
-    CategoricalAccuracy compares is right for sigmoids too."""
+    CategoricalAccuracy compares is right for sigmoids too, and for a least-squares classifier
+    (``mse`` on one-hot targets)."""
     binary = targets == "binary"
     units = output_units(output) or output.min_units
     activation = output.activation
@@ -877,6 +878,7 @@ def _accuracy_misfit(output: Output, loss: Value | None, targets: str = "") -> s
     if (
         regression is not None
         and not (binary and units == 1)
+        and not (targets == "one-hot" and units != 1)
         and activation is not None
         and activation
         not in (
