@@ -545,6 +545,10 @@ class BatchAxis:
         for extra in (node.args.vararg, node.args.kwarg):
             if extra is not None:
                 frame.env[extra.arg] = UNKNOWN
+        if node.args.vararg is not None and args is not None:
+            # ``def gather_channels(*xs): return xs``: the values given beyond the parameters.
+            rest = args[len(params) - start :]
+            frame.env[node.args.vararg.arg] = Batch("seq", items=tuple(rest))
         passed = set(given) | set(params[start : start + (len(args) if args is not None else 2)])
         defaults = self._defaults.get(node)
         if defaults is None:
@@ -663,7 +667,9 @@ class BatchAxis:
             if target.id in frame.globals and is_tensor(value):
                 self._effect(frame, "store", target, f"global/nonlocal {target.id}")
             frame.env[target.id] = value
-            if isinstance(source, (ast.Constant, ast.Tuple, ast.List, ast.Call, ast.UnaryOp)):
+            if isinstance(
+                source, (ast.Constant, ast.Tuple, ast.List, ast.Call, ast.UnaryOp, ast.IfExp)
+            ):
                 frame.literals[target.id] = source
             else:
                 frame.literals.pop(target.id, None)
@@ -816,6 +822,11 @@ class BatchAxis:
             return _named(name, self._binding(values, module, None, frame))
         if name in module.constants:
             return _named(name, Batch("const", literal=True))
+        for star in reversed(module.stars):  # ``from .base.functional import *``
+            target = self.project._lookup(f"{star}.{name}")
+            if target is not None:
+                kind = "class" if target in self.project.classes else "function"
+                return Batch(kind, target=target)
         if name in _BUILTIN_NAMES:
             return Batch("ref", target=f"builtins.{name}")
         return UNKNOWN
@@ -1577,6 +1588,18 @@ def _axes(node: ast.expr, frame: _Frame) -> _Axes:
         return _ALL
     if isinstance(node, ast.Name) and node.id in frame.literals:
         node = frame.literals[node.id]
+    if isinstance(node, ast.IfExp):
+        # ``[1, 2] if K.image_data_format() == "channels_last" else [2, 3]``: either way the
+        # same number of axes, none of them the batch's (Keras's default layout is the first).
+        body, orelse = _axes(node.body, frame), _axes(node.orelse, frame)
+        if (
+            body.kind == orelse.kind == "list"
+            and len(body.values) == len(orelse.values)
+            and 0 not in body.values
+            and 0 not in orelse.values
+        ):
+            return body
+        return _Axes("unknown")
     value = _int(node)
     if value is not None:
         return _Axes("list", (value,))

@@ -912,6 +912,7 @@ def _inherits_get_config(project: ProjectIndex, qualname: str, depth: int = 0) -
 
 def check_loss_config(context: RuleContext) -> Iterator[Finding]:
     project = context.project
+    unsaved: dict[str, list[str]] = {}  # each loss class without get_config: its own arguments
     for definition in project.definitions():
         if definition.kind != "loss_class":
             continue
@@ -924,17 +925,49 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
             for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)
             if a.arg not in _SERIALIZED_ARGS
         ]
-        if not extra:
+        if extra:
+            unsaved[definition.qualname] = extra
+    for definition in project.definitions():
+        if definition.qualname not in unsaved:
             continue
-        shown = ", ".join(repr(a) for a in extra)
+        extra = unsaved[definition.qualname]
+        # A subclass whose arguments its reported base takes too is fixed by the base's
+        # get_config (medic-ai's twenty losses over one BaseLoss): one finding, at the base.
+        base = _unsaved_base(project, definition.qualname, unsaved)
+        inherited = set(unsaved[base]) if base is not None else set()
+        own = [a for a in extra if a not in inherited]
+        if not own:
+            continue
+        shown = ", ".join(repr(a) for a in own)
+        beyond = f" beyond those of {_short(base)}" if base is not None else ""
         yield Finding(
             definition.path,
             definition.span,
-            f"{_short(definition.qualname)} takes {shown} but has no get_config(): Loss.get_config "
-            "returns only name and reduction, so a saved model reloads it silently with the "
-            "defaults (or fails if they are required); add get_config() returning them too",
+            f"{_short(definition.qualname)} takes {shown}{beyond} but has no get_config(): "
+            "Loss.get_config returns only name and reduction, so a saved model reloads it "
+            "silently with the defaults (or fails if they are required); add get_config() "
+            "returning them too",
         )
     yield from _unregistered(context)
+
+
+def _unsaved_base(
+    project: ProjectIndex, qualname: str, unsaved: dict[str, list[str]], depth: int = 0
+) -> str | None:
+    """The nearest project base class of ``qualname`` that is reported for its own missing
+    ``get_config`` (see check_loss_config), else None."""
+    if depth > _MAX_BASES or qualname not in project.classes:
+        return None
+    for base in project.classes[qualname][1].bases:
+        found = project._lookup(base) if base else None
+        if found is None or found not in project.classes:
+            continue
+        if found in unsaved:
+            return found
+        further = _unsaved_base(project, found, unsaved, depth + 1)
+        if further is not None:
+            return further
+    return None
 
 
 def _unregistered(context: RuleContext) -> Iterator[Finding]:
