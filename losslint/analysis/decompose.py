@@ -1113,14 +1113,17 @@ def _canonical(formula: str, even: bool = False) -> str | None:
         return None
     operands: list[str] = []
     for part in parts:
-        key, equals, value = part.partition("=")
-        if equals and re.fullmatch(r"\w+", key):
+        keyword, equals, value = part.partition("=")
+        if equals and re.fullmatch(r"\w+", keyword):
             inner = _canonical(value)
-            operands.append(None if inner is None else f"{key}={inner}")  # type: ignore[arg-type]
-        else:
-            operands.append(_canonical(part, head in _EVEN and len(parts) == 1))  # type: ignore[arg-type]
-    if any(o is None for o in operands):
-        return None
+            if inner is None:
+                return None
+            operands.append(f"{keyword}={inner}")
+            continue
+        operand = _canonical(part, head in _EVEN and len(parts) == 1)
+        if operand is None:
+            return None
+        operands.append(operand)
     if head in _COMMUTATIVE or (even and head == "sub"):
         operands.sort()
     return f"{head}({','.join(operands)})"

@@ -846,8 +846,9 @@ class RangeAnalysis:
             if len(targets) > 1:  # ``loss, sample = create_model(...)``: the elements it feeds
                 if line not in unpacked:
                     unpacked[line] = self._unpacked(module, statements, line)
-                if unpacked[line] is not None:
-                    targets = unpacked[line].fed(hazard, targets)  # type: ignore[union-attr]
+                helper = unpacked[line]
+                if helper is not None:
+                    targets = helper.fed(hazard, targets)
             inside = id(entry) not in statements_recorded or (
                 hazard.path == module.path
                 and start <= (hazard.span.line, hazard.span.column) <= end
@@ -2687,7 +2688,7 @@ class _Unpacked:
             if not isinstance(statement.value, ast.Tuple) or statement not in self.returns:
                 return targets
             elements = zip(self.names, statement.value.elts, strict=True)
-            inside = {n for n, e in elements if _encloses_node(e, hazard.span.line)}
+            inside = {n for n, e in elements if _encloses(e, hazard.span.line)}
             return frozenset(inside) or targets
         if not _assigns(statement):
             return targets
@@ -2700,11 +2701,6 @@ class _Unpacked:
                 if any((n, statement.lineno) in reaching for n in assigned):
                     fed.add(name)
         return frozenset(fed)
-
-
-def _encloses_node(node: ast.AST, line: int) -> bool:
-    first = getattr(node, "lineno", 0)
-    return first <= line <= (getattr(node, "end_lineno", first) or first)
 
 
 def _assigned_targets(stmt: ast.stmt) -> list[ast.expr]:
@@ -3217,8 +3213,8 @@ def _dependencies(statements: list[ast.stmt], start: set[str], line: int) -> set
     return reaching
 
 
-def _encloses(stmt: ast.stmt, line: int) -> bool:
-    return stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno)
+def _encloses(node: ast.stmt | ast.expr, line: int) -> bool:
+    return node.lineno <= line <= (node.end_lineno or node.lineno)
 
 
 def _assigns(stmt: ast.stmt) -> bool:

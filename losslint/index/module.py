@@ -1739,11 +1739,17 @@ class ModuleIndexer:
             def value(expr: ast.expr | None, at: int = line) -> Value | None:
                 return None if expr is None else self.value(expr, scope, at)
 
-            positional = _positional_compile(
-                [value(a) for a in call.args[2:4] if not isinstance(a, ast.Starred)],
-                keywords,
-            )
-            given = {n: call.args[2 + i] for i, n in enumerate(positional)}
+            # The arguments after ``loss`` given by position, up to a ``*args``.
+            extra = []
+            for argument in call.args[2:4]:
+                if isinstance(argument, ast.Starred):
+                    break
+                extra.append(value(argument))
+            positional = _positional_compile(extra, keywords)
+            given = dict(zip(positional, extra, strict=False))
+            for name in ("loss_weights", "metrics"):
+                if name not in given:
+                    given[name] = value(keywords.get(name))
             parts = names.dotted(receiver)
             yield CompileSite(
                 span=self.span(call),
@@ -1751,8 +1757,8 @@ class ModuleIndexer:
                 receiver=".".join(parts) if parts else None,
                 model=model,
                 loss=value(loss),
-                loss_weights=value(keywords.get("loss_weights", given.get("loss_weights"))),
-                metrics=value(keywords.get("metrics", given.get("metrics"))),
+                loss_weights=given["loss_weights"],
+                metrics=given["metrics"],
                 weighted_metrics=value(keywords.get("weighted_metrics")),
                 per_example=_per_example(value(optimizer)),
                 idle=self._idle(receiver, scope),

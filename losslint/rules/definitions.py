@@ -389,7 +389,7 @@ def check_removed_keras_api(context: RuleContext) -> Iterator[Finding]:
             yield from _api_use(context, module, use, flavour)
         if flavour != "library":
             for site in module.compiles:
-                finding = _positional_compile(module, site)
+                finding = _positional_metrics(module, site)
                 if finding is not None and not context.project.own_compile(site):
                     yield finding
 
@@ -398,7 +398,7 @@ def check_removed_keras_api(context: RuleContext) -> Iterator[Finding]:
 _KERAS3_COMPILE: Final = ("loss_weights", "metrics")
 
 
-def _positional_compile(module: ModuleIndex, site: CompileSite) -> Finding | None:
+def _positional_metrics(module: ModuleIndex, site: CompileSite) -> Finding | None:
     """``compile(optimizer, loss, metrics)``: Keras 3 takes the third argument as
     ``loss_weights``, so metrics given there become loss weights."""
     given = site.positional
