@@ -156,7 +156,7 @@ class Source:
                 body = [stmt for k in range(len(self.chunks)) for stmt in self._part(k)]
                 self._tree = ast.Module(body=body, type_ignores=[])
             else:
-                self._tree = quiet.parse(self.text(), filename=self.path)
+                self._tree = quiet.parse_python2(self.text(), filename=self.path)
                 self._splice(self._tree.body)
                 self._split(self._tree.body)
         return self._tree
@@ -196,9 +196,9 @@ class Source:
         stop = self.chunks[number + 1] if number + 1 < len(self.chunks) else None
         try:
             text = "\n" * (start - 1) + self._between(start, stop)
-            part = quiet.parse(text, filename=self.path).body
+            part = quiet.parse_python2(text, filename=self.path).body
         except (SyntaxError, ValueError):  # not a chunk on its own after all: from the whole
-            whole = quiet.parse(self.text(), filename=self.path).body
+            whole = quiet.parse_python2(self.text(), filename=self.path).body
             part = [stmt for stmt in whole if self._chunk(stmt) == number]
         self._splice(part)
         self._parts[number] = part
@@ -217,7 +217,7 @@ class Source:
         member: ast.stmt | None = None
         text = "\n" * (start - 2) + "if 1:\n" + self._between(start, self._member_stops[at])
         try:
-            body = quiet.parse(text, filename=self.path).body
+            body = quiet.parse_python2(text, filename=self.path).body
         except (SyntaxError, ValueError):
             body = []
         if len(body) == 1 and isinstance(body[0], ast.If) and len(body[0].body) == 1:

@@ -338,7 +338,7 @@ def same_syntax(old: str, old_first: int, new: str, new_first: int) -> dict[int,
     trees = []
     for text, first in ((old, old_first), (new, new_first)):
         try:
-            trees.append(quiet.parse("\n" * (first - 1) + text))
+            trees.append(quiet.parse_python2("\n" * (first - 1) + text))
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             return None
     before, after = trees

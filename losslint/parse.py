@@ -45,6 +45,9 @@ class ParsedModule:
     module: str  # dotted name relative to the package root
     source: str
     tree: ast.Module
+    # Where the first Python 2 statement is (``print x``), when the tree reads them as
+    # Python 3 (see quiet.python2_repaired): line, column and the parser's message.
+    python2: tuple[int, int, str] | None = None
 
 
 # Byte-order marks of the UTF-16/32 encodings, longest first (the UTF-32-LE mark starts with
@@ -170,20 +173,29 @@ def load(
         return source
     if _SKIP_FILE.search(source):
         return None
+    python2: tuple[int, int, str] | None = None
     try:
         tree = quiet.parse(source, filename=shown)
     except SyntaxError as error:
         line = error.lineno or 1
         column = max(error.offset or 1, 1)
-        return unreadable(
-            shown, f"does not parse: {error.msg}; not checked", Span(line, column, line, column + 1)
-        )
+        try:
+            tree = quiet.parse_python2(source, filename=shown)
+        except SyntaxError:
+            return unreadable(
+                shown,
+                f"does not parse: {error.msg}; not checked",
+                Span(line, column, line, column + 1),
+            )
+        python2 = (line, column, PYTHON2 + error.msg)
     except (ValueError, RecursionError, MemoryError) as error:
         reason = (
             "is nested too deeply to parse" if isinstance(error, RecursionError) else str(error)
         )
         return unreadable(shown, f"cannot be parsed ({reason}); not checked")
-    return ParsedModule(shown, module if module is not None else module_name(path), source, tree)
+    return ParsedModule(
+        shown, module if module is not None else module_name(path), source, tree, python2
+    )
 
 
 def decode(data: bytes, shown: str) -> str | Diagnostic:
@@ -243,12 +255,24 @@ def _undecodable(shown: str, data: bytes, error: UnicodeDecodeError) -> Diagnost
     )
 
 
+# The reason recorded for a file read with its Python 2 statements written as Python 3.
+PYTHON2: Final = "Python 2: "
+
+
 def unparsed_cell(shown: str, line: int, column: int, reason: str) -> Diagnostic:
     """A notebook's code cell that does not parse on its own: Jupyter runs the other cells, and
-    losslint checks them."""
+    losslint checks them. Or a file of Python 2 (``reason`` starts with :data:`PYTHON2`),
+    checked with its ``print`` statements read as calls."""
+    if reason.startswith(PYTHON2):
+        message = (
+            f"file does not parse: {reason[len(PYTHON2) :]} (Python 2, which Python 3 cannot "
+            "run); checked with its print statements read as print() calls and `except E, e` "
+            "as `except E as e`"
+        )
+    else:
+        message = f"cell does not parse: {reason}; this cell is not checked (the others are)"
     return dataclasses.replace(
-        unreadable(shown, "", Span(line, column, line, column + 1)),
-        message=f"cell does not parse: {reason}; this cell is not checked (the others are)",
+        unreadable(shown, "", Span(line, column, line, column + 1)), message=message
     )
 
 

@@ -37,6 +37,7 @@ from losslint.notebook import NotebookError
 from losslint.parse import (
     MAX_BYTES,
     PARSE_ERROR_CODE,
+    PYTHON2,
     ParsedModule,
     load,
     may_concern_keras,
@@ -861,6 +862,8 @@ def _index_one(
         if isinstance(loaded, Diagnostic):
             return "facts", encode(loaded), file_digest
         facts = index_module(loaded.tree, loaded.source, loaded.path, loaded.module)
+        if loaded.python2 is not None:  # reported with the facts, as a notebook's cells are
+            facts = dataclasses.replace(facts, unparsed=(*facts.unparsed, loaded.python2))
         if parsed is not None:
             parsed.append(loaded)
         return "facts", encode(facts), file_digest
@@ -966,6 +969,19 @@ def _check(
     # A file's lines are read again (from the disk) only where a finding or our noqa is.
     facts = {m.shown: m.facts for m in members if m.facts is not None}
     result = _with_lines(found, facts)
+    # A Python 2 file is read with its print statements as calls; its text is not Python 3, so
+    # no fix can be applied to it (libcst cannot parse it): none is offered.
+    python2 = {
+        p for p, index in facts.items() if any(r.startswith(PYTHON2) for *_, r in index.unparsed)
+    }
+    if python2:
+        result = [
+            (
+                dataclasses.replace(d, fix=None) if d.fix is not None and d.path in python2 else d,
+                line,
+            )
+            for d, line in result
+        ]
     if _selected(noqa.CODE, config):  # LL001 judges the findings above, on the same files
         # Only a file with a noqa comment naming our codes can have an unused one.
         commented = {p: list(index.lines) for p, index in facts.items() if index.noqa}

@@ -366,7 +366,7 @@ def _rounded(bound: Range | None) -> tuple[Range | None, str]:
     single = _float32(bound.lo)
     if single == bound.lo or single not in (0.0, 1.0):
         return bound, ""
-    note = f"{bound.lo:.10g}, {_ROUNDED} {_fmt(single)}"
+    note = f"{bound.lo!r}, {_ROUNDED} {_fmt(single)}"  # every digit: 1 + 1e-10 is not "1"
     return replace(bound, lo=single, hi=single), note
 
 
@@ -838,7 +838,7 @@ class RangeAnalysis:
                 self.expr(node, frame)
         finally:
             recorded, self._record, self._record_frame = self._record, None, None
-        reaching = _dependencies(statements, _names(node), node.lineno)
+        reaching = _dependencies(statements, _reads(node), node.lineno)
         start, end = _span_of(node)
         unpacked: dict[int, _Unpacked | None] = {}
         for entry in recorded:
@@ -922,7 +922,7 @@ class RangeAnalysis:
         elif isinstance(node, ast.ClassDef):
             env[node.name] = None
         elif isinstance(node, ast.Assign):
-            frame.targets = frozenset(_target_names(node.targets))
+            frame.targets = frozenset(_binds(node.targets))
             frame.target_line = node.lineno
             before = set(self.hazards)
             self._returned = None
@@ -942,7 +942,7 @@ class RangeAnalysis:
             self._taint(node.targets, [node.value], before, frame)
         elif isinstance(node, ast.AnnAssign):
             if node.value is not None:
-                frame.targets = frozenset(_target_names([node.target]))
+                frame.targets = frozenset(_binds([node.target]))
                 frame.target_line = node.lineno
                 before = set(self.hazards)
                 value = self.expr(node.value, frame)
@@ -950,7 +950,7 @@ class RangeAnalysis:
                 self._assign(node.target, value, node.value, frame)
                 self._taint([node.target], [node.value], before, frame)
         elif isinstance(node, ast.AugAssign):
-            frame.targets = frozenset(_target_names([node.target]))
+            frame.targets = frozenset(_binds([node.target]))
             frame.target_line = node.lineno
             before = set(self.hazards)
             # ``y /= sum(y)`` divides the value ``y`` holds: read it as the expression ``y``.
@@ -1372,6 +1372,14 @@ class RangeAnalysis:
     ) -> Range | None:
         left = self.expr(left_node, frame, depth + 1)
         right = self.expr(right_node, frame, depth + 1)
+        note = ""
+        if isinstance(op, (ast.Add, ast.Sub)) and left is not None and right is not None:
+            # ``1e-8 + 1 - p``: Python adds the constants in float64 (1.00000001), and the
+            # float32 tensor they meet holds 1.0, so the guard is gone.
+            if left.is_constant and not right.is_constant:
+                left, note = _rounded(left)
+            elif right.is_constant and not left.is_constant:
+                right, note = _rounded(right)
         result: Range | None = None
         if (
             isinstance(op, ast.Add)
@@ -1408,6 +1416,8 @@ class RangeAnalysis:
             result = self._divide(left, right, left_node, right_node, node, frame)
         elif isinstance(op, ast.Pow):
             result = self._power(left, right, left_node, node, frame)
+        if note and result is not None and result.lo <= 0 <= result.hi:
+            result = replace(result, reason=f"{note}; {result.reason}" if result.reason else note)
         return _carry(result, left, right)
 
     def _exp_pair(self, left: ast.expr, right: ast.expr, frame: _Frame) -> bool:
@@ -2692,12 +2702,12 @@ class _Unpacked:
             return frozenset(inside) or targets
         if not _assigns(statement):
             return targets
-        assigned = set(_target_names(_assigned_targets(statement)))
+        assigned = set(_binds(_assigned_targets(statement)))
         fed: set[str] = set()
         for ret in self.returns:
             assert isinstance(ret.value, ast.Tuple)
             for name, element in zip(self.names, ret.value.elts, strict=True):
-                reaching = _dependencies(node.body, _names(element), ret.lineno)
+                reaching = _dependencies(node.body, _reads(element), ret.lineno)
                 if any((n, statement.lineno) in reaching for n in assigned):
                     fed.add(name)
         return frozenset(fed)
@@ -3142,6 +3152,18 @@ def _number(node: ast.expr | None) -> float | None:
     return -to_float(value) if negative else to_float(value)
 
 
+def _rebound(targets: Sequence[ast.expr]) -> Iterator[str]:
+    """The names an assignment to ``targets`` binds anew: plain names, also unpacked, not the
+    object of an attribute or an item it sets."""
+    for target in targets:
+        if isinstance(target, ast.Name):
+            yield target.id
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            yield from _rebound(target.elts)
+        elif isinstance(target, ast.Starred):
+            yield from _rebound([target.value])
+
+
 def _target_names(targets: Sequence[ast.expr]) -> Iterator[str]:
     for target in targets:
         for node in ast.walk(target):
@@ -3151,6 +3173,55 @@ def _target_names(targets: Sequence[ast.expr]) -> Iterator[str]:
 
 def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _binds(targets: Sequence[ast.expr]) -> Iterator[str]:
+    """What an assignment to ``targets`` sets, for the dependencies of a trained value: plain
+    names, and attribute chains as written (``self.generation_loss``, not all of ``self``);
+    the names in any other target (an item, ``x[i]``)."""
+    for target in targets:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            yield from _binds(target.elts)
+        elif isinstance(target, ast.Starred):
+            yield from _binds([target.value])
+        elif isinstance(target, ast.Attribute) and (parts := names.dotted(target)):
+            yield ".".join(parts)
+        else:
+            yield from (n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+
+
+def _reads(node: ast.AST) -> set[str]:
+    """What an expression reads, for the same dependencies: names, and attribute chains with
+    each of their prefixes (``self.cost`` reads ``self.cost``, not every attribute of
+    ``self``); a method's object whole (``self.compute()`` may read any of it)."""
+    found: set[str] = set()
+    seen: set[int] = set()
+    for child in ast.walk(node):
+        if id(child) in seen:
+            continue
+        if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
+            parts = names.dotted(child.func)
+            if parts:
+                found.add(parts[0])
+        if isinstance(child, ast.Attribute) and (parts := names.dotted(child)):
+            found.update(".".join(parts[:end]) for end in range(2, len(parts) + 1))
+            inner: ast.expr = child
+            while isinstance(inner, ast.Attribute):
+                seen.add(id(inner))
+                inner = inner.value
+            seen.add(id(inner))
+        elif isinstance(child, ast.Name):
+            found.add(child.id)
+    return found
+
+
+def _matches(bound: str, needed: set[str]) -> bool:
+    """Whether setting ``bound`` changes something in ``needed``: the same name or chain, a
+    prefix of one (``self.model = ...`` for ``self.model.output``), or a chain inside a whole
+    object needed (``self.x = ...`` for ``self``)."""
+    if bound in needed:
+        return True
+    return any(n.startswith(bound + ".") or bound.startswith(n + ".") for n in needed)
 
 
 def _dependencies(statements: list[ast.stmt], start: set[str], line: int) -> set[tuple[str, int]]:
@@ -3186,22 +3257,25 @@ def _dependencies(statements: list[ast.stmt], start: set[str], line: int) -> set
     def follow(stmt: ast.stmt, always: bool) -> bool:
         grown_list = _appended(stmt)
         if grown_list is not None:  # ``costs.append(cost)``: costs now holds cost too
-            assigned, read = {grown_list[0]}, set().union(*map(_names, grown_list[1]))
-            if not assigned & needed:
+            assigned, read = {grown_list[0]}, set().union(*map(_reads, grown_list[1]))
+            if not any(_matches(a, needed) for a in assigned):
                 return False
         else:
             value = stmt.value  # type: ignore[attr-defined]
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]  # type: ignore[attr-defined]
-            assigned = set(_target_names(targets))
-            if value is None or not assigned & needed:
+            assigned = set(_binds(targets))
+            if value is None or not any(_matches(a, needed) for a in assigned):
                 return False
-            read = _names(value)
+            read = _reads(value)
             if isinstance(stmt, ast.AugAssign):
-                read |= _names(stmt.target)
-        new = {(name, stmt.lineno) for name in assigned & needed} - reaching
+                read |= _reads(stmt.target)
+        new = {(name, stmt.lineno) for name in assigned if _matches(name, needed)} - reaching
         reaching.update(new)
         if always and not isinstance(stmt, ast.AugAssign) and grown_list is None:
-            needed.difference_update(assigned)
+            # What is bound anew: a name or an attribute chain, not the object an attribute is
+            # set on (``self.latent_loss = ...`` leaves ``self.generation_loss`` as it was).
+            chains = {t for t in assigned if "." in t}
+            needed.difference_update(chains | set(_rebound(targets)))
         grown = not read <= needed
         needed.update(read)
         return bool(new) or grown
