@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import codecs
+import contextlib
 import dataclasses
 import io
 import os
@@ -179,14 +180,20 @@ def load(
     except SyntaxError as error:
         line = error.lineno or 1
         column = max(error.offset or 1, 1)
-        try:
-            tree = quiet.parse_python2(source, filename=shown)
-        except SyntaxError:
+        # ``print x``: read as Python 3 where that is all (the same rewrite as every later
+        # parse of this text, through quiet.parse_python2).
+        repaired = quiet.python2_repaired(source) if quiet.python2_error(error) else None
+        readable = None
+        if repaired is not None:
+            with contextlib.suppress(SyntaxError):
+                readable = quiet.parse(repaired, filename=shown)
+        if readable is None:
             return unreadable(
                 shown,
                 f"does not parse: {error.msg}; not checked",
                 Span(line, column, line, column + 1),
             )
+        tree = readable
         python2 = (line, column, PYTHON2 + error.msg)
     except (ValueError, RecursionError, MemoryError) as error:
         reason = (

@@ -3164,13 +3164,6 @@ def _rebound(targets: Sequence[ast.expr]) -> Iterator[str]:
             yield from _rebound([target.value])
 
 
-def _target_names(targets: Sequence[ast.expr]) -> Iterator[str]:
-    for target in targets:
-        for node in ast.walk(target):
-            if isinstance(node, ast.Name):
-                yield node.id
-
-
 def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
