@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import codecs
-import contextlib
 import dataclasses
 import io
 import os
@@ -182,11 +181,7 @@ def load(
         column = max(error.offset or 1, 1)
         # ``print x``: read as Python 3 where that is all (the same rewrite as every later
         # parse of this text, through quiet.parse_python2).
-        repaired = quiet.python2_repaired(source) if quiet.python2_error(error) else None
-        readable = None
-        if repaired is not None:
-            with contextlib.suppress(SyntaxError):
-                readable = quiet.parse(repaired, filename=shown)
+        readable = quiet.python2_tree(source, error, filename=shown)
         if readable is None:
             return unreadable(
                 shown,

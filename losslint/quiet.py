@@ -29,15 +29,22 @@ def parse_python2(source: str, filename: str = "<unknown>") -> Any:
     try:
         return parse(source, filename=filename)
     except SyntaxError as error:
-        if not python2_error(error):
+        tree = python2_tree(source, error, filename)
+        if tree is None:
             raise
-        repaired = python2_repaired(source)
-        if repaired is None:
-            raise
-        try:
-            return parse(repaired, filename=filename)
-        except SyntaxError:
-            raise error from None
+        return tree
+
+
+def python2_tree(source: str, error: SyntaxError, filename: str = "<unknown>") -> Any:
+    """The tree of ``source`` with its Python 2 statements written as Python 3, where
+    ``error`` (the parser's, on ``source``) is one of those and the rewrite parses; else None."""
+    repaired = python2_repaired(source) if python2_error(error) else None
+    if repaired is None:
+        return None
+    try:
+        return parse(repaired, filename=filename)
+    except SyntaxError:
+        return None
 
 
 # What CPython says of a Python 2 ``print x`` statement, and of ``except E, e:``.
