@@ -91,6 +91,10 @@ class Unknown:
     # lossfxn)``): what it holds is known only at the function's call sites.
     param: Param | None = None
     owner: str | None = None
+    # A name bound in branches (``if dice: loss = dice_loss(w) else: loss = CE(w)``): what each
+    # branch binds that names a project object. Which one runs is unknown, so no rule reads
+    # these as the value; they tell which functions are compiled (their role), in some run.
+    candidates: tuple[Value, ...] = ()
 
 
 Value = Const | Seq | Mapping | Ref | Call | Unknown

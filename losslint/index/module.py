@@ -16,7 +16,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeGuard
 
 from losslint.diagnostic import Span
 from losslint.index import folding, names
@@ -55,6 +55,10 @@ from losslint.noqa import names_ours
 from losslint.notebook import UNPARSED_WORD, cell_errors
 
 _MAX_DEPTH: Final = 24
+# A name bound in branches: how deep in a chain of names its branches are followed, and how
+# many are kept (see ``_branch_values``).
+_MAX_BRANCH_DEPTH: Final = 4
+_MAX_BRANCHES: Final = 8
 _COMPILE_KEYWORDS: Final = frozenset(
     {"optimizer", "loss", "metrics", "loss_weights", "weighted_metrics"}
 )
@@ -811,12 +815,16 @@ class ModuleIndexer:
             return function
         found: list[str] = []
         for returned in scope.returns:
-            if not isinstance(returned, (ast.Name, ast.Subscript)):
+            if not isinstance(returned, (ast.Name, ast.Subscript, ast.Call, ast.Dict)):
                 continue
             value = self.value(returned.value if isinstance(returned, ast.Subscript) else returned,
                                scope, math.inf)  # fmt: skip
             if isinstance(returned, ast.Subscript):
                 leaves = list(value.values) if isinstance(value, Mapping) else []
+            elif isinstance(value, (Seq, Mapping)):  # ``return {"stage1": l1, "stage2": l2}``
+                leaves = list(iter_leaves(value))
+            elif _fromkeys(value):  # ``return dict.fromkeys(output_names, eucl_loss)``
+                leaves = [value.args[1]]
             else:
                 leaves = [value]
             found += [
@@ -1236,7 +1244,40 @@ class ModuleIndexer:
             return Ref(f"{self.module}.{expr.id}", span)
         if expr.id in _BUILTINS:
             return Ref(f"builtins.{expr.id}", span)
-        return self._unbound_name(expr.id, span)
+        value = self._unbound_name(expr.id, span)
+        if isinstance(value, Unknown) and depth < _MAX_BRANCH_DEPTH:
+            candidates = self._branch_values(expr.id, scope, line, depth)
+            if candidates:
+                return dataclasses.replace(value, candidates=candidates)
+        return value
+
+    def _branch_values(
+        self, name: str, scope: _Scope, line: float, depth: int
+    ) -> tuple[Value, ...]:
+        """What the bindings of ``name`` that may reach ``line`` hold, when the last of them is
+        in a branch: each binding from the last unconditional one on (``loss = CE(w)`` then
+        ``if dice: loss = dice_loss(w)``), evaluated, that names a function, a class or an
+        object's call. A binding whose value is not evaluated (a loop target) adds nothing."""
+        current: _Scope | None = scope
+        while current is not None:
+            bindings = current.bindings.get(name)
+            if bindings:
+                break
+            if name in current.params:
+                return ()
+            current, line = current.parent, math.inf
+        else:
+            return ()
+        prior = [b for b in bindings if b.line < line]
+        start = max((i for i, b in enumerate(prior) if not b.conditional), default=0)
+        found: list[Value] = []
+        for binding in prior[start:]:
+            if binding.value is None:
+                continue
+            value = self.value(binding.value, binding.scope, binding.line, depth + 1)
+            if isinstance(value, (Ref, Call)) and value not in found:
+                found.append(value)
+        return tuple(found[:_MAX_BRANCHES])
 
     @staticmethod
     def _param_owner(name: str, scope: _Scope) -> str | None:
@@ -1302,6 +1343,8 @@ class ModuleIndexer:
                 return dataclasses.replace(value, span=span, binding=f"self.{expr.attr}")
             return value if isinstance(value, Unknown) else dataclasses.replace(value, span=span)
         owner = self.value(base, scope, line, depth + 1)
+        if isinstance(owner, Ref) and owner.target.startswith("builtins."):
+            return Ref(f"{owner.target}.{expr.attr}", span)  # ``dict.fromkeys``
         if (
             isinstance(owner, Call)
             and owner.func is not None
@@ -1962,6 +2005,13 @@ _SNIPPET_NAMES: Final = {
     "Conv2D": "keras.layers.Conv2D",
     "MaxPooling2D": "keras.layers.MaxPooling2D",
 }
+
+
+def _fromkeys(value: Value) -> TypeGuard[Call]:
+    """``dict.fromkeys(keys, value)``: a dict giving every key the same value."""
+    return (
+        isinstance(value, Call) and value.func == "builtins.dict.fromkeys" and len(value.args) == 2
+    )
 
 
 def _is_main_guard(test: ast.expr) -> bool:

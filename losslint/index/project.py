@@ -1026,7 +1026,10 @@ def _referenced(value: Value | None) -> Iterator[tuple[str, Call | None]]:
     if value is None:
         return
     for leaf in iter_leaves(value):
-        if isinstance(leaf, Ref) and not names.is_keras(leaf.target):
+        if isinstance(leaf, Unknown) and leaf.candidates:  # what some branch binds
+            for candidate in leaf.candidates:
+                yield from _referenced(candidate)
+        elif isinstance(leaf, Ref) and not names.is_keras(leaf.target):
             yield leaf.target, leaf.instance
         elif partial_target(leaf) is not None:
             # ``loss=partial(gradient_penalty_loss, averaged_samples=x)``: Keras calls it.
