@@ -133,7 +133,10 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("diag diagflat tril triu band_part matrix_diag", Op("diag", "unknown")),
     # -- reductions ----------------------------------------------------------------------------
     ("sum reduce_sum nansum", Op("sum", "sum")),
-    ("count_nonzero", Op("count", "sum")),
+    # Counts of what a batch holds: 0 for a class it does not have (a confusion matrix's column
+    # for a class never predicted, ``count_nonzero`` of an empty mask).
+    ("count_nonzero", Op("counts", "sum")),
+    ("bincount confusion_matrix", Op("counts", "unknown")),
     ("cumsum nancumsum", Op("sum", "unknown")),
     ("mean reduce_mean nanmean average median nanmedian", Op("mean", "mean")),
     (
@@ -182,7 +185,7 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
         "conv conv_transpose ctc_decode ctc_loss depth_to_space depthwise_conv "
         "dot_product_attention fold layer_normalization max_pool rms_normalization "
         "separable_conv space_to_depth unfold allclose argpartition argsort "
-        "bincount diff digitize histogram nonzero pad searchsorted "
+        "diff digitize histogram nonzero pad searchsorted "
         "trapezoid unique unravel_index vectorize view psnr",
         Op("unknown", "unknown"),
     ),
@@ -244,8 +247,9 @@ TRANSFERS: Final = frozenset(
         "reciprocal_no_nan", "pow", "square", "abs", "clip", "maximum", "minimum", "multiply",
         "add", "subtract", "negative", "acos", "asin", "sigmoid", "softmax", "nonpositive",
         "softplus", "unit", "odd_unit", "relu", "normalize", "at_least_one", "nonnegative", "round",
-        "boolean", "where", "cond", "sanitize", "identity", "split", "diag", "sum", "count", "mean",
-        "extreme", "spread", "logsumexp", "norm", "one", "zero", "eye", "linear", "unknown",
+        "boolean", "where", "cond", "sanitize", "identity", "split", "diag", "sum", "count",
+        "counts", "mean", "extreme", "spread", "logsumexp", "norm", "one", "zero", "eye", "linear",
+        "unknown",
     }
 )  # fmt: skip
 BATCH: Final = frozenset(

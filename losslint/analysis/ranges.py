@@ -532,6 +532,28 @@ class _Frame:
     taints: dict[str, frozenset[tuple[str, Span, str]]] = field(default_factory=dict)
 
 
+# TensorFlow's assertions, as the comparison each one makes of its first argument: with the
+# number it is compared with, or None for the second argument.
+_ASSERTIONS: Final[dict[str, tuple[type[ast.cmpop], float | None]]] = {
+    "assert_positive": (ast.Gt, 0.0),
+    "assert_non_negative": (ast.GtE, 0.0),
+    "assert_negative": (ast.Lt, 0.0),
+    "assert_non_positive": (ast.LtE, 0.0),
+    "assert_greater": (ast.Gt, None),
+    "assert_greater_equal": (ast.GtE, None),
+    "assert_less": (ast.Lt, None),
+    "assert_less_equal": (ast.LtE, None),
+}
+
+
+def _callee_name(node: ast.Call) -> str:
+    """The last name of what ``node`` calls (``nanmean`` of ``np.nanmean``), else ""."""
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
 class RangeAnalysis:
     """Interprets loss code over :class:`Range` values and collects :class:`Hazard` facts."""
 
@@ -915,6 +937,34 @@ class RangeAnalysis:
             self.stmt(stmt, frame)
 
     def stmt(self, node: ast.stmt, frame: _Frame) -> None:
+        self._stmt(node, frame)
+        if isinstance(node, (ast.Assign, ast.Expr, ast.With, ast.AsyncWith)):
+            self._assertions(node, frame)
+
+    def _assertions(self, node: ast.stmt, frame: _Frame) -> None:
+        """``tf.debugging.assert_positive(t)`` (alone, in a list handed to
+        ``control_dependencies``, or as its argument): the code after it runs only where the
+        assertion held, as after ``assert t > 0``."""
+        items = node.items if isinstance(node, (ast.With, ast.AsyncWith)) else [node]
+        for item in items:
+            expr = item.context_expr if isinstance(item, ast.withitem) else item
+            for call in ast.walk(expr):
+                if not isinstance(call, ast.Call) or not call.args:
+                    continue
+                found = _ASSERTIONS.get(_callee_name(call))
+                if found is None:
+                    continue
+                op, bound = found
+                if bound is None:  # ``assert_greater(x, y)``: compared with its second argument
+                    if len(call.args) < 2:
+                        continue
+                    right = call.args[1]
+                else:
+                    right = ast.Constant(bound)
+                test = ast.Compare(left=call.args[0], ops=[op()], comparators=[right])
+                self._guard(test, True, frame)
+
+    def _stmt(self, node: ast.stmt, frame: _Frame) -> None:
         env = frame.env
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             frame.local_functions[node.name] = node
@@ -2191,6 +2241,11 @@ class RangeAnalysis:
     ) -> Range | None:
         first = values[0] if values else None
         first_node = args[0] if args else None
+        if _callee_name(node).startswith("nan") and op in ("sum", "mean", "extreme", "spread"):
+            # ``np.nanmean(tp / support)``: the NaN of an empty class is skipped on purpose.
+            self._handled(first, "nan")
+            if first_node is not None:
+                self._forget(_carried(first_node, frame), "nan")
         if op == "log":
             return self._log(first, first_node, node, frame, threshold=0.0)
         if op == "log1p":
@@ -2418,6 +2473,8 @@ class RangeAnalysis:
             # Only a size made smaller can be 0: say when (``n * (n - 1)``, ``(w - 1) * c``).
             return Range(1.0, INF, reason="a size is 1 for an axis of one element, such as a "
                          "batch of one sample")  # fmt: skip
+        if op == "counts":
+            return Range(0.0, INF, reason="a count, 0 for what the batch does not hold")
         if op == "epsilon":
             return point(1e-7)
         if op == "boolean":
