@@ -1703,6 +1703,10 @@ class RangeAnalysis:
         )
         if _key(inner) != _key(numerator_node):
             return None
+        if numerator.lo > 0:
+            # Terms kept positive (``y_pred += epsilon``, a Poisson rate's counts): each share is
+            # at least epsilon over the sum, never 0 for any sum float32 holds.
+            return Range(0.0, 1.0, lo_open=True, reason="a share of positive terms")
         return Range(
             0.0, 1.0, reason="a softmax, which underflows to 0 in float32", normalizer="softmax"
         )
