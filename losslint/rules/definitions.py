@@ -287,6 +287,106 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
             f"swap the parameters to ({names[1]}, {names[0]})",
             None if definite else Severity.WARNING,
         )
+    yield from _swapped_calls(project)
+
+
+# Keras losses whose value changes when y_true and y_pred are exchanged: functions (in
+# ``keras.losses``, ``keras.metrics``, Keras 2's backend, Keras 1's ``objectives``) and classes.
+_ASYMMETRIC: Final = frozenset(
+    {
+        "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+        "binary_focal_crossentropy", "categorical_focal_crossentropy", "kl_divergence",
+        "kullback_leibler_divergence", "kld", "KLD", "poisson", "hinge", "squared_hinge",
+        "categorical_hinge", "mean_absolute_percentage_error", "mape", "MAPE",
+        "mean_squared_logarithmic_error", "msle", "MSLE",
+    }
+)  # fmt: skip
+_ASYMMETRIC_CLASSES: Final = frozenset(
+    {
+        "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+        "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "KLDivergence", "Poisson",
+        "Hinge", "SquaredHinge", "CategoricalHinge", "MeanAbsolutePercentageError",
+        "MeanSquaredLogarithmicError",
+    }
+)  # fmt: skip
+_LOSS_HOMES: Final = frozenset(
+    {"keras.losses", "keras.metrics", "keras.backend", "keras.objectives"}
+)
+# Label names that say what a parameter holds (``y`` alone, ``yt`` could be anything).
+_LABELS: Final = TRUE_NAMES - {"y", "yt"}
+
+
+def _swapped_calls(project: ProjectIndex) -> Iterator[Finding]:
+    """A Keras loss called inside loss code with the prediction first, ``binary_crossentropy(
+    y_pred, y_true)``: Keras losses take (y_true, y_pred) (Keras 1's backend took (output,
+    target), and Keras 2 reversed it), so the term is another, wrong objective."""
+    seen: set[tuple[str, int, int]] = set()
+    for definition in project.definitions():
+        module = project.module_named(definition.module)
+        node = definition.node
+        if module is None:
+            continue
+        if isinstance(node, ast.ClassDef):
+            bodies = [
+                m
+                for m in node.body
+                if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and m.name in ("call", "__call__", "update_state")
+            ]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            bodies = [node]
+        else:
+            continue
+        for body in bodies:
+            params = [a.arg for a in (*body.args.posonlyargs, *body.args.args)]
+            truth = next((n for n in params if n in _LABELS), None)
+            guess = next((n for n in params if n in PRED_NAMES), None)
+            if truth is None or guess is None:
+                continue
+            for call in ast.walk(body):
+                if not (isinstance(call, ast.Call) and len(call.args) >= 2):
+                    continue
+                first, second = call.args[0], call.args[1]
+                if not (
+                    isinstance(first, ast.Name)
+                    and first.id == guess
+                    and isinstance(second, ast.Name)
+                    and second.id == truth
+                ):
+                    continue
+                loss = _asymmetric_loss(call, module)
+                if loss is None:
+                    continue
+                span = node_span(call, module.lines)
+                key = (module.path, span.line, span.column)
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield Finding(
+                    module.path,
+                    span,
+                    f"{loss}({guess}, {truth}) passes the prediction as the target: Keras losses "
+                    "take (y_true, y_pred) (Keras 1's backend took (output, target); Keras 2 "
+                    "reversed it), so this is the loss of the labels against the prediction, "
+                    "another objective (a crossentropy of clipped 0/1 labels is linear in "
+                    f"{guess}); call it as {loss}({truth}, {guess})",
+                )
+
+
+def _asymmetric_loss(call: ast.Call, module: ModuleIndex) -> str | None:
+    """How ``call`` names a Keras loss whose arguments cannot be exchanged, else None:
+    ``K.binary_crossentropy``, ``keras.losses.KLDivergence()`` (an object called)."""
+    func = call.func
+    names_ = _ASYMMETRIC
+    if isinstance(func, ast.Call):  # ``BinaryCrossentropy(from_logits=True)(y_pred, y_true)``
+        func, names_ = func.func, _ASYMMETRIC_CLASSES
+    qualified = names.qualify(func, module.imports)
+    if qualified is None:
+        return None
+    home, _, last = qualified.rpartition(".")
+    if home not in _LOSS_HOMES or last not in names_:
+        return None
+    return unparse(call.func) if names_ is _ASYMMETRIC else f"{unparse(func)}(...)"
 
 
 def _compile_use(
