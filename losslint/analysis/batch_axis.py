@@ -114,6 +114,9 @@ class Batch:
     origin: Reduction | None = None
     target: str | None = None  # function/class qualname, ref name, loss object reduction
     items: tuple[Batch, ...] = ()  # "seq"
+    # "kept"/"flat" returned as per-sample terms plus a term reduced over the batch
+    # (``-log(jaccard_over_batch) + bce``): that term's kind ("mean" | "sum") and origin.
+    coupled: tuple[str, Reduction] | None = None
 
 
 CONST: Final = Batch("const")
@@ -190,6 +193,29 @@ def is_constant(value: Batch) -> bool:
     if value.kind == "seq":
         return all(is_constant(item) for item in value.items)
     return value.kind in ("const", "ref")
+
+
+def _additive_terms(expr: ast.expr) -> Iterator[ast.expr]:
+    """The terms of ``a + b - c``, each without a numeric factor (``0.5 * dice``, ``-log(j)``)."""
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Sub)):
+        yield from _additive_terms(expr.left)
+        yield from _additive_terms(expr.right)
+    elif isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
+        yield from _additive_terms(expr.operand)
+    elif (
+        isinstance(expr, ast.BinOp)
+        and isinstance(expr.op, (ast.Mult, ast.Div))
+        and isinstance(expr.right, ast.Constant)
+    ):
+        yield expr.left
+    elif (
+        isinstance(expr, ast.BinOp)
+        and isinstance(expr.op, ast.Mult)
+        and isinstance(expr.left, ast.Constant)
+    ):
+        yield expr.right
+    else:
+        yield expr
 
 
 def join(a: Batch, b: Batch) -> Batch:
@@ -571,6 +597,25 @@ class BatchAxis:
         self._memo[key] = result
         return result
 
+    def _coupled(self, expr: ast.expr, frame: _Frame) -> tuple[str, Reduction] | None:
+        """A returned sum of terms (``+``/``-``, each maybe scaled by a number) where one term
+        is reduced over the batch and the value keeps it: the first such term's kind and
+        origin. Only the returned expression is read: a batch mean used inside a per-sample
+        computation (centring, a normalisation) is the formula, not a term added to it."""
+        terms = list(_additive_terms(expr))
+        if len(terms) < 2:
+            return None
+        for term in terms:
+            value = self._expr(term, frame)
+            if (
+                value.kind in ("mean", "sum")
+                and value.origin is not None
+                and not value.count
+                and (value.kind == "mean" or value.scale > 0)
+            ):
+                return value.kind, value.origin
+        return None
+
     # -- statements ---------------------------------------------------------------------------
 
     def _block(self, body: list[ast.stmt], frame: _Frame) -> None:
@@ -601,7 +646,12 @@ class BatchAxis:
             value = arithmetic(current, self._expr(node.value, frame), _op(node.op))
             self._bind(node.target, value, None, frame, augmented=True)
         elif isinstance(node, ast.Return):
-            frame.returns.append(self._expr(node.value, frame) if node.value else CONST)
+            value = self._expr(node.value, frame) if node.value else CONST
+            if node.value is not None and value.kind in ("kept", "flat"):
+                coupled = self._coupled(node.value, frame)
+                if coupled is not None:
+                    value = replace(value, coupled=coupled)
+            frame.returns.append(value)
         elif isinstance(node, ast.Expr):
             self._expr(node.value, frame)
         elif isinstance(node, ast.If):

@@ -106,6 +106,39 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
                 f"class_weight and masks silently become one global scale; {advice}",
                 fix=axis_fix(origin.span) if fixable else None,
             )
+    yield from _coupled(context, "mean", found)
+
+
+def _coupled(
+    context: RuleContext, kind: str, found: dict[str, tuple[LossDef, Reduction]]
+) -> Iterator[Finding]:
+    """A loss that returns per-sample values plus a term reduced over the batch
+    (``-log(jaccard_over_batch) + binary_crossentropy``): the value has a batch axis, but
+    that term is one number shared by the batch. Not where the term's helper is itself a loss
+    reported for reducing the batch (``bce + dice_loss``: dice_loss is reported)."""
+    seen: set[tuple[str, int, int]] = set()
+    for definition, value in _losses(context):
+        if value.coupled is None or value.coupled[0] != kind:
+            continue
+        origin = value.coupled[1]
+        key = (origin.path, origin.span.line, origin.span.column)
+        if origin.via in found or key in seen:
+            continue
+        seen.add(key)
+        if kind == "mean":
+            effect = (
+                "that term is one value shared by every sample, so sample_weight, "
+                "class_weight and masks do not weight it"
+            )
+        else:
+            effect = "that term grows with the batch size, and the gradient with it"
+        yield Finding(
+            origin.path,
+            origin.span,
+            f"{_name(definition)} {_as_loss(definition)} and adds to its per-sample values a "
+            f"term that reduces away the batch axis with {origin.how}: {effect}; compute the "
+            "term per sample (over every axis but 0)",
+        )
 
 
 def _as_loss(definition: LossDef) -> str:
@@ -165,6 +198,7 @@ _STEPS: Final = {
 
 def check_batch_summed_loss(context: RuleContext) -> Iterator[Finding]:
     found = _reduced(context, "sum")
+    yield from _coupled(context, "sum", found)
     reported: set[tuple[str, int, int]] = set()
     for definition, origin in found.values():
         if origin.via in found:
