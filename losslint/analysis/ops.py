@@ -113,7 +113,7 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     # -- value-preserving: cast, copy, layout -----------------------------------------------
     (
         "cast saturate_cast convert_to_tensor to_float to_int32 stop_gradient identity copy "
-        "asarray array constant",
+        "asarray array constant _to_tensor",
         Op("identity", _E),
     ),
     ("broadcast_to", Op("identity", "unknown")),

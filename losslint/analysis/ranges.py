@@ -546,6 +546,40 @@ _ASSERTIONS: Final[dict[str, tuple[type[ast.cmpop], float | None]]] = {
 }
 
 
+# Calls whose positional arguments (or the items of a shape list among them) are sizes: a
+# layer's units, a shape, a range's bound. Functional layers take their input first.
+_SIZED: Final = frozenset(
+    {
+        "range", "arange", "zeros", "ones", "empty", "full", "eye", "linspace", "Dense",
+        "Embedding", "LSTM", "GRU", "SimpleRNN", "LSTMCell", "GRUCell", "BasicLSTMCell",
+        "BasicRNNCell", "Conv1D", "Conv2D", "placeholder", "random_normal", "random_uniform",
+        "truncated_normal",
+    }
+)  # fmt: skip
+_SIZED_AFTER_INPUT: Final = frozenset({"dense", "conv1d", "conv2d", "reshape", "embedding"})
+
+
+def _size_params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> frozenset[str]:
+    """The parameters of ``node`` that its body uses as sizes (``tf.layers.dense(x, units)``,
+    ``np.arange(0, dim, 2)``, ``tf.reshape(h, [-1, size])``): at least 1 wherever it runs."""
+    params = {a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
+    found: set[str] = set()
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call):
+            continue
+        name = _callee_name(call)
+        if name in _SIZED:
+            args = call.args
+        elif name in _SIZED_AFTER_INPUT:
+            args = call.args[1:]
+        else:
+            continue
+        for arg in args:
+            items = arg.elts if isinstance(arg, (ast.List, ast.Tuple)) else [arg]
+            found.update(i.id for i in items if isinstance(i, ast.Name) and i.id in params)
+    return frozenset(found)
+
+
 def _callee_name(node: ast.Call) -> str:
     """The last name of what ``node`` calls (``nanmean`` of ``np.nanmean``), else ""."""
     func = node.func
@@ -925,8 +959,12 @@ class RangeAnalysis:
         params = self._defaults(node, loss_inputs=False, module=module)
         if inputs:
             # ``_create_cost(self, model_output, labels)``: like ``y_pred``, nothing clips them.
+            sizes = _size_params(node)
             for name, value in params.items():
                 if value is None and name not in ("self", "cls"):
+                    if name in sizes:  # ``tf.layers.dense(self.X, embedded_size)``: a size
+                        params[name] = Range(1.0, INF, reason=f"{name} is a size")
+                        continue
                     params[name] = Range(-INF, INF, reason=f"{name} is not clipped", source=True)
         return node.body, params
 
