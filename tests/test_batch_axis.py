@@ -51,6 +51,12 @@ def returned(body: str) -> Batch:
         ("axes = list(range(1, len(y_pred.shape)))\nreturn ops.sum(y_pred, axis=axes)", "kept"),
         ("axes = [0, 1]\nreturn ops.sum(y_pred, axis=axes)", "sum"),
         ("return ops.mean(ops.mean(y_pred, axis=-1), axis=-1)", "unknown"),
+        # Several trailing axes are a sample's (a 3-D Dice), so the later axis 0 is the batch.
+        (
+            "d = ops.sum(y_true * y_pred, axis=[-3, -2, -1])\nreturn ops.mean(d, axis=[0, 1])",
+            "mean",
+        ),
+        ("return ops.sum(y_true * y_pred, axis=[-3, -2, -1])", "kept"),
         ("return K.sum(K.flatten(y_true) * K.flatten(y_pred))", "sum"),
         ("return ops.mean(tf.reshape(y_pred, [-1]))", "mean"),
         ("return ops.mean(tf.boolean_mask(y_pred, y_true > 0))", "mean"),

@@ -103,7 +103,7 @@ class Batch:
     """What the analysis knows about one value."""
 
     kind: str  # TENSORS | "const" | "shape" | "seq" | "function" | "class" | "lossfn" |
-    # "lossobj" | "ref" | "self" | "unknown"
+    # "lossobj" | "layer" (a Keras model or layer) | "ref" | "self" | "unknown"
     rank: int | None = None  # exact rank, when known ("kept", "flat")
     min_rank: int = 1  # lower bound of the rank ("kept")
     count: bool = False  # "sum": a count of samples (shape[0], size), not a sum of values
@@ -193,6 +193,18 @@ def is_constant(value: Batch) -> bool:
     if value.kind == "seq":
         return all(is_constant(item) for item in value.items)
     return value.kind in ("const", "ref")
+
+
+def _model_or_layer(module: str, last: str) -> bool:
+    """A Keras model or layer class (``keras.Model``, ``keras.applications.vgg16.VGG16``,
+    ``keras.layers.Conv2D``): its instances map a batch to a batch."""
+    if not last[:1].isupper():
+        return False
+    if module in ("keras", "keras.models"):
+        return last in ("Model", "Sequential")
+    return module.startswith("keras.applications") or (
+        module == "keras.layers" and last not in ("Input", "InputLayer", "InputSpec", "Layer")
+    )
 
 
 def _additive_terms(expr: ast.expr) -> Iterator[ast.expr]:
@@ -364,18 +376,20 @@ def _reduce_axes(value: Batch, axes: _Axes, keepdims: bool) -> tuple[str, Batch 
         return "kept", replace(value, rank=rank, min_rank=rank or 1, origin=None)
     if axes.kind != "list":
         return "unknown", None
-    uncertain = False
     for axis in axes.values:
         if axis == 0:
             return "batch", None
-        if axis < 0:
-            if value.rank is not None:
-                if value.rank + axis == 0:
-                    return "batch", None
-            elif -axis >= value.min_rank:
-                uncertain = True
-    if uncertain:
-        return "unknown", None
+        if axis < 0 and value.rank is not None and value.rank + axis == 0:
+            return "batch", None
+    # Several trailing axes of a tensor whose rank is not known (``axis=[-3, -2, -1]`` of a
+    # 3-D segmentation map): the spatial axes a loss sums per sample; a writer who meant the
+    # batch too would have written no axis. A single ``axis=-1`` stays uncertain (a per-sample
+    # vector averaged again is the batch).
+    trailing = [-a for a in axes.values if a < 0]
+    if value.rank is None and trailing and max(trailing) >= value.min_rank:
+        if len(trailing) < 2:
+            return "unknown", None
+        value = replace(value, min_rank=max(trailing) + 1)
     if keepdims:
         return "kept", replace(value, origin=None)
     n = len(axes.values)
@@ -1048,6 +1062,9 @@ class BatchAxis:
         if callee.kind == "lossfn":
             args, _ = self._arguments(node, frame)
             return self._per_sample(args, node, frame)
+        if callee.kind == "layer":  # ``loss_model(y_pred)``: a feature extractor's features
+            args, _ = self._arguments(node, frame)
+            return Batch("kept") if args and args[0].kind == "kept" else UNKNOWN
         args, kwargs = self._arguments(node, frame)
         if all(is_constant(a) for a in (*args, *kwargs.values())) and callee.kind == "const":
             return CONST
@@ -1189,6 +1206,8 @@ class BatchAxis:
                 reduction = _reduction(node, frame, default="mean")
                 return Batch("lossobj", target=reduction)
             return UNKNOWN
+        if _model_or_layer(module, last):
+            return Batch("layer")  # called on a batch, it returns a batch
         batched = _batched_source(module, last, node)
         if batched is not None:
             return batched

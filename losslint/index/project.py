@@ -803,12 +803,26 @@ def _graph_reads(
             target = child.targets[0]
             if isinstance(target, ast.Name):
                 targets[id(child.value)] = target.id
+    # ``Model(inputs=vgg.input, outputs=vgg.get_layer("block3_conv3").output)``: a sub-model
+    # built from the graph (a perceptual loss's feature extractor) evaluates no tensor.
+    built: set[int] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call) and _builds_model(child.func):
+            for argument in (*child.args, *(k.value for k in child.keywords)):
+                built.update(id(n) for n in ast.walk(argument))
     found = []
     for child in ast.walk(node):
-        if layer_graph_tensor(child):
+        if layer_graph_tensor(child) and id(child) not in built:
             span = node_span(child, lines)
             found.append((targets.get(id(child)) or unparse(child), span, span))
     return found
+
+
+def _builds_model(func: ast.expr) -> bool:
+    """``Model(...)``, ``keras.Model(...)``, ``models.Model(...)``."""
+    return (isinstance(func, ast.Name) and func.id == "Model") or (
+        isinstance(func, ast.Attribute) and func.attr == "Model"
+    )
 
 
 # First and second positional parameters of a loss or metric, in their usual spellings.
