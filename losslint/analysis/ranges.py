@@ -3291,6 +3291,11 @@ def _reads(node: ast.AST) -> set[str]:
     for child in ast.walk(node):
         if id(child) in seen:
             continue
+        if _shape_read(child):
+            # ``N, D = Xtrain.shape``, ``len(X)``: a NaN in the values changes no shape, so
+            # what computed them (data preparation) is not a dependency of the trained value.
+            seen.update(id(n) for n in ast.walk(child))
+            continue
         if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
             parts = names.dotted(child.func)
             if parts:
@@ -3305,6 +3310,22 @@ def _reads(node: ast.AST) -> set[str]:
         elif isinstance(child, ast.Name):
             found.add(child.id)
     return found
+
+
+_SHAPE_ATTRIBUTES: Final = frozenset({"shape", "ndim", "dtype"})
+
+
+def _shape_read(node: ast.AST) -> bool:
+    """``x.shape`` (``.ndim``, ``.dtype``) or ``len(x)`` of a name or an attribute chain."""
+    if isinstance(node, ast.Attribute) and node.attr in _SHAPE_ATTRIBUTES:
+        return bool(names.dotted(node.value))
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "len"
+        and len(node.args) == 1
+        and bool(names.dotted(node.args[0]))
+    )
 
 
 def _matches(bound: str, needed: set[str]) -> bool:
