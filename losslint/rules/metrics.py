@@ -206,11 +206,12 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
             written = [ast_text for ast_text in _written_metrics(entries)]
             add = [*written, *dict.fromkeys(_suggestion(t) for t in untracked)]
             name = definition.qualname.rpartition(".")[2]
+            named = "the loss function loss" if name == "loss" else f"the loss {name}"
             reported.add(definition.qualname)
             yield Finding(
                 rc.path,
                 leaf.span,
-                f"the loss {name} adds up {len(components)} terms ({shown}) but metrics do not "
+                f"{named} adds up {len(components)} terms ({shown}) but metrics do not "
                 f"track {missing}: the training log shows only their weighted total, so you "
                 f"cannot see which term moves; compile with metrics=[{', '.join(add)}]",
             )
