@@ -975,8 +975,10 @@ class RangeAnalysis:
             self.stmt(stmt, frame)
 
     def stmt(self, node: ast.stmt, frame: _Frame) -> None:
+        if isinstance(node, (ast.With, ast.AsyncWith)):  # what the body runs under
+            self._assertions(node, frame)
         self._stmt(node, frame)
-        if isinstance(node, (ast.Assign, ast.Expr, ast.With, ast.AsyncWith)):
+        if isinstance(node, (ast.Assign, ast.Expr)):  # what the statements below run under
             self._assertions(node, frame)
 
     def _assertions(self, node: ast.stmt, frame: _Frame) -> None:

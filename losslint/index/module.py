@@ -809,7 +809,8 @@ class ModuleIndexer:
         )
 
     def _with_returns(self, function: FunctionDef) -> FunctionDef:
-        """The function with the functions it returns by name (a registry of losses)."""
+        """The function with the functions it returns by name (a registry of losses), also in
+        a returned dict or list, or through ``dict.fromkeys(keys, f)``."""
         scope = self.function_scopes.get(function.qualname)
         if scope is None or not scope.returns or function.returns_function:
             return function
