@@ -137,6 +137,9 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     # for a class never predicted, ``count_nonzero`` of an empty mask).
     ("count_nonzero", Op("counts", "sum")),
     ("bincount confusion_matrix", Op("counts", "unknown")),
+    # ``tf.gradients(d_out, x)[0]``: any sign, and 0 where the function is flat (a gradient
+    # penalty's norm of it is the WGAN-GP hazard).
+    ("gradients", Op("gradient", "unknown")),
     ("cumsum nancumsum", Op("sum", "unknown")),
     ("mean reduce_mean nanmean average median nanmedian", Op("mean", "mean")),
     (
@@ -249,7 +252,7 @@ TRANSFERS: Final = frozenset(
         "softplus", "unit", "odd_unit", "relu", "normalize", "at_least_one", "nonnegative", "round",
         "boolean", "where", "cond", "sanitize", "identity", "split", "diag", "sum", "count",
         "counts", "mean", "extreme", "spread", "logsumexp", "norm", "one", "zero", "eye", "linear",
-        "unknown",
+        "gradient", "unknown",
     }
 )  # fmt: skip
 BATCH: Final = frozenset(

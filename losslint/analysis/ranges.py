@@ -1913,6 +1913,19 @@ class RangeAnalysis:
         low, high = bounds
         return Range(low, high) if low <= high else None
 
+    def _flattening_layer(self, node: ast.Call, frame: _Frame) -> bool:
+        """``tf.layers.flatten(x)`` or ``keras.layers.Flatten()(x)``: values unchanged."""
+        func = node.func
+        built = func.func if isinstance(func, ast.Call) else func
+        target = names.qualify(built, frame.module.imports)
+        if target is None:
+            return False
+        module, _, last = target.rpartition(".")
+        module = ops.tensor_module(module)
+        if isinstance(func, ast.Call):
+            return module == "keras.layers" and last == "Flatten"
+        return module == "tensorflow.layers" and last == "flatten"
+
     def _layer_activation(self, node: ast.Call, frame: _Frame) -> str | None:
         """The catalogue op of the activation that a layer applied here ends with, whatever its
         input: a TF 1 functional layer (``tf.layers.dense(x, n, tf.nn.softmax)``, the
@@ -2036,6 +2049,9 @@ class RangeAnalysis:
                     joined = applied if index == 0 else _join(joined, applied)
                 return _carry(joined, *values)
         if op is None:
+            if self._flattening_layer(node, frame) and node.args:
+                # ``tf.layers.flatten(grad)``: the same values, one row per sample.
+                return self._args(node, frame, depth)[0]
             activation = self._layer_activation(node, frame)
             if activation is not None:
                 self._args(node, frame, depth)  # the layer's input, for what it reports
@@ -2519,6 +2535,8 @@ class RangeAnalysis:
                          "batch of one sample")  # fmt: skip
         if op == "counts":
             return Range(0.0, INF, reason="a count, 0 for what the batch does not hold")
+        if op == "gradient":
+            return Range(-INF, INF, reason="a gradient, 0 where the function is flat")
         if op == "epsilon":
             return point(1e-7)
         if op == "boolean":
@@ -2708,6 +2726,8 @@ class RangeAnalysis:
             imported = module.imports.get(name)
             if imported:
                 candidates.append(imported)
+            # ``from ops import *`` then ``from utils import *``: the module that defines it.
+            candidates.extend(f"{star}.{name}" for star in reversed(module.stars))
         for candidate in candidates:
             kind = self.project.kind(candidate)
             if kind in ("function", "factory"):

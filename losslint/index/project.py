@@ -87,6 +87,30 @@ class ProjectIndex:
         self._by_import_last: dict[str, list[tuple[ModuleIndex, str]]] | None = None
         self._objectives: list[tuple[ModuleIndex, Objective]] | None = None
         self._bases_of: dict[str, frozenset[str]] = {}
+        for module in self.modules:
+            if module.stars:
+                self._inherit_imports(module, set())
+
+    def _inherit_imports(self, module: ModuleIndex, active: set[str]) -> None:
+        """``from ops import *`` where ops does ``import tensorflow as tf``: ``tf`` is bound
+        here too (a TF 1 project's model file often imports nothing else). The libraries each
+        project module a star import reaches imports (not its private names, nor what this
+        module binds itself) are added to this module's imports, the last star import winning."""
+        if module.module in active:
+            return
+        active.add(module.module)
+        own = set(module.imports) | module.top_level | module.top_names
+        for star in module.stars:
+            source = self._module(star)
+            if source is None or source is module:
+                continue
+            if source.stars:
+                self._inherit_imports(source, active)
+            for name, target in source.imports.items():
+                # Libraries only (``tf``, ``np``, ``K``): a project module re-exported this
+                # way is left to the lookups that already follow star imports.
+                if name not in own and not name.startswith("_") and self._module(target) is None:
+                    module.imports[name] = target
 
     # -- cross-module lookups ----------------------------------------------------------------
 

@@ -1182,7 +1182,7 @@ RULES: Final = (
         "LL401",
         "loss-signature",
         Severity.ERROR,
-        "a loss/metric whose parameters do not fit (y_true, y_pred): swapped, extra, too few",
+        "parameters that do not fit (y_true, y_pred); a Keras loss called as (y_pred, y_true)",
         check_loss_signature,
     ),
     Rule(
