@@ -60,7 +60,21 @@ def _cells(data: bytes) -> list[dict[str, Any]]:
     cells = document.get("cells") if isinstance(document, dict) else None
     if not isinstance(cells, list):
         raise NotebookError("is not a valid notebook (no list of cells)")
+    if _kernel_language(document) not in ("", "python"):
+        return []  # an R or Julia notebook (R has a keras package too): no Python to check
     return [c for c in cells if isinstance(c, dict)]
+
+
+def _kernel_language(document: dict[str, Any]) -> str:
+    """The language of the notebook's kernel, lower case ("" when it does not say)."""
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        return ""
+    for key, field in (("kernelspec", "language"), ("language_info", "name")):
+        section = metadata.get(key)
+        if isinstance(section, dict) and isinstance(section.get(field), str):
+            return str(section[field]).strip().lower()
+    return ""
 
 
 def _text(cell: Mapping[str, Any]) -> str:

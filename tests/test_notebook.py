@@ -212,3 +212,28 @@ def test_a_comment_that_looks_like_a_left_out_line_is_only_a_comment(tmp_path: P
     (tmp_path / "odd.ipynb").write_text(json.dumps(document))
     done = run("check", ".", "--format", "json", "--no-cache", cwd=tmp_path)
     assert json.loads(done.stdout) == [], done.stdout
+
+
+def test_a_notebook_in_another_language_is_not_read_as_python(tmp_path: Path) -> None:
+    """An R notebook using R's keras package: its cells are R, so no LL000 for each of them,
+    and no finding; the same cells in a Python notebook are reported."""
+    cells = [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "source": ["library(keras)\n"]},
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "source": ["model %>% compile(loss = 'mse', optimizer = 'adam')\n"],
+        },
+    ]
+    r_kernel = {"kernelspec": {"display_name": "R", "language": "R", "name": "ir"}}
+    (tmp_path / "r.ipynb").write_text(
+        json.dumps({"cells": cells, "metadata": r_kernel, "nbformat": 4, "nbformat_minor": 4})
+    )
+    done = run("check", "r.ipynb", "--format", "json", "--no-cache", cwd=tmp_path)
+    assert json.loads(done.stdout or "[]") == []
+    (tmp_path / "py.ipynb").write_text(
+        json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
+    )
+    done = run("check", "py.ipynb", "--format", "json", "--no-cache", cwd=tmp_path)
+    assert {d["code"] for d in json.loads(done.stdout)} == {"LL000"}
