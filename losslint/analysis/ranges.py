@@ -580,6 +580,15 @@ def _size_params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> f
     return frozenset(found)
 
 
+def _literal_zero(node: ast.expr) -> bool:
+    """``0``, ``0.0``, or a tensor made from it (``keras.ops.array(0)``, ``tf.constant(0.)``)."""
+    while isinstance(node, ast.Call) and len(node.args) == 1 and _callee_name(node) in (
+        "array", "constant", "convert_to_tensor", "cast", "asarray",
+    ):  # fmt: skip
+        node = node.args[0]
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == 0
+
+
 def _callee_name(node: ast.Call) -> str:
     """The last name of what ``node`` calls (``nanmean`` of ``np.nanmean``), else ""."""
     func = node.func
@@ -1708,6 +1717,12 @@ class RangeAnalysis:
                 "ops.softmax for exp(x)/sum(exp(x)))",
             )
             return _reported(normalized or _quotient(numerator, denominator), node, "exp", frame)
+        if _literal_zero(denominator_node):
+            # ``keras.ops.array(1) / keras.ops.array(0)``: an inf made on purpose (a clip's
+            # upper bound); nobody divides by a written 0 by mistake.
+            if numerator is not None and numerator.lo > 0:
+                return point(INF)
+            return Range(-INF, INF)
         if denominator.may_be_zero():
             why = denominator.reason or "nothing keeps it away from 0"
             self._hazard(

@@ -110,11 +110,16 @@ def _quoted(items: list[str]) -> str:
 # -- LL101 ------------------------------------------------------------------------------------
 
 
+def _placeholder(value: Seq) -> bool:
+    """``[...]``: an exercise's blank for the student to fill, not a list of weights."""
+    return any(isinstance(item, Const) and item.value is Ellipsis for item in value.items)
+
+
 def check_loss_weights_length(context: RuleContext) -> Iterator[Finding]:
     for rc in context.compiles:
         site, model = rc.site, rc.model
         weights = site.loss_weights
-        if not isinstance(weights, Seq):
+        if not isinstance(weights, Seq) or _placeholder(weights):
             continue
         count = len(weights.items)
         loss = site.loss
