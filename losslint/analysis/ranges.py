@@ -580,6 +580,23 @@ def _size_params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> f
     return frozenset(found)
 
 
+def _assertion_calls(expr: ast.expr) -> Iterator[ast.Call]:
+    """The calls where an assertion is written: the expression itself, the items of a list or
+    tuple (``assertions = [assert_positive(t), ...]``), and the items of a list handed to a
+    call (``control_dependencies([assert_positive(t)])``); not the whole tree of every
+    statement, which the interpreter reads on its hot path."""
+    candidates: list[ast.expr] = [expr]
+    if isinstance(expr, (ast.List, ast.Tuple)):
+        candidates.extend(expr.elts)
+    elif isinstance(expr, ast.Call):
+        for argument in expr.args:
+            if isinstance(argument, (ast.List, ast.Tuple)):
+                candidates.extend(argument.elts)
+    for candidate in candidates:
+        if isinstance(candidate, ast.Call) and candidate.args:
+            yield candidate
+
+
 def _literal_zero(node: ast.expr) -> bool:
     """``0``, ``0.0``, or a tensor made from it (``keras.ops.array(0)``, ``tf.constant(0.)``)."""
     while isinstance(node, ast.Call) and len(node.args) == 1 and _callee_name(node) in (
@@ -994,12 +1011,14 @@ class RangeAnalysis:
         """``tf.debugging.assert_positive(t)`` (alone, in a list handed to
         ``control_dependencies``, or as its argument): the code after it runs only where the
         assertion held, as after ``assert t > 0``."""
-        items = node.items if isinstance(node, (ast.With, ast.AsyncWith)) else [node]
-        for item in items:
-            expr = item.context_expr if isinstance(item, ast.withitem) else item
-            for call in ast.walk(expr):
-                if not isinstance(call, ast.Call) or not call.args:
-                    continue
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            exprs = [item.context_expr for item in node.items]
+        elif isinstance(node, (ast.Assign, ast.Expr)):
+            exprs = [node.value]
+        else:
+            return
+        for expr in exprs:
+            for call in _assertion_calls(expr):
                 found = _ASSERTIONS.get(_callee_name(call))
                 if found is None:
                     continue
@@ -3050,9 +3069,7 @@ def _metric_state(node: ast.ClassDef) -> dict[str, Range | None]:
         if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)):
             continue
         call = stmt.value
-        name = (
-            call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
-        )
+        name = _callee_name(call)
         if name not in _STATE_FACTORIES:
             continue
         initializer = next((k.value for k in call.keywords if k.arg == "initializer"), None)

@@ -377,16 +377,16 @@ def _asymmetric_loss(call: ast.Call, module: ModuleIndex) -> str | None:
     """How ``call`` names a Keras loss whose arguments cannot be exchanged, else None:
     ``K.binary_crossentropy``, ``keras.losses.KLDivergence()`` (an object called)."""
     func = call.func
-    names_ = _ASYMMETRIC
-    if isinstance(func, ast.Call):  # ``BinaryCrossentropy(from_logits=True)(y_pred, y_true)``
-        func, names_ = func.func, _ASYMMETRIC_CLASSES
+    built = isinstance(func, ast.Call)  # ``BinaryCrossentropy(from_logits=True)(y_pred, y)``
+    if isinstance(func, ast.Call):
+        func = func.func
     qualified = names.qualify(func, module.imports)
     if qualified is None:
         return None
     home, _, last = qualified.rpartition(".")
-    if home not in _LOSS_HOMES or last not in names_:
+    if home not in _LOSS_HOMES or last not in (_ASYMMETRIC_CLASSES if built else _ASYMMETRIC):
         return None
-    return unparse(call.func) if names_ is _ASYMMETRIC else f"{unparse(func)}(...)"
+    return f"{unparse(func)}(...)" if built else unparse(call.func)
 
 
 def _compile_use(
