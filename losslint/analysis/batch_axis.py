@@ -96,6 +96,10 @@ class Reduction:
     fixable: bool = False  # adding axis=-1 to the call at ``span`` keeps the batch axis
     via: str | None = None  # the helper (qualified name) that reduced it
     per_sample: bool = False  # it reduced a vector of one value per sample (rank 1)
+    # It reduced whole a value made from the batch that the analysis could not shape: one
+    # number per batch for what Keras calls as fn(y_true, y_pred), but for a function only
+    # named like a loss, whose callers may want that number, no evidence of a defect.
+    shapeless: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,6 +413,7 @@ class BatchAxis:
         self._effects: dict[tuple[str, Span, str], Effect] = {}
         self._results: dict[str, Batch] = {}
         self._assignments: dict[str, dict[str, list[ast.expr]]] = {}
+        self._derived: dict[str, dict[str, list[ast.expr]]] = {}  # see _derivations
         self._trained: list[Trained] | None = None
         self._differentiated: set[str] = set()
         self._definitions = {d.qualname: d for d in project.definitions()}
@@ -920,6 +925,28 @@ class BatchAxis:
             self._assignments[scope] = _bindings(body)
         return self._assignments[scope]
 
+    def _from_batch(self, node: ast.expr | None, frame: _Frame) -> bool:
+        """Whether ``node`` reads a batched value of the function, directly or through the
+        names its body binds (followed back to what they were computed from), other than
+        through its shape."""
+        if node is None or frame.qualname not in self.project.functions:
+            return False
+        if frame.qualname not in self._derived:
+            body = self.project.functions[frame.qualname][1].node.body
+            self._derived[frame.qualname] = _derivations(body)
+        assigned = self._derived[frame.qualname]
+        pending, seen = [node], set()
+        while pending:
+            for name in _value_names(pending.pop()):
+                if name in seen:
+                    continue
+                seen.add(name)
+                known = frame.env.get(name)
+                if known is not None and known.kind in ("kept", "flat"):
+                    return True
+                pending.extend(assigned.get(name, ()))
+        return False
+
     def _module_assigned(self, module: ModuleIndex, name: str) -> list[ast.expr] | None:
         """The values module-level code binds ``name`` to, parsing only the chunks that bind
         it (``ModuleIndex.bindings``); None when none does."""
@@ -1326,7 +1353,21 @@ class BatchAxis:
         if value.kind in REDUCED:
             return value
         if value.kind not in ("kept", "flat"):
-            return Batch("scalar") if axes.kind == "all" else UNKNOWN
+            if axes.kind != "all":
+                return UNKNOWN
+            if (
+                op in _MEAN_OPS
+                and value.kind == "unknown"
+                and self._from_batch(_argument(node, 0, ("input_tensor", "x", "input")), frame)
+            ):
+                # A value the analysis cannot shape, made from the batch (a ``tensordot``
+                # over computed axes), averaged whole: one number for the batch, however it
+                # was laid out. (A sum's growth with the batch depends on that layout.)
+                how = f"{_text(node.func, 30)}(...) without axis"
+                span = self._span(node, frame)
+                origin = Reduction(frame.path, span, how, _op_name(op), shapeless=True)
+                return _reduced(0, origin=origin)
+            return Batch("scalar")
         outcome, kept = _reduce_axes(value, axes, keepdims)
         if outcome == "kept":
             assert kept is not None
@@ -1725,6 +1766,53 @@ def _all_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
     args = node.args
     found = [*args.posonlyargs, *args.args, *args.kwonlyargs]
     found.extend(a for a in (args.vararg, args.kwarg) if a is not None)
+    return found
+
+
+# What only describes a tensor's layout: reading it reads no value of the tensor.
+_LAYOUT_ATTRIBUTES: Final = frozenset({"shape", "ndim", "dtype"})
+_LAYOUT_CALLS: Final = frozenset({"shape", "int_shape", "ndim", "rank", "len", "size", "dtype"})
+
+
+def _value_names(node: ast.expr) -> Iterator[str]:
+    """The names whose values ``node`` reads: not those read only for their layout
+    (``y.shape``, ``K.int_shape(y)``, ``len(y)``)."""
+    pending: list[ast.AST] = [node]
+    while pending:
+        child = pending.pop()
+        if isinstance(child, ast.Name):
+            yield child.id
+            continue
+        if isinstance(child, ast.Attribute) and child.attr in _LAYOUT_ATTRIBUTES:
+            continue
+        if isinstance(child, ast.Call):
+            func = child.func
+            last = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if last in _LAYOUT_CALLS:
+                continue
+        pending.extend(ast.iter_child_nodes(child))
+
+
+def _derivations(body: list[ast.stmt]) -> dict[str, list[ast.expr]]:
+    """``name → what it is computed from`` in ``body`` (not its nested definitions): the
+    value of each assignment to it, unpacked ones included (``ll, params = crf(y, p)``: ``ll``
+    comes from the call), the iterable of a ``for`` that binds it."""
+    found: dict[str, list[ast.expr]] = {}
+    for statement in flat_statements(body):
+        targets: list[ast.expr] = []
+        source: ast.expr | None = None
+        if isinstance(statement, ast.Assign):
+            targets, source = statement.targets, statement.value
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+            targets, source = [statement.target], statement.value
+        elif isinstance(statement, (ast.For, ast.AsyncFor)):
+            targets, source = [statement.target], statement.iter
+        if source is None:
+            continue
+        for target in targets:
+            for name in ast.walk(target):
+                if isinstance(name, ast.Name):
+                    found.setdefault(name.id, []).append(source)
     return found
 
 

@@ -62,6 +62,17 @@ _MAX_BRANCHES: Final = 8
 _COMPILE_KEYWORDS: Final = frozenset(
     {"optimizer", "loss", "metrics", "loss_weights", "weighted_metrics"}
 )
+# Every keyword some version of Keras's ``Model.compile`` takes (Keras 1 and 2 handed the rest
+# to the backend's ``function``, which takes the last group): a compile given another keyword
+# (DeepXDE's ``model.compile("adam", lr=1e-3)``) is some other library's.
+_KERAS_COMPILE_KEYWORDS: Final = _COMPILE_KEYWORDS | frozenset(
+    {
+        "sample_weight_mode", "target_tensors", "run_eagerly", "steps_per_execution",
+        "jit_compile", "auto_scale_loss", "distribute", "experimental_run_tf_function",
+        "experimental_steps_per_execution", "pss_evaluation_shards", "options", "run_metadata",
+        "fetches", "feed_dict", "session_kwargs", "mode", "name", "updates",
+    }
+)  # fmt: skip
 _BUILTINS: Final = frozenset({"float", "int", "dict", "list", "tuple", "abs", "max", "min"})
 
 # Layers whose output has the input's last axis and values (name aside).
@@ -1768,6 +1779,8 @@ class ModuleIndexer:
             if names.qualify(receiver, self.imports) is not None:
                 continue  # re.compile, tf.compile...: a module, not a model
             keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
+            if not keywords.keys() <= _KERAS_COMPILE_KEYWORDS:
+                continue  # another library's compile
             model = self.model_ref(receiver, scope, call.lineno)
             if not (_COMPILE_KEYWORDS & keywords.keys()) and not _plausible_model(model):
                 continue  # code.InteractiveConsole().compile(source, filename, mode)

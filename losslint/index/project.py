@@ -279,6 +279,8 @@ class ProjectIndex:
     def compiles(self) -> Iterator[ResolvedCompile]:
         for module in self.modules:
             for site in module.compiles:
+                if self._foreign_compile(site):
+                    continue
                 if site.positional and self.own_compile(site):
                     # Its own parameters: what is given by position is not Keras's.
                     given = site.positional
@@ -299,6 +301,22 @@ class ProjectIndex:
             found is not None
             and found in self.classes
             and self.method(found, "compile") is not None
+        )
+
+    def _foreign_compile(self, site: CompileSite) -> bool:
+        """Whether the object compiled here is of a project class that defines ``compile`` and
+        derives from nothing outside the project (DeepXDE's ``dde.Model(data, net)``, whose
+        ``compile("adam", lr=1e-3, metrics=["l2 relative error"])`` is its own): not a Keras
+        model, so nothing given to it is Keras's. A base from a library keeps it a model."""
+        factory = site.model.factory if site.model is not None else None
+        found = self._lookup(factory) if factory else None
+        if found is None or found not in self.classes or self.method(found, "compile") is None:
+            return False
+        return all(
+            self._lookup(base) in self.classes
+            for cls in (found, *self._ancestors(found))
+            for base in self.classes[cls][1].bases
+            if base not in ("object", "builtins.object")
         )
 
     def models(self) -> Iterator[tuple[str, ModelFact]]:
@@ -418,7 +436,7 @@ class ProjectIndex:
             _, inner = self.functions[inner_name]
             named = bool(_named_roles(qualname)) and len(_values(inner.params)) >= 2
             # ``register_metrics(name)`` returning ``decorator(arg)``: one argument, no metric.
-            if not (used or _loss_signature(inner.params) or named):
+            if not (used or loss_signature(inner.params) or named):
                 continue
             closures.add(inner_name)
             out.append(
@@ -443,7 +461,7 @@ class ProjectIndex:
                     out.append(definition)
                 continue
             used = roles.get(qualname, set())
-            if not used and not _loss_signature(function.params):
+            if not used and not loss_signature(function.params):
                 continue
             out.append(
                 LossDef(
@@ -730,7 +748,7 @@ class ProjectIndex:
         # ``BinaryCELoss.__call__``: a callable object is named by its class.
         named = _named_roles(cls if qualname.endswith(".__call__") else qualname)
         if not used:
-            if not (function.params[:1] == ("self",) and _loss_signature(function.params)):
+            if not (function.params[:1] == ("self",) and loss_signature(function.params)):
                 return None
             if not named or self.is_loss_class(cls) or self.is_metric_class(cls):
                 return None
@@ -983,7 +1001,8 @@ def _values(params: tuple[str, ...]) -> tuple[str, ...]:
     return params[1:] if params[:1] in (("self",), ("cls",)) else params
 
 
-def _loss_signature(params: tuple[str, ...]) -> bool:
+def loss_signature(params: tuple[str, ...]) -> bool:
+    """Whether parameters are named (truth, prediction), after a method's ``self``."""
     rest = _values(params)
     return len(rest) >= 2 and rest[0] in TRUE_NAMES and rest[1] in PRED_NAMES
 

@@ -276,6 +276,8 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
         if symmetric(function_formula(project, qualname)):
             continue  # a Dice of abs(y_true * y_pred): swapping the arguments changes nothing
         names, _, _, _ = _positional(function, method)
+        if _forwarded_in_order(project, module, function.node, names[0], names[1]):
+            continue  # its names are swapped, and so are its calls: what Keras gave goes on
         shown = ".".join(qualname.split(".")[-2:]) if method else _short(qualname)
         rest = ", ..." if len(names) > 2 else ""
         yield Finding(
@@ -288,6 +290,56 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
             None if definite else Severity.WARNING,
         )
     yield from _swapped_calls(project)
+
+
+def _forwarded_in_order(
+    project: ProjectIndex,
+    module: ModuleIndex,
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    first: str,
+    second: str,
+) -> bool:
+    """Whether a function whose parameters ``first, second`` are named (prediction, truth)
+    only hands them on, in the order it received them, as the first two arguments of losses
+    that take (y_true, y_pred): ``def _loss(y_pred, y_true): return wcce(y_pred, y_true)``
+    called by Keras as ``_loss(y_true, y_pred)`` computes ``wcce(y_true, y_pred)``, the right
+    loss under misleading names. Any other use of either parameter (or a callee whose order
+    is unknown) leaves the swap in effect."""
+    handed: set[int] = set()
+    uses: list[ast.Name] = []
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and child.id in (first, second):
+            if not isinstance(child.ctx, ast.Load):
+                return False  # rebound: not what Keras passed
+            uses.append(child)
+        elif isinstance(child, ast.Call) and len(child.args) >= 2:
+            one, two = child.args[0], child.args[1]
+            if (
+                isinstance(one, ast.Name)
+                and one.id == first
+                and isinstance(two, ast.Name)
+                and two.id == second
+                and _takes_truth_first(project, module, child)
+            ):
+                handed.update((id(one), id(two)))
+    return bool(uses) and all(id(use) in handed for use in uses)
+
+
+def _takes_truth_first(project: ProjectIndex, module: ModuleIndex, call: ast.Call) -> bool:
+    """Whether ``call`` is of a Keras loss or metric (function or object), or of a project
+    function whose first two parameters are named (truth, prediction)."""
+    func = call.func.func if isinstance(call.func, ast.Call) else call.func
+    named = project._named(func, module)
+    if named is None:
+        return False
+    home = named.rpartition(".")[0]
+    if home in _LOSS_HOMES:
+        return True
+    found = project._lookup(named)
+    if found is None or found not in project.functions:
+        return False
+    params = project.functions[found][1].params
+    return len(params) >= 2 and params[0] in TRUE_NAMES and params[1] in PRED_NAMES
 
 
 # Keras losses whose value changes when y_true and y_pred are exchanged: functions (in

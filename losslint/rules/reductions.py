@@ -15,6 +15,7 @@ from losslint.index import names
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
 from losslint.index.folding import unparse
 from losslint.index.positions import node_span
+from losslint.index.project import loss_signature
 from losslint.rules.registry import Finding, Rule, RuleContext
 
 
@@ -65,9 +66,28 @@ def _test_double(qualname: str) -> bool:
 def _reduced(context: RuleContext, kind: str) -> dict[str, tuple[LossDef, Reduction]]:
     found: dict[str, tuple[LossDef, Reduction]] = {}
     for definition, value in _losses(context):
-        if value.kind == kind and value.origin is not None and not value.count:
+        if (
+            value.kind == kind
+            and value.origin is not None
+            and not value.count
+            and _trusted(definition, value.origin)
+        ):
             found[definition.qualname] = (definition, value.origin)
     return found
+
+
+def _trusted(definition: LossDef, origin: Reduction) -> bool:
+    """Whether a reduction is evidence for this definition: a whole value reduced without
+    knowing its layout counts only where Keras calls the function as fn(y_true, y_pred) (a
+    compile site, a ``Loss`` class, parameters named so); a DeepChem ``loss_fn(outputs,
+    labels, weights)`` or a training loop's ``loss_fn(x, y)`` returns the scalar its caller
+    wants."""
+    if not origin.shapeless or definition.used or definition.kind == "loss_class":
+        return True
+    node = definition.node
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    return loss_signature(tuple(a.arg for a in (*node.args.posonlyargs, *node.args.args)))
 
 
 # -- LL201 ------------------------------------------------------------------------------------
@@ -92,6 +112,11 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
                 advice = "reduce each sample separately (axis=[1, 2, ...]) instead of a flat tensor"
             elif origin.per_sample:
                 advice = "return the per-sample values and let Keras reduce them"
+            elif origin.shapeless:
+                advice = (
+                    "return one value per sample (reduce over every axis but the first, or "
+                    "not at all where the value already has one per sample)"
+                )
             elif origin.op == "ratio":
                 advice = "compute the sums per sample (axis=-1, or every axis but 0)"
             else:
@@ -122,7 +147,7 @@ def _coupled(
             continue
         origin = value.coupled[1]
         key = (origin.path, origin.span.line, origin.span.column)
-        if origin.via in found or key in seen:
+        if origin.via in found or key in seen or not _trusted(definition, origin):
             continue
         seen.add(key)
         if kind == "mean":
