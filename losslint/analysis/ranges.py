@@ -682,24 +682,9 @@ class RangeAnalysis:
             or called_by_project(self.project, module, definition.qualname)
         )
 
-    def _called_helper(self, definition: LossDef) -> bool:
-        """A function only shaped like a loss (no compile site, name or loss module makes it
-        one) that the project calls itself: whether its gradient is taken is its callers'
-        business, and a trained caller's objective reaches it there (DeepReg's
-        ``compute_centroid_distance(y_true, y_pred, grid)``, a registration error handed to
-        ``add_metric``). On its own it is judged as evaluated."""
-        if definition.used or definition.roles or definition.kind != "function":
-            return False
-        module = self._module(definition.module)
-        return module is not None and called_by_project(self.project, module, definition.qualname)
-
     def _definition(self, definition: LossDef) -> None:
         # A metric is only evaluated: a gradient-only hazard (the where trap) cannot hurt it.
-        self._gradient = (
-            definition.kind != "metric_class"
-            and definition.roles != {"metric"}
-            and not self._called_helper(definition)
-        )
+        self._gradient = definition.kind != "metric_class" and definition.roles != {"metric"}
         try:
             self._interpret(definition)
         finally:
