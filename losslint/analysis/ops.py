@@ -133,6 +133,8 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("diag diagflat tril triu band_part matrix_diag", Op("diag", "unknown")),
     # -- reductions ----------------------------------------------------------------------------
     ("sum reduce_sum nansum", Op("sum", "sum")),
+    # ``tf.nn.l2_loss(t)``: half the sum of squares over every axis, the batch's too.
+    ("l2_loss", Op("unknown", "sum")),
     # Counts of what a batch holds: 0 for a class it does not have (a confusion matrix's column
     # for a class never predicted, ``count_nonzero`` of an empty mask).
     ("count_nonzero", Op("counts", "sum")),

@@ -26,7 +26,12 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import ops, rewrites
-from losslint.analysis.references import called_by_project, in_tests, numpy_references
+from losslint.analysis.references import (
+    called_by_project,
+    in_tests,
+    numpy_references,
+    pure_numpy,
+)
 from losslint.codec import chunk_statements
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
@@ -2699,6 +2704,14 @@ class RangeAnalysis:
             # (a data pipeline's ``DataGenerator(path)``, read with ``next``).
             return None
         module, qualname, function = target
+        if (
+            self._record is not None
+            and not isinstance(function, ast.Lambda)
+            and pure_numpy(function, module.imports)
+        ):
+            # A training loop's NumPy helper (a data loader's ``normalize(x)``, a target
+            # encoder): it makes the arrays fed to the model, data and not differentiated code.
+            return None
         if enclosing is None and isinstance(node.func, ast.Attribute) and _abstract(function):
             # ``self.calculate_loss()`` in a base class whose own method only raises
             # NotImplementedError: the subclasses' methods are what runs.

@@ -23,7 +23,7 @@ _TO_NUMPY: Final = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray"
 _NUMPY: Final = frozenset({"numpy", "numpy.linalg", "math", "scipy.special"})
 
 
-def _pure_numpy(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str]) -> bool:
+def pure_numpy(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str]) -> bool:
     """Only NumPy math in the body, and some: an evaluation helper run on arrays after
     ``predict`` (a metric-named ``auc(y_true, y_pred)``), not a Keras metric."""
     numpy = False
@@ -93,7 +93,7 @@ def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
         name = definition.qualname.rpartition(".")[2]
         if (
             pure
-            and _pure_numpy(node, module.imports)
+            and pure_numpy(node, module.imports)
             and (
                 "loss" not in name
                 or _test_reference(name, definition.path)
