@@ -34,7 +34,13 @@ from losslint.index.facts import (
 )
 from losslint.index.folding import unparse
 from losslint.index.positions import node_span, placed_line
-from losslint.index.project import PRED_NAMES, TRUE_NAMES, ProjectIndex, ResolvedCompile
+from losslint.index.project import (
+    PRED_NAMES,
+    TRUE_NAMES,
+    ProjectIndex,
+    ResolvedCompile,
+    loss_signature,
+)
 from losslint.notebook import line_label
 from losslint.rules.registry import Finding, Rule, RuleContext
 
@@ -338,8 +344,7 @@ def _takes_truth_first(project: ProjectIndex, module: ModuleIndex, call: ast.Cal
     found = project._lookup(named)
     if found is None or found not in project.functions:
         return False
-    params = project.functions[found][1].params
-    return len(params) >= 2 and params[0] in TRUE_NAMES and params[1] in PRED_NAMES
+    return loss_signature(project.functions[found][1].params)
 
 
 # Keras losses whose value changes when y_true and y_pred are exchanged: functions (in
