@@ -1340,7 +1340,7 @@ class RangeAnalysis:
             return
         name = self._call_name(node.func, frame)
         entry = ops.function(name) if name is not None else self._method(node.func, frame)
-        if entry is None or not entry.guard:
+        if (entry is None or not entry.guard) and not self._guard_wrapper(node, frame):
             return
         if any(
             k.arg == "out" or (k.arg == "copy" and _number(k.value) == 0.0) for k in node.keywords
@@ -1354,6 +1354,41 @@ class RangeAnalysis:
             f"the result of {name}(...) is thrown away, so the value it should protect is used "
             "unguarded: assign it (x = " + f"{name}(x, ...))",
         )
+
+    def _guard_wrapper(self, node: ast.Call, frame: _Frame) -> bool:
+        """Whether ``node`` calls a project function that only computes a guarded value and
+        returns it (DDSP's ``safe_divide(n, d)``: ``where(d == 0, eps, d)``, then ``n / that``):
+        local assignments and a ``return``, a guard or ``where`` among its calls. Called as a
+        statement, it changes nothing."""
+        target = None
+        if isinstance(node.func, ast.Name):
+            target = self._resolve_function(frame.module, node.func.id, None)
+        elif isinstance(node.func, ast.Attribute):
+            qualified = names.qualify(node.func, frame.module.imports)
+            if qualified is not None:
+                target = self._resolve_qualified(qualified)
+        if target is None or isinstance(target[2], ast.Lambda):
+            return False
+        module, _, function = target
+        body = function.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]  # the docstring
+        if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
+            return False
+        if not all(
+            isinstance(s, ast.Assign) and all(isinstance(t, ast.Name) for t in s.targets)
+            for s in body[:-1]
+        ):
+            return False
+        for call in ast.walk(function):
+            if isinstance(call, ast.Call):
+                qualified = names.qualify(call.func, module.imports)
+                home, _, last = (qualified or "").rpartition(".")
+                if ops.tensor_module(home) in names.TENSOR_MATH_MODULES and (
+                    last == "where" or ops.is_guard(last)
+                ):
+                    return True
+        return False
 
     # -- expressions -----------------------------------------------------------------------
 
