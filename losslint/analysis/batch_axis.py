@@ -1769,9 +1769,8 @@ def _all_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
     return found
 
 
-# What only describes a tensor's layout: reading it reads no value of the tensor.
-_LAYOUT_ATTRIBUTES: Final = frozenset({"shape", "ndim", "dtype"})
-_LAYOUT_CALLS: Final = frozenset({"shape", "int_shape", "ndim", "rank", "len", "size", "dtype"})
+# Calls that read only a tensor's layout (``K.int_shape(y)``, ``len(y)``).
+_LAYOUT_CALLS: Final = ops.names(range_="count") | {"len", "dtype"}
 
 
 def _value_names(node: ast.expr) -> Iterator[str]:
@@ -1783,7 +1782,7 @@ def _value_names(node: ast.expr) -> Iterator[str]:
         if isinstance(child, ast.Name):
             yield child.id
             continue
-        if isinstance(child, ast.Attribute) and child.attr in _LAYOUT_ATTRIBUTES:
+        if isinstance(child, ast.Attribute) and child.attr in ops.LAYOUT_ATTRIBUTES:
             continue
         if isinstance(child, ast.Call):
             func = child.func

@@ -277,6 +277,10 @@ def tensor_module(module: str) -> str:
     return module
 
 
+# Attributes that describe a tensor's layout: reading one reads none of its values.
+LAYOUT_ATTRIBUTES: Final = frozenset({"shape", "ndim", "dtype"})
+
+
 def names(batch: str | None = None, range_: str | None = None) -> frozenset[str]:
     """The function names whose entry has this batch behaviour / range transfer."""
     return frozenset(

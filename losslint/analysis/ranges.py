@@ -635,6 +635,7 @@ class RangeAnalysis:
         # assigns and that statement's line (see _objective).
         self._record: list[tuple[Hazard, frozenset[str], int]] | None = None
         self._record_frame: _Frame | None = None
+        self._pure: dict[ast.AST, bool] = {}  # see _numpy_only
         self._globals: dict[tuple[str, str], Range | None] = {}
         self._class_settings: dict[str, dict[str, Range | None]] = {}
         self._nan: set[tuple[str, Span, str]] = set()  # hazards that can give NaN, not only inf
@@ -1251,13 +1252,7 @@ class RangeAnalysis:
 
     def _call_name(self, func: ast.expr, frame: _Frame) -> str | None:
         """The catalogue name of a tensor-math call (``tf.math.equal`` → ``equal``)."""
-        target = names.qualify(func, frame.module.imports)
-        if target is None:
-            return None
-        module, _, last = target.rpartition(".")
-        if ops.tensor_module(module) in names.TENSOR_MATH_MODULES or module == "builtins":
-            return last
-        return None
+        return _math_name(func, frame.module.imports)
 
     def _see_through(self, node: ast.expr, frame: _Frame) -> ast.expr | None:
         """``cast(x)``, ``convert_to_tensor(x)``, ``stop_gradient(x)``, and the method casts
@@ -1360,16 +1355,12 @@ class RangeAnalysis:
         returns it (DDSP's ``safe_divide(n, d)``: ``where(d == 0, eps, d)``, then ``n / that``):
         local assignments and a ``return``, a guard or ``where`` among its calls. Called as a
         statement, it changes nothing."""
-        target = None
-        if isinstance(node.func, ast.Name):
-            target = self._resolve_function(frame.module, node.func.id, None)
-        elif isinstance(node.func, ast.Attribute):
-            qualified = names.qualify(node.func, frame.module.imports)
-            if qualified is not None:
-                target = self._resolve_qualified(qualified)
-        if target is None or isinstance(target[2], ast.Lambda):
+        target = self._callee(node, frame)
+        if target is None:
             return False
-        module, _, function = target
+        module, _, function, _ = target
+        if isinstance(function, ast.Lambda):
+            return False
         body = function.body
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
             body = body[1:]  # the docstring
@@ -1380,15 +1371,12 @@ class RangeAnalysis:
             for s in body[:-1]
         ):
             return False
-        for call in ast.walk(function):
-            if isinstance(call, ast.Call):
-                qualified = names.qualify(call.func, module.imports)
-                home, _, last = (qualified or "").rpartition(".")
-                if ops.tensor_module(home) in names.TENSOR_MATH_MODULES and (
-                    last == "where" or ops.is_guard(last)
-                ):
-                    return True
-        return False
+        return any(
+            isinstance(call, ast.Call)
+            and (name := _math_name(call.func, module.imports)) is not None
+            and (name == "where" or ops.is_guard(name))
+            for call in ast.walk(function)
+        )
 
     # -- expressions -----------------------------------------------------------------------
 
@@ -2710,39 +2698,54 @@ class RangeAnalysis:
             if self._last_call is not node:
                 self._returned = None
 
+    def _numpy_only(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, module: ModuleIndex
+    ) -> bool:
+        """:func:`pure_numpy`, once per function (a training loop calls its loader often)."""
+        known = self._pure.get(function)
+        if known is None:
+            known = self._pure[function] = pure_numpy(function, module.imports)
+        return known
+
+    def _callee(
+        self, node: ast.Call, frame: _Frame
+    ) -> tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, bool] | None:
+        """The project function ``node`` calls: its module, qualified name and definition, and
+        whether it is defined in the calling scope (``def helper`` beside the loss)."""
+        func = node.func
+        if isinstance(func, ast.Name):
+            local = frame.local_functions.get(func.id)
+            if local is not None:
+                return frame.module, f"{frame.qualname}.{func.id}", local, True
+            found = self._resolve_function(frame.module, func.id, None)
+        elif (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "self"
+            and frame.class_name is not None
+        ):
+            found = self._resolve_function(frame.module, func.attr, frame.qualname)
+        elif isinstance(func, ast.Attribute):  # ``bounding_box.compute_iou(...)``
+            qualified = names.qualify(func, frame.module.imports)
+            found = self._resolve_qualified(qualified) if qualified is not None else None
+        else:
+            return None
+        return None if found is None else (*found, False)
+
     def _followed(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """A call into the project's own code: follow it with the argument ranges."""
         arguments = self._args(node, frame, depth)
-        target: tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] | None
-        target = None
-        enclosing = None
-        if isinstance(node.func, ast.Name):
-            local = frame.local_functions.get(node.func.id)
-            if local is not None:
-                target = (frame.module, f"{frame.qualname}.{node.func.id}", local)
-                enclosing = frame.local_functions
-            else:
-                target = self._resolve_function(frame.module, node.func.id, None)
-        elif (
-            isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id == "self"
-            and frame.class_name is not None
-        ):
-            target = self._resolve_function(frame.module, node.func.attr, frame.qualname)
-        elif isinstance(node.func, ast.Attribute):  # ``bounding_box.compute_iou(...)``
-            qualified = names.qualify(node.func, frame.module.imports)
-            if qualified is not None:
-                target = self._resolve_qualified(qualified)
+        target = self._callee(node, frame)
+        enclosing = frame.local_functions if target is not None and target[3] else None
         if target is None or _generator(target[2]):
             # Calling a generator function runs none of its body: it hands out a generator
             # (a data pipeline's ``DataGenerator(path)``, read with ``next``).
             return None
-        module, qualname, function = target
+        module, qualname, function, _ = target
         if (
             self._record is not None
             and not isinstance(function, ast.Lambda)
-            and pure_numpy(function, module.imports)
+            and self._numpy_only(function, module)
         ):
             # A training loop's NumPy helper (a data loader's ``normalize(x)``, a target
             # encoder): it makes the arrays fed to the model, data and not differentiated code.
@@ -3415,12 +3418,21 @@ def _reads(node: ast.AST) -> set[str]:
     return found
 
 
-_SHAPE_ATTRIBUTES: Final = frozenset({"shape", "ndim", "dtype"})
+def _math_name(func: ast.expr, imports: Mapping[str, str]) -> str | None:
+    """The catalogue name of a tensor-math call under ``imports`` (``tf.math.equal`` →
+    ``equal``), builtins included; None for any other call."""
+    target = names.qualify(func, imports)
+    if target is None:
+        return None
+    module, _, last = target.rpartition(".")
+    if ops.tensor_module(module) in names.TENSOR_MATH_MODULES or module == "builtins":
+        return last
+    return None
 
 
 def _shape_read(node: ast.AST) -> bool:
     """``x.shape`` (``.ndim``, ``.dtype``) or ``len(x)`` of a name or an attribute chain."""
-    if isinstance(node, ast.Attribute) and node.attr in _SHAPE_ATTRIBUTES:
+    if isinstance(node, ast.Attribute) and node.attr in ops.LAYOUT_ATTRIBUTES:
         return bool(names.dotted(node.value))
     return (
         isinstance(node, ast.Call)

@@ -279,9 +279,10 @@ class ProjectIndex:
     def compiles(self) -> Iterator[ResolvedCompile]:
         for module in self.modules:
             for site in module.compiles:
-                if self._foreign_compile(site):
-                    continue
-                if site.positional and self.own_compile(site):
+                own = self._compiling_class(site)
+                if own is not None and self._outside_keras(own):
+                    continue  # another library's model and compile (DeepXDE's dde.Model)
+                if site.positional and own is not None:
                     # Its own parameters: what is given by position is not Keras's.
                     given = site.positional
                     site = dataclasses.replace(
@@ -295,27 +296,25 @@ class ProjectIndex:
     def own_compile(self, site: CompileSite) -> bool:
         """Whether the model compiled here is of a project class that defines ``compile`` itself
         (``MelGAN.compile(gen_optimizer, disc_optimizer, generator_loss, ...)``)."""
-        factory = site.model.factory if site.model is not None else None
-        found = self._lookup(factory) if factory else None
-        return (
-            found is not None
-            and found in self.classes
-            and self.method(found, "compile") is not None
-        )
+        return self._compiling_class(site) is not None
 
-    def _foreign_compile(self, site: CompileSite) -> bool:
-        """Whether the object compiled here is of a project class that defines ``compile`` and
-        derives from nothing outside the project (DeepXDE's ``dde.Model(data, net)``, whose
-        ``compile("adam", lr=1e-3, metrics=["l2 relative error"])`` is its own): not a Keras
-        model, so nothing given to it is Keras's. A base from a library keeps it a model."""
+    def _compiling_class(self, site: CompileSite) -> str | None:
+        """The project class, defining ``compile``, of the object compiled here; else None."""
         factory = site.model.factory if site.model is not None else None
         found = self._lookup(factory) if factory else None
         if found is None or found not in self.classes or self.method(found, "compile") is None:
-            return False
+            return None
+        return found
+
+    def _outside_keras(self, cls: str) -> bool:
+        """Whether a project class that defines ``compile`` derives from nothing outside the
+        project (DeepXDE's ``dde.Model(data, net)``, whose ``compile("adam", lr=1e-3,
+        metrics=["l2 relative error"])`` is its own): not a Keras model, so nothing given to its
+        compile is Keras's. A base from a library keeps it a model."""
         return all(
             self._lookup(base) in self.classes
-            for cls in (found, *self._ancestors(found))
-            for base in self.classes[cls][1].bases
+            for owner in (cls, *self._ancestors(cls))
+            for base in self.classes[owner][1].bases
             if base not in ("object", "builtins.object")
         )
 
