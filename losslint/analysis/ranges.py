@@ -518,6 +518,8 @@ class _Frame:
     returns: list[Range | None] = field(default_factory=list)
     sources: dict[str, ast.expr] = field(default_factory=dict)  # last expression bound to a name
     settings: set[str] = field(default_factory=set)  # locals bound to a setting (see _setting)
+    # Locals and ``self.x`` bound to a value of the configuration alone (see _configured).
+    configured: set[str] = field(default_factory=set)
     tuples: list[tuple[Range | None, ...]] = field(default_factory=list)  # ``return a, b``
     targets: frozenset[str] = frozenset()  # names assigned by the statement being evaluated
     target_line: int = 0  # and its line
@@ -805,6 +807,7 @@ class RangeAnalysis:
             for a in (*arguments_of.posonlyargs, *arguments_of.args, *arguments_of.kwonlyargs)
             if _constant_name(a.arg)
         }
+        frame.configured = set(frame.settings) | set(self._settings(qualname.rpartition(".")[0]))
         if arguments is None and not isinstance(node, ast.Lambda):
             positional = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
             everything = [*positional, *(a.arg for a in node.args.kwonlyargs)]
@@ -1254,6 +1257,57 @@ class RangeAnalysis:
         """The catalogue name of a tensor-math call (``tf.math.equal`` → ``equal``)."""
         return _math_name(func, frame.module.imports)
 
+    def _configured(self, value: Range, node: ast.expr, frame: _Frame) -> bool:
+        """Whether ``node``, of range ``value``, is a value of the configuration alone that
+        is not known to be 0 (a module's ``blank_rows = 0`` is): see _configuration."""
+        return not value.lo == value.hi == 0.0 and self._configuration(node, frame)
+
+    def _configuration(self, node: ast.expr, frame: _Frame) -> bool:
+        """Whether ``node`` is a value of the configuration alone: constants, the module's
+        numbers, parameters named like constants, the class's settings (``self.num_bins`` set
+        in ``__init__``, see _settings), and tensor math of those (``linspace(0.0, 1.0,
+        self.num_bins)``, the mean of its steps, a cast to ``y_true.dtype``), through this
+        function's own assignments of such values. No size read from a tensor (the batch
+        sets it) and no name the function is given. Such a value is 0 only where a user
+        configures it so, on every step alike, and it carries no gradient: it is not the data
+        hazard the value-range rules report (DeepReg's Parzen width ``1 / (2 * sigma ** 2)``)."""
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+        if isinstance(node, ast.Name):
+            if node.id in frame.params or node.id in frame.env:
+                return node.id in frame.configured
+            return node.id in frame.module.constants or _constant_name(node.id)
+        if isinstance(node, ast.Attribute):
+            if node.attr == "dtype":  # a type, not a value (``cast(c, y_true.dtype)``)
+                return True
+            return isinstance(node.value, ast.Name) and node.value.id == "self" and (
+                f"self.{node.attr}" in frame.configured
+            )
+        if isinstance(node, ast.BinOp):
+            return self._configuration(node.left, frame) and self._configuration(node.right, frame)
+        if isinstance(node, ast.UnaryOp):
+            return self._configuration(node.operand, frame)
+        if isinstance(node, ast.Subscript):
+            return self._configuration(node.value, frame) and all(
+                part is None or self._configuration(part, frame)
+                for index in (node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice])
+                for part in (
+                    (index.lower, index.upper, index.step) if isinstance(index, ast.Slice) else
+                    (None,) if isinstance(index, ast.Constant) and index.value in (None, Ellipsis)
+                    else (index,)
+                )
+            )  # fmt: skip
+        if isinstance(node, ast.Call):
+            name = self._call_name(node.func, frame)
+            entry = ops.function(name) if name is not None else None
+            if entry is None or entry.range in _UNCONFIGURED:
+                return False
+            return all(self._configuration(a, frame) for a in node.args) and all(
+                k.arg in ("dtype", "name") or self._configuration(k.value, frame)
+                for k in node.keywords
+            )
+        return False
+
     def _see_through(self, node: ast.expr, frame: _Frame) -> ast.expr | None:
         """``cast(x)``, ``convert_to_tensor(x)``, ``stop_gradient(x)``, and the method casts
         ``x.float()``, ``x.to(device)``, ``x.detach()``, ``x.astype(t)``: the guard is on x."""
@@ -1299,6 +1353,10 @@ class RangeAnalysis:
                 frame.settings.add(target.id)
             else:
                 frame.settings.discard(target.id)
+            if source is not None and self._configuration(source, frame):
+                frame.configured.add(target.id)
+            else:
+                frame.configured.discard(target.id)
             frame.env[target.id] = value
             if source is not None:
                 frame.sources[target.id] = source
@@ -1320,6 +1378,7 @@ class RangeAnalysis:
             # reads it, whatever the frame took the parameter for.
             plain = isinstance(source, ast.Name) and source.id not in frame.sources
             frame.env[f"self.{attribute}"] = None if plain else value
+            frame.configured.discard(f"self.{attribute}")
 
     def _splits(self, source: ast.expr | None, frame: _Frame) -> bool:
         """Whether ``source`` cuts a tensor into pieces (``tf.split``, ``unstack``)."""
@@ -1771,7 +1830,7 @@ class RangeAnalysis:
             if numerator is not None and numerator.lo > 0:
                 return point(INF)
             return Range(-INF, INF)
-        if denominator.may_be_zero():
+        if denominator.may_be_zero() and not self._configured(denominator, denominator_node, frame):
             why = denominator.reason or "nothing keeps it away from 0"
             self._hazard(
                 "divide",
@@ -2382,6 +2441,7 @@ class RangeAnalysis:
                 and ((self._gradient and not self._numpy_call(node, frame)) or op == "rsqrt")
                 and first_node is not None
                 and _may_reach_zero(first)
+                and not self._configured(first, first_node, frame)
             ):
                 self._hazard(
                     "sqrt",
@@ -2653,7 +2713,7 @@ class RangeAnalysis:
             value.lo < threshold
             or (threshold == 0.0 and _may_reach_zero(value))
             or (threshold != 0.0 and value.may_be_at_most(threshold))
-        ):
+        ) and not self._configured(value, value_node, frame):
             below = ("-1" if threshold < 0 else "0") + (" or less" if value.lo < threshold else "")
             why = value.reason or "nothing keeps it positive"
             if threshold == 0.0 and _ROUNDED in why:
@@ -3275,6 +3335,10 @@ def _setting(node: ast.expr, frame: _Frame) -> bool:
         return node.attr == "shape"
     return False
 
+
+# The ops whose value a configuration does not set: a size or count read from the batch, a
+# gradient (see _configured).
+_UNCONFIGURED: Final = frozenset({"count", "counts", "gradient"})
 
 # The functions that read a tensor's shape, and the casts a setting keeps through.
 _SHAPES: Final = frozenset({"shape", "int_shape"})
