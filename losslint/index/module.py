@@ -852,7 +852,9 @@ class ModuleIndexer:
         """What is trained: ``minimize(self.cost)`` trains the expression another method of the
         class assigned to ``self.cost`` (TF1 model classes build the objective in
         ``_create_cost`` and minimize it in ``_create_train_step``)."""
-        if sources is not None and self._untrained(node, sources, scope):
+        if sources is not None and (
+            self._untrained(node, sources, scope) or self._only_checked(node, scope)
+        ):
             return Objective(kind, scope.qualname, self.span(node), node, untrained=True)
         if sources is not None and self._perturbation(sources, scope):
             return Objective(kind, scope.qualname, self.span(node), node, perturbation=True)
@@ -883,6 +885,61 @@ class ModuleIndexer:
             if any(binding.line < line < after for line in scope.updated.get(source.id, ())):
                 return False  # updated while it holds this value (a later one is another's)
         return self._synthetic(target, scope, target.lineno, 0)
+
+    def _only_checked(self, target: ast.expr, scope: _Scope) -> bool:
+        """Whether the gradient taken of ``target`` is only checked, never applied: bound to
+        names read only inside assertions, directly or through a loop over them (a test's
+        ``grads = tape.gradient(nll, variables)`` then ``for grad in grads:
+        self.assertIsNotNone(grad)``). Such a gradient trains nothing."""
+        root = self.tree if scope.qualname == self.module else self._scope_nodes.get(scope.qualname)
+        if root is None:
+            return False
+        parents: dict[ast.AST, ast.AST] = {}
+        bound: set[str] = set()
+        for node in ast.walk(root):
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and any(
+                    a is target for a in (*node.value.args, *(k.value for k in node.value.keywords))
+                )
+            ):
+                for assigned in node.targets:
+                    if not isinstance(assigned, ast.Name):
+                        return False  # unpacked or stored: followed no further
+                    bound.add(assigned.id)
+        if not bound:
+            return False
+        checked = False
+        pending = list(bound)
+        seen = set(bound)
+        while pending:
+            name = pending.pop()
+            for node in ast.walk(root):
+                if not (isinstance(node, ast.Name) and node.id == name):
+                    continue
+                if not isinstance(node.ctx, ast.Load):
+                    continue  # the gradient's own binding (or another of the name)
+                place: ast.AST | None = parents.get(node)
+                while place is not None:
+                    if isinstance(place, ast.Call) and (
+                        names.last_name(place.func) or ""
+                    ).lower().startswith("assert"):
+                        checked = True
+                        break
+                    if isinstance(place, ast.For) and _within(node, place.iter):
+                        loop = [n.id for n in ast.walk(place.target) if isinstance(n, ast.Name)]
+                        if not loop:
+                            return False
+                        pending += [n for n in loop if n not in seen]
+                        seen.update(loop)
+                        break
+                    if isinstance(place, ast.stmt):
+                        return False  # read by anything else: applied, returned, stored
+                    place = parents.get(place)
+        return checked
 
     def _synthetic(self, expr: ast.expr, scope: _Scope, line: float, depth: int) -> bool:
         """Whether ``expr`` is computed from literals and random draws by tensor math alone
@@ -2182,3 +2239,8 @@ def layer_graph_tensor(expr: ast.AST) -> bool:
     if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
         return base.func.attr == "get_layer"
     return False
+
+
+def _within(node: ast.AST, tree: ast.AST) -> bool:
+    """Whether ``node`` is ``tree`` or one of its descendants."""
+    return any(n is node for n in ast.walk(tree))
