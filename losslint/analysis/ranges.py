@@ -1280,8 +1280,10 @@ class RangeAnalysis:
         if isinstance(node, ast.Attribute):
             if node.attr == "dtype":  # a type, not a value (``cast(c, y_true.dtype)``)
                 return True
-            return isinstance(node.value, ast.Name) and node.value.id == "self" and (
-                f"self.{node.attr}" in frame.configured
+            return (
+                isinstance(node.value, ast.Name)
+                and node.value.id == "self"
+                and (f"self.{node.attr}" in frame.configured)
             )
         if isinstance(node, ast.BinOp):
             return self._configuration(node.left, frame) and self._configuration(node.right, frame)
@@ -1289,14 +1291,8 @@ class RangeAnalysis:
             return self._configuration(node.operand, frame)
         if isinstance(node, ast.Subscript):
             return self._configuration(node.value, frame) and all(
-                part is None or self._configuration(part, frame)
-                for index in (node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice])
-                for part in (
-                    (index.lower, index.upper, index.step) if isinstance(index, ast.Slice) else
-                    (None,) if isinstance(index, ast.Constant) and index.value in (None, Ellipsis)
-                    else (index,)
-                )
-            )  # fmt: skip
+                self._configuration(part, frame) for part in _index_parts(node.slice)
+            )
         if isinstance(node, ast.Call):
             name = self._call_name(node.func, frame)
             entry = ops.function(name) if name is not None else None
@@ -1948,6 +1944,11 @@ class RangeAnalysis:
         if p > 0 and base is not None and (base.lo > 0 or (base.lo == 0 and base.lo_open)):
             # A positive base (a configured ``sigma`` set from a positive default) stays positive.
             return Range(_fpow(base.lo, p), _fpow(base.hi, p), base.lo_open, base.hi_open)
+        if p < 0 and base is not None and base.lo > 0:
+            # And so it does to a negative power (``epsilon = 10**-7``), which only an infinite
+            # base takes to 0.
+            high = _fpow(base.hi, p)
+            return Range(high, _fpow(base.lo, p), base.hi_open or high == 0.0, base.lo_open)
         if base is None and _setting(base_node, frame):
             # ``size ** 2`` with ``size = img_height * img_width``, module-level settings the
             # index could not evaluate (an image's dimensions): a setting is 0 only if a user
@@ -3334,6 +3335,16 @@ def _setting(node: ast.expr, frame: _Frame) -> bool:
     if isinstance(node, ast.Attribute):
         return node.attr == "shape"
     return False
+
+
+def _index_parts(index: ast.expr) -> Iterator[ast.expr]:
+    """The expressions an index is made of: a slice's bounds and step, a tuple's items; not
+    ``None`` or ``...`` (``centres[None, 1:]``)."""
+    for item in index.elts if isinstance(index, ast.Tuple) else [index]:
+        if isinstance(item, ast.Slice):
+            yield from (p for p in (item.lower, item.upper, item.step) if p is not None)
+        elif not (isinstance(item, ast.Constant) and item.value in (None, Ellipsis)):
+            yield item
 
 
 # The ops whose value a configuration does not set: a size or count read from the batch, a
