@@ -2779,6 +2779,9 @@ class RangeAnalysis:
             if local is not None:
                 return frame.module, f"{frame.qualname}.{func.id}", local, True
             found = self._resolve_function(frame.module, func.id, None)
+            made = frame.sources.get(func.id)
+            if found is None and isinstance(made, ast.Call):
+                found = self._called_instance(made, frame.module)
         elif (
             isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Name)
@@ -2786,12 +2789,53 @@ class RangeAnalysis:
             and frame.class_name is not None
         ):
             found = self._resolve_function(frame.module, func.attr, frame.qualname)
+            if found is None:
+                found = self._stored_instance(frame.qualname.rpartition(".")[0], func.attr)
         elif isinstance(func, ast.Attribute):  # ``bounding_box.compute_iou(...)``
             qualified = names.qualify(func, frame.module.imports)
             found = self._resolve_qualified(qualified) if qualified is not None else None
         else:
             return None
         return None if found is None else (*found, False)
+
+    def _called_instance(
+        self, made: ast.Call, module: ModuleIndex
+    ) -> tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+        """The ``__call__`` of the project class that ``made`` instantiates: what calling the
+        object runs (``loss_fn = SegmentationLoss(params)``, then ``loss_fn(logits, labels)``)."""
+        if isinstance(made.func, ast.Name) and made.func.id not in module.imports:
+            qualified: str | None = f"{module.module}.{made.func.id}"
+        else:
+            qualified = names.qualify(made.func, module.imports)
+        cls = self.project._lookup(qualified) if qualified is not None else None
+        if cls is None or cls not in self.project.classes:
+            return None
+        method = self.project.method(cls, "__call__")
+        if method is None:
+            return None
+        owner, function = self.project.functions[method]
+        return owner, method, function.node
+
+    def _stored_instance(
+        self, cls: str, attribute: str
+    ) -> tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+        """The ``__call__`` of the project object that class ``cls`` stores once in
+        ``self.<attribute>`` in its ``__init__`` (the TPU models' ``self._loss_fn =
+        losses.SegmentationLoss(params)``, called in ``build_losses``)."""
+        init = self.project.method(cls, "__init__") if cls in self.project.classes else None
+        if init is None:
+            return None
+        module, function = self.project.functions[init]
+        made = [
+            stmt.value
+            for stmt in names.iter_statements(function.node.body)
+            if isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and _self_attribute(stmt.targets[0]) == attribute
+        ]
+        if len(made) != 1 or not isinstance(made[0], ast.Call):
+            return None
+        return self._called_instance(made[0], module)
 
     def _followed(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """A call into the project's own code: follow it with the argument ranges."""
@@ -2813,14 +2857,41 @@ class RangeAnalysis:
             return None
         if enclosing is None and isinstance(node.func, ast.Attribute) and _abstract(function):
             # ``self.calculate_loss()`` in a base class whose own method only raises
-            # NotImplementedError: the subclasses' methods are what runs.
+            # NotImplementedError: the subclasses' methods are what runs, each in the training
+            # of its own class (the TPU models' ``build_losses``, one per model), so all of
+            # them are followed and their values joined.
             overrides = self.project.overrides(qualname)
-            if len(overrides) == 1:
-                qualname = overrides[0]
-                module, overriding = self.project.functions[qualname]
-                function = overriding.node
+            if overrides:
+                result: Range | None = None
+                for number, overriding in enumerate(overrides):
+                    owner, found = self.project.functions[overriding]
+                    value = self._run_followed(
+                        node, frame, depth, (owner, overriding, found.node), arguments
+                    )
+                    result = value if number == 0 else _join(result, value)
+                self._last_call = node
+                return result
+        result = self._run_followed(
+            node, frame, depth, (module, qualname, function), arguments, enclosing
+        )
+        self._last_call = node
+        return result
+
+    def _run_followed(
+        self,
+        node: ast.Call,
+        frame: _Frame,
+        depth: int,
+        target: tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda],
+        arguments: list[Range | None],
+        enclosing: Mapping[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] | None = None,
+    ) -> Range | None:
+        """Interpret project function ``target`` for call ``node`` (its arguments' ranges)."""
+        module, qualname, function = target
         params = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
-        if params[:1] == ["self"] and isinstance(node.func, ast.Attribute):
+        if params[:1] == ["self"] and (
+            isinstance(node.func, ast.Attribute) or qualname.endswith(".__call__")
+        ):
             params = params[1:]
         bound = {p: r for p, r in zip(params, arguments, strict=False)}
         given = dict(zip(params, node.args, strict=False))
@@ -2843,11 +2914,9 @@ class RangeAnalysis:
                 # inputs)``: this call passes a function of its own, so what other callers pass
                 # for the parameter (``torch.sqrt``) says nothing of it.
                 callables[param] = "unknown"
-        result = self.function(
+        return self.function(
             module, qualname, function, bound, frame.class_name, None, callables, enclosing
         )
-        self._last_call = node
-        return result
 
     def _resolve_qualified(
         self, qualified: str
