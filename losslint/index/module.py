@@ -629,9 +629,11 @@ class ModuleIndexer:
                 factories[qualname] = ref
         compiles = [site for scope in self.scopes for site in self._compile_sites(scope)]
         objectives = [
-            self._objective(kind, scope, node, sources)
+            objective
             for scope in self.scopes
             for kind, node, sources in scope.objectives
+            for objective in self._running_total(kind, scope, node)
+            or [self._objective(kind, scope, node, sources)]
         ]
         self._collect_models()
         self.functions = [self._with_returns(f) for f in self.functions]
@@ -869,6 +871,44 @@ class ModuleIndexer:
                 value = binding.value
                 return Objective(kind, binding.scope.qualname, self.span(value), value)
         return Objective(kind, scope.qualname, self.span(node), node)
+
+    def _running_total(self, kind: str, scope: _Scope, node: ast.expr) -> list[Objective]:
+        """``minimize(self.loss)`` where the class starts ``self.loss = 0`` and its methods, or
+        those of its subclasses in this module, add the terms (``self.loss += ...`` in each
+        model's ``_loss``: Kipf's GCN and the GraphSAGE models forked from it): each term
+        added is trained. Empty for any other objective."""
+        if not isinstance(node, ast.Attribute):
+            return []
+        cls = self._self_class(node.value, scope, node.lineno)
+        binding = self._self_binding(cls, node.attr) if cls is not None else None
+        if binding is None or not (
+            isinstance(binding.value, ast.Constant)
+            and type(binding.value.value) in (int, float)
+            and binding.value.value == 0
+        ):
+            return []
+        family = {cls}
+        grown = True
+        while grown:  # the subclasses defined here, at any depth
+            known = len(family)
+            family.update(c.qualname for c in self.classes if family.intersection(c.bases))
+            grown = len(family) > known
+        found: list[Objective] = []
+        for qualname in self.function_scopes:
+            method = self._scope_nodes.get(qualname)
+            if qualname.rpartition(".")[0] not in family or method is None:
+                continue
+            for added in ast.walk(method):
+                if (
+                    isinstance(added, ast.AugAssign)
+                    and isinstance(added.op, (ast.Add, ast.Sub))
+                    and isinstance(added.target, ast.Attribute)
+                    and added.target.attr == node.attr
+                    and isinstance(added.target.value, ast.Name)
+                    and added.target.value.id == "self"
+                ):
+                    found.append(Objective(kind, qualname, self.span(added.value), added.value))
+        return found
 
     def _untrained(self, target: ast.expr, sources: ast.expr, scope: _Scope) -> bool:
         """Whether a gradient trains nothing: taken with respect to names that nothing updates,
