@@ -20,6 +20,7 @@ import ast
 import contextlib
 import copy
 import math
+import re
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -648,6 +649,7 @@ class RangeAnalysis:
         self._returned: tuple[Range | None, ...] | None = None
         self._last_call: ast.Call | None = None  # the call that set it
         self._tuples: dict[tuple[object, ...], tuple[Range | None, ...] | None] = {}
+        self._parents: dict[int, dict[ast.AST, ast.AST]] = {}  # see _integer_only
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -1303,6 +1305,71 @@ class RangeAnalysis:
                 for k in node.keywords
             )
         return False
+
+    def _integer_only(self, node: ast.expr, frame: _Frame) -> bool:
+        """Whether the value of ``node`` (a sqrt, a norm) reaches nothing differentiable: it
+        only feeds an integer or boolean result (``floordiv``, ``round``, ``argmax``, a
+        comparison, a cast to an integer type), directly or through a name read only so (the
+        FPN level of a box, ``floordiv(log(sqrt(h * w) / 224), log(2))``, cast to int32). No
+        gradient flows back through such a result, so an infinite slope at 0 is never taken."""
+        located = self.project.functions.get(frame.qualname)
+        root: ast.AST | None = (
+            located[1].node
+            if located is not None
+            else frame.module.tree
+            if frame.qualname == frame.module.module
+            else None
+        )
+        if root is None:
+            return False
+        parents = self._parents.get(id(root))
+        if parents is None:
+            parents = {c: p for p in ast.walk(root) for c in ast.iter_child_nodes(p)}
+            self._parents[id(root)] = parents
+        if node not in parents:
+            return False
+        place = self._integer_fed(node, parents, frame)
+        if isinstance(place, bool):
+            return place
+        if not (len(place.targets) == 1 and isinstance(place.targets[0], ast.Name)):
+            return False
+        name = place.targets[0].id
+        reads = [
+            n
+            for n in ast.walk(root)
+            if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+        ]
+        return bool(reads) and all(self._integer_fed(n, parents, frame) is True for n in reads)
+
+    def _integer_fed(
+        self, node: ast.expr, parents: dict[ast.AST, ast.AST], frame: _Frame
+    ) -> bool | ast.Assign:
+        """True where ``node`` is inside an argument of an integer or boolean result within
+        its statement; else the statement, when it is an assignment; else False."""
+        child: ast.AST = node
+        place = parents.get(node)
+        while place is not None and not isinstance(place, ast.stmt):
+            if isinstance(place, ast.Compare) or (
+                isinstance(place, ast.BinOp) and isinstance(place.op, ast.FloorDiv)
+            ):
+                return True
+            if isinstance(place, ast.Call) and child is not place.func:
+                name = self._call_name(place.func, frame)
+                entry = ops.function(name) if name is not None else None
+                if name in ("floordiv", "floor_divide") or (
+                    entry is not None
+                    and (entry.range in ("round", "boolean") or entry.batch == "argreduce")
+                ):
+                    return True
+                if name == "cast" and place.args and child is place.args[0]:
+                    dtypes = [
+                        *place.args[1:2],
+                        *(k.value for k in place.keywords if k.arg == "dtype"),
+                    ]
+                    if any(_integer_dtype(d) for d in dtypes):
+                        return True
+            child, place = place, parents.get(place)
+        return place if isinstance(place, ast.Assign) else False
 
     def _see_through(self, node: ast.expr, frame: _Frame) -> ast.expr | None:
         """``cast(x)``, ``convert_to_tensor(x)``, ``stop_gradient(x)``, and the method casts
@@ -2443,6 +2510,7 @@ class RangeAnalysis:
                 and first_node is not None
                 and _may_reach_zero(first)
                 and not self._configured(first, first_node, frame)
+                and not self._integer_only(node, frame)
             ):
                 self._hazard(
                     "sqrt",
@@ -2466,6 +2534,7 @@ class RangeAnalysis:
                 and first is not None
                 and first_node is not None
                 and first.may_be_zero()
+                and not self._integer_only(node, frame)
             ):
                 self._hazard(
                     "sqrt",
@@ -3404,6 +3473,12 @@ def _setting(node: ast.expr, frame: _Frame) -> bool:
     if isinstance(node, ast.Attribute):
         return node.attr == "shape"
     return False
+
+
+def _integer_dtype(node: ast.expr) -> bool:
+    """``tf.int32``, ``"int64"``, ``torch.long``: an integer type."""
+    text = node.value if isinstance(node, ast.Constant) else names.last_name(node)
+    return isinstance(text, str) and re.fullmatch(r"u?int(8|16|32|64)?|long", text) is not None
 
 
 def _index_parts(index: ast.expr) -> Iterator[ast.expr]:
