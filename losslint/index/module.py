@@ -567,6 +567,8 @@ class ModuleIndexer:
             if names.injected_backend(tree, source, self.imports)
             else {}
         )
+        # ``K.mean`` in a fragment that imports nothing (a notebook exported cell by cell).
+        self.injected.update(names.conventional_aliases(tree, source, self.imports))
         self.scopes: list[_Scope] = []
         self.functions: list[FunctionDef] = []
         self.classes: list[ClassDef] = []

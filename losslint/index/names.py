@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Final
 
@@ -187,6 +188,44 @@ def injected_backend(tree: ast.Module, source: str, imports: Mapping[str, str]) 
         isinstance(node, ast.Assign) and hands_in_backend(node)
         for node in iter_statements(tree.body)
     )
+
+
+# The aliases every Keras tutorial gives these modules.
+CONVENTIONAL_ALIASES: Final = {"K": "keras.backend", "tf": "tensorflow", "np": "numpy"}
+_CONVENTIONAL_USE: Final = re.compile(r"(?<![\w.])(K|tf|np)\s*\.")
+
+
+def conventional_aliases(
+    tree: ast.Module, source: str, imports: Mapping[str, str]
+) -> dict[str, str]:
+    """The conventional aliases (``K``, ``tf``, ``np``) that a fragment uses as modules without
+    binding them anywhere: a notebook exported cell by cell into files that import nothing
+    (``K.mean(...)`` in ``losses.py``, ``K`` imported in ``imports.py``), a gist. A reader
+    takes ``K`` for the Keras backend there, and so do the analyses; a module that binds the
+    name in any way (an import, even inside a function, an assignment, a parameter, a star
+    import that may give it) keeps its own meaning."""
+    wanted = {name for name in CONVENTIONAL_ALIASES if name not in imports}
+    if not wanted or not any(m.group(1) in wanted for m in _CONVENTIONAL_USE.finditer(source)):
+        return {}
+    used: set[str] = set()
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id in wanted:
+                used.add(node.value.id)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound.update(node.names)
+        elif isinstance(node, ast.alias):
+            bound.add(node.name if node.name == "*" else (node.asname or node.name).split(".")[0])
+    if "*" in bound:
+        return {}
+    return {name: CONVENTIONAL_ALIASES[name] for name in sorted(used - bound)}
 
 
 def hands_in_backend(node: ast.Assign) -> bool:

@@ -462,11 +462,16 @@ class ProjectIndex:
             used = roles.get(qualname, set())
             if not used and not loss_signature(function.params):
                 continue
+            # A function nested in another and neither compiled nor handed out (a YOLO loss
+            # factory's ``box_loss`` and ``coord_loss``, which the returned loss adds up) is
+            # a helper of the loss that calls it: judged through that loss, not by its name.
+            helper = not used and qualname.rpartition(".")[0] in self.functions
+            named = _library_roles(module, qualname) or _named_roles(qualname)
             out.append(
                 LossDef(
                     qualname,
                     "function",
-                    frozenset(used or _library_roles(module, qualname) or _named_roles(qualname)),
+                    frozenset(used or (frozenset() if helper else named)),
                     module.path,
                     module.module,
                     function.span,
