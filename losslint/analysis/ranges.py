@@ -1324,8 +1324,7 @@ class RangeAnalysis:
             return False
         parents = self._parents.get(id(root))
         if parents is None:
-            parents = {c: p for p in ast.walk(root) for c in ast.iter_child_nodes(p)}
-            self._parents[id(root)] = parents
+            parents = self._parents[id(root)] = names.parents(root)
         if node not in parents:
             return False
         place = self._integer_fed(node, parents, frame)

@@ -936,11 +936,9 @@ class ModuleIndexer:
         root = self.tree if scope.qualname == self.module else self._scope_nodes.get(scope.qualname)
         if root is None:
             return False
-        parents: dict[ast.AST, ast.AST] = {}
+        parents = names.parents(root)
         bound: set[str] = set()
         for node in ast.walk(root):
-            for child in ast.iter_child_nodes(node):
-                parents[child] = node
             if (
                 isinstance(node, ast.Assign)
                 and isinstance(node.value, ast.Call)

@@ -325,6 +325,11 @@ def star_bindings(tree: ast.Module, stars: tuple[str, ...], bound: Iterable[str]
 _BODIES: Final = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
+def parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
+    """Each node of ``tree`` below its root, mapped to the node that holds it."""
+    return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+
 def iter_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Every statement, nested ones included, without visiting expressions."""
     stack: list[ast.AST] = list(reversed(body))

@@ -466,12 +466,12 @@ class ProjectIndex:
             # factory's ``box_loss`` and ``coord_loss``, which the returned loss adds up) is
             # a helper of the loss that calls it: judged through that loss, not by its name.
             helper = not used and qualname.rpartition(".")[0] in self.functions
-            named = _library_roles(module, qualname) or _named_roles(qualname)
+            by_name = _library_roles(module, qualname) or _named_roles(qualname)
             out.append(
                 LossDef(
                     qualname,
                     "function",
-                    frozenset(used or (frozenset() if helper else named)),
+                    frozenset(used or (frozenset() if helper else by_name)),
                     module.path,
                     module.module,
                     function.span,
