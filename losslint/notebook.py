@@ -53,6 +53,8 @@ class NotebookError(ValueError):
 
 
 def _cells(data: bytes) -> list[dict[str, Any]]:
+    if not data.strip():
+        return []  # an empty file named .ipynb (a placeholder, a trashed file): nothing to check
     try:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

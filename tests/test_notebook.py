@@ -180,6 +180,19 @@ def test_a_broken_notebook_gives_ll000_and_the_run_goes_on(tmp_path: Path) -> No
     assert finding["code"] == "LL000" and "not a valid notebook" in finding["message"]
 
 
+def test_an_empty_notebook_file_is_an_empty_notebook_not_a_broken_one(tmp_path: Path) -> None:
+    """A 0-byte ``.ipynb`` (a placeholder, a trashed file) has nothing to check, as an empty
+    ``.py`` has; one byte of anything else is still a broken notebook."""
+    (tmp_path / "empty.ipynb").write_bytes(b"")
+    (tmp_path / "blank.ipynb").write_text("\n  \n")
+    done = run("check", ".", "--format", "json", cwd=tmp_path)
+    assert json.loads(done.stdout or "[]") == []
+    (tmp_path / "blank.ipynb").write_text("x")
+    done = run("check", ".", "--format", "json", "--no-cache", cwd=tmp_path)
+    [finding] = json.loads(done.stdout)
+    assert finding["code"] == "LL000" and finding["path"] == "blank.ipynb"
+
+
 def test_add_noqa_in_a_notebook_touches_only_the_cells_with_findings(tmp_path: Path) -> None:
     notebook = tmp_path / "train.ipynb"
     original = _notebook(notebook)
