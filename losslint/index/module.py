@@ -1124,7 +1124,7 @@ class ModuleIndexer:
         """The canonical name of a callee written as an imported (or snippet) name."""
         found = names.qualify(func, self.imports)
         if found is None and isinstance(func, ast.Name) and not self.stars:
-            return _SNIPPET_NAMES.get(func.id)
+            return names.SNIPPET_CLASSES.get(func.id)
         return found
 
     def _constructed(self, expr: ast.expr, scope: _Scope, line: float) -> str | None:
@@ -1409,7 +1409,7 @@ class ModuleIndexer:
             return Unknown(span)  # bound somewhere, only not unconditionally: unknown
         if self.stars:
             return Ref(names.canonical(f"{self.stars[-1]}.{name}"), span)
-        snippet = _SNIPPET_NAMES.get(name)
+        snippet = names.SNIPPET_CLASSES.get(name)
         if snippet is not None:
             return Ref(snippet, span)
         return Unknown(span)
@@ -2104,18 +2104,6 @@ def _per_example(optimizer: Value | None) -> bool:
 
 
 _MODEL_CLASS_NAMES: Final = frozenset({"Sequential", "Model", "Functional"})
-# What tutorial snippets without import lines mean by these names.
-_SNIPPET_NAMES: Final = {
-    "Sequential": "keras.Sequential",
-    "Model": "keras.Model",
-    "Input": "keras.Input",
-    "Dense": "keras.layers.Dense",
-    "Activation": "keras.layers.Activation",
-    "Dropout": "keras.layers.Dropout",
-    "Flatten": "keras.layers.Flatten",
-    "Conv2D": "keras.layers.Conv2D",
-    "MaxPooling2D": "keras.layers.MaxPooling2D",
-}
 
 
 def _fromkeys(value: Value) -> TypeGuard[Call]:

@@ -190,7 +190,22 @@ def injected_backend(tree: ast.Module, source: str, imports: Mapping[str, str]) 
     )
 
 
-# The aliases every Keras tutorial gives these modules.
+# What code that never imports them (a tutorial snippet, a notebook exported cell by cell)
+# means by these names, where nothing in the file binds them. The classes are read where the
+# index evaluates values (``Sequential([...])``, ModuleIndexer._unbound_name); the module
+# aliases every Keras tutorial uses are handed to the analyses as imports of the module
+# (:func:`conventional_aliases`), so that ``K.mean`` is Keras's there.
+SNIPPET_CLASSES: Final = {
+    "Sequential": "keras.Sequential",
+    "Model": "keras.Model",
+    "Input": "keras.Input",
+    "Dense": "keras.layers.Dense",
+    "Activation": "keras.layers.Activation",
+    "Dropout": "keras.layers.Dropout",
+    "Flatten": "keras.layers.Flatten",
+    "Conv2D": "keras.layers.Conv2D",
+    "MaxPooling2D": "keras.layers.MaxPooling2D",
+}
 CONVENTIONAL_ALIASES: Final = {"K": "keras.backend", "tf": "tensorflow", "np": "numpy"}
 _CONVENTIONAL_USE: Final = re.compile(r"(?<![\w.])(K|tf|np)\s*\.")
 
