@@ -675,9 +675,28 @@ class RangeAnalysis:
             self._objective(
                 module, objective.kind, objective.scope, objective.node, objective.stored
             )
+        for qualname in self._output_functions():
+            module, function = self.project.functions[qualname]
+            self.function(module, qualname, function.node, {}, None)
         return sorted(
             self.hazards.values(), key=lambda h: (h.path, h.span.line, h.span.column, h.kind)
         )
+
+    def _output_functions(self) -> list[str]:
+        """The project functions of ``Lambda`` layers that produce a compiled model's output (a
+        siamese network's ``Lambda(euclidean_distance)``): the compiled loss is computed on what
+        they return and differentiated through them, as through a loss's own helper. Their
+        arguments are layer outputs, of which nothing is known. Only a model that its compile
+        trains counts (not one that is only predicted with)."""
+        found: list[str] = []
+        for compiled in self.project.compiles():
+            if compiled.model is None or compiled.site.idle or compiled.site.loss is None:
+                continue
+            for output in compiled.model.outputs:
+                qualname = self.project._lookup(output.function) if output.function else None
+                if qualname in self.project.functions and qualname not in found:
+                    found.append(qualname)
+        return found
 
     def _module(self, name: str) -> ModuleIndex | None:
         return self.project.module_named(name)

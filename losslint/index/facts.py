@@ -131,6 +131,9 @@ class Output:
     span: Span
     softmax_span: Span | None = None  # where a softmax was applied, for the single-unit check
     min_units: int | None = None  # a lower bound when units is unknown (Flatten of 10 channels)
+    # The function of a ``Lambda`` layer producing this output (``Lambda(euclidean_distance)``),
+    # as the name it is written with: the compiled loss differentiates through it.
+    function: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,6 +145,25 @@ class _Binding:
     value: ast.expr | None  # None: bound in a way we do not evaluate (loop target, unpacking)
     conditional: bool
     scope: _Scope
+    # The lines of the innermost branch (or loop body) a conditional binding is in: a use
+    # later in the same branch sees this value (``model = Model(...)`` then ``model.compile``
+    # under one ``if``), whatever the other branch binds.
+    branch: tuple[int, int] | None = None
+
+
+def _last_before(bindings: list[_Binding], line: float) -> _Binding | None:
+    """The last of ``bindings`` before ``line`` when it surely holds there: unconditional, or
+    in the branch that ``line`` is in."""
+    prior = [b for b in bindings if b.line < line]
+    if not prior:
+        return None
+    last = prior[-1]
+    if last.value is None or (
+        last.conditional
+        and not (last.branch is not None and last.branch[0] <= line <= last.branch[1])
+    ):
+        return None
+    return last
 
 
 @dataclass(slots=True)
@@ -174,27 +193,32 @@ class _Scope:
     attributes: dict[str, list[_Binding]] = field(default_factory=dict)
     # ``a, b = expr``: the expression each name was unpacked from (only to tell tensors).
     unpacked: dict[str, _Binding] = field(default_factory=dict)
+    # and where in the targets: (position, number of targets), for ``train_test_split``.
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
 
-    def bind(self, name: str, line: int, value: ast.expr | None, conditional: bool) -> None:
-        self.bindings.setdefault(name, []).append(_Binding(line, value, conditional, self))
+    def bind(
+        self,
+        name: str,
+        line: int,
+        value: ast.expr | None,
+        conditional: bool,
+        branch: tuple[int, int] | None = None,
+    ) -> None:
+        binding = _Binding(line, value, conditional, self, branch if conditional else None)
+        self.bindings.setdefault(name, []).append(binding)
 
     def resolve(self, name: str, line: float) -> _Binding | Param | None:
         """The binding of ``name`` visible at ``line``, following enclosing scopes.
 
         Only the last binding before ``line`` counts, and only when it is unconditional: a name
-        bound in an ``if`` or a loop could hold either value.
+        bound in an ``if`` or a loop could hold either value, except at a line of the same
+        branch, which only runs after it.
         """
         scope: _Scope | None = self
         while scope is not None:
             bindings = scope.bindings.get(name)
             if bindings:
-                prior = [b for b in bindings if b.line < line]
-                if not prior:
-                    return None
-                last = prior[-1]
-                if last.conditional or last.value is None:
-                    return None
-                return last
+                return _last_before(bindings, line)
             if name in scope.params:
                 return scope.params[name]
             # Enclosing scopes have run to completion by the time an inner function runs.
@@ -214,6 +238,7 @@ class _ScopeBuilder:
         self.scope = scope
         self.nested = nested
         self.call_lines = call_lines
+        self.branch: tuple[int, int] | None = None  # the innermost conditional block's lines
 
     def run(self, body: list[ast.stmt]) -> None:
         for stmt in body:
@@ -222,7 +247,7 @@ class _ScopeBuilder:
     def stmt(self, node: ast.stmt, conditional: bool) -> None:
         scope = self.scope
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            scope.bind(node.name, node.lineno, None, conditional)
+            scope.bind(node.name, node.lineno, None, conditional, self.branch)
             self.nested(node, scope)
             return
         self.expressions(node)
@@ -268,26 +293,33 @@ class _ScopeBuilder:
                 self.block(case.body, True)
 
     def block(self, body: list[ast.stmt], conditional: bool) -> None:
-        for stmt in body:
-            self.stmt(stmt, conditional)
+        outer = self.branch
+        if conditional and body:
+            self.branch = (body[0].lineno, body[-1].end_lineno or body[-1].lineno)
+        try:
+            for stmt in body:
+                self.stmt(stmt, conditional)
+        finally:
+            self.branch = outer
 
     def target(
         self, target: ast.expr, value: ast.expr | None, conditional: bool, line: int
     ) -> None:
         if isinstance(target, ast.Name):
-            self.scope.bind(target.id, line, value, conditional)
+            self.scope.bind(target.id, line, value, conditional, self.branch)
         elif (
             isinstance(target, ast.Attribute)
             and isinstance(target.value, ast.Name)
             and target.value.id == "self"
         ):
             self.scope.attributes.setdefault(target.attr, []).append(
-                _Binding(line, value, conditional, self.scope)
+                _Binding(line, value, conditional, self.scope, self.branch if conditional else None)
             )
         elif isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
+            for position, element in enumerate(target.elts):
                 if value is not None and isinstance(element, ast.Name):
                     self.scope.unpacked[element.id] = _Binding(line, value, conditional, self.scope)
+                    self.scope.positions[element.id] = (position, len(target.elts))
                 self.target(element, None, conditional, line)
         elif isinstance(target, ast.Starred):
             self.target(target.value, None, conditional, line)
@@ -806,6 +838,23 @@ class ModuleIndexer:
             return None
         return binding.value, binding.scope, binding.line
 
+    def _split_part(self, name: str, call: ast.Call, scope: _Scope, line: float) -> ast.expr | None:
+        """The array that ``name`` takes its rows from, when it was unpacked from scikit-learn's
+        ``train_test_split(x, y)`` (train and test of each array, in order) or ``shuffle(x, y)``."""
+        callee = names.qualify(call.func, self.imports) or ""
+        if callee not in _SPLITS or self._binding_of(name, scope, line) is not scope.unpacked.get(
+            name
+        ):
+            return None
+        arrays = [a for a in call.args if not isinstance(a, ast.Starred)]
+        if len(arrays) != len(call.args):
+            return None
+        position, count = scope.positions.get(name, (0, 0))
+        per_array = _SPLITS[callee]
+        if not arrays or count != per_array * len(arrays):
+            return None
+        return arrays[position // per_array]
+
     def _one_hot(self, expr: ast.expr, scope: _Scope, line: float, depth: int) -> bool:
         """Whether ``expr`` holds one-hot rows by construction (``to_categorical(y)``,
         ``one_hot(y, n)``, a name bound to one, a split or a shuffle of one)."""
@@ -813,12 +862,29 @@ class ModuleIndexer:
             return False
         if isinstance(expr, ast.Name):
             bound = self._bound_value(expr.id, scope, line)
+            if bound is not None and isinstance(bound[0], ast.Call):
+                split = self._split_part(expr.id, bound[0], scope, line)
+                if split is not None:
+                    return self._one_hot(split, bound[1], bound[2], depth + 1)
             return bound is not None and self._one_hot(*bound, depth + 1)
         if isinstance(expr, ast.Subscript):
             return self._one_hot(expr.value, scope, line, depth + 1)
+        if isinstance(expr, ast.Attribute) and expr.attr == "values":  # a frame's array
+            return self._one_hot(expr.value, scope, line, depth + 1)
         if not isinstance(expr, ast.Call):
             return False
+        if isinstance(expr.func, ast.Attribute) and expr.func.attr in ("to_numpy", "astype"):
+            return self._one_hot(expr.func.value, scope, line, depth + 1)
         callee = names.qualify(expr.func, self.imports) or ""
+        if callee == "pandas.get_dummies":
+            # Of one column (``frame["label"]``, ``frame.label``): one 1 per row. Of a frame of
+            # several columns, one group per column: multi-hot.
+            column = expr.args[0] if expr.args else None
+            return isinstance(column, ast.Attribute) or (
+                isinstance(column, ast.Subscript)
+                and isinstance(column.slice, ast.Constant)
+                and isinstance(column.slice.value, str)
+            )
         return callee.rpartition(".")[2] in ("to_categorical", "one_hot") and (
             callee.partition(".")[0] in ("keras", "tensorflow", "tf_keras", "jax")
         )
@@ -1629,6 +1695,10 @@ class ModuleIndexer:
             known = before.units if before and isinstance(before.units, int) else None
             bound = known or (before.min_units if before else None)
             return Output(name, None, before.activation if before else None, span, min_units=bound)
+        if kind == "Lambda":
+            function = layer.arg(0, "function")
+            if isinstance(function, Ref):
+                return Output(name, None, None, span, function=function.target)
         return Output(name, None, None, span)
 
     # -- models ----------------------------------------------------------------------------
@@ -1653,9 +1723,17 @@ class ModuleIndexer:
         if isinstance(expr, ast.Call):
             return self._call_model_ref(expr, scope, line, [])
         if isinstance(expr, ast.Attribute):
-            # ``self.model`` built in __init__ and compiled in another method.
+            # ``self.model`` built in __init__ and compiled in another method, or built in this
+            # method before (whatever the class's other methods assign to it).
             cls = self._self_class(expr.value, scope, line)
-            binding = self._self_binding(cls, expr.attr) if cls is not None else None
+            binding = (
+                (
+                    _last_before(scope.attributes.get(expr.attr, []), line)
+                    or self._self_binding(cls, expr.attr)
+                )
+                if cls is not None
+                else None
+            )
             if (
                 cls is None
                 or binding is None
@@ -1685,6 +1763,11 @@ class ModuleIndexer:
             return None
         if func.target in ("keras.Sequential", "keras.Model"):
             model = self._build_model(func.target, call, scope, line, adds)
+            return ModelRef(model=model) if model else None
+        if func.target in _LOADERS and adds:
+            # A loaded model with layers added (only a Sequential has ``add``): its output is
+            # the last layer added, whatever was saved.
+            model = self._stacked([(a.layer, a.conditional) for a in adds], scope, line, call)
             return ModelRef(model=model) if model else None
         if names.is_keras(func.target) or func.target.startswith("builtins."):
             return None
@@ -1727,6 +1810,13 @@ class ModuleIndexer:
                 return None
             layers.extend((element, False) for element in given.elts)
         layers.extend((add.layer, add.conditional) for add in adds)
+        return self._stacked(layers, scope, line, call)
+
+    def _stacked(
+        self, layers: list[tuple[ast.expr, bool]], scope: _Scope, line: float, call: ast.Call
+    ) -> ModelFact | None:
+        """The Sequential model ``call`` builds of ``layers`` (each with whether it is added
+        only in a branch)."""
         if not layers:
             return None
         output: Output | None = None
@@ -2104,6 +2194,13 @@ def _per_example(optimizer: Value | None) -> bool:
 
 
 _MODEL_CLASS_NAMES: Final = frozenset({"Sequential", "Model", "Functional"})
+_LOADERS: Final = frozenset({"keras.models.load_model", "keras.saving.load_model"})
+# Calls that return the rows of each array they are given: how many arrays per one given.
+_SPLITS: Final = {
+    "sklearn.model_selection.train_test_split": 2,
+    "sklearn.cross_validation.train_test_split": 2,
+    "sklearn.utils.shuffle": 1,
+}
 
 
 def _fromkeys(value: Value) -> TypeGuard[Call]:
