@@ -713,7 +713,13 @@ class RangeAnalysis:
 
     def _definition(self, definition: LossDef) -> None:
         # A metric is only evaluated: a gradient-only hazard (the where trap) cannot hurt it.
-        self._gradient = definition.kind != "metric_class" and definition.roles != {"metric"}
+        # Nor can a function that returns NumPy values (``{"rmse": rmse.numpy()}``, a notebook's
+        # ``evaluate_preds(y_true, y_pred)``): no gradient flows out of it.
+        self._gradient = (
+            definition.kind != "metric_class"
+            and definition.roles != {"metric"}
+            and not _returns_numpy(definition.node)
+        )
         try:
             self._interpret(definition)
         finally:
@@ -2264,6 +2270,10 @@ class RangeAnalysis:
             if activation is not None:
                 self._args(node, frame, depth)  # the layer's input, for what it reports
                 return self._apply(activation, node, list(node.args[:1]), [None], frame)
+            error = self._regression_error(node, frame)
+            if error is not None:
+                self._args(node, frame, depth)
+                return Range(0.0, INF, reason=f"{error}, 0 where the prediction is exact")
             return self._helper(node, frame, depth)
         if op == "where" and len(node.args) == 3:
             return self._where(node, frame, depth)
@@ -2909,6 +2919,12 @@ class RangeAnalysis:
         """The ``__call__`` of the project object that class ``cls`` stores once in
         ``self.<attribute>`` in its ``__init__`` (the TPU models' ``self._loss_fn =
         losses.SegmentationLoss(params)``, called in ``build_losses``)."""
+        stored = self._stored_call(cls, attribute)
+        return self._called_instance(*stored) if stored is not None else None
+
+    def _stored_call(self, cls: str, attribute: str) -> tuple[ast.Call, ModuleIndex] | None:
+        """The one call whose result class ``cls`` stores in ``self.<attribute>`` in its
+        ``__init__``, with the module it is written in."""
         init = self.project.method(cls, "__init__") if cls in self.project.classes else None
         if init is None:
             return None
@@ -2922,7 +2938,36 @@ class RangeAnalysis:
         ]
         if len(made) != 1 or not isinstance(made[0], ast.Call):
             return None
-        return self._called_instance(made[0], module)
+        return made[0], module
+
+    def _regression_error(self, node: ast.Call, frame: _Frame) -> str | None:
+        """What Keras regression error ``node`` computes, a mean of non-negative terms that is
+        0 where the prediction is exact: ``keras.losses.mean_squared_error(y, p)``, a
+        ``MeanSquaredError()`` object called (made here, or stored by ``__init__`` in
+        ``self._func``, keras-gym's RMSE loss); else None."""
+        func = node.func
+        qualified = names.qualify(func, frame.module.imports)
+        if qualified is not None:
+            module, _, name = qualified.rpartition(".")
+            return name if module in _KERAS_ERROR_MODULES and name in _ERROR_FUNCTIONS else None
+        made: ast.expr | None = None
+        module_index = frame.module
+        if isinstance(func, ast.Call):
+            made = func
+        elif isinstance(func, ast.Name):
+            made = frame.sources.get(func.id)
+        elif _self_attribute(func) is not None and frame.class_name is not None:
+            assert isinstance(func, ast.Attribute)
+            stored = self._stored_call(frame.qualname.rpartition(".")[0], func.attr)
+            if stored is not None:
+                made, module_index = stored
+        if not isinstance(made, ast.Call):
+            return None
+        cls = names.qualify(made.func, module_index.imports)
+        if cls is None:
+            return None
+        module, _, name = cls.rpartition(".")
+        return f"{name}()" if module in _KERAS_ERROR_MODULES and name in _ERROR_CLASSES else None
 
     def _followed(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """A call into the project's own code: follow it with the argument ranges."""
@@ -3653,6 +3698,52 @@ def _reads(node: ast.AST) -> set[str]:
         elif isinstance(child, ast.Name):
             found.add(child.id)
     return found
+
+
+# Keras's regression errors: means of non-negative terms (squares, absolute values, Huber,
+# log-cosh), 0 where the prediction is exact, as functions and as loss or metric classes.
+_KERAS_ERROR_MODULES: Final = frozenset({"keras.losses", "keras.metrics"})
+_ERROR_FUNCTIONS: Final = frozenset(
+    {
+        "mean_squared_error",
+        "mse",
+        "mean_absolute_error",
+        "mae",
+        "mean_squared_logarithmic_error",
+        "msle",
+        "mean_absolute_percentage_error",
+        "mape",
+        "huber",
+        "log_cosh",
+        "logcosh",
+    }
+)
+_ERROR_CLASSES: Final = frozenset(
+    {
+        "MeanSquaredError",
+        "MeanAbsoluteError",
+        "MeanSquaredLogarithmicError",
+        "MeanAbsolutePercentageError",
+        "Huber",
+        "LogCosh",
+    }
+)
+
+
+def _returns_numpy(node: ast.AST) -> bool:
+    """Whether a function returns values made by ``.numpy()`` (a tensor turned into an array):
+    it runs eagerly on results, and is neither traced nor differentiated."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    return any(
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "numpy"
+        and not call.args
+        for stmt in names.iter_statements(node.body)
+        if isinstance(stmt, ast.Return) and stmt.value is not None
+        for call in ast.walk(stmt.value)
+    )
 
 
 def _math_name(func: ast.expr, imports: Mapping[str, str]) -> str | None:

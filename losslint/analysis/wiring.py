@@ -152,9 +152,17 @@ def assign_losses(
             yield index, value
 
 
-def assign_metrics(value: Value | None, model: ModelFact) -> Iterator[tuple[int, Value]]:
-    """``(output index, metric)`` pairs, each metric a leaf (nested lists are flattened)."""
+def assign_metrics(
+    value: Value | None, model: ModelFact, bare: bool = False
+) -> Iterator[tuple[int, Value]]:
+    """``(output index, metric)`` pairs, each metric a leaf (nested lists are flattened).
+
+    ``bare``: a single metric not in a list (``metrics=Accuracy()``) applies to a one-output
+    model, as tf.keras takes it; Keras 3's compile rejects it (LL104), so leave it out there."""
     if value is None:
+        return
+    if bare and len(model.outputs) == 1 and not isinstance(value, (Seq, Mapping)):
+        yield 0, value
         return
     if len(model.outputs) == 1 and isinstance(value, (Seq, Mapping)):
         if isinstance(value, Mapping):

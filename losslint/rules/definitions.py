@@ -1057,11 +1057,12 @@ _MAX_BASES: Final = 8
 
 
 def _inherits_get_config(project: ProjectIndex, qualname: str, depth: int = 0) -> bool:
-    """Does the class or one of its bases (project classes, Keras wrappers) define get_config?"""
+    """Does the class or one of its bases (project classes, Keras wrappers) define get_config,
+    or from_config (its own way back from a config, or a refusal: keras-gym's losses raise)?"""
     found = project._lookup(qualname)
     if found is None or found not in project.classes or depth > _MAX_BASES:
         return qualname.rpartition(".")[2] in _CONFIG_BASES
-    if f"{found}.get_config" in project.functions:
+    if f"{found}.get_config" in project.functions or f"{found}.from_config" in project.functions:
         return True
     _, cls = project.classes[found]
     return any(_inherits_get_config(project, base, depth + 1) for base in cls.bases)

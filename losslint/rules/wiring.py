@@ -666,7 +666,7 @@ def _assigned(
     for index, value in assign_losses(rc.site.loss, model, context.project):
         yield index, value, "loss"
     for metrics in (rc.site.metrics, rc.site.weighted_metrics):
-        for index, value in assign_metrics(metrics, model):
+        for index, value in assign_metrics(metrics, model, bare=not context.keras3(rc.path)):
             yield index, value, "metric"
 
 
@@ -781,7 +781,7 @@ def check_accuracy_object(context: RuleContext) -> Iterator[Finding]:
         if model is None:
             continue
         for metrics in (rc.site.metrics, rc.site.weighted_metrics):
-            for index, leaf in assign_metrics(metrics, model):
+            for index, leaf in assign_metrics(metrics, model, bare=not context.keras3(rc.path)):
                 is_accuracy = (
                     isinstance(leaf, Call) and leaf.func == "keras.metrics.Accuracy"
                 ) or (isinstance(leaf, Ref) and leaf.target == "keras.metrics.Accuracy")
@@ -910,7 +910,7 @@ def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
         targets = _targets(trainings.get(rc.path, ()), rc.site.scope, rc.site.receiver)
         losses = dict(assign_losses(rc.site.loss, model, context.project))
         for metrics in (rc.site.metrics, rc.site.weighted_metrics):
-            for index, leaf in assign_metrics(metrics, model):
+            for index, leaf in assign_metrics(metrics, model, bare=not context.keras3(rc.path)):
                 if not (
                     isinstance(leaf, Const)
                     and isinstance(leaf.value, str)
