@@ -373,6 +373,18 @@ _LOSS_HOMES: Final = frozenset(
 _LABELS: Final = TRUE_NAMES - {"y", "yt"}
 
 
+def _argument_text(expr: ast.expr, limit: int = 32) -> str:
+    text = ast.unparse(expr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _sliced(expr: ast.expr, name: str) -> bool:
+    """``name``, or a subscript of it (``y_pred[:, 0]``, ``y_true[..., 1:][0]``)."""
+    while isinstance(expr, ast.Subscript):
+        expr = expr.value
+    return isinstance(expr, ast.Name) and expr.id == name
+
+
 def _swapped_calls(project: ProjectIndex) -> Iterator[Finding]:
     """A Keras loss called inside loss code with the prediction first, ``binary_crossentropy(
     y_pred, y_true)``: Keras losses take (y_true, y_pred) (Keras 1's backend took (output,
@@ -403,13 +415,9 @@ def _swapped_calls(project: ProjectIndex) -> Iterator[Finding]:
             for call in ast.walk(body):
                 if not (isinstance(call, ast.Call) and len(call.args) >= 2):
                     continue
-                first, second = call.args[0], call.args[1]
-                if not (
-                    isinstance(first, ast.Name)
-                    and first.id == guess
-                    and isinstance(second, ast.Name)
-                    and second.id == truth
-                ):
+                # A slice of either is still the prediction or the labels (keras-frcnn's
+                # ``K.binary_crossentropy(y_pred[:, :, :, :], y_true[:, :, :, n:])``).
+                if not (_sliced(call.args[0], guess) and _sliced(call.args[1], truth)):
                     continue
                 loss = _asymmetric_loss(call, module)
                 if loss is None:
@@ -419,14 +427,15 @@ def _swapped_calls(project: ProjectIndex) -> Iterator[Finding]:
                 if key in seen:
                     continue
                 seen.add(key)
+                predicted, labels = (_argument_text(a) for a in call.args[:2])
                 yield Finding(
                     module.path,
                     span,
-                    f"{loss}({guess}, {truth}) passes the prediction as the target: Keras losses "
-                    "take (y_true, y_pred) (Keras 1's backend took (output, target); Keras 2 "
-                    "reversed it), so this is the loss of the labels against the prediction, "
-                    "another objective (a crossentropy of clipped 0/1 labels is linear in "
-                    f"{guess}); call it as {loss}({truth}, {guess})",
+                    f"{loss}({predicted}, {labels}) passes the prediction as the target: Keras "
+                    "losses take (y_true, y_pred) (Keras 1's backend took (output, target); "
+                    "Keras 2 reversed it), so this is the loss of the labels against the "
+                    "prediction, another objective (a crossentropy of clipped 0/1 labels is "
+                    f"linear in {guess}); call it as {loss}({labels}, {predicted})",
                 )
 
 
