@@ -277,6 +277,33 @@ def tensor_module(module: str) -> str:
     return module
 
 
+# Keras's regression losses and metrics by name, as functions and as classes (``mse``,
+# ``MeanSquaredError``): means of non-negative terms (squares, absolute values, Huber, log-cosh),
+# 0 where the prediction is exact. LL110 reads them as regression losses; the value-range
+# analysis as values that can be 0 (an RMSE's root).
+REGRESSION_ERRORS: Final = frozenset(
+    {
+        "mse",
+        "mae",
+        "mape",
+        "msle",
+        "mean_squared_error",
+        "mean_absolute_error",
+        "mean_absolute_percentage_error",
+        "mean_squared_logarithmic_error",
+        "huber",
+        "huber_loss",
+        "log_cosh",
+        "logcosh",
+        "MeanSquaredError",
+        "MeanAbsoluteError",
+        "MeanAbsolutePercentageError",
+        "MeanSquaredLogarithmicError",
+        "Huber",
+        "LogCosh",
+    }
+)
+
 # Attributes that describe a tensor's layout: reading one reads none of its values.
 LAYOUT_ATTRIBUTES: Final = frozenset({"shape", "ndim", "dtype"})
 

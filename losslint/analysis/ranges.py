@@ -2949,7 +2949,8 @@ class RangeAnalysis:
         qualified = names.qualify(func, frame.module.imports)
         if qualified is not None:
             module, _, name = qualified.rpartition(".")
-            return name if module in _KERAS_ERROR_MODULES and name in _ERROR_FUNCTIONS else None
+            function = name in ops.REGRESSION_ERRORS and name[0].islower()
+            return name if module in _KERAS_ERROR_MODULES and function else None
         made: ast.expr | None = None
         module_index = frame.module
         if isinstance(func, ast.Call):
@@ -2967,7 +2968,8 @@ class RangeAnalysis:
         if cls is None:
             return None
         module, _, name = cls.rpartition(".")
-        return f"{name}()" if module in _KERAS_ERROR_MODULES and name in _ERROR_CLASSES else None
+        a_class = name in ops.REGRESSION_ERRORS and name[0].isupper()
+        return f"{name}()" if module in _KERAS_ERROR_MODULES and a_class else None
 
     def _followed(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """A call into the project's own code: follow it with the argument ranges."""
@@ -3700,34 +3702,8 @@ def _reads(node: ast.AST) -> set[str]:
     return found
 
 
-# Keras's regression errors: means of non-negative terms (squares, absolute values, Huber,
-# log-cosh), 0 where the prediction is exact, as functions and as loss or metric classes.
+# Where Keras's regression errors live (ops.REGRESSION_ERRORS): functions and classes.
 _KERAS_ERROR_MODULES: Final = frozenset({"keras.losses", "keras.metrics"})
-_ERROR_FUNCTIONS: Final = frozenset(
-    {
-        "mean_squared_error",
-        "mse",
-        "mean_absolute_error",
-        "mae",
-        "mean_squared_logarithmic_error",
-        "msle",
-        "mean_absolute_percentage_error",
-        "mape",
-        "huber",
-        "log_cosh",
-        "logcosh",
-    }
-)
-_ERROR_CLASSES: Final = frozenset(
-    {
-        "MeanSquaredError",
-        "MeanAbsoluteError",
-        "MeanSquaredLogarithmicError",
-        "MeanAbsolutePercentageError",
-        "Huber",
-        "LogCosh",
-    }
-)
 
 
 def _returns_numpy(node: ast.AST) -> bool:

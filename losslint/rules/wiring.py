@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator, Set
 from typing import Final
 
+from losslint.analysis import ops
 from losslint.analysis.wiring import (
     assign_losses,
     assign_metrics,
@@ -801,28 +802,7 @@ def check_accuracy_object(context: RuleContext) -> Iterator[Finding]:
 # -- LL110 ------------------------------------------------------------------------------------
 
 # Regression losses by Keras name (string id, function or class): targets are real values.
-_REGRESSION: Final = frozenset(
-    {
-        "mse",
-        "mae",
-        "mape",
-        "msle",
-        "mean_squared_error",
-        "mean_absolute_error",
-        "mean_absolute_percentage_error",
-        "mean_squared_logarithmic_error",
-        "huber",
-        "huber_loss",
-        "log_cosh",
-        "logcosh",
-        "MeanSquaredError",
-        "MeanAbsoluteError",
-        "MeanAbsolutePercentageError",
-        "MeanSquaredLogarithmicError",
-        "Huber",
-        "LogCosh",
-    }
-)
+_REGRESSION: Final = ops.REGRESSION_ERRORS
 
 
 def _regression(loss: Value | None) -> str | None:
