@@ -33,7 +33,7 @@ from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.apis import is_keras_source
 from losslint.index.facts import Call, FunctionDef, LossDef, ModuleIndex, Value, iter_leaves
-from losslint.index.folding import unparse
+from losslint.index.folding import shortened
 from losslint.index.positions import bound_names, flat_statements, node_span
 from losslint.index.project import ProjectIndex, partial_target
 
@@ -178,10 +178,9 @@ class _Frame:
 
 def _text(node: ast.AST, limit: int = 40) -> str:
     try:
-        text = unparse(node)
+        return shortened(node, limit)
     except (ValueError, TypeError, RecursionError):  # pragma: no cover - malformed trees
         return "..."
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _short_call(node: ast.Call) -> str:

@@ -23,7 +23,7 @@ from typing import Final
 from losslint import quiet
 from losslint.index import keras_ids, names
 from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value
-from losslint.index.folding import fold, foldable, to_float
+from losslint.index.folding import fold, foldable, shortened, to_float
 from losslint.index.folding import unparse as safe_unparse
 from losslint.index.project import ProjectIndex
 
@@ -884,8 +884,7 @@ def unparse(expr: ast.AST, limit: int = 40) -> str:
     """Source text for messages, shortened; ``...`` for an expression too deep to print."""
     if too_deep(expr):
         return "..."
-    text = safe_unparse(expr)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return shortened(expr, limit)
 
 
 _BUILTIN_NAMES: Final = frozenset(

@@ -37,7 +37,7 @@ from losslint.codec import chunk_statements
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex, Param
-from losslint.index.folding import unparse
+from losslint.index.folding import shortened
 from losslint.index.positions import flat_statements, node_span
 from losslint.index.project import ProjectIndex
 
@@ -503,8 +503,7 @@ def refine(value: Range | None, op: str, bound: float) -> Range | None:
 
 
 def _text(node: ast.AST, limit: int = 48) -> str:
-    text = unparse(node)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return shortened(node, limit)
 
 
 @dataclass
@@ -2876,9 +2875,8 @@ class RangeAnalysis:
             if local is not None:
                 return frame.module, f"{frame.qualname}.{func.id}", local, True
             found = self._resolve_function(frame.module, func.id, None)
-            made = frame.sources.get(func.id)
-            if found is None and isinstance(made, ast.Call):
-                found = self._called_instance(made, frame.module)
+            if found is None:
+                found = self._called_object(func, frame)
         elif (
             isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Name)
@@ -2887,7 +2885,7 @@ class RangeAnalysis:
         ):
             found = self._resolve_function(frame.module, func.attr, frame.qualname)
             if found is None:
-                found = self._stored_instance(frame.qualname.rpartition(".")[0], func.attr)
+                found = self._called_object(func, frame)
         elif isinstance(func, ast.Attribute):  # ``bounding_box.compute_iou(...)``
             qualified = names.qualify(func, frame.module.imports)
             found = self._resolve_qualified(qualified) if qualified is not None else None
@@ -2913,14 +2911,27 @@ class RangeAnalysis:
         owner, function = self.project.functions[method]
         return owner, method, function.node
 
-    def _stored_instance(
-        self, cls: str, attribute: str
+    def _called_object(
+        self, func: ast.expr, frame: _Frame
     ) -> tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef] | None:
-        """The ``__call__`` of the project object that class ``cls`` stores once in
-        ``self.<attribute>`` in its ``__init__`` (the TPU models' ``self._loss_fn =
-        losses.SegmentationLoss(params)``, called in ``build_losses``)."""
-        stored = self._stored_call(cls, attribute)
-        return self._called_instance(*stored) if stored is not None else None
+        """The ``__call__`` of the project object that ``func`` names (see _maker)."""
+        made = self._maker(func, frame)
+        return self._called_instance(*made) if made is not None else None
+
+    def _maker(self, func: ast.expr, frame: _Frame) -> tuple[ast.Call, ModuleIndex] | None:
+        """The call that made the object ``func`` names, with the module it is written in:
+        ``func`` itself (``MeanSquaredError()(y, p)``), a local name's source (``loss_fn =
+        SegmentationLoss(params)``), or what the class's ``__init__`` stores once in
+        ``self.<attribute>`` (the TPU models' ``self._loss_fn``, keras-gym's ``self._func``)."""
+        if isinstance(func, ast.Call):
+            return func, frame.module
+        if isinstance(func, ast.Name):
+            made = frame.sources.get(func.id)
+            return (made, frame.module) if isinstance(made, ast.Call) else None
+        attribute = _self_attribute(func)
+        if attribute is None or frame.class_name is None:
+            return None
+        return self._stored_call(frame.qualname.rpartition(".")[0], attribute)
 
     def _stored_call(self, cls: str, attribute: str) -> tuple[ast.Call, ModuleIndex] | None:
         """The one call whose result class ``cls`` stores in ``self.<attribute>`` in its
@@ -2951,20 +2962,10 @@ class RangeAnalysis:
             module, _, name = qualified.rpartition(".")
             function = name in ops.REGRESSION_ERRORS and name[0].islower()
             return name if module in _KERAS_ERROR_MODULES and function else None
-        made: ast.expr | None = None
-        module_index = frame.module
-        if isinstance(func, ast.Call):
-            made = func
-        elif isinstance(func, ast.Name):
-            made = frame.sources.get(func.id)
-        elif _self_attribute(func) is not None and frame.class_name is not None:
-            assert isinstance(func, ast.Attribute)
-            stored = self._stored_call(frame.qualname.rpartition(".")[0], func.attr)
-            if stored is not None:
-                made, module_index = stored
-        if not isinstance(made, ast.Call):
+        made = self._maker(func, frame)
+        if made is None:
             return None
-        cls = names.qualify(made.func, module_index.imports)
+        cls = names.qualify(made[0].func, made[1].imports)
         if cls is None:
             return None
         module, _, name = cls.rpartition(".")

@@ -102,3 +102,10 @@ def unparse(node: ast.AST) -> str:
         return ast.unparse(node)
     except (ValueError, RecursionError):
         return "<expression>"
+
+
+def shortened(node: ast.AST, limit: int) -> str:
+    """The source text of ``node`` for a message (see :func:`unparse`), cut to ``limit``
+    characters with ``...``."""
+    text = unparse(node)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -149,6 +149,8 @@ class _Binding:
     # later in the same branch sees this value (``model = Model(...)`` then ``model.compile``
     # under one ``if``), whatever the other branch binds.
     branch: tuple[int, int] | None = None
+    # Of a name unpacked from ``value`` (``a, b = expr``): its position among how many targets.
+    position: tuple[int, int] | None = None
 
 
 def _last_before(bindings: list[_Binding], line: float) -> _Binding | None:
@@ -193,8 +195,6 @@ class _Scope:
     attributes: dict[str, list[_Binding]] = field(default_factory=dict)
     # ``a, b = expr``: the expression each name was unpacked from (only to tell tensors).
     unpacked: dict[str, _Binding] = field(default_factory=dict)
-    # and where in the targets: (position, number of targets), for ``train_test_split``.
-    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def bind(
         self,
@@ -318,8 +318,9 @@ class _ScopeBuilder:
         elif isinstance(target, (ast.Tuple, ast.List)):
             for position, element in enumerate(target.elts):
                 if value is not None and isinstance(element, ast.Name):
-                    self.scope.unpacked[element.id] = _Binding(line, value, conditional, self.scope)
-                    self.scope.positions[element.id] = (position, len(target.elts))
+                    self.scope.unpacked[element.id] = _Binding(
+                        line, value, conditional, self.scope, position=(position, len(target.elts))
+                    )
                 self.target(element, None, conditional, line)
         elif isinstance(target, ast.Starred):
             self.target(target.value, None, conditional, line)
@@ -838,20 +839,18 @@ class ModuleIndexer:
             return None
         return binding.value, binding.scope, binding.line
 
-    def _split_part(self, name: str, call: ast.Call, scope: _Scope, line: float) -> ast.expr | None:
-        """The array that ``name`` takes its rows from, when it was unpacked from scikit-learn's
+    def _split_part(self, binding: _Binding) -> ast.expr | None:
+        """The array a name takes its rows from, when ``binding`` unpacked it from scikit-learn's
         ``train_test_split(x, y)`` (train and test of each array, in order) or ``shuffle(x, y)``."""
-        callee = names.qualify(call.func, self.imports) or ""
-        if callee not in _SPLITS or self._binding_of(name, scope, line) is not scope.unpacked.get(
-            name
-        ):
+        call = binding.value
+        if binding.position is None or not isinstance(call, ast.Call):
             return None
-        arrays = [a for a in call.args if not isinstance(a, ast.Starred)]
-        if len(arrays) != len(call.args):
+        per_array = _SPLITS.get(names.qualify(call.func, self.imports) or "")
+        arrays = call.args
+        position, count = binding.position
+        if per_array is None or not arrays or count != per_array * len(arrays):
             return None
-        position, count = scope.positions.get(name, (0, 0))
-        per_array = _SPLITS[callee]
-        if not arrays or count != per_array * len(arrays):
+        if any(isinstance(a, ast.Starred) for a in arrays):
             return None
         return arrays[position // per_array]
 
@@ -861,12 +860,13 @@ class ModuleIndexer:
         if depth > 8:
             return False
         if isinstance(expr, ast.Name):
-            bound = self._bound_value(expr.id, scope, line)
-            if bound is not None and isinstance(bound[0], ast.Call):
-                split = self._split_part(expr.id, bound[0], scope, line)
-                if split is not None:
-                    return self._one_hot(split, bound[1], bound[2], depth + 1)
-            return bound is not None and self._one_hot(*bound, depth + 1)
+            binding = self._binding_of(expr.id, scope, line)
+            if binding is None or binding.value is None:
+                return False
+            split = self._split_part(binding)
+            if split is not None:
+                return self._one_hot(split, binding.scope, binding.line, depth + 1)
+            return self._one_hot(binding.value, binding.scope, binding.line, depth + 1)
         if isinstance(expr, ast.Subscript):
             return self._one_hot(expr.value, scope, line, depth + 1)
         if isinstance(expr, ast.Attribute) and expr.attr == "values":  # a frame's array

@@ -32,7 +32,7 @@ from losslint.index.facts import (
     Value,
     iter_leaves,
 )
-from losslint.index.folding import unparse
+from losslint.index.folding import shortened, unparse
 from losslint.index.positions import node_span, placed_line
 from losslint.index.project import (
     PRED_NAMES,
@@ -373,11 +373,6 @@ _LOSS_HOMES: Final = frozenset(
 _LABELS: Final = TRUE_NAMES - {"y", "yt"}
 
 
-def _argument_text(expr: ast.expr, limit: int = 32) -> str:
-    text = ast.unparse(expr)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _sliced(expr: ast.expr, name: str) -> bool:
     """``name``, or a subscript of it (``y_pred[:, 0]``, ``y_true[..., 1:][0]``)."""
     while isinstance(expr, ast.Subscript):
@@ -427,7 +422,7 @@ def _swapped_calls(project: ProjectIndex) -> Iterator[Finding]:
                 if key in seen:
                     continue
                 seen.add(key)
-                predicted, labels = (_argument_text(a) for a in call.args[:2])
+                predicted, labels = (shortened(a, 32) for a in call.args[:2])
                 yield Finding(
                     module.path,
                     span,

@@ -666,9 +666,18 @@ def _assigned(
     """Every loss and metric entry with the output it applies to and its kind."""
     for index, value in assign_losses(rc.site.loss, model, context.project):
         yield index, value, "loss"
+    for index, value in _metric_entries(context, rc, model):
+        yield index, value, "metric"
+
+
+def _metric_entries(
+    context: RuleContext, rc: ResolvedCompile, model: ModelFact
+) -> Iterator[tuple[int, Value]]:
+    """Every metric and weighted metric of ``rc`` with the output it applies to. On Keras 2 a
+    single one given alone applies to a one-output model; Keras 3's compile rejects it (LL104)."""
+    bare = not context.keras3(rc.path)
     for metrics in (rc.site.metrics, rc.site.weighted_metrics):
-        for index, value in assign_metrics(metrics, model, bare=not context.keras3(rc.path)):
-            yield index, value, "metric"
+        yield from assign_metrics(metrics, model, bare=bare)
 
 
 def check_from_logits(context: RuleContext) -> Iterator[Finding]:
@@ -781,39 +790,35 @@ def check_accuracy_object(context: RuleContext) -> Iterator[Finding]:
         model = rc.model
         if model is None:
             continue
-        for metrics in (rc.site.metrics, rc.site.weighted_metrics):
-            for index, leaf in assign_metrics(metrics, model, bare=not context.keras3(rc.path)):
-                is_accuracy = (
-                    isinstance(leaf, Call) and leaf.func == "keras.metrics.Accuracy"
-                ) or (isinstance(leaf, Ref) and leaf.target == "keras.metrics.Accuracy")
-                activation = model.outputs[index].activation
-                if not is_accuracy or activation is None:
-                    continue
-                yield Finding(
-                    rc.path,
-                    leaf.span,
-                    "keras.metrics.Accuracy checks exact equality of y_true and y_pred, so on "
-                    f"{describe(model, index)} ({activation}) it stays near 0; use the string "
-                    "'accuracy' (Keras picks binary/categorical/sparse accuracy) or "
-                    "BinaryAccuracy/CategoricalAccuracy",
-                )
+        for index, leaf in _metric_entries(context, rc, model):
+            is_accuracy = (isinstance(leaf, Call) and leaf.func == "keras.metrics.Accuracy") or (
+                isinstance(leaf, Ref) and leaf.target == "keras.metrics.Accuracy"
+            )
+            activation = model.outputs[index].activation
+            if not is_accuracy or activation is None:
+                continue
+            yield Finding(
+                rc.path,
+                leaf.span,
+                "keras.metrics.Accuracy checks exact equality of y_true and y_pred, so on "
+                f"{describe(model, index)} ({activation}) it stays near 0; use the string "
+                "'accuracy' (Keras picks binary/categorical/sparse accuracy) or "
+                "BinaryAccuracy/CategoricalAccuracy",
+            )
 
 
 # -- LL110 ------------------------------------------------------------------------------------
-
-# Regression losses by Keras name (string id, function or class): targets are real values.
-_REGRESSION: Final = ops.REGRESSION_ERRORS
 
 
 def _regression(loss: Value | None) -> str | None:
     """How the user wrote a Keras regression loss, or None."""
     if isinstance(loss, Const) and isinstance(loss.value, str):
-        return repr(loss.value) if loss.value in _REGRESSION else None
+        return repr(loss.value) if loss.value in ops.REGRESSION_ERRORS else None
     name = loss.target if isinstance(loss, Ref) else loss.func if isinstance(loss, Call) else None
     if name is None:
         return None
     module, _, last = name.rpartition(".")
-    return last if module == "keras.losses" and last in _REGRESSION else None
+    return last if module == "keras.losses" and last in ops.REGRESSION_ERRORS else None
 
 
 def _accuracy_misfit(output: Output, loss: Value | None, targets: str = "") -> str | None:
@@ -889,19 +894,18 @@ def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
             continue
         targets = _targets(trainings.get(rc.path, ()), rc.site.scope, rc.site.receiver)
         losses = dict(assign_losses(rc.site.loss, model, context.project))
-        for metrics in (rc.site.metrics, rc.site.weighted_metrics):
-            for index, leaf in assign_metrics(metrics, model, bare=not context.keras3(rc.path)):
-                if not (
-                    isinstance(leaf, Const)
-                    and isinstance(leaf.value, str)
-                    and leaf.value.lower() in ("accuracy", "acc")
-                ):
-                    continue
-                why = _accuracy_misfit(model.outputs[index], losses.get(index), targets)
-                if why is not None:
-                    yield Finding(
-                        rc.path, leaf.span, f"{leaf.value!r} on {describe(model, index)}: {why}"
-                    )
+        for index, leaf in _metric_entries(context, rc, model):
+            if not (
+                isinstance(leaf, Const)
+                and isinstance(leaf.value, str)
+                and leaf.value.lower() in ("accuracy", "acc")
+            ):
+                continue
+            why = _accuracy_misfit(model.outputs[index], losses.get(index), targets)
+            if why is not None:
+                yield Finding(
+                    rc.path, leaf.span, f"{leaf.value!r} on {describe(model, index)}: {why}"
+                )
 
 
 def _targets(trainings: tuple[tuple[str, str, str], ...], scope: str, receiver: str | None) -> str:
