@@ -293,6 +293,15 @@ def check(
     result = _merged([r for _, r in results])
     if runtime and not quiet:
         click.echo(_runtime_summary(result), err=True)
+    for version, reasons in result.pinned.items() if not quiet else ():
+        # A folder that pins its own Keras (a monorepo, a collection of examples) is judged by
+        # it, and the run says so once.
+        more = f" and {len(reasons) - 2} more" if len(reasons) > 2 else ""
+        click.echo(
+            f"losslint: checking some folders for Keras {version} by their own pins "
+            f"({'; '.join(reasons[:2])}{more})",
+            err=True,
+        )
     if not result.files and not quiet:
         # A CI job pointed at the wrong directory must not read as a clean bill of health.
         shown = ", ".join(str(p) for p in targets)
@@ -416,6 +425,10 @@ def _merged(parts: list[pipeline.Result]) -> pipeline.Result:
         sum(p.cached for p in parts),
         [m for p in parts for m in p.internal_errors],
         next((p.runtime for p in parts if p.runtime is not None), None),
+        {
+            version: [reason for p in parts for reason in p.pinned.get(version, [])]
+            for version in sorted({v for p in parts for v in p.pinned})
+        },
     )
 
 

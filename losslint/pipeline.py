@@ -48,6 +48,7 @@ from losslint.parse import (
     unreadable,
 )
 from losslint.parse import decode as decode_source
+from losslint.target import Pins
 
 if TYPE_CHECKING:
     from losslint.index.facts import ModuleIndex
@@ -76,6 +77,9 @@ class Result:
     # Tracebacks of losslint's own failures; each also became an LL000 diagnostic.
     internal_errors: list[str] = field(default_factory=list)
     runtime: RuntimeSummary | None = None  # set when the runtime stage ran
+    # Why some files were judged for another Keras than the run's: their own sub-project's
+    # pins (``bugs/018/requirements.txt requires Keras==2.3.1``), by the Keras they give.
+    pinned: dict[int, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,6 +92,8 @@ class _Member:
     module: str
     facts: ModuleIndex | None = None
     content: bytes | None = None  # when not read from the disk (stdin, an editor's buffer)
+    # The Keras its own sub-project pins, where that is not the run's (see target.Pins).
+    target: int | None = None
 
 
 def display_path(path: Path) -> str:
@@ -165,6 +171,7 @@ def run(
     # part of the results key; they are indexed only when a module with loss code imports them.
     filtered: list[tuple[Path, str, str]] = []
     names = _ModuleNames()
+    pinned = _Pinned(config)
     for file in files:
         shown = display_path(file)
         scanned = _scan(file, shown, cache, contents.get(shown))
@@ -174,6 +181,7 @@ def run(
             absolute = os.path.abspath(file)
             member = _Member(shown, absolute, scanned.digest, names.of(absolute))
             member.content = contents.get(shown)
+            member.target = pinned.of(absolute)
             members.append(member)
         else:
             filtered.append((file, shown, scanned.digest))
@@ -234,6 +242,8 @@ def run(
                 # The files the cutoff indexed were then read from the cache: checked once.
                 checked, cached = checked + indexed, cached + read - unit.indexed
                 helpers = _needed_helpers(group, skipped, names, contents)
+                for helper in helpers:
+                    helper.target = pinned.of(helper.absolute)
                 if helpers:  # extra facts for the files above: not counted as checked files
                     _facts(helpers, cache, jobs, found, internal, workers)
                 outcome = _check([*group, *helpers], config, found, jobs)
@@ -274,7 +284,28 @@ def run(
     ]
     kept.sort(key=Diagnostic.sort_key)
     gc.unfreeze()  # the facts die with the run: let a caller that runs again collect them
-    return Result(kept, len(files), checked, cached, internal, summary)
+    return Result(kept, len(files), checked, cached, internal, summary, pinned.used)
+
+
+class _Pinned:
+    """The Keras each file's own sub-project pins, where that is not the run's target (see
+    :class:`losslint.target.Pins`). A target set in the configuration holds for every file."""
+
+    def __init__(self, config: Config) -> None:
+        self._target = config.target_keras
+        configured = config.target_reason.startswith("target-keras")
+        self._pins = None if configured else Pins(config.root)
+        self.used: dict[int, list[str]] = {}  # the reasons of the pins that decided a file
+
+    def of(self, absolute: str) -> int | None:
+        found = self._pins.of(absolute) if self._pins is not None else None
+        if found is None or found[0] == self._target:
+            return None
+        version, reason = found
+        reasons = self.used.setdefault(version, [])
+        if reason not in reasons:
+            reasons.append(reason)
+        return version
 
 
 def _files(
@@ -282,9 +313,12 @@ def _files(
 ) -> list[tuple[str, str, str]]:
     """What the findings of ``members`` (with the skipped files that may give them facts)
     depend on, besides the settings: every file's path, digest and module name."""
-    return [(m.shown, m.digest, m.module) for m in members] + [
-        (shown, file_digest, "") for _, shown, file_digest in filtered
-    ]
+    # A file judged for another Keras than the run's (its sub-project's pins) is keyed with
+    # it: a pin that changes is a changed file for the cache and the early cutoff.
+    return [
+        (m.shown, m.digest, m.module if m.target is None else f"{m.module} keras={m.target}")
+        for m in members
+    ] + [(shown, file_digest, "") for _, shown, file_digest in filtered]
 
 
 def _results_key(
@@ -945,7 +979,8 @@ def _check(
     indexed = [(m.absolute, m.facts) for m in members if m.facts is not None]
     for indexes in namespaces(indexed):
         paths = {m.path for m in indexes}
-        context = RuleContext(ProjectIndex(indexes), config.target_keras)
+        targets = {m.shown: m.target for m in members if m.target is not None}
+        context = RuleContext(ProjectIndex(indexes), config.target_keras, targets)
         # The value-range rules (LL3xx) share nothing with the others but the facts: with two
         # or more jobs they run in a forked copy of this process while the others run here.
         ranges = [r for r in rules if r.code.startswith("LL3")]

@@ -8,6 +8,7 @@ the Keras it runs; the dependency pins say which one it is. Keras 2 is recognise
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ else:  # pragma: no cover
 # Files that declare dependencies, at the project root.
 _FILES: Final = ("pyproject.toml", "setup.cfg", "setup.py", "environment.yml", "environment.yaml")
 _REQUIREMENTS: Final = "requirements*.txt"
+_REQUIREMENTS_FOLDER: Final = "requirements/*.txt"  # requirements/base.txt and its kin
 _MAX_BYTES: Final = 1 << 20
 
 _REQUIREMENT: Final = re.compile(
@@ -34,9 +36,11 @@ _CLAUSE: Final = re.compile(r"(?P<op>[<>=!~]=?)\s*(?P<version>\d+(?:\.\d+)*)")
 
 
 def infer_target(root: Path) -> tuple[int, str] | None:
-    """(2 or 3, why) from the first dependency file that pins Keras or TensorFlow, or None."""
+    """(2 or 3, why) from the first dependency file of ``root`` that pins Keras or TensorFlow
+    (a ``requirements/`` folder's files too), or None."""
     candidates = [root / name for name in _FILES]
     candidates += sorted(root.glob(_REQUIREMENTS))
+    candidates += sorted(root.glob(_REQUIREMENTS_FOLDER))
     for path in candidates:
         try:
             if not path.is_file() or path.stat().st_size > _MAX_BYTES:
@@ -47,8 +51,40 @@ def infer_target(root: Path) -> tuple[int, str] | None:
         found = _from_pyproject(text) if path.name == "pyproject.toml" else _from_text(text)
         if found is not None:
             version, requirement = found
-            return version, f"{path.name} requires {requirement}"
+            return version, f"{path.relative_to(root).as_posix()} requires {requirement}"
     return None
+
+
+class Pins:
+    """The target each file's own sub-project declares: the dependency files of the nearest
+    directory at or above the file that pins Keras or TensorFlow, up to ``root`` (a monorepo's
+    folders, a collection of examples or of bugs, each with its own ``requirements.txt``).
+    A file outside ``root`` is judged by its own directory's pins alone."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = os.path.abspath(root)
+        self._nearest: dict[str, tuple[int, str] | None] = {}  # directory → what holds there
+
+    def of(self, absolute: str) -> tuple[int, str] | None:
+        """(2 or 3, why) for the file at ``absolute``; None when no directory pins."""
+        return self._at(os.path.dirname(absolute))
+
+    def _at(self, directory: str) -> tuple[int, str] | None:
+        if directory in self._nearest:
+            return self._nearest[directory]
+        found = infer_target(Path(directory))
+        if found is not None:
+            relative = os.path.relpath(directory, self._root)
+            if relative != os.curdir and not relative.startswith(os.pardir):
+                found = found[0], f"{Path(relative).as_posix()}/{found[1]}"
+        else:
+            parent = os.path.dirname(directory)
+            below = directory.startswith(self._root + os.sep) or (
+                self._root == os.sep and directory != os.sep
+            )
+            found = self._at(parent) if below and parent != directory else None
+        self._nearest[directory] = found
+        return found
 
 
 def _from_pyproject(text: str) -> tuple[int, str] | None:

@@ -114,3 +114,51 @@ def test_unreduced_compile_loss_speaks_of_the_target(
     done = run("check", ".", "--no-cache", "--select", "LL203", cwd=tmp_path)
     assert done.stdout.count("LL203") == 1, done.stdout + done.stderr
     assert says in done.stdout and never not in done.stdout
+
+
+def test_a_folder_is_judged_by_its_own_pins(tmp_path: Path) -> None:
+    """A collection of sub-projects (bug datasets, examples, a monorepo): each folder's own
+    requirements decide its Keras, and a folder's findings are the same checked alone."""
+    for folder in ("old", "new"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "losses.py").write_text(_KERAS2_LOSS, encoding="utf-8")
+    (tmp_path / "old" / "requirements.txt").write_text("Keras==2.3.1\n", encoding="utf-8")
+    whole = run("check", ".", "--no-cache", cwd=tmp_path)
+    assert whole.stdout.count("new/losses.py:5") == 2 and "old/" not in whole.stdout
+    assert "for Keras 2 by their own pins (old/requirements.txt requires Keras==2.3.1)" in (
+        whole.stderr
+    )
+    alone = run("check", "old", "--no-cache", cwd=tmp_path)
+    assert alone.returncode == 0 and "LL402" not in alone.stdout
+
+
+def test_a_configured_target_wins_over_a_folders_pins(tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "losses.py").write_text(_KERAS2_LOSS, encoding="utf-8")
+    (tmp_path / "old" / "requirements.txt").write_text("keras<3\n", encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.losslint]\ntarget-keras = 3\n", encoding="utf-8"
+    )
+    done = run("check", ".", "--no-cache", cwd=tmp_path)
+    assert done.stdout.count("LL402") == 2 and "own pins" not in done.stderr
+
+
+def test_a_requirements_folder_pins_the_project(tmp_path: Path) -> None:
+    (tmp_path / "losses.py").write_text(_KERAS2_LOSS, encoding="utf-8")
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "base.txt").write_text("tensorflow==2.10.0\n", encoding="utf-8")
+    found = infer_target(tmp_path)
+    assert found == (2, "requirements/base.txt requires tensorflow==2.10.0")
+    assert "LL402" not in run("check", ".", "--no-cache", cwd=tmp_path).stdout
+
+
+def test_a_changed_folder_pin_is_seen_by_a_warm_run(tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "losses.py").write_text(_KERAS2_LOSS, encoding="utf-8")
+    pins = tmp_path / "old" / "requirements.txt"
+    pins.write_text("keras<3\n", encoding="utf-8")
+    assert "LL402" not in run("check", ".", cwd=tmp_path).stdout
+    pins.write_text("keras>=3\n", encoding="utf-8")
+    assert run("check", ".", cwd=tmp_path).stdout.count("LL402") == 2
+    pins.write_text("keras<3\n", encoding="utf-8")
+    assert "LL402" not in run("check", ".", cwd=tmp_path).stdout

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
@@ -17,15 +17,22 @@ from losslint.index.project import ProjectIndex, ResolvedCompile
 class RuleContext:
     """What every rule reads: the project index, the target Keras version, shared results."""
 
-    def __init__(self, project: ProjectIndex, target_keras: int = 3) -> None:
+    def __init__(
+        self,
+        project: ProjectIndex,
+        target_keras: int = 3,
+        targets: Mapping[str, int] | None = None,
+    ) -> None:
         self.project = project
         self.target_keras = target_keras
+        self.targets = targets or {}  # by path, where a file's own sub-project pins another Keras
 
     def keras3(self, path: str) -> bool:
-        """Whether the code of ``path`` runs on Keras 3: the project's target, except in a
-        module written against ``tf_keras`` alone, or one of tf_keras's own, which is Keras 2
-        whatever the target (a Keras 3 version error there is not one)."""
-        return self.target_keras == 3 and path not in self._keras2_paths
+        """Whether the code of ``path`` runs on Keras 3: the project's target (or its own
+        sub-project's), except in a module written against ``tf_keras`` alone, or one of
+        tf_keras's own, which is Keras 2 whatever the target (a Keras 3 version error there is
+        not one)."""
+        return self.targets.get(path, self.target_keras) == 3 and path not in self._keras2_paths
 
     @cached_property
     def _keras2_paths(self) -> frozenset[str]:
