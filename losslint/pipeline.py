@@ -981,10 +981,11 @@ def _check(
         paths = {m.path for m in indexes}
         targets = {m.shown: m.target for m in members if m.target is not None}
         context = RuleContext(ProjectIndex(indexes), config.target_keras, targets)
-        # The value-range rules (LL3xx) share nothing with the others but the facts: with two
-        # or more jobs they run in a forked copy of this process while the others run here.
-        ranges = [r for r in rules if r.code.startswith("LL3")]
-        others = [r for r in rules if not r.code.startswith("LL3")]
+        # The rules that read the value-range analysis (LL3xx, LL107's loss code) share nothing
+        # with the others but the facts: with two or more jobs they run in a forked copy of
+        # this process while the others run here.
+        ranges = [r for r in rules if r.ranges]
+        others = [r for r in rules if not r.ranges]
         forked = (
             _forked(ranges, context, paths)
             if ranges

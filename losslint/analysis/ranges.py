@@ -2243,6 +2243,7 @@ class RangeAnalysis:
         if drawn is not None:
             self._args(node, frame, depth)
             return drawn
+        self._logits_given(node, frame, depth)
         op = self._op(node.func, frame)
         method = self._method(node.func, frame) if op is None else None
         if method is not None and method.range != "unknown":
@@ -2284,6 +2285,68 @@ class RangeAnalysis:
             return None
         result = self._apply(op, node, list(node.args), values, frame)
         return _carry(result, *values)
+
+    def _logits_given(self, node: ast.Call, frame: _Frame, depth: int) -> None:
+        """A softmax or sigmoid given where a crossentropy takes logits: a ``*_with_logits``
+        op, TF 1's ``tf.losses.softmax_cross_entropy``, a Keras crossentropy (function or
+        object) with ``from_logits=True``. The loss applies the activation again, so it trains
+        on a flattened, wrong objective (LL107's defect, written in the loss code itself)."""
+        found = self._logits_argument(node, frame)
+        if found is None:
+            return
+        loss, argument = found
+        value = self.expr(argument, frame, depth + 1)
+        if value is None or value.normalizer is None:
+            return
+        # Keras's own crossentropies substitute the logits on TensorFlow (with a warning) when
+        # Keras made the activation; TensorFlow's ops never do (keras-facts §31).
+        keras = "from_logits" in loss
+        where = (
+            " (silently on JAX and PyTorch; TensorFlow warns and substitutes the logits)"
+            if keras
+            else ""
+        )
+        self._hazard(
+            "logits",
+            argument,
+            frame,
+            f"{_text(argument)} is a {value.normalizer} output, given to {loss} as logits: "
+            f"the loss applies {value.normalizer} a second time{where}, so it trains on a "
+            f"flattened objective; pass the values before the {value.normalizer}"
+            + (", or use from_logits=False" if keras else ""),
+            nan=False,
+        )
+
+    def _logits_argument(self, node: ast.Call, frame: _Frame) -> tuple[str, ast.expr] | None:
+        """``(the loss as written, the argument it takes as logits)`` for a call of a loss on
+        logits (see _logits_given), else None."""
+        qualified = names.qualify(node.func, frame.module.imports)
+        loss, argument = "", None
+        if qualified is not None:
+            module, _, name = qualified.rpartition(".")
+            module = ops.tensor_module(module)
+            if name in _LOGITS_OPS.get(module, ()):
+                loss, argument = _text(node.func, 40), _given(node, 1, "logits")
+            elif (
+                module in _KERAS_CROSSENTROPY_MODULES
+                and name in _CROSSENTROPIES
+                and _true_constant(_given(node, 2, "from_logits"))
+            ):
+                loss = f"{_text(node.func, 40)}(from_logits=True)"
+                argument = _given(node, 1, "y_pred", "output")
+        else:
+            made = self._maker(node.func, frame)
+            if made is None:
+                return None
+            cls = names.qualify(made[0].func, made[1].imports)
+            module, _, name = (cls or "").rpartition(".")
+            if (
+                module == "keras.losses"
+                and name in _CROSSENTROPY_CLASSES
+                and _true_constant(_given(made[0], 0, "from_logits"))
+            ):
+                loss, argument = f"{name}(from_logits=True)", _given(node, 1, "y_pred")
+        return (loss, argument) if argument is not None else None
 
     def _where(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """``where(c, a, b)``: ``a`` where ``c`` holds, ``b`` where it does not."""
@@ -2671,6 +2734,19 @@ class RangeAnalysis:
             return _maximum(first, second)
         if op == "minimum":
             return _minimum(first, values[1] if len(values) > 1 else None)
+        if op in ("sigmoid", "softmax") and first is not None and first.normalizer == op:
+            assert first_node is not None
+            # ``softmax(y_pred)`` where the network already ends in softmax: probabilities
+            # taken for logits (LL107's defect, written in the loss code).
+            self._hazard(
+                "logits",
+                node,
+                frame,
+                f"{op} of {_text(first_node)}, which is already a {op} output: the "
+                f"probabilities are taken for logits and squashed a second time, so the loss "
+                f"trains on a flattened objective; apply {op} once",
+                nan=False,
+            )
         if op == "sigmoid":
             return Range(
                 0.0,
@@ -3705,6 +3781,60 @@ def _reads(node: ast.AST) -> set[str]:
 
 # Where Keras's regression errors live (ops.REGRESSION_ERRORS): functions and classes.
 _KERAS_ERROR_MODULES: Final = frozenset({"keras.losses", "keras.metrics"})
+
+# Losses that take logits, by module (TF 2's positional order: labels, then logits; TF 1's
+# ``_sentinel`` made its keywords the only spelling).
+_LOGITS_OPS: Final = {
+    "tensorflow.nn": frozenset(
+        {
+            "softmax_cross_entropy_with_logits",
+            "softmax_cross_entropy_with_logits_v2",
+            "sparse_softmax_cross_entropy_with_logits",
+            "sigmoid_cross_entropy_with_logits",
+            "weighted_cross_entropy_with_logits",
+        }
+    ),
+    # TF 1's tf.losses (also tf.compat.v1.losses): (labels, logits, ...).
+    "tensorflow.losses": frozenset(
+        {"softmax_cross_entropy", "sigmoid_cross_entropy", "sparse_softmax_cross_entropy"}
+    ),
+}
+# Keras's crossentropies, which take logits where told ``from_logits=True``.
+_KERAS_CROSSENTROPY_MODULES: Final = frozenset(
+    {"keras.losses", "keras.metrics", "keras.backend", "keras.ops"}
+)
+_CROSSENTROPIES: Final = frozenset(
+    {
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+        "binary_crossentropy",
+        "binary_focal_crossentropy",
+        "categorical_focal_crossentropy",
+    }
+)
+_CROSSENTROPY_CLASSES: Final = frozenset(
+    {
+        "CategoricalCrossentropy",
+        "SparseCategoricalCrossentropy",
+        "BinaryCrossentropy",
+        "BinaryFocalCrossentropy",
+        "CategoricalFocalCrossentropy",
+    }
+)
+
+
+def _given(call: ast.Call, index: int, *keywords: str) -> ast.expr | None:
+    """The argument of ``call`` at position ``index`` or by one of ``keywords``."""
+    for keyword in call.keywords:
+        if keyword.arg in keywords:
+            return keyword.value
+    if len(call.args) > index and not any(isinstance(a, ast.Starred) for a in call.args):
+        return call.args[index]
+    return None
+
+
+def _true_constant(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
 
 
 def _returns_numpy(node: ast.AST) -> bool:

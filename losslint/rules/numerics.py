@@ -26,6 +26,7 @@ RULES: Final = (
         Severity.WARNING,
         "log of a value that can be 0 or negative (unclipped y_pred, 1 - p, clip from 0)",
         _of_kind("log"),
+        ranges=True,
     ),
     Rule(
         "LL302",
@@ -34,6 +35,7 @@ RULES: Final = (
         "log(softmax(x)) or log(sigmoid(x)): use log_softmax / log_sigmoid",
         _of_kind("log-normalizer"),
         fixable=True,
+        ranges=True,
     ),
     Rule(
         "LL303",
@@ -41,6 +43,7 @@ RULES: Final = (
         Severity.WARNING,
         "sqrt or norm of a value that can be 0: infinite gradient (distances, norms)",
         _of_kind("sqrt"),
+        ranges=True,
     ),
     Rule(
         "LL304",
@@ -48,6 +51,7 @@ RULES: Final = (
         Severity.WARNING,
         "division by a value that can be 0 (sums, counts, norms, y_true, y_pred)",
         _of_kind("divide"),
+        ranges=True,
     ),
     Rule(
         "LL305",
@@ -55,6 +59,7 @@ RULES: Final = (
         Severity.WARNING,
         "exp of an unbounded value inside a ratio or a log: inf/inf = NaN",
         _of_kind("exp"),
+        ranges=True,
     ),
     Rule(
         "LL306",
@@ -62,6 +67,7 @@ RULES: Final = (
         Severity.WARNING,
         "x ** p with 0 < p < 1, or p < 0, where x can be 0",
         _of_kind("power"),
+        ranges=True,
     ),
     Rule(
         "LL307",
@@ -69,6 +75,7 @@ RULES: Final = (
         Severity.WARNING,
         "acos/asin of a value not clipped strictly inside (-1, 1)",
         _of_kind("trig"),
+        ranges=True,
     ),
     Rule(
         "LL308",
@@ -76,5 +83,6 @@ RULES: Final = (
         Severity.ERROR,
         "a guard (clip, maximum, ...) whose result is thrown away",
         _of_kind("guard"),
+        ranges=True,
     ),
 )

@@ -79,6 +79,7 @@ class Rule:
     summary: str
     check: Check
     fixable: bool = False
+    ranges: bool = False  # reads the value-range analysis (``RuleContext.hazards``)
 
     def run(self, context: RuleContext) -> Iterator[Diagnostic]:
         seen: set[tuple[str, Span, str]] = set()

@@ -720,6 +720,11 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
                     "the gradient vanishes; pass from_logits=True to the loss object or end the "
                     f"output with {normalizer}",
                 )
+    # The same defect in loss code (a training step, a TF 1 cost, a loss function): a softmax
+    # or sigmoid given to a crossentropy as its logits, found by the value-range analysis.
+    for hazard in context.hazards:
+        if hazard.kind == "logits":
+            yield Finding(hazard.path, hazard.span, hazard.message)
 
 
 def check_crossentropy_output(context: RuleContext) -> Iterator[Finding]:
@@ -975,6 +980,7 @@ RULES: Final = (
         Severity.ERROR,
         "from_logits=True on a softmax/sigmoid output, or probabilities expected from logits",
         check_from_logits,
+        ranges=True,
     ),
     Rule(
         "LL108",
