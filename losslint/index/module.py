@@ -696,7 +696,7 @@ class ModuleIndexer:
             noqa=any(map(names_ours, self.lines)),
             one_unit_softmax=(
                 tuple(_one_unit_softmax_layers(self.tree, self.imports, self.lines))
-                if "softmax" in self.source and "Dense" in self.source
+                if "softmax" in self.source and ("Dense" in self.source or "dense" in self.source)
                 else ()
             ),
             alternatives=self.alternatives,
@@ -1564,6 +1564,8 @@ class ModuleIndexer:
             bindings = init.attributes.get(attribute, []) if init else []
             if len(bindings) != 1 or bindings[0].conditional or bindings[0].value is None:
                 return None
+            if _is_none(bindings[0].value) and len(found) > 1:
+                return None  # ``self.cost = None``: a placeholder that other methods fill
             return bindings[0]
         return found[0]
 
@@ -2326,28 +2328,35 @@ def index_module(tree: ast.Module, source: str, path: str, module: str) -> Modul
 def _one_unit_softmax_layers(
     tree: ast.Module, imports: dict[str, str], lines: Sequence[str]
 ) -> Iterator[Span]:
-    """``Dense(1, activation="softmax")`` calls (any spelling of Dense and of softmax)."""
+    """``Dense(1, activation="softmax")`` calls (any spelling of Dense and of softmax), and TF
+    1's ``tf.layers.dense(x, 1, activation=tf.nn.softmax)``."""
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
+        if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
             continue
-        # The constant arguments first: qualifying every call's callee is what costs.
-        units = next((k.value for k in node.keywords if k.arg in ("units", "output_dim")), None)
-        if units is None and node.args and not isinstance(node.args[0], ast.Starred):
-            units = node.args[0]
-        if not (isinstance(units, ast.Constant) and type(units.value) is int and units.value == 1):
-            continue
-        activation = next((k.value for k in node.keywords if k.arg == "activation"), None)
-        if activation is None and len(node.args) > 1 and not isinstance(node.args[0], ast.Starred):
-            activation = node.args[1]
-        if isinstance(activation, ast.Constant) and isinstance(activation.value, str):
-            name: str | None = names.activation_from_string(activation.value)
-        elif activation is not None:
-            target = names.qualify(activation, imports)
-            name = names.activation_from_name(target) if target else None
-        else:
-            name = None
-        if name == "softmax" and names.qualify(node.func, imports) == "keras.layers.Dense":
-            yield node_span(node, lines)
+        # The constant arguments first: qualifying every call's callee is what costs. Keras's
+        # layer takes (units, activation), TF 1's function (inputs, units, activation).
+        for first, layer in ((0, "keras.layers.Dense"), (1, "tensorflow.layers.dense")):
+            units = next((k.value for k in node.keywords if k.arg in ("units", "output_dim")), None)
+            if units is None and len(node.args) > first:
+                units = node.args[first]
+            if not (
+                isinstance(units, ast.Constant) and type(units.value) is int and units.value == 1
+            ):
+                continue
+            activation = next((k.value for k in node.keywords if k.arg == "activation"), None)
+            if activation is None and len(node.args) > first + 1:
+                activation = node.args[first + 1]
+            if isinstance(activation, ast.Constant) and isinstance(activation.value, str):
+                name: str | None = names.activation_from_string(activation.value)
+            elif activation is not None:
+                target = names.qualify(activation, imports)
+                name = names.activation_from_name(target) if target else None
+            else:
+                name = None
+            callee = names.qualify(node.func, imports) if name == "softmax" else None
+            if callee is not None and callee.replace(".compat.v1.", ".") == layer:
+                yield node_span(node, lines)
+                break
 
 
 _GRAPH_ENDS: Final = frozenset({"output", "outputs", "input", "inputs"})
@@ -2369,3 +2378,7 @@ def layer_graph_tensor(expr: ast.AST) -> bool:
 def _within(node: ast.AST, tree: ast.AST) -> bool:
     """Whether ``node`` is ``tree`` or one of its descendants."""
     return any(n is node for n in ast.walk(tree))
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
