@@ -716,7 +716,14 @@ class BatchAxis:
             after.append(frame.env)
         merged: dict[str, Batch] = {}
         for name in set().union(*after):
-            values = [env.get(name, before.get(name, UNKNOWN)) for env in after]
+            # A function's local bound on some paths only (``J = ...`` inside a loop's body):
+            # reading it after the branches raises on the others, so its value is one of those
+            # bound. (At module level the name may hold what an import bound before.)
+            local = frame.qualname != frame.module.module and name not in frame.globals
+            bound = name in before or not local
+            values = [
+                env.get(name, before.get(name, UNKNOWN)) for env in after if bound or name in env
+            ]
             value = values[0]
             for other in values[1:]:
                 value = join(value, other) if value != other else value
