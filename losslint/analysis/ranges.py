@@ -36,7 +36,7 @@ from losslint.analysis.references import (
 from losslint.codec import chunk_statements
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
-from losslint.index.facts import LossDef, ModuleIndex, Param
+from losslint.index.facts import LossDef, ModelRef, ModuleIndex, Param
 from losslint.index.folding import shortened
 from losslint.index.positions import flat_statements, node_span
 from losslint.index.project import ProjectIndex
@@ -1632,15 +1632,10 @@ class RangeAnalysis:
         if key in self._globals:
             return self._globals[key]
         self._globals[key] = None  # a cycle (A = B; B = A) stays unknown
-        values = [  # only the chunks that bind it are parsed
-            stmt.value
-            for stmt in chunk_statements(module, module.bindings.get(name, ()))
-            if isinstance(stmt, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
-        ]
+        value = _bound_once(module, name)
         result = None
-        if len(values) == 1 and isinstance(values[0], (ast.Call, ast.BinOp, ast.UnaryOp)):
-            result = self._static(values[0], module)
+        if isinstance(value, (ast.Call, ast.BinOp, ast.UnaryOp)):
+            result = self._static(value, module)
         self._globals[key] = result
         return result
 
@@ -2274,6 +2269,10 @@ class RangeAnalysis:
             if error is not None:
                 self._args(node, frame, depth)
                 return Range(0.0, INF, reason=f"{error}, 0 where the prediction is exact")
+            output = self._applied_model(node, frame)
+            if output is not None:
+                self._args(node, frame, depth)
+                return output
             return self._helper(node, frame, depth)
         if op == "where" and len(node.args) == 3:
             return self._where(node, frame, depth)
@@ -3002,12 +3001,59 @@ class RangeAnalysis:
         if isinstance(func, ast.Call):
             return func, frame.module
         if isinstance(func, ast.Name):
-            made = frame.sources.get(func.id)
+            made = self._named_value(func.id, frame)
             return (made, frame.module) if isinstance(made, ast.Call) else None
         attribute = _self_attribute(func)
         if attribute is None or frame.class_name is None:
             return None
         return self._stored_call(frame.qualname.rpartition(".")[0], attribute)
+
+    def _named_value(self, name: str, frame: _Frame) -> ast.expr | None:
+        """What ``name`` was last bound to in this scope, else the module-level value it is
+        bound to once (``loss_fn = ...`` or ``model = keras.Sequential(...)`` beside the
+        training step that uses it); None when not known."""
+        if name in frame.sources:
+            return frame.sources[name]
+        if name in frame.env or name not in frame.module.top_names:
+            return None  # a local the scope binds some other way, or not a module global
+        return _bound_once(frame.module, name)
+
+    def _applied_model(self, node: ast.Call, frame: _Frame) -> Range | None:
+        """``model(x)``: the output of a model the project builds with one output ending in
+        softmax or sigmoid (``keras.Sequential([..., Dense(10, activation="softmax")])`` bound
+        here or at module level, or returned by a model factory). None for any other call."""
+        if not isinstance(node.func, ast.Name):
+            return None
+        made = self._named_value(node.func.id, frame)
+        if not isinstance(made, ast.Call):
+            return None
+        module = frame.module
+        target = names.qualify(made.func, module.imports)
+        model = None
+        if target in _MODEL_CLASSES:
+            span = node_span(made, module.lines)
+            model = next((m for m in module.models if m.span == span), None)
+        elif target is not None and not names.is_keras(target):  # a factory of the project
+            model = self.project.resolve_model(ModelRef(factory=target))
+        elif target is None and isinstance(made.func, ast.Name):
+            found = self._resolve_function(module, made.func.id, None)
+            if found is not None:
+                model = self.project.resolve_model(ModelRef(factory=found[1]))
+        if model is None or len(model.outputs) != 1:
+            return None
+        activation = model.outputs[0].activation
+        if activation == "softmax":
+            return Range(
+                0.0, 1.0, reason="a softmax, which underflows to 0 in float32", normalizer="softmax"
+            )
+        if activation == "sigmoid":
+            return Range(
+                0.0,
+                1.0,
+                reason="a sigmoid, which saturates to 0 and 1 in float32",
+                normalizer="sigmoid",
+            )
+        return None
 
     def _stored_call(self, cls: str, attribute: str) -> tuple[ast.Call, ModuleIndex] | None:
         """The one call whose result class ``cls`` stores in ``self.<attribute>`` in its
@@ -3125,6 +3171,13 @@ class RangeAnalysis:
                 # inputs)``: this call passes a function of its own, so what other callers pass
                 # for the parameter (``torch.sqrt``) says nothing of it.
                 callables[param] = "unknown"
+        for param, default in _called_defaults(function).items():
+            if param not in given:
+                # ``linear(x, 10)`` with ``activation=lambda x: x``: this call applies the
+                # default, whatever other callers pass (``activation=tf.nn.softmax``).
+                applied = names.qualify(default, module.imports)
+                op = _op_of(applied) if applied is not None else None
+                callables[param] = op if op is not None and op not in _NOT_APPLIED else "unknown"
         return self.function(
             module, qualname, function, bound, frame.class_name, None, callables, enclosing
         )
@@ -3410,6 +3463,31 @@ def _self_attribute(node: ast.AST) -> str | None:
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
         return node.attr if node.value.id == "self" else None
     return None
+
+
+def _called_defaults(
+    function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
+) -> dict[str, ast.expr]:
+    """The parameters of ``function`` that it calls (``activation(x)``) and that have a default
+    other than None, with that default."""
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    first = len(positional) - len(arguments.defaults)
+    pairs = list(zip(positional[first:], arguments.defaults, strict=True))
+    pairs += [
+        (a, d)
+        for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
+        if d is not None
+    ]
+    defaults = {a.arg: d for a, d in pairs if not (isinstance(d, ast.Constant) and d.value is None)}
+    if not defaults:
+        return {}
+    called = {
+        node.func.id
+        for node in ast.walk(function)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    return {name: default for name, default in defaults.items() if name in called}
 
 
 def _callable_test(test: ast.expr, frame: _Frame) -> bool | None:
@@ -3821,6 +3899,22 @@ _CROSSENTROPY_CLASSES: Final = frozenset(
         "CategoricalFocalCrossentropy",
     }
 )
+
+
+# How a model is built where ``_applied_model`` reads its output (canonical names).
+_MODEL_CLASSES: Final = frozenset({"keras.Sequential", "keras.Model"})
+
+
+def _bound_once(module: ModuleIndex, name: str) -> ast.expr | None:
+    """The value of the one module-level assignment of ``name``, else None (only the chunks
+    that bind it are parsed)."""
+    values = [
+        stmt.value
+        for stmt in chunk_statements(module, module.bindings.get(name, ()))
+        if isinstance(stmt, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
+    ]
+    return values[0] if len(values) == 1 else None
 
 
 def _given(call: ast.Call, index: int, *keywords: str) -> ast.expr | None:
