@@ -125,6 +125,9 @@ class Batch:
 
 CONST: Final = Batch("const")
 UNKNOWN: Final = Batch("unknown")
+# A function's call of itself, while it is interpreted: one of its own results, so a join with
+# its other returns is those returns (``if empty: return IoU(1 - y, 1 - p)`` then the IoU).
+_RECURSIVE: Final = Batch("recursive")
 SAMPLES: Final = Batch("kept", min_rank=2)  # y_true / y_pred as compile passes them
 
 
@@ -237,9 +240,9 @@ def join(a: Batch, b: Batch) -> Batch:
     """Either value (two branches, two returns)."""
     if a == b:
         return a
-    if a.kind == "const":
+    if a.kind in ("const", "recursive"):
         return b
-    if b.kind == "const":
+    if b.kind in ("const", "recursive"):
         return a
     if a.kind == b.kind == "seq":
         if len(a.items) == len(b.items):
@@ -562,7 +565,9 @@ class BatchAxis:
         key = (function.qualname, args, kwargs, loss_code, top)
         if key in self._memo:
             return self._memo[key]
-        if function.qualname in self._active or depth > _MAX_DEPTH:
+        if function.qualname in self._active:
+            return _RECURSIVE
+        if depth > _MAX_DEPTH:
             return UNKNOWN
         node = function.node
         if cls is None:
@@ -608,6 +613,8 @@ class BatchAxis:
             result = frame.returns[0] if frame.returns else UNKNOWN
             for value in frame.returns[1:]:
                 result = join(result, value)
+            if result.kind == "recursive":
+                result = UNKNOWN  # it only ever returns what it calls itself for
         except RecursionError:
             result = UNKNOWN  # helpers nested beyond Python's stack: unknown, never a crash
         finally:
