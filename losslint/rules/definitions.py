@@ -296,6 +296,7 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
             None if definite else Severity.WARNING,
         )
     yield from _swapped_calls(project)
+    yield from _constant_labels_swapped(project)
 
 
 def _forwarded_in_order(
@@ -432,6 +433,89 @@ def _swapped_calls(project: ProjectIndex) -> Iterator[Finding]:
                     "prediction, another objective (a crossentropy of clipped 0/1 labels is "
                     f"linear in {guess}); call it as {loss}({labels}, {predicted})",
                 )
+
+
+def _constant_labels_swapped(project: ProjectIndex) -> Iterator[Finding]:
+    """A Keras loss given constant labels where the prediction goes: ``bce(fake_output,
+    tf.ones_like(fake_output))`` in a GAN's training step (the object made by
+    ``tf.keras.losses.BinaryCrossentropy()``, also kept in ``self.loss``). Labels made of one
+    constant are never a prediction, so the arguments are swapped wherever the call is."""
+    for module in project.modules:
+        if not any(word in line for line in module.lines for word in _FILLED_WORDS):
+            continue
+        made = _asymmetric_objects(module)
+        for call in ast.walk(module.tree):
+            if not (isinstance(call, ast.Call) and len(call.args) >= 2):
+                continue
+            first, second = call.args[:2]
+            if not _filled(second, module) or _filled(first, module):
+                continue
+            loss = _asymmetric_loss(call, module)
+            spelled = _spelled(call.func)
+            if loss is None and spelled is not None and spelled in made:
+                loss = spelled
+            if loss is None:
+                continue
+            predicted, labels = (shortened(a, 32) for a in (first, second))
+            yield Finding(
+                module.path,
+                node_span(call, module.lines),
+                f"{loss}({predicted}, {labels}) passes the constant labels {labels} as the "
+                "prediction: Keras losses take (y_true, y_pred), so this is the loss of the "
+                "labels against the prediction, another objective (a crossentropy of clipped "
+                f"0/1 labels is linear in {predicted}); call it as {loss}({labels}, {predicted})",
+            )
+
+
+# Labels made of one constant: ``tf.ones_like(x)``, ``np.zeros((n, 1))``.
+_FILLED: Final = frozenset(
+    {"ones_like", "zeros_like", "ones", "zeros", "full", "full_like", "fill"}
+)
+_FILLED_WORDS: Final = ("ones", "zeros", "fill", "full")
+_FILLED_HOMES: Final = frozenset({"tensorflow", "keras", "numpy", "jax"})
+
+
+def _filled(expr: ast.expr, module: ModuleIndex) -> bool:
+    if not isinstance(expr, ast.Call):
+        return False
+    qualified = names.qualify(expr.func, module.imports)
+    if qualified is None:
+        return False
+    return qualified.rpartition(".")[2] in _FILLED and qualified.split(".")[0] in _FILLED_HOMES
+
+
+def _spelled(func: ast.expr) -> str | None:
+    """``loss_fn`` or ``self.loss``: how a called object is named, else None."""
+    if isinstance(func, ast.Name):
+        return func.id
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "self"
+    ):
+        return f"self.{func.attr}"
+    return None
+
+
+def _asymmetric_objects(module: ModuleIndex) -> frozenset[str]:
+    """The names (``loss_fn``, ``self.loss``) that every assignment of the module binds to an
+    asymmetric Keras loss object (``tf.keras.losses.BinaryCrossentropy()``)."""
+    verdicts: dict[str, bool] = {}
+    for node in ast.walk(module.tree):
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            name = _spelled(target)
+            if name is None:
+                continue
+            value = node.value
+            qualified = (
+                names.qualify(value.func, module.imports) if isinstance(value, ast.Call) else None
+            )
+            home, _, last = (qualified or "").rpartition(".")
+            asymmetric = home in _LOSS_HOMES and last in _ASYMMETRIC_CLASSES
+            verdicts[name] = verdicts.get(name, True) and asymmetric
+    return frozenset(name for name, asymmetric in verdicts.items() if asymmetric)
 
 
 def _asymmetric_loss(call: ast.Call, module: ModuleIndex) -> str | None:
