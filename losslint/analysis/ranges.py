@@ -1316,6 +1316,8 @@ class RangeAnalysis:
         if isinstance(node, ast.UnaryOp):
             return self._configuration(node.operand, frame)
         if isinstance(node, ast.Subscript):
+            if _config_lookup(node):
+                return True
             return self._configuration(node.value, frame) and all(
                 self._configuration(part, frame) for part in _index_parts(node.slice)
             )
@@ -3658,6 +3660,25 @@ _METHOD_CASTS: Final = frozenset(
 )
 
 
+# What a script's configuration is called: ``self.config["output"]["width"]``, ``cfg["lr"]``.
+_CONFIG_NAMES: Final = frozenset(
+    {"config", "cfg", "conf", "configs", "configuration", "params", "hparams", "hyperparams",
+     "settings", "opts", "options", "flags"}
+)  # fmt: skip
+
+
+def _config_lookup(node: ast.Subscript) -> bool:
+    """``config["output_data"]["width"]``: an entry of the configuration by constant keys."""
+    value: ast.expr = node
+    while isinstance(value, ast.Subscript):
+        key = value.slice
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            return False
+        value = value.value
+    last = names.last_name(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
+    return isinstance(last, str) and last.lower() in _CONFIG_NAMES
+
+
 def _setting(node: ast.expr, frame: _Frame) -> bool:
     """Whether ``node`` is computed from settings alone: module-level names and constants,
     parameters named like constants (``STRIDES``, ``NUM_CLASS``), and sizes read from a
@@ -3678,6 +3699,8 @@ def _setting(node: ast.expr, frame: _Frame) -> bool:
     if isinstance(node, ast.UnaryOp):
         return _setting(node.operand, frame)
     if isinstance(node, ast.Subscript):
+        if _config_lookup(node):
+            return True
         index = node.slice
         indices = index.elts if isinstance(index, ast.Tuple) else [index]
         return (_setting(node.value, frame) or _shape(node.value)) and all(
