@@ -480,13 +480,8 @@ def _self_assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
 
 def _self_name(expr: ast.expr) -> str | None:
     """``"self.x"`` for ``self.x``."""
-    if (
-        isinstance(expr, ast.Attribute)
-        and isinstance(expr.value, ast.Name)
-        and expr.value.id == "self"
-    ):
-        return f"self.{expr.attr}"
-    return None
+    attribute = names.self_attribute(expr)
+    return f"self.{attribute}" if attribute is not None else None
 
 
 def _bound_names(stmt: ast.stmt) -> Iterator[str]:

@@ -888,13 +888,13 @@ class RangeAnalysis:
                     targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                     for target in targets:
                         for element in ast.walk(target):
-                            attribute = _self_attribute(element)
+                            attribute = names.self_attribute(element)
                             if attribute is not None:
                                 assigned[attribute] = assigned.get(attribute, 0) + 1
             for stmt in names.iter_statements(node.body):
                 if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
                     continue
-                attribute = _self_attribute(stmt.targets[0])
+                attribute = names.self_attribute(stmt.targets[0])
                 if attribute is None or assigned.get(attribute) != 1:
                     continue
                 value: ast.expr = stmt.value
@@ -1459,7 +1459,7 @@ class RangeAnalysis:
                 self._assign(element, piece, None, frame)
         elif isinstance(target, ast.Starred):
             self._assign(target.value, None, None, frame)
-        elif (attribute := _self_attribute(target)) is not None:
+        elif (attribute := names.self_attribute(target)) is not None:
             # ``self.probs = tf.layers.dense(h, n, tf.nn.softmax)`` then ``tf.log(self.probs)``
             # in the same method (a TF 1 model built in ``__init__``). A parameter stored as it
             # is (``self.batch_size = batch_size``) is a configuration value, as _settings
@@ -3005,7 +3005,7 @@ class RangeAnalysis:
         if isinstance(func, ast.Name):
             made = self._named_value(func.id, frame)
             return (made, frame.module) if isinstance(made, ast.Call) else None
-        attribute = _self_attribute(func)
+        attribute = names.self_attribute(func)
         if attribute is None or frame.class_name is None:
             return None
         return self._stored_call(frame.qualname.rpartition(".")[0], attribute)
@@ -3069,7 +3069,7 @@ class RangeAnalysis:
             for stmt in names.iter_statements(function.node.body)
             if isinstance(stmt, ast.Assign)
             and len(stmt.targets) == 1
-            and _self_attribute(stmt.targets[0]) == attribute
+            and names.self_attribute(stmt.targets[0]) == attribute
         ]
         if len(made) != 1 or not isinstance(made[0], ast.Call):
             return None
@@ -3458,13 +3458,6 @@ def _joined_tuples(
     for other in tuples[1:]:
         joined = [_join(a, b) for a, b in zip(joined, other, strict=True)]
     return tuple(joined)
-
-
-def _self_attribute(node: ast.AST) -> str | None:
-    """``x`` for ``self.x``, else None."""
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-        return node.attr if node.value.id == "self" else None
-    return None
 
 
 def _called_defaults(

@@ -380,6 +380,13 @@ def last_name(expr: ast.expr) -> str | None:
     return None
 
 
+def self_attribute(node: ast.AST) -> str | None:
+    """``x`` for ``self.x``; None for anything else."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return node.attr if node.value.id == "self" else None
+    return None
+
+
 def dotted(expr: ast.expr) -> list[str] | None:
     """``a.b.c`` as ``["a", "b", "c"]``; None for anything that is not a plain name chain."""
     parts: list[str] = []

@@ -554,7 +554,7 @@ class ProjectIndex:
         """``cost`` for ``minimize(self.cost)``, and for ``minimize(cost)`` in a method whose
         parameter ``cost`` its callers give as ``self.cost``."""
         node = objective.node
-        attribute = _self_attribute(node)
+        attribute = names.self_attribute(node)
         if attribute is not None:
             yield attribute
             return
@@ -573,7 +573,7 @@ class ProjectIndex:
                 argument = next((k.value for k in call.keywords if k.arg == node.id), None)
                 if argument is None and 0 <= index < len(call.args):
                     argument = call.args[index]
-                attribute = _self_attribute(argument) if argument is not None else None
+                attribute = names.self_attribute(argument) if argument is not None else None
                 if attribute is not None:
                     yield attribute
 
@@ -613,7 +613,7 @@ class ProjectIndex:
                 for node in ast.walk(function.node):
                     if not isinstance(node, ast.Assign) or isinstance(node.value, ast.Constant):
                         continue
-                    if any(_self_attribute(t) == attribute for t in node.targets):
+                    if any(names.self_attribute(t) == attribute for t in node.targets):
                         span = node_span(node.value, module.lines)
                         yield module, Objective(kind, qualname, span, node.value, stored=True)
 
@@ -971,24 +971,13 @@ def _fetch_key(node: ast.expr) -> str | None:
     """``loss`` or ``self.loss``: a name a fetched value may have been assigned to."""
     if isinstance(node, ast.Name):
         return node.id
-    attribute = _self_attribute(node)
+    attribute = names.self_attribute(node)
     return f"self.{attribute}" if attribute is not None else None
 
 
 def _callee_name(node: ast.expr) -> str | None:
     """``get_loss`` for ``net.get_loss(...)``, ``self.get_loss(...)`` or ``get_loss(...)``."""
     return names.last_name(node.func) if isinstance(node, ast.Call) else None
-
-
-def _self_attribute(node: ast.expr) -> str | None:
-    """``attr`` for ``self.attr``."""
-    if (
-        isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "self"
-    ):
-        return node.attr
-    return None
 
 
 def _keras_module(module: ModuleIndex) -> bool:

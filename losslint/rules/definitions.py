@@ -488,13 +488,8 @@ def _spelled(func: ast.expr) -> str | None:
     """``loss_fn`` or ``self.loss``: how a called object is named, else None."""
     if isinstance(func, ast.Name):
         return func.id
-    if (
-        isinstance(func, ast.Attribute)
-        and isinstance(func.value, ast.Name)
-        and func.value.id == "self"
-    ):
-        return f"self.{func.attr}"
-    return None
+    attribute = names.self_attribute(func)
+    return f"self.{attribute}" if attribute is not None else None
 
 
 def _asymmetric_objects(module: ModuleIndex) -> frozenset[str]:
