@@ -2295,13 +2295,12 @@ class RangeAnalysis:
         found = self._logits_argument(node, frame)
         if found is None:
             return
-        loss, argument = found
+        loss, argument, keras = found
         value = self.expr(argument, frame, depth + 1)
         if value is None or value.normalizer is None:
             return
         # Keras's own crossentropies substitute the logits on TensorFlow (with a warning) when
         # Keras made the activation; TensorFlow's ops never do (keras-facts §31).
-        keras = "from_logits" in loss
         where = (
             " (silently on JAX and PyTorch; TensorFlow warns and substitutes the logits)"
             if keras
@@ -2318,16 +2317,16 @@ class RangeAnalysis:
             nan=False,
         )
 
-    def _logits_argument(self, node: ast.Call, frame: _Frame) -> tuple[str, ast.expr] | None:
-        """``(the loss as written, the argument it takes as logits)`` for a call of a loss on
-        logits (see _logits_given), else None."""
+    def _logits_argument(self, node: ast.Call, frame: _Frame) -> tuple[str, ast.expr, bool] | None:
+        """``(the loss as written, the argument it takes as logits, whether it is Keras's)``
+        for a call of a loss on logits (see _logits_given), else None."""
         qualified = names.qualify(node.func, frame.module.imports)
-        loss, argument = "", None
+        loss, argument, keras = "", None, True
         if qualified is not None:
             module, _, name = qualified.rpartition(".")
             module = ops.tensor_module(module)
             if name in _LOGITS_OPS.get(module, ()):
-                loss, argument = _text(node.func, 40), _given(node, 1, "logits")
+                loss, argument, keras = _text(node.func, 40), _given(node, 1, "logits"), False
             elif (
                 module in _KERAS_CROSSENTROPY_MODULES
                 and name in _CROSSENTROPIES
@@ -2347,7 +2346,7 @@ class RangeAnalysis:
                 and _true_constant(_given(made[0], 0, "from_logits"))
             ):
                 loss, argument = f"{name}(from_logits=True)", _given(node, 1, "y_pred")
-        return (loss, argument) if argument is not None else None
+        return (loss, argument, keras) if argument is not None else None
 
     def _where(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """``where(c, a, b)``: ``a`` where ``c`` holds, ``b`` where it does not."""
