@@ -19,6 +19,17 @@ from losslint.diagnostic import Span
 
 
 @dataclass(frozen=True, slots=True)
+class ConstantLabels:
+    """``bce(fake_output, tf.ones_like(fake_output))``: an asymmetric Keras loss given labels
+    made of one constant where the prediction goes, as written (see module indexing)."""
+
+    span: Span
+    loss: str  # ``self.loss``, ``keras.losses.binary_crossentropy``
+    predicted: str  # the first argument, shortened
+    labels: str  # the constant labels, shortened
+
+
+@dataclass(frozen=True, slots=True)
 class Const:
     value: object  # str, int, float, bool, complex, bytes, None or Ellipsis
     span: Span
@@ -291,6 +302,8 @@ class ModuleIndex:
     noqa: bool = False
     # ``Dense(1, activation="softmax")`` calls, wherever they are (LL108: constantly 1.0).
     one_unit_softmax: tuple[Span, ...] = ()
+    # Keras losses given constant labels where the prediction goes (LL401), wherever they are.
+    constant_labels: tuple[ConstantLabels, ...] = ()
     # Names imported from more than one place (``from .torch import losses`` in one branch,
     # ``from .tf import losses`` in the other) → every target, in the order visited.
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)

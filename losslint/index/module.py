@@ -27,6 +27,7 @@ from losslint.index.facts import (
     ClassDef,
     CompileSite,
     Const,
+    ConstantLabels,
     FunctionDef,
     Mapping,
     ModelFact,
@@ -699,6 +700,9 @@ class ModuleIndexer:
                 if "softmax" in self.source and ("Dense" in self.source or "dense" in self.source)
                 else ()
             ),
+            constant_labels=tuple(_constant_label_calls(self.tree, self.imports, self.lines))
+            if any(word in self.source for word in _FILLED_WORDS)
+            else (),
             alternatives=self.alternatives,
             sessions=_runs_sessions(self.source, self.lines),
             self_attributes=frozenset(_SELF_ATTRIBUTE.findall(self.source))
@@ -2357,6 +2361,67 @@ def _one_unit_softmax_layers(
             if callee is not None and callee.replace(".compat.v1.", ".") == layer:
                 yield node_span(node, lines)
                 break
+
+
+# Labels made of one constant: ``tf.ones_like(x)``, ``np.zeros((n, 1))``.
+_FILLED: Final = frozenset(
+    {"ones_like", "zeros_like", "ones", "zeros", "full", "full_like", "fill"}
+)
+_FILLED_WORDS: Final = ("ones", "zeros", "fill(", "full")
+_FILLED_HOMES: Final = frozenset({"tensorflow", "keras", "numpy", "jax"})
+
+
+def _constant_label_calls(
+    tree: ast.Module, imports: dict[str, str], lines: Sequence[str]
+) -> Iterator[ConstantLabels]:
+    """An asymmetric Keras loss given constant labels where the prediction goes, ``bce(
+    fake_output, tf.ones_like(fake_output))`` in a GAN's training step: called as a function,
+    as an object made in place, or through a name (``loss_fn``, ``self.loss``) that every
+    assignment of the module binds to such an object. Labels made of one constant are never a
+    prediction, so the arguments are swapped wherever the call is (LL401)."""
+    objects: dict[str, bool] = {}
+    calls: list[ast.Call] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                name = _spelled(target)
+                if name is not None:
+                    made = names.asymmetric_object(node.value, imports)
+                    objects[name] = objects.get(name, True) and made
+        elif isinstance(node, ast.Call) and len(node.args) >= 2:
+            first, second = node.args[:2]
+            if _filled(second, imports) and not _filled(first, imports):
+                calls.append(node)
+    for call in calls:
+        loss = names.asymmetric_loss(call, imports)
+        spelled = _spelled(call.func)
+        if loss is None and spelled is not None and objects.get(spelled):
+            loss = spelled
+        if loss is not None:
+            first, second = call.args[:2]
+            yield ConstantLabels(
+                node_span(call, lines),
+                loss,
+                folding.shortened(first, 32),
+                folding.shortened(second, 32),
+            )
+
+
+def _filled(expr: ast.expr, imports: dict[str, str]) -> bool:
+    if not isinstance(expr, ast.Call):
+        return False
+    qualified = names.qualify(expr.func, imports)
+    if qualified is None:
+        return False
+    return qualified.rpartition(".")[2] in _FILLED and qualified.split(".")[0] in _FILLED_HOMES
+
+
+def _spelled(func: ast.expr) -> str | None:
+    """``loss_fn`` or ``self.loss``: how a called object is named, else None."""
+    if isinstance(func, ast.Name):
+        return func.id
+    attribute = names.self_attribute(func)
+    return f"self.{attribute}" if attribute is not None else None
 
 
 _GRAPH_ENDS: Final = frozenset({"output", "outputs", "input", "inputs"})

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Final
 
+from losslint.index import folding
+
 # Prefixes under which a Keras API lives, longest first.
 _KERAS_ROOTS: Final = (
     "tensorflow.python.keras.",
@@ -525,3 +527,54 @@ def imports_module(name: str, module: str) -> bool:
         ):
             return True
     return False
+
+
+# Keras losses whose value changes when y_true and y_pred are exchanged: functions (in
+# ``keras.losses``, ``keras.metrics``, Keras 2's backend, Keras 1's ``objectives``) and classes.
+ASYMMETRIC_LOSSES: Final = frozenset(
+    {
+        "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+        "binary_focal_crossentropy", "categorical_focal_crossentropy", "kl_divergence",
+        "kullback_leibler_divergence", "kld", "KLD", "poisson", "hinge", "squared_hinge",
+        "categorical_hinge", "mean_absolute_percentage_error", "mape", "MAPE",
+        "mean_squared_logarithmic_error", "msle", "MSLE",
+    }
+)  # fmt: skip
+ASYMMETRIC_LOSS_CLASSES: Final = frozenset(
+    {
+        "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+        "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "KLDivergence", "Poisson",
+        "Hinge", "SquaredHinge", "CategoricalHinge", "MeanAbsolutePercentageError",
+        "MeanSquaredLogarithmicError",
+    }
+)  # fmt: skip
+LOSS_HOMES: Final = frozenset(
+    {"keras.losses", "keras.metrics", "keras.backend", "keras.objectives"}
+)
+
+
+def asymmetric_object(made: ast.expr, imports: Mapping[str, str]) -> bool:
+    """Whether ``made`` makes a Keras loss object whose arguments cannot be exchanged
+    (``keras.losses.BinaryCrossentropy(from_logits=True)``)."""
+    if not isinstance(made, ast.Call):
+        return False
+    qualified = qualify(made.func, imports)
+    home, _, last = (qualified or "").rpartition(".")
+    return home in LOSS_HOMES and last in ASYMMETRIC_LOSS_CLASSES
+
+
+def asymmetric_loss(call: ast.Call, imports: Mapping[str, str]) -> str | None:
+    """How ``call`` names a Keras loss whose arguments cannot be exchanged, else None:
+    ``K.binary_crossentropy``, ``keras.losses.KLDivergence()`` (an object called)."""
+    func = call.func
+    built = isinstance(func, ast.Call)  # ``BinaryCrossentropy(from_logits=True)(y_pred, y)``
+    if isinstance(func, ast.Call):
+        func = func.func
+    qualified = qualify(func, imports)
+    if qualified is None:
+        return None
+    home, _, last = qualified.rpartition(".")
+    known = ASYMMETRIC_LOSS_CLASSES if built else ASYMMETRIC_LOSSES
+    if home not in LOSS_HOMES or last not in known:
+        return None
+    return f"{folding.unparse(func)}(...)" if built else folding.unparse(call.func)

@@ -340,7 +340,7 @@ def _takes_truth_first(project: ProjectIndex, module: ModuleIndex, call: ast.Cal
     if named is None:
         return False
     home = named.rpartition(".")[0]
-    if home in _LOSS_HOMES:
+    if home in names.LOSS_HOMES:
         return True
     found = project._lookup(named)
     if found is None or found not in project.functions:
@@ -348,28 +348,6 @@ def _takes_truth_first(project: ProjectIndex, module: ModuleIndex, call: ast.Cal
     return loss_signature(project.functions[found][1].params)
 
 
-# Keras losses whose value changes when y_true and y_pred are exchanged: functions (in
-# ``keras.losses``, ``keras.metrics``, Keras 2's backend, Keras 1's ``objectives``) and classes.
-_ASYMMETRIC: Final = frozenset(
-    {
-        "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
-        "binary_focal_crossentropy", "categorical_focal_crossentropy", "kl_divergence",
-        "kullback_leibler_divergence", "kld", "KLD", "poisson", "hinge", "squared_hinge",
-        "categorical_hinge", "mean_absolute_percentage_error", "mape", "MAPE",
-        "mean_squared_logarithmic_error", "msle", "MSLE",
-    }
-)  # fmt: skip
-_ASYMMETRIC_CLASSES: Final = frozenset(
-    {
-        "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-        "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "KLDivergence", "Poisson",
-        "Hinge", "SquaredHinge", "CategoricalHinge", "MeanAbsolutePercentageError",
-        "MeanSquaredLogarithmicError",
-    }
-)  # fmt: skip
-_LOSS_HOMES: Final = frozenset(
-    {"keras.losses", "keras.metrics", "keras.backend", "keras.objectives"}
-)
 # Label names that say what a parameter holds (``y`` alone, ``yt`` could be anything).
 _LABELS: Final = TRUE_NAMES - {"y", "yt"}
 
@@ -415,7 +393,7 @@ def _swapped_calls(project: ProjectIndex) -> Iterator[Finding]:
                 # ``K.binary_crossentropy(y_pred[:, :, :, :], y_true[:, :, :, n:])``).
                 if not (_sliced(call.args[0], guess) and _sliced(call.args[1], truth)):
                     continue
-                loss = _asymmetric_loss(call, module)
+                loss = names.asymmetric_loss(call, module.imports)
                 if loss is None:
                     continue
                 span = node_span(call, module.lines)
@@ -436,97 +414,19 @@ def _swapped_calls(project: ProjectIndex) -> Iterator[Finding]:
 
 
 def _constant_labels_swapped(project: ProjectIndex) -> Iterator[Finding]:
-    """A Keras loss given constant labels where the prediction goes: ``bce(fake_output,
-    tf.ones_like(fake_output))`` in a GAN's training step (the object made by
-    ``tf.keras.losses.BinaryCrossentropy()``, also kept in ``self.loss``). Labels made of one
-    constant are never a prediction, so the arguments are swapped wherever the call is."""
+    """A Keras loss given constant labels where the prediction goes, ``bce(fake_output,
+    tf.ones_like(fake_output))``, as the index found them (``ModuleIndex.constant_labels``)."""
     for module in project.modules:
-        if not any(word in line for line in module.lines for word in _FILLED_WORDS):
-            continue
-        made = _asymmetric_objects(module)
-        for call in ast.walk(module.tree):
-            if not (isinstance(call, ast.Call) and len(call.args) >= 2):
-                continue
-            first, second = call.args[:2]
-            if not _filled(second, module) or _filled(first, module):
-                continue
-            loss = _asymmetric_loss(call, module)
-            spelled = _spelled(call.func)
-            if loss is None and spelled is not None and spelled in made:
-                loss = spelled
-            if loss is None:
-                continue
-            predicted, labels = (shortened(a, 32) for a in (first, second))
+        for call in module.constant_labels:
             yield Finding(
                 module.path,
-                node_span(call, module.lines),
-                f"{loss}({predicted}, {labels}) passes the constant labels {labels} as the "
-                "prediction: Keras losses take (y_true, y_pred), so this is the loss of the "
-                "labels against the prediction, another objective (a crossentropy of clipped "
-                f"0/1 labels is linear in {predicted}); call it as {loss}({labels}, {predicted})",
+                call.span,
+                f"{call.loss}({call.predicted}, {call.labels}) passes the constant labels "
+                f"{call.labels} as the prediction: Keras losses take (y_true, y_pred), so this "
+                "is the loss of the labels against the prediction, another objective (a "
+                f"crossentropy of clipped 0/1 labels is linear in {call.predicted}); call it as "
+                f"{call.loss}({call.labels}, {call.predicted})",
             )
-
-
-# Labels made of one constant: ``tf.ones_like(x)``, ``np.zeros((n, 1))``.
-_FILLED: Final = frozenset(
-    {"ones_like", "zeros_like", "ones", "zeros", "full", "full_like", "fill"}
-)
-_FILLED_WORDS: Final = ("ones", "zeros", "fill", "full")
-_FILLED_HOMES: Final = frozenset({"tensorflow", "keras", "numpy", "jax"})
-
-
-def _filled(expr: ast.expr, module: ModuleIndex) -> bool:
-    if not isinstance(expr, ast.Call):
-        return False
-    qualified = names.qualify(expr.func, module.imports)
-    if qualified is None:
-        return False
-    return qualified.rpartition(".")[2] in _FILLED and qualified.split(".")[0] in _FILLED_HOMES
-
-
-def _spelled(func: ast.expr) -> str | None:
-    """``loss_fn`` or ``self.loss``: how a called object is named, else None."""
-    if isinstance(func, ast.Name):
-        return func.id
-    attribute = names.self_attribute(func)
-    return f"self.{attribute}" if attribute is not None else None
-
-
-def _asymmetric_objects(module: ModuleIndex) -> frozenset[str]:
-    """The names (``loss_fn``, ``self.loss``) that every assignment of the module binds to an
-    asymmetric Keras loss object (``tf.keras.losses.BinaryCrossentropy()``)."""
-    verdicts: dict[str, bool] = {}
-    for node in ast.walk(module.tree):
-        if not isinstance(node, ast.Assign):
-            continue
-        for target in node.targets:
-            name = _spelled(target)
-            if name is None:
-                continue
-            value = node.value
-            qualified = (
-                names.qualify(value.func, module.imports) if isinstance(value, ast.Call) else None
-            )
-            home, _, last = (qualified or "").rpartition(".")
-            asymmetric = home in _LOSS_HOMES and last in _ASYMMETRIC_CLASSES
-            verdicts[name] = verdicts.get(name, True) and asymmetric
-    return frozenset(name for name, asymmetric in verdicts.items() if asymmetric)
-
-
-def _asymmetric_loss(call: ast.Call, module: ModuleIndex) -> str | None:
-    """How ``call`` names a Keras loss whose arguments cannot be exchanged, else None:
-    ``K.binary_crossentropy``, ``keras.losses.KLDivergence()`` (an object called)."""
-    func = call.func
-    built = isinstance(func, ast.Call)  # ``BinaryCrossentropy(from_logits=True)(y_pred, y)``
-    if isinstance(func, ast.Call):
-        func = func.func
-    qualified = names.qualify(func, module.imports)
-    if qualified is None:
-        return None
-    home, _, last = qualified.rpartition(".")
-    if home not in _LOSS_HOMES or last not in (_ASYMMETRIC_CLASSES if built else _ASYMMETRIC):
-        return None
-    return f"{unparse(func)}(...)" if built else unparse(call.func)
 
 
 def _compile_use(
