@@ -2946,6 +2946,15 @@ class RangeAnalysis:
         """The project function ``node`` calls: its module, qualified name and definition, and
         whether it is defined in the calling scope (``def helper`` beside the loss)."""
         func = node.func
+        if isinstance(func, ast.Name) and func.id == "self" and frame.class_name is not None:
+            # ``y_pred = self(x)`` in a model's own training step: Keras runs its ``call``.
+            cls = frame.qualname.rpartition(".")[0]
+            for name in ("call", "__call__"):
+                method = self.project.method(cls, name)
+                if method is not None:
+                    owner, definition = self.project.functions[method]
+                    return owner, method, definition.node, False
+            return None
         if isinstance(func, ast.Name):
             local = frame.local_functions.get(func.id)
             if local is not None:
@@ -3148,7 +3157,9 @@ class RangeAnalysis:
         module, qualname, function = target
         params = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
         if params[:1] == ["self"] and (
-            isinstance(node.func, ast.Attribute) or qualname.endswith(".__call__")
+            isinstance(node.func, ast.Attribute)
+            or qualname.endswith(".__call__")
+            or (isinstance(node.func, ast.Name) and node.func.id == "self")
         ):
             params = params[1:]
         bound = {p: r for p, r in zip(params, arguments, strict=False)}
