@@ -281,6 +281,10 @@ def run_losslint(repo: Repo, root: Path) -> tuple[list[Finding], float]:
         lines = cache[path]
         line = int(item["line"])
         text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        if not text and item.get("cell"):
+            # A notebook saved on one line (no line breaks in its JSON): the cell's own line.
+            source = _cell_source(lines, int(item["cell"]))
+            text = source[line - 1].strip() if 0 < line <= len(source) else ""
         findings.append(
             Finding(
                 repo=repo.name,
