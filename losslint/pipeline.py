@@ -977,9 +977,9 @@ def _check(
     text: Reads = {}
     rules = select_rules(all_rules(), config.selected, config.ignored)
     indexed = [(m.absolute, m.facts) for m in members if m.facts is not None]
+    targets = {m.shown: m.target for m in members if m.target is not None}
     for indexes in namespaces(indexed):
         paths = {m.path for m in indexes}
-        targets = {m.shown: m.target for m in members if m.target is not None}
         context = RuleContext(ProjectIndex(indexes), config.target_keras, targets)
         # The rules that read the value-range analysis (LL3xx, LL107's loss code) share nothing
         # with the others but the facts: with two or more jobs they run in a forked copy of

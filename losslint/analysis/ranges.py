@@ -33,6 +33,7 @@ from losslint.analysis.references import (
     numpy_references,
     pure_numpy,
 )
+from losslint.analysis.wiring import CROSSENTROPY_FAMILIES
 from losslint.codec import chunk_statements
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
@@ -3052,18 +3053,9 @@ class RangeAnalysis:
         if model is None or len(model.outputs) != 1:
             return None
         activation = model.outputs[0].activation
-        if activation == "softmax":
-            return Range(
-                0.0, 1.0, reason="a softmax, which underflows to 0 in float32", normalizer="softmax"
-            )
-        if activation == "sigmoid":
-            return Range(
-                0.0,
-                1.0,
-                reason="a sigmoid, which saturates to 0 and 1 in float32",
-                normalizer="sigmoid",
-            )
-        return None
+        if activation not in ("softmax", "sigmoid"):
+            return None
+        return self._apply(activation, node, [], [None], frame)  # as a layer applying it
 
     def _stored_call(self, cls: str, attribute: str) -> tuple[ast.Call, ModuleIndex] | None:
         """The one call whose result class ``cls`` stores in ``self.<attribute>`` in its
@@ -3903,28 +3895,13 @@ _LOGITS_OPS: Final = {
         {"softmax_cross_entropy", "sigmoid_cross_entropy", "sparse_softmax_cross_entropy"}
     ),
 }
-# Keras's crossentropies, which take logits where told ``from_logits=True``.
+# Keras's crossentropies, which take logits where told ``from_logits=True``: the functions (also
+# of Keras 2's backend and of keras.ops) and the classes of the identifiers wiring knows.
 _KERAS_CROSSENTROPY_MODULES: Final = frozenset(
     {"keras.losses", "keras.metrics", "keras.backend", "keras.ops"}
 )
-_CROSSENTROPIES: Final = frozenset(
-    {
-        "categorical_crossentropy",
-        "sparse_categorical_crossentropy",
-        "binary_crossentropy",
-        "binary_focal_crossentropy",
-        "categorical_focal_crossentropy",
-    }
-)
-_CROSSENTROPY_CLASSES: Final = frozenset(
-    {
-        "CategoricalCrossentropy",
-        "SparseCategoricalCrossentropy",
-        "BinaryCrossentropy",
-        "BinaryFocalCrossentropy",
-        "CategoricalFocalCrossentropy",
-    }
-)
+_CROSSENTROPIES: Final = frozenset(n for n in CROSSENTROPY_FAMILIES if n.islower())
+_CROSSENTROPY_CLASSES: Final = frozenset(n for n in CROSSENTROPY_FAMILIES if "Crossentropy" in n)
 
 
 # How a model is built where ``_applied_model`` reads its output (canonical names).

@@ -26,8 +26,9 @@ from losslint.index.facts import (
 )
 from losslint.index.project import ProjectIndex
 
-# Crossentropy families by Keras identifier (string id, function name or class name).
-_CROSSENTROPY: Final = {
+# Crossentropy families by Keras identifier (string id, function name or class name); the
+# value-range analysis reads it too (a crossentropy called with ``from_logits=True``).
+CROSSENTROPY_FAMILIES: Final = {
     "binary_crossentropy": "binary",
     "bce": "binary",
     "BCE": "binary",
@@ -58,7 +59,7 @@ def crossentropy(value: Value) -> Crossentropy | None:
         text = value.value
         if text.lower() in ("crossentropy", "ce"):
             return Crossentropy("auto", False, repr(text), value.span)
-        family = _CROSSENTROPY.get(text)
+        family = CROSSENTROPY_FAMILIES.get(text)
         return Crossentropy(family, False, repr(text), value.span) if family else None
     if isinstance(value, Ref):
         family = _keras_family(value.target)
@@ -88,7 +89,7 @@ def _keras_family(name: str) -> str | None:
     module, _, last = name.rpartition(".")
     if module not in ("keras.losses", "keras.metrics"):
         return None
-    return _CROSSENTROPY.get(last)
+    return CROSSENTROPY_FAMILIES.get(last)
 
 
 def is_single_loss(value: Value | None, project: ProjectIndex) -> bool:

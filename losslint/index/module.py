@@ -701,7 +701,7 @@ class ModuleIndexer:
                 else ()
             ),
             constant_labels=tuple(_constant_label_calls(self.tree, self.imports, self.lines))
-            if any(word in self.source for word in _FILLED_WORDS)
+            if _FILLED_CALL.search(self.source)
             else (),
             alternatives=self.alternatives,
             sessions=_runs_sessions(self.source, self.lines),
@@ -2367,7 +2367,11 @@ def _one_unit_softmax_layers(
 _FILLED: Final = frozenset(
     {"ones_like", "zeros_like", "ones", "zeros", "full", "full_like", "fill"}
 )
-_FILLED_WORDS: Final = ("ones", "zeros", "fill(", "full")
+# A call of one of those as written, or an import of one (maybe renamed): what makes a module
+# worth the walk (the words alone are in every other comment: "full", "ones").
+_FILLED_CALL: Final = re.compile(
+    r"\b(?:ones|zeros|full|fill)(?:_like)?\s*\(|\bimport\b[^\n]*\b(?:ones|zeros|full|fill)"
+)
 _FILLED_HOMES: Final = frozenset({"tensorflow", "keras", "numpy", "jax"})
 
 
@@ -2384,7 +2388,7 @@ def _constant_label_calls(
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign):
             for target in node.targets:
-                name = _spelled(target)
+                name = names.held_name(target)
                 if name is not None:
                     made = names.asymmetric_object(node.value, imports)
                     objects[name] = objects.get(name, True) and made
@@ -2394,7 +2398,7 @@ def _constant_label_calls(
                 calls.append(node)
     for call in calls:
         loss = names.asymmetric_loss(call, imports)
-        spelled = _spelled(call.func)
+        spelled = names.held_name(call.func)
         if loss is None and spelled is not None and objects.get(spelled):
             loss = spelled
         if loss is not None:
@@ -2414,14 +2418,6 @@ def _filled(expr: ast.expr, imports: dict[str, str]) -> bool:
     if qualified is None:
         return False
     return qualified.rpartition(".")[2] in _FILLED and qualified.split(".")[0] in _FILLED_HOMES
-
-
-def _spelled(func: ast.expr) -> str | None:
-    """``loss_fn`` or ``self.loss``: how a called object is named, else None."""
-    if isinstance(func, ast.Name):
-        return func.id
-    attribute = names.self_attribute(func)
-    return f"self.{attribute}" if attribute is not None else None
 
 
 _GRAPH_ENDS: Final = frozenset({"output", "outputs", "input", "inputs"})

@@ -389,6 +389,14 @@ def self_attribute(node: ast.AST) -> str | None:
     return None
 
 
+def held_name(expr: ast.AST) -> str | None:
+    """How a value is held where it is bound and read back: ``loss`` or ``self.loss``."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    attribute = self_attribute(expr)
+    return f"self.{attribute}" if attribute is not None else None
+
+
 def dotted(expr: ast.expr) -> list[str] | None:
     """``a.b.c`` as ``["a", "b", "c"]``; None for anything that is not a plain name chain."""
     parts: list[str] = []

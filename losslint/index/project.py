@@ -526,17 +526,17 @@ class ProjectIndex:
             for node in ast.walk(module.tree):
                 if isinstance(node, ast.Assign):
                     for target in node.targets:
-                        key = _fetch_key(target)
+                        key = names.held_name(target)
                         if key is not None:
                             assigned.setdefault(key, []).append(node.value)
                 elif _is_session_run(node):
                     runs.append(node)  # type: ignore[arg-type]
             # A value that is also minimized is an objective already, traced from its call
             # with the ranges of its arguments: its gradient is not written by hand.
-            trained = {_fetch_key(o.node) for o in module.objectives} - {None}
+            trained = {names.held_name(o.node) for o in module.objectives} - {None}
             for run in runs:
                 for fetched in _fetches(run):
-                    key = _fetch_key(fetched)
+                    key = names.held_name(fetched)
                     if key in trained:
                         continue
                     for value in [fetched, *assigned.get(key or "", ())]:
@@ -965,14 +965,6 @@ def _fetches(run: ast.Call) -> Iterator[ast.expr]:
             stack.extend(node.values)
         else:
             yield node
-
-
-def _fetch_key(node: ast.expr) -> str | None:
-    """``loss`` or ``self.loss``: a name a fetched value may have been assigned to."""
-    if isinstance(node, ast.Name):
-        return node.id
-    attribute = names.self_attribute(node)
-    return f"self.{attribute}" if attribute is not None else None
 
 
 def _callee_name(node: ast.expr) -> str | None:
