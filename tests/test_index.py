@@ -147,6 +147,42 @@ def test_conditional_add_makes_the_output_unknown() -> None:
     assert [rc.model for rc in project.compiles()] == [None]
 
 
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        # The last block built by a function of the module (a U-Net's decoder).
+        ('return layers.Conv2D(1, 1, activation="sigmoid")(x)', (1, "sigmoid")),
+        # Its units from a parameter: the activation is known, the units are not.
+        ('return layers.Dense(n, activation="softmax")(x)', (None, "softmax")),
+        # Two returns that disagree: nothing is known.
+        (
+            'if n > 1:\n                return layers.Dense(n, activation="softmax")(x)\n'
+            '            return layers.Dense(1, activation="sigmoid")(x)',
+            None,
+        ),
+    ],
+)
+def test_an_output_built_by_a_function_of_the_module(
+    head: str, expected: tuple[int | None, str] | None
+) -> None:
+    model = only_model(
+        f"""
+        import keras
+        from keras import layers
+
+        def head(x, n):
+            {head}
+
+        inputs = keras.Input((8,))
+        model = keras.Model(inputs, head(layers.Dense(4)(inputs), 3))
+        model.compile(optimizer="adam", loss="mse")
+        """
+    )
+    (output,) = model.outputs
+    known = (output.units, output.activation) if output.activation else None
+    assert known == expected
+
+
 def test_factory_across_modules_binds_units_from_the_call() -> None:
     builder = index(
         """

@@ -33,7 +33,7 @@ from losslint.analysis.references import (
     numpy_references,
     pure_numpy,
 )
-from losslint.analysis.wiring import CROSSENTROPY_FAMILIES
+from losslint.analysis.wiring import CROSSENTROPY_FAMILIES, assign_losses, describe
 from losslint.codec import chunk_statements
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
@@ -119,6 +119,9 @@ class Range:
     diagonal: bool = False  # 1 on the diagonal: ``equal(y, transpose(y))``
     source: bool = False  # a loss input (``y_pred``) as given, at most cast or converted
     numpy_overflow: bool = False  # ``overflow`` comes from NumPy, which has no gradient
+    # A compiled loss's ``y_pred`` as given, where every compile of the loss gives it a model
+    # output ending in softmax or sigmoid: (that activation, where the model is compiled).
+    compiled: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         lo, hi = self.lo, self.hi
@@ -650,6 +653,7 @@ class RangeAnalysis:
         self._last_call: ast.Call | None = None  # the call that set it
         self._tuples: dict[tuple[object, ...], tuple[Range | None, ...] | None] = {}
         self._parents: dict[int, dict[ast.AST, ast.AST]] = {}  # see _integer_only
+        self._outputs: dict[str, tuple[str, str] | None] | None = None  # see _compiled_output
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -802,6 +806,8 @@ class RangeAnalysis:
         env.update(self._defaults(node, loss_inputs=arguments is None, module=module))
         if arguments:
             env.update(arguments)
+        elif arguments is None:
+            self._given_output(qualname, node, env)
         key = (
             qualname,
             self._gradient,  # what is reported depends on it (a sqrt at 0 only where trained)
@@ -866,6 +872,53 @@ class RangeAnalysis:
         )
         self._tuples[key] = self._returned = _joined_tuples(frame.tuples)
         return result
+
+    def _given_output(
+        self,
+        qualname: str,
+        node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
+        env: dict[str, Range | None],
+    ) -> None:
+        """A compiled loss interpreted as Keras calls it: its ``y_pred`` is the model's output,
+        so where every compile gives it an output ending in softmax or sigmoid, it says so."""
+        output = self._compiled_output(qualname)
+        positional = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+        tensors = [a for a in positional if a not in ("self", "cls")]
+        if output is None or len(tensors) < 2:
+            return
+        given = env.get(tensors[1])
+        if given is not None and given.source:
+            env[tensors[1]] = replace(given, compiled=output)
+
+    def _compiled_output(self, qualname: str) -> tuple[str, str] | None:
+        """``(activation, where)`` when every compile that trains with function ``qualname`` as
+        a loss gives it a model output that ends in softmax or sigmoid (the same one each time);
+        None when one compile gives another output, or one whose model is not known."""
+        if self._outputs is None:
+            outputs: dict[str, tuple[str, str] | None] = {}
+
+            def given(function: str, output: tuple[str, str] | None) -> None:
+                before = outputs.get(function, output)
+                agreed = before is not None and output is not None and before[0] == output[0]
+                outputs[function] = before if agreed else None
+
+            for compiled in self.project.compiles():
+                site, model = compiled.site, compiled.model
+                if site.idle or site.loss is None:
+                    continue
+                if model is None:  # the output given is not known
+                    for function in self.project.keras_calls(site.loss):
+                        given(function, None)
+                    continue
+                for index, value in assign_losses(site.loss, model, self.project):
+                    activation = model.outputs[index].activation
+                    output = "the output" if len(model.outputs) == 1 else describe(model, index)
+                    where = f"{output} of the model compiled at {compiled.path}:{site.span.line}"
+                    known = (activation, where) if activation in ("softmax", "sigmoid") else None
+                    for function in self.project.keras_calls(value):
+                        given(function, known)
+            self._outputs = outputs
+        return self._outputs.get(qualname)
 
     def _settings(self, owner: str) -> dict[str, Range | None]:
         """``self.x`` set in ``__init__`` from a parameter with a positive default (``def
@@ -2298,6 +2351,22 @@ class RangeAnalysis:
             return
         loss, argument, keras = found
         value = self.expr(argument, frame, depth + 1)
+        if value is not None and value.compiled is not None and value.source:
+            activation, where = value.compiled
+            self._hazard(
+                "logits",
+                argument,
+                frame,
+                f"{_text(argument)} is {where}, which already ends in {activation}; {loss} "
+                f"takes it as logits and applies {activation} a second time"
+                + (" (silently on JAX and PyTorch; TensorFlow warns and substitutes the logits)"
+                   if keras else "")
+                + f", so the loss trains on a flattened objective; drop the output's "
+                f"{activation} and keep the logits"
+                + (", or use from_logits=False" if keras else ""),
+                nan=False,
+            )  # fmt: skip
+            return
         if value is None or value.normalizer is None:
             return
         # Keras's own crossentropies substitute the logits on TensorFlow (with a warning) when
@@ -2735,7 +2804,20 @@ class RangeAnalysis:
             return _maximum(first, second)
         if op == "minimum":
             return _minimum(first, values[1] if len(values) > 1 else None)
-        if op in ("sigmoid", "softmax") and first is not None and first.normalizer == op:
+        if op in ("sigmoid", "softmax") and first is not None and first.compiled is not None:
+            assert first_node is not None
+            activation, where = first.compiled
+            if activation == op and first.source:  # ``sigmoid(y_pred)`` in a compiled loss
+                self._hazard(
+                    "logits",
+                    node,
+                    frame,
+                    f"{op} of {_text(first_node)}, which is {where}, already ending in {op}: "
+                    "the probabilities are taken for logits and squashed a second time, so the "
+                    f"loss trains on a flattened objective; drop the output's {op} or this one",
+                    nan=False,
+                )
+        elif op in ("sigmoid", "softmax") and first is not None and first.normalizer == op:
             assert first_node is not None
             # ``softmax(y_pred)`` where the network already ends in softmax: probabilities
             # taken for logits (LL107's defect, written in the loss code).

@@ -1620,7 +1620,24 @@ class ModuleIndexer:
                         span=span,
                         softmax_span=span if activation == "softmax" else None,
                     )
+        if isinstance(expr.func, ast.Name) and scope.resolve(expr.func.id, line) is None:
+            return self._returned_tensor(expr.func.id, depth)
         return None
+
+    def _returned_tensor(self, function: str, depth: int) -> Output | None:
+        """``outputs = decoder(x, convs)``: what a function of this module that builds the
+        graph's last layers returns, when each of its ``return`` statements gives the same
+        output (its units, if they depend on a parameter, are not known)."""
+        scope = self.function_scopes.get(f"{self.module}.{function}")
+        if scope is None or not scope.returns:
+            return None
+        made = [self.tensor(value, scope, math.inf, depth + 1) for value in scope.returns]
+        first = made[0]
+        if first is None or any(m is None or m.activation != first.activation for m in made):
+            return None
+        if isinstance(first.units, Param) or any(m.units != first.units for m in made if m):
+            return dataclasses.replace(first, units=None)
+        return first
 
     def _apply_layer(
         self,

@@ -721,6 +721,31 @@ class ProjectIndex:
             return None
         return names.qualify(expr, module.imports)
 
+    def keras_calls(self, value: Value | None) -> Iterator[str]:
+        """The project functions that Keras calls with ``(y_true, y_pred)`` for a compiled loss
+        entry: the function itself (``loss=dice_loss``, or a ``partial`` of it), the closure a
+        factory call returns (``loss=weighted_bce(0.3)``), the ``call`` of a ``Loss`` subclass's
+        instance or the ``__call__`` of another callable object. What is not known to be one of
+        these (a call of any other function) gives nothing."""
+        for target, instance in _referenced(value):
+            found = self._lookup(target)
+            if found is None:
+                continue
+            if found in self.functions:
+                if not _called(value, target):
+                    yield found
+                elif self.functions[found][1].returns_function in self.functions:
+                    yield str(self.functions[found][1].returns_function)
+            elif found in self.classes and instance is None:
+                if self.is_loss_class(found):
+                    method = self.method(found, "call")
+                    if method is not None:
+                        yield method
+                else:
+                    call = self._called_object(found, target, value)
+                    if call is not None:
+                        yield call[0]
+
     def _called_object(
         self, found: str, target: str, value: Value | None
     ) -> tuple[str, Call] | None:
