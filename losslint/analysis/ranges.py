@@ -654,6 +654,9 @@ class RangeAnalysis:
         self._tuples: dict[tuple[object, ...], tuple[Range | None, ...] | None] = {}
         self._parents: dict[int, dict[ast.AST, ast.AST]] = {}  # see _integer_only
         self._outputs: dict[str, tuple[str, str] | None] | None = None  # see _compiled_output
+        # The compiled outputs already reported as taken for logits, with the file: one finding
+        # for a loss that does it twice (``with_logits(y_pred)`` and then ``sigmoid(y_pred)``).
+        self._squashed: set[tuple[str, str]] = set()
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -919,6 +922,15 @@ class RangeAnalysis:
                         given(function, known)
             self._outputs = outputs
         return self._outputs.get(qualname)
+
+    def _first_squash(self, where: str, frame: _Frame) -> bool:
+        """Whether this is the first time a compiled output is taken for logits in this file."""
+        key = (where, frame.module.path)
+        if key in self._squashed:
+            return False
+        if not self._probing:  # a probe's hazards may be dropped: the next one is still first
+            self._squashed.add(key)
+        return True
 
     def _settings(self, owner: str) -> dict[str, Range | None]:
         """``self.x`` set in ``__init__`` from a parameter with a positive default (``def
@@ -2353,6 +2365,8 @@ class RangeAnalysis:
         value = self.expr(argument, frame, depth + 1)
         if value is not None and value.compiled is not None and value.source:
             activation, where = value.compiled
+            if not self._first_squash(where, frame):
+                return
             self._hazard(
                 "logits",
                 argument,
@@ -2807,7 +2821,8 @@ class RangeAnalysis:
         if op in ("sigmoid", "softmax") and first is not None and first.compiled is not None:
             assert first_node is not None
             activation, where = first.compiled
-            if activation == op and first.source:  # ``sigmoid(y_pred)`` in a compiled loss
+            # ``sigmoid(y_pred)`` in a compiled loss
+            if activation == op and first.source and self._first_squash(where, frame):
                 self._hazard(
                     "logits",
                     node,
