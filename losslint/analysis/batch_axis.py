@@ -167,6 +167,7 @@ class _Frame:
     loss_code: bool = True
     depth: int = 0
     training: bool = False  # a training step: the functions it calls are trained on directly
+    eager: int = 0  # inside a branch that runs only eagerly (``if tf.executing_eagerly():``)
     probes: dict[int, tuple[str, Span]] = field(default_factory=dict)
     nesting: int = 0  # expressions being evaluated inside one another
     # Parameters left at a literal default and never rebound (``reduce='mean'``): a test on
@@ -177,6 +178,44 @@ class _Frame:
     @property
     def path(self) -> str:
         return self.module.path
+
+
+# What tells that a tensor has a value: eager execution, or an eager tensor's class.
+_EAGER_TESTS: Final = frozenset({"executing_eagerly", "is_eager", "in_eager_mode"})
+_EAGER_CLASSES: Final = frozenset({"EagerTensor", "_EagerTensorBase", "core.Value"})
+
+
+def _eager_branch(test: ast.expr) -> int | None:
+    """Which branch of an ``if`` runs only eagerly: 0 for its body (``if
+    tf.executing_eagerly():``, ``if isinstance(x, ops.EagerTensor):``, ``hasattr(x,
+    "numpy")``), 1 for its ``else`` (``if not tf.executing_eagerly():``); None otherwise."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _eager_branch(test.operand)
+        return None if inner is None else 1 - inner
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        # ``if eager and ...``: the body needs every condition, so it runs only eagerly.
+        return 0 if any(_eager_branch(v) == 0 for v in test.values) else None
+    if not isinstance(test, ast.Call):
+        return None
+    name = names.dotted(test.func)
+    last = name[-1] if name else ""
+    if last in _EAGER_TESTS:
+        return 0
+    if last == "isinstance" and len(test.args) == 2:
+        kinds = test.args[1].elts if isinstance(test.args[1], ast.Tuple) else [test.args[1]]
+        found = [names.dotted(k) for k in kinds]
+        if found and all(
+            f and ".".join(f[-2:]) in _EAGER_CLASSES or f and f[-1] in _EAGER_CLASSES for f in found
+        ):
+            return 0
+    if (
+        last == "hasattr"
+        and len(test.args) == 2
+        and isinstance(test.args[1], ast.Constant)
+        and test.args[1].value == "numpy"
+    ):
+        return 0
+    return None
 
 
 def _text(node: ast.AST, limit: int = 40) -> str:
@@ -683,7 +722,7 @@ class BatchAxis:
             self._expr(node.test, frame)
             decided = _decided(node.test, frame.defaults)
             if decided is None:
-                self._branches([node.body, node.orelse], frame)
+                self._branches([node.body, node.orelse], frame, _eager_branch(node.test))
             else:
                 self._block(node.body if decided else node.orelse, frame)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
@@ -714,12 +753,20 @@ class BatchAxis:
             self._expr(node.subject, frame)
             self._branches([c.body for c in node.cases], frame)
 
-    def _branches(self, bodies: list[list[ast.stmt]], frame: _Frame) -> None:
+    def _branches(
+        self, bodies: list[list[ast.stmt]], frame: _Frame, eager: int | None = None
+    ) -> None:
+        """``eager``: the position of the body that runs only eagerly, where a tensor has a
+        value (``.numpy()`` is no defect there)."""
         before = dict(frame.env)
         after: list[dict[str, Batch]] = []
-        for body in bodies:
+        for number, body in enumerate(bodies):
             frame.env = dict(before)
-            self._block(body, frame)
+            frame.eager += number == eager
+            try:
+                self._block(body, frame)
+            finally:
+                frame.eager -= number == eager
             after.append(frame.env)
         merged: dict[str, Batch] = {}
         for name in set().union(*after):
@@ -1497,6 +1544,8 @@ class BatchAxis:
     ) -> None:
         if not frame.loss_code or is_keras_source(frame.module.module):
             return
+        if kind == "numpy" and frame.eager:
+            return  # a value read where the code has made sure there is one
         span = self._span(node, frame)
         key = (frame.path, span, kind)
         if key not in self._effects:
