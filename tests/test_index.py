@@ -408,13 +408,20 @@ def test_scripts_snippets_and_star_imports() -> None:
     (site,) = ProjectIndex([main_loss]).compiles()
     assert getattr(site.site.loss, "target", None) == "m.my_loss"
     assert [d.used for d in ProjectIndex([main_loss]).definitions()] == [True]
-    # Inside an ordinary ``if``, the def may not run: the compiled name stays unknown.
+    # Inside an ordinary ``if``, the def may not run: compiled below the ``if``, the name stays
+    # unknown; compiled in the same branch, it is that function (the branch ran).
     maybe = index(
         "import keras\nif ready:\n    def l(y_true, y_pred):\n        return y_pred\n"
-        "    keras.Model().compile(loss=l)\n"
+        "keras.Model().compile(loss=l)\n"
     )
     (site,) = ProjectIndex([maybe]).compiles()
     assert getattr(site.site.loss, "target", None) is None
+    branch = index(
+        "import keras\nif ready:\n    def l(y_true, y_pred):\n        return y_pred\n"
+        "    keras.Model().compile(loss=l)\n"
+    )
+    (site,) = ProjectIndex([branch]).compiles()
+    assert getattr(site.site.loss, "target", None) == "m.l"
     starred = index("from helpers import *\n\ndef f(model):\n    model.compile(loss=l1)\n")
     (site,) = ProjectIndex([starred]).compiles()
     assert site.site.loss is not None and getattr(site.site.loss, "target", None) == "helpers.l1"

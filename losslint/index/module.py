@@ -1485,8 +1485,9 @@ class ModuleIndexer:
         return Unknown(span)
 
     def _local_def(self, name: str, scope: _Scope, line: float) -> str | None:
-        """A function defined (unconditionally, before ``line``) in an enclosing function:
-        ``def loss(...)`` nested in the function that compiles it, or in a script's
+        """A function defined (unconditionally, or in the branch ``line`` is in, before it) in
+        an enclosing function: ``def loss(...)`` nested in the function that compiles it (also
+        under ``if penalization:``, with ``loss = penalized_loss`` below it), or in a script's
         ``if __name__ == "__main__":`` block (module level, but not a top-level statement)."""
         current: _Scope | None = scope
         while current is not None:
@@ -1494,7 +1495,15 @@ class ModuleIndexer:
             if bindings:
                 prior = [b for b in bindings if b.line < line]
                 qualname = f"{current.qualname}.{name}"
-                if prior and not prior[-1].conditional and qualname in self.function_scopes:
+                last = prior[-1] if prior else None
+                if (
+                    last is not None
+                    and (
+                        not last.conditional
+                        or (last.branch is not None and last.branch[0] <= line <= last.branch[1])
+                    )
+                    and qualname in self.function_scopes
+                ):
                     return qualname
                 return None
             current, line = current.parent, math.inf

@@ -87,6 +87,8 @@ class ProjectIndex:
         self._by_import_last: dict[str, list[tuple[ModuleIndex, str]]] | None = None
         self._objectives: list[tuple[ModuleIndex, Objective]] | None = None
         self._bases_of: dict[str, frozenset[str]] = {}
+        # ``self.x`` fitted or trained on a batch in a method: the classes doing so, by receiver.
+        self._self_trained: dict[str, set[str]] | None = None
         for module in self.modules:
             if module.stars:
                 self._inherit_imports(module, set())
@@ -291,7 +293,31 @@ class ProjectIndex:
                         loss_weights=None if "loss_weights" in given else site.loss_weights,
                         positional=(),
                     )
+                if site.idle and self._trained_in_family(site):
+                    site = dataclasses.replace(site, idle=False)
                 yield ResolvedCompile(module.path, site, self.resolve_model(site.model))
+
+    def _trained_in_family(self, site: CompileSite) -> bool:
+        """Whether ``self.model``, compiled in a method and left idle by its own class, is fitted
+        or trained on a batch by a method of a class it derives from or that derives from it
+        (``BaseNN.train`` runs ``self.model.fit`` for each subclass's ``build``)."""
+        if site.receiver is None or not site.receiver.startswith("self."):
+            return False
+        cls = site.scope.rpartition(".")[0]
+        if cls not in self.classes:
+            return False
+        if self._self_trained is None:
+            self._self_trained = {}
+            for module in self.modules:
+                for scope, receiver, _ in module.trainings:
+                    owner = scope.rpartition(".")[0]
+                    if receiver.startswith("self.") and owner in self.classes:
+                        self._self_trained.setdefault(receiver, set()).add(owner)
+        trainers = self._self_trained.get(site.receiver, set())
+        return any(
+            trainer in self._ancestors(cls) or cls in self._ancestors(trainer)
+            for trainer in trainers
+        )
 
     def own_compile(self, site: CompileSite) -> bool:
         """Whether the model compiled here is of a project class that defines ``compile`` itself
