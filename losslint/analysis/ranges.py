@@ -617,6 +617,19 @@ def _literal_zero(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == 0
 
 
+# The keywords that name a tensor op's input (``value=`` of ``convert_to_tensor``, ``x=`` of
+# ``log``, ``input_tensor=`` of TF 1's reductions, ``t=`` of ``clip_by_value``).
+_PRIMARY_KEYWORDS: Final = ("x", "value", "input", "tensor", "input_tensor", "a", "t", "features")
+
+
+def _primary_keyword(node: ast.Call) -> ast.expr | None:
+    """The input of a call that gives it by keyword and has no positional argument."""
+    if node.args:
+        return None
+    given = {k.arg: k.value for k in node.keywords if k.arg is not None}
+    return next((given[k] for k in _PRIMARY_KEYWORDS if k in given), None)
+
+
 def _callee_name(node: ast.Call) -> str:
     """The last name of what ``node`` calls (``nanmean`` of ``np.nanmean``), else ""."""
     func = node.func
@@ -2036,8 +2049,11 @@ class RangeAnalysis:
             and self._method(total.func, frame) is not None
         ):
             summed = total.func.value  # ``y_pred / y_pred.sum(dim=-1, keepdim=True)`` (torch)
-        elif total.args and self._call_name(total.func, frame) in ("sum", "reduce_sum"):
-            summed = total.args[0]
+        elif self._call_name(total.func, frame) in ("sum", "reduce_sum"):
+            given = total.args[0] if total.args else _primary_keyword(total)
+            if given is None:
+                return False
+            summed = given
         else:
             return False
         return _key(self._source(summed, frame)) == _key(self._source(numerator_node, frame))
@@ -2346,11 +2362,14 @@ class RangeAnalysis:
             return self._where(node, frame, depth)
         if op == "cond":
             return self._cond(node, frame, depth)
-        values = self._args(node, frame, depth)
+        # ``tf.convert_to_tensor(value=1e-7, ...)``, ``tf.math.log(x=p)``: the input by keyword.
+        primary = _primary_keyword(node)
+        values = self._args(node, frame, depth, primary)
         if op == "sanitize":
             self._handled(values[0] if values else None)
             return None
-        result = self._apply(op, node, list(node.args), values, frame)
+        args = list(node.args) if primary is None else [primary]
+        result = self._apply(op, node, args, values, frame)
         return _carry(result, *values)
 
     def _logits_given(self, node: ast.Call, frame: _Frame, depth: int) -> None:
@@ -2641,10 +2660,16 @@ class RangeAnalysis:
                 if (entry[0].path, entry[0].span, entry[0].kind) not in pending
             ]
 
-    def _args(self, node: ast.Call, frame: _Frame, depth: int) -> list[Range | None]:
+    def _args(
+        self, node: ast.Call, frame: _Frame, depth: int, primary: ast.expr | None = None
+    ) -> list[Range | None]:
+        """The ranges of the positional arguments (or of ``primary``, the input given by
+        keyword to a call without them); the keywords are evaluated for what they report."""
         ranges = [self.expr(a, frame, depth + 1) for a in node.args]
         for keyword in node.keywords:
-            self.expr(keyword.value, frame, depth + 1)
+            value = self.expr(keyword.value, frame, depth + 1)
+            if keyword.value is primary:
+                ranges.append(value)
         return ranges
 
     def _keyword(
