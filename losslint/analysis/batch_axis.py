@@ -203,9 +203,9 @@ def _eager_branch(test: ast.expr) -> int | None:
         return 0
     if last == "isinstance" and len(test.args) == 2:
         kinds = test.args[1].elts if isinstance(test.args[1], ast.Tuple) else [test.args[1]]
-        found = [names.dotted(k) for k in kinds]
+        found = [names.dotted(k) or [] for k in kinds]
         if found and all(
-            f and ".".join(f[-2:]) in _EAGER_CLASSES or f and f[-1] in _EAGER_CLASSES for f in found
+            f and (f[-1] in _EAGER_CLASSES or ".".join(f[-2:]) in _EAGER_CLASSES) for f in found
         ):
             return 0
     if (
