@@ -711,7 +711,9 @@ class BatchAxis:
             self._bind(node.target, value, None, frame, augmented=True)
         elif isinstance(node, ast.Return):
             value = self._expr(node.value, frame) if node.value else CONST
-            if node.value is not None and value.kind in ("kept", "flat"):
+            # A term reduced over the batch, added to values that keep it or to values of
+            # unknown layout (a penalty from a method): one number shared by the batch either way.
+            if node.value is not None and value.kind in ("kept", "flat", "unknown"):
                 coupled = self._coupled(node.value, frame)
                 if coupled is not None:
                     value = replace(value, coupled=coupled)

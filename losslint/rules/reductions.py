@@ -95,6 +95,7 @@ def _trusted(definition: LossDef, origin: Reduction) -> bool:
 
 def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
     found = _reduced(context, "mean")
+    reported: set[str] = set()
     for definition, _ in _losses(context):
         entry = found.get(definition.qualname)
         origins = [] if entry is None or entry[1].via in found else [entry[1]]
@@ -103,6 +104,8 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
         for term in _reducing_terms(context, definition):
             if all(o.span != term.span for o in origins):
                 origins.append(term)
+        if origins:
+            reported.add(definition.qualname)
         # The unsafe fix adds axis=-1 to every reducing term or to none.
         fixable = all(o.fixable for o in origins)
         for origin in origins:
@@ -131,11 +134,14 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
                 f"class_weight and masks silently become one global scale; {advice}",
                 fix=axis_fix(origin.span) if fixable else None,
             )
-    yield from _coupled(context, "mean", found)
+    yield from _coupled(context, "mean", found, frozenset(reported))
 
 
 def _coupled(
-    context: RuleContext, kind: str, found: dict[str, tuple[LossDef, Reduction]]
+    context: RuleContext,
+    kind: str,
+    found: dict[str, tuple[LossDef, Reduction]],
+    reported: frozenset[str] = frozenset(),
 ) -> Iterator[Finding]:
     """A loss that returns per-sample values plus a term reduced over the batch
     (``-log(jaccard_over_batch) + binary_crossentropy``): the value has a batch axis, but
@@ -143,8 +149,8 @@ def _coupled(
     reported for reducing the batch (``bce + dice_loss``: dice_loss is reported)."""
     seen: set[tuple[str, int, int]] = set()
     for definition, value in _losses(context):
-        if value.coupled is None or value.coupled[0] != kind:
-            continue
+        if value.coupled is None or value.coupled[0] != kind or definition.qualname in reported:
+            continue  # (a loss reported for reducing the batch has its terms reported there)
         origin = value.coupled[1]
         key = (origin.path, origin.span.line, origin.span.column)
         if origin.via in found or key in seen or not _trusted(definition, origin):
@@ -157,12 +163,17 @@ def _coupled(
             )
         else:
             effect = "that term grows with the batch size, and the gradient with it"
+        added = (
+            "adds to its other terms (whether they keep the batch axis or not)"
+            if value.kind == "unknown"
+            else "adds to its per-sample values"
+        )
         yield Finding(
             origin.path,
             origin.span,
-            f"{_name(definition)} {_as_loss(definition)} and adds to its per-sample values a "
-            f"term that reduces away the batch axis with {origin.how}: {effect}; compute the "
-            "term per sample (over every axis but 0)",
+            f"{_name(definition)} {_as_loss(definition)} and {added} a term that reduces away "
+            f"the batch axis with {origin.how}: {effect}; compute the term per sample (over "
+            "every axis but 0)",
         )
 
 
@@ -173,6 +184,7 @@ def _as_loss(definition: LossDef) -> str:
 
 
 _MEANS: Final = frozenset({"mean", "reduce_mean"})
+_SUMS: Final = frozenset({"sum", "reduce_sum"})
 _RESHAPES: Final = frozenset({"reshape", "flatten", "batch_flatten", "ravel", "squeeze"})
 
 
@@ -185,9 +197,12 @@ def _reshapes(node: ast.expr) -> bool:
     )  # fmt: skip
 
 
-def _reducing_terms(context: RuleContext, definition: LossDef) -> list[Reduction]:
-    """The inline terms of a joint loss written as a mean without ``axis`` over y_true and
-    y_pred (``K.mean(K.square(y_true - y_pred))``): each averages the batch away."""
+def _reducing_terms(
+    context: RuleContext, definition: LossDef, kind: str = "mean"
+) -> list[Reduction]:
+    """The inline terms of a joint loss written as a mean (``kind`` "sum": a sum) without
+    ``axis`` over y_true and y_pred (``K.mean(K.square(y_true - y_pred))``): each reduces the
+    batch away."""
     body = loss_body(context.project, definition)
     terms = body.terms() if body is not None else None
     if not terms or sum(t.is_loss for t in terms) < 2 or body is None:
@@ -202,11 +217,12 @@ def _reducing_terms(context: RuleContext, definition: LossDef) -> list[Reduction
         if call is None or len(call.args) != 1 or call.keywords:
             continue
         name = names.qualify(call.func, module.imports) or ""
-        if name.rpartition(".")[2] not in _MEANS or _reshapes(call.args[0]):
+        wanted = _MEANS if kind == "mean" else _SUMS
+        if name.rpartition(".")[2] not in wanted or _reshapes(call.args[0]):
             continue  # a flattened tensor: the value's own analysis explains it
         how = f"{unparse(call.func)}(...) without axis (the term {term.written})"
         span = node_span(call, module.lines)
-        found.append(Reduction(definition.path, span, how, "mean", fixable=True))
+        found.append(Reduction(definition.path, span, how, kind, fixable=kind == "mean"))
     return found
 
 
@@ -225,18 +241,26 @@ def check_batch_summed_loss(context: RuleContext) -> Iterator[Finding]:
     found = _reduced(context, "sum")
     yield from _coupled(context, "sum", found)
     reported: set[tuple[str, int, int]] = set()
-    for definition, origin in found.values():
-        if origin.via in found:
+    for definition, first in found.values():
+        if first.via in found:
             continue
-        reported.add((origin.path, origin.span.line, origin.span.column))
-        yield Finding(
-            origin.path,
-            origin.span,
-            f"{_name(definition)} sums over the batch axis with {origin.how}: the loss and its "
-            "gradient grow with the batch size, so batch_size silently changes the effective "
-            "learning rate and the balance with other losses; average over the batch, or "
-            "return one value per sample and let Keras reduce",
-        )
+        # A joint loss: every term that sums the batch, not only the one the value's analysis
+        # followed, so that the fix leaves no term batch-summed.
+        origins = [first]
+        origins += [t for t in _reducing_terms(context, definition, "sum") if t.span != first.span]
+        for origin in origins:
+            key = (origin.path, origin.span.line, origin.span.column)
+            if key in reported:
+                continue
+            reported.add(key)
+            yield Finding(
+                origin.path,
+                origin.span,
+                f"{_name(definition)} sums over the batch axis with {origin.how}: the loss and "
+                "its gradient grow with the batch size, so batch_size silently changes the "
+                "effective learning rate and the balance with other losses; average over the "
+                "batch, or return one value per sample and let Keras reduce",
+            )
     # A training objective (TF1 minimize, tape.gradient) summed over a batched input.
     for trained in context.batch_axis.trained():
         value, where = trained.value, trained.value.origin
