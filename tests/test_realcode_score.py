@@ -196,7 +196,7 @@ def test_verdicts_and_sites_refer_to_pinned_repositories_and_are_unique() -> Non
     # Two findings may share a line and a code (log(p) and log(1 - p)); not two identical verdicts.
     keys = [(v.repo, v.path, v.line, v.code, v.reason) for v in verdicts]
     assert len(keys) == len(set(keys))
-    site_keys = [(s.repo, s.path, s.line, s.code) for s in sites]
+    site_keys = [(s.repo, s.path, s.cell, s.line, s.code) for s in sites]  # a notebook: by cell
     assert len(site_keys) == len(set(site_keys))
     assert {s.source for s in sites} <= {"read", "dataset"}
 

@@ -225,6 +225,19 @@ def _text(node: ast.AST, limit: int = 40) -> str:
         return "..."
 
 
+# Tensors of one repeated number (``K.zeros_like(y_pred[..., :1])``, the loss of an output
+# that is not trained): the same number for every sample.
+_FILLS: Final = frozenset({"zeros_like", "ones_like", "zeros", "ones", "fill", "full", "full_like"})
+
+
+def _filled(node: ast.expr | None) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return name in _FILLS
+
+
 def _short_call(node: ast.Call) -> str:
     return f"{_text(node.func, 30)}(...)"
 
@@ -1127,7 +1140,7 @@ class BatchAxis:
             else:
                 self._container_method(func, node, frame)
                 base = self._expr(func.value, frame)
-                if base.kind in TENSORS:
+                if base.kind in TENSORS or (base.kind == "unknown" and func.attr in _MEAN_OPS):
                     return self._tensor_method(func.attr, base, node, frame)
                 if base.kind == "lossobj":
                     callee = base if func.attr == "call" else UNKNOWN
@@ -1410,8 +1423,8 @@ class BatchAxis:
         frame: _Frame,
         axis_missing: bool,
     ) -> Batch:
-        if value.kind in ("const", "shape"):
-            return CONST
+        if value.kind in ("const", "shape") or _filled(_argument(node, 0, ("input_tensor", "x"))):
+            return CONST  # a reduction of one repeated number is that number, whatever the batch
         if value.kind in REDUCED:
             return value
         if value.kind not in ("kept", "flat"):
@@ -1489,6 +1502,21 @@ class BatchAxis:
         if attr == "numpy":
             self._effect(frame, "numpy", node, ".numpy()")
         reduction = attr in _SUM_OPS or attr in _MEAN_OPS or attr in _OTHER_REDUCTIONS
+        if (
+            base.kind == "unknown"
+            and attr in _MEAN_OPS
+            and not node.args
+            and not node.keywords
+            and isinstance(node.func, ast.Attribute)
+            and self._from_batch(node.func.value, frame)
+        ):
+            # ``-dist.log_prob(y_true).mean()`` (a torch distribution of the prediction): a
+            # value made from the batch, averaged whole, as ``ops.mean`` of it is (_reduce).
+            receiver = node.func.value
+            of = _short_call(receiver) if isinstance(receiver, ast.Call) else _text(receiver, 30)
+            how = f".{attr}() without axis of {of}"
+            origin = Reduction(frame.path, self._span(node, frame), how, "mean", shapeless=True)
+            return _reduced(0, origin=origin)
         if base.kind not in ("kept", "flat"):
             return base if attr in _TENSOR_METHODS_PASS or reduction else UNKNOWN
         if reduction:

@@ -573,6 +573,8 @@ class _Walker:
         if depth > _MAX_DEPTH:
             return None
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Sub)):
+            if self._label_halves(expr):
+                return self._atomic(expr)  # one loss, written one label value at a time
             left = self.terms(expr.left, depth + 1)
             right = self.terms(expr.right, depth + 1)
             if left is None or right is None:
@@ -629,6 +631,93 @@ class _Walker:
                     )
                 ]
         return self._atomic(expr)
+
+    def _label_halves(self, expr: ast.expr) -> bool:
+        """A sum whose every part is multiplied by the label or by its complement, both
+        present: ``y * log(p) + (1 - y) * log(1 - p)``, a focal loss's ``pos + neg``, a
+        contrastive loss's ``(1 - y) / 2 * d**2 + y / 2 * max(0, m - d)**2``. Each sample's
+        label selects its half, so the halves are one loss, not terms to track apart."""
+        parts = list(_additive_parts(expr))
+        gates = {self._gate(part, 0) for part in parts}
+        return len(parts) >= 2 and gates == {"label", "complement"}
+
+    def _gate(self, expr: ast.expr, depth: int) -> str | None:
+        """``label`` or ``complement`` when ``expr`` is a product with the label (y_true) or
+        with ``1 - label`` among its factors (through negation, scaling and local names)."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Name) and expr.id in self.assigned and expr.id != self.pair[0]:
+            return self._gate(self.assigned[expr.id], depth + 1)
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
+            return self._gate(expr.operand, depth + 1)
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Mult, ast.Div)):
+            found = {self._factor(expr.left, depth + 1), self._gate(expr.left, depth + 1)}
+            if isinstance(expr.op, ast.Mult):
+                found |= {self._factor(expr.right, depth + 1), self._gate(expr.right, depth + 1)}
+            found.discard(None)
+            return found.pop() if len(found) == 1 else None
+        # ``K.sum(alpha * K.pow(1 - pt_1, g) * K.log(pt_1))`` with ``pt_1 = where(equal(y_true,
+        # 1), y_pred, ones_like(y_pred))``: the prediction where the label is 1 (a focal loss).
+        found = {self._selected(n.id) for n in ast.walk(expr) if isinstance(n, ast.Name)}
+        found.discard(None)
+        return found.pop() if len(found) == 1 else None
+
+    def _selected(self, name: str) -> str | None:
+        """``label`` or ``complement`` for a local bound to ``where(<label> == 1, ...)`` (or to
+        ``== 0``): the value where the label is 1 (or 0)."""
+        bound = self.assigned.get(name)
+        if not (isinstance(bound, ast.Call) and bound.args):
+            return None
+        callee = names.qualify(bound.func, self.scope.module.imports) or ""
+        if callee.rpartition(".")[2] not in ("where", "switch"):
+            return None
+        test = bound.args[0]
+        if isinstance(test, ast.Call) and len(test.args) == 2:
+            tested = names.qualify(test.func, self.scope.module.imports) or ""
+            if tested.rpartition(".")[2] != "equal":
+                return None
+            label, value = test.args
+        elif (
+            isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
+        ):
+            label, value = test.left, test.comparators[0]
+        else:
+            return None
+        if not self._is_label(label, 0):
+            return None
+        number = self.number(value)
+        return "label" if number == 1 else "complement" if number == 0 else None
+
+    def _factor(self, expr: ast.expr, depth: int) -> str | None:
+        """``label`` for y_true itself (also cast), ``complement`` for ``1 - y_true``."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
+            return self._factor(expr.operand, depth + 1)
+        if self._is_label(expr, depth):
+            return "label"
+        if (
+            isinstance(expr, ast.BinOp)
+            and isinstance(expr.op, ast.Sub)
+            and self.number(expr.left) == 1
+            and self._is_label(expr.right, depth)
+        ):
+            return "complement"
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div) and self.number(expr.right):
+            return self._factor(expr.left, depth + 1)
+        return None
+
+    def _is_label(self, expr: ast.expr, depth: int) -> bool:
+        if isinstance(expr, ast.Name):
+            if expr.id == self.pair[0]:
+                return True
+            bound = self.assigned.get(expr.id)
+            return bound is not None and depth < _MAX_DEPTH and self._is_label(bound, depth + 1)
+        if isinstance(expr, ast.Call) and expr.args:  # ``cast(y_true, "float32")``
+            name = names.qualify(expr.func, self.scope.module.imports) or ""
+            if name.rpartition(".")[2] in ("cast", "convert_to_tensor", "to_float"):
+                return self._is_label(expr.args[0], depth + 1)
+        return False
 
     def _product(self, left: ast.expr, right: ast.expr, depth: int) -> list[Term] | None:
         for factor, other in ((left, right), (right, left)):
@@ -834,6 +923,15 @@ class _Walker:
 
 
 _MISSING: Final = object()
+
+
+def _additive_parts(expr: ast.expr) -> Iterator[ast.expr]:
+    """The operands of a sum or difference, nested ones flattened."""
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Sub)):
+        yield from _additive_parts(expr.left)
+        yield from _additive_parts(expr.right)
+    else:
+        yield expr
 
 
 def _constant(expr: ast.expr, lookup: Lookup) -> object:

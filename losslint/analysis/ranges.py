@@ -2728,6 +2728,17 @@ class RangeAnalysis:
             if first is not None and first.diagonal:
                 return Range(1.0, INF)  # an identity matrix: its norm is sqrt(n) >= 1
             if (
+                first is None
+                and isinstance(first_node, ast.BinOp)
+                and isinstance(first_node.op, ast.Sub)
+            ):
+                # ``norm(twin1 - twin2)``: a distance, 0 for a pair of equal points (a siamese
+                # pair of one image), as ``sqrt(sum(square(a - b)))`` is.
+                first = Range(
+                    -INF, INF, reason=f"0 where {_text(first_node.left, 24)} and "
+                    f"{_text(first_node.right, 24)} are equal"
+                )  # fmt: skip
+            if (
                 self._gradient
                 and not self._numpy_call(node, frame)
                 and first is not None
