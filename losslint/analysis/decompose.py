@@ -671,18 +671,14 @@ class _Walker:
         callee = names.qualify(bound.func, self.scope.module.imports) or ""
         if callee.rpartition(".")[2] not in ("where", "switch"):
             return None
-        test = bound.args[0]
-        if isinstance(test, ast.Call) and len(test.args) == 2:
-            tested = names.qualify(test.func, self.scope.module.imports) or ""
-            if tested.rpartition(".")[2] != "equal":
-                return None
-            label, value = test.args
-        elif (
-            isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
-        ):
-            label, value = test.left, test.comparators[0]
-        else:
+        imports = self.scope.module.imports
+        operands = names.equality_operands(
+            bound.args[0],
+            lambda func: (names.qualify(func, imports) or "").rpartition(".")[2] == "equal",
+        )
+        if operands is None:
             return None
+        label, value = operands
         if not self._is_label(label, 0):
             return None
         number = self.number(value)

@@ -1894,16 +1894,12 @@ class RangeAnalysis:
 
     def _is_self_transpose(self, node: ast.expr, frame: _Frame) -> bool:
         """``equal(y, transpose(y))`` / ``y == y.T``: 1 on the diagonal, so its rows sum to ≥ 1."""
-        if isinstance(node, ast.Call) and len(node.args) == 2:
-            if self._call_name(node.func, frame) != "equal":
-                return False
-            left, right = node.args
-        elif (
-            isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)
-        ):
-            left, right = node.left, node.comparators[0]
-        else:
+        operands = names.equality_operands(
+            node, lambda func: self._call_name(func, frame) == "equal"
+        )
+        if operands is None:
             return False
+        left, right = operands
         return self._transposed(left, right, frame) or self._transposed(right, left, frame)
 
     def _transposed(self, value: ast.expr, other: ast.expr, frame: _Frame) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
 
 from losslint.index import folding
@@ -395,6 +395,18 @@ def held_name(expr: ast.AST) -> str | None:
         return expr.id
     attribute = self_attribute(expr)
     return f"self.{attribute}" if attribute is not None else None
+
+
+def equality_operands(
+    node: ast.expr, is_equal: Callable[[ast.expr], bool]
+) -> tuple[ast.expr, ast.expr] | None:
+    """The operands of ``equal(a, b)`` (a call whose function ``is_equal`` accepts) or of
+    ``a == b``; None for anything else."""
+    if isinstance(node, ast.Call) and len(node.args) == 2 and not node.keywords:
+        return (node.args[0], node.args[1]) if is_equal(node.func) else None
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq):
+        return node.left, node.comparators[0]
+    return None
 
 
 def dotted(expr: ast.expr) -> list[str] | None:

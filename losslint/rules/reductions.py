@@ -241,6 +241,15 @@ def check_batch_summed_loss(context: RuleContext) -> Iterator[Finding]:
     found = _reduced(context, "sum")
     yield from _coupled(context, "sum", found)
     reported: set[tuple[str, int, int]] = set()
+
+    def fresh(origin: Reduction) -> bool:
+        """Not reported yet (a helper's reduction reached from two losses is one site)."""
+        key = (origin.path, origin.span.line, origin.span.column)
+        if key in reported:
+            return False
+        reported.add(key)
+        return True
+
     for definition, first in found.values():
         if first.via in found:
             continue
@@ -248,11 +257,7 @@ def check_batch_summed_loss(context: RuleContext) -> Iterator[Finding]:
         # followed, so that the fix leaves no term batch-summed.
         origins = [first]
         origins += [t for t in _reducing_terms(context, definition, "sum") if t.span != first.span]
-        for origin in origins:
-            key = (origin.path, origin.span.line, origin.span.column)
-            if key in reported:
-                continue
-            reported.add(key)
+        for origin in filter(fresh, origins):
             yield Finding(
                 origin.path,
                 origin.span,
@@ -266,10 +271,8 @@ def check_batch_summed_loss(context: RuleContext) -> Iterator[Finding]:
         value, where = trained.value, trained.value.origin
         if value.kind != "sum" or value.count or where is None or where.via in found:
             continue
-        key = (where.path, where.span.line, where.span.column)
-        if key in reported:
+        if not fresh(where):
             continue
-        reported.add(key)
         yield Finding(
             where.path,
             where.span,
