@@ -280,16 +280,21 @@ def _symmetric(op: str, inner: ast.expr, sub: Callable[[ast.expr], str]) -> str:
 
 
 def weighted_sum(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, pair: tuple[str, str], scope: Scope
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    pair: tuple[str, str],
+    scope: Scope,
+    halves: bool = True,
 ) -> list[Term] | None:
-    """The terms of ``node``'s return value, or None when it is not a sum of two or more."""
+    """The terms of ``node``'s return value, or None when it is not a sum of two or more.
+    ``halves``: a loss written one label value at a time is one term (see _label_halves);
+    False keeps its parts apart (each may reduce the batch on its own)."""
     returned = _returned(node)
     if returned is None:
         return None
     assigned = _assignments(node.body)
     if scope.method:
         assigned.update(_self_assignments(node.body))
-    walker = _Walker(scope, assigned, pair, node)
+    walker = _Walker(scope, assigned, pair, node, halves)
     terms = walker.terms(returned, 0)
     if terms is None or len(terms) < 2:
         return None
@@ -541,10 +546,12 @@ class _Walker:
         assigned: dict[str, ast.expr],
         pair: tuple[str, str],
         node: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
+        halves: bool = True,
     ) -> None:
         self.scope = scope
         self.assigned = assigned
         self.pair = pair
+        self.halves = halves
         self.params: set[str] = set()
         self.defaults: dict[str, float] = {}
         if node is not None:
@@ -573,7 +580,7 @@ class _Walker:
         if depth > _MAX_DEPTH:
             return None
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Sub)):
-            if self._label_halves(expr):
+            if self.halves and self._label_halves(expr):
                 return self._atomic(expr)  # one loss, written one label value at a time
             left = self.terms(expr.left, depth + 1)
             right = self.terms(expr.right, depth + 1)
@@ -1004,8 +1011,8 @@ class Body:
     pair: tuple[str, str]
     scope: Scope
 
-    def terms(self) -> list[Term] | None:
-        return weighted_sum(self.node, self.pair, self.scope)
+    def terms(self, halves: bool = True) -> list[Term] | None:
+        return weighted_sum(self.node, self.pair, self.scope, halves)
 
     def unused(self) -> list[tuple[str, Term, ast.Assign]]:
         return unused_terms(self.node, self.pair, self.scope)

@@ -204,7 +204,8 @@ def _reducing_terms(
     ``axis`` over y_true and y_pred (``K.mean(K.square(y_true - y_pred))``): each reduces the
     batch away."""
     body = loss_body(context.project, definition)
-    terms = body.terms() if body is not None else None
+    # A focal loss's two halves each reduce the batch: both are terms here.
+    terms = body.terms(halves=False) if body is not None else None
     if not terms or sum(t.is_loss for t in terms) < 2 or body is None:
         return []
     module = body.scope.module
