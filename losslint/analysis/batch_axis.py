@@ -225,19 +225,6 @@ def _text(node: ast.AST, limit: int = 40) -> str:
         return "..."
 
 
-# Tensors of one repeated number (``K.zeros_like(y_pred[..., :1])``, the loss of an output
-# that is not trained): the same number for every sample.
-_FILLS: Final = frozenset({"zeros_like", "ones_like", "zeros", "ones", "fill", "full", "full_like"})
-
-
-def _filled(node: ast.expr | None) -> bool:
-    if not isinstance(node, ast.Call):
-        return False
-    func = node.func
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-    return name in _FILLS
-
-
 def _short_call(node: ast.Call) -> str:
     return f"{_text(node.func, 30)}(...)"
 
@@ -1423,8 +1410,11 @@ class BatchAxis:
         frame: _Frame,
         axis_missing: bool,
     ) -> Batch:
-        if value.kind in ("const", "shape") or _filled(_argument(node, 0, ("input_tensor", "x"))):
-            return CONST  # a reduction of one repeated number is that number, whatever the batch
+        # A reduction of one repeated number (``K.mean(K.zeros_like(y_pred))``, the loss of an
+        # output that is not trained) is that number, whatever the batch.
+        filled = names.filled_array(_argument(node, 0, ("input_tensor", "x")), frame.module.imports)
+        if value.kind in ("const", "shape") or filled:
+            return CONST
         if value.kind in REDUCED:
             return value
         if value.kind not in ("kept", "flat"):

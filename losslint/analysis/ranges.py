@@ -33,7 +33,12 @@ from losslint.analysis.references import (
     numpy_references,
     pure_numpy,
 )
-from losslint.analysis.wiring import CROSSENTROPY_FAMILIES, assign_losses, describe
+from losslint.analysis.wiring import (
+    CROSSENTROPY_FAMILIES,
+    LOGITS_SUBSTITUTED,
+    assign_losses,
+    describe,
+)
 from losslint.codec import chunk_statements
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
@@ -630,6 +635,13 @@ def _primary_keyword(node: ast.Call) -> ast.expr | None:
     return next((given[k] for k in _PRIMARY_KEYWORDS if k in given), None)
 
 
+def _tensor_params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[str]:
+    """The positional parameters of a loss but ``self`` and ``cls``: ``y_true``, ``y_pred``, ..."""
+    return [
+        a.arg for a in (*node.args.posonlyargs, *node.args.args) if a.arg not in ("self", "cls")
+    ]
+
+
 def _callee_name(node: ast.Call) -> str:
     """The last name of what ``node`` calls (``nanmean`` of ``np.nanmean``), else ""."""
     func = node.func
@@ -785,7 +797,7 @@ class RangeAnalysis:
         defaults.extend(args.defaults)
         pairs = list(zip(positional, defaults, strict=True))
         pairs += list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
-        tensors = [a.arg for a in positional if a.arg not in ("self", "cls")][:2]
+        tensors = _tensor_params(node)[:2]
         for arg, default in pairs:
             value = _number(default)
             if value is not None:
@@ -860,7 +872,7 @@ class RangeAnalysis:
         if arguments is None and not isinstance(node, ast.Lambda):
             positional = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
             everything = [*positional, *(a.arg for a in node.args.kwonlyargs)]
-            tensors = [a for a in positional if a not in ("self", "cls")]
+            tensors = _tensor_params(node)
             frame.params = frozenset(everything)
             frame.labels = frozenset(tensors[:1]) if len(tensors) >= 2 else frozenset()
         try:
@@ -898,8 +910,7 @@ class RangeAnalysis:
         """A compiled loss interpreted as Keras calls it: its ``y_pred`` is the model's output,
         so where every compile gives it an output ending in softmax or sigmoid, it says so."""
         output = self._compiled_output(qualname)
-        positional = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
-        tensors = [a for a in positional if a not in ("self", "cls")]
+        tensors = _tensor_params(node)
         if output is None or len(tensors) < 2:
             return
         given = env.get(tensors[1])
@@ -2378,41 +2389,33 @@ class RangeAnalysis:
             return
         loss, argument, keras = found
         value = self.expr(argument, frame, depth + 1)
+        # Keras's own crossentropies substitute the logits on TensorFlow (with a warning) when
+        # Keras made the activation; TensorFlow's ops never do (keras-facts §31).
+        substituted = f" ({LOGITS_SUBSTITUTED})" if keras else ""
+        undo = ", or use from_logits=False" if keras else ""
         if value is not None and value.compiled is not None and value.source:
             activation, where = value.compiled
-            if not self._first_squash(where, frame):
-                return
-            self._hazard(
-                "logits",
-                argument,
-                frame,
-                f"{_text(argument)} is {where}, which already ends in {activation}; {loss} "
-                f"takes it as logits and applies {activation} a second time"
-                + (" (silently on JAX and PyTorch; TensorFlow warns and substitutes the logits)"
-                   if keras else "")
-                + f", so the loss trains on a flattened objective; drop the output's "
-                f"{activation} and keep the logits"
-                + (", or use from_logits=False" if keras else ""),
-                nan=False,
-            )  # fmt: skip
+            if self._first_squash(where, frame):
+                self._hazard(
+                    "logits",
+                    argument,
+                    frame,
+                    f"{_text(argument)} is {where}, which already ends in {activation}; {loss} "
+                    f"takes it as logits and applies {activation} a second time{substituted}, "
+                    f"so the loss trains on a flattened objective; drop the output's "
+                    f"{activation} and keep the logits{undo}",
+                    nan=False,
+                )
             return
         if value is None or value.normalizer is None:
             return
-        # Keras's own crossentropies substitute the logits on TensorFlow (with a warning) when
-        # Keras made the activation; TensorFlow's ops never do (keras-facts §31).
-        where = (
-            " (silently on JAX and PyTorch; TensorFlow warns and substitutes the logits)"
-            if keras
-            else ""
-        )
         self._hazard(
             "logits",
             argument,
             frame,
             f"{_text(argument)} is a {value.normalizer} output, given to {loss} as logits: "
-            f"the loss applies {value.normalizer} a second time{where}, so it trains on a "
-            f"flattened objective; pass the values before the {value.normalizer}"
-            + (", or use from_logits=False" if keras else ""),
+            f"the loss applies {value.normalizer} a second time{substituted}, so it trains on a "
+            f"flattened objective; pass the values before the {value.normalizer}{undo}",
             nan=False,
         )
 

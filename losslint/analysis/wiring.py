@@ -43,6 +43,11 @@ CROSSENTROPY_FAMILIES: Final = {
     "SparseCategoricalCrossentropy": "sparse",
 }
 _PARTIAL: Final = frozenset({"functools.partial", "partial"})
+# What the backends do with a softmax or sigmoid output given to a Keras crossentropy as logits
+# (keras-facts §31): said by LL107 wherever it finds one.
+LOGITS_SUBSTITUTED: Final = (
+    "silently on JAX and PyTorch; TensorFlow warns and substitutes the logits"
+)
 
 
 @dataclass(frozen=True, slots=True)

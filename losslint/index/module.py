@@ -2389,16 +2389,12 @@ def _one_unit_softmax_layers(
                 break
 
 
-# Labels made of one constant: ``tf.ones_like(x)``, ``np.zeros((n, 1))``.
-_FILLED: Final = frozenset(
-    {"ones_like", "zeros_like", "ones", "zeros", "full", "full_like", "fill"}
-)
-# A call of one of those as written, or an import of one (maybe renamed): what makes a module
-# worth the walk (the words alone are in every other comment: "full", "ones").
+# A call of an array of one repeated number as written (names.filled_array), or an import of
+# one (maybe renamed): what makes a module worth the constant-label walk (the words alone are in
+# every other comment: "full", "ones").
 _FILLED_CALL: Final = re.compile(
     r"\b(?:ones|zeros|full|fill)(?:_like)?\s*\(|\bimport\b[^\n]*\b(?:ones|zeros|full|fill)"
 )
-_FILLED_HOMES: Final = frozenset({"tensorflow", "keras", "numpy", "jax"})
 
 
 def _constant_label_calls(
@@ -2420,7 +2416,7 @@ def _constant_label_calls(
                     objects[name] = objects.get(name, True) and made
         elif isinstance(node, ast.Call) and len(node.args) >= 2:
             first, second = node.args[:2]
-            if _filled(second, imports) and not _filled(first, imports):
+            if names.filled_array(second, imports) and not names.filled_array(first, imports):
                 calls.append(node)
     for call in calls:
         loss = names.asymmetric_loss(call, imports)
@@ -2435,15 +2431,6 @@ def _constant_label_calls(
                 folding.shortened(first, 32),
                 folding.shortened(second, 32),
             )
-
-
-def _filled(expr: ast.expr, imports: dict[str, str]) -> bool:
-    if not isinstance(expr, ast.Call):
-        return False
-    qualified = names.qualify(expr.func, imports)
-    if qualified is None:
-        return False
-    return qualified.rpartition(".")[2] in _FILLED and qualified.split(".")[0] in _FILLED_HOMES
 
 
 _GRAPH_ENDS: Final = frozenset({"output", "outputs", "input", "inputs"})

@@ -549,6 +549,26 @@ def imports_module(name: str, module: str) -> bool:
     return False
 
 
+# Arrays of one repeated number (``tf.ones_like(x)``, ``np.zeros((n, 1))``, ``ops.full(s, v)``),
+# by the libraries that make them.
+_FILLED: Final = frozenset(
+    {"ones_like", "zeros_like", "ones", "zeros", "full", "full_like", "fill"}
+)
+_FILLED_HOMES: Final = frozenset({"tensorflow", "keras", "numpy", "jax"})
+
+
+def filled_array(expr: ast.expr | None, imports: Mapping[str, str]) -> bool:
+    """Whether ``expr`` makes an array of one repeated number: constant labels
+    (``tf.ones_like(fake_output)``), the loss of an output that is not trained (``K.mean(
+    K.zeros_like(y_pred))``)."""
+    if not isinstance(expr, ast.Call):
+        return False
+    qualified = qualify(expr.func, imports)
+    if qualified is None:
+        return False
+    return qualified.rpartition(".")[2] in _FILLED and qualified.split(".")[0] in _FILLED_HOMES
+
+
 # Keras losses whose value changes when y_true and y_pred are exchanged: functions (in
 # ``keras.losses``, ``keras.metrics``, Keras 2's backend, Keras 1's ``objectives``) and classes.
 ASYMMETRIC_LOSSES: Final = frozenset(

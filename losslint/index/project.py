@@ -89,6 +89,7 @@ class ProjectIndex:
         self._bases_of: dict[str, frozenset[str]] = {}
         # ``self.x`` fitted or trained on a batch in a method: the classes doing so, by receiver.
         self._self_trained: dict[str, set[str]] | None = None
+        self._compiles: tuple[ResolvedCompile, ...] | None = None  # see compiles
         for module in self.modules:
             if module.stars:
                 self._inherit_imports(module, set())
@@ -278,7 +279,14 @@ class ProjectIndex:
             return None
         return _bind_params(model, ref.args, ref.kwargs)
 
-    def compiles(self) -> Iterator[ResolvedCompile]:
+    def compiles(self) -> tuple[ResolvedCompile, ...]:
+        """Every compile site with its model resolved (cached: rules and analyses each read
+        them)."""
+        if self._compiles is None:
+            self._compiles = tuple(self._resolved_compiles())
+        return self._compiles
+
+    def _resolved_compiles(self) -> Iterator[ResolvedCompile]:
         for module in self.modules:
             for site in module.compiles:
                 own = self._compiling_class(site)

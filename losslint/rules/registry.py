@@ -42,9 +42,9 @@ class RuleContext:
             if keras_flavour(m) == "keras2" or m.module.partition(".")[0] == "tf_keras"
         )
 
-    @cached_property
-    def compiles(self) -> list[ResolvedCompile]:
-        return list(self.project.compiles())
+    @property
+    def compiles(self) -> tuple[ResolvedCompile, ...]:
+        return self.project.compiles()
 
     @cached_property
     def hazards(self) -> list[Hazard]:

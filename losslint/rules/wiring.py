@@ -8,6 +8,7 @@ from typing import Final
 
 from losslint.analysis import ops
 from losslint.analysis.wiring import (
+    LOGITS_SUBSTITUTED,
     assign_losses,
     assign_metrics,
     crossentropy,
@@ -696,9 +697,8 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
                     rc.path,
                     ce.span,
                     f"{ce.label} on {where}, which already applies {activation}: the {kind} "
-                    f"applies {activation} a second time (silently on JAX and PyTorch; TensorFlow "
-                    "warns and substitutes the logits); drop the output activation or use "
-                    "from_logits=False",
+                    f"applies {activation} a second time ({LOGITS_SUBSTITUTED}); drop the output "
+                    "activation or use from_logits=False",
                 )
             elif ce.from_logits is False and activation in names.NON_PROBABILITY_ACTIVATIONS:
                 if (
