@@ -32,7 +32,15 @@ from losslint.codec import chunk_statements, plain_statements
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.apis import is_keras_source
-from losslint.index.facts import Call, FunctionDef, LossDef, ModuleIndex, Value, iter_leaves
+from losslint.index.facts import (
+    Call,
+    FunctionDef,
+    LossDef,
+    ModuleIndex,
+    Objective,
+    Value,
+    iter_leaves,
+)
 from losslint.index.folding import shortened
 from losslint.index.positions import bound_names, flat_statements, node_span
 from losslint.index.project import ProjectIndex, partial_target
@@ -100,6 +108,7 @@ class Reduction:
     # number per batch for what Keras calls as fn(y_true, y_pred), but for a function only
     # named like a loss, whose callers may want that number, no evidence of a defect.
     shapeless: bool = False
+    loss_object: bool = False  # a loss object's call, which reduces the batch itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +130,9 @@ class Batch:
     # "kept"/"flat" returned as per-sample terms plus a term reduced over the batch
     # (``-log(jaccard_over_batch) + bce``): that term's kind ("mean" | "sum") and origin.
     coupled: tuple[str, Reduction] | None = None
+    # "mean" returned as a sum of terms that each reduce the batch (``dice_loss(y, p) +
+    # bce(y, p)``): every such term's origin, so that fixing one leaves none unreported.
+    terms: tuple[Reduction, ...] = ()
 
 
 CONST: Final = Batch("const")
@@ -174,6 +186,8 @@ class _Frame:
     # them is decided, as it is for every call that leaves them out (compile's).
     defaults: dict[str, object] = field(default_factory=dict)
     labels: dict[int, str] = field(default_factory=dict)  # probe id -> the name it is bound to
+    # The parameters' values on entry, before the body rebinds any (``gt = gather(gt)``).
+    entry: dict[str, Batch] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -454,6 +468,8 @@ class BatchAxis:
         self._effects: dict[tuple[str, Span, str], Effect] = {}
         self._results: dict[str, Batch] = {}
         self._assignments: dict[str, dict[str, list[ast.expr]]] = {}
+        self._later: dict[tuple[str, str], list[tuple[ast.expr, ModuleIndex, FunctionDef]]] = {}
+        self._class_methods: dict[str, list[str]] = {}
         self._derived: dict[str, dict[str, list[ast.expr]]] = {}  # see _derivations
         self._trained: list[Trained] | None = None
         self._differentiated: set[str] = set()
@@ -637,6 +653,7 @@ class BatchAxis:
             # ``def gather_channels(*xs): return xs``: the values given beyond the parameters.
             rest = args[len(params) - start :]
             frame.env[node.args.vararg.arg] = Batch("seq", items=tuple(rest))
+        frame.entry = dict(frame.env)
         passed = set(given) | set(params[start : start + (len(args) if args is not None else 2)])
         defaults = self._defaults.get(node)
         if defaults is None:
@@ -658,6 +675,8 @@ class BatchAxis:
             result = UNKNOWN  # helpers nested beyond Python's stack: unknown, never a crash
         finally:
             self._active.discard(function.qualname)
+        if not top and result.terms:
+            result = replace(result, terms=())  # its terms are its own, not its caller's
         self._memo[key] = result
         return result
 
@@ -679,6 +698,26 @@ class BatchAxis:
             ):
                 return value.kind, value.origin
         return None
+
+    def _reducing_terms(self, expr: ast.expr, frame: _Frame) -> tuple[Reduction, ...]:
+        """The origins of the terms of a returned sum (as :meth:`_coupled` reads it) that each
+        reduce the batch away, computed from it."""
+        terms = list(_additive_terms(expr))
+        if len(terms) < 2:
+            return ()
+        found = []
+        for term in terms:
+            value = self._expr(term, frame)
+            # Only a term computed from the batch: an orthogonality penalty on a kernel,
+            # ``mean(mean_squared_error(eye(n), W^T W))``, has no batch axis to lose.
+            if (
+                value.kind == "mean"
+                and value.origin is not None
+                and not value.count
+                and self._from_batch(term, frame)
+            ):
+                found.append(value.origin)
+        return tuple(found)
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -717,6 +756,10 @@ class BatchAxis:
                 coupled = self._coupled(node.value, frame)
                 if coupled is not None:
                     value = replace(value, coupled=coupled)
+            elif node.value is not None and value.kind == "mean":
+                terms = self._reducing_terms(node.value, frame)
+                if len(terms) > 1:
+                    value = replace(value, terms=terms)
             frame.returns.append(value)
         elif isinstance(node, ast.Expr):
             self._expr(node.value, frame)
@@ -1001,6 +1044,11 @@ class BatchAxis:
         while pending:
             for name in _value_names(pending.pop()):
                 if name in seen:
+                    # Read again where it is computed (``gt, pr = gather_channels(gt, pr)``):
+                    # from its value before, the batched parameter where it is one.
+                    entry = frame.entry.get(name)
+                    if entry is not None and entry.kind in ("kept", "flat"):
+                        return True
                     continue
                 seen.add(name)
                 known = frame.env.get(name)
@@ -1048,9 +1096,13 @@ class BatchAxis:
         return UNKNOWN
 
     def _self_attribute(self, cls: str | None, attr: str, frame: _Frame) -> Batch:
-        """``self.attr`` set once in ``__init__``/``build`` of the class or a project base."""
+        """``self.attr`` set once in ``__init__``/``build`` of the class or a project base, or,
+        where ``__init__`` sets it to None and the class's other methods give it its value (a
+        TF 1 model's ``self.input_data = None``, then ``tf.placeholder`` in
+        ``_create_placeholders``), what those give."""
         if cls is None:
             return CONST
+        slot = None
         for method in ("__init__", "build"):
             found = self._method(cls, method)
             if found is None:
@@ -1060,15 +1112,49 @@ class BatchAxis:
             if values is not None:
                 if len(values) != 1 or frame.depth > _MAX_DEPTH:
                     return UNKNOWN
-                outer = _Frame(
-                    module, function.qualname, cls, loss_code=False, depth=frame.depth + 1
-                )
-                for arg in _all_args(function.node):
-                    outer.env[arg.arg] = CONST
-                outer.env["self"] = Batch("self", target=cls)
-                return self._expr(values[0], outer)
+                if not _is_none(values[0]):
+                    return self._assigned_value(values[0], module, function, cls, frame)
+                slot = function.qualname.rpartition(".")[0]  # a slot another method fills
+                break
+        later = self._set_later(slot, attr) if slot is not None else []
+        if later:
+            value: Batch | None = None
+            for expr, module, function in later:
+                found_value = self._assigned_value(expr, module, function, cls, frame)
+                value = found_value if value is None else join(value, found_value)
+            assert value is not None
+            return value
         # Hyperparameters set from arguments, class attributes: no batch axis.
         return _named(attr, CONST)
+
+    def _assigned_value(
+        self, expr: ast.expr, module: ModuleIndex, function: FunctionDef, cls: str, frame: _Frame
+    ) -> Batch:
+        outer = _Frame(module, function.qualname, cls, loss_code=False, depth=frame.depth + 1)
+        for arg in _all_args(function.node):
+            outer.env[arg.arg] = CONST
+        outer.env["self"] = Batch("self", target=cls)
+        return self._expr(expr, outer)
+
+    def _set_later(self, cls: str, attr: str) -> list[tuple[ast.expr, ModuleIndex, FunctionDef]]:
+        """The values other than None that the methods of ``cls`` (but ``__init__`` and
+        ``build``) give ``self.attr``; empty where there are none, or more than three."""
+        key = (cls, attr)
+        if key not in self._later:
+            found: list[tuple[ast.expr, ModuleIndex, FunctionDef]] = []
+            if cls not in self._class_methods:
+                self._class_methods[cls] = [
+                    q for q in self.project.functions if q.rpartition(".")[0] == cls
+                ]
+            for qualname in self._class_methods[cls]:
+                if qualname.rpartition(".")[2] in ("__init__", "build"):
+                    continue
+                module, function = self.project.functions[qualname]
+                for value in _self_assignments(function.node).get(attr, ()):
+                    if not _is_none(value):
+                        found.append((value, module, function))
+            self._later[key] = found if len(found) <= 3 else []
+        return self._later[key]
 
     def _subscript(self, node: ast.Subscript, frame: _Frame) -> Batch:
         value = self._expr(node.value, frame)
@@ -1214,6 +1300,8 @@ class BatchAxis:
         frame: _Frame,
     ) -> Batch:
         """A helper's reduction, pointed at the call of the helper in the current function."""
+        if result.terms:
+            result = replace(result, terms=())  # a loss's own terms (one called in a step)
         origin = result.origin
         if origin is None or any(a.origin == origin for a in inputs):
             return result
@@ -1236,6 +1324,7 @@ class BatchAxis:
             self._span(node, frame),
             f"the loss object {label}, which reduces the batch itself",
             op,
+            loss_object=True,
         )
         return _reduced(1 if op == "sum" else 0, origin=origin)
 
@@ -1599,9 +1688,16 @@ class BatchAxis:
 
     def _objectives(self) -> Iterator[Trained]:
         sink = self._trained_sink
-        for module in self.project.modules:
+        # With the costs a TF 1 model class stores on ``self`` in one method and trains in
+        # another (``self.cost = -reduce_sum(...)``, then ``minimize(self.cost)``).
+        by_module: dict[str, tuple[ModuleIndex, list[Objective]]] = {}
+        for home, objective in self.project.objectives():
+            if objective.stored and self._overwritten(objective):
+                continue  # ``self.loss = per_sample`` then ``self.loss = -reduce_sum(self.loss)``
+            by_module.setdefault(home.path, (home, []))[1].append(objective)
+        for module, objectives in by_module.values():
             scopes: dict[str, dict[int, tuple[str, Span]]] = {}
-            for objective in module.objectives:
+            for objective in objectives:
                 if objective.perturbation:  # a sum over the batch is per-sample rows there
                     continue
                 if objective.untrained:  # a demonstration of a gradient: no batch, no training
@@ -1613,6 +1709,23 @@ class BatchAxis:
             for scope, probes in scopes.items():
                 self._interpret_scope(module, scope, probes)
         yield from sink
+
+    def _overwritten(self, objective: Objective) -> bool:
+        """Whether the method assigns the attribute a stored cost is assigned to again, later
+        in the same block: only the last value is trained."""
+        found = self.project.functions.get(objective.scope)
+        if found is None:
+            return False
+        for body in _blocks(found[1].node):
+            for index, statement in enumerate(body):
+                if isinstance(statement, ast.Assign) and statement.value is objective.node:
+                    held = {names.self_attribute(t) for t in statement.targets} - {None}
+                    return any(
+                        isinstance(later, ast.Assign)
+                        and held & {names.self_attribute(t) for t in later.targets}
+                        for later in body[index + 1 :]
+                    )
+        return False
 
     def _interpret_scope(
         self, module: ModuleIndex, scope: str, probes: dict[int, tuple[str, Span]]
@@ -1910,6 +2023,28 @@ def _bindings(body: list[ast.stmt]) -> dict[str, list[ast.expr]]:
             elif isinstance(statement, (ast.AugAssign, ast.For, ast.AsyncFor)):
                 found.setdefault(name, []).extend([statement.target, statement.target])
     return found
+
+
+def _blocks(node: ast.AST) -> Iterator[list[ast.stmt]]:
+    """Every list of statements in a function: its body and those of its compound statements
+    (not those of nested definitions)."""
+    pending: list[ast.AST] = [node]
+    while pending:
+        current = pending.pop()
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(current, name, None)
+            if not isinstance(block, list):
+                continue
+            statements = [s for s in block if isinstance(s, ast.stmt)]
+            if statements:
+                yield statements
+            for child in block:
+                if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    pending.append(child)
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _self_assignments(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, list[ast.expr]]:

@@ -476,7 +476,13 @@ class ProjectIndex:
                 LossDef(
                     inner_name,
                     "closure",
-                    frozenset(used or _named_roles(qualname) or _named_roles(inner_name)),
+                    frozenset(
+                        used
+                        or _named_roles(qualname)
+                        or _named_roles(inner_name)
+                        or _crossentropy_named(module, qualname)
+                        or _crossentropy_named(module, inner_name)
+                    ),
                     module.path,
                     module.module,
                     inner.span,
@@ -500,7 +506,11 @@ class ProjectIndex:
             # factory's ``box_loss`` and ``coord_loss``, which the returned loss adds up) is
             # a helper of the loss that calls it: judged through that loss, not by its name.
             helper = not used and qualname.rpartition(".")[0] in self.functions
-            by_name = _library_roles(module, qualname) or _named_roles(qualname)
+            by_name = (
+                library_roles(module, qualname)
+                or _named_roles(qualname)
+                or _crossentropy_named(module, qualname)
+            )
             out.append(
                 LossDef(
                     qualname,
@@ -953,6 +963,9 @@ PRED_NAMES: Final = frozenset(
         "pr",  # ``(gt, pr)``: segmentation_models and its ports
     }
 )
+# Words of a function's name that make it a loss by its name: "loss" anywhere, and the
+# crossentropy it computes in Keras code (see _crossentropy_named).
+_LOSS_WORDS: Final = ("loss", "crossentropy", "cross_entropy")
 _METRIC_WORDS: Final = (
     "metric",
     "accuracy",
@@ -990,7 +1003,7 @@ def unseen_function(qualname: str, module: str, params: Sequence[str]) -> bool:
     if name in _LOOKED_UP_METHODS:  # ``M.call`` could pass for the method of a class ``M``
         return False
     lowered = name.lower()
-    if "loss" in lowered or any(word in lowered for word in _METRIC_WORDS):
+    if any(word in lowered for word in (*_LOSS_WORDS, *_METRIC_WORDS)):
         return False
     return not any(p in TRUE_NAMES or p in PRED_NAMES for p in params)
 
@@ -1084,7 +1097,29 @@ _KERAS_ROOTS: Final = frozenset({"keras", "tensorflow", "tf_keras"})
 _OTHER_ROOTS: Final = frozenset({"torch", "jax", "flax"})
 
 
-def _library_roles(module: ModuleIndex, qualname: str) -> frozenset[str]:
+def _crossentropy_named(module: ModuleIndex, qualname: str) -> frozenset[str]:
+    """A ``(y_true, y_pred)`` function named for the crossentropy it computes
+    (``BinaryCrossEntropy``, ``weighted_binary_crossentropy``) in a module that uses Keras, or
+    that imports no tensor library at all (segmentation_models' functional module, whose
+    backend is handed in): a loss by its name. In a TensorFlow or PyTorch module without Keras
+    it is the graph's own helper (a TF 1 model's stop-token crossentropy, Edward's criticism),
+    whose caller wants the number it returns."""
+    name = qualname.rpartition(".")[2].lower()
+    if name.startswith("test") or not any(w in name for w in _LOSS_WORDS[1:]):
+        return frozenset()
+    targets = list(module.imports.values())
+    keras = any(
+        names.is_keras(names.canonical(t)) or t.split(".")[0] == "tf_keras" for t in targets
+    )
+    if keras or not any(t.split(".")[0] in _TENSOR_ROOTS for t in targets):
+        return frozenset({"loss"})
+    return frozenset()
+
+
+_TENSOR_ROOTS: Final = frozenset({"tensorflow", "torch", "jax", "flax", "numpy"})
+
+
+def library_roles(module: ModuleIndex, qualname: str) -> frozenset[str]:
     """A library loss: a public ``(y_true, y_pred)`` function, named neither like a loss nor
     like a coefficient or score, in a Keras/TensorFlow package's module named ``losses``
     (``dice``, ``tversky`` in ``keras_unet_collection/losses.py``): exports meant for compile."""

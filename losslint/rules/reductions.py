@@ -15,7 +15,7 @@ from losslint.index import names
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
 from losslint.index.folding import unparse
 from losslint.index.positions import node_span
-from losslint.index.project import loss_signature
+from losslint.index.project import library_roles, loss_signature
 from losslint.rules.registry import Finding, Rule, RuleContext
 
 
@@ -40,9 +40,15 @@ def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
     for definition in context.project.definitions():
         if "loss" not in definition.roles or definition.kind == "metric_class":
             continue
-        if not definition.used and definition.qualname in differentiated:
-            continue
         module = context.project.module_named(definition.module)
+        if (
+            not definition.used
+            and definition.qualname in differentiated
+            # A public loss of a package's losses module is meant for compile, even where the
+            # package's own training step calls it (astroNN's VAE step).
+            and not (module is not None and library_roles(module, definition.qualname))
+        ):
+            continue
         if not definition.used and module is not None and other_framework(module, definition):
             continue  # a PyTorch/JAX loss, for a training loop that expects a scalar
         if (
@@ -96,12 +102,15 @@ def _trusted(definition: LossDef, origin: Reduction) -> bool:
 def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
     found = _reduced(context, "mean")
     reported: set[str] = set()
-    for definition, _ in _losses(context):
+    for definition, value in _losses(context):
         entry = found.get(definition.qualname)
         origins = [] if entry is None or entry[1].via in found else [entry[1]]
+        # The other terms that reduce the batch (``dice_loss(y, p) + bce(y, p)``: the loss
+        # object), but those through a helper reported itself (``dice_loss``).
+        terms = [t for t in value.terms if t.via not in found] if entry is not None else []
         # A joint loss: every term that averages the batch away, not only the one the value's
         # analysis followed, so that the fix leaves no term batch-reduced.
-        for term in _reducing_terms(context, definition):
+        for term in [*_reducing_terms(context, definition), *terms]:
             if all(o.span != term.span for o in origins):
                 origins.append(term)
         if origins:
@@ -111,6 +120,11 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
         for origin in origins:
             if origin.via:
                 advice = f"make {origin.via.rpartition('.')[2]} return one value per sample"
+            elif origin.loss_object:
+                advice = (
+                    'create the loss object with reduction="none", which returns one value '
+                    "per sample"
+                )
             elif "flattened" in origin.how:
                 advice = "reduce each sample separately (axis=[1, 2, ...]) instead of a flat tensor"
             elif origin.per_sample:
@@ -125,7 +139,14 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
             else:
                 advice = "reduce over the non-batch axes only (axis=-1)"
             if len(origins) > 1:
-                advice += f" in each of its {len(origins)} batch-reducing terms"
+                advice += (
+                    f" in each of its {len(origins)} batch-reducing terms"
+                    if origin.fixable or all(not o.via and not o.loss_object for o in origins)
+                    else f" (one of its {len(origins)} batch-reducing terms)"
+                )
+            if entry is not None and entry[1].via in found and origin in terms:
+                helper = (entry[1].via or "").rpartition(".")[2]
+                advice += f"; its term {helper}(...) reduces the batch too (reported in {helper})"
             yield Finding(
                 origin.path,
                 origin.span,
