@@ -3168,9 +3168,11 @@ class RangeAnalysis:
         if not isinstance(node.func, ast.Name):
             return None
         made = self._named_value(node.func.id, frame)
+        module = frame.module
+        if made is None:  # ``def train_step(D, G, images)``: the model each call passes
+            made, module = self._passed_model(node.func.id, frame) or (None, module)
         if not isinstance(made, ast.Call):
             return None
-        module = frame.module
         target = names.qualify(made.func, module.imports)
         model = None
         if target in _MODEL_CLASSES:
@@ -3180,14 +3182,38 @@ class RangeAnalysis:
             model = self.project.resolve_model(ModelRef(factory=target))
         elif target is None and isinstance(made.func, ast.Name):
             found = self._resolve_function(module, made.func.id, None)
+            local = f"{module.module}.{made.func.id}"
             if found is not None:
                 model = self.project.resolve_model(ModelRef(factory=found[1]))
+            elif local in self.project.classes:  # a Keras model subclass of this module
+                model = self.project.resolve_model(ModelRef(factory=local))
         if model is None or len(model.outputs) != 1:
             return None
         activation = model.outputs[0].activation
         if activation not in ("softmax", "sigmoid"):
             return None
         return self._apply(activation, node, [], [None], frame)  # as a layer applying it
+
+    def _passed_model(self, name: str, frame: _Frame) -> tuple[ast.Call, ModuleIndex] | None:
+        """What makes the model that every call of this function passes for its parameter
+        ``name``, when each passes a module-level name bound once to the same constructor or
+        factory call (``discriminator = Discriminator()``, then ``train_step(discriminator,
+        ...)``); None otherwise."""
+        found = self.project.functions.get(frame.qualname)
+        if found is None or name not in found[1].params or name in frame.sources:
+            return None
+        param = Param(name, found[1].params.index(name), None)
+        made: tuple[ast.Call, ModuleIndex] | None = None
+        for module, argument in self.project.passed_arguments(frame.qualname, param):
+            if not isinstance(argument, ast.Name):
+                return None
+            value = _bound_once(module, argument.id)
+            if not isinstance(value, ast.Call):
+                return None
+            if made is not None and ast.dump(made[0].func) != ast.dump(value.func):
+                return None  # different models: no one activation
+            made = (value, module)
+        return made
 
     def _stored_call(self, cls: str, attribute: str) -> tuple[ast.Call, ModuleIndex] | None:
         """The one call whose result class ``cls`` stores in ``self.<attribute>`` in its

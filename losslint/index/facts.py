@@ -149,7 +149,7 @@ class Output:
 
 @dataclass(frozen=True, slots=True)
 class ModelFact:
-    kind: str  # "sequential" | "functional"
+    kind: str  # "sequential" | "functional" | "subclassed" (a keras.Model subclass's call)
     structure: str  # "single" | "list" | "dict"
     outputs: tuple[Output, ...]
     span: Span

@@ -663,6 +663,10 @@ class ModuleIndexer:
             ref = self._returned_model(scope)
             if ref is not None:
                 factories[qualname] = ref
+        for cls in self.classes:
+            ref = self._subclassed_model(cls)
+            if ref is not None:
+                factories[cls.qualname] = ref
         compiles = [site for scope in self.scopes for site in self._compile_sites(scope)]
         objectives = [
             objective
@@ -1970,6 +1974,32 @@ class ModuleIndexer:
     def _output(self, expr: ast.expr, scope: _Scope, line: float) -> Output:
         return self.tensor(expr, scope, line) or Output(None, None, None, self.span(expr))
 
+    def _subclassed_model(self, cls: ClassDef) -> ModelRef | None:
+        """A ``keras.Model`` subclass whose ``call`` returns one tensor of a known activation in
+        every ``return`` (``return self.out(x)`` with ``self.out = Dense(1, activation="sigmoid")``
+        in ``__init__``), and that trains as Keras does (no ``train_step`` or ``compute_loss`` of
+        its own): the model its constructor makes, as a factory's (``model = Discriminator()``,
+        then ``model.compile(...)`` or ``model(x)`` in a training step)."""
+        if not any(base in _MODEL_BASES for base in cls.bases):
+            return None
+        # Its own training step or loss computation may never compute a compiled loss (a
+        # depth-estimation model's ``train_step`` calling its ``calculate_loss``).
+        if any(f"{cls.qualname}.{name}" in self.function_scopes for name in _OWN_TRAINING):
+            return None
+        scope = self.function_scopes.get(f"{cls.qualname}.call")
+        if scope is None or not scope.returns:
+            return None
+        made = [self.tensor(value, scope, math.inf) for value in scope.returns]
+        first = made[0]
+        if first is None or first.activation is None:
+            return None
+        if any(m is None or m.activation != first.activation for m in made):
+            return None
+        # Units set from the constructor's parameters are not bound to its arguments here.
+        if isinstance(first.units, Param) or any(m.units != first.units for m in made if m):
+            first = dataclasses.replace(first, units=None)
+        return ModelRef(model=ModelFact("subclassed", "single", (first,), cls.span))
+
     def _returned_model(self, scope: _Scope) -> ModelRef | None:
         """The model a function returns, when it has one ``return`` (a factory)."""
         if len(scope.returns) != 1:
@@ -2281,6 +2311,11 @@ def _plausible_model(ref: ModelRef | None) -> bool:
         return True
     root = (ref.factory or "").split(".")[0]
     return bool(root) and root not in sys.stdlib_module_names
+
+
+# The bases that make a class a Keras model whose ``call`` computes its output.
+_MODEL_BASES: Final = frozenset({"keras.Model", "keras.models.Model"})
+_OWN_TRAINING: Final = ("train_step", "compute_loss", "test_step")
 
 
 def _may_build_model(call: ast.Call) -> bool:

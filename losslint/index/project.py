@@ -83,6 +83,7 @@ class ProjectIndex:
         # Bound methods used at compile sites → the constructor call of their instance.
         self.instances: dict[str, Call] = {}
         self._passed: dict[str, tuple[str, ...]] = {}
+        self._arguments: dict[str, tuple[tuple[ModuleIndex, ast.expr], ...]] = {}
         self._importer_cache: dict[str, list[ModuleIndex]] = {}
         self._by_import_last: dict[str, list[tuple[ModuleIndex, str]]] | None = None
         self._objectives: list[tuple[ModuleIndex, Objective]] | None = None
@@ -270,9 +271,13 @@ class ProjectIndex:
         if ref.factory is None:
             return None
         qualname = self._lookup(ref.factory)
-        if qualname is None or qualname not in self.functions:
+        if qualname is None:
             return None
-        module, _ = self.functions[qualname]
+        # A factory function, or a Keras model subclass whose constructor makes the model.
+        home = self.functions.get(qualname) or self.classes.get(qualname)
+        if home is None:
+            return None
+        module = home[0]
         inner = module.factories.get(qualname)
         model = self.resolve_model(inner, depth + 1)
         if model is None:
@@ -704,6 +709,26 @@ class ProjectIndex:
         self._passed[key] = tuple(dict.fromkeys(found))
         return self._passed[key]
 
+    def passed_arguments(
+        self, owner: str, param: Param
+    ) -> tuple[tuple[ModuleIndex, ast.expr], ...]:
+        """The expressions that calls of project function ``owner`` give for ``param``, with
+        the module each is written in (cached): a training step's ``train_step(discriminator,
+        generator, images)``. Only modules that can call it are read, as :meth:`passed` does."""
+        key = f"{owner}:{param.name}"
+        if key in self._arguments:
+            return self._arguments[key]
+        found: list[tuple[ModuleIndex, ast.expr]] = []
+        entry = self.functions.get(owner)
+        if entry is not None and not _is_method(owner, self.classes):
+            short = owner.rpartition(".")[2]
+            for module in self._importers(entry[0]):
+                if not any(f"{short}(" in line for line in module.lines):
+                    continue
+                found.extend((module, a) for a in self._arguments_given(module, owner, param))
+        self._arguments[key] = tuple(found)
+        return self._arguments[key]
+
     def _importers(self, home: ModuleIndex) -> list[ModuleIndex]:
         """``home`` and the modules importing it or a name of it (cached per module)."""
         found = self._importer_cache.get(home.module)
@@ -735,6 +760,12 @@ class ProjectIndex:
         return self._by_import_last
 
     def _arguments_passed(self, module: ModuleIndex, owner: str, param: Param) -> Iterator[str]:
+        for argument in self._arguments_given(module, owner, param):
+            target = self._named(argument, module)
+            if target is not None:
+                yield target
+
+    def _arguments_given(self, module: ModuleIndex, owner: str, param: Param) -> Iterator[ast.expr]:
         for node in ast.walk(module.tree):
             if not isinstance(node, ast.Call):
                 continue
@@ -746,9 +777,8 @@ class ProjectIndex:
                 argument = node.args[param.index]
                 if any(isinstance(a, ast.Starred) for a in node.args[: param.index + 1]):
                     argument = None
-            target = self._named(argument, module) if argument is not None else None
-            if target is not None:
-                yield target
+            if argument is not None:
+                yield argument
 
     def _named(self, expr: ast.expr, module: ModuleIndex) -> str | None:
         """The project or library name an expression spells (``losses.focal_tversky``, a
