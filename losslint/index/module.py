@@ -2081,6 +2081,8 @@ class ModuleIndexer:
         parts = names.dotted(receiver)
         if not parts or len(parts) > 2 or (len(parts) == 2 and parts[0] != "self"):
             return False
+        if isinstance(receiver, ast.Name) and self._trains_its_own_way(receiver, scope):
+            return True
         if len(parts) == 1:
             owner: str | None = scope.qualname
         else:  # ``self.generator``: its uses in every method of the class
@@ -2095,6 +2097,29 @@ class ModuleIndexer:
             and _used_after(root, parts, receiver.lineno)
             and self._idle_in(root, parts, 0)
         )
+
+    def _trains_its_own_way(self, receiver: ast.Name, scope: _Scope) -> bool:
+        """Whether ``receiver`` is bound to an instance of a class of this module whose own
+        ``train_step`` never computes the compiled loss (no ``self.compute_loss``,
+        ``self.compiled_loss``, ``self.loss`` call, nor ``super().train_step``): keras.io's
+        depth-estimation model, whose step calls its own ``calculate_loss``."""
+        binding = scope.resolve(receiver.id, receiver.lineno)
+        if not isinstance(binding, _Binding) or not isinstance(binding.value, ast.Call):
+            return False
+        func = binding.value.func
+        if not isinstance(func, ast.Name) or f"{self.module}.{func.id}" not in self._class_names:
+            return False
+        step = self._scope_nodes.get(f"{self.module}.{func.id}.train_step")
+        if not isinstance(step, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        for node in ast.walk(step):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                owner = node.func.value
+                if node.func.attr in _COMPILED_LOSS_USES and _is_name(owner, "self"):
+                    return False
+                if node.func.attr == "train_step" and isinstance(owner, ast.Call):
+                    return False  # ``super().train_step(data)``
+        return True
 
     def _idle_in(self, root: ast.AST, parts: list[str], depth: int) -> bool:
         parents: dict[int, ast.AST] = {}
@@ -2316,6 +2341,8 @@ def _plausible_model(ref: ModelRef | None) -> bool:
 # The bases that make a class a Keras model whose ``call`` computes its output.
 _MODEL_BASES: Final = frozenset({"keras.Model", "keras.models.Model"})
 _OWN_TRAINING: Final = ("train_step", "compute_loss", "test_step")
+# How a training step computes the loss given to compile.
+_COMPILED_LOSS_USES: Final = frozenset({"compute_loss", "compiled_loss", "loss"})
 
 
 def _may_build_model(call: ast.Call) -> bool:

@@ -370,6 +370,8 @@ def check_unreduced_loss(context: RuleContext) -> Iterator[Finding]:
     for rc in context.compiles:
         if rc.site.loss is None or rc.site.per_example:
             continue  # a DP-SGD optimizer needs each example's loss
+        if rc.site.idle:
+            continue  # never trained or evaluated with this loss
         for leaf in iter_leaves(rc.site.loss):
             if not isinstance(leaf, Call) or not _is_loss_class(context, leaf.func):
                 continue
