@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -469,7 +470,6 @@ class BatchAxis:
         self._results: dict[str, Batch] = {}
         self._assignments: dict[str, dict[str, list[ast.expr]]] = {}
         self._later: dict[tuple[str, str], list[tuple[ast.expr, ModuleIndex, FunctionDef]]] = {}
-        self._class_methods: dict[str, list[str]] = {}
         self._derived: dict[str, dict[str, list[ast.expr]]] = {}  # see _derivations
         self._trained: list[Trained] | None = None
         self._differentiated: set[str] = set()
@@ -675,8 +675,6 @@ class BatchAxis:
             result = UNKNOWN  # helpers nested beyond Python's stack: unknown, never a crash
         finally:
             self._active.discard(function.qualname)
-        if not top and result.terms:
-            result = replace(result, terms=())  # its terms are its own, not its caller's
         self._memo[key] = result
         return result
 
@@ -699,7 +697,7 @@ class BatchAxis:
                 return value.kind, value.origin
         return None
 
-    def _reducing_terms(self, expr: ast.expr, frame: _Frame) -> tuple[Reduction, ...]:
+    def _reduced_terms(self, expr: ast.expr, frame: _Frame) -> tuple[Reduction, ...]:
         """The origins of the terms of a returned sum (as :meth:`_coupled` reads it) that each
         reduce the batch away, computed from it."""
         terms = list(_additive_terms(expr))
@@ -757,7 +755,7 @@ class BatchAxis:
                 if coupled is not None:
                     value = replace(value, coupled=coupled)
             elif node.value is not None and value.kind == "mean":
-                terms = self._reducing_terms(node.value, frame)
+                terms = self._reduced_terms(node.value, frame)
                 if len(terms) > 1:
                     value = replace(value, terms=terms)
             frame.returns.append(value)
@@ -1102,7 +1100,7 @@ class BatchAxis:
         ``_create_placeholders``), what those give."""
         if cls is None:
             return CONST
-        slot = None
+        slot: tuple[str, ModuleIndex] | None = None
         for method in ("__init__", "build"):
             found = self._method(cls, method)
             if found is None:
@@ -1112,18 +1110,15 @@ class BatchAxis:
             if values is not None:
                 if len(values) != 1 or frame.depth > _MAX_DEPTH:
                     return UNKNOWN
-                if not _is_none(values[0]):
+                if not names.is_none(values[0]):
                     return self._assigned_value(values[0], module, function, cls, frame)
-                slot = function.qualname.rpartition(".")[0]  # a slot another method fills
+                # A slot another method of the class that sets it fills.
+                slot = function.qualname.rpartition(".")[0], module
                 break
-        later = self._set_later(slot, attr) if slot is not None else []
+        later = self._set_later(*slot, attr) if slot is not None else []
         if later:
-            value: Batch | None = None
-            for expr, module, function in later:
-                found_value = self._assigned_value(expr, module, function, cls, frame)
-                value = found_value if value is None else join(value, found_value)
-            assert value is not None
-            return value
+            given = [self._assigned_value(e, m, f, cls, frame) for e, m, f in later]
+            return functools.reduce(join, given)
         # Hyperparameters set from arguments, class attributes: no batch axis.
         return _named(attr, CONST)
 
@@ -1136,23 +1131,22 @@ class BatchAxis:
         outer.env["self"] = Batch("self", target=cls)
         return self._expr(expr, outer)
 
-    def _set_later(self, cls: str, attr: str) -> list[tuple[ast.expr, ModuleIndex, FunctionDef]]:
-        """The values other than None that the methods of ``cls`` (but ``__init__`` and
-        ``build``) give ``self.attr``; empty where there are none, or more than three."""
+    def _set_later(
+        self, cls: str, module: ModuleIndex, attr: str
+    ) -> list[tuple[ast.expr, ModuleIndex, FunctionDef]]:
+        """The values other than None that the methods of ``cls`` (defined in ``module``), but
+        ``__init__`` and ``build``, give ``self.attr``; empty where there are none, or more
+        than three."""
         key = (cls, attr)
         if key not in self._later:
-            found: list[tuple[ast.expr, ModuleIndex, FunctionDef]] = []
-            if cls not in self._class_methods:
-                self._class_methods[cls] = [
-                    q for q in self.project.functions if q.rpartition(".")[0] == cls
-                ]
-            for qualname in self._class_methods[cls]:
-                if qualname.rpartition(".")[2] in ("__init__", "build"):
-                    continue
-                module, function = self.project.functions[qualname]
-                for value in _self_assignments(function.node).get(attr, ()):
-                    if not _is_none(value):
-                        found.append((value, module, function))
+            found = [
+                (value, module, function)
+                for function in module.functions
+                if function.qualname.rpartition(".")[0] == cls
+                and function.qualname.rpartition(".")[2] not in ("__init__", "build")
+                for value in _self_assignments(function.node).get(attr, ())
+                if not names.is_none(value)
+            ]
             self._later[key] = found if len(found) <= 3 else []
         return self._later[key]
 
@@ -1301,7 +1295,7 @@ class BatchAxis:
     ) -> Batch:
         """A helper's reduction, pointed at the call of the helper in the current function."""
         if result.terms:
-            result = replace(result, terms=())  # a loss's own terms (one called in a step)
+            result = replace(result, terms=())  # its terms are its own, not its caller's
         origin = result.origin
         if origin is None or any(a.origin == origin for a in inputs):
             return result
@@ -2041,10 +2035,6 @@ def _blocks(node: ast.AST) -> Iterator[list[ast.stmt]]:
             for child in block:
                 if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                     pending.append(child)
-
-
-def _is_none(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _self_assignments(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, list[ast.expr]]:

@@ -3182,11 +3182,9 @@ class RangeAnalysis:
             model = self.project.resolve_model(ModelRef(factory=target))
         elif target is None and isinstance(made.func, ast.Name):
             found = self._resolve_function(module, made.func.id, None)
-            local = f"{module.module}.{made.func.id}"
-            if found is not None:
-                model = self.project.resolve_model(ModelRef(factory=found[1]))
-            elif local in self.project.classes:  # a Keras model subclass of this module
-                model = self.project.resolve_model(ModelRef(factory=local))
+            # A factory, else a Keras model subclass of this module (resolved alike).
+            factory = found[1] if found is not None else f"{module.module}.{made.func.id}"
+            model = self.project.resolve_model(ModelRef(factory=factory))
         if model is None or len(model.outputs) != 1:
             return None
         activation = model.outputs[0].activation

@@ -1581,7 +1581,7 @@ class ModuleIndexer:
             bindings = init.attributes.get(attribute, []) if init else []
             if len(bindings) != 1 or bindings[0].conditional or bindings[0].value is None:
                 return None
-            if _is_none(bindings[0].value) and len(found) > 1:
+            if names.is_none(bindings[0].value) and len(found) > 1:
                 return None  # ``self.cost = None``: a placeholder that other methods fill
             return bindings[0]
         return found[0]
@@ -1642,9 +1642,14 @@ class ModuleIndexer:
         graph's last layers returns, when each of its ``return`` statements gives the same
         output (its units, if they depend on a parameter, are not known)."""
         scope = self.function_scopes.get(f"{self.module}.{function}")
-        if scope is None or not scope.returns:
+        return self._agreed_output(scope, depth + 1) if scope is not None else None
+
+    def _agreed_output(self, scope: _Scope, depth: int = 0) -> Output | None:
+        """The output every ``return`` of a function gives, when they agree on its activation
+        (its units are not known where they differ or depend on a parameter); else None."""
+        if not scope.returns:
             return None
-        made = [self.tensor(value, scope, math.inf, depth + 1) for value in scope.returns]
+        made = [self.tensor(value, scope, math.inf, depth) for value in scope.returns]
         first = made[0]
         if first is None or any(m is None or m.activation != first.activation for m in made):
             return None
@@ -1987,18 +1992,11 @@ class ModuleIndexer:
         if any(f"{cls.qualname}.{name}" in self.function_scopes for name in _OWN_TRAINING):
             return None
         scope = self.function_scopes.get(f"{cls.qualname}.call")
-        if scope is None or not scope.returns:
+        # (Units set from the constructor's parameters are not bound to its arguments here.)
+        output = self._agreed_output(scope) if scope is not None else None
+        if output is None or output.activation is None:
             return None
-        made = [self.tensor(value, scope, math.inf) for value in scope.returns]
-        first = made[0]
-        if first is None or first.activation is None:
-            return None
-        if any(m is None or m.activation != first.activation for m in made):
-            return None
-        # Units set from the constructor's parameters are not bound to its arguments here.
-        if isinstance(first.units, Param) or any(m.units != first.units for m in made if m):
-            first = dataclasses.replace(first, units=None)
-        return ModelRef(model=ModelFact("subclassed", "single", (first,), cls.span))
+        return ModelRef(model=ModelFact("subclassed", "single", (output,), cls.span))
 
     def _returned_model(self, scope: _Scope) -> ModelRef | None:
         """The model a function returns, when it has one ``return`` (a factory)."""
@@ -2514,7 +2512,3 @@ def layer_graph_tensor(expr: ast.AST) -> bool:
 def _within(node: ast.AST, tree: ast.AST) -> bool:
     """Whether ``node`` is ``tree`` or one of its descendants."""
     return any(n is node for n in ast.walk(tree))
-
-
-def _is_none(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and node.value is None

@@ -389,6 +389,11 @@ def self_attribute(node: ast.AST) -> str | None:
     return None
 
 
+def is_none(node: ast.expr) -> bool:
+    """``None`` as written (``self.cost = None``, a slot another method fills)."""
+    return isinstance(node, ast.Constant) and node.value is None
+
+
 def held_name(expr: ast.AST) -> str | None:
     """How a value is held where it is bound and read back: ``loss`` or ``self.loss``."""
     if isinstance(expr, ast.Name):

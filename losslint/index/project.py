@@ -701,11 +701,10 @@ class ProjectIndex:
             named = self._named(default, home) if default is not None else None
             if named is not None:
                 found.append(named)
-            short = owner.rpartition(".")[2]
-            for module in self._importers(home):
-                if not any(f"{short}(" in line for line in module.lines):
-                    continue
-                found.extend(self._arguments_passed(module, owner, param))
+            for module, argument in self.passed_arguments(owner, param):
+                named = self._named(argument, module)
+                if named is not None:
+                    found.append(named)
         self._passed[key] = tuple(dict.fromkeys(found))
         return self._passed[key]
 
@@ -758,12 +757,6 @@ class ProjectIndex:
                         key = candidate.rpartition(".")[2]
                         self._by_import_last.setdefault(key, []).append((module, target))
         return self._by_import_last
-
-    def _arguments_passed(self, module: ModuleIndex, owner: str, param: Param) -> Iterator[str]:
-        for argument in self._arguments_given(module, owner, param):
-            target = self._named(argument, module)
-            if target is not None:
-                yield target
 
     def _arguments_given(self, module: ModuleIndex, owner: str, param: Param) -> Iterator[ast.expr]:
         for node in ast.walk(module.tree):
@@ -1125,6 +1118,7 @@ def _named_roles(qualname: str) -> frozenset[str]:
 _LOSS_MODULES: Final = frozenset({"losses", "loss"})
 _KERAS_ROOTS: Final = frozenset({"keras", "tensorflow", "tf_keras"})
 _OTHER_ROOTS: Final = frozenset({"torch", "jax", "flax"})
+_TENSOR_ROOTS: Final = _OTHER_ROOTS | {"tensorflow", "numpy"}
 
 
 def _crossentropy_named(module: ModuleIndex, qualname: str) -> frozenset[str]:
@@ -1144,9 +1138,6 @@ def _crossentropy_named(module: ModuleIndex, qualname: str) -> frozenset[str]:
     if keras or not any(t.split(".")[0] in _TENSOR_ROOTS for t in targets):
         return frozenset({"loss"})
     return frozenset()
-
-
-_TENSOR_ROOTS: Final = frozenset({"tensorflow", "torch", "jax", "flax", "numpy"})
 
 
 def library_roles(module: ModuleIndex, qualname: str) -> frozenset[str]:

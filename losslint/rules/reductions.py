@@ -138,10 +138,10 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
                 advice = "compute the sums per sample (axis=-1, or every axis but 0)"
             else:
                 advice = "reduce over the non-batch axes only (axis=-1)"
-            if len(origins) > 1:
+            if len(origins) > 1:  # the same advice for each term, or each its own
                 advice += (
                     f" in each of its {len(origins)} batch-reducing terms"
-                    if origin.fixable or all(not o.via and not o.loss_object for o in origins)
+                    if all(not o.via and not o.loss_object for o in origins)
                     else f" (one of its {len(origins)} batch-reducing terms)"
                 )
             if entry is not None and entry[1].via in found and origin in terms:
