@@ -173,6 +173,41 @@ def test_a_cell_that_does_not_parse_is_reported_and_the_other_cells_are_checked(
     assert changed == [2]  # the fixed loss; the unparsed cells are written back as they were
 
 
+def test_a_loss_written_again_in_a_later_cell_is_judged_where_each_compile_sees_it(
+    tmp_path: Path,
+) -> None:
+    # The first try is compiled and trained before the cell that fixes it: its findings are
+    # there to see; the fixed cell and the compile after it are silent.
+    cells = [
+        "import keras\nfrom keras import ops",
+        "def nll(y_true, y_pred):\n    return -ops.mean(y_true * ops.log(y_pred))",
+        "model = keras.Sequential(\n"
+        "    [keras.Input((4,)), keras.layers.Dense(3, activation='softmax')]\n"
+        ")\n"
+        "model.compile(loss=nll)",
+        "def nll(y_true, y_pred):\n"
+        "    return -ops.sum(y_true * ops.log(ops.clip(y_pred, 1e-7, 1.0)), axis=-1)",
+        "model.compile(loss=nll)",
+    ]
+    document = {
+        "cells": [
+            {"cell_type": "code", "metadata": {}, "source": text, "outputs": [],
+             "execution_count": None}
+            for text in cells
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }  # fmt: skip
+    (tmp_path / "try.ipynb").write_text(json.dumps(document))
+    found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    assert {(d["code"], d.get("cell"), d["line"]) for d in found} == {
+        ("LL201", 2, 2),
+        ("LL301", 2, 2),
+    }
+    assert all(d["message"].startswith(("nll ", "log of y_pred")) for d in found), found
+
+
 def test_a_broken_notebook_gives_ll000_and_the_run_goes_on(tmp_path: Path) -> None:
     (tmp_path / "broken.ipynb").write_text("{not json")
     done = run("check", ".", "--format", "json", cwd=tmp_path)

@@ -254,6 +254,27 @@ def test_factories_and_classes_with_required_arguments_are_skipped(tmp_path: Pat
     ]
 
 
+def test_a_definition_replaced_further_down_is_not_run(tmp_path: Path) -> None:
+    # Only the last ``def`` of a name can be imported; the first is judged statically alone.
+    (tmp_path / "losses.py").write_text(
+        "import keras\nfrom keras import ops\n\n\n"
+        "def gap_loss(y_true, y_pred):\n"
+        "    return ops.mean(ops.abs(y_true - y_pred))\n\n\n"
+        "def gap_loss(y_true, y_pred):\n"
+        "    return ops.mean(ops.abs(y_true - y_pred), axis=-1)\n"
+    )
+    plan = build_plan(_project(tmp_path), SETTINGS)
+    assert [p.label for p in plan.probes] == ["gap_loss"]
+    assert [(str(s), s.span.line, s.advice) for s in plan.skipped] == [
+        (
+            "gap_loss: its module defines the same name again below it, and only the last "
+            "definition can be imported",
+            5,
+            "give it a name of its own",
+        )
+    ]
+
+
 def test_module_root_for_packages(tmp_path: Path) -> None:
     assert module_root(tmp_path / "pkg" / "sub" / "mod.py", "pkg.sub.mod") == tmp_path
     assert module_root(tmp_path / "pkg" / "__init__.py", "pkg") == tmp_path

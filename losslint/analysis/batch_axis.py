@@ -977,7 +977,7 @@ class BatchAxis:
             elif scope in self.project.classes:
                 break  # class bodies are not enclosing scopes of their methods
             scope = scope.rpartition(".")[0]
-        qualified = f"{module.module}.{name}"
+        qualified = self.project.version_for(f"{module.module}.{name}", qualname)
         if qualified in self.project.functions:
             return Batch("function", target=qualified)
         if qualified in self.project.classes:

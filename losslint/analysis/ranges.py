@@ -3092,7 +3092,7 @@ class RangeAnalysis:
             local = frame.local_functions.get(func.id)
             if local is not None:
                 return frame.module, f"{frame.qualname}.{func.id}", local, True
-            found = self._resolve_function(frame.module, func.id, None)
+            found = self._resolve_function(frame.module, func.id, None, frame.qualname)
             if found is None:
                 found = self._called_object(func, frame)
         elif (
@@ -3356,13 +3356,15 @@ class RangeAnalysis:
         return owner, found, function.node
 
     def _resolve_function(
-        self, module: ModuleIndex, name: str, method_of: str | None
+        self, module: ModuleIndex, name: str, method_of: str | None, caller: str | None = None
     ) -> tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+        """The project function ``name`` denotes in ``module`` (a method of ``method_of``'s
+        class); ``caller``: the function whose code names it (see ProjectIndex.version_for)."""
         if method_of is not None:
             class_qualname = method_of.rpartition(".")[0]
             candidates = [f"{class_qualname}.{name}"]
         else:
-            candidates = [f"{module.module}.{name}"]
+            candidates = [self.project.version_for(f"{module.module}.{name}", caller)]
             imported = module.imports.get(name)
             if imported:
                 candidates.append(imported)

@@ -90,7 +90,7 @@ def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
         module = modules.get(definition.path)
         if module is None or isinstance(node, ast.ClassDef):
             continue
-        name = definition.qualname.rpartition(".")[2]
+        name = names.defined_name(definition.qualname)
         if (
             pure
             and pure_numpy(node, module.imports)
@@ -144,7 +144,7 @@ def other_framework(module: ModuleIndex, definition: LossDef) -> bool:
 def called_by_project(project: ProjectIndex, module: ModuleIndex, qualname: str) -> bool:
     """Whether the code of the project calls the function by its name (in its own module, or
     in one that imports it), not only defines it: then the project is its caller, not Keras."""
-    name = qualname.rpartition(".")[2]
+    name = names.defined_name(qualname)
     call = re.compile(rf"(?<![\w]){re.escape(name)}\s*\(")
     definition = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(")
     modules = [module, *(m for m in project.modules if qualname in m.imports.values())]

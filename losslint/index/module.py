@@ -616,6 +616,11 @@ class ModuleIndexer:
         self._calls: dict[str, list[tuple[ast.Call, _Scope]]] | None = None  # _calls_named
         # ``(function, parameter)`` → whether every call passes it 0/1 targets (_binary_argument).
         self._binary_params: dict[tuple[str, str], bool] = {}
+        # A function or class that its scope defines again further down (a notebook's loss
+        # written anew in a later cell): the suffix that keeps its name apart (see
+        # _note_redefinitions), and the name each such definition got, by (scope, name, line).
+        self._suffixes: dict[int, str] = {}
+        self._defined_at: dict[tuple[str, str, int], str] = {}
 
     # -- positions -------------------------------------------------------------------------
 
@@ -656,6 +661,7 @@ class ModuleIndexer:
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.top_level.add(stmt.name)
+        self._note_redefinitions(self.tree.body)
         _ScopeBuilder(module_scope, self._nested, self.call_lines).run(self.tree.body)
 
         factories: dict[str, ModelRef] = {}
@@ -1256,9 +1262,31 @@ class ModuleIndexer:
                 found[name] = number
         return found
 
+    def _note_redefinitions(self, body: list[ast.stmt]) -> None:
+        """Name apart each function or class of a module or function body that the body
+        defines again below it: ``loss#1`` for the first of two ``def loss``. Each is a
+        definition of its own, read by what runs between it and the next (a notebook's compile
+        in the cell after it); the last keeps the plain name, which is what an import or a call
+        at run time finds. A class body's methods are left alone (a property's setter)."""
+        defined: dict[str, list[ast.stmt]] = {}
+        for statement in flat_statements(body):
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined.setdefault(statement.name, []).append(statement)
+        for nodes in defined.values():
+            for number, node in enumerate(nodes[:-1], start=1):
+                self._suffixes[id(node)] = f"#{number}"
+
+    def _qualname(self, node: ast.stmt, name: str, parent: _Scope) -> str:
+        suffix = self._suffixes.get(id(node))
+        if suffix is None:
+            return f"{parent.qualname}.{name}"
+        qualname = f"{parent.qualname}.{name}{suffix}"
+        self._defined_at[(parent.qualname, name, node.lineno)] = qualname
+        return qualname
+
     def _nested(self, node: ast.AST, parent: _Scope) -> None:
         if isinstance(node, ast.ClassDef):
-            qualname = f"{parent.qualname}.{node.name}"
+            qualname = self._qualname(node, node.name, parent)
             self._class_names.add(qualname)
             self._scope_nodes[qualname] = node
             bases = []
@@ -1276,7 +1304,7 @@ class ModuleIndexer:
             ).run(node.body)
             return
         assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        qualname = f"{parent.qualname}.{node.name}"
+        qualname = self._qualname(node, node.name, parent)
         scope = self._scope(qualname, parent)
         args = node.args
         positional = [*args.posonlyargs, *args.args]
@@ -1292,6 +1320,7 @@ class ModuleIndexer:
         self.scopes.append(scope)
         self.function_scopes[qualname] = scope
         self._scope_nodes[qualname] = node
+        self._note_redefinitions(node.body)
         _ScopeBuilder(scope, self._nested, self.call_lines).run(node.body)
         returned = None
         for ret in scope.returns:
@@ -1492,21 +1521,23 @@ class ModuleIndexer:
         """A function defined (unconditionally, or in the branch ``line`` is in, before it) in
         an enclosing function: ``def loss(...)`` nested in the function that compiles it (also
         under ``if penalization:``, with ``loss = penalized_loss`` below it), or in a script's
-        ``if __name__ == "__main__":`` block (module level, but not a top-level statement)."""
+        ``if __name__ == "__main__":`` block (module level, but not a top-level statement).
+        Of a function or class defined again further down, the definition before ``line``."""
         current: _Scope | None = scope
         while current is not None:
             bindings = current.bindings.get(name)
             if bindings:
                 prior = [b for b in bindings if b.line < line]
-                qualname = f"{current.qualname}.{name}"
+                plain = f"{current.qualname}.{name}"
                 last = prior[-1] if prior else None
-                if (
-                    last is not None
-                    and (
-                        not last.conditional
-                        or (last.branch is not None and last.branch[0] <= line <= last.branch[1])
-                    )
-                    and qualname in self.function_scopes
+                if last is None or (
+                    last.conditional
+                    and not (last.branch is not None and last.branch[0] <= line <= last.branch[1])
+                ):
+                    return None
+                qualname = self._defined_at.get((current.qualname, name, last.line), plain)
+                if qualname in self.function_scopes or (
+                    qualname != plain and qualname in self._class_names
                 ):
                     return qualname
                 return None

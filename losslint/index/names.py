@@ -68,6 +68,13 @@ _MODEL_CLASSES: Final = {
 }
 
 
+def defined_name(qualname: str) -> str:
+    """The name a function or class is written with: the last part of its qualified name,
+    less the ``#1`` that sets apart one defined again below it (a notebook's loss written anew
+    in a later cell, see the module indexer)."""
+    return qualname.rpartition(".")[2].partition("#")[0]
+
+
 def canonical(full: str) -> str:
     """Map a fully qualified dotted name to its canonical form.
 

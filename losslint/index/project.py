@@ -145,6 +145,51 @@ class ProjectIndex:
         self._found[qualname] = found
         return found
 
+    @functools.cached_property
+    def _versions(self) -> dict[str, list[tuple[int, str]]]:
+        """Of each module-level name that its module defines more than once (``loss#1`` above
+        ``loss``, see the module indexer): each definition's line and qualified name, by the
+        qualified name of the last one."""
+        found: dict[str, list[tuple[int, str]]] = {}
+        for table in (self.functions, self.classes):
+            for qualname, (module, fact) in table.items():
+                rest = qualname[len(module.module) + 1 :]
+                if "#" in rest and "." not in rest:
+                    found.setdefault(qualname.partition("#")[0], []).append(
+                        (fact.span.line, qualname)
+                    )
+        for last, versions in found.items():
+            entry = self.functions.get(last) or self.classes.get(last)
+            if entry is not None:
+                versions.append((entry[1].span.line, last))
+            versions.sort()
+        return found
+
+    def version_for(self, qualname: str, caller: str | None) -> str:
+        """The definition a call from ``caller`` (a function of the same module) reaches by the
+        name of ``qualname``, where the module defines that name more than once: the last one
+        above the top-level definition that holds ``caller``. That is the one its cell of a
+        notebook runs with (``run_optimization`` calling the ``cross_entropy`` of the cell
+        before, before a later cell writes both anew). Else ``qualname``, the last."""
+        versions = self._versions.get(qualname) if caller is not None else None
+        if not versions or caller is None:
+            return qualname
+        module = qualname.rpartition(".")[0]
+        if not caller.startswith(module + "."):
+            return qualname
+        top = f"{module}.{caller[len(module) + 1 :].partition('.')[0]}"
+        entry = self.functions.get(top) or self.classes.get(top)
+        if entry is None or entry[0].module != module:
+            return qualname
+        return self._version_at(qualname, entry[1].span.line)
+
+    def _version_at(self, qualname: str, line: int) -> str:
+        """Of a name its module defines more than once, the definition last made above ``line``
+        (the last one where none is); ``qualname`` itself for any other."""
+        versions = self._versions.get(qualname)
+        before = [version for start, version in versions or () if start < line]
+        return before[-1] if before else qualname
+
     def module_named(self, name: str) -> ModuleIndex | None:
         """The module of exactly this dotted name (a definition's own module)."""
         return self._by_name.get(name)
@@ -720,7 +765,7 @@ class ProjectIndex:
         found: list[tuple[ModuleIndex, ast.expr]] = []
         entry = self.functions.get(owner)
         if entry is not None and not _is_method(owner, self.classes):
-            short = owner.rpartition(".")[2]
+            short = names.defined_name(owner)
             for module in self._importers(entry[0]):
                 if not any(f"{short}(" in line for line in module.lines):
                     continue
@@ -763,7 +808,11 @@ class ProjectIndex:
             if not isinstance(node, ast.Call):
                 continue
             callee = self._named(node.func, module)
-            if callee is None or self._lookup(callee) != owner:
+            target = self._lookup(callee) if callee is not None else None
+            if target is not None and target.startswith(module.module + "."):
+                # A name its module defines again: the call made below a definition runs it.
+                target = self._version_at(target, node.lineno)
+            if target != owner:
                 continue
             argument = next((k.value for k in node.keywords if k.arg == param.name), None)
             if argument is None and 0 <= param.index < len(node.args):

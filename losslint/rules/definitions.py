@@ -173,7 +173,7 @@ _DOTTED: Final = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 
 
 def _short(qualname: str) -> str:
-    return qualname.rpartition(".")[2]
+    return names.defined_name(qualname)
 
 
 def _function_name(context: RuleContext, qualname: str) -> str:

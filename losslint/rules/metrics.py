@@ -21,6 +21,7 @@ from losslint.analysis.decompose import (
 )
 from losslint.analysis.references import numpy_references
 from losslint.diagnostic import Severity
+from losslint.index import names
 from losslint.index.apis import is_keras_source
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
 from losslint.index.positions import node_span
@@ -53,7 +54,7 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             module = context.project.module_named(definition.module)
             lines = module.lines if module else []
             where = f" ({line_label(definition.path, lines, value.origin.span.line)})"
-        name = definition.qualname.rpartition(".")[2]
+        name = names.defined_name(definition.qualname)
         yield Finding(
             definition.path,
             definition.span,
@@ -205,7 +206,7 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
             )
             written = [ast_text for ast_text in _written_metrics(entries)]
             add = [*written, *dict.fromkeys(_suggestion(t) for t in untracked)]
-            name = definition.qualname.rpartition(".")[2]
+            name = names.defined_name(definition.qualname)
             named = "the loss function loss" if name == "loss" else f"the loss {name}"
             reported.add(definition.qualname)
             yield Finding(
@@ -245,7 +246,7 @@ def check_unused_loss_term(context: RuleContext) -> Iterator[Finding]:
         used = ""
         if isinstance(returned, ast.Return) and returned.value is not None:
             used = unparse(returned.value, 60)
-        name = definition.qualname.rpartition(".")[2]
+        name = names.defined_name(definition.qualname)
         for variable, _, statement in body.unused():
             yield Finding(
                 definition.path,

@@ -20,13 +20,13 @@ from losslint.rules.registry import Finding, Rule, RuleContext
 
 
 def _name(definition: LossDef) -> str:
-    short = definition.qualname.rpartition(".")[2]
+    short = names.defined_name(definition.qualname)
     if definition.kind == "loss_class":
         return f"{short}.call"
     if definition.kind == "closure" and definition.factory:
-        return f"{definition.factory.rpartition('.')[2]}.{short}"
+        return f"{names.defined_name(definition.factory)}.{short}"
     if definition.kind == "method":
-        return f"{definition.qualname.split('.')[-2]}.{short}"
+        return f"{names.defined_name(definition.qualname.rpartition('.')[0])}.{short}"
     return short
 
 

@@ -390,8 +390,8 @@ class _Run:
                 severity=rule.severity,
                 message=(
                     f"{not_run.label} was not run by --runtime: {not_run.why}; its runtime "
-                    "checks (RT101-RT106) did not apply, only the static rules did; compile it "
-                    "with constant arguments, or give its parameters defaults, to have it run"
+                    f"checks (RT101-RT106) did not apply, only the static rules did; "
+                    f"{not_run.advice} to have it run"
                 ),
                 path=not_run.path,
                 span=not_run.span,

@@ -26,7 +26,7 @@ from losslint.analysis.decompose import (
 from losslint.analysis.wiring import assign_losses, assign_metrics, crossentropy
 from losslint.config import RuntimeSettings
 from losslint.diagnostic import Span
-from losslint.index import keras_ids
+from losslint.index import keras_ids, names
 from losslint.index.facts import (
     Call,
     ClassDef,
@@ -119,6 +119,8 @@ class NotRun:
     why: str  # "needs margin", "its constructor arguments are not constants"
     path: str
     span: Span
+    # What would have it run (the advice of RT100).
+    advice: str = "compile it with constant arguments, or give its parameters defaults"
 
     def __str__(self) -> str:
         return f"{self.label}: {self.why}"
@@ -361,7 +363,17 @@ class _Planner:
         module = self.modules.get(definition.module)
         if module is None:
             return
-        short = definition.qualname.rpartition(".")[2]
+        short = _short(definition.qualname)
+        shadowed = (definition.factory or definition.qualname)[len(definition.module) :]
+        if "#" in shadowed:  # a definition that a later one of the same name replaces
+            self._not_run(
+                definition.qualname,
+                short,
+                "its module defines the same name again below it, and only the last "
+                "definition can be imported",
+                "give it a name of its own",
+            )
+            return
         captured = [name for name, _, _ in self.project.captured_tensors(definition)]
         if captured:
             # Its module builds the model at import, and the loss then reads placeholders.
@@ -442,7 +454,7 @@ class _Planner:
     ) -> tuple[Target, str, ast.ClassDef, tuple[JSON, ...], dict[str, JSON]] | None:
         """How the child gets a bound method: the instance's class called with the compile
         site's constant arguments (or its defaults), then the method read from it."""
-        short = definition.qualname.rpartition(".")[2]
+        short = _short(definition.qualname)
         owner = definition.qualname.rpartition(".")[0]
         label = f"{_short(owner)}.{short}"
         if instance is not None and instance.func is not None:
@@ -487,13 +499,14 @@ class _Planner:
         target = Target("call", owner, args, tuple(kwargs.items()), attribute=short)
         return target, label, cls[1].node, args, kwargs
 
-    def _not_run(self, qualname: str, label: str, why: str) -> None:
+    def _not_run(self, qualname: str, label: str, why: str, advice: str | None = None) -> None:
         """Record a loss that cannot be run, where its definition is."""
         found = self.project.functions.get(qualname) or self.project.classes.get(qualname)
         if found is None:
             return
         module, definition = found
-        self.result.skipped.append(NotRun(label, why, module.path, definition.span))
+        skipped = NotRun(label, why, module.path, definition.span)
+        self.result.skipped.append(skipped if advice is None else replace(skipped, advice=advice))
 
     def _tracked(self, metric: Value) -> Tracked | None:
         found = tracked_metric(self.project, metric)
@@ -583,7 +596,7 @@ def _leaves(value: Value | None) -> Iterator[Value]:
 
 
 def _short(name: str) -> str:
-    return name.rpartition(".")[2]
+    return names.defined_name(name)
 
 
 def _is_keras_loss(name: str) -> bool:
