@@ -24,6 +24,7 @@ DEFAULT_EXCLUDE: Final = (
     ".pytest_cache",
     ".losslint_cache",
     "node_modules",
+    ".ipynb_checkpoints",  # Jupyter's autosaved copies: every finding of a notebook again
     "build",
     "dist",
     "*.egg-info",

@@ -408,6 +408,14 @@ def test_per_file_ignores_and_exclude(tmp_path: Path) -> None:
     assert done.returncode == 0
 
 
+def test_jupyter_checkpoints_are_not_checked_twice(tmp_path: Path) -> None:
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / ".ipynb_checkpoints" / "train-checkpoint.py").write_text(BUGGY)
+    (tmp_path / "train.py").write_text(BUGGY)
+    found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    assert found and {d["path"] for d in found} == {"train.py"}
+
+
 def test_warning_only_respects_fail_on(tmp_path: Path) -> None:
     source = BUGGY.replace(
         'loss="categorical_crossentropy", loss_weights=[1.0, 2.0]',
