@@ -39,6 +39,22 @@ def only_model(source: str) -> ModelFact:
         ("keras.ops.numpy.log", "keras.ops.log"),
         ("tensorflow.math.log", "tensorflow.math.log"),
         ("numpy.log", "numpy.log"),
+        # Keras 3's top-level base classes, and TensorFlow 2's short Keras modules.
+        ("keras.Loss", "keras.losses.Loss"),
+        ("tensorflow.keras.Metric", "keras.metrics.Metric"),
+        (
+            "tensorflow.losses.SparseCategoricalCrossentropy",
+            "keras.losses.SparseCategoricalCrossentropy",
+        ),
+        ("tensorflow.metrics.Mean", "keras.metrics.Mean"),
+        ("tensorflow.optimizers.Adam", "keras.optimizers.Adam"),
+        # TF 1's functions and its own Reduction are not Keras's.
+        ("tensorflow.losses.log_loss", "tensorflow.losses.log_loss"),
+        ("tensorflow.losses.Reduction", "tensorflow.losses.Reduction"),
+        (
+            "tensorflow_model_optimization.python.core.keras.compat.keras.losses.Loss",
+            "keras.losses.Loss",
+        ),
     ],
 )
 def test_canonical_names(full: str, canonical: str) -> None:

@@ -17,6 +17,8 @@ from losslint.index import folding
 
 # Prefixes under which a Keras API lives, longest first.
 _KERAS_ROOTS: Final = (
+    # The Model Optimization Toolkit's ``from ...compat import keras`` (tf_keras or tf.keras).
+    "tensorflow_model_optimization.python.core.keras.compat.keras.",
     "tensorflow.python.keras.",
     "tensorflow.compat.v1.keras.",
     "tensorflow.compat.v2.keras.",
@@ -36,6 +38,7 @@ _KERAS_MODULES: Final = frozenset(
         "keras",
         "keras.src",
         "keras._tf_keras.keras",
+        "tensorflow_model_optimization.python.core.keras.compat.keras",
     }
 )
 
@@ -66,6 +69,22 @@ _MODEL_CLASSES: Final = {
     "Functional": "keras.Model",
     "Sequential": "keras.Sequential",
 }
+# TensorFlow 2's short modules that are Keras's (their classes only: see canonical).
+_TF2_ALIASES: Final = {
+    "tensorflow.losses": "losses",
+    "tensorflow.metrics": "metrics",
+    "tensorflow.optimizers": "optimizers",
+}
+# Keras 3's top-level aliases of base classes (``keras.Loss``, ``tf.keras.Metric``): the names
+# the rest of losslint knows them by.
+_TOP_LEVEL_BASES: Final = {
+    "Loss": "keras.losses.Loss",
+    "Metric": "keras.metrics.Metric",
+    "Layer": "keras.layers.Layer",
+    "Optimizer": "keras.optimizers.Optimizer",
+    "Regularizer": "keras.regularizers.Regularizer",
+    "Initializer": "keras.initializers.Initializer",
+}
 
 
 def defined_name(qualname: str) -> str:
@@ -83,6 +102,12 @@ def canonical(full: str) -> str:
     """
     if full in _KERAS_MODULES:
         return "keras"
+    head, _, last = full.rpartition(".")
+    if head in _TF2_ALIASES and last[:1].isupper() and last != "Reduction":
+        # TensorFlow 2's ``tf.losses.SparseCategoricalCrossentropy``, ``tf.metrics.Mean``,
+        # ``tf.optimizers.Adam`` are Keras's. (TF 1's ``tf.losses`` held functions only, and
+        # a ``Reduction`` of its own.)
+        return f"keras.{_TF2_ALIASES[head]}.{last}"
     for root in _KERAS_ROOTS:
         if full.startswith(root):
             rest = full[len(root) :].split(".")
@@ -92,6 +117,8 @@ def canonical(full: str) -> str:
     last = rest[-1]
     if last in _MODEL_CLASSES and (len(rest) == 1 or rest[0] in {"models", "engine"}):
         return _MODEL_CLASSES[last]
+    if len(rest) == 1 and last in _TOP_LEVEL_BASES:
+        return _TOP_LEVEL_BASES[last]
     if last in {"Input", "InputLayer"} and (len(rest) == 1 or rest[0] in {"layers", "engine"}):
         return f"keras.layers.{last}" if last == "InputLayer" else "keras.Input"
     if rest[0] in _CATEGORIES:
