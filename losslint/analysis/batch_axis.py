@@ -345,7 +345,10 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
             return replace(data, origin=None if data.kind == "kept" else data.origin)
     if a.kind in ("kept", "flat"):  # both data tensors
         if a.kind != b.kind:
-            return UNKNOWN
+            # ``y_true / reshape(sum(y_true, axis=1), (-1, 1))``: whichever layout broadcasting
+            # leaves, the batch is in the result, with its other axes.
+            flat = a if a.kind == "flat" else b
+            return Batch("flat", min_rank=max(a.min_rank, b.min_rank), origin=flat.origin)
         rank = a.rank if a.rank == b.rank else None
         return Batch(a.kind, rank=rank, min_rank=max(a.min_rank, b.min_rank))
     if op == "cmp":  # a test of a reduced value (``tf.size(loss) > 0``): a flag, no quantity
@@ -1564,6 +1567,11 @@ class BatchAxis:
                     return Batch("kept", rank=2, min_rank=2)
                 # ``reshape(y_pred, (-1, classes))``: every pixel of the batch in one axis.
                 return Batch("flat", rank=2)
+            if len(shape.elts) > 2 and _int(shape.elts[0]) == -1 and value.kind == "kept":
+                # ``reshape(y_pred, (-1, cells, cells, 5 + classes))``: a sample's values laid
+                # out again, the batch first (a reduction over every axis sums it away, even
+                # where the cells went to axis 0 too).
+                return Batch("kept", rank=len(shape.elts), min_rank=len(shape.elts))
             if shape.elts:
                 head = self._expr(shape.elts[0], frame)
                 if head.kind == "sum" and head.count:
@@ -1917,6 +1925,10 @@ def _axes(node: ast.expr, frame: _Frame) -> _Axes:
             node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         )
         if callee in ("range", "arange") and len(node.args) >= 2 and _int(node.args[0]) == 1:
+            stop = node.args[1]
+            if isinstance(stop, ast.BinOp) and isinstance(stop.op, ast.Sub):
+                # ``range(1, ndim - 1)``: the last axis (Monte Carlo samples) stays too.
+                return _Axes("unknown")
             return _Axes("nonbatch")
     return _Axes("unknown")
 

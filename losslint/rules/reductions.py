@@ -236,16 +236,33 @@ def _reducing_terms(
     found = []
     for term in terms:
         call = calls.get((term.line, term.column)) if term.kind == "inline" else None
+        wanted = _MEANS if kind == "mean" else _SUMS
+        call = _weighted(call, wanted, module.imports) if call is not None else None
         if call is None or len(call.args) != 1 or call.keywords:
             continue
         name = names.qualify(call.func, module.imports) or ""
-        wanted = _MEANS if kind == "mean" else _SUMS
         if name.rpartition(".")[2] not in wanted or _reshapes(call.args[0]):
             continue  # a flattened tensor: the value's own analysis explains it
         how = f"{unparse(call.func)}(...) without axis (the term {term.written})"
         span = node_span(call, module.lines)
         found.append(Reduction(definition.path, span, how, kind, fixable=kind == "mean"))
     return found
+
+
+def _weighted(call: ast.Call, wanted: frozenset[str], imports: dict[str, str]) -> ast.Call:
+    """The reduction a term weights with ``tf.multiply(weight, tf.reduce_sum(...))`` (a YOLO
+    loss's ``lambda_coord``), else the term's own call."""
+    name = names.qualify(call.func, imports) or ""
+    if name.rpartition(".")[2] == "multiply" and len(call.args) == 2 and not call.keywords:
+        reductions = [
+            a
+            for a in call.args
+            if isinstance(a, ast.Call)
+            and (names.qualify(a.func, imports) or "").rpartition(".")[2] in wanted
+        ]
+        if len(reductions) == 1:
+            return reductions[0]
+    return call
 
 
 # -- LL202 ------------------------------------------------------------------------------------
