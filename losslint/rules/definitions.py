@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import Iterator
 from typing import Final
@@ -1114,24 +1115,27 @@ def _unsaved_base(
 def _unregistered(context: RuleContext) -> Iterator[Finding]:
     project = context.project
     registered: set[str] = set()
-    handled = False
+    handling: set[str] = set()  # the modules that register custom objects for their loads
     saves: dict[tuple[str, str], list[ApiUse]] = {}
-    loads: list[tuple[str, ApiUse]] = []
+    loads: list[_Load] = []
     for module in project.modules:
         for use in module.api_uses:
             if use.kind == "register":
                 registered.add(use.name)
             elif use.kind == "load" and use.name == "handled":
-                handled = True
+                handling.add(module.module)
             elif use.kind == "load":
-                loads.append((module.path, use))
+                loads.append(_Load(module, use))
             elif use.kind == "save":
                 saves.setdefault((module.path, use.scope), []).append(use)
     # Only a model reloaded with load_model() needs its custom objects registered: weights saved
     # and loaded (save_weights/load_weights) or a project's own loader never look them up.
-    if handled or not saves or not loads:
+    if not saves or not (loads or handling):
         return
-    load_path, load = loads[0]
+    # A load is handled where its module, or a project module it imports, passes the custom
+    # objects (a ``custom_object_scope``, ``get_custom_objects().update``).
+    for bare in loads:
+        bare.handled = _handles(project, bare.module, handling)
     reported: set[str] = set()
     # Compile lines by (path, scope, receiver): a model recompiled (or rebound and compiled
     # again, as notebooks do with ``model``) is saved as its last compile before the save.
@@ -1151,24 +1155,17 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
         )
         if save is None:
             continue
-        for role, leaf in _compile_uses(rc):
-            target = (
-                leaf.target
-                if isinstance(leaf, Ref)
-                else leaf.func
-                if isinstance(leaf, Call)
-                else None
-            )
-            found = project._lookup(target) if target else None
-            if found is None or found in reported:
-                continue
-            if found in project.functions:
-                inner = project.functions[found][1].returns_function
-                definition = inner if inner and isinstance(leaf, Call) else found
-            elif found in project.classes:
-                definition = found
-            else:
-                continue
+        custom = list(_custom_objects(project, rc))
+        # The saving module and those of the custom objects compiled: a script importing one
+        # of them may be the one that reloads the model.
+        homes = {m.module for m in project.modules if m.path == rc.path}
+        homes.update(home.module for _, _, _, home in custom)
+        load = _reloading(project, loads, handling, rc, save, homes) if custom else None
+        if load is None:
+            continue
+        for role, found, definition, home in custom:
+            if found in reported or is_keras_source(home.module):
+                continue  # Keras's own classes, in its own tree: registered where defined
             if definition in registered or found in registered:
                 continue
             reported.add(found)
@@ -1180,11 +1177,88 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
                 site[1],
                 f"{_short(definition)} is a custom {role} of a model that is saved with "
                 f"{_call_text(save)} ({rc.path}:{save.span.line}) and reloaded with load_model() "
-                f"({load_path}:{load.span.line}) but it is not registered: load_model() then "
-                f"raises 'Could not locate function/class {_short(definition)}'; decorate it with "
+                f"({load.module.path}:{load.use.span.line}) but it is not registered: "
+                f"load_model() then raises 'Could not locate function/class "
+                f"{_short(definition)}'; decorate it with "
                 "@keras.saving.register_keras_serializable() (or pass custom_objects when "
                 "loading)",
             )
+
+
+def _custom_objects(
+    project: ProjectIndex, rc: ResolvedCompile
+) -> Iterator[tuple[str, str, str, ModuleIndex]]:
+    """The project's functions and classes a compile site uses: (role, the name compiled, the
+    definition saved by name (a factory's closure), the module that defines it)."""
+    for role, leaf in _compile_uses(rc):
+        target = (
+            leaf.target if isinstance(leaf, Ref) else leaf.func if isinstance(leaf, Call) else None
+        )
+        found = project._lookup(target) if target else None
+        if found is None:
+            continue
+        if found in project.functions:
+            inner = project.functions[found][1].returns_function
+            definition = inner if inner and isinstance(leaf, Call) else found
+        elif found in project.classes:
+            definition = found
+        else:
+            continue
+        home = project.functions.get(definition) or project.classes.get(definition)
+        if home is not None:
+            yield role, found, definition, home[0]
+
+
+@dataclasses.dataclass
+class _Load:
+    """A ``load_model`` without ``custom_objects``, and whether its module registers them."""
+
+    module: ModuleIndex
+    use: ApiUse
+    handled: bool = False
+
+
+def _reloading(
+    project: ProjectIndex,
+    loads: list[_Load],
+    handling: set[str],
+    rc: ResolvedCompile,
+    save: ApiUse,
+    homes: set[str],
+) -> _Load | None:
+    """The bare ``load_model`` that reloads the model ``save`` writes, as far as the code says;
+    None where the loads that may reload it all pass the custom objects. Which file a load
+    reads is rarely known, so the loads nearest the save decide: those of the function that
+    saves (a notebook's cell, a script), else of its module, else of the modules that import
+    one of ``homes`` (an evaluation script that imports the losses and forgets
+    ``custom_objects``). Where none of those loads, any load of the project may, and one that
+    registers the custom objects anywhere is taken to be the one."""
+    tiers = [
+        [x for x in loads if x.module.path == rc.path and x.use.scope == save.scope],
+        [x for x in loads if x.module.path == rc.path],
+        [x for x in loads if x.module.path != rc.path and _imports_any(project, x.module, homes)],
+    ]
+    for tier in tiers:
+        if tier:
+            return next((x for x in tier if not x.handled), None)
+    if handling:
+        return None
+    return loads[0] if loads else None
+
+
+def _imports_any(project: ProjectIndex, module: ModuleIndex, wanted: set[str]) -> bool:
+    """Whether ``module`` imports (from) one of the project modules named ``wanted``."""
+    for target in module.imports.values():
+        for name in (target, target.rpartition(".")[0]):
+            imported = project._module(name) if name else None
+            if imported is not None and imported.module in wanted:
+                return True
+    return False
+
+
+def _handles(project: ProjectIndex, module: ModuleIndex, handling: set[str]) -> bool:
+    """Whether ``module`` or a project module it imports registers custom objects."""
+    return module.module in handling or _imports_any(project, module, handling)
 
 
 def _saves_compile(save: ApiUse, rc: ResolvedCompile, lines: list[int] | None) -> bool:
