@@ -2915,6 +2915,9 @@ class RangeAnalysis:
                 first is not None
                 and first_node is not None
                 and (first.may_be_at_most(-1.0) or first.may_be_at_least(1.0))
+                # Clipped to [-1, 1], only the gradient at ±1 is infinite: a metric's value is
+                # defined (a spectral angle's ``acos(clip(cos, -1, 1))``).
+                and (self._gradient or first.lo < -1.0 or first.hi > 1.0)
             ):
                 self._hazard(
                     "trig",

@@ -560,6 +560,7 @@ class ProjectIndex:
                 library_roles(module, qualname)
                 or _named_roles(qualname)
                 or _crossentropy_named(module, qualname)
+                or _metrics_module_roles(module)
             )
             out.append(
                 LossDef(
@@ -1187,6 +1188,18 @@ def _crossentropy_named(module: ModuleIndex, qualname: str) -> frozenset[str]:
     if keras or not any(t.split(".")[0] in _TENSOR_ROOTS for t in targets):
         return frozenset({"loss"})
     return frozenset()
+
+
+def _metrics_module_roles(module: ModuleIndex) -> frozenset[str]:
+    """A ``(y_true, y_pred)`` function named neither like a loss nor like a metric, in a module
+    named for metrics (``metrics.py``, ``performance_metrics.py``): a metric, evaluated and
+    never differentiated (a hyperspectral project's RMSE and spectral-angle functions, which
+    its compile takes from a dict of metrics by model name)."""
+    return (
+        frozenset({"metric"})
+        if "metric" in module.module.rpartition(".")[2].lower()
+        else frozenset()
+    )
 
 
 def library_roles(module: ModuleIndex, qualname: str) -> frozenset[str]:
