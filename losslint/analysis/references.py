@@ -20,7 +20,7 @@ from losslint.index.facts import LossDef, ModuleIndex
 from losslint.index.project import ProjectIndex
 
 _TO_NUMPY: Final = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray"})
-_NUMPY: Final = frozenset({"numpy", "numpy.linalg", "math", "scipy.special"})
+_NUMPY: Final = frozenset({"numpy", "numpy.linalg", "math", "scipy.special", "sklearn.metrics"})
 
 
 def pure_numpy(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str]) -> bool:
@@ -115,7 +115,63 @@ def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
             ):
                 found.add(definition.qualname)
                 break
+    if pure:
+        _add_callers(project, modules, found)
     return frozenset(found)
+
+
+def _add_callers(project: ProjectIndex, modules: dict[str, ModuleIndex], found: set[str]) -> None:
+    """Add to ``found`` the evaluation functions that only call the NumPy helpers in it (a
+    notebook's ``compute_regress_metrics(target, prediction)`` over its ``get_eac`` and
+    ``get_nde``), until none is left to add."""
+    candidates = [
+        d
+        for d in project.definitions()
+        if not d.used
+        and d.kind == "function"
+        and d.qualname not in found
+        and "loss" not in names.defined_name(d.qualname)
+        and not isinstance(d.node, ast.ClassDef)
+    ]
+    added = True
+    while added:
+        added = False
+        for definition in candidates:
+            module = modules.get(definition.path)
+            if definition.qualname in found or module is None:
+                continue
+            if _calls_only(project, module, definition.node, found):
+                found.add(definition.qualname)
+                added = True
+
+
+def _calls_only(
+    project: ProjectIndex, module: ModuleIndex, node: ast.AST, helpers: set[str]
+) -> bool:
+    """Whether every call of ``node`` is to NumPy-land or to ``helpers``, and one is to them."""
+    called = False
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call):
+            continue
+        target = names.qualify(call.func, module.imports)
+        if target is None:
+            if isinstance(call.func, ast.Attribute):
+                if call.func.attr == "numpy":
+                    return False  # .numpy(): it expects tensors
+                continue
+            if isinstance(call.func, ast.Name):
+                local = f"{module.module}.{call.func.id}"
+                if local in helpers:
+                    called = True
+                elif local in project.functions or local in project.classes:
+                    return False
+            continue
+        owner = target.rpartition(".")[0]
+        if target in helpers or owner in _NUMPY:
+            called = True
+        elif owner in names.TENSOR_MATH_MODULES or project._lookup(target) is not None:
+            return False
+    return called
 
 
 _OTHER_FRAMEWORKS: Final = frozenset({"torch", "jax", "flax"})
