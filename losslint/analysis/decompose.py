@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final
@@ -164,6 +165,8 @@ def key(name: str) -> str:
     return _ALIASES.get(snake, snake)
 
 
+# The largest argument taken as a number (a float cannot hold 10 ** 400).
+_LARGEST: Final = sys.float_info.max
 _NAME_AFFIXES: Final = re.compile(r"^(?:loss_|metric_)|(?:_loss|_metric|_term|_fn|_value)$")
 _WEIGHT_AFFIXES: Final = re.compile(
     r"^(?:lambda_|lambd_|lam_|lmbda_|weight_|w_|alpha_|beta_|gamma_|coef_|scale_)"
@@ -403,7 +406,7 @@ def _bind(
         elif index < len(positional) and index < len(args):
             given, found = args[index], True
         if found:
-            if type(given) in (int, float):
+            if type(given) in (int, float) and abs(given) <= _LARGEST:  # type: ignore[arg-type]
                 bound[arg.arg] = float(given)  # type: ignore[arg-type]
             continue
         number = None if default is None else _number(default, module.constants.get)
