@@ -123,33 +123,38 @@ def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
 def _add_callers(project: ProjectIndex, modules: dict[str, ModuleIndex], found: set[str]) -> None:
     """Add to ``found`` the evaluation functions that only call the NumPy helpers in it (a
     notebook's ``compute_regress_metrics(target, prediction)`` over its ``get_eac`` and
-    ``get_nde``), until none is left to add."""
-    candidates = [
-        d
-        for d in project.definitions()
-        if not d.used
-        and d.kind == "function"
-        and d.qualname not in found
-        and "loss" not in names.defined_name(d.qualname)
-        and not isinstance(d.node, ast.ClassDef)
-    ]
+    ``get_nde``), or NumPy itself, until none is left to add."""
+    calls: dict[str, tuple[bool, frozenset[str]]] = {}
+    for definition in project.definitions():
+        module = modules.get(definition.path)
+        if (
+            definition.used
+            or definition.kind != "function"
+            or definition.qualname in found
+            or "loss" in names.defined_name(definition.qualname)
+            or isinstance(definition.node, ast.ClassDef)
+            or module is None
+        ):
+            continue
+        made = _calls_made(project, module, definition.node)
+        if made is not None:
+            calls[definition.qualname] = made
     added = True
     while added:
         added = False
-        for definition in candidates:
-            module = modules.get(definition.path)
-            if definition.qualname in found or module is None:
-                continue
-            if _calls_only(project, module, definition.node, found):
-                found.add(definition.qualname)
+        for qualname, (numpy, helpers) in calls.items():
+            if qualname not in found and (numpy or helpers) and helpers <= found:
+                found.add(qualname)
                 added = True
 
 
-def _calls_only(
-    project: ProjectIndex, module: ModuleIndex, node: ast.AST, helpers: set[str]
-) -> bool:
-    """Whether every call of ``node`` is to NumPy-land or to ``helpers``, and one is to them."""
-    called = False
+def _calls_made(
+    project: ProjectIndex, module: ModuleIndex, node: ast.AST
+) -> tuple[bool, frozenset[str]] | None:
+    """Whether ``node`` calls NumPy-land, and the project functions and classes it calls (as
+    written); None where it calls tensor math or ``.numpy()``."""
+    numpy = False
+    called: set[str] = set()
     for call in ast.walk(node):
         if not isinstance(call, ast.Call):
             continue
@@ -157,21 +162,21 @@ def _calls_only(
         if target is None:
             if isinstance(call.func, ast.Attribute):
                 if call.func.attr == "numpy":
-                    return False  # .numpy(): it expects tensors
+                    return None  # .numpy(): it expects tensors
                 continue
             if isinstance(call.func, ast.Name):
                 local = f"{module.module}.{call.func.id}"
-                if local in helpers:
-                    called = True
-                elif local in project.functions or local in project.classes:
-                    return False
+                if local in project.functions or local in project.classes:
+                    called.add(local)
             continue
         owner = target.rpartition(".")[0]
-        if target in helpers or owner in _NUMPY:
-            called = True
-        elif owner in names.TENSOR_MATH_MODULES or project._lookup(target) is not None:
-            return False
-    return called
+        if owner in _NUMPY:
+            numpy = True
+        elif owner in names.TENSOR_MATH_MODULES:
+            return None
+        elif project._lookup(target) is not None:
+            called.add(target)
+    return numpy, frozenset(called)
 
 
 _OTHER_FRAMEWORKS: Final = frozenset({"torch", "jax", "flax"})

@@ -102,7 +102,7 @@ def canonical(full: str) -> str:
     """
     if full in _KERAS_MODULES:
         return "keras"
-    head, _, last = full.rpartition(".")
+    head, _, last = full.rpartition(".") if full.startswith("tensorflow.") else ("", "", "")
     if head in _TF2_ALIASES and last[:1].isupper() and last != "Reduction":
         # TensorFlow 2's ``tf.losses.SparseCategoricalCrossentropy``, ``tf.metrics.Mean``,
         # ``tf.optimizers.Adam`` are Keras's. (TF 1's ``tf.losses`` held functions only, and

@@ -171,8 +171,7 @@ class ProjectIndex:
         above the top-level definition that holds ``caller``. That is the one its cell of a
         notebook runs with (``run_optimization`` calling the ``cross_entropy`` of the cell
         before, before a later cell writes both anew). Else ``qualname``, the last."""
-        versions = self._versions.get(qualname) if caller is not None else None
-        if not versions or caller is None:
+        if caller is None or qualname not in self._versions:
             return qualname
         module = qualname.rpartition(".")[0]
         if not caller.startswith(module + "."):

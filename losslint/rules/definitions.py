@@ -1132,10 +1132,6 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
     # and loaded (save_weights/load_weights) or a project's own loader never look them up.
     if not saves or not (loads or handling):
         return
-    # A load is handled where its module, or a project module it imports, passes the custom
-    # objects (a ``custom_object_scope``, ``get_custom_objects().update``).
-    for bare in loads:
-        bare.handled = _handles(project, bare.module, handling)
     reported: set[str] = set()
     # Compile lines by (path, scope, receiver): a model recompiled (or rebound and compiled
     # again, as notebooks do with ``model``) is saved as its last compile before the save.
@@ -1209,13 +1205,12 @@ def _custom_objects(
             yield role, found, definition, home[0]
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True, slots=True)
 class _Load:
-    """A ``load_model`` without ``custom_objects``, and whether its module registers them."""
+    """A ``load_model`` without ``custom_objects``, and the module it is written in."""
 
     module: ModuleIndex
     use: ApiUse
-    handled: bool = False
 
 
 def _reloading(
@@ -1232,15 +1227,18 @@ def _reloading(
     saves (a notebook's cell, a script), else of its module, else of the modules that import
     one of ``homes`` (an evaluation script that imports the losses and forgets
     ``custom_objects``). Where none of those loads, any load of the project may, and one that
-    registers the custom objects anywhere is taken to be the one."""
-    tiers = [
-        [x for x in loads if x.module.path == rc.path and x.use.scope == save.scope],
-        [x for x in loads if x.module.path == rc.path],
-        [x for x in loads if x.module.path != rc.path and _imports_any(project, x.module, homes)],
-    ]
-    for tier in tiers:
-        if tier:
-            return next((x for x in tier if not x.handled), None)
+    registers the custom objects anywhere is taken to be the one.
+
+    A load is handled where its module, or a project module it imports, passes the custom
+    objects (a ``custom_object_scope``, ``get_custom_objects().update``)."""
+    own = [x for x in loads if x.module.path == rc.path]
+    nearest = (
+        [x for x in own if x.use.scope == save.scope]
+        or own
+        or [x for x in loads if _imports_any(project, x.module, homes)]
+    )
+    if nearest:
+        return next((x for x in nearest if not _handles(project, x.module, handling)), None)
     if handling:
         return None
     return loads[0] if loads else None

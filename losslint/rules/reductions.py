@@ -234,9 +234,9 @@ def _reducing_terms(
         (n.lineno, n.col_offset + 1): n for n in ast.walk(body.node) if isinstance(n, ast.Call)
     }
     found = []
+    wanted = _MEANS if kind == "mean" else _SUMS
     for term in terms:
         call = calls.get((term.line, term.column)) if term.kind == "inline" else None
-        wanted = _MEANS if kind == "mean" else _SUMS
         call = _weighted(call, wanted, module.imports) if call is not None else None
         if call is None or len(call.args) != 1 or call.keywords:
             continue

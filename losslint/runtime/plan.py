@@ -111,6 +111,10 @@ class Probe:
         }
 
 
+# RT100's advice for a loss not run for want of its arguments' values.
+_CONSTANT_ARGUMENTS: Final = "compile it with constant arguments, or give its parameters defaults"
+
+
 @dataclass(frozen=True, slots=True)
 class NotRun:
     """A loss the index found but the runtime cannot run, and why (reported as RT100)."""
@@ -119,8 +123,7 @@ class NotRun:
     why: str  # "needs margin", "its constructor arguments are not constants"
     path: str
     span: Span
-    # What would have it run (the advice of RT100).
-    advice: str = "compile it with constant arguments, or give its parameters defaults"
+    advice: str = _CONSTANT_ARGUMENTS  # what would have it run (the advice of RT100)
 
     def __str__(self) -> str:
         return f"{self.label}: {self.why}"
@@ -499,14 +502,15 @@ class _Planner:
         target = Target("call", owner, args, tuple(kwargs.items()), attribute=short)
         return target, label, cls[1].node, args, kwargs
 
-    def _not_run(self, qualname: str, label: str, why: str, advice: str | None = None) -> None:
+    def _not_run(
+        self, qualname: str, label: str, why: str, advice: str = _CONSTANT_ARGUMENTS
+    ) -> None:
         """Record a loss that cannot be run, where its definition is."""
         found = self.project.functions.get(qualname) or self.project.classes.get(qualname)
         if found is None:
             return
         module, definition = found
-        skipped = NotRun(label, why, module.path, definition.span)
-        self.result.skipped.append(skipped if advice is None else replace(skipped, advice=advice))
+        self.result.skipped.append(NotRun(label, why, module.path, definition.span, advice))
 
     def _tracked(self, metric: Value) -> Tracked | None:
         found = tracked_metric(self.project, metric)
