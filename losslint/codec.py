@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from losslint import diagnostic, quiet
-from losslint.index.positions import DEFINITIONS, first_line, source_lines
+from losslint.index.positions import (
+    DEFINITIONS,
+    LambdaDef,
+    assigned_lambda,
+    first_line,
+    source_lines,
+)
 from losslint.index.positions import LINE_BREAK as _LINE_BREAK
 from losslint.parse import decode as decode_source
 from losslint.parse import python_bytes
@@ -587,6 +593,21 @@ def _find(tree: ast.AST, position: _Position) -> ast.AST | None:
     """The outermost node of ``position``'s type and span, descending only into the children
     that enclose it (walking the whole tree cost more than parsing it)."""
     kind, line, column, end_line, end_column = position
+    if kind == LambdaDef.__name__:  # a lambda read as a function: the lambda, made one again
+        lam = _find(tree, ("Lambda", line, column, end_line, end_column))
+        if not isinstance(lam, ast.Lambda):
+            return None
+        assigned = next(
+            (
+                found[0]
+                for statement in ast.walk(tree)
+                if isinstance(statement, ast.stmt)
+                and (found := assigned_lambda(statement)) is not None
+                and found[1] is lam
+            ),
+            None,
+        )
+        return LambdaDef.of(lam, assigned)
     start, end = (line, column), (end_line, end_column)
     level = [tree]
     while level:

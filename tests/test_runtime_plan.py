@@ -275,6 +275,25 @@ def test_a_definition_replaced_further_down_is_not_run(tmp_path: Path) -> None:
     ]
 
 
+def test_a_named_lambda_runs_and_one_written_in_compile_is_said_not_to(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(
+        "import keras\nfrom keras import ops\n\n"
+        "gap_loss = lambda y_true, y_pred: ops.mean(ops.abs(y_true - y_pred), axis=-1)\n"
+        "model = keras.Sequential([keras.layers.Dense(1)])\n"
+        "model.compile(loss=gap_loss, metrics=[lambda yt, yp: ops.mean(yp, axis=-1)])\n"
+        "model.compile(loss=lambda yt, yp: ops.mean(yp, axis=-1))\n"
+    )
+    plan = build_plan(_project(tmp_path), SETTINGS)
+    assert [p.label for p in plan.probes] == ["gap_loss"]
+    assert [(str(s), s.span.line, s.advice) for s in plan.skipped] == [
+        (
+            "the lambda: it is a lambda written in the call that uses it, which no import reaches",
+            7,
+            "give it a name at module level (my_loss = lambda y_true, y_pred: ...)",
+        )
+    ]
+
+
 def test_module_root_for_packages(tmp_path: Path) -> None:
     assert module_root(tmp_path / "pkg" / "sub" / "mod.py", "pkg.sub.mod") == tmp_path
     assert module_root(tmp_path / "pkg" / "__init__.py", "pkg") == tmp_path

@@ -936,6 +936,13 @@ class BatchAxis:
             value = self._expr(node.left, frame)
             for comparator in node.comparators:
                 value = arithmetic(value, self._expr(comparator, frame), "cmp")
+            if any(
+                isinstance(operand, ast.Constant) and isinstance(operand.value, (str, bytes))
+                for operand in (node.left, *node.comparators)
+            ):
+                # ``config["type"] == "veegan"``: no tensor is compared with a string, so this
+                # is a Python flag (a loss scaled by it is still the loss).
+                return CONST
             return value
         if isinstance(node, ast.IfExp):
             self._expr(node.test, frame)

@@ -44,6 +44,8 @@ from losslint.index.facts import (
 )
 from losslint.index.positions import (
     DEFINITIONS,
+    LambdaDef,
+    assigned_lambda,
     bound_names,
     column,
     first_line,
@@ -227,6 +229,62 @@ class _Scope:
         return None
 
 
+_MAX_REPEATED: Final = 64  # ``[loss] * n``: longer lists are not written out
+
+
+def _joined(op: ast.operator, left: Value, right: Value, span: Span) -> Seq | None:
+    """A list or tuple written as ``[a] * 2 + [b]`` (one loss per output): the items it holds;
+    None for any other operation."""
+    if (
+        isinstance(op, ast.Add)
+        and isinstance(left, Seq)
+        and isinstance(right, Seq)
+        and left.kind == right.kind
+    ):
+        return Seq(left.kind, left.items + right.items, span)
+    if isinstance(op, ast.Mult):
+        for items, times in ((left, right), (right, left)):
+            if (
+                isinstance(items, Seq)
+                and isinstance(times, Const)
+                and type(times.value) is int
+                and 0 <= times.value * len(items.items) <= _MAX_REPEATED
+            ):
+                return Seq(items.kind, items.items * times.value, span)
+    return None
+
+
+def _lambdas_named_once(body: list[ast.stmt]) -> set[ast.Lambda]:
+    """The lambdas of ``name = lambda a, b: ...`` in a scope's body that are read as functions
+    of that name: the only binding of the name there, and no ``def`` or class of it."""
+    counts: dict[str, int] = {}
+    lambdas: dict[str, ast.Lambda] = {}
+    for statement in flat_statements(body):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            counts[statement.name] = counts.get(statement.name, 0) + 2
+            continue
+        for name in bound_names(statement):
+            counts[name] = counts.get(name, 0) + 1
+        named = assigned_lambda(statement)
+        if named is not None:
+            lambdas[named[0]] = named[1]
+    return {lam for name, lam in lambdas.items() if counts.get(name) == 1}
+
+
+def _compiled_lambdas(call: ast.Call) -> Iterator[ast.Lambda]:
+    """The lambdas a compile call is given as losses or metrics (``loss={"crf": lambda yt,
+    yp: ops.mean(yp)}``), with the two parameters of one."""
+    arguments = [*call.args[1:], *(k.value for k in call.keywords if k.arg != "optimizer")]
+    pending: list[ast.AST] = list(arguments)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Lambda):
+            if len([*node.args.posonlyargs, *node.args.args]) >= 2:
+                yield node
+            continue  # a lambda inside one is not compiled itself
+        pending.extend(ast.iter_child_nodes(node))
+
+
 class _ScopeBuilder:
     """Collects bindings, ``.add`` calls, compile calls and returns of one scope."""
 
@@ -240,8 +298,10 @@ class _ScopeBuilder:
         self.nested = nested
         self.call_lines = call_lines
         self.branch: tuple[int, int] | None = None  # the innermost conditional block's lines
+        self.lambdas: set[ast.Lambda] = set()  # read as functions (``_lambdas_named_once``)
 
     def run(self, body: list[ast.stmt]) -> None:
+        self.lambdas = _lambdas_named_once(body)
         for stmt in body:
             self.stmt(stmt, conditional=False)
 
@@ -252,6 +312,9 @@ class _ScopeBuilder:
             self.nested(node, scope)
             return
         self.expressions(node)
+        named = assigned_lambda(node)
+        if named is not None and named[1] in self.lambdas:
+            self.nested(LambdaDef.of(named[1], named[0]), scope)
         if isinstance(node, ast.Assign):
             plain = len(node.targets) == 1 or all(isinstance(t, ast.Name) for t in node.targets)
             for target in node.targets:
@@ -356,6 +419,8 @@ class _ScopeBuilder:
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if name == "compile" and isinstance(func, ast.Attribute):
                 self.scope.compiles.append(child)
+                for lam in _compiled_lambdas(child):
+                    self.nested(LambdaDef.of(lam, None), self.scope)
                 continue
             if name in _TRAINING_CALLS and isinstance(func, ast.Attribute):
                 self.scope.trainings.append(child)
@@ -620,6 +685,7 @@ class ModuleIndexer:
         # written anew in a later cell): the suffix that keeps its name apart (see
         # _note_redefinitions), and the name each such definition got, by (scope, name, line).
         self._suffixes: dict[int, str] = {}
+        self._lambda_names: dict[ast.Lambda, str] = {}  # the lambdas read as functions
         self._defined_at: dict[tuple[str, str, int], str] = {}
 
     # -- positions -------------------------------------------------------------------------
@@ -632,6 +698,8 @@ class ModuleIndexer:
         if isinstance(node, ast.AsyncFunctionDef):
             keyword = "async def"
         start = column(self.lines, node.lineno, node.col_offset) + 1
+        if isinstance(node, LambdaDef):
+            return Span(node.lineno, start, node.lineno, start + len("lambda"))
         return Span(node.lineno, start, node.lineno, start + len(keyword) + 1 + len(node.name))
 
     # -- scopes ----------------------------------------------------------------------------
@@ -907,7 +975,7 @@ class ModuleIndexer:
         """The function with the functions it returns by name (a registry of losses), also in
         a returned dict or list, or through ``dict.fromkeys(keys, f)``."""
         scope = self.function_scopes.get(function.qualname)
-        if scope is None or not scope.returns or function.returns_function:
+        if scope is None or not scope.returns:
             return function
         found: list[str] = []
         for returned in scope.returns:
@@ -924,7 +992,13 @@ class ModuleIndexer:
             else:
                 leaves = [value]
             found += [
-                v.target for v in leaves if isinstance(v, Ref) and not names.is_keras(v.target)
+                v.target
+                for v in leaves
+                if isinstance(v, Ref)
+                and not names.is_keras(v.target)
+                # One factory may hand out one of several nested losses (``if homoscedastic:
+                # return _homoscedastic_ce`` / ``return _masked_ce``): the others are here.
+                and v.target != function.returns_function
             ]
         if not found:
             return function
@@ -1304,6 +1378,10 @@ class ModuleIndexer:
             ).run(node.body)
             return
         assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        if isinstance(node, LambdaDef):
+            if parent.qualname in self._class_names:
+                return  # a class attribute: not a function of the module or a method
+            self._lambda_names[node.lam] = f"{parent.qualname}.{node.name}"
         qualname = self._qualname(node, node.name, parent)
         scope = self._scope(qualname, parent)
         args = node.args
@@ -1362,6 +1440,9 @@ class ModuleIndexer:
         if isinstance(expr, ast.BinOp) and folding.foldable(expr.op):
             left = self.value(expr.left, scope, line, depth + 1)
             right = self.value(expr.right, scope, line, depth + 1)
+            joined = _joined(expr.op, left, right, span)
+            if joined is not None:
+                return joined
             if isinstance(left, Const) and isinstance(right, Const):
                 # Bounded: ``EPS = 9 ** 9 ** 9`` is valid Python that must not be computed.
                 folded = folding.fold(expr.op, left.value, right.value)
@@ -1405,6 +1486,8 @@ class ModuleIndexer:
                 if k.arg is not None
             )
             return Call(target, args, kwargs, span, span)
+        if isinstance(expr, ast.Lambda) and expr in self._lambda_names:
+            return Ref(self._lambda_names[expr], span)
         return Unknown(span)
 
     def _item_value(
@@ -1948,14 +2031,18 @@ class ModuleIndexer:
 
     def _helper_built(self, outputs: ast.expr, scope: _Scope, line: float) -> bool:
         """Whether ``outputs`` names what a function outside Keras and TensorFlow returned
-        (``classifier = nn.classifier(base, rois)``), which may be one tensor or a list: the
-        count is unknown unless the value is a tensor the index can follow."""
-        if not isinstance(outputs, ast.Name):
+        (``classifier = nn.classifier(base, rois)``, or ``Model(inputs, fast_rcnn(inputs))``),
+        which may be one tensor or a list: the count is unknown unless the value is a tensor the
+        index can follow."""
+        call = outputs
+        if isinstance(outputs, ast.Name):
+            binding = scope.resolve(outputs.id, line)
+            if not isinstance(binding, _Binding):
+                return False
+            call = binding.value
+        if not isinstance(call, ast.Call):
             return False
-        binding = scope.resolve(outputs.id, line)
-        if not isinstance(binding, _Binding) or not isinstance(binding.value, ast.Call):
-            return False
-        func = binding.value.func
+        func = call.func
         if not isinstance(func, (ast.Name, ast.Attribute)):
             return False  # ``Dense(2)(x)``: a layer applied to a tensor
         callee = self._callee(func) or ""

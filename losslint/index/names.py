@@ -90,8 +90,10 @@ _TOP_LEVEL_BASES: Final = {
 def defined_name(qualname: str) -> str:
     """The name a function or class is written with: the last part of its qualified name,
     less the ``#1`` that sets apart one defined again below it (a notebook's loss written anew
-    in a later cell, see the module indexer)."""
-    return qualname.rpartition(".")[2].partition("#")[0]
+    in a later cell, see the module indexer); a lambda written where it is used is "the
+    lambda" (a finding on it points at it)."""
+    name = qualname.rpartition(".")[2].partition("#")[0]
+    return "the lambda" if name.startswith("<lambda:") else name  # see positions.inline_lambda
 
 
 def canonical(full: str) -> str:

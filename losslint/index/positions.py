@@ -108,3 +108,54 @@ def lines_matching(source: str, pattern: re.Pattern[str]) -> list[int]:
         if not found or found[-1] != line:
             found.append(line)
     return found
+
+
+class LambdaDef(ast.FunctionDef):
+    """A lambda read as the function it is: one bound to a name (``wgan_loss = lambda t, p:
+    mean(t * p)``) or written in a compile call (``loss=lambda yt, yp: ops.mean(yp)``). It is a
+    ``def`` whose body returns the lambda's expression, on the lambda's span, so every analysis
+    of functions reads it as written; ``lam`` is the lambda of the syntax tree."""
+
+    lam: ast.Lambda
+
+    @classmethod
+    def of(cls, lam: ast.Lambda, assigned: str | None) -> LambdaDef:
+        """The function of ``lam``, named by the name it is assigned to, else by its place."""
+        returned = ast.copy_location(ast.Return(value=lam.body), lam.body)
+        made = cls(
+            name=assigned or lambda_name(lam),
+            args=lam.args,
+            body=[returned],
+            decorator_list=[],
+            returns=None,
+            type_comment=None,
+        )
+        if "type_params" in ast.FunctionDef._fields:  # Python 3.12
+            setattr(made, "type_params", [])  # noqa: B010 (not declared before 3.12)
+        ast.copy_location(made, lam)
+        made.lam = lam
+        return made
+
+
+def lambda_name(lam: ast.Lambda) -> str:
+    """The name a lambda that is not assigned has in qualified names: its place."""
+    return f"<lambda:{lam.lineno}:{lam.col_offset}>"
+
+
+def inline_lambda(name: str) -> bool:
+    """Whether a function's name is that of a lambda that is not assigned (:func:`lambda_name`)."""
+    return name.startswith("<lambda:")
+
+
+def assigned_lambda(statement: ast.stmt) -> tuple[str, ast.Lambda] | None:
+    """``name = lambda a, b: ...`` with two or more positional parameters (a loss, a metric;
+    a key function takes one): the name and the lambda."""
+    if (
+        isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and isinstance(statement.value, ast.Lambda)
+        and len([*statement.value.args.posonlyargs, *statement.value.args.args]) >= 2
+    ):
+        return statement.targets[0].id, statement.value
+    return None

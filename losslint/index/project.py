@@ -511,35 +511,23 @@ class ProjectIndex:
         closures: set[str] = set()
         # Every function is read here: what is selected must be what unseen_function rules out.
         for qualname, (module, function) in self.functions.items():
-            inner_name = function.returns_function
-            if inner_name is None or inner_name not in self.functions:
+            if function.returns_function is None:
                 continue
             used = roles.get(qualname, set())
-            _, inner = self.functions[inner_name]
-            named = bool(_named_roles(qualname)) and len(_values(inner.params)) >= 2
-            # ``register_metrics(name)`` returning ``decorator(arg)``: one argument, no metric.
-            if not (used or loss_signature(inner.params) or named):
-                continue
-            closures.add(inner_name)
-            out.append(
-                LossDef(
-                    inner_name,
-                    "closure",
-                    frozenset(
-                        used
-                        or _named_roles(qualname)
-                        or _named_roles(inner_name)
-                        or _crossentropy_named(module, qualname)
-                        or _crossentropy_named(module, inner_name)
-                    ),
-                    module.path,
-                    module.module,
-                    inner.span,
-                    raw(inner, "node"),
-                    factory=qualname,
-                    used=bool(used),
-                )
-            )
+            # A factory may hand out one of several of its closures (``if homoscedastic:
+            # return weighted_ce``, then ``return plain_ce``): the others are in ``returns``.
+            nested = [r for r in function.returns if r.startswith(f"{qualname}.")]
+            for inner_name in (function.returns_function, *nested):
+                if inner_name not in self.functions:
+                    continue
+                _, inner = self.functions[inner_name]
+                named = bool(_named_roles(qualname)) and len(_values(inner.params)) >= 2
+                # ``register_metrics(name)`` returning ``decorator(arg)``: one argument, no
+                # metric.
+                if not (used or loss_signature(inner.params) or named):
+                    continue
+                closures.add(inner_name)
+                out.append(self._closure(qualname, module, inner_name, inner, used))
         for qualname, (module, function) in self.functions.items():  # (see unseen_function)
             if qualname in closures or function.returns_function:
                 continue
@@ -574,6 +562,30 @@ class ProjectIndex:
                 )
             )
         return out
+
+    @staticmethod
+    def _closure(
+        factory: str, module: ModuleIndex, inner_name: str, inner: FunctionDef, used: set[str]
+    ) -> LossDef:
+        """The loss or metric a factory hands out, with the roles of its compile sites, else
+        of the names of the two."""
+        return LossDef(
+            inner_name,
+            "closure",
+            frozenset(
+                used
+                or _named_roles(factory)
+                or _named_roles(inner_name)
+                or _crossentropy_named(module, factory)
+                or _crossentropy_named(module, inner_name)
+            ),
+            module.path,
+            module.module,
+            inner.span,
+            raw(inner, "node"),
+            factory=factory,
+            used=bool(used),
+        )
 
     # -- objectives ----------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.folding import shortened, unparse
-from losslint.index.positions import node_span, placed_line
+from losslint.index.positions import LambdaDef, node_span, placed_line
 from losslint.index.project import (
     PRED_NAMES,
     TRUE_NAMES,
@@ -1194,6 +1194,8 @@ def _custom_objects(
         if found is None:
             continue
         if found in project.functions:
+            if isinstance(project.functions[found][1].node, LambdaDef):
+                continue  # saved by the name "<lambda>", which no registration can give
             inner = project.functions[found][1].returns_function
             definition = inner if inner and isinstance(leaf, Call) else found
         elif found in project.classes:

@@ -41,6 +41,7 @@ from losslint.index.facts import (
     Value,
     iter_leaves,
 )
+from losslint.index.positions import inline_lambda
 from losslint.index.project import ProjectIndex
 from losslint.runtime.inputs import InputSpec, spec_for
 
@@ -390,6 +391,14 @@ class _Planner:
         owner: ast.ClassDef | None = None
         span = definition.span
         if definition.kind == "function":
+            if inline_lambda(definition.qualname.rpartition(".")[2]):
+                self._not_run(
+                    definition.qualname,
+                    short,
+                    "it is a lambda written in the call that uses it, which no import reaches",
+                    "give it a name at module level (my_loss = lambda y_true, y_pred: ...)",
+                )
+                return
             if _attribute_path(definition) is None:
                 self._not_run(definition.qualname, short, "it is a nested function")
                 return
@@ -399,6 +408,8 @@ class _Planner:
             factory = self.project.functions.get(definition.factory)
             if factory is None or "." in definition.factory[len(definition.module) + 1 :]:
                 return  # a method or a nested function: not callable from the module
+            if factory[1].returns_function != definition.qualname:
+                return  # one of several closures it hands out: the factory's call runs once
             missing = _unbound(factory[1].node.args, args, kwargs, skip=0)
             if missing:
                 self._not_run(definition.factory, _short(definition.factory), f"needs {missing}")
@@ -698,6 +709,7 @@ def _call_span(project: ProjectIndex, qualname: str, default: Span) -> Span:
 
 
 def _attribute_path(definition: LossDef) -> str | None:
-    """The attribute path below the module, when the function is a module-level name."""
+    """The attribute path below the module, when the function is a module-level name (not a
+    lambda written where it is used)."""
     rest = definition.qualname[len(definition.module) + 1 :]
-    return rest if rest and "." not in rest else None
+    return rest if rest and "." not in rest and not inline_lambda(rest) else None
