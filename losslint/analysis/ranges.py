@@ -682,6 +682,7 @@ class RangeAnalysis:
         # The compiled outputs already reported as taken for logits, with the file: one finding
         # for a loss that does it twice (``with_logits(y_pred)`` and then ``sigmoid(y_pred)``).
         self._squashed: set[tuple[str, str]] = set()
+        self._lambda_calls: dict[int, ast.Call] = {}  # see _lambda_layer
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -2101,8 +2102,8 @@ class RangeAnalysis:
                     "power",
                     node,
                     frame,
-                    f"{_text(base_node)} ** {_fmt(p)}: a fractional power has an infinite gradient "
-                    f"at 0 and is NaN below it, and {_text(base_node)} can be 0 "
+                    f"{_operand(base_node)} ** {_fmt(p)}: a fractional power has an infinite "
+                    f"gradient at 0 and is NaN below it, and {_text(base_node)} can be 0 "
                     f"({base.reason or 'nothing keeps it positive'}): use ops.maximum(x, eps) ** p",
                 )
                 return _reported(Range(0.0, INF), node, "power", frame)
@@ -2111,8 +2112,8 @@ class RangeAnalysis:
                     "power",
                     node,
                     frame,
-                    f"{_text(base_node)} ** {_fmt(p)}: a negative power of a value that can be 0 "
-                    f"({base.reason or 'nothing keeps it away from 0'}) is inf; add a small "
+                    f"{_operand(base_node)} ** {_fmt(p)}: a negative power of a value that can be "
+                    f"0 ({base.reason or 'nothing keeps it away from 0'}) is inf; add a small "
                     "constant",
                     nan=base.lo < 0,
                 )
@@ -2224,6 +2225,39 @@ class RangeAnalysis:
         if isinstance(func, ast.Call):
             return module == "keras.layers" and last == "Flatten"
         return module == "tensorflow.layers" and last == "flatten"
+
+    def _lambda_layer(self, node: ast.Call, frame: _Frame) -> ast.Call | None:
+        """``Lambda(get_loss)([y_pred, y_true])``, a Lambda layer built and applied at once (the
+        Keras 2 idiom of a loss computed in the model, handed to ``add_loss`` or to a compiled
+        ``lambda y_true, y_pred: y_pred``): the call of its function that the layer makes, with
+        the ``arguments=`` it is given, on the same place. None for any other call."""
+        built = node.func
+        if not isinstance(built, ast.Call) or not node.args:
+            return None
+        target = names.qualify(built.func, frame.module.imports)
+        if target is None:
+            return None
+        module, _, last = target.rpartition(".")
+        if last != "Lambda" or ops.tensor_module(module) != "keras.layers":
+            return None
+        function = built.args[0] if built.args else _keyword_value(built, "function")
+        name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
+        if not any(word in name.lower() for word in ("loss", "cost")):
+            # A layer of the model's forward pass (a VAE's ``sampling``): not loss code.
+            return None
+        made = self._lambda_calls.get(id(node))
+        if made is None:
+            arguments = _keyword_value(built, "arguments")
+            keywords = []
+            if isinstance(arguments, ast.Dict):
+                keywords = [
+                    ast.keyword(arg=key.value, value=value)
+                    for key, value in zip(arguments.keys, arguments.values, strict=True)
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str)
+                ]
+            made = ast.copy_location(ast.Call(function, node.args[:1], keywords), node)
+            self._lambda_calls[id(node)] = made
+        return made
 
     def _layer_activation(self, node: ast.Call, frame: _Frame) -> str | None:
         """The catalogue op of the activation that a layer applied here ends with, whatever its
@@ -2364,6 +2398,9 @@ class RangeAnalysis:
             if output is not None:
                 self._args(node, frame, depth)
                 return output
+            layered = self._lambda_layer(node, frame)
+            if layered is not None:
+                return self._helper(layered, frame, depth)
             return self._helper(node, frame, depth)
         if op == "where" and len(node.args) == 3:
             return self._where(node, frame, depth)
@@ -4245,3 +4282,14 @@ def _span_of(node: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
 
 def find_hazards(project: ProjectIndex) -> list[Hazard]:
     return RangeAnalysis(project).run()
+
+
+def _keyword_value(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _operand(node: ast.expr) -> str:
+    """The text of an operand of ``**``, in parentheses where it is an operation itself."""
+    text = _text(node)
+    compound = (ast.BinOp, ast.BoolOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Lambda)
+    return f"({text})" if isinstance(node, compound) else text
