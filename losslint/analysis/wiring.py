@@ -163,13 +163,18 @@ def assign_metrics(
 ) -> Iterator[tuple[int, Value]]:
     """``(output index, metric)`` pairs, each metric a leaf (nested lists are flattened).
 
-    ``bare``: a single metric not in a list (``metrics=Accuracy()``) applies to a one-output
-    model, as tf.keras takes it; Keras 3's compile rejects it (LL104), so leave it out there."""
+    ``bare`` (Keras 2): a single metric not in a list (``metrics=Accuracy()``), or a flat list
+    of metrics, applies to every output, as tf.keras copies it (keras-facts §17, §18); Keras
+    3's compile rejects a single one (LL104) and maps a list one entry per output."""
     if value is None:
         return
-    if bare and len(model.outputs) == 1 and not isinstance(value, (Seq, Mapping)):
-        yield 0, value
-        return
+    if bare and not isinstance(value, Mapping):
+        leaves = value.items if isinstance(value, Seq) else (value,)
+        if not any(isinstance(leaf, (Seq, Mapping)) for leaf in leaves):
+            for index in range(len(model.outputs)):
+                for leaf in leaves:
+                    yield index, leaf
+            return
     if len(model.outputs) == 1 and isinstance(value, (Seq, Mapping)):
         if isinstance(value, Mapping):
             items = value.str_items() or ()

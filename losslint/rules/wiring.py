@@ -845,13 +845,13 @@ def _accuracy_misfit(output: Output, loss: Value | None, targets: str = "") -> s
     ):
         if units is not None and units > 1:
             return (
-                f"the loss {entropy.label} makes the output multi-label logits, but Keras 3 picks "
+                f"the loss {entropy.label} makes the output multi-label logits, but Keras picks "
                 "CategoricalAccuracy for a multi-unit output: it compares the argmax of the "
                 "logits with the argmax of the multi-hot labels; use "
                 "keras.metrics.BinaryAccuracy(threshold=0.0)"
             )
         return (
-            f"the loss {entropy.label} makes the output a logit, but Keras 3 picks "
+            f"the loss {entropy.label} makes the output a logit, but Keras picks "
             "BinaryAccuracy with threshold 0.5 for a 1-unit output, so a logit in (0, 0.5] "
             "counts as class 0 and the accuracy is biased; use "
             "keras.metrics.BinaryAccuracy(threshold=0.0)"
@@ -864,7 +864,7 @@ def _accuracy_misfit(output: Output, loss: Value | None, targets: str = "") -> s
         and targets != "one-hot"
     ):
         return (
-            f"the output is {units} independent sigmoids (multi-label), but Keras 3 picks "
+            f"the output is {units} independent sigmoids (multi-label), but Keras picks "
             "CategoricalAccuracy for a multi-unit output: it checks only whether the argmax of "
             "the predictions hits the first positive label; use keras.metrics.BinaryAccuracy() "
             "(per label, threshold 0.5)"
@@ -883,7 +883,7 @@ def _accuracy_misfit(output: Output, loss: Value | None, targets: str = "") -> s
     ):
         picked = "BinaryAccuracy" if units == 1 else "an accuracy"
         return (
-            f"the loss {regression} is a regression loss on a {activation} output, but Keras 3 "
+            f"the loss {regression} is a regression loss on a {activation} output, but Keras "
             f"picks {picked} by the output's shape: it compares y_true with y_pred thresholded "
             "at 0.5 (or argmaxes), which says nothing about real-valued targets; track 'mae' "
             "or keras.metrics.RootMeanSquaredError() instead"
