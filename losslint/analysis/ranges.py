@@ -42,7 +42,7 @@ from losslint.analysis.wiring import (
 from losslint.codec import chunk_statements
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
-from losslint.index.facts import LossDef, ModelRef, ModuleIndex, Param
+from losslint.index.facts import LossDef, ModelFact, ModelRef, ModuleIndex, Param
 from losslint.index.folding import shortened
 from losslint.index.positions import flat_statements, node_span
 from losslint.index.project import ProjectIndex
@@ -2227,11 +2227,14 @@ class RangeAnalysis:
         return module == "tensorflow.layers" and last == "flatten"
 
     def _lambda_layer(self, node: ast.Call, frame: _Frame) -> ast.Call | None:
-        """``Lambda(get_loss)([y_pred, y_true])``, a Lambda layer built and applied at once (the
-        Keras 2 idiom of a loss computed in the model, handed to ``add_loss`` or to a compiled
-        ``lambda y_true, y_pred: y_pred``): the call of its function that the layer makes, with
-        the ``arguments=`` it is given, on the same place. None for any other call."""
-        built = node.func
+        """``Lambda(get_loss)([y_pred, y_true])``, a Lambda layer built and applied at once or
+        bound to a name and applied (the Keras 2 idiom of a loss computed in the model, handed
+        to ``add_loss`` or to a compiled ``lambda y_true, y_pred: y_pred``): the call of its
+        function that the layer makes, with the ``arguments=`` it is given, on the same place.
+        None for any other call."""
+        built: ast.expr | None = node.func
+        if isinstance(built, ast.Name):  # ``loss_layer = Lambda(bpr_loss)``, then applied
+            built = self._named_value(built.id, frame)
         if not isinstance(built, ast.Call) or not node.args:
             return None
         target = names.qualify(built.func, frame.module.imports)
@@ -2241,6 +2244,8 @@ class RangeAnalysis:
         if last != "Lambda" or ops.tensor_module(module) != "keras.layers":
             return None
         function = built.args[0] if built.args else _keyword_value(built, "function")
+        if not isinstance(function, (ast.Name, ast.Attribute)):
+            return None
         name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
         if not any(word in name.lower() for word in ("loss", "cost")):
             # A layer of the model's forward pass (a VAE's ``sampling``): not loss code.
@@ -2884,6 +2889,10 @@ class RangeAnalysis:
                     node, frame, "clip_value_max", "max", "x_max", "a_max", "max_value"
                 )[1]
             )
+            if low is None and len(args) > 1 and _configured(args[1], frame):
+                # ``clip(std, self.std_bound[0], self.std_bound[1])``: a lower bound the class
+                # is configured with, a guard as a reader takes it (0 only if set so).
+                low = Range(0.0, INF, lo_open=True)
             return _clip(first, low, high)
         if op == "maximum":
             second = values[1] if len(values) > 1 else self._keyword(node, frame, "min")[1]
@@ -3205,12 +3214,23 @@ class RangeAnalysis:
         """``model(x)``: the output of a model the project builds with one output ending in
         softmax or sigmoid (``keras.Sequential([..., Dense(10, activation="softmax")])`` bound
         here or at module level, or returned by a model factory). None for any other call."""
-        if not isinstance(node.func, ast.Name):
-            return None
-        made = self._named_value(node.func.id, frame)
         module = frame.module
-        if made is None:  # ``def train_step(D, G, images)``: the model each call passes
-            made, module = self._passed_model(node.func.id, frame) or (None, module)
+        if isinstance(node.func, ast.Name):
+            made = self._named_value(node.func.id, frame)
+            if made is None:  # ``def train_step(D, G, images)``: the model each call passes
+                made, module = self._passed_model(node.func.id, frame) or (None, module)
+        elif isinstance(node.func, ast.Attribute) and names.self_attribute(node.func):
+            # ``self.model(states)`` in a method, the model its class's ``__init__`` stores
+            # (an actor's ``self.model = self.create_model()``).
+            owner = frame.qualname.rpartition(".")[0]
+            made, module = self._stored_call(owner, node.func.attr) or (None, module)
+            method = names.self_attribute(made.func) if isinstance(made, ast.Call) else None
+            if method is not None:
+                built = self.project.method(owner, method)
+                model = self.project.resolve_model(ModelRef(factory=built)) if built else None
+                return self._model_output(model, node, frame)
+        else:
+            return None
         if not isinstance(made, ast.Call):
             return None
         target = names.qualify(made.func, module.imports)
@@ -3225,6 +3245,11 @@ class RangeAnalysis:
             # A factory, else a Keras model subclass of this module (resolved alike).
             factory = found[1] if found is not None else f"{module.module}.{made.func.id}"
             model = self.project.resolve_model(ModelRef(factory=factory))
+        return self._model_output(model, node, frame)
+
+    def _model_output(self, model: ModelFact | None, node: ast.Call, frame: _Frame) -> Range | None:
+        """The output of ``model`` applied at ``node`` when it is one ending in softmax or
+        sigmoid; None otherwise."""
         if model is None or len(model.outputs) != 1:
             return None
         activation = model.outputs[0].activation
@@ -3909,6 +3934,14 @@ def _setting(node: ast.expr, frame: _Frame) -> bool:
     if isinstance(node, ast.Attribute):
         return node.attr == "shape"
     return False
+
+
+def _configured(node: ast.expr, frame: _Frame) -> bool:
+    """A setting (:func:`_setting`) or one the object holds: ``self.eps``, an item of
+    ``self.std_bound``."""
+    while isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        node = node.value
+    return names.self_attribute(node) is not None or _setting(node, frame)
 
 
 def _integer_dtype(node: ast.expr) -> bool:

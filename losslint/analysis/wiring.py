@@ -171,9 +171,9 @@ def assign_metrics(
     if bare and not isinstance(value, Mapping):
         leaves = value.items if isinstance(value, Seq) else (value,)
         if not any(isinstance(leaf, (Seq, Mapping)) for leaf in leaves):
-            for index in range(len(model.outputs)):
+            for output in range(len(model.outputs)):
                 for leaf in leaves:
-                    yield index, leaf
+                    yield output, leaf
             return
     if len(model.outputs) == 1 and isinstance(value, (Seq, Mapping)):
         if isinstance(value, Mapping):

@@ -2034,7 +2034,7 @@ class ModuleIndexer:
         (``classifier = nn.classifier(base, rois)``, or ``Model(inputs, fast_rcnn(inputs))``),
         which may be one tensor or a list: the count is unknown unless the value is a tensor the
         index can follow."""
-        call = outputs
+        call: ast.expr | None = outputs
         if isinstance(outputs, ast.Name):
             binding = scope.resolve(outputs.id, line)
             if not isinstance(binding, _Binding):
@@ -2134,6 +2134,13 @@ class ModuleIndexer:
             for ret in scope.returns:
                 if isinstance(ret, ast.Call) and _may_build_model(ret):
                     self._call_model_ref(ret, scope, math.inf, [])
+            for bindings in scope.attributes.values():
+                # ``self.model = keras.Sequential([...])`` in ``__init__`` (an RL actor): its
+                # layers given there (``self.model.add`` is not followed).
+                for binding in bindings:
+                    value = binding.value
+                    if isinstance(value, ast.Call) and _may_build_model(value) and value.args:
+                        self._call_model_ref(value, scope, binding.line, [])
 
     # -- compile sites ---------------------------------------------------------------------
 
