@@ -43,7 +43,7 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.folding import shortened
-from losslint.index.positions import bound_names, flat_statements, node_span
+from losslint.index.positions import assigned_lambda, bound_names, flat_statements, node_span
 from losslint.index.project import ProjectIndex, partial_target
 
 _MAX_DEPTH: Final = 6
@@ -161,7 +161,7 @@ class Effect:
 class Trained:
     """An expression trained on outside ``compile``, with its batch state."""
 
-    kind: str  # the objective's kind: "minimize" | "gradient" | "backward" | "grad"
+    kind: str  # the objective's kind: "minimize" | "gradient" | "backward" | "grad" | ...
     path: str
     span: Span
     value: Batch
@@ -246,6 +246,12 @@ def _short_call(node: ast.Call) -> str:
 
 def is_tensor(value: Batch) -> bool:
     return value.kind in TENSORS
+
+
+def _traced(value: Batch) -> bool:
+    """A tensor that a traced loss cannot hand to NumPy: not a Python number named like the
+    batch size (which counts the samples, but is an ``int`` written in the script)."""
+    return is_tensor(value) and not (value.count and value.literal)
 
 
 def is_constant(value: Batch) -> bool:
@@ -727,6 +733,11 @@ class BatchAxis:
             self._statement(statement, frame)
 
     def _statement(self, node: ast.stmt, frame: _Frame) -> None:
+        named = assigned_lambda(node)
+        if named is not None and f"{frame.qualname}.{named[0]}" in self.project.functions:
+            # ``compute_loss = lambda true, pred: ...``: the function the index reads it as.
+            frame.env[named[0]] = Batch("function", target=f"{frame.qualname}.{named[0]}")
+            return
         if isinstance(node, ast.Assign):
             if id(node.value) in frame.probes and len(node.targets) == 1:
                 # ``self.g_loss = ...`` minimized in another method: name it as written there.
@@ -1270,7 +1281,7 @@ class BatchAxis:
         if any(isinstance(a, ast.Starred) for a in node.args):
             return UNKNOWN
         if _TO_NUMPY_HELPER.search(qualname.rpartition(".")[2]):
-            if any(is_tensor(a) for a in (*args, *kwargs.values())):
+            if any(_traced(a) for a in (*args, *kwargs.values())):
                 self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)")
             return UNKNOWN
         if frame.training and qualname in self._definitions:
@@ -1361,9 +1372,9 @@ class BatchAxis:
         module, _, last = name.rpartition(".")
         module = ops.tensor_module(module)
         args, kwargs = self._arguments(node, frame)
-        if module in ("numpy", "math") and any(is_tensor(a) for a in (*args, *kwargs.values())):
+        if module in ("numpy", "math") and any(_traced(a) for a in (*args, *kwargs.values())):
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)", name)
-        elif last == "convert_to_numpy" and args and is_tensor(args[0]):
+        elif last == "convert_to_numpy" and args and _traced(args[0]):
             # keras.ops.convert_to_numpy: the same as .numpy(), a value a traced loss lacks.
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)")
         adds_up = (module == "builtins" and last == "sum") or (
@@ -1756,6 +1767,12 @@ class BatchAxis:
                 frame.env[arg.arg] = UNKNOWN
             if frame.cls is not None and function.params[:1] in (("self",), ("cls",)):
                 frame.env[function.params[0]] = Batch("self", target=frame.cls)
+            if frame.cls is not None and scope.rpartition(".")[2] == "compute_loss":
+                # A Keras Model's compute_loss is given the batch: x, y and y_pred (each a
+                # tensor, or a dict or list of them) hold one row per sample.
+                for name in ("x", "y", "y_pred"):
+                    if name in frame.env:
+                        frame.env[name] = SAMPLES
             body = function.node.body
         elif scope == module.module:
             frame = _Frame(
@@ -1777,7 +1794,9 @@ _BUILTIN_NAMES: Final = frozenset({"len", "float", "int", "abs", "range", "list"
 def _named(name: str, value: Batch) -> Batch:
     """A constant named like the batch size (``GLOBAL_BATCH_SIZE``) counts the samples."""
     if value.kind == "const" and "batch" in name.lower():
-        return Batch("sum", count=True, scale=1)
+        # ``literal``: a Python number all the same, which NumPy may take (``np.array(
+        # batch_size, x.dtype)``, TFP's kl_weight): no tensor (see ``_traced``).
+        return Batch("sum", count=True, scale=1, literal=True)
     return value
 
 
@@ -1785,8 +1804,11 @@ def _batched_source(module: str, last: str, node: ast.Call) -> Batch | None:
     """A graph input whose leading dimension is the batch: ``tf.placeholder(dtype, [None,
     ...])`` (TF1 feeds each batch through it) and ``keras.Input(shape=(...))`` (the batch axis
     is added in front of ``shape``)."""
-    if last == "placeholder" and module.split(".")[0] == "tensorflow":
-        shape = _argument(node, 1, ("shape",))
+    if last == "placeholder" and (
+        module.split(".")[0] == "tensorflow" or module == "keras.backend"
+    ):
+        # ``K.placeholder(shape=(None, n))`` takes the shape first, TensorFlow's second.
+        shape = _argument(node, 0 if module == "keras.backend" else 1, ("shape",))
         if isinstance(shape, (ast.List, ast.Tuple)) and shape.elts:
             head = shape.elts[0]
             if isinstance(head, ast.Constant) and head.value is None:

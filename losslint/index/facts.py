@@ -226,7 +226,9 @@ class Objective:
     ``layer.add_loss(loss)``, ``loss.backward()``, ``jax.grad(fn)`` (then ``node`` is ``fn``).
     """
 
-    kind: str  # "minimize" | "gradient" | "add_loss" | "backward" | "grad"
+    # "minimize" | "gradient" | "add_loss" | "backward" | "grad" | "compute_loss" (what a Keras
+    # Model's compute_loss override returns, which its train_step differentiates)
+    kind: str
     scope: str  # qualified name of the enclosing function, or the module name
     span: Span  # the trained expression
     node: ast.expr = field(compare=False, repr=False)

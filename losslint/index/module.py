@@ -1400,6 +1400,14 @@ class ModuleIndexer:
         self._scope_nodes[qualname] = node
         self._note_redefinitions(node.body)
         _ScopeBuilder(scope, self._nested, self.call_lines).run(node.body)
+        if (
+            node.name == "compute_loss"
+            and parent.qualname in self._class_names
+            and "y_pred" in scope.params
+        ):
+            # A Keras 3 Model's ``compute_loss(self, x, y, y_pred, sample_weight)``: its
+            # train_step differentiates what it returns (tape.gradient, jax.value_and_grad).
+            scope.objectives.extend(("compute_loss", value, None) for value in scope.returns)
         returned = None
         for ret in scope.returns:
             if isinstance(ret, ast.Name):

@@ -273,6 +273,7 @@ _STEPS: Final = {
     "gradient": "tape.gradient / tf.gradients",
     "grad": "jax.grad",
     "backward": ".backward()",
+    "compute_loss": "Keras's train_step (compute_loss returns it)",
 }
 
 
@@ -350,6 +351,8 @@ _CONSEQUENCE: Final = {
     "minimize": "minimize differentiates its sum, so the gradient grows with the batch size",
     "grad": "jax.grad raises 'Gradient only defined for scalar-output functions'",
     "backward": "PyTorch raises 'grad can be implicitly created only for scalar outputs'",
+    "compute_loss": "compute_loss must return a scalar: Keras's train_step differentiates its "
+    "sum on TensorFlow (the gradient grows with the batch size) and raises on JAX",
 }
 
 
