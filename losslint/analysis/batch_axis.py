@@ -1360,6 +1360,12 @@ class BatchAxis:
         if inputs and all(a.kind == "const" for a in inputs):
             return CONST
         kept = [a for a in inputs if a.kind == "kept"]
+        if "sparse" in _text(node.func).lower():
+            # The labels have no class axis: (batch, T) labels against (batch, T, V)
+            # predictions give (batch, T), one axis fewer than the predictions only.
+            kept = inputs[1:2] if len(inputs) > 1 and inputs[1].kind == "kept" else []
+            if not kept:
+                return Batch("kept", min_rank=1)
         min_rank = max((a.min_rank for a in kept), default=2)
         rank = kept[0].rank if kept and kept[0].rank is not None else None
         return Batch(

@@ -2056,6 +2056,14 @@ class ModuleIndexer:
         callee = self._callee(func) or ""
         if callee.partition(".")[0] in ("keras", "tensorflow", "tf_keras"):
             return False
+        local = None
+        if isinstance(func, ast.Name):
+            local = self._local_def(func.id, scope, line) or f"{self.module}.{func.id}"
+        own = self.function_scopes.get(local or callee)
+        if own is not None and call is outputs:
+            # A function of this module given straight to the model: several outputs only if
+            # it returns a list or tuple (a head whose branches disagree is still one tensor).
+            return any(isinstance(value, (ast.List, ast.Tuple)) for value in own.returns)
         return self.tensor(outputs, scope, line) is None
 
     def _model_called(self, outputs: ast.expr, scope: _Scope, line: float) -> bool:

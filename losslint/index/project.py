@@ -595,7 +595,15 @@ class ProjectIndex:
         model_output, labels)``, then ``minimize(self.cost)``, or ``self._train_step(opt,
         self.cost)`` with ``minimize(cost)`` inside (the TF1 model-class layout)."""
         if self._objectives is None:
-            found = [(m, o) for m in self.modules for o in m.objectives]
+            found = [
+                (m, o)
+                for m in self.modules
+                for o in m.objectives
+                # A compute_loss method is trained as such only in a Keras Model (a plain
+                # class's compute_loss(y_true, y_pred) is a loss handed to compile).
+                if o.kind != "compute_loss"
+                or self.is_subclass(o.scope.rpartition(".")[0], _KERAS_MODELS)
+            ]
             seen = {(m.path, o.span) for m, o in found}
             for _, objective in list(found):
                 if objective.kind not in ("minimize", "gradient"):
@@ -1162,6 +1170,9 @@ def _self_call(node: ast.AST, name: str) -> TypeGuard[ast.Call]:
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == "self"
     )
+
+
+_KERAS_MODELS: Final = frozenset({"keras.Model", "keras.models.Model"})
 
 
 def _named_roles(qualname: str) -> frozenset[str]:
