@@ -1368,6 +1368,17 @@ class BatchAxis:
                 return Batch("kept", min_rank=1)
         min_rank = max((a.min_rank for a in kept), default=2)
         rank = kept[0].rank if kept and kept[0].rank is not None else None
+        if rank == 1 or any(a.kind == "unknown" and a.rank == 1 for a in inputs):
+            # ``mean_squared_error(returns, tf.reshape(v, (n,)))``: the last axis of a 1-D
+            # batch is the batch, so the mean over it is one number for the batch.
+            origin = Reduction(
+                frame.path,
+                self._span(node, frame),
+                f"{_short_call(node)} over 1-D values, whose last axis is the batch",
+                "mean",
+                per_sample=True,
+            )
+            return _reduced(0, origin=origin)
         return Batch(
             "kept",
             rank=rank - 1 if rank else None,
@@ -1579,7 +1590,13 @@ class BatchAxis:
 
     def _reshape(self, value: Batch, shape: ast.expr | None, frame: _Frame) -> Batch:
         if value.kind not in ("kept", "flat") or shape is None:
-            return value if value.kind == "const" else UNKNOWN
+            if value.kind == "const":
+                return value
+            if isinstance(shape, (ast.List, ast.Tuple)) and len(shape.elts) == 1:
+                # ``reshape(v, (len(v),))`` of a value not followed: 1-D, whatever it holds
+                # (a Keras loss function of it averages its only axis, see _per_sample).
+                return Batch("unknown", rank=1)
+            return UNKNOWN
         if _int(shape) == -1:
             return Batch("flat", rank=1)
         if isinstance(shape, (ast.List, ast.Tuple)):
@@ -1598,7 +1615,15 @@ class BatchAxis:
                 return Batch("kept", rank=len(shape.elts), min_rank=len(shape.elts))
             if shape.elts:
                 head = self._expr(shape.elts[0], frame)
-                if head.kind == "sum" and head.count:
+                first = shape.elts[0]
+                counted = (
+                    isinstance(first, ast.Call)
+                    and isinstance(first.func, ast.Name)
+                    and first.func.id == "len"
+                    and len(first.args) == 1
+                    and self._expr(first.args[0], frame).kind in ("kept", "flat")
+                )  # ``reshape(v, (len(v),))``: as many rows as the batch has samples
+                if (head.kind == "sum" and head.count) or counted:
                     return Batch("kept", rank=len(shape.elts), min_rank=len(shape.elts))
         return UNKNOWN
 
@@ -1720,6 +1745,8 @@ class BatchAxis:
         for home, objective in self.project.objectives():
             if objective.stored and self._overwritten(objective):
                 continue  # ``self.loss = per_sample`` then ``self.loss = -reduce_sum(self.loss)``
+            if self.project.restated(objective):
+                continue  # ``minimize(self.loss)`` below ``self.loss = ...``: judged there
             by_module.setdefault(home.path, (home, []))[1].append(objective)
         for module, objectives in by_module.values():
             scopes: dict[str, dict[int, tuple[str, Span]]] = {}

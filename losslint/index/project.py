@@ -87,6 +87,7 @@ class ProjectIndex:
         self._importer_cache: dict[str, list[ModuleIndex]] = {}
         self._by_import_last: dict[str, list[tuple[ModuleIndex, str]]] | None = None
         self._objectives: list[tuple[ModuleIndex, Objective]] | None = None
+        self._restated: frozenset[int] = frozenset()  # see restated()
         self._bases_of: dict[str, frozenset[str]] = {}
         # ``self.x`` fitted or trained on a batch in a method: the classes doing so, by receiver.
         self._self_trained: dict[str, set[str]] | None = None
@@ -605,6 +606,9 @@ class ProjectIndex:
                 or self.is_subclass(o.scope.rpartition(".")[0], _KERAS_MODELS)
             ]
             seen = {(m.path, o.span) for m, o in found}
+            # ``self.loss = ...`` then ``minimize(self.loss)`` in the same method: the batch
+            # axis of the value is judged where it is assigned, once (see ``restated``).
+            judged_there: set[int] = set()
             for _, objective in list(found):
                 if objective.kind not in ("minimize", "gradient"):
                     continue
@@ -613,12 +617,24 @@ class ProjectIndex:
                 for attribute in attributes:
                     assert family is not None
                     for home, stored in self._stored(attribute, objective.kind, family):
+                        if (
+                            stored.scope == objective.scope
+                            and names.self_attribute(objective.node) == attribute
+                        ):
+                            judged_there.add(id(objective))
                         if (home.path, stored.span) not in seen:
                             seen.add((home.path, stored.span))
                             found.append((home, stored))
+            self._restated = frozenset(judged_there)
             found.extend(self._fetched())
             self._objectives = found
         return self._objectives
+
+    def restated(self, objective: Objective) -> bool:
+        """Whether an objective trains ``self.<attribute>`` in the method that assigns it, whose
+        assigned value is an objective of its own (the same value, named again)."""
+        self.objectives()
+        return id(objective) in self._restated
 
     def _fetched(self) -> Iterator[tuple[ModuleIndex, Objective]]:
         """Loss functions whose gradient is written by hand: a function or method named like a
