@@ -1673,9 +1673,10 @@ class RangeAnalysis:
                 and len(test.ops) == 1
                 and type(test.ops[0]) in _SYMBOLS
                 and _same_value(test.left, node.value)
-                and (bound := _number(test.comparators[0])) is not None
+                and (bound := self._threshold(test.comparators[0], frame, depth)) is not None
             ):
-                # ``n[n > 0]``: the elements a mask of the value itself selects.
+                # ``n[n > 0]``, ``y_diff[y_diff > MIN_STABLE_VALUE]``: the elements a mask of
+                # the value itself selects.
                 return refine(indexed, _SYMBOLS[type(test.ops[0])], bound)
             return indexed
         if isinstance(node, ast.Attribute):
@@ -2225,6 +2226,14 @@ class RangeAnalysis:
         if isinstance(func, ast.Call):
             return module == "keras.layers" and last == "Flatten"
         return module == "tensorflow.layers" and last == "flatten"
+
+    def _threshold(self, node: ast.expr, frame: _Frame, depth: int) -> float | None:
+        """A number written, or a constant of the project (``MIN_STABLE_VALUE``), else None."""
+        written = _number(node)
+        if written is not None:
+            return written
+        value = self.expr(node, frame, depth + 1)
+        return value.lo if value is not None and value.is_constant else None
 
     def _lambda_layer(self, node: ast.Call, frame: _Frame) -> ast.Call | None:
         """``Lambda(get_loss)([y_pred, y_true])``, a Lambda layer built and applied at once or
