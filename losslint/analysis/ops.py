@@ -226,6 +226,8 @@ METHODS: Final[Mapping[str, Op]] = _table(
     ("softmax", Op("softmax", _E)),
     ("log_softmax", Op("nonpositive", _E)),
     ("norm", Op("norm", "reduce")),
+    # ``tape.gradient(d_out, x)``: as ``tf.gradients``, 0 where the function is flat.
+    ("gradient", Op("gradient", "unknown")),
     ("max min amax amin", Op("extreme", "reduce")),
     ("prod std var", Op("unknown", "reduce")),
     ("nansum", Op("sum", "sum")),

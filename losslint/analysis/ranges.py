@@ -2740,6 +2740,18 @@ class RangeAnalysis:
     ) -> Range | None:
         first = values[0] if values else None
         first_node = args[0] if args else None
+        if op == "identity" and _callee_name(node) == "boolean_mask" and first_node is not None:
+            mask = node.args[1] if len(node.args) > 1 else _keyword_value(node, "mask")
+            if (
+                isinstance(mask, ast.Compare)
+                and len(mask.ops) == 1
+                and type(mask.ops[0]) in _SYMBOLS
+                and _same_value(mask.left, first_node)
+                and first is not None
+                and (bound := self._threshold(mask.comparators[0], frame, 0)) is not None
+            ):
+                # ``boolean_mask(y_diff, y_diff > MIN_STABLE_VALUE)``, as ``n[n > 0]``.
+                return refine(first, _SYMBOLS[type(mask.ops[0])], bound)
         if _callee_name(node).startswith("nan") and op in ("sum", "mean", "extreme", "spread"):
             # ``np.nanmean(tp / support)``: the NaN of an empty class is skipped on purpose.
             self._handled(first, "nan")
@@ -3363,6 +3375,19 @@ class RangeAnalysis:
         result = self._run_followed(
             node, frame, depth, (module, qualname, function), arguments, enclosing
         )
+        if (
+            enclosing is None
+            and names.self_attribute(node.func) is not None
+            and _LOSS_METHOD.search(qualname.rpartition(".")[2])
+        ):
+            # ``self._compute_d_loss(...)`` in a base GAN's training step, which a WGAN-GP
+            # subclass overrides to add its gradient penalty: any override may be what runs.
+            for overriding in self.project.overrides(qualname):
+                owner, found = self.project.functions[overriding]
+                value = self._run_followed(
+                    node, frame, depth, (owner, overriding, found.node), arguments
+                )
+                result = _join(result, value)
         self._last_call = node
         return result
 
@@ -3658,6 +3683,10 @@ def _same_value(a: ast.expr, b: ast.expr) -> bool:
     draw anew, ``normal() * normal()`` is no square)."""
     dotted = names.dotted(a)
     return dotted is not None and dotted == names.dotted(b)
+
+
+# Methods that compute a loss or a term of one, named so: their overrides are followed too.
+_LOSS_METHOD: Final = re.compile(r"loss|penalty|regulari[sz]", re.IGNORECASE)
 
 
 def _abstract(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> bool:
