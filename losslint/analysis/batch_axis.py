@@ -1441,14 +1441,14 @@ class BatchAxis:
     ) -> Batch:
         first = args[0] if args else next(iter(kwargs.values()), UNKNOWN)
         if op in _SUM_OPS or op in _MEAN_OPS or op in _OTHER_REDUCTIONS or op in _ARG_REDUCTIONS:
-            axis_node = _argument(node, 1, ("axis", "dim", "axes", "reduction_indices"))
+            axis_node = names.argument(node, 1, "axis", "dim", "axes", "reduction_indices")
             default = _ALL
             if op in _ARG_REDUCTIONS:
                 default = _Axes("list", (-1,)) if module == "keras.backend" else _ALL
                 if module in ("tensorflow", "tensorflow.math"):
                     default = _Axes("list", (0,))
             axes = default if axis_node is None else _axes(axis_node, frame)
-            keep = _argument(node, 2, ("keepdims", "keep_dims", "keepdim"))
+            keep = names.argument(node, 2, "keepdims", "keep_dims", "keepdim")
             keepdims = isinstance(keep, ast.Constant) and keep.value is True
             return self._reduce(op, first, axes, keepdims, node, frame, axis_node is None)
         if op == "gradients" and len(args) >= 2:
@@ -1466,7 +1466,7 @@ class BatchAxis:
         if op == "batch_flatten":
             return Batch("kept", rank=2, min_rank=2) if first.kind == "kept" else UNKNOWN
         if op == "reshape":
-            shape = _argument(node, 1, ("shape", "newshape"))
+            shape = names.argument(node, 1, "shape", "newshape")
             return self._reshape(first, shape, frame)
         if op in _MIXES:
             return Batch("flat", rank=1) if first.kind in ("kept", "flat") else UNKNOWN
@@ -1483,7 +1483,7 @@ class BatchAxis:
             rank = first.rank + delta if first.rank is not None else None
             return replace(first, rank=rank, min_rank=max(1, first.min_rank + delta))
         if op in ("concatenate", "concat", "stack"):
-            axis = _argument(node, 1, ("axis", "dim"))
+            axis = names.argument(node, 1, "axis", "dim")
             position = _int(axis) if axis is not None else (0 if op != "concatenate" else None)
             if module == "keras.backend" and axis is None and op == "concatenate":
                 position = -1
@@ -1533,7 +1533,9 @@ class BatchAxis:
     ) -> Batch:
         # A reduction of one repeated number (``K.mean(K.zeros_like(y_pred))``, the loss of an
         # output that is not trained) is that number, whatever the batch.
-        filled = names.filled_array(_argument(node, 0, ("input_tensor", "x")), frame.module.imports)
+        filled = names.filled_array(
+            names.argument(node, 0, "input_tensor", "x"), frame.module.imports
+        )
         if value.kind in ("const", "shape") or filled:
             return CONST
         if value.kind in REDUCED:
@@ -1544,7 +1546,7 @@ class BatchAxis:
             if (
                 op in _MEAN_OPS
                 and value.kind == "unknown"
-                and self._from_batch(_argument(node, 0, ("input_tensor", "x", "input")), frame)
+                and self._from_batch(names.argument(node, 0, "input_tensor", "x", "input"), frame)
             ):
                 # A value the analysis cannot shape, made from the batch (a ``tensordot``
                 # over computed axes), averaged whole: one number for the batch, however it
@@ -1567,7 +1569,7 @@ class BatchAxis:
         elif axes.kind == "all":
             how = f"{label}(...) without axis"
         else:
-            how = f"{label}(..., axis={_text(_argument(node, 1, ('axis', 'dim')) or node, 20)})"
+            how = f"{label}(..., axis={_text(names.argument(node, 1, 'axis', 'dim') or node, 20)})"
         fixable = (
             frame.depth == 0
             and axis_missing
@@ -1650,9 +1652,9 @@ class BatchAxis:
         if base.kind not in ("kept", "flat"):
             return base if attr in _TENSOR_METHODS_PASS or reduction else UNKNOWN
         if reduction:
-            axis_node = _argument(node, 0, ("axis", "dim"))
+            axis_node = names.argument(node, 0, "axis", "dim")
             axes = _ALL if axis_node is None else _axes(axis_node, frame)
-            keep = _argument(node, 1, ("keepdims", "keepdim"))
+            keep = names.argument(node, 1, "keepdims", "keepdim")
             keepdims = isinstance(keep, ast.Constant) and keep.value is True
             return self._reduce(attr, base, axes, keepdims, node, frame, False)
         if attr in ("flatten", "ravel"):
@@ -1841,15 +1843,15 @@ def _batched_source(module: str, last: str, node: ast.Call) -> Batch | None:
         module.split(".")[0] == "tensorflow" or module == "keras.backend"
     ):
         # ``K.placeholder(shape=(None, n))`` takes the shape first, TensorFlow's second.
-        shape = _argument(node, 0 if module == "keras.backend" else 1, ("shape",))
+        shape = names.argument(node, 0 if module == "keras.backend" else 1, "shape")
         if isinstance(shape, (ast.List, ast.Tuple)) and shape.elts:
             head = shape.elts[0]
             if isinstance(head, ast.Constant) and head.value is None:
                 return Batch("kept", rank=len(shape.elts), min_rank=max(1, len(shape.elts)))
         return None
     if last == "Input" and module in ("keras", "keras.layers"):
-        shape = _argument(node, 0, ("shape",))
-        if _argument(node, 99, ("batch_size", "batch_shape", "tensor")) is not None:
+        shape = names.argument(node, 0, "shape")
+        if names.argument(node, 99, "batch_size", "batch_shape", "tensor") is not None:
             return None
         if isinstance(shape, (ast.List, ast.Tuple)):
             rank = len(shape.elts) + 1
@@ -1995,18 +1997,9 @@ def _axes(node: ast.expr, frame: _Frame) -> _Axes:
     return _Axes("unknown")
 
 
-def _argument(call: ast.Call, index: int, keywords: tuple[str, ...]) -> ast.expr | None:
-    for keyword in call.keywords:
-        if keyword.arg in keywords:
-            return keyword.value
-    if index < len(call.args) and not isinstance(call.args[index], ast.Starred):
-        return call.args[index]
-    return None
-
-
 def _reduction(call: ast.Call, frame: _Frame, default: str) -> str:
     """The ``reduction=`` of a Loss constructor: "none", "sum", "mean" or unknown ("?")."""
-    value = _argument(call, 99, ("reduction",))
+    value = names.argument(call, 99, "reduction")
     if value is None:
         return default
     if isinstance(value, ast.Constant):

@@ -1667,18 +1667,9 @@ class RangeAnalysis:
         if isinstance(node, ast.Subscript):
             self.expr(node.slice, frame, depth + 1)
             indexed = self.expr(node.value, frame, depth + 1)  # indexing keeps the bounds
-            test = node.slice
-            if (
-                isinstance(test, ast.Compare)
-                and len(test.ops) == 1
-                and type(test.ops[0]) in _SYMBOLS
-                and _same_value(test.left, node.value)
-                and (bound := self._threshold(test.comparators[0], frame, depth)) is not None
-            ):
-                # ``n[n > 0]``, ``y_diff[y_diff > MIN_STABLE_VALUE]``: the elements a mask of
-                # the value itself selects.
-                return refine(indexed, _SYMBOLS[type(test.ops[0])], bound)
-            return indexed
+            selected = self._self_mask(node.slice, node.value, frame, depth)
+            # ``n[n > 0]``, ``y_diff[y_diff > MIN_STABLE_VALUE]``: the elements it selects.
+            return indexed if selected is None else refine(indexed, *selected)
         if isinstance(node, ast.Attribute):
             if isinstance(node.value, ast.Name) and node.value.id == "self":
                 return frame.env.get(f"self.{node.attr}")
@@ -2227,6 +2218,22 @@ class RangeAnalysis:
             return module == "keras.layers" and last == "Flatten"
         return module == "tensorflow.layers" and last == "flatten"
 
+    def _self_mask(
+        self, mask: ast.expr, value_node: ast.expr, frame: _Frame, depth: int
+    ) -> tuple[str, float] | None:
+        """``(op, bound)`` where ``mask`` compares the value itself with a number (``n > 0``
+        of ``n[n > 0]``, ``y > MIN_STABLE_VALUE``): the elements it selects hold ``op bound``
+        (known positive even where ``n`` is not known); None for any other mask."""
+        if (
+            isinstance(mask, ast.Compare)
+            and len(mask.ops) == 1
+            and type(mask.ops[0]) in _SYMBOLS
+            and _same_value(mask.left, value_node)
+            and (bound := self._threshold(mask.comparators[0], frame, depth)) is not None
+        ):
+            return _SYMBOLS[type(mask.ops[0])], bound
+        return None
+
     def _threshold(self, node: ast.expr, frame: _Frame, depth: int) -> float | None:
         """A number written, or a constant of the project (``MIN_STABLE_VALUE``), else None."""
         written = _number(node)
@@ -2252,7 +2259,7 @@ class RangeAnalysis:
         module, _, last = target.rpartition(".")
         if last != "Lambda" or ops.tensor_module(module) != "keras.layers":
             return None
-        function = built.args[0] if built.args else _keyword_value(built, "function")
+        function = names.argument(built, 0, "function")
         if not isinstance(function, (ast.Name, ast.Attribute)):
             return None
         name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
@@ -2261,7 +2268,7 @@ class RangeAnalysis:
             return None
         made = self._lambda_calls.get(id(node))
         if made is None:
-            arguments = _keyword_value(built, "arguments")
+            arguments = names.argument(built, 99, "arguments")
             keywords = []
             if isinstance(arguments, ast.Dict):
                 keywords = [
@@ -2741,17 +2748,11 @@ class RangeAnalysis:
         first = values[0] if values else None
         first_node = args[0] if args else None
         if op == "identity" and _callee_name(node) == "boolean_mask" and first_node is not None:
-            mask = node.args[1] if len(node.args) > 1 else _keyword_value(node, "mask")
-            if (
-                isinstance(mask, ast.Compare)
-                and len(mask.ops) == 1
-                and type(mask.ops[0]) in _SYMBOLS
-                and _same_value(mask.left, first_node)
-                and first is not None
-                and (bound := self._threshold(mask.comparators[0], frame, 0)) is not None
-            ):
-                # ``boolean_mask(y_diff, y_diff > MIN_STABLE_VALUE)``, as ``n[n > 0]``.
-                return refine(first, _SYMBOLS[type(mask.ops[0])], bound)
+            # ``boolean_mask(y_diff, y_diff > MIN_STABLE_VALUE)``, as ``y_diff[y_diff > ...]``.
+            mask = names.argument(node, 1, "mask")
+            selected = None if mask is None else self._self_mask(mask, first_node, frame, 0)
+            if selected is not None and first is not None:
+                return refine(first, *selected)
         if _callee_name(node).startswith("nan") and op in ("sum", "mean", "extreme", "spread"):
             # ``np.nanmean(tp / support)``: the NaN of an empty class is skipped on purpose.
             self._handled(first, "nan")
@@ -4353,10 +4354,6 @@ def _span_of(node: ast.AST) -> tuple[tuple[int, int], tuple[int, int]]:
 
 def find_hazards(project: ProjectIndex) -> list[Hazard]:
     return RangeAnalysis(project).run()
-
-
-def _keyword_value(call: ast.Call, name: str) -> ast.expr | None:
-    return next((k.value for k in call.keywords if k.arg == name), None)
 
 
 def _operand(node: ast.expr) -> str:

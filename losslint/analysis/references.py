@@ -26,21 +26,34 @@ _NUMPY: Final = frozenset({"numpy", "numpy.linalg", "math", "scipy.special", "sk
 def pure_numpy(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str]) -> bool:
     """Only NumPy math in the body, and some: an evaluation helper run on arrays after
     ``predict`` (a metric-named ``auc(y_true, y_pred)``), not a Keras metric."""
+    scanned = _scan_calls(node, imports)
+    return scanned is not None and scanned[0]
+
+
+def _scan_calls(
+    node: ast.AST, imports: dict[str, str]
+) -> tuple[bool, list[tuple[str | None, ast.Call]]] | None:
+    """Whether ``node`` calls NumPy-land, and its other calls with their qualified names (None
+    where a name is not imported); None where it calls tensor math or ``.numpy()``."""
     numpy = False
+    others: list[tuple[str | None, ast.Call]] = []
     for call in ast.walk(node):
         if not isinstance(call, ast.Call):
             continue
         target = names.qualify(call.func, imports)
         if target is None:
             if isinstance(call.func, ast.Attribute) and call.func.attr == "numpy":
-                return False  # .numpy(): it expects tensors
+                return None  # .numpy(): it expects tensors
+            others.append((None, call))
             continue
         module = target.rpartition(".")[0]
         if module in _NUMPY:
             numpy = True
         elif module in names.TENSOR_MATH_MODULES:
-            return False
-    return numpy
+            return None
+        else:
+            others.append((target, call))
+    return numpy, others
 
 
 def _test_reference(name: str, path: str) -> bool:
@@ -153,27 +166,17 @@ def _calls_made(
 ) -> tuple[bool, frozenset[str]] | None:
     """Whether ``node`` calls NumPy-land, and the project functions and classes it calls (as
     written); None where it calls tensor math or ``.numpy()``."""
-    numpy = False
+    scanned = _scan_calls(node, module.imports)
+    if scanned is None:
+        return None
+    numpy, others = scanned
     called: set[str] = set()
-    for call in ast.walk(node):
-        if not isinstance(call, ast.Call):
-            continue
-        target = names.qualify(call.func, module.imports)
+    for target, call in others:
         if target is None:
-            if isinstance(call.func, ast.Attribute):
-                if call.func.attr == "numpy":
-                    return None  # .numpy(): it expects tensors
-                continue
             if isinstance(call.func, ast.Name):
                 local = f"{module.module}.{call.func.id}"
                 if local in project.functions or local in project.classes:
                     called.add(local)
-            continue
-        owner = target.rpartition(".")[0]
-        if owner in _NUMPY:
-            numpy = True
-        elif owner in names.TENSOR_MATH_MODULES:
-            return None
         elif project._lookup(target) is not None:
             called.add(target)
     return numpy, frozenset(called)

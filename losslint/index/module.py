@@ -53,6 +53,7 @@ from losslint.index.positions import (
     lines_matching,
     node_span,
     source_lines,
+    two_parameters,
 )
 from losslint.noqa import names_ours
 from losslint.notebook import UNPARSED_WORD, cell_errors
@@ -279,7 +280,7 @@ def _compiled_lambdas(call: ast.Call) -> Iterator[ast.Lambda]:
     while pending:
         node = pending.pop()
         if isinstance(node, ast.Lambda):
-            if len([*node.args.posonlyargs, *node.args.args]) >= 2:
+            if two_parameters(node):
                 yield node
             continue  # a lambda inside one is not compiled itself
         pending.extend(ast.iter_child_nodes(node))
@@ -491,24 +492,24 @@ def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr, ast.expr | Non
     if name in ("minimize", "compute_gradients") and isinstance(func, ast.Attribute):
         # A TF 1 optimizer's ``compute_gradients(loss)``, then ``apply_gradients``, is
         # ``minimize(loss)`` in two steps (to clip the gradients in between).
-        loss = _argument(call, 0, "loss")
+        loss = names.argument(call, 0, "loss")
         return ("minimize", loss, None) if loss is not None else None
     if name in ("optimize_loss", "create_train_op"):
         # TF 1's ``tf.contrib.layers.optimize_loss(loss, global_step, ...)`` and slim's
         # ``create_train_op(total_loss, optimizer)``: an optimizer's step on the loss.
-        loss = _argument(call, 0, "loss") or _argument(call, 0, "total_loss")
+        loss = names.argument(call, 0, "loss") or names.argument(call, 0, "total_loss")
         return ("minimize", loss, None) if loss is not None else None
     if name == "get_updates" and isinstance(func, ast.Attribute):
         # A Keras 2 optimizer's updates for ``K.function``: ``get_updates(params, [], loss)``
         # before Keras 2.0.7, ``get_updates(loss, params)`` after.
-        loss = _argument(call, 2 if len(call.args) >= 3 else 0, "loss")
+        loss = names.argument(call, 2 if len(call.args) >= 3 else 0, "loss")
         return ("minimize", loss, None) if loss is not None else None
     if name in ("gradient", "gradients") and (call.args or call.keywords):
-        target = _argument(call, 0, "target") or _argument(call, 0, "ys")
-        sources = _argument(call, 1, "sources") or _argument(call, 1, "xs")
+        target = names.argument(call, 0, "target") or names.argument(call, 0, "ys")
+        sources = names.argument(call, 1, "sources") or names.argument(call, 1, "xs")
         return ("gradient", target, sources) if target is not None else None
     if name == "add_loss" and isinstance(func, ast.Attribute):
-        loss = _argument(call, 0, "losses") or _argument(call, 0, "loss")
+        loss = names.argument(call, 0, "losses") or names.argument(call, 0, "loss")
         return ("add_loss", loss, None) if loss is not None else None
     if name == "backward" and isinstance(func, ast.Attribute) and not call.args:
         return ("backward", func.value, None)
@@ -1964,7 +1965,7 @@ class ModuleIndexer:
         if adds is None:
             return None
         layers: list[tuple[ast.expr, bool]] = []
-        given = _argument(call, 0, "layers")
+        given = names.argument(call, 0, "layers")
         if given is not None:
             if isinstance(given, ast.Name):
                 binding = scope.resolve(given.id, line)
@@ -1997,7 +1998,7 @@ class ModuleIndexer:
         return ModelFact("sequential", "single", (output,), self.span(call))
 
     def _functional(self, call: ast.Call, scope: _Scope, line: float) -> ModelFact | None:
-        outputs = _argument(call, 1, "outputs") or _argument(call, 99, "output")
+        outputs = names.argument(call, 1, "outputs") or names.argument(call, 99, "output")
         if outputs is None:
             return None
         if isinstance(outputs, ast.Name):
@@ -2056,10 +2057,13 @@ class ModuleIndexer:
         callee = self._callee(func) or ""
         if callee.partition(".")[0] in ("keras", "tensorflow", "tf_keras"):
             return False
-        local = None
-        if isinstance(func, ast.Name):
-            local = self._local_def(func.id, scope, line) or f"{self.module}.{func.id}"
-        own = self.function_scopes.get(local or callee)
+        own = (
+            self.function_scopes.get(
+                self._local_def(func.id, scope, line) or f"{self.module}.{func.id}"
+            )
+            if isinstance(func, ast.Name)
+            else None
+        )
         if own is not None and call is outputs:
             # A function of this module given straight to the model: several outputs only if
             # it returns a list or tuple (a head whose branches disagree is still one tensor).
@@ -2119,7 +2123,7 @@ class ModuleIndexer:
         in ``__init__``), and that trains as Keras does (no ``train_step`` or ``compute_loss`` of
         its own): the model its constructor makes, as a factory's (``model = Discriminator()``,
         then ``model.compile(...)`` or ``model(x)`` in a training step)."""
-        if not any(base in _MODEL_BASES for base in cls.bases):
+        if not any(base in names.KERAS_MODEL_BASES for base in cls.bases):
             return None
         # Its own training step or loss computation may never compute a compiled loss (a
         # depth-estimation model's ``train_step`` calling its ``calculate_loss``).
@@ -2478,7 +2482,6 @@ def _plausible_model(ref: ModelRef | None) -> bool:
 
 
 # The bases that make a class a Keras model whose ``call`` computes its output.
-_MODEL_BASES: Final = frozenset({"keras.Model", "keras.models.Model"})
 _OWN_TRAINING: Final = ("train_step", "compute_loss", "test_step")
 # How a training step computes the loss given to compile.
 _COMPILED_LOSS_USES: Final = frozenset({"compute_loss", "compiled_loss", "loss"})
@@ -2514,15 +2517,6 @@ def _ever_collection(scope: _Scope, name: str) -> bool:
 def _next_binding_line(bindings: list[_Binding], binding: _Binding) -> float:
     later = [b.line for b in bindings if b.line > binding.line]
     return min(later) if later else math.inf
-
-
-def _argument(call: ast.Call, index: int, keyword: str) -> ast.expr | None:
-    for k in call.keywords:
-        if k.arg == keyword:
-            return k.value
-    if index < len(call.args) and not isinstance(call.args[index], ast.Starred):
-        return call.args[index]
-    return None
 
 
 def _activation(value: Value | None) -> str | None:

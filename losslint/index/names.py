@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
 
 from losslint.index import folding
+from losslint.index.positions import inline_lambda
 
 # Prefixes under which a Keras API lives, longest first.
 _KERAS_ROOTS: Final = (
@@ -87,13 +88,17 @@ _TOP_LEVEL_BASES: Final = {
 }
 
 
+# A Keras model class as a base (a subclass is a model whose ``call`` is its forward pass).
+KERAS_MODEL_BASES: Final = frozenset({"keras.Model", "keras.models.Model"})
+
+
 def defined_name(qualname: str) -> str:
     """The name a function or class is written with: the last part of its qualified name,
     less the ``#1`` that sets apart one defined again below it (a notebook's loss written anew
     in a later cell, see the module indexer); a lambda written where it is used is "the
     lambda" (a finding on it points at it)."""
     name = qualname.rpartition(".")[2].partition("#")[0]
-    return "the lambda" if name.startswith("<lambda:") else name  # see positions.inline_lambda
+    return "the lambda" if inline_lambda(name) else name
 
 
 def canonical(full: str) -> str:
@@ -415,6 +420,17 @@ def last_name(expr: ast.expr) -> str | None:
         return expr.id
     if isinstance(expr, ast.Attribute):
         return expr.attr
+    return None
+
+
+def argument(call: ast.Call, index: int, *keywords: str) -> ast.expr | None:
+    """The argument of ``call`` given by one of ``keywords``, else the one at position
+    ``index`` (not a ``*args``); None when it is not given."""
+    for keyword in call.keywords:
+        if keyword.arg in keywords:
+            return keyword.value
+    if index < len(call.args) and not isinstance(call.args[index], ast.Starred):
+        return call.args[index]
     return None
 
 

@@ -155,7 +155,12 @@ def assigned_lambda(statement: ast.stmt) -> tuple[str, ast.Lambda] | None:
         and len(statement.targets) == 1
         and isinstance(statement.targets[0], ast.Name)
         and isinstance(statement.value, ast.Lambda)
-        and len([*statement.value.args.posonlyargs, *statement.value.args.args]) >= 2
+        and two_parameters(statement.value)
     ):
         return statement.targets[0].id, statement.value
     return None
+
+
+def two_parameters(lam: ast.Lambda) -> bool:
+    """Whether a lambda takes two or more positional parameters, as a loss or a metric does."""
+    return len([*lam.args.posonlyargs, *lam.args.args]) >= 2

@@ -603,7 +603,7 @@ class ProjectIndex:
                 # A compute_loss method is trained as such only in a Keras Model (a plain
                 # class's compute_loss(y_true, y_pred) is a loss handed to compile).
                 if o.kind != "compute_loss"
-                or self.is_subclass(o.scope.rpartition(".")[0], _KERAS_MODELS)
+                or self.is_subclass(o.scope.rpartition(".")[0], names.KERAS_MODEL_BASES)
             ]
             seen = {(m.path, o.span) for m, o in found}
             # ``self.loss = ...`` then ``minimize(self.loss)`` in the same method: the batch
@@ -1186,9 +1186,6 @@ def _self_call(node: ast.AST, name: str) -> TypeGuard[ast.Call]:
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == "self"
     )
-
-
-_KERAS_MODELS: Final = frozenset({"keras.Model", "keras.models.Model"})
 
 
 def _named_roles(qualname: str) -> frozenset[str]:
