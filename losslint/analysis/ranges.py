@@ -2163,6 +2163,27 @@ class RangeAnalysis:
             )
         return False
 
+    def _drawn(self, node: ast.expr, frame: _Frame) -> bool:
+        """Whether ``node`` is a draw from a continuous distribution, as written or through the
+        name this function bound it to: ``tf.random.normal(shape)``, ``keras.random.uniform(
+        shape, -1.0, 1.0)``, ``np.random.randn(n, d)``. A uniform draw between two equal bounds
+        is a constant, not a draw."""
+        for _ in range(8):
+            if not (isinstance(node, ast.Name) and node.id in frame.sources):
+                break
+            node = frame.sources[node.id]
+        if not isinstance(node, ast.Call):
+            return False
+        target = names.qualify(node.func, frame.module.imports) or ""
+        module, _, last = target.rpartition(".")
+        module = ops.tensor_module(module)
+        if module == "tensorflow" and last in ("random_normal", "random_uniform"):
+            return True  # TF 1's names
+        if module not in _RANDOM_MODULES or last not in _CONTINUOUS_DRAWS:
+            return False
+        bounds = self._uniform(node, frame) if last == "uniform" else None
+        return bounds is None or bounds.lo < bounds.hi
+
     def _op(self, func: ast.expr, frame: _Frame) -> str | None:
         """The catalogue's range transfer for a tensor-math function, None if not one."""
         target = names.qualify(func, frame.module.imports)
@@ -2801,6 +2822,10 @@ class RangeAnalysis:
                     -INF, INF, reason=f"0 where {_text(first_node.left, 24)} and "
                     f"{_text(first_node.right, 24)} are equal"
                 )  # fmt: skip
+            if first_node is not None and self._drawn(first_node, frame):
+                # A random direction (``d = normal(shape); d /= norm(d)``): every entry of the
+                # vector is 0 with probability (about) 0, so the norm is never 0 in practice.
+                return Range(0.0, INF, lo_open=True)
             if (
                 self._gradient
                 and not self._numpy_call(node, frame)
@@ -3601,6 +3626,11 @@ _MONITORING: Final = (
 
 _RANDOM_MODULES: Final = frozenset(
     {"tensorflow.random", "keras.random", "numpy.random", "random", "jax.random"}
+)
+# The draws of those modules from a continuous distribution: each value is exactly 0 with
+# probability (about) 0.
+_CONTINUOUS_DRAWS: Final = frozenset(
+    {"normal", "uniform", "truncated_normal", "standard_normal", "randn", "rand", "gauss"}
 )
 
 
