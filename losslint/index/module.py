@@ -980,7 +980,9 @@ class ModuleIndexer:
             return function
         found: list[str] = []
         for returned in scope.returns:
-            if not isinstance(returned, (ast.Name, ast.Subscript, ast.Call, ast.Dict)):
+            if not isinstance(
+                returned, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Dict)
+            ):
                 continue
             value = self.value(returned.value if isinstance(returned, ast.Subscript) else returned,
                                scope, math.inf)  # fmt: skip

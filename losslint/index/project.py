@@ -82,6 +82,8 @@ class ProjectIndex:
         self._definitions: list[LossDef] | None = None
         # Bound methods used at compile sites → the constructor call of their instance.
         self.instances: dict[str, Call] = {}
+        # The functions a loss getter hands out, with the getter (see _handed_by_getters).
+        self.getters: dict[str, str] = {}
         self._passed: dict[str, tuple[str, ...]] = {}
         self._arguments: dict[str, tuple[tuple[ModuleIndex, ast.expr], ...]] = {}
         self._importer_cache: dict[str, list[ModuleIndex]] = {}
@@ -509,6 +511,7 @@ class ProjectIndex:
                         )
                     )
                     break
+        self.getters = self._handed_by_getters()
         closures: set[str] = set()
         # Every function is read here: what is selected must be what unseen_function rules out.
         for qualname, (module, function) in self.functions.items():
@@ -545,7 +548,8 @@ class ProjectIndex:
             # a helper of the loss that calls it: judged through that loss, not by its name.
             helper = not used and qualname.rpartition(".")[0] in self.functions
             by_name = (
-                library_roles(module, qualname)
+                (frozenset({"loss"}) if qualname in self.getters else frozenset())
+                or library_roles(module, qualname)
                 or _named_roles(qualname)
                 or _crossentropy_named(module, qualname)
                 or _metrics_module_roles(module)
@@ -563,6 +567,22 @@ class ProjectIndex:
                 )
             )
         return out
+
+    def _handed_by_getters(self) -> dict[str, str]:
+        """The functions that a loss getter hands out by name (``get_loss_func(name)`` returning
+        ``{"mse": mse, "mae": mae}[name]``, an application's ``get_loss_function()`` returning
+        ``losses.quantile_score``): losses, whatever their own names say, however the getter's
+        result reaches compile (through ``args.loss``, a config). A getter named for metrics
+        too (``get_loss_and_metrics``) says nothing of which is which."""
+        found: dict[str, str] = {}
+        for qualname, (_, function) in self.functions.items():  # (see unseen_function)
+            if not function.returns or _named_roles(qualname) != frozenset({"loss"}):
+                continue
+            for handed in function.returns:
+                other = self._lookup(handed)
+                if other is not None and other in self.functions and other != qualname:
+                    found.setdefault(other, qualname)
+        return found
 
     @staticmethod
     def _closure(

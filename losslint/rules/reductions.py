@@ -150,9 +150,9 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
             yield Finding(
                 origin.path,
                 origin.span,
-                f"{_name(definition)} {_as_loss(definition)} but reduces away the batch axis with "
-                f"{origin.how}: Keras expects one loss value per sample, so sample_weight, "
-                f"class_weight and masks silently become one global scale; {advice}",
+                f"{_name(definition)} {_as_loss(context, definition)} but reduces away the batch "
+                f"axis with {origin.how}: Keras expects one loss value per sample, so "
+                f"sample_weight, class_weight and masks silently become one global scale; {advice}",
                 fix=axis_fix(origin.span) if fixable else None,
             )
     yield from _coupled(context, "mean", found, frozenset(reported))
@@ -192,15 +192,18 @@ def _coupled(
         yield Finding(
             origin.path,
             origin.span,
-            f"{_name(definition)} {_as_loss(definition)} and {added} a term that reduces away "
-            f"the batch axis with {origin.how}: {effect}; compute the term per sample (over "
-            "every axis but 0)",
+            f"{_name(definition)} {_as_loss(context, definition)} and {added} a term that "
+            f"reduces away the batch axis with {origin.how}: {effect}; compute the term per "
+            "sample (over every axis but 0)",
         )
 
 
-def _as_loss(definition: LossDef) -> str:
+def _as_loss(context: RuleContext, definition: LossDef) -> str:
     if definition.used or definition.kind == "loss_class":
         return "is used as a loss"
+    getter = context.project.getters.get(definition.qualname)
+    if getter is not None and not definition.roles - {"loss"}:
+        return f"is handed out as a loss by {names.defined_name(getter)}"
     return "is a loss by its name or its losses module"
 
 
