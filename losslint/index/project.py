@@ -1093,7 +1093,8 @@ PRED_NAMES: Final = frozenset(
 )
 # Words of a function's name that make it a loss by its name: "loss" anywhere, and the
 # crossentropy it computes in Keras code (see _crossentropy_named).
-_LOSS_WORDS: Final = ("loss", "crossentropy", "cross_entropy")
+# ``nll``: a negative log-likelihood (``gaussian_nll``, ``tf_nll``), a loss by definition.
+_LOSS_WORDS: Final = ("loss", "crossentropy", "cross_entropy", "nll")
 _METRIC_WORDS: Final = (
     "metric",
     "accuracy",
@@ -1213,7 +1214,7 @@ def _named_roles(qualname: str) -> frozenset[str]:
     if name.startswith("test"):  # a test case (``test_multilabel_bce_loss``), never compiled
         return frozenset()
     roles = set()
-    if "loss" in name:
+    if "loss" in name or "nll" in name:
         roles.add("loss")
     if any(word in name for word in _METRIC_WORDS):
         roles.add("metric")
