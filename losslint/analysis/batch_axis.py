@@ -94,6 +94,29 @@ _TENSOR_MAKERS: Final = frozenset(
 )
 
 
+# TensorFlow Probability's distributions (and TF 1's ``tf.distributions``): one per sample of
+# a batched parameter, so what these methods give has the batch axis first (the batch shape of
+# the distribution; ``sample()`` puts its sample shape before it, and is not read).
+_DISTRIBUTION_MODULES: Final = (
+    "tensorflow_probability.distributions",
+    "tensorflow_probability.python.distributions",
+    "tensorflow.distributions",
+    "tensorflow.contrib.distributions",
+)
+_DISTRIBUTION_METHODS: Final = frozenset(
+    {
+        "log_prob", "prob", "cdf", "log_cdf", "survival_function", "log_survival_function",
+        "mean", "mode", "stddev", "variance", "entropy",
+    }
+)  # fmt: skip
+
+
+def _distribution(module: str, last: str) -> bool:
+    """Whether ``module.last`` is a distribution's class (``tfd.Normal``, ``tfp.distributions.
+    MixtureSameFamily``, ``tf.distributions.Normal``)."""
+    return last[:1].isupper() and module in _DISTRIBUTION_MODULES
+
+
 @dataclass(frozen=True, slots=True)
 class Reduction:
     """Where and how a value lost its batch axis."""
@@ -117,7 +140,8 @@ class Batch:
     """What the analysis knows about one value."""
 
     kind: str  # TENSORS | "const" | "shape" | "seq" | "function" | "class" | "lossfn" |
-    # "lossobj" | "layer" (a Keras model or layer) | "ref" | "self" | "unknown"
+    # "lossobj" | "layer" (a Keras model or layer) | "distribution" (a TFP distribution of
+    # the samples: see _DISTRIBUTION_METHODS) | "ref" | "self" | "unknown"
     rank: int | None = None  # exact rank, when known ("kept", "flat")
     min_rank: int = 1  # lower bound of the rank ("kept")
     count: bool = False  # "sum": a count of samples (shape[0], size), not a sum of values
@@ -1230,6 +1254,10 @@ class BatchAxis:
                 base = self._expr(func.value, frame)
                 if base.kind in TENSORS or (base.kind == "unknown" and func.attr in _MEAN_OPS):
                     return self._tensor_method(func.attr, base, node, frame)
+                if base.kind == "distribution":
+                    self._arguments(node, frame)
+                    known = func.attr in _DISTRIBUTION_METHODS
+                    return Batch("kept") if known else UNKNOWN
                 if base.kind == "lossobj":
                     callee = base if func.attr == "call" else UNKNOWN
                 else:
@@ -1403,6 +1431,23 @@ class BatchAxis:
             for item in args[0].items[1:]:
                 total = arithmetic(total, item, "+")
             return total
+        if _distribution(module, last):
+            # ``tfd.Normal(loc=y_pred[..., :1], scale=sigma)``: one distribution per sample
+            # where a parameter is batched (see _DISTRIBUTION_METHODS).
+            of_samples = any(v.kind in ("kept", "flat") for v in (*args, *kwargs.values()))
+            return Batch("distribution") if of_samples else UNKNOWN
+        if (
+            last in ("transpose", "permute_dimensions")
+            and module in names.TENSOR_MATH_MODULES
+            and args
+            and args[0].kind == "kept"
+        ):
+            # ``tf.transpose(y_pred, (0, 2, 1))``: the batch stays first where the order given
+            # starts with axis 0 (a multinomial over the positions of each sample).
+            order = names.argument(node, 1, "perm", "axes", "pattern")
+            if isinstance(order, (ast.List, ast.Tuple)) and order.elts and _int(order.elts[0]) == 0:
+                return replace(args[0], rank=len(order.elts), min_rank=len(order.elts))
+            return UNKNOWN
         if module == "builtins":
             if last == "len" and args and args[0].kind in ("kept", "flat"):
                 return Batch("sum", count=True, scale=1)
