@@ -28,6 +28,7 @@ from losslint.index.facts import (
     Call,
     CompileSite,
     FunctionDef,
+    LossDef,
     ModuleIndex,
     Ref,
     Value,
@@ -975,6 +976,7 @@ def _numpy_fix(module: ModuleIndex | None, callee: str | None, call: ast.Call | 
 def check_symbolic_tensor_in_loss(context: RuleContext) -> Iterator[Finding]:
     project = context.project
     yield from _symbolic_factory_arguments(context)
+    yield from _layer_captures(context)
     for definition in project.definitions():
         if not definition.used:
             continue  # only what compile hands to fit() fails there
@@ -996,6 +998,58 @@ def check_symbolic_tensor_in_loss(context: RuleContext) -> Iterator[Finding]:
             "compute the term in a layer with self.add_loss(...), or in compute_loss/train_step "
             "of a Model subclass",
         )
+
+
+# A layer's call runs again on real batches in fit(); a Model subclass's too.
+_LAYER_BASES: Final = frozenset({"keras.layers.Layer", "keras.Layer"}) | names.KERAS_MODEL_BASES
+
+
+def _layer_captures(context: RuleContext) -> Iterator[Finding]:
+    """A layer class whose ``call`` (or a method it calls on ``self``) reads a symbolic tensor
+    of the graph that is not one of its inputs: the VAE layer of the Keras 2 books, whose
+    ``vae_loss`` for ``add_loss`` reads the module's ``z_mean`` and ``z_log_var``."""
+    project = context.project
+    for qualname, (module, _) in project.classes.items():
+        if not module.symbolic or not project.is_subclass(qualname, _LAYER_BASES):
+            continue
+        pending, done = [f"{qualname}.call"], set()
+        while pending:
+            method = pending.pop()
+            if method in done or method not in project.functions:
+                continue
+            done.add(method)
+            function = project.functions[method][1]
+            definition = LossDef(
+                method, "method", frozenset(), module.path, module.module, function.span,
+                function.node,
+            )  # fmt: skip
+            pending += [
+                f"{qualname}.{n.func.attr}"
+                for n in ast.walk(function.node)
+                if isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and isinstance(n.func.value, ast.Name)
+                and n.func.value.id == "self"
+            ]
+            # The free names bound to a graph tensor (a graph read's use is where it is made).
+            captured = [c for c in project.captured_tensors(definition) if c[1] != c[2]]
+            if not captured:
+                continue
+            _, use, made = captured[0]
+            made_at = line_label(module.path, module.lines, made.line)
+            shown = ", ".join(c[0] for c in captured)
+            what, them = ("tensor", "it") if len(captured) == 1 else ("tensors", "them")
+            via = "" if method.endswith(".call") else " (which call runs)"
+            yield Finding(
+                module.path,
+                use,
+                f"{_function_name(context, method)}{via} reads the symbolic {what} {shown} of "
+                f"the functional graph (made at {made_at}), not an input of the layer: Keras 3 "
+                "runs call on real batches, where a KerasTensor is only a placeholder, so the "
+                "layer fails ('add_loss() can only be called ... on a tensor input' when the "
+                "model is built, 'A KerasTensor cannot be used as input to a TensorFlow "
+                f"function' in fit()); pass {them} to the layer as inputs",
+            )
 
 
 def _symbolic_factory_arguments(context: RuleContext) -> Iterator[Finding]:
@@ -1334,7 +1388,7 @@ RULES: Final = (
         "LL406",
         "symbolic-tensor-in-loss",
         Severity.ERROR,
-        "a compiled loss/metric that captures a symbolic Keras tensor (a layer output, an Input)",
+        "a compiled loss/metric, or a layer's add_loss code, that captures a symbolic Keras tensor",
         check_symbolic_tensor_in_loss,
     ),
 )
