@@ -166,6 +166,8 @@ UNKNOWN: Final = Batch("unknown")
 # its other returns is those returns (``if empty: return IoU(1 - y, 1 - p)`` then the IoU).
 _RECURSIVE: Final = Batch("recursive")
 SAMPLES: Final = Batch("kept", min_rank=2)  # y_true / y_pred as compile passes them
+# What a layer's call is given: a batch, or a list of batches to unpack.
+_LAYER_INPUTS: Final = Batch("kept", target="<layer inputs>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -901,6 +903,8 @@ class BatchAxis:
                 self._effect(frame, "store", target, _text(target, 30))
         elif isinstance(target, (ast.Tuple, ast.List)):
             items = value.items if value.kind == "seq" else ()
+            if value == _LAYER_INPUTS:  # ``z_mean, z_log_var = inputs``: a list of batches
+                items = tuple(SAMPLES for _ in target.elts)
             for index, element in enumerate(target.elts):
                 item = items[index] if len(items) == len(target.elts) else UNKNOWN
                 if isinstance(element, ast.Starred):
@@ -1761,8 +1765,10 @@ class BatchAxis:
 
     def _record(self, probe: tuple[str, Span], node: ast.expr, value: Batch, frame: _Frame) -> None:
         kind, span = probe
-        if kind == "add_loss":
-            return  # Keras sums add_loss terms itself: not a gradient of a non-scalar
+        if kind == "add_loss" and value.kind != "sum":
+            # Keras sums each add_loss term to a scalar itself: a per-sample vector is not the
+            # gradient of a non-scalar. A term summed over the batch grows with it (LL202).
+            return
         if kind == "grad":
             if value.kind == "function" and value.target:
                 self._differentiated.add(value.target)
@@ -1853,6 +1859,17 @@ class BatchAxis:
                 for name in ("x", "y", "y_pred"):
                     if name in frame.env:
                         frame.env[name] = SAMPLES
+            if (
+                frame.cls is not None
+                and scope.rpartition(".")[2] == "call"
+                and self.project.is_subclass(frame.cls, names.KERAS_LAYER_BASES)
+            ):
+                # A layer's call is given a batch: its tensor parameters (those without a
+                # default: not ``training`` or ``mask``) hold one row per sample.
+                arguments = function.node.args
+                positional = [*arguments.posonlyargs, *arguments.args][1:]
+                for arg in positional[: len(positional) - len(arguments.defaults)]:
+                    frame.env[arg.arg] = _LAYER_INPUTS
             body = function.node.body
         elif scope == module.module:
             frame = _Frame(

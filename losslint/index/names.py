@@ -90,6 +90,8 @@ _TOP_LEVEL_BASES: Final = {
 
 # A Keras model class as a base (a subclass is a model whose ``call`` is its forward pass).
 KERAS_MODEL_BASES: Final = frozenset({"keras.Model", "keras.models.Model"})
+# A layer's call (a model's too) is given batches: it runs again on each one in fit().
+KERAS_LAYER_BASES: Final = frozenset({"keras.layers.Layer", "keras.Layer"}) | KERAS_MODEL_BASES
 
 
 def defined_name(qualname: str) -> str:

@@ -1000,17 +1000,13 @@ def check_symbolic_tensor_in_loss(context: RuleContext) -> Iterator[Finding]:
         )
 
 
-# A layer's call runs again on real batches in fit(); a Model subclass's too.
-_LAYER_BASES: Final = frozenset({"keras.layers.Layer", "keras.Layer"}) | names.KERAS_MODEL_BASES
-
-
 def _layer_captures(context: RuleContext) -> Iterator[Finding]:
     """A layer class whose ``call`` (or a method it calls on ``self``) reads a symbolic tensor
     of the graph that is not one of its inputs: the VAE layer of the Keras 2 books, whose
     ``vae_loss`` for ``add_loss`` reads the module's ``z_mean`` and ``z_log_var``."""
     project = context.project
     for qualname, (module, _) in project.classes.items():
-        if not module.symbolic or not project.is_subclass(qualname, _LAYER_BASES):
+        if not module.symbolic or not project.is_subclass(qualname, names.KERAS_LAYER_BASES):
             continue
         pending, done = [f"{qualname}.call"], set()
         while pending:

@@ -277,6 +277,7 @@ _STEPS: Final = {
     "grad": "jax.grad",
     "backward": ".backward()",
     "compute_loss": "Keras's train_step (compute_loss returns it)",
+    "add_loss": "add_loss",
 }
 
 
