@@ -37,6 +37,15 @@ _UNPARSED: Final = re.compile(r"^# losslint-unparsed (\d+): (.*)$")
 _MAGIC: Final = re.compile(
     r"^[ \t]*(?:\w+[ \t]*=[ \t]*)?(?:%{1,2}[A-Za-z_]|!(?!=))|^[ \t]*[\w.]+\?\??[ \t]*$"
 )
+# Read only in a cell that does not parse otherwise: IPython's automagic, a line magic or shell
+# alias written without its ``%`` (``cd data``, ``pip install keras``), and help on any
+# expression (``m.get_layer("w").*?``), which a Python line could also start like.
+_AUTOMAGIC: Final = re.compile(
+    r"^[ \t]*(?:cd|ls|ll|pwd|pip|conda|mkdir|rmdir|cat|cp|mv|rm|less|more|man|clear|env"
+    r"|set_env|load_ext|reload_ext|matplotlib|pylab|who|whos|history|bookmark|dhist|reset)"
+    r"(?:[ \t]*$|[ \t]+[^ \t=(\[.,:;+*/%<>!&|^)\]}-])"
+    r"|^[ \t]*[A-Za-z_][^#]*\?\??[ \t]*$"
+)
 
 
 # Cell magics whose body is Python (``%%time`` around a ``fit`` is common in ML notebooks): the
@@ -129,6 +138,8 @@ def _to_python(data: bytes, display: bool) -> str:
     # Some cell does not parse: Jupyter runs the others, so they are checked without it.
     parts = []
     for marker, body, shown in cells:
+        if not _parses("\n".join(body)):
+            body = _joined_lines(shown, 0, automagic=True)  # ``cd data`` runs in IPython
         if _parses("\n".join(body)):
             parts.append((marker, body))
         elif display:
@@ -138,16 +149,16 @@ def _to_python(data: bytes, display: bool) -> str:
     return _join(parts)
 
 
-def _joined_lines(lines: list[str], indent: int) -> list[str]:
+def _joined_lines(lines: list[str], indent: int, automagic: bool = False) -> list[str]:
     """A cell's lines as the joined module has them: its indentation removed, magics and shell
-    lines made placeholders."""
+    lines made placeholders (``automagic``: those written without ``%`` too)."""
     out: list[str] = []
     continued = False  # a magic or shell line ending with a backslash goes on
     lead = ""
     for index, line in enumerate(lines):
         if indent and line[:indent].strip() == "":
             line = line[indent:]
-        if continued or _MAGIC.match(line):
+        if continued or _MAGIC.match(line) or (automagic and _AUTOMAGIC.match(line)):
             if not continued:  # its continuation lines take the magic's indentation
                 lead = line[: len(line) - len(line.lstrip())]
             out.append(f"{lead}pass  # losslint-magic {index}")

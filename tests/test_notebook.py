@@ -64,6 +64,23 @@ def test_python_cell_magics_keep_their_body() -> None:
     assert python.splitlines() == ["# losslint-cell 1", "pass  # losslint-magic 0", "model.fit(x)"]
 
 
+def test_automagic_is_read_only_where_the_cell_needs_it() -> None:
+    """``cd hyopt_example`` and ``m.get_layer("w").*?`` run in IPython (concise's notebooks),
+    so their cells are checked; a Python line that starts like a magic (``ls = files``, a
+    continued expression starting with ``history``) keeps its meaning in a cell that parses."""
+    cells = [
+        "cd hyopt_example\nimport keras\n",
+        'm.get_layer("spline_weight").*?\n',
+        "ls = sorted(files)\nlosses = [h for h in\n          history if h]\n",
+    ]
+    data = json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells]}).encode()
+    python = to_python(data)
+    compile(python, "notebook", "exec")
+    assert "import keras" in python and "losslint-unparsed" not in python
+    assert "ls = sorted(files)" in python and "          history if h]" in python
+    assert python.count("pass  # losslint-magic") == 2
+
+
 def test_ipython_syntax_found_in_real_notebooks_parses() -> None:
     """Each of these made a real notebook fail to parse: a shell line continued with a
     backslash, a lone '!', an indented cell (IPython dedents it), and Python lines that only
