@@ -1548,7 +1548,8 @@ class BatchAxis:
         if op in _LAST_AXIS and not (module == "keras.ops" and op == "cosine_similarity"):
             return self._per_sample(args, node, frame)
         binary = _BINARY.get(ops.FUNCTIONS[op].range) if op in ops.FUNCTIONS else None
-        if binary is not None and len(args) == 2 and not kwargs:
+        # ``tf.div(a, b, name="batch_loss")``: a name says nothing of the values.
+        if binary is not None and len(args) == 2 and not kwargs.keys() - {"name"}:
             # divide_no_nan(intersection, union) is a ratio, as ``/`` is: not a product.
             value = arithmetic(args[0], args[1], binary)
             return value
@@ -1862,10 +1863,12 @@ class BatchAxis:
             if (
                 frame.cls is not None
                 and scope.rpartition(".")[2] == "call"
+                and all(kind == "add_loss" for kind, _ in probes.values())
                 and self.project.is_subclass(frame.cls, names.KERAS_LAYER_BASES)
             ):
                 # A layer's call is given a batch: its tensor parameters (those without a
-                # default: not ``training`` or ``mask``) hold one row per sample.
+                # default: not ``training`` or ``mask``) hold one row per sample. (A gradient
+                # taken there is with respect to those inputs, a penalty's: not read so.)
                 arguments = function.node.args
                 positional = [*arguments.posonlyargs, *arguments.args][1:]
                 for arg in positional[: len(positional) - len(arguments.defaults)]:

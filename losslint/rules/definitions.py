@@ -1027,8 +1027,15 @@ def _layer_captures(context: RuleContext) -> Iterator[Finding]:
                 and isinstance(n.func.value, ast.Name)
                 and n.func.value.id == "self"
             ]
-            # The free names bound to a graph tensor (a graph read's use is where it is made).
-            captured = [c for c in project.captured_tensors(definition) if c[1] != c[2]]
+            # The free names bound to a graph tensor (a graph read's use is where it is made),
+            # in the body: a default (``def call(self, inputs=[input_0, input_1])``) is never
+            # used, Keras gives the inputs.
+            body = function.node.body[0].lineno
+            captured = [
+                c
+                for c in project.captured_tensors(definition)
+                if c[1] != c[2] and c[1].line >= body
+            ]
             if not captured:
                 continue
             _, use, made = captured[0]
