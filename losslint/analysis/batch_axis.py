@@ -407,7 +407,10 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
     else:
         scale = a.scale
     data_sums = a.scale > 0 and b.scale > 0 and not a.count and not b.count
-    ratio = scale <= 0 and ((op == "/" and data_sums) or a.ratio or b.ratio)
+    # ``1 - var(y_true - y_pred) / var(y_true)``: the batch's spread, a statistic of it as a
+    # sum is, divided by another (explained variance, a correlation over the batch).
+    spreads = _spread(b) and (_spread(a) or (a.scale > 0 and not a.count))
+    ratio = scale <= 0 and ((op == "/" and (data_sums or spreads)) or a.ratio or b.ratio)
     # The reduction that sets the result's growth explains it: in ``mean + sum`` the sum.
     origin = a.origin or b.origin
     if additive and b.scale > a.scale and b.origin is not None:
@@ -420,6 +423,14 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
         ratio=ratio,
         count=scale > 0 and additive and a.count and b.count,
     )
+
+
+_SPREADS: Final = frozenset({"std", "var", "variance", "nanstd", "nanvar"})
+
+
+def _spread(value: Batch) -> bool:
+    """A spread of the batch's values (``K.var(y_true)``, ``tf.math.reduce_std(x)``)."""
+    return value.kind == "mean" and value.origin is not None and value.origin.op in _SPREADS
 
 
 def _reduced(

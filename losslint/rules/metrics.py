@@ -58,7 +58,8 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
         yield Finding(
             definition.path,
             definition.span,
-            f"{name} is a stateless metric that returns a ratio of sums over the whole batch"
+            f"{name} is a stateless metric that returns a ratio of statistics (sums, variances) "
+            "of the whole batch"
             f"{where}: Keras averages it batch by batch, which is not the ratio over the epoch "
             "(biased by batch composition; batches without positives count as 0); use "
             "keras.metrics.Precision/Recall/F1Score/IoU/R2Score or a stateful keras.metrics.Metric",
