@@ -2188,7 +2188,9 @@ class RangeAnalysis:
         """The catalogue's range transfer for a tensor-math function, None if not one."""
         target = names.qualify(func, frame.module.imports)
         if target is None:
-            return None
+            # Python's ``abs(y_true - y_pred)`` of a tensor is tf.abs.
+            builtin = isinstance(func, ast.Name) and func.id == "abs"
+            return "abs" if builtin and "abs" not in frame.module.top_level else None
         # Or through a backend shim of the project (``keras_cv.src.backend.ops.log``).
         return _op_of(target) or next(
             (op for external in self.project.external(target) if (op := _op_of(external))), None
