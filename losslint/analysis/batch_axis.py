@@ -1469,6 +1469,16 @@ class BatchAxis:
             if last in ("float", "int", "abs") and args:
                 return args[0]
             return CONST if all(is_constant(a) for a in args) else UNKNOWN
+        if module in ("keras.losses", "keras.metrics") and last in ("get", "deserialize"):
+            # ``keras.losses.get("categorical_crossentropy")`` is the function (one value per
+            # sample), ``get("CategoricalCrossentropy")`` an object that reduces the batch.
+            given = node.args[0] if node.args else None
+            if isinstance(given, ast.Constant) and isinstance(given.value, str):
+                if given.value[:1].islower():
+                    return Batch("ref", target=f"{module}.{given.value}")
+                if module == "keras.losses" and given.value[:1].isupper():
+                    return Batch("lossobj", target=_reduction(node, frame, default="mean"))
+            return UNKNOWN
         if module in ("keras.losses", "keras.metrics"):
             if last[:1].islower() and last not in ("get", "serialize", "deserialize"):
                 return self._per_sample(args, node, frame)

@@ -1030,11 +1030,21 @@ def _layer_captures(context: RuleContext) -> Iterator[Finding]:
             # The free names bound to a graph tensor (a graph read's use is where it is made),
             # in the body: a default (``def call(self, inputs=[input_0, input_1])``) is never
             # used, Keras gives the inputs.
+            # Nor is ``self.x`` where call assigns it first (``self.encoder_inputs = inputs``).
             body = function.node.body[0].lineno
+            assigned = {
+                f"self.{t.attr}"
+                for n in ast.walk(function.node)
+                if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign))
+                for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+                if isinstance(t, ast.Attribute)
+                and isinstance(t.value, ast.Name)
+                and t.value.id == "self"
+            }
             captured = [
                 c
                 for c in project.captured_tensors(definition)
-                if c[1] != c[2] and c[1].line >= body
+                if c[1] != c[2] and c[1].line >= body and c[0] not in assigned
             ]
             if not captured:
                 continue
