@@ -546,6 +546,9 @@ class _Frame:
     # what a later ``is_nan(name)`` test handles where the value's range is unknown (and so
     # carries no ``pending``).
     taints: dict[str, frozenset[tuple[str, Span, str]]] = field(default_factory=dict)
+    # Locals the function assigns and never reads (``y_std = sqrt(abs(y_var))`` left over from
+    # an earlier version): no gradient flows through what computes them.
+    unread: frozenset[str] = frozenset()
 
 
 # TensorFlow's assertions, as the comparison each one makes of its first argument: with the
@@ -870,6 +873,8 @@ class RangeAnalysis:
             if _constant_name(a.arg)
         }
         frame.configured = set(frame.settings) | set(self._settings(qualname.rpartition(".")[0]))
+        if not isinstance(node, ast.Lambda):
+            frame.unread = _unread(node)
         if arguments is None and not isinstance(node, ast.Lambda):
             positional = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
             everything = [*positional, *(a.arg for a in node.args.kwonlyargs)]
@@ -1166,6 +1171,14 @@ class RangeAnalysis:
             env[node.name] = None
         elif isinstance(node, ast.ClassDef):
             env[node.name] = None
+        elif (
+            isinstance(node, ast.Assign)
+            and frame.unread
+            and all(isinstance(t, ast.Name) and t.id in frame.unread for t in node.targets)
+        ):
+            self._probe(node.value, frame, 0)  # evaluated, for what it binds; nothing reported
+            for target in node.targets:
+                self._assign(target, None, node.value, frame)
         elif isinstance(node, ast.Assign):
             frame.targets = frozenset(_binds(node.targets))
             frame.target_line = node.lineno
@@ -1733,6 +1746,37 @@ class RangeAnalysis:
         finally:
             self.hazards, self._record = saved
 
+    def _cancelled(self, left: ast.expr, right: ast.expr, frame: _Frame) -> ast.expr | None:
+        """``(a + e) - a`` or ``a - (a - e)`` (through the names this function bound, as
+        written): ``e``, where ``a`` is one plain name or attribute on both sides; None for
+        anything else."""
+
+        def source(node: ast.expr) -> ast.expr:
+            for _ in range(4):
+                if not (isinstance(node, ast.Name) and node.id in frame.sources):
+                    break
+                node = frame.sources[node.id]
+            return node
+
+        minuend, subtrahend = source(left), source(right)
+        if (
+            isinstance(subtrahend, ast.BinOp)
+            and isinstance(subtrahend.op, ast.Sub)
+            and isinstance(minuend, (ast.Name, ast.Attribute))
+            and ast.dump(source(subtrahend.left)) == ast.dump(minuend)
+        ):
+            return subtrahend.right  # ``a - (a - e)``
+        if not isinstance(subtrahend, (ast.Name, ast.Attribute)):
+            return None
+        if not (isinstance(minuend, ast.BinOp) and isinstance(minuend.op, ast.Add)):
+            return None
+        wanted = ast.dump(subtrahend)
+        if ast.dump(source(minuend.left)) == wanted:
+            return minuend.right
+        if ast.dump(source(minuend.right)) == wanted:
+            return minuend.left
+        return None
+
     def _binop(
         self,
         op: ast.operator,
@@ -1742,6 +1786,10 @@ class RangeAnalysis:
         frame: _Frame,
         depth: int = 0,
     ) -> Range | None:
+        if isinstance(op, ast.Sub):
+            rest = self._cancelled(left_node, right_node, frame)
+            if rest is not None:  # ``t2 - t1`` with ``t1 = a``, ``t2 = a + e``: e
+                return self.expr(rest, frame, depth + 1)
         left = self.expr(left_node, frame, depth + 1)
         right = self.expr(right_node, frame, depth + 1)
         note = ""
@@ -3898,6 +3946,14 @@ def _quotient(numerator: Range | None, denominator: Range | None) -> Range | Non
     """``n / d`` once a zero denominator has been dealt with (reported or excluded)."""
     if numerator is None or denominator is None:
         return None
+    # A value never positive, over a denominator, or over one never positive: the quotient of
+    # their opposites, with its sign (``(log(0.25) - log(4)) / width`` is negative, never 0).
+    if numerator.hi <= 0 and numerator.lo < 0:
+        flipped = _quotient(_negate(numerator), denominator)
+        return _negate(flipped) if flipped is not None else None
+    if denominator.hi <= 0 and denominator.lo < 0:
+        flipped = _quotient(numerator, _negate(denominator))
+        return _negate(flipped) if flipped is not None else None
     if numerator.lo >= 0 and denominator.lo >= 0:
         if denominator.lo > 0 or (denominator.lo == 0 and denominator.lo_open):
             hi = _fdiv(numerator.hi, denominator.lo)
@@ -4284,6 +4340,26 @@ def _matches(bound: str, needed: set[str]) -> bool:
     if bound in needed:
         return True
     return any(n.startswith(bound + ".") or bound.startswith(n + ".") for n in needed)
+
+
+def _unread(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """The names a function binds by a plain assignment and never reads anywhere in its body
+    (nested functions included), nor declares global or nonlocal."""
+    assigned: set[str] = set()
+    read: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            if isinstance(child.ctx, (ast.Load, ast.Del)):
+                read.add(child.id)
+        elif isinstance(child, (ast.Global, ast.Nonlocal)):
+            read.update(child.names)
+        elif isinstance(child, ast.Assign):
+            assigned.update(t.id for t in child.targets if isinstance(t, ast.Name))
+        elif isinstance(child, (ast.AugAssign, ast.AnnAssign)) and isinstance(
+            child.target, ast.Name
+        ):
+            read.add(child.target.id)  # ``x += ...`` reads it
+    return frozenset(assigned - read - {"_"} - {"__"})
 
 
 def _dependencies(statements: list[ast.stmt], start: set[str], line: int) -> set[tuple[str, int]]:
