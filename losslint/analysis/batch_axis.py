@@ -124,7 +124,8 @@ class Reduction:
     path: str
     span: Span  # the reducing call, in the function the value is reported for
     how: str  # "K.mean(...) without axis"
-    op: str  # "mean" | "sum" | "max" | ... ; "ratio" for a ratio of batch sums
+    op: str  # "mean" | "sum" | "max" | ... ; "ratio" for a ratio of batch sums ("spread ratio"
+    # of batch variances or standard deviations)
     fixable: bool = False  # adding axis=-1 to the call at ``span`` keeps the batch axis
     via: str | None = None  # the helper (qualified name) that reduced it
     per_sample: bool = False  # it reduced a vector of one value per sample (rank 1)
@@ -416,7 +417,7 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
     if additive and b.scale > a.scale and b.origin is not None:
         origin = b.origin
     if ratio and origin is not None and op == "/":
-        origin = replace(origin, op="ratio")
+        origin = replace(origin, op="spread ratio" if spreads and not data_sums else "ratio")
     return _reduced(
         scale,
         origin=origin,

@@ -55,11 +55,12 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             lines = module.lines if module else []
             where = f" ({line_label(definition.path, lines, value.origin.span.line)})"
         name = names.defined_name(definition.qualname)
+        spread = value.origin is not None and value.origin.op == "spread ratio"
+        of = "spreads (variances)" if spread else "sums"
         yield Finding(
             definition.path,
             definition.span,
-            f"{name} is a stateless metric that returns a ratio of statistics (sums, variances) "
-            "of the whole batch"
+            f"{name} is a stateless metric that returns a ratio of {of} over the whole batch"
             f"{where}: Keras averages it batch by batch, which is not the ratio over the epoch "
             "(biased by batch composition; batches without positives count as 0); use "
             "keras.metrics.Precision/Recall/F1Score/IoU/R2Score or a stateful keras.metrics.Metric",
