@@ -159,6 +159,9 @@ class Batch:
     # "mean" returned as a sum of terms that each reduce the batch (``dice_loss(y, p) +
     # bce(y, p)``): every such term's origin, so that fixing one leaves none unreported.
     terms: tuple[Reduction, ...] = ()
+    # "kept"/"flat" plus a term summed over the batch (``recon + K.sum(kl)``), and the mean of
+    # such a value: the sum is still in it, growing with the batch (read for trained values).
+    summed: Reduction | None = None
 
 
 CONST: Final = Batch("const")
@@ -375,7 +378,10 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
         return UNKNOWN
     for data, other in ((a, b), (b, a)):
         if data.kind in ("kept", "flat") and other.kind not in ("kept", "flat"):
-            return replace(data, origin=None if data.kind == "kept" else data.origin)
+            summed = data.summed
+            if additive and summed is None and other.kind == "sum" and not other.count:
+                summed = other.origin  # ``recon + K.sum(kl)``: a batch sum in every sample
+            return replace(data, origin=None if data.kind == "kept" else data.origin, summed=summed)
     if a.kind in ("kept", "flat"):  # both data tensors
         if a.kind != b.kind:
             # ``y_true / reshape(sum(y_true, axis=1), (-1, 1))``: whichever layout broadcasting
@@ -817,6 +823,8 @@ class BatchAxis:
             self._expr(node.test, frame)
             decided = _decided(node.test, frame.defaults)
             if decided is None:
+                decided = _decided(node.test, self._module_flags(node.test, frame))
+            if decided is None:
                 self._branches([node.body, node.orelse], frame, _eager_branch(node.test))
             else:
                 self._block(node.body if decided else node.orelse, frame)
@@ -1115,6 +1123,23 @@ class BatchAxis:
                     return True
                 pending.extend(assigned.get(name, ()))
         return False
+
+    def _module_flags(self, test: ast.expr, frame: _Frame) -> dict[str, object]:
+        """The names an ``if`` test reads that the module binds once to a literal and nothing
+        rebinds (``apply_masking = True`` at the top of a script): the branch the script runs
+        as written."""
+        flags: dict[str, object] = {}
+        for node in ast.walk(test):
+            if (
+                not isinstance(node, ast.Name)
+                or node.id in frame.env
+                or node.id in frame.module.rebound
+            ):
+                continue
+            values = self._module_assigned(frame.module, node.id)
+            if values is not None and len(values) == 1 and isinstance(values[0], ast.Constant):
+                flags[node.id] = values[0].value
+        return flags
 
     def _module_assigned(self, module: ModuleIndex, name: str) -> list[ast.expr] | None:
         """The values module-level code binds ``name`` to, parsing only the chunks that bind
@@ -1655,7 +1680,7 @@ class BatchAxis:
         origin = Reduction(
             frame.path, self._span(node, frame), how, _op_name(op), fixable, per_sample=per_sample
         )
-        return _reduced(scale, origin=origin)
+        return replace(_reduced(scale, origin=origin), summed=value.summed)
 
     def _flatten(self, value: Batch) -> Batch:
         if value.kind in ("kept", "flat"):
@@ -1788,6 +1813,9 @@ class BatchAxis:
 
     def _record(self, probe: tuple[str, Span], node: ast.expr, value: Batch, frame: _Frame) -> None:
         kind, span = probe
+        if value.kind == "mean" and value.summed is not None:
+            # ``K.mean(recon + K.sum(kl))``: the mean keeps the batch sum whole.
+            value = _reduced(1, origin=value.summed)
         if kind == "add_loss" and value.kind != "sum":
             # Keras sums each add_loss term to a scalar itself: a per-sample vector is not the
             # gradient of a non-scalar. A term summed over the batch grows with it (LL202).
