@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeGuard
 
-from losslint.codec import raw
+from losslint.codec import chunk_statements, raw
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.facts import (
@@ -795,7 +795,7 @@ class ProjectIndex:
         self._passed[key] = ()  # no recursion
         found: list[str] = []
         entry = self.functions.get(owner)
-        if entry is not None and not _is_method(owner, self.classes):
+        if entry is not None and (not _is_method(owner, self.classes) or self._constructor(owner)):
             home, function = entry
             # ``def train(..., loss_fn=focal_loss)``: what every call that omits it passes.
             default = _default(function.node, param.name)
@@ -820,14 +820,25 @@ class ProjectIndex:
             return self._arguments[key]
         found: list[tuple[ModuleIndex, ast.expr]] = []
         entry = self.functions.get(owner)
-        if entry is not None and not _is_method(owner, self.classes):
-            short = names.defined_name(owner)
+        constructor = self._constructor(owner)
+        if entry is not None and (not _is_method(owner, self.classes) or constructor):
+            # A class's ``__init__`` is called as the class, without ``self``
+            # (``MultiLayerPerceptron(..., loss=sharpe_loss)`` compiling ``loss`` in __init__).
+            callee = owner.rpartition(".")[0] if constructor else owner
+            if constructor:
+                param = Param(param.name, param.index - 1, param.default)
+            short = names.defined_name(callee)
             for module in self._importers(entry[0]):
                 if not any(f"{short}(" in line for line in module.lines):
                     continue
-                found.extend((module, a) for a in self._arguments_given(module, owner, param))
+                found.extend((module, a) for a in self._arguments_given(module, callee, param))
         self._arguments[key] = tuple(found)
         return self._arguments[key]
+
+    def _constructor(self, qualname: str) -> bool:
+        """Whether ``qualname`` is the ``__init__`` of a class of the project."""
+        owner, _, name = qualname.rpartition(".")
+        return name == "__init__" and owner in self.classes
 
     def _importers(self, home: ModuleIndex) -> list[ModuleIndex]:
         """``home`` and the modules importing it or a name of it (cached per module)."""
@@ -878,10 +889,11 @@ class ProjectIndex:
             if argument is not None:
                 yield argument
 
-    def _named(self, expr: ast.expr, module: ModuleIndex) -> str | None:
+    def _named(self, expr: ast.expr, module: ModuleIndex, depth: int = 0) -> str | None:
         """The project or library name an expression spells (``losses.focal_tversky``, a
-        function of the module itself, or one of a project module it star-imports), without
-        evaluating anything."""
+        function of the module itself, or one of a project module it star-imports, or what a
+        module-level name bound once holds: ``loss = sharpe_loss``), without evaluating
+        anything."""
         if isinstance(expr, ast.Name) and expr.id not in module.imports:
             local = f"{module.module}.{expr.id}"
             if local in self.functions or local in self.classes:
@@ -890,8 +902,25 @@ class ProjectIndex:
                 found = self._lookup(f"{star}.{expr.id}")
                 if found is not None:
                     return found
-            return None
+            bound = self._bound_once(module, expr.id) if depth < 3 else None
+            return self._named(bound, module, depth + 1) if bound is not None else None
         return names.qualify(expr, module.imports)
+
+    def _bound_once(self, module: ModuleIndex, name: str) -> ast.expr | None:
+        """The name or attribute that module-level code binds ``name`` to, where one plain
+        assignment binds it and no function rebinds it through ``global``."""
+        numbers = module.bindings.get(name, ())
+        if len(numbers) != 1 or name in module.rebound:
+            return None
+        values = [
+            statement.value
+            for statement in chunk_statements(module, numbers)
+            if isinstance(statement, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets)
+        ]
+        if len(values) != 1 or not isinstance(values[0], (ast.Name, ast.Attribute)):
+            return None
+        return values[0]
 
     def keras_calls(self, value: Value | None) -> Iterator[str]:
         """The project functions that Keras calls with ``(y_true, y_pred)`` for a compiled loss
