@@ -1100,6 +1100,8 @@ def _builds_model(func: ast.expr) -> bool:
 # First and second positional parameters of a loss or metric, in their usual spellings.
 TRUE_NAMES: Final = frozenset(
     {"y_true", "ytrue", "yt", "y", "true", "labels", "label", "target", "targets", "gt", "y_gt"}
+    # ``(Y_actual, Y_pred)``: a portfolio optimiser's losses.
+    | {"y_actual", "actual", "Y_true", "Y_actual", "Y"}
 )
 PRED_NAMES: Final = frozenset(
     {
@@ -1118,6 +1120,8 @@ PRED_NAMES: Final = frozenset(
         "probs",
         "y_prob",
         "pr",  # ``(gt, pr)``: segmentation_models and its ports
+        "Y_pred",
+        "predicted",
     }
 )
 # Words of a function's name that make it a loss by its name: "loss" anywhere, and the
