@@ -179,6 +179,7 @@ class Effect:
     """Something loss code does besides computing its value."""
 
     kind: str  # "store" (a tensor kept on self/global/nonlocal) | "numpy" (NumPy on a tensor)
+    # | "counter" (``self.step += 1``, a Python count of the calls)
     path: str
     span: Span
     what: str  # "self.last", "global history", "np.mean", ".numpy()"
@@ -601,7 +602,16 @@ class BatchAxis:
         if definition.kind == "loss_class":
             method = self._method(definition.qualname, "call")
             if method is None:
-                return UNKNOWN
+                # A Loss whose own ``__call__`` replaces Keras's: it returns the final loss, a
+                # scalar (a mean is right), and one summed over the batch grows with it.
+                override = self._method(definition.qualname, "__call__")
+                if override is None:
+                    return UNKNOWN
+                module, function = override
+                value = self._run_function(
+                    module, function, None, definition.qualname, loss_code=loss_code, top=True
+                )
+                return value if value.kind == "sum" else UNKNOWN
             module, function = method
             return self._run_function(
                 module, function, None, definition.qualname, loss_code=loss_code, top=True
@@ -803,6 +813,15 @@ class BatchAxis:
         elif isinstance(node, ast.AugAssign):
             current = self._expr(node.target, frame)
             value = arithmetic(current, self._expr(node.value, frame), _op(node.op))
+            counted = names.self_attribute(node.target)
+            if (
+                counted is not None
+                and isinstance(node.op, ast.Add)
+                and isinstance(node.value, ast.Constant)
+                and type(node.value.value) is int
+            ):
+                # ``self.step += 1``: a Python counter, which a traced call runs once per trace.
+                self._effect(frame, "counter", node, f"self.{counted}")
             self._bind(node.target, value, None, frame, augmented=True)
         elif isinstance(node, ast.Return):
             value = self._expr(node.value, frame) if node.value else CONST

@@ -869,6 +869,17 @@ def _method(module: ModuleIndex, use: ApiUse) -> Finding | None:
 
 def check_stateful_loss(context: RuleContext) -> Iterator[Finding]:
     for effect in context.batch_axis.effects():
+        if effect.kind == "counter":
+            yield Finding(
+                effect.path,
+                effect.span,
+                f"{_function_name(context, effect.function)} counts its calls in {effect.what}, a "
+                "Python number: inside fit() the loss runs in a traced graph, where Python code "
+                "runs once per trace, not once per step, so the count (and any schedule it "
+                "drives) stands still; keep it in a non-trainable variable updated with "
+                "assign_add, or derive it from optimizer.iterations",
+            )
+            continue
         if effect.kind != "store":
             continue
         yield Finding(

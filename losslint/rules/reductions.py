@@ -22,7 +22,14 @@ from losslint.rules.registry import Finding, Rule, RuleContext
 def _name(definition: LossDef) -> str:
     short = names.defined_name(definition.qualname)
     if definition.kind == "loss_class":
-        return f"{short}.call"
+        defined = {
+            n.name for n in getattr(definition.node, "body", ()) if isinstance(n, ast.FunctionDef)
+        }
+        return (
+            f"{short}.__call__"
+            if "__call__" in defined and "call" not in defined
+            else (f"{short}.call")
+        )
     if definition.kind == "closure" and definition.factory:
         return f"{names.defined_name(definition.factory)}.{short}"
     if definition.kind == "method":
