@@ -1479,6 +1479,14 @@ class BatchAxis:
         args, kwargs = self._arguments(node, frame)
         if module in ("numpy", "math") and any(_traced(a) for a in (*args, *kwargs.values())):
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)", name)
+        elif (
+            module in ("tensorflow", "tensorflow.compat.v1")
+            and last in ("numpy_function", "py_func")
+            and _handed_tensors(node, frame, self)
+        ):
+            # ``tf.numpy_function(dice_np, [y_true, y_pred], tf.float32)``: traced, but no
+            # gradient flows through NumPy, so the term trains nothing.
+            self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)", name)
         elif last == "convert_to_numpy" and args and _traced(args[0]):
             # keras.ops.convert_to_numpy: the same as .numpy(), a value a traced loss lacks.
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)")
@@ -2073,6 +2081,22 @@ def _op_name(op: str) -> str:
     if op in _MEAN_OPS:
         return "mean"
     return op.removeprefix("reduce_")
+
+
+def _handed_tensors(node: ast.Call, frame: _Frame, analysis: BatchAxis) -> bool:
+    """Whether a ``numpy_function``/``py_func`` call hands the function a batched tensor
+    (its second argument, ``inp``, a list of tensors)."""
+    given = names.argument(node, 1, "inp")
+    items = given.elts if isinstance(given, (ast.List, ast.Tuple)) else [given] if given else []
+    # The labels alone (``numpy_function(argmax_np, [y_true])``) need no gradient.
+    found = analysis.project.functions.get(frame.qualname)
+    params = [p for p in found[1].params if p not in ("self", "cls")] if found else []
+    labels = params[0] if len(params) >= 2 else None
+    return any(
+        _traced(analysis._expr(item, frame))
+        for item in items
+        if not (isinstance(item, ast.Name) and item.id == labels)
+    )
 
 
 def _int(node: ast.expr | None) -> int | None:

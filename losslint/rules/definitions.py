@@ -917,6 +917,16 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
                 "no gradient flows through NumPy; keep the computation in keras.ops",
             )
             continue
+        if effect.callee.rpartition(".")[2] in ("numpy_function", "py_func"):
+            yield Finding(
+                effect.path,
+                effect.span,
+                f"{effect.what} runs NumPy on the tensors of {where}: it works in the traced "
+                "graph, but no gradient flows through it, so this term does not train the model "
+                "(its gradient is None: the loss's other terms alone train it, or fit() fails "
+                "with 'No gradients provided'); compute it with keras.ops",
+            )
+            continue
         library = "Python math" if effect.callee.startswith("math.") else "NumPy"
         yield Finding(
             effect.path,
