@@ -71,6 +71,7 @@ def test_automagic_is_read_only_where_the_cell_needs_it() -> None:
     cells = [
         "cd hyopt_example\nimport keras\n",
         'm.get_layer("spline_weight").*?\n',
+        "??MaskGenerator._generate_mask\n",
         "ls = sorted(files)\nlosses = [h for h in\n          history if h]\n",
     ]
     data = json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells]}).encode()
@@ -78,7 +79,7 @@ def test_automagic_is_read_only_where_the_cell_needs_it() -> None:
     compile(python, "notebook", "exec")
     assert "import keras" in python and "losslint-unparsed" not in python
     assert "ls = sorted(files)" in python and "          history if h]" in python
-    assert python.count("pass  # losslint-magic") == 2
+    assert python.count("pass  # losslint-magic") == 3
 
 
 def test_ipython_syntax_found_in_real_notebooks_parses() -> None:

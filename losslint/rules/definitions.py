@@ -192,9 +192,16 @@ def _function_name(context: RuleContext, qualname: str) -> str:
 def _positional(function: FunctionDef, method: bool) -> tuple[list[str], int, bool, list[str]]:
     """(positional parameter names, required count, has *args, required keyword-only)."""
     names, required = list(function.params), function.required
-    if method and names:
+    if method and names and not _static(function):
         names, required = names[1:], required - 1
     return names, max(required, 0), function.varargs, list(function.required_kwonly)
+
+
+def _static(function: FunctionDef) -> bool:
+    """A ``@staticmethod``: Keras calls ``self.PSNR`` with no ``self`` to bind."""
+    return any(
+        isinstance(d, ast.Name) and d.id == "staticmethod" for d in function.node.decorator_list
+    )
 
 
 def _misfit(function: FunctionDef, method: bool, call: str) -> str | None:
