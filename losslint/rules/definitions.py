@@ -1157,10 +1157,17 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
         if init is None or _inherits_get_config(project, definition.qualname):
             continue
         args = init[1].node.args
+        # An argument __init__ never reads (PointMSE's alpha, omega, ...) is lost by nothing.
+        read = {
+            n.id
+            for statement in init[1].node.body
+            for n in ast.walk(statement)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        }
         extra = [
             a.arg
             for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)
-            if a.arg not in _SERIALIZED_ARGS
+            if a.arg not in _SERIALIZED_ARGS and a.arg in read
         ]
         if extra:
             unsaved[definition.qualname] = extra
