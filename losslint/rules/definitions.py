@@ -925,6 +925,8 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
             )
             continue
         if effect.callee.rpartition(".")[2] in ("numpy_function", "py_func"):
+            if not _in_loss(context, effect.function):
+                continue  # a metric needs no gradient: NumPy through numpy_function is fine
             yield Finding(
                 effect.path,
                 effect.span,
@@ -943,6 +945,17 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
             f"gradient flows through it; {_numpy_advice(effect.callee)}",
             fix=_numpy_fix(modules.get(effect.path), effect.callee, effect.call),
         )
+
+
+def _in_loss(context: RuleContext, qualname: str) -> bool:
+    """Whether ``qualname`` is a loss, or a method of a loss class (not a metric's code, nor
+    a helper that only metrics call)."""
+    for definition in context.project.definitions():
+        owner = definition.qualname
+        method = definition.kind == "loss_class" and qualname.startswith(owner + ".")
+        if qualname == owner or method:
+            return "loss" in definition.roles
+    return False
 
 
 def _numpy_advice(callee: str) -> str:
