@@ -1557,6 +1557,17 @@ class RangeAnalysis:
             if isinstance(source, ast.Lambda):
                 frame.local_functions[target.id] = source
         elif isinstance(target, (ast.Tuple, ast.List)):
+            if (
+                isinstance(source, (ast.Tuple, ast.List))
+                and len(source.elts) == len(target.elts)
+                and not any(isinstance(e, ast.Starred) for e in (*source.elts, *target.elts))
+            ):
+                # ``y_true, y_pred = K.cast(y_true, ...), K.cast(y_pred, ...)``: each name its
+                # own value, all computed before any is bound (``a, b = b, a``).
+                items = [self.expr(item, frame) for item in source.elts]
+                for element, item, written in zip(target.elts, items, source.elts, strict=True):
+                    self._assign(element, item, written, frame)
+                return
             # The pieces of a split tensor keep its range; anything else unpacked is unknown.
             piece = value if self._splits(source, frame) else None
             for element in target.elts:
