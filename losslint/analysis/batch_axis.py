@@ -1504,6 +1504,9 @@ class BatchAxis:
             # where a parameter is batched (see _DISTRIBUTION_METHODS).
             of_samples = any(v.kind in ("kept", "flat") for v in (*args, *kwargs.values()))
             return Batch("distribution") if of_samples else UNKNOWN
+        if last == "batch_dot" and module in names.TENSOR_MATH_MODULES and args:
+            # ``K.batch_dot(anchor, positive, axes=1)``: one dot product per sample.
+            return Batch("kept") if args[0].kind == "kept" else UNKNOWN
         if (
             last in ("transpose", "permute_dimensions")
             and module in names.TENSOR_MATH_MODULES
