@@ -64,6 +64,14 @@ def test_python_cell_magics_keep_their_body() -> None:
     assert python.splitlines() == ["# losslint-cell 1", "pass  # losslint-magic 0", "model.fit(x)"]
 
 
+def _converted(cells: list[str]) -> tuple[bytes, str]:
+    """A notebook of these code cells, and its Python, which must compile."""
+    data = json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells]}).encode()
+    python = to_python(data)
+    compile(python, "notebook", "exec")
+    return data, python
+
+
 def test_automagic_is_read_only_where_the_cell_needs_it() -> None:
     """``cd hyopt_example`` and ``m.get_layer("w").*?`` run in IPython (concise's notebooks),
     so their cells are checked; a Python line that starts like a magic (``ls = files``, a
@@ -74,9 +82,7 @@ def test_automagic_is_read_only_where_the_cell_needs_it() -> None:
         "??MaskGenerator._generate_mask\n",
         "ls = sorted(files)\nlosses = [h for h in\n          history if h]\n",
     ]
-    data = json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells]}).encode()
-    python = to_python(data)
-    compile(python, "notebook", "exec")
+    _, python = _converted(cells)
     assert "import keras" in python and "losslint-unparsed" not in python
     assert "ls = sorted(files)" in python and "          history if h]" in python
     assert python.count("pass  # losslint-magic") == 3
@@ -91,9 +97,7 @@ def test_ipython_syntax_found_in_real_notebooks_parses() -> None:
         "    a = 1\n    if a:\n        b = 2\n",
         'print(\n    "%d samples"\n    % (3,)\n)\nd = (a\n != b)\n',
     ]
-    data = json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells]}).encode()
-    python = to_python(data)
-    compile(python, "notebook", "exec")
+    data, python = _converted(cells)
     assert "    % (3,)" in python and " != b)" in python
     assert python.count("pass  # losslint-magic") == 3
     edited = python.replace("b = 2", "b = 3")
