@@ -686,6 +686,8 @@ class RangeAnalysis:
         # for a loss that does it twice (``with_logits(y_pred)`` and then ``sigmoid(y_pred)``).
         self._squashed: set[tuple[str, str]] = set()
         self._lambda_calls: dict[int, ast.Call] = {}  # see _lambda_layer
+        # The locals each function assigns and never reads, by its node (see _Frame.unread).
+        self._unread: dict[ast.AST, frozenset[str]] = {}
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -874,7 +876,10 @@ class RangeAnalysis:
         }
         frame.configured = set(frame.settings) | set(self._settings(qualname.rpartition(".")[0]))
         if not isinstance(node, ast.Lambda):
-            frame.unread = _unread(node)
+            unread = self._unread.get(node)
+            if unread is None:
+                unread = self._unread[node] = _unread(node)
+            frame.unread = unread
         if arguments is None and not isinstance(node, ast.Lambda):
             positional = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
             everything = [*positional, *(a.arg for a in node.args.kwonlyargs)]
@@ -1179,6 +1184,20 @@ class RangeAnalysis:
             self._probe(node.value, frame, 0)  # evaluated, for what it binds; nothing reported
             for target in node.targets:
                 self._assign(target, None, node.value, frame)
+        elif isinstance(node, ast.Assign) and _paired_tuple(node):
+            # ``y_true, y_pred = K.cast(y_true, ...), K.cast(y_pred, ...)``: each name its own
+            # value, all computed before any is bound (``a, b = b, a``).
+            frame.targets = frozenset(_binds(node.targets))
+            frame.target_line = node.lineno
+            before = set(self.hazards)
+            target, source = node.targets[0], node.value
+            assert isinstance(target, (ast.Tuple, ast.List))
+            assert isinstance(source, (ast.Tuple, ast.List))
+            paired = [self.expr(element, frame) for element in source.elts]
+            frame.targets = frozenset()
+            for bound, range_, written in zip(target.elts, paired, source.elts, strict=True):
+                self._assign(bound, range_, written, frame)
+            self._taint(node.targets, [node.value], before, frame)
         elif isinstance(node, ast.Assign):
             frame.targets = frozenset(_binds(node.targets))
             frame.target_line = node.lineno
@@ -1557,17 +1576,6 @@ class RangeAnalysis:
             if isinstance(source, ast.Lambda):
                 frame.local_functions[target.id] = source
         elif isinstance(target, (ast.Tuple, ast.List)):
-            if (
-                isinstance(source, (ast.Tuple, ast.List))
-                and len(source.elts) == len(target.elts)
-                and not any(isinstance(e, ast.Starred) for e in (*source.elts, *target.elts))
-            ):
-                # ``y_true, y_pred = K.cast(y_true, ...), K.cast(y_pred, ...)``: each name its
-                # own value, all computed before any is bound (``a, b = b, a``).
-                items = [self.expr(item, frame) for item in source.elts]
-                for element, item, written in zip(target.elts, items, source.elts, strict=True):
-                    self._assign(element, item, written, frame)
-                return
             # The pieces of a split tensor keep its range; anything else unpacked is unknown.
             piece = value if self._splits(source, frame) else None
             for element in target.elts:
@@ -4351,6 +4359,19 @@ def _matches(bound: str, needed: set[str]) -> bool:
     if bound in needed:
         return True
     return any(n.startswith(bound + ".") or bound.startswith(n + ".") for n in needed)
+
+
+def _paired_tuple(node: ast.Assign) -> bool:
+    """``a, b = x, y``: one tuple target and a tuple of as many values, none starred."""
+    if len(node.targets) != 1:
+        return False
+    target, source = node.targets[0], node.value
+    return (
+        isinstance(target, (ast.Tuple, ast.List))
+        and isinstance(source, (ast.Tuple, ast.List))
+        and len(source.elts) == len(target.elts)
+        and not any(isinstance(e, ast.Starred) for e in (*source.elts, *target.elts))
+    )
 
 
 def _unread(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:

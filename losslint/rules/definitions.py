@@ -1046,8 +1046,19 @@ def _layer_captures(context: RuleContext) -> Iterator[Finding]:
     of the graph that is not one of its inputs: the VAE layer of the Keras 2 books, whose
     ``vae_loss`` for ``add_loss`` reads the module's ``z_mean`` and ``z_log_var``."""
     project = context.project
+    # The scopes that bind a graph tensor (the module, a test function, a class's ``self``):
+    # only a class defined in one of them can read one.
+    scopes: dict[str, set[str]] = {}
+    for module in project.modules:
+        if module.symbolic:
+            scopes[module.path] = {
+                key.rpartition(".")[0].removesuffix(".self") for key in module.symbolic
+            }
     for qualname, (module, _) in project.classes.items():
-        if not module.symbolic or not project.is_subclass(qualname, names.KERAS_LAYER_BASES):
+        within = scopes.get(module.path)
+        if not within or not any(qualname == s or qualname.startswith(s + ".") for s in within):
+            continue
+        if not project.is_subclass(qualname, names.KERAS_LAYER_BASES):
             continue
         pending, done = [f"{qualname}.call"], set()
         while pending:
