@@ -1143,6 +1143,29 @@ class BatchAxis:
                 pending.extend(assigned.get(name, ()))
         return False
 
+    def _hands_predictions(
+        self, node: ast.Call, args: list[Batch], kwargs: dict[str, Batch], frame: _Frame
+    ) -> bool:
+        """Whether a ``numpy_function``/``py_func`` call hands its function a batched tensor
+        other than the labels alone (``numpy_function(argmax_np, [y_true])`` needs no
+        gradient): its second argument, ``inp``, a list of tensors, as evaluated."""
+        written = names.argument(node, 1, "inp")
+        given = kwargs.get("inp") or (args[1] if len(args) > 1 else None)
+        if written is None or given is None:
+            return False
+        if isinstance(written, (ast.List, ast.Tuple)) and given.kind == "seq":
+            pairs = list(zip(written.elts, given.items, strict=False))
+        else:
+            pairs = [(written, given)]
+        found = self.project.functions.get(frame.qualname)
+        params = [p for p in found[1].params if p not in ("self", "cls")] if found else []
+        labels = params[0] if len(params) >= 2 else None
+        return any(
+            _traced(value)
+            for item, value in pairs
+            if not (isinstance(item, ast.Name) and item.id == labels)
+        )
+
     def _module_flags(self, test: ast.expr, frame: _Frame) -> dict[str, object]:
         """The names an ``if`` test reads that the module binds once to a literal and nothing
         rebinds (``apply_masking = True`` at the top of a script): the branch the script runs
@@ -1482,7 +1505,7 @@ class BatchAxis:
         elif (
             module in ("tensorflow", "tensorflow.compat.v1")
             and last in ("numpy_function", "py_func")
-            and _handed_tensors(node, frame, self)
+            and self._hands_predictions(node, args, kwargs, frame)
         ):
             # ``tf.numpy_function(dice_np, [y_true, y_pred], tf.float32)``: traced, but no
             # gradient flows through NumPy, so the term trains nothing.
@@ -2084,22 +2107,6 @@ def _op_name(op: str) -> str:
     if op in _MEAN_OPS:
         return "mean"
     return op.removeprefix("reduce_")
-
-
-def _handed_tensors(node: ast.Call, frame: _Frame, analysis: BatchAxis) -> bool:
-    """Whether a ``numpy_function``/``py_func`` call hands the function a batched tensor
-    (its second argument, ``inp``, a list of tensors)."""
-    given = names.argument(node, 1, "inp")
-    items = given.elts if isinstance(given, (ast.List, ast.Tuple)) else [given] if given else []
-    # The labels alone (``numpy_function(argmax_np, [y_true])``) need no gradient.
-    found = analysis.project.functions.get(frame.qualname)
-    params = [p for p in found[1].params if p not in ("self", "cls")] if found else []
-    labels = params[0] if len(params) >= 2 else None
-    return any(
-        _traced(analysis._expr(item, frame))
-        for item in items
-        if not (isinstance(item, ast.Name) and item.id == labels)
-    )
 
 
 def _int(node: ast.expr | None) -> int | None:

@@ -39,13 +39,12 @@ from losslint.analysis.wiring import (
     assign_losses,
     describe,
 )
-from losslint.codec import chunk_statements
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
 from losslint.index.facts import LossDef, ModelFact, ModelRef, ModuleIndex, Param
 from losslint.index.folding import shortened
 from losslint.index.positions import flat_statements, node_span
-from losslint.index.project import ProjectIndex
+from losslint.index.project import ProjectIndex, bound_once
 
 INF: Final = math.inf
 _MAX_DEPTH: Final = 4  # helper calls followed
@@ -1749,7 +1748,7 @@ class RangeAnalysis:
         if key in self._globals:
             return self._globals[key]
         self._globals[key] = None  # a cycle (A = B; B = A) stays unknown
-        value = _bound_once(module, name)
+        value = bound_once(module, name)
         result = None
         if isinstance(value, (ast.Call, ast.BinOp, ast.UnaryOp)):
             result = self._static(value, module)
@@ -1771,11 +1770,7 @@ class RangeAnalysis:
         anything else."""
 
         def source(node: ast.expr) -> ast.expr:
-            for _ in range(4):
-                if not (isinstance(node, ast.Name) and node.id in frame.sources):
-                    break
-                node = frame.sources[node.id]
-            return node
+            return self._source(node, frame, steps=4)
 
         minuend, subtrahend = source(left), source(right)
         if (
@@ -2134,10 +2129,12 @@ class RangeAnalysis:
         target = names.qualify(node.func, frame.module.imports)
         return target is not None and target.startswith(("numpy.", "math."))
 
-    def _source(self, node: ast.expr, frame: _Frame) -> ast.expr:
-        """A name's last bound expression (one step), else the node itself."""
-        if isinstance(node, ast.Name) and node.id in frame.sources:
-            return frame.sources[node.id]
+    def _source(self, node: ast.expr, frame: _Frame, steps: int = 1) -> ast.expr:
+        """A name's last bound expression (followed ``steps`` names deep), else the node."""
+        for _ in range(steps):
+            if not (isinstance(node, ast.Name) and node.id in frame.sources):
+                break
+            node = frame.sources[node.id]
         return node
 
     def _power(
@@ -2235,10 +2232,7 @@ class RangeAnalysis:
         name this function bound it to: ``tf.random.normal(shape)``, ``keras.random.uniform(
         shape, -1.0, 1.0)``, ``np.random.randn(n, d)``. A uniform draw between two equal bounds
         is a constant, not a draw."""
-        for _ in range(8):
-            if not (isinstance(node, ast.Name) and node.id in frame.sources):
-                break
-            node = frame.sources[node.id]
+        node = self._source(node, frame, steps=8)
         if not isinstance(node, ast.Call):
             return False
         target = names.qualify(node.func, frame.module.imports) or ""
@@ -3324,7 +3318,7 @@ class RangeAnalysis:
             return frame.sources[name]
         if name in frame.env or name not in frame.module.top_names:
             return None  # a local the scope binds some other way, or not a module global
-        return _bound_once(frame.module, name)
+        return bound_once(frame.module, name)
 
     def _applied_model(self, node: ast.Call, frame: _Frame) -> Range | None:
         """``model(x)``: the output of a model the project builds with one output ending in
@@ -3386,7 +3380,7 @@ class RangeAnalysis:
         for module, argument in self.project.passed_arguments(frame.qualname, param):
             if not isinstance(argument, ast.Name):
                 return None
-            value = _bound_once(module, argument.id)
+            value = bound_once(module, argument.id)
             if not isinstance(value, ast.Call):
                 return None
             if made is not None and ast.dump(made[0].func) != ast.dump(value.func):
@@ -4285,18 +4279,6 @@ _CROSSENTROPY_CLASSES: Final = frozenset(n for n in CROSSENTROPY_FAMILIES if "Cr
 _MODEL_CLASSES: Final = frozenset({"keras.Sequential", "keras.Model"})
 
 
-def _bound_once(module: ModuleIndex, name: str) -> ast.expr | None:
-    """The value of the one module-level assignment of ``name``, else None (only the chunks
-    that bind it are parsed)."""
-    values = [
-        stmt.value
-        for stmt in chunk_statements(module, module.bindings.get(name, ()))
-        if isinstance(stmt, ast.Assign)
-        and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
-    ]
-    return values[0] if len(values) == 1 else None
-
-
 def _given(call: ast.Call, index: int, *keywords: str) -> ast.expr | None:
     """The argument of ``call`` at position ``index`` or by one of ``keywords``."""
     for keyword in call.keywords:
@@ -4391,7 +4373,7 @@ def _unread(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
             child.target, ast.Name
         ):
             read.add(child.target.id)  # ``x += ...`` reads it
-    return frozenset(assigned - read - {"_"} - {"__"})
+    return frozenset(assigned - read - {"_", "__"})
 
 
 def _dependencies(statements: list[ast.stmt], start: set[str], line: int) -> set[tuple[str, int]]:

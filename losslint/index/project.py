@@ -82,8 +82,6 @@ class ProjectIndex:
         self._definitions: list[LossDef] | None = None
         # Bound methods used at compile sites → the constructor call of their instance.
         self.instances: dict[str, Call] = {}
-        # The functions a loss getter hands out, with the getter (see _handed_by_getters).
-        self.getters: dict[str, str] = {}
         self._passed: dict[str, tuple[str, ...]] = {}
         self._arguments: dict[str, tuple[tuple[ModuleIndex, ast.expr], ...]] = {}
         self._importer_cache: dict[str, list[ModuleIndex]] = {}
@@ -511,7 +509,6 @@ class ProjectIndex:
                         )
                     )
                     break
-        self.getters = self._handed_by_getters()
         closures: set[str] = set()
         # Every function is read here: what is selected must be what unseen_function rules out.
         for qualname, (module, function) in self.functions.items():
@@ -568,12 +565,14 @@ class ProjectIndex:
             )
         return out
 
-    def _handed_by_getters(self) -> dict[str, str]:
-        """The functions that a loss getter hands out by name (``get_loss_func(name)`` returning
-        ``{"mse": mse, "mae": mae}[name]``, an application's ``get_loss_function()`` returning
-        ``losses.quantile_score``): losses, whatever their own names say, however the getter's
-        result reaches compile (through ``args.loss``, a config). A getter named for metrics
-        too (``get_loss_and_metrics``) says nothing of which is which."""
+    @functools.cached_property
+    def getters(self) -> dict[str, str]:
+        """The functions that a loss getter hands out by name, with the getter
+        (``get_loss_func(name)`` returning ``{"mse": mse, "mae": mae}[name]``, an application's
+        ``get_loss_function()`` returning ``losses.quantile_score``): losses, whatever their own
+        names say, however the getter's result reaches compile (through ``args.loss``, a
+        config). A getter named for metrics too (``get_loss_and_metrics``) says nothing of
+        which is which."""
         found: dict[str, str] = {}
         for qualname, (_, function) in self.functions.items():  # (see unseen_function)
             if not function.returns or _named_roles(qualname) != frozenset({"loss"}):
@@ -794,8 +793,8 @@ class ProjectIndex:
             return self._passed[key]
         self._passed[key] = ()  # no recursion
         found: list[str] = []
-        entry = self.functions.get(owner)
-        if entry is not None and (not _is_method(owner, self.classes) or self._constructor(owner)):
+        entry = self.functions.get(owner) if self._called_by_name(owner) else None
+        if entry is not None:
             home, function = entry
             # ``def train(..., loss_fn=focal_loss)``: what every call that omits it passes.
             default = _default(function.node, param.name)
@@ -819,9 +818,9 @@ class ProjectIndex:
         if key in self._arguments:
             return self._arguments[key]
         found: list[tuple[ModuleIndex, ast.expr]] = []
-        entry = self.functions.get(owner)
+        entry = self.functions.get(owner) if self._called_by_name(owner) else None
         constructor = self._constructor(owner)
-        if entry is not None and (not _is_method(owner, self.classes) or constructor):
+        if entry is not None:
             # A class's ``__init__`` is called as the class, without ``self``
             # (``MultiLayerPerceptron(..., loss=sharpe_loss)`` compiling ``loss`` in __init__).
             callee = owner.rpartition(".")[0] if constructor else owner
@@ -834,6 +833,11 @@ class ProjectIndex:
                 found.extend((module, a) for a in self._arguments_given(module, callee, param))
         self._arguments[key] = tuple(found)
         return self._arguments[key]
+
+    def _called_by_name(self, qualname: str) -> bool:
+        """Whether calls of ``qualname`` are written with its own name: a function, or a class's
+        ``__init__`` (called as the class), not another method."""
+        return not _is_method(qualname, self.classes) or self._constructor(qualname)
 
     def _constructor(self, qualname: str) -> bool:
         """Whether ``qualname`` is the ``__init__`` of a class of the project."""
@@ -906,21 +910,14 @@ class ProjectIndex:
             return self._named(bound, module, depth + 1) if bound is not None else None
         return names.qualify(expr, module.imports)
 
-    def _bound_once(self, module: ModuleIndex, name: str) -> ast.expr | None:
-        """The name or attribute that module-level code binds ``name`` to, where one plain
-        assignment binds it and no function rebinds it through ``global``."""
-        numbers = module.bindings.get(name, ())
-        if len(numbers) != 1 or name in module.rebound:
+    @staticmethod
+    def _bound_once(module: ModuleIndex, name: str) -> ast.expr | None:
+        """The name or attribute that module-level code binds ``name`` to, where one chunk
+        binds it, by one plain assignment, and no function rebinds it through ``global``."""
+        if len(module.bindings.get(name, ())) != 1 or name in module.rebound:
             return None
-        values = [
-            statement.value
-            for statement in chunk_statements(module, numbers)
-            if isinstance(statement, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets)
-        ]
-        if len(values) != 1 or not isinstance(values[0], (ast.Name, ast.Attribute)):
-            return None
-        return values[0]
+        value = bound_once(module, name)
+        return value if isinstance(value, (ast.Name, ast.Attribute)) else None
 
     def keras_calls(self, value: Value | None) -> Iterator[str]:
         """The project functions that Keras calls with ``(y_true, y_pred)`` for a compiled loss
@@ -1006,9 +1003,16 @@ class ProjectIndex:
     def captured_tensors(self, definition: LossDef) -> list[tuple[str, Span, Span]]:
         """``(name, use, made)`` for each free name of a loss function that an enclosing scope
         (the module, the function that builds the model) binds to a symbolic Keras tensor."""
-        module = self._by_name.get(definition.module)
-        node = definition.node
-        if module is None or isinstance(node, ast.ClassDef):
+        if isinstance(definition.node, ast.ClassDef):
+            return []
+        return self.function_captures(definition.qualname, definition.module, definition.node)
+
+    def function_captures(
+        self, qualname: str, module_name: str, node: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> list[tuple[str, Span, Span]]:
+        """:meth:`captured_tensors` of any function of the project (a layer's ``call``)."""
+        module = self._by_name.get(module_name)
+        if module is None:
             return []
         read = _graph_reads(node, module.lines)
         if not module.symbolic:
@@ -1024,7 +1028,7 @@ class ProjectIndex:
                     local.add(child.id)
             elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and child is not node:
                 local.add(child.name)
-        enclosing = definition.qualname.split(".")[:-1]
+        enclosing = qualname.split(".")[:-1]
         found: list[tuple[str, Span, Span]] = []
         seen: set[str] = set()
         # A method, or a closure inside one (``def vae_kl_loss(y_true, y_pred)`` in ``compile``
@@ -1090,6 +1094,18 @@ def _graph_reads(
     return found
 
 
+def bound_once(module: ModuleIndex, name: str) -> ast.expr | None:
+    """The value of the one module-level assignment of ``name``, else None (only the chunks
+    that bind it are parsed)."""
+    values = [
+        stmt.value
+        for stmt in chunk_statements(module, module.bindings.get(name, ()))
+        if isinstance(stmt, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
+    ]
+    return values[0] if len(values) == 1 else None
+
+
 def _builds_model(func: ast.expr) -> bool:
     """``Model(...)``, ``keras.Model(...)``, ``models.Model(...)``."""
     return (isinstance(func, ast.Name) and func.id == "Model") or (
@@ -1127,7 +1143,9 @@ PRED_NAMES: Final = frozenset(
 # Words of a function's name that make it a loss by its name: "loss" anywhere, and the
 # crossentropy it computes in Keras code (see _crossentropy_named).
 # ``nll``: a negative log-likelihood (``gaussian_nll``, ``tf_nll``), a loss by definition.
-_LOSS_WORDS: Final = ("loss", "crossentropy", "cross_entropy", "nll")
+_LOSS_NAMES: Final = ("loss", "nll")
+_CROSSENTROPY_WORDS: Final = ("crossentropy", "cross_entropy")
+_LOSS_WORDS: Final = (*_LOSS_NAMES, *_CROSSENTROPY_WORDS)
 _METRIC_WORDS: Final = (
     "metric",
     "accuracy",
@@ -1247,7 +1265,7 @@ def _named_roles(qualname: str) -> frozenset[str]:
     if name.startswith("test"):  # a test case (``test_multilabel_bce_loss``), never compiled
         return frozenset()
     roles = set()
-    if "loss" in name or "nll" in name:
+    if any(word in name for word in _LOSS_NAMES):
         roles.add("loss")
     if any(word in name for word in _METRIC_WORDS):
         roles.add("metric")
@@ -1268,7 +1286,7 @@ def _crossentropy_named(module: ModuleIndex, qualname: str) -> frozenset[str]:
     it is the graph's own helper (a TF 1 model's stop-token crossentropy, Edward's criticism),
     whose caller wants the number it returns."""
     name = qualname.rpartition(".")[2].lower()
-    if name.startswith("test") or not any(w in name for w in _LOSS_WORDS[1:]):
+    if name.startswith("test") or not any(w in name for w in _CROSSENTROPY_WORDS):
         return frozenset()
     targets = list(module.imports.values())
     keras = any(

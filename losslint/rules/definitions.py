@@ -28,7 +28,6 @@ from losslint.index.facts import (
     Call,
     CompileSite,
     FunctionDef,
-    LossDef,
     ModuleIndex,
     Ref,
     Value,
@@ -1067,10 +1066,6 @@ def _layer_captures(context: RuleContext) -> Iterator[Finding]:
                 continue
             done.add(method)
             function = project.functions[method][1]
-            definition = LossDef(
-                method, "method", frozenset(), module.path, module.module, function.span,
-                function.node,
-            )  # fmt: skip
             pending += [
                 f"{qualname}.{n.func.attr}"
                 for n in ast.walk(function.node)
@@ -1085,17 +1080,15 @@ def _layer_captures(context: RuleContext) -> Iterator[Finding]:
             # Nor is ``self.x`` where call assigns it first (``self.encoder_inputs = inputs``).
             body = function.node.body[0].lineno
             assigned = {
-                f"self.{t.attr}"
+                f"self.{attribute}"
                 for n in ast.walk(function.node)
                 if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign))
                 for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
-                if isinstance(t, ast.Attribute)
-                and isinstance(t.value, ast.Name)
-                and t.value.id == "self"
+                if (attribute := names.self_attribute(t)) is not None
             }
             captured = [
                 c
-                for c in project.captured_tensors(definition)
+                for c in project.function_captures(method, module.module, function.node)
                 if c[1] != c[2] and c[1].line >= body and c[0] not in assigned
             ]
             if not captured:

@@ -25,11 +25,8 @@ def _name(definition: LossDef) -> str:
         defined = {
             n.name for n in getattr(definition.node, "body", ()) if isinstance(n, ast.FunctionDef)
         }
-        return (
-            f"{short}.__call__"
-            if "__call__" in defined and "call" not in defined
-            else (f"{short}.call")
-        )
+        own_call = "__call__" in defined and "call" not in defined
+        return f"{short}.__call__" if own_call else f"{short}.call"
     if definition.kind == "closure" and definition.factory:
         return f"{names.defined_name(definition.factory)}.{short}"
     if definition.kind == "method":
