@@ -254,18 +254,30 @@ def test_factories_and_classes_with_required_arguments_are_skipped(tmp_path: Pat
     ]
 
 
+def _planned(
+    tmp_path: Path, name: str, source: str
+) -> tuple[list[str], list[tuple[str, int, str]]]:
+    """The plan for one module: the labels of the losses it runs, and for each it does not
+    run why, where and what to do."""
+    (tmp_path / name).write_text(source)
+    plan = build_plan(_project(tmp_path), SETTINGS)
+    skipped = [(str(s), s.span.line, s.advice) for s in plan.skipped]
+    return [p.label for p in plan.probes], skipped
+
+
 def test_a_definition_replaced_further_down_is_not_run(tmp_path: Path) -> None:
     # Only the last ``def`` of a name can be imported; the first is judged statically alone.
-    (tmp_path / "losses.py").write_text(
+    labels, skipped = _planned(
+        tmp_path,
+        "losses.py",
         "import keras\nfrom keras import ops\n\n\n"
         "def gap_loss(y_true, y_pred):\n"
         "    return ops.mean(ops.abs(y_true - y_pred))\n\n\n"
         "def gap_loss(y_true, y_pred):\n"
-        "    return ops.mean(ops.abs(y_true - y_pred), axis=-1)\n"
+        "    return ops.mean(ops.abs(y_true - y_pred), axis=-1)\n",
     )
-    plan = build_plan(_project(tmp_path), SETTINGS)
-    assert [p.label for p in plan.probes] == ["gap_loss"]
-    assert [(str(s), s.span.line, s.advice) for s in plan.skipped] == [
+    assert labels == ["gap_loss"]
+    assert skipped == [
         (
             "gap_loss: its module defines the same name again below it, and only the last "
             "definition can be imported",
@@ -276,16 +288,17 @@ def test_a_definition_replaced_further_down_is_not_run(tmp_path: Path) -> None:
 
 
 def test_a_named_lambda_runs_and_one_written_in_compile_is_said_not_to(tmp_path: Path) -> None:
-    (tmp_path / "train.py").write_text(
+    labels, skipped = _planned(
+        tmp_path,
+        "train.py",
         "import keras\nfrom keras import ops\n\n"
         "gap_loss = lambda y_true, y_pred: ops.mean(ops.abs(y_true - y_pred), axis=-1)\n"
         "model = keras.Sequential([keras.layers.Dense(1)])\n"
         "model.compile(loss=gap_loss, metrics=[lambda yt, yp: ops.mean(yp, axis=-1)])\n"
-        "model.compile(loss=lambda yt, yp: ops.mean(yp, axis=-1))\n"
+        "model.compile(loss=lambda yt, yp: ops.mean(yp, axis=-1))\n",
     )
-    plan = build_plan(_project(tmp_path), SETTINGS)
-    assert [p.label for p in plan.probes] == ["gap_loss"]
-    assert [(str(s), s.span.line, s.advice) for s in plan.skipped] == [
+    assert labels == ["gap_loss"]
+    assert skipped == [
         (
             "the lambda: it is a lambda written in the call that uses it, which no import reaches",
             7,
