@@ -165,7 +165,7 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("ones_like", Op("one", _E)),
     ("full_like empty_like", Op("unknown", _E)),
     ("zeros_like", Op("zero", _E)),
-    ("ones", Op("unknown", "constant")),
+    ("ones", Op("one", "constant")),
     ("eye identity_matrix", Op("eye", "constant")),
     ("zeros", Op("zero", "constant")),
     (

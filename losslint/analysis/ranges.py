@@ -117,6 +117,10 @@ class Range:
     shifted: bool = False
     sum_floor: float | None = None
     nonzero: bool = False  # a guard excluded 0 from inside the interval (``if n != 0``)
+    # Positive but for float32 underflow (a sigmoid, an exp, their products and sums with
+    # values >= 0): 0 only where every such factor underflows, which a sum over an axis needs
+    # of every element at once (see _reduce_sum).
+    underflow: bool = False
     # Hazards already reported on the way to this value (path, span, kind): a later
     # ``nan_to_num`` or ``where(is_nan(...))`` shows the non-finite result is handled on purpose.
     pending: tuple[tuple[str, Span, str], ...] = ()
@@ -241,6 +245,24 @@ def _join(a: Range | None, b: Range | None) -> Range | None:
         # The prediction, or its softmax: either is a probability vector by the loss's contract.
         source=(a.source or a.normalizer == "softmax") and (b.source or b.normalizer == "softmax"),
         numpy_overflow=a.numpy_overflow and b.numpy_overflow,
+        underflow=_underflowing(a, b, both=True),
+    )
+
+
+def _positive(value: Range) -> bool:
+    """Above 0, or at 0 only by underflow."""
+    return value.lo > 0 or (value.lo == 0 and (value.lo_open or value.underflow))
+
+
+def _underflowing(a: Range, b: Range, both: bool) -> bool:
+    """Whether a product (``both``: or a union) of ``a`` and ``b`` is 0 only by underflow; a
+    sum is when one is and the other is >= 0."""
+    if not (a.underflow or b.underflow):
+        return False
+    if both:
+        return _positive(a) and _positive(b)
+    return (a.underflow and _positive(a) and b.lo >= 0) or (
+        b.underflow and _positive(b) and a.lo >= 0
     )
 
 
@@ -270,6 +292,7 @@ def _add(a: Range, b: Range, guard: bool = True) -> Range:
         reason=zero_side.reason or a.reason or b.reason,
         overflow=a.overflow or b.overflow,
         numpy_overflow=_numpy_only(a, b),
+        underflow=_underflowing(a, b, both=False),
     )
 
 
@@ -313,6 +336,7 @@ def _mul(a: Range, b: Range) -> Range:
         overflow=a.overflow or b.overflow,
         numpy_overflow=_numpy_only(a, b),
         nonzero=not a.may_be_zero() and not b.may_be_zero() and lo <= 0 <= hi,
+        underflow=_underflowing(a, b, both=True),
     )
 
 
@@ -348,6 +372,11 @@ def _reduce_sum(a: Range) -> Range:
         return Range(a.sum_floor, INF)
     if a.diagonal:
         return Range(1.0, INF)  # every row holds its diagonal 1
+    if a.underflow and a.lo == 0:
+        # ``sum(sigmoid(p))`` over an axis: 0 only if every element underflows at once.
+        return Range(
+            0.0, INF if a.hi > 0 else 0.0, lo_open=True, reason=a.reason, overflow=a.overflow
+        )
     lo = -INF if a.lo < 0 else (a.lo if a.lo > 0 else 0.0)
     hi = INF if a.hi > 0 else (a.hi if a.hi < 0 else 0.0)
     if a.lo > 0 or (a.lo == 0 and a.lo_open):
@@ -384,16 +413,25 @@ def _rounded(bound: Range | None) -> tuple[Range | None, str]:
     return replace(bound, lo=single, hi=single), note
 
 
-def _clip(a: Range | None, low: Range | None, high: Range | None) -> Range | None:
+def _clip(
+    a: Range | None, low: Range | None, high: Range | None, ordered: bool = False
+) -> Range | None:
     """``clip(a, low, high)``. With ``low > high`` backends disagree (NumPy and JAX give
-    ``high``, TensorFlow ``low``), so the result covers both orders of max and min."""
+    ``high``, TensorFlow ``low``), so the result covers both orders of max and min, unless
+    the bounds are ``ordered``: configured ones that a reader takes for ``low < high``."""
     if a is None and low is None:
         return None
     low, low_note = _rounded(low)
     high, high_note = _rounded(high)
     value = a if a is not None else Range(-INF, INF)
-    first = _bound_above(_bound_below(value, low), high)
-    second = _bound_below(_bound_above(value, high), low)
+    if ordered and high is not None:  # within [low, high], whatever ``high``'s own range
+        first = _bound_below(value, low)
+        if (high.hi, not high.hi_open) < (first.hi, not first.hi_open):
+            first = replace(first, hi=high.hi, hi_open=high.hi_open)
+        second = first
+    else:
+        first = _bound_above(_bound_below(value, low), high)
+        second = _bound_below(_bound_above(value, high), low)
     result = _join(first, second)
     assert result is not None
     reason = result.reason
@@ -401,8 +439,9 @@ def _clip(a: Range | None, low: Range | None, high: Range | None) -> Range | Non
         reason = f"clipped with a lower bound of {_fmt(result.lo)}"
     elif high is not None and high.is_constant and result.lo == high.lo and result.lo <= 0:
         reason = f"clipped with an upper bound of {_fmt(result.lo)}"
-    elif result.hi >= 1 and high is not None and high.is_constant and not reason:
-        reason = f"clipped with an upper bound of {_fmt(result.hi)}"
+    elif result.hi >= 1 and high is not None and high.is_constant and (not reason or value.source):
+        # (``y_pred is not clipped`` no longer holds)
+        reason = f"clipped with an upper bound of {_fmt(high.hi)}"
     if high_note and high is not None and result.hi == high.hi:
         reason = f"clipped with an upper bound of {high_note}"
     elif low_note and low is not None and result.lo == low.lo:
@@ -575,6 +614,38 @@ _SIZED: Final = frozenset(
     }
 )  # fmt: skip
 _SIZED_AFTER_INPUT: Final = frozenset({"dense", "conv1d", "conv2d", "reshape", "embedding"})
+
+
+def _keyword_value(node: ast.Call, *spelled: str) -> ast.expr | None:
+    return next((k.value for k in node.keywords if k.arg in spelled), None)
+
+
+def _less_a_setting(node: ast.expr, frame: _Frame) -> Range | None:
+    """``1 - EPS``, ``1.0 - self.smooth``: a number less a configured epsilon, below it as a
+    reader takes it (an upper bound of a clip). None for anything else."""
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub)):
+        return None
+    number = _number(node.left)
+    if number is None or not _configured(node.right, frame):
+        return None
+    return Range(-INF, number, hi_open=True, reason=f"clipped below {_fmt(number)}")
+
+
+def _positive_defaults(args: ast.arguments) -> set[str]:
+    """The parameters whose default is a positive number (``patch_size=3``, ``smooth=1e-7``):
+    hyperparameters, settings as a module's are (see _setting). A caller that passes a value
+    of its own that nothing tells (``self.args.patch_size``) sets it to another sensible one."""
+    positional = [*args.posonlyargs, *args.args]
+    pairs = [*zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True)]
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d]
+    return {
+        a.arg
+        for a, default in pairs
+        if isinstance(default, ast.Constant)
+        and isinstance(value := default.value, (int, float))
+        and not isinstance(value, bool)
+        and value > 0
+    }
 
 
 def _size_params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> frozenset[str]:
@@ -872,7 +943,7 @@ class RangeAnalysis:
             a.arg
             for a in (*arguments_of.posonlyargs, *arguments_of.args, *arguments_of.kwonlyargs)
             if _constant_name(a.arg)
-        }
+        } | _positive_defaults(arguments_of)
         frame.configured = set(frame.settings) | set(self._settings(qualname.rpartition(".")[0]))
         if not isinstance(node, ast.Lambda):
             unread = self._unread.get(node)
@@ -2470,6 +2541,8 @@ class RangeAnalysis:
             return drawn
         self._logits_given(node, frame, depth)
         op = self._op(node.func, frame)
+        if op == "extreme":
+            op = _pairwise_extreme(node, frame) or op
         method = self._method(node.func, frame) if op is None else None
         if method is not None and method.range != "unknown":
             assert isinstance(node.func, ast.Attribute)
@@ -2919,6 +2992,7 @@ class RangeAnalysis:
                 reason="exp underflows to 0",
                 overflow=overflow,
                 numpy_overflow=self._is_numpy(node.func, frame),
+                underflow=True,
             )
         if op == "divide":
             denominator_node = args[1] if len(args) > 1 else None
@@ -3003,6 +3077,11 @@ class RangeAnalysis:
                 # ``clip(std, self.std_bound[0], self.std_bound[1])``: a lower bound the class
                 # is configured with, a guard as a reader takes it (0 only if set so).
                 low = Range(0.0, INF, lo_open=True)
+            bound = args[2] if len(args) > 2 else _keyword_value(node, "clip_value_max", "max")
+            if high is None and bound is not None:
+                # ``clip(y_pred, EPS, 1 - EPS)``: configured bounds, in the order written.
+                high = _less_a_setting(bound, frame)
+                return _clip(first, low, high, ordered=high is not None)
             return _clip(first, low, high)
         if op == "maximum":
             second = values[1] if len(values) > 1 else self._keyword(node, frame, "min")[1]
@@ -3042,6 +3121,7 @@ class RangeAnalysis:
                 1.0,
                 reason="a sigmoid, which saturates to 0 and 1 in float32",
                 normalizer="sigmoid",
+                underflow=True,
             )
         if op == "softmax":
             return Range(
@@ -3099,6 +3179,8 @@ class RangeAnalysis:
             return _reduce_sum(first) if first is not None else None
         if op == "boolean" and self._is_self_transpose(node, frame):
             return Range(0.0, 1.0, reason="a 0/1 value", diagonal=True)
+        if op == "mean" and first is not None and first.underflow and first.lo == 0:
+            return replace(first, lo_open=True)  # 0 only if every element underflows at once
         if op in ("mean", "extreme"):
             return first
         if op == "logsumexp":
@@ -3865,6 +3947,28 @@ def _callable_test(test: ast.expr, frame: _Frame) -> bool | None:
 
 # Catalogue entries that are not a function of their first argument's range.
 _NOT_APPLIED: Final = frozenset({"epsilon", "where", "cond", "sanitize"})
+
+
+def _pairwise_extreme(node: ast.Call, frame: _Frame) -> str | None:
+    """``torch.max(sigma, floor)``: with a second tensor (not a ``dim``), torch's max and min
+    are the elementwise ``maximum`` and ``minimum``, a floor or a ceiling, not reductions."""
+    target = names.qualify(node.func, frame.module.imports)
+    module, _, last = (target or "").rpartition(".")
+    if module != "torch" or last not in ("max", "min"):
+        return None
+    other = next((k.value for k in node.keywords if k.arg == "other"), None)
+    if other is None and len(node.args) > 1 and not any(k.arg == "dim" for k in node.keywords):
+        other = node.args[1]
+    if other is None or _integer_literal(other):
+        return None  # ``torch.max(x, 1)``: the largest value along dimension 1
+    return "maximum" if last == "max" else "minimum"
+
+
+def _integer_literal(node: ast.expr) -> bool:
+    """``1``, ``-1``: what torch reads as a dimension."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
 
 
 def _op_of(target: str) -> str | None:
