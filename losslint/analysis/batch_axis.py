@@ -220,6 +220,9 @@ class _Frame:
     labels: dict[int, str] = field(default_factory=dict)  # probe id -> the name it is bound to
     # The parameters' values on entry, before the body rebinds any (``gt = gather(gt)``).
     entry: dict[str, Batch] = field(default_factory=dict)
+    # Names bound to a sum of terms (``total = (1 - e) * focal + e * ce``), with the names it
+    # reads; dropped when one of those is bound again (a returned name's terms, see _coupled).
+    sums: dict[str, tuple[ast.expr, frozenset[str]]] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -825,14 +828,17 @@ class BatchAxis:
             self._bind(node.target, value, None, frame, augmented=True)
         elif isinstance(node, ast.Return):
             value = self._expr(node.value, frame) if node.value else CONST
+            returned = node.value
+            if isinstance(returned, ast.Name) and returned.id in frame.sums:
+                returned = frame.sums[returned.id][0]  # ``total = a + b`` then ``return total``
             # A term reduced over the batch, added to values that keep it or to values of
             # unknown layout (a penalty from a method): one number shared by the batch either way.
-            if node.value is not None and value.kind in ("kept", "flat", "unknown"):
-                coupled = self._coupled(node.value, frame)
+            if returned is not None and value.kind in ("kept", "flat", "unknown"):
+                coupled = self._coupled(returned, frame)
                 if coupled is not None:
                     value = replace(value, coupled=coupled)
-            elif node.value is not None and value.kind == "mean":
-                terms = self._reduced_terms(node.value, frame)
+            elif returned is not None and value.kind == "mean":
+                terms = self._reduced_terms(returned, frame)
                 if len(terms) > 1:
                     value = replace(value, terms=terms)
             frame.returns.append(value)
@@ -918,6 +924,16 @@ class BatchAxis:
             if target.id in frame.globals and is_tensor(value):
                 self._effect(frame, "store", target, f"global/nonlocal {target.id}")
             frame.env[target.id] = value
+            if frame.sums:
+                frame.sums = {k: v for k, v in frame.sums.items() if target.id not in v[1]}
+                frame.sums.pop(target.id, None)
+            if (
+                not augmented
+                and isinstance(source, ast.BinOp)
+                and isinstance(source.op, (ast.Add, ast.Sub))
+            ):
+                read = frozenset(n.id for n in ast.walk(source) if isinstance(n, ast.Name))
+                frame.sums[target.id] = (source, read)
             if isinstance(
                 source, (ast.Constant, ast.Tuple, ast.List, ast.Call, ast.UnaryOp, ast.IfExp)
             ):
@@ -1347,6 +1363,23 @@ class BatchAxis:
                     callee = UNKNOWN
         else:
             callee = self._expr(func, frame)
+            if (
+                callee.kind == "self"
+                and frame.training
+                and not frame.loss_code
+                and callee.target is not None
+                and self.project.is_subclass(callee.target, names.KERAS_MODEL_BASES)
+            ):
+                # ``self(x, training=True)`` in a model's own training step: its predictions
+                # for the batch it is given, one row per sample.
+                self._arguments(node, frame)
+                return SAMPLES
+        if callee.kind == "self" and callee.target is not None:
+            # An object of a project class called: its ``__call__`` (a loss written as a plain
+            # class, ``self.quantile_loss = QuantileLoss(11)``).
+            called = self._method(callee.target, "__call__")
+            if called is not None:
+                return self._apply_function(called[1].qualname, node, frame, self_value=callee)
         if callee.kind == "function" and callee.target is not None:
             return self._apply_function(callee.target, node, frame)
         if callee.kind == "class" and callee.target is not None:
@@ -1354,6 +1387,10 @@ class BatchAxis:
             if self.project.is_loss_class(callee.target):
                 reduction = _reduction(node, frame, default="mean")
                 return Batch("lossobj", target=reduction)
+            if self._method(callee.target, "__call__") is not None and not (
+                self.project.is_subclass(callee.target, names.KERAS_LAYER_BASES)
+            ):
+                return Batch("self", target=callee.target)  # an object to call (above)
             return UNKNOWN
         if callee.kind == "ref" and callee.target is not None:
             return self._library(callee.target, node, frame)
@@ -2140,10 +2177,14 @@ def _axes(node: ast.expr, frame: _Frame) -> _Axes:
             return body
         return _Axes("unknown")
     value = _int(node)
+    if value is None:
+        value = _from_rank(node)
     if value is not None:
         return _Axes("list", (value,))
     if isinstance(node, (ast.List, ast.Tuple)):
-        values = [_int(e) for e in node.elts]
+        values = [
+            e if e is not None else _from_rank(n) for n, e in ((n, _int(n)) for n in node.elts)
+        ]
         if values and all(v is not None for v in values):
             return _Axes("list", tuple(v for v in values if v is not None))
         return _Axes("unknown")
@@ -2163,6 +2204,37 @@ def _axes(node: ast.expr, frame: _Frame) -> _Axes:
                 return _Axes("unknown")
             return _Axes("nonbatch")
     return _Axes("unknown")
+
+
+def _from_rank(node: ast.expr) -> int | None:
+    """``len(output.get_shape()) - 1``, ``K.ndim(x) - 1``, ``x.ndim - 2``: an axis counted from
+    the tensor's rank, the negative axis it is (-1, -2): Keras 2's own crossentropy wrote it so."""
+    if not (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Sub)
+        and isinstance(node.right, ast.Constant)
+        and type(node.right.value) is int
+        and node.right.value > 0
+    ):
+        return None
+    rank = node.left
+    if isinstance(rank, ast.Attribute):
+        known = rank.attr in ("ndim", "ndims")
+    elif isinstance(rank, ast.Call) and len(rank.args) == 1:
+        callee = names.last_name(rank.func)
+        if callee == "len":
+            shape = rank.args[0]
+            known = (isinstance(shape, ast.Attribute) and shape.attr == "shape") or (
+                isinstance(shape, ast.Call) and names.last_name(shape.func) in _SHAPE_CALLS
+            )
+        else:
+            known = callee in ("ndim", "rank")
+    else:
+        known = False
+    return -node.right.value if known else None
+
+
+_SHAPE_CALLS: Final = frozenset({"get_shape", "int_shape", "shape"})
 
 
 def _reduction(call: ast.Call, frame: _Frame, default: str) -> str:

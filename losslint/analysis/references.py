@@ -13,6 +13,7 @@ import ast
 import os
 import re
 import weakref
+from collections.abc import Iterator
 from typing import Final
 
 from losslint.index import names
@@ -219,3 +220,79 @@ def called_by_project(project: ProjectIndex, module: ModuleIndex, qualname: str)
         if name in line
         for code in (line.partition("#")[0],)  # not a call commented out
     )
+
+
+# Calls whose result carries no gradient from their input: a threshold, a rounding, an index.
+_THRESHOLDS: Final = frozenset(
+    {
+        "greater", "greater_equal", "less", "less_equal", "equal", "not_equal", "round",
+        "argmax", "argmin", "sign", "floor", "ceil", "logical_and", "logical_or", "logical_not",
+        "in_top_k", "count_nonzero",
+    }
+)  # fmt: skip
+
+
+def only_thresholded(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the prediction (the second tensor parameter) reaches the returned value only
+    through thresholds (``K.greater(y_pred, t)``, ``y_pred > t``, ``K.round``, ``argmax``):
+    a count score (hits / (hits + misses)), which has no gradient, so no loss can train on it,
+    whatever its name. Names are followed through assignments; a helper given the prediction
+    counts as carrying it (the answer is then False)."""
+    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args) if a.arg not in ("self",)]
+    if len(params) < 2:
+        return False
+    carrying = {params[1]}
+    returned = False
+    for statement in _flat_statements(node.body):
+        if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            value = statement.value
+            if value is not None and _carries(value, carrying):
+                targets = (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
+                carrying.update(
+                    n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)
+                )
+        elif isinstance(statement, (ast.For, ast.AsyncFor)) and _carries(statement.iter, carrying):
+            carrying.update(n.id for n in ast.walk(statement.target) if isinstance(n, ast.Name))
+        elif isinstance(statement, ast.Return) and statement.value is not None:
+            if _carries(statement.value, carrying):
+                return False
+            returned = True
+    return returned
+
+
+def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of ``body`` and of the blocks nested in it, in order, but nested
+    functions and classes (iteratively: nesting is not bounded by Python's stack)."""
+    pending: list[ast.stmt] = list(reversed(body))
+    while pending:
+        statement = pending.pop()
+        yield statement
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        inner: list[ast.stmt] = []
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(statement, field, None)
+            if isinstance(block, list):
+                inner.extend(block)
+        for handler in getattr(statement, "handlers", ()):
+            inner.extend(handler.body)
+        pending.extend(reversed(inner))
+
+
+def _carries(expr: ast.AST, carrying: set[str]) -> bool:
+    """Whether a name of ``carrying`` reaches ``expr``'s value other than through a threshold."""
+    pending = [expr]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Name):
+            if node.id in carrying:
+                return True
+            continue
+        if isinstance(node, ast.Compare):
+            continue
+        if isinstance(node, ast.Call) and names.last_name(node.func) in _THRESHOLDS:
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return False

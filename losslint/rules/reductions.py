@@ -8,7 +8,12 @@ from typing import Final
 
 from losslint.analysis.batch_axis import Batch, Reduction
 from losslint.analysis.decompose import loss_body
-from losslint.analysis.references import in_tests, numpy_references, other_framework
+from losslint.analysis.references import (
+    in_tests,
+    numpy_references,
+    only_thresholded,
+    other_framework,
+)
 from losslint.analysis.rewrites import axis_fix
 from losslint.diagnostic import Severity
 from losslint.index import names
@@ -63,7 +68,28 @@ def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
             continue  # a test's fake loss, only named like one: the test checks its value
         if definition.qualname in references:
             continue  # a NumPy reference, run on arrays (a callback's log_loss): not Keras's
+        if (
+            not definition.used
+            and isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and only_thresholded(definition.node)
+        ):
+            continue  # a count score named like a loss (get_pod_loss's hits / (hits + misses))
+        if not definition.used and _averages_per_replica(definition.node):
+            continue  # a distributed custom loop's objective: its reduction is the point
         yield definition, analysis.result(definition)
+
+
+def _averages_per_replica(node: ast.AST) -> bool:
+    """Whether a function returns ``tf.nn.compute_average_loss(...)``, which exists to reduce
+    per-sample losses to the scalar a distributed custom training step differentiates."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    return any(
+        isinstance(n, ast.Return)
+        and isinstance(n.value, ast.Call)
+        and names.last_name(n.value.func) == "compute_average_loss"
+        for n in ast.walk(node)
+    )
 
 
 def _test_double(qualname: str) -> bool:
