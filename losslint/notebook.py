@@ -44,7 +44,7 @@ _AUTOMAGIC: Final = re.compile(
     r"^[ \t]*(?:cd|ls|ll|pwd|pip|conda|mkdir|rmdir|cat|cp|mv|rm|less|more|man|clear|env"
     r"|set_env|load_ext|reload_ext|matplotlib|pylab|who|whos|history|bookmark|dhist|reset)"
     r"(?:[ \t]*$|[ \t]+[^ \t=(\[.,:;+*/%<>!&|^)\]}-])"
-    r"|^[ \t]*[A-Za-z_][^#]*\?\??[ \t]*$|^[ \t]*\?\??[\w.*]+[ \t]*$"  # ``??PConv2D`` too
+    r"|^[ \t]*[A-Za-z_][^#]*\?\??[ \t]*$|^[ \t]*\?\??[ \t]*[\w.*]+[ \t]*$"  # ``?? Dense`` too
 )
 
 

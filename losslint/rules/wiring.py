@@ -544,8 +544,9 @@ def _weight_value(rc: ResolvedCompile, value: Value) -> Iterator[Finding]:
         yield Finding(
             rc.path,
             value.span,
-            "loss weight 0: that output's loss is multiplied away and the output does not train; "
-            "to only monitor it, pass its loss as None and track it in metrics",
+            "loss weight 0: that output's loss is multiplied away and adds nothing to the "
+            "gradient (its layers train only through other outputs), yet it is still computed "
+            "and logged; to only monitor it, pass its loss as None and track it in metrics",
             Severity.WARNING,
         )
 
