@@ -616,6 +616,22 @@ _SIZED: Final = frozenset(
 _SIZED_AFTER_INPUT: Final = frozenset({"dense", "conv1d", "conv2d", "reshape", "embedding"})
 
 
+def _where_parts(node: ast.Call) -> tuple[ast.expr, ast.expr, ast.expr] | None:
+    """The condition and the two values of ``where(c, a, b)``, positional or by keyword
+    (``tf.where(condition=is_nan(m), x=0.0, y=m)``, torch's ``input``/``other``); None for
+    ``where(c)``, which gives indices."""
+    given = list(node.args[:3])
+    spellings = (("condition", "cond"), ("x", "input", "self"), ("y", "other"))
+    for position, spelled in enumerate(spellings):
+        if len(given) > position:
+            continue
+        value = _keyword_value(node, *spelled)
+        if value is None:
+            return None
+        given.append(value)
+    return (given[0], given[1], given[2]) if len(given) == 3 else None
+
+
 def _keyword_value(node: ast.Call, *spelled: str) -> ast.expr | None:
     return next((k.value for k in node.keywords if k.arg in spelled), None)
 
@@ -2319,6 +2335,10 @@ class RangeAnalysis:
     def _op(self, func: ast.expr, frame: _Frame) -> str | None:
         """The catalogue's range transfer for a tensor-math function, None if not one."""
         target = names.qualify(func, frame.module.imports)
+        if target is not None and target.rpartition(".")[2] == "epsilon":
+            # ``ops.epsilon()`` of a backend shim, ``K.epsilon()``: a small positive constant,
+            # whichever module the project takes it from.
+            return "epsilon"
         if target is None:
             # Python's ``abs(y_true - y_pred)`` of a tensor is tf.abs.
             builtin = isinstance(func, ast.Name) and func.id == "abs"
@@ -2580,8 +2600,8 @@ class RangeAnalysis:
             if layered is not None:
                 return self._helper(layered, frame, depth)
             return self._helper(node, frame, depth)
-        if op == "where" and len(node.args) == 3:
-            return self._where(node, frame, depth)
+        if op == "where" and (parts := _where_parts(node)) is not None:
+            return self._where(node, parts, frame, depth)
         if op == "cond":
             return self._cond(node, frame, depth)
         # ``tf.convert_to_tensor(value=1e-7, ...)``, ``tf.math.log(x=p)``: the input by keyword.
@@ -2665,12 +2685,18 @@ class RangeAnalysis:
                 loss, argument = f"{name}(from_logits=True)", _given(node, 1, "y_pred")
         return (loss, argument, keras) if argument is not None else None
 
-    def _where(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
+    def _where(
+        self,
+        node: ast.Call,
+        parts: tuple[ast.expr, ast.expr, ast.expr],
+        frame: _Frame,
+        depth: int,
+    ) -> Range | None:
         """``where(c, a, b)``: ``a`` where ``c`` holds, ``b`` where it does not."""
-        condition = node.args[0]
+        condition, when_true, when_false = parts
         self.expr(condition, frame, depth + 1)
         branches = []
-        for branch, truth in ((node.args[1], True), (node.args[2], False)):
+        for branch, truth in ((when_true, True), (when_false, False)):
             saved = dict(frame.env), dict(frame.refined)
             self._guard(condition, truth, frame)
             if (
@@ -2679,7 +2705,7 @@ class RangeAnalysis:
                 and (frame.env != saved[0] or frame.refined != saved[1])
                 and not self._is_numpy(node.func, frame)
             ):
-                self._where_trap(node, branch, saved, frame, depth)
+                self._where_trap(condition, branch, saved, frame, depth)
             branches.append(self.expr(branch, frame, depth + 1))
             frame.env, frame.refined = saved
         self._finite_test(condition, frame)
@@ -2687,7 +2713,7 @@ class RangeAnalysis:
 
     def _where_trap(
         self,
-        node: ast.Call,
+        condition_node: ast.expr,
         branch: ast.expr,
         unguarded: tuple[dict[str, Range | None], dict[str, tuple[Range | None, frozenset[str]]]],
         frame: _Frame,
@@ -2704,7 +2730,7 @@ class RangeAnalysis:
             bare = self._probe(branch, frame, depth)
         finally:
             frame.env, frame.refined = env, refined
-        condition = _text(node.args[0], 32)
+        condition = _text(condition_node, 32)
         for key, (hazard, nan) in bare.items():
             if key in guarded or hazard.kind not in _TRAP_FIXES:
                 continue

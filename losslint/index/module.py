@@ -155,12 +155,30 @@ class _Binding:
     branch: tuple[int, int] | None = None
     # Of a name unpacked from ``value`` (``a, b = expr``): its position among how many targets.
     position: tuple[int, int] | None = None
+    # The lines of the other branch of the ``if`` this binding is in: there it never ran.
+    excluded: tuple[int, int] | None = None
+
+
+def _ran_before(binding: _Binding, line: float) -> bool:
+    """Whether ``binding`` may have run before ``line``: above it, and not in the other
+    branch of an ``if`` whose ``else`` (or ``elif``) holds ``line``."""
+    excluded = binding.excluded
+    return binding.line < line and not (excluded is not None and excluded[0] <= line <= excluded[1])
+
+
+def _extent(body: list[ast.stmt]) -> tuple[int, int] | None:
+    """The lines of a block, None for an empty one."""
+    if not body:
+        return None
+    return body[0].lineno, body[-1].end_lineno or body[-1].lineno
 
 
 def _last_before(bindings: list[_Binding], line: float) -> _Binding | None:
     """The last of ``bindings`` before ``line`` when it surely holds there: unconditional, or
-    in the branch that ``line`` is in."""
-    prior = [b for b in bindings if b.line < line]
+    in the branch that ``line`` is in (a binding in the other branch of the same ``if`` never
+    ran there: ``features = Dropout(...)(features)`` under ``if class_num:`` leaves the
+    ``features`` that its ``else`` reads)."""
+    prior = [b for b in bindings if _ran_before(b, line)]
     if not prior:
         return None
     last = prior[-1]
@@ -207,8 +225,16 @@ class _Scope:
         value: ast.expr | None,
         conditional: bool,
         branch: tuple[int, int] | None = None,
+        excluded: tuple[int, int] | None = None,
     ) -> None:
-        binding = _Binding(line, value, conditional, self, branch if conditional else None)
+        binding = _Binding(
+            line,
+            value,
+            conditional,
+            self,
+            branch if conditional else None,
+            excluded=excluded if conditional else None,
+        )
         self.bindings.setdefault(name, []).append(binding)
 
     def resolve(self, name: str, line: float) -> _Binding | Param | None:
@@ -299,6 +325,7 @@ class _ScopeBuilder:
         self.nested = nested
         self.call_lines = call_lines
         self.branch: tuple[int, int] | None = None  # the innermost conditional block's lines
+        self.other: tuple[int, int] | None = None  # and those of its ``if``'s other branch
         self.lambdas: set[ast.Lambda] = set()  # read as functions (``_lambdas_named_once``)
 
     def run(self, body: list[ast.stmt]) -> None:
@@ -336,7 +363,10 @@ class _ScopeBuilder:
             # ``if __name__ == "__main__":`` is how a script runs: its body always does.
             self.block(node.body, conditional)
             self.block(node.orelse, True)
-        elif isinstance(node, (ast.While, ast.If)):
+        elif isinstance(node, ast.If):
+            self.block(node.body, True, _extent(node.orelse))
+            self.block(node.orelse, True, _extent(node.body))
+        elif isinstance(node, ast.While):
             self.block(node.body, True)
             self.block(node.orelse, True)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
@@ -357,21 +387,24 @@ class _ScopeBuilder:
             for case in node.cases:
                 self.block(case.body, True)
 
-    def block(self, body: list[ast.stmt], conditional: bool) -> None:
-        outer = self.branch
+    def block(
+        self, body: list[ast.stmt], conditional: bool, other: tuple[int, int] | None = None
+    ) -> None:
+        outer, outer_other = self.branch, self.other
         if conditional and body:
-            self.branch = (body[0].lineno, body[-1].end_lineno or body[-1].lineno)
+            self.branch = _extent(body)
+            self.other = other
         try:
             for stmt in body:
                 self.stmt(stmt, conditional)
         finally:
-            self.branch = outer
+            self.branch, self.other = outer, outer_other
 
     def target(
         self, target: ast.expr, value: ast.expr | None, conditional: bool, line: int
     ) -> None:
         if isinstance(target, ast.Name):
-            self.scope.bind(target.id, line, value, conditional, self.branch)
+            self.scope.bind(target.id, line, value, conditional, self.branch, self.other)
         elif (
             isinstance(target, ast.Attribute)
             and isinstance(target.value, ast.Name)
@@ -654,6 +687,7 @@ class ModuleIndexer:
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.imports, self.alternatives = names.collect_imports_and_alternatives(tree, package)
         self.imports.update(names.module_aliases(tree, self.imports))  # ``keras = tf.keras``
+        self.imports.update(names.reexported_libraries(self.imports))  # ``from .backend import K``
         self.stars = names.star_imports(tree, package)
         if self.stars:  # ``from keras.layers import *``: the names it gives, as imports
             self.imports = {

@@ -189,6 +189,27 @@ def collect_imports_and_alternatives(
     return table, alternatives
 
 
+# The names a project's backend shim re-exports under their usual spelling (bert4keras and its
+# forks: ``from toolkit4nlp.backend import keras, K``; ``from utils import tf``).
+_REEXPORTED: Final = {"keras": "keras", "K": "keras.backend", "tf": "tensorflow"}
+_LIBRARY_ROOTS: Final = frozenset({"keras", "tensorflow", "tf_keras"})
+
+
+def reexported_libraries(imports: Mapping[str, str]) -> dict[str, str]:
+    """``keras``, ``K`` or ``tf`` imported by that name from a module of the project: the
+    library the module imported under it (a backend shim picks tf.keras or keras, which are the
+    same API). Read so in the file alone, so that its models and compile sites are Keras's; the
+    project join follows any other name a project module re-exports (see ProjectIndex)."""
+    found: dict[str, str] = {}
+    for name, library in _REEXPORTED.items():
+        target = imports.get(name)
+        if target is None or target.partition(".")[0] in _LIBRARY_ROOTS:
+            continue
+        if target.rpartition(".")[2] == name and "." in target:
+            found[name] = library
+    return found
+
+
 def module_aliases(tree: ast.Module, imports: Mapping[str, str]) -> dict[str, str]:
     """Names a module binds once, at its top level, to a Keras or TensorFlow name, as an import
     would: ``keras = tf.keras``, ``layers = tf.keras.layers``, ``K = tf.keras.backend``."""

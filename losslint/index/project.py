@@ -95,6 +95,21 @@ class ProjectIndex:
         for module in self.modules:
             if module.stars:
                 self._inherit_imports(module, set())
+        for module in self.modules:
+            self._follow_reexported_libraries(module)
+
+    def _follow_reexported_libraries(self, module: ModuleIndex) -> None:
+        """``from toolkit4nlp.backend import keras, K`` where that module does ``import
+        keras.backend as K`` (bert4keras's backend shim, under a ``TF_KERAS`` test or not): ``K``
+        here is Keras's backend, so ``K.mean`` is read as ``keras.backend.mean`` by every
+        analysis. Only a name the project module imports from one library (after the usual
+        tf.keras/keras spelling is made one), never one it defines."""
+        for name, target in list(module.imports.items()):
+            if name in module.alternatives or target.partition(".")[0] not in self._roots:
+                continue
+            found = set(self.external(target))
+            if len(found) == 1:
+                module.imports[name] = found.pop()
 
     def _inherit_imports(self, module: ModuleIndex, active: set[str]) -> None:
         """``from ops import *`` where ops does ``import tensorflow as tf``: ``tf`` is bound

@@ -226,8 +226,18 @@ def _misfit(function: FunctionDef, method: bool, call: str) -> str | None:
 
 
 def _swapped(function: FunctionDef, method: bool) -> bool:
+    """Parameters named (y_pred, y_true) whose first one the body reads: a function that
+    returns its second argument alone (``def tricky_loss(y_pred, y_true): return y_true``, the
+    pass-through of a model that computes its own loss) computes on what Keras passes as the
+    prediction, whatever the names say."""
     names, _, _, _ = _positional(function, method)
-    return len(names) >= 2 and names[0] in PRED_NAMES and names[1] in TRUE_NAMES
+    if not (len(names) >= 2 and names[0] in PRED_NAMES and names[1] in TRUE_NAMES):
+        return False
+    body = getattr(function.node, "body", None)
+    nodes = [body] if isinstance(body, ast.expr) else (body or [])
+    return any(
+        isinstance(n, ast.Name) and n.id == names[0] for part in nodes for n in ast.walk(part)
+    )
 
 
 def _compile_uses(rc: ResolvedCompile) -> Iterator[tuple[str, Value]]:
