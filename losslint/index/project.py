@@ -107,6 +107,8 @@ class ProjectIndex:
         for name, target in list(module.imports.items()):
             if name in module.alternatives or target.partition(".")[0] not in self._roots:
                 continue
+            if target in self._by_name or target in self.functions or target in self.classes:
+                continue  # a module, function or class of the project: nothing re-exported
             found = set(self.external(target))
             if len(found) == 1:
                 module.imports[name] = found.pop()

@@ -68,15 +68,26 @@ def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
             continue  # a test's fake loss, only named like one: the test checks its value
         if definition.qualname in references:
             continue  # a NumPy reference, run on arrays (a callback's log_loss): not Keras's
-        if (
-            not definition.used
-            and isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and only_thresholded(definition.node)
-        ):
-            continue  # a count score named like a loss (get_pod_loss's hits / (hits + misses))
-        if not definition.used and _averages_per_replica(definition.node):
-            continue  # a distributed custom loop's objective: its reduction is the point
-        yield definition, analysis.result(definition)
+        value = analysis.result(definition)
+        if not definition.used and _reduces(value) and _not_a_loss(definition.node):
+            continue
+        yield definition, value
+
+
+def _reduces(value: Batch) -> bool:
+    """Whether a loss's value could be reported by a rule of this module (the others never
+    read its syntax here)."""
+    return value.kind in ("mean", "sum", "scalar") or bool(
+        value.coupled or value.terms or value.summed
+    )
+
+
+def _not_a_loss(node: object) -> bool:
+    """A count score named like a loss (get_pod_loss's hits / (hits + misses)), or a
+    distributed custom loop's objective (its reduction is the point)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    return only_thresholded(node) or _averages_per_replica(node)
 
 
 def _averages_per_replica(node: ast.AST) -> bool:
