@@ -616,6 +616,41 @@ _SIZED: Final = frozenset(
 _SIZED_AFTER_INPUT: Final = frozenset({"dense", "conv1d", "conv2d", "reshape", "embedding"})
 
 
+# Ops a backend shim's thin wrapper may stand for (see RangeAnalysis._wrapped_op).
+_TRANSPARENT_OPS: Final = frozenset(
+    {"logsumexp", "sum", "mean", "extreme", "maximum", "minimum", "clip", "abs", "square"}
+)
+
+
+def _passes_through(node: object) -> ast.Call | None:
+    """The one call a function's body returns when it hands on its parameters unchanged: its
+    first ones positionally, in order, the others by their own names; else None."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    body = [
+        s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+    ]
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return None
+    call = body[0].value
+    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+    if not isinstance(call, ast.Call) or not call.args or len(call.args) > len(params):
+        return None
+    if any(
+        not (isinstance(a, ast.Name) and a.id == p) for a, p in zip(call.args, params, strict=False)
+    ):
+        return None
+    named = {a.arg for a in (*node.args.args, *node.args.kwonlyargs)}
+    if any(
+        k.arg is None
+        or k.arg not in named
+        or not (isinstance(k.value, ast.Name) and k.value.id == k.arg)
+        for k in call.keywords
+    ):
+        return None
+    return call
+
+
 def _where_parts(node: ast.Call) -> tuple[ast.expr, ast.expr, ast.expr] | None:
     """The condition and the two values of ``where(c, a, b)``, positional or by keyword
     (``tf.where(condition=is_nan(m), x=0.0, y=m)``, torch's ``input``/``other``); None for
@@ -774,6 +809,7 @@ class RangeAnalysis:
         self._lambda_calls: dict[int, ast.Call] = {}  # see _lambda_layer
         # The locals each function assigns and never reads, by its node (see _Frame.unread).
         self._unread: dict[ast.AST, frozenset[str]] = {}
+        self._wrappers: dict[str, str | None] = {}  # see _wrapped_op
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -2344,9 +2380,36 @@ class RangeAnalysis:
             builtin = isinstance(func, ast.Name) and func.id == "abs"
             return "abs" if builtin and "abs" not in frame.module.top_level else None
         # Or through a backend shim of the project (``keras_cv.src.backend.ops.log``).
-        return _op_of(target) or next(
-            (op for external in self.project.external(target) if (op := _op_of(external))), None
+        return (
+            _op_of(target)
+            or next(
+                (op for external in self.project.external(target) if (op := _op_of(external))),
+                None,
+            )
+            or self._wrapped_op(target)
         )
+
+    def _wrapped_op(self, target: str) -> str | None:
+        """A project function that only hands its parameters, in order, to one library op
+        (a backend shim's ``def logsumexp(x, axis=None, keepdims=False): return
+        tf.math.reduce_logsumexp(x, axis=axis, keepdims=keepdims)``): that op."""
+        qualname = self.project._lookup(target)
+        if qualname is None or qualname not in self.project.functions:
+            return None
+        if qualname in self._wrappers:
+            return self._wrappers[qualname]
+        module, function = self.project.functions[qualname]
+        op = None
+        call = _passes_through(function.node)
+        if call is not None:
+            inner = names.qualify(call.func, module.imports)
+            op = _op_of(inner) if inner is not None else None
+        # Only ops that report nothing where they are called: a wrapped log keeps its findings
+        # in the wrapper, where the helper's interpretation puts them.
+        if op not in _TRANSPARENT_OPS:
+            op = None
+        self._wrappers[qualname] = op
+        return op
 
     def _uniform(self, node: ast.Call, frame: _Frame) -> Range | None:
         """A uniform draw between two known bounds: ``tf.random.uniform(shape, minval=0.0,
