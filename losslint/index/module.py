@@ -687,7 +687,8 @@ class ModuleIndexer:
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.imports, self.alternatives = names.collect_imports_and_alternatives(tree, package)
         self.imports.update(names.module_aliases(tree, self.imports))  # ``keras = tf.keras``
-        self.imports.update(names.reexported_libraries(self.imports))  # ``from .backend import K``
+        # ``from .backend import keras, K``
+        self.imports.update(names.reexported_libraries(self.imports, source))
         self.stars = names.star_imports(tree, package)
         if self.stars:  # ``from keras.layers import *``: the names it gives, as imports
             self.imports = {

@@ -195,17 +195,21 @@ _REEXPORTED: Final = {"keras": "keras", "K": "keras.backend", "tf": "tensorflow"
 _LIBRARY_ROOTS: Final = frozenset({"keras", "tensorflow", "tf_keras"})
 
 
-def reexported_libraries(imports: Mapping[str, str]) -> dict[str, str]:
-    """``keras``, ``K`` or ``tf`` imported by that name from a module of the project: the
-    library the module imported under it (a backend shim picks tf.keras or keras, which are the
-    same API). Read so in the file alone, so that its models and compile sites are Keras's; the
-    project join follows any other name a project module re-exports (see ProjectIndex)."""
+def reexported_libraries(imports: Mapping[str, str], source: str) -> dict[str, str]:
+    """``keras``, ``K`` or ``tf`` imported by that name from a module of the project, and used
+    as a module (``K.mean``): the library the module imported under it (a backend shim picks
+    tf.keras or keras, which are the same API). Read so in the file alone, so that its models
+    and compile sites are Keras's; the project join follows any other name a project module
+    re-exports (see ProjectIndex). A ``K`` read only as a number (``from config import K``,
+    the number of folds) keeps its meaning."""
     found: dict[str, str] = {}
     for name, library in _REEXPORTED.items():
         target = imports.get(name)
         if target is None or target.partition(".")[0] in _LIBRARY_ROOTS:
             continue
-        if target.rpartition(".")[2] == name and "." in target:
+        if target.rpartition(".")[2] != name or "." not in target:
+            continue
+        if re.search(rf"(?<![\w.]){name}\.[A-Za-z_]", source):
             found[name] = library
     return found
 
