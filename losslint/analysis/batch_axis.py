@@ -220,9 +220,11 @@ class _Frame:
     labels: dict[int, str] = field(default_factory=dict)  # probe id -> the name it is bound to
     # The parameters' values on entry, before the body rebinds any (``gt = gather(gt)``).
     entry: dict[str, Batch] = field(default_factory=dict)
-    # Names bound to a sum of terms (``total = (1 - e) * focal + e * ce``), with the names it
-    # reads; dropped when one of those is bound again (a returned name's terms, see _coupled).
-    sums: dict[str, tuple[ast.expr, frozenset[str]]] = field(default_factory=dict)
+    # Names bound to a sum of terms (``total = (1 - e) * focal + e * ce``) with the number of
+    # that binding, and each name's last binding number (see _returned_sum).
+    sums: dict[str, tuple[ast.expr, int]] = field(default_factory=dict)
+    bound_at: dict[str, int] = field(default_factory=dict)
+    bindings: int = 0
 
     @property
     def path(self) -> str:
@@ -828,9 +830,7 @@ class BatchAxis:
             self._bind(node.target, value, None, frame, augmented=True)
         elif isinstance(node, ast.Return):
             value = self._expr(node.value, frame) if node.value else CONST
-            returned = node.value
-            if isinstance(returned, ast.Name) and returned.id in frame.sums:
-                returned = frame.sums[returned.id][0]  # ``total = a + b`` then ``return total``
+            returned = _returned_sum(node.value, frame)
             # A term reduced over the batch, added to values that keep it or to values of
             # unknown layout (a penalty from a method): one number shared by the batch either way.
             if returned is not None and value.kind in ("kept", "flat", "unknown"):
@@ -924,16 +924,16 @@ class BatchAxis:
             if target.id in frame.globals and is_tensor(value):
                 self._effect(frame, "store", target, f"global/nonlocal {target.id}")
             frame.env[target.id] = value
-            if frame.sums:
-                frame.sums = {k: v for k, v in frame.sums.items() if target.id not in v[1]}
-                frame.sums.pop(target.id, None)
+            frame.bindings += 1
+            frame.bound_at[target.id] = frame.bindings
             if (
                 not augmented
                 and isinstance(source, ast.BinOp)
                 and isinstance(source.op, (ast.Add, ast.Sub))
             ):
-                read = frozenset(n.id for n in ast.walk(source) if isinstance(n, ast.Name))
-                frame.sums[target.id] = (source, read)
+                frame.sums[target.id] = (source, frame.bindings)
+            else:
+                frame.sums.pop(target.id, None)
             if isinstance(
                 source, (ast.Constant, ast.Tuple, ast.List, ast.Call, ast.UnaryOp, ast.IfExp)
             ):
@@ -2204,6 +2204,19 @@ def _axes(node: ast.expr, frame: _Frame) -> _Axes:
                 return _Axes("unknown")
             return _Axes("nonbatch")
     return _Axes("unknown")
+
+
+def _returned_sum(returned: ast.expr | None, frame: _Frame) -> ast.expr | None:
+    """What a ``return`` gives, with a returned name read as the sum it was bound to (``total
+    = a + b`` then ``return total``) while none of the names that sum reads was bound again
+    since (then its terms are no longer what the name holds)."""
+    if not (isinstance(returned, ast.Name) and returned.id in frame.sums):
+        return returned
+    source, number = frame.sums[returned.id]
+    fresh = all(
+        frame.bound_at.get(n.id, 0) <= number for n in ast.walk(source) if isinstance(n, ast.Name)
+    )
+    return source if fresh else returned
 
 
 def _from_rank(node: ast.expr) -> int | None:

@@ -655,20 +655,12 @@ def _where_parts(node: ast.Call) -> tuple[ast.expr, ast.expr, ast.expr] | None:
     """The condition and the two values of ``where(c, a, b)``, positional or by keyword
     (``tf.where(condition=is_nan(m), x=0.0, y=m)``, torch's ``input``/``other``); None for
     ``where(c)``, which gives indices."""
-    given = list(node.args[:3])
-    spellings = (("condition", "cond"), ("x", "input", "self"), ("y", "other"))
-    for position, spelled in enumerate(spellings):
-        if len(given) > position:
-            continue
-        value = _keyword_value(node, *spelled)
-        if value is None:
-            return None
-        given.append(value)
-    return (given[0], given[1], given[2]) if len(given) == 3 else None
-
-
-def _keyword_value(node: ast.Call, *spelled: str) -> ast.expr | None:
-    return next((k.value for k in node.keywords if k.arg in spelled), None)
+    condition = names.argument(node, 0, "condition", "cond")
+    when_true = names.argument(node, 1, "x", "input", "self")
+    when_false = names.argument(node, 2, "y", "other")
+    if condition is None or when_true is None or when_false is None:
+        return None
+    return condition, when_true, when_false
 
 
 def _less_a_setting(node: ast.expr, frame: _Frame) -> Range | None:
@@ -682,16 +674,22 @@ def _less_a_setting(node: ast.expr, frame: _Frame) -> Range | None:
     return Range(-INF, number, hi_open=True, reason=f"clipped below {_fmt(number)}")
 
 
+def _with_defaults(args: ast.arguments) -> list[tuple[ast.arg, ast.expr | None]]:
+    """Each named parameter with its default (None where it has none)."""
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+    defaults.extend(args.defaults)
+    pairs = list(zip(positional, defaults, strict=True))
+    return pairs + list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
+
+
 def _positive_defaults(args: ast.arguments) -> set[str]:
     """The parameters whose default is a positive number (``patch_size=3``, ``smooth=1e-7``):
     hyperparameters, settings as a module's are (see _setting). A caller that passes a value
     of its own that nothing tells (``self.args.patch_size``) sets it to another sensible one."""
-    positional = [*args.posonlyargs, *args.args]
-    pairs = [*zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True)]
-    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d]
     return {
         a.arg
-        for a, default in pairs
+        for a, default in _with_defaults(args)
         if isinstance(default, ast.Constant)
         and isinstance(value := default.value, (int, float))
         and not isinstance(value, bool)
@@ -919,14 +917,9 @@ class RangeAnalysis:
     ) -> dict[str, Range | None]:
         """Parameter ranges: numeric defaults, and the loss inputs (``y_true``, ``y_pred``)."""
         args = node.args
-        positional = [*args.posonlyargs, *args.args]
         env: dict[str, Range | None] = {}
-        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
-        defaults.extend(args.defaults)
-        pairs = list(zip(positional, defaults, strict=True))
-        pairs += list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
         tensors = _tensor_params(node)[:2]
-        for arg, default in pairs:
+        for arg, default in _with_defaults(args):
             value = _number(default)
             if value is not None:
                 env[arg.arg] = point(value)
@@ -3155,21 +3148,20 @@ class RangeAnalysis:
                     node, frame, "clip_value_min", "min", "x_min", "a_min", "min_value"
                 )[1]
             )
-            high = (
-                values[2]
-                if len(values) > 2
+            high_node, high = (
+                (args[2], values[2])
+                if len(values) > 2 and len(args) > 2
                 else self._keyword(
                     node, frame, "clip_value_max", "max", "x_max", "a_max", "max_value"
-                )[1]
+                )
             )
             if low is None and len(args) > 1 and _configured(args[1], frame):
                 # ``clip(std, self.std_bound[0], self.std_bound[1])``: a lower bound the class
                 # is configured with, a guard as a reader takes it (0 only if set so).
                 low = Range(0.0, INF, lo_open=True)
-            bound = args[2] if len(args) > 2 else _keyword_value(node, "clip_value_max", "max")
-            if high is None and bound is not None:
+            if high is None and high_node is not None:
                 # ``clip(y_pred, EPS, 1 - EPS)``: configured bounds, in the order written.
-                high = _less_a_setting(bound, frame)
+                high = _less_a_setting(high_node, frame)
                 return _clip(first, low, high, ordered=high is not None)
             return _clip(first, low, high)
         if op == "maximum":
@@ -4045,9 +4037,7 @@ def _pairwise_extreme(node: ast.Call, frame: _Frame) -> str | None:
     module, _, last = (target or "").rpartition(".")
     if module != "torch" or last not in ("max", "min"):
         return None
-    other = next((k.value for k in node.keywords if k.arg == "other"), None)
-    if other is None and len(node.args) > 1 and not any(k.arg == "dim" for k in node.keywords):
-        other = node.args[1]
+    other = names.argument(node, 1, "other")
     if other is None or _integer_literal(other):
         return None  # ``torch.max(x, 1)``: the largest value along dimension 1
     return "maximum" if last == "max" else "minimum"

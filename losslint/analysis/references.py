@@ -13,11 +13,12 @@ import ast
 import os
 import re
 import weakref
-from collections.abc import Iterator
 from typing import Final
 
+from losslint.analysis import ops
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex
+from losslint.index.positions import flat_statements
 from losslint.index.project import ProjectIndex
 
 _TO_NUMPY: Final = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray"})
@@ -184,7 +185,6 @@ def _calls_made(
 
 
 _OTHER_FRAMEWORKS: Final = frozenset({"torch", "jax", "flax"})
-_KERAS_FRAMEWORKS: Final = frozenset({"keras", "tensorflow", "tf_keras"})
 
 
 def other_framework(module: ModuleIndex, definition: LossDef) -> bool:
@@ -193,7 +193,7 @@ def other_framework(module: ModuleIndex, definition: LossDef) -> bool:
     ``_create_pytorch_loss`` closures beside ``_compute_tf_loss``): named like Keras losses,
     they serve another framework's training loop."""
     roots = {full.split(".")[0] for full in module.imports.values()}
-    if bool(roots & _OTHER_FRAMEWORKS) and not roots & _KERAS_FRAMEWORKS:
+    if bool(roots & _OTHER_FRAMEWORKS) and not roots & names.KERAS_PACKAGES:
         return True
     if not roots & _OTHER_FRAMEWORKS:
         return False
@@ -203,7 +203,7 @@ def other_framework(module: ModuleIndex, definition: LossDef) -> bool:
         if isinstance(node, ast.Call)
         and (target := names.qualify(node.func, module.imports)) is not None
     }
-    return bool(called & _OTHER_FRAMEWORKS) and not called & _KERAS_FRAMEWORKS
+    return bool(called & _OTHER_FRAMEWORKS) and not called & names.KERAS_PACKAGES
 
 
 def called_by_project(project: ProjectIndex, module: ModuleIndex, qualname: str) -> bool:
@@ -222,14 +222,14 @@ def called_by_project(project: ProjectIndex, module: ModuleIndex, qualname: str)
     )
 
 
-# Calls whose result carries no gradient from their input: a threshold, a rounding, an index.
-_THRESHOLDS: Final = frozenset(
-    {
-        "greater", "greater_equal", "less", "less_equal", "equal", "not_equal", "round",
-        "argmax", "argmin", "sign", "floor", "ceil", "logical_and", "logical_or", "logical_not",
-        "in_top_k", "count_nonzero",
-    }
-)  # fmt: skip
+# Calls whose result carries no gradient from their input: a comparison or predicate, a
+# rounding, an index, a sign, a count (from the op catalogue).
+_THRESHOLDS: Final = (
+    ops.names(range_="boolean")
+    | ops.names(range_="round")
+    | ops.names(batch="argreduce")
+    | {"sign", "count_nonzero"}
+)
 
 
 def only_thresholded(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -243,7 +243,7 @@ def only_thresholded(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         return False
     carrying = {params[1]}
     returned = False
-    for statement in _flat_statements(node.body):
+    for statement in flat_statements(node.body):
         if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             value = statement.value
             if value is not None and _carries(value, carrying):
@@ -260,25 +260,6 @@ def only_thresholded(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
                 return False
             returned = True
     return returned
-
-
-def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Every statement of ``body`` and of the blocks nested in it, in order, but nested
-    functions and classes (iteratively: nesting is not bounded by Python's stack)."""
-    pending: list[ast.stmt] = list(reversed(body))
-    while pending:
-        statement = pending.pop()
-        yield statement
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        inner: list[ast.stmt] = []
-        for field in ("body", "orelse", "finalbody"):
-            block = getattr(statement, field, None)
-            if isinstance(block, list):
-                inner.extend(block)
-        for handler in getattr(statement, "handlers", ()):
-            inner.extend(handler.body)
-        pending.extend(reversed(inner))
 
 
 def _carries(expr: ast.AST, carrying: set[str]) -> bool:

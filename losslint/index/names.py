@@ -189,10 +189,8 @@ def collect_imports_and_alternatives(
     return table, alternatives
 
 
-# The names a project's backend shim re-exports under their usual spelling (bert4keras and its
-# forks: ``from toolkit4nlp.backend import keras, K``; ``from utils import tf``).
-_REEXPORTED: Final = {"keras": "keras", "K": "keras.backend", "tf": "tensorflow"}
-_LIBRARY_ROOTS: Final = frozenset({"keras", "tensorflow", "tf_keras"})
+# The top-level packages of Keras and TensorFlow.
+KERAS_PACKAGES: Final = frozenset({"keras", "tensorflow", "tf_keras"})
 
 
 def reexported_libraries(imports: Mapping[str, str], source: str) -> dict[str, str]:
@@ -203,13 +201,16 @@ def reexported_libraries(imports: Mapping[str, str], source: str) -> dict[str, s
     re-exports (see ProjectIndex). A ``K`` read only as a number (``from config import K``,
     the number of folds) keeps its meaning."""
     found: dict[str, str] = {}
+    used: set[str] | None = None
     for name, library in _REEXPORTED.items():
         target = imports.get(name)
-        if target is None or target.partition(".")[0] in _LIBRARY_ROOTS:
+        if target is None or target.partition(".")[0] in KERAS_PACKAGES:
             continue
         if target.rpartition(".")[2] != name or "." not in target:
             continue
-        if re.search(rf"(?<![\w.]){name}\.[A-Za-z_]", source):
+        if used is None:
+            used = {m.group(1) for m in _MODULE_USE.finditer(source)}
+        if name in used:
             found[name] = library
     return found
 
@@ -277,7 +278,11 @@ SNIPPET_CLASSES: Final = {
     "MaxPooling2D": "keras.layers.MaxPooling2D",
 }
 CONVENTIONAL_ALIASES: Final = {"K": "keras.backend", "tf": "tensorflow", "np": "numpy"}
-_CONVENTIONAL_USE: Final = re.compile(r"(?<![\w.])(K|tf|np)\s*\.")
+# The names a project's backend shim re-exports under their usual spelling (bert4keras and its
+# forks: ``from toolkit4nlp.backend import keras, K``; ``from utils import tf``).
+_REEXPORTED: Final = {"keras": "keras", **{n: CONVENTIONAL_ALIASES[n] for n in ("K", "tf")}}
+# A name of either table used as a module: ``K.mean``, ``tf .math``.
+_MODULE_USE: Final = re.compile(r"(?<![\w.])(K|tf|np|keras)\s*\.")
 
 
 def conventional_aliases(
@@ -290,7 +295,7 @@ def conventional_aliases(
     name in any way (an import, even inside a function, an assignment, a parameter, a star
     import that may give it) keeps its own meaning."""
     wanted = {name for name in CONVENTIONAL_ALIASES if name not in imports}
-    if not wanted or not any(m.group(1) in wanted for m in _CONVENTIONAL_USE.finditer(source)):
+    if not wanted or not any(m.group(1) in wanted for m in _MODULE_USE.finditer(source)):
         return {}
     used: set[str] = set()
     bound: set[str] = set()

@@ -923,18 +923,9 @@ class ProjectIndex:
                 found = self._lookup(f"{star}.{expr.id}")
                 if found is not None:
                     return found
-            bound = self._bound_once(module, expr.id) if depth < 3 else None
+            bound = _bound_alias(module, expr.id) if depth < 3 else None
             return self._named(bound, module, depth + 1) if bound is not None else None
         return names.qualify(expr, module.imports)
-
-    @staticmethod
-    def _bound_once(module: ModuleIndex, name: str) -> ast.expr | None:
-        """The name or attribute that module-level code binds ``name`` to, where one chunk
-        binds it, by one plain assignment, and no function rebinds it through ``global``."""
-        if len(module.bindings.get(name, ())) != 1 or name in module.rebound:
-            return None
-        value = bound_once(module, name)
-        return value if isinstance(value, (ast.Name, ast.Attribute)) else None
 
     def keras_calls(self, value: Value | None) -> Iterator[str]:
         """The project functions that Keras calls with ``(y_true, y_pred)`` for a compiled loss
@@ -1123,6 +1114,16 @@ def bound_once(module: ModuleIndex, name: str) -> ast.expr | None:
     return values[0] if len(values) == 1 else None
 
 
+def _bound_alias(module: ModuleIndex, name: str) -> ast.expr | None:
+    """The name or attribute that module-level code binds ``name`` to (``loss =
+    sharpe_loss``), where one chunk binds it, by one plain assignment, and no function rebinds
+    it through ``global``."""
+    if len(module.bindings.get(name, ())) != 1 or name in module.rebound:
+        return None
+    value = bound_once(module, name)
+    return value if isinstance(value, (ast.Name, ast.Attribute)) else None
+
+
 def _builds_model(func: ast.expr) -> bool:
     """``Model(...)``, ``keras.Model(...)``, ``models.Model(...)``."""
     return (isinstance(func, ast.Name) and func.id == "Model") or (
@@ -1290,7 +1291,6 @@ def _named_roles(qualname: str) -> frozenset[str]:
 
 
 _LOSS_MODULES: Final = frozenset({"losses", "loss"})
-_KERAS_ROOTS: Final = frozenset({"keras", "tensorflow", "tf_keras"})
 _OTHER_ROOTS: Final = frozenset({"torch", "jax", "flax"})
 _TENSOR_ROOTS: Final = _OTHER_ROOTS | {"tensorflow", "numpy"}
 
@@ -1340,7 +1340,7 @@ def library_roles(module: ModuleIndex, qualname: str) -> frozenset[str]:
     if "loss" in name.lower() or any(w in name.lower() for w in words):
         return frozenset()
     roots = {full.split(".")[0] for full in module.imports.values()}
-    if not roots & _KERAS_ROOTS or roots & _OTHER_ROOTS:
+    if not roots & names.KERAS_PACKAGES or roots & _OTHER_ROOTS:
         return frozenset()
     return frozenset({"loss"})
 

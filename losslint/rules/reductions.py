@@ -90,11 +90,9 @@ def _not_a_loss(node: object) -> bool:
     return only_thresholded(node) or _averages_per_replica(node)
 
 
-def _averages_per_replica(node: ast.AST) -> bool:
+def _averages_per_replica(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """Whether a function returns ``tf.nn.compute_average_loss(...)``, which exists to reduce
     per-sample losses to the scalar a distributed custom training step differentiates."""
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return False
     return any(
         isinstance(n, ast.Return)
         and isinstance(n.value, ast.Call)
