@@ -1040,6 +1040,10 @@ class BatchAxis:
             return value
         if isinstance(node, ast.IfExp):
             self._expr(node.test, frame)
+            # ``tf.reduce_mean(nll) if reduce else nll`` with ``reduce=True`` left to its default.
+            decided = _decided(node.test, frame.defaults)
+            if decided is not None:
+                return self._expr(node.body if decided else node.orelse, frame)
             return join(self._expr(node.body, frame), self._expr(node.orelse, frame))
         if isinstance(node, ast.Call):
             return self._call(node, frame)

@@ -3012,6 +3012,9 @@ class RangeAnalysis:
                 and _may_reach_zero(first)
                 and not self._configured(first, first_node, frame)
                 and not self._integer_only(node, frame)
+                # Of the labels alone (``sqrt(y_true[..., 2:4])``, a YOLO box's true size): no
+                # gradient flows through it, and sqrt(0) is 0.
+                and not self._label_only(first_node, frame)
             ):
                 self._hazard(
                     "sqrt",

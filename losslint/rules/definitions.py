@@ -1174,12 +1174,30 @@ def _inherits_get_config(project: ProjectIndex, qualname: str, depth: int = 0) -
     return any(_inherits_get_config(project, base, depth + 1) for base in cls.bases)
 
 
+def _reloads_uncompiled(project: ProjectIndex) -> bool:
+    """Whether the project loads models and every load passes ``compile=False``: the losses
+    are never rebuilt from a saved config (c-yolo's trainer reloads its checkpoints so)."""
+    loads = [u for m in project.modules for u in m.api_uses if u.kind == "load"]
+    return bool(loads) and all(
+        isinstance(u.node, ast.Call)
+        and any(
+            k.arg == "compile" and isinstance(k.value, ast.Constant) and k.value.value is False
+            for k in u.node.keywords
+        )
+        for u in loads
+    )
+
+
 def check_loss_config(context: RuleContext) -> Iterator[Finding]:
     project = context.project
     unsaved: dict[str, list[str]] = {}  # each loss class without get_config: its own arguments
+    uncompiled = _reloads_uncompiled(project)
+    registered = {u.name for m in project.modules for u in m.api_uses if u.kind == "register"}
     for definition in project.definitions():
         if definition.kind != "loss_class":
             continue
+        if uncompiled and definition.qualname not in registered:
+            continue  # never rebuilt from a config here, nor registered for users to reload
         init = project.functions.get(f"{definition.qualname}.__init__")
         if init is None or _inherits_get_config(project, definition.qualname):
             continue
