@@ -205,7 +205,8 @@ def describe(model: ModelFact, index: int) -> str:
     if output.name:
         return f"output {output.name!r}"
     if len(model.outputs) == 1:
-        return "the model's output"
+        hugging_face = model.kind == "pretrained"
+        return "the Hugging Face model's output" if hugging_face else "the model's output"
     return f"output #{index + 1}"
 
 

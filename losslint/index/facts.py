@@ -150,6 +150,7 @@ class Output:
 @dataclass(frozen=True, slots=True)
 class ModelFact:
     kind: str  # "sequential" | "functional" | "subclassed" (a keras.Model subclass's call)
+    # | "pretrained" (a Hugging Face model with a task head: its logits)
     structure: str  # "single" | "list" | "dict"
     outputs: tuple[Output, ...]
     span: Span
@@ -170,6 +171,10 @@ class ModelRef:
     factory: str | None = None  # module-qualified function name, resolved by the project index
     args: tuple[Value, ...] = ()
     kwargs: tuple[tuple[str, Value], ...] = ()
+    # Or a parameter of the function ``owner`` (module-qualified): the model its callers pass
+    # (``def train(model): model.compile(...)``), resolved by the project index.
+    param: Param | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,6 +256,26 @@ class _Scope:
         return None
 
 
+def pretrained_model(call: ast.Call, span: Span) -> ModelFact:
+    """The model a Hugging Face head class makes (:data:`names.HUGGING_FACE_HEAD`): its one
+    compiled output is the head's logits, with no activation, as many as its ``num_labels``
+    (when given) for a classifier."""
+    labels = names.argument(call, 99, "num_labels")
+    units = labels.value if isinstance(labels, ast.Constant) and type(labels.value) is int else None
+    return ModelFact("pretrained", "single", (Output(None, units, "linear", span),), span)
+
+
+def _passed_model(scope: _Scope, name: str, param: Param) -> ModelRef | None:
+    """The model that callers pass for parameter ``name`` (``param``) of the function whose
+    scope (or an enclosing one) declares it: ``def train(model): model.compile(...)``."""
+    owner: _Scope | None = scope
+    while owner is not None and owner.params.get(name) is not param:
+        owner = owner.parent
+    if owner is None or owner.parent is None:
+        return None
+    return ModelRef(param=param, owner=owner.qualname)
+
+
 _MAX_REPEATED: Final = 64  # ``[loss] * n``: longer lists are not written out
 
 
@@ -1293,18 +1313,27 @@ class ModuleIndexer:
         if not isinstance(expr, ast.Call):
             return False
         func = expr.func
-        if isinstance(func, ast.Call):  # Dense(2)(h)
-            return _layer_or_model(self._callee(func.func))
-        callee = self._callee(func)
-        if callee in ("keras.Input", "keras.layers.Input"):
-            return True
-        if callee is not None and callee.startswith(_TENSOR_OPS):
+
+        def applied_to_symbolic() -> bool:
             return any(
                 self._is_symbolic(a, scope, line, depth + 1)
                 for a in expr.args
                 if not isinstance(a, ast.Starred)
             )
-        return _layer_or_model(self._constructed(func, scope, line))  # dense(h), encoder(x)
+
+        if isinstance(func, ast.Call):  # Dense(2)(h)
+            made = self._callee(func.func)
+            if made is None and isinstance(func.func, ast.Name):  # a class of this module
+                made = f"{self.module}.{func.func.id}"
+                made = made if made in self._class_names else None
+            return _layer_or_model(made) or (_own_class(made) and applied_to_symbolic())
+        callee = self._callee(func)
+        if callee in ("keras.Input", "keras.layers.Input"):
+            return True
+        if callee is not None and callee.startswith(_TENSOR_OPS):
+            return applied_to_symbolic()
+        made = self._constructed(func, scope, line)  # dense(h), encoder(x)
+        return _layer_or_model(made) or (_own_class(made) and applied_to_symbolic())
 
     def _binding_of(self, name: str, scope: _Scope, line: float) -> _Binding | None:
         binding = scope.resolve(name, line)
@@ -1905,18 +1934,21 @@ class ModuleIndexer:
     # -- models ----------------------------------------------------------------------------
 
     def model_ref(
-        self, expr: ast.expr, scope: _Scope, line: float, depth: int = 0
+        self, expr: ast.expr, scope: _Scope, line: float, depth: int = 0, passed: bool = False
     ) -> ModelRef | None:
-        """Where the model in ``expr`` comes from: built here, or returned by a factory."""
+        """Where the model in ``expr`` comes from: built here, or returned by a factory; and
+        (``passed``: a compile receiver) a parameter, which its callers give."""
         if depth > _MAX_DEPTH:
             return None
         if isinstance(expr, ast.Name):
             binding = scope.resolve(expr.id, line)
+            if isinstance(binding, Param):
+                return _passed_model(scope, expr.id, binding) if passed else None
             if not isinstance(binding, _Binding) or binding.value is None:
                 return None
             value = binding.value
             if isinstance(value, ast.Name):
-                return self.model_ref(value, binding.scope, binding.line, depth + 1)
+                return self.model_ref(value, binding.scope, binding.line, depth + 1, passed)
             if not isinstance(value, ast.Call):
                 return None
             adds = self._adds_between(scope, expr.id, binding, line)
@@ -1938,9 +1970,14 @@ class ModuleIndexer:
             if (
                 cls is None
                 or binding is None
-                or not isinstance(binding.value, ast.Call)
                 or self._class_mentions(cls, f"self.{expr.attr}.add(")  # layers added: unknown
             ):
+                return None
+            if passed and isinstance(binding.value, ast.Name):  # ``self.model = model``
+                given = binding.scope.resolve(binding.value.id, binding.line)
+                if isinstance(given, Param):
+                    return _passed_model(binding.scope, binding.value.id, given)
+            if not isinstance(binding.value, ast.Call):
                 return None
             return self._call_model_ref(binding.value, binding.scope, binding.line, [])
         return None
@@ -1972,6 +2009,8 @@ class ModuleIndexer:
             return ModelRef(model=model) if model else None
         if names.is_keras(func.target) or func.target.startswith("builtins."):
             return None
+        if names.HUGGING_FACE_HEAD.match(func.target):
+            return ModelRef(model=pretrained_model(call, self.span(call)))
         value = self.value(call, scope, line)
         assert isinstance(value, Call)
         return ModelRef(factory=func.target, args=value.args, kwargs=value.kwargs)
@@ -2210,7 +2249,7 @@ class ModuleIndexer:
             keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
             if not keywords.keys() <= _KERAS_COMPILE_KEYWORDS:
                 continue  # another library's compile
-            model = self.model_ref(receiver, scope, call.lineno)
+            model = self.model_ref(receiver, scope, call.lineno, passed=True)
             if not (_COMPILE_KEYWORDS & keywords.keys()) and not _plausible_model(model):
                 continue  # code.InteractiveConsole().compile(source, filename, mode)
             loss = keywords.get("loss")
@@ -2504,6 +2543,16 @@ def _layer_or_model(func: str | None) -> bool:
         (func.startswith("keras.layers.") and func != "keras.layers.Input")
         or func in ("keras.Model", "keras.Sequential")
     )
+
+
+def _own_class(func: str | None) -> bool:
+    """A class from outside Keras and the standard library (``FlipoutDense`` of a Bayesian
+    layers package, a project's own layer): an instance applied to a symbolic tensor is a layer
+    of the graph, and gives one."""
+    if func is None or func.startswith(("keras.", "builtins.")):
+        return False
+    root, _, last = func.rpartition(".")
+    return last[:1].isupper() and root.split(".")[0] not in sys.stdlib_module_names
 
 
 def _plausible_model(ref: ModelRef | None) -> bool:

@@ -556,6 +556,14 @@ _ACTIVATION_ALIASES: Final = {
     "none": "linear",
 }
 PROBABILITY_ACTIVATIONS: Final = frozenset({"softmax", "sigmoid", "hard_sigmoid"})
+# A Hugging Face TensorFlow model whose one output is a task head's logits, made from a
+# checkpoint, a configuration or directly (``TFAutoModelForSequenceClassification
+# .from_pretrained``): its ``train_step`` gives a compiled loss the first output that is not the
+# loss, the logits (``TFPreTrainedModel.train_step`` in transformers' ``modeling_tf_utils.py``).
+HUGGING_FACE_HEAD: Final = re.compile(
+    r"transformers\.TF\w*For(SequenceClassification|TokenClassification|MultipleChoice"
+    r"|MaskedLM|CausalLM|ImageClassification)(\.from_pretrained|\.from_config)?$"
+)
 # Activations whose outputs are not probabilities; a crossentropy without from_logits=True
 # would clip or renormalise them. Anything not listed is treated as unknown.
 NON_PROBABILITY_ACTIVATIONS: Final = frozenset(

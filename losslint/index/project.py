@@ -31,7 +31,7 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.folding import unparse
-from losslint.index.module import layer_graph_tensor
+from losslint.index.module import layer_graph_tensor, pretrained_model
 from losslint.index.positions import node_span
 from losslint.index.roots import namespace_groups
 
@@ -83,7 +83,7 @@ class ProjectIndex:
         # Bound methods used at compile sites → the constructor call of their instance.
         self.instances: dict[str, Call] = {}
         self._passed: dict[str, tuple[str, ...]] = {}
-        self._arguments: dict[str, tuple[tuple[ModuleIndex, ast.expr], ...]] = {}
+        self._arguments: dict[str, tuple[_Given, ...]] = {}
         self._importer_cache: dict[str, list[ModuleIndex]] = {}
         self._by_import_last: dict[str, list[tuple[ModuleIndex, str]]] | None = None
         self._objectives: list[tuple[ModuleIndex, Objective]] | None = None
@@ -330,6 +330,8 @@ class ProjectIndex:
             return None
         if ref.model is not None:
             return ref.model
+        if ref.param is not None and ref.owner is not None:
+            return self._passed_model(ref.owner, ref.param, depth)
         if ref.factory is None:
             return None
         qualname = self._lookup(ref.factory)
@@ -831,10 +833,14 @@ class ProjectIndex:
         """The expressions that calls of project function ``owner`` give for ``param``, with
         the module each is written in (cached): a training step's ``train_step(discriminator,
         generator, images)``. Only modules that can call it are read, as :meth:`passed` does."""
+        return tuple((given.module, given.argument) for given in self._given(owner, param))
+
+    def _given(self, owner: str, param: Param) -> tuple[_Given, ...]:
+        """:meth:`passed_arguments`, each with the function its call is written in."""
         key = f"{owner}:{param.name}"
         if key in self._arguments:
             return self._arguments[key]
-        found: list[tuple[ModuleIndex, ast.expr]] = []
+        found: list[_Given] = []
         entry = self.functions.get(owner) if self._called_by_name(owner) else None
         constructor = self._constructor(owner)
         if entry is not None:
@@ -847,7 +853,9 @@ class ProjectIndex:
             for module in self._importers(entry[0]):
                 if not any(f"{short}(" in line for line in module.lines):
                     continue
-                found.extend((module, a) for a in self._arguments_given(module, callee, param))
+                found.extend(
+                    _Given(module, a, f) for a, f in self._arguments_given(module, callee, param)
+                )
         self._arguments[key] = tuple(found)
         return self._arguments[key]
 
@@ -891,10 +899,12 @@ class ProjectIndex:
                         self._by_import_last.setdefault(key, []).append((module, target))
         return self._by_import_last
 
-    def _arguments_given(self, module: ModuleIndex, owner: str, param: Param) -> Iterator[ast.expr]:
-        for node in ast.walk(module.tree):
-            if not isinstance(node, ast.Call):
-                continue
+    def _arguments_given(
+        self, module: ModuleIndex, owner: str, param: Param
+    ) -> Iterator[tuple[ast.expr, ast.FunctionDef | ast.AsyncFunctionDef | None]]:
+        """What each call of ``owner`` in ``module`` gives for ``param``, with the function
+        the call is written in (None at module level)."""
+        for node, function in _calls_in(module.tree):
             callee = self._named(node.func, module)
             target = self._lookup(callee) if callee is not None else None
             if target is not None and target.startswith(module.module + "."):
@@ -908,7 +918,53 @@ class ProjectIndex:
                 if any(isinstance(a, ast.Starred) for a in node.args[: param.index + 1]):
                     argument = None
             if argument is not None:
-                yield argument
+                yield argument, function
+
+    def _passed_model(self, owner: str, param: Param, depth: int) -> ModelFact | None:
+        """The model that every call of ``owner`` passes for ``param``, when each is known
+        and they are the same: a ``def train(model): model.compile(...)`` called with a
+        model built by the caller, by a factory of the project, or loaded from Hugging Face."""
+        models: set[ModelFact] = set()
+        for given in self._given(owner, param):
+            model = self._model_given(given.module, given.argument, given.function, depth)
+            if model is None:
+                return None
+            models.add(model)
+        return models.pop() if len(models) == 1 else None
+
+    def _model_given(
+        self,
+        module: ModuleIndex,
+        expr: ast.expr | None,
+        function: ast.FunctionDef | ast.AsyncFunctionDef | None,
+        depth: int,
+    ) -> ModelFact | None:
+        """The model ``expr``, an argument written in ``function`` of ``module``, holds: a call
+        that builds one, or a name bound once to such a call (in the function, or at module
+        level)."""
+        for _ in range(3):
+            if not isinstance(expr, ast.Name):
+                break
+            expr = (
+                _assigned_once(function, expr.id)
+                if function is not None and _binds(function, expr.id)
+                else bound_once(module, expr.id)
+            )
+        if not isinstance(expr, ast.Call):
+            return None
+        span = node_span(expr, module.lines)
+        built = next((m for m in module.models if m.span == span), None)
+        if built is not None:
+            return built
+        func = self._named(expr.func, module)
+        if func is None:
+            return None
+        if names.HUGGING_FACE_HEAD.match(func):
+            return pretrained_model(expr, span)
+        factory = self._lookup(func)
+        if factory is None:
+            return None
+        return self.resolve_model(ModelRef(factory=factory), depth + 1)
 
     def _named(self, expr: ast.expr, module: ModuleIndex, depth: int = 0) -> str | None:
         """The project or library name an expression spells (``losses.focal_tversky``, a
@@ -1100,6 +1156,60 @@ def _graph_reads(
             span = node_span(child, lines)
             found.append((targets.get(id(child)) or unparse(child), span, span))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Given:
+    """An argument given to a parameter of a project function, where it is written."""
+
+    module: ModuleIndex
+    argument: ast.expr
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None  # None at module level
+
+
+def _calls_in(
+    tree: ast.AST,
+) -> Iterator[tuple[ast.Call, ast.FunctionDef | ast.AsyncFunctionDef | None]]:
+    """Every call in ``tree``, with the innermost function it is written in."""
+    stack: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = [(tree, None)]
+    while stack:
+        node, function = stack.pop()
+        if isinstance(node, ast.Call):
+            yield node, function
+        inner = node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else function
+        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+
+
+def _binds(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """Whether ``function`` has ``name`` as a local: a parameter or an assignment."""
+    params = function.args
+    if any(a.arg == name for a in [*params.posonlyargs, *params.args, *params.kwonlyargs]):
+        return True
+    return any(
+        isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
+        for node in ast.walk(function)
+    )
+
+
+def _assigned_once(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.expr | None:
+    """The value of the one assignment ``name = value`` in ``function``, where nothing else
+    binds ``name`` there (a parameter, a loop, an unpacking); else None."""
+    values = [
+        node.value
+        for node in ast.walk(function)
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id == name
+    ]
+    stores = sum(
+        isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
+        for node in ast.walk(function)
+    )
+    params = function.args
+    if any(a.arg == name for a in [*params.posonlyargs, *params.args, *params.kwonlyargs]):
+        return None
+    return values[0] if len(values) == 1 and stores == 1 else None
 
 
 def bound_once(module: ModuleIndex, name: str) -> ast.expr | None:

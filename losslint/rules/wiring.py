@@ -713,13 +713,16 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
                     if activation == "linear"
                     else f"a {activation} activation"
                 )
+                # A Hugging Face head's logits cannot be given an activation: the loss changes.
+                ending = f" or end the output with {normalizer}"
+                if model.kind == "pretrained":
+                    ending = ""
                 yield Finding(
                     rc.path,
                     ce.span,
                     f"{ce.label} expects probabilities but {where} has {shown}: Keras clips the "
                     "values to [1e-7, 1 - 1e-7] (or renormalises them), so the loss is wrong and "
-                    "the gradient vanishes; pass from_logits=True to the loss object or end the "
-                    f"output with {normalizer}",
+                    f"the gradient vanishes; pass from_logits=True to the loss object{ending}",
                 )
     # The same defect in loss code (a training step, a TF 1 cost, a loss function): a softmax
     # or sigmoid given to a crossentropy as its logits, found by the value-range analysis.
