@@ -1337,6 +1337,17 @@ class BatchAxis:
 
     # -- calls --------------------------------------------------------------------------------
 
+    def _own_training_step(self, frame: _Frame, cls: str | None = None) -> bool:
+        """Whether ``frame`` is a training method of a Keras model (of class ``cls``, by default
+        the frame's own), where the model and its parts are applied to the batch."""
+        cls = cls if cls is not None else frame.cls
+        return (
+            frame.training
+            and not frame.loss_code
+            and cls is not None
+            and self.project.is_subclass(cls, names.KERAS_MODEL_BASES)
+        )
+
     def _call(self, node: ast.Call, frame: _Frame) -> Batch:
         func = node.func
         callee: Batch
@@ -1367,13 +1378,7 @@ class BatchAxis:
                     callee = UNKNOWN
         else:
             callee = self._expr(func, frame)
-            if (
-                callee.kind == "self"
-                and frame.training
-                and not frame.loss_code
-                and callee.target is not None
-                and self.project.is_subclass(callee.target, names.KERAS_MODEL_BASES)
-            ):
+            if callee.kind == "self" and self._own_training_step(frame, callee.target):
                 # ``self(x, training=True)`` in a model's own training step: its predictions
                 # for the batch it is given, one row per sample.
                 self._arguments(node, frame)
@@ -1406,7 +1411,13 @@ class BatchAxis:
             return self._per_sample(args, node, frame)
         if callee.kind == "layer":  # ``loss_model(y_pred)``: a feature extractor's features
             args, _ = self._arguments(node, frame)
-            return Batch("kept") if args and args[0].kind == "kept" else UNKNOWN
+            if args and args[0].kind == "kept":
+                return Batch("kept")
+            if self._own_training_step(frame):
+                # ``self.decoder(self.encoder(x))`` in a model's own training step: its parts
+                # applied to the batch it is given, one row per sample (as ``self(x)``).
+                return SAMPLES
+            return UNKNOWN
         args, kwargs = self._arguments(node, frame)
         if all(is_constant(a) for a in (*args, *kwargs.values())) and callee.kind == "const":
             return CONST
@@ -1600,7 +1611,7 @@ class BatchAxis:
                     return Batch("lossobj", target=_reduction(node, frame, default="mean"))
             return UNKNOWN
         if module in ("keras.losses", "keras.metrics"):
-            if last[:1].islower() and last not in ("get", "serialize", "deserialize"):
+            if not names.keras_class_name(last) and last not in ("get", "serialize", "deserialize"):
                 return self._per_sample(args, node, frame)
             if module == "keras.losses" and last not in ("Loss", "Reduction"):
                 reduction = _reduction(node, frame, default="mean")
@@ -1667,6 +1678,11 @@ class BatchAxis:
         if op in ("ndim", "rank", "epsilon", "floatx", "constant", "ones", "zeros", "eye"):
             return CONST if op != "constant" or first.kind == "const" else UNKNOWN
         if op in ("squeeze", "expand_dims", "unsqueeze", "one_hot"):
+            if op == "squeeze" and first.kind == "unknown":
+                # ``tf.squeeze(critic(states, actions), 1)``: a network's (batch, 1) values
+                # as one value per sample, a 1-D batch (a loss function's last axis then is
+                # the batch, and its mean one number).
+                return Batch("unknown", rank=1)
             if first.kind != "kept":
                 return first if first.kind in ("const", "flat") else UNKNOWN
             delta = -1 if op == "squeeze" else 1
@@ -1824,6 +1840,7 @@ class BatchAxis:
         self._arguments(node, frame)
         if attr == "numpy":
             self._effect(frame, "numpy", node, ".numpy()")
+            return CONST  # a NumPy array: what NumPy does with it next is not on a tensor
         reduction = attr in _SUM_OPS or attr in _MEAN_OPS or attr in _OTHER_REDUCTIONS
         if (
             base.kind == "unknown"

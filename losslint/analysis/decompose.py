@@ -905,7 +905,7 @@ class _Walker:
         name = self._qualified(call.func)
         if name is None:
             return None
-        is_class = name.rpartition(".")[2][:1].isupper()
+        is_class = names.keras_class_name(name.rpartition(".")[2])
         project_class = self.scope.project.kind(name) == "class"
         if not ((_is_keras_loss_or_metric(name) and is_class) or project_class):
             return None

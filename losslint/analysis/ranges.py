@@ -3581,7 +3581,7 @@ class RangeAnalysis:
         qualified = names.qualify(func, frame.module.imports)
         if qualified is not None:
             module, _, name = qualified.rpartition(".")
-            function = name in ops.REGRESSION_ERRORS and name[0].islower()
+            function = name in ops.REGRESSION_ERRORS and not names.keras_class_name(name)
             return name if module in _KERAS_ERROR_MODULES and function else None
         made = self._maker(func, frame)
         if made is None:
@@ -3590,7 +3590,7 @@ class RangeAnalysis:
         if cls is None:
             return None
         module, _, name = cls.rpartition(".")
-        a_class = name in ops.REGRESSION_ERRORS and name[0].isupper()
+        a_class = name in ops.REGRESSION_ERRORS and names.keras_class_name(name)
         return f"{name}()" if module in _KERAS_ERROR_MODULES and a_class else None
 
     def _followed(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:

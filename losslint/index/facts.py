@@ -198,6 +198,8 @@ class CompileSite:
     # ``compile(opt, "mse", ["mae"])``): Keras 3 takes the third as ``loss_weights``, Keras 2
     # as ``metrics``; each is read as what its value is (numbers are weights).
     positional: tuple[str, ...] = ()
+    # ``run_eagerly=True``: fit() runs the loss eagerly, where a tensor has a value (``.numpy()``).
+    eager: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -2288,6 +2288,7 @@ class ModuleIndexer:
                 per_example=_per_example(value(optimizer)),
                 idle=self._idle(receiver, scope),
                 positional=tuple(positional),
+                eager=_is_true(keywords.get("run_eagerly")),
             )
 
     def _idle(self, receiver: ast.expr, scope: _Scope) -> bool:
@@ -2483,6 +2484,10 @@ def _positional_compile(values: list[Value | None], keywords: dict[str, ast.expr
             break
         out.append(name)
     return out
+
+
+def _is_true(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
 
 
 def _per_example(optimizer: Value | None) -> bool:

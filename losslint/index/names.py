@@ -556,6 +556,17 @@ _ACTIVATION_ALIASES: Final = {
     "none": "linear",
 }
 PROBABILITY_ACTIVATIONS: Final = frozenset({"softmax", "sigmoid", "hard_sigmoid"})
+# Keras's loss functions spelled in capitals (``tf.keras.losses.MSE``, ``keras.losses.KLD``,
+# also in ``keras.metrics``): functions, as their lower-case names are, not classes.
+LOSS_FUNCTION_ALIASES: Final = frozenset({"MSE", "MAE", "MAPE", "MSLE", "KLD", "BCE"})
+
+
+def keras_class_name(last: str) -> bool:
+    """Whether ``last``, a name in ``keras.losses`` or ``keras.metrics``, is a class's:
+    capitalised, and not a function's capital alias (``MSE``)."""
+    return last[:1].isupper() and last not in LOSS_FUNCTION_ALIASES
+
+
 # A Hugging Face TensorFlow model whose one output is a task head's logits, made from a
 # checkpoint, a configuration or directly (``TFAutoModelForSequenceClassification
 # .from_pretrained``): its ``train_step`` gives a compiled loss the first output that is not the

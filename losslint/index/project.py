@@ -994,6 +994,8 @@ class ProjectIndex:
             if found is None:
                 continue
             if found in self.functions:
+                if is_property(self.functions[found][1]):
+                    continue  # ``self.ordinal_loss`` of a ``@property``: what it returns
                 if not _called(value, target):
                     yield found
                 elif self.functions[found][1].returns_function in self.functions:
@@ -1210,6 +1212,17 @@ def _assigned_once(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) 
     if any(a.arg == name for a in [*params.posonlyargs, *params.args, *params.kwonlyargs]):
         return None
     return values[0] if len(values) == 1 and stores == 1 else None
+
+
+def is_property(function: FunctionDef) -> bool:
+    """A method read as an attribute (``@property``, ``@cached_property``): ``self.loss`` is
+    the value it returns, not the method."""
+    for decorator in function.node.decorator_list:
+        name = decorator.attr if isinstance(decorator, ast.Attribute) else None
+        name = decorator.id if isinstance(decorator, ast.Name) else name
+        if name in ("property", "cached_property"):
+            return True
+    return False
 
 
 def bound_once(module: ModuleIndex, name: str) -> ast.expr | None:

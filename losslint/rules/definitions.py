@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from losslint.analysis import rewrites
@@ -40,6 +40,7 @@ from losslint.index.project import (
     TRUE_NAMES,
     ProjectIndex,
     ResolvedCompile,
+    is_property,
     loss_signature,
 )
 from losslint.notebook import line_label
@@ -476,6 +477,8 @@ def _compile_use(
                     f"fit() fails: {outcome}; pass what it returns: {_short(found)}(...)",
                 )
                 return
+            if is_property(function):
+                return  # ``loss=self.ordinal_loss`` of a ``@property``: the loss it returns
             keras_called.add(found)
             # A bound method (``loss=my_loss.loss_function``): Keras never sees its ``self``.
             bound = found.rpartition(".")[0] in project.classes
@@ -912,6 +915,22 @@ def check_stateful_loss(context: RuleContext) -> Iterator[Finding]:
 # -- LL404 ------------------------------------------------------------------------------------
 
 
+def _run_eagerly(context: RuleContext) -> Callable[[str], bool]:
+    """Whether fit() runs a loss function eagerly (``run_eagerly=True``), where a tensor has a
+    value and ``.numpy()`` works: every compile training with it does so, or, for a loss no
+    compile uses, every compile training with one of the project's own losses does (the
+    script's convention: "make sure to use run_eagerly=True" for its custom losses)."""
+    eager: dict[str, bool] = {}
+    for rc in context.compiles:
+        if rc.site.loss is None or rc.site.idle:
+            continue
+        for leaf in iter_leaves(rc.site.loss):
+            for function in context.project.keras_calls(leaf):
+                eager[function] = eager.get(function, True) and rc.site.eager
+    every = bool(eager) and all(eager.values())
+    return lambda function: eager.get(function, every)
+
+
 def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
     modules = {m.path: m for m in context.project.modules}
     references = numpy_references(context.project, pure=True)
@@ -920,10 +939,29 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
         for e in context.batch_axis.effects()
         if e.kind == "numpy" and e.function not in references
     ]
+    eager = _run_eagerly(context) if any(rc.site.eager for rc in context.compiles) else None
     for effect in effects:
         if any(_inside(effect, other) for other in effects if other is not effect):
             continue  # one finding per expression: np.round(np.clip(x)) is one defect
         where = _function_name(context, effect.function)
+        if eager is not None and eager(effect.function):
+            # fit() runs it eagerly: ``.numpy()`` has a value, and only a gradient taken
+            # through NumPy is lost.
+            if effect.callee is None or effect.callee.rpartition(".")[2] in (
+                "numpy_function",
+                "py_func",
+            ):
+                continue
+            library = "Python math" if effect.callee.startswith("math.") else "NumPy"
+            yield Finding(
+                effect.path,
+                effect.span,
+                f"{library} {effect.what} on a tensor inside {where}: compiled with "
+                "run_eagerly=True it has a value, but no gradient flows through it, so this "
+                f"term does not train the model; {_numpy_advice(effect.callee)}",
+                fix=_numpy_fix(modules.get(effect.path), effect.callee, effect.call),
+            )
+            continue
         if effect.callee is None:
             yield Finding(
                 effect.path,

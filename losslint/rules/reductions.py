@@ -387,7 +387,7 @@ def _is_loss_class(context: RuleContext, func: str | None) -> bool:
         return False
     module, _, last = func.rpartition(".")
     if module == "keras.losses":
-        return last[:1].isupper() and last not in ("Loss", "Reduction")
+        return names.keras_class_name(last) and last not in ("Loss", "Reduction")
     return context.project.is_loss_class(func)
 
 

@@ -471,7 +471,7 @@ def _is_metric_class(context: RuleContext, func: str | None) -> bool:
         return False
     module, _, last = func.rpartition(".")
     if module == "keras.metrics":
-        return last[:1].isupper()
+        return names.keras_class_name(last)
     return context.project.is_metric_class(func)
 
 
