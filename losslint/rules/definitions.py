@@ -944,23 +944,14 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
         if any(_inside(effect, other) for other in effects if other is not effect):
             continue  # one finding per expression: np.round(np.clip(x)) is one defect
         where = _function_name(context, effect.function)
-        if eager is not None and eager(effect.function):
-            # fit() runs it eagerly: ``.numpy()`` has a value, and only a gradient taken
-            # through NumPy is lost.
-            if effect.callee is None or effect.callee.rpartition(".")[2] in (
-                "numpy_function",
-                "py_func",
-            ):
-                continue
-            library = "Python math" if effect.callee.startswith("math.") else "NumPy"
-            yield Finding(
-                effect.path,
-                effect.span,
-                f"{library} {effect.what} on a tensor inside {where}: compiled with "
-                "run_eagerly=True it has a value, but no gradient flows through it, so this "
-                f"term does not train the model; {_numpy_advice(effect.callee)}",
-                fix=_numpy_fix(modules.get(effect.path), effect.callee, effect.call),
-            )
+        # fit() runs it eagerly: ``.numpy()`` has a value, and only a gradient taken through
+        # NumPy is lost.
+        eagerly = eager is not None and eager(effect.function)
+        wrapped = effect.callee is not None and effect.callee.rpartition(".")[2] in (
+            "numpy_function",
+            "py_func",
+        )
+        if eagerly and (effect.callee is None or wrapped):
             continue
         if effect.callee is None:
             yield Finding(
@@ -971,7 +962,7 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
                 "no gradient flows through NumPy; keep the computation in keras.ops",
             )
             continue
-        if effect.callee.rpartition(".")[2] in ("numpy_function", "py_func"):
+        if wrapped:
             if not _in_loss(context, effect.function):
                 continue  # a metric needs no gradient: NumPy through numpy_function is fine
             yield Finding(
@@ -984,12 +975,18 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
             )
             continue
         library = "Python math" if effect.callee.startswith("math.") else "NumPy"
+        why = (
+            "compiled with run_eagerly=True it has a value, but no gradient flows through it, "
+            "so this term does not train the model"
+            if eagerly
+            else f"fit() traces the function, where {library} cannot read a symbolic tensor "
+            "(error), and even eagerly no gradient flows through it"
+        )
         yield Finding(
             effect.path,
             effect.span,
-            f"{library} {effect.what} on a tensor inside {where}: fit() traces the function, "
-            f"where {library} cannot read a symbolic tensor (error), and even eagerly no "
-            f"gradient flows through it; {_numpy_advice(effect.callee)}",
+            f"{library} {effect.what} on a tensor inside {where}: {why}; "
+            f"{_numpy_advice(effect.callee)}",
             fix=_numpy_fix(modules.get(effect.path), effect.callee, effect.call),
         )
 
