@@ -44,7 +44,7 @@ from losslint.index import names
 from losslint.index.facts import LossDef, ModelFact, ModelRef, ModuleIndex, Param
 from losslint.index.folding import shortened
 from losslint.index.positions import flat_statements, node_span
-from losslint.index.project import ProjectIndex, bound_once
+from losslint.index.project import TRUE_NAMES, ProjectIndex, bound_once
 
 INF: Final = math.inf
 _MAX_DEPTH: Final = 4  # helper calls followed
@@ -2832,6 +2832,14 @@ class RangeAnalysis:
                 frontier.extend(_names(source))
         return bool(seen & frame.labels) and not (seen & (frame.params - frame.labels))
 
+    def _of_keras_labels(self, node: ast.expr, frame: _Frame) -> bool:
+        """:meth:`_label_only`, where the first tensor parameter is surely the labels: named so
+        (``y_true``, ``y_gt``, ``target``), or the ``y_true`` Keras gives a ``Loss``'s ``call``.
+        Two embeddings (``z1, z2`` of a contrastive loss) are both differentiated."""
+        owner, _, method = frame.qualname.rpartition(".")
+        keras_call = method == "call" and self.project.is_loss_class(owner)
+        return (keras_call or frame.labels <= TRUE_NAMES) and self._label_only(node, frame)
+
     def _tensorflow_sqrt(self, call: ast.expr | None, frame: _Frame) -> bool:
         if not isinstance(call, ast.Call):
             return False
@@ -3014,7 +3022,7 @@ class RangeAnalysis:
                 and not self._integer_only(node, frame)
                 # Of the labels alone (``sqrt(y_true[..., 2:4])``, a YOLO box's true size): no
                 # gradient flows through it, and sqrt(0) is 0.
-                and not self._label_only(first_node, frame)
+                and not self._of_keras_labels(first_node, frame)
             ):
                 self._hazard(
                     "sqrt",
@@ -3054,6 +3062,7 @@ class RangeAnalysis:
                 and first_node is not None
                 and first.may_be_zero()
                 and not self._integer_only(node, frame)
+                and not self._of_keras_labels(first_node, frame)  # ``norm(y_true)``
             ):
                 self._hazard(
                     "sqrt",

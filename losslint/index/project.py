@@ -1259,6 +1259,8 @@ TRUE_NAMES: Final = frozenset(
     {"y_true", "ytrue", "yt", "y", "true", "labels", "label", "target", "targets", "gt", "y_gt"}
     # ``(Y_actual, Y_pred)``: a portfolio optimiser's losses.
     | {"y_actual", "actual", "Y_true", "Y_actual", "Y"}
+    # ``(yTrue, yPred)``: the camel-case spelling of a widely copied RMSE snippet.
+    | {"yTrue", "YTrue"}
 )
 PRED_NAMES: Final = frozenset(
     {
@@ -1279,6 +1281,8 @@ PRED_NAMES: Final = frozenset(
         "pr",  # ``(gt, pr)``: segmentation_models and its ports
         "Y_pred",
         "predicted",
+        "yPred",
+        "YPred",
     }
 )
 # Words of a function's name that make it a loss by its name: "loss" anywhere, and the

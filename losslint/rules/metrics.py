@@ -46,6 +46,8 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             continue
         if "loss" in definition.roles and not definition.used:
             continue  # named like both (dice_coef_loss): a loss
+        if not definition.used and _needs_more_arguments(definition):
+            continue
         value = analysis.result(definition)
         if value.kind != "mean" or not value.ratio:
             continue
@@ -65,6 +67,21 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             "(biased by batch composition; batches without positives count as 0); use "
             "keras.metrics.Precision/Recall/F1Score/IoU/R2Score or a stateful keras.metrics.Metric",
         )
+
+
+def _needs_more_arguments(definition: LossDef) -> bool:
+    """A function named like a metric that Keras could not call as one: ``fbeta_coef(y_true,
+    y_pred, alpha, beta)`` needs more than the two arguments Keras gives (a helper of the
+    losses that pass them)."""
+    node = definition.node
+    if isinstance(node, ast.ClassDef):
+        return False
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    if definition.kind == "method" and positional[:1] and positional[0].arg in ("self", "cls"):
+        positional = positional[1:]
+    required = len(positional) - len(args.defaults)
+    return required > 2 or any(d is None for d in args.kw_defaults)
 
 
 # -- LL502 ------------------------------------------------------------------------------------
