@@ -2723,7 +2723,7 @@ class RangeAnalysis:
             elif (
                 module in _KERAS_CROSSENTROPY_MODULES
                 and name in _CROSSENTROPIES
-                and _true_constant(_given(node, 2, "from_logits"))
+                and names.is_true(_given(node, 2, "from_logits"))
             ):
                 loss = f"{_text(node.func, 40)}(from_logits=True)"
                 argument = _given(node, 1, "y_pred", "output")
@@ -2736,7 +2736,7 @@ class RangeAnalysis:
             if (
                 module == "keras.losses"
                 and name in _CROSSENTROPY_CLASSES
-                and _true_constant(_given(made[0], 0, "from_logits"))
+                and names.is_true(_given(made[0], 0, "from_logits"))
             ):
                 loss, argument = f"{name}(from_logits=True)", _given(node, 1, "y_pred")
         return (loss, argument, keras) if argument is not None else None
@@ -4482,10 +4482,6 @@ def _given(call: ast.Call, index: int, *keywords: str) -> ast.expr | None:
     if len(call.args) > index and not any(isinstance(a, ast.Starred) for a in call.args):
         return call.args[index]
     return None
-
-
-def _true_constant(node: ast.expr | None) -> bool:
-    return isinstance(node, ast.Constant) and node.value is True
 
 
 def _returns_numpy(node: ast.AST) -> bool:

@@ -393,18 +393,17 @@ class _Collector:
             if not (isinstance(weights_only, ast.Constant) and weights_only.value is True):
                 self.save(node, None, scope)
         elif callee in _LOAD_CALLEES:
-            handled = any(
-                k.arg == "custom_objects"
-                or (
-                    k.arg == "compile"
-                    and isinstance(k.value, ast.Constant)
-                    and k.value.value is False
-                )
+            uncompiled = any(
+                k.arg == "compile" and isinstance(k.value, ast.Constant) and k.value.value is False
                 for k in node.keywords
-            ) or (len(node.args) >= 2)
-            self.uses.append(
-                ApiUse("load", "handled" if handled else "", scope, self.span(node), node=node)
             )
+            handled = (
+                uncompiled
+                or any(k.arg == "custom_objects" for k in node.keywords)
+                or len(node.args) >= 2
+            )
+            how = "uncompiled" if uncompiled else "handled" if handled else ""
+            self.uses.append(ApiUse("load", how, scope, self.span(node), node=node))
         elif callee.rpartition(".")[2] in ("custom_object_scope", "CustomObjectScope"):
             self.uses.append(ApiUse("load", "handled", scope, self.span(node), node=node))
 

@@ -268,8 +268,9 @@ class ApiUse:
     - ``super_init``: ``super().__init__(...)`` / ``Base.__init__(self, ...)`` with positional
       arguments; ``name`` is empty;
     - ``save``: ``model.save(...)``, ``save_model(model, ...)``, a ``ModelCheckpoint`` saving the
-      whole model; ``load``: ``load_model(...)`` (``name`` is ``handled`` when it passes
-      ``custom_objects`` or ``compile=False``, or for a ``custom_object_scope``);
+      whole model; ``load``: ``load_model(...)`` (``name`` is ``uncompiled`` when it passes
+      ``compile=False``, ``handled`` when it passes ``custom_objects``, or for a
+      ``custom_object_scope``);
       ``register``: a definition decorated with ``register_keras_serializable`` (``name`` is its
       qualified name), and ``register_id`` beside it: the string id that gives it
       (``Addons>sigmoid_focal_crossentropy``), when its arguments are constants, with the

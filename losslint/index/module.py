@@ -265,7 +265,7 @@ def pretrained_model(call: ast.Call, span: Span) -> ModelFact:
     return ModelFact("pretrained", "single", (Output(None, units, "linear", span),), span)
 
 
-def _passed_model(scope: _Scope, name: str, param: Param) -> ModelRef | None:
+def _parameter_model(scope: _Scope, name: str, param: Param) -> ModelRef | None:
     """The model that callers pass for parameter ``name`` (``param``) of the function whose
     scope (or an enclosing one) declares it: ``def train(model): model.compile(...)``."""
     owner: _Scope | None = scope
@@ -1943,7 +1943,7 @@ class ModuleIndexer:
         if isinstance(expr, ast.Name):
             binding = scope.resolve(expr.id, line)
             if isinstance(binding, Param):
-                return _passed_model(scope, expr.id, binding) if passed else None
+                return _parameter_model(scope, expr.id, binding) if passed else None
             if not isinstance(binding, _Binding) or binding.value is None:
                 return None
             value = binding.value
@@ -1976,7 +1976,7 @@ class ModuleIndexer:
             if passed and isinstance(binding.value, ast.Name):  # ``self.model = model``
                 given = binding.scope.resolve(binding.value.id, binding.line)
                 if isinstance(given, Param):
-                    return _passed_model(binding.scope, binding.value.id, given)
+                    return _parameter_model(binding.scope, binding.value.id, given)
             if not isinstance(binding.value, ast.Call):
                 return None
             return self._call_model_ref(binding.value, binding.scope, binding.line, [])
@@ -2288,7 +2288,7 @@ class ModuleIndexer:
                 per_example=_per_example(value(optimizer)),
                 idle=self._idle(receiver, scope),
                 positional=tuple(positional),
-                eager=_is_true(keywords.get("run_eagerly")),
+                eager=names.is_true(keywords.get("run_eagerly")),
             )
 
     def _idle(self, receiver: ast.expr, scope: _Scope) -> bool:
@@ -2484,10 +2484,6 @@ def _positional_compile(values: list[Value | None], keywords: dict[str, ast.expr
             break
         out.append(name)
     return out
-
-
-def _is_true(node: ast.expr | None) -> bool:
-    return isinstance(node, ast.Constant) and node.value is True
 
 
 def _per_example(optimizer: Value | None) -> bool:

@@ -473,6 +473,11 @@ def self_attribute(node: ast.AST) -> str | None:
     return None
 
 
+def is_true(node: ast.expr | None) -> bool:
+    """``True`` as written (``run_eagerly=True``, ``from_logits=True``)."""
+    return isinstance(node, ast.Constant) and node.value is True
+
+
 def is_none(node: ast.expr) -> bool:
     """``None`` as written (``self.cost = None``, a slot another method fills)."""
     return isinstance(node, ast.Constant) and node.value is None

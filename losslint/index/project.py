@@ -945,11 +945,8 @@ class ProjectIndex:
         for _ in range(3):
             if not isinstance(expr, ast.Name):
                 break
-            expr = (
-                _assigned_once(function, expr.id)
-                if function is not None and _binds(function, expr.id)
-                else bound_once(module, expr.id)
-            )
+            local, value = _local(function, expr.id) if function is not None else (False, None)
+            expr = value if local else bound_once(module, expr.id)
         if not isinstance(expr, ast.Call):
             return None
         span = node_span(expr, module.lines)
@@ -1182,47 +1179,44 @@ def _calls_in(
         stack.extend((child, inner) for child in ast.iter_child_nodes(node))
 
 
-def _binds(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
-    """Whether ``function`` has ``name`` as a local: a parameter or an assignment."""
-    params = function.args
-    if any(a.arg == name for a in [*params.posonlyargs, *params.args, *params.kwonlyargs]):
-        return True
+def _local(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, name: str
+) -> tuple[bool, ast.expr | None]:
+    """Whether ``name`` is a local of ``function`` (a parameter or a name it binds), and the
+    value of its one plain assignment ``name = value`` where nothing else binds it (a
+    parameter, a loop, an unpacking, a second assignment)."""
+    args = function.args
+    if any(a.arg == name for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]):
+        return True, None
+    values: list[ast.expr] = []
+    stores = 0
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
+            stores += 1
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == name
+        ):
+            values.append(node.value)
+    return stores > 0, values[0] if len(values) == 1 and stores == 1 else None
+
+
+def decorated(function: FunctionDef, *decorators: str) -> bool:
+    """Whether ``function`` carries one of ``decorators``, by its last name (``@property``,
+    ``@functools.cached_property``)."""
     return any(
-        isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
-        for node in ast.walk(function)
+        (d.id if isinstance(d, ast.Name) else d.attr if isinstance(d, ast.Attribute) else None)
+        in decorators
+        for d in function.node.decorator_list
     )
-
-
-def _assigned_once(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.expr | None:
-    """The value of the one assignment ``name = value`` in ``function``, where nothing else
-    binds ``name`` there (a parameter, a loop, an unpacking); else None."""
-    values = [
-        node.value
-        for node in ast.walk(function)
-        if isinstance(node, ast.Assign)
-        and len(node.targets) == 1
-        and isinstance(node.targets[0], ast.Name)
-        and node.targets[0].id == name
-    ]
-    stores = sum(
-        isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
-        for node in ast.walk(function)
-    )
-    params = function.args
-    if any(a.arg == name for a in [*params.posonlyargs, *params.args, *params.kwonlyargs]):
-        return None
-    return values[0] if len(values) == 1 and stores == 1 else None
 
 
 def is_property(function: FunctionDef) -> bool:
     """A method read as an attribute (``@property``, ``@cached_property``): ``self.loss`` is
     the value it returns, not the method."""
-    for decorator in function.node.decorator_list:
-        name = decorator.attr if isinstance(decorator, ast.Attribute) else None
-        name = decorator.id if isinstance(decorator, ast.Name) else name
-        if name in ("property", "cached_property"):
-            return True
-    return False
+    return decorated(function, "property", "cached_property")
 
 
 def bound_once(module: ModuleIndex, name: str) -> ast.expr | None:

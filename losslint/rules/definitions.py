@@ -40,6 +40,7 @@ from losslint.index.project import (
     TRUE_NAMES,
     ProjectIndex,
     ResolvedCompile,
+    decorated,
     is_property,
     loss_signature,
 )
@@ -199,9 +200,7 @@ def _positional(function: FunctionDef, method: bool) -> tuple[list[str], int, bo
 
 def _static(function: FunctionDef) -> bool:
     """A ``@staticmethod``: Keras calls ``self.PSNR`` with no ``self`` to bind."""
-    return any(
-        isinstance(d, ast.Name) and d.id == "staticmethod" for d in function.node.decorator_list
-    )
+    return decorated(function, "staticmethod")
 
 
 def _misfit(function: FunctionDef, method: bool, call: str) -> str | None:
@@ -1212,15 +1211,8 @@ def _inherits_get_config(project: ProjectIndex, qualname: str, depth: int = 0) -
 def _reloads_uncompiled(project: ProjectIndex) -> bool:
     """Whether the project loads models and every load passes ``compile=False``: the losses
     are never rebuilt from a saved config (c-yolo's trainer reloads its checkpoints so)."""
-    loads = [u for m in project.modules for u in m.api_uses if u.kind == "load"]
-    return bool(loads) and all(
-        isinstance(u.node, ast.Call)
-        and any(
-            k.arg == "compile" and isinstance(k.value, ast.Constant) and k.value.value is False
-            for k in u.node.keywords
-        )
-        for u in loads
-    )
+    loads = [u.name for m in project.modules for u in m.api_uses if u.kind == "load"]
+    return bool(loads) and all(name == "uncompiled" for name in loads)
 
 
 def check_loss_config(context: RuleContext) -> Iterator[Finding]:
@@ -1304,7 +1296,7 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
         for use in module.api_uses:
             if use.kind == "register":
                 registered.add(use.name)
-            elif use.kind == "load" and use.name == "handled":
+            elif use.kind == "load" and use.name in ("handled", "uncompiled"):
                 handling.add(module.module)
             elif use.kind == "load":
                 loads.append(_Load(module, use))

@@ -46,7 +46,7 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             continue
         if "loss" in definition.roles and not definition.used:
             continue  # named like both (dice_coef_loss): a loss
-        if not definition.used and _needs_more_arguments(definition):
+        if not definition.used and _needs_more_arguments(context.project, definition):
             continue
         value = analysis.result(definition)
         if value.kind != "mean" or not value.ratio:
@@ -69,19 +69,16 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
         )
 
 
-def _needs_more_arguments(definition: LossDef) -> bool:
+def _needs_more_arguments(project: ProjectIndex, definition: LossDef) -> bool:
     """A function named like a metric that Keras could not call as one: ``fbeta_coef(y_true,
     y_pred, alpha, beta)`` needs more than the two arguments Keras gives (a helper of the
     losses that pass them)."""
-    node = definition.node
-    if isinstance(node, ast.ClassDef):
+    found = project.functions.get(definition.qualname)
+    if found is None:
         return False
-    args = node.args
-    positional = [*args.posonlyargs, *args.args]
-    if definition.kind == "method" and positional[:1] and positional[0].arg in ("self", "cls"):
-        positional = positional[1:]
-    required = len(positional) - len(args.defaults)
-    return required > 2 or any(d is None for d in args.kw_defaults)
+    function = found[1]
+    bound = function.params[:1] in (("self",), ("cls",))
+    return function.required - bound > 2 or bool(function.required_kwonly)
 
 
 # -- LL502 ------------------------------------------------------------------------------------
