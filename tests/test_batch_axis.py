@@ -252,7 +252,8 @@ def test_tf1_objectives_from_placeholders_and_other_methods() -> None:
 
 
 def test_defaults_do_not_hold_under_passed_keywords() -> None:
-    """``helper(y, p, **options)`` may set ``reduce``: the test on it stays undecided."""
+    """``helper(y, p, **options)`` may set ``reduce``: the test on it stays undecided; a
+    literal passed (``reduce=None``) decides it as the default does."""
     _, analysis = analyse(
         """
         def helper(y_true, y_pred, reduce="mean"):
@@ -275,4 +276,4 @@ def test_defaults_do_not_hold_under_passed_keywords() -> None:
         name: analysis.function_result(f"m.{name}").kind
         for name in ("given_loss", "forwarded_loss", "default_loss")
     }
-    assert kinds == {"given_loss": "unknown", "forwarded_loss": "unknown", "default_loss": "mean"}
+    assert kinds == {"given_loss": "kept", "forwarded_loss": "unknown", "default_loss": "mean"}

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from losslint.analysis import ops
+from losslint.analysis import flags, ops
 from losslint.analysis.references import numpy_references, other_framework
 from losslint.codec import chunk_statements, plain_statements
 from losslint.diagnostic import Span
@@ -134,6 +134,7 @@ class Reduction:
     # named like a loss, whose callers may want that number, no evidence of a defect.
     shapeless: bool = False
     loss_object: bool = False  # a loss object's call, which reduces the batch itself
+    tf1: bool = False  # a TF 1 loss function's call (``tf.compat.v1.losses``), which does too
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +275,15 @@ def _text(node: ast.AST, limit: int = 40) -> str:
         return shortened(node, limit)
     except (ValueError, TypeError, RecursionError):  # pragma: no cover - malformed trees
         return "..."
+
+
+def _step(node: ast.expr) -> bool:
+    """A number written in the code, as a counter's step: ``1``, ``1 / 1440``."""
+    if isinstance(node, ast.Constant):
+        return type(node.value) in (int, float)
+    if isinstance(node, ast.BinOp):
+        return _step(node.left) and _step(node.right)
+    return isinstance(node, ast.UnaryOp) and _step(node.operand)
 
 
 def _short_call(node: ast.Call) -> str:
@@ -683,9 +693,11 @@ class BatchAxis:
         kwargs: tuple[tuple[str, Batch], ...] = (),
         depth: int = 0,
         self_value: Batch | None = None,
+        literals: tuple[tuple[str, object], ...] = (),
     ) -> Batch:
-        """Interpret a function; ``args`` None means "as compile calls a loss"."""
-        key = (function.qualname, args, kwargs, loss_code, top)
+        """Interpret a function; ``args`` None means "as compile calls a loss"; ``literals``:
+        the flags this call passes as literals (``backend="keras"``), which decide its ifs."""
+        key = (function.qualname, args, kwargs, loss_code, top, literals)
         if key in self._memo:
             return self._memo[key]
         if function.qualname in self._active:
@@ -725,12 +737,13 @@ class BatchAxis:
         passed = set(given) | set(params[start : start + (len(args) if args is not None else 2)])
         defaults = self._defaults.get(node)
         if defaults is None:
-            defaults = self._defaults[node] = _literal_defaults(node)
+            defaults = self._defaults[node] = flags.literal_defaults(node)
         frame.defaults = {
             name: value
             for name, value in defaults.items()
             if name not in passed and "**" not in given
         }
+        frame.defaults.update(literals)
         self._active.add(function.qualname)
         try:
             self._block(node.body, frame)
@@ -819,14 +832,13 @@ class BatchAxis:
             current = self._expr(node.target, frame)
             value = arithmetic(current, self._expr(node.value, frame), _op(node.op))
             counted = names.self_attribute(node.target)
-            if (
-                counted is not None
-                and isinstance(node.op, ast.Add)
-                and isinstance(node.value, ast.Constant)
-                and type(node.value.value) is int
-            ):
-                # ``self.step += 1``: a Python counter, which a traced call runs once per trace.
-                self._effect(frame, "counter", node, f"self.{counted}")
+            where = f"self.{counted}" if counted is not None else None
+            if isinstance(node.target, ast.Name) and node.target.id in frame.globals:
+                where = f"global/nonlocal {node.target.id}"
+            if where is not None and isinstance(node.op, ast.Add) and _step(node.value):
+                # ``self.step += 1``, ``self.C += 1 / 1440``: a Python counter, which a traced
+                # call runs once per trace.
+                self._effect(frame, "counter", node, where)
             self._bind(node.target, value, None, frame, augmented=True)
         elif isinstance(node, ast.Return):
             value = self._expr(node.value, frame) if node.value else CONST
@@ -846,9 +858,9 @@ class BatchAxis:
             self._expr(node.value, frame)
         elif isinstance(node, ast.If):
             self._expr(node.test, frame)
-            decided = _decided(node.test, frame.defaults)
+            decided = flags.decided(node.test, frame.defaults)
             if decided is None:
-                decided = _decided(node.test, self._module_flags(node.test, frame))
+                decided = flags.decided(node.test, self._module_flags(node.test, frame))
             if decided is None:
                 self._branches([node.body, node.orelse], frame, _eager_branch(node.test))
             else:
@@ -1041,7 +1053,7 @@ class BatchAxis:
         if isinstance(node, ast.IfExp):
             self._expr(node.test, frame)
             # ``tf.reduce_mean(nll) if reduce else nll`` with ``reduce=True`` left to its default.
-            decided = _decided(node.test, frame.defaults)
+            decided = flags.decided(node.test, frame.defaults)
             if decided is not None:
                 return self._expr(node.body if decided else node.orelse, frame)
             return join(self._expr(node.body, frame), self._expr(node.orelse, frame))
@@ -1079,6 +1091,8 @@ class BatchAxis:
                 nested = f"{scope}.{name}"
                 if nested in self.project.functions:
                     return Batch("function", target=nested)
+                if nested in module.symbolic:
+                    return SAMPLES  # a layer's output in the graph built there: per sample
                 values = self._assigned(scope).get(name)
                 if values is not None:
                     return _named(name, self._binding(values, module, scope, frame))
@@ -1097,6 +1111,8 @@ class BatchAxis:
                 kind = "class" if target in self.project.classes else "function"
                 return Batch(kind, target=target)
             return Batch("ref", target=names.canonical(full))
+        if f"{module.module}.{name}" in module.symbolic:
+            return SAMPLES
         values = self._module_assigned(module, name)
         if values is not None:
             return _named(name, self._binding(values, module, None, frame))
@@ -1456,6 +1472,10 @@ class BatchAxis:
         if any(k.arg is None for k in node.keywords):
             kwargs["**"] = UNKNOWN  # f(y, p, **options): no default is known to hold
         cls = qualname.rpartition(".")[0] if self_value is not None else None
+        params = [a.arg for a in (*function.node.args.posonlyargs, *function.node.args.args)]
+        if self_value is not None and params[:1] in (["self"], ["cls"]):
+            params = params[1:]
+        literals = flags.literal_arguments(node, params, function.node)
         result = self._run_function(
             module,
             function,
@@ -1466,6 +1486,7 @@ class BatchAxis:
             kwargs=tuple(sorted(kwargs.items())),
             depth=frame.depth + 1,
             self_value=self_value,
+            literals=tuple(sorted(literals.items())),
         )
         return self._anchor(result, (*args, *kwargs.values()), node, qualname, frame)
 
@@ -1505,6 +1526,24 @@ class BatchAxis:
             loss_object=True,
         )
         return _reduced(1 if op == "sum" else 0, origin=origin)
+
+    def _tf1_loss(
+        self, args: list[Batch], kwargs: dict[str, Batch], node: ast.Call, frame: _Frame
+    ) -> Batch:
+        """TF 1's ``tf.compat.v1.losses.mean_squared_error(labels, predictions)``: weighted,
+        then reduced by default to one scalar (the mean over every element with a non-zero
+        weight), the batch axis too; ``reduction=Reduction.NONE`` keeps every element."""
+        inputs = [*args[:2], *(kwargs[k] for k in _TF1_LOSS_INPUTS if k in kwargs)]
+        if not any(a.kind in ("kept", "flat") for a in inputs):
+            return UNKNOWN
+        reduction = _reduction(node, frame, default="mean")
+        if reduction == "none":
+            return Batch("kept")
+        if reduction == "?":
+            return UNKNOWN
+        span = self._span(node, frame)
+        origin = Reduction(frame.path, span, f"{_text(node.func, 60)}(...)", reduction, tf1=True)
+        return Batch(reduction, origin=origin)
 
     def _per_sample(self, args: list[Batch], node: ast.Call, frame: _Frame) -> Batch:
         """A Keras loss function: the mean over the last axis, one value per sample."""
@@ -1597,6 +1636,8 @@ class BatchAxis:
         if module == "builtins":
             if last == "len" and args and args[0].kind in ("kept", "flat"):
                 return Batch("sum", count=True, scale=1)
+            if last == "len" and args and args[0].kind == "seq":
+                return CONST  # the length of a Python list (``sum(terms) / len(terms)``)
             if last in ("float", "int", "abs") and args:
                 return args[0]
             return CONST if all(is_constant(a) for a in args) else UNKNOWN
@@ -1617,6 +1658,12 @@ class BatchAxis:
                 reduction = _reduction(node, frame, default="mean")
                 return Batch("lossobj", target=reduction)
             return UNKNOWN
+        if (
+            name.startswith("tensorflow.compat.v1.losses.")
+            and last[:1].islower()
+            and not (last.startswith("get_") or last == "add_loss")
+        ):
+            return self._tf1_loss(args, kwargs, node, frame)
         if _model_or_layer(module, last):
             return Batch("layer")  # called on a batch, it returns a batch
         batched = _batched_source(module, last, node)
@@ -2096,57 +2143,6 @@ def _symbolic(value: Value) -> bool:
     )
 
 
-def _literal_defaults(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, object]:
-    """Parameters with a literal default (a string, number, bool or None) that the body never
-    rebinds: their value is the default whenever a call leaves them out."""
-    args = node.args
-    positional = [*args.posonlyargs, *args.args]
-    defaulted = positional[len(positional) - len(args.defaults) :]
-    pairs = list(zip(defaulted, args.defaults, strict=True))
-    kwonly = zip(args.kwonlyargs, args.kw_defaults, strict=True)
-    pairs += [(a, d) for a, d in kwonly if d is not None]
-    pairs = [(a, d) for a, d in pairs if isinstance(d, ast.Constant)]
-    if not pairs:
-        return {}
-    rebound = {
-        n.id
-        for n in ast.walk(node)
-        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))
-    }
-    return {
-        arg.arg: default.value
-        for arg, default in pairs
-        if isinstance(default, ast.Constant) and arg.arg not in rebound
-    }
-
-
-def _decided(test: ast.expr, defaults: dict[str, object]) -> bool | None:
-    """The value of an ``if`` test on defaulted parameters (``reduce == 'mean'``,
-    ``reduce is not None``, ``not flag``), or None when it is not known."""
-    if isinstance(test, ast.Name) and test.id in defaults:
-        return bool(defaults[test.id])
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        inner = _decided(test.operand, defaults)
-        return None if inner is None else not inner
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
-        return None
-    left, right = test.left, test.comparators[0]
-    if isinstance(right, ast.Name):
-        left, right = right, left
-    if not (isinstance(left, ast.Name) and left.id in defaults and isinstance(right, ast.Constant)):
-        return None
-    value, other, op = defaults[left.id], right.value, test.ops[0]
-    if isinstance(op, ast.Eq):
-        return bool(value == other)
-    if isinstance(op, ast.NotEq):
-        return bool(value != other)
-    if isinstance(op, ast.Is):
-        return value is other
-    if isinstance(op, ast.IsNot):
-        return value is not other
-    return None
-
-
 def _op(op: ast.operator) -> str:
     if isinstance(op, ast.Add):
         return "+"
@@ -2298,6 +2294,9 @@ def _all_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
     found.extend(a for a in (args.vararg, args.kwarg) if a is not None)
     return found
 
+
+# The tensors given to TF 1's losses by keyword (``labels=``, ``logits=``, ``predictions=``).
+_TF1_LOSS_INPUTS: Final = ("labels", "predictions", "logits", "onehot_labels", "multi_class_labels")
 
 # Calls that read only a tensor's layout (``K.int_shape(y)``, ``len(y)``).
 _LAYOUT_CALLS: Final = ops.names(range_="count") | {"len", "dtype"}

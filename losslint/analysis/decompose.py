@@ -327,7 +327,7 @@ def unused_terms(
         target = stmt.targets[0]
         if not isinstance(target, ast.Name) or target.id in read or target.id.startswith("_"):
             continue
-        if target.id not in assigned:
+        if target.id not in assigned or _loss_object(stmt.value, scope):
             continue
         terms = walker.terms(stmt.value, 0)
         if terms is None or len(terms) != 1 or not terms[0].is_loss:
@@ -335,6 +335,16 @@ def unused_terms(
         term = replace(terms[0], name=target.id, written=target.id)
         found.append((target.id, term, stmt))
     return found
+
+
+def _loss_object(value: ast.expr, scope: Scope) -> bool:
+    """``huber = keras.losses.Huber()``: a loss object made, not a term computed (it is
+    one only once called)."""
+    if not isinstance(value, ast.Call):
+        return False
+    full = names.qualify(value.func, scope.module.imports)
+    module, _, last = names.canonical(full).rpartition(".") if full else ("", "", "")
+    return module == "keras.losses" and names.keras_class_name(last)
 
 
 def _returned(node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.expr | None:

@@ -156,7 +156,8 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("any all reduce_any reduce_all", Op("boolean", "reduce")),
     ("norm", Op("norm", "reduce")),
     ("argmax argmin nanargmax nanargmin", Op("unknown", "argreduce")),
-    ("moments", Op("unknown", "unknown")),
+    # ``mean, variance = tf.nn.moments(x, axes)``: the pair, read apart when it is unpacked.
+    ("moments", Op("moments", "unknown")),
     # -- shapes and sizes ----------------------------------------------------------------------
     ("shape size int_shape", Op("count", "shape")),
     ("ndim rank", Op("count", "constant")),
@@ -254,9 +255,9 @@ TRANSFERS: Final = frozenset(
         "reciprocal_no_nan", "pow", "square", "abs", "clip", "maximum", "minimum", "multiply",
         "add", "subtract", "negative", "acos", "asin", "sigmoid", "softmax", "nonpositive",
         "softplus", "unit", "odd_unit", "relu", "normalize", "at_least_one", "nonnegative", "round",
-        "boolean", "where", "cond", "sanitize", "identity", "split", "diag", "sum", "count",
-        "counts", "mean", "extreme", "spread", "logsumexp", "norm", "one", "zero", "eye", "linear",
-        "gradient", "unknown",
+        "boolean", "where", "cond", "sanitize", "identity", "split", "moments", "diag", "sum",
+        "count", "counts", "mean", "extreme", "spread", "logsumexp", "norm", "one", "zero", "eye",
+        "linear", "gradient", "unknown",
     }
 )  # fmt: skip
 BATCH: Final = frozenset(
@@ -268,14 +269,33 @@ BATCH: Final = frozenset(
 
 
 _COMPAT: Final = ("tensorflow.compat.v1", "tensorflow.compat.v2")
+# TensorFlow's own modules of ops, which its public names re-export (``from
+# tensorflow.python.ops.math_ops import divide`` is ``tf.math.divide``).
+_TF_OPS: Final = "tensorflow.python.ops."
+_TF_OP_MODULES: Final = {
+    "math_ops": "tensorflow.math",
+    "gen_math_ops": "tensorflow.math",
+    "special_math_ops": "tensorflow.math",
+    "nn": "tensorflow.nn",
+    "nn_ops": "tensorflow.nn",
+    "nn_impl": "tensorflow.nn",
+    "gen_nn_ops": "tensorflow.nn",
+    "array_ops": "tensorflow",
+    "gen_array_ops": "tensorflow",
+    "clip_ops": "tensorflow",
+    "linalg_ops": "tensorflow.linalg",
+}
 
 
 def tensor_module(module: str) -> str:
     """``tensorflow.compat.v2.math`` is ``tensorflow.math`` for what an op does to a value
-    (tf_keras imports ``tensorflow.compat.v2 as tf``)."""
+    (tf_keras imports ``tensorflow.compat.v2 as tf``), and so is TensorFlow's own
+    ``tensorflow.python.ops.math_ops``."""
     for prefix in _COMPAT:
         if module == prefix or module.startswith(prefix + "."):
             return "tensorflow" + module[len(prefix) :]
+    if module.startswith(_TF_OPS):
+        return _TF_OP_MODULES.get(module[len(_TF_OPS) :], module)
     return module
 
 

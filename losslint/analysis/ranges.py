@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from losslint.analysis import ops, rewrites
+from losslint.analysis import flags, ops, rewrites
 from losslint.analysis.references import (
     called_by_project,
     in_tests,
@@ -217,6 +217,7 @@ class Hazard:
     """A place in loss code where a value can reach an operation's boundary."""
 
     kind: str  # "log" | "log-normalizer" | "sqrt" | "divide" | "exp" | "power" | "trig" | "guard"
+    # | "term" (LL503)
     path: str
     span: Span
     message: str
@@ -549,6 +550,10 @@ def refine(value: Range | None, op: str, bound: float) -> Range | None:
     return value
 
 
+# The ops that combine terms: called as a statement, their result is the term thrown away.
+_TERMS: Final = frozenset({"add", "subtract", "multiply"})
+
+
 def _text(node: ast.AST, limit: int = 48) -> str:
     return shortened(node, limit)
 
@@ -580,6 +585,9 @@ class _Frame:
     # Parameters that this call binds to a tensor-math function (``activation_function=
     # tf.nn.relu``) → the catalogue's op for it.
     callables: dict[str, str] = field(default_factory=dict)
+    # Parameters that this call binds to a literal flag (``backend="keras"``), or leaves at a
+    # literal default, and that the body never rebinds: an ``if`` on them is decided.
+    flags: dict[str, object] = field(default_factory=dict)
     # The hazards reported while computing a name's value, and those its operands carried:
     # what a later ``is_nan(name)`` test handles where the value's range is unknown (and so
     # carries no ``pending``).
@@ -945,9 +953,11 @@ class RangeAnalysis:
         outer: dict[str, Range | None] | None = None,
         callables: dict[str, str] | None = None,
         enclosing: Mapping[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] | None = None,
+        literal_flags: Mapping[str, object] | None = None,
     ) -> Range | None:
         """Interpret a function; ``arguments`` None means "as a loss, with its own defaults";
         ``callables``: parameters bound to a tensor-math function, by its catalogue op;
+        ``literal_flags``: parameters bound to a literal by the call (see :mod:`flags`);
         ``enclosing``: the local functions of the scope a nested function is defined in, which
         it can call (two helpers defined side by side in a model's ``__init__``)."""
         env = dict(self._settings(qualname.rpartition(".")[0]))
@@ -962,6 +972,7 @@ class RangeAnalysis:
             self._gradient,  # what is reported depends on it (a sqrt at 0 only where trained)
             tuple(env.get(n) for n in sorted(env)),
             tuple(sorted((callables or {}).items())),
+            tuple(sorted((literal_flags or {}).items())),
         )
         if key in self._memo:
             result, produced = self._memo[key]
@@ -982,6 +993,7 @@ class RangeAnalysis:
             dict(enclosing or {}),
             class_name,
             callables=dict(callables or {}),
+            flags=dict(literal_flags or {}),
         )
         arguments_of = node.args
         frame.settings = {
@@ -1041,7 +1053,9 @@ class RangeAnalysis:
             return
         given = env.get(tensors[1])
         if given is not None and given.source:
-            env[tensors[1]] = replace(given, compiled=output)
+            # A softmax or sigmoid output is within [0, 1]: exp of it cannot overflow, though
+            # it still reaches 0 (and 1), where a log or a division of it fails.
+            env[tensors[1]] = replace(given, lo=0.0, hi=1.0, compiled=output)
 
     def _compiled_output(self, qualname: str) -> tuple[str, str] | None:
         """``(activation, where)`` when every compile that trains with function ``qualname`` as
@@ -1396,6 +1410,8 @@ class RangeAnalysis:
         before, refined_before = dict(frame.env), dict(frame.refined)
         outcomes = []
         known = _callable_test(node.test, frame)
+        if known is None:
+            known = flags.decided(node.test, frame.flags)
         if _replaces_tested(node.test, node.body):
             # ``if is_nan(mcc): mcc = 0``: as ``where(is_nan(mcc), 0, mcc)``.
             self._finite_test(node.test, frame)
@@ -1691,9 +1707,16 @@ class RangeAnalysis:
             if isinstance(source, ast.Lambda):
                 frame.local_functions[target.id] = source
         elif isinstance(target, (ast.Tuple, ast.List)):
-            # The pieces of a split tensor keep its range; anything else unpacked is unknown.
-            piece = value if self._splits(source, frame) else None
-            for element in target.elts:
+            # The pieces of a split tensor keep its range; ``mean, variance = moments(x)`` is
+            # the range of x and a spread; anything else unpacked is unknown.
+            kind = self._cut(source, frame)
+            pieces: list[Range | None] = [value if kind == "split" else None] * len(target.elts)
+            if kind == "moments" and len(pieces) == 2 and self._record is None:
+                # In a loss (not a training loop, where moments are mostly of the data: a
+                # DRAGAN's noise scale, normalised returns, which no gradient flows through).
+                variance = Range(0.0, INF, reason="a variance, 0 when the values are all equal")
+                pieces = [value, variance]
+            for element, piece in zip(target.elts, pieces, strict=True):
                 self._assign(element, piece, None, frame)
         elif isinstance(target, ast.Starred):
             self._assign(target.value, None, None, frame)
@@ -1706,20 +1729,41 @@ class RangeAnalysis:
             frame.env[f"self.{attribute}"] = None if plain else value
             frame.configured.discard(f"self.{attribute}")
 
-    def _splits(self, source: ast.expr | None, frame: _Frame) -> bool:
-        """Whether ``source`` cuts a tensor into pieces (``tf.split``, ``unstack``)."""
+    def _cut(self, source: ast.expr | None, frame: _Frame) -> str | None:
+        """Whether ``source`` cuts a tensor into pieces: "split" (``tf.split``, ``unstack``),
+        "moments" (``tf.nn.moments``'s mean and variance); else None."""
         if not isinstance(source, ast.Call):
-            return False
+            return None
         name = self._call_name(source.func, frame)
         entry = ops.function(name) if name is not None else self._method(source.func, frame)
-        return entry is not None and entry.range == "split"
+        return entry.range if entry is not None and entry.range in ("split", "moments") else None
 
     def _discarded(self, node: ast.expr, frame: _Frame) -> None:
-        """LL308: a guard called as a statement, its result thrown away."""
+        """LL308: a guard called as a statement, its result thrown away; LL503: a sum or
+        product of tensors so (``tf.add(loss, penalty)``, read as if it added in place)."""
         if not isinstance(node, ast.Call):
             return
         name = self._call_name(node.func, frame)
         entry = ops.function(name) if name is not None else self._method(node.func, frame)
+        if (
+            name is not None
+            and entry is not None
+            and entry.range in _TERMS
+            and len(node.args) >= 2
+            # ``out=`` writes the result in place; a TF 1 graph names an op to fetch it later.
+            and not any(k.arg in ("out", "name") for k in node.keywords)
+        ):
+            shown = _text(node.func, 32)
+            self._hazard(
+                "term",
+                node,
+                frame,
+                f"the result of {shown}(...) is thrown away: a tensor op returns a new tensor "
+                "and changes none in place, so this term never reaches the loss; assign it "
+                f"(loss = {shown}(loss, ...))",
+                nan=False,
+            )
+            return
         if (entry is None or not entry.guard) and not self._guard_wrapper(node, frame):
             return
         if any(
@@ -3080,13 +3124,15 @@ class RangeAnalysis:
                 return Range(0.0, 1.0, reason="exp underflows to 0", sum_floor=1.0)
             overflow = self._span(node, frame) if first.hi == INF else None
             lo = 0.0 if first.lo < -80 else _fexp(first.lo)
+            # exp of a value bounded above is bounded (float32 holds exp up to 88.7).
+            hi = _fexp(first.hi) if first.hi <= 88.0 else INF
             return Range(
                 lo,
-                INF,
+                hi,
                 reason="exp underflows to 0",
                 overflow=overflow,
                 numpy_overflow=self._is_numpy(node.func, frame),
-                underflow=True,
+                underflow=lo == 0.0,  # exp(x) for x >= -80 is a float32 above 0
             )
         if op == "divide":
             denominator_node = args[1] if len(args) > 1 else None
@@ -3292,6 +3338,8 @@ class RangeAnalysis:
             if first_node is None:
                 first = self._keyword(node, frame, "value", "tensor", "ary", "x", "input")[1]
             return first
+        if op == "moments":  # the mean's range; _assign gives the variance its own
+            return first if first_node is not None else None
         if op == "count":
             # Only a size made smaller can be 0: say when (``n * (n - 1)``, ``(w - 1) * c``).
             return Range(1.0, INF, reason="a size is 1 for an axis of one element, such as a "
@@ -3332,7 +3380,9 @@ class RangeAnalysis:
                 "for log(sum(exp(x)))",
                 nan=False,
             )
-            return _reported(Range(-INF, INF), node, "exp", frame)
+            # Still at least the log of its floor: log(exp(x) + 1) is 0 or more, however large.
+            floor = math.log(value.lo) if value.lo > 0 else -INF
+            return _reported(Range(floor, INF), node, "exp", frame)
         if value.normalizer is not None and threshold == 0.0:
             fix = (
                 "ops.log_softmax(x)"
@@ -3701,8 +3751,21 @@ class RangeAnalysis:
                 applied = names.qualify(default, module.imports)
                 op = _op_of(applied) if applied is not None else None
                 callables[param] = op if op is not None and op not in _NOT_APPLIED else "unknown"
+        literals: dict[str, object] = {}
+        if not isinstance(function, ast.Lambda):
+            left = flags.literal_defaults(function)
+            literals = {p: v for p, v in left.items() if p not in given}
+            literals.update(flags.literal_arguments(node, params, function))
         return self.function(
-            module, qualname, function, bound, frame.class_name, None, callables, enclosing
+            module,
+            qualname,
+            function,
+            bound,
+            frame.class_name,
+            None,
+            callables,
+            enclosing,
+            literals,
         )
 
     def _resolve_qualified(

@@ -23,6 +23,11 @@ from losslint.index.project import ProjectIndex
 
 _TO_NUMPY: Final = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray"})
 _NUMPY: Final = frozenset({"numpy", "numpy.linalg", "math", "scipy.special", "sklearn.metrics"})
+# NumPy's constructors of an array to fill in (see _fills_array).
+_NUMPY_ARRAYS: Final = frozenset(
+    f"numpy.{name}"
+    for name in ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like")
+)
 
 
 def pure_numpy(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str]) -> bool:
@@ -117,6 +122,9 @@ def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
         ):
             found.add(definition.qualname)
             continue
+        if _fills_array(node, module.imports):
+            found.add(definition.qualname)
+            continue
         params = {a.arg for a in (*node.args.posonlyargs, *node.args.args)}
         for stmt in node.body:
             if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)):
@@ -133,6 +141,30 @@ def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
     if pure:
         _add_callers(project, modules, found)
     return frozenset(found)
+
+
+def _fills_array(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str]) -> bool:
+    """Whether the function makes a NumPy array and writes into its elements (``dist =
+    np.zeros((n, k))``, then ``dist[i, :] = ...`` in a loop over the samples): an evaluation
+    on arrays (deephar's ``pck_torso(y_true, y_pred)``), as no tensor takes item assignment."""
+    arrays: set[str] = set()
+    for stmt in ast.walk(node):
+        if (
+            isinstance(stmt, ast.Assign)
+            and isinstance(stmt.value, ast.Call)
+            and names.qualify(stmt.value.func, imports) in _NUMPY_ARRAYS
+        ):
+            arrays.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+    if not arrays:
+        return False
+    return any(
+        isinstance(target, ast.Subscript)
+        and isinstance(target.value, ast.Name)
+        and target.value.id in arrays
+        for stmt in ast.walk(node)
+        if isinstance(stmt, (ast.Assign, ast.AugAssign))
+        for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+    )
 
 
 def _add_callers(project: ProjectIndex, modules: dict[str, ModuleIndex], found: set[str]) -> None:

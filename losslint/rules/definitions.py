@@ -886,8 +886,11 @@ def _method(module: ModuleIndex, use: ApiUse) -> Finding | None:
 
 
 def check_stateful_loss(context: RuleContext) -> Iterator[Finding]:
+    eager = _run_eagerly(context) if any(rc.site.eager for rc in context.compiles) else None
     for effect in context.batch_axis.effects():
         if effect.kind == "counter":
+            if eager is not None and eager(effect.function):
+                continue  # run eagerly, Python code runs on every step: the count moves
             yield Finding(
                 effect.path,
                 effect.span,

@@ -251,6 +251,9 @@ def _written_metrics(entries: list[Value]) -> list[str]:
 
 
 def check_unused_loss_term(context: RuleContext) -> Iterator[Finding]:
+    for hazard in context.hazards:  # ``tf.add(loss, penalty)`` as a statement
+        if hazard.kind == "term":
+            yield Finding(hazard.path, hazard.span, hazard.message)
     project = context.project
     for definition in project.definitions():
         if "loss" not in definition.roles or definition.kind == "metric_class":
@@ -294,5 +297,6 @@ RULES: Final = (
         Severity.WARNING,
         "a loss body computes a loss term that never reaches the value it returns",
         check_unused_loss_term,
+        ranges=True,
     ),
 )

@@ -164,6 +164,11 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
                     'create the loss object with reduction="none", which returns one value '
                     "per sample"
                 )
+            elif origin.tf1:
+                advice = (
+                    "pass reduction=tf.compat.v1.losses.Reduction.NONE, which keeps one value "
+                    "per element"
+                )
             elif "flattened" in origin.how:
                 advice = "reduce each sample separately (axis=[1, 2, ...]) instead of a flat tensor"
             elif origin.per_sample:
@@ -180,7 +185,7 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
             if len(origins) > 1:  # the same advice for each term, or each its own
                 advice += (
                     f" in each of its {len(origins)} batch-reducing terms"
-                    if all(not o.via and not o.loss_object for o in origins)
+                    if all(not o.via and not o.loss_object and not o.tf1 for o in origins)
                     else f" (one of its {len(origins)} batch-reducing terms)"
                 )
             if entry is not None and entry[1].via in found and origin in terms:

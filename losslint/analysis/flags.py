@@ -1,0 +1,91 @@
+"""Parameters that hold a literal flag (``reduce="mean"``, ``backend="keras"``).
+
+A helper often picks its code by a flag: ``if backend is None:`` runs NumPy, the other branch
+Keras ops. Where the call passes a literal for the flag, or leaves a literal default, and the
+body never rebinds it, an ``if`` on it is decided: only the branch that runs is loss code.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping, Sequence
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _rebound(node: FunctionNode) -> set[str]:
+    return {
+        n.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)
+    }
+
+
+def _literal(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and not isinstance(node.value, (bytes, complex))
+
+
+def literal_defaults(node: FunctionNode) -> dict[str, object]:
+    """Parameters with a literal default (a string, number, bool or None) that the body never
+    rebinds: their value is the default whenever a call leaves them out."""
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    defaulted = positional[len(positional) - len(args.defaults) :]
+    pairs: list[tuple[ast.arg, ast.expr | None]] = list(zip(defaulted, args.defaults, strict=True))
+    pairs += list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
+    pairs = [(a, d) for a, d in pairs if _literal(d)]
+    if not pairs:
+        return {}
+    rebound = _rebound(node)
+    return {
+        arg.arg: default.value
+        for arg, default in pairs
+        if isinstance(default, ast.Constant) and arg.arg not in rebound
+    }
+
+
+def literal_arguments(
+    call: ast.Call, params: Sequence[str], node: FunctionNode
+) -> dict[str, object]:
+    """The literals ``call`` passes to parameters ``params`` (positional, in order, then by
+    keyword) that the body of ``node`` never rebinds."""
+    given: dict[str, ast.expr] = dict(zip(params, call.args, strict=False))
+    if any(isinstance(a, ast.Starred) for a in call.args):
+        return {}
+    given.update((k.arg, k.value) for k in call.keywords if k.arg is not None and k.arg in params)
+    literals = {p: e for p, e in given.items() if _literal(e)}
+    if not literals:
+        return {}
+    rebound = _rebound(node)
+    return {
+        p: e.value for p, e in literals.items() if isinstance(e, ast.Constant) and p not in rebound
+    }
+
+
+def decided(test: ast.expr, values: Mapping[str, object]) -> bool | None:
+    """The value of an ``if`` test on flags of known value (``reduce == 'mean'``, ``backend is
+    None``, ``not flag``), or None when it is not known."""
+    if isinstance(test, ast.Constant):  # ``if False:`` around code kept for later
+        return bool(test.value)
+    if isinstance(test, ast.Name) and test.id in values:
+        return bool(values[test.id])
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = decided(test.operand, values)
+        return None if inner is None else not inner
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    left, right = test.left, test.comparators[0]
+    if isinstance(right, ast.Name):
+        left, right = right, left
+    if not (isinstance(left, ast.Name) and left.id in values and isinstance(right, ast.Constant)):
+        return None
+    value, other, op = values[left.id], right.value, test.ops[0]
+    if isinstance(op, ast.Eq):
+        return bool(value == other)
+    if isinstance(op, ast.NotEq):
+        return bool(value != other)
+    if isinstance(op, ast.Is):
+        return value is other
+    if isinstance(op, ast.IsNot):
+        return value is not other
+    return None
