@@ -173,3 +173,32 @@ def test_a_named_file_is_checked_with_the_facts_of_its_project(tmp_path: Path) -
         ("train.py", "LL107"),
         ("other.py", "LL107"),
     }
+
+
+STANDALONE = "from keras.models import Sequential\nfrom keras.layers import Dense"
+TF_KERAS = STANDALONE.replace("from keras", "from tensorflow.keras")
+MULTI_LABEL = """\
+{imports}
+
+model = Sequential([Dense(17, activation="sigmoid", input_shape=(8,))])
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+"""
+
+
+@pytest.mark.parametrize(
+    ("requirement", "imports", "reported"),
+    [
+        # Standalone Keras 2 maps "accuracy" to binary accuracy for a binary crossentropy loss.
+        ("keras==2.2.4", STANDALONE, False),
+        # tf.keras and Keras 3 go by the output's shape: categorical accuracy on 17 sigmoids.
+        ("tensorflow==2.12", TF_KERAS, True),
+        ("keras>=3", STANDALONE, True),
+    ],
+)
+def test_accuracy_on_multi_label_sigmoids_follows_the_keras_that_runs_it(
+    tmp_path: Path, requirement: str, imports: str, reported: bool
+) -> None:
+    (tmp_path / "requirements.txt").write_text(requirement + "\n")
+    (tmp_path / "train.py").write_text(MULTI_LABEL.format(imports=imports))
+    found = _codes(_json(tmp_path, ".", "--no-cache"))
+    assert (("train.py", "LL110") in found) is reported

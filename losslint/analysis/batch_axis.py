@@ -1591,7 +1591,8 @@ class BatchAxis:
         module, _, last = name.rpartition(".")
         module = ops.tensor_module(module)
         args, kwargs = self._arguments(node, frame)
-        if module in ("numpy", "math") and any(_traced(a) for a in (*args, *kwargs.values())):
+        numpy_land = module in ("numpy", "math") or module.startswith("sklearn.")
+        if numpy_land and any(_traced(a) for a in (*args, *kwargs.values())):
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)", name)
         elif (
             module in ("tensorflow", "tensorflow.compat.v1")

@@ -193,6 +193,18 @@ def _fdiv(x: float, y: float) -> float:
     return x / y
 
 
+def _euclidean(call: ast.Call) -> bool:
+    """Whether a norm call takes the square root of a sum of squares: no ``ord`` (or ``ord``
+    written as 2, ``"euclidean"``, ``"fro"``). An L1 or max norm (``tf.norm(x, ord=1)``) has
+    a gradient at the zero vector (0, a subgradient); an ``ord`` held in a name is unknown."""
+    given = next((k.value for k in call.keywords if k.arg == "ord"), None)
+    if given is None and len(call.args) > 1 and not isinstance(call.args[1], ast.Starred):
+        given = call.args[1]
+    if given is None:
+        return True
+    return isinstance(given, ast.Constant) and given.value in (2, None, "euclidean", "fro", "f")
+
+
 def _fexp(x: float) -> float:
     try:
         return math.exp(x)
@@ -3105,6 +3117,7 @@ class RangeAnalysis:
                 and first is not None
                 and first_node is not None
                 and first.may_be_zero()
+                and _euclidean(node)
                 and not self._integer_only(node, frame)
                 and not self._of_keras_labels(first_node, frame)  # ``norm(y_true)``
             ):

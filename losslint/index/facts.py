@@ -8,6 +8,7 @@ came from, so a rule can point at the exact argument, key or element it judges.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -123,6 +124,21 @@ def iter_leaves(value: Value) -> Iterator[Value]:
         yield value
 
 
+def respanned(value: Value, span: Span) -> Value:
+    """``value`` with every span in it, its items' too, moved to ``span``: a value written in
+    one module and read in another (an imported loss dict) is shown where it is read."""
+    if isinstance(value, Seq):
+        return Seq(value.kind, tuple(respanned(v, span) for v in value.items), span)
+    if isinstance(value, Mapping):
+        keys = tuple(respanned(k, span) for k in value.keys)
+        return Mapping(keys, tuple(respanned(v, span) for v in value.values), span)
+    if isinstance(value, Call):
+        args = tuple(respanned(a, span) for a in value.args)
+        kwargs = tuple((k, respanned(v, span)) for k, v in value.kwargs)
+        return Call(value.func, args, kwargs, span, span, value.binding)
+    return dataclasses.replace(value, span=span)
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     """A factory parameter that a model property depends on (``Dense(num_classes)``)."""
@@ -200,6 +216,19 @@ class CompileSite:
     positional: tuple[str, ...] = ()
     # ``run_eagerly=True``: fit() runs the loss eagerly, where a tensor has a value (``.numpy()``).
     eager: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Handed:
+    """A value handed to a project callable under a loss or metric keyword:
+    ``FaceNetwork(lr=1e-4, loss="sparse_categorical_crossentropy", metrics=["accuracy"])``,
+    where the class keeps it (``self.loss = loss``) and compiles it in a method. The project
+    index reads it for a compile site whose value is that parameter."""
+
+    callee: str  # the callable as its module names it (``face_network.FaceNetwork``)
+    keyword: str
+    value: Value
+    call: Span  # the call that hands it
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +381,11 @@ class ModuleIndex:
     # Module-level names that a function declares ``global`` (it may rebind them when it runs):
     # their top-level value is not a constant the loss code reads (:mod:`losslint.analysis.ranges`).
     rebound: frozenset[str] = frozenset()
+    # Loss and metric values handed to project callables by keyword (see :class:`Handed`).
+    handed: tuple[Handed, ...] = ()
+    # Module-level loss, metric and weight values another module may import and compile
+    # (``loss = {"pitch": ..., "step": mse_with_positive_pressure}``), by name.
+    exports: dict[str, Value] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

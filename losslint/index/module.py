@@ -29,6 +29,7 @@ from losslint.index.facts import (
     Const,
     ConstantLabels,
     FunctionDef,
+    Handed,
     Mapping,
     ModelFact,
     ModelRef,
@@ -206,6 +207,7 @@ class _Scope:
     adds: dict[str, list[_Add]] = field(default_factory=dict)
     compiles: list[ast.Call] = field(default_factory=list)
     trainings: list[ast.Call] = field(default_factory=list)  # ``x.fit(...)``, ``train_on_batch``
+    handed: list[ast.Call] = field(default_factory=list)  # ``Net(loss="mse")``: see ``Handed``
     # (kind, trained expression, what a gradient is taken with respect to)
     objectives: list[tuple[str, ast.expr, ast.expr | None]] = field(default_factory=list)
     watched: set[str] = field(default_factory=set)  # names given to ``tape.watch``
@@ -494,6 +496,8 @@ class _ScopeBuilder:
             objective = _objective(name, child)
             if objective is not None:
                 self.scope.objectives.append(objective)
+            if any(k.arg and _HANDED_KEYWORD.search(k.arg) for k in child.keywords):
+                self.scope.handed.append(child)
 
 
 # ``self.X`` (``myself.X`` too: a superset is enough). A ``\b`` first would make it 8x slower.
@@ -510,7 +514,16 @@ def _runs_sessions(source: str, lines: Sequence[str]) -> bool:
 _CALL_WORD: Final = re.compile(
     r"compile|minimize|grad|get_updates|add_loss|backward|\.fit\(|train_on_batch|\.watch\(|\.assign"
     r"|optimize_loss|create_train_op"
+    # A loss or metric keyword of a call (``Net(lr, loss="mse")``, ``loss=dice,`` on its own
+    # line): assignments are written with spaces around ``=`` and start no argument list.
+    r"|[(,][ \t]*\w*(?:loss|metric)\w*[ \t]*=(?!=)|(?m:^)[ \t]+\w*(?:loss|metric)\w*=(?!=)"
 )  # "gradient" and "apply_gradients" too
+_HANDED_KEYWORD: Final = re.compile(r"loss|metric", re.IGNORECASE)
+# Libraries whose objects a project imports but never builds a Keras model in (``compile`` of
+# theirs: ``torch.compile``, a regex module's).
+_FRAMEWORKS: Final = frozenset(
+    {"tensorflow", "keras", "tf_keras", "torch", "jax", "numpy", "regex", "theano", "numba"}
+)
 _UPDATES: Final = frozenset({"assign", "assign_add", "assign_sub"})
 _TRAINING_CALLS: Final = frozenset({"fit", "train_on_batch"})
 # NumPy and TensorFlow calls whose value is all 0 or all 1: targets built from them are binary.
@@ -732,6 +745,7 @@ class ModuleIndexer:
         self._models: dict[Span, ModelFact] = {}
         self._class_names: set[str] = set()
         self._bound_anywhere: set[str] | None = None  # after the pass: every name bound
+        self._from_imported: set[str] | None = None  # names bound by ``from m import name``
         self._attributes: dict[str, dict[str, list[_Binding]]] | None = None  # class → self.x
         self._made: list[_Scope] = []  # every scope, class bodies too: see release()
         self._calls: dict[str, list[tuple[ast.Call, _Scope]]] | None = None  # _calls_named
@@ -797,6 +811,18 @@ class ModuleIndexer:
             ref = self._subclassed_model(cls)
             if ref is not None:
                 factories[cls.qualname] = ref
+        # A model built at the top of the module, which another module may import and compile
+        # (``from model import model``): read as a factory of no arguments.
+        for name, bound in module_scope.bindings.items():
+            value = bound[0].value if len(bound) == 1 else None
+            if (
+                isinstance(value, ast.Call)
+                and not bound[0].conditional
+                and ("model" in name.lower() or _may_build_model(value))
+            ):
+                ref = self.model_ref(ast.Name(id=name, ctx=ast.Load()), module_scope, math.inf)
+                if ref is not None:
+                    factories[f"{self.module}.{name}"] = ref
         compiles = [site for scope in self.scopes for site in self._compile_sites(scope)]
         objectives = [
             objective
@@ -851,7 +877,25 @@ class ModuleIndexer:
             trainings=tuple(t for scope in self.scopes for t in self._trainings(scope)),
             unparsed=tuple(cell_errors(self.source)) if UNPARSED_WORD in self.source else (),
             rebound=rebound,
+            handed=tuple(h for scope in self.scopes for h in self._handed(scope)),
+            exports=self._exports(module_scope, rebound),
         )
+
+    def _handed(self, scope: _Scope) -> Iterator[Handed]:
+        """The loss and metric keywords of the calls of ``scope`` that name a callable outside
+        Keras (a project class or function, maybe of another module), with what they hold."""
+        for call in scope.handed:
+            callee = self.value(call.func, scope, call.lineno)
+            if not isinstance(callee, Ref) or names.is_keras(callee.target):
+                continue
+            if callee.target.startswith("builtins."):
+                continue
+            for keyword in call.keywords:
+                if keyword.arg is None or not _HANDED_KEYWORD.search(keyword.arg):
+                    continue
+                value = self.value(keyword.value, scope, call.lineno)
+                if not isinstance(value, Unknown):
+                    yield Handed(callee.target, keyword.arg, value, self.span(call))
 
     def _trainings(self, scope: _Scope) -> Iterator[tuple[str, str, str]]:
         """``(scope, receiver, targets)`` for each ``x.fit(inputs, targets)`` or
@@ -1403,6 +1447,26 @@ class ModuleIndexer:
                 found[name] = number
         return found
 
+    def _exports(self, scope: _Scope, rebound: frozenset[str]) -> dict[str, Value]:
+        """Module-level names of losses, metrics and their weights (by the name: ``loss``,
+        ``LOSSES``, ``loss_weights``, ``metrics``) bound exactly once, unconditionally, with
+        what they hold, for a compile in another module that imports them (``from model
+        import model, loss``)."""
+        found: dict[str, Value] = {}
+        for name, bindings in scope.bindings.items():
+            if (
+                not _HANDED_KEYWORD.search(name)
+                or name in rebound
+                or len(bindings) != 1
+                or bindings[0].conditional
+                or bindings[0].value is None
+            ):
+                continue
+            value = self.value(bindings[0].value, scope, math.inf)
+            if isinstance(value, (Const, Seq, Mapping, Ref, Call)):
+                found[name] = value
+        return found
+
     def _note_redefinitions(self, body: list[ast.stmt]) -> None:
         """Name apart each function or class of a module or function body that the body
         defines again below it: ``loss#1`` for the first of two ``def loss``. Each is a
@@ -1775,6 +1839,26 @@ class ModuleIndexer:
             return bindings[0]
         return found[0]
 
+    def _built_binding(self, cls: str, attribute: str) -> _Binding | None:
+        """The one unconditional ``self.model = Model(...)`` of the class when its other
+        assignments only reset it (``self.model = None``) or load it (``load_model(path)``:
+        the model the class built and saved, compiled again with the same loss)."""
+        self._self_binding(cls, attribute)  # builds the table of the class's assignments
+        assert self._attributes is not None
+        built = [
+            b
+            for b in self._attributes.get(cls, {}).get(attribute, [])
+            if b.value is not None
+            and not names.is_none(b.value)
+            and not (
+                isinstance(b.value, ast.Call)
+                and (names.qualify(b.value.func, self.imports) or "").endswith(".load_model")
+            )
+        ]
+        if len(built) != 1 or built[0].conditional:
+            return None
+        return built[0]
+
     def _units(self, expr: ast.expr | None, scope: _Scope, line: float) -> int | Param | None:
         if expr is None:
             return None
@@ -1963,6 +2047,7 @@ class ModuleIndexer:
                 (
                     _last_before(scope.attributes.get(expr.attr, []), line)
                     or self._self_binding(cls, expr.attr)
+                    or self._built_binding(cls, expr.attr)
                 )
                 if cls is not None
                 else None
@@ -2244,12 +2329,19 @@ class ModuleIndexer:
         for call in scope.compiles:
             assert isinstance(call.func, ast.Attribute)
             receiver = call.func.value
-            if names.qualify(receiver, self.imports) is not None:
-                continue  # re.compile, tf.compile...: a module, not a model
             keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
             if not keywords.keys() <= _KERAS_COMPILE_KEYWORDS:
                 continue  # another library's compile
-            model = self.model_ref(receiver, scope, call.lineno, passed=True)
+            imported = names.qualify(receiver, self.imports)
+            if imported is not None:
+                if not (_COMPILE_KEYWORDS & keywords.keys()) or not self._imported_object(
+                    receiver, imported
+                ):
+                    continue  # re.compile, tf.compile...: a module, not a model
+                # ``from model import model``: the model another module builds at its top.
+                model: ModelRef | None = ModelRef(factory=imported)
+            else:
+                model = self.model_ref(receiver, scope, call.lineno, passed=True)
             if not (_COMPILE_KEYWORDS & keywords.keys()) and not _plausible_model(model):
                 continue  # code.InteractiveConsole().compile(source, filename, mode)
             loss = keywords.get("loss")
@@ -2290,6 +2382,25 @@ class ModuleIndexer:
                 positional=tuple(positional),
                 eager=names.is_true(keywords.get("run_eagerly")),
             )
+
+    def _imported_object(self, receiver: ast.expr, target: str) -> bool:
+        """Whether ``receiver`` is a name imported from a module (``from model import model``),
+        not a module itself, and not from the standard library or a framework."""
+        if not isinstance(receiver, ast.Name):
+            return False
+        if self._from_imported is None:
+            self._from_imported = {
+                alias.asname or alias.name
+                for node in self.tree.body
+                if isinstance(node, ast.ImportFrom)
+                for alias in node.names
+            }
+        root = target.partition(".")[0]
+        return (
+            receiver.id in self._from_imported
+            and root not in sys.stdlib_module_names
+            and root not in _FRAMEWORKS
+        )
 
     def _idle(self, receiver: ast.expr, scope: _Scope) -> bool:
         """Whether the model compiled here never computes this loss: the name it is compiled

@@ -18,6 +18,7 @@ from losslint.index.facts import (
     CompileSite,
     Const,
     FunctionDef,
+    Handed,
     LossDef,
     ModelFact,
     ModelRef,
@@ -29,6 +30,7 @@ from losslint.index.facts import (
     Unknown,
     Value,
     iter_leaves,
+    respanned,
 )
 from losslint.index.folding import unparse
 from losslint.index.module import layer_graph_tensor, pretrained_model
@@ -40,6 +42,25 @@ LOSS_BASES: Final = frozenset({"keras.losses.Loss", "keras.losses.LossFunctionWr
 METRIC_BASES: Final = frozenset(
     {"keras.metrics.Metric", "keras.metrics.Mean", "keras.metrics.MeanMetricWrapper"}
 )
+
+
+# The compile arguments a class or function may take from its callers (see _handed_compiles).
+_HANDED_FIELDS: Final = ("loss", "loss_weights", "metrics", "weighted_metrics")
+
+
+def _with_values(
+    site: CompileSite, values: dict[str, Value], span: Span | None = None
+) -> CompileSite:
+    """``site`` with the compile arguments in ``values`` (by field name) replaced, and moved to
+    ``span`` if given."""
+    return dataclasses.replace(
+        site,
+        span=span or site.span,
+        loss=values.get("loss", site.loss),
+        loss_weights=values.get("loss_weights", site.loss_weights),
+        metrics=values.get("metrics", site.metrics),
+        weighted_metrics=values.get("weighted_metrics", site.weighted_metrics),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +113,7 @@ class ProjectIndex:
         # ``self.x`` fitted or trained on a batch in a method: the classes doing so, by receiver.
         self._self_trained: dict[str, set[str]] | None = None
         self._compiles: tuple[ResolvedCompile, ...] | None = None  # see compiles
+        self._handed: dict[str, list[tuple[ModuleIndex, Handed]]] | None = None  # see handed_to
         for module in self.modules:
             if module.stars:
                 self._inherit_imports(module, set())
@@ -336,7 +358,11 @@ class ProjectIndex:
             return None
         qualname = self._lookup(ref.factory)
         if qualname is None:
-            return None
+            # A model another module builds at its top (``from model import model``).
+            home_name, _, name = ref.factory.rpartition(".")
+            found = self._module(home_name) if home_name and not ref.args else None
+            inner = found.factories.get(f"{found.module}.{name}") if found else None
+            return self.resolve_model(inner, depth + 1) if inner else None
         # A factory function, or a Keras model subclass whose constructor makes the model.
         home = self.functions.get(qualname) or self.classes.get(qualname)
         if home is None:
@@ -372,7 +398,64 @@ class ProjectIndex:
                     )
                 if site.idle and self._trained_in_family(site):
                     site = dataclasses.replace(site, idle=False)
-                yield ResolvedCompile(module.path, site, self.resolve_model(site.model))
+                site = self._with_imported_values(site)
+                model = self.resolve_model(site.model)
+                yield ResolvedCompile(module.path, site, model)
+                yield from self._handed_compiles(site, model)
+
+    def _with_imported_values(self, site: CompileSite) -> CompileSite:
+        """The site with each compile argument that names another module's loss, metric or
+        weight value (``from model import loss``; ``compile(loss=loss)``) replaced by that
+        value, shown at the argument (:attr:`ModuleIndex.exports`)."""
+        found: dict[str, Value] = {}
+        for field_name in _HANDED_FIELDS:
+            value = getattr(site, field_name)
+            if not isinstance(value, Ref) or value.instance is not None:
+                continue
+            if value.target in self.functions or value.target in self.classes:
+                continue
+            home, _, name = value.target.rpartition(".")
+            module = self._module(home) if home else None
+            exported = module.exports.get(name) if module is not None else None
+            if exported is not None:
+                found[field_name] = respanned(exported, value.span)
+        return _with_values(site, found) if found else site
+
+    def _handed_compiles(
+        self, site: CompileSite, model: ModelFact | None
+    ) -> Iterator[ResolvedCompile]:
+        """The compile site once more for each call that hands in what it compiles:
+        ``self.model.compile(loss=self.loss, metrics=self.metrics)`` in a method of a class
+        constructed as ``FaceNetwork(loss="sparse_categorical_crossentropy", metrics=[...])``,
+        maybe in another module. Each is placed at that call, in its module: the values given
+        there are what the rules read and report, the model is the compile's. Only arguments
+        given by keyword are known (a positional one could be any parameter)."""
+        calls: dict[tuple[str, Span], dict[str, Value]] = {}
+        for field_name in _HANDED_FIELDS:
+            value = getattr(site, field_name)
+            if not (isinstance(value, Unknown) and value.param and value.owner):
+                continue
+            if not self._called_by_name(value.owner):
+                continue
+            constructor = self._constructor(value.owner)
+            callee = value.owner.rpartition(".")[0] if constructor else value.owner
+            for module, handed in self.handed_to(callee):
+                if handed.keyword == value.param.name:
+                    calls.setdefault((module.path, handed.call), {})[field_name] = handed.value
+        for (path, span), values in calls.items():
+            yield ResolvedCompile(path, _with_values(site, values, span), model)
+
+    def handed_to(self, callee: str) -> list[tuple[ModuleIndex, Handed]]:
+        """The loss and metric values handed by keyword to project callable ``callee``, with
+        the module of each call (the index is built on the first question)."""
+        if self._handed is None:
+            self._handed = {}
+            for module in self.modules:
+                for handed in module.handed:
+                    target = self._lookup(handed.callee)
+                    if target is not None:
+                        self._handed.setdefault(target, []).append((module, handed))
+        return self._handed.get(callee, [])
 
     def _trained_in_family(self, site: CompileSite) -> bool:
         """Whether ``self.model``, compiled in a method and left idle by its own class, is fitted
@@ -484,7 +567,7 @@ class ProjectIndex:
     def _find_definitions(self) -> list[LossDef]:
         roles: dict[str, set[str]] = {}
         for module in self.modules:
-            for site in module.compiles:
+            for site in map(self._with_imported_values, module.compiles):
                 for role, value in (
                     ("loss", site.loss),
                     ("metric", site.metrics),

@@ -313,7 +313,7 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
             f"swap the parameters to ({names[1]}, {names[0]})",
             None if definite else Severity.WARNING,
         )
-    yield from _swapped_calls(project)
+    yield from _swapped_calls(project, keras_called)
     yield from _constant_labels_swapped(project)
 
 
@@ -377,10 +377,13 @@ def _sliced(expr: ast.expr, name: str) -> bool:
     return isinstance(expr, ast.Name) and expr.id == name
 
 
-def _swapped_calls(project: ProjectIndex) -> Iterator[Finding]:
+def _swapped_calls(project: ProjectIndex, keras_called: set[str]) -> Iterator[Finding]:
     """A Keras loss called inside loss code with the prediction first, ``binary_crossentropy(
     y_pred, y_true)``: Keras losses take (y_true, y_pred) (Keras 1's backend took (output,
-    target), and Keras 2 reversed it), so the term is another, wrong objective."""
+    target), and Keras 2 reversed it), so the term is another, wrong objective. Not where the
+    function's own parameters are named (prediction, truth) in that order and Keras calls it
+    as ``fn(y_true, y_pred)`` (``def perplexity(logits, labels)`` compiled as a metric): the
+    two swaps cancel, and the signature's own finding, if any, says what to change."""
     seen: set[tuple[str, int, int]] = set()
     for definition in project.definitions():
         module = project.module_named(definition.module)
@@ -404,6 +407,12 @@ def _swapped_calls(project: ProjectIndex) -> Iterator[Finding]:
             guess = next((n for n in params if n in PRED_NAMES), None)
             if truth is None or guess is None:
                 continue
+            qualname = definition.qualname
+            if isinstance(node, ast.ClassDef):
+                qualname = f"{qualname}.{body.name}"
+            own = params[1:3] if params[:1] == ["self"] else params[:2]
+            if own == [guess, truth] and qualname in keras_called:
+                continue  # Keras hands y_true to ``guess``: the call is (y_true, y_pred)
             for call in ast.walk(body):
                 if not (isinstance(call, ast.Call) and len(call.args) >= 2):
                     continue
@@ -457,6 +466,8 @@ def _compile_use(
             return
         if found in project.functions:
             function = project.functions[found][1]
+            if is_property(function):
+                return  # ``loss=crf.loss`` of a ``@property``: the loss it returns
             if function.returns_function:
                 returned = _short(function.returns_function)
                 params, required, _, _ = _positional(function, False)
@@ -476,8 +487,6 @@ def _compile_use(
                     f"fit() fails: {outcome}; pass what it returns: {_short(found)}(...)",
                 )
                 return
-            if is_property(function):
-                return  # ``loss=self.ordinal_loss`` of a ``@property``: the loss it returns
             keras_called.add(found)
             # A bound method (``loss=my_loss.loss_function``): Keras never sees its ``self``.
             bound = found.rpartition(".")[0] in project.classes
@@ -976,7 +985,13 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
                 "with 'No gradients provided'); compute it with keras.ops",
             )
             continue
-        library = "Python math" if effect.callee.startswith("math.") else "NumPy"
+        library = (
+            "Python math"
+            if effect.callee.startswith("math.")
+            else "scikit-learn"
+            if effect.callee.startswith("sklearn.")
+            else "NumPy"
+        )
         why = (
             "compiled with run_eagerly=True it has a value, but no gradient flows through it, "
             "so this term does not train the model"

@@ -24,6 +24,7 @@ from losslint.index.facts import (
     Const,
     Mapping,
     ModelFact,
+    ModuleIndex,
     Output,
     Ref,
     Seq,
@@ -830,24 +831,28 @@ def _regression(loss: Value | None) -> str | None:
     return last if module == "keras.losses" and last in ops.REGRESSION_ERRORS else None
 
 
-def _accuracy_misfit(output: Output, loss: Value | None, targets: str = "") -> str | None:
+def _accuracy_misfit(
+    output: Output, loss: Value | None, targets: str = "", by_loss: bool = False
+) -> str | None:
     """What ``"accuracy"`` measures on this output, when it is the wrong thing. ``targets``
     (see _targets): ``binary``, the model is trained on 0/1 targets only, so a regression loss
     on a 1-unit output is a least-squares classifier, which BinaryAccuracy at 0.5 measures
     right; ``one-hot``, one class per sample (``to_categorical``), so the argmax that
     CategoricalAccuracy compares is right for sigmoids too, and for a least-squares classifier
-    (``mse`` on one-hot targets)."""
+    (``mse`` on one-hot targets). ``by_loss``: standalone Keras 2, whose compile picks
+    binary accuracy for a binary crossentropy loss whatever the output's shape."""
     binary = targets == "binary"
     units = output_units(output) or output.min_units
     activation = output.activation
     entropy = crossentropy(loss) if loss is not None else None
+    binary_loss = entropy is not None and entropy.family == "binary"
     if (
         entropy is not None
         and entropy.family == "binary"
         and entropy.from_logits is True
         and activation not in ("sigmoid", "softmax")  # LL107's case
     ):
-        if units is not None and units > 1:
+        if units is not None and units > 1 and not by_loss:
             return (
                 f"the loss {entropy.label} makes the output multi-label logits, but Keras picks "
                 "CategoricalAccuracy for a multi-unit output: it compares the argmax of the "
@@ -865,6 +870,7 @@ def _accuracy_misfit(output: Output, loss: Value | None, targets: str = "") -> s
         and units is not None
         and units > 1
         and not (entropy is not None and entropy.family in ("categorical", "sparse"))
+        and not (by_loss and binary_loss)
         and targets != "one-hot"
     ):
         return (
@@ -897,11 +903,13 @@ def _accuracy_misfit(output: Output, loss: Value | None, targets: str = "") -> s
 
 def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
     trainings = {m.path: m.trainings for m in context.project.modules}
+    standalone = {m.path for m in context.project.modules if _standalone_keras(m)}
     for rc in context.compiles:
         model = rc.model
         if model is None:
             continue
         targets = _targets(trainings.get(rc.path, ()), rc.site.scope, rc.site.receiver)
+        by_loss = rc.path in standalone and not context.keras3(rc.path)
         losses = dict(assign_losses(rc.site.loss, model, context.project))
         for index, leaf in _metric_entries(context, rc, model):
             if not (
@@ -910,11 +918,22 @@ def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
                 and leaf.value.lower() in ("accuracy", "acc")
             ):
                 continue
-            why = _accuracy_misfit(model.outputs[index], losses.get(index), targets)
+            why = _accuracy_misfit(model.outputs[index], losses.get(index), targets, by_loss)
             if why is not None:
                 yield Finding(
                     rc.path, leaf.span, f"{leaf.value!r} on {describe(model, index)}: {why}"
                 )
+
+
+def _standalone_keras(module: ModuleIndex) -> bool:
+    """Whether ``module`` is written against standalone (multi-backend) Keras: it imports
+    ``keras`` and nothing of TensorFlow's. On Keras 2.0 to 2.3, compile maps ``"accuracy"``
+    to binary accuracy when the loss is binary crossentropy, whatever the output's shape
+    (``training_utils.get_metric_function``); tf.keras 2.2+ and Keras 3 go by the shape."""
+    fulls = module.imports.values()
+    return any(f == "keras" or f.startswith("keras.") for f in fulls) and not any(
+        f.startswith("tensorflow") for f in fulls
+    )
 
 
 def _targets(trainings: tuple[tuple[str, str, str], ...], scope: str, receiver: str | None) -> str:
