@@ -979,6 +979,16 @@ class BatchAxis:
                 else:
                     self._bind(element, item, None, frame)
 
+    def _own_layer(self, cls: str) -> bool:
+        """Whether ``cls`` is a project layer (not a model) whose own ``call`` computes what
+        applying it gives."""
+        return (
+            self.project.is_subclass(cls, names.KERAS_LAYER_BASES)
+            and not self.project.is_subclass(cls, names.KERAS_MODEL_BASES)
+            and self._method(cls, "call") is not None
+            and self._method(cls, "__call__") is None
+        )
+
     def _makes_tensor(self, source: ast.expr | None, frame: _Frame) -> bool:
         """``tf.constant(self.x)``, ``ops.convert_to_tensor(...)``: a tensor made inside the
         traced call even from a constant, so keeping it on ``self`` leaks it out of the graph
@@ -1403,6 +1413,10 @@ class BatchAxis:
             # An object of a project class called: its ``__call__`` (a loss written as a plain
             # class, ``self.quantile_loss = QuantileLoss(11)``).
             called = self._method(callee.target, "__call__")
+            if called is None and self._own_layer(callee.target):
+                # A project layer applied (``PitchLoss()(valid, pitch)`` given to add_loss):
+                # Keras's ``__call__`` runs its ``call``.
+                called = self._method(callee.target, "call")
             if called is not None:
                 return self._apply_function(called[1].qualname, node, frame, self_value=callee)
         if callee.kind == "function" and callee.target is not None:
@@ -1416,6 +1430,8 @@ class BatchAxis:
                 self.project.is_subclass(callee.target, names.KERAS_LAYER_BASES)
             ):
                 return Batch("self", target=callee.target)  # an object to call (above)
+            if self._own_layer(callee.target):
+                return Batch("self", target=callee.target)  # a layer to apply (above)
             return UNKNOWN
         if callee.kind == "ref" and callee.target is not None:
             return self._library(callee.target, node, frame)
@@ -1429,6 +1445,13 @@ class BatchAxis:
             args, _ = self._arguments(node, frame)
             if args and args[0].kind == "kept":
                 return Batch("kept")
+            if (
+                args
+                and args[0].kind == "seq"
+                and args[0].items
+                and all(item.kind == "kept" for item in args[0].items)
+            ):
+                return Batch("kept")  # ``Multiply()([mask, y_pred])``: a merge of batches
             if self._own_training_step(frame):
                 # ``self.decoder(self.encoder(x))`` in a model's own training step: its parts
                 # applied to the batch it is given, one row per sample (as ``self(x)``).
