@@ -627,6 +627,14 @@ class BatchAxis:
                     module, function, None, definition.qualname, loss_code=loss_code, top=True
                 )
                 return value if value.kind == "sum" else UNKNOWN
+            override = self._method(definition.qualname, "__call__")
+            if override is not None:
+                # ``call`` computes the per-sample values, and an own ``__call__`` wraps it
+                # (a KL term with an annealing counter, ``self.epochs += 1``): Keras runs both,
+                # so both are loss code.
+                self._run_function(
+                    *override, None, definition.qualname, loss_code=loss_code, top=True
+                )
             module, function = method
             return self._run_function(
                 module, function, None, definition.qualname, loss_code=loss_code, top=True

@@ -3449,6 +3449,10 @@ class RangeAnalysis:
             return _reported(Range(-INF, INF), node, "log", frame)
         if value.lo > 0 and value.hi <= 1:
             return Range(math.log(value.lo), 0.0)
+        if value.lo >= 1 and _setting(value_node, frame):
+            # ``log(tf.cast(tf.shape(y_pred)[1], tf.float32))``: the largest entropy of K
+            # classes, which normalises a KL or an entropy; 0 only for a single class.
+            return Range(0.0, INF, lo_open=True)
         if value.lo > 0:  # log(10.0), log(1 + x*x): the log is as bounded as its argument
             return Range(math.log(value.lo), math.log(value.hi) if value.hi < INF else INF)
         return Range(-INF, INF)
