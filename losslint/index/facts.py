@@ -341,6 +341,9 @@ class ModuleIndex:
     noqa: bool = False
     # ``Dense(1, activation="softmax")`` calls, wherever they are (LL108: constantly 1.0).
     one_unit_softmax: tuple[Span, ...] = ()
+    # A softmax layer over the last axis applied to a one-unit tensor (``Activation("softmax")``
+    # on ``Dense(1)``'s output, an attention's scores): constantly 1.0 (LL108).
+    softmax_of_one_unit: tuple[Span, ...] = ()
     # Keras losses given constant labels where the prediction goes (LL401), wherever they are.
     constant_labels: tuple[ConstantLabels, ...] = ()
     # Names imported from more than one place (``from .torch import losses`` in one branch,

@@ -860,6 +860,11 @@ class ModuleIndexer:
                 if "softmax" in self.source and ("Dense" in self.source or "dense" in self.source)
                 else ()
             ),
+            softmax_of_one_unit=(
+                tuple(_softmax_of_one_unit(self.tree, self.imports, self.lines))
+                if _SOFTMAX_LAYER.search(self.source) and "Dense" in self.source
+                else ()
+            ),
             constant_labels=tuple(_constant_label_calls(self.tree, self.imports, self.lines))
             if _FILLED_CALL.search(self.source)
             else (),
@@ -2782,6 +2787,146 @@ def _one_unit_softmax_layers(
                 break
 
 
+def _activation_of(node: ast.expr | None, imports: dict[str, str]) -> str | None:
+    """The activation an ``activation=`` argument names (a string, or a function)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return names.activation_from_string(node.value)
+    target = names.qualify(node, imports) if node is not None else None
+    return names.activation_from_name(target) if target else None
+
+
+def _layer_kind(call: ast.expr, imports: dict[str, str], one_unit: set[str]) -> str | None:
+    """``"one-unit"`` for a layer made with one output unit (``Dense(1, activation="relu")``,
+    or a project layer ``one_unit`` names), ``"softmax"`` for one that applies a softmax over
+    the last axis (``Activation("softmax")``, ``Softmax()``), else None."""
+    if not isinstance(call, ast.Call) or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    callee = names.qualify(call.func, imports) or ""
+    callee = callee.replace(".compat.v1.", ".")
+    if callee == "keras.layers.Dense":
+        units = next((k.value for k in call.keywords if k.arg == "units"), None)
+        if units is None and call.args:
+            units = call.args[0]
+        if isinstance(units, ast.Constant) and type(units.value) is int and units.value == 1:
+            return "one-unit"
+        return None
+    if callee == "keras.layers.Activation":
+        given = next((k.value for k in call.keywords if k.arg == "activation"), None)
+        if given is None and call.args:
+            given = call.args[0]
+        return "softmax" if _activation_of(given, imports) == "softmax" else None
+    if callee == "keras.layers.Softmax":
+        axis = next((k.value for k in call.keywords if k.arg == "axis"), None)
+        if axis is None and call.args:
+            axis = call.args[0]
+        last = axis is None or (
+            isinstance(axis, ast.UnaryOp)
+            and isinstance(axis.op, ast.USub)
+            and isinstance(axis.operand, ast.Constant)
+            and axis.operand.value == 1
+        )
+        return "softmax" if last else None
+    if isinstance(call.func, ast.Name) and call.func.id in one_unit:
+        return "one-unit"
+    return None
+
+
+def _one_unit_layer_classes(tree: ast.Module, imports: dict[str, str]) -> set[str]:
+    """Layer classes of the module whose ``call`` returns what a one-unit ``Dense`` it keeps
+    on ``self`` gives (an attention MLP ending in ``Dense(1)``)."""
+    found: set[str] = set()
+    for cls in tree.body:
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        kept: dict[str, bool] = {}
+        returned: list[ast.expr] = []
+        for node in ast.walk(cls):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                held = names.held_name(node.targets[0])
+                if held is not None and held.startswith("self."):
+                    unit = _layer_kind(node.value, imports, set()) == "one-unit"
+                    kept[held] = kept.get(held, True) and unit
+        for method in cls.body:
+            if isinstance(method, ast.FunctionDef) and method.name == "call":
+                returned = [n.value for n in ast.walk(method) if isinstance(n, ast.Return)]
+        if returned and all(
+            isinstance(r, ast.Call) and kept.get(names.held_name(r.func) or "", False)
+            for r in returned
+            if r is not None
+        ):
+            found.add(cls.name)
+    return found
+
+
+def _softmax_of_one_unit(
+    tree: ast.Module, imports: dict[str, str], lines: Sequence[str]
+) -> Iterator[Span]:
+    """A softmax over the last axis applied to a one-unit tensor: ``alphas = activator(e)``
+    where ``activator = Activation("softmax")`` and ``e = densor(concat)`` with ``densor =
+    Dense(1)`` (an attention whose weights are then all 1.0). Names (``x`` or ``self.x``)
+    count only where every assignment of the module binds them alike."""
+    one_unit = _one_unit_layer_classes(tree, imports)
+    layers: dict[str, str | None] = {}
+    assigns = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and len(n.targets) == 1]
+    for node in assigns:
+        held = names.held_name(node.targets[0])
+        if held is not None:
+            alias = names.held_name(node.value)
+            if alias == held:
+                continue  # ``densor = densor``: a notebook cell restating a name
+            if alias is not None and alias in layers:
+                kind = layers[alias]
+            else:
+                kind = _layer_kind(node.value, imports, one_unit)
+            layers[held] = kind if layers.get(held, kind) == kind else None
+
+    def kind_of(layer: ast.expr) -> str | None:
+        held = names.held_name(layer)
+        return layers.get(held) if held is not None else _layer_kind(layer, imports, one_unit)
+
+    def one_unit_tensor(value: ast.expr) -> bool:
+        return isinstance(value, ast.Call) and kind_of(value.func) == "one-unit"
+
+    # Tensors by the function that binds them (a name is read where it is bound).
+    scopes: list[ast.AST] = [tree, *(n for n in ast.walk(tree) if isinstance(n, _FUNCTIONS))]
+    for scope in scopes:
+        own = list(_own_nodes(scope))
+        tensors: dict[str, bool] = {}
+        for node in own:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                held = names.held_name(node.targets[0])
+                if held is not None:
+                    tensors[held] = tensors.get(held, True) and one_unit_tensor(node.value)
+        for node in own:
+            if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords):
+                continue
+            if kind_of(node.func) != "softmax":
+                continue
+            given = node.args[0]
+            held = names.held_name(given)
+            if (held is not None and tensors.get(held, False)) or one_unit_tensor(given):
+                yield node_span(node, lines)
+
+
+_FUNCTIONS: Final = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a module or function body, not those of the functions and classes
+    defined inside it."""
+    pending = list(ast.iter_child_nodes(scope))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+            continue
+        yield node
+        pending.extend(ast.iter_child_nodes(node))
+
+
+# A softmax layer written in the module (LL108's one-unit attention walk is worth it then).
+_SOFTMAX_LAYER: Final = re.compile(
+    r"Activation\(\s*['\"]softmax|Softmax\(|Activation\([^)]*softmax"
+)
 # A call of an array of one repeated number as written (names.filled_array), or an import of
 # one (maybe renamed): what makes a module worth the constant-label walk (the words alone are in
 # every other comment: "full", "ones").

@@ -784,8 +784,18 @@ def check_crossentropy_output(context: RuleContext) -> Iterator[Finding]:
             if (module.path, span) not in seen:
                 seen.add((module.path, span))
                 yield Finding(module.path, span, _ONE_UNIT_SOFTMAX)
+    # A softmax layer applied to a one-unit tensor (an attention's scores from ``Dense(1)``).
+    for module in context.project.modules:
+        for span in module.softmax_of_one_unit:
+            yield Finding(module.path, span, _SOFTMAX_OF_ONE_UNIT)
 
 
+_SOFTMAX_OF_ONE_UNIT: Final = (
+    "softmax over the last axis of a tensor with one unit (a Dense(1) output) is always 1.0: "
+    "every weight it gives is 1 whatever the input; normalise over the axis that holds the "
+    "alternatives (Softmax(axis=1) over an attention's time steps), or use sigmoid for one "
+    "independent weight"
+)
 _ONE_UNIT_SOFTMAX: Final = (
     "softmax over a single unit always outputs 1.0, so the model cannot learn; use sigmoid for "
     "a binary output"
