@@ -2848,11 +2848,14 @@ def _one_unit_layer_classes(tree: ast.Module, imports: dict[str, str]) -> set[st
                     kept[held] = kept.get(held, True) and unit
         for method in cls.body:
             if isinstance(method, ast.FunctionDef) and method.name == "call":
-                returned = [n.value for n in ast.walk(method) if isinstance(n, ast.Return)]
+                returned = [
+                    n.value
+                    for n in ast.walk(method)
+                    if isinstance(n, ast.Return) and n.value is not None
+                ]
         if returned and all(
             isinstance(r, ast.Call) and kept.get(names.held_name(r.func) or "", False)
             for r in returned
-            if r is not None
         ):
             found.add(cls.name)
     return found
@@ -2892,20 +2895,20 @@ def _softmax_of_one_unit(
     for scope in scopes:
         own = list(_own_nodes(scope))
         tensors: dict[str, bool] = {}
-        for node in own:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                held = names.held_name(node.targets[0])
+        for bound in own:
+            if isinstance(bound, ast.Assign) and len(bound.targets) == 1:
+                held = names.held_name(bound.targets[0])
                 if held is not None:
-                    tensors[held] = tensors.get(held, True) and one_unit_tensor(node.value)
-        for node in own:
-            if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords):
+                    tensors[held] = tensors.get(held, True) and one_unit_tensor(bound.value)
+        for call in own:
+            if not (isinstance(call, ast.Call) and len(call.args) == 1 and not call.keywords):
                 continue
-            if kind_of(node.func) != "softmax":
+            if kind_of(call.func) != "softmax":
                 continue
-            given = node.args[0]
+            given = call.args[0]
             held = names.held_name(given)
             if (held is not None and tensors.get(held, False)) or one_unit_tensor(given):
-                yield node_span(node, lines)
+                yield node_span(call, lines)
 
 
 _FUNCTIONS: Final = (ast.FunctionDef, ast.AsyncFunctionDef)
