@@ -1824,6 +1824,18 @@ class BatchAxis:
         )
         if value.kind in ("const", "shape") or filled:
             return CONST
+        if (
+            value.kind == "seq"
+            and axes.kind == "all"
+            and value.items
+            and all(item.kind in ("kept", "flat") for item in value.items)
+        ):
+            # ``tf.reduce_sum((losses,))``: a list or tuple of tensors is stacked, and a
+            # reduction over every axis reduces each of them whole (a stray trailing comma).
+            items = value.items
+            value = items[0]
+            for item in items[1:]:
+                value = join(value, item)
         if value.kind in REDUCED:
             return value
         if value.kind not in ("kept", "flat"):

@@ -193,6 +193,22 @@ def _fdiv(x: float, y: float) -> float:
     return x / y
 
 
+# Calls that keep a setting what it is (a conversion, a type).
+_SETTING_WRAPPERS: Final = frozenset({"float", "int", "convert_to_tensor", "constant", "cast"})
+
+
+def _named_epsilon(name: str) -> bool:
+    """``eps``, ``epsilon``, ``smooth_eps``: a name that says the value is a small positive
+    guard."""
+    lowered = name.lower()
+    return lowered in ("eps", "epsilon") or lowered.endswith(("_eps", "_epsilon"))
+
+
+def _parameter_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    args = node.args
+    return {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+
+
 def _euclidean(call: ast.Call) -> bool:
     """Whether a norm call takes the square root of a sum of squares: no ``ord`` (or ``ord``
     written as 2, ``"euclidean"``, ``"fro"``). An L1 or max norm (``tf.norm(x, ord=1)``) has
@@ -1142,11 +1158,20 @@ class RangeAnalysis:
                 value: ast.expr = stmt.value
                 while (
                     isinstance(value, ast.Call)
-                    and len(value.args) == 1
-                    and isinstance(value.func, ast.Name)
-                    and value.func.id in ("float", "int")
+                    and value.args
+                    and names.last_name(value.func) in _SETTING_WRAPPERS
                 ):
-                    value = value.args[0]
+                    value = value.args[0]  # ``tf.convert_to_tensor(epsilon)``, ``float(eps)``
+                if (
+                    isinstance(value, ast.Name)
+                    and _named_epsilon(value.id)
+                    and value.id in _parameter_names(node)
+                    and defaults.get(value.id) is None
+                ):
+                    # A required ``epsilon`` (a Charbonnier loss's): named as the guard it is,
+                    # a small positive constant the user chooses.
+                    settings[f"self.{attribute}"] = Range(0.0, INF, lo_open=True)
+                    continue
                 if isinstance(value, ast.Name) and value.id in defaults:
                     # Judged at its default, as a parameter of a loss function is: ``1 - beta``
                     # with ``beta=0.999`` stays away from 0, which "any positive value" would not.
@@ -2756,6 +2781,19 @@ class RangeAnalysis:
             return
         if value is None or value.normalizer is None:
             return
+        if loss in _LOGITS_DISTRIBUTIONS:
+            # ``tfp.distributions.Categorical(action_probs)``: its first parameter is logits.
+            self._hazard(
+                "logits",
+                argument,
+                frame,
+                f"{_text(argument)} is a {value.normalizer} output, given to {loss} as logits "
+                f"(its first parameter): the distribution applies {value.normalizer} a second "
+                "time, so its probabilities, log-probabilities and entropy are flattened; pass "
+                f"it as probs={_text(argument, 24)}, or the values before the {value.normalizer}",
+                nan=False,
+            )
+            return
         self._hazard(
             "logits",
             argument,
@@ -2776,6 +2814,8 @@ class RangeAnalysis:
             module = ops.tensor_module(module)
             if name in _LOGITS_OPS.get(module, ()):
                 loss, argument, keras = _text(node.func, 40), _given(node, 1, "logits"), False
+            elif module.startswith("tensorflow_probability") and name in _LOGITS_DISTRIBUTIONS:
+                loss, argument, keras = name, _given(node, 0, "logits"), False
             elif (
                 module in _KERAS_CROSSENTROPY_MODULES
                 and name in _CROSSENTROPIES
@@ -4022,8 +4062,8 @@ def _square(first: Range | None) -> Range:
         reason = first.reason or reason
     if first is not None and first.lo > 0:
         return Range(_fmul(first.lo, first.lo), top)
-    if first is not None and first.nonzero:
-        return Range(0.0, top, lo_open=True)
+    if first is not None and (first.nonzero or (first.lo == 0.0 and first.lo_open)):
+        return Range(0.0, top, lo_open=True)  # of a value kept off 0 (a positive setting)
     return Range(0.0, top, reason=reason)
 
 
@@ -4526,6 +4566,9 @@ _KERAS_ERROR_MODULES: Final = frozenset({"keras.losses", "keras.metrics"})
 
 # Losses that take logits, by module (TF 2's positional order: labels, then logits; TF 1's
 # ``_sentinel`` made its keywords the only spelling).
+# TensorFlow Probability's distributions whose first parameter is ``logits`` (``probs`` must be
+# named): a softmax or sigmoid given by position is squashed twice.
+_LOGITS_DISTRIBUTIONS: Final = frozenset({"Categorical", "OneHotCategorical", "Bernoulli"})
 _LOGITS_OPS: Final = {
     "tensorflow.nn": frozenset(
         {
