@@ -524,6 +524,10 @@ _HANDED_KEYWORD: Final = re.compile(r"loss|metric", re.IGNORECASE)
 _FRAMEWORKS: Final = frozenset(
     {"tensorflow", "keras", "tf_keras", "torch", "jax", "numpy", "regex", "theano", "numba"}
 )
+# Layers that wrap another and keep its output's last axis and activation.
+_LAYER_WRAPPERS: Final = frozenset(
+    {"SpectralNormalization", "WeightNormalization", "TimeDistributed"}
+)
 _UPDATES: Final = frozenset({"assign", "assign_add", "assign_sub"})
 _TRAINING_CALLS: Final = frozenset({"fit", "train_on_batch"})
 # NumPy and TensorFlow calls whose value is all 0 or all 1: targets built from them are binary.
@@ -1893,6 +1897,18 @@ class ModuleIndexer:
         span = self.span(expr)
         if isinstance(expr.func, (ast.Call, ast.Name, ast.Attribute)):
             layer = self.value(expr.func, scope, line)
+            if (
+                isinstance(layer, Call)
+                and layer.func is not None
+                and layer.func.rpartition(".")[2] in _LAYER_WRAPPERS
+                and layer.args
+                and isinstance(layer.args[0], Call)
+                and names.is_keras(layer.args[0].func)
+            ):
+                # ``SpectralNormalization(Conv2D(1, 4, activation="sigmoid"))``,
+                # ``TimeDistributed(Dense(n, activation="softmax"))``: the wrapped layer's
+                # units and activation, on the last axis.
+                layer = layer.args[0]
             if isinstance(layer, Call) and names.is_keras(layer.func):
                 if not expr.args:
                     return None
