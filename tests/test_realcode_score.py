@@ -192,7 +192,10 @@ def test_verdicts_and_sites_refer_to_pinned_repositories_and_are_unique() -> Non
     for label in [*verdicts, *sites]:
         assert label.repo in names, label
         assert re.fullmatch(r"LL\d{3}", label.code), label
-        assert label.text and label.reason, label
+        # A parse error at the end of a file is reported where Python reports it, on a blank
+        # line (``if __name__ == "__main__":`` with no body): the one label with no text.
+        assert label.text or label.code == "LL000", label
+        assert label.reason, label
     # Two findings may share a line and a code (log(p) and log(1 - p)); not two identical verdicts.
     keys = [(v.repo, v.path, v.line, v.code, v.reason) for v in verdicts]
     assert len(keys) == len(set(keys))
