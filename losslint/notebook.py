@@ -51,6 +51,11 @@ _AUTOMAGIC: Final = re.compile(
 # Cell magics whose body is Python (``%%time`` around a ``fit`` is common in ML notebooks): the
 # magic line is skipped like a line magic, the body is checked.
 _PYTHON_CELL_MAGICS: Final = (["time"], ["timeit"], ["capture"], ["prun"], ["python"], ["python3"])
+# Google Datalab's cell magics, written with one % on the cell's first line (IPython has no
+# line magic of these names): the cell is shell, SQL or a service's command language.
+_DATALAB_CELL_MAGICS: Final = tuple(
+    [name] for name in ("bash", "sh", "bq", "bigquery", "gcs", "storage", "sql", "ml", "chart")
+)
 
 
 def is_notebook(path: Path | str) -> bool:
@@ -124,6 +129,8 @@ def _to_python(data: bytes, display: bool) -> str:
         head = text.lstrip()
         if head.startswith("%%") and head[2:].split(None, 1)[:1] not in _PYTHON_CELL_MAGICS:
             continue  # a cell magic such as %%bash: the whole cell is another language
+        if head.startswith("%") and head[1:].split(None, 1)[:1] in _DATALAB_CELL_MAGICS:
+            continue  # Google Datalab's ``%bash`` (one %) on a cell's first line: a shell cell
         lines = text.splitlines()
         # IPython removes the indentation of a cell's first line from the cell (its
         # leading_indent transformer): an indented cell runs, so it must parse here too.

@@ -64,6 +64,22 @@ def test_python_cell_magics_keep_their_body() -> None:
     assert python.splitlines() == ["# losslint-cell 1", "pass  # losslint-magic 0", "model.fit(x)"]
 
 
+def test_datalab_shell_cells_are_left_out() -> None:
+    """Google Datalab ran a cell starting with ``%bash`` (one %) as shell (a gcloud job
+    submission); IPython has no such line magic, so the cell is another language, not Python
+    that fails to parse. A ``%time`` line magic still marks a Python cell."""
+    cells = [
+        {
+            "cell_type": "code",
+            "source": "%bash\ngcloud ml-engine jobs submit training $JOB \\\n  --region=$REGION\n",
+        },
+        {"cell_type": "code", "source": "%time model.fit(x)\n"},
+    ]
+    python = to_python(json.dumps({"cells": cells}).encode())
+    assert "gcloud" not in python and "losslint-unparsed" not in python
+    assert python.splitlines() == ["# losslint-cell 2", "pass  # losslint-magic 0"]
+
+
 def _converted(cells: list[str]) -> tuple[bytes, str]:
     """A notebook of these code cells, and its Python, which must compile."""
     data = json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells]}).encode()

@@ -1789,6 +1789,18 @@ class BatchAxis:
             # divide_no_nan(intersection, union) is a ratio, as ``/`` is: not a product.
             value = arithmetic(args[0], args[1], binary)
             return value
+        if (
+            op in ops.FUNCTIONS
+            and ops.FUNCTIONS[op].range == "where"
+            and len(args) == 3
+            and all(a.kind in REDUCED or is_constant(a) for a in args[1:])
+            and any(a.kind in REDUCED for a in args[1:])
+        ):
+            # ``tf.where(y_true > t, mse(y_true, y_pred) * k, mse(y_true, y_pred))``: each
+            # element takes one of two batch reductions, spread over the condition's shape;
+            # ``tf.where(tf.is_nan(f1), tf.zeros_like(f1), f1)``: a batch statistic, guarded.
+            reduced = [a for a in args[1:] if a.kind in REDUCED]
+            return reduced[0] if len(reduced) == 1 else join(reduced[0], reduced[1])
         if op in _ELEMENTWISE or op in _ELEMENTWISE_CROSSENTROPY:
             value = CONST
             for item in (*args, *kwargs.values()):

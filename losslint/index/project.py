@@ -564,33 +564,40 @@ class ProjectIndex:
             self._definitions = self._find_definitions()
         return self._definitions
 
+    def _note_roles(self, site: CompileSite, roles: dict[str, set[str]]) -> None:
+        """The roles a compile site gives the project's functions and classes it names."""
+        for role, value in (
+            ("loss", site.loss),
+            ("metric", site.metrics),
+            ("metric", site.weighted_metrics),
+        ):
+            for target, instance in [*_referenced(value), *self._handed_in(value)]:
+                found = self._lookup(target)
+                if found is None:
+                    continue
+                roles.setdefault(found, set()).add(role)
+                if instance is None and found in self.functions:
+                    # ``loss=get_loss("focal")`` compiles what get_loss hands out.
+                    for handed in self.functions[found][1].returns:
+                        other = self._lookup(handed)
+                        if other is not None and other != found and _called(value, target):
+                            roles.setdefault(other, set()).add(role)
+                if instance is not None:
+                    self.instances.setdefault(found, instance)
+                call = self._called_object(found, target, value)
+                if call is not None:
+                    # ``loss=DSSIMObjective()``: Keras calls the object's __call__.
+                    roles.setdefault(call[0], set()).add(role)
+                    self.instances.setdefault(call[0], call[1])
+
     def _find_definitions(self) -> list[LossDef]:
         roles: dict[str, set[str]] = {}
         for module in self.modules:
-            for site in map(self._with_imported_values, module.compiles):
-                for role, value in (
-                    ("loss", site.loss),
-                    ("metric", site.metrics),
-                    ("metric", site.weighted_metrics),
-                ):
-                    for target, instance in [*_referenced(value), *self._handed_in(value)]:
-                        found = self._lookup(target)
-                        if found is None:
-                            continue
-                        roles.setdefault(found, set()).add(role)
-                        if instance is None and found in self.functions:
-                            # ``loss=get_loss("focal")`` compiles what get_loss hands out.
-                            for handed in self.functions[found][1].returns:
-                                other = self._lookup(handed)
-                                if other is not None and other != found and _called(value, target):
-                                    roles.setdefault(other, set()).add(role)
-                        if instance is not None:
-                            self.instances.setdefault(found, instance)
-                        call = self._called_object(found, target, value)
-                        if call is not None:
-                            # ``loss=DSSIMObjective()``: Keras calls the object's __call__.
-                            roles.setdefault(call[0], set()).add(role)
-                            self.instances.setdefault(call[0], call[1])
+            for own in map(self._with_imported_values, module.compiles):
+                # Also what callers hand a function or class that compiles its parameter
+                # (``_test_model(model, loss=relative_mae(C=0.5))``).
+                for site in (own, *(rc.site for rc in self._handed_compiles(own, None))):
+                    self._note_roles(site, roles)
         out: list[LossDef] = []
         for qualname, (module, cls) in self.classes.items():
             for kind, bases, role in (
