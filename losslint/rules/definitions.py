@@ -1254,10 +1254,11 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
             for n in ast.walk(statement)
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
         }
+        kept = _only_kept_unused(definition.node, init[1].node)
         extra = [
             a.arg
             for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)
-            if a.arg not in _SERIALIZED_ARGS and a.arg in read
+            if a.arg not in _SERIALIZED_ARGS and a.arg in read and a.arg not in kept
         ]
         if extra:
             unsaved[definition.qualname] = extra
@@ -1274,15 +1275,59 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
             continue
         shown = ", ".join(repr(a) for a in own)
         beyond = f" beyond those of {_short(base)}" if base is not None else ""
+        signature = project.functions[f"{definition.qualname}.__init__"][1].node.args
+        takes_config = signature.kwarg is not None or {"name", "reduction"} <= {
+            a.arg for a in (*signature.args, *signature.kwonlyargs)
+        }
+        also = (
+            ""
+            if takes_config
+            else ", and let __init__ take **kwargs (the config holds name and reduction too, "
+            "which from_config passes back)"
+        )
         yield Finding(
             definition.path,
             definition.span,
             f"{_short(definition.qualname)} takes {shown}{beyond} but has no get_config(): "
             "Loss.get_config returns only name and reduction, so a saved model reloads it "
             "silently with the defaults (or fails if they are required); add get_config() "
-            "returning them too",
+            f"returning them too{also}",
         )
     yield from _unregistered(context)
+
+
+def _only_kept_unused(cls: ast.AST, init: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Arguments ``__init__`` reads only to keep on ``self`` (``self.penalty = penalty``, maybe
+    converted) where no method reads that attribute back: lost on reload, they change nothing."""
+    reads: dict[str, int] = {}
+    for node in ast.walk(init):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            reads[node.id] = reads.get(node.id, 0) + 1
+    stored: dict[str, set[str]] = {}  # argument -> the attributes assigned from it
+    kept_reads: dict[str, int] = {}  # its reads inside those assignments
+    for statement in init.body:
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+            continue
+        attribute = names.self_attribute(statement.targets[0])
+        if attribute is None:
+            continue
+        for node in ast.walk(statement.value):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                stored.setdefault(node.id, set()).add(attribute)
+                kept_reads[node.id] = kept_reads.get(node.id, 0) + 1
+    read_back = {
+        node.attr
+        for node in ast.walk(cls)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.ctx, ast.Load)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    }
+    return {
+        argument
+        for argument, attributes in stored.items()
+        if reads.get(argument) == kept_reads[argument] and not attributes & read_back
+    }
 
 
 def _unsaved_base(
