@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 from losslint.analysis import rewrites
@@ -1254,7 +1254,14 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
             for n in ast.walk(statement)
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
         }
-        kept = _only_kept_unused(definition.node, init[1].node)
+        # Its subclasses' methods may read what it keeps (``self.alpha`` in a derived ``call``).
+        short = definition.qualname.rpartition(".")[2]
+        family = [definition.node] + [
+            c.node
+            for _, c in project.classes.values()
+            if any(b.rpartition(".")[2] == short for b in c.bases)
+        ]
+        kept = _only_kept_unused(family, init[1].node)
         extra = [
             a.arg
             for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)
@@ -1296,9 +1303,12 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
     yield from _unregistered(context)
 
 
-def _only_kept_unused(cls: ast.AST, init: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+def _only_kept_unused(
+    classes: Sequence[ast.AST], init: ast.FunctionDef | ast.AsyncFunctionDef
+) -> set[str]:
     """Arguments ``__init__`` reads only to keep on ``self`` (``self.penalty = penalty``, maybe
-    converted) where no method reads that attribute back: lost on reload, they change nothing."""
+    converted) where no method of the class or of a subclass (``classes``) reads that attribute
+    back: lost on reload, they change nothing."""
     reads: dict[str, int] = {}
     for node in ast.walk(init):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
@@ -1317,6 +1327,7 @@ def _only_kept_unused(cls: ast.AST, init: ast.FunctionDef | ast.AsyncFunctionDef
                 kept_reads[node.id] = kept_reads.get(node.id, 0) + 1
     read_back = {
         node.attr
+        for cls in classes
         for node in ast.walk(cls)
         if isinstance(node, ast.Attribute)
         and isinstance(node.ctx, ast.Load)
