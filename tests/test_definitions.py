@@ -123,3 +123,32 @@ def test_a_numpy_version_of_a_loss_in_a_test_is_a_reference(tmp_path: Path) -> N
     found = {(d.path.rpartition("/")[2], d.code) for d in check(tmp_path)}
     assert ("kappa.py", "LL404") in found
     assert ("kappa_loss_test.py", "LL404") not in found
+
+
+def test_swapped_parameters_passed_on_in_order_say_to_swap_the_inner_call_too(
+    tmp_path: Path,
+) -> None:
+    """``def loss(y_pred, y_true)`` that rebalances and then calls a crossentropy with
+    ``(y_pred, y_true)``: the inner call is right only while both are swapped, so the advice
+    names it too (swapping the parameters alone would break it)."""
+    source = tmp_path / "colour.py"
+    source.write_text(
+        "import keras\n"
+        "from keras import backend as K\n\n"
+        "def colour_loss(y_pred, y_true):\n"
+        "    weights = K.max(y_true, axis=-1, keepdims=True)\n"
+        "    return K.categorical_crossentropy(y_pred, y_true * weights)\n\n"
+        "def weighted_loss(y_pred, y_true):\n"
+        "    weights = K.max(y_true, axis=-1, keepdims=True)\n"
+        "    return K.categorical_crossentropy(y_pred, y_true) * weights[:, 0]\n\n"
+        "model = keras.Sequential([keras.layers.Dense(3, activation='softmax')])\n"
+        "model.compile(optimizer='adam', loss=colour_loss)\n"
+        "model.compile(optimizer='adam', loss=weighted_loss)\n"
+    )
+    found = {d.message.split("(")[0]: d.message for d in check(source) if d.code == "LL401"}
+    assert "inside it" not in found["colour_loss"]
+    assert found["weighted_loss"].endswith(
+        "swap the parameters to (y_true, y_pred), and the arguments of "
+        "K.categorical_crossentropy(y_pred, y_true) inside it, which are in the right order "
+        "only while both are swapped"
+    )

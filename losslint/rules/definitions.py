@@ -304,13 +304,20 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
             continue  # its names are swapped, and so are its calls: what Keras gave goes on
         shown = ".".join(qualname.split(".")[-2:]) if method else _short(qualname)
         rest = ", ..." if len(names) > 2 else ""
+        inner = _passed_in_order(project, module, function.node, names[0], names[1])
+        also = (
+            f", and the arguments of {inner}({names[0]}, {names[1]}) inside it, which are in "
+            "the right order only while both are swapped"
+            if inner
+            else ""
+        )
         yield Finding(
             module.path,
             function.span,
             f"{shown}({names[0]}, {names[1]}{rest}) takes the prediction first, but "
             "Keras calls losses and metrics as fn(y_true, y_pred): it computes on swapped "
             "arguments (a different, wrong objective for crossentropies, MSLE, precision...); "
-            f"swap the parameters to ({names[1]}, {names[0]})",
+            f"swap the parameters to ({names[1]}, {names[0]}){also}",
             None if definite else Severity.WARNING,
         )
     yield from _swapped_calls(project, keras_called)
@@ -348,6 +355,31 @@ def _forwarded_in_order(
             ):
                 handed.update((id(one), id(two)))
     return bool(uses) and all(id(use) in handed for use in uses)
+
+
+def _passed_in_order(
+    project: ProjectIndex,
+    module: ModuleIndex,
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    first: str,
+    second: str,
+) -> str | None:
+    """How the first call in ``node`` of a loss taking (y_true, y_pred) that is given ``first,
+    second`` in that order is written (``K.categorical_crossentropy``), else None: swapping
+    the parameters alone would swap that call's arguments."""
+    for child in ast.walk(node):
+        if not (isinstance(child, ast.Call) and len(child.args) >= 2):
+            continue
+        one, two = child.args[0], child.args[1]
+        if (
+            isinstance(one, ast.Name)
+            and one.id == first
+            and isinstance(two, ast.Name)
+            and two.id == second
+            and _takes_truth_first(project, module, child)
+        ):
+            return shortened(child.func, 40)
+    return None
 
 
 def _takes_truth_first(project: ProjectIndex, module: ModuleIndex, call: ast.Call) -> bool:
