@@ -338,35 +338,26 @@ def _forwarded_in_order(
     loss under misleading names. Any other use of either parameter (or a callee whose order
     is unknown) leaves the swap in effect."""
     handed: set[int] = set()
+    for call in _calls_in_order(project, module, node, first, second):
+        handed.update((id(call.args[0]), id(call.args[1])))
     uses: list[ast.Name] = []
     for child in ast.walk(node):
         if isinstance(child, ast.Name) and child.id in (first, second):
             if not isinstance(child.ctx, ast.Load):
                 return False  # rebound: not what Keras passed
             uses.append(child)
-        elif isinstance(child, ast.Call) and len(child.args) >= 2:
-            one, two = child.args[0], child.args[1]
-            if (
-                isinstance(one, ast.Name)
-                and one.id == first
-                and isinstance(two, ast.Name)
-                and two.id == second
-                and _takes_truth_first(project, module, child)
-            ):
-                handed.update((id(one), id(two)))
     return bool(uses) and all(id(use) in handed for use in uses)
 
 
-def _passed_in_order(
+def _calls_in_order(
     project: ProjectIndex,
     module: ModuleIndex,
     node: ast.FunctionDef | ast.AsyncFunctionDef,
     first: str,
     second: str,
-) -> str | None:
-    """How the first call in ``node`` of a loss taking (y_true, y_pred) that is given ``first,
-    second`` in that order is written (``K.categorical_crossentropy``), else None: swapping
-    the parameters alone would swap that call's arguments."""
+) -> Iterator[ast.Call]:
+    """The calls in ``node`` of a loss taking (y_true, y_pred) that are given ``first,
+    second``, in that order, as their first two arguments."""
     for child in ast.walk(node):
         if not (isinstance(child, ast.Call) and len(child.args) >= 2):
             continue
@@ -378,8 +369,20 @@ def _passed_in_order(
             and two.id == second
             and _takes_truth_first(project, module, child)
         ):
-            return shortened(child.func, 40)
-    return None
+            yield child
+
+
+def _passed_in_order(
+    project: ProjectIndex,
+    module: ModuleIndex,
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    first: str,
+    second: str,
+) -> str | None:
+    """How the first such call (see _calls_in_order) is written (``K.categorical_crossentropy``),
+    else None: swapping the parameters alone would swap that call's arguments."""
+    call = next(_calls_in_order(project, module, node, first, second), None)
+    return shortened(call.func, 40) if call is not None else None
 
 
 def _takes_truth_first(project: ProjectIndex, module: ModuleIndex, call: ast.Call) -> bool:
