@@ -204,11 +204,6 @@ def _named_epsilon(name: str) -> bool:
     return lowered in ("eps", "epsilon") or lowered.endswith(("_eps", "_epsilon"))
 
 
-def _parameter_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    args = node.args
-    return {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
-
-
 def _euclidean(call: ast.Call) -> bool:
     """Whether a norm call takes the square root of a sum of squares: no ``ord`` (or ``ord``
     written as 2, ``"euclidean"``, ``"fro"``). An L1 or max norm (``tf.norm(x, ord=1)``) has
@@ -1165,8 +1160,8 @@ class RangeAnalysis:
                 if (
                     isinstance(value, ast.Name)
                     and _named_epsilon(value.id)
-                    and value.id in _parameter_names(node)
-                    and defaults.get(value.id) is None
+                    and value.id in defaults  # a parameter of __init__
+                    and defaults[value.id] is None  # with no number for a default
                 ):
                     # A required ``epsilon`` (a Charbonnier loss's): named as the guard it is,
                     # a small positive constant the user chooses.

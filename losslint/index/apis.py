@@ -553,3 +553,14 @@ def keras_flavour(module: ModuleIndex) -> str:
     if is_keras_source(module.module):
         return "library"
     return "keras2" if old and not new else "keras3"
+
+
+def standalone_keras(module: ModuleIndex) -> bool:
+    """Whether ``module`` is written against standalone (multi-backend) Keras: it imports
+    ``keras`` and nothing of TensorFlow's. On Keras 2.0 to 2.3, compile maps ``"accuracy"``
+    to binary accuracy when the loss is binary crossentropy, whatever the output's shape
+    (``training_utils.get_metric_function``); tf.keras 2.2+ and Keras 3 go by the shape."""
+    fulls = module.imports.values()
+    return any(f == "keras" or f.startswith("keras.") for f in fulls) and not any(
+        f.startswith("tensorflow") for f in fulls
+    )

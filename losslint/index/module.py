@@ -2780,27 +2780,21 @@ def _one_unit_softmax_layers(
         # The constant arguments first: qualifying every call's callee is what costs. Keras's
         # layer takes (units, activation), TF 1's function (inputs, units, activation).
         for first, layer in ((0, "keras.layers.Dense"), (1, "tensorflow.layers.dense")):
-            units = next((k.value for k in node.keywords if k.arg in ("units", "output_dim")), None)
-            if units is None and len(node.args) > first:
-                units = node.args[first]
-            if not (
-                isinstance(units, ast.Constant) and type(units.value) is int and units.value == 1
-            ):
+            if not _one_unit(node, first):
                 continue
-            activation = next((k.value for k in node.keywords if k.arg == "activation"), None)
-            if activation is None and len(node.args) > first + 1:
-                activation = node.args[first + 1]
-            if isinstance(activation, ast.Constant) and isinstance(activation.value, str):
-                name: str | None = names.activation_from_string(activation.value)
-            elif activation is not None:
-                target = names.qualify(activation, imports)
-                name = names.activation_from_name(target) if target else None
-            else:
-                name = None
+            given = names.argument(node, first + 1, "activation")
+            name = _activation_of(given, imports)
             callee = names.qualify(node.func, imports) if name == "softmax" else None
             if callee is not None and callee.replace(".compat.v1.", ".") == layer:
                 yield node_span(node, lines)
                 break
+
+
+def _one_unit(call: ast.Call, index: int) -> bool:
+    """Whether a layer call gives ``units`` (or Keras 1's ``output_dim``), at ``index`` or by
+    keyword, as the literal 1."""
+    units = names.argument(call, index, "units", "output_dim")
+    return isinstance(units, ast.Constant) and type(units.value) is int and units.value == 1
 
 
 def _activation_of(node: ast.expr | None, imports: dict[str, str]) -> str | None:
@@ -2820,21 +2814,12 @@ def _layer_kind(call: ast.expr, imports: dict[str, str], one_unit: set[str]) -> 
     callee = names.qualify(call.func, imports) or ""
     callee = callee.replace(".compat.v1.", ".")
     if callee == "keras.layers.Dense":
-        units = next((k.value for k in call.keywords if k.arg == "units"), None)
-        if units is None and call.args:
-            units = call.args[0]
-        if isinstance(units, ast.Constant) and type(units.value) is int and units.value == 1:
-            return "one-unit"
-        return None
+        return "one-unit" if _one_unit(call, 0) else None
     if callee == "keras.layers.Activation":
-        given = next((k.value for k in call.keywords if k.arg == "activation"), None)
-        if given is None and call.args:
-            given = call.args[0]
+        given = names.argument(call, 0, "activation")
         return "softmax" if _activation_of(given, imports) == "softmax" else None
     if callee == "keras.layers.Softmax":
-        axis = next((k.value for k in call.keywords if k.arg == "axis"), None)
-        if axis is None and call.args:
-            axis = call.args[0]
+        axis = names.argument(call, 0, "axis")
         last = axis is None or (
             isinstance(axis, ast.UnaryOp)
             and isinstance(axis.op, ast.USub)

@@ -44,7 +44,7 @@ METRIC_BASES: Final = frozenset(
 )
 
 
-# The compile arguments a class or function may take from its callers (see _handed_compiles).
+# The compile arguments a class or function may take from its callers (see _handed_sites).
 _HANDED_FIELDS: Final = ("loss", "loss_weights", "metrics", "weighted_metrics")
 
 
@@ -401,7 +401,8 @@ class ProjectIndex:
                 site = self._with_imported_values(site)
                 model = self.resolve_model(site.model)
                 yield ResolvedCompile(module.path, site, model)
-                yield from self._handed_compiles(site, model)
+                for path, handed in self._handed_sites(site):
+                    yield ResolvedCompile(path, handed, model)
 
     def _with_imported_values(self, site: CompileSite) -> CompileSite:
         """The site with each compile argument that names another module's loss, metric or
@@ -421,15 +422,13 @@ class ProjectIndex:
                 found[field_name] = respanned(exported, value.span)
         return _with_values(site, found) if found else site
 
-    def _handed_compiles(
-        self, site: CompileSite, model: ModelFact | None
-    ) -> Iterator[ResolvedCompile]:
-        """The compile site once more for each call that hands in what it compiles:
-        ``self.model.compile(loss=self.loss, metrics=self.metrics)`` in a method of a class
-        constructed as ``FaceNetwork(loss="sparse_categorical_crossentropy", metrics=[...])``,
-        maybe in another module. Each is placed at that call, in its module: the values given
-        there are what the rules read and report, the model is the compile's. Only arguments
-        given by keyword are known (a positional one could be any parameter)."""
+    def _handed_sites(self, site: CompileSite) -> Iterator[tuple[str, CompileSite]]:
+        """The compile site once more for each call that hands in what it compiles, with the
+        path of the module that call is in: ``self.model.compile(loss=self.loss)`` in a method
+        of a class constructed as ``FaceNetwork(loss="sparse_categorical_crossentropy")``,
+        maybe in another module. Each is placed at that call: the values given there are what
+        the rules read and report (the model stays the compile's). Only arguments given by
+        keyword are known (a positional one could be any parameter)."""
         calls: dict[tuple[str, Span], dict[str, Value]] = {}
         for field_name in _HANDED_FIELDS:
             value = getattr(site, field_name)
@@ -443,7 +442,7 @@ class ProjectIndex:
                 if handed.keyword == value.param.name:
                     calls.setdefault((module.path, handed.call), {})[field_name] = handed.value
         for (path, span), values in calls.items():
-            yield ResolvedCompile(path, _with_values(site, values, span), model)
+            yield path, _with_values(site, values, span)
 
     def handed_to(self, callee: str) -> list[tuple[ModuleIndex, Handed]]:
         """The loss and metric values handed by keyword to project callable ``callee``, with
@@ -596,7 +595,7 @@ class ProjectIndex:
             for own in map(self._with_imported_values, module.compiles):
                 # Also what callers hand a function or class that compiles its parameter
                 # (``_test_model(model, loss=relative_mae(C=0.5))``).
-                for site in (own, *(rc.site for rc in self._handed_compiles(own, None))):
+                for site in (own, *(handed for _, handed in self._handed_sites(own))):
                     self._note_roles(site, roles)
         out: list[LossDef] = []
         for qualname, (module, cls) in self.classes.items():

@@ -1290,6 +1290,7 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
         }
         # Its subclasses' methods may read what it keeps (``self.alpha`` in a derived ``call``).
+        # Matched by the base's last name: a class too many only keeps an argument counted.
         short = definition.qualname.rpartition(".")[2]
         family = [definition.node] + [
             c.node

@@ -19,12 +19,12 @@ from losslint.analysis.wiring import (
 )
 from losslint.diagnostic import Severity, Span
 from losslint.index import keras_ids, names
+from losslint.index.apis import standalone_keras
 from losslint.index.facts import (
     Call,
     Const,
     Mapping,
     ModelFact,
-    ModuleIndex,
     Output,
     Ref,
     Seq,
@@ -916,14 +916,14 @@ def _accuracy_misfit(
 
 
 def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
-    trainings = {m.path: m.trainings for m in context.project.modules}
-    standalone = {m.path for m in context.project.modules if _standalone_keras(m)}
+    modules = {m.path: m for m in context.project.modules}
     for rc in context.compiles:
         model = rc.model
-        if model is None:
+        module = modules.get(rc.path)
+        if model is None or module is None:
             continue
-        targets = _targets(trainings.get(rc.path, ()), rc.site.scope, rc.site.receiver)
-        by_loss = rc.path in standalone and not context.keras3(rc.path)
+        targets = _targets(module.trainings, rc.site.scope, rc.site.receiver)
+        by_loss = not context.keras3(rc.path) and standalone_keras(module)
         losses = dict(assign_losses(rc.site.loss, model, context.project))
         for index, leaf in _metric_entries(context, rc, model):
             if not (
@@ -937,17 +937,6 @@ def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
                 yield Finding(
                     rc.path, leaf.span, f"{leaf.value!r} on {describe(model, index)}: {why}"
                 )
-
-
-def _standalone_keras(module: ModuleIndex) -> bool:
-    """Whether ``module`` is written against standalone (multi-backend) Keras: it imports
-    ``keras`` and nothing of TensorFlow's. On Keras 2.0 to 2.3, compile maps ``"accuracy"``
-    to binary accuracy when the loss is binary crossentropy, whatever the output's shape
-    (``training_utils.get_metric_function``); tf.keras 2.2+ and Keras 3 go by the shape."""
-    fulls = module.imports.values()
-    return any(f == "keras" or f.startswith("keras.") for f in fulls) and not any(
-        f.startswith("tensorflow") for f in fulls
-    )
 
 
 def _targets(trainings: tuple[tuple[str, str, str], ...], scope: str, receiver: str | None) -> str:
