@@ -13,12 +13,18 @@ from collections.abc import Mapping, Sequence
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-def _rebound(node: FunctionNode) -> set[str]:
-    return {
-        n.id
-        for n in ast.walk(node)
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)
-    }
+def _rebound(node: FunctionNode) -> frozenset[str]:
+    """The names the function binds or deletes, kept on the node: the analyses ask of the
+    same helper once per call site."""
+    known: frozenset[str] | None = getattr(node, "_rebound_names", None)
+    if known is None:
+        known = frozenset(
+            n.id
+            for n in ast.walk(node)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)
+        )
+        node._rebound_names = known  # type: ignore[union-attr]
+    return known
 
 
 def _literal(node: ast.expr | None) -> bool:
