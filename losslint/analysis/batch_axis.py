@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import flags, ops
-from losslint.analysis.references import numpy_references, other_framework
+from losslint.analysis.references import array_method, numpy_references, other_framework
 from losslint.codec import chunk_statements, plain_statements
 from losslint.diagnostic import Span
 from losslint.index import names
@@ -125,7 +125,7 @@ class Reduction:
     span: Span  # the reducing call, in the function the value is reported for
     how: str  # "K.mean(...) without axis"
     op: str  # "mean" | "sum" | "max" | ... ; "ratio" for a ratio of batch sums ("spread ratio"
-    # of batch variances or standard deviations)
+    # of batch variances or standard deviations, "mean ratio" of batch means)
     fixable: bool = False  # adding axis=-1 to the call at ``span`` keeps the batch axis
     via: str | None = None  # the helper (qualified name) that reduced it
     per_sample: bool = False  # it reduced a vector of one value per sample (rank 1)
@@ -433,13 +433,23 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
     # ``1 - var(y_true - y_pred) / var(y_true)``: the batch's spread, a statistic of it as a
     # sum is, divided by another (explained variance, a correlation over the batch).
     spreads = _spread(b) and (_spread(a) or (a.scale > 0 and not a.count))
-    ratio = scale <= 0 and ((op == "/" and (data_sums or spreads)) or a.ratio or b.ratio)
+    # ``mean(|y - p|) / mean(|y[:, 1:] - y[:, :-1]|)`` (MASE): two batch means, which is a
+    # ratio of two batch sums.
+    means = _mean_of_data(a) and _mean_of_data(b)
+    ratio = scale <= 0 and ((op == "/" and (data_sums or spreads or means)) or a.ratio or b.ratio)
     # The reduction that sets the result's growth explains it: in ``mean + sum`` the sum.
     origin = a.origin or b.origin
     if additive and b.scale > a.scale and b.origin is not None:
         origin = b.origin
     if ratio and origin is not None and op == "/":
-        origin = replace(origin, op="spread ratio" if spreads and not data_sums else "ratio")
+        shown = (
+            "ratio"
+            if data_sums or not (spreads or means)
+            else "spread ratio"
+            if spreads
+            else "mean ratio"
+        )
+        origin = replace(origin, op=shown)
     return _reduced(
         scale,
         origin=origin,
@@ -449,6 +459,20 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
 
 
 _SPREADS: Final = frozenset({"std", "var", "variance", "nanstd", "nanvar"})
+
+
+def _mean_of_data(value: Batch) -> bool:
+    """A mean of the batch's values, taken by the code (not a count, a maximum, a ratio, or a
+    loss object's own reduction)."""
+    origin = value.origin
+    return (
+        value.kind == "mean"
+        and value.scale == 0
+        and not value.ratio
+        and origin is not None
+        and origin.op == "mean"
+        and not (origin.loss_object or origin.tf1)
+    )
 
 
 def _spread(value: Batch) -> bool:
@@ -552,7 +576,9 @@ class BatchAxis:
 
     def _other_framework(self, definition: LossDef) -> bool:
         module = self.project.module_named(definition.module)
-        return module is not None and other_framework(module, definition)
+        return module is not None and (
+            other_framework(module, definition) or array_method(module, definition)
+        )
 
     def result(self, definition: LossDef) -> Batch:
         """What a definition returns when compile calls it (for a class: ``call``)."""
@@ -1773,6 +1799,12 @@ class BatchAxis:
             if module == "keras.backend" and axis is None and op == "concatenate":
                 position = -1
             items = first.items if first.kind == "seq" else ()
+            if items and all(item.kind == "flat" for item in items):
+                # Flattened batches side by side (``concatenate([expand_dims(flatten(y_true)),
+                # ...], axis=1)``): the samples stay mixed along axis 0, whichever axis joins.
+                ranks = {item.rank for item in items}
+                rank = ranks.pop() if len(ranks) == 1 and op != "stack" else None
+                return Batch("flat", rank=rank, min_rank=1, origin=items[0].origin)
             if not items or position is None or position == 0:
                 return UNKNOWN
             value = items[0]

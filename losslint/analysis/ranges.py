@@ -41,7 +41,7 @@ from losslint.analysis.wiring import (
 )
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
-from losslint.index.facts import LossDef, ModelFact, ModelRef, ModuleIndex, Param
+from losslint.index.facts import LossDef, ModelFact, ModelRef, ModuleIndex, Param, iter_leaves
 from losslint.index.folding import shortened
 from losslint.index.positions import flat_statements, node_span
 from losslint.index.project import TRUE_NAMES, ProjectIndex, bound_once
@@ -850,7 +850,12 @@ class RangeAnalysis:
                 continue
             if definition.qualname in pure and self._evaluation(definition):
                 continue  # NumPy run on predict()'s arrays (DenseDepth's compute_errors)
-            self._definition(definition)
+            unnamed = not (definition.roles or definition.used)
+            if unnamed and self.project.needs_more_arguments(definition.qualname):
+                # ``generate_log(y_true, y_pred, names, output)``: shaped like a loss, but Keras
+                # could not call it as one; a caller's code runs it, with what it passes.
+                continue
+            self._definition(definition, numpy=definition.qualname in pure)
         for module, objective in self.project.objectives():
             if objective.untrained:  # a demonstration of a gradient: nothing is trained
                 continue
@@ -900,13 +905,15 @@ class RangeAnalysis:
             or called_by_project(self.project, module, definition.qualname)
         )
 
-    def _definition(self, definition: LossDef) -> None:
+    def _definition(self, definition: LossDef, numpy: bool = False) -> None:
         # A metric is only evaluated: a gradient-only hazard (the where trap) cannot hurt it.
         # Nor can a function that returns NumPy values (``{"rmse": rmse.numpy()}``, a notebook's
-        # ``evaluate_preds(y_true, y_pred)``): no gradient flows out of it.
+        # ``evaluate_preds(y_true, y_pred)``), or one written in NumPy alone (``numpy``: a
+        # metric's NumPy twin, ``mse ** 0.5`` of ``np.sum``): no gradient flows out of it.
         self._gradient = (
             definition.kind != "metric_class"
             and definition.roles != {"metric"}
+            and not numpy
             and not _returns_numpy(definition.node)
         )
         try:
@@ -1107,6 +1114,14 @@ class RangeAnalysis:
                     known = (activation, where) if activation in ("softmax", "sigmoid") else None
                     for function in self.project.keras_calls(value):
                         given(function, known)
+                if len(model.outputs) == 1:  # its metrics are given the same output
+                    activation = model.outputs[0].activation
+                    where = f"the output of the model compiled at {compiled.path}:{site.span.line}"
+                    known = (activation, where) if activation in ("softmax", "sigmoid") else None
+                    for metrics in (site.metrics, site.weighted_metrics):
+                        for leaf in iter_leaves(metrics) if metrics is not None else ():
+                            for function in self.project.keras_calls(leaf):
+                                given(function, known)
             self._outputs = outputs
         return self._outputs.get(qualname)
 
@@ -1861,8 +1876,10 @@ class RangeAnalysis:
                 return _negate(inner) if inner else None
             if isinstance(node.op, ast.UAdd):
                 return inner
-            if isinstance(node.op, ast.Not):
-                return Range(0, 1)
+            if isinstance(node.op, ast.Not) or (
+                isinstance(node.op, ast.Invert) and _boolean(node.operand)
+            ):
+                return Range(0, 1)  # ``~ops.eye(n, dtype="bool")``: a logical not
             return None
         if isinstance(node, ast.BinOp):
             return self._binop(node.op, node.left, node.right, node, frame, depth)
@@ -2344,7 +2361,8 @@ class RangeAnalysis:
             if (
                 0 < p < 1
                 and base.may_be_at_most(0)
-                and not (base.lo >= 0 and self._inert(base_node, frame, 0))
+                # At 0 only the gradient is infinite: no hazard where nothing is differentiated.
+                and not (base.lo >= 0 and (not self._gradient or self._inert(base_node, frame, 0)))
             ):
                 self._hazard(
                     "power",
@@ -2695,6 +2713,8 @@ class RangeAnalysis:
         op = self._op(node.func, frame)
         if op == "extreme":
             op = _pairwise_extreme(node, frame) or op
+        if names.qualify(node.func, frame.module.imports) in _IDENTITY_MATRICES:
+            op = "eye"  # ``ops.identity(n)`` makes a matrix; ``tf.identity(x)`` copies x
         method = self._method(node.func, frame) if op is None else None
         if method is not None and method.range != "unknown":
             assert isinstance(node.func, ast.Attribute)
@@ -3302,6 +3322,17 @@ class RangeAnalysis:
                 f"trains on a flattened objective; apply {op} once",
                 nan=False,
             )
+        if op == "sigmoid" and first is not None and first.lo > -INF and first.hi < INF:
+            # Of a bounded value (a sigmoid of a sigmoid output): within [sigmoid(lo),
+            # sigmoid(hi)], away from 0 and 1 unless the bound is far out (float32 reaches 1
+            # beyond about 17, 0 beyond about -88).
+            floor = 0.0 if first.lo < -80 else 1.0 / (1.0 + math.exp(-first.lo))
+            ceiling = 1.0 if first.hi > 16 else 1.0 / (1.0 + math.exp(-first.hi))
+            return Range(
+                floor,
+                ceiling,
+                reason=f"a sigmoid of a value in [{_fmt(first.lo)}, {_fmt(first.hi)}]",
+            )
         if op == "sigmoid":
             return Range(
                 0.0,
@@ -3517,9 +3548,8 @@ class RangeAnalysis:
         func = node.func
         if isinstance(func, ast.Name) and func.id == "self" and frame.class_name is not None:
             # ``y_pred = self(x)`` in a model's own training step: Keras runs its ``call``.
-            cls = frame.qualname.rpartition(".")[0]
             for name in ("call", "__call__"):
-                method = self.project.method(cls, name)
+                method = self.project.method(frame.qualname.rpartition(".")[0], name)
                 if method is not None:
                     owner, definition = self.project.functions[method]
                     return owner, method, definition.node, False
@@ -3535,9 +3565,9 @@ class RangeAnalysis:
             isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Name)
             and func.value.id == "self"
-            and frame.class_name is not None
+            and (own_class := self._owner(frame)) is not None
         ):
-            found = self._resolve_function(frame.module, func.attr, frame.qualname)
+            found = self._resolve_function(frame.module, func.attr, f"{own_class}.{func.attr}")
             if found is None:
                 found = self._called_object(func, frame)
         elif isinstance(func, ast.Attribute):  # ``bounding_box.compute_iou(...)``
@@ -3583,9 +3613,23 @@ class RangeAnalysis:
             made = self._named_value(func.id, frame)
             return (made, frame.module) if isinstance(made, ast.Call) else None
         attribute = names.self_attribute(func)
-        if attribute is None or frame.class_name is None:
+        owner = self._owner(frame)
+        if attribute is None or owner is None:
             return None
-        return self._stored_call(frame.qualname.rpartition(".")[0], attribute)
+        return self._stored_call(owner, attribute)
+
+    def _owner(self, frame: _Frame) -> str | None:
+        """The class whose ``self`` the code of ``frame`` reads: a method's (also one followed
+        from a closure), or the method's that a closure is defined in (``def proto_loss(self):
+        def inner(labels, features): return self.proto_loss_inner(labels, features)``)."""
+        if frame.class_name is not None:
+            return frame.qualname.rpartition(".")[0]
+        scope = frame.qualname.rpartition(".")[0]
+        while scope:
+            if scope in self.project.classes:
+                return scope
+            scope = scope.rpartition(".")[0]
+        return None
 
     def _named_value(self, name: str, frame: _Frame) -> ast.expr | None:
         """What ``name`` was last bound to in this scope, else the module-level value it is
@@ -3683,6 +3727,42 @@ class RangeAnalysis:
             return None
         return made[0], module
 
+    def _stored_functions(
+        self, func: ast.expr, frame: _Frame
+    ) -> list[tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+        """The project functions the class's methods store in ``self.<attribute>`` by name
+        (one, or one per branch of a setting: ``if config.loss == "bpr": self._loss_func =
+        bpr_loss``), when every value they store there is one; else nothing."""
+        attribute = names.self_attribute(func)
+        owner = self._owner(frame)
+        if attribute is None or owner is None:
+            return []
+        home = self.project.classes.get(owner)
+        if home is None:
+            return []
+        module, cls = home
+        found: list[tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+        for stmt in ast.walk(cls.node):
+            if not (
+                isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign))
+                and any(
+                    names.self_attribute(t) == attribute
+                    for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+                )
+            ):
+                continue
+            value = stmt.value
+            target = (
+                self._resolve_function(module, value.id, None)
+                if isinstance(value, ast.Name) and not isinstance(stmt, ast.AugAssign)
+                else None
+            )
+            if target is None:
+                return []  # something else is stored there too
+            if all(target[1] != known[1] for known in found):
+                found.append(target)
+        return found
+
     def _regression_error(self, node: ast.Call, frame: _Frame) -> str | None:
         """What Keras regression error ``node`` computes, a mean of non-negative terms that is
         0 where the prediction is exact: ``keras.losses.mean_squared_error(y, p)``, a
@@ -3709,6 +3789,16 @@ class RangeAnalysis:
         arguments = self._args(node, frame, depth)
         target = self._callee(node, frame)
         enclosing = frame.local_functions if target is not None and target[3] else None
+        stored = self._stored_functions(node.func, frame) if target is None else []
+        if stored:
+            # ``self._loss_func(pos, neg)``, the function ``__init__`` picks by a setting
+            # (``if loss == "pointwise": self._loss_func = pointwise_loss``): any may run.
+            joined: Range | None = None
+            for number, picked in enumerate(stored):
+                value = self._run_followed(node, frame, depth, picked, arguments)
+                joined = value if number == 0 else _join(joined, value)
+            self._last_call = node
+            return joined
         if target is None or _generator(target[2]):
             # Calling a generator function runs none of its body: it hands out a generator
             # (a data pipeline's ``DataGenerator(path)``, read with ``next``).
@@ -4417,6 +4507,19 @@ _UNCONFIGURED: Final = frozenset({"count", "counts", "gradient"})
 # The functions that read a tensor's shape, and the casts a setting keeps through.
 _SHAPES: Final = frozenset({"shape", "int_shape"})
 _CASTS: Final = frozenset({"cast", "float", "int", "to_float", "to_int32", "to_int64"})
+_IDENTITY_MATRICES: Final = frozenset({"keras.ops.identity", "numpy.identity"})
+
+
+def _boolean(node: ast.expr) -> bool:
+    """A comparison, a logical not, or a call that makes booleans (``dtype="bool"``)."""
+    if isinstance(node, ast.Compare) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.Invert))
+    ):
+        return True
+    return isinstance(node, ast.Call) and any(
+        k.arg == "dtype" and isinstance(k.value, ast.Constant) and k.value.value == "bool"
+        for k in node.keywords
+    )
 
 
 def _constant_name(name: str) -> bool:

@@ -86,22 +86,22 @@ _FOUND: Final[weakref.WeakKeyDictionary[ProjectIndex, dict[bool, frozenset[str]]
 
 
 def numpy_references(project: ProjectIndex, pure: bool = False) -> frozenset[str]:
-    known = _FOUND.setdefault(project, {})
-    if pure not in known:
-        known[pure] = _numpy_references(project, pure)
+    known = _FOUND.get(project)
+    if known is None:  # one walk over the definitions answers both questions
+        known = _FOUND[project] = dict(zip((False, True), _numpy_references(project), strict=True))
     return known[pure]
 
 
-def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
+def _numpy_references(project: ProjectIndex) -> tuple[frozenset[str], frozenset[str]]:
     """Qualified names of the definitions that are NumPy reference implementations: not
-    compiled or wrapped, converting an input with ``np.asarray`` first, or (``pure``) written
-    in NumPy alone unless named as a loss (the classic NumPy-in-loss defect) and not as its
-    NumPy version in a test (``kappa_loss_np``) nor called by the project itself (a callback's
-    ``log_loss(y_true, probabilities)`` on arrays). ``pure`` is for
-    LL404; the value-range rules (LL3xx) leave out only those of them the project calls itself
-    or a test holds: NumPy code is NumPy either way, and its log(0) is still -inf where a user
-    compiles it."""
-    found: set[str] = set()
+    compiled or wrapped, converting an input with ``np.asarray`` first (the first set), or, in
+    the second set too, written in NumPy alone unless named as a loss (the classic NumPy-in-loss
+    defect) and not as its NumPy version in a test (``kappa_loss_np``) nor called by the
+    project itself (a callback's ``log_loss(y_true, probabilities)`` on arrays). The second is
+    for LL404 and the definition rules; the value-range rules (LL3xx) leave out only the first:
+    NumPy code is NumPy either way, and its log(0) is still -inf where a user compiles it."""
+    converting: set[str] = set()
+    written: set[str] = set()
     modules = {m.path: m for m in project.modules}
     for definition in project.definitions():
         if definition.used or definition.kind not in ("function", "closure", "method"):
@@ -111,36 +111,35 @@ def _numpy_references(project: ProjectIndex, pure: bool) -> frozenset[str]:
         if module is None or isinstance(node, ast.ClassDef):
             continue
         name = names.defined_name(definition.qualname)
-        if (
-            pure
-            and pure_numpy(node, module.imports)
-            and (
-                "loss" not in name
-                or _test_reference(name, definition.path)
-                or called_by_project(project, module, definition.qualname)
-            )
+        if pure_numpy(node, module.imports) and (
+            "loss" not in name
+            or _test_reference(name, definition.path)
+            or called_by_project(project, module, definition.qualname)
         ):
-            found.add(definition.qualname)
+            written.add(definition.qualname)
+        if _fills_array(node, module.imports) or _converts_first(node, module.imports):
+            converting.add(definition.qualname)
+    pure = converting | written
+    _add_callers(project, modules, pure)
+    return frozenset(converting), frozenset(pure)
+
+
+def _converts_first(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str]) -> bool:
+    """Whether a statement of the body's top level converts a parameter to an array
+    (``y_true = np.asarray(y_true)``)."""
+    params = {a.arg for a in (*node.args.posonlyargs, *node.args.args)}
+    for stmt in node.body:
+        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)):
             continue
-        if _fills_array(node, module.imports):
-            found.add(definition.qualname)
-            continue
-        params = {a.arg for a in (*node.args.posonlyargs, *node.args.args)}
-        for stmt in node.body:
-            if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)):
-                continue
-            call = stmt.value
-            if (
-                names.qualify(call.func, module.imports) in _TO_NUMPY
-                and call.args
-                and isinstance(call.args[0], ast.Name)
-                and call.args[0].id in params
-            ):
-                found.add(definition.qualname)
-                break
-    if pure:
-        _add_callers(project, modules, found)
-    return frozenset(found)
+        call = stmt.value
+        if (
+            names.qualify(call.func, imports) in _TO_NUMPY
+            and call.args
+            and isinstance(call.args[0], ast.Name)
+            and call.args[0].id in params
+        ):
+            return True
+    return False
 
 
 def _fills_array(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str]) -> bool:
@@ -236,6 +235,17 @@ def other_framework(module: ModuleIndex, definition: LossDef) -> bool:
         and (target := names.qualify(node.func, module.imports)) is not None
     }
     return bool(called & _OTHER_FRAMEWORKS) and not called & names.KERAS_PACKAGES
+
+
+def array_method(module: ModuleIndex, definition: LossDef) -> bool:
+    """A method of a module that imports NumPy and no tensor library: a model written from
+    scratch on arrays (a gradient-boosting model's ``SquareLoss.loss(self, y, y_pred)``). A
+    module-level function there may still be a loss written in NumPy for Keras (the classic
+    defect); a method of the module's own classes is the module's array code."""
+    if definition.kind != "method":
+        return False
+    roots = {full.split(".")[0] for full in module.imports.values()}
+    return "numpy" in roots and not roots & (_OTHER_FRAMEWORKS | names.KERAS_PACKAGES)
 
 
 def called_by_project(project: ProjectIndex, module: ModuleIndex, qualname: str) -> bool:

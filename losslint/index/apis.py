@@ -120,6 +120,8 @@ _WORDS: Final = (
     "get_custom_objects",
     *SHIM_SHORT_NAMES,
 )
+# ``metrics.sensitivity = sensitivity``: a custom object set on Keras's own module.
+_PATCHED: Final = r"\b(?:metrics|losses)\.\w+\s*=(?!=)"
 _BACKEND_ROOTS: Final = frozenset(
     {
         "keras",
@@ -184,6 +186,8 @@ def _pattern(source: str, imports: Mapping[str, str], saving: bool) -> re.Patter
     parts = [r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b"] if words else []
     if "__init__" in source:
         parts.append(_POSITIONAL_INIT)
+    if "metrics." in source or "losses." in source:
+        parts.append(_PATCHED)
     roots = [a for a, full in imports.items() if full == "tensorflow" and f"{a}." in source]
     if roots:
         moved = "|".join(sorted({*TF1_MATH, *TF1_CASTS}))
@@ -313,6 +317,8 @@ class _Collector:
                 self.call(node, scope)
             elif isinstance(node, ast.Attribute) and node.attr == "metrics_tensors":
                 self.method(node, "metrics_tensors", node.value, scope, None)
+        if isinstance(statement, ast.Assign):
+            self._patch(statement, scope)
         if (
             isinstance(statement, ast.AugAssign)
             and isinstance(statement.target, ast.Attribute)
@@ -406,6 +412,27 @@ class _Collector:
             self.uses.append(ApiUse("load", how, scope, self.span(node), node=node))
         elif callee.rpartition(".")[2] in ("custom_object_scope", "CustomObjectScope"):
             self.uses.append(ApiUse("load", "handled", scope, self.span(node), node=node))
+
+    def _patch(self, statement: ast.Assign, scope: str) -> None:
+        """``keras.metrics.sensitivity = utils.sensitivity``: a function set on standalone
+        Keras's ``metrics`` or ``losses`` module under its own name, where Keras 2 looks a
+        saved name up (its deserialize reads those modules' globals), so a later load_model()
+        finds it. ``tf.keras``'s public modules are not the ones it looks names up in."""
+        value = names.dotted(statement.value)
+        for target in statement.targets:
+            if not (isinstance(target, ast.Attribute) and value and value[-1] == target.attr):
+                continue
+            parts = names.dotted(target.value)
+            if not parts or parts[0] not in self.imports:
+                continue
+            written = ".".join([self.imports[parts[0]], *parts[1:]])
+            if written not in ("keras.metrics", "keras.losses"):
+                continue
+            head = self.imports.get(value[0])
+            qualified = ".".join([head, *value[1:]]) if head else f"{self.module}.{'.'.join(value)}"
+            self.uses.append(
+                ApiUse("patch", qualified, scope, self.span(statement), receiver=target.attr)
+            )
 
     def _custom_objects(self, node: ast.expr) -> bool:
         """``get_custom_objects()``: Keras's global registry of custom objects."""

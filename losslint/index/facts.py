@@ -303,7 +303,9 @@ class ApiUse:
       ``register``: a definition decorated with ``register_keras_serializable`` (``name`` is its
       qualified name), and ``register_id`` beside it: the string id that gives it
       (``Addons>sigmoid_focal_crossentropy``), when its arguments are constants, with the
-      definition's own name as ``receiver``.
+      definition's own name as ``receiver``; ``patch``: a function set on standalone Keras's
+      ``metrics`` or ``losses`` module under its own name (``keras.metrics.f1 = utils.f1``),
+      ``name`` its qualified name as imported, ``receiver`` the attribute.
     """
 
     kind: str
@@ -389,6 +391,9 @@ class ModuleIndex:
     # Module-level loss, metric and weight values another module may import and compile
     # (``loss = {"pitch": ..., "step": mse_with_positive_pressure}``), by name.
     exports: dict[str, Value] = field(default_factory=dict)
+    # Module-level names bound once to a list, tuple, set or dict written out, with its length
+    # (``CLASSES = [...]``; another module's ``num_classes = len(CLASSES)``).
+    sizes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

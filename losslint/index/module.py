@@ -78,7 +78,7 @@ _KERAS_COMPILE_KEYWORDS: Final = _COMPILE_KEYWORDS | frozenset(
         "fetches", "feed_dict", "session_kwargs", "mode", "name", "updates",
     }
 )  # fmt: skip
-_BUILTINS: Final = frozenset({"float", "int", "dict", "list", "tuple", "abs", "max", "min"})
+_BUILTINS: Final = frozenset({"float", "int", "dict", "list", "tuple", "abs", "max", "min", "len"})
 
 # Layers whose output has the input's last axis and values (name aside).
 _PASS_THROUGH: Final = frozenset(
@@ -888,6 +888,7 @@ class ModuleIndexer:
             rebound=rebound,
             handed=tuple(h for scope in self.scopes for h in self._handed(scope)),
             exports=self._exports(module_scope, rebound),
+            sizes=self._sizes(module_scope, rebound),
         )
 
     def _handed(self, scope: _Scope) -> Iterator[Handed]:
@@ -1476,6 +1477,24 @@ class ModuleIndexer:
                 found[name] = value
         return found
 
+    def _sizes(self, scope: _Scope, rebound: frozenset[str]) -> dict[str, int]:
+        """Module-level names bound exactly once, unconditionally, to a list, tuple, set or
+        dict written out (``CLASSES = ["cat", "dog"]``), with its length, for a
+        ``len(CLASSES)`` in another module that imports it (a model's unit count)."""
+        found: dict[str, int] = {}
+        for name, bindings in scope.bindings.items():
+            if (
+                name in rebound
+                or len(bindings) != 1
+                or bindings[0].conditional
+                or bindings[0].position is not None
+            ):
+                continue
+            size = _literal_size(bindings[0].value)
+            if size is not None:
+                found[name] = size
+        return found
+
     def _note_redefinitions(self, body: list[ast.stmt]) -> None:
         """Name apart each function or class of a module or function body that the body
         defines again below it: ``loss#1`` for the first of two ``def loss``. Each is a
@@ -1622,6 +1641,17 @@ class ModuleIndexer:
             self._call_nodes[span] = expr
             func = self.value(expr.func, scope, line, depth + 1)
             target = func.target if isinstance(func, Ref) else None
+            if (
+                isinstance(expr.func, ast.Name)
+                and expr.func.id == "len"
+                and target in (None, "builtins.len")  # not a function of the project's own
+                and len(expr.args) == 1
+                and not expr.keywords
+            ):
+                size = self._size(expr.args[0], scope, line, depth + 1)
+                if size is not None:  # ``num_classes = len(CLASSES)``: a unit count
+                    return Const(size, span)
+                target = "builtins.len"  # of another module's CLASSES, maybe (ProjectIndex)
             args = tuple(
                 Unknown(self.span(a))
                 if isinstance(a, ast.Starred)
@@ -1637,6 +1667,16 @@ class ModuleIndexer:
         if isinstance(expr, ast.Lambda) and expr in self._lambda_names:
             return Ref(self._lambda_names[expr], span)
         return Unknown(span)
+
+    def _size(self, expr: ast.expr | None, scope: _Scope, line: float, depth: int) -> int | None:
+        """The length of a list, tuple, set or dict written out, directly or by a name."""
+        size = _literal_size(expr)
+        if size is not None or not isinstance(expr, ast.Name) or depth > _MAX_DEPTH:
+            return size
+        binding = scope.resolve(expr.id, line)
+        if isinstance(binding, _Binding) and not binding.conditional and binding.position is None:
+            return self._size(binding.value, binding.scope, binding.line, depth + 1)
+        return None
 
     def _item_value(
         self, expr: ast.Subscript, scope: _Scope, line: float, depth: int, span: Span
@@ -2752,6 +2792,20 @@ def _activation(value: Value | None) -> str | None:
         return names.activation_from_name(value.target)
     if isinstance(value, Call) and value.func is not None:
         return names.activation_from_name(value.func)
+    return None
+
+
+def _literal_size(expr: ast.expr | None) -> int | None:
+    """The length of a list, tuple, set or dict display without unpacking (``*a``, ``**b``),
+    when it is not empty."""
+    if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+        if any(isinstance(e, ast.Starred) for e in expr.elts):
+            return None
+        return len(expr.elts) or None  # an empty one is filled later (``CLASSES.append``)
+    if isinstance(expr, ast.Dict):
+        if any(k is None for k in expr.keys):
+            return None
+        return len(expr.keys) or None  # a repeated key is one entry, but that is rare
     return None
 
 

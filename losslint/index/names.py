@@ -173,10 +173,10 @@ def collect_imports_and_alternatives(
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
-                    bind(alias.asname, alias.name)
+                    bind(alias.asname, preview_renamed(alias.name))
                 else:
                     root = alias.name.split(".")[0]
-                    bind(root, root)
+                    bind(root, preview_renamed(root))
         elif isinstance(node, ast.ImportFrom):
             base = _absolute_module(node.module, node.level, package)
             if base is None:
@@ -433,9 +433,17 @@ def iter_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 stack.extend(reversed(children))
 
 
+def preview_renamed(module: str) -> str:
+    """``keras_core`` (2023's preview of Keras 3, the same API under another name) read as
+    ``keras``: ``from keras_core import ops`` imports ``keras.ops``."""
+    if module == "keras_core" or module.startswith("keras_core."):
+        return "keras" + module[len("keras_core") :]
+    return module
+
+
 def _absolute_module(module: str | None, level: int, package: str) -> str | None:
     if level == 0:
-        return module or ""
+        return preview_renamed(module or "")
     parts = package.split(".") if package else []
     if level - 1 > len(parts):
         return None

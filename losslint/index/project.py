@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeGuard
 
@@ -114,6 +114,14 @@ class ProjectIndex:
         self._self_trained: dict[str, set[str]] | None = None
         self._compiles: tuple[ResolvedCompile, ...] | None = None  # see compiles
         self._handed: dict[str, list[tuple[ModuleIndex, Handed]]] | None = None  # see handed_to
+        # ``from a import *`` then ``from b import *``: a name b does not give comes from a.
+        # The index names such a name after the last star import (b.name); here are the ones
+        # before it, nearest first, to look in when b has no such name.
+        self._stars_before: dict[str, list[str]] = {}
+        for module in self.modules:
+            if len(module.stars) > 1:
+                earlier = self._stars_before.setdefault(names.canonical(module.stars[-1]), [])
+                earlier.extend(s for s in reversed(module.stars[:-1]) if s not in earlier)
         for module in self.modules:
             if module.stars:
                 self._inherit_imports(module, set())
@@ -175,6 +183,10 @@ class ProjectIndex:
         if found is None and module:
             self._found[qualname] = None  # no recursion through a cycle of imports or bases
             found = self._reexported(module, name)
+        for earlier in self._stars_before.get(module, ()) if found is None else ():
+            found = self._lookup(f"{earlier}.{name}")
+            if found is not None:
+                break
         if found is None and module and "." in module:
             # ``pkg.losses.MyLoss.loss_function``: a method, found through its class (and the
             # class's project bases, where the method may be inherited).
@@ -372,7 +384,20 @@ class ProjectIndex:
         model = self.resolve_model(inner, depth + 1)
         if model is None:
             return None
-        return _bind_params(model, ref.args, ref.kwargs)
+        return _bind_params(model, ref.args, ref.kwargs, self._imported_size)
+
+    def _imported_size(self, value: Value) -> int | None:
+        """``len(CLASSES)`` of a list, tuple, set or dict another module writes out."""
+        if not (
+            isinstance(value, Call)
+            and value.func == "builtins.len"
+            and len(value.args) == 1
+            and isinstance(value.args[0], Ref)
+        ):
+            return None
+        home, _, name = value.args[0].target.rpartition(".")
+        module = self._module(home) if home else None
+        return module.sizes.get(name) if module is not None else None
 
     def compiles(self) -> tuple[ResolvedCompile, ...]:
         """Every compile site with its model resolved (cached: rules and analyses each read
@@ -906,11 +931,11 @@ class ProjectIndex:
             home, function = entry
             # ``def train(..., loss_fn=focal_loss)``: what every call that omits it passes.
             default = _default(function.node, param.name)
-            named = self._named(default, home) if default is not None else None
+            named = self.named(default, home) if default is not None else None
             if named is not None:
                 found.append(named)
             for module, argument in self.passed_arguments(owner, param):
-                named = self._named(argument, module)
+                named = self.named(argument, module)
                 if named is not None:
                     found.append(named)
         self._passed[key] = tuple(dict.fromkeys(found))
@@ -994,7 +1019,7 @@ class ProjectIndex:
         """What each call of ``owner`` in ``module`` gives for ``param``, with the function
         the call is written in (None at module level)."""
         for node, function in _calls_in(module.tree):
-            callee = self._named(node.func, module)
+            callee = self.named(node.func, module)
             target = self._lookup(callee) if callee is not None else None
             if target is not None and target.startswith(module.module + "."):
                 # A name its module defines again: the call made below a definition runs it.
@@ -1042,7 +1067,7 @@ class ProjectIndex:
         built = next((m for m in module.models if m.span == span), None)
         if built is not None:
             return built
-        func = self._named(expr.func, module)
+        func = self.named(expr.func, module)
         if func is None:
             return None
         if names.HUGGING_FACE_HEAD.match(func):
@@ -1052,7 +1077,7 @@ class ProjectIndex:
             return None
         return self.resolve_model(ModelRef(factory=factory), depth + 1)
 
-    def _named(self, expr: ast.expr, module: ModuleIndex, depth: int = 0) -> str | None:
+    def named(self, expr: ast.expr, module: ModuleIndex, depth: int = 0) -> str | None:
         """The project or library name an expression spells (``losses.focal_tversky``, a
         function of the module itself, or one of a project module it star-imports, or what a
         module-level name bound once holds: ``loss = sharpe_loss``), without evaluating
@@ -1066,8 +1091,20 @@ class ProjectIndex:
                 if found is not None:
                     return found
             bound = _bound_alias(module, expr.id) if depth < 3 else None
-            return self._named(bound, module, depth + 1) if bound is not None else None
+            return self.named(bound, module, depth + 1) if bound is not None else None
         return names.qualify(expr, module.imports)
+
+    def needs_more_arguments(self, qualname: str) -> bool:
+        """Whether project function ``qualname`` requires more arguments than the ``(y_true,
+        y_pred)`` Keras calls a loss or metric with (``fbeta_coef(y_true, y_pred, alpha,
+        beta)``, ``generate_log(y_true, y_pred, names, output)``): Keras could not call it as
+        one; it is a helper of the code that passes the rest."""
+        found = self.functions.get(qualname)
+        if found is None:
+            return False
+        function = found[1]
+        bound = function.params[:1] in (("self",), ("cls",))
+        return function.required - bound > 2 or bool(function.required_kwonly)
 
     def keras_calls(self, value: Value | None) -> Iterator[str]:
         """The project functions that Keras calls with ``(y_true, y_pred)`` for a compiled loss
@@ -1609,9 +1646,13 @@ def _called(value: Value | None, func: str) -> bool:
 
 
 def _bind_params(
-    model: ModelFact, args: tuple[Value, ...], kwargs: tuple[tuple[str, Value], ...]
+    model: ModelFact,
+    args: tuple[Value, ...],
+    kwargs: tuple[tuple[str, Value], ...],
+    size: Callable[[Value], int | None],
 ) -> ModelFact:
-    """Substitute a factory call's integer arguments for the parameters used as units."""
+    """Substitute a factory call's integer arguments for the parameters used as units
+    (``size``: the length a ``len(...)`` argument is known to have, else None)."""
     given = dict(kwargs)
 
     def units(value: int | Param | None) -> int | Param | None:
@@ -1624,7 +1665,7 @@ def _bind_params(
             return value.default
         if isinstance(argument, Const) and type(argument.value) is int:
             return argument.value
-        return None
+        return size(argument)
 
     outputs = tuple(dataclasses.replace(o, units=units(o.units)) for o in model.outputs)
     return dataclasses.replace(model, outputs=outputs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final
 
 from losslint.analysis import rewrites
@@ -389,7 +389,7 @@ def _takes_truth_first(project: ProjectIndex, module: ModuleIndex, call: ast.Cal
     """Whether ``call`` is of a Keras loss or metric (function or object), or of a project
     function whose first two parameters are named (truth, prediction)."""
     func = call.func.func if isinstance(call.func, ast.Call) else call.func
-    named = project._named(func, module)
+    named = project.named(func, module)
     if named is None:
         return False
     home = named.rpartition(".")[0]
@@ -930,7 +930,7 @@ def _method(module: ModuleIndex, use: ApiUse) -> Finding | None:
 
 
 def check_stateful_loss(context: RuleContext) -> Iterator[Finding]:
-    eager = _run_eagerly(context) if any(rc.site.eager for rc in context.compiles) else None
+    eager = _Eager(context) if any(rc.site.eager for rc in context.compiles) else None
     for effect in context.batch_axis.effects():
         if effect.kind == "counter":
             if eager is not None and eager(effect.function):
@@ -961,20 +961,64 @@ def check_stateful_loss(context: RuleContext) -> Iterator[Finding]:
 # -- LL404 ------------------------------------------------------------------------------------
 
 
-def _run_eagerly(context: RuleContext) -> Callable[[str], bool]:
-    """Whether fit() runs a loss function eagerly (``run_eagerly=True``), where a tensor has a
-    value and ``.numpy()`` works: every compile training with it does so, or, for a loss no
-    compile uses, every compile training with one of the project's own losses does (the
-    script's convention: "make sure to use run_eagerly=True" for its custom losses)."""
-    eager: dict[str, bool] = {}
-    for rc in context.compiles:
-        if rc.site.loss is None or rc.site.idle:
-            continue
-        for leaf in iter_leaves(rc.site.loss):
-            for function in context.project.keras_calls(leaf):
-                eager[function] = eager.get(function, True) and rc.site.eager
-    every = bool(eager) and all(eager.values())
-    return lambda function: eager.get(function, every)
+class _Eager:
+    """Which project functions fit() runs eagerly (``run_eagerly=True``), where a tensor has a
+    value and ``.numpy()`` works: a compiled loss or metric whose every compile trains with it,
+    and a helper whose every such caller does. A function no compile reaches runs eagerly when
+    every compiled one does.
+    ``trains``: whether a compiled loss reaches the function (a metric's code, run eagerly,
+    needs no gradient)."""
+
+    def __init__(self, context: RuleContext) -> None:
+        project = context.project
+        self._eager: dict[str, bool] = {}
+        losses: set[str] = set()
+        for rc in context.compiles:
+            if rc.site.idle:
+                continue
+            for field_name in ("loss", "metrics", "weighted_metrics"):
+                for leaf in iter_leaves(getattr(rc.site, field_name)):
+                    for function in project.keras_calls(leaf):
+                        self._eager[function] = self._eager.get(function, True) and rc.site.eager
+                        if field_name == "loss":
+                            losses.add(function)
+        self._every = bool(self._eager) and all(self._eager.values())
+        # A helper runs as its callers run: eagerly only if each of them does.
+        pending = list(self._eager)
+        while pending:
+            caller = pending.pop()
+            for callee in _callees(project, caller):
+                value = self._eager.get(callee, True) and self._eager[caller]
+                if self._eager.get(callee) is not value:
+                    self._eager[callee] = value
+                    pending.append(callee)
+        self._trained: set[str] = set()
+        pending = list(losses)
+        while pending:
+            caller = pending.pop()
+            if caller not in self._trained:
+                self._trained.add(caller)
+                pending.extend(_callees(project, caller))
+
+    def __call__(self, function: str) -> bool:
+        return self._eager.get(function, self._every)
+
+    def trains(self, function: str) -> bool:
+        return function in self._trained
+
+
+def _callees(project: ProjectIndex, qualname: str) -> Iterator[str]:
+    """The project functions ``qualname``'s body calls by name (``get_nearest_neighbour(x)``,
+    ``utils.f1(y, p)``)."""
+    found = project.functions.get(qualname)
+    if found is None:
+        return
+    module, function = found
+    for node in ast.walk(function.node):
+        if isinstance(node, ast.Call):
+            name = project.named(node.func, module)
+            if name is not None and name in project.functions:
+                yield name
 
 
 def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
@@ -985,7 +1029,7 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
         for e in context.batch_axis.effects()
         if e.kind == "numpy" and e.function not in references
     ]
-    eager = _run_eagerly(context) if any(rc.site.eager for rc in context.compiles) else None
+    eager = _Eager(context) if any(rc.site.eager for rc in context.compiles) else None
     for effect in effects:
         if any(_inside(effect, other) for other in effects if other is not effect):
             continue  # one finding per expression: np.round(np.clip(x)) is one defect
@@ -997,8 +1041,12 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
             "numpy_function",
             "py_func",
         )
-        if eagerly and (effect.callee is None or wrapped):
-            continue
+        if (
+            eager is not None
+            and eagerly
+            and not (effect.callee and not wrapped and eager.trains(effect.function))
+        ):
+            continue  # it has a value, and a metric's code needs no gradient
         if effect.callee is None:
             yield Finding(
                 effect.path,
@@ -1408,6 +1456,9 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
                 registered.add(use.name)
             elif use.kind == "load" and use.name in ("handled", "uncompiled"):
                 handling.add(module.module)
+            elif use.kind == "patch" and not context.keras3(module.path):
+                # Keras 3 reads a registry, not the module's globals.
+                registered.add(project._lookup(use.name) or use.name)
             elif use.kind == "load":
                 loads.append(_Load(module, use))
             elif use.kind == "save":

@@ -46,7 +46,7 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             continue
         if "loss" in definition.roles and not definition.used:
             continue  # named like both (dice_coef_loss): a loss
-        if not definition.used and _needs_more_arguments(context.project, definition):
+        if not definition.used and context.project.needs_more_arguments(definition.qualname):
             continue
         value = analysis.result(definition)
         if value.kind != "mean" or not value.ratio:
@@ -57,8 +57,8 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             lines = module.lines if module else []
             where = f" ({line_label(definition.path, lines, value.origin.span.line)})"
         name = names.defined_name(definition.qualname)
-        spread = value.origin is not None and value.origin.op == "spread ratio"
-        of = "spreads (variances)" if spread else "sums"
+        op = value.origin.op if value.origin is not None else ""
+        of = {"spread ratio": "spreads (variances)", "mean ratio": "means"}.get(op, "sums")
         yield Finding(
             definition.path,
             definition.span,
@@ -67,18 +67,6 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             "(biased by batch composition; batches without positives count as 0); use "
             "keras.metrics.Precision/Recall/F1Score/IoU/R2Score or a stateful keras.metrics.Metric",
         )
-
-
-def _needs_more_arguments(project: ProjectIndex, definition: LossDef) -> bool:
-    """A function named like a metric that Keras could not call as one: ``fbeta_coef(y_true,
-    y_pred, alpha, beta)`` needs more than the two arguments Keras gives (a helper of the
-    losses that pass them)."""
-    found = project.functions.get(definition.qualname)
-    if found is None:
-        return False
-    function = found[1]
-    bound = function.params[:1] in (("self",), ("cls",))
-    return function.required - bound > 2 or bool(function.required_kwonly)
 
 
 # -- LL502 ------------------------------------------------------------------------------------
