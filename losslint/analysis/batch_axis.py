@@ -432,10 +432,13 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
     data_sums = a.scale > 0 and b.scale > 0 and not a.count and not b.count
     # ``1 - var(y_true - y_pred) / var(y_true)``: the batch's spread, a statistic of it as a
     # sum is, divided by another (explained variance, a correlation over the batch).
-    spreads = _spread(b) and (_spread(a) or (a.scale > 0 and not a.count))
+    # A batch mean over one (RSE: ``sqrt(mean(square(y - p))) / std(y)``; a correlation:
+    # ``mean(dy * dp, axis=0) / (std(y, axis=0) * std(p, axis=0))``) is one too.
+    means = _mean_of_data(a)
+    spreads = _spread(b) and (_spread(a) or (a.scale > 0 and not a.count) or means)
     # ``mean(|y - p|) / mean(|y[:, 1:] - y[:, :-1]|)`` (MASE): two batch means, which is a
     # ratio of two batch sums.
-    means = _mean_of_data(a) and _mean_of_data(b)
+    means = means and _mean_of_data(b)
     ratio = scale <= 0 and ((op == "/" and (data_sums or spreads or means)) or a.ratio or b.ratio)
     # The reduction that sets the result's growth explains it: in ``mean + sum`` the sum.
     origin = a.origin or b.origin

@@ -1775,14 +1775,16 @@ class ModuleIndexer:
         return None
 
     def _unbound_name(self, name: str, span: Span) -> Value:
-        """A name nothing in the file binds: from a ``from m import *`` (the last one wins, as
-        at run time), or, in a snippet that imports none of them, a well-known Keras name."""
+        """A name nothing in the file binds: from a ``from m import *`` (the last one that may
+        give it wins, as at run time), or, in a snippet that imports none of them, a well-known
+        Keras name."""
         if self._bound_anywhere is None:
             self._bound_anywhere = {n for scope in self.scopes for n in scope.bindings}
         if name in self._bound_anywhere:
             return Unknown(span)  # bound somewhere, only not unconditionally: unknown
-        if self.stars:
-            return Ref(names.canonical(f"{self.stars[-1]}.{name}"), span)
+        source = names.star_source(self.stars, name)
+        if source is not None:
+            return Ref(names.canonical(f"{source}.{name}"), span)
         snippet = names.SNIPPET_CLASSES.get(name)
         if snippet is not None:
             return Ref(snippet, span)
@@ -1969,6 +1971,16 @@ class ModuleIndexer:
                     )
         if isinstance(expr.func, ast.Name) and scope.resolve(expr.func.id, line) is None:
             return self._returned_tensor(expr.func.id, depth)
+        if (
+            isinstance(expr.func, ast.Attribute)
+            and isinstance(expr.func.value, ast.Name)
+            and expr.func.value.id == "self"
+        ):
+            # ``head = self._build_head(x)`` in a method: another method of the class builds
+            # the graph's last layers.
+            owner = scope.qualname.rpartition(".")[0]
+            method = self.function_scopes.get(f"{owner}.{expr.func.attr}")
+            return self._agreed_output(method, depth + 1) if method is not None else None
         return None
 
     def _returned_tensor(self, function: str, depth: int) -> Output | None:
@@ -2155,6 +2167,12 @@ class ModuleIndexer:
             return ModelRef(model=model) if model else None
         if names.is_keras(func.target) or func.target.startswith("builtins."):
             return None
+        if adds and not names.HUGGING_FACE_HEAD.match(func.target):
+            # A factory's Sequential with a classifier added (``encoder = get_encoder(...)``,
+            # then ``encoder.add(Dense(n, activation="softmax"))``): the last layer added.
+            model = self._stacked([(a.layer, a.conditional) for a in adds], scope, line, call)
+            if model is not None:
+                return ModelRef(model=model)
         if names.HUGGING_FACE_HEAD.match(func.target):
             return ModelRef(model=pretrained_model(call, self.span(call)))
         value = self.value(call, scope, line)

@@ -387,6 +387,18 @@ def _star_members(module: str) -> frozenset[str] | None:
     return None if text is None else frozenset(text.split())
 
 
+def star_source(stars: tuple[str, ...], name: str) -> str | None:
+    """The star import a name no statement binds comes from: the last one that may give it,
+    passing over Keras, NumPy and the other modules whose names are known and lack it
+    (``from utils import *`` then ``from keras.models import *``: ``matthews_correlation`` is
+    utils'); None when there is no star import."""
+    for star in reversed(stars):
+        members = _star_members(canonical(star))
+        if members is None or name in members:
+            return star
+    return stars[-1] if stars else None
+
+
 def star_bindings(tree: ast.Module, stars: tuple[str, ...], bound: Iterable[str]) -> dict[str, str]:
     """What ``from keras.layers import *`` (and the other Keras modules, NumPy, math) binds of
     the names the module uses: ``{"Dense": "keras.layers.Dense"}``, as an import table does.

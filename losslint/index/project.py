@@ -115,13 +115,14 @@ class ProjectIndex:
         self._compiles: tuple[ResolvedCompile, ...] | None = None  # see compiles
         self._handed: dict[str, list[tuple[ModuleIndex, Handed]]] | None = None  # see handed_to
         # ``from a import *`` then ``from b import *``: a name b does not give comes from a.
-        # The index names such a name after the last star import (b.name); here are the ones
-        # before it, nearest first, to look in when b has no such name.
+        # The index names such a name after the last star import that may give it (b.name);
+        # here are the ones before each, nearest first, to look in when b has no such name.
         self._stars_before: dict[str, list[str]] = {}
         for module in self.modules:
-            if len(module.stars) > 1:
-                earlier = self._stars_before.setdefault(names.canonical(module.stars[-1]), [])
-                earlier.extend(s for s in reversed(module.stars[:-1]) if s not in earlier)
+            for position in range(1, len(module.stars)):
+                star = names.canonical(module.stars[position])
+                earlier = self._stars_before.setdefault(star, [])
+                earlier.extend(s for s in reversed(module.stars[:position]) if s not in earlier)
         for module in self.modules:
             if module.stars:
                 self._inherit_imports(module, set())
@@ -1156,15 +1157,17 @@ class ProjectIndex:
         roles: dict[str, set[str]],
     ) -> LossDef | None:
         """A method that is a loss or metric itself: bound and passed to compile
-        (``loss=my_loss.loss_function``), or a ``(self, y_true, y_pred)`` method named like one
-        in a class that is not a Keras ``Loss``/``Metric`` (their methods are part of the class's
-        definition)."""
+        (``loss=my_loss.loss_function``), or a ``(self, y_true, y_pred)`` method (or a static
+        ``(y_true, y_pred)`` one) named like one in a class that is not a Keras
+        ``Loss``/``Metric`` (their methods are part of the class's definition)."""
         used = roles.get(qualname, set())
         cls = qualname.rpartition(".")[0]
         # ``BinaryCELoss.__call__``: a callable object is named by its class.
         named = _named_roles(cls if qualname.endswith(".__call__") else qualname)
         if not used:
-            if not (function.params[:1] == ("self",) and loss_signature(function.params)):
+            if not loss_signature(function.params):
+                return None
+            if function.params[:1] != ("self",) and not _static(function.node):
                 return None
             if not named or self.is_loss_class(cls) or self.is_metric_class(cls):
                 return None
@@ -1507,6 +1510,12 @@ def loss_signature(params: tuple[str, ...]) -> bool:
     """Whether parameters are named (truth, prediction), after a method's ``self``."""
     rest = _values(params)
     return len(rest) >= 2 and rest[0] in TRUE_NAMES and rest[1] in PRED_NAMES
+
+
+def _static(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a method is a ``@staticmethod`` (``f1_score(y_true, y_pred)`` kept in a model
+    class and compiled as ``metrics=[self.f1_score]``)."""
+    return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
 
 
 def _calls_own(cls: ast.ClassDef, name: str) -> bool:
