@@ -1437,19 +1437,23 @@ class ModuleIndexer:
             return use
         return dataclasses.replace(use, model=ref.model.kind)
 
-    def _constants(self, scope: _Scope, rebound: frozenset[str]) -> dict[str, float]:
-        """Module-level names bound exactly once, unconditionally, to a number (and that no
-        function rebinds through ``global``)."""
-        found: dict[str, float] = {}
+    @staticmethod
+    def _bound_once(scope: _Scope, rebound: frozenset[str]) -> Iterator[tuple[str, ast.expr]]:
+        """Module-level names bound exactly once, unconditionally, by a plain assignment (not
+        unpacked), that no function rebinds through ``global``, with the value bound."""
         for name, bindings in scope.bindings.items():
-            if (
-                name in rebound
-                or len(bindings) != 1
-                or bindings[0].conditional
-                or bindings[0].value is None
-            ):
+            if name in rebound or len(bindings) != 1:
                 continue
-            value = self.value(bindings[0].value, scope, math.inf)
+            binding = bindings[0]
+            if binding.conditional or binding.value is None or binding.position is not None:
+                continue
+            yield name, binding.value
+
+    def _constants(self, scope: _Scope, rebound: frozenset[str]) -> dict[str, float]:
+        """Module-level names bound once to a number (see _bound_once)."""
+        found: dict[str, float] = {}
+        for name, expr in self._bound_once(scope, rebound):
+            value = self.value(expr, scope, math.inf)
             if isinstance(value, Const) and type(value.value) in (int, float):
                 number = folding.to_float(value.value)
                 if number is None:  # a literal beyond float range: as a float is, infinite
@@ -1459,38 +1463,25 @@ class ModuleIndexer:
 
     def _exports(self, scope: _Scope, rebound: frozenset[str]) -> dict[str, Value]:
         """Module-level names of losses, metrics and their weights (by the name: ``loss``,
-        ``LOSSES``, ``loss_weights``, ``metrics``) bound exactly once, unconditionally, with
-        what they hold, for a compile in another module that imports them (``from model
-        import model, loss``)."""
+        ``LOSSES``, ``loss_weights``, ``metrics``) bound once (see _bound_once), with what
+        they hold, for a compile in another module that imports them (``from model import
+        model, loss``)."""
         found: dict[str, Value] = {}
-        for name, bindings in scope.bindings.items():
-            if (
-                not _HANDED_KEYWORD.search(name)
-                or name in rebound
-                or len(bindings) != 1
-                or bindings[0].conditional
-                or bindings[0].value is None
-            ):
+        for name, expr in self._bound_once(scope, rebound):
+            if not _HANDED_KEYWORD.search(name):
                 continue
-            value = self.value(bindings[0].value, scope, math.inf)
+            value = self.value(expr, scope, math.inf)
             if isinstance(value, (Const, Seq, Mapping, Ref, Call)):
                 found[name] = value
         return found
 
     def _sizes(self, scope: _Scope, rebound: frozenset[str]) -> dict[str, int]:
-        """Module-level names bound exactly once, unconditionally, to a list, tuple, set or
-        dict written out (``CLASSES = ["cat", "dog"]``), with its length, for a
-        ``len(CLASSES)`` in another module that imports it (a model's unit count)."""
+        """Module-level names bound once (see _bound_once) to a list, tuple, set or dict
+        written out (``CLASSES = ["cat", "dog"]``), with its length, for a ``len(CLASSES)`` in
+        another module that imports it (a model's unit count)."""
         found: dict[str, int] = {}
-        for name, bindings in scope.bindings.items():
-            if (
-                name in rebound
-                or len(bindings) != 1
-                or bindings[0].conditional
-                or bindings[0].position is not None
-            ):
-                continue
-            size = _literal_size(bindings[0].value)
+        for name, expr in self._bound_once(scope, rebound):
+            size = _literal_size(expr)
             if size is not None:
                 found[name] = size
         return found
