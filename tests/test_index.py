@@ -630,3 +630,31 @@ def test_module_level_bindings_name_the_chunks_that_bind_them() -> None:
     assert {"COUNT"} <= set(module.bindings)
     assert {"os", "EPS", "a", "b", "c", "obj", "COUNT"} <= module.top_names
     assert "LOCAL" not in module.top_names and "step" not in module.top_names
+
+
+def test_a_called_parameter_makes_the_model_and_a_stored_callable_is_no_model() -> None:
+    """``model = arch(shape)`` of a parameter is the model the callers' factory makes; a loss
+    class's ``self.coord_loss(y, p)``, a callable stored from a parameter, returned by ``call``,
+    is no model at all (it once failed an assertion while the file was indexed)."""
+    source = textwrap.dedent(
+        """
+        import keras
+
+        class AdjustedCoordsLoss(keras.losses.Loss):
+            def __init__(self, coord_loss):
+                super().__init__()
+                self.coord_loss = coord_loss
+
+            def call(self, y_true, y_pred):
+                value = self.coord_loss(y_true, y_pred)
+                return value
+
+        def model_arch(arch):
+            model = arch((96, 96, 1))
+            model.compile(optimizer="adam", loss="mse")
+        """
+    )
+    module = index_module(ast.parse(source), source, "harness.py", "harness")
+    (site,) = module.compiles
+    assert site.model is not None and site.model.called and site.model.param is not None
+    assert site.model.owner == "harness.model_arch"

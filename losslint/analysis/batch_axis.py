@@ -414,8 +414,8 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
             return UNKNOWN  # maybe divided by the batch size: a mean after all
         return a
     if a.kind == "const":
-        if op == "/":
-            return _reduced(-b.scale, origin=b.origin)
+        if op == "/":  # ``1 / jaccard(y, p)``: the inverse of a ratio is one
+            return _reduced(-b.scale, origin=b.origin, ratio=b.ratio)
         return b
     if a.kind == "scalar" or b.kind == "scalar":
         if op == "/" and b.kind == "scalar" and a.scale > 0:

@@ -191,6 +191,9 @@ class ModelRef:
     # (``def train(model): model.compile(...)``), resolved by the project index.
     param: Param | None = None
     owner: str | None = None
+    # With ``param``: the model is what calling the parameter makes (``def run(arch): model =
+    # arch(shape)``), the factory each caller passes (``run(arch6)``).
+    called: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -2146,6 +2146,16 @@ class ModuleIndexer:
         self, call: ast.Call, scope: _Scope, line: float, adds: list[_Add] | None
     ) -> ModelRef | None:
         func = self.value(call.func, scope, line)
+        if (
+            isinstance(func, Unknown)
+            and isinstance(func.param, Param)
+            and isinstance(call.func, ast.Name)  # not ``self.loss_fn(...)`` of a stored one
+            and not adds
+        ):
+            # ``model = arch((96, 96, 1))`` where ``arch`` is a parameter: the model each
+            # caller's factory makes (``model_arch(arch6)``).
+            given = _parameter_model(scope, call.func.id, func.param)
+            return dataclasses.replace(given, called=True) if given is not None else None
         if not isinstance(func, Ref):
             return None
         if func.target in ("keras.Sequential", "keras.Model"):

@@ -366,7 +366,7 @@ class ProjectIndex:
         if ref.model is not None:
             return ref.model
         if ref.param is not None and ref.owner is not None:
-            return self._passed_model(ref.owner, ref.param, depth)
+            return self._passed_model(ref.owner, ref.param, depth, ref.called)
         if ref.factory is None:
             return None
         qualname = self._lookup(ref.factory)
@@ -1035,17 +1035,35 @@ class ProjectIndex:
             if argument is not None:
                 yield argument, function
 
-    def _passed_model(self, owner: str, param: Param, depth: int) -> ModelFact | None:
+    def _passed_model(
+        self, owner: str, param: Param, depth: int, called: bool = False
+    ) -> ModelFact | None:
         """The model that every call of ``owner`` passes for ``param``, when each is known
         and they are the same: a ``def train(model): model.compile(...)`` called with a
-        model built by the caller, by a factory of the project, or loaded from Hugging Face."""
+        model built by the caller, by a factory of the project, or loaded from Hugging Face.
+        ``called``: the parameter is a factory, called to make the model (``def
+        model_arch(arch): model = arch(shape)``, called as ``model_arch(arch6)``)."""
         models: set[ModelFact] = set()
         for given in self._given(owner, param):
-            model = self._model_given(given.module, given.argument, given.function, depth)
+            if called:
+                factory = self._factory_given(given.module, given.argument)
+                model = (
+                    self.resolve_model(ModelRef(factory=factory), depth + 1) if factory else None
+                )
+            else:
+                model = self._model_given(given.module, given.argument, given.function, depth)
             if model is None:
                 return None
             models.add(model)
         return models.pop() if len(models) == 1 else None
+
+    def _factory_given(self, module: ModuleIndex, expr: ast.expr | None) -> str | None:
+        """The project function an argument names (``arch6``, ``models.arch6``)."""
+        if not isinstance(expr, (ast.Name, ast.Attribute)):
+            return None
+        name = self.named(expr, module)
+        found = self._lookup(name) if name else None
+        return found if found in self.functions or found in self.classes else None
 
     def _model_given(
         self,
