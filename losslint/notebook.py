@@ -48,6 +48,10 @@ _AUTOMAGIC: Final = re.compile(
 )
 
 
+# Colab's form lines above a cell's code (``#@title Download the data``), which Colab reads
+# before the cell runs: a ``%%bash`` below them is still the cell's magic.
+_COLAB_FORM: Final = re.compile(r"\A(?:[ \t]*#[ \t]*@(?:title|markdown)\b[^\n]*\n|[ \t]*\n)+")
+
 # Cell magics whose body is Python (``%%time`` around a ``fit`` is common in ML notebooks): the
 # magic line is skipped like a line magic, the body is checked.
 _PYTHON_CELL_MAGICS: Final = (["time"], ["timeit"], ["capture"], ["prun"], ["python"], ["python3"])
@@ -126,7 +130,7 @@ def _to_python(data: bytes, display: bool) -> str:
         if cell.get("cell_type") != "code":
             continue
         text = _text(cell)
-        head = text.lstrip()
+        head = _COLAB_FORM.sub("", text).lstrip()
         if head.startswith("%%") and head[2:].split(None, 1)[:1] not in _PYTHON_CELL_MAGICS:
             continue  # a cell magic such as %%bash: the whole cell is another language
         if head.startswith("%") and head[1:].split(None, 1)[:1] in _DATALAB_CELL_MAGICS:

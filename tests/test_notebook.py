@@ -80,6 +80,19 @@ def test_datalab_shell_cells_are_left_out() -> None:
     assert python.splitlines() == ["# losslint-cell 2", "pass  # losslint-magic 0"]
 
 
+def test_a_shell_cell_under_colab_form_lines_is_left_out() -> None:
+    """Colab reads a cell's form lines (``#@title Download the data``) before it runs the
+    cell: the ``%%bash`` below them is the cell's magic (a CycleGAN notebook's ``wget``). A
+    Python cell with a title is still checked."""
+    cells = [
+        {"cell_type": "code", "source": "#@title Download\n%%bash\nwget $URL && unzip x.zip\n"},
+        {"cell_type": "code", "source": "#@title Train\nmodel.fit(x)\n"},
+    ]
+    python = to_python(json.dumps({"cells": cells}).encode())
+    assert "wget" not in python and "losslint-unparsed" not in python
+    assert "model.fit(x)" in python
+
+
 def _converted(cells: list[str]) -> tuple[bytes, str]:
     """A notebook of these code cells, and its Python, which must compile."""
     data = json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells]}).encode()

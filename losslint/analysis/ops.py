@@ -130,7 +130,10 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("flatten ravel", Op("identity", "flatten")),
     ("boolean_mask gather_nd masked_select", Op("identity", "mixes")),
     ("concatenate concat stack hstack vstack dstack append", Op("unknown", "shape")),
-    ("diag diagflat tril triu band_part matrix_diag", Op("diag", "unknown")),
+    ("diag diagflat matrix_diag", Op("diag", "unknown")),
+    # A triangle or band of the last two axes, the rest zeroed (TF 1's ``matrix_band_part``):
+    # the shape, and the batch axis, stay.
+    ("tril triu band_part matrix_band_part", Op("diag", _E)),
     # -- reductions ----------------------------------------------------------------------------
     ("sum reduce_sum nansum", Op("sum", "sum")),
     # ``tf.nn.l2_loss(t)``: half the sum of squares over every axis, the batch's too.

@@ -31,6 +31,7 @@ from losslint.analysis.references import (
     called_by_project,
     in_tests,
     numpy_references,
+    only_thresholded,
     pure_numpy,
 )
 from losslint.analysis.wiring import (
@@ -872,6 +873,14 @@ class RangeAnalysis:
         for qualname in self._output_functions():
             module, function = self.project.functions[qualname]
             self.function(module, qualname, function.node, {}, None)
+        if any(not c.site.idle and c.site.loss is not None for c in self.project.compiles()):
+            # The functions written inline in Lambda layers: a trained model's graph, which
+            # its loss differentiates through (a siamese network's ``Lambda(lambda x:
+            # K.sqrt(K.sum(K.square(x), axis=-1)))``). Their inputs are layer outputs.
+            for module in self.project.modules:
+                for layer in module.lambda_layers:
+                    where = f"{module.module}.<Lambda:{layer.span.line}:{layer.span.column}>"
+                    self.function(module, where, layer.node, {}, None)
         return sorted(
             self.hazards.values(), key=lambda h: (h.path, h.span.line, h.span.column, h.kind)
         )
@@ -915,6 +924,11 @@ class RangeAnalysis:
             and definition.roles != {"metric"}
             and not numpy
             and not _returns_numpy(definition.node)
+            # A count score (an MCC of ``K.round(y_pred)``): no gradient reaches y_pred.
+            and not (
+                isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and only_thresholded(definition.node)
+            )
         )
         try:
             self._interpret(definition)
@@ -3147,7 +3161,8 @@ class RangeAnalysis:
             if op == "rsqrt" or first is None:
                 return None
             root = 0.0 if first.lo <= 0 else math.sqrt(first.lo)
-            return Range(root, INF, first.lo_open and first.lo >= 0, reason=first.reason)
+            top = math.sqrt(first.hi) if 0 <= first.hi < INF else INF  # sqrt(2 * pi) is a number
+            return Range(root, top, first.lo_open and first.lo >= 0, reason=first.reason)
         if op == "norm":
             if first is not None and first.diagonal:
                 return Range(1.0, INF)  # an identity matrix: its norm is sqrt(n) >= 1

@@ -397,6 +397,17 @@ class ModuleIndex:
     # Module-level names bound once to a list, tuple, set or dict written out, with its length
     # (``CLASSES = [...]``; another module's ``num_classes = len(CLASSES)``).
     sizes: dict[str, int] = field(default_factory=dict)
+    # ``Lambda(lambda x: K.sqrt(K.sum(K.square(x), axis=-1)))``: the functions written inline
+    # in Lambda layers, which a trained model differentiates through.
+    lambda_layers: tuple[LambdaLayer, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LambdaLayer:
+    """A ``keras.layers.Lambda`` whose function is written inline, and that function."""
+
+    span: Span
+    node: ast.Lambda = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

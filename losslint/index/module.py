@@ -30,6 +30,7 @@ from losslint.index.facts import (
     ConstantLabels,
     FunctionDef,
     Handed,
+    LambdaLayer,
     Mapping,
     ModelFact,
     ModelRef,
@@ -889,7 +890,19 @@ class ModuleIndexer:
             handed=tuple(h for scope in self.scopes for h in self._handed(scope)),
             exports=self._exports(module_scope, rebound),
             sizes=self._sizes(module_scope, rebound),
+            lambda_layers=tuple(self._lambda_layers()) if "Lambda(" in self.source else (),
         )
+
+    def _lambda_layers(self) -> Iterator[LambdaLayer]:
+        """Each ``Lambda(lambda x: ...)`` layer: its function is part of the model's graph."""
+        for node in ast.walk(self.tree):
+            if (
+                isinstance(node, ast.Call)
+                and node.args
+                and isinstance(node.args[0], ast.Lambda)
+                and names.qualify(node.func, self.imports) == "keras.layers.Lambda"
+            ):
+                yield LambdaLayer(self.span(node), node.args[0])
 
     def _handed(self, scope: _Scope) -> Iterator[Handed]:
         """The loss and metric keywords of the calls of ``scope`` that name a callable outside
@@ -2313,8 +2326,13 @@ class ModuleIndexer:
 
     def _model_called(self, outputs: ast.expr, scope: _Scope, line: float) -> bool:
         """Whether ``outputs`` is a model applied to a tensor (``discriminator(x)``, where
-        ``discriminator`` was built by ``Model(...)`` or returned by a project function):
-        it has that model's outputs, which may be several."""
+        ``discriminator`` was built by ``Model(...)`` or returned by a project function), or
+        a name bound to one: it has that model's outputs, which may be several."""
+        if isinstance(outputs, ast.Name):  # ``dp = act_gen_model(dp)``, then ``outputs=dp``
+            named = scope.resolve(outputs.id, line)
+            if not (isinstance(named, _Binding) and isinstance(named.value, ast.Call)):
+                return False
+            outputs, scope, line = named.value, named.scope, named.line
         if not (isinstance(outputs, ast.Call) and isinstance(outputs.func, ast.Name)):
             return False
         binding = scope.resolve(outputs.func.id, line)
@@ -2322,7 +2340,9 @@ class ModuleIndexer:
             return False
         made = binding.value
         if _may_build_model(made):
-            return True
+            # A Sequential has one output, which the graph's tensors follow (``result =
+            # body(x)``); a functional model may have several.
+            return names.qualify(made.func, self.imports) != "keras.Sequential"
         target = names.qualify(made.func, self.imports)
         if target is None and isinstance(made.func, ast.Name):
             return f"{self.module}.{made.func.id}" in self.function_scopes
