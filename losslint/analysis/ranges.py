@@ -821,6 +821,11 @@ class RangeAnalysis:
         self._record: list[tuple[Hazard, frozenset[str], int]] | None = None
         self._record_frame: _Frame | None = None
         self._pure: dict[ast.AST, bool] = {}  # see _numpy_only
+        # See _stored_functions and _self_assignments.
+        self._stored: dict[
+            tuple[str, str], list[tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef]]
+        ] = {}
+        self._assigned_in_class: dict[str, dict[str, list[ast.expr]]] = {}
         self._globals: dict[tuple[str, str], Range | None] = {}
         self._class_settings: dict[str, dict[str, Range | None]] = {}
         self._nan: set[tuple[str, Span, str]] = set()  # hazards that can give NaN, not only inf
@@ -3746,37 +3751,53 @@ class RangeAnalysis:
         self, func: ast.expr, frame: _Frame
     ) -> list[tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef]]:
         """The project functions the class's methods store in ``self.<attribute>`` by name
-        (one, or one per branch of a setting: ``if config.loss == "bpr": self._loss_func =
-        bpr_loss``), when every value they store there is one; else nothing."""
+        (one, or one per branch of a setting: ``if config.loss_func == "bpr":
+        self._loss_func = bpr_loss``), when every value they store there is one; else
+        nothing."""
         attribute = names.self_attribute(func)
         owner = self._owner(frame)
-        if attribute is None or owner is None:
+        if attribute is None or owner is None or owner not in self.project.classes:
             return []
-        home = self.project.classes.get(owner)
-        if home is None:
-            return []
-        module, cls = home
-        found: list[tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
-        for stmt in ast.walk(cls.node):
-            if not (
-                isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign))
-                and any(
-                    names.self_attribute(t) == attribute
-                    for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+        key = (owner, attribute)
+        if key not in self._stored:
+            module, cls = self.project.classes[owner]
+            found: list[tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+            plain = re.compile(rf"\bself\.{re.escape(attribute)}\s*=\s*[A-Za-z_]\w*\s*(#|$)")
+            if not any(plain.search(line) for line in module.lines if attribute in line):
+                self._stored[key] = found  # no function stored by name: nothing to walk
+                return found
+            for value in self._self_assignments(owner, cls.node).get(attribute, ()):
+                target = (
+                    self._resolve_function(module, value.id, None)
+                    if isinstance(value, ast.Name)
+                    else None
                 )
-            ):
-                continue
-            value = stmt.value
-            target = (
-                self._resolve_function(module, value.id, None)
-                if isinstance(value, ast.Name) and not isinstance(stmt, ast.AugAssign)
-                else None
-            )
-            if target is None:
-                return []  # something else is stored there too
-            if all(target[1] != known[1] for known in found):
-                found.append(target)
-        return found
+                if target is None:
+                    found = []  # something else is stored there too
+                    break
+                if all(target[1] != known[1] for known in found):
+                    found.append(target)
+            self._stored[key] = found
+        return self._stored[key]
+
+    def _self_assignments(self, owner: str, node: ast.ClassDef) -> dict[str, list[ast.expr]]:
+        """What the methods of class ``owner`` assign to each ``self.<attribute>`` (an
+        augmented assignment as a value that is no function), walked once per class."""
+        known = self._assigned_in_class.get(owner)
+        if known is None:
+            known = {}
+            for stmt in ast.walk(node):
+                if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                    value: ast.expr | None = stmt.value
+                    if isinstance(stmt, ast.AugAssign) or value is None:
+                        value = ast.Constant(None)
+                    for target in targets:
+                        attribute = names.self_attribute(target)
+                        if attribute is not None:
+                            known.setdefault(attribute, []).append(value)
+            self._assigned_in_class[owner] = known
+        return known
 
     def _regression_error(self, node: ast.Call, frame: _Frame) -> str | None:
         """What Keras regression error ``node`` computes, a mean of non-negative terms that is
