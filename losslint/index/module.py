@@ -1645,17 +1645,11 @@ class ModuleIndexer:
             self._call_nodes[span] = expr
             func = self.value(expr.func, scope, line, depth + 1)
             target = func.target if isinstance(func, Ref) else None
-            if (
-                isinstance(expr.func, ast.Name)
-                and expr.func.id == "len"
-                and target in (None, "builtins.len")  # not a function of the project's own
-                and len(expr.args) == 1
-                and not expr.keywords
-            ):
+            if target == "builtins.len" and len(expr.args) == 1 and not expr.keywords:
                 size = self._size(expr.args[0], scope, line, depth + 1)
                 if size is not None:  # ``num_classes = len(CLASSES)``: a unit count
                     return Const(size, span)
-                target = "builtins.len"  # of another module's CLASSES, maybe (ProjectIndex)
+                # Else of another module's CLASSES, maybe (ProjectIndex reads the call).
             args = tuple(
                 Unknown(self.span(a))
                 if isinstance(a, ast.Starred)
@@ -2181,14 +2175,14 @@ class ModuleIndexer:
             return ModelRef(model=model) if model else None
         if names.is_keras(func.target) or func.target.startswith("builtins."):
             return None
-        if adds and not names.HUGGING_FACE_HEAD.match(func.target):
+        if names.HUGGING_FACE_HEAD.match(func.target):
+            return ModelRef(model=pretrained_model(call, self.span(call)))
+        if adds:
             # A factory's Sequential with a classifier added (``encoder = get_encoder(...)``,
             # then ``encoder.add(Dense(n, activation="softmax"))``): the last layer added.
             model = self._stacked([(a.layer, a.conditional) for a in adds], scope, line, call)
             if model is not None:
                 return ModelRef(model=model)
-        if names.HUGGING_FACE_HEAD.match(func.target):
-            return ModelRef(model=pretrained_model(call, self.span(call)))
         value = self.value(call, scope, line)
         assert isinstance(value, Call)
         return ModelRef(factory=func.target, args=value.args, kwargs=value.kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Final
 
@@ -930,7 +931,7 @@ def _method(module: ModuleIndex, use: ApiUse) -> Finding | None:
 
 
 def check_stateful_loss(context: RuleContext) -> Iterator[Finding]:
-    eager = _Eager(context) if any(rc.site.eager for rc in context.compiles) else None
+    eager = _eager(context)
     for effect in context.batch_axis.effects():
         if effect.kind == "counter":
             if eager is not None and eager(effect.function):
@@ -983,11 +984,18 @@ class _Eager:
                         if field_name == "loss":
                             losses.add(function)
         self._every = bool(self._eager) and all(self._eager.values())
+        callees: dict[str, list[str]] = {}  # each function's body walked once
+
+        def called_by(caller: str) -> list[str]:
+            if caller not in callees:
+                callees[caller] = list(_callees(project, caller))
+            return callees[caller]
+
         # A helper runs as its callers run: eagerly only if each of them does.
         pending = list(self._eager)
         while pending:
             caller = pending.pop()
-            for callee in _callees(project, caller):
+            for callee in called_by(caller):
                 value = self._eager.get(callee, True) and self._eager[caller]
                 if self._eager.get(callee) is not value:
                     self._eager[callee] = value
@@ -998,13 +1006,25 @@ class _Eager:
             caller = pending.pop()
             if caller not in self._trained:
                 self._trained.add(caller)
-                pending.extend(_callees(project, caller))
+                pending.extend(called_by(caller))
 
     def __call__(self, function: str) -> bool:
         return self._eager.get(function, self._every)
 
     def trains(self, function: str) -> bool:
         return function in self._trained
+
+
+# Per rule context: LL403 and LL404 both ask.
+_EAGER: Final[weakref.WeakKeyDictionary[RuleContext, _Eager | None]] = weakref.WeakKeyDictionary()
+
+
+def _eager(context: RuleContext) -> _Eager | None:
+    """What runs eagerly, where some compile of the project runs eagerly at all; else None."""
+    if context not in _EAGER:
+        eager = any(rc.site.eager for rc in context.compiles)
+        _EAGER[context] = _Eager(context) if eager else None
+    return _EAGER[context]
 
 
 def _callees(project: ProjectIndex, qualname: str) -> Iterator[str]:
@@ -1029,7 +1049,7 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
         for e in context.batch_axis.effects()
         if e.kind == "numpy" and e.function not in references
     ]
-    eager = _Eager(context) if any(rc.site.eager for rc in context.compiles) else None
+    eager = _eager(context)
     for effect in effects:
         if any(_inside(effect, other) for other in effects if other is not effect):
             continue  # one finding per expression: np.round(np.clip(x)) is one defect
