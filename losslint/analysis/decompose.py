@@ -329,12 +329,51 @@ def unused_terms(
             continue
         if target.id not in assigned or _loss_object(stmt.value, scope):
             continue
+        if _confusion_count(target.id) or _shape_only(stmt.value, pair):
+            continue
         terms = walker.terms(stmt.value, 0)
         if terms is None or len(terms) != 1 or not terms[0].is_loss:
             continue
         term = replace(terms[0], name=target.id, written=target.id)
         found.append((target.id, term, stmt))
     return found
+
+
+# The confusion counts of a ratio loss (soft F1, Tversky): the widely copied soft-F1 loss
+# computes all four and uses three, as F1 needs no true negatives. A count left out of a
+# ratio is not a term left out of a sum.
+_CONFUSION_COUNTS: Final = frozenset(
+    {"tp", "tn", "fp", "fn", "true_positives", "true_negatives", "false_positives",
+     "false_negatives"}
+)  # fmt: skip
+
+
+def _confusion_count(name: str) -> bool:
+    """``tn``, ``soft_tn``, ``true_negatives``: a confusion count, by its name."""
+    lowered = name.lower()
+    return lowered in _CONFUSION_COUNTS or lowered.rpartition("_")[2] in _CONFUSION_COUNTS
+
+
+# What reads only the shape of a tensor, not its values.
+_SHAPE_ATTRIBUTES: Final = frozenset({"shape", "get_shape", "ndim", "dtype"})
+_SHAPE_FUNCTIONS: Final = frozenset({"shape", "int_shape", "ndim", "rank", "len", "size"})
+
+
+def _shape_only(value: ast.expr, pair: tuple[str, str]) -> bool:
+    """Whether ``value`` reads y_true and y_pred (``pair``) only through their shapes
+    (``identify_axis(y_true.get_shape())``, ``K.int_shape(y_pred)``): axes or sizes worked out
+    for the loss, not a term of it."""
+    shapes: set[int] = set()
+    for node in ast.walk(value):
+        if isinstance(node, ast.Attribute) and node.attr in _SHAPE_ATTRIBUTES:
+            shapes.update(id(n) for n in ast.walk(node.value))
+        elif isinstance(node, ast.Call):
+            func = node.func
+            last = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if last in _SHAPE_FUNCTIONS:
+                shapes.update(id(n) for a in node.args for n in ast.walk(a))
+    reads = [n for n in ast.walk(value) if isinstance(n, ast.Name) and n.id in pair]
+    return bool(reads) and all(id(n) in shapes for n in reads)
 
 
 def _loss_object(value: ast.expr, scope: Scope) -> bool:

@@ -910,13 +910,15 @@ class RangeAnalysis:
         return self.project.module_named(name)
 
     def _evaluation(self, definition: LossDef) -> bool:
-        """A function written in NumPy alone that the project's own code calls, or a test's:
-        an evaluation on arrays, not loss code. (One nobody calls may still be compiled by a
-        user of the module, and its log(0) is -inf there too.)"""
+        """A function written in NumPy alone that the project's own code calls, or a test's,
+        or that Keras could not call on its own (``numpy_normalised_quantile_loss(y, y_pred,
+        quantile)``): an evaluation on arrays, not loss code. (One nobody calls may still be
+        compiled by a user of the module, and its log(0) is -inf there too.)"""
         module = self._module(definition.module)
         return module is not None and (
             in_tests(definition.path)
             or called_by_project(self.project, module, definition.qualname)
+            or (not definition.used and self.project.needs_more_arguments(definition.qualname))
         )
 
     def _definition(self, definition: LossDef, numpy: bool = False) -> None:
@@ -3255,7 +3257,18 @@ class RangeAnalysis:
         if op == "negative":
             return _negate(first) if first else None
         if op == "linear":
-            known = [v for v in values[:2] if v is not None]
+            operands = values[:2]
+            if _callee_name(node) == "einsum":  # its first argument is the subscripts
+                operands = values[1:3]
+                if len(args) == 2 and operands and operands[0] is not None:
+                    # ``einsum('ijk->', y ** 2)``: one operand, summed or transposed.
+                    return _reduce_sum(operands[0])
+            known = [v for v in operands if v is not None]
+            if len(known) == 1 and len(operands) > 1 and known[0].lo > 0:
+                # ``K.dot(clipped_pred, P)`` with a transition matrix handed in: the sign is
+                # the matrix's, which nothing here tells (a noise model's P is non-negative);
+                # a factor that may be 0 (an underflowing softmax) still makes it 0.
+                return None
             if len(known) == 2 and all(v.lo >= 0 for v in known):
                 return Range(0.0, INF, reason="a product of non-negative matrices, 0 or more")
             return Range(-INF, INF, reason=f"{_text(node.func, 24)} is a linear map of any sign")

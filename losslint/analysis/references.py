@@ -67,7 +67,12 @@ def _test_reference(name: str, path: str) -> bool:
     """``weighted_kappa_loss_np`` in ``tests/kappa_loss_test.py``: named as the NumPy version
     of a loss, in a test, which compares the real loss with it. (Out of tests, ``np_mse_loss``
     is as likely the classic defect: a loss written in NumPy.)"""
-    return in_tests(path) and bool({"np", "numpy"} & set(name.lower().split("_")))
+    return in_tests(path) and _named_numpy(name)
+
+
+def _named_numpy(name: str) -> bool:
+    """Named as a NumPy version (``numpy_normalised_quantile_loss``, ``kappa_loss_np``)."""
+    return bool({"np", "numpy"} & set(name.lower().split("_")))
 
 
 def in_tests(path: str) -> bool:
@@ -114,6 +119,7 @@ def _numpy_references(project: ProjectIndex) -> tuple[frozenset[str], frozenset[
         if pure_numpy(node, module.imports) and (
             "loss" not in name
             or _test_reference(name, definition.path)
+            or (_named_numpy(name) and project.needs_more_arguments(definition.qualname))
             or called_by_project(project, module, definition.qualname)
         ):
             written.add(definition.qualname)

@@ -149,11 +149,22 @@ class Param:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportedUnits:
+    """A unit count that another module binds (``Dense(NUM_CLASSES)`` after ``from config
+    import NUM_CLASSES``; ``cfg["data"]["classes"]`` of an imported dict): the name imported,
+    as a dotted path, and the constant keys read from it. The project index reads the number
+    from that module's facts (:attr:`ModuleIndex.constants`, :attr:`ModuleIndex.entries`)."""
+
+    target: str
+    keys: tuple[str | int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Output:
     """One model output: the tensor's producing layer, last-axis size and activation."""
 
     name: str | None
-    units: int | Param | None
+    units: int | Param | ImportedUnits | None
     activation: str | None  # canonical activation; "linear" when none; None when unknown
     span: Span
     softmax_span: Span | None = None  # where a softmax was applied, for the single-unit check
@@ -397,6 +408,10 @@ class ModuleIndex:
     # Module-level names bound once to a list, tuple, set or dict written out, with its length
     # (``CLASSES = [...]``; another module's ``num_classes = len(CLASSES)``).
     sizes: dict[str, int] = field(default_factory=dict)
+    # The integers of module-level dicts written out and bound once, by the name and the keys
+    # that read them (``cfg['data']['classes']``: see :func:`entry_key`), for a unit count
+    # another module reads from them (:class:`ImportedUnits`).
+    entries: dict[str, int] = field(default_factory=dict)
     # ``Lambda(lambda x: K.sqrt(K.sum(K.square(x), axis=-1)))``: the functions written inline
     # in Lambda layers, which a trained model differentiates through.
     lambda_layers: tuple[LambdaLayer, ...] = ()
@@ -431,3 +446,8 @@ class LossDef:
     used: bool = False  # referenced at a compile site of the project
     # For methods: the constructor call of an instance a compile site binds them to.
     instance: Call | None = None
+
+
+def entry_key(name: str, keys: tuple[str | int, ...]) -> str:
+    """The key of :attr:`ModuleIndex.entries` for ``name[keys[0]][keys[1]]...``."""
+    return name + "".join(f"[{key!r}]" for key in keys)

@@ -313,6 +313,12 @@ K2_METRICS: Final = frozenset(
     }
 )
 
+# Ids of standalone Keras 2.0-2.2 and tf.keras 1.x, losses and metrics both, that tf_keras
+# dropped (Keras 2.3 renamed the loss to ``cosine_similarity``): ``losses.py`` there ends
+# with the alias ``cosine = cosine_proximity``. On a Keras 2 target they may well exist
+# (EmoPy pins ``keras==2.2.4`` and compiles ``loss="cosine_proximity"``): not unknown there.
+K2_LEGACY_IDS: Final = frozenset({"cosine_proximity", "cosine"})
+
 # Special-cased by compile itself, compared case-insensitively (keras compile_utils.py:59,108).
 COMPILE_LOSS_SPECIAL: Final = frozenset({"crossentropy", "ce"})
 COMPILE_METRIC_SPECIAL_K3: Final = frozenset({"accuracy", "acc"})

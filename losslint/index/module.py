@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import math
 import re
 import sys
@@ -30,6 +31,7 @@ from losslint.index.facts import (
     ConstantLabels,
     FunctionDef,
     Handed,
+    ImportedUnits,
     LambdaLayer,
     Mapping,
     ModelFact,
@@ -42,6 +44,7 @@ from losslint.index.facts import (
     Seq,
     Unknown,
     Value,
+    entry_key,
     iter_leaves,
 )
 from losslint.index.positions import (
@@ -890,6 +893,7 @@ class ModuleIndexer:
             handed=tuple(h for scope in self.scopes for h in self._handed(scope)),
             exports=self._exports(module_scope, rebound),
             sizes=self._sizes(module_scope, rebound),
+            entries=self._entries(module_scope, rebound) if "{" in self.source else {},
             lambda_layers=tuple(self._lambda_layers()) if "Lambda(" in self.source else (),
         )
 
@@ -1499,6 +1503,22 @@ class ModuleIndexer:
                 found[name] = size
         return found
 
+    @functools.cached_property
+    def _changed_in_place(self) -> frozenset[str]:
+        return _changed_in_place(self.tree)
+
+    def _entries(self, scope: _Scope, rebound: frozenset[str]) -> dict[str, int]:
+        """The integers of module-level dicts written out and bound once (see _bound_once),
+        by name and keys (:func:`entry_key`): ``cfg = {"data": {"classes": 5}}`` gives
+        ``cfg['data']['classes']``. A dict that the module changes in place (``cfg["n"] =
+        args.n``, ``cfg.update(...)``) gives none: its entries are not what it wrote."""
+        changed = self._changed_in_place
+        found: dict[str, int] = {}
+        for name, expr in self._bound_once(scope, rebound):
+            if isinstance(expr, ast.Dict) and name not in changed:
+                _dict_integers(expr, name, (), found)
+        return found
+
     def _note_redefinitions(self, body: list[ast.stmt]) -> None:
         """Name apart each function or class of a module or function body that the body
         defines again below it: ``loss#1`` for the first of two ``def loss``. Each is a
@@ -1908,7 +1928,9 @@ class ModuleIndexer:
             return None
         return built[0]
 
-    def _units(self, expr: ast.expr | None, scope: _Scope, line: float) -> int | Param | None:
+    def _units(
+        self, expr: ast.expr | None, scope: _Scope, line: float
+    ) -> int | Param | ImportedUnits | None:
         if expr is None:
             return None
         if isinstance(expr, ast.Name):
@@ -1919,7 +1941,47 @@ class ModuleIndexer:
         if isinstance(value, Const) and type(value.value) is int:
             # A unit count beyond a float's range is no model's: unknown (messages print it).
             return None if folding.to_float(value.value) is None else value.value
-        return None
+        return self._imported_units(expr, scope, line, ())
+
+    def _imported_units(
+        self,
+        expr: ast.expr,
+        scope: _Scope,
+        line: float,
+        keys: tuple[str | int, ...],
+        depth: int = 0,
+    ) -> ImportedUnits | None:
+        """A unit count read from another module (see :class:`ImportedUnits`): an imported
+        name, directly, through names bound once, or with constant keys
+        (``CLASS_N = cfg["data"]["classes"]`` after ``from config import cfg``)."""
+        if depth > _MAX_DEPTH:
+            return None
+        while isinstance(expr, ast.Subscript):
+            key = self.value(expr.slice, scope, line, depth + 1)
+            if not (isinstance(key, Const) and isinstance(key.value, (str, int))):
+                return None
+            if isinstance(key.value, bool):
+                return None
+            keys = (key.value, *keys)
+            expr = expr.value
+        if isinstance(expr, ast.Name):
+            if keys and expr.id in self._changed_in_place:
+                return None  # ``cfg["classes"] = len(names)`` here: not what the module wrote
+            binding = scope.resolve(expr.id, line)
+            if isinstance(binding, Param):
+                return None
+            if isinstance(binding, _Binding):
+                if binding.conditional or binding.position is not None or binding.value is None:
+                    return None
+                return self._imported_units(
+                    binding.value, binding.scope, binding.line, keys, depth + 1
+                )
+        if not isinstance(expr, (ast.Name, ast.Attribute)):
+            return None
+        value = self.value(expr, scope, line, depth + 1)
+        if not isinstance(value, Ref) or "." not in value.target or names.is_keras(value.target):
+            return None
+        return ImportedUnits(value.target, keys)
 
     # -- layers and tensors ----------------------------------------------------------------
 
@@ -2020,7 +2082,7 @@ class ModuleIndexer:
         )
         node = self._call_nodes.get(layer.origin)
 
-        def units_of(index: int, *keywords: str) -> int | Param | None:
+        def units_of(index: int, *keywords: str) -> int | Param | ImportedUnits | None:
             if node is None:
                 return None
             for keyword in node.keywords:
@@ -2840,6 +2902,60 @@ def _literal_size(expr: ast.expr | None) -> int | None:
             return None
         return len(expr.keys) or None  # a repeated key is one entry, but that is rare
     return None
+
+
+# How deep in nested dicts, and how many integers of one dict, :func:`_dict_integers` records.
+_MAX_ENTRY_DEPTH: Final = 4
+_MAX_ENTRIES: Final = 500
+
+
+def _dict_integers(
+    node: ast.Dict, name: str, keys: tuple[str | int, ...], found: dict[str, int]
+) -> None:
+    """Record the integers of a dict display (and of the dicts in it) under constant keys."""
+    if len(keys) >= _MAX_ENTRY_DEPTH:
+        return
+    for key, value in zip(node.keys, node.values, strict=True):
+        if len(found) >= _MAX_ENTRIES:
+            return
+        if not isinstance(key, ast.Constant) or type(key.value) not in (str, int):
+            continue
+        assert isinstance(key.value, (str, int))
+        path = (*keys, key.value)
+        if isinstance(value, ast.Dict):
+            _dict_integers(value, name, path, found)
+        else:
+            number = _int_constant(value)
+            if number is not None:
+                found[entry_key(name, path)] = number
+
+
+def _changed_in_place(tree: ast.Module) -> frozenset[str]:
+    """The names whose items are assigned or deleted (``cfg["n"] = 3``, ``del cfg["n"]``), or
+    that a method changes (``cfg.update(...)``, ``cfg.setdefault(...)``), anywhere in the
+    module."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            base: ast.expr = node.value
+            while isinstance(base, ast.Subscript):
+                base = base.value
+            if isinstance(base, ast.Name):
+                found.add(base.id)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _CHANGING_METHODS
+        ):
+            base = node.func.value
+            while isinstance(base, ast.Subscript):
+                base = base.value
+            if isinstance(base, ast.Name):
+                found.add(base.id)
+    return frozenset(found)
+
+
+_CHANGING_METHODS: Final = frozenset({"update", "setdefault", "pop", "popitem", "clear"})
 
 
 def _int_constant(expr: ast.expr | None) -> int | None:

@@ -651,6 +651,7 @@ TENSOR_MATH_MODULES: Final = frozenset(
         "keras.backend",
         "keras.activations",
         "tensorflow",
+        "tensorflow.dtypes",  # tf.dtypes.cast, tf.dtypes.saturate_cast
         "tensorflow.math",
         "tensorflow.nn",
         "tensorflow.linalg",

@@ -19,6 +19,7 @@ from losslint.index.facts import (
     Const,
     FunctionDef,
     Handed,
+    ImportedUnits,
     LossDef,
     ModelFact,
     ModelRef,
@@ -29,6 +30,7 @@ from losslint.index.facts import (
     Ref,
     Unknown,
     Value,
+    entry_key,
     iter_leaves,
     respanned,
 )
@@ -175,6 +177,11 @@ class ProjectIndex:
             return self._found[qualname]
         module, _, name = qualname.rpartition(".")
         found = None
+        if self._library_name(module):
+            # ``tf.keras.losses.binary_crossentropy`` inside a project module ``losses``
+            # (a folder without ``__init__.py``): the library's, not that module's.
+            self._found[qualname] = None
+            return None
         for indexed in self._by_last.get(module.rpartition(".")[2], ()) if module else ():
             if module.endswith("." + indexed) or indexed.endswith("." + module):
                 candidate = f"{indexed}.{name}"
@@ -197,6 +204,12 @@ class ProjectIndex:
                 found = self.method(owner, name)
         self._found[qualname] = found
         return found
+
+    def _library_name(self, module: str) -> bool:
+        """Whether dotted ``module`` is in a library's package (TensorFlow, Keras, NumPy...)
+        that no module of the project is in: a name the project cannot define."""
+        root = module.partition(".")[0]
+        return root in _LIBRARY_ROOTS and root not in self._roots
 
     @functools.cached_property
     def _versions(self) -> dict[str, list[tuple[int, str]]]:
@@ -364,7 +377,7 @@ class ProjectIndex:
         if ref is None or depth > _MAX_CHAIN:
             return None
         if ref.model is not None:
-            return ref.model
+            return self._with_imported_units(ref.model)
         if ref.param is not None and ref.owner is not None:
             return self._passed_model(ref.owner, ref.param, depth, ref.called)
         if ref.factory is None:
@@ -385,7 +398,36 @@ class ProjectIndex:
         model = self.resolve_model(inner, depth + 1)
         if model is None:
             return None
-        return _bind_params(model, ref.args, ref.kwargs, self._imported_size)
+        return self._with_imported_units(
+            _bind_params(model, ref.args, ref.kwargs, self._imported_size)
+        )
+
+    def _with_imported_units(self, model: ModelFact) -> ModelFact:
+        """``model`` with the unit counts read from other modules (:class:`ImportedUnits`)
+        replaced by their numbers, or by None where they are not known."""
+        if not any(isinstance(o.units, ImportedUnits) for o in model.outputs):
+            return model
+        outputs = tuple(
+            dataclasses.replace(o, units=self._imported_number(o.units))
+            if isinstance(o.units, ImportedUnits)
+            else o
+            for o in model.outputs
+        )
+        return dataclasses.replace(model, outputs=outputs)
+
+    def _imported_number(self, units: ImportedUnits) -> int | None:
+        """The integer another module binds to ``units.target`` (read with ``units.keys``): a
+        module-level name bound once to a number, or an entry of a dict written out."""
+        home, _, name = units.target.rpartition(".")
+        module = self._module(home) if home else None
+        if module is None:
+            return None
+        if units.keys:
+            return module.entries.get(entry_key(name, units.keys))
+        number = module.constants.get(name)
+        if number is None or not number.is_integer() or name in module.rebound:
+            return None
+        return int(number)
 
     def _imported_size(self, value: Value) -> int | None:
         """``len(CLASSES)`` of a list, tuple, set or dict another module writes out."""
@@ -1402,6 +1444,8 @@ TRUE_NAMES: Final = frozenset(
     | {"y_actual", "actual", "Y_true", "Y_actual", "Y"}
     # ``(yTrue, yPred)``: the camel-case spelling of a widely copied RMSE snippet.
     | {"yTrue", "YTrue"}
+    # ``(y_truth, y_pred)``: MIScnn's joint Dice and crossentropy losses.
+    | {"y_truth", "truth", "ground_truth", "y_target"}
 )
 PRED_NAMES: Final = frozenset(
     {
@@ -1565,6 +1609,11 @@ def _named_roles(qualname: str) -> frozenset[str]:
 
 
 _LOSS_MODULES: Final = frozenset({"losses", "loss"})
+# Packages whose names a project does not define (a vendored copy of one is a module of the
+# project by that root, and is looked up as such).
+_LIBRARY_ROOTS: Final = names.KERAS_PACKAGES | frozenset(
+    {"numpy", "scipy", "sklearn", "torch", "jax", "tensorflow_addons", "tensorflow_probability"}
+)
 _OTHER_ROOTS: Final = frozenset({"torch", "jax", "flax"})
 _TENSOR_ROOTS: Final = _OTHER_ROOTS | {"tensorflow", "numpy"}
 
@@ -1682,7 +1731,7 @@ def _bind_params(
     (``size``: the length a ``len(...)`` argument is known to have, else None)."""
     given = dict(kwargs)
 
-    def units(value: int | Param | None) -> int | Param | None:
+    def units(value: int | Param | ImportedUnits | None) -> int | Param | ImportedUnits | None:
         if not isinstance(value, Param):
             return value
         argument = given.get(value.name)
@@ -1702,4 +1751,6 @@ def output_units(output: Output) -> int | None:
     """Units as a number; a factory parameter that was never bound counts as its default."""
     if isinstance(output.units, Param):
         return output.units.default
+    if isinstance(output.units, ImportedUnits):
+        return None  # not resolved by the project (see ProjectIndex.resolve_model)
     return output.units

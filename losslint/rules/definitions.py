@@ -455,6 +455,10 @@ def _swapped_calls(project: ProjectIndex, keras_called: set[str]) -> Iterator[Fi
                 # A slice of either is still the prediction or the labels (keras-frcnn's
                 # ``K.binary_crossentropy(y_pred[:, :, :, :], y_true[:, :, :, n:])``).
                 if not (_sliced(call.args[0], guess) and _sliced(call.args[1], truth)):
+                    if _sliced(call.args[0], truth) and _sliced(call.args[1], guess):
+                        found = _swapped_helper(project, module, call, keras_called, seen)
+                        if found is not None:
+                            yield found
                     continue
                 loss = names.asymmetric_loss(call, module.imports)
                 if loss is None:
@@ -474,6 +478,46 @@ def _swapped_calls(project: ProjectIndex, keras_called: set[str]) -> Iterator[Fi
                     "prediction, another objective (a crossentropy of clipped 0/1 labels is "
                     f"linear in {guess}); call it as {loss}({labels}, {predicted})",
                 )
+
+
+def _swapped_helper(
+    project: ProjectIndex,
+    module: ModuleIndex,
+    call: ast.Call,
+    keras_called: set[str],
+    seen: set[tuple[str, int, int]],
+) -> Finding | None:
+    """A project function declared (prediction, truth), ``hard_bootstrapping_with_probs(probs,
+    labels, betas)``, called by loss code with (truth, prediction): its own parameter names
+    say the arguments are swapped. Not where Keras calls that function itself (then its
+    signature is what is wrong, and the signature's finding says so)."""
+    name = project.named(call.func, module)
+    qualname = project._lookup(name) if name else None
+    if qualname is None or qualname in keras_called or qualname not in project.functions:
+        return None
+    params = list(project.functions[qualname][1].params)
+    if params[:1] in (["self"], ["cls"]):
+        params = params[1:]
+    if len(params) < 2 or params[0] not in PRED_NAMES or params[1] not in _LABELS:
+        return None
+    span = node_span(call, module.lines)
+    key = (module.path, span.line, span.column)
+    if key in seen:
+        return None
+    seen.add(key)
+    helper = names.defined_name(qualname)
+    given = ", ".join(shortened(a, 24) for a in call.args[:2])
+    return Finding(
+        module.path,
+        span,
+        f"{helper}({given}) passes the labels as {params[0]} and the prediction as "
+        f"{params[1]}: {helper} is declared ({params[0]}, {params[1]}, ...), so it computes "
+        f"another objective; call it as {helper}({', '.join(reversed(given.split(', ')))})"
+        if len(call.args) == 2
+        else f"{helper}({given}, ...) passes the labels as {params[0]} and the prediction as "
+        f"{params[1]}: {helper} is declared ({params[0]}, {params[1]}, ...), so it computes "
+        "another objective; swap the first two arguments",
+    )
 
 
 def _constant_labels_swapped(project: ProjectIndex) -> Iterator[Finding]:

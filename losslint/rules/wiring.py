@@ -569,7 +569,7 @@ def check_unknown_identifier(context: RuleContext) -> Iterator[Finding]:
         for leaf in _string_leaves(site.loss):
             text = leaf.value
             assert isinstance(text, str)
-            known = keras_ids.K3_LOSSES if keras3 else keras_ids.K2_LOSSES
+            known = keras_ids.K3_LOSSES if keras3 else keras_ids.K2_LOSSES | keras_ids.K2_LEGACY_IDS
             if text.lower() in keras_ids.COMPILE_LOSS_SPECIAL or text in known:
                 continue
             if text in defined:
@@ -604,7 +604,7 @@ def _unknown_metrics(
     registered: dict[str, str],
 ) -> Iterator[Finding]:
     special = keras_ids.COMPILE_METRIC_SPECIAL_K3 if keras3 else keras_ids.COMPILE_METRIC_SPECIAL_K2
-    known = keras_ids.K3_METRICS if keras3 else keras_ids.K2_METRICS
+    known = keras_ids.K3_METRICS if keras3 else keras_ids.K2_METRICS | keras_ids.K2_LEGACY_IDS
     for leaf in _string_leaves(value):
         text = leaf.value
         assert isinstance(text, str)
