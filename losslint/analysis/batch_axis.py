@@ -84,6 +84,9 @@ _BINARY: Final = {
 }
 # Gathers elements of several samples into one axis (``boolean_mask``, ``gather_nd``).
 _MIXES: Final = ops.names(batch="mixes")
+# Functions mapping a function over the first axis of a tensor: ``tf.map_fn(f, elems)``,
+# ``tf.vectorized_map(f, elems)``, ``keras.ops.map(f, xs)``.
+_MAPS: Final = frozenset({"map_fn", "vectorized_map", "map"})
 _TENSOR_METHODS_PASS: Final = ops.method_names("elementwise")
 # A project helper named for turning a tensor into a NumPy array (``convert_to_numpy``,
 # ``to_numpy``, ``tensor_to_np``): calling it on a tensor is the NumPy step, reported at the call
@@ -770,6 +773,11 @@ class BatchAxis:
             # ``def gather_channels(*xs): return xs``: the values given beyond the parameters.
             rest = args[len(params) - start :]
             frame.env[node.args.vararg.arg] = Batch("seq", items=tuple(rest))
+        elif node.args.vararg is not None and len(params) - start < 2:
+            # ``def dice_loss(*args, **kwargs): return 1 - dice_coefficient(*args, **kwargs)``
+            # as Keras calls it: (y_true, y_pred) beyond the named parameters.
+            missing = 2 - (len(params) - start)
+            frame.env[node.args.vararg.arg] = Batch("seq", items=(SAMPLES,) * missing)
         frame.entry = dict(frame.env)
         passed = set(given) | set(params[start : start + (len(args) if args is not None else 2)])
         defaults = self._defaults.get(node)
@@ -1302,6 +1310,10 @@ class BatchAxis:
             return UNKNOWN
         if base.kind == "const":
             return CONST
+        if base.kind == "class" and node.value is not None and isinstance(node.value, ast.Name):
+            # ``changeAlpha.alpha``, a callback class's epoch counter: state of the class
+            # object, shared by every batch, never one value per sample.
+            return CONST
         return UNKNOWN
 
     def _self_attribute(self, cls: str | None, attr: str, frame: _Frame) -> Batch:
@@ -1500,7 +1512,13 @@ class BatchAxis:
         return UNKNOWN
 
     def _arguments(self, node: ast.Call, frame: _Frame) -> tuple[list[Batch], dict[str, Batch]]:
-        args = [self._expr(a, frame) for a in node.args]
+        args: list[Batch] = []
+        for a in node.args:
+            value = self._expr(a.value if isinstance(a, ast.Starred) else a, frame)
+            if isinstance(a, ast.Starred) and value.kind == "seq":
+                args.extend(value.items)  # ``f(*args)`` of a known tuple: its items
+            else:
+                args.append(UNKNOWN if isinstance(a, ast.Starred) else value)
         kwargs = {k.arg: self._expr(k.value, frame) for k in node.keywords if k.arg is not None}
         for k in node.keywords:
             if k.arg is None:
@@ -1517,7 +1535,10 @@ class BatchAxis:
         module, function = found
         if frame.training:
             self._differentiated.add(qualname)
-        if any(isinstance(a, ast.Starred) for a in node.args):
+        if any(
+            isinstance(a, ast.Starred) and self._expr(a.value, frame).kind != "seq"
+            for a in node.args
+        ):
             return UNKNOWN
         if _TO_NUMPY_HELPER.search(qualname.rpartition(".")[2]):
             if any(_traced(a) for a in (*args, *kwargs.values())):
@@ -1730,6 +1751,11 @@ class BatchAxis:
         batched = _batched_source(module, last, node)
         if batched is not None:
             return batched
+        if last in _MAPS and module in names.TENSOR_MATH_MODULES:
+            # ``tf.map_fn(score, y_true - y_pred)``: one result per element of the first axis
+            # of what it maps over, the batch where that is a batch.
+            elems = args[1] if len(args) > 1 else kwargs.get("elems", kwargs.get("xs", UNKNOWN))
+            return Batch("kept") if elems.kind in ("kept", "flat") else UNKNOWN
         if name == "tensorflow.nn.compute_average_loss" or last == "compute_average_loss":
             origin = Reduction(frame.path, self._span(node, frame), f"{_short_call(node)}", "mean")
             return Batch("mean", origin=origin) if args and is_tensor(args[0]) else Batch("scalar")
@@ -1784,7 +1810,18 @@ class BatchAxis:
         if op == "size" and first.kind in ("kept", "flat"):
             return Batch("sum", count=True, scale=1)
         if op in ("ndim", "rank", "epsilon", "floatx", "constant", "ones", "zeros", "eye"):
-            return CONST if op != "constant" or first.kind == "const" else UNKNOWN
+            # ``tf.constant(np.inf)``: a library constant (a "ref") is a number too.
+            return CONST if op != "constant" or first.kind in ("const", "ref") else UNKNOWN
+        if op == "tile" and first.kind == "kept":
+            # ``tf.tile(mask, [1, 1, 3])``: copies along other axes keep one row per sample.
+            multiples = names.argument(node, 1, "multiples", "reps")
+            if (
+                isinstance(multiples, (ast.List, ast.Tuple))
+                and multiples.elts
+                and _int(multiples.elts[0]) == 1
+            ):
+                return replace(first, origin=None)
+            return UNKNOWN
         if op in ("squeeze", "expand_dims", "unsqueeze", "one_hot"):
             if op == "squeeze" and first.kind == "unknown":
                 # ``tf.squeeze(critic(states, actions), 1)``: a network's (batch, 1) values
@@ -1808,6 +1845,13 @@ class BatchAxis:
                 ranks = {item.rank for item in items}
                 rank = ranks.pop() if len(ranks) == 1 and op != "stack" else None
                 return Batch("flat", rank=rank, min_rank=1, origin=items[0].origin)
+            if items and op == "stack" and all(item.kind in ("mean", "sum") for item in items):
+                # ``tf.stack(losses)`` of values each reduced over the batch (a list of loss
+                # objects' results, then averaged): still no batch axis, whichever axis.
+                value = items[0]
+                for item in items[1:]:
+                    value = join(value, item)
+                return value
             if not items or position is None or position == 0:
                 return UNKNOWN
             value = items[0]

@@ -29,6 +29,7 @@ from typing import Final
 from losslint.analysis import flags, ops, rewrites
 from losslint.analysis.references import (
     called_by_project,
+    evaluated_by_project,
     in_tests,
     numpy_references,
     only_thresholded,
@@ -45,7 +46,7 @@ from losslint.index import names
 from losslint.index.facts import LossDef, ModelFact, ModelRef, ModuleIndex, Param, iter_leaves
 from losslint.index.folding import shortened
 from losslint.index.positions import flat_statements, node_span
-from losslint.index.project import TRUE_NAMES, ProjectIndex, bound_once
+from losslint.index.project import TRUE_NAMES, ProjectIndex, bound_once, parameter_default
 
 INF: Final = math.inf
 _MAX_DEPTH: Final = 4  # helper calls followed
@@ -856,6 +857,8 @@ class RangeAnalysis:
                 continue
             if definition.qualname in pure and self._evaluation(definition):
                 continue  # NumPy run on predict()'s arrays (DenseDepth's compute_errors)
+            if evaluated_by_project(self.project, definition):
+                continue  # ``print(accuracy(test_gt, test_logits))``: its callers' values
             unnamed = not (definition.roles or definition.used)
             if unnamed and self.project.needs_more_arguments(definition.qualname):
                 # ``generate_log(y_true, y_pred, names, output)``: shaped like a loss, but Keras
@@ -3744,21 +3747,55 @@ class RangeAnalysis:
 
     def _stored_call(self, cls: str, attribute: str) -> tuple[ast.Call, ModuleIndex] | None:
         """The one call whose result class ``cls`` stores in ``self.<attribute>`` in its
-        ``__init__``, with the module it is written in."""
-        init = self.project.method(cls, "__init__") if cls in self.project.classes else None
-        if init is None:
+        ``__init__``, with the module it is written in; else, where the class assigns that
+        attribute once, in another method (a model's ``compile`` override, keras.io's
+        distiller), the call assigned, or the default of the parameter assigned
+        (``student_loss_fn=SparseCategoricalCrossentropy(from_logits=True)``)."""
+        if cls not in self.project.classes:
             return None
-        module, function = self.project.functions[init]
-        made = [
-            stmt.value
-            for stmt in names.iter_statements(function.node.body)
-            if isinstance(stmt, ast.Assign)
-            and len(stmt.targets) == 1
-            and names.self_attribute(stmt.targets[0]) == attribute
+        init = self.project.method(cls, "__init__")
+        if init is not None:
+            module, function = self.project.functions[init]
+            made = [
+                stmt.value
+                for stmt in names.iter_statements(function.node.body)
+                if isinstance(stmt, ast.Assign)
+                and len(stmt.targets) == 1
+                and names.self_attribute(stmt.targets[0]) == attribute
+            ]
+            if made:
+                first = made[0]
+                return (first, module) if len(made) == 1 and isinstance(first, ast.Call) else None
+        # One line of the module assigns it, in a method of the class: that method alone is
+        # read (a class is parsed whole only where an analysis walks it anyway).
+        module = self.project.classes[cls][0]
+        assigns = re.compile(rf"\bself\.{re.escape(attribute)}\s*=(?!=)")
+        lines = [n for n, text in enumerate(module.lines, 1) if assigns.search(text)]
+        if len(lines) != 1:
+            return None
+        above = [
+            f
+            for f in module.functions
+            if f.qualname.rpartition(".")[0] == cls and f.span.line <= lines[0]
         ]
-        if len(made) != 1 or not isinstance(made[0], ast.Call):
+        if not above:
             return None
-        return made[0], module
+        method = max(above, key=lambda f: f.span.line).node
+        if not (method.lineno <= lines[0] <= (method.end_lineno or method.lineno)):
+            return None
+        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for stmt in names.iter_statements(method.body):
+                if not (
+                    isinstance(stmt, ast.Assign)
+                    and len(stmt.targets) == 1
+                    and names.self_attribute(stmt.targets[0]) == attribute
+                ):
+                    continue
+                value: ast.expr | None = stmt.value
+                if isinstance(value, ast.Name):
+                    value = parameter_default(method, value.id)
+                return (value, module) if isinstance(value, ast.Call) else None
+        return None
 
     def _stored_functions(
         self, func: ast.expr, frame: _Frame

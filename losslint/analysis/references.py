@@ -16,6 +16,7 @@ import weakref
 from typing import Final
 
 from losslint.analysis import ops
+from losslint.codec import chunk_number
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex
 from losslint.index.positions import flat_statements
@@ -270,6 +271,128 @@ def called_by_project(project: ProjectIndex, module: ModuleIndex, qualname: str)
     )
 
 
+def evaluated_by_project(project: ProjectIndex, definition: LossDef) -> bool:
+    """Whether a function only named like a metric, which no compile uses, is called by the
+    project's own code outside any loss or metric (``print(accuracy(test_gt,
+    test_logits))`` after ``predict``): an evaluation the project runs on what it passes, not
+    a metric Keras averages batch by batch. A helper that a metric calls (``f1`` calling
+    ``precision``), a call in the top-level statement (function, class) that holds a loss or
+    metric, is not one."""
+    known = _EVALUATED.setdefault(project, {})
+    answer = known.get(definition.qualname)
+    if answer is None:
+        answer = known[definition.qualname] = _evaluated_by_project(project, definition)
+    return answer
+
+
+_EVALUATED: Final[weakref.WeakKeyDictionary[ProjectIndex, dict[str, bool]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _evaluated_by_project(project: ProjectIndex, definition: LossDef) -> bool:
+    if definition.used or definition.roles != frozenset({"metric"}):
+        return False
+    module = project.module_named(definition.module)
+    if module is None:
+        return False
+    name = names.defined_name(definition.qualname)
+    holding = _definition_chunks(project)
+    # Every module that may name it: its own, and those importing it or its module
+    # (``metrics.append(jaccard_index)``, ``m.jaccard_index(mask, p)``).
+    modules = [
+        module,
+        *(
+            m
+            for m in project.modules
+            if m is not module
+            and any(
+                target == definition.qualname or target == definition.module
+                for target in m.imports.values()
+            )
+        ),
+    ]
+    found = False
+    for home in modules:
+        if not any(name in line for line in home.lines):
+            continue
+        chunks = holding.get(home.path, frozenset())
+        for called, line in _references(project, home).get(name, ()):
+            if not called:
+                return False  # passed as a value (``metrics.append(jaccard_index)``)
+            if chunk_number(home.chunks, line) in chunks:
+                return False  # a loss or metric may call it: a helper of theirs
+            found = True
+    return found
+
+
+def _references(project: ProjectIndex, module: ModuleIndex) -> dict[str, list[tuple[bool, int]]]:
+    """Each name the code of ``module`` reads (``f`` and ``m.f`` alike), with whether each
+    reading is called and its line: one walk per module (cached per project)."""
+    known = _READ_NAMES.setdefault(project, {})
+    found = known.get(module.path)
+    if found is None:
+        wanted = _candidates(project)
+        found = {}
+        tree = module.tree
+        called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                name = node.id
+            elif isinstance(node, ast.Attribute):
+                name = node.attr
+            else:
+                continue
+            if name in wanted:
+                found.setdefault(name, []).append((id(node) in called, node.lineno))
+        known[module.path] = found
+    return found
+
+
+def _candidates(project: ProjectIndex) -> frozenset[str]:
+    """The names of the functions :func:`evaluated_by_project` may say yes for."""
+    known = _CANDIDATES.get(project)
+    if known is None:
+        known = _CANDIDATES[project] = frozenset(
+            names.defined_name(d.qualname)
+            for d in project.definitions()
+            if not d.used and d.roles == frozenset({"metric"})
+        )
+    return known
+
+
+_CANDIDATES: Final[weakref.WeakKeyDictionary[ProjectIndex, frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+_READ_NAMES: Final[
+    weakref.WeakKeyDictionary[ProjectIndex, dict[str, dict[str, list[tuple[bool, int]]]]]
+] = weakref.WeakKeyDictionary()
+
+
+def _definition_chunks(project: ProjectIndex) -> dict[str, frozenset[int]]:
+    """The chunks (top-level statements: see ``ModuleIndex.chunks``) that hold a loss or
+    metric definition, by path (cached per project)."""
+    known = _CHUNKS.get(project)
+    if known is None:
+        found: dict[str, set[int]] = {}
+        starts = {m.path: m.chunks for m in project.modules}
+        for definition in project.definitions():
+            chunks = starts.get(definition.path)
+            if chunks is not None:
+                found.setdefault(definition.path, set()).add(
+                    chunk_number(chunks, definition.span.line)
+                )
+        known = _CHUNKS[project] = {path: frozenset(c) for path, c in found.items()}
+    return known
+
+
+_CHUNKS: Final[weakref.WeakKeyDictionary[ProjectIndex, dict[str, frozenset[int]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 # Calls whose result carries no gradient from their input: a comparison or predicate, a
 # rounding, an index, a sign, a count (from the op catalogue).
 _THRESHOLDS: Final = (
@@ -303,6 +426,15 @@ def only_thresholded(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
                 )
         elif isinstance(statement, (ast.For, ast.AsyncFor)) and _carries(statement.iter, carrying):
             carrying.update(n.id for n in ast.walk(statement.target) if isinstance(n, ast.Name))
+        elif (
+            isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Call)
+            and isinstance(statement.value.func, ast.Attribute)
+            and isinstance(statement.value.func.value, ast.Name)
+            and any(_carries(a, carrying) for a in statement.value.args)
+        ):
+            # ``terms.append(mse(y_true, y_pred))``: the list holds the prediction now.
+            carrying.add(statement.value.func.value.id)
         elif isinstance(statement, ast.Return) and statement.value is not None:
             if _carries(statement.value, carrying):
                 return False

@@ -1505,6 +1505,9 @@ class ModuleIndexer:
 
     @functools.cached_property
     def _changed_in_place(self) -> frozenset[str]:
+        # Only a module whose text subscripts a name or calls a changing method can.
+        if "]" not in self.source and not _CHANGING_CALL.search(self.source):
+            return frozenset()
         return _changed_in_place(self.tree)
 
     def _entries(self, scope: _Scope, rebound: frozenset[str]) -> dict[str, int]:
@@ -1512,10 +1515,13 @@ class ModuleIndexer:
         by name and keys (:func:`entry_key`): ``cfg = {"data": {"classes": 5}}`` gives
         ``cfg['data']['classes']``. A dict that the module changes in place (``cfg["n"] =
         args.n``, ``cfg.update(...)``) gives none: its entries are not what it wrote."""
-        changed = self._changed_in_place
         found: dict[str, int] = {}
-        for name, expr in self._bound_once(scope, rebound):
-            if isinstance(expr, ast.Dict) and name not in changed:
+        dicts = [(n, e) for n, e in self._bound_once(scope, rebound) if isinstance(e, ast.Dict)]
+        if not dicts:
+            return found
+        changed = self._changed_in_place
+        for name, expr in dicts:
+            if name not in changed:
                 _dict_integers(expr, name, (), found)
         return found
 
@@ -2956,6 +2962,7 @@ def _changed_in_place(tree: ast.Module) -> frozenset[str]:
 
 
 _CHANGING_METHODS: Final = frozenset({"update", "setdefault", "pop", "popitem", "clear"})
+_CHANGING_CALL: Final = re.compile(r"\.(?:update|setdefault|pop|popitem|clear)\(")
 
 
 def _int_constant(expr: ast.expr | None) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeGuard
@@ -973,7 +974,7 @@ class ProjectIndex:
         if entry is not None:
             home, function = entry
             # ``def train(..., loss_fn=focal_loss)``: what every call that omits it passes.
-            default = _default(function.node, param.name)
+            default = parameter_default(function.node, param.name)
             named = self.named(default, home) if default is not None else None
             if named is not None:
                 found.append(named)
@@ -1603,9 +1604,14 @@ def _named_roles(qualname: str) -> frozenset[str]:
     roles = set()
     if any(word in name for word in _LOSS_NAMES):
         roles.add("loss")
-    if any(word in name for word in _METRIC_WORDS):
+    # ``asymmetric_mse``, ``symmetric_focal_loss``: "metric" inside another word.
+    unmeasured = _NOT_METRIC.sub("", name)
+    if any(word in unmeasured for word in _METRIC_WORDS):
         roles.add("metric")
     return frozenset(roles)
+
+
+_NOT_METRIC: Final = re.compile(r"(?:a?sym|geo|iso)metric")
 
 
 _LOSS_MODULES: Final = frozenset({"losses", "loss"})
@@ -1668,7 +1674,7 @@ def library_roles(module: ModuleIndex, qualname: str) -> frozenset[str]:
     return frozenset({"loss"})
 
 
-def _default(
+def parameter_default(
     node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, name: str
 ) -> ast.expr | None:
     """The default value of parameter ``name``, None where it has none."""

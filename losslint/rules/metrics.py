@@ -19,7 +19,7 @@ from losslint.analysis.decompose import (
     tracked_metric,
     unparse,
 )
-from losslint.analysis.references import numpy_references
+from losslint.analysis.references import evaluated_by_project, numpy_references
 from losslint.diagnostic import Severity
 from losslint.index import names
 from losslint.index.apis import is_keras_source
@@ -48,6 +48,8 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             continue  # named like both (dice_coef_loss): a loss
         if not definition.used and context.project.needs_more_arguments(definition.qualname):
             continue
+        if evaluated_by_project(context.project, definition):
+            continue  # the project scores what it passes: Keras never averages it
         value = analysis.result(definition)
         if value.kind != "mean" or not value.ratio:
             continue
