@@ -839,6 +839,7 @@ class RangeAnalysis:
         self._tuples: dict[tuple[object, ...], tuple[Range | None, ...] | None] = {}
         self._parents: dict[int, dict[ast.AST, ast.AST]] = {}  # see _integer_only
         self._outputs: dict[str, tuple[str, str] | None] | None = None  # see _compiled_output
+        self._lambda_outputs: dict[str, bool] | None = None  # see _lambda_output
         # The compiled outputs already reported as taken for logits, with the file: one finding
         # for a loss that does it twice (``with_logits(y_pred)`` and then ``sigmoid(y_pred)``).
         self._squashed: set[tuple[str, str]] = set()
@@ -1103,6 +1104,12 @@ class RangeAnalysis:
         so where every compile gives it an output ending in softmax or sigmoid, it says so."""
         output = self._compiled_output(qualname)
         tensors = _tensor_params(node)
+        if len(tensors) >= 2 and output is None and self._lambda_output(qualname):
+            # ``Lambda(obj.activation)`` last (``iniscale * exp(x)`` for a Weibull scale): the
+            # prediction is what that function makes of the layers before, which this does not
+            # evaluate; it is not a value of any sign.
+            env[tensors[1]] = None
+            return
         if output is None or len(tensors) < 2:
             return
         given = env.get(tensors[1])
@@ -1148,6 +1155,30 @@ class RangeAnalysis:
                                 given(function, known)
             self._outputs = outputs
         return self._outputs.get(qualname)
+
+    def _lambda_output(self, qualname: str) -> bool:
+        """Whether every compile that trains with function ``qualname`` as a loss gives it a
+        model output made by a ``Lambda`` layer's function (cached with the outputs)."""
+        if self._lambda_outputs is None:
+            found: dict[str, bool] = {}
+            for compiled in self.project.compiles():
+                site, model = compiled.site, compiled.model
+                if site.idle or site.loss is None:
+                    continue
+                pairs = (
+                    [(function, None) for function in self.project.keras_calls(site.loss)]
+                    if model is None
+                    else [
+                        (function, model.outputs[index])
+                        for index, value in assign_losses(site.loss, model, self.project)
+                        for function in self.project.keras_calls(value)
+                    ]
+                )
+                for function, output in pairs:
+                    custom = output is not None and output.function is not None
+                    found[function] = found.get(function, custom) and custom
+            self._lambda_outputs = found
+        return self._lambda_outputs.get(qualname, False)
 
     def _first_squash(self, where: str, frame: _Frame) -> bool:
         """Whether this is the first time a compiled output is taken for logits in this file."""

@@ -450,16 +450,25 @@ class _ScopeBuilder:
             self.target(target.value, None, conditional, line)
 
     def add_call(self, expr: ast.expr, conditional: bool) -> None:
-        if (
+        if not (
             isinstance(expr, ast.Call)
             and isinstance(expr.func, ast.Attribute)
             and expr.func.attr == "add"
-            and isinstance(expr.func.value, ast.Name)
             and len(expr.args) == 1
         ):
-            self.scope.adds.setdefault(expr.func.value.id, []).append(
-                _Add(expr.lineno, expr.args[0], conditional)
-            )
+            return
+        receiver = expr.func.value
+        if isinstance(receiver, ast.Name):
+            key = receiver.id
+        elif (
+            isinstance(receiver, ast.Attribute)
+            and isinstance(receiver.value, ast.Name)
+            and receiver.value.id == "self"
+        ):
+            key = f"self.{receiver.attr}"  # ``self.kmodel.add(Dense(2))``
+        else:
+            return
+        self.scope.adds.setdefault(key, []).append(_Add(expr.lineno, expr.args[0], conditional))
 
     def expressions(self, node: ast.stmt) -> None:
         """Find compile calls and training objectives in the statement's own expressions.
@@ -2191,19 +2200,24 @@ class ModuleIndexer:
                 if cls is not None
                 else None
             )
-            if (
-                cls is None
-                or binding is None
-                or self._class_mentions(cls, f"self.{expr.attr}.add(")  # layers added: unknown
-            ):
+            if cls is None or binding is None:
                 return None
+            added: list[_Add] | None = []
+            if self._class_mentions(cls, f"self.{expr.attr}.add("):
+                # Layers added: known where this method built it and added them all, before
+                # this line (``self.kmodel = Sequential()``, then ``self.kmodel.add(...)``).
+                key = f"self.{expr.attr}"
+                added = self._adds_between(scope, key, binding, line)
+                everywhere = sum(len(s.adds.get(key, ())) for s in self._made)
+                if binding.scope is not scope or not added or len(added) != everywhere:
+                    return None
             if passed and isinstance(binding.value, ast.Name):  # ``self.model = model``
                 given = binding.scope.resolve(binding.value.id, binding.line)
                 if isinstance(given, Param):
                     return _parameter_model(binding.scope, binding.value.id, given)
             if not isinstance(binding.value, ast.Call):
                 return None
-            return self._call_model_ref(binding.value, binding.scope, binding.line, [])
+            return self._call_model_ref(binding.value, binding.scope, binding.line, added)
         return None
 
     def _adds_between(
