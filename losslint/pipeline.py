@@ -1103,7 +1103,7 @@ def _needed_helpers(
     if not filtered:
         return []
     from losslint.index.names import imports_module
-    from losslint.index.project import PRED_NAMES, TRUE_NAMES
+    from losslint.index.project import prediction_name, truth_name
 
     imported: set[str] = set()
     # Every function is read: what is selected must be what unseen_function rules out.
@@ -1112,7 +1112,7 @@ def _needed_helpers(
         if index is None:
             continue
         if index.compiles or index.objectives or any(
-            len(params) >= 2 and params[0] in TRUE_NAMES and params[1] in PRED_NAMES
+            len(params) >= 2 and truth_name(params[0]) and prediction_name(params[1])
             for params in (f.params[1:] if f.params[:1] == ("self",) else f.params
                            for f in index.functions)
         ):  # fmt: skip

@@ -304,6 +304,10 @@ def weighted_sum(
     return terms
 
 
+# Reductions that keep the half a label selects (see _LossBody._gate).
+_GATE_REDUCTIONS: Final = frozenset({"sum", "reduce_sum", "mean", "reduce_mean"})
+
+
 def unused_terms(
     node: ast.FunctionDef | ast.AsyncFunctionDef, pair: tuple[str, str], scope: Scope
 ) -> list[tuple[str, Term, ast.Assign]]:
@@ -715,6 +719,13 @@ class _Walker:
                 found |= {self._factor(expr.right, depth + 1), self._gate(expr.right, depth + 1)}
             found.discard(None)
             return found.pop() if len(found) == 1 else None
+        if isinstance(expr, ast.Call) and expr.args and not expr.keywords:
+            # ``reduce_sum((1 - t_true) * square(y - y0_pred))``: a sum of one half is that half.
+            callee = (names.qualify(expr.func, self.scope.module.imports) or "").rpartition(".")[2]
+            if callee in _GATE_REDUCTIONS:
+                gate = self._gate(expr.args[0], depth + 1)
+                if gate is not None:
+                    return gate
         # ``K.sum(alpha * K.pow(1 - pt_1, g) * K.log(pt_1))`` with ``pt_1 = where(equal(y_true,
         # 1), y_pred, ones_like(y_pred))``: the prediction where the label is 1 (a focal loss).
         found = {self._selected(n.id) for n in ast.walk(expr) if isinstance(n, ast.Name)}
@@ -772,6 +783,10 @@ class _Walker:
             name = names.qualify(expr.func, self.scope.module.imports) or ""
             if name.rpartition(".")[2] in ("cast", "convert_to_tensor", "to_float"):
                 return self._is_label(expr.args[0], depth + 1)
+        if isinstance(expr, ast.Subscript):
+            # ``t_true = concat_true[:, 1]``: a column of the labels (DragonNet's treatment),
+            # whose 0/1 values select each sample's half.
+            return depth < _MAX_DEPTH and self._is_label(expr.value, depth + 1)
         return False
 
     def _product(self, left: ast.expr, right: ast.expr, depth: int) -> list[Term] | None:

@@ -1516,7 +1516,7 @@ def unseen_function(qualname: str, module: str, params: Sequence[str]) -> bool:
     lowered = name.lower()
     if any(word in lowered for word in (*_LOSS_WORDS, *_METRIC_WORDS)):
         return False
-    return not any(p in TRUE_NAMES or p in PRED_NAMES for p in params)
+    return not any(truth_name(p) or prediction_name(p) for p in params)
 
 
 def namespaces(modules: Iterable[tuple[str, ModuleIndex]]) -> list[list[ModuleIndex]]:
@@ -1572,7 +1572,22 @@ def _values(params: tuple[str, ...]) -> tuple[str, ...]:
 def loss_signature(params: tuple[str, ...]) -> bool:
     """Whether parameters are named (truth, prediction), after a method's ``self``."""
     rest = _values(params)
-    return len(rest) >= 2 and rest[0] in TRUE_NAMES and rest[1] in PRED_NAMES
+    return len(rest) >= 2 and truth_name(rest[0]) and prediction_name(rest[1])
+
+
+def truth_name(name: str) -> bool:
+    """A parameter named like the labels: ``y_true``, ``labels``, ``concat_true`` (DragonNet's
+    targets and treatments side by side)."""
+    return name in TRUE_NAMES or name.endswith("_true")
+
+
+def prediction_name(name: str) -> bool:
+    """A parameter named like the prediction: ``y_pred``, ``logits``, ``concat_pred``,
+    ``model_output``."""
+    return name in PRED_NAMES or name.endswith(_PREDICTION_SUFFIXES)
+
+
+_PREDICTION_SUFFIXES: Final = ("_pred", "_output", "_logits", "_probs")
 
 
 def _static(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
