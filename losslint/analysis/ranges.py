@@ -840,6 +840,7 @@ class RangeAnalysis:
         self._parents: dict[int, dict[ast.AST, ast.AST]] = {}  # see _integer_only
         self._outputs: dict[str, tuple[str, str] | None] | None = None  # see _compiled_output
         self._lambda_outputs: dict[str, bool] | None = None  # see _lambda_output
+        self._assigning: dict[tuple[str, str], list[int]] = {}  # see _assigning_lines
         # The compiled outputs already reported as taken for logits, with the file: one finding
         # for a loss that does it twice (``with_logits(y_pred)`` and then ``sigmoid(y_pred)``).
         self._squashed: set[tuple[str, str]] = set()
@@ -3800,8 +3801,7 @@ class RangeAnalysis:
         # One line of the module assigns it, in a method of the class: that method alone is
         # read (a class is parsed whole only where an analysis walks it anyway).
         module = self.project.classes[cls][0]
-        assigns = re.compile(rf"\bself\.{re.escape(attribute)}\s*=(?!=)")
-        lines = [n for n, text in enumerate(module.lines, 1) if assigns.search(text)]
+        lines = self._assigning_lines(module, attribute)
         if len(lines) != 1:
             return None
         above = [
@@ -3827,6 +3827,19 @@ class RangeAnalysis:
                     value = parameter_default(method, value.id)
                 return (value, module) if isinstance(value, ast.Call) else None
         return None
+
+    def _assigning_lines(self, module: ModuleIndex, attribute: str) -> list[int]:
+        """The lines of ``module`` that assign ``self.<attribute>`` (cached)."""
+        key = (module.path, attribute)
+        found = self._assigning.get(key)
+        if found is None:
+            assigns = re.compile(rf"\bself\.{re.escape(attribute)}\s*=(?!=)")
+            found = self._assigning[key] = [
+                n
+                for n, text in enumerate(module.lines, 1)
+                if attribute in text and assigns.search(text)
+            ]
+        return found
 
     def _stored_functions(
         self, func: ast.expr, frame: _Frame

@@ -300,18 +300,18 @@ def _evaluated_by_project(project: ProjectIndex, definition: LossDef) -> bool:
     holding = _definition_chunks(project)
     # Every module that may name it: its own, and those importing it or its module
     # (``metrics.append(jaccard_index)``, ``m.jaccard_index(mask, p)``).
-    modules = [
-        module,
-        *(
-            m
-            for m in project.modules
-            if m is not module
-            and any(
-                target == definition.qualname or target == definition.module
-                for target in m.imports.values()
-            )
-        ),
-    ]
+    importing = _importing(project)
+    named = (*importing.get(definition.qualname, ()), *importing.get(definition.module, ()))
+    modules = [module, *(m for m in named if m is not module)]
+    # A call outside every loss and metric, as the text shows it, before any module is parsed.
+    call = re.compile(rf"\b{re.escape(name)}\s*\(")
+    if not any(
+        chunk_number(home.chunks, number) not in holding.get(home.path, frozenset())
+        for home in modules
+        for number, line in enumerate(home.lines, 1)
+        if name in line and call.search(line)
+    ):
+        return False
     found = False
     for home in modules:
         if not any(name in line for line in home.lines):
@@ -326,6 +326,23 @@ def _evaluated_by_project(project: ProjectIndex, definition: LossDef) -> bool:
     return found
 
 
+def _importing(project: ProjectIndex) -> dict[str, list[ModuleIndex]]:
+    """The modules importing each name or module, by what they import (cached per project)."""
+    known = _IMPORTING.get(project)
+    if known is None:
+        known = {}
+        for module in project.modules:
+            for target in set(module.imports.values()):
+                known.setdefault(target, []).append(module)
+        _IMPORTING[project] = known
+    return known
+
+
+_IMPORTING: Final[weakref.WeakKeyDictionary[ProjectIndex, dict[str, list[ModuleIndex]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _references(project: ProjectIndex, module: ModuleIndex) -> dict[str, list[tuple[bool, int]]]:
     """Each name the code of ``module`` reads (``f`` and ``m.f`` alike), with whether each
     reading is called and its line: one walk per module (cached per project)."""
@@ -334,9 +351,11 @@ def _references(project: ProjectIndex, module: ModuleIndex) -> dict[str, list[tu
     if found is None:
         wanted = _candidates(project)
         found = {}
-        tree = module.tree
-        called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-        for node in ast.walk(tree):
+        called: set[int] = set()
+        for node in ast.walk(module.tree):  # breadth first: a call before what it calls
+            if isinstance(node, ast.Call):
+                called.add(id(node.func))
+                continue
             if isinstance(node, ast.Name):
                 name = node.id
             elif isinstance(node, ast.Attribute):
