@@ -86,7 +86,7 @@ _BINARY: Final = {
 _MIXES: Final = ops.names(batch="mixes")
 # Functions mapping a function over the first axis of a tensor: ``tf.map_fn(f, elems)``,
 # ``tf.vectorized_map(f, elems)``, ``keras.ops.map(f, xs)``.
-_MAPS: Final = frozenset({"map_fn", "vectorized_map", "map"})
+_MAPS: Final = ops.names(batch="map")
 _TENSOR_METHODS_PASS: Final = ops.method_names("elementwise")
 # A project helper named for turning a tensor into a NumPy array (``convert_to_numpy``,
 # ``to_numpy``, ``tensor_to_np``): calling it on a tensor is the NumPy step, reported at the call
@@ -170,6 +170,9 @@ class Batch:
 
 CONST: Final = Batch("const")
 UNKNOWN: Final = Batch("unknown")
+# A starred argument whose values are not known one by one (``f(*xs)``): unknown, and known
+# by its identity as the argument list's unknown length.
+_UNSPREAD: Final = Batch("unknown")
 # A function's call of itself, while it is interpreted: one of its own results, so a join with
 # its other returns is those returns (``if empty: return IoU(1 - y, 1 - p)`` then the IoU).
 _RECURSIVE: Final = Batch("recursive")
@@ -1310,7 +1313,7 @@ class BatchAxis:
             return UNKNOWN
         if base.kind == "const":
             return CONST
-        if base.kind == "class" and node.value is not None and isinstance(node.value, ast.Name):
+        if base.kind == "class" and isinstance(node.value, ast.Name):
             # ``changeAlpha.alpha``, a callback class's epoch counter: state of the class
             # object, shared by every batch, never one value per sample.
             return CONST
@@ -1518,7 +1521,7 @@ class BatchAxis:
             if isinstance(a, ast.Starred) and value.kind == "seq":
                 args.extend(value.items)  # ``f(*args)`` of a known tuple: its items
             else:
-                args.append(UNKNOWN if isinstance(a, ast.Starred) else value)
+                args.append(_UNSPREAD if isinstance(a, ast.Starred) else value)
         kwargs = {k.arg: self._expr(k.value, frame) for k in node.keywords if k.arg is not None}
         for k in node.keywords:
             if k.arg is None:
@@ -1535,11 +1538,8 @@ class BatchAxis:
         module, function = found
         if frame.training:
             self._differentiated.add(qualname)
-        if any(
-            isinstance(a, ast.Starred) and self._expr(a.value, frame).kind != "seq"
-            for a in node.args
-        ):
-            return UNKNOWN
+        if any(a is _UNSPREAD for a in args):
+            return UNKNOWN  # ``f(*values)`` of values not known one by one
         if _TO_NUMPY_HELPER.search(qualname.rpartition(".")[2]):
             if any(_traced(a) for a in (*args, *kwargs.values())):
                 self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint import quiet
+from losslint.analysis import ops
 from losslint.index import keras_ids, names
 from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value
 from losslint.index.folding import fold, foldable, shortened, to_float
@@ -304,8 +305,10 @@ def weighted_sum(
     return terms
 
 
-# Reductions that keep the half a label selects (see _LossBody._gate).
-_GATE_REDUCTIONS: Final = frozenset({"sum", "reduce_sum", "mean", "reduce_mean"})
+# Reductions that keep the half a label selects (see _Walker._gate).
+_GATE_REDUCTIONS: Final = ops.names(batch="sum", range_="sum") | ops.names(
+    batch="mean", range_="mean"
+)
 
 
 def unused_terms(

@@ -14,7 +14,8 @@ Each entry says:
 - ``batch``: how the batch axis fares: ``elementwise`` (broadcasting, keeps it), ``sum`` /
   ``mean`` / ``reduce`` (reduces the ``axis`` argument; all axes without one), ``argreduce``,
   ``last_axis`` (one value per sample: the Keras crossentropies), ``flatten``, ``mixes``
-  (gathers elements of several samples into one axis: ``boolean_mask``, ``gather_nd``),
+  (gathers elements of several samples into one axis: ``boolean_mask``, ``gather_nd``), ``map``
+  (maps a function over the first axis of its second argument: ``tf.map_fn``),
   ``shape`` (shape handling read from the arguments: ``reshape``, ``squeeze`` ...),
   ``constant`` (builds a value from no tensor: ``ones``, ``eye``) or ``unknown``.
 - ``guard``: the operation exists to keep a value in a safe range (``clip``, ``maximum``,
@@ -184,11 +185,13 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
         "solve_triangular svd logdet slogdet cdist corrcoef correlate convolve trace",
         Op("unknown", "unknown"),
     ),
+    # -- a function mapped over the first axis: the result keeps that axis ----------------------
+    ("map map_fn vectorized_map", Op("unknown", "map")),
     # -- the rest of keras.ops, torch and TF that neither analysis interprets ------------------
     (
         "image linalg nn numpy associative_scan convert_to_numpy custom_gradient dtype "
-        "fori_loop is_tensor map scan scatter scatter_update slice_update "
-        "vectorized_map while_loop rearrange jvp extract_sequences fft fft2 ifft2 irfft istft "
+        "fori_loop is_tensor scan scatter scatter_update slice_update "
+        "while_loop rearrange jvp extract_sequences fft fft2 ifft2 irfft istft "
         "rfft segment_max segment_min segment_prod segment_sum stft top_k view_as_complex "
         "view_as_real adaptive_average_pool adaptive_max_pool average_pool batch_normalization "
         "conv conv_transpose ctc_decode ctc_loss depth_to_space depthwise_conv "
@@ -266,7 +269,7 @@ TRANSFERS: Final = frozenset(
 BATCH: Final = frozenset(
     {
         "elementwise", "sum", "mean", "reduce", "argreduce", "last_axis", "flatten", "mixes",
-        "shape", "constant", "unknown",
+        "map", "shape", "constant", "unknown",
     }
 )  # fmt: skip
 

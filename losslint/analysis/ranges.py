@@ -43,7 +43,15 @@ from losslint.analysis.wiring import (
 )
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
-from losslint.index.facts import LossDef, ModelFact, ModelRef, ModuleIndex, Param, iter_leaves
+from losslint.index.facts import (
+    LossDef,
+    ModelFact,
+    ModelRef,
+    ModuleIndex,
+    Output,
+    Param,
+    iter_leaves,
+)
 from losslint.index.folding import shortened
 from losslint.index.positions import flat_statements, node_span
 from losslint.index.project import TRUE_NAMES, ProjectIndex, bound_once, parameter_default
@@ -797,6 +805,17 @@ def _tensor_params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) ->
     ]
 
 
+def _self_assigned(body: list[ast.stmt], attribute: str) -> list[ast.expr]:
+    """The values that plain assignments in ``body`` give ``self.<attribute>``, in order."""
+    return [
+        stmt.value
+        for stmt in names.iter_statements(body)
+        if isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and names.self_attribute(stmt.targets[0]) == attribute
+    ]
+
+
 def _callee_name(node: ast.Call) -> str:
     """The last name of what ``node`` calls (``nanmean`` of ``np.nanmean``), else ""."""
     func = node.func
@@ -838,8 +857,9 @@ class RangeAnalysis:
         self._last_call: ast.Call | None = None  # the call that set it
         self._tuples: dict[tuple[object, ...], tuple[Range | None, ...] | None] = {}
         self._parents: dict[int, dict[ast.AST, ast.AST]] = {}  # see _integer_only
-        self._outputs: dict[str, tuple[str, str] | None] | None = None  # see _compiled_output
-        self._lambda_outputs: dict[str, bool] | None = None  # see _lambda_output
+        # See _compiled_outputs.
+        self._outputs: dict[str, tuple[str, str] | None] | None = None
+        self._lambda_outputs: dict[str, bool] | None = None
         self._assigning: dict[tuple[str, str], list[int]] = {}  # see _assigning_lines
         # The compiled outputs already reported as taken for logits, with the file: one finding
         # for a loss that does it twice (``with_logits(y_pred)`` and then ``sigmoid(y_pred)``).
@@ -1123,13 +1143,30 @@ class RangeAnalysis:
         """``(activation, where)`` when every compile that trains with function ``qualname`` as
         a loss gives it a model output that ends in softmax or sigmoid (the same one each time);
         None when one compile gives another output, or one whose model is not known."""
-        if self._outputs is None:
+        return self._compiled_outputs()[0].get(qualname)
+
+    def _lambda_output(self, qualname: str) -> bool:
+        """Whether every compile that trains with function ``qualname`` as a loss gives it a
+        model output made by a ``Lambda`` layer's function."""
+        return self._compiled_outputs()[1].get(qualname, False)
+
+    def _compiled_outputs(
+        self,
+    ) -> tuple[dict[str, tuple[str, str] | None], dict[str, bool]]:
+        """The two readings of :meth:`_compiled_output` and :meth:`_lambda_output`, for every
+        function compiled as a loss, from one pass over the compiles (cached)."""
+        if self._outputs is None or self._lambda_outputs is None:
             outputs: dict[str, tuple[str, str] | None] = {}
+            lambdas: dict[str, bool] = {}
 
             def given(function: str, output: tuple[str, str] | None) -> None:
                 before = outputs.get(function, output)
                 agreed = before is not None and output is not None and before[0] == output[0]
                 outputs[function] = before if agreed else None
+
+            def made(function: str, output: Output | None) -> None:
+                custom = output is not None and output.function is not None
+                lambdas[function] = lambdas.get(function, custom) and custom
 
             for compiled in self.project.compiles():
                 site, model = compiled.site, compiled.model
@@ -1138,6 +1175,7 @@ class RangeAnalysis:
                 if model is None:  # the output given is not known
                     for function in self.project.keras_calls(site.loss):
                         given(function, None)
+                        made(function, None)
                     continue
                 for index, value in assign_losses(site.loss, model, self.project):
                     activation = model.outputs[index].activation
@@ -1146,6 +1184,7 @@ class RangeAnalysis:
                     known = (activation, where) if activation in ("softmax", "sigmoid") else None
                     for function in self.project.keras_calls(value):
                         given(function, known)
+                        made(function, model.outputs[index])
                 if len(model.outputs) == 1:  # its metrics are given the same output
                     activation = model.outputs[0].activation
                     where = f"the output of the model compiled at {compiled.path}:{site.span.line}"
@@ -1154,32 +1193,8 @@ class RangeAnalysis:
                         for leaf in iter_leaves(metrics) if metrics is not None else ():
                             for function in self.project.keras_calls(leaf):
                                 given(function, known)
-            self._outputs = outputs
-        return self._outputs.get(qualname)
-
-    def _lambda_output(self, qualname: str) -> bool:
-        """Whether every compile that trains with function ``qualname`` as a loss gives it a
-        model output made by a ``Lambda`` layer's function (cached with the outputs)."""
-        if self._lambda_outputs is None:
-            found: dict[str, bool] = {}
-            for compiled in self.project.compiles():
-                site, model = compiled.site, compiled.model
-                if site.idle or site.loss is None:
-                    continue
-                pairs = (
-                    [(function, None) for function in self.project.keras_calls(site.loss)]
-                    if model is None
-                    else [
-                        (function, model.outputs[index])
-                        for index, value in assign_losses(site.loss, model, self.project)
-                        for function in self.project.keras_calls(value)
-                    ]
-                )
-                for function, output in pairs:
-                    custom = output is not None and output.function is not None
-                    found[function] = found.get(function, custom) and custom
-            self._lambda_outputs = found
-        return self._lambda_outputs.get(qualname, False)
+            self._outputs, self._lambda_outputs = outputs, lambdas
+        return self._outputs, self._lambda_outputs
 
     def _first_squash(self, where: str, frame: _Frame) -> bool:
         """Whether this is the first time a compiled output is taken for logits in this file."""
@@ -3788,13 +3803,7 @@ class RangeAnalysis:
         init = self.project.method(cls, "__init__")
         if init is not None:
             module, function = self.project.functions[init]
-            made = [
-                stmt.value
-                for stmt in names.iter_statements(function.node.body)
-                if isinstance(stmt, ast.Assign)
-                and len(stmt.targets) == 1
-                and names.self_attribute(stmt.targets[0]) == attribute
-            ]
+            made = _self_assigned(function.node.body, attribute)
             if made:
                 first = made[0]
                 return (first, module) if len(made) == 1 and isinstance(first, ast.Call) else None
@@ -3814,19 +3823,13 @@ class RangeAnalysis:
         method = max(above, key=lambda f: f.span.line).node
         if not (method.lineno <= lines[0] <= (method.end_lineno or method.lineno)):
             return None
-        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for stmt in names.iter_statements(method.body):
-                if not (
-                    isinstance(stmt, ast.Assign)
-                    and len(stmt.targets) == 1
-                    and names.self_attribute(stmt.targets[0]) == attribute
-                ):
-                    continue
-                value: ast.expr | None = stmt.value
-                if isinstance(value, ast.Name):
-                    value = parameter_default(method, value.id)
-                return (value, module) if isinstance(value, ast.Call) else None
-        return None
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        values = _self_assigned(method.body, attribute)
+        value: ast.expr | None = values[0] if values else None
+        if isinstance(value, ast.Name):
+            value = parameter_default(method, value.id)
+        return (value, module) if isinstance(value, ast.Call) else None
 
     def _assigning_lines(self, module: ModuleIndex, attribute: str) -> list[int]:
         """The lines of ``module`` that assign ``self.<attribute>`` (cached)."""

@@ -10,6 +10,7 @@ NumPy rule (LL404) nor the numerics rules (LL3xx) judge it as loss code.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import weakref
@@ -278,138 +279,117 @@ def evaluated_by_project(project: ProjectIndex, definition: LossDef) -> bool:
     a metric Keras averages batch by batch. A helper that a metric calls (``f1`` calling
     ``precision``), a call in the top-level statement (function, class) that holds a loss or
     metric, is not one."""
-    known = _EVALUATED.setdefault(project, {})
-    answer = known.get(definition.qualname)
-    if answer is None:
-        answer = known[definition.qualname] = _evaluated_by_project(project, definition)
-    return answer
+    calls = _CALLS.get(project)
+    if calls is None:
+        calls = _CALLS[project] = _ProjectCalls(project)
+    return calls.evaluated(definition)
 
 
-_EVALUATED: Final[weakref.WeakKeyDictionary[ProjectIndex, dict[str, bool]]] = (
-    weakref.WeakKeyDictionary()
-)
+class _ProjectCalls:
+    """What :func:`evaluated_by_project` reads of one project, each part built once."""
 
+    def __init__(self, project: ProjectIndex) -> None:
+        self.project = project
+        self.answers: dict[str, bool] = {}
+        self.read: dict[str, dict[str, list[tuple[bool, int]]]] = {}  # see references
 
-def _evaluated_by_project(project: ProjectIndex, definition: LossDef) -> bool:
-    if definition.used or definition.roles != frozenset({"metric"}):
-        return False
-    module = project.module_named(definition.module)
-    if module is None:
-        return False
-    name = names.defined_name(definition.qualname)
-    holding = _definition_chunks(project)
-    # Every module that may name it: its own, and those importing it or its module
-    # (``metrics.append(jaccard_index)``, ``m.jaccard_index(mask, p)``).
-    importing = _importing(project)
-    named = (*importing.get(definition.qualname, ()), *importing.get(definition.module, ()))
-    modules = [module, *(m for m in named if m is not module)]
-    # A call outside every loss and metric, as the text shows it, before any module is parsed.
-    call = re.compile(rf"\b{re.escape(name)}\s*\(")
-    if not any(
-        chunk_number(home.chunks, number) not in holding.get(home.path, frozenset())
-        for home in modules
-        for number, line in enumerate(home.lines, 1)
-        if name in line and call.search(line)
-    ):
-        return False
-    found = False
-    for home in modules:
-        if not any(name in line for line in home.lines):
-            continue
-        chunks = holding.get(home.path, frozenset())
-        for called, line in _references(project, home).get(name, ()):
-            if not called:
-                return False  # passed as a value (``metrics.append(jaccard_index)``)
-            if chunk_number(home.chunks, line) in chunks:
-                return False  # a loss or metric may call it: a helper of theirs
-            found = True
-    return found
+    def evaluated(self, definition: LossDef) -> bool:
+        answer = self.answers.get(definition.qualname)
+        if answer is None:
+            answer = self.answers[definition.qualname] = self._evaluated(definition)
+        return answer
 
+    def _evaluated(self, definition: LossDef) -> bool:
+        if definition.used or definition.roles != frozenset({"metric"}):
+            return False
+        module = self.project.module_named(definition.module)
+        if module is None:
+            return False
+        name = names.defined_name(definition.qualname)
+        # Every module that may name it: its own, and those importing it or its module
+        # (``metrics.append(jaccard_index)``, ``m.jaccard_index(mask, p)``).
+        named = (
+            *self.importing.get(definition.qualname, ()),
+            *self.importing.get(definition.module, ()),
+        )
+        modules = [module, *(m for m in named if m is not module)]
+        # A call outside every loss and metric, as the text shows it, before any parse.
+        call = re.compile(rf"\b{re.escape(name)}\s*\(")
+        if not any(
+            chunk_number(home.chunks, number) not in self.holding.get(home.path, frozenset())
+            for home in modules
+            for number, line in enumerate(home.lines, 1)
+            if name in line and call.search(line)
+        ):
+            return False
+        found = False
+        for home in modules:
+            if not any(name in line for line in home.lines):
+                continue
+            chunks = self.holding.get(home.path, frozenset())
+            for called, line in self.references(home).get(name, ()):
+                if not called:
+                    return False  # passed as a value (``metrics.append(jaccard_index)``)
+                if chunk_number(home.chunks, line) in chunks:
+                    return False  # a loss or metric may call it: a helper of theirs
+                found = True
+        return found
 
-def _importing(project: ProjectIndex) -> dict[str, list[ModuleIndex]]:
-    """The modules importing each name or module, by what they import (cached per project)."""
-    known = _IMPORTING.get(project)
-    if known is None:
-        known = {}
-        for module in project.modules:
+    @functools.cached_property
+    def importing(self) -> dict[str, list[ModuleIndex]]:
+        """The modules importing each name or module, by what they import."""
+        found: dict[str, list[ModuleIndex]] = {}
+        for module in self.project.modules:
             for target in set(module.imports.values()):
-                known.setdefault(target, []).append(module)
-        _IMPORTING[project] = known
-    return known
+                found.setdefault(target, []).append(module)
+        return found
 
-
-_IMPORTING: Final[weakref.WeakKeyDictionary[ProjectIndex, dict[str, list[ModuleIndex]]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _references(project: ProjectIndex, module: ModuleIndex) -> dict[str, list[tuple[bool, int]]]:
-    """Each name the code of ``module`` reads (``f`` and ``m.f`` alike), with whether each
-    reading is called and its line: one walk per module (cached per project)."""
-    known = _READ_NAMES.setdefault(project, {})
-    found = known.get(module.path)
-    if found is None:
-        wanted = _candidates(project)
-        found = {}
-        called: set[int] = set()
-        for node in ast.walk(module.tree):  # breadth first: a call before what it calls
-            if isinstance(node, ast.Call):
-                called.add(id(node.func))
-                continue
-            if isinstance(node, ast.Name):
-                name = node.id
-            elif isinstance(node, ast.Attribute):
-                name = node.attr
-            else:
-                continue
-            if name in wanted:
-                found.setdefault(name, []).append((id(node) in called, node.lineno))
-        known[module.path] = found
-    return found
-
-
-def _candidates(project: ProjectIndex) -> frozenset[str]:
-    """The names of the functions :func:`evaluated_by_project` may say yes for."""
-    known = _CANDIDATES.get(project)
-    if known is None:
-        known = _CANDIDATES[project] = frozenset(
+    @functools.cached_property
+    def candidates(self) -> frozenset[str]:
+        """The names of the functions :meth:`evaluated` may say yes for."""
+        return frozenset(
             names.defined_name(d.qualname)
-            for d in project.definitions()
+            for d in self.project.definitions()
             if not d.used and d.roles == frozenset({"metric"})
         )
-    return known
 
-
-_CANDIDATES: Final[weakref.WeakKeyDictionary[ProjectIndex, frozenset[str]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-_READ_NAMES: Final[
-    weakref.WeakKeyDictionary[ProjectIndex, dict[str, dict[str, list[tuple[bool, int]]]]]
-] = weakref.WeakKeyDictionary()
-
-
-def _definition_chunks(project: ProjectIndex) -> dict[str, frozenset[int]]:
-    """The chunks (top-level statements: see ``ModuleIndex.chunks``) that hold a loss or
-    metric definition, by path (cached per project)."""
-    known = _CHUNKS.get(project)
-    if known is None:
+    @functools.cached_property
+    def holding(self) -> dict[str, frozenset[int]]:
+        """The chunks (top-level statements: see ``ModuleIndex.chunks``) that hold a loss or
+        metric definition, by path."""
         found: dict[str, set[int]] = {}
-        starts = {m.path: m.chunks for m in project.modules}
-        for definition in project.definitions():
+        starts = {m.path: m.chunks for m in self.project.modules}
+        for definition in self.project.definitions():
             chunks = starts.get(definition.path)
             if chunks is not None:
                 found.setdefault(definition.path, set()).add(
                     chunk_number(chunks, definition.span.line)
                 )
-        known = _CHUNKS[project] = {path: frozenset(c) for path, c in found.items()}
-    return known
+        return {path: frozenset(c) for path, c in found.items()}
+
+    def references(self, module: ModuleIndex) -> dict[str, list[tuple[bool, int]]]:
+        """Each candidate name the code of ``module`` reads (``f`` and ``m.f`` alike), with
+        whether each reading is called and its line: one walk per module."""
+        found = self.read.get(module.path)
+        if found is None:
+            found = self.read[module.path] = {}
+            called: set[int] = set()
+            for node in ast.walk(module.tree):  # breadth first: a call before what it calls
+                if isinstance(node, ast.Call):
+                    called.add(id(node.func))
+                    continue
+                if isinstance(node, ast.Name):
+                    name = node.id
+                elif isinstance(node, ast.Attribute):
+                    name = node.attr
+                else:
+                    continue
+                if name in self.candidates:
+                    found.setdefault(name, []).append((id(node) in called, node.lineno))
+        return found
 
 
-_CHUNKS: Final[weakref.WeakKeyDictionary[ProjectIndex, dict[str, frozenset[int]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_CALLS: Final[weakref.WeakKeyDictionary[ProjectIndex, _ProjectCalls]] = weakref.WeakKeyDictionary()
 
 
 # Calls whose result carries no gradient from their input: a comparison or predicate, a

@@ -1514,10 +1514,7 @@ class ModuleIndexer:
 
     @functools.cached_property
     def _changed_in_place(self) -> frozenset[str]:
-        # Only a module whose text subscripts a name or calls a changing method can.
-        if "]" not in self.source and not _CHANGING_CALL.search(self.source):
-            return frozenset()
-        return _changed_in_place(self.tree)
+        return _names_changed_in_place(self.tree)
 
     def _entries(self, scope: _Scope, rebound: frozenset[str]) -> dict[str, int]:
         """The integers of module-level dicts written out and bound once (see _bound_once),
@@ -2950,7 +2947,7 @@ def _dict_integers(
                 found[entry_key(name, path)] = number
 
 
-def _changed_in_place(tree: ast.Module) -> frozenset[str]:
+def _names_changed_in_place(tree: ast.Module) -> frozenset[str]:
     """The names whose items are assigned or deleted (``cfg["n"] = 3``, ``del cfg["n"]``), or
     that a method changes (``cfg.update(...)``, ``cfg.setdefault(...)``), anywhere in the
     module."""
@@ -2976,7 +2973,6 @@ def _changed_in_place(tree: ast.Module) -> frozenset[str]:
 
 
 _CHANGING_METHODS: Final = frozenset({"update", "setdefault", "pop", "popitem", "clear"})
-_CHANGING_CALL: Final = re.compile(r"\.(?:update|setdefault|pop|popitem|clear)\(")
 
 
 def _int_constant(expr: ast.expr | None) -> int | None:

@@ -506,17 +506,14 @@ def _swapped_helper(
         return None
     seen.add(key)
     helper = names.defined_name(qualname)
-    given = ", ".join(shortened(a, 24) for a in call.args[:2])
+    labels, predicted = (shortened(a, 24) for a in call.args[:2])
+    more = ", ..." if len(call.args) > 2 else ""
     return Finding(
         module.path,
         span,
-        f"{helper}({given}) passes the labels as {params[0]} and the prediction as "
-        f"{params[1]}: {helper} is declared ({params[0]}, {params[1]}, ...), so it computes "
-        f"another objective; call it as {helper}({', '.join(reversed(given.split(', ')))})"
-        if len(call.args) == 2
-        else f"{helper}({given}, ...) passes the labels as {params[0]} and the prediction as "
-        f"{params[1]}: {helper} is declared ({params[0]}, {params[1]}, ...), so it computes "
-        "another objective; swap the first two arguments",
+        f"{helper}({labels}, {predicted}{more}) passes the labels as {params[0]} and the "
+        f"prediction as {params[1]}: {helper} is declared ({params[0]}, {params[1]}, ...), so "
+        f"it computes another objective; call it as {helper}({predicted}, {labels}{more})",
     )
 
 
