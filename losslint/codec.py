@@ -556,6 +556,12 @@ def chunk_statements(module: ModuleIndex, numbers: Iterable[int]) -> list[ast.st
     """The top-level statements of chunks ``numbers`` of a module, in order, other than
     function and class definitions (see :func:`plain_statements`), parsing only those chunks
     when the module's tree is not at hand."""
+    return [s for s in chunk_trees(module, numbers) if not isinstance(s, DEFINITIONS)]
+
+
+def chunk_trees(module: ModuleIndex, numbers: Iterable[int]) -> list[ast.stmt]:
+    """The top-level statements of chunks ``numbers`` of a module, in order, definitions
+    included, parsing only those chunks when the module's tree is not at hand."""
     wanted = sorted(set(numbers))
     lazy = raw(module, "tree")
     if isinstance(lazy, _Lazy):
@@ -567,7 +573,7 @@ def chunk_statements(module: ModuleIndex, numbers: Iterable[int]) -> list[ast.st
     else:
         starts = module.chunks
         body = [s for s in module.tree.body if chunk_number(starts, first_line(s)) in wanted]
-    return [s for s in body if not isinstance(s, DEFINITIONS)]
+    return body
 
 
 def source_of(module: ModuleIndex) -> Source | None:

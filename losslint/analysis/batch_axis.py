@@ -44,7 +44,7 @@ from losslint.index.facts import (
 )
 from losslint.index.folding import shortened
 from losslint.index.positions import assigned_lambda, bound_names, flat_statements, node_span
-from losslint.index.project import ProjectIndex, partial_target
+from losslint.index.project import ProjectIndex, parameter_default, partial_target
 
 _MAX_DEPTH: Final = 6
 _MAX_ITEMS: Final = 64  # a list grown by ``append`` longer than this is unknown
@@ -146,7 +146,8 @@ class Batch:
 
     kind: str  # TENSORS | "const" | "shape" | "seq" | "function" | "class" | "lossfn" |
     # "lossobj" | "layer" (a Keras model or layer) | "distribution" (a TFP distribution of
-    # the samples: see _DISTRIBUTION_METHODS) | "ref" | "self" | "unknown"
+    # the samples: see _DISTRIBUTION_METHODS) | "ref" | "self" | "method" (a project method
+    # bound to ``self``, ``f = self.calculate_loss``: its object is ``items[0]``) | "unknown"
     rank: int | None = None  # exact rank, when known ("kept", "flat")
     min_rank: int = 1  # lower bound of the rank ("kept")
     count: bool = False  # "sum": a count of samples (shape[0], size), not a sum of values
@@ -1201,6 +1202,11 @@ class BatchAxis:
         if scope is not None and scope in self.project.functions:
             for arg in _all_args(self.project.functions[scope][1].node):
                 outer.env[arg.arg] = CONST
+            owner = scope.rpartition(".")[0]
+            if owner in self.project.classes and "self" in outer.env:
+                # A closure's factory is a method: its ``self`` is the object (``md_loss =
+                # self.calculate_md_loss`` in ``model_loss(self)``).
+                outer.env["self"] = Batch("self", target=owner)
         return self._expr(values[0], outer)
 
     def _assigned(self, scope: str) -> dict[str, list[ast.expr]]:
@@ -1345,6 +1351,10 @@ class BatchAxis:
         if later:
             given = [self._assigned_value(e, m, f, cls, frame) for e, m, f in later]
             return functools.reduce(join, given)
+        bound = self._method(cls, attr) if slot is None else None
+        if bound is not None:
+            # ``md_loss = self.calculate_md_loss``, called later by that name.
+            return Batch("method", target=bound[1].qualname, items=(Batch("self", target=cls),))
         # Hyperparameters set from arguments, class attributes: no batch axis.
         return _named(attr, CONST)
 
@@ -1355,6 +1365,12 @@ class BatchAxis:
         for arg in _all_args(function.node):
             outer.env[arg.arg] = CONST
         outer.env["self"] = Batch("self", target=cls)
+        if isinstance(expr, ast.Name):
+            default = parameter_default(function.node, expr.id)
+            if isinstance(default, ast.Call):
+                # ``def __init__(self, loss_fn=keras.losses.MeanSquaredError())``, then
+                # ``self.loss_fn = loss_fn``: the default object, where no caller passes one.
+                return self._expr(default, outer)
         return self._expr(expr, outer)
 
     def _set_later(
@@ -1473,6 +1489,8 @@ class BatchAxis:
                 return self._apply_function(called[1].qualname, node, frame, self_value=callee)
         if callee.kind == "function" and callee.target is not None:
             return self._apply_function(callee.target, node, frame)
+        if callee.kind == "method" and callee.target is not None and callee.items:
+            return self._apply_function(callee.target, node, frame, self_value=callee.items[0])
         if callee.kind == "class" and callee.target is not None:
             self._arguments(node, frame)
             if self.project.is_loss_class(callee.target):

@@ -168,13 +168,16 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("epsilon floatx", Op("unknown", "constant")),
     # -- constructors ---------------------------------------------------------------------------
     ("ones_like", Op("one", _E)),
-    ("full_like empty_like", Op("unknown", _E)),
+    # Filled with the value given after the shape (``tf.fill(tf.shape(y), -100.0)``).
+    ("full_like", Op("filled", _E)),
+    ("empty_like", Op("unknown", _E)),
     ("zeros_like", Op("zero", _E)),
     ("ones", Op("one", "constant")),
     ("eye identity_matrix", Op("eye", "constant")),
     ("zeros", Op("zero", "constant")),
+    ("full fill", Op("filled", "constant")),
     (
-        "full empty arange linspace logspace geomspace tri meshgrid "
+        "empty arange linspace logspace geomspace tri meshgrid "
         "bartlett blackman hamming hanning kaiser vander",
         Op("unknown", "constant"),
     ),
@@ -263,6 +266,7 @@ TRANSFERS: Final = frozenset(
         "softplus", "unit", "odd_unit", "relu", "normalize", "at_least_one", "nonnegative", "round",
         "boolean", "where", "cond", "sanitize", "identity", "split", "moments", "diag", "sum",
         "count", "counts", "mean", "extreme", "spread", "logsumexp", "norm", "one", "zero", "eye",
+        "filled",
         "linear", "gradient", "unknown",
     }
 )  # fmt: skip

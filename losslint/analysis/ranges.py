@@ -271,6 +271,7 @@ def _join(a: Range | None, b: Range | None) -> Range | None:
         not hi_open,
         reason=low_side.reason or a.reason or b.reason,
         normalizer=a.normalizer if a.normalizer == b.normalizer else None,
+        compiled=_compiled_join(a, b),
         overflow=a.overflow or b.overflow,
         # Neither side can be 0 (``where(n == 0, 1, n)``): nor can their union.
         nonzero=not a.may_be_zero() and not b.may_be_zero(),
@@ -281,6 +282,19 @@ def _join(a: Range | None, b: Range | None) -> Range | None:
         numpy_overflow=a.numpy_overflow and b.numpy_overflow,
         underflow=_underflowing(a, b, both=True),
     )
+
+
+def _compiled_join(a: Range, b: Range) -> tuple[str, str] | None:
+    """The compiled output a union still is: both sides', or one side's where the other is a
+    number filled in (``tf.where(mask, -100.0, y_pred)``, illegal moves masked before a
+    softmax crossentropy that takes the rest as logits)."""
+    if a.compiled == b.compiled:
+        return a.compiled
+    if b.compiled is None and b.is_constant and not b.source:
+        return a.compiled
+    if a.compiled is None and a.is_constant and not a.source:
+        return b.compiled
+    return None
 
 
 def _positive(value: Range) -> bool:
@@ -2122,6 +2136,22 @@ class RangeAnalysis:
             if result is not None and right is not None and right.source and _is_one(left):
                 # ``1 - y_true``: the complement of a probability input is one too.
                 result = replace(result, source=True)
+            if (
+                result is not None
+                and left is not None
+                and right is not None
+                and left.is_constant
+                and right.lo < left.hi <= right.hi
+                and result.lo <= 0.0 <= result.hi
+            ):
+                # ``1 - K.square(rho)``: 0 where the square reaches 1, with why it does where its
+                # reason says (a saturating sigmoid, a guard float32 rounds away), not where it
+                # tells of its own 0 (a square's).
+                why = right.reason
+                if any(words in why for words in _OWN_ZERO):
+                    why = ""
+                reason = f"{_text(right_node, 30)} reaches {_fmt(left.hi)}"
+                result = replace(result, reason=f"{reason}: {why}" if why else reason)
         elif isinstance(op, ast.Mult) and _same_value(left_node, right_node):
             result = _square(left)  # ``A * A`` of a pairwise distance: a square, even unknown
         elif isinstance(op, ast.Mult):
@@ -2851,7 +2881,8 @@ class RangeAnalysis:
         # Keras made the activation; TensorFlow's ops never do (keras-facts §31).
         substituted = f" ({LOGITS_SUBSTITUTED})" if keras else ""
         undo = ", or use from_logits=False" if keras else ""
-        if value is not None and value.compiled is not None and value.source:
+        if value is not None and value.compiled is not None:
+            # The output itself, or with some entries filled with a number (a mask).
             activation, where = value.compiled
             if self._first_squash(where, frame):
                 self._hazard(
@@ -3424,6 +3455,16 @@ class RangeAnalysis:
                 normalizer="sigmoid",
                 underflow=True,
             )
+        if op == "softmax" and first is not None and first.hi - first.lo <= _SOFTMAX_SPREAD:
+            # Of a bounded value (``softmax(clip(alpha, 1e-2, 1.0))``): each share is at least
+            # exp(lo - hi) / n, far from float32's underflow for any real number of classes.
+            floor = math.exp(first.lo - first.hi) / _MAX_CLASSES
+            return Range(
+                floor,
+                1.0,
+                reason=f"a softmax of a value in [{_fmt(first.lo)}, {_fmt(first.hi)}]",
+                normalizer="softmax",
+            )
         if op == "softmax":
             return Range(
                 0.0, 1.0, reason="a softmax, which underflows to 0 in float32", normalizer="softmax"
@@ -3516,6 +3557,13 @@ class RangeAnalysis:
             return Range(0.0, 1.0, reason="a 0/1 value")
         if op == "one":
             return point(1.0)
+        if op == "filled":  # full(shape, value), fill(dims, value), full_like(x, value)
+            given = (
+                values[1]
+                if len(values) > 1
+                else self._keyword(node, frame, "fill_value", "value")[1]
+            )
+            return replace(given, source=False) if given is not None else None
         if op == "eye":
             return Range(0.0, 1.0, reason="an identity matrix, 0 off its diagonal", diagonal=True)
         if op == "zero":
@@ -3545,7 +3593,7 @@ class RangeAnalysis:
             # Still at least the log of its floor: log(exp(x) + 1) is 0 or more, however large.
             floor = math.log(value.lo) if value.lo > 0 else -INF
             return _reported(Range(floor, INF), node, "exp", frame)
-        if value.normalizer is not None and threshold == 0.0:
+        if value.normalizer is not None and threshold == 0.0 and value.lo <= 0.0:
             fix = (
                 "ops.log_softmax(x)"
                 if value.normalizer == "softmax"
@@ -4232,6 +4280,13 @@ def _trig(name: str | None, angle: Range | None) -> Range:
 
 
 _TRIG_MARGIN: Final = 1e-6
+# How a value's reason tells of where the value itself is 0 (a square, a sum, a count), which
+# says nothing of where it reaches the constant it is subtracted from.
+_OWN_ZERO: Final = ("0 where", "0 when", "0 for")
+# A softmax of values that spread at most this far apart keeps every share far above float32's
+# smallest number (exp(-40) / 1e6 is about 4e-24), for up to a million classes.
+_SOFTMAX_SPREAD: Final = 40.0
+_MAX_CLASSES: Final = 1e6
 
 
 def _generator(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> bool:

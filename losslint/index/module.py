@@ -440,7 +440,12 @@ class _ScopeBuilder:
                 _Binding(line, value, conditional, self.scope, self.branch if conditional else None)
             )
         elif isinstance(target, (ast.Tuple, ast.List)):
+            paired = _paired_values(target, value)
             for position, element in enumerate(target.elts):
+                if paired is not None:
+                    # ``policy, value, kld = Policy(), Value(), KLD()``: each its own value.
+                    self.target(element, paired[position], conditional, line)
+                    continue
                 if value is not None and isinstance(element, ast.Name):
                     self.scope.unpacked[element.id] = _Binding(
                         line, value, conditional, self.scope, position=(position, len(target.elts))
@@ -1751,6 +1756,16 @@ class ModuleIndexer:
         nested = self._local_def(expr.id, scope, line)
         if nested is not None:
             return Ref(nested, span)
+        if _function_local(expr.id, scope):
+            # Bound in a function, only not unconditionally (``if loss == "lat_rmse": loss =
+            # create_lat_rmse(lat)`` for a parameter ``loss``): what a branch binds, never a
+            # module's name of the same spelling (``from utils import *`` giving ``loss``).
+            local = Unknown(span)
+            if depth < _MAX_BRANCH_DEPTH:
+                candidates = self._branch_values(expr.id, scope, line, depth)
+                if candidates:
+                    return dataclasses.replace(local, candidates=candidates)
+            return local
         if expr.id in self.imports:
             return Ref(names.canonical(self.imports[expr.id]), span)
         if expr.id in self.top_level:
@@ -2498,6 +2513,20 @@ class ModuleIndexer:
 
     # -- compile sites ---------------------------------------------------------------------
 
+    def _named_model_compile(self, call: ast.Call) -> bool:
+        """``model.compile(opt, loss)`` in a module that imports Keras or TensorFlow, on a
+        receiver named like a model (a parameter of a training function): an optimizer and a
+        loss by position, as Keras takes them."""
+        parts = names.dotted(call.func)
+        receiver = parts[-2].lower() if parts and len(parts) >= 2 else ""
+        roots = {full.split(".")[0] for full in self.imports.values()}
+        return (
+            len(call.args) >= 2
+            and not any(isinstance(a, ast.Starred) for a in call.args[:2])
+            and bool(roots & names.KERAS_PACKAGES)
+            and ("model" in receiver or _optimizer_like(call.args[0]))
+        )
+
     def _compile_sites(self, scope: _Scope) -> Iterator[CompileSite]:
         for call in scope.compiles:
             assert isinstance(call.func, ast.Attribute)
@@ -2515,7 +2544,11 @@ class ModuleIndexer:
                 model: ModelRef | None = ModelRef(factory=imported)
             else:
                 model = self.model_ref(receiver, scope, call.lineno, passed=True)
-            if not (_COMPILE_KEYWORDS & keywords.keys()) and not _plausible_model(model):
+            if (
+                not (_COMPILE_KEYWORDS & keywords.keys())
+                and not _plausible_model(model)
+                and not self._named_model_compile(call)
+            ):
                 continue  # code.InteractiveConsole().compile(source, filename, mode)
             loss = keywords.get("loss")
             if loss is None and len(call.args) >= 2:
@@ -2679,6 +2712,47 @@ _MAX_IDLE_DEPTH: Final = 3  # functions followed that a compiled model is handed
 # Calls that take a model without training it (a callback's ``set_model``, a plot, a print,
 # ``Sequential.add``, which makes it a layer of a model trained under that model's loss).
 _SHOWS: Final = frozenset({"set_model", "plot_model", "print", "summary", "add"})
+
+
+# Keras's optimizer names (``compile("rmsprop", ...)``), and how a name holding one reads.
+_OPTIMIZER_NAMES: Final = frozenset(
+    {"sgd", "rmsprop", "adam", "adamw", "adadelta", "adagrad", "adamax", "nadam", "ftrl", "lion"}
+)
+_OPTIMIZER_WORD: Final = re.compile(r"opt|adam|sgd|rmsprop|adagrad|adadelta", re.IGNORECASE)
+
+
+def _optimizer_like(expr: ast.expr) -> bool:
+    """An optimizer as ``compile``'s first argument: a Keras optimizer's name, or a name or
+    call that reads as one (``opt``, ``optimizer``, ``Adam(1e-3)``, ``keras.optimizers.SGD``)."""
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return expr.value.lower() in _OPTIMIZER_NAMES
+    target = expr.func if isinstance(expr, ast.Call) else expr
+    spelled = ".".join(names.dotted(target) or ())
+    return bool(spelled) and bool(_OPTIMIZER_WORD.search(spelled))
+
+
+def _function_local(name: str, scope: _Scope) -> bool:
+    """Whether a function around ``scope`` (not the module) binds ``name`` or takes it."""
+    current: _Scope | None = scope
+    while current is not None and current.parent is not None:
+        if name in current.bindings or name in current.params:
+            return True
+        current = current.parent
+    return False
+
+
+def _paired_values(target: ast.Tuple | ast.List, value: ast.expr | None) -> list[ast.expr] | None:
+    """The values of ``a, b = x, y`` element by element: a literal tuple or list as long as the
+    target, without starred elements, reading none of the names it binds (``a, b = b, a``
+    reads the old values, which a binding per element would lose)."""
+    if not isinstance(value, (ast.Tuple, ast.List)) or len(value.elts) != len(target.elts):
+        return None
+    if any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts)):
+        return None
+    bound = {n.id for e in target.elts for n in ast.walk(e) if isinstance(n, ast.Name)}
+    if any(isinstance(n, ast.Name) and n.id in bound for e in value.elts for n in ast.walk(e)):
+        return None
+    return list(value.elts)
 
 
 def _binds_own(node: ast.AST, name: str) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeGuard
 
-from losslint.codec import chunk_statements, raw
+from losslint.codec import chunk_number, chunk_statements, chunk_trees, raw
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.facts import (
@@ -673,11 +673,14 @@ class ProjectIndex:
                 ("metric_class", METRIC_BASES, "metric"),
             ):
                 if bases & set(cls.bases) or self.is_subclass(qualname, bases):
+                    # A Loss subclass the project only tracks as a metric (``metrics={"policy":
+                    # KLD()}``) is evaluated, never differentiated: a metric here.
+                    only_metric = kind == "loss_class" and roles.get(qualname) == {"metric"}
                     out.append(
                         LossDef(
                             qualname,
                             kind,
-                            frozenset({role}),
+                            frozenset({"metric" if only_metric else role}),
                             module.path,
                             module.module,
                             cls.span,
@@ -822,6 +825,11 @@ class ProjectIndex:
                             seen.add((home.path, stored.span))
                             found.append((home, stored))
             self._restated = frozenset(judged_there)
+            for objective in [o for _, o in found if o.kind in ("minimize", "gradient")]:
+                for home, passed in self._passed_objectives(objective):
+                    if (home.path, passed.span) not in seen:
+                        seen.add((home.path, passed.span))
+                        found.append((home, passed))
             found.extend(self._fetched())
             self._objectives = found
         return self._objectives
@@ -902,6 +910,61 @@ class ProjectIndex:
                 attribute = names.self_attribute(argument) if argument is not None else None
                 if attribute is not None:
                     yield attribute
+
+    def _passed_objectives(self, objective: Objective) -> Iterator[tuple[ModuleIndex, Objective]]:
+        """For ``tape.gradient(loss, ...)`` in a method whose parameter ``loss`` it trains as
+        given (``def apply_gradients(self, loss, tape)``), what each ``self.apply_gradients(loss,
+        tape)`` gives, as an objective of the method that calls it (the loss a ``train_step``
+        computes). Arguments stored on ``self`` are :meth:`_trained_attributes`'."""
+        node = objective.node
+        entry = self.functions.get(objective.scope)
+        if not isinstance(node, ast.Name) or entry is None:
+            return
+        _, function = entry
+        if not _is_method(objective.scope, self.classes) or node.id not in function.params:
+            return
+        if any(
+            isinstance(target, ast.Name) and target.id == node.id
+            for statement in ast.walk(function.node)
+            if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For))
+            for target in (
+                statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            )
+        ):
+            return  # rebound in the method: what it trains is its own value
+        index = function.params.index(node.id) - 1  # ``self`` is bound at the call
+        short = objective.scope.rpartition(".")[2]
+        family = self._family(objective.scope.rpartition(".")[0])
+        # The modules are found from their facts and walked as syntax (as
+        # _trained_attributes does), never searched as text: a comment in them changes nothing.
+        for module in (m for m in self.modules if short in m.self_attributes):
+            for call, caller in _calls_in(module.tree):
+                if caller is None or not _self_call(call, short):
+                    continue
+                argument = next((k.value for k in call.keywords if k.arg == node.id), None)
+                if argument is None and 0 <= index < len(call.args):
+                    argument = call.args[index]
+                if argument is None or names.self_attribute(argument) is not None:
+                    continue
+                scope = next(
+                    (
+                        f.qualname
+                        for f in module.functions
+                        if f.span.line == caller.lineno and f.node.name == caller.name
+                    ),
+                    None,
+                )
+                if scope is None or scope.rpartition(".")[0] not in family:
+                    continue
+                yield (
+                    module,
+                    dataclasses.replace(
+                        objective,
+                        scope=scope,
+                        span=node_span(argument, module.lines),
+                        node=argument,
+                    ),
+                )
 
     def _family(self, cls: str) -> frozenset[str]:
         """A project class with its project bases and subclasses: the classes whose ``self``
@@ -1062,7 +1125,12 @@ class ProjectIndex:
     ) -> Iterator[tuple[ast.expr, ast.FunctionDef | ast.AsyncFunctionDef | None]]:
         """What each call of ``owner`` in ``module`` gives for ``param``, with the function
         the call is written in (None at module level)."""
-        for node, function in _calls_in(module.tree):
+        # Only the top-level statements whose text calls it by name are parsed (a module
+        # that calls the function once need not be parsed whole: Keras's ``numpy.py``).
+        short = names.defined_name(owner)
+        mentions = [n for n, line in enumerate(module.lines, 1) if f"{short}(" in line]
+        statements = chunk_trees(module, {chunk_number(module.chunks, n) for n in mentions})
+        for node, function in _calls_in(ast.Module(body=statements, type_ignores=[])):
             callee = self.named(node.func, module)
             target = self._lookup(callee) if callee is not None else None
             if target is not None and target.startswith(module.module + "."):

@@ -150,7 +150,12 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
         # A joint loss: every term that averages the batch away, not only the one the value's
         # analysis followed, so that the fix leaves no term batch-reduced.
         for term in [*_reducing_terms(context, definition), *terms]:
-            if all(o.span != term.span for o in origins):
+            # A helper called twice (the clean and the adversarial term of one loss) is one
+            # defect, in the helper: reported at its first call.
+            if all(
+                o.span != term.span and not (term.via and (o.via, o.how) == (term.via, term.how))
+                for o in origins
+            ):
                 origins.append(term)
         if origins:
             reported.add(definition.qualname)
