@@ -17,7 +17,7 @@ import weakref
 from typing import Final
 
 from losslint.analysis import ops
-from losslint.codec import chunk_number
+from losslint.codec import chunk_number, chunk_trees
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex
 from losslint.index.positions import flat_statements
@@ -291,7 +291,7 @@ class _ProjectCalls:
     def __init__(self, project: ProjectIndex) -> None:
         self.project = project
         self.answers: dict[str, bool] = {}
-        self.read: dict[str, dict[str, list[tuple[bool, int]]]] = {}  # see references
+        self.read: dict[str, list[tuple[bool, int]]] = {}  # see references
 
     def evaluated(self, definition: LossDef) -> bool:
         answer = self.answers.get(definition.qualname)
@@ -327,7 +327,7 @@ class _ProjectCalls:
             if not any(name in line for line in home.lines):
                 continue
             chunks = self.holding.get(home.path, frozenset())
-            for called, line in self.references(home).get(name, ()):
+            for called, line in self.references(home, name):
                 if not called:
                     return False  # passed as a value (``metrics.append(jaccard_index)``)
                 if chunk_number(home.chunks, line) in chunks:
@@ -345,15 +345,6 @@ class _ProjectCalls:
         return found
 
     @functools.cached_property
-    def candidates(self) -> frozenset[str]:
-        """The names of the functions :meth:`evaluated` may say yes for."""
-        return frozenset(
-            names.defined_name(d.qualname)
-            for d in self.project.definitions()
-            if not d.used and d.roles == frozenset({"metric"})
-        )
-
-    @functools.cached_property
     def holding(self) -> dict[str, frozenset[int]]:
         """The chunks (top-level statements: see ``ModuleIndex.chunks``) that hold a loss or
         metric definition, by path."""
@@ -367,25 +358,34 @@ class _ProjectCalls:
                 )
         return {path: frozenset(c) for path, c in found.items()}
 
-    def references(self, module: ModuleIndex) -> dict[str, list[tuple[bool, int]]]:
-        """Each candidate name the code of ``module`` reads (``f`` and ``m.f`` alike), with
-        whether each reading is called and its line: one walk per module."""
-        found = self.read.get(module.path)
+    def references(self, module: ModuleIndex, name: str) -> list[tuple[bool, int]]:
+        """Each reading of ``name`` in the code of ``module`` (``f`` and ``m.f`` alike), with
+        whether it is called and its line: a walk of the top-level statements whose lines
+        mention it, not of the module."""
+        key = f"{module.path}:{name}"
+        found = self.read.get(key)
         if found is None:
-            found = self.read[module.path] = {}
+            found = self.read[key] = []
+            mentions = {
+                chunk_number(module.chunks, n)
+                for n, line in enumerate(module.lines, 1)
+                if name in line
+            }
+            statements = chunk_trees(module, mentions)
             called: set[int] = set()
-            for node in ast.walk(module.tree):  # breadth first: a call before what it calls
+            for node in ast.walk(ast.Module(body=statements, type_ignores=[])):
+                # breadth first: a call before what it calls
                 if isinstance(node, ast.Call):
                     called.add(id(node.func))
                     continue
                 if isinstance(node, ast.Name):
-                    name = node.id
+                    read = node.id
                 elif isinstance(node, ast.Attribute):
-                    name = node.attr
+                    read = node.attr
                 else:
                     continue
-                if name in self.candidates:
-                    found.setdefault(name, []).append((id(node) in called, node.lineno))
+                if read == name:
+                    found.append((id(node) in called, node.lineno))
         return found
 
 

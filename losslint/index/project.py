@@ -887,29 +887,14 @@ class ProjectIndex:
     def _trained_attributes(self, objective: Objective) -> Iterator[str]:
         """``cost`` for ``minimize(self.cost)``, and for ``minimize(cost)`` in a method whose
         parameter ``cost`` its callers give as ``self.cost``."""
-        node = objective.node
-        attribute = names.self_attribute(node)
+        attribute = names.self_attribute(objective.node)
         if attribute is not None:
             yield attribute
             return
-        entry = self.functions.get(objective.scope)
-        if not isinstance(node, ast.Name) or entry is None:
-            return
-        _, function = entry
-        if not _is_method(objective.scope, self.classes) or node.id not in function.params:
-            return
-        index = function.params.index(node.id) - 1  # ``self`` is bound at the call
-        short = objective.scope.rpartition(".")[2]
-        for module in (m for m in self.modules if short in m.self_attributes):
-            for call in ast.walk(module.tree):
-                if not _self_call(call, short):
-                    continue
-                argument = next((k.value for k in call.keywords if k.arg == node.id), None)
-                if argument is None and 0 <= index < len(call.args):
-                    argument = call.args[index]
-                attribute = names.self_attribute(argument) if argument is not None else None
-                if attribute is not None:
-                    yield attribute
+        for _, argument, _ in self._given_to_trained_parameter(objective):
+            attribute = names.self_attribute(argument)
+            if attribute is not None:
+                yield attribute
 
     def _passed_objectives(self, objective: Objective) -> Iterator[tuple[ModuleIndex, Objective]]:
         """For ``tape.gradient(loss, ...)`` in a method whose parameter ``loss`` it trains as
@@ -920,51 +905,59 @@ class ProjectIndex:
         entry = self.functions.get(objective.scope)
         if not isinstance(node, ast.Name) or entry is None:
             return
-        _, function = entry
-        if not _is_method(objective.scope, self.classes) or node.id not in function.params:
-            return
         if any(
             isinstance(target, ast.Name) and target.id == node.id
-            for statement in ast.walk(function.node)
+            for statement in ast.walk(entry[1].node)
             if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For))
             for target in (
                 statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             )
         ):
             return  # rebound in the method: what it trains is its own value
+        family = self._family(objective.scope.rpartition(".")[0])
+        for module, argument, caller in self._given_to_trained_parameter(objective):
+            if caller is None or names.self_attribute(argument) is not None:
+                continue
+            scope = next(
+                (
+                    f.qualname
+                    for f in module.functions
+                    if f.span.line == caller.lineno and f.node.name == caller.name
+                ),
+                None,
+            )
+            if scope is None or scope.rpartition(".")[0] not in family:
+                continue
+            span = node_span(argument, module.lines)
+            yield module, dataclasses.replace(objective, scope=scope, span=span, node=argument)
+
+    def _given_to_trained_parameter(
+        self, objective: Objective
+    ) -> Iterator[tuple[ModuleIndex, ast.expr, ast.FunctionDef | ast.AsyncFunctionDef | None]]:
+        """Where the trained value is a parameter of the method that trains it (``minimize(cost)``
+        in ``_train_step(self, opt, cost)``): what each ``self.<method>(...)`` gives for it, with
+        the module and the function the call is written in. The modules are found from their
+        facts and walked as syntax, never searched as text: a comment in them changes nothing."""
+        node = objective.node
+        entry = self.functions.get(objective.scope)
+        if not isinstance(node, ast.Name) or entry is None:
+            return
+        _, function = entry
+        if not _is_method(objective.scope, self.classes) or node.id not in function.params:
+            return
         index = function.params.index(node.id) - 1  # ``self`` is bound at the call
         short = objective.scope.rpartition(".")[2]
-        family = self._family(objective.scope.rpartition(".")[0])
-        # The modules are found from their facts and walked as syntax (as
-        # _trained_attributes does), never searched as text: a comment in them changes nothing.
         for module in (m for m in self.modules if short in m.self_attributes):
-            for call, caller in _calls_in(module.tree):
-                if caller is None or not _self_call(call, short):
-                    continue
+            calls = sorted(
+                ((c, f) for c, f in _calls_in(module.tree) if _self_call(c, short)),
+                key=lambda pair: (pair[0].lineno, pair[0].col_offset),
+            )
+            for call, caller in calls:
                 argument = next((k.value for k in call.keywords if k.arg == node.id), None)
                 if argument is None and 0 <= index < len(call.args):
                     argument = call.args[index]
-                if argument is None or names.self_attribute(argument) is not None:
-                    continue
-                scope = next(
-                    (
-                        f.qualname
-                        for f in module.functions
-                        if f.span.line == caller.lineno and f.node.name == caller.name
-                    ),
-                    None,
-                )
-                if scope is None or scope.rpartition(".")[0] not in family:
-                    continue
-                yield (
-                    module,
-                    dataclasses.replace(
-                        objective,
-                        scope=scope,
-                        span=node_span(argument, module.lines),
-                        node=argument,
-                    ),
-                )
+                if argument is not None:
+                    yield module, argument, caller
 
     def _family(self, cls: str) -> frozenset[str]:
         """A project class with its project bases and subclasses: the classes whose ``self``
