@@ -854,6 +854,9 @@ class RangeAnalysis:
         # assigns and that statement's line (see _objective).
         self._record: list[tuple[Hazard, frozenset[str], int]] | None = None
         self._record_frame: _Frame | None = None
+        # The comparisons being evaluated (file, span): a value hazard written inside one
+        # cannot reach a loss (see expr).
+        self._compared: list[tuple[str, Span]] = []
         self._pure: dict[ast.AST, bool] = {}  # see _numpy_only
         # See _stored_functions and _self_assignments.
         self._stored: dict[
@@ -1971,9 +1974,15 @@ class RangeAnalysis:
         if isinstance(node, ast.Call):
             return self._call(node, frame, depth)
         if isinstance(node, ast.Compare):
-            self.expr(node.left, frame, depth + 1)
-            for comparator in node.comparators:
-                self.expr(comparator, frame, depth + 1)
+            # What is compared is only compared: inf and NaN give a boolean (``y_pred > 1. /
+            # odds + th`` with odds 0 selects nothing), and no gradient flows through it.
+            self._compared.append((frame.module.path, self._span(node, frame)))
+            try:
+                self.expr(node.left, frame, depth + 1)
+                for comparator in node.comparators:
+                    self.expr(comparator, frame, depth + 1)
+            finally:
+                self._compared.pop()
             return Range(0, 1, diagonal=self._is_self_transpose(node, frame))
         if isinstance(node, ast.BoolOp):
             for value in node.values:
@@ -4163,6 +4172,11 @@ class RangeAnalysis:
         """Report a hazard; while a training scope is interpreted, record it with the names
         its statement assigns (a helper's hazards with those of the statement calling it), so
         that only the hazards the trained value depends on are kept (see _objective)."""
+        if hazard.kind in _VALUE_HAZARDS and any(
+            path == hazard.path and _encloses_span(span, hazard.span)
+            for path, span in self._compared
+        ):
+            return
         if nan:
             self._nan.add((hazard.path, hazard.span, hazard.kind))
         if self._record is not None and self._record_frame is not None:
@@ -4280,6 +4294,21 @@ def _trig(name: str | None, angle: Range | None) -> Range:
 
 
 _TRIG_MARGIN: Final = 1e-6
+# The hazards whose harm is a non-finite value or gradient, which a comparison turns into a
+# plain boolean.
+_VALUE_HAZARDS: Final = frozenset(
+    {"log", "log-normalizer", "sqrt", "divide", "exp", "power", "trig"}
+)
+
+
+def _encloses_span(outer: Span, inner: Span) -> bool:
+    """Whether ``inner`` lies within ``outer`` (lines and columns)."""
+    return (outer.line, outer.column) <= (inner.line, inner.column) and (
+        inner.end_line,
+        inner.end_column,
+    ) <= (outer.end_line, outer.end_column)
+
+
 # How a value's reason tells of where the value itself is 0 (a square, a sum, a count), which
 # says nothing of where it reaches the constant it is subtracted from.
 _OWN_ZERO: Final = ("0 where", "0 when", "0 for")

@@ -258,9 +258,22 @@ def array_method(module: ModuleIndex, definition: LossDef) -> bool:
 
 def called_by_project(project: ProjectIndex, module: ModuleIndex, qualname: str) -> bool:
     """Whether the code of the project calls the function by its name (in its own module, or
-    in one that imports it), not only defines it: then the project is its caller, not Keras."""
+    in one that imports it), not only defines it: then the project is its caller, not Keras.
+    A closure is called by its factory's name: ``performance(0.05)(model.predict(x), y)``."""
+    factory = qualname.rpartition(".")[0]
+    if factory in project.functions and _called(project, module, factory, result=True):
+        return True
+    return _called(project, module, qualname)
+
+
+def _called(
+    project: ProjectIndex, module: ModuleIndex, qualname: str, result: bool = False
+) -> bool:
+    """Whether a line of the project calls ``qualname`` by its name (``result``: and calls
+    what that call returns, on the same line)."""
     name = names.defined_name(qualname)
-    call = re.compile(rf"(?<![\w]){re.escape(name)}\s*\(")
+    after = r"\s*\(.*\)\s*\(" if result else r"\s*\("
+    call = re.compile(rf"(?<![\w]){re.escape(name)}{after}")
     definition = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(")
     modules = [module, *(m for m in project.modules if qualname in m.imports.values())]
     return any(

@@ -205,6 +205,9 @@ class ModelRef:
     # With ``param``: the model is what calling the parameter makes (``def run(arch): model =
     # arch(shape)``), the factory each caller passes (``run(arch6)``).
     called: bool = False
+    # Or one of several, each a ``return`` of a dispatching factory (``if model_id == "lstm":
+    # return get_lstm_model(n)`` ...): known where every one is known and they agree.
+    alternatives: tuple[ModelRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

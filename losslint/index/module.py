@@ -1121,7 +1121,8 @@ class ModuleIndexer:
         found: list[str] = []
         for returned in scope.returns:
             if not isinstance(
-                returned, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Dict)
+                returned,
+                (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Dict, ast.Tuple, ast.List),
             ):
                 continue
             value = self.value(returned.value if isinstance(returned, ast.Subscript) else returned,
@@ -1682,6 +1683,16 @@ class ModuleIndexer:
             self._call_nodes[span] = expr
             func = self.value(expr.func, scope, line, depth + 1)
             target = func.target if isinstance(func, Ref) else None
+            if (
+                target in ("builtins.list", "builtins.tuple")
+                and len(expr.args) == 1
+                and not expr.keywords
+            ):
+                # ``list(bet_metrics(0.05))`` of a factory of this module returning a tuple of
+                # its closures (``return profit, margin``): those closures, in order.
+                spread = self._returned_items(expr.args[0], scope, line, depth + 1)
+                if spread is not None:
+                    return Seq(target.rpartition(".")[2], spread, span)
             if target == "builtins.len" and len(expr.args) == 1 and not expr.keywords:
                 size = self._size(expr.args[0], scope, line, depth + 1)
                 if size is not None:  # ``num_classes = len(CLASSES)``: a unit count
@@ -1702,6 +1713,26 @@ class ModuleIndexer:
         if isinstance(expr, ast.Lambda) and expr in self._lambda_names:
             return Ref(self._lambda_names[expr], span)
         return Unknown(span)
+
+    def _returned_items(
+        self, expr: ast.expr, scope: _Scope, line: float, depth: int
+    ) -> tuple[Value, ...] | None:
+        """The items of a tuple or list written out, or returned as one by a function of this
+        module called here (its one ``return``); None for anything else."""
+        value = self.value(expr, scope, line, depth)
+        if isinstance(value, Seq):
+            return value.items
+        if not isinstance(expr, ast.Call) or not isinstance(value, Call) or value.func is None:
+            return None
+        home = value.func.rpartition(".")[0]
+        callee = self.function_scopes.get(value.func) if home == self.module else None
+        if callee is None or len(callee.returns) != 1:
+            return None
+        returned = callee.returns[0]
+        if not isinstance(returned, (ast.Tuple, ast.List)) or depth > _MAX_DEPTH:
+            return None
+        items = self.value(returned, callee, math.inf, depth + 1)
+        return items.items if isinstance(items, Seq) else None
 
     def _size(self, expr: ast.expr | None, scope: _Scope, line: float, depth: int) -> int | None:
         """The length of a list, tuple, set or dict written out, directly or by a name."""
@@ -2188,6 +2219,8 @@ class ModuleIndexer:
             binding = scope.resolve(expr.id, line)
             if isinstance(binding, Param):
                 return _parameter_model(scope, expr.id, binding) if passed else None
+            if binding is None:
+                return self._branch_models(expr.id, scope, line, depth)
             if not isinstance(binding, _Binding) or binding.value is None:
                 return None
             value = binding.value
@@ -2231,6 +2264,25 @@ class ModuleIndexer:
                 return None
             return self._call_model_ref(binding.value, binding.scope, binding.line, added)
         return None
+
+    def _branch_models(self, name: str, scope: _Scope, line: float, depth: int) -> ModelRef | None:
+        """A model bound in branches of this scope (``if transfer: model = get_transfer(...)``
+        / ``else: model = get_model(...)``): each binding from the last unconditional one on,
+        every one a model call; the project index keeps what they agree on."""
+        bindings = [b for b in scope.bindings.get(name, ()) if b.line < line]
+        start = max((i for i, b in enumerate(bindings) if not b.conditional), default=0)
+        chosen = bindings[start:]
+        if not 2 <= len(chosen) <= _MAX_BRANCHES:
+            return None
+        refs: list[ModelRef] = []
+        for binding in chosen:
+            if not isinstance(binding.value, ast.Call) or binding.position is not None:
+                return None
+            ref = self._call_model_ref(binding.value, binding.scope, binding.line, [])
+            if ref is None:
+                return None
+            refs.append(ref)
+        return ModelRef(alternatives=tuple(refs))
 
     def _adds_between(
         self, scope: _Scope, name: str, binding: _Binding, line: float
@@ -2486,10 +2538,15 @@ class ModuleIndexer:
         return ModelRef(model=ModelFact("subclassed", "single", (output,), cls.span))
 
     def _returned_model(self, scope: _Scope) -> ModelRef | None:
-        """The model a function returns, when it has one ``return`` (a factory)."""
-        if len(scope.returns) != 1:
+        """The model a function returns (a factory): of its one ``return``, or the models of
+        its several (a dispatcher's ``if model_id == ...: return get_lstm_model(n)``), each of
+        which must be known."""
+        if not scope.returns or len(scope.returns) > _MAX_BRANCHES:
             return None
-        return self.model_ref(scope.returns[0], scope, math.inf)
+        refs = [self.model_ref(value, scope, math.inf) for value in scope.returns]
+        if len(refs) == 1 or any(ref is None for ref in refs):
+            return refs[0] if len(refs) == 1 else None
+        return ModelRef(alternatives=tuple(ref for ref in refs if ref is not None))
 
     def _collect_models(self) -> None:
         """Build every model constructed anywhere, so model-only rules see them all."""

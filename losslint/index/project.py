@@ -381,6 +381,8 @@ class ProjectIndex:
             return self._with_imported_units(ref.model)
         if ref.param is not None and ref.owner is not None:
             return self._passed_model(ref.owner, ref.param, depth, ref.called)
+        if ref.alternatives:
+            return self._agreed_model(ref.alternatives, depth)
         if ref.factory is None:
             return None
         qualname = self._lookup(ref.factory)
@@ -402,6 +404,38 @@ class ProjectIndex:
         return self._with_imported_units(
             _bind_params(model, ref.args, ref.kwargs, self._imported_size)
         )
+
+    def _agreed_model(self, refs: tuple[ModelRef, ...], depth: int) -> ModelFact | None:
+        """The model of a dispatching factory or of a name bound in branches: the first of the
+        ones it may be, where each is known and all have the same structure and outputs (names,
+        activations), with the unit counts they agree on (None where they differ);
+        None where any is unknown or differs otherwise, as the compile may get either."""
+        models = [self.resolve_model(ref, depth + 1) for ref in refs]
+        known = [m for m in models if m is not None]
+        if not known or len(known) != len(models):
+            return None
+        shapes = {
+            (m.structure, tuple((o.name, o.activation, o.function) for o in m.outputs))
+            for m in known
+        }
+        if len(shapes) != 1:
+            return None
+        first = known[0]
+        outputs = tuple(
+            dataclasses.replace(
+                output,
+                units=output.units
+                if all(m.outputs[i].units == output.units for m in known)
+                else None,
+                min_units=(
+                    output.min_units
+                    if all(m.outputs[i].min_units == output.min_units for m in known)
+                    else None
+                ),
+            )
+            for i, output in enumerate(first.outputs)
+        )
+        return dataclasses.replace(first, outputs=outputs)
 
     def _with_imported_units(self, model: ModelFact) -> ModelFact:
         """``model`` with the unit counts read from other modules (:class:`ImportedUnits`)
