@@ -1120,9 +1120,17 @@ class ModuleIndexer:
             return function
         found: list[str] = []
         for returned in scope.returns:
-            if not isinstance(
-                returned,
-                (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Dict, ast.Tuple, ast.List),
+            if isinstance(returned, (ast.Tuple, ast.List)):
+                # ``return profit, margin`` of its closures: a tuple of data (``return x, y``)
+                # names no function, and is not evaluated.
+                if not any(
+                    isinstance(e, ast.Name)
+                    and f"{function.qualname}.{e.id}" in self.function_scopes
+                    for e in returned.elts
+                ):
+                    continue
+            elif not isinstance(
+                returned, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Dict)
             ):
                 continue
             value = self.value(returned.value if isinstance(returned, ast.Subscript) else returned,
