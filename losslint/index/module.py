@@ -1121,13 +1121,10 @@ class ModuleIndexer:
         found: list[str] = []
         for returned in scope.returns:
             if isinstance(returned, (ast.Tuple, ast.List)):
-                # ``return profit, margin`` of its closures: a tuple of data (``return x, y``)
-                # names no function, and is not evaluated.
-                if not any(
-                    isinstance(e, ast.Name)
-                    and f"{function.qualname}.{e.id}" in self.function_scopes
-                    for e in returned.elts
-                ):
+                # ``return profit, margin`` of its closures, ``return [self.mel_loss, ...]`` of
+                # its class's methods: a tuple of data (``return x, y``) names no function, and
+                # is not evaluated.
+                if not any(self._names_function(e, function.qualname) for e in returned.elts):
                     continue
             elif not isinstance(
                 returned, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Dict)
@@ -1721,6 +1718,21 @@ class ModuleIndexer:
         if isinstance(expr, ast.Lambda) and expr in self._lambda_names:
             return Ref(self._lambda_names[expr], span)
         return Unknown(span)
+
+    def _names_function(self, expr: ast.expr, qualname: str) -> bool:
+        """Whether ``expr`` names a function of this module seen from function ``qualname``:
+        a closure of it, a function of the module, or a method of its class (``self.f``)."""
+        if isinstance(expr, ast.Name):
+            return any(
+                f"{scope}.{expr.id}" in self.function_scopes for scope in (qualname, self.module)
+            )
+        owner = qualname.rpartition(".")[0]
+        return (
+            isinstance(expr, ast.Attribute)
+            and isinstance(expr.value, ast.Name)
+            and expr.value.id == "self"
+            and f"{owner}.{expr.attr}" in self.function_scopes
+        )
 
     def _returned_items(
         self, expr: ast.expr, scope: _Scope, line: float, depth: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Set
 from typing import Final
 
@@ -834,15 +835,27 @@ def check_accuracy_object(context: RuleContext) -> Iterator[Finding]:
 # -- LL110 ------------------------------------------------------------------------------------
 
 
+# A project's own regression errors, by name (``rmse``, ``custom_mse_loss``, ``l1_loss``).
+_OWN_REGRESSION: Final = re.compile(
+    r"^(?:custom_|my_|masked_)?(?:r?mse|mae|rmsle|msle|mape|l1|l2|huber|log_?cosh|"
+    r"root_mean_squared_error|mean_squared_error|mean_absolute_error)(?:_loss)?$"
+)
+
+
 def _regression(loss: Value | None) -> str | None:
-    """How the user wrote a Keras regression loss, or None."""
+    """How the user wrote a Keras regression loss, or a function of the project named as one
+    (``loss=rmse``), or None."""
     if isinstance(loss, Const) and isinstance(loss.value, str):
         return repr(loss.value) if loss.value in ops.REGRESSION_ERRORS else None
     name = loss.target if isinstance(loss, Ref) else loss.func if isinstance(loss, Call) else None
     if name is None:
         return None
     module, _, last = name.rpartition(".")
-    return last if module == "keras.losses" and last in ops.REGRESSION_ERRORS else None
+    if module == "keras.losses":
+        return last if last in ops.REGRESSION_ERRORS else None
+    if isinstance(loss, Ref) and not names.is_keras(name) and _OWN_REGRESSION.match(last.lower()):
+        return last
+    return None
 
 
 def _accuracy_misfit(
