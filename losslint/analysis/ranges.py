@@ -857,6 +857,8 @@ class RangeAnalysis:
         # The comparisons being evaluated (file, span): a value hazard written inside one
         # cannot reach a loss (see expr).
         self._compared: list[tuple[str, Span]] = []
+        # TensorFlow roots squared where they are taken (``tf.square(tf.norm(x))``), by node.
+        self._squared: set[int] = set()
         self._pure: dict[ast.AST, bool] = {}  # see _numpy_only
         # See _stored_functions and _self_assignments.
         self._stored: dict[
@@ -1958,6 +1960,9 @@ class RangeAnalysis:
             return None
         if isinstance(node, ast.Name):
             return self._name(node.id, frame)
+        root = self._squared_root(node, frame)
+        if root is not None:
+            self._squared.add(id(root))
         if isinstance(node, ast.UnaryOp):
             inner = self.expr(node.operand, frame, depth + 1)
             if isinstance(node.op, ast.USub):
@@ -3245,6 +3250,7 @@ class RangeAnalysis:
                 # Of the labels alone (``sqrt(y_true[..., 2:4])``, a YOLO box's true size): no
                 # gradient flows through it, and sqrt(0) is 0.
                 and not self._of_keras_labels(first_node, frame)
+                and id(node) not in self._squared
             ):
                 self._hazard(
                     "sqrt",
@@ -3287,6 +3293,7 @@ class RangeAnalysis:
                 and _euclidean(node)
                 and not self._integer_only(node, frame)
                 and not self._of_keras_labels(first_node, frame)  # ``norm(y_true)``
+                and id(node) not in self._squared
             ):
                 self._hazard(
                     "sqrt",
@@ -3578,6 +3585,26 @@ class RangeAnalysis:
         if op == "zero":
             return point(0.0, reason="zeros")
         return None
+
+    def _squared_root(self, node: ast.expr, frame: _Frame) -> ast.Call | None:
+        """The TensorFlow square root or norm that ``node`` squares at once (``tf.square(tf.norm(
+        x))``, ``tf.norm(x) ** 2``): TensorFlow's sqrt gradient is 0 where the gradient coming
+        back is, as the square's is at 0, so no NaN is made there (run on 2.21; ``keras.ops``
+        on JAX or torch still gives NaN, and is not exempt)."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            if not (isinstance(node.right, ast.Constant) and node.right.value == 2):
+                return None
+            inner = node.left
+        elif isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+            if self._op(node.func, frame) != "square":
+                return None
+            inner = node.args[0]
+        else:
+            return None
+        if not isinstance(inner, ast.Call) or self._op(inner.func, frame) not in ("sqrt", "norm"):
+            return None
+        qualified = names.qualify(inner.func, frame.module.imports) or ""
+        return inner if qualified.startswith("tensorflow.") else None
 
     def _log(
         self,
