@@ -559,6 +559,14 @@ def chunk_statements(module: ModuleIndex, numbers: Iterable[int]) -> list[ast.st
     return [s for s in chunk_trees(module, numbers) if not isinstance(s, DEFINITIONS)]
 
 
+def mentioning_statements(module: ModuleIndex, text: str) -> list[ast.stmt]:
+    """The top-level statements of a module whose lines contain ``text`` (a function called
+    by name: ``focal(``), parsed alone: a module that names it once need not be parsed whole."""
+    lines = module.lines
+    numbers = {chunk_number(module.chunks, n) for n, line in enumerate(lines, 1) if text in line}
+    return chunk_trees(module, numbers)
+
+
 def chunk_trees(module: ModuleIndex, numbers: Iterable[int]) -> list[ast.stmt]:
     """The top-level statements of chunks ``numbers`` of a module, in order, definitions
     included, parsing only those chunks when the module's tree is not at hand."""

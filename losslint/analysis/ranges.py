@@ -3591,17 +3591,25 @@ class RangeAnalysis:
         x))``, ``tf.norm(x) ** 2``): TensorFlow's sqrt gradient is 0 where the gradient coming
         back is, as the square's is at 0, so no NaN is made there (run on 2.21; ``keras.ops``
         on JAX or torch still gives NaN, and is not exempt)."""
+        # Syntax first: this runs for every expression the analysis evaluates.
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             if not (isinstance(node.right, ast.Constant) and node.right.value == 2):
                 return None
             inner = node.left
-        elif isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
-            if self._op(node.func, frame) != "square":
-                return None
+        elif (
+            isinstance(node, ast.Call)
+            and len(node.args) == 1
+            and not node.keywords
+            and names.last_name(node.func) in _SQUARES
+        ):
             inner = node.args[0]
         else:
             return None
-        if not isinstance(inner, ast.Call) or self._op(inner.func, frame) not in ("sqrt", "norm"):
+        if not isinstance(inner, ast.Call) or names.last_name(inner.func) not in _ROOTS:
+            return None
+        if isinstance(node, ast.Call) and self._op(node.func, frame) != "square":
+            return None
+        if self._op(inner.func, frame) not in ("sqrt", "norm"):
             return None
         qualified = names.qualify(inner.func, frame.module.imports) or ""
         return inner if qualified.startswith("tensorflow.") else None
@@ -4342,6 +4350,9 @@ _OWN_ZERO: Final = ("0 where", "0 when", "0 for")
 # A softmax of values that spread at most this far apart keeps every share far above float32's
 # smallest number (exp(-40) / 1e6 is about 4e-24), for up to a million classes.
 _SOFTMAX_SPREAD: Final = 40.0
+# The spellings of a square, and of a square root or norm (see RangeAnalysis._squared_root).
+_SQUARES: Final = ops.names(range_="square")
+_ROOTS: Final = ops.names(range_="sqrt") | ops.names(range_="norm")
 _MAX_CLASSES: Final = 1e6
 
 

@@ -17,7 +17,7 @@ import weakref
 from typing import Final
 
 from losslint.analysis import ops
-from losslint.codec import chunk_number, chunk_trees
+from losslint.codec import chunk_number, mentioning_statements
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex
 from losslint.index.positions import flat_statements
@@ -379,12 +379,7 @@ class _ProjectCalls:
         found = self.read.get(key)
         if found is None:
             found = self.read[key] = []
-            mentions = {
-                chunk_number(module.chunks, n)
-                for n, line in enumerate(module.lines, 1)
-                if name in line
-            }
-            statements = chunk_trees(module, mentions)
+            statements = mentioning_statements(module, name)
             called: set[int] = set()
             for node in ast.walk(ast.Module(body=statements, type_ignores=[])):
                 # breadth first: a call before what it calls

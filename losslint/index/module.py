@@ -1847,10 +1847,8 @@ class ModuleIndexer:
             current, line = current.parent, math.inf
         else:
             return ()
-        prior = [b for b in bindings if b.line < line]
-        start = max((i for i, b in enumerate(prior) if not b.conditional), default=0)
         found: list[Value] = []
-        for binding in prior[start:]:
+        for binding in _reaching(bindings, line):
             if binding.value is None:
                 continue
             value = self.value(binding.value, binding.scope, binding.line, depth + 1)
@@ -2240,7 +2238,7 @@ class ModuleIndexer:
             if isinstance(binding, Param):
                 return _parameter_model(scope, expr.id, binding) if passed else None
             if binding is None:
-                return self._branch_models(expr.id, scope, line, depth)
+                return self._branch_models(expr.id, scope, line)
             if not isinstance(binding, _Binding) or binding.value is None:
                 return None
             value = binding.value
@@ -2285,13 +2283,11 @@ class ModuleIndexer:
             return self._call_model_ref(binding.value, binding.scope, binding.line, added)
         return None
 
-    def _branch_models(self, name: str, scope: _Scope, line: float, depth: int) -> ModelRef | None:
+    def _branch_models(self, name: str, scope: _Scope, line: float) -> ModelRef | None:
         """A model bound in branches of this scope (``if transfer: model = get_transfer(...)``
-        / ``else: model = get_model(...)``): each binding from the last unconditional one on,
-        every one a model call; the project index keeps what they agree on."""
-        bindings = [b for b in scope.bindings.get(name, ()) if b.line < line]
-        start = max((i for i, b in enumerate(bindings) if not b.conditional), default=0)
-        chosen = bindings[start:]
+        / ``else: model = get_model(...)``): each binding that may reach ``line`` (see
+        :func:`_reaching`), every one a model call; the project index keeps what they agree on."""
+        chosen = _reaching(scope.bindings.get(name, []), line)
         if not 2 <= len(chosen) <= _MAX_BRANCHES:
             return None
         refs: list[ModelRef] = []
@@ -2816,6 +2812,14 @@ def _function_local(name: str, scope: _Scope) -> bool:
             return True
         current = current.parent
     return False
+
+
+def _reaching(bindings: list[_Binding], line: float) -> list[_Binding]:
+    """The bindings before ``line`` that may hold the name there: from the last unconditional
+    one on (``loss = CE(w)``, then ``if dice: loss = dice_loss(w)``)."""
+    prior = [b for b in bindings if b.line < line]
+    start = max((i for i, b in enumerate(prior) if not b.conditional), default=0)
+    return prior[start:]
 
 
 def _paired_values(target: ast.Tuple | ast.List, value: ast.expr | None) -> list[ast.expr] | None:

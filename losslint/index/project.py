@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeGuard
 
-from losslint.codec import chunk_number, chunk_statements, chunk_trees, raw
+from losslint.codec import chunk_statements, mentioning_statements, raw
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.facts import (
@@ -1154,9 +1154,7 @@ class ProjectIndex:
         the call is written in (None at module level)."""
         # Only the top-level statements whose text calls it by name are parsed (a module
         # that calls the function once need not be parsed whole: Keras's ``numpy.py``).
-        short = names.defined_name(owner)
-        mentions = [n for n, line in enumerate(module.lines, 1) if f"{short}(" in line]
-        statements = chunk_trees(module, {chunk_number(module.chunks, n) for n in mentions})
+        statements = mentioning_statements(module, f"{names.defined_name(owner)}(")
         for node, function in _calls_in(ast.Module(body=statements, type_ignores=[])):
             callee = self.named(node.func, module)
             target = self._lookup(callee) if callee is not None else None

@@ -835,11 +835,13 @@ def check_accuracy_object(context: RuleContext) -> Iterator[Finding]:
 # -- LL110 ------------------------------------------------------------------------------------
 
 
-# A project's own regression errors, by name (``rmse``, ``custom_mse_loss``, ``l1_loss``).
-_OWN_REGRESSION: Final = re.compile(
-    r"^(?:custom_|my_|masked_)?(?:r?mse|mae|rmsle|msle|mape|l1|l2|huber|log_?cosh|"
-    r"root_mean_squared_error|mean_squared_error|mean_absolute_error)(?:_loss)?$"
+# A project's own regression errors, by name (``rmse``, ``custom_mse_loss``, ``l1_loss``): Keras's
+# names for them (the op catalogue's), their roots, and the L1/L2 distances.
+_OWN_REGRESSION_NAMES: Final = frozenset(
+    {n.lower() for n in ops.REGRESSION_ERRORS if not names.keras_class_name(n)}
+    | {"rmse", "rmsle", "root_mean_squared_error", "l1", "l2"}
 )
+_OWN_AFFIXES: Final = re.compile(r"^(?:custom|my|masked)_|_loss$")
 
 
 def _regression(loss: Value | None) -> str | None:
@@ -853,7 +855,11 @@ def _regression(loss: Value | None) -> str | None:
     module, _, last = name.rpartition(".")
     if module == "keras.losses":
         return last if last in ops.REGRESSION_ERRORS else None
-    if isinstance(loss, Ref) and not names.is_keras(name) and _OWN_REGRESSION.match(last.lower()):
+    if (
+        isinstance(loss, Ref)
+        and not names.is_keras(name)
+        and _OWN_AFFIXES.sub("", last.lower()) in _OWN_REGRESSION_NAMES
+    ):
         return last
     return None
 
