@@ -155,6 +155,35 @@ def test_an_edit_in_one_sub_project_checks_that_one_again(
     assert any(d.code == "LL106" and d.path.startswith("copy1/") for d in warm.diagnostics)
 
 
+def test_a_checked_sub_project_is_freed_before_the_next_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory grows with the largest sub-project, not with the tree: when the second group's
+    rules run, nothing keeps the first group's project index (and its facts) alive."""
+    import gc
+    import weakref
+
+    from losslint.index.project import ProjectIndex
+
+    for number in range(2):
+        _tree(tmp_path / f"copy{number}", number)
+    monkeypatch.chdir(tmp_path)
+    projects: list[weakref.ref[ProjectIndex]] = []
+    alive: list[int] = []
+    real = ProjectIndex.__init__
+
+    def init(self: ProjectIndex, *args: Any) -> None:
+        gc.collect()
+        alive.append(sum(p() is not None for p in projects))
+        real(self, *args)
+        projects.append(weakref.ref(self))
+
+    monkeypatch.setattr(ProjectIndex, "__init__", init)
+    result = pipeline.run([Path(".")], Config(root=tmp_path), jobs=1, use_cache=False)
+    assert {d.path.split("/")[0] for d in result.diagnostics} == {"copy0", "copy1"}
+    assert len(alive) >= 2 and max(alive) == 0, alive
+
+
 def _git(*args: str, cwd: Path) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 

@@ -302,9 +302,17 @@ class _ProjectCalls:
     """What :func:`evaluated_by_project` reads of one project, each part built once."""
 
     def __init__(self, project: ProjectIndex) -> None:
-        self.project = project
+        # Weakly: the table is kept by the project (a key of _CALLS), and a strong reference
+        # back would keep every project checked in this process, and all its facts, alive.
+        self._project = weakref.ref(project)
         self.answers: dict[str, bool] = {}
         self.read: dict[str, list[tuple[bool, int]]] = {}  # see references
+
+    @property
+    def project(self) -> ProjectIndex:
+        project = self._project()
+        assert project is not None, "used only while its project is"
+        return project
 
     def evaluated(self, definition: LossDef) -> bool:
         answer = self.answers.get(definition.qualname)
