@@ -10,6 +10,7 @@ model's outputs to find each output's units, activation and name.
 from __future__ import annotations
 
 import ast
+import bisect
 import dataclasses
 import functools
 import math
@@ -55,8 +56,11 @@ from losslint.index.positions import (
     column,
     first_line,
     flat_statements,
+    line_breaks,
     lines_matching,
     node_span,
+    nodes_on_lines,
+    parts_on_lines,
     source_lines,
     two_parameters,
 )
@@ -532,10 +536,35 @@ def _runs_sessions(source: str, lines: Sequence[str]) -> bool:
 _CALL_WORD: Final = re.compile(
     r"compile|minimize|grad|get_updates|add_loss|backward|\.fit\(|train_on_batch|\.watch\(|\.assign"
     r"|optimize_loss|create_train_op"
-    # A loss or metric keyword of a call (``Net(lr, loss="mse")``, ``loss=dice,`` on its own
-    # line): assignments are written with spaces around ``=`` and start no argument list.
-    r"|[(,][ \t]*\w*(?:loss|metric)\w*[ \t]*=(?!=)|(?m:^)[ \t]+\w*(?:loss|metric)\w*=(?!=)"
 )  # "gradient" and "apply_gradients" too
+# A loss or metric keyword of a call (``Net(lr, loss="mse")``, ``loss=dice,`` on its own line):
+# the word, then what comes before it is checked (_keyword_lines). Assignments are written with
+# spaces around ``=`` and start no argument list.
+_KEYWORD: Final = re.compile(r"(?:loss|metric)\w*([ \t]*)=(?!=)")
+
+
+def _call_lines(source: str) -> frozenset[int]:
+    """The lines that may hold a call the indexer reads (a compile, a training step, a loss
+    or metric handed by keyword): the words above, each line counted as Python does."""
+    found = set(lines_matching(source, _CALL_WORD))
+    line, previous = 1, 0
+    for match in _KEYWORD.finditer(source):
+        start = match.start()
+        while start > 0 and (source[start - 1].isalnum() or source[start - 1] == "_"):
+            start -= 1  # the whole name: ``focal_loss=``, ``val_metrics=``
+        before = start
+        while before > 0 and source[before - 1] in " \t":
+            before -= 1
+        mark = source[before - 1] if before > 0 else "\n"
+        # After ``(`` or ``,`` (an argument), or alone on an indented line with no space
+        # before ``=`` (an argument continued on its own line).
+        if mark in "(," or (mark in "\r\n" and before < start and not match.group(1)):
+            line += line_breaks(source, previous, match.start())
+            previous = match.start()
+            found.add(line)
+    return frozenset(found)
+
+
 _HANDED_KEYWORD: Final = re.compile(r"loss|metric", re.IGNORECASE)
 # Libraries whose objects a project imports but never builds a Keras model in (``compile`` of
 # theirs: ``torch.compile``, a regex module's).
@@ -651,18 +680,26 @@ def _top_names(tree: ast.Module) -> frozenset[str]:
     return frozenset(found)
 
 
-def _rebound(tree: ast.Module) -> frozenset[str]:
+def _rebound(tree: ast.Module, source: str) -> frozenset[str]:
     """The module-level names that a function or method declares ``global``: it may rebind
     them when it runs (``img_width = img_height = 0`` at the top, set from the arguments in
-    ``preprocess_image``), so their value at the top is not what loss code reads."""
+    ``preprocess_image``), so their value at the top is not what loss code reads. Only the
+    statements on lines that say ``global`` are read."""
+    lines = lines_matching(source, _GLOBAL)
+    if not lines:
+        return frozenset()
+    top = {id(stmt) for stmt in tree.body}
     return frozenset(
         name
-        for stmt in tree.body
-        if not isinstance(stmt, ast.Global)
-        for node in ast.walk(stmt)
+        for part in nodes_on_lines(tree, lines)
+        if id(part) not in top
+        for node in ast.walk(part)
         if isinstance(node, ast.Global)
         for name in node.names
     )
+
+
+_GLOBAL: Final = re.compile(r"\bglobal\b")
 
 
 def _module_names(tree: ast.Module) -> Iterator[str]:
@@ -734,7 +771,7 @@ class ModuleIndexer:
         self.module = module
         self.source = source
         self.lines = source_lines(source)
-        self.call_lines = frozenset(lines_matching(source, _CALL_WORD))
+        self.call_lines = _call_lines(source)
         self._call_nodes: dict[Span, ast.Call] = {}
         # The function and class nodes by qualified name (what a compiled model's uses are
         # searched in, see _idle).
@@ -779,6 +816,7 @@ class ModuleIndexer:
         self._suffixes: dict[int, str] = {}
         self._lambda_names: dict[ast.Lambda, str] = {}  # the lambdas read as functions
         self._defined_at: dict[tuple[str, str, int], str] = {}
+        self._naming: dict[str, list[int]] = {}  # see _lines_naming
 
     # -- positions -------------------------------------------------------------------------
 
@@ -856,7 +894,7 @@ class ModuleIndexer:
         self._collect_models()
         self.functions = [self._with_returns(f) for f in self.functions]
         starts, definitions, bindings = chunk_layout(self.tree)
-        rebound = _rebound(self.tree) if "global" in self.source else frozenset()
+        rebound = _rebound(self.tree, self.source) if "global" in self.source else frozenset()
         api_uses = collect_api_uses(
             self.tree, self.source, self.lines, self.imports, self.module, bool(compiles)
         )
@@ -887,8 +925,10 @@ class ModuleIndexer:
                 if _SOFTMAX_LAYER.search(self.source) and "Dense" in self.source
                 else ()
             ),
-            constant_labels=tuple(_constant_label_calls(self.tree, self.imports, self.lines))
-            if _FILLED_CALL.search(self.source)
+            constant_labels=tuple(
+                _constant_label_calls(self.tree, self.imports, self.lines, self.source)
+            )
+            if _FILLED_CALL.search(self.source) and _ASYMMETRIC_NAME.search(self.source)
             else (),
             alternatives=self.alternatives,
             sessions=_runs_sessions(self.source, self.lines),
@@ -908,12 +948,20 @@ class ModuleIndexer:
             exports=self._exports(module_scope, rebound),
             sizes=self._sizes(module_scope, rebound),
             entries=self._entries(module_scope, rebound) if "{" in self.source else {},
-            lambda_layers=tuple(self._lambda_layers()) if "Lambda(" in self.source else (),
+            lambda_layers=tuple(
+                sorted(
+                    self._lambda_layers(), key=lambda layer: (layer.span.line, layer.span.column)
+                )
+            )
+            if "Lambda(" in self.source
+            else (),
         )
 
     def _lambda_layers(self) -> Iterator[LambdaLayer]:
         """Each ``Lambda(lambda x: ...)`` layer: its function is part of the model's graph."""
-        for node in ast.walk(self.tree):
+        # A layer's function is a ``lambda``: the statements holding that word are read.
+        lines = [n for n, line in enumerate(self.lines, 1) if "lambda" in line]
+        for node in (n for part in nodes_on_lines(self.tree, lines) for n in ast.walk(part)):
             if (
                 isinstance(node, ast.Call)
                 and node.args
@@ -1128,7 +1176,7 @@ class ModuleIndexer:
                     continue
             elif not isinstance(
                 returned, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Dict)
-            ):
+            ) or not _may_hand_out(returned, scope):
                 continue
             value = self.value(returned.value if isinstance(returned, ast.Subscript) else returned,
                                scope, math.inf)  # fmt: skip
@@ -1525,7 +1573,7 @@ class ModuleIndexer:
 
     @functools.cached_property
     def _changed_in_place(self) -> frozenset[str]:
-        return _names_changed_in_place(self.tree)
+        return _names_changed_in_place(self.tree, self.source)
 
     def _entries(self, scope: _Scope, rebound: frozenset[str]) -> dict[str, int]:
         """The integers of module-level dicts written out and bound once (see _bound_once),
@@ -2335,7 +2383,7 @@ class ModuleIndexer:
             # the last layer added, whatever was saved.
             model = self._stacked([(a.layer, a.conditional) for a in adds], scope, line, call)
             return ModelRef(model=model) if model else None
-        if names.is_keras(func.target) or func.target.startswith("builtins."):
+        if names.is_keras(func.target) or func.target.partition(".")[0] in _NO_MODELS:
             return None
         if names.HUGGING_FACE_HEAD.match(func.target):
             return ModelRef(model=pretrained_model(call, self.span(call)))
@@ -2704,9 +2752,17 @@ class ModuleIndexer:
         # notebook template, a snippet) is about to be fitted by its reader.
         return (
             root is not None
-            and _used_after(root, parts, receiver.lineno)
+            and _used_after(root, parts, receiver.lineno, self._lines_naming(parts[-1]))
             and self._idle_in(root, parts, 0)
         )
+
+    def _lines_naming(self, name: str) -> list[int]:
+        """The lines where ``name`` is written as a word (cached)."""
+        found = self._naming.get(name)
+        if found is None:
+            pattern = re.compile(rf"\b{re.escape(name)}\b")
+            found = self._naming[name] = lines_matching(self.source, pattern)
+        return found
 
     def _trains_its_own_way(self, receiver: ast.Name, scope: _Scope) -> bool:
         """Whether ``receiver`` is bound to an instance of a class of this module whose own
@@ -2732,17 +2788,27 @@ class ModuleIndexer:
         return True
 
     def _idle_in(self, root: ast.AST, parts: list[str], depth: int) -> bool:
+        # Only the statements on lines that spell the model's name can use it.
+        body = root.body if isinstance(root, ast.Module) else [root]
+        lines = self._lines_naming(parts[-1])
+
+        def own(node: ast.AST) -> bool:  # a function's own variable of that name
+            return node is not root and len(parts) == 1 and _binds_own(node, parts[0])
+
         parents: dict[int, ast.AST] = {}
         nodes: list[ast.AST] = []
-        stack = [root]
-        while stack:  # the uses of this variable: not those of a function's own by that name
-            node = stack.pop()
-            nodes.append(node)
-            if node is not root and len(parts) == 1 and _binds_own(node, parts[0]):
-                continue
-            for child in ast.iter_child_nodes(node):
-                parents[id(child)] = node
-                stack.append(child)
+        for part, holder in parts_on_lines(body, lines, own):
+            if holder is not None:
+                parents[id(part)] = holder
+            stack = [part]
+            while stack:  # the uses of this variable: not those of a function's own by that name
+                node = stack.pop()
+                nodes.append(node)
+                if own(node):
+                    continue
+                for child in ast.iter_child_nodes(node):
+                    parents[id(child)] = node
+                    stack.append(child)
         for node in nodes:
             if not _names_model(node, parts) or isinstance(getattr(node, "ctx", None), ast.Store):
                 continue
@@ -2856,10 +2922,13 @@ def _binds_own(node: ast.AST, name: str) -> bool:
     )
 
 
-def _used_after(root: ast.AST, parts: list[str], line: int) -> bool:
+def _used_after(root: ast.AST, parts: list[str], line: int, naming: list[int]) -> bool:
     """Whether the compiled model is used below ``line`` other than compiled again: applied,
-    predicted with, handed to a call."""
-    for node in ast.walk(root):
+    predicted with, handed to a call. ``naming``: the lines that spell its name, the only ones
+    whose statements are read."""
+    body = root.body if isinstance(root, ast.Module) else [root]
+    below = naming[bisect.bisect_right(naming, line) :]
+    for node in (n for part, _ in parts_on_lines(body, below) for n in ast.walk(part)):
         if getattr(node, "lineno", 0) <= line:
             continue
         if isinstance(node, ast.Attribute) and _names_model(node.value, parts):
@@ -3102,12 +3171,13 @@ def _dict_integers(
                 found[entry_key(name, path)] = number
 
 
-def _names_changed_in_place(tree: ast.Module) -> frozenset[str]:
+def _names_changed_in_place(tree: ast.Module, source: str) -> frozenset[str]:
     """The names whose items are assigned or deleted (``cfg["n"] = 3``, ``del cfg["n"]``), or
     that a method changes (``cfg.update(...)``, ``cfg.setdefault(...)``), anywhere in the
-    module."""
+    module: read in the statements on lines that may say so (_IN_PLACE)."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    lines = lines_matching(source, _IN_PLACE)
+    for node in (n for part in nodes_on_lines(tree, lines) for n in ast.walk(part)):
         if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
             base: ast.expr = node.value
             while isinstance(base, ast.Subscript):
@@ -3128,6 +3198,13 @@ def _names_changed_in_place(tree: ast.Module) -> frozenset[str]:
 
 
 _CHANGING_METHODS: Final = frozenset({"update", "setdefault", "pop", "popitem", "clear"})
+# A line that may change an item in place: a subscript assigned (``] =``, ``] +=``, ``], b =``),
+# deleted, or a loop's target; a changing method called.
+_IN_PLACE: Final = re.compile(
+    r"\][^\n]*(?<![=!<>])=(?!=)|\bdel\b|\bfor\b[^\n]*\]|\.(?:"
+    + "|".join(sorted(_CHANGING_METHODS))
+    + r")\b"
+)
 
 
 def _int_constant(expr: ast.expr | None) -> int | None:
@@ -3312,30 +3389,82 @@ _SOFTMAX_LAYER: Final = re.compile(
 _FILLED_CALL: Final = re.compile(
     r"\b(?:ones|zeros|full|fill)(?:_like)?\s*\(|\bimport\b[^\n]*\b(?:ones|zeros|full|fill)"
 )
+# The Keras losses whose arguments cannot be exchanged, by the last part of their name: a call
+# or object the walk reports names one in the module's text (where it is called, or imported).
+_ASYMMETRIC_NAME: Final = re.compile(
+    r"\b(?:" + "|".join(sorted(names.ASYMMETRIC_LOSSES | names.ASYMMETRIC_LOSS_CLASSES)) + r")\b"
+)
+
+
+# What a name bound to it holds is no function (a tensor computed, a number): what most
+# ``return x`` of a project return, and what evaluating for the functions it hands out would
+# spend the most on.
+_COMPUTED: Final = (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Constant, ast.JoinedStr)
+
+
+# Libraries whose functions make no Keras model (tensor math, arrays, data frames): a call of
+# theirs is no factory to read the arguments of (``return tf.reduce_mean(loss)`` in most
+# functions of a project). Names a project module could have (``math``, ``utils``) are not here.
+_NO_MODELS: Final = frozenset(
+    {
+        "builtins", "tensorflow", "numpy", "jax", "torch", "scipy", "pandas", "sklearn",
+    }
+)  # fmt: skip
+
+
+def _may_hand_out(returned: ast.expr, scope: _Scope) -> bool:
+    """Whether a returned expression may evaluate to a function (see _with_returns): not a
+    call, but ``dict.fromkeys(keys, loss)``, and not a name every binding in the function gives
+    a call or a computed value."""
+
+    def computed(value: ast.expr | None) -> bool:
+        if isinstance(value, ast.Call):
+            return not (isinstance(value.func, ast.Attribute) and value.func.attr == "fromkeys")
+        return isinstance(value, _COMPUTED)
+
+    if isinstance(returned, ast.Call):
+        return not computed(returned)
+    if isinstance(returned, ast.Name):
+        bound = scope.bindings.get(returned.id)
+        return not bound or not all(computed(b.value) for b in bound)
+    return True
 
 
 def _constant_label_calls(
-    tree: ast.Module, imports: dict[str, str], lines: Sequence[str]
+    tree: ast.Module, imports: dict[str, str], lines: Sequence[str], source: str
 ) -> Iterator[ConstantLabels]:
     """An asymmetric Keras loss given constant labels where the prediction goes, ``bce(
     fake_output, tf.ones_like(fake_output))`` in a GAN's training step: called as a function,
     as an object made in place, or through a name (``loss_fn``, ``self.loss``) that every
     assignment of the module binds to such an object. Labels made of one constant are never a
     prediction, so the arguments are swapped wherever the call is (LL401)."""
-    objects: dict[str, bool] = {}
+    # Only the statements on lines that may call a filled array (or an alias of one) are read
+    # for the calls, and those naming a callee held in a name for its assignments.
+    aliases = [a for a, full in imports.items() if full.rpartition(".")[2] in names.FILLED]
+    pattern = _FILLED_CALL.pattern
+    if aliases:
+        pattern += r"|\b(?:" + "|".join(map(re.escape, aliases)) + r")\s*\("
     calls: list[ast.Call] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                name = names.held_name(target)
-                if name is not None:
-                    made = names.asymmetric_object(node.value, imports)
-                    objects[name] = objects.get(name, True) and made
-        elif isinstance(node, ast.Call) and len(node.args) >= 2:
-            first, second = node.args[:2]
-            if names.filled_array(second, imports) and not names.filled_array(first, imports):
-                calls.append(node)
-    for call in calls:
+    for part in nodes_on_lines(tree, lines_matching(source, re.compile(pattern))):
+        for node in ast.walk(part):
+            if isinstance(node, ast.Call) and len(node.args) >= 2:
+                first, second = node.args[:2]
+                if names.filled_array(second, imports) and not names.filled_array(first, imports):
+                    calls.append(node)
+    objects: dict[str, bool] = {}
+    held = {spelled for call in calls if (spelled := names.held_name(call.func)) is not None}
+    if held:
+        words = {name.rpartition(".")[2] for name in held}
+        spelled_at = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words))) + r")\b")
+        for part in nodes_on_lines(tree, lines_matching(source, spelled_at)):
+            for node in ast.walk(part):
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        name = names.held_name(target)
+                        if name in held:
+                            made = names.asymmetric_object(node.value, imports)
+                            objects[name] = objects.get(name, True) and made
+    for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
         loss = names.asymmetric_loss(call, imports)
         spelled = names.held_name(call.func)
         if loss is None and spelled is not None and objects.get(spelled):

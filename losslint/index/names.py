@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
 
 from losslint.index import folding
-from losslint.index.positions import inline_lambda
+from losslint.index.positions import inline_lambda, nodes_on_lines
 
 # Prefixes under which a Keras API lives, longest first.
 _KERAS_ROOTS: Final = (
@@ -209,7 +209,7 @@ def reexported_libraries(imports: Mapping[str, str], source: str) -> dict[str, s
         if target.rpartition(".")[2] != name or "." not in target:
             continue
         if used is None:
-            used = {m.group(1) for m in _MODULE_USE.finditer(source)}
+            used = {name for name, _ in _module_uses(source)}
         if name in used:
             found[name] = library
     return found
@@ -282,7 +282,18 @@ CONVENTIONAL_ALIASES: Final = {"K": "keras.backend", "tf": "tensorflow", "np": "
 # forks: ``from toolkit4nlp.backend import keras, K``; ``from utils import tf``).
 _REEXPORTED: Final = {"keras": "keras", **{n: CONVENTIONAL_ALIASES[n] for n in ("K", "tf")}}
 # A name of either table used as a module: ``K.mean``, ``tf .math``.
-_MODULE_USE: Final = re.compile(r"(?<![\w.])(K|tf|np|keras)\s*\.")
+_MODULE_WORDS: Final = re.compile(r"(K|tf|np|keras)\s*\.")
+
+
+def _module_uses(source: str) -> Iterator[tuple[str, int]]:
+    """Each name of the tables above used as a module in ``source`` (``K.mean``, ``tf .math``),
+    with the offset of its match: the word, then what precedes it is checked (a lookbehind in
+    the pattern made it four times slower on every module)."""
+    for match in _MODULE_WORDS.finditer(source):
+        start = match.start()
+        if start and (source[start - 1].isalnum() or source[start - 1] in "_."):
+            continue  # part of a longer name (``Dense.``), or an attribute (``x.tf.``)
+        yield match.group(1), start
 
 
 def conventional_aliases(
@@ -295,15 +306,24 @@ def conventional_aliases(
     name in any way (an import, even inside a function, an assignment, a parameter, a star
     import that may give it) keeps its own meaning."""
     wanted = {name for name in CONVENTIONAL_ALIASES if name not in imports}
-    if not wanted or not any(m.group(1) in wanted for m in _MODULE_USE.finditer(source)):
+    if not wanted:
         return {}
-    used: set[str] = set()
+    lines: list[int] = []
+    line, previous = 1, 0
+    for name, start in _module_uses(source):
+        if name in wanted:
+            line += source.count("\n", previous, start)
+            previous = start
+            if not lines or lines[-1] != line:
+                lines.append(line)
+    # Only the statements on those lines are read for a use: the words are in docstrings and
+    # comments of every other module (Keras's own sources say ``tf.`` in their docstrings).
+    used = _used_as_modules(tree, wanted, lines) if lines else set()
+    if not used:
+        return {}
     bound: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if node.value.id in wanted:
-                used.add(node.value.id)
-        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             bound.add(node.id)
         elif isinstance(node, ast.arg):
             bound.add(node.arg)
@@ -316,6 +336,18 @@ def conventional_aliases(
     if "*" in bound:
         return {}
     return {name: CONVENTIONAL_ALIASES[name] for name in sorted(used - bound)}
+
+
+def _used_as_modules(tree: ast.Module, wanted: set[str], lines: list[int]) -> set[str]:
+    """The names of ``wanted`` read as modules (``K.mean``) in the statements on ``lines``."""
+    return {
+        child.value.id
+        for part in nodes_on_lines(tree, lines)
+        for child in ast.walk(part)
+        if isinstance(child, ast.Attribute)
+        and isinstance(child.value, ast.Name)
+        and child.value.id in wanted
+    }
 
 
 def hands_in_backend(node: ast.Assign) -> bool:
@@ -685,9 +717,7 @@ def imports_module(name: str, module: str) -> bool:
 
 # Arrays of one repeated number (``tf.ones_like(x)``, ``np.zeros((n, 1))``, ``ops.full(s, v)``),
 # by the libraries that make them.
-_FILLED: Final = frozenset(
-    {"ones_like", "zeros_like", "ones", "zeros", "full", "full_like", "fill"}
-)
+FILLED: Final = frozenset({"ones_like", "zeros_like", "ones", "zeros", "full", "full_like", "fill"})
 _FILLED_HOMES: Final = frozenset({"tensorflow", "keras", "numpy", "jax"})
 
 
@@ -700,7 +730,7 @@ def filled_array(expr: ast.expr | None, imports: Mapping[str, str]) -> bool:
     qualified = qualify(expr.func, imports)
     if qualified is None:
         return False
-    return qualified.rpartition(".")[2] in _FILLED and qualified.split(".")[0] in _FILLED_HOMES
+    return qualified.rpartition(".")[2] in FILLED and qualified.split(".")[0] in _FILLED_HOMES
 
 
 # Keras losses whose value changes when y_true and y_pred are exchanged: functions (in

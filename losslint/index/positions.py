@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 from losslint.diagnostic import Span
@@ -66,15 +67,69 @@ def first_line(stmt: ast.stmt) -> int:
 
 
 def flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements of a body, nested blocks included, nested functions and classes excluded."""
-    for statement in body:
-        yield statement
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+    """Statements of a body, nested blocks included, nested functions and classes excluded.
+    (In order, each block after the statement that opens it; a stack of iterators, not nested
+    generators: the indexer reads every body of every module so.)"""
+    stack: list[Iterator[ast.stmt]] = [iter(body)]
+    while stack:
+        for statement in stack[-1]:
+            yield statement
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            inner: list[ast.stmt] = []
+            for name in ("body", "orelse", "finalbody"):
+                inner.extend(getattr(statement, name, None) or ())
+            for handler in getattr(statement, "handlers", ()):
+                inner.extend(handler.body)
+            if inner:
+                stack.append(iter(inner))
+                break
+        else:
+            stack.pop()
+
+
+_BODIES: Final = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def nodes_on_lines(tree: ast.Module, lines: Sequence[int]) -> Iterator[ast.AST]:
+    """The parts of ``tree`` to walk for what is written on ``lines`` (see parts_on_lines)."""
+    return (part for part, _ in parts_on_lines(tree.body, lines))
+
+
+def parts_on_lines(
+    body: Sequence[ast.AST],
+    lines: Sequence[int],
+    skip: Callable[[ast.AST], bool] | None = None,
+) -> Iterator[tuple[ast.AST, ast.AST | None]]:
+    """The parts of ``body`` to walk for what is written on ``lines`` (sorted, from 1): each
+    innermost statement holding one of them, and the header (test, target, decorators,
+    arguments) of each compound statement that does, with that statement (None for a
+    statement yielded whole). A statement spanning several lines is yielded whole when one of
+    its lines is wanted; a compound statement that ``skip`` accepts is left out. What a text
+    search of a module finds, read without walking the whole tree."""
+    pending: list[ast.AST] = list(reversed(body))
+    while pending:
+        node = pending.pop()
+        first = getattr(node, "lineno", None)
+        if first is not None:  # (a ``case`` of a match has no position: its parts are read)
+            last = getattr(node, "end_lineno", None) or first
+            at = bisect.bisect_left(lines, first)
+            if at == len(lines) or lines[at] > last:
+                continue
+        if not any(isinstance(getattr(node, name, None), list) for name in _BODIES):
+            yield node, None  # a simple statement
             continue
-        for name in ("body", "orelse", "finalbody"):
-            yield from flat_statements(getattr(statement, name, None) or [])
-        for handler in getattr(statement, "handlers", ()):
-            yield from flat_statements(handler.body)
+        if skip is not None and skip(node):
+            continue
+        inner: list[ast.AST] = []
+        for name, value in ast.iter_fields(node):
+            if name in _BODIES and isinstance(value, list):
+                inner.extend(value)
+            elif isinstance(value, list):
+                yield from ((v, node) for v in value if isinstance(v, ast.AST))
+            elif isinstance(value, ast.AST):
+                yield value, node
+        pending.extend(reversed(inner))
 
 
 def bound_names(statement: ast.stmt) -> Iterator[str]:
