@@ -76,9 +76,49 @@ def mark_read(path: str, chunk: int = WHOLE, text: bool = False) -> None:
             chunks.add(chunk)
 
 
+# The words searched for in each file's lines (by absolute path): each word with the chunks
+# whose lines hold it. A search reads those lines' text, and only that of the others that they
+# do not hold the word: the early cutoff searches the file as it is again, so an edit elsewhere
+# in the file (a comment, a statement) keeps the findings that depended on the search.
+SEARCHED: Final[dict[str, dict[str, set[int]]]] = {}
+
+
 def clear_reads() -> None:
     READ.clear()
     TEXT.clear()
+    SEARCHED.clear()
+
+
+def lines_with(module: ModuleIndex, word: str) -> list[tuple[int, str]]:
+    """The lines (number from 1, text) of ``module`` that contain ``word``, read as a search
+    (see :data:`SEARCHED`): their chunks' text is read, not the whole file's."""
+    lines = module.lines
+    found = [(n, line) for n, line in enumerate(tuple.__iter__(lines), 1) if word in line]
+    source = lines.source if isinstance(lines, _Lines) else None
+    if source is None:
+        return found  # facts made in this process: nothing is cached from this run's reads
+    if len(source.chunks) < 2:
+        mark_read(source.path, text=True)
+        return found
+    chunks = {source._chunk_at(n) for n, _ in found}
+    SEARCHED.setdefault(source.path, {}).setdefault(word, set()).update(chunks)
+    for chunk in chunks:
+        mark_read(source.path, chunk, text=True)
+    return found
+
+
+def searched_chunks(
+    text: str, starts: tuple[int, ...], words: Iterable[str]
+) -> dict[str, set[int]]:
+    """For each of ``words``, the chunks (by their first lines ``starts``) of the file ``text``
+    whose lines hold it: what :func:`lines_with` found, computed again by the early cutoff."""
+    wanted = list(words)
+    found: dict[str, set[int]] = {word: set() for word in wanted}
+    for number, line in enumerate(source_lines(text), 1):
+        for word in wanted:
+            if word in line:
+                found[word].add(chunk_number(starts, number))
+    return found
 
 
 def chunk_number(starts: tuple[int, ...], line: int) -> int:
@@ -562,8 +602,7 @@ def chunk_statements(module: ModuleIndex, numbers: Iterable[int]) -> list[ast.st
 def mentioning_statements(module: ModuleIndex, text: str) -> list[ast.stmt]:
     """The top-level statements of a module whose lines contain ``text`` (a function called
     by name: ``focal(``), parsed alone: a module that names it once need not be parsed whole."""
-    lines = module.lines
-    numbers = {chunk_number(module.chunks, n) for n, line in enumerate(lines, 1) if text in line}
+    numbers = {chunk_number(module.chunks, n) for n, _ in lines_with(module, text)}
     return chunk_trees(module, numbers)
 
 

@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 Found = tuple[Diagnostic, str]
 # What an analysis read of each file (absolute path): chunk numbers, or codec.WHOLE.
 Reads = dict[str, set[int]]
+# The words searched for in each file (absolute path), with the chunks holding them.
+Searches = dict[str, dict[str, set[int]]]
 # A stored description of those reads, by path: the extents of the chunks read (first line,
 # last line, digest: see ``Source.extents``), or None for a file read whole.
 Described = dict[str, "list[list[Any]] | None"]
@@ -255,9 +257,16 @@ def run(
                 if cache is not None and len(internal) == marks[1]:
                     _merge_reads(outcome.read, codec.READ)
                     _merge_reads(outcome.text, codec.TEXT)
+                    _merge_searches(outcome.searched, codec.SEARCHED)
                     texts: dict[str, str] = {}
                     read_here = _described(outcome.read, outcome.text, [*group, *helpers], texts)
-                    unit.store(found_here, read_here, [h.shown for h in helpers], texts)
+                    unit.store(
+                        found_here,
+                        read_here,
+                        [h.shown for h in helpers],
+                        texts,
+                        searched=outcome.searched,
+                    )
                 for member in (*group, *helpers):
                     member.facts = None
                 extra += helpers
@@ -389,10 +398,12 @@ class _Unit:
         helpers: list[str],
         texts: dict[str, str] | None = None,
         kept: dict[str, str] | None = None,
+        searched: Searches | None = None,
     ) -> None:
         """``helpers``: the skipped files whose facts the rules had (see _needed_helpers);
         ``texts``: the chunks read, by their digest (None: those kept still hold), and
-        ``kept`` those kept before, when they were read."""
+        ``kept`` those kept before, when they were read; ``searched``: the words searched for
+        in each file (see :data:`codec.SEARCHED`), by absolute or shown path."""
         assert self.cache is not None
         shown = {m.absolute: m.shown for m in self.members}
         document = {
@@ -400,6 +411,10 @@ class _Unit:
             "files": [list(f) for f in self.files],
             "read": {shown.get(path, path): extents for path, extents in sorted(read.items())},
             "helpers": sorted(helpers),
+            "searched": {
+                shown.get(path, path): {word: sorted(chunks) for word, chunks in sorted(w.items())}
+                for path, w in sorted((searched or {}).items())
+            },
         }
         self.cache.store_results(self.key, document)
         if texts is not None:
@@ -421,6 +436,9 @@ class _Unit:
             return None
         files, read, helpers = previous.get("files"), previous.get("read"), previous.get("helpers")
         if not (isinstance(files, list) and isinstance(read, dict) and isinstance(helpers, list)):
+            return None
+        searched = _stored_searches(previous.get("searched", {}))
+        if searched is None:
             return None
         try:
             old = {str(path): (str(digest), str(module)) for path, digest, module in files}
@@ -459,6 +477,12 @@ class _Unit:
                 if change is None:
                     return None
                 unseen[path] = change
+            if path in searched:  # each word searched for must be where it was, and only there
+                renumber = unseen[path].chunks if path in unseen else None
+                moved_words = _searched_again(member, after, searched[path], renumber)
+                if moved_words is None:
+                    return None
+                searched[path] = moved_words
             if path in read:  # the chunks read must be there (their syntax, or their text)
                 renumber = unseen[path].chunks if path in unseen else None
                 source = Source(member.absolute, member.digest, member.content)
@@ -485,7 +509,7 @@ class _Unit:
             known = {**(kept or {}), **texts}
             wanted = {e[3] for extents in read.values() if extents for e in extents}
             texts = {key: known[key] for key in wanted if key in known}
-        self.store(replay, read, [str(h) for h in helpers], texts or None, kept)
+        self.store(replay, read, [str(h) for h in helpers], texts or None, kept, searched)
         return replay
 
     def _unnamed(self, changes: dict[str, UnseenChange]) -> bool:
@@ -534,6 +558,49 @@ class _Unit:
                 self.parsed[member.shown] = parsed[0]
             self.cache.store_facts(key, document)
         return document
+
+
+def _stored_searches(document: object) -> Searches | None:
+    """The searches of a stored result (by shown path), or None when malformed."""
+    if not isinstance(document, dict):
+        return None
+    out: Searches = {}
+    for path, words in document.items():
+        if not isinstance(path, str) or not isinstance(words, dict):
+            return None
+        out[path] = {}
+        for word, chunks in words.items():
+            if not isinstance(word, str) or not isinstance(chunks, list):
+                return None
+            if not all(type(c) is int for c in chunks):
+                return None
+            out[path][word] = set(chunks)
+    return out
+
+
+def _searched_again(
+    member: _Member, facts: Any, words: dict[str, set[int]], renumber: Mapping[int, int] | None
+) -> dict[str, set[int]] | None:
+    """The chunks of the file as it is now that hold each word searched for last time, when
+    they are the chunks that held it then (renumbered where chunks came or went); else None.
+    Those chunks' text was read, so the cutoff compares it too: every line holding a word is
+    then the same."""
+    try:
+        starts = tuple(facts["f"][field_position("chunks")])
+        if renumber is not None:
+            words = {w: {renumber[c] for c in chunks} for w, chunks in words.items()}
+        text = Source(member.absolute, member.digest, member.content).text()
+    except (KeyError, TypeError, IndexError, SourceChanged, OSError):
+        return None
+    now = codec.searched_chunks(text, starts, words)
+    return now if now == words else None
+
+
+def _merge_searches(into: Searches, more: Mapping[str, Mapping[str, Iterable[int]]]) -> None:
+    for path, words in more.items():
+        known = into.setdefault(path, {})
+        for word, chunks in words.items():
+            known.setdefault(word, set()).update(chunks)
 
 
 def _module_parts(shown: str) -> list[str]:
@@ -972,6 +1039,7 @@ class _Outcome:
     internal: list[str]
     read: Reads = field(default_factory=dict)  # what was read in a forked child
     text: Reads = field(default_factory=dict)  # and of that, what was read as text
+    searched: Searches = field(default_factory=dict)  # and the words searched for
 
 
 def _check(
@@ -987,6 +1055,7 @@ def _check(
     internal: list[str] = []
     read: Reads = {}
     text: Reads = {}
+    searched: Searches = {}
     rules = select_rules(all_rules(), config.selected, config.ignored)
     indexed = [(m.absolute, m.facts) for m in members if m.facts is not None]
     targets = {m.shown: m.target for m in members if m.target is not None}
@@ -1009,11 +1078,12 @@ def _check(
         for rule in others if forked is not None else rules:
             _run_rule(rule, context, paths, found, internal)
         if forked is not None:
-            found_there, internal_there, read_there, text_there = forked()
-            found.extend(found_there)
-            internal.extend(internal_there)
-            _merge_reads(read, read_there)
-            _merge_reads(text, text_there)
+            there = forked()
+            found.extend(d for d, _ in there.found)
+            internal.extend(there.internal)
+            _merge_reads(read, there.read)
+            _merge_reads(text, there.text)
+            _merge_searches(searched, there.searched)
     # A file's lines are read again (from the disk) only where a finding or our noqa is.
     facts = {m.shown: m.facts for m in members if m.facts is not None}
     result = _with_lines(found, facts)
@@ -1035,7 +1105,7 @@ def _check(
         commented = {p: list(index.lines) for p, index in facts.items() if index.noqa}
         selected = functools.partial(_selected, config=config)
         result.extend(noqa.judge([*earlier, *result], commented, selected))
-    return _Outcome(result, internal, read, text)
+    return _Outcome(result, internal, read, text, searched)
 
 
 def _merge_reads(into: Reads, more: Mapping[str, Iterable[int]]) -> None:
@@ -1056,12 +1126,10 @@ def _run_rule(
         found.append(_internal(where or ".", f"running rule {rule.code}", trace))
 
 
-def _forked(
-    rules: list[Any], context: Any, paths: set[str]
-) -> Callable[[], tuple[list[Diagnostic], list[str], Reads, Reads]] | None:
-    """Run ``rules`` in a forked child; a function that waits for its findings (and internal
-    errors). None where this platform cannot fork. A child that dies without answering has its
-    rules run here instead, so nothing is lost."""
+def _forked(rules: list[Any], context: Any, paths: set[str]) -> Callable[[], _Outcome] | None:
+    """Run ``rules`` in a forked child; a function that waits for its findings (without their
+    lines), internal errors and reads. None where this platform cannot fork. A child that dies
+    without answering has its rules run here instead, so nothing is lost."""
     if sys.platform != "linux":
         return None
     import multiprocessing
@@ -1077,21 +1145,27 @@ def _forked(
             _run_rule(rule, context, paths, found, internal)
         read = {path: sorted(chunks) for path, chunks in codec.READ.items()}
         text = {path: sorted(chunks) for path, chunks in codec.TEXT.items()}
-        send.send(([encode(d) for d in found], internal, read, text))
+        searched = {
+            path: {word: sorted(chunks) for word, chunks in words.items()}
+            for path, words in codec.SEARCHED.items()
+        }
+        send.send(([encode(d) for d in found], internal, read, text, searched))
         send.close()
 
     process = context_fork.Process(target=child, daemon=True)
     process.start()
     send.close()
 
-    def wait() -> tuple[list[Diagnostic], list[str], Reads, Reads]:
+    def wait() -> _Outcome:
         read: Reads = {}
         text: Reads = {}
+        searched: Searches = {}
         try:
-            documents, internal, read_there, text_there = receive.recv()
+            documents, internal, read_there, text_there, searched_there = receive.recv()
             found = [decode(d) for d in documents]
             _merge_reads(read, read_there)
             _merge_reads(text, text_there)
+            _merge_searches(searched, searched_there)
         except (EOFError, OSError, DecodeError):  # the child died: its rules run here
             found, internal = [], []
             for rule in rules:
@@ -1099,7 +1173,7 @@ def _forked(
         finally:
             receive.close()
             process.join()
-        return found, internal, read, text
+        return _Outcome([(d, "") for d in found], internal, read, text, searched)
 
     return wait
 

@@ -401,6 +401,61 @@ def test_a_comment_in_a_module_the_project_walks_whole_keeps_the_last_findings(
     assert len(checks) == 1 and after == _diagnostics(config, use_cache=False)
 
 
+_STORED_LOSS = """\
+import keras
+from keras import ops
+
+
+def bpr(pos, neg):
+    return -ops.log(ops.sigmoid(pos) - ops.sigmoid(neg))
+
+
+def pointwise(pos, neg):
+    return ops.mean(ops.square(pos - neg), axis=-1)
+
+
+class Ranker(keras.losses.Loss):
+    def __init__(self, kind="bpr"):
+        super().__init__()
+        if kind == "bpr":
+            self._loss_func = bpr
+        else:
+            self._loss_func = pointwise
+
+    def call(self, y_true, y_pred):
+        return self._loss_func(y_pred, y_true)
+
+
+def unrelated(x):
+    return x + 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("comment", "stands"),
+    [("# plain", True), ("# the old self._loss_func", False)],
+    ids=["a comment", "a comment naming the word searched for"],
+)
+def test_a_word_searched_for_in_a_file_is_searched_again_not_the_file_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, comment: str, stands: bool
+) -> None:
+    """Which functions a class stores in ``self._loss_func`` is searched for in its module's
+    lines first: a search reads the lines holding the word, not the file. A comment elsewhere
+    keeps the last findings; one that adds the word on a line of another statement makes the
+    search find more, so the rules run again. Both equal a run without the cache."""
+    losses = tmp_path / "losses.py"
+    losses.write_text(_STORED_LOSS)
+    monkeypatch.chdir(tmp_path)
+    config = Config(root=tmp_path)
+    checks = _count_checks(monkeypatch)
+    before = _diagnostics(config)
+    assert "LL301" in {d.code for d in before} and len(checks) == 1
+    losses.write_text(_STORED_LOSS.replace("    return x + 1", f"    {comment}\n    return x + 1"))
+    after = _diagnostics(config)
+    assert len(checks) == (1 if stands else 2)
+    assert after == _diagnostics(config, use_cache=False)
+
+
 def test_a_module_level_value_is_read_from_the_statements_that_bind_it_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -41,6 +41,7 @@ from losslint.analysis.wiring import (
     assign_losses,
     describe,
 )
+from losslint.codec import lines_with
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
 from losslint.index.facts import (
@@ -3930,9 +3931,7 @@ class RangeAnalysis:
         if found is None:
             assigns = re.compile(rf"\bself\.{re.escape(attribute)}\s*=(?!=)")
             found = self._assigning[key] = [
-                n
-                for n, text in enumerate(module.lines, 1)
-                if attribute in text and assigns.search(text)
+                n for n, text in lines_with(module, attribute) if assigns.search(text)
             ]
         return found
 
@@ -3952,7 +3951,7 @@ class RangeAnalysis:
             module, cls = self.project.classes[owner]
             found: list[tuple[ModuleIndex, str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
             plain = re.compile(rf"\bself\.{re.escape(attribute)}\s*=\s*[A-Za-z_]\w*\s*(#|$)")
-            if not any(plain.search(line) for line in module.lines if attribute in line):
+            if not any(plain.search(line) for _, line in lines_with(module, attribute)):
                 self._stored[key] = found  # no function stored by name: nothing to walk
                 return found
             for value in self._self_assignments(owner, cls.node).get(attribute, ()):

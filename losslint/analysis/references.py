@@ -17,7 +17,7 @@ import weakref
 from typing import Final
 
 from losslint.analysis import ops
-from losslint.codec import chunk_number, mentioning_statements
+from losslint.codec import chunk_number, lines_with, mentioning_statements
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex
 from losslint.index.positions import flat_statements
@@ -279,8 +279,7 @@ def _called(
     return any(
         call.search(code) and not definition.match(code)
         for m in modules
-        for line in m.lines
-        if name in line
+        for _, line in lines_with(m, name)
         for code in (line.partition("#")[0],)  # not a call commented out
     )
 
@@ -339,13 +338,13 @@ class _ProjectCalls:
         if not any(
             chunk_number(home.chunks, number) not in self.holding.get(home.path, frozenset())
             for home in modules
-            for number, line in enumerate(home.lines, 1)
-            if name in line and call.search(line)
+            for number, line in lines_with(home, name)
+            if call.search(line)
         ):
             return False
         found = False
         for home in modules:
-            if not any(name in line for line in home.lines):
+            if not lines_with(home, name):
                 continue
             chunks = self.holding.get(home.path, frozenset())
             for called, line in self.references(home, name):

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeGuard
 
-from losslint.codec import chunk_statements, mentioning_statements, raw
+from losslint.codec import chunk_statements, lines_with, mentioning_statements, raw
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.facts import (
@@ -1099,7 +1099,7 @@ class ProjectIndex:
                 param = Param(param.name, param.index - 1, param.default)
             short = names.defined_name(callee)
             for module in self._importers(entry[0]):
-                if not any(f"{short}(" in line for line in module.lines):
+                if not lines_with(module, f"{short}("):
                     continue
                 found.extend(
                     _Given(module, a, f) for a, f in self._arguments_given(module, callee, param)
