@@ -1004,7 +1004,11 @@ class BatchAxis:
         elif isinstance(target, ast.Attribute):
             parts = names.dotted(target)
             if parts and parts[0] == "self" and len(parts) == 2:
-                if is_tensor(value) or self._makes_tensor(source, frame):
+                if (
+                    is_tensor(value)
+                    or self._makes_tensor(source, frame)
+                    or (value == UNKNOWN and self._op_of_tensors(source, frame))
+                ):
                     self._effect(frame, "store", target, f"self.{parts[1]}")
                 frame.env[f"self.{parts[1]}"] = value
             elif parts and self._is_module_global(parts[0], frame) and is_tensor(value):
@@ -1050,6 +1054,22 @@ class BatchAxis:
         module, _, last = target.rpartition(".")
         numpy = module.split(".")[0] in ("numpy", "math")  # an array, not a graph tensor
         return module in names.TENSOR_MATH_MODULES and not numpy and last in _TENSOR_MAKERS
+
+    def _op_of_tensors(self, source: ast.expr | None, frame: _Frame) -> bool:
+        """``tf.reduce_mean(tf.image.psnr(clip(y_true), clip(y_pred)))``: a TensorFlow or
+        Keras op (not NumPy's) given the function's tensors, whose batch layout the analysis
+        does not know, still returns a tensor of the trace."""
+        if not isinstance(source, ast.Call):
+            return False
+        target = names.qualify(source.func, frame.module.imports)
+        module = (target or "").rpartition(".")[0]
+        if module.split(".")[0] not in ("tensorflow", "keras"):
+            return False
+        return any(
+            isinstance(node, ast.Name) and is_tensor(frame.env.get(node.id, UNKNOWN))
+            for argument in (*source.args, *(k.value for k in source.keywords))
+            for node in ast.walk(argument)
+        )
 
     def _is_module_global(self, name: str, frame: _Frame) -> bool:
         """A module-level variable (not an import, not local): mutating it leaks out."""

@@ -208,9 +208,12 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     (
         "softmax_cross_entropy_with_logits softmax_cross_entropy_with_logits_v2 "
         "sparse_softmax_cross_entropy_with_logits categorical_crossentropy "
-        "sparse_categorical_crossentropy cosine_similarity",
+        "sparse_categorical_crossentropy",
         Op("unknown", "last_axis"),
     ),
+    # ``keras.losses.cosine_similarity`` (the negative cosine) and the metric (the cosine): in
+    # [-1, 1], reaching either end where the vectors are parallel.
+    ("cosine_similarity", Op("cosine", "last_axis")),
     (
         "binary_crossentropy binary_focal_crossentropy sigmoid_cross_entropy_with_logits "
         "weighted_cross_entropy_with_logits binary_cross_entropy "
@@ -266,7 +269,7 @@ TRANSFERS: Final = frozenset(
         "softplus", "unit", "odd_unit", "relu", "normalize", "at_least_one", "nonnegative", "round",
         "boolean", "where", "cond", "sanitize", "identity", "split", "moments", "diag", "sum",
         "count", "counts", "mean", "extreme", "spread", "logsumexp", "norm", "one", "zero", "eye",
-        "filled",
+        "filled", "cosine",
         "linear", "gradient", "unknown",
     }
 )  # fmt: skip

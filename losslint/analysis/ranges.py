@@ -600,6 +600,7 @@ def refine(value: Range | None, op: str, bound: float) -> Range | None:
 
 # The ops that combine terms: called as a statement, their result is the term thrown away.
 _TERMS: Final = frozenset({"add", "subtract", "multiply"})
+_ARITHMETIC: Final = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
 
 
 def _text(node: ast.AST, limit: int = 48) -> str:
@@ -1878,7 +1879,25 @@ class RangeAnalysis:
 
     def _discarded(self, node: ast.expr, frame: _Frame) -> None:
         """LL308: a guard called as a statement, its result thrown away; LL503: a sum or
-        product of tensors so (``tf.add(loss, penalty)``, read as if it added in place)."""
+        product of tensors so (``tf.add(loss, penalty)``, read as if it added in place), or
+        written out (``loss * sample_weight`` as a statement of a function)."""
+        if (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, _ARITHMETIC)
+            and frame.qualname != frame.module.module  # a notebook cell shows its last value
+        ):
+            shown = _text(node, 32)
+            left = _text(node.left, 16) if isinstance(node.left, ast.Name) else "x"
+            self._hazard(
+                "term",
+                node,
+                frame,
+                f"the result of {shown} is thrown away: the operator returns a new value and "
+                "changes none in place, so this term never reaches the loss; assign it "
+                f"({left} = {shown})",
+                nan=False,
+            )
+            return
         if not isinstance(node, ast.Call):
             return
         name = self._call_name(node.func, frame)
@@ -2860,6 +2879,9 @@ class RangeAnalysis:
             if error is not None:
                 self._args(node, frame, depth)
                 return Range(0.0, INF, reason=f"{error}, 0 where the prediction is exact")
+            if self._keras_cosine(node, frame):  # ``-keras.losses.cosine_similarity(y, p)``
+                self._args(node, frame, depth)
+                return self._apply("cosine", node, [], [], frame)
             output = self._applied_model(node, frame)
             if output is not None:
                 self._args(node, frame, depth)
@@ -3505,6 +3527,8 @@ class RangeAnalysis:
             return Range(0.0, INF, reason="relu is 0 for negative inputs")
         if op == "normalize":
             return Range(-1.0, 1.0, reason="a normalized value, 0 where its input is 0")
+        if op == "cosine":
+            return Range(-1.0, 1.0, reason="a cosine similarity, -1 or 1 for parallel vectors")
         if op in ("acos", "asin"):
             if (
                 first is not None
@@ -4007,6 +4031,13 @@ class RangeAnalysis:
         module, _, name = cls.rpartition(".")
         a_class = name in ops.REGRESSION_ERRORS and names.keras_class_name(name)
         return f"{name}()" if module in _KERAS_ERROR_MODULES and a_class else None
+
+    def _keras_cosine(self, node: ast.Call, frame: _Frame) -> bool:
+        """Whether ``node`` calls Keras's ``cosine_similarity`` function (the loss gives the
+        negative cosine, the metric the cosine: both in [-1, 1])."""
+        qualified = names.qualify(node.func, frame.module.imports)
+        module, _, name = (qualified or "").rpartition(".")
+        return module in _KERAS_ERROR_MODULES and name == "cosine_similarity"
 
     def _followed(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """A call into the project's own code: follow it with the argument ranges."""

@@ -1401,7 +1401,9 @@ class ModuleIndexer:
                     last = scope.unpacked.get(name)
                 if last is None or last.value is None:
                     continue
-                if self._is_symbolic(last.value, last.scope, last.line, 0):
+                if (
+                    last.position is not None and self._returns_symbolic(last, 0)
+                ) or self._is_symbolic(last.value, last.scope, last.line, 0):
                     found[f"{scope.qualname}.{name}"] = self.span(last.value)
         # ``self.true_boxes = Input(...)`` in a method: ``Class.self.true_boxes``, which the
         # class's own loss methods read (YOLO ports: ``def custom_loss(self, y_true, y_pred)``).
@@ -1442,6 +1444,8 @@ class ModuleIndexer:
             binding = self._binding_of(expr.id, scope, line)
             if binding is None or binding.value is None:
                 return False
+            if binding.position is not None and self._returns_symbolic(binding, depth):
+                return True
             return self._is_symbolic(binding.value, binding.scope, binding.line, depth + 1)
         if isinstance(expr, ast.Attribute):
             if expr.attr not in _GRAPH_ENDS:
@@ -1473,6 +1477,24 @@ class ModuleIndexer:
             return applied_to_symbolic()
         made = self._constructed(func, scope, line)  # dense(h), encoder(x)
         return _layer_or_model(made) or (_own_class(made) and applied_to_symbolic())
+
+    def _returns_symbolic(self, binding: _Binding, depth: int) -> bool:
+        """``model, warped, flow, src = unet(...)``: a name unpacked from a call of a function
+        of this module whose ``return model, warped, flow, src`` gives a symbolic tensor there
+        (a model applied, an ``Input``)."""
+        call, position = binding.value, binding.position
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or not position:
+            return False
+        factory = self.function_scopes.get(f"{self.module}.{call.func.id}")
+        if factory is None:
+            return False
+        index, count = position
+        return any(
+            isinstance(returned, ast.Tuple)
+            and len(returned.elts) == count
+            and self._is_symbolic(returned.elts[index], factory, math.inf, depth + 1)
+            for returned in factory.returns
+        )
 
     def _binding_of(self, name: str, scope: _Scope, line: float) -> _Binding | None:
         binding = scope.resolve(name, line)

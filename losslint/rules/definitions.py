@@ -989,14 +989,21 @@ def check_stateful_loss(context: RuleContext) -> Iterator[Finding]:
             continue
         if effect.kind != "store":
             continue
+        if effect.function.rpartition(".")[2] == "update_state":
+            # A Metric's state: kept in variables that update_state assigns.
+            advice = (
+                f"keep it in a state variable made with add_weight and update that "
+                f"({effect.what}.assign(...) or assign_add), which result() reads"
+            )
+        else:
+            advice = "return it, or log it with a keras.metrics tracker"
         yield Finding(
             effect.path,
             effect.span,
             f"{_function_name(context, effect.function)} stores a tensor computed from its "
             f"inputs in {effect.what}: inside fit() the loss runs in a traced graph, so the stored "
             "value is a symbolic tensor that leaks out of the trace (and is stale or fails when "
-            "read); "
-            "return it, or log it with a keras.metrics tracker",
+            f"read); {advice}",
         )
 
 

@@ -4,6 +4,7 @@ or not used."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator
 from typing import Final
@@ -37,6 +38,20 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
     # A NumPy evaluation helper (``iou_np``) scores whole arrays after predict(): Keras never
     # averages it batch by batch.
     references = numpy_references(context.project, pure=True)
+
+    @functools.cache
+    def loss_helpers() -> frozenset[str]:
+        """The names the project's losses call, where the project compiles a model (a library
+        that compiles nothing hands its metrics to its users)."""
+        if not context.compiles:
+            return frozenset()
+        return frozenset(
+            name
+            for d in context.project.definitions()
+            if "loss" in d.roles  # (one named like both, ``dice_coef_loss``, is a loss)
+            for name in _called_names(d.node)
+        )
+
     for definition in context.project.definitions():
         if (
             definition.kind not in ("function", "closure", "method")
@@ -50,6 +65,10 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             continue
         if evaluated_by_project(context.project, definition):
             continue  # the project scores what it passes: Keras never averages it
+        if not definition.used and names.defined_name(definition.qualname) in loss_helpers():
+            # ``dice_coef`` of a project that compiles models, passed to none as a metric, that
+            # its ``dice_loss`` calls: a helper of the loss, which Keras never averages.
+            continue
         value = analysis.result(definition)
         if value.kind != "mean" or not value.ratio:
             continue
@@ -174,11 +193,28 @@ def _shown(term: Term) -> str:
     return label if term.weight == 1.0 else f"{term.weight:g}*{label}"
 
 
+def _called_names(node: object) -> Iterator[str]:
+    """The names a function's body calls directly (``dice_coef(...)``, ``self.dice(...)``)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call):
+            func = child.func
+            if isinstance(func, ast.Name):
+                yield func.id
+            elif isinstance(func, ast.Attribute) and _is_self(func.value):
+                yield func.attr
+
+
+def _is_self(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id == "self"
+
+
 def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
     project = context.project
     for rc in context.compiles:
-        if rc.site.loss is None:
-            continue
+        if rc.site.loss is None or rc.site.idle:
+            continue  # (a model only predicted with after its compile logs no loss)
         entries = [
             leaf
             for value in (rc.site.metrics, rc.site.weighted_metrics)
