@@ -45,8 +45,6 @@ _AUTOMAGIC: Final = re.compile(
     r"|set_env|load_ext|reload_ext|matplotlib|pylab|who|whos|history|bookmark|dhist|reset)"
     r"(?:[ \t]*$|[ \t]+[^ \t=(\[.,:;+*/%<>!&|^)\]}-])"
     r"|^[ \t]*[A-Za-z_][^#]*\?\??[ \t]*$|^[ \t]*\?\??[ \t]*[\w.*]+[ \t]*$"  # ``?? Dense`` too
-    # A line magic with a space after its ``%`` (``% matplotlib inline``), which IPython runs.
-    r"|^[ \t]*%[ \t]+[A-Za-z_]\w*(?:[ \t]|$)"
 )
 
 

@@ -284,6 +284,12 @@ def _called(
     )
 
 
+def only_called(project: ProjectIndex, definition: LossDef) -> bool:
+    """Whether the project only ever calls ``definition`` by its name (see
+    :meth:`_ProjectCalls.only_called`)."""
+    return _project_calls(project).only_called(definition)
+
+
 def evaluated_by_project(project: ProjectIndex, definition: LossDef) -> bool:
     """Whether a function only named like a metric, which no compile uses, is called by the
     project's own code outside any loss or metric (``print(accuracy(test_gt,
@@ -291,10 +297,14 @@ def evaluated_by_project(project: ProjectIndex, definition: LossDef) -> bool:
     a metric Keras averages batch by batch. A helper that a metric calls (``f1`` calling
     ``precision``), a call in the top-level statement (function, class) that holds a loss or
     metric, is not one."""
+    return _project_calls(project).evaluated(definition)
+
+
+def _project_calls(project: ProjectIndex) -> _ProjectCalls:
     calls = _CALLS.get(project)
     if calls is None:
         calls = _CALLS[project] = _ProjectCalls(project)
-    return calls.evaluated(definition)
+    return calls
 
 
 class _ProjectCalls:
@@ -319,20 +329,37 @@ class _ProjectCalls:
             answer = self.answers[definition.qualname] = self._evaluated(definition)
         return answer
 
-    def _evaluated(self, definition: LossDef) -> bool:
-        if definition.used or definition.roles != frozenset({"metric"}):
-            return False
+    def naming(self, definition: LossDef) -> list[ModuleIndex]:
+        """Every module that may name ``definition``: its own, and those importing it or its
+        module (``metrics.append(jaccard_index)``, ``m.jaccard_index(mask, p)``)."""
         module = self.project.module_named(definition.module)
         if module is None:
-            return False
-        name = names.defined_name(definition.qualname)
-        # Every module that may name it: its own, and those importing it or its module
-        # (``metrics.append(jaccard_index)``, ``m.jaccard_index(mask, p)``).
+            return []
         named = (
             *self.importing.get(definition.qualname, ()),
             *self.importing.get(definition.module, ()),
         )
-        modules = [module, *(m for m in named if m is not module)]
+        return [module, *(m for m in named if m is not module)]
+
+    def only_called(self, definition: LossDef) -> bool:
+        """Whether the project only ever calls ``definition`` by its name: never hands it on
+        as a value (``metrics.append(dice)``) nor spells it in a string (a history key)."""
+        name = names.defined_name(definition.qualname)
+        quoted = (f"'{name}'", f'"{name}"')
+        for home in self.naming(definition):
+            if any(q in line for _, line in lines_with(home, name) for q in quoted):
+                return False
+            if not all(called for called, _ in self.references(home, name)):
+                return False
+        return True
+
+    def _evaluated(self, definition: LossDef) -> bool:
+        if definition.used or definition.roles != frozenset({"metric"}):
+            return False
+        modules = self.naming(definition)
+        if not modules:
+            return False
+        name = names.defined_name(definition.qualname)
         # A call outside every loss and metric, as the text shows it, before any parse.
         call = re.compile(rf"\b{re.escape(name)}\s*\(")
         if not any(

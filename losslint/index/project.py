@@ -499,7 +499,9 @@ class ProjectIndex:
                         loss_weights=None if "loss_weights" in given else site.loss_weights,
                         positional=(),
                     )
-                if site.idle and self._trained_in_family(site):
+                if site.idle and (
+                    self._trained_in_family(site) or self._trained_by_importer(module, site)
+                ):
                     site = dataclasses.replace(site, idle=False)
                 site = self._with_imported_values(site)
                 model = self.resolve_model(site.model)
@@ -558,6 +560,22 @@ class ProjectIndex:
                     if target is not None:
                         self._handed.setdefault(target, []).append((module, handed))
         return self._handed.get(callee, [])
+
+    def _trained_by_importer(self, module: ModuleIndex, site: CompileSite) -> bool:
+        """Whether a model compiled at the top of its module, and left idle there, is fitted or
+        evaluated by a module that imports it (``from model import model``, then
+        ``model.fit(...)`` in ``train.py``)."""
+        if site.receiver is None or "." in site.receiver or site.scope != module.module:
+            return False
+        target = f"{module.module}.{site.receiver}"
+        return any(
+            receiver == local
+            for other in self.modules
+            if other is not module
+            for local, imported in other.imports.items()
+            if imported == target
+            for _, receiver, _ in other.trainings
+        )
 
     def _trained_in_family(self, site: CompileSite) -> bool:
         """Whether ``self.model``, compiled in a method and left idle by its own class, is fitted

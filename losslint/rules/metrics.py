@@ -20,7 +20,7 @@ from losslint.analysis.decompose import (
     tracked_metric,
     unparse,
 )
-from losslint.analysis.references import evaluated_by_project, numpy_references
+from losslint.analysis.references import evaluated_by_project, numpy_references, only_called
 from losslint.diagnostic import Severity
 from losslint.index import names
 from losslint.index.apis import is_keras_source
@@ -65,9 +65,15 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             continue
         if evaluated_by_project(context.project, definition):
             continue  # the project scores what it passes: Keras never averages it
-        if not definition.used and names.defined_name(definition.qualname) in loss_helpers():
-            # ``dice_coef`` of a project that compiles models, passed to none as a metric, that
-            # its ``dice_loss`` calls: a helper of the loss, which Keras never averages.
+        if (
+            not definition.used
+            and names.defined_name(definition.qualname) in loss_helpers()
+            and "metric" not in definition.module.rpartition(".")[2].lower()
+            and only_called(context.project, definition)
+        ):
+            # ``dice_coef`` of a project that compiles models, passed to none as a metric nor
+            # handed on or spelled anywhere (a history key), that its ``dice_loss`` calls, in
+            # no metrics module: a helper of the loss, which Keras never averages.
             continue
         value = analysis.result(definition)
         if value.kind != "mean" or not value.ratio:

@@ -39,6 +39,10 @@ def _name(definition: LossDef) -> str:
     return short
 
 
+# What a training step of the project's own differentiates (not ``add_loss``, which fit runs).
+_OWN_STEPS: Final = frozenset({"minimize", "gradient", "backward", "grad"})
+
+
 def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
     """Every loss definition (compile, Loss.call, factory closure, or named like one) and what
     it returns, except functions only ever differentiated directly in a training step (those
@@ -46,13 +50,19 @@ def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
     analysis = context.batch_axis
     differentiated = analysis.differentiated()
     references = numpy_references(context.project, pure=True)
+    # A project that trains only in its own training steps (a tape's gradient, minimize) and
+    # compiles nothing: its losses give those steps the scalar they differentiate.
+    custom_only = not context.compiles and any(
+        not objective.untrained and objective.kind in _OWN_STEPS
+        for _, objective in context.project.objectives()
+    )
     for definition in context.project.definitions():
         if "loss" not in definition.roles or definition.kind == "metric_class":
             continue
         module = context.project.module_named(definition.module)
         if (
             not definition.used
-            and definition.qualname in differentiated
+            and (definition.qualname in differentiated or custom_only)
             # A public loss of a package's losses module is meant for compile, even where the
             # package's own training step calls it (astroNN's VAE step).
             and not (module is not None and library_roles(module, definition.qualname))
