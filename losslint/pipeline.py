@@ -270,8 +270,6 @@ def run(
                 for member in (*group, *helpers):
                     member.facts = None
                 extra += helpers
-                if len(groups) > 1:
-                    _collect_group()
         members += extra  # the runtime stage loads the helpers too
         found.extend(results)
         if cache is not None and not internal and not partial and len(groups) > 1:
@@ -926,16 +924,6 @@ def _collector() -> Iterator[None]:
         gc.freeze()
         if enabled:
             gc.enable()
-
-
-def _collect_group() -> None:
-    """A checked group's facts and what its rules made (project index, analyses, re-parsed
-    trees: cycles, kept while the collector is off) are freed before the next group's are
-    read, so that memory grows with the largest group, not with the tree. What the facts of
-    the group left frozen is unfrozen first: it is garbage now too."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 def _settle() -> None:
