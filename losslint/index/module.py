@@ -808,6 +808,7 @@ class ModuleIndexer:
         self._attributes: dict[str, dict[str, list[_Binding]]] | None = None  # class → self.x
         self._made: list[_Scope] = []  # every scope, class bodies too: see release()
         self._calls: dict[str, list[tuple[ast.Call, _Scope]]] | None = None  # _calls_named
+        self._top_calls: dict[str, list[tuple[ast.Call, _Scope, int]]] | None = None
         # ``(function, parameter)`` → whether every call passes it 0/1 targets (_binary_argument).
         self._binary_params: dict[tuple[str, str], bool] = {}
         # A function or class that its scope defines again further down (a notebook's loss
@@ -1844,6 +1845,16 @@ class ModuleIndexer:
             return Unknown(span)
         container = self.value(expr.value, scope, line, depth + 1)
         found: Value | None = None
+        if (
+            isinstance(container, Unknown)
+            and container.param is not None
+            and container.owner is not None
+            and depth < _MAX_DEPTH
+        ):
+            # ``self.params["loss"]`` where ``__init__(self, params)`` keeps its parameter:
+            # the item of the dict each caller in this module hands it (``params = {"loss":
+            # SAD, ...}``, then ``Autoencoder(params)``).
+            return self._handed_item(container, key.value, depth, span)
         if isinstance(container, Mapping):
             for item_key, item in zip(container.keys, container.values, strict=True):
                 if isinstance(item_key, Const) and item_key.value == key.value:
@@ -1857,6 +1868,57 @@ class ModuleIndexer:
         if found is None or isinstance(found, Unknown):
             return Unknown(span)
         return dataclasses.replace(found, span=span)
+
+    def _handed_item(self, given: Unknown, key: object, depth: int, span: Span) -> Value:
+        """The item ``key`` of the dict that every call of ``given.owner`` in this module
+        passes for its parameter ``given.param``, written out in the caller: one value where
+        the callers agree, else what each gives as candidates (which run is not known)."""
+        owner, param = given.owner, given.param
+        assert owner is not None and param is not None
+        cls = owner.removesuffix(".__init__")
+        constructor = cls != owner and cls in self._class_names
+        callee = cls if constructor else owner
+        index = param.index - 1 if constructor else param.index
+        found: list[Value] = []
+        for call, caller, line in self._module_calls_named(callee.rpartition(".")[2]):
+            argument = next((k.value for k in call.keywords if k.arg == param.name), None)
+            if argument is None and 0 <= index < len(call.args):
+                if any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
+                    continue
+                argument = call.args[index]
+            if argument is None:
+                continue
+            handed = self.value(argument, caller, line, depth + 1)
+            if not isinstance(handed, Mapping):
+                continue
+            for item_key, item in zip(handed.keys, handed.values, strict=True):
+                if (
+                    isinstance(item_key, Const)
+                    and item_key.value == key
+                    and not isinstance(item, Unknown)
+                    and item not in found
+                ):
+                    found.append(item)
+        if len(found) == 1:
+            return dataclasses.replace(found[0], span=span)
+        return Unknown(span, candidates=tuple(found)) if found else Unknown(span)
+
+    def _module_calls_named(self, name: str) -> list[tuple[ast.Call, _Scope, int]]:
+        """The calls ``name(...)`` in the module's functions and in its top-level code (a
+        notebook's cells), each with its scope and line."""
+        found = [(call, scope, call.lineno) for call, scope in self._calls_named(name)]
+        if self._top_calls is None:
+            self._top_calls = {}
+            module_scope = self.scopes[0]
+            for statement in self.tree.body:
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    continue
+                for call in ast.walk(statement):
+                    if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+                        self._top_calls.setdefault(call.func.id, []).append(
+                            (call, module_scope, call.lineno)
+                        )
+        return found + self._top_calls.get(name, [])
 
     def _name_value(
         self, expr: ast.Name, scope: _Scope, line: float, depth: int, span: Span
