@@ -475,15 +475,15 @@ class _Unit:
                 if change is None:
                     return None
                 unseen[path] = change
+            # The file as it is now, read once for the searches and the chunks.
+            source = Source(member.absolute, member.digest, member.content)
+            renumber = unseen[path].chunks if path in unseen else None
             if path in searched:  # each word searched for must be where it was, and only there
-                renumber = unseen[path].chunks if path in unseen else None
-                moved_words = _searched_again(member, after, searched[path], renumber)
+                moved_words = _searched_again(source, after, searched[path], renumber)
                 if moved_words is None:
                     return None
                 searched[path] = moved_words
             if path in read:  # the chunks read must be there (their syntax, or their text)
-                renumber = unseen[path].chunks if path in unseen else None
-                source = Source(member.absolute, member.digest, member.content)
                 moved = cutoff.moved(
                     source, after, read[path], stored_text, renumber, texts, self.parsed.get(path)
                 )
@@ -577,7 +577,7 @@ def _stored_searches(document: object) -> Searches | None:
 
 
 def _searched_again(
-    member: _Member, facts: Any, words: dict[str, set[int]], renumber: Mapping[int, int] | None
+    source: Source, facts: Any, words: dict[str, set[int]], renumber: Mapping[int, int] | None
 ) -> dict[str, set[int]] | None:
     """The chunks of the file as it is now that hold each word searched for last time, when
     they are the chunks that held it then (renumbered where chunks came or went); else None.
@@ -587,7 +587,7 @@ def _searched_again(
         starts = tuple(facts["f"][field_position("chunks")])
         if renumber is not None:
             words = {w: {renumber[c] for c in chunks} for w, chunks in words.items()}
-        text = Source(member.absolute, member.digest, member.content).text()
+        text = source.text()
     except (KeyError, TypeError, IndexError, SourceChanged, OSError):
         return None
     now = codec.searched_chunks(text, starts, words)

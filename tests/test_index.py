@@ -61,6 +61,18 @@ def test_canonical_names(full: str, canonical: str) -> None:
     assert names.canonical(full) == canonical
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_a_fragment_that_uses_k_without_importing_it_reads_it_as_the_backend(end: str) -> None:
+    """A notebook cell exported alone (``K.mean`` in a file that imports numpy only) reads ``K``
+    as the Keras backend, whatever its line ends (two labelled files of round 93 end lines
+    with a lone CR)."""
+    source = end.join(
+        ["import numpy as np", "", "def loss(y_true, y_pred):", "    return K.mean(y_pred)", ""]
+    )
+    found = names.conventional_aliases(ast.parse(source), source, {"np": "numpy"})
+    assert found == {"K": "keras.backend"}
+
+
 def test_import_aliases_resolve_every_spelling() -> None:
     module = index(
         """

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
 
 from losslint.index import folding
-from losslint.index.positions import inline_lambda, nodes_on_lines
+from losslint.index.positions import inline_lambda, line_breaks, nodes_on_lines
 
 # Prefixes under which a Keras API lives, longest first.
 _KERAS_ROOTS: Final = (
@@ -312,7 +312,7 @@ def conventional_aliases(
     line, previous = 1, 0
     for name, start in _module_uses(source):
         if name in wanted:
-            line += source.count("\n", previous, start)
+            line += line_breaks(source, previous, start)  # as Python counts lines
             previous = start
             if not lines or lines[-1] != line:
                 lines.append(line)

@@ -208,12 +208,8 @@ def _called_names(node: object) -> Iterator[str]:
             func = child.func
             if isinstance(func, ast.Name):
                 yield func.id
-            elif isinstance(func, ast.Attribute) and _is_self(func.value):
-                yield func.attr
-
-
-def _is_self(node: ast.expr) -> bool:
-    return isinstance(node, ast.Name) and node.id == "self"
+            elif (attribute := names.self_attribute(func)) is not None:
+                yield attribute
 
 
 def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
