@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from losslint.index import names
+from losslint.index import names, positions
 from losslint.index.facts import ModelFact, ModuleIndex
 from losslint.index.module import index_module
 from losslint.index.project import ProjectIndex
@@ -71,6 +74,28 @@ def test_a_fragment_that_uses_k_without_importing_it_reads_it_as_the_backend(end
     )
     found = names.conventional_aliases(ast.parse(source), source, {"np": "numpy"})
     assert found == {"K": "keras.backend"}
+
+
+_PIECES = ["loss", "reduction", "Reduction", "x", "_", "é", "9", " ", ".", "(", "\n", "\r\n", "\r"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=40),
+    st.lists(st.sampled_from(["loss", "reduction", "Reduction", "x"]), min_size=1, max_size=3),
+)
+def test_a_plain_search_for_words_finds_the_lines_the_pattern_finds(
+    pieces: list[str], words: list[str]
+) -> None:
+    """The prefilters search for words by ``str.find`` (the pattern ``\\b(?:a|b)\\b`` tried
+    every word at every place): the same lines, as Python counts them, for any line ends and
+    word characters around them."""
+    text = "".join(pieces)
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b")
+    assert positions.lines_with_words(text, words) == positions.lines_matching(text, pattern)
+    anywhere = re.compile("|".join(map(re.escape, words)))
+    found = positions.lines_with_words(text, words, whole=False)
+    assert found == positions.lines_matching(text, anywhere)
 
 
 def test_import_aliases_resolve_every_spelling() -> None:

@@ -58,6 +58,7 @@ from losslint.index.positions import (
     flat_statements,
     line_breaks,
     lines_matching,
+    lines_with_words,
     node_span,
     nodes_on_lines,
     parts_on_lines,
@@ -350,16 +351,20 @@ class _ScopeBuilder:
         scope: _Scope,
         nested: Callable[[ast.AST, _Scope], None],
         call_lines: frozenset[int],
+        lambda_lines: Sequence[int],
     ) -> None:
         self.scope = scope
         self.nested = nested
         self.call_lines = call_lines
+        self.lambda_lines = lambda_lines  # the lines where ``lambda`` is written
         self.branch: tuple[int, int] | None = None  # the innermost conditional block's lines
         self.other: tuple[int, int] | None = None  # and those of its ``if``'s other branch
         self.lambdas: set[ast.Lambda] = set()  # read as functions (``_lambdas_named_once``)
 
     def run(self, body: list[ast.stmt]) -> None:
-        self.lambdas = _lambdas_named_once(body)
+        # (A body with no ``lambda`` written in its lines assigns none.)
+        named = body and _lines_hold(body[0], body[-1], self.lambda_lines)
+        self.lambdas = _lambdas_named_once(body) if named else set()
         for stmt in body:
             self.stmt(stmt, conditional=False)
 
@@ -533,9 +538,9 @@ def _runs_sessions(source: str, lines: Sequence[str]) -> bool:
     return any(".run(" in line and "sess" in line for line in lines)
 
 
-_CALL_WORD: Final = re.compile(
-    r"compile|minimize|grad|get_updates|add_loss|backward|\.fit\(|train_on_batch|\.watch\(|\.assign"
-    r"|optimize_loss|create_train_op"
+_CALL_WORDS: Final = (
+    *("compile", "minimize", "grad", "get_updates", "add_loss", "backward", ".fit("),
+    *("train_on_batch", ".watch(", ".assign", "optimize_loss", "create_train_op"),
 )  # "gradient" and "apply_gradients" too
 # A loss or metric keyword of a call (``Net(lr, loss="mse")``, ``loss=dice,`` on its own line):
 # the word, then what comes before it is checked (_keyword_lines). Assignments are written with
@@ -546,7 +551,7 @@ _KEYWORD: Final = re.compile(r"(?:loss|metric)\w*([ \t]*)=(?!=)")
 def _call_lines(source: str) -> frozenset[int]:
     """The lines that may hold a call the indexer reads (a compile, a training step, a loss
     or metric handed by keyword): the words above, each line counted as Python does."""
-    found = set(lines_matching(source, _CALL_WORD))
+    found = set(lines_with_words(source, _CALL_WORDS, whole=False))
     line, previous = 1, 0
     for match in _KEYWORD.finditer(source):
         start = match.start()
@@ -685,7 +690,7 @@ def _rebound(tree: ast.Module, source: str) -> frozenset[str]:
     them when it runs (``img_width = img_height = 0`` at the top, set from the arguments in
     ``preprocess_image``), so their value at the top is not what loss code reads. Only the
     statements on lines that say ``global`` are read."""
-    lines = lines_matching(source, _GLOBAL)
+    lines = lines_with_words(source, ["global"])
     if not lines:
         return frozenset()
     top = {id(stmt) for stmt in tree.body}
@@ -697,9 +702,6 @@ def _rebound(tree: ast.Module, source: str) -> frozenset[str]:
         if isinstance(node, ast.Global)
         for name in node.names
     )
-
-
-_GLOBAL: Final = re.compile(r"\bglobal\b")
 
 
 def _module_names(tree: ast.Module) -> Iterator[str]:
@@ -772,6 +774,8 @@ class ModuleIndexer:
         self.source = source
         self.lines = source_lines(source)
         self.call_lines = _call_lines(source)
+        self.lambda_lines = lines_with_words(source, ["lambda"])  # see _ScopeBuilder.run
+        self.definition_lines = lines_with_words(source, ["def", "class"])
         self._call_nodes: dict[Span, ast.Call] = {}
         # The function and class nodes by qualified name (what a compiled model's uses are
         # searched in, see _idle).
@@ -807,8 +811,7 @@ class ModuleIndexer:
         self._from_imported: set[str] | None = None  # names bound by ``from m import name``
         self._attributes: dict[str, dict[str, list[_Binding]]] | None = None  # class → self.x
         self._made: list[_Scope] = []  # every scope, class bodies too: see release()
-        self._calls: dict[str, list[tuple[ast.Call, _Scope]]] | None = None  # _calls_named
-        self._top_calls: dict[str, list[tuple[ast.Call, _Scope, int]]] | None = None
+        self._calls: dict[str, list[tuple[ast.Call, _Scope]]] = {}  # _calls_named
         # ``(function, parameter)`` → whether every call passes it 0/1 targets (_binary_argument).
         self._binary_params: dict[tuple[str, str], bool] = {}
         # A function or class that its scope defines again further down (a notebook's loss
@@ -851,7 +854,7 @@ class ModuleIndexer:
         self.scopes.clear()
         self.function_scopes.clear()
         self._attributes = None
-        self._calls = None
+        self._calls.clear()
         self._binary_params.clear()
 
     def build(self) -> ModuleIndex:
@@ -861,7 +864,9 @@ class ModuleIndexer:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.top_level.add(stmt.name)
         self._note_redefinitions(self.tree.body)
-        _ScopeBuilder(module_scope, self._nested, self.call_lines).run(self.tree.body)
+        _ScopeBuilder(module_scope, self._nested, self.call_lines, self.lambda_lines).run(
+            self.tree.body
+        )
 
         factories: dict[str, ModelRef] = {}
         for qualname, scope in self.function_scopes.items():
@@ -929,7 +934,7 @@ class ModuleIndexer:
             constant_labels=tuple(
                 _constant_label_calls(self.tree, self.imports, self.lines, self.source)
             )
-            if _FILLED_CALL.search(self.source) and _ASYMMETRIC_NAME.search(self.source)
+            if _names_asymmetric_loss(self.source) and _FILLED_CALL.search(self.source)
             else (),
             alternatives=self.alternatives,
             sessions=_runs_sessions(self.source, self.lines),
@@ -1047,21 +1052,24 @@ class ModuleIndexer:
 
     def _calls_named(self, name: str) -> list[tuple[ast.Call, _Scope]]:
         """The calls ``name(...)`` and ``x.name(...)`` in the module's functions, with the
-        scope of the function each is in (one walk of them all, the first time)."""
-        if self._calls is None:
-            self._calls = {}
-            for function in self.functions:
+        scope of the function each is in (a function holds one where its lines name it: only
+        those are walked, once for each name)."""
+        found = self._calls.get(name)
+        if found is None:
+            found = self._calls[name] = []
+            wanted = self._lines_naming(name)
+            for function in self.functions if wanted else ():
                 caller = self.function_scopes.get(function.qualname)
-                if caller is None:
+                if caller is None or not _holds_line(function.node, wanted):
                     continue
                 for call in ast.walk(function.node):
                     if isinstance(call, ast.Call):
                         func = call.func
                         called = func.attr if isinstance(func, ast.Attribute) else None
                         called = func.id if isinstance(func, ast.Name) else called
-                        if called is not None:
-                            self._calls.setdefault(called, []).append((call, caller))
-        return self._calls.get(name, [])
+                        if called == name:
+                            found.append((call, caller))
+        return found
 
     def _binary(self, expr: ast.expr, scope: _Scope, line: float, depth: int) -> bool:
         """Whether ``expr`` holds only 0s and 1s by construction (``np.ones(...)``, a stack of
@@ -1652,6 +1660,7 @@ class ModuleIndexer:
                 self._scope(qualname, parent),
                 lambda n, _s: self._nested(n, method_parent),
                 self.call_lines,
+                self.lambda_lines,
             ).run(node.body)
             return
         assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -1675,8 +1684,9 @@ class ModuleIndexer:
         self.scopes.append(scope)
         self.function_scopes[qualname] = scope
         self._scope_nodes[qualname] = node
-        self._note_redefinitions(node.body)
-        _ScopeBuilder(scope, self._nested, self.call_lines).run(node.body)
+        if node.body and _lines_hold(node.body[0], node.body[-1], self.definition_lines):
+            self._note_redefinitions(node.body)  # (a body without one defines nothing again)
+        _ScopeBuilder(scope, self._nested, self.call_lines, self.lambda_lines).run(node.body)
         if (
             node.name == "compute_loss"
             and parent.qualname in self._class_names
@@ -1907,18 +1917,17 @@ class ModuleIndexer:
         """The calls ``name(...)`` in the module's functions and in its top-level code (a
         notebook's cells), each with its scope and line."""
         found = [(call, scope, call.lineno) for call, scope in self._calls_named(name)]
-        if self._top_calls is None:
-            self._top_calls = {}
-            module_scope = self.scopes[0]
-            for statement in self.tree.body:
-                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    continue
-                for call in ast.walk(statement):
-                    if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
-                        self._top_calls.setdefault(call.func.id, []).append(
-                            (call, module_scope, call.lineno)
-                        )
-        return found + self._top_calls.get(name, [])
+        wanted = self._lines_naming(name)
+        module_scope = self.scopes[0]
+        for statement in self.tree.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            if not _holds_line(statement, wanted):
+                continue
+            for call in ast.walk(statement):
+                if isinstance(call, ast.Call) and _is_name(call.func, name):
+                    found.append((call, module_scope, call.lineno))
+        return found
 
     def _name_value(
         self, expr: ast.Name, scope: _Scope, line: float, depth: int, span: Span
@@ -2844,8 +2853,11 @@ class ModuleIndexer:
         """The lines where ``name`` is written as a word (cached)."""
         found = self._naming.get(name)
         if found is None:
-            pattern = re.compile(rf"\b{re.escape(name)}\b")
-            found = self._naming[name] = lines_matching(self.source, pattern)
+            found = self._naming[name] = (
+                lines_with_words(self.source, [name])
+                if name.isidentifier()
+                else lines_matching(self.source, re.compile(rf"\b{re.escape(name)}\b"))
+            )
         return found
 
     def _trains_its_own_way(self, receiver: ast.Name, scope: _Scope) -> bool:
@@ -3307,10 +3319,15 @@ def index_module(tree: ast.Module, source: str, path: str, module: str) -> Modul
 
 def _one_unit_softmax_layers(
     tree: ast.Module, imports: dict[str, str], lines: Sequence[str]
-) -> Iterator[Span]:
+) -> list[Span]:
     """``Dense(1, activation="softmax")`` calls (any spelling of Dense and of softmax), and TF
-    1's ``tf.layers.dense(x, 1, activation=tf.nn.softmax)``."""
-    for node in ast.walk(tree):
+    1's ``tf.layers.dense(x, 1, activation=tf.nn.softmax)``, in the order they are written."""
+    # The softmax is named in the call's statement: as a string (in any case), a dotted name,
+    # or a name imported under another (``from keras.activations import softmax as sm``).
+    words = ["softmax", *(alias for alias, full in imports.items() if "softmax" in full.lower())]
+    wanted = [n for n, line in enumerate(lines, 1) if any(w in line.lower() for w in words)]
+    found: list[ast.Call] = []
+    for node in (n for part in nodes_on_lines(tree, wanted) for n in ast.walk(part)):
         if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
             continue
         # The constant arguments first: qualifying every call's callee is what costs. Keras's
@@ -3322,8 +3339,10 @@ def _one_unit_softmax_layers(
             name = _activation_of(given, imports)
             callee = names.qualify(node.func, imports) if name == "softmax" else None
             if callee is not None and callee.replace(".compat.v1.", ".") == layer:
-                yield node_span(node, lines)
+                found.append(node)
                 break
+    found.sort(key=lambda call: (call.lineno, call.col_offset))
+    return [node_span(call, lines) for call in found]
 
 
 def _one_unit(call: ast.Call, index: int) -> bool:
@@ -3407,7 +3426,13 @@ def _softmax_of_one_unit(
     count only where every assignment of the module binds them alike."""
     one_unit = _one_unit_layer_classes(tree, imports)
     layers: dict[str, str | None] = {}
-    assigns = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and len(n.targets) == 1]
+    assigns: list[ast.Assign] = []
+    functions: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            assigns.append(node)
+        elif isinstance(node, _FUNCTIONS):
+            functions.append(node)
     for node in assigns:
         held = names.held_name(node.targets[0])
         if held is not None:
@@ -3427,9 +3452,20 @@ def _softmax_of_one_unit(
     def one_unit_tensor(value: ast.expr) -> bool:
         return isinstance(value, ast.Call) and kind_of(value.func) == "one-unit"
 
+    # A softmax is applied where a name bound to a softmax layer is called, or a layer made in
+    # place (its ``softmax`` or ``Softmax`` written in the call, or an alias imported for it):
+    # only the scopes holding such a line are read.
+    words = [held.rpartition(".")[2] for held, kind in layers.items() if kind == "softmax"]
+    words += [alias for alias, full in imports.items() if "softmax" in full.lower()]
+    wanted = [
+        n
+        for n, line in enumerate(lines, 1)
+        if "softmax" in line.lower() or any(w in line for w in words)
+    ]
     # Tensors by the function that binds them (a name is read where it is bound).
-    scopes: list[ast.AST] = [tree, *(n for n in ast.walk(tree) if isinstance(n, _FUNCTIONS))]
-    for scope in scopes:
+    for scope in [tree, *functions]:
+        if isinstance(scope, _FUNCTIONS) and not _holds_line(scope, wanted):
+            continue
         own = list(_own_nodes(scope))
         tensors: dict[str, bool] = {}
         for bound in own:
@@ -3449,6 +3485,19 @@ def _softmax_of_one_unit(
 
 
 _FUNCTIONS: Final = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _holds_line(node: ast.AST, lines: Sequence[int]) -> bool:
+    """Whether one of ``lines`` (sorted) lies within ``node``'s lines."""
+    return _lines_hold(node, node, lines)
+
+
+def _lines_hold(first: ast.AST, last: ast.AST, lines: Sequence[int]) -> bool:
+    """Whether one of ``lines`` (sorted) lies from ``first``'s first line to ``last``'s last."""
+    start: int = getattr(first, "lineno", 0)
+    end: int = getattr(last, "end_lineno", None) or getattr(last, "lineno", None) or start
+    at = bisect.bisect_left(lines, start)
+    return at < len(lines) and lines[at] <= end
 
 
 def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
@@ -3475,9 +3524,15 @@ _FILLED_CALL: Final = re.compile(
 )
 # The Keras losses whose arguments cannot be exchanged, by the last part of their name: a call
 # or object the walk reports names one in the module's text (where it is called, or imported).
-_ASYMMETRIC_NAME: Final = re.compile(
-    r"\b(?:" + "|".join(sorted(names.ASYMMETRIC_LOSSES | names.ASYMMETRIC_LOSS_CLASSES)) + r")\b"
-)
+_ASYMMETRIC_NAMES: Final = tuple(sorted(names.ASYMMETRIC_LOSSES | names.ASYMMETRIC_LOSS_CLASSES))
+
+
+def _names_asymmetric_loss(source: str) -> bool:
+    """Whether ``source`` names one of those losses as a word. The names it holds at all are
+    found first, by plain search: an alternation of all 31, tried at every place of every
+    file, took twice as long on the Keras tree."""
+    present = [name for name in _ASYMMETRIC_NAMES if name in source]
+    return bool(present) and re.search(rf"\b(?:{'|'.join(present)})\b", source) is not None
 
 
 # What a name bound to it holds is no function (a tensor computed, a number): what most
@@ -3539,8 +3594,7 @@ def _constant_label_calls(
     held = {spelled for call in calls if (spelled := names.held_name(call.func)) is not None}
     if held:
         words = {name.rpartition(".")[2] for name in held}
-        spelled_at = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words))) + r")\b")
-        for part in nodes_on_lines(tree, lines_matching(source, spelled_at)):
+        for part in nodes_on_lines(tree, lines_with_words(source, sorted(words))):
             for node in ast.walk(part):
                 if isinstance(node, ast.Assign):
                     for target in node.targets:
