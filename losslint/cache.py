@@ -3,6 +3,8 @@
 Facts are per file, keyed by the file's content digest and dotted module name (and, through the
 directory they live in, the losslint version and cache format): an edit re-indexes exactly the
 edited file, and the project join and the rules run again over the facts of every file. The
+facts a run makes are appended to one pack file of its own (see :class:`Packed`) and indexed
+in ``facts/index.json``. The
 diagnostics of a whole run are kept too, keyed by every file's path, digest and module and the
 settings, so a run where nothing changed reads no facts at all. Beside the results checked
 last for a set of files, the texts of the statements the analyses read are kept (compressed),
@@ -26,21 +28,23 @@ README and a ``.gitignore`` of ``*``, so it explains itself and never shows up i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from losslint import __version__
 
 CACHE_DIR: Final = ".losslint_cache"
-_FORMAT: Final = 53
+_FORMAT: Final = 54
 _RACY_NS: Final = 2_000_000_000
 _README: Final = """\
 This directory is losslint's cache. It is safe to delete at any time.
@@ -51,6 +55,25 @@ _TAG: Final = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by losslint.\n"
 )
+
+
+class Packed(NamedTuple):
+    """Where a facts document is stored: in which pack, from which byte, how many bytes.
+
+    A run appends the facts it makes to a pack of its own (each worker process to its own),
+    and indexes them in ``facts/index.json`` when it ends. One file for all of a cold run's
+    facts, where a file each cost 0.6 ms of system time apiece on the Keras tree (975 files
+    made, 0.9 s in all). Each entry in a pack is a JSON document that names its key, as the
+    other entries are, and is checked on reading; a pack is only ever appended to, and an
+    entry is indexed once all its bytes were written."""
+
+    pack: str
+    offset: int
+    size: int
+
+
+_PACK_NAME: Final = re.compile(r"[0-9a-f]{16}\.pack")
+_NO_FOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 
 
 @dataclass(frozen=True)
@@ -95,6 +118,11 @@ class Cache:
     manifest: dict[str, FileState] = field(default_factory=dict)
     written_ns: int = 0
     dirty: bool = False
+    # Where each facts document is (None until read), and those stored in this run.
+    _index: dict[str, Packed] | None = field(default=None, repr=False)
+    _new_packed: dict[str, Packed] = field(default_factory=dict, repr=False)
+    # This process's pack, opened at its first store: (pid, name, handle, size written).
+    _pack: tuple[int, str, int, int] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, project: Path, settings: Iterable[str]) -> Cache | None:
@@ -152,10 +180,49 @@ class Cache:
 
     def facts(self, key: str) -> Any:
         """The stored document for ``key`` (decoding is the caller's), or None."""
-        return self._entry("facts", key)
+        where = self._packed().get(key)
+        if where is None:
+            return None
+        pack, offset, size = where
+        try:
+            handle = os.open(self.root / "facts" / pack, os.O_RDONLY | _NO_FOLLOW)
+            try:
+                data = os.pread(handle, size, offset)
+            finally:
+                os.close(handle)
+            document = json.loads(data)
+        except (OSError, ValueError, RecursionError):
+            return None
+        return _value(document, key)
 
-    def store_facts(self, key: str, document: Any) -> None:
-        self._store("facts", key, document)
+    def store_facts(self, key: str, document: Any) -> Packed | None:
+        """Append ``document`` to this process's pack (see :class:`Packed`); where it went, or
+        None where it could not be written. A worker process hands that to its parent
+        (:meth:`packed_at`), which writes the index."""
+        text = json.dumps({"format": _FORMAT, "key": key, "value": document}, separators=(",", ":"))
+        data = text.encode()
+        try:
+            if self._pack is None or self._pack[0] != os.getpid():
+                directory = self.root / "facts"
+                if not _inside(directory, self.root.parent.parent):
+                    return None  # a planted link below the cache directory
+                directory.mkdir(parents=True, exist_ok=True)
+                name = f"{os.urandom(8).hex()}.pack"
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | _NO_FOLLOW
+                self._pack = (os.getpid(), name, os.open(directory / name, flags, 0o644), 0)
+            pid, name, handle, offset = self._pack
+            os.write(handle, data)
+        except OSError:
+            return None
+        self._pack = (pid, name, handle, offset + len(data))
+        where = Packed(name, offset, len(data))
+        self.packed_at(key, where)
+        return where
+
+    def packed_at(self, key: str, where: Packed) -> None:
+        """Facts stored at ``where`` (by this process or a worker): indexed at :meth:`save`."""
+        self._packed()[key] = where
+        self._new_packed[key] = where
 
     def results(self, key: str) -> Any:
         return self._entry("results", key)
@@ -186,7 +253,7 @@ class Cache:
         whose text changed with. Empty when there are none."""
         try:
             path = self._texts_path(lineage)
-            handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            handle = os.open(path, os.O_RDONLY | _NO_FOLLOW)
             with os.fdopen(handle, "rb") as stream:
                 document = json.loads(zlib.decompress(stream.read()))
         except (OSError, ValueError, zlib.error, RecursionError):
@@ -231,21 +298,50 @@ class Cache:
         return self.root / kind / key[:2] / f"{key}.json"
 
     def _entry(self, kind: str, key: str) -> Any:
-        document = self._read_json(self._path(kind, key))
-        if (
-            not isinstance(document, dict)
-            or document.get("format") != _FORMAT
-            or document.get("key") != key
-            or "value" not in document
-        ):
-            return None
-        return document["value"]
+        return _value(self._read_json(self._path(kind, key)), key)
 
     def _store(self, kind: str, key: str, value: Any) -> None:
         text = json.dumps({"format": _FORMAT, "key": key, "value": value}, separators=(",", ":"))
         self._write(self._path(kind, key), text)
 
+    def _packed(self) -> dict[str, Packed]:
+        """Where each stored facts document is: the index, read at the first need."""
+        if self._index is None:
+            self._index = self._read_index()
+        return self._index
+
+    def _read_index(self) -> dict[str, Packed]:
+        document = self._read_json(self._index_path())
+        value = _value(document, "index")
+        if not isinstance(value, dict):
+            return {}
+        out: dict[str, Packed] = {}
+        for key, where in value.items():
+            if (
+                isinstance(where, list)
+                and len(where) == 3
+                and isinstance(where[0], str)
+                and _PACK_NAME.fullmatch(where[0])
+                and all(type(n) is int and n >= 0 for n in where[1:])
+            ):
+                out[key] = Packed(*where)
+        return out
+
+    def _index_path(self) -> Path:
+        return self.root / "facts" / "index.json"
+
     def save(self) -> None:
+        if self._pack is not None and self._pack[0] == os.getpid():
+            with contextlib.suppress(OSError):
+                os.close(self._pack[2])
+            self._pack = None
+        if self._new_packed:
+            # Read again: another run may have indexed facts of its own since.
+            merged = {**self._read_index(), **self._new_packed}
+            value = {key: list(where) for key, where in merged.items()}
+            document = {"format": _FORMAT, "key": "index", "value": value}
+            self._write(self._index_path(), json.dumps(document, separators=(",", ":")))
+            self._new_packed.clear()
         if not self.dirty:
             return
         files = {
@@ -264,7 +360,7 @@ class Cache:
     def _read_json(path: Path) -> Any:
         try:
             # Not through a link: an entry is a plain file that losslint wrote.
-            handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            handle = os.open(path, os.O_RDONLY | _NO_FOLLOW)
             with os.fdopen(handle, "rb") as stream:
                 return json.loads(stream.read())
         except (OSError, ValueError, RecursionError):
@@ -283,6 +379,18 @@ class Cache:
             os.replace(temporary, path)
         except OSError:
             pass
+
+
+def _value(document: Any, key: str) -> Any:
+    """The value of an entry written for ``key`` by this cache format, else None."""
+    if (
+        not isinstance(document, dict)
+        or document.get("format") != _FORMAT
+        or document.get("key") != key
+        or "value" not in document
+    ):
+        return None
+    return document["value"]
 
 
 def _inside(path: Path, project: Path) -> bool:

@@ -794,9 +794,14 @@ def _facts(
             failed[number] = value
             continue
         member.digest = file_digest or member.digest
+        key = cache.facts_key(member.digest, member.module) if cache is not None else ""
+        if kind == "stored":
+            value, where = value
+            assert cache is not None
+            cache.packed_at(key, where)
+        elif cache is not None:
+            cache.store_facts(key, value)
         _adopt(member, value, found)
-        if cache is not None and kind != "stored":
-            cache.store_facts(cache.facts_key(member.digest, member.module), value)
     for number in sorted(failed):  # in the files' order, whichever worker finished first
         member, value = pending[number], failed[number]
         internal.append(f"indexing {member.shown} failed:\n{value}")
@@ -851,9 +856,9 @@ def _index_all(
 class _Workers:
     """The run's worker processes: forked once, at the first need, and shared by every group.
     Forked later, each would start with (and count in its resident memory) the facts this
-    process holds by then. Workers write the facts they make to the cache themselves (their
-    outcome's kind is then ``stored``), so this process does not serialise every document
-    again."""
+    process holds by then. Workers write the facts they make to the cache themselves, each to
+    a pack of its own (their outcome's kind is then ``stored``, with where each document went),
+    so this process does not serialise every document again."""
 
     def __init__(self, cache: Cache | None) -> None:
         self.cache = cache
@@ -899,8 +904,9 @@ def _index_numbered(
     kind, value, file_digest = _index_file(item[1])
     cache = _worker_cache
     if cache is not None and kind == "facts" and file_digest:
-        cache.store_facts(cache.facts_key(file_digest, item[1][2]), value)
-        kind = "stored"
+        where = cache.store_facts(cache.facts_key(file_digest, item[1][2]), value)
+        if where is not None:  # in this worker's pack: the parent indexes it
+            kind, value = "stored", (value, where)
     return item[0], (kind, value, file_digest)
 
 

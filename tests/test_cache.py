@@ -799,6 +799,55 @@ def test_warm_run_parses_nothing_and_an_edit_parses_one_file(tmp_path: Path) -> 
     assert edited.diagnostics == cold.diagnostics
 
 
+def _packs(tree: Path) -> list[Path]:
+    return sorted((tree / CACHE_DIR).rglob("*.pack"))
+
+
+def test_a_run_writes_the_facts_it_makes_to_one_pack_a_process(tmp_path: Path) -> None:
+    """Not a file for each source file: making a file costs more than writing its bytes."""
+    tree = _copy_fixtures(tmp_path)
+    config = Config(root=tree)
+    cold = pipeline.run([tree], config, jobs=1)
+    assert cold.checked > 10 and len(_packs(tree)) == 1
+    (index,) = (tree / CACHE_DIR).rglob("facts/index.json")
+    indexed = len(json.loads(index.read_text())["value"])
+    assert indexed >= cold.checked  # and the helper modules the rules needed the facts of
+    assert not [p for p in (tree / CACHE_DIR).rglob("facts/*") if p not in (*_packs(tree), index)]
+    leaf = tree / "rules" / "LL304.py"
+    leaf.write_text(leaf.read_text() + "\n# edited\n")
+    assert pipeline.run([tree], config, jobs=1).checked == 1
+    assert len(_packs(tree)) == 2  # the edited file's facts, in this run's pack
+    assert len(json.loads(index.read_text())["value"]) == indexed + 1
+    shutil.rmtree(tree / CACHE_DIR)
+    parallel = pipeline.run([tree], config, jobs=2)
+    assert parallel.diagnostics == cold.diagnostics
+    assert 1 <= len(_packs(tree)) <= 3  # the workers', and this process's if it indexed any
+
+
+@pytest.mark.parametrize("damage", ["random bytes", "truncated", "shifted"])
+def test_a_damaged_pack_is_read_as_missing_facts_and_they_are_made_again(
+    tmp_path: Path, damage: str
+) -> None:
+    tree = _copy_fixtures(tmp_path)
+    config = Config(root=tree)
+    pipeline.run([tree], config, jobs=1)
+    (pack,) = _packs(tree)
+    data = pack.read_bytes()
+    if damage == "random bytes":
+        pack.write_bytes(os.urandom(len(data)))
+    elif damage == "truncated":
+        pack.write_bytes(data[: len(data) // 2])
+    else:  # every entry read from the wrong place: each names another key, or none
+        pack.write_bytes(b" " + data)
+    leaf = tree / "rules" / "LL304.py"
+    leaf.write_text(leaf.read_text() + "\n# edited\n")
+    damaged = pipeline.run([tree], config, jobs=1)  # a run that reads the facts of the rest
+    assert damaged.diagnostics == pipeline.run([tree], config, jobs=1, use_cache=False).diagnostics
+    assert damaged.checked > 1  # the damaged facts of its group made again, not trusted
+    leaf.write_text(leaf.read_text() + "# edited again\n")
+    assert pipeline.run([tree], config, jobs=1).checked == 1  # and read back
+
+
 def test_changing_an_imported_module_invalidates_its_importers(tmp_path: Path) -> None:
     """train.py is unchanged, but the output it names "bx" now exists in model.py."""
     project = tmp_path / "project"
