@@ -1416,13 +1416,13 @@ class ModuleIndexer:
                     found[f"{scope.qualname}.{name}"] = self.span(last.value)
         # ``self.true_boxes = Input(...)`` in a method: ``Class.self.true_boxes``, which the
         # class's own loss methods read (YOLO ports: ``def custom_loss(self, y_true, y_pred)``).
+        attributes: dict[str, set[str]] = {}  # those each class's methods set, in order
+        for qualname, method in self.function_scopes.items():
+            owner = qualname.rpartition(".")[0]
+            if owner in self._class_names:
+                attributes.setdefault(owner, set()).update(method.attributes)
         for cls in self._class_names:
-            for attribute in {
-                a
-                for q, s in self.function_scopes.items()
-                if q.rpartition(".")[0] == cls
-                for a in s.attributes
-            }:
+            for attribute in attributes.get(cls, ()):
                 binding = self._self_binding(cls, attribute)
                 if (
                     binding is not None
@@ -3324,8 +3324,12 @@ def _one_unit_softmax_layers(
     1's ``tf.layers.dense(x, 1, activation=tf.nn.softmax)``, in the order they are written."""
     # The softmax is named in the call's statement: as a string (in any case), a dotted name,
     # or a name imported under another (``from keras.activations import softmax as sm``).
-    words = ["softmax", *(alias for alias, full in imports.items() if "softmax" in full.lower())]
-    wanted = [n for n, line in enumerate(lines, 1) if any(w in line.lower() for w in words)]
+    aliases = [alias for alias, full in imports.items() if "softmax" in full.lower()]
+    wanted = [
+        n
+        for n, line in enumerate(lines, 1)
+        if "softmax" in line.lower() or any(alias in line for alias in aliases)
+    ]
     found: list[ast.Call] = []
     for node in (n for part in nodes_on_lines(tree, wanted) for n in ast.walk(part)):
         if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
@@ -3456,7 +3460,7 @@ def _softmax_of_one_unit(
     # place (its ``softmax`` or ``Softmax`` written in the call, or an alias imported for it):
     # only the scopes holding such a line are read.
     words = [held.rpartition(".")[2] for held, kind in layers.items() if kind == "softmax"]
-    words += [alias for alias, full in imports.items() if "softmax" in full.lower()]
+    words += [alias for alias, full in imports.items() if "softmax" in full.lower()]  # any case
     wanted = [
         n
         for n, line in enumerate(lines, 1)
