@@ -8,6 +8,7 @@ the Keras it runs; the dependency pins say which one it is. Keras 2 is recognise
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import sys
@@ -38,9 +39,14 @@ _CLAUSE: Final = re.compile(r"(?P<op>[<>=!~]=?)\s*(?P<version>\d+(?:\.\d+)*)")
 def infer_target(root: Path) -> tuple[int, str] | None:
     """(2 or 3, why) from the first dependency file of ``root`` that pins Keras or TensorFlow
     (a ``requirements/`` folder's files too), or None."""
-    candidates = [root / name for name in _FILES]
-    candidates += sorted(root.glob(_REQUIREMENTS))
-    candidates += sorted(root.glob(_REQUIREMENTS_FOLDER))
+    try:  # one listing, where a check of each name cost a system call
+        names = set(os.listdir(root))
+    except OSError:
+        return None
+    candidates = [root / name for name in _FILES if name in names]
+    candidates += sorted(root / name for name in names if fnmatch.fnmatch(name, _REQUIREMENTS))
+    if _REQUIREMENTS_FOLDER.partition("/")[0] in names:
+        candidates += sorted(root.glob(_REQUIREMENTS_FOLDER))
     for path in candidates:
         try:
             if not path.is_file() or path.stat().st_size > _MAX_BYTES:
