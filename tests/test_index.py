@@ -77,6 +77,7 @@ def test_a_fragment_that_uses_k_without_importing_it_reads_it_as_the_backend(end
 
 
 _PIECES = ["loss", "reduction", "Reduction", "x", "_", "é", "9", " ", ".", "(", "\n", "\r\n", "\r"]
+_PIECES += ["\x0c", "\u2028"]  # line ends to str.splitlines, not to Python
 
 
 @settings(max_examples=300, deadline=None)
@@ -96,6 +97,8 @@ def test_a_plain_search_for_words_finds_the_lines_the_pattern_finds(
     anywhere = re.compile("|".join(map(re.escape, words)))
     found = positions.lines_with_words(text, words, whole=False)
     assert found == positions.lines_matching(text, anywhere)
+    lines = re.split(r"\r\n|\r|\n", text)
+    assert positions.source_lines(text) == (lines[:-1] if lines[-1] == "" else lines)
 
 
 def test_import_aliases_resolve_every_spelling() -> None:

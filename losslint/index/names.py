@@ -282,14 +282,20 @@ CONVENTIONAL_ALIASES: Final = {"K": "keras.backend", "tf": "tensorflow", "np": "
 # forks: ``from toolkit4nlp.backend import keras, K``; ``from utils import tf``).
 _REEXPORTED: Final = {"keras": "keras", **{n: CONVENTIONAL_ALIASES[n] for n in ("K", "tf")}}
 # A name of either table used as a module: ``K.mean``, ``tf .math``.
-_MODULE_WORDS: Final = re.compile(r"(K|tf|np|keras)\s*\.")
+_MODULE_WORDS: Final = ("K", "tf", "np", "keras")
 
 
-def _module_uses(source: str) -> Iterator[tuple[str, int]]:
-    """Each name of the tables above used as a module in ``source`` (``K.mean``, ``tf .math``),
-    with the offset of its match: the word, then what precedes it is checked (a lookbehind in
-    the pattern made it four times slower on every module)."""
-    for match in _MODULE_WORDS.finditer(source):
+@functools.cache
+def _module_words(names: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(rf"({'|'.join(names)})\s*\.")
+
+
+def _module_uses(source: str, wanted: Iterable[str] = _MODULE_WORDS) -> Iterator[tuple[str, int]]:
+    """Each name of the tables above (or of ``wanted``) used as a module in ``source`` (``K.mean``,
+    ``tf .math``), with the offset of its match: the word, then what precedes it is checked (a
+    lookbehind in the pattern made it four times slower on every module)."""
+    pattern = _module_words(tuple(n for n in _MODULE_WORDS if n in wanted))
+    for match in pattern.finditer(source):
         start = match.start()
         if start and (source[start - 1].isalnum() or source[start - 1] in "_."):
             continue  # part of a longer name (``Dense.``), or an attribute (``x.tf.``)
@@ -310,7 +316,7 @@ def conventional_aliases(
         return {}
     lines: list[int] = []
     line, previous = 1, 0
-    for name, start in _module_uses(source):
+    for name, start in _module_uses(source, wanted):
         if name in wanted:
             line += line_breaks(source, previous, start)  # as Python counts lines
             previous = start
