@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from losslint.index import names, positions
+from losslint.index import module, names, positions
 from losslint.index.facts import ModelFact, ModuleIndex
 from losslint.index.module import index_module
 from losslint.index.project import ProjectIndex
@@ -99,6 +99,22 @@ def test_a_plain_search_for_words_finds_the_lines_the_pattern_finds(
     assert found == positions.lines_matching(text, anywhere)
     lines = re.split(r"\r\n|\r|\n", text)
     assert positions.source_lines(text) == (lines[:-1] if lines[-1] == "" else lines)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["import", "ones", "full", "_like", "(", "x", "_", ".", " ", "\n", "\r", "9"]
+        ),
+        max_size=30,
+    )
+)
+def test_the_filled_array_gate_finds_what_its_pattern_finds(pieces: list[str]) -> None:
+    """The gate of the constant-label walk searches for its words first: same answer as the
+    pattern it replaced (a call ``np.ones(``, ``full_like (``, or an import that names one)."""
+    text = "".join(pieces)
+    assert module._fills_array(text) == bool(module._FILLED_CALL.search(text))
 
 
 def test_import_aliases_resolve_every_spelling() -> None:
