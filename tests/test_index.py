@@ -117,6 +117,15 @@ def test_the_filled_array_gate_finds_what_its_pattern_finds(pieces: list[str]) -
     assert module._fills_array(text) == bool(module._FILLED_CALL.search(text))
 
 
+def test_a_definition_holds_the_lines_of_its_decorators() -> None:
+    """The walks that read only the functions whose lines name a word count a decorator's
+    line as the function's (``ast.walk`` of a function reads its decorators)."""
+    tree = ast.parse("x = 1\n@register(loss)\ndef f(a):\n    return a\n")
+    function = tree.body[1]
+    assert module._holds_line(function, [2]) and module._holds_line(function, [4])
+    assert not module._holds_line(function, [1]) and not module._holds_line(function, [5])
+
+
 def test_import_aliases_resolve_every_spelling() -> None:
     module = index(
         """

@@ -3508,8 +3508,9 @@ def _holds_line(node: ast.AST, lines: Sequence[int]) -> bool:
 
 
 def _lines_hold(first: ast.AST, last: ast.AST, lines: Sequence[int]) -> bool:
-    """Whether one of ``lines`` (sorted) lies from ``first``'s first line to ``last``'s last."""
-    start: int = getattr(first, "lineno", 0)
+    """Whether one of ``lines`` (sorted) lies from ``first``'s first line (its first
+    decorator's, for a definition) to ``last``'s last."""
+    start: int = first_line(first) if isinstance(first, ast.stmt) else getattr(first, "lineno", 0)
     end: int = getattr(last, "end_lineno", None) or getattr(last, "lineno", None) or start
     at = bisect.bisect_left(lines, start)
     return at < len(lines) and lines[at] <= end
