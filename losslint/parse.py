@@ -171,7 +171,7 @@ def load(
     source = decode(data, shown)
     if isinstance(source, Diagnostic):
         return source
-    if _SKIP_FILE.search(source):
+    if "losslint:" in source and _SKIP_FILE.search(source):  # (the word first: 10x faster)
         return None
     python2: tuple[int, int, str] | None = None
     try:

@@ -931,7 +931,7 @@ class ModuleIndexer:
             api_uses=tuple(self._add_loss_model(use) for use in api_uses),
             symbolic=self._symbolic_names() if _may_build_tensors(self.source) else {},
             stars=self.stars,
-            noqa=any(map(names_ours, self.lines)),
+            noqa="noqa" in self.source.lower() and any(map(names_ours, self.lines)),
             one_unit_softmax=(
                 tuple(_one_unit_softmax_layers(self.tree, self.imports, self.lines))
                 if "softmax" in self.source and ("Dense" in self.source or "dense" in self.source)
