@@ -73,6 +73,10 @@ class Packed(NamedTuple):
 
 
 _PACK_NAME: Final = re.compile(r"[0-9a-f]{16}\.pack")
+# The facts entries the index keeps, the newest (20 edits of each file of a project of 1,000),
+# and how old a pack that none of them is in must be before it is deleted.
+_MAX_INDEXED: Final = 20_000
+_PACK_GRACE_S: Final = 3600
 _NO_FOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 
 
@@ -327,6 +331,26 @@ class Cache:
                 out[key] = Packed(*where)
         return out
 
+    def _drop_packs(self, indexed: set[str]) -> None:
+        """Delete the packs that no entry of the index is in any more, once they are an hour
+        old: a pack younger than that may be a run's that has not written its index yet."""
+        directory = self.root / "facts"
+        if not _inside(directory, self.root.parent.parent):
+            return
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            return
+        old = time.time() - _PACK_GRACE_S
+        for entry in entries:
+            if entry.name in indexed or not _PACK_NAME.fullmatch(entry.name):
+                continue
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < old:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
     def _index_path(self) -> Path:
         return self.root / "facts" / "index.json"
 
@@ -336,12 +360,17 @@ class Cache:
                 os.close(self._pack[2])
             self._pack = None
         if self._new_packed:
-            # Read again: another run may have indexed facts of its own since.
-            merged = {**self._read_index(), **self._new_packed}
+            # Read again: another run may have indexed facts of its own since. The newest
+            # entries last, and the oldest dropped past _MAX_INDEXED (read again if needed).
+            merged = {k: v for k, v in self._read_index().items() if k not in self._new_packed}
+            merged.update(self._new_packed)
+            if len(merged) > _MAX_INDEXED:
+                merged = dict(list(merged.items())[-_MAX_INDEXED:])
             value = {key: list(where) for key, where in merged.items()}
             document = {"format": _FORMAT, "key": "index", "value": value}
             self._write(self._index_path(), json.dumps(document, separators=(",", ":")))
             self._new_packed.clear()
+            self._drop_packs({where.pack for where in merged.values()})
         if not self.dirty:
             return
         files = {

@@ -824,6 +824,40 @@ def test_a_run_writes_the_facts_it_makes_to_one_pack_a_process(tmp_path: Path) -
     assert 1 <= len(_packs(tree)) <= 3  # the workers', and this process's if it indexed any
 
 
+def test_the_index_keeps_the_newest_entries_and_packs_no_entry_is_in_are_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each edit adds an entry: the index is capped, oldest first, and a pack is deleted once
+    none of its entries is indexed and it is old enough not to be another run's."""
+    import losslint.cache
+
+    monkeypatch.setattr(losslint.cache, "_MAX_INDEXED", 5)
+    tree = _copy_fixtures(tmp_path)
+    config = Config(root=tree)
+    cold = pipeline.run([tree], config, jobs=1)
+    (first,) = _packs(tree)
+    (index,) = (tree / CACHE_DIR).rglob("facts/index.json")
+    assert len(json.loads(index.read_text())["value"]) == 5
+    leaf = tree / "rules" / "LL304.py"
+    original = leaf.read_text()
+    for number in range(3):  # (the facts of its group that were dropped are made again)
+        leaf.write_text(original + f"\n# edit {number}\n")
+        assert pipeline.run([tree], config, jobs=1).checked >= 1
+        assert len(json.loads(index.read_text())["value"]) == 5
+    assert first in _packs(tree)  # none of its entries is indexed, but it is young
+    monkeypatch.setattr(losslint.cache, "_PACK_GRACE_S", -60)
+    leaf.write_text(original + "\n# edit 6\n")
+    pipeline.run([tree], config, jobs=1)
+    packs = _packs(tree)
+    indexed = {where[0] for where in json.loads(index.read_text())["value"].values()}
+    assert first not in packs and {p.name for p in packs} == indexed
+    leaf.write_text(original + "\n# edit 7\n")  # the facts not indexed are made again
+    again = pipeline.run([tree], config, jobs=1)
+    assert again.checked > 1
+    assert again.diagnostics == pipeline.run([tree], config, use_cache=False).diagnostics
+    assert cold.checked > 10
+
+
 @pytest.mark.parametrize("damage", ["random bytes", "truncated", "shifted"])
 def test_a_damaged_pack_is_read_as_missing_facts_and_they_are_made_again(
     tmp_path: Path, damage: str
