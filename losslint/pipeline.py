@@ -518,12 +518,12 @@ class _Unit:
             for member in self.members:
                 data = member.content
                 if data is None:
-                    data = Path(member.absolute).read_bytes()
+                    data = _read(member.absolute)
                 if member.shown in changes and digest(data) != member.digest:
                     return False  # changed again since it was indexed
                 texts[member.shown] = data
             for file, shown, _ in self.skipped:
-                texts[shown] = file.read_bytes()
+                texts[shown] = _read(os.fspath(file))
         except OSError:
             return False
         # A module or package of the project by the same name: a relative import reaches it
@@ -556,6 +556,19 @@ class _Unit:
                 self.parsed[member.shown] = parsed[0]
             self.cache.store_facts(key, document)
         return document
+
+
+def _read(path: str) -> bytes:
+    """A file's bytes, without ``pathlib``'s layers (a third of the time of reading every file
+    of a project, as the cutoff does to search them for a name)."""
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(handle, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(handle)
 
 
 def _stored_searches(document: object) -> Searches | None:
