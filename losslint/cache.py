@@ -215,8 +215,11 @@ class Cache:
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | _NO_FOLLOW
                 self._pack = (os.getpid(), name, os.open(directory / name, flags, 0o644), 0)
             pid, name, handle, offset = self._pack
-            os.write(handle, data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(handle, view) :]
         except OSError:
+            self._close_pack()  # a write that failed part way: the next goes to a new pack
             return None
         self._pack = (pid, name, handle, offset + len(data))
         where = Packed(name, offset, len(data))
@@ -225,8 +228,15 @@ class Cache:
 
     def packed_at(self, key: str, where: Packed) -> None:
         """Facts stored at ``where`` (by this process or a worker): indexed at :meth:`save`."""
-        self._packed()[key] = where
         self._new_packed[key] = where
+        if self._index is not None:
+            self._index[key] = where
+
+    def _close_pack(self) -> None:
+        if self._pack is not None and self._pack[0] == os.getpid():
+            with contextlib.suppress(OSError):
+                os.close(self._pack[2])
+        self._pack = None
 
     def results(self, key: str) -> Any:
         return self._entry("results", key)
@@ -311,7 +321,7 @@ class Cache:
     def _packed(self) -> dict[str, Packed]:
         """Where each stored facts document is: the index, read at the first need."""
         if self._index is None:
-            self._index = self._read_index()
+            self._index = {**self._read_index(), **self._new_packed}
         return self._index
 
     def _read_index(self) -> dict[str, Packed]:
@@ -355,10 +365,7 @@ class Cache:
         return self.root / "facts" / "index.json"
 
     def save(self) -> None:
-        if self._pack is not None and self._pack[0] == os.getpid():
-            with contextlib.suppress(OSError):
-                os.close(self._pack[2])
-            self._pack = None
+        self._close_pack()
         if self._new_packed:
             # Read again: another run may have indexed facts of its own since. The newest
             # entries last, and the oldest dropped past _MAX_INDEXED (read again if needed).

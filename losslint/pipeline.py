@@ -559,8 +559,8 @@ class _Unit:
 
 
 def _read(path: str) -> bytes:
-    """A file's bytes, without ``pathlib``'s layers (a third of the time of reading every file
-    of a project, as the cutoff does to search them for a name)."""
+    """A file's bytes, without ``pathlib``'s layers (40% of the time of reading every file of
+    the Keras tree, as the cutoff does to search them for a name)."""
     handle = os.open(path, os.O_RDONLY)
     try:
         chunks = []

@@ -858,6 +858,35 @@ def test_the_index_keeps_the_newest_entries_and_packs_no_entry_is_in_are_deleted
     assert cold.checked > 10
 
 
+def test_a_facts_write_that_fails_part_way_loses_that_entry_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk mid-entry: that entry is not indexed, and the next goes to a new pack (the
+    offsets of the half-written one are no longer known)."""
+    import losslint.cache
+
+    cache = Cache.open(tmp_path, ["settings"])
+    assert cache is not None and cache.store_facts("a" * 64, {"x": 1}) is not None
+    real = os.write
+    failed: list[int] = []
+
+    def full_disk(handle: int, data: Any) -> int:
+        if not failed:
+            failed.append(real(handle, bytes(data[:3])))
+            raise OSError(28, "No space left on device")
+        return real(handle, data)
+
+    monkeypatch.setattr(losslint.cache.os, "write", full_disk)
+    assert cache.store_facts("b" * 64, {"x": 2}) is None
+    assert cache.store_facts("c" * 64, {"x": 3}) is not None
+    monkeypatch.undo()
+    cache.save()
+    again = Cache.open(tmp_path, ["settings"])
+    assert again is not None and again.facts("a" * 64) == {"x": 1}
+    assert again.facts("b" * 64) is None and again.facts("c" * 64) == {"x": 3}
+    assert len(_packs(tmp_path)) == 2
+
+
 @pytest.mark.parametrize("damage", ["random bytes", "truncated", "shifted"])
 def test_a_damaged_pack_is_read_as_missing_facts_and_they_are_made_again(
     tmp_path: Path, damage: str
