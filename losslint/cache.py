@@ -77,7 +77,8 @@ _PACK_NAME: Final = re.compile(r"[0-9a-f]{16}\.pack")
 # and how old a pack that none of them is in must be before it is deleted.
 _MAX_INDEXED: Final = 20_000
 _PACK_GRACE_S: Final = 3600
-_NO_FOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+# Not through a link; and on Windows, bytes as they are (an fd opens in text mode there).
+_NO_FOLLOW: Final = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
 
 
 @dataclass(frozen=True)
@@ -190,8 +191,9 @@ class Cache:
         pack, offset, size = where
         try:
             handle = os.open(self.root / "facts" / pack, os.O_RDONLY | _NO_FOLLOW)
-            try:
-                data = os.pread(handle, size, offset)
+            try:  # (no os.pread on Windows)
+                os.lseek(handle, offset, os.SEEK_SET)
+                data = os.read(handle, size)
             finally:
                 os.close(handle)
             document = json.loads(data)

@@ -105,6 +105,7 @@ def read_source(path: Path, shown: str) -> bytes | Diagnostic:
         if reason is not None:
             return unreadable(shown, reason)
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        flags |= getattr(os, "O_BINARY", 0)  # Windows: no newline translation
         descriptor = os.open(path, flags)
     except OSError as error:
         return unreadable(shown, f"cannot be read: {error.strerror or error}")

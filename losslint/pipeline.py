@@ -561,7 +561,7 @@ class _Unit:
 def _read(path: str) -> bytes:
     """A file's bytes, without ``pathlib``'s layers (40% of the time of reading every file of
     the Keras tree, as the cutoff does to search them for a name)."""
-    handle = os.open(path, os.O_RDONLY)
+    handle = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         chunks = []
         while chunk := os.read(handle, 1 << 20):
