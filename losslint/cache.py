@@ -205,8 +205,7 @@ class Cache:
         """Append ``document`` to this process's pack (see :class:`Packed`); where it went, or
         None where it could not be written. A worker process hands that to its parent
         (:meth:`packed_at`), which writes the index."""
-        text = json.dumps({"format": _FORMAT, "key": key, "value": document}, separators=(",", ":"))
-        data = text.encode()
+        data = _document(key, document).encode()
         try:
             if self._pack is None or self._pack[0] != os.getpid():
                 directory = self.root / "facts"
@@ -303,8 +302,7 @@ class Cache:
                 break
             total -= len(merged.pop(key))
         merged.update(texts)
-        document = {"format": _FORMAT, "key": lineage, "value": merged}
-        text = json.dumps(document, separators=(",", ":"))
+        text = _document(lineage, merged)
         self._write(self._texts_path(lineage), zlib.compress(text.encode(), 1))
 
     def _texts_path(self, lineage: str) -> Path:
@@ -317,8 +315,7 @@ class Cache:
         return _value(self._read_json(self._path(kind, key)), key)
 
     def _store(self, kind: str, key: str, value: Any) -> None:
-        text = json.dumps({"format": _FORMAT, "key": key, "value": value}, separators=(",", ":"))
-        self._write(self._path(kind, key), text)
+        self._write(self._path(kind, key), _document(key, value))
 
     def _packed(self) -> dict[str, Packed]:
         """Where each stored facts document is: the index, read at the first need."""
@@ -376,8 +373,7 @@ class Cache:
             if len(merged) > _MAX_INDEXED:
                 merged = dict(list(merged.items())[-_MAX_INDEXED:])
             value = {key: list(where) for key, where in merged.items()}
-            document = {"format": _FORMAT, "key": "index", "value": value}
-            self._write(self._index_path(), json.dumps(document, separators=(",", ":")))
+            self._write(self._index_path(), _document("index", value))
             self._new_packed.clear()
             self._drop_packs({where.pack for where in merged.values()})
         if not self.dirty:
@@ -417,6 +413,11 @@ class Cache:
             os.replace(temporary, path)
         except OSError:
             pass
+
+
+def _document(key: str, value: Any) -> str:
+    """An entry as written: the value with the cache format and its key (see :func:`_value`)."""
+    return json.dumps({"format": _FORMAT, "key": key, "value": value}, separators=(",", ":"))
 
 
 def _value(document: Any, key: str) -> Any:

@@ -56,7 +56,7 @@ from losslint.index.positions import (
     column,
     first_line,
     flat_statements,
-    line_breaks,
+    lines_at,
     lines_matching,
     lines_with_words,
     node_span,
@@ -552,8 +552,7 @@ _KEYWORD: Final = re.compile(r"(?:loss|metric)\w*([ \t]*)=(?!=)")
 def _call_lines(source: str) -> frozenset[int]:
     """The lines that may hold a call the indexer reads (a compile, a training step, a loss
     or metric handed by keyword): the words above, each line counted as Python does."""
-    found = set(lines_with_words(source, _CALL_WORDS, whole=False))
-    line, previous = 1, 0
+    keywords: list[int] = []
     for match in _keywords(source):
         start = match.start()
         while start > 0 and (source[start - 1].isalnum() or source[start - 1] == "_"):
@@ -565,10 +564,9 @@ def _call_lines(source: str) -> frozenset[int]:
         # After ``(`` or ``,`` (an argument), or alone on an indented line with no space
         # before ``=`` (an argument continued on its own line).
         if mark in "(," or (mark in "\r\n" and before < start and not match.group(1)):
-            line += line_breaks(source, previous, match.start())
-            previous = match.start()
-            found.add(line)
-    return frozenset(found)
+            keywords.append(match.start())
+    calls = lines_with_words(source, _CALL_WORDS, whole=False)
+    return frozenset(calls + lines_at(source, keywords))
 
 
 def _keywords(source: str) -> Iterator[re.Match[str]]:
@@ -911,7 +909,7 @@ class ModuleIndexer:
         self._collect_models()
         self.functions = [self._with_returns(f) for f in self.functions]
         starts, definitions, bindings = chunk_layout(self.tree)
-        rebound = _rebound(self.tree, self.source) if "global" in self.source else frozenset()
+        rebound = _rebound(self.tree, self.source)
         api_uses = collect_api_uses(
             self.tree, self.source, self.lines, self.imports, self.module, bool(compiles)
         )
@@ -977,8 +975,8 @@ class ModuleIndexer:
     def _lambda_layers(self) -> Iterator[LambdaLayer]:
         """Each ``Lambda(lambda x: ...)`` layer: its function is part of the model's graph."""
         # A layer's function is a ``lambda``: the statements holding that word are read.
-        lines = [n for n, line in enumerate(self.lines, 1) if "lambda" in line]
-        for node in (n for part in nodes_on_lines(self.tree, lines) for n in ast.walk(part)):
+        parts = nodes_on_lines(self.tree, self.lambda_lines)
+        for node in (n for part in parts for n in ast.walk(part)):
             if (
                 isinstance(node, ast.Call)
                 and node.args

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
 
 from losslint.index import folding
-from losslint.index.positions import inline_lambda, line_breaks, nodes_on_lines
+from losslint.index.positions import inline_lambda, lines_at, nodes_on_lines
 
 # Prefixes under which a Keras API lives, longest first.
 _KERAS_ROOTS: Final = (
@@ -314,14 +314,7 @@ def conventional_aliases(
     wanted = {name for name in CONVENTIONAL_ALIASES if name not in imports}
     if not wanted:
         return {}
-    lines: list[int] = []
-    line, previous = 1, 0
-    for name, start in _module_uses(source, wanted):
-        if name in wanted:
-            line += line_breaks(source, previous, start)  # as Python counts lines
-            previous = start
-            if not lines or lines[-1] != line:
-                lines.append(line)
+    lines = lines_at(source, (start for _, start in _module_uses(source, wanted)))
     # Only the statements on those lines are read for a use: the words are in docstrings and
     # comments of every other module (Keras's own sources say ``tf.`` in their docstrings).
     used = _used_as_modules(tree, wanted, lines) if lines else set()

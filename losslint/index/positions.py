@@ -156,14 +156,7 @@ DEFINITIONS: Final = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 def lines_matching(source: str, pattern: re.Pattern[str]) -> list[int]:
     """Sorted 1-based numbers of the lines (as Python counts them) where ``pattern`` matches."""
-    found: list[int] = []
-    line, previous = 1, 0
-    for match in pattern.finditer(source):
-        line += line_breaks(source, previous, match.start())
-        previous = match.start()
-        if not found or found[-1] != line:
-            found.append(line)
-    return found
+    return lines_at(source, (match.start() for match in pattern.finditer(source)))
 
 
 def lines_with_words(source: str, words: Iterable[str], whole: bool = True) -> list[int]:
