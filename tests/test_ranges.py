@@ -263,3 +263,103 @@ def test_a_site_reached_from_two_losses_gets_the_same_reason_in_either_order(
     backward = ranges.find_hazards(ProjectIndex([module]))
     assert [h.span.line for h in forward] == [5]
     assert forward == backward
+
+
+def test_gradient_hazards_of_the_labels_alone_are_silent_through_helpers() -> None:
+    """No gradient flows into the labels: a norm of a helper's parameter that the loss hands
+    ``y_true`` (a spectral convergence's ``norm(S)``), or a root of what is unpacked from them
+    (Sobel edges of the target), has no infinite derivative to take. The same of the prediction
+    still does, and so does a division by the label's norm (a value hazard)."""
+    helper = """
+        def spectral_convergence(y, y_hat, frame_length=1024):
+            s = tf.abs(tf.signal.stft(y, frame_length, 256))
+            s_hat = tf.abs(tf.signal.stft(y_hat, frame_length, 256))
+            den = tf.norm(s, ord="euclidean", axis=[-2, -1])
+            num = tf.norm(s_hat, ord="euclidean", axis=[-2, -1])
+            return num / (den + 1e-7)
+
+        def loss(y_true, y_pred):
+            return spectral_convergence(y_true, y_pred)
+    """
+    # Parameters not named like a loss's: the helper is analysed only as the loss calls it.
+    named = helper.replace("(y, y_hat,", "(reference, estimate,").replace("(y,", "(reference,")
+    named = named.replace("(y_hat,", "(estimate,")
+    swapped = named.replace("convergence(y_true, y_pred)", "convergence(y_pred, y_true)")
+    unpacked = """
+        def edge_loss(y_true, y_pred):
+            gx, gy = tf.unstack(tf.image.sobel_edges(y_true), num=2, axis=-1)
+            px, py = tf.unstack(tf.image.sobel_edges(y_pred), num=2, axis=-1)
+            return tf.sqrt(tf.square(gx) + tf.square(gy)) - tf.sqrt(tf.square(px) + tf.square(py))
+    """
+    divided = """
+        def relative(y, y_hat):
+            return tf.norm(y_hat - y) / tf.norm(y)
+
+        def loss(y_true, y_pred):
+            return relative(y_true, y_pred)
+    """
+    assert [(h.kind, h.span.line) for h in _hazards(helper)] == [("sqrt", 8)]
+    assert [(h.kind, h.span.line) for h in _hazards(named)] == [("sqrt", 8)]
+    assert [(h.kind, h.span.line) for h in _hazards(swapped)] == [("sqrt", 7)]
+    assert [(h.kind, h.span.line) for h in _hazards(unpacked)] == [("sqrt", 7)]
+    assert sorted(h.kind for h in _hazards(divided)) == ["divide", "sqrt"]
+
+
+def test_complementary_counts_are_the_element_count() -> None:
+    """HED's class balance: ``sum(1 - y) + sum(y)`` counts every pixel, so it is never 0, and
+    nor are the sums of ``x > m`` and ``x <= m``; ``1 - beta`` still is where no pixel is an
+    edge. Sums that are not complements (of two tensors, over other axes) can still be 0."""
+    balanced = """
+        def balanced(y_true, y_pred):
+            y_true = tf.cast(y_true, tf.float32)
+            count_neg = tf.reduce_sum(1.0 - y_true)
+            count_pos = tf.reduce_sum(y_true)
+            beta = count_neg / (count_neg + count_pos)
+            pos_weight = beta / (1 - beta)
+            return tf.nn.weighted_cross_entropy_with_logits(y_true, y_pred, pos_weight)
+    """
+    compared = """
+        def ratio(y_true, y_pred):
+            excluded = tf.reduce_sum(tf.cast(y_true > 192.0, tf.float32))
+            included = tf.reduce_sum(tf.cast(y_true <= 192.0, tf.float32))
+            return tf.abs(y_pred - y_true) * included / (excluded + included)
+    """
+    assert [(h.kind, h.span.line) for h in _hazards(balanced)] == [("divide", 9)]
+    assert _hazards(compared) == []
+    for changed in (
+        balanced.replace("tf.reduce_sum(y_true)", "tf.reduce_sum(y_pred)"),
+        balanced.replace("tf.reduce_sum(y_true)", "tf.reduce_sum(y_true, axis=-1)"),
+        compared.replace("y_true <= 192.0", "y_true < 192.0"),
+    ):
+        assert "divide" in [h.kind for h in _hazards(changed)][:1], changed
+
+
+def test_a_prediction_made_by_a_layer_of_the_project_is_not_read_as_any_sign() -> None:
+    """The compiled model ends in a layer class of the project (a Gaussian head whose ``call``
+    floors its scale): the loss's ``y_pred`` is what that code makes, which the analysis does
+    not evaluate, as for a ``Lambda``. Ending in a plain ``Dense``, the scale is any sign."""
+    source = """
+        import keras
+
+        class DenseNormal(keras.layers.Layer):
+            def __init__(self, units, eps=1e-7):
+                super().__init__()
+                self.dense = keras.layers.Dense(2 * units)
+                self.eps = eps
+
+            def call(self, x):
+                mu, sigma = tf.split(self.dense(x), 2, axis=-1)
+                return tf.concat([mu, tf.maximum(tf.nn.softplus(sigma), self.eps)], axis=-1)
+
+        def gaussian_nll(y, y_pred):
+            mu, sigma = tf.split(y_pred, 2, axis=-1)
+            return tf.math.log(sigma) + 0.5 * ((y - mu) / sigma) ** 2
+
+        inputs = keras.Input((8,))
+        outputs = DenseNormal(1)(keras.layers.Dense(16, activation="relu")(inputs))
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer="adam", loss=gaussian_nll)
+    """
+    assert _hazards(source) == []
+    dense = source.replace("outputs = DenseNormal(1)(", "outputs = keras.layers.Dense(2)(")
+    assert sorted(h.kind for h in _hazards(dense)) == ["divide", "log"]

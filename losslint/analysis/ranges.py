@@ -618,6 +618,9 @@ class _Frame:
     class_name: str | None = None
     returns: list[Range | None] = field(default_factory=list)
     sources: dict[str, ast.expr] = field(default_factory=dict)  # last expression bound to a name
+    # A name unpacked from a value (``gx, gy = unstack(sobel_edges(y_true))``), by that value:
+    # what it is computed from, not what it is.
+    unpacked: dict[str, ast.expr] = field(default_factory=dict)
     settings: set[str] = field(default_factory=set)  # locals bound to a setting (see _setting)
     # Locals and ``self.x`` bound to a value of the configuration alone (see _configured).
     configured: set[str] = field(default_factory=set)
@@ -631,6 +634,9 @@ class _Frame:
     # them, which carries no gradient.
     params: frozenset[str] = frozenset()
     labels: frozenset[str] = frozenset()
+    # A helper's parameters that its caller passes the labels alone (``spectral_convergence(
+    # y_true, y_pred)``): they are the labels, surely, whatever their names.
+    sure_labels: bool = False
     # Parameters that this call binds to a tensor-math function (``activation_function=
     # tf.nn.relu``) → the catalogue's op for it.
     callables: dict[str, str] = field(default_factory=dict)
@@ -819,6 +825,13 @@ def _tensor_params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) ->
     return [
         a.arg for a in (*node.args.posonlyargs, *node.args.args) if a.arg not in ("self", "cls")
     ]
+
+
+def _parameter_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """Every parameter of ``node`` but ``self`` and ``cls``, its ``*args`` and ``**kwargs`` too."""
+    args = node.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return [a.arg for a in every if a is not None and a.arg not in ("self", "cls")]
 
 
 def _self_assigned(body: list[ast.stmt], attribute: str) -> list[ast.expr]:
@@ -1051,10 +1064,12 @@ class RangeAnalysis:
         callables: dict[str, str] | None = None,
         enclosing: Mapping[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] | None = None,
         literal_flags: Mapping[str, object] | None = None,
+        labels: frozenset[str] = frozenset(),
     ) -> Range | None:
         """Interpret a function; ``arguments`` None means "as a loss, with its own defaults";
         ``callables``: parameters bound to a tensor-math function, by its catalogue op;
         ``literal_flags``: parameters bound to a literal by the call (see :mod:`flags`);
+        ``labels``: parameters the call binds to values of the loss's labels alone;
         ``enclosing``: the local functions of the scope a nested function is defined in, which
         it can call (two helpers defined side by side in a model's ``__init__``)."""
         env = dict(self._settings(qualname.rpartition(".")[0]))
@@ -1070,6 +1085,7 @@ class RangeAnalysis:
             tuple(env.get(n) for n in sorted(env)),
             tuple(sorted((callables or {}).items())),
             tuple(sorted((literal_flags or {}).items())),
+            labels,
         )
         if key in self._memo:
             result, produced = self._memo[key]
@@ -1110,6 +1126,16 @@ class RangeAnalysis:
             tensors = _tensor_params(node)
             frame.params = frozenset(everything)
             frame.labels = frozenset(tensors[:1]) if len(tensors) >= 2 else frozenset()
+        elif labels and not isinstance(node, ast.Lambda):
+            # The parameters that may carry a gradient: all but the labels and the numbers
+            # the call gives (``stft(y, frame_length)``).
+            frame.params = labels | {
+                name
+                for name in _parameter_names(node)
+                if not ((value := env.get(name)) is not None and value.is_constant)
+            }
+            frame.labels = labels
+            frame.sure_labels = True
         try:
             if isinstance(node, ast.Lambda):
                 result = self.expr(node.body, frame)
@@ -1147,9 +1173,10 @@ class RangeAnalysis:
         output = self._compiled_output(qualname)
         tensors = _tensor_params(node)
         if len(tensors) >= 2 and output is None and self._lambda_output(qualname):
-            # ``Lambda(obj.activation)`` last (``iniscale * exp(x)`` for a Weibull scale): the
-            # prediction is what that function makes of the layers before, which this does not
-            # evaluate; it is not a value of any sign.
+            # ``Lambda(obj.activation)`` last (``iniscale * exp(x)`` for a Weibull scale), or a
+            # layer of the project's own (``DenseNormalGamma``, whose ``call`` floors its
+            # scales): the prediction is what that code makes of the layers before, which this
+            # does not evaluate; it is not a value of any sign.
             env[tensors[1]] = None
             return
         if output is None or len(tensors) < 2:
@@ -1168,7 +1195,8 @@ class RangeAnalysis:
 
     def _lambda_output(self, qualname: str) -> bool:
         """Whether every compile that trains with function ``qualname`` as a loss gives it a
-        model output made by a ``Lambda`` layer's function."""
+        model output made by a ``Lambda`` layer's function or by a layer class of the
+        project."""
         return self._compiled_outputs()[1].get(qualname, False)
 
     def _compiled_outputs(
@@ -1186,7 +1214,9 @@ class RangeAnalysis:
                 outputs[function] = before if agreed else None
 
             def made(function: str, output: Output | None) -> None:
-                custom = output is not None and output.function is not None
+                custom = output is not None and (
+                    output.function is not None or self._project_layer(output.layer)
+                )
                 lambdas[function] = lambdas.get(function, custom) and custom
 
             for compiled in self.project.compiles():
@@ -1216,6 +1246,12 @@ class RangeAnalysis:
                                 given(function, known)
             self._outputs, self._lambda_outputs = outputs, lambdas
         return self._outputs, self._lambda_outputs
+
+    def _project_layer(self, layer: str | None) -> bool:
+        """Whether ``layer`` names a class of the project (an evidential regression's
+        ``DenseNormalGamma``, an MDN layer), whose ``call`` makes the output."""
+        found = self.project._lookup(layer) if layer is not None else None
+        return found is not None and found in self.project.classes
 
     def _first_squash(self, where: str, frame: _Frame) -> bool:
         """Whether this is the first time a compiled output is taken for logits in this file."""
@@ -1839,6 +1875,7 @@ class RangeAnalysis:
             else:
                 frame.configured.discard(target.id)
             frame.env[target.id] = value
+            frame.unpacked.pop(target.id, None)
             if source is not None:
                 frame.sources[target.id] = source
             else:
@@ -1857,6 +1894,8 @@ class RangeAnalysis:
                 pieces = [value, variance]
             for element, piece in zip(target.elts, pieces, strict=True):
                 self._assign(element, piece, None, frame)
+                if isinstance(element, ast.Name) and source is not None:
+                    frame.unpacked[element.id] = source
         elif isinstance(target, ast.Starred):
             self._assign(target.value, None, None, frame)
         elif (attribute := names.self_attribute(target)) is not None:
@@ -2161,6 +2200,10 @@ class RangeAnalysis:
             floor := self._total_plus_rest(left_node, right_node, frame)
         ):
             result = Range(floor, INF)
+        elif isinstance(op, ast.Add) and (
+            whole := self._complementary_counts(left_node, right_node, frame)
+        ):
+            result = whole
         elif isinstance(op, ast.Add):
             result = _add_any(left, right)
         elif isinstance(op, ast.Sub):
@@ -2242,6 +2285,73 @@ class RangeAnalysis:
             if floor is not None and floor > 0 and terms is not None and terms.lo >= 0:
                 return floor
         return 0.0
+
+    def _complementary_counts(self, left: ast.expr, right: ast.expr, frame: _Frame) -> Range | None:
+        """``sum(1 - y) + sum(y)`` (HED's ``count_neg + count_pos``), or the sums of ``x > m``
+        and ``x <= m``, through the names this function bound: the two reductions count every
+        element once, so the sum is the element count, at least 1 (a mean of the two is 1),
+        whatever the values. None for anything else."""
+        first, second = self._source(left, frame), self._source(right, frame)
+        if not (isinstance(first, ast.Call) and isinstance(second, ast.Call)):
+            return None
+        name = self._call_name(first.func, frame)
+        if (
+            name not in ("sum", "reduce_sum", "mean", "reduce_mean")
+            or self._call_name(second.func, frame) != name
+            or len(first.args) != len(second.args)
+            or not first.args
+            or [_key(a) for a in first.args[1:]] != [_key(a) for a in second.args[1:]]
+            or sorted((k.arg or "", _key(k.value)) for k in first.keywords)
+            != sorted((k.arg or "", _key(k.value)) for k in second.keywords)
+        ):
+            return None
+        if not self._complements(first.args[0], second.args[0], frame):
+            return None
+        return point(1.0) if "mean" in name else Range(1.0, INF)
+
+    def _complements(self, one: ast.expr, other: ast.expr, frame: _Frame) -> bool:
+        """Is one of ``one``, ``other`` ``1 - v`` and the other ``v``, or are they opposite
+        comparisons of the same operands (``x > m``, ``x <= m``), through casts?"""
+        one, other = self._uncast(one, frame), self._uncast(other, frame)
+        for a, b in ((one, other), (other, one)):
+            if (
+                isinstance(a, ast.BinOp)
+                and isinstance(a.op, ast.Sub)
+                and _number(a.left) == 1.0
+                and _key(self._uncast(a.right, frame)) == _key(b)
+            ):
+                return True
+        if (
+            isinstance(one, ast.Compare)
+            and isinstance(other, ast.Compare)
+            and len(one.ops) == len(other.ops) == 1
+            and _key(one.left) == _key(other.left)
+            and _key(one.comparators[0]) == _key(other.comparators[0])
+        ):
+            texts = {
+                ast.Gt: ">",
+                ast.GtE: ">=",
+                ast.Lt: "<",
+                ast.LtE: "<=",
+                ast.Eq: "==",
+                ast.NotEq: "!=",
+            }
+            mine = texts.get(type(one.ops[0]))
+            return mine is not None and _NEGATED[mine] == texts.get(type(other.ops[0]))
+        return False
+
+    def _uncast(self, node: ast.expr, frame: _Frame) -> ast.expr:
+        """``node`` without the casts around it (``tf.cast(y > 0.5, tf.float32)``)."""
+        for _ in range(4):
+            if (
+                isinstance(node, ast.Call)
+                and node.args
+                and self._call_name(node.func, frame) in ("cast", "to_float", "to_int32")
+            ):
+                node = node.args[0]
+            else:
+                break
+        return node
 
     def _negates(self, negated: ast.expr, value: ast.expr, frame: _Frame) -> bool:
         """Is ``negated`` written as ``-value`` (or ``negative(value)``)?"""
@@ -2497,7 +2607,14 @@ class RangeAnalysis:
                 0 < p < 1
                 and base.may_be_at_most(0)
                 # At 0 only the gradient is infinite: no hazard where nothing is differentiated.
-                and not (base.lo >= 0 and (not self._gradient or self._inert(base_node, frame, 0)))
+                and not (
+                    base.lo >= 0
+                    and (
+                        not self._gradient
+                        or self._inert(base_node, frame, 0)
+                        or self._of_keras_labels(base_node, frame)
+                    )
+                )
             ):
                 self._hazard(
                     "power",
@@ -3077,10 +3194,12 @@ class RangeAnalysis:
             if name in seen:
                 continue
             seen.add(name)
-            source = frame.sources.get(name)
+            source = frame.sources.get(name) or frame.unpacked.get(name)
             if source is not None:
                 frontier.extend(_names(source))
-        return bool(seen & frame.labels) and not (seen & (frame.params - frame.labels))
+        # A parameter with a positive default is a setting (``frame_length=1024``), not data.
+        others = frame.params - frame.labels - frame.configured
+        return bool(seen & frame.labels) and not (seen & others)
 
     def _of_keras_labels(self, node: ast.expr, frame: _Frame) -> bool:
         """:meth:`_label_only`, where the first tensor parameter is surely the labels: named so
@@ -3088,7 +3207,9 @@ class RangeAnalysis:
         Two embeddings (``z1, z2`` of a contrastive loss) are both differentiated."""
         owner, _, method = frame.qualname.rpartition(".")
         keras_call = method == "call" and self.project.is_loss_class(owner)
-        return (keras_call or frame.labels <= TRUE_NAMES) and self._label_only(node, frame)
+        return (keras_call or frame.sure_labels or frame.labels <= TRUE_NAMES) and self._label_only(
+            node, frame
+        )
 
     def _tensorflow_sqrt(self, call: ast.expr | None, frame: _Frame) -> bool:
         if not isinstance(call, ast.Call):
@@ -4153,6 +4274,13 @@ class RangeAnalysis:
             left = flags.literal_defaults(function)
             literals = {p: v for p, v in left.items() if p not in given}
             literals.update(flags.literal_arguments(node, params, function))
+        # The labels handed on (``spectral_convergence(y_true, y_pred)``): no gradient flows
+        # through what the helper computes of them alone.
+        labels = frozenset(
+            param
+            for param, expr in given.items()
+            if not isinstance(expr, ast.Constant) and self._of_keras_labels(expr, frame)
+        )
         return self.function(
             module,
             qualname,
@@ -4163,6 +4291,7 @@ class RangeAnalysis:
             callables,
             enclosing,
             literals,
+            labels,
         )
 
     def _resolve_qualified(

@@ -172,6 +172,9 @@ class Output:
     # The function of a ``Lambda`` layer producing this output (``Lambda(euclidean_distance)``),
     # as the name it is written with: the compiled loss differentiates through it.
     function: str | None = None
+    # The class of a layer that is not Keras's producing this output (``DenseNormalGamma(1)(x)``,
+    # an MDN layer), as the name it is written with: what its ``call`` makes is not read here.
+    layer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

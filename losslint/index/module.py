@@ -2244,6 +2244,16 @@ class ModuleIndexer:
                 return self._apply_layer(
                     layer, lambda: self.tensor(source, scope, line, depth + 1), span, scope, line
                 )
+            if isinstance(layer, Call) and layer.func is not None and expr.args:
+                # A layer object of some other library or of the project, applied to a tensor.
+                return Output(None, None, None, span, layer=layer.func)
+            if (
+                isinstance(layer, Ref)
+                and names.is_keras(layer.target)
+                and layer.target.rpartition(".")[2] == "dot"
+            ):
+                # ``dot([user, item], axes=-1)``: a raw inner product, no activation.
+                return Output(None, None, "linear", span)
             if isinstance(layer, Ref) and expr.args:
                 activation = names.activation_from_name(layer.target)
                 if activation is not None:
@@ -2368,6 +2378,8 @@ class ModuleIndexer:
             known = before.units if before and isinstance(before.units, int) else None
             bound = known or (before.min_units if before else None)
             return Output(name, None, before.activation if before else None, span, min_units=bound)
+        if kind == "Dot":  # a raw inner product (a cosine with normalize=True): no activation
+            return Output(name, None, "linear", span)
         if kind == "Lambda":
             function = layer.arg(0, "function")
             if isinstance(function, Ref):
