@@ -22,7 +22,7 @@ import copy
 import math
 import re
 import struct
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -3932,6 +3932,9 @@ class RangeAnalysis:
             return func, frame.module
         if isinstance(func, ast.Name):
             made = self._named_value(func.id, frame)
+            if made is None:
+                # ``def train_step(x, y, model, loss_fn)``: the object every call passes.
+                return self._passed_call(func.id, frame)
             return (made, frame.module) if isinstance(made, ast.Call) else None
         attribute = names.self_attribute(func)
         owner = self._owner(frame)
@@ -4011,22 +4014,32 @@ class RangeAnalysis:
 
     def _passed_model(self, name: str, frame: _Frame) -> tuple[ast.Call, ModuleIndex] | None:
         """What makes the model that every call of this function passes for its parameter
-        ``name``, when each passes a module-level name bound once to the same constructor or
-        factory call (``discriminator = Discriminator()``, then ``train_step(discriminator,
-        ...)``); None otherwise."""
+        ``name``, when each passes the same constructor or factory call, through a name bound
+        once to it at module level or in the calling function (``discriminator =
+        Discriminator()``, then ``train_step(discriminator, ...)``); None otherwise."""
+        return self._passed_call(
+            name, frame, same=lambda a, b: ast.dump(a.func) == ast.dump(b.func)
+        )
+
+    def _passed_call(
+        self, name: str, frame: _Frame, same: Callable[[ast.Call, ast.Call], bool] | None = None
+    ) -> tuple[ast.Call, ModuleIndex] | None:
+        """The call that every call of this function passes for its parameter ``name``
+        (written as its argument or bound once to the name given), with the module it is
+        written in, when they are all the same call (``same``: as written, by default); None
+        otherwise."""
         found = self.project.functions.get(frame.qualname)
         if found is None or name not in found[1].params or name in frame.sources:
             return None
         param = Param(name, found[1].params.index(name), None)
         made: tuple[ast.Call, ModuleIndex] | None = None
-        for module, argument in self.project.passed_arguments(frame.qualname, param):
-            if not isinstance(argument, ast.Name):
-                return None
-            value = bound_once(module, argument.id)
+        for module, value in self.project.passed_values(frame.qualname, param):
             if not isinstance(value, ast.Call):
                 return None
-            if made is not None and ast.dump(made[0].func) != ast.dump(value.func):
-                return None  # different models: no one activation
+            if made is not None and not (
+                same(made[0], value) if same else ast.dump(made[0]) == ast.dump(value)
+            ):
+                return None  # different models, or objects made differently
             made = (value, module)
         return made
 

@@ -300,6 +300,14 @@ def evaluated_by_project(project: ProjectIndex, definition: LossDef) -> bool:
     return _project_calls(project).evaluated(definition)
 
 
+def loaded_only(project: ProjectIndex, definition: LossDef) -> bool:
+    """Whether the project names ``definition`` only to load a saved model (a value of the
+    ``custom_objects`` handed to ``load_model``, or of ``custom_object_scope``), in modules
+    that neither fit nor evaluate a model: an inference notebook that copies ``f1`` to load
+    the trained model and only predicts with it. Keras never computes the metric there."""
+    return _project_calls(project).loaded_only(definition)
+
+
 def _project_calls(project: ProjectIndex) -> _ProjectCalls:
     calls = _CALLS.get(project)
     if calls is None:
@@ -352,6 +360,58 @@ class _ProjectCalls:
             if not all(called for called, _ in self.references(home, name)):
                 return False
         return True
+
+    def loaded_only(self, definition: LossDef) -> bool:
+        if definition.used:
+            return False
+        name = names.defined_name(definition.qualname)
+        found = False
+        for home in self.naming(definition):
+            if not lines_with(home, name):
+                continue
+            tree = ast.Module(body=mentioning_statements(home, name), type_ignores=[])
+            values = [
+                v for n in ast.walk(tree) if isinstance(n, ast.Call) for v in _custom_objects(n)
+            ]
+            # ``custom_obj = {"f1": f1}`` then ``load_model(path, custom_objects=custom_obj)``
+            # (or ``{**custom_obj, "iou": iou}``).
+            held = {n.id for v in values for n in ast.walk(v) if isinstance(n, ast.Name)}
+            values += [
+                n.value
+                for n in ast.walk(tree)
+                if isinstance(n, ast.Assign)
+                and len(n.targets) == 1
+                and isinstance(n.targets[0], ast.Name)
+                and n.targets[0].id in held
+            ]
+            given = {id(inner) for value in values for inner in ast.walk(value)}
+            # A function with a local of that name (``precision = tp / (tp + fp)`` in ``f1``)
+            # reads its own.
+            given.update(
+                id(inner)
+                for function in ast.walk(tree)
+                if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+                and name in _bound_in(function)
+                for inner in ast.walk(function)
+            )
+            for node in ast.walk(tree):
+                read = (
+                    node.id
+                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+                    else node.attr
+                    if isinstance(node, ast.Attribute)
+                    else None
+                )
+                if read != name:
+                    continue
+                if id(node) not in given:
+                    return False
+                found = True
+            if found and any(
+                _TRAINS.search(line) for word in _TRAINING for _, line in lines_with(home, word)
+            ):
+                return False  # the loaded model may be evaluated (or trained on)
+        return found
 
     def _evaluated(self, definition: LossDef) -> bool:
         if definition.used or definition.roles != frozenset({"metric"}):
@@ -432,6 +492,38 @@ class _ProjectCalls:
 
 
 _CALLS: Final[weakref.WeakKeyDictionary[ProjectIndex, _ProjectCalls]] = weakref.WeakKeyDictionary()
+
+# What computes a loaded model's metrics: training it, or evaluating it.
+_TRAINING: Final = (".fit", ".evaluate", "_on_batch")
+_TRAINS: Final = re.compile(
+    r"\.(?:fit|fit_generator|evaluate|evaluate_generator|train_on_batch|test_on_batch)\s*\("
+)
+
+
+def _bound_in(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
+    """The names ``function`` binds: its parameters and the names it assigns."""
+    args = function.args
+    bound = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    bound.update(
+        n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    )
+    return bound
+
+
+def _custom_objects(call: ast.Call) -> list[ast.expr]:
+    """What ``call`` registers for loading: its ``custom_objects=`` (``load_model``,
+    ``model_from_json``), or the arguments of ``custom_object_scope``/``CustomObjectScope``."""
+    func = call.func
+    last = (
+        func.attr
+        if isinstance(func, ast.Attribute)
+        else func.id
+        if isinstance(func, ast.Name)
+        else ""
+    )
+    if last in ("custom_object_scope", "CustomObjectScope"):
+        return [*call.args, *(k.value for k in call.keywords)]
+    return [k.value for k in call.keywords if k.arg == "custom_objects"]
 
 
 # Calls whose result carries no gradient from their input: a comparison or predicate, a

@@ -1101,6 +1101,38 @@ class ProjectIndex:
         generator, images)``. Only modules that can call it are read, as :meth:`passed` does."""
         return tuple((given.module, given.argument) for given in self._given(owner, param))
 
+    def passed_values(
+        self, owner: str, param: Param, depth: int = 0
+    ) -> tuple[tuple[ModuleIndex, ast.expr | None], ...]:
+        """:meth:`passed_arguments`, each name among them replaced by the value it is bound
+        to once: in the function the call is written in (a ``train()`` that makes ``model =
+        build_model()`` and ``loss_fn = BinaryCrossentropy(from_logits=True)`` and calls
+        ``train_step(x, y, model, loss_fn)``), else at module level; where it is a parameter
+        of that function, the values its own callers pass (``train()`` calling ``fit(model,
+        loss_fn)``, which calls ``train_step``). None where the name is bound some other way
+        (a loop, two assignments) or passed on too many times."""
+        values: list[tuple[ModuleIndex, ast.expr | None]] = []
+        for given in self._given(owner, param):
+            value: ast.expr | None = given.argument
+            if not isinstance(value, ast.Name):
+                values.append((given.module, value))
+                continue
+            name = value.id
+            local, value = _local(given.function, name) if given.function else (False, None)
+            if not local:
+                values.append((given.module, bound_once(given.module, name)))
+                continue
+            caller = given.caller or ""
+            found = self.functions.get(caller)
+            if value is None and found is not None and name in found[1].params and depth < 3:
+                outer = Param(name, found[1].params.index(name), None)
+                values.extend(
+                    self.passed_values(caller, outer, depth + 1) or [(given.module, None)]
+                )
+                continue
+            values.append((given.module, value))
+        return tuple(values)
+
     def _given(self, owner: str, param: Param) -> tuple[_Given, ...]:
         """:meth:`passed_arguments`, each with the function its call is written in."""
         key = f"{owner}:{param.name}"
@@ -1120,7 +1152,8 @@ class ProjectIndex:
                 if not lines_with(module, f"{short}("):
                     continue
                 found.extend(
-                    _Given(module, a, f) for a, f in self._arguments_given(module, callee, param)
+                    _Given(module, a, f, q)
+                    for a, f, q in self._arguments_given(module, callee, param)
                 )
         self._arguments[key] = tuple(found)
         return self._arguments[key]
@@ -1167,13 +1200,14 @@ class ProjectIndex:
 
     def _arguments_given(
         self, module: ModuleIndex, owner: str, param: Param
-    ) -> Iterator[tuple[ast.expr, ast.FunctionDef | ast.AsyncFunctionDef | None]]:
+    ) -> Iterator[tuple[ast.expr, ast.FunctionDef | ast.AsyncFunctionDef | None, str | None]]:
         """What each call of ``owner`` in ``module`` gives for ``param``, with the function
-        the call is written in (None at module level)."""
+        the call is written in and its qualified name (None at module level)."""
         # Only the top-level statements whose text calls it by name are parsed (a module
         # that calls the function once need not be parsed whole: Keras's ``numpy.py``).
         statements = mentioning_statements(module, f"{names.defined_name(owner)}(")
-        for node, function in _calls_in(ast.Module(body=statements, type_ignores=[])):
+        tree = ast.Module(body=statements, type_ignores=[])
+        for node, function, caller in _scoped_calls(tree, module.module):
             callee = self.named(node.func, module)
             target = self._lookup(callee) if callee is not None else None
             if target is not None and target.startswith(module.module + "."):
@@ -1187,7 +1221,7 @@ class ProjectIndex:
                 if any(isinstance(a, ast.Starred) for a in node.args[: param.index + 1]):
                     argument = None
             if argument is not None:
-                yield argument, function
+                yield argument, function, caller
 
     def _passed_model(
         self, owner: str, param: Param, depth: int, called: bool = False
@@ -1465,6 +1499,26 @@ class _Given:
     module: ModuleIndex
     argument: ast.expr
     function: ast.FunctionDef | ast.AsyncFunctionDef | None  # None at module level
+    caller: str | None = None  # and its qualified name
+
+
+def _scoped_calls(
+    tree: ast.AST, prefix: str
+) -> Iterator[tuple[ast.Call, ast.FunctionDef | ast.AsyncFunctionDef | None, str | None]]:
+    """:func:`_calls_in`, with the qualified name of the function each call is written in
+    (``prefix``: the module's name)."""
+    Scope = tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None, str | None, str]
+    stack: list[Scope] = [(tree, None, None, prefix)]
+    while stack:
+        node, function, qualname, path = stack.pop()
+        if isinstance(node, ast.Call):
+            yield node, function, qualname
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            path = f"{path}.{node.name}"
+            function, qualname = node, path
+        elif isinstance(node, ast.ClassDef):
+            path = f"{path}.{node.name}"
+        stack.extend((child, function, qualname, path) for child in ast.iter_child_nodes(node))
 
 
 def _calls_in(

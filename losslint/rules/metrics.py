@@ -20,7 +20,12 @@ from losslint.analysis.decompose import (
     tracked_metric,
     unparse,
 )
-from losslint.analysis.references import evaluated_by_project, numpy_references, only_called
+from losslint.analysis.references import (
+    evaluated_by_project,
+    loaded_only,
+    numpy_references,
+    only_called,
+)
 from losslint.diagnostic import Severity
 from losslint.index import names
 from losslint.index.apis import is_keras_source
@@ -65,6 +70,8 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             continue
         if evaluated_by_project(context.project, definition):
             continue  # the project scores what it passes: Keras never averages it
+        if loaded_only(context.project, definition):
+            continue  # given to load_model to predict with: Keras never computes it
         if (
             not definition.used
             and names.defined_name(definition.qualname) in loss_helpers()
