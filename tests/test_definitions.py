@@ -108,6 +108,29 @@ def test_a_registered_id_is_a_loss_on_keras_2_and_an_error_on_keras_3(tmp_path: 
     assert on_keras_3[1].message.endswith("pass the object itself: tversky_loss")
 
 
+def test_a_name_registered_with_get_custom_objects_is_a_metric_on_keras_2(tmp_path: Path) -> None:
+    """``get_custom_objects().update({"dice_score": dice_score})`` (a closure bound to a name):
+    Keras 2's get() finds the string; Keras 3's compile never does (checked on 3.15.1, as for a
+    registered id or a custom_object_scope), and the advice names the object."""
+    source = tmp_path / "train.py"
+    source.write_text(
+        "import tensorflow as tf\n\n\n"
+        "def get_f_score(beta=1):\n"
+        "    def score(y_true, y_pred):\n"
+        "        return tf.reduce_mean(y_true * y_pred, axis=-1) * beta\n"
+        "    return score\n\n\n"
+        "f2 = get_f_score(beta=2)\n"
+        'tf.keras.utils.get_custom_objects().update({"f2_score": f2})\n'
+        "model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(1)])\n"
+        'model.compile(loss="mse", metrics=["f2_score", "f3_score"])\n'
+    )
+    on_keras_2 = [d for d in check(source, target_keras=2) if d.code == "LL106"]
+    assert [d.message[:25] for d in on_keras_2] == ["unknown metric 'f3_score'"]
+    on_keras_3 = [d for d in check(source) if d.code == "LL106"]
+    assert [d.span.column for d in on_keras_3] == [36, 48]
+    assert on_keras_3[0].message.endswith("pass the object itself: f2")
+
+
 def test_a_numpy_version_of_a_loss_in_a_test_is_a_reference(tmp_path: Path) -> None:
     """``weighted_kappa_loss_np`` next to the test of the real loss is what the test compares
     against, called with arrays; the same NumPy loss outside tests is the classic defect."""

@@ -404,8 +404,20 @@ class _Collector:
                     self.fits.append((scope, node.lineno, node, ".".join(parts)))
             elif attr == "update" and self._custom_objects(func.value):
                 # ``get_custom_objects().update({"my_loss": my_loss})``: registered for every
-                # later load_model(), as a custom_object_scope is for the loads inside it.
+                # later load_model(), as a custom_object_scope is for the loads inside it,
+                # and, on Keras 2, for the strings compile() is given.
                 self.uses.append(ApiUse("load", "handled", scope, self.span(node), node=node))
+                given = node.args[0] if len(node.args) == 1 else None
+                for key, value in zip(
+                    given.keys if isinstance(given, ast.Dict) else (),
+                    given.values if isinstance(given, ast.Dict) else (),
+                    strict=True,
+                ):
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                        shown = value.id if isinstance(value, ast.Name) else key.value
+                        self.uses.append(
+                            ApiUse("register_id", key.value, scope, self.span(key), receiver=shown)
+                        )
         callee = names.qualify(func, self.imports)
         if callee is None:
             return

@@ -323,9 +323,11 @@ class ApiUse:
       ``register``: a definition decorated with ``register_keras_serializable`` (``name`` is its
       qualified name), and ``register_id`` beside it: the string id that gives it
       (``Addons>sigmoid_focal_crossentropy``), when its arguments are constants, with the
-      definition's own name as ``receiver``; ``patch``: a function set on standalone Keras's
-      ``metrics`` or ``losses`` module under its own name (``keras.metrics.f1 = utils.f1``),
-      ``name`` its qualified name as imported, ``receiver`` the attribute.
+      definition's own name as ``receiver``; also each constant key of a
+      ``get_custom_objects().update({...})``, with the name of its value; ``patch``: a
+      function set on standalone Keras's ``metrics`` or ``losses`` module under its own name
+      (``keras.metrics.f1 = utils.f1``), ``name`` its qualified name as imported,
+      ``receiver`` the attribute.
     """
 
     kind: str

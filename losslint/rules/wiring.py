@@ -651,7 +651,7 @@ def _custom_string(
         rc.path,
         leaf.span,
         f"{kind} {leaf.value!r} names your own function, but Keras 3 resolves {kind} strings "
-        "only among its built-ins (registered and custom_object_scope objects included), so it "
+        "only among its built-ins (never a registered or custom_object_scope object), so it "
         f"raises 'Could not interpret {kind} identifier' at the first fit(); pass the object "
         f"itself: {own}",
     )
