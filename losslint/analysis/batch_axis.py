@@ -39,6 +39,7 @@ from losslint.index.facts import (
     LossDef,
     ModuleIndex,
     Objective,
+    Param,
     Value,
     iter_leaves,
 )
@@ -569,6 +570,7 @@ class BatchAxis:
         self._active: set[str] = set()
         # A function's literal defaults, by its node: a helper is run once per call site.
         self._defaults: dict[ast.AST, dict[str, object]] = {}
+        self._factory_defaults: dict[str, dict[str, object]] = {}  # see _factory_flags
         self._effects: dict[tuple[str, Span, str], Effect] = {}
         self._results: dict[str, Batch] = {}
         self._assignments: dict[str, dict[str, list[ast.expr]]] = {}
@@ -626,6 +628,29 @@ class BatchAxis:
             return UNKNOWN
         module, function = found
         return self._run_function(module, function, None, None, loss_code=loss_code, top=True)
+
+    def _factory_flags(self, qualname: str, node: ast.AST) -> dict[str, object]:
+        """The literal defaults of the function a closure is defined in that no call of it in
+        the project passes (``get_f_score(beta=1)`` leaves ``per_image=True``), as the closure
+        reads them: what decides its ``if per_image:`` or the flag it hands on."""
+        factory = qualname.rpartition(".")[0]
+        found = self.project.functions.get(factory)
+        if found is None:
+            return {}
+        kept = self._factory_defaults.get(factory)
+        if kept is None:
+            params = found[1].params
+            kept = self._factory_defaults[factory] = {
+                name: value
+                for name, value in flags.literal_defaults(found[1].node).items()
+                if not self.project.passed_arguments(
+                    factory, Param(name, params.index(name) if name in params else -1, None)
+                )
+            }
+        if not kept or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return {}
+        own = {a.arg for a in _all_args(node)} | flags.rebound(node)
+        return {name: value for name, value in kept.items() if name not in own}
 
     # -- definitions -------------------------------------------------------------------------
 
@@ -793,6 +818,8 @@ class BatchAxis:
             if name not in passed and "**" not in given
         }
         frame.defaults.update(literals)
+        for name, value in self._factory_flags(function.qualname, node).items():
+            frame.defaults.setdefault(name, value)
         self._active.add(function.qualname)
         try:
             self._block(node.body, frame)
@@ -1594,7 +1621,7 @@ class BatchAxis:
         params = [a.arg for a in (*function.node.args.posonlyargs, *function.node.args.args)]
         if self_value is not None and params[:1] in (["self"], ["cls"]):
             params = params[1:]
-        literals = flags.literal_arguments(node, params, function.node)
+        literals = flags.literal_arguments(node, params, function.node, frame.defaults)
         result = self._run_function(
             module,
             function,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-def _rebound(node: FunctionNode) -> frozenset[str]:
+def rebound(node: FunctionNode) -> frozenset[str]:
     """The names the function binds or deletes, kept on the node: the analyses ask of the
     same helper once per call site."""
     known: frozenset[str] | None = getattr(node, "_rebound_names", None)
@@ -42,30 +42,37 @@ def literal_defaults(node: FunctionNode) -> dict[str, object]:
     pairs = [(a, d) for a, d in pairs if _literal(d)]
     if not pairs:
         return {}
-    rebound = _rebound(node)
+    bound = rebound(node)
     return {
         arg.arg: default.value
         for arg, default in pairs
-        if isinstance(default, ast.Constant) and arg.arg not in rebound
+        if isinstance(default, ast.Constant) and arg.arg not in bound
     }
 
 
 def literal_arguments(
-    call: ast.Call, params: Sequence[str], node: FunctionNode
+    call: ast.Call,
+    params: Sequence[str],
+    node: FunctionNode,
+    known: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
     """The literals ``call`` passes to parameters ``params`` (positional, in order, then by
-    keyword) that the body of ``node`` never rebinds."""
+    keyword) that the body of ``node`` never rebinds; ``known``: flags of the caller, which
+    it may pass on by name (``f_score(gt, pr, per_image=per_image)`` in a factory's closure)."""
     given: dict[str, ast.expr] = dict(zip(params, call.args, strict=False))
     if any(isinstance(a, ast.Starred) for a in call.args):
         return {}
     given.update((k.arg, k.value) for k in call.keywords if k.arg is not None and k.arg in params)
-    literals = {p: e for p, e in given.items() if _literal(e)}
-    if not literals:
+    values: dict[str, object] = {}
+    for param, expr in given.items():
+        if isinstance(expr, ast.Constant) and _literal(expr):
+            values[param] = expr.value
+        elif known and isinstance(expr, ast.Name) and expr.id in known:
+            values[param] = known[expr.id]
+    if not values:
         return {}
-    rebound = _rebound(node)
-    return {
-        p: e.value for p, e in literals.items() if isinstance(e, ast.Constant) and p not in rebound
-    }
+    bound = rebound(node)
+    return {p: v for p, v in values.items() if p not in bound}
 
 
 def decided(test: ast.expr, values: Mapping[str, object]) -> bool | None:
