@@ -276,12 +276,53 @@ def _called(
     call = re.compile(rf"(?<![\w]){re.escape(name)}{after}")
     definition = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(")
     modules = [module, *(m for m in project.modules if qualname in m.imports.values())]
-    return any(
+    if any(
         call.search(code) and not definition.match(code)
         for m in modules
         for _, line in lines_with(m, name)
         for code in (line.partition("#")[0],)  # not a call commented out
-    )
+    ):
+        return True
+    if result:
+        return False
+    # Called under another name it is bound to: ``net, loss = linreg, squared_loss``, then
+    # ``loss(net(X, w, b), y)`` (a d2l training loop).
+    for m in modules:
+        for alias in _aliases(m, name):
+            by_alias = re.compile(rf"(?<![\w.]){re.escape(alias)}\s*\(")
+            if any(
+                by_alias.search(line.partition("#")[0]) and not _DEFINES.match(line)
+                for _, line in lines_with(m, alias)
+            ):
+                return True
+    return False
+
+
+_DEFINES: Final = re.compile(r"^\s*(?:async\s+)?def\s")
+
+
+def _aliases(module: ModuleIndex, name: str) -> set[str]:
+    """The names an assignment binds to ``name`` as it is (``loss = squared_loss``, or the
+    matching element of ``net, loss = linreg, squared_loss``)."""
+    found: set[str] = set()
+    tree = ast.Module(body=mentioning_statements(module, name), type_ignores=[])
+    for statement in ast.walk(tree):
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+            continue
+        target, value = statement.targets[0], statement.value
+        pairs: list[tuple[ast.expr, ast.expr]] = [(target, value)]
+        if (
+            isinstance(target, (ast.Tuple, ast.List))
+            and isinstance(value, (ast.Tuple, ast.List))
+            and len(target.elts) == len(value.elts)
+        ):
+            pairs = list(zip(target.elts, value.elts, strict=True))
+        found.update(
+            t.id
+            for t, v in pairs
+            if isinstance(t, ast.Name) and isinstance(v, ast.Name) and v.id == name != t.id
+        )
+    return found
 
 
 def only_called(project: ProjectIndex, definition: LossDef) -> bool:
