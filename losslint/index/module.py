@@ -814,6 +814,7 @@ class ModuleIndexer:
         self.classes: list[ClassDef] = []
         self.top_level: set[str] = set()
         self.function_scopes: dict[str, _Scope] = {}
+        self._building: set[str] = set()  # the blocks being read (see _block_output)
         self._models: dict[Span, ModelFact] = {}
         self._class_names: set[str] = set()
         self._bound_anywhere: set[str] | None = None  # after the pass: every name bound
@@ -2558,6 +2559,14 @@ class ModuleIndexer:
         output: Output | None = None
         for element, conditional in layers:
             layer = self.value(element, scope, line)
+            if (
+                not conditional
+                and isinstance(element, ast.Call)
+                and not (isinstance(layer, Call) and names.is_keras(layer.func))
+            ):
+                # ``net.add(nin_block(96, ...))``: a block a function of this module builds.
+                output = self._block_output(element)
+                continue
             if conditional or not isinstance(layer, Call) or not names.is_keras(layer.func):
                 output = None
                 continue
@@ -2568,6 +2577,27 @@ class ModuleIndexer:
         if output is None:
             return None
         return ModelFact("sequential", "single", (output,), self.span(call))
+
+    def _block_output(self, call: ast.Call) -> Output | None:
+        """The output of the model that ``call``, a call of a function of this module, builds
+        and returns (a Sequential block added to another, d2l's ``nin_block``), when it has
+        one; its units are not known where they depend on the call's arguments."""
+        if not isinstance(call.func, ast.Name):
+            return None
+        qualname = f"{self.module}.{call.func.id}"
+        function = self.function_scopes.get(qualname)
+        if function is None or qualname in self._building:
+            return None
+        self._building.add(qualname)
+        try:
+            ref = self._returned_model(function)
+        finally:
+            self._building.discard(qualname)
+        model = ref.model if ref is not None else None
+        if model is None or len(model.outputs) != 1:
+            return None
+        output = model.outputs[0]
+        return output if isinstance(output.units, int) else dataclasses.replace(output, units=None)
 
     def _functional(self, call: ast.Call, scope: _Scope, line: float) -> ModelFact | None:
         outputs = names.argument(call, 1, "outputs") or names.argument(call, 99, "output")
