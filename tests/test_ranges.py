@@ -363,3 +363,38 @@ def test_a_prediction_made_by_a_layer_of_the_project_is_not_read_as_any_sign() -
     assert _hazards(source) == []
     dense = source.replace("outputs = DenseNormal(1)(", "outputs = keras.layers.Dense(2)(")
     assert sorted(h.kind for h in _hazards(dense)) == ["divide", "log"]
+
+
+def test_a_loss_picked_in_branches_of_init_is_given_the_compiled_output() -> None:
+    """``self.loss`` is one of two ``Loss`` classes by a setting, and the model ends in the
+    project's own layer: whichever runs, its ``y_pred`` is that layer's output, not a value of
+    any sign. With a plain ``Dense`` last, both classes' logs of the scale are reported."""
+    source = """
+        import keras
+
+        class Positive(keras.layers.Layer):
+            def call(self, x):
+                return tf.maximum(tf.nn.softplus(x), 1e-6)
+
+        class LogScale(keras.losses.Loss):
+            def call(self, y_true, y_pred):
+                return tf.reduce_mean(tf.math.log(y_pred) + y_true / y_pred, axis=-1)
+
+        class SqrtScale(keras.losses.Loss):
+            def call(self, y_true, y_pred):
+                return tf.reduce_mean(tf.math.log(y_pred) - y_true, axis=-1)
+
+        class Regressor:
+            def __init__(self, loss="log"):
+                if loss == "log":
+                    self.loss = LogScale()
+                else:
+                    self.loss = SqrtScale()
+                inputs = keras.Input((8,))
+                outputs = Positive()(keras.layers.Dense(1)(inputs))
+                self.model = keras.Model(inputs, outputs)
+                self.model.compile(optimizer="adam", loss=self.loss)
+    """
+    assert _hazards(source) == []
+    dense = source.replace("outputs = Positive()(", "outputs = keras.layers.Dense(1)(")
+    assert sorted(h.kind for h in _hazards(dense)) == ["divide", "log", "log"]

@@ -51,6 +51,8 @@ from losslint.index.facts import (
     ModuleIndex,
     Output,
     Param,
+    Unknown,
+    Value,
     iter_leaves,
 )
 from losslint.index.folding import shortened
@@ -1224,16 +1226,19 @@ class RangeAnalysis:
                 if site.idle or site.loss is None:
                     continue
                 if model is None:  # the output given is not known
-                    for function in self.project.keras_calls(site.loss):
+                    for function in self._compiled_functions(site.loss):
                         given(function, None)
                         made(function, None)
                     continue
-                for index, value in assign_losses(site.loss, model, self.project):
+                assigned = list(assign_losses(site.loss, model, self.project))
+                if isinstance(site.loss, Unknown) and len(model.outputs) == 1:
+                    assigned = [(0, site.loss)]  # each candidate applies to the one output
+                for index, value in assigned:
                     activation = model.outputs[index].activation
                     output = "the output" if len(model.outputs) == 1 else describe(model, index)
                     where = f"{output} of the model compiled at {compiled.path}:{site.span.line}"
                     known = (activation, where) if activation in ("softmax", "sigmoid") else None
-                    for function in self.project.keras_calls(value):
+                    for function in self._compiled_functions(value):
                         given(function, known)
                         made(function, model.outputs[index])
                 if len(model.outputs) == 1:  # its metrics are given the same output
@@ -1246,6 +1251,15 @@ class RangeAnalysis:
                                 given(function, known)
             self._outputs, self._lambda_outputs = outputs, lambdas
         return self._outputs, self._lambda_outputs
+
+    def _compiled_functions(self, value: Value | None) -> Iterator[str]:
+        """The functions a compile's loss entry makes Keras call: of the value, or of each
+        candidate of a name or attribute bound in branches (``self.loss`` set to one of two
+        ``Loss`` classes in ``__init__``), any of which may be what a run compiles."""
+        yield from self.project.keras_calls(value)
+        if isinstance(value, Unknown):
+            for candidate in value.candidates:
+                yield from self.project.keras_calls(candidate)
 
     def _project_layer(self, layer: str | None) -> bool:
         """Whether ``layer`` names a class of the project (an evidential regression's

@@ -2077,7 +2077,7 @@ class ModuleIndexer:
                 return Ref(f"{cls}.{expr.attr}", span)
             binding = self._self_binding(cls, expr.attr)
             if binding is None:
-                return Unknown(span)
+                return Unknown(span, candidates=self._attribute_candidates(cls, expr.attr, depth))
             assert binding.value is not None
             value = self.value(binding.value, binding.scope, binding.line, depth + 1)
             if isinstance(value, Call):
@@ -2113,6 +2113,23 @@ class ModuleIndexer:
                 end = found.node.end_lineno or found.node.lineno
                 return any(text in line for line in self.lines[found.node.lineno - 1 : end])
         return False
+
+    def _attribute_candidates(self, cls: str, attribute: str, depth: int) -> tuple[Value, ...]:
+        """What ``__init__`` binds ``self.attribute`` to in its branches (``if loss ==
+        "evidentialReg": self.loss = EvidentialRegressionLoss(...)`` ``elif ...``), each that
+        names a function, a class or an object's call: candidates, as for a name (see
+        :meth:`_branch_values`)."""
+        init = self.function_scopes.get(f"{cls}.__init__")
+        if init is None or depth >= _MAX_BRANCH_DEPTH:
+            return ()
+        found: list[Value] = []
+        for binding in init.attributes.get(attribute, []):
+            if binding.value is None:
+                continue
+            value = self.value(binding.value, binding.scope, binding.line, depth + 1)
+            if isinstance(value, (Ref, Call)) and value not in found:
+                found.append(value)
+        return tuple(found[:_MAX_BRANCHES])
 
     def _self_binding(self, cls: str, attribute: str) -> _Binding | None:
         """The one unconditional ``self.attribute = value`` of the class, ``__init__`` first."""
