@@ -571,6 +571,8 @@ class BatchAxis:
         # A function's literal defaults, by its node: a helper is run once per call site.
         self._defaults: dict[ast.AST, dict[str, object]] = {}
         self._factory_defaults: dict[str, dict[str, object]] = {}  # see _factory_flags
+        self._left_default: dict[tuple[str, str], bool] = {}  # and the flags no call passes
+        self._free_reads: dict[ast.AST, frozenset[str]] = {}  # names a closure does not bind
         self._effects: dict[tuple[str, Span, str], Effect] = {}
         self._results: dict[str, Batch] = {}
         self._assignments: dict[str, dict[str, list[ast.expr]]] = {}
@@ -635,22 +637,33 @@ class BatchAxis:
         reads them: what decides its ``if per_image:`` or the flag it hands on."""
         factory = qualname.rpartition(".")[0]
         found = self.project.functions.get(factory)
-        if found is None:
+        if found is None or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return {}
-        kept = self._factory_defaults.get(factory)
-        if kept is None:
-            params = found[1].params
-            kept = self._factory_defaults[factory] = {
-                name: value
-                for name, value in flags.literal_defaults(found[1].node).items()
-                if not self.project.passed_arguments(
-                    factory, Param(name, params.index(name) if name in params else -1, None)
-                )
-            }
-        if not kept or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        defaults = self._factory_defaults.get(factory)
+        if defaults is None:
+            defaults = self._factory_defaults[factory] = flags.literal_defaults(found[1].node)
+        if not defaults:
             return {}
-        own = {a.arg for a in _all_args(node)} | flags.rebound(node)
-        return {name: value for name, value in kept.items() if name not in own}
+        read = self._free_reads.get(node)
+        if read is None:
+            own = {a.arg for a in _all_args(node)} | flags.rebound(node)
+            read = self._free_reads[node] = frozenset(
+                n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in own
+            )
+        read = read & defaults.keys()
+        # Only the flags the closure reads are asked of the factory's callers (a search of
+        # the modules that may call it, once per flag).
+        params = found[1].params
+        kept: dict[str, object] = {}
+        for name in sorted(read):
+            left = self._left_default.get((factory, name))
+            if left is None:
+                param = Param(name, params.index(name) if name in params else -1, None)
+                left = not self.project.passed_arguments(factory, param)
+                self._left_default[(factory, name)] = left
+            if left:
+                kept[name] = defaults[name]
+        return kept
 
     # -- definitions -------------------------------------------------------------------------
 
