@@ -3109,6 +3109,8 @@ class RangeAnalysis:
                 loss = f"{_text(node.func, 40)}(from_logits=True)"
                 argument = _given(node, 1, "y_pred", "output")
         else:
+            if _given(node, 1, "y_pred") is None:
+                return None  # no second argument: not a loss object's call
             made = self._maker(node.func, frame)
             if made is None:
                 return None
