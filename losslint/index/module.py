@@ -16,7 +16,7 @@ import functools
 import math
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeGuard
 
@@ -1998,8 +1998,13 @@ class ModuleIndexer:
             current, line = current.parent, math.inf
         else:
             return ()
+        return self._named_values(_reaching(bindings, line), depth)
+
+    def _named_values(self, bindings: Iterable[_Binding], depth: int) -> tuple[Value, ...]:
+        """What ``bindings`` hold, evaluated, that names a function, a class or an object's
+        call (a binding whose value is not evaluated, a loop target, adds nothing)."""
         found: list[Value] = []
-        for binding in _reaching(bindings, line):
+        for binding in bindings:
             if binding.value is None:
                 continue
             value = self.value(binding.value, binding.scope, binding.line, depth + 1)
@@ -2122,14 +2127,7 @@ class ModuleIndexer:
         init = self.function_scopes.get(f"{cls}.__init__")
         if init is None or depth >= _MAX_BRANCH_DEPTH:
             return ()
-        found: list[Value] = []
-        for binding in init.attributes.get(attribute, []):
-            if binding.value is None:
-                continue
-            value = self.value(binding.value, binding.scope, binding.line, depth + 1)
-            if isinstance(value, (Ref, Call)) and value not in found:
-                found.append(value)
-        return tuple(found[:_MAX_BRANCHES])
+        return self._named_values(init.attributes.get(attribute, []), depth)
 
     def _self_binding(self, cls: str, attribute: str) -> _Binding | None:
         """The one unconditional ``self.attribute = value`` of the class, ``__init__`` first."""
