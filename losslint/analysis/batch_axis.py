@@ -44,7 +44,13 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.folding import shortened
-from losslint.index.positions import assigned_lambda, bound_names, flat_statements, node_span
+from losslint.index.positions import (
+    assigned_lambda,
+    bound_names,
+    flat_statements,
+    node_span,
+    parameter_names,
+)
 from losslint.index.project import ProjectIndex, parameter_default, partial_target
 
 _MAX_DEPTH: Final = 6
@@ -646,7 +652,7 @@ class BatchAxis:
             return {}
         read = self._free_reads.get(node)
         if read is None:
-            own = {a.arg for a in _all_args(node)} | flags.rebound(node)
+            own = {*parameter_names(node), *flags.rebound(node)}
             read = self._free_reads[node] = frozenset(
                 n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in own
             )

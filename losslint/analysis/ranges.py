@@ -56,7 +56,7 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.folding import shortened
-from losslint.index.positions import flat_statements, node_span
+from losslint.index.positions import flat_statements, node_span, parameter_names
 from losslint.index.project import TRUE_NAMES, ProjectIndex, bound_once, parameter_default
 
 INF: Final = math.inf
@@ -829,13 +829,6 @@ def _tensor_params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) ->
     ]
 
 
-def _parameter_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
-    """Every parameter of ``node`` but ``self`` and ``cls``, its ``*args`` and ``**kwargs`` too."""
-    args = node.args
-    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
-    return [a.arg for a in every if a is not None and a.arg not in ("self", "cls")]
-
-
 def _self_assigned(body: list[ast.stmt], attribute: str) -> list[ast.expr]:
     """The values that plain assignments in ``body`` give ``self.<attribute>``, in order."""
     return [
@@ -1133,8 +1126,9 @@ class RangeAnalysis:
             # the call gives (``stft(y, frame_length)``).
             frame.params = labels | {
                 name
-                for name in _parameter_names(node)
-                if not ((value := env.get(name)) is not None and value.is_constant)
+                for name in parameter_names(node)
+                if name not in ("self", "cls")
+                and not ((value := env.get(name)) is not None and value.is_constant)
             }
             frame.labels = labels
             frame.sure_labels = True
@@ -1230,9 +1224,11 @@ class RangeAnalysis:
                         given(function, None)
                         made(function, None)
                     continue
-                assigned = list(assign_losses(site.loss, model, self.project))
+                assigned: list[tuple[int, Value]]
                 if isinstance(site.loss, Unknown) and len(model.outputs) == 1:
                     assigned = [(0, site.loss)]  # each candidate applies to the one output
+                else:
+                    assigned = list(assign_losses(site.loss, model, self.project))
                 for index, value in assigned:
                     activation = model.outputs[index].activation
                     output = "the output" if len(model.outputs) == 1 else describe(model, index)
@@ -2342,16 +2338,8 @@ class RangeAnalysis:
             and _key(one.left) == _key(other.left)
             and _key(one.comparators[0]) == _key(other.comparators[0])
         ):
-            texts = {
-                ast.Gt: ">",
-                ast.GtE: ">=",
-                ast.Lt: "<",
-                ast.LtE: "<=",
-                ast.Eq: "==",
-                ast.NotEq: "!=",
-            }
-            mine = texts.get(type(one.ops[0]))
-            return mine is not None and _NEGATED[mine] == texts.get(type(other.ops[0]))
+            mine = _SYMBOLS.get(type(one.ops[0]))
+            return mine is not None and _NEGATED[mine] == _SYMBOLS.get(type(other.ops[0]))
         return False
 
     def _uncast(self, node: ast.expr, frame: _Frame) -> ast.expr:
@@ -4033,16 +4021,14 @@ class RangeAnalysis:
         ``name``, when each passes the same constructor or factory call, through a name bound
         once to it at module level or in the calling function (``discriminator =
         Discriminator()``, then ``train_step(discriminator, ...)``); None otherwise."""
-        return self._passed_call(
-            name, frame, same=lambda a, b: ast.dump(a.func) == ast.dump(b.func)
-        )
+        return self._passed_call(name, frame, key=lambda call: ast.dump(call.func))
 
     def _passed_call(
-        self, name: str, frame: _Frame, same: Callable[[ast.Call, ast.Call], bool] | None = None
+        self, name: str, frame: _Frame, key: Callable[[ast.Call], str] = ast.dump
     ) -> tuple[ast.Call, ModuleIndex] | None:
         """The call that every call of this function passes for its parameter ``name``
         (written as its argument or bound once to the name given), with the module it is
-        written in, when they are all the same call (``same``: as written, by default); None
+        written in, when they are all the same call by ``key`` (as written, by default); None
         otherwise."""
         found = self.project.functions.get(frame.qualname)
         if found is None or name not in found[1].params or name in frame.sources:
@@ -4052,9 +4038,7 @@ class RangeAnalysis:
         for module, value in self.project.passed_values(frame.qualname, param):
             if not isinstance(value, ast.Call):
                 return None
-            if made is not None and not (
-                same(made[0], value) if same else ast.dump(made[0]) == ast.dump(value)
-            ):
+            if made is not None and key(made[0]) != key(value):
                 return None  # different models, or objects made differently
             made = (value, module)
         return made

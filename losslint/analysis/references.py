@@ -16,11 +16,11 @@ import re
 import weakref
 from typing import Final
 
-from losslint.analysis import ops
+from losslint.analysis import flags, ops
 from losslint.codec import chunk_number, lines_with, mentioning_statements
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex
-from losslint.index.positions import flat_statements
+from losslint.index.positions import flat_statements, parameter_names
 from losslint.index.project import ProjectIndex
 
 _TO_NUMPY: Final = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray"})
@@ -431,8 +431,8 @@ class _ProjectCalls:
             given.update(
                 id(inner)
                 for function in ast.walk(tree)
-                if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
-                and name in _bound_in(function)
+                if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and (name in parameter_names(function) or name in flags.rebound(function))
                 for inner in ast.walk(function)
             )
             for node in ast.walk(tree):
@@ -541,28 +541,10 @@ _TRAINS: Final = re.compile(
 )
 
 
-def _bound_in(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
-    """The names ``function`` binds: its parameters and the names it assigns."""
-    args = function.args
-    bound = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
-    bound.update(
-        n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-    )
-    return bound
-
-
 def _custom_objects(call: ast.Call) -> list[ast.expr]:
     """What ``call`` registers for loading: its ``custom_objects=`` (``load_model``,
     ``model_from_json``), or the arguments of ``custom_object_scope``/``CustomObjectScope``."""
-    func = call.func
-    last = (
-        func.attr
-        if isinstance(func, ast.Attribute)
-        else func.id
-        if isinstance(func, ast.Name)
-        else ""
-    )
-    if last in ("custom_object_scope", "CustomObjectScope"):
+    if names.last_name(call.func) in ("custom_object_scope", "CustomObjectScope"):
         return [*call.args, *(k.value for k in call.keywords)]
     return [k.value for k in call.keywords if k.arg == "custom_objects"]
 

@@ -133,6 +133,14 @@ def parts_on_lines(
         pending.extend(reversed(inner))
 
 
+def parameter_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[str]:
+    """Every parameter name of ``node``, in order: positional, keyword-only, ``*args`` and
+    ``**kwargs``."""
+    args = node.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return [a.arg for a in every if a is not None]
+
+
 def bound_names(statement: ast.stmt) -> Iterator[str]:
     """The plain names a statement binds by ``=``, an annotated ``=``, an augmented assignment
     or a ``for`` target (what the analyses look a module-level value up by)."""

@@ -1525,13 +1525,7 @@ def _calls_in(
     tree: ast.AST,
 ) -> Iterator[tuple[ast.Call, ast.FunctionDef | ast.AsyncFunctionDef | None]]:
     """Every call in ``tree``, with the innermost function it is written in."""
-    stack: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None]] = [(tree, None)]
-    while stack:
-        node, function = stack.pop()
-        if isinstance(node, ast.Call):
-            yield node, function
-        inner = node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else function
-        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+    return ((call, function) for call, function, _ in _scoped_calls(tree, ""))
 
 
 def _local(
