@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from losslint import diagnostic, quiet
+from losslint.index.nodes import subtree
 from losslint.index.positions import (
     DEFINITIONS,
     LambdaDef,
@@ -653,7 +654,7 @@ def _find(tree: ast.AST, position: _Position) -> ast.AST | None:
         assigned = next(
             (
                 found[0]
-                for statement in ast.walk(tree)
+                for statement in subtree(tree)
                 if isinstance(statement, ast.stmt)
                 and (found := assigned_lambda(statement)) is not None
                 and found[1] is lam

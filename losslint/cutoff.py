@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from losslint import quiet
 from losslint.codec import Source, SourceChanged
 from losslint.diagnostic import Diagnostic, Span
+from losslint.index.nodes import subtree
 from losslint.index.positions import column, source_lines
 
 if TYPE_CHECKING:
@@ -350,7 +351,7 @@ def same_syntax(old: str, old_first: int, new: str, new_first: int) -> dict[int,
     old_lines = [""] * (old_first - 1) + source_lines(old)
     new_lines = [""] * (new_first - 1) + source_lines(new)
     pairs: set[tuple[int, int]] = set()
-    for a, b in zip(ast.walk(before), ast.walk(after), strict=True):
+    for a, b in zip(subtree(before), subtree(after), strict=True):
         if not hasattr(a, "lineno"):
             continue
         line, start, end, stop = _place(a, old_lines)

@@ -44,6 +44,7 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.folding import shortened
+from losslint.index.nodes import subtree
 from losslint.index.positions import (
     assigned_lambda,
     bound_names,
@@ -654,7 +655,7 @@ class BatchAxis:
         if read is None:
             own = {*parameter_names(node), *flags.rebound(node)}
             read = self._free_reads[node] = frozenset(
-                n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in own
+                n.id for n in subtree(node) if isinstance(n, ast.Name) and n.id not in own
             )
         read = read & defaults.keys()
         # Only the flags the closure reads are asked of the factory's callers (a search of
@@ -1114,7 +1115,7 @@ class BatchAxis:
         return any(
             isinstance(node, ast.Name) and is_tensor(frame.env.get(node.id, UNKNOWN))
             for argument in (*source.args, *(k.value for k in source.keywords))
-            for node in ast.walk(argument)
+            for node in subtree(argument)
         )
 
     def _is_module_global(self, name: str, frame: _Frame) -> bool:
@@ -1337,7 +1338,7 @@ class BatchAxis:
         rebinds (``apply_masking = True`` at the top of a script): the branch the script runs
         as written."""
         flags: dict[str, object] = {}
-        for node in ast.walk(test):
+        for node in subtree(test):
             if (
                 not isinstance(node, ast.Name)
                 or node.id in frame.env
@@ -2450,7 +2451,7 @@ def _returned_sum(returned: ast.expr | None, frame: _Frame) -> ast.expr | None:
         return returned
     source, number = frame.sums[returned.id]
     fresh = all(
-        frame.bound_at.get(n.id, 0) <= number for n in ast.walk(source) if isinstance(n, ast.Name)
+        frame.bound_at.get(n.id, 0) <= number for n in subtree(source) if isinstance(n, ast.Name)
     )
     return source if fresh else returned
 
@@ -2557,7 +2558,7 @@ def _derivations(body: list[ast.stmt]) -> dict[str, list[ast.expr]]:
         if source is None:
             continue
         for target in targets:
-            for name in ast.walk(target):
+            for name in subtree(target):
                 if isinstance(name, ast.Name):
                     found.setdefault(name.id, []).append(source)
     return found

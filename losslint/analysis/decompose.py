@@ -27,6 +27,7 @@ from losslint.index import keras_ids, names
 from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value
 from losslint.index.folding import fold, foldable, shortened, to_float
 from losslint.index.folding import unparse as safe_unparse
+from losslint.index.nodes import subtree
 from losslint.index.project import ProjectIndex
 
 _MAX_DEPTH: Final = 12
@@ -323,7 +324,7 @@ def unused_terms(
     assigned = _assignments(node.body)
     read = {
         n.id
-        for n in ast.walk(node)
+        for n in subtree(node)
         if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Load, ast.Del))
     }
     walker = _Walker(scope, assigned, pair, node)
@@ -371,15 +372,15 @@ def _shape_only(value: ast.expr, pair: tuple[str, str]) -> bool:
     (``identify_axis(y_true.get_shape())``, ``K.int_shape(y_pred)``): axes or sizes worked out
     for the loss, not a term of it."""
     shapes: set[int] = set()
-    for node in ast.walk(value):
+    for node in subtree(value):
         if isinstance(node, ast.Attribute) and node.attr in _SHAPE_ATTRIBUTES:
-            shapes.update(id(n) for n in ast.walk(node.value))
+            shapes.update(id(n) for n in subtree(node.value))
         elif isinstance(node, ast.Call):
             func = node.func
             last = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if last in _SHAPE_FUNCTIONS:
-                shapes.update(id(n) for a in node.args for n in ast.walk(a))
-    reads = [n for n in ast.walk(value) if isinstance(n, ast.Name) and n.id in pair]
+                shapes.update(id(n) for a in node.args for n in subtree(a))
+    reads = [n for n in subtree(value) if isinstance(n, ast.Name) and n.id in pair]
     return bool(reads) and all(id(n) in shapes for n in reads)
 
 
@@ -558,7 +559,7 @@ def _bound_names(stmt: ast.stmt) -> Iterator[str]:
 
 
 def _names_in(target: ast.expr) -> Iterator[str]:
-    for node in ast.walk(target):
+    for node in subtree(target):
         if isinstance(node, ast.Name):
             yield node.id
 
@@ -731,7 +732,7 @@ class _Walker:
                     return gate
         # ``K.sum(alpha * K.pow(1 - pt_1, g) * K.log(pt_1))`` with ``pt_1 = where(equal(y_true,
         # 1), y_pred, ones_like(y_pred))``: the prediction where the label is 1 (a focal loss).
-        found = {self._selected(n.id) for n in ast.walk(expr) if isinstance(n, ast.Name)}
+        found = {self._selected(n.id) for n in subtree(expr) if isinstance(n, ast.Name)}
         found.discard(None)
         return found.pop() if len(found) == 1 else None
 
@@ -814,7 +815,7 @@ class _Walker:
             return [Term(number, repr(number), None, "other", kind="extra", source="1.0")]
         expanded = None if too_deep(expr) else self._expand(expr, 0)
         reads = expr if expanded is None else expanded
-        used = {n.id for n in ast.walk(reads) if isinstance(n, ast.Name)}
+        used = {n.id for n in subtree(reads) if isinstance(n, ast.Name)}
         kind = "inline" if set(self.pair) <= used else "extra"
         source = (
             None if expanded is None or not self._evaluable(expanded) else safe_unparse(expanded)
@@ -894,7 +895,7 @@ class _Walker:
         if any(
             isinstance(n, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
                            ast.NamedExpr))
-            for n in ast.walk(expr)
+            for n in subtree(expr)
         ):  # fmt: skip
             return False
         allowed = set(self.pair) | (self.scope.globals - self.params)
@@ -902,7 +903,7 @@ class _Walker:
             allowed.add("self")
         return all(
             n.id in allowed or n.id in _BUILTIN_NAMES
-            for n in ast.walk(expr)
+            for n in subtree(expr)
             if isinstance(n, ast.Name)
         )
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping, Sequence
 
+from losslint.index.nodes import subtree
+
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
@@ -20,7 +22,7 @@ def rebound(node: FunctionNode) -> frozenset[str]:
     if known is None:
         known = frozenset(
             n.id
-            for n in ast.walk(node)
+            for n in subtree(node)
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)
         )
         node._rebound_names = known  # type: ignore[union-attr]

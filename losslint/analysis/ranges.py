@@ -56,6 +56,7 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.folding import shortened
+from losslint.index.nodes import subtree
 from losslint.index.positions import flat_statements, node_span, parameter_names
 from losslint.index.project import TRUE_NAMES, ProjectIndex, bound_once, parameter_default
 
@@ -767,7 +768,7 @@ def _size_params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> f
     ``np.arange(0, dim, 2)``, ``tf.reshape(h, [-1, size])``): at least 1 wherever it runs."""
     params = {a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
     found: set[str] = set()
-    for call in ast.walk(node):
+    for call in subtree(node):
         if not isinstance(call, ast.Call):
             continue
         name = _callee_name(call)
@@ -1289,11 +1290,11 @@ class RangeAnalysis:
             node = function.node
             defaults = self._defaults(node, loss_inputs=False, module=module)
             assigned: dict[str, int] = {}
-            for stmt in ast.walk(found[1].node):
+            for stmt in subtree(found[1].node):
                 if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
                     targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                     for target in targets:
-                        for element in ast.walk(target):
+                        for element in subtree(target):
                             attribute = names.self_attribute(element)
                             if attribute is not None:
                                 assigned[attribute] = assigned.get(attribute, 0) + 1
@@ -1800,7 +1801,7 @@ class RangeAnalysis:
         name = place.targets[0].id
         reads = [
             n
-            for n in ast.walk(root)
+            for n in subtree(root)
             if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
         ]
         return bool(reads) and all(self._integer_fed(n, parents, frame) is True for n in reads)
@@ -2010,7 +2011,7 @@ class RangeAnalysis:
             isinstance(call, ast.Call)
             and (name := _math_name(call.func, module.imports)) is not None
             and (name == "where" or ops.is_guard(name))
-            for call in ast.walk(function)
+            for call in subtree(function)
         )
 
     # -- expressions -----------------------------------------------------------------------
@@ -3180,7 +3181,7 @@ class RangeAnalysis:
 
     def _at(self, branch: ast.expr, span: Span, frame: _Frame) -> ast.expr | None:
         """The expression of ``branch`` a hazard was reported at."""
-        for node in ast.walk(branch):
+        for node in subtree(branch):
             if isinstance(node, (ast.Call, ast.BinOp)) and self._span(node, frame) == span:
                 return node
         return None
@@ -3266,7 +3267,7 @@ class RangeAnalysis:
         """``where(is_nan(v), 0, v)``: the non-finite values of v are handled on purpose.
         ``is_inf`` does not catch NaN, so it handles only the hazards whose result is ±inf;
         ``is_nan`` does not catch ±inf, so it handles only those that can give NaN."""
-        for call in ast.walk(self._source(condition, frame)):
+        for call in subtree(self._source(condition, frame)):
             if not (isinstance(call, ast.Call) and call.args):
                 continue
             name = self._call_name(call.func, frame)
@@ -4132,7 +4133,7 @@ class RangeAnalysis:
         known = self._assigned_in_class.get(owner)
         if known is None:
             known = {}
-            for stmt in ast.walk(node):
+            for stmt in subtree(node):
                 if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                     targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                     value: ast.expr | None = stmt.value
@@ -4643,7 +4644,7 @@ def _called_defaults(
         return {}
     called = {
         node.func.id
-        for node in ast.walk(function)
+        for node in subtree(function)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
     }
     return {name: default for name, default in defaults.items() if name in called}
@@ -4715,7 +4716,7 @@ def _metric_state(node: ast.ClassDef) -> dict[str, Range | None]:
     ``result()`` dividing by it must survive before the first batch with positives.
     """
     state: dict[str, Range | None] = {}
-    for stmt in ast.walk(node):
+    for stmt in subtree(node):
         if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)):
             continue
         call = stmt.value
@@ -4964,7 +4965,7 @@ def _shape(node: ast.expr) -> bool:
 def _carried(expr: ast.expr, frame: _Frame) -> set[tuple[str, Span, str]]:
     """The hazards the names read in ``expr`` carry (see _Frame.taints)."""
     found: set[tuple[str, Span, str]] = set()
-    for node in ast.walk(expr):
+    for node in subtree(expr):
         if isinstance(node, ast.Name) and node.id in frame.taints:
             found.update(frame.taints[node.id])
     return found
@@ -4978,7 +4979,7 @@ def _replaces_tested(test: ast.expr, body: list[ast.stmt]) -> bool:
         return True
     tested = {
         call.args[0].id
-        for call in ast.walk(test)
+        for call in subtree(test)
         if isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Name)
     }
     assigned = {
@@ -5038,7 +5039,7 @@ def _rebound(targets: Sequence[ast.expr]) -> Iterator[str]:
 
 
 def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in subtree(node) if isinstance(n, ast.Name)}
 
 
 def _binds(targets: Sequence[ast.expr]) -> Iterator[str]:
@@ -5053,7 +5054,7 @@ def _binds(targets: Sequence[ast.expr]) -> Iterator[str]:
         elif isinstance(target, ast.Attribute) and (parts := names.dotted(target)):
             yield ".".join(parts)
         else:
-            yield from (n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+            yield from (n.id for n in subtree(target) if isinstance(n, ast.Name))
 
 
 def _reads(node: ast.AST) -> set[str]:
@@ -5062,13 +5063,13 @@ def _reads(node: ast.AST) -> set[str]:
     ``self``); a method's object whole (``self.compute()`` may read any of it)."""
     found: set[str] = set()
     seen: set[int] = set()
-    for child in ast.walk(node):
+    for child in subtree(node):
         if id(child) in seen:
             continue
         if _shape_read(child):
             # ``N, D = Xtrain.shape``, ``len(X)``: a NaN in the values changes no shape, so
             # what computed them (data preparation) is not a dependency of the trained value.
-            seen.update(id(n) for n in ast.walk(child))
+            seen.update(id(n) for n in subtree(child))
             continue
         if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
             parts = names.dotted(child.func)
@@ -5144,7 +5145,7 @@ def _returns_numpy(node: ast.AST) -> bool:
         and not call.args
         for stmt in names.iter_statements(node.body)
         if isinstance(stmt, ast.Return) and stmt.value is not None
-        for call in ast.walk(stmt.value)
+        for call in subtree(stmt.value)
     )
 
 
@@ -5200,7 +5201,7 @@ def _unread(node: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
     (nested functions included), nor declares global or nonlocal."""
     assigned: set[str] = set()
     read: set[str] = set()
-    for child in ast.walk(node):
+    for child in subtree(node):
         if isinstance(child, ast.Name):
             if isinstance(child.ctx, (ast.Load, ast.Del)):
                 read.add(child.id)

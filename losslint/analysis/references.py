@@ -20,6 +20,7 @@ from losslint.analysis import flags, ops
 from losslint.codec import chunk_number, lines_with, mentioning_statements
 from losslint.index import names
 from losslint.index.facts import LossDef, ModuleIndex
+from losslint.index.nodes import subtree
 from losslint.index.positions import flat_statements, parameter_names
 from losslint.index.project import ProjectIndex
 
@@ -46,7 +47,7 @@ def _scan_calls(
     where a name is not imported); None where it calls tensor math or ``.numpy()``."""
     numpy = False
     others: list[tuple[str | None, ast.Call]] = []
-    for call in ast.walk(node):
+    for call in subtree(node):
         if not isinstance(call, ast.Call):
             continue
         target = names.qualify(call.func, imports)
@@ -155,7 +156,7 @@ def _fills_array(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str
     np.zeros((n, k))``, then ``dist[i, :] = ...`` in a loop over the samples): an evaluation
     on arrays (deephar's ``pck_torso(y_true, y_pred)``), as no tensor takes item assignment."""
     arrays: set[str] = set()
-    for stmt in ast.walk(node):
+    for stmt in subtree(node):
         if (
             isinstance(stmt, ast.Assign)
             and isinstance(stmt.value, ast.Call)
@@ -168,7 +169,7 @@ def _fills_array(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str
         isinstance(target, ast.Subscript)
         and isinstance(target.value, ast.Name)
         and target.value.id in arrays
-        for stmt in ast.walk(node)
+        for stmt in subtree(node)
         if isinstance(stmt, (ast.Assign, ast.AugAssign))
         for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
     )
@@ -238,7 +239,7 @@ def other_framework(module: ModuleIndex, definition: LossDef) -> bool:
         return False
     called = {
         target.split(".")[0]
-        for node in ast.walk(definition.node)
+        for node in subtree(definition.node)
         if isinstance(node, ast.Call)
         and (target := names.qualify(node.func, module.imports)) is not None
     }
@@ -306,7 +307,7 @@ def _aliases(module: ModuleIndex, name: str) -> set[str]:
     matching element of ``net, loss = linreg, squared_loss``)."""
     found: set[str] = set()
     tree = ast.Module(body=mentioning_statements(module, name), type_ignores=[])
-    for statement in ast.walk(tree):
+    for statement in subtree(tree):
         if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
             continue
         target, value = statement.targets[0], statement.value
@@ -412,30 +413,30 @@ class _ProjectCalls:
                 continue
             tree = ast.Module(body=mentioning_statements(home, name), type_ignores=[])
             values = [
-                v for n in ast.walk(tree) if isinstance(n, ast.Call) for v in _custom_objects(n)
+                v for n in subtree(tree) if isinstance(n, ast.Call) for v in _custom_objects(n)
             ]
             # ``custom_obj = {"f1": f1}`` then ``load_model(path, custom_objects=custom_obj)``
             # (or ``{**custom_obj, "iou": iou}``).
-            held = {n.id for v in values for n in ast.walk(v) if isinstance(n, ast.Name)}
+            held = {n.id for v in values for n in subtree(v) if isinstance(n, ast.Name)}
             values += [
                 n.value
-                for n in ast.walk(tree)
+                for n in subtree(tree)
                 if isinstance(n, ast.Assign)
                 and len(n.targets) == 1
                 and isinstance(n.targets[0], ast.Name)
                 and n.targets[0].id in held
             ]
-            given = {id(inner) for value in values for inner in ast.walk(value)}
+            given = {id(inner) for value in values for inner in subtree(value)}
             # A function with a local of that name (``precision = tp / (tp + fp)`` in ``f1``)
             # reads its own.
             given.update(
                 id(inner)
-                for function in ast.walk(tree)
+                for function in subtree(tree)
                 if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
                 and (name in parameter_names(function) or name in flags.rebound(function))
-                for inner in ast.walk(function)
+                for inner in subtree(function)
             )
-            for node in ast.walk(tree):
+            for node in subtree(tree):
                 read = (
                     node.id
                     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
@@ -516,7 +517,7 @@ class _ProjectCalls:
             found = self.read[key] = []
             statements = mentioning_statements(module, name)
             called: set[int] = set()
-            for node in ast.walk(ast.Module(body=statements, type_ignores=[])):
+            for node in subtree(ast.Module(body=statements, type_ignores=[])):
                 # breadth first: a call before what it calls
                 if isinstance(node, ast.Call):
                     called.add(id(node.func))
@@ -578,10 +579,10 @@ def only_thresholded(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
                     statement.targets if isinstance(statement, ast.Assign) else [statement.target]
                 )
                 carrying.update(
-                    n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)
+                    n.id for t in targets for n in subtree(t) if isinstance(n, ast.Name)
                 )
         elif isinstance(statement, (ast.For, ast.AsyncFor)) and _carries(statement.iter, carrying):
-            carrying.update(n.id for n in ast.walk(statement.target) if isinstance(n, ast.Name))
+            carrying.update(n.id for n in subtree(statement.target) if isinstance(n, ast.Name))
         elif (
             isinstance(statement, ast.Expr)
             and isinstance(statement.value, ast.Call)

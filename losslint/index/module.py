@@ -48,6 +48,7 @@ from losslint.index.facts import (
     entry_key,
     iter_leaves,
 )
+from losslint.index.nodes import subtree
 from losslint.index.positions import (
     DEFINITIONS,
     LambdaDef,
@@ -518,7 +519,7 @@ class _ScopeBuilder:
             ):
                 self.scope.updated.setdefault(func.value.id, []).append(child.lineno)
             if name in ("apply_gradients", "minimize") and isinstance(func, ast.Attribute):
-                for named in ast.walk(child):
+                for named in subtree(child):
                     if isinstance(named, ast.Name):
                         self.scope.updated.setdefault(named.id, []).append(child.lineno)
             objective = _objective(name, child)
@@ -688,7 +689,7 @@ def _top_names(tree: ast.Module) -> frozenset[str]:
         if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             for target in targets:
-                found.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+                found.update(n.id for n in subtree(target) if isinstance(n, ast.Name))
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             found.update((alias.asname or alias.name).partition(".")[0] for alias in stmt.names)
     return frozenset(found)
@@ -707,7 +708,7 @@ def _rebound(tree: ast.Module, source: str) -> frozenset[str]:
         name
         for part in nodes_on_lines(tree, lines)
         if id(part) not in top
-        for node in ast.walk(part)
+        for node in subtree(part)
         if isinstance(node, ast.Global)
         for name in node.names
     )
@@ -977,7 +978,7 @@ class ModuleIndexer:
         """Each ``Lambda(lambda x: ...)`` layer: its function is part of the model's graph."""
         # A layer's function is a ``lambda``: the statements holding that word are read.
         parts = nodes_on_lines(self.tree, self.lambda_lines)
-        for node in (n for part in parts for n in ast.walk(part)):
+        for node in (n for part in parts for n in subtree(part)):
             if (
                 isinstance(node, ast.Call)
                 and node.args
@@ -1072,7 +1073,7 @@ class ModuleIndexer:
                 caller = self.function_scopes.get(function.qualname)
                 if caller is None or not _holds_line(function.node, wanted):
                     continue
-                for call in ast.walk(function.node):
+                for call in subtree(function.node):
                     if isinstance(call, ast.Call):
                         func = call.func
                         called = func.attr if isinstance(func, ast.Attribute) else None
@@ -1270,7 +1271,7 @@ class ModuleIndexer:
             method = self._scope_nodes.get(qualname)
             if qualname.rpartition(".")[0] not in family or method is None:
                 continue
-            for added in ast.walk(method):
+            for added in subtree(method):
                 if (
                     isinstance(added, ast.AugAssign)
                     and isinstance(added.op, (ast.Add, ast.Sub))
@@ -1308,7 +1309,7 @@ class ModuleIndexer:
             return False
         parents = names.parents(root)
         bound: set[str] = set()
-        for node in ast.walk(root):
+        for node in subtree(root):
             if (
                 isinstance(node, ast.Assign)
                 and isinstance(node.value, ast.Call)
@@ -1327,7 +1328,7 @@ class ModuleIndexer:
         seen = set(bound)
         while pending:
             name = pending.pop()
-            for node in ast.walk(root):
+            for node in subtree(root):
                 if not (isinstance(node, ast.Name) and node.id == name):
                     continue
                 if not isinstance(node.ctx, ast.Load):
@@ -1340,7 +1341,7 @@ class ModuleIndexer:
                         checked = True
                         break
                     if isinstance(place, ast.For) and _within(node, place.iter):
-                        loop = [n.id for n in ast.walk(place.target) if isinstance(n, ast.Name)]
+                        loop = [n.id for n in subtree(place.target) if isinstance(n, ast.Name)]
                         if not loop:
                             return False
                         pending += [n for n in loop if n not in seen]
@@ -1934,7 +1935,7 @@ class ModuleIndexer:
                 continue
             if not _holds_line(statement, wanted):
                 continue
-            for call in ast.walk(statement):
+            for call in subtree(statement):
                 if isinstance(call, ast.Call) and _is_name(call.func, name):
                     found.append((call, module_scope, call.lineno))
         return found
@@ -2719,7 +2720,7 @@ class ModuleIndexer:
     def _mutated(self, name: str, start: int, end: float) -> bool:
         """Is the list or dict bound to ``name`` changed in place between two lines
         (``name.append(x)``, ``name[i] = x``, ``name += [x]``, ``del name[i]``)?"""
-        for node in ast.walk(self.tree):
+        for node in subtree(self.tree):
             if not start < getattr(node, "lineno", 0) < end:
                 continue
             changed: ast.expr | None = None
@@ -2940,7 +2941,7 @@ class ModuleIndexer:
         step = self._scope_nodes.get(f"{self.module}.{func.id}.train_step")
         if not isinstance(step, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return False
-        for node in ast.walk(step):
+        for node in subtree(step):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 owner = node.func.value
                 if node.func.attr in _COMPILED_LOSS_USES and _is_name(owner, "self"):
@@ -3058,8 +3059,8 @@ def _paired_values(target: ast.Tuple | ast.List, value: ast.expr | None) -> list
         return None
     if any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts)):
         return None
-    bound = {n.id for e in target.elts for n in ast.walk(e) if isinstance(n, ast.Name)}
-    if any(isinstance(n, ast.Name) and n.id in bound for e in value.elts for n in ast.walk(e)):
+    bound = {n.id for e in target.elts for n in subtree(e) if isinstance(n, ast.Name)}
+    if any(isinstance(n, ast.Name) and n.id in bound for e in value.elts for n in subtree(e)):
         return None
     return list(value.elts)
 
@@ -3079,7 +3080,7 @@ def _binds_own(node: ast.AST, name: str) -> bool:
     return name not in declared and any(
         isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
         for s in flat_statements(node.body)
-        for n in ast.walk(s)
+        for n in subtree(s)
         if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
     )
 
@@ -3090,7 +3091,7 @@ def _used_after(root: ast.AST, parts: list[str], line: int, naming: list[int]) -
     whose statements are read."""
     body = root.body if isinstance(root, ast.Module) else [root]
     below = naming[bisect.bisect_right(naming, line) :]
-    for node in (n for part, _ in parts_on_lines(body, below) for n in ast.walk(part)):
+    for node in (n for part, _ in parts_on_lines(body, below) for n in subtree(part)):
         if getattr(node, "lineno", 0) <= line:
             continue
         if isinstance(node, ast.Attribute) and _names_model(node.value, parts):
@@ -3339,7 +3340,7 @@ def _names_changed_in_place(tree: ast.Module, source: str) -> frozenset[str]:
     module: read in the statements on lines that may say so (_IN_PLACE)."""
     found: set[str] = set()
     lines = lines_matching(source, _IN_PLACE)
-    for node in (n for part in nodes_on_lines(tree, lines) for n in ast.walk(part)):
+    for node in (n for part in nodes_on_lines(tree, lines) for n in subtree(part)):
         if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
             base: ast.expr = node.value
             while isinstance(base, ast.Subscript):
@@ -3397,7 +3398,7 @@ def _one_unit_softmax_layers(
         if "softmax" in line.lower() or any(alias in line for alias in aliases)
     ]
     found: list[ast.Call] = []
-    for node in (n for part in nodes_on_lines(tree, wanted) for n in ast.walk(part)):
+    for node in (n for part in nodes_on_lines(tree, wanted) for n in subtree(part)):
         if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
             continue
         # The constant arguments first: qualifying every call's callee is what costs. Keras's
@@ -3466,7 +3467,7 @@ def _one_unit_layer_classes(tree: ast.Module, imports: dict[str, str]) -> set[st
             continue
         kept: dict[str, bool] = {}
         returned: list[ast.expr] = []
-        for node in ast.walk(cls):
+        for node in subtree(cls):
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
                 held = names.held_name(node.targets[0])
                 if held is not None and held.startswith("self."):
@@ -3476,7 +3477,7 @@ def _one_unit_layer_classes(tree: ast.Module, imports: dict[str, str]) -> set[st
             if isinstance(method, ast.FunctionDef) and method.name == "call":
                 returned = [
                     n.value
-                    for n in ast.walk(method)
+                    for n in subtree(method)
                     if isinstance(n, ast.Return) and n.value is not None
                 ]
         if returned and all(
@@ -3498,7 +3499,7 @@ def _softmax_of_one_unit(
     layers: dict[str, str | None] = {}
     assigns: list[ast.Assign] = []
     functions: list[ast.AST] = []
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             assigns.append(node)
         elif isinstance(node, _FUNCTIONS):
@@ -3675,7 +3676,7 @@ def _constant_label_calls(
         pattern += r"|\b(?:" + "|".join(map(re.escape, aliases)) + r")\s*\("
     calls: list[ast.Call] = []
     for part in nodes_on_lines(tree, lines_matching(source, re.compile(pattern))):
-        for node in ast.walk(part):
+        for node in subtree(part):
             if isinstance(node, ast.Call) and len(node.args) >= 2:
                 first, second = node.args[:2]
                 if names.filled_array(second, imports) and not names.filled_array(first, imports):
@@ -3685,7 +3686,7 @@ def _constant_label_calls(
     if held:
         words = {name.rpartition(".")[2] for name in held}
         for part in nodes_on_lines(tree, lines_with_words(source, sorted(words))):
-            for node in ast.walk(part):
+            for node in subtree(part):
                 if isinstance(node, ast.Assign):
                     for target in node.targets:
                         name = names.held_name(target)
@@ -3725,4 +3726,4 @@ def layer_graph_tensor(expr: ast.AST) -> bool:
 
 def _within(node: ast.AST, tree: ast.AST) -> bool:
     """Whether ``node`` is ``tree`` or one of its descendants."""
-    return any(n is node for n in ast.walk(tree))
+    return any(n is node for n in subtree(tree))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
 
 from losslint.index import folding
+from losslint.index.nodes import subtree
 from losslint.index.positions import inline_lambda, lines_at, nodes_on_lines
 
 # Prefixes under which a Keras API lives, longest first.
@@ -321,7 +322,7 @@ def conventional_aliases(
     if not used:
         return {}
     bound: set[str] = set()
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             bound.add(node.id)
         elif isinstance(node, ast.arg):
@@ -342,7 +343,7 @@ def _used_as_modules(tree: ast.Module, wanted: set[str], lines: list[int]) -> se
     return {
         child.value.id
         for part in nodes_on_lines(tree, lines)
-        for child in ast.walk(part)
+        for child in subtree(part)
         if isinstance(child, ast.Attribute)
         and isinstance(child.value, ast.Name)
         and child.value.id in wanted
@@ -443,7 +444,7 @@ def star_bindings(tree: ast.Module, stars: tuple[str, ...], bound: Iterable[str]
         return {}
     skip = set(bound)
     out: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         if not isinstance(node, ast.Name) or node.id in skip or node.id in out:
             continue
         for star, members in reversed(known):
@@ -460,7 +461,7 @@ _BODIES: Final = ("body", "orelse", "finalbody", "handlers", "cases")
 
 def parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
     """Each node of ``tree`` below its root, mapped to the node that holds it."""
-    return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    return {child: node for node in subtree(tree) for child in ast.iter_child_nodes(node)}
 
 
 def iter_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:

@@ -37,6 +37,7 @@ from losslint.index.facts import (
 )
 from losslint.index.folding import unparse
 from losslint.index.module import layer_graph_tensor, pretrained_model
+from losslint.index.nodes import subtree
 from losslint.index.positions import node_span
 from losslint.index.roots import namespace_groups
 
@@ -909,7 +910,7 @@ class ProjectIndex:
         for module in (m for m in self.modules if m.sessions):
             assigned: dict[str, list[ast.expr]] = {}
             runs: list[ast.Call] = []
-            for node in ast.walk(module.tree):
+            for node in subtree(module.tree):
                 if isinstance(node, ast.Assign):
                     for target in node.targets:
                         key = names.held_name(target)
@@ -959,7 +960,7 @@ class ProjectIndex:
             return
         if any(
             isinstance(target, ast.Name) and target.id == node.id
-            for statement in ast.walk(entry[1].node)
+            for statement in subtree(entry[1].node)
             if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For))
             for target in (
                 statement.targets if isinstance(statement, ast.Assign) else [statement.target]
@@ -1044,7 +1045,7 @@ class ProjectIndex:
             for qualname, function in self._methods_of(module):
                 if qualname.rpartition(".")[0] not in family:
                     continue
-                for node in ast.walk(function.node):
+                for node in subtree(function.node):
                     if not isinstance(node, ast.Assign) or isinstance(node.value, ast.Constant):
                         continue
                     if any(names.self_attribute(t) == attribute for t in node.targets):
@@ -1418,7 +1419,7 @@ class ProjectIndex:
         local = {a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
         local |= {a.arg for a in (node.args.vararg, node.args.kwarg) if a is not None}
         loads: list[ast.Name] = []
-        for child in ast.walk(node):
+        for child in subtree(node):
             if isinstance(child, ast.Name):
                 if isinstance(child.ctx, ast.Load):
                     loads.append(child)
@@ -1439,7 +1440,7 @@ class ProjectIndex:
             owner = next((c for c in classes if c in self.classes), "")
             receiver = "self" if owner else None
         if receiver is not None:
-            for child in ast.walk(node):
+            for child in subtree(node):
                 if (
                     isinstance(child, ast.Attribute)
                     and isinstance(child.ctx, ast.Load)
@@ -1472,7 +1473,7 @@ def _graph_reads(
     itself: always a KerasTensor of the functional graph (a subclassed model has none). The
     name shown is the local it is bound to, else the expression."""
     targets: dict[int, str] = {}
-    for child in ast.walk(node):
+    for child in subtree(node):
         if isinstance(child, ast.Assign) and len(child.targets) == 1:
             target = child.targets[0]
             if isinstance(target, ast.Name):
@@ -1480,12 +1481,12 @@ def _graph_reads(
     # ``Model(inputs=vgg.input, outputs=vgg.get_layer("block3_conv3").output)``: a sub-model
     # built from the graph (a perceptual loss's feature extractor) evaluates no tensor.
     built: set[int] = set()
-    for child in ast.walk(node):
+    for child in subtree(node):
         if isinstance(child, ast.Call) and _builds_model(child.func):
             for argument in (*child.args, *(k.value for k in child.keywords)):
-                built.update(id(n) for n in ast.walk(argument))
+                built.update(id(n) for n in subtree(argument))
     found = []
-    for child in ast.walk(node):
+    for child in subtree(node):
         if layer_graph_tensor(child) and id(child) not in built:
             span = node_span(child, lines)
             found.append((targets.get(id(child)) or unparse(child), span, span))
@@ -1539,7 +1540,7 @@ def _local(
         return True, None
     values: list[ast.expr] = []
     stores = 0
-    for node in ast.walk(function):
+    for node in subtree(function):
         if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
             stores += 1
         elif (
@@ -1757,7 +1758,7 @@ def _static(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 def _calls_own(cls: ast.ClassDef, name: str) -> bool:
     """Whether a method of ``cls`` calls ``self.<name>(...)``."""
-    return any(_self_call(node, name) for node in ast.walk(cls))
+    return any(_self_call(node, name) for node in subtree(cls))
 
 
 def _self_call(node: ast.AST, name: str) -> TypeGuard[ast.Call]:

@@ -35,6 +35,7 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.folding import shortened, unparse
+from losslint.index.nodes import subtree
 from losslint.index.positions import LambdaDef, node_span, placed_line
 from losslint.index.project import (
     PRED_NAMES,
@@ -237,7 +238,7 @@ def _swapped(function: FunctionDef, method: bool) -> bool:
     body = getattr(function.node, "body", None)
     nodes = [body] if isinstance(body, ast.expr) else (body or [])
     return any(
-        isinstance(n, ast.Name) and n.id == names[0] for part in nodes for n in ast.walk(part)
+        isinstance(n, ast.Name) and n.id == names[0] for part in nodes for n in subtree(part)
     )
 
 
@@ -342,7 +343,7 @@ def _forwarded_in_order(
     for call in _calls_in_order(project, module, node, first, second):
         handed.update((id(call.args[0]), id(call.args[1])))
     uses: list[ast.Name] = []
-    for child in ast.walk(node):
+    for child in subtree(node):
         if isinstance(child, ast.Name) and child.id in (first, second):
             if not isinstance(child.ctx, ast.Load):
                 return False  # rebound: not what Keras passed
@@ -359,7 +360,7 @@ def _calls_in_order(
 ) -> Iterator[ast.Call]:
     """The calls in ``node`` of a loss taking (y_true, y_pred) that are given ``first,
     second``, in that order, as their first two arguments."""
-    for child in ast.walk(node):
+    for child in subtree(node):
         if not (isinstance(child, ast.Call) and len(child.args) >= 2):
             continue
         one, two = child.args[0], child.args[1]
@@ -449,7 +450,7 @@ def _swapped_calls(project: ProjectIndex, keras_called: set[str]) -> Iterator[Fi
             own = params[1:3] if params[:1] == ["self"] else params[:2]
             if own == [guess, truth] and qualname in keras_called:
                 continue  # Keras hands y_true to ``guess``: the call is (y_true, y_pred)
-            for call in ast.walk(body):
+            for call in subtree(body):
                 if not (isinstance(call, ast.Call) and len(call.args) >= 2):
                     continue
                 # A slice of either is still the prediction or the labels (keras-frcnn's
@@ -1082,7 +1083,7 @@ def _callees(project: ProjectIndex, qualname: str) -> Iterator[str]:
     if found is None:
         return
     module, function = found
-    for node in ast.walk(function.node):
+    for node in subtree(function.node):
         if isinstance(node, ast.Call):
             name = project.named(node.func, module)
             if name is not None and name in project.functions:
@@ -1281,7 +1282,7 @@ def _layer_captures(context: RuleContext) -> Iterator[Finding]:
             function = project.functions[method][1]
             pending += [
                 f"{qualname}.{n.func.attr}"
-                for n in ast.walk(function.node)
+                for n in subtree(function.node)
                 if isinstance(n, ast.Call)
                 and isinstance(n.func, ast.Attribute)
                 and isinstance(n.func.value, ast.Name)
@@ -1294,7 +1295,7 @@ def _layer_captures(context: RuleContext) -> Iterator[Finding]:
             body = function.node.body[0].lineno
             assigned = {
                 f"self.{attribute}"
-                for n in ast.walk(function.node)
+                for n in subtree(function.node)
                 if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign))
                 for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
                 if (attribute := names.self_attribute(t)) is not None
@@ -1402,7 +1403,7 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
         read = {
             n.id
             for statement in init[1].node.body
-            for n in ast.walk(statement)
+            for n in subtree(statement)
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
         }
         # Its subclasses' methods may read what it keeps (``self.alpha`` in a derived ``call``).
@@ -1462,7 +1463,7 @@ def _only_kept_unused(
     converted) where no method of the class or of a subclass (``classes``) reads that attribute
     back: lost on reload, they change nothing."""
     reads: dict[str, int] = {}
-    for node in ast.walk(init):
+    for node in subtree(init):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             reads[node.id] = reads.get(node.id, 0) + 1
     stored: dict[str, set[str]] = {}  # argument -> the attributes assigned from it
@@ -1473,14 +1474,14 @@ def _only_kept_unused(
         attribute = names.self_attribute(statement.targets[0])
         if attribute is None:
             continue
-        for node in ast.walk(statement.value):
+        for node in subtree(statement.value):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 stored.setdefault(node.id, set()).add(attribute)
                 kept_reads[node.id] = kept_reads.get(node.id, 0) + 1
     read_back = {
         node.attr
         for cls in classes
-        for node in ast.walk(cls)
+        for node in subtree(cls)
         if isinstance(node, ast.Attribute)
         and isinstance(node.ctx, ast.Load)
         and isinstance(node.value, ast.Name)

@@ -30,6 +30,7 @@ from losslint.diagnostic import Severity
 from losslint.index import names
 from losslint.index.apis import is_keras_source
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
+from losslint.index.nodes import subtree
 from losslint.index.positions import node_span
 from losslint.index.project import ProjectIndex
 from losslint.notebook import line_label
@@ -210,7 +211,7 @@ def _called_names(node: object) -> Iterator[str]:
     """The names a function's body calls directly (``dice_coef(...)``, ``self.dice(...)``)."""
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
         return
-    for child in ast.walk(node):
+    for child in subtree(node):
         if isinstance(child, ast.Call):
             func = child.func
             if isinstance(func, ast.Name):

@@ -19,6 +19,7 @@ from losslint.diagnostic import Severity
 from losslint.index import names
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
 from losslint.index.folding import unparse
+from losslint.index.nodes import subtree
 from losslint.index.positions import node_span
 from losslint.index.project import library_roles, loss_signature
 from losslint.rules.registry import Finding, Rule, RuleContext
@@ -107,7 +108,7 @@ def _averages_per_replica(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         isinstance(n, ast.Return)
         and isinstance(n.value, ast.Call)
         and names.last_name(n.value.func) == "compute_average_loss"
-        for n in ast.walk(node)
+        for n in subtree(node)
     )
 
 
@@ -276,7 +277,7 @@ def _reshapes(node: ast.expr) -> bool:
         isinstance(n, ast.Call)
         and ((isinstance(n.func, ast.Attribute) and n.func.attr in _RESHAPES)
              or (isinstance(n.func, ast.Name) and n.func.id in _RESHAPES))
-        for n in ast.walk(node)
+        for n in subtree(node)
     )  # fmt: skip
 
 
@@ -292,9 +293,7 @@ def _reducing_terms(
     if not terms or sum(t.is_loss for t in terms) < 2 or body is None:
         return []
     module = body.scope.module
-    calls = {
-        (n.lineno, n.col_offset + 1): n for n in ast.walk(body.node) if isinstance(n, ast.Call)
-    }
+    calls = {(n.lineno, n.col_offset + 1): n for n in subtree(body.node) if isinstance(n, ast.Call)}
     found = []
     wanted = _MEANS if kind == "mean" else _SUMS
     for term in terms:
@@ -429,7 +428,7 @@ def _own_loss_steps(context: RuleContext) -> bool:
         if not qualname.endswith(".train_step") or qualname.count(".") < 2:
             continue
         reads = delegates = False
-        for node in ast.walk(function.node):
+        for node in subtree(function.node):
             if (
                 isinstance(node, ast.Attribute)
                 and isinstance(node.value, ast.Name)
