@@ -1091,6 +1091,12 @@ class ProjectIndex:
                 named = self.named(argument, module)
                 if named is not None:
                     found.append(named)
+            # A name the calling function binds (``loss_fn = crps_cost_function``, then
+            # ``drn_pp(model, data, loss_fn)``), or a parameter of it its own callers give.
+            for module, value in self.passed_values(owner, param):
+                named = self.named(value, module) if value is not None else None
+                if named is not None:
+                    found.append(named)
         self._passed[key] = tuple(dict.fromkeys(found))
         return self._passed[key]
 
