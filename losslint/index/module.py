@@ -792,9 +792,9 @@ class ModuleIndexer:
         self._scope_nodes: dict[str, ast.AST] = {}
         package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.imports, self.alternatives = names.collect_imports_and_alternatives(tree, package)
-        self.imports.update(names.module_aliases(tree, self.imports))  # ``keras = tf.keras``
         # ``from .backend import keras, K``
         self.imports.update(names.reexported_libraries(self.imports, source))
+        self.imports.update(names.module_aliases(tree, self.imports))  # ``keras = tf.keras``
         self.stars = names.star_imports(tree, package)
         if self.stars:  # ``from keras.layers import *``: the names it gives, as imports
             self.imports = {
@@ -1200,6 +1200,8 @@ class ModuleIndexer:
                 continue
             value = self.value(returned.value if isinstance(returned, ast.Subscript) else returned,
                                scope, math.inf)  # fmt: skip
+            if isinstance(returned, ast.Name):
+                found += self._appended_functions(returned.id, function, scope)
             if isinstance(returned, ast.Subscript):
                 leaves = list(value.values) if isinstance(value, Mapping) else []
             elif isinstance(value, (Seq, Mapping)):  # ``return {"stage1": l1, "stage2": l2}``
@@ -1220,6 +1222,35 @@ class ModuleIndexer:
         if not found:
             return function
         return dataclasses.replace(function, returns=tuple(dict.fromkeys(found)))
+
+    def _appended_functions(self, name: str, function: FunctionDef, scope: _Scope) -> list[str]:
+        """The project functions a function appends by name to the list it returns (``metrics =
+        []``, ``metrics.append(metrics_with_names[m])``, ``return metrics``): one of them, or
+        one of the values of the dict it is taken from."""
+        bound = scope.bindings.get(name, [])
+        if not any(isinstance(b.value, ast.List) for b in bound):
+            return []
+        found: list[str] = []
+        for node in subtree(function.node):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "append"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == name
+                and len(node.args) == 1
+            ):
+                continue
+            item = node.args[0]
+            if isinstance(item, ast.Subscript):
+                held = self.value(item.value, scope, node.lineno)
+                leaves = list(held.values) if isinstance(held, Mapping) else []
+            else:
+                leaves = [self.value(item, scope, node.lineno)]
+            found += [
+                v.target for v in leaves if isinstance(v, Ref) and not names.is_keras(v.target)
+            ]
+        return found
 
     def _objective(
         self, kind: str, scope: _Scope, node: ast.expr, sources: ast.expr | None = None
@@ -1780,6 +1811,8 @@ class ModuleIndexer:
             self._call_nodes[span] = expr
             func = self.value(expr.func, scope, line, depth + 1)
             target = func.target if isinstance(func, Ref) else None
+            if isinstance(func, Unknown) and not func.candidates:
+                target = self._inherited_method(expr.func, scope, line)
             if (
                 target in ("builtins.list", "builtins.tuple")
                 and len(expr.args) == 1
@@ -2112,6 +2145,31 @@ class ModuleIndexer:
         if owner is None or owner.qualname not in self._class_names:
             return None
         return owner.qualname
+
+    def _inherited_method(self, func: ast.expr, scope: _Scope, line: float) -> str | None:
+        """``self.get_metrics`` called in a method of a class that neither defines nor binds
+        it but has a base of the project (``class Model(BaseModel)``, BaseModel maybe in
+        another module of the package): the method as the class's (the project index finds
+        it in a base)."""
+        if not isinstance(func, ast.Attribute):
+            return None
+        cls = self._self_class(func.value, scope, line)
+        if cls is None or self._self_binding(cls, func.attr) is not None:
+            return None
+        node = next((c.node for c in self.classes if c.qualname == cls), None)
+        if node is None:
+            return None
+        package = self.module.partition(".")[0]
+        for base in node.bases:
+            qualified = names.qualify(base, self.imports)
+            if qualified is None and isinstance(base, ast.Name):
+                qualified = f"{self.module}.{base.id}"
+                if qualified not in self._class_names:
+                    continue
+            # A class of the project: of this module, or of the package this module is in.
+            if qualified is not None and qualified.partition(".")[0] == package:
+                return f"{cls}.{func.attr}"
+        return None
 
     def _class_mentions(self, cls: str, text: str) -> bool:
         for found in self.classes:

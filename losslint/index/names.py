@@ -243,7 +243,35 @@ def module_aliases(tree: ast.Module, imports: Mapping[str, str]) -> dict[str, st
             and name not in imports
         ):
             found[name] = target
+    # Bound only in branches, where every other branch binds None: ``if tf is not None: K =
+    # tf.keras.backend`` / ``else: K = None`` (a library that may be missing).
+    nested: dict[str, list[ast.expr | None]] = {}
+    for node in _branch_statements(tree.body):
+        for named in bound_names(node):
+            if named not in counts and named not in imports:
+                single = isinstance(node, ast.Assign) and len(node.targets) == 1
+                value = node.value if isinstance(node, ast.Assign) and single else None
+                nested.setdefault(named, []).append(value)
+    for name, values in nested.items():
+        aliased = [v for v in values if not (isinstance(v, ast.Constant) and v.value is None)]
+        if len(aliased) != 1 or not isinstance(aliased[0], ast.Attribute):
+            continue
+        target = qualify(aliased[0], imports)
+        if target is not None and target.partition(".")[0] in ("keras", "tensorflow", "tf_keras"):
+            found[name] = target
     return found
+
+
+def _branch_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements nested in a module's top-level ``if``, ``try`` and ``with`` statements
+    (not in its definitions or loops)."""
+    for node in body:
+        if isinstance(node, (ast.If, ast.Try, ast.With)):
+            parts = [node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])]
+            parts += [h.body for h in getattr(node, "handlers", [])]
+            for part in parts:
+                yield from part
+                yield from _branch_statements(part)
 
 
 _INJECTED_MARKERS: Final = ("get_submodules_from_kwargs", "kwargs['backend']", 'kwargs["backend"]')
