@@ -1213,6 +1213,20 @@ def _needed_helpers(
             imported.update(index.stars)
     if not imported:
         return []
+    # A package imported whole (``import evidential_deep_learning as edl``, then
+    # ``edl.losses.EvidentialRegression``) gives what its ``__init__`` imports, and so on down.
+    packages = {
+        m.module: m.facts
+        for m in members
+        if m.facts is not None and os.path.basename(m.absolute) == "__init__.py"
+    }
+    pending = list(imported)
+    while pending:
+        package = packages.pop(pending.pop(), None)
+        if package is not None:
+            more = {*package.imports.values(), *package.stars} - imported
+            imported |= more
+            pending.extend(more)
     # ``pkg.utils`` or ``pkg.utils.eps``: the module is the name or the one above it.
     wanted = {
         part.rpartition(".")[2] for name in imported for part in (name, name.rpartition(".")[0])
