@@ -407,6 +407,46 @@ def _takes_truth_first(project: ProjectIndex, module: ModuleIndex, call: ast.Cal
 _LABELS: Final = TRUE_NAMES - {"y", "yt"}
 
 
+def _bound_once(body: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.expr]:
+    """The names ``body`` binds exactly once, by a plain assignment, with what they hold."""
+    counts: dict[str, int] = {}
+    values: dict[str, ast.expr] = {}
+    for node in subtree(body):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            counts[node.id] = counts.get(node.id, 0) + 1
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            values[node.targets[0].id] = node.value
+    return {name: value for name, value in values.items() if counts.get(name) == 1}
+
+
+def _origins(
+    expr: ast.expr, bound: dict[str, ast.expr], params: list[str], depth: int = 0
+) -> set[str]:
+    """The parameters of the function that ``expr`` is computed from, through the names its
+    body binds once; with ``"?"`` for anything else it reads (a name bound otherwise, a
+    global), so that only an expression of the parameters alone is taken as one."""
+    found: set[str] = set()
+    for node in subtree(expr):
+        if not (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)):
+            continue
+        if node.id in params:
+            found.add(node.id)
+        elif node.id in bound and depth < 4:
+            found |= _origins(bound[node.id], bound, params, depth + 1)
+        elif not _library_module(node.id):
+            found.add("?")
+    return found
+
+
+def _library_module(name: str) -> bool:
+    """``tf``, ``K``, ``np``, ``keras``: a module read for its functions, not a value."""
+    return name in ("tf", "K", "np", "keras", "ops", "backend", "math", "jnp")
+
+
 def _sliced(expr: ast.expr, name: str) -> bool:
     """``name``, or a subscript of it (``y_pred[:, 0]``, ``y_true[..., 1:][0]``)."""
     while isinstance(expr, ast.Subscript):
@@ -450,31 +490,47 @@ def _swapped_calls(project: ProjectIndex, keras_called: set[str]) -> Iterator[Fi
             own = params[1:3] if params[:1] == ["self"] else params[:2]
             if own == [guess, truth] and qualname in keras_called:
                 continue  # Keras hands y_true to ``guess``: the call is (y_true, y_pred)
+            bound = _bound_once(body)
+            calls: dict[str, list[tuple[ast.Call, str]]] = {}
             for call in subtree(body):
                 if not (isinstance(call, ast.Call) and len(call.args) >= 2):
                     continue
                 # A slice of either is still the prediction or the labels (keras-frcnn's
-                # ``K.binary_crossentropy(y_pred[:, :, :, :], y_true[:, :, :, n:])``).
-                if not (_sliced(call.args[0], guess) and _sliced(call.args[1], truth)):
+                # ``K.binary_crossentropy(y_pred[:, :, :, :], y_true[:, :, :, n:])``), and so
+                # is a name the body binds once from it: ``rel_pred = K.sum(y_true[:, :, :-1]
+                # * y_pred, axis=2)`` (the prediction, picked by the labels' one-hot skill)
+                # and ``obs = y_true[:, :, -1]`` (labels alone), a knowledge-tracing loss's.
+                swapped = _sliced(call.args[0], guess) and _sliced(call.args[1], truth)
+                if not swapped:
+                    first = _origins(call.args[0], bound, params)
+                    swapped = guess in first and _origins(call.args[1], bound, params) == {truth}
+                if not swapped:
                     if _sliced(call.args[0], truth) and _sliced(call.args[1], guess):
                         found = _swapped_helper(project, module, call, keras_called, seen)
                         if found is not None:
                             yield found
                     continue
                 loss = names.asymmetric_loss(call, module.imports)
-                if loss is None:
-                    continue
+                if loss is not None:
+                    calls.setdefault(ast.dump(call, include_attributes=False), []).append(
+                        (call, loss)
+                    )
+            # The same call written again in the function (a weighted term per skill) is the
+            # same defect: reported once, at the first.
+            for same in calls.values():
+                call, loss = min(same, key=lambda c: (c[0].lineno, c[0].col_offset))
                 span = node_span(call, module.lines)
                 key = (module.path, span.line, span.column)
                 if key in seen:
                     continue
                 seen.add(key)
                 predicted, labels = (shortened(a, 32) for a in call.args[:2])
+                again = f" (and the same call {len(same) - 1} more times)" if len(same) > 1 else ""
                 yield Finding(
                     module.path,
                     span,
-                    f"{loss}({predicted}, {labels}) passes the prediction as the target: Keras "
-                    "losses take (y_true, y_pred) (Keras 1's backend took (output, target); "
+                    f"{loss}({predicted}, {labels}) passes the prediction as the target{again}: "
+                    "Keras losses take (y_true, y_pred) (Keras 1's backend took (output, target); "
                     "Keras 2 reversed it), so this is the loss of the labels against the "
                     "prediction, another objective (a crossentropy of clipped 0/1 labels is "
                     f"linear in {guess}); call it as {loss}({labels}, {predicted})",
