@@ -2067,12 +2067,24 @@ class ModuleIndexer:
         if name in self._bound_anywhere:
             return Unknown(span)  # bound somewhere, only not unconditionally: unknown
         source = names.star_source(self.stars, name)
+        snippet = names.SNIPPET_CLASSES.get(name)
+        if source is not None and snippet is not None and self._keras_by_star(source):
+            # ``from attention_layers import *`` in a Keras module, that module doing ``from
+            # tensorflow.keras.models import Model``: ``Model(inputs, [logits])`` is Keras's.
+            return Ref(snippet, span)
         if source is not None:
             return Ref(names.canonical(f"{source}.{name}"), span)
-        snippet = names.SNIPPET_CLASSES.get(name)
         if snippet is not None:
             return Ref(snippet, span)
         return Unknown(span)
+
+    def _keras_by_star(self, source: str) -> bool:
+        """Whether a name a star import of ``source`` may give is taken for the well-known
+        Keras class of that name: ``source``'s names are not known (a project module), and
+        this module imports Keras or TensorFlow itself."""
+        return names.star_members_unknown(source) and any(
+            target.partition(".")[0] in names.KERAS_PACKAGES for target in self.imports.values()
+        )
 
     def _local_def(self, name: str, scope: _Scope, line: float) -> str | None:
         """A function defined (unconditionally, or in the branch ``line`` is in, before it) in

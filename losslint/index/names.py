@@ -447,6 +447,12 @@ def _star_members(module: str) -> frozenset[str] | None:
     return None if text is None else frozenset(text.split())
 
 
+def star_members_unknown(star: str) -> bool:
+    """Whether losslint does not know the names ``from star import *`` binds (a project
+    module, a package it has no table for)."""
+    return _star_members(canonical(star)) is None
+
+
 def star_source(stars: tuple[str, ...], name: str) -> str | None:
     """The star import a name no statement binds comes from: the last one that may give it,
     passing over Keras, NumPy and the other modules whose names are known and lack it
