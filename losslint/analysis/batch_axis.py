@@ -334,6 +334,29 @@ def _model_or_layer(module: str, last: str) -> bool:
     )
 
 
+def _weighted_sum(expr: ast.expr) -> ast.expr | None:
+    """The sum ``expr`` is, seen through a weight and a renaming: ``a + b``, ``alpha * (vq_loss
+    + beta * commit_loss)``, ``tf.identity(..., name="latent_loss")``; None for anything else."""
+    while True:
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Sub)):
+            return expr
+        if (
+            isinstance(expr, ast.Call)
+            and names.last_name(expr.func) == "identity"
+            and len(expr.args) == 1
+        ):
+            expr = expr.args[0]
+        elif isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mult):
+            weight, other = (expr.left, expr.right)
+            if isinstance(other, (ast.Name, ast.Attribute, ast.Constant)):
+                weight, other = other, weight
+            if not isinstance(weight, (ast.Name, ast.Attribute, ast.Constant)):
+                return None
+            expr = other
+        else:
+            return None
+
+
 def _additive_terms(expr: ast.expr) -> Iterator[ast.expr]:
     """The terms of ``a + b - c``, each without a numeric factor (``0.5 * dice``, ``-log(j)``)."""
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Sub)):
@@ -388,6 +411,13 @@ def join(a: Batch, b: Batch) -> Batch:
         ratio=a.ratio or b.ratio,
         origin=a.origin or b.origin,
     )
+
+
+def _shape_setting(expr: ast.expr) -> bool:
+    """A name or attribute named for a shape (``input_shape``, ``self.img_shape``), not a
+    tensor's ``.shape``: a tuple of dimensions the code was configured with."""
+    name = expr.attr if isinstance(expr, ast.Attribute) else getattr(expr, "id", "")
+    return name != "shape" and name.endswith("shape")
 
 
 def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
@@ -1034,12 +1064,9 @@ class BatchAxis:
             frame.env[target.id] = value
             frame.bindings += 1
             frame.bound_at[target.id] = frame.bindings
-            if (
-                not augmented
-                and isinstance(source, ast.BinOp)
-                and isinstance(source.op, (ast.Add, ast.Sub))
-            ):
-                frame.sums[target.id] = (source, frame.bindings)
+            summed = _weighted_sum(source) if source is not None else None
+            if not augmented and summed is not None:
+                frame.sums[target.id] = (summed, frame.bindings)
             else:
                 frame.sums.pop(target.id, None)
             if isinstance(
@@ -1475,6 +1502,11 @@ class BatchAxis:
         if value.kind == "const":
             self._expr(index, frame)
             return CONST
+        if value.kind == "unknown" and _int(index) is not None and _shape_setting(node.value):
+            # ``self.input_shape[0] * binary_crossentropy(x, x_hat)``: a dimension the code
+            # was configured with, a number (a Keras layer's own ``input_shape[0]`` is the
+            # batch's None, which no arithmetic takes).
+            return CONST
         if value.kind not in ("kept", "flat"):
             return UNKNOWN
         elements = index.elts if isinstance(index, ast.Tuple) else [index]
@@ -1818,6 +1850,8 @@ class BatchAxis:
                 if module == "keras.losses" and given.value[:1].isupper():
                     return Batch("lossobj", target=_reduction(node, frame, default="mean"))
             return UNKNOWN
+        if module == "keras.objectives" and last[:1].islower():
+            return self._per_sample(args, node, frame)  # Keras 1's name of keras.losses
         if module in ("keras.losses", "keras.metrics"):
             if not names.keras_class_name(last) and last not in ("get", "serialize", "deserialize"):
                 return self._per_sample(args, node, frame)
@@ -1983,6 +2017,29 @@ class BatchAxis:
             return CONST
         return UNKNOWN
 
+    def _unstacked(self, expr: ast.expr | None, axes: _Axes, frame: _Frame) -> Batch | None:
+        """``K.all(K.stack([hit, is_class], axis=0), axis=0)``: tensors stacked on a new first
+        axis and reduced over it again, an elementwise combination of them (a per-class
+        accuracy's "right and of this class"), the batch where it was; None for any other
+        reduction."""
+        if not (
+            axes.kind == "list"
+            and axes.values == (0,)
+            and isinstance(expr, ast.Call)
+            and names.last_name(expr.func) == "stack"
+            and expr.args
+            and isinstance(expr.args[0], (ast.List, ast.Tuple))
+            and len(expr.args[0].elts) > 1
+        ):
+            return None
+        axis = names.argument(expr, 1, "axis", "dim")
+        if axis is not None and _int(axis) != 0:
+            return None
+        value = self._expr(expr.args[0].elts[0], frame)
+        for item in expr.args[0].elts[1:]:
+            value = arithmetic(value, self._expr(item, frame), "cmp")
+        return replace(value, rank=None) if value.kind == "kept" else None
+
     def _reduce(
         self,
         op: str,
@@ -2000,6 +2057,9 @@ class BatchAxis:
         )
         if value.kind in ("const", "shape") or filled:
             return CONST
+        stacked = self._unstacked(names.argument(node, 0, "input_tensor", "x"), axes, frame)
+        if stacked is not None:
+            return stacked
         if (
             value.kind == "seq"
             and axes.kind == "all"
@@ -2446,9 +2506,11 @@ def _axes(node: ast.expr, frame: _Frame) -> _Axes:
 def _returned_sum(returned: ast.expr | None, frame: _Frame) -> ast.expr | None:
     """What a ``return`` gives, with a returned name read as the sum it was bound to (``total
     = a + b`` then ``return total``) while none of the names that sum reads was bound again
-    since (then its terms are no longer what the name holds)."""
+    since (then its terms are no longer what the name holds); a weighted or renamed sum as
+    that sum (see :func:`_weighted_sum`)."""
     if not (isinstance(returned, ast.Name) and returned.id in frame.sums):
-        return returned
+        summed = _weighted_sum(returned) if returned is not None else None
+        return summed if summed is not None else returned
     source, number = frame.sums[returned.id]
     fresh = all(
         frame.bound_at.get(n.id, 0) <= number for n in subtree(source) if isinstance(n, ast.Name)
