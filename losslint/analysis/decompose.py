@@ -337,7 +337,7 @@ def unused_terms(
             continue
         if target.id not in assigned or _loss_object(stmt.value, scope):
             continue
-        if _confusion_count(target.id) or _shape_only(stmt.value, pair):
+        if _confusion_count(target.id) or _shape_only(stmt.value, pair) or _mask(stmt.value):
             continue
         terms = walker.terms(stmt.value, 0)
         if terms is None or len(terms) != 1 or not terms[0].is_loss:
@@ -345,6 +345,23 @@ def unused_terms(
         term = replace(terms[0], name=target.id, written=target.id)
         found.append((target.id, term, stmt))
     return found
+
+
+# Calls that compare values: what they give is a mask, which selects terms, and is none.
+_COMPARISONS: Final = frozenset(
+    {"equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and",
+     "logical_or", "logical_not", "logical_xor", "is_nan", "is_inf", "is_finite", "isnan",
+     "isinf", "isfinite"}
+)  # fmt: skip
+
+
+def _mask(value: ast.expr) -> bool:
+    """A comparison, ``mask4 = tf.not_equal(temp[:, :, 4], 0)``: a boolean mask that a
+    weighted term would select with (a knowledge-tracing loss's skill masks, left over when
+    their terms were commented out), not a loss term left out of the sum."""
+    if isinstance(value, ast.Compare):
+        return True
+    return isinstance(value, ast.Call) and names.last_name(value.func) in _COMPARISONS
 
 
 # The confusion counts of a ratio loss (soft F1, Tversky): the widely copied soft-F1 loss
