@@ -1582,7 +1582,16 @@ class RangeAnalysis:
                 self.expr(item.context_expr, frame)
                 if item.optional_vars is not None:
                     self._assign(item.optional_vars, None, None, frame)
-            self.block(node.body, frame)
+            gradient = self._gradient
+            if any(_no_grad(item.context_expr) for item in node.items):
+                # ``with torch.no_grad(): x -= lr * rescale(grads)``: nothing under it is
+                # differentiated (an update of an input by its gradient), so a root at 0 there
+                # is sqrt(0) = 0, and no infinite gradient.
+                self._gradient = False
+            try:
+                self.block(node.body, frame)
+            finally:
+                self._gradient = gradient
         elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
             try_node: ast.Try = node  # type: ignore[assignment]
             self.block(try_node.body, frame)
@@ -4960,6 +4969,22 @@ def _shape(node: ast.expr) -> bool:
     if isinstance(node, ast.Attribute):
         return node.attr == "shape"
     return isinstance(node, ast.Call) and names.last_name(node.func) in _SHAPES
+
+
+# Context managers under which nothing is recorded for a gradient: PyTorch's, and a tape's
+# ``stop_recording()``.
+_NO_GRAD: Final = frozenset({"no_grad", "inference_mode", "stop_recording"})
+
+
+def _no_grad(expr: ast.expr) -> bool:
+    """``torch.no_grad()``, ``torch.inference_mode()``, ``tape.stop_recording()``, and
+    ``torch.set_grad_enabled(False)``."""
+    if not isinstance(expr, ast.Call):
+        return False
+    name = names.last_name(expr.func)
+    if name == "set_grad_enabled":
+        return bool(expr.args) and isinstance(expr.args[0], ast.Constant) and not expr.args[0].value
+    return name in _NO_GRAD
 
 
 def _carried(expr: ast.expr, frame: _Frame) -> set[tuple[str, Span, str]]:
