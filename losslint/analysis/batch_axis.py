@@ -435,6 +435,17 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
         # attribute) keeps the batch axis where it was: the operation is elementwise.
         if data.kind in ("kept", "flat") and other.kind == "unknown":
             return replace(data, origin=None if data.kind == "kept" else data.origin)
+    for reduced, other in ((a, b), (b, a)):
+        # ``loss * loss_weight`` of a factory's parameter, ``dice / self.norm``: a weight the
+        # analysis cannot shape scales a batch mean; it does not undo it. A sum scaled so may
+        # be a mean by a count (``reduce_sum(x) * (1. / global_batch_size)``): unknown.
+        if (
+            reduced.kind == "mean"
+            and reduced.origin is not None
+            and other.kind == "unknown"
+            and (op == "*" or (op == "/" and reduced is a))
+        ):
+            return reduced
     if a.kind not in TENSORS | {"const"} or b.kind not in TENSORS | {"const"}:
         return UNKNOWN
     for data, other in ((a, b), (b, a)):
