@@ -22,6 +22,7 @@ from losslint.index.facts import (
     Handed,
     ImportedUnits,
     LossDef,
+    Mapping,
     ModelFact,
     ModelRef,
     ModuleIndex,
@@ -29,6 +30,7 @@ from losslint.index.facts import (
     Output,
     Param,
     Ref,
+    Seq,
     Unknown,
     Value,
     entry_key,
@@ -65,6 +67,19 @@ def _with_values(
         metrics=values.get("metrics", site.metrics),
         weighted_metrics=values.get("weighted_metrics", site.weighted_metrics),
     )
+
+
+def _replaced(value: Value, old: Value, new: Value) -> Value:
+    """``value`` with the leaf ``old`` (by identity) inside its lists and dicts replaced."""
+    if value is old:
+        return new
+    if isinstance(value, Seq):
+        return dataclasses.replace(value, items=tuple(_replaced(i, old, new) for i in value.items))
+    if isinstance(value, Mapping):
+        return dataclasses.replace(
+            value, values=tuple(_replaced(v, old, new) for v in value.values)
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,15 +553,30 @@ class ProjectIndex:
         calls: dict[tuple[str, Span], dict[str, Value]] = {}
         for field_name in _HANDED_FIELDS:
             value = getattr(site, field_name)
-            if not (isinstance(value, Unknown) and value.param and value.owner):
+            if value is None:
                 continue
-            if not self._called_by_name(value.owner):
+            if isinstance(value, Unknown):
+                params = [value]
+            elif isinstance(value, (Seq, Mapping)):
+                # ``loss=[policy_loss, value_loss]`` of two parameters: each from the call.
+                params = [v for v in iter_leaves(value) if isinstance(v, Unknown)]
+            else:
                 continue
-            constructor = self._constructor(value.owner)
-            callee = value.owner.rpartition(".")[0] if constructor else value.owner
-            for module, handed in self.handed_to(callee):
-                if handed.keyword == value.param.name:
-                    calls.setdefault((module.path, handed.call), {})[field_name] = handed.value
+            for param in params:
+                if not (param.param and param.owner and self._called_by_name(param.owner)):
+                    continue
+                constructor = self._constructor(param.owner)
+                callee = param.owner.rpartition(".")[0] if constructor else param.owner
+                for module, handed in self.handed_to(callee):
+                    if handed.keyword != param.param.name:
+                        continue
+                    given = calls.setdefault((module.path, handed.call), {})
+                    current = given.get(field_name, value)
+                    given[field_name] = (
+                        handed.value
+                        if current is param
+                        else _replaced(current, param, handed.value)
+                    )
         for (path, span), values in calls.items():
             yield path, _with_values(site, values, span)
 
