@@ -299,7 +299,9 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
             # ``MaskedCrossEntropyLoss(self.y_hat, self.y, mask=...)``: the project calls it, in
             # the order its parameters say, and Keras never does.
             continue
-        if symmetric(function_formula(project, qualname)):
+        if symmetric(function_formula(project, qualname)) or _symmetric_helper(
+            project, module, function.node
+        ):
             continue  # a Dice of abs(y_true * y_pred): swapping the arguments changes nothing
         names, _, _, _ = _positional(function, method)
         if _forwarded_in_order(project, module, function.node, names[0], names[1]):
@@ -405,6 +407,41 @@ def _takes_truth_first(project: ProjectIndex, module: ModuleIndex, call: ast.Cal
 
 # Label names that say what a parameter holds (``y`` alone, ``yt`` could be anything).
 _LABELS: Final = TRUE_NAMES - {"y", "yt"}
+
+
+def _symmetric_helper(
+    project: ProjectIndex, module: ModuleIndex, node: ast.FunctionDef | ast.AsyncFunctionDef
+) -> bool:
+    """Whether every ``return`` hands the function's first two parameters, sliced alike, to
+    one project function whose formula is the same with them swapped: ``smape_metric(y_pred,
+    y_true)`` returning ``smape(y_pred[:, -1], y_true[:, -1])`` or ``smape(y_pred, y_true)``,
+    ``smape(A, F)`` a mean of ``2 * abs(F - A) / (abs(A) + abs(F))``."""
+    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+    if params[:1] == ["self"]:
+        params = params[1:]
+    if len(params) < 2:
+        return False
+    first, second = params[:2]
+    returns = [n for n in subtree(node) if isinstance(n, ast.Return)]
+    if not returns:
+        return False
+    helpers: set[str] = set()
+    for returned in returns:
+        call = returned.value
+        if not (isinstance(call, ast.Call) and len(call.args) >= 2):
+            return False
+        a, b = call.args[:2]
+        if not (_sliced(a, first) and _sliced(b, second)):
+            return False
+        renamed = ast.dump(b).replace(f"id='{second}'", f"id='{first}'")
+        if ast.dump(a) != renamed:
+            return False  # sliced differently: not the same role for both
+        named = project.named(call.func, module)
+        found = project._lookup(named) if named else None
+        if found is None or found not in project.functions:
+            return False
+        helpers.add(found)
+    return len(helpers) == 1 and symmetric(function_formula(project, helpers.pop()))
 
 
 def _bound_once(body: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.expr]:
