@@ -614,7 +614,7 @@ _RANDOM_DRAWS: Final = frozenset(
     {"random_normal", "random_uniform", "truncated_normal", "normal", "uniform", "randn", "rand"}
 )
 # What a gradient may be taken with respect to without training anything (see _perturbation).
-_PERTURBATIONS: Final = _RANDOM_DRAWS | {"placeholder"}
+_PERTURBATIONS: Final = _RANDOM_DRAWS | {"placeholder", "Input"}
 
 
 def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr, ast.expr | None] | None:
@@ -1426,7 +1426,9 @@ class ModuleIndexer:
         """Whether a gradient is taken with respect to a perturbation of the inputs, not the
         weights: names the scope gives to ``tape.watch`` (FGSM's input image), draws at
         random (virtual adversarial training's ``d = tf.random_normal(tf.shape(x))``) or
-        binds to a TF 1 placeholder (``tf.gradients(loss, [logits])`` of a fed tensor)."""
+        binds to a TF 1 placeholder (``tf.gradients(loss, [logits])`` of a fed tensor) or a
+        Keras ``Input`` (a DDPG critic's ``K.gradients(Q_values, actions)``, the action
+        gradient the actor follows)."""
         listed = sources.elts if isinstance(sources, (ast.List, ast.Tuple)) else [sources]
         found = [n.id for n in listed if isinstance(n, ast.Name)]
         if not found or len(found) != len(listed):
