@@ -437,3 +437,30 @@ def test_an_integer_literal_of_thousands_of_digits_is_cached_and_read_back(
         assert not internal_errors(result)
         runs.append(_found(result.diagnostics))
     assert runs[0] == runs[1] and GOOD_FINDING in runs[0]
+
+
+def test_methods_that_pass_their_parameter_to_a_namesake_end_quickly(tmp_path: Path) -> None:
+    """Two ``decode(self, predictions)`` methods calling the imported ``decode(...,
+    predictions[0])`` (xcenternet): reading the dict item each caller hands a parameter asked
+    the same question round the cycle, 5**24 times, and the run never ended. It ends at once
+    now; the subprocess's timeout fails the test instead of hanging the suite."""
+    (tmp_path / "model.py").write_text(
+        "import tensorflow as tf\n"
+        "from decoder import decode\n\n\n"
+        "class CenterNet(tf.keras.Model):\n"
+        "    def decode(self, predictions, relative, k=100):\n"
+        "        return decode('c', predictions[0], predictions[1], reg=predictions[2], k=k)\n\n\n"
+        "class TTFNet(CenterNet):\n"
+        "    def decode(self, predictions, relative, k=100):\n"
+        "        return decode('t', predictions[0], predictions[1], k=k)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "losslint", "check", "--no-cache", "--jobs", "1", "model.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "No problems found in 1 file" in done.stdout

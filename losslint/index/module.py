@@ -787,6 +787,7 @@ class ModuleIndexer:
         self.lambda_lines = lines_with_words(source, ["lambda"])  # see _ScopeBuilder.run
         self.definition_lines = lines_with_words(source, ["def", "class"])
         self._call_nodes: dict[Span, ast.Call] = {}
+        self._handing: set[tuple[str, str, str]] = set()  # the dict items asked (_handed_item)
         # The function and class nodes by qualified name (what a compiled model's uses are
         # searched in, see _idle).
         self._scope_nodes: dict[str, ast.AST] = {}
@@ -1931,6 +1932,21 @@ class ModuleIndexer:
         the callers agree, else what each gives as candidates (which run is not known)."""
         owner, param = given.owner, given.param
         assert owner is not None and param is not None
+        asked = (owner, param.name, repr(key))
+        if asked in self._handing:
+            # A method whose callers pass on their own parameter of the same name, calling
+            # one another (``decode(self, predictions)`` calling the imported ``decode(...,
+            # predictions[0])``): each round of the cycle would ask again, exponentially.
+            return Unknown(span)
+        self._handing.add(asked)
+        try:
+            return self._handed_item_of(owner, param, key, depth, span)
+        finally:
+            self._handing.discard(asked)
+
+    def _handed_item_of(
+        self, owner: str, param: Param, key: object, depth: int, span: Span
+    ) -> Value:
         cls = owner.removesuffix(".__init__")
         constructor = cls != owner and cls in self._class_names
         callee = cls if constructor else owner
