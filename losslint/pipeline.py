@@ -981,7 +981,8 @@ def _index_one(
             return "facts", "skip", file_digest
         if isinstance(loaded, Diagnostic):
             return "facts", encode(loaded), file_digest
-        facts = index_module(loaded.tree, loaded.source, loaded.path, loaded.module)
+        with _time_limit(INDEX_LIMIT_S):
+            facts = index_module(loaded.tree, loaded.source, loaded.path, loaded.module)
         if loaded.python2 is not None:  # reported with the facts, as a notebook's cells are
             facts = dataclasses.replace(facts, unparsed=(*facts.unparsed, loaded.python2))
         if parsed is not None:
@@ -989,6 +990,39 @@ def _index_one(
         return "facts", encode(facts), file_digest
     except Exception:  # a bug in losslint must not lose the other files' findings
         return "internal", traceback.format_exc(), file_digest
+
+
+# Seconds one file's indexing may take (the largest module of Keras takes under 2): past it the
+# indexer is in a loop or an explosion, a bug in losslint, reported as such while the other
+# files are checked.
+INDEX_LIMIT_S: float = 60.0
+
+
+class IndexTimeout(Exception):
+    """Indexing one file went past :data:`INDEX_LIMIT_S`."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`IndexTimeout` in the block once ``seconds`` have passed (a real-time
+    timer; only in a process's main thread, where a signal can be handled: elsewhere, as in an
+    editor's worker thread, no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+
+    def expired(number: int, frame: object) -> None:
+        raise IndexTimeout(f"indexing did not finish in {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _worker_started() -> None:

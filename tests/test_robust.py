@@ -464,3 +464,31 @@ def test_methods_that_pass_their_parameter_to_a_namesake_end_quickly(tmp_path: P
     )
     assert done.returncode == 0, done.stderr
     assert "No problems found in 1 file" in done.stdout
+
+
+def test_a_file_whose_indexing_never_ends_is_reported_and_the_others_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the per-file limit, indexing one file stops: an internal-error LL000 names the
+    file, and the other files' findings are all there (a loop of the indexer's, like the
+    one xcenternet hit, must not hang a pre-commit hook)."""
+    from losslint.index import module as indexer
+
+    project = _project(tmp_path)
+    (project / "stuck.py").write_text(GOOD.replace("log_loss", "stuck_loss"), encoding="utf-8")
+    real = indexer.index_module
+
+    def index_module(tree, source, path, name):  # type: ignore[no-untyped-def]
+        if path.endswith("stuck.py"):
+            time.sleep(30)
+        return real(tree, source, path, name)
+
+    monkeypatch.setattr(indexer, "index_module", index_module)
+    monkeypatch.setattr(pipeline, "INDEX_LIMIT_S", 0.5)
+    started = time.perf_counter()
+    result = pipeline.run([project], Config(root=project), jobs=1, use_cache=False)
+    assert time.perf_counter() - started < 10
+    assert GOOD_FINDING in _found(result.diagnostics)
+    message = _ll000(result.diagnostics, "stuck.py")
+    assert "indexing did not finish in 0.5 s" in message
+    assert len(result.internal_errors) == 1
