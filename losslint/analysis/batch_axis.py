@@ -1796,6 +1796,21 @@ class BatchAxis:
             min_rank=max(1, min_rank - 1),
         )
 
+    def _cond(self, node: ast.Call, frame: _Frame) -> Batch | None:
+        """``tf.cond(n > 0, lambda: total / n, lambda: total)``: either branch's value. Where
+        both reduce the batch away, a mean and a sum (a count's guard falling back to the
+        numerator), the mean: the batch is gone either way, and the sum is the degenerate
+        case. None where a branch is not a lambda of no parameters."""
+        branches = [names.argument(node, 1, "true_fn"), names.argument(node, 2, "false_fn")]
+        if not all(
+            isinstance(b, ast.Lambda) and not b.args.args and not b.args.vararg for b in branches
+        ):
+            return None
+        first, second = (self._expr(b.body, frame) for b in branches)  # type: ignore[union-attr]
+        if {first.kind, second.kind} == {"mean", "sum"}:
+            return first if first.kind == "mean" else second
+        return join(first, second)
+
     def _library(self, name: str, node: ast.Call, frame: _Frame) -> Batch:
         module, _, last = name.rpartition(".")
         module = ops.tensor_module(module)
@@ -1814,6 +1829,10 @@ class BatchAxis:
         elif last == "convert_to_numpy" and args and _traced(args[0]):
             # keras.ops.convert_to_numpy: the same as .numpy(), a value a traced loss lacks.
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)")
+        if module in ("tensorflow", "tensorflow.compat.v1") and last == "cond":
+            chosen = self._cond(node, frame)
+            if chosen is not None:
+                return chosen
         adds_up = (module == "builtins" and last == "sum") or (
             module in ("tensorflow", "tensorflow.math") and last in ("add_n", "accumulate_n")
         )
