@@ -119,7 +119,12 @@ def _numpy_references(project: ProjectIndex) -> tuple[frozenset[str], frozenset[
         if module is None or isinstance(node, ast.ClassDef):
             continue
         name = names.defined_name(definition.qualname)
-        if pure_numpy(node, module.imports) and (
+        if _frameworkless(module):
+            # Nothing compiles it, and its module imports no tensor framework at all (NumPy,
+            # SciPy and matplotlib: chrombpnet's ``counts_metrics(labels, preds, outf, title)``
+            # plotting a scatter): it runs on arrays, and so do the helpers it calls.
+            written.add(definition.qualname)
+        elif pure_numpy(node, module.imports) and (
             "loss" not in name
             or _test_reference(name, definition.path)
             or (_named_numpy(name) and project.needs_more_arguments(definition.qualname))
@@ -131,6 +136,15 @@ def _numpy_references(project: ProjectIndex) -> tuple[frozenset[str], frozenset[
     pure = converting | written
     _add_callers(project, modules, pure)
     return frozenset(converting), frozenset(pure)
+
+
+# Roots of the libraries whose tensors a Keras loss or metric may be handed.
+_FRAMEWORKS: Final = frozenset({"tensorflow", "keras", "tf_keras", "torch", "jax", "flax"})
+
+
+def _frameworkless(module: ModuleIndex) -> bool:
+    """Whether ``module`` imports no tensor framework (an injected Keras backend counts)."""
+    return not any(t.partition(".")[0] in _FRAMEWORKS for t in module.imports.values())
 
 
 def _converts_first(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str]) -> bool:
