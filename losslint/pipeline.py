@@ -981,7 +981,8 @@ def _index_one(
             return "facts", "skip", file_digest
         if isinstance(loaded, Diagnostic):
             return "facts", encode(loaded), file_digest
-        with _time_limit(INDEX_LIMIT_S):
+        limit = INDEX_LIMIT_S
+        with time_limit(limit, lambda: IndexTimeout(f"indexing did not finish in {limit:g} s")):
             facts = index_module(loaded.tree, loaded.source, loaded.path, loaded.module)
         if loaded.python2 is not None:  # reported with the facts, as a notebook's cells are
             facts = dataclasses.replace(facts, unparsed=(*facts.unparsed, loaded.python2))
@@ -1003,10 +1004,10 @@ class IndexTimeout(Exception):
 
 
 @contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Raise :class:`IndexTimeout` in the block once ``seconds`` have passed (a real-time
-    timer; only in a process's main thread, where a signal can be handled: elsewhere, as in an
-    editor's worker thread, no limit)."""
+def time_limit(seconds: float, error: Callable[[], Exception]) -> Iterator[None]:
+    """Raise ``error()`` in the block once ``seconds`` have passed (a real-time timer; only in
+    a process's main thread, where a signal can be handled: elsewhere, as in an editor's
+    worker thread, no limit)."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(
         signal, "setitimer"
     ):
@@ -1014,7 +1015,7 @@ def _time_limit(seconds: float) -> Iterator[None]:
         return
 
     def expired(number: int, frame: object) -> None:
-        raise IndexTimeout(f"indexing did not finish in {seconds:g} s")
+        raise error()
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, seconds)

@@ -13,7 +13,6 @@ import ast
 import contextlib
 import random
 import re
-import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -175,23 +174,9 @@ class Stalled(Exception):
     """The analysis of one file ran past its time limit."""
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
+def time_limit(seconds: float) -> contextlib.AbstractContextManager[None]:
     """Raise :class:`Stalled` in the main thread after ``seconds`` (SIGALRM; POSIX only)."""
-    if not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def expired(number: int, frame: object) -> None:
-        raise Stalled(f"over {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    return pipeline.time_limit(seconds, lambda: Stalled(f"over {seconds:g} s"))
 
 
 def internal_errors(result: pipeline.Result) -> list[str]:

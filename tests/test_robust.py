@@ -41,6 +41,18 @@ def _run(root: Path, *paths: Path) -> list[Diagnostic]:
     return result.diagnostics
 
 
+def _cli(cwd: Path, *args: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """``python -m losslint ARGS`` in ``cwd`` (a stall fails the test instead of hanging it)."""
+    return subprocess.run(
+        [sys.executable, "-m", "losslint", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **environment},
+    )
+
+
 def _found(diagnostics: list[Diagnostic]) -> set[tuple[str, int, str]]:
     return {(Path(d.path).name, d.line, d.code) for d in diagnostics}
 
@@ -406,13 +418,8 @@ def test_the_compilers_warnings_about_user_code_are_neither_shown_nor_errors(
         "def log_loss(y_true, y_pred):\n    return -ops.mean(y_true * ops.log(y_pred), axis=-1)\n"
     )
     for setting in ("error", "default"):
-        done = subprocess.run(
-            [sys.executable, "-m", "losslint", "check", ".", "--no-cache", "--format", "json"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "PYTHONWARNINGS": setting},
+        done = _cli(
+            tmp_path, "check", ".", "--no-cache", "--format", "json", PYTHONWARNINGS=setting
         )
         assert [d["code"] for d in json.loads(done.stdout)] == ["LL301"], done.stdout
         assert "Warning" not in done.stderr, done.stderr
@@ -455,13 +462,7 @@ def test_methods_that_pass_their_parameter_to_a_namesake_end_quickly(tmp_path: P
         "        return decode('t', predictions[0], predictions[1], k=k)\n",
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "losslint", "check", "--no-cache", "--jobs", "1", "model.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _cli(tmp_path, "check", "--no-cache", "--jobs", "1", "model.py")
     assert done.returncode == 0, done.stderr
     assert "No problems found in 1 file" in done.stdout
 
