@@ -119,10 +119,11 @@ def _numpy_references(project: ProjectIndex) -> tuple[frozenset[str], frozenset[
         if module is None or isinstance(node, ast.ClassDef):
             continue
         name = names.defined_name(definition.qualname)
-        if _frameworkless(module):
+        if _frameworkless(module) and "loss" not in name:
             # Nothing compiles it, and its module imports no tensor framework at all (NumPy,
             # SciPy and matplotlib: chrombpnet's ``counts_metrics(labels, preds, outf, title)``
-            # plotting a scatter): it runs on arrays, and so do the helpers it calls.
+            # plotting a scatter): it runs on arrays, and so do the helpers it calls. (A loss
+            # written in NumPy alone stays the classic defect, below.)
             written.add(definition.qualname)
         elif pure_numpy(node, module.imports) and (
             "loss" not in name
