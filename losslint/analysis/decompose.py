@@ -347,12 +347,9 @@ def unused_terms(
     return found
 
 
-# Calls that compare values: what they give is a mask, which selects terms, and is none.
-_COMPARISONS: Final = frozenset(
-    {"equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and",
-     "logical_or", "logical_not", "logical_xor", "is_nan", "is_inf", "is_finite", "isnan",
-     "isinf", "isfinite"}
-)  # fmt: skip
+# Calls that compare values (the op catalogue's elementwise 0/1 ops): what they give is a mask,
+# which selects terms, and is none.
+_COMPARISONS: Final = ops.names(batch="elementwise", range_="boolean")
 
 
 def _mask(value: ast.expr) -> bool:

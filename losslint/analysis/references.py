@@ -139,15 +139,6 @@ def _numpy_references(project: ProjectIndex) -> tuple[frozenset[str], frozenset[
     return frozenset(converting), frozenset(pure)
 
 
-# Roots of the libraries whose tensors a Keras loss or metric may be handed.
-_FRAMEWORKS: Final = frozenset({"tensorflow", "keras", "tf_keras", "torch", "jax", "flax"})
-
-
-def _frameworkless(module: ModuleIndex) -> bool:
-    """Whether ``module`` imports no tensor framework (an injected Keras backend counts)."""
-    return not any(t.partition(".")[0] in _FRAMEWORKS for t in module.imports.values())
-
-
 def _converts_first(node: ast.FunctionDef | ast.AsyncFunctionDef, imports: dict[str, str]) -> bool:
     """Whether a statement of the body's top level converts a parameter to an array
     (``y_true = np.asarray(y_true)``)."""
@@ -247,7 +238,7 @@ def other_framework(module: ModuleIndex, definition: LossDef) -> bool:
     whose own calls are all PyTorch's or JAX's where its module imports both (DeepChem's
     ``_create_pytorch_loss`` closures beside ``_compute_tf_loss``): named like Keras losses,
     they serve another framework's training loop."""
-    roots = {full.split(".")[0] for full in module.imports.values()}
+    roots = _import_roots(module)
     if bool(roots & _OTHER_FRAMEWORKS) and not roots & names.KERAS_PACKAGES:
         return True
     if not roots & _OTHER_FRAMEWORKS:
@@ -268,8 +259,16 @@ def array_method(module: ModuleIndex, definition: LossDef) -> bool:
     defect); a method of the module's own classes is the module's array code."""
     if definition.kind != "method":
         return False
-    roots = {full.split(".")[0] for full in module.imports.values()}
-    return "numpy" in roots and not roots & (_OTHER_FRAMEWORKS | names.KERAS_PACKAGES)
+    return "numpy" in _import_roots(module) and _frameworkless(module)
+
+
+def _import_roots(module: ModuleIndex) -> set[str]:
+    return {full.split(".")[0] for full in module.imports.values()}
+
+
+def _frameworkless(module: ModuleIndex) -> bool:
+    """Whether ``module`` imports no tensor framework (an injected Keras backend counts)."""
+    return not _import_roots(module) & (_OTHER_FRAMEWORKS | names.KERAS_PACKAGES)
 
 
 def called_by_project(project: ProjectIndex, module: ModuleIndex, qualname: str) -> bool:

@@ -1199,21 +1199,13 @@ class ModuleIndexer:
                 returned, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Dict)
             ) or not _may_hand_out(returned, scope):
                 continue
-            value = self.value(returned.value if isinstance(returned, ast.Subscript) else returned,
-                               scope, math.inf)  # fmt: skip
-            if isinstance(returned, ast.Name):
-                found += self._appended_functions(returned.id, function, scope)
-            if isinstance(returned, ast.Subscript):
-                leaves = list(value.values) if isinstance(value, Mapping) else []
-            elif isinstance(value, (Seq, Mapping)):  # ``return {"stage1": l1, "stage2": l2}``
-                leaves = list(iter_leaves(value))
-            elif _fromkeys(value):  # ``return dict.fromkeys(output_names, eucl_loss)``
-                leaves = [value.args[1]]
-            else:
-                leaves = [value]
+            handed: list[tuple[ast.expr, float]] = [(returned, math.inf)]
+            if isinstance(returned, ast.Name):  # and what the function appends to that list
+                handed += self._appended(returned.id, function, scope)
             found += [
                 v.target
-                for v in leaves
+                for expr, line in handed
+                for v in self._handed_leaves(expr, scope, line)
                 if isinstance(v, Ref)
                 and not names.is_keras(v.target)
                 # One factory may hand out one of several nested losses (``if homoscedastic:
@@ -1224,34 +1216,38 @@ class ModuleIndexer:
             return function
         return dataclasses.replace(function, returns=tuple(dict.fromkeys(found)))
 
-    def _appended_functions(self, name: str, function: FunctionDef, scope: _Scope) -> list[str]:
-        """The project functions a function appends by name to the list it returns (``metrics =
-        []``, ``metrics.append(metrics_with_names[m])``, ``return metrics``): one of them, or
-        one of the values of the dict it is taken from."""
-        bound = scope.bindings.get(name, [])
-        if not any(isinstance(b.value, ast.List) for b in bound):
+    def _handed_leaves(self, expr: ast.expr, scope: _Scope, line: float) -> list[Value]:
+        """What a function hands out in ``expr``, read at ``line``: an item of a dict
+        (``LOSSES[name]``: each value), the leaves of a dict or list, the value of
+        ``dict.fromkeys(keys, f)``, or the value itself."""
+        value = self.value(expr.value if isinstance(expr, ast.Subscript) else expr,
+                           scope, line)  # fmt: skip
+        if isinstance(expr, ast.Subscript):
+            return list(value.values) if isinstance(value, Mapping) else []
+        if isinstance(value, (Seq, Mapping)):  # ``return {"stage1": l1, "stage2": l2}``
+            return list(iter_leaves(value))
+        if _fromkeys(value):  # ``return dict.fromkeys(output_names, eucl_loss)``
+            return [value.args[1]]
+        return [value]
+
+    def _appended(
+        self, name: str, function: FunctionDef, scope: _Scope
+    ) -> list[tuple[ast.expr, float]]:
+        """What a function appends to the list ``name`` it binds (``metrics = []``, then
+        ``metrics.append(metrics_with_names[m])``, ``return metrics``), with the line of each
+        append (where a name bound in a branch is read)."""
+        if not any(isinstance(b.value, ast.List) for b in scope.bindings.get(name, [])):
             return []
-        found: list[str] = []
-        for node in subtree(function.node):
-            if not (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "append"
-                and isinstance(node.func.value, ast.Name)
-                and node.func.value.id == name
-                and len(node.args) == 1
-            ):
-                continue
-            item = node.args[0]
-            if isinstance(item, ast.Subscript):
-                held = self.value(item.value, scope, node.lineno)
-                leaves = list(held.values) if isinstance(held, Mapping) else []
-            else:
-                leaves = [self.value(item, scope, node.lineno)]
-            found += [
-                v.target for v in leaves if isinstance(v, Ref) and not names.is_keras(v.target)
-            ]
-        return found
+        return [
+            (node.args[0], node.lineno)
+            for node in subtree(function.node)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "append"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == name
+            and len(node.args) == 1
+        ]
 
     def _objective(
         self, kind: str, scope: _Scope, node: ast.expr, sources: ast.expr | None = None
@@ -2096,13 +2092,16 @@ class ModuleIndexer:
             return Ref(snippet, span)
         return Unknown(span)
 
+    @functools.cached_property
+    def _imports_keras(self) -> bool:
+        """Whether the module imports Keras or TensorFlow."""
+        return any(t.partition(".")[0] in names.KERAS_PACKAGES for t in self.imports.values())
+
     def _keras_by_star(self, source: str) -> bool:
         """Whether a name a star import of ``source`` may give is taken for the well-known
         Keras class of that name: ``source``'s names are not known (a project module), and
         this module imports Keras or TensorFlow itself."""
-        return names.star_members_unknown(source) and any(
-            target.partition(".")[0] in names.KERAS_PACKAGES for target in self.imports.values()
-        )
+        return names.star_members_unknown(source) and self._imports_keras
 
     def _local_def(self, name: str, scope: _Scope, line: float) -> str | None:
         """A function defined (unconditionally, or in the branch ``line`` is in, before it) in
@@ -2186,8 +2185,8 @@ class ModuleIndexer:
         cls = self._self_class(func.value, scope, line)
         if cls is None or self._self_binding(cls, func.attr) is not None:
             return None
-        node = next((c.node for c in self.classes if c.qualname == cls), None)
-        if node is None:
+        node = self._scope_nodes.get(cls)
+        if not isinstance(node, ast.ClassDef):
             return None
         package = self.module.partition(".")[0]
         for base in node.bases:
@@ -2888,11 +2887,10 @@ class ModuleIndexer:
         loss by position, as Keras takes them."""
         parts = names.dotted(call.func)
         receiver = parts[-2].lower() if parts and len(parts) >= 2 else ""
-        roots = {full.split(".")[0] for full in self.imports.values()}
         return (
             len(call.args) >= 2
             and not any(isinstance(a, ast.Starred) for a in call.args[:2])
-            and bool(roots & names.KERAS_PACKAGES)
+            and self._imports_keras
             and ("model" in receiver or _optimizer_like(call.args[0]))
         )
 

@@ -238,7 +238,7 @@ def module_aliases(tree: ast.Module, imports: Mapping[str, str]) -> dict[str, st
         target = qualify(node.value, imports)
         if (
             target is not None
-            and target.partition(".")[0] in ("keras", "tensorflow", "tf_keras")
+            and target.partition(".")[0] in KERAS_PACKAGES
             and counts.get(name) == 1
             and name not in imports
         ):
@@ -257,7 +257,7 @@ def module_aliases(tree: ast.Module, imports: Mapping[str, str]) -> dict[str, st
         if len(aliased) != 1 or not isinstance(aliased[0], ast.Attribute):
             continue
         target = qualify(aliased[0], imports)
-        if target is not None and target.partition(".")[0] in ("keras", "tensorflow", "tf_keras"):
+        if target is not None and target.partition(".")[0] in KERAS_PACKAGES:
             found[name] = target
     return found
 

@@ -1117,14 +1117,17 @@ class ProjectIndex:
             named = self.named(default, home) if default is not None else None
             if named is not None:
                 found.append(named)
-            for module, argument in self.passed_arguments(owner, param):
+            arguments = self.passed_arguments(owner, param)
+            for module, argument in arguments:
                 named = self.named(argument, module)
                 if named is not None:
                     found.append(named)
             # A name the calling function binds (``loss_fn = crps_cost_function``, then
-            # ``drn_pp(model, data, loss_fn)``), or a parameter of it its own callers give.
+            # ``drn_pp(model, data, loss_fn)``), or a parameter of it its own callers give
+            # (an argument that is not such a name was read above).
+            read = {id(argument) for _, argument in arguments}
             for module, value in self.passed_values(owner, param):
-                named = self.named(value, module) if value is not None else None
+                named = None if value is None or id(value) in read else self.named(value, module)
                 if named is not None:
                     found.append(named)
         self._passed[key] = tuple(dict.fromkeys(found))
@@ -1155,7 +1158,7 @@ class ProjectIndex:
                 values.append((given.module, value))
                 continue
             name = value.id
-            local, value = _local(given.function, name) if given.function else (False, None)
+            local, value = local_binding(given.function, name) if given.function else (False, None)
             if not local:
                 values.append((given.module, bound_once(given.module, name)))
                 continue
@@ -1303,7 +1306,9 @@ class ProjectIndex:
         for _ in range(3):
             if not isinstance(expr, ast.Name):
                 break
-            local, value = _local(function, expr.id) if function is not None else (False, None)
+            local, value = (
+                local_binding(function, expr.id) if function is not None else (False, None)
+            )
             expr = value if local else bound_once(module, expr.id)
         if not isinstance(expr, ast.Call):
             return None
@@ -1565,7 +1570,7 @@ def _calls_in(
     return ((call, function) for call, function, _ in _scoped_calls(tree, ""))
 
 
-def _local(
+def local_binding(
     function: ast.FunctionDef | ast.AsyncFunctionDef, name: str
 ) -> tuple[bool, ast.expr | None]:
     """Whether ``name`` is a local of ``function`` (a parameter or a name it binds), and the

@@ -6,7 +6,7 @@ import ast
 import dataclasses
 import re
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Final
 
 from losslint.analysis import rewrites
@@ -44,6 +44,7 @@ from losslint.index.project import (
     ResolvedCompile,
     decorated,
     is_property,
+    local_binding,
     loss_signature,
 )
 from losslint.notebook import line_label
@@ -299,11 +300,11 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
             # ``MaskedCrossEntropyLoss(self.y_hat, self.y, mask=...)``: the project calls it, in
             # the order its parameters say, and Keras never does.
             continue
+        names, _, _, _ = _positional(function, method)
         if symmetric(function_formula(project, qualname)) or _symmetric_helper(
-            project, module, function.node
+            project, module, function.node, names[0], names[1]
         ):
             continue  # a Dice of abs(y_true * y_pred): swapping the arguments changes nothing
-        names, _, _, _ = _positional(function, method)
         if _forwarded_in_order(project, module, function.node, names[0], names[1]):
             continue  # its names are swapped, and so are its calls: what Keras gave goes on
         shown = ".".join(qualname.split(".")[-2:]) if method else _short(qualname)
@@ -410,18 +411,16 @@ _LABELS: Final = TRUE_NAMES - {"y", "yt"}
 
 
 def _symmetric_helper(
-    project: ProjectIndex, module: ModuleIndex, node: ast.FunctionDef | ast.AsyncFunctionDef
+    project: ProjectIndex,
+    module: ModuleIndex,
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    first: str,
+    second: str,
 ) -> bool:
-    """Whether every ``return`` hands the function's first two parameters, sliced alike, to
+    """Whether every ``return`` hands the parameters ``first`` and ``second``, sliced alike, to
     one project function whose formula is the same with them swapped: ``smape_metric(y_pred,
     y_true)`` returning ``smape(y_pred[:, -1], y_true[:, -1])`` or ``smape(y_pred, y_true)``,
     ``smape(A, F)`` a mean of ``2 * abs(F - A) / (abs(A) + abs(F))``."""
-    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
-    if params[:1] == ["self"]:
-        params = params[1:]
-    if len(params) < 2:
-        return False
-    first, second = params[:2]
     returns = [n for n in subtree(node) if isinstance(n, ast.Return)]
     if not returns:
         return False
@@ -444,44 +443,30 @@ def _symmetric_helper(
     return len(helpers) == 1 and symmetric(function_formula(project, helpers.pop()))
 
 
-def _bound_once(body: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.expr]:
-    """The names ``body`` binds exactly once, by a plain assignment, with what they hold."""
-    counts: dict[str, int] = {}
-    values: dict[str, ast.expr] = {}
-    for node in subtree(body):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            counts[node.id] = counts.get(node.id, 0) + 1
-        if (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-        ):
-            values[node.targets[0].id] = node.value
-    return {name: value for name, value in values.items() if counts.get(name) == 1}
-
-
 def _origins(
-    expr: ast.expr, bound: dict[str, ast.expr], params: list[str], depth: int = 0
+    expr: ast.expr,
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    params: list[str],
+    imports: Mapping[str, str],
+    depth: int = 0,
 ) -> set[str]:
-    """The parameters of the function that ``expr`` is computed from, through the names its
-    body binds once; with ``"?"`` for anything else it reads (a name bound otherwise, a
-    global), so that only an expression of the parameters alone is taken as one."""
+    """The parameters of ``function`` that ``expr`` is computed from, through the names it
+    binds once (:func:`local_binding`); with ``"?"`` for anything else it reads (a name bound
+    otherwise, a global), so that only an expression of the parameters alone is taken as one.
+    An imported name (``tf``, ``K``, ``np``) is read for its functions, not as a value."""
     found: set[str] = set()
     for node in subtree(expr):
         if not (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)):
             continue
         if node.id in params:
             found.add(node.id)
-        elif node.id in bound and depth < 4:
-            found |= _origins(bound[node.id], bound, params, depth + 1)
-        elif not _library_module(node.id):
+        elif node.id in imports:
+            continue
+        elif depth < 4 and (value := local_binding(function, node.id)[1]) is not None:
+            found |= _origins(value, function, params, imports, depth + 1)
+        else:
             found.add("?")
     return found
-
-
-def _library_module(name: str) -> bool:
-    """``tf``, ``K``, ``np``, ``keras``: a module read for its functions, not a value."""
-    return name in ("tf", "K", "np", "keras", "ops", "backend", "math", "jnp")
 
 
 def _sliced(expr: ast.expr, name: str) -> bool:
@@ -527,7 +512,6 @@ def _swapped_calls(project: ProjectIndex, keras_called: set[str]) -> Iterator[Fi
             own = params[1:3] if params[:1] == ["self"] else params[:2]
             if own == [guess, truth] and qualname in keras_called:
                 continue  # Keras hands y_true to ``guess``: the call is (y_true, y_pred)
-            bound = _bound_once(body)
             calls: dict[str, list[tuple[ast.Call, str]]] = {}
             for call in subtree(body):
                 if not (isinstance(call, ast.Call) and len(call.args) >= 2):
@@ -539,8 +523,9 @@ def _swapped_calls(project: ProjectIndex, keras_called: set[str]) -> Iterator[Fi
                 # and ``obs = y_true[:, :, -1]`` (labels alone), a knowledge-tracing loss's.
                 swapped = _sliced(call.args[0], guess) and _sliced(call.args[1], truth)
                 if not swapped:
-                    first = _origins(call.args[0], bound, params)
-                    swapped = guess in first and _origins(call.args[1], bound, params) == {truth}
+                    first = _origins(call.args[0], body, params, module.imports)
+                    second = _origins(call.args[1], body, params, module.imports)
+                    swapped = guess in first and second == {truth}
                 if not swapped:
                     if _sliced(call.args[0], truth) and _sliced(call.args[1], guess):
                         found = _swapped_helper(project, module, call, keras_called, seen)
