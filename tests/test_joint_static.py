@@ -142,3 +142,14 @@ def test_ll502_a_loss_that_is_one_minus_a_tracked_metric_is_tracked(tmp_path: Pa
     (found,) = [d for d in check(source) if d.code == "LL502"]
     assert "metrics do not track binary_crossentropy:" in found.message
     assert found.message.endswith('compile with metrics=[dice_coeff, "binary_crossentropy"]')
+
+
+def test_ll502_a_library_metric_tracks_the_term_that_calls_it() -> None:
+    found = [
+        d
+        for d in check(FIXTURES / "rules" / "LL502.py")
+        if d.code == "LL502" and "bce_jaccard_loss" in d.message
+    ]
+    assert len(found) == 1
+    assert "metrics do not track binary_crossentropy:" in found[0].message
+    assert found[0].message.endswith('compile with metrics=[jaccard_score, "binary_crossentropy"]')

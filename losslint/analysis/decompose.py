@@ -1204,7 +1204,11 @@ def tracked_metric(project: ProjectIndex, metric: Value) -> Tracked | None:
     keras = _is_keras_metric(name)
     found = name if keras else project._lookup(name)
     if found is None:
-        return None
+        if "." not in name:
+            return None
+        # A library's metric (``segmentation_models.metrics.jaccard_score``): the loss term
+        # that calls the same function on the loss's inputs answers to its name.
+        return Tracked(None, name.rpartition(".")[2], frozenset({key(name)}))
     kind = None if keras else project.kind(found)
     shown = found.rpartition(".")[2]
     keys = {key(found), name_key(found)}
