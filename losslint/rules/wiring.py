@@ -514,17 +514,38 @@ def check_loss_weight_value(context: RuleContext) -> Iterator[Finding]:
                 "list, tuple or dict and raises in compile(); pass float(...)",
             )
             continue
+        lossless = _lossless(rc.site.loss)
         if isinstance(weights, Seq):
-            for item in weights.items:
-                yield from _weight_value(rc, item)
+            for number, item in enumerate(weights.items):
+                yield from _weight_value(rc, item, number in lossless)
         elif isinstance(weights, Mapping):
-            for item in weights.values:
-                yield from _weight_value(rc, item)
+            keys = [k.value if isinstance(k, Const) else None for k in weights.keys]
+            for key, item in zip(keys, weights.values, strict=True):
+                yield from _weight_value(rc, item, key is not None and key in lossless)
         else:
             yield from _weight_value(rc, weights)
 
 
-def _weight_value(rc: ResolvedCompile, value: Value) -> Iterator[Finding]:
+def _lossless(loss: Value | None) -> set[object]:
+    """The outputs (positions of a list, keys of a dict) that ``loss`` gives no loss: None."""
+    if isinstance(loss, Seq):
+        return {n for n, item in enumerate(loss.items) if _is_none(item)}
+    if isinstance(loss, Mapping):
+        return {
+            k.value
+            for k, item in zip(loss.keys, loss.values, strict=True)
+            if isinstance(k, Const) and _is_none(item)
+        }
+    return set()
+
+
+def _is_none(value: Value) -> bool:
+    return isinstance(value, Const) and value.value is None
+
+
+def _weight_value(rc: ResolvedCompile, value: Value, lossless: bool = False) -> Iterator[Finding]:
+    """``lossless``: the output has no loss (None), so a weight of 0 there multiplies
+    nothing (a dummy output's ``loss=[loss, None, None]`` with ``loss_weights=[1, 0, 0]``)."""
     number = _numbers(value)
     if number is None:
         return
@@ -542,7 +563,7 @@ def _weight_value(rc: ResolvedCompile, value: Value) -> Iterator[Finding]:
             f"negative loss weight {number:g}: gradient descent then maximises that loss and the "
             "total diverges; use a positive weight (or negate the loss itself if that is meant)",
         )
-    elif number == 0:
+    elif number == 0 and not lossless:
         yield Finding(
             rc.path,
             value.span,
