@@ -100,6 +100,9 @@ _TENSOR_METHODS_PASS: Final = ops.method_names("elementwise")
 # ``to_numpy``, ``tensor_to_np``): calling it on a tensor is the NumPy step, reported at the call
 # in loss code rather than at each conversion inside the helper.
 _TO_NUMPY_HELPER: Final = re.compile(r"(?:^|_)(?:to|as)_(?:numpy|np)$")
+# The op kinds (by their batch behaviour in the catalogue) whose result is a tensor made in the
+# trace, whatever their arguments: reductions and elementwise math, not shapes or constants.
+_TENSOR_RESULTS: Final = frozenset({"mean", "sum", "reduce", "elementwise", "mixes", "last_axis"})
 _TENSOR_MAKERS: Final = frozenset(
     {"constant", "convert_to_tensor", "cast", "ones", "zeros", "fill"}
 )
@@ -1089,10 +1092,14 @@ class BatchAxis:
         elif isinstance(target, ast.Attribute):
             parts = names.dotted(target)
             if parts and parts[0] == "self" and len(parts) == 2:
+                made = source
+                if isinstance(made, ast.Name):
+                    # ``mean_acc = tf.reduce_mean(accs)``, then ``self.mean_acc = mean_acc``.
+                    made = frame.literals.get(made.id, made)
                 if (
                     is_tensor(value)
-                    or self._makes_tensor(source, frame)
-                    or (value == UNKNOWN and self._op_of_tensors(source, frame))
+                    or self._makes_tensor(made, frame)
+                    or (value == UNKNOWN and self._op_of_tensors(made, frame))
                 ):
                     self._effect(frame, "store", target, f"self.{parts[1]}")
                 frame.env[f"self.{parts[1]}"] = value
@@ -1143,13 +1150,19 @@ class BatchAxis:
     def _op_of_tensors(self, source: ast.expr | None, frame: _Frame) -> bool:
         """``tf.reduce_mean(tf.image.psnr(clip(y_true), clip(y_pred)))``: a TensorFlow or
         Keras op (not NumPy's) given the function's tensors, whose batch layout the analysis
-        does not know, still returns a tensor of the trace."""
+        does not know, or a reduction or elementwise op given anything, still returns a tensor
+        of the trace."""
         if not isinstance(source, ast.Call):
             return False
         target = names.qualify(source.func, frame.module.imports)
-        module = (target or "").rpartition(".")[0]
+        module, _, last = (target or "").rpartition(".")
         if module.split(".")[0] not in ("tensorflow", "keras"):
             return False
+        op = ops.function(last)
+        if op is not None and op.batch in _TENSOR_RESULTS:
+            # ``tf.reduce_mean(tf.stack(accs))`` of a list the metric filled: whatever it is
+            # given, the op's result is a tensor of the trace.
+            return True
         return any(
             isinstance(node, ast.Name) and is_tensor(frame.env.get(node.id, UNKNOWN))
             for argument in (*source.args, *(k.value for k in source.keywords))
