@@ -542,6 +542,12 @@ def test_star_imports_of_known_modules_bind_the_names_they_give() -> None:
         ("from keras.backend import *\nfrom math import *\nx = log(y)\n", "log", "math.log"),
         # A module whose names are not known may bind any name: not guessed past it.
         ("from keras.layers import *\nfrom mylayers import *\nx = Dense(1)\n", "Dense", None),
+        # But the classes that wire a model, which projects do not define again.
+        (
+            "from keras.layers import *\nfrom util.loss import *\nx = Lambda(dist)\n",
+            "Lambda",
+            "keras.layers.Lambda",
+        ),
         (
             "from mylayers import *\nfrom keras.layers import *\nx = Dense(1)\n",
             "Dense",

@@ -465,13 +465,21 @@ def star_source(stars: tuple[str, ...], name: str) -> str | None:
     return stars[-1] if stars else None
 
 
+# Keras's classes that wire a model, which a project's own module does not define again: a
+# star import of a project module (``from util.loss import *``) after ``from
+# tensorflow.keras.layers import *`` leaves them Keras's (a project's ``Dense`` or ``Attention``
+# may well be its own layer).
+_UNSHADOWED: Final = frozenset({"Input", "Lambda", "Model", "Sequential", "TimeDistributed"})
+
+
 def star_bindings(tree: ast.Module, stars: tuple[str, ...], bound: Iterable[str]) -> dict[str, str]:
     """What ``from keras.layers import *`` (and the other Keras modules, NumPy, math) binds of
     the names the module uses: ``{"Dense": "keras.layers.Dense"}``, as an import table does.
     A name goes to the last star import whose module has it (as at run time). A star import
     of a module whose names losslint does not know (a project module, another package) may
-    bind any name, so no name is taken from a star import above it: those names are looked
-    up in the project, or stay unknown. Names the module binds itself (``bound``: its
+    bind any name, so no name is taken from a star import above it (but the Keras classes that
+    wire a model, which projects do not define again: ``Lambda``, ``Model``): those names are
+    looked up in the project, or stay unknown. Names the module binds itself (``bound``: its
     imports, definitions and assignments) are left to it."""
     known = [(star, _star_members(canonical(star))) for star in stars]
     if not any(members for _, members in known):
@@ -483,6 +491,8 @@ def star_bindings(tree: ast.Module, stars: tuple[str, ...], bound: Iterable[str]
             continue
         for star, members in reversed(known):
             if members is None:
+                if node.id in _UNSHADOWED:
+                    continue  # a project's helpers, star-imported after Keras's layers
                 break  # it may bind the name: not known
             if node.id in members:
                 out[node.id] = f"{star}.{node.id}"
