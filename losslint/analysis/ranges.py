@@ -41,9 +41,10 @@ from losslint.analysis.wiring import (
     assign_losses,
     describe,
 )
-from losslint.codec import lines_with
+from losslint.codec import lines_with, mentioning_statements
 from losslint.diagnostic import Fix, Span
 from losslint.index import names
+from losslint.index.apis import is_keras_source
 from losslint.index.facts import (
     LossDef,
     ModelFact,
@@ -894,6 +895,10 @@ class RangeAnalysis:
         # The compiled outputs already reported as taken for logits, with the file: one finding
         # for a loss that does it twice (``with_logits(y_pred)`` and then ``sigmoid(y_pred)``).
         self._squashed: set[tuple[str, str]] = set()
+        # Loss objects a caller hands to a method of the class that stores them (see
+        # _given_to_method), by id: what they get wrong is reported where they are given.
+        self._given: set[int] = set()
+        self._layer_code: set[str] = set()  # the layers' functions checked (see run)
         self._lambda_calls: dict[int, ast.Call] = {}  # see _lambda_layer
         # The locals each function assigns and never reads, by its node (see _Frame.unread).
         self._unread: dict[ast.AST, frozenset[str]] = {}
@@ -940,10 +945,41 @@ class RangeAnalysis:
             for module in self.project.modules:
                 for layer in module.lambda_layers:
                     where = f"{module.module}.<Lambda:{layer.span.line}:{layer.span.column}>"
+                    self._layer_code.add(where)
                     self.function(module, where, layer.node, {}, None)
+            # So are the ``call`` methods of the project's own layers that its code builds
+            # models with (a capsule network's ``Length`` layer, ``sqrt(sum(square(x)))``).
+            for qualname, method in self._custom_layers():
+                self._layer_code.add(method)
+                home, function = self.project.functions[method]
+                self.function(home, method, function.node, {}, qualname.rpartition(".")[2])
         return sorted(
             self.hazards.values(), key=lambda h: (h.path, h.span.line, h.span.column, h.kind)
         )
+
+    def _custom_layers(self) -> list[tuple[str, str]]:
+        """(class, its ``call`` method) for each Keras layer subclass of the project (not a
+        model, not Keras's own sources, not a test's) that a module made of it or importing it
+        instantiates: layers a trained model is built with, whose inputs are layer outputs."""
+        found: list[tuple[str, str]] = []
+        for qualname, (module, cls) in self.project.classes.items():
+            if is_keras_source(module.module) or in_tests(module.path):
+                continue
+            method = f"{qualname}.call"
+            if method not in self.project.functions:
+                continue
+            if not self.project.is_subclass(qualname, names.KERAS_LAYER_BASES):
+                continue
+            if self.project.is_subclass(qualname, names.KERAS_MODEL_BASES):
+                continue
+            made = f"{cls.node.name}("
+            if any(
+                number != cls.span.line
+                for other in self.project.importers(module)
+                for number, _ in lines_with(other, made)
+            ):
+                found.append((qualname, method))
+        return found
 
     def _output_functions(self) -> list[str]:
         """The project functions of ``Lambda`` layers that produce a compiled model's output (a
@@ -1061,11 +1097,14 @@ class RangeAnalysis:
         enclosing: Mapping[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] | None = None,
         literal_flags: Mapping[str, object] | None = None,
         labels: frozenset[str] = frozenset(),
+        configured: frozenset[str] = frozenset(),
     ) -> Range | None:
         """Interpret a function; ``arguments`` None means "as a loss, with its own defaults";
         ``callables``: parameters bound to a tensor-math function, by its catalogue op;
         ``literal_flags``: parameters bound to a literal by the call (see :mod:`flags`);
         ``labels``: parameters the call binds to values of the loss's labels alone;
+        ``configured``: parameters the call binds to values of the configuration alone, and
+        the names of the calling scope that a nested function reads so (see _configuration);
         ``enclosing``: the local functions of the scope a nested function is defined in, which
         it can call (two helpers defined side by side in a model's ``__init__``)."""
         env = dict(self._settings(qualname.rpartition(".")[0]))
@@ -1082,6 +1121,7 @@ class RangeAnalysis:
             tuple(sorted((callables or {}).items())),
             tuple(sorted((literal_flags or {}).items())),
             labels,
+            configured,
         )
         if key in self._memo:
             result, produced = self._memo[key]
@@ -1110,7 +1150,9 @@ class RangeAnalysis:
             for a in (*arguments_of.posonlyargs, *arguments_of.args, *arguments_of.kwonlyargs)
             if _constant_name(a.arg)
         } | _positive_defaults(arguments_of)
-        frame.configured = set(frame.settings) | set(self._settings(qualname.rpartition(".")[0]))
+        frame.configured = (
+            set(frame.settings) | set(self._settings(qualname.rpartition(".")[0])) | configured
+        )
         if not isinstance(node, ast.Lambda):
             unread = self._unread.get(node)
             if unread is None:
@@ -1263,6 +1305,30 @@ class RangeAnalysis:
         ``DenseNormalGamma``, an MDN layer), whose ``call`` makes the output."""
         found = self.project._lookup(layer) if layer is not None else None
         return found is not None and found in self.project.classes
+
+    def _scaled_activation(self, node: ast.expr, op: str, frame: _Frame) -> ast.expr | None:
+        """The operand of ``node`` that is already an ``op`` output, where ``node`` divides it
+        (by a distillation temperature, ``p / T``) or multiplies it by a positive scalar, else
+        None. Probabilities scaled by any temperature and squashed again are not the teacher's
+        softened distribution."""
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Mult))):
+            return None
+        pairs = [(node.left, node.right)]
+        if isinstance(node.op, ast.Mult):
+            pairs.append((node.right, node.left))
+        for value_node, scale_node in pairs:
+            value = self._quiet(value_node, frame)
+            if value is None or not (
+                value.normalizer == op
+                or (value.compiled is not None and value.compiled[0] == op and value.source)
+            ):
+                continue
+            if isinstance(node.op, ast.Div):  # ``p / self.temperature``, whatever T is
+                return value_node
+            scale = self._quiet(scale_node, frame)
+            if (scale is not None and scale.lo > 0) or self._configuration(scale_node, frame):
+                return value_node
+        return None
 
     def _first_squash(self, where: str, frame: _Frame) -> bool:
         """Whether this is the first time a compiled output is taken for logits in this file."""
@@ -1751,7 +1817,11 @@ class RangeAnalysis:
         if isinstance(node, ast.Name):
             if node.id in frame.params or node.id in frame.env:
                 return node.id in frame.configured
-            return node.id in frame.module.constants or _constant_name(node.id)
+            return (
+                node.id in frame.configured  # read from the calling scope
+                or node.id in frame.module.constants
+                or _constant_name(node.id)
+            )
         if isinstance(node, ast.Attribute):
             if node.attr == "dtype":  # a type, not a value (``cast(c, y_true.dtype)``)
                 return True
@@ -3041,8 +3111,26 @@ class RangeAnalysis:
         found = self._logits_argument(node, frame)
         if found is None:
             return
-        loss, argument, keras = found
+        loss, argument, keras, given = found
         value = self.expr(argument, frame, depth + 1)
+        if given is not None and value is not None and value.normalizer is not None:
+            # ``distiller.compile(student_loss_fn=CategoricalCrossentropy(from_logits=True))``
+            # for a student ending in softmax: reported where the loss is given.
+            call, module = given
+            self._emit(
+                Hazard(
+                    "logits",
+                    module.path,
+                    node_span(call, module.lines),
+                    f"{loss} is given to {_text(node.func, 40)}, which applies it to "
+                    f"{_text(argument)}, a {value.normalizer} output: the loss applies "
+                    f"{value.normalizer} a second time ({LOGITS_SUBSTITUTED}), so it trains on a "
+                    f"flattened objective; use from_logits=False, or drop the model's "
+                    f"{value.normalizer}",
+                ),
+                nan=False,
+            )
+            return
         # Keras's own crossentropies substitute the logits on TensorFlow (with a warning) when
         # Keras made the activation; TensorFlow's ops never do (keras-facts §31).
         substituted = f" ({LOGITS_SUBSTITUTED})" if keras else ""
@@ -3087,11 +3175,15 @@ class RangeAnalysis:
             nan=False,
         )
 
-    def _logits_argument(self, node: ast.Call, frame: _Frame) -> tuple[str, ast.expr, bool] | None:
-        """``(the loss as written, the argument it takes as logits, whether it is Keras's)``
-        for a call of a loss on logits (see _logits_given), else None."""
+    def _logits_argument(
+        self, node: ast.Call, frame: _Frame
+    ) -> tuple[str, ast.expr, bool, tuple[ast.Call, ModuleIndex] | None] | None:
+        """``(the loss as written, the argument it takes as logits, whether it is Keras's,
+        the call making the loss object where a caller gives it)`` for a call of a loss on
+        logits (see _logits_given), else None."""
         qualified = names.qualify(node.func, frame.module.imports)
         loss, argument, keras = "", None, True
+        given: tuple[ast.Call, ModuleIndex] | None = None
         if qualified is not None:
             module, _, name = qualified.rpartition(".")
             module = ops.tensor_module(module)
@@ -3120,7 +3212,9 @@ class RangeAnalysis:
                 and names.is_true(_given(made[0], 0, "from_logits"))
             ):
                 loss, argument = f"{name}(from_logits=True)", _given(node, 1, "y_pred")
-        return (loss, argument, keras) if argument is not None else None
+                if id(made[0]) in self._given:
+                    given = made
+        return (loss, argument, keras, given) if argument is not None else None
 
     def _where(
         self,
@@ -3214,6 +3308,32 @@ class RangeAnalysis:
         # A parameter with a positive default is a setting (``frame_length=1024``), not data.
         others = frame.params - frame.labels - frame.configured
         return bool(seen & frame.labels) and not (seen & others)
+
+    def _reads_no_input(self, node: ast.expr, frame: _Frame) -> bool:
+        """Whether ``node``, in a layer's code (a Lambda function, a layer class's ``call``), is
+        made of that code's own constants alone (through the names it is built from, read
+        other than through a shape): no parameter, no ``self``, no name bound outside it but
+        the modules it imports, no name rebound from itself. A coordinate grid (``linspace``
+        over a shape, a CoordConv layer's radius ``sqrt(xx ** 2 + yy ** 2)``) carries no
+        gradient, so a sqrt at 0 there is harmless."""
+        if frame.qualname not in self._layer_code:
+            return False  # elsewhere a local may hold a model's output or a variable
+        seen: set[str] = set()
+        frontier = list(_unshaped_names(node))
+        while frontier:
+            name = frontier.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            source = frame.sources.get(name) or frame.unpacked.get(name)
+            if source is not None:
+                read = _unshaped_names(source)
+                if name in read:
+                    return False  # rebound from itself: what it was before is not kept
+                frontier.extend(read)
+            elif name not in frame.module.imports or name in frame.env:
+                return False  # a parameter, ``self``, a global or closure: may be an input
+        return True
 
     def _of_keras_labels(self, node: ast.expr, frame: _Frame) -> bool:
         """:meth:`_label_only`, where the first tensor parameter is surely the labels: named so
@@ -3408,6 +3528,7 @@ class RangeAnalysis:
                 # Of the labels alone (``sqrt(y_true[..., 2:4])``, a YOLO box's true size): no
                 # gradient flows through it, and sqrt(0) is 0.
                 and not self._of_keras_labels(first_node, frame)
+                and not self._reads_no_input(first_node, frame)
                 and id(node) not in self._squared
             ):
                 self._hazard(
@@ -3451,6 +3572,7 @@ class RangeAnalysis:
                 and _euclidean(node)
                 and not self._integer_only(node, frame)
                 and not self._of_keras_labels(first_node, frame)  # ``norm(y_true)``
+                and not self._reads_no_input(first_node, frame)
                 and id(node) not in self._squared
             ):
                 self._hazard(
@@ -3610,6 +3732,21 @@ class RangeAnalysis:
                 f"trains on a flattened objective; apply {op} once",
                 nan=False,
             )
+        elif op in ("sigmoid", "softmax") and first_node is not None:
+            scaled = self._scaled_activation(first_node, op, frame)
+            if scaled is not None:
+                # ``softmax(teacher(x) / T)`` in a distillation loss, the teacher ending in
+                # softmax: temperature scaling of probabilities, not of logits.
+                self._hazard(
+                    "logits",
+                    node,
+                    frame,
+                    f"{op} of {_text(first_node)}, where {_text(scaled)} is already a {op} "
+                    f"output: probabilities scaled by a temperature and squashed again are "
+                    f"near-uniform, not the softened distribution, so the loss trains on a "
+                    f"flattened objective; scale the values before the {op} (the logits)",
+                    nan=False,
+                )
         if op == "sigmoid" and first is not None and first.lo > -INF and first.hi < INF:
             # Of a bounded value (a sigmoid of a sigmoid output): within [sigmoid(lo),
             # sigmoid(hi)], away from 0 and 1 unless the bound is far out (float32 reaches 1
@@ -3992,8 +4129,14 @@ class RangeAnalysis:
             # ``self.model(states)`` in a method, the model its class's ``__init__`` stores
             # (an actor's ``self.model = self.create_model()``).
             owner = frame.qualname.rpartition(".")[0]
-            made, module = self._stored_call(owner, node.func.attr) or (None, module)
-            method = names.self_attribute(made.func) if isinstance(made, ast.Call) else None
+            stored = self._stored_call(owner, node.func.attr)
+            if stored is None:
+                # ``self.teacher = teacher`` in keras.io's distiller: the models its makers
+                # pass (``Distiller(student=student, teacher=teacher)``).
+                model = self._constructed_model(owner, node.func.attr)
+                return self._model_output(model, node, frame)
+            made, module = stored
+            method = names.self_attribute(made.func)
             if method is not None:
                 built = self.project.method(owner, method)
                 model = self.project.resolve_model(ModelRef(factory=built)) if built else None
@@ -4002,19 +4145,49 @@ class RangeAnalysis:
             return None
         if not isinstance(made, ast.Call):
             return None
+        return self._model_output(self._made_model(made, module), node, frame)
+
+    def _made_model(self, made: ast.Call, module: ModuleIndex) -> ModelFact | None:
+        """The model that call ``made`` (written in ``module``) builds: a Keras model class's
+        constructor, a model factory of the project, or a Keras model subclass."""
         target = names.qualify(made.func, module.imports)
-        model = None
         if target in _MODEL_CLASSES:
             span = node_span(made, module.lines)
-            model = next((m for m in module.models if m.span == span), None)
-        elif target is not None and not names.is_keras(target):  # a factory of the project
-            model = self.project.resolve_model(ModelRef(factory=target))
-        elif target is None and isinstance(made.func, ast.Name):
+            return next((m for m in module.models if m.span == span), None)
+        if target is not None and not names.is_keras(target):  # a factory of the project
+            return self.project.resolve_model(ModelRef(factory=target))
+        if target is None and isinstance(made.func, ast.Name):
             found = self._resolve_function(module, made.func.id, None)
             # A factory, else a Keras model subclass of this module (resolved alike).
             factory = found[1] if found is not None else f"{module.module}.{made.func.id}"
-            model = self.project.resolve_model(ModelRef(factory=factory))
-        return self._model_output(model, node, frame)
+            return self.project.resolve_model(ModelRef(factory=factory))
+        return None
+
+    def _constructed_model(self, cls: str, attribute: str) -> ModelFact | None:
+        """The model class ``cls`` stores in ``self.<attribute>`` from a parameter of its
+        ``__init__``, where every construction of the class passes one model and they all end
+        in the same activation; None otherwise."""
+        init = self.project.method(cls, "__init__") if cls in self.project.classes else None
+        if init is None:
+            return None
+        function = self.project.functions[init][1]
+        made = _self_assigned(function.node.body, attribute)
+        if len(made) != 1 or not isinstance(made[0], ast.Name):
+            return None
+        name = made[0].id
+        if name not in function.params:
+            return None
+        found: ModelFact | None = None
+        for module, value in self.project.passed_values(
+            init, Param(name, function.params.index(name), None)
+        ):
+            model = self._made_model(value, module) if isinstance(value, ast.Call) else None
+            if model is None or len(model.outputs) != 1:
+                return None
+            if found is not None and found.outputs[0].activation != model.outputs[0].activation:
+                return None
+            found = model
+        return found
 
     def _model_output(self, model: ModelFact | None, node: ast.Call, frame: _Frame) -> Range | None:
         """The output of ``model`` applied at ``node`` when it is one ending in softmax or
@@ -4070,8 +4243,14 @@ class RangeAnalysis:
                 return (first, module) if len(made) == 1 and isinstance(first, ast.Call) else None
         # One line of the module assigns it, in a method of the class: that method alone is
         # read (a class is parsed whole only where an analysis walks it anyway).
-        module = self.project.classes[cls][0]
-        lines = self._assigning_lines(module, attribute)
+        module, definition = self.project.classes[cls]
+        node = definition.node
+        lines = [
+            n
+            for n in self._assigning_lines(module, attribute)
+            # The class's own lines (the module may define more classes that assign it).
+            if definition.span.line <= n <= (node.end_lineno or node.lineno)
+        ]
         if len(lines) != 1:
             return None
         above = [
@@ -4089,8 +4268,52 @@ class RangeAnalysis:
         values = _self_assigned(method.body, attribute)
         value: ast.expr | None = values[0] if values else None
         if isinstance(value, ast.Name):
-            value = parameter_default(method, value.id)
+            name = value.id
+            value = parameter_default(method, name)
+            if value is None and name in parameter_names(method):
+                # keras.io's distiller: ``distiller.compile(..., student_loss_fn=...)``.
+                return self._given_to_method(cls, module, method, name)
         return (value, module) if isinstance(value, ast.Call) else None
+
+    def _given_to_method(
+        self,
+        cls: str,
+        home: ModuleIndex,
+        method: ast.FunctionDef | ast.AsyncFunctionDef,
+        param: str,
+    ) -> tuple[ast.Call, ModuleIndex] | None:
+        """The call every call of ``method`` on an instance of ``cls`` passes for ``param``
+        (``distiller = Distiller(...)``, then ``distiller.compile(student_loss_fn=...)``), in
+        the module written, when they are all the same call; None otherwise. Such a call is
+        remembered in ``_given``: a hazard it makes is reported there, where a user gives it."""
+        params = parameter_names(method)
+        position = params.index(param) - 1 if params[:1] == ["self"] else -1
+        short = cls.rpartition(".")[2]
+        found: tuple[ast.Call, ModuleIndex] | None = None
+        for module in self.project.importers(home):
+            for statement in mentioning_statements(module, f".{method.name}("):
+                for call in subtree(statement):
+                    if not (
+                        isinstance(call, ast.Call)
+                        and isinstance(call.func, ast.Attribute)
+                        and call.func.attr == method.name
+                        and isinstance(call.func.value, ast.Name)
+                    ):
+                        continue
+                    made = bound_once(module, call.func.value.id)
+                    if not (isinstance(made, ast.Call) and names.last_name(made.func) == short):
+                        continue
+                    given = next((k.value for k in call.keywords if k.arg == param), None)
+                    if given is None and 0 <= position < len(call.args):
+                        given = call.args[position]
+                    if not isinstance(given, ast.Call):
+                        return None
+                    if found is not None and ast.dump(found[0]) != ast.dump(given):
+                        return None
+                    found = (given, module)
+        if found is not None:
+            self._given.add(id(found[0]))
+        return found
 
     def _assigning_lines(self, module: ModuleIndex, attribute: str) -> list[int]:
         """The lines of ``module`` that assign ``self.<attribute>`` (cached)."""
@@ -4304,6 +4527,16 @@ class RangeAnalysis:
             for param, expr in given.items()
             if not isinstance(expr, ast.Constant) and self._of_keras_labels(expr, frame)
         )
+        # ``gaussian(x, center, sigma)`` called with the loss's configured ``sigma``: the
+        # helper divides by a setting, not by data (and a helper defined in the calling scope
+        # reads that scope's settings too: ``def k(x, y)`` dividing by ``mmd2``'s ``sigma=1``).
+        configured = {
+            param
+            for param, expr in given.items()
+            if param not in labels and self._configuration(expr, frame)
+        }
+        if enclosing is not None:
+            configured |= frame.configured - set(parameter_names(function))
         return self.function(
             module,
             qualname,
@@ -4315,6 +4548,7 @@ class RangeAnalysis:
             enclosing,
             literals,
             labels,
+            frozenset(configured),
         )
 
     def _resolve_qualified(
@@ -5065,6 +5299,30 @@ def _rebound(targets: Sequence[ast.expr]) -> Iterator[str]:
 
 def _names(node: ast.AST) -> set[str]:
     return {n.id for n in subtree(node) if isinstance(n, ast.Name)}
+
+
+_SHAPE_READS: Final = frozenset({"shape", "int_shape", "size", "rank", "ndim"})
+
+
+def _unshaped_names(node: ast.AST) -> set[str]:
+    """The names ``node`` reads other than through a shape (``ops.shape(inputs)[2]``,
+    ``inputs.shape``, ``len(x)``): a size carries no gradient."""
+    found: set[str] = set()
+    stack: list[ast.AST] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Name):
+            found.add(current.id)
+        elif isinstance(current, ast.Attribute) and current.attr in _SHAPE_READS:
+            continue
+        elif isinstance(current, ast.Call) and (
+            names.last_name(current.func) in _SHAPE_READS
+            or (isinstance(current.func, ast.Name) and current.func.id == "len")
+        ):
+            stack.extend(k.value for k in current.keywords if k.arg not in (None, "input", "x"))
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+    return found
 
 
 def _binds(targets: Sequence[ast.expr]) -> Iterator[str]:

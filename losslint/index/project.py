@@ -1188,7 +1188,7 @@ class ProjectIndex:
             if constructor:
                 param = Param(param.name, param.index - 1, param.default)
             short = names.defined_name(callee)
-            for module in self._importers(entry[0]):
+            for module in self.importers(entry[0]):
                 if not lines_with(module, f"{short}("):
                     continue
                 found.extend(
@@ -1208,7 +1208,7 @@ class ProjectIndex:
         owner, _, name = qualname.rpartition(".")
         return name == "__init__" and owner in self.classes
 
-    def _importers(self, home: ModuleIndex) -> list[ModuleIndex]:
+    def importers(self, home: ModuleIndex) -> list[ModuleIndex]:
         """``home`` and the modules importing it or a name of it (cached per module)."""
         found = self._importer_cache.get(home.module)
         if found is None:
