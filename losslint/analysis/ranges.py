@@ -899,6 +899,7 @@ class RangeAnalysis:
         # _given_to_method), by id: what they get wrong is reported where they are given.
         self._given: set[int] = set()
         self._layer_code: set[str] = set()  # the layers' functions checked (see run)
+        self._kept_kinds: frozenset[str] | None = None  # where only some hazards count
         self._lambda_calls: dict[int, ast.Call] = {}  # see _lambda_layer
         # The locals each function assigns and never reads, by its node (see _Frame.unread).
         self._unread: dict[ast.AST, frozenset[str]] = {}
@@ -948,11 +949,17 @@ class RangeAnalysis:
                     self._layer_code.add(where)
                     self.function(module, where, layer.node, {}, None)
             # So are the ``call`` methods of the project's own layers that its code builds
-            # models with (a capsule network's ``Length`` layer, ``sqrt(sum(square(x)))``).
-            for qualname, method in self._custom_layers():
-                self._layer_code.add(method)
-                home, function = self.project.functions[method]
-                self.function(home, method, function.node, {}, qualname.rpartition(".")[2])
+            # models with (a capsule network's ``Length`` layer, ``sqrt(sum(square(x)))``),
+            # for the infinite gradient of a root or norm at 0 only: a layer's divisions and
+            # logs are of activations and data statistics that the layer is built for.
+            self._kept_kinds = frozenset({"sqrt"})
+            try:
+                for qualname, method in self._custom_layers():
+                    self._layer_code.add(method)
+                    home, function = self.project.functions[method]
+                    self.function(home, method, function.node, {}, qualname.rpartition(".")[2])
+            finally:
+                self._kept_kinds = None
         return sorted(
             self.hazards.values(), key=lambda h: (h.path, h.span.line, h.span.column, h.kind)
         )
@@ -4623,6 +4630,8 @@ class RangeAnalysis:
         """Report a hazard; while a training scope is interpreted, record it with the names
         its statement assigns (a helper's hazards with those of the statement calling it), so
         that only the hazards the trained value depends on are kept (see _objective)."""
+        if self._kept_kinds is not None and hazard.kind not in self._kept_kinds:
+            return  # a layer class's call: only its roots and norms (see run)
         if hazard.kind in _VALUE_HAZARDS and any(
             path == hazard.path and _encloses_span(span, hazard.span)
             for path, span in self._compared
