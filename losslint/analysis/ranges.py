@@ -3302,16 +3302,7 @@ class RangeAnalysis:
         class weight, not something differentiated."""
         if not frame.labels:
             return False
-        seen: set[str] = set()
-        frontier = list(_names(node))
-        while frontier:
-            name = frontier.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            source = frame.sources.get(name) or frame.unpacked.get(name)
-            if source is not None:
-                frontier.extend(_names(source))
+        seen = {name for name, _ in _built_from(node, frame, _names)}
         # A parameter with a positive default is a setting (``frame_length=1024``), not data.
         others = frame.params - frame.labels - frame.configured
         return bool(seen & frame.labels) and not (seen & others)
@@ -3325,21 +3316,11 @@ class RangeAnalysis:
         gradient, so a sqrt at 0 there is harmless."""
         if frame.qualname not in self._layer_code:
             return False  # elsewhere a local may hold a model's output or a variable
-        seen: set[str] = set()
-        frontier = list(_unshaped_names(node))
-        while frontier:
-            name = frontier.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            source = frame.sources.get(name) or frame.unpacked.get(name)
-            if source is not None:
-                read = _unshaped_names(source)
-                if name in read:
-                    return False  # rebound from itself: what it was before is not kept
-                frontier.extend(read)
-            elif name not in frame.module.imports or name in frame.env:
+        for name, read in _built_from(node, frame, _unshaped_names):
+            if read is None and (name not in frame.module.imports or name in frame.env):
                 return False  # a parameter, ``self``, a global or closure: may be an input
+            if read is not None and name in read:
+                return False  # rebound from itself: what it was before is not kept
         return True
 
     def _of_keras_labels(self, node: ast.expr, frame: _Frame) -> bool:
@@ -5308,6 +5289,25 @@ def _rebound(targets: Sequence[ast.expr]) -> Iterator[str]:
 
 def _names(node: ast.AST) -> set[str]:
     return {n.id for n in subtree(node) if isinstance(n, ast.Name)}
+
+
+def _built_from(
+    node: ast.expr, frame: _Frame, reads: Callable[[ast.AST], set[str]]
+) -> Iterator[tuple[str, set[str] | None]]:
+    """Each name ``node`` is built from, through the expressions last bound to them in
+    ``frame``, once: with what its own expression ``reads``, or None where it has none here."""
+    seen: set[str] = set()
+    frontier = list(reads(node))
+    while frontier:
+        name = frontier.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        source = frame.sources.get(name) or frame.unpacked.get(name)
+        read = reads(source) if source is not None else None
+        if read is not None:
+            frontier.extend(read)
+        yield name, read
 
 
 _SHAPE_READS: Final = frozenset({"shape", "int_shape", "size", "rank", "ndim"})
