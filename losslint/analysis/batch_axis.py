@@ -29,7 +29,7 @@ from typing import Final
 
 from losslint.analysis import flags, ops
 from losslint.analysis.references import array_method, numpy_references, other_framework
-from losslint.codec import chunk_statements, plain_statements
+from losslint.codec import chunk_statements, lines_with, plain_statements
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.apis import is_keras_source
@@ -1554,6 +1554,24 @@ class BatchAxis:
 
     # -- calls --------------------------------------------------------------------------------
 
+    def _applied_to_given(self, node: ast.Call, frame: _Frame) -> bool:
+        """Whether ``node`` applies a model to what a training step's function is given (a
+        parameter, or a tuple of them: ``discriminator((images, labels))``), which is the
+        batch the step trains on."""
+        if not (frame.training and not frame.loss_code and node.args):
+            return False
+        found = self.project.functions.get(frame.qualname)
+        if found is None:
+            return False
+        given = node.args[0]
+        items = given.elts if isinstance(given, (ast.Tuple, ast.List)) else [given]
+        return any(
+            isinstance(item, ast.Name)
+            and item.id in found[1].params
+            and frame.env.get(item.id, UNKNOWN) == UNKNOWN
+            for item in items
+        )
+
     def _own_training_step(self, frame: _Frame, cls: str | None = None) -> bool:
         """Whether ``frame`` is a training method of a Keras model (of class ``cls``, by default
         the frame's own), where the model and its parts are applied to the batch."""
@@ -1648,6 +1666,10 @@ class BatchAxis:
             if self._own_training_step(frame):
                 # ``self.decoder(self.encoder(x))`` in a model's own training step: its parts
                 # applied to the batch it is given, one row per sample (as ``self(x)``).
+                return SAMPLES
+            if self._applied_to_given(node, frame):
+                # ``discriminator(images, training=True)`` in a GradientTape step given the
+                # batch: one row per sample of it.
                 return SAMPLES
             return UNKNOWN
         args, kwargs = self._arguments(node, frame)
@@ -1895,6 +1917,17 @@ class BatchAxis:
             return UNKNOWN
         if module == "keras.objectives" and last[:1].islower():
             return self._per_sample(args, node, frame)  # Keras 1's name of keras.losses
+        if (
+            module == "tensorflow.losses"
+            and not name.startswith("tensorflow.compat.v1.")  # TF 1's, reducing, by name
+            and last[:1].islower()
+            and not (last.startswith("get_") or last == "add_loss")
+            and last not in ("get", "serialize", "deserialize")
+            and _tensorflow_2(frame.module)
+        ):
+            # ``tf.losses.mean_squared_error`` in TF 2 code (a GradientTape step) is Keras's
+            # function, one value per sample; in TF 1 code it was a reducing loss of its own.
+            return self._per_sample(args, node, frame)
         if module in ("keras.losses", "keras.metrics"):
             if not names.keras_class_name(last) and last not in ("get", "serialize", "deserialize"):
                 return self._per_sample(args, node, frame)
@@ -2484,6 +2517,14 @@ def _op_name(op: str) -> str:
     if op in _MEAN_OPS:
         return "mean"
     return op.removeprefix("reduce_")
+
+
+def _tensorflow_2(module: ModuleIndex) -> bool:
+    """Whether ``module`` is TensorFlow 2 code: it trains with a ``GradientTape`` and builds no
+    TF 1 graph (no ``Session``, no ``placeholder``)."""
+    return bool(lines_with(module, "GradientTape")) and not any(
+        lines_with(module, word) for word in ("Session(", "placeholder(")
+    )
 
 
 def _int(node: ast.expr | None) -> int | None:
