@@ -31,6 +31,10 @@ DEFAULT_EXCLUDE: Final = (
 )
 
 
+# Build outputs by their usual names: skipped, unless the directory is a package of the project
+# (``model/build/__init__.py``, a package of model builders), which holds its code.
+_ARTIFACTS: Final = frozenset({"build", "dist"})
+
 _CONFIG_FILES: Final = frozenset({"losslint.toml", "pyproject.toml"})
 
 
@@ -88,6 +92,13 @@ class Discovery:
         self.root = root.resolve()
         self.exclude = _spec(exclude)
         self._excluded = matcher(self.exclude)
+        self._artifacts = _ARTIFACTS & set(exclude)
+        # Inside a package named like a build output: the other patterns only.
+        self._excluded_in_package = (
+            matcher(_spec([p for p in exclude if p not in self._artifacts]))
+            if self._artifacts
+            else self._excluded
+        )
         self.respect_gitignore = respect_gitignore
         self.force_exclude = force_exclude
 
@@ -159,12 +170,14 @@ class Discovery:
         configs: bool = False,
         top: bool = True,
         walked: set[tuple[int, int]] | None = None,
+        packaged: bool = False,
     ) -> Iterator[Path]:
         """``relative`` is the directory's path from the root, carried down as text: resolving
         every entry again would cost a realpath (a chain of lstat calls) per file.
         ``configs``: yield the directories (below the first) with a configuration file
         instead of the files. A directory whose identity (device, inode) is in ``walked`` is
-        skipped, which ends symlink loops after one turn."""
+        skipped, which ends symlink loops after one turn. ``packaged``: inside a package named
+        like a build output (see _ARTIFACTS), which only the other patterns exclude from."""
         walked = set() if walked is None else walked
         here = _identity(directory)
         if here is None or here in walked:
@@ -194,8 +207,16 @@ class Discovery:
                 continue  # the configuration walk needs the directories only
             suffix = "/" if is_dir else ""
             child = f"{relative}/{entry.name}" if relative else entry.name
-            if self._excluded(child + suffix):
-                continue
+            package = packaged
+            if (self._excluded_in_package if packaged else self._excluded)(child + suffix):
+                package = (
+                    is_dir
+                    and entry.name in self._artifacts
+                    and os.path.isfile(os.path.join(entry.path, "__init__.py"))
+                    and not self._excluded_in_package(child + suffix)
+                )
+                if not package:
+                    continue
             if any(match(entry.path[base:] + suffix) for base, match in ignores):
                 continue
             if is_dir:
@@ -206,6 +227,7 @@ class Discovery:
                     configs,
                     False,
                     walked,
+                    package,
                 )
             elif not configs and entry.name.endswith((".py", ".ipynb")) and entry.is_file():
                 yield Path(entry.path)

@@ -416,6 +416,22 @@ def test_jupyter_checkpoints_are_not_checked_twice(tmp_path: Path) -> None:
     assert found and {d["path"] for d in found} == {"train.py"}
 
 
+def test_a_package_named_build_is_checked_but_build_outputs_are_not(tmp_path: Path) -> None:
+    (tmp_path / "model" / "build").mkdir(parents=True)
+    (tmp_path / "model" / "__init__.py").write_text("")
+    (tmp_path / "model" / "build" / "__init__.py").write_text("")
+    (tmp_path / "model" / "build" / "train.py").write_text(BUGGY)
+    (tmp_path / "build" / "lib" / "model").mkdir(parents=True)
+    (tmp_path / "build" / "lib" / "model" / "__init__.py").write_text("")
+    (tmp_path / "build" / "lib" / "model" / "train.py").write_text(BUGGY)
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "train.py").write_text(BUGGY)
+    found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    assert found and {d["path"] for d in found} == {"model/build/train.py"}
+    (tmp_path / "pyproject.toml").write_text("[tool.losslint]\nextend-exclude = ['model/']\n")
+    assert json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout) == []
+
+
 def test_warning_only_respects_fail_on(tmp_path: Path) -> None:
     source = BUGGY.replace(
         'loss="categorical_crossentropy", loss_weights=[1.0, 2.0]',
