@@ -2741,7 +2741,19 @@ class ModuleIndexer:
             return None  # ``rpn[:2]``: a slice of a list of outputs, as many as it holds
         if self._helper_built(outputs, scope, line):
             return None  # ``classifier = nn.classifier(...)``: a tensor or a list of them
+        if self._given_outputs(outputs, scope, line):
+            return None  # ``Model(inputs, self.outputs)`` from ``model_outputs``: as given
         return ModelFact("functional", "single", (self._output(outputs, scope, line),), span)
+
+    def _given_outputs(self, outputs: ast.expr, scope: _Scope, line: float) -> bool:
+        """Whether ``outputs`` is what the function is given (a parameter, or ``self.x``
+        stored from one, a GAN wrapper's ``model_outputs=[]``) and no tensor the index can
+        follow: its callers pass one tensor or a list of them."""
+        if self.tensor(outputs, scope, line) is not None:
+            return False
+        if isinstance(outputs, ast.Attribute):
+            return names.self_attribute(outputs) is not None
+        return isinstance(outputs, ast.Name) and isinstance(scope.resolve(outputs.id, line), Param)
 
     def _helper_built(self, outputs: ast.expr, scope: _Scope, line: float) -> bool:
         """Whether ``outputs`` names what a function outside Keras and TensorFlow returned
