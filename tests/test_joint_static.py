@@ -153,3 +153,22 @@ def test_ll502_a_library_metric_tracks_the_term_that_calls_it() -> None:
     assert len(found) == 1
     assert "metrics do not track binary_crossentropy:" in found[0].message
     assert found[0].message.endswith('compile with metrics=[jaccard_score, "binary_crossentropy"]')
+
+
+def test_ll502_advises_a_wrapper_for_a_term_given_more_than_the_inputs(tmp_path: Path) -> None:
+    source = tmp_path / "train.py"
+    source.write_text(
+        "import keras\nfrom keras import ops\n\n\n"
+        "def weighted_bce(y_true, y_pred, weight):\n"
+        "    return ops.sum(weight * keras.losses.binary_crossentropy(y_true, y_pred))\n\n\n"
+        "def weighted_bce_mae(y_true, y_pred):\n"
+        "    weight = ops.ones_like(y_true) + y_true\n"
+        "    return weighted_bce(y_true, y_pred, weight) + keras.losses.mae(y_true, y_pred)\n\n\n"
+        "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
+        'model.compile(loss=weighted_bce_mae, optimizer="adam")\n'
+    )
+    (found,) = [d for d in check(source) if d.code == "LL502"]
+    assert found.message.endswith(
+        'compile with metrics=[<a function (y_true, y_pred) that computes weight as the loss '
+        'does and returns weighted_bce(y_true, y_pred, weight)>, "mae"]'
+    )

@@ -24,6 +24,7 @@ from typing import Final
 from losslint import quiet
 from losslint.analysis import ops
 from losslint.index import keras_ids, names
+from losslint.index.apis import is_keras_source
 from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value
 from losslint.index.folding import fold, foldable, shortened, to_float
 from losslint.index.folding import unparse as safe_unparse
@@ -94,6 +95,15 @@ class Target:
         return f"{called}.{self.attribute}" if self.attribute else called
 
 
+def _made_call(call: ast.Call) -> str:
+    """What a metric must do to give ``call``'s value: ``computes weight as the loss does and
+    returns weighted_bce(y_true, y_pred, weight)`` (the names it is given besides the inputs)."""
+    given = [*call.args[2:], *(k.value for k in call.keywords)]
+    made = list(dict.fromkeys(a.id for a in given if isinstance(a, ast.Name)))
+    computes = f"computes {', '.join(made)} as the loss does and " if made else ""
+    return f"{computes}returns {safe_unparse(call)}"
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     """One ``weight * term`` of a joint loss's returned sum."""
@@ -109,6 +119,9 @@ class Term:
     weight_name: str | None = None  # the variable the weight was read from (``lambda_mse``)
     line: int = 0  # where the term's expression is written
     column: int = 0
+    # A project function given more than the loss's inputs (``weighted_bce(y_true, y_pred,
+    # weight)``, ``weight`` computed in the loss): the call as written, which a metric must make.
+    call: str = ""
 
     @property
     def is_loss(self) -> bool:
@@ -700,6 +713,11 @@ class _Walker:
             target = self._callee(expr.func, 0)
             if target is not None:
                 written = safe_unparse(expr.func)
+                extra = (
+                    len(expr.args) + len(expr.keywords) > 2
+                    and target.name in self.scope.project.functions
+                    and not is_keras_source(target.name.rpartition(".")[0])
+                )
                 return [
                     Term(
                         1.0,
@@ -709,6 +727,7 @@ class _Walker:
                         formula=self._formula(expr),
                         line=expr.lineno,
                         column=expr.col_offset + 1,
+                        call=_made_call(expr) if extra else "",
                     )
                 ]
         return self._atomic(expr)

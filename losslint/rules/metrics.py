@@ -191,6 +191,8 @@ def _follows(project: ProjectIndex, term: Term, tracked: list[Tracked]) -> bool:
 
 
 def _suggestion(term: Term) -> str:
+    if term.call:  # ``weighted_bce(y_true, y_pred, weight)``: not a metric by itself
+        return f"<a function (y_true, y_pred) that {term.call}>"
     for found in sorted(term.identities()):
         if found in _SUGGESTED:
             return _SUGGESTED[found]
