@@ -95,11 +95,14 @@ class Target:
         return f"{called}.{self.attribute}" if self.attribute else called
 
 
-def _made_call(call: ast.Call) -> str:
+def _made_call(call: ast.Call, pair: tuple[str, str]) -> str:
     """What a metric must do to give ``call``'s value: ``computes weight as the loss does and
-    returns weighted_bce(y_true, y_pred, weight)`` (the names it is given besides the inputs)."""
-    given = [*call.args[2:], *(k.value for k in call.keywords)]
-    made = list(dict.fromkeys(a.id for a in given if isinstance(a, ast.Name)))
+    returns weighted_bce(y_true, y_pred, weight)`` (the names it is given besides the loss's
+    inputs ``pair``)."""
+    given = [*call.args, *(k.value for k in call.keywords)]
+    made = list(
+        dict.fromkeys(a.id for a in given if isinstance(a, ast.Name) and a.id not in pair)
+    )
     computes = f"computes {', '.join(made)} as the loss does and " if made else ""
     return f"{computes}returns {safe_unparse(call)}"
 
@@ -119,8 +122,9 @@ class Term:
     weight_name: str | None = None  # the variable the weight was read from (``lambda_mse``)
     line: int = 0  # where the term's expression is written
     column: int = 0
-    # A project function given more than the loss's inputs (``weighted_bce(y_true, y_pred,
-    # weight)``, ``weight`` computed in the loss): the call as written, which a metric must make.
+    # A call given more than the loss's inputs (``weighted_bce(y_true, y_pred, weight)``,
+    # ``weight`` computed in the loss) or other values (``mae(spikes_pred, zeros)``): what a
+    # metric must do to give its value (see _made_call).
     call: str = ""
 
     @property
@@ -713,7 +717,11 @@ class _Walker:
             target = self._callee(expr.func, 0)
             if target is not None:
                 written = safe_unparse(expr.func)
-                extra = (
+                order = self._order(expr)
+                # Given more than the loss's inputs (a project function's ``weight``), or
+                # other values (``mean_absolute_error(spikes_pred, zeros)``): no metric by
+                # its name gives this value.
+                extra = order == "other" or (
                     len(expr.args) + len(expr.keywords) > 2
                     and target.name in self.scope.project.functions
                     and not is_keras_source(target.name.rpartition(".")[0])
@@ -723,11 +731,11 @@ class _Walker:
                         1.0,
                         written,
                         target,
-                        self._order(expr),
+                        order,
                         formula=self._formula(expr),
                         line=expr.lineno,
                         column=expr.col_offset + 1,
-                        call=_made_call(expr) if extra else "",
+                        call=_made_call(expr, self.pair) if extra else "",
                     )
                 ]
         return self._atomic(expr)
