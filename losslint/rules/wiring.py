@@ -372,8 +372,8 @@ def _metrics_shape(
             f"a list, tuple, or dict' in compile(); write {arg}=[...]",
         )
         return
-    if model is None or len(model.outputs) < 2:
-        return
+    if model is None or len(model.outputs) < 2 or rc.site.idle:
+        return  # (an idle model, only predicted with, never builds its metrics)
     count = len(model.outputs)
     if isinstance(value, Seq):
         flat = all(not isinstance(item, Seq) for item in value.items)
