@@ -2519,11 +2519,24 @@ def _op_name(op: str) -> str:
     return op.removeprefix("reduce_")
 
 
+# What only TensorFlow 1 code writes: a graph's session and placeholders, TF 1's eager switch,
+# contrib, and the losses only TF 1's ``tf.losses`` had (TF 2's are Keras's functions).
+_TF1_WORDS: Final = (
+    "Session(",
+    "placeholder(",
+    "enable_eager_execution",
+    "contrib",
+    "softmax_cross_entropy(",
+    "sigmoid_cross_entropy(",
+    "absolute_difference(",
+)
+
+
 def _tensorflow_2(module: ModuleIndex) -> bool:
-    """Whether ``module`` is TensorFlow 2 code: it trains with a ``GradientTape`` and builds no
-    TF 1 graph (no ``Session``, no ``placeholder``)."""
+    """Whether ``module`` is TensorFlow 2 code: it trains with a ``GradientTape`` and writes
+    nothing only TF 1 code does (TF 1.x also had eager execution and the tape)."""
     return bool(lines_with(module, "GradientTape")) and not any(
-        lines_with(module, word) for word in ("Session(", "placeholder(")
+        lines_with(module, word) for word in _TF1_WORDS
     )
 
 
