@@ -169,6 +169,6 @@ def test_ll502_advises_a_wrapper_for_a_term_given_more_than_the_inputs(tmp_path:
     )
     (found,) = [d for d in check(source) if d.code == "LL502"]
     assert found.message.endswith(
-        'compile with metrics=[<a function (y_true, y_pred) that computes weight as the loss '
+        "compile with metrics=[<a function (y_true, y_pred) that computes weight as the loss "
         'does and returns weighted_bce(y_true, y_pred, weight)>, "mae"]'
     )

@@ -100,9 +100,7 @@ def _made_call(call: ast.Call, pair: tuple[str, str]) -> str:
     returns weighted_bce(y_true, y_pred, weight)`` (the names it is given besides the loss's
     inputs ``pair``)."""
     given = [*call.args, *(k.value for k in call.keywords)]
-    made = list(
-        dict.fromkeys(a.id for a in given if isinstance(a, ast.Name) and a.id not in pair)
-    )
+    made = list(dict.fromkeys(a.id for a in given if isinstance(a, ast.Name) and a.id not in pair))
     computes = f"computes {', '.join(made)} as the loss does and " if made else ""
     return f"{computes}returns {safe_unparse(call)}"
 
