@@ -172,3 +172,19 @@ def test_ll502_advises_a_wrapper_for_a_term_given_more_than_the_inputs(tmp_path:
         "compile with metrics=[<a function (y_true, y_pred) that computes weight as the loss "
         'does and returns weighted_bce(y_true, y_pred, weight)>, "mae"]'
     )
+
+
+def test_ll502_keeps_a_metric_the_caller_gives_in_its_advice(tmp_path: Path) -> None:
+    source = tmp_path / "train.py"
+    source.write_text(
+        "import keras\n\n\n"
+        "def joint(y_true, y_pred):\n"
+        "    return keras.losses.mae(y_true, y_pred) + keras.losses.mse(y_true, y_pred)\n\n\n"
+        'def build(metrics="accuracy"):\n'
+        "    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
+        '    model.compile(loss=joint, optimizer="adam", metrics=[metrics])\n'
+        "    model.fit(None)\n"
+        "    return model\n"
+    )
+    (found,) = [d for d in check(source) if d.code == "LL502"]
+    assert found.message.endswith('compile with metrics=[metrics, "mae", "mse"]')

@@ -29,7 +29,7 @@ from losslint.analysis.references import (
 from losslint.diagnostic import Severity
 from losslint.index import names
 from losslint.index.apis import is_keras_source
-from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
+from losslint.index.facts import Call, Const, LossDef, Ref, Unknown, Value, iter_leaves
 from losslint.index.nodes import subtree
 from losslint.index.positions import node_span
 from losslint.index.project import ProjectIndex
@@ -282,6 +282,8 @@ def _written_metrics(entries: list[Value]) -> list[str]:
         elif isinstance(leaf, Call) and leaf.func:
             given = "..." if leaf.args or leaf.kwargs else ""
             out.append(f"{leaf.func.rpartition('.')[2]}({given})")
+        elif isinstance(leaf, Unknown) and leaf.param is not None:
+            out.append(leaf.param.name)  # ``metrics=[iou, metrics]``: what the caller gives
     return out
 
 
