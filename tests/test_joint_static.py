@@ -188,3 +188,19 @@ def test_ll502_keeps_a_metric_the_caller_gives_in_its_advice(tmp_path: Path) -> 
     )
     (found,) = [d for d in check(source) if d.code == "LL502"]
     assert found.message.endswith('compile with metrics=[metrics, "mae", "mse"]')
+
+
+def test_ll502_advises_the_output_of_metrics_given_per_output(tmp_path: Path) -> None:
+    source = tmp_path / "train.py"
+    source.write_text(
+        "import keras\n\n\n"
+        "def joint(y_true, y_pred):\n"
+        "    return keras.losses.mae(y_true, y_pred) + keras.losses.mse(y_true, y_pred)\n\n\n"
+        "inputs = keras.Input((4,))\n"
+        "heads = [keras.layers.Dense(1)(inputs), keras.layers.Dense(1)(inputs)]\n"
+        "model = keras.Model(inputs, heads)\n"
+        'model.compile(loss=[joint, "mse"], optimizer="adam", metrics=[["mae"], ["mape"]])\n'
+        "model.fit(None)\n"
+    )
+    (found,) = [d for d in check(source) if d.code == "LL502"]
+    assert found.message.endswith('add "mse" to the metrics of this loss\'s output')

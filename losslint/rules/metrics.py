@@ -29,7 +29,17 @@ from losslint.analysis.references import (
 from losslint.diagnostic import Severity
 from losslint.index import names
 from losslint.index.apis import is_keras_source
-from losslint.index.facts import Call, Const, LossDef, Ref, Unknown, Value, iter_leaves
+from losslint.index.facts import (
+    Call,
+    Const,
+    LossDef,
+    Mapping,
+    Ref,
+    Seq,
+    Unknown,
+    Value,
+    iter_leaves,
+)
 from losslint.index.nodes import subtree
 from losslint.index.positions import node_span
 from losslint.index.project import ProjectIndex
@@ -258,8 +268,14 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
                     t.written.rpartition(".")[2] if t.target else t.written for t in untracked
                 )
             )
-            written = [ast_text for ast_text in _written_metrics(entries)]
-            add = [*written, *dict.fromkeys(_suggestion(t) for t in untracked)]
+            suggested = list(dict.fromkeys(_suggestion(t) for t in untracked))
+            if _per_output(rc.site.metrics) or _per_output(rc.site.weighted_metrics):
+                # ``metrics=[[iou, "mse"], [acc]]``: one list per output, which a flat list
+                # written back would break; the new entries go to this loss's output.
+                advice = f"add {', '.join(suggested)} to the metrics of this loss's output"
+            else:
+                add = [*_written_metrics(entries), *suggested]
+                advice = f"compile with metrics=[{', '.join(add)}]"
             name = names.defined_name(definition.qualname)
             named = "the loss function loss" if name == "loss" else f"the loss {name}"
             reported.add(definition.qualname)
@@ -268,8 +284,15 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
                 leaf.span,
                 f"{named} adds up {len(components)} terms ({shown}) but metrics do not "
                 f"track {missing}: the training log shows only their weighted total, so you "
-                f"cannot see which term moves; compile with metrics=[{', '.join(add)}]",
+                f"cannot see which term moves; {advice}",
             )
+
+
+def _per_output(metrics: Value | None) -> bool:
+    """Whether ``metrics`` is given per output: a dict, or a list holding lists."""
+    if isinstance(metrics, Mapping):
+        return True
+    return isinstance(metrics, Seq) and any(isinstance(item, Seq) for item in metrics.items)
 
 
 def _written_metrics(entries: list[Value]) -> list[str]:
