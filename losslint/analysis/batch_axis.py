@@ -628,6 +628,7 @@ class BatchAxis:
         self._results: dict[str, Batch] = {}
         self._assignments: dict[str, dict[str, list[ast.expr]]] = {}
         self._later: dict[tuple[str, str], list[tuple[ast.expr, ModuleIndex, FunctionDef]]] = {}
+        self._tf2: dict[str, bool] = {}  # by module path (see _tensorflow_2)
         self._derived: dict[str, dict[str, list[ast.expr]]] = {}  # see _derivations
         self._trained: list[Trained] | None = None
         self._differentiated: set[str] = set()
@@ -1554,6 +1555,17 @@ class BatchAxis:
 
     # -- calls --------------------------------------------------------------------------------
 
+    def _tensorflow_2(self, module: ModuleIndex) -> bool:
+        """Whether ``module`` is TensorFlow 2 code: it trains with a ``GradientTape`` and writes
+        nothing only TF 1 code does (TF 1.x also had eager execution and the tape). Searched
+        once per module, not at each ``tf.losses`` call."""
+        found = self._tf2.get(module.path)
+        if found is None:
+            found = self._tf2[module.path] = bool(lines_with(module, "GradientTape")) and not any(
+                lines_with(module, word) for word in _TF1_WORDS
+            )
+        return found
+
     def _applied_to_given(self, node: ast.Call, frame: _Frame) -> bool:
         """Whether ``node`` applies a model to what a training step's function is given (a
         parameter, or a tuple of them: ``discriminator((images, labels))``), which is the
@@ -1923,7 +1935,7 @@ class BatchAxis:
             and last[:1].islower()
             and not (last.startswith("get_") or last == "add_loss")
             and last not in ("get", "serialize", "deserialize")
-            and _tensorflow_2(frame.module)
+            and self._tensorflow_2(frame.module)
         ):
             # ``tf.losses.mean_squared_error`` in TF 2 code (a GradientTape step) is Keras's
             # function, one value per sample; in TF 1 code it was a reducing loss of its own.
@@ -2530,14 +2542,6 @@ _TF1_WORDS: Final = (
     "sigmoid_cross_entropy(",
     "absolute_difference(",
 )
-
-
-def _tensorflow_2(module: ModuleIndex) -> bool:
-    """Whether ``module`` is TensorFlow 2 code: it trains with a ``GradientTape`` and writes
-    nothing only TF 1 code does (TF 1.x also had eager execution and the tape)."""
-    return bool(lines_with(module, "GradientTape")) and not any(
-        lines_with(module, word) for word in _TF1_WORDS
-    )
 
 
 def _int(node: ast.expr | None) -> int | None:

@@ -391,23 +391,18 @@ def _confusion_count(name: str) -> bool:
     return lowered in _CONFUSION_COUNTS or lowered.rpartition("_")[2] in _CONFUSION_COUNTS
 
 
-# What reads only the shape of a tensor, not its values.
-_SHAPE_ATTRIBUTES: Final = frozenset({"shape", "get_shape", "ndim", "dtype"})
-_SHAPE_FUNCTIONS: Final = frozenset({"shape", "int_shape", "ndim", "rank", "len", "size"})
-
-
 def _shape_only(value: ast.expr, pair: tuple[str, str]) -> bool:
     """Whether ``value`` reads y_true and y_pred (``pair``) only through their shapes
     (``identify_axis(y_true.get_shape())``, ``K.int_shape(y_pred)``): axes or sizes worked out
     for the loss, not a term of it."""
     shapes: set[int] = set()
     for node in subtree(value):
-        if isinstance(node, ast.Attribute) and node.attr in _SHAPE_ATTRIBUTES:
+        if isinstance(node, ast.Attribute) and node.attr in names.SHAPE_ATTRIBUTES:
             shapes.update(id(n) for n in subtree(node.value))
         elif isinstance(node, ast.Call):
             func = node.func
             last = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if last in _SHAPE_FUNCTIONS:
+            if last in names.SHAPE_FUNCTIONS:
                 shapes.update(id(n) for a in node.args for n in subtree(a))
     reads = [n for n in subtree(value) if isinstance(n, ast.Name) and n.id in pair]
     return bool(reads) and all(id(n) in shapes for n in reads)

@@ -957,7 +957,7 @@ class RangeAnalysis:
                 for qualname, method in self._custom_layers():
                     self._layer_code.add(method)
                     home, function = self.project.functions[method]
-                    self.function(home, method, function.node, {}, qualname.rpartition(".")[2])
+                    self.function(home, method, function.node, {}, names.defined_name(qualname))
             finally:
                 self._kept_kinds = None
         return sorted(
@@ -979,7 +979,7 @@ class RangeAnalysis:
                 continue
             if self.project.is_subclass(qualname, names.KERAS_MODEL_BASES):
                 continue
-            made = f"{cls.node.name}("
+            made = f"{names.defined_name(qualname)}("  # (not parsed for its name)
             if any(
                 number != cls.span.line
                 for other in self.project.importers(module)
@@ -4229,30 +4229,25 @@ class RangeAnalysis:
             if made:
                 first = made[0]
                 return (first, module) if len(made) == 1 and isinstance(first, ast.Call) else None
-        # One line of the module assigns it, in a method of the class: that method alone is
-        # read (a class is parsed whole only where an analysis walks it anyway).
-        module, definition = self.project.classes[cls]
-        node = definition.node
-        lines = [
-            n
-            for n in self._assigning_lines(module, attribute)
-            # The class's own lines (the module may define more classes that assign it).
-            if definition.span.line <= n <= (node.end_lineno or node.lineno)
-        ]
-        if len(lines) != 1:
+        # One line of the class assigns it, in one of its methods: only the method above each
+        # line the module assigns it at is read (a class is parsed whole only where an
+        # analysis walks it anyway; the module may define more classes that assign it).
+        module = self.project.classes[cls][0]
+        methods = sorted(
+            (f for f in module.functions if f.qualname.rpartition(".")[0] == cls),
+            key=lambda f: f.span.line,
+        )
+        assigning: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        for line in self._assigning_lines(module, attribute):
+            above = [f for f in methods if f.span.line <= line]
+            node = above[-1].node if above else None
+            if isinstance(
+                node, (ast.FunctionDef, ast.AsyncFunctionDef)
+            ) and node.lineno <= line <= (node.end_lineno or node.lineno):
+                assigning.append(node)
+        if len(assigning) != 1:
             return None
-        above = [
-            f
-            for f in module.functions
-            if f.qualname.rpartition(".")[0] == cls and f.span.line <= lines[0]
-        ]
-        if not above:
-            return None
-        method = max(above, key=lambda f: f.span.line).node
-        if not (method.lineno <= lines[0] <= (method.end_lineno or method.lineno)):
-            return None
-        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return None
+        method = assigning[0]
         values = _self_assigned(method.body, attribute)
         value: ast.expr | None = values[0] if values else None
         if isinstance(value, ast.Name):
@@ -5310,9 +5305,6 @@ def _built_from(
         yield name, read
 
 
-_SHAPE_READS: Final = frozenset({"shape", "int_shape", "size", "rank", "ndim"})
-
-
 def _unshaped_names(node: ast.AST) -> set[str]:
     """The names ``node`` reads other than through a shape (``ops.shape(inputs)[2]``,
     ``inputs.shape``, ``len(x)``): a size carries no gradient."""
@@ -5322,11 +5314,10 @@ def _unshaped_names(node: ast.AST) -> set[str]:
         current = stack.pop()
         if isinstance(current, ast.Name):
             found.add(current.id)
-        elif isinstance(current, ast.Attribute) and current.attr in _SHAPE_READS:
+        elif isinstance(current, ast.Attribute) and current.attr in names.SHAPE_ATTRIBUTES:
             continue
-        elif isinstance(current, ast.Call) and (
-            names.last_name(current.func) in _SHAPE_READS
-            or (isinstance(current.func, ast.Name) and current.func.id == "len")
+        elif (
+            isinstance(current, ast.Call) and names.last_name(current.func) in names.SHAPE_FUNCTIONS
         ):
             stack.extend(k.value for k in current.keywords if k.arg not in (None, "input", "x"))
             continue

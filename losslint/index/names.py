@@ -95,6 +95,12 @@ KERAS_MODEL_BASES: Final = frozenset({"keras.Model", "keras.models.Model"})
 KERAS_LAYER_BASES: Final = frozenset({"keras.layers.Layer", "keras.Layer"}) | KERAS_MODEL_BASES
 
 
+# What reads only the shape of a tensor, not its values: ``x.shape``, ``K.int_shape(x)``,
+# ``len(x)`` (the joint-loss decomposition, the value ranges' no-input test).
+SHAPE_ATTRIBUTES: Final = frozenset({"shape", "get_shape", "ndim", "dtype"})
+SHAPE_FUNCTIONS: Final = frozenset({"shape", "int_shape", "ndim", "rank", "len", "size"})
+
+
 def defined_name(qualname: str) -> str:
     """The name a function or class is written with: the last part of its qualified name,
     less the ``#1`` that sets apart one defined again below it (a notebook's loss written anew
