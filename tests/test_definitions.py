@@ -148,6 +148,24 @@ def test_a_numpy_version_of_a_loss_in_a_test_is_a_reference(tmp_path: Path) -> N
     assert ("kappa_loss_test.py", "LL404") not in found
 
 
+def test_numpy_in_an_eager_training_loop_is_reported_for_its_lost_gradient_only(
+    tmp_path: Path,
+) -> None:
+    """A loss that a custom GradientTape loop calls, where nothing traces it, has values: the
+    finding says the gradient is lost (not that fit() traces it), and only where the value goes
+    on into the loss. Wrapping the same step in tf.function brings the trace error back."""
+    loop = (FIXTURES / "rules" / "eager_loop" / "train.py").read_text()
+    (tmp_path / "train.py").write_text(loop)
+    eager = check(tmp_path)
+    assert [(d.line, d.code) for d in eager] == [(17, "LL404"), (25, "LL404")]
+    assert all("runs eagerly" in d.message for d in eager)
+    assert not any("traces the function" in d.message for d in eager)
+    (tmp_path / "train.py").write_text(loop.replace("def grad(", "@tf.function\ndef grad("))
+    traced = check(tmp_path)
+    assert len(traced) == 7
+    assert all("traces the function" in d.message for d in traced)
+
+
 def test_swapped_parameters_passed_on_in_order_say_to_swap_the_inner_call_too(
     tmp_path: Path,
 ) -> None:

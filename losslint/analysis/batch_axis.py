@@ -1248,6 +1248,10 @@ class BatchAxis:
             return CONST if all(v.kind == "const" for v in values) else UNKNOWN
         if isinstance(node, ast.Starred):
             self._expr(node.value, frame)
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            # ``[mean(i) for i in p_pred.numpy()]``: the first iterable is evaluated in this
+            # scope, and what it does is this code's (the elements are not followed).
+            self._expr(node.generators[0].iter, frame)
         return UNKNOWN
 
     def _name(self, name: str, frame: _Frame) -> Batch:

@@ -6,13 +6,14 @@ import ast
 import dataclasses
 import re
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Final
 
 from losslint.analysis import rewrites
 from losslint.analysis.batch_axis import Effect
 from losslint.analysis.decompose import function_formula, symmetric
 from losslint.analysis.references import called_by_project, numpy_references
+from losslint.codec import lines_with
 from losslint.diagnostic import Applicability, Edit, Fix, Severity, Span
 from losslint.index import names
 from losslint.index.apis import (
@@ -46,6 +47,7 @@ from losslint.index.project import (
     is_property,
     local_binding,
     loss_signature,
+    truth_name,
 )
 from losslint.notebook import line_label
 from losslint.rules.registry import Finding, Rule, RuleContext
@@ -1111,6 +1113,18 @@ class _Eager:
                         if field_name == "loss":
                             losses.add(function)
         self._every = bool(self._eager) and all(self._eager.values())
+        compiled = list(self._eager)
+        # A custom training loop that nothing traces runs each step eagerly: what it calls has
+        # values, and what feeds the value it differentiates trains (see _eager_loops).
+        # So does the rest of its module, which nothing traces either (the loop's driver, the
+        # accuracy it prints): unless a compile without run_eagerly reaches it.
+        loops = _eager_loops(context)
+        homes = {id(project.functions[loop][0]) for loop, _ in loops}
+        for qualname, (module, _) in project.functions.items() if loops else ():
+            if id(module) in homes:
+                self._eager[qualname] = self._eager.get(qualname, True)
+        for _, fed in loops:
+            losses.update(fed)
         callees: dict[str, list[str]] = {}  # each function's body walked once
 
         def called_by(caller: str) -> list[str]:
@@ -1127,13 +1141,8 @@ class _Eager:
                 if self._eager.get(callee) is not value:
                     self._eager[callee] = value
                     pending.append(callee)
-        self._trained: set[str] = set()
-        pending = list(losses)
-        while pending:
-            caller = pending.pop()
-            if caller not in self._trained:
-                self._trained.add(caller)
-                pending.extend(called_by(caller))
+        self._trained = _reached(losses, called_by)
+        self._compiled = _reached(compiled, called_by)
 
     def __call__(self, function: str) -> bool:
         return self._eager.get(function, self._every)
@@ -1141,17 +1150,121 @@ class _Eager:
     def trains(self, function: str) -> bool:
         return function in self._trained
 
+    def how(self, function: str) -> str:
+        """Why ``function`` runs eagerly, in words."""
+        if function in self._compiled or function not in self._eager:
+            return "compiled with run_eagerly=True"
+        return "called by a custom training loop that nothing traces"
+
+
+def _reached(start: Iterable[str], called_by: Callable[[str], list[str]]) -> set[str]:
+    """``start`` and every function they call, and so on."""
+    found: set[str] = set()
+    pending = list(start)
+    while pending:
+        caller = pending.pop()
+        if caller not in found:
+            found.add(caller)
+            pending.extend(called_by(caller))
+    return found
+
 
 # Per rule context: LL403 and LL404 both ask.
 _EAGER: Final[weakref.WeakKeyDictionary[RuleContext, _Eager | None]] = weakref.WeakKeyDictionary()
 
 
 def _eager(context: RuleContext) -> _Eager | None:
-    """What runs eagerly, where some compile of the project runs eagerly at all; else None."""
+    """What runs eagerly, where some compile of the project runs eagerly at all, or some
+    custom training loop does; else None."""
     if context not in _EAGER:
-        eager = any(rc.site.eager for rc in context.compiles)
+        eager = any(rc.site.eager for rc in context.compiles) or bool(_eager_loops(context))
         _EAGER[context] = _Eager(context) if eager else None
     return _EAGER[context]
+
+
+# Per rule context: the eager training loops (see _eager_loops).
+_LOOPS: Final[weakref.WeakKeyDictionary[RuleContext, list[tuple[str, set[str]]]]] = (
+    weakref.WeakKeyDictionary()
+)
+# What traces a function: ``@tf.function``, ``tf.function(step)``, ``jax.jit``, and the like.
+_TRACING: Final = re.compile(r"(?:@|\.)\s*(?:function|jit)\b|\b(?:function|jit)\s*\(")
+
+
+def _eager_loops(context: RuleContext) -> list[tuple[str, set[str]]]:
+    """The project's eager custom training loops, each with the project functions that feed
+    the value it differentiates: a module-level function, with no decorator, that takes
+    ``tape.gradient`` of a value under ``with tf.GradientTape()`` (TensorFlow 2's eager
+    execution), in a project where no module that can call it traces anything (a word search
+    for ``tf.function``, ``@function``, ``jit``: an unrelated ``tf.function`` elsewhere in the
+    module is enough to leave the loop undecided). Each step then runs with values, as
+    ``run_eagerly=True`` runs a compiled loss: ``.numpy()`` works, and only the gradient through
+    NumPy is lost (``p_pred.numpy().shape[0]`` needs none)."""
+    if context not in _LOOPS:
+        project = context.project
+        found: list[tuple[str, set[str]]] = []
+        for module, objective in project.objectives():
+            if objective.kind != "gradient" or objective.stored:
+                continue
+            scope = project.functions.get(objective.scope)
+            if scope is None or scope[0] is not module:
+                continue
+            node = scope[1].node
+            if node.decorator_list or objective.scope != f"{module.module}.{node.name}":
+                continue  # a method (a train_step Keras traces), or a decorated function
+            if not _under_tape(node, objective.node):
+                continue
+            if any(
+                _TRACING.search(line)
+                for other in project.importers(module)
+                for _, line in lines_with(other, "function") + lines_with(other, "jit")
+            ):
+                continue
+            fed = {
+                name
+                for call in _feeding(node, objective.node)
+                if (name := project.named(call.func, module)) is not None
+                and name in project.functions
+            }
+            found.append((objective.scope, fed))
+        _LOOPS[context] = found
+    return _LOOPS[context]
+
+
+def _under_tape(function: ast.FunctionDef | ast.AsyncFunctionDef, trained: ast.expr) -> bool:
+    """Whether ``function`` records a ``GradientTape`` (``with tf.GradientTape() as tape:``)
+    and the value ``trained`` is differentiated in it."""
+    for node in subtree(function):
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                made = item.context_expr
+                parts = names.dotted(made.func) if isinstance(made, ast.Call) else None
+                if parts and parts[-1] == "GradientTape":
+                    return any(n is trained for n in subtree(function))
+    return False
+
+
+def _feeding(function: ast.FunctionDef | ast.AsyncFunctionDef, trained: ast.expr) -> list[ast.Call]:
+    """The calls of ``function`` whose results reach ``trained``: in it, or in what is
+    assigned (anywhere in the function) to a name it reads, and so on."""
+    assigned: dict[str, list[ast.expr]] = {}
+    for node in subtree(function):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for bound in subtree(target):
+                    if isinstance(bound, ast.Name):
+                        assigned.setdefault(bound.id, []).append(node.value)
+    calls: list[ast.Call] = []
+    seen: set[str] = set()
+    pending: list[ast.expr] = [trained]
+    while pending:
+        for node in subtree(pending.pop()):
+            if isinstance(node, ast.Call):
+                calls.append(node)
+            elif isinstance(node, ast.Name) and node.id not in seen:
+                seen.add(node.id)
+                pending.extend(assigned.get(node.id, ()))
+    return calls
 
 
 def _callees(project: ProjectIndex, qualname: str) -> Iterator[str]:
@@ -1188,6 +1301,26 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
             "numpy_function",
             "py_func",
         )
+        if eager is not None and eagerly and effect.callee is None:
+            # ``.numpy()`` has a value: what is lost is the gradient, where the value goes on
+            # into a loss (``tf.constant([mean(i) for i in p_pred.numpy()])``), not where only
+            # its shape is read, nor where a NumPy call on it is reported instead.
+            if (
+                not eager.trains(effect.function)
+                or _shape_only(effect, modules.get(effect.path))
+                or _ungraded(context, effect)
+                or any(e.function == effect.function and e.callee for e in effects)
+            ):
+                continue
+            yield Finding(
+                effect.path,
+                effect.span,
+                f".numpy() on a tensor inside {where}, which runs eagerly "
+                f"({eager.how(effect.function)}): it has a value, but no gradient flows through "
+                "NumPy, so this term does not train the model; keep the computation in tensor "
+                "ops (keras.ops)",
+            )
+            continue
         if (
             eager is not None
             and eagerly
@@ -1223,9 +1356,9 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
             else "NumPy"
         )
         why = (
-            "compiled with run_eagerly=True it has a value, but no gradient flows through it, "
-            "so this term does not train the model"
-            if eagerly
+            f"it runs eagerly ({eager.how(effect.function)}) and has a value, but no gradient "
+            "flows through it, so this term does not train the model"
+            if eager is not None and eagerly
             else f"fit() traces the function, where {library} cannot read a symbolic tensor "
             "(error), and even eagerly no gradient flows through it"
         )
@@ -1236,6 +1369,52 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
             f"{_numpy_advice(effect.callee)}",
             fix=_numpy_fix(modules.get(effect.path), effect.callee, effect.call),
         )
+
+
+def _shape_only(effect: Effect, module: ModuleIndex | None) -> bool:
+    """Whether only the shape of the array ``.numpy()`` makes is read (``p.numpy().shape[0]``,
+    ``len(p.numpy())``): a Python number, which needs no gradient."""
+    span = effect.span
+    if module is None or span.line != span.end_line or not 0 < span.line <= len(module.lines):
+        return False
+    line = module.lines[span.line - 1]
+    after = line[span.end_column - 1 :].lstrip()
+    before = line[: span.column - 1].rstrip()
+    return after.startswith((".shape", ".ndim", ".size", ".dtype")) or (
+        before.endswith("len(") and after.startswith(")")
+    )
+
+
+# Operations whose result carries no gradient: indices, rounding, comparisons, stopped values.
+_NO_GRADIENT: Final = frozenset(
+    {
+        "argmax", "argmin", "argsort", "round", "rint", "sign", "floor", "ceil", "equal",
+        "not_equal", "greater", "greater_equal", "less", "less_equal", "stop_gradient",
+        "one_hot", "shape", "size", "rank", "nonzero",
+    }
+)  # fmt: skip
+
+
+def _ungraded(context: RuleContext, effect: Effect) -> bool:
+    """Whether ``.numpy()`` is taken of a value no gradient flows through anyway: the labels,
+    the first of the loss's tensors (``y_true.numpy()``), or an index, a rounding or a
+    comparison (``tf.argmax(y_pred, axis=1).numpy()``)."""
+    found = context.project.functions.get(effect.function)
+    call = effect.call
+    if found is None or call is None or not isinstance(call.func, ast.Attribute):
+        return False
+    receiver = call.func.value
+    if isinstance(receiver, ast.Call):
+        parts = names.dotted(receiver.func)
+        return parts is not None and parts[-1] in _NO_GRADIENT
+    params = found[1].params
+    params = params[1:] if params[:1] == ("self",) else params
+    return (
+        bool(params)
+        and truth_name(params[0])
+        and isinstance(receiver, ast.Name)
+        and receiver.id == params[0]
+    )
 
 
 def _in_loss(context: RuleContext, qualname: str) -> bool:
