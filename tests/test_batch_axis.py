@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from losslint.analysis.batch_axis import Batch, BatchAxis
 from losslint.index.module import index_module
 from losslint.index.project import ProjectIndex
+from tests.helpers import FIXTURES, check
 
 HEADER = """\
 import keras
@@ -277,3 +279,15 @@ def test_defaults_do_not_hold_under_passed_keywords() -> None:
         for name in ("given_loss", "forwarded_loss", "default_loss")
     }
     assert kinds == {"given_loss": "kept", "forwarded_loss": "unknown", "default_loss": "mean"}
+
+
+def test_a_vector_jacobian_product_is_not_trained_on(tmp_path: Path) -> None:
+    """A PINN's forward-mode derivative, ``tf.gradients(u, x, grad_ys=dummy)`` and then the
+    gradient of that with respect to the dummy: the sum is weighted as written and nothing is
+    trained on it, so LL203 is silent; without ``grad_ys`` it is a gradient of a per-sample
+    value, and LL203 reports it."""
+    source = (FIXTURES / "rules" / "forward_gradients" / "pinn.py").read_text()
+    (tmp_path / "pinn.py").write_text(source)
+    assert [d.code for d in check(tmp_path)] == ["LL202"]  # the batch-summed loss
+    (tmp_path / "pinn.py").write_text(source.replace(", grad_ys=self.dummy_tf", ""))
+    assert sorted(d.code for d in check(tmp_path)) == ["LL202", "LL203"]

@@ -637,6 +637,11 @@ def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr, ast.expr | Non
         loss = names.argument(call, 2 if len(call.args) >= 3 else 0, "loss")
         return ("minimize", loss, None) if loss is not None else None
     if name in ("gradient", "gradients") and (call.args or call.keywords):
+        if names.argument(call, 2, "output_gradients") or names.argument(call, 2, "grad_ys"):
+            # A vector-Jacobian product weighted as written (``tf.gradients(U, x,
+            # grad_ys=dummy)``, a PINN's forward-mode derivative of its output): the weights of
+            # the sum are chosen, and nothing is trained on the result itself.
+            return None
         target = names.argument(call, 0, "target") or names.argument(call, 0, "ys")
         sources = names.argument(call, 1, "sources") or names.argument(call, 1, "xs")
         return ("gradient", target, sources) if target is not None else None
