@@ -204,3 +204,19 @@ def test_ll502_advises_the_output_of_metrics_given_per_output(tmp_path: Path) ->
     )
     (found,) = [d for d in check(source) if d.code == "LL502"]
     assert found.message.endswith('add "mse" to the metrics of this loss\'s output')
+
+
+def test_ll502_reads_a_bound_factory_metric_and_a_redefined_function(tmp_path: Path) -> None:
+    """``recon_metric = build_reconstruction(w)`` given as a metric and called in the loss is
+    the same object, and ``divergence_metric`` defined again in another branch is that branch's
+    function, also under a flag that scales it: both terms are tracked. Left out of the
+    metrics, the term is named by the name it is written with, never an internal one."""
+    source = (FIXTURES / "rules" / "LL502.py").read_text()
+    start = source.index("def build_reconstruction(")
+    (tmp_path / "train.py").write_text("from keras import ops\n\n\n" + source[start:])
+    assert check(tmp_path) == []
+    untracked = source[start:].replace("metrics=[recon_metric, divergence_metric]", "metrics=[]")
+    (tmp_path / "train.py").write_text("from keras import ops\n\n\n" + untracked)
+    [found] = check(tmp_path)
+    assert found.code == "LL502"
+    assert "divergence_metric" in found.message and "#" not in found.message

@@ -137,7 +137,7 @@ class Term:
             found.add(key(self.target.name))
         # A call on the loss's own inputs (``self.positive_classification(y_true, y_pred)``,
         # stored as ``positive_loss``) is that function's value too.
-        called = _OWN_INPUTS_CALL.fullmatch(self.formula or "")
+        called = _OWN_INPUTS_CALL.fullmatch(_unscaled(self.formula or ""))
         if called is not None:
             found.add(key(called.group(1)))
         found |= {k for k, f in builtin_formulas().items() if self.formula and f == self.formula}
@@ -174,9 +174,32 @@ def module_names(module: ModuleIndex) -> frozenset[str]:
 _OWN_INPUTS_CALL: Final = re.compile(r"([A-Za-z_][\w.]*)\(T,P\)")
 
 
+def _unscaled(formula: str) -> str:
+    """A product's one factor that reads the loss's inputs, where the others do not
+    (``mul(augment_loss,dp_metric(T,P))``, a weight the decomposition could not read as a
+    number): the term it scales; else the formula as it is."""
+    if not (formula.startswith("mul(") and formula.endswith(")")):
+        return formula
+    factors: list[str] = []
+    depth = start = 0
+    inner = formula[4:-1]
+    for at, char in enumerate(inner):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            factors.append(inner[start:at])
+            start = at + 1
+    factors.append(inner[start:])
+    reading = [f for f in factors if _INPUT.search(f)]
+    return reading[0] if len(reading) == 1 and len(factors) > 1 else formula
+
+
 def key(name: str) -> str:
-    """The identity of a loss or metric name: ``MSE``, ``mse``, ``MeanSquaredError`` agree."""
-    last = name.rpartition(".")[2]
+    """The identity of a loss or metric name: ``MSE``, ``mse``, ``MeanSquaredError`` agree (and
+    ``dp_metric#2``, a function defined again in another branch, is ``dp_metric``)."""
+    last = name.rpartition(".")[2].partition("#")[0]
     snake = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", last)
     snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", snake).lower()
     return _ALIASES.get(snake, snake)
@@ -1223,15 +1246,18 @@ def tracked_metric(project: ProjectIndex, metric: Value) -> Tracked | None:
         return None
     keras = _is_keras_metric(name)
     found = name if keras else project._lookup(name)
+    # ``recon_metric = build_reconstruction_loss(w)``, given as ``metrics=[recon_metric]`` and
+    # called in the loss as ``recon_metric(y_true, y_pred)``: the same object, by its name.
+    bound = {key(call.binding)} if call is not None and call.binding else set()
     if found is None:
         if "." not in name:
             return None
         # A library's metric (``segmentation_models.metrics.jaccard_score``): the loss term
         # that calls the same function on the loss's inputs answers to its name.
-        return Tracked(None, name.rpartition(".")[2], frozenset({key(name)}))
+        return Tracked(None, name.rpartition(".")[2], frozenset({key(name), *bound}))
     kind = None if keras else project.kind(found)
-    shown = found.rpartition(".")[2]
-    keys = {key(found), name_key(found)}
+    shown = names.defined_name(found)
+    keys = {key(found), name_key(found), *bound}
     formula_text = ""
     if kind == "function":
         formula_text = function_formula(project, found)

@@ -1842,7 +1842,7 @@ class RangeAnalysis:
         if isinstance(node, ast.UnaryOp):
             return self._configuration(node.operand, frame)
         if isinstance(node, ast.Subscript):
-            if _config_lookup(node):
+            if _config_lookup(node) or _static_size(node):
                 return True
             return self._configuration(node.value, frame) and all(
                 self._configuration(part, frame) for part in _index_parts(node.slice)
@@ -3431,11 +3431,13 @@ class RangeAnalysis:
             for e in t.elts
             if isinstance(e, ast.Name)
         ]
+        # Added to what the name carried before, not in place of it: the branches of an ``if``
+        # are read one after the other, and ``weights`` bound to ``reciprocal(square(v))`` in
+        # one, ``reciprocal(v)`` in another and ``ones_like(v)`` in a third carries the hazards
+        # of all of them to a later ``where(is_inf(weights), ...)``.
         for name in (t.id for t in plain):
             if carried:
-                frame.taints[name] = frozenset(carried)
-            else:
-                frame.taints.pop(name, None)
+                frame.taints[name] = frame.taints.get(name, frozenset()) | frozenset(carried)
 
     def _handled(self, value: Range | None, caught: str = "both") -> None:
         """Forget the hazards whose non-finite result ``value`` carries: the code handles it
@@ -5130,6 +5132,25 @@ def _setting(node: ast.expr, frame: _Frame) -> bool:
     if isinstance(node, ast.Attribute):
         return node.attr == "shape"
     return False
+
+
+def _static_size(node: ast.Subscript) -> bool:
+    """A size the model fixes, not the batch: ``y_pred.shape[1]``, ``K.int_shape(x)[2]`` (an
+    axis after the first, by a positive index; ``tf.shape(x)[1]`` is read at run time and may
+    change from batch to batch, a padded length). Such a count (of classes, of time steps) is
+    the same on every step: ``cats - 1`` is 0 only for a model with one class, wrong from the
+    first step, not a value that reaches 0 in training."""
+    index = node.slice
+    if not (isinstance(index, ast.Constant) and type(index.value) is int and index.value >= 1):
+        return False
+    shaped = node.value
+    if isinstance(shaped, ast.Attribute):
+        return shaped.attr == "shape"
+    return (
+        isinstance(shaped, ast.Call)
+        and (parts := names.dotted(shaped.func)) is not None
+        and parts[-1] == "int_shape"
+    )
 
 
 def _configured(node: ast.expr, frame: _Frame) -> bool:

@@ -207,7 +207,7 @@ def _suggestion(term: Term) -> str:
         if found in _SUGGESTED:
             return _SUGGESTED[found]
     if term.target is not None and term.target.kind == "object":
-        short = term.target.name.rpartition(".")[2]
+        short = names.defined_name(term.target.name)
         if term.target.name.startswith("keras."):
             return f'"{short}"'
         return short
@@ -301,10 +301,10 @@ def _written_metrics(entries: list[Value]) -> list[str]:
         if isinstance(leaf, Const) and isinstance(leaf.value, str):
             out.append(f'"{leaf.value}"')
         elif isinstance(leaf, Ref):
-            out.append(leaf.target.rpartition(".")[2])
+            out.append(names.defined_name(leaf.target))
         elif isinstance(leaf, Call) and leaf.func:
             given = "..." if leaf.args or leaf.kwargs else ""
-            out.append(f"{leaf.func.rpartition('.')[2]}({given})")
+            out.append(f"{names.defined_name(leaf.func)}({given})")
         elif isinstance(leaf, Unknown) and leaf.param is not None:
             out.append(leaf.param.name)  # ``metrics=[iou, metrics]``: what the caller gives
     return out
