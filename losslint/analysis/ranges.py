@@ -2167,7 +2167,12 @@ class RangeAnalysis:
             return indexed if selected is None else refine(indexed, *selected)
         if isinstance(node, ast.Attribute):
             if isinstance(node.value, ast.Name) and node.value.id == "self":
-                return frame.env.get(f"self.{node.attr}")
+                known = frame.env.get(f"self.{node.attr}")
+                if known is None and self._layer_weight(node.attr, frame):
+                    # A layer's trainable weight, drawn at random: never the zero vector (a
+                    # weight-normalised attention's ``rsqrt(sum(square(v)))``).
+                    return Range(-INF, INF, nonzero=True, reason="a layer's weight")
+                return known
             if node.attr in ("eps", "tiny", "epsneg", "smallest_normal"):
                 return Range(0.0, 1.0, lo_open=True)
             if node.attr == "shape":
@@ -2739,6 +2744,8 @@ class RangeAnalysis:
             # sets it so (see _settings), and its square is no more known than it is.
             return None
         if _is_integer(p) and int(p) % 2 == 0 and p > 0:
+            if base is not None and base.nonzero:
+                return Range(0.0, INF, lo_open=True)  # of a value kept off 0, as _square
             reason = base.reason if base else "an even power is 0 at 0"
             return Range(0.0, INF, reason=reason or "an even power is 0 at 0")
         if base is not None and base.lo >= 0:
@@ -4344,6 +4351,27 @@ class RangeAnalysis:
             self._stored[key] = found
         return self._stored[key]
 
+    def _layer_weight(self, attribute: str, frame: _Frame) -> bool:
+        """Whether ``self.<attribute>``, read in a method of a Keras layer class (not a loss,
+        not a model), is a trainable weight the class makes (``self.add_weight(...)``,
+        ``tf.Variable(initializer(...))``, set to None before ``build``), with no zero or
+        constant start: ``initializer="zeros"``, ``tf.Variable(0.0)`` and ``trainable=False``
+        state are not."""
+        owner = frame.qualname.rpartition(".")[0]
+        while owner and owner not in self.project.classes:
+            owner = owner.rpartition(".")[0]
+        if not owner or not self.project.is_subclass(owner, names.KERAS_LAYER_BASES):
+            return False
+        if self.project.is_subclass(owner, names.KERAS_MODEL_BASES):
+            return False
+        if self.project.is_loss_class(owner):
+            return False
+        values = self._self_assignments(owner, self.project.classes[owner][1].node).get(attribute)
+        if not values:
+            return False
+        made = [v for v in values if not (isinstance(v, ast.Constant) and v.value is None)]
+        return bool(made) and all(_random_weight(v) for v in made)
+
     def _self_assignments(self, owner: str, node: ast.ClassDef) -> dict[str, list[ast.expr]]:
         """What the methods of class ``owner`` assign to each ``self.<attribute>`` (an
         augmented assignment as a value that is no function), walked once per class."""
@@ -5132,6 +5160,42 @@ def _setting(node: ast.expr, frame: _Frame) -> bool:
     if isinstance(node, ast.Attribute):
         return node.attr == "shape"
     return False
+
+
+_WEIGHT_MAKERS: Final = frozenset({"add_weight", "add_variable", "Variable", "get_variable"})
+
+
+def _random_weight(value: ast.expr) -> bool:
+    """``self.add_weight(shape=..., initializer="glorot_uniform")``, ``tf.Variable(
+    initial_value=init(shape))``: a trainable weight that starts at random, not at zeros, a
+    constant or a copy of something (no ``zeros``, no number, no ``trainable=False``)."""
+    if not isinstance(value, ast.Call):
+        return False
+    parts = names.dotted(value.func)
+    if parts is None or parts[-1] not in _WEIGHT_MAKERS:
+        return False
+    for keyword in value.keywords:
+        if keyword.arg == "trainable" and not (
+            isinstance(keyword.value, ast.Constant) and keyword.value.value is True
+        ):
+            return False
+    for part in subtree(value):
+        if isinstance(part, ast.Constant) and type(part.value) in (int, float):
+            if parts[-1] == "Variable":
+                return False  # ``tf.Variable(0.0)``, ``tf.Variable([1.0, 2.0])``: a constant
+            continue
+        word = (
+            part.value
+            if isinstance(part, ast.Constant) and isinstance(part.value, str)
+            else part.id
+            if isinstance(part, ast.Name)
+            else part.attr
+            if isinstance(part, ast.Attribute)
+            else ""
+        ).lower()
+        if "zero" in word or "constant" in word or word == "ones":
+            return False
+    return True
 
 
 def _static_size(node: ast.Subscript) -> bool:
