@@ -291,3 +291,47 @@ def test_a_vector_jacobian_product_is_not_trained_on(tmp_path: Path) -> None:
     assert [d.code for d in check(tmp_path)] == ["LL202"]  # the batch-summed loss
     (tmp_path / "pinn.py").write_text(source.replace(", grad_ys=self.dummy_tf", ""))
     assert sorted(d.code for d in check(tmp_path)) == ["LL202", "LL203"]
+
+
+CAPTIONER = """
+import keras
+import tensorflow as tf
+
+
+class Captioner(keras.Model):
+    def calculate_loss(self, y_true, y_pred, mask):
+        loss = self.loss(y_true, y_pred)
+        mask = tf.cast(mask, dtype=loss.dtype)
+        return tf.reduce_sum(loss * mask) / (tf.reduce_sum(mask) + 1e-7)
+
+    def train_step(self, batch):
+        images, captions = batch
+        with tf.GradientTape() as tape:
+            predicted = self(images, training=True)
+            loss = self.calculate_loss(captions, predicted, captions != 0)
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return {"loss": loss}
+"""
+
+TRAINING = """
+import keras
+
+from model import Captioner
+
+model = Captioner()
+cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
+model.compile(optimizer="adam", loss=cross_entropy)
+"""
+
+
+def test_a_train_step_that_reduces_the_compiled_loss_in_a_helper_method(tmp_path: Path) -> None:
+    """An image captioner's ``train_step`` calls ``self.calculate_loss``, which takes the
+    compiled ``reduction="none"`` loss from ``self.loss``, masks the padding and reduces it:
+    the loss is meant per token, and LL203 is silent. Where no step reads ``self.loss``, the
+    compiled loss is Keras's to reduce, and LL203 reports it."""
+    (tmp_path / "model.py").write_text(CAPTIONER)
+    (tmp_path / "training.py").write_text(TRAINING)
+    assert [d.code for d in check(tmp_path)] == []
+    (tmp_path / "model.py").write_text(CAPTIONER.replace("self.loss(", "self.per_token("))
+    assert [d.code for d in check(tmp_path)] == ["LL203"]

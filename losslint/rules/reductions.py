@@ -423,30 +423,54 @@ _CONSEQUENCE: Final = {
 def _own_loss_steps(context: RuleContext) -> bool:
     """Whether a ``train_step`` of the project computes the loss itself from ``self.loss``,
     the compiled losses taken as a container (EfficientDet's ``self.loss['box_loss'](...)``,
-    reduced by hand), rather than through ``compiled_loss``/``compute_loss`` or the base step."""
-    for qualname, (_, function) in context.project.functions.items():
+    reduced by hand), rather than through ``compiled_loss``/``compute_loss`` or the base step.
+    The methods of its class that it calls are read too (an image captioner's
+    ``self.calculate_loss(y, p, mask)`` that calls ``self.loss`` and masks it)."""
+    functions = context.project.functions
+    for qualname, (_, function) in functions.items():
         if not qualname.endswith(".train_step") or qualname.count(".") < 2:
             continue
+        owner = qualname.rpartition(".")[0]
         reads = delegates = False
-        for node in subtree(function.node):
-            if (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.value, ast.Name)
-                and node.value.id == "self"
-            ):
-                reads = reads or node.attr == "loss"
-                delegates = delegates or node.attr in ("compiled_loss", "compute_loss")
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                base = node.func.value
-                delegates = delegates or (
-                    node.func.attr == "train_step"
-                    and isinstance(base, ast.Call)
-                    and isinstance(base.func, ast.Name)
-                    and base.func.id == "super"
-                )
+        bodies, seen = [function.node], {qualname}
+        while bodies:
+            body = bodies.pop()
+            for node in subtree(body):
+                if (
+                    isinstance(node, ast.Call)
+                    and (method := names.self_attribute(node.func)) is not None
+                    and f"{owner}.{method}" in functions
+                    and f"{owner}.{method}" not in seen
+                ):
+                    seen.add(f"{owner}.{method}")
+                    bodies.append(functions[f"{owner}.{method}"][1].node)
+            reads, delegates = _reads_loss(body, reads, delegates)
         if reads and not delegates:
             return True
     return False
+
+
+def _reads_loss(body: ast.AST, reads: bool, delegates: bool) -> tuple[bool, bool]:
+    """Whether ``body`` reads ``self.loss``, and whether it hands the loss to Keras
+    (``self.compiled_loss``, ``self.compute_loss``, ``super().train_step``), added to what was
+    found before."""
+    for node in subtree(body):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        ):
+            reads = reads or node.attr == "loss"
+            delegates = delegates or node.attr in ("compiled_loss", "compute_loss")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            base = node.func.value
+            delegates = delegates or (
+                node.func.attr == "train_step"
+                and isinstance(base, ast.Call)
+                and isinstance(base.func, ast.Name)
+                and base.func.id == "super"
+            )
+    return reads, delegates
 
 
 def check_unreduced_loss(context: RuleContext) -> Iterator[Finding]:
