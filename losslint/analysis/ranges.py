@@ -981,10 +981,10 @@ class RangeAnalysis:
                 continue
             made = f"{names.defined_name(qualname)}("  # (not parsed for its name)
             if any(
-                number != cls.span.line
+                number != cls.span.line and "#" not in text.partition(made)[0]
                 for other in self.project.importers(module)
-                for number, _ in lines_with(other, made)
-            ):
+                for number, text in lines_with(other, made)
+            ):  # (a use commented out builds nothing)
                 found.append((qualname, method))
         return found
 
