@@ -228,6 +228,23 @@ def test_a_notebook_site_is_matched_by_its_cell_and_the_line_within_it() -> None
     assert not score_mod.score([there], [], [labelled], notebook_lines).missed
 
 
+def test_a_notebook_verdict_with_a_cell_judges_that_cell_only() -> None:
+    """Two cells' findings on the same line number share the raw notebook line a verdict is
+    keyed by: a verdict that names its cell judges that cell's finding, and one written without
+    a cell judges whichever is left."""
+    raw_line = '"cell_type": "code",'
+    in_40 = Finding("o/r", "nb.ipynb", 5, 5, "LL404", raw_line, "msg", cell=40)
+    in_41 = Finding("o/r", "nb.ipynb", 5, 5, "LL404", raw_line, "msg", cell=41)
+    true_40 = Verdict("o/r", "nb.ipynb", 5, "LL404", raw_line, "true", "mean_loss", cell=40)
+    false_any = Verdict("o/r", "nb.ipynb", 5, "LL404", raw_line, "false", "a shape read")
+    result = score_mod.score([in_41, in_40], [false_any, true_40], [], lines_of)
+    assert (result.tally("LL4").true, result.tally("LL4").false) == (1, 1)
+    assert [f.cell for f, _ in result.false_alarms] == [41]
+    alone = score_mod.score([in_40], [true_40], [], lines_of)
+    assert alone.tally("LL4").true == 1 and not alone.unjudged
+    assert score_mod.score([in_41], [true_40], [], lines_of).unjudged == [in_41]
+
+
 def test_an_unjudged_ll402_on_the_line_does_not_report_an_ll4_site() -> None:
     """LL402 (a removed Keras 2 API) is in the LL4 family but not judged: a K.sum on the line
     of a symbolic-tensor capture is no LL406."""

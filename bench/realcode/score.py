@@ -6,7 +6,8 @@
 
 Every finding other than LL402 must have a verdict in verdicts.toml (true / false / debatable),
 keyed by repo, path, code and the text of the reported source line (the line number only breaks
-ties, so small shifts in a repository do not lose a verdict). mustfire.toml lists the hazard
+ties, so small shifts in a repository do not lose a verdict; in a notebook, a verdict that names
+its ``cell`` judges that cell's finding only). mustfire.toml lists the hazard
 sites found by reading the code; a site counts as reported when a finding of its rule family
 (LL1 ... LL5) covers its line. Precision = true / (true + false) over judged findings, with
 debatable ones shown apart; recall = reported sites / labelled sites. The exit status is 1 when
@@ -65,6 +66,10 @@ class Verdict:
     text: str
     verdict: str
     reason: str
+    # In a notebook, the cell it judges (as losslint numbers them): ``line`` and ``text`` are
+    # then the raw notebook line at the in-cell line number, shared by the same line of other
+    # cells. Without it (older verdicts) it judges the finding of any cell.
+    cell: int | None = None
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,13 @@ def score(
     for finding in findings:
         if finding.code in UNJUDGED_CODES:
             continue
-        candidates = by_key.get((finding.repo, finding.path, finding.code, finding.text), [])
+        candidates = [
+            v
+            for v in by_key.get((finding.repo, finding.path, finding.code, finding.text), [])
+            if v.cell is None or v.cell == finding.cell
+        ]
+        # A verdict for this very cell first, then one written without a cell.
+        candidates = [v for v in candidates if v.cell is not None] or candidates
         free = [v for v in candidates if id(v) not in used] or candidates
         chosen = min(free, key=lambda v: abs(v.line - finding.line), default=None)
         if chosen is None:
@@ -254,7 +265,8 @@ def stub(finding: Finding) -> str:
         f"line = {finding.line}\n"
         f"code = {toml_string(finding.code)}\n"
         f"text = {toml_string(finding.text)}\n"
-        'verdict = "TODO"\n'
+        + (f"cell = {finding.cell}\n" if finding.cell is not None else "")
+        + 'verdict = "TODO"\n'
         f"reason = {toml_string('TODO: ' + finding.message[:120])}\n"
     )
 
