@@ -119,6 +119,24 @@ def test_ll502_counts_a_loss_called_on_two_channels_as_two_terms(tmp_path: Path)
     assert "metrics do not track dice_loss:" in found.message
 
 
+def test_ll502_counts_every_term_it_lists(tmp_path: Path) -> None:
+    """Keras's mean squared error of two heads is one loss to track, but two terms of the sum:
+    the message counts the terms it lists, not the distinct losses among them."""
+    source = tmp_path / "train.py"
+    source.write_text(
+        "import keras\n\n\n"
+        "def physics_loss(y_true, y_pred):\n"
+        "    gravity = keras.losses.mean_squared_error(y_true[:, 0], y_pred[:, 0])\n"
+        "    friction = keras.losses.mean_squared_error(y_true[:, 1], y_pred[:, 1])\n"
+        "    independence = keras.losses.binary_crossentropy(y_true[:, 2:], y_pred[:, 2:])\n"
+        "    return 0.25 * gravity + 0.25 * friction + 0.5 * independence\n\n\n"
+        "model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])\n"
+        "model.compile(loss=physics_loss, optimizer='adam', metrics=['mse'])\n"
+    )
+    (found,) = [d for d in check(source) if d.code == "LL502"]
+    assert "adds up 3 terms (0.25*gravity + 0.25*friction + 0.5*independence)" in found.message
+
+
 def test_ll502_a_loss_that_is_one_minus_a_tracked_metric_is_tracked(tmp_path: Path) -> None:
     """Carvana's bce_dice_loss with metrics=[dice_coeff]: dice_loss is 1 - dice_coeff, which the
     log shows, so only the crossentropy is missing."""

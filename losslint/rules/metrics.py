@@ -261,7 +261,8 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
             ]
             if not untracked:
                 continue
-            shown = " + ".join(_shown(t) for t in terms or [] if t.is_loss)
+            written = [t for t in terms or [] if t.is_loss]
+            shown = " + ".join(_shown(t) for t in written)
             # An inline term is named by its expression (which may end in "..."), not cut at a dot.
             missing = ", ".join(
                 dict.fromkeys(
@@ -282,7 +283,9 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
             yield Finding(
                 rc.path,
                 leaf.span,
-                f"{named} adds up {len(components)} terms ({shown}) but metrics do not "
+                # As many terms as it lists: the same loss on other outputs is one component
+                # (``mse`` of four heads) but four terms to read.
+                f"{named} adds up {len(written)} terms ({shown}) but metrics do not "
                 f"track {missing}: the training log shows only their weighted total, so you "
                 f"cannot see which term moves; {advice}",
             )
