@@ -192,13 +192,18 @@ def test_ll502_advises_a_wrapper_for_a_term_given_more_than_the_inputs(tmp_path:
     )
 
 
+# A loss of two Keras terms, for the advice tests below.
+_TWO_KERAS_TERMS = (
+    "import keras\n\n\n"
+    "def joint(y_true, y_pred):\n"
+    "    return keras.losses.mae(y_true, y_pred) + keras.losses.mse(y_true, y_pred)\n\n\n"
+)
+
+
 def test_ll502_keeps_a_metric_the_caller_gives_in_its_advice(tmp_path: Path) -> None:
     source = tmp_path / "train.py"
     source.write_text(
-        "import keras\n\n\n"
-        "def joint(y_true, y_pred):\n"
-        "    return keras.losses.mae(y_true, y_pred) + keras.losses.mse(y_true, y_pred)\n\n\n"
-        'def build(metrics="accuracy"):\n'
+        _TWO_KERAS_TERMS + 'def build(metrics="accuracy"):\n'
         "    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
         '    model.compile(loss=joint, optimizer="adam", metrics=[metrics])\n'
         "    model.fit(None)\n"
@@ -211,10 +216,7 @@ def test_ll502_keeps_a_metric_the_caller_gives_in_its_advice(tmp_path: Path) -> 
 def test_ll502_advises_the_output_of_metrics_given_per_output(tmp_path: Path) -> None:
     source = tmp_path / "train.py"
     source.write_text(
-        "import keras\n\n\n"
-        "def joint(y_true, y_pred):\n"
-        "    return keras.losses.mae(y_true, y_pred) + keras.losses.mse(y_true, y_pred)\n\n\n"
-        "inputs = keras.Input((4,))\n"
+        _TWO_KERAS_TERMS + "inputs = keras.Input((4,))\n"
         "heads = [keras.layers.Dense(1)(inputs), keras.layers.Dense(1)(inputs)]\n"
         "model = keras.Model(inputs, heads)\n"
         'model.compile(loss=[joint, "mse"], optimizer="adam", metrics=[["mae"], ["mape"]])\n'

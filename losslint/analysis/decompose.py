@@ -178,22 +178,35 @@ def _unscaled(formula: str) -> str:
     """A product's one factor that reads the loss's inputs, where the others do not
     (``mul(augment_loss,dp_metric(T,P))``, a weight the decomposition could not read as a
     number): the term it scales; else the formula as it is."""
-    if not (formula.startswith("mul(") and formula.endswith(")")):
+    split = _operands(formula)
+    if split is None or split[0] != "mul":
         return formula
-    factors: list[str] = []
+    factors = split[1]
+    reading = [f for f in factors if _INPUT.search(f)]
+    return reading[0] if len(reading) == 1 and len(factors) > 1 else formula
+
+
+def _operands(formula: str) -> tuple[str, list[str]] | None:
+    """``head(a,b(c,d))`` as ``("head", ["a", "b(c,d)"])``: the operation and its operands at
+    the top level; None where ``formula`` is not one call (a name, a raw expression)."""
+    head, paren, rest = formula.partition("(")
+    if not paren or not rest.endswith(")") or not re.fullmatch(r"[\w.]+", head):
+        return None
+    parts: list[str] = []
     depth = start = 0
-    inner = formula[4:-1]
-    for at, char in enumerate(inner):
+    body = rest[:-1]
+    for at, char in enumerate(body):
         if char in "([":
             depth += 1
         elif char in ")]":
             depth -= 1
+            if depth < 0:
+                return None
         elif char == "," and depth == 0:
-            factors.append(inner[start:at])
+            parts.append(body[start:at])
             start = at + 1
-    factors.append(inner[start:])
-    reading = [f for f in factors if _INPUT.search(f)]
-    return reading[0] if len(reading) == 1 and len(factors) > 1 else formula
+    parts.append(body[start:])
+    return (head, parts) if depth == 0 else None
 
 
 def key(name: str) -> str:
@@ -1319,28 +1332,12 @@ def _canonical(formula: str, even: bool = False) -> str | None:
     written as calls of operations on operands (a raw expression the walker kept as text).
     ``even``: the formula is the operand of an even function (``abs``, ``square``), under which
     ``sub(a, b)`` and ``sub(b, a)`` agree."""
-    head, paren, rest = formula.partition("(")
-    if not paren:
+    if "(" not in formula:
         return formula if "[" not in formula and " " not in formula else None
-    if not rest.endswith(")") or not re.fullmatch(r"[\w.]+", head):
+    split = _operands(formula)
+    if split is None:
         return None
-    parts: list[str] = []
-    depth = 0
-    start = 0
-    body = rest[:-1]
-    for i, char in enumerate(body):
-        if char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-            if depth < 0:
-                return None
-        elif char == "," and depth == 0:
-            parts.append(body[start:i])
-            start = i + 1
-    parts.append(body[start:])
-    if depth != 0:
-        return None
+    head, parts = split
     operands: list[str] = []
     for part in parts:
         keyword, equals, value = part.partition("=")

@@ -214,8 +214,14 @@ def _suggestion(term: Term) -> str:
     return f"<a function (y_true, y_pred) returning {term.written}>"
 
 
+def _label(term: Term) -> str:
+    """How a term is named: its callee's last name, or an inline term's expression (which may
+    end in "...", not to be cut at a dot)."""
+    return term.written.rpartition(".")[2] if term.target else term.written
+
+
 def _shown(term: Term) -> str:
-    label = term.written.rpartition(".")[2] if term.target else term.written
+    label = _label(term)
     return label if term.weight == 1.0 else f"{term.weight:g}*{label}"
 
 
@@ -263,12 +269,7 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
                 continue
             written = [t for t in terms or [] if t.is_loss]
             shown = " + ".join(_shown(t) for t in written)
-            # An inline term is named by its expression (which may end in "..."), not cut at a dot.
-            missing = ", ".join(
-                dict.fromkeys(
-                    t.written.rpartition(".")[2] if t.target else t.written for t in untracked
-                )
-            )
+            missing = ", ".join(dict.fromkeys(_label(t) for t in untracked))
             suggested = list(dict.fromkeys(_suggestion(t) for t in untracked))
             if _per_output(rc.site.metrics) or _per_output(rc.site.weighted_metrics):
                 # ``metrics=[[iou, "mse"], [acc]]``: one list per output, which a flat list
