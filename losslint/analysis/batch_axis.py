@@ -629,7 +629,7 @@ class BatchAxis:
         self._assignments: dict[str, dict[str, list[ast.expr]]] = {}
         self._later: dict[tuple[str, str], list[tuple[ast.expr, ModuleIndex, FunctionDef]]] = {}
         self._tf2: dict[str, bool] = {}  # by module path (see _tensorflow_2)
-        self._derived: dict[str, dict[str, list[ast.expr]]] = {}  # see _derivations
+        self._derived: dict[str, dict[str, list[ast.expr]]] = {}  # see derivations
         self._trained: list[Trained] | None = None
         self._differentiated: set[str] = set()
         self._definitions = {d.qualname: d for d in project.definitions()}
@@ -1347,7 +1347,7 @@ class BatchAxis:
             return False
         if frame.qualname not in self._derived:
             body = self.project.functions[frame.qualname][1].node.body
-            self._derived[frame.qualname] = _derivations(body)
+            self._derived[frame.qualname] = derivations(body)
         assigned = self._derived[frame.qualname]
         pending, seen = [node], set()
         while pending:
@@ -2708,7 +2708,7 @@ def _value_names(node: ast.expr) -> Iterator[str]:
         pending.extend(ast.iter_child_nodes(child))
 
 
-def _derivations(body: list[ast.stmt]) -> dict[str, list[ast.expr]]:
+def derivations(body: list[ast.stmt]) -> dict[str, list[ast.expr]]:
     """``name → what it is computed from`` in ``body`` (not its nested definitions): the
     value of each assignment to it, unpacked ones included (``ll, params = crf(y, p)``: ``ll``
     comes from the call), the iterable of a ``for`` that binds it."""

@@ -364,6 +364,16 @@ def function(name: str) -> Op | None:
     return FUNCTIONS.get(name)
 
 
+def integer_valued(name: str | None) -> bool:
+    """Whether the function ``name`` gives integers or 0/1 values whatever its input (a
+    rounding, a comparison or mask, an index of an extreme, a floor division): no gradient
+    flows back through it."""
+    entry = FUNCTIONS.get(name) if name is not None else None
+    return name in ("floordiv", "floor_divide") or (
+        entry is not None and (entry.range in ("round", "boolean") or entry.batch == "argreduce")
+    )
+
+
 def method(name: str) -> Op | None:
     return METHODS.get(name)
 

@@ -1906,11 +1906,7 @@ class RangeAnalysis:
                 return True
             if isinstance(place, ast.Call) and child is not place.func:
                 name = self._call_name(place.func, frame)
-                entry = ops.function(name) if name is not None else None
-                if name in ("floordiv", "floor_divide") or (
-                    entry is not None
-                    and (entry.range in ("round", "boolean") or entry.batch == "argreduce")
-                ):
+                if ops.integer_valued(name):
                     return True
                 if name == "cast" and place.args and child is place.args[0]:
                     dtypes = [
@@ -4280,7 +4276,7 @@ class RangeAnalysis:
         remembered in ``_given``: a hazard it makes is reported there, where a user gives it."""
         params = parameter_names(method)
         position = params.index(param) - 1 if params[:1] == ["self"] else -1
-        short = cls.rpartition(".")[2]
+        short = names.defined_name(cls)
         found: tuple[ast.Call, ModuleIndex] | None = None
         for module in self.project.importers(home):
             for statement in mentioning_statements(module, f".{method.name}("):
@@ -4357,10 +4353,10 @@ class RangeAnalysis:
         ``tf.Variable(initializer(...))``, set to None before ``build``), with no zero or
         constant start: ``initializer="zeros"``, ``tf.Variable(0.0)`` and ``trainable=False``
         state are not."""
-        owner = frame.qualname.rpartition(".")[0]
-        while owner and owner not in self.project.classes:
-            owner = owner.rpartition(".")[0]
-        if not owner or not self.project.is_subclass(owner, names.KERAS_LAYER_BASES):
+        owner = self._owner(frame)
+        if owner not in self.project.classes:
+            return False
+        if not self.project.is_subclass(owner, names.KERAS_LAYER_BASES):
             return False
         if self.project.is_subclass(owner, names.KERAS_MODEL_BASES):
             return False
@@ -5171,8 +5167,8 @@ def _random_weight(value: ast.expr) -> bool:
     constant or a copy of something (no ``zeros``, no number, no ``trainable=False``)."""
     if not isinstance(value, ast.Call):
         return False
-    parts = names.dotted(value.func)
-    if parts is None or parts[-1] not in _WEIGHT_MAKERS:
+    maker = names.last_name(value.func)
+    if maker not in _WEIGHT_MAKERS:
         return False
     for keyword in value.keywords:
         if keyword.arg == "trainable" and not (
@@ -5181,7 +5177,7 @@ def _random_weight(value: ast.expr) -> bool:
             return False
     for part in subtree(value):
         if isinstance(part, ast.Constant) and type(part.value) in (int, float):
-            if parts[-1] == "Variable":
+            if maker == "Variable":
                 return False  # ``tf.Variable(0.0)``, ``tf.Variable([1.0, 2.0])``: a constant
             continue
         word = (
@@ -5210,11 +5206,7 @@ def _static_size(node: ast.Subscript) -> bool:
     shaped = node.value
     if isinstance(shaped, ast.Attribute):
         return shaped.attr == "shape"
-    return (
-        isinstance(shaped, ast.Call)
-        and (parts := names.dotted(shaped.func)) is not None
-        and parts[-1] == "int_shape"
-    )
+    return isinstance(shaped, ast.Call) and names.last_name(shaped.func) == "int_shape"
 
 
 def _configured(node: ast.expr, frame: _Frame) -> bool:

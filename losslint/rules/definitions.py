@@ -9,8 +9,8 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Final
 
-from losslint.analysis import rewrites
-from losslint.analysis.batch_axis import Effect
+from losslint.analysis import ops, rewrites
+from losslint.analysis.batch_axis import Effect, derivations
 from losslint.analysis.decompose import function_formula, symmetric
 from losslint.analysis.references import called_by_project, numpy_references
 from losslint.codec import lines_with
@@ -1211,7 +1211,7 @@ def _eager_loops(context: RuleContext) -> list[tuple[str, set[str]]]:
             node = scope[1].node
             if node.decorator_list or objective.scope != f"{module.module}.{node.name}":
                 continue  # a method (a train_step Keras traces), or a decorated function
-            if not _under_tape(node, objective.node):
+            if not _under_tape(node):
                 continue
             if any(
                 _TRACING.search(line)
@@ -1230,30 +1230,25 @@ def _eager_loops(context: RuleContext) -> list[tuple[str, set[str]]]:
     return _LOOPS[context]
 
 
-def _under_tape(function: ast.FunctionDef | ast.AsyncFunctionDef, trained: ast.expr) -> bool:
-    """Whether ``function`` records a ``GradientTape`` (``with tf.GradientTape() as tape:``)
-    and the value ``trained`` is differentiated in it."""
-    for node in subtree(function):
-        if isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                made = item.context_expr
-                parts = names.dotted(made.func) if isinstance(made, ast.Call) else None
-                if parts and parts[-1] == "GradientTape":
-                    return any(n is trained for n in subtree(function))
-    return False
+def _under_tape(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether ``function`` records a ``GradientTape`` (``with tf.GradientTape() as tape:``),
+    as a step that takes ``tape.gradient`` does (an objective's scope is the function its
+    trained value is written in)."""
+    return any(
+        isinstance(node, (ast.With, ast.AsyncWith))
+        and any(
+            isinstance(item.context_expr, ast.Call)
+            and names.last_name(item.context_expr.func) == "GradientTape"
+            for item in node.items
+        )
+        for node in subtree(function)
+    )
 
 
 def _feeding(function: ast.FunctionDef | ast.AsyncFunctionDef, trained: ast.expr) -> list[ast.Call]:
-    """The calls of ``function`` whose results reach ``trained``: in it, or in what is
-    assigned (anywhere in the function) to a name it reads, and so on."""
-    assigned: dict[str, list[ast.expr]] = {}
-    for node in subtree(function):
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                for bound in subtree(target):
-                    if isinstance(bound, ast.Name):
-                        assigned.setdefault(bound.id, []).append(node.value)
+    """The calls of ``function`` whose results reach ``trained``: in it, or in what a name it
+    reads is computed from (:func:`derivations`), and so on."""
+    assigned = derivations(function.body)
     calls: list[ast.Call] = []
     seen: set[str] = set()
     pending: list[ast.expr] = [trained]
@@ -1307,7 +1302,7 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
             # its shape is read, nor where a NumPy call on it is reported instead.
             if (
                 not eager.trains(effect.function)
-                or _shape_only(effect, modules.get(effect.path))
+                or _shape_only(context, effect)
                 or _ungraded(context, effect)
                 or any(e.function == effect.function and e.callee for e in effects)
             ):
@@ -1371,28 +1366,27 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
         )
 
 
-def _shape_only(effect: Effect, module: ModuleIndex | None) -> bool:
+def _shape_only(context: RuleContext, effect: Effect) -> bool:
     """Whether only the shape of the array ``.numpy()`` makes is read (``p.numpy().shape[0]``,
-    ``len(p.numpy())``): a Python number, which needs no gradient."""
-    span = effect.span
-    if module is None or span.line != span.end_line or not 0 < span.line <= len(module.lines):
+    ``len(p.numpy())``, ``p.numpy().size``): a Python number, which needs no gradient."""
+    found = context.project.functions.get(effect.function)
+    if found is None or effect.call is None:
         return False
-    line = module.lines[span.line - 1]
-    after = line[span.end_column - 1 :].lstrip()
-    before = line[: span.column - 1].rstrip()
-    return after.startswith((".shape", ".ndim", ".size", ".dtype")) or (
-        before.endswith("len(") and after.startswith(")")
+    holder = names.parents(found[1].node).get(effect.call)
+    if isinstance(holder, ast.Attribute):
+        return holder.attr in names.SHAPE_ATTRIBUTES or holder.attr == "size"
+    return (
+        isinstance(holder, ast.Call)
+        and effect.call in holder.args
+        and names.last_name(holder.func) in names.SHAPE_FUNCTIONS
     )
 
 
-# Operations whose result carries no gradient: indices, rounding, comparisons, stopped values.
-_NO_GRADIENT: Final = frozenset(
-    {
-        "argmax", "argmin", "argsort", "round", "rint", "sign", "floor", "ceil", "equal",
-        "not_equal", "greater", "greater_equal", "less", "less_equal", "stop_gradient",
-        "one_hot", "shape", "size", "rank", "nonzero",
-    }
-)  # fmt: skip
+# Beside the catalogue's integer and 0/1 results (ops.integer_valued): what else carries no
+# gradient, a stopped value, a sign, indices, sizes.
+_NO_GRADIENT: Final = frozenset({"stop_gradient", "sign", "argsort", "nonzero"}) | (
+    names.SHAPE_FUNCTIONS
+)
 
 
 def _ungraded(context: RuleContext, effect: Effect) -> bool:
@@ -1405,8 +1399,8 @@ def _ungraded(context: RuleContext, effect: Effect) -> bool:
         return False
     receiver = call.func.value
     if isinstance(receiver, ast.Call):
-        parts = names.dotted(receiver.func)
-        return parts is not None and parts[-1] in _NO_GRADIENT
+        called = names.last_name(receiver.func)
+        return called in _NO_GRADIENT or ops.integer_valued(called)
     params = found[1].params
     params = params[1:] if params[:1] == ("self",) else params
     return (
