@@ -689,6 +689,46 @@ _TRANSPARENT_OPS: Final = frozenset(
 )
 
 
+def _sigmoid_formula(node: object, imports: Mapping[str, str]) -> bool:
+    """Whether a function of one parameter ``x`` only returns the logistic function of it
+    written out, ``1 / (1 + exp(-x))`` (the terms of the sum in either order)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+    body = [
+        s for s in node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+    ]
+    if len(params) != 1 or len(body) != 1 or not isinstance(body[0], ast.Return):
+        return False
+    ratio = body[0].value
+    if not (
+        isinstance(ratio, ast.BinOp)
+        and isinstance(ratio.op, ast.Div)
+        and _literal_one(ratio.left)
+        and isinstance(ratio.right, ast.BinOp)
+        and isinstance(ratio.right.op, ast.Add)
+    ):
+        return False
+    terms = [ratio.right.left, ratio.right.right]
+    if not any(_literal_one(t) for t in terms):
+        return False
+    exp = next((t for t in terms if isinstance(t, ast.Call) and len(t.args) == 1), None)
+    target = names.qualify(exp.func, imports) if exp is not None else None
+    if exp is None or target is None or _op_of(target) != "exp":
+        return False
+    negated = exp.args[0]
+    return (
+        isinstance(negated, ast.UnaryOp)
+        and isinstance(negated.op, ast.USub)
+        and isinstance(negated.operand, ast.Name)
+        and negated.operand.id == params[0]
+    )
+
+
+def _literal_one(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == 1
+
+
 def _passes_through(node: object) -> ast.Call | None:
     """The one call a function's body returns when it hands on its parameters unchanged: its
     first ones positionally, in order, the others by their own names; else None."""
@@ -1123,6 +1163,7 @@ class RangeAnalysis:
             self._given_output(qualname, node, env)
         key = (
             qualname,
+            class_name,  # a method inherited by several classes calls each one's overrides
             self._gradient,  # what is reported depends on it (a sqrt at 0 only where trained)
             tuple(env.get(n) for n in sorted(env)),
             tuple(sorted((callables or {}).items())),
@@ -1670,6 +1711,10 @@ class RangeAnalysis:
             self.block(try_node.body, frame)
             self._branches([h.body for h in try_node.handlers] + [try_node.orelse], frame)
             self.block(try_node.finalbody, frame)
+        elif isinstance(node, ast.Match):
+            self.expr(node.subject, frame)
+            # No case may match: then none of the bodies runs.
+            self._branches([c.body for c in node.cases] + [[]], frame)
 
     def _if(self, node: ast.If, frame: _Frame) -> None:
         """Each branch under its condition; a branch that leaves (``return``, ``raise``,
@@ -2809,7 +2854,13 @@ class RangeAnalysis:
         if target is None:
             # Python's ``abs(y_true - y_pred)`` of a tensor is tf.abs.
             builtin = isinstance(func, ast.Name) and func.id == "abs"
-            return "abs" if builtin and "abs" not in frame.module.top_level else None
+            if builtin and "abs" not in frame.module.top_level:
+                return "abs"
+            if isinstance(func, ast.Name) and func.id not in frame.local_functions:
+                # The module's own ``def sigmoid(x): return 1 / (1 + tf.exp(-x))``.
+                own = self._wrapped_op(f"{frame.module.module}.{func.id}")
+                return own if own == "sigmoid" else None
+            return None
         # Or through a backend shim of the project (``keras_cv.src.backend.ops.log``).
         return (
             _op_of(target)
@@ -2839,6 +2890,10 @@ class RangeAnalysis:
         # in the wrapper, where the helper's interpretation puts them.
         if op not in _TRANSPARENT_OPS:
             op = None
+        if op is None and _sigmoid_formula(function.node, module.imports):
+            # ``def sigmoid(x): return 1 / (1 + tf.exp(-x))``: a sigmoid, with what a sigmoid
+            # reports where it is applied (to a compiled output that already ends in one).
+            op = "sigmoid"
         self._wrappers[qualname] = op
         return op
 
@@ -3695,6 +3750,11 @@ class RangeAnalysis:
             return _clip(first, low, high)
         if op == "maximum":
             second = values[1] if len(values) > 1 else self._keyword(node, frame, "min")[1]
+            if second is None and len(args) > 1 and _configured(args[1], frame):
+                # ``maximum(sigma, C1)`` with a floor the script or the object is configured
+                # with, of a value the analysis cannot read: a guard as a reader takes it (0
+                # only if set so), as clip's lower bound is.
+                second = Range(0.0, INF, lo_open=True)
             return _maximum(first, second)
         if op == "minimum":
             return _minimum(first, values[1] if len(values) > 1 else None)

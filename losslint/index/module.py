@@ -1431,7 +1431,12 @@ class ModuleIndexer:
         binds to a TF 1 placeholder (``tf.gradients(loss, [logits])`` of a fed tensor) or a
         Keras ``Input`` (a DDPG critic's ``K.gradients(Q_values, actions)``, the action
         gradient the actor follows)."""
-        listed = sources.elts if isinstance(sources, (ast.List, ast.Tuple)) else [sources]
+        listed = list(sources.elts) if isinstance(sources, (ast.List, ast.Tuple)) else [sources]
+        # An item of one (``tape.gradient(u, inputs[0])`` after ``tape.watch(inputs)``).
+        for number, item in enumerate(listed):
+            while isinstance(item, ast.Subscript) and isinstance(item.slice, ast.Constant):
+                item = item.value
+            listed[number] = item
         found = [n.id for n in listed if isinstance(n, ast.Name)]
         if not found or len(found) != len(listed):
             return False

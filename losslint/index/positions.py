@@ -82,6 +82,8 @@ def flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 inner.extend(getattr(statement, name, None) or ())
             for handler in getattr(statement, "handlers", ()):
                 inner.extend(handler.body)
+            for case in getattr(statement, "cases", ()):  # ``match``
+                inner.extend(case.body)
             if inner:
                 stack.append(iter(inner))
                 break
