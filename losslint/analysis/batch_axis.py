@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -158,7 +159,8 @@ class Batch:
     kind: str  # TENSORS | "const" | "shape" | "seq" | "function" | "class" | "lossfn" |
     # "lossobj" | "layer" (a Keras model or layer) | "distribution" (a TFP distribution of
     # the samples: see _DISTRIBUTION_METHODS) | "ref" | "self" | "method" (a project method
-    # bound to ``self``, ``f = self.calculate_loss``: its object is ``items[0]``) | "unknown"
+    # bound to ``self``, ``f = self.calculate_loss``: its object is ``items[0]``) | "choice"
+    # (any of the functions and methods of ``items``, as branches set them) | "unknown"
     rank: int | None = None  # exact rank, when known ("kept", "flat")
     min_rank: int = 1  # lower bound of the rank ("kept")
     count: bool = False  # "sum": a count of samples (shape[0], size), not a sum of values
@@ -188,9 +190,14 @@ _UNSPREAD: Final = Batch("unknown")
 # A function's call of itself, while it is interpreted: one of its own results, so a join with
 # its other returns is those returns (``if empty: return IoU(1 - y, 1 - p)`` then the IoU).
 _RECURSIVE: Final = Batch("recursive")
+_MAX_LINEAGE: Final = 8  # the project classes a class's attributes are looked for in
+_MAX_CHOICES: Final = 4  # the functions a branching assignment may choose from (see _choice)
 SAMPLES: Final = Batch("kept", min_rank=2)  # y_true / y_pred as compile passes them
 # What a layer's call is given: a batch, or a list of batches to unpack.
 _LAYER_INPUTS: Final = Batch("kept", target="<layer inputs>")
+# What a model's compute_loss is given as y_pred: one row per sample, but where it is a dict
+# of the outputs ``call`` returns, an entry may be a scalar (a VQ layer's loss).
+_PREDICTIONS: Final = Batch("kept", min_rank=2, target="<predictions>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -812,6 +819,20 @@ class BatchAxis:
                     return method
         return None
 
+    def _lineage(self, cls: str) -> Iterator[str]:
+        """``cls`` and its project base classes, nearest first (as ``_method`` looks)."""
+        seen = {cls}
+        pending = [cls]
+        while pending and len(seen) <= _MAX_LINEAGE:
+            current = pending.pop(0)
+            yield current
+            entry = self.project.classes.get(current)
+            for base in entry[1].bases if entry is not None else ():
+                resolved = self._project_class(base)
+                if resolved is not None and resolved not in seen:
+                    seen.add(resolved)
+                    pending.append(resolved)
+
     def _project_class(self, name: str) -> str | None:
         found = self.project._lookup(name) if name else None
         return found if found in self.project.classes else None
@@ -831,7 +852,12 @@ class BatchAxis:
     ) -> Batch:
         """Interpret a function; ``args`` None means "as compile calls a loss"; ``literals``:
         the flags this call passes as literals (``backend="keras"``), which decide its ifs."""
-        key = (function.qualname, args, kwargs, loss_code, top, literals)
+        if cls is None:
+            parent = function.qualname.rpartition(".")[0]
+            cls = parent if parent in self.project.classes else None
+        # The class too: a method inherited by several classes calls each one's own overrides
+        # (``self._error_func`` of the subclass being run).
+        key = (function.qualname, cls, self_value, args, kwargs, loss_code, top, literals)
         if key in self._memo:
             return self._memo[key]
         if function.qualname in self._active:
@@ -839,9 +865,6 @@ class BatchAxis:
         if depth > _MAX_DEPTH:
             return UNKNOWN
         node = function.node
-        if cls is None:
-            parent = function.qualname.rpartition(".")[0]
-            cls = parent if parent in self.project.classes else None
         frame = _Frame(module, function.qualname, cls, loss_code=loss_code, depth=depth)
         if not top:
             frame.depth = max(depth, 1)
@@ -1456,15 +1479,19 @@ class BatchAxis:
         if cls is None:
             return CONST
         slot: tuple[str, ModuleIndex] | None = None
-        for method in ("__init__", "build"):
-            found = self._method(cls, method)
+        # Each class's own, from the class up its project bases: a subclass's ``__init__``
+        # that hands on to ``super().__init__(...)`` leaves the attribute to its base's.
+        for owner, method in itertools.product(self._lineage(cls), ("__init__", "build")):
+            found = self.project.functions.get(f"{owner}.{method}")
             if found is None:
                 continue
             module, function = found
             values = _self_assignments(function.node).get(attr)
             if values is not None:
-                if len(values) != 1 or frame.depth > _MAX_DEPTH:
+                if frame.depth > _MAX_DEPTH:
                     return UNKNOWN
+                if len(values) > 1:
+                    return self._choice(values, module, function, cls, frame)
                 if not names.is_none(values[0]):
                     return self._assigned_value(values[0], module, function, cls, frame)
                 # A slot another method of the class that sets it fills.
@@ -1480,6 +1507,26 @@ class BatchAxis:
             return Batch("method", target=bound[1].qualname, items=(Batch("self", target=cls),))
         # Hyperparameters set from arguments, class attributes: no batch axis.
         return _named(attr, CONST)
+
+    def _choice(
+        self,
+        values: list[ast.expr],
+        module: ModuleIndex,
+        function: FunctionDef,
+        cls: str,
+        frame: _Frame,
+    ) -> Batch:
+        """``self.attr`` assigned in several branches of one method: where each value is a
+        function, a bound method or a library function (``self.loss_calc_func =
+        self._calc_loss_per_image`` in one ``case``, ``self._calc_loss_per_channel`` in
+        another; ``tf.abs`` or ``tf.square``), any of them, as a "choice" whose call is the
+        join of their results; else unknown."""
+        if len(values) > _MAX_CHOICES:
+            return UNKNOWN
+        given = tuple(self._assigned_value(e, module, function, cls, frame) for e in values)
+        if all(g.kind in ("function", "method", "ref") and g.target is not None for g in given):
+            return Batch("choice", items=given)
+        return UNKNOWN
 
     def _assigned_value(
         self, expr: ast.expr, module: ModuleIndex, function: FunctionDef, cls: str, frame: _Frame
@@ -1552,6 +1599,11 @@ class BatchAxis:
                 min_rank=max(1, value.min_rank - dropped),
                 origin=None,
             )
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            # ``x["original"]``: a tensor is not indexed by a name, so this is a dict of
+            # batches (a model's named inputs), and its entry one too; not a dict of what a
+            # model's ``call`` returns, which may hold a scalar beside its outputs.
+            return Batch("kept") if value.kind == "kept" and value != _PREDICTIONS else UNKNOWN
         mask = self._expr(first, frame) if first is not None else UNKNOWN
         if mask.kind in ("kept", "flat"):
             return Batch("flat", rank=1)
@@ -1644,10 +1696,12 @@ class BatchAxis:
                 called = self._method(callee.target, "call")
             if called is not None:
                 return self._apply_function(called[1].qualname, node, frame, self_value=callee)
+        if callee.kind == "choice":  # one of several functions (see _choice)
+            return functools.reduce(join, (self._applied(c, node, frame) for c in callee.items))
         if callee.kind == "function" and callee.target is not None:
-            return self._apply_function(callee.target, node, frame)
+            return self._applied(callee, node, frame)
         if callee.kind == "method" and callee.target is not None and callee.items:
-            return self._apply_function(callee.target, node, frame, self_value=callee.items[0])
+            return self._applied(callee, node, frame)
         if callee.kind == "class" and callee.target is not None:
             self._arguments(node, frame)
             if self.project.is_loss_class(callee.target):
@@ -1692,6 +1746,19 @@ class BatchAxis:
         if all(is_constant(a) for a in (*args, *kwargs.values())) and callee.kind == "const":
             return CONST
         return UNKNOWN
+
+    def _applied(self, callee: Batch, node: ast.Call, frame: _Frame) -> Batch:
+        """A project or library function, or a method bound to its object, called by
+        ``node``."""
+        if callee.target is None:
+            return UNKNOWN
+        if callee.kind == "ref":
+            return self._library(callee.target, node, frame)
+        if callee.kind == "method":
+            if not callee.items:
+                return UNKNOWN
+            return self._apply_function(callee.target, node, frame, self_value=callee.items[0])
+        return self._apply_function(callee.target, node, frame)
 
     def _arguments(self, node: ast.Call, frame: _Frame) -> tuple[list[Batch], dict[str, Batch]]:
         args: list[Batch] = []
@@ -2071,6 +2138,18 @@ class BatchAxis:
             if value.kind != "kept":
                 return UNKNOWN
             return replace(value, rank=None)
+        if op == "split" and first.kind == "kept":
+            # ``tf.split(y_pred, 2, axis=-1)``: pieces along another axis than the batch's
+            # (every framework splits axis 0 by default), each one row per sample.
+            axis = names.argument(node, 2, "axis", "dim")
+            position = _int(axis) if axis is not None else 0
+            pieces = names.argument(node, 1, "num_or_size_splits", "indices_or_sections")
+            count = _int(pieces) if pieces is not None else None
+            if isinstance(pieces, (ast.List, ast.Tuple)):
+                count = len(pieces.elts)
+            if position is None or position == 0 or count is None or not 0 < count <= 16:
+                return UNKNOWN
+            return Batch("seq", items=(replace(first, origin=None),) * count)
         if op in _LAST_AXIS and not (module == "keras.ops" and op == "cosine_similarity"):
             return self._per_sample(args, node, frame)
         binary = _BINARY.get(ops.FUNCTIONS[op].range) if op in ops.FUNCTIONS else None
@@ -2439,7 +2518,7 @@ class BatchAxis:
                 # tensor, or a dict or list of them) hold one row per sample.
                 for name in ("x", "y", "y_pred"):
                     if name in frame.env:
-                        frame.env[name] = SAMPLES
+                        frame.env[name] = SAMPLES if name != "y_pred" else _PREDICTIONS
             if (
                 frame.cls is not None
                 and scope.rpartition(".")[2] == "call"

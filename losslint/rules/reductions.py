@@ -31,8 +31,11 @@ def _name(definition: LossDef) -> str:
         defined = {
             n.name for n in getattr(definition.node, "body", ()) if isinstance(n, ast.FunctionDef)
         }
-        own_call = "__call__" in defined and "call" not in defined
-        return f"{short}.__call__" if own_call else f"{short}.call"
+        if "call" in defined:
+            return f"{short}.call"
+        if "__call__" in defined:
+            return f"{short}.__call__"
+        return f"{short} (the call it inherits)"  # the finding is in a base class's code
     if definition.kind == "closure" and definition.factory:
         return f"{names.defined_name(definition.factory)}.{short}"
     if definition.kind == "method":
