@@ -1087,15 +1087,20 @@ class RangeAnalysis:
         node = definition.node
         if isinstance(node, ast.ClassDef):
             state = _metric_state(node) if definition.kind == "metric_class" else {}
-            for method in node.body:
-                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name in (
-                    "call",
-                    "__call__",
-                    "update_state",
-                    "result",
+            for name in ("call", "__call__", "update_state", "result"):
+                inherited = self.project.method(definition.qualname, name)
+                if inherited is None or inherited not in self.project.functions:
+                    continue
+                home, method = self.project.functions[inherited]
+                # Its own, or the one it inherits from a project base where that one calls a
+                # method this class overrides (``self._error_func``): run as this class's.
+                # Otherwise the base's own interpretation holds for it too.
+                if inherited != f"{definition.qualname}.{name}" and not self._overridden_calls(
+                    definition.qualname, inherited, method.node
                 ):
-                    qualname = f"{definition.qualname}.{method.name}"
-                    self.function(module, qualname, method, None, node.name, state)
+                    continue
+                qualname = f"{definition.qualname}.{name}"
+                self.function(home, qualname, method.node, None, node.name, state)
             return
         outer: dict[str, Range | None] = {}
         if definition.factory is not None:
@@ -1103,6 +1108,22 @@ class RangeAnalysis:
             if found is not None:
                 outer = self._defaults(found[1].node, loss_inputs=False, module=found[0])
         self.function(module, definition.qualname, node, None, None, outer)
+
+    def _overridden_calls(self, cls: str, inherited: str, node: ast.AST) -> bool:
+        """Whether ``node``, the method ``inherited`` that class ``cls`` inherits, reads a
+        method of ``self`` (to call it or hand it on) that ``cls`` or a class between it and
+        the base defines anew."""
+        owner = inherited.rpartition(".")[0]
+        called = {
+            attribute
+            for n in subtree(node)
+            if isinstance(n, ast.Attribute) and (attribute := names.self_attribute(n))
+        }
+        return any(
+            (method := self.project.method(cls, name)) is not None
+            and method.rpartition(".")[0] != owner
+            for name in called
+        )
 
     # -- functions -------------------------------------------------------------------------
 
