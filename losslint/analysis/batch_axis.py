@@ -190,6 +190,8 @@ _UNSPREAD: Final = Batch("unknown")
 # A function's call of itself, while it is interpreted: one of its own results, so a join with
 # its other returns is those returns (``if empty: return IoU(1 - y, 1 - p)`` then the IoU).
 _RECURSIVE: Final = Batch("recursive")
+# TensorFlow's image measures that give one value per image (``tf.image.ssim``).
+_PER_IMAGE: Final = frozenset({"ssim", "ssim_multiscale", "psnr", "total_variation"})
 _MAX_LINEAGE: Final = 8  # the project classes a class's attributes are looked for in
 _MAX_CHOICES: Final = 4  # the functions a branching assignment may choose from (see _choice)
 SAMPLES: Final = Batch("kept", min_rank=2)  # y_true / y_pred as compile passes them
@@ -1965,6 +1967,10 @@ class BatchAxis:
             # where a parameter is batched (see _DISTRIBUTION_METHODS).
             of_samples = any(v.kind in ("kept", "flat") for v in (*args, *kwargs.values()))
             return Batch("distribution") if of_samples else UNKNOWN
+        if module == "tensorflow.image" and last in _PER_IMAGE:
+            # ``tf.image.ssim(a, b, 1.0)``, ``tf.image.total_variation(images)``: one value
+            # per image of a batch of images.
+            return Batch("kept", rank=1, min_rank=1) if args and args[0].kind == "kept" else UNKNOWN
         if last == "batch_dot" and module in names.TENSOR_MATH_MODULES and args:
             # ``K.batch_dot(anchor, positive, axes=1)``: one dot product per sample.
             return Batch("kept") if args[0].kind == "kept" else UNKNOWN

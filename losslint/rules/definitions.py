@@ -47,6 +47,7 @@ from losslint.index.project import (
     is_property,
     local_binding,
     loss_signature,
+    partial_target,
     truth_name,
 )
 from losslint.notebook import line_label
@@ -1586,25 +1587,31 @@ def _symbolic_factory_arguments(context: RuleContext) -> Iterator[Finding]:
         for _, leaf in _compile_uses(rc):
             if not isinstance(leaf, Call) or leaf.func is None:
                 continue
-            found = project._lookup(leaf.func)
+            bound = partial_target(leaf)  # ``partial(style_loss, y_rep=rep1(style_image))``
+            found = project._lookup(bound or leaf.func)
             if found is None or found not in project.functions:
                 continue
-            if project.functions[found][1].returns_function is None:
+            if bound is None and project.functions[found][1].returns_function is None:
                 continue
-            given = [*leaf.args, *(v for _, v in leaf.kwargs)]
+            given = [*leaf.args[1 if bound else 0 :], *(v for _, v in leaf.kwargs)]
             tensors = [a for a in given if isinstance(a, Call) and a.binding in module.symbolic]
             if not tensors:
                 continue
             shown = ", ".join((t.binding or "").rpartition(".")[2] for t in tensors)
             plural, pronoun = ("s", "them") if len(tensors) > 1 else ("", "it")
+            how = (
+                f"functools.partial({_short(found)}, ...) binds the symbolic tensor{plural} "
+                f"{shown} of the functional graph, and the loss reads {pronoun} "
+                if bound
+                else f"{_short(found)}(...) is given the symbolic tensor{plural} {shown} of the "
+                f"functional graph, and the loss it returns reads {pronoun} "
+            )
             yield Finding(
                 rc.path,
                 tensors[0].span,
-                f"{_short(found)}(...) is given the symbolic tensor{plural} {shown} of the "
-                f"functional graph, and the loss it returns reads {pronoun} "
-                "when fit() calls it on real batches, where a KerasTensor is only a placeholder: "
-                "fit() fails on Keras 3; compute the term in a layer with self.add_loss(...), or "
-                "in compute_loss/train_step of a Model subclass",
+                how + "when fit() calls it on real batches, where a KerasTensor is only a "
+                "placeholder: fit() fails on Keras 3; compute the term in a layer with "
+                "self.add_loss(...), or in compute_loss/train_step of a Model subclass",
             )
 
 
