@@ -1184,7 +1184,6 @@ class RangeAnalysis:
             self._given_output(qualname, node, env)
         key = (
             qualname,
-            class_name,  # a method inherited by several classes calls each one's overrides
             self._gradient,  # what is reported depends on it (a sqrt at 0 only where trained)
             tuple(env.get(n) for n in sorted(env)),
             tuple(sorted((callables or {}).items())),
