@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from losslint.diagnostic import Diagnostic
 from tests.helpers import FIXTURES, check
 
 _JOINT = """\
@@ -29,10 +30,16 @@ model.compile(loss=joint_loss, optimizer="adam", metrics=[mse_loss])
 """
 
 
-def test_ll502_names_the_untracked_term_and_the_metrics_line(tmp_path: Path) -> None:
+def _ll502(tmp_path: Path, text: str) -> Diagnostic:
+    """The one LL502 finding of ``text`` checked as a script."""
     source = tmp_path / "train.py"
-    source.write_text(_JOINT.format(second="mse_loss"))
+    source.write_text(text)
     (found,) = [d for d in check(source) if d.code == "LL502"]
+    return found
+
+
+def test_ll502_names_the_untracked_term_and_the_metrics_line(tmp_path: Path) -> None:
+    found = _ll502(tmp_path, _JOINT.format(second="mse_loss"))
     assert "adds up 2 terms (mae_loss + 10*mse_loss)" in found.message
     assert "metrics do not track mae_loss:" in found.message
     assert found.message.endswith('compile with metrics=[mse_loss, "mae"]')
@@ -60,16 +67,15 @@ def test_the_runtime_fixtures_of_issue_13_are_seen_statically() -> None:
 
 
 def test_ll502_names_an_untracked_inline_term_by_its_expression(tmp_path: Path) -> None:
-    source = tmp_path / "train.py"
-    source.write_text(
+    found = _ll502(
+        tmp_path,
         "import keras\nfrom keras import ops\n\n\n"
         "def joint(y_true, y_pred):\n"
         "    return ops.mean(ops.square(y_true - y_pred) * 3.0, axis=-1) + "
         "keras.losses.mean_absolute_error(y_true, y_pred)\n\n\n"
         "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
-        'model.compile(loss=joint, optimizer="adam", metrics=["mae"])\n'
+        'model.compile(loss=joint, optimizer="adam", metrics=["mae"])\n',
     )
-    (found,) = [d for d in check(source) if d.code == "LL502"]
     assert "metrics do not track ops.mean(ops.square(y_true - y_pred) ...:" in found.message
 
 
@@ -92,8 +98,8 @@ def test_ll502_is_one_finding_for_a_loss_repeated_per_output(tmp_path: Path) -> 
 def test_ll502_counts_a_loss_called_on_two_channels_as_two_terms(tmp_path: Path) -> None:
     """A Kaggle solution's softmax_dice_loss: crossentropy plus the dice of each channel. The
     same function on two channels is two terms, named once in the list of untracked ones."""
-    source = tmp_path / "train.py"
-    source.write_text(
+    found = _ll502(
+        tmp_path,
         "import keras\n"
         "from keras import ops as K\n\n\n"
         "def dice_loss(y_true, y_pred):\n"
@@ -110,9 +116,8 @@ def test_ll502_counts_a_loss_called_on_two_channels_as_two_terms(tmp_path: Path)
         ")\n"
         "model.compile(\n"
         "    loss=softmax_dice_loss, optimizer='adam', metrics=['categorical_crossentropy']\n"
-        ")\n"
+        ")\n",
     )
-    (found,) = [d for d in check(source) if d.code == "LL502"]
     assert "adds up 3 terms (0.5*categorical_crossentropy + 0.3*dice_loss + 0.2*dice_loss)" in (
         found.message
     )
@@ -122,8 +127,8 @@ def test_ll502_counts_a_loss_called_on_two_channels_as_two_terms(tmp_path: Path)
 def test_ll502_counts_every_term_it_lists(tmp_path: Path) -> None:
     """Keras's mean squared error of two heads is one loss to track, but two terms of the sum:
     the message counts the terms it lists, not the distinct losses among them."""
-    source = tmp_path / "train.py"
-    source.write_text(
+    found = _ll502(
+        tmp_path,
         "import keras\n\n\n"
         "def physics_loss(y_true, y_pred):\n"
         "    gravity = keras.losses.mean_squared_error(y_true[:, 0], y_pred[:, 0])\n"
@@ -131,17 +136,16 @@ def test_ll502_counts_every_term_it_lists(tmp_path: Path) -> None:
         "    independence = keras.losses.binary_crossentropy(y_true[:, 2:], y_pred[:, 2:])\n"
         "    return 0.25 * gravity + 0.25 * friction + 0.5 * independence\n\n\n"
         "model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])\n"
-        "model.compile(loss=physics_loss, optimizer='adam', metrics=['mse'])\n"
+        "model.compile(loss=physics_loss, optimizer='adam', metrics=['mse'])\n",
     )
-    (found,) = [d for d in check(source) if d.code == "LL502"]
     assert "adds up 3 terms (0.25*gravity + 0.25*friction + 0.5*independence)" in found.message
 
 
 def test_ll502_a_loss_that_is_one_minus_a_tracked_metric_is_tracked(tmp_path: Path) -> None:
     """Carvana's bce_dice_loss with metrics=[dice_coeff]: dice_loss is 1 - dice_coeff, which the
     log shows, so only the crossentropy is missing."""
-    source = tmp_path / "train.py"
-    source.write_text(
+    found = _ll502(
+        tmp_path,
         "import keras\n"
         "from keras import ops as K\n"
         "from keras.losses import binary_crossentropy\n\n\n"
@@ -155,9 +159,8 @@ def test_ll502_a_loss_that_is_one_minus_a_tracked_metric_is_tracked(tmp_path: Pa
         "model = keras.Sequential(\n"
         "    [keras.Input((4,)), keras.layers.Dense(1, activation='sigmoid')]\n"
         ")\n"
-        "model.compile(loss=bce_dice_loss, optimizer='adam', metrics=[dice_coeff])\n"
+        "model.compile(loss=bce_dice_loss, optimizer='adam', metrics=[dice_coeff])\n",
     )
-    (found,) = [d for d in check(source) if d.code == "LL502"]
     assert "metrics do not track binary_crossentropy:" in found.message
     assert found.message.endswith('compile with metrics=[dice_coeff, "binary_crossentropy"]')
 
@@ -174,8 +177,8 @@ def test_ll502_a_library_metric_tracks_the_term_that_calls_it() -> None:
 
 
 def test_ll502_advises_a_wrapper_for_a_term_given_more_than_the_inputs(tmp_path: Path) -> None:
-    source = tmp_path / "train.py"
-    source.write_text(
+    found = _ll502(
+        tmp_path,
         "import keras\nfrom keras import ops\n\n\n"
         "def weighted_bce(y_true, y_pred, weight):\n"
         "    return ops.sum(weight * keras.losses.binary_crossentropy(y_true, y_pred))\n\n\n"
@@ -183,9 +186,8 @@ def test_ll502_advises_a_wrapper_for_a_term_given_more_than_the_inputs(tmp_path:
         "    weight = ops.ones_like(y_true) + y_true\n"
         "    return weighted_bce(y_true, y_pred, weight) + keras.losses.mae(y_true, y_pred)\n\n\n"
         "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
-        'model.compile(loss=weighted_bce_mae, optimizer="adam")\n'
+        'model.compile(loss=weighted_bce_mae, optimizer="adam")\n',
     )
-    (found,) = [d for d in check(source) if d.code == "LL502"]
     assert found.message.endswith(
         "compile with metrics=[<a function (y_true, y_pred) that computes weight as the loss "
         'does and returns weighted_bce(y_true, y_pred, weight)>, "mae"]'
@@ -201,28 +203,26 @@ _TWO_KERAS_TERMS = (
 
 
 def test_ll502_keeps_a_metric_the_caller_gives_in_its_advice(tmp_path: Path) -> None:
-    source = tmp_path / "train.py"
-    source.write_text(
+    found = _ll502(
+        tmp_path,
         _TWO_KERAS_TERMS + 'def build(metrics="accuracy"):\n'
         "    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
         '    model.compile(loss=joint, optimizer="adam", metrics=[metrics])\n'
         "    model.fit(None)\n"
-        "    return model\n"
+        "    return model\n",
     )
-    (found,) = [d for d in check(source) if d.code == "LL502"]
     assert found.message.endswith('compile with metrics=[metrics, "mae", "mse"]')
 
 
 def test_ll502_advises_the_output_of_metrics_given_per_output(tmp_path: Path) -> None:
-    source = tmp_path / "train.py"
-    source.write_text(
+    found = _ll502(
+        tmp_path,
         _TWO_KERAS_TERMS + "inputs = keras.Input((4,))\n"
         "heads = [keras.layers.Dense(1)(inputs), keras.layers.Dense(1)(inputs)]\n"
         "model = keras.Model(inputs, heads)\n"
         'model.compile(loss=[joint, "mse"], optimizer="adam", metrics=[["mae"], ["mape"]])\n'
-        "model.fit(None)\n"
+        "model.fit(None)\n",
     )
-    (found,) = [d for d in check(source) if d.code == "LL502"]
     assert found.message.endswith('add "mse" to the metrics of this loss\'s output')
 
 
