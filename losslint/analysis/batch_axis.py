@@ -192,7 +192,6 @@ _UNSPREAD: Final = Batch("unknown")
 _RECURSIVE: Final = Batch("recursive")
 # TensorFlow's image measures that give one value per image (``tf.image.ssim``).
 _PER_IMAGE: Final = frozenset({"ssim", "ssim_multiscale", "psnr", "total_variation"})
-_MAX_LINEAGE: Final = 8  # the project classes a class's attributes are looked for in
 _MAX_CHOICES: Final = 4  # the functions a branching assignment may choose from (see _choice)
 SAMPLES: Final = Batch("kept", min_rank=2)  # y_true / y_pred as compile passes them
 # What a layer's call is given: a batch, or a list of batches to unpack.
@@ -803,37 +802,28 @@ class BatchAxis:
                                 bound[name] = join(bound.get(name, state), state)
         return tuple(sorted(self._partials.get(qualname, {}).items()))
 
-    def _method(
-        self, cls: str, name: str, depth: int = 0
-    ) -> tuple[ModuleIndex, FunctionDef] | None:
+    def _method(self, cls: str, name: str) -> tuple[ModuleIndex, FunctionDef] | None:
         """A method of a project class, looked up through project base classes."""
-        found = self.project.functions.get(f"{cls}.{name}")
-        if found is not None or depth > 4:
-            return found
+        return next(
+            (
+                found
+                for owner in self._lineage(cls)
+                if (found := self.project.functions.get(f"{owner}.{name}")) is not None
+            ),
+            None,
+        )
+
+    def _lineage(self, cls: str, depth: int = 0) -> Iterator[str]:
+        """``cls`` and its project base classes in the order a method is looked up in them:
+        depth first, each base's own bases before the next base (five levels at most)."""
+        yield cls
         entry = self.project.classes.get(cls)
-        if entry is None:
-            return None
+        if entry is None or depth > 4:
+            return
         for base in entry[1].bases:
             resolved = self._project_class(base)
             if resolved is not None:
-                method = self._method(resolved, name, depth + 1)
-                if method is not None:
-                    return method
-        return None
-
-    def _lineage(self, cls: str) -> Iterator[str]:
-        """``cls`` and its project base classes, nearest first (as ``_method`` looks)."""
-        seen = {cls}
-        pending = [cls]
-        while pending and len(seen) <= _MAX_LINEAGE:
-            current = pending.pop(0)
-            yield current
-            entry = self.project.classes.get(current)
-            for base in entry[1].bases if entry is not None else ():
-                resolved = self._project_class(base)
-                if resolved is not None and resolved not in seen:
-                    seen.add(resolved)
-                    pending.append(resolved)
+                yield from self._lineage(resolved, depth + 1)
 
     def _project_class(self, name: str) -> str | None:
         found = self.project._lookup(name) if name else None

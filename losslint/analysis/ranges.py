@@ -704,13 +704,13 @@ def _sigmoid_formula(node: object, imports: Mapping[str, str]) -> bool:
     if not (
         isinstance(ratio, ast.BinOp)
         and isinstance(ratio.op, ast.Div)
-        and _literal_one(ratio.left)
+        and _number(ratio.left) == 1
         and isinstance(ratio.right, ast.BinOp)
         and isinstance(ratio.right.op, ast.Add)
     ):
         return False
     terms = [ratio.right.left, ratio.right.right]
-    if not any(_literal_one(t) for t in terms):
+    if not any(_number(t) == 1 for t in terms):
         return False
     exp = next((t for t in terms if isinstance(t, ast.Call) and len(t.args) == 1), None)
     target = names.qualify(exp.func, imports) if exp is not None else None
@@ -723,10 +723,6 @@ def _sigmoid_formula(node: object, imports: Mapping[str, str]) -> bool:
         and isinstance(negated.operand, ast.Name)
         and negated.operand.id == params[0]
     )
-
-
-def _literal_one(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == 1
 
 
 def _passes_through(node: object) -> ast.Call | None:
@@ -2894,27 +2890,27 @@ class RangeAnalysis:
     def _wrapped_op(self, target: str) -> str | None:
         """A project function that only hands its parameters, in order, to one library op
         (a backend shim's ``def logsumexp(x, axis=None, keepdims=False): return
-        tf.math.reduce_logsumexp(x, axis=axis, keepdims=keepdims)``): that op."""
-        qualname = self.project._lookup(target)
-        if qualname is None or qualname not in self.project.functions:
-            return None
-        if qualname in self._wrappers:
-            return self._wrappers[qualname]
-        module, function = self.project.functions[qualname]
+        tf.math.reduce_logsumexp(x, axis=axis, keepdims=keepdims)``): that op; or one that
+        returns the sigmoid of its parameter written out (``def sigmoid(x): return 1 / (1 +
+        tf.exp(-x))``): ``sigmoid``, with what a sigmoid reports where it is applied (to a
+        compiled output that already ends in one). By the name called, once each."""
+        if target in self._wrappers:
+            return self._wrappers[target]
         op = None
-        call = _passes_through(function.node)
-        if call is not None:
-            inner = names.qualify(call.func, module.imports)
-            op = _op_of(inner) if inner is not None else None
-        # Only ops that report nothing where they are called: a wrapped log keeps its findings
-        # in the wrapper, where the helper's interpretation puts them.
-        if op not in _TRANSPARENT_OPS:
-            op = None
-        if op is None and _sigmoid_formula(function.node, module.imports):
-            # ``def sigmoid(x): return 1 / (1 + tf.exp(-x))``: a sigmoid, with what a sigmoid
-            # reports where it is applied (to a compiled output that already ends in one).
-            op = "sigmoid"
-        self._wrappers[qualname] = op
+        qualname = self.project._lookup(target)
+        if qualname is not None and qualname in self.project.functions:
+            module, function = self.project.functions[qualname]
+            call = _passes_through(function.node)
+            if call is not None:
+                inner = names.qualify(call.func, module.imports)
+                op = _op_of(inner) if inner is not None else None
+            # Only ops that report nothing where they are called: a wrapped log keeps its
+            # findings in the wrapper, where the helper's interpretation puts them.
+            if op not in _TRANSPARENT_OPS:
+                op = None
+            if op is None and _sigmoid_formula(function.node, module.imports):
+                op = "sigmoid"
+        self._wrappers[target] = op
         return op
 
     def _uniform(self, node: ast.Call, frame: _Frame) -> Range | None:
