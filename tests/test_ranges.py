@@ -398,3 +398,27 @@ def test_a_loss_picked_in_branches_of_init_is_given_the_compiled_output() -> Non
     assert _hazards(source) == []
     dense = source.replace("outputs = Positive()(", "outputs = keras.layers.Dense(1)(")
     assert sorted(h.kind for h in _hazards(dense)) == ["divide", "log", "log"]
+
+
+def test_a_constant_over_an_exp_tells_of_its_gradient_not_of_inf_over_inf() -> None:
+    """A mixture density network's ``norm = c / sigma`` with ``sigma = exp(out_sigma)``: the
+    quotient is 0 where exp overflows (no inf/inf), but its gradient is 0 * inf = NaN (measured
+    on TensorFlow 2.21: ``0.4 / exp(100.)`` is 0 with gradient NaN). A sigmoid written out,
+    ``1 / (1 + exp(-x))``, keeps the advice to use the library's own."""
+    mixture = """
+        def mdn_nll(y_true, y_pred):
+            sigma = tf.exp(y_pred[:, 1:])
+            norm = 0.4 / sigma
+            return -tf.math.log(norm * tf.exp(-0.5 * tf.square((y_true - y_pred[:, :1]) / sigma)))
+    """
+    sigmoid = """
+        def my_loss(y_true, y_pred):
+            p = 1.0 / (1.0 + tf.exp(-y_pred))
+            return tf.square(y_true - p)
+    """
+    (first, *_) = [h for h in _hazards(mixture) if h.kind == "exp"]
+    assert first.span.line == 6  # (two import lines above)
+    assert "the quotient is 0 but its gradient is 0 * inf = NaN" in first.message
+    assert "inf/inf" not in first.message
+    (written,) = [h for h in _hazards(sigmoid) if h.kind == "exp"]
+    assert "ops.sigmoid for 1/(1+exp(-x))" in written.message

@@ -878,6 +878,50 @@ def _self_assigned(body: list[ast.stmt], attribute: str) -> list[ast.expr]:
     ]
 
 
+# The four cells of a confusion matrix, by their names with underscores dropped.
+_CONFUSION_CELLS: Final = (
+    frozenset({"tp", "truepositive", "truepositives"}),
+    frozenset({"tn", "truenegative", "truenegatives"}),
+    frozenset({"fp", "falsepositive", "falsepositives"}),
+    frozenset({"fn", "falsenegative", "falsenegatives"}),
+)
+
+
+def _confusion_total(node: ast.AST) -> bool:
+    """``tp + tn + fp + fn`` (``t_p``, ``self.true_positives``): the four cells of a confusion
+    matrix count every element once, so their sum is the element count (the accuracy's
+    denominator), never 0 for a batch."""
+    terms: list[ast.expr] = []
+    pending: list[ast.AST] = [node]
+    while pending:
+        part = pending.pop()
+        if isinstance(part, ast.BinOp) and isinstance(part.op, ast.Add):
+            pending += [part.left, part.right]
+        elif isinstance(part, ast.expr):
+            terms.append(part)
+    named = [
+        (t.id if isinstance(t, ast.Name) else t.attr if isinstance(t, ast.Attribute) else "")
+        .replace("_", "")
+        .lower()
+        for t in terms
+    ]
+    return len(named) == 4 and all(
+        sum(name in cell for name in named) == 1 for cell in _CONFUSION_CELLS
+    )
+
+
+def _bitwise(op: ast.operator, left: Range | None, right: Range | None) -> Range | None:
+    """``mask1 & mask2`` and ``mask1 | mask2`` of non-negative masks (0/1 ints or booleans, a
+    stereo loss's valid-disparity mask): an and is 0 where either is, at most the smaller top;
+    an or at least the larger floor, at most the sum of the tops. Unknown for a value that may
+    be negative (bits of a two's complement)."""
+    if left is None or right is None or left.lo < 0 or right.lo < 0:
+        return None
+    if isinstance(op, ast.BitAnd):
+        return Range(0.0, min(left.hi, right.hi), reason="a mask, 0 where either side is")
+    return Range(max(left.lo, right.lo), left.hi + right.hi, reason=left.reason or right.reason)
+
+
 def _callee_name(node: ast.Call) -> str:
     """The last name of what ``node`` calls (``nanmean`` of ``np.nanmean``), else ""."""
     func = node.func
@@ -1692,7 +1736,11 @@ class RangeAnalysis:
                 frame.returns.append(self.expr(node.value, frame) if node.value else None)
         elif isinstance(node, ast.Expr):
             self._discarded(node.value, frame)
+            before = set(self.hazards)
             self.expr(node.value, frame)
+            grown = _appended(node)
+            if grown is not None:  # ``iou.append(mean(ious))``: the list carries its hazards
+                self._taint([ast.Name(grown[0], ast.Store())], grown[1], before, frame)
         elif isinstance(node, ast.If):
             self.expr(node.test, frame)
             self._if(node, frame)
@@ -1919,12 +1967,8 @@ class RangeAnalysis:
             )
         return False
 
-    def _integer_only(self, node: ast.expr, frame: _Frame) -> bool:
-        """Whether the value of ``node`` (a sqrt, a norm) reaches nothing differentiable: it
-        only feeds an integer or boolean result (``floordiv``, ``round``, ``argmax``, a
-        comparison, a cast to an integer type), directly or through a name read only so (the
-        FPN level of a box, ``floordiv(log(sqrt(h * w) / 224), log(2))``, cast to int32). No
-        gradient flows back through such a result, so an infinite slope at 0 is never taken."""
+    def _scope_parents(self, frame: _Frame) -> dict[ast.AST, ast.AST] | None:
+        """The parent of each node of the function (or module) ``frame`` interprets."""
         located = self.project.functions.get(frame.qualname)
         root: ast.AST | None = (
             located[1].node
@@ -1934,11 +1978,20 @@ class RangeAnalysis:
             else None
         )
         if root is None:
-            return False
+            return None
         parents = self._parents.get(id(root))
         if parents is None:
             parents = self._parents[id(root)] = names.parents(root)
-        if node not in parents:
+        return parents
+
+    def _integer_only(self, node: ast.expr, frame: _Frame) -> bool:
+        """Whether the value of ``node`` (a sqrt, a norm) reaches nothing differentiable: it
+        only feeds an integer or boolean result (``floordiv``, ``round``, ``argmax``, a
+        comparison, a cast to an integer type), directly or through a name read only so (the
+        FPN level of a box, ``floordiv(log(sqrt(h * w) / 224), log(2))``, cast to int32). No
+        gradient flows back through such a result, so an infinite slope at 0 is never taken."""
+        parents = self._scope_parents(frame)
+        if parents is None or node not in parents:
             return False
         place = self._integer_fed(node, parents, frame)
         if isinstance(place, bool):
@@ -1948,7 +2001,7 @@ class RangeAnalysis:
         name = place.targets[0].id
         reads = [
             n
-            for n in subtree(root)
+            for n in parents  # every node of the scope but its root
             if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
         ]
         return bool(reads) and all(self._integer_fed(n, parents, frame) is True for n in reads)
@@ -2219,6 +2272,8 @@ class RangeAnalysis:
         if isinstance(node, ast.Subscript):
             self.expr(node.slice, frame, depth + 1)
             indexed = self.expr(node.value, frame, depth + 1)  # indexing keeps the bounds
+            # ``iou[~is_nan(iou)]``: the non-finite elements dropped on purpose, as a where does.
+            self._finite_test(node.slice, frame)
             selected = self._self_mask(node.slice, node.value, frame, depth)
             # ``n[n > 0]``, ``y_diff[y_diff > MIN_STABLE_VALUE]``: the elements it selects.
             return indexed if selected is None else refine(indexed, *selected)
@@ -2363,6 +2418,8 @@ class RangeAnalysis:
             whole := self._complementary_counts(left_node, right_node, frame)
         ):
             result = whole
+        elif isinstance(op, ast.Add) and _confusion_total(node):
+            result = Range(1.0, INF)  # ``tp + tn + fp + fn``: every element counted once
         elif isinstance(op, ast.Add):
             result = _add_any(left, right)
         elif isinstance(op, ast.Sub):
@@ -2396,6 +2453,8 @@ class RangeAnalysis:
             result = self._divide(left, right, left_node, right_node, node, frame)
         elif isinstance(op, ast.Pow):
             result = self._power(left, right, left_node, node, frame)
+        elif isinstance(op, (ast.BitAnd, ast.BitOr)):
+            result = _bitwise(op, left, right)
         if note and result is not None and result.lo <= 0 <= result.hi:
             result = replace(result, reason=f"{note}; {result.reason}" if result.reason else note)
         return _carry(result, left, right)
@@ -2611,6 +2670,17 @@ class RangeAnalysis:
             return False
         return bool(node.args) and ast.dump(node.args[0]) == ast.dump(of)
 
+    def _exp_sum_over(self, node: ast.expr, frame: _Frame) -> bool:
+        """Whether ``node`` is a sum (``1 + exp(-x)``, ``sum(exp(x))``): a sigmoid or softmax
+        written out, which the library's own function computes stably."""
+        source = self._source(node, frame)
+        if isinstance(source, ast.BinOp) and isinstance(source.op, (ast.Add, ast.Sub)):
+            return True
+        return isinstance(source, ast.Call) and self._call_name(source.func, frame) in (
+            "sum",
+            "reduce_sum",
+        )
+
     def _divide(
         self,
         numerator: Range | None,
@@ -2644,14 +2714,28 @@ class RangeAnalysis:
             # output is; a transformed value (``e / sum(e)``, ``y * m / sum(y * m)``) is judged.
             return Range(-INF, INF, reason=numerator.reason)
         if denominator.overflow is not None:
-            self._hazard(
-                "exp",
-                node,
-                frame,
-                f"{_text(denominator_node)} contains exp() of an unbounded value, which overflows "
-                "to inf (inf/inf is NaN): use the stable form (ops.sigmoid for 1/(1+exp(-x)), "
-                "ops.softmax for exp(x)/sum(exp(x)))",
+            bounded = (
+                numerator is not None
+                and numerator.overflow is None
+                and math.isfinite(numerator.lo)
+                and math.isfinite(numerator.hi)
             )
+            if bounded and not self._exp_sum_over(denominator_node, frame):
+                # ``norm = c / sigma`` with ``sigma = exp(out_sigma)`` (a mixture density
+                # network): the quotient is 0 where exp overflows, but not its gradient.
+                message = (
+                    f"{_text(denominator_node)} contains exp() of an unbounded value: where it "
+                    "overflows to inf the quotient is 0 but its gradient is 0 * inf = NaN, and "
+                    "where it underflows to 0 the quotient is inf; keep the computation in log "
+                    "space (log(c) - x, then ops.logsumexp) or bound the exponent (ops.clip)"
+                )
+            else:
+                message = (
+                    f"{_text(denominator_node)} contains exp() of an unbounded value, which "
+                    "overflows to inf (inf/inf is NaN): use the stable form (ops.sigmoid for "
+                    "1/(1+exp(-x)), ops.softmax for exp(x)/sum(exp(x)))"
+                )
+            self._hazard("exp", node, frame, message)
             return _reported(normalized or _quotient(numerator, denominator), node, "exp", frame)
         if _literal_zero(denominator_node):
             # ``keras.ops.array(1) / keras.ops.array(0)``: an inf made on purpose (a clip's
@@ -3407,6 +3491,48 @@ class RangeAnalysis:
             node, frame
         )
 
+    def _standard_deviation(self, node: ast.Call, values: ast.expr, frame: _Frame) -> None:
+        """``std(x)`` in differentiated loss code: the square root of a variance, whose
+        gradient is NaN where the values it spreads over are all equal (``0 * inf``: a ReLU
+        feature map's dead channel, a collapsed output), whatever is added to the result
+        (``K.std(y_pred, axis=[1, 2]) + 1e-7``, an AdaIN style loss's normaliser). Not in a
+        layer's own code (an instance normalisation of activations), nor of labels, numbers
+        drawn at random, or NumPy's (no gradient). Nor in a training step's own scope,
+        where a spread is mostly of what is not differentiated (returns normalised in a
+        policy gradient, a gradient normalised after the tape, a logged statistic)."""
+        if (
+            self._gradient
+            and self._record is None
+            and frame.qualname not in self._layer_code
+            and not self._denominator(node, frame)
+            and not self._numpy_call(node, frame)
+            and not self._integer_only(node, frame)
+            and not self._of_keras_labels(values, frame)
+            and not self._drawn(values, frame)
+        ):
+            self._hazard(
+                "sqrt",
+                node,
+                frame,
+                f"{_text(node.func, 24)} of {_text(values)}, the square root of a variance: its "
+                "gradient is NaN where the values are all equal (a constant channel or output), "
+                "even with a constant added to the result; use "
+                "ops.sqrt(ops.var(x, axis) + eps)",
+            )
+
+    def _denominator(self, node: ast.expr, frame: _Frame) -> bool:
+        """Whether ``node`` is itself what something is divided by (``rmse / K.std(y_pred)``,
+        ``divide(a, std(x))``): the division is the finding there (LL304), one per site."""
+        parent = (self._scope_parents(frame) or {}).get(node)
+        if isinstance(parent, ast.BinOp):
+            return isinstance(parent.op, ast.Div) and parent.right is node
+        return (
+            isinstance(parent, ast.Call)
+            and self._call_name(parent.func, frame) in ("divide", "truediv", "div")
+            and len(parent.args) == 2
+            and parent.args[1] is node
+        )
+
     def _tensorflow_sqrt(self, call: ast.expr | None, frame: _Frame) -> bool:
         if not isinstance(call, ast.Call):
             return False
@@ -3566,6 +3692,8 @@ class RangeAnalysis:
         if op == "identity" and _callee_name(node) == "boolean_mask" and first_node is not None:
             # ``boolean_mask(y_diff, y_diff > MIN_STABLE_VALUE)``, as ``y_diff[y_diff > ...]``.
             mask = names.argument(node, 1, "mask")
+            if mask is not None:
+                self._finite_test(mask, frame)  # ``boolean_mask(v, ~is_nan(v))``
             selected = None if mask is None else self._self_mask(mask, first_node, frame, 0)
             if selected is not None and first is not None:
                 return refine(first, *selected)
@@ -3723,6 +3851,8 @@ class RangeAnalysis:
             reason = first.reason if lo > 0 or hi < 0 else "rounded, 0 for small values"
             return Range(lo, hi, reason=first.reason if first.lo <= 0 <= first.hi else reason)
         if op == "spread":
+            if _callee_name(node) in _STANDARD_DEVIATIONS and first_node is not None:
+                self._standard_deviation(node, first_node, frame)
             return Range(0.0, INF, reason="a spread, 0 when the values are all equal")
         if op == "nonnegative":
             return Range(0.0, INF, reason=f"{_text(node.func, 24)} can be 0")
@@ -4131,10 +4261,23 @@ class RangeAnalysis:
         if cls is None or cls not in self.project.classes:
             return None
         method = self.project.method(cls, "__call__")
+        if method is None and self._loss_layer(cls):
+            method = self.project.method(cls, "call")  # Keras's ``__call__`` runs it
         if method is None:
             return None
         owner, function = self.project.functions[method]
         return owner, method, function.node
+
+    def _loss_layer(self, cls: str) -> bool:
+        """A Keras layer class of the project named as a loss (a mesh reconstruction's
+        ``BeamGapLossLayer``, called in a training loop): its ``call`` computes what is
+        trained. Other layers compute activations, whose divisions and logs normalise them
+        (see run), and a model's ``call`` is its whole graph."""
+        return (
+            "loss" in names.defined_name(cls).lower()
+            and self.project.is_subclass(cls, names.KERAS_LAYER_BASES)
+            and not self.project.is_subclass(cls, names.KERAS_MODEL_BASES)
+        )
 
     def _called_object(
         self, func: ast.expr, frame: _Frame
@@ -4856,6 +4999,8 @@ _SOFTMAX_SPREAD: Final = 40.0
 # The spellings of a square, and of a square root or norm (see RangeAnalysis._squared_root).
 _SQUARES: Final = ops.names(range_="square")
 _ROOTS: Final = ops.names(range_="sqrt") | ops.names(range_="norm")
+# The spreads that are a square root of a variance (see _standard_deviation).
+_STANDARD_DEVIATIONS: Final = frozenset({"std", "reduce_std", "nanstd"})
 _MAX_CLASSES: Final = 1e6
 
 

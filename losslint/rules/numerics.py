@@ -41,7 +41,7 @@ RULES: Final = (
         "LL303",
         "sqrt-at-zero",
         Severity.WARNING,
-        "sqrt or norm of a value that can be 0: infinite gradient (distances, norms)",
+        "sqrt, norm or std of a value that can be 0: infinite gradient (distances, norms)",
         _of_kind("sqrt"),
         ranges=True,
     ),
