@@ -240,3 +240,74 @@ def test_ll502_reads_a_bound_factory_metric_and_a_redefined_function(tmp_path: P
     [found] = check(tmp_path)
     assert found.code == "LL502"
     assert "divergence_metric" in found.message and "#" not in found.message
+
+
+def test_ll502_counts_a_term_read_through_names_unpacked_from_both_inputs(tmp_path: Path) -> None:
+    # DenseDepth's loss: the edge term reads y_true and y_pred only through the gradients
+    # unpacked from each; it is a loss term like the others, listed and counted.
+    found = _ll502(
+        tmp_path,
+        """\
+import keras
+import tensorflow as tf
+from keras import ops as K
+
+
+def depth_loss(y_true, y_pred):
+    l_depth = K.mean(K.abs(y_pred - y_true), axis=-1)
+    dy_true, dx_true = tf.image.image_gradients(y_true)
+    dy_pred, dx_pred = tf.image.image_gradients(y_pred)
+    l_edges = K.mean(K.abs(dy_pred - dy_true) + K.abs(dx_pred - dx_true), axis=-1)
+    return 0.5 * l_edges + 0.5 * l_depth
+
+
+model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(1, 3, padding="same")])
+model.compile(loss=depth_loss, optimizer="adam")
+""",
+    )
+    assert "adds up 2 terms (0.5*l_edges + 0.5*l_depth)" in found.message
+    assert "metrics do not track l_edges, l_depth:" in found.message
+
+
+def test_ll502_asks_no_metric_for_a_term_weighted_zero(tmp_path: Path) -> None:
+    # ``w_mae = 0``: the log's total is the one term left, so nothing is hidden in it.
+    source = tmp_path / "train.py"
+    source.write_text(
+        _JOINT.replace("lambda_mse = 10.0", "lambda_mse = 10.0\nw_mae = 0")
+        .replace("return mae_loss + ", "return w_mae * mae_loss + ")
+        .replace("metrics=[mse_loss]", "metrics=[]")
+        .format(second="mse_loss")
+    )
+    assert [d for d in check(source) if d.code == "LL502"] == []
+    # Weighted 0.5 instead, it is a term of its own that the log does not show.
+    source.write_text(source.read_text().replace("w_mae = 0", "w_mae = 0.5"))
+    (found,) = [d for d in check(source) if d.code == "LL502"]
+    assert "adds up 2 terms (0.5*mae_loss + 10*mse_loss)" in found.message
+
+
+def test_ll502_reads_no_term_in_the_parts_of_one_likelihood(tmp_path: Path) -> None:
+    # A CRF's negative log-likelihood, log Z - the path's score: the inputs narrowed in place
+    # (``y_true, y_pred = y_true[...], y_pred[...]``) tie log Z to y_pred alone, so it is one
+    # loss, not two terms to track.
+    source = tmp_path / "train.py"
+    source.write_text(
+        """\
+import keras
+from keras import ops as K
+
+
+class CRF(keras.layers.Layer):
+    def loss(self, y_true, y_pred):
+        y_true, y_pred = y_true[:, :, :4], y_pred[:, :, :4]
+        path_score = self.path_score(y_pred, y_true)
+        log_norm, _, _ = K.rnn(self.log_norm_step, y_pred[:, 1:], [y_pred[:, 0]])
+        log_norm = K.logsumexp(log_norm, 1, keepdims=True)
+        return log_norm - path_score
+
+
+crf = CRF()
+model = keras.Sequential([keras.Input((None, 4)), crf])
+model.compile(loss=crf.loss, optimizer="adam")
+"""
+    )
+    assert [d for d in check(source) if d.code == "LL502"] == []

@@ -574,6 +574,45 @@ def _assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
     return {k: v for k, v in found.items() if k not in ambiguous}
 
 
+def _unpacked(body: list[ast.stmt]) -> dict[str, ast.expr]:
+    """Names unpacked once, at the top level of ``body``, from one value (``a, b = f(x)``),
+    and bound no other way: each with that value, or with its own element of a tuple written
+    out (``y_true, y_pred = y_true[..., :n], y_pred[..., :n]``)."""
+    found: dict[str, ast.expr] = {}
+    ambiguous: set[str] = set()
+    for stmt in _statements(body):
+        if not (
+            isinstance(stmt, ast.Assign)
+            and stmt in body
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], (ast.Tuple, ast.List))
+        ):
+            ambiguous.update(_assigned_names(stmt))
+            continue
+        target, value = stmt.targets[0], stmt.value
+        parts: list[tuple[ast.expr, ast.expr]] = [(target, value)]
+        if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
+            parts = list(zip(target.elts, value.elts, strict=True))
+        for part, source in parts:
+            for name in _names_in(part):
+                if name in found:
+                    ambiguous.add(name)
+                found[name] = source
+    return {k: v for k, v in found.items() if k not in ambiguous}
+
+
+def _assigned_names(stmt: ast.stmt) -> Iterator[str]:
+    """The names a statement binds (not those of the statements inside it)."""
+    targets: list[ast.expr] = []
+    if isinstance(stmt, ast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
+        targets = [stmt.target]
+    for target in targets:
+        yield from _names_in(target)
+    yield from _bound_names(stmt)
+
+
 def _self_assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
     """``self.x`` assigned exactly once in a method's body, at its top level (the tutorial's
     ``self.bce = binary_crossentropy(...)`` then ``return w * self.bce + self.mse``), keyed
@@ -674,9 +713,11 @@ class _Walker:
         self.halves = halves
         self.params: set[str] = set()
         self.defaults: dict[str, float] = {}
+        self.unpacked: dict[str, ast.expr] = {}  # names unpacked from one value (see _reads)
         if node is not None:
             self.params = {a.arg for a in _all_args(node.args)} - set(pair)
             self.defaults = _bind(node.args, (), {}, scope.module)
+            self.unpacked = _unpacked(node.body)
 
     def lookup(self, name: str, depth: int = 0) -> float | None:
         if depth > _MAX_DEPTH:
@@ -885,8 +926,7 @@ class _Walker:
             return [Term(number, repr(number), None, "other", kind="extra", source="1.0")]
         expanded = None if too_deep(expr) else self._expand(expr, 0)
         reads = expr if expanded is None else expanded
-        used = {n.id for n in subtree(reads) if isinstance(n, ast.Name)}
-        kind = "inline" if set(self.pair) <= used else "extra"
+        kind = "inline" if set(self.pair) <= self._reads(reads) else "extra"
         source = (
             None if expanded is None or not self._evaluable(expanded) else safe_unparse(expanded)
         )
@@ -903,6 +943,26 @@ class _Walker:
                 column=getattr(expr, "col_offset", -1) + 1,
             )
         ]
+
+    def _reads(self, expr: ast.expr) -> set[str]:
+        """The names ``expr`` reads, and those that the names unpacked from a value read
+        (``dy_true, dx_true = tf.image.image_gradients(y_true)``: an edge term of the
+        differences of both pairs reads y_true and y_pred), through locals already expanded."""
+        used: set[str] = set()
+        frontier = [n.id for n in subtree(expr) if isinstance(n, ast.Name)]
+        while frontier:
+            name = frontier.pop()
+            if name in used:
+                continue
+            used.add(name)
+            if name in self.pair:
+                continue  # the loss's own inputs (also where they are narrowed in place)
+            value = self.unpacked.get(name)
+            if value is None:
+                value = self.assigned.get(name)
+            if value is not None:
+                frontier.extend(n.id for n in subtree(value) if isinstance(n, ast.Name))
+        return used
 
     def _formula(self, expr: ast.expr) -> str:
         expanded = None if too_deep(expr) else self._expand(expr, 0)

@@ -167,8 +167,8 @@ def _components(terms: list[Term]) -> list[Term]:
     ``dice(y_true[..., 0], y_pred[..., 0]) + dice(y_true[..., 1], y_pred[..., 1])``, two)."""
     seen: dict[tuple[str, int, int], Term] = {}
     for term in terms:
-        if not term.is_loss:
-            continue
+        if not term.is_loss or term.weight == 0:
+            continue  # (a term weighted 0, ``w1 = 0`` for SSIM, adds nothing to track)
         identity = term.target.name if term.target else term.formula or term.written
         # A project loss on other arguments (a channel) is a term of its own; Keras's own
         # functions keep the name as identity (when the Keras sources themselves are checked,
