@@ -295,3 +295,32 @@ def test_ll201_fixes_every_term_of_a_joint_loss_or_none(tmp_path: Path) -> None:
     mixed.write_text(_JOINT.format(mae="ops.mean(ops.reshape(ops.abs(y_true - y_pred), (-1,)))"))
     found = [d for d in check(mixed) if d.code == "LL201"]
     assert found and all(d.fix is None for d in found)
+
+
+def test_ll201_reports_the_reducing_terms_of_one_line_once_and_fixes_them_all(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "mmd.py"
+    source.write_text(
+        textwrap.dedent(
+            """\
+            import keras
+            from keras import ops
+
+
+            def joint(y_true, y_pred):
+                return ops.mean(ops.abs(y_true - y_pred)) + 2.0 * ops.mean(ops.square(y_pred))
+
+
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.compile(loss=joint)
+            """
+        )
+    )
+    (found,) = [d for d in check(source) if d.code == "LL201"]
+    assert found.message.endswith("in each of its 2 batch-reducing terms")
+    assert found.fix is not None and len(found.fix.edits) == 2
+    assert fixed(source.read_text(), found.fix).splitlines()[5] == (
+        "    return ops.mean(ops.abs(y_true - y_pred), axis=-1) + 2.0 * "
+        "ops.mean(ops.square(y_pred), axis=-1)"
+    )

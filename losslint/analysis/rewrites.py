@@ -299,10 +299,11 @@ def log_softmax_fix(
     return Fix(Applicability.SAFE, f"Replace log({last}(...)) with {name}(...)", tuple(edits))
 
 
-def axis_fix(span: Span) -> Fix:
-    """LL201: reduce over the last axis instead of every axis (unsafe: changes the value)."""
+def axis_fixes(spans: list[Span]) -> Fix:
+    """LL201: reduce over the last axis instead of every axis, in each of the reductions at
+    ``spans`` (unsafe: changes the value)."""
     return Fix(
         Applicability.UNSAFE,
         "Add axis=-1 so the loss keeps one value per sample",
-        (Edit("argument", "axis=-1", span),),
+        tuple(Edit("argument", "axis=-1", span) for span in spans),
     )

@@ -14,7 +14,7 @@ from losslint.analysis.references import (
     only_thresholded,
     other_framework,
 )
-from losslint.analysis.rewrites import axis_fix
+from losslint.analysis.rewrites import axis_fixes
 from losslint.diagnostic import Severity
 from losslint.index import names
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
@@ -175,7 +175,15 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
             reported.add(definition.qualname)
         # The unsafe fix adds axis=-1 to every reducing term or to none.
         fixable = all(o.fixable for o in origins)
+        # Terms on one line (``K_XX.mean() + K_YY.mean() - 2 * K_XY.mean()``) are one site:
+        # one finding, at the first, whose fix edits them all.
+        lines: dict[tuple[str, int], list[Reduction]] = {}
         for origin in origins:
+            lines.setdefault((origin.path, origin.span.line), []).append(origin)
+        for origin in origins:
+            same_line = lines[(origin.path, origin.span.line)]
+            if origin is not same_line[0]:
+                continue
             if origin.via:
                 advice = f"make {origin.via.rpartition('.')[2]} return one value per sample"
             elif origin.loss_object:
@@ -216,7 +224,7 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
                 f"{_name(definition)} {_as_loss(context, definition)} but reduces away the batch "
                 f"axis with {origin.how}: Keras expects one loss value per sample, so "
                 f"sample_weight, class_weight and masks silently become one global scale; {advice}",
-                fix=axis_fix(origin.span) if fixable else None,
+                fix=axis_fixes([o.span for o in same_line]) if fixable else None,
             )
     yield from _coupled(context, "mean", found, frozenset(reported))
 
