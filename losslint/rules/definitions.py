@@ -37,7 +37,7 @@ from losslint.index.facts import (
 )
 from losslint.index.folding import shortened, unparse
 from losslint.index.nodes import subtree
-from losslint.index.positions import LambdaDef, node_span, placed_line
+from losslint.index.positions import LambdaDef, flat_statements, node_span, placed_line
 from losslint.index.project import (
     PRED_NAMES,
     TRUE_NAMES,
@@ -1278,6 +1278,14 @@ def _callees(project: ProjectIndex, qualname: str) -> Iterator[str]:
 
 
 def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
+    reported: set[tuple[str, Span]] = set()
+    for finding in _numpy_in_loss_code(context):
+        reported.add((finding.path, finding.span))
+        yield finding
+    yield from _numpy_in_tapes(context, reported)
+
+
+def _numpy_in_loss_code(context: RuleContext) -> Iterator[Finding]:
     modules = {m.path: m for m in context.project.modules}
     references = numpy_references(context.project, pure=True)
     effects = [
@@ -1365,6 +1373,245 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
             f"{_numpy_advice(effect.callee)}",
             fix=_numpy_fix(modules.get(effect.path), effect.callee, effect.call),
         )
+
+
+def _numpy_in_tapes(context: RuleContext, reported: set[tuple[str, Span]]) -> Iterator[Finding]:
+    """NumPy on a tensor inside a ``with tf.GradientTape()`` block, in what reaches the value
+    the tape differentiates (a consistency term ``np.sum(np.abs(feat_s1 - feat_s2))`` added to
+    the trained loss): eager TensorFlow hands NumPy the values, and the tape records nothing of
+    it, so the term is a constant to the gradient and trains nothing. A tensor is what the
+    block computes by a call that is not NumPy's (a model's output, a TensorFlow op), and what
+    is computed from one; not its shape (``np.prod(x.shape)``) nor its length."""
+    project = context.project
+    modules = {m.path: m for m in project.modules}
+    seen: set[int] = set()
+    for module, objective in project.objectives():
+        if objective.kind != "gradient" or objective.stored or objective.untrained:
+            continue
+        body = _scope_body(project, module, objective.scope)
+        if body is None or id(body) in seen:
+            continue
+        seen.add(id(body))
+        traced = _traced_scope(project, objective.scope)
+        for block in _tape_blocks(body):
+            for call, callee in _numpy_on_tensors(block, module, objective.node):
+                span = node_span(call, module.lines)
+                if (module.path, span) in reported:
+                    continue
+                reported.add((module.path, span))
+                yield Finding(
+                    module.path,
+                    span,
+                    f"NumPy {_text_of(call)} on a tensor inside a GradientTape: "
+                    + (
+                        "the step is traced (tf.function), where NumPy cannot read a symbolic "
+                        "tensor (error), and even eagerly the tape records nothing of NumPy"
+                        if traced
+                        else "eager TensorFlow hands NumPy the tensor's values, and the tape "
+                        "records nothing of NumPy, so this term reaches the differentiated loss "
+                        "as a constant and trains nothing"
+                    )
+                    + f"; {_numpy_advice(callee)}",
+                    fix=_numpy_fix(modules.get(module.path), callee, call),
+                )
+
+
+def _scope_body(project: ProjectIndex, module: ModuleIndex, scope: str) -> list[ast.stmt] | None:
+    """The statements of an objective's scope: its function's, or its module's."""
+    found = project.functions.get(scope)
+    if found is not None:
+        return found[1].node.body if found[0] is module else None
+    return module.tree.body if scope == module.module else None
+
+
+def _traced_scope(project: ProjectIndex, scope: str) -> bool:
+    """Whether the function ``scope`` is traced by its decorator (``@tf.function``)."""
+    found = project.functions.get(scope)
+    if found is None:
+        return False
+    if scope.rpartition(".")[2] in ("train_step", "test_step") and (
+        scope.rpartition(".")[0] in project.classes
+    ):
+        return True  # a Model's step: fit() traces it
+    return any(
+        names.last_name(d.func if isinstance(d, ast.Call) else d) in ("function", "jit")
+        for d in found[1].node.decorator_list
+    )
+
+
+def _tape_blocks(body: list[ast.stmt]) -> Iterator[list[ast.stmt]]:
+    """The bodies of the ``with ...GradientTape(...)`` statements of ``body`` (in loops and
+    branches, not in nested definitions)."""
+    pending = list(body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(statement, (ast.With, ast.AsyncWith)) and any(
+            isinstance(item.context_expr, ast.Call)
+            and names.last_name(item.context_expr.func) == "GradientTape"
+            for item in statement.items
+        ):
+            yield statement.body
+        for field_name in ("body", "orelse", "finalbody"):
+            pending.extend(getattr(statement, field_name, None) or [])
+        for handler in getattr(statement, "handlers", None) or []:
+            pending.extend(handler.body)
+
+
+# NumPy functions that read no tensor's values: shapes and sizes, and constructors.
+_NUMPY_HARMLESS: Final = names.SHAPE_FUNCTIONS | frozenset(
+    {"zeros", "ones", "full", "eye", "arange", "linspace", "zeros_like", "ones_like", "float32"}
+)
+
+
+def _numpy_on_tensors(
+    block: list[ast.stmt], module: ModuleIndex, trained: ast.expr
+) -> Iterator[tuple[ast.Call, str]]:
+    """The NumPy calls of a tape block given a tensor it computes, with their canonical name
+    (see _numpy_in_tapes), in what the block computes ``trained`` from."""
+    assigned = derivations(block)
+    imports = module.imports
+
+    def numpy_name(call: ast.Call) -> str | None:
+        target = names.qualify(call.func, imports) or ""
+        library, _, name = target.rpartition(".")
+        return target if library == "numpy" and name not in _NUMPY_HARMLESS else None
+
+    def reads(expr: ast.expr) -> set[str]:
+        """The names ``expr`` reads for their values (not through ``.shape`` or ``len``)."""
+        found: set[str] = set()
+        parents = names.parents(expr)
+        for node in subtree(expr):
+            if not isinstance(node, ast.Name):
+                continue
+            holder = parents.get(node)
+            while isinstance(holder, ast.Subscript) and parents.get(holder) is not None:
+                holder = parents.get(holder)  # ``output[0].shape[0]``: still a shape
+            if isinstance(holder, ast.Attribute) and holder.attr in names.SHAPE_ATTRIBUTES:
+                continue
+            if isinstance(holder, ast.Call) and names.last_name(holder.func) in (
+                names.SHAPE_FUNCTIONS
+            ):
+                continue
+            found.add(node.id)
+        return found
+
+    def computes_tensor(expr: ast.expr) -> bool:
+        for node in subtree(expr):
+            if not isinstance(node, ast.Call):
+                continue
+            target = names.qualify(node.func, imports) or ""
+            if target.partition(".")[0] in ("numpy", "math", "random"):
+                continue
+            if isinstance(node.func, ast.Name) and node.func.id in _NOT_TENSORS:
+                continue
+            return True  # a model's output, a TensorFlow op, a loss object's value
+        return False
+
+    tensors: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, values in assigned.items():
+            if name not in tensors and any(
+                computes_tensor(v) or reads(v) & tensors for v in values
+            ):
+                tensors.add(name)
+                changed = True
+    # What the differentiated value is computed from, in the block.
+    feeding: list[ast.expr] = [trained]
+    seen: set[str] = set()
+    pending = reads(trained)
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for value in assigned.get(name, ()):
+            feeding.append(value)
+            pending |= reads(value)
+    compared = _compared_only(block, feeding)
+    for value in feeding:
+        inside: set[int] = set()  # one finding per expression: np.sum(np.abs(d)) is one
+        parents = names.parents(value)
+        for node in subtree(value):
+            if id(node) in inside or not isinstance(node, ast.Call):
+                continue
+            callee = numpy_name(node)
+            if callee is None or ops.integer_valued(callee.rpartition(".")[2]):
+                continue  # an index (``np.argmax``) carries no gradient to lose
+            if _in_index(node, parents) or id(node) in compared:
+                continue  # ``p[:, np.argmax(p[0])]``, a threshold only compared with
+            given = [*node.args, *(k.value for k in node.keywords)]
+            if any(reads(arg) & tensors for arg in given):
+                inside.update(id(n) for n in subtree(node))
+                yield node, callee
+
+
+def _in_index(node: ast.expr, parents: dict[ast.AST, ast.AST]) -> bool:
+    """Whether ``node`` is within the index of a subscript (``p[:, np.argmax(p[0])]``)."""
+    child: ast.AST = node
+    holder = parents.get(node)
+    while holder is not None:
+        if isinstance(holder, ast.Subscript) and child is holder.slice:
+            return True
+        child, holder = holder, parents.get(holder)
+    return False
+
+
+_COMPARING: Final = frozenset(
+    {"greater", "greater_equal", "less", "less_equal", "equal", "not_equal", "where"}
+)
+
+
+def _compared_only(block: list[ast.stmt], feeding: list[ast.expr]) -> set[int]:
+    """The ids of the calls assigned alone to a name (``threshold = np.percentile(error,
+    90)``) that ``feeding`` reads only in comparisons (``tf.math.greater(error, threshold)``):
+    a threshold's value, which needs no gradient."""
+    found: set[int] = set()
+    for statement in flat_statements(block):
+        if not (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and isinstance(statement.value, ast.Call)
+        ):
+            continue
+        name = statement.targets[0].id
+        uses = [
+            (node, parents)
+            for value in feeding
+            for parents in (names.parents(value),)
+            for node in subtree(value)
+            if isinstance(node, ast.Name) and node.id == name
+        ]
+        if uses and all(_in_comparison(node, parents) for node, parents in uses):
+            found.add(id(statement.value))
+    return found
+
+
+def _in_comparison(node: ast.expr, parents: dict[ast.AST, ast.AST]) -> bool:
+    holder = parents.get(node)
+    if isinstance(holder, ast.Compare):
+        return True
+    return isinstance(holder, ast.Call) and (
+        names.last_name(holder.func) in _COMPARING and node in holder.args[:2]
+    )
+
+
+# Builtins and Python calls whose results hold no tensor.
+_NOT_TENSORS: Final = frozenset(
+    {
+        "len", "range", "enumerate", "zip", "sorted", "reversed", "int", "float", "str", "bool",
+        "list", "tuple", "dict", "set", "print", "isinstance", "getattr", "min", "max", "abs",
+        "sum", "round", "map", "filter", "type",
+    }
+)  # fmt: skip
+
+
+def _text_of(call: ast.Call) -> str:
+    return f"{ast.unparse(call.func)}(...)"
 
 
 def _shape_only(context: RuleContext, effect: Effect) -> bool:
