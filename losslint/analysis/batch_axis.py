@@ -53,7 +53,7 @@ from losslint.index.positions import (
     node_span,
     parameter_names,
 )
-from losslint.index.project import ProjectIndex, parameter_default, partial_target
+from losslint.index.project import ProjectIndex, bound_once, parameter_default, partial_target
 
 _MAX_DEPTH: Final = 6
 _MAX_ITEMS: Final = 64  # a list grown by ``append`` longer than this is unknown
@@ -636,6 +636,7 @@ class BatchAxis:
         self._results: dict[str, Batch] = {}
         self._assignments: dict[str, dict[str, list[ast.expr]]] = {}
         self._later: dict[tuple[str, str], list[tuple[ast.expr, ModuleIndex, FunctionDef]]] = {}
+        self._keywords: dict[str, list[tuple[ModuleIndex, ast.expr]]] = {}
         self._tf2: dict[str, bool] = {}  # by module path (see _tensorflow_2)
         self._derived: dict[str, dict[str, list[ast.expr]]] = {}  # see derivations
         self._trained: list[Trained] | None = None
@@ -1489,6 +1490,10 @@ class BatchAxis:
                 # A slot another method of the class that sets it fills.
                 slot = function.qualname.rpartition(".")[0], module
                 break
+        if slot is None:
+            compiled = self._compiled_attribute(cls, attr, frame)
+            if compiled is not None:
+                return compiled
         later = self._set_later(*slot, attr) if slot is not None else []
         if later:
             given = [self._assigned_value(e, m, f, cls, frame) for e, m, f in later]
@@ -1499,6 +1504,84 @@ class BatchAxis:
             return Batch("method", target=bound[1].qualname, items=(Batch("self", target=cls),))
         # Hyperparameters set from arguments, class attributes: no batch axis.
         return _named(attr, CONST)
+
+    def _compiled_attribute(self, cls: str, attr: str, frame: _Frame) -> Batch | None:
+        """``self.attr = gen_loss_fn`` in the class's own ``compile(self, ..., gen_loss_fn)``
+        override (a CycleGAN's, a GAN's ``loss_fn``): what the project's calls of
+        ``.compile(...)`` give that keyword, where they all give the same function or object.
+        None where the class has no such override, or the calls give nothing known."""
+        for owner in self._lineage(cls):
+            found = self.project.functions.get(f"{owner}.compile")
+            if found is None:
+                continue
+            values = _self_assignments(found[1].node).get(attr)
+            if not values:
+                continue
+            if not (len(values) == 1 and isinstance(values[0], ast.Name)):
+                return None
+            param = values[0].id
+            if param not in found[1].params or frame.depth > _MAX_DEPTH:
+                return None
+            params = found[1].params[1:]
+            given = self._compile_arguments(param, params, owner)
+            if len(given) != 1:
+                return None
+            ((module, value),) = given
+            outer = _Frame(module, module.module, None, loss_code=False, depth=frame.depth + 1)
+            result = self._expr(value, outer)
+            return result if result.kind in ("function", "method", "ref", "object") else None
+        return None
+
+    def _compile_arguments(
+        self, param: str, params: tuple[str, ...], owner: str
+    ) -> list[tuple[ModuleIndex, ast.expr]]:
+        """The distinct values (by their text) that the project's ``x.compile(...)`` calls give
+        ``param`` of the custom ``compile(self, *params)`` override of class ``owner``: by
+        keyword (``gen_loss_fn=generator_loss``), or by position in a call that gives every
+        parameter so, on a name bound to an instance of ``owner`` or a subclass (a CycleGAN's
+        eight ``compile`` arguments)."""
+        key = f"{owner}:{param}"
+        if key not in self._keywords:
+            found: dict[str, tuple[ModuleIndex, ast.expr]] = {}
+            for module in self.project.modules:
+                if not lines_with(module, "compile("):
+                    continue
+                for node in subtree(module.tree):
+                    if not (
+                        isinstance(node, ast.Call)
+                        and isinstance(node.func, ast.Attribute)
+                        and node.func.attr == "compile"
+                    ):
+                        continue
+                    value = next((k.value for k in node.keywords if k.arg == param), None)
+                    if (
+                        value is None
+                        and len(node.args) == len(params)
+                        and not node.keywords
+                        and not any(isinstance(a, ast.Starred) for a in node.args)
+                        and self._instance_of(node.func.value, module, owner)
+                    ):
+                        value = node.args[params.index(param)]
+                    if value is not None:
+                        found.setdefault(ast.dump(value), (module, value))
+            self._keywords[key] = list(found.values())
+        return self._keywords[key]
+
+    def _instance_of(self, receiver: ast.expr, module: ModuleIndex, owner: str) -> bool:
+        """Whether ``receiver`` names an object of class ``owner`` or a subclass of it, made
+        once at the top level of ``module`` (``cycle_gan_model = CycleGan(...)``)."""
+        if not isinstance(receiver, ast.Name):
+            return False
+        made = bound_once(module, receiver.id)
+        if not isinstance(made, ast.Call):
+            return False
+        qualified = (
+            f"{module.module}.{made.func.id}"
+            if isinstance(made.func, ast.Name) and made.func.id not in module.imports
+            else names.qualify(made.func, module.imports)
+        )
+        cls = self._project_class(qualified or "")
+        return cls is not None and owner in self._lineage(cls)
 
     def _choice(
         self,
