@@ -30,7 +30,7 @@ from typing import Final
 
 from losslint.analysis import flags, ops
 from losslint.analysis.references import array_method, numpy_references, other_framework
-from losslint.codec import chunk_statements, lines_with, plain_statements
+from losslint.codec import chunk_statements, lines_with, mentioning_statements, plain_statements
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.apis import is_keras_source
@@ -636,7 +636,7 @@ class BatchAxis:
         self._results: dict[str, Batch] = {}
         self._assignments: dict[str, dict[str, list[ast.expr]]] = {}
         self._later: dict[tuple[str, str], list[tuple[ast.expr, ModuleIndex, FunctionDef]]] = {}
-        self._keywords: dict[str, list[tuple[ModuleIndex, ast.expr]]] = {}
+        self._keywords: dict[str, list[tuple[ModuleIndex, ast.Call]]] = {}  # by class
         self._tf2: dict[str, bool] = {}  # by module path (see _tensorflow_2)
         self._derived: dict[str, dict[str, list[ast.expr]]] = {}  # see derivations
         self._trained: list[Trained] | None = None
@@ -1512,8 +1512,8 @@ class BatchAxis:
         None where the class has no such override, or the calls give nothing known."""
         for owner in self._lineage(cls):
             found = self.project.functions.get(f"{owner}.compile")
-            if found is None:
-                continue
+            if found is None or is_keras_source(found[0].module):
+                continue  # (Keras's own Model.compile keeps what fit() reads, not a step's)
             values = _self_assignments(found[1].node).get(attr)
             if not values:
                 continue
@@ -1539,33 +1539,38 @@ class BatchAxis:
         ``param`` of the custom ``compile(self, *params)`` override of class ``owner``: by
         keyword (``gen_loss_fn=generator_loss``), or by position in a call that gives every
         parameter so, on a name bound to an instance of ``owner`` or a subclass (a CycleGAN's
-        eight ``compile`` arguments)."""
-        key = f"{owner}:{param}"
-        if key not in self._keywords:
-            found: dict[str, tuple[ModuleIndex, ast.expr]] = {}
+        eight ``compile`` arguments). Only the modules that make an object of the class are
+        read (where it is compiled), once per class."""
+        if owner not in self._keywords:
+            calls: list[tuple[ModuleIndex, ast.Call]] = []
+            made = f"{names.defined_name(owner)}("
             for module in self.project.modules:
-                if not lines_with(module, "compile("):
+                if not lines_with(module, made):
                     continue
-                for node in subtree(module.tree):
-                    if not (
-                        isinstance(node, ast.Call)
+                for statement in mentioning_statements(module, "compile("):
+                    calls.extend(
+                        (module, node)
+                        for node in subtree(statement)
+                        if isinstance(node, ast.Call)
                         and isinstance(node.func, ast.Attribute)
                         and node.func.attr == "compile"
-                    ):
-                        continue
-                    value = next((k.value for k in node.keywords if k.arg == param), None)
-                    if (
-                        value is None
-                        and len(node.args) == len(params)
-                        and not node.keywords
-                        and not any(isinstance(a, ast.Starred) for a in node.args)
-                        and self._instance_of(node.func.value, module, owner)
-                    ):
-                        value = node.args[params.index(param)]
-                    if value is not None:
-                        found.setdefault(ast.dump(value), (module, value))
-            self._keywords[key] = list(found.values())
-        return self._keywords[key]
+                    )
+            self._keywords[owner] = calls
+        found: dict[str, tuple[ModuleIndex, ast.expr]] = {}
+        for module, node in self._keywords[owner]:
+            value = next((k.value for k in node.keywords if k.arg == param), None)
+            if (
+                value is None
+                and isinstance(node.func, ast.Attribute)
+                and len(node.args) == len(params)
+                and not node.keywords
+                and not any(isinstance(a, ast.Starred) for a in node.args)
+                and self._instance_of(node.func.value, module, owner)
+            ):
+                value = node.args[params.index(param)]
+            if value is not None:
+                found.setdefault(ast.dump(value), (module, value))
+        return list(found.values())
 
     def _instance_of(self, receiver: ast.expr, module: ModuleIndex, owner: str) -> bool:
         """Whether ``receiver`` names an object of class ``owner`` or a subclass of it, made
