@@ -233,14 +233,9 @@ def module_aliases(tree: ast.Module, imports: Mapping[str, str]) -> dict[str, st
             counts[named] = counts.get(named, 0) + 1
     found: dict[str, str] = {}
     for node in tree.body:
-        if not (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-            and isinstance(node.value, ast.Attribute)
-        ):
+        name = assigned_name(node, ast.Attribute)
+        if name is None or not isinstance(node, ast.Assign):
             continue
-        name = node.targets[0].id
         target = qualify(node.value, imports)
         if (
             target is not None
@@ -832,3 +827,16 @@ def asymmetric_loss(call: ast.Call, imports: Mapping[str, str]) -> str | None:
     if home not in LOSS_HOMES or last not in known:
         return None
     return f"{folding.unparse(func)}(...)" if built else folding.unparse(call.func)
+
+
+def assigned_name(node: ast.AST, value: type[ast.expr]) -> str | None:
+    """The name ``node`` binds where it is ``name = <value>``: one plain name assigned a
+    node of type ``value`` (an attribute, a call); None for anything else."""
+    if (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, value)
+    ):
+        return node.targets[0].id
+    return None

@@ -1571,14 +1571,9 @@ def _compared_only(block: list[ast.stmt], feeding: list[ast.expr]) -> set[int]:
     a threshold's value, which needs no gradient."""
     found: set[int] = set()
     for statement in flat_statements(block):
-        if not (
-            isinstance(statement, ast.Assign)
-            and len(statement.targets) == 1
-            and isinstance(statement.targets[0], ast.Name)
-            and isinstance(statement.value, ast.Call)
-        ):
+        name = names.assigned_name(statement, ast.Call)
+        if name is None or not isinstance(statement, ast.Assign):
             continue
-        name = statement.targets[0].id
         uses = [
             (node, parents)
             for value in feeding
