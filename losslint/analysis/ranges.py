@@ -131,6 +131,10 @@ class Range:
     # <= 1 with a 1 on the axis, and the sum of that is >= 1 (stable softmax, logsumexp).
     shifted: bool = False
     sum_floor: float | None = None
+    # Each row along the last axis sums to at least this: a softmax output is a distribution
+    # over its classes (1), and so is what adds values >= 0 to it or scales it by a positive
+    # factor (a Dice union ``y_true + y_pred``). A sum over that axis, or all, is that much.
+    row_sum: float = 0.0
     nonzero: bool = False  # a guard excluded 0 from inside the interval (``if n != 0``)
     # Positive but for float32 underflow (a sigmoid, an exp, their products and sums with
     # values >= 0): 0 only where every such factor underflows, which a sum over an axis needs
@@ -346,6 +350,7 @@ def _add(a: Range, b: Range, guard: bool = True) -> Range:
         overflow=a.overflow or b.overflow,
         numpy_overflow=_numpy_only(a, b),
         underflow=_underflowing(a, b, both=False),
+        row_sum=(a.row_sum if b.lo >= 0 else 0.0) + (b.row_sum if a.lo >= 0 else 0.0),
     )
 
 
@@ -390,6 +395,10 @@ def _mul(a: Range, b: Range) -> Range:
         numpy_overflow=_numpy_only(a, b),
         nonzero=not a.may_be_zero() and not b.may_be_zero() and lo <= 0 <= hi,
         underflow=_underflowing(a, b, both=True),
+        row_sum=max(
+            a.row_sum * b.lo if b.lo > 0 and _is_point(b) else 0.0,
+            b.row_sum * a.lo if a.lo > 0 and _is_point(a) else 0.0,
+        ),
     )
 
 
@@ -406,7 +415,7 @@ def _mul_unknown(known: Range) -> Range | None:
 def _whole_softmax(value: Range | None, node: ast.Call, args: list[ast.expr]) -> bool:
     """Whether a reduction of ``value`` takes a softmax whole: over every axis, or over its
     last one (where a softmax normalises by default)."""
-    if value is None or value.normalizer != "softmax":
+    if value is None or (value.normalizer != "softmax" and value.row_sum <= 0):
         return False
     axis = args[1] if len(args) > 1 else None
     for keyword in node.keywords:
@@ -1332,7 +1341,19 @@ class RangeAnalysis:
         if given is not None and given.source:
             # A softmax or sigmoid output is within [0, 1]: exp of it cannot overflow, though
             # it still reaches 0 (and 1), where a log or a division of it fails.
-            env[tensors[1]] = replace(given, lo=0.0, hi=1.0, compiled=output)
+            env[tensors[1]] = replace(
+                given,
+                lo=0.0,
+                hi=1.0,
+                compiled=output,
+                row_sum=1.0 if output[0] == "softmax" else 0.0,  # a distribution per row
+            )
+            labels = env.get(tensors[0])
+            if output[0] == "softmax" and labels is not None and labels.source and labels.lo < 0:
+                # The targets of a softmax output are class labels: one-hot rows, class
+                # probabilities or indices, none below 0 (a Dice union ``y_true + y_pred`` of
+                # it is a distribution plus a mask).
+                env[tensors[0]] = replace(labels, lo=0.0, lo_open=False)
 
     def _compiled_output(self, qualname: str) -> tuple[str, str] | None:
         """``(activation, where)`` when every compile that trains with function ``qualname`` as
@@ -3869,7 +3890,12 @@ class RangeAnalysis:
                 return first
             if first is not None and first.nonzero:
                 return Range(0.0, INF, lo_open=True)
-            return Range(0.0, INF, reason="an absolute value, which is 0 where its input is 0")
+            return Range(
+                0.0,
+                INF,
+                reason="an absolute value, which is 0 where its input is 0",
+                row_sum=first.row_sum if first is not None and first.lo >= 0 else 0.0,
+            )
         if op == "clip":
             low = (
                 values[1]
@@ -4026,9 +4052,11 @@ class RangeAnalysis:
         if op in ("sum", "mean") and _whole_softmax(first, node, args):
             # Each row of a softmax sums to 1: summed over its axis it is 1, averaged over
             # everything 1/K (AdaMatch's ``reduce_mean(softmax(...))`` ratio), never 0.
+            floor = first.row_sum if first is not None and first.row_sum > 0 else 1.0
             if op == "sum":
-                return Range(1.0, INF)
-            return Range(0.0, 1.0, lo_open=True)
+                return Range(floor, INF)
+            top = first.hi if first is not None else 1.0
+            return Range(0.0, top, lo_open=True)
         if op == "sum":
             return _reduce_sum(first) if first is not None else None
         if op == "boolean" and self._is_self_transpose(node, frame):
