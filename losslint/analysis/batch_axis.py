@@ -1539,12 +1539,13 @@ class BatchAxis:
         ``param`` of the custom ``compile(self, *params)`` override of class ``owner``: by
         keyword (``gen_loss_fn=generator_loss``), or by position in a call that gives every
         parameter so, on a name bound to an instance of ``owner`` or a subclass (a CycleGAN's
-        eight ``compile`` arguments). Only the modules that make an object of the class are
-        read (where it is compiled), once per class."""
+        eight ``compile`` arguments). Only the modules that can make an object of the class
+        (its own and those importing it) and do are read, once per class."""
         if owner not in self._keywords:
             calls: list[tuple[ModuleIndex, ast.Call]] = []
             made = f"{names.defined_name(owner)}("
-            for module in self.project.modules:
+            home = self.project.classes[owner][0]
+            for module in self.project.importers(home):
                 if not lines_with(module, made):
                     continue
                 for statement in mentioning_statements(module, "compile("):
