@@ -1581,12 +1581,7 @@ class BatchAxis:
         made = bound_once(module, receiver.id)
         if not isinstance(made, ast.Call):
             return False
-        qualified = (
-            f"{module.module}.{made.func.id}"
-            if isinstance(made.func, ast.Name) and made.func.id not in module.imports
-            else names.qualify(made.func, module.imports)
-        )
-        cls = self._project_class(qualified or "")
+        cls = self._project_class(self.project.named(made.func, module) or "")
         return cls is not None and owner in self._lineage(cls)
 
     def _choice(

@@ -415,16 +415,11 @@ def _mask(value: ast.expr) -> bool:
 # The confusion counts of a ratio loss (soft F1, Tversky): the widely copied soft-F1 loss
 # computes all four and uses three, as F1 needs no true negatives. A count left out of a
 # ratio is not a term left out of a sum.
-_CONFUSION_COUNTS: Final = frozenset(
-    {"tp", "tn", "fp", "fn", "true_positives", "true_negatives", "false_positives",
-     "false_negatives"}
-)  # fmt: skip
-
-
 def _confusion_count(name: str) -> bool:
     """``tn``, ``soft_tn``, ``true_negatives``: a confusion count, by its name."""
     lowered = name.lower()
-    return lowered in _CONFUSION_COUNTS or lowered.rpartition("_")[2] in _CONFUSION_COUNTS
+    counts = names.CONFUSION_COUNTS
+    return lowered in counts or lowered.rpartition("_")[2] in counts
 
 
 def _shape_only(value: ast.expr, pair: tuple[str, str]) -> bool:

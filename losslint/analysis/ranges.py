@@ -413,8 +413,9 @@ def _mul_unknown(known: Range) -> Range | None:
 
 
 def _whole_softmax(value: Range | None, node: ast.Call, args: list[ast.expr]) -> bool:
-    """Whether a reduction of ``value`` takes a softmax whole: over every axis, or over its
-    last one (where a softmax normalises by default)."""
+    """Whether a reduction of ``value`` takes a softmax whole (one computed here, or a value
+    whose rows sum to at least ``row_sum``): over every axis, or over its last one (where a
+    softmax normalises by default)."""
     if value is None or (value.normalizer != "softmax" and value.row_sum <= 0):
         return False
     axis = args[1] if len(args) > 1 else None
@@ -887,15 +888,6 @@ def _self_assigned(body: list[ast.stmt], attribute: str) -> list[ast.expr]:
     ]
 
 
-# The four cells of a confusion matrix, by their names with underscores dropped.
-_CONFUSION_CELLS: Final = (
-    frozenset({"tp", "truepositive", "truepositives"}),
-    frozenset({"tn", "truenegative", "truenegatives"}),
-    frozenset({"fp", "falsepositive", "falsepositives"}),
-    frozenset({"fn", "falsenegative", "falsenegatives"}),
-)
-
-
 def _confusion_total(node: ast.AST) -> bool:
     """``tp + tn + fp + fn`` (``t_p``, ``self.true_positives``): the four cells of a confusion
     matrix count every element once, so their sum is the element count (the accuracy's
@@ -908,15 +900,13 @@ def _confusion_total(node: ast.AST) -> bool:
             pending += [part.left, part.right]
         elif isinstance(part, ast.expr):
             terms.append(part)
-    named = [
-        (t.id if isinstance(t, ast.Name) else t.attr if isinstance(t, ast.Attribute) else "")
-        .replace("_", "")
-        .lower()
+    cells = [
+        names.confusion_cell(
+            t.id if isinstance(t, ast.Name) else t.attr if isinstance(t, ast.Attribute) else ""
+        )
         for t in terms
     ]
-    return len(named) == 4 and all(
-        sum(name in cell for name in named) == 1 for cell in _CONFUSION_CELLS
-    )
+    return len(cells) == 4 and set(cells) == set(names.CONFUSION_CELLS)
 
 
 def _bitwise(op: ast.operator, left: Range | None, right: Range | None) -> Range | None:
@@ -1757,9 +1747,9 @@ class RangeAnalysis:
                 frame.returns.append(self.expr(node.value, frame) if node.value else None)
         elif isinstance(node, ast.Expr):
             self._discarded(node.value, frame)
-            before = set(self.hazards)
-            self.expr(node.value, frame)
             grown = _appended(node)
+            before = set(self.hazards) if grown is not None else set()
+            self.expr(node.value, frame)
             if grown is not None:  # ``iou.append(mean(ious))``: the list carries its hazards
                 self._taint([ast.Name(grown[0], ast.Store())], grown[1], before, frame)
         elif isinstance(node, ast.If):
@@ -3495,7 +3485,7 @@ class RangeAnalysis:
         gradient, so a sqrt at 0 there is harmless."""
         if frame.qualname not in self._layer_code:
             return False  # elsewhere a local may hold a model's output or a variable
-        for name, read in _built_from(node, frame, _unshaped_names):
+        for name, read in _built_from(node, frame, names.unshaped_names):
             if read is None and (name not in frame.module.imports or name in frame.env):
                 return False  # a parameter, ``self``, a global or closure: may be an input
             if read is not None and name in read:
@@ -3549,7 +3539,7 @@ class RangeAnalysis:
             return isinstance(parent.op, ast.Div) and parent.right is node
         return (
             isinstance(parent, ast.Call)
-            and self._call_name(parent.func, frame) in ("divide", "truediv", "div")
+            and self._op(parent.func, frame) == "divide"
             and len(parent.args) == 2
             and parent.args[1] is node
         )
@@ -5629,26 +5619,6 @@ def _built_from(
         if read is not None:
             frontier.extend(read)
         yield name, read
-
-
-def _unshaped_names(node: ast.AST) -> set[str]:
-    """The names ``node`` reads other than through a shape (``ops.shape(inputs)[2]``,
-    ``inputs.shape``, ``len(x)``): a size carries no gradient."""
-    found: set[str] = set()
-    stack: list[ast.AST] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, ast.Name):
-            found.add(current.id)
-        elif isinstance(current, ast.Attribute) and current.attr in names.SHAPE_ATTRIBUTES:
-            continue
-        elif (
-            isinstance(current, ast.Call) and names.last_name(current.func) in names.SHAPE_FUNCTIONS
-        ):
-            stack.extend(k.value for k in current.keywords if k.arg not in (None, "input", "x"))
-            continue
-        stack.extend(ast.iter_child_nodes(current))
-    return found
 
 
 def _binds(targets: Sequence[ast.expr]) -> Iterator[str]:

@@ -840,3 +840,42 @@ def assigned_name(node: ast.AST, value: type[ast.expr]) -> str | None:
     ):
         return node.targets[0].id
     return None
+
+
+def unshaped_names(node: ast.AST) -> set[str]:
+    """The names ``node`` reads other than through a shape (``ops.shape(inputs)[2]``,
+    ``inputs.shape``, ``len(x)``): a size carries no gradient."""
+    found: set[str] = set()
+    stack: list[ast.AST] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Name):
+            found.add(current.id)
+        elif isinstance(current, ast.Attribute) and current.attr in SHAPE_ATTRIBUTES:
+            continue
+        elif isinstance(current, ast.Call) and last_name(current.func) in SHAPE_FUNCTIONS:
+            stack.extend(k.value for k in current.keywords if k.arg not in (None, "input", "x"))
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+    return found
+
+
+# The four cells of a confusion matrix, each by its spellings (a soft-F1 loss's ``tn``, a
+# metric's ``true_negatives``).
+CONFUSION_CELLS: Final = {
+    "tp": frozenset({"tp", "true_positives"}),
+    "tn": frozenset({"tn", "true_negatives"}),
+    "fp": frozenset({"fp", "false_positives"}),
+    "fn": frozenset({"fn", "false_negatives"}),
+}
+CONFUSION_COUNTS: Final = frozenset().union(*CONFUSION_CELLS.values())
+
+
+def confusion_cell(name: str) -> str | None:
+    """The cell of a confusion matrix that ``name`` counts, by its spelling with underscores
+    dropped (``t_p``, ``self.true_positives``' attribute): "tp", "tn", "fp" or "fn"."""
+    squeezed = name.replace("_", "").lower()
+    for cell, spellings in CONFUSION_CELLS.items():
+        if any(squeezed == s.replace("_", "") for s in spellings):
+            return cell
+    return None

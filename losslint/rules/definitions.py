@@ -7,13 +7,13 @@ import dataclasses
 import re
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Final
+from typing import Final, TypeGuard
 
 from losslint.analysis import ops, rewrites
 from losslint.analysis.batch_axis import Effect, derivations
 from losslint.analysis.decompose import function_formula, symmetric
 from losslint.analysis.references import called_by_project, numpy_references
-from losslint.codec import lines_with
+from losslint.codec import lines_with, plain_statements
 from losslint.diagnostic import Applicability, Edit, Fix, Severity, Span
 from losslint.index import names
 from losslint.index.apis import (
@@ -1235,14 +1235,15 @@ def _under_tape(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """Whether ``function`` records a ``GradientTape`` (``with tf.GradientTape() as tape:``),
     as a step that takes ``tape.gradient`` does (an objective's scope is the function its
     trained value is written in)."""
-    return any(
-        isinstance(node, (ast.With, ast.AsyncWith))
-        and any(
-            isinstance(item.context_expr, ast.Call)
-            and names.last_name(item.context_expr.func) == "GradientTape"
-            for item in node.items
-        )
-        for node in subtree(function)
+    return any(_records_tape(node) for node in subtree(function))
+
+
+def _records_tape(node: ast.AST) -> TypeGuard[ast.With | ast.AsyncWith]:
+    """``with tf.GradientTape() as tape:`` (or among other context managers)."""
+    return isinstance(node, (ast.With, ast.AsyncWith)) and any(
+        isinstance(item.context_expr, ast.Call)
+        and names.last_name(item.context_expr.func) == "GradientTape"
+        for item in node.items
     )
 
 
@@ -1417,11 +1418,12 @@ def _numpy_in_tapes(context: RuleContext, reported: set[tuple[str, Span]]) -> It
 
 
 def _scope_body(project: ProjectIndex, module: ModuleIndex, scope: str) -> list[ast.stmt] | None:
-    """The statements of an objective's scope: its function's, or its module's."""
+    """The statements of an objective's scope: its function's, or its module's (those other
+    than definitions, where a module-level loop is written: no definition is parsed for it)."""
     found = project.functions.get(scope)
     if found is not None:
         return found[1].node.body if found[0] is module else None
-    return module.tree.body if scope == module.module else None
+    return plain_statements(module) if scope == module.module else None
 
 
 def _traced_scope(project: ProjectIndex, scope: str) -> bool:
@@ -1447,11 +1449,7 @@ def _tape_blocks(body: list[ast.stmt]) -> Iterator[list[ast.stmt]]:
         statement = pending.pop()
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
-        if isinstance(statement, (ast.With, ast.AsyncWith)) and any(
-            isinstance(item.context_expr, ast.Call)
-            and names.last_name(item.context_expr.func) == "GradientTape"
-            for item in statement.items
-        ):
+        if _records_tape(statement):
             yield statement.body
         for field_name in ("body", "orelse", "finalbody"):
             pending.extend(getattr(statement, field_name, None) or [])
@@ -1478,24 +1476,7 @@ def _numpy_on_tensors(
         library, _, name = target.rpartition(".")
         return target if library == "numpy" and name not in _NUMPY_HARMLESS else None
 
-    def reads(expr: ast.expr) -> set[str]:
-        """The names ``expr`` reads for their values (not through ``.shape`` or ``len``)."""
-        found: set[str] = set()
-        parents = names.parents(expr)
-        for node in subtree(expr):
-            if not isinstance(node, ast.Name):
-                continue
-            holder = parents.get(node)
-            while isinstance(holder, ast.Subscript) and parents.get(holder) is not None:
-                holder = parents.get(holder)  # ``output[0].shape[0]``: still a shape
-            if isinstance(holder, ast.Attribute) and holder.attr in names.SHAPE_ATTRIBUTES:
-                continue
-            if isinstance(holder, ast.Call) and names.last_name(holder.func) in (
-                names.SHAPE_FUNCTIONS
-            ):
-                continue
-            found.add(node.id)
-        return found
+    reads = names.unshaped_names  # (not through a shape: ``np.prod(x.shape)``, ``len(x)``)
 
     def computes_tensor(expr: ast.expr) -> bool:
         for node in subtree(expr):
