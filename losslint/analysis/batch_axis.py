@@ -636,7 +636,7 @@ class BatchAxis:
         self._results: dict[str, Batch] = {}
         self._assignments: dict[str, dict[str, list[ast.expr]]] = {}
         self._later: dict[tuple[str, str], list[tuple[ast.expr, ModuleIndex, FunctionDef]]] = {}
-        self._keywords: dict[str, list[tuple[ModuleIndex, ast.Call]]] = {}  # by class
+        self._compile_calls: dict[str, list[tuple[ModuleIndex, ast.Call]]] = {}  # by class
         self._tf2: dict[str, bool] = {}  # by module path (see _tensorflow_2)
         self._derived: dict[str, dict[str, list[ast.expr]]] = {}  # see derivations
         self._trained: list[Trained] | None = None
@@ -1541,7 +1541,7 @@ class BatchAxis:
         parameter so, on a name bound to an instance of ``owner`` or a subclass (a CycleGAN's
         eight ``compile`` arguments). Only the modules that can make an object of the class
         (its own and those importing it) and do are read, once per class."""
-        if owner not in self._keywords:
+        if owner not in self._compile_calls:
             calls: list[tuple[ModuleIndex, ast.Call]] = []
             made = f"{names.defined_name(owner)}("
             home = self.project.classes[owner][0]
@@ -1556,9 +1556,9 @@ class BatchAxis:
                         and isinstance(node.func, ast.Attribute)
                         and node.func.attr == "compile"
                     )
-            self._keywords[owner] = calls
+            self._compile_calls[owner] = calls
         found: dict[str, tuple[ModuleIndex, ast.expr]] = {}
-        for module, node in self._keywords[owner]:
+        for module, node in self._compile_calls[owner]:
             value = next((k.value for k in node.keywords if k.arg == param), None)
             if (
                 value is None
