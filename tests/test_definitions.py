@@ -195,3 +195,41 @@ def test_swapped_parameters_passed_on_in_order_say_to_swap_the_inner_call_too(
         "K.categorical_crossentropy(y_pred, y_true) inside it, which are in the right order "
         "only while both are swapped"
     )
+
+
+def test_a_package_of_the_project_is_read_as_written_not_as_the_library_name(
+    tmp_path: Path,
+) -> None:
+    """Keras's own sources: ``backend.math.in_top_k(targets, predictions, k)`` in
+    ``keras/src/ops/math.py`` is the project's ``keras.src.backend.math``, declared (targets,
+    predictions), not the legacy ``keras.backend.in_top_k(predictions, targets, k)`` that the
+    same name stands for in a user's code. A helper of the project's declared the other way
+    round is still reported."""
+    package = tmp_path / "keras"
+    for folder in ("", "src", "src/backend", "src/ops", "src/legacy"):
+        (package / folder).mkdir(exist_ok=True)
+        (package / folder / "__init__.py").write_text("")
+    (package / "src/backend/math.py").write_text(
+        "def in_top_k(targets, predictions, k):\n    return predictions[targets] > k\n"
+    )
+    (package / "src/legacy/backend.py").write_text(
+        "# the keras 2 backend\n\n"
+        "def in_top_k(predictions, targets, k):\n    return predictions[targets] > k\n"
+    )
+    (package / "backend.py").write_text("from keras.src.legacy.backend import in_top_k\n")
+    (package / "src/ops/math.py").write_text(
+        "from keras.src import backend\n\n"
+        "def in_top_k(targets, predictions, k):\n"
+        '    """Whether each target is among the top k predictions (a metric\'s)."""\n'
+        "    return backend.math.in_top_k(targets, predictions, k)\n"
+    )
+    (tmp_path / "ranking.py").write_text(
+        "def in_top_k(predictions, targets, k):\n    return predictions[targets] > k\n"
+    )
+    (tmp_path / "train.py").write_text(
+        "from ranking import in_top_k\n\n"
+        "def top_loss(y_true, y_pred):\n"
+        "    return in_top_k(y_true, y_pred, 5)\n"
+    )
+    found = [(Path(d.path).name, d.line) for d in check(tmp_path) if d.code == "LL401"]
+    assert found == [("train.py", 4)]

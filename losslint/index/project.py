@@ -1341,6 +1341,15 @@ class ProjectIndex:
                     return found
             bound = _bound_alias(module, expr.id) if depth < 3 else None
             return self.named(bound, module, depth + 1) if bound is not None else None
+        parts = names.dotted(expr)
+        if parts is not None and parts[0] in module.imports:
+            spelled = ".".join([module.imports[parts[0]], *parts[1:]])
+            if spelled.partition(".")[0] in self._roots:
+                # A package of the project's own (Keras's sources, a vendored copy): its
+                # modules are the definitions, not the library names they would stand for
+                # in a user's code (``keras.src.backend.math.in_top_k`` is not the legacy
+                # ``keras.backend.in_top_k``, whose arguments go the other way).
+                return spelled
         return names.qualify(expr, module.imports)
 
     def needs_more_arguments(self, qualname: str) -> bool:
