@@ -460,6 +460,18 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
     if a.kind not in TENSORS | {"const"} or b.kind not in TENSORS | {"const"}:
         return UNKNOWN
     for data, other in ((a, b), (b, a)):
+        # ``y_true * mse(y_true, y_pred)``, ``alpha * tho * bce(y_true, y_pred)`` with a loss
+        # object that reduces the batch: each sample's value is the batch's loss scaled, not
+        # its own error, whatever shape the per-sample factor gives it back.
+        if (
+            data.kind in ("kept", "flat")
+            and other.kind == "mean"
+            and other.origin is not None
+            and (other.origin.loss_object or other.origin.tf1)
+            and (op == "*" or (op == "/" and other is a))
+        ):
+            return other
+    for data, other in ((a, b), (b, a)):
         if data.kind in ("kept", "flat") and other.kind not in ("kept", "flat"):
             summed = data.summed
             if additive and summed is None and other.kind == "sum" and not other.count:
