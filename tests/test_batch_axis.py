@@ -335,3 +335,38 @@ def test_a_train_step_that_reduces_the_compiled_loss_in_a_helper_method(tmp_path
     assert [d.code for d in check(tmp_path)] == []
     (tmp_path / "model.py").write_text(CAPTIONER.replace("self.loss(", "self.per_token("))
     assert [d.code for d in check(tmp_path)] == ["LL203"]
+
+
+def test_a_batch_sum_in_a_project_that_trains_only_in_its_own_steps_is_reported(
+    tmp_path: Path,
+) -> None:
+    """A project that compiles nothing and trains with a GradientTape: its losses give the
+    step the scalar it differentiates, so a batch mean there is what the step needs (no
+    LL201), but a batch sum still grows with the batch size (LL202), reported where the sum
+    is, once, also inside a ``Loss`` subclass whose object the step calls (Keras hands an
+    already scalar value back unchanged)."""
+    source = tmp_path / "train.py"
+    source.write_text(
+        "import tensorflow as tf\n\n\n"
+        "class BoxLoss(tf.keras.losses.Loss):\n"
+        "    def call(self, y_true, y_pred):\n"
+        "        xy = tf.reduce_sum(tf.square(y_true[..., :2] - y_pred[..., :2]))\n"
+        "        wh = tf.reduce_sum(tf.square(y_true[..., 2:] - y_pred[..., 2:]))\n"
+        "        return xy + wh\n\n\n"
+        "def sse_loss(y_true, y_pred):\n"
+        "    return tf.reduce_sum(tf.square(y_true - y_pred))\n\n\n"
+        "def mse_loss(y_true, y_pred):\n"
+        "    return tf.reduce_mean(tf.square(y_true - y_pred))\n\n\n"
+        "model = tf.keras.Sequential([tf.keras.layers.Dense(4)])\n"
+        "optimizer = tf.keras.optimizers.Adam()\n"
+        "boxes = BoxLoss()\n\n\n"
+        "def train(dataset):\n"
+        "    for x, y in dataset:\n"
+        "        with tf.GradientTape() as tape:\n"
+        "            p = model(x)\n"
+        "            loss = boxes(y, p) + sse_loss(y, p) + mse_loss(y, p)\n"
+        "        grads = tape.gradient(loss, model.trainable_variables)\n"
+        "        optimizer.apply_gradients(zip(grads, model.trainable_variables))\n"
+    )
+    found = sorted((d.code, d.line) for d in check(source) if d.code.startswith("LL2"))
+    assert found == [("LL202", 6), ("LL202", 7), ("LL202", 12)]

@@ -47,10 +47,12 @@ def _name(definition: LossDef) -> str:
 _OWN_STEPS: Final = frozenset({"minimize", "gradient", "backward", "grad"})
 
 
-def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
+def _losses(context: RuleContext, kind: str = "mean") -> Iterator[tuple[LossDef, Batch]]:
     """Every loss definition (compile, Loss.call, factory closure, or named like one) and what
-    it returns, except functions only ever differentiated directly in a training step (those
-    must return a scalar)."""
+    it returns, except, for a batch mean (``kind``), functions only ever differentiated
+    directly in a training step: those must return a scalar, and a mean is one. A batch sum
+    grows with the batch wherever it is differentiated (a custom step's YOLO ``Loss`` whose
+    terms each sum the batch), so for ``kind`` "sum" they are read too."""
     analysis = context.batch_axis
     differentiated = analysis.differentiated()
     references = numpy_references(context.project, pure=True)
@@ -65,7 +67,8 @@ def _losses(context: RuleContext) -> Iterator[tuple[LossDef, Batch]]:
             continue
         module = context.project.module_named(definition.module)
         if (
-            not definition.used
+            kind == "mean"
+            and not definition.used
             and (definition.qualname in differentiated or custom_only)
             # A public loss of a package's losses module is meant for compile, even where the
             # package's own training step calls it (astroNN's VAE step).
@@ -124,7 +127,7 @@ def _test_double(qualname: str) -> bool:
 
 def _reduced(context: RuleContext, kind: str) -> dict[str, tuple[LossDef, Reduction]]:
     found: dict[str, tuple[LossDef, Reduction]] = {}
-    for definition, value in _losses(context):
+    for definition, value in _losses(context, kind):
         if (
             value.kind == kind
             and value.origin is not None
@@ -240,7 +243,7 @@ def _coupled(
     that term is one number shared by the batch. Not where the term's helper is itself a loss
     reported for reducing the batch (``bce + dice_loss``: dice_loss is reported)."""
     seen: set[tuple[str, int, int]] = set()
-    for definition, value in _losses(context):
+    for definition, value in _losses(context, kind):
         if value.coupled is None or value.coupled[0] != kind or definition.qualname in reported:
             continue  # (a loss reported for reducing the batch has its terms reported there)
         origin = value.coupled[1]
