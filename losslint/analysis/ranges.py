@@ -2383,6 +2383,34 @@ class RangeAnalysis:
             return minuend.left
         return None
 
+    def _guarded_terms(
+        self, left: Range, right: Range, left_node: ast.expr, right_node: ast.expr, frame: _Frame
+    ) -> tuple[Range, Range]:
+        """The operands of a sum whose other side already added a positive constant: the
+        author's guard covers every term of the sum, wherever it is written (``truepos +
+        smooth + fp`` as ``fp + truepos + smooth``; see :func:`_add`), so the term added after
+        it is taken as not negative either."""
+        if right.lo < 0 and not _is_point(right) and self._adds_guard(left_node, frame):
+            right = replace(right, lo=0.0, lo_open=False)
+        elif left.lo < 0 and not _is_point(left) and self._adds_guard(right_node, frame):
+            left = replace(left, lo=0.0, lo_open=False)
+        return left, right
+
+    def _adds_guard(self, node: ast.expr, frame: _Frame) -> bool:
+        """Whether ``node`` is a sum with a term that is a positive number (``smooth``,
+        ``1e-6``, ``self.eps``), other than the sum itself."""
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
+            return False
+        for term in (node.left, node.right):
+            if isinstance(term, ast.BinOp) and isinstance(term.op, ast.Add):
+                if self._adds_guard(term, frame):
+                    return True
+            elif isinstance(term, (ast.Constant, ast.Name, ast.Attribute)):
+                value = self.expr(term, frame)
+                if value is not None and _is_point(value) and 0 < value.lo < INF:
+                    return True
+        return False
+
     def _binop(
         self,
         op: ast.operator,
@@ -2432,6 +2460,8 @@ class RangeAnalysis:
         elif isinstance(op, ast.Add) and _confusion_total(node):
             result = Range(1.0, INF)  # ``tp + tn + fp + fn``: every element counted once
         elif isinstance(op, ast.Add):
+            if left is not None and right is not None:
+                left, right = self._guarded_terms(left, right, left_node, right_node, frame)
             result = _add_any(left, right)
         elif isinstance(op, ast.Sub):
             if self._is_max_of(right_node, left_node, frame):
