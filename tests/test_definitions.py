@@ -233,3 +233,41 @@ def test_a_package_of_the_project_is_read_as_written_not_as_the_library_name(
     )
     found = [(Path(d.path).name, d.line) for d in check(tmp_path) if d.code == "LL401"]
     assert found == [("train.py", 4)]
+
+
+def test_an_uncompiled_loss_reading_values_runs_as_its_compiled_siblings_do(
+    tmp_path: Path,
+) -> None:
+    """A paper's calibrated losses: one compiled with ``run_eagerly=True``, the others left
+    for the reader to compile the same way, beside another model compiled with a plain loss
+    of the project. ``.numpy()`` in the uncompiled ones runs eagerly too (no traced-fit
+    finding); where the compiled one is traced, so are they."""
+
+    def source(eager: str) -> str:
+        calibrated = (
+            "def {name}(y_true, y_pred):\n"
+            "    labels = tf.argmax(y_true, axis=1).numpy()\n"
+            "    guessed = tf.argmax(y_pred, axis=1).numpy()\n"
+            "    accuracy = float((labels == guessed).mean())\n"
+            "    return keras.losses.categorical_crossentropy(y_true, y_pred) + accuracy\n\n\n"
+        )
+        return (
+            "import tensorflow as tf\nfrom tensorflow import keras\n\n\n"
+            + calibrated.format(name="calibrated_ce_loss")
+            + calibrated.format(name="calibrated_kld_loss")
+            + "def smooth_ce(y_true, y_pred):\n"
+            "    smoothed = y_true * 0.9 + 0.1 / 3\n"
+            "    return keras.losses.categorical_crossentropy(smoothed, y_pred)\n\n\n"
+            "model = keras.Sequential([keras.layers.Dense(3, activation='softmax')])\n"
+            f"model.compile(optimizer='sgd', loss=calibrated_ce_loss{eager})\n"
+            "base = keras.Sequential([keras.layers.Dense(3, activation='softmax')])\n"
+            "base.compile(optimizer='sgd', loss=smooth_ce)\n"
+        )
+
+    script = tmp_path / "calibrated.py"
+    script.write_text(source(", run_eagerly=True"))
+    assert [d for d in check(script) if d.code == "LL404"] == []
+    script.write_text(source(""))
+    traced = [d for d in check(script) if d.code == "LL404"]
+    assert [d.line for d in traced] == [6, 7, 13, 14]
+    assert all("fit() traces the function" in d.message for d in traced)
