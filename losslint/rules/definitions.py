@@ -1096,10 +1096,7 @@ class _Eager:
     """Which project functions fit() runs eagerly (``run_eagerly=True``), where a tensor has a
     value and ``.numpy()`` works: a compiled loss or metric whose every compile trains with it,
     and a helper whose every such caller does. A function no compile reaches runs eagerly when
-    every compiled one does, or, where it reads a tensor's value with ``.numpy()``, when every
-    compiled one that does so is compiled eagerly (the author runs that family of losses
-    eagerly: a paper's calibrated losses, one compiled with ``run_eagerly=True`` and the others
-    left for the reader to compile "in the same way").
+    every compiled one does.
     ``trains``: whether a compiled loss reaches the function (a metric's code, run eagerly,
     needs no gradient)."""
 
@@ -1118,9 +1115,6 @@ class _Eager:
                             losses.add(function)
         self._every = bool(self._eager) and all(self._eager.values())
         compiled = list(self._eager)
-        self._project = project
-        valued = [f for f in compiled if _reads_values(project, f)]
-        self._every_valued = bool(valued) and all(self._eager[f] for f in valued)
         # A custom training loop that nothing traces runs each step eagerly: what it calls has
         # values, and what feeds the value it differentiates trains (see _eager_loops).
         # So does the rest of its module, which nothing traces either (the loop's driver, the
@@ -1152,10 +1146,7 @@ class _Eager:
         self._compiled = _reached(compiled, called_by)
 
     def __call__(self, function: str) -> bool:
-        found = self._eager.get(function)
-        if found is not None:
-            return found
-        return self._every or (self._every_valued and _reads_values(self._project, function))
+        return self._eager.get(function, self._every)
 
     def trains(self, function: str) -> bool:
         return function in self._trained
@@ -1165,20 +1156,6 @@ class _Eager:
         if function in self._compiled or function not in self._eager:
             return "compiled with run_eagerly=True"
         return "called by a custom training loop that nothing traces"
-
-
-def _reads_values(project: ProjectIndex, qualname: str) -> bool:
-    """Whether project function ``qualname`` calls ``.numpy()`` (a value only an eager run
-    has)."""
-    found = project.functions.get(qualname)
-    return found is not None and any(
-        isinstance(n, ast.Call)
-        and isinstance(n.func, ast.Attribute)
-        and n.func.attr == "numpy"
-        and not n.args
-        and not n.keywords
-        for n in subtree(found[1].node)
-    )
 
 
 def _reached(start: Iterable[str], called_by: Callable[[str], list[str]]) -> set[str]:
