@@ -632,6 +632,9 @@ class _Frame:
     class_name: str | None = None
     returns: list[Range | None] = field(default_factory=list)
     sources: dict[str, ast.expr] = field(default_factory=dict)  # last expression bound to a name
+    # The expressions a name held before it was bound again from itself (``ref_s =
+    # tf.abs(ref_s)`` after ``ref_s = stft(ref, ...)``): what its value is still built from.
+    rebound: dict[str, tuple[ast.expr, ...]] = field(default_factory=dict)
     # A name unpacked from a value (``gx, gy = unstack(sobel_edges(y_true))``), by that value:
     # what it is computed from, not what it is.
     unpacked: dict[str, ast.expr] = field(default_factory=dict)
@@ -2094,6 +2097,11 @@ class RangeAnalysis:
                 frame.configured.discard(target.id)
             frame.env[target.id] = value
             frame.unpacked.pop(target.id, None)
+            earlier = frame.sources.get(target.id)
+            if earlier is not None and source is not None and target.id in _names(source):
+                frame.rebound[target.id] = (*frame.rebound.get(target.id, ()), earlier)
+            else:
+                frame.rebound.pop(target.id, None)
             if source is not None:
                 frame.sources[target.id] = source
             else:
@@ -3502,6 +3510,12 @@ class RangeAnalysis:
         if not frame.labels:
             return False
         seen = {name for name, _ in _built_from(node, frame, _names)}
+        pending = [earlier for name in seen for earlier in frame.rebound.get(name, ())]
+        while pending:  # and what a name rebound from itself held before
+            for name, _ in _built_from(pending.pop(), frame, _names):
+                if name not in seen:
+                    seen.add(name)
+                    pending.extend(frame.rebound.get(name, ()))
         # A parameter with a positive default is a setting (``frame_length=1024``), not data.
         others = frame.params - frame.labels - frame.configured
         return bool(seen & frame.labels) and not (seen & others)
