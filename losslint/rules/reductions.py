@@ -304,7 +304,10 @@ def _reducing_terms(
     body = loss_body(context.project, definition)
     # A focal loss's two halves each reduce the batch: both are terms here.
     terms = body.terms(halves=False) if body is not None else None
-    if not terms or sum(t.is_loss for t in terms) < 2 or body is None:
+    if not terms or body is None:
+        return []
+    accumulated = _accumulated(body.node, body.pair)
+    if sum(t.is_loss or t.written in accumulated for t in terms) < 2:
         return []
     module = body.scope.module
     calls = {(n.lineno, n.col_offset + 1): n for n in subtree(body.node) if isinstance(n, ast.Call)}
@@ -312,6 +315,8 @@ def _reducing_terms(
     wanted = _MEANS if kind == "mean" else _SUMS
     for term in terms:
         call = calls.get((term.line, term.column)) if term.kind == "inline" else None
+        if call is None and term.kind == "extra":
+            call = accumulated.get(term.written)
         call = _weighted(call, wanted, module.imports) if call is not None else None
         if call is None or len(call.args) != 1 or call.keywords:
             continue
@@ -322,6 +327,40 @@ def _reducing_terms(
         span = node_span(call, module.lines)
         found.append(Reduction(definition.path, span, how, kind, fixable=kind == "mean"))
     return found
+
+
+def _accumulated(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, pair: tuple[str, str]
+) -> dict[str, ast.Call]:
+    """The names a loss starts at a number and adds terms to (``loss_obj = 0``, then ``loss_obj
+    += K.sum(...)`` for each box of a YOLO v1 loss), each with the first call it adds that
+    reads both the labels and the prediction: how that term reduces the batch. A name bound
+    any other way as well is left out (its value is not that sum)."""
+    started: set[str] = set()
+    added: dict[str, ast.Call] = {}
+    other: set[str] = set()
+    for statement in subtree(node):
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if not isinstance(target, ast.Name):
+                    continue
+                value = statement.value
+                if isinstance(value, ast.Constant) and type(value.value) in (int, float):
+                    started.add(target.id)
+                else:
+                    other.add(target.id)
+        elif (
+            isinstance(statement, ast.AugAssign)
+            and isinstance(statement.target, ast.Name)
+            and isinstance(statement.op, ast.Add)
+        ):
+            value = statement.value
+            read = {n.id for n in subtree(value) if isinstance(n, ast.Name)}
+            if isinstance(value, ast.Call) and set(pair) <= read:
+                added.setdefault(statement.target.id, value)
+            else:
+                other.add(statement.target.id)
+    return {name: call for name, call in added.items() if name in started - other}
 
 
 def _weighted(call: ast.Call, wanted: frozenset[str], imports: dict[str, str]) -> ast.Call:
