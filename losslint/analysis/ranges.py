@@ -3292,6 +3292,9 @@ class RangeAnalysis:
             if error is not None:
                 self._args(node, frame, depth)
                 return Range(0.0, INF, reason=f"{error}, 0 where the prediction is exact")
+            measured = self._metric_result(node, frame)
+            if measured is not None:
+                return measured
             if self._keras_cosine(node, frame):  # ``-keras.losses.cosine_similarity(y, p)``
                 self._args(node, frame, depth)
                 return self._apply("cosine", node, [], [], frame)
@@ -4668,6 +4671,46 @@ class RangeAnalysis:
             self._assigned_in_class[owner] = known
         return known
 
+    def _metric_result(self, node: ast.Call, frame: _Frame) -> Range | None:
+        """``self.precision.result()`` in a metric composed of Keras's own: what a
+        ``keras.metrics.Precision``/``Recall`` (a ratio in [0, 1], 0 while no true positive
+        is counted), an accuracy, or a confusion count (0 until one is counted) stored by the
+        class gives; None for anything else."""
+        func = node.func
+        if not (
+            isinstance(func, ast.Attribute)
+            and func.attr == "result"
+            and not node.args
+            and not node.keywords
+        ):
+            return None
+        attribute = names.self_attribute(func.value)
+        owner = self._owner(frame) if attribute is not None else None
+        if attribute is None or owner not in self.project.classes:
+            return None
+        made = self._self_assignments(owner, self.project.classes[owner][1].node).get(attribute)
+        kinds = set()
+        for value in made or ():
+            name = (
+                names.qualify(value.func, frame.module.imports)
+                if isinstance(value, ast.Call)
+                else None
+            )
+            module, _, last = (name or "").rpartition(".")
+            if module != "keras.metrics" or last not in _METRIC_RESULTS:
+                return None
+            kinds.add(_METRIC_RESULTS[last])
+        if len(kinds) != 1:
+            return None
+        kind = kinds.pop()
+        if kind == "count":
+            return Range(
+                0.0, INF, reason=f"self.{attribute}.result(), a count, 0 until one is seen"
+            )
+        return Range(
+            0.0, 1.0, reason=f"self.{attribute}.result(), 0 while no true positive is counted"
+        )
+
     def _regression_error(self, node: ast.Call, frame: _Frame) -> str | None:
         """What Keras regression error ``node`` computes, a mean of non-negative terms that is
         0 where the prediction is exact: ``keras.losses.mean_squared_error(y, p)``, a
@@ -5284,6 +5327,20 @@ def _metric_state(node: ast.ClassDef) -> dict[str, Range | None]:
                     -INF, INF, reason=f"self.{target.attr} starts at 0 (zeros initializer)"
                 )
     return state
+
+
+# Keras's own metrics whose ``result()`` a composed metric reads: a ratio in [0, 1] that is 0
+# where nothing is counted yet (precision and recall take divide_no_nan of 0/0), or a count.
+_METRIC_RESULTS: Final = {
+    **dict.fromkeys(("Precision", "Recall", "PrecisionAtRecall", "RecallAtPrecision"), "ratio"),
+    **dict.fromkeys(
+        ("Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy"),
+        "ratio",
+    ),
+    **dict.fromkeys(
+        ("TruePositives", "TrueNegatives", "FalsePositives", "FalseNegatives"), "count"
+    ),
+}
 
 
 def _may_reach_zero(value: Range) -> bool:
