@@ -370,3 +370,45 @@ def test_a_batch_sum_in_a_project_that_trains_only_in_its_own_steps_is_reported(
     )
     found = sorted((d.code, d.line) for d in check(source) if d.code.startswith("LL2"))
     assert found == [("LL202", 6), ("LL202", 7), ("LL202", 12)]
+
+
+def test_a_loss_class_a_package_exports_is_judged_where_its_own_steps_use_it(
+    tmp_path: Path,
+) -> None:
+    """A metric-learning package whose only training is a GradientTape loop: the Loss
+    subclasses it registers for saving, or keeps in its ``losses`` package, are meant for
+    Keras users too, where ``Loss.__call__`` weighs what ``call`` returns per sample, so a
+    batch mean there is reported; the loop's own unregistered Loss in a script is not."""
+    package = tmp_path / "metriclib"
+    (package / "losses").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "losses" / "__init__.py").write_text("")
+    body = (
+        "    def call(self, y_true, y_pred):\n"
+        "        logits = tf.matmul(y_pred, y_pred, transpose_b=True)\n"
+        "        return self.ce(tf.one_hot(tf.cast(y_true[:, 0], tf.int32), 8), logits)\n"
+    )
+    init = (
+        "    def __init__(self, **kwargs):\n"
+        "        super().__init__(**kwargs)\n"
+        "        self.ce = tf.keras.losses.CategoricalCrossentropy(from_logits=True)\n\n"
+    )
+    (package / "losses" / "contrastive.py").write_text(
+        "import tensorflow as tf\n\n\nclass NTXentLoss(tf.keras.losses.Loss):\n" + init + body
+    )
+    (tmp_path / "train.py").write_text(
+        "import tensorflow as tf\n"
+        "from metriclib.losses.contrastive import NTXentLoss\n\n\n"
+        "class LocalLoss(tf.keras.losses.Loss):\n" + init + body + "\n\n"
+        "model = tf.keras.Sequential([tf.keras.layers.Dense(16)])\n"
+        "optimizer = tf.keras.optimizers.Adam()\n"
+        "exported, local = NTXentLoss(), LocalLoss()\n\n\n"
+        "def train(dataset):\n"
+        "    for x, y in dataset:\n"
+        "        with tf.GradientTape() as tape:\n"
+        "            loss = exported(y, model(x)) + local(y, model(x))\n"
+        "        grads = tape.gradient(loss, model.trainable_variables)\n"
+        "        optimizer.apply_gradients(zip(grads, model.trainable_variables))\n"
+    )
+    found = sorted((Path(d.path).name, d.line) for d in check(tmp_path) if d.code == "LL201")
+    assert found == [("contrastive.py", 11)]

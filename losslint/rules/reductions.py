@@ -17,7 +17,7 @@ from losslint.analysis.references import (
 from losslint.analysis.rewrites import axis_fixes
 from losslint.diagnostic import Severity
 from losslint.index import names
-from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
+from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value, iter_leaves
 from losslint.index.folding import unparse
 from losslint.index.nodes import subtree
 from losslint.index.positions import node_span
@@ -71,8 +71,10 @@ def _losses(context: RuleContext, kind: str = "mean") -> Iterator[tuple[LossDef,
             and not definition.used
             and (definition.qualname in differentiated or custom_only)
             # A public loss of a package's losses module is meant for compile, even where the
-            # package's own training step calls it (astroNN's VAE step).
+            # package's own training step calls it (astroNN's VAE step), and so is a Loss
+            # subclass a package exports for Keras (see _exported_loss_class).
             and not (module is not None and library_roles(module, definition.qualname))
+            and not (module is not None and _exported_loss_class(module, definition))
         ):
             continue
         if not definition.used and module is not None and other_framework(module, definition):
@@ -89,6 +91,26 @@ def _losses(context: RuleContext, kind: str = "mean") -> Iterator[tuple[LossDef,
         if not definition.used and _reduces(value) and _not_a_loss(definition.node):
             continue
         yield definition, value
+
+
+def _exported_loss_class(module: ModuleIndex, definition: LossDef) -> bool:
+    """A public ``keras.losses.Loss`` subclass that a package hands to Keras users: registered
+    for saving (``@register_keras_serializable``), or in a ``losses`` package or module of one
+    (``chambers/losses/metric_learning.py``). Keras's ``Loss.__call__`` weighs and reduces what
+    its ``call`` returns, in ``compile`` or in a custom step that passes ``sample_weight``, so
+    a batch already reduced there is the defect, whoever calls it."""
+    node = definition.node
+    if definition.kind != "loss_class" or not isinstance(node, ast.ClassDef):
+        return False
+    if definition.qualname.rpartition(".")[2].startswith("_"):
+        return False
+    if any(
+        names.last_name(d.func if isinstance(d, ast.Call) else d) == "register_keras_serializable"
+        for d in node.decorator_list
+    ):
+        return True
+    parts = module.module.split(".")
+    return len(parts) > 1 and any(p in ("losses", "loss") for p in parts)
 
 
 def _reduces(value: Batch) -> bool:
