@@ -642,7 +642,9 @@ class BatchAxis:
         # A function's literal defaults, by its node: a helper is run once per call site.
         self._defaults: dict[ast.AST, dict[str, object]] = {}
         self._factory_defaults: dict[str, dict[str, object]] = {}  # see _factory_flags
-        self._left_default: dict[tuple[str, str], bool] = {}  # and the flags no call passes
+        # and each flag's value where it is known: the default no call passes, or the literal
+        # every call passes (empty where neither)
+        self._left_default: dict[tuple[str, str], tuple[object, ...]] = {}
         self._free_reads: dict[ast.AST, frozenset[str]] = {}  # names a closure does not bind
         self._effects: dict[tuple[str, Span, str], Effect] = {}
         self._results: dict[str, Batch] = {}
@@ -705,9 +707,11 @@ class BatchAxis:
         return self._run_function(module, function, None, None, loss_code=loss_code, top=True)
 
     def _factory_flags(self, qualname: str, node: ast.AST) -> dict[str, object]:
-        """The literal defaults of the function a closure is defined in that no call of it in
-        the project passes (``get_f_score(beta=1)`` leaves ``per_image=True``), as the closure
-        reads them: what decides its ``if per_image:`` or the flag it hands on."""
+        """The flags of the function a closure is defined in, as the closure reads them: what
+        decides its ``if per_image:`` or the flag it hands on. A literal default that no call
+        of the factory in the project passes (``get_f_score(beta=1)`` leaves
+        ``per_image=True``), or the one literal every call passes (``get_loss_function(
+        margin=1, semi=True)``, the only compile of a FaceNet triplet loss)."""
         factory = qualname.rpartition(".")[0]
         found = self.project.functions.get(factory)
         if found is None or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -732,10 +736,21 @@ class BatchAxis:
             left = self._left_default.get((factory, name))
             if left is None:
                 param = Param(name, params.index(name) if name in params else -1, None)
-                left = not self.project.passed_arguments(factory, param)
+                passed = [a for _, a in self.project.passed_arguments(factory, param)]
+                literals = {
+                    repr(a.value): a.value
+                    for a in passed
+                    if isinstance(a, ast.Constant) and not isinstance(a.value, (bytes, complex))
+                }
+                if not passed:
+                    left = (defaults[name],)
+                elif len(literals) == 1 and all(isinstance(a, ast.Constant) for a in passed):
+                    left = tuple(literals.values())  # every call passes the same literal
+                else:
+                    left = ()
                 self._left_default[(factory, name)] = left
             if left:
-                kept[name] = defaults[name]
+                kept[name] = left[0]
         return kept
 
     # -- definitions -------------------------------------------------------------------------
@@ -969,11 +984,31 @@ class BatchAxis:
 
     # -- statements ---------------------------------------------------------------------------
 
-    def _block(self, body: list[ast.stmt], frame: _Frame) -> None:
+    def _block(self, body: list[ast.stmt], frame: _Frame) -> bool:
+        """Interpret ``body``; whether it surely ends the function (a ``return``, or an ``if``
+        decided by a flag whose branch does), after which nothing in it runs."""
         for statement in body:
-            self._statement(statement, frame)
+            if self._statement(statement, frame):
+                return True
+        return False
 
-    def _statement(self, node: ast.stmt, frame: _Frame) -> None:
+    def _statement(self, node: ast.stmt, frame: _Frame) -> bool:
+        """Interpret ``node``; whether it surely ends the function (see _block)."""
+        if isinstance(node, ast.If):
+            self._expr(node.test, frame)
+            decided = flags.decided(node.test, frame.defaults)
+            if decided is None:
+                decided = flags.decided(node.test, self._module_flags(node.test, frame))
+            if decided is None:
+                self._branches([node.body, node.orelse], frame, _eager_branch(node.test))
+                return False
+            # ``if batch_mean: return ops.mean(err)`` with the flag the compile gives: the
+            # returns below it are not reached.
+            return self._block(node.body if decided else node.orelse, frame)
+        self._simple_statement(node, frame)
+        return isinstance(node, ast.Return)
+
+    def _simple_statement(self, node: ast.stmt, frame: _Frame) -> None:
         named = assigned_lambda(node)
         if named is not None and f"{frame.qualname}.{named[0]}" in self.project.functions:
             # ``compute_loss = lambda true, pred: ...``: the function the index reads it as.
@@ -1025,15 +1060,6 @@ class BatchAxis:
             frame.returns.append(value)
         elif isinstance(node, ast.Expr):
             self._expr(node.value, frame)
-        elif isinstance(node, ast.If):
-            self._expr(node.test, frame)
-            decided = flags.decided(node.test, frame.defaults)
-            if decided is None:
-                decided = flags.decided(node.test, self._module_flags(node.test, frame))
-            if decided is None:
-                self._branches([node.body, node.orelse], frame, _eager_branch(node.test))
-            else:
-                self._block(node.body if decided else node.orelse, frame)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             self._expr(node.iter, frame)
             self._bind(node.target, UNKNOWN, None, frame)
