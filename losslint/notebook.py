@@ -44,6 +44,9 @@ _AUTOMAGIC: Final = re.compile(
     r"^[ \t]*(?:cd|ls|ll|pwd|pip|conda|mkdir|rmdir|cat|cp|mv|rm|less|more|man|clear|env"
     r"|set_env|load_ext|reload_ext|matplotlib|pylab|who|whos|history|bookmark|dhist|reset)"
     r"(?:[ \t]*$|[ \t]+[^ \t=(\[.,:;+*/%<>!&|^)\]}-])"
+    # a path argument (``cd ../..``, ``ls /content/drive``): in a cell that does not parse, a
+    # path, not a division
+    r"|^[ \t]*(?:cd|ls|ll|cat|cp|mv|rm|mkdir|rmdir|less|more)[ \t]+(?:\.{1,2}/|\.{2}[ \t]*$|/|~)"
     r"|^[ \t]*[A-Za-z_][^#]*\?\??[ \t]*$|^[ \t]*\?\??[ \t]*[\w.*]+[ \t]*$"  # ``?? Dense`` too
 )
 

@@ -111,11 +111,15 @@ def test_automagic_is_read_only_where_the_cell_needs_it() -> None:
         "??MaskGenerator._generate_mask\n",
         "?? Dense\n",  # help with a space, as a course notebook writes it
         "ls = sorted(files)\nlosses = [h for h in\n          history if h]\n",
+        "cd /home/users/project/\n",  # a path: a research notebook's first cell
+        "cd ../..\n",
+        "ls ~/data\nx = cd / 2\n",
     ]
     _, python = _converted(cells)
     assert "import keras" in python and "losslint-unparsed" not in python
     assert "ls = sorted(files)" in python and "          history if h]" in python
-    assert python.count("pass  # losslint-magic") == 4
+    assert "x = cd / 2" in python
+    assert python.count("pass  # losslint-magic") == 7
 
 
 def test_ipython_syntax_found_in_real_notebooks_parses() -> None:
