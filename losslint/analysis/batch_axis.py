@@ -987,10 +987,7 @@ class BatchAxis:
     def _block(self, body: list[ast.stmt], frame: _Frame) -> bool:
         """Interpret ``body``; whether it surely ends the function (a ``return``, or an ``if``
         decided by a flag whose branch does), after which nothing in it runs."""
-        for statement in body:
-            if self._statement(statement, frame):
-                return True
-        return False
+        return any(self._statement(statement, frame) for statement in body)  # stops at an end
 
     def _statement(self, node: ast.stmt, frame: _Frame) -> bool:
         """Interpret ``node``; whether it surely ends the function (see _block)."""
