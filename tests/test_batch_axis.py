@@ -412,3 +412,44 @@ def test_a_loss_class_a_package_exports_is_judged_where_its_own_steps_use_it(
     )
     found = sorted((Path(d.path).name, d.line) for d in check(tmp_path) if d.code == "LL201")
     assert found == [("contrastive.py", 11)]
+
+
+def test_a_loss_handed_to_a_model_constructor_is_what_its_training_step_differentiates(
+    tmp_path: Path,
+) -> None:
+    """A captioning model's ``__init__(self, ..., loss_fcn)`` keeps the loss it is given and
+    its ``train_step`` adds ``self.loss_fcn(target[:, i], predictions)`` over the time steps:
+    the one function the project constructs it with is differentiated there, where a batch
+    mean is the scalar the step needs (no LL201), while a compiled loss beside it is judged."""
+    source = tmp_path / "captions.py"
+    source.write_text(
+        "import tensorflow as tf\n\n\n"
+        "def masked_loss_lstm(y, yhat):\n"
+        "    loss = tf.keras.losses.sparse_categorical_crossentropy(y, yhat, from_logits=True)\n"
+        "    return tf.reduce_mean(loss * tf.cast(y != 0, loss.dtype))\n\n\n"
+        "def masked_loss_transformer(y, yhat):\n"
+        "    loss = tf.keras.losses.sparse_categorical_crossentropy(y, yhat, from_logits=True)\n"
+        "    return tf.reduce_mean(loss * tf.cast(y != 0, loss.dtype))\n\n\n"
+        "class Captioner(tf.keras.Model):\n"
+        "    def __init__(self, decoder, optimizer, loss_fcn):\n"
+        "        super().__init__()\n"
+        "        self.decoder = decoder\n"
+        "        self.optimizer = optimizer\n"
+        "        self.loss_fcn = loss_fcn\n\n"
+        "    def train_step(self, data):\n"
+        "        features, target = data\n"
+        "        loss = 0\n"
+        "        with tf.GradientTape() as tape:\n"
+        "            for i in range(1, 20):\n"
+        "                predictions = self.decoder(features)\n"
+        "                loss += self.loss_fcn(target[:, i], predictions)\n"
+        "        grads = tape.gradient(loss, self.trainable_variables)\n"
+        "        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))\n"
+        "        return {'loss': loss}\n\n\n"
+        "decoder = tf.keras.Sequential([tf.keras.layers.Dense(100)])\n"
+        "lstm = Captioner(decoder, tf.keras.optimizers.Adam(), loss_fcn=masked_loss_lstm)\n"
+        "transformer = tf.keras.Sequential([tf.keras.layers.Dense(100)])\n"
+        "transformer.compile(optimizer='adam', loss=masked_loss_transformer)\n"
+    )
+    found = [d.line for d in check(source) if d.code == "LL201"]
+    assert found == [11]

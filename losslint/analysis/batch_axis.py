@@ -1652,7 +1652,33 @@ class BatchAxis:
                 # ``def __init__(self, loss_fn=keras.losses.MeanSquaredError())``, then
                 # ``self.loss_fn = loss_fn``: the default object, where no caller passes one.
                 return self._expr(default, outer)
+            given = self._constructed_with(function, expr.id, frame)
+            if given is not None:
+                return given
         return self._expr(expr, outer)
+
+    def _constructed_with(self, function: FunctionDef, param: str, frame: _Frame) -> Batch | None:
+        """``self.loss_fcn = loss_fcn`` in ``__init__``: the function every construction of the
+        class in the project gives that parameter (``LSTM_Attention_Model(..., loss_fcn=
+        masked_loss_lstm)``), where they all give the same project or library function; None
+        otherwise."""
+        if (
+            function.qualname.rpartition(".")[2] != "__init__"
+            or param not in function.params
+            or frame.depth > _MAX_DEPTH
+        ):
+            return None
+        passed = self.project.passed_arguments(
+            function.qualname, Param(param, function.params.index(param), None)
+        )
+        if len({ast.dump(value) for _, value in passed}) != 1:
+            return None
+        module, value = passed[0]
+        if not isinstance(value, (ast.Name, ast.Attribute)):
+            return None
+        outer = _Frame(module, module.module, None, loss_code=False, depth=frame.depth + 1)
+        result = self._expr(value, outer)
+        return result if result.kind in ("function", "ref") else None
 
     def _set_later(
         self, cls: str, module: ModuleIndex, attr: str
