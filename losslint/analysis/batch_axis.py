@@ -736,15 +736,13 @@ class BatchAxis:
             left = self._left_default.get((factory, name))
             if left is None:
                 param = Param(name, params.index(name) if name in params else -1, None)
-                passed = [a for _, a in self.project.passed_arguments(factory, param)]
-                literals = {
-                    repr(a.value): a.value
-                    for a in passed
-                    if isinstance(a, ast.Constant) and not isinstance(a.value, (bytes, complex))
-                }
+                passed = [
+                    flags.literal_value(a) for _, a in self.project.passed_arguments(factory, param)
+                ]
+                literals = {repr(v): v for v in passed}
                 if not passed:
                     left = (defaults[name],)
-                elif len(literals) == 1 and all(isinstance(a, ast.Constant) for a in passed):
+                elif len(literals) == 1 and flags.NOT_LITERAL not in passed:
                     left = tuple(literals.values())  # every call passes the same literal
                 else:
                     left = ()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping, Sequence
+from typing import Final
 
 from losslint.index.nodes import subtree
 
@@ -29,8 +30,24 @@ def rebound(node: FunctionNode) -> frozenset[str]:
     return known
 
 
+NOT_LITERAL: Final = object()
+
+
 def _literal(node: ast.expr | None) -> bool:
-    return isinstance(node, ast.Constant) and not isinstance(node.value, (bytes, complex))
+    return NOT_LITERAL is not literal_value(node)
+
+
+def literal_value(node: ast.expr | None) -> object:
+    """The value of a literal flag (a string, number, bool or None, also a negative number,
+    ``itakura_weight=-1``); ``NOT_LITERAL`` for anything else."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        number = node.operand.value if isinstance(node.operand, ast.Constant) else None
+        if isinstance(number, (int, float)) and not isinstance(number, bool):
+            return -number
+        return NOT_LITERAL
+    if isinstance(node, ast.Constant) and not isinstance(node.value, (bytes, complex)):
+        return node.value
+    return NOT_LITERAL
 
 
 def literal_defaults(node: FunctionNode) -> dict[str, object]:
@@ -45,11 +62,7 @@ def literal_defaults(node: FunctionNode) -> dict[str, object]:
     if not pairs:
         return {}
     bound = rebound(node)
-    return {
-        arg.arg: default.value
-        for arg, default in pairs
-        if isinstance(default, ast.Constant) and arg.arg not in bound
-    }
+    return {arg.arg: literal_value(default) for arg, default in pairs if arg.arg not in bound}
 
 
 def literal_arguments(
@@ -67,8 +80,8 @@ def literal_arguments(
     given.update((k.arg, k.value) for k in call.keywords if k.arg is not None and k.arg in params)
     values: dict[str, object] = {}
     for param, expr in given.items():
-        if isinstance(expr, ast.Constant) and _literal(expr):
-            values[param] = expr.value
+        if _literal(expr):
+            values[param] = literal_value(expr)
         elif known and isinstance(expr, ast.Name) and expr.id in known:
             values[param] = known[expr.id]
     if not values:
@@ -90,11 +103,13 @@ def decided(test: ast.expr, values: Mapping[str, object]) -> bool | None:
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
         return None
     left, right = test.left, test.comparators[0]
+    op = test.ops[0]
     if isinstance(right, ast.Name):
         left, right = right, left
+        op = _MIRRORED.get(type(op), op)  # ``0 < weight`` is ``weight > 0``
     if not (isinstance(left, ast.Name) and left.id in values and isinstance(right, ast.Constant)):
         return None
-    value, other, op = values[left.id], right.value, test.ops[0]
+    value, other = values[left.id], right.value
     if isinstance(op, ast.Eq):
         return bool(value == other)
     if isinstance(op, ast.NotEq):
@@ -103,4 +118,23 @@ def decided(test: ast.expr, values: Mapping[str, object]) -> bool | None:
         return value is other
     if isinstance(op, ast.IsNot):
         return value is not other
+    numbers = (int, float)
+    if isinstance(value, numbers) and isinstance(other, numbers):
+        # ``if itakura_weight > 0:`` with the weight every compile passes
+        if isinstance(op, ast.Gt):
+            return value > other
+        if isinstance(op, ast.GtE):
+            return value >= other
+        if isinstance(op, ast.Lt):
+            return value < other
+        if isinstance(op, ast.LtE):
+            return value <= other
     return None
+
+
+_MIRRORED: Final[dict[type, ast.cmpop]] = {
+    ast.Gt: ast.Lt(),
+    ast.GtE: ast.LtE(),
+    ast.Lt: ast.Gt(),
+    ast.LtE: ast.GtE(),
+}
