@@ -396,22 +396,29 @@ def test_a_loss_class_a_package_exports_is_judged_where_its_own_steps_use_it(
     (package / "losses" / "contrastive.py").write_text(
         "import tensorflow as tf\n\n\nclass NTXentLoss(tf.keras.losses.Loss):\n" + init + body
     )
+    (package / "registered.py").write_text(
+        "import tensorflow as tf\n\n\n"
+        '@tf.keras.utils.register_keras_serializable(package="metriclib")\n'
+        "class SupConLoss(tf.keras.losses.Loss):\n" + init + body
+    )
     (tmp_path / "train.py").write_text(
         "import tensorflow as tf\n"
-        "from metriclib.losses.contrastive import NTXentLoss\n\n\n"
+        "from metriclib.losses.contrastive import NTXentLoss\n"
+        "from metriclib.registered import SupConLoss\n\n\n"
         "class LocalLoss(tf.keras.losses.Loss):\n" + init + body + "\n\n"
         "model = tf.keras.Sequential([tf.keras.layers.Dense(16)])\n"
         "optimizer = tf.keras.optimizers.Adam()\n"
-        "exported, local = NTXentLoss(), LocalLoss()\n\n\n"
+        "exported, registered, local = NTXentLoss(), SupConLoss(), LocalLoss()\n\n\n"
         "def train(dataset):\n"
         "    for x, y in dataset:\n"
         "        with tf.GradientTape() as tape:\n"
-        "            loss = exported(y, model(x)) + local(y, model(x))\n"
+        "            p = model(x)\n"
+        "            loss = exported(y, p) + registered(y, p) + local(y, p)\n"
         "        grads = tape.gradient(loss, model.trainable_variables)\n"
         "        optimizer.apply_gradients(zip(grads, model.trainable_variables))\n"
     )
     found = sorted((Path(d.path).name, d.line) for d in check(tmp_path) if d.code == "LL201")
-    assert found == [("contrastive.py", 11)]
+    assert found == [("contrastive.py", 11), ("registered.py", 12)]
 
 
 def test_a_loss_handed_to_a_model_constructor_is_what_its_training_step_differentiates(

@@ -1213,6 +1213,37 @@ class Body:
     def unused(self) -> list[tuple[str, Term, ast.Assign]]:
         return unused_terms(self.node, self.pair, self.scope)
 
+    def accumulated(self) -> dict[str, ast.Call]:
+        """The names the loss starts at a number and adds terms to (``loss_obj = 0``, then
+        ``loss_obj += K.sum(...)`` for each box of a YOLO v1 loss), each with the first call it
+        adds that reads both the labels and the prediction (what the returned sum reads as one
+        term, "extra", is built from it). A name bound any other way as well is left out (its
+        value is not that sum)."""
+        started: set[str] = set()
+        added: dict[str, ast.Call] = {}
+        other: set[str] = set()
+        for statement in subtree(self.node):
+            if isinstance(statement, ast.Assign):
+                for target in statement.targets:
+                    if not isinstance(target, ast.Name):
+                        continue
+                    value = statement.value
+                    if isinstance(value, ast.Constant) and type(value.value) in (int, float):
+                        started.add(target.id)
+                    else:
+                        other.add(target.id)
+            elif (
+                isinstance(statement, ast.AugAssign)
+                and isinstance(statement.target, ast.Name)
+                and isinstance(statement.op, ast.Add)
+            ):
+                value = statement.value
+                if isinstance(value, ast.Call) and set(self.pair) <= set(_names_in(value)):
+                    added.setdefault(statement.target.id, value)
+                else:
+                    other.add(statement.target.id)
+        return {name: call for name, call in added.items() if name in started - other}
+
 
 def loss_body(
     project: ProjectIndex,

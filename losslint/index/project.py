@@ -1899,6 +1899,21 @@ def library_roles(module: ModuleIndex, qualname: str) -> frozenset[str]:
     return frozenset({"loss"})
 
 
+def exported_loss_class(module: ModuleIndex, definition: LossDef) -> bool:
+    """A public ``keras.losses.Loss`` subclass that a package hands to Keras users: registered
+    for saving (``@register_keras_serializable``, as the index records it), or in a ``losses``
+    package or module of one (``chambers/losses/metric_learning.py``). Keras's
+    ``Loss.__call__`` weighs and reduces what its ``call`` returns, in ``compile`` or in a
+    custom step that passes ``sample_weight``, so a batch already reduced there is the defect,
+    whoever calls it."""
+    if definition.kind != "loss_class" or names.defined_name(definition.qualname).startswith("_"):
+        return False
+    if any(u.kind == "register" and u.name == definition.qualname for u in module.api_uses):
+        return True
+    parts = module.module.split(".")
+    return len(parts) > 1 and any(part in _LOSS_MODULES for part in parts)
+
+
 def parameter_default(
     node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, name: str
 ) -> ast.expr | None:

@@ -17,11 +17,11 @@ from losslint.analysis.references import (
 from losslint.analysis.rewrites import axis_fixes
 from losslint.diagnostic import Severity
 from losslint.index import names
-from losslint.index.facts import Call, Const, LossDef, ModuleIndex, Ref, Value, iter_leaves
+from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
 from losslint.index.folding import unparse
 from losslint.index.nodes import subtree
 from losslint.index.positions import node_span
-from losslint.index.project import library_roles, loss_signature
+from losslint.index.project import exported_loss_class, library_roles, loss_signature
 from losslint.rules.registry import Finding, Rule, RuleContext
 
 
@@ -72,9 +72,9 @@ def _losses(context: RuleContext, kind: str = "mean") -> Iterator[tuple[LossDef,
             and (definition.qualname in differentiated or custom_only)
             # A public loss of a package's losses module is meant for compile, even where the
             # package's own training step calls it (astroNN's VAE step), and so is a Loss
-            # subclass a package exports for Keras (see _exported_loss_class).
+            # subclass a package exports for Keras (see exported_loss_class).
             and not (module is not None and library_roles(module, definition.qualname))
-            and not (module is not None and _exported_loss_class(module, definition))
+            and not (module is not None and exported_loss_class(module, definition))
         ):
             continue
         if not definition.used and module is not None and other_framework(module, definition):
@@ -91,26 +91,6 @@ def _losses(context: RuleContext, kind: str = "mean") -> Iterator[tuple[LossDef,
         if not definition.used and _reduces(value) and _not_a_loss(definition.node):
             continue
         yield definition, value
-
-
-def _exported_loss_class(module: ModuleIndex, definition: LossDef) -> bool:
-    """A public ``keras.losses.Loss`` subclass that a package hands to Keras users: registered
-    for saving (``@register_keras_serializable``), or in a ``losses`` package or module of one
-    (``chambers/losses/metric_learning.py``). Keras's ``Loss.__call__`` weighs and reduces what
-    its ``call`` returns, in ``compile`` or in a custom step that passes ``sample_weight``, so
-    a batch already reduced there is the defect, whoever calls it."""
-    node = definition.node
-    if definition.kind != "loss_class" or not isinstance(node, ast.ClassDef):
-        return False
-    if definition.qualname.rpartition(".")[2].startswith("_"):
-        return False
-    if any(
-        names.last_name(d.func if isinstance(d, ast.Call) else d) == "register_keras_serializable"
-        for d in node.decorator_list
-    ):
-        return True
-    parts = module.module.split(".")
-    return len(parts) > 1 and any(p in ("losses", "loss") for p in parts)
 
 
 def _reduces(value: Batch) -> bool:
@@ -328,7 +308,7 @@ def _reducing_terms(
     terms = body.terms(halves=False) if body is not None else None
     if not terms or body is None:
         return []
-    accumulated = _accumulated(body.node, body.pair)
+    accumulated = body.accumulated()
     if sum(t.is_loss or t.written in accumulated for t in terms) < 2:
         return []
     module = body.scope.module
@@ -349,40 +329,6 @@ def _reducing_terms(
         span = node_span(call, module.lines)
         found.append(Reduction(definition.path, span, how, kind, fixable=kind == "mean"))
     return found
-
-
-def _accumulated(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, pair: tuple[str, str]
-) -> dict[str, ast.Call]:
-    """The names a loss starts at a number and adds terms to (``loss_obj = 0``, then ``loss_obj
-    += K.sum(...)`` for each box of a YOLO v1 loss), each with the first call it adds that
-    reads both the labels and the prediction: how that term reduces the batch. A name bound
-    any other way as well is left out (its value is not that sum)."""
-    started: set[str] = set()
-    added: dict[str, ast.Call] = {}
-    other: set[str] = set()
-    for statement in subtree(node):
-        if isinstance(statement, ast.Assign):
-            for target in statement.targets:
-                if not isinstance(target, ast.Name):
-                    continue
-                value = statement.value
-                if isinstance(value, ast.Constant) and type(value.value) in (int, float):
-                    started.add(target.id)
-                else:
-                    other.add(target.id)
-        elif (
-            isinstance(statement, ast.AugAssign)
-            and isinstance(statement.target, ast.Name)
-            and isinstance(statement.op, ast.Add)
-        ):
-            value = statement.value
-            read = {n.id for n in subtree(value) if isinstance(n, ast.Name)}
-            if isinstance(value, ast.Call) and set(pair) <= read:
-                added.setdefault(statement.target.id, value)
-            else:
-                other.add(statement.target.id)
-    return {name: call for name, call in added.items() if name in started - other}
 
 
 def _weighted(call: ast.Call, wanted: frozenset[str], imports: dict[str, str]) -> ast.Call:
