@@ -24,7 +24,7 @@ import contextlib
 import functools
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -644,7 +644,7 @@ class BatchAxis:
         self._factory_defaults: dict[str, dict[str, object]] = {}  # see _factory_flags
         # and each flag's value where it is known: the default no call passes, or the literal
         # every call passes (empty where neither)
-        self._left_default: dict[tuple[str, str], tuple[object, ...]] = {}
+        self._flag_values: dict[tuple[str, str], tuple[object, ...]] = {}
         self._free_reads: dict[ast.AST, frozenset[str]] = {}  # names a closure does not bind
         self._effects: dict[tuple[str, Span, str], Effect] = {}
         self._results: dict[str, Batch] = {}
@@ -733,22 +733,21 @@ class BatchAxis:
         params = found[1].params
         kept: dict[str, object] = {}
         for name in sorted(read):
-            left = self._left_default.get((factory, name))
-            if left is None:
+            known = self._flag_values.get((factory, name))
+            if known is None:
                 param = Param(name, params.index(name) if name in params else -1, None)
                 passed = [
                     flags.literal_value(a) for _, a in self.project.passed_arguments(factory, param)
                 ]
-                literals = {repr(v): v for v in passed}
                 if not passed:
-                    left = (defaults[name],)
-                elif len(literals) == 1 and flags.NOT_LITERAL not in passed:
-                    left = tuple(literals.values())  # every call passes the same literal
+                    known = (defaults[name],)
+                elif flags.NOT_LITERAL not in passed and len({repr(v) for v in passed}) == 1:
+                    known = (passed[0],)  # every call passes the same literal
                 else:
-                    left = ()
-                self._left_default[(factory, name)] = left
-            if left:
-                kept[name] = left[0]
+                    known = ()
+                self._flag_values[(factory, name)] = known
+            if known:
+                kept[name] = known[0]
         return kept
 
     # -- definitions -------------------------------------------------------------------------
@@ -1557,13 +1556,22 @@ class BatchAxis:
                 return None
             params = found[1].params[1:]
             given = self._compile_arguments(param, params, owner)
-            if len(given) != 1:
-                return None
-            ((module, value),) = given
-            outer = _Frame(module, module.module, None, loss_code=False, depth=frame.depth + 1)
-            result = self._expr(value, outer)
-            return result if result.kind in ("function", "method", "ref", "object") else None
+            return self._sole_value(given, frame, ("function", "method", "ref", "object"))
         return None
+
+    def _sole_value(
+        self, given: Iterable[tuple[ModuleIndex, ast.expr]], frame: _Frame, kinds: tuple[str, ...]
+    ) -> Batch | None:
+        """The value the project's calls give a parameter, where they all give the same
+        expression (by its syntax), read at the top level of the module it is written in:
+        what it is if of one of ``kinds`` (a function, an object), else None."""
+        distinct = {ast.dump(value): (module, value) for module, value in given}
+        if len(distinct) != 1:
+            return None
+        ((module, value),) = distinct.values()
+        outer = _Frame(module, module.module, None, loss_code=False, depth=frame.depth + 1)
+        result = self._expr(value, outer)
+        return result if result.kind in kinds else None
 
     def _compile_arguments(
         self, param: str, params: tuple[str, ...], owner: str
@@ -1669,14 +1677,9 @@ class BatchAxis:
         passed = self.project.passed_arguments(
             function.qualname, Param(param, function.params.index(param), None)
         )
-        if len({ast.dump(value) for _, value in passed}) != 1:
-            return None
-        module, value = passed[0]
-        if not isinstance(value, (ast.Name, ast.Attribute)):
-            return None
-        outer = _Frame(module, module.module, None, loss_code=False, depth=frame.depth + 1)
-        result = self._expr(value, outer)
-        return result if result.kind in ("function", "ref") else None
+        if not all(isinstance(value, (ast.Name, ast.Attribute)) for _, value in passed):
+            return None  # a function named, not one made by a call
+        return self._sole_value(passed, frame, ("function", "ref"))
 
     def _set_later(
         self, cls: str, module: ModuleIndex, attr: str

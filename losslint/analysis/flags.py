@@ -8,7 +8,8 @@ body never rebinds it, an ``if`` on it is decided: only the branch that runs is 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 from losslint.index.nodes import subtree
@@ -80,8 +81,9 @@ def literal_arguments(
     given.update((k.arg, k.value) for k in call.keywords if k.arg is not None and k.arg in params)
     values: dict[str, object] = {}
     for param, expr in given.items():
-        if _literal(expr):
-            values[param] = literal_value(expr)
+        value = literal_value(expr)
+        if value is not NOT_LITERAL:
+            values[param] = value
         elif known and isinstance(expr, ast.Name) and expr.id in known:
             values[param] = known[expr.id]
     if not values:
@@ -103,13 +105,12 @@ def decided(test: ast.expr, values: Mapping[str, object]) -> bool | None:
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
         return None
     left, right = test.left, test.comparators[0]
-    op = test.ops[0]
-    if isinstance(right, ast.Name):
+    swapped = isinstance(right, ast.Name)
+    if swapped:
         left, right = right, left
-        op = _MIRRORED.get(type(op), op)  # ``0 < weight`` is ``weight > 0``
     if not (isinstance(left, ast.Name) and left.id in values and isinstance(right, ast.Constant)):
         return None
-    value, other = values[left.id], right.value
+    value, other, op = values[left.id], right.value, test.ops[0]
     if isinstance(op, ast.Eq):
         return bool(value == other)
     if isinstance(op, ast.NotEq):
@@ -118,23 +119,17 @@ def decided(test: ast.expr, values: Mapping[str, object]) -> bool | None:
         return value is other
     if isinstance(op, ast.IsNot):
         return value is not other
-    numbers = (int, float)
-    if isinstance(value, numbers) and isinstance(other, numbers):
-        # ``if itakura_weight > 0:`` with the weight every compile passes
-        if isinstance(op, ast.Gt):
-            return value > other
-        if isinstance(op, ast.GtE):
-            return value >= other
-        if isinstance(op, ast.Lt):
-            return value < other
-        if isinstance(op, ast.LtE):
-            return value <= other
+    order = _ORDERS.get(type(op))
+    if order is not None and isinstance(value, (int, float)) and isinstance(other, (int, float)):
+        # ``if itakura_weight > 0:`` (or ``0 < itakura_weight``) with the weight every compile
+        # passes, in the order the test is written
+        return order(other, value) if swapped else order(value, other)
     return None
 
 
-_MIRRORED: Final[dict[type, ast.cmpop]] = {
-    ast.Gt: ast.Lt(),
-    ast.GtE: ast.LtE(),
-    ast.Lt: ast.Gt(),
-    ast.LtE: ast.GtE(),
+_ORDERS: Final[dict[type, Callable[[float, float], bool]]] = {
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
 }

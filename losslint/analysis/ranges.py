@@ -891,18 +891,25 @@ def _self_assigned(body: list[ast.stmt], attribute: str) -> list[ast.expr]:
     ]
 
 
-def _confusion_total(node: ast.AST) -> bool:
-    """``tp + tn + fp + fn`` (``t_p``, ``self.true_positives``): the four cells of a confusion
-    matrix count every element once, so their sum is the element count (the accuracy's
-    denominator), never 0 for a batch."""
+def _addends(node: ast.AST) -> list[ast.expr]:
+    """The terms of a sum ``a + b + c``, in the order written (a single term for anything
+    else)."""
     terms: list[ast.expr] = []
     pending: list[ast.AST] = [node]
     while pending:
         part = pending.pop()
         if isinstance(part, ast.BinOp) and isinstance(part.op, ast.Add):
-            pending += [part.left, part.right]
+            pending += [part.right, part.left]  # the left taken next
         elif isinstance(part, ast.expr):
             terms.append(part)
+    return terms
+
+
+def _confusion_total(node: ast.AST) -> bool:
+    """``tp + tn + fp + fn`` (``t_p``, ``self.true_positives``): the four cells of a confusion
+    matrix count every element once, so their sum is the element count (the accuracy's
+    denominator), never 0 for a batch."""
+    terms = _addends(node)
     cells = [
         names.confusion_cell(
             t.id if isinstance(t, ast.Name) else t.attr if isinstance(t, ast.Attribute) else ""
@@ -2409,11 +2416,8 @@ class RangeAnalysis:
         ``1e-6``, ``self.eps``), other than the sum itself."""
         if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
             return False
-        for term in (node.left, node.right):
-            if isinstance(term, ast.BinOp) and isinstance(term.op, ast.Add):
-                if self._adds_guard(term, frame):
-                    return True
-            elif isinstance(term, (ast.Constant, ast.Name, ast.Attribute)):
+        for term in _addends(node):
+            if isinstance(term, (ast.Constant, ast.Name, ast.Attribute)):
                 value = self.expr(term, frame)
                 if value is not None and _is_point(value) and 0 < value.lo < INF:
                     return True

@@ -1403,7 +1403,7 @@ def _numpy_in_tapes(context: RuleContext, reported: set[tuple[str, Span]]) -> It
                 yield Finding(
                     module.path,
                     span,
-                    f"NumPy {_text_of(call)} on a tensor inside a GradientTape: "
+                    f"NumPy {unparse(call.func)}(...) on a tensor inside a GradientTape: "
                     + (
                         "the step is traced (tf.function), where NumPy cannot read a symbolic "
                         "tensor (error), and even eagerly the tape records nothing of NumPy"
@@ -1512,10 +1512,10 @@ def _numpy_on_tensors(
         for value in assigned.get(name, ()):
             feeding.append(value)
             pending |= reads(value)
-    compared = _compared_only(block, feeding)
-    for value in feeding:
+    parents_of = [(value, names.parents(value)) for value in feeding]  # once each
+    compared = _compared_only(block, parents_of)
+    for value, parents in parents_of:
         inside: set[int] = set()  # one finding per expression: np.sum(np.abs(d)) is one
-        parents = names.parents(value)
         for node in subtree(value):
             if id(node) in inside or not isinstance(node, ast.Call):
                 continue
@@ -1546,10 +1546,12 @@ _COMPARING: Final = frozenset(
 )
 
 
-def _compared_only(block: list[ast.stmt], feeding: list[ast.expr]) -> set[int]:
+def _compared_only(
+    block: list[ast.stmt], feeding: list[tuple[ast.expr, dict[ast.AST, ast.AST]]]
+) -> set[int]:
     """The ids of the calls assigned alone to a name (``threshold = np.percentile(error,
-    90)``) that ``feeding`` reads only in comparisons (``tf.math.greater(error, threshold)``):
-    a threshold's value, which needs no gradient."""
+    90)``) that the values ``feeding`` (each with its nodes' parents) read only in comparisons
+    (``tf.math.greater(error, threshold)``): a threshold's value, which needs no gradient."""
     found: set[int] = set()
     for statement in flat_statements(block):
         name = names.assigned_name(statement, ast.Call)
@@ -1557,8 +1559,7 @@ def _compared_only(block: list[ast.stmt], feeding: list[ast.expr]) -> set[int]:
             continue
         uses = [
             (node, parents)
-            for value in feeding
-            for parents in (names.parents(value),)
+            for value, parents in feeding
             for node in subtree(value)
             if isinstance(node, ast.Name) and node.id == name
         ]
@@ -1584,10 +1585,6 @@ _NOT_TENSORS: Final = frozenset(
         "sum", "round", "map", "filter", "type",
     }
 )  # fmt: skip
-
-
-def _text_of(call: ast.Call) -> str:
-    return f"{ast.unparse(call.func)}(...)"
 
 
 def _shape_only(context: RuleContext, effect: Effect) -> bool:
