@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.helpers import FIXTURES, check
 
@@ -233,3 +236,38 @@ def test_a_package_of_the_project_is_read_as_written_not_as_the_library_name(
     )
     found = [(Path(d.path).name, d.line) for d in check(tmp_path) if d.code == "LL401"]
     assert found == [("train.py", 4)]
+
+
+def test_every_module_level_tape_loop_of_a_project_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three scripts, each training with a GradientTape loop at its top level and adding a
+    NumPy term to the trained loss: each is reported. The loops were once told apart by the
+    id of the list made for a module's statements, which a freed list's id can repeat; here
+    every module's statements come in one list object, as such a reused id would have it."""
+    from losslint.rules import definitions
+
+    shared: list[ast.stmt] = []
+    real = definitions.plain_statements
+
+    def one_list(module: object) -> list[ast.stmt]:
+        shared[:] = real(module)  # type: ignore[arg-type]
+        return shared
+
+    monkeypatch.setattr(definitions, "plain_statements", one_list)
+    for number in range(3):
+        (tmp_path / f"train_{number}.py").write_text(
+            "import numpy as np\n"
+            "import tensorflow as tf\n\n"
+            "model = tf.keras.Sequential([tf.keras.layers.Dense(4)])\n"
+            "optimizer = tf.keras.optimizers.Adam()\n"
+            "for x, y in [(np.zeros((2, 4)), np.zeros((2, 4)))]:\n"
+            "    with tf.GradientTape() as tape:\n"
+            "        out = model(x)\n"
+            "        penalty = np.sum(np.abs(out))\n"
+            "        loss = tf.reduce_mean(tf.square(out - y)) + penalty\n"
+            "    grads = tape.gradient(loss, model.trainable_variables)\n"
+            "    optimizer.apply_gradients(zip(grads, model.trainable_variables))\n"
+        )
+    found = sorted(Path(d.path).name for d in check(tmp_path) if d.code == "LL404")
+    assert found == ["train_0.py", "train_1.py", "train_2.py"]

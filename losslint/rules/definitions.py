@@ -1385,14 +1385,15 @@ def _numpy_in_tapes(context: RuleContext, reported: set[tuple[str, Span]]) -> It
     is computed from one; not its shape (``np.prod(x.shape)``) nor its length."""
     project = context.project
     modules = {m.path: m for m in project.modules}
-    seen: set[int] = set()
+    seen: set[tuple[str, str]] = set()  # each scope once (not by a body list's id, which a
+    # list made for another module's statements and freed since may have had)
     for module, objective in project.objectives():
         if objective.kind != "gradient" or objective.stored or objective.untrained:
             continue
         body = _scope_body(project, module, objective.scope)
-        if body is None or id(body) in seen:
+        if body is None or (module.path, objective.scope) in seen:
             continue
-        seen.add(id(body))
+        seen.add((module.path, objective.scope))
         traced = _traced_scope(project, objective.scope)
         for block in _tape_blocks(body):
             for call, callee in _numpy_on_tensors(block, module, objective.node):
