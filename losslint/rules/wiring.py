@@ -10,6 +10,7 @@ from typing import Final
 from losslint.analysis import ops
 from losslint.analysis.wiring import (
     LOGITS_SUBSTITUTED,
+    Crossentropy,
     assign_losses,
     assign_metrics,
     crossentropy,
@@ -714,7 +715,21 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
         model = rc.model
         if model is None or rc.site.idle:  # never trained or evaluated with this loss
             continue
+        losses = dict(assign_losses(rc.site.loss, model, context.project))
         for index, value, kind in _assigned(context, rc, model):
+            metric = thresholded_metric(value) if kind == "metric" else None
+            if metric is not None and metric not in _BINARY_ACCURACIES:  # those are LL110's
+                logits = logit_loss(model.outputs[index], losses.get(index))
+                if logits is not None:
+                    yield Finding(
+                        rc.path,
+                        value.span,
+                        f"{shown_metric(value)} on {describe(model, index)}, which the loss "
+                        f"{logits.label} makes a logit: {_what_logits_do(logits, metric)}; use "
+                        f"{_logit_advice(logits, metric)}",
+                        Severity.WARNING,  # a misread metric, not a wrong gradient
+                    )
+                continue
             ce = crossentropy(value)
             activation = model.outputs[index].activation
             if ce is None or activation is None:
@@ -955,6 +970,107 @@ def _accuracy_misfit(
     return None
 
 
+# Keras's metrics that threshold the prediction at 0.5 unless told otherwise, with the argument
+# that moves the threshold (its position; None: keyword only) and the name a string gives them.
+_THRESHOLDED: Final = {
+    "keras.metrics.BinaryAccuracy": ("threshold", 2),
+    "keras.metrics.binary_accuracy": ("threshold", 2),
+    "keras.metrics.Precision": ("thresholds", 0),
+    "keras.metrics.Recall": ("thresholds", 0),
+    "keras.metrics.AUC": ("from_logits", None),
+}
+
+
+_BINARY_ACCURACIES: Final = frozenset(
+    {"keras.metrics.BinaryAccuracy", "keras.metrics.binary_accuracy"}
+)
+
+
+# What a metric that reads probabilities does with a logit.
+_WHAT_LOGITS_DO: Final = {
+    "keras.metrics.AUC": (
+        "AUC's thresholds lie in [0, 1], so every logit below 0 (or above 1) falls beyond the "
+        "first (or last) and their order is lost: the area is lower than the model's"
+    ),
+    "keras.metrics.Precision": (
+        "the metric counts a prediction as positive above 0.5, a logit of 0.5 (a probability "
+        "of 0.62), not at the decision boundary 0"
+    ),
+}
+_WHAT_LOGITS_DO["keras.metrics.Recall"] = _WHAT_LOGITS_DO["keras.metrics.Precision"]
+
+
+def thresholded_metric(value: Value) -> str | None:
+    """The Keras metric ``value`` denotes (``keras.metrics.BinaryAccuracy``), when it reads the
+    prediction as a probability: a threshold of 0.5 (the default, or written so), or ``AUC``'s
+    thresholds in [0, 1] without ``from_logits=True``; ``Precision``/``Recall`` with ``top_k``
+    rank the predictions instead. None for anything else."""
+    if isinstance(value, Const) and isinstance(value.value, str):
+        return "keras.metrics.binary_accuracy" if value.value == "binary_accuracy" else None
+    if isinstance(value, Ref):
+        return value.target if value.target == "keras.metrics.binary_accuracy" else None
+    if not isinstance(value, Call) or value.func not in _THRESHOLDED:
+        return None
+    name, position = _THRESHOLDED[value.func]
+    given = value.kwarg(name) if position is None else value.arg(position, name)
+    if value.func == "keras.metrics.AUC":
+        unset = given is None or (isinstance(given, Const) and given.value is False)
+        return value.func if unset else None
+    if value.kwarg("top_k") is not None or (position == 0 and len(value.args) > 1):
+        return None
+    half = isinstance(given, Const) and to_float(given.value) == 0.5
+    return value.func if given is None or half else None
+
+
+def logit_loss(output: Output, loss: Value | None) -> Crossentropy | None:
+    """The loss of ``output`` when it makes the output a logit: a crossentropy with
+    ``from_logits=True`` on an output with no sigmoid or softmax of its own (one with them is
+    LL107's defect)."""
+    entropy = crossentropy(loss) if loss is not None else None
+    if (
+        entropy is None
+        or entropy.from_logits is not True
+        or output.activation in ("sigmoid", "softmax")
+    ):
+        return None
+    return entropy
+
+
+def shown_metric(value: Value) -> str:
+    """A metric entry as the user wrote it, near enough: ``'binary_accuracy'``,
+    ``keras.metrics.BinaryAccuracy()``."""
+    if isinstance(value, Const):
+        return repr(value.value)
+    if isinstance(value, Call) and value.func is not None:
+        return f"{value.func}()"
+    return value.target if isinstance(value, Ref) else "the metric"
+
+
+def _what_logits_do(entropy: Crossentropy, metric: str) -> str:
+    """What ``metric``, which reads probabilities, does with the logits ``entropy`` trains."""
+    if entropy.family in ("categorical", "sparse"):
+        return (
+            "the metric reads each unit as a probability in [0, 1], but the units are softmax "
+            "logits, unbounded and not normalised over the classes"
+        )
+    return _WHAT_LOGITS_DO[metric]
+
+
+def _logit_advice(entropy: Crossentropy, metric: str) -> str:
+    """What to track on a logit output in place of ``metric``, which reads probabilities."""
+    if entropy.family in ("categorical", "sparse"):
+        sparse = "Sparse" if entropy.family == "sparse" else ""
+        accuracy = f"keras.metrics.{sparse}CategoricalAccuracy() (the argmax of the logits)"
+        if metric in _BINARY_ACCURACIES:
+            return accuracy
+        return f"{accuracy}, or compute the metric on the softmax of the logits"
+    if metric == "keras.metrics.AUC":
+        return "keras.metrics.AUC(from_logits=True)"
+    if metric in ("keras.metrics.Precision", "keras.metrics.Recall"):
+        return f"{metric}(thresholds=0.0)"
+    return "keras.metrics.BinaryAccuracy(threshold=0.0)"
+
+
 def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
     modules = {m.path: m for m in context.project.modules}
     for rc in context.compiles:
@@ -966,6 +1082,20 @@ def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
         by_loss = not context.keras3(rc.path) and standalone_keras(module)
         losses = dict(assign_losses(rc.site.loss, model, context.project))
         for index, leaf in _metric_entries(context, rc, model):
+            metric = thresholded_metric(leaf)
+            if metric in _BINARY_ACCURACIES:
+                logits = logit_loss(model.outputs[index], losses.get(index))
+                if logits is not None:
+                    yield Finding(
+                        rc.path,
+                        leaf.span,
+                        f"{shown_metric(leaf)} on {describe(model, index)}: the loss "
+                        f"{logits.label} makes the output a logit, but the accuracy thresholds "
+                        "it at 0.5 as if it were a probability, so a logit in (0, 0.5] counts "
+                        "as class 0 and the accuracy is biased; use "
+                        f"{_logit_advice(logits, metric)}",
+                    )
+                continue
             if not (
                 isinstance(leaf, Const)
                 and isinstance(leaf.value, str)
@@ -1066,7 +1196,8 @@ RULES: Final = (
         "LL110",
         "accuracy-by-shape",
         Severity.WARNING,
-        "'accuracy' that Keras picks by output shape on logits, multi-label sigmoids, regression",
+        "'accuracy' that Keras picks by output shape on logits, multi-label sigmoids, regression;"
+        " BinaryAccuracy at 0.5 on logits",
         check_accuracy_by_shape,
     ),
 )
