@@ -402,12 +402,15 @@ def _mul(a: Range, b: Range) -> Range:
     )
 
 
-def _mul_unknown(known: Range) -> Range | None:
+def _mul_unknown(known: Range, data: bool = False) -> Range | None:
     """A product of a loss input with an unknown factor (``multiply(y_true, mask)``): 0
     wherever the input is 0. Only for the input itself: an unknown factor of a derived value
     (``(y_true + y_pred) * class_weights``, ``k**2 * features``) is often what keeps it away
-    from 0, so the product stays unknown."""
-    if not known.source or not known.may_be_zero():
+    from 0, so the product stays unknown. A model's softmax or sigmoid output is such an
+    input too where the unknown factor is data handed in (``data``: a parameter of the
+    function, DeepHit's ``mask * pred``); an unknown computed factor may be what rescales it
+    (a Sinkhorn iteration's ``Q *= r / u``)."""
+    if not (known.source or (data and known.normalizer is not None)) or not known.may_be_zero():
         return None
     return Range(-INF, INF, reason=known.reason or "a product, 0 where a factor is 0")
 
@@ -2501,7 +2504,8 @@ class RangeAnalysis:
         elif isinstance(op, ast.Mult) and _same_value(left_node, right_node):
             result = _square(left)  # ``A * A`` of a pairwise distance: a square, even unknown
         elif isinstance(op, ast.Mult):
-            result = _mul_any(left, right)
+            unknown = left_node if left is None else right_node
+            result = _mul_any(left, right, self._handed_in(unknown, frame))
         elif isinstance(op, ast.Div):
             result = self._divide(left, right, left_node, right_node, node, frame)
         elif isinstance(op, ast.Pow):
@@ -2511,6 +2515,14 @@ class RangeAnalysis:
         if note and result is not None and result.lo <= 0 <= result.hi:
             result = replace(result, reason=f"{note}; {result.reason}" if result.reason else note)
         return _carry(result, left, right)
+
+    def _handed_in(self, node: ast.expr | None, frame: _Frame) -> bool:
+        """Whether ``node`` is a parameter of the function interpreted, never rebound in it:
+        data its callers hand in (a mask, an indicator), not a value computed here."""
+        if not isinstance(node, ast.Name) or node.id in frame.sources:
+            return False
+        found = self.project.functions.get(frame.qualname)
+        return found is not None and node.id in found[1].params
 
     def _exp_pair(self, left: ast.expr, right: ast.expr, frame: _Frame) -> bool:
         """``exp(x) + exp(-x)`` (2 cosh x): one of the two is at least 1 for every x."""
@@ -3875,7 +3887,9 @@ class RangeAnalysis:
             quotient = _quotient(point(1.0), replace(first, nonzero=True)) if first else None
             return _join(quotient, point(0.0, "reciprocal_no_nan gives 0 at 0"))
         if op == "multiply":
-            return _mul_any(first, values[1] if len(values) > 1 else None)
+            second = values[1] if len(values) > 1 else None
+            unknown = args[0] if first is None else args[1] if len(args) > 1 else None
+            return _mul_any(first, second, self._handed_in(unknown, frame))
         if op == "add":
             if len(args) > 1 and self._exp_pair(args[0], args[1], frame):
                 return _cosh_sum(first, values[1])
@@ -5374,11 +5388,12 @@ def _cosh_sum(a: Range | None, b: Range | None) -> Range:
     )
 
 
-def _mul_any(a: Range | None, b: Range | None) -> Range | None:
+def _mul_any(a: Range | None, b: Range | None, data: bool = False) -> Range | None:
+    """``a * b``; where one is unknown, see _mul_unknown (``data``: that one is handed in)."""
     if a is not None and b is not None:
         return _mul(a, b)
     known = a or b
-    return _mul_unknown(known) if known is not None else None
+    return _mul_unknown(known, data) if known is not None else None
 
 
 def _quotient(numerator: Range | None, denominator: Range | None) -> Range | None:

@@ -587,6 +587,8 @@ _FRAMEWORKS: Final = frozenset(
     {"tensorflow", "keras", "tf_keras", "torch", "jax", "numpy", "regex", "theano", "numba"}
 )
 # Layers that wrap another and keep its output's last axis and activation.
+# The reshaping functions, applied to a graph's tensor as the ``Reshape`` layer would be.
+_RESHAPES: Final = frozenset({"tensorflow.reshape", "keras.ops.reshape", "keras.backend.reshape"})
 _LAYER_WRAPPERS: Final = frozenset(
     {"SpectralNormalization", "WeightNormalization", "TimeDistributed"}
 )
@@ -2368,6 +2370,18 @@ class ModuleIndexer:
             ):
                 # ``dot([user, item], axes=-1)``: a raw inner product, no activation.
                 return Output(None, None, "linear", span)
+            if isinstance(layer, Ref) and expr.args and layer.target in _RESHAPES:
+                # ``tf.reshape(out, [-1, events, classes])`` after the output layer, as the
+                # ``Reshape`` layer: the activation stays, the units are not known.
+                before = self.tensor(expr.args[0], scope, line, depth + 1)
+                known = before.units if before and isinstance(before.units, int) else None
+                return Output(
+                    None,
+                    None,
+                    before.activation if before else None,
+                    span,
+                    min_units=known or (before.min_units if before else None),
+                )
             if isinstance(layer, Ref) and expr.args:
                 activation = names.activation_from_name(layer.target)
                 if activation is not None:
