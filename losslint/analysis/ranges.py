@@ -59,7 +59,13 @@ from losslint.index.facts import (
 from losslint.index.folding import shortened
 from losslint.index.nodes import subtree
 from losslint.index.positions import flat_statements, node_span, parameter_names
-from losslint.index.project import TRUE_NAMES, ProjectIndex, bound_once, parameter_default
+from losslint.index.project import (
+    TRUE_NAMES,
+    ProjectIndex,
+    bound_once,
+    named_like_loss,
+    parameter_default,
+)
 
 INF: Final = math.inf
 _MAX_DEPTH: Final = 4  # helper calls followed
@@ -1242,6 +1248,8 @@ class RangeAnalysis:
             tuple(sorted((literal_flags or {}).items())),
             labels,
             configured,
+            # A spread is loss code's only where a loss is on the stack (see _in_loss_code).
+            self._in_loss_code() or named_like_loss(qualname),
         )
         if key in self._memo:
             result, produced = self._memo[key]
@@ -3573,10 +3581,15 @@ class RangeAnalysis:
         layer's own code (an instance normalisation of activations), nor of labels, numbers
         drawn at random, or NumPy's (no gradient). Nor in a training step's own scope,
         where a spread is mostly of what is not differentiated (returns normalised in a
-        policy gradient, a gradient normalised after the tape, a logged statistic)."""
+        policy gradient, a gradient normalised after the tape, a logged statistic), or in the
+        helpers it calls (``get_expected_return``'s normalised returns); a function named as a
+        loss that the step calls is loss code, with what it calls (Barlow Twins' ``loss`` and
+        its ``normalize`` of the embeddings). Nor where the spread is only logged
+        (``tf.summary.scalar(name='std', data=reduce_std(x))``)."""
         if (
             self._gradient
-            and self._record is None
+            and self._in_loss_code()
+            and not self._summarized(node, frame)
             and frame.qualname not in self._layer_code
             and not self._denominator(node, frame)
             and not self._numpy_call(node, frame)
@@ -3593,6 +3606,24 @@ class RangeAnalysis:
                 "even with a constant added to the result; use "
                 "ops.sqrt(ops.var(x, axis) + eps)",
             )
+
+    def _in_loss_code(self) -> bool:
+        """Whether the code interpreted now is loss code for what a training step's scope
+        does not count as such: outside a step, or in a function named as a loss that the step
+        calls (and what that calls)."""
+        return self._record_frame is None or any(named_like_loss(q) for q in self._active)
+
+    def _summarized(self, node: ast.expr, frame: _Frame) -> bool:
+        """Whether ``node`` is given straight to a summary (``tf.summary.scalar(..., data=x)``,
+        ``tf.compat.v2.summary.histogram``): logged, not trained on."""
+        parents = self._scope_parents(frame) or {}
+        parent = parents.get(node)
+        if isinstance(parent, ast.keyword):
+            parent = parents.get(parent)
+        if not isinstance(parent, ast.Call):
+            return False
+        parts = names.dotted(parent.func) or []
+        return "summary" in parts[:-1]
 
     def _denominator(self, node: ast.expr, frame: _Frame) -> bool:
         """Whether ``node`` is itself what something is divided by (``rmse / K.std(y_pred)``,

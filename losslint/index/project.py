@@ -1836,6 +1836,11 @@ def _named_roles(qualname: str) -> frozenset[str]:
     return frozenset(roles)
 
 
+def named_like_loss(qualname: str) -> bool:
+    """Whether a function's name calls it a loss (``loss``, ``barlow_loss``, ``nll_weib``)."""
+    return "loss" in _named_roles(qualname)
+
+
 _NOT_METRIC: Final = re.compile(r"(?:a?sym|geo|iso)metric")
 
 
