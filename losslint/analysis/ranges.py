@@ -2054,6 +2054,8 @@ class RangeAnalysis:
                 name = self._call_name(place.func, frame)
                 if ops.integer_valued(name):
                     return True
+                if names.qualify(place.func, frame.module.imports) in _INTEGER_SAMPLERS:
+                    return True  # class numbers drawn from logits: no gradient reaches these
                 if name == "cast" and place.args and child is place.args[0]:
                     dtypes = [
                         *place.args[1:2],
@@ -4248,6 +4250,10 @@ class RangeAnalysis:
             floor = math.log(value.lo) if value.lo > 0 else -INF
             return _reported(Range(floor, INF), node, "exp", frame)
         if value.normalizer is not None and threshold == 0.0 and value.lo <= 0.0:
+            if self._integer_only(node, frame):
+                # ``tf.random.categorical(log(probs), 1)``, ``argmax(log(p))``: -inf is a
+                # valid logit there, and nothing is differentiated through the integers.
+                return Range(-INF, 0.0)
             fix = (
                 "ops.log_softmax(x)"
                 if value.normalizer == "softmax"
@@ -5877,6 +5883,21 @@ def _returns_numpy(node: ast.AST) -> bool:
         if isinstance(stmt, ast.Return) and stmt.value is not None
         for call in subtree(stmt.value)
     )
+
+
+# Samplers of class numbers from logits (pseudo-labels, a policy's actions): integers, with no
+# gradient, and -inf a valid logit (a class never drawn).
+_INTEGER_SAMPLERS: Final = frozenset(
+    {
+        "tensorflow.random.categorical",
+        "tensorflow.random.stateless_categorical",
+        "tensorflow.multinomial",
+        "tensorflow.compat.v1.multinomial",
+        "keras.random.categorical",
+        "jax.random.categorical",
+        "torch.multinomial",
+    }
+)
 
 
 def _math_name(func: ast.expr, imports: Mapping[str, str]) -> str | None:
