@@ -1696,6 +1696,25 @@ class ModuleIndexer:
         self._defined_at[(parent.qualname, name, node.lineno)] = qualname
         return qualname
 
+    def _traced_function(self, returned: ast.expr, scope: _Scope) -> ast.expr:
+        """The function a factory hands out where it traces it first: ``return
+        tf.function(inner)``, or a name bound once to that (``optimized =
+        tf.function(anomaly_diff)``, then ``return optimized``): Keras calls the traced
+        function as it would ``inner``. Anything else as it is."""
+        value = returned
+        if isinstance(value, ast.Name):
+            bound = scope.bindings.get(value.id)
+            if bound and len(bound) == 1 and isinstance(bound[0].value, ast.Call):
+                value = bound[0].value
+        if (
+            isinstance(value, ast.Call)
+            and len(value.args) == 1
+            and isinstance(value.args[0], ast.Name)
+            and names.qualify(value.func, self.imports) == "tensorflow.function"
+        ):
+            return value.args[0]
+        return returned
+
     def _nested(self, node: ast.AST, parent: _Scope) -> None:
         if isinstance(node, ast.ClassDef):
             qualname = self._qualname(node, node.name, parent)
@@ -1750,6 +1769,7 @@ class ModuleIndexer:
             scope.objectives.extend(("compute_loss", value, None) for value in scope.returns)
         returned = None
         for ret in scope.returns:
+            ret = self._traced_function(ret, scope)
             if isinstance(ret, ast.Name):
                 inner = f"{qualname}.{ret.id}"
                 if inner in self.function_scopes:
