@@ -3817,24 +3817,55 @@ def _constant_label_calls(
     if aliases:
         pattern += r"|\b(?:" + "|".join(map(re.escape, aliases)) + r")\s*\("
     calls: list[ast.Call] = []
-    for part in nodes_on_lines(tree, lines_matching(source, re.compile(pattern))):
+    filled_lines = list(nodes_on_lines(tree, lines_matching(source, re.compile(pattern))))
+    for part in filled_lines:
         for node in subtree(part):
             if isinstance(node, ast.Call) and len(node.args) >= 2:
                 first, second = node.args[:2]
                 if names.filled_array(second, imports) and not names.filled_array(first, imports):
                     calls.append(node)
+    # Labels made once and held (``self.real_label = tf.ones([batch])`` in ``__init__``, then
+    # ``self.l_bce(self.pred_real, self.real_label)`` in a step): every binding of the name in
+    # the module is such an array.
+    labels = _held_bindings(tree, source, filled_lines, lambda v: names.filled_array(v, imports))
+    if labels:
+        for part in nodes_on_lines(tree, lines_with_words(source, _last_words(labels))):
+            for node in subtree(part):
+                if isinstance(node, ast.Call) and len(node.args) >= 2:
+                    first, second = node.args[:2]
+                    if names.held_name(second) in labels and not (
+                        names.filled_array(first, imports) or names.held_name(first) in labels
+                    ):
+                        calls.append(node)
     objects: dict[str, bool] = {}
     held = {spelled for call in calls if (spelled := names.held_name(call.func)) is not None}
+    # A held callee bound to another held name: the objects that name holds.
+    renamed: dict[str, set[str]] = {}
     if held:
-        words = {name.rpartition(".")[2] for name in held}
-        for part in nodes_on_lines(tree, lines_with_words(source, sorted(words))):
+        for part in nodes_on_lines(tree, lines_with_words(source, _last_words(held))):
             for node in subtree(part):
                 if isinstance(node, ast.Assign):
                     for target in node.targets:
                         name = names.held_name(target)
                         if name in held:
+                            alias = names.held_name(node.value)
+                            if alias is not None and alias not in held:
+                                renamed.setdefault(name, set()).add(alias)
+                                continue
                             made = names.asymmetric_object(node.value, imports)
                             objects[name] = objects.get(name, True) and made
+    if renamed:
+        # ``bce_loss = tf.keras.losses.BinaryCrossentropy()``, then ``self.l_bce = bce_loss``.
+        wanted = set().union(*renamed.values())
+        made_as = _held_bindings(
+            tree,
+            source,
+            nodes_on_lines(tree, lines_with_words(source, _last_words(wanted))),
+            lambda v: names.asymmetric_object(v, imports),
+            wanted,
+        )
+        for name, sources in renamed.items():
+            objects[name] = objects.get(name, True) and sources <= made_as
     for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
         loss = names.asymmetric_loss(call, imports)
         spelled = names.held_name(call.func)
@@ -3848,6 +3879,61 @@ def _constant_label_calls(
                 folding.shortened(first, 32),
                 folding.shortened(second, 32),
             )
+
+
+def _last_words(held: Iterable[str]) -> list[str]:
+    """The words to search the source for: ``self.real_label`` is found by ``real_label``."""
+    return sorted({name.rpartition(".")[2] for name in held})
+
+
+def _held_bindings(
+    tree: ast.Module,
+    source: str,
+    statements: Iterable[ast.AST],
+    accept: Callable[[ast.expr], bool],
+    among: set[str] | None = None,
+) -> set[str]:
+    """The held names (``x``, ``self.x``; of ``among``, where given) that ``statements`` assign
+    a value ``accept`` takes, and that no other binding of the module (read on the lines that
+    write the name) binds to anything else."""
+    candidates: set[str] = set()
+    for part in statements:
+        for node in subtree(part):
+            if isinstance(node, ast.Assign) and accept(node.value):
+                for target in node.targets:
+                    name = names.held_name(target)
+                    if name is not None and (among is None or name in among):
+                        candidates.add(name)
+    if not candidates:
+        return candidates
+    found = set(candidates)
+    for part in nodes_on_lines(tree, lines_with_words(source, _last_words(candidates))):
+        for node in subtree(part):
+            accepted = isinstance(node, ast.Assign) and accept(node.value)
+            for target in _binding_targets(node):
+                if names.held_name(target) in found and not accepted:
+                    found.discard(names.held_name(target) or "")
+    return found
+
+
+def _binding_targets(node: ast.AST) -> Iterator[ast.expr]:
+    """The names and attributes a statement or expression binds, unpacked tuples included."""
+    if isinstance(node, ast.Assign):
+        pending = list(node.targets)
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.NamedExpr)):
+        pending = [node.target]
+    elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+        pending = [node.optional_vars]
+    else:
+        return
+    while pending:
+        target = pending.pop()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            pending.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            pending.append(target.value)
+        else:
+            yield target
 
 
 _GRAPH_ENDS: Final = frozenset({"output", "outputs", "input", "inputs"})
