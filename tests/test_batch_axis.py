@@ -73,6 +73,16 @@ def returned(body: str) -> Batch:
         ("return ops.where(y_true > 0, y_pred, 0.0)", "kept"),
         ("if y_true is None:\n    return 0.0\nreturn ops.mean(y_pred)", "mean"),
         ("return unknown_function(y_true, y_pred)", "unknown"),
+        # A focal loss's probability of the true class: one element of each sample's row.
+        (
+            "rows = tf.range(tf.shape(y_true)[0])\n"
+            "idx = tf.stack([rows, y_true], axis=1)\n"
+            "return tf.gather_nd(y_pred, idx)",
+            "kept",
+        ),
+        ("return tf.gather_nd(y_pred, tf.stack([tf.range(8), y_true], axis=-1))", "kept"),
+        ("return tf.gather_nd(y_pred, tf.stack([y_true, tf.range(8)], axis=1))", "flat"),
+        ("return tf.gather_nd(y_pred, tf.where(y_true > 0))", "flat"),
     ],
 )
 def test_batch_state_of_a_loss(body: str, kind: str) -> None:

@@ -1380,6 +1380,30 @@ class BatchAxis:
                 outer.env["self"] = Batch("self", target=owner)
         return self._expr(values[0], outer)
 
+    def _per_sample_indices(self, node: ast.Call, frame: _Frame) -> bool:
+        """Whether ``gather_nd(x, indices)`` takes one element of each sample's row: its
+        indices stack the sample numbers first, ``stack([range(shape(y)[0]), labels],
+        axis=1)`` (a focal loss's probability of the true class), written there or bound once
+        in the function to a name."""
+        indices = names.argument(node, 1, "indices")
+        if isinstance(indices, ast.Name) and frame.qualname in self.project.functions:
+            bound = self._assigned(frame.qualname).get(indices.id, [])
+            indices = bound[0] if len(bound) == 1 else None
+        if not (
+            isinstance(indices, ast.Call)
+            and _last_name(indices) == "stack"
+            and indices.args
+            and isinstance(indices.args[0], (ast.List, ast.Tuple))
+            and indices.args[0].elts
+            and _int(names.argument(indices, 1, "axis")) in (1, -1)
+        ):
+            return False
+        first: ast.expr | None = indices.args[0].elts[0]
+        if isinstance(first, ast.Name):
+            bound = self._assigned(frame.qualname).get(first.id, [])
+            first = bound[0] if len(bound) == 1 else None
+        return isinstance(first, ast.Call) and _last_name(first) in ("range", "arange")
+
     def _assigned(self, scope: str) -> dict[str, list[ast.expr]]:
         """``name → values`` of the plain assignments in a function body."""
         if scope not in self._assignments:
@@ -2224,6 +2248,8 @@ class BatchAxis:
             shape = names.argument(node, 1, "shape", "newshape")
             return self._reshape(first, shape, frame)
         if op in _MIXES:
+            if first.kind == "kept" and self._per_sample_indices(node, frame):
+                return Batch("kept", rank=1)  # one element of each sample's row
             return Batch("flat", rank=1) if first.kind in ("kept", "flat") else UNKNOWN
         if op in ("shape", "int_shape"):
             return Batch("shape", target=first.kind) if first.kind in ("kept", "flat") else CONST
@@ -2767,6 +2793,12 @@ _TF1_WORDS: Final = (
     "sigmoid_cross_entropy(",
     "absolute_difference(",
 )
+
+
+def _last_name(call: ast.Call) -> str | None:
+    """The last name of the function ``call`` calls (``tf.stack`` → ``stack``)."""
+    parts = names.dotted(call.func)
+    return parts[-1] if parts else None
 
 
 def _int(node: ast.expr | None) -> int | None:
