@@ -925,14 +925,12 @@ def _accuracy_misfit(
             return (
                 f"the loss {entropy.label} makes the output multi-label logits, but Keras picks "
                 "CategoricalAccuracy for a multi-unit output: it compares the argmax of the "
-                "logits with the argmax of the multi-hot labels; use "
-                "keras.metrics.BinaryAccuracy(threshold=0.0)"
+                f"logits with the argmax of the multi-hot labels; use {BINARY_AT_ZERO}"
             )
         return (
             f"the loss {entropy.label} makes the output a logit, but Keras picks "
             "BinaryAccuracy with threshold 0.5 for a 1-unit output, so a logit in (0, 0.5] "
-            "counts as class 0 and the accuracy is biased; use "
-            "keras.metrics.BinaryAccuracy(threshold=0.0)"
+            f"counts as class 0 and the accuracy is biased; use {BINARY_AT_ZERO}"
         )
     if (
         activation == "sigmoid"
@@ -970,6 +968,12 @@ def _accuracy_misfit(
     return None
 
 
+# The accuracy of logits. Keras 3.0 to 3.4 reject a threshold outside (0, 1) (keras-team/keras
+# #20101, in 3.5.0); tf.keras and Keras 3.5 on take 0.
+BINARY_AT_ZERO: Final = (
+    "keras.metrics.BinaryAccuracy(threshold=0.0) (Keras 3.0 to 3.4 reject a threshold of 0: "
+    "there, end the output in a sigmoid and pass from_logits=False)"
+)
 # Keras's metrics that threshold the prediction at 0.5 unless told otherwise, with the argument
 # that moves the threshold (its position; None: keyword only) and the name a string gives them.
 _THRESHOLDED: Final = {
@@ -1068,7 +1072,7 @@ def _logit_advice(entropy: Crossentropy, metric: str) -> str:
         return "keras.metrics.AUC(from_logits=True)"
     if metric in ("keras.metrics.Precision", "keras.metrics.Recall"):
         return f"{metric}(thresholds=0.0)"
-    return "keras.metrics.BinaryAccuracy(threshold=0.0)"
+    return BINARY_AT_ZERO
 
 
 def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
