@@ -165,6 +165,10 @@ def _from_text(text: str) -> tuple[int, str] | None:
                 keras3 = keras3 or requirement
             if name.startswith("tensorflow") and _tensorflow_before_216(spec):
                 return 2, requirement
+            if name == "tensorflow-gpu":
+                # Its last release is 2.12.0 (a stub that refuses to install); whatever the
+                # specifier allows, what installs is a TensorFlow whose tf.keras is Keras 2.
+                return 2, requirement
     return (3, keras3) if keras3 else None
 
 

@@ -45,6 +45,10 @@ from tests.test_cli import run
         ("pyproject.toml", '[tool.poetry.dependencies]\nkeras = "^2.4"\n', 2),
         ("pyproject.toml", '[tool.poetry.dependencies]\ntensorflow = {version = "^2.17"}\n', None),
         ("pyproject.toml", 'dependencies = ["keras<3"\n', 2),
+        # tensorflow-gpu stopped at 2.12: any pin of it means tf.keras 2.
+        ("pyproject.toml", '[tool.poetry.dependencies]\ntensorflow-gpu = "^2.3.1"\n', 2),
+        ("requirements.txt", "tensorflow-gpu>=2.4\n", 2),
+        ("requirements.txt", "tensorflow-cpu>=2.4\n", None),
     ],
 )
 def test_target_from_dependency_pins(
