@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 
+from losslint.index.apis import tensorflow_1
+from losslint.index.module import index_module
 from losslint.target import infer_target
 from tests.test_cli import run
 
@@ -166,3 +169,26 @@ def test_a_changed_folder_pin_is_seen_by_a_warm_run(tmp_path: Path) -> None:
     assert run("check", ".", cwd=tmp_path).stdout.count("LL402") == 2
     pins.write_text("keras<3\n", encoding="utf-8")
     assert "LL402" not in run("check", ".", cwd=tmp_path).stdout
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import tensorflow as tf\ntf.set_random_seed(0)\n", True),
+        ("import tensorflow as tf\nsess = tf.Session()\n", True),
+        ("import tensorflow as T\nx = T.placeholder(T.float32)\n", True),
+        (
+            "import tensorflow as tf\nslim = tf.contrib.slim\n",
+            True,
+        ),
+        # TensorFlow 2 code: the compat module, a comment, another library's Session.
+        ("import tensorflow as tf\nsess = tf.compat.v1.Session()\n", False),
+        ("import tensorflow as tf\n# tf.Session() was TF 1's\nx = tf.ones(3)\n", False),
+        ("import tensorflow as tf\nimport requests\ns = requests.Session()\n", False),
+    ],
+)
+def test_tensorflow_1_code_is_told_by_what_tensorflow_2_removed(
+    source: str, expected: bool
+) -> None:
+    module = index_module(ast.parse(source), source, "m.py", "m")
+    assert tensorflow_1(module) is expected

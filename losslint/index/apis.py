@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Final
 
+from losslint.codec import lines_with
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.facts import ApiUse, ModuleIndex
@@ -615,10 +616,41 @@ def keras_flavour(module: ModuleIndex) -> str:
 
 def standalone_keras(module: ModuleIndex) -> bool:
     """Whether ``module`` is written against standalone (multi-backend) Keras: it imports
-    ``keras`` and nothing of TensorFlow's. On Keras 2.0 to 2.3, compile maps ``"accuracy"``
-    to binary accuracy when the loss is binary crossentropy, whatever the output's shape
-    (``training_utils.get_metric_function``); tf.keras 2.2+ and Keras 3 go by the shape."""
+    ``keras`` and nothing of TensorFlow's, or only TensorFlow 1 beside it (``tf.Session``,
+    ``tf.set_random_seed``: Keras 2.4 on needs TensorFlow 2, so that is Keras 2.3 or older).
+    On Keras 2.0 to 2.3, compile maps ``"accuracy"`` to binary accuracy when the loss is
+    binary crossentropy, whatever the output's shape (``training_utils.get_metric_function``);
+    tf.keras 2.2+ and Keras 3 go by the shape."""
     fulls = module.imports.values()
-    return any(f == "keras" or f.startswith("keras.") for f in fulls) and not any(
-        f.startswith("tensorflow") for f in fulls
-    )
+    if not any(f == "keras" or f.startswith("keras.") for f in fulls):
+        return False
+    return not any(f.startswith("tensorflow") for f in fulls) or tensorflow_1(module)
+
+
+# What TensorFlow 2 removed from its top level (TF 1's graph, session and seed plumbing):
+# code that calls it runs on TensorFlow 1, so on Keras 2, whatever else it imports.
+_TF1_ONLY: Final = (
+    "Session",
+    "InteractiveSession",
+    "placeholder",
+    "set_random_seed",
+    "ConfigProto",
+    "get_default_graph",
+    "global_variables_initializer",
+)
+
+
+def tensorflow_1(module: ModuleIndex) -> bool:
+    """Whether ``module`` is TensorFlow 1 code: it calls one of the names TensorFlow 2 removed
+    from its top level through its TensorFlow import (``tf.Session()``, ``tf.set_random_seed(
+    seed)``; ``tf.compat.v1.Session`` is TF 2 code), or uses ``tf.contrib``. Searched in its
+    lines, not parsed."""
+    aliases = [a for a, full in module.imports.items() if full == "tensorflow"]
+    for alias in aliases:
+        for _, line in lines_with(module, f"{alias}."):
+            code = line.split("#", 1)[0]
+            if f"{alias}.contrib" in code or any(
+                re.search(rf"(?<![\w.]){re.escape(alias)}\.{name}\s*\(", code) for name in _TF1_ONLY
+            ):
+                return True
+    return False
