@@ -303,12 +303,15 @@ _TF_OP_MODULES: Final = {
 def tensor_module(module: str) -> str:
     """``tensorflow.compat.v2.math`` is ``tensorflow.math`` for what an op does to a value
     (tf_keras imports ``tensorflow.compat.v2 as tf``), and so is TensorFlow's own
-    ``tensorflow.python.ops.math_ops``."""
+    ``tensorflow.python.ops.math_ops``; Keras 2.2's ``K.common.epsilon()`` is
+    ``K.epsilon()``."""
     for prefix in _COMPAT:
         if module == prefix or module.startswith(prefix + "."):
             return "tensorflow" + module[len(prefix) :]
     if module.startswith(_TF_OPS):
         return _TF_OP_MODULES.get(module[len(_TF_OPS) :], module)
+    if module == "keras.backend.common":  # Keras 2.2's home of epsilon() and floatx()
+        return "keras.backend"
     return module
 
 

@@ -1233,6 +1233,10 @@ class RangeAnalysis:
         the names of the calling scope that a nested function reads so (see _configuration);
         ``enclosing``: the local functions of the scope a nested function is defined in, which
         it can call (two helpers defined side by side in a model's ``__init__``)."""
+        if enclosing is None and (owner := self.project.functions.get(qualname.rpartition(".")[0])):
+            # A function nested in another calls the functions defined beside it (a factory's
+            # ``_to_tensor`` helper, called by its ``_calculate_loss``), wherever it is entered.
+            enclosing = _local_defs(owner[1].node.body)
         env = dict(self._settings(qualname.rpartition(".")[0]))
         env.update(outer or {})
         env.update(self._defaults(node, loss_inputs=arguments is None, module=module))
