@@ -719,16 +719,9 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
         for index, value, kind in _assigned(context, rc, model):
             metric = thresholded_metric(value) if kind == "metric" else None
             if metric is not None and metric not in _BINARY_ACCURACIES:  # those are LL110's
-                logits = logit_loss(model.outputs[index], losses.get(index))
-                if logits is not None:
-                    yield Finding(
-                        rc.path,
-                        value.span,
-                        f"{shown_metric(value)} on {describe(model, index)}, which the loss "
-                        f"{logits.label} makes a logit: {_what_logits_do(logits, metric)}; use "
-                        f"{_logit_advice(logits, metric)}",
-                        Severity.WARNING,  # a misread metric, not a wrong gradient
-                    )
+                found = _metric_of_logits(rc, model, index, value, losses, metric)
+                if found is not None:
+                    yield found
                 continue
             ce = crossentropy(value)
             activation = model.outputs[index].activation
@@ -1050,6 +1043,38 @@ def shown_metric(value: Value) -> str:
     return value.target if isinstance(value, Ref) else "the metric"
 
 
+def _metric_of_logits(
+    rc: ResolvedCompile,
+    model: ModelFact,
+    index: int,
+    entry: Value,
+    losses: dict[int, Value],
+    metric: str,
+) -> Finding | None:
+    """The finding for ``entry``, a metric that reads probabilities (``metric``), where the
+    loss of output ``index`` makes it a logit: an accuracy at 0.5 (LL110), or AUC, Precision
+    and Recall (LL107, a warning: the metric is misread, the gradient is right)."""
+    logits = logit_loss(model.outputs[index], losses.get(index))
+    if logits is None:
+        return None
+    where, advice = describe(model, index), _logit_advice(logits, metric)
+    if metric in _BINARY_ACCURACIES:
+        return Finding(
+            rc.path,
+            entry.span,
+            f"{shown_metric(entry)} on {where}: the loss {logits.label} makes the output a "
+            "logit, but the accuracy thresholds it at 0.5 as if it were a probability, so a "
+            f"logit in (0, 0.5] counts as class 0 and the accuracy is biased; use {advice}",
+        )
+    return Finding(
+        rc.path,
+        entry.span,
+        f"{shown_metric(entry)} on {where}, which the loss {logits.label} makes a logit: "
+        f"{_what_logits_do(logits, metric)}; use {advice}",
+        Severity.WARNING,
+    )
+
+
 def _what_logits_do(entropy: Crossentropy, metric: str) -> str:
     """What ``metric``, which reads probabilities, does with the logits ``entropy`` trains."""
     if entropy.family in ("categorical", "sparse"):
@@ -1087,18 +1112,10 @@ def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
         losses = dict(assign_losses(rc.site.loss, model, context.project))
         for index, leaf in _metric_entries(context, rc, model):
             metric = thresholded_metric(leaf)
-            if metric in _BINARY_ACCURACIES:
-                logits = logit_loss(model.outputs[index], losses.get(index))
-                if logits is not None:
-                    yield Finding(
-                        rc.path,
-                        leaf.span,
-                        f"{shown_metric(leaf)} on {describe(model, index)}: the loss "
-                        f"{logits.label} makes the output a logit, but the accuracy thresholds "
-                        "it at 0.5 as if it were a probability, so a logit in (0, 0.5] counts "
-                        "as class 0 and the accuracy is biased; use "
-                        f"{_logit_advice(logits, metric)}",
-                    )
+            if metric is not None and metric in _BINARY_ACCURACIES:
+                found = _metric_of_logits(rc, model, index, leaf, losses, metric)
+                if found is not None:
+                    yield found
                 continue
             if not (
                 isinstance(leaf, Const)
