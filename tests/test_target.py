@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from losslint.index.apis import tensorflow_1
 from losslint.index.module import index_module
 from losslint.target import infer_target
 from tests.test_cli import run
@@ -190,5 +189,4 @@ def test_a_changed_folder_pin_is_seen_by_a_warm_run(tmp_path: Path) -> None:
 def test_tensorflow_1_code_is_told_by_what_tensorflow_2_removed(
     source: str, expected: bool
 ) -> None:
-    module = index_module(ast.parse(source), source, "m.py", "m")
-    assert tensorflow_1(module) is expected
+    assert index_module(ast.parse(source), source, "m.py", "m").tensorflow1 is expected

@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Final
 
-from losslint.codec import lines_with
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.facts import ApiUse, ModuleIndex
@@ -624,7 +623,7 @@ def standalone_keras(module: ModuleIndex) -> bool:
     fulls = module.imports.values()
     if not any(f == "keras" or f.startswith("keras.") for f in fulls):
         return False
-    return not any(f.startswith("tensorflow") for f in fulls) or tensorflow_1(module)
+    return not any(f.startswith("tensorflow") for f in fulls) or module.tensorflow1
 
 
 # What TensorFlow 2 removed from its top level (TF 1's graph, session and seed plumbing):
@@ -640,17 +639,20 @@ _TF1_ONLY: Final = (
 )
 
 
-def tensorflow_1(module: ModuleIndex) -> bool:
-    """Whether ``module`` is TensorFlow 1 code: it calls one of the names TensorFlow 2 removed
-    from its top level through its TensorFlow import (``tf.Session()``, ``tf.set_random_seed(
-    seed)``; ``tf.compat.v1.Session`` is TF 2 code), or uses ``tf.contrib``. Searched in its
-    lines, not parsed."""
-    aliases = [a for a, full in module.imports.items() if full == "tensorflow"]
-    for alias in aliases:
-        for _, line in lines_with(module, f"{alias}."):
-            code = line.split("#", 1)[0]
-            if f"{alias}.contrib" in code or any(
-                re.search(rf"(?<![\w.]){re.escape(alias)}\.{name}\s*\(", code) for name in _TF1_ONLY
-            ):
+def tensorflow_1(source: str, imports: Mapping[str, str]) -> bool:
+    """Whether a module (its ``source`` and ``imports``) is TensorFlow 1 code: it calls one of
+    the names TensorFlow 2 removed from its top level through its TensorFlow import
+    (``tf.Session()``, ``tf.set_random_seed(seed)``; ``tf.compat.v1.Session`` is TF 2 code), or
+    uses ``tf.contrib``, outside comments. Read when the module is indexed: a rule reads the
+    fact, not the text."""
+    for alias in (a for a, full in imports.items() if full == "tensorflow"):
+        if f"{alias}." not in source:
+            continue
+        pattern = re.compile(
+            rf"(?<![\w.]){re.escape(alias)}\.(?:contrib\b|(?:{'|'.join(_TF1_ONLY)})\s*\()"
+        )
+        for match in pattern.finditer(source):
+            start = source.rfind("\n", 0, match.start()) + 1
+            if "#" not in source[start : match.start()]:
                 return True
     return False

@@ -375,6 +375,10 @@ class ModuleIndex:
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # A line mentions ``sess`` and ``.run(``: the module may fetch values with a TF1 session.
     sessions: bool = False
+    # The module calls what TensorFlow 2 removed from its top level through its TensorFlow
+    # import (``tf.Session()``, ``tf.set_random_seed(0)``, ``tf.contrib``): TF 1 code, which
+    # runs on Keras 2 whatever the target (see ``apis.tensorflow_1``).
+    tensorflow1: bool = False
     # Every ``X`` written as ``self.X``: where the project looks for the methods and attributes a
     # trained value goes through, without reading each module's text again.
     self_attributes: frozenset[str] = frozenset()

@@ -10,8 +10,7 @@ from typing import Protocol
 from losslint.analysis.batch_axis import BatchAxis
 from losslint.analysis.ranges import Hazard, find_hazards
 from losslint.diagnostic import Diagnostic, Fix, Severity, Span
-from losslint.index.apis import keras_flavour, tensorflow_1
-from losslint.index.facts import ModuleIndex
+from losslint.index.apis import keras_flavour
 from losslint.index.project import ProjectIndex, ResolvedCompile
 
 
@@ -27,31 +26,24 @@ class RuleContext:
         self.project = project
         self.target_keras = target_keras
         self.targets = targets or {}  # by path, where a file's own sub-project pins another Keras
-        self._tf1: dict[str, bool] = {}
 
     def keras3(self, path: str) -> bool:
         """Whether the code of ``path`` runs on Keras 3: the project's target (or its own
         sub-project's), except in a module written against ``tf_keras`` alone, or one of
-        tf_keras's own, which is Keras 2 whatever the target (a Keras 3 version error there is
-        not one)."""
+        tf_keras's own, or a module of TensorFlow 1 code, which is Keras 2 whatever the target
+        (a Keras 3 version error there is not one)."""
         return (
             self.targets.get(path, self.target_keras) == 3
             and path not in self._keras2_paths
-            and not self._tensorflow_1(path)
+            and path not in self._tensorflow_1
         )
 
-    def _tensorflow_1(self, path: str) -> bool:
-        """Whether the module at ``path`` is TensorFlow 1 code (``tf.Session()``,
-        ``tf.set_random_seed``): it runs on Keras 2 whatever the target, as Keras 3 needs
-        TensorFlow 2.16 or another backend. Searched once per module, where a rule asks."""
-        if path not in self._tf1:
-            module = self._by_path.get(path)
-            self._tf1[path] = module is not None and tensorflow_1(module)
-        return self._tf1[path]
-
     @cached_property
-    def _by_path(self) -> dict[str, ModuleIndex]:
-        return {m.path: m for m in self.project.modules}
+    def _tensorflow_1(self) -> frozenset[str]:
+        """The modules of TensorFlow 1 code (``tf.Session()``, ``tf.set_random_seed``): they
+        run on Keras 2 whatever the target, as Keras 3 needs TensorFlow 2.16 or another
+        backend."""
+        return frozenset(m.path for m in self.project.modules if m.tensorflow1)
 
     @cached_property
     def _keras2_paths(self) -> frozenset[str]:
