@@ -38,7 +38,43 @@ _CLAUSE: Final = re.compile(r"(?P<op>[<>=!~]=?)\s*(?P<version>\d+(?:\.\d+)*)")
 
 def infer_target(root: Path) -> tuple[int, str] | None:
     """(2 or 3, why) from the first dependency file of ``root`` that pins Keras or TensorFlow
-    (a ``requirements/`` folder's files too), or None."""
+    (a ``requirements/`` folder's files too); else from the environment folders in it
+    (``env/tfgpu/pyproject.toml``, ``docker/requirements.txt``), where they all agree; or
+    None."""
+    found = _pinned_here(root)
+    if found is not None:
+        return found
+    try:
+        names = set(os.listdir(root))
+    except OSError:
+        return None
+    agreed: list[tuple[int, str]] = []
+    for name in sorted(names & _ENVIRONMENT_FOLDERS):
+        folder = root / name
+        inside = [folder]
+        try:
+            inside += sorted(p for p in folder.iterdir() if p.is_dir())
+        except OSError:
+            continue
+        for place in inside:
+            pinned = _pinned_here(place)
+            if pinned is not None:
+                agreed.append((pinned[0], f"{place.relative_to(root).as_posix()}/{pinned[1]}"))
+    if agreed and len({version for version, _ in agreed}) == 1:
+        return agreed[0]
+    return None
+
+
+# Folders that describe the environment the code around them runs in, not code of their own
+# (a conda environment per machine, a Docker image's requirements).
+_ENVIRONMENT_FOLDERS: Final = frozenset(
+    {"env", "envs", "environment", "environments", "conda", "docker", ".devcontainer"}
+)
+
+
+def _pinned_here(root: Path) -> tuple[int, str] | None:
+    """(2 or 3, why) from the first dependency file of ``root`` itself that pins Keras or
+    TensorFlow (a ``requirements/`` folder's files too), or None."""
     try:  # one listing, where a check of each name cost a system call
         names = set(os.listdir(root))
     except OSError:

@@ -190,3 +190,27 @@ def test_tensorflow_1_code_is_told_by_what_tensorflow_2_removed(
     source: str, expected: bool
 ) -> None:
     assert index_module(ast.parse(source), source, "m.py", "m").tensorflow1 is expected
+
+
+def test_an_environment_folder_pins_the_code_around_it(tmp_path: Path) -> None:
+    """A conda or Docker folder describes the environment the project's code runs in: its pins
+    count where the project's own files pin nothing, and only where they agree."""
+    (tmp_path / "env" / "tfgpu").mkdir(parents=True)
+    (tmp_path / "env" / "torch").mkdir()
+    (tmp_path / "env" / "tfgpu" / "pyproject.toml").write_text(
+        '[tool.poetry.dependencies]\ntensorflow-gpu = "^2.3.1"\n', encoding="utf-8"
+    )
+    (tmp_path / "env" / "torch" / "requirements.txt").write_text("torch\n", encoding="utf-8")
+    found = infer_target(tmp_path)
+    assert found is not None and found[0] == 2 and found[1].startswith("env/tfgpu/pyproject.toml")
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "requirements.txt").write_text("keras>=3\n", encoding="utf-8")
+    assert infer_target(tmp_path) is None  # the environments disagree
+    (tmp_path / "requirements.txt").write_text("keras>=3.2\n", encoding="utf-8")
+    found = infer_target(tmp_path)
+    assert found is not None and found == (3, "requirements.txt requires keras>=3.2")
+    # A folder of code that pins its own Keras is a sub-project, not the environment.
+    other = tmp_path / "other"
+    (other / "examples").mkdir(parents=True)
+    (other / "examples" / "requirements.txt").write_text("keras<3\n", encoding="utf-8")
+    assert infer_target(other) is None
