@@ -1391,7 +1391,7 @@ class BatchAxis:
             indices = bound[0] if len(bound) == 1 else None
         if not (
             isinstance(indices, ast.Call)
-            and _last_name(indices) == "stack"
+            and names.last_name(indices.func) == "stack"
             and indices.args
             and isinstance(indices.args[0], (ast.List, ast.Tuple))
             and indices.args[0].elts
@@ -1402,7 +1402,7 @@ class BatchAxis:
         if isinstance(first, ast.Name):
             bound = self._assigned(frame.qualname).get(first.id, [])
             first = bound[0] if len(bound) == 1 else None
-        return isinstance(first, ast.Call) and _last_name(first) in ("range", "arange")
+        return isinstance(first, ast.Call) and names.last_name(first.func) in ("range", "arange")
 
     def _assigned(self, scope: str) -> dict[str, list[ast.expr]]:
         """``name → values`` of the plain assignments in a function body."""
@@ -2793,12 +2793,6 @@ _TF1_WORDS: Final = (
     "sigmoid_cross_entropy(",
     "absolute_difference(",
 )
-
-
-def _last_name(call: ast.Call) -> str | None:
-    """The last name of the function ``call`` calls (``tf.stack`` → ``stack``)."""
-    parts = names.dotted(call.func)
-    return parts[-1] if parts else None
 
 
 def _int(node: ast.expr | None) -> int | None:

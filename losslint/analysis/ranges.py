@@ -1002,6 +1002,9 @@ class RangeAnalysis:
         # The locals each function assigns and never reads, by its node (see _Frame.unread).
         self._unread: dict[ast.AST, frozenset[str]] = {}
         self._wrappers: dict[str, str | None] = {}  # see _wrapped_op
+        self._local_functions: dict[
+            str, dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] | None
+        ] = {}  # see _siblings
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -1233,10 +1236,10 @@ class RangeAnalysis:
         the names of the calling scope that a nested function reads so (see _configuration);
         ``enclosing``: the local functions of the scope a nested function is defined in, which
         it can call (two helpers defined side by side in a model's ``__init__``)."""
-        if enclosing is None and (owner := self.project.functions.get(qualname.rpartition(".")[0])):
+        if enclosing is None:
             # A function nested in another calls the functions defined beside it (a factory's
             # ``_to_tensor`` helper, called by its ``_calculate_loss``), wherever it is entered.
-            enclosing = _local_defs(owner[1].node.body)
+            enclosing = self._siblings(qualname.rpartition(".")[0])
         env = dict(self._settings(qualname.rpartition(".")[0]))
         env.update(outer or {})
         env.update(self._defaults(node, loss_inputs=arguments is None, module=module))
@@ -2529,6 +2532,16 @@ class RangeAnalysis:
         if note and result is not None and result.lo <= 0 <= result.hi:
             result = replace(result, reason=f"{note}; {result.reason}" if result.reason else note)
         return _carry(result, left, right)
+
+    def _siblings(
+        self, owner: str
+    ) -> Mapping[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] | None:
+        """The functions that function ``owner`` defines (None where ``owner`` is not a
+        function of the project), once per owner."""
+        if owner not in self._local_functions:
+            found = self.project.functions.get(owner)
+            self._local_functions[owner] = _local_defs(found[1].node.body) if found else None
+        return self._local_functions[owner]
 
     def _handed_in(self, node: ast.expr | None, frame: _Frame) -> bool:
         """Whether ``node`` is a parameter of the function interpreted, never rebound in it:

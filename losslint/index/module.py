@@ -586,9 +586,9 @@ _HANDED_KEYWORD: Final = re.compile(r"loss|metric", re.IGNORECASE)
 _FRAMEWORKS: Final = frozenset(
     {"tensorflow", "keras", "tf_keras", "torch", "jax", "numpy", "regex", "theano", "numba"}
 )
-# Layers that wrap another and keep its output's last axis and activation.
 # The reshaping functions, applied to a graph's tensor as the ``Reshape`` layer would be.
 _RESHAPES: Final = frozenset({"tensorflow.reshape", "keras.ops.reshape", "keras.backend.reshape"})
+# Layers that wrap another and keep its output's last axis and activation.
 _LAYER_WRAPPERS: Final = frozenset(
     {"SpectralNormalization", "WeightNormalization", "TimeDistributed"}
 )
@@ -3910,10 +3910,10 @@ def _held_bindings(
     found = set(candidates)
     for part in nodes_on_lines(tree, lines_with_words(source, _last_words(candidates))):
         for node in subtree(part):
-            accepted = isinstance(node, ast.Assign) and accept(node.value)
+            if isinstance(node, ast.Assign) and accept(node.value):
+                continue
             for target in _binding_targets(node):
-                if names.held_name(target) in found and not accepted:
-                    found.discard(names.held_name(target) or "")
+                found.discard(names.held_name(target) or "")
     return found
 
 

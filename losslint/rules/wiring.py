@@ -908,20 +908,16 @@ def _accuracy_misfit(
     activation = output.activation
     entropy = crossentropy(loss) if loss is not None else None
     binary_loss = entropy is not None and entropy.family == "binary"
-    if (
-        entropy is not None
-        and entropy.family == "binary"
-        and entropy.from_logits is True
-        and activation not in ("sigmoid", "softmax")  # LL107's case
-    ):
+    logits = logit_loss(output, loss)
+    if logits is not None and logits.family == "binary":
         if units is not None and units > 1 and not by_loss:
             return (
-                f"the loss {entropy.label} makes the output multi-label logits, but Keras picks "
+                f"the loss {logits.label} makes the output multi-label logits, but Keras picks "
                 "CategoricalAccuracy for a multi-unit output: it compares the argmax of the "
                 f"logits with the argmax of the multi-hot labels; use {BINARY_AT_ZERO}"
             )
         return (
-            f"the loss {entropy.label} makes the output a logit, but Keras picks "
+            f"the loss {logits.label} makes the output a logit, but Keras picks "
             "BinaryAccuracy with threshold 0.5 for a 1-unit output, so a logit in (0, 0.5] "
             f"counts as class 0 and the accuracy is biased; use {BINARY_AT_ZERO}"
         )
@@ -968,7 +964,7 @@ BINARY_AT_ZERO: Final = (
     "there, end the output in a sigmoid and pass from_logits=False)"
 )
 # Keras's metrics that threshold the prediction at 0.5 unless told otherwise, with the argument
-# that moves the threshold (its position; None: keyword only) and the name a string gives them.
+# that moves the threshold and its position (None: keyword only).
 _THRESHOLDED: Final = {
     "keras.metrics.BinaryAccuracy": ("threshold", 2),
     "keras.metrics.binary_accuracy": ("threshold", 2),
@@ -976,8 +972,6 @@ _THRESHOLDED: Final = {
     "keras.metrics.Recall": ("thresholds", 0),
     "keras.metrics.AUC": ("from_logits", None),
 }
-
-
 _BINARY_ACCURACIES: Final = frozenset(
     {"keras.metrics.BinaryAccuracy", "keras.metrics.binary_accuracy"}
 )
