@@ -422,3 +422,46 @@ def test_a_constant_over_an_exp_tells_of_its_gradient_not_of_inf_over_inf() -> N
     assert "inf/inf" not in first.message
     (written,) = [h for h in _hazards(sigmoid) if h.kind == "exp"]
     assert "ops.sigmoid for 1/(1+exp(-x))" in written.message
+
+
+def test_a_column_picked_by_a_literal_keeps_its_own_range() -> None:
+    """``K.dot(K.constant([1, 0, 0], shape=(1, 3)), K.transpose(y_pred))`` is a column of the
+    prediction, not a linear map of any sign: the log of 1 + a sigmoid column is safe, the log
+    of the column itself is not (it reaches 0), and a weight of any sign is still any sign."""
+    source = """
+        import keras
+        from keras import backend as K
+
+        def nll(y_true, y_pred):
+            scale = K.dot(K.constant([1, 0, 0], shape=(1, 3)), K.transpose(y_pred))
+            return -tf.math.log(scale + 1.0)
+
+        inputs = keras.Input((8,))
+        model = keras.Model(inputs, keras.layers.Dense(3, activation="sigmoid")(inputs))
+        model.compile(optimizer="adam", loss=nll)
+    """
+    assert _hazards(source) == []
+    bare = _hazards(source.replace("scale + 1.0", "scale"))
+    assert [h.kind for h in bare] == ["log"]
+    assert "any sign" not in bare[0].message
+    signed = _hazards(source.replace("[1, 0, 0]", "[1, -1, 0]").replace("scale + 1.0", "scale"))
+    assert [h.kind for h in signed] == ["log"]
+    assert "any sign" in signed[0].message
+
+
+def test_a_mean_of_exps_is_zero_only_if_every_one_underflows() -> None:
+    """L-LAAF's slope recovery, ``1 / reduce_mean(exp(alphas))`` of trainable slopes: an exp is
+    0 only by underflow, whatever its input, and a mean of them only if all underflow at once.
+    The same mean of exps times a prediction that can be 0 is still reported."""
+    source = """
+        class Pinn:
+            def train(self, x):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(tf.square(self.net(x)))
+                    loss += 1.0 / tf.reduce_mean(tf.exp(self.alphas))
+                grads = tape.gradient(loss, self.params)
+                return grads
+    """
+    assert _hazards(source) == []
+    masked = source.replace("tf.exp(self.alphas)", "tf.exp(self.alphas) * tf.nn.relu(self.net(x))")
+    assert [h.kind for h in _hazards(masked)] == ["divide"]

@@ -3783,6 +3783,47 @@ class RangeAnalysis:
                 if (entry[0].path, entry[0].span, entry[0].kind) not in pending
             ]
 
+    def _picked(
+        self, args: list[ast.expr], values: list[Range | None], frame: _Frame
+    ) -> tuple[bool, Range | None]:
+        """A product with a matrix of literal numbers none of which is negative (``K.dot(
+        K.constant([0, 1, 0], shape=(1, 3)), K.transpose(y_pred))``): a column picked, or a
+        weighted sum of columns, of the other operand, whose sign it keeps. The other's range
+        where the literal picks one column (one 1, the rest 0), 0 or more where that is known,
+        unknown where it is; first, whether an operand is such a literal."""
+        if len(args) != 2 or len(values) < 2:
+            return False, None
+        for side in (0, 1):
+            numbers = _literal_numbers(self._literal_source(args[side], frame))
+            if numbers is None or min(numbers, default=-1.0) < 0:
+                continue
+            other = values[1 - side]
+            if other is None:
+                return True, None
+            if sorted(numbers)[-2:] == [0.0, 1.0] and numbers.count(1.0) == 1:
+                return True, other
+            if other.lo >= 0:
+                return True, Range(0.0, INF, reason=other.reason or "a weighted sum of values >= 0")
+            return True, None
+        return False, None
+
+    def _literal_source(self, node: ast.expr, frame: _Frame) -> ast.expr:
+        """The literal a tensor is built from: ``K.constant([...])``, ``np.array([...])``, the
+        list itself, or a local name bound once to one of these."""
+        for _ in range(3):
+            if isinstance(node, ast.Name):
+                bound = frame.sources.get(node.id)
+                if bound is None:
+                    return node
+                node = bound
+            elif isinstance(node, ast.Call) and node.args and _callee_name(node) in (
+                "constant", "array", "asarray", "convert_to_tensor", "variable",
+            ):  # fmt: skip
+                node = node.args[0]
+            else:
+                return node
+        return node
+
     def _args(
         self, node: ast.Call, frame: _Frame, depth: int, primary: ast.expr | None = None
     ) -> list[Range | None]:
@@ -3901,8 +3942,8 @@ class RangeAnalysis:
                 )
             return Range(0.0, INF, reason="a norm, which is 0 for the zero vector")
         if op == "exp":
-            if first is None:
-                return Range(0.0, INF, reason="exp underflows to 0")
+            if first is None:  # 0 only by underflow, whatever its input
+                return Range(0.0, INF, reason="exp underflows to 0", underflow=True)
             if first.shifted:
                 return Range(0.0, 1.0, reason="exp underflows to 0", sum_floor=1.0)
             overflow = self._span(node, frame) if first.hi == INF else None
@@ -3958,6 +3999,9 @@ class RangeAnalysis:
                 if len(args) == 2 and operands and operands[0] is not None:
                     # ``einsum('ijk->', y ** 2)``: one operand, summed or transposed.
                     return _reduce_sum(operands[0])
+            literal, picked = self._picked(args, values, frame)
+            if literal:
+                return picked
             known = [v for v in operands if v is not None]
             if len(known) == 1 and len(operands) > 1 and known[0].lo > 0:
                 # ``K.dot(clipped_pred, P)`` with a transition matrix handed in: the sign is
@@ -5758,6 +5802,23 @@ def _number(node: ast.expr | None) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return -to_float(value) if negative else to_float(value)
+
+
+def _literal_numbers(node: ast.expr) -> list[float] | None:
+    """The numbers of a (nested) list or tuple literal of numbers; None for anything else."""
+    if not isinstance(node, (ast.List, ast.Tuple)) or not node.elts:
+        return None
+    numbers: list[float] = []
+    for element in node.elts:
+        inner = _literal_numbers(element) if isinstance(element, (ast.List, ast.Tuple)) else None
+        value = _number(element)
+        if inner is not None:
+            numbers.extend(inner)
+        elif value is not None:
+            numbers.append(value)
+        else:
+            return None
+    return numbers
 
 
 def _rebound(targets: Sequence[ast.expr]) -> Iterator[str]:
