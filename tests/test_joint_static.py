@@ -311,3 +311,30 @@ model.compile(loss=crf.loss, optimizer="adam")
 """
     )
     assert [d for d in check(source) if d.code == "LL502"] == []
+
+
+def test_ll502_advises_no_keras_metric_for_a_term_on_parts_of_the_inputs(tmp_path: Path) -> None:
+    # Knowledge distillation's hard labels and soft targets side by side in y_true: the
+    # crossentropy of the labels' part is not "categorical_crossentropy" of the whole.
+    source = """\
+import keras
+
+
+def kd_loss(y_true, y_pred):
+    y_true, y_soft = y_true[:, :10], y_true[:, 10:]
+    y_pred, p_soft = y_pred[:, :10], y_pred[:, 10:]
+    hard = keras.losses.categorical_crossentropy(y_true, y_pred)
+    soft = keras.losses.kl_divergence(y_soft, p_soft)
+    return 0.9 * hard + 0.1 * soft
+
+
+model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(20, activation="softmax")])
+model.compile(loss=kd_loss, optimizer="adam")
+"""
+    found = _ll502(tmp_path, source)
+    assert '"categorical_crossentropy"' not in found.message
+    assert "computes y_true, y_pred as the loss does" in found.message
+    whole = _ll502(
+        tmp_path, source.replace("y_true[:, :10]", "y_true").replace("y_pred[:, :10]", "y_pred")
+    )
+    assert '"categorical_crossentropy"' in whole.message

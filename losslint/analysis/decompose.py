@@ -95,7 +95,7 @@ class Target:
         return f"{called}.{self.attribute}" if self.attribute else called
 
 
-def _made_call(call: ast.Call, pair: tuple[str, str]) -> str:
+def _made_call(call: ast.Call, pair: frozenset[str]) -> str:
     """What a metric must do to give ``call``'s value: ``computes weight as the loss does and
     returns weighted_bce(y_true, y_pred, weight)`` (the names it is given besides the loss's
     inputs ``pair``)."""
@@ -124,6 +124,10 @@ class Term:
     # ``weight`` computed in the loss) or other values (``mae(spikes_pred, zeros)``): what a
     # metric must do to give its value (see _made_call).
     call: str = ""
+    reads: frozenset[str] = frozenset()  # the local names its expression reads, transitively
+    # Named terms it was made of and is one formula with (see _entangled): ``linear`` of a
+    # Huber loss, ``abs_error - quadratic``, holds ``quadratic``, which its other part squares.
+    parts: frozenset[str] = frozenset()
 
     @property
     def is_loss(self) -> bool:
@@ -157,6 +161,9 @@ class Scope:
     # The qualified name of the function the loss is defined in, if any: a sibling closure
     # (``vae_r_loss`` next to ``vae_loss`` in ``compile``) is called by its bare name.
     enclosing: str = ""
+    # The function's own parameters as a forwarding lambda passes them (``lambda t, p:
+    # kd_loss(t, p, lambd=0.5, T=temperature)``): a number, or None for a value not known here.
+    given: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def globals(self) -> frozenset[str]:
@@ -712,6 +719,11 @@ class _Walker:
         if node is not None:
             self.params = {a.arg for a in _all_args(node.args)} - set(pair)
             self.defaults = _bind(node.args, (), {}, scope.module)
+            for name, number in scope.given.items():
+                if number is None:
+                    self.defaults.pop(name, None)
+                else:
+                    self.defaults[name] = number
             self.unpacked = _unpacked(node.body)
 
     def lookup(self, name: str, depth: int = 0) -> float | None:
@@ -743,7 +755,11 @@ class _Walker:
             if left is None or right is None:
                 return None
             sign = -1.0 if isinstance(expr.op, ast.Sub) else 1.0
-            return left + [_scaled(t, sign) for t in right]
+            combined = left + [_scaled(t, sign) for t in right]
+            if _entangled(combined):
+                whole = self._atomic(expr)[0]
+                return [replace(whole, parts=frozenset(_names(combined)))]
+            return combined
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mult):
             found = self._product(expr.left, expr.right, depth)
             return found if found is not None else self._atomic(expr)
@@ -800,7 +816,10 @@ class _Walker:
                         formula=self._formula(expr),
                         line=expr.lineno,
                         column=expr.col_offset + 1,
-                        call=_made_call(expr, self.pair) if extra else "",
+                        call=_made_call(expr, frozenset(self.pair) - self._narrowed())
+                        if extra
+                        else "",
+                        reads=self._built_from(expr),
                     )
                 ]
         return self._atomic(expr)
@@ -936,8 +955,28 @@ class _Walker:
                 formula=self._formula(expr),
                 line=getattr(expr, "lineno", 0),
                 column=getattr(expr, "col_offset", -1) + 1,
+                reads=self._built_from(expr),
             )
         ]
+
+    def _built_from(self, expr: ast.expr) -> frozenset[str]:
+        """The local names whose values ``expr`` is computed from, through locals, but not
+        through a gradient (a gradient penalty's ``K.gradients(loss, ...)``, an adversarial
+        example's ``stop_gradient(x + eps * sign(grad))``): a term built so is another
+        objective, not a piece of the formula it starts from (see _entangled)."""
+        used: set[str] = set()
+        frontier = [expr]
+        while frontier:
+            for node in _outside_gradients(frontier.pop()):
+                if not isinstance(node, ast.Name) or node.id in used:
+                    continue
+                used.add(node.id)
+                if node.id in self.pair:
+                    continue
+                value = self.unpacked.get(node.id, self.assigned.get(node.id))
+                if value is not None:
+                    frontier.append(value)
+        return frozenset(used)
 
     def _reads(self, expr: ast.expr) -> set[str]:
         """The names ``expr`` reads, and those that the names unpacked from a value read
@@ -1043,11 +1082,22 @@ class _Walker:
                 given[index] = keyword.value.id
         if len(given) < 2 or len(call.args) + len(call.keywords) != 2:
             return "other"
+        if self._narrowed():
+            return "other"  # a part of the inputs, which a metric given them all does not compute
         if (given[0], given[1]) == self.pair:
             return "plain"
         if (given[1], given[0]) == self.pair:
             return "swapped"
         return "other"
+
+    def _narrowed(self) -> frozenset[str]:
+        """The loss's inputs it rebinds to a part of themselves (``y_true, y_soft = y_true[:,
+        :n], y_true[:, n:]``, knowledge distillation's labels and soft targets side by side)."""
+        return frozenset(
+            name
+            for name in self.pair
+            if isinstance(self.assigned.get(name, self.unpacked.get(name)), ast.Subscript)
+        )
 
     def _callee(self, func: ast.expr, depth: int) -> Target | None:
         """The loss or metric a term calls, or None when it is anything else."""
@@ -1142,6 +1192,48 @@ def _constant(expr: ast.expr, lookup: Lookup) -> object:
             return expr.value
         return number
     return _MISSING
+
+
+_GRADIENTS: Final = frozenset(
+    {"gradients", "gradient", "stop_gradient", "jacobian", "batch_jacobian", "grad"}
+)
+
+
+def _outside_gradients(expr: ast.expr) -> Iterator[ast.AST]:
+    """The nodes of ``expr``, not those inside the arguments of a gradient or stop_gradient."""
+    pending: list[ast.AST] = [expr]
+    while pending:
+        node = pending.pop()
+        yield node
+        if isinstance(node, ast.Call):
+            callee = (
+                node.func.attr
+                if isinstance(node.func, ast.Attribute)
+                else getattr(node.func, "id", "")
+            )
+            if callee in _GRADIENTS:
+                continue
+        pending.extend(ast.iter_child_nodes(node))
+
+
+def _entangled(terms: list[Term]) -> bool:
+    """Whether one term is built from another (a Huber loss's ``0.5 * square(quadratic) +
+    delta * (abs_error - quadratic)``): pieces of one formula, not losses to track apart. Terms
+    that only share an input (``mse`` and ``mae`` of one ``diff``) stay apart."""
+    return any(
+        n in other.reads
+        for term in terms
+        for n in _names([term])
+        for other in terms
+        if other is not term and n != other.name and n not in other.parts
+    )
+
+
+def _names(terms: list[Term]) -> Iterator[str]:
+    for term in terms:
+        if term.name:
+            yield term.name
+        yield from term.parts
 
 
 def _scaled(term: Term, factor: float) -> Term:
@@ -1251,6 +1343,7 @@ def loss_body(
     args: tuple[JSON, ...] = (),
     kwargs: dict[str, JSON] | None = None,
     owner: ast.ClassDef | None = None,
+    given: dict[str, float | None] | None = None,
 ) -> Body | None:
     """The body that computes a loss definition's value, with a factory's or a ``Loss``
     subclass's constructor arguments bound (else their defaults). A bound method's object is
@@ -1259,7 +1352,9 @@ def loss_body(
     module = next((m for m in project.modules if m.module == definition.module), None)
     if module is None:
         return None
-    scope = Scope(module, project, enclosing=definition.qualname.rpartition(".")[0])
+    scope = Scope(
+        module, project, enclosing=definition.qualname.rpartition(".")[0], given=given or {}
+    )
     node: ast.FunctionDef | ast.AsyncFunctionDef | None = None
     skip = 0
     if definition.kind == "function" and isinstance(
@@ -1302,6 +1397,56 @@ def loss_body(
     if len(params) < 2:
         return None
     return Body(node, (params[0], params[1]), scope)
+
+
+def forwarded(
+    project: ProjectIndex, definition: LossDef
+) -> tuple[LossDef, dict[str, float | None]] | None:
+    """A compiled ``lambda y_true, y_pred: kd_loss(y_true, y_pred, lambd=0.5, T=temperature)``
+    (or a function that only returns such a call): the project loss it forwards its inputs to,
+    in order, and the other arguments it passes (a number, or None for a value not known
+    here). None for any other definition."""
+    node = definition.node
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    body = [s for s in node.body if not isinstance(s, ast.Expr)]  # (a docstring)
+    if not (len(body) == 1 and isinstance(body[0], ast.Return)):
+        return None
+    call = body[0].value
+    if not isinstance(call, ast.Call):
+        return None
+    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+    if (
+        len(params) < 2
+        or len(call.args) < 2
+        or any(
+            not (isinstance(a, ast.Name) and a.id == p)
+            for a, p in zip(call.args[:2], params[:2], strict=True)
+        )
+    ):
+        return None
+    module = next((m for m in project.modules if m.module == definition.module), None)
+    target = None if module is None else project.named(call.func, module)
+    callee = next(
+        (d for d in project.definitions() if d.qualname == target and d.kind == "function"), None
+    )
+    if callee is None or not isinstance(callee.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    assert module is not None
+    arguments = callee.node.args
+    positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    passed = [(positional[i], a) for i, a in enumerate(call.args) if 2 <= i < len(positional)]
+    passed += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+    required = positional[: len(positional) - len(arguments.defaults)]
+    required += [
+        a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is None
+    ]
+    bound = {*positional[:2], *(name for name, _ in passed)}
+    if (len(call.args) > len(positional) and arguments.vararg is None) or any(
+        name not in bound for name in required
+    ):
+        return None  # not this function's signature (a notebook's earlier definition)
+    return callee, {name: _number(value, module.constants.get) for name, value in passed}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from losslint.analysis.decompose import (
     JSON,
     Term,
     Tracked,
+    forwarded,
     function_formula,
     key,
     loss_body,
@@ -181,7 +182,7 @@ def _components(terms: list[Term]) -> list[Term]:
 
 # A formula that is a constant minus one value, or its negation (``1 - dice``, ``-ssim``).
 _COMPLEMENT: Final = re.compile(r"sub\([-+0-9.e]+,(?P<inner>.+)\)|neg\((?P<negated>.+)\)")
-_CALLED: Final = re.compile(r"(?P<name>[A-Za-z_][\w.]*)\(T,P\)")
+_CALLED: Final = re.compile(r"(?P<name>[A-Za-z_][\w.]*)\(T,P(?P<given>(?:,\w+=[-+0-9.e]+)*)\)")
 
 
 def _follows(project: ProjectIndex, term: Term, tracked: list[Tracked]) -> bool:
@@ -196,8 +197,38 @@ def _follows(project: ProjectIndex, term: Term, tracked: list[Tracked]) -> bool:
         return False
     inner = complement.group("inner") or complement.group("negated")
     called = _CALLED.fullmatch(inner)
+    if called is not None and not _at_defaults(project, term.target.name, called):
+        called = None  # ``dice_coef(T, P, smooth=100.0)``: not what the metric computes
     names = {key(called.group("name")), name_key(called.group("name"))} if called else set()
     return any((m.formula and m.formula == inner) or (names & m.keys) for m in tracked)
+
+
+def _at_defaults(project: ProjectIndex, caller: str, called: re.Match[str]) -> bool:
+    """Whether the keyword arguments of a call in a formula (``dice_coef(T,P,a=1.0,b=1.0)``
+    in ``dice_coef_loss``) are the called function's own defaults, as a metric compiled by
+    its name computes it."""
+    given = dict(part.split("=") for part in called.group("given").split(",") if part)
+    if not given:
+        return True
+    module = caller.rpartition(".")[0]
+    found = project.functions.get(f"{module}.{called.group('name')}")
+    if found is None:
+        return False
+    arguments = found[1].node.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    defaults = dict(zip([a.arg for a in positional[::-1]], arguments.defaults[::-1], strict=False))
+    defaults.update(
+        (a.arg, d)
+        for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
+        if d is not None
+    )
+    for name, text in given.items():
+        default = defaults.get(name)
+        if not (isinstance(default, ast.Constant) and isinstance(default.value, (int, float))):
+            return False
+        if float(default.value) != float(text):
+            return False
+    return True
 
 
 def _suggestion(term: Term) -> str:
@@ -255,7 +286,12 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
             definition = _compiled(context, leaf)
             if definition is None or definition.qualname in reported:
                 continue
-            body = loss_body(project, definition, *_arguments(leaf))
+            through = forwarded(project, definition)
+            body = (
+                loss_body(project, through[0], given=through[1])
+                if through is not None
+                else loss_body(project, definition, *_arguments(leaf))
+            )
             terms = body.terms() if body is not None else None
             components = _components(terms or [])
             if len(components) < 2:
@@ -278,7 +314,7 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
             else:
                 add = [*_written_metrics(entries), *suggested]
                 advice = f"compile with metrics=[{', '.join(add)}]"
-            name = names.defined_name(definition.qualname)
+            name = names.defined_name((through[0] if through else definition).qualname)
             named = "the loss function loss" if name == "loss" else f"the loss {name}"
             reported.add(definition.qualname)
             yield Finding(
