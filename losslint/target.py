@@ -25,6 +25,14 @@ _FILES: Final = ("pyproject.toml", "setup.cfg", "setup.py", "environment.yml", "
 _REQUIREMENTS: Final = "requirements*.txt"
 _REQUIREMENTS_FOLDER: Final = "requirements/*.txt"  # requirements/base.txt and its kin
 _MAX_BYTES: Final = 1 << 20
+# A Docker image the code runs in (``Dockerfile``, ``Dockerfile.gpu``, ``train.dockerfile``),
+# read after the dependency files: TensorFlow's own image pins its version by tag
+# (``FROM tensorflow/tensorflow:2.0.0rc0-gpu-py3``); a ``pip install`` line is a requirement.
+_DOCKERFILE: Final = re.compile(r"(?i)dockerfile(?:\.[\w.-]+)?|[\w.-]+\.dockerfile")
+_IMAGE: Final = re.compile(
+    r"(?im)^\s*FROM\s+(?:--platform=\S+\s+)?"
+    r"(?P<image>tensorflow/tensorflow:(?P<major>\d+)\.(?P<minor>\d+)\S*)"
+)
 
 _REQUIREMENT: Final = re.compile(
     r"""(?ix)
@@ -83,6 +91,7 @@ def _pinned_here(root: Path) -> tuple[int, str] | None:
     candidates += sorted(root / name for name in names if fnmatch.fnmatch(name, _REQUIREMENTS))
     if _REQUIREMENTS_FOLDER.partition("/")[0] in names:
         candidates += sorted(root.glob(_REQUIREMENTS_FOLDER))
+    candidates += sorted(root / name for name in names if _DOCKERFILE.fullmatch(name))
     for path in candidates:
         try:
             if not path.is_file() or path.stat().st_size > _MAX_BYTES:
@@ -90,6 +99,13 @@ def _pinned_here(root: Path) -> tuple[int, str] | None:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
+        if _DOCKERFILE.fullmatch(path.name):
+            image = _IMAGE.search(text)
+            if image is not None:
+                major, minor = int(image.group("major")), int(image.group("minor"))
+                return (2 if (major, minor) < (2, 16) else 3), (
+                    f"{path.relative_to(root).as_posix()} builds on {image.group('image')}"
+                )
         found = _from_pyproject(text) if path.name == "pyproject.toml" else _from_text(text)
         if found is not None:
             version, requirement = found

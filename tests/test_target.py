@@ -51,6 +51,11 @@ from tests.test_cli import run
         ("pyproject.toml", '[tool.poetry.dependencies]\ntensorflow-gpu = "^2.3.1"\n', 2),
         ("requirements.txt", "tensorflow-gpu>=2.4\n", 2),
         ("requirements.txt", "tensorflow-cpu>=2.4\n", None),
+        # A Docker image: TensorFlow's own by its tag, else what it installs.
+        ("Dockerfile", "FROM tensorflow/tensorflow:2.0.0rc0-gpu-py3\nWORKDIR /root\n", 2),
+        ("Dockerfile.gpu", "FROM --platform=linux/amd64 tensorflow/tensorflow:2.17.0\n", 3),
+        ("train.dockerfile", "FROM python:3.9\nRUN pip install tensorflow==2.4.1 pandas\n", 2),
+        ("Dockerfile", "FROM tensorflow/tensorflow:latest-gpu\n", None),
     ],
 )
 def test_target_from_dependency_pins(

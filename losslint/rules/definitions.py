@@ -15,7 +15,7 @@ from losslint.analysis.decompose import function_formula, symmetric
 from losslint.analysis.references import called_by_project, numpy_references
 from losslint.codec import lines_with, plain_statements
 from losslint.diagnostic import Applicability, Edit, Fix, Severity, Span
-from losslint.index import names
+from losslint.index import keras_ids, names
 from losslint.index.apis import (
     BACKEND_MODULES,
     SHIM_LOSS_MODULES,
@@ -1905,6 +1905,8 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
         if definition.qualname not in unsaved:
             continue
         extra = unsaved[definition.qualname]
+        if _part_of_another_loss(project, definition.qualname):
+            continue
         # A subclass whose arguments its reported base takes too is fixed by the base's
         # get_config (medic-ai's twenty losses over one BaseLoss): one finding, at the base.
         base = _unsaved_base(project, definition.qualname, unsaved)
@@ -1933,6 +1935,43 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
             f"returning them too{also}",
         )
     yield from _unregistered(context)
+
+
+def _part_of_another_loss(project: ProjectIndex, qualname: str) -> bool:
+    """Whether the loss class is built only in other loss classes' ``__init__`` (``self.gdl =
+    GradientDifferenceLoss(weight=gdl_weight)`` in a ``TotalLoss``): saved and rebuilt as part
+    of them, from their arguments, never from a config of its own. Every line of the project
+    that names it must be its own class, an import, a ``custom_objects`` entry or such an
+    assignment."""
+    short = qualname.rpartition(".")[2]
+    word = re.compile(rf"\b{re.escape(short)}\b")
+    entry = re.compile(rf"""['"]{re.escape(short)}['"]\s*:\s*{re.escape(short)}\s*[,}}]?\s*$""")
+    built = re.compile(rf"self\.\w+\s*=\s*{re.escape(short)}\(")
+    owned = project.classes.get(qualname)
+    if owned is None:
+        return False
+    home, cls = owned
+    inits: dict[str, list[tuple[int, int]]] = {}
+    for other in project.definitions():
+        found = project.functions.get(f"{other.qualname}.__init__")
+        if other.kind == "loss_class" and other.qualname != qualname and found is not None:
+            node = found[1].node
+            inits.setdefault(found[0].path, []).append((node.lineno, node.end_lineno or 0))
+    inside = False
+    for module in project.modules:
+        for number, line in lines_with(module, short):
+            text = line.strip()
+            if not word.search(text) or text.startswith(("from ", "import ", "#")):
+                continue
+            if module.path == home.path and cls.node.lineno <= number <= (cls.node.end_lineno or 0):
+                continue
+            if entry.search(text):
+                continue
+            if built.search(text) and any(a <= number <= b for a, b in inits.get(module.path, ())):
+                inside = True
+                continue
+            return False
+    return inside
 
 
 def _only_kept_unused(
@@ -2047,6 +2086,12 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
                 continue  # Keras's own classes, in its own tree: registered where defined
             if definition in registered or found in registered:
                 continue
+            if (
+                not context.keras3(rc.path)
+                and definition in project.functions
+                and definition.rpartition(".")[2] in _KERAS2_NAMES
+            ):
+                continue  # Keras 2 looks a function up by name: ``mse`` reloads as its own
             reported.add(found)
             site = _definition_site(context, definition)
             if site is None:
@@ -2062,6 +2107,12 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
                 "@keras.saving.register_keras_serializable() (or pass custom_objects when "
                 "loading)",
             )
+
+
+# The names Keras 2 resolves itself when it reloads a compiled model's losses and metrics.
+_KERAS2_NAMES: Final = (
+    keras_ids.K2_LOSSES | keras_ids.K2_METRICS | keras_ids.COMPILE_METRIC_SPECIAL_K2
+)
 
 
 def _custom_objects(
