@@ -1815,6 +1815,10 @@ class BatchAxis:
 
     def _call(self, node: ast.Call, frame: _Frame) -> Batch:
         func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "__call__":
+            # ``self._encoder.__call__(x)``, as ``self._encoder(x)`` is.
+            node = ast.copy_location(ast.Call(func.value, node.args, node.keywords), node)
+            func = node.func
         callee: Batch
         if isinstance(func, ast.Attribute):
             parts = names.dotted(func)

@@ -617,6 +617,8 @@ _RANDOM_DRAWS: Final = frozenset(
 )
 # What a gradient may be taken with respect to without training anything (see _perturbation).
 _PERTURBATIONS: Final = _RANDOM_DRAWS | {"placeholder", "Input"}
+# A model's input tensors (``model.input``, ``model.inputs[0]``): also not the weights.
+_MODEL_INPUTS: Final = frozenset({"input", "inputs"})
 
 
 def _objective(name: str, call: ast.Call) -> tuple[str, ast.expr, ast.expr | None] | None:
@@ -1433,13 +1435,19 @@ class ModuleIndexer:
         random (virtual adversarial training's ``d = tf.random_normal(tf.shape(x))``) or
         binds to a TF 1 placeholder (``tf.gradients(loss, [logits])`` of a fed tensor) or a
         Keras ``Input`` (a DDPG critic's ``K.gradients(Q_values, actions)``, the action
-        gradient the actor follows)."""
+        gradient the actor follows), or a model's own input tensors (``K.gradients(loss,
+        model.input)``: FGSM on a Keras 2 graph)."""
         listed = list(sources.elts) if isinstance(sources, (ast.List, ast.Tuple)) else [sources]
         # An item of one (``tape.gradient(u, inputs[0])`` after ``tape.watch(inputs)``).
         for number, item in enumerate(listed):
             while isinstance(item, ast.Subscript) and isinstance(item.slice, ast.Constant):
                 item = item.value
             listed[number] = item
+        listed = [
+            n for n in listed if not (isinstance(n, ast.Attribute) and n.attr in _MODEL_INPUTS)
+        ]
+        if not listed:
+            return True
         found = [n.id for n in listed if isinstance(n, ast.Name)]
         if not found or len(found) != len(listed):
             return False
