@@ -87,10 +87,35 @@ def _losses(context: RuleContext, kind: str = "mean") -> Iterator[tuple[LossDef,
             continue  # a test's fake loss, only named like one: the test checks its value
         if definition.qualname in references:
             continue  # a NumPy reference, run on arrays (a callback's log_loss): not Keras's
+        if _one_sample(definition.node):
+            continue  # written for a batch of one: it has no batch axis to reduce
         value = analysis.result(definition)
         if not definition.used and _reduces(value) and _not_a_loss(definition.node):
             continue
         yield definition, value
+
+
+def _one_sample(node: object) -> bool:
+    """Whether a loss reshapes its labels or prediction to a shape written out whose first
+    axis is 1 (``tf.reshape(y_true, [1, 96, 96, 1])``): it works for a batch of one sample
+    only, and fails on any other, so a reduction over every axis is that sample's value."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    params = {a.arg for a in (*node.args.posonlyargs, *node.args.args)} - {"self"}
+    for call in subtree(node):
+        if not (isinstance(call, ast.Call) and names.last_name(call.func) == "reshape"):
+            continue
+        value, shape = names.argument(call, 0, "tensor", "x"), names.argument(call, 1, "shape")
+        if not (isinstance(value, ast.Name) and value.id in params):
+            continue
+        if (
+            isinstance(shape, (ast.List, ast.Tuple))
+            and len(shape.elts) > 1
+            and all(isinstance(e, ast.Constant) and type(e.value) is int for e in shape.elts)
+            and shape.elts[0].value == 1  # type: ignore[attr-defined]
+        ):
+            return True
+    return False
 
 
 def _reduces(value: Batch) -> bool:
