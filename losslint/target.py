@@ -74,9 +74,9 @@ def infer_target(root: Path) -> tuple[int, str] | None:
 
 
 # Folders that describe the environment the code around them runs in, not code of their own
-# (a conda environment per machine, a Docker image's requirements).
+# (a conda environment per machine, a Docker image's requirements, Binder's environment.yml).
 _ENVIRONMENT_FOLDERS: Final = frozenset(
-    {"env", "envs", "environment", "environments", "conda", "docker", ".devcontainer"}
+    {"env", "envs", "environment", "environments", "conda", "docker", ".devcontainer", "binder"}
 )
 
 

@@ -219,3 +219,22 @@ def test_an_environment_folder_pins_the_code_around_it(tmp_path: Path) -> None:
     (other / "examples").mkdir(parents=True)
     (other / "examples" / "requirements.txt").write_text("keras<3\n", encoding="utf-8")
     assert infer_target(other) is None
+
+
+def test_a_binder_folder_and_its_dockerfile_pin_the_notebooks_around_them(tmp_path: Path) -> None:
+    # mybinder.org's convention: binder/environment.yml describes where the notebooks run.
+    (tmp_path / "binder").mkdir()
+    (tmp_path / "binder" / "environment.yml").write_text(
+        "dependencies:\n  - pip:\n    - Theano==1.0.4\n    - keras<1.0\n", encoding="utf-8"
+    )
+    found = infer_target(tmp_path)
+    assert found is not None and found[0] == 2 and found[1].startswith("binder/environment.yml")
+    (tmp_path / "binder" / "environment.yml").unlink()
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "Dockerfile").write_text(
+        "FROM tensorflow/tensorflow:1.8.0-gpu-py3\n", encoding="utf-8"
+    )
+    assert infer_target(tmp_path) == (
+        2,
+        "docker/Dockerfile builds on tensorflow/tensorflow:1.8.0-gpu-py3",
+    )
