@@ -295,6 +295,22 @@ def test_ll201_fixes_every_term_of_a_joint_loss_or_none(tmp_path: Path) -> None:
     mixed.write_text(_JOINT.format(mae="ops.mean(ops.reshape(ops.abs(y_true - y_pred), (-1,)))"))
     found = [d for d in check(mixed) if d.code == "LL201"]
     assert found and all(d.fix is None for d in found)
+    # A mean of tf.image.ssim, one value per image already: axis=-1 would still average the
+    # batch, so no term is fixed, and the advice for that term is to return the values.
+    ssim = tmp_path / "ssim.py"
+    ssim.write_text(
+        "import tensorflow as tf\n\n\n"
+        "def image_loss(y_true, y_pred):\n"
+        "    mae = tf.reduce_mean(tf.abs(y_true - y_pred))\n"
+        "    y_true = tf.reshape(y_true, [-1, 96, 96, 1])\n"
+        "    y_pred = tf.reshape(y_pred, [-1, 96, 96, 1])\n"
+        "    return mae + 1.0 - tf.reduce_mean(tf.image.ssim(y_true, y_pred, max_val=1.0))\n\n\n"
+        "def train(model):\n"
+        "    model.compile(optimizer='adam', loss=image_loss)\n"
+    )
+    found = [d for d in check(ssim) if d.code == "LL201"]
+    assert len(found) == 2 and all(d.fix is None for d in found)
+    assert any("return the per-sample values" in d.message for d in found)
 
 
 def test_ll201_reports_the_reducing_terms_of_one_line_once_and_fixes_them_all(

@@ -191,7 +191,7 @@ _UNSPREAD: Final = Batch("unknown")
 # its other returns is those returns (``if empty: return IoU(1 - y, 1 - p)`` then the IoU).
 _RECURSIVE: Final = Batch("recursive")
 # TensorFlow's image measures that give one value per image (``tf.image.ssim``).
-_PER_IMAGE: Final = frozenset({"ssim", "ssim_multiscale", "psnr", "total_variation"})
+PER_IMAGE: Final = frozenset({"ssim", "ssim_multiscale", "psnr", "total_variation"})
 _MAX_CHOICES: Final = 4  # the functions a branching assignment may choose from (see _choice)
 SAMPLES: Final = Batch("kept", min_rank=2)  # y_true / y_pred as compile passes them
 # What a layer's call is given: a batch, or a list of batches to unpack.
@@ -2131,7 +2131,7 @@ class BatchAxis:
             # where a parameter is batched (see _DISTRIBUTION_METHODS).
             of_samples = any(v.kind in ("kept", "flat") for v in (*args, *kwargs.values()))
             return Batch("distribution") if of_samples else UNKNOWN
-        if module == "tensorflow.image" and last in _PER_IMAGE:
+        if module == "tensorflow.image" and last in PER_IMAGE:
             # ``tf.image.ssim(a, b, 1.0)``, ``tf.image.total_variation(images)``: one value
             # per image of a batch of images.
             return Batch("kept", rank=1, min_rank=1) if args and args[0].kind == "kept" else UNKNOWN

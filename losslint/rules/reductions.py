@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from typing import Final
 
-from losslint.analysis.batch_axis import Batch, Reduction
+from losslint.analysis.batch_axis import PER_IMAGE, Batch, Reduction
 from losslint.analysis.decompose import loss_body
 from losslint.analysis.references import (
     in_tests,
@@ -243,6 +243,7 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
                 advice += (
                     f" in each of its {len(origins)} batch-reducing terms"
                     if all(not o.via and not o.loss_object and not o.tf1 for o in origins)
+                    and len({o.per_sample for o in origins}) == 1
                     else f" (one of its {len(origins)} batch-reducing terms)"
                 )
             if entry is not None and entry[1].via in found and origin in terms:
@@ -352,7 +353,20 @@ def _reducing_terms(
             continue  # a flattened tensor: the value's own analysis explains it
         how = f"{unparse(call.func)}(...) without axis (the term {term.written})"
         span = node_span(call, module.lines)
-        found.append(Reduction(definition.path, span, how, kind, fixable=kind == "mean"))
+        # ``reduce_mean(tf.image.ssim(a, b, 1.0))``: one value per image already, which
+        # ``axis=-1`` would average over the batch all the same.
+        argument = call.args[0]
+        per_sample = isinstance(argument, ast.Call) and names.last_name(argument.func) in PER_IMAGE
+        found.append(
+            Reduction(
+                definition.path,
+                span,
+                how,
+                kind,
+                fixable=kind == "mean" and not per_sample,
+                per_sample=per_sample,
+            )
+        )
     return found
 
 
