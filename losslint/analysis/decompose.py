@@ -1409,7 +1409,7 @@ def forwarded(
     node = definition.node
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
-    body = [s for s in node.body if not isinstance(s, ast.Expr)]  # (a docstring)
+    body = [s for s in node.body if not isinstance(s, ast.Expr)]  # (a docstring, a print)
     if not (len(body) == 1 and isinstance(body[0], ast.Return)):
         return None
     call = body[0].value
