@@ -238,3 +238,38 @@ def test_a_binder_folder_and_its_dockerfile_pin_the_notebooks_around_them(tmp_pa
         2,
         "docker/Dockerfile builds on tensorflow/tensorflow:1.8.0-gpu-py3",
     )
+
+
+_SAVED = """\
+import keras
+
+
+def dice(y_true, y_pred):
+    return keras.ops.mean(y_true * y_pred, axis=-1)
+
+
+def mse(y_true, y_pred):
+    return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse", metrics=[dice, mse])
+model.save("model.h5")
+loaded = keras.models.load_model("model.h5")
+"""
+
+
+def test_an_unregistered_metric_is_told_in_the_words_of_the_keras_it_runs_on(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "train.py").write_text(_SAVED, encoding="utf-8")
+    keras3 = run("check", ".", "--no-cache", "--select", "LL405", cwd=tmp_path).stdout
+    assert "Could not locate function/class dice" in keras3
+    assert "Could not locate function/class mse" in keras3
+    # On Keras 2 a function named mse reloads as Keras's own; dice fails in Keras 2's words.
+    (tmp_path / "requirements.txt").write_text("tensorflow==2.10.0\n", encoding="utf-8")
+    keras2 = run("check", ".", "--no-cache", "--select", "LL405", cwd=tmp_path).stdout
+    assert "'ValueError: Unknown metric function: dice'" in keras2
+    assert "custom_objects={'dice': dice}" in keras2
+    assert "register_keras_serializable" in keras2 and "keras.saving." not in keras2
+    assert "mse is a custom metric" not in keras2

@@ -2096,16 +2096,28 @@ def _unregistered(context: RuleContext) -> Iterator[Finding]:
             site = _definition_site(context, definition)
             if site is None:
                 continue
+            name = _short(definition)
+            if context.keras3(rc.path):
+                raises = f"'Could not locate function/class {name}'"
+                advice = (
+                    "decorate it with @keras.saving.register_keras_serializable() (or pass "
+                    "custom_objects when loading)"
+                )
+            else:  # tf.keras 2 and Keras 2 look the name up among their own, then fail
+                kind = "loss" if role == "loss" else "metric"
+                raises = f"'ValueError: Unknown {kind} function: {name}'"
+                advice = (
+                    f"pass custom_objects={{'{name}': {name}}} to load_model (or, from "
+                    "TensorFlow 2.1, decorate it with "
+                    "@tf.keras.utils.register_keras_serializable())"
+                )
             yield Finding(
                 site[0],
                 site[1],
-                f"{_short(definition)} is a custom {role} of a model that is saved with "
+                f"{name} is a custom {role} of a model that is saved with "
                 f"{_call_text(save)} ({rc.path}:{save.span.line}) and reloaded with load_model() "
                 f"({load.module.path}:{load.use.span.line}) but it is not registered: "
-                f"load_model() then raises 'Could not locate function/class "
-                f"{_short(definition)}'; decorate it with "
-                "@keras.saving.register_keras_serializable() (or pass custom_objects when "
-                "loading)",
+                f"load_model() then raises {raises}; {advice}",
             )
 
 
