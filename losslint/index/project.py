@@ -801,7 +801,10 @@ class ProjectIndex:
                     out.append(definition)
                 continue
             used = roles.get(qualname, set())
-            if not used and not loss_signature(function.params):
+            # A function a loss getter hands out is a loss whatever its parameters are named
+            # (``euclidean_loss(x, y)`` beside ``focal_loss(y_true, y_pred)``).
+            handed = qualname in self.getters and len(_values(function.params)) >= 2
+            if not used and not loss_signature(function.params) and not handed:
                 continue
             # A function nested in another and neither compiled nor handed out (a YOLO loss
             # factory's ``box_loss`` and ``coord_loss``, which the returned loss adds up) is
