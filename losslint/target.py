@@ -102,8 +102,8 @@ def _pinned_here(root: Path) -> tuple[int, str] | None:
         if _DOCKERFILE.fullmatch(path.name):
             image = _IMAGE.search(text)
             if image is not None:
-                major, minor = int(image.group("major")), int(image.group("minor"))
-                return (2 if (major, minor) < (2, 16) else 3), (
+                tagged = f"=={image.group('major')}.{image.group('minor')}"
+                return (2 if _tensorflow_before_216(tagged) else 3), (
                     f"{path.relative_to(root).as_posix()} builds on {image.group('image')}"
                 )
         found = _from_pyproject(text) if path.name == "pyproject.toml" else _from_text(text)

@@ -819,7 +819,7 @@ class _Walker:
                         call=_made_call(expr, frozenset(self.pair) - self._narrowed())
                         if extra
                         else "",
-                        reads=self._built_from(expr),
+                        reads=frozenset(self._reads(expr, through_gradients=False)),
                     )
                 ]
         return self._atomic(expr)
@@ -955,35 +955,21 @@ class _Walker:
                 formula=self._formula(expr),
                 line=getattr(expr, "lineno", 0),
                 column=getattr(expr, "col_offset", -1) + 1,
-                reads=self._built_from(expr),
+                reads=frozenset(self._reads(expr, through_gradients=False)),
             )
         ]
 
-    def _built_from(self, expr: ast.expr) -> frozenset[str]:
-        """The local names whose values ``expr`` is computed from, through locals, but not
-        through a gradient (a gradient penalty's ``K.gradients(loss, ...)``, an adversarial
-        example's ``stop_gradient(x + eps * sign(grad))``): a term built so is another
-        objective, not a piece of the formula it starts from (see _entangled)."""
-        used: set[str] = set()
-        frontier = [expr]
-        while frontier:
-            for node in _outside_gradients(frontier.pop()):
-                if not isinstance(node, ast.Name) or node.id in used:
-                    continue
-                used.add(node.id)
-                if node.id in self.pair:
-                    continue
-                value = self.unpacked.get(node.id, self.assigned.get(node.id))
-                if value is not None:
-                    frontier.append(value)
-        return frozenset(used)
-
-    def _reads(self, expr: ast.expr) -> set[str]:
+    def _reads(self, expr: ast.expr, through_gradients: bool = True) -> set[str]:
         """The names ``expr`` reads, and those that the names unpacked from a value read
         (``dy_true, dx_true = tf.image.image_gradients(y_true)``: an edge term of the
-        differences of both pairs reads y_true and y_pred), through locals already expanded."""
+        differences of both pairs reads y_true and y_pred), through locals already expanded.
+        Not ``through_gradients``: not what only a gradient reads (a gradient penalty's
+        ``K.gradients(loss, ...)``, an adversarial example's ``stop_gradient(x + eps *
+        sign(grad))``), which makes another objective, not a piece of the formula it starts
+        from (see _entangled)."""
+        nodes = subtree if through_gradients else _outside_gradients
         used: set[str] = set()
-        frontier = [n.id for n in subtree(expr) if isinstance(n, ast.Name)]
+        frontier = [n.id for n in nodes(expr) if isinstance(n, ast.Name)]
         while frontier:
             name = frontier.pop()
             if name in used:
@@ -995,7 +981,7 @@ class _Walker:
             if value is None:
                 value = self.assigned.get(name)
             if value is not None:
-                frontier.extend(n.id for n in subtree(value) if isinstance(n, ast.Name))
+                frontier.extend(n.id for n in nodes(value) if isinstance(n, ast.Name))
         return used
 
     def _formula(self, expr: ast.expr) -> str:
@@ -1205,14 +1191,8 @@ def _outside_gradients(expr: ast.expr) -> Iterator[ast.AST]:
     while pending:
         node = pending.pop()
         yield node
-        if isinstance(node, ast.Call):
-            callee = (
-                node.func.attr
-                if isinstance(node.func, ast.Attribute)
-                else getattr(node.func, "id", "")
-            )
-            if callee in _GRADIENTS:
-                continue
+        if isinstance(node, ast.Call) and names.last_name(node.func) in _GRADIENTS:
+            continue
         pending.extend(ast.iter_child_nodes(node))
 
 
@@ -1430,19 +1410,15 @@ def forwarded(
     callee = next(
         (d for d in project.definitions() if d.qualname == target and d.kind == "function"), None
     )
-    if callee is None or not isinstance(callee.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+    if callee is None or module is None:
         return None
-    assert module is not None
-    arguments = callee.node.args
-    positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    signature = project.functions[callee.qualname][1]
+    positional = signature.params
     passed = [(positional[i], a) for i, a in enumerate(call.args) if 2 <= i < len(positional)]
     passed += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
-    required = positional[: len(positional) - len(arguments.defaults)]
-    required += [
-        a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is None
-    ]
     bound = {*positional[:2], *(name for name, _ in passed)}
-    if (len(call.args) > len(positional) and arguments.vararg is None) or any(
+    required = [*positional[: signature.required], *signature.required_kwonly]
+    if (len(call.args) > len(positional) and not signature.varargs) or any(
         name not in bound for name in required
     ):
         return None  # not this function's signature (a notebook's earlier definition)

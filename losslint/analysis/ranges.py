@@ -3795,7 +3795,7 @@ class RangeAnalysis:
             return False, None
         for side in (0, 1):
             numbers = _literal_numbers(self._literal_source(args[side], frame))
-            if numbers is None or min(numbers, default=-1.0) < 0:
+            if numbers is None or min(numbers) < 0:
                 continue
             other = values[1 - side]
             if other is None:

@@ -3945,7 +3945,7 @@ def _binding_targets(node: ast.AST) -> Iterator[ast.expr]:
             yield target
 
 
-_GRAPH_ENDS: Final = frozenset({"output", "outputs", "input", "inputs"})
+_GRAPH_ENDS: Final = _MODEL_INPUTS | {"output", "outputs"}
 
 
 def layer_graph_tensor(expr: ast.AST) -> bool:
