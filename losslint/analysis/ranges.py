@@ -1002,6 +1002,9 @@ class RangeAnalysis:
         # The locals each function assigns and never reads, by its node (see _Frame.unread).
         self._unread: dict[ast.AST, frozenset[str]] = {}
         self._wrappers: dict[str, str | None] = {}  # see _wrapped_op
+        # Whether each function followed is a generator, by its node's id (with the node, so
+        # that the id is not reused): asked at each call of it, a walk of its body each time.
+        self._generators: dict[int, tuple[ast.AST, bool]] = {}
         self._local_functions: dict[
             str, dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] | None
         ] = {}  # see _siblings
@@ -4855,6 +4858,12 @@ class RangeAnalysis:
         module, _, name = (qualified or "").rpartition(".")
         return module in _KERAS_ERROR_MODULES and name == "cosine_similarity"
 
+    def _generator(self, function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> bool:
+        known = self._generators.get(id(function))
+        if known is None:
+            known = self._generators[id(function)] = (function, _generator(function))
+        return known[1]
+
     def _followed(self, node: ast.Call, frame: _Frame, depth: int) -> Range | None:
         """A call into the project's own code: follow it with the argument ranges."""
         arguments = self._args(node, frame, depth)
@@ -4870,7 +4879,7 @@ class RangeAnalysis:
                 joined = value if number == 0 else _join(joined, value)
             self._last_call = node
             return joined
-        if target is None or _generator(target[2]):
+        if target is None or self._generator(target[2]):
             # Calling a generator function runs none of its body: it hands out a generator
             # (a data pipeline's ``DataGenerator(path)``, read with ``next``).
             return None

@@ -110,6 +110,7 @@ def defined_name(qualname: str) -> str:
     return "the lambda" if inline_lambda(name) else name
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical(full: str) -> str:
     """Map a fully qualified dotted name to its canonical form.
 

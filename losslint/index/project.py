@@ -124,6 +124,8 @@ class ProjectIndex:
         self.instances: dict[str, Call] = {}
         self._passed: dict[str, tuple[str, ...]] = {}
         self._arguments: dict[str, tuple[_Given, ...]] = {}
+        # Each top-level statement's calls, by its id (see _statement_calls).
+        self._calls_of_statement: dict[int, tuple[ast.stmt, list[_ScopedCall]]] = {}
         self._importer_cache: dict[str, list[ModuleIndex]] = {}
         self._by_import_last: dict[str, list[tuple[ModuleIndex, str]]] | None = None
         self._objectives: list[tuple[ModuleIndex, Objective]] | None = None
@@ -1241,6 +1243,17 @@ class ProjectIndex:
                         self._by_import_last.setdefault(key, []).append((module, target))
         return self._by_import_last
 
+    def _statement_calls(self, statements: list[ast.stmt], prefix: str) -> Iterator[_ScopedCall]:
+        """:func:`_scoped_calls` of a module made of ``statements``, each statement's calls
+        listed once (a class of tests that builds many losses is asked about each of them).
+        The order is the walk's: the last statement's calls first."""
+        for statement in reversed(statements):
+            known = self._calls_of_statement.get(id(statement))
+            if known is None or known[0] is not statement:
+                known = (statement, list(_scoped_calls(statement, prefix)))
+                self._calls_of_statement[id(statement)] = known
+            yield from known[1]
+
     def _arguments_given(
         self, module: ModuleIndex, owner: str, param: Param
     ) -> Iterator[tuple[ast.expr, ast.FunctionDef | ast.AsyncFunctionDef | None, str | None]]:
@@ -1249,8 +1262,7 @@ class ProjectIndex:
         # Only the top-level statements whose text calls it by name are parsed (a module
         # that calls the function once need not be parsed whole: Keras's ``numpy.py``).
         statements = mentioning_statements(module, f"{names.defined_name(owner)}(")
-        tree = ast.Module(body=statements, type_ignores=[])
-        for node, function, caller in _scoped_calls(tree, module.module):
+        for node, function, caller in self._statement_calls(statements, module.module):
             callee = self.named(node.func, module)
             target = self._lookup(callee) if callee is not None else None
             if target is not None and target.startswith(module.module + "."):
@@ -1556,9 +1568,11 @@ class _Given:
     caller: str | None = None  # and its qualified name
 
 
-def _scoped_calls(
-    tree: ast.AST, prefix: str
-) -> Iterator[tuple[ast.Call, ast.FunctionDef | ast.AsyncFunctionDef | None, str | None]]:
+# A call, with the innermost function it is written in and that function's qualified name.
+_ScopedCall = tuple[ast.Call, ast.FunctionDef | ast.AsyncFunctionDef | None, str | None]
+
+
+def _scoped_calls(tree: ast.AST, prefix: str) -> Iterator[_ScopedCall]:
     """:func:`_calls_in`, with the qualified name of the function each call is written in
     (``prefix``: the module's name)."""
     Scope = tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None, str | None, str]
