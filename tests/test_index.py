@@ -729,3 +729,50 @@ def test_a_called_parameter_makes_the_model_and_a_stored_callable_is_no_model() 
     (site,) = module.compiles
     assert site.model is not None and site.model.called and site.model.param is not None
     assert site.model.owner == "harness.model_arch"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # The arms of an ``if``: the one in TensorFlow keeps the name, first or second.
+        (
+            "import numpy as np\nimport tensorflow as tf\nif TF:\n    def loss(a, b):\n"
+            "        return tf.abs(a)\nelse:\n    def loss(a, b):\n        return np.abs(a)\n",
+            ["m.loss", "m.loss#else"],
+        ),
+        (
+            "import numpy as np\nimport tensorflow as tf\nif not TF:\n    def loss(a, b):\n"
+            "        return np.abs(a)\nelse:\n    def loss(a, b):\n        return tf.abs(a)\n",
+            ["m.loss#else", "m.loss"],
+        ),
+        # A ``try`` and its handler are alternatives too.
+        (
+            "import numpy as np\ntry:\n    import tensorflow as tf\n    def loss(a, b):\n"
+            "        return tf.abs(a)\nexcept ImportError:\n    def loss(a, b):\n"
+            "        return np.abs(a)\n",
+            ["m.loss", "m.loss#else"],
+        ),
+        # A ``try``'s body and its ``else``, or a loop's body and its ``else``, run one after
+        # the other: the last definition is the one that stands.
+        (
+            "import numpy as np\nimport tensorflow as tf\ntry:\n    def loss(a, b):\n"
+            "        return tf.abs(a)\nexcept ImportError:\n    pass\nelse:\n"
+            "    def loss(a, b):\n        return np.abs(a)\n",
+            ["m.loss#1", "m.loss"],
+        ),
+        (
+            "import numpy as np\nimport tensorflow as tf\nfor _ in range(2):\n"
+            "    def loss(a, b):\n        return tf.abs(a)\nelse:\n    def loss(a, b):\n"
+            "        return np.abs(a)\n",
+            ["m.loss#1", "m.loss"],
+        ),
+        # Both arms in TensorFlow (or neither): nothing tells which one Keras trains with.
+        (
+            "import tensorflow as tf\nif FLAG:\n    def loss(a, b):\n        return tf.abs(a)\n"
+            "else:\n    def loss(a, b):\n        return tf.square(a)\n",
+            ["m.loss#1", "m.loss"],
+        ),
+    ],
+)
+def test_definitions_in_exclusive_arms(source: str, expected: list[str]) -> None:
+    assert [f.qualname for f in index(source).functions] == expected

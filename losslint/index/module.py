@@ -580,6 +580,50 @@ def _keywords(source: str) -> Iterator[re.Match[str]]:
             yield match
 
 
+def _arms(body: list[ast.stmt]) -> dict[int, tuple[tuple[int, str], ...]]:
+    """The arms each statement of ``body`` is written in, as :func:`flat_statements` reads them
+    (nested functions and classes excluded), by the statement's id: from the outermost, each
+    compound statement's id and its arm (``body``, ``orelse``, ``handler 0``, ``case 0``), the
+    arms of which only one runs (see :func:`_exclusive`) marked with a ``|``."""
+    found: dict[int, tuple[tuple[int, str], ...]] = {}
+    pending: list[tuple[list[ast.stmt], tuple[tuple[int, str], ...]]] = [(body, ())]
+    while pending:
+        statements, path = pending.pop()
+        for statement in statements:
+            found[id(statement)] = path
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            # An ``if``'s two arms, a ``try``'s handlers against its body and its ``else``, a
+            # ``match``'s cases: only one of each runs. (A loop's ``else`` runs after its body.)
+            for name in ("body", "orelse", "finalbody"):
+                inner = getattr(statement, name, None)
+                if inner:
+                    if isinstance(statement, ast.If):
+                        arm = f"|{name}"
+                    elif type(statement).__name__ in ("Try", "TryStar") and name != "finalbody":
+                        arm = "|try"  # its body, then its ``else``
+                    else:
+                        arm = name
+                    pending.append((inner, (*path, (id(statement), arm))))
+            for number, handler in enumerate(getattr(statement, "handlers", ())):
+                pending.append((handler.body, (*path, (id(statement), f"|handler {number}"))))
+            for number, case in enumerate(getattr(statement, "cases", ())):
+                pending.append((case.body, (*path, (id(statement), f"|case {number}"))))
+    return found
+
+
+def _exclusive(first: tuple[tuple[int, str], ...], second: tuple[tuple[int, str], ...]) -> bool:
+    """Whether two statements with these arms (see :func:`_arms`) never both run: they part
+    in two arms of one statement that only one of runs (an ``if``'s body and ``else``, a
+    ``try``'s body and a handler, two handlers, two cases of a ``match``)."""
+    for (statement, arm), (other, other_arm) in zip(first, second, strict=False):
+        if statement != other:
+            return False
+        if arm != other_arm:
+            return arm.startswith("|") and other_arm.startswith("|")
+    return False
+
+
 _HANDED_KEYWORD: Final = re.compile(r"loss|metric", re.IGNORECASE)
 # Libraries whose objects a project imports but never builds a Keras model in (``compile`` of
 # theirs: ``torch.compile``, a regex module's).
@@ -1693,16 +1737,54 @@ class ModuleIndexer:
         for statement in flat_statements(body):
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 defined.setdefault(statement.name, []).append(statement)
+        arms: dict[int, tuple[tuple[int, str], ...]] | None = None
         for nodes in defined.values():
+            if len(nodes) < 2:
+                continue
+            if arms is None:
+                arms = _arms(body)
+            kept = self._alternative_kept(nodes, arms)
+            if kept is not None:
+                # Written in the arms of one ``if``/``else`` (``if TF_IMPORT_ERROR is None:``
+                # in TensorFlow, else in NumPy): one of them runs, not one after the other. The
+                # one in TensorFlow or Keras keeps the plain name, which every use reaches.
+                for node in nodes:
+                    if node is not kept:
+                        self._suffixes[id(node)] = names.ALTERNATIVE
+                continue
             for number, node in enumerate(nodes[:-1], start=1):
                 self._suffixes[id(node)] = f"#{number}"
+
+    def _alternative_kept(
+        self, nodes: list[ast.stmt], arms: dict[int, tuple[tuple[int, str], ...]]
+    ) -> ast.stmt | None:
+        """Of definitions of one name, each in an arm of the same ``if``/``else`` or
+        ``try``/``except`` that no other one is in (only one of them runs), the only one that
+        reads TensorFlow or Keras; None where they are not such alternatives, or where not
+        exactly one of them does."""
+        paths = [arms.get(id(node), ()) for node in nodes]
+        for number, first in enumerate(paths):
+            for second in paths[number + 1 :]:
+                if not _exclusive(first, second):
+                    return None
+        keras = [
+            node
+            for node in nodes
+            if any(
+                isinstance(n, ast.Name)
+                and self.imports.get(n.id, "").partition(".")[0] in names.KERAS_PACKAGES
+                for n in subtree(node)
+            )
+        ]
+        return keras[0] if len(keras) == 1 else None
 
     def _qualname(self, node: ast.stmt, name: str, parent: _Scope) -> str:
         suffix = self._suffixes.get(id(node))
         if suffix is None:
             return f"{parent.qualname}.{name}"
         qualname = f"{parent.qualname}.{name}{suffix}"
-        self._defined_at[(parent.qualname, name, node.lineno)] = qualname
+        if suffix != names.ALTERNATIVE:  # a use below both reaches the plain one
+            self._defined_at[(parent.qualname, name, node.lineno)] = qualname
         return qualname
 
     def _traced_function(self, returned: ast.expr, scope: _Scope) -> ast.expr:

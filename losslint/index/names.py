@@ -101,6 +101,12 @@ SHAPE_ATTRIBUTES: Final = frozenset({"shape", "get_shape", "ndim", "dtype"})
 SHAPE_FUNCTIONS: Final = frozenset({"shape", "int_shape", "ndim", "rank", "len", "size"})
 
 
+# The suffix of a definition that another one of the same name replaces in the other arm of an
+# ``if``/``else`` (a NumPy fallback under ``else:`` of a TensorFlow loss): not a version that
+# runs before the other, as ``#1`` is, but one that does not run where Keras does.
+ALTERNATIVE: Final = "#else"
+
+
 def defined_name(qualname: str) -> str:
     """The name a function or class is written with: the last part of its qualified name,
     less the ``#1`` that sets apart one defined again below it (a notebook's loss written anew

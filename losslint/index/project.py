@@ -239,7 +239,7 @@ class ProjectIndex:
         for table in (self.functions, self.classes):
             for qualname, (module, fact) in table.items():
                 rest = qualname[len(module.module) + 1 :]
-                if "#" in rest and "." not in rest:
+                if "#" in rest and "." not in rest and not rest.endswith(names.ALTERNATIVE):
                     found.setdefault(qualname.partition("#")[0], []).append(
                         (fact.span.line, qualname)
                     )
@@ -780,6 +780,8 @@ class ProjectIndex:
             if function.returns_function is None:
                 continue
             used = roles.get(qualname, set())
+            if not used and _alternative(qualname):
+                continue  # the arm of ``if tf: ... else: ...`` without Keras (see below)
             # A factory may hand out one of several of its closures (``if homoscedastic:
             # return weighted_ce``, then ``return plain_ce``): the others are in ``returns``.
             nested = [r for r in function.returns if r.startswith(f"{qualname}.")]
@@ -796,6 +798,10 @@ class ProjectIndex:
                 out.append(self._closure(qualname, module, inner_name, inner, used))
         for qualname, (module, function) in self.functions.items():  # (see unseen_function)
             if qualname in closures or function.returns_function:
+                continue
+            if qualname not in roles and _alternative(qualname):
+                # The NumPy arm of ``if tf: def loss ... else: def loss``, its closures and
+                # methods: no Keras runs them.
                 continue
             if _is_method(qualname, self.classes):
                 definition = self._method_definition(qualname, module, function, roles)
@@ -1722,6 +1728,12 @@ _METRIC_WORDS: Final = (
 _LOOKED_UP_METHODS: Final = frozenset(
     {"call", "update_state", "result", "reset_state", "reset_states", "get_config", "build"}
 )
+
+
+def _alternative(qualname: str) -> bool:
+    """Whether ``qualname`` is, or is defined in, the alternative of a definition in the other
+    arm of an ``if``/``else`` (see :data:`names.ALTERNATIVE`)."""
+    return qualname.endswith(names.ALTERNATIVE) or f"{names.ALTERNATIVE}." in qualname
 
 
 def unseen_function(qualname: str, module: str, params: Sequence[str]) -> bool:
