@@ -222,9 +222,12 @@ def check_batch_reduced_loss(context: RuleContext) -> Iterator[Finding]:
                     "per sample"
                 )
             elif origin.tf1:
+                # The module as the call writes it (``tf.losses``, ``tf.compat.v1.losses``):
+                # TF 1 before 1.13 has no ``compat.v1``.
+                written = origin.how.partition("(")[0].rpartition(".")[0]
+                module = written if written.endswith("losses") else "tf.compat.v1.losses"
                 advice = (
-                    "pass reduction=tf.compat.v1.losses.Reduction.NONE, which keeps one value "
-                    "per element"
+                    f"pass reduction={module}.Reduction.NONE, which keeps one value per element"
                 )
             elif "flattened" in origin.how:
                 advice = "reduce each sample separately (axis=[1, 2, ...]) instead of a flat tensor"
