@@ -2502,6 +2502,18 @@ class RangeAnalysis:
             if self._is_max_of(right_node, left_node, frame):
                 return Range(-INF, 0.0, shifted=True)
             result = _add_any(left, _negate(right) if right else None, guard=False)
+            pairwise = _broadcast_of(left_node, frame)
+            if (
+                pairwise is not None
+                and pairwise == _broadcast_of(right_node, frame)
+                and not _labels_named(pairwise[-1])
+            ):
+                # ``expand_dims(x, 1) - expand_dims(x, 0)``: every row of ``x`` against every
+                # other and against itself, whatever ``x`` is: 0 on the diagonal. (Of the
+                # labels, ``pog_labels``, no gradient flows through it.)
+                shown = ".".join(pairwise)
+                reason = f"a difference of {shown} with itself, 0 on the diagonal"
+                result = Range(-INF, INF, reason=reason)
             if result is not None and right is not None and right.source and _is_one(left):
                 # ``1 - y_true``: the complement of a probability input is one too.
                 result = replace(result, source=True)
@@ -3912,6 +3924,7 @@ class RangeAnalysis:
                 first is None
                 and isinstance(first_node, ast.BinOp)
                 and isinstance(first_node.op, ast.Sub)
+                and not _labels_pairwise(first_node, frame)
             ):
                 # ``norm(twin1 - twin2)``: a distance, 0 for a pair of equal points (a siamese
                 # pair of one image), as ``sqrt(sum(square(a - b)))`` is.
@@ -5283,6 +5296,50 @@ def _square(first: Range | None) -> Range:
     if first is not None and (first.nonzero or (first.lo == 0.0 and first.lo_open)):
         return Range(0.0, top, lo_open=True)  # of a value kept off 0 (a positive setting)
     return Range(0.0, top, reason=reason)
+
+
+def _labels_pairwise(node: ast.BinOp, frame: _Frame) -> bool:
+    """``labels[:, None] - labels[None, :]``: a pairwise difference of the labels (see
+    :func:`_labels_named`), through which no gradient flows."""
+    pairwise = _broadcast_of(node.left, frame)
+    return (
+        pairwise is not None
+        and pairwise == _broadcast_of(node.right, frame)
+        and _labels_named(pairwise[-1])
+    )
+
+
+def _labels_named(name: str) -> bool:
+    """``y_true``, ``labels``, ``pog_labels``, ``gt_boxes``: a name for targets, which carry no
+    gradient."""
+    return (
+        name in TRUE_NAMES
+        or name.endswith("_true")
+        or bool(_LABEL_WORDS.intersection(name.lower().split("_")))
+    )
+
+
+_LABEL_WORDS: Final = frozenset({"label", "labels", "target", "targets", "gt", "truth"})
+
+
+def _broadcast_of(node: ast.expr, frame: _Frame) -> list[str] | None:
+    """The dotted name that ``node`` (or the expression last bound to it) gives a new axis:
+    ``expand_dims(x, 1)``, ``x[:, None]``, ``x[None, :]``, ``x[:, tf.newaxis]``."""
+    if isinstance(node, ast.Name):
+        node = frame.sources.get(node.id, node)
+    if isinstance(node, ast.Call) and node.args:
+        if names.last_name(node.func) in ("expand_dims", "unsqueeze"):
+            return names.dotted(node.args[0])
+        return None
+    if isinstance(node, ast.Subscript):
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if any(
+            (isinstance(item, ast.Constant) and item.value is None)
+            or names.last_name(item) == "newaxis"
+            for item in items
+        ):
+            return names.dotted(node.value)
+    return None
 
 
 def _same_value(a: ast.expr, b: ast.expr) -> bool:
