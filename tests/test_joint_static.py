@@ -338,3 +338,27 @@ model.compile(loss=kd_loss, optimizer="adam")
         tmp_path, source.replace("y_true[:, :10]", "y_true").replace("y_pred[:, :10]", "y_pred")
     )
     assert '"categorical_crossentropy"' in whole.message
+
+
+def test_ll502_offers_no_builtin_metric_for_a_term_only_named_like_one(tmp_path: Path) -> None:
+    """``mse_loss`` of values the loss derives (a head-pose loss's expected angle against the
+    labels' second column) is not Keras's "mse" of its inputs: the advice asks for a function."""
+    found = _ll502(
+        tmp_path,
+        """\
+import tensorflow as tf
+
+def angle_loss(y_true, y_pred):
+    cls_loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(
+        labels=tf.one_hot(tf.cast(y_true[:, 0], tf.int32), 66), logits=y_pred))
+    expected = tf.reduce_sum(tf.nn.softmax(y_pred) * tf.range(66.0), 1) * 3 - 99
+    mse_loss = tf.reduce_mean(tf.square(expected - y_true[:, 1]))
+    return cls_loss + 0.5 * mse_loss
+
+model = tf.keras.Sequential([tf.keras.layers.Dense(66)])
+model.compile(optimizer="adam", loss=angle_loss)
+""",
+    )
+    assert "metrics do not track cls_loss, mse_loss:" in found.message
+    assert '"mse"' not in found.message
+    assert found.message.endswith("returning mse_loss>]")

@@ -134,9 +134,10 @@ class Term:
         """A loss term (LL502 counts these), not a constant or a penalty on y_pred alone."""
         return self.kind in ("loss", "inline")
 
-    def identities(self) -> frozenset[str]:
-        """The identities it answers to: its variable's name, its callee, its formula."""
-        found = {name_key(self.name)} if self.name else set()
+    def identities(self, named: bool = True) -> frozenset[str]:
+        """The identities it answers to: its variable's name (not with ``named=False``: what
+        the author called it, not what it computes), its callee, its formula."""
+        found = {name_key(self.name)} if named and self.name else set()
         if self.target is not None:
             found.add(key(self.target.name))
         # A call on the loss's own inputs (``self.positive_classification(y_true, y_pred)``,

@@ -234,7 +234,9 @@ def _at_defaults(project: ProjectIndex, caller: str, called: re.Match[str]) -> b
 def _suggestion(term: Term) -> str:
     if term.call:  # ``weighted_bce(y_true, y_pred, weight)``: not a metric by itself
         return f"<a function (y_true, y_pred) that {term.call}>"
-    for found in sorted(term.identities()):
+    # By what it computes: ``mse_loss = tf.losses.mean_squared_error(labels=cont_true,
+    # predictions=expected)`` of values the loss derives is no "mse" of its inputs.
+    for found in sorted(term.identities(named=False)):
         if found in _SUGGESTED:
             return _SUGGESTED[found]
     if term.target is not None and term.target.kind == "object":
