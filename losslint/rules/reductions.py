@@ -15,6 +15,7 @@ from losslint.analysis.references import (
     other_framework,
 )
 from losslint.analysis.rewrites import axis_fixes
+from losslint.analysis.wiring import assign_losses
 from losslint.diagnostic import Severity
 from losslint.index import names
 from losslint.index.facts import Call, Const, LossDef, Ref, Value, iter_leaves
@@ -87,7 +88,7 @@ def _losses(context: RuleContext, kind: str = "mean") -> Iterator[tuple[LossDef,
             continue  # a test's fake loss, only named like one: the test checks its value
         if definition.qualname in references:
             continue  # a NumPy reference, run on arrays (a callback's log_loss): not Keras's
-        if _one_sample(definition.node):
+        if _one_sample(definition.node) or _bag_pooled(context, definition):
             continue  # written for a batch of one: it has no batch axis to reduce
         value = analysis.result(definition)
         if not definition.used and _reduces(value) and _not_a_loss(definition.node):
@@ -116,6 +117,62 @@ def _one_sample(node: object) -> bool:
         ):
             return True
     return False
+
+
+def _bag_pooled(context: RuleContext, definition: LossDef) -> bool:
+    """Whether every model ``definition`` is compiled on (where the model is known, one at
+    least) has the output it trains pooled over the batch axis by a layer of the project: an
+    attention-MIL network's ``Last_Sigmoid``, whose ``call`` sums its input over axis 0. Each
+    batch is one bag of instances and the model returns one row for it, so a loss that averages
+    the labels over axis 0 reads the bag's label: there is no batch of samples to weigh. A loss
+    no compile uses (a bag loss the compiled one calls) is read so where every known model the
+    project compiles is pooled."""
+    compiled_as = {definition.qualname, definition.factory}
+    found = False
+    for compiled in context.compiles:
+        if compiled.model is None:
+            continue
+        for index, value in assign_losses(compiled.site.loss, compiled.model, context.project):
+            target = value.target if isinstance(value, Ref) else None
+            if isinstance(value, Call):
+                target = value.func  # a factory's closure: ``get_weighted_loss(weights)``
+            if definition.used and (
+                target is None or context.project._lookup(target) not in compiled_as
+            ):
+                continue
+            layer = compiled.model.outputs[index].layer
+            if layer is None or not _pools_batch(context, layer):
+                return False
+            found = True
+    return found
+
+
+def _pools_batch(context: RuleContext, layer: str) -> bool:
+    """Whether the ``call`` of project layer class ``layer`` reduces its input over axis 0
+    (``K.sum(x, axis=0, keepdims=True)``, a mean or a max)."""
+    method = context.project.method(layer, "call")
+    found = context.project.functions.get(method) if method is not None else None
+    if found is None:
+        return False
+    node = found[1].node
+    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)][1:2]
+    for call in subtree(node):
+        if not (isinstance(call, ast.Call) and names.last_name(call.func) in _POOLS):
+            continue
+        value, axis = names.argument(call, 0, "x", "input_tensor"), names.argument(call, 1, "axis")
+        if (
+            isinstance(value, ast.Name)
+            and value.id in params
+            and isinstance(axis, ast.Constant)
+            and axis.value == 0
+        ):
+            return True
+    return False
+
+
+_POOLS: Final = frozenset(
+    {"sum", "mean", "max", "reduce_sum", "reduce_mean", "reduce_max", "logsumexp"}
+)
 
 
 def _reduces(value: Batch) -> bool:
