@@ -500,10 +500,11 @@ class _ProjectCalls:
 
     @functools.cached_property
     def importing(self) -> dict[str, list[ModuleIndex]]:
-        """The modules importing each name or module, by what they import."""
+        """The modules importing each name or module, by what they import (a module imported
+        with ``*`` gives every name of it)."""
         found: dict[str, list[ModuleIndex]] = {}
         for module in self.project.modules:
-            for target in set(module.imports.values()):
+            for target in {*module.imports.values(), *module.stars}:
                 found.setdefault(target, []).append(module)
         return found
 
