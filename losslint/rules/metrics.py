@@ -94,6 +94,19 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             # handed on or spelled anywhere (a history key), that its ``dice_loss`` calls, in
             # no metrics module: a helper of the loss, which Keras never averages.
             continue
+        score = _scored_per_batch(context, definition)
+        if score is not None:
+            name = names.defined_name(definition.qualname)
+            instead = _SCORE_METRICS.get(score, _CALLBACK)
+            yield Finding(
+                definition.path,
+                definition.span,
+                f"{name} is a stateless metric that computes {score} of each batch through "
+                "tf.py_function: Keras averages the batch values over the epoch, which is not "
+                f"the {score} of the epoch (a rank, correlation or threshold score does not "
+                f"average, and a batch of one class or of equal values has none); use {instead}",
+            )
+            continue
         value = analysis.result(definition)
         if value.kind != "mean" or not value.ratio:
             continue
@@ -113,6 +126,73 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             "(biased by batch composition; batches without positives count as 0); use "
             "keras.metrics.Precision/Recall/F1Score/IoU/R2Score or a stateful keras.metrics.Metric",
         )
+
+
+def _scored_per_batch(context: RuleContext, definition: LossDef) -> str | None:
+    """The dataset-level score of scikit-learn or SciPy (``roc_auc_score``, ``spearmanr``) that
+    a metric returns through ``tf.py_function``, ``tf.numpy_function`` or TF 1's ``tf.py_func``
+    on the batch it is given (directly, or through a name bound to that call); None otherwise."""
+    node = definition.node
+    module = context.project.module_named(definition.module)
+    if module is None or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    bound = {
+        n.targets[0].id: n.value
+        for n in subtree(node)
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
+    }
+    for returned in subtree(node):
+        if not isinstance(returned, ast.Return) or returned.value is None:
+            continue
+        value = returned.value
+        if isinstance(value, ast.Name):
+            value = bound.get(value.id, value)
+        if not (
+            isinstance(value, ast.Call)
+            and names.last_name(value.func) in ("py_function", "numpy_function", "py_func")
+        ):
+            continue
+        function = names.argument(value, 0, "func")
+        target = names.qualify(function, module.imports) if function is not None else None
+        score = (target or "").rpartition(".")[2]
+        if (target or "").partition(".")[0] in ("sklearn", "scipy") and score in _DATASET_SCORES:
+            return score
+    return None
+
+
+# Scores of a whole dataset that a batch's value does not average into, and the stateful Keras
+# metric that computes each over the epoch.
+_DATASET_SCORES: Final = frozenset(
+    {
+        "roc_auc_score",
+        "average_precision_score",
+        "f1_score",
+        "fbeta_score",
+        "precision_score",
+        "recall_score",
+        "r2_score",
+        "matthews_corrcoef",
+        "cohen_kappa_score",
+        "jaccard_score",
+        "spearmanr",
+        "pearsonr",
+        "kendalltau",
+    }
+)
+_SCORE_METRICS: Final = {
+    "roc_auc_score": "keras.metrics.AUC()",
+    "average_precision_score": 'keras.metrics.AUC(curve="PR")',
+    "f1_score": "keras.metrics.F1Score()",
+    "fbeta_score": "keras.metrics.FBetaScore()",
+    "precision_score": "keras.metrics.Precision()",
+    "recall_score": "keras.metrics.Recall()",
+    "r2_score": "keras.metrics.R2Score()",
+    "jaccard_score": "keras.metrics.BinaryIoU(target_class_ids=[1])",
+}
+_CALLBACK: Final = (
+    "a stateful keras.metrics.Metric, or a callback that scores the whole validation "
+    "predictions once per epoch"
+)
 
 
 # -- LL502 ------------------------------------------------------------------------------------
