@@ -652,7 +652,6 @@ class BatchAxis:
         self._later: dict[tuple[str, str], list[tuple[ast.expr, ModuleIndex, FunctionDef]]] = {}
         self._compile_calls: dict[str, list[tuple[ModuleIndex, ast.Call]]] = {}  # by class
         self._tf2: dict[str, bool] = {}  # by module path (see _tensorflow_2)
-        self._tf1: dict[str, bool] = {}  # by module path (see _tensorflow_1)
         self._derived: dict[str, dict[str, list[ast.expr]]] = {}  # see derivations
         self._trained: list[Trained] | None = None
         self._differentiated: set[str] = set()
@@ -1785,16 +1784,6 @@ class BatchAxis:
             )
         return found
 
-    def _tensorflow_1(self, module: ModuleIndex) -> bool:
-        """Whether ``module`` runs only on TensorFlow 1: it reads ``tf.contrib``, or TF 1's
-        top-level session, placeholders or eager switch (TF 2 has them under ``compat.v1``)."""
-        found = self._tf1.get(module.path)
-        if found is None:
-            found = self._tf1[module.path] = any(
-                lines_with(module, word) for word in _TF1_ONLY_WORDS
-            )
-        return found
-
     def _applied_to_given(self, node: ast.Call, frame: _Frame) -> bool:
         """Whether ``node`` applies a model to what a training step's function is given (a
         parameter, or a tuple of them: ``discriminator((images, labels))``), which is the
@@ -2204,11 +2193,11 @@ class BatchAxis:
             or (
                 module == "tensorflow.losses"
                 and last not in ("get", "serialize", "deserialize")
-                and (last in _TF1_ONLY_LOSSES or self._tensorflow_1(frame.module))
+                and (last in _TF1_ONLY_LOSSES or frame.module.tensorflow1)
             )
         ) and (last[:1].islower() and not (last.startswith("get_") or last == "add_loss")):
             # ``tf.losses.softmax_cross_entropy`` (TF 2 has none), or ``tf.losses`` in code
-            # that only runs on TF 1 (``tf.contrib``): TF 1's reducing losses.
+            # that only runs on TF 1 (the index's ``tensorflow1``): TF 1's reducing losses.
             return self._tf1_loss(args, kwargs, node, frame)
         if _model_or_layer(module, last):
             return Batch("layer")  # called on a batch, it returns a batch
@@ -2814,15 +2803,7 @@ _TF1_WORDS: Final = (
     "absolute_difference(",
 )
 
-# What runs on TensorFlow 1 only (see _tensorflow_1), and the losses only TF 1's ``tf.losses``
-# had: each reduces to one scalar by default.
-_TF1_ONLY_WORDS: Final = (
-    "tf.contrib",
-    "tensorflow.contrib",
-    "tf.Session(",
-    "tf.placeholder(",
-    "tf.enable_eager_execution(",
-)
+# The losses only TF 1's ``tf.losses`` had: each reduces to one scalar by default.
 _TF1_ONLY_LOSSES: Final = frozenset(
     {
         "absolute_difference",

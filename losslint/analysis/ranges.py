@@ -65,6 +65,7 @@ from losslint.index.project import (
     bound_once,
     named_like_loss,
     parameter_default,
+    truth_name,
 )
 
 INF: Final = math.inf
@@ -5312,11 +5313,7 @@ def _labels_pairwise(node: ast.BinOp, frame: _Frame) -> bool:
 def _labels_named(name: str) -> bool:
     """``y_true``, ``labels``, ``pog_labels``, ``gt_boxes``: a name for targets, which carry no
     gradient."""
-    return (
-        name in TRUE_NAMES
-        or name.endswith("_true")
-        or bool(_LABEL_WORDS.intersection(name.lower().split("_")))
-    )
+    return truth_name(name) or bool(_LABEL_WORDS.intersection(name.lower().split("_")))
 
 
 _LABEL_WORDS: Final = frozenset({"label", "labels", "target", "targets", "gt", "truth"})

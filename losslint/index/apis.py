@@ -636,6 +636,7 @@ _TF1_ONLY: Final = (
     "ConfigProto",
     "get_default_graph",
     "global_variables_initializer",
+    "enable_eager_execution",
 )
 
 
@@ -643,8 +644,10 @@ def tensorflow_1(source: str, imports: Mapping[str, str]) -> bool:
     """Whether a module (its ``source`` and ``imports``) is TensorFlow 1 code: it calls one of
     the names TensorFlow 2 removed from its top level through its TensorFlow import
     (``tf.Session()``, ``tf.set_random_seed(seed)``; ``tf.compat.v1.Session`` is TF 2 code), or
-    uses ``tf.contrib``, outside comments. Read when the module is indexed: a rule reads the
-    fact, not the text."""
+    uses ``tf.contrib`` (or imports from it: ``import tensorflow.contrib.eager as tfe``),
+    outside comments. Read when the module is indexed: a rule reads the fact, not the text."""
+    if any(full.startswith("tensorflow.contrib") for full in imports.values()):
+        return True
     for alias in (a for a, full in imports.items() if full == "tensorflow"):
         if f"{alias}." not in source:
             continue

@@ -43,7 +43,7 @@ from losslint.index.facts import (
 )
 from losslint.index.nodes import subtree
 from losslint.index.positions import node_span
-from losslint.index.project import ProjectIndex
+from losslint.index.project import ProjectIndex, local_binding
 from losslint.notebook import line_label
 from losslint.rules.registry import Finding, Rule, RuleContext
 
@@ -136,17 +136,12 @@ def _scored_per_batch(context: RuleContext, definition: LossDef) -> str | None:
     module = context.project.module_named(definition.module)
     if module is None or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
-    bound = {
-        n.targets[0].id: n.value
-        for n in subtree(node)
-        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
-    }
     for returned in subtree(node):
         if not isinstance(returned, ast.Return) or returned.value is None:
             continue
-        value = returned.value
+        value: ast.expr | None = returned.value
         if isinstance(value, ast.Name):
-            value = bound.get(value.id, value)
+            value = local_binding(node, value.id)[1]
         if not (
             isinstance(value, ast.Call)
             and names.last_name(value.func) in ("py_function", "numpy_function", "py_func")

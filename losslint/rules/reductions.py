@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
+import weakref
 from collections.abc import Iterator
 from typing import Final
 
@@ -127,23 +129,50 @@ def _bag_pooled(context: RuleContext, definition: LossDef) -> bool:
     the labels over axis 0 reads the bag's label: there is no batch of samples to weigh. A loss
     no compile uses (a bag loss the compiled one calls) is read so where every known model the
     project compiles is pooled."""
-    compiled_as = {definition.qualname, definition.factory}
-    found = False
-    for compiled in context.compiles:
-        if compiled.model is None:
-            continue
-        for index, value in assign_losses(compiled.site.loss, compiled.model, context.project):
-            target = value.target if isinstance(value, Ref) else None
-            if isinstance(value, Call):
-                target = value.func  # a factory's closure: ``get_weighted_loss(weights)``
-            if definition.used and (
-                target is None or context.project._lookup(target) not in compiled_as
-            ):
+    trained = _trained_outputs(context)
+    if definition.used:
+        compiled_as = {definition.qualname, definition.factory} - {None}
+        layers = [layer for name in compiled_as for layer in trained.layers.get(name, ())]
+    else:
+        layers = [layer for found in trained.layers.values() for layer in found]
+    return bool(layers) and all(
+        layer is not None and trained.pools(context, layer) for layer in layers
+    )
+
+
+@dataclasses.dataclass
+class _Trained:
+    """For each loss the compiles of known models name (its qualified name; a factory's, for
+    the closure it makes; None where it is not a project function), the layer that makes each
+    output it trains (None where that is not known); and whether each layer's ``call`` pools
+    the batch, once asked."""
+
+    layers: dict[str | None, list[str | None]] = dataclasses.field(default_factory=dict)
+    pooled: dict[str, bool] = dataclasses.field(default_factory=dict)
+
+    def pools(self, context: RuleContext, layer: str) -> bool:
+        if layer not in self.pooled:
+            self.pooled[layer] = _pools_batch(context, layer)
+        return self.pooled[layer]
+
+
+# Per rule context: read by the LL2 rules for every loss (see _bag_pooled).
+_TRAINED: Final[weakref.WeakKeyDictionary[RuleContext, _Trained]] = weakref.WeakKeyDictionary()
+
+
+def _trained_outputs(context: RuleContext) -> _Trained:
+    found = _TRAINED.get(context)
+    if found is None:
+        found = _TRAINED[context] = _Trained()
+        for compiled in context.compiles:
+            if compiled.model is None:
                 continue
-            layer = compiled.model.outputs[index].layer
-            if layer is None or not _pools_batch(context, layer):
-                return False
-            found = True
+            for index, value in assign_losses(compiled.site.loss, compiled.model, context.project):
+                target = value.target if isinstance(value, Ref) else None
+                if isinstance(value, Call):
+                    target = value.func  # a factory's closure: ``get_weighted_loss(weights)``
+                name = context.project._lookup(target) if target is not None else None
+                found.layers.setdefault(name, []).append(compiled.model.outputs[index].layer)
     return found
 
 
