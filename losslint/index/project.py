@@ -506,8 +506,8 @@ class ProjectIndex:
         for module in self.modules:
             for site in module.compiles:
                 own = self._compiling_class(site)
-                if own is not None and self._outside_keras(own):
-                    continue  # another library's model and compile (DeepXDE's dde.Model)
+                if own is not None and self._not_keras_compile(own):
+                    continue
                 if site.positional and own is not None:
                     # Its own parameters: what is given by position is not Keras's.
                     given = site.positional
@@ -639,11 +639,20 @@ class ProjectIndex:
 
     def _compiling_class(self, site: CompileSite) -> str | None:
         """The project class, defining ``compile``, of the object compiled here; else None."""
-        factory = site.model.factory if site.model is not None else None
+        model = site.model
+        factory = model.factory if model is not None else None
         found = self._lookup(factory) if factory else None
+        if found is None and model is not None and model.param and model.owner:
+            found = self._class_given(model.owner, model.param)  # ``def fit(model): ...``
         if found is None or found not in self.classes or self.method(found, "compile") is None:
             return None
         return found
+
+    def _not_keras_compile(self, cls: str) -> bool:
+        """Whether the ``compile`` of project class ``cls`` is not Keras's: another library's
+        model and compile (DeepXDE's ``dde.Model``), or a model whose own compile keeps the loss
+        for its own training loop (:meth:`_facade_compile`)."""
+        return self._outside_keras(cls) or self._facade_compile(cls)
 
     def _outside_keras(self, cls: str) -> bool:
         """Whether a project class that defines ``compile`` derives from nothing outside the
@@ -655,6 +664,23 @@ class ProjectIndex:
             for owner in (cls, *self._ancestors(cls))
             for base in self.classes[owner][1].bases
             if base not in ("object", "builtins.object")
+        )
+
+    def _facade_compile(self, cls: str) -> bool:
+        """Whether the ``compile`` of project class ``cls`` calls no ``compile`` at all (not
+        ``super().compile``, ``Model.compile(self, ...)`` nor ``self.model.compile``): a facade
+        that keeps the optimizer and loss it is given for the class's own training loop (a
+        captioning model's ``self.loss_function = loss``, differentiated under a tape in its own
+        ``train``). Keras never receives what is given to it, so the site compiles nothing."""
+        method = self.method(cls, "compile")
+        if method is None:
+            return False
+        node = self.functions[method][1].node
+        return not any(
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "compile"
+            for call in subtree(node)
         )
 
     def models(self) -> Iterator[tuple[str, ModelFact]]:
@@ -747,6 +773,9 @@ class ProjectIndex:
         roles: dict[str, set[str]] = {}
         for module in self.modules:
             for own in map(self._with_imported_values, module.compiles):
+                compiling = self._compiling_class(own)
+                if compiling is not None and self._not_keras_compile(compiling):
+                    continue  # what it is given never reaches Keras
                 # Also what callers hand a function or class that compiles its parameter
                 # (``_test_model(model, loss=relative_mae(C=0.5))``).
                 for site in (own, *(handed for _, handed in self._handed_sites(own))):
@@ -1324,14 +1353,8 @@ class ProjectIndex:
         """The model ``expr``, an argument written in ``function`` of ``module``, holds: a call
         that builds one, or a name bound once to such a call (in the function, or at module
         level)."""
-        for _ in range(3):
-            if not isinstance(expr, ast.Name):
-                break
-            local, value = (
-                local_binding(function, expr.id) if function is not None else (False, None)
-            )
-            expr = value if local else bound_once(module, expr.id)
-        if not isinstance(expr, ast.Call):
+        expr = _bound_call(module, expr, function)
+        if expr is None:
             return None
         span = node_span(expr, module.lines)
         built = next((m for m in module.models if m.span == span), None)
@@ -1346,6 +1369,27 @@ class ProjectIndex:
         if factory is None:
             return None
         return self.resolve_model(ModelRef(factory=factory), depth + 1)
+
+    def _class_given(self, owner: str, param: Param) -> str | None:
+        """The project class of the object that the calls of ``owner`` pass for ``param``
+        (``compile_model(model, args)`` after ``model = ImageCaptionModel(decoder)``): the one
+        class that every call whose argument is known to construct a project class
+        constructs; None where none is known or they differ. An argument of unknown origin (a
+        model loaded from a file) is taken to be of the same class."""
+        found: set[str] = set()
+        for given in self._given(owner, param):
+            values: list[ast.expr] = [given.argument]
+            if isinstance(given.argument, ast.Name) and given.function is not None:
+                # ``model = ImageCaptionModel(...)`` in one branch, ``load_model(...)`` in the
+                # other: each value the function assigns to the name.
+                values = _assigned_values(given.function, given.argument.id) or values
+            for value in values:
+                call = _bound_call(given.module, value, given.function)
+                func = self.named(call.func, given.module) if call is not None else None
+                cls = self._lookup(func) if func else None
+                if cls in self.classes:
+                    found.add(cls)
+        return found.pop() if len(found) == 1 else None
 
     def named(self, expr: ast.expr, module: ModuleIndex, depth: int = 0) -> str | None:
         """The project or library name an expression spells (``losses.focal_tversky``, a
@@ -1626,6 +1670,18 @@ def local_binding(
     return stores > 0, values[0] if len(values) == 1 and stores == 1 else None
 
 
+def _assigned_values(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> list[ast.expr]:
+    """The values of the plain assignments ``name = value`` in ``function``, in order."""
+    return [
+        node.value
+        for node in subtree(function)
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id == name
+    ]
+
+
 def decorated(function: FunctionDef, *decorators: str) -> bool:
     """Whether ``function`` carries one of ``decorators``, by its last name (``@property``,
     ``@functools.cached_property``)."""
@@ -1756,6 +1812,21 @@ def unseen_function(qualname: str, module: str, params: Sequence[str]) -> bool:
     if any(word in lowered for word in (*_LOSS_WORDS, *_METRIC_WORDS)):
         return False
     return not any(truth_name(p) or prediction_name(p) for p in params)
+
+
+def _bound_call(
+    module: ModuleIndex,
+    expr: ast.expr | None,
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None,
+) -> ast.Call | None:
+    """The call ``expr``, written in ``function`` of ``module``, holds: itself, or what a name
+    bound once (in the function, or at module level) holds, followed through a few names."""
+    for _ in range(3):
+        if not isinstance(expr, ast.Name):
+            break
+        local, value = local_binding(function, expr.id) if function is not None else (False, None)
+        expr = value if local else bound_once(module, expr.id)
+    return expr if isinstance(expr, ast.Call) else None
 
 
 def namespaces(modules: Iterable[tuple[str, ModuleIndex]]) -> list[list[ModuleIndex]]:
