@@ -8,6 +8,7 @@ from collections.abc import Iterator, Set
 from typing import Final
 
 from losslint.analysis import ops
+from losslint.analysis.decompose import function_formula
 from losslint.analysis.wiring import (
     LOGITS_SUBSTITUTED,
     Crossentropy,
@@ -34,7 +35,7 @@ from losslint.index.facts import (
     iter_leaves,
 )
 from losslint.index.folding import literal, to_float
-from losslint.index.project import ResolvedCompile, output_units
+from losslint.index.project import ProjectIndex, ResolvedCompile, output_units
 from losslint.rules.registry import Finding, Rule, RuleContext
 
 _NUMPY_SCALARS: Final = frozenset(
@@ -893,8 +894,35 @@ def _regression(loss: Value | None) -> str | None:
     return None
 
 
+# A regression error of ``(y_true, y_pred)`` in the normal form of ``decompose.formula``: the
+# absolute or squared difference of the two, in whichever order.
+_ERROR_OF_DIFFERENCE: Final = re.compile(r"(?:abs|square)\(sub\([TP],[TP]\)\)")
+_INPUTS: Final = re.compile(r"\b[TP]\b")
+
+
+def _own_regression(project: ProjectIndex, loss: Value | None) -> str | None:
+    """The name of a project function given as the loss (``loss=full_loss``) whose value is
+    made of the absolute or squared differences of its two arguments and nothing else of them
+    (``K.mean(K.sum(K.abs(y_true - y_pred), axis=1))``, a mean, sum or root of them, weighted
+    by constants): a regression error, whatever its name."""
+    if not isinstance(loss, Ref) or names.is_keras(loss.target):
+        return None
+    qualname = project._lookup(loss.target)
+    if qualname is None or qualname not in project.functions:
+        return None
+    formula = function_formula(project, qualname)
+    if not _ERROR_OF_DIFFERENCE.search(formula):
+        return None
+    rest = _ERROR_OF_DIFFERENCE.sub("D", formula)
+    return None if _INPUTS.search(rest) else loss.target.rpartition(".")[2]
+
+
 def _accuracy_misfit(
-    output: Output, loss: Value | None, targets: str = "", by_loss: bool = False
+    output: Output,
+    loss: Value | None,
+    targets: str = "",
+    by_loss: bool = False,
+    own_regression: str | None = None,
 ) -> str | None:
     """What ``"accuracy"`` measures on this output, when it is the wrong thing. ``targets``
     (see _targets): ``binary``, the model is trained on 0/1 targets only, so a regression loss
@@ -902,7 +930,9 @@ def _accuracy_misfit(
     right; ``one-hot``, one class per sample (``to_categorical``), so the argmax that
     CategoricalAccuracy compares is right for sigmoids too, and for a least-squares classifier
     (``mse`` on one-hot targets). ``by_loss``: standalone Keras 2, whose compile picks
-    binary accuracy for a binary crossentropy loss whatever the output's shape."""
+    binary accuracy for a binary crossentropy loss whatever the output's shape.
+    ``own_regression``: the name of a project loss that computes a regression error (see
+    :func:`_own_regression`)."""
     binary = targets == "binary"
     units = output_units(output) or output.min_units
     activation = output.activation
@@ -935,7 +965,7 @@ def _accuracy_misfit(
             "the predictions hits the first positive label; use keras.metrics.BinaryAccuracy() "
             "(per label, threshold 0.5)"
         )
-    regression = _regression(loss)
+    regression = _regression(loss) or own_regression
     if (
         regression is not None
         and not (binary and units == 1)
@@ -1117,7 +1147,9 @@ def check_accuracy_by_shape(context: RuleContext) -> Iterator[Finding]:
                 and leaf.value.lower() in ("accuracy", "acc")
             ):
                 continue
-            why = _accuracy_misfit(model.outputs[index], losses.get(index), targets, by_loss)
+            loss = losses.get(index)
+            own = _own_regression(context.project, loss) if _regression(loss) is None else None
+            why = _accuracy_misfit(model.outputs[index], loss, targets, by_loss, own)
             if why is not None:
                 yield Finding(
                     rc.path, leaf.span, f"{leaf.value!r} on {describe(model, index)}: {why}"
