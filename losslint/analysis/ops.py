@@ -298,6 +298,12 @@ _TF_OP_MODULES: Final = {
     "clip_ops": "tensorflow",
     "linalg_ops": "tensorflow.linalg",
 }
+# TensorFlow's own framework modules whose functions it exports at its top (``from
+# tensorflow.python.framework import ops``; ``ops.convert_to_tensor(logits)``, a port of
+# ``sigmoid_cross_entropy_with_logits``, is ``tf.convert_to_tensor``).
+_TF_FRAMEWORK: Final = frozenset(
+    {"tensorflow.python.framework.ops", "tensorflow.python.framework.constant_op"}
+)
 
 
 def tensor_module(module: str) -> str:
@@ -310,6 +316,8 @@ def tensor_module(module: str) -> str:
             return "tensorflow" + module[len(prefix) :]
     if module.startswith(_TF_OPS):
         return _TF_OP_MODULES.get(module[len(_TF_OPS) :], module)
+    if module in _TF_FRAMEWORK:
+        return "tensorflow"
     if module == "keras.backend.common":  # Keras 2.2's home of epsilon() and floatx()
         return "keras.backend"
     return module
