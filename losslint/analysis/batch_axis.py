@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import flags, ops
+from losslint.analysis.counts import complementary_counts, math_name
 from losslint.analysis.references import array_method, numpy_references, other_framework
 from losslint.codec import chunk_statements, lines_with, mentioning_statements, plain_statements
 from losslint.diagnostic import Span
@@ -1258,6 +1259,10 @@ class BatchAxis:
             right = self._expr(node.right, frame)
             if isinstance(node.op, ast.MatMult):
                 return UNKNOWN
+            if isinstance(node.op, ast.Add) and _counts_every_element(node, frame):
+                # ``sum(equal(p, t)) + sum(not_equal(p, t))``: the element count, so a ratio
+                # over it is a mean (a pixel accuracy), not a ratio of the batch's data.
+                return Batch("sum", count=True, scale=1)
             return arithmetic(left, right, _op(node.op))
         if isinstance(node, ast.UnaryOp):
             operand = self._expr(node.operand, frame)
@@ -2831,6 +2836,19 @@ def _int(node: ast.expr | None) -> int | None:
     ):
         return -node.operand.value
     return None
+
+
+def _counts_every_element(node: ast.BinOp, frame: _Frame) -> bool:
+    """Whether ``node`` adds two sums that count every element once between them, through the
+    names the function bound (see :mod:`losslint.analysis.counts`)."""
+
+    def source(expr: ast.expr) -> ast.expr:
+        return frame.literals.get(expr.id, expr) if isinstance(expr, ast.Name) else expr
+
+    def call_name(func: ast.expr) -> str | None:
+        return math_name(func, frame.module.imports)
+
+    return complementary_counts(node.left, node.right, source, call_name) == "sum"
 
 
 def _axes(node: ast.expr, frame: _Frame) -> _Axes:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import flags, ops, rewrites
+from losslint.analysis.counts import complementary_counts, math_name
 from losslint.analysis.references import (
     called_by_project,
     evaluated_by_project,
@@ -1955,7 +1956,7 @@ class RangeAnalysis:
 
     def _call_name(self, func: ast.expr, frame: _Frame) -> str | None:
         """The catalogue name of a tensor-math call (``tf.math.equal`` → ``equal``)."""
-        return _math_name(func, frame.module.imports)
+        return math_name(func, frame.module.imports)
 
     def _configured(self, value: Range, node: ast.expr, frame: _Frame) -> bool:
         """Whether ``node``, of range ``value``, is a value of the configuration alone that
@@ -2255,7 +2256,7 @@ class RangeAnalysis:
             return False
         return any(
             isinstance(call, ast.Call)
-            and (name := _math_name(call.func, module.imports)) is not None
+            and (name := math_name(call.func, module.imports)) is not None
             and (name == "where" or ops.is_guard(name))
             for call in subtree(function)
         )
@@ -2613,50 +2614,19 @@ class RangeAnalysis:
         return 0.0
 
     def _complementary_counts(self, left: ast.expr, right: ast.expr, frame: _Frame) -> Range | None:
-        """``sum(1 - y) + sum(y)`` (HED's ``count_neg + count_pos``), or the sums of ``x > m``
-        and ``x <= m``, through the names this function bound: the two reductions count every
-        element once, so the sum is the element count, at least 1 (a mean of the two is 1),
-        whatever the values. None for anything else."""
-        first, second = self._source(left, frame), self._source(right, frame)
-        if not (isinstance(first, ast.Call) and isinstance(second, ast.Call)):
+        """``sum(1 - y) + sum(y)`` (HED's ``count_neg + count_pos``), the sums of ``x > m``
+        and ``x <= m``, or of ``equal(p, t)`` and ``not_equal(p, t)``, through the names this
+        function bound (see :mod:`losslint.analysis.counts`): the element count, at least 1
+        (a mean of the two is 1), whatever the values. None for anything else."""
+        kind = complementary_counts(
+            left,
+            right,
+            lambda node: self._source(node, frame),
+            lambda func: self._call_name(func, frame),
+        )
+        if kind is None:
             return None
-        name = self._call_name(first.func, frame)
-        if (
-            name not in ("sum", "reduce_sum", "mean", "reduce_mean")
-            or self._call_name(second.func, frame) != name
-            or len(first.args) != len(second.args)
-            or not first.args
-            or [_key(a) for a in first.args[1:]] != [_key(a) for a in second.args[1:]]
-            or sorted((k.arg or "", _key(k.value)) for k in first.keywords)
-            != sorted((k.arg or "", _key(k.value)) for k in second.keywords)
-        ):
-            return None
-        if not self._complements(first.args[0], second.args[0], frame):
-            return None
-        return point(1.0) if "mean" in name else Range(1.0, INF)
-
-    def _complements(self, one: ast.expr, other: ast.expr, frame: _Frame) -> bool:
-        """Is one of ``one``, ``other`` ``1 - v`` and the other ``v``, or are they opposite
-        comparisons of the same operands (``x > m``, ``x <= m``), through casts?"""
-        one, other = self._uncast(one, frame), self._uncast(other, frame)
-        for a, b in ((one, other), (other, one)):
-            if (
-                isinstance(a, ast.BinOp)
-                and isinstance(a.op, ast.Sub)
-                and _number(a.left) == 1.0
-                and _key(self._uncast(a.right, frame)) == _key(b)
-            ):
-                return True
-        if (
-            isinstance(one, ast.Compare)
-            and isinstance(other, ast.Compare)
-            and len(one.ops) == len(other.ops) == 1
-            and _key(one.left) == _key(other.left)
-            and _key(one.comparators[0]) == _key(other.comparators[0])
-        ):
-            mine = _SYMBOLS.get(type(one.ops[0]))
-            return mine is not None and _NEGATED[mine] == _SYMBOLS.get(type(other.ops[0]))
-        return False
+        return point(1.0) if kind == "mean" else Range(1.0, INF)
 
     def _uncast(self, node: ast.expr, frame: _Frame) -> ast.expr:
         """``node`` without the casts around it (``tf.cast(y > 0.5, tf.float32)``)."""
@@ -6039,18 +6009,6 @@ _INTEGER_SAMPLERS: Final = frozenset(
         "torch.multinomial",
     }
 )
-
-
-def _math_name(func: ast.expr, imports: Mapping[str, str]) -> str | None:
-    """The catalogue name of a tensor-math call under ``imports`` (``tf.math.equal`` →
-    ``equal``), builtins included; None for any other call."""
-    target = names.qualify(func, imports)
-    if target is None:
-        return None
-    module, _, last = target.rpartition(".")
-    if ops.tensor_module(module) in names.TENSOR_MATH_MODULES or module == "builtins":
-        return last
-    return None
 
 
 def _shape_read(node: ast.AST) -> bool:
