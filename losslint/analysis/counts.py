@@ -40,6 +40,15 @@ _NEGATED: Final = {"==": "!=", "!=": "==", ">": "<=", ">=": "<", "<": ">=", "<="
 _NESTED_SUMS: Final = 3  # ``sum(union) + sum(intersect)`` of names bound to sums
 
 
+def _key(node: ast.AST) -> str:
+    """The same expression written twice has the same key (positions left out). An integer
+    too long for ``str`` (beyond Python's 4,300 digits) has a key of its own, equal to none."""
+    try:
+        return ast.dump(node)
+    except ValueError:
+        return f"<unprintable {id(node)}>"
+
+
 def math_name(func: ast.expr, imports: Mapping[str, str]) -> str | None:
     """The catalogue name of a tensor-math call under ``imports`` (``tf.math.equal`` →
     ``equal``), builtins included; None for any other call."""
@@ -67,9 +76,9 @@ def complementary_counts(
         or call_name(second.func) != name
         or len(first.args) != len(second.args)
         or not first.args
-        or [ast.dump(a) for a in first.args[1:]] != [ast.dump(a) for a in second.args[1:]]
-        or sorted((k.arg or "", ast.dump(k.value)) for k in first.keywords)
-        != sorted((k.arg or "", ast.dump(k.value)) for k in second.keywords)
+        or [_key(a) for a in first.args[1:]] != [_key(a) for a in second.args[1:]]
+        or sorted((k.arg or "", _key(k.value)) for k in first.keywords)
+        != sorted((k.arg or "", _key(k.value)) for k in second.keywords)
     ):
         return None
     kind = "mean" if "mean" in name else "sum"
@@ -101,14 +110,14 @@ def _opposite(one: ast.expr, other: ast.expr, call_name: CallName) -> bool:
             and isinstance(a.op, ast.Sub)
             and isinstance(a.left, ast.Constant)
             and a.left.value == 1
-            and ast.dump(_uncast(a.right, call_name)) == ast.dump(b)
+            and _key(_uncast(a.right, call_name)) == _key(b)
         ):
             return True
         if (
             isinstance(a, ast.Call)
             and len(a.args) == 1
             and call_name(a.func) == "logical_not"
-            and ast.dump(_uncast(a.args[0], call_name)) == ast.dump(b)
+            and _key(_uncast(a.args[0], call_name)) == _key(b)
         ):
             return True
     first, second = _comparison(one, call_name), _comparison(other, call_name)
@@ -126,12 +135,12 @@ def _comparison(node: ast.expr, call_name: CallName) -> tuple[str, str, str] | N
         symbol = _SYMBOLS.get(type(node.ops[0]))
         if symbol is None:
             return None
-        return symbol, ast.dump(node.left), ast.dump(node.comparators[0])
+        return symbol, _key(node.left), _key(node.comparators[0])
     if isinstance(node, ast.Call) and len(node.args) == 2 and not node.keywords:
         symbol = _COMPARISONS.get(call_name(node.func) or "")
         if symbol is None:
             return None
-        return symbol, ast.dump(node.args[0]), ast.dump(node.args[1])
+        return symbol, _key(node.args[0]), _key(node.args[1])
     return None
 
 
