@@ -243,11 +243,16 @@ def run(
                     indexed, read = indexed + more[0], read + more[1]
                 # The files the cutoff indexed were then read from the cache: checked once.
                 checked, cached = checked + indexed, cached + read - unit.indexed
-                helpers = _needed_helpers(group, skipped, names, contents)
-                for helper in helpers:
-                    helper.target = pinned.of(helper.absolute)
-                if helpers:  # extra facts for the files above: not counted as checked files
-                    _facts(helpers, cache, jobs, found, internal, workers)
+                helpers: list[_Member] = []
+                wanted_now = _needed_helpers(group, skipped, names, contents)
+                while wanted_now:  # extra facts for the files above: not counted as checked
+                    for helper in wanted_now:
+                        helper.target = pinned.of(helper.absolute)
+                    _facts(wanted_now, cache, jobs, found, internal, workers)
+                    helpers += wanted_now
+                    # A package's ``__init__`` among them hands on what it imports from its own
+                    # modules (``from ._masked_accuracy import masked_accuracy``).
+                    wanted_now = _reexported(wanted_now, helpers, skipped, names, contents)
                 outcome = _check([*group, *helpers], config, found, jobs)
                 # What reading the files reported (LL000) is stored and replayed too.
                 found_here = found[marks[0] :] + outcome.found
@@ -1230,7 +1235,6 @@ def _needed_helpers(
     shaped like a loss) imports; the others stay unparsed."""
     if not filtered:
         return []
-    from losslint.index.names import imports_module
     from losslint.index.project import prediction_name, truth_name
 
     imported: set[str] = set()
@@ -1262,6 +1266,41 @@ def _needed_helpers(
             more = {*package.imports.values(), *package.stars} - imported
             imported |= more
             pending.extend(more)
+    return _imported_files(imported, filtered, names, contents)
+
+
+def _reexported(
+    indexed: list[_Member],
+    taken: list[_Member],
+    filtered: list[tuple[Path, str, str]],
+    names: _ModuleNames,
+    contents: dict[str, bytes],
+) -> list[_Member]:
+    """The skipped files that the packages among ``indexed`` (their ``__init__``, now
+    indexed as helpers) import, other than those ``taken`` already: a package that gathers
+    its modules' functions (``from ._masked_accuracy import masked_accuracy``) gives them
+    to the module that imports the package."""
+    imported: set[str] = set()
+    for member in indexed:
+        if member.facts is not None and os.path.basename(member.absolute) == "__init__.py":
+            imported.update(member.facts.imports.values())
+            imported.update(member.facts.stars)
+    if not imported:
+        return []
+    done = {m.absolute for m in taken}
+    rest = [entry for entry in filtered if os.path.abspath(entry[0]) not in done]
+    return _imported_files(imported, rest, names, contents)
+
+
+def _imported_files(
+    imported: set[str],
+    filtered: list[tuple[Path, str, str]],
+    names: _ModuleNames,
+    contents: dict[str, bytes],
+) -> list[_Member]:
+    """The files of ``filtered`` that are the modules (or packages) ``imported`` names."""
+    from losslint.index.names import imports_module
+
     # ``pkg.utils`` or ``pkg.utils.eps``: the module is the name or the one above it.
     wanted = {
         part.rpartition(".")[2] for name in imported for part in (name, name.rpartition(".")[0])

@@ -619,6 +619,43 @@ def test_an_edit_to_a_skipped_file_reuses_the_findings_unless_it_gave_facts(
     assert codes() == [] == codes(use_cache=False) and len(checks) == 3
 
 
+def test_a_skipped_module_a_skipped_package_hands_on_gives_facts_and_is_watched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``from scoring import accuracy`` where ``scoring/__init__.py`` imports it from
+    ``scoring/_accuracy.py``, and neither file says anything Keras-like: the function is
+    checked (LL501), and an edit of that module runs the rules again."""
+    package = tmp_path / "scoring"
+    package.mkdir()
+    (package / "__init__.py").write_text("from ._accuracy import accuracy\n")
+    module = package / "_accuracy.py"
+    ratio = (
+        "import tensorflow as tf\n\n\n"
+        "def accuracy(label, pred):\n"
+        "    hits = tf.cast(tf.equal(label, tf.round(pred)), tf.float32)\n"
+        "    real = tf.cast(label > 0, tf.float32)\n"
+        "    return tf.math.divide_no_nan(tf.reduce_sum(hits * real), tf.reduce_sum(real))\n"
+    )
+    module.write_text(ratio)
+    (tmp_path / "train.py").write_text(
+        "import keras\nfrom scoring import accuracy\n\n"
+        "model = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
+        "model.compile(loss='binary_crossentropy', metrics=[accuracy])\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    config = Config(root=tmp_path)
+    checks = _count_checks(monkeypatch)
+
+    def codes(use_cache: bool = True) -> list[str]:
+        return [d.code for d in _diagnostics(config, use_cache)]
+
+    assert codes() == ["LL501"] == codes(use_cache=False) and len(checks) == 2
+    module.write_text(
+        ratio.replace("tf.reduce_sum(hits * real), tf.reduce_sum(real)", "hits, real")
+    )
+    assert codes() == [] == codes(use_cache=False) and len(checks) == 4
+
+
 def test_a_fix_moves_with_its_finding_when_the_last_findings_stand(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
