@@ -1301,6 +1301,12 @@ class BatchAxis:
             return CONST if all(v.kind == "const" for v in values) else UNKNOWN
         if isinstance(node, ast.Starred):
             self._expr(node.value, frame)
+        if isinstance(node, ast.JoinedStr):
+            # ``tf.print(f"term {term.numpy()}")``: what an f-string formats is computed too.
+            for part in node.values:
+                if isinstance(part, ast.FormattedValue):
+                    self._expr(part.value, frame)
+            return CONST
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             # ``[mean(i) for i in p_pred.numpy()]``: the first iterable is evaluated in this
             # scope, and what it does is this code's (the elements are not followed).
