@@ -750,6 +750,9 @@ TENSOR_MATH_MODULES: Final = frozenset(
         "torch.nn.functional",
         "torch.linalg",
         "scipy.special",
+        # Keras 1 and 2 ran on Theano too: a loss of that era writes ``T.log``, ``T.sum``.
+        "theano.tensor",
+        "theano.tensor.extra_ops",
     }
 )
 
