@@ -1259,6 +1259,10 @@ class BatchAxis:
             right = self._expr(node.right, frame)
             if isinstance(node.op, ast.MatMult):
                 return UNKNOWN
+            if isinstance(node.op, ast.Sub) and _same_expression(node.left, node.right):
+                # ``T.mean(y_pred) - T.mean(y_pred)``: a dummy loss that is 0 on purpose (an
+                # output that must not train), whatever the two reduce.
+                return Batch("const", literal=True)
             if isinstance(node.op, ast.Add) and _counts_every_element(node, frame):
                 # ``sum(equal(p, t)) + sum(not_equal(p, t))``: the element count, so a ratio
                 # over it is a mean (a pixel accuracy), not a ratio of the batch's data.
@@ -2842,6 +2846,23 @@ def _int(node: ast.expr | None) -> int | None:
     ):
         return -node.operand.value
     return None
+
+
+def _same_expression(left: ast.expr, right: ast.expr) -> bool:
+    """Whether two expressions are written the same (positions left out) and call nothing
+    that could differ between two evaluations (a random draw)."""
+    if any(isinstance(n, ast.Call) and _random_call(n) for n in ast.walk(left)):
+        return False
+    try:
+        return ast.dump(left) == ast.dump(right)
+    except ValueError:  # an integer literal beyond Python's 4,300 digits
+        return False
+
+
+def _random_call(node: ast.Call) -> bool:
+    """``tf.random.normal(...)``, ``np.random.rand(...)``, ``K.random_uniform(...)``."""
+    parts = names.dotted(node.func) or []
+    return any("random" in part for part in parts)
 
 
 def _counts_every_element(node: ast.BinOp, frame: _Frame) -> bool:
