@@ -152,6 +152,7 @@ class Range:
     # ``nan_to_num`` or ``where(is_nan(...))`` shows the non-finite result is handled on purpose.
     pending: tuple[tuple[str, Span, str], ...] = ()
     diagonal: bool = False  # 1 on the diagonal: ``equal(y, transpose(y))``
+    tokens: bool = False  # the labels' tokens that are not padding: ``labels != 0``
     source: bool = False  # a loss input (``y_pred``) as given, at most cast or converted
     numpy_overflow: bool = False  # ``overflow`` comes from NumPy, which has no gradient
     # A compiled loss's ``y_pred`` as given, where every compile of the loss gives it a model
@@ -438,6 +439,27 @@ def _whole_softmax(value: Range | None, node: ast.Call, args: list[ast.expr]) ->
     if isinstance(axis, ast.UnaryOp) and isinstance(axis.op, ast.USub):
         return isinstance(axis.operand, ast.Constant) and axis.operand.value == 1
     return isinstance(axis, ast.Constant) and axis.value is None
+
+
+# Calls that read labels as class ids (see RangeAnalysis._class_ids).
+_CLASS_ID_READERS: Final = frozenset(
+    {
+        "sparse_categorical_crossentropy",
+        "SparseCategoricalCrossentropy",
+        "sparse_softmax_cross_entropy_with_logits",
+        "sparse_categorical_accuracy",
+        "argmax",
+    }
+)
+
+
+def _over_every_axis(node: ast.Call, args: list[ast.expr]) -> bool:
+    """Whether a reduction call reduces every axis (no ``axis``, or ``axis=None``)."""
+    axis = args[1] if len(args) > 1 else None
+    for keyword in node.keywords:
+        if keyword.arg in ("axis", "dim"):
+            axis = keyword.value
+    return axis is None or (isinstance(axis, ast.Constant) and axis.value is None)
 
 
 def _reduce_sum(a: Range) -> Range:
@@ -2305,7 +2327,12 @@ class RangeAnalysis:
                     self.expr(comparator, frame, depth + 1)
             finally:
                 self._compared.pop()
-            return Range(0, 1, diagonal=self._is_self_transpose(node, frame))
+            return Range(
+                0,
+                1,
+                diagonal=self._is_self_transpose(node, frame),
+                tokens=self._token_mask(node, frame),
+            )
         if isinstance(node, ast.BoolOp):
             for value in node.values:
                 self.expr(value, frame, depth + 1)
@@ -2627,6 +2654,62 @@ class RangeAnalysis:
         if kind is None:
             return None
         return point(1.0) if kind == "mean" else Range(1.0, INF)
+
+    def _token_mask(self, node: ast.expr, frame: _Frame) -> bool:
+        """Whether ``node`` marks the labels' tokens that are not the padding id 0: ``labels !=
+        0``, ``not_equal(labels, 0)`` or ``logical_not(equal(labels, 0))`` (the TensorFlow
+        tutorials' sequence mask), ``labels`` the loss's labels, also through a cast or a name
+        bound to one (``label = tf.cast(label, pred.dtype)``)."""
+        negated = False
+        if (
+            isinstance(node, ast.Call)
+            and len(node.args) == 1
+            and self._call_name(node.func, frame) == "logical_not"
+        ):
+            node, negated = node.args[0], True
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            symbol = _SYMBOLS.get(type(node.ops[0]))
+            operands = [node.left, node.comparators[0]]
+        elif isinstance(node, ast.Call) and len(node.args) == 2:
+            symbol = {"equal": "==", "not_equal": "!="}.get(self._call_name(node.func, frame) or "")
+            operands = list(node.args)
+        else:
+            return False
+        if symbol != ("==" if negated else "!="):
+            return False
+        zero = [o for o in operands if _number(o) == 0.0]
+        others = [o for o in operands if _number(o) != 0.0]
+        return (
+            len(zero) == 1
+            and len(others) == 1
+            and self._labels_value(others[0], frame)
+            and self._class_ids(frame)
+        )
+
+    def _class_ids(self, frame: _Frame) -> bool:
+        """Whether the function of ``frame`` reads its labels as class ids, one per token: it
+        calls a sparse crossentropy or takes an ``argmax`` of the prediction. A mask of labels
+        that are not 0 is then a mask of padding, where a regression target's ``y_true != 0``
+        (the valid pixels of a sparse depth map) may be empty."""
+        found = self.project.functions.get(frame.qualname)
+        if found is None:
+            return False
+        return any(
+            isinstance(call, ast.Call) and names.last_name(call.func) in _CLASS_ID_READERS
+            for call in subtree(found[1].node)
+        )
+
+    def _labels_value(self, node: ast.expr, frame: _Frame) -> bool:
+        """Whether ``node`` is the loss's labels, through casts and the names bound to them."""
+        for _ in range(3):
+            node = self._uncast(node, frame)
+            if isinstance(node, ast.Name) and node.id in frame.labels:
+                return True
+            following = self._source(node, frame)
+            if following is node:
+                return False
+            node = following
+        return False
 
     def _uncast(self, node: ast.expr, frame: _Frame) -> ast.expr:
         """``node`` without the casts around it (``tf.cast(y > 0.5, tf.float32)``)."""
@@ -4193,6 +4276,10 @@ class RangeAnalysis:
                 return Range(floor, INF)
             top = first.hi if first is not None else 1.0
             return Range(0.0, top, lo_open=True)
+        if op == "sum" and first is not None and first.tokens and _over_every_axis(node, args):
+            # ``reduce_sum(cast(labels != 0))``: the batch's tokens that are not padding, at
+            # least one for any batch of sentences (each holds a token, its end mark at least).
+            return Range(1.0, INF, reason="the count of the batch's tokens that are not padding")
         if op == "sum":
             return _reduce_sum(first) if first is not None else None
         if op == "boolean" and self._is_self_transpose(node, frame):
@@ -4230,7 +4317,7 @@ class RangeAnalysis:
         if op == "epsilon":
             return point(1e-7)
         if op == "boolean":
-            return Range(0.0, 1.0, reason="a 0/1 value")
+            return Range(0.0, 1.0, reason="a 0/1 value", tokens=self._token_mask(node, frame))
         if op == "one":
             return point(1.0)
         if op == "filled":  # full(shape, value), fill(dims, value), full_like(x, value)
