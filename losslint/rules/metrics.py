@@ -204,6 +204,18 @@ _SUGGESTED: Final = {
 }
 
 
+def _choices(loss: Value) -> Iterator[tuple[Value, Value]]:
+    """Each entry of a compile's ``loss`` with the value it may hold: itself, or each loss a
+    name bound in branches may be (``if cfg.loss == "ssim_l1_loss": loss = ssim_l1_loss``
+    and ``else: loss = "mse"``, then ``compile(loss=loss)``)."""
+    for leaf in iter_leaves(loss):
+        if isinstance(leaf, Unknown) and leaf.candidates:
+            for candidate in leaf.candidates:
+                yield leaf, candidate
+        else:
+            yield leaf, leaf
+
+
 def _compiled(context: RuleContext, leaf: Value) -> LossDef | None:
     """The project definition a compile loss entry runs."""
     target = leaf.target if isinstance(leaf, Ref) else leaf.func if isinstance(leaf, Call) else None
@@ -359,15 +371,15 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
         ]
         tracked = [t for t in (tracked_metric(project, leaf) for leaf in entries) if t]
         reported: set[str] = set()  # one finding per loss per compile site, not per output
-        for leaf in iter_leaves(rc.site.loss):
-            definition = _compiled(context, leaf)
+        for leaf, choice in _choices(rc.site.loss):
+            definition = _compiled(context, choice)
             if definition is None or definition.qualname in reported:
                 continue
             through = forwarded(project, definition)
             body = (
                 loss_body(project, through[0], given=through[1])
                 if through is not None
-                else loss_body(project, definition, *_arguments(leaf))
+                else loss_body(project, definition, *_arguments(choice))
             )
             terms = body.terms() if body is not None else None
             components = _components(terms or [])
