@@ -30,6 +30,7 @@ from losslint.analysis import flags, ops, rewrites
 from losslint.analysis.counts import complementary_counts, math_name
 from losslint.analysis.references import (
     called_by_project,
+    detached_result,
     evaluated_by_project,
     in_tests,
     numpy_references,
@@ -5066,19 +5067,27 @@ class RangeAnalysis:
         }
         if enclosing is not None:
             configured |= frame.configured - set(parameter_names(function))
-        return self.function(
-            module,
-            qualname,
-            function,
-            bound,
-            frame.class_name,
-            None,
-            callables,
-            enclosing,
-            literals,
-            labels,
-            frozenset(configured),
-        )
+        gradient = self._gradient
+        if not isinstance(function, ast.Lambda) and detached_result(function):
+            # ``self._detect_distribution(x)``: statistics of its input that only choose an
+            # index. What it computes is never differentiated, whoever calls it.
+            self._gradient = False
+        try:
+            return self.function(
+                module,
+                qualname,
+                function,
+                bound,
+                frame.class_name,
+                None,
+                callables,
+                enclosing,
+                literals,
+                labels,
+                frozenset(configured),
+            )
+        finally:
+            self._gradient = gradient
 
     def _resolve_qualified(
         self, qualified: str

@@ -584,7 +584,29 @@ def only_thresholded(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     params = [a.arg for a in (*node.args.posonlyargs, *node.args.args) if a.arg not in ("self",)]
     if len(params) < 2:
         return False
-    carrying = {params[1]}
+    return _reaches_only_thresholded(node, {params[1]})
+
+
+def detached_result(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether none of the function's parameters reaches the value it returns but through
+    thresholds (comparisons, ``argmax``, ``round``, Python branches choosing constants): a
+    layer's ``_detect_distribution(self, x)`` that computes ``std(x)`` and skewness only to
+    pick a distribution's index. No gradient flows back through such a helper, so a root or a
+    norm at 0 inside it cannot give a NaN gradient."""
+    params = [
+        a.arg
+        for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
+        if a.arg not in ("self", "cls")
+    ]
+    return bool(params) and _reaches_only_thresholded(node, set(params))
+
+
+def _reaches_only_thresholded(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, carrying: set[str]
+) -> bool:
+    """Whether the names of ``carrying`` reach the function's returned value only through
+    thresholds, and it returns a value at all (see :func:`only_thresholded`)."""
+    carrying = set(carrying)
     returned = False
     for statement in flat_statements(node.body):
         if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
