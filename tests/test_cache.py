@@ -141,6 +141,21 @@ def _count_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return checks
 
 
+def _codes_and_checks(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Callable[..., list[str]], list[int]]:
+    """Run from ``root``: a function giving the codes of one run (with the cache, or without
+    it), and the list that counts the runs whose rules ran."""
+    monkeypatch.chdir(root)
+    config = Config(root=root)
+    checks = _count_checks(monkeypatch)
+
+    def codes(use_cache: bool = True) -> list[str]:
+        return [d.code for d in _diagnostics(config, use_cache)]
+
+    return codes, checks
+
+
 def _project(root: Path) -> None:
     (root / "helpers.py").write_text(_HELPER.format(op="exp"))
     (root / "losses.py").write_text(_LOSSES)
@@ -605,12 +620,7 @@ def test_an_edit_to_a_skipped_file_reuses_the_findings_unless_it_gave_facts(
         "def my_loss(y_true, y_pred):\n    return ops.mean(ops.log(y_pred + EPS), axis=-1)\n\n\n"
         "model = keras.Sequential([keras.layers.Dense(1)])\nmodel.compile(loss=my_loss)\n"
     )
-    monkeypatch.chdir(tmp_path)
-    config = Config(root=tmp_path)
-    checks = _count_checks(monkeypatch)
-
-    def codes(use_cache: bool = True) -> list[str]:
-        return [d.code for d in _diagnostics(config, use_cache)]
+    codes, checks = _codes_and_checks(tmp_path, monkeypatch)
 
     assert codes() == ["LL301"] and len(checks) == 1
     data.write_text("# loads\ndef load():\n    return [4]\n")
@@ -642,12 +652,7 @@ def test_a_skipped_module_a_skipped_package_hands_on_gives_facts_and_is_watched(
         "model = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
         "model.compile(loss='binary_crossentropy', metrics=[accuracy])\n"
     )
-    monkeypatch.chdir(tmp_path)
-    config = Config(root=tmp_path)
-    checks = _count_checks(monkeypatch)
-
-    def codes(use_cache: bool = True) -> list[str]:
-        return [d.code for d in _diagnostics(config, use_cache)]
+    codes, checks = _codes_and_checks(tmp_path, monkeypatch)
 
     assert codes() == ["LL501"] == codes(use_cache=False) and len(checks) == 2
     module.write_text(

@@ -20,7 +20,8 @@ CallName = Callable[[ast.expr], "str | None"]
 
 _SUMS: Final = ("sum", "reduce_sum", "mean", "reduce_mean")
 _CASTS: Final = ("cast", "to_float", "to_int32")
-_SYMBOLS: Final[dict[type[ast.cmpop], str]] = {
+# The symbol of each comparison operator, and the test that holds where another does not.
+SYMBOLS: Final[dict[type[ast.cmpop], str]] = {
     ast.Eq: "==",
     ast.NotEq: "!=",
     ast.Gt: ">",
@@ -28,7 +29,8 @@ _SYMBOLS: Final[dict[type[ast.cmpop], str]] = {
     ast.Lt: "<",
     ast.LtE: "<=",
 }
-_COMPARISONS: Final = {
+# The comparison functions (``tf.math.greater``) by the symbol they stand for.
+COMPARISONS: Final = {
     "equal": "==",
     "not_equal": "!=",
     "greater": ">",
@@ -36,7 +38,7 @@ _COMPARISONS: Final = {
     "less": "<",
     "less_equal": "<=",
 }
-_NEGATED: Final = {"==": "!=", "!=": "==", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
+NEGATED: Final = {"==": "!=", "!=": "==", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 _NESTED_SUMS: Final = 3  # ``sum(union) + sum(intersect)`` of names bound to sums
 
 
@@ -125,19 +127,19 @@ def _opposite(one: ast.expr, other: ast.expr, call_name: CallName) -> bool:
         first is not None
         and second is not None
         and first[1:] == second[1:]
-        and _NEGATED[first[0]] == second[0]
+        and NEGATED[first[0]] == second[0]
     )
 
 
 def _comparison(node: ast.expr, call_name: CallName) -> tuple[str, str, str] | None:
     """``(symbol, left, right)`` of ``a > b`` or ``greater(a, b)``, the operands as keys."""
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        symbol = _SYMBOLS.get(type(node.ops[0]))
+        symbol = SYMBOLS.get(type(node.ops[0]))
         if symbol is None:
             return None
         return symbol, _key(node.left), _key(node.comparators[0])
     if isinstance(node, ast.Call) and len(node.args) == 2 and not node.keywords:
-        symbol = _COMPARISONS.get(call_name(node.func) or "")
+        symbol = COMPARISONS.get(call_name(node.func) or "")
         if symbol is None:
             return None
         return symbol, _key(node.args[0]), _key(node.args[1])

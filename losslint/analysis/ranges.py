@@ -27,6 +27,9 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import flags, ops, rewrites
+from losslint.analysis.counts import COMPARISONS as _COMPARISONS
+from losslint.analysis.counts import NEGATED as _NEGATED
+from losslint.analysis.counts import SYMBOLS as _SYMBOLS
 from losslint.analysis.counts import complementary_counts, math_name
 from losslint.analysis.references import (
     called_by_project,
@@ -88,21 +91,12 @@ _SEE_THROUGH: Final = frozenset(
         "to_int32",
     }
 )
-_COMPARISONS: Final = {
-    "equal": "==",
-    "not_equal": "!=",
-    "greater": ">",
-    "greater_equal": ">=",
-    "less": "<",
-    "less_equal": "<=",
-}
 _MATH_CONSTANTS: Final = {
     "numpy.pi": math.pi,
     "math.pi": math.pi,
     "numpy.e": math.e,
     "math.e": math.e,
 }
-_NEGATED: Final = {"==": "!=", "!=": "==", ">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 _FLIPPED: Final = {"==": "==", "!=": "!=", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
 # Predicates that test a value for inf/NaN: a ``where`` or ``boolean_mask`` on them handles the
 # non-finite result on purpose.
@@ -2672,7 +2666,7 @@ class RangeAnalysis:
             symbol = _SYMBOLS.get(type(node.ops[0]))
             operands = [node.left, node.comparators[0]]
         elif isinstance(node, ast.Call) and len(node.args) == 2:
-            symbol = {"equal": "==", "not_equal": "!="}.get(self._call_name(node.func, frame) or "")
+            symbol = _COMPARISONS.get(self._call_name(node.func, frame) or "")
             operands = list(node.args)
         else:
             return False
@@ -5909,16 +5903,6 @@ def _leaves(body: list[ast.stmt]) -> bool:
     if isinstance(last, ast.If):
         return _leaves(last.body) and _leaves(last.orelse)
     return False
-
-
-_SYMBOLS: Final[dict[type[ast.cmpop], str]] = {
-    ast.Eq: "==",
-    ast.NotEq: "!=",
-    ast.Gt: ">",
-    ast.GtE: ">=",
-    ast.Lt: "<",
-    ast.LtE: "<=",
-}
 
 
 def _number(node: ast.expr | None) -> float | None:
