@@ -39,6 +39,7 @@ from losslint.analysis.references import (
     numpy_references,
     only_thresholded,
     pure_numpy,
+    returns_numpy,
 )
 from losslint.analysis.wiring import (
     CROSSENTROPY_FAMILIES,
@@ -1151,7 +1152,7 @@ class RangeAnalysis:
             definition.kind != "metric_class"
             and definition.roles != {"metric"}
             and not numpy
-            and not _returns_numpy(definition.node)
+            and not returns_numpy(definition.node)
             # A count score (an MCC of ``K.round(y_pred)``): no gradient reaches y_pred.
             and not (
                 isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -6058,22 +6059,6 @@ def _given(call: ast.Call, index: int, *keywords: str) -> ast.expr | None:
     if len(call.args) > index and not any(isinstance(a, ast.Starred) for a in call.args):
         return call.args[index]
     return None
-
-
-def _returns_numpy(node: ast.AST) -> bool:
-    """Whether a function returns values made by ``.numpy()`` (a tensor turned into an array):
-    it runs eagerly on results, and is neither traced nor differentiated."""
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return False
-    return any(
-        isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Attribute)
-        and call.func.attr == "numpy"
-        and not call.args
-        for stmt in names.iter_statements(node.body)
-        if isinstance(stmt, ast.Return) and stmt.value is not None
-        for call in subtree(stmt.value)
-    )
 
 
 # Samplers of class numbers from logits (pseudo-labels, a policy's actions): integers, with no

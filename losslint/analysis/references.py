@@ -651,3 +651,20 @@ def _carries(expr: ast.AST, carrying: set[str]) -> bool:
             continue
         pending.extend(ast.iter_child_nodes(node))
     return False
+
+
+def returns_numpy(node: ast.AST) -> bool:
+    """Whether a function returns values made by ``.numpy()`` (a tensor turned into an array:
+    ``return float(mse.numpy())``): it runs eagerly on results, and is neither traced nor
+    differentiated."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    return any(
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "numpy"
+        and not call.args
+        for stmt in names.iter_statements(node.body)
+        if isinstance(stmt, ast.Return) and stmt.value is not None
+        for call in subtree(stmt.value)
+    )

@@ -1286,13 +1286,52 @@ def check_numpy_in_loss(context: RuleContext) -> Iterator[Finding]:
     yield from _numpy_in_tapes(context, reported)
 
 
+def _returns_converted(node: object) -> bool:
+    """Whether every value a function returns is a tensor converted to a Python or NumPy
+    value: ``x.numpy()``, ``float(x.numpy())``, ``x.numpy().item()``, or a dict, list or tuple
+    of those (``{"rmse": rmse.numpy()}``). Not a value computed from one (``1 /
+    p.numpy().shape[0] * total``, a loss term a training step may add)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    returned = [
+        stmt.value
+        for stmt in names.iter_statements(node.body)
+        if isinstance(stmt, ast.Return) and stmt.value is not None
+    ]
+    return bool(returned) and all(_converted(value) for value in returned)
+
+
+def _converted(value: ast.expr) -> bool:
+    if isinstance(value, (ast.Tuple, ast.List)):
+        return bool(value.elts) and all(_converted(e) for e in value.elts)
+    if isinstance(value, ast.Dict):
+        return bool(value.values) and all(_converted(v) for v in value.values)
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    if isinstance(func, ast.Attribute) and func.attr in ("numpy", "item", "tolist"):
+        return (func.attr == "numpy" and not value.args) or _converted(func.value)
+    if isinstance(func, ast.Name) and func.id in ("float", "int") and len(value.args) == 1:
+        return _converted(value.args[0])
+    return False
+
+
 def _numpy_in_loss_code(context: RuleContext) -> Iterator[Finding]:
     modules = {m.path: m for m in context.project.modules}
     references = numpy_references(context.project, pure=True)
+    # A function that no compile uses and no training step differentiates, and that returns
+    # what ``.numpy()`` made (``return float(mse.numpy())``, an evaluation after training):
+    # written to run eagerly on results.
+    differentiated = context.batch_axis.differentiated()
+    evaluations = {
+        d.qualname
+        for d in context.project.definitions()
+        if not d.used and d.qualname not in differentiated and _returns_converted(d.node)
+    }
     effects = [
         e
         for e in context.batch_axis.effects()
-        if e.kind == "numpy" and e.function not in references
+        if e.kind == "numpy" and e.function not in references and e.function not in evaluations
     ]
     eager = _eager(context)
     for effect in effects:
