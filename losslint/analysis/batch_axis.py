@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import flags, ops
-from losslint.analysis.counts import complementary_counts, math_name
+from losslint.analysis.counts import complementary_counts, key, math_name
 from losslint.analysis.references import array_method, numpy_references, other_framework
 from losslint.codec import chunk_statements, lines_with, mentioning_statements, plain_statements
 from losslint.diagnostic import Span
@@ -2853,10 +2853,7 @@ def _same_expression(left: ast.expr, right: ast.expr) -> bool:
     that could differ between two evaluations (a random draw)."""
     if any(isinstance(n, ast.Call) and _random_call(n) for n in ast.walk(left)):
         return False
-    try:
-        return ast.dump(left) == ast.dump(right)
-    except ValueError:  # an integer literal beyond Python's 4,300 digits
-        return False
+    return key(left) == key(right)
 
 
 def _random_call(node: ast.Call) -> bool:

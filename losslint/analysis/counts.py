@@ -42,7 +42,7 @@ NEGATED: Final = {"==": "!=", "!=": "==", ">": "<=", ">=": "<", "<": ">=", "<=":
 _NESTED_SUMS: Final = 3  # ``sum(union) + sum(intersect)`` of names bound to sums
 
 
-def _key(node: ast.AST) -> str:
+def key(node: ast.AST) -> str:
     """The same expression written twice has the same key (positions left out). An integer
     too long for ``str`` (beyond Python's 4,300 digits) has a key of its own, equal to none."""
     try:
@@ -78,9 +78,9 @@ def complementary_counts(
         or call_name(second.func) != name
         or len(first.args) != len(second.args)
         or not first.args
-        or [_key(a) for a in first.args[1:]] != [_key(a) for a in second.args[1:]]
-        or sorted((k.arg or "", _key(k.value)) for k in first.keywords)
-        != sorted((k.arg or "", _key(k.value)) for k in second.keywords)
+        or [key(a) for a in first.args[1:]] != [key(a) for a in second.args[1:]]
+        or sorted((k.arg or "", key(k.value)) for k in first.keywords)
+        != sorted((k.arg or "", key(k.value)) for k in second.keywords)
     ):
         return None
     kind = "mean" if "mean" in name else "sum"
@@ -112,14 +112,14 @@ def _opposite(one: ast.expr, other: ast.expr, call_name: CallName) -> bool:
             and isinstance(a.op, ast.Sub)
             and isinstance(a.left, ast.Constant)
             and a.left.value == 1
-            and _key(_uncast(a.right, call_name)) == _key(b)
+            and key(_uncast(a.right, call_name)) == key(b)
         ):
             return True
         if (
             isinstance(a, ast.Call)
             and len(a.args) == 1
             and call_name(a.func) == "logical_not"
-            and _key(_uncast(a.args[0], call_name)) == _key(b)
+            and key(_uncast(a.args[0], call_name)) == key(b)
         ):
             return True
     first, second = _comparison(one, call_name), _comparison(other, call_name)
@@ -131,19 +131,23 @@ def _opposite(one: ast.expr, other: ast.expr, call_name: CallName) -> bool:
     )
 
 
-def _comparison(node: ast.expr, call_name: CallName) -> tuple[str, str, str] | None:
-    """``(symbol, left, right)`` of ``a > b`` or ``greater(a, b)``, the operands as keys."""
+def comparison(node: ast.expr, call_name: CallName) -> tuple[str, ast.expr, ast.expr] | None:
+    """``(symbol, left, right)`` of ``a > b`` or ``greater(a, b)``; None for anything else."""
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
         symbol = SYMBOLS.get(type(node.ops[0]))
-        if symbol is None:
-            return None
-        return symbol, _key(node.left), _key(node.comparators[0])
-    if isinstance(node, ast.Call) and len(node.args) == 2 and not node.keywords:
+        return (symbol, node.left, node.comparators[0]) if symbol is not None else None
+    if isinstance(node, ast.Call) and len(node.args) == 2:
         symbol = COMPARISONS.get(call_name(node.func) or "")
-        if symbol is None:
-            return None
-        return symbol, _key(node.args[0]), _key(node.args[1])
+        return (symbol, node.args[0], node.args[1]) if symbol is not None else None
     return None
+
+
+def _comparison(node: ast.expr, call_name: CallName) -> tuple[str, str, str] | None:
+    """:func:`comparison` with the operands as keys, of a call given no keywords."""
+    if isinstance(node, ast.Call) and node.keywords:
+        return None
+    found = comparison(node, call_name)
+    return (found[0], key(found[1]), key(found[2])) if found is not None else None
 
 
 def _uncast(node: ast.expr, call_name: CallName) -> ast.expr:

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import flags, ops, rewrites
-from losslint.analysis.counts import COMPARISONS as _COMPARISONS
 from losslint.analysis.counts import NEGATED as _NEGATED
 from losslint.analysis.counts import SYMBOLS as _SYMBOLS
-from losslint.analysis.counts import complementary_counts, math_name
+from losslint.analysis.counts import comparison, complementary_counts, math_name
+from losslint.analysis.counts import key as _key
 from losslint.analysis.references import (
     called_by_project,
     detached_result,
@@ -426,10 +426,7 @@ def _whole_softmax(value: Range | None, node: ast.Call, args: list[ast.expr]) ->
     softmax normalises by default)."""
     if value is None or (value.normalizer != "softmax" and value.row_sum <= 0):
         return False
-    axis = args[1] if len(args) > 1 else None
-    for keyword in node.keywords:
-        if keyword.arg in ("axis", "dim"):
-            axis = keyword.value
+    axis = _axis(node, args)
     if axis is None:
         return True
     if isinstance(axis, ast.UnaryOp) and isinstance(axis.op, ast.USub):
@@ -449,12 +446,18 @@ _CLASS_ID_READERS: Final = frozenset(
 )
 
 
-def _over_every_axis(node: ast.Call, args: list[ast.expr]) -> bool:
-    """Whether a reduction call reduces every axis (no ``axis``, or ``axis=None``)."""
-    axis = args[1] if len(args) > 1 else None
+def _axis(node: ast.Call, args: list[ast.expr]) -> ast.expr | None:
+    """The axis a reduction call is given (``args``: its values, a method's tensor first), by
+    keyword (``axis``, torch's ``dim``) or second; None where it is not given."""
     for keyword in node.keywords:
         if keyword.arg in ("axis", "dim"):
-            axis = keyword.value
+            return keyword.value
+    return args[1] if len(args) > 1 else None
+
+
+def _over_every_axis(node: ast.Call, args: list[ast.expr]) -> bool:
+    """Whether a reduction call reduces every axis (no ``axis``, or ``axis=None``)."""
+    axis = _axis(node, args)
     return axis is None or (isinstance(axis, ast.Constant) and axis.value is None)
 
 
@@ -1930,15 +1933,12 @@ class RangeAnalysis:
                     yield from self._conditions(value, truth, frame)
             return
         pair: tuple[ast.expr, str, ast.expr] | None = None
-        if isinstance(test, ast.Compare) and len(test.ops) == 1:
-            symbol = _SYMBOLS.get(type(test.ops[0]))
-            if symbol is not None:
-                pair = (test.left, symbol, test.comparators[0])
+        found = comparison(test, lambda func: self._call_name(func, frame))
+        if found is not None:
+            pair = (found[1], found[0], found[2])
         elif isinstance(test, ast.Call):
             name = self._call_name(test.func, frame)
-            if name in _COMPARISONS and len(test.args) == 2:
-                pair = (test.args[0], _COMPARISONS[name], test.args[1])
-            elif name in ("logical_and", "logical_or") and len(test.args) == 2:
+            if name in ("logical_and", "logical_or") and len(test.args) == 2:
                 if (name == "logical_and") == truth:
                     for value in test.args:
                         yield from self._conditions(value, truth, frame)
@@ -2663,16 +2663,10 @@ class RangeAnalysis:
             and self._call_name(node.func, frame) == "logical_not"
         ):
             node, negated = node.args[0], True
-        if isinstance(node, ast.Compare) and len(node.ops) == 1:
-            symbol = _SYMBOLS.get(type(node.ops[0]))
-            operands = [node.left, node.comparators[0]]
-        elif isinstance(node, ast.Call) and len(node.args) == 2:
-            symbol = _COMPARISONS.get(self._call_name(node.func, frame) or "")
-            operands = list(node.args)
-        else:
+        found = comparison(node, lambda func: self._call_name(func, frame))
+        if found is None or found[0] != ("==" if negated else "!="):
             return False
-        if symbol != ("==" if negated else "!="):
-            return False
+        operands = found[1:]
         zero = [o for o in operands if _number(o) == 0.0]
         others = [o for o in operands if _number(o) != 0.0]
         return (
@@ -5668,11 +5662,6 @@ def _carry(result: Range | None, *inputs: Range | None) -> Range | None:
         return None
     pending = _pending(result, *inputs)
     return result if pending == result.pending else replace(result, pending=pending)
-
-
-def _key(node: ast.AST) -> str:
-    """The same expression written twice has the same key (positions left out)."""
-    return ast.dump(node)
 
 
 # Methods that change a tensor's type or device, not its values.
