@@ -172,6 +172,32 @@ def test_inverted_clip_bounds_reach_zero(tmp_path: Path) -> None:
     assert [d.code for d in check(path)] == ["LL304"]
 
 
+def test_the_double_where_keeps_the_branch_that_divides(tmp_path: Path) -> None:
+    """``where(equal(g, 0), 0.0, g / f)`` divides where its condition is false: the advice
+    guards the denominator there (``where(equal(g, 0), 1, d)``), not where it holds."""
+    path = tmp_path / "cindex.py"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            import keras
+            import tensorflow as tf
+
+            def concordance(y_true, y_pred):
+                f = tf.cast(y_true > 0.5, tf.float32)
+                g = tf.reduce_sum(y_pred * f)
+                f = tf.reduce_sum(f)
+                return tf.where(tf.equal(g, 0), 0.0, g / f)
+
+            keras.Model().compile(loss=concordance)
+            """
+        ),
+        encoding="utf-8",
+    )
+    (found,) = [d for d in check(path) if d.code == "LL304"]
+    assert "where tf.equal(g, 0) holds" in found.message
+    assert found.message.endswith("x / ops.where(tf.equal(g, 0), 1, d)")
+
+
 def _hazards(source: str) -> list[ranges.Hazard]:
     source = "import numpy as np\nimport tensorflow as tf\n" + textwrap.dedent(source)
     module = index_module(ast.parse(source), source, "m.py", "m")

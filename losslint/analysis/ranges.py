@@ -108,11 +108,13 @@ _INF_TESTS: Final = frozenset({"isinf", "is_inf", "isneginf", "isposinf"})
 _NAN_TESTS: Final = frozenset({"isnan", "is_nan"})
 # The where-gradient trap, by hazard kind: what is still computed, and the double-where fix.
 _TRAP_NAMES: Final = {"log": "log", "sqrt": "square root", "divide": "division", "power": "power"}
+# The double where of each: {w} is the argument (d, the denominator, for a division) kept to
+# where the condition protects it, and 1 elsewhere.
 _TRAP_FIXES: Final = {
-    "log": "ops.log(ops.where({c}, x, 1))",
-    "sqrt": "ops.sqrt(ops.where({c}, x, 1))",
-    "divide": "x / ops.where({c}, d, 1)",
-    "power": "ops.where({c}, x, 1) ** p",
+    "log": "ops.log({w})",
+    "sqrt": "ops.sqrt({w})",
+    "divide": "x / {w}",
+    "power": "{w} ** p",
 }
 
 
@@ -667,6 +669,8 @@ class _Frame:
     # The expressions a name held before it was bound again from itself (``ref_s =
     # tf.abs(ref_s)`` after ``ref_s = stft(ref, ...)``): what its value is still built from.
     rebound: dict[str, tuple[ast.expr, ...]] = field(default_factory=dict)
+    # And the value it held just before (what ``rebound``'s last expression evaluated to).
+    before: dict[str, Range | None] = field(default_factory=dict)
     # A name unpacked from a value (``gx, gy = unstack(sobel_edges(y_true))``), by that value:
     # what it is computed from, not what it is.
     unpacked: dict[str, ast.expr] = field(default_factory=dict)
@@ -1897,13 +1901,78 @@ class RangeAnalysis:
                 base = inner
             if isinstance(base, ast.Name):
                 if base.id in frame.env or frame.module.constants.get(base.id) is None:
-                    frame.env[base.id] = refine(self._name(base.id, frame), op, bound)
+                    refined = refine(self._name(base.id, frame), op, bound)
+                    frame.env[base.id] = refined
+                    if refined is not None and not refined.may_be_zero():
+                        self._mask_sum_nonzero(base.id, frame)
                 continue
             key = _key(base)
             current = frame.refined.get(key, (None, frozenset()))[0]
             if key not in frame.refined:
                 current = self._quiet(base, frame)
             frame.refined[key] = (refine(current, op, bound), frozenset(_names(base)))
+
+    def _mask_sum_nonzero(self, name: str, frame: _Frame) -> None:
+        """Where ``name``, bound to ``sum(x * m)``, is not 0, neither is a local bound to
+        ``sum(m)`` of the same non-negative mask ``m``: that sum is 0 only where every ``m``
+        is, which makes the first 0 too. A concordance index's ``where(equal(g, 0), 0.0, g /
+        f)``, with ``g = reduce_sum(multiply(g, f))`` and then ``f = reduce_sum(f)``, divides
+        only where ``f`` counts some pair (DeepDTA's ``cindex_score``)."""
+        source = frame.sources.get(name)
+        summed = self._whole_sum(source, frame)
+        if source is None or summed is None:
+            return
+        if isinstance(summed, ast.BinOp) and isinstance(summed.op, ast.Mult):
+            factors = [summed.left, summed.right]
+        elif (
+            isinstance(summed, ast.Call)
+            and self._call_name(summed.func, frame) == "multiply"
+            and len(summed.args) == 2
+        ):
+            factors = list(summed.args)
+        else:
+            return
+        keys = {_key(factor) for factor in factors}
+        for other, held in list(frame.sources.items()):
+            mask = self._whole_sum(held, frame) if other != name else None
+            if mask is None or _key(mask) not in keys:
+                continue
+            if not self._read_alike(mask, source, other, held, frame):
+                continue
+            if isinstance(mask, ast.Name) and mask.id == other:
+                value = frame.before.get(other)  # ``f = reduce_sum(f)``: f before that
+            else:
+                value = self._quiet(mask, frame)
+            if value is not None and value.lo >= 0 and other in frame.env:
+                frame.env[other] = refine(frame.env[other], "!=", 0.0)
+
+    def _whole_sum(self, node: ast.expr | None, frame: _Frame) -> ast.expr | None:
+        """What ``node`` sums over every axis (``reduce_sum(x)``, ``K.sum(x)``), else None."""
+        if (
+            isinstance(node, ast.Call)
+            and len(node.args) == 1
+            and not node.keywords
+            and self._call_name(node.func, frame) in ("sum", "reduce_sum")
+        ):
+            return node.args[0]
+        return None
+
+    def _read_alike(
+        self, mask: ast.expr, first: ast.expr, name: str, second: ast.expr, frame: _Frame
+    ) -> bool:
+        """Whether the names of ``mask`` hold the same values where ``first`` and ``second``
+        (the expression now bound to ``name``) read them: none was bound again between the
+        two, but ``name`` itself from itself (``f = reduce_sum(f)``) after ``first``."""
+        for read in _names(mask):
+            if read == name:
+                earlier = frame.rebound.get(read, ())
+                if not earlier or not earlier[-1].lineno < first.lineno < second.lineno:
+                    return False
+                continue
+            held = frame.sources.get(read)
+            if held is not None and held.lineno >= min(first.lineno, second.lineno):
+                return False
+        return True
 
     def _quiet(self, node: ast.expr, frame: _Frame) -> Range | None:
         """The range of an expression already evaluated (its hazards are reported once)."""
@@ -2145,13 +2214,16 @@ class RangeAnalysis:
                 frame.configured.add(target.id)
             else:
                 frame.configured.discard(target.id)
+            previous = frame.env.get(target.id)
             frame.env[target.id] = value
             frame.unpacked.pop(target.id, None)
             earlier = frame.sources.get(target.id)
             if earlier is not None and source is not None and target.id in _names(source):
                 frame.rebound[target.id] = (*frame.rebound.get(target.id, ()), earlier)
+                frame.before[target.id] = previous
             else:
                 frame.rebound.pop(target.id, None)
+                frame.before.pop(target.id, None)
             if source is not None:
                 frame.sources[target.id] = source
             else:
@@ -3555,7 +3627,7 @@ class RangeAnalysis:
                 and (frame.env != saved[0] or frame.refined != saved[1])
                 and not self._is_numpy(node.func, frame)
             ):
-                self._where_trap(condition, branch, saved, frame, depth)
+                self._where_trap(condition, truth, branch, saved, frame, depth)
             branches.append(self.expr(branch, frame, depth + 1))
             frame.env, frame.refined = saved
         self._finite_test(condition, frame)
@@ -3564,6 +3636,7 @@ class RangeAnalysis:
     def _where_trap(
         self,
         condition_node: ast.expr,
+        truth: bool,
         branch: ast.expr,
         unguarded: tuple[dict[str, Range | None], dict[str, tuple[Range | None, frozenset[str]]]],
         frame: _Frame,
@@ -3572,7 +3645,9 @@ class RangeAnalysis:
         """The where-gradient trap: ``where(x > 0, log(x), 0)`` has the right value, but
         ``log(x)`` is still computed where ``x <= 0``; its gradient there is inf and ``where``
         sends ``0 * inf = NaN`` back. A hazard that only the ``where`` condition keeps away is
-        reported, with the double-where fix (guard the argument itself)."""
+        reported, with the double-where fix (guard the argument itself). ``truth``: the value
+        of the condition where ``branch`` is taken (``where(equal(g, 0), 0.0, g / f)`` divides
+        where it is false)."""
         guarded = self._probe(branch, frame, depth)
         env, refined = frame.env, frame.refined
         frame.env, frame.refined = dict(unguarded[0]), dict(unguarded[1])
@@ -3589,13 +3664,16 @@ class RangeAnalysis:
                 continue  # computed from the labels alone: no gradient flows through it
             if hazard.kind == "sqrt" and self._tensorflow_sqrt(found, frame):
                 continue  # TensorFlow's sqrt gradient is 0 where the incoming gradient is 0
-            fix = _TRAP_FIXES[hazard.kind].format(c=condition)
+            argument = "d" if hazard.kind == "divide" else "x"
+            kept = f"{argument}, 1" if truth else f"1, {argument}"
+            fix = _TRAP_FIXES[hazard.kind].format(w=f"ops.where({condition}, {kept})")
             self._hazard_at(
                 hazard.kind,
                 hazard.span,
                 frame,
                 f"where-gradient trap: the where on {condition} hides the value of the "
-                f"{_TRAP_NAMES[hazard.kind]} where {condition} fails, not its gradient, which is "
+                f"{_TRAP_NAMES[hazard.kind]} where {condition} {'fails' if truth else 'holds'}, "
+                "not its gradient, which is "
                 "inf or NaN there (0 * inf = NaN in training); guard the argument too, the double "
                 f"where: {fix}",
                 nan=nan,
