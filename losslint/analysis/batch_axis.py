@@ -2272,6 +2272,10 @@ class BatchAxis:
             shape = names.argument(node, 1, "shape", "newshape")
             return self._reshape(first, shape, frame)
         if op in _MIXES:
+            if first.kind in ("mean", "sum", "const"):
+                # ``boolean_mask(iou, ~is_nan(iou))`` of per-class ratios already reduced over
+                # the batch: some of the same values, with no batch axis to mix.
+                return first
             if first.kind == "kept" and self._per_sample_indices(node, frame):
                 return Batch("kept", rank=1)  # one element of each sample's row
             return Batch("flat", rank=1) if first.kind in ("kept", "flat") else UNKNOWN
