@@ -2129,6 +2129,10 @@ class ModuleIndexer:
         nested = self._local_def(expr.id, scope, line)
         if nested is not None:
             return Ref(nested, span)
+        if binding is None:
+            item = self._unpacked_item(expr.id, scope, line, depth)
+            if item is not None:
+                return dataclasses.replace(item, span=span)
         if _function_local(expr.id, scope):
             # Bound in a function, only not unconditionally (``if loss == "lat_rmse": loss =
             # create_lat_rmse(lat)`` for a parameter ``loss``): what a branch binds, never a
@@ -2151,6 +2155,44 @@ class ModuleIndexer:
             if candidates:
                 return dataclasses.replace(value, candidates=candidates)
         return value
+
+    def _unpacked_item(self, name: str, scope: _Scope, line: float, depth: int) -> Ref | None:
+        """``vae_loss, z = self._build_encoder(x)``: what a function or method of this module
+        returns at that position of its one ``return`` (``return (vae_loss, Lambda(...)(...))``,
+        a closure and a tensor), when it names a function or class."""
+        current: _Scope | None = scope
+        while current is not None:
+            bindings = current.bindings.get(name)
+            if bindings:
+                break
+            if name in current.params:
+                return None
+            current, line = current.parent, math.inf
+        else:
+            return None
+        prior = [b for b in bindings if _ran_before(b, line)]
+        unpacked = current.unpacked.get(name)
+        if (
+            not prior
+            or prior[-1].conditional
+            or unpacked is None
+            or unpacked.position is None
+            or unpacked.line != prior[-1].line
+            or unpacked.value is None
+            or depth > _MAX_DEPTH
+        ):
+            return None
+        index, count = unpacked.position
+        call = self.value(unpacked.value, current, unpacked.line, depth + 1)
+        func = call.func if isinstance(call, Call) else None
+        callee = self.function_scopes.get(func) if func else None
+        if callee is None or len(callee.returns) != 1:
+            return None
+        returned = callee.returns[0]
+        if not isinstance(returned, (ast.Tuple, ast.List)) or len(returned.elts) != count:
+            return None
+        item = self.value(returned.elts[index], callee, math.inf, depth + 1)
+        return item if isinstance(item, Ref) else None
 
     def _branch_values(
         self, name: str, scope: _Scope, line: float, depth: int
@@ -3141,6 +3183,16 @@ class ModuleIndexer:
             if owner not in self._class_names:
                 return False
         root = self.tree if owner == self.module else self._scope_nodes.get(owner or "")
+        if (
+            len(parts) == 2
+            and not parts[1].startswith("_")
+            and root is not None
+            and not any(_trains_or_applies(node, parts) for node in subtree(root))
+        ):
+            # ``self.autoencoder`` of a class that builds and compiles models, trains none of
+            # them itself and applies none inside another (keras-molecules' ``MoleculeVAE``):
+            # its callers train it (``model.autoencoder.fit(...)`` in ``train.py``).
+            return False
         # Used after it was compiled, and never trained: a model compiled last and left so (a
         # notebook template, a snippet) is about to be fitted by its reader.
         return (
@@ -3234,6 +3286,15 @@ class ModuleIndexer:
             index = next((i for i, a in enumerate(call.args) if a is node), None)
             param = params[index] if index is not None and index < len(params) else None
         return param is not None and self._idle_in(target, [param], depth + 1)
+
+
+def _trains_or_applies(node: ast.AST, parts: list[str]) -> bool:
+    """Whether ``node`` fits, evaluates or trains a model on a batch, or applies the model
+    named ``parts`` to tensors (a GAN's generator inside its combined model)."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (isinstance(func, ast.Attribute) and func.attr in _TRAINS) or names.dotted(func) == parts
 
 
 # Uses of a compiled model that compute its loss, or that hand it to code we do not follow.
