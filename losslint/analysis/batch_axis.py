@@ -2271,6 +2271,12 @@ class BatchAxis:
         if op == "reshape":
             shape = names.argument(node, 1, "shape", "newshape")
             return self._reshape(first, shape, frame)
+        if op in ("gather", "take") and first.kind == "flat":
+            axis = names.argument(node, 2, "axis")
+            if axis is None or _int(axis) == 0:
+                # ``tf.gather(distance, tf.where(distance != 0))`` of a batch flattened to one
+                # axis: some of the batch's elements, still of several samples.
+                return Batch("flat")
         if op in _MIXES:
             if first.kind in ("mean", "sum", "const"):
                 # ``boolean_mask(iou, ~is_nan(iou))`` of per-class ratios already reduced over
