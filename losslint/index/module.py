@@ -2504,8 +2504,13 @@ class ModuleIndexer:
             ):
                 # ``SpectralNormalization(Conv2D(1, 4, activation="sigmoid"))``,
                 # ``TimeDistributed(Dense(n, activation="softmax"))``: the wrapped layer's
-                # units and activation, on the last axis.
+                # units and activation, on the last axis; and the wrapper's name, which is the
+                # output's (``TimeDistributed(Dense(2), name="trajectory")``).
+                named = [(k, v) for k, v in layer.kwargs if k == "name"]
                 layer = layer.args[0]
+                if named:
+                    kept = tuple((k, v) for k, v in layer.kwargs if k != "name")
+                    layer = dataclasses.replace(layer, kwargs=(*kept, *named))
             if isinstance(layer, Call) and names.is_keras(layer.func):
                 if not expr.args:
                     return None
