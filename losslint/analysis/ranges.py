@@ -2256,12 +2256,15 @@ class RangeAnalysis:
             frame.configured.discard(f"self.{attribute}")
 
     def _cut(self, source: ast.expr | None, frame: _Frame) -> str | None:
-        """Whether ``source`` cuts a tensor into pieces: "split" (``tf.split``, ``unstack``),
-        "moments" (``tf.nn.moments``'s mean and variance); else None."""
+        """Whether ``source`` cuts a tensor into pieces: "split" (``tf.split``, ``unstack``;
+        and the gradients of several sources, ``g0, g1 = tape.gradient(pred, (x0, x1))``,
+        each as its range), "moments" (``tf.nn.moments``'s mean and variance); else None."""
         if not isinstance(source, ast.Call):
             return None
         name = self._call_name(source.func, frame)
         entry = ops.function(name) if name is not None else self._method(source.func, frame)
+        if entry is not None and entry.range == "gradient":
+            return "split"
         return entry.range if entry is not None and entry.range in ("split", "moments") else None
 
     def _discarded(self, node: ast.expr, frame: _Frame) -> None:
