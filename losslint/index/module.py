@@ -2156,10 +2156,11 @@ class ModuleIndexer:
                 return dataclasses.replace(value, candidates=candidates)
         return value
 
-    def _unpacked_item(self, name: str, scope: _Scope, line: float, depth: int) -> Ref | None:
+    def _unpacked_item(self, name: str, scope: _Scope, line: float, depth: int) -> Value | None:
         """``vae_loss, z = self._build_encoder(x)``: what a function or method of this module
         returns at that position of its one ``return`` (``return (vae_loss, Lambda(...)(...))``,
-        a closure and a tensor), when it names a function or class."""
+        a closure and a tensor), when it names a function or class, or holds only such names
+        and calls of them (``return [NaNSafeLoss(bce_p), NaNSafeLoss(bce_s)], weights``)."""
         current: _Scope | None = scope
         while current is not None:
             bindings = current.bindings.get(name)
@@ -2174,7 +2175,10 @@ class ModuleIndexer:
         unpacked = current.unpacked.get(name)
         if (
             not prior
-            or prior[-1].conditional
+            or (
+                prior[-1].conditional
+                and not (prior[-1].branch and prior[-1].branch[0] <= line <= prior[-1].branch[1])
+            )
             or unpacked is None
             or unpacked.position is None
             or unpacked.line != prior[-1].line
@@ -2192,7 +2196,14 @@ class ModuleIndexer:
         if not isinstance(returned, (ast.Tuple, ast.List)) or len(returned.elts) != count:
             return None
         item = self.value(returned.elts[index], callee, math.inf, depth + 1)
-        return item if isinstance(item, Ref) else None
+        if isinstance(item, Ref):
+            return item
+        if isinstance(item, (Seq, Mapping)) and all(
+            isinstance(leaf, Ref) or (isinstance(leaf, Call) and leaf.func)
+            for leaf in iter_leaves(item)
+        ):
+            return item
+        return None
 
     def _branch_values(
         self, name: str, scope: _Scope, line: float, depth: int
