@@ -41,6 +41,7 @@ _REQUIREMENT: Final = re.compile(
     (?P<spec>(?:[<>=!~]=?\s*[\w.*]+\s*,?\s*)*)
     """
 )
+_CONDA_DEPENDENCIES: Final = re.compile(r"(?m)^dependencies:")
 _CLAUSE: Final = re.compile(r"(?P<op>[<>=!~]=?)\s*(?P<version>\d+(?:\.\d+)*)")
 
 
@@ -92,12 +93,22 @@ def _pinned_here(root: Path) -> tuple[int, str] | None:
     if _REQUIREMENTS_FOLDER.partition("/")[0] in names:
         candidates += sorted(root.glob(_REQUIREMENTS_FOLDER))
     candidates += sorted(root / name for name in names if _DOCKERFILE.fullmatch(name))
+    # A conda environment exported under another name (``env_mt.yaml``, ``conda-gpu.yml``):
+    # a YAML file whose top level lists ``dependencies:``.
+    conda = sorted(
+        root / name
+        for name in names
+        if name.endswith((".yml", ".yaml")) and name not in _FILES and not name.startswith(".")
+    )
+    candidates += conda
     for path in candidates:
         try:
             if not path.is_file() or path.stat().st_size > _MAX_BYTES:
                 continue
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
+            continue
+        if path in conda and not _CONDA_DEPENDENCIES.search(text):
             continue
         if _DOCKERFILE.fullmatch(path.name):
             image = _IMAGE.search(text)
@@ -224,10 +235,17 @@ def _from_text(text: str) -> tuple[int, str] | None:
     return (3, keras3) if keras3 else None
 
 
+def _op(clause: re.Match[str]) -> str:
+    """A clause's operator; conda's ``tensorflow=2.2.0`` (the versions that start so) as
+    ``==``."""
+    op = clause.group("op")
+    return "==" if op == "=" else op
+
+
 def _major_bound(spec: str) -> int | None:
     """The major version a specifier confines Keras to, when it does (``<3`` → 2, ``>=3`` → 3)."""
     for clause in _CLAUSE.finditer(spec):
-        op, parts = clause.group("op"), [int(p) for p in clause.group("version").split(".")]
+        op, parts = _op(clause), [int(p) for p in clause.group("version").split(".")]
         if op in ("==", "~=", "<=") or (op == "<" and parts[1:] and any(parts[1:])):
             return parts[0]
         if op == "<":
@@ -240,7 +258,7 @@ def _major_bound(spec: str) -> int | None:
 def _tensorflow_before_216(spec: str) -> bool:
     """``tensorflow<2.16``, ``==2.15.*``, ``~=2.12``: a TensorFlow whose tf.keras is Keras 2."""
     for clause in _CLAUSE.finditer(spec):
-        op, parts = clause.group("op"), [int(p) for p in clause.group("version").split(".")]
+        op, parts = _op(clause), [int(p) for p in clause.group("version").split(".")]
         version = [*parts, 0, 0][:2]
         if (
             op in ("<", "<=")

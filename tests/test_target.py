@@ -56,6 +56,9 @@ from tests.test_cli import run
         ("Dockerfile.gpu", "FROM --platform=linux/amd64 tensorflow/tensorflow:2.17.0\n", 3),
         ("train.dockerfile", "FROM python:3.9\nRUN pip install tensorflow==2.4.1 pandas\n", 2),
         ("Dockerfile", "FROM tensorflow/tensorflow:latest-gpu\n", None),
+        # A conda environment exported under its own name; other YAML files say nothing.
+        ("env_mt.yaml", "name: env_mt\ndependencies:\n  - tensorflow=2.2.0=gpu_py38_0\n", 2),
+        ("docker-compose.yml", "services:\n  app:\n    image: keras<3\n", None),
     ],
 )
 def test_target_from_dependency_pins(
