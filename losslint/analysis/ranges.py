@@ -36,6 +36,7 @@ from losslint.analysis.references import (
     detached_result,
     evaluated_by_project,
     in_tests,
+    loaded_only,
     numpy_references,
     only_thresholded,
     pure_numpy,
@@ -1048,6 +1049,8 @@ class RangeAnalysis:
                 continue  # NumPy run on predict()'s arrays (DenseDepth's compute_errors)
             if evaluated_by_project(self.project, definition):
                 continue  # ``print(accuracy(test_gt, test_logits))``: its callers' values
+            if loaded_only(self.project, definition):
+                continue  # a ``custom_objects`` entry of a model only predicted with
             unnamed = not (definition.roles or definition.used)
             if unnamed and self.project.needs_more_arguments(definition.qualname):
                 # ``generate_log(y_true, y_pred, names, output)``: shaped like a loss, but Keras

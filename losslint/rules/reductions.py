@@ -12,6 +12,7 @@ from losslint.analysis.batch_axis import PER_IMAGE, Batch, Reduction
 from losslint.analysis.decompose import loss_body
 from losslint.analysis.references import (
     in_tests,
+    loaded_only,
     numpy_references,
     only_thresholded,
     other_framework,
@@ -90,6 +91,8 @@ def _losses(context: RuleContext, kind: str = "mean") -> Iterator[tuple[LossDef,
             continue  # a test's fake loss, only named like one: the test checks its value
         if definition.qualname in references:
             continue  # a NumPy reference, run on arrays (a callback's log_loss): not Keras's
+        if loaded_only(context.project, definition):
+            continue  # a ``custom_objects`` entry of a model only predicted with
         if _one_sample(definition.node) or _bag_pooled(context, definition):
             continue  # written for a batch of one: it has no batch axis to reduce
         value = analysis.result(definition)
