@@ -1049,7 +1049,7 @@ class RangeAnalysis:
                 continue  # NumPy run on predict()'s arrays (DenseDepth's compute_errors)
             if evaluated_by_project(self.project, definition):
                 continue  # ``print(accuracy(test_gt, test_logits))``: its callers' values
-            if loaded_only(self.project, definition):
+            if loaded_only(self.project, definition, predicted=True):
                 continue  # a ``custom_objects`` entry of a model only predicted with
             unnamed = not (definition.roles or definition.used)
             if unnamed and self.project.needs_more_arguments(definition.qualname):

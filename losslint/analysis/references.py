@@ -356,12 +356,21 @@ def evaluated_by_project(project: ProjectIndex, definition: LossDef) -> bool:
     return _project_calls(project).evaluated(definition)
 
 
-def loaded_only(project: ProjectIndex, definition: LossDef) -> bool:
+def loaded_only(project: ProjectIndex, definition: LossDef, predicted: bool = False) -> bool:
     """Whether the project names ``definition`` only to load a saved model (a value of the
     ``custom_objects`` handed to ``load_model``, or of ``custom_object_scope``), in modules
     that neither fit nor evaluate a model: an inference notebook that copies ``f1`` to load
-    the trained model and only predicts with it. Keras never computes the metric there."""
-    return _project_calls(project).loaded_only(definition)
+    the trained model and only predicts with it. Keras never computes the metric there.
+    ``predicted``: and each of those modules predicts (a handler that only loads the model may
+    hand it to another module's ``fit``, with a loss its configuration names)."""
+    calls = _project_calls(project)
+    if not calls.loaded_only(definition):
+        return False
+    return not predicted or all(
+        lines_with(home, ".predict")
+        for home in calls.naming(definition)
+        if lines_with(home, "custom_object")
+    )
 
 
 def _project_calls(project: ProjectIndex) -> _ProjectCalls:
@@ -442,14 +451,15 @@ class _ProjectCalls:
             ]
             given = {id(inner) for value in values for inner in subtree(value)}
             # A function with a local of that name (``precision = tp / (tp + fp)`` in ``f1``)
-            # reads its own.
-            given.update(
+            # reads its own by that name (not ``self.precision``, the method).
+            own = {
                 id(inner)
                 for function in subtree(tree)
                 if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
                 and (name in parameter_names(function) or name in flags.rebound(function))
                 for inner in subtree(function)
-            )
+                if isinstance(inner, ast.Name)
+            }
             for node in subtree(tree):
                 read = (
                     node.id
@@ -458,7 +468,7 @@ class _ProjectCalls:
                     if isinstance(node, ast.Attribute)
                     else None
                 )
-                if read != name:
+                if read != name or (id(node) in own and id(node) not in given):
                     continue
                 if id(node) not in given:
                     return False

@@ -91,7 +91,7 @@ def _losses(context: RuleContext, kind: str = "mean") -> Iterator[tuple[LossDef,
             continue  # a test's fake loss, only named like one: the test checks its value
         if definition.qualname in references:
             continue  # a NumPy reference, run on arrays (a callback's log_loss): not Keras's
-        if loaded_only(context.project, definition):
+        if loaded_only(context.project, definition, predicted=True):
             continue  # a ``custom_objects`` entry of a model only predicted with
         if _one_sample(definition.node) or _bag_pooled(context, definition):
             continue  # written for a batch of one: it has no batch axis to reduce
