@@ -369,7 +369,7 @@ def loaded_only(project: ProjectIndex, definition: LossDef, predicted: bool = Fa
     return not predicted or all(
         lines_with(home, ".predict")
         for home in calls.naming(definition)
-        if lines_with(home, "custom_object")
+        if lines_with(home, "custom_object") or lines_with(home, "CustomObjectScope")
     )
 
 
@@ -429,9 +429,17 @@ class _ProjectCalls:
     def loaded_only(self, definition: LossDef) -> bool:
         if definition.used:
             return False
+        homes = self.naming(definition)
+        # Searched first, and only then the name: a module that registers nothing for loading
+        # leaves the text of the function's own lines unread (the pipeline's early cutoff).
+        if not any(
+            lines_with(home, "custom_object") or lines_with(home, "CustomObjectScope")
+            for home in homes
+        ):
+            return False
         name = names.defined_name(definition.qualname)
         found = False
-        for home in self.naming(definition):
+        for home in homes:
             if not lines_with(home, name):
                 continue
             tree = ast.Module(body=mentioning_statements(home, name), type_ignores=[])
