@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from losslint.analysis import flags, ops
-from losslint.analysis.counts import complementary_counts, key, math_name
+from losslint.analysis.counts import complementary_counts, confusion_total, key, math_name
 from losslint.analysis.references import array_method, numpy_references, other_framework
 from losslint.codec import chunk_statements, lines_with, mentioning_statements, plain_statements
 from losslint.diagnostic import Span
@@ -2882,7 +2882,9 @@ def _counts_every_element(node: ast.BinOp, frame: _Frame) -> bool:
     def call_name(func: ast.expr) -> str | None:
         return math_name(func, frame.module.imports)
 
-    return complementary_counts(node.left, node.right, source, call_name) == "sum"
+    return complementary_counts(
+        node.left, node.right, source, call_name
+    ) == "sum" or confusion_total(node)
 
 
 def _axes(node: ast.expr, frame: _Frame) -> _Axes:

@@ -158,3 +158,31 @@ def _uncast(node: ast.expr, call_name: CallName) -> ast.expr:
         else:
             break
     return node
+
+
+def addends(node: ast.AST) -> list[ast.expr]:
+    """The terms of a sum ``a + b + c``, in the order written (a single term for anything
+    else)."""
+    terms: list[ast.expr] = []
+    pending: list[ast.AST] = [node]
+    while pending:
+        part = pending.pop()
+        if isinstance(part, ast.BinOp) and isinstance(part.op, ast.Add):
+            pending += [part.right, part.left]  # the left taken next
+        elif isinstance(part, ast.expr):
+            terms.append(part)
+    return terms
+
+
+def confusion_total(node: ast.AST) -> bool:
+    """``tp + tn + fp + fn`` (``t_p``, ``self.true_positives``): the four cells of a confusion
+    matrix count every element once, so their sum is the element count (the accuracy's
+    denominator), never 0 for a batch."""
+    terms = addends(node)
+    cells = [
+        names.confusion_cell(
+            t.id if isinstance(t, ast.Name) else t.attr if isinstance(t, ast.Attribute) else ""
+        )
+        for t in terms
+    ]
+    return len(cells) == 4 and set(cells) == set(names.CONFUSION_CELLS)

@@ -29,7 +29,13 @@ from typing import Final
 from losslint.analysis import flags, ops, rewrites
 from losslint.analysis.counts import NEGATED as _NEGATED
 from losslint.analysis.counts import SYMBOLS as _SYMBOLS
-from losslint.analysis.counts import comparison, complementary_counts, math_name
+from losslint.analysis.counts import (
+    addends,
+    comparison,
+    complementary_counts,
+    confusion_total,
+    math_name,
+)
 from losslint.analysis.counts import key as _key
 from losslint.analysis.references import (
     called_by_project,
@@ -926,34 +932,6 @@ def _self_assigned(body: list[ast.stmt], attribute: str) -> list[ast.expr]:
         and len(stmt.targets) == 1
         and names.self_attribute(stmt.targets[0]) == attribute
     ]
-
-
-def _addends(node: ast.AST) -> list[ast.expr]:
-    """The terms of a sum ``a + b + c``, in the order written (a single term for anything
-    else)."""
-    terms: list[ast.expr] = []
-    pending: list[ast.AST] = [node]
-    while pending:
-        part = pending.pop()
-        if isinstance(part, ast.BinOp) and isinstance(part.op, ast.Add):
-            pending += [part.right, part.left]  # the left taken next
-        elif isinstance(part, ast.expr):
-            terms.append(part)
-    return terms
-
-
-def _confusion_total(node: ast.AST) -> bool:
-    """``tp + tn + fp + fn`` (``t_p``, ``self.true_positives``): the four cells of a confusion
-    matrix count every element once, so their sum is the element count (the accuracy's
-    denominator), never 0 for a batch."""
-    terms = _addends(node)
-    cells = [
-        names.confusion_cell(
-            t.id if isinstance(t, ast.Name) else t.attr if isinstance(t, ast.Attribute) else ""
-        )
-        for t in terms
-    ]
-    return len(cells) == 4 and set(cells) == set(names.CONFUSION_CELLS)
 
 
 def _bitwise(op: ast.operator, left: Range | None, right: Range | None) -> Range | None:
@@ -2542,7 +2520,7 @@ class RangeAnalysis:
         ``1e-6``, ``self.eps``), other than the sum itself."""
         if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
             return False
-        for term in _addends(node):
+        for term in addends(node):
             if isinstance(term, (ast.Constant, ast.Name, ast.Attribute)):
                 value = self.expr(term, frame)
                 if value is not None and _is_point(value) and 0 < value.lo < INF:
@@ -2595,7 +2573,7 @@ class RangeAnalysis:
             whole := self._complementary_counts(left_node, right_node, frame)
         ):
             result = whole
-        elif isinstance(op, ast.Add) and _confusion_total(node):
+        elif isinstance(op, ast.Add) and confusion_total(node):
             result = Range(1.0, INF)  # ``tp + tn + fp + fn``: every element counted once
         elif isinstance(op, ast.Add):
             if left is not None and right is not None:
