@@ -137,8 +137,9 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("tril triu band_part matrix_band_part", Op("diag", _E)),
     # -- reductions ----------------------------------------------------------------------------
     ("sum reduce_sum nansum", Op("sum", "sum")),
-    # ``tf.nn.l2_loss(t)``: half the sum of squares over every axis, the batch's too.
-    ("l2_loss", Op("unknown", "sum")),
+    # ``tf.nn.l2_loss(t)``: half the sum of squares over every axis, the batch's too; 0 or
+    # more, and 0 where t is (``tf.sqrt(tf.nn.l2_loss(y_true - y_pred))``).
+    ("l2_loss", Op("nonnegative", "sum")),
     # Counts of what a batch holds: 0 for a class it does not have (a confusion matrix's column
     # for a class never predicted, ``count_nonzero`` of an empty mask).
     ("count_nonzero", Op("counts", "sum")),
