@@ -2271,6 +2271,19 @@ class BatchAxis:
         if op == "reshape":
             shape = names.argument(node, 1, "shape", "newshape")
             return self._reshape(first, shape, frame)
+        if op == "slice" and first.kind == "kept":
+            begin = names.argument(node, 1, "begin")
+            size = names.argument(node, 2, "size")
+            if (
+                isinstance(begin, (ast.List, ast.Tuple))
+                and isinstance(size, (ast.List, ast.Tuple))
+                and begin.elts
+                and size.elts
+                and _int(begin.elts[0]) == 0
+                and _int(size.elts[0]) == -1
+            ):
+                # ``tf.slice(y_true, [0, 0, 0], [-1, n, -1])``: every sample, a part of each.
+                return replace(first, origin=None)
         if op in ("gather", "take") and first.kind == "flat":
             axis = names.argument(node, 2, "axis")
             if axis is None or _int(axis) == 0:
