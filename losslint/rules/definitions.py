@@ -1109,7 +1109,7 @@ class _Eager:
                 continue
             for field_name in ("loss", "metrics", "weighted_metrics"):
                 for leaf in iter_leaves(getattr(rc.site, field_name)):
-                    for function in project.keras_calls(leaf):
+                    for function in [*project.keras_calls(leaf), *_metric_methods(project, leaf)]:
                         self._eager[function] = self._eager.get(function, True) and rc.site.eager
                         if field_name == "loss":
                             losses.add(function)
@@ -1156,6 +1156,17 @@ class _Eager:
         if function in self._compiled or function not in self._eager:
             return "compiled with run_eagerly=True"
         return "called by a custom training loop that nothing traces"
+
+
+def _metric_methods(project: ProjectIndex, leaf: Value) -> list[str]:
+    """The methods Keras runs of a project ``Metric`` subclass's instance given to compile
+    (``PerLabelMetric(threshold=t)``): ``update_state`` and ``result``, maybe inherited."""
+    target = leaf.func if isinstance(leaf, Call) else None
+    found = project._lookup(target) if target else None
+    if found is None or not project.is_metric_class(found):
+        return []
+    methods = (project.method(found, name) for name in ("update_state", "result"))
+    return [m for m in methods if m is not None]
 
 
 def _reached(start: Iterable[str], called_by: Callable[[str], list[str]]) -> set[str]:
