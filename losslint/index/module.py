@@ -185,6 +185,23 @@ def _extent(body: list[ast.stmt]) -> tuple[int, int] | None:
     return body[0].lineno, body[-1].end_lineno or body[-1].lineno
 
 
+def _bindings_in_scope(
+    name: str, scope: _Scope, line: float
+) -> tuple[_Scope, list[_Binding], float] | None:
+    """The scope, from ``scope`` outwards, that binds ``name``, its bindings, and the line to
+    read them at (the end of an enclosing scope, which has run by then); None where a scope
+    takes ``name`` as a parameter first, or none binds it."""
+    current: _Scope | None = scope
+    while current is not None:
+        bindings = current.bindings.get(name)
+        if bindings:
+            return current, bindings, line
+        if name in current.params:
+            return None
+        current, line = current.parent, math.inf
+    return None
+
+
 def _last_before(bindings: list[_Binding], line: float) -> _Binding | None:
     """The last of ``bindings`` before ``line`` when it surely holds there: unconditional, or
     in the branch that ``line`` is in (a binding in the other branch of the same ``if`` never
@@ -2161,16 +2178,10 @@ class ModuleIndexer:
         returns at that position of its one ``return`` (``return (vae_loss, Lambda(...)(...))``,
         a closure and a tensor), when it names a function or class, or holds only such names
         and calls of them (``return [NaNSafeLoss(bce_p), NaNSafeLoss(bce_s)], weights``)."""
-        current: _Scope | None = scope
-        while current is not None:
-            bindings = current.bindings.get(name)
-            if bindings:
-                break
-            if name in current.params:
-                return None
-            current, line = current.parent, math.inf
-        else:
+        found = _bindings_in_scope(name, scope, line)
+        if found is None:
             return None
+        current, bindings, line = found
         prior = [b for b in bindings if _ran_before(b, line)]
         unpacked = current.unpacked.get(name)
         if (
@@ -2212,16 +2223,10 @@ class ModuleIndexer:
         in a branch: each binding from the last unconditional one on (``loss = CE(w)`` then
         ``if dice: loss = dice_loss(w)``), evaluated, that names a function, a class or an
         object's call. A binding whose value is not evaluated (a loop target) adds nothing."""
-        current: _Scope | None = scope
-        while current is not None:
-            bindings = current.bindings.get(name)
-            if bindings:
-                break
-            if name in current.params:
-                return ()
-            current, line = current.parent, math.inf
-        else:
+        found = _bindings_in_scope(name, scope, line)
+        if found is None:
             return ()
+        _, bindings, line = found
         return self._named_values(_reaching(bindings, line), depth)
 
     def _named_values(self, bindings: Iterable[_Binding], depth: int) -> tuple[Value, ...]:
