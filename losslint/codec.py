@@ -90,9 +90,11 @@ def clear_reads() -> None:
     SEARCHED.clear()
 
 
-def lines_with(module: ModuleIndex, word: str) -> list[tuple[int, str]]:
+def lines_with(module: ModuleIndex, word: str, syntax: bool = False) -> list[tuple[int, str]]:
     """The lines (number from 1, text) of ``module`` that contain ``word``, read as a search
-    (see :data:`SEARCHED`): their chunks' text is read, not the whole file's."""
+    (see :data:`SEARCHED`): their chunks' text is read, not the whole file's. ``syntax``: the
+    caller reads only the syntax of those chunks (their statements, parsed), never the lines'
+    text, so a comment or a blank line changed there changes nothing it found."""
     lines = module.lines
     found = [(n, line) for n, line in enumerate(tuple.__iter__(lines), 1) if word in line]
     source = lines.source if isinstance(lines, _Lines) else None
@@ -104,7 +106,7 @@ def lines_with(module: ModuleIndex, word: str) -> list[tuple[int, str]]:
     chunks = {source._chunk_at(n) for n, _ in found}
     SEARCHED.setdefault(source.path, {}).setdefault(word, set()).update(chunks)
     for chunk in chunks:
-        mark_read(source.path, chunk, text=True)
+        mark_read(source.path, chunk, text=not syntax)
     return found
 
 
@@ -600,10 +602,11 @@ def chunk_statements(module: ModuleIndex, numbers: Iterable[int]) -> list[ast.st
     return [s for s in chunk_trees(module, numbers) if not isinstance(s, DEFINITIONS)]
 
 
-def mentioning_statements(module: ModuleIndex, text: str) -> list[ast.stmt]:
+def mentioning_statements(module: ModuleIndex, text: str, syntax: bool = False) -> list[ast.stmt]:
     """The top-level statements of a module whose lines contain ``text`` (a function called
-    by name: ``focal(``), parsed alone: a module that names it once need not be parsed whole."""
-    numbers = {chunk_number(module.chunks, n) for n, _ in lines_with(module, text)}
+    by name: ``focal(``), parsed alone: a module that names it once need not be parsed whole.
+    ``syntax``: only their syntax is read (see :func:`lines_with`)."""
+    numbers = {chunk_number(module.chunks, n) for n, _ in lines_with(module, text, syntax)}
     return chunk_trees(module, numbers)
 
 

@@ -203,6 +203,39 @@ def test_an_edit_reuses_the_last_findings_only_where_no_analysis_read_the_file(
     assert check() == before and len(checks) == 5
 
 
+def test_a_comment_in_a_loss_of_a_project_that_reloads_models_runs_no_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a module loads a model with its custom objects, each loss of a collection no
+    compile uses is looked for among them (is it only named to load a model?): by its
+    statements' syntax, so a comment inside the loss keeps the last findings without running
+    the rules."""
+    (tmp_path / "losses.py").write_text(
+        "import keras\n\n\ndef log_loss(y_true, y_pred):\n"
+        "    return keras.ops.mean(keras.ops.log(y_pred))\n\n\n"
+        "def root_loss(y_true, y_pred):\n"
+        "    return keras.ops.sqrt(keras.ops.sum(keras.ops.square(y_true - y_pred), axis=-1))\n"
+    )
+    (tmp_path / "serve.py").write_text(
+        "import keras\nimport losses\n\nobjects = {'root_loss': losses.root_loss}\n"
+        "model = keras.models.load_model('m.keras', custom_objects=objects)\n"
+        "print(model.predict([[0.0]]))\n"
+    )
+    codes, checks = _codes_and_checks(tmp_path, monkeypatch)
+    before = codes()
+    assert "LL301" in before and len(checks) == 1
+    (tmp_path / "notes.py").write_text("import keras\n")  # a warm run that checks again
+    assert codes() == before and len(checks) == 2
+    losses = tmp_path / "losses.py"
+    losses.write_text(
+        losses.read_text().replace(
+            "    return keras.ops.mean", "    # why\n    return keras.ops.mean"
+        )
+    )
+    assert codes() == before and len(checks) == 2  # the same syntax: no rule ran
+    assert codes(use_cache=False) == before
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_an_edit_around_the_code_an_analysis_read_moves_its_findings_without_a_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
