@@ -448,8 +448,18 @@ class _ProjectCalls:
                 continue
             statements = mentioning_statements(home, name, syntax=True)
             tree = ast.Module(body=statements, type_ignores=[])
+            # And the loads themselves, which may name only a dict built before them
+            # (``objects = {"f1": f1}``, then ``load_model(path, custom_objects=objects)``).
+            loads = ast.Module(
+                body=mentioning_statements(home, "custom_object", syntax=True)
+                + mentioning_statements(home, "CustomObjectScope", syntax=True),
+                type_ignores=[],
+            )
             values = [
-                v for n in subtree(tree) if isinstance(n, ast.Call) for v in _custom_objects(n)
+                v
+                for n in (*subtree(tree), *subtree(loads))
+                if isinstance(n, ast.Call)
+                for v in _custom_objects(n)
             ]
             # ``custom_obj = {"f1": f1}`` then ``load_model(path, custom_objects=custom_obj)``
             # (or ``{**custom_obj, "iou": iou}``).
