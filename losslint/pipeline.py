@@ -1254,19 +1254,23 @@ def _needed_helpers(
         return []
     # A package imported whole (``import evidential_deep_learning as edl``, then
     # ``edl.losses.EvidentialRegression``) gives what its ``__init__`` imports, and so on down.
-    packages = {
-        m.module: m.facts
-        for m in members
-        if m.facts is not None and os.path.basename(m.absolute) == "__init__.py"
-    }
+    packages = {m.module: found for m in members if (found := _package_imports(m))}
     pending = list(imported)
     while pending:
         package = packages.pop(pending.pop(), None)
         if package is not None:
-            more = {*package.imports.values(), *package.stars} - imported
+            more = package - imported
             imported |= more
             pending.extend(more)
     return _imported_files(imported, filtered, names, contents)
+
+
+def _package_imports(member: _Member) -> set[str]:
+    """What a package's ``__init__`` imports (its names' modules, its star imports); empty for
+    any other file, or one not indexed."""
+    if member.facts is None or os.path.basename(member.absolute) != "__init__.py":
+        return set()
+    return {*member.facts.imports.values(), *member.facts.stars}
 
 
 def _reexported(
@@ -1280,11 +1284,7 @@ def _reexported(
     indexed as helpers) import, other than those ``taken`` already: a package that gathers
     its modules' functions (``from ._masked_accuracy import masked_accuracy``) gives them
     to the module that imports the package."""
-    imported: set[str] = set()
-    for member in indexed:
-        if member.facts is not None and os.path.basename(member.absolute) == "__init__.py":
-            imported.update(member.facts.imports.values())
-            imported.update(member.facts.stars)
+    imported = {name for member in indexed for name in _package_imports(member)}
     if not imported:
         return []
     done = {m.absolute for m in taken}
