@@ -207,13 +207,18 @@ def _last_before(bindings: list[_Binding], line: float) -> _Binding | None:
     in the branch that ``line`` is in (a binding in the other branch of the same ``if`` never
     ran there: ``features = Dropout(...)(features)`` under ``if class_num:`` leaves the
     ``features`` that its ``else`` reads)."""
+    last = _last_bound(bindings, line)
+    return last if last is not None and last.value is not None else None
+
+
+def _last_bound(bindings: list[_Binding], line: float) -> _Binding | None:
+    """:func:`_last_before`, also where it binds no value (a name unpacked from a call)."""
     prior = [b for b in bindings if _ran_before(b, line)]
     if not prior:
         return None
     last = prior[-1]
-    if last.value is None or (
-        last.conditional
-        and not (last.branch is not None and last.branch[0] <= line <= last.branch[1])
+    if last.conditional and not (
+        last.branch is not None and last.branch[0] <= line <= last.branch[1]
     ):
         return None
     return last
@@ -2008,15 +2013,21 @@ class ModuleIndexer:
             return value.items
         if not isinstance(expr, ast.Call) or not isinstance(value, Call) or value.func is None:
             return None
-        home = value.func.rpartition(".")[0]
-        callee = self.function_scopes.get(value.func) if home == self.module else None
+        returned = self._one_returned_tuple(value)
+        if returned is None or value.func.rpartition(".")[0] != self.module or depth > _MAX_DEPTH:
+            return None  # (a module-level function's: not a method's)
+        items = self.value(returned[1], returned[0], math.inf, depth + 1)
+        return items.items if isinstance(items, Seq) else None
+
+    def _one_returned_tuple(self, value: Value) -> tuple[_Scope, ast.Tuple | ast.List] | None:
+        """The scope of the function of this module that ``value`` calls, and the tuple or
+        list written out in its one ``return``; None for anything else."""
+        func = value.func if isinstance(value, Call) else None
+        callee = self.function_scopes.get(func) if func else None
         if callee is None or len(callee.returns) != 1:
             return None
         returned = callee.returns[0]
-        if not isinstance(returned, (ast.Tuple, ast.List)) or depth > _MAX_DEPTH:
-            return None
-        items = self.value(returned, callee, math.inf, depth + 1)
-        return items.items if isinstance(items, Seq) else None
+        return (callee, returned) if isinstance(returned, (ast.Tuple, ast.List)) else None
 
     def _size(self, expr: ast.expr | None, scope: _Scope, line: float, depth: int) -> int | None:
         """The length of a list, tuple, set or dict written out, directly or by a name."""
@@ -2182,31 +2193,25 @@ class ModuleIndexer:
         if found is None:
             return None
         current, bindings, line = found
-        prior = [b for b in bindings if _ran_before(b, line)]
+        last = _last_bound(bindings, line)
         unpacked = current.unpacked.get(name)
         if (
-            not prior
-            or (
-                prior[-1].conditional
-                and not (prior[-1].branch and prior[-1].branch[0] <= line <= prior[-1].branch[1])
-            )
+            last is None
             or unpacked is None
             or unpacked.position is None
-            or unpacked.line != prior[-1].line
+            or unpacked.line != last.line
             or unpacked.value is None
             or depth > _MAX_DEPTH
         ):
             return None
         index, count = unpacked.position
-        call = self.value(unpacked.value, current, unpacked.line, depth + 1)
-        func = call.func if isinstance(call, Call) else None
-        callee = self.function_scopes.get(func) if func else None
-        if callee is None or len(callee.returns) != 1:
+        returned = self._one_returned_tuple(
+            self.value(unpacked.value, current, unpacked.line, depth + 1)
+        )
+        if returned is None or len(returned[1].elts) != count:
             return None
-        returned = callee.returns[0]
-        if not isinstance(returned, (ast.Tuple, ast.List)) or len(returned.elts) != count:
-            return None
-        item = self.value(returned.elts[index], callee, math.inf, depth + 1)
+        callee, elements = returned
+        item = self.value(elements.elts[index], callee, math.inf, depth + 1)
         if isinstance(item, Ref):
             return item
         if isinstance(item, (Seq, Mapping)) and all(
