@@ -12,6 +12,7 @@ import fnmatch
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -235,17 +236,17 @@ def _from_text(text: str) -> tuple[int, str] | None:
     return (3, keras3) if keras3 else None
 
 
-def _op(clause: re.Match[str]) -> str:
-    """A clause's operator; conda's ``tensorflow=2.2.0`` (the versions that start so) as
-    ``==``."""
-    op = clause.group("op")
-    return "==" if op == "=" else op
+def _clauses(spec: str) -> Iterator[tuple[str, list[int]]]:
+    """Each clause of a specifier: its operator (conda's ``tensorflow=2.2.0``, the versions
+    that start so, as ``==``) and its version's numbers."""
+    for clause in _CLAUSE.finditer(spec):
+        op = clause.group("op")
+        yield "==" if op == "=" else op, [int(p) for p in clause.group("version").split(".")]
 
 
 def _major_bound(spec: str) -> int | None:
     """The major version a specifier confines Keras to, when it does (``<3`` → 2, ``>=3`` → 3)."""
-    for clause in _CLAUSE.finditer(spec):
-        op, parts = _op(clause), [int(p) for p in clause.group("version").split(".")]
+    for op, parts in _clauses(spec):
         if op in ("==", "~=", "<=") or (op == "<" and parts[1:] and any(parts[1:])):
             return parts[0]
         if op == "<":
@@ -257,8 +258,7 @@ def _major_bound(spec: str) -> int | None:
 
 def _tensorflow_before_216(spec: str) -> bool:
     """``tensorflow<2.16``, ``==2.15.*``, ``~=2.12``: a TensorFlow whose tf.keras is Keras 2."""
-    for clause in _CLAUSE.finditer(spec):
-        op, parts = _op(clause), [int(p) for p in clause.group("version").split(".")]
+    for op, parts in _clauses(spec):
         version = [*parts, 0, 0][:2]
         if (
             op in ("<", "<=")
