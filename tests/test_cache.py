@@ -236,6 +236,27 @@ def test_a_comment_in_a_loss_of_a_project_that_reloads_models_runs_no_rule(
     assert codes(use_cache=False) == before
 
 
+def test_a_dead_loss_named_again_is_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script's loss that nothing names is dead code, not checked; naming it in a line the
+    analyses never parsed (a print at the top level: the same facts) must bring its finding
+    back, and naming it in a comment must not."""
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import keras\nimport numpy as np\n\n\ndef root_loss(y_true, y_pred):\n"
+        "    return keras.ops.sqrt(keras.ops.sum(keras.ops.square(y_true - y_pred), axis=-1))\n"
+        "\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n"
+        "model.compile(loss='mse')\nmodel.fit(np.zeros((2, 1)), np.zeros((2, 1)))\n"
+    )
+    codes, checks = _codes_and_checks(tmp_path, monkeypatch)
+    assert codes() == [] and len(checks) == 1
+    script.write_text(script.read_text() + "# model.compile(loss=root_loss)\n")
+    assert codes() == [] and codes(use_cache=False) == []
+    script.write_text(script.read_text() + "print(root_loss)\n")
+    assert codes() == ["LL303"] == codes(use_cache=False)
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_an_edit_around_the_code_an_analysis_read_moves_its_findings_without_a_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int

@@ -27,7 +27,8 @@ CELLS: list[tuple[str, str]] = [
         "])\n"
         "files = !ls\n"
         "model.summary?\n"
-        "model.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))",
+        "model.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))\n"
+        "model.compile(loss=log_loss)",
     ),
 ]
 OUTPUT = {"output_type": "stream", "name": "stdout", "text": ["Model: sequential\n"]}
@@ -341,3 +342,35 @@ def test_a_notebook_in_another_language_is_not_read_as_python(tmp_path: Path) ->
     )
     done = run("check", "py.ipynb", "--format", "json", "--no-cache", cwd=tmp_path)
     assert {d["code"] for d in json.loads(done.stdout)} == {"LL000"}
+
+
+def test_a_loss_a_notebook_never_uses_is_dead_code_and_not_checked(tmp_path: Path) -> None:
+    # The notebook tried a focal loss, then compiled a Keras loss instead: nothing runs the
+    # focal loss (its compile is a comment), so its unguarded log is no finding. The Dice
+    # loss the notebook does compile is checked (a ratio over the whole batch).
+    cells = [
+        "import keras\nfrom keras import ops",
+        "def focal_loss(y_true, y_pred):\n"
+        "    return -ops.sum(y_true * (1 - y_pred) ** 2 * ops.log(y_pred), axis=-1)",
+        "def dice_loss(y_true, y_pred):\n"
+        "    return 1 - 2 * ops.sum(y_true * y_pred) / ops.sum(y_true + y_pred)",
+        "model = keras.Sequential(\n"
+        "    [keras.Input((4,)), keras.layers.Dense(3, activation='softmax')]\n"
+        ")\n"
+        "# model.compile(loss=focal_loss)\n"
+        "model.compile(loss=dice_loss)",
+    ]
+    document = {
+        "cells": [
+            {"cell_type": "code", "metadata": {}, "source": text, "outputs": [],
+             "execution_count": None}
+            for text in cells
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }  # fmt: skip
+    (tmp_path / "try.ipynb").write_text(json.dumps(document))
+    found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    assert {d.get("cell") for d in found} == {3}, found
+    assert {d["code"] for d in found} == {"LL201"}, found

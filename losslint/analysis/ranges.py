@@ -47,6 +47,7 @@ from losslint.analysis.references import (
     only_thresholded,
     pure_numpy,
     returns_numpy,
+    unreferenced,
 )
 from losslint.analysis.wiring import (
     CROSSENTROPY_FAMILIES,
@@ -1029,6 +1030,8 @@ class RangeAnalysis:
                 continue  # ``print(accuracy(test_gt, test_logits))``: its callers' values
             if loaded_only(self.project, definition, predicted=True):
                 continue  # a ``custom_objects`` entry of a model only predicted with
+            if unreferenced(self.project, definition):
+                continue  # a script's dead code: nothing runs it
             unnamed = not (definition.roles or definition.used)
             if unnamed and self.project.needs_more_arguments(definition.qualname):
                 # ``generate_log(y_true, y_pred, names, output)``: shaped like a loss, but Keras

@@ -373,6 +373,17 @@ def loaded_only(project: ProjectIndex, definition: LossDef, predicted: bool = Fa
     )
 
 
+def unreferenced(project: ProjectIndex, definition: LossDef) -> bool:
+    """Whether ``definition`` is dead code of a script: a loss or metric that a script (a
+    notebook, or a module that trains a model when it is run and that no module of the project
+    imports: see ``_ProjectCalls._script``) defines and never names again (``EuclidianLoss``
+    written above a compile with ``euclidean_distance_loss``, a notebook's ``dice_loss`` left
+    over after the compile moved to ``"binary_crossentropy"``). Nothing runs it, so no finding
+    in it is worth a reader's minute. A module that is imported, or that trains nothing (a loss
+    collection), is a library: its losses are for the callers it has outside the project."""
+    return _project_calls(project).unreferenced(definition)
+
+
 def _loads_custom_objects(module: ModuleIndex) -> bool:
     """Whether ``module`` loads a model with the custom objects it needs (``load_model(...,
     custom_objects=...)``, a ``custom_object_scope``) or uncompiled."""
@@ -395,6 +406,7 @@ class _ProjectCalls:
         self._project = weakref.ref(project)
         self.answers: dict[str, bool] = {}
         self.read: dict[str, list[tuple[bool, int]]] = {}  # see references
+        self.dead: dict[str, bool] = {}  # see unreferenced
 
     @property
     def project(self) -> ProjectIndex:
@@ -502,6 +514,76 @@ class _ProjectCalls:
                 return False  # the loaded model may be evaluated (or trained on)
         return found
 
+    def unreferenced(self, definition: LossDef) -> bool:
+        answer = self.dead.get(definition.qualname)
+        if answer is None:
+            answer = self.dead[definition.qualname] = self._unreferenced(definition)
+        return answer
+
+    def _unreferenced(self, definition: LossDef) -> bool:
+        if definition.used or definition.kind not in _NAMED_KINDS:
+            return False
+        project = self.project
+        if definition.qualname in project.getters or in_tests(definition.path):
+            return False
+        module = project.module_named(definition.module)
+        if module is None or not self._script(module):
+            return False
+        # A closure is reached through its factory (``loss=focal(2.0)``).
+        named = definition.factory or definition.qualname
+        if named in project.functions:
+            node: ast.AST = project.functions[named][1].node
+        else:
+            node = definition.node
+        if getattr(node, "decorator_list", None):
+            return False  # registered (a saved model may name it), or wrapped
+        name = names.defined_name(named)
+        own = chunk_number(module.chunks, definition.span.line)
+        # Named by a string (a history key, a lookup by configuration), or looked up by a
+        # name computed at run time (``globals()[args.loss]``): not dead.
+        quoted = (f"'{name}'", f'"{name}"')
+        if any(
+            chunk_number(module.chunks, number) != own
+            and any(q in code for q in (*quoted, *_DYNAMIC))
+            for word in (name, *_DYNAMIC)
+            for number, line in lines_with(module, word)
+            for code in (line.partition("#")[0],)  # (a comment runs nothing)
+        ):
+            return False
+        if any(
+            chunk_number(module.chunks, line) != own for _, line in self.references(module, name)
+        ):
+            return False
+        # A notebook may run the script (``%run train.py``) and use what it defines.
+        return not any(
+            lines_with(other, name)
+            for other in project.modules
+            if other is not module and other.path.endswith(".ipynb")
+        )
+
+    def _script(self, module: ModuleIndex) -> bool:
+        """A notebook, or a module that no module of the project imports and that trains a
+        model when it is run: at its top level, or under ``if __name__ == "__main__":``. (A
+        module that only defines losses and compiles one at its top level, or trains one in a
+        function nobody here calls, may be a library demonstrating itself.)"""
+        if module.path.endswith(".ipynb"):
+            return True
+        if module.path.endswith("__init__.py") or module.module in self.imported:
+            return False
+        if any(scope == module.module for scope, _, _ in module.trainings):
+            return True
+        return bool(module.compiles or module.trainings) and bool(lines_with(module, "__main__"))
+
+    @functools.cached_property
+    def imported(self) -> frozenset[str]:
+        """Every module the project's code imports, or imports a name of (with the packages
+        above it)."""
+        found: set[str] = set()
+        for target in self.importing:
+            parts = target.split(".")
+            found.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
+        return frozenset(found)
+
     def _evaluated(self, definition: LossDef) -> bool:
         if definition.used or definition.roles != frozenset({"metric"}):
             return False
@@ -580,6 +662,11 @@ class _ProjectCalls:
                     found.append((id(node) in called, node.lineno))
         return found
 
+
+# The definitions whose name is their own (a method is named through its class).
+_NAMED_KINDS: Final = frozenset({"function", "closure", "loss_class", "metric_class"})
+# What looks a function up by a name computed at run time.
+_DYNAMIC: Final = ("globals()", "locals()", "eval(", "getattr(")
 
 _CALLS: Final[weakref.WeakKeyDictionary[ProjectIndex, _ProjectCalls]] = weakref.WeakKeyDictionary()
 

@@ -12,7 +12,7 @@ from typing import Final, TypeGuard
 from losslint.analysis import ops, rewrites
 from losslint.analysis.batch_axis import Effect, derivations
 from losslint.analysis.decompose import function_formula, symmetric
-from losslint.analysis.references import called_by_project, numpy_references
+from losslint.analysis.references import called_by_project, numpy_references, unreferenced
 from losslint.codec import lines_with, plain_statements
 from losslint.diagnostic import Applicability, Edit, Fix, Severity, Span
 from losslint.index import keras_ids, names
@@ -1339,10 +1339,15 @@ def _numpy_in_loss_code(context: RuleContext) -> Iterator[Finding]:
         for d in context.project.definitions()
         if not d.used and d.qualname not in differentiated and _returns_converted(d.node)
     }
+    # And a script's dead code, which nothing runs.
+    dead = {d.qualname for d in context.project.definitions() if unreferenced(context.project, d)}
     effects = [
         e
         for e in context.batch_axis.effects()
-        if e.kind == "numpy" and e.function not in references and e.function not in evaluations
+        if e.kind == "numpy"
+        and e.function not in references
+        and e.function not in evaluations
+        and e.function not in dead
     ]
     eager = _eager(context)
     for effect in effects:

@@ -26,6 +26,7 @@ from losslint.analysis.references import (
     loaded_only,
     numpy_references,
     only_called,
+    unreferenced,
 )
 from losslint.diagnostic import Severity
 from losslint.index import names
@@ -84,6 +85,8 @@ def check_batchwise_ratio_metric(context: RuleContext) -> Iterator[Finding]:
             continue  # the project scores what it passes: Keras never averages it
         if loaded_only(context.project, definition):
             continue  # given to load_model to predict with: Keras never computes it
+        if unreferenced(context.project, definition):
+            continue  # a script's dead code: nothing runs it
         if (
             not definition.used
             and names.defined_name(definition.qualname) in loss_helpers()

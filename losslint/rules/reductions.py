@@ -16,6 +16,7 @@ from losslint.analysis.references import (
     numpy_references,
     only_thresholded,
     other_framework,
+    unreferenced,
 )
 from losslint.analysis.rewrites import axis_fixes
 from losslint.analysis.wiring import assign_losses
@@ -93,6 +94,8 @@ def _losses(context: RuleContext, kind: str = "mean") -> Iterator[tuple[LossDef,
             continue  # a NumPy reference, run on arrays (a callback's log_loss): not Keras's
         if loaded_only(context.project, definition, predicted=True):
             continue  # a ``custom_objects`` entry of a model only predicted with
+        if unreferenced(context.project, definition):
+            continue  # a script's dead code: nothing runs it
         if _one_sample(definition.node) or _bag_pooled(context, definition):
             continue  # written for a batch of one: it has no batch axis to reduce
         value = analysis.result(definition)
