@@ -2726,6 +2726,18 @@ class BatchAxis:
             )
             for arg in _all_args(function.node):
                 frame.env[arg.arg] = UNKNOWN
+            # A loss every call of the step passes (``train_epoch(model, data, loss_fn, ...)``
+            # with ``loss_fn = tf.keras.losses.sparse_categorical_crossentropy``): what the
+            # step computes with it is that loss's value.
+            for index, param in enumerate(function.params):
+                passed = self.project.passed_values(scope, Param(param, index, None))
+                if passed and all(isinstance(v, (ast.Name, ast.Attribute)) for _, v in passed):
+                    given = [(m, v) for m, v in passed if v is not None]
+                    value = self._sole_value(given, frame, ("lossfn", "lossobj", "function", "ref"))
+                    if value is not None and (
+                        value.kind != "ref" or (value.target or "").startswith(_LOSS_REFS)
+                    ):
+                        frame.env[param] = value
             if frame.cls is not None and function.params[:1] in (("self",), ("cls",)):
                 frame.env[function.params[0]] = Batch("self", target=frame.cls)
             if frame.cls is not None and scope.rpartition(".")[2] == "compute_loss":
@@ -2763,6 +2775,8 @@ class BatchAxis:
 # -- helpers ------------------------------------------------------------------------------------
 
 _BUILTIN_NAMES: Final = frozenset({"len", "float", "int", "abs", "range", "list", "tuple", "sum"})
+# The library losses a training step may be handed by name (``loss_fn=tf.keras.losses.mse``).
+_LOSS_REFS: Final = ("keras.losses.", "tensorflow.keras.losses.", "tensorflow.losses.")
 
 
 def _named(name: str, value: Batch) -> Batch:

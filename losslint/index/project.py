@@ -1700,13 +1700,16 @@ def is_property(function: FunctionDef) -> bool:
 
 def bound_once(module: ModuleIndex, name: str) -> ast.expr | None:
     """The value of the one module-level assignment of ``name``, else None (only the chunks
-    that bind it are parsed)."""
+    that bind it are parsed). Assignments that all write the same value count as one: a
+    notebook's cell run again in a later copy (``loss_fn = tf.keras.losses.mse`` in both)."""
     values = [
         stmt.value
         for stmt in chunk_statements(module, module.bindings.get(name, ()))
         if isinstance(stmt, ast.Assign)
         and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
     ]
+    if len(values) > 1 and len({ast.dump(v) for v in values}) == 1:
+        return values[0]
     return values[0] if len(values) == 1 else None
 
 
