@@ -2223,7 +2223,9 @@ class BatchAxis:
             # ``tf.map_fn(score, y_true - y_pred)``: one result per element of the first axis
             # of what it maps over, the batch where that is a batch.
             elems = args[1] if len(args) > 1 else kwargs.get("elems", kwargs.get("xs", UNKNOWN))
-            return Batch("kept") if elems.kind in ("kept", "flat") else UNKNOWN
+            # Several tensors mapped together (``map_fn(f, (y_true, y_pred))``) share that axis.
+            mapped = elems.items if elems.kind == "seq" else (elems,)
+            return Batch("kept") if any(m.kind in ("kept", "flat") for m in mapped) else UNKNOWN
         if name == "tensorflow.nn.compute_average_loss" or last == "compute_average_loss":
             origin = Reduction(frame.path, self._span(node, frame), f"{_short_call(node)}", "mean")
             return Batch("mean", origin=origin) if args and is_tensor(args[0]) else Batch("scalar")
