@@ -5621,11 +5621,43 @@ def _metric_state(node: ast.ClassDef) -> dict[str, Range | None]:
                 isinstance(target, ast.Attribute)
                 and isinstance(target.value, ast.Name)
                 and target.value.id == "self"
+                and not _counted_from_one(node, target.attr)
             ):
                 state[f"self.{target.attr}"] = Range(
                     -INF, INF, reason=f"self.{target.attr} starts at 0 (zeros initializer)"
                 )
     return state
+
+
+def _counted_from_one(node: ast.ClassDef, attribute: str) -> bool:
+    """Whether ``self.<attribute>`` is set above 0 in ``__init__`` right where it is made, and
+    every write to it in the class only sets or adds a positive number (a batch counter that
+    ``__init__`` and ``reset_state`` start at 1 with ``assign_add(1.0)``): never 0 when read."""
+    writes = [
+        call
+        for call in subtree(node)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr in ("assign", "assign_add", "assign_sub")
+        and names.self_attribute(call.func.value) == attribute
+    ]
+    if not writes or not all(
+        w.func.attr != "assign_sub" and len(w.args) == 1 and (_number(w.args[0]) or 0.0) > 0
+        for w in writes
+        if isinstance(w.func, ast.Attribute)
+    ):
+        return False
+    init = next(
+        (
+            s
+            for s in node.body
+            if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "__init__"
+        ),
+        None,
+    )
+    return init is not None and any(
+        isinstance(s, ast.Expr) and any(s.value is w for w in writes) for s in init.body
+    )
 
 
 # Keras's own metrics whose ``result()`` a composed metric reads: a ratio in [0, 1] that is 0
