@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -34,3 +35,19 @@ def expected_markers(path: Path) -> set[tuple[str, int, str]]:
 
 def reported(diagnostics: list[Diagnostic]) -> set[tuple[str, int, str]]:
     return {(Path(d.path).name, d.line, d.code) for d in diagnostics}
+
+
+def code_notebook(cells: list[str]) -> str:
+    """A notebook (its JSON text) with one code cell for each source in ``cells``."""
+    return json.dumps(
+        {
+            "cells": [
+                {"cell_type": "code", "metadata": {}, "source": text, "outputs": [],
+                 "execution_count": None}
+                for text in cells
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )  # fmt: skip

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from losslint.notebook import CellMap, to_python, write_back
+from tests.helpers import code_notebook
 from tests.test_cli import run
 
 CELLS: list[tuple[str, str]] = [
@@ -246,17 +247,7 @@ def test_a_loss_written_again_in_a_later_cell_is_judged_where_each_compile_sees_
         "    return -ops.sum(y_true * ops.log(ops.clip(y_pred, 1e-7, 1.0)), axis=-1)",
         "model.compile(loss=nll)",
     ]
-    document = {
-        "cells": [
-            {"cell_type": "code", "metadata": {}, "source": text, "outputs": [],
-             "execution_count": None}
-            for text in cells
-        ],
-        "metadata": {},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }  # fmt: skip
-    (tmp_path / "try.ipynb").write_text(json.dumps(document))
+    (tmp_path / "try.ipynb").write_text(code_notebook(cells))
     found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
     assert {(d["code"], d.get("cell"), d["line"]) for d in found} == {
         ("LL201", 2, 2),
@@ -360,17 +351,7 @@ def test_a_loss_a_notebook_never_uses_is_dead_code_and_not_checked(tmp_path: Pat
         "# model.compile(loss=focal_loss)\n"
         "model.compile(loss=dice_loss)",
     ]
-    document = {
-        "cells": [
-            {"cell_type": "code", "metadata": {}, "source": text, "outputs": [],
-             "execution_count": None}
-            for text in cells
-        ],
-        "metadata": {},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }  # fmt: skip
-    (tmp_path / "try.ipynb").write_text(json.dumps(document))
+    (tmp_path / "try.ipynb").write_text(code_notebook(cells))
     found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
     assert {d.get("cell") for d in found} == {3}, found
     assert {d["code"] for d in found} == {"LL201"}, found

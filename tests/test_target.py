@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
 import pytest
 
 from losslint.index.module import index_module
 from losslint.target import infer_target
+from tests.helpers import code_notebook
 from tests.test_cli import run
 
 
@@ -147,31 +147,16 @@ def test_a_folder_is_judged_by_its_own_pins(tmp_path: Path) -> None:
     assert alone.returncode == 0 and "LL402" not in alone.stdout
 
 
-def _notebook(cells: list[str]) -> str:
-    return json.dumps(
-        {
-            "cells": [
-                {"cell_type": "code", "metadata": {}, "source": text, "outputs": [],
-                 "execution_count": None}
-                for text in cells
-            ],
-            "metadata": {},
-            "nbformat": 4,
-            "nbformat_minor": 5,
-        }
-    )  # fmt: skip
-
-
 def test_a_notebook_runs_on_the_keras_it_installs(tmp_path: Path) -> None:
     """A Colab notebook that installs its Keras (``!pip install Keras==2.2.4``) runs on it,
     whatever its folder pins; one that installs none is judged by the folder."""
     (tmp_path / "requirements.txt").write_text("keras>=3\n", encoding="utf-8")
     (tmp_path / "colab.ipynb").write_text(
-        _notebook(["!pip install h5py==2.8.0\n%pip install Keras==2.2.4", _KERAS2_LOSS]),
+        code_notebook(["!pip install h5py==2.8.0\n%pip install Keras==2.2.4", _KERAS2_LOSS]),
         encoding="utf-8",
     )
     (tmp_path / "plain.ipynb").write_text(
-        _notebook(["!pip install keras-tqdm", _KERAS2_LOSS]), encoding="utf-8"
+        code_notebook(["!pip install keras-tqdm", _KERAS2_LOSS]), encoding="utf-8"
     )
     done = run("check", ".", "--no-cache", cwd=tmp_path)
     assert "plain.ipynb" in done.stdout and "colab.ipynb" not in done.stdout, done.stdout
