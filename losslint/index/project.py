@@ -1037,6 +1037,22 @@ class ProjectIndex:
             )
         ):
             return  # rebound in the method: what it trains is its own value
+        if not _is_method(objective.scope, self.classes):
+            # A TF 1 helper that trains what it is given (``def optimizer(loss, var_list):
+            # return tf.train.AdamOptimizer(lr).minimize(loss, var_list=var_list)``): each
+            # call's argument (``optimizer(loss_d, d_params)``), in the scope of the call.
+            params = entry[1].params
+            if node.id not in params:
+                return
+            param = Param(node.id, params.index(node.id), None)
+            for given in self._given(objective.scope, param):
+                span = node_span(given.argument, given.module.lines)
+                home = given.caller or given.module.module
+                yield (
+                    given.module,
+                    dataclasses.replace(objective, scope=home, span=span, node=given.argument),
+                )
+            return
         family = self._family(objective.scope.rpartition(".")[0])
         for module, argument, caller in self._given_to_trained_parameter(objective):
             if caller is None or names.self_attribute(argument) is not None:
