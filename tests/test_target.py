@@ -293,14 +293,3 @@ def test_an_unregistered_metric_is_told_in_the_words_of_the_keras_it_runs_on(
     assert "custom_objects={'dice': dice}" in keras2
     assert "register_keras_serializable" in keras2 and "keras.saving." not in keras2
     assert "mse is a custom metric" not in keras2
-
-
-def test_a_module_that_imports_tensorflow_addons_runs_on_keras_2(tmp_path: Path) -> None:
-    """TensorFlow Addons supports TensorFlow 2.15 at most, whose Keras is 2: a module that
-    imports it is judged by Keras 2 whatever the target; its neighbour is not."""
-    (tmp_path / "with_tfa.py").write_text(
-        "import tensorflow_addons as tfa\n" + _KERAS2_LOSS, encoding="utf-8"
-    )
-    (tmp_path / "plain.py").write_text(_KERAS2_LOSS, encoding="utf-8")
-    done = run("check", ".", "--no-cache", cwd=tmp_path)
-    assert "plain.py:5" in done.stdout and "with_tfa.py" not in done.stdout, done.stdout

@@ -47,15 +47,10 @@ class RuleContext:
 
     @cached_property
     def _keras2_paths(self) -> frozenset[str]:
-        """Modules written against tf_keras alone, tf_keras's own, and those that import
-        TensorFlow Addons: its last release supports TensorFlow 2.15 at most, whose Keras is
-        Keras 2 (a Colab notebook's ``import tensorflow_addons as tfa``)."""
         return frozenset(
             m.path
             for m in self.project.modules
-            if keras_flavour(m) == "keras2"
-            or m.module.partition(".")[0] == "tf_keras"
-            or any(f.partition(".")[0] == "tensorflow_addons" for f in m.imports.values())
+            if keras_flavour(m) == "keras2" or m.module.partition(".")[0] == "tf_keras"
         )
 
     @property
