@@ -91,10 +91,12 @@ class FileState:
     inode: int
     digest: str
     relevant: bool  # passed the text pre-filter
+    installs: str = ""  # a notebook's install commands (see losslint.notebook.installs)
 
     @classmethod
-    def of(cls, stat: os.stat_result, digest: str, relevant: bool) -> FileState:
-        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, digest, relevant)
+    def of(cls, stat: os.stat_result, digest: str, relevant: bool, installs: str = "") -> FileState:
+        times = stat.st_mtime_ns, stat.st_ctime_ns
+        return cls(stat.st_size, *times, stat.st_ino, digest, relevant, installs)
 
     def matches(self, stat: os.stat_result) -> bool:
         return (
@@ -150,10 +152,11 @@ class Cache:
         for path, entry in files.items():
             if (
                 isinstance(entry, list)
-                and len(entry) == 6
+                and len(entry) == 7
                 and all(type(n) is int for n in entry[:4])
                 and isinstance(entry[4], str)
                 and isinstance(entry[5], bool)
+                and isinstance(entry[6], str)
             ):
                 self.manifest[path] = FileState(*entry)
         self.written_ns = written
@@ -379,7 +382,7 @@ class Cache:
         if not self.dirty:
             return
         files = {
-            path: [s.size, s.mtime_ns, s.ctime_ns, s.inode, s.digest, s.relevant]
+            path: [s.size, s.mtime_ns, s.ctime_ns, s.inode, s.digest, s.relevant, s.installs]
             for path, s in self.manifest.items()
         }
         document = {"format": _FORMAT, "written_ns": time.time_ns(), "files": files}

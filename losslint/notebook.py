@@ -105,6 +105,32 @@ def _text(cell: Mapping[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
+# A shell or magic line of a code cell that installs packages (``!pip install``, ``%pip
+# install``, ``!python -m pip install``, ``!conda install``): what follows ``install``.
+_INSTALL: Final = re.compile(
+    r"^\s*[!%]\s*(?:(?:python3?\s+-m\s+)?pip3?|conda|mamba)\s+install\b(?P<rest>.*)$"
+)
+
+
+def installs(data: bytes) -> str:
+    """What the code cells of a notebook install, one line per install command (the packages
+    and options after ``install``); empty for a notebook that installs nothing or does not
+    read as one."""
+    if b"install" not in data:
+        return ""
+    try:
+        cells = _cells(data)
+    except NotebookError:
+        return ""
+    return "\n".join(
+        match.group("rest")
+        for cell in cells
+        if cell.get("cell_type") == "code"
+        for match in map(_INSTALL.match, _text(cell).splitlines())
+        if match
+    )
+
+
 # The pre-filter, the indexer, a rule re-reading a chunk's syntax and the reporter each ask for
 # the same notebook in one process, and converting it parses its cells: the code is kept, by
 # the notebook's digest (not its bytes, which hold the outputs), for the last notebooks asked.

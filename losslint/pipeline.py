@@ -33,7 +33,7 @@ from losslint.cutoff import Move, UnseenChange, field_position, same_facts, unse
 from losslint.diagnostic import Diagnostic, Severity, Span
 from losslint.discover import Discovery
 from losslint.index.positions import placed_line, source_lines
-from losslint.notebook import NotebookError
+from losslint.notebook import NotebookError, installs, is_notebook
 from losslint.parse import (
     MAX_BYTES,
     PARSE_ERROR_CODE,
@@ -183,7 +183,7 @@ def run(
             absolute = os.path.abspath(file)
             member = _Member(shown, absolute, scanned.digest, names.of(absolute))
             member.content = contents.get(shown)
-            member.target = pinned.of(absolute)
+            member.target = pinned.of(absolute, scanned.installs)
             members.append(member)
         else:
             filtered.append((file, shown, scanned.digest))
@@ -311,8 +311,8 @@ class _Pinned:
         self._pins = None if configured else Pins(config.root)
         self.used: dict[int, list[str]] = {}  # the reasons of the pins that decided a file
 
-    def of(self, absolute: str) -> int | None:
-        found = self._pins.of(absolute) if self._pins is not None else None
+    def of(self, absolute: str, installs: str = "") -> int | None:
+        found = self._pins.of(absolute, installs) if self._pins is not None else None
         if found is None or found[0] == self._target:
             return None
         version, reason = found
@@ -680,6 +680,7 @@ def _runtime_selected(config: Config) -> bool:
 class _Scanned:
     digest: str
     relevant: bool
+    installs: str = ""  # a notebook's install commands (see losslint.notebook.installs)
 
 
 def _scan(
@@ -698,7 +699,7 @@ def _scan(
     absolute = os.path.abspath(file)  # a cache key: no need to resolve links per file
     known = cache.state(absolute, stat) if cache is not None else None
     if known is not None:
-        return _Scanned(known.digest, known.relevant)
+        return _Scanned(known.digest, known.relevant, known.installs)
     if stat.st_size > MAX_BYTES:
         return unreadable(
             shown, f"is {stat.st_size // (1024 * 1024)} MiB, over the 10 MiB limit; not checked"
@@ -708,7 +709,8 @@ def _scan(
         return data
     scanned = _scanned(file, shown, data)
     if cache is not None and isinstance(scanned, _Scanned):
-        cache.remember(absolute, FileState.of(stat, scanned.digest, scanned.relevant))
+        state = FileState.of(stat, scanned.digest, scanned.relevant, scanned.installs)
+        cache.remember(absolute, state)
     return scanned
 
 
@@ -717,7 +719,11 @@ def _scanned(file: Path, shown: str, data: bytes) -> _Scanned | Diagnostic:
         python = python_bytes(file, data)  # a notebook's code cells
     except NotebookError as error:
         return unreadable(shown, f"{error}; not checked")
-    return _Scanned(digest(data), may_concern_keras(python))
+    # What a notebook installs pins its Keras (see _Pinned): read here, with its bytes in hand,
+    # and kept in the manifest, so that a warm run never opens the notebook again.
+    return _Scanned(
+        digest(data), may_concern_keras(python), installs(data) if is_notebook(file) else ""
+    )
 
 
 class _ModuleNames:

@@ -9,7 +9,6 @@ the Keras it runs; the dependency pins say which one it is. Keras 2 is recognise
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import re
 import sys
@@ -27,7 +26,6 @@ _FILES: Final = ("pyproject.toml", "setup.cfg", "setup.py", "environment.yml", "
 _REQUIREMENTS: Final = "requirements*.txt"
 _REQUIREMENTS_FOLDER: Final = "requirements/*.txt"  # requirements/base.txt and its kin
 _MAX_BYTES: Final = 1 << 20
-_MAX_NOTEBOOK_BYTES: Final = 1 << 25  # (a notebook holds its outputs: images, tables)
 # A Docker image the code runs in (``Dockerfile``, ``Dockerfile.gpu``, ``train.dockerfile``),
 # read after the dependency files: TensorFlow's own image pins its version by tag
 # (``FROM tensorflow/tensorflow:2.0.0rc0-gpu-py3``); a ``pip install`` line is a requirement.
@@ -137,14 +135,14 @@ class Pins:
         self._root = os.path.abspath(root)
         self._nearest: dict[str, tuple[int, str] | None] = {}  # directory → what holds there
 
-    def of(self, absolute: str) -> tuple[int, str] | None:
+    def of(self, absolute: str, installs: str = "") -> tuple[int, str] | None:
         """(2 or 3, why) for the file at ``absolute``; None when no directory pins. A notebook
         that installs its own Keras or TensorFlow (``!pip install Keras==2.2.4`` in a Colab
-        cell) runs on what it installs, whatever its folder pins."""
-        if absolute.endswith(".ipynb"):
-            own = _notebook_pin(absolute)
-            if own is not None:
-                return own
+        cell: ``installs``, see :func:`losslint.notebook.installs`) runs on what it installs,
+        whatever its folder pins."""
+        own = _from_text(installs) if installs else None
+        if own is not None:
+            return own[0], f"{os.path.basename(absolute)} installs {own[1]}"
         return self._at(os.path.dirname(absolute))
 
     def _at(self, directory: str) -> tuple[int, str] | None:
@@ -163,44 +161,6 @@ class Pins:
             found = self._at(parent) if below and parent != directory else None
         self._nearest[directory] = found
         return found
-
-
-# A notebook's shell or magic line that installs packages (``!pip install``, ``%pip install``,
-# ``!python -m pip install``, ``!conda install``).
-_INSTALL: Final = re.compile(
-    r"^\s*[!%]\s*(?:(?:python3?\s+-m\s+)?pip3?|conda|mamba)\s+install\b(?P<rest>.*)$"
-)
-
-
-def _notebook_pin(path: str) -> tuple[int, str] | None:
-    """(2 or 3, why) from the packages a notebook's code cells install, or None."""
-    try:
-        with open(path, "rb") as file:
-            data = file.read(_MAX_NOTEBOOK_BYTES + 1)
-    except OSError:
-        return None
-    if len(data) > _MAX_NOTEBOOK_BYTES or b"install" not in data:
-        return None
-    try:
-        document = json.loads(data)
-    except (ValueError, RecursionError):
-        return None
-    cells = document.get("cells") if isinstance(document, dict) else None
-    lines: list[str] = []
-    for cell in cells if isinstance(cells, list) else ():
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source")
-        text = (
-            "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) else source
-        )
-        if not isinstance(text, str):
-            continue
-        lines += [m.group("rest") for m in map(_INSTALL.match, text.splitlines()) if m]
-    found = _from_text("\n".join(lines))
-    if found is None:
-        return None
-    return found[0], f"{os.path.basename(path)} installs {found[1]}"
 
 
 def _from_pyproject(text: str) -> tuple[int, str] | None:

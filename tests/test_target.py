@@ -161,6 +161,13 @@ def test_a_notebook_runs_on_the_keras_it_installs(tmp_path: Path) -> None:
     done = run("check", ".", "--no-cache", cwd=tmp_path)
     assert "plain.ipynb" in done.stdout and "colab.ipynb" not in done.stdout, done.stdout
     assert "colab.ipynb installs Keras==2.2.4" in done.stderr
+    # The same from the cache, the installs read once and kept in its manifest: a warm run
+    # does not open the notebook, and an edit that drops the install is seen.
+    for _ in range(2):
+        warm = run("check", ".", cwd=tmp_path)
+        assert (warm.stdout, warm.stderr) == (done.stdout, done.stderr)
+    (tmp_path / "colab.ipynb").write_text(code_notebook(["import keras", _KERAS2_LOSS]))
+    assert "colab.ipynb" in run("check", ".", cwd=tmp_path).stdout
 
 
 def test_a_configured_target_wins_over_a_folders_pins(tmp_path: Path) -> None:
