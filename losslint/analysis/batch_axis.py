@@ -2733,8 +2733,8 @@ class BatchAxis:
             # step computes with it is that loss's value.
             for index, param in enumerate(function.params):
                 passed = self.project.passed_values(scope, Param(param, index, None))
-                if passed and all(isinstance(v, (ast.Name, ast.Attribute)) for _, v in passed):
-                    given = [(m, v) for m, v in passed if v is not None]
+                given = [(m, v) for m, v in passed if isinstance(v, (ast.Name, ast.Attribute))]
+                if given and len(given) == len(passed):
                     value = self._sole_value(given, frame, ("lossfn", "lossobj", "function", "ref"))
                     if value is not None and (
                         value.kind != "ref" or (value.target or "").startswith(_LOSS_REFS)

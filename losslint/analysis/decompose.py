@@ -17,6 +17,7 @@ import ast
 import functools
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Final
@@ -548,14 +549,16 @@ def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
 
 
 def _assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
-    """Names assigned exactly once, at the top level of ``body``, to one expression; or
-    assigned only that expression, in each branch that binds them (``if self.vgg_device:
-    vgg_out = self.vgg(y_pred)`` under ``with tf.device(...)``, ``else: vgg_out =
-    self.vgg(y_pred)``)."""
+    """Names assigned exactly once, at the top level of ``body``, to one expression; or bound
+    only by plain assignments of that expression, in each branch that binds them (``if
+    self.vgg_device: vgg_out = self.vgg(y_pred)`` under ``with tf.device(...)``, ``else:
+    vgg_out = self.vgg(y_pred)``)."""
     found: dict[str, ast.expr] = {}
     ambiguous: set[str] = set()
     alike: dict[str, list[ast.expr]] = {}  # every plain assignment of a name, wherever it is
+    bindings: Counter[str] = Counter()  # every binding of a name, of any kind
     for stmt in _statements(body):
+        bindings.update(_assigned_names(stmt))
         if isinstance(stmt, ast.Assign):
             for target in stmt.targets:
                 if isinstance(target, ast.Name):
@@ -583,22 +586,14 @@ def _assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
                 for name in _names_in(target):
                     ambiguous.add(name)
     for name, values in alike.items():
-        if name in ambiguous and name not in _plain_or_unbound(body, name, len(values)):
-            continue
-        if name in ambiguous and len({ast.dump(v) for v in values}) == 1:
+        if (
+            name in ambiguous
+            and bindings[name] == len(values)
+            and len({ast.dump(v) for v in values}) == 1
+        ):
             found[name] = values[0]
             ambiguous.discard(name)
     return {k: v for k, v in found.items() if k not in ambiguous}
-
-
-def _plain_or_unbound(body: list[ast.stmt], name: str, plain: int) -> set[str]:
-    """``{name}`` where every binding of ``name`` in ``body`` is one of its ``plain``
-    assignments (no loop target, ``with ... as``, augmented or unpacking assignment binds it),
-    else the empty set."""
-    bindings = sum(
-        1 for stmt in _statements(body) for bound in _assigned_names(stmt) if bound == name
-    )
-    return {name} if bindings == plain else set()
 
 
 def _unpacked(body: list[ast.stmt]) -> dict[str, ast.expr]:
