@@ -570,20 +570,9 @@ class _ProjectCalls:
             return True
         if module.path.endswith("__init__.py") or module.module in self.imported:
             return False
-        # Keras 2's ``fit_generator`` trains too (the index records ``fit`` and
-        # ``train_on_batch`` only): written outside every definition, it runs with the script.
-        generated = [
-            number
-            for number, line in lines_with(module, _FIT_GENERATOR)
-            if _FIT_GENERATOR in line.partition("#")[0]
-        ]
-        if any(scope == module.module for scope, _, _ in module.trainings) or any(
-            chunk_number(module.chunks, number) not in module.definition_chunks
-            for number in generated
-        ):
+        if any(scope == module.module for scope, _, _ in module.trainings):
             return True
-        trains = bool(module.compiles or module.trainings or generated)
-        return trains and bool(lines_with(module, "__main__"))
+        return bool(module.compiles or module.trainings) and bool(lines_with(module, "__main__"))
 
     @functools.cached_property
     def imported(self) -> frozenset[str]:
@@ -676,7 +665,6 @@ class _ProjectCalls:
 
 # The definitions whose name is their own (a method is named through its class).
 _NAMED_KINDS: Final = frozenset({"function", "closure", "loss_class", "metric_class"})
-_FIT_GENERATOR: Final = ".fit_generator("
 # What looks a function up by a name computed at run time.
 _DYNAMIC: Final = ("globals()", "locals()", "eval(", "getattr(")
 

@@ -402,9 +402,10 @@ class ModuleIndex:
     # one method parses that method alone, not the class (:mod:`losslint.codec`), and the
     # class's extent is known without a parse; no rule reads this.
     members: tuple[tuple[int, ...], ...] = ()
-    # ``x.fit(inputs, targets)`` and ``x.train_on_batch(...)``: the enclosing scope, the
-    # receiver as written, and what the targets are by construction: ``binary`` (all 0s and
-    # 1s: ``np.ones``, ``np.zeros``), ``one-hot`` (``to_categorical``), or empty.
+    # ``x.fit(inputs, targets)``, ``x.fit_generator(...)`` and ``x.train_on_batch(...)``: the
+    # enclosing scope, the receiver as written, and what the targets are by construction:
+    # ``binary`` (all 0s and 1s: ``np.ones``, ``np.zeros``), ``one-hot`` (``to_categorical``),
+    # or empty (a generator's).
     trainings: tuple[tuple[str, str, str], ...] = ()
     # A notebook's code cells that do not parse on their own (losslint.notebook): the line,
     # column and parser message of each one's first error. The other cells are indexed.

@@ -239,7 +239,8 @@ class _Scope:
     bindings: dict[str, list[_Binding]] = field(default_factory=dict)
     adds: dict[str, list[_Add]] = field(default_factory=dict)
     compiles: list[ast.Call] = field(default_factory=list)
-    trainings: list[ast.Call] = field(default_factory=list)  # ``x.fit(...)``, ``train_on_batch``
+    # ``x.fit(...)``, ``fit_generator``, ``train_on_batch``
+    trainings: list[ast.Call] = field(default_factory=list)
     handed: list[ast.Call] = field(default_factory=list)  # ``Net(loss="mse")``: see ``Handed``
     # (kind, trained expression, what a gradient is taken with respect to)
     objectives: list[tuple[str, ast.expr, ast.expr | None]] = field(default_factory=list)
@@ -564,6 +565,7 @@ def _runs_sessions(source: str, lines: Sequence[str]) -> bool:
 
 _CALL_WORDS: Final = (
     *("compile", "minimize", "grad", "get_updates", "add_loss", "backward", ".fit("),
+    ".fit_generator(",
     *("train_on_batch", ".watch(", ".assign", "optimize_loss", "create_train_op"),
 )  # "gradient" and "apply_gradients" too
 # A loss or metric keyword of a call (``Net(lr, loss="mse")``, ``loss=dice,`` on its own line):
@@ -659,7 +661,8 @@ _LAYER_WRAPPERS: Final = frozenset(
     {"SpectralNormalization", "WeightNormalization", "TimeDistributed"}
 )
 _UPDATES: Final = frozenset({"assign", "assign_add", "assign_sub"})
-_TRAINING_CALLS: Final = frozenset({"fit", "train_on_batch"})
+# (Keras 2's ``fit_generator`` trains as ``fit`` does, on what a generator yields.)
+_TRAINING_CALLS: Final = frozenset({"fit", "fit_generator", "train_on_batch"})
 # NumPy and TensorFlow calls whose value is all 0 or all 1: targets built from them are binary.
 _BINARY_FILLS: Final = frozenset(
     {
@@ -1081,18 +1084,20 @@ class ModuleIndexer:
                     yield Handed(callee.target, keyword.arg, value, self.span(call))
 
     def _trainings(self, scope: _Scope) -> Iterator[tuple[str, str, str]]:
-        """``(scope, receiver, targets)`` for each ``x.fit(inputs, targets)`` or
-        ``train_on_batch``: ``binary`` when the targets are built from ``ones``/``zeros`` (a
-        GAN's valid/fake labels, the 0/1 classes of a least-squares classifier), ``one-hot``
-        when they come from ``to_categorical``/``one_hot`` (one class per sample), else
-        empty."""
+        """``(scope, receiver, targets)`` for each ``x.fit(inputs, targets)``,
+        ``train_on_batch`` or ``fit_generator``: ``binary`` when the targets are built from
+        ``ones``/``zeros`` (a GAN's valid/fake labels, the 0/1 classes of a least-squares
+        classifier), ``one-hot`` when they come from ``to_categorical``/``one_hot`` (one class
+        per sample), else empty (always for a generator's)."""
         for call in scope.trainings:
             assert isinstance(call.func, ast.Attribute)
             parts = names.dotted(call.func.value)
             if not parts:
                 continue
-            targets = call.args[1] if len(call.args) >= 2 else None
-            targets = next((k.value for k in call.keywords if k.arg == "y"), targets)
+            targets = None
+            if call.func.attr != "fit_generator":
+                targets = call.args[1] if len(call.args) >= 2 else None
+                targets = next((k.value for k in call.keywords if k.arg == "y"), targets)
             kind = ""
             if targets is not None and self._binary(targets, scope, call.lineno, 0):
                 kind = "binary"
