@@ -96,6 +96,7 @@ class _Member:
     content: bytes | None = None  # when not read from the disk (stdin, an editor's buffer)
     # The Keras its own sub-project pins, where that is not the run's (see target.Pins).
     target: int | None = None
+    graph: str = ""  # the pin that says it runs in TensorFlow 1's graph (see target.Pin)
 
 
 def display_path(path: Path) -> str:
@@ -183,7 +184,7 @@ def run(
             absolute = os.path.abspath(file)
             member = _Member(shown, absolute, scanned.digest, names.of(absolute))
             member.content = contents.get(shown)
-            member.target = pinned.of(absolute, scanned.installs)
+            member.target, member.graph = pinned.of(absolute, scanned.installs)
             members.append(member)
         else:
             filtered.append((file, shown, scanned.digest))
@@ -247,7 +248,7 @@ def run(
                 wanted_now = _needed_helpers(group, skipped, names, contents)
                 while wanted_now:  # extra facts for the files above: not counted as checked
                     for helper in wanted_now:
-                        helper.target = pinned.of(helper.absolute)
+                        helper.target, helper.graph = pinned.of(helper.absolute)
                     _facts(wanted_now, cache, jobs, found, internal, workers)
                     helpers += wanted_now
                     # A package's ``__init__`` among them hands on what it imports from its own
@@ -311,15 +312,20 @@ class _Pinned:
         self._pins = None if configured else Pins(config.root)
         self.used: dict[int, list[str]] = {}  # the reasons of the pins that decided a file
 
-    def of(self, absolute: str, installs: str = "") -> int | None:
+    def of(self, absolute: str, installs: str = "") -> tuple[int | None, str]:
+        """The file's Keras where it is not the run's target (else None), and the pin that
+        says it runs in TensorFlow 1's graph mode (see :attr:`losslint.target.Pin.graph`),
+        else ""."""
         found = self._pins.of(absolute, installs) if self._pins is not None else None
-        if found is None or found[0] == self._target:
-            return None
-        version, reason = found
-        reasons = self.used.setdefault(version, [])
-        if reason not in reasons:
-            reasons.append(reason)
-        return version
+        if found is None:
+            return None, ""
+        graph = found.reason if found.graph else ""
+        if found.version == self._target:
+            return None, graph
+        reasons = self.used.setdefault(found.version, [])
+        if found.reason not in reasons:
+            reasons.append(found.reason)
+        return found.version, graph
 
 
 def _files(
@@ -329,10 +335,15 @@ def _files(
     depend on, besides the settings: every file's path, digest and module name."""
     # A file judged for another Keras than the run's (its sub-project's pins) is keyed with
     # it: a pin that changes is a changed file for the cache and the early cutoff.
-    return [
-        (m.shown, m.digest, m.module if m.target is None else f"{m.module} keras={m.target}")
-        for m in members
-    ] + [(shown, file_digest, "") for _, shown, file_digest in filtered]
+    return [(m.shown, m.digest, _keyed_module(m)) for m in members] + [
+        (shown, file_digest, "") for _, shown, file_digest in filtered
+    ]
+
+
+def _keyed_module(member: _Member) -> str:
+    pinned = "" if member.target is None else f" keras={member.target}"
+    graph = f" graph={member.graph}" if member.graph else ""
+    return f"{member.module}{pinned}{graph}"
 
 
 def _results_key(
@@ -1112,9 +1123,10 @@ def _check(
     rules = select_rules(all_rules(), config.selected, config.ignored)
     indexed = [(m.absolute, m.facts) for m in members if m.facts is not None]
     targets = {m.shown: m.target for m in members if m.target is not None}
+    graph = {m.shown: m.graph for m in members if m.graph}
     for indexes in namespaces(indexed):
         paths = {m.path for m in indexes}
-        context = RuleContext(ProjectIndex(indexes), config.target_keras, targets)
+        context = RuleContext(ProjectIndex(indexes), config.target_keras, targets, graph)
         # The rules that read the value-range analysis (LL3xx, LL107's loss code) share nothing
         # with the others but the facts: with two or more jobs they run in a forked copy of
         # this process while the others run here.

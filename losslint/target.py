@@ -14,12 +14,24 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+
+
+class Pin(NamedTuple):
+    """What a directory's dependency files pin: the Keras major version, why (the file and the
+    requirement), and whether the code runs in TensorFlow 1's graph mode (``graph``: Keras
+    before 2.3, the multi-backend releases that predate TensorFlow 2, or TensorFlow 1 itself),
+    where a loss that reads a symbolic tensor of the model's graph is evaluated in that graph."""
+
+    version: int
+    reason: str
+    graph: bool = False
+
 
 # Files that declare dependencies, at the project root.
 _FILES: Final = ("pyproject.toml", "setup.cfg", "setup.py", "environment.yml", "environment.yaml")
@@ -51,6 +63,12 @@ def infer_target(root: Path) -> tuple[int, str] | None:
     (a ``requirements/`` folder's files too); else from the environment folders in it
     (``env/tfgpu/pyproject.toml``, ``docker/requirements.txt``), where they all agree; or
     None."""
+    found = _pinned(root)
+    return None if found is None else (found.version, found.reason)
+
+
+def _pinned(root: Path) -> Pin | None:
+    """:func:`infer_target`, with whether the pins are TensorFlow 1's (see :class:`Pin`)."""
     found = _pinned_here(root)
     if found is not None:
         return found
@@ -58,7 +76,7 @@ def infer_target(root: Path) -> tuple[int, str] | None:
         names = set(os.listdir(root))
     except OSError:
         return None
-    agreed: list[tuple[int, str]] = []
+    agreed: list[Pin] = []
     for name in sorted(names & _ENVIRONMENT_FOLDERS):
         folder = root / name
         inside = [folder]
@@ -69,9 +87,10 @@ def infer_target(root: Path) -> tuple[int, str] | None:
         for place in inside:
             pinned = _pinned_here(place)
             if pinned is not None:
-                agreed.append((pinned[0], f"{place.relative_to(root).as_posix()}/{pinned[1]}"))
-    if agreed and len({version for version, _ in agreed}) == 1:
-        return agreed[0]
+                where = place.relative_to(root).as_posix()
+                agreed.append(pinned._replace(reason=f"{where}/{pinned.reason}"))
+    if agreed and len({pin.version for pin in agreed}) == 1:
+        return agreed[0]._replace(graph=all(pin.graph for pin in agreed))
     return None
 
 
@@ -82,7 +101,7 @@ _ENVIRONMENT_FOLDERS: Final = frozenset(
 )
 
 
-def _pinned_here(root: Path) -> tuple[int, str] | None:
+def _pinned_here(root: Path) -> Pin | None:
     """(2 or 3, why) from the first dependency file of ``root`` itself that pins Keras or
     TensorFlow (a ``requirements/`` folder's files too), or None."""
     try:  # one listing, where a check of each name cost a system call
@@ -115,13 +134,16 @@ def _pinned_here(root: Path) -> tuple[int, str] | None:
             image = _IMAGE.search(text)
             if image is not None:
                 tagged = f"=={image.group('major')}.{image.group('minor')}"
-                return (2 if _tensorflow_before_216(tagged) else 3), (
-                    f"{path.relative_to(root).as_posix()} builds on {image.group('image')}"
+                return Pin(
+                    2 if _tensorflow_before_216(tagged) else 3,
+                    f"{path.relative_to(root).as_posix()} builds on {image.group('image')}",
+                    image.group("major") == "1",
                 )
         found = _from_pyproject(text) if path.name == "pyproject.toml" else _from_text(text)
         if found is not None:
             version, requirement = found
-            return version, f"{path.relative_to(root).as_posix()} requires {requirement}"
+            reason = f"{path.relative_to(root).as_posix()} requires {requirement}"
+            return Pin(version, reason, _graph_era(text))
     return None
 
 
@@ -133,26 +155,27 @@ class Pins:
 
     def __init__(self, root: Path) -> None:
         self._root = os.path.abspath(root)
-        self._nearest: dict[str, tuple[int, str] | None] = {}  # directory → what holds there
+        self._nearest: dict[str, Pin | None] = {}  # directory → what holds there
 
-    def of(self, absolute: str, installs: str = "") -> tuple[int, str] | None:
-        """(2 or 3, why) for the file at ``absolute``; None when no directory pins. A notebook
+    def of(self, absolute: str, installs: str = "") -> Pin | None:
+        """What holds for the file at ``absolute``; None when no directory pins. A notebook
         that installs its own Keras or TensorFlow (``!pip install Keras==2.2.4`` in a Colab
         cell: ``installs``, see :func:`losslint.notebook.installs`) runs on what it installs,
         whatever its folder pins."""
         own = _from_text(installs) if installs else None
         if own is not None:
-            return own[0], f"{os.path.basename(absolute)} installs {own[1]}"
+            reason = f"{os.path.basename(absolute)} installs {own[1]}"
+            return Pin(own[0], reason, _graph_era(installs))
         return self._at(os.path.dirname(absolute))
 
-    def _at(self, directory: str) -> tuple[int, str] | None:
+    def _at(self, directory: str) -> Pin | None:
         if directory in self._nearest:
             return self._nearest[directory]
-        found = infer_target(Path(directory))
+        found = _pinned(Path(directory))
         if found is not None:
             relative = os.path.relpath(directory, self._root)
             if relative != os.curdir and not relative.startswith(os.pardir):
-                found = found[0], f"{Path(relative).as_posix()}/{found[1]}"
+                found = found._replace(reason=f"{Path(relative).as_posix()}/{found.reason}")
         else:
             parent = os.path.dirname(directory)
             below = directory.startswith(self._root + os.sep) or (
@@ -260,6 +283,36 @@ def _major_bound(spec: str) -> int | None:
         if op in (">=", ">") and parts[0] >= 3:
             return 3
     return None
+
+
+def _graph_era(text: str) -> bool:
+    """Whether ``text`` (requirements) pins a Keras or TensorFlow that runs in TensorFlow 1's
+    graph mode: the multi-backend Keras before 2.3 (2.3.0 was the first release for
+    TensorFlow 2), or TensorFlow 1 (``tensorflow-gpu==1.14``, ``tensorflow<2``)."""
+    for line in text.splitlines():
+        for match in _REQUIREMENT.finditer(line.split("#", 1)[0]):
+            name = match.group("name").lower().replace("_", "-")
+            if name == "tf-keras":
+                continue
+            below = (2, 3) if name == "keras" else (2, 0)
+            if _confined_below(match.group("spec"), below):
+                return True
+    return False
+
+
+def _confined_below(spec: str, bound: tuple[int, int]) -> bool:
+    """Whether a specifier allows only versions below ``bound`` (major, minor): ``==2.2.4``,
+    ``==1.*``, ``~=2.2.0``, ``<=2.2``, ``<2.3``; not ``~=2.2`` (below 3)."""
+    for op, parts in _clauses(spec):
+        if op == "<":
+            if (*parts, 0, 0)[:2] <= bound:
+                return True
+        elif op == "<=" or (op == "==" and len(parts) > 1) or (op == "~=" and len(parts) > 2):
+            if (parts[0], parts[1] if len(parts) > 1 else 0) < bound:
+                return True
+        elif op in ("==", "~=") and (parts[0] + 1, 0) <= bound:  # ``==1.*``, ``~=1.15``
+            return True
+    return False
 
 
 def _tensorflow_before_216(spec: str) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from losslint.index.module import index_module
-from losslint.target import infer_target
+from losslint.target import Pins, infer_target
 from tests.helpers import code_notebook
 from tests.test_cli import run
 
@@ -300,3 +300,91 @@ def test_an_unregistered_metric_is_told_in_the_words_of_the_keras_it_runs_on(
     assert "custom_objects={'dice': dice}" in keras2
     assert "register_keras_serializable" in keras2 and "keras.saving." not in keras2
     assert "mse is a custom metric" not in keras2
+
+
+@pytest.mark.parametrize(
+    ("text", "graph"),
+    [
+        ("Keras==2.0.8\nnumpy\n", True),  # the multi-backend Keras of 2017: TensorFlow 1
+        ("keras==1.1.1\n", True),
+        ("keras<2.3\n", True),
+        ("keras~=2.2.0\n", True),
+        ("tensorflow-gpu==1.14.0\n", True),
+        ("tensorflow<2\n", True),
+        ("keras==2.3.1\ntensorflow==1.15\n", True),
+        ("keras==2.3.1\n", False),  # the first release for TensorFlow 2
+        ("keras~=2.2\n", False),  # any 2.x from 2.2
+        ("tensorflow==2.1.0\n", False),
+        ("tf-keras==2.15\n", False),
+    ],
+)
+def test_pins_tell_tensorflow_1s_graph_mode(tmp_path: Path, text: str, graph: bool) -> None:
+    (tmp_path / "requirements.txt").write_text(text, encoding="utf-8")
+    found = Pins(tmp_path).of(str(tmp_path / "vae.py"))
+    assert found is not None and found.version == 2 and found.graph is graph
+
+
+_CAPTURING_VAE = """\
+from keras import backend as K
+from keras.layers import Dense, Input, Lambda
+from keras.models import Model
+
+x = Input(shape=(784,))
+h = Dense(256, activation="relu")(x)
+z_mean = Dense(2)(h)
+z_log_var = Dense(2)(h)
+z = Lambda(lambda a: a[0])([z_mean, z_log_var])
+decoded = Dense(784, activation="sigmoid")(z)
+
+
+def vae_loss(y_true, y_pred):
+    kl = -0.5 * K.sum(1 + z_log_var - K.square(z_mean) - K.exp(z_log_var), axis=-1)
+    return K.binary_crossentropy(y_true, y_pred) + kl
+
+
+vae = Model(x, decoded)
+vae.compile(optimizer="rmsprop", loss=vae_loss)
+"""
+
+
+@pytest.mark.parametrize(
+    ("requirements", "prologue", "why"),
+    [
+        ("", "", None),
+        ("tensorflow==2.4.1\n", "", None),  # tf.keras 2 in eager mode fails on it too
+        # Evaluated in the model's own TensorFlow 1 graph: it works there, until the move.
+        ("Keras==2.0.8\n", "", "(requirements.txt requires Keras==2.0.8), where"),
+        ("tensorflow-gpu==1.14\n", "", "requires tensorflow-gpu==1.14"),
+        # Eager execution turned off, or TensorFlow 1 code: the same graph mode.
+        (
+            "",
+            "import tensorflow as tf\ntf.compat.v1.disable_eager_execution()\n",
+            "line 2 turns eager execution off",
+        ),
+        ("", "import tensorflow as tf\nsession = tf.Session()\n", "it is TensorFlow 1 code"),
+        ("", "import tensorflow as tf\n# tf.compat.v1.disable_eager_execution()\n", None),
+    ],
+)
+def test_a_loss_reading_graph_tensors_works_in_tensorflow_1s_graph_mode(
+    tmp_path: Path, requirements: str, prologue: str, why: str | None
+) -> None:
+    if requirements:
+        (tmp_path / "requirements.txt").write_text(requirements, encoding="utf-8")
+    (tmp_path / "vae.py").write_text(prologue + _CAPTURING_VAE, encoding="utf-8")
+    found = run("check", ".", "--no-cache", "--select", "LL406", cwd=tmp_path).stdout
+    assert found.count("LL406") == 1  # the move to TensorFlow 2 or Keras 3 breaks it
+    if why is None:
+        assert "LL406 [error]" in found and "graph mode" not in found
+    else:
+        assert "LL406 [warning]" in found and "only in TensorFlow 1's graph mode" in found
+        assert why in found
+
+
+def test_a_pin_changed_to_tensorflow_1_is_seen_by_a_warm_run(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "requirements.txt").write_text("tensorflow==2.4.1\n", encoding="utf-8")
+    (tmp_path / "vae.py").write_text(_CAPTURING_VAE, encoding="utf-8")
+    assert "graph mode" not in run("check", ".", "--select", "LL406", cwd=tmp_path).stdout
+    # Keras 2 either way: only whether it runs in TensorFlow 1's graph changed.
+    (tmp_path / "requirements.txt").write_text("tensorflow==1.14.0\n", encoding="utf-8")
+    assert "graph mode" in run("check", ".", "--select", "LL406", cwd=tmp_path).stdout

@@ -1756,6 +1756,24 @@ def _numpy_fix(module: ModuleIndex | None, callee: str | None, call: ast.Call | 
 
 
 def check_symbolic_tensor_in_loss(context: RuleContext) -> Iterator[Finding]:
+    # In TensorFlow 1's graph mode a loss is evaluated in the model's own graph, where its
+    # symbolic tensors have values: the Keras 2.0 examples' VAE loss works there. It breaks
+    # on the move to TensorFlow 2 or Keras 3, which the finding still says, as a warning.
+    for finding in _symbolic_tensor_reads(context):
+        why = context.graph_mode(finding.path)
+        if why is None:
+            yield finding
+        else:
+            yield dataclasses.replace(
+                finding,
+                message=f"{finding.message}. It runs today only in TensorFlow 1's graph mode "
+                f"({why}), where the loss is evaluated in the model's own graph; TensorFlow 2's "
+                "eager tf.keras fails on it too",
+                severity=Severity.WARNING,
+            )
+
+
+def _symbolic_tensor_reads(context: RuleContext) -> Iterator[Finding]:
     project = context.project
     yield from _symbolic_factory_arguments(context)
     yield from _layer_captures(context)

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import Final, Protocol
 
 from losslint.analysis.batch_axis import BatchAxis
 from losslint.analysis.ranges import Hazard, find_hazards
+from losslint.codec import lines_with
 from losslint.diagnostic import Diagnostic, Fix, Severity, Span
 from losslint.index.apis import keras_flavour
+from losslint.index.facts import ModuleIndex
 from losslint.index.project import ProjectIndex, ResolvedCompile
+
+# Calls that turn TensorFlow 2's eager execution off for the rest of the process.
+_GRAPH_MODE_CALLS: Final = ("disable_eager_execution(", "disable_v2_behavior(")
 
 
 class RuleContext:
@@ -22,10 +27,13 @@ class RuleContext:
         project: ProjectIndex,
         target_keras: int = 3,
         targets: Mapping[str, int] | None = None,
+        graph: Mapping[str, str] | None = None,
     ) -> None:
         self.project = project
         self.target_keras = target_keras
         self.targets = targets or {}  # by path, where a file's own sub-project pins another Keras
+        # By path, where its sub-project pins TensorFlow 1's Keras: the pin.
+        self._graph_pinned = graph or {}
 
     def keras3(self, path: str) -> bool:
         """Whether the code of ``path`` runs on Keras 3: the project's target (or its own
@@ -37,6 +45,28 @@ class RuleContext:
             and path not in self._keras2_paths
             and path not in self._tensorflow_1
         )
+
+    def graph_mode(self, path: str) -> str | None:
+        """Why the code of ``path`` runs in TensorFlow 1's graph mode, where a loss is
+        evaluated in the model's own graph (so reading a symbolic tensor of it works), else
+        None: its sub-project pins TensorFlow 1 or a Keras before 2.3, or it is TensorFlow 1
+        code, or it turns eager execution off (``tf.compat.v1.disable_eager_execution()``)."""
+        if path in self._graph_pinned:
+            return self._graph_pinned[path]
+        if path in self._tensorflow_1:
+            return "it is TensorFlow 1 code"
+        module = self._by_path.get(path)
+        if module is None:
+            return None
+        for call in _GRAPH_MODE_CALLS:
+            for number, text in lines_with(module, call):
+                if "#" not in text.partition(call)[0]:
+                    return f"line {number} turns eager execution off"
+        return None
+
+    @cached_property
+    def _by_path(self) -> dict[str, ModuleIndex]:
+        return {m.path: m for m in self.project.modules}
 
     @cached_property
     def _tensorflow_1(self) -> frozenset[str]:
