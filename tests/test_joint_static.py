@@ -362,3 +362,64 @@ model.compile(optimizer="adam", loss=angle_loss)
     assert "metrics do not track cls_loss, mse_loss:" in found.message
     assert '"mse"' not in found.message
     assert found.message.endswith("returning mse_loss>]")
+
+
+_CONFIGURED = """\
+import keras
+from keras import ops
+
+
+def logits_loss(y_true, y_pred):
+    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)(y_true, y_pred)
+    huber = keras.losses.Huber(delta=2.0)(y_true, y_pred)
+    return cross_entropy + huber
+
+
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+model.compile(loss=logits_loss, optimizer="adam")
+model.fit(ops.ones((2, 4)), ops.ones((2, 1)))
+"""
+
+
+def test_ll502_advises_a_metric_with_the_settings_of_the_loss_object(tmp_path: Path) -> None:
+    """The metric named like the term (``"binary_crossentropy"``) would read the logits as
+    probabilities: the advice keeps ``from_logits=True`` (and Huber's ``delta``)."""
+    found = _ll502(tmp_path, _CONFIGURED)
+    assert found.message.endswith(
+        "compile with metrics=[keras.metrics.BinaryCrossentropy(from_logits=True), "
+        "keras.losses.Huber(delta=2.0)]"
+    )
+
+
+_GRAPH_VAE = """\
+from keras import backend as K
+from keras import metrics
+from keras.layers import Dense, Input
+from keras.models import Model
+
+x = Input(shape=(784,))
+h = Dense(256, activation="relu")(x)
+z_mean = Dense(2)(h)
+z_log_var = Dense(2)(h)
+decoded = Dense(784, activation="sigmoid")(z_mean)
+
+
+def vae_loss(x, x_decoded_mean):
+    xent_loss = 784 * metrics.binary_crossentropy(x, x_decoded_mean)
+    kl_loss = -0.5 * K.sum(1 + z_log_var - K.square(z_mean) - K.exp(z_log_var), axis=-1)
+    return K.mean(xent_loss + kl_loss)
+
+
+vae = Model(x, decoded)
+vae.compile(optimizer="rmsprop", loss=vae_loss)
+vae.fit(x, x)
+"""
+
+
+def test_ll502_counts_a_term_of_the_graph_tensors_the_loss_reads(tmp_path: Path) -> None:
+    """The Keras 2 books' VAE: the KL term reads the encoder's outputs, not the loss's
+    inputs, and both terms are under one mean; each is a term the log cannot show."""
+    found = _ll502(tmp_path, _GRAPH_VAE)
+    assert "adds up 2 terms (xent_loss + kl_loss)" in found.message
+    assert "do not track xent_loss, kl_loss" in found.message
+    assert found.line == 20

@@ -129,6 +129,9 @@ class Term:
     # Named terms it was made of and is one formula with (see _entangled): ``linear`` of a
     # Huber loss, ``abs_error - quadratic``, holds ``quadratic``, which its other part squares.
     parts: frozenset[str] = frozenset()
+    # The weight already in the value of the variable it was read through (``kl_loss = -0.5 *
+    # K.sum(...)``): the name stands for the weighted value.
+    named_weight: float = 1.0
 
     @property
     def is_loss(self) -> bool:
@@ -349,23 +352,28 @@ def weighted_sum(
     pair: tuple[str, str],
     scope: Scope,
     halves: bool = True,
+    reductions: bool = False,
 ) -> list[Term] | None:
     """The terms of ``node``'s return value, or None when it is not a sum of two or more.
     ``halves``: a loss written one label value at a time is one term (see _label_halves);
-    False keeps its parts apart (each may reduce the batch on its own)."""
+    False keeps its parts apart (each may reduce the batch on its own). ``reductions``: a mean
+    or a sum of a sum is the sum of its terms' (``K.mean(xent_loss + kl_loss)``), for what
+    a training log can show apart, not for the values of the terms."""
     returned = _returned(node)
     if returned is None:
         return None
     assigned = _assignments(node.body)
     if scope.method:
         assigned.update(_self_assignments(node.body))
-    walker = _Walker(scope, assigned, pair, node, halves)
+    walker = _Walker(scope, assigned, pair, node, halves, reductions)
     terms = walker.terms(returned, 0)
     if terms is None or len(terms) < 2:
         return None
     return terms
 
 
+# Reductions of a sum that are the sum of its terms' reductions (see weighted_sum).
+_LINEAR_REDUCTIONS: Final = frozenset({"mean", "reduce_mean", "sum", "reduce_sum"})
 # Reductions that keep the half a label selects (see _Walker._gate).
 _GATE_REDUCTIONS: Final = ops.names(batch="sum", range_="sum") | ops.names(
     batch="mean", range_="mean"
@@ -728,11 +736,13 @@ class _Walker:
         pair: tuple[str, str],
         node: ast.FunctionDef | ast.AsyncFunctionDef | None = None,
         halves: bool = True,
+        reductions: bool = False,
     ) -> None:
         self.scope = scope
         self.assigned = assigned
         self.pair = pair
         self.halves = halves
+        self.reductions = reductions
         self.params: set[str] = set()
         self.defaults: dict[str, float] = {}
         self.unpacked: dict[str, ast.expr] = {}  # names unpacked from one value (see _reads)
@@ -803,7 +813,8 @@ class _Walker:
             # The variable is the author's name for one term: ``mse_loss = K.mean(...)``;
             # ``dice = 1 - ratio`` is the term dice, not a constant and -ratio.
             if len(inner) == 1 and inner[0].name is None:
-                return [replace(inner[0], name=variable, written=variable)]
+                named = replace(inner[0], name=variable, written=variable)
+                return [replace(named, named_weight=named.weight)]
             if len(losses) == 1 and losses[0].name is None:
                 whole = self._atomic(self.assigned[variable])[0]
                 return [replace(whole, name=variable, written=variable)]
@@ -815,6 +826,21 @@ class _Walker:
             if callee in _MULTIPLY and len(expr.args) == 2 and not expr.keywords:
                 found = self._product(expr.args[0], expr.args[1], depth)
                 return found if found is not None else self._atomic(expr)
+            if (
+                self.reductions
+                and (callee or "").rpartition(".")[2] in _LINEAR_REDUCTIONS
+                and len(expr.args) == 1
+                and all(k.arg in ("axis", "keepdims") for k in expr.keywords)
+            ):
+                # Of the author's named terms and loss calls (``xent_loss + kl_loss``), not of
+                # arithmetic that is one term (a KL's ``1 + z_log_var - K.square(z_mean)``).
+                inner = self.terms(expr.args[0], depth + 1)
+                if (
+                    inner is not None
+                    and len(inner) > 1
+                    and all(t.name is not None or t.target is not None for t in inner)
+                ):
+                    return inner
             target = self._callee(expr.func, 0)
             if target is not None:
                 written = safe_unparse(expr.func)
@@ -989,7 +1015,7 @@ class _Walker:
         from (see _entangled)."""
         nodes = subtree if through_gradients else _outside_gradients
         used: set[str] = set()
-        frontier = [n.id for n in nodes(expr) if isinstance(n, ast.Name)]
+        frontier = [name for n in nodes(expr) if (name := _read_name(n))]
         while frontier:
             name = frontier.pop()
             if name in used:
@@ -1001,7 +1027,7 @@ class _Walker:
             if value is None:
                 value = self.assigned.get(name)
             if value is not None:
-                frontier.extend(n.id for n in nodes(value) if isinstance(n, ast.Name))
+                frontier.extend(name for n in nodes(value) if (name := _read_name(n)))
         return used
 
     def _formula(self, expr: ast.expr) -> str:
@@ -1180,6 +1206,14 @@ class _Walker:
 _MISSING: Final = object()
 
 
+def _read_name(node: ast.AST) -> str | None:
+    """A name read (``z_mean``), or an attribute of ``self`` (``self.z_mean``: what a loss
+    method reads of its object), else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    return _self_name(node) if isinstance(node, ast.Attribute) else None
+
+
 def _additive_parts(expr: ast.expr) -> Iterator[ast.expr]:
     """The operands of a sum or difference, nested ones flattened."""
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Sub)):
@@ -1299,8 +1333,8 @@ class Body:
     pair: tuple[str, str]
     scope: Scope
 
-    def terms(self, halves: bool = True) -> list[Term] | None:
-        return weighted_sum(self.node, self.pair, self.scope, halves)
+    def terms(self, halves: bool = True, reductions: bool = False) -> list[Term] | None:
+        return weighted_sum(self.node, self.pair, self.scope, halves, reductions)
 
     def unused(self) -> list[tuple[str, Term, ast.Assign]]:
         return unused_terms(self.node, self.pair, self.scope)

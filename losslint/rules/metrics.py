@@ -253,13 +253,17 @@ def _arguments(leaf: Value) -> tuple[tuple[JSON, ...], dict[str, JSON]]:
     return tuple(args), kwargs
 
 
-def _components(terms: list[Term]) -> list[Term]:
+def _components(terms: list[Term], captured: frozenset[str] = frozenset()) -> list[Term]:
     """The distinct loss terms (``mae + 10 * mae`` has one; a loss called on two channels,
-    ``dice(y_true[..., 0], y_pred[..., 0]) + dice(y_true[..., 1], y_pred[..., 1])``, two)."""
+    ``dice(y_true[..., 0], y_pred[..., 0]) + dice(y_true[..., 1], y_pred[..., 1])``, two),
+    and the terms computed from the model's graph tensors that the loss reads (``captured``:
+    a VAE's KL term of the encoder's ``z_mean`` and ``z_log_var``)."""
     seen: dict[tuple[str, int, int], Term] = {}
     for term in terms:
-        if not term.is_loss or term.weight == 0:
+        if term.weight == 0:
             continue  # (a term weighted 0, ``w1 = 0`` for SSIM, adds nothing to track)
+        if not term.is_loss and not term.reads & captured:
+            continue  # a constant, a penalty on y_pred alone
         identity = term.target.name if term.target else term.formula or term.written
         # A project loss on other arguments (a channel) is a term of its own; Keras's own
         # functions keep the name as identity (when the Keras sources themselves are checked,
@@ -324,6 +328,9 @@ def _at_defaults(project: ProjectIndex, caller: str, called: re.Match[str]) -> b
 def _suggestion(term: Term) -> str:
     if term.call:  # ``weighted_bce(y_true, y_pred, weight)``: not a metric by itself
         return f"<a function (y_true, y_pred) that {term.call}>"
+    configured = _configured(term)
+    if configured:
+        return configured
     # By what it computes: ``mse_loss = tf.losses.mean_squared_error(labels=cont_true,
     # predictions=expected)`` of values the loss derives is no "mse" of its inputs.
     for found in sorted(term.identities(named=False)):
@@ -337,6 +344,32 @@ def _suggestion(term: Term) -> str:
     return f"<a function (y_true, y_pred) returning {term.written}>"
 
 
+# Keras metric classes of a loss's name and the loss settings each takes.
+_METRIC_SETTINGS: Final = {
+    "BinaryCrossentropy": frozenset({"from_logits", "label_smoothing"}),
+    "CategoricalCrossentropy": frozenset({"from_logits", "label_smoothing", "axis"}),
+    "SparseCategoricalCrossentropy": frozenset({"from_logits", "ignore_class", "axis"}),
+}
+_NOT_VALUE: Final = frozenset({"reduction", "name", "dtype"})  # settings that keep the value
+
+
+def _configured(term: Term) -> str | None:
+    """A Keras loss object built with settings (``BinaryCrossentropy(from_logits=True)``):
+    the metric (or loss object) with the same settings, whose value is the term's; the metric
+    of its name alone would compute another (the sigmoid of probabilities)."""
+    target = term.target
+    if target is None or target.kind not in ("call", "object") or target.args:
+        return None
+    settings = [(k, v) for k, v in target.kwargs if k not in _NOT_VALUE]
+    if not settings or not target.name.startswith("keras.losses."):
+        return None
+    cls = target.name.rpartition(".")[2]
+    given = ", ".join(f"{k}={v!r}" for k, v in settings)
+    if {k for k, _ in settings} <= _METRIC_SETTINGS.get(cls, frozenset()):
+        return f"keras.metrics.{cls}({given})"
+    return f"keras.losses.{cls}({given})"
+
+
 def _label(term: Term) -> str:
     """How a term is named: its callee's last name, or an inline term's expression (which may
     end in "...", not to be cut at a dot)."""
@@ -345,7 +378,8 @@ def _label(term: Term) -> str:
 
 def _shown(term: Term) -> str:
     label = _label(term)
-    return label if term.weight == 1.0 else f"{term.weight:g}*{label}"
+    weight = term.weight / term.named_weight if term.named_weight else term.weight
+    return label if weight == 1.0 else f"{weight:g}*{label}"
 
 
 def _called_names(node: object) -> Iterator[str]:
@@ -384,8 +418,9 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
                 if through is not None
                 else loss_body(project, definition, *_arguments(choice))
             )
-            terms = body.terms() if body is not None else None
-            components = _components(terms or [])
+            terms = body.terms(reductions=True) if body is not None else None
+            read = project.captured_tensors(through[0] if through else definition)
+            components = _components(terms or [], frozenset(name for name, *_ in read))
             if len(components) < 2:
                 continue
             untracked = [
@@ -395,7 +430,7 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
             ]
             if not untracked:
                 continue
-            written = [t for t in terms or [] if t.is_loss]
+            written = [t for t in terms or [] if t.is_loss or t in components]
             shown = " + ".join(_shown(t) for t in written)
             missing = ", ".join(dict.fromkeys(_label(t) for t in untracked))
             suggested = list(dict.fromkeys(_suggestion(t) for t in untracked))
