@@ -455,6 +455,11 @@ def _star_members(module: str) -> frozenset[str] | None:
     return None if text is None else frozenset(text.split())
 
 
+def star_members(module: str) -> frozenset[str] | None:
+    """The public names ``from module import *`` binds, when losslint knows them."""
+    return _star_members(canonical(module))
+
+
 def star_members_unknown(star: str) -> bool:
     """Whether losslint does not know the names ``from star import *`` binds (a project
     module, a package it has no table for)."""
@@ -629,6 +634,8 @@ def full_name(expr: ast.expr, imports: Mapping[str, str]) -> str | None:
     parts = dotted(expr)
     if parts is None or parts[0] not in imports:
         return None
+    if len(parts) > 1 and (shimmed := imports.get(f"{parts[0]}.{parts[1]}")) is not None:
+        return ".".join([shimmed, *parts[2:]])  # a shim's re-export (``ProjectIndex``)
     return ".".join([imports[parts[0]], *parts[1:]])
 
 
@@ -637,6 +644,8 @@ def qualify(expr: ast.expr, imports: Mapping[str, str]) -> str | None:
     parts = dotted(expr)
     if parts is None or parts[0] not in imports:
         return None
+    if len(parts) > 1 and (shimmed := imports.get(f"{parts[0]}.{parts[1]}")) is not None:
+        return canonical(".".join([shimmed, *parts[2:]]))  # a shim's re-export
     return canonical(".".join([imports[parts[0]], *parts[1:]]))
 
 

@@ -149,6 +149,9 @@ class ProjectIndex:
                 self._inherit_imports(module, set())
         for module in self.modules:
             self._follow_reexported_libraries(module)
+        exports: dict[str, dict[str, str]] = {}
+        for module in self.modules:
+            self._follow_shims(module, exports)
 
     def _follow_reexported_libraries(self, module: ModuleIndex) -> None:
         """``from toolkit4nlp.backend import keras, K`` where that module does ``import
@@ -164,6 +167,46 @@ class ProjectIndex:
             found = set(self.external(target))
             if len(found) == 1:
                 module.imports[name] = found.pop()
+
+    def _follow_shims(self, module: ModuleIndex, exports: dict[str, dict[str, str]]) -> None:
+        """``import keras_uncertainty.backend as K`` where that package re-exports Keras's
+        backend by star imports (``from .keras_backend import *``, and there ``from
+        keras.backend import *``): ``K.mean`` is ``keras.backend.mean`` for every analysis.
+        Each name such a module of the project gives from a library is added to this module's
+        imports under its dotted alias (``K.mean``), which :func:`names.qualify` reads first;
+        what the shim defines itself keeps its own name."""
+        for alias, target in list(module.imports.items()):
+            shim = self._by_name.get(target)
+            if shim is None or shim is module or "." in alias:
+                continue
+            if shim.module not in exports:
+                exports[shim.module] = self._library_exports(shim, set())
+            for name, full in exports[shim.module].items():
+                module.imports.setdefault(f"{alias}.{name}", full)
+
+    def _library_exports(self, module: ModuleIndex, active: set[str]) -> dict[str, str]:
+        """The names ``module`` gives from libraries: what it imports from one, and the public
+        names of the libraries its star imports reach (through the project's own modules),
+        less what it defines itself."""
+        if module.module in active:
+            return {}
+        active.add(module.module)
+        found: dict[str, str] = {}
+        for star in module.stars:  # the last one binds last
+            source = self._module(star)
+            if source is not None:
+                if source is not module:
+                    found.update(self._library_exports(source, active))
+                continue
+            members = names.star_members(star)
+            if members is not None:
+                found.update((name, f"{names.canonical(star)}.{name}") for name in members)
+        for name, target in module.imports.items():
+            library = target.partition(".")[0] not in self._roots
+            if library and "." not in name and not name.startswith("_"):
+                found[name] = target
+        own = module.top_level | (module.top_names - set(module.imports))
+        return {name: full for name, full in found.items() if name not in own}
 
     def _inherit_imports(self, module: ModuleIndex, active: set[str]) -> None:
         """``from ops import *`` where ops does ``import tensorflow as tf``: ``tf`` is bound
