@@ -4280,7 +4280,10 @@ class RangeAnalysis:
                 0.0, 1.0, reason="a softmax, which underflows to 0 in float32", normalizer="softmax"
             )
         if op == "softplus":
-            return Range(0.0, INF, reason="softplus underflows to 0 for very negative inputs")
+            # 0 only where float32 underflows, below about -100: a scale head's pre-activation
+            # or a weight initialised near -3 never gets there (judged so on real code, unlike
+            # ``exp`` of a squared distance). Positive, as a floor of 1e-6 would make it.
+            return Range(0.0, INF, lo_open=True, reason="a softplus")
         if op == "nonpositive":
             return Range(-INF, 0.0)
         if op == "unit":
