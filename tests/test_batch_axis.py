@@ -470,3 +470,59 @@ def test_a_loss_handed_to_a_model_constructor_is_what_its_training_step_differen
     )
     found = [d.line for d in check(source) if d.code == "LL201"]
     assert found == [11]
+
+
+_GRAPH_VAE_CLASS = """\
+import keras
+from keras import layers, ops
+
+
+# A VAE class whose loss method reads the encoder's outputs kept on ``self``: graph tensors,
+# one row per sample, which the KL helper then averages over the batch.
+def kl_normal(z_mean, z_log_var):
+    kl_per_example = 0.5 * ops.sum(ops.square(z_mean) + ops.exp(z_log_var) - 1 - z_log_var, axis=1)
+    return ops.mean(kl_per_example)
+
+
+def kl_per_sample(z_mean, z_log_var):
+    return 0.5 * ops.sum(ops.square(z_mean) + ops.exp(z_log_var) - 1 - z_log_var, axis=1)
+
+
+class GraphVAE:
+    def __init__(self):
+        inputs = keras.Input(shape=(784,))
+        hidden = layers.Dense(64)(inputs)
+        self.z_mean = layers.Dense(2)(hidden)
+        self.z_log_var = layers.Dense(2)(hidden)
+        self.beta = 4.0
+        outputs = layers.Dense(784, activation="sigmoid")(self.z_mean)
+        self.model = keras.Model(inputs, outputs)
+        self.model.compile(optimizer="adam", loss=self.vae_loss)
+        self.sample_model = keras.Model(inputs, outputs)
+        self.sample_model.compile(optimizer="adam", loss=self.per_sample_vae_loss)
+
+    def vae_loss(self, x, x_generated):
+        reconstruction = 784 * keras.losses.binary_crossentropy(x, x_generated)
+        return reconstruction + kl_normal(self.z_mean, self.z_log_var)  # [LL201]
+
+    # Silent: the KL of each sample, scaled by a number kept on the object.
+    def per_sample_vae_loss(self, x, x_generated):
+        reconstruction = 784 * keras.losses.binary_crossentropy(x, x_generated)
+        return reconstruction + self.beta * kl_per_sample(self.z_mean, self.z_log_var)
+
+    def train(self, data):
+        self.model.fit(data, data)
+        self.sample_model.fit(data, data)
+"""
+
+
+def test_a_graph_tensor_kept_on_self_has_one_row_per_sample(tmp_path: Path) -> None:
+    """``self.z_mean = layers.Dense(2)(hidden)`` in ``__init__``: a loss method reading it
+    reads one row per sample, so a helper's mean of its KL is a batch scalar (LL201 at the
+    call), and the per-sample KL scaled by a number kept on ``self`` is not."""
+    (tmp_path / "vae.py").write_text(_GRAPH_VAE_CLASS)
+    found = [(d.code, d.line) for d in check(tmp_path / "vae.py") if d.code.startswith("LL2")]
+    line = _GRAPH_VAE_CLASS.splitlines().index(
+        "        return reconstruction + kl_normal(self.z_mean, self.z_log_var)  # [LL201]"
+    )
+    assert found == [("LL201", line + 1)]

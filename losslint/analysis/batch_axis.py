@@ -1542,6 +1542,10 @@ class BatchAxis:
         ``_create_placeholders``), what those give."""
         if cls is None:
             return CONST
+        for owner in self._lineage(cls):
+            home = self.project.classes.get(owner)
+            if home is not None and f"{owner}.self.{attr}" in home[0].symbolic:
+                return SAMPLES  # a layer's output in the graph the class builds: per sample
         slot: tuple[str, ModuleIndex] | None = None
         # Each class's own, from the class up its project bases: a subclass's ``__init__``
         # that hands on to ``super().__init__(...)`` leaves the attribute to its base's.
