@@ -947,6 +947,46 @@ def _bitwise(op: ast.operator, left: Range | None, right: Range | None) -> Range
     return Range(max(left.lo, right.lo), left.hi + right.hi, reason=left.reason or right.reason)
 
 
+# Functions mapping a function over the first axis of a tensor (see RangeAnalysis._mapped).
+_MAPS: Final = ops.names(batch="map")
+
+
+def _unpacked_parameter(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, count: int
+) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[str]] | None:
+    """``def f(rows): labels, start, end = rows; ...`` as ``f(labels, start, end)``: the same
+    body (its nodes, where hazards are reported) less the unpacking, with the names it binds
+    as parameters; None where ``function`` does not start so (after its docstring)."""
+    arguments = [*function.args.posonlyargs, *function.args.args]
+    body = list(function.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    first = body[0] if body else None
+    if (
+        len(arguments) != 1
+        or not isinstance(first, ast.Assign)
+        or len(first.targets) != 1
+        or not isinstance(first.targets[0], (ast.Tuple, ast.List))
+        or not (isinstance(first.value, ast.Name) and first.value.id == arguments[0].arg)
+        or len(first.targets[0].elts) != count
+        or not all(isinstance(e, ast.Name) for e in first.targets[0].elts)
+    ):
+        return None
+    params = [e.id for e in first.targets[0].elts if isinstance(e, ast.Name)]
+    rewritten = copy.copy(function)
+    rewritten.args = ast.arguments(
+        posonlyargs=[],
+        args=[ast.arg(arg=name) for name in params],
+        vararg=None,
+        kwonlyargs=[],
+        kw_defaults=[],
+        kwarg=None,
+        defaults=[],
+    )
+    rewritten.body = body[1:] or [ast.Pass()]
+    return rewritten, params
+
+
 def _callee_name(node: ast.Call) -> str:
     """The last name of what ``node`` calls (``nanmean`` of ``np.nanmean``), else ""."""
     func = node.func
@@ -3419,6 +3459,9 @@ class RangeAnalysis:
             self._args(node, frame, depth)
             return drawn
         self._logits_given(node, frame, depth)
+        mapped = self._mapped(node, frame, depth)
+        if mapped is not None:
+            return mapped[0]
         op = self._op(node.func, frame)
         if op == "extreme":
             op = _pairwise_extreme(node, frame) or op
@@ -3480,6 +3523,61 @@ class RangeAnalysis:
         args = list(node.args) if primary is None else [primary]
         result = self._apply(op, node, args, values, frame)
         return _carry(result, *values)
+
+    def _mapped(self, node: ast.Call, frame: _Frame, depth: int) -> tuple[Range | None] | None:
+        """``tf.map_fn(f, elems)`` (``vectorized_map``, ``keras.ops.map``): the project
+        function ``f`` run on each row of ``elems``, whose range is the tensor's; on each row of
+        several tensors mapped together (``map_fn(f, (y_true, start, end))``, BiDAF's span
+        loss), ``f`` unpacking its one parameter into them (``labels, start, end = rows``)
+        gets each its own. What ``f`` returns, in a 1-tuple; None for any other call."""
+        name = names.qualify(node.func, frame.module.imports) or ""
+        module, _, last = name.rpartition(".")
+        if last not in _MAPS or module not in names.TENSOR_MATH_MODULES:
+            return None
+        given = {k.arg: k.value for k in node.keywords if k.arg}
+        fn = node.args[0] if node.args else given.get("fn", given.get("f"))
+        elems = node.args[1] if len(node.args) > 1 else given.get("elems", given.get("xs"))
+        if not isinstance(fn, ast.Name) or elems is None:
+            self._args(node, frame, depth)
+            return (None,)
+        target = self._callee(ast.Call(func=fn, args=[], keywords=[]), frame)
+        function = target[2] if target is not None else None
+        if target is None or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            self._args(node, frame, depth)
+            return (None,)
+        owner, qualname, _, local = target
+        rows = list(elems.elts) if isinstance(elems, (ast.Tuple, ast.List)) else [elems]
+        params = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
+        if len(rows) > 1:
+            unpacked = _unpacked_parameter(function, len(rows))
+            if unpacked is None:
+                self._args(node, frame, depth)
+                return (None,)
+            function, params = unpacked
+            qualname += "#rows"  # (not the function's memo: its parameters differ)
+        if len(params) < len(rows):
+            self._args(node, frame, depth)
+            return (None,)
+        bound = {p: self.expr(row, frame, depth + 1) for p, row in zip(params, rows, strict=False)}
+        labels = frozenset(
+            p for p, row in zip(params, rows, strict=False) if self._of_keras_labels(row, frame)
+        )
+        enclosing = frame.local_functions if local else None
+        configured = frame.configured - set(params) if local else set()
+        result = self.function(
+            owner,
+            qualname,
+            function,
+            bound,
+            frame.class_name,
+            None,
+            None,
+            enclosing,
+            None,
+            labels,
+            frozenset(configured),
+        )
+        return (result,)
 
     def _logits_given(self, node: ast.Call, frame: _Frame, depth: int) -> None:
         """A softmax or sigmoid given where a crossentropy takes logits: a ``*_with_logits``
@@ -4344,6 +4442,10 @@ class RangeAnalysis:
             return Range(0.0, 1.0, reason="a 0/1 value", diagonal=True)
         if op == "mean" and first is not None and first.underflow and first.lo == 0:
             return replace(first, lo_open=True)  # 0 only if every element underflows at once
+        if op == "mean" and first is not None and first.sum_floor:
+            # ``reduce_mean(exp(x - reduce_max(x)))``: a 1 among the values, as for the sum
+            # (a log-mean-exp written out): the mean is at least 1 over their number.
+            return Range(0.0, first.hi, lo_open=True, reason=first.reason)
         if op in ("mean", "extreme"):
             return first
         if op == "logsumexp":
