@@ -491,3 +491,49 @@ def test_a_mean_of_exps_is_zero_only_if_every_one_underflows() -> None:
     assert _hazards(source) == []
     masked = source.replace("tf.exp(self.alphas)", "tf.exp(self.alphas) * tf.nn.relu(self.net(x))")
     assert [h.kind for h in _hazards(masked)] == ["divide"]
+
+
+_MIXTURE_MODEL = """
+    from keras import backend as K
+    from keras.activations import exponential
+
+
+    class SketchModel:
+        def coefficients(self, output):
+            mu, log_sigma, corr = tf.split(output, 3, axis=-1)
+            sigma = exponential(K.minimum(log_sigma, 5.0))
+            rho = K.tanh(corr)
+            parts = [mu, sigma, rho]
+            return parts
+
+        def density(self, x, mu, sigma, rho):
+            neg_rho = 1.0 - K.square(rho)
+            denominator = sigma * K.sqrt(neg_rho)
+            return K.square(x - mu) / denominator
+
+        def reconstruction(self, y_true, y_pred):
+            out = self.coefficients(y_pred)
+            [mu, sigma, rho] = out
+            return self.density(y_true, mu, sigma, rho)
+
+        def model_loss(self):
+            reconstruction_func = self.reconstruction
+
+            def loss(y_true, y_pred):
+                return reconstruction_func(y_true, y_pred)
+
+            return loss
+"""
+
+
+def test_a_mixture_loss_is_followed_through_a_returned_list_and_a_closure_alias() -> None:
+    """``parts = [...]; return parts`` then ``out = self.coefficients(y_pred)`` and
+    ``[mu, sigma, rho] = out``: each name gets its element's range; the closure the model
+    compiles calls the method through ``reconstruction_func = self.reconstruction``. The root
+    of ``1 - tanh(x) ** 2`` and the division by it are reported, the division naming the
+    factor that reaches 0 exactly, not the exp that could underflow."""
+    found = {(h.kind, h.message.partition(",")[0]) for h in _hazards(_MIXTURE_MODEL)}
+    assert ("sqrt", "sqrt of neg_rho") in found
+    divisions = [h.message for h in _hazards(_MIXTURE_MODEL) if "by denominator" in h.message]
+    assert divisions and "K.square(rho) reaches 1" in divisions[0]
+    assert "exp underflows" not in divisions[0]

@@ -56,7 +56,7 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("log1p", Op("log1p", _E)),
     ("sqrt", Op("sqrt", _E)),
     ("rsqrt", Op("rsqrt", _E)),
-    ("exp expm1 exp2", Op("exp", _E)),
+    ("exp expm1 exp2 exponential", Op("exp", _E)),  # (keras.activations.exponential)
     ("divide truediv div true_divide realdiv", Op("divide", _E)),
     ("divide_no_nan div_no_nan", Op("divide_no_nan", _E, guard=True)),
     ("reciprocal", Op("reciprocal", _E)),

@@ -400,6 +400,8 @@ def _mul(a: Range, b: Range) -> Range:
     lo, hi = min(products), max(products)
     open_lo = (a.lo_open and b.lo >= 0) or (b.lo_open and a.lo >= 0)
     zero_side = a if a.may_be_zero() else b
+    if a.may_be_zero() and b.may_be_zero() and _underflows(a) and not _underflows(b):
+        zero_side = b  # ``s1s2 * sqrt(1 - rho ** 2)``: the factor that reaches 0 exactly says why
     return Range(
         lo,
         hi,
@@ -686,6 +688,9 @@ class _Frame:
     # Locals and ``self.x`` bound to a value of the configuration alone (see _configured).
     configured: set[str] = field(default_factory=set)
     tuples: list[tuple[Range | None, ...]] = field(default_factory=list)  # ``return a, b``
+    # Locals holding the elements a helper returned (``out = self.coefficients(y_pred)``, then
+    # ``[pi, mu, sigma] = out``), by name: each element's range.
+    held: dict[str, tuple[Range | None, ...]] = field(default_factory=dict)
     targets: frozenset[str] = frozenset()  # names assigned by the statement being evaluated
     target_line: int = 0  # and its line
     # Guards on this path for expressions that are not plain names (``reduce_sum(mask) > 0``),
@@ -947,8 +952,22 @@ def _bitwise(op: ast.operator, left: Range | None, right: Range | None) -> Range
     return Range(max(left.lo, right.lo), left.hi + right.hi, reason=left.reason or right.reason)
 
 
+_EXP_UNDERFLOWS: Final = "exp underflows to 0"
 # Functions mapping a function over the first axis of a tensor (see RangeAnalysis._mapped).
 _MAPS: Final = ops.names(batch="map")
+
+
+def _exp_underflow_only(value: Range) -> bool:
+    """A divisor that is 0 only where an ``exp`` underflows, for an argument below about -100:
+    an MDN's ``sigma = exp(z)``, a product of such scales. The finding was judged a false alarm
+    or debatable on real code 38 times in 40 (an argument bounded away from that, a density's
+    exp of a squared distance, is what underflows in practice, and its log is LL301's)."""
+    return value.lo == 0 and value.reason == _EXP_UNDERFLOWS
+
+
+def _underflows(value: Range) -> bool:
+    """0 only by float32 underflow (an exp's, a sigmoid's), as far as the value tells."""
+    return value.underflow or value.reason == _EXP_UNDERFLOWS
 
 
 def _unpacked_parameter(
@@ -1788,6 +1807,8 @@ class RangeAnalysis:
             value = self.expr(node.value, frame)
             returned = self._returned if self._last_call is node.value else None
             frame.targets = frozenset()
+            if returned is None and isinstance(node.value, ast.Name):
+                returned = frame.held.get(node.value.id)  # ``[a, b] = out``, out a helper's
             for target in node.targets:
                 if (
                     isinstance(target, (ast.Tuple, ast.List))
@@ -1798,6 +1819,8 @@ class RangeAnalysis:
                         self._assign(element, item, None, frame)
                     continue
                 self._assign(target, value, node.value, frame)
+                if isinstance(target, ast.Name) and returned is not None:
+                    frame.held[target.id] = returned
             self._taint(node.targets, [node.value], before, frame)
         elif isinstance(node, ast.AnnAssign):
             if node.value is not None:
@@ -1820,9 +1843,17 @@ class RangeAnalysis:
             self._assign(node.target, value, None, frame)
             self._taint([node.target], [node.target, node.value], before, frame)
         elif isinstance(node, ast.Return):
-            if isinstance(node.value, (ast.Tuple, ast.List)) and node.value.elts:
+            returned_value = node.value
+            if isinstance(returned_value, ast.Name) and returned_value.id not in frame.held:
+                # ``r = [pi, mu, sigma]`` then ``return r``: the list's elements as they are now.
+                built = frame.sources.get(returned_value.id)
+                if isinstance(built, (ast.Tuple, ast.List)) and not any(
+                    isinstance(e, ast.Starred) for e in built.elts
+                ):
+                    returned_value = built
+            if isinstance(returned_value, (ast.Tuple, ast.List)) and returned_value.elts:
                 # ``return probs, value``: each element, for ``a, b = self._build_net()``.
-                items = tuple(self.expr(e, frame) for e in node.value.elts)
+                items = tuple(self.expr(e, frame) for e in returned_value.elts)
                 frame.tuples.append(items)
                 frame.returns.append(None)
             else:
@@ -2241,6 +2272,7 @@ class RangeAnalysis:
             previous = frame.env.get(target.id)
             frame.env[target.id] = value
             frame.unpacked.pop(target.id, None)
+            frame.held.pop(target.id, None)
             earlier = frame.sources.get(target.id)
             if earlier is not None and source is not None and target.id in _names(source):
                 frame.rebound[target.id] = (*frame.rebound.get(target.id, ()), earlier)
@@ -2993,7 +3025,11 @@ class RangeAnalysis:
             if numerator is not None and numerator.lo > 0:
                 return point(INF)
             return Range(-INF, INF)
-        if denominator.may_be_zero() and not self._configured(denominator, denominator_node, frame):
+        if (
+            denominator.may_be_zero()
+            and not self._configured(denominator, denominator_node, frame)
+            and not _exp_underflow_only(denominator)
+        ):
             why = denominator.reason or "nothing keeps it away from 0"
             self._hazard(
                 "divide",
@@ -4166,9 +4202,9 @@ class RangeAnalysis:
             return Range(0.0, INF, reason="a norm, which is 0 for the zero vector")
         if op == "exp":
             if first is None:  # 0 only by underflow, whatever its input
-                return Range(0.0, INF, reason="exp underflows to 0", underflow=True)
+                return Range(0.0, INF, reason=_EXP_UNDERFLOWS, underflow=True)
             if first.shifted:
-                return Range(0.0, 1.0, reason="exp underflows to 0", sum_floor=1.0)
+                return Range(0.0, 1.0, reason=_EXP_UNDERFLOWS, sum_floor=1.0)
             overflow = self._span(node, frame) if first.hi == INF else None
             lo = 0.0 if first.lo < -80 else _fexp(first.lo)
             # exp of a value bounded above is bounded (float32 holds exp up to 88.7).
@@ -4176,7 +4212,7 @@ class RangeAnalysis:
             return Range(
                 lo,
                 hi,
-                reason="exp underflows to 0",
+                reason=_EXP_UNDERFLOWS,
                 overflow=overflow,
                 numpy_overflow=self._is_numpy(node.func, frame),
                 underflow=lo == 0.0,  # exp(x) for x >= -80 is a float32 above 0
@@ -4720,6 +4756,27 @@ class RangeAnalysis:
             return None
         return self._stored_call(owner, attribute)
 
+    def _enclosing_alias(self, name: str, frame: _Frame) -> str | None:
+        """The method ``name`` stands for in a closure, where the method it is defined in binds
+        it once, at its top, to a method of ``self`` (``md_loss_func = self.calculate_md_loss``);
+        else None. Not a name the closure binds itself."""
+        if name in frame.env or frame.class_name is not None:
+            return None
+        scope = frame.qualname.rpartition(".")[0]
+        found = self.project.functions.get(scope)
+        owner = self._owner(frame)
+        if found is None or owner is None or scope.rpartition(".")[0] != owner:
+            return None
+        bound = [
+            statement.value
+            for statement in found[1].node.body
+            if isinstance(statement, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets)
+        ]
+        if len(bound) != 1 or (attribute := names.self_attribute(bound[0])) is None:
+            return None
+        return attribute if self.project.method(owner, attribute) is not None else None
+
     def _owner(self, frame: _Frame) -> str | None:
         """The class whose ``self`` the code of ``frame`` reads: a method's (also one followed
         from a closure), or the method's that a closure is defined in (``def proto_loss(self):
@@ -5110,6 +5167,19 @@ class RangeAnalysis:
                 joined = value if number == 0 else _join(joined, value)
             self._last_call = node
             return joined
+        if target is None and isinstance(node.func, ast.Name):
+            method = self._enclosing_alias(node.func.id, frame)
+            if method is not None:
+                # ``md_loss_func(y_true, y_pred)`` in a closure whose method bound
+                # ``md_loss_func = self.calculate_md_loss``: that method, on the same object.
+                bound = ast.Call(
+                    func=ast.Attribute(value=ast.Name("self", ast.Load()), attr=method),
+                    args=node.args,
+                    keywords=node.keywords,
+                )
+                result = self._followed(ast.copy_location(bound, node), frame, depth)
+                self._last_call = node
+                return result
         if target is None or self._generator(target[2]):
             # Calling a generator function runs none of its body: it hands out a generator
             # (a data pipeline's ``DataGenerator(path)``, read with ``next``).
