@@ -1880,10 +1880,10 @@ class RangeAnalysis:
             self._branches([node.body, []], frame)
             self.block(node.orelse, frame)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                self.expr(item.context_expr, frame)
-                if item.optional_vars is not None:
-                    self._assign(item.optional_vars, None, None, frame)
+            for context in node.items:
+                self.expr(context.context_expr, frame)
+                if context.optional_vars is not None:
+                    self._assign(context.optional_vars, None, None, frame)
             gradient = self._gradient
             if any(_no_grad(item.context_expr) for item in node.items):
                 # ``with torch.no_grad(): x -= lr * rescale(grads)``: nothing under it is
@@ -5177,9 +5177,9 @@ class RangeAnalysis:
                     args=node.args,
                     keywords=node.keywords,
                 )
-                result = self._followed(ast.copy_location(bound, node), frame, depth)
+                aliased = self._followed(ast.copy_location(bound, node), frame, depth)
                 self._last_call = node
-                return result
+                return aliased
         if target is None or self._generator(target[2]):
             # Calling a generator function runs none of its body: it hands out a generator
             # (a data pipeline's ``DataGenerator(path)``, read with ``next``).
