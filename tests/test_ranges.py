@@ -537,3 +537,16 @@ def test_a_mixture_loss_is_followed_through_a_returned_list_and_a_closure_alias(
     divisions = [h.message for h in _hazards(_MIXTURE_MODEL) if "by denominator" in h.message]
     assert divisions and "K.square(rho) reaches 1" in divisions[0]
     assert "exp underflows" not in divisions[0]
+
+
+def test_the_log_of_a_squared_exp_scale_is_advised_as_its_argument() -> None:
+    """``log(eps + square(sigma))`` with ``sigma = exp(z)``: ``square`` keeps the exp's
+    overflow (it comes sooner), and the advice is the log-scale itself, not a softplus."""
+    source = """
+        def kl_from_scale(y_true, y_pred):
+            sigma = tf.exp(y_pred)
+            return tf.reduce_sum(tf.square(sigma) - tf.math.log(1e-10 + tf.square(sigma)), -1)
+    """
+    (found,) = [h for h in _hazards(source) if "log of" in h.message]
+    assert "log(sigma ** 2) is 2 * the exp's argument" in found.message
+    assert "softplus" not in found.message

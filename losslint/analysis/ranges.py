@@ -957,6 +957,19 @@ _EXP_UNDERFLOWS: Final = "exp underflows to 0"
 _MAPS: Final = ops.names(batch="map")
 
 
+def _additive(node: ast.BinOp) -> list[ast.expr]:
+    """The operands of a chain of ``+`` (``eps + square(sigma)``)."""
+    found: list[ast.expr] = []
+    pending: list[ast.expr] = [node]
+    while pending:
+        part = pending.pop()
+        if isinstance(part, ast.BinOp) and isinstance(part.op, ast.Add):
+            pending.extend((part.right, part.left))
+        else:
+            found.append(part)
+    return found
+
+
 def _exp_underflow_only(value: Range) -> bool:
     """A divisor that is 0 only where an ``exp`` underflows, for an argument below about -100:
     an MDN's ``sigma = exp(z)``, a product of such scales. The finding was judged a false alarm
@@ -4557,6 +4570,27 @@ class RangeAnalysis:
         qualified = names.qualify(inner.func, frame.module.imports) or ""
         return inner if qualified.startswith("tensorflow.") else None
 
+    def _squared_exp(self, node: ast.expr, frame: _Frame) -> str | None:
+        """The name squared in ``eps + square(sigma)`` (or ``sigma ** 2``), where ``sigma`` is
+        bound to an ``exp``: the variance written from an exp-parametrised scale; else None."""
+        parts = _additive(node) if isinstance(node, ast.BinOp) else [node]
+        for part in parts:
+            base = None
+            if isinstance(part, ast.Call) and part.args and self._op(part.func, frame) == "square":
+                base = part.args[0]
+            elif (
+                isinstance(part, ast.BinOp)
+                and isinstance(part.op, ast.Pow)
+                and isinstance(part.right, ast.Constant)
+                and part.right.value == 2
+            ):
+                base = part.left
+            bound = frame.sources.get(base.id) if isinstance(base, ast.Name) else None
+            if isinstance(bound, ast.Call) and self._op(bound.func, frame) == "exp":
+                assert isinstance(base, ast.Name)
+                return base.id
+        return None
+
     def _log(
         self,
         value: Range | None,
@@ -4568,13 +4602,20 @@ class RangeAnalysis:
         if value is None or value_node is None:
             return None
         if value.overflow is not None:
+            squared = self._squared_exp(value_node, frame)
+            advice = (
+                f"log({squared} ** 2) is 2 * the exp's argument: use that (a log-scale head's "
+                "own value) instead of its exp"
+                if squared
+                else "use ops.softplus(x) for log(1 + exp(x)) or ops.logsumexp(x) for "
+                "log(sum(exp(x)))"
+            )
             self._hazard(
                 "exp",
                 node,
                 frame,
                 f"log of {_text(value_node)}, which contains exp() of an unbounded value that "
-                "overflows to inf: use ops.softplus(x) for log(1 + exp(x)) or ops.logsumexp(x) "
-                "for log(sum(exp(x)))",
+                f"overflows to inf: {advice}",
                 nan=False,
             )
             # Still at least the log of its floor: log(exp(x) + 1) is 0 or more, however large.
@@ -5587,11 +5628,17 @@ def _square(first: Range | None) -> Range:
     if first is not None and math.isfinite(first.lo) and math.isfinite(first.hi):
         top = max(_fmul(first.lo, first.lo), _fmul(first.hi, first.hi))
         reason = first.reason or reason
+    # The square of an exp that overflows overflows sooner (``square(exp(log_sigma))``).
+    overflow = first.overflow if first is not None else None
+    numpy_overflow = first.numpy_overflow if first is not None else False
     if first is not None and first.lo > 0:
-        return Range(_fmul(first.lo, first.lo), top)
+        return Range(
+            _fmul(first.lo, first.lo), top, overflow=overflow, numpy_overflow=numpy_overflow
+        )
     if first is not None and (first.nonzero or (first.lo == 0.0 and first.lo_open)):
-        return Range(0.0, top, lo_open=True)  # of a value kept off 0 (a positive setting)
-    return Range(0.0, top, reason=reason)
+        # Of a value kept off 0 (a positive setting).
+        return Range(0.0, top, lo_open=True, overflow=overflow, numpy_overflow=numpy_overflow)
+    return Range(0.0, top, reason=reason, overflow=overflow, numpy_overflow=numpy_overflow)
 
 
 def _labels_pairwise(node: ast.BinOp, frame: _Frame) -> bool:
