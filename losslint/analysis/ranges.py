@@ -400,7 +400,12 @@ def _mul(a: Range, b: Range) -> Range:
     lo, hi = min(products), max(products)
     open_lo = (a.lo_open and b.lo >= 0) or (b.lo_open and a.lo >= 0)
     zero_side = a if a.may_be_zero() else b
-    if a.may_be_zero() and b.may_be_zero() and _underflows(a) and not _underflows(b):
+    if (
+        a.may_be_zero()
+        and b.may_be_zero()
+        and _exp_underflow_only(a)
+        and not _exp_underflow_only(b)
+    ):
         zero_side = b  # ``s1s2 * sqrt(1 - rho ** 2)``: the factor that reaches 0 exactly says why
     return Range(
         lo,
@@ -976,11 +981,6 @@ def _exp_underflow_only(value: Range) -> bool:
     or debatable on real code 38 times in 40 (an argument bounded away from that, a density's
     exp of a squared distance, is what underflows in practice, and its log is LL301's)."""
     return value.lo == 0 and value.reason == _EXP_UNDERFLOWS
-
-
-def _underflows(value: Range) -> bool:
-    """0 only by float32 underflow (an exp's, a sigmoid's), as far as the value tells."""
-    return value.underflow or value.reason == _EXP_UNDERFLOWS
 
 
 def _unpacked_parameter(
