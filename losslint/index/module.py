@@ -1949,6 +1949,15 @@ class ModuleIndexer:
             )
         if isinstance(expr, ast.Name):
             return self._name_value(expr, scope, line, depth, span)
+        if isinstance(expr, ast.IfExp):
+            # ``loss=masked_mse(mask) if use_mask else mse``: either may run, as a name bound
+            # in branches (see Unknown.candidates).
+            arms = (
+                self.value(expr.body, scope, line, depth + 1),
+                self.value(expr.orelse, scope, line, depth + 1),
+            )
+            named = tuple(dict.fromkeys(v for v in arms if isinstance(v, (Ref, Call))))
+            return Unknown(span, candidates=named)
         if isinstance(expr, ast.Subscript):
             return self._item_value(expr, scope, line, depth, span)
         if isinstance(expr, ast.Attribute):
