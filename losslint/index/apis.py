@@ -640,6 +640,23 @@ _TF1_ONLY: Final = (
 )
 
 
+# Calls that turn TensorFlow 2's eager execution off for the rest of the process.
+_EAGER_OFF: Final = re.compile(r"\b(?:disable_eager_execution|disable_v2_behavior)\s*\(")
+
+
+def eager_off(source: str) -> int:
+    """The line (from 1) of the first call that turns eager execution off
+    (``tf.compat.v1.disable_eager_execution()``), outside comments; 0 where none. Read when the
+    module is indexed, as :func:`tensorflow_1`."""
+    if "disable_" not in source:
+        return 0
+    for match in _EAGER_OFF.finditer(source):
+        start = source.rfind("\n", 0, match.start()) + 1
+        if "#" not in source[start : match.start()]:
+            return source.count("\n", 0, match.start()) + 1
+    return 0
+
+
 def tensorflow_1(source: str, imports: Mapping[str, str]) -> bool:
     """Whether a module (its ``source`` and ``imports``) is TensorFlow 1 code: it calls one of
     the names TensorFlow 2 removed from its top level through its TensorFlow import

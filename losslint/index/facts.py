@@ -379,6 +379,9 @@ class ModuleIndex:
     # import (``tf.Session()``, ``tf.set_random_seed(0)``, ``tf.contrib``): TF 1 code, which
     # runs on Keras 2 whatever the target (see ``apis.tensorflow_1``).
     tensorflow1: bool = False
+    # The line of the first call that turns eager execution off (``tf.compat.v1.
+    # disable_eager_execution()``), else 0 (see ``apis.eager_off``).
+    eager_off: int = 0
     # Every ``X`` written as ``self.X``: where the project looks for the methods and attributes a
     # trained value goes through, without reading each module's text again.
     self_attributes: frozenset[str] = frozenset()

@@ -22,7 +22,7 @@ from typing import Final, TypeGuard
 
 from losslint.diagnostic import Span
 from losslint.index import folding, names
-from losslint.index.apis import collect_api_uses, tensorflow_1
+from losslint.index.apis import collect_api_uses, eager_off, tensorflow_1
 from losslint.index.facts import (
     ApiUse,
     Call,
@@ -1029,6 +1029,7 @@ class ModuleIndexer:
             alternatives=self.alternatives,
             sessions=_runs_sessions(self.source, self.lines),
             tensorflow1=tensorflow_1(self.source, self.imports),
+            eager_off=eager_off(self.source),
             self_attributes=frozenset(_SELF_ATTRIBUTE.findall(self.source))
             if "self" in self.source
             else frozenset(),

@@ -5,18 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Final, Protocol
+from typing import Protocol
 
 from losslint.analysis.batch_axis import BatchAxis
 from losslint.analysis.ranges import Hazard, find_hazards
-from losslint.codec import lines_with
 from losslint.diagnostic import Diagnostic, Fix, Severity, Span
 from losslint.index.apis import keras_flavour
-from losslint.index.facts import ModuleIndex
 from losslint.index.project import ProjectIndex, ResolvedCompile
-
-# Calls that turn TensorFlow 2's eager execution off for the rest of the process.
-_GRAPH_MODE_CALLS: Final = ("disable_eager_execution(", "disable_v2_behavior(")
 
 
 class RuleContext:
@@ -55,18 +50,12 @@ class RuleContext:
             return self._graph_pinned[path]
         if path in self._tensorflow_1:
             return "it is TensorFlow 1 code"
-        module = self._by_path.get(path)
-        if module is None:
-            return None
-        for call in _GRAPH_MODE_CALLS:
-            for number, text in lines_with(module, call):
-                if "#" not in text.partition(call)[0]:
-                    return f"line {number} turns eager execution off"
-        return None
+        line = self._eager_off.get(path)
+        return f"line {line} turns eager execution off" if line else None
 
     @cached_property
-    def _by_path(self) -> dict[str, ModuleIndex]:
-        return {m.path: m for m in self.project.modules}
+    def _eager_off(self) -> dict[str, int]:
+        return {m.path: m.eager_off for m in self.project.modules if m.eager_off}
 
     @cached_property
     def _tensorflow_1(self) -> frozenset[str]:
