@@ -94,9 +94,6 @@ _BINARY: Final = {
 }
 # Gathers elements of several samples into one axis (``boolean_mask``, ``gather_nd``).
 _MIXES: Final = ops.names(batch="mixes")
-# Functions mapping a function over the first axis of a tensor: ``tf.map_fn(f, elems)``,
-# ``tf.vectorized_map(f, elems)``, ``keras.ops.map(f, xs)``.
-_MAPS: Final = ops.names(batch="map")
 _TENSOR_METHODS_PASS: Final = ops.method_names("elementwise")
 # A project helper named for turning a tensor into a NumPy array (``convert_to_numpy``,
 # ``to_numpy``, ``tensor_to_np``): calling it on a tensor is the NumPy step, reported at the call
@@ -2223,7 +2220,7 @@ class BatchAxis:
         batched = _batched_source(module, last, node)
         if batched is not None:
             return batched
-        if last in _MAPS and module in names.TENSOR_MATH_MODULES:
+        if last in ops.MAPS and module in names.TENSOR_MATH_MODULES:
             # ``tf.map_fn(score, y_true - y_pred)``: one result per element of the first axis
             # of what it maps over, the batch where that is a batch.
             elems = args[1] if len(args) > 1 else kwargs.get("elems", kwargs.get("xs", UNKNOWN))

@@ -368,6 +368,11 @@ def names(batch: str | None = None, range_: str | None = None) -> frozenset[str]
     )
 
 
+# Functions mapping a function over the first axis of a tensor: ``tf.map_fn(f, elems)``,
+# ``tf.vectorized_map(f, elems)``, ``keras.ops.map(f, xs)``.
+MAPS: Final = names(batch="map")
+
+
 def method_names(batch: str) -> frozenset[str]:
     return frozenset(name for name, op in METHODS.items() if op.batch == batch)
 

@@ -77,6 +77,7 @@ from losslint.index.project import (
     TRUE_NAMES,
     ProjectIndex,
     bound_once,
+    local_binding,
     named_like_loss,
     parameter_default,
     truth_name,
@@ -958,21 +959,6 @@ def _bitwise(op: ast.operator, left: Range | None, right: Range | None) -> Range
 
 
 _EXP_UNDERFLOWS: Final = "exp underflows to 0"
-# Functions mapping a function over the first axis of a tensor (see RangeAnalysis._mapped).
-_MAPS: Final = ops.names(batch="map")
-
-
-def _additive(node: ast.BinOp) -> list[ast.expr]:
-    """The operands of a chain of ``+`` (``eps + square(sigma)``)."""
-    found: list[ast.expr] = []
-    pending: list[ast.expr] = [node]
-    while pending:
-        part = pending.pop()
-        if isinstance(part, ast.BinOp) and isinstance(part.op, ast.Add):
-            pending.extend((part.right, part.left))
-        else:
-            found.append(part)
-    return found
 
 
 def _exp_underflow_only(value: Range) -> bool:
@@ -1087,6 +1073,12 @@ class RangeAnalysis:
         self._local_functions: dict[
             str, dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] | None
         ] = {}  # see _siblings
+        # A mapped function rewritten to take its rows as parameters (see _mapped_function),
+        # by the function's id and the number of rows, with the function (so the id stays its).
+        self._row_functions: dict[
+            tuple[int, int],
+            tuple[ast.AST, tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[str]] | None],
+        ] = {}
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -3581,32 +3573,13 @@ class RangeAnalysis:
         gets each its own. What ``f`` returns, in a 1-tuple; None for any other call."""
         name = names.qualify(node.func, frame.module.imports) or ""
         module, _, last = name.rpartition(".")
-        if last not in _MAPS or module not in names.TENSOR_MATH_MODULES:
+        if last not in ops.MAPS or module not in names.TENSOR_MATH_MODULES:
             return None
-        given = {k.arg: k.value for k in node.keywords if k.arg}
-        fn = node.args[0] if node.args else given.get("fn", given.get("f"))
-        elems = node.args[1] if len(node.args) > 1 else given.get("elems", given.get("xs"))
-        if not isinstance(fn, ast.Name) or elems is None:
-            self._args(node, frame, depth)
+        found = self._mapped_function(node, frame)
+        if found is None:
+            self._args(node, frame, depth)  # for what the mapped values report
             return (None,)
-        target = self._callee(ast.Call(func=fn, args=[], keywords=[]), frame)
-        function = target[2] if target is not None else None
-        if target is None or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            self._args(node, frame, depth)
-            return (None,)
-        owner, qualname, _, local = target
-        rows = list(elems.elts) if isinstance(elems, (ast.Tuple, ast.List)) else [elems]
-        params = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
-        if len(rows) > 1:
-            unpacked = _unpacked_parameter(function, len(rows))
-            if unpacked is None:
-                self._args(node, frame, depth)
-                return (None,)
-            function, params = unpacked
-            qualname += "#rows"  # (not the function's memo: its parameters differ)
-        if len(params) < len(rows):
-            self._args(node, frame, depth)
-            return (None,)
+        owner, qualname, function, params, rows, local = found
         bound = {p: self.expr(row, frame, depth + 1) for p, row in zip(params, rows, strict=False)}
         labels = frozenset(
             p for p, row in zip(params, rows, strict=False) if self._of_keras_labels(row, frame)
@@ -3627,6 +3600,48 @@ class RangeAnalysis:
             frozenset(configured),
         )
         return (result,)
+
+    def _mapped_function(
+        self, node: ast.Call, frame: _Frame
+    ) -> (
+        tuple[
+            ModuleIndex,
+            str,
+            ast.FunctionDef | ast.AsyncFunctionDef,
+            list[str],
+            list[ast.expr],
+            bool,
+        ]
+        | None
+    ):
+        """For :meth:`_mapped`: the project function mapped (its module, qualified name,
+        definition, parameters), the rows it is given and whether it is defined in the calling
+        scope; None where the function or the rows are not known."""
+        given = {k.arg: k.value for k in node.keywords if k.arg}
+        fn = node.args[0] if node.args else given.get("fn", given.get("f"))
+        elems = node.args[1] if len(node.args) > 1 else given.get("elems", given.get("xs"))
+        if not isinstance(fn, ast.Name) or elems is None:
+            return None
+        target = self._callee(ast.Call(func=fn, args=[], keywords=[]), frame)
+        if target is None:
+            return None
+        owner, qualname, function, local = target
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        rows = list(elems.elts) if isinstance(elems, (ast.Tuple, ast.List)) else [elems]
+        params = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
+        if len(rows) > 1:
+            key = (id(function), len(rows))
+            if key not in self._row_functions:
+                self._row_functions[key] = (function, _unpacked_parameter(function, len(rows)))
+            unpacked = self._row_functions[key][1]
+            if unpacked is None:
+                return None
+            function, params = unpacked
+            qualname += "#rows"  # (not the function's memo: its parameters differ)
+        if len(params) < len(rows):
+            return None
+        return owner, qualname, function, params, rows, local
 
     def _logits_given(self, node: ast.Call, frame: _Frame, depth: int) -> None:
         """A softmax or sigmoid given where a crossentropy takes logits: a ``*_with_logits``
@@ -4547,20 +4562,7 @@ class RangeAnalysis:
         x))``, ``tf.norm(x) ** 2``): TensorFlow's sqrt gradient is 0 where the gradient coming
         back is, as the square's is at 0, so no NaN is made there (run on 2.21; ``keras.ops``
         on JAX or torch still gives NaN, and is not exempt)."""
-        # Syntax first: this runs for every expression the analysis evaluates.
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-            if not (isinstance(node.right, ast.Constant) and node.right.value == 2):
-                return None
-            inner = node.left
-        elif (
-            isinstance(node, ast.Call)
-            and len(node.args) == 1
-            and not node.keywords
-            and names.last_name(node.func) in _SQUARES
-        ):
-            inner = node.args[0]
-        else:
-            return None
+        inner = _squared_operand(node)
         if not isinstance(inner, ast.Call) or names.last_name(inner.func) not in _ROOTS:
             return None
         if isinstance(node, ast.Call) and self._op(node.func, frame) != "square":
@@ -4573,21 +4575,14 @@ class RangeAnalysis:
     def _squared_exp(self, node: ast.expr, frame: _Frame) -> str | None:
         """The name squared in ``eps + square(sigma)`` (or ``sigma ** 2``), where ``sigma`` is
         bound to an ``exp``: the variance written from an exp-parametrised scale; else None."""
-        parts = _additive(node) if isinstance(node, ast.BinOp) else [node]
-        for part in parts:
-            base = None
-            if isinstance(part, ast.Call) and part.args and self._op(part.func, frame) == "square":
-                base = part.args[0]
-            elif (
-                isinstance(part, ast.BinOp)
-                and isinstance(part.op, ast.Pow)
-                and isinstance(part.right, ast.Constant)
-                and part.right.value == 2
-            ):
-                base = part.left
-            bound = frame.sources.get(base.id) if isinstance(base, ast.Name) else None
+        for part in addends(node):
+            base = _squared_operand(part)
+            if not isinstance(base, ast.Name):
+                continue
+            if isinstance(part, ast.Call) and self._op(part.func, frame) != "square":
+                continue
+            bound = frame.sources.get(base.id)
             if isinstance(bound, ast.Call) and self._op(bound.func, frame) == "exp":
-                assert isinstance(base, ast.Name)
                 return base.id
         return None
 
@@ -4799,8 +4794,8 @@ class RangeAnalysis:
 
     def _enclosing_alias(self, name: str, frame: _Frame) -> str | None:
         """The method ``name`` stands for in a closure, where the method it is defined in binds
-        it once, at its top, to a method of ``self`` (``md_loss_func = self.calculate_md_loss``);
-        else None. Not a name the closure binds itself."""
+        it by one plain assignment to a method of ``self`` (``md_loss_func =
+        self.calculate_md_loss``); else None. Not a name the closure binds itself."""
         if name in frame.env or frame.class_name is not None:
             return None
         scope = frame.qualname.rpartition(".")[0]
@@ -4808,13 +4803,8 @@ class RangeAnalysis:
         owner = self._owner(frame)
         if found is None or owner is None or scope.rpartition(".")[0] != owner:
             return None
-        bound = [
-            statement.value
-            for statement in found[1].node.body
-            if isinstance(statement, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets)
-        ]
-        if len(bound) != 1 or (attribute := names.self_attribute(bound[0])) is None:
+        bound = local_binding(found[1].node, name)[1]
+        if bound is None or (attribute := names.self_attribute(bound)) is None:
             return None
         return attribute if self.project.method(owner, attribute) is not None else None
 
@@ -5618,6 +5608,23 @@ def _local_defs(
             for handler in statement.handlers:
                 pending.extend(handler.body)
     return found
+
+
+def _squared_operand(node: ast.expr) -> ast.expr | None:
+    """What ``x ** 2`` or a one-argument ``square(x)`` squares, by their syntax alone (the
+    caller checks that the call is a square op); None for anything else. Syntax only: this
+    runs for every expression the analysis evaluates."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        right = node.right
+        return node.left if isinstance(right, ast.Constant) and right.value == 2 else None
+    if (
+        isinstance(node, ast.Call)
+        and len(node.args) == 1
+        and not node.keywords
+        and names.last_name(node.func) in _SQUARES
+    ):
+        return node.args[0]
+    return None
 
 
 def _square(first: Range | None) -> Range:
