@@ -419,8 +419,11 @@ def check_untracked_loss_components(context: RuleContext) -> Iterator[Finding]:
                 else loss_body(project, definition, *_arguments(choice))
             )
             terms = body.terms(reductions=True) if body is not None else None
-            read = project.captured_tensors(through[0] if through else definition)
-            components = _components(terms or [], frozenset(name for name, *_ in read))
+            captured: frozenset[str] = frozenset()
+            if terms and any(not t.is_loss for t in terms):  # only such a term may read them
+                read = project.captured_tensors(through[0] if through else definition)
+                captured = frozenset(name for name, *_ in read)
+            components = _components(terms or [], captured)
             if len(components) < 2:
                 continue
             untracked = [
