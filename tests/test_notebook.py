@@ -355,3 +355,38 @@ def test_a_loss_a_notebook_never_uses_is_dead_code_and_not_checked(tmp_path: Pat
     found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
     assert {d.get("cell") for d in found} == {3}, found
     assert {d["code"] for d in found} == {"LL201"}, found
+
+
+def test_a_loss_left_over_in_copies_of_a_notebook_is_dead_in_each(tmp_path: Path) -> None:
+    # Each copy defines its own ``sisdr_loss`` and compiles with "mse" (the line that used it
+    # is commented out): another copy's mention does not run it. A notebook that names the
+    # loss without defining it (``%run losses.py`` before) still makes the script's loss live.
+    leftover = [
+        "import keras\nfrom keras import ops",
+        "def sisdr_loss(y_true, y_pred):\n"
+        "    return -ops.mean(ops.log(ops.sum(y_true * y_pred, axis=-1)))",
+        "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])\n"
+        "# model.compile(loss=sisdr_loss)\n"
+        "model.compile(loss='mse')\n"
+        "model.fit(x, y)",
+    ]
+    for name in ("try.ipynb", "try_2.ipynb"):
+        (tmp_path / name).write_text(code_notebook(leftover))
+    found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    assert [d for d in found if d["code"] != "LL402"] == []
+
+    for name in ("try.ipynb", "try_2.ipynb"):
+        (tmp_path / name).unlink()
+    (tmp_path / "losses.py").write_text(
+        "import keras\nfrom keras import ops\n\n\n"
+        "def sisdr_loss(y_true, y_pred):\n"
+        "    return -ops.mean(ops.log(ops.sum(y_true * y_pred, axis=-1)), axis=-1)\n\n\n"
+        "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])\n"
+        "model.compile(loss='mse')\n"
+        "model.fit(x, y)\n"
+    )
+    (tmp_path / "use.ipynb").write_text(
+        code_notebook(["%run losses.py", "model.compile(loss=sisdr_loss)\nmodel.fit(x, y)"])
+    )
+    found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    assert {(d["path"], d["code"]) for d in found} == {("losses.py", "LL301")}, found

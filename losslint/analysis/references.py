@@ -384,6 +384,12 @@ def unreferenced(project: ProjectIndex, definition: LossDef) -> bool:
     return _project_calls(project).unreferenced(definition)
 
 
+def _defines(project: ProjectIndex, module: ModuleIndex, name: str) -> bool:
+    """Whether ``module`` defines a function or class ``name`` at its top level."""
+    qualname = f"{module.module}.{name}"
+    return qualname in project.functions or qualname in project.classes
+
+
 def _loads_custom_objects(module: ModuleIndex) -> bool:
     """Whether ``module`` loads a model with the custom objects it needs (``load_model(...,
     custom_objects=...)``, a ``custom_object_scope``) or uncompiled."""
@@ -554,16 +560,20 @@ class _ProjectCalls:
             chunk_number(module.chunks, line) != own for _, line in self.references(module, name)
         ):
             return False
-        # A notebook may run the script (``%run train.py``) and use what it defines.
+        # A notebook may run the script (``%run train.py``) and use what it defines; not one
+        # that defines the name itself (a copy of the notebook, with its own ``dice_loss``).
         return not any(
             lines_with(other, name)
             for other in project.modules
-            if other is not module and other.path.endswith(".ipynb")
+            if other is not module
+            and other.path.endswith(".ipynb")
+            and not _defines(project, other, name)
         )
 
     def _script(self, module: ModuleIndex) -> bool:
         """A notebook, or a module that no module of the project imports and that trains a
-        model when it is run: at its top level, or under ``if __name__ == "__main__":``. (A
+        model when it is run: at its top level, or under ``if __name__ == "__main__":``, as does
+        one that loads a saved model there (a prediction script). (A
         module that only defines losses and compiles one at its top level, or trains one in a
         function nobody here calls, may be a library demonstrating itself.)"""
         if module.path.endswith(".ipynb"):
@@ -572,7 +582,11 @@ class _ProjectCalls:
             return False
         if any(scope == module.module for scope, _, _ in module.trainings):
             return True
-        return bool(module.compiles or module.trainings) and bool(lines_with(module, "__main__"))
+        # Or one that loads a trained model when it is run (a prediction script).
+        loads = any(u.kind == "load" for u in module.api_uses)
+        return bool(module.compiles or module.trainings or loads) and bool(
+            lines_with(module, "__main__")
+        )
 
     @functools.cached_property
     def imported(self) -> frozenset[str]:
