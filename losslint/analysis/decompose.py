@@ -382,10 +382,11 @@ _GATE_REDUCTIONS: Final = ops.names(batch="sum", range_="sum") | ops.names(
 
 def unused_terms(
     node: ast.FunctionDef | ast.AsyncFunctionDef, pair: tuple[str, str], scope: Scope
-) -> list[tuple[str, Term, ast.Assign]]:
-    """Local variables assigned a loss term (``mse_loss = K.mean(K.square(y_true - y_pred))``)
-    that nothing in the body ever reads: a term computed but left out of the returned value.
-    ``(name, term, assignment)``; a variable read anywhere at all (a print, a summary, a
+) -> list[tuple[str, Term, ast.Assign, int]]:
+    """Local variables assigned a loss term (``mse_loss = K.mean(K.square(y_true - y_pred))``),
+    or a total of terms, that nothing in the body ever reads: computed but left out of the
+    returned value. ``(name, term, assignment, count)``: the term (a total's first), and how
+    many terms the value adds up; a variable read anywhere at all (a print, a summary, a
     condition) is taken as used."""
     if _returned(node) is None:
         return []
@@ -407,11 +408,13 @@ def unused_terms(
             continue
         if _confusion_count(target.id) or _shape_only(stmt.value, pair) or _mask(stmt.value):
             continue
+        # A term, or a total of terms (``total_loss = ssim_loss + 0.1 * mae_loss``) where
+        # the loss returns one of them.
         terms = walker.terms(stmt.value, 0)
-        if terms is None or len(terms) != 1 or not terms[0].is_loss:
+        if not terms or not all(t.is_loss for t in terms):
             continue
         term = replace(terms[0], name=target.id, written=target.id)
-        found.append((target.id, term, stmt))
+        found.append((target.id, term, stmt, len(terms)))
     return found
 
 
@@ -1336,7 +1339,7 @@ class Body:
     def terms(self, halves: bool = True, reductions: bool = False) -> list[Term] | None:
         return weighted_sum(self.node, self.pair, self.scope, halves, reductions)
 
-    def unused(self) -> list[tuple[str, Term, ast.Assign]]:
+    def unused(self) -> list[tuple[str, Term, ast.Assign, int]]:
         return unused_terms(self.node, self.pair, self.scope)
 
     def accumulated(self) -> dict[str, ast.Call]:

@@ -499,14 +499,21 @@ def check_unused_loss_term(context: RuleContext) -> Iterator[Finding]:
         if isinstance(returned, ast.Return) and returned.value is not None:
             used = unparse(returned.value, 60)
         name = names.defined_name(definition.qualname)
-        for variable, _, statement in body.unused():
-            yield Finding(
-                definition.path,
-                node_span(statement.targets[0], body.scope.module.lines),
-                f"{name} computes the loss term {variable} but never uses it: the value it "
-                f"returns ({used}) leaves {variable} out, so the model is not trained on it "
-                f"(a copy-paste of another term?); add it to the returned sum or delete it",
-            )  # fmt: skip
+        for variable, _, statement, count in body.unused():
+            span = node_span(statement.targets[0], body.scope.module.lines)
+            if count > 1:  # a total the loss computes and then does not return
+                message = (
+                    f"{name} adds up {count} loss terms in {variable} but never uses it: it "
+                    f"returns {used} instead, so the model is not trained on the total; return "
+                    f"{variable}, or delete it"
+                )
+            else:
+                message = (
+                    f"{name} computes the loss term {variable} but never uses it: the value it "
+                    f"returns ({used}) leaves {variable} out, so the model is not trained on it "
+                    f"(a copy-paste of another term?); add it to the returned sum or delete it"
+                )
+            yield Finding(definition.path, span, message)
 
 
 RULES: Final = (

@@ -442,7 +442,7 @@ class _Planner:
             terms = body.terms()
             if terms is not None and sum(t.is_loss for t in terms) >= 2:
                 metrics = [t for t in map(self._tracked, tracked or []) if t is not None]
-                unused = [term for _, term, _ in body.unused()]
+                unused = [term for _, term, _, count in body.unused() if count == 1]
                 method = definition.kind in ("loss_class", "method")
                 params = (("self",) if method else ()) + body.pair
                 components = _components(terms, metrics, unused, params)
