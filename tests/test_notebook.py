@@ -390,3 +390,17 @@ def test_a_loss_left_over_in_copies_of_a_notebook_is_dead_in_each(tmp_path: Path
     )
     found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
     assert {(d["path"], d["code"]) for d in found} == {("losses.py", "LL301")}, found
+
+
+def test_a_notebook_that_only_defines_a_loss_is_checked(tmp_path: Path) -> None:
+    # No compile, fit or load: the notebook is a loss to copy, not a script whose unnamed
+    # losses are dead code.
+    cells = [
+        "import tensorflow as tf\n\n"
+        "class WeightedMse(tf.keras.losses.Loss):\n"
+        "    def call(self, y_true, y_pred):\n"
+        "        return tf.reduce_mean((1 + y_true) * tf.square(y_true - y_pred), axis=0)"
+    ]
+    (tmp_path / "weighted.ipynb").write_text(code_notebook(cells))
+    found = json.loads(run("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    assert [(d["code"], d.get("cell"), d["line"]) for d in found] == [("LL201", 1, 5)], found

@@ -423,8 +423,17 @@ class _ProjectCalls:
     def evaluated(self, definition: LossDef) -> bool:
         answer = self.answers.get(definition.qualname)
         if answer is None:
+            self.answers[definition.qualname] = False  # (while it is asked: a cycle is not one)
             answer = self.answers[definition.qualname] = self._evaluated(definition)
         return answer
+
+    def _helps(self, home: ModuleIndex, chunk: int) -> bool:
+        """Whether top-level statement ``chunk`` of ``home`` holds a loss or metric that is not
+        itself only evaluated by the project: a call there may compute what Keras averages.
+        (``def metrics(y, y_pred): return [jaccard(y, y_pred), dice(y, y_pred)]``, which an
+        evaluation script calls on whole volumes, evaluates its callees as it is evaluated.)"""
+        held = self.held.get(home.path, {}).get(chunk)
+        return held is not None and not all(self.evaluated(d) for d in held)
 
     def naming(self, definition: LossDef) -> list[ModuleIndex]:
         """Every module that may name ``definition``: its own, and those importing it or its
@@ -571,22 +580,27 @@ class _ProjectCalls:
         )
 
     def _script(self, module: ModuleIndex) -> bool:
-        """A notebook, or a module that no module of the project imports and that trains a
-        model when it is run: at its top level, or under ``if __name__ == "__main__":``, as does
-        one that loads a saved model there (a prediction script). (A
+        """A notebook that compiles, trains or loads a model, or a module that no module of the
+        project imports and that trains a model when it is run: at its top level, or under
+        ``if __name__ == "__main__":``, as does one that loads a saved model there (a
+        prediction script). (A notebook that only defines losses is a collection of them; a
         module that only defines losses and compiles one at its top level, or trains one in a
         function nobody here calls, may be a library demonstrating itself.)"""
+        # It runs a model: compiles, trains or loads one (a prediction script).
+        runs = bool(
+            module.compiles or module.trainings or any(u.kind == "load" for u in module.api_uses)
+        )
         if module.path.endswith(".ipynb"):
-            return True
+            # Not one that only defines a Keras or TensorFlow loss (a snippet to copy, a
+            # library cell); one that defines NumPy functions is a lesson that runs them, and
+            # a cell that does not parse may be where the model is compiled.
+            roots = {target.split(".")[0] for target in module.imports.values()}
+            return runs or bool(module.unparsed) or not roots & names.KERAS_PACKAGES
         if module.path.endswith("__init__.py") or module.module in self.imported:
             return False
         if any(scope == module.module for scope, _, _ in module.trainings):
             return True
-        # Or one that loads a trained model when it is run (a prediction script).
-        loads = any(u.kind == "load" for u in module.api_uses)
-        return bool(module.compiles or module.trainings or loads) and bool(
-            lines_with(module, "__main__")
-        )
+        return runs and bool(lines_with(module, "__main__"))
 
     @functools.cached_property
     def imported(self) -> frozenset[str]:
@@ -608,7 +622,7 @@ class _ProjectCalls:
         # A call outside every loss and metric, as the text shows it, before any parse.
         call = re.compile(rf"\b{re.escape(name)}\s*\(")
         if not any(
-            chunk_number(home.chunks, number) not in self.holding.get(home.path, frozenset())
+            not self._helps(home, chunk_number(home.chunks, number))
             for home in modules
             for number, line in lines_with(home, name)
             if call.search(line)
@@ -618,11 +632,10 @@ class _ProjectCalls:
         for home in modules:
             if not lines_with(home, name):
                 continue
-            chunks = self.holding.get(home.path, frozenset())
             for called, line in self.references(home, name):
                 if not called:
                     return False  # passed as a value (``metrics.append(jaccard_index)``)
-                if chunk_number(home.chunks, line) in chunks:
+                if self._helps(home, chunk_number(home.chunks, line)):
                     return False  # a loss or metric may call it: a helper of theirs
                 found = True
         return found
@@ -631,25 +644,32 @@ class _ProjectCalls:
     def importing(self) -> dict[str, list[ModuleIndex]]:
         """The modules importing each name or module, by what they import (a module imported
         with ``*`` gives every name of it)."""
+        project = self.project
         found: dict[str, list[ModuleIndex]] = {}
-        for module in self.project.modules:
+        for module in project.modules:
             for target in {*module.imports.values(), *module.stars}:
-                found.setdefault(target, []).append(module)
+                # As written, and as the project's own definition or module it denotes
+                # (``from utils.metrics import dice`` where ``utils`` has no ``__init__``
+                # and the module is ``metrics``).
+                own = project._lookup(target)
+                home = project._module(target)
+                keys = {target, own or target, home.module if home is not None else target}
+                for key in keys:
+                    found.setdefault(key, []).append(module)
         return found
 
     @functools.cached_property
-    def holding(self) -> dict[str, frozenset[int]]:
-        """The chunks (top-level statements: see ``ModuleIndex.chunks``) that hold a loss or
-        metric definition, by path."""
-        found: dict[str, set[int]] = {}
+    def held(self) -> dict[str, dict[int, list[LossDef]]]:
+        """The loss and metric definitions of each chunk (top-level statement: see
+        ``ModuleIndex.chunks``) that holds one, by path."""
+        found: dict[str, dict[int, list[LossDef]]] = {}
         starts = {m.path: m.chunks for m in self.project.modules}
         for definition in self.project.definitions():
             chunks = starts.get(definition.path)
             if chunks is not None:
-                found.setdefault(definition.path, set()).add(
-                    chunk_number(chunks, definition.span.line)
-                )
-        return {path: frozenset(c) for path, c in found.items()}
+                chunk = chunk_number(chunks, definition.span.line)
+                found.setdefault(definition.path, {}).setdefault(chunk, []).append(definition)
+        return found
 
     def references(self, module: ModuleIndex, name: str) -> list[tuple[bool, int]]:
         """Each reading of ``name`` in the code of ``module`` (``f`` and ``m.f`` alike), with
