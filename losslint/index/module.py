@@ -134,7 +134,10 @@ _CONV: Final = frozenset(
         "SeparableConv2D",
     }
 )
-_RECURRENT: Final = frozenset({"LSTM", "GRU", "SimpleRNN"})
+# Recurrent layers, whose activation is tanh unless given (cuDNN's fused ones: always).
+_RECURRENT: Final = frozenset(
+    {"LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "CuDNNLSTM", "CuDNNGRU"}
+)
 _POOLING: Final = (
     "MaxPooling",
     "MaxPool",
