@@ -231,3 +231,20 @@ def test_accuracy_on_multi_label_sigmoids_follows_the_keras_that_runs_it(
     (tmp_path / "train.py").write_text(MULTI_LABEL.format(imports=imports))
     found = _codes(_json(tmp_path, ".", "--no-cache"))
     assert (("train.py", "LL110") in found) is reported
+
+
+def test_one_loss_wrong_on_two_outputs_is_one_finding_naming_both(tmp_path: Path) -> None:
+    # ``loss="binary_crossentropy"`` given to both tanh heads of a two-output model: one
+    # defect, written once; the message names each output, with its verb agreeing.
+    (tmp_path / "train.py").write_text(
+        "import keras\n\n"
+        "inputs = keras.Input((10, 32, 32, 1))\n"
+        "first = keras.layers.ConvLSTM2D(1, 3, padding='same')(inputs)\n"
+        "second = keras.layers.ConvLSTM2D(1, 3, padding='same')(inputs)\n"
+        "model = keras.Model(inputs, [first, second])\n"
+        "model.compile(optimizer='adam', loss='binary_crossentropy')\n"
+        "model.fit(x, [y, y])\n"
+    )
+    found = [d for d in _json(tmp_path, ".", "--no-cache") if d["code"] == "LL107"]
+    assert len(found) == 1, found
+    assert "but outputs #1 and #2 have a tanh activation" in found[0]["message"]

@@ -230,6 +230,11 @@ class CompileSite:
     # with, saved, loaded or applied to tensors (a GAN's generator, trained inside the combined
     # model under the combined model's loss).
     idle: bool = False
+    # Not idle only as a public attribute of a class that trains no model itself
+    # (``self.autoencoder`` of keras-molecules' ``MoleculeVAE``): its callers must train it.
+    # The attribute's name; the project join makes the compile idle where nothing names it
+    # but to predict with it (see ``ProjectIndex.compiles``).
+    callers_train: str = ""
     # The parameters given by position after ``loss``, as read (``("metrics",)`` for
     # ``compile(opt, "mse", ["mae"])``): Keras 3 takes the third as ``loss_weights``, Keras 2
     # as ``metrics``; each is read as what its value is (numbers are weights).

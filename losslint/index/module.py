@@ -3185,6 +3185,7 @@ class ModuleIndexer:
                 weighted_metrics=value(keywords.get("weighted_metrics")),
                 per_example=_per_example(value(optimizer)),
                 idle=self._idle(receiver, scope),
+                callers_train=self._callers_train(receiver, scope),
                 positional=tuple(positional),
                 eager=names.is_true(keywords.get("run_eagerly")),
             )
@@ -3227,12 +3228,7 @@ class ModuleIndexer:
             if owner not in self._class_names:
                 return False
         root = self.tree if owner == self.module else self._scope_nodes.get(owner or "")
-        if (
-            len(parts) == 2
-            and not parts[1].startswith("_")
-            and root is not None
-            and not any(_trains_or_applies(node, parts) for node in subtree(root))
-        ):
+        if self._left_to_callers(parts, root):
             # ``self.autoencoder`` of a class that builds and compiles models, trains none of
             # them itself and applies none inside another (keras-molecules' ``MoleculeVAE``):
             # its callers train it (``model.autoencoder.fit(...)`` in ``train.py``).
@@ -3244,6 +3240,27 @@ class ModuleIndexer:
             and _used_after(root, parts, receiver.lineno, self._lines_naming(parts[-1]))
             and self._idle_in(root, parts, 0)
         )
+
+    def _left_to_callers(self, parts: list[str], root: ast.AST | None) -> bool:
+        """Whether ``self.<attribute>`` (``parts``) is public, and the class (``root``) trains
+        no model itself and applies none inside another: what its callers do decides."""
+        return (
+            len(parts) == 2
+            and not parts[1].startswith("_")
+            and root is not None
+            and not any(_trains_or_applies(node, parts) for node in subtree(root))
+        )
+
+    def _callers_train(self, receiver: ast.expr, scope: _Scope) -> str:
+        """The attribute of ``self.<attribute>.compile(...)`` whose callers must train it (see
+        :meth:`_idle`), else ""."""
+        parts = names.dotted(receiver)
+        if not parts or len(parts) != 2 or parts[0] != "self" or scope.parent is None:
+            return ""
+        owner = scope.parent.qualname
+        if owner not in self._class_names:
+            return ""
+        return parts[1] if self._left_to_callers(parts, self._scope_nodes.get(owner)) else ""
 
     def _lines_naming(self, name: str) -> list[int]:
         """The lines where ``name`` is written as a word (cached)."""

@@ -564,6 +564,8 @@ class ProjectIndex:
                     self._trained_in_family(site) or self._trained_by_importer(module, site)
                 ):
                     site = dataclasses.replace(site, idle=False)
+                elif site.callers_train and not self._trained_by_callers(site.callers_train):
+                    site = dataclasses.replace(site, idle=True)
                 site = self._with_imported_values(site)
                 model = self.resolve_model(site.model)
                 yield ResolvedCompile(module.path, site, model)
@@ -651,6 +653,26 @@ class ProjectIndex:
             for local, imported in other.imports.items()
             if imported == target
             for _, receiver, _ in other.trainings
+        )
+
+    def _trained_by_callers(self, attribute: str) -> bool:
+        """Whether code of the project may train the model a class keeps as ``self.<attribute>``
+        (see :attr:`CompileSite.callers_train`): it fits, evaluates or trains on a batch a
+        receiver spelled ``....<attribute>`` (``model.autoencoder.fit(...)``), or reads
+        ``x.<attribute>`` other than to predict with it, save, load or show it (handed on:
+        ``train(vae.autoencoder)``). A pre-trained model's wrapper, whose callers only predict,
+        leaves it idle (deepchem's ``MoleculeVAE``, only loaded)."""
+        if any(
+            receiver.rpartition(".")[2] == attribute
+            for module in self.modules
+            for _, receiver, _ in module.trainings
+        ):
+            return True
+        read = re.compile(rf"(?<!\bself)\.{re.escape(attribute)}\b(?!\s*\.\s*{_IDLE_USES}\b)")
+        return any(
+            read.search(line.partition("#")[0])
+            for module in self.modules
+            for _, line in lines_with(module, f".{attribute}")
         )
 
     def _trained_in_family(self, site: CompileSite) -> bool:
@@ -2007,6 +2029,11 @@ _NOT_METRIC: Final = re.compile(r"(?:a?sym|geo|iso)metric")
 
 
 _LOSS_MODULES: Final = frozenset({"losses", "loss"})
+# What reading a model does not train it with its compiled loss (see _trained_by_callers).
+_IDLE_USES: Final = (
+    r"(?:predict\w*|save\w*|load_weights|summary|layers|get_layer|input\w*|output\w*"
+    r"|trainable|count_params|get_weights|set_weights|to_json)"
+)
 # Packages whose names a project does not define (a vendored copy of one is a module of the
 # project by that root, and is looked up as such).
 _LIBRARY_ROOTS: Final = names.KERAS_PACKAGES | frozenset(

@@ -717,6 +717,9 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
         if model is None or rc.site.idle:  # never trained or evaluated with this loss
             continue
         losses = dict(assign_losses(rc.site.loss, model, context.project))
+        # One finding per loss or metric written, naming each output it is wrong on
+        # (``loss="binary_crossentropy"`` on two tanh outputs): (span, message) → outputs.
+        wrong: dict[tuple[Span, str], list[str]] = {}
         for index, value, kind in _assigned(context, rc, model):
             metric = thresholded_metric(value) if kind == "metric" else None
             if metric is not None and metric not in _BINARY_ACCURACIES:  # those are LL110's
@@ -730,13 +733,12 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
                 continue
             where = describe(model, index)
             if ce.from_logits is True and activation in ("softmax", "sigmoid"):
-                yield Finding(
-                    rc.path,
-                    ce.span,
-                    f"{ce.label} on {where}, which already applies {activation}: the {kind} "
+                message = (
+                    f"{ce.label} on {_WHERE}, which already {_APPLIES} {activation}: the {kind} "
                     f"applies {activation} a second time ({LOGITS_SUBSTITUTED}); drop the output "
-                    "activation or use from_logits=False",
+                    "activation or use from_logits=False"
                 )
+                wrong.setdefault((ce.span, message), []).append(where)
             elif ce.from_logits is False and activation in names.NON_PROBABILITY_ACTIVATIONS:
                 if (
                     ce.family in ("categorical", "sparse")
@@ -753,18 +755,38 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
                 ending = f" or end the output with {normalizer}"
                 if model.kind == "pretrained":
                     ending = ""
-                yield Finding(
-                    rc.path,
-                    ce.span,
-                    f"{ce.label} expects probabilities but {where} has {shown}: Keras clips the "
-                    "values to [1e-7, 1 - 1e-7] (or renormalises them), so the loss is wrong and "
-                    f"the gradient vanishes; pass from_logits=True to the loss object{ending}",
+                message = (
+                    f"{ce.label} expects probabilities but {_WHERE} {_HAS} {shown}: Keras clips "
+                    "the values to [1e-7, 1 - 1e-7] (or renormalises them), so the loss is wrong "
+                    f"and the gradient vanishes; pass from_logits=True to the loss object{ending}"
                 )
+                wrong.setdefault((ce.span, message), []).append(where)
+        for (span, message), outputs in wrong.items():
+            yield Finding(rc.path, span, _for_outputs(message, outputs))
     # The same defect in loss code (a training step, a TF 1 cost, a loss function): a softmax
     # or sigmoid given to a crossentropy as its logits, found by the value-range analysis.
     for hazard in context.hazards:
         if hazard.kind == "logits":
             yield Finding(hazard.path, hazard.span, hazard.message)
+
+
+# Placeholders of a message written for one output or several (see _for_outputs).
+_WHERE: Final = "\x00where\x00"
+_HAS: Final = "\x00has\x00"
+_APPLIES: Final = "\x00applies\x00"
+
+
+def _for_outputs(message: str, outputs: list[str]) -> str:
+    """``message`` about the outputs :func:`describe` names (``output #1``), each once: one
+    output, or ``outputs #1 and #2``, with its verbs agreeing."""
+    outputs = list(dict.fromkeys(outputs))
+    if len(outputs) == 1:
+        where, has, applies = outputs[0], "has", "applies"
+    else:
+        parts = [o.removeprefix("output ") for o in outputs]
+        where = f"outputs {', '.join(parts[:-1])} and {parts[-1]}"
+        has, applies = "have", "apply"
+    return message.replace(_WHERE, where).replace(_HAS, has).replace(_APPLIES, applies)
 
 
 def check_crossentropy_output(context: RuleContext) -> Iterator[Finding]:
