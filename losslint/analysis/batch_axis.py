@@ -192,7 +192,8 @@ _RECURSIVE: Final = Batch("recursive")
 PER_IMAGE: Final = frozenset({"ssim", "ssim_multiscale", "psnr", "total_variation"})
 _MAX_CHOICES: Final = 4  # the functions a branching assignment may choose from (see _choice)
 SAMPLES: Final = Batch("kept", min_rank=2)  # y_true / y_pred as compile passes them
-# What a layer's call is given: a batch, or a list of batches to unpack.
+# What a layer's call or a model's train_step is given: a batch, or a list of batches to
+# unpack.
 _LAYER_INPUTS: Final = Batch("kept", target="<layer inputs>")
 # What a model's compute_loss is given as y_pred: one row per sample, but where it is a dict
 # of the outputs ``call`` returns, an entry may be a scalar (a VQ layer's loss).
@@ -497,6 +498,11 @@ def arithmetic(a: Batch, b: Batch, op: str) -> Batch:
     if a.kind == "scalar" or b.kind == "scalar":
         if op == "/" and b.kind == "scalar" and a.scale > 0:
             return UNKNOWN  # K.sum(l * mask) / K.sum(mask): maybe a count of the batch
+        if op == "/" and a.kind == "scalar" and b.scale > 0:
+            # ``reduce_sum(per_box) / reduce_sum(labels)``: divided by a batch sum, what is
+            # left of the batch in it is not known (a sum normalised by the positives,
+            # RetinaNet's, does not grow with it).
+            return UNKNOWN
         return b if a.kind == "scalar" else a
     if op == "*":
         scale = a.scale + b.scale
@@ -2749,6 +2755,16 @@ class BatchAxis:
                 for name in ("x", "y", "y_pred"):
                     if name in frame.env:
                         frame.env[name] = SAMPLES if name != "y_pred" else _PREDICTIONS
+            if (
+                frame.cls is not None
+                and scope.rpartition(".")[2] in ("train_step", "test_step")
+                and len(function.params) > 1
+                and self.project.is_subclass(frame.cls, names.KERAS_MODEL_BASES)
+            ):
+                # A Keras Model's train_step is given the batch: a tensor, or a tuple of them
+                # to unpack (``x, y = data``), each with one row per sample (keras.io's VAE:
+                # ``reduce_sum(squared_difference(data, reconstruction))`` sums the batch).
+                frame.env[function.params[1]] = _LAYER_INPUTS
             if (
                 frame.cls is not None
                 and scope.rpartition(".")[2] == "call"

@@ -564,7 +564,7 @@ class ProjectIndex:
                     self._trained_in_family(site) or self._trained_by_importer(module, site)
                 ):
                     site = dataclasses.replace(site, idle=False)
-                elif site.callers_train and not self._trained_by_callers(site.callers_train):
+                elif site.callers_train and not self._trained_by_callers(site):
                     site = dataclasses.replace(site, idle=True)
                 site = self._with_imported_values(site)
                 model = self.resolve_model(site.model)
@@ -655,13 +655,23 @@ class ProjectIndex:
             for _, receiver, _ in other.trainings
         )
 
-    def _trained_by_callers(self, attribute: str) -> bool:
+    def _trained_by_callers(self, site: CompileSite) -> bool:
         """Whether code of the project may train the model a class keeps as ``self.<attribute>``
-        (see :attr:`CompileSite.callers_train`): it fits, evaluates or trains on a batch a
+        (see :attr:`CompileSite.callers_train`): the project never makes an instance of the
+        class (a library's: its users train it), or it fits, evaluates or trains on a batch a
         receiver spelled ``....<attribute>`` (``model.autoencoder.fit(...)``), or reads
         ``x.<attribute>`` other than to predict with it, save, load or show it (handed on:
         ``train(vae.autoencoder)``). A pre-trained model's wrapper, whose callers only predict,
         leaves it idle (deepchem's ``MoleculeVAE``, only loaded)."""
+        attribute = site.callers_train
+        cls = names.defined_name(site.scope.rpartition(".")[0])
+        made = re.compile(rf"(?<!class )\b{re.escape(cls)}\s*\(")
+        if not any(
+            made.search(line.partition("#")[0])
+            for module in self.modules
+            for _, line in lines_with(module, f"{cls}(")
+        ):
+            return True
         if any(
             receiver.rpartition(".")[2] == attribute
             for module in self.modules
