@@ -13,6 +13,7 @@ import ast
 import functools
 import os
 import re
+import sys
 import weakref
 from typing import Final
 
@@ -384,12 +385,6 @@ def unreferenced(project: ProjectIndex, definition: LossDef) -> bool:
     return _project_calls(project).unreferenced(definition)
 
 
-def _defines(project: ProjectIndex, module: ModuleIndex, name: str) -> bool:
-    """Whether ``module`` defines a function or class ``name`` at its top level."""
-    qualname = f"{module.module}.{name}"
-    return qualname in project.functions or qualname in project.classes
-
-
 def _loads_custom_objects(module: ModuleIndex) -> bool:
     """Whether ``module`` loads a model with the custom objects it needs (``load_model(...,
     custom_objects=...)``, a ``custom_object_scope``) or uncompiled."""
@@ -574,9 +569,7 @@ class _ProjectCalls:
         return not any(
             lines_with(other, name)
             for other in project.modules
-            if other is not module
-            and other.path.endswith(".ipynb")
-            and not _defines(project, other, name)
+            if other is not module and other.path.endswith(".ipynb") and name not in other.top_level
         )
 
     def _script(self, module: ModuleIndex) -> bool:
@@ -648,14 +641,21 @@ class _ProjectCalls:
         found: dict[str, list[ModuleIndex]] = {}
         for module in project.modules:
             for target in {*module.imports.values(), *module.stars}:
-                # As written, and as the project's own definition or module it denotes
-                # (``from utils.metrics import dice`` where ``utils`` has no ``__init__``
-                # and the module is ``metrics``).
-                own = project._lookup(target)
+                found.setdefault(target, []).append(module)
+                root = target.partition(".")[0]
+                if (
+                    project.module_named(root) is not None  # a package of the project's
+                    or root in sys.stdlib_module_names
+                    or project._library_name(target)  # ``numpy``: not ``...ops.numpy``
+                ):
+                    continue
+                # Also as the project's own definition or module it denotes, where a folder
+                # above it is no package (``from utils.metrics import dice``, ``utils``
+                # without ``__init__``: the module is ``metrics``).
                 home = project._module(target)
-                keys = {target, own or target, home.module if home is not None else target}
-                for key in keys:
-                    found.setdefault(key, []).append(module)
+                for key in {project._lookup(target), home.module if home is not None else None}:
+                    if key is not None and key != target:
+                        found.setdefault(key, []).append(module)
         return found
 
     @functools.cached_property

@@ -3174,6 +3174,7 @@ class ModuleIndexer:
                 if name not in given:
                     given[name] = value(keywords.get(name))
             parts = names.dotted(receiver)
+            callers = self._callers_train(receiver, scope)
             yield CompileSite(
                 span=self.span(call),
                 scope=scope.qualname,
@@ -3184,8 +3185,8 @@ class ModuleIndexer:
                 metrics=given["metrics"],
                 weighted_metrics=value(keywords.get("weighted_metrics")),
                 per_example=_per_example(value(optimizer)),
-                idle=self._idle(receiver, scope),
-                callers_train=self._callers_train(receiver, scope),
+                idle=not callers and self._idle(receiver, scope),
+                callers_train=callers,
                 positional=tuple(positional),
                 eager=names.is_true(keywords.get("run_eagerly")),
             )
@@ -3215,7 +3216,7 @@ class ModuleIndexer:
         trained on a batch, and never handed on (to a container, another name, a ``return``,
         a function that does more than apply it); only predicted with, saved, loaded, called
         on tensors (a GAN's generator inside the combined model, which trains it under its own
-        loss) or marked trainable."""
+        loss) or marked trainable. (Not asked where its callers decide: see _callers_train.)"""
         parts = names.dotted(receiver)
         if not parts or len(parts) > 2 or (len(parts) == 2 and parts[0] != "self"):
             return False
@@ -3228,11 +3229,6 @@ class ModuleIndexer:
             if owner not in self._class_names:
                 return False
         root = self.tree if owner == self.module else self._scope_nodes.get(owner or "")
-        if self._left_to_callers(parts, root):
-            # ``self.autoencoder`` of a class that builds and compiles models, trains none of
-            # them itself and applies none inside another (keras-molecules' ``MoleculeVAE``):
-            # its callers train it (``model.autoencoder.fit(...)`` in ``train.py``).
-            return False
         # Used after it was compiled, and never trained: a model compiled last and left so (a
         # notebook template, a snippet) is about to be fitted by its reader.
         return (
@@ -3241,26 +3237,20 @@ class ModuleIndexer:
             and self._idle_in(root, parts, 0)
         )
 
-    def _left_to_callers(self, parts: list[str], root: ast.AST | None) -> bool:
-        """Whether ``self.<attribute>`` (``parts``) is public, and the class (``root``) trains
-        no model itself and applies none inside another: what its callers do decides."""
-        return (
-            len(parts) == 2
-            and not parts[1].startswith("_")
-            and root is not None
-            and not any(_trains_or_applies(node, parts) for node in subtree(root))
-        )
-
     def _callers_train(self, receiver: ast.expr, scope: _Scope) -> str:
-        """The attribute of ``self.<attribute>.compile(...)`` whose callers must train it (see
-        :meth:`_idle`), else ""."""
+        """The attribute of ``self.<attribute>.compile(...)`` whose callers decide whether it
+        is trained, else "": ``self.autoencoder`` of a class that builds and compiles models,
+        trains none of them itself and applies none inside another (keras-molecules'
+        ``MoleculeVAE``, fitted as ``model.autoencoder.fit(...)`` in ``train.py``). Such a
+        compile is not :meth:`_idle`; the project join decides (see ``CompileSite``)."""
         parts = names.dotted(receiver)
-        if not parts or len(parts) != 2 or parts[0] != "self" or scope.parent is None:
+        if not parts or len(parts) != 2 or parts[0] != "self" or parts[1].startswith("_"):
             return ""
-        owner = scope.parent.qualname
-        if owner not in self._class_names:
+        owner = scope.parent.qualname if scope.parent is not None else None
+        root = self._scope_nodes.get(owner) if owner in self._class_names else None
+        if root is None or any(_trains_or_applies(node, parts) for node in subtree(root)):
             return ""
-        return parts[1] if self._left_to_callers(parts, self._scope_nodes.get(owner)) else ""
+        return parts[1]
 
     def _lines_naming(self, name: str) -> list[int]:
         """The lines where ``name`` is written as a word (cached)."""
