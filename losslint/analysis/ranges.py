@@ -2595,6 +2595,28 @@ class RangeAnalysis:
             left = replace(left, lo=0.0, lo_open=False)
         return left, right
 
+    def _guard_before_minus(self, node: ast.expr, value: Range | None, frame: _Frame) -> float:
+        """The guard of ``a + smooth - b``: where the minuend ``node`` is a sum of computed
+        terms and a named positive number (``smooth``, ``self.eps``) or a literal below 1
+        (``1e-6``), that number, which the author added to keep the whole difference above 0
+        (as :meth:`_guarded_terms` reads ``(a - b) + smooth``); else 0. A literal of 1 or more
+        is not taken (``1 + y_pred - y_true`` is a shift that reaches 0), nor a sum of numbers
+        only (``1 + eps - p``: float32 rounds the guard away, see :func:`_rounded`)."""
+        if value is None or value.is_constant:
+            return 0.0
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
+            return 0.0
+        for term in addends(node):
+            if not isinstance(term, (ast.Constant, ast.Name, ast.Attribute)):
+                continue
+            guard = self.expr(term, frame)
+            if guard is None or not _is_point(guard) or not 0 < guard.lo < INF:
+                continue
+            if isinstance(term, ast.Constant) and guard.lo >= 1:
+                continue
+            return guard.lo
+        return 0.0
+
     def _adds_guard(self, node: ast.expr, frame: _Frame) -> bool:
         """Whether ``node`` is a sum with a term that is a positive number (``smooth``,
         ``1e-6``, ``self.eps``), other than the sum itself."""
@@ -2663,6 +2685,11 @@ class RangeAnalysis:
             if self._is_max_of(right_node, left_node, frame):
                 return Range(-INF, 0.0, shifted=True)
             result = _add_any(left, _negate(right) if right else None, guard=False)
+            floor = self._guard_before_minus(left_node, left, frame)
+            if floor > 0 and result is not None and result.lo < floor <= result.hi:
+                # ``sum(t) + sum(p) + smooth - intersection``: the guard covers the difference
+                # as it covers ``union + smooth`` written the other way round.
+                result = replace(result, lo=floor, lo_open=False)
             pairwise = _broadcast_of(left_node, frame)
             if (
                 pairwise is not None
