@@ -24,7 +24,7 @@ import contextlib
 import functools
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -841,6 +841,39 @@ class BatchAxis:
             ),
             None,
         )
+
+    def _class_reduction(self, cls: str, call: ast.Call, frame: _Frame) -> str:
+        """The reduction of the loss object that ``call`` constructs from project class ``cls``
+        (see :func:`_reduction`): the ``reduction=`` its ``__init__`` hands to the base class
+        (keras.io's RetinaNet losses, ``super().__init__(reduction="none", ...)``), or the
+        argument of ``call`` (or the default) for the parameter it hands on; else what
+        ``call`` says, by default the mean."""
+        found = self._method(cls, "__init__")
+        if found is None or names.argument(call, 99, "reduction") is not None:
+            return _reduction(call, frame, default="mean")
+        module, init = found
+        for node in subtree(init.node):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "__init__"
+            ):
+                continue
+            value = names.argument(node, 99, "reduction")
+            if value is None:
+                continue
+            if isinstance(value, ast.Name) and value.id in init.params:
+                index = init.params.index(value.id) - 1  # (``self`` is not passed)
+                given = names.argument(call, index, value.id) if index >= 0 else None
+                if given is None:
+                    default = flags.literal_defaults(init.node).get(value.id, ...)
+                    if not (default is None or isinstance(default, str)):
+                        return "?"
+                    given = ast.Constant(default)
+                value = given
+                module = frame.module
+            return _reduction_of(value, module.imports)
+        return "mean"
 
     def _lineage(self, cls: str, depth: int = 0) -> Iterator[str]:
         """``cls`` and its project base classes in the order a method is looked up in them:
@@ -1893,7 +1926,7 @@ class BatchAxis:
         if callee.kind == "class" and callee.target is not None:
             self._arguments(node, frame)
             if self.project.is_loss_class(callee.target):
-                reduction = _reduction(node, frame, default="mean")
+                reduction = self._class_reduction(callee.target, node, frame)
                 return Batch("lossobj", target=reduction)
             if self._method(callee.target, "__call__") is not None and not (
                 self.project.is_subclass(callee.target, names.KERAS_LAYER_BASES)
@@ -3031,11 +3064,16 @@ def _reduction(call: ast.Call, frame: _Frame, default: str) -> str:
     value = names.argument(call, 99, "reduction")
     if value is None:
         return default
+    return _reduction_of(value, frame.module.imports)
+
+
+def _reduction_of(value: ast.expr, imports: Mapping[str, str]) -> str:
+    """The reduction ``value`` spells (see :func:`_reduction`)."""
     if isinstance(value, ast.Constant):
         if value.value is None or value.value == "none":
             return "none"
         return "sum" if value.value == "sum" else "mean"
-    full = names.full_name(value, frame.module.imports)
+    full = names.full_name(value, imports)
     if full is not None:
         last = full.rpartition(".")[2]
         if last == "NONE":
