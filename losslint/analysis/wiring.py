@@ -7,11 +7,13 @@ kind of crossentropy a loss is.
 
 from __future__ import annotations
 
+import ast
 import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from losslint.analysis import flags
 from losslint.diagnostic import Span
 from losslint.index.facts import (
     Call,
@@ -24,6 +26,7 @@ from losslint.index.facts import (
     Value,
     iter_leaves,
 )
+from losslint.index.nodes import subtree
 from losslint.index.project import ProjectIndex
 
 # Crossentropy families by Keras identifier (string id, function name or class name); the
@@ -56,6 +59,9 @@ class Crossentropy:
     from_logits: bool | None  # None: given, but not a constant
     label: str  # how the user wrote it, for messages
     span: Span
+    # Where a loss function of the project computes it (see wrapped_crossentropy): "the
+    # binary_crossentropy call in bce_dice (line 12)", where the fix goes.
+    inside: str = ""
 
 
 def crossentropy(value: Value) -> Crossentropy | None:
@@ -88,6 +94,185 @@ def crossentropy(value: Value) -> Crossentropy | None:
         suffix = "(from_logits=True)" if from_logits else "()"
         return Crossentropy(family, from_logits, func + suffix, value.span)
     return None
+
+
+# The crossentropy functions a loss function may call on its prediction, by canonical module:
+# ``keras.losses.binary_crossentropy(y_true, y_pred, from_logits=False, ...)``, the backend's
+# ``K.binary_crossentropy(target, output, from_logits=False)`` and ``keras.ops``'s all take it
+# second.
+_CROSSENTROPY_FUNCTIONS: Final = {
+    "binary_crossentropy": "binary",
+    "binary_focal_crossentropy": "binary",
+    "categorical_crossentropy": "categorical",
+    "categorical_focal_crossentropy": "categorical",
+    "sparse_categorical_crossentropy": "sparse",
+}
+_CROSSENTROPY_MODULES: Final = frozenset(
+    {"keras.losses", "keras.metrics", "keras.backend", "keras.ops"}
+)
+_PREDICTION_KEYWORDS: Final = ("y_pred", "output")
+
+
+def wrapped_crossentropy(value: Value, project: ProjectIndex) -> Crossentropy | None:
+    """The crossentropy a loss function of the project computes on the prediction Keras hands
+    it: ``def bce_and_count(y_true, y_pred): return binary_crossentropy(y_true, y_pred) +
+    count_loss(y_true, y_pred)`` reads the output as ``binary_crossentropy`` does. Every Keras
+    crossentropy function it calls with its own prediction parameter, unchanged, as the
+    prediction (also through a function of the project it hands the prediction to, a copy of
+    Keras's ``binary_crossentropy`` with ``from_logits=from_logits``) must agree on family and
+    ``from_logits`` (a constant, or a parameter's default); None where it calls none, where
+    they disagree (``from_logits=flag`` in two branches), where the parameter is bound again
+    anywhere in the function (``y_pred = K.sigmoid(y_pred)``), and for anything but a plain
+    function of the project. A crossentropy of anything else (``y_pred[..., 0]``, a
+    ``sigmoid(y_pred)``) is not read."""
+    if not isinstance(value, Ref) or value.instance is not None:
+        return None
+    if project.kind(value.target) != "function":
+        return None
+    found = _crossentropies(project, value.target, {}, 0)
+    if not found or len({(family, flag) for family, flag, *_ in found}) != 1:
+        return None
+    family, from_logits, shown, line, qualname = found[0]
+    owner = value.target.rpartition(".")[2]
+    inner = qualname.rpartition(".")[2]
+    suffix = "(from_logits=True)" if from_logits else ""
+    label = f"{owner}, which computes {shown}(...){suffix} of its y_pred,"
+    inside = f"the {shown} call in {inner} (line {line})"
+    return Crossentropy(family, from_logits, label, value.span, inside)
+
+
+_MAX_HELPERS: Final = 2  # project functions followed below the loss (a copy of Keras's one)
+# (family, from_logits, the function called, its line, the function that calls it)
+_Computed = tuple[str, bool, str, int, str]
+
+
+def _crossentropies(
+    project: ProjectIndex, qualname: str, given: dict[str, bool], depth: int
+) -> list[_Computed] | None:
+    """What :func:`wrapped_crossentropy` reads of function ``qualname``, whose parameters
+    ``given`` those constants by its caller; None where it cannot tell."""
+    found = project.functions.get(qualname)
+    if found is None:
+        return None
+    module, function = found
+    if len(function.params) < 2 or function.params[0] in ("self", "cls"):
+        return None
+    prediction = function.params[1]
+    defaults = {
+        k: v for k, v in flags.literal_defaults(function.node).items() if isinstance(v, bool)
+    }
+    computed: list[_Computed] = []
+    for node in subtree(function.node):
+        if node is not function.node and _binds(node, prediction) and not _kept(node, prediction):
+            return None
+        if not isinstance(node, ast.Call) or not _given(node, 1, _PREDICTION_KEYWORDS, prediction):
+            continue
+        name = project.named(node.func, module) or ""
+        library, _, last = name.rpartition(".")
+        family = _CROSSENTROPY_FUNCTIONS.get(last)
+        if family is not None and library in _CROSSENTROPY_MODULES:
+            flag = _argument(node, 2, "from_logits")
+            if flag is None:
+                from_logits: bool | None = False
+            elif isinstance(flag, ast.Constant) and isinstance(flag.value, bool):
+                from_logits = flag.value
+            elif isinstance(flag, ast.Name):
+                from_logits = given.get(flag.id, defaults.get(flag.id))
+            else:
+                from_logits = None
+            if from_logits is None:
+                return None
+            computed.append((family, from_logits, last, node.lineno, qualname))
+        elif name in project.functions and depth < _MAX_HELPERS:
+            helper = project.functions[name][1]
+            passed = {
+                param: argument.value
+                for index, param in enumerate(helper.params)
+                if isinstance(argument := _argument(node, index, param), ast.Constant)
+                and isinstance(argument.value, bool)
+            }
+            inner = _crossentropies(project, name, passed, depth + 1)
+            if inner is None:
+                return None
+            computed.extend(inner)
+    return computed
+
+
+# Calls that hand back the values they are given, as a tensor of another type or shape.
+_KEEPING: Final = frozenset(
+    {
+        "convert_to_tensor",
+        "constant",
+        "cast",
+        "identity",
+        "reshape",
+        "squeeze",
+        "expand_dims",
+        "flatten",
+        "batch_flatten",
+    }
+)
+
+
+def _kept(node: ast.AST, name: str) -> bool:
+    """Whether ``node`` binds ``name`` again to the same values: ``y_pred = K.constant(y_pred)
+    if not K.is_tensor(y_pred) else y_pred`` (Keras's own crossentropy), a cast, a reshape."""
+
+    def same(value: ast.expr) -> bool:
+        if isinstance(value, ast.Name):
+            return value.id == name
+        if isinstance(value, ast.IfExp):
+            return same(value.body) and same(value.orelse)
+        if isinstance(value, ast.Call) and value.args:
+            called = value.func.attr if isinstance(value.func, ast.Attribute) else None
+            called = value.func.id if isinstance(value.func, ast.Name) else called
+            return called in _KEEPING and same(value.args[0])
+        return False
+
+    return (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and same(node.value)
+    )
+
+
+def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
+    for given in call.keywords:
+        if given.arg == keyword:
+            return given.value
+    return call.args[position] if len(call.args) > position else None
+
+
+def _given(call: ast.Call, position: int, keywords: tuple[str, ...], name: str) -> bool:
+    """Whether ``call`` passes the name ``name`` at ``position`` or as one of ``keywords``."""
+    given = call.args[position] if len(call.args) > position else None
+    for keyword in call.keywords:
+        if keyword.arg in keywords:
+            given = keyword.value
+    return isinstance(given, ast.Name) and given.id == name
+
+
+def _binds(node: ast.AST, name: str) -> bool:
+    """Whether ``node`` binds ``name``: an assignment, a loop, a ``with ... as``, a walrus, or a
+    function or lambda that takes a parameter of that name."""
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.NamedExpr)):
+        targets = [node.target]
+    elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+        targets = [node.optional_vars]
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        arguments = node.args
+        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+        every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+        return any(a.arg == name for a in every)
+    return any(
+        isinstance(part, ast.Name) and part.id == name
+        for target in targets
+        for part in ast.walk(target)
+    )
 
 
 def _keras_family(name: str) -> str | None:

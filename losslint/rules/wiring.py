@@ -19,6 +19,7 @@ from losslint.analysis.wiring import (
     did_you_mean,
     is_single_loss,
     output_order,
+    wrapped_crossentropy,
 )
 from losslint.diagnostic import Severity, Span
 from losslint.index import keras_ids, names
@@ -728,6 +729,12 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
                     yield found
                 continue
             ce = crossentropy(value)
+            if ce is None:
+                # A loss function that calls a crossentropy on its y_pred: from_logits=True on a
+                # softmax or sigmoid output is the value-range analysis's (loss code, below).
+                ce = wrapped_crossentropy(value, context.project)
+                if ce is not None and ce.from_logits is not False:
+                    ce = None
             activation = model.outputs[index].activation
             if ce is None or activation is None:
                 continue
@@ -751,14 +758,27 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
                     if activation == "linear"
                     else f"a {activation} activation"
                 )
-                # A Hugging Face head's logits cannot be given an activation: the loss changes.
-                ending = f" or end the output with {normalizer}"
+                fix = f"to {ce.inside}" if ce.inside else "to the loss object"
                 if model.kind == "pretrained":
-                    ending = ""
+                    # A Hugging Face head's logits cannot be given an activation.
+                    advice = f"pass from_logits=True {fix}"
+                elif _logits_as_they_are(activation, ce.family):
+                    advice = f"pass from_logits=True {fix} or end the output with {normalizer}"
+                else:
+                    advice = (
+                        f"end the output with {normalizer} instead of {activation} "
+                        f"(from_logits=True is no fix: as logits, {activation} values cap the "
+                        "probabilities)"
+                    )
+                what = (
+                    "clips the values to [1e-7, 1 - 1e-7]"
+                    if ce.family == "binary"
+                    else "renormalises each row to sum to 1 and clips it to [1e-7, 1 - 1e-7]"
+                )
                 message = (
-                    f"{ce.label} expects probabilities but {_WHERE} {_HAS} {shown}: Keras clips "
-                    "the values to [1e-7, 1 - 1e-7] (or renormalises them), so the loss is wrong "
-                    f"and the gradient vanishes; pass from_logits=True to the loss object{ending}"
+                    f"{ce.label} expects probabilities but {_WHERE} {_HAS} {shown}: Keras {what}, "
+                    "so the loss is wrong and no gradient flows where the values are clipped; "
+                    f"{advice}"
                 )
                 wrong.setdefault((ce.span, message), []).append(where)
         for (span, message), outputs in wrong.items():
@@ -768,6 +788,24 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
     for hazard in context.hazards:
         if hazard.kind == "logits":
             yield Finding(hazard.path, hazard.span, hazard.message)
+
+
+# Output activations whose values are logits a crossentropy can take with from_logits=True:
+# unbounded both ways (and log_softmax, a softmax's logits).
+_LOGITS: Final = frozenset({"linear", "leaky_relu", "glu", "log_softmax"})
+# Bounded above: softmax of values below 1 (tanh) or 6 (relu6) cannot be confident.
+_CAPPED: Final = frozenset({"tanh", "softsign", "relu6"})
+
+
+def _logits_as_they_are(activation: str, family: str) -> bool:
+    """Whether ``from_logits=True`` fixes a crossentropy of ``family`` on an output with
+    ``activation``: values unbounded both ways, or, for a softmax crossentropy (which only the
+    differences of a row's logits move), values unbounded above. A sigmoid of values that are
+    never far below 0 (relu, elu, softplus, ...) is never far below 0.5, and a sigmoid or
+    softmax of a tanh is capped (sigmoid(tanh(x)) stays within [0.27, 0.73])."""
+    if activation in _LOGITS:
+        return True
+    return family != "binary" and activation not in _CAPPED
 
 
 # Placeholders of a message written for one output or several (see _for_outputs).
