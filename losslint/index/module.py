@@ -479,6 +479,11 @@ class _ScopeBuilder:
         elif isinstance(target, (ast.Tuple, ast.List)):
             paired = _paired_values(target, value)
             for position, element in enumerate(target.elts):
+                if position == 0 and _with_states(value) and isinstance(element, ast.Name):
+                    # ``out, h, c = LSTM(64, return_state=True)(x)``: the first is the
+                    # layer's output, the states follow.
+                    self.target(element, value, conditional, line)
+                    continue
                 if paired is not None:
                     # ``policy, value, kld = Policy(), Value(), KLD()``: each its own value.
                     self.target(element, paired[position], conditional, line)
@@ -3394,6 +3399,19 @@ def _reaching(bindings: list[_Binding], line: float) -> list[_Binding]:
     prior = [b for b in bindings if b.line < line]
     start = max((i for i, b in enumerate(prior) if not b.conditional), default=0)
     return prior[start:]
+
+
+def _with_states(value: ast.expr | None) -> bool:
+    """Whether ``value`` applies a layer made with ``return_state=True`` (a recurrent layer,
+    which returns its output and then its states)."""
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Call)
+        and any(
+            k.arg == "return_state" and isinstance(k.value, ast.Constant) and k.value.value is True
+            for k in value.func.keywords
+        )
+    )
 
 
 def _paired_values(target: ast.Tuple | ast.List, value: ast.expr | None) -> list[ast.expr] | None:
