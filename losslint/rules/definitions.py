@@ -1967,10 +1967,14 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
             if any(b.rpartition(".")[2] == short for b in c.bases)
         ]
         kept = _only_kept_unused(family, init[1].node)
+        # A required one is lost by the reload itself, read or not: ``from_config`` calls the
+        # class with the config's name and reduction alone (TasNet's ``SiSNR(param)``).
+        required = _required_parameters(init[1].node)
         extra = [
             a.arg
             for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)
-            if a.arg not in _SERIALIZED_ARGS and a.arg in read and a.arg not in kept
+            if a.arg not in _SERIALIZED_ARGS
+            and ((a.arg in read and a.arg not in kept) or a.arg in required)
         ]
         if extra:
             unsaved[definition.qualname] = extra
@@ -1999,15 +2003,45 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
             else ", and let __init__ take **kwargs (the config holds name and reduction too, "
             "which from_config passes back)"
         )
+        init_node = project.functions[f"{definition.qualname}.__init__"][1].node
+        if set(own) <= _required_parameters(init_node):
+            effect = (
+                f"reloading a saved model fails (from_config calls {_short(definition.qualname)} "
+                "with the config's name and reduction alone: a TypeError)"
+            )
+            verb = "requires"
+        else:
+            effect = (
+                "a saved model reloads it silently with the defaults (or fails if they are "
+                "required)"
+            )
+            verb = "takes"
         yield Finding(
             definition.path,
             definition.span,
-            f"{_short(definition.qualname)} takes {shown}{beyond} but has no get_config(): "
-            "Loss.get_config returns only name and reduction, so a saved model reloads it "
-            "silently with the defaults (or fails if they are required); add get_config() "
+            f"{_short(definition.qualname)} {verb} {shown}{beyond} but has no get_config(): "
+            f"Loss.get_config returns only name and reduction, so {effect}; add get_config() "
             f"returning them too{also}",
         )
     yield from _unregistered(context)
+
+
+def _required_parameters(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The parameters of method ``node`` that a call must give (``self`` aside)."""
+    arguments = node.args
+    positional = [*arguments.posonlyargs, *arguments.args][1:]
+    without = (
+        positional[: len(positional) - len(arguments.defaults)]
+        if arguments.defaults
+        else positional
+    )
+    required = {a.arg for a in without}
+    required |= {
+        a.arg
+        for a, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
+        if default is None
+    }
+    return required
 
 
 def _part_of_another_loss(project: ProjectIndex, qualname: str) -> bool:
