@@ -15,6 +15,7 @@ from typing import Final
 
 from losslint.analysis import flags
 from losslint.diagnostic import Span
+from losslint.index import names
 from losslint.index.facts import (
     Call,
     Const,
@@ -165,13 +166,16 @@ def _crossentropies(
     for node in subtree(function.node):
         if node is not function.node and _binds(node, prediction) and not _kept(node, prediction):
             return None
-        if not isinstance(node, ast.Call) or not _given(node, 1, _PREDICTION_KEYWORDS, prediction):
+        if not isinstance(node, ast.Call):
+            continue
+        handed = names.argument(node, 1, *_PREDICTION_KEYWORDS)
+        if not (isinstance(handed, ast.Name) and handed.id == prediction):
             continue
         name = project.named(node.func, module) or ""
         library, _, last = name.rpartition(".")
         family = _CROSSENTROPY_FUNCTIONS.get(last)
         if family is not None and library in _CROSSENTROPY_MODULES:
-            flag = _argument(node, 2, "from_logits")
+            flag = names.argument(node, 2, "from_logits")
             if flag is None:
                 from_logits: bool | None = False
             elif isinstance(flag, ast.Constant) and isinstance(flag.value, bool):
@@ -188,7 +192,7 @@ def _crossentropies(
             passed = {
                 param: argument.value
                 for index, param in enumerate(helper.params)
-                if isinstance(argument := _argument(node, index, param), ast.Constant)
+                if isinstance(argument := names.argument(node, index, param), ast.Constant)
                 and isinstance(argument.value, bool)
             }
             inner = _crossentropies(project, name, passed, depth + 1)
@@ -235,22 +239,6 @@ def _kept(node: ast.AST, name: str) -> bool:
         and isinstance(node.targets[0], ast.Name)
         and same(node.value)
     )
-
-
-def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
-    for given in call.keywords:
-        if given.arg == keyword:
-            return given.value
-    return call.args[position] if len(call.args) > position else None
-
-
-def _given(call: ast.Call, position: int, keywords: tuple[str, ...], name: str) -> bool:
-    """Whether ``call`` passes the name ``name`` at ``position`` or as one of ``keywords``."""
-    given = call.args[position] if len(call.args) > position else None
-    for keyword in call.keywords:
-        if keyword.arg in keywords:
-            given = keyword.value
-    return isinstance(given, ast.Name) and given.id == name
 
 
 def _binds(node: ast.AST, name: str) -> bool:

@@ -1969,7 +1969,7 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
         kept = _only_kept_unused(family, init[1].node)
         # A required one is lost by the reload itself, read or not: ``from_config`` calls the
         # class with the config's name and reduction alone (TasNet's ``SiSNR(param)``).
-        required = _required_parameters(init[1].node)
+        required = _required_parameters(init[1])
         extra = [
             a.arg
             for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)
@@ -2003,8 +2003,9 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
             else ", and let __init__ take **kwargs (the config holds name and reduction too, "
             "which from_config passes back)"
         )
-        init_node = project.functions[f"{definition.qualname}.__init__"][1].node
-        if set(own) <= _required_parameters(init_node):
+        if set(own) <= _required_parameters(
+            project.functions[f"{definition.qualname}.__init__"][1]
+        ):
             effect = (
                 f"reloading a saved model fails (from_config calls {_short(definition.qualname)} "
                 "with the config's name and reduction alone: a TypeError)"
@@ -2026,22 +2027,9 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
     yield from _unregistered(context)
 
 
-def _required_parameters(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """The parameters of method ``node`` that a call must give (``self`` aside)."""
-    arguments = node.args
-    positional = [*arguments.posonlyargs, *arguments.args][1:]
-    without = (
-        positional[: len(positional) - len(arguments.defaults)]
-        if arguments.defaults
-        else positional
-    )
-    required = {a.arg for a in without}
-    required |= {
-        a.arg
-        for a, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
-        if default is None
-    }
-    return required
+def _required_parameters(init: FunctionDef) -> set[str]:
+    """The parameters of method ``init`` that a call must give (``self`` aside)."""
+    return {*init.params[1 : init.required], *init.required_kwonly}
 
 
 def _part_of_another_loss(project: ProjectIndex, qualname: str) -> bool:
