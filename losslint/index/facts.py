@@ -233,7 +233,9 @@ class CompileSite:
     # Not idle only as a public attribute of a class that trains no model itself
     # (``self.autoencoder`` of keras-molecules' ``MoleculeVAE``): its callers must train it.
     # The attribute's name; the project join makes the compile idle where nothing names it
-    # but to predict with it (see ``ProjectIndex.compiles``).
+    # but to predict with it (see ``ProjectIndex.compiles``). For a model a top-level function
+    # compiles and returns (``return model``, nothing trained in it), the function's name and
+    # ``()``: ``create_model()``, idle where every call's result is only predicted with.
     callers_train: str = ""
     # The parameters given by position after ``loss``, as read (``("metrics",)`` for
     # ``compile(opt, "mse", ["mae"])``): Keras 3 takes the third as ``loss_weights``, Keras 2

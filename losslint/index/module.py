@@ -3249,6 +3249,8 @@ class ModuleIndexer:
         ``MoleculeVAE``, fitted as ``model.autoencoder.fit(...)`` in ``train.py``). Such a
         compile is not :meth:`_idle`; the project join decides (see ``CompileSite``)."""
         parts = names.dotted(receiver)
+        if parts and len(parts) == 1:
+            return self._factory_returning(parts[0], scope)
         if not parts or len(parts) != 2 or parts[0] != "self" or parts[1].startswith("_"):
             return ""
         owner = scope.parent.qualname if scope.parent is not None else None
@@ -3256,6 +3258,25 @@ class ModuleIndexer:
         if root is None or any(_trains_or_applies(node, parts) for node in subtree(root)):
             return ""
         return parts[1]
+
+    def _factory_returning(self, name: str, scope: _Scope) -> str:
+        """``create_model()`` where a top-level function compiles the model named ``name``,
+        returns it, and neither trains nor applies any model itself (OnionNet's prediction
+        script keeps its own copy of the training script's factory, then only loads weights
+        and predicts): its callers decide, as for an attribute (see :meth:`_callers_train`).
+        Else ""."""
+        node = self._scope_nodes.get(scope.qualname)
+        if (
+            not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            or scope.qualname != f"{self.module}.{node.name}"
+        ):
+            return ""
+        returns = [n for n in subtree(node) if isinstance(n, ast.Return)]
+        if not returns or not all(r.value is not None and _is_name(r.value, name) for r in returns):
+            return ""
+        if any(_trains_or_applies(n, [name]) for n in subtree(node)):
+            return ""
+        return f"{node.name}()"
 
     def _lines_naming(self, name: str) -> list[int]:
         """The lines where ``name`` is written as a word (cached)."""

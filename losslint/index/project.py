@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeGuard
 
-from losslint.codec import chunk_statements, lines_with, mentioning_statements, raw
+from losslint.codec import chunk_number, chunk_statements, lines_with, mentioning_statements, raw
 from losslint.diagnostic import Span
 from losslint.index import names
 from losslint.index.facts import (
@@ -664,6 +664,8 @@ class ProjectIndex:
         ``train(vae.autoencoder)``). A pre-trained model's wrapper, whose callers only predict,
         leaves it idle (deepchem's ``MoleculeVAE``, only loaded)."""
         attribute = site.callers_train
+        if attribute.endswith("()"):
+            return self._factory_trained(site, attribute[:-2])
         cls = names.defined_name(site.scope.rpartition(".")[0])
         made = re.compile(rf"(?<!class )\b{re.escape(cls)}\s*\(")
         if not any(
@@ -683,6 +685,46 @@ class ProjectIndex:
             read.search(line.partition("#")[0])
             for module in self.modules
             for _, line in lines_with(module, f".{attribute}")
+        )
+
+    def _factory_trained(self, site: CompileSite, factory: str) -> bool:
+        """Whether code of the project may train the model that top-level function
+        ``factory`` compiles and returns: nothing calls it (a library's: its users train it),
+        a call's result is not bound to a plain name (``train(create_model())``, handed on),
+        or a name bound to it is fitted, evaluated or trained on a batch, or read other than
+        to predict with it, load weights into it, save or show it. A module that defines a
+        function of the same name calls its own (a training script's copy of the factory)."""
+        home = site.scope.rpartition(".")[0]
+        call = re.compile(rf"(?<![\w.]){re.escape(factory)}\s*\(")
+        bound = re.compile(rf"^\s*(\w+)\s*=\s*{re.escape(factory)}\s*\(")
+        called = False
+        for module in self.modules:
+            if module.module != home and f"{module.module}.{factory}" in self.functions:
+                continue  # its own function of that name
+            for number, line in lines_with(module, f"{factory}("):
+                code = line.partition("#")[0]
+                if not call.search(code) or re.match(rf"\s*def\s+{re.escape(factory)}\b", code):
+                    continue
+                called = True
+                match = bound.match(code)
+                if match is None:
+                    return True  # handed on, returned, unpacked: followed no further
+                if self._name_trains(module, match.group(1), number, code[:1].isspace()):
+                    return True
+        return not called
+
+    def _name_trains(self, module: ModuleIndex, name: str, bound: int, nested: bool) -> bool:
+        """Whether the code that binds ``name`` on line ``bound`` of ``module`` fits, evaluates
+        or trains on a batch the model, or reads ``name`` other than to predict with it, save,
+        load or show it (or to bind it again): the rest of the module where the binding is a
+        statement of its own at the top level (a script, a notebook's cell), else the rest of
+        the top-level statement holding it (a function, an ``if __name__ == "__main__":``)."""
+        chunk = chunk_number(module.chunks, bound)
+        read = re.compile(rf"(?<![\w.]){re.escape(name)}\b(?!\s*(?:\.\s*{_IDLE_USES}\b|=(?!=)))")
+        return any(
+            read.search(_QUOTED.sub("''", line.partition("#")[0]))
+            for number, line in lines_with(module, name)
+            if number > bound and (not nested or chunk_number(module.chunks, number) == chunk)
         )
 
     def _trained_in_family(self, site: CompileSite) -> bool:
@@ -2039,6 +2081,8 @@ _NOT_METRIC: Final = re.compile(r"(?:a?sym|geo|iso)metric")
 
 
 _LOSS_MODULES: Final = frozenset({"losses", "loss"})
+# A string literal on one line (``model.load_weights("model.h5")`` names no model).
+_QUOTED: Final = re.compile(r"(['\"]).*?\1")
 # What reading a model does not train it with its compiled loss (see _trained_by_callers).
 _IDLE_USES: Final = (
     r"(?:predict\w*|save\w*|load_weights|summary|layers|get_layer|input\w*|output\w*"
