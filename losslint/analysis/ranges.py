@@ -2604,30 +2604,26 @@ class RangeAnalysis:
         only (``1 + eps - p``: float32 rounds the guard away, see :func:`_rounded`)."""
         if value is None or value.is_constant:
             return 0.0
-        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
-            return 0.0
-        for term in addends(node):
-            if not isinstance(term, (ast.Constant, ast.Name, ast.Attribute)):
-                continue
-            guard = self.expr(term, frame)
-            if guard is None or not _is_point(guard) or not 0 < guard.lo < INF:
-                continue
-            if isinstance(term, ast.Constant) and guard.lo >= 1:
-                continue
-            return guard.lo
+        for term, guard in self._added_guards(node, frame):
+            if not (isinstance(term, ast.Constant) and guard >= 1):
+                return guard
         return 0.0
 
     def _adds_guard(self, node: ast.expr, frame: _Frame) -> bool:
         """Whether ``node`` is a sum with a term that is a positive number (``smooth``,
         ``1e-6``, ``self.eps``), other than the sum itself."""
+        return next(self._added_guards(node, frame), None) is not None
+
+    def _added_guards(self, node: ast.expr, frame: _Frame) -> Iterator[tuple[ast.expr, float]]:
+        """The terms of sum ``node`` that are a positive number written as a literal or a name
+        (``smooth``, ``1e-6``, ``self.eps``), with their value, in the order written."""
         if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
-            return False
+            return
         for term in addends(node):
             if isinstance(term, (ast.Constant, ast.Name, ast.Attribute)):
                 value = self.expr(term, frame)
                 if value is not None and _is_point(value) and 0 < value.lo < INF:
-                    return True
-        return False
+                    yield term, value.lo
 
     def _binop(
         self,

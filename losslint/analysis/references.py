@@ -587,8 +587,7 @@ class _ProjectCalls:
             # Not one that only defines a Keras or TensorFlow loss (a snippet to copy, a
             # library cell); one that defines NumPy functions is a lesson that runs them, and
             # a cell that does not parse may be where the model is compiled.
-            roots = {target.split(".")[0] for target in module.imports.values()}
-            return runs or bool(module.unparsed) or not roots & names.KERAS_PACKAGES
+            return runs or bool(module.unparsed) or not _import_roots(module) & names.KERAS_PACKAGES
         if module.path.endswith("__init__.py") or module.module in self.imported:
             return False
         if any(scope == module.module for scope, _, _ in module.trainings):

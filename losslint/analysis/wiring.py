@@ -97,17 +97,10 @@ def crossentropy(value: Value) -> Crossentropy | None:
     return None
 
 
-# The crossentropy functions a loss function may call on its prediction, by canonical module:
+# The modules whose crossentropy functions a loss function may call on its prediction:
 # ``keras.losses.binary_crossentropy(y_true, y_pred, from_logits=False, ...)``, the backend's
 # ``K.binary_crossentropy(target, output, from_logits=False)`` and ``keras.ops``'s all take it
 # second.
-_CROSSENTROPY_FUNCTIONS: Final = {
-    "binary_crossentropy": "binary",
-    "binary_focal_crossentropy": "binary",
-    "categorical_crossentropy": "categorical",
-    "categorical_focal_crossentropy": "categorical",
-    "sparse_categorical_crossentropy": "sparse",
-}
 _CROSSENTROPY_MODULES: Final = frozenset(
     {"keras.losses", "keras.metrics", "keras.backend", "keras.ops"}
 )
@@ -173,7 +166,7 @@ def _crossentropies(
             continue
         name = project.named(node.func, module) or ""
         library, _, last = name.rpartition(".")
-        family = _CROSSENTROPY_FUNCTIONS.get(last)
+        family = CROSSENTROPY_FAMILIES.get(last) if last[:1].islower() else None
         if family is not None and library in _CROSSENTROPY_MODULES:
             flag = names.argument(node, 2, "from_logits")
             if flag is None:
@@ -228,9 +221,7 @@ def _kept(node: ast.AST, name: str) -> bool:
         if isinstance(value, ast.IfExp):
             return same(value.body) and same(value.orelse)
         if isinstance(value, ast.Call) and value.args:
-            called = value.func.attr if isinstance(value.func, ast.Attribute) else None
-            called = value.func.id if isinstance(value.func, ast.Name) else called
-            return called in _KEEPING and same(value.args[0])
+            return names.last_name(value.func) in _KEEPING and same(value.args[0])
         return False
 
     return (

@@ -3243,11 +3243,13 @@ class ModuleIndexer:
         )
 
     def _callers_train(self, receiver: ast.expr, scope: _Scope) -> str:
-        """The attribute of ``self.<attribute>.compile(...)`` whose callers decide whether it
-        is trained, else "": ``self.autoencoder`` of a class that builds and compiles models,
-        trains none of them itself and applies none inside another (keras-molecules'
-        ``MoleculeVAE``, fitted as ``model.autoencoder.fit(...)`` in ``train.py``). Such a
-        compile is not :meth:`_idle`; the project join decides (see ``CompileSite``)."""
+        """What decides, in the callers, whether the model compiled here is trained (see
+        ``CompileSite.callers_train``), else "": the attribute of ``self.<attribute>.compile``
+        in a class that builds and compiles models, trains none of them itself and applies
+        none inside another (keras-molecules' ``MoleculeVAE``, fitted as
+        ``model.autoencoder.fit(...)`` in ``train.py``), or ``factory()`` for a model a
+        top-level function returns (see :meth:`_factory_returning`). Such a compile is not
+        :meth:`_idle`; the project join decides."""
         parts = names.dotted(receiver)
         if parts and len(parts) == 1:
             return self._factory_returning(parts[0], scope)
@@ -3428,10 +3430,7 @@ def _with_states(value: ast.expr | None) -> bool:
     return (
         isinstance(value, ast.Call)
         and isinstance(value.func, ast.Call)
-        and any(
-            k.arg == "return_state" and isinstance(k.value, ast.Constant) and k.value.value is True
-            for k in value.func.keywords
-        )
+        and any(k.arg == "return_state" and names.is_true(k.value) for k in value.func.keywords)
     )
 
 
