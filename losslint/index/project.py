@@ -692,17 +692,41 @@ class ProjectIndex:
         ``factory`` compiles and returns: nothing calls it (a library's: its users train it),
         a call's result is not bound to a plain name (``train(create_model())``, handed on),
         or a name bound to it is fitted, evaluated or trained on a batch, or read other than
-        to predict with it, load weights into it, save or show it. A module that defines a
-        function of the same name calls its own (a training script's copy of the factory)."""
+        to predict with it, load weights into it, save or show it. A call it cannot follow
+        (``factories.create_model()``, an import under another name) counts as training it.
+        Only the modules that can reach the function are searched: its own, those importing
+        from its module (or all of it with ``*``), and notebooks (which may ``%run`` it); a
+        module that defines a function of the same name calls its own (a training script's
+        copy of the factory)."""
         home = site.scope.rpartition(".")[0]
+        near = home.rpartition(".")[2]  # the module's name as an import spells it last
         call = re.compile(rf"(?<![\w.]){re.escape(factory)}\s*\(")
+        through = re.compile(rf"\.\s*{re.escape(factory)}\s*\(")
         bound = re.compile(rf"^\s*(\w+)\s*=\s*{re.escape(factory)}\s*\(")
         called = False
         for module in self.modules:
-            if module.module != home and f"{module.module}.{factory}" in self.functions:
-                continue  # its own function of that name
+            if module.module != home:
+                if f"{module.module}.{factory}" in self.functions:
+                    continue  # its own function of that name
+                reaching = [
+                    (alias, target)
+                    for alias, target in module.imports.items()
+                    if near in target.split(".")
+                ]
+                if (
+                    not reaching
+                    and not any(near in star.split(".") for star in module.stars)
+                    and not module.path.endswith(".ipynb")
+                ):
+                    continue  # imports nothing of the factory's module: cannot call it
+                if any(
+                    t.rpartition(".")[2] == factory and alias != factory for alias, t in reaching
+                ):
+                    return True  # imported under another name: followed no further
             for number, line in lines_with(module, f"{factory}("):
                 code = line.partition("#")[0]
+                if through.search(code):
+                    return True  # ``factories.create_model()``: followed no further
                 if not call.search(code) or re.match(rf"\s*def\s+{re.escape(factory)}\b", code):
                     continue
                 called = True
