@@ -172,6 +172,9 @@ class _Binding:
     position: tuple[int, int] | None = None
     # The lines of the other branch of the ``if`` this binding is in: there it never ran.
     excluded: tuple[int, int] | None = None
+    # Of a loop target: the values it takes in turn, where the loop runs over a literal
+    # (``for loss in [mse, weighted_mae]``, ``for key, loss in {"l01": ...}.items()``).
+    elements: tuple[ast.expr, ...] = ()
 
 
 def _ran_before(binding: _Binding, line: float) -> bool:
@@ -420,6 +423,8 @@ class _ScopeBuilder:
             self.add_call(node.value, conditional)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             self.target(node.target, None, True, node.lineno)
+            for name, elements in _loop_elements(node, self.scope).items():
+                self.scope.bindings[name][-1].elements = elements
             self.block(node.body, True)
             self.block(node.orelse, True)
         elif isinstance(node, ast.If) and self.scope.parent is None and _is_main_guard(node.test):
@@ -595,11 +600,29 @@ def _call_lines(source: str) -> frozenset[int]:
             before -= 1
         mark = source[before - 1] if before > 0 else "\n"
         # After ``(`` or ``,`` (an argument), or alone on an indented line with no space
-        # before ``=`` (an argument continued on its own line).
-        if mark in "(," or (mark in "\r\n" and before < start and not match.group(1)):
+        # before ``=`` (an argument continued on its own line), or with one where the line
+        # above ends an argument (``loss = loss,`` in a call written one argument a line).
+        if mark in "(," or (
+            mark in "\r\n"
+            and before < start
+            and (not match.group(1) or _after_argument(source, before - 1))
+        ):
             keywords.append(match.start())
     calls = lines_with_words(source, _CALL_WORDS, whole=False)
     return frozenset(calls + lines_at(source, keywords))
+
+
+def _after_argument(source: str, newline: int) -> bool:
+    """Whether the code line that ends at ``newline`` ends with ``(`` or ``,`` (blank lines
+    and a comment after the code skipped): the next line continues an argument list."""
+    end = newline
+    while end > 0:
+        start = source.rfind("\n", 0, end) + 1
+        code = source[start:end].partition("#")[0].rstrip()
+        if code:
+            return code.endswith(("(", ","))
+        end = start - 1
+    return False
 
 
 def _keywords(source: str) -> Iterator[re.Match[str]]:
@@ -1089,7 +1112,8 @@ class ModuleIndexer:
                 if keyword.arg is None or not _HANDED_KEYWORD.search(keyword.arg):
                     continue
                 value = self.value(keyword.value, scope, call.lineno)
-                if not isinstance(value, Unknown):
+                # (what some branch or a loop's turn binds: see Unknown.candidates)
+                if not isinstance(value, Unknown) or value.candidates:
                     yield Handed(callee.target, keyword.arg, value, self.span(call))
 
     def _trainings(self, scope: _Scope) -> Iterator[tuple[str, str, str]]:
@@ -2262,11 +2286,10 @@ class ModuleIndexer:
         call (a binding whose value is not evaluated, a loop target, adds nothing)."""
         found: list[Value] = []
         for binding in bindings:
-            if binding.value is None:
-                continue
-            value = self.value(binding.value, binding.scope, binding.line, depth + 1)
-            if isinstance(value, (Ref, Call)) and value not in found:
-                found.append(value)
+            for expr in (binding.value,) if binding.value is not None else binding.elements:
+                value = self.value(expr, binding.scope, binding.line, depth + 1)
+                if isinstance(value, (Ref, Call)) and value not in found:
+                    found.append(value)
         return tuple(found[:_MAX_BRANCHES])
 
     @staticmethod
@@ -3432,6 +3455,52 @@ def _with_states(value: ast.expr | None) -> bool:
         and isinstance(value.func, ast.Call)
         and any(k.arg == "return_state" and names.is_true(k.value) for k in value.func.keywords)
     )
+
+
+def _loop_elements(loop: ast.For | ast.AsyncFor, scope: _Scope) -> dict[str, tuple[ast.expr, ...]]:
+    """The values each name a loop binds takes in turn, where the loop runs over a literal
+    list, tuple or set, a dict's ``values()`` or ``items()``, or an ``enumerate`` of one of
+    those, written there or bound once to a name above the loop (``losses = {"l01":
+    weighted_mae, "l02": BernoulliGammaLoss()}``, then ``for loss_id, loss in
+    losses.items()``). Empty for any other loop."""
+    iterable, target = loop.iter, loop.target
+    pairs = False  # each item is a (key or index, value) pair
+    if (
+        isinstance(iterable, ast.Call)
+        and isinstance(target, ast.Tuple)
+        and names.last_name(iterable.func) == "enumerate"
+        and len(iterable.args) == 1
+        and not iterable.keywords
+    ):
+        iterable, pairs = iterable.args[0], True
+    method = None
+    if (
+        isinstance(iterable, ast.Call)
+        and isinstance(iterable.func, ast.Attribute)
+        and iterable.func.attr in ("items", "values")
+        and not iterable.args
+        and not iterable.keywords
+    ):
+        method, iterable = iterable.func.attr, iterable.func.value
+        pairs = pairs or method == "items"
+    if isinstance(iterable, ast.Name):
+        binding = scope.resolve(iterable.id, loop.lineno)
+        iterable = binding.value if isinstance(binding, _Binding) and binding.value else iterable
+    if method is not None:
+        if not isinstance(iterable, ast.Dict) or None in iterable.keys:
+            return {}
+        values: list[ast.expr] = list(iterable.values)
+    elif isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
+        values = list(iterable.elts)
+    else:
+        return {}
+    if not values or any(isinstance(v, ast.Starred) for v in values):
+        return {}
+    if pairs:  # ``key, value``: the value is the last target
+        if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+            return {}
+        target = target.elts[1]
+    return {target.id: tuple(values)} if isinstance(target, ast.Name) else {}
 
 
 def _paired_values(target: ast.Tuple | ast.List, value: ast.expr | None) -> list[ast.expr] | None:

@@ -610,7 +610,7 @@ class ProjectIndex:
             else:
                 continue
             for param in params:
-                if not (param.param and param.owner and self._called_by_name(param.owner)):
+                if not (param.param and param.owner):
                     continue
                 constructor = self._constructor(param.owner)
                 callee = param.owner.rpartition(".")[0] if constructor else param.owner
