@@ -687,6 +687,11 @@ _FRAMEWORKS: Final = frozenset(
 )
 # The reshaping functions, applied to a graph's tensor as the ``Reshape`` layer would be.
 _RESHAPES: Final = frozenset({"tensorflow.reshape", "keras.ops.reshape", "keras.backend.reshape"})
+# Tensor operations whose value is unbounded when their tensors are (a skip-gram's
+# ``reduce_sum(multiply(word, context), axis=2)`` of two embeddings): linear maps and products.
+_LINEAR_OPS: Final = frozenset(
+    {"matmul", "multiply", "tensordot", "einsum", "dot", "batch_dot", "reduce_sum", "sum", "add"}
+)
 # Layers that wrap another and keep its output's last axis and activation.
 _LAYER_WRAPPERS: Final = frozenset(
     {"SpectralNormalization", "WeightNormalization", "TimeDistributed"}
@@ -2607,6 +2612,12 @@ class ModuleIndexer:
                     span,
                     min_units=known or (before.min_units if before else None),
                 )
+            if (
+                isinstance(layer, Ref)
+                and layer.target.rpartition(".")[0] in names.TENSOR_MATH_MODULES
+                and layer.target.rpartition(".")[2] in _LINEAR_OPS
+            ):
+                return self._linear_op(expr, layer.target, span, scope, line, depth)
             if isinstance(layer, Ref) and expr.args:
                 activation = names.activation_from_name(layer.target)
                 if activation is not None:
@@ -2631,6 +2642,21 @@ class ModuleIndexer:
             method = self.function_scopes.get(f"{owner}.{expr.func.attr}")
             return self._agreed_output(method, depth + 1) if method is not None else None
         return None
+
+    def _linear_op(
+        self, expr: ast.Call, op: str, span: Span, scope: _Scope, line: float, depth: int
+    ) -> Output | None:
+        """A linear map or product of tensors (``tf.matmul(user, item, transpose_b=True)``):
+        without an activation where every tensor it is given is the output of a layer without
+        one (an ``Embedding``, a linear ``Dense``); else not known. (An ``einsum``'s first
+        argument is its equation.)"""
+        operands = expr.args[1:] if op.endswith("einsum") else expr.args
+        if not operands or any(isinstance(a, ast.Starred) for a in operands):
+            return None
+        made = [self.tensor(a, scope, line, depth + 1) for a in operands]
+        if any(m is None or m.activation != "linear" for m in made):
+            return None
+        return Output(None, None, "linear", span)
 
     def _returned_tensor(self, function: str, depth: int) -> Output | None:
         """``outputs = decoder(x, convs)``: what a function of this module that builds the
@@ -2733,6 +2759,8 @@ class ModuleIndexer:
             return Output(name, None, before.activation if before else None, span, min_units=bound)
         if kind == "Dot":  # a raw inner product (a cosine with normalize=True): no activation
             return Output(name, None, "linear", span)
+        if kind == "Embedding":  # a trained table of vectors: unbounded, as a linear layer's
+            return Output(name, units_of(1, "output_dim"), "linear", span)
         if kind == "Lambda":
             function = layer.arg(0, "function")
             if isinstance(function, Ref):
