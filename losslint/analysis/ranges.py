@@ -3523,6 +3523,7 @@ class RangeAnalysis:
             self._args(node, frame, depth)
             return drawn
         self._logits_given(node, frame, depth)
+        self._probabilities_given(node, frame)
         mapped = self._mapped(node, frame, depth)
         if mapped is not None:
             return mapped[0]
@@ -3737,6 +3738,75 @@ class RangeAnalysis:
             f"flattened objective; pass the values before the {value.normalizer}{undo}",
             nan=False,
         )
+
+    def _probabilities_given(self, node: ast.Call, frame: _Frame) -> None:
+        """A model's output without an activation given to a Keras crossentropy that takes
+        probabilities (``loss_fn = SparseCategoricalCrossentropy()``, then ``loss_fn(y,
+        model(x))`` in a training step): Keras clips the logits as probabilities, so the loss
+        is wrong and no gradient flows where they are clipped. LL107's defect written in a
+        custom training loop, where no compile shows the pair."""
+        found = self._probabilities_argument(node, frame)
+        if found is None:
+            return
+        loss, family, argument = found
+        applied = argument
+        if isinstance(applied, ast.Name):  # ``logits = model(x, training=True)``
+            applied = frame.sources.get(applied.id, applied)
+        if not isinstance(applied, ast.Call):
+            return
+        model = self._applied_model_fact(applied, frame)
+        if model is None or len(model.outputs) != 1 or model.outputs[0].activation != "linear":
+            return
+        normalizer = "sigmoid" if family == "binary" else "softmax"
+        what = (
+            "clips them to [1e-7, 1 - 1e-7]"
+            if family == "binary"
+            else "renormalises each row to sum to 1 and clips it to [1e-7, 1 - 1e-7]"
+        )
+        self._hazard(
+            "logits",
+            argument,
+            frame,
+            f"{_text(argument)} is the output of {_text(applied.func, 32)}, which has no "
+            f"activation (logits), given to {loss}, which expects probabilities: Keras {what}, "
+            "so the loss is wrong and no gradient flows where the values are clipped; pass "
+            f"from_logits=True to the loss or end the model with {normalizer}",
+            nan=False,
+        )
+
+    def _probabilities_argument(
+        self, node: ast.Call, frame: _Frame
+    ) -> tuple[str, str, ast.expr] | None:
+        """``(the loss as written, its family, the argument it takes as probabilities)`` for
+        a call of a Keras crossentropy whose ``from_logits`` is left out or False: a function
+        (``keras.losses.binary_crossentropy(y, p)``) or an object of a crossentropy class
+        (``BinaryCrossentropy()(y, p)``, or made by a name's source); else None."""
+        qualified = names.qualify(node.func, frame.module.imports)
+        if qualified is not None:
+            module, _, name = qualified.rpartition(".")
+            if module not in _KERAS_CROSSENTROPY_MODULES or name not in _CROSSENTROPIES:
+                return None
+            if not _probabilities(_given(node, 2, "from_logits")):
+                return None
+            argument = _given(node, 1, "y_pred", "output")
+            loss = _text(node.func, 40)
+        else:
+            if _given(node, 1, "y_pred") is None:
+                return None  # no second argument: not a loss object's call
+            made = self._maker(node.func, frame)
+            if made is None:
+                return None
+            module, _, name = (names.qualify(made[0].func, made[1].imports) or "").rpartition(".")
+            if module != "keras.losses" or name not in _CROSSENTROPY_CLASSES:
+                return None
+            if not _probabilities(_given(made[0], 0, "from_logits")):
+                return None
+            argument = _given(node, 1, "y_pred")
+            loss = f"{name}()"
+        family = CROSSENTROPY_FAMILIES.get(name)
+        if argument is None or family is None:
+            return None
+        return loss, family, argument
 
     def _logits_argument(
         self, node: ast.Call, frame: _Frame
@@ -4856,8 +4926,14 @@ class RangeAnalysis:
 
     def _applied_model(self, node: ast.Call, frame: _Frame) -> Range | None:
         """``model(x)``: the output of a model the project builds with one output ending in
-        softmax or sigmoid (``keras.Sequential([..., Dense(10, activation="softmax")])`` bound
-        here or at module level, or returned by a model factory). None for any other call."""
+        softmax or sigmoid (see _applied_model_fact). None for any other call."""
+        return self._model_output(self._applied_model_fact(node, frame), node, frame)
+
+    def _applied_model_fact(self, node: ast.Call, frame: _Frame) -> ModelFact | None:
+        """The model that ``node`` applies: one bound here or at module level (``keras.
+        Sequential([..., Dense(10, activation="softmax")])``), returned by a model factory,
+        that every caller passes, or that the class's ``__init__`` stores. None for any
+        other call."""
         module = frame.module
         if isinstance(node.func, ast.Name):
             made = self._named_value(node.func.id, frame)
@@ -4871,19 +4947,17 @@ class RangeAnalysis:
             if stored is None:
                 # ``self.teacher = teacher`` in keras.io's distiller: the models its makers
                 # pass (``Distiller(student=student, teacher=teacher)``).
-                model = self._constructed_model(owner, node.func.attr)
-                return self._model_output(model, node, frame)
+                return self._constructed_model(owner, node.func.attr)
             made, module = stored
             method = names.self_attribute(made.func)
             if method is not None:
                 built = self.project.method(owner, method)
-                model = self.project.resolve_model(ModelRef(factory=built)) if built else None
-                return self._model_output(model, node, frame)
+                return self.project.resolve_model(ModelRef(factory=built)) if built else None
         else:
             return None
         if not isinstance(made, ast.Call):
             return None
-        return self._model_output(self._made_model(made, module), node, frame)
+        return self._made_model(made, module)
 
     def _made_model(self, made: ast.Call, module: ModuleIndex) -> ModelFact | None:
         """The model that call ``made`` (written in ``module``) builds: a Keras model class's
@@ -6387,6 +6461,14 @@ _CROSSENTROPY_CLASSES: Final = frozenset(n for n in CROSSENTROPY_FAMILIES if "Cr
 
 # How a model is built where ``_applied_model`` reads its output (canonical names).
 _MODEL_CLASSES: Final = frozenset({"keras.Sequential", "keras.Model"})
+
+
+def _probabilities(from_logits: ast.expr | None) -> bool:
+    """Whether a crossentropy's ``from_logits`` argument, as written, leaves it taking
+    probabilities: left out, or ``False``."""
+    return from_logits is None or (
+        isinstance(from_logits, ast.Constant) and from_logits.value is False
+    )
 
 
 def _given(call: ast.Call, index: int, *keywords: str) -> ast.expr | None:
