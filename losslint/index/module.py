@@ -3402,20 +3402,52 @@ class ModuleIndexer:
         self, node: ast.AST, parent: ast.AST | None, parents: dict[int, ast.AST], depth: int
     ) -> bool:
         """``build_adversarial_model(generator, discriminator)``, a function of this module
-        whose parameter is itself only used idly (applied to tensors to build a model)."""
+        whose parameter is itself only used idly (applied to tensors to build a model); or
+        ``self._test_converted_model(model, graph)``, such a method of the class whose method
+        holds the call (a test's helper that only predicts with the model)."""
         call = parents.get(id(parent)) if isinstance(parent, ast.keyword) else parent
-        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+        if not isinstance(call, ast.Call):
             return False
-        target = self._scope_nodes.get(f"{self.module}.{call.func.id}")
+        target: ast.AST | None = None
+        skipped = 0  # the parameters the call does not give: a method's ``self``
+        if isinstance(call.func, ast.Name):
+            target = self._scope_nodes.get(f"{self.module}.{call.func.id}")
+        elif isinstance(call.func, ast.Attribute) and _is_name(call.func.value, "self"):
+            target, skipped = self._sibling_method(call), 1
         if not isinstance(target, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return False
-        params = [a.arg for a in [*target.args.posonlyargs, *target.args.args]]
+        params = [a.arg for a in [*target.args.posonlyargs, *target.args.args]][skipped:]
         if isinstance(parent, ast.keyword):
             param = parent.arg
         else:
             index = next((i for i, a in enumerate(call.args) if a is node), None)
             param = params[index] if index is not None and index < len(params) else None
         return param is not None and self._idle_in(target, [param], depth + 1)
+
+    def _sibling_method(self, call: ast.Call) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The method of this module's class that ``self.<name>(...)`` calls, where the class
+        written around the call defines it itself (not one it inherits)."""
+        assert isinstance(call.func, ast.Attribute)
+        enclosing = [
+            node
+            for node in map(self._scope_nodes.get, self._class_names)
+            if isinstance(node, ast.ClassDef) and _encloses(node, call)
+        ]
+        if not enclosing:
+            return None
+        holder = max(enclosing, key=lambda node: node.lineno)  # the innermost
+        for statement in holder.body:
+            if (
+                isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and statement.name == call.func.attr
+            ):
+                return statement
+        return None
+
+
+def _encloses(outer: ast.ClassDef, inner: ast.expr) -> bool:
+    """Whether ``inner`` lies within the lines of ``outer``."""
+    return outer.lineno <= inner.lineno <= (outer.end_lineno or outer.lineno)
 
 
 def _trains_or_applies(node: ast.AST, parts: list[str]) -> bool:
