@@ -1535,6 +1535,9 @@ def tracked_metric(project: ProjectIndex, metric: Value) -> Tracked | None:
     kind = None if keras else project.kind(found)
     shown = names.defined_name(found)
     keys = {key(found), name_key(found), *bound}
+    if call is not None and kind == "factory":
+        # ``get_pom_loss(1.0)`` hands out its closure ``pom``: the name Keras logs it under.
+        keys.add(name_key(str(project.functions[found][1].returns_function)))
     formula_text = ""
     if kind == "function":
         formula_text = function_formula(project, found)
