@@ -2165,8 +2165,12 @@ class BatchAxis:
             # ``tf.numpy_function(dice_np, [y_true, y_pred], tf.float32)``: traced, but no
             # gradient flows through NumPy, so the term trains nothing.
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)", name)
-        elif last == "convert_to_numpy" and args and _traced(args[0]):
-            # keras.ops.convert_to_numpy: the same as .numpy(), a value a traced loss lacks.
+        elif (
+            last == "convert_to_numpy"
+            or (module == "keras.backend" and last in ("get_value", "eval"))
+        ) and args and _traced(args[0]):
+            # keras.ops.convert_to_numpy, and Keras 2's ``K.get_value(y_true)``: the same as
+            # .numpy(), a value a traced loss lacks.
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)")
         if module in ("tensorflow", "tensorflow.compat.v1") and last == "cond":
             chosen = self._cond(node, frame)
