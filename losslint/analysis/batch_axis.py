@@ -2166,9 +2166,13 @@ class BatchAxis:
             # gradient flows through NumPy, so the term trains nothing.
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)", name)
         elif (
-            last == "convert_to_numpy"
-            or (module == "keras.backend" and last in ("get_value", "eval"))
-        ) and args and _traced(args[0]):
+            (
+                last == "convert_to_numpy"
+                or (module == "keras.backend" and last in ("get_value", "eval"))
+            )
+            and args
+            and _traced(args[0])
+        ):
             # keras.ops.convert_to_numpy, and Keras 2's ``K.get_value(y_true)``: the same as
             # .numpy(), a value a traced loss lacks.
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)")
