@@ -3127,8 +3127,11 @@ class ModuleIndexer:
         if not any(base in names.KERAS_MODEL_BASES for base in cls.bases):
             return None
         # Its own training step or loss computation may never compute a compiled loss (a
-        # depth-estimation model's ``train_step`` calling its ``calculate_loss``).
-        if any(f"{cls.qualname}.{name}" in self.function_scopes for name in _OWN_TRAINING):
+        # depth-estimation model's ``train_step`` calling its ``calculate_loss``), unless each
+        # step computes it on the model's own output, as Keras's does.
+        if any(
+            f"{cls.qualname}.{name}" in self.function_scopes for name in _OWN_TRAINING
+        ) and not self._steps_as_keras(cls.qualname):
             return None
         scope = self.function_scopes.get(f"{cls.qualname}.call")
         # (Units set from the constructor's parameters are not bound to its arguments here.)
@@ -3136,6 +3139,43 @@ class ModuleIndexer:
         if output is None or output.activation is None:
             return None
         return ModelRef(model=ModelFact("subclassed", "single", (output,), cls.span))
+
+    def _steps_as_keras(self, cls: str) -> bool:
+        """Whether the class's own ``train_step`` and ``test_step`` compute the compiled loss
+        on what the model returns, as Keras's own do (keras.io's custom ``fit``: ``y_pred =
+        self(x, training=True)``, then ``self.compiled_loss(y, y_pred)`` or
+        ``self.compute_loss(y=y, y_pred=y_pred)``, or ``super().train_step(data)``), and no
+        ``compute_loss`` of its own: the compiled loss is then given the model's output."""
+        if f"{cls}.compute_loss" in self.function_scopes:
+            return False
+        steps = [self._scope_nodes.get(f"{cls}.{name}") for name in ("train_step", "test_step")]
+        found = False
+        for step in steps:
+            if step is None:
+                continue
+            computed = [
+                node
+                for node in subtree(step)
+                if isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and (
+                    (node.func.attr in _COMPILED_LOSS_USES and _is_name(node.func.value, "self"))
+                    or (node.func.attr == "train_step" and isinstance(node.func.value, ast.Call))
+                )
+            ]
+            if not computed:
+                return False  # a step that computes some other loss
+            for call in computed:
+                method = names.last_name(call.func)
+                if method == "train_step":
+                    continue  # ``super().train_step(data)``
+                # ``compute_loss(x, y, y_pred)``; ``compiled_loss(y, y_pred)``, ``loss(y, y_pred)``
+                position = 2 if method == "compute_loss" else 1
+                predicted = names.argument(call, position, "y_pred")
+                if predicted is None or not _model_output_of_self(predicted, step):
+                    return False
+            found = True
+        return found
 
     def _returned_model(self, scope: _Scope) -> ModelRef | None:
         """The model a function returns (a factory): of its one ``return``, or the models of
@@ -3755,6 +3795,22 @@ def _plausible_model(ref: ModelRef | None) -> bool:
 _OWN_TRAINING: Final = ("train_step", "compute_loss", "test_step")
 # How a training step computes the loss given to compile.
 _COMPILED_LOSS_USES: Final = frozenset({"compute_loss", "compiled_loss", "loss"})
+
+
+def _model_output_of_self(expr: ast.expr, step: ast.AST) -> bool:
+    """Whether ``expr`` is ``self(...)``, or a name that ``step`` binds once, to ``self(...)``
+    (``y_pred = self(x, training=True)``)."""
+    if isinstance(expr, ast.Name):
+        bound = [
+            node.value
+            for node in subtree(step)
+            if isinstance(node, ast.Assign)
+            and any(_is_name(target, expr.id) for target in node.targets)
+        ]
+        if len(bound) != 1:
+            return False
+        expr = bound[0]
+    return isinstance(expr, ast.Call) and _is_name(expr.func, "self")
 
 
 def _may_build_model(call: ast.Call) -> bool:
