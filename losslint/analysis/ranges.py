@@ -3752,9 +3752,20 @@ class RangeAnalysis:
         applied = argument
         if isinstance(applied, ast.Name):  # ``logits = model(x, training=True)``
             applied = frame.sources.get(applied.id, applied)
+        model = None
+        if isinstance(applied, ast.Call):
+            model = self._applied_model_fact(applied, frame)
+        elif isinstance(applied, ast.Name):
+            # ``def generator_loss(fake_output)``, called with ``discriminator(images)`` in the
+            # training step (TensorFlow's DCGAN tutorial), the model bound at module level.
+            passed = self._passed_call(applied.id, frame)
+            if passed is not None and isinstance(passed[0].func, ast.Name):
+                made = bound_once(passed[1], passed[0].func.id)
+                if isinstance(made, ast.Call):
+                    model = self._made_model(made, passed[1])
+                    applied = passed[0]
         if not isinstance(applied, ast.Call):
             return
-        model = self._applied_model_fact(applied, frame)
         if model is None or len(model.outputs) != 1 or model.outputs[0].activation != "linear":
             return
         normalizer = "sigmoid" if family == "binary" else "softmax"
