@@ -1490,9 +1490,16 @@ class Tracked:
     shown: str  # as written: ``'mse'``, ``mse_loss``, ``MeanSquaredError()``
     keys: frozenset[str]
     formula: str = ""  # a project function's normalised body
+    # The name of the closure a metric factory hands out, which Keras logs it under: it
+    # answers to a term computed inline under that name (a soft ``pom`` tracked by
+    # ``get_pom_loss(1.0)``), not to one that calls a loss (``nacc = binary_crossentropy(...)``
+    # is no sign accuracy ``nacc``).
+    closure: str = ""
 
     def matches(self, term: Term) -> bool:
         if self.keys & term.identities():
+            return True
+        if self.closure and term.target is None and name_key(term.name or "") == self.closure:
             return True
         return bool(self.formula) and self.formula == term.formula
 
@@ -1535,9 +1542,9 @@ def tracked_metric(project: ProjectIndex, metric: Value) -> Tracked | None:
     kind = None if keras else project.kind(found)
     shown = names.defined_name(found)
     keys = {key(found), name_key(found), *bound}
-    if call is not None and kind == "factory":
-        # ``get_pom_loss(1.0)`` hands out its closure ``pom``: the name Keras logs it under.
-        keys.add(name_key(str(project.functions[found][1].returns_function)))
+    closure = ""
+    if call is not None and kind == "factory":  # ``get_pom_loss(1.0)`` hands out ``pom``
+        closure = name_key(str(project.functions[found][1].returns_function))
     formula_text = ""
     if kind == "function":
         formula_text = function_formula(project, found)
@@ -1557,7 +1564,7 @@ def tracked_metric(project: ProjectIndex, metric: Value) -> Tracked | None:
             )  # fmt: skip
             target = Target("call", found, args, kwargs)  # type: ignore[arg-type]
             shown = target.label()
-    return Tracked(target, shown, frozenset(k for k in keys if k), formula_text)
+    return Tracked(target, shown, frozenset(k for k in keys if k), formula_text, closure)
 
 
 def function_formula(project: ProjectIndex, qualname: str) -> str:
