@@ -1067,6 +1067,10 @@ class RangeAnalysis:
         # The locals each function assigns and never reads, by its node (see _Frame.unread).
         self._unread: dict[ast.AST, frozenset[str]] = {}
         self._wrappers: dict[str, str | None] = {}  # see _wrapped_op
+        # The loss object last asked about, with the call asking (see _crossentropy_object).
+        self._last_object: (
+            tuple[ast.Call, tuple[tuple[ast.Call, ModuleIndex], str] | None] | None
+        ) = None
         # Whether each function followed is a generator, by its node's id (with the node, so
         # that the id is not reused): asked at each call of it, a walk of its body each time.
         self._generators: dict[int, tuple[ast.AST, bool]] = {}
@@ -3802,22 +3806,35 @@ class RangeAnalysis:
             argument = _given(node, 1, "y_pred", "output")
             loss = _text(node.func, 40)
         else:
-            if _given(node, 1, "y_pred") is None:
-                return None  # no second argument: not a loss object's call
-            made = self._maker(node.func, frame)
-            if made is None:
+            found = self._crossentropy_object(node, frame)
+            if found is None or not _probabilities(_given(found[0][0], 0, "from_logits")):
                 return None
-            module, _, name = (names.qualify(made[0].func, made[1].imports) or "").rpartition(".")
-            if module != "keras.losses" or name not in _CROSSENTROPY_CLASSES:
-                return None
-            if not _probabilities(_given(made[0], 0, "from_logits")):
-                return None
+            name = found[1]
             argument = _given(node, 1, "y_pred")
             loss = f"{name}()"
         family = CROSSENTROPY_FAMILIES.get(name)
         if argument is None or family is None:
             return None
         return loss, family, argument
+
+    def _crossentropy_object(
+        self, node: ast.Call, frame: _Frame
+    ) -> tuple[tuple[ast.Call, ModuleIndex], str] | None:
+        """For a call of a loss object (``loss_fn(y, p)``): the call that made it, with the
+        module it is written in, and the Keras crossentropy class it is of; None for any other
+        call. Asked twice of each call (logits and probabilities): the last answer is kept."""
+        if self._last_object is not None and self._last_object[0] is node:
+            return self._last_object[1]
+        found: tuple[tuple[ast.Call, ModuleIndex], str] | None = None
+        if _given(node, 1, "y_pred") is not None:  # else not a loss object's call
+            made = self._maker(node.func, frame)
+            if made is not None:
+                qualified = names.qualify(made[0].func, made[1].imports) or ""
+                module, _, name = qualified.rpartition(".")
+                if module == "keras.losses" and name in _CROSSENTROPY_CLASSES:
+                    found = made, name
+        self._last_object = (node, found)
+        return found
 
     def _logits_argument(
         self, node: ast.Call, frame: _Frame
@@ -3843,18 +3860,11 @@ class RangeAnalysis:
                 loss = f"{_text(node.func, 40)}(from_logits=True)"
                 argument = _given(node, 1, "y_pred", "output")
         else:
-            if _given(node, 1, "y_pred") is None:
-                return None  # no second argument: not a loss object's call
-            made = self._maker(node.func, frame)
-            if made is None:
+            found = self._crossentropy_object(node, frame)
+            if found is None:
                 return None
-            cls = names.qualify(made[0].func, made[1].imports)
-            module, _, name = (cls or "").rpartition(".")
-            if (
-                module == "keras.losses"
-                and name in _CROSSENTROPY_CLASSES
-                and names.is_true(_given(made[0], 0, "from_logits"))
-            ):
+            made, name = found
+            if names.is_true(_given(made[0], 0, "from_logits")):
                 loss, argument = f"{name}(from_logits=True)", _given(node, 1, "y_pred")
                 if id(made[0]) in self._given:
                     given = made
