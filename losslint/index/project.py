@@ -595,9 +595,10 @@ class ProjectIndex:
         path of the module that call is in: ``self.model.compile(loss=self.loss)`` in a method
         of a class constructed as ``FaceNetwork(loss="sparse_categorical_crossentropy")``,
         maybe in another module, or ``model.compile(loss=loss)`` in a method called on an
-        instance (``trainer.train(model, data, loss=weighted_mae)``). Each is placed at that call: the values given there are what
-        the rules read and report (the model stays the compile's). Only arguments given by
-        keyword are known (a positional one could be any parameter)."""
+        instance (``trainer.train(model, data, loss=weighted_mae)``). Each is placed at that
+        call: the values given there are what the rules read and report (the model stays the
+        compile's). Only arguments given by keyword are known (a positional one could be any
+        parameter)."""
         calls: dict[tuple[str, Span], dict[str, Value]] = {}
         for field_name in _HANDED_FIELDS:
             value = getattr(site, field_name)
