@@ -3153,16 +3153,7 @@ class ModuleIndexer:
         for step in steps:
             if step is None:
                 continue
-            computed = [
-                node
-                for node in subtree(step)
-                if isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and (
-                    (node.func.attr in _COMPILED_LOSS_USES and _is_name(node.func.value, "self"))
-                    or (node.func.attr == "train_step" and isinstance(node.func.value, ast.Call))
-                )
-            ]
+            computed = _compiled_loss_calls(step)
             if not computed:
                 return False  # a step that computes some other loss
             for call in computed:
@@ -3396,14 +3387,7 @@ class ModuleIndexer:
         step = self._scope_nodes.get(f"{self.module}.{func.id}.train_step")
         if not isinstance(step, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return False
-        for node in subtree(step):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                owner = node.func.value
-                if node.func.attr in _COMPILED_LOSS_USES and _is_name(owner, "self"):
-                    return False
-                if node.func.attr == "train_step" and isinstance(owner, ast.Call):
-                    return False  # ``super().train_step(data)``
-        return True
+        return not _compiled_loss_calls(step)
 
     def _idle_in(self, root: ast.AST, parts: list[str], depth: int) -> bool:
         # Only the statements on lines that spell the model's name can use it.
@@ -3795,6 +3779,21 @@ def _plausible_model(ref: ModelRef | None) -> bool:
 _OWN_TRAINING: Final = ("train_step", "compute_loss", "test_step")
 # How a training step computes the loss given to compile.
 _COMPILED_LOSS_USES: Final = frozenset({"compute_loss", "compiled_loss", "loss"})
+
+
+def _compiled_loss_calls(step: ast.AST) -> list[ast.Call]:
+    """The calls of a model's own step that compute the compiled loss: ``self.compute_loss``,
+    ``self.compiled_loss`` or ``self.loss``, or ``super().train_step(data)``."""
+    return [
+        node
+        for node in subtree(step)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and (
+            (node.func.attr in _COMPILED_LOSS_USES and _is_name(node.func.value, "self"))
+            or (node.func.attr == "train_step" and isinstance(node.func.value, ast.Call))
+        )
+    ]
 
 
 def _model_output_of_self(expr: ast.expr, step: ast.AST) -> bool:
