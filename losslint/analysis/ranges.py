@@ -51,9 +51,12 @@ from losslint.analysis.references import (
 )
 from losslint.analysis.wiring import (
     CROSSENTROPY_FAMILIES,
+    CROSSENTROPY_MODULES,
     LOGITS_SUBSTITUTED,
     assign_losses,
+    clipped_as_probabilities,
     describe,
+    normalizer,
 )
 from losslint.codec import lines_with, mentioning_statements
 from losslint.diagnostic import Fix, Span
@@ -3772,20 +3775,15 @@ class RangeAnalysis:
             return
         if model is None or len(model.outputs) != 1 or model.outputs[0].activation != "linear":
             return
-        normalizer = "sigmoid" if family == "binary" else "softmax"
-        what = (
-            "clips them to [1e-7, 1 - 1e-7]"
-            if family == "binary"
-            else "renormalises each row to sum to 1 and clips it to [1e-7, 1 - 1e-7]"
-        )
         self._hazard(
             "logits",
             argument,
             frame,
             f"{_text(argument)} is the output of {_text(applied.func, 32)}, which has no "
-            f"activation (logits), given to {loss}, which expects probabilities: Keras {what}, "
-            "so the loss is wrong and no gradient flows where the values are clipped; pass "
-            f"from_logits=True to the loss or end the model with {normalizer}",
+            f"activation (logits), given to {loss}, which expects probabilities: Keras "
+            f"{clipped_as_probabilities(family)}, so the loss is wrong and no gradient flows "
+            f"where the values are clipped; pass from_logits=True to the loss or end the model "
+            f"with {normalizer(family)}",
             nan=False,
         )
 
@@ -3799,7 +3797,7 @@ class RangeAnalysis:
         qualified = names.qualify(node.func, frame.module.imports)
         if qualified is not None:
             module, _, name = qualified.rpartition(".")
-            if module not in _KERAS_CROSSENTROPY_MODULES or name not in _CROSSENTROPIES:
+            if module not in CROSSENTROPY_MODULES or name not in _CROSSENTROPIES:
                 return None
             if not _probabilities(_given(node, 2, "from_logits")):
                 return None
@@ -3853,7 +3851,7 @@ class RangeAnalysis:
             elif module.startswith("tensorflow_probability") and name in _LOGITS_DISTRIBUTIONS:
                 loss, argument, keras = name, _given(node, 0, "logits"), False
             elif (
-                module in _KERAS_CROSSENTROPY_MODULES
+                module in CROSSENTROPY_MODULES
                 and name in _CROSSENTROPIES
                 and names.is_true(_given(node, 2, "from_logits"))
             ):
@@ -6473,9 +6471,6 @@ _LOGITS_OPS: Final = {
 }
 # Keras's crossentropies, which take logits where told ``from_logits=True``: the functions (also
 # of Keras 2's backend and of keras.ops) and the classes of the identifiers wiring knows.
-_KERAS_CROSSENTROPY_MODULES: Final = frozenset(
-    {"keras.losses", "keras.metrics", "keras.backend", "keras.ops"}
-)
 _CROSSENTROPIES: Final = frozenset(n for n in CROSSENTROPY_FAMILIES if n.islower())
 _CROSSENTROPY_CLASSES: Final = frozenset(n for n in CROSSENTROPY_FAMILIES if "Crossentropy" in n)
 

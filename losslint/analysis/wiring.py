@@ -101,10 +101,22 @@ def crossentropy(value: Value) -> Crossentropy | None:
 # ``keras.losses.binary_crossentropy(y_true, y_pred, from_logits=False, ...)``, the backend's
 # ``K.binary_crossentropy(target, output, from_logits=False)`` and ``keras.ops``'s all take it
 # second.
-_CROSSENTROPY_MODULES: Final = frozenset(
+CROSSENTROPY_MODULES: Final = frozenset(
     {"keras.losses", "keras.metrics", "keras.backend", "keras.ops"}
 )
 _PREDICTION_KEYWORDS: Final = ("y_pred", "output")
+
+
+def normalizer(family: str) -> str:
+    """The activation that makes an output what a crossentropy of ``family`` takes."""
+    return "sigmoid" if family == "binary" else "softmax"
+
+
+def clipped_as_probabilities(family: str) -> str:
+    """What Keras does to values a crossentropy of ``family`` takes as probabilities."""
+    if family == "binary":
+        return "clips the values to [1e-7, 1 - 1e-7]"
+    return "renormalises each row to sum to 1 and clips it to [1e-7, 1 - 1e-7]"
 
 
 def wrapped_crossentropy(value: Value, project: ProjectIndex) -> Crossentropy | None:
@@ -167,7 +179,7 @@ def _crossentropies(
         name = project.named(node.func, module) or ""
         library, _, last = name.rpartition(".")
         family = CROSSENTROPY_FAMILIES.get(last) if last[:1].islower() else None
-        if family is not None and library in _CROSSENTROPY_MODULES:
+        if family is not None and library in CROSSENTROPY_MODULES:
             flag = names.argument(node, 2, "from_logits")
             if flag is None:
                 from_logits: bool | None = False

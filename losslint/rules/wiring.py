@@ -14,10 +14,12 @@ from losslint.analysis.wiring import (
     Crossentropy,
     assign_losses,
     assign_metrics,
+    clipped_as_probabilities,
     crossentropy,
     describe,
     did_you_mean,
     is_single_loss,
+    normalizer,
     output_order,
     wrapped_crossentropy,
 )
@@ -752,7 +754,7 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
                     and output_units(model.outputs[index]) == 1
                 ):
                     continue  # LL108's defect at the same site: no activation fixes a 1-unit CCE
-                normalizer = "sigmoid" if ce.family == "binary" else "softmax"
+                squash = normalizer(ce.family)
                 shown = (
                     "no activation (logits)"
                     if activation == "linear"
@@ -763,20 +765,16 @@ def check_from_logits(context: RuleContext) -> Iterator[Finding]:
                     # A Hugging Face head's logits cannot be given an activation.
                     advice = f"pass from_logits=True {fix}"
                 elif _logits_as_they_are(activation, ce.family):
-                    advice = f"pass from_logits=True {fix} or end the output with {normalizer}"
+                    advice = f"pass from_logits=True {fix} or end the output with {squash}"
                 else:
                     advice = (
-                        f"end the output with {normalizer} instead of {activation} "
+                        f"end the output with {squash} instead of {activation} "
                         f"(from_logits=True is no fix: as logits, {activation} values cap the "
                         "probabilities)"
                     )
-                what = (
-                    "clips the values to [1e-7, 1 - 1e-7]"
-                    if ce.family == "binary"
-                    else "renormalises each row to sum to 1 and clips it to [1e-7, 1 - 1e-7]"
-                )
                 message = (
-                    f"{ce.label} expects probabilities but {_WHERE} {_HAS} {shown}: Keras {what}, "
+                    f"{ce.label} expects probabilities but {_WHERE} {_HAS} {shown}: Keras "
+                    f"{clipped_as_probabilities(ce.family)}, "
                     "so the loss is wrong and no gradient flows where the values are clipped; "
                     f"{advice}"
                 )
