@@ -1993,7 +1993,8 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
             continue
         shown = ", ".join(repr(a) for a in own)
         beyond = f" beyond those of {_short(base)}" if base is not None else ""
-        signature = project.functions[f"{definition.qualname}.__init__"][1].node.args
+        constructor = project.functions[f"{definition.qualname}.__init__"][1]
+        signature = constructor.node.args
         takes_config = signature.kwarg is not None or {"name", "reduction"} <= {
             a.arg for a in (*signature.args, *signature.kwonlyargs)
         }
@@ -2003,9 +2004,7 @@ def check_loss_config(context: RuleContext) -> Iterator[Finding]:
             else ", and let __init__ take **kwargs (the config holds name and reduction too, "
             "which from_config passes back)"
         )
-        if set(own) <= _required_parameters(
-            project.functions[f"{definition.qualname}.__init__"][1]
-        ):
+        if set(own) <= _required_parameters(constructor):
             effect = (
                 f"reloading a saved model fails (from_config calls {_short(definition.qualname)} "
                 "with the config's name and reduction alone: a TypeError)"
