@@ -340,3 +340,33 @@ def test_ll201_reports_the_reducing_terms_of_one_line_once_and_fixes_them_all(
         "    return ops.mean(ops.abs(y_true - y_pred), axis=-1) + 2.0 * "
         "ops.mean(ops.square(y_pred), axis=-1)"
     )
+
+
+def test_ll402_says_a_name_used_twice_on_a_line_once_and_fixes_both(tmp_path: Path) -> None:
+    """``K.sum(a) + K.sum(b)``: one finding at the first use, whose fix rewrites both (and
+    adds the import once); a use on another line is its own finding."""
+    source = tmp_path / "dice.py"
+    source.write_text(
+        textwrap.dedent(
+            """\
+            import keras
+            from keras import backend as K
+
+
+            def dice(y_true, y_pred):
+                inter = K.sum(y_true * y_pred, axis=-1)
+                return 1 - 2 * inter / (K.sum(y_true, axis=-1) + K.sum(y_pred, axis=-1) + 1)
+
+
+            model = keras.Sequential([keras.layers.Dense(1)])
+            model.compile(loss=dice)
+            """
+        )
+    )
+    found = [d for d in check(source) if d.code == "LL402"]
+    assert [(d.line, d.span.column) for d in found] == [(6, 13), (7, 29)]
+    assert found[1].fix is not None
+    assert [e.kind for e in found[1].fix.edits].count("import") <= 1
+    out = fixed(source.read_text(), *(d.fix for d in found if d.fix is not None))
+    assert "K.sum" not in out
+    assert out.count("ops.sum(") == 3

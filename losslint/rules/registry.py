@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Protocol
 
@@ -112,12 +112,24 @@ class Rule:
     ranges: bool = False  # reads the value-range analysis (``RuleContext.hazards``)
 
     def run(self, context: RuleContext) -> Iterator[Diagnostic]:
-        seen: set[tuple[str, Span, str]] = set()
+        """The check's findings as diagnostics, one per line and message: the same words twice
+        on a line (``K.sum(a) + K.sum(b)``, two divisions by ``scale``) are one finding at the
+        first place on the line, whose fix, where the others have the same one, makes every edit."""
+        kept: list[Finding] = []
+        where: dict[tuple[str, int, str], int] = {}  # the finding kept for a line and message
         for finding in self.check(context):
-            key = (finding.path, finding.span, finding.message)
-            if key in seen:
+            key = (finding.path, finding.span.line, finding.message)
+            at = where.get(key)
+            if at is None:
+                where[key] = len(kept)
+                kept.append(finding)
                 continue
-            seen.add(key)
+            joined = _joined(kept[at], finding)
+            if joined is None:  # fixes that differ: each finding keeps its own
+                kept.append(finding)
+            else:
+                kept[at] = joined
+        for finding in kept:
             yield Diagnostic(
                 code=self.code,
                 name=self.name,
@@ -127,6 +139,20 @@ class Rule:
                 span=finding.span,
                 fix=finding.fix,
             )
+
+
+def _joined(first: Finding, other: Finding) -> Finding | None:
+    """``first`` standing for ``other`` too (the same words on the same line), or None where
+    their fixes differ in what they do."""
+    span = min(first.span, other.span, key=lambda s: (s.line, s.column))
+    if first.fix is None and other.fix is None:
+        return replace(first, span=span)
+    if first.fix is None or other.fix is None:
+        return None
+    if (first.fix.applicability, first.fix.message) != (other.fix.applicability, other.fix.message):
+        return None
+    edits = first.fix.edits + tuple(e for e in other.fix.edits if e not in first.fix.edits)
+    return replace(first, span=span, fix=replace(first.fix, edits=edits))
 
 
 def all_rules() -> tuple[Rule, ...]:
