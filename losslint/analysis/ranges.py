@@ -41,6 +41,7 @@ from losslint.analysis.references import (
     called_by_project,
     detached_result,
     evaluated_by_project,
+    frameworkless,
     in_tests,
     loaded_only,
     numpy_references,
@@ -1196,11 +1197,14 @@ class RangeAnalysis:
     def _evaluation(self, definition: LossDef) -> bool:
         """A function written in NumPy alone that the project's own code calls, or a test's,
         or that Keras could not call on its own (``numpy_normalised_quantile_loss(y, y_pred,
-        quantile)``): an evaluation on arrays, not loss code. (One nobody calls may still be
-        compiled by a user of the module, and its log(0) is -inf there too.)"""
+        quantile)``), or in a module that imports no tensor framework (a hydrology package's
+        ``nse(y_true, y_pred)`` of ``np.sum``, named not as a loss): an evaluation on arrays,
+        not loss code. (One named as a loss that nobody calls may still be compiled by a user
+        of the module, and its log(0) is -inf there too.)"""
         module = self._module(definition.module)
         return module is not None and (
             in_tests(definition.path)
+            or frameworkless(module)
             or called_by_project(self.project, module, definition.qualname)
             or (not definition.used and self.project.needs_more_arguments(definition.qualname))
         )

@@ -120,7 +120,7 @@ def _numpy_references(project: ProjectIndex) -> tuple[frozenset[str], frozenset[
         if module is None or isinstance(node, ast.ClassDef):
             continue
         name = names.defined_name(definition.qualname)
-        if _frameworkless(module) and "loss" not in name:
+        if frameworkless(module) and "loss" not in name:
             # Nothing compiles it, and its module imports no tensor framework at all (NumPy,
             # SciPy and matplotlib: chrombpnet's ``counts_metrics(labels, preds, outf, title)``
             # plotting a scatter): it runs on arrays, and so do the helpers it calls. (A loss
@@ -260,14 +260,14 @@ def array_method(module: ModuleIndex, definition: LossDef) -> bool:
     defect); a method of the module's own classes is the module's array code."""
     if definition.kind != "method":
         return False
-    return "numpy" in _import_roots(module) and _frameworkless(module)
+    return "numpy" in _import_roots(module) and frameworkless(module)
 
 
 def _import_roots(module: ModuleIndex) -> set[str]:
     return {full.split(".")[0] for full in module.imports.values()}
 
 
-def _frameworkless(module: ModuleIndex) -> bool:
+def frameworkless(module: ModuleIndex) -> bool:
     """Whether ``module`` imports no tensor framework (an injected Keras backend counts)."""
     return not _import_roots(module) & (_OTHER_FRAMEWORKS | names.KERAS_PACKAGES)
 
