@@ -2561,6 +2561,14 @@ class ModuleIndexer:
             if isinstance(binding, _Binding) and binding.value is not None:
                 return self.tensor(binding.value, binding.scope, binding.line, depth + 1)
             return None
+        if names.self_attribute(expr) is not None:
+            # ``self.pred = lambda_layer([p, n])`` earlier in this method, then
+            # ``Model(inputs, outputs=self.pred)``: the tensor stored there.
+            assert isinstance(expr, ast.Attribute)
+            stored = _last_before(scope.attributes.get(expr.attr, []), line)
+            if isinstance(stored, _Binding) and stored.value is not None:
+                return self.tensor(stored.value, stored.scope, stored.line, depth + 1)
+            return None
         if not isinstance(expr, ast.Call):
             return None
         span = self.span(expr)
