@@ -68,7 +68,7 @@ FUNCTIONS: Final[Mapping[str, Op]] = _table(
     ("clip clip_by_value clamp", Op("clip", _E, guard=True)),
     ("maximum fmax", Op("maximum", _E, guard=True)),
     ("minimum fmin", Op("minimum", _E, guard=True)),
-    ("multiply mul", Op("multiply", _E)),
+    ("multiply mul scalar_mul", Op("multiply", _E)),
     ("add", Op("add", _E)),
     ("subtract sub", Op("subtract", _E)),
     ("negative neg", Op("negative", _E)),
