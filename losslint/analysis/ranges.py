@@ -52,6 +52,7 @@ from losslint.analysis.references import (
 )
 from losslint.analysis.wiring import (
     CROSSENTROPY_FAMILIES,
+    CROSSENTROPY_FUNCTIONS,
     CROSSENTROPY_MODULES,
     LOGITS_SUBSTITUTED,
     assign_losses,
@@ -1071,10 +1072,6 @@ class RangeAnalysis:
         # The locals each function assigns and never reads, by its node (see _Frame.unread).
         self._unread: dict[ast.AST, frozenset[str]] = {}
         self._wrappers: dict[str, str | None] = {}  # see _wrapped_op
-        # The loss object last asked about, with the call asking (see _crossentropy_object).
-        self._last_object: (
-            tuple[ast.Call, tuple[tuple[ast.Call, ModuleIndex], str] | None] | None
-        ) = None
         # Whether each function followed is a generator, by its node's id (with the node, so
         # that the id is not reused): asked at each call of it, a walk of its body each time.
         self._generators: dict[int, tuple[ast.AST, bool]] = {}
@@ -3533,8 +3530,7 @@ class RangeAnalysis:
         if drawn is not None:
             self._args(node, frame, depth)
             return drawn
-        self._logits_given(node, frame, depth)
-        self._probabilities_given(node, frame)
+        self._crossentropy_given(node, frame, depth)
         mapped = self._mapped(node, frame, depth)
         if mapped is not None:
             return mapped[0]
@@ -3678,12 +3674,28 @@ class RangeAnalysis:
             return None
         return owner, qualname, function, params, rows, local
 
-    def _logits_given(self, node: ast.Call, frame: _Frame, depth: int) -> None:
+    def _crossentropy_given(self, node: ast.Call, frame: _Frame, depth: int) -> None:
+        """A crossentropy given the other kind of values than it takes: probabilities where it
+        takes logits (see _logits_given), logits where it takes probabilities (see
+        _probabilities_given). The callee is resolved once for both."""
+        qualified = names.qualify(node.func, frame.module.imports)
+        made = self._crossentropy_object(node, frame) if qualified is None else None
+        self._logits_given(node, frame, depth, qualified, made)
+        self._probabilities_given(node, frame, qualified, made)
+
+    def _logits_given(
+        self,
+        node: ast.Call,
+        frame: _Frame,
+        depth: int,
+        qualified: str | None,
+        made: _LossObject | None,
+    ) -> None:
         """A softmax or sigmoid given where a crossentropy takes logits: a ``*_with_logits``
         op, TF 1's ``tf.losses.softmax_cross_entropy``, a Keras crossentropy (function or
         object) with ``from_logits=True``. The loss applies the activation again, so it trains
         on a flattened, wrong objective (LL107's defect, written in the loss code itself)."""
-        found = self._logits_argument(node, frame)
+        found = self._logits_argument(node, qualified, made)
         if found is None:
             return
         loss, argument, keras, given = found
@@ -3750,13 +3762,19 @@ class RangeAnalysis:
             nan=False,
         )
 
-    def _probabilities_given(self, node: ast.Call, frame: _Frame) -> None:
+    def _probabilities_given(
+        self,
+        node: ast.Call,
+        frame: _Frame,
+        qualified: str | None,
+        loss_object: _LossObject | None,
+    ) -> None:
         """A model's output without an activation given to a Keras crossentropy that takes
         probabilities (``loss_fn = SparseCategoricalCrossentropy()``, then ``loss_fn(y,
         model(x))`` in a training step): Keras clips the logits as probabilities, so the loss
         is wrong and no gradient flows where they are clipped. LL107's defect written in a
         custom training loop, where no compile shows the pair."""
-        found = self._probabilities_argument(node, frame)
+        found = self._probabilities_argument(node, qualified, loss_object)
         if found is None:
             return
         loss, family, argument = found
@@ -3791,27 +3809,27 @@ class RangeAnalysis:
             nan=False,
         )
 
+    @staticmethod
     def _probabilities_argument(
-        self, node: ast.Call, frame: _Frame
+        node: ast.Call, qualified: str | None, made: _LossObject | None
     ) -> tuple[str, str, ast.expr] | None:
         """``(the loss as written, its family, the argument it takes as probabilities)`` for
         a call of a Keras crossentropy whose ``from_logits`` is left out or False: a function
-        (``keras.losses.binary_crossentropy(y, p)``) or an object of a crossentropy class
-        (``BinaryCrossentropy()(y, p)``, or made by a name's source); else None."""
-        qualified = names.qualify(node.func, frame.module.imports)
+        (``keras.losses.binary_crossentropy(y, p)``, ``qualified``) or an object of a
+        crossentropy class (``BinaryCrossentropy()(y, p)``, or made by a name's source:
+        ``made``); else None."""
         if qualified is not None:
             module, _, name = qualified.rpartition(".")
-            if module not in CROSSENTROPY_MODULES or name not in _CROSSENTROPIES:
+            if module not in CROSSENTROPY_MODULES or name not in CROSSENTROPY_FUNCTIONS:
                 return None
             if not _probabilities(_given(node, 2, "from_logits")):
                 return None
             argument = _given(node, 1, "y_pred", "output")
             loss = _text(node.func, 40)
         else:
-            found = self._crossentropy_object(node, frame)
-            if found is None or not _probabilities(_given(found[0][0], 0, "from_logits")):
+            if made is None or not _probabilities(_given(made[0][0], 0, "from_logits")):
                 return None
-            name = found[1]
+            name = made[1]
             argument = _given(node, 1, "y_pred")
             loss = f"{name}()"
         family = CROSSENTROPY_FAMILIES.get(name)
@@ -3819,32 +3837,26 @@ class RangeAnalysis:
             return None
         return loss, family, argument
 
-    def _crossentropy_object(
-        self, node: ast.Call, frame: _Frame
-    ) -> tuple[tuple[ast.Call, ModuleIndex], str] | None:
+    def _crossentropy_object(self, node: ast.Call, frame: _Frame) -> _LossObject | None:
         """For a call of a loss object (``loss_fn(y, p)``): the call that made it, with the
         module it is written in, and the Keras crossentropy class it is of; None for any other
-        call. Asked twice of each call (logits and probabilities): the last answer is kept."""
-        if self._last_object is not None and self._last_object[0] is node:
-            return self._last_object[1]
-        found: tuple[tuple[ast.Call, ModuleIndex], str] | None = None
-        if _given(node, 1, "y_pred") is not None:  # else not a loss object's call
-            made = self._maker(node.func, frame)
-            if made is not None:
-                qualified = names.qualify(made[0].func, made[1].imports) or ""
-                module, _, name = qualified.rpartition(".")
-                if module == "keras.losses" and name in _CROSSENTROPY_CLASSES:
-                    found = made, name
-        self._last_object = (node, found)
-        return found
+        call."""
+        if _given(node, 1, "y_pred") is None:  # not a loss object's call
+            return None
+        made = self._maker(node.func, frame)
+        if made is None:
+            return None
+        qualified = names.qualify(made[0].func, made[1].imports) or ""
+        module, _, name = qualified.rpartition(".")
+        return (made, name) if module == "keras.losses" and name in _CROSSENTROPY_CLASSES else None
 
     def _logits_argument(
-        self, node: ast.Call, frame: _Frame
+        self, node: ast.Call, qualified: str | None, made: _LossObject | None
     ) -> tuple[str, ast.expr, bool, tuple[ast.Call, ModuleIndex] | None] | None:
         """``(the loss as written, the argument it takes as logits, whether it is Keras's,
         the call making the loss object where a caller gives it)`` for a call of a loss on
-        logits (see _logits_given), else None."""
-        qualified = names.qualify(node.func, frame.module.imports)
+        logits (see _logits_given; ``qualified`` names the function called, ``made`` the
+        crossentropy object called), else None."""
         loss, argument, keras = "", None, True
         given: tuple[ast.Call, ModuleIndex] | None = None
         if qualified is not None:
@@ -3856,20 +3868,19 @@ class RangeAnalysis:
                 loss, argument, keras = name, _given(node, 0, "logits"), False
             elif (
                 module in CROSSENTROPY_MODULES
-                and name in _CROSSENTROPIES
+                and name in CROSSENTROPY_FUNCTIONS
                 and names.is_true(_given(node, 2, "from_logits"))
             ):
                 loss = f"{_text(node.func, 40)}(from_logits=True)"
                 argument = _given(node, 1, "y_pred", "output")
         else:
-            found = self._crossentropy_object(node, frame)
-            if found is None:
+            if made is None:
                 return None
-            made, name = found
-            if names.is_true(_given(made[0], 0, "from_logits")):
+            maker, name = made
+            if names.is_true(_given(maker[0], 0, "from_logits")):
                 loss, argument = f"{name}(from_logits=True)", _given(node, 1, "y_pred")
-                if id(made[0]) in self._given:
-                    given = made
+                if id(maker[0]) in self._given:
+                    given = maker
         return (loss, argument, keras, given) if argument is not None else None
 
     def _where(
@@ -6473,10 +6484,11 @@ _LOGITS_OPS: Final = {
         {"softmax_cross_entropy", "sigmoid_cross_entropy", "sparse_softmax_cross_entropy"}
     ),
 }
-# Keras's crossentropies, which take logits where told ``from_logits=True``: the functions (also
-# of Keras 2's backend and of keras.ops) and the classes of the identifiers wiring knows.
-_CROSSENTROPIES: Final = frozenset(n for n in CROSSENTROPY_FAMILIES if n.islower())
+# Keras's crossentropy classes, which take logits where told ``from_logits=True`` (the
+# functions, also of Keras 2's backend and of keras.ops, are wiring's CROSSENTROPY_FUNCTIONS).
 _CROSSENTROPY_CLASSES: Final = frozenset(n for n in CROSSENTROPY_FAMILIES if "Crossentropy" in n)
+# A loss object's call: the call that made the object, with its module, and its Keras class.
+_LossObject = tuple[tuple[ast.Call, ModuleIndex], str]
 
 
 # How a model is built where ``_applied_model`` reads its output (canonical names).
@@ -6486,9 +6498,7 @@ _MODEL_CLASSES: Final = frozenset({"keras.Sequential", "keras.Model"})
 def _probabilities(from_logits: ast.expr | None) -> bool:
     """Whether a crossentropy's ``from_logits`` argument, as written, leaves it taking
     probabilities: left out, or ``False``."""
-    return from_logits is None or (
-        isinstance(from_logits, ast.Constant) and from_logits.value is False
-    )
+    return from_logits is None or names.is_false(from_logits)
 
 
 def _given(call: ast.Call, index: int, *keywords: str) -> ast.expr | None:

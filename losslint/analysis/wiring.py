@@ -46,6 +46,8 @@ CROSSENTROPY_FAMILIES: Final = {
     "sparse_categorical_crossentropy": "sparse",
     "SparseCategoricalCrossentropy": "sparse",
 }
+# Of those, the functions' names (``keras.losses.binary_crossentropy``, ``K.binary_crossentropy``).
+CROSSENTROPY_FUNCTIONS: Final = frozenset(n for n in CROSSENTROPY_FAMILIES if n.islower())
 _PARTIAL: Final = frozenset({"functools.partial", "partial"})
 # What the backends do with a softmax or sigmoid output given to a Keras crossentropy as logits
 # (keras-facts §31): said by LL107 wherever it finds one.
@@ -178,7 +180,7 @@ def _crossentropies(
             continue
         name = project.named(node.func, module) or ""
         library, _, last = name.rpartition(".")
-        family = CROSSENTROPY_FAMILIES.get(last) if last[:1].islower() else None
+        family = CROSSENTROPY_FAMILIES.get(last) if last in CROSSENTROPY_FUNCTIONS else None
         if family is not None and library in CROSSENTROPY_MODULES:
             flag = names.argument(node, 2, "from_logits")
             if flag is None:

@@ -2561,10 +2561,9 @@ class ModuleIndexer:
             if isinstance(binding, _Binding) and binding.value is not None:
                 return self.tensor(binding.value, binding.scope, binding.line, depth + 1)
             return None
-        if names.self_attribute(expr) is not None:
+        if isinstance(expr, ast.Attribute) and names.self_attribute(expr) is not None:
             # ``self.pred = lambda_layer([p, n])`` earlier in this method, then
             # ``Model(inputs, outputs=self.pred)``: the tensor stored there.
-            assert isinstance(expr, ast.Attribute)
             stored = _last_before(scope.attributes.get(expr.attr, []), line)
             if isinstance(stored, _Binding) and stored.value is not None:
                 return self.tensor(stored.value, stored.scope, stored.line, depth + 1)

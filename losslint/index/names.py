@@ -587,6 +587,11 @@ def is_true(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
 
+def is_false(node: ast.expr | None) -> bool:
+    """``False`` as written (``from_logits=False``, ``compile=False``)."""
+    return isinstance(node, ast.Constant) and node.value is False
+
+
 def is_none(node: ast.expr) -> bool:
     """``None`` as written (``self.cost = None``, a slot another method fills)."""
     return isinstance(node, ast.Constant) and node.value is None
