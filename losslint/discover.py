@@ -134,7 +134,8 @@ class Discovery:
                     relative: str | None = path.resolve().relative_to(self.root).as_posix()
                 except ValueError:
                     relative = None  # outside the configuration root: patterns see names
-                walk = self._walk(path, "" if relative == "." else relative, [], walked=walked)
+                ignores = self._inherited_ignores(path)
+                walk = self._walk(path, "" if relative == "." else relative, ignores, walked=walked)
                 for found in walk:
                     identity = _identity(found)
                     if found not in seen and (identity is None or identity not in identities):
@@ -152,6 +153,31 @@ class Discovery:
                     identities.add(named)
                 yield path
 
+    def _inherited_ignores(self, directory: Path) -> list[tuple[int, str, Matcher]]:
+        """The .gitignore files of the directories above ``directory`` up to the root, as
+        matchers of the walk's entries: ``check src`` skips what ``check .`` skips (as git
+        and Ruff read the ignore files above a directory too)."""
+        if not self.respect_gitignore:
+            return []
+        try:
+            resolved = directory.resolve()
+            resolved.relative_to(self.root)
+        except (OSError, ValueError):
+            return []  # outside the configuration root: only its own ignore files count
+        above: list[Path] = []
+        current = resolved
+        while current != self.root:
+            current = current.parent
+            above.append(current)
+        base = len(os.fspath(directory)) + 1
+        ignores: list[tuple[int, str, Matcher]] = []
+        for ancestor in reversed(above):
+            spec = _gitignore(ancestor)
+            if spec is not None:
+                prefix = resolved.relative_to(ancestor).as_posix() + "/"
+                ignores.append((base, prefix, spec))
+        return ignores
+
     def config_directories(self, directory: Path) -> Iterator[Path]:
         """Directories below ``directory`` holding a ``losslint.toml`` or ``pyproject.toml``,
         found by the same walk as the files (excludes and .gitignore honoured), so a dataset
@@ -160,13 +186,14 @@ class Discovery:
             relative: str | None = directory.resolve().relative_to(self.root).as_posix()
         except ValueError:
             relative = None
-        yield from self._walk(directory, "" if relative == "." else relative, [], configs=True)
+        ignores = self._inherited_ignores(directory)
+        yield from self._walk(directory, "" if relative == "." else relative, ignores, configs=True)
 
     def _walk(
         self,
         directory: Path,
         relative: str | None,
-        ignores: list[tuple[int, Matcher]],
+        ignores: list[tuple[int, str, Matcher]],
         configs: bool = False,
         top: bool = True,
         walked: set[tuple[int, int]] | None = None,
@@ -184,14 +211,9 @@ class Discovery:
             return
         walked.add(here)
         if self.respect_gitignore:
-            gitignore = directory / ".gitignore"
-            if gitignore.is_file():
-                try:
-                    lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
-                except OSError:
-                    lines = []
-                base = len(os.fspath(directory)) + 1
-                ignores = [*ignores, (base, matcher(pathspec.GitIgnoreSpec.from_lines(lines)))]
+            spec = _gitignore(directory)
+            if spec is not None:
+                ignores = [*ignores, (len(os.fspath(directory)) + 1, "", spec)]
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
@@ -217,7 +239,7 @@ class Discovery:
                 )
                 if not package:
                     continue
-            if any(match(entry.path[base:] + suffix) for base, match in ignores):
+            if any(match(prefix + entry.path[base:] + suffix) for base, prefix, match in ignores):
                 continue
             if is_dir:
                 yield from self._walk(
@@ -231,6 +253,18 @@ class Discovery:
                 )
             elif not configs and entry.name.endswith((".py", ".ipynb")) and entry.is_file():
                 yield Path(entry.path)
+
+
+def _gitignore(directory: Path) -> Matcher | None:
+    """The patterns of ``directory``'s .gitignore, or None where it has none."""
+    gitignore = directory / ".gitignore"
+    if not gitignore.is_file():
+        return None
+    try:
+        lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    return matcher(pathspec.GitIgnoreSpec.from_lines(lines))
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
