@@ -2154,7 +2154,9 @@ class BatchAxis:
         module, _, last = name.rpartition(".")
         module = ops.tensor_module(module)
         args, kwargs = self._arguments(node, frame)
-        numpy_land = module in ("numpy", "math") or module.startswith("sklearn.")
+        numpy_land = module in ("numpy", "math", "scipy") or module.startswith(
+            ("sklearn.", "scipy.")
+        )
         if numpy_land and any(_traced(a) for a in (*args, *kwargs.values())):
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)", name)
         elif (

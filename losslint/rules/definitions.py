@@ -1413,6 +1413,8 @@ def _numpy_in_loss_code(context: RuleContext) -> Iterator[Finding]:
             if effect.callee.startswith("math.")
             else "scikit-learn"
             if effect.callee.startswith("sklearn.")
+            else "SciPy"
+            if effect.callee.startswith("scipy.")
             else "NumPy"
         )
         why = (
