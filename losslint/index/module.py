@@ -2288,12 +2288,14 @@ class ModuleIndexer:
 
     def _named_values(self, bindings: Iterable[_Binding], depth: int) -> tuple[Value, ...]:
         """What ``bindings`` hold, evaluated, that names a function, a class or an object's
-        call (a binding whose value is not evaluated, a loop target, adds nothing)."""
+        call, or a list or dict of them (``if loss_function == "mse": losses = ["mse",
+        negative_masked_mse]``, one per branch); a binding whose value is not evaluated, a
+        loop target, adds nothing."""
         found: list[Value] = []
         for binding in bindings:
             for expr in (binding.value,) if binding.value is not None else binding.elements:
                 value = self.value(expr, binding.scope, binding.line, depth + 1)
-                if isinstance(value, (Ref, Call)) and value not in found:
+                if _names_objects(value) and value not in found:
                     found.append(value)
         return tuple(found[:_MAX_BRANCHES])
 
@@ -3956,6 +3958,14 @@ def index_module(tree: ast.Module, source: str, path: str, module: str) -> Modul
         return indexer.build()
     finally:
         indexer.release()
+
+
+def _names_objects(value: Value) -> bool:
+    """Whether ``value`` names a function, a class or an object's call, or is a list, tuple
+    or dict holding one."""
+    if isinstance(value, (Seq, Mapping)):
+        return any(isinstance(leaf, (Ref, Call)) for leaf in iter_leaves(value))
+    return isinstance(value, (Ref, Call))
 
 
 def _one_unit_softmax_layers(
