@@ -330,6 +330,47 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
         )
     yield from _swapped_calls(project, keras_called)
     yield from _constant_labels_swapped(project)
+    yield from _selfless_methods(project)
+
+
+# The methods Keras calls on a loss or metric object, with the arguments it passes.
+_OBJECT_CALLS: Final = {
+    "loss_class": (("call", "self.call(y_true, y_pred)"),),
+    "metric_class": (("update_state", "self.update_state(y_true, y_pred, sample_weight)"),),
+}
+
+
+def _selfless_methods(project: ProjectIndex) -> Iterator[Finding]:
+    """A ``Loss.call`` or ``Metric.update_state`` written without ``self`` (``def call(y_true,
+    y_pred, indices, mask)``, copied from a function): Keras calls it on the object, so the
+    object lands in ``y_true`` and every argument one place to the right, a TypeError wherever
+    it runs. Where a compile uses the class, LL401 says so there; here, for the others (a loss
+    another loss calls, one a training step calls)."""
+    for definition in project.definitions():
+        if definition.used or definition.kind not in _OBJECT_CALLS:
+            continue
+        for method, call in _OBJECT_CALLS[definition.kind]:
+            found = project.functions.get(f"{definition.qualname}.{method}")
+            if found is None:
+                continue
+            module, function = found
+            params = function.params
+            if (
+                not params
+                or params[0] in ("self", "cls")
+                or params[0] not in (*TRUE_NAMES, *PRED_NAMES)
+                or _static(function)
+                or decorated(function, "classmethod")
+            ):
+                continue
+            shown = f"{names.defined_name(definition.qualname)}.{method}"
+            yield Finding(
+                module.path,
+                function.span,
+                f"{shown}({', '.join(params)}) has no self, but Keras calls it as {call}: the "
+                f"object is passed as {params[0]} and every argument one place to the right "
+                "(TypeError where it runs); add self as its first parameter",
+            )
 
 
 def _forwarded_in_order(
