@@ -77,7 +77,7 @@ from losslint.index.facts import (
 )
 from losslint.index.folding import shortened
 from losslint.index.nodes import subtree
-from losslint.index.positions import flat_statements, node_span, parameter_names
+from losslint.index.positions import bound_names, flat_statements, node_span, parameter_names
 from losslint.index.project import (
     TRUE_NAMES,
     ProjectIndex,
@@ -1247,7 +1247,13 @@ class RangeAnalysis:
                 ):
                     continue
                 qualname = f"{definition.qualname}.{name}"
-                self.function(home, qualname, method.node, None, node.name, state)
+                # What result() reads comes after an update: a count of samples is not 0 there.
+                seen = (
+                    {k: v for k, v in state.items() if not _counts_samples(node, k[5:])}
+                    if name == "result"
+                    else state
+                )
+                self.function(home, qualname, method.node, None, node.name, seen)
             return
         outer: dict[str, Range | None] = {}
         if definition.factory is not None:
@@ -6018,6 +6024,100 @@ def _counted_from_one(node: ast.ClassDef, attribute: str) -> bool:
     return init is not None and any(
         isinstance(s, ast.Expr) and any(s.value is w for w in writes) for s in init.body
     )
+
+
+def _counts_samples(node: ast.ClassDef, attribute: str) -> bool:
+    """Whether ``self.<attribute>`` counts what the metric has seen: every write to it in the
+    class adds a count of samples or elements (``assign_add(tf.cast(tf.shape(y_true)[0],
+    "float32"))``, ``len(y_true)``, ``tf.size(x)``, the sum of ``ones_like(y_true)``, a positive
+    number), or sets it back to 0 (``reset_state``). It is 0 only before the first update, and
+    Keras reads ``result()`` after one (``update_state`` may still divide by it before its own
+    increment): not the count a batch without positives leaves at 0 (``tp + fp``), which is a
+    sum of what the data holds."""
+    added = False
+    for method in node.body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for call in subtree(method):
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr in ("assign", "assign_add", "assign_sub")
+                and names.self_attribute(call.func.value) == attribute
+            ):
+                continue
+            value = call.args[0] if len(call.args) == 1 else None
+            if call.func.attr == "assign" and value is not None and _zero_fill(value):
+                continue
+            if call.func.attr != "assign_add" or value is None:
+                return False
+            if not _sample_count(value, _single_bindings(method)):
+                return False
+            added = True
+    return added
+
+
+def _zero_fill(node: ast.expr) -> bool:
+    """``0``, ``0.0``, ``tf.zeros_like(self.count)``, ``tf.zeros(shape)``: a reset."""
+    if _number(node) == 0.0:
+        return True
+    return isinstance(node, ast.Call) and _callee_name(node) in ("zeros", "zeros_like")
+
+
+def _single_bindings(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.expr]:
+    """The local names ``function`` binds exactly once, by a plain assignment, with their
+    values."""
+    counts: dict[str, int] = {}
+    values: dict[str, ast.expr] = {}
+    for stmt in subtree(function):
+        if not isinstance(stmt, ast.stmt):
+            continue
+        for name in bound_names(stmt):
+            counts[name] = counts.get(name, 0) + 1
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+            if isinstance(target, ast.Name):
+                values[target.id] = stmt.value
+    return {name: value for name, value in values.items() if counts.get(name) == 1}
+
+
+# The conversions a count goes through on its way to a float variable.
+_COUNT_CASTS: Final = frozenset({"cast", "to_float", "to_int32", "float", "int", "identity"})
+
+
+def _sample_count(node: ast.expr, local: Mapping[str, ast.expr], depth: int = 0) -> bool:
+    """Whether ``node`` is a count of samples or elements, > 0 for any batch: a positive
+    number, ``len(x)``, ``tf.size(x)``, a dimension of a shape (``tf.shape(x)[0]``,
+    ``x.shape[0]``), a sum of ones (``reduce_sum(ones_like(x))``), a product of counts, a cast
+    of one, or a local name bound once to one."""
+    if depth > 4:
+        return False
+    number = _number(node)
+    if number is not None:
+        return number > 0
+    if isinstance(node, ast.Name):
+        value = local.get(node.id)
+        return value is not None and _sample_count(value, local, depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        return _sample_count(node.left, local, depth + 1) and _sample_count(
+            node.right, local, depth + 1
+        )
+    if isinstance(node, ast.Subscript):
+        shape = node.value
+        return (isinstance(shape, ast.Attribute) and shape.attr == "shape") or (
+            isinstance(shape, ast.Call) and _callee_name(shape) == "shape"
+        )
+    if not isinstance(node, ast.Call) or not node.args:
+        return False
+    name = _callee_name(node)
+    if name in _COUNT_CASTS:
+        return _sample_count(node.args[0], local, depth + 1)
+    if name in ("len", "size"):
+        return True
+    if name in ("reduce_sum", "sum"):
+        ones = node.args[0]
+        return isinstance(ones, ast.Call) and _callee_name(ones) in ("ones_like", "ones")
+    return False
 
 
 # Keras's own metrics whose ``result()`` a composed metric reads: a ratio in [0, 1] that is 0
