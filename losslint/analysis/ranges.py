@@ -24,7 +24,7 @@ import re
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Any, Final
 
 from losslint.analysis import flags, ops, rewrites
 from losslint.analysis.counts import NEGATED as _NEGATED
@@ -77,7 +77,7 @@ from losslint.index.facts import (
 )
 from losslint.index.folding import shortened
 from losslint.index.nodes import subtree
-from losslint.index.positions import bound_names, flat_statements, node_span, parameter_names
+from losslint.index.positions import flat_statements, node_span, parameter_names
 from losslint.index.project import (
     TRUE_NAMES,
     ProjectIndex,
@@ -6038,23 +6038,52 @@ def _counts_samples(node: ast.ClassDef, attribute: str) -> bool:
     for method in node.body:
         if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        for call in subtree(method):
-            if not (
+        for kind, call, bindings in _state_writes(method, attribute):
+            value = call.args[0] if len(call.args) == 1 else None
+            if kind == "assign" and value is not None and _zero_fill(value):
+                continue
+            if kind != "assign_add" or value is None:
+                return False
+            if not _sample_count(value, bindings):
+                return False
+            added = True
+    return added
+
+
+# A method's local names, each with the value of the plain assignment that last bound it in
+# its straight-line body and the names as they were bound then.
+_Bindings = Mapping[str, tuple[ast.expr, Any]]
+
+
+def _state_writes(
+    method: ast.FunctionDef | ast.AsyncFunctionDef, attribute: str
+) -> Iterator[tuple[str, ast.Call, _Bindings]]:
+    """Each ``self.<attribute>.assign*(...)`` call of ``method`` (with which of them), with
+    the local names bound
+    by the statements before it (``count = tf.ones_like(y_true)``, then ``count =
+    tf.reduce_sum(count)``: each value read with the names of its own time). A name bound in a
+    branch or a loop is no longer known."""
+    bindings: dict[str, tuple[ast.expr, Any]] = {}
+    for stmt in method.body:
+        for call in subtree(stmt):
+            if (
                 isinstance(call, ast.Call)
                 and isinstance(call.func, ast.Attribute)
                 and call.func.attr in ("assign", "assign_add", "assign_sub")
                 and names.self_attribute(call.func.value) == attribute
             ):
-                continue
-            value = call.args[0] if len(call.args) == 1 else None
-            if call.func.attr == "assign" and value is not None and _zero_fill(value):
-                continue
-            if call.func.attr != "assign_add" or value is None:
-                return False
-            if not _sample_count(value, _single_bindings(method)):
-                return False
-            added = True
-    return added
+                yield call.func.attr, call, bindings
+        stored = {
+            n.id for n in subtree(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+        }
+        if not stored:
+            continue
+        now = {name: value for name, value in bindings.items() if name not in stored}
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+            if isinstance(target, ast.Name):
+                now[target.id] = (stmt.value, bindings)
+        bindings = now
 
 
 def _zero_fill(node: ast.expr) -> bool:
@@ -6064,40 +6093,23 @@ def _zero_fill(node: ast.expr) -> bool:
     return isinstance(node, ast.Call) and _callee_name(node) in ("zeros", "zeros_like")
 
 
-def _single_bindings(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.expr]:
-    """The local names ``function`` binds exactly once, by a plain assignment, with their
-    values."""
-    counts: dict[str, int] = {}
-    values: dict[str, ast.expr] = {}
-    for stmt in subtree(function):
-        if not isinstance(stmt, ast.stmt):
-            continue
-        for name in bound_names(stmt):
-            counts[name] = counts.get(name, 0) + 1
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-            target = stmt.targets[0]
-            if isinstance(target, ast.Name):
-                values[target.id] = stmt.value
-    return {name: value for name, value in values.items() if counts.get(name) == 1}
-
-
 # The conversions a count goes through on its way to a float variable.
 _COUNT_CASTS: Final = frozenset({"cast", "to_float", "to_int32", "float", "int", "identity"})
 
 
-def _sample_count(node: ast.expr, local: Mapping[str, ast.expr], depth: int = 0) -> bool:
+def _sample_count(node: ast.expr, local: _Bindings, depth: int = 0) -> bool:
     """Whether ``node`` is a count of samples or elements, > 0 for any batch: a positive
     number, ``len(x)``, ``tf.size(x)``, a dimension of a shape (``tf.shape(x)[0]``,
     ``x.shape[0]``), a sum of ones (``reduce_sum(ones_like(x))``), a product of counts, a cast
-    of one, or a local name bound once to one."""
+    of one, or a local name bound to one."""
     if depth > 4:
         return False
     number = _number(node)
     if number is not None:
         return number > 0
     if isinstance(node, ast.Name):
-        value = local.get(node.id)
-        return value is not None and _sample_count(value, local, depth + 1)
+        bound = local.get(node.id)
+        return bound is not None and _sample_count(bound[0], bound[1], depth + 1)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
         return _sample_count(node.left, local, depth + 1) and _sample_count(
             node.right, local, depth + 1
@@ -6115,7 +6127,9 @@ def _sample_count(node: ast.expr, local: Mapping[str, ast.expr], depth: int = 0)
     if name in ("len", "size"):
         return True
     if name in ("reduce_sum", "sum"):
-        ones = node.args[0]
+        ones, bindings = node.args[0], local
+        while isinstance(ones, ast.Name) and ones.id in bindings:  # ``count = ones_like(y)``
+            ones, bindings = bindings[ones.id]
         return isinstance(ones, ast.Call) and _callee_name(ones) in ("ones_like", "ones")
     return False
 
