@@ -333,11 +333,26 @@ def check_loss_signature(context: RuleContext) -> Iterator[Finding]:
     yield from _selfless_methods(project)
 
 
-# The methods Keras calls on a loss or metric object, with the arguments it passes.
-_OBJECT_CALLS: Final = {
-    "loss_class": (("call", "self.call(y_true, y_pred)"),),
-    "metric_class": (("update_state", "self.update_state(y_true, y_pred, sample_weight)"),),
-}
+# The methods Keras calls on a loss or metric object.
+_OBJECT_CALLS: Final = {"loss_class": ("call",), "metric_class": ("update_state",)}
+
+
+def _selfless(function: FunctionDef) -> str | None:
+    """Why a method Keras calls on the object fails for want of ``self``, or None."""
+    params = function.params
+    if (
+        not params
+        or params[0] in ("self", "cls")
+        or params[0] not in (*TRUE_NAMES, *PRED_NAMES)
+        or _static(function)
+        or decorated(function, "classmethod")
+    ):
+        return None
+    return (
+        f"takes ({', '.join(params)}) with no self, but Keras calls it on the object: it is "
+        f"passed as {params[0]} and every argument one place to the right (TypeError where it "
+        "runs); add self as its first parameter"
+    )
 
 
 def _selfless_methods(project: ProjectIndex) -> Iterator[Finding]:
@@ -349,28 +364,15 @@ def _selfless_methods(project: ProjectIndex) -> Iterator[Finding]:
     for definition in project.definitions():
         if definition.used or definition.kind not in _OBJECT_CALLS:
             continue
-        for method, call in _OBJECT_CALLS[definition.kind]:
+        for method in _OBJECT_CALLS[definition.kind]:
             found = project.functions.get(f"{definition.qualname}.{method}")
             if found is None:
                 continue
             module, function = found
-            params = function.params
-            if (
-                not params
-                or params[0] in ("self", "cls")
-                or params[0] not in (*TRUE_NAMES, *PRED_NAMES)
-                or _static(function)
-                or decorated(function, "classmethod")
-            ):
-                continue
-            shown = f"{names.defined_name(definition.qualname)}.{method}"
-            yield Finding(
-                module.path,
-                function.span,
-                f"{shown}({', '.join(params)}) has no self, but Keras calls it as {call}: the "
-                f"object is passed as {params[0]} and every argument one place to the right "
-                "(TypeError where it runs); add self as its first parameter",
-            )
+            why = _selfless(function)
+            if why is not None:
+                shown = f"{names.defined_name(definition.qualname)}.{method}"
+                yield Finding(module.path, function.span, f"{shown} {why}")
 
 
 def _forwarded_in_order(
@@ -734,7 +736,7 @@ def _compile_use(
     if method is None or not (loss or project.is_metric_class(found)):
         return
     call = "call(y_true, y_pred)" if loss else "update_state(y_true, y_pred, sample_weight=...)"
-    why = _misfit(method[1], True, call)
+    why = _selfless(method[1]) or _misfit(method[1], True, call)
     if why is None and role == "weighted metric" and not loss:
         params = [a.arg for a in (*method[1].node.args.args, *method[1].node.args.kwonlyargs)]
         if "sample_weight" not in params and method[1].node.args.kwarg is None:
