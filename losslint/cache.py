@@ -44,7 +44,7 @@ from typing import Any, Final, NamedTuple
 from losslint import __version__
 
 CACHE_DIR: Final = ".losslint_cache"
-_FORMAT: Final = 105
+_FORMAT: Final = 106
 _RACY_NS: Final = 2_000_000_000
 _README: Final = """\
 This directory is losslint's cache. It is safe to delete at any time.

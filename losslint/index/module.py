@@ -2716,8 +2716,15 @@ class ModuleIndexer:
                 return self._units(node.args[index], scope, line)
             return None
 
+        # ``Dense(**params["dense3"])``: what is not written may be in the mapping (the
+        # activation of a configuration file); unknown, not the default.
+        splatted = node is not None and (
+            any(k.arg is None for k in node.keywords)
+            or any(isinstance(a, ast.Starred) for a in node.args)
+        )
         if kind == "Dense":
-            activation = _activation(layer.arg(1, "activation"))
+            given = layer.arg(1, "activation")
+            activation = None if given is None and splatted else _activation(given)
             return Output(
                 name,
                 units_of(0, "units", "output_dim"),
@@ -2728,7 +2735,7 @@ class ModuleIndexer:
         if kind in _CONV or kind in _RECURRENT:
             default = "tanh" if kind in _RECURRENT else "linear"
             value = layer.kwarg("activation")
-            activation = default if value is None else _activation(value)
+            activation = (None if splatted else default) if value is None else _activation(value)
             return Output(name, units_of(0, "filters", "units"), activation, span)
         if kind == "Activation" or kind in _ACTIVATION_LAYERS:
             activation = (
