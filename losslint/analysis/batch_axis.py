@@ -2154,9 +2154,7 @@ class BatchAxis:
         module, _, last = name.rpartition(".")
         module = ops.tensor_module(module)
         args, kwargs = self._arguments(node, frame)
-        numpy_land = module in ("numpy", "math", "scipy") or module.startswith(
-            ("sklearn.", "scipy.")
-        )
+        numpy_land = ops.array_library(module) is not None
         if numpy_land and any(_traced(a) for a in (*args, *kwargs.values())):
             self._effect(frame, "numpy", node, f"{_text(node.func, 24)}(...)", name)
         elif (

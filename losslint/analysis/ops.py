@@ -324,6 +324,28 @@ def tensor_module(module: str) -> str:
     return module
 
 
+# The libraries that compute on arrays, not tensors, by the root of their modules, with the name
+# a message gives them: a traced tensor reaches them only through ``np.asarray``.
+_ARRAY_LIBRARIES: Final = {
+    "numpy": "NumPy",
+    "math": "Python math",
+    "sklearn": "scikit-learn",
+    "scipy": "SciPy",
+}
+
+
+def array_library(module: str) -> str | None:
+    """The array library whose function a module's name holds, by its name for a message:
+    NumPy's and math's top modules, any module of SciPy or scikit-learn's (``scipy.spatial.
+    distance``, ``sklearn.metrics``), else None."""
+    if module in ("numpy", "math"):
+        return _ARRAY_LIBRARIES[module]
+    root = module.partition(".")[0]
+    if root == "scipy" or (root == "sklearn" and module != root):
+        return _ARRAY_LIBRARIES[root]
+    return None
+
+
 # Keras's regression losses and metrics by name, as functions and as classes (``mse``,
 # ``MeanSquaredError``): means of non-negative terms (squares, absolute values, Huber, log-cosh),
 # 0 where the prediction is exact. LL110 reads them as regression losses; the value-range

@@ -1249,7 +1249,11 @@ class RangeAnalysis:
                 qualname = f"{definition.qualname}.{name}"
                 # What result() reads comes after an update: a count of samples is not 0 there.
                 seen = (
-                    {k: v for k, v in state.items() if not _counts_samples(node, k[5:])}
+                    {
+                        k: v
+                        for k, v in state.items()
+                        if not _counts_samples(node, k.removeprefix("self."))
+                    }
                     if name == "result"
                     else state
                 )
@@ -6088,13 +6092,19 @@ def _state_writes(
 
 def _zero_fill(node: ast.expr) -> bool:
     """``0``, ``0.0``, ``tf.zeros_like(self.count)``, ``tf.zeros(shape)``: a reset."""
-    if _number(node) == 0.0:
-        return True
-    return isinstance(node, ast.Call) and _callee_name(node) in ("zeros", "zeros_like")
+    return _number(node) == 0.0 or _catalogued(node) == "zero"
 
 
-# The conversions a count goes through on its way to a float variable.
-_COUNT_CASTS: Final = frozenset({"cast", "to_float", "to_int32", "float", "int", "identity"})
+def _catalogued(node: ast.expr) -> str | None:
+    """The op catalogue's range transfer of the function ``node`` calls (by its last name:
+    ``count`` for ``tf.size``, ``one`` for ``ones_like``), else None."""
+    if not isinstance(node, ast.Call):
+        return None
+    op = ops.function(_callee_name(node))
+    if op is None:
+        return None
+    # A value-preserving op elementwise (``cast``, ``to_float``), not one that moves values.
+    return "cast" if op.range == "identity" and op.batch == "elementwise" else op.range
 
 
 def _sample_count(node: ast.expr, local: _Bindings, depth: int = 0) -> bool:
@@ -6121,16 +6131,16 @@ def _sample_count(node: ast.expr, local: _Bindings, depth: int = 0) -> bool:
         )
     if not isinstance(node, ast.Call) or not node.args:
         return False
-    name = _callee_name(node)
-    if name in _COUNT_CASTS:
+    kind = _catalogued(node)
+    if kind == "cast" or _callee_name(node) in ("float", "int"):
         return _sample_count(node.args[0], local, depth + 1)
-    if name in ("len", "size"):
+    if kind == "count" or _callee_name(node) == "len":
         return True
-    if name in ("reduce_sum", "sum"):
+    if kind == "sum":
         ones, bindings = node.args[0], local
         while isinstance(ones, ast.Name) and ones.id in bindings:  # ``count = ones_like(y)``
             ones, bindings = bindings[ones.id]
-        return isinstance(ones, ast.Call) and _callee_name(ones) in ("ones_like", "ones")
+        return _catalogued(ones) == "one"
     return False
 
 

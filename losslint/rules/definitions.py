@@ -1451,15 +1451,7 @@ def _numpy_in_loss_code(context: RuleContext) -> Iterator[Finding]:
                 "with 'No gradients provided'); compute it with keras.ops",
             )
             continue
-        library = (
-            "Python math"
-            if effect.callee.startswith("math.")
-            else "scikit-learn"
-            if effect.callee.startswith("sklearn.")
-            else "SciPy"
-            if effect.callee.startswith("scipy.")
-            else "NumPy"
-        )
+        library = ops.array_library(effect.callee.rpartition(".")[0]) or "NumPy"
         why = (
             f"it runs eagerly ({eager.how(effect.function)}) and has a value, but no gradient "
             "flows through it, so this term does not train the model"
